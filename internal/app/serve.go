@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wardhq/ward/internal/apitoken"
+	"github.com/wardhq/ward/internal/config"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/web"
+)
+
+// migrate applies Ward's migrations.
+func migrate(ctx context.Context, env Env, d *db.DB) (int, error) {
+	return d.Migrate(ctx, env.Clock.Now)
+}
+
+func serveCmd(env Env, cfg *config.Config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Ward server (HTTPS; self-signed for localhost unless given a certificate)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), env, cfg)
+		},
+	}
+	config.BindServe(cmd.Flags(), cfg)
+	return cmd
+}
+
+func serve(ctx context.Context, env Env, cfg *config.Config) error {
+	logger, err := newLogger(env, cfg)
+	if err != nil {
+		return &exitError{ExitUsage, err}
+	}
+	d, err := openDB(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	n, err := migrate(ctx, env, d)
+	if err != nil {
+		return err
+	}
+	logger.Info("database_ready", "dialect", string(d.Dialect), "migrations_applied", n)
+
+	tlsConfig, err := loadTLS(env, cfg, logger)
+	if err != nil {
+		return err
+	}
+	handler := web.Handler(web.Deps{
+		DB:        d,
+		Tokens:    apitoken.NewService(d, env.Clock),
+		Incidents: incident.NewService(d, env.Clock),
+		Log:       logger,
+		Version:   env.Version,
+	})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(slogWriter{logger}, "", 0),
+	}
+	scheme := "https"
+	if tlsConfig == nil {
+		scheme = "http"
+	} else {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	url := scheme + "://" + ln.Addr().String()
+	fmt.Fprintf(env.Stdout, "Ward %s is serving at %s\n", env.Version, url)
+	fmt.Fprintf(env.Stdout, "Create an API token with: ward token create --name <name> --data %s\n", cfg.DataDir)
+	if env.Ready != nil {
+		env.Ready(url)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting_down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// loadTLS returns the TLS configuration: the operator's certificate, or a
+// self-signed one for localhost made on first start; nil for plain HTTP.
+func loadTLS(env Env, cfg *config.Config, logger *slog.Logger) (*tls.Config, error) {
+	if cfg.InsecureHTTP {
+		logger.Warn("plain_http_enabled",
+			"warning", "Ward is serving plain HTTP; use this only behind a load balancer that terminates TLS (45 CFR 164.312(e)(1))")
+		return nil, nil
+	}
+	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	if certFile == "" {
+		var created bool
+		var err error
+		certFile, keyFile, created, err = web.EnsureSelfSigned(cfg.DataDir, env.Clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			logger.Info("self_signed_certificate_created", "file", certFile)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls-cert/tls-key: %w", err)
+	}
+	return web.TLSConfig(cert), nil
+}
+
+// slogWriter sends net/http's own log lines (such as TLS handshake errors)
+// to the structured log.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn("http_server", "message", string(p))
+	return len(p), nil
+}

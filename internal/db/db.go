@@ -1,0 +1,165 @@
+// Package db opens Ward's database (embedded SQLite or PostgreSQL), runs
+// its migrations and gives the rest of Ward transactions. The same SQL text
+// runs on both: $n placeholders, no casts, no now() (times come from the
+// clock), no dialect-only operators in shared queries.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Dialect names the database engine.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Querier is what stores run SQL on: a *sql.Tx or a *sql.DB.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open Ward database.
+//
+// On SQLite, writes go through W, a pool of one connection, so writers queue
+// in Go instead of sleeping on SQLITE_BUSY; reads use R, a pool of read-only
+// connections that WAL lets run beside the writer. On PostgreSQL, W and R
+// are the same pool and Pool is the pgx pool underneath (River needs it).
+type DB struct {
+	Dialect Dialect
+	W       *sql.DB
+	R       *sql.DB
+	Pool    *pgxpool.Pool
+}
+
+// IsPostgres reports whether url names a PostgreSQL database.
+func IsPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Open opens the database that url names: a postgres:// URL, or else the
+// path of a SQLite file (a "sqlite://" prefix is allowed). The SQLite file's
+// folder must exist.
+func Open(ctx context.Context, url string) (*DB, error) {
+	if IsPostgres(url) {
+		return openPostgres(ctx, url)
+	}
+	return openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"))
+}
+
+func openPostgres(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	sqldb := stdlib.OpenDBFromPool(pool)
+	return &DB{Dialect: Postgres, W: sqldb, R: sqldb, Pool: pool}, nil
+}
+
+// sqlitePragmas are applied to every connection. WAL lets readers run beside
+// the writer; synchronous(FULL) fsyncs the WAL at every commit so that an
+// acknowledged write survives a power cut, not only a process crash.
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(FULL)&_time_format=sqlite"
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("database path is empty")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("database path: %w", err)
+	}
+	if _, err := os.Stat(filepath.Dir(abs)); err != nil {
+		return nil, fmt.Errorf("database folder: %w", err)
+	}
+	base := "file:" + abs + "?" + sqlitePragmas
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", abs, err)
+	}
+	// The database file is created by the writer above; restrict it.
+	if err := os.Chmod(abs, 0o600); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("restrict database file: %w", err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	return &DB{Dialect: SQLite, W: w, R: r}, nil
+}
+
+// Close closes every pool.
+func (d *DB) Close() error {
+	err := d.W.Close()
+	if d.R != d.W {
+		err = errors.Join(err, d.R.Close())
+	}
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.R.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Write runs fn in a write transaction and commits it if fn returns nil.
+// On SQLite the transaction starts with BEGIN IMMEDIATE, so it holds the
+// write lock from its first statement and cannot fail later on SQLITE_BUSY.
+func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+-- Ward schema, SQLite dialect. Keep in step with ../postgres/0001_init.sql.
+
+-- The audit trail (45 CFR 164.312(b) audit controls): append-only and
+-- hash-chained. audit_head holds the last sequence number and hash; every
+-- append updates it in the appending transaction, which serialises writers.
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+CREATE TABLE audit_log (
+    seq         BIGINT PRIMARY KEY,
+    at          TIMESTAMP NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    object_id   TEXT NOT NULL,
+    request_id  TEXT NOT NULL,
+    source_ip   TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE INDEX audit_log_object ON audit_log (object_type, object_id);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+CREATE TABLE api_tokens (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    role         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    created_at   TIMESTAMP NOT NULL,
+    revoked_at   TIMESTAMP
+);
+
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+
+CREATE TABLE incidents (
+    id             TEXT PRIMARY KEY,
+    number         TEXT NOT NULL UNIQUE,
+    title          TEXT NOT NULL,
+    description    TEXT NOT NULL,
+    severity       TEXT NOT NULL,
+    category       TEXT NOT NULL,
+    phi_suspected  BOOLEAN NOT NULL,
+    occurred_at    TIMESTAMP,
+    detected_at    TIMESTAMP NOT NULL,
+    created_at     TIMESTAMP NOT NULL,
+    updated_at     TIMESTAMP NOT NULL,
+    closed_at      TIMESTAMP,
+    status         TEXT NOT NULL,
+    resolution     TEXT NOT NULL,
+    commander      TEXT NOT NULL,
+    customers      TEXT NOT NULL,
+    not_applicable TEXT NOT NULL,
+    created_by     TEXT NOT NULL,
+    version        BIGINT NOT NULL
+);
+CREATE INDEX incidents_created ON incidents (created_at, id);
+CREATE INDEX incidents_status ON incidents (status, created_at, id);
+CREATE INDEX incidents_severity ON incidents (severity, created_at, id);
+CREATE INDEX incidents_category ON incidents (category, created_at, id);
+
+-- The timeline: one row per change to an incident; seq is the incident's
+-- version after the change.
+CREATE TABLE incident_events (
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    seq         BIGINT NOT NULL,
+    id          TEXT NOT NULL UNIQUE,
+    at          TIMESTAMP NOT NULL,
+    actor       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    from_status TEXT NOT NULL,
+    to_status   TEXT NOT NULL,
+    note        TEXT NOT NULL,
+    changes     TEXT NOT NULL,
+    PRIMARY KEY (incident_id, seq)
+);
+CREATE INDEX incident_events_kind ON incident_events (incident_id, kind, seq);
+
+CREATE TABLE incident_tasks (
+    id          TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    title       TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    due_at      TIMESTAMP,
+    done        BOOLEAN NOT NULL,
+    done_at     TIMESTAMP,
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL
+);
+CREATE INDEX incident_tasks_incident ON incident_tasks (incident_id, created_at, id);

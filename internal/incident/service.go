@@ -1,0 +1,393 @@
+package incident
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+)
+
+// Service validates, authorises and records every change to incidents.
+// Each change, its timeline entry and its audit entry commit together.
+type Service struct {
+	db    *db.DB
+	clock clock.Clock
+}
+
+// NewService returns a Service.
+func NewService(d *db.DB, c clock.Clock) *Service { return &Service{db: d, clock: c} }
+
+// CreateInput is a new incident.
+type CreateInput struct {
+	Title        string
+	Description  string
+	Severity     Severity // default sev3
+	Category     Category // default not_yet_known
+	PHISuspected bool
+	OccurredAt   *time.Time
+	DetectedAt   *time.Time // default now
+	Commander    string
+	Customers    []string
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Create records a new incident in the detected phase.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Incident, error) {
+	actor, err := authz.Check(ctx, authz.IncidentWrite)
+	if err != nil {
+		return Incident{}, err
+	}
+	now := s.clock.Now()
+	inc := Incident{
+		ID: newID(), Title: in.Title, Description: in.Description, Severity: in.Severity, Category: in.Category,
+		PHISuspected: in.PHISuspected, OccurredAt: normPtr(in.OccurredAt), DetectedAt: now, CreatedAt: now, UpdatedAt: now,
+		Status: Detected, Commander: in.Commander, Customers: in.Customers, NotApplicable: []Status{},
+		CreatedBy: actor.String(), Version: 1,
+	}
+	if in.DetectedAt != nil {
+		inc.DetectedAt = clock.Normalize(*in.DetectedAt)
+	}
+	if inc.Severity == "" {
+		inc.Severity = defaultSeverity
+	}
+	if inc.Category == "" {
+		inc.Category = defaultCategory
+	}
+	if inc.Customers == nil {
+		inc.Customers = []string{}
+	}
+	if err := validate(&inc, now); err != nil {
+		return Incident{}, err
+	}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if inc.Number, err = nextNumber(ctx, tx, now.Year()); err != nil {
+			return err
+		}
+		if err := insertIncident(ctx, tx, &inc); err != nil {
+			return err
+		}
+		_, err := s.record(ctx, tx, &inc, Event{Kind: EventCreated, ToStatus: Detected}, "incident.create", inc)
+		return err
+	})
+	if err != nil {
+		return Incident{}, err
+	}
+	return inc, nil
+}
+
+// record appends the timeline event for the incident's current version and
+// its audit entry, inside tx.
+func (s *Service) record(ctx context.Context, tx *sql.Tx, inc *Incident, e Event, action string, change any) (Event, error) {
+	actor, _ := authz.ActorFrom(ctx)
+	e.IncidentID, e.Seq, e.ID, e.At, e.Actor = inc.ID, inc.Version, newID(), inc.UpdatedAt, actor.String()
+	if e.Changes == nil {
+		e.Changes = []Change{}
+	}
+	if err := insertEvent(ctx, tx, &e); err != nil {
+		return Event{}, err
+	}
+	_, err := audit.Append(ctx, tx, inc.UpdatedAt, audit.Event{
+		Action: action, ObjectType: "incident", ObjectID: inc.ID, Change: change,
+	})
+	return e, err
+}
+
+func normPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	n := clock.Normalize(*t)
+	return &n
+}
+
+func validate(inc *Incident, now time.Time) error {
+	for _, err := range []error{
+		checkText("title", inc.Title, 1, MaxTitle),
+		checkText("description", inc.Description, 0, MaxDescription),
+		checkEnum("severity", inc.Severity, Severities),
+		checkEnum("category", inc.Category, Categories),
+		checkText("commander", inc.Commander, 0, MaxName),
+		checkCustomers(inc.Customers),
+		checkTimes(inc.OccurredAt, inc.DetectedAt, now),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns the incident with the given id or number.
+func (s *Service) Get(ctx context.Context, ref string) (Incident, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Incident{}, err
+	}
+	return getIncident(ctx, s.db.R, ref)
+}
+
+// Page is one page of a listing and the cursor of the next, nil at the end.
+type Page struct {
+	Items []Incident
+	Next  *Cursor
+}
+
+// MaxLimit caps a page.
+const MaxLimit = 200
+
+// List returns incidents matching f, newest first.
+func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Page{}, err
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return Page{}, checkEnum("status", f.Status, Statuses)
+	}
+	if f.Severity != "" {
+		if err := checkEnum("severity", f.Severity, Severities); err != nil {
+			return Page{}, err
+		}
+	}
+	if f.Category != "" {
+		if err := checkEnum("category", f.Category, Categories); err != nil {
+			return Page{}, err
+		}
+	}
+	if err := checkText("q", f.Text, 0, MaxTitle); err != nil {
+		return Page{}, err
+	}
+	switch {
+	case f.Limit == 0:
+		f.Limit = 50
+	case f.Limit < 1 || f.Limit > MaxLimit:
+		return Page{}, apperr.Field("limit", "must be between 1 and %d", MaxLimit)
+	}
+	want := f.Limit
+	f.Limit++ // one more tells whether there is a next page
+	items, err := listIncidents(ctx, s.db.R, f)
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{Items: items}
+	if len(items) > want {
+		p.Items = items[:want]
+		last := p.Items[want-1]
+		p.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return p, nil
+}
+
+// UpdateInput holds the fields to change; nil leaves a field as it is.
+type UpdateInput struct {
+	Title        *string
+	Description  *string
+	Severity     *Severity
+	Category     *Category
+	PHISuspected *bool
+	OccurredAt   *time.Time
+	DetectedAt   *time.Time
+	Commander    *string
+	Customers    *[]string
+}
+
+// Update edits an incident's fields, recording each change old → new.
+func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (Incident, error) {
+	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
+		return Incident{}, err
+	}
+	inc, _, err := s.change(ctx, ref, func(_ *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+		var changes []Change
+		set := func(field string, redacted bool, old, new any, apply func()) {
+			if old == new {
+				return
+			}
+			c := Change{Field: field, Old: old, New: new}
+			if redacted {
+				c = Change{Field: field, Redacted: true}
+			}
+			changes = append(changes, c)
+			apply()
+		}
+		if in.Title != nil {
+			set("title", false, inc.Title, *in.Title, func() { inc.Title = *in.Title })
+		}
+		if in.Description != nil {
+			// The description may hold PHI: the timeline records only that it changed.
+			set("description", true, inc.Description, *in.Description, func() { inc.Description = *in.Description })
+		}
+		if in.Severity != nil {
+			set("severity", false, inc.Severity, *in.Severity, func() { inc.Severity = *in.Severity })
+		}
+		if in.Category != nil {
+			set("category", false, inc.Category, *in.Category, func() { inc.Category = *in.Category })
+		}
+		if in.PHISuspected != nil {
+			set("phi_suspected", false, inc.PHISuspected, *in.PHISuspected, func() { inc.PHISuspected = *in.PHISuspected })
+		}
+		if in.OccurredAt != nil {
+			n := clock.Normalize(*in.OccurredAt)
+			var old any
+			if inc.OccurredAt != nil {
+				old = *inc.OccurredAt
+			}
+			set("occurred_at", false, old, n, func() { inc.OccurredAt = &n })
+		}
+		if in.DetectedAt != nil {
+			n := clock.Normalize(*in.DetectedAt)
+			set("detected_at", false, inc.DetectedAt, n, func() { inc.DetectedAt = n })
+		}
+		if in.Commander != nil {
+			set("commander", false, inc.Commander, *in.Commander, func() { inc.Commander = *in.Commander })
+		}
+		if in.Customers != nil && !slices.Equal(inc.Customers, *in.Customers) {
+			cs := slices.Clone(*in.Customers)
+			if cs == nil {
+				cs = []string{}
+			}
+			changes = append(changes, Change{Field: "customers", Old: inc.Customers, New: cs})
+			inc.Customers = cs
+		}
+		if len(changes) == 0 {
+			return Event{}, "", errNoChange
+		}
+		if err := validate(inc, now); err != nil {
+			return Event{}, "", err
+		}
+		return Event{Kind: EventEdit, Changes: changes}, "incident.update", nil
+	})
+	return inc, err
+}
+
+// errNoChange makes change return the incident untouched.
+var errNoChange = apperr.New(apperr.Conflict, "no change")
+
+// mutation changes an incident in memory (and may write rows of its own in
+// tx), returning the timeline event and audit action that record it.
+type mutation func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error)
+
+// change runs mutate on the current incident inside a write transaction,
+// bumps its version and records the event mutate returns. When mutate
+// returns errNoChange nothing is written and the incident is returned as is.
+func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Incident, Event, error) {
+	var out Incident
+	var ev Event
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := lockIncident(ctx, tx, ref); err != nil {
+			return err
+		}
+		inc, err := getIncident(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		prev := inc.Version
+		e, action, err := mutate(tx, &inc, now)
+		if err != nil {
+			out = inc
+			return err
+		}
+		inc.Version++
+		inc.UpdatedAt = now
+		if err := updateIncident(ctx, tx, &inc, prev); err != nil {
+			return err
+		}
+		if ev, err = s.record(ctx, tx, &inc, e, action, e); err != nil {
+			return err
+		}
+		out = inc
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return out, Event{}, nil
+	}
+	if err != nil {
+		return Incident{}, Event{}, err
+	}
+	return out, ev, nil
+}
+
+// TransitionInput asks to move an incident to another phase.
+type TransitionInput struct {
+	To            Status
+	Note          string
+	Resolution    Resolution
+	NotApplicable []Status
+}
+
+// Transition moves an incident through its lifecycle (see Plan).
+func (s *Service) Transition(ctx context.Context, ref string, in TransitionInput) (Incident, error) {
+	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
+		return Incident{}, err
+	}
+	if err := checkText("note", in.Note, 0, MaxNote); err != nil {
+		return Incident{}, err
+	}
+	inc, _, err := s.change(ctx, ref, func(_ *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+		from := inc.Status
+		next, err := Plan(State{Status: inc.Status, Resolution: inc.Resolution, NotApplicable: inc.NotApplicable},
+			Move{To: in.To, Note: in.Note, Resolution: in.Resolution, NotApplicable: in.NotApplicable})
+		if err != nil {
+			return Event{}, "", err
+		}
+		changes := []Change{{Field: "status", Old: from, New: next.Status}}
+		if next.Resolution != inc.Resolution {
+			changes = append(changes, Change{Field: "resolution", Old: inc.Resolution, New: next.Resolution})
+		}
+		if !slices.Equal(next.NotApplicable, inc.NotApplicable) {
+			changes = append(changes, Change{Field: "not_applicable", Old: inc.NotApplicable, New: next.NotApplicable})
+		}
+		inc.Status, inc.Resolution, inc.NotApplicable = next.Status, next.Resolution, next.NotApplicable
+		inc.ClosedAt = nil
+		if inc.Status == Closed {
+			inc.ClosedAt = &now
+		}
+		return Event{Kind: EventTransition, FromStatus: from, ToStatus: inc.Status, Note: in.Note, Changes: changes},
+			"incident.transition", nil
+	})
+	return inc, err
+}
+
+// AddNote adds a note to an incident's timeline.
+func (s *Service) AddNote(ctx context.Context, ref, body string) (Event, error) {
+	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
+		return Event{}, err
+	}
+	if err := checkText("body", body, 1, MaxNote); err != nil {
+		return Event{}, err
+	}
+	_, ev, err := s.change(ctx, ref, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
+		return Event{Kind: EventNote, FromStatus: inc.Status, ToStatus: inc.Status, Note: body}, "incident.note", nil
+	})
+	return ev, err
+}
+
+// MaxTimeline caps one page of timeline.
+const MaxTimeline = 500
+
+// Timeline returns an incident's events after seq afterSeq, oldest first;
+// kind, when set, keeps only events of that kind.
+func (s *Service) Timeline(ctx context.Context, ref string, kind EventKind, afterSeq int64, limit int) ([]Event, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	switch {
+	case limit == 0:
+		limit = MaxTimeline
+	case limit < 1 || limit > MaxTimeline:
+		return nil, apperr.Field("limit", "must be between 1 and %d", MaxTimeline)
+	}
+	inc, err := getIncident(ctx, s.db.R, ref)
+	if err != nil {
+		return nil, err
+	}
+	return listEvents(ctx, s.db.R, inc.ID, kind, afterSeq, limit)
+}

@@ -1,0 +1,321 @@
+package incident
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/db"
+)
+
+// The store holds the SQL; it checks nothing and audits nothing.
+
+const incidentColumns = `id, number, title, description, severity, category, phi_suspected, occurred_at, detected_at,
+	created_at, updated_at, closed_at, status, resolution, commander, customers, not_applicable, created_by, version`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIncident(s scanner) (Incident, error) {
+	var inc Incident
+	var occurred, closed sql.NullTime
+	var customers, na string
+	err := s.Scan(&inc.ID, &inc.Number, &inc.Title, &inc.Description, &inc.Severity, &inc.Category, &inc.PHISuspected,
+		&occurred, &inc.DetectedAt, &inc.CreatedAt, &inc.UpdatedAt, &closed, &inc.Status, &inc.Resolution,
+		&inc.Commander, &customers, &na, &inc.CreatedBy, &inc.Version)
+	if err != nil {
+		return Incident{}, err
+	}
+	inc.OccurredAt = timePtr(occurred)
+	inc.ClosedAt = timePtr(closed)
+	inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt = inc.DetectedAt.UTC(), inc.CreatedAt.UTC(), inc.UpdatedAt.UTC()
+	if err := json.Unmarshal([]byte(customers), &inc.Customers); err != nil {
+		return Incident{}, fmt.Errorf("decode customers: %w", err)
+	}
+	if err := json.Unmarshal([]byte(na), &inc.NotApplicable); err != nil {
+		return Incident{}, fmt.Errorf("decode not_applicable: %w", err)
+	}
+	return inc, nil
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func nullTime(t *time.Time) sql.NullTime {
+	if t == nil {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: *t, Valid: true}
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("incident: encode %T: %v", v, err)) // only slices of strings reach here
+	}
+	return string(b)
+}
+
+// nextNumber takes the next incident number for year, e.g. INC-2026-0042.
+// The counter row's update lock serialises concurrent creators.
+func nextNumber(ctx context.Context, tx *sql.Tx, year int) (string, error) {
+	name := "incident:" + strconv.Itoa(year)
+	var n int64
+	err := tx.QueryRowContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", name).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		n = 1
+		_, err = tx.ExecContext(ctx, "INSERT INTO counters (name, value) VALUES ($1, $2)", name, n)
+	}
+	if err != nil {
+		return "", fmt.Errorf("next incident number: %w", err)
+	}
+	return fmt.Sprintf("INC-%d-%04d", year, n), nil
+}
+
+func insertIncident(ctx context.Context, tx *sql.Tx, inc *Incident) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
+		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
+		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version)
+	if err != nil {
+		return fmt.Errorf("insert incident: %w", err)
+	}
+	return nil
+}
+
+// updateIncident writes inc if the stored row is still at version prev.
+func updateIncident(ctx context.Context, tx *sql.Tx, inc *Incident, prev int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
+		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
+		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15
+		WHERE id = $16 AND version = $17`,
+		inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected, nullTime(inc.OccurredAt),
+		inc.DetectedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status, inc.Resolution, inc.Commander,
+		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, inc.ID, prev)
+	if err != nil {
+		return fmt.Errorf("update incident: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update incident: %w", err)
+	} else if n != 1 {
+		return apperr.New(apperr.Conflict, "incident was changed by someone else; reload and try again")
+	}
+	return nil
+}
+
+// lockIncident takes the incident's row lock until the transaction ends, so
+// concurrent changes to one incident queue instead of failing (PostgreSQL;
+// SQLite's write transaction already excludes other writers).
+func lockIncident(ctx context.Context, tx *sql.Tx, ref string) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE incidents SET version = version WHERE id = $1 OR number = $1", ref); err != nil {
+		return fmt.Errorf("lock incident: %w", err)
+	}
+	return nil
+}
+
+// getIncident finds an incident by id or by number.
+func getIncident(ctx context.Context, q db.Querier, ref string) (Incident, error) {
+	inc, err := scanIncident(q.QueryRowContext(ctx,
+		"SELECT "+incidentColumns+" FROM incidents WHERE id = $1 OR number = $1", ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Incident{}, apperr.New(apperr.NotFound, "incident not found")
+	}
+	if err != nil {
+		return Incident{}, fmt.Errorf("get incident: %w", err)
+	}
+	return inc, nil
+}
+
+// Filter selects incidents for List. Empty fields do not filter.
+type Filter struct {
+	Status        Status
+	Severity      Severity
+	Category      Category
+	PHISuspected  *bool
+	Text          string // in the title or the number, case-insensitive
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+	Limit         int
+	After         *Cursor // the last item of the previous page
+}
+
+// Cursor marks a position in the list, newest first.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+func listIncidents(ctx context.Context, q db.Querier, f Filter) ([]Incident, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(f.Status))
+	}
+	if f.Severity != "" {
+		where = append(where, "severity = "+arg(f.Severity))
+	}
+	if f.Category != "" {
+		where = append(where, "category = "+arg(f.Category))
+	}
+	if f.PHISuspected != nil {
+		where = append(where, "phi_suspected = "+arg(*f.PHISuspected))
+	}
+	if f.Text != "" {
+		p := arg("%" + likeEscaper.Replace(strings.ToLower(f.Text)) + "%")
+		where = append(where, "(LOWER(title) LIKE "+p+" ESCAPE '\\' OR LOWER(number) LIKE "+p+" ESCAPE '\\')")
+	}
+	if f.CreatedAfter != nil {
+		where = append(where, "created_at >= "+arg(*f.CreatedAfter))
+	}
+	if f.CreatedBefore != nil {
+		where = append(where, "created_at < "+arg(*f.CreatedBefore))
+	}
+	if f.After != nil {
+		where = append(where, "(created_at, id) < ("+arg(f.After.CreatedAt)+", "+arg(f.After.ID)+")")
+	}
+	query := "SELECT " + incidentColumns + " FROM incidents"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY created_at DESC, id DESC LIMIT " + arg(f.Limit)
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	defer rows.Close()
+	out := []Incident{}
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func insertEvent(ctx context.Context, tx *sql.Tx, e *Event) error {
+	changes := e.Changes
+	if changes == nil {
+		changes = []Change{}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO incident_events
+		(incident_id, seq, id, at, actor, kind, from_status, to_status, note, changes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.IncidentID, e.Seq, e.ID, e.At, e.Actor, e.Kind, e.FromStatus, e.ToStatus, e.Note, jsonText(changes))
+	if err != nil {
+		return fmt.Errorf("insert timeline event: %w", err)
+	}
+	return nil
+}
+
+func listEvents(ctx context.Context, q db.Querier, incidentID string, kind EventKind, afterSeq int64, limit int) ([]Event, error) {
+	query := `SELECT incident_id, seq, id, at, actor, kind, from_status, to_status, note, changes
+		FROM incident_events WHERE incident_id = $1 AND seq > $2`
+	args := []any{incidentID, afterSeq}
+	if kind != "" {
+		query += " AND kind = $4"
+		args = append(args, limit, kind)
+	} else {
+		args = append(args, limit)
+	}
+	query += " ORDER BY seq LIMIT $3"
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list timeline: %w", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var changes string
+		if err := rows.Scan(&e.IncidentID, &e.Seq, &e.ID, &e.At, &e.Actor, &e.Kind, &e.FromStatus, &e.ToStatus,
+			&e.Note, &changes); err != nil {
+			return nil, fmt.Errorf("list timeline: %w", err)
+		}
+		e.At = e.At.UTC()
+		if err := json.Unmarshal([]byte(changes), &e.Changes); err != nil {
+			return nil, fmt.Errorf("decode changes: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+const taskColumns = "id, incident_id, title, owner, due_at, done, done_at, created_at, updated_at"
+
+func scanTask(s scanner) (Task, error) {
+	var t Task
+	var due, done sql.NullTime
+	if err := s.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Owner, &due, &t.Done, &done, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return Task{}, err
+	}
+	t.DueAt, t.DoneAt = timePtr(due), timePtr(done)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, nil
+}
+
+func insertTask(ctx context.Context, tx *sql.Tx, t *Task) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO incident_tasks ("+taskColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		t.ID, t.IncidentID, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.CreatedAt, t.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("insert task: %w", err)
+	}
+	return nil
+}
+
+func updateTask(ctx context.Context, tx *sql.Tx, t *Task) error {
+	_, err := tx.ExecContext(ctx, `UPDATE incident_tasks SET title = $1, owner = $2, due_at = $3, done = $4, done_at = $5,
+		updated_at = $6 WHERE id = $7`, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.UpdatedAt, t.ID)
+	if err != nil {
+		return fmt.Errorf("update task: %w", err)
+	}
+	return nil
+}
+
+func getTask(ctx context.Context, q db.Querier, incidentID, taskID string) (Task, error) {
+	t, err := scanTask(q.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM incident_tasks WHERE incident_id = $1 AND id = $2",
+		incidentID, taskID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Task{}, apperr.New(apperr.NotFound, "task not found")
+	}
+	if err != nil {
+		return Task{}, fmt.Errorf("get task: %w", err)
+	}
+	return t, nil
+}
+
+func listTasks(ctx context.Context, q db.Querier, incidentID string) ([]Task, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+taskColumns+" FROM incident_tasks WHERE incident_id = $1 ORDER BY created_at, id",
+		incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	defer rows.Close()
+	out := []Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,132 @@
+package incident
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+)
+
+// TaskInput is a new task.
+type TaskInput struct {
+	Title string
+	Owner string
+	DueAt *time.Time
+}
+
+// TaskUpdate holds the task fields to change; nil leaves a field as it is.
+type TaskUpdate struct {
+	Title *string
+	Owner *string
+	DueAt *time.Time
+	Done  *bool
+}
+
+func checkTask(t *Task) error {
+	if err := checkText("title", t.Title, 1, MaxTitle); err != nil {
+		return err
+	}
+	return checkText("owner", t.Owner, 0, MaxName)
+}
+
+// CreateTask adds a task to an incident; the timeline records it.
+func (s *Service) CreateTask(ctx context.Context, ref string, in TaskInput) (Task, error) {
+	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
+		return Task{}, err
+	}
+	t := Task{ID: newID(), Title: in.Title, Owner: in.Owner, DueAt: normPtr(in.DueAt)}
+	if err := checkTask(&t); err != nil {
+		return Task{}, err
+	}
+	_, _, err := s.change(ctx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+		t.IncidentID, t.CreatedAt, t.UpdatedAt = inc.ID, now, now
+		if err := insertTask(ctx, tx, &t); err != nil {
+			return Event{}, "", err
+		}
+		changes := []Change{{Field: "task", New: t.ID}, {Field: "title", New: t.Title}}
+		if t.Owner != "" {
+			changes = append(changes, Change{Field: "owner", New: t.Owner})
+		}
+		if t.DueAt != nil {
+			changes = append(changes, Change{Field: "due_at", New: *t.DueAt})
+		}
+		return Event{Kind: EventTaskCreated, FromStatus: inc.Status, ToStatus: inc.Status, Changes: changes},
+			"incident.task.create", nil
+	})
+	if err != nil {
+		return Task{}, err
+	}
+	return t, nil
+}
+
+// UpdateTask edits a task; the timeline records each change old → new.
+func (s *Service) UpdateTask(ctx context.Context, ref, taskID string, in TaskUpdate) (Task, error) {
+	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
+		return Task{}, err
+	}
+	var t Task
+	_, _, err := s.change(ctx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+		var err error
+		if t, err = getTask(ctx, tx, inc.ID, taskID); err != nil {
+			return Event{}, "", err
+		}
+		changes := []Change{{Field: "task", Old: t.ID, New: t.ID}}
+		if in.Title != nil && *in.Title != t.Title {
+			changes = append(changes, Change{Field: "title", Old: t.Title, New: *in.Title})
+			t.Title = *in.Title
+		}
+		if in.Owner != nil && *in.Owner != t.Owner {
+			changes = append(changes, Change{Field: "owner", Old: t.Owner, New: *in.Owner})
+			t.Owner = *in.Owner
+		}
+		if in.DueAt != nil {
+			due := clock.Normalize(*in.DueAt)
+			if t.DueAt == nil || !t.DueAt.Equal(due) {
+				var old any
+				if t.DueAt != nil {
+					old = *t.DueAt
+				}
+				changes = append(changes, Change{Field: "due_at", Old: old, New: due})
+				t.DueAt = &due
+			}
+		}
+		if in.Done != nil && *in.Done != t.Done {
+			changes = append(changes, Change{Field: "done", Old: t.Done, New: *in.Done})
+			t.Done = *in.Done
+			t.DoneAt = nil
+			if t.Done {
+				t.DoneAt = &now
+			}
+		}
+		if len(changes) == 1 {
+			return Event{}, "", errNoChange
+		}
+		if err := checkTask(&t); err != nil {
+			return Event{}, "", err
+		}
+		t.UpdatedAt = now
+		if err := updateTask(ctx, tx, &t); err != nil {
+			return Event{}, "", err
+		}
+		return Event{Kind: EventTaskUpdated, FromStatus: inc.Status, ToStatus: inc.Status, Changes: changes},
+			"incident.task.update", nil
+	})
+	if err != nil {
+		return Task{}, err
+	}
+	return t, nil
+}
+
+// Tasks lists an incident's tasks, oldest first.
+func (s *Service) Tasks(ctx context.Context, ref string) ([]Task, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	inc, err := getIncident(ctx, s.db.R, ref)
+	if err != nil {
+		return nil, err
+	}
+	return listTasks(ctx, s.db.R, inc.ID)
+}

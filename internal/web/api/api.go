@@ -1,0 +1,100 @@
+// Package api is Ward's JSON API, version 1. Operations are declared with
+// huma, which validates requests against the same schema it publishes as
+// the OpenAPI 3.1 document at /api/v1/openapi.json. Handlers parse, call
+// one service method and render; authentication happens before routing
+// (see package web) and authorisation again in the services.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// OpenAPIPath is the OpenAPI document's path, served without a token.
+const OpenAPIPath = Prefix + "/openapi.json"
+
+// MaxBodyBytes caps a request body.
+const MaxBodyBytes = 256 << 10
+
+// Deps are the services the API calls.
+type Deps struct {
+	Incidents *incident.Service
+	Log       *slog.Logger
+	Version   string
+}
+
+type handler struct{ Deps }
+
+// Register adds every API operation to mux and returns the huma API (its
+// OpenAPI document is what the tests and docs read).
+func Register(mux *http.ServeMux, d Deps) huma.API {
+	cfg := huma.DefaultConfig("Ward API", d.Version)
+	cfg.Info.Description = "HIPAA security incident response and breach notification. " +
+		"Every request needs `Authorization: Bearer <token>` (create one with `ward token create`). " +
+		"Errors are RFC 9457 problem+json documents that name the offending field."
+	cfg.OpenAPIPath = Prefix + "/openapi"
+	cfg.DocsPath = ""   // the docs renderer loads scripts from a CDN; Ward serves none
+	cfg.SchemasPath = "" // schemas are inline in the OpenAPI document
+	cfg.CreateHooks = nil
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An API token from `ward token create`."},
+	}
+	cfg.Security = []map[string][]string{{"bearer": {}}}
+	api := humago.New(mux, cfg)
+	h := handler{d}
+	h.registerIncidents(api)
+	h.registerTasks(api)
+	return api
+}
+
+func op(id, method, path, summary string, status int) huma.Operation {
+	return huma.Operation{
+		OperationID:   id,
+		Method:        method,
+		Path:          Prefix + path,
+		Summary:       summary,
+		DefaultStatus: status,
+		MaxBodyBytes:  MaxBodyBytes,
+		Tags:          []string{"incidents"},
+		Errors:        []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}
+}
+
+// fail turns a service error into a problem+json response. Field errors name
+// the field at its location in the request (body.title, query.status).
+func (h handler) fail(ctx context.Context, where string, err error) error {
+	e, ok := apperr.As(err)
+	if !ok || e.Code == apperr.Internal {
+		req := authz.RequestFrom(ctx)
+		h.Log.ErrorContext(ctx, "api_internal_error", "request_id", req.ID, "error", err)
+		return huma.Error500InternalServerError(fmt.Sprintf("internal error; quote request id %s", req.ID))
+	}
+	var details []error
+	for _, f := range e.Fields {
+		details = append(details, &huma.ErrorDetail{Location: where + "." + f.Field, Message: f.Message})
+	}
+	status := map[apperr.Code]int{
+		apperr.Invalid:      http.StatusUnprocessableEntity,
+		apperr.NotFound:     http.StatusNotFound,
+		apperr.Conflict:     http.StatusConflict,
+		apperr.Unauthorized: http.StatusUnauthorized,
+		apperr.Forbidden:    http.StatusForbidden,
+	}[e.Code]
+	return huma.NewError(status, e.Message, details...)
+}
+
+// errBadCursor is returned for a cursor that does not decode.
+var errBadCursor = errors.New("cursor is not one this server issued")

@@ -1,0 +1,237 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// Incident is an incident as the API shows it.
+type Incident struct {
+	ID            string     `json:"id" doc:"Stable identifier (UUID)."`
+	Number        string     `json:"number" doc:"Human number, e.g. INC-2026-0042; accepted wherever an id is." example:"INC-2026-0042"`
+	Title         string     `json:"title"`
+	Description   string     `json:"description"`
+	Severity      string     `json:"severity" enum:"sev1,sev2,sev3,sev4"`
+	Category      string     `json:"category" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known"`
+	PHISuspected  bool       `json:"phi_suspected"`
+	OccurredAt    *time.Time `json:"occurred_at,omitempty"`
+	DetectedAt    time.Time  `json:"detected_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	Status        string     `json:"status" enum:"detected,analysis,containment,eradication,recovery,post_incident,closed"`
+	Resolution    string     `json:"resolution,omitempty" enum:"resolved,false_positive,not_security_incident,duplicate"`
+	Commander     string     `json:"commander"`
+	Customers     []string   `json:"customers"`
+	NotApplicable []string   `json:"not_applicable" doc:"Phases recorded as not applicable when skipped."`
+	NextStatuses  []string   `json:"next_statuses" doc:"Statuses a transition may move to from here."`
+	CreatedBy     string     `json:"created_by"`
+	Version       int64      `json:"version" doc:"Increases with every change, timeline entries included."`
+}
+
+func strs[T ~string](in []T) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func incidentOut(inc incident.Incident) Incident {
+	return Incident{
+		ID: inc.ID, Number: inc.Number, Title: inc.Title, Description: inc.Description, Severity: string(inc.Severity),
+		Category: string(inc.Category), PHISuspected: inc.PHISuspected, OccurredAt: inc.OccurredAt,
+		DetectedAt: inc.DetectedAt, CreatedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt, ClosedAt: inc.ClosedAt,
+		Status: string(inc.Status), Resolution: string(inc.Resolution), Commander: inc.Commander,
+		Customers: inc.Customers, NotApplicable: strs(inc.NotApplicable), NextStatuses: strs(incident.NextMoves(inc.Status)),
+		CreatedBy: inc.CreatedBy, Version: inc.Version,
+	}
+}
+
+type incidentOutput struct {
+	Body Incident
+}
+
+type createIncidentInput struct {
+	Body struct {
+		Title        string     `json:"title" minLength:"1" maxLength:"200"`
+		Description  string     `json:"description,omitempty" maxLength:"20000" doc:"May hold PHI; kept out of the timeline and the audit trail."`
+		Severity     string     `json:"severity,omitempty" enum:"sev1,sev2,sev3,sev4" default:"sev3"`
+		Category     string     `json:"category,omitempty" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known" default:"not_yet_known"`
+		PHISuspected bool       `json:"phi_suspected,omitempty"`
+		OccurredAt   *time.Time `json:"occurred_at,omitempty" doc:"When the incident began, if known; not after detected_at."`
+		DetectedAt   *time.Time `json:"detected_at,omitempty" doc:"When it was first detected; defaults to now."`
+		Commander    string     `json:"commander,omitempty" maxLength:"200"`
+		Customers    []string   `json:"customers,omitempty" maxItems:"50" doc:"References to the customers (covered entities) affected."`
+	}
+}
+
+type updateIncidentInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Title        *string    `json:"title,omitempty" minLength:"1" maxLength:"200"`
+		Description  *string    `json:"description,omitempty" maxLength:"20000"`
+		Severity     *string    `json:"severity,omitempty" enum:"sev1,sev2,sev3,sev4"`
+		Category     *string    `json:"category,omitempty" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known"`
+		PHISuspected *bool      `json:"phi_suspected,omitempty"`
+		OccurredAt   *time.Time `json:"occurred_at,omitempty"`
+		DetectedAt   *time.Time `json:"detected_at,omitempty"`
+		Commander    *string    `json:"commander,omitempty" maxLength:"200"`
+		Customers    *[]string  `json:"customers,omitempty" maxItems:"50"`
+	}
+}
+
+type idInput struct {
+	ID string `path:"id" maxLength:"64" doc:"Incident id or number."`
+}
+
+type listIncidentsInput struct {
+	Status        string    `query:"status" enum:"detected,analysis,containment,eradication,recovery,post_incident,closed"`
+	Severity      string    `query:"severity" enum:"sev1,sev2,sev3,sev4"`
+	Category      string    `query:"category" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known"`
+	PHISuspected  string    `query:"phi_suspected" enum:"true,false"`
+	Q             string    `query:"q" maxLength:"200" doc:"Text in the title or number, case-insensitive."`
+	CreatedAfter  time.Time `query:"created_after" doc:"Only incidents created at or after this time."`
+	CreatedBefore time.Time `query:"created_before" doc:"Only incidents created before this time."`
+	Limit         int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Cursor        string    `query:"cursor" maxLength:"200" doc:"next_cursor from the previous page."`
+}
+
+type listIncidentsOutput struct {
+	Body struct {
+		Items      []Incident `json:"items"`
+		NextCursor string     `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page."`
+	}
+}
+
+type transitionInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		To            string   `json:"to" enum:"detected,analysis,containment,eradication,recovery,post_incident,closed"`
+		Note          string   `json:"note,omitempty" maxLength:"20000" doc:"Why; required to go back, reopen, skip phases or close as other than resolved."`
+		Resolution    string   `json:"resolution,omitempty" enum:"resolved,false_positive,not_security_incident,duplicate" doc:"Required when closing."`
+		NotApplicable []string `json:"not_applicable,omitempty" maxItems:"7" doc:"Phases this move skips, each recorded as not applicable."`
+	}
+}
+
+func encodeCursor(c *incident.Cursor) string {
+	if c == nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
+}
+
+func decodeCursor(s string) (*incident.Cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errBadCursor
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if !ok || err != nil || id == "" {
+		return nil, errBadCursor
+	}
+	return &incident.Cursor{CreatedAt: t.UTC(), ID: id}, nil
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (h handler) registerIncidents(api huma.API) {
+	huma.Register(api, op("create-incident", http.MethodPost, "/incidents", "Record a new incident", http.StatusCreated),
+		func(ctx context.Context, in *createIncidentInput) (*incidentOutput, error) {
+			b := in.Body
+			inc, err := h.Incidents.Create(ctx, incident.CreateInput{
+				Title: b.Title, Description: b.Description, Severity: incident.Severity(b.Severity),
+				Category: incident.Category(b.Category), PHISuspected: b.PHISuspected, OccurredAt: b.OccurredAt,
+				DetectedAt: b.DetectedAt, Commander: b.Commander, Customers: b.Customers,
+			})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &incidentOutput{Body: incidentOut(inc)}, nil
+		})
+
+	huma.Register(api, op("list-incidents", http.MethodGet, "/incidents", "List incidents, newest first", http.StatusOK),
+		func(ctx context.Context, in *listIncidentsInput) (*listIncidentsOutput, error) {
+			f := incident.Filter{
+				Status: incident.Status(in.Status), Severity: incident.Severity(in.Severity),
+				Category: incident.Category(in.Category), Text: in.Q, Limit: in.Limit,
+				CreatedAfter: optTime(in.CreatedAfter), CreatedBefore: optTime(in.CreatedBefore),
+			}
+			if in.PHISuspected != "" {
+				v := in.PHISuspected == "true"
+				f.PHISuspected = &v
+			}
+			if in.Cursor != "" {
+				c, err := decodeCursor(in.Cursor)
+				if err != nil {
+					return nil, h.fail(ctx, "query", apperr.Field("cursor", "%v", err))
+				}
+				f.After = c
+			}
+			page, err := h.Incidents.List(ctx, f)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			out := &listIncidentsOutput{}
+			out.Body.Items = make([]Incident, len(page.Items))
+			for i, inc := range page.Items {
+				out.Body.Items[i] = incidentOut(inc)
+			}
+			out.Body.NextCursor = encodeCursor(page.Next)
+			return out, nil
+		})
+
+	huma.Register(api, op("get-incident", http.MethodGet, "/incidents/{id}", "Get an incident by id or number", http.StatusOK),
+		func(ctx context.Context, in *idInput) (*incidentOutput, error) {
+			inc, err := h.Incidents.Get(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &incidentOutput{Body: incidentOut(inc)}, nil
+		})
+
+	huma.Register(api, op("update-incident", http.MethodPatch, "/incidents/{id}", "Change an incident's fields", http.StatusOK),
+		func(ctx context.Context, in *updateIncidentInput) (*incidentOutput, error) {
+			b := in.Body
+			inc, err := h.Incidents.Update(ctx, in.ID, incident.UpdateInput{
+				Title: b.Title, Description: b.Description, Severity: (*incident.Severity)(b.Severity),
+				Category: (*incident.Category)(b.Category), PHISuspected: b.PHISuspected, OccurredAt: b.OccurredAt,
+				DetectedAt: b.DetectedAt, Commander: b.Commander, Customers: b.Customers,
+			})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &incidentOutput{Body: incidentOut(inc)}, nil
+		})
+
+	huma.Register(api, op("transition-incident", http.MethodPost, "/incidents/{id}/transitions",
+		"Move an incident to another lifecycle phase", http.StatusOK),
+		func(ctx context.Context, in *transitionInput) (*incidentOutput, error) {
+			b := in.Body
+			na := make([]incident.Status, len(b.NotApplicable))
+			for i, s := range b.NotApplicable {
+				na[i] = incident.Status(s)
+			}
+			inc, err := h.Incidents.Transition(ctx, in.ID, incident.TransitionInput{
+				To: incident.Status(b.To), Note: b.Note, Resolution: incident.Resolution(b.Resolution), NotApplicable: na,
+			})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &incidentOutput{Body: incidentOut(inc)}, nil
+		})
+}

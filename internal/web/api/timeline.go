@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// Event is one timeline entry.
+type Event struct {
+	ID         string            `json:"id"`
+	Seq        int64             `json:"seq" doc:"The incident's version after this change; contiguous per incident."`
+	At         time.Time         `json:"at"`
+	Actor      string            `json:"actor"`
+	Kind       string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated"`
+	FromStatus string            `json:"from_status,omitempty"`
+	ToStatus   string            `json:"to_status,omitempty"`
+	Note       string            `json:"note,omitempty"`
+	Changes    []incident.Change `json:"changes" doc:"Each field's old and new value; PHI fields say only that they changed."`
+}
+
+func eventOut(e incident.Event) Event {
+	return Event{
+		ID: e.ID, Seq: e.Seq, At: e.At, Actor: e.Actor, Kind: string(e.Kind), FromStatus: string(e.FromStatus),
+		ToStatus: string(e.ToStatus), Note: e.Note, Changes: e.Changes,
+	}
+}
+
+type timelineInput struct {
+	ID    string `path:"id" maxLength:"64"`
+	After int64  `query:"after" minimum:"0" doc:"Only entries with a larger seq."`
+	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"500"`
+}
+
+type timelineOutput struct {
+	Body struct {
+		Items []Event `json:"items"`
+	}
+}
+
+type noteInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Body string `json:"body" minLength:"1" maxLength:"20000"`
+	}
+}
+
+type eventOutput struct {
+	Body Event
+}
+
+func (h handler) timeline(ctx context.Context, in *timelineInput, kind incident.EventKind) (*timelineOutput, error) {
+	events, err := h.Incidents.Timeline(ctx, in.ID, kind, in.After, in.Limit)
+	if err != nil {
+		return nil, h.fail(ctx, "query", err)
+	}
+	out := &timelineOutput{}
+	out.Body.Items = make([]Event, len(events))
+	for i, e := range events {
+		out.Body.Items[i] = eventOut(e)
+	}
+	return out, nil
+}
+
+// Task is a piece of work on an incident.
+type Task struct {
+	ID         string     `json:"id"`
+	IncidentID string     `json:"incident_id"`
+	Title      string     `json:"title"`
+	Owner      string     `json:"owner"`
+	DueAt      *time.Time `json:"due_at,omitempty"`
+	Done       bool       `json:"done"`
+	DoneAt     *time.Time `json:"done_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+func taskOut(t incident.Task) Task {
+	return Task{ID: t.ID, IncidentID: t.IncidentID, Title: t.Title, Owner: t.Owner, DueAt: t.DueAt, Done: t.Done,
+		DoneAt: t.DoneAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+type taskOutput struct {
+	Body Task
+}
+
+type createTaskInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Title string     `json:"title" minLength:"1" maxLength:"200"`
+		Owner string     `json:"owner,omitempty" maxLength:"200"`
+		DueAt *time.Time `json:"due_at,omitempty"`
+	}
+}
+
+type updateTaskInput struct {
+	ID     string `path:"id" maxLength:"64"`
+	TaskID string `path:"task_id" maxLength:"64"`
+	Body   struct {
+		Title *string    `json:"title,omitempty" minLength:"1" maxLength:"200"`
+		Owner *string    `json:"owner,omitempty" maxLength:"200"`
+		DueAt *time.Time `json:"due_at,omitempty"`
+		Done  *bool      `json:"done,omitempty"`
+	}
+}
+
+type listTasksOutput struct {
+	Body struct {
+		Items []Task `json:"items"`
+	}
+}
+
+func (h handler) registerTasks(api huma.API) {
+	huma.Register(api, op("get-timeline", http.MethodGet, "/incidents/{id}/timeline",
+		"An incident's timeline: every transition, edit, note and task change, oldest first", http.StatusOK),
+		func(ctx context.Context, in *timelineInput) (*timelineOutput, error) { return h.timeline(ctx, in, "") })
+
+	huma.Register(api, op("list-notes", http.MethodGet, "/incidents/{id}/notes", "An incident's notes, oldest first", http.StatusOK),
+		func(ctx context.Context, in *timelineInput) (*timelineOutput, error) {
+			return h.timeline(ctx, in, incident.EventNote)
+		})
+
+	huma.Register(api, op("add-note", http.MethodPost, "/incidents/{id}/notes", "Add a note to an incident", http.StatusCreated),
+		func(ctx context.Context, in *noteInput) (*eventOutput, error) {
+			e, err := h.Incidents.AddNote(ctx, in.ID, in.Body.Body)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &eventOutput{Body: eventOut(e)}, nil
+		})
+
+	huma.Register(api, op("list-tasks", http.MethodGet, "/incidents/{id}/tasks", "An incident's tasks", http.StatusOK),
+		func(ctx context.Context, in *idInput) (*listTasksOutput, error) {
+			tasks, err := h.Incidents.Tasks(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &listTasksOutput{}
+			out.Body.Items = make([]Task, len(tasks))
+			for i, t := range tasks {
+				out.Body.Items[i] = taskOut(t)
+			}
+			return out, nil
+		})
+
+	huma.Register(api, op("create-task", http.MethodPost, "/incidents/{id}/tasks", "Add a task to an incident", http.StatusCreated),
+		func(ctx context.Context, in *createTaskInput) (*taskOutput, error) {
+			t, err := h.Incidents.CreateTask(ctx, in.ID, incident.TaskInput{Title: in.Body.Title, Owner: in.Body.Owner, DueAt: in.Body.DueAt})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &taskOutput{Body: taskOut(t)}, nil
+		})
+
+	huma.Register(api, op("update-task", http.MethodPatch, "/incidents/{id}/tasks/{task_id}", "Change a task", http.StatusOK),
+		func(ctx context.Context, in *updateTaskInput) (*taskOutput, error) {
+			b := in.Body
+			t, err := h.Incidents.UpdateTask(ctx, in.ID, in.TaskID, incident.TaskUpdate{Title: b.Title, Owner: b.Owner, DueAt: b.DueAt, Done: b.Done})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &taskOutput{Body: taskOut(t)}, nil
+		})
+}
