@@ -46,6 +46,8 @@ type DB struct {
 	W       *sql.DB
 	R       *sql.DB
 	Pool    *pgxpool.Pool
+
+	commits *committer // SQLite only: group commit of Write calls
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -125,11 +127,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	return &DB{Dialect: SQLite, W: w, R: r}, nil
+	return &DB{Dialect: SQLite, W: w, R: r, commits: newCommitter(w)}, nil
 }
 
 // Close closes every pool.
 func (d *DB) Close() error {
+	if d.commits != nil {
+		d.commits.close()
+	}
 	err := d.W.Close()
 	if d.R != d.W {
 		err = errors.Join(err, d.R.Close())
@@ -146,10 +151,18 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.R.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// Write runs fn in a write transaction and commits it if fn returns nil.
-// On SQLite the transaction starts with BEGIN IMMEDIATE, so it holds the
-// write lock from its first statement and cannot fail later on SQLITE_BUSY.
+// Write runs fn in a write transaction and commits it if fn returns nil;
+// when Write returns nil the change is durable. fn must not call Write.
+//
+// On SQLite, writes are group-committed (see committer): fn may share its
+// transaction with other writers' functions, each inside its own savepoint,
+// so fn's changes commit or roll back as a unit all the same. The
+// transaction starts with BEGIN IMMEDIATE, so it holds the write lock from
+// its first statement and cannot fail later on SQLITE_BUSY.
 func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if d.commits != nil {
+		return d.commits.write(ctx, fn)
+	}
 	tx, err := d.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
