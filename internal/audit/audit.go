@@ -11,7 +11,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/wardhq/ward/internal/authz"
@@ -108,63 +111,126 @@ func Hash(e Entry) string {
 
 // Result is the outcome of Verify.
 type Result struct {
-	Entries int64  // entries checked
+	Entries int64  // entries read
 	OK      bool   // the whole chain is intact
 	BadSeq  int64  // the first sequence number that fails, when !OK
 	Reason  string // why it fails, when !OK
 	Head    string // the hash of the last entry
 }
 
-// Verify walks the whole chain in sequence order and reports the first
-// entry that was altered, deleted, inserted or reordered, and whether the
-// head still matches the last entry (which catches a cut-off tail).
+// segment is the outcome of checking one range of sequence numbers.
+type segment struct {
+	lo, hi    int64 // the range checked, lo < seq <= hi
+	entries   int64
+	firstPrev string // prev_hash of the first entry
+	last      string // hash of the last entry
+	badSeq    int64
+	reason    string
+}
+
+// Verify walks the whole chain and reports the first entry that was
+// altered, deleted, inserted or reordered, and whether the head still
+// matches the last entry (which catches a cut-off tail). Given a *sql.DB it
+// checks ranges of the chain in parallel, one per CPU, and joins them.
 func Verify(ctx context.Context, q db.Querier) (Result, error) {
+	var headSeq, maxSeq int64
+	var headHash string
+	// One statement, so the head and the last entry come from one snapshot
+	// even while Ward keeps appending.
+	if err := q.QueryRowContext(ctx, `SELECT seq, hash, (SELECT coalesce(max(seq), 0) FROM audit_log)
+		FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash, &maxSeq); err != nil {
+		return Result{}, fmt.Errorf("audit verify: read head: %w", err)
+	}
+	end := max(headSeq, maxSeq)
+	parts := 1
+	if _, ok := q.(*sql.DB); ok && end > 100_000 {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	segs := make([]segment, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range segs {
+		segs[i] = segment{lo: end * int64(i) / int64(parts), hi: end * int64(i+1) / int64(parts)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = verifyRange(ctx, q, &segs[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, err
+	}
+
+	res := Result{OK: true, Head: Genesis}
+	for _, sg := range segs {
+		res.Entries += sg.entries
+		if !res.OK {
+			continue
+		}
+		switch {
+		case sg.entries > 0 && sg.firstPrev != res.Head && sg.badSeq != sg.lo+1:
+			res.OK, res.BadSeq, res.Reason = false, sg.lo+1, "previous hash does not match the entry before it"
+		case sg.badSeq != 0:
+			res.OK, res.BadSeq, res.Reason = false, sg.badSeq, sg.reason
+		case sg.entries > 0:
+			res.Head = sg.last
+		}
+	}
+	if res.OK && (headSeq != maxSeq || headHash != res.Head) {
+		res.OK, res.BadSeq = false, min(headSeq, maxSeq)+1
+		res.Reason = fmt.Sprintf("the chain head (sequence %d) does not match the last entry (sequence %d): entries removed or added at the end", headSeq, maxSeq)
+		if headSeq == maxSeq {
+			res.BadSeq = maxSeq
+			res.Reason = "the last entry does not match the chain head"
+		}
+	}
+	return res, nil
+}
+
+// verifyRange checks the entries with lo < seq <= hi: contiguous sequence
+// numbers, each linked to the one before and matching its own hash.
+func verifyRange(ctx context.Context, q db.Querier, sg *segment) error {
 	rows, err := q.QueryContext(ctx, `SELECT seq, at, actor, action, object_type, object_id, request_id, source_ip, digest, prev_hash, hash
-		FROM audit_log ORDER BY seq`)
+		FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq`, sg.lo, sg.hi)
 	if err != nil {
-		return Result{}, fmt.Errorf("audit verify: %w", err)
+		return fmt.Errorf("audit verify: %w", err)
 	}
 	defer rows.Close()
-	res := Result{OK: true, Head: Genesis}
 	fail := func(seq int64, reason string) {
-		if res.OK {
-			res.OK, res.BadSeq, res.Reason = false, seq, reason
+		if sg.badSeq == 0 {
+			sg.badSeq, sg.reason = seq, reason
 		}
 	}
 	var e Entry
 	for rows.Next() {
 		if err := rows.Scan(&e.Seq, &e.At, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &e.RequestID, &e.SourceIP,
 			&e.Digest, &e.PrevHash, &e.Hash); err != nil {
-			return Result{}, fmt.Errorf("audit verify: %w", err)
+			return fmt.Errorf("audit verify: %w", err)
 		}
-		res.Entries++
-		if !res.OK {
+		sg.entries++
+		if sg.badSeq != 0 {
 			continue
 		}
+		want := sg.lo + sg.entries
 		switch {
-		case e.Seq != res.Entries:
-			fail(res.Entries, fmt.Sprintf("expected sequence %d, found %d (entry missing or inserted)", res.Entries, e.Seq))
-		case e.PrevHash != res.Head:
+		case e.Seq != want:
+			fail(want, fmt.Sprintf("expected sequence %d, found %d (entry missing)", want, e.Seq))
+		case sg.entries == 1:
+			sg.firstPrev = e.PrevHash
+		case e.PrevHash != sg.last:
 			fail(e.Seq, "previous hash does not match the entry before it")
-		case Hash(e) != e.Hash:
-			fail(e.Seq, "entry content does not match its hash")
-		default:
-			res.Head = e.Hash
 		}
+		if sg.badSeq == 0 && Hash(e) != e.Hash {
+			fail(e.Seq, "entry content does not match its hash")
+		}
+		sg.last = e.Hash
 	}
 	if err := rows.Err(); err != nil {
-		return Result{}, fmt.Errorf("audit verify: %w", err)
+		return fmt.Errorf("audit verify: %w", err)
 	}
-	if !res.OK {
-		return res, nil
+	if sg.badSeq == 0 && sg.lo+sg.entries != sg.hi {
+		fail(sg.lo+sg.entries+1, fmt.Sprintf("expected sequence %d, found none (entry missing)", sg.lo+sg.entries+1))
 	}
-	var headSeq int64
-	var headHash string
-	if err := q.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); err != nil {
-		return Result{}, fmt.Errorf("audit verify: read head: %w", err)
-	}
-	if headSeq != res.Entries || headHash != res.Head {
-		fail(res.Entries+1, fmt.Sprintf("chain head is at sequence %d but the log ends at %d (entries removed from the end)", headSeq, res.Entries))
-	}
-	return res, nil
+	return nil
 }

@@ -50,7 +50,13 @@ func runWard(t testing.TB, data, dbURL string, args ...string) (int, string, str
 // for SQLite in the data folder) and an admin token.
 func startWard(t testing.TB, dbURL string) *ward {
 	t.Helper()
-	w := &ward{t: t, data: t.TempDir(), dbURL: dbURL}
+	return startWardAt(t, t.TempDir(), dbURL)
+}
+
+// startWardAt is startWard with a given data folder.
+func startWardAt(t testing.TB, data, dbURL string) *ward {
+	t.Helper()
+	w := &ward{t: t, data: data, dbURL: dbURL}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
