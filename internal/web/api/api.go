@@ -46,7 +46,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 		"Every request needs `Authorization: Bearer <token>` (create one with `ward token create`). " +
 		"Errors are RFC 9457 problem+json documents that name the offending field."
 	cfg.OpenAPIPath = Prefix + "/openapi"
-	cfg.DocsPath = ""   // the docs renderer loads scripts from a CDN; Ward serves none
+	cfg.DocsPath = ""    // the docs renderer loads scripts from a CDN; Ward serves none
 	cfg.SchemasPath = "" // schemas are inline in the OpenAPI document
 	cfg.CreateHooks = nil
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
