@@ -315,16 +315,8 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 	return out, ev, nil
 }
 
-// TransitionInput asks to move an incident to another phase.
-type TransitionInput struct {
-	To            Status
-	Note          string
-	Resolution    Resolution
-	NotApplicable []Status
-}
-
 // Transition moves an incident through its lifecycle (see Plan).
-func (s *Service) Transition(ctx context.Context, ref string, in TransitionInput) (Incident, error) {
+func (s *Service) Transition(ctx context.Context, ref string, in Move) (Incident, error) {
 	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
 		return Incident{}, err
 	}
@@ -333,8 +325,7 @@ func (s *Service) Transition(ctx context.Context, ref string, in TransitionInput
 	}
 	inc, _, err := s.change(ctx, ref, func(_ *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		from := inc.Status
-		next, err := Plan(State{Status: inc.Status, Resolution: inc.Resolution, NotApplicable: inc.NotApplicable},
-			Move{To: in.To, Note: in.Note, Resolution: in.Resolution, NotApplicable: in.NotApplicable})
+		next, err := Plan(State{Status: inc.Status, Resolution: inc.Resolution, NotApplicable: inc.NotApplicable}, in)
 		if err != nil {
 			return Event{}, "", err
 		}

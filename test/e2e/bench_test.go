@@ -33,7 +33,7 @@ func BenchmarkCreateIncident(b *testing.B) {
 			code, raw := w.do(http.MethodPost, "/api/v1/incidents", body, nil)
 			if code != http.StatusCreated {
 				failed.Add(1)
-				b.Error(fmt.Sprintf("status %d: %s", code, raw))
+				b.Errorf("status %d: %s", code, raw)
 				return
 			}
 		}

@@ -226,7 +226,7 @@ func (h handler) registerIncidents(api huma.API) {
 			for i, s := range b.NotApplicable {
 				na[i] = incident.Status(s)
 			}
-			inc, err := h.Incidents.Transition(ctx, in.ID, incident.TransitionInput{
+			inc, err := h.Incidents.Transition(ctx, in.ID, incident.Move{
 				To: incident.Status(b.To), Note: b.Note, Resolution: incident.Resolution(b.Resolution), NotApplicable: na,
 			})
 			if err != nil {
