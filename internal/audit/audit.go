@@ -13,11 +13,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 )
 
@@ -65,7 +67,9 @@ func Append(ctx context.Context, tx *sql.Tx, at time.Time, ev Event) (Entry, err
 	}
 	sum := sha256.Sum256(change)
 	e := Entry{
-		At: at, Actor: actor.String(), Action: ev.Action, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID,
+		// Stored at the databases' precision, so the hash verifies on reading back.
+		At:    clock.Normalize(at),
+		Actor: actor.String(), Action: ev.Action, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID,
 		RequestID: req.ID, SourceIP: req.SourceIP, Digest: hex.EncodeToString(sum[:]),
 	}
 	if err := tx.QueryRowContext(ctx,
@@ -191,8 +195,12 @@ func Verify(ctx context.Context, q db.Querier) (Result, error) {
 // verifyRange checks the entries with lo < seq <= hi: contiguous sequence
 // numbers, each linked to the one before and matching its own hash.
 func verifyRange(ctx context.Context, q db.Querier, sg *segment) error {
+	from := sg.lo
+	if from == 0 {
+		from = math.MinInt64 // the first range also reads any forged entry numbered below 1
+	}
 	rows, err := q.QueryContext(ctx, `SELECT seq, at, actor, action, object_type, object_id, request_id, source_ip, digest, prev_hash, hash
-		FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq`, sg.lo, sg.hi)
+		FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq`, from, sg.hi)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}

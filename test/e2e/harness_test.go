@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -97,7 +98,7 @@ func startWardAt(t testing.TB, data, dbURL string) *ward {
 		},
 	}
 	t.Cleanup(w.client.CloseIdleConnections)
-	code, out, errs := w.run("token", "create", "--name", "e2e")
+	code, out, errs := w.run("token", "create", "--name", "e2e-"+filepath.Base(data))
 	if code != 0 {
 		t.Fatalf("token create: %d %s", code, errs)
 	}

@@ -64,7 +64,7 @@ func TestIncidentLifecycle(t *testing.T) {
 			"category": "hacking_it_incident", "phi_suspected": true, "occurred_at": "2026-11-20T08:00:00Z",
 			"detected_at": "2026-11-21T09:30:00Z", "commander": "alice", "customers": []string{"Acme Health"},
 		}, &inc)
-		if inc.Status != "detected" || !strings.HasPrefix(inc.Number, "INC-") || inc.Version != 1 || inc.CreatedBy != "token:e2e" {
+		if inc.Status != "detected" || !strings.HasPrefix(inc.Number, "INC-") || inc.Version != 1 || !strings.HasPrefix(inc.CreatedBy, "token:e2e-") {
 			t.Fatalf("created %+v", inc)
 		}
 
@@ -137,7 +137,7 @@ func TestIncidentLifecycle(t *testing.T) {
 			t.Fatalf("timeline has %d entries, want %d", len(tl.Items), 1+len(steps)+2)
 		}
 		for i, e := range tl.Items {
-			if e.Seq != int64(i+1) || e.Actor != "token:e2e" {
+			if e.Seq != int64(i+1) || e.Actor != inc.CreatedBy {
 				t.Fatalf("entry %d: %+v", i, e)
 			}
 		}
