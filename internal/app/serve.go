@@ -17,12 +17,13 @@ import (
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/web"
 )
 
-// migrate applies Ward's migrations.
+// migrate applies Ward's migrations, then River's, under one lock.
 func migrate(ctx context.Context, env Env, d *db.DB) (int, error) {
-	return d.Migrate(ctx, env.Clock.Now)
+	return d.Migrate(ctx, env.Clock.Now, func(ctx context.Context) error { return jobs.Migrate(ctx, d) })
 }
 
 func serveCmd(env Env, cfg *config.Config) *cobra.Command {
@@ -69,6 +70,17 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	runner, err := jobs.New(d, logger, jobs.Options{})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// The runner lives until Stop below, not until ctx ends, so that
+	// running jobs finish cleanly on shutdown.
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsConfig,
@@ -96,19 +108,17 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(fmt.Errorf("serve: %w", err), runner.Stop(context.Background()))
 	case <-ctx.Done():
 	}
 	logger.Info("shutting_down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	err = srv.Shutdown(shutCtx)
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+	return errors.Join(err, runner.Stop(shutCtx))
 }
 
 // loadTLS returns the TLS configuration: the operator's certificate, or a
