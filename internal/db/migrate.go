@@ -133,6 +133,7 @@ func (d *DB) Migrate(ctx context.Context, now func() time.Time, after ...func(co
 	}
 	applied := 0
 	for _, m := range ms[current:] {
+		ran := false
 		err := d.Write(ctx, func(tx *sql.Tx) error {
 			// Another SQLite process may have applied it since we looked.
 			var v sql.NullInt64
@@ -147,12 +148,15 @@ func (d *DB) Migrate(ctx context.Context, now func() time.Time, after ...func(co
 			}
 			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
 				m.Version, m.Name, now())
+			ran = err == nil
 			return err
 		})
 		if err != nil {
 			return applied, fmt.Errorf("migration %s: %w", m.Name, err)
 		}
-		applied++
+		if ran {
+			applied++
+		}
 	}
 	for _, fn := range after {
 		if err := fn(ctx); err != nil {

@@ -71,23 +71,28 @@ func jsonText(v any) string {
 func nextNumber(ctx context.Context, tx *sql.Tx, year int) (string, error) {
 	name := "incident:" + strconv.Itoa(year)
 	var n int64
-	err := tx.QueryRowContext(ctx, "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", name).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		n = 1
-		_, err = tx.ExecContext(ctx, "INSERT INTO counters (name, value) VALUES ($1, $2)", name, n)
-	}
+	// One upsert, so that concurrent creators of a year's first incident
+	// queue on the row instead of both inserting it.
+	err := tx.QueryRowContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 1)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`, name).Scan(&n)
 	if err != nil {
 		return "", fmt.Errorf("next incident number: %w", err)
 	}
 	return fmt.Sprintf("INC-%d-%04d", year, n), nil
 }
 
+// searchText is what the list's text filter matches: the number and the
+// title, lower-cased here rather than in SQL, whose LOWER() on SQLite folds
+// only ASCII.
+func searchText(inc *Incident) string { return strings.ToLower(inc.Number + " " + inc.Title) }
+
 func insertIncident(ctx context.Context, tx *sql.Tx, inc *Incident) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
-		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version)
+		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
+		searchText(inc))
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -98,11 +103,11 @@ func insertIncident(ctx context.Context, tx *sql.Tx, inc *Incident) error {
 func updateIncident(ctx context.Context, tx *sql.Tx, inc *Incident, prev int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
 		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
-		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15
-		WHERE id = $16 AND version = $17`,
+		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15, search = $16
+		WHERE id = $17 AND version = $18`,
 		inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected, nullTime(inc.OccurredAt),
 		inc.DetectedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status, inc.Resolution, inc.Commander,
-		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, inc.ID, prev)
+		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, searchText(inc), inc.ID, prev)
 	if err != nil {
 		return fmt.Errorf("update incident: %w", err)
 	}
@@ -176,17 +181,17 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter) ([]Incident, err
 		where = append(where, "phi_suspected = "+arg(*f.PHISuspected))
 	}
 	if f.Text != "" {
-		p := arg("%" + likeEscaper.Replace(strings.ToLower(f.Text)) + "%")
-		where = append(where, "(LOWER(title) LIKE "+p+" ESCAPE '\\' OR LOWER(number) LIKE "+p+" ESCAPE '\\')")
+		where = append(where, "search LIKE "+arg("%"+likeEscaper.Replace(strings.ToLower(f.Text))+"%")+" ESCAPE '\\'")
 	}
+	// Times are bound in UTC, as they are stored: SQLite compares them as text.
 	if f.CreatedAfter != nil {
-		where = append(where, "created_at >= "+arg(*f.CreatedAfter))
+		where = append(where, "created_at >= "+arg(f.CreatedAfter.UTC()))
 	}
 	if f.CreatedBefore != nil {
-		where = append(where, "created_at < "+arg(*f.CreatedBefore))
+		where = append(where, "created_at < "+arg(f.CreatedBefore.UTC()))
 	}
 	if f.After != nil {
-		where = append(where, "(created_at, id) < ("+arg(f.After.CreatedAt)+", "+arg(f.After.ID)+")")
+		where = append(where, "(created_at, id) < ("+arg(f.After.CreatedAt.UTC())+", "+arg(f.After.ID)+")")
 	}
 	query := "SELECT " + incidentColumns + " FROM incidents"
 	if len(where) > 0 {

@@ -121,6 +121,7 @@ func TestListFiltersAndPages(t *testing.T) {
 				"title": fmt.Sprintf("Incident %02d 100%% %s", i, sev), "severity": sev, "phi_suspected": i%2 == 0,
 			}, nil)
 		}
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Fax sent to the wrong ÉCOLE clinic"}, nil)
 		seen := map[string]bool{}
 		next := ""
 		pages := 0
@@ -146,7 +147,7 @@ func TestListFiltersAndPages(t *testing.T) {
 			}
 			next = page.NextCursor
 		}
-		if len(seen) != 23 || pages != 5 {
+		if len(seen) != 24 || pages != 5 {
 			t.Fatalf("saw %d incidents in %d pages", len(seen), pages)
 		}
 		count := func(query string) int {
@@ -161,10 +162,12 @@ func TestListFiltersAndPages(t *testing.T) {
 			"q=" + url.QueryEscape("incident 0"):  10,
 			"q=" + url.QueryEscape("100%"):        23,
 			"q=" + url.QueryEscape("1_0"):         0,
-			"status=detected":                     23,
+			"q=" + url.QueryEscape("école"):       1,  // Unicode case folding, on SQLite too
+			"q=" + url.QueryEscape("inc-"):        24, // the number matches too
+			"status=detected":                     24,
 			"status=closed":                       0,
-			"category=not_yet_known":              23,
-			"created_after=2000-01-01T00:00:00Z":  23,
+			"category=not_yet_known":              24,
+			"created_after=2000-01-01T00:00:00Z":  24,
 			"created_before=2000-01-01T00:00:00Z": 0,
 		}
 		for q, want := range checks {

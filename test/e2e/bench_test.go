@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,15 +91,16 @@ func seedIncidents(b *testing.B, data string, n int) {
 	err = d.Write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO incidents (id, number, title, description, severity, category,
 			phi_suspected, detected_at, created_at, updated_at, status, resolution, commander, customers, not_applicable,
-			created_by, version) VALUES ($1, $2, $3, '', $4, 'not_yet_known', $5, $6, $6, $6, $7, '', '', '[]', '[]', 'bench', 1)`)
+			created_by, version, search) VALUES ($1, $2, $3, '', $4, 'not_yet_known', $5, $6, $6, $6, $7, '', '', '[]', '[]', 'bench', 1, $8)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for i := range n {
 			at := start.Add(time.Duration(i) * 5 * time.Minute)
-			if _, err := stmt.ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), fmt.Sprintf("INC-BENCH-%07d", i),
-				titles[i%len(titles)], fmt.Sprintf("sev%d", 1+i%4), i%3 == 0, at, statuses[i%len(statuses)]); err != nil {
+			number, title := fmt.Sprintf("INC-BENCH-%07d", i), titles[i%len(titles)]
+			if _, err := stmt.ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), number, title, fmt.Sprintf("sev%d", 1+i%4),
+				i%3 == 0, at, statuses[i%len(statuses)], strings.ToLower(number+" "+title)); err != nil {
 				return err
 			}
 		}

@@ -63,9 +63,12 @@ CREATE TABLE incidents (
     customers      TEXT NOT NULL,
     not_applicable TEXT NOT NULL,
     created_by     TEXT NOT NULL,
-    version        BIGINT NOT NULL
+    version        BIGINT NOT NULL,
+    -- Lower-cased number and title, folded in Go (Unicode-aware) for the
+    -- list's text filter; in the index so that a search reads no table rows.
+    search         TEXT NOT NULL
 );
-CREATE INDEX incidents_created ON incidents (created_at, id);
+CREATE INDEX incidents_created ON incidents (created_at, id, search);
 CREATE INDEX incidents_status ON incidents (status, created_at, id);
 CREATE INDEX incidents_severity ON incidents (severity, created_at, id);
 CREATE INDEX incidents_category ON incidents (category, created_at, id);
