@@ -61,7 +61,7 @@ func (s *Service) Create(ctx context.Context, name string, role authz.Role) (Tok
 		return Token{}, "", apperr.Field("name", "must be 1 to %d characters", MaxName)
 	}
 	if !authz.ValidRole(role) {
-		return Token{}, "", apperr.Field("role", "%q is not a role; the roles are: admin", role)
+		return Token{}, "", apperr.Field("role", "%q is not a role; the roles are: %s", role, authz.RoleNames())
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {

@@ -4,6 +4,8 @@ package authz
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/wardhq/ward/internal/apperr"
 )
@@ -13,35 +15,72 @@ type Kind string
 
 // The actor kinds.
 const (
+	KindUser   Kind = "user"   // a person signed in to the web UI
 	KindToken  Kind = "token"  // an API token
 	KindCLI    Kind = "cli"    // an operator at the ward command line
 	KindSystem Kind = "system" // Ward itself (jobs, start-up)
 )
 
-// Role is a set of permissions. Only admin exists until user accounts land
-// (issue #3 brings the full role table).
+// Role is a set of permissions; each user and API token has one.
 type Role string
 
-// The roles.
+// The roles. HIPAA requires a named Security Officer (45 CFR 164.308(a)(2))
+// and Privacy Officer (164.530(a)); least privilege (164.308(a)(4),
+// 164.312(a)(1)) decides what each role may do.
 const (
-	RoleAdmin Role = "admin"
+	RoleAdmin           Role = "admin"            // runs Ward: users, tokens, settings; works incidents
+	RoleSecurityOfficer Role = "security_officer" // owns incident response; sees restricted incidents and PHI
+	RolePrivacyOfficer  Role = "privacy_officer"  // owns breach decisions; sees restricted incidents and PHI
+	RoleResponder       Role = "responder"        // works incidents; sees PHI on those it may see
+	RoleStakeholder     Role = "stakeholder"      // reads incidents, without PHI
+	RoleAuditor         Role = "auditor"          // reads everything, the audit trail included; changes nothing
 )
 
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleSecurityOfficer, RolePrivacyOfficer, RoleResponder, RoleStakeholder, RoleAuditor}
+
 // ValidRole reports whether r is a known role.
-func ValidRole(r Role) bool { return r == RoleAdmin }
+func ValidRole(r Role) bool { return slices.Contains(Roles, r) }
+
+// RoleNames lists the roles for messages: "admin, security_officer, ...".
+func RoleNames() string {
+	names := make([]string, len(Roles))
+	for i, r := range Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
+}
+
+// PrivilegedRole reports whether r must use MFA to sign in.
+func PrivilegedRole(r Role) bool {
+	return r == RoleAdmin || r == RoleSecurityOfficer || r == RolePrivacyOfficer
+}
 
 // Permission names one thing an actor may do.
 type Permission string
 
 // The permissions.
 const (
-	IncidentRead  Permission = "incident:read"
-	IncidentWrite Permission = "incident:write"
+	IncidentRead       Permission = "incident:read"       // see incidents (restricted ones only as a member)
+	IncidentWrite      Permission = "incident:write"      // create and change incidents
+	IncidentReadPHI    Permission = "incident:read_phi"   // see PHI fields unredacted
+	IncidentRestricted Permission = "incident:restricted" // see every restricted incident
+	AuditRead          Permission = "audit:read"          // read the audit trail
+	UserAdmin          Permission = "user:admin"          // manage users, roles, sessions and API tokens
 )
 
-var rolePermissions = map[Role]map[Permission]bool{
-	RoleAdmin: {IncidentRead: true, IncidentWrite: true},
+// rolePermissions is the one permission table; routes and services check it.
+var rolePermissions = map[Role][]Permission{
+	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin},
+	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead},
+	RolePrivacyOfficer:  {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead},
+	RoleResponder:       {IncidentRead, IncidentWrite, IncidentReadPHI},
+	RoleStakeholder:     {IncidentRead},
+	RoleAuditor:         {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead},
 }
+
+// Has reports whether role r holds permission p.
+func Has(r Role, p Permission) bool { return slices.Contains(rolePermissions[r], p) }
 
 // Actor is who is acting.
 type Actor struct {
@@ -95,7 +134,7 @@ func Check(ctx context.Context, p Permission) (Actor, error) {
 	if !ok {
 		return Actor{}, apperr.New(apperr.Unauthorized, "authentication required")
 	}
-	if !rolePermissions[a.Role][p] {
+	if !Has(a.Role, p) {
 		return Actor{}, apperr.New(apperr.Forbidden, "permission %s required", p)
 	}
 	return a, nil
