@@ -7,7 +7,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -54,14 +53,20 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	}
 	cfg.Security = []map[string][]string{{"bearer": {}}}
 	api := humago.New(mux, cfg)
+	api.UseMiddleware(requirePermission(api))
 	h := handler{d}
 	h.registerIncidents(api)
 	h.registerTasks(api)
 	return api
 }
 
-func op(id, method, path, summary string, status int) huma.Operation {
+// PermissionExtension names the OpenAPI extension that states the
+// permission an operation needs; requirePermission enforces it.
+const PermissionExtension = "x-ward-permission"
+
+func op(id, method, path, summary string, status int, perm authz.Permission) huma.Operation {
 	return huma.Operation{
+		Extensions:    map[string]any{PermissionExtension: string(perm)},
 		OperationID:   id,
 		Method:        method,
 		Path:          Prefix + path,
@@ -70,6 +75,25 @@ func op(id, method, path, summary string, status int) huma.Operation {
 		MaxBodyBytes:  MaxBodyBytes,
 		Tags:          []string{"incidents"},
 		Errors:        []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}
+}
+
+// requirePermission refuses, with 403, a caller whose role lacks the
+// permission the operation declares; an operation that declares none is
+// refused to everyone, so a forgotten declaration fails closed. The
+// services check again.
+func requirePermission(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		perm, _ := ctx.Operation().Extensions[PermissionExtension].(string)
+		actor, ok := authz.ActorFrom(ctx.Context())
+		switch {
+		case !ok:
+			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "authentication required")
+		case perm == "" || !authz.Has(actor.Role, authz.Permission(perm)):
+			_ = huma.WriteErr(api, ctx, http.StatusForbidden, fmt.Sprintf("your role (%s) lacks the permission %s", actor.Role, perm))
+		default:
+			next(ctx)
+		}
 	}
 }
 
@@ -95,6 +119,3 @@ func (h handler) fail(ctx context.Context, where string, err error) error {
 	}[e.Code]
 	return huma.NewError(status, e.Message, details...)
 }
-
-// errBadCursor is returned for a cursor that does not decode.
-var errBadCursor = errors.New("cursor is not one this server issued")

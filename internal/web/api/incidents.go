@@ -2,14 +2,12 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -122,26 +120,6 @@ type transitionInput struct {
 	}
 }
 
-func encodeCursor(c *incident.Cursor) string {
-	if c == nil {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
-}
-
-func decodeCursor(s string) (*incident.Cursor, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, errBadCursor
-	}
-	ts, id, ok := strings.Cut(string(raw), "|")
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil || id == "" {
-		return nil, errBadCursor
-	}
-	return &incident.Cursor{CreatedAt: t.UTC(), ID: id}, nil
-}
-
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -150,7 +128,7 @@ func optTime(t time.Time) *time.Time {
 }
 
 func (h handler) registerIncidents(api huma.API) {
-	huma.Register(api, op("create-incident", http.MethodPost, "/incidents", "Record a new incident", http.StatusCreated),
+	huma.Register(api, op("create-incident", http.MethodPost, "/incidents", "Record a new incident", http.StatusCreated, authz.IncidentWrite),
 		func(ctx context.Context, in *createIncidentInput) (*incidentOutput, error) {
 			b := in.Body
 			inc, err := h.Incidents.Create(ctx, incident.CreateInput{
@@ -164,7 +142,7 @@ func (h handler) registerIncidents(api huma.API) {
 			return &incidentOutput{Body: incidentOut(inc)}, nil
 		})
 
-	huma.Register(api, op("list-incidents", http.MethodGet, "/incidents", "List incidents, newest first", http.StatusOK),
+	huma.Register(api, op("list-incidents", http.MethodGet, "/incidents", "List incidents, newest first", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *listIncidentsInput) (*listIncidentsOutput, error) {
 			f := incident.Filter{
 				Status: incident.Status(in.Status), Severity: incident.Severity(in.Severity),
@@ -176,9 +154,9 @@ func (h handler) registerIncidents(api huma.API) {
 				f.PHISuspected = &v
 			}
 			if in.Cursor != "" {
-				c, err := decodeCursor(in.Cursor)
+				c, err := incident.DecodeCursor(in.Cursor)
 				if err != nil {
-					return nil, h.fail(ctx, "query", apperr.Field("cursor", "%v", err))
+					return nil, h.fail(ctx, "query", err)
 				}
 				f.After = c
 			}
@@ -191,11 +169,11 @@ func (h handler) registerIncidents(api huma.API) {
 			for i, inc := range page.Items {
 				out.Body.Items[i] = incidentOut(inc)
 			}
-			out.Body.NextCursor = encodeCursor(page.Next)
+			out.Body.NextCursor = incident.EncodeCursor(page.Next)
 			return out, nil
 		})
 
-	huma.Register(api, op("get-incident", http.MethodGet, "/incidents/{id}", "Get an incident by id or number", http.StatusOK),
+	huma.Register(api, op("get-incident", http.MethodGet, "/incidents/{id}", "Get an incident by id or number", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *idInput) (*incidentOutput, error) {
 			inc, err := h.Incidents.Get(ctx, in.ID)
 			if err != nil {
@@ -204,7 +182,7 @@ func (h handler) registerIncidents(api huma.API) {
 			return &incidentOutput{Body: incidentOut(inc)}, nil
 		})
 
-	huma.Register(api, op("update-incident", http.MethodPatch, "/incidents/{id}", "Change an incident's fields", http.StatusOK),
+	huma.Register(api, op("update-incident", http.MethodPatch, "/incidents/{id}", "Change an incident's fields", http.StatusOK, authz.IncidentWrite),
 		func(ctx context.Context, in *updateIncidentInput) (*incidentOutput, error) {
 			b := in.Body
 			inc, err := h.Incidents.Update(ctx, in.ID, incident.UpdateInput{
@@ -219,7 +197,7 @@ func (h handler) registerIncidents(api huma.API) {
 		})
 
 	huma.Register(api, op("transition-incident", http.MethodPost, "/incidents/{id}/transitions",
-		"Move an incident to another lifecycle phase", http.StatusOK),
+		"Move an incident to another lifecycle phase", http.StatusOK, authz.IncidentWrite),
 		func(ctx context.Context, in *transitionInput) (*incidentOutput, error) {
 			b := in.Body
 			na := make([]incident.Status, len(b.NotApplicable))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -116,15 +117,15 @@ type listTasksOutput struct {
 
 func (h handler) registerTasks(api huma.API) {
 	huma.Register(api, op("get-timeline", http.MethodGet, "/incidents/{id}/timeline",
-		"An incident's timeline: every transition, edit, note and task change, oldest first", http.StatusOK),
+		"An incident's timeline: every transition, edit, note and task change, oldest first", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *timelineInput) (*timelineOutput, error) { return h.timeline(ctx, in, "") })
 
-	huma.Register(api, op("list-notes", http.MethodGet, "/incidents/{id}/notes", "An incident's notes, oldest first", http.StatusOK),
+	huma.Register(api, op("list-notes", http.MethodGet, "/incidents/{id}/notes", "An incident's notes, oldest first", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *timelineInput) (*timelineOutput, error) {
 			return h.timeline(ctx, in, incident.EventNote)
 		})
 
-	huma.Register(api, op("add-note", http.MethodPost, "/incidents/{id}/notes", "Add a note to an incident", http.StatusCreated),
+	huma.Register(api, op("add-note", http.MethodPost, "/incidents/{id}/notes", "Add a note to an incident", http.StatusCreated, authz.IncidentWrite),
 		func(ctx context.Context, in *noteInput) (*eventOutput, error) {
 			e, err := h.Incidents.AddNote(ctx, in.ID, in.Body.Body)
 			if err != nil {
@@ -133,7 +134,7 @@ func (h handler) registerTasks(api huma.API) {
 			return &eventOutput{Body: eventOut(e)}, nil
 		})
 
-	huma.Register(api, op("list-tasks", http.MethodGet, "/incidents/{id}/tasks", "An incident's tasks", http.StatusOK),
+	huma.Register(api, op("list-tasks", http.MethodGet, "/incidents/{id}/tasks", "An incident's tasks", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *idInput) (*listTasksOutput, error) {
 			tasks, err := h.Incidents.Tasks(ctx, in.ID)
 			if err != nil {
@@ -147,7 +148,7 @@ func (h handler) registerTasks(api huma.API) {
 			return out, nil
 		})
 
-	huma.Register(api, op("create-task", http.MethodPost, "/incidents/{id}/tasks", "Add a task to an incident", http.StatusCreated),
+	huma.Register(api, op("create-task", http.MethodPost, "/incidents/{id}/tasks", "Add a task to an incident", http.StatusCreated, authz.IncidentWrite),
 		func(ctx context.Context, in *createTaskInput) (*taskOutput, error) {
 			t, err := h.Incidents.CreateTask(ctx, in.ID, incident.TaskInput{Title: in.Body.Title, Owner: in.Body.Owner, DueAt: in.Body.DueAt})
 			if err != nil {
@@ -156,7 +157,7 @@ func (h handler) registerTasks(api huma.API) {
 			return &taskOutput{Body: taskOut(t)}, nil
 		})
 
-	huma.Register(api, op("update-task", http.MethodPatch, "/incidents/{id}/tasks/{task_id}", "Change a task", http.StatusOK),
+	huma.Register(api, op("update-task", http.MethodPatch, "/incidents/{id}/tasks/{task_id}", "Change a task", http.StatusOK, authz.IncidentWrite),
 		func(ctx context.Context, in *updateTaskInput) (*taskOutput, error) {
 			b := in.Body
 			t, err := h.Incidents.UpdateTask(ctx, in.ID, in.TaskID, incident.TaskUpdate{Title: b.Title, Owner: b.Owner, DueAt: b.DueAt, Done: b.Done})
