@@ -24,6 +24,7 @@ import (
 // Env is everything Main takes from the process, so tests can supply their own.
 type Env struct {
 	Args    []string
+	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Getenv  func(string) (string, bool)
@@ -36,7 +37,7 @@ type Env struct {
 // OSEnv returns the Env of this process.
 func OSEnv(version string) Env {
 	return Env{
-		Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv,
+		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv,
 		Clock: clock.Real{}, Version: version,
 	}
 }
@@ -67,6 +68,9 @@ func Main(ctx context.Context, env Env) int {
 	}
 	root := newRoot(env)
 	root.SetArgs(env.Args)
+	if env.Stdin != nil {
+		root.SetIn(env.Stdin)
+	}
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	err := root.ExecuteContext(ctx)
@@ -111,6 +115,7 @@ func newRoot(env Env) *cobra.Command {
 		versionCmd(env),
 		tokenCmd(env, &cfg),
 		auditCmd(env, &cfg),
+		userCmd(env, &cfg),
 	)
 	return root
 }

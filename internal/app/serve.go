@@ -18,7 +18,9 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/jobs"
+	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web"
+	"github.com/wardhq/ward/internal/web/ui"
 )
 
 // migrate applies Ward's migrations, then River's, under one lock.
@@ -59,10 +61,21 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	kr, err := loadKeyring(ctx, env, cfg, d, logger)
+	if err != nil {
+		return err
+	}
+	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
+	incidents := incident.NewService(d, env.Clock)
+	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
+	if err != nil {
+		return err
+	}
 	handler := web.Handler(web.Deps{
 		DB:        d,
 		Tokens:    apitoken.NewService(d, env.Clock),
-		Incidents: incident.NewService(d, env.Clock),
+		Incidents: incidents,
+		UI:        pages,
 		Log:       logger,
 		Version:   env.Version,
 	})
@@ -99,7 +112,14 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	}
 	url := scheme + "://" + ln.Addr().String()
 	fmt.Fprintf(env.Stdout, "Ward %s is serving at %s\n", env.Version, url)
-	fmt.Fprintf(env.Stdout, "Create an API token with: ward token create --name <name> --data %s\n", cfg.DataDir)
+	link, err := setupLink(cliContext(ctx), users, url)
+	if err != nil {
+		ln.Close()
+		return errors.Join(err, runner.Stop(context.Background()))
+	}
+	if link != "" {
+		fmt.Fprintf(env.Stdout, "No user exists yet. Within the next hour, open this one-time link to create the first administrator:\n  %s\n", link)
+	}
 	if env.Ready != nil {
 		env.Ready(url)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -24,17 +25,25 @@ type Config struct {
 	TLSKey       string
 	InsecureHTTP bool // serve plain HTTP, for use behind a TLS-terminating load balancer only
 	LogLevel     string
+	// MasterKeyFile holds the master key (base64); empty: WARD_MASTER_KEY,
+	// else master.key in DataDir.
+	MasterKeyFile string
+	// IdleTimeout signs a person out after this long without activity
+	// (45 CFR 164.312(a)(2)(iii), automatic logoff).
+	IdleTimeout time.Duration
 }
 
 // Default returns the defaults.
 func Default() Config {
-	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info"}
+	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute}
 }
 
 // BindStorage adds the flags every command shares: where the data is.
 func BindStorage(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data folder (env WARD_DATA)")
 	fs.StringVar(&c.DBURL, "db", c.DBURL, "database: a postgres:// URL; empty for SQLite in the data folder (env WARD_DB)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", c.MasterKeyFile,
+		"file holding the base64 master key; default WARD_MASTER_KEY, else master.key in the data folder (env WARD_MASTER_KEY_FILE)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env WARD_LOG_LEVEL)")
 }
 
@@ -45,6 +54,7 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS private key file, PEM (env WARD_TLS_KEY)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", c.InsecureHTTP,
 		"serve plain HTTP; only behind a load balancer that terminates TLS (env WARD_INSECURE_HTTP)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "sign people out after this long without activity (env WARD_IDLE_TIMEOUT)")
 }
 
 // ApplyEnv sets every flag in fs that was not given on the command line
@@ -102,6 +112,9 @@ func (c Config) Validate(serve bool) error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("tls-cert and tls-key: give both or neither")
+	}
+	if c.IdleTimeout < time.Minute || c.IdleTimeout > 12*time.Hour {
+		return errors.New("idle-timeout: must be between 1m and 12h")
 	}
 	if c.InsecureHTTP && c.TLSCert != "" {
 		return errors.New("insecure-http: cannot be combined with tls-cert")

@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/web/api"
+	"github.com/wardhq/ward/internal/web/ui"
 )
 
 // Deps are what the HTTP front needs.
@@ -31,6 +32,7 @@ type Deps struct {
 	DB        *db.DB
 	Tokens    *apitoken.Service
 	Incidents *incident.Service
+	UI        *ui.UI
 	Log       *slog.Logger
 	Version   string
 }
@@ -64,6 +66,7 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	api.Register(mux, api.Deps{Incidents: d.Incidents, Log: d.Log, Version: d.Version})
+	d.UI.Register(mux)
 	return s.observe(mux, securityHeaders(s.authenticate(mux)))
 }
 
@@ -126,6 +129,11 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// contentSecurityPolicy allows only Ward's own scripts, styles and forms,
+// no inline script, and images from Ward or data: URLs (the TOTP QR code).
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
 // securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +141,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)

@@ -38,12 +38,19 @@ func (w *ward) run(args ...string) (int, string, string) {
 
 func runWard(t testing.TB, data, dbURL string, args ...string) (int, string, string) {
 	t.Helper()
+	return runWardIn(t, data, dbURL, "", args...)
+}
+
+// runWardIn is runWard with stdin.
+func runWardIn(t testing.TB, data, dbURL, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	full := append(args, "--data", data)
 	if dbURL != "" {
 		full = append(full, "--db", dbURL)
 	}
-	code := app.Main(context.Background(), app.Env{Args: full, Stdout: &out, Stderr: &errb, Version: "test"})
+	code := app.Main(context.Background(), app.Env{Args: full, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		Version: "test"})
 	return code, out.String(), errb.String()
 }
 
@@ -54,8 +61,9 @@ func startWard(t testing.TB, dbURL string) *ward {
 	return startWardAt(t, t.TempDir(), dbURL)
 }
 
-// startWardAt is startWard with a given data folder.
-func startWardAt(t testing.TB, data, dbURL string) *ward {
+// startWardAt is startWard with a given data folder; opts adjust the
+// server's Env (a fake clock, say).
+func startWardAt(t testing.TB, data, dbURL string, opts ...func(*app.Env)) *ward {
 	t.Helper()
 	w := &ward{t: t, data: data, dbURL: dbURL}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -66,10 +74,11 @@ func startWardAt(t testing.TB, data, dbURL string) *ward {
 		args = append(args, "--db", dbURL)
 	}
 	var stderr syncBuffer
-	go func() {
-		done <- app.Main(ctx, app.Env{Args: args, Stdout: io.Discard, Stderr: &stderr, Version: "test",
-			Ready: func(u string) { ready <- u }})
-	}()
+	env := app.Env{Args: args, Stdout: io.Discard, Stderr: &stderr, Version: "test", Ready: func(u string) { ready <- u }}
+	for _, o := range opts {
+		o(&env)
+	}
+	go func() { done <- app.Main(ctx, env) }()
 	select {
 	case w.url = <-ready:
 	case code := <-done:

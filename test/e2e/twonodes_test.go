@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // TestTwoNodesOneChain runs two Ward servers on one PostgreSQL database
@@ -18,14 +22,24 @@ func TestTwoNodesOneChain(t *testing.T) {
 	if url == "" {
 		t.Skipf("needs PostgreSQL: set %s (CI does, and fails rather than skips)", dbtest.PostgresURLEnv)
 	}
-	// Both nodes start, and so migrate, at the same time.
+	// Both nodes share one master key (as they must), and start, and so
+	// migrate and create the keyset, at the same time.
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, keys.MasterKeySize))
+	withKey := func(e *app.Env) {
+		e.Getenv = func(k string) (string, bool) {
+			if k == "WARD_MASTER_KEY" {
+				return key, true
+			}
+			return "", false
+		}
+	}
 	nodes := make([]*ward, 2)
 	var wg sync.WaitGroup
 	for i := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nodes[i] = startWardAt(t, t.TempDir(), url)
+			nodes[i] = startWardAt(t, t.TempDir(), url, withKey)
 		}()
 	}
 	wg.Wait()
@@ -66,8 +80,8 @@ func TestTwoNodesOneChain(t *testing.T) {
 		t.Fatalf("shared incident has %d timeline entries, want %d", len(tl.Items), 1+wantNotes)
 	}
 	code, out, _ := nodes[0].run("audit", "verify")
-	// Two tokens, the shared incident, and one entry per write.
-	want := fmt.Sprintf("intact: %d entries", 2+1+2*workers*perWorker)
+	// The keyset, two tokens, two setup links, the shared incident, and one entry per write.
+	want := fmt.Sprintf("intact: %d entries", 1+2+2+1+2*workers*perWorker)
 	if code != 0 || !strings.Contains(out, want) {
 		t.Fatalf("audit verify: %d %s, want %q", code, out, want)
 	}

@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/user"
+)
+
+func contextWithCSRF(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, csrfKey{}, token)
+}
+
+// setSession stores the session secret in a cookie that scripts cannot
+// read, that travels only over HTTPS and never on cross-site requests.
+// It has no expiry of its own: the server ends sessions (idle and absolute
+// limits, 45 CFR 164.312(a)(2)(iii)).
+func setSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode})
+}
+
+func clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+type setupPage struct {
+	Token  string
+	Form   map[string]string
+	Errors map[string]string
+}
+
+func (u *UI) setupForm(w http.ResponseWriter, r *http.Request) {
+	needed, err := u.Users.SetupNeeded(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if !needed {
+		redirect(w, r, "/login")
+		return
+	}
+	u.render(w, r, http.StatusOK, "setup", "Set up Ward", "", setupPage{Token: r.URL.Query().Get("token")})
+}
+
+func (u *UI) setup(w http.ResponseWriter, r *http.Request) {
+	form := map[string]string{
+		"username": r.PostFormValue("username"), "display_name": r.PostFormValue("display_name"),
+		"email": r.PostFormValue("email"),
+	}
+	page := setupPage{Token: r.PostFormValue("token"), Form: form}
+	if r.PostFormValue("password") != r.PostFormValue("password_confirm") {
+		page.Errors = map[string]string{"password_confirm": "does not match the password"}
+		u.render(w, r, http.StatusUnprocessableEntity, "setup", "Set up Ward", "", page)
+		return
+	}
+	_, err := u.Users.CompleteSetup(r.Context(), page.Token, user.NewUser{
+		Username: form["username"], DisplayName: form["display_name"], Email: form["email"],
+		Password: r.PostFormValue("password"),
+	})
+	if err != nil {
+		if fe, ok := fieldErrors(err); ok {
+			page.Errors = fe
+			u.render(w, r, http.StatusUnprocessableEntity, "setup", "Set up Ward", "", page)
+			return
+		}
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/login?msg=setup_done")
+}
+
+type loginPage struct {
+	Username string
+	Next     string
+	Error    string
+}
+
+func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
+	if needed, err := u.Users.SetupNeeded(r.Context()); err == nil && needed {
+		u.render(w, r, http.StatusOK, "setup_needed", "Set up Ward", "", nil)
+		return
+	}
+	u.render(w, r, http.StatusOK, "login", "Sign in", "", loginPage{Next: r.URL.Query().Get("next")})
+}
+
+func (u *UI) login(w http.ResponseWriter, r *http.Request) {
+	page := loginPage{Username: r.PostFormValue("username"), Next: r.PostFormValue("next")}
+	res, err := u.Users.Login(r.Context(), page.Username, r.PostFormValue("password"),
+		authz.RequestFrom(r.Context()).SourceIP, r.UserAgent())
+	if err != nil {
+		if c := apperr.CodeOf(err); c == apperr.Unauthorized || c == apperr.Invalid {
+			page.Error = "The username or password is wrong, or the account is locked or disabled."
+			if e, ok := apperr.As(err); ok && e.Code == apperr.Unauthorized && e.Message != "" {
+				page.Error = e.Message
+			}
+			u.render(w, r, http.StatusUnauthorized, "login", "Sign in", "", page)
+			return
+		}
+		u.fail(w, r, err)
+		return
+	}
+	setSession(w, res.Token)
+	u.afterSignIn(w, r, res, page.Next)
+}
+
+// afterSignIn sends a signed-in browser where its session stage allows.
+func (u *UI) afterSignIn(w http.ResponseWriter, r *http.Request, res user.LoginResult, next string) {
+	switch res.Session.Stage {
+	case user.StageMFA:
+		redirect(w, r, "/login/mfa?next="+urlQuery(safeNext(next)))
+	case user.StageEnrollMFA:
+		redirect(w, r, "/mfa/enroll?msg=need_mfa_enrol")
+	default:
+		target := safeNext(next)
+		if res.EndedOther {
+			target = withMsg(target, "ended_other")
+		}
+		redirect(w, r, target)
+	}
+}
+
+type mfaPage struct {
+	Next  string
+	Error string
+}
+
+func (u *UI) mfaForm(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, http.StatusOK, "mfa", "Two-factor check", "", mfaPage{Next: r.URL.Query().Get("next")})
+}
+
+func (u *UI) mfa(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		u.toLogin(w, r, "")
+		return
+	}
+	page := mfaPage{Next: r.PostFormValue("next")}
+	res, err := u.Users.VerifyMFA(r.Context(), c.Value, r.PostFormValue("code"))
+	if err == nil && res.Token != "" {
+		setSession(w, res.Token)
+	}
+	if err != nil {
+		if c := apperr.CodeOf(err); c == apperr.Unauthorized || c == apperr.Invalid {
+			page.Error = "That code is not valid. Use the current code from your authenticator app, or a recovery code."
+			u.render(w, r, http.StatusUnauthorized, "mfa", "Two-factor check", "", page)
+			return
+		}
+		u.fail(w, r, err)
+		return
+	}
+	u.afterSignIn(w, r, res, page.Next)
+}
+
+func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := u.Users.Logout(r.Context(), c.Value); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	clearSession(w)
+	redirect(w, r, "/login?msg=signed_out")
+}

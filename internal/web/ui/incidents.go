@@ -1,0 +1,413 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// statusStrings, severityStrings and categoryStrings feed the form controls.
+var (
+	statusStrings   = strs(incident.Statuses)
+	severityStrings = strs(incident.Severities)
+	categoryStrings = strs(incident.Categories)
+	resolutionStrs  = strs(incident.Resolutions)
+)
+
+func strs[T ~string](in []T) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = string(v)
+	}
+	return out
+}
+
+type dashboardPage struct {
+	BySeverity []countRow
+	ByPhase    []countRow
+	Open       []incident.Incident
+	Now        time.Time
+	More       bool
+}
+
+type countRow struct {
+	Name  string
+	Count int
+}
+
+// dashboardLimit caps the open incidents the dashboard counts and lists.
+const dashboardLimit = incident.MaxLimit
+
+func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
+	var open []incident.Incident
+	var more bool
+	for _, s := range incident.Statuses[:len(incident.Statuses)-1] {
+		page, err := u.Incidents.List(r.Context(), incident.Filter{Status: s, Limit: dashboardLimit})
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		open = append(open, page.Items...)
+		more = more || page.Next != nil
+	}
+	slices.SortFunc(open, func(a, b incident.Incident) int {
+		if a.Severity != b.Severity {
+			return strings.Compare(string(a.Severity), string(b.Severity))
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+	p := dashboardPage{Open: open, Now: u.Clock.Now(), More: more}
+	for _, sev := range incident.Severities {
+		n := 0
+		for _, inc := range open {
+			if inc.Severity == sev {
+				n++
+			}
+		}
+		p.BySeverity = append(p.BySeverity, countRow{string(sev), n})
+	}
+	for _, st := range incident.Statuses[:len(incident.Statuses)-1] {
+		n := 0
+		for _, inc := range open {
+			if inc.Status == st {
+				n++
+			}
+		}
+		p.ByPhase = append(p.ByPhase, countRow{string(st), n})
+	}
+	u.render(w, r, http.StatusOK, "dashboard", "Open incidents", "dashboard", p)
+}
+
+type listPage struct {
+	Items      []incident.Incident
+	Query      url.Values
+	NextCursor string
+	Statuses   []string
+	Severities []string
+	Categories []string
+	Errors     map[string]string
+}
+
+func (u *UI) incidentList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := incident.Filter{
+		Status: incident.Status(q.Get("status")), Severity: incident.Severity(q.Get("severity")),
+		Category: incident.Category(q.Get("category")), Text: q.Get("q"), Limit: 50,
+	}
+	switch q.Get("phi") {
+	case "yes", "no":
+		v := q.Get("phi") == "yes"
+		f.PHISuspected = &v
+	}
+	p := listPage{Query: q, Statuses: statusStrings, Severities: severityStrings, Categories: categoryStrings}
+	if c := q.Get("cursor"); c != "" {
+		cur, err := incident.DecodeCursor(c)
+		if err != nil {
+			p.Errors = map[string]string{"cursor": "this page link is no longer valid"}
+		}
+		f.After = cur
+	}
+	page, err := u.Incidents.List(r.Context(), f)
+	if err != nil {
+		fe, ok := fieldErrors(err)
+		if !ok {
+			u.fail(w, r, err)
+			return
+		}
+		p.Errors = fe
+		u.render(w, r, http.StatusUnprocessableEntity, "incidents", "Incidents", "incidents", p)
+		return
+	}
+	p.Items = page.Items
+	if page.Next != nil {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("cursor", incident.EncodeCursor(page.Next))
+		p.NextCursor = next.Encode()
+	}
+	u.render(w, r, http.StatusOK, "incidents", "Incidents", "incidents", p)
+}
+
+// formPage is the create and edit form.
+type formPage struct {
+	Incident   incident.Incident
+	Form       map[string]string
+	Errors     map[string]string
+	Severities []string
+	Categories []string
+	Edit       bool
+}
+
+func (u *UI) incidentNew(w http.ResponseWriter, r *http.Request) {
+	u.render(w, r, http.StatusOK, "incident_form", "Record an incident", "new", formPage{
+		Form: map[string]string{"severity": "sev3", "category": "not_yet_known"}, Severities: severityStrings,
+		Categories: categoryStrings,
+	})
+}
+
+// formTime parses a datetime-local control's value, which the browser sends
+// in the viewer's local time without a zone; the form says it is UTC.
+func formTime(field, v string) (*time.Time, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	t, err := time.Parse("2006-01-02T15:04", v)
+	if err != nil {
+		return nil, apperr.Field(field, "is not a date and time")
+	}
+	return &t, nil
+}
+
+func formValues(r *http.Request, names ...string) map[string]string {
+	out := map[string]string{}
+	for _, n := range names {
+		out[n] = r.PostFormValue(n)
+	}
+	return out
+}
+
+func customers(v string) []string {
+	out := []string{}
+	for _, c := range strings.Split(v, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+var incidentFields = []string{"title", "description", "severity", "category", "phi_suspected", "occurred_at", "detected_at", "commander", "customers"}
+
+func (u *UI) incidentCreate(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, incidentFields...)
+	page := formPage{Form: form, Severities: severityStrings, Categories: categoryStrings}
+	in := incident.CreateInput{
+		Title: form["title"], Description: form["description"], Severity: incident.Severity(form["severity"]),
+		Category: incident.Category(form["category"]), PHISuspected: form["phi_suspected"] == "on",
+		Commander: form["commander"], Customers: customers(form["customers"]),
+	}
+	var err error
+	if in.OccurredAt, err = formTime("occurred_at", form["occurred_at"]); err == nil {
+		in.DetectedAt, err = formTime("detected_at", form["detected_at"])
+	}
+	var inc incident.Incident
+	if err == nil {
+		inc, err = u.Incidents.Create(r.Context(), in)
+	}
+	if err != nil {
+		if fe, ok := fieldErrors(err); ok {
+			page.Errors = fe
+			u.render(w, r, http.StatusUnprocessableEntity, "incident_form", "Record an incident", "new", page)
+			return
+		}
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/incidents/"+inc.Number+"?msg=created")
+}
+
+// phase is one step of the phase bar.
+type phase struct {
+	Name  string
+	State string // done, current, na, future
+}
+
+type showPage struct {
+	Incident    incident.Incident
+	Phases      []phase
+	Timeline    []incident.Event
+	Tasks       []incident.Task
+	Next        []string
+	Resolutions []string
+	Skippable   []string
+	Errors      map[string]string
+	Form        map[string]string
+}
+
+func phases(inc incident.Incident) []phase {
+	out := make([]phase, 0, len(incident.Statuses))
+	reached := true
+	for _, s := range incident.Statuses {
+		p := phase{Name: string(s), State: "future"}
+		switch {
+		case s == inc.Status:
+			p.State, reached = "current", false
+		case slices.Contains(inc.NotApplicable, s):
+			p.State = "na"
+		case reached:
+			p.State = "done"
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
+	inc, err := u.Incidents.Get(r.Context(), ref)
+	if err != nil {
+		return showPage{}, err
+	}
+	tl, err := u.Incidents.Timeline(r.Context(), inc.ID, "", 0, 0)
+	if err != nil {
+		return showPage{}, err
+	}
+	tasks, err := u.Incidents.Tasks(r.Context(), inc.ID)
+	if err != nil {
+		return showPage{}, err
+	}
+	slices.Reverse(tl) // newest first
+	p := showPage{Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks,
+		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
+	for _, s := range incident.Statuses {
+		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {
+			p.Skippable = append(p.Skippable, string(s))
+		}
+	}
+	return p, nil
+}
+
+func (u *UI) incidentShow(w http.ResponseWriter, r *http.Request) {
+	p, err := u.showData(r, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "incident", p.Incident.Number+" "+p.Incident.Title, "incidents", p)
+}
+
+// showWithErrors re-renders the incident page with a form's errors.
+func (u *UI) showWithErrors(w http.ResponseWriter, r *http.Request, err error, form map[string]string) {
+	fe, ok := fieldErrors(err)
+	if !ok && apperr.CodeOf(err) == apperr.Conflict {
+		fe, ok = map[string]string{"_": err.(*apperr.Error).Message}, true
+	}
+	if !ok {
+		u.fail(w, r, err)
+		return
+	}
+	p, gerr := u.showData(r, r.PathValue("id"))
+	if gerr != nil {
+		u.fail(w, r, gerr)
+		return
+	}
+	p.Errors, p.Form = fe, form
+	u.render(w, r, http.StatusUnprocessableEntity, "incident", p.Incident.Number+" "+p.Incident.Title, "incidents", p)
+}
+
+func (u *UI) incidentEdit(w http.ResponseWriter, r *http.Request) {
+	inc, err := u.Incidents.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	form := map[string]string{
+		"title": inc.Title, "description": inc.Description, "severity": string(inc.Severity),
+		"category": string(inc.Category), "commander": inc.Commander, "customers": strings.Join(inc.Customers, ", "),
+		"occurred_at": dtlocal(inc.OccurredAt), "detected_at": dtlocal(&inc.DetectedAt),
+	}
+	if inc.PHISuspected {
+		form["phi_suspected"] = "on"
+	}
+	u.render(w, r, http.StatusOK, "incident_form", "Edit "+inc.Number, "incidents", formPage{
+		Incident: inc, Form: form, Severities: severityStrings, Categories: categoryStrings, Edit: true,
+	})
+}
+
+func dtlocal(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04")
+}
+
+func (u *UI) incidentUpdate(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, incidentFields...)
+	ref := r.PathValue("id")
+	sev, cat, phi := incident.Severity(form["severity"]), incident.Category(form["category"]), form["phi_suspected"] == "on"
+	title, desc, cmd, cust := form["title"], form["description"], form["commander"], customers(form["customers"])
+	in := incident.UpdateInput{Title: &title, Description: &desc, Severity: &sev, Category: &cat, PHISuspected: &phi,
+		Commander: &cmd, Customers: &cust}
+	var err error
+	if in.OccurredAt, err = formTime("occurred_at", form["occurred_at"]); err == nil {
+		in.DetectedAt, err = formTime("detected_at", form["detected_at"])
+	}
+	var inc incident.Incident
+	if err == nil {
+		inc, err = u.Incidents.Update(r.Context(), ref, in)
+	}
+	if err != nil {
+		if fe, ok := fieldErrors(err); ok {
+			cur, _ := u.Incidents.Get(r.Context(), ref)
+			u.render(w, r, http.StatusUnprocessableEntity, "incident_form", "Edit "+cur.Number, "incidents", formPage{
+				Incident: cur, Form: form, Errors: fe, Severities: severityStrings, Categories: categoryStrings, Edit: true,
+			})
+			return
+		}
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/incidents/"+inc.Number+"?msg=saved")
+}
+
+func (u *UI) incidentTransition(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		u.fail(w, r, apperr.New(apperr.Invalid, "the form could not be read"))
+		return
+	}
+	var na []incident.Status
+	for _, s := range r.PostForm["not_applicable"] {
+		na = append(na, incident.Status(s))
+	}
+	form := formValues(r, "to", "note", "resolution")
+	inc, err := u.Incidents.Transition(r.Context(), r.PathValue("id"), incident.Move{
+		To: incident.Status(form["to"]), Note: form["note"], Resolution: incident.Resolution(form["resolution"]),
+		NotApplicable: na,
+	})
+	if err != nil {
+		u.showWithErrors(w, r, err, form)
+		return
+	}
+	redirect(w, r, "/incidents/"+inc.Number+"?msg=moved")
+}
+
+func (u *UI) incidentNote(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "body")
+	if _, err := u.Incidents.AddNote(r.Context(), r.PathValue("id"), form["body"]); err != nil {
+		u.showWithErrors(w, r, err, form)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=noted#timeline")
+}
+
+func (u *UI) taskCreate(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "task_title", "owner", "due_at")
+	due, err := formTime("due_at", form["due_at"])
+	if err == nil {
+		_, err = u.Incidents.CreateTask(r.Context(), r.PathValue("id"), incident.TaskInput{
+			Title: form["task_title"], Owner: form["owner"], DueAt: due})
+	}
+	if err != nil {
+		if e, ok := apperr.As(err); ok && len(e.Fields) > 0 && e.Fields[0].Field == "title" {
+			err = apperr.Field("task_title", "%s", e.Fields[0].Message)
+		}
+		u.showWithErrors(w, r, err, form)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=task#tasks")
+}
+
+func (u *UI) taskUpdate(w http.ResponseWriter, r *http.Request) {
+	done := r.PostFormValue("done") == "true"
+	if _, err := u.Incidents.UpdateTask(r.Context(), r.PathValue("id"), r.PathValue("task"), incident.TaskUpdate{Done: &done}); err != nil {
+		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=task#tasks")
+}

@@ -1,0 +1,122 @@
+package ui
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/user"
+)
+
+type profilePage struct {
+	User     user.User
+	Sessions []user.Session
+	Errors   map[string]string
+}
+
+func (u *UI) profileData(r *http.Request) (profilePage, error) {
+	a, _ := authz.ActorFrom(r.Context())
+	me, err := u.Users.Get(r.Context(), a.ID)
+	if err != nil {
+		return profilePage{}, err
+	}
+	sessions, err := u.Users.Sessions(r.Context(), a.ID)
+	if err != nil {
+		return profilePage{}, err
+	}
+	return profilePage{User: me, Sessions: sessions}, nil
+}
+
+func (u *UI) profile(w http.ResponseWriter, r *http.Request) {
+	p, err := u.profileData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "profile", "Your profile", "profile", p)
+}
+
+func (u *UI) changePassword(w http.ResponseWriter, r *http.Request) {
+	next := r.PostFormValue("new_password")
+	var err error
+	if next != r.PostFormValue("new_password_confirm") {
+		p, perr := u.profileData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		p.Errors = map[string]string{"new_password_confirm": "does not match the new password"}
+		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		return
+	}
+	if err = u.Users.ChangePassword(r.Context(), r.PostFormValue("current_password"), next); err != nil {
+		fe, ok := fieldErrors(err)
+		if !ok {
+			u.fail(w, r, err)
+			return
+		}
+		p, perr := u.profileData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		if msg, ok := fe["password"]; ok {
+			fe["new_password"] = msg
+		}
+		p.Errors = fe
+		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		return
+	}
+	redirect(w, r, "/profile?msg=password")
+}
+
+func (u *UI) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if err := u.Users.LogoutEverywhere(r.Context()); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	clearSession(w)
+	redirect(w, r, "/login?msg=everywhere")
+}
+
+type enrollPage struct {
+	Secret string
+	QR     template.URL
+	Error  string
+	Codes  []string
+}
+
+func (u *UI) enrollForm(w http.ResponseWriter, r *http.Request) {
+	e, err := u.Users.BeginTOTP(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "mfa_enroll", "Set up two-factor authentication", "profile", enrollPage{
+		Secret: e.Secret,
+		// A data: URL made here from the PNG bytes; the CSP allows img-src data:.
+		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QRPNG)),
+	})
+}
+
+func (u *UI) enroll(w http.ResponseWriter, r *http.Request) {
+	codes, err := u.Users.ConfirmTOTP(r.Context(), r.PostFormValue("code"))
+	if err != nil {
+		if _, ok := fieldErrors(err); !ok && !isUnauthorized(err) {
+			u.fail(w, r, err)
+			return
+		}
+		e, berr := u.Users.BeginTOTP(r.Context())
+		if berr != nil {
+			u.fail(w, r, berr)
+			return
+		}
+		u.render(w, r, http.StatusUnprocessableEntity, "mfa_enroll", "Set up two-factor authentication", "profile", enrollPage{
+			Secret: e.Secret, QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QRPNG)),
+			Error: "That code did not match. Scan the new code below and try again.",
+		})
+		return
+	}
+	u.render(w, r, http.StatusOK, "mfa_enroll", "Two-factor authentication is on", "profile", enrollPage{Codes: codes})
+}

@@ -1,0 +1,212 @@
+package ui
+
+import (
+	"crypto/subtle"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/user"
+)
+
+// Access levels a route can require besides a permission.
+const (
+	// Public routes need no session: sign-in, first-run setup, assets.
+	Public authz.Permission = ""
+	// SignedIn routes need any full session.
+	SignedIn authz.Permission = "signed_in"
+)
+
+// Route is one UI route and what it takes to use it.
+type Route struct {
+	Method  string
+	Pattern string
+	Perm    authz.Permission
+	// Stages the session may be in; empty means only a full session.
+	Stages  []user.Stage
+	handler http.HandlerFunc
+}
+
+// Routes is the UI's route table: every route names what it needs. The
+// permission-matrix test walks it, so a route added without a rule fails.
+func (u *UI) Routes() []Route {
+	enrol := []user.Stage{user.StageEnrollMFA, user.StageFull}
+	return []Route{
+		{Method: "GET", Pattern: "/setup", Perm: Public, handler: u.setupForm},
+		{Method: "POST", Pattern: "/setup", Perm: Public, handler: u.setup},
+		{Method: "GET", Pattern: "/login", Perm: Public, handler: u.loginForm},
+		{Method: "POST", Pattern: "/login", Perm: Public, handler: u.login},
+		{Method: "GET", Pattern: "/login/mfa", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.mfaForm},
+		{Method: "POST", Pattern: "/login/mfa", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.mfa},
+		{Method: "POST", Pattern: "/logout", Perm: SignedIn, Stages: []user.Stage{user.StageMFA, user.StageEnrollMFA, user.StageFull}, handler: u.logout},
+
+		{Method: "GET", Pattern: "/{$}", Perm: authz.IncidentRead, handler: u.dashboard},
+		{Method: "GET", Pattern: "/incidents", Perm: authz.IncidentRead, handler: u.incidentList},
+		{Method: "GET", Pattern: "/incidents/new", Perm: authz.IncidentWrite, handler: u.incidentNew},
+		{Method: "POST", Pattern: "/incidents", Perm: authz.IncidentWrite, handler: u.incidentCreate},
+		{Method: "GET", Pattern: "/incidents/{id}", Perm: authz.IncidentRead, handler: u.incidentShow},
+		{Method: "GET", Pattern: "/incidents/{id}/edit", Perm: authz.IncidentWrite, handler: u.incidentEdit},
+		{Method: "POST", Pattern: "/incidents/{id}/edit", Perm: authz.IncidentWrite, handler: u.incidentUpdate},
+		{Method: "POST", Pattern: "/incidents/{id}/transitions", Perm: authz.IncidentWrite, handler: u.incidentTransition},
+		{Method: "POST", Pattern: "/incidents/{id}/notes", Perm: authz.IncidentWrite, handler: u.incidentNote},
+		{Method: "POST", Pattern: "/incidents/{id}/tasks", Perm: authz.IncidentWrite, handler: u.taskCreate},
+		{Method: "POST", Pattern: "/incidents/{id}/tasks/{task}", Perm: authz.IncidentWrite, handler: u.taskUpdate},
+
+		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
+		{Method: "POST", Pattern: "/profile/password", Perm: SignedIn, handler: u.changePassword},
+		{Method: "POST", Pattern: "/profile/logout-everywhere", Perm: SignedIn, handler: u.logoutEverywhere},
+		{Method: "GET", Pattern: "/mfa/enroll", Perm: SignedIn, Stages: enrol, handler: u.enrollForm},
+		{Method: "POST", Pattern: "/mfa/enroll", Perm: SignedIn, Stages: enrol, handler: u.enroll},
+
+		{Method: "GET", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.users},
+		{Method: "POST", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.userCreate},
+		{Method: "POST", Pattern: "/admin/users/{id}", Perm: authz.UserAdmin, handler: u.userUpdate},
+
+		{Method: "GET", Pattern: "/audit", Perm: authz.AuditRead, handler: u.auditLog},
+	}
+}
+
+// Register adds the UI's routes and its static assets to mux.
+func (u *UI) Register(mux *http.ServeMux) {
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static))))
+	cop := http.NewCrossOriginProtection()
+	for _, rt := range u.Routes() {
+		var h http.Handler = u.guard(rt)
+		if rt.Method != http.MethodGet {
+			h = cop.Handler(h)
+		}
+		mux.Handle(rt.Method+" "+rt.Pattern, h)
+	}
+}
+
+// staticHandler lets browsers cache assets for a day.
+func staticHandler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// guard enforces a route's session, stage, permission and CSRF rules.
+func (u *UI) guard(rt Route) http.Handler {
+	stages := rt.Stages
+	if len(stages) == 0 {
+		stages = []user.Stage{user.StageFull}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Perm == Public {
+			rt.handler(w, r)
+			return
+		}
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" {
+			u.toLogin(w, r, "")
+			return
+		}
+		actor, sess, err := u.Users.Authenticate(r.Context(), c.Value)
+		if err != nil {
+			if apperr.CodeOf(err) != apperr.Unauthorized {
+				u.fail(w, r, err)
+				return
+			}
+			reason, _ := u.Users.EndedReason(r.Context(), c.Value)
+			clearSession(w)
+			u.toLogin(w, r, endedMessage(reason))
+			return
+		}
+		if !slices.Contains(stages, sess.Stage) {
+			switch sess.Stage {
+			case user.StageMFA:
+				redirect(w, r, "/login/mfa")
+			case user.StageEnrollMFA:
+				redirect(w, r, "/mfa/enroll?msg=need_mfa_enrol")
+			default:
+				redirect(w, r, "/")
+			}
+			return
+		}
+		ctx := user.WithSession(authz.WithActor(r.Context(), actor), sess)
+		ctx = contextWithCSRF(ctx, csrfToken(c.Value))
+		r = r.WithContext(ctx)
+		if rt.Perm != SignedIn && !authz.Has(actor.Role, rt.Perm) {
+			u.fail(w, r, apperr.New(apperr.Forbidden, "Your role (%s) does not allow this.", actor.Role))
+			return
+		}
+		if r.Method != http.MethodGet {
+			got := r.PostFormValue("csrf")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(csrfFrom(r))) != 1 {
+				u.fail(w, r, apperr.New(apperr.Forbidden, "%s", errBadCSRF))
+				return
+			}
+		}
+		rt.handler(w, r)
+	})
+}
+
+// endedMessage maps why a session ended to the flash shown at sign-in.
+func endedMessage(reason string) string {
+	switch reason {
+	case "idle":
+		return "idle"
+	case "expired":
+		return "expired"
+	case "signed_in_elsewhere":
+		return "elsewhere"
+	case "revoked", "disabled", "mfa_reset":
+		return "revoked"
+	case "password_changed":
+		return "password_changed"
+	}
+	return ""
+}
+
+// toLogin sends the browser to the sign-in page, remembering where it was.
+func (u *UI) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
+	q := url.Values{}
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		q.Set("next", r.URL.Path)
+	}
+	if msg != "" {
+		q.Set("msg", msg)
+	}
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	redirect(w, r, target)
+}
+
+// redirect answers with a See Other, or for htmx requests with HX-Redirect
+// so that the whole page moves.
+func redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) {
+		return "/"
+	}
+	return next
+}
+
+func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// withMsg adds a flash code to a local URL.
+func withMsg(target, msg string) string {
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	return target + sep + "msg=" + msg
+}

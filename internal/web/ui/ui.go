@@ -1,0 +1,266 @@
+// Package ui is Ward's web interface: server-rendered html/template pages,
+// enhanced by htmx, embedded in the binary. Every route is declared in one
+// table with the permission it needs (routes.go); handlers parse, call one
+// service method and render, and the services check permissions again.
+package ui
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/user"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "ward_session"
+
+// Deps are the services the UI calls.
+type Deps struct {
+	DB        *db.DB
+	Incidents *incident.Service
+	Users     *user.Service
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Version   string
+}
+
+// UI serves the web interface.
+type UI struct {
+	Deps
+	pages map[string]*template.Template
+}
+
+// New parses the templates and returns the UI.
+func New(d Deps) (*UI, error) {
+	u := &UI{Deps: d, pages: map[string]*template.Template{}}
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		u.pages[name] = t
+	}
+	return u, nil
+}
+
+// flash is a one-line message shown at the top of a page. Messages are
+// chosen by code from a fixed table, so a URL can never inject text.
+type flash struct {
+	Kind string // info, warn, error
+	Text string
+}
+
+var flashes = map[string]flash{
+	"created":          {"info", "Incident recorded."},
+	"saved":            {"info", "Changes saved."},
+	"moved":            {"info", "Phase changed."},
+	"noted":            {"info", "Note added."},
+	"task":             {"info", "Task saved."},
+	"signed_out":       {"info", "You are signed out."},
+	"idle":             {"warn", "You were signed out after 15 minutes without activity."},
+	"expired":          {"warn", "Your session reached its time limit; please sign in again."},
+	"elsewhere":        {"warn", "You were signed out because your account signed in somewhere else."},
+	"revoked":          {"warn", "An administrator ended your session."},
+	"ended_other":      {"warn", "Your earlier session elsewhere was ended: Ward allows one session per person."},
+	"password":         {"info", "Password changed. Your other sessions were ended."},
+	"mfa_on":           {"info", "Two-factor authentication is on."},
+	"everywhere":       {"info", "All your sessions were ended."},
+	"user_created":     {"info", "User created."},
+	"user_saved":       {"info", "User updated."},
+	"setup_done":       {"info", "Administrator created. Sign in to continue."},
+	"need_mfa_enrol":   {"warn", "Your role requires two-factor authentication. Set it up to continue."},
+	"password_changed": {"warn", "Your password was changed; please sign in again."},
+}
+
+// view is what every page template receives.
+type view struct {
+	Title string
+	Nav   string
+	Actor *authz.Actor
+	CSRF  string
+	Flash *flash
+	Now   time.Time
+	Data  any
+}
+
+// Can reports whether the viewer holds a permission (for showing controls;
+// the handlers and services enforce it).
+func (v view) Can(p string) bool {
+	return v.Actor != nil && authz.Has(v.Actor.Role, authz.Permission(p))
+}
+
+// render writes a page. A template error after headers would leave a half
+// page, so the page is rendered to a buffer first.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, title, nav string, data any) {
+	t, ok := u.pages[page]
+	if !ok {
+		u.Log.Error("ui_template_missing", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	v := view{Title: title, Nav: nav, Now: u.Clock.Now(), Data: data, CSRF: csrfFrom(r)}
+	if a, ok := authz.ActorFrom(r.Context()); ok && a.Kind == authz.KindUser {
+		v.Actor = &a
+	}
+	if f, ok := flashes[r.URL.Query().Get("msg")]; ok {
+		v.Flash = &f
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		u.Log.ErrorContext(r.Context(), "ui_render_failed", "page", page, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail renders an error page for a service error.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := apperr.As(err)
+	status, msg := http.StatusInternalServerError, ""
+	if ok && e.Code != apperr.Internal {
+		status = map[apperr.Code]int{
+			apperr.Invalid: http.StatusUnprocessableEntity, apperr.NotFound: http.StatusNotFound,
+			apperr.Conflict: http.StatusConflict, apperr.Unauthorized: http.StatusUnauthorized,
+			apperr.Forbidden: http.StatusForbidden,
+		}[e.Code]
+		msg = e.Message
+	} else {
+		req := authz.RequestFrom(r.Context())
+		u.Log.ErrorContext(r.Context(), "ui_internal_error", "request_id", req.ID, "error", err)
+		msg = "Something went wrong. Quote request id " + req.ID + " to your administrator."
+	}
+	u.render(w, r, status, "error", http.StatusText(status), "", map[string]any{"Status": status, "Message": msg})
+}
+
+// fieldErrors turns a validation error into a map from field to message for
+// showing beside each control; ok is false for any other error.
+func fieldErrors(err error) (map[string]string, bool) {
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.Invalid {
+		return nil, false
+	}
+	out := map[string]string{}
+	for _, f := range e.Fields {
+		out[f.Field] = f.Message
+	}
+	if len(out) == 0 {
+		out["_"] = e.Message
+	}
+	return out, true
+}
+
+// csrfKey is the context key of the request's CSRF token.
+type csrfKey struct{}
+
+// csrfToken derives a session's CSRF token from its secret: forms carry it
+// and state-changing requests must echo it (alongside the Sec-Fetch-Site
+// and Origin checks of http.CrossOriginProtection).
+func csrfToken(sessionToken string) string {
+	m := hmac.New(sha256.New, []byte(sessionToken))
+	m.Write([]byte("ward csrf v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func csrfFrom(r *http.Request) string {
+	s, _ := r.Context().Value(csrfKey{}).(string)
+	return s
+}
+
+var errBadCSRF = errors.New("form expired or sent from another site; reload the page and try again")
+
+var funcs = template.FuncMap{
+	"ts": func(t any) template.HTML {
+		var tt time.Time
+		switch v := t.(type) {
+		case time.Time:
+			tt = v
+		case *time.Time:
+			if v == nil {
+				return ""
+			}
+			tt = *v
+		default:
+			return ""
+		}
+		u := tt.UTC()
+		return template.HTML(fmt.Sprintf(`<time datetime="%s">%s</time>`, u.Format(time.RFC3339),
+			template.HTMLEscapeString(u.Format("2006-01-02 15:04 UTC"))))
+	},
+	"age": func(t time.Time, now time.Time) string {
+		d := now.Sub(t)
+		switch {
+		case d < time.Hour:
+			return fmt.Sprintf("%d min", int(d.Minutes()))
+		case d < 48*time.Hour:
+			return fmt.Sprintf("%d h", int(d.Hours()))
+		default:
+			return fmt.Sprintf("%d days", int(d.Hours()/24))
+		}
+	},
+	"label": func(s any) string {
+		str := strings.ReplaceAll(fmt.Sprint(s), "_", " ")
+		if str == "" {
+			return ""
+		}
+		return strings.ToUpper(str[:1]) + str[1:]
+	},
+	"dtlocal": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02T15:04")
+	},
+	// dict builds a map for passing named values to a sub-template.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, errors.New("dict needs key and value pairs")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	"contains": func(list []string, s string) bool {
+		for _, v := range list {
+			if v == s {
+				return true
+			}
+		}
+		return false
+	},
+}
