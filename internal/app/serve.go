@@ -66,7 +66,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
-	incidents := incident.NewService(d, env.Clock)
+	incidents := incident.NewService(d, env.Clock, kr)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		return err

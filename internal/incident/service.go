@@ -21,10 +21,13 @@ import (
 type Service struct {
 	db    *db.DB
 	clock clock.Clock
+	keys  Sealer
 }
 
-// NewService returns a Service.
-func NewService(d *db.DB, c clock.Clock) *Service { return &Service{db: d, clock: c} }
+// NewService returns a Service that seals PHI columns with keys.
+func NewService(d *db.DB, c clock.Clock, keys Sealer) *Service {
+	return &Service{db: d, clock: c, keys: keys}
+}
 
 // CreateInput is a new incident.
 type CreateInput struct {
@@ -73,10 +76,14 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Incident, error) 
 		if inc.Number, err = nextNumber(ctx, tx, now.Year()); err != nil {
 			return err
 		}
-		if err := insertIncident(ctx, tx, &inc); err != nil {
+		row, err := s.stored(&inc)
+		if err != nil {
 			return err
 		}
-		_, err := s.record(ctx, tx, &inc, Event{Kind: EventCreated, ToStatus: Detected}, "incident.create", inc)
+		if err := insertIncident(ctx, tx, row); err != nil {
+			return err
+		}
+		_, err = s.record(ctx, tx, &inc, Event{Kind: EventCreated, ToStatus: Detected}, "incident.create", inc)
 		return err
 	})
 	if err != nil {
@@ -93,10 +100,14 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, inc *Incident, e Event
 	if e.Changes == nil {
 		e.Changes = []Change{}
 	}
-	if err := insertEvent(ctx, tx, &e); err != nil {
+	row, err := s.storedEvent(&e)
+	if err != nil {
 		return Event{}, err
 	}
-	_, err := audit.Append(ctx, tx, inc.UpdatedAt, audit.Event{
+	if err := insertEvent(ctx, tx, row); err != nil {
+		return Event{}, err
+	}
+	_, err = audit.Append(ctx, tx, inc.UpdatedAt, audit.Event{
 		Action: action, ObjectType: "incident", ObjectID: inc.ID, Change: change,
 	})
 	return e, err
@@ -132,7 +143,7 @@ func (s *Service) Get(ctx context.Context, ref string) (Incident, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return Incident{}, err
 	}
-	return getIncident(ctx, s.db.R, ref)
+	return s.get(ctx, s.db.R, ref)
 }
 
 // Page is one page of a listing and the cursor of the next, nil at the end.
@@ -176,6 +187,11 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	items, err := listIncidents(ctx, s.db.R, f)
 	if err != nil {
 		return Page{}, err
+	}
+	for i := range items {
+		if items[i].Description, err = s.open(items[i].Description, tableIncidents, colDescription, items[i].ID); err != nil {
+			return Page{}, err
+		}
 	}
 	p := Page{Items: items}
 	if len(items) > want {
@@ -284,7 +300,7 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 		if err := lockIncident(ctx, tx, ref); err != nil {
 			return err
 		}
-		inc, err := getIncident(ctx, tx, ref)
+		inc, err := s.get(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
@@ -297,7 +313,11 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 		}
 		inc.Version++
 		inc.UpdatedAt = now
-		if err := updateIncident(ctx, tx, &inc, prev); err != nil {
+		row, err := s.stored(&inc)
+		if err != nil {
+			return err
+		}
+		if err := updateIncident(ctx, tx, row, prev); err != nil {
 			return err
 		}
 		if ev, err = s.record(ctx, tx, &inc, e, action, e); err != nil {
@@ -380,5 +400,5 @@ func (s *Service) Timeline(ctx context.Context, ref string, kind EventKind, afte
 	if err != nil {
 		return nil, err
 	}
-	return listEvents(ctx, s.db.R, inc.ID, kind, afterSeq, limit)
+	return s.events(ctx, s.db.R, inc.ID, kind, afterSeq, limit)
 }

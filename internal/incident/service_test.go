@@ -1,6 +1,7 @@
 package incident_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 var (
@@ -35,7 +37,11 @@ type env struct {
 
 func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
-	return &env{t: t, d: d, clk: clk, svc: incident.NewService(d, clk),
+	kr, err := keys.Load(context.Background(), d, bytes.Repeat([]byte{9}, keys.MasterKeySize), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, d: d, clk: clk, svc: incident.NewService(d, clk, kr),
 		ctx: authz.WithActor(context.Background(), tester)}
 }
 
@@ -925,8 +931,8 @@ func TestTransitionLifecycle(t *testing.T) {
 				t.Errorf("transition %d starts at %s, the previous ended at %s", i, transitions[i].FromStatus, transitions[i-1].ToStatus)
 			}
 		}
-		if n := e.count("audit_log"); n != len(steps)+3 {
-			t.Errorf("%d audit entries, want %d", n, len(steps)+3)
+		if n := e.count("audit_log"); n != 1+len(steps)+3 { // 1: the keyset's creation
+			t.Errorf("%d audit entries, want %d", n, 1+len(steps)+3)
 		}
 		e.verifyAudit()
 
@@ -1253,8 +1259,8 @@ func TestConcurrentNotes(t *testing.T) {
 		if n := len(e.timeline(bystander.ID)); n != 1+workers {
 			t.Errorf("bystander timeline has %d events, want %d", n, 1+workers)
 		}
-		if n := e.count("audit_log"); n != 2+workers*perWorker+workers {
-			t.Errorf("%d audit entries, want %d", n, 2+workers*perWorker+workers)
+		if n := e.count("audit_log"); n != 1+2+workers*perWorker+workers { // 1: the keyset's creation
+			t.Errorf("%d audit entries, want %d", n, 1+2+workers*perWorker+workers)
 		}
 		e.verifyAudit()
 	})

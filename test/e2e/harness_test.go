@@ -28,6 +28,8 @@ type ward struct {
 	dbURL  string
 	token  string
 	client *http.Client
+	stop   func()      // stops the server and waits for it; safe to call twice
+	logs   *syncBuffer // what the server wrote to stderr
 }
 
 // run runs a ward command against the server's storage and returns its
@@ -88,7 +90,8 @@ func startWardAt(t testing.TB, data, dbURL string, opts ...func(*app.Env)) *ward
 		cancel()
 		t.Fatal("ward serve did not start within 30s")
 	}
-	t.Cleanup(func() {
+	w.logs = &stderr
+	w.stop = sync.OnceFunc(func() {
 		cancel()
 		select {
 		case code := <-done:
@@ -99,6 +102,7 @@ func startWardAt(t testing.TB, data, dbURL string, opts ...func(*app.Env)) *ward
 			t.Error("ward serve did not stop within 15s")
 		}
 	})
+	t.Cleanup(w.stop)
 	w.client = &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{

@@ -1,0 +1,84 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wardhq/ward/internal/db"
+)
+
+// Sealer encrypts a value bound to its table, column and row (package keys
+// implements it). Incident descriptions and timeline notes may hold PHI, so
+// they reach the database only sealed (45 CFR 164.312(a)(2)(iv)).
+type Sealer interface {
+	Seal(plaintext []byte, table, column, rowID string) (string, error)
+	Open(ciphertext string, table, column, rowID string) ([]byte, error)
+}
+
+// The encrypted columns.
+const (
+	tableIncidents = "incidents"
+	colDescription = "description"
+	tableEvents    = "incident_events"
+	colNote        = "note"
+)
+
+// seal encrypts v for its place; an empty value stays empty.
+func (s *Service) seal(v, table, column, rowID string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	return s.keys.Seal([]byte(v), table, column, rowID)
+}
+
+// open decrypts a value sealed for its place.
+func (s *Service) open(v, table, column, rowID string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	b, err := s.keys.Open(v, table, column, rowID)
+	if err != nil {
+		return "", fmt.Errorf("incident: %w", err)
+	}
+	return string(b), nil
+}
+
+// stored returns inc as it is written: its description sealed.
+func (s *Service) stored(inc *Incident) (*Incident, error) {
+	c := *inc
+	var err error
+	c.Description, err = s.seal(inc.Description, tableIncidents, colDescription, inc.ID)
+	return &c, err
+}
+
+// get reads an incident and opens its description.
+func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, error) {
+	inc, err := getIncident(ctx, q, ref)
+	if err != nil {
+		return Incident{}, err
+	}
+	inc.Description, err = s.open(inc.Description, tableIncidents, colDescription, inc.ID)
+	return inc, err
+}
+
+// storedEvent returns e as it is written: its note sealed.
+func (s *Service) storedEvent(e *Event) (*Event, error) {
+	c := *e
+	var err error
+	c.Note, err = s.seal(e.Note, tableEvents, colNote, e.ID)
+	return &c, err
+}
+
+// events reads timeline entries and opens their notes.
+func (s *Service) events(ctx context.Context, q db.Querier, incidentID string, kind EventKind, afterSeq int64, limit int) ([]Event, error) {
+	evs, err := listEvents(ctx, q, incidentID, kind, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range evs {
+		if evs[i].Note, err = s.open(evs[i].Note, tableEvents, colNote, evs[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
