@@ -39,8 +39,8 @@ func (u *UI) userCreate(w http.ResponseWriter, r *http.Request) {
 		Email: form["email"], Role: authz.Role(form["role"]), Password: r.PostFormValue("password")})
 	if err != nil {
 		fe, ok := fieldErrors(err)
-		if !ok && apperr.CodeOf(err) == apperr.Conflict {
-			fe, ok = map[string]string{"username": err.(*apperr.Error).Message}, true
+		if e, isApp := apperr.As(err); !ok && isApp && e.Code == apperr.Conflict {
+			fe, ok = map[string]string{"username": e.Message}, true
 		}
 		if !ok {
 			u.fail(w, r, err)

@@ -285,8 +285,8 @@ func (u *UI) incidentShow(w http.ResponseWriter, r *http.Request) {
 // showWithErrors re-renders the incident page with a form's errors.
 func (u *UI) showWithErrors(w http.ResponseWriter, r *http.Request, err error, form map[string]string) {
 	fe, ok := fieldErrors(err)
-	if !ok && apperr.CodeOf(err) == apperr.Conflict {
-		fe, ok = map[string]string{"_": err.(*apperr.Error).Message}, true
+	if e, isApp := apperr.As(err); !ok && isApp && e.Code == apperr.Conflict {
+		fe, ok = map[string]string{"_": e.Message}, true
 	}
 	if !ok {
 		u.fail(w, r, err)

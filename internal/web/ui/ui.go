@@ -234,12 +234,6 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(str[:1]) + str[1:]
 	},
-	"dtlocal": func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02T15:04")
-	},
 	// dict builds a map for passing named values to a sub-template.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
@@ -254,13 +248,5 @@ var funcs = template.FuncMap{
 			m[k] = kv[i+1]
 		}
 		return m, nil
-	},
-	"contains": func(list []string, s string) bool {
-		for _, v := range list {
-			if v == s {
-				return true
-			}
-		}
-		return false
 	},
 }
