@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/web/ui"
+)
+
+var (
+	csrfRe   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	secretRe = regexp.MustCompile(`<code>([A-Z2-7]+)</code>`)
+)
+
+// browserless is a cookie-keeping client that does not follow redirects.
+type browserless struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+func newBrowserless(t *testing.T, base string) *browserless {
+	jar, _ := cookiejar.New(nil)
+	return &browserless{t: t, base: base, c: &http.Client{
+		Jar: jar, Timeout: 20 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, // self-signed
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (b *browserless) send(method, path string, form url.Values) (int, string) {
+	b.t.Helper()
+	var body io.Reader
+	if method == http.MethodPost {
+		if form == nil {
+			form = url.Values{}
+		}
+		if b.csrf != "" {
+			form.Set("csrf", b.csrf)
+		}
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if m := csrfRe.FindStringSubmatch(string(raw)); m != nil {
+		b.csrf = m[1]
+	}
+	return resp.StatusCode, resp.Header.Get("Location") + string(raw)
+}
+
+// TestUIPermissionMatrix signs in a user of every role and requests every
+// route of the UI's route table: a role without the route's permission
+// gets 403, every other answer means allowed. A route without a rule in
+// the table cannot exist, since the table is what registers routes.
+func TestUIPermissionMatrix(t *testing.T) {
+	w := startWard(t, "")
+	var inc incidentJSON
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "ui matrix"}, &inc)
+	var task struct{ ID string }
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "t"}, &task)
+
+	pages, err := ui.New(ui.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := pages.Routes()
+	// Routes that end the session go last.
+	slices.SortStableFunc(routes, func(a, b ui.Route) int {
+		return strings.Count(a.Pattern, "logout") - strings.Count(b.Pattern, "logout")
+	})
+	const password = "violet compass under winter rain"
+	for _, role := range authz.Roles {
+		name := "m-" + strings.ReplaceAll(string(role), "_", "-")
+		if code, _, errs := runWardIn(t, w.data, "", password+"\n", "user", "create", "--username", name,
+			"--role", string(role), "--password-stdin"); code != 0 {
+			t.Fatalf("create %s: %s", role, errs)
+		}
+		b := newBrowserless(t, w.url)
+		code, where := b.send("POST", "/login", url.Values{"username": {name}, "password": {password}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("%s sign-in: %d %.300s", role, code, where)
+		}
+		if authz.PrivilegedRole(role) {
+			_, page := b.send("GET", "/mfa/enroll", nil)
+			m := secretRe.FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("%s: no TOTP secret on the enrolment page: %.500s", role, page)
+			}
+			otp, err := totp.GenerateCode(m[1], time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, page := b.send("POST", "/mfa/enroll", url.Values{"code": {otp}}); code != http.StatusOK || !strings.Contains(page, "recovery codes") {
+				t.Fatalf("%s enrolment: %d %.500s", role, code, page)
+			}
+		}
+		b.send("GET", "/profile", nil) // a full session, and its CSRF token
+		for _, rt := range routes {
+			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID).Replace(rt.Pattern)
+			code, body := b.send(rt.Method, path, nil)
+			allowed := rt.Perm == ui.Public || rt.Perm == ui.SignedIn || authz.Has(role, rt.Perm)
+			if !allowed && code != http.StatusForbidden {
+				t.Errorf("%s %s as %s: %d, want 403", rt.Method, rt.Pattern, role, code)
+			}
+			// For a route that needs a session, being sent to sign in means the
+			// session was refused; public routes and signing out may answer anything but 403.
+			lostSession := rt.Perm != ui.Public && !strings.Contains(rt.Pattern, "logout") &&
+				(code == http.StatusUnauthorized || (code == http.StatusSeeOther && strings.HasPrefix(body, "/login")))
+			if allowed && (code == http.StatusForbidden || lostSession) {
+				t.Errorf("%s %s as %s: %d %.200s, want allowed", rt.Method, rt.Pattern, role, code, body)
+			}
+		}
+	}
+}
