@@ -77,6 +77,9 @@ type Incident struct {
 	NotApplicable []Status
 	CreatedBy     string
 	Version       int64
+	// PHIRedacted says Description was withheld: the reader's role may not
+	// see PHI (45 CFR 164.502(b), minimum necessary).
+	PHIRedacted bool
 }
 
 // Event is one entry of an incident's timeline.
@@ -91,6 +94,8 @@ type Event struct {
 	ToStatus   Status
 	Note       string
 	Changes    []Change
+	// NoteRedacted says Note was withheld from a reader without PHI access.
+	NoteRedacted bool
 }
 
 // EventKind says what a timeline entry records.

@@ -2,8 +2,13 @@ package incident
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 )
 
@@ -81,4 +86,51 @@ func (s *Service) events(ctx context.Context, q db.Querier, incidentID string, k
 		}
 	}
 	return evs, nil
+}
+
+// phiRead shows or withholds the PHI in what a read returns. A reader whose
+// role may see PHI gets it, and the read is recorded in the audit trail
+// (45 CFR 164.312(b)) before it is returned, naming the incidents whose PHI
+// was shown; if that record cannot be written the read fails. Any other
+// reader gets the fields blanked and marked redacted.
+func (s *Service) phiRead(ctx context.Context, incs []*Incident, events []*Event) error {
+	actor, _ := authz.ActorFrom(ctx)
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		for _, inc := range incs {
+			if inc.Description != "" {
+				inc.Description, inc.PHIRedacted = "", true
+			}
+		}
+		for _, e := range events {
+			if e.Note != "" {
+				e.Note, e.NoteRedacted = "", true
+			}
+		}
+		return nil
+	}
+	shown := map[string][]string{} // incident id → fields shown
+	for _, inc := range incs {
+		if inc.Description != "" {
+			shown[inc.ID] = append(shown[inc.ID], "description")
+		}
+	}
+	for _, e := range events {
+		if e.Note != "" {
+			shown[e.IncidentID] = append(shown[e.IncidentID], "note:"+e.ID)
+		}
+	}
+	if len(shown) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(shown))
+	now := s.clock.Now()
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "incident.phi_read", ObjectType: "incident",
+				ObjectID: id, Change: shown[id]}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -143,7 +143,14 @@ func (s *Service) Get(ctx context.Context, ref string) (Incident, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return Incident{}, err
 	}
-	return s.get(ctx, s.db.R, ref)
+	inc, err := s.get(ctx, s.db.R, ref)
+	if err != nil {
+		return Incident{}, err
+	}
+	if err := s.phiRead(ctx, []*Incident{&inc}, nil); err != nil {
+		return Incident{}, err
+	}
+	return inc, nil
 }
 
 // Page is one page of a listing and the cursor of the next, nil at the end.
@@ -189,6 +196,10 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 		return Page{}, err
 	}
 	for i := range items {
+		if f.OmitPHI {
+			items[i].Description = ""
+			continue
+		}
 		if items[i].Description, err = s.open(items[i].Description, tableIncidents, colDescription, items[i].ID); err != nil {
 			return Page{}, err
 		}
@@ -196,6 +207,15 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	p := Page{Items: items}
 	if len(items) > want {
 		p.Items = items[:want]
+	}
+	shown := make([]*Incident, len(p.Items))
+	for i := range p.Items {
+		shown[i] = &p.Items[i]
+	}
+	if err := s.phiRead(ctx, shown, nil); err != nil {
+		return Page{}, err
+	}
+	if len(items) > want {
 		last := p.Items[want-1]
 		p.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
 	}
@@ -400,5 +420,16 @@ func (s *Service) Timeline(ctx context.Context, ref string, kind EventKind, afte
 	if err != nil {
 		return nil, err
 	}
-	return s.events(ctx, s.db.R, inc.ID, kind, afterSeq, limit)
+	evs, err := s.events(ctx, s.db.R, inc.ID, kind, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	shown := make([]*Event, len(evs))
+	for i := range evs {
+		shown[i] = &evs[i]
+	}
+	if err := s.phiRead(ctx, nil, shown); err != nil {
+		return nil, err
+	}
+	return evs, nil
 }

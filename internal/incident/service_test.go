@@ -45,10 +45,16 @@ func newEnv(t *testing.T, d *db.DB) *env {
 		ctx: authz.WithActor(context.Background(), tester)}
 }
 
+// count counts a table's rows; for audit_log it counts the entries of
+// changes, leaving out the records of PHI reads (TestPHIReads covers those).
 func (e *env) count(table string) int {
 	e.t.Helper()
 	var n int
-	if err := e.d.R.QueryRowContext(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+	q := "SELECT count(*) FROM " + table
+	if table == "audit_log" {
+		q += " WHERE action <> 'incident.phi_read'"
+	}
+	if err := e.d.R.QueryRowContext(context.Background(), q).Scan(&n); err != nil {
 		e.t.Fatalf("count %s: %v", table, err)
 	}
 	return n
@@ -69,7 +75,12 @@ func (e *env) counts() counts {
 	if err := e.d.R.QueryRowContext(context.Background(), "SELECT seq FROM audit_head").Scan(&head); err != nil {
 		e.t.Fatal(err)
 	}
-	c["audit_head"] = head
+	var reads int
+	if err := e.d.R.QueryRowContext(context.Background(),
+		"SELECT count(*) FROM audit_log WHERE action = 'incident.phi_read'").Scan(&reads); err != nil {
+		e.t.Fatal(err)
+	}
+	c["audit_head"] = head - reads
 	return c
 }
 
@@ -142,7 +153,11 @@ func (e *env) verifyAudit() {
 	if !res.OK {
 		e.t.Fatalf("audit chain broken at %d: %s", res.BadSeq, res.Reason)
 	}
-	if n := e.count("audit_log"); res.Entries != int64(n) {
+	var n int64
+	if err := e.d.R.QueryRowContext(context.Background(), "SELECT count(*) FROM audit_log").Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	if res.Entries != n {
 		e.t.Errorf("verify checked %d entries, the log has %d", res.Entries, n)
 	}
 }
@@ -1298,6 +1313,59 @@ func TestConcurrentCreate(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("numbers = %v, want %v", got, want)
+		}
+		e.verifyAudit()
+	})
+}
+
+// TestPHIReads: a role that may see PHI gets descriptions and notes, and
+// each read is in the audit trail; a role that may not gets them withheld
+// and marked redacted, and nothing is recorded as read.
+func TestPHIReads(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		inc, err := e.svc.Create(e.ctx, incident.CreateInput{Title: "fax", Description: "patient J. Doe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.AddNote(e.ctx, inc.ID, "called J. Doe"); err != nil {
+			t.Fatal(err)
+		}
+		reads := func() int {
+			var n int
+			if err := d.R.QueryRow("SELECT count(*) FROM audit_log WHERE action = 'incident.phi_read' AND object_id = $1",
+				inc.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		stake := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "s", Name: "viewer", Role: authz.RoleStakeholder})
+		got, err := e.svc.Get(stake, inc.ID)
+		if err != nil || got.Description != "" || !got.PHIRedacted {
+			t.Fatalf("stakeholder sees %+v (%v)", got, err)
+		}
+		tl, err := e.svc.Timeline(stake, inc.ID, incident.EventNote, 0, 0)
+		if err != nil || len(tl) != 1 || tl[0].Note != "" || !tl[0].NoteRedacted {
+			t.Fatalf("stakeholder timeline %+v (%v)", tl, err)
+		}
+		page, err := e.svc.List(stake, incident.Filter{})
+		if err != nil || page.Items[0].Description != "" || !page.Items[0].PHIRedacted {
+			t.Fatalf("stakeholder list %+v (%v)", page.Items, err)
+		}
+		if n := reads(); n != 0 {
+			t.Fatalf("withheld reads recorded as PHI reads: %d", n)
+		}
+		if got, err = e.svc.Get(e.ctx, inc.ID); err != nil || got.Description != "patient J. Doe" || got.PHIRedacted {
+			t.Fatalf("responder sees %+v (%v)", got, err)
+		}
+		if tl, err = e.svc.Timeline(e.ctx, inc.ID, incident.EventNote, 0, 0); err != nil || tl[0].Note != "called J. Doe" {
+			t.Fatalf("responder timeline %+v (%v)", tl, err)
+		}
+		if _, err = e.svc.List(e.ctx, incident.Filter{OmitPHI: true}); err != nil {
+			t.Fatal(err)
+		}
+		if n := reads(); n != 2 {
+			t.Fatalf("%d PHI reads recorded, want 2 (the get and the timeline; OmitPHI reads none)", n)
 		}
 		e.verifyAudit()
 	})

@@ -153,6 +153,9 @@ type Filter struct {
 	CreatedBefore *time.Time
 	Limit         int
 	After         *Cursor // the last item of the previous page
+	// OmitPHI leaves descriptions out, for views that do not show them
+	// (so that no PHI is read, and none recorded as read).
+	OmitPHI bool
 }
 
 // Cursor marks a position in the list, newest first.

@@ -64,3 +64,26 @@ func TestAPIPermissionMatrix(t *testing.T) {
 		t.Fatalf("only %d operations in the OpenAPI document", ops)
 	}
 }
+
+// TestAPIRedactsPHI: a stakeholder's token reads incidents with the
+// description and notes withheld and marked so.
+func TestAPIRedactsPHI(t *testing.T) {
+	w := startWard(t, "")
+	var inc incidentJSON
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "x", "description": "patient R. Roe"}, &inc)
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/notes", map[string]any{"body": "R. Roe called"}, nil)
+	code, out, errs := w.run("token", "create", "--name", "viewer", "--role", "stakeholder")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	viewer := strings.TrimSpace(out)
+	for _, path := range []string{"/api/v1/incidents/" + inc.ID, "/api/v1/incidents", "/api/v1/incidents/" + inc.ID + "/timeline"} {
+		status, raw := w.doAs(viewer, "GET", path, nil, nil)
+		if status != http.StatusOK || strings.Contains(string(raw), "Roe") || !strings.Contains(string(raw), "_redacted\":true") {
+			t.Fatalf("GET %s as stakeholder: %d %s", path, status, raw)
+		}
+	}
+	if raw := w.must(http.StatusOK, "GET", "/api/v1/incidents/"+inc.ID, nil, nil); !strings.Contains(string(raw), "R. Roe") {
+		t.Fatalf("admin does not see the description: %s", raw)
+	}
+}

@@ -33,6 +33,7 @@ type Incident struct {
 	NextStatuses  []string   `json:"next_statuses" doc:"Statuses a transition may move to from here."`
 	CreatedBy     string     `json:"created_by"`
 	Version       int64      `json:"version" doc:"Increases with every change, timeline entries included."`
+	PHIRedacted   bool       `json:"phi_redacted,omitempty" doc:"The description was withheld: the caller's role may not see PHI."`
 }
 
 func strs[T ~string](in []T) []string {
@@ -50,7 +51,7 @@ func incidentOut(inc incident.Incident) Incident {
 		DetectedAt: inc.DetectedAt, CreatedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt, ClosedAt: inc.ClosedAt,
 		Status: string(inc.Status), Resolution: string(inc.Resolution), Commander: inc.Commander,
 		Customers: inc.Customers, NotApplicable: strs(inc.NotApplicable), NextStatuses: strs(incident.NextMoves(inc.Status)),
-		CreatedBy: inc.CreatedBy, Version: inc.Version,
+		CreatedBy: inc.CreatedBy, Version: inc.Version, PHIRedacted: inc.PHIRedacted,
 	}
 }
 

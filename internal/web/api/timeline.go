@@ -13,21 +13,22 @@ import (
 
 // Event is one timeline entry.
 type Event struct {
-	ID         string            `json:"id"`
-	Seq        int64             `json:"seq" doc:"The incident's version after this change; contiguous per incident."`
-	At         time.Time         `json:"at"`
-	Actor      string            `json:"actor"`
-	Kind       string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated"`
-	FromStatus string            `json:"from_status,omitempty"`
-	ToStatus   string            `json:"to_status,omitempty"`
-	Note       string            `json:"note,omitempty"`
-	Changes    []incident.Change `json:"changes" doc:"Each field's old and new value; PHI fields say only that they changed."`
+	ID           string            `json:"id"`
+	Seq          int64             `json:"seq" doc:"The incident's version after this change; contiguous per incident."`
+	At           time.Time         `json:"at"`
+	Actor        string            `json:"actor"`
+	Kind         string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated"`
+	FromStatus   string            `json:"from_status,omitempty"`
+	ToStatus     string            `json:"to_status,omitempty"`
+	Note         string            `json:"note,omitempty"`
+	Changes      []incident.Change `json:"changes" doc:"Each field's old and new value; PHI fields say only that they changed."`
+	NoteRedacted bool              `json:"note_redacted,omitempty" doc:"The note was withheld: the caller's role may not see PHI."`
 }
 
 func eventOut(e incident.Event) Event {
 	return Event{
 		ID: e.ID, Seq: e.Seq, At: e.At, Actor: e.Actor, Kind: string(e.Kind), FromStatus: string(e.FromStatus),
-		ToStatus: string(e.ToStatus), Note: e.Note, Changes: e.Changes,
+		ToStatus: string(e.ToStatus), Note: e.Note, Changes: e.Changes, NoteRedacted: e.NoteRedacted,
 	}
 }
 

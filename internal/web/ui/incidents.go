@@ -47,7 +47,7 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 	var open []incident.Incident
 	var more bool
 	for _, s := range incident.Statuses[:len(incident.Statuses)-1] {
-		page, err := u.Incidents.List(r.Context(), incident.Filter{Status: s, Limit: dashboardLimit})
+		page, err := u.Incidents.List(r.Context(), incident.Filter{Status: s, Limit: dashboardLimit, OmitPHI: true})
 		if err != nil {
 			u.fail(w, r, err)
 			return
@@ -97,7 +97,7 @@ func (u *UI) incidentList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := incident.Filter{
 		Status: incident.Status(q.Get("status")), Severity: incident.Severity(q.Get("severity")),
-		Category: incident.Category(q.Get("category")), Text: q.Get("q"), Limit: 50,
+		Category: incident.Category(q.Get("category")), Text: q.Get("q"), Limit: 50, OmitPHI: true,
 	}
 	switch q.Get("phi") {
 	case "yes", "no":
