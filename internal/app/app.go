@@ -116,6 +116,7 @@ func newRoot(env Env) *cobra.Command {
 		tokenCmd(env, &cfg),
 		auditCmd(env, &cfg),
 		userCmd(env, &cfg),
+		keysCmd(env, &cfg),
 	)
 	return root
 }

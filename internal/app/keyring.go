@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/wardhq/ward/internal/config"
@@ -9,20 +11,41 @@ import (
 	"github.com/wardhq/ward/internal/keys"
 )
 
-// loadKeyring finds the master key and opens the database's keyset. A
-// master key made now, in the data folder beside the database it protects,
-// is logged as a warning (logger may be nil for commands without a log).
+// masterKeyBesideData is the warning for a master key kept in the data
+// folder: a copy of the folder then holds the key with the data it protects.
+const masterKeyBesideData = "the master key is in the data folder (master.key) beside the database it protects, so a copy " +
+	"of the folder reveals the PHI in it; for production keep the key apart from the data: move master.key elsewhere and " +
+	"give WARD_MASTER_KEY_FILE, or set WARD_MASTER_KEY (see docs/ENCRYPTION.md)"
+
+// loadKeyring finds the master key and opens the database's keyset,
+// creating both on first use. The server warns loudly at every start while
+// the master key is kept in the data folder; commands without a log
+// (logger nil) warn on stderr when they make it.
 func loadKeyring(ctx context.Context, env Env, cfg *config.Config, d *db.DB, logger *slog.Logger) (*keys.Keyring, error) {
+	exists, err := keys.HasKeyset(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	fromEnv, _ := env.Getenv("WARD_MASTER_KEY")
-	master, src, err := keys.MasterKey(fromEnv, cfg.MasterKeyFile, cfg.DataDir)
+	raw, src, err := keys.FindMasterKey(keys.MasterKeySources{
+		Env: fromEnv, File: cfg.MasterKeyFile, DataDir: cfg.DataDir, Generate: !exists,
+	})
 	if err != nil {
 		return nil, &exitError{ExitUsage, err}
 	}
-	if logger != nil && (src == keys.FromGenerated || src == keys.FromDataDir) {
-		logger.Warn("master_key_beside_data",
-			"warning", "the master key is in the data folder beside the database it protects; for production keep it apart "+
-				"(WARD_MASTER_KEY or --master-key-file) so that a copy of the data folder reveals no PHI",
-			"generated_now", src == keys.FromGenerated)
+	switch {
+	case logger != nil && src.BesideData():
+		logger.Warn("master_key_beside_data", "warning", masterKeyBesideData, "generated_now", src == keys.FromGenerated)
+	case logger == nil && src == keys.FromGenerated:
+		fmt.Fprintln(env.Stderr, "WARNING: a new master key was made;", masterKeyBesideData)
 	}
-	return keys.Load(ctx, d, master, env.Clock.Now())
+	master, err := keys.LocalMasterKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := keys.Load(ctx, d, master, env.Clock.Now())
+	if errors.Is(err, keys.ErrWrongMasterKey) {
+		return nil, &exitError{ExitUsage, err}
+	}
+	return kr, err
 }

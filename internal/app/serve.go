@@ -18,6 +18,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/jobs"
+	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web"
 	"github.com/wardhq/ward/internal/web/ui"
@@ -65,6 +66,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// Pick up a new primary key after `ward keys rotate`.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go kr.Watch(watchCtx, keys.RefreshInterval, logger)
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
 	incidents := incident.NewService(d, env.Clock, kr)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})

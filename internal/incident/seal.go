@@ -10,6 +10,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Sealer encrypts a value bound to its table, column and row (package keys
@@ -20,28 +21,22 @@ type Sealer interface {
 	Open(ciphertext string, table, column, rowID string) ([]byte, error)
 }
 
-// The encrypted columns.
-const (
-	tableIncidents = "incidents"
-	colDescription = "description"
-	tableEvents    = "incident_events"
-	colNote        = "note"
-)
-
-// seal encrypts v for its place; an empty value stays empty.
-func (s *Service) seal(v, table, column, rowID string) (string, error) {
+// seal encrypts v for column c of row rowID; an empty value stays empty.
+// The sealed columns are listed in package keys (keys.Columns), which
+// re-encrypts them when the keys are rotated.
+func (s *Service) seal(v string, c keys.Column, rowID string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
-	return s.keys.Seal([]byte(v), table, column, rowID)
+	return s.keys.Seal([]byte(v), c.Table, c.Name, rowID)
 }
 
-// open decrypts a value sealed for its place.
-func (s *Service) open(v, table, column, rowID string) (string, error) {
+// open decrypts a value sealed for column c of row rowID.
+func (s *Service) open(v string, c keys.Column, rowID string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
-	b, err := s.keys.Open(v, table, column, rowID)
+	b, err := s.keys.Open(v, c.Table, c.Name, rowID)
 	if err != nil {
 		return "", fmt.Errorf("incident: %w", err)
 	}
@@ -52,7 +47,7 @@ func (s *Service) open(v, table, column, rowID string) (string, error) {
 func (s *Service) stored(inc *Incident) (*Incident, error) {
 	c := *inc
 	var err error
-	c.Description, err = s.seal(inc.Description, tableIncidents, colDescription, inc.ID)
+	c.Description, err = s.seal(inc.Description, keys.IncidentDescription, inc.ID)
 	return &c, err
 }
 
@@ -62,7 +57,7 @@ func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, 
 	if err != nil {
 		return Incident{}, err
 	}
-	inc.Description, err = s.open(inc.Description, tableIncidents, colDescription, inc.ID)
+	inc.Description, err = s.open(inc.Description, keys.IncidentDescription, inc.ID)
 	return inc, err
 }
 
@@ -70,7 +65,7 @@ func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, 
 func (s *Service) storedEvent(e *Event) (*Event, error) {
 	c := *e
 	var err error
-	c.Note, err = s.seal(e.Note, tableEvents, colNote, e.ID)
+	c.Note, err = s.seal(e.Note, keys.IncidentEventNote, e.ID)
 	return &c, err
 }
 
@@ -81,7 +76,7 @@ func (s *Service) events(ctx context.Context, q db.Querier, incidentID string, k
 		return nil, err
 	}
 	for i := range evs {
-		if evs[i].Note, err = s.open(evs[i].Note, tableEvents, colNote, evs[i].ID); err != nil {
+		if evs[i].Note, err = s.open(evs[i].Note, keys.IncidentEventNote, evs[i].ID); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Service validates, authorises and records every change to incidents.
@@ -200,7 +201,7 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 			items[i].Description = ""
 			continue
 		}
-		if items[i].Description, err = s.open(items[i].Description, tableIncidents, colDescription, items[i].ID); err != nil {
+		if items[i].Description, err = s.open(items[i].Description, keys.IncidentDescription, items[i].ID); err != nil {
 			return Page{}, err
 		}
 	}

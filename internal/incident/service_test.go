@@ -37,7 +37,11 @@ type env struct {
 
 func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
-	kr, err := keys.Load(context.Background(), d, bytes.Repeat([]byte{9}, keys.MasterKeySize), start)
+	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{9}, keys.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keys.Load(context.Background(), d, master, start)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,27 +1,28 @@
 // Package keys encrypts PHI and secrets before they reach the database
-// (45 CFR 164.312(a)(2)(iv), encryption at rest; AES-256-GCM as NIST SP
-// 800-111 guidance expects for the 164.402 safe harbour). Values are
+// (45 CFR 164.312(a)(2)(iv), encryption at rest; AES-256-GCM, as NIST SP
+// 800-111 guidance expects for the 45 CFR 164.402 safe harbour). Values are
 // sealed with a Tink AEAD keyset whose associated data binds each value to
 // its table, column and row, so a ciphertext copied elsewhere fails to open.
 // The keyset lives in the database encrypted by a master key that does not:
 // a copy of the database or a backup alone reveals nothing it protects.
+// See docs/ENCRYPTION.md.
 package keys
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/aead/subtle"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
@@ -29,119 +30,101 @@ import (
 	"github.com/wardhq/ward/internal/db"
 )
 
-// MasterKeySize is the master key's length in bytes (AES-256).
-const MasterKeySize = 32
-
-// MasterKeyFile is the name of the generated master key in the data folder.
-const MasterKeyFile = "master.key"
-
 // keysetAD binds the stored keyset to its purpose.
 var keysetAD = []byte("ward keyset v1")
 
 // prefix marks values sealed by this scheme.
 const prefix = "v1:"
 
-// Source says where a master key came from.
-type Source string
+// RefreshInterval is how often a server re-reads the keyset (Watch), so
+// that after a rotation it seals with the new primary key.
+const RefreshInterval = 15 * time.Second
 
-// The sources of a master key.
-const (
-	FromEnv       Source = "env"       // WARD_MASTER_KEY
-	FromFile      Source = "file"      // --master-key-file
-	FromGenerated Source = "generated" // made now in the data folder
-	FromDataDir   Source = "data_dir"  // made earlier in the data folder
-)
-
-// MasterKey finds the master key: base64 in envValue if set, else the
-// file at path if given, else master.key in dataDir, which is made (0600)
-// when it does not exist yet.
-func MasterKey(envValue, path, dataDir string) ([]byte, Source, error) {
-	if envValue != "" {
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(envValue))
-		if err != nil || len(k) != MasterKeySize {
-			return nil, "", fmt.Errorf("WARD_MASTER_KEY: must be the base64 of %d random bytes", MasterKeySize)
-		}
-		return k, FromEnv, nil
-	}
-	src := FromFile
-	if path == "" {
-		path, src = filepath.Join(dataDir, MasterKeyFile), FromDataDir
-	}
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && src == FromDataDir {
-		k := make([]byte, MasterKeySize)
-		if _, err := rand.Read(k); err != nil {
-			return nil, "", err
-		}
-		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
-			return nil, "", fmt.Errorf("write master key: %w", err)
-		}
-		return k, FromGenerated, nil
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("master key file: %w", err)
-	}
-	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil || len(k) != MasterKeySize {
-		return nil, "", fmt.Errorf("master key file %s: must hold the base64 of %d random bytes", path, MasterKeySize)
-	}
-	return k, src, nil
-}
+// reloadTimeout bounds the keyset re-read that Open makes when it meets a
+// value sealed with a key it does not know yet.
+const reloadTimeout = 5 * time.Second
 
 // Keyring seals and opens values. It is safe for concurrent use.
 type Keyring struct {
-	aead tink.AEAD
+	d      *db.DB
+	master MasterKey
+	reload sync.Mutex // one re-read of the keyset at a time
+	cur    atomic.Pointer[ring]
+}
+
+// ring is one version of the keyset, ready to use.
+type ring struct {
+	stored  string // the keysets row's text, to notice when it changes
+	handle  *keyset.Handle
+	aead    tink.AEAD
+	primary uint32
+	known   map[uint32]bool
+}
+
+// HasKeyset reports whether the database already holds a keyset.
+func HasKeyset(ctx context.Context, d *db.DB) (bool, error) {
+	var n int
+	if err := d.R.QueryRowContext(ctx, "SELECT count(*) FROM keysets").Scan(&n); err != nil {
+		return false, fmt.Errorf("read keyset: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Load opens the database's keyset with the master key, creating the
 // keyset (with its audit entry) on first use. A master key that does not
 // open an existing keyset is an error: Ward never replaces a keyset, which
 // would make every sealed value unreadable.
-func Load(ctx context.Context, d *db.DB, master []byte, now time.Time) (*Keyring, error) {
-	kek, err := subtle.NewAESGCM(master)
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
-	var stored string
-	err = d.R.QueryRowContext(ctx, "SELECT keyset FROM keysets WHERE id = 1").Scan(&stored)
+func Load(ctx context.Context, d *db.DB, master MasterKey, now time.Time) (*Keyring, error) {
+	k := &Keyring{d: d, master: master}
+	stored, err := readKeyset(ctx, d.R)
 	if errors.Is(err, sql.ErrNoRows) {
-		kr, cerr := create(ctx, d, kek, now)
+		created, cerr := k.create(ctx, now)
 		if !errors.Is(cerr, errCreatedElsewhere) {
-			return kr, cerr
+			return created, cerr
 		}
 		// Another node created it first: use theirs.
-		err = d.R.QueryRowContext(ctx, "SELECT keyset FROM keysets WHERE id = 1").Scan(&stored)
+		stored, err = readKeyset(ctx, d.R)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read keyset: %w", err)
+		return nil, err
 	}
-	raw, err := base64.StdEncoding.DecodeString(stored)
+	r, err := k.open(stored)
 	if err != nil {
-		return nil, fmt.Errorf("read keyset: %w", err)
+		return nil, err
 	}
-	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(raw)), kek, keysetAD)
-	if err != nil {
-		return nil, errors.New("the master key does not open this database's keyset: give the master key it was created with " +
-			"(WARD_MASTER_KEY, --master-key-file, or master.key in the data folder)")
-	}
-	return fromHandle(h)
+	k.cur.Store(r)
+	return k, nil
 }
+
+func readKeyset(ctx context.Context, q db.Querier) (string, error) {
+	var stored string
+	err := q.QueryRowContext(ctx, "SELECT keyset FROM keysets WHERE id = 1").Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read keyset: %w", err)
+	}
+	return stored, err
+}
+
+// ErrWrongMasterKey means the master key given does not open the
+// database's keyset.
+var ErrWrongMasterKey = errors.New("the master key does not open this database's keyset: give the master key it was " +
+	"created with (WARD_MASTER_KEY, --master-key-file, or master.key in the data folder)")
 
 // errCreatedElsewhere means another node stored a keyset first.
 var errCreatedElsewhere = errors.New("keyset created by another node")
 
-func create(ctx context.Context, d *db.DB, kek tink.AEAD, now time.Time) (*Keyring, error) {
+func (k *Keyring) create(ctx context.Context, now time.Time) (*Keyring, error) {
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
 		return nil, fmt.Errorf("new keyset: %w", err)
 	}
-	var buf bytes.Buffer
-	if err := h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), kek, keysetAD); err != nil {
-		return nil, fmt.Errorf("encrypt keyset: %w", err)
+	stored, err := k.encrypt(h)
+	if err != nil {
+		return nil, err
 	}
-	err = d.Write(ctx, func(tx *sql.Tx) error {
+	err = k.d.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO keysets (id, keyset, created_at, updated_at) VALUES (1, $1, $2, $2)
-			ON CONFLICT (id) DO NOTHING`, base64.StdEncoding.EncodeToString(buf.Bytes()), now)
+			ON CONFLICT (id) DO NOTHING`, stored, now)
 		if err != nil {
 			return fmt.Errorf("store keyset: %w", err)
 		}
@@ -155,16 +138,95 @@ func create(ctx context.Context, d *db.DB, kek tink.AEAD, now time.Time) (*Keyri
 	if err != nil {
 		return nil, err
 	}
-	return fromHandle(h)
+	r, err := newRing(stored, h)
+	if err != nil {
+		return nil, err
+	}
+	k.cur.Store(r)
+	return k, nil
 }
 
-func fromHandle(h *keyset.Handle) (*Keyring, error) {
+// encrypt serialises h encrypted by the master key, as it is stored.
+func (k *Keyring) encrypt(h *keyset.Handle) (string, error) {
+	var buf bytes.Buffer
+	if err := h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), k.master, keysetAD); err != nil {
+		return "", fmt.Errorf("encrypt keyset: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// open decrypts a stored keyset with the master key.
+func (k *Keyring) open(stored string) (*ring, error) {
+	raw, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil {
+		return nil, fmt.Errorf("read keyset: %w", err)
+	}
+	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(raw)), k.master, keysetAD)
+	if err != nil {
+		return nil, ErrWrongMasterKey
+	}
+	return newRing(stored, h)
+}
+
+func newRing(stored string, h *keyset.Handle) (*ring, error) {
 	a, err := aead.New(h)
 	if err != nil {
 		return nil, fmt.Errorf("keyset: %w", err)
 	}
-	return &Keyring{aead: a}, nil
+	info := h.KeysetInfo()
+	r := &ring{stored: stored, handle: h, aead: a, primary: info.GetPrimaryKeyId(), known: map[uint32]bool{}}
+	for _, ki := range info.GetKeyInfo() {
+		r.known[ki.GetKeyId()] = true
+	}
+	return r, nil
 }
+
+// Refresh re-reads the keyset from the database and uses it from now on
+// if it changed (another process rotated it).
+func (k *Keyring) Refresh(ctx context.Context) error {
+	_, err := k.refresh(ctx)
+	return err
+}
+
+func (k *Keyring) refresh(ctx context.Context) (*ring, error) {
+	k.reload.Lock()
+	defer k.reload.Unlock()
+	stored, err := readKeyset(ctx, k.d.R)
+	if err != nil {
+		return nil, err
+	}
+	if cur := k.cur.Load(); cur.stored == stored {
+		return cur, nil
+	}
+	r, err := k.open(stored)
+	if err != nil {
+		return nil, err
+	}
+	k.cur.Store(r)
+	return r, nil
+}
+
+// Watch refreshes the keyring every interval until ctx ends, so that a
+// long-running server seals with the primary key a rotation made. A
+// failed refresh is logged and retried at the next tick; the keyring keeps
+// the keyset it has, which still opens every value.
+func (k *Keyring) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.Refresh(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("keyset_refresh_failed", "error", err.Error())
+			}
+		}
+	}
+}
+
+// PrimaryKeyID returns the id of the key that Seal uses.
+func (k *Keyring) PrimaryKeyID() uint32 { return k.cur.Load().primary }
 
 // associatedData binds a value to where it is stored.
 func associatedData(table, column, rowID string) []byte {
@@ -172,9 +234,16 @@ func associatedData(table, column, rowID string) []byte {
 }
 
 // Seal encrypts plaintext for the given table, column and row, returning
-// printable text.
+// printable text. The place must be one of Columns.
 func (k *Keyring) Seal(plaintext []byte, table, column, rowID string) (string, error) {
-	ct, err := k.aead.Encrypt(plaintext, associatedData(table, column, rowID))
+	if !registered(table, column) {
+		return "", fmt.Errorf("seal %s.%s: not a sealed column (add it to keys.Columns)", table, column)
+	}
+	return k.cur.Load().seal(plaintext, table, column, rowID)
+}
+
+func (r *ring) seal(plaintext []byte, table, column, rowID string) (string, error) {
+	ct, err := r.aead.Encrypt(plaintext, associatedData(table, column, rowID))
 	if err != nil {
 		return "", fmt.Errorf("seal %s.%s: %w", table, column, err)
 	}
@@ -182,18 +251,62 @@ func (k *Keyring) Seal(plaintext []byte, table, column, rowID string) (string, e
 }
 
 // Open decrypts a value made by Seal for the same table, column and row.
+// A value sealed with a key this keyring does not know yet (another process
+// rotated the keyset) makes it re-read the keyset once and try again.
 func (k *Keyring) Open(ciphertext string, table, column, rowID string) ([]byte, error) {
-	body, ok := strings.CutPrefix(ciphertext, prefix)
-	if !ok {
-		return nil, fmt.Errorf("open %s.%s: not a sealed value", table, column)
-	}
-	ct, err := base64.RawStdEncoding.DecodeString(body)
+	ct, err := decode(ciphertext)
 	if err != nil {
 		return nil, fmt.Errorf("open %s.%s: %w", table, column, err)
 	}
-	pt, err := k.aead.Decrypt(ct, associatedData(table, column, rowID))
+	r := k.cur.Load()
+	if id, ok := keyID(ct); ok && !r.known[id] {
+		ctx, cancel := context.WithTimeout(context.Background(), reloadTimeout)
+		defer cancel()
+		if r, err = k.refresh(ctx); err != nil {
+			return nil, fmt.Errorf("open %s.%s: %w", table, column, err)
+		}
+		if !r.known[id] {
+			return nil, fmt.Errorf("open %s.%s: sealed with key %d, which this keyset does not hold", table, column, id)
+		}
+	}
+	pt, err := r.aead.Decrypt(ct, associatedData(table, column, rowID))
 	if err != nil {
 		return nil, fmt.Errorf("open %s.%s: value does not belong here or was altered", table, column)
 	}
 	return pt, nil
+}
+
+// decode returns the Tink ciphertext inside a sealed value.
+func decode(sealed string) ([]byte, error) {
+	body, ok := strings.CutPrefix(sealed, prefix)
+	if !ok {
+		return nil, errors.New("not a sealed value")
+	}
+	ct, err := base64.RawStdEncoding.DecodeString(body)
+	if err != nil {
+		return nil, errors.New("not a sealed value")
+	}
+	return ct, nil
+}
+
+// tinkPrefixSize is the length of the prefix Tink puts before every
+// ciphertext of a key with output prefix TINK: a version byte (1) and the
+// key's id, big-endian.
+const tinkPrefixSize = 5
+
+// keyID returns the id of the key that made a Tink ciphertext.
+func keyID(ct []byte) (uint32, bool) {
+	if len(ct) < tinkPrefixSize || ct[0] != 1 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(ct[1:tinkPrefixSize]), true
+}
+
+// KeyIDOf returns the id of the key that sealed a value.
+func KeyIDOf(sealed string) (uint32, bool) {
+	ct, err := decode(sealed)
+	if err != nil {
+		return 0, false
+	}
+	return keyID(ct)
 }

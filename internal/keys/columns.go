@@ -1,0 +1,40 @@
+package keys
+
+// Column is a database column that holds sealed values: its table, its
+// name, and the column of the row id that each value's associated data
+// binds it to.
+type Column struct {
+	Table string
+	Name  string
+	RowID string
+}
+
+func (c Column) String() string { return c.Table + "." + c.Name }
+
+// The sealed columns. Every value Ward encrypts at rest lives in one of
+// these (45 CFR 164.312(a)(2)(iv)); Seal refuses any other place, so a new
+// sealed column must be added here, and Rotate then re-encrypts it too.
+var (
+	// IncidentDescription may describe the PHI involved in an incident.
+	IncidentDescription = Column{Table: "incidents", Name: "description", RowID: "id"}
+	// IncidentEventNote holds timeline notes and transition notes, which
+	// may hold PHI.
+	IncidentEventNote = Column{Table: "incident_events", Name: "note", RowID: "id"}
+	// UserTOTPSecret is a person's TOTP seed (45 CFR 164.312(d)).
+	UserTOTPSecret = Column{Table: "user_totp", Name: "secret", RowID: "user_id"}
+)
+
+// Columns returns every sealed column.
+func Columns() []Column {
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret}
+}
+
+// registered reports whether table.column is one of Columns.
+func registered(table, column string) bool {
+	for _, c := range Columns() {
+		if c.Table == table && c.Name == column {
+			return true
+		}
+	}
+	return false
+}
