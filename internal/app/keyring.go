@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/spf13/cobra"
+
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/keys"
@@ -48,4 +50,20 @@ func loadKeyring(ctx context.Context, env Env, cfg *config.Config, d *db.DB, log
 		return nil, &exitError{ExitUsage, err}
 	}
 	return kr, err
+}
+
+// withKeyring opens the migrated database and its keyring for a command,
+// closes the database afterwards, and runs fn.
+func withKeyring(cmd *cobra.Command, env Env, cfg *config.Config, fn func(ctx context.Context, d *db.DB, kr *keys.Keyring) error) error {
+	ctx := cmd.Context()
+	d, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	kr, err := loadKeyring(ctx, env, cfg, d, nil)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, d, kr)
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/wardhq/ward/internal/config"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -29,44 +30,36 @@ func keysCmd(env Env, cfg *config.Config) *cobra.Command {
 			"If interrupted, run it again: it resumes the same rotation and skips values already under the new key.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			d, err := openMigrated(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			kr, err := loadKeyring(ctx, env, cfg, d, nil)
-			if err != nil {
-				return err
-			}
-			show := newProgress(env.Stderr)
-			res, err := kr.Rotate(cliContext(ctx), keys.RotateOptions{
-				Now: env.Clock.Now, Settle: settle, BatchSize: batch,
-				Started: func(r keys.Rotation) {
-					verb := "rotating"
-					if r.Resumed {
-						verb = "resuming the rotation started " + r.StartedAt.Format(time.RFC3339)
-					}
-					fmt.Fprintf(env.Stderr, "%s: key %d is the new primary key\n", verb, r.KeyID)
-					if wait := r.StartedAt.Add(settle).Sub(env.Clock.Now()); wait > 0 {
-						fmt.Fprintf(env.Stderr, "waiting %s for running Ward servers to start using it (--settle 0 if none runs)\n",
-							wait.Round(time.Second))
-					}
-				},
-				Progress: show.update,
+			return withKeyring(cmd, env, cfg, func(ctx context.Context, _ *db.DB, kr *keys.Keyring) error {
+				show := newProgress(env.Stderr)
+				res, err := kr.Rotate(cliContext(ctx), keys.RotateOptions{
+					Now: env.Clock.Now, Settle: settle, BatchSize: batch,
+					Started: func(r keys.Rotation) {
+						verb := "rotating"
+						if r.Resumed {
+							verb = "resuming the rotation started " + r.StartedAt.Format(time.RFC3339)
+						}
+						fmt.Fprintf(env.Stderr, "%s: key %d is the new primary key\n", verb, r.KeyID)
+						if wait := r.StartedAt.Add(settle).Sub(env.Clock.Now()); wait > 0 {
+							fmt.Fprintf(env.Stderr, "waiting %s for running Ward servers to start using it (--settle 0 if none runs)\n",
+								wait.Round(time.Second))
+						}
+					},
+					Progress: show.update,
+				})
+				if errors.Is(err, context.Canceled) {
+					return errors.New("interrupted: run `ward keys rotate` again to finish this rotation")
+				}
+				if err != nil {
+					return err
+				}
+				var parts []string
+				for _, c := range keys.Columns() {
+					parts = append(parts, fmt.Sprintf("%d in %s", res.Reencrypted[c.String()], c))
+				}
+				fmt.Fprintf(env.Stdout, "key %d is primary; re-encrypted %s\n", res.KeyID, strings.Join(parts, ", "))
+				return nil
 			})
-			if errors.Is(err, context.Canceled) {
-				return errors.New("interrupted: run `ward keys rotate` again to finish this rotation")
-			}
-			if err != nil {
-				return err
-			}
-			var parts []string
-			for _, c := range keys.Columns() {
-				parts = append(parts, fmt.Sprintf("%d in %s", res.Reencrypted[c.String()], c))
-			}
-			fmt.Fprintf(env.Stdout, "key %d is primary; re-encrypted %s\n", res.KeyID, strings.Join(parts, ", "))
-			return nil
 		},
 	}
 	rotate.Flags().IntVar(&batch, "batch-size", 500, "values re-encrypted per transaction")

@@ -15,22 +15,16 @@ import (
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/config"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/user"
 )
 
 // withUsers opens the database and the keyring and runs fn with the user service.
 func withUsers(cmd *cobra.Command, env Env, cfg *config.Config, fn func(ctx context.Context, users *user.Service) error) error {
-	ctx := cmd.Context()
-	d, err := openMigrated(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	kr, err := loadKeyring(ctx, env, cfg, d, nil)
-	if err != nil {
-		return err
-	}
-	return fn(cliContext(ctx), user.NewService(d, env.Clock, userOptions(cfg, kr)))
+	return withKeyring(cmd, env, cfg, func(ctx context.Context, d *db.DB, kr *keys.Keyring) error {
+		return fn(cliContext(ctx), user.NewService(d, env.Clock, userOptions(cfg, kr)))
+	})
 }
 
 func userCmd(env Env, cfg *config.Config) *cobra.Command {
