@@ -47,6 +47,21 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Create records a new incident in the detected phase.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Incident, error) {
+	var inc Incident
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		inc, err = s.CreateTx(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return Incident{}, err
+	}
+	return inc, nil
+}
+
+// CreateTx is Create inside the caller's transaction, for changes that open
+// an incident together with records of their own (alert intake).
+func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Incident, error) {
 	actor, err := authz.Check(ctx, authz.IncidentWrite)
 	if err != nil {
 		return Incident{}, err
@@ -73,21 +88,17 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Incident, error) 
 	if err := validate(&inc, now); err != nil {
 		return Incident{}, err
 	}
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		if inc.Number, err = nextNumber(ctx, tx, now.Year()); err != nil {
-			return err
-		}
-		row, err := s.stored(&inc)
-		if err != nil {
-			return err
-		}
-		if err := insertIncident(ctx, tx, row); err != nil {
-			return err
-		}
-		_, err = s.record(ctx, tx, &inc, Event{Kind: EventCreated, ToStatus: Detected}, "incident.create", inc)
-		return err
-	})
+	if inc.Number, err = nextNumber(ctx, tx, now.Year()); err != nil {
+		return Incident{}, err
+	}
+	row, err := s.stored(&inc)
 	if err != nil {
+		return Incident{}, err
+	}
+	if err := insertIncident(ctx, tx, row); err != nil {
+		return Incident{}, err
+	}
+	if _, err = s.record(ctx, tx, &inc, Event{Kind: EventCreated, ToStatus: Detected}, "incident.create", inc); err != nil {
 		return Incident{}, err
 	}
 	return inc, nil
@@ -311,41 +322,16 @@ var errNoChange = apperr.New(apperr.Conflict, "no change")
 // tx), returning the timeline event and audit action that record it.
 type mutation func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error)
 
-// change runs mutate on the current incident inside a write transaction,
-// bumps its version and records the event mutate returns. When mutate
-// returns errNoChange nothing is written and the incident is returned as is.
+// change runs mutate on the current incident inside a write transaction
+// (see changeTx). When mutate returns errNoChange nothing is written and the
+// incident is returned as is.
 func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Incident, Event, error) {
 	var out Incident
 	var ev Event
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		if err := lockIncident(ctx, tx, ref); err != nil {
-			return err
-		}
-		inc, err := s.get(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		prev := inc.Version
-		e, action, err := mutate(tx, &inc, now)
-		if err != nil {
-			out = inc
-			return err
-		}
-		inc.Version++
-		inc.UpdatedAt = now
-		row, err := s.stored(&inc)
-		if err != nil {
-			return err
-		}
-		if err := updateIncident(ctx, tx, row, prev); err != nil {
-			return err
-		}
-		if ev, err = s.record(ctx, tx, &inc, e, action, e); err != nil {
-			return err
-		}
-		out = inc
-		return nil
+		var err error
+		out, ev, err = s.changeTx(ctx, tx, ref, mutate)
+		return err
 	})
 	if errors.Is(err, errNoChange) {
 		return out, Event{}, nil
@@ -354,6 +340,39 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 		return Incident{}, Event{}, err
 	}
 	return out, ev, nil
+}
+
+// changeTx runs mutate on the current incident, row-locked in tx, bumps its
+// version and records the event mutate returns. On errNoChange it returns
+// the incident as it was, with that error.
+func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate mutation) (Incident, Event, error) {
+	if err := lockIncident(ctx, tx, ref); err != nil {
+		return Incident{}, Event{}, err
+	}
+	inc, err := s.get(ctx, tx, ref)
+	if err != nil {
+		return Incident{}, Event{}, err
+	}
+	now := s.clock.Now()
+	prev := inc.Version
+	e, action, err := mutate(tx, &inc, now)
+	if err != nil {
+		return inc, Event{}, err
+	}
+	inc.Version++
+	inc.UpdatedAt = now
+	row, err := s.stored(&inc)
+	if err != nil {
+		return Incident{}, Event{}, err
+	}
+	if err := updateIncident(ctx, tx, row, prev); err != nil {
+		return Incident{}, Event{}, err
+	}
+	ev, err := s.record(ctx, tx, &inc, e, action, e)
+	if err != nil {
+		return Incident{}, Event{}, err
+	}
+	return inc, ev, nil
 }
 
 // Transition moves an incident through its lifecycle (see Plan).

@@ -1,0 +1,27 @@
+package incident
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// MarkPHISuspectedTx sets phi_suspected on an open incident inside the
+// caller's transaction, recording the change on its timeline with why; it
+// does nothing if the flag is already set. Alert intake calls it when an
+// alert from a service that handles PHI joins an incident.
+func (s *Service) MarkPHISuspectedTx(ctx context.Context, tx *sql.Tx, id, why string) error {
+	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
+		if inc.PHISuspected {
+			return Event{}, "", errNoChange
+		}
+		inc.PHISuspected = true
+		return Event{Kind: EventEdit, Note: why, Changes: []Change{{Field: "phi_suspected", Old: false, New: true}}},
+			"incident.update", nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
