@@ -19,6 +19,10 @@ const (
 	KindToken  Kind = "token"  // an API token
 	KindCLI    Kind = "cli"    // an operator at the ward command line
 	KindSystem Kind = "system" // Ward itself (jobs, start-up)
+	// KindIntegration is a monitoring tool sending alerts with an
+	// integration key; it acts with the responder role, so it may open
+	// incidents and nothing more.
+	KindIntegration Kind = "integration"
 )
 
 // Role is a set of permissions; each user and API token has one.
@@ -67,12 +71,13 @@ const (
 	IncidentRestricted Permission = "incident:restricted" // see every restricted incident
 	AuditRead          Permission = "audit:read"          // read the audit trail
 	UserAdmin          Permission = "user:admin"          // manage users, roles, sessions and API tokens
+	ServiceWrite       Permission = "service:write"       // manage services, integration keys and maintenance windows
 )
 
 // rolePermissions is the one permission table; routes and services check it.
 var rolePermissions = map[Role][]Permission{
-	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin},
-	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead},
+	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite},
+	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite},
 	RolePrivacyOfficer:  {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead},
 	RoleResponder:       {IncidentRead, IncidentWrite, IncidentReadPHI},
 	RoleStakeholder:     {IncidentRead},

@@ -22,11 +22,14 @@ var (
 	IncidentEventNote = Column{Table: "incident_events", Name: "note", RowID: "id"}
 	// UserTOTPSecret is a person's TOTP seed (45 CFR 164.312(d)).
 	UserTOTPSecret = Column{Table: "user_totp", Name: "secret", RowID: "user_id"}
+	// AlertDetails is what a monitoring tool sent beyond the summary
+	// (custom details, labels, annotations), which may quote PHI.
+	AlertDetails = Column{Table: "alerts", Name: "details", RowID: "id"}
 )
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret}
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails}
 }
 
 // registered reports whether table.column is one of Columns.

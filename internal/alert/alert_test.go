@@ -1,0 +1,325 @@
+package alert_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
+)
+
+var (
+	start = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	admin = authz.Actor{Kind: authz.KindToken, ID: "t1", Name: "admin", Role: authz.RoleAdmin}
+)
+
+type env struct {
+	t         *testing.T
+	d         *db.DB
+	clk       *clock.Fake
+	in        *alert.Intake
+	incidents *incident.Service
+	ctx       context.Context
+}
+
+func newEnv(t *testing.T, d *db.DB) *env {
+	clk := clock.NewFake(start)
+	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{7}, keys.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keys.Load(context.Background(), d, master, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incs := incident.NewService(d, clk, kr)
+	return &env{t: t, d: d, clk: clk, in: alert.NewIntake(d, clk, kr, incs), incidents: incs,
+		ctx: authz.WithActor(context.Background(), admin)}
+}
+
+func (e *env) service(name string, phi bool, g alert.GroupBy) (alert.Service, alert.Integration) {
+	svc, ig, _ := e.serviceKey(name, phi, g)
+	return svc, ig
+}
+
+func (e *env) serviceKey(name string, phi bool, g alert.GroupBy) (alert.Service, alert.Integration, string) {
+	e.t.Helper()
+	svc, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: name, HandlesPHI: phi, GroupBy: g})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ig, key, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindEventsV2, Name: "mon"}, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got, err := e.in.Authenticate(e.ctx, key)
+	if err != nil || got.ID != ig.ID || got.ServiceName != name {
+		e.t.Fatalf("authenticate: %+v %v", got, err)
+	}
+	return svc, got, key
+}
+
+func trig(key, summary string) alert.Event {
+	return alert.Event{Action: alert.Trigger, DedupKey: key, Summary: summary, Source: "host", Severity: alert.Critical,
+		Details: json.RawMessage(`{"patient":"CANARY-ROE"}`)}
+}
+
+func (e *env) ingest(ig alert.Integration, evs ...alert.Event) alert.Result {
+	e.t.Helper()
+	r, err := e.in.Ingest(context.Background(), ig, evs)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+func (e *env) scalar(q string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.d.R.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestIngestDedupAndGrouping(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig := e.service("api", false, alert.GroupByAlert)
+
+		r := e.ingest(ig, trig("k1", "disk full"))
+		if r.New != 1 || len(r.Opened) != 1 {
+			t.Fatalf("first trigger: %+v", r)
+		}
+		r = e.ingest(ig, trig("k1", "disk full"), trig("k1", "disk still full"))
+		if r.New != 0 || r.Deduplicated != 2 || len(r.Opened) != 0 {
+			t.Fatalf("repeats: %+v", r)
+		}
+		as, err := e.in.Alerts(e.ctx, alert.Filter{Service: "api"})
+		if err != nil || len(as) != 1 || as[0].Count != 3 || as[0].Summary != "disk still full" || as[0].IncidentNumber == "" {
+			t.Fatalf("alerts = %+v %v", as, err)
+		}
+		inc, err := e.incidents.Get(e.ctx, as[0].IncidentID)
+		if err != nil || inc.Title != "disk full" || inc.Severity != incident.Sev1 || inc.PHISuspected {
+			t.Fatalf("incident = %+v %v", inc, err)
+		}
+		if !strings.HasPrefix(inc.CreatedBy, "integration:api/mon") {
+			t.Fatalf("created by %q", inc.CreatedBy)
+		}
+
+		// A second key opens a second incident under per-alert grouping.
+		r = e.ingest(ig, trig("k2", "cpu hot"))
+		if r.New != 1 || len(r.Opened) != 1 {
+			t.Fatalf("second key: %+v", r)
+		}
+		// Acknowledge, resolve, and the same key again is a new alert in
+		// the same (still open) incident.
+		r = e.ingest(ig, alert.Event{Action: alert.Acknowledge, DedupKey: "k1"}, alert.Event{Action: alert.Acknowledge, DedupKey: "nope"})
+		if r.Acknowledged != 1 || r.Ignored != 1 {
+			t.Fatalf("ack: %+v", r)
+		}
+		r = e.ingest(ig, alert.Event{Action: alert.Resolve, DedupKey: "k1"})
+		if r.Resolved != 1 {
+			t.Fatalf("resolve: %+v", r)
+		}
+		r = e.ingest(ig, trig("k1", "disk full again"))
+		if r.New != 1 || len(r.Opened) != 0 {
+			t.Fatalf("re-trigger: %+v", r)
+		}
+		if n := e.scalar(`SELECT count(*) FROM alerts WHERE incident_id = $1`, inc.ID); n != 2 {
+			t.Fatalf("incident has %d alerts, want 2", n)
+		}
+		// Once the incident is closed, its group opens a new incident.
+		if _, err := e.incidents.Transition(e.ctx, inc.ID, incident.Move{To: incident.Closed, Resolution: incident.FalsePositive, Note: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		r = e.ingest(ig, trig("k1", "disk full after close"))
+		if r.New != 1 || len(r.Opened) != 1 || r.Opened[0] == inc.Number {
+			t.Fatalf("after close: %+v", r)
+		}
+		if n := e.scalar(`SELECT count(*) FROM alerts WHERE dedup_key = 'k1' AND resolved_at IS NULL`); n != 1 {
+			t.Fatalf("%d open k1 alerts", n)
+		}
+		if n := e.scalar(`SELECT count(*) FROM incidents`); n != 3 {
+			t.Fatalf("%d incidents, want 3", n)
+		}
+		if n := e.scalar(`SELECT count(*) FROM audit_log WHERE action = 'alert.ingest'`); n != 7 {
+			t.Fatalf("%d alert.ingest audit entries, want 7", n)
+		}
+		if _, err := audit.Verify(context.Background(), d.R); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestIngestGroupings(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		cases := []struct {
+			g    alert.GroupBy
+			want int
+		}{{alert.GroupBySource, 2}, {alert.GroupByAlert, 3}, {alert.GroupByService, 1}}
+		for _, c := range cases {
+			_, ig := e.service("svc-"+string(c.g), false, c.g)
+			a, b, x := trig("a", "a"), trig("b", "b"), trig("x", "x")
+			a.GroupKey, b.GroupKey = "g1", "g1"
+			r := e.ingest(ig, a, b, x)
+			if len(r.Opened) != c.want || r.New != 3 {
+				t.Errorf("%s: %+v, want %d incidents", c.g, r, c.want)
+			}
+		}
+	})
+}
+
+func TestIngestPHIAndMaintenance(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		svc, ig := e.service("ehr", true, alert.GroupByService)
+		r := e.ingest(ig, trig("a", "EHR export failing"))
+		inc, err := e.incidents.Get(e.ctx, r.Opened[0])
+		if err != nil || !inc.PHISuspected {
+			t.Fatalf("incident from a PHI service: %+v %v", inc, err)
+		}
+		// A service marked as handling PHI later marks the open incident.
+		other, ig2 := e.service("web", false, alert.GroupByService)
+		r = e.ingest(ig2, trig("w", "web down"))
+		webInc := r.Opened[0]
+		if _, err := e.in.UpdateService(e.ctx, other.ID, alert.ServiceInput{Name: "web", HandlesPHI: true, GroupBy: alert.GroupByService}); err != nil {
+			t.Fatal(err)
+		}
+		e.ingest(ig2, trig("w2", "web down harder"))
+		if got, _ := e.incidents.Get(e.ctx, webInc); !got.PHISuspected {
+			t.Fatal("joining alert from a PHI service did not set phi_suspected")
+		}
+		tl, err := e.incidents.Timeline(e.ctx, webInc, "", 0, 10)
+		if err != nil || len(tl) != 2 || tl[1].Changes[0].Field != "phi_suspected" {
+			t.Fatalf("timeline = %+v %v", tl, err)
+		}
+
+		// Maintenance: recorded, no incident.
+		w, err := e.in.CreateWindow(e.ctx, svc.Name, time.Time{}, start.Add(time.Hour), "upgrade")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := e.scalar(`SELECT count(*) FROM incidents`)
+		if _, err := e.incidents.Transition(e.ctx, inc.ID, incident.Move{To: incident.Closed, Resolution: incident.FalsePositive, Note: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		r = e.ingest(ig, trig("m", "during maintenance"))
+		if r.Suppressed != 1 || len(r.Opened) != 0 || e.scalar(`SELECT count(*) FROM incidents`) != before {
+			t.Fatalf("maintenance: %+v", r)
+		}
+		ws, _ := e.in.Windows(e.ctx, svc.ID)
+		if len(ws) != 1 || ws[0].ID != w.ID {
+			t.Fatalf("windows = %+v", ws)
+		}
+		if err := e.in.EndWindow(e.ctx, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(time.Second)
+		r = e.ingest(ig, trig("m2", "after maintenance"))
+		if len(r.Opened) != 1 {
+			t.Fatalf("after maintenance: %+v", r)
+		}
+		for _, bad := range []struct {
+			starts, ends  time.Time
+			reason, field string
+		}{
+			{time.Time{}, start.Add(-time.Hour), "r", "ends_at"},
+			{time.Time{}, start.Add(8 * 24 * time.Hour), "r", "ends_at"},
+			{start.Add(-2 * time.Hour), start.Add(time.Hour), "r", "starts_at"},
+			{time.Time{}, start.Add(time.Hour), " ", "reason"},
+		} {
+			_, err := e.in.CreateWindow(e.ctx, svc.ID, bad.starts, bad.ends, bad.reason)
+			if ae, ok := apperr.As(err); !ok || len(ae.Fields) == 0 || ae.Fields[0].Field != bad.field {
+				t.Errorf("window %+v: %v, want field %s", bad, err, bad.field)
+			}
+		}
+	})
+}
+
+func TestAlertDetailsSealedAndRedacted(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig := e.service("ehr", true, alert.GroupBySource)
+		e.ingest(ig, trig("a", "x"))
+		var raw string
+		if err := d.R.QueryRowContext(context.Background(), `SELECT details FROM alerts`).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if raw == "" || strings.Contains(raw, "CANARY") {
+			t.Fatalf("details stored as %q", raw)
+		}
+		as, _ := e.in.Alerts(e.ctx, alert.Filter{})
+		if len(as[0].Details) != 0 {
+			t.Fatal("list returned details")
+		}
+		reads := e.scalar(`SELECT count(*) FROM audit_log WHERE action = 'alert.phi_read'`)
+		a, redacted, err := e.in.Alert(e.ctx, as[0].ID)
+		if err != nil || redacted || !strings.Contains(string(a.Details), "CANARY-ROE") {
+			t.Fatalf("admin read: %s %v %v", a.Details, redacted, err)
+		}
+		if e.scalar(`SELECT count(*) FROM audit_log WHERE action = 'alert.phi_read'`) != reads+1 {
+			t.Fatal("PHI read not audited")
+		}
+		viewer := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "v", Name: "v", Role: authz.RoleStakeholder})
+		a, redacted, err = e.in.Alert(viewer, as[0].ID)
+		if err != nil || !redacted || len(a.Details) != 0 {
+			t.Fatalf("stakeholder read: %s %v %v", a.Details, redacted, err)
+		}
+	})
+}
+
+func TestServicesAndKeys(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		svc, ig, key := e.serviceKey("api", false, "")
+		if svc.GroupBy != alert.GroupBySource {
+			t.Fatalf("default grouping %q", svc.GroupBy)
+		}
+		if _, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "api"}); apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("duplicate name: %v", err)
+		}
+		for in, field := range map[alert.ServiceInput]string{
+			{Name: " "}:                    "name",
+			{Name: "x", GroupBy: "random"}: "group_by",
+		} {
+			_, err := e.in.CreateService(e.ctx, in)
+			if ae, ok := apperr.As(err); !ok || ae.Fields[0].Field != field {
+				t.Errorf("%+v: %v", in, err)
+			}
+		}
+		_, _, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: "carrier_pigeon", Name: "x"}, nil)
+		if ae, ok := apperr.As(err); !ok || ae.Fields[0].Field != "kind" {
+			t.Fatalf("bad kind: %v", err)
+		}
+		responder := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "r", Name: "r", Role: authz.RoleResponder})
+		if _, err := e.in.CreateService(responder, alert.ServiceInput{Name: "y"}); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("responder created a service: %v", err)
+		}
+		if err := e.in.RevokeIntegration(e.ctx, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.in.Authenticate(e.ctx, key); err != alert.ErrUnknownKey {
+			t.Fatalf("revoked key: %v", err)
+		}
+		igs, _ := e.in.Integrations(e.ctx, svc.ID)
+		if len(igs) != 1 || igs[0].RevokedAt == nil {
+			t.Fatalf("integrations = %+v", igs)
+		}
+		if _, err := e.in.Authenticate(e.ctx, "0123456789abcdef0123456789abcdef"); err != alert.ErrUnknownKey {
+			t.Fatalf("unknown key: %v", err)
+		}
+	})
+}

@@ -1,0 +1,277 @@
+package alert
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
+)
+
+// Result is what Ingest did with a batch.
+type Result struct {
+	// DedupKeys holds each event's dedup key, generated for a trigger
+	// that came without one.
+	DedupKeys    []string
+	New          int      // alerts opened
+	Deduplicated int      // triggers that repeated an open alert
+	Acknowledged int      // alerts acknowledged
+	Resolved     int      // alerts resolved
+	Ignored      int      // acknowledges and resolves of no open alert
+	Suppressed   int      // alerts opened during a maintenance window
+	Opened       []string // numbers of the incidents opened
+}
+
+// groupTarget is the open incident an alert group feeds.
+type groupTarget struct {
+	id, number string
+	phi        bool
+}
+
+// Ingest records a batch of events from integration ig in one transaction:
+// it answers only after the commit, so an accepted event is never lost.
+// A trigger repeats an open alert with its dedup key (its count goes up) or
+// opens a new one, which joins the open incident of its group or opens an
+// incident. Acknowledge and resolve change the open alert with the key, if
+// any. One audit entry records the batch.
+func (s *Intake) Ingest(ctx context.Context, ig Integration, evs []Event) (Result, error) {
+	if len(evs) > MaxBatch {
+		return Result{}, apperr.Field("alerts", "has %d events; the limit is %d", len(evs), MaxBatch)
+	}
+	res := Result{DedupKeys: make([]string, len(evs))}
+	for i := range evs {
+		prefix := ""
+		if len(evs) > 1 {
+			prefix = "alerts[" + strconv.Itoa(i) + "]."
+		}
+		if err := evs[i].Validate(prefix); err != nil {
+			return Result{}, err
+		}
+		if evs[i].DedupKey == "" {
+			evs[i].DedupKey = randomKey()
+		}
+		res.DedupKeys[i] = evs[i].DedupKey
+	}
+	ctx = authz.WithActor(ctx, ig.Actor())
+	now := s.clock.Now()
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		r := Result{DedupKeys: res.DedupKeys}
+		// The service row's lock serialises intake per service on
+		// PostgreSQL, so two nodes never open the same alert or group
+		// twice; SQLite's writer already does.
+		if _, err := tx.ExecContext(ctx, `UPDATE services SET version = version WHERE id = $1`, ig.ServiceID); err != nil {
+			return fmt.Errorf("lock service: %w", err)
+		}
+		svc, err := getService(ctx, tx, ig.ServiceID)
+		if err != nil {
+			return err
+		}
+		quiet, err := inMaintenance(ctx, tx, svc.ID, now)
+		if err != nil {
+			return err
+		}
+		groups := map[string]groupTarget{}
+		for i := range evs {
+			if err := s.apply(ctx, tx, svc, ig, &evs[i], now, quiet, groups, &r); err != nil {
+				return err
+			}
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
+			Change: map[string]any{"service_id": svc.ID, "events": len(evs), "new": r.New, "deduplicated": r.Deduplicated,
+				"acknowledged": r.Acknowledged, "resolved": r.Resolved, "ignored": r.Ignored, "suppressed": r.Suppressed,
+				"incidents_opened": r.Opened}}); err != nil {
+			return err
+		}
+		res = r
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+func randomKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func inMaintenance(ctx context.Context, tx *sql.Tx, serviceID string, now time.Time) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM maintenance_windows
+		WHERE service_id = $1 AND starts_at <= $2 AND ends_at > $2`, serviceID, now).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read maintenance windows: %w", err)
+	}
+	return n > 0, nil
+}
+
+// apply records one event.
+func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
+	quiet bool, groups map[string]groupTarget, r *Result) error {
+	switch ev.Action {
+	case Acknowledge:
+		n, err := exec(ctx, tx, `UPDATE alerts SET status = $1, acknowledged_at = $2
+			WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL AND status = $5`,
+			StatusAcknowledged, now, svc.ID, ev.DedupKey, StatusTriggered)
+		count(n, err, &r.Acknowledged, &r.Ignored)
+		return err
+	case Resolve:
+		n, err := exec(ctx, tx, `UPDATE alerts SET status = $1, resolved_at = $2
+			WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL`,
+			StatusResolved, now, svc.ID, ev.DedupKey)
+		count(n, err, &r.Resolved, &r.Ignored)
+		return err
+	}
+	var id string
+	var incStatus sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
+		WHERE a.service_id = $1 AND a.dedup_key = $2 AND a.resolved_at IS NULL`, svc.ID, ev.DedupKey).Scan(&id, &incStatus)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("read alert: %w", err)
+	case incStatus.String == string(incident.Closed):
+		// The incident it fed was closed while the tool kept firing: the
+		// old alert ends and this trigger starts a new one.
+		if _, err := exec(ctx, tx, `UPDATE alerts SET status = $1, resolved_at = $2 WHERE id = $3`, StatusResolved, now, id); err != nil {
+			return err
+		}
+	default:
+		details, err := s.sealDetails(ev, id)
+		if err != nil {
+			return err
+		}
+		_, err = exec(ctx, tx, `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3,
+			details = $4 WHERE id = $5`, now, ev.Summary, ev.Severity, details, id)
+		r.Deduplicated++
+		return err
+	}
+	return s.open(ctx, tx, svc, ig, ev, now, quiet, groups, r)
+}
+
+// open records a new alert and, unless a maintenance window is on, joins
+// it to its group's open incident or opens one.
+func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
+	quiet bool, groups map[string]groupTarget, r *Result) error {
+	a := Alert{ID: newID(), DedupKey: ev.DedupKey, GroupKey: groupKey(svc.GroupBy, ev)}
+	var incidentID sql.NullString
+	if quiet {
+		r.Suppressed++
+	} else {
+		g, err := s.groupIncident(ctx, tx, svc, a.GroupKey, ev, groups, r)
+		if err != nil {
+			return err
+		}
+		incidentID = sql.NullString{String: g.id, Valid: true}
+	}
+	details, err := s.sealDetails(ev, a.ID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, group_key, incident_id,
+		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
+		a.ID, svc.ID, ig.ID, a.DedupKey, a.GroupKey, incidentID, StatusTriggered, quiet, ev.Summary, ev.Source,
+		ev.Severity, ev.Component, ev.Group, ev.Class, details, now)
+	if err != nil {
+		return fmt.Errorf("insert alert: %w", err)
+	}
+	r.New++
+	return nil
+}
+
+// groupKey is the key of the group an alert joins under grouping g.
+func groupKey(g GroupBy, ev *Event) string {
+	switch {
+	case g == GroupByService:
+		return "*"
+	case g == GroupBySource && ev.GroupKey != "":
+		return "group:" + ev.GroupKey
+	default:
+		return "alert:" + ev.DedupKey
+	}
+}
+
+// groupIncident returns the open incident that the group feeds, opening
+// one if it has none, and marks it phi_suspected when the service handles
+// PHI.
+func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key string, ev *Event,
+	groups map[string]groupTarget, r *Result) (groupTarget, error) {
+	if g, ok := groups[key]; ok {
+		return g, nil
+	}
+	var g groupTarget
+	err := tx.QueryRowContext(ctx, `SELECT i.id, i.number, i.phi_suspected FROM alert_groups g
+		JOIN incidents i ON i.id = g.incident_id
+		WHERE g.service_id = $1 AND g.group_key = $2 AND i.status <> $3`, svc.ID, key, incident.Closed).Scan(&g.id, &g.number, &g.phi)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		inc, err := s.incidents.CreateTx(ctx, tx, incident.CreateInput{
+			Title: title(ev.Summary), Severity: ev.Severity.IncidentSeverity(), PHISuspected: svc.HandlesPHI,
+		})
+		if err != nil {
+			return groupTarget{}, fmt.Errorf("open incident for alert: %w", err)
+		}
+		g = groupTarget{id: inc.ID, number: inc.Number, phi: inc.PHISuspected}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_key, incident_id) VALUES ($1, $2, $3)
+			ON CONFLICT (service_id, group_key) DO UPDATE SET incident_id = excluded.incident_id`, svc.ID, key, g.id); err != nil {
+			return groupTarget{}, fmt.Errorf("record alert group: %w", err)
+		}
+		r.Opened = append(r.Opened, g.number)
+	case err != nil:
+		return groupTarget{}, fmt.Errorf("read alert group: %w", err)
+	case svc.HandlesPHI && !g.phi:
+		if err := s.incidents.MarkPHISuspectedTx(ctx, tx, g.id, "An alert from "+svc.Name+", a service that handles PHI, joined this incident."); err != nil {
+			return groupTarget{}, err
+		}
+		g.phi = true
+	}
+	groups[key] = g
+	return g, nil
+}
+
+// title is an incident title made from an alert summary.
+func title(summary string) string {
+	rs := []rune(summary)
+	if len(rs) <= incident.MaxTitle {
+		return summary
+	}
+	return string(rs[:incident.MaxTitle-1]) + "…"
+}
+
+func (s *Intake) sealDetails(ev *Event, alertID string) (string, error) {
+	if len(ev.Details) == 0 {
+		return "", nil
+	}
+	return s.keys.Seal(ev.Details, keys.AlertDetails.Table, keys.AlertDetails.Name, alertID)
+}
+
+func exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("update alert: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// count adds one to hit when n rows changed, else to miss.
+func count(n int64, err error, hit, miss *int) {
+	switch {
+	case err != nil:
+	case n > 0:
+		*hit++
+	default:
+		*miss++
+	}
+}

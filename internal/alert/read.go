@@ -1,0 +1,154 @@
+package alert
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/keys"
+)
+
+// Filter selects alerts, newest first.
+type Filter struct {
+	Service  string // id or name
+	Incident string // id
+	Status   Status
+	Limit    int    // default 50, at most 200
+	Before   string // an alert id: list those older than it
+}
+
+const alertColumns = `a.id, a.service_id, a.integration_id, a.dedup_key, a.group_key, COALESCE(a.incident_id, ''),
+	COALESCE(i.number, ''), a.status, a.suppressed, a.summary, a.source, a.severity, a.component, a.grp, a.class,
+	a.details, a.count, a.first_at, a.last_at, a.acknowledged_at, a.resolved_at`
+
+const alertFrom = ` FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id`
+
+func scanAlert(r scanner) (Alert, string, error) {
+	var a Alert
+	var details string
+	var ack, res sql.NullTime
+	err := r.Scan(&a.ID, &a.ServiceID, &a.IntegrationID, &a.DedupKey, &a.GroupKey, &a.IncidentID, &a.IncidentNumber,
+		&a.Status, &a.Suppressed, &a.Summary, &a.Source, &a.Severity, &a.Component, &a.Group, &a.Class, &details,
+		&a.Count, &a.FirstAt, &a.LastAt, &ack, &res)
+	a.FirstAt, a.LastAt = a.FirstAt.UTC(), a.LastAt.UTC()
+	a.AcknowledgedAt, a.ResolvedAt = utcPtr(ack), utcPtr(res)
+	return a, details, err
+}
+
+func utcPtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+// Alerts lists alerts without their details (which may hold PHI; Alert
+// returns them).
+func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > 200 {
+		return nil, apperr.Field("limit", "is %d; the limit is 200", f.Limit)
+	}
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Service != "" {
+		svc, err := getService(ctx, s.db.R, f.Service)
+		if err != nil {
+			return nil, err
+		}
+		add("a.service_id = $%d", svc.ID)
+	}
+	if f.Incident != "" {
+		add("(a.incident_id = $%[1]d OR i.number = $%[1]d)", f.Incident)
+	}
+	if f.Status != "" {
+		if f.Status != StatusTriggered && f.Status != StatusAcknowledged && f.Status != StatusResolved {
+			return nil, apperr.Field("status", "%q is not one of triggered, acknowledged, resolved", f.Status)
+		}
+		add("a.status = $%d", f.Status)
+	}
+	if f.Before != "" {
+		var first time.Time
+		err := s.db.R.QueryRowContext(ctx, `SELECT first_at FROM alerts WHERE id = $1`, f.Before).Scan(&first)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, apperr.Field("before", "no alert %q", f.Before)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read cursor alert: %w", err)
+		}
+		args = append(args, first, f.Before)
+		where = append(where, fmt.Sprintf("(a.first_at < $%d OR (a.first_at = $%d AND a.id < $%d))", len(args)-1, len(args)-1, len(args)))
+	}
+	q := `SELECT ` + alertColumns + alertFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(" ORDER BY a.first_at DESC, a.id DESC LIMIT $%d", len(args))
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	out := []Alert{}
+	for rows.Next() {
+		a, _, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list alerts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Alert returns one alert. Its details may hold PHI: a reader whose role
+// may see PHI gets them, and the read is audited before they are returned
+// (45 CFR 164.312(b)); anyone else gets them withheld (DetailsRedacted).
+func (s *Intake) Alert(ctx context.Context, id string) (Alert, bool, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Alert{}, false, err
+	}
+	a, sealed, err := scanAlert(s.db.R.QueryRowContext(ctx, `SELECT `+alertColumns+alertFrom+` WHERE a.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Alert{}, false, apperr.New(apperr.NotFound, "no alert %q", id)
+	}
+	if err != nil {
+		return Alert{}, false, fmt.Errorf("read alert: %w", err)
+	}
+	if sealed == "" {
+		return a, false, nil
+	}
+	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
+		return a, true, nil
+	}
+	plain, err := s.keys.Open(sealed, keys.AlertDetails.Table, keys.AlertDetails.Name, a.ID)
+	if err != nil {
+		return Alert{}, false, fmt.Errorf("alert details: %w", err)
+	}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "alert.phi_read", ObjectType: "alert", ObjectID: a.ID})
+		return err
+	})
+	if err != nil {
+		return Alert{}, false, err
+	}
+	a.Details = json.RawMessage(plain)
+	return a, false, nil
+}

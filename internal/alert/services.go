@@ -1,0 +1,418 @@
+package alert
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// Sealer encrypts a value bound to its table, column and row (package keys
+// implements it). Alert details may hold PHI (45 CFR 164.312(a)(2)(iv)).
+type Sealer interface {
+	Seal(plaintext []byte, table, column, rowID string) (string, error)
+	Open(ciphertext string, table, column, rowID string) ([]byte, error)
+}
+
+// Intake manages services, integration keys and maintenance windows, and
+// records alerts.
+type Intake struct {
+	db        *db.DB
+	clock     clock.Clock
+	keys      Sealer
+	incidents *incident.Service
+}
+
+// NewIntake returns an Intake that opens incidents through incidents.
+func NewIntake(d *db.DB, c clock.Clock, keys Sealer, incidents *incident.Service) *Intake {
+	return &Intake{db: d, clock: c, keys: keys, incidents: incidents}
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// GroupBy says how a service's alerts group into incidents.
+type GroupBy string
+
+// The groupings.
+const (
+	// GroupBySource uses the monitoring tool's own grouping (an
+	// Alertmanager or Grafana notification group is one incident) and
+	// otherwise the dedup key.
+	GroupBySource GroupBy = "source"
+	// GroupByAlert opens one incident per dedup key.
+	GroupByAlert GroupBy = "alert"
+	// GroupByService keeps one open incident per service.
+	GroupByService GroupBy = "service"
+)
+
+// Groupings lists every grouping.
+var Groupings = []GroupBy{GroupBySource, GroupByAlert, GroupByService}
+
+// Service is something monitored whose alerts open incidents.
+type Service struct {
+	ID          string
+	Name        string
+	Description string
+	// HandlesPHI marks a service whose alerts may mean PHI is at risk: an
+	// incident they open or join is marked phi_suspected, which starts the
+	// breach workflow's questions (45 CFR 164.402).
+	HandlesPHI bool
+	GroupBy    GroupBy
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int64
+}
+
+// ServiceInput is a new service or the whole of an edited one.
+type ServiceInput struct {
+	Name        string
+	Description string
+	HandlesPHI  bool
+	GroupBy     GroupBy // default source
+}
+
+func (in *ServiceInput) validate() error {
+	if in.GroupBy == "" {
+		in.GroupBy = GroupBySource
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" {
+		return apperr.Field("name", "is required")
+	}
+	if n := len([]rune(in.Name)); n > MaxName {
+		return apperr.Field("name", "is %d characters long; the limit is %d", n, MaxName)
+	}
+	if n := len([]rune(in.Description)); n > MaxText {
+		return apperr.Field("description", "is %d characters long; the limit is %d", n, MaxText)
+	}
+	if !slices.Contains(Groupings, in.GroupBy) {
+		return apperr.Field("group_by", "%q is not one of source, alert, service", in.GroupBy)
+	}
+	return nil
+}
+
+const serviceColumns = "id, name, description, handles_phi, group_by, created_at, updated_at, version"
+
+type scanner interface{ Scan(...any) error }
+
+func scanService(r scanner) (Service, error) {
+	var s Service
+	err := r.Scan(&s.ID, &s.Name, &s.Description, &s.HandlesPHI, &s.GroupBy, &s.CreatedAt, &s.UpdatedAt, &s.Version)
+	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	return s, err
+}
+
+// CreateService records a new service.
+func (s *Intake) CreateService(ctx context.Context, in ServiceInput) (Service, error) {
+	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
+		return Service{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Service{}, err
+	}
+	now := s.clock.Now()
+	svc := Service{ID: newID(), Name: in.Name, Description: in.Description, HandlesPHI: in.HandlesPHI,
+		GroupBy: in.GroupBy, CreatedAt: now, UpdatedAt: now, Version: 1}
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO services (`+serviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			svc.ID, svc.Name, svc.Description, svc.HandlesPHI, svc.GroupBy, svc.CreatedAt, svc.UpdatedAt, svc.Version)
+		if db.IsUniqueViolation(err) {
+			return apperr.Field("name", "a service named %q exists already", svc.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("insert service: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "service.create", ObjectType: "service", ObjectID: svc.ID, Change: svc})
+		return err
+	})
+	if err != nil {
+		return Service{}, err
+	}
+	return svc, nil
+}
+
+// UpdateService replaces a service's settings.
+func (s *Intake) UpdateService(ctx context.Context, id string, in ServiceInput) (Service, error) {
+	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
+		return Service{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Service{}, err
+	}
+	var out Service
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		old, err := getService(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out = old
+		out.Name, out.Description, out.HandlesPHI, out.GroupBy = in.Name, in.Description, in.HandlesPHI, in.GroupBy
+		out.UpdatedAt = s.clock.Now()
+		out.Version++
+		_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, handles_phi = $3, group_by = $4,
+			updated_at = $5, version = $6 WHERE id = $7`,
+			out.Name, out.Description, out.HandlesPHI, out.GroupBy, out.UpdatedAt, out.Version, out.ID)
+		if db.IsUniqueViolation(err) {
+			return apperr.Field("name", "a service named %q exists already", out.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("update service: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, out.UpdatedAt, audit.Event{Action: "service.update", ObjectType: "service",
+			ObjectID: out.ID, Change: map[string]Service{"old": old, "new": out}})
+		return err
+	})
+	if err != nil {
+		return Service{}, err
+	}
+	return out, nil
+}
+
+func getService(ctx context.Context, q db.Querier, id string) (Service, error) {
+	svc, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 OR name = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Service{}, apperr.New(apperr.NotFound, "no service %q", id)
+	}
+	if err != nil {
+		return Service{}, fmt.Errorf("read service: %w", err)
+	}
+	return svc, nil
+}
+
+// GetService returns the service with the given id or name.
+func (s *Intake) GetService(ctx context.Context, id string) (Service, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Service{}, err
+	}
+	return getService(ctx, s.db.R, id)
+}
+
+// Services lists every service by name.
+func (s *Intake) Services(ctx context.Context) ([]Service, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	defer rows.Close()
+	out := []Service{}
+	for rows.Next() {
+		svc, err := scanService(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list services: %w", err)
+		}
+		out = append(out, svc)
+	}
+	return out, rows.Err()
+}
+
+// Kind is the sort of monitoring tool an integration key is for; each
+// kind has its own intake endpoint and payload format.
+type Kind string
+
+// The integration kinds.
+const (
+	KindEventsV2     Kind = "events_v2"    // PagerDuty Events API v2: POST /v2/enqueue
+	KindAlertmanager Kind = "alertmanager" // Prometheus Alertmanager webhook
+	KindGrafana      Kind = "grafana"      // Grafana alerting webhook contact point
+	KindSNS          Kind = "sns"          // AWS CloudWatch alarms through SNS
+	KindWebhook      Kind = "webhook"      // any JSON, mapped by JSON pointers
+)
+
+// Kinds lists every integration kind.
+var Kinds = []Kind{KindEventsV2, KindAlertmanager, KindGrafana, KindSNS, KindWebhook}
+
+// Integration is one integration key of a service. The key itself is shown
+// once, when created; Ward keeps only its SHA-256.
+type Integration struct {
+	ID          string
+	ServiceID   string
+	ServiceName string
+	Kind        Kind
+	Name        string
+	Hint        string // the key's last four characters
+	// Mapping is the generic webhook's field mapping (see integration.Mapping).
+	Mapping   json.RawMessage
+	CreatedAt time.Time
+	CreatedBy string
+	RevokedAt *time.Time
+}
+
+// IntegrationInput is a new integration key.
+type IntegrationInput struct {
+	Kind    Kind
+	Name    string
+	Mapping json.RawMessage // webhook only; validated by the caller's MappingCheck
+}
+
+// MappingCheck validates a generic webhook mapping (package integration
+// provides it, so this package stays free of vendor formats).
+type MappingCheck func(json.RawMessage) error
+
+// hashKey is how integration keys are stored and looked up.
+func hashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// newKey returns a fresh integration key: 32 hexadecimal characters (128
+// bits), the shape of a PagerDuty routing key, so tools that check that
+// shape accept it.
+func newKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// CreateIntegration makes a new integration key for a service and returns
+// it with the key, which is never shown again.
+func (s *Intake) CreateIntegration(ctx context.Context, serviceID string, in IntegrationInput, check MappingCheck) (Integration, string, error) {
+	actor, err := authz.Check(ctx, authz.ServiceWrite)
+	if err != nil {
+		return Integration{}, "", err
+	}
+	if !slices.Contains(Kinds, in.Kind) {
+		return Integration{}, "", apperr.Field("kind", "%q is not one of events_v2, alertmanager, grafana, sns, webhook", in.Kind)
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" {
+		return Integration{}, "", apperr.Field("name", "is required")
+	}
+	if n := len([]rune(in.Name)); n > MaxName {
+		return Integration{}, "", apperr.Field("name", "is %d characters long; the limit is %d", n, MaxName)
+	}
+	switch {
+	case in.Kind == KindWebhook:
+		if err := check(in.Mapping); err != nil {
+			return Integration{}, "", err
+		}
+	case len(in.Mapping) > 0 && string(in.Mapping) != "null":
+		return Integration{}, "", apperr.Field("mapping", "applies only to webhook integrations")
+	default:
+		in.Mapping = nil
+	}
+	key := newKey()
+	now := s.clock.Now()
+	ig := Integration{ID: newID(), Kind: in.Kind, Name: in.Name, Hint: key[len(key)-4:], Mapping: in.Mapping,
+		CreatedAt: now, CreatedBy: actor.String()}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		svc, err := getService(ctx, tx, serviceID)
+		if err != nil {
+			return err
+		}
+		ig.ServiceID, ig.ServiceName = svc.ID, svc.Name
+		_, err = tx.ExecContext(ctx, `INSERT INTO integration_keys (id, service_id, kind, name, key_hash, hint, mapping,
+			created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			ig.ID, ig.ServiceID, ig.Kind, ig.Name, hashKey(key), ig.Hint, string(ig.Mapping), ig.CreatedAt, ig.CreatedBy)
+		if err != nil {
+			return fmt.Errorf("insert integration key: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "integration.create", ObjectType: "integration", ObjectID: ig.ID,
+			Change: map[string]any{"service_id": ig.ServiceID, "kind": ig.Kind, "name": ig.Name, "hint": ig.Hint}})
+		return err
+	})
+	if err != nil {
+		return Integration{}, "", err
+	}
+	return ig, key, nil
+}
+
+// RevokeIntegration stops an integration key working at once.
+func (s *Intake) RevokeIntegration(ctx context.Context, id string) error {
+	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE integration_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, now, id)
+		if err != nil {
+			return fmt.Errorf("revoke integration key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.New(apperr.NotFound, "no active integration key %q", id)
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "integration.revoke", ObjectType: "integration", ObjectID: id})
+		return err
+	})
+}
+
+const integrationColumns = `k.id, k.service_id, s.name, k.kind, k.name, k.hint, k.mapping, k.created_at, k.created_by, k.revoked_at`
+
+func scanIntegration(r scanner) (Integration, error) {
+	var ig Integration
+	var mapping string
+	var revoked sql.NullTime
+	err := r.Scan(&ig.ID, &ig.ServiceID, &ig.ServiceName, &ig.Kind, &ig.Name, &ig.Hint, &mapping, &ig.CreatedAt, &ig.CreatedBy, &revoked)
+	ig.CreatedAt = ig.CreatedAt.UTC()
+	if mapping != "" {
+		ig.Mapping = json.RawMessage(mapping)
+	}
+	if revoked.Valid {
+		t := revoked.Time.UTC()
+		ig.RevokedAt = &t
+	}
+	return ig, err
+}
+
+// Integrations lists a service's integration keys, revoked ones included.
+func (s *Intake) Integrations(ctx context.Context, serviceID string) ([]Integration, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integration_keys k
+		JOIN services s ON s.id = k.service_id WHERE s.id = $1 OR s.name = $1 ORDER BY k.created_at, k.id`, serviceID)
+	if err != nil {
+		return nil, fmt.Errorf("list integration keys: %w", err)
+	}
+	defer rows.Close()
+	out := []Integration{}
+	for rows.Next() {
+		ig, err := scanIntegration(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list integration keys: %w", err)
+		}
+		out = append(out, ig)
+	}
+	return out, rows.Err()
+}
+
+// ErrUnknownKey means an intake request's key matches no active
+// integration key.
+var ErrUnknownKey = errors.New("unknown or revoked integration key")
+
+// Authenticate returns the active integration whose key is key.
+func (s *Intake) Authenticate(ctx context.Context, key string) (Integration, error) {
+	ig, err := scanIntegration(s.db.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integration_keys k
+		JOIN services s ON s.id = k.service_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL`, hashKey(key)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Integration{}, ErrUnknownKey
+	}
+	if err != nil {
+		return Integration{}, fmt.Errorf("look up integration key: %w", err)
+	}
+	return ig, nil
+}
+
+// Actor is who an integration acts as: the monitoring tool, named by its
+// service and key, with the responder role (it may open incidents).
+func (ig Integration) Actor() authz.Actor {
+	return authz.Actor{Kind: authz.KindIntegration, ID: ig.ID, Name: ig.ServiceName + "/" + ig.Name, Role: authz.RoleResponder}
+}
