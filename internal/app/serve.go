@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
@@ -72,6 +73,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	go kr.Watch(watchCtx, keys.RefreshInterval, logger)
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
 	incidents := incident.NewService(d, env.Clock, kr)
+	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		return err
@@ -80,6 +82,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		DB:        d,
 		Tokens:    apitoken.NewService(d, env.Clock),
 		Incidents: incidents,
+		Alerts:    alerts,
 		UI:        pages,
 		Log:       logger,
 		Version:   env.Version,

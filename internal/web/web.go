@@ -19,11 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/web/api"
+	"github.com/wardhq/ward/internal/web/intake"
 	"github.com/wardhq/ward/internal/web/ui"
 )
 
@@ -32,9 +34,13 @@ type Deps struct {
 	DB        *db.DB
 	Tokens    *apitoken.Service
 	Incidents *incident.Service
+	Alerts    *alert.Intake
 	UI        *ui.UI
 	Log       *slog.Logger
 	Version   string
+	// SNSHosts are the hosts an SNS subscription confirmation may point
+	// at (default .amazonaws.com; tests point it at a local server).
+	SNSHosts []string
 }
 
 type server struct {
@@ -65,7 +71,8 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Log: d.Log, Version: d.Version})
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Log: d.Log, Version: d.Version})
+	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts})
 	d.UI.Register(mux)
 	return s.observe(mux, securityHeaders(s.authenticate(mux)))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
@@ -31,6 +32,7 @@ const MaxBodyBytes = 256 << 10
 // Deps are the services the API calls.
 type Deps struct {
 	Incidents *incident.Service
+	Alerts    *alert.Intake
 	Log       *slog.Logger
 	Version   string
 }
@@ -57,6 +59,8 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h := handler{d}
 	h.registerIncidents(api)
 	h.registerTasks(api)
+	h.registerServices(api)
+	h.registerAlerts(api)
 	return api
 }
 

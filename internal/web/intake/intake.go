@@ -1,0 +1,303 @@
+// Package intake serves the endpoints monitoring tools send alerts to:
+// POST /v2/enqueue (the PagerDuty Events API v2, answered exactly as that
+// API answers, so any tool that can page PagerDuty can page Ward) and
+// POST /intake/{kind}/{key} for Alertmanager, Grafana, SNS and generic
+// webhooks. The integration key authenticates; a 202 is sent only after
+// the alerts are committed.
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/integration"
+)
+
+// MaxBodyBytes caps an intake request (an Alertmanager batch can be large).
+const MaxBodyBytes = 4 << 20
+
+// Deps are what the intake endpoints need.
+type Deps struct {
+	Alerts *alert.Intake
+	Log    *slog.Logger
+	// SNSHosts are the host suffixes a subscription confirmation URL may
+	// have (default ".amazonaws.com").
+	SNSHosts []string
+	// SNSClient visits confirmation URLs (default: 10-second timeout).
+	SNSClient *http.Client
+}
+
+type handler struct{ Deps }
+
+// Register adds the intake endpoints to mux.
+func Register(mux *http.ServeMux, d Deps) {
+	if len(d.SNSHosts) == 0 {
+		d.SNSHosts = []string{".amazonaws.com"}
+	}
+	if d.SNSClient == nil {
+		d.SNSClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	h := handler{d}
+	mux.HandleFunc("POST /v2/enqueue", h.enqueue)
+	mux.HandleFunc("POST /intake/{kind}/{key}", h.intake)
+	mux.HandleFunc("POST /intake/{kind}", h.intake)
+}
+
+// eventsV2Reply is the Events API v2's response body.
+type eventsV2Reply struct {
+	Status   string   `json:"status"`
+	Message  string   `json:"message"`
+	DedupKey string   `json:"dedup_key,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+}
+
+// enqueue is POST /v2/enqueue.
+func (h handler) enqueue(w http.ResponseWriter, r *http.Request) {
+	invalid := func(msgs ...string) {
+		writeJSON(w, http.StatusBadRequest, eventsV2Reply{Status: "invalid event", Message: "Event object is invalid", Errors: msgs})
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		invalid("body is larger than the limit or could not be read")
+		return
+	}
+	in, ev, err := integration.ParseEventsV2(body)
+	if err != nil {
+		invalid(fieldMessages(err)...)
+		return
+	}
+	ig, err := h.authenticate(r.Context(), in.RoutingKey, alert.KindEventsV2)
+	if err != nil {
+		if h.internal(r.Context(), err) {
+			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not check the routing key; retry"})
+			return
+		}
+		invalid(safeMessage(err))
+		return
+	}
+	res, err := h.Alerts.Ingest(r.Context(), ig, []alert.Event{ev})
+	if err != nil {
+		if h.internal(r.Context(), err) {
+			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not record the event; retry"})
+			return
+		}
+		invalid(fieldMessages(err)...)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, eventsV2Reply{Status: "success", Message: "Event processed", DedupKey: res.DedupKeys[0]})
+}
+
+// errWrongKind means a key was sent to another kind's endpoint.
+var errWrongKind = errors.New("wrong integration kind")
+
+// authenticate finds the active integration for key and checks it is of
+// kind k.
+func (h handler) authenticate(ctx context.Context, key string, k alert.Kind) (alert.Integration, error) {
+	ig, err := h.Alerts.Authenticate(ctx, strings.TrimSpace(key))
+	if errors.Is(err, alert.ErrUnknownKey) {
+		return alert.Integration{}, apperr.New(apperr.Unauthorized, "Invalid routing key")
+	}
+	if err != nil {
+		return alert.Integration{}, err
+	}
+	if ig.Kind != k {
+		return alert.Integration{}, &apperr.Error{Code: apperr.Invalid, Err: errWrongKind,
+			Message: "this key belongs to a " + string(ig.Kind) + " integration; send its alerts to " + endpoint(ig.Kind)}
+	}
+	return ig, nil
+}
+
+// endpoint is where alerts for integrations of kind k go.
+func endpoint(k alert.Kind) string {
+	if k == alert.KindEventsV2 {
+		return "/v2/enqueue"
+	}
+	return "/intake/" + string(k) + "/{key}"
+}
+
+// internal logs err and reports true if it is not a coded error.
+func (h handler) internal(ctx context.Context, err error) bool {
+	if e, ok := apperr.As(err); ok && e.Code != apperr.Internal {
+		return false
+	}
+	h.Log.ErrorContext(ctx, "intake_failed", "request_id", authz.RequestFrom(ctx).ID, "error", err)
+	return true
+}
+
+func safeMessage(err error) string {
+	if e, ok := apperr.As(err); ok {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// fieldMessages lists an error's field messages, or its message.
+func fieldMessages(err error) []string {
+	e, ok := apperr.As(err)
+	if !ok {
+		return []string{"internal error"}
+	}
+	if len(e.Fields) == 0 {
+		return []string{e.Message}
+	}
+	out := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		out[i] = f.Message
+		if !strings.HasPrefix(f.Message, "'") {
+			out[i] = f.Field + ": " + f.Message
+		}
+	}
+	return out
+}
+
+// Reply is the answer of the /intake endpoints.
+type Reply struct {
+	Status          string   `json:"status"`
+	Events          int      `json:"events"`
+	New             int      `json:"new"`
+	Deduplicated    int      `json:"deduplicated"`
+	Acknowledged    int      `json:"acknowledged"`
+	Resolved        int      `json:"resolved"`
+	Ignored         int      `json:"ignored"`
+	Suppressed      int      `json:"suppressed"`
+	IncidentsOpened []string `json:"incidents_opened"`
+}
+
+// problem writes an RFC 9457 problem document.
+func problem(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	doc := map[string]any{"title": http.StatusText(status), "status": status, "detail": safeMessage(err)}
+	if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
+		doc["errors"] = e.Fields
+	}
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// intake is POST /intake/{kind}/{key} (or /intake/{kind} with the key as
+// a bearer token, for tools that can set a header).
+func (h handler) intake(w http.ResponseWriter, r *http.Request) {
+	kind := alert.Kind(r.PathValue("kind"))
+	key := r.PathValue("key")
+	if key == "" {
+		key, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	if kind == alert.KindEventsV2 || !validKind(kind) {
+		problem(w, http.StatusNotFound, apperr.New(apperr.NotFound, "no intake for %q; use alertmanager, grafana, sns or webhook (Events API v2 goes to /v2/enqueue)", kind))
+		return
+	}
+	if key == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ward-intake"`)
+		problem(w, http.StatusUnauthorized, apperr.New(apperr.Unauthorized, "an integration key is required: /intake/%s/{key} or Authorization: Bearer {key}", kind))
+		return
+	}
+	ig, err := h.authenticate(r.Context(), key, kind)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		problem(w, http.StatusRequestEntityTooLarge, apperr.New(apperr.Invalid, "body is larger than %d bytes", MaxBodyBytes))
+		return
+	}
+	evs, err := h.parse(r.Context(), ig, body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rep := Reply{Status: "accepted", Events: len(evs), IncidentsOpened: []string{}}
+	if len(evs) > 0 {
+		res, err := h.Alerts.Ingest(r.Context(), ig, evs)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		rep.New, rep.Deduplicated, rep.Acknowledged, rep.Resolved = res.New, res.Deduplicated, res.Acknowledged, res.Resolved
+		rep.Ignored, rep.Suppressed = res.Ignored, res.Suppressed
+		if res.Opened != nil {
+			rep.IncidentsOpened = res.Opened
+		}
+	}
+	writeJSON(w, http.StatusAccepted, rep)
+}
+
+func validKind(k alert.Kind) bool { return slices.Contains(alert.Kinds, k) }
+
+func (h handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if h.internal(r.Context(), err) {
+		problem(w, http.StatusInternalServerError, apperr.New(apperr.Internal, "internal error; quote request id %s; retry", authz.RequestFrom(r.Context()).ID))
+		return
+	}
+	status := map[apperr.Code]int{apperr.Invalid: http.StatusBadRequest, apperr.NotFound: http.StatusNotFound,
+		apperr.Unauthorized: http.StatusUnauthorized, apperr.Forbidden: http.StatusForbidden, apperr.Conflict: http.StatusConflict}[apperr.CodeOf(err)]
+	problem(w, status, err)
+}
+
+// parse turns a body into events by the integration's kind; an SNS
+// subscription confirmation is confirmed here and yields no events.
+func (h handler) parse(ctx context.Context, ig alert.Integration, body []byte) ([]alert.Event, error) {
+	switch ig.Kind {
+	case alert.KindAlertmanager:
+		return integration.ParseAlertmanager(body)
+	case alert.KindGrafana:
+		return integration.ParseGrafana(body)
+	case alert.KindWebhook:
+		m, err := integration.ParseMapping(ig.Mapping)
+		if err != nil {
+			return nil, err
+		}
+		return integration.ParseWebhook(m, body)
+	case alert.KindSNS:
+		m, evs, err := integration.ParseSNS(body)
+		if err != nil || m.Type != integration.SNSSubscriptionConfirmation {
+			return evs, err
+		}
+		return nil, h.confirmSNS(ctx, ig, m)
+	}
+	return nil, apperr.New(apperr.Invalid, "integration kind %q has no intake", ig.Kind)
+}
+
+// confirmSNS visits a subscription confirmation's SubscribeURL, which
+// must be on an SNS host.
+func (h handler) confirmSNS(ctx context.Context, ig alert.Integration, m integration.SNSMessage) error {
+	u, err := integration.SNSConfirmURL(m, h.SNSHosts)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return apperr.Field("SubscribeURL", "is not a valid URL")
+	}
+	resp, err := h.SNSClient.Do(req)
+	if err != nil {
+		return apperr.New(apperr.Invalid, "could not confirm the SNS subscription: the SubscribeURL did not answer")
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return apperr.New(apperr.Invalid, "could not confirm the SNS subscription: SubscribeURL answered %d", resp.StatusCode)
+	}
+	h.Log.InfoContext(ctx, "sns_subscription_confirmed", "integration_id", ig.ID, "topic_arn", m.TopicArn)
+	return nil
+}
