@@ -49,7 +49,7 @@ func (s *Intake) CreateWindow(ctx context.Context, serviceID string, starts, end
 	case !w.EndsAt.After(w.StartsAt):
 		return Window{}, apperr.Field("ends_at", "must be after starts_at")
 	case w.EndsAt.Sub(w.StartsAt) > MaxWindow:
-		return Window{}, apperr.Field("ends_at", "makes a window longer than %s", MaxWindow)
+		return Window{}, apperr.Field("ends_at", "makes a window longer than the limit of %d days", int(MaxWindow.Hours()/24))
 	case w.Reason == "":
 		return Window{}, apperr.Field("reason", "is required")
 	case len([]rune(w.Reason)) > MaxText:

@@ -83,6 +83,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Tokens:    apitoken.NewService(d, env.Clock),
 		Incidents: incidents,
 		Alerts:    alerts,
+		SNSHosts:  cfg.SNSConfirmHosts,
 		UI:        pages,
 		Log:       logger,
 		Version:   env.Version,

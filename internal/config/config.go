@@ -31,11 +31,15 @@ type Config struct {
 	// IdleTimeout signs a person out after this long without activity
 	// (45 CFR 164.312(a)(2)(iii), automatic logoff).
 	IdleTimeout time.Duration
+	// SNSConfirmHosts are the host suffixes an Amazon SNS subscription
+	// confirmation URL may have; Ward visits no other (docs/ALERTING.md).
+	SNSConfirmHosts []string
 }
 
 // Default returns the defaults.
 func Default() Config {
-	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute}
+	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
+		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}}
 }
 
 // BindStorage adds the flags every command shares: where the data is.
@@ -55,6 +59,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", c.InsecureHTTP,
 		"serve plain HTTP; only behind a load balancer that terminates TLS (env WARD_INSECURE_HTTP)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "sign people out after this long without activity (env WARD_IDLE_TIMEOUT)")
+	fs.StringSliceVar(&c.SNSConfirmHosts, "sns-confirm-hosts", c.SNSConfirmHosts,
+		"host suffixes an SNS subscription confirmation URL may have (env WARD_SNS_CONFIRM_HOSTS)")
 }
 
 // ApplyEnv sets every flag in fs that was not given on the command line
@@ -115,6 +121,11 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.IdleTimeout < time.Minute || c.IdleTimeout > 12*time.Hour {
 		return errors.New("idle-timeout: must be between 1m and 12h")
+	}
+	for _, h := range c.SNSConfirmHosts {
+		if strings.Trim(h, ".") == "" || strings.ContainsAny(h, "/:@ ") {
+			return fmt.Errorf("sns-confirm-hosts: %q is not a host name or suffix", h)
+		}
 	}
 	if c.InsecureHTTP && c.TLSCert != "" {
 		return errors.New("insecure-http: cannot be combined with tls-cert")

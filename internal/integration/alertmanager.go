@@ -86,6 +86,9 @@ func parseNotification(body []byte, tool string) ([]alert.Event, error) {
 		default:
 			return nil, apperr.Field("alerts["+strconv.Itoa(i)+"].status", "%q is not one of firing, resolved", a.Status)
 		}
+		if len(a.Labels) == 0 {
+			return nil, apperr.Field("alerts["+strconv.Itoa(i)+"].labels", "is empty; an alert is identified by its labels")
+		}
 		if ev.DedupKey == "" {
 			ev.DedupKey = labelsFingerprint(a.Labels)
 		}

@@ -101,14 +101,21 @@ func ParseWebhook(m Mapping, body []byte) ([]alert.Event, error) {
 		items = arr
 	}
 	evs := make([]alert.Event, 0, len(items))
-	for _, it := range items {
+	for i, it := range items {
 		get := func(p string) string { return text(it, p) }
+		at := m.Summary
+		if m.Items != "" {
+			at = m.Items + "/" + strconv.Itoa(i) + m.Summary
+		}
 		action := strings.ToLower(get(m.Action))
 		if mapped, ok := lookupFold(m.ActionMap, action); ok {
 			action = mapped
 		}
 		if action == "" {
 			action = string(alert.Trigger)
+		}
+		if action == string(alert.Trigger) && strings.TrimSpace(get(m.Summary)) == "" {
+			return nil, apperr.Field(at, "is missing or blank (mapping.summary points here)")
 		}
 		sev := get(m.Severity)
 		if mapped, ok := lookupFold(m.SeverityMap, sev); ok {

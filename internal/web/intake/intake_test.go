@@ -1,0 +1,95 @@
+package intake_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/web/intake"
+)
+
+// TestSNSSubscription confirms an SNS subscription by visiting its
+// SubscribeURL, refuses one that points anywhere else, and turns a
+// CloudWatch alarm into an alert.
+func TestSNSSubscription(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		var confirmed atomic.Int32
+		sns := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/confirm" && r.URL.Query().Get("Token") == "tok-1" {
+				confirmed.Add(1)
+				return
+			}
+			http.Error(w, "unknown token", http.StatusNotFound)
+		}))
+		defer sns.Close()
+
+		now := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+		master, err := keys.LocalMasterKey(bytes.Repeat([]byte{3}, keys.MasterKeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kr, err := keys.Load(context.Background(), d, master, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk := clock.NewFake(now)
+		in := alert.NewIntake(d, clk, kr, incident.NewService(d, clk, kr))
+		ctx := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "t", Name: "admin", Role: authz.RoleAdmin})
+		svc, err := in.CreateService(ctx, alert.ServiceInput{Name: "aws"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, key, err := in.CreateIntegration(ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindSNS, Name: "cloudwatch"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		intake.Register(mux, intake.Deps{Alerts: in, Log: slog.New(slog.DiscardHandler),
+			SNSHosts: []string{"127.0.0.1"}, SNSClient: sns.Client()})
+		send := func(body string) (int, string) {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/intake/sns/"+key, strings.NewReader(body)))
+			raw, _ := io.ReadAll(rec.Body)
+			return rec.Code, string(raw)
+		}
+
+		confirm := `{"Type":"SubscriptionConfirmation","MessageId":"m1","Token":"tok-1","TopicArn":"arn:aws:sns:us-east-1:1:ward",
+			"Message":"You have chosen to subscribe","SubscribeURL":"` + sns.URL + `/confirm?Token=tok-1"}`
+		if code, body := send(confirm); code != 202 || !strings.Contains(body, `"events":0`) || confirmed.Load() != 1 {
+			t.Fatalf("confirmation: %d %s, confirmed %d times", code, body, confirmed.Load())
+		}
+		for _, u := range []string{"https://evil.example/confirm?Token=tok-1", "http://127.0.0.1/confirm", sns.URL + "/confirm?Token=wrong"} {
+			forged := strings.Replace(confirm, sns.URL+"/confirm?Token=tok-1", u, 1)
+			if code, body := send(forged); code != 400 || !strings.Contains(body, "SubscribeURL") && !strings.Contains(body, "subscription") {
+				t.Errorf("confirmation to %s: %d %s", u, code, body)
+			}
+		}
+		if confirmed.Load() != 1 {
+			t.Fatalf("forged confirmations reached the SNS server: %d", confirmed.Load())
+		}
+
+		alarm := `{"Type":"Notification","MessageId":"m2","TopicArn":"arn:aws:sns:us-east-1:1:ward","Subject":"ALARM: db-cpu",
+			"Message":"{\"AlarmName\":\"db-cpu\",\"NewStateValue\":\"ALARM\",\"NewStateReason\":\"CPU > 90\",\"Region\":\"us-east-1\",\"AWSAccountId\":\"1\",\"AlarmArn\":\"arn:aws:cloudwatch:us-east-1:1:alarm:db-cpu\"}"}`
+		if code, body := send(alarm); code != 202 || !strings.Contains(body, `"new":1`) {
+			t.Fatalf("alarm: %d %s", code, body)
+		}
+		ok := strings.Replace(strings.Replace(alarm, `\"ALARM\"`, `\"OK\"`, 1), "m2", "m3", 1)
+		if code, body := send(ok); code != 202 || !strings.Contains(body, `"resolved":1`) {
+			t.Fatalf("alarm OK: %d %s", code, body)
+		}
+	})
+}
