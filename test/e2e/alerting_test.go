@@ -147,9 +147,9 @@ func TestEventsV2(t *testing.T) {
 		bad := map[string]string{
 			`{"routing_key":"` + ig.Key + `","event_action":"trigger","payload":{"source":"x","severity":"critical"}}`:           "'payload.summary' is missing or blank",
 			`{"routing_key":"` + ig.Key + `","event_action":"trigger","payload":{"summary":"s","source":"x","severity":"loud"}}`: "payload.severity",
-			`{"routing_key":"` + ig.Key + `","event_action":"explode","dedup_key":"k"}`:                                            "event_action",
-			`{"routing_key":"` + ig.Key + `","event_action":"resolve"}`:                                                            "dedup_key",
-			`{"routing_key":"0123456789abcdef0123456789abcdef","event_action":"resolve","dedup_key":"k"}`:                          "Invalid routing key",
+			`{"routing_key":"` + ig.Key + `","event_action":"explode","dedup_key":"k"}`:                                          "event_action",
+			`{"routing_key":"` + ig.Key + `","event_action":"resolve"}`:                                                          "dedup_key",
+			`{"routing_key":"0123456789abcdef0123456789abcdef","event_action":"resolve","dedup_key":"k"}`:                        "Invalid routing key",
 			`{"event_action":`: "",
 		}
 		for ev, want := range bad {
