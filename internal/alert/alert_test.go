@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -320,6 +321,34 @@ func TestServicesAndKeys(t *testing.T) {
 		}
 		if _, err := e.in.Authenticate(e.ctx, "0123456789abcdef0123456789abcdef"); err != alert.ErrUnknownKey {
 			t.Fatalf("unknown key: %v", err)
+		}
+	})
+}
+
+// TestRevokedKeyRecordsNothing revokes a key behind Authenticate's cache,
+// as another node would: the next batch is refused, not recorded.
+func TestRevokedKeyRecordsNothing(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig, key := e.serviceKey("billing", false, alert.GroupByAlert)
+		e.ingest(ig, trig("k1", "first"))
+		if _, err := d.W.ExecContext(context.Background(), `UPDATE integration_keys SET revoked_at = $1 WHERE id = $2`, start, ig.ID); err != nil {
+			t.Fatal(err)
+		}
+		cached, err := e.in.Authenticate(e.ctx, key)
+		if err != nil || cached.ID != ig.ID {
+			t.Fatalf("the cache should still answer for a minute: %+v %v", cached, err)
+		}
+		if _, err := e.in.Ingest(context.Background(), cached, []alert.Event{trig("k2", "second")}); !errors.Is(err, alert.ErrUnknownKey) {
+			t.Fatalf("ingest with a revoked key: %v", err)
+		}
+		as, err := e.in.Alerts(e.ctx, alert.Filter{})
+		if err != nil || len(as) != 1 || as[0].DedupKey != "k1" {
+			t.Fatalf("alerts after the refused batch: %+v %v", as, err)
+		}
+		e.clk.Advance(2 * time.Minute)
+		if _, err := e.in.Authenticate(e.ctx, key); !errors.Is(err, alert.ErrUnknownKey) {
+			t.Fatalf("after the cache expires: %v", err)
 		}
 	})
 }

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
@@ -37,12 +39,18 @@ type groupTarget struct {
 	phi        bool
 }
 
-// Ingest records a batch of events from integration ig in one transaction:
-// it answers only after the commit, so an accepted event is never lost.
-// A trigger repeats an open alert with its dedup key (its count goes up) or
-// opens a new one, which joins the open incident of its group or opens an
+// Ingest records a batch of events from integration ig and answers only
+// after they are committed, so an accepted event is never lost. A trigger
+// repeats an open alert with its dedup key (its count goes up) or opens a
+// new one, which joins the open incident of its group or opens an
 // incident. Acknowledge and resolve change the open alert with the key, if
-// any. One audit entry records the batch.
+// any.
+//
+// Batches that arrive while another is being written are written together
+// in the next transaction, one audit entry per integration: a tool that
+// sends one event per request (the Events API v2) then costs little more
+// per event than one that sends a hundred. If that transaction fails, every
+// batch in it fails and is not recorded.
 func (s *Intake) Ingest(ctx context.Context, ig Integration, evs []Event) (Result, error) {
 	if len(evs) > MaxBatch {
 		return Result{}, apperr.Field("alerts", "has %d events; the limit is %d", len(evs), MaxBatch)
@@ -61,43 +69,148 @@ func (s *Intake) Ingest(ctx context.Context, ig Integration, evs []Event) (Resul
 		}
 		res.DedupKeys[i] = evs[i].DedupKey
 	}
-	ctx = authz.WithActor(ctx, ig.Actor())
+	req := &ingestReq{ctx: context.WithoutCancel(authz.WithActor(ctx, ig.Actor())), ig: ig, evs: evs, res: res, done: make(chan error, 1)}
+	s.queue.mu.Lock()
+	s.queue.pending = append(s.queue.pending, req)
+	if !s.queue.running {
+		s.queue.running = true
+		go s.drain()
+	}
+	s.queue.mu.Unlock()
+	// Once queued the batch may be written, so wait for the outcome even if
+	// ctx ends: the caller must not guess whether it was recorded.
+	if err := <-req.done; err != nil {
+		return Result{}, err
+	}
+	return req.res, nil
+}
+
+// ingestReq is one Ingest call waiting to be written.
+type ingestReq struct {
+	ctx  context.Context // the integration's actor and the request's id
+	ig   Integration
+	evs  []Event
+	res  Result
+	err  error // set when the batch was refused inside the write
+	done chan error
+}
+
+// ingestQueue holds the batches waiting for the writer. One drain
+// goroutine runs while it is not empty.
+type ingestQueue struct {
+	mu      sync.Mutex
+	pending []*ingestReq
+	running bool
+}
+
+// maxWrite caps the events written in one transaction.
+const maxWrite = 2000
+
+// drain writes the queued batches until none is left.
+func (s *Intake) drain() {
+	for {
+		s.queue.mu.Lock()
+		n, events := 0, 0
+		for n < len(s.queue.pending) && (n == 0 || events+len(s.queue.pending[n].evs) <= maxWrite) {
+			events += len(s.queue.pending[n].evs)
+			n++
+		}
+		if n == 0 {
+			s.queue.running = false
+			s.queue.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(s.queue.pending[:n])
+		s.queue.pending = slices.Delete(s.queue.pending, 0, n)
+		s.queue.mu.Unlock()
+		err := s.write(batch)
+		for _, r := range batch {
+			if err == nil {
+				r.done <- r.err
+			} else {
+				r.done <- err
+			}
+		}
+	}
+}
+
+// write records the batches of reqs in one transaction.
+func (s *Intake) write(reqs []*ingestReq) error {
 	now := s.clock.Now()
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		r := Result{DedupKeys: res.DedupKeys}
-		// The service row's lock serialises intake per service on
-		// PostgreSQL, so two nodes never open the same alert or group
-		// twice; SQLite's writer already does.
-		if _, err := tx.ExecContext(ctx, `UPDATE services SET version = version WHERE id = $1`, ig.ServiceID); err != nil {
-			return fmt.Errorf("lock service: %w", err)
+	return s.db.Write(reqs[0].ctx, func(tx *sql.Tx) error {
+		byIntegration := map[string][]*ingestReq{}
+		var order []string
+		for _, r := range reqs {
+			if _, ok := byIntegration[r.ig.ID]; !ok {
+				order = append(order, r.ig.ID)
+			}
+			byIntegration[r.ig.ID] = append(byIntegration[r.ig.ID], r)
 		}
-		svc, err := getService(ctx, tx, ig.ServiceID)
-		if err != nil {
-			return err
-		}
-		quiet, err := inMaintenance(ctx, tx, svc.ID, now)
-		if err != nil {
-			return err
-		}
-		groups := map[string]groupTarget{}
-		for i := range evs {
-			if err := s.apply(ctx, tx, svc, ig, &evs[i], now, quiet, groups, &r); err != nil {
+		for _, id := range order {
+			if err := s.writeIntegration(tx, byIntegration[id], now); err != nil {
 				return err
 			}
 		}
-		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
-			Change: map[string]any{"service_id": svc.ID, "events": len(evs), "new": r.New, "deduplicated": r.Deduplicated,
-				"acknowledged": r.Acknowledged, "resolved": r.Resolved, "ignored": r.Ignored, "suppressed": r.Suppressed,
-				"incidents_opened": r.Opened}}); err != nil {
-			return err
-		}
-		res = r
 		return nil
 	})
-	if err != nil {
-		return Result{}, err
+}
+
+// writeIntegration records the batches of one integration, with one audit
+// entry for them.
+func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) error {
+	ctx, ig := reqs[0].ctx, reqs[0].ig
+	// The service row's lock serialises intake per service on PostgreSQL,
+	// so two nodes never open the same alert or group twice; SQLite's
+	// writer already does.
+	if _, err := tx.ExecContext(ctx, `UPDATE services SET version = version WHERE id = $1`, ig.ServiceID); err != nil {
+		return fmt.Errorf("lock service: %w", err)
 	}
-	return res, nil
+	var revoked sql.NullTime
+	if err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM integration_keys WHERE id = $1`, ig.ID).Scan(&revoked); err != nil {
+		return fmt.Errorf("check integration key: %w", err)
+	}
+	if revoked.Valid {
+		// Revoked since Authenticate looked it up: record nothing.
+		for _, r := range reqs {
+			r.err = ErrUnknownKey
+		}
+		return nil
+	}
+	svc, err := getService(ctx, tx, ig.ServiceID)
+	if err != nil {
+		return err
+	}
+	quiet, err := inMaintenance(ctx, tx, svc.ID, now)
+	if err != nil {
+		return err
+	}
+	groups := map[string]groupTarget{}
+	var sum Result
+	for _, req := range reqs {
+		r := Result{DedupKeys: req.res.DedupKeys}
+		for i := range req.evs {
+			if err := s.apply(ctx, tx, svc, ig, &req.evs[i], now, quiet, groups, &r); err != nil {
+				return err
+			}
+		}
+		req.res = r
+		sum.New += r.New
+		sum.Deduplicated += r.Deduplicated
+		sum.Acknowledged += r.Acknowledged
+		sum.Resolved += r.Resolved
+		sum.Ignored += r.Ignored
+		sum.Suppressed += r.Suppressed
+		sum.Opened = append(sum.Opened, r.Opened...)
+		sum.DedupKeys = append(sum.DedupKeys, r.DedupKeys...)
+	}
+	if sum.Opened == nil {
+		sum.Opened = []string{}
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
+		Change: map[string]any{"service_id": svc.ID, "requests": len(reqs), "events": len(sum.DedupKeys), "new": sum.New,
+			"deduplicated": sum.Deduplicated, "acknowledged": sum.Acknowledged, "resolved": sum.Resolved,
+			"ignored": sum.Ignored, "suppressed": sum.Suppressed, "incidents_opened": sum.Opened}})
+	return err
 }
 
 func randomKey() string {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,8 @@ type Intake struct {
 	clock     clock.Clock
 	keys      Sealer
 	incidents *incident.Service
+	queue     ingestQueue
+	keyCache  keyCache
 }
 
 // NewIntake returns an Intake that opens incidents through incidents.
@@ -350,6 +353,9 @@ func (s *Intake) RevokeIntegration(ctx context.Context, id string) error {
 			return apperr.New(apperr.NotFound, "no active integration key %q", id)
 		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "integration.revoke", ObjectType: "integration", ObjectID: id})
+		if err == nil {
+			s.keyCache.forget(id)
+		}
 		return err
 	})
 }
@@ -399,16 +405,74 @@ func (s *Intake) Integrations(ctx context.Context, serviceID string) ([]Integrat
 var ErrUnknownKey = errors.New("unknown or revoked integration key")
 
 // Authenticate returns the active integration whose key is key.
+//
+// Answers are cached for keyCacheTTL so that a tool sending one event per
+// request costs one key lookup a minute, not one per event; revocation
+// still takes effect at once, because the write that records the events
+// checks the key again (see writeIntegration).
 func (s *Intake) Authenticate(ctx context.Context, key string) (Integration, error) {
+	h := hashKey(key)
+	now := s.clock.Now()
+	if ig, ok := s.keyCache.get(h, now); ok {
+		return ig, nil
+	}
 	ig, err := scanIntegration(s.db.R.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integration_keys k
-		JOIN services s ON s.id = k.service_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL`, hashKey(key)))
+		JOIN services s ON s.id = k.service_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL`, h))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Integration{}, ErrUnknownKey
 	}
 	if err != nil {
 		return Integration{}, fmt.Errorf("look up integration key: %w", err)
 	}
+	s.keyCache.put(h, ig, now)
 	return ig, nil
+}
+
+// keyCacheTTL is how long Authenticate trusts a key it has looked up.
+const keyCacheTTL = time.Minute
+
+// keyCacheMax bounds the cache; when full it starts afresh.
+const keyCacheMax = 10_000
+
+// keyCache remembers integrations by key hash.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	ig      Integration
+	expires time.Time
+}
+
+func (c *keyCache) get(hash string, now time.Time) (Integration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || !now.Before(e.expires) {
+		return Integration{}, false
+	}
+	return e.ig, true
+}
+
+func (c *keyCache) put(hash string, ig Integration, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= keyCacheMax {
+		c.m = map[string]cachedKey{}
+	}
+	c.m[hash] = cachedKey{ig: ig, expires: now.Add(keyCacheTTL)}
+}
+
+// forget drops integration id from the cache.
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.m {
+		if e.ig.ID == id {
+			delete(c.m, h)
+		}
+	}
 }
 
 // Actor is who an integration acts as: the monitoring tool, named by its

@@ -127,6 +127,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(8)
+	// Keep every reader open: opening a SQLite connection (and running its
+	// pragmas) costs more than most queries.
+	r.SetMaxIdleConns(8)
 	return &DB{Dialect: SQLite, W: w, R: r, commits: newCommitter(w)}, nil
 }
 

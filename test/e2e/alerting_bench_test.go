@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// peakRSSMiB is this process's peak resident memory (VmHWM), in MiB. The
+// server runs in the test process, so it counts the load generator too:
+// an upper bound for the server alone.
+func peakRSSMiB(b *testing.B) float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmHWM in /proc/self/status")
+	return 0
+}
+
+// BenchmarkAlertIntake measures durable alert intake on SQLite over HTTPS:
+// b.N distinct alerts (use -benchtime 100000x), each committed before its
+// 202, sent as Alertmanager webhook batches of 100 and as single Events API
+// v2 events. The service groups by source: each Alertmanager group (one
+// per batch) is one incident; for Events v2 the sub-benchmark names the
+// grouping, since an alert storm on one service (group_by service) joins
+// one incident while group_by alert opens one incident per alert.
+func BenchmarkAlertIntake(b *testing.B) {
+	b.Run("alertmanager-batch100", func(b *testing.B) {
+		w := startWard(b, "")
+		_, ig := w.service("bench-am", false, "source", "alertmanager", "")
+		batches := (b.N + 99) / 100
+		var next atomic.Int64
+		var failed atomic.Int64
+		b.ResetTimer()
+		parallel(8, func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= batches || failed.Load() > 0 {
+					return
+				}
+				n := min(100, b.N-i*100)
+				if code, body := w.post("/intake/alertmanager/"+ig.Key, amBatch(i, n), nil); code != 202 {
+					failed.Add(1)
+					b.Errorf("batch %d: %d %s", i, code, body)
+				}
+			}
+		})
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+		b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
+	})
+	for _, group := range []string{"service", "alert"} {
+		b.Run("eventsv2-single-groupby-"+group, func(b *testing.B) {
+			w := startWard(b, "")
+			_, ig := w.service("bench-v2-"+group, false, group, "events_v2", "")
+			var next atomic.Int64
+			var failed atomic.Int64
+			b.ResetTimer()
+			parallel(32, func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= b.N || failed.Load() > 0 {
+						return
+					}
+					ev := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"a-%d",`+
+						`"payload":{"summary":"latency over budget on host %d","source":"host-%d","severity":"error"}}`, ig.Key, i, i, i%50)
+					if code, body := w.post("/v2/enqueue", ev, nil); code != 202 {
+						failed.Add(1)
+						b.Errorf("event %d: %d %s", i, code, body)
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+			b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
+		})
+	}
+}
+
+// amBatch is Alertmanager batch i of n distinct firing alerts, one group.
+func amBatch(i, n int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `{"version":"4","groupKey":"{}:{batch=\"%d\"}","status":"firing","receiver":"ward","alerts":[`, i)
+	for j := range n {
+		if j > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"status":"firing","labels":{"alertname":"HighLatency","instance":"host-%d-%d","severity":"warning"},`+
+			`"annotations":{"summary":"p99 latency over budget"},"startsAt":%q,"fingerprint":"fp-%d-%d"}`,
+			i, j, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC).Format(time.RFC3339), i, j)
+	}
+	sb.WriteString("]}")
+	return sb.String()
+}
+
+// parallel runs fn on n goroutines and waits for them.
+func parallel(n int, fn func()) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(fn)
+	}
+	wg.Wait()
+}
