@@ -52,7 +52,9 @@ const (
 	Weekly RotationKind = "weekly"
 )
 
-// Schedule is an on-call schedule. Its zero value has nobody on call.
+// Schedule is an on-call schedule. Its zero value has nobody on call. Only
+// Validate checks it: elsewhere a rotation that fails validation has nobody
+// on call, and an override whose end is not after its start never applies.
 type Schedule struct {
 	// TimeZone is the zone in which daily and weekly hand-offs and
 	// restriction windows are read. Validate requires it; the other methods
@@ -78,7 +80,8 @@ type Rotation struct {
 	ShiftLength int
 	// Start is the first hand-off. For Daily and Weekly rotations its
 	// wall-clock time of day (and, for Weekly, its weekday) in the schedule's
-	// zone anchors every later hand-off.
+	// zone anchors every later hand-off; a Schedule passes its TimeZone to
+	// ShiftAt and NextHandoffs as loc.
 	Start time.Time
 	// End, when set, ends the rotation: nobody is on call from it at or after
 	// End, and the shift running at End is cut short there.
@@ -103,7 +106,8 @@ type Window struct {
 	// End is the local time of day at which the window closes, in (0, 24h];
 	// 24*time.Hour is the midnight ending the day. An End before Start
 	// closes the window on the following day, so Start 22h and End 6h is
-	// overnight. End must differ from Start.
+	// overnight. End must differ from Start. Times skipped or repeated by a
+	// daylight-saving change resolve as the package documentation says.
 	End time.Duration
 }
 

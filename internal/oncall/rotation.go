@@ -6,7 +6,7 @@ const day = 24 * time.Hour
 
 // ShiftAt reports the rotation's shift running at t, with hand-offs read in
 // loc (nil means UTC): the user on call, and the shift's start (inclusive)
-// and end (exclusive, cut short at End). ok is false before Start, at or
+// and end (exclusive, cut short at End), in loc. ok is false before Start, at or
 // after End, and for a rotation that fails validation. ShiftAt ignores
 // Restrict: it reports the turn, not whether the restriction windows leave
 // the user on call at t. Its cost does not depend on how far t is from Start.
@@ -17,13 +17,13 @@ func (r Rotation) ShiftAt(t time.Time, loc *time.Location) (user string, start, 
 	}
 	start, end = r.handoff(k, loc), r.handoff(k+1, loc)
 	if !r.End.IsZero() && r.End.Before(end) {
-		end = r.End
+		end = r.End.In(zone(loc))
 	}
 	return r.Participants[k%int64(len(r.Participants))], start, end, true
 }
 
 // NextHandoffs returns the first n hand-offs strictly after after, read in
-// loc (nil means UTC), stopping before End. Start is the first hand-off. It
+// and expressed in loc (nil means UTC), stopping before End. Start is the first hand-off. It
 // returns nil for a rotation that fails validation or when n < 1.
 func (r Rotation) NextHandoffs(after time.Time, loc *time.Location, n int) []time.Time {
 	if n < 1 {
@@ -104,13 +104,13 @@ func (r Rotation) periodDays() int64 {
 
 // handoff returns the start of shift k.
 func (r Rotation) handoff(k int64, loc *time.Location) time.Time {
+	loc = zone(loc)
 	if k == 0 {
-		return r.Start
+		return r.Start.In(loc)
 	}
 	if r.Kind == Hourly {
-		return time.Unix(r.Start.Unix()+k*int64(r.ShiftLength)*3600, int64(r.Start.Nanosecond()))
+		return time.Unix(r.Start.Unix()+k*int64(r.ShiftLength)*3600, int64(r.Start.Nanosecond())).In(loc)
 	}
-	loc = zone(loc)
 	s := r.Start.In(loc)
 	return wallTime(dateOf(s).addDays(k*r.periodDays()), clockOf(s), loc)
 }

@@ -20,7 +20,7 @@ func (s Schedule) OnCallAt(t time.Time) []string {
 }
 
 // Shifts returns the resolved shifts overlapping [from, to), cut to that
-// period and ordered by start. Consecutive periods in which the same user is
+// period, ordered by start, with times in the schedule's zone. Consecutive periods in which the same user is
 // on call from the same source (the same rotation, by override or not) make
 // one shift, so a user who appears twice in a row in a rotation, or a
 // single-participant rotation, gives one long shift. It returns nil when to
@@ -31,11 +31,12 @@ func (s Schedule) Shifts(from, to time.Time) []Shift {
 		return nil
 	}
 	loc := zone(s.TimeZone)
+	from, to = from.In(loc), to.In(loc)
 	cuts := []time.Time{from}
 	add := func(ts ...time.Time) {
 		for _, t := range ts {
 			if !t.IsZero() && t.After(from) && t.Before(to) {
-				cuts = append(cuts, t)
+				cuts = append(cuts, t.In(loc))
 			}
 		}
 	}

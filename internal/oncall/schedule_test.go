@@ -141,7 +141,12 @@ func TestShifts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := tc.s.Shifts(tc.from, tc.to)
+			got := tc.s.Shifts(tc.from.UTC(), tc.to.UTC())
+			for _, sh := range got {
+				if sh.Start.Location() != ny || sh.End.Location() != ny {
+					t.Errorf("shift %v not in the schedule's zone", sh)
+				}
+			}
 			if s := shiftsString(got, ny); s != tc.want {
 				t.Fatalf("Shifts:\n%s\nwant:\n%s", s, tc.want)
 			}
