@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/authz"
 )
@@ -19,7 +20,10 @@ var (
 // TestUIAlerting drives the alerting pages as a browser would, without
 // one: an administrator creates a service and an Events API v2 key through
 // the forms, a monitoring tool sends an event with that key, and the alert
-// shows on the alerts list, on its own page and on its incident's page.
+// shows on the alerts list, on its own page and on its incident's page. A
+// maintenance window is scheduled and ended, and the key revoked, through
+// the service page; form errors come back beside their controls, and a
+// responder may read services but not create one.
 func TestUIAlerting(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
 		admin := signInAs(t, w, authz.RoleAdmin, "ui-admin")
@@ -45,6 +49,11 @@ func TestUIAlerting(t *testing.T) {
 		code, page = admin.send("POST", svcPath+"/integrations", url.Values{"ig_kind": {"events_v2"}, "ig_name": {""}})
 		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" id="ig_name-error">is required</p>`) {
 			t.Fatalf("blank key name: %d, want 422 with the field error: %.2000s", code, page)
+		}
+		code, page = admin.send("POST", svcPath+"/integrations", url.Values{"ig_kind": {"webhook"}, "ig_name": {"hook"},
+			"ig_mapping": {`{"summary": "no-slash"}`}})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" id="ig_mapping-error">summary: `) {
+			t.Fatalf("bad webhook mapping: %d, want 422 with the error beside the mapping: %.3000s", code, page)
 		}
 		code, page = admin.send("POST", svcPath+"/integrations", url.Values{"ig_kind": {"events_v2"}, "ig_name": {"prometheus"}})
 		km := keyRe.FindStringSubmatch(page)
@@ -100,6 +109,37 @@ func TestUIAlerting(t *testing.T) {
 		code, page = viewer.send("GET", "/alerts/"+a.ID, nil)
 		if code != http.StatusOK || strings.Contains(page, "MRN-4471") || !strings.Contains(page, "Hidden: may contain PHI") {
 			t.Fatalf("stakeholder (no PHI) must get the alert without its details: %d %.3000s", code, page)
+		}
+
+		ends := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04")
+		if code, loc := admin.send("POST", svcPath+"/maintenance", url.Values{"ends_at": {ends}, "reason": {"db upgrade"}}); code != http.StatusSeeOther ||
+			!strings.Contains(loc, "msg=window_created") {
+			t.Fatalf("schedule maintenance: %d %.500s", code, loc)
+		}
+		_, page = admin.send("GET", svcPath, nil)
+		wm := regexp.MustCompile(`action="(` + svcPath + `/maintenance/[0-9a-f-]{36}/end)"`).FindStringSubmatch(page)
+		if wm == nil || !strings.Contains(page, "db upgrade") || !strings.Contains(page, "End now") {
+			t.Fatalf("service page must list the window with an end button: %.3000s", page)
+		}
+		if code, _ := admin.send("POST", wm[1], nil); code != http.StatusSeeOther {
+			t.Fatalf("end maintenance: %d", code)
+		}
+		if _, page = admin.send("GET", svcPath, nil); strings.Contains(page, "db upgrade") {
+			t.Fatalf("an ended window is still listed: %.3000s", page)
+		}
+		rm := regexp.MustCompile(`action="(` + svcPath + `/integrations/[0-9a-f-]{36}/revoke)"`).FindStringSubmatch(page)
+		if rm == nil {
+			t.Fatalf("service page has no revoke button: %.3000s", page)
+		}
+		if code, _ := admin.send("POST", rm[1], nil); code != http.StatusSeeOther {
+			t.Fatalf("revoke key: %d", code)
+		}
+		if code, _ := w.do("POST", "/v2/enqueue", map[string]any{"routing_key": key, "event_action": "trigger",
+			"payload": map[string]any{"summary": "after revoke", "source": "db-7", "severity": "info"}}, nil); code != http.StatusBadRequest {
+			t.Fatalf("event with a revoked key: %d, want 400", code)
+		}
+		if _, page = admin.send("GET", svcPath, nil); !strings.Contains(page, "Revoked <time") {
+			t.Fatalf("service page must show the key revoked: %.3000s", page)
 		}
 
 		responder := signInAs(t, w, authz.RoleResponder, "ui-responder")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,6 +157,11 @@ func (u *UI) serviceShow(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "service", p.Service.Name, "services", p)
 }
 
+// serviceControls are the service page's form controls; an error about
+// anything else is shown at the top of the page.
+var serviceControls = []string{"name", "description", "handles_phi", "group_by", "ig_kind", "ig_name", "ig_mapping",
+	"starts_at", "ends_at", "reason"}
+
 // serviceWithErrors re-renders the service page with one form's values and
 // errors; the other forms keep the service's own values.
 func (u *UI) serviceWithErrors(w http.ResponseWriter, r *http.Request, err error, form map[string]string) {
@@ -172,7 +178,13 @@ func (u *UI) serviceWithErrors(w http.ResponseWriter, r *http.Request, err error
 	for k, v := range form {
 		p.Form[k] = v
 	}
-	p.Errors = fe
+	p.Errors = map[string]string{}
+	for k, v := range fe {
+		if k != "_" && !slices.Contains(serviceControls, k) {
+			k, v = "_", k+": "+v
+		}
+		p.Errors[k] = v
+	}
 	u.render(w, r, http.StatusUnprocessableEntity, "service", p.Service.Name, "services", p)
 }
 
@@ -198,30 +210,26 @@ type keyPage struct {
 	Example  string
 }
 
-// integrationFields maps the integration form's controls to the fields the
-// service names in its errors.
+// integrationFields maps the fields the service names in its errors to
+// the integration form's controls.
 var integrationFields = map[string]string{"kind": "ig_kind", "name": "ig_name", "mapping": "ig_mapping"}
 
 func (u *UI) integrationCreate(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, "ig_kind", "ig_name", "ig_mapping")
 	in := alert.IntegrationInput{Kind: alert.Kind(form["ig_kind"]), Name: form["ig_name"]}
 	if m := strings.TrimSpace(form["ig_mapping"]); m != "" {
-		if !json.Valid([]byte(m)) {
-			u.serviceWithErrors(w, r, apperr.Field("ig_mapping", "is not valid JSON"), form)
-			return
-		}
 		in.Mapping = json.RawMessage(m)
 	}
 	ig, key, err := u.Alerts.CreateIntegration(r.Context(), r.PathValue("service"), in, integration.CheckMapping)
 	if err != nil {
 		if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
-			f := e.Fields[0].Field
+			f, msg := e.Fields[0].Field, e.Fields[0].Message
 			if mapped, ok := integrationFields[f]; ok {
 				f = mapped
-			} else {
-				f = "ig_mapping"
+			} else if key, ok := strings.CutPrefix(f, "mapping."); ok {
+				f, msg = "ig_mapping", key+": "+msg
 			}
-			err = apperr.Field(f, "%s", e.Fields[0].Message)
+			err = apperr.Field(f, "%s", msg)
 		}
 		u.serviceWithErrors(w, r, err, form)
 		return
