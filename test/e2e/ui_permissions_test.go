@@ -71,6 +71,66 @@ func (b *browserless) send(method, path string, form url.Values) (int, string) {
 	return resp.StatusCode, resp.Header.Get("Location") + string(raw)
 }
 
+// uiPassword is the password of the users the UI tests create.
+const uiPassword = "violet compass under winter rain"
+
+// signInAs creates a user of role named name, signs them in through the
+// sign-in form (enrolling two-factor authentication when the role needs
+// it) and returns the browser, holding a full session and its CSRF token.
+func signInAs(t *testing.T, w *ward, role authz.Role, name string) *browserless {
+	t.Helper()
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, uiPassword+"\n", "user", "create", "--username", name,
+		"--role", string(role), "--password-stdin"); code != 0 {
+		t.Fatalf("create %s: %s", role, errs)
+	}
+	b := newBrowserless(t, w.url)
+	code, where := b.send("POST", "/login", url.Values{"username": {name}, "password": {uiPassword}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("%s sign-in: %d %.300s", role, code, where)
+	}
+	if authz.PrivilegedRole(role) {
+		_, page := b.send("GET", "/mfa/enroll", nil)
+		m := secretRe.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("%s: no TOTP secret on the enrolment page: %.500s", role, page)
+		}
+		otp, err := totp.GenerateCode(m[1], time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, page := b.send("POST", "/mfa/enroll", url.Values{"code": {otp}}); code != http.StatusOK || !strings.Contains(page, "recovery codes") {
+			t.Fatalf("%s enrolment: %d %.500s", role, code, page)
+		}
+	}
+	b.send("GET", "/profile", nil) // a full session, and its CSRF token
+	return b
+}
+
+// alertingIDs are the objects the alerting routes of the matrix act on.
+type alertingIDs struct{ service, integration, window, alert string }
+
+// alertingFixture makes, through the API and the Events API v2, a service
+// with an integration key, an alert and then a maintenance window.
+func alertingFixture(t *testing.T, w *ward) alertingIDs {
+	t.Helper()
+	var fx alertingIDs
+	var svc, ig struct{ ID, Key string }
+	w.must(http.StatusCreated, "POST", "/api/v1/services", map[string]any{"name": "matrix"}, &svc)
+	w.must(http.StatusCreated, "POST", "/api/v1/services/"+svc.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "m"}, &ig)
+	w.must(http.StatusAccepted, "POST", "/v2/enqueue", map[string]any{"routing_key": ig.Key, "event_action": "trigger",
+		"payload": map[string]any{"summary": "matrix alert", "source": "m", "severity": "info"}}, nil)
+	var alerts []struct{ ID string }
+	w.must(http.StatusOK, "GET", "/api/v1/alerts?service="+svc.ID, nil, &alerts)
+	if len(alerts) != 1 {
+		t.Fatalf("alerts of the matrix service: %d, want 1", len(alerts))
+	}
+	var win struct{ ID string }
+	w.must(http.StatusCreated, "POST", "/api/v1/services/"+svc.ID+"/maintenance", map[string]any{
+		"ends_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "reason": "matrix"}, &win)
+	fx.service, fx.integration, fx.window, fx.alert = svc.ID, ig.ID, win.ID, alerts[0].ID
+	return fx
+}
+
 // TestUIPermissionMatrix signs in a user of every role and requests every
 // route of the UI's route table: a role without the route's permission
 // gets 403, every other answer means allowed. A route without a rule in
@@ -81,6 +141,7 @@ func TestUIPermissionMatrix(t *testing.T) {
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "ui matrix"}, &inc)
 	var task struct{ ID string }
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "t"}, &task)
+	fx := alertingFixture(t, w)
 
 	pages, err := ui.New(ui.Deps{})
 	if err != nil {
@@ -91,35 +152,14 @@ func TestUIPermissionMatrix(t *testing.T) {
 	slices.SortStableFunc(routes, func(a, b ui.Route) int {
 		return strings.Count(a.Pattern, "logout") - strings.Count(b.Pattern, "logout")
 	})
-	const password = "violet compass under winter rain"
 	for _, role := range authz.Roles {
-		name := "m-" + strings.ReplaceAll(string(role), "_", "-")
-		if code, _, errs := runWardIn(t, w.data, "", password+"\n", "user", "create", "--username", name,
-			"--role", string(role), "--password-stdin"); code != 0 {
-			t.Fatalf("create %s: %s", role, errs)
-		}
-		b := newBrowserless(t, w.url)
-		code, where := b.send("POST", "/login", url.Values{"username": {name}, "password": {password}})
-		if code != http.StatusSeeOther {
-			t.Fatalf("%s sign-in: %d %.300s", role, code, where)
-		}
-		if authz.PrivilegedRole(role) {
-			_, page := b.send("GET", "/mfa/enroll", nil)
-			m := secretRe.FindStringSubmatch(page)
-			if m == nil {
-				t.Fatalf("%s: no TOTP secret on the enrolment page: %.500s", role, page)
-			}
-			otp, err := totp.GenerateCode(m[1], time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if code, page := b.send("POST", "/mfa/enroll", url.Values{"code": {otp}}); code != http.StatusOK || !strings.Contains(page, "recovery codes") {
-				t.Fatalf("%s enrolment: %d %.500s", role, code, page)
-			}
-		}
-		b.send("GET", "/profile", nil) // a full session, and its CSRF token
+		b := signInAs(t, w, role, "m-"+strings.ReplaceAll(string(role), "_", "-"))
 		for _, rt := range routes {
-			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID).Replace(rt.Pattern)
+			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
+				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert).Replace(rt.Pattern)
+			if strings.ContainsAny(path, "{}") {
+				t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
+			}
 			code, body := b.send(rt.Method, path, nil)
 			allowed := rt.Perm == ui.Public || rt.Perm == ui.SignedIn || authz.Has(role, rt.Perm)
 			if !allowed && code != http.StatusForbidden {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/incident"
 )
@@ -224,6 +225,8 @@ type showPage struct {
 	Phases      []phase
 	Timeline    []incident.Event
 	Tasks       []incident.Task
+	Alerts      []alert.Alert
+	Services    map[string]string // service id to name, for the alerts
 	Next        []string
 	Resolutions []string
 	Skippable   []string
@@ -249,6 +252,10 @@ func phases(inc incident.Incident) []phase {
 	return out
 }
 
+// incidentAlertsLimit caps the alerts the incident page lists (newest
+// first); the alerts page lists the rest.
+const incidentAlertsLimit = 50
+
 func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	inc, err := u.Incidents.Get(r.Context(), ref)
 	if err != nil {
@@ -262,8 +269,20 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	as, err := u.Alerts.Alerts(r.Context(), alert.Filter{Incident: inc.ID, Limit: incidentAlertsLimit})
+	if err != nil {
+		return showPage{}, err
+	}
+	var names map[string]string
+	if len(as) > 0 {
+		svcs, err := u.Alerts.Services(r.Context())
+		if err != nil {
+			return showPage{}, err
+		}
+		names = serviceNames(svcs)
+	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks,
+	p := showPage{Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {

@@ -56,6 +56,17 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/tasks", Perm: authz.IncidentWrite, handler: u.taskCreate},
 		{Method: "POST", Pattern: "/incidents/{id}/tasks/{task}", Perm: authz.IncidentWrite, handler: u.taskUpdate},
 
+		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},
+		{Method: "POST", Pattern: "/services", Perm: authz.ServiceWrite, handler: u.serviceCreate},
+		{Method: "GET", Pattern: "/services/{service}", Perm: authz.IncidentRead, handler: u.serviceShow},
+		{Method: "POST", Pattern: "/services/{service}/edit", Perm: authz.ServiceWrite, handler: u.serviceUpdate},
+		{Method: "POST", Pattern: "/services/{service}/integrations", Perm: authz.ServiceWrite, handler: u.integrationCreate},
+		{Method: "POST", Pattern: "/services/{service}/integrations/{integration}/revoke", Perm: authz.ServiceWrite, handler: u.integrationRevoke},
+		{Method: "POST", Pattern: "/services/{service}/maintenance", Perm: authz.ServiceWrite, handler: u.windowCreate},
+		{Method: "POST", Pattern: "/services/{service}/maintenance/{window}/end", Perm: authz.ServiceWrite, handler: u.windowEnd},
+		{Method: "GET", Pattern: "/alerts", Perm: authz.IncidentRead, handler: u.alertList},
+		{Method: "GET", Pattern: "/alerts/{alert}", Perm: authz.IncidentRead, handler: u.alertShow},
+
 		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
 		{Method: "POST", Pattern: "/profile/password", Perm: SignedIn, handler: u.changePassword},
 		{Method: "POST", Pattern: "/profile/logout-everywhere", Perm: SignedIn, handler: u.logoutEverywhere},

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
@@ -37,10 +38,12 @@ const SessionCookie = "ward_session"
 type Deps struct {
 	DB        *db.DB
 	Incidents *incident.Service
-	Users     *user.Service
-	Clock     clock.Clock
-	Log       *slog.Logger
-	Version   string
+	// Alerts serves the alerting pages and the incident page's alerts.
+	Alerts  *alert.Intake
+	Users   *user.Service
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Version string
 }
 
 // UI serves the web interface.
@@ -78,25 +81,30 @@ type flash struct {
 }
 
 var flashes = map[string]flash{
-	"created":          {"info", "Incident recorded."},
-	"saved":            {"info", "Changes saved."},
-	"moved":            {"info", "Phase changed."},
-	"noted":            {"info", "Note added."},
-	"task":             {"info", "Task saved."},
-	"signed_out":       {"info", "You are signed out."},
-	"idle":             {"warn", "You were signed out after 15 minutes without activity."},
-	"expired":          {"warn", "Your session reached its time limit; please sign in again."},
-	"elsewhere":        {"warn", "You were signed out because your account signed in somewhere else."},
-	"revoked":          {"warn", "An administrator ended your session."},
-	"ended_other":      {"warn", "Your earlier session elsewhere was ended: Ward allows one session per person."},
-	"password":         {"info", "Password changed. Your other sessions were ended."},
-	"mfa_on":           {"info", "Two-factor authentication is on."},
-	"everywhere":       {"info", "All your sessions were ended."},
-	"user_created":     {"info", "User created."},
-	"user_saved":       {"info", "User updated."},
-	"setup_done":       {"info", "Administrator created. Sign in to continue."},
-	"need_mfa_enrol":   {"warn", "Your role requires two-factor authentication. Set it up to continue."},
-	"password_changed": {"warn", "Your password was changed; please sign in again."},
+	"created":             {"info", "Incident recorded."},
+	"saved":               {"info", "Changes saved."},
+	"moved":               {"info", "Phase changed."},
+	"noted":               {"info", "Note added."},
+	"task":                {"info", "Task saved."},
+	"signed_out":          {"info", "You are signed out."},
+	"idle":                {"warn", "You were signed out after 15 minutes without activity."},
+	"expired":             {"warn", "Your session reached its time limit; please sign in again."},
+	"elsewhere":           {"warn", "You were signed out because your account signed in somewhere else."},
+	"revoked":             {"warn", "An administrator ended your session."},
+	"ended_other":         {"warn", "Your earlier session elsewhere was ended: Ward allows one session per person."},
+	"password":            {"info", "Password changed. Your other sessions were ended."},
+	"mfa_on":              {"info", "Two-factor authentication is on."},
+	"everywhere":          {"info", "All your sessions were ended."},
+	"user_created":        {"info", "User created."},
+	"user_saved":          {"info", "User updated."},
+	"setup_done":          {"info", "Administrator created. Sign in to continue."},
+	"need_mfa_enrol":      {"warn", "Your role requires two-factor authentication. Set it up to continue."},
+	"password_changed":    {"warn", "Your password was changed; please sign in again."},
+	"service_created":     {"info", "Service created. Add an integration key so a monitoring tool can send it alerts."},
+	"service_saved":       {"info", "Service saved."},
+	"integration_revoked": {"info", "Integration key revoked: it no longer works."},
+	"window_created":      {"info", "Maintenance window scheduled."},
+	"window_ended":        {"info", "Maintenance window ended."},
 }
 
 // view is what every page template receives.
