@@ -74,7 +74,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
 	incidents := incident.NewService(d, env.Clock, kr)
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
-	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
+	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		return err
 	}

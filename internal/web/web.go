@@ -73,7 +73,6 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Log: d.Log, Version: d.Version})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts})
-	d.UI.Alerts = d.Alerts // the alerting pages use the API's intake
 	d.UI.Register(mux)
 	return s.observe(mux, securityHeaders(s.authenticate(mux)))
 }
