@@ -147,7 +147,9 @@ func (m Message) Validate() error {
 	return nil
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' }
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029'
+}
 
 // Render returns the subject line and plain-text body every channel shows
 // for m: email uses both, SMS and chat the text, voice the subject. The
