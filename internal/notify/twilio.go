@@ -112,13 +112,17 @@ func twiml(m Message) string {
 	return b.String()
 }
 
-// twilioResource is the part of Twilio's answer Ward reads: the created
-// resource, or an error.
+// twilioResource is the part of a created resource Ward reads.
 type twilioResource struct {
-	SID     string          `json:"sid"`
-	Status  string          `json:"status"`
-	Code    json.RawMessage `json:"code"`
-	Message string          `json:"message"`
+	SID    string `json:"sid"`
+	Status string `json:"status"`
+}
+
+// twilioError is Twilio's error document
+// (https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions).
+type twilioError struct {
+	Code    json.Number `json:"code"`
+	Message string      `json:"message"`
 }
 
 func (t twilio) create(ctx context.Context, resource string, form url.Values) (Receipt, error) {
@@ -132,20 +136,17 @@ func (t twilio) create(ctx context.Context, resource string, form url.Values) (R
 	if err != nil {
 		return Receipt{}, err
 	}
-	var r twilioResource
-	jsonErr := json.Unmarshal(body, &r)
 	if status/100 != 2 {
 		he := statusError("twilio", status, respHeader, nil)
-		if jsonErr == nil {
-			he.Code = strings.Trim(string(r.Code), `"`)
-			if he.Code == "null" {
-				he.Code = ""
-			}
-			he.Message = r.Message
+		var te twilioError
+		if json.Unmarshal(body, &te) == nil {
+			he.Code, he.Message = te.Code.String(), te.Message
 		}
 		return Receipt{}, he
 	}
-	if jsonErr != nil || r.SID == "" {
+	var r twilioResource
+	if err := json.Unmarshal(body, &r); err != nil || r.SID == "" {
+		// Twilio took the request and may have sent it: a retry could page twice.
 		return Receipt{}, Permanent(fmt.Errorf("twilio: HTTP %d answer has no sid", status))
 	}
 	return Receipt{Provider: "twilio", ID: r.SID, Status: r.Status}, nil
