@@ -35,8 +35,8 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 )
@@ -53,14 +53,16 @@ const (
 // Message is what Ward sends. It must never carry PHI (45 CFR 164.312(e)(1);
 // Ward's rule: outbound carries a number and a link). That is why it has no
 // free-text field: callers must not put patient names, identifiers or
-// incident descriptions into any field, Status included; the reader follows
-// URL into Ward, where access is authenticated and audited.
+// incident descriptions into any field. Status is a line from Ward's own
+// vocabulary, never text a user typed, and links carry ids and signed
+// tokens, never data. The reader follows URL into Ward, where access is
+// authenticated and audited.
 type Message struct {
 	Kind       string // one of the Kind constants
 	Incident   string // the incident number, e.g. "INC-42"; required except for KindVerify and KindTest
 	Severity   string // "sev1".."sev4"; optional
 	Service    string // the service's name; optional
-	Status     string // a short line, e.g. "triggered", "acknowledged", "update overdue"
+	Status     string // a short line (at most 64 bytes), e.g. "triggered", "acknowledged", "update overdue"
 	URL        string // the link to the incident in Ward; required when Incident is set
 	AckURL     string // optional signed one-click acknowledge link
 	ResolveURL string // optional signed one-click resolve link
@@ -83,8 +85,20 @@ type Sender interface {
 	Send(ctx context.Context, to string, m Message) (Receipt, error)
 }
 
+// Every channel is a Sender.
+var (
+	_ Sender = (*Email)(nil)
+	_ Sender = (*TwilioSMS)(nil)
+	_ Sender = (*TwilioVoice)(nil)
+	_ Sender = (*SlackWebhook)(nil)
+	_ Sender = (*SlackBot)(nil)
+	_ Sender = (*Teams)(nil)
+	_ Sender = (*Webhook)(nil)
+)
+
 const (
 	maxFieldLen    = 200
+	maxStatusLen   = 64 // a status line, not room for a description
 	maxURLLen      = 2048
 	defaultTimeout = 10 * time.Second
 )
@@ -111,7 +125,7 @@ func (m Message) Validate() error {
 		{"incident", m.Incident, maxFieldLen},
 		{"severity", m.Severity, maxFieldLen},
 		{"service", m.Service, maxFieldLen},
-		{"status", m.Status, maxFieldLen},
+		{"status", m.Status, maxStatusLen},
 		{"url", m.URL, maxURLLen},
 		{"ack_url", m.AckURL, maxURLLen},
 		{"resolve_url", m.ResolveURL, maxURLLen},
@@ -120,6 +134,9 @@ func (m Message) Validate() error {
 	for _, f := range fields {
 		if len(f.value) > f.max {
 			return fmt.Errorf("notify: message %s is longer than %d bytes", f.name, f.max)
+		}
+		if !utf8.ValidString(f.value) {
+			return fmt.Errorf("notify: message %s is not valid UTF-8", f.name)
 		}
 		if strings.ContainsFunc(f.value, isControl) {
 			return fmt.Errorf("notify: message %s contains a control character", f.name)
@@ -234,10 +251,9 @@ func IsTransient(err error) bool {
 	if se, ok := errors.AsType[*smtp.SMTPError](err); ok {
 		return se.Code/100 == 4
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) {
-		return true
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true // a timeout, or the connection dropped mid-conversation
 	}
-	_, ok := errors.AsType[net.Error](err)
+	_, ok := errors.AsType[net.Error](err) // refused, reset, timed out
 	return ok
 }
