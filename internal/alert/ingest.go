@@ -37,7 +37,24 @@ type Result struct {
 type groupTarget struct {
 	id, number string
 	phi        bool
+	paged      bool // the pager has been told of this batch's alerts
 }
+
+// Pager pages people for the incidents alerts open. Intake calls it inside
+// the transaction that records the alerts, so a page starts if and only if
+// its alert is recorded.
+type Pager interface {
+	// AlertOpenedTx tells of a new alert on svc, not suppressed by a
+	// maintenance window, that opened or joined incident incidentID.
+	AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc Service, incidentID string) error
+	// AlertsResolvedTx tells that incident incidentID has no open alert
+	// left.
+	AlertsResolvedTx(ctx context.Context, tx *sql.Tx, incidentID string) error
+}
+
+// SetPager makes p page for the alerts recorded from now on. Call it
+// before serving.
+func (s *Intake) SetPager(p Pager) { s.pager = p }
 
 // Ingest records a batch of events from integration ig and answers only
 // after they are committed, so an accepted event is never lost. A trigger
@@ -240,11 +257,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 		count(n, err, &r.Acknowledged, &r.Ignored)
 		return err
 	case Resolve:
-		n, err := exec(ctx, tx, `UPDATE alerts SET status = $1, resolved_at = $2
-			WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL`,
-			StatusResolved, now, svc.ID, ev.DedupKey)
-		count(n, err, &r.Resolved, &r.Ignored)
-		return err
+		return s.resolve(ctx, tx, svc, ev, now, r)
 	}
 	var id string
 	var incStatus sql.NullString
@@ -273,6 +286,35 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	return s.open(ctx, tx, svc, ig, ev, now, quiet, groups, r)
 }
 
+// resolve resolves the open alert with ev's dedup key, if any; when it was
+// its incident's last open alert, the incident's page ends.
+func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, ev *Event, now time.Time, r *Result) error {
+	var incidentID sql.NullString
+	err := tx.QueryRowContext(ctx, `UPDATE alerts SET status = $1, resolved_at = $2
+		WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL RETURNING incident_id`,
+		StatusResolved, now, svc.ID, ev.DedupKey).Scan(&incidentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		r.Ignored++
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("resolve alert: %w", err)
+	}
+	r.Resolved++
+	if !incidentID.Valid || s.pager == nil {
+		return nil
+	}
+	var open int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM alerts WHERE incident_id = $1 AND resolved_at IS NULL`,
+		incidentID.String).Scan(&open); err != nil {
+		return fmt.Errorf("count open alerts: %w", err)
+	}
+	if open > 0 {
+		return nil
+	}
+	return s.pager.AlertsResolvedTx(ctx, tx, incidentID.String)
+}
+
 // open records a new alert and, unless a maintenance window is on, joins
 // it to its group's open incident or opens one.
 func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
@@ -287,6 +329,14 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 			return err
 		}
 		incidentID = sql.NullString{String: g.id, Valid: true}
+		if s.pager != nil && !g.paged {
+			// Once per incident and batch: a storm of alerts pages once.
+			if err := s.pager.AlertOpenedTx(ctx, tx, svc, g.id); err != nil {
+				return err
+			}
+			g.paged = true
+			groups[a.GroupKey] = g
+		}
 	}
 	details, err := s.sealDetails(ev, a.ID)
 	if err != nil {

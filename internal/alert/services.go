@@ -40,6 +40,7 @@ type Intake struct {
 	incidents *incident.Service
 	queue     ingestQueue
 	keyCache  keyCache
+	pager     Pager
 }
 
 // NewIntake returns an Intake that opens incidents through incidents.
@@ -77,9 +78,12 @@ type Service struct {
 	// breach workflow's questions (45 CFR 164.402).
 	HandlesPHI bool
 	GroupBy    GroupBy
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	Version    int64
+	// EscalationPolicyID is the policy that pages people for the
+	// service's incidents; empty: incidents open, nobody is paged.
+	EscalationPolicyID string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Version            int64
 }
 
 // ServiceInput is a new service or the whole of an edited one.
@@ -88,6 +92,9 @@ type ServiceInput struct {
 	Description string
 	HandlesPHI  bool
 	GroupBy     GroupBy // default source
+	// EscalationPolicy is the id or name of the service's escalation
+	// policy; empty for none.
+	EscalationPolicy string
 }
 
 func (in *ServiceInput) validate() error {
@@ -110,13 +117,31 @@ func (in *ServiceInput) validate() error {
 	return nil
 }
 
-const serviceColumns = "id, name, description, handles_phi, group_by, created_at, updated_at, version"
+const serviceColumns = "id, name, description, handles_phi, group_by, escalation_policy_id, created_at, updated_at, version"
+
+// resolvePolicy turns in.EscalationPolicy (an id or a name) into an id.
+func resolvePolicy(ctx context.Context, tx *sql.Tx, ref string) (sql.NullString, error) {
+	if ref = strings.TrimSpace(ref); ref == "" {
+		return sql.NullString{}, nil
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM escalation_policies WHERE id = $1 OR name = $1`, ref).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sql.NullString{}, apperr.Field("escalation_policy", "no escalation policy %q", ref)
+	}
+	if err != nil {
+		return sql.NullString{}, fmt.Errorf("read escalation policy: %w", err)
+	}
+	return sql.NullString{String: id, Valid: true}, nil
+}
 
 type scanner interface{ Scan(...any) error }
 
 func scanService(r scanner) (Service, error) {
 	var s Service
-	err := r.Scan(&s.ID, &s.Name, &s.Description, &s.HandlesPHI, &s.GroupBy, &s.CreatedAt, &s.UpdatedAt, &s.Version)
+	var policy sql.NullString
+	err := r.Scan(&s.ID, &s.Name, &s.Description, &s.HandlesPHI, &s.GroupBy, &policy, &s.CreatedAt, &s.UpdatedAt, &s.Version)
+	s.EscalationPolicyID = policy.String
 	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
 	return s, err
 }
@@ -133,8 +158,13 @@ func (s *Intake) CreateService(ctx context.Context, in ServiceInput) (Service, e
 	svc := Service{ID: newID(), Name: in.Name, Description: in.Description, HandlesPHI: in.HandlesPHI,
 		GroupBy: in.GroupBy, CreatedAt: now, UpdatedAt: now, Version: 1}
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO services (`+serviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			svc.ID, svc.Name, svc.Description, svc.HandlesPHI, svc.GroupBy, svc.CreatedAt, svc.UpdatedAt, svc.Version)
+		policy, err := resolvePolicy(ctx, tx, in.EscalationPolicy)
+		if err != nil {
+			return err
+		}
+		svc.EscalationPolicyID = policy.String
+		_, err = tx.ExecContext(ctx, `INSERT INTO services (`+serviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			svc.ID, svc.Name, svc.Description, svc.HandlesPHI, svc.GroupBy, policy, svc.CreatedAt, svc.UpdatedAt, svc.Version)
 		if db.IsUniqueViolation(err) {
 			return apperr.Field("name", "a service named %q exists already", svc.Name)
 		}
@@ -164,13 +194,18 @@ func (s *Intake) UpdateService(ctx context.Context, id string, in ServiceInput) 
 		if err != nil {
 			return err
 		}
+		policy, err := resolvePolicy(ctx, tx, in.EscalationPolicy)
+		if err != nil {
+			return err
+		}
 		out = old
 		out.Name, out.Description, out.HandlesPHI, out.GroupBy = in.Name, in.Description, in.HandlesPHI, in.GroupBy
+		out.EscalationPolicyID = policy.String
 		out.UpdatedAt = s.clock.Now()
 		out.Version++
 		_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, handles_phi = $3, group_by = $4,
-			updated_at = $5, version = $6 WHERE id = $7`,
-			out.Name, out.Description, out.HandlesPHI, out.GroupBy, out.UpdatedAt, out.Version, out.ID)
+			escalation_policy_id = $5, updated_at = $6, version = $7 WHERE id = $8`,
+			out.Name, out.Description, out.HandlesPHI, out.GroupBy, policy, out.UpdatedAt, out.Version, out.ID)
 		if db.IsUniqueViolation(err) {
 			return apperr.Field("name", "a service named %q exists already", out.Name)
 		}
