@@ -50,6 +50,8 @@ type Pager interface {
 	// AlertsResolvedTx tells that incident incidentID has no open alert
 	// left.
 	AlertsResolvedTx(ctx context.Context, tx *sql.Tx, incidentID string) error
+	// Wake tells that a transaction that may have paged has committed.
+	Wake()
 }
 
 // SetPager makes p page for the alerts recorded from now on. Call it
@@ -141,6 +143,9 @@ func (s *Intake) drain() {
 		s.queue.pending = slices.Delete(s.queue.pending, 0, n)
 		s.queue.mu.Unlock()
 		err := s.write(batch)
+		if err == nil && s.pager != nil {
+			s.pager.Wake()
+		}
 		for _, r := range batch {
 			if err == nil {
 				r.done <- r.err

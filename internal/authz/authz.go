@@ -72,15 +72,17 @@ const (
 	AuditRead          Permission = "audit:read"          // read the audit trail
 	UserAdmin          Permission = "user:admin"          // manage users, roles, sessions and API tokens
 	ServiceWrite       Permission = "service:write"       // manage services, integration keys and maintenance windows
+	OnCallWrite        Permission = "oncall:write"        // manage escalation policies, schedules and overrides
+	ContactSelf        Permission = "contact:self"        // manage one's own contact methods and notification rules
 )
 
 // rolePermissions is the one permission table; routes and services check it.
 var rolePermissions = map[Role][]Permission{
-	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite},
-	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite},
-	RolePrivacyOfficer:  {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead},
-	RoleResponder:       {IncidentRead, IncidentWrite, IncidentReadPHI},
-	RoleStakeholder:     {IncidentRead},
+	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, ContactSelf},
+	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite, OnCallWrite, ContactSelf},
+	RolePrivacyOfficer:  {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ContactSelf},
+	RoleResponder:       {IncidentRead, IncidentWrite, IncidentReadPHI, ContactSelf},
+	RoleStakeholder:     {IncidentRead, ContactSelf},
 	RoleAuditor:         {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead},
 }
 

@@ -25,3 +25,14 @@ func (s *Service) MarkPHISuspectedTx(ctx context.Context, tx *sql.Tx, id, why st
 	}
 	return err
 }
+
+// RecordPagingTx adds a paging entry to an open or closed incident's
+// timeline inside the caller's transaction: who was paged, who
+// acknowledged, a delivery that gave up. note must not hold PHI; it is
+// sealed like every note all the same.
+func (s *Service) RecordPagingTx(ctx context.Context, tx *sql.Tx, id, note string) error {
+	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, _ *Incident, _ time.Time) (Event, string, error) {
+		return Event{Kind: EventPaging, Note: note}, "incident.paging", nil
+	})
+	return err
+}

@@ -109,6 +109,9 @@ const (
 	EventNote        EventKind = "note"
 	EventTaskCreated EventKind = "task_created"
 	EventTaskUpdated EventKind = "task_updated"
+	// EventPaging records who was paged, acknowledgements and deliveries
+	// that gave up (package paging).
+	EventPaging EventKind = "paging"
 )
 
 // Change is one field's old and new value. Fields that may hold PHI record

@@ -25,11 +25,14 @@ var (
 	// AlertDetails is what a monitoring tool sent beyond the summary
 	// (custom details, labels, annotations), which may quote PHI.
 	AlertDetails = Column{Table: "alerts", Name: "details", RowID: "id"}
+	// ContactAddress is where a person is paged (email, phone, chat or
+	// webhook URL, which may embed a secret) and a webhook's signing secret.
+	ContactAddress = Column{Table: "contact_methods", Name: "address", RowID: "id"}
 )
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails}
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -1,0 +1,256 @@
+package paging
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/notify"
+)
+
+// RateLimits caps the messages one contact method is sent in
+// RateWindow, so a storm cannot flood a phone; what is over the limit is
+// recorded as rate_limited, not sent. A storm of alerts still pages once
+// per incident, since alerts that join an incident do not page again.
+var RateLimits = map[ContactKind]int{
+	ContactSMS: 5, ContactVoice: 3, ContactEmail: 20, ContactSlack: 20, ContactTeams: 20, ContactWebhook: 60,
+}
+
+// RateWindow is the window of RateLimits.
+const RateWindow = 10 * time.Minute
+
+// delivery is one claimed message, ready to send.
+type delivery struct {
+	id         string
+	incidentID string
+	username   string
+	hint       string
+	channel    ContactKind
+	attempts   int
+	to         Destination
+	msg        notify.Message
+	// skip, when set, is the status to record instead of sending.
+	skip string
+	// verifies is the webhook contact method a successful delivery
+	// verifies: a webhook has no person to read a code back.
+	verifies string
+	// result
+	receipt notify.Receipt
+	err     error
+}
+
+// deliver claims up to maxDue queued messages, sends them and records the
+// outcome; it returns how many it claimed.
+func (p *Pager) deliver(ctx context.Context) (int, error) {
+	now := p.clock.Now()
+	var ds []*delivery
+	err := p.db.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		ds, err = p.claim(ctx, tx, now)
+		return err
+	})
+	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	p.send(ctx, ds)
+	return len(ds), p.record(ctx, ds)
+}
+
+// claim takes queued messages for this node and prepares each: its
+// address, its links or verification code, or why it is not to be sent.
+func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delivery, error) {
+	sub := `SELECT id FROM notifications WHERE status = $3 ORDER BY due_at LIMIT $4`
+	if p.db.Dialect == db.Postgres {
+		sub += ` FOR UPDATE SKIP LOCKED`
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE notifications SET status = $1, lease_until = $2, attempts = attempts + 1
+		WHERE id IN (`+sub+`) RETURNING id, COALESCE(page_id, ''), COALESCE(incident_id, ''), user_id, contact_method_id, kind, channel, attempts`,
+		statusSending, now.Add(p.opts.Lease), statusQueued, maxDue)
+	if err != nil {
+		return nil, fmt.Errorf("claim notifications: %w", err)
+	}
+	type claimed struct {
+		d                               delivery
+		pageID, userID, contactID, kind string
+	}
+	var cs []claimed
+	for rows.Next() {
+		var c claimed
+		if err := rows.Scan(&c.d.id, &c.pageID, &c.d.incidentID, &c.userID, &c.contactID, &c.kind, &c.d.channel, &c.d.attempts); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*delivery, 0, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now); err != nil {
+			return nil, fmt.Errorf("notification %s: %w", c.d.id, err)
+		}
+		out = append(out, &c.d)
+	}
+	return out, nil
+}
+
+// prepare fills in d's destination and message.
+func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, contactID, kind string, now time.Time) error {
+	var sealed string
+	var disabled sql.NullTime
+	if err := tx.QueryRowContext(ctx, `SELECT c.address, c.hint, c.disabled_at, u.username FROM contact_methods c
+		JOIN users u ON u.id = c.user_id WHERE c.id = $1`, contactID).Scan(&sealed, &d.hint, &disabled, &d.username); err != nil {
+		return fmt.Errorf("read contact method: %w", err)
+	}
+	if disabled.Valid {
+		d.skip = statusCancelled
+		return nil
+	}
+	if limit := RateLimits[d.channel]; limit > 0 {
+		var sent int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE contact_method_id = $1 AND status = $2
+			AND sent_at > $3`, contactID, statusSent, now.Add(-RateWindow)).Scan(&sent); err != nil {
+			return fmt.Errorf("count recent notifications: %w", err)
+		}
+		if sent >= limit {
+			d.skip = statusRateLimited
+			return nil
+		}
+	}
+	plain, err := p.keys.Open(sealed, keys.ContactAddress.Table, keys.ContactAddress.Name, contactID)
+	if err != nil {
+		return err
+	}
+	var addr sealedAddress
+	if err := json.Unmarshal(plain, &addr); err != nil {
+		return fmt.Errorf("contact address: %w", err)
+	}
+	d.to = Destination{Kind: d.channel, Address: addr.Address, Secret: addr.Secret}
+	switch kind {
+	case kindVerify:
+		if d.channel == ContactWebhook {
+			d.msg = notify.Message{Kind: notify.KindTest, URL: p.opts.BaseURL}
+			d.verifies = contactID
+			return nil
+		}
+		code, hash := newCode()
+		if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET verify_hash = $1, verify_expires_at = $2, verify_attempts = 0
+			WHERE id = $3`, hash, now.Add(VerifyTTL), contactID); err != nil {
+			return fmt.Errorf("store verification code: %w", err)
+		}
+		d.msg = notify.Message{Kind: notify.KindVerify, Code: code, URL: p.opts.BaseURL + "/profile"}
+	case kindPage:
+		var number, severity, service string
+		var status PageStatus
+		if err := tx.QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
+			JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
+			&number, &severity, &service, &status); err != nil {
+			return fmt.Errorf("read page: %w", err)
+		}
+		if status != PageTriggered {
+			d.skip = statusCancelled
+			return nil
+		}
+		d.msg = notify.Message{Kind: notify.KindPage, Incident: number, Severity: severity, Service: service,
+			Status: string(status), URL: p.opts.BaseURL + "/incidents/" + number}
+		for _, l := range []struct {
+			action string
+			url    *string
+		}{{"acknowledge", &d.msg.AckURL}, {"resolve", &d.msg.ResolveURL}} {
+			token, err := p.newLinkTx(ctx, tx, pageID, userID, l.action, now)
+			if err != nil {
+				return err
+			}
+			*l.url = p.opts.BaseURL + "/a/" + token
+		}
+	default:
+		return fmt.Errorf("unknown notification kind %q", kind)
+	}
+	return nil
+}
+
+// send sends the deliveries, Workers at a time.
+func (p *Pager) send(ctx context.Context, ds []*delivery) {
+	sem := make(chan struct{}, p.opts.Workers)
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		if d.skip != "" {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if p.channels == nil {
+				d.err = notify.Permanent(fmt.Errorf("no channels are configured"))
+				return
+			}
+			d.receipt, d.err = p.channels.Send(ctx, d.to, d.msg)
+		})
+	}
+	wg.Wait()
+}
+
+// backoff is how long to wait before attempt n+1 after n failed.
+func backoff(n int) time.Duration {
+	d := 30 * time.Second << min(n-1, 5)
+	return min(d, 15*time.Minute)
+}
+
+// record writes each delivery's outcome; a message that will not be tried
+// again is on its incident's timeline.
+func (p *Pager) record(ctx context.Context, ds []*delivery) error {
+	now := p.clock.Now()
+	return p.db.Write(ctx, func(tx *sql.Tx) error {
+		for _, d := range ds {
+			var err error
+			switch {
+			case d.skip != "":
+				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
+				if err == nil && d.skip == statusRateLimited && d.incidentID != "" {
+					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
+						"Did not page %s by %s (%s): more than %d messages in %s to that contact method.",
+						d.username, d.channel, d.hint, RateLimits[d.channel], RateWindow))
+				}
+			case d.err == nil:
+				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
+					lease_until = NULL WHERE id = $4`, statusSent, now, d.receipt.ID, d.id)
+				if err == nil && d.verifies != "" {
+					_, err = tx.ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
+						now, d.verifies)
+				}
+			case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
+				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
+					WHERE id = $4`, statusScheduled, now.Add(backoff(d.attempts)), clip(d.err.Error()), d.id)
+			default:
+				p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
+					"attempts", d.attempts, "error", d.err)
+				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL WHERE id = $3`,
+					statusFailed, clip(d.err.Error()), d.id)
+				if err == nil && d.incidentID != "" {
+					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
+						"FAILED to page %s by %s (%s) after %d attempts: %s", d.username, d.channel, d.hint, d.attempts, clip(d.err.Error())))
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("record notification %s: %w", d.id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// clip shortens an error for storage.
+func clip(s string) string {
+	if len(s) > 500 {
+		return s[:500]
+	}
+	return s
+}

@@ -1,0 +1,107 @@
+package paging
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+)
+
+// An acknowledge or resolve link in a page is a capability: a random
+// 256-bit token, kept only as its SHA-256, for one page, one action and
+// the one person it was sent to. It works once, until LinkTTL passes, and
+// acts as that person, who must still hold incident:write.
+
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// newLinkTx records a link for action on page pageID sent to userID and
+// returns its token.
+func (p *Pager) newLinkTx(ctx context.Context, tx *sql.Tx, pageID, userID, action string, now time.Time) (string, error) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO action_links (token_hash, page_id, action, user_id, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		hashToken(token), pageID, action, userID, now.Add(p.opts.LinkTTL)); err != nil {
+		return "", fmt.Errorf("record action link: %w", err)
+	}
+	return token, nil
+}
+
+// LinkInfo describes a link before it is used.
+type LinkInfo struct {
+	Action   string // acknowledge or resolve
+	Incident string // the incident's number
+	Username string // whom it was sent to
+}
+
+// errLink is what every unusable link answers, so a guesser learns nothing.
+var errLink = apperr.New(apperr.NotFound, "this link is not valid: it may have been used already or have expired")
+
+// PeekLink describes the link with token without using it.
+func (p *Pager) PeekLink(ctx context.Context, token string) (LinkInfo, error) {
+	var li LinkInfo
+	err := p.db.R.QueryRowContext(ctx, `SELECT l.action, i.number, u.username FROM action_links l
+		JOIN pages pg ON pg.id = l.page_id JOIN incidents i ON i.id = pg.incident_id JOIN users u ON u.id = l.user_id
+		WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2`, hashToken(token), p.clock.Now()).Scan(
+		&li.Action, &li.Incident, &li.Username)
+	if errors.Is(err, sql.ErrNoRows) {
+		return LinkInfo{}, errLink
+	}
+	if err != nil {
+		return LinkInfo{}, fmt.Errorf("read action link: %w", err)
+	}
+	return li, nil
+}
+
+// UseLink acknowledges or resolves the page the link with token was sent
+// for, as the person it was sent to, and spends the link.
+func (p *Pager) UseLink(ctx context.Context, token string) (LinkInfo, error) {
+	now := p.clock.Now()
+	var li LinkInfo
+	err := p.db.Write(ctx, func(tx *sql.Tx) error {
+		var pageID, userID string
+		err := tx.QueryRowContext(ctx, `UPDATE action_links SET used_at = $1
+			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING page_id, action, user_id`,
+			now, hashToken(token)).Scan(&pageID, &li.Action, &userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errLink
+		}
+		if err != nil {
+			return fmt.Errorf("use action link: %w", err)
+		}
+		var role authz.Role
+		var disabled bool
+		if err := tx.QueryRowContext(ctx, `SELECT username, role, disabled FROM users WHERE id = $1`, userID).Scan(
+			&li.Username, &role, &disabled); err != nil {
+			return fmt.Errorf("read user: %w", err)
+		}
+		actor := authz.Actor{Kind: authz.KindUser, ID: userID, Name: li.Username, Role: role}
+		if disabled || !authz.Has(role, authz.IncidentWrite) {
+			return apperr.New(apperr.Forbidden, "%s may no longer change incidents", li.Username)
+		}
+		ctx := authz.WithActor(ctx, actor)
+		pg, err := lockedPage(ctx, p.db, tx, "id", pageID)
+		if err != nil {
+			return fmt.Errorf("read page: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT number FROM incidents WHERE id = $1`, pg.IncidentID).Scan(&li.Incident); err != nil {
+			return fmt.Errorf("read incident: %w", err)
+		}
+		return p.actTx(ctx, tx, &pg, li.Action, actor)
+	})
+	if err != nil {
+		return LinkInfo{}, err
+	}
+	return li, nil
+}

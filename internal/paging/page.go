@@ -1,0 +1,512 @@
+package paging
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
+)
+
+// PageStatus is where a page stands.
+type PageStatus string
+
+// The page statuses.
+const (
+	PageTriggered    PageStatus = "triggered"    // escalating until someone acknowledges
+	PageAcknowledged PageStatus = "acknowledged" // someone is on it; re-paged after the policy's ack timeout
+	PageResolved     PageStatus = "resolved"     // nothing more is sent
+)
+
+// Page is an incident's paging: which step of its policy has run and when
+// the next is due.
+type Page struct {
+	ID             string
+	IncidentID     string
+	ServiceID      string
+	PolicyID       string
+	Status         PageStatus
+	Step           int // the step notified last, from 0
+	Round          int // the repeat it belongs to, from 0
+	NextAt         *time.Time
+	CreatedAt      time.Time
+	AcknowledgedAt *time.Time
+	AcknowledgedBy string
+	ResolvedAt     *time.Time
+	ResolvedBy     string
+	Version        int64
+}
+
+// The kinds of message in the outbox.
+const (
+	kindPage   = "page"
+	kindVerify = "verify"
+)
+
+// The statuses of a message in the outbox.
+const (
+	statusScheduled   = "scheduled"
+	statusQueued      = "queued"
+	statusSending     = "sending"
+	statusSent        = "sent"
+	statusFailed      = "failed"
+	statusCancelled   = "cancelled"
+	statusRateLimited = "rate_limited"
+)
+
+const pageColumns = `id, incident_id, service_id, policy_id, status, step, round, next_at, created_at,
+	acknowledged_at, acknowledged_by, resolved_at, resolved_by, version`
+
+func scanPage(r scanner) (Page, error) {
+	var pg Page
+	var next, acked, resolved sql.NullTime
+	err := r.Scan(&pg.ID, &pg.IncidentID, &pg.ServiceID, &pg.PolicyID, &pg.Status, &pg.Step, &pg.Round, &next, &pg.CreatedAt,
+		&acked, &pg.AcknowledgedBy, &resolved, &pg.ResolvedBy, &pg.Version)
+	pg.CreatedAt = pg.CreatedAt.UTC()
+	pg.NextAt, pg.AcknowledgedAt, pg.ResolvedAt = timePtr(next), timePtr(acked), timePtr(resolved)
+	return pg, err
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func nullTime(t *time.Time) sql.NullTime {
+	if t == nil {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: *t, Valid: true}
+}
+
+// lockedPage reads the page of incident incidentID (an id) for change
+// inside tx; on PostgreSQL the row stays locked until tx ends.
+func lockedPage(ctx context.Context, d *db.DB, tx *sql.Tx, where string, arg string) (Page, error) {
+	q := `SELECT ` + pageColumns + ` FROM pages WHERE ` + where + ` = $1`
+	if d.Dialect == db.Postgres {
+		q += ` FOR UPDATE`
+	}
+	return scanPage(tx.QueryRowContext(ctx, q, arg))
+}
+
+func savePage(ctx context.Context, tx *sql.Tx, pg *Page) error {
+	pg.Version++
+	_, err := tx.ExecContext(ctx, `UPDATE pages SET status = $1, step = $2, round = $3, next_at = $4, acknowledged_at = $5,
+		acknowledged_by = $6, resolved_at = $7, resolved_by = $8, version = $9 WHERE id = $10`,
+		pg.Status, pg.Step, pg.Round, nullTime(pg.NextAt), nullTime(pg.AcknowledgedAt), pg.AcknowledgedBy,
+		nullTime(pg.ResolvedAt), pg.ResolvedBy, pg.Version, pg.ID)
+	if err != nil {
+		return fmt.Errorf("save page: %w", err)
+	}
+	return nil
+}
+
+// AlertOpenedTx starts paging for incidentID if its service has an
+// escalation policy and the incident has no page under way; a resolved
+// page starts again from the first step. It implements alert.Pager.
+func (p *Pager) AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc alert.Service, incidentID string) error {
+	if svc.EscalationPolicyID == "" {
+		return nil
+	}
+	now := p.clock.Now()
+	pg, err := lockedPage(ctx, p.db, tx, "incident_id", incidentID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		pg = Page{ID: newID(), IncidentID: incidentID, ServiceID: svc.ID, PolicyID: svc.EscalationPolicyID,
+			Status: PageTriggered, CreatedAt: now}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pages (`+pageColumns+`)
+			VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6, NULL, '', NULL, '', 0)`,
+			pg.ID, pg.IncidentID, pg.ServiceID, pg.PolicyID, pg.Status, pg.CreatedAt); err != nil {
+			return fmt.Errorf("insert page: %w", err)
+		}
+		return p.runStep(ctx, tx, &pg, now, "")
+	case err != nil:
+		return fmt.Errorf("read page: %w", err)
+	case pg.Status != PageResolved:
+		return nil
+	}
+	pg.Status, pg.Step, pg.Round, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.ResolvedAt, pg.ResolvedBy =
+		PageTriggered, 0, 0, nil, "", nil, ""
+	pg.ServiceID, pg.PolicyID = svc.ID, svc.EscalationPolicyID
+	return p.runStep(ctx, tx, &pg, now, "A new alert arrived after the page was resolved: paging again. ")
+}
+
+// AlertsResolvedTx ends the page of an incident whose alerts are all
+// resolved. It implements alert.Pager.
+func (p *Pager) AlertsResolvedTx(ctx context.Context, tx *sql.Tx, incidentID string) error {
+	pg, err := lockedPage(ctx, p.db, tx, "incident_id", incidentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read page: %w", err)
+	}
+	if pg.Status == PageResolved {
+		return nil
+	}
+	return p.resolveTx(ctx, tx, &pg, p.clock.Now(), "alerts", "Every alert of the incident resolved: paging ended.")
+}
+
+// runStep notifies the targets of the page's current step, sets when the
+// next is due and records it all on the incident's timeline, prefixed by
+// why.
+func (p *Pager) runStep(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time, why string) error {
+	pol, err := getPolicy(ctx, tx, pg.PolicyID)
+	if err != nil {
+		return err
+	}
+	if pg.Step >= len(pol.Steps) { // the policy lost steps since
+		pg.Step = 0
+	}
+	st := pol.Steps[pg.Step]
+	users, missing, err := p.expand(ctx, tx, st.Targets, now)
+	if err != nil {
+		return err
+	}
+	var paged []string
+	for _, u := range users {
+		n, name, err := p.notifyUser(ctx, tx, pg, u, now)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			missing = append(missing, name+" has no verified contact method")
+		} else {
+			paged = append(paged, name)
+		}
+	}
+	next := now.Add(time.Duration(st.DelayMinutes) * time.Minute)
+	pg.NextAt = &next
+	if err := savePage(ctx, tx, pg); err != nil {
+		return err
+	}
+	note := fmt.Sprintf("%sStep %d of %d", why, pg.Step+1, len(pol.Steps))
+	if pg.Round > 0 {
+		note += fmt.Sprintf(", repeat %d of %d", pg.Round, pol.Repeat)
+	}
+	if len(paged) > 0 {
+		note += ": paged " + strings.Join(paged, ", ")
+	} else {
+		note += ": NOBODY WAS PAGED"
+	}
+	if len(missing) > 0 {
+		note += ". Not reached: " + strings.Join(missing, "; ")
+	}
+	note += fmt.Sprintf(". Escalates in %d minutes unless acknowledged.", st.DelayMinutes)
+	if len(paged) == 0 {
+		p.log.WarnContext(ctx, "page_reached_nobody", "page_id", pg.ID, "incident_id", pg.IncidentID, "step", pg.Step+1)
+	}
+	return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID, note)
+}
+
+// expand turns targets into user ids, each once, with the names of
+// schedules that had nobody on call.
+func (p *Pager) expand(ctx context.Context, tx *sql.Tx, targets []Target, now time.Time) ([]string, []string, error) {
+	seen := map[string]bool{}
+	var users, missing []string
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			users = append(users, id)
+		}
+	}
+	for _, t := range targets {
+		switch t.Type {
+		case TargetUser:
+			add(t.ID)
+		case TargetSchedule:
+			ids, err := onCall(ctx, tx, t.ID, now)
+			if apperr.CodeOf(err) == apperr.NotFound {
+				missing = append(missing, "schedule "+t.ID+" no longer exists")
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(ids) == 0 {
+				missing = append(missing, "nobody is on call in schedule "+t.ID)
+			}
+			for _, id := range ids {
+				add(id)
+			}
+		}
+	}
+	return users, missing, nil
+}
+
+// notifyUser queues a page to user u by their notification rules (all
+// their verified contact methods at once when they have none) and returns
+// how many were queued and the user's name.
+func (p *Pager) notifyUser(ctx context.Context, tx *sql.Tx, pg *Page, u string, now time.Time) (int, string, error) {
+	var name string
+	var disabled bool
+	if err := tx.QueryRowContext(ctx, `SELECT username, disabled FROM users WHERE id = $1`, u).Scan(&name, &disabled); err != nil {
+		return 0, u, fmt.Errorf("read user %s: %w", u, err)
+	}
+	if disabled {
+		return 0, name + " (disabled)", nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.kind, COALESCE(r.delay_minutes, 0), r.id IS NOT NULL
+		FROM contact_methods c LEFT JOIN notification_rules r ON r.contact_method_id = c.id
+		WHERE c.user_id = $1 AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
+		ORDER BY COALESCE(r.delay_minutes, 0), c.created_at`, u)
+	if err != nil {
+		return 0, name, fmt.Errorf("read contact methods: %w", err)
+	}
+	type target struct {
+		id    string
+		kind  ContactKind
+		delay int
+		rule  bool
+	}
+	var all []target
+	for rows.Next() {
+		var t target
+		if err := rows.Scan(&t.id, &t.kind, &t.delay, &t.rule); err != nil {
+			rows.Close()
+			return 0, name, err
+		}
+		all = append(all, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, name, err
+	}
+	hasRules := false
+	for _, t := range all {
+		hasRules = hasRules || t.rule
+	}
+	n := 0
+	for _, t := range all {
+		if hasRules && !t.rule {
+			continue // with rules, only what the rules name
+		}
+		q := queued{kind: kindPage, pageID: pg.ID, incidentID: pg.IncidentID, userID: u, contactID: t.id, channel: t.kind,
+			due: now.Add(time.Duration(t.delay) * time.Minute)}
+		if err := p.queueTx(ctx, tx, q, now); err != nil {
+			return 0, name, err
+		}
+		n++
+	}
+	return n, name, nil
+}
+
+// queued is a message to put in the outbox.
+type queued struct {
+	kind       string
+	pageID     string
+	incidentID string
+	userID     string
+	contactID  string
+	channel    ContactKind
+	due        time.Time // zero: now
+}
+
+// queueTx puts a message in the outbox: queued when due now, scheduled
+// when due later.
+func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time) error {
+	status, due := statusQueued, now
+	if q.due.After(now) {
+		status, due = statusScheduled, q.due
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
+		status, due_at, attempts, last_error, provider_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10)`,
+		newID(), nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now)
+	if err != nil {
+		return fmt.Errorf("queue notification: %w", err)
+	}
+	return nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// cancelPending cancels the page's messages not sent yet.
+func cancelPending(ctx context.Context, tx *sql.Tx, pageID string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE page_id = $2 AND status IN ($3, $4)`,
+		statusCancelled, pageID, statusScheduled, statusQueued)
+	if err != nil {
+		return fmt.Errorf("cancel notifications: %w", err)
+	}
+	return nil
+}
+
+// incidentID resolves an incident id or number.
+func incidentID(ctx context.Context, q db.Querier, ref string) (string, error) {
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM incidents WHERE id = $1 OR number = $1`, ref).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", apperr.New(apperr.NotFound, "no incident %q", ref)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read incident: %w", err)
+	}
+	return id, nil
+}
+
+// Acknowledge stops the escalation of incident ref's page: someone is on
+// it. If the policy has an acknowledgement timeout, the page starts again
+// when it passes without the page being resolved.
+func (p *Pager) Acknowledge(ctx context.Context, ref string) (Page, error) {
+	return p.act(ctx, ref, "acknowledge")
+}
+
+// Resolve ends incident ref's page: nothing more is sent.
+func (p *Pager) Resolve(ctx context.Context, ref string) (Page, error) {
+	return p.act(ctx, ref, "resolve")
+}
+
+func (p *Pager) act(ctx context.Context, ref, action string) (Page, error) {
+	actor, err := authz.Check(ctx, authz.IncidentWrite)
+	if err != nil {
+		return Page{}, err
+	}
+	var out Page
+	err = p.db.Write(ctx, func(tx *sql.Tx) error {
+		id, err := incidentID(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		pg, err := lockedPage(ctx, p.db, tx, "incident_id", id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "incident %s has no page", ref)
+		}
+		if err != nil {
+			return fmt.Errorf("read page: %w", err)
+		}
+		if err := p.actTx(ctx, tx, &pg, action, actor); err != nil {
+			return err
+		}
+		out = pg
+		return nil
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	return out, nil
+}
+
+// actTx acknowledges or resolves pg inside tx.
+func (p *Pager) actTx(ctx context.Context, tx *sql.Tx, pg *Page, action string, actor authz.Actor) error {
+	now := p.clock.Now()
+	switch {
+	case pg.Status == PageResolved:
+		return apperr.New(apperr.Conflict, "the page is resolved already")
+	case action == "resolve":
+		return p.resolveTx(ctx, tx, pg, now, actor.String(), "Page resolved by "+actor.Name+".")
+	case pg.Status == PageAcknowledged:
+		return apperr.New(apperr.Conflict, "the page is acknowledged already, by %s", pg.AcknowledgedBy)
+	}
+	pol, err := getPolicy(ctx, tx, pg.PolicyID)
+	if err != nil {
+		return err
+	}
+	pg.Status, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.NextAt = PageAcknowledged, &now, actor.String(), nil
+	note := "Page acknowledged by " + actor.Name + "."
+	if pol.AckTimeoutMinutes > 0 {
+		next := now.Add(time.Duration(pol.AckTimeoutMinutes) * time.Minute)
+		pg.NextAt = &next
+		note += " Paging starts again in " + strconv.Itoa(pol.AckTimeoutMinutes) + " minutes unless resolved."
+	}
+	if err := cancelPending(ctx, tx, pg.ID); err != nil {
+		return err
+	}
+	if err := savePage(ctx, tx, pg); err != nil {
+		return err
+	}
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "page.acknowledge", ObjectType: "incident", ObjectID: pg.IncidentID,
+		Change: map[string]any{"page_id": pg.ID}}); err != nil {
+		return err
+	}
+	return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID, note)
+}
+
+func (p *Pager) resolveTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time, by, note string) error {
+	pg.Status, pg.ResolvedAt, pg.ResolvedBy, pg.NextAt = PageResolved, &now, by, nil
+	if err := cancelPending(ctx, tx, pg.ID); err != nil {
+		return err
+	}
+	if err := savePage(ctx, tx, pg); err != nil {
+		return err
+	}
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "page.resolve", ObjectType: "incident", ObjectID: pg.IncidentID,
+		Change: map[string]any{"page_id": pg.ID, "by": by}}); err != nil {
+		return err
+	}
+	return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID, note)
+}
+
+// PageOf returns incident ref's page.
+func (p *Pager) PageOf(ctx context.Context, ref string) (Page, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Page{}, err
+	}
+	id, err := incidentID(ctx, p.db.R, ref)
+	if err != nil {
+		return Page{}, err
+	}
+	pg, err := scanPage(p.db.R.QueryRowContext(ctx, `SELECT `+pageColumns+` FROM pages WHERE incident_id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Page{}, apperr.New(apperr.NotFound, "incident %s has no page", ref)
+	}
+	if err != nil {
+		return Page{}, fmt.Errorf("read page: %w", err)
+	}
+	return pg, nil
+}
+
+// Notification is one message of an incident's delivery history.
+type Notification struct {
+	ID          string
+	UserID      string
+	Username    string
+	ContactHint string
+	Channel     ContactKind
+	Status      string
+	DueAt       time.Time
+	Attempts    int
+	LastError   string
+	ProviderID  string
+	SentAt      *time.Time
+}
+
+// Notifications lists the messages sent, or to be sent, for incident ref,
+// oldest first.
+func (p *Pager) Notifications(ctx context.Context, ref string) ([]Notification, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	id, err := incidentID(ctx, p.db.R, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := p.db.R.QueryContext(ctx, `SELECT n.id, n.user_id, u.username, c.hint, n.channel, n.status, n.due_at, n.attempts,
+		n.last_error, n.provider_id, n.sent_at FROM notifications n JOIN users u ON u.id = n.user_id
+		JOIN contact_methods c ON c.id = n.contact_method_id WHERE n.incident_id = $1 ORDER BY n.created_at, n.id LIMIT 1000`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		var n Notification
+		var sent sql.NullTime
+		if err := rows.Scan(&n.ID, &n.UserID, &n.Username, &n.ContactHint, &n.Channel, &n.Status, &n.DueAt, &n.Attempts,
+			&n.LastError, &n.ProviderID, &sent); err != nil {
+			return nil, err
+		}
+		n.DueAt, n.SentAt = n.DueAt.UTC(), timePtr(sent)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,418 @@
+package paging_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/paging"
+)
+
+var (
+	start = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) // a Monday
+	admin = authz.Actor{Kind: authz.KindToken, ID: "t1", Name: "admin", Role: authz.RoleAdmin}
+)
+
+// sent is one message a fake channel was asked to send.
+type sent struct {
+	to  paging.Destination
+	msg notify.Message
+}
+
+// fakeChannels records every message and fails as told.
+type fakeChannels struct {
+	mu   sync.Mutex
+	sent []sent
+	fail map[string]error // by address
+}
+
+func (f *fakeChannels) Send(_ context.Context, to paging.Destination, m notify.Message) (notify.Receipt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail[to.Address]; err != nil {
+		return notify.Receipt{}, err
+	}
+	f.sent = append(f.sent, sent{to, m})
+	return notify.Receipt{Provider: "fake", ID: "r" + string(rune('0'+len(f.sent)))}, nil
+}
+
+// take returns and forgets what was sent.
+func (f *fakeChannels) take() []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.sent
+	f.sent = nil
+	return out
+}
+
+type env struct {
+	t     *testing.T
+	d     *db.DB
+	clk   *clock.Fake
+	in    *alert.Intake
+	incs  *incident.Service
+	pager *paging.Pager
+	ch    *fakeChannels
+	ctx   context.Context
+}
+
+func newEnv(t *testing.T, d *db.DB) *env {
+	clk := clock.NewFake(start)
+	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{9}, keys.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keys.Load(context.Background(), d, master, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incs := incident.NewService(d, clk, kr)
+	in := alert.NewIntake(d, clk, kr, incs)
+	ch := &fakeChannels{fail: map[string]error{}}
+	pager := paging.New(d, clk, kr, incs, ch, slog.New(slog.NewTextHandler(io.Discard, nil)), paging.Options{BaseURL: "https://ward.test"})
+	in.SetPager(pager)
+	return &env{t: t, d: d, clk: clk, in: in, incs: incs, pager: pager, ch: ch, ctx: authz.WithActor(context.Background(), admin)}
+}
+
+// user adds a person with role r and returns their id.
+func (e *env) user(name string, r authz.Role) string {
+	e.t.Helper()
+	id := "u-" + name
+	if _, err := e.d.W.ExecContext(context.Background(), `INSERT INTO users (id, username, display_name, email, role, password_hash,
+		disabled, created_at, updated_at) VALUES ($1, $2, $2, $3, $4, 'x', false, $5, $5)`, id, name, name+"@example.org", r, start); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+func (e *env) tick() {
+	e.t.Helper()
+	if err := e.pager.Tick(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// verify adds a contact method for userID and verifies it with the code
+// it was sent.
+func (e *env) verify(userID string, kind paging.ContactKind, addr string) paging.ContactMethod {
+	e.t.Helper()
+	c, _, err := e.pager.CreateContact(e.ctx, userID, paging.ContactInput{Kind: kind, Address: addr})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.tick()
+	got := e.ch.take()
+	if len(got) != 1 || got[0].to.Address != addr || got[0].msg.Kind != notify.KindVerify || len(got[0].msg.Code) != 6 {
+		e.t.Fatalf("verification message: %+v", got)
+	}
+	if _, err := e.pager.VerifyContact(e.ctx, c.ID, "000000x"); apperr.CodeOf(err) != apperr.Invalid {
+		e.t.Fatalf("a wrong code: %v", err)
+	}
+	c, err = e.pager.VerifyContact(e.ctx, c.ID, got[0].msg.Code)
+	if err != nil || !c.Verified() {
+		e.t.Fatalf("verify: %+v %v", c, err)
+	}
+	return c
+}
+
+func (e *env) trigger(ig alert.Integration, key string) alert.Result {
+	e.t.Helper()
+	r, err := e.in.Ingest(context.Background(), ig, []alert.Event{{Action: alert.Trigger, DedupKey: key, Summary: "Disk full",
+		Source: "db1", Severity: alert.Critical}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+func addresses(ss []sent) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.to.Address+":"+s.msg.Kind)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestEscalation walks a page through its policy with a fake clock: the
+// first step pages at once, no acknowledgement escalates, a link
+// acknowledges, the acknowledgement timeout pages again, and resolving
+// the alert ends it.
+func TestEscalation(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		alice, bob := e.user("alice", authz.RoleResponder), e.user("bob", authz.RoleResponder)
+		e.verify(alice, paging.ContactEmail, "alice@example.org")
+		sms := e.verify(alice, paging.ContactSMS, "+14155550101")
+		e.verify(bob, paging.ContactEmail, "bob@example.org")
+		// Alice: email at once, SMS after 2 minutes.
+		mail, err := e.pager.Contacts(e.ctx, alice)
+		if err != nil || len(mail) != 2 {
+			t.Fatalf("contacts: %+v %v", mail, err)
+		}
+		if _, err := e.pager.CreateRule(e.ctx, alice, mail[0].ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.pager.CreateRule(e.ctx, alice, sms.ID, 2); err != nil {
+			t.Fatal(err)
+		}
+		sched, err := e.pager.CreateSchedule(e.ctx, paging.ScheduleInput{Name: "primary", TimeZone: "America/New_York",
+			Rotations: []paging.RotationSpec{{Name: "weekly", Kind: "weekly", ShiftLength: 1, Start: start.Add(-time.Hour),
+				Participants: []string{"bob"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol, err := e.pager.CreatePolicy(e.ctx, paging.PolicyInput{Name: "db", AckTimeoutMinutes: 30, Steps: []paging.Step{
+			{DelayMinutes: 5, Targets: []paging.Target{{Type: paging.TargetUser, ID: "alice"}}},
+			{DelayMinutes: 10, Targets: []paging.Target{{Type: paging.TargetSchedule, ID: "primary"}}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pol.Steps[0].Targets[0].ID != alice || pol.Steps[1].Targets[0].ID != sched.ID {
+			t.Fatalf("targets are stored by id: %+v", pol.Steps)
+		}
+		svc, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "db", EscalationPolicy: "db"})
+		if err != nil || svc.EscalationPolicyID != pol.ID {
+			t.Fatalf("service: %+v %v", svc, err)
+		}
+		_, key, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindEventsV2, Name: "m"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ig, err := e.in.Authenticate(e.ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		res := e.trigger(ig, "k1")
+		inc := res.Opened[0]
+		e.tick()
+		got := e.ch.take()
+		if addresses(got) != "alice@example.org:page" {
+			t.Fatalf("step 1 at once: %s", addresses(got))
+		}
+		m := got[0].msg
+		if m.Incident != inc || m.Severity != "sev1" || m.Service != "db" || m.URL != "https://ward.test/incidents/"+inc ||
+			!strings.HasPrefix(m.AckURL, "https://ward.test/a/") || !strings.HasPrefix(m.ResolveURL, "https://ward.test/a/") {
+			t.Fatalf("page message: %+v", m)
+		}
+		// A storm of alerts joining the incident pages nobody again.
+		e.trigger(ig, "k1")
+		e.tick()
+		if got := e.ch.take(); len(got) != 0 {
+			t.Fatalf("a repeated alert paged again: %s", addresses(got))
+		}
+		e.clk.Advance(2 * time.Minute)
+		e.tick()
+		if got := e.ch.take(); addresses(got) != "+14155550101:page" {
+			t.Fatalf("alice's SMS rule after 2 minutes: %s", addresses(got))
+		}
+		e.clk.Advance(3 * time.Minute)
+		e.tick()
+		if got := e.ch.take(); addresses(got) != "bob@example.org:page" {
+			t.Fatalf("step 2 (the schedule) after 5 minutes: %s", addresses(got))
+		}
+		bobLink := strings.TrimPrefix(m.AckURL, "https://ward.test/a/")
+		info, err := e.pager.PeekLink(context.Background(), bobLink)
+		if err != nil || info.Action != "acknowledge" || info.Incident != inc || info.Username != "alice" {
+			t.Fatalf("peek: %+v %v", info, err)
+		}
+		if _, err := e.pager.UseLink(context.Background(), bobLink); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.pager.UseLink(context.Background(), bobLink); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("a link works once: %v", err)
+		}
+		pg, err := e.pager.PageOf(e.ctx, inc)
+		if err != nil || pg.Status != paging.PageAcknowledged || pg.AcknowledgedBy != "user:alice" {
+			t.Fatalf("after the link: %+v %v", pg, err)
+		}
+		e.clk.Advance(29 * time.Minute)
+		e.tick()
+		if got := e.ch.take(); len(got) != 0 {
+			t.Fatalf("acknowledged: nobody is paged: %s", addresses(got))
+		}
+		e.clk.Advance(time.Minute)
+		e.tick()
+		if got := e.ch.take(); addresses(got) != "alice@example.org:page" {
+			t.Fatalf("the ack timeout pages step 1 again: %s", addresses(got))
+		}
+		if _, err := e.in.Ingest(context.Background(), ig, []alert.Event{{Action: alert.Resolve, DedupKey: "k1"}}); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(3 * time.Hour)
+		e.tick()
+		if got := e.ch.take(); len(got) != 0 {
+			t.Fatalf("resolved: nothing more is sent: %s", addresses(got))
+		}
+		if pg, _ := e.pager.PageOf(e.ctx, inc); pg.Status != paging.PageResolved || pg.NextAt != nil {
+			t.Fatalf("after the alert resolved: %+v", pg)
+		}
+		ns, err := e.pager.Notifications(e.ctx, inc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var summary []string
+		for _, n := range ns {
+			summary = append(summary, n.Username+"/"+string(n.Channel)+"/"+n.Status)
+		}
+		if strings.Join(summary, " ") != "alice/email/sent alice/sms/sent bob/email/sent alice/email/sent alice/sms/cancelled" {
+			t.Fatalf("delivery history: %v", summary)
+		}
+		tl, err := e.incs.Timeline(e.ctx, inc, incident.EventPaging, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var notes []string
+		for _, ev := range tl {
+			notes = append(notes, ev.Note)
+		}
+		all := strings.Join(notes, "\n")
+		for _, want := range []string{"Step 1 of 2: paged alice", "Not acknowledged: escalating. Step 2 of 2: paged bob",
+			"Page acknowledged by alice", "Acknowledged but not resolved within 30 minutes: paging again", "Every alert of the incident resolved"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("timeline lacks %q:\n%s", want, all)
+			}
+		}
+	})
+}
+
+// TestDeliveryFailures retries a transient failure with backoff and gives
+// up loudly on a permanent one.
+func TestDeliveryFailures(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		carol := e.user("carol", authz.RoleResponder)
+		e.verify(carol, paging.ContactEmail, "carol@example.org")
+		e.verify(carol, paging.ContactSMS, "+14155550102")
+		if _, err := e.pager.CreatePolicy(e.ctx, paging.PolicyInput{Name: "p", Repeat: 1, Steps: []paging.Step{
+			{DelayMinutes: 60, Targets: []paging.Target{{Type: paging.TargetUser, ID: carol}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "web", EscalationPolicy: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, key, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindEventsV2, Name: "m"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ig, _ := e.in.Authenticate(e.ctx, key)
+		e.ch.fail["carol@example.org"] = &notify.HTTPError{Provider: "smtp-relay", StatusCode: 503} // transient
+		e.ch.fail["+14155550102"] = notify.Permanent(errors.New("number unreachable"))
+		inc := e.trigger(ig, "k").Opened[0]
+		e.tick()
+		if got := e.ch.take(); len(got) != 0 {
+			t.Fatalf("nothing got through: %s", addresses(got))
+		}
+		delete(e.ch.fail, "carol@example.org")
+		e.clk.Advance(29 * time.Second)
+		e.tick()
+		if got := e.ch.take(); len(got) != 0 {
+			t.Fatalf("retried before the backoff: %s", addresses(got))
+		}
+		e.clk.Advance(time.Second)
+		e.tick()
+		if got := e.ch.take(); addresses(got) != "carol@example.org:page" {
+			t.Fatalf("retry after 30s: %s", addresses(got))
+		}
+		ns, _ := e.pager.Notifications(e.ctx, inc)
+		if len(ns) != 2 || ns[0].Status != "sent" || ns[0].Attempts != 2 || ns[1].Status != "failed" || ns[1].Attempts != 1 ||
+			!strings.Contains(ns[1].LastError, "number unreachable") {
+			t.Fatalf("history: %+v", ns)
+		}
+		tl, _ := e.incs.Timeline(e.ctx, inc, incident.EventPaging, 0, 100)
+		found := false
+		for _, ev := range tl {
+			found = found || strings.Contains(ev.Note, "FAILED to page carol by sms (…0102) after 1 attempts: number unreachable")
+		}
+		if !found {
+			t.Fatalf("the failure is not on the timeline: %+v", tl)
+		}
+		// Acknowledging twice is refused; resolving ends the page.
+		actor := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: carol, Name: "carol", Role: authz.RoleResponder})
+		if _, err := e.pager.Acknowledge(actor, inc); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.pager.Acknowledge(actor, inc); apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatalf("second acknowledgement: %v", err)
+		}
+		if _, err := e.pager.Resolve(actor, inc); err != nil {
+			t.Fatal(err)
+		}
+		stakeholder := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "x", Name: "x", Role: authz.RoleStakeholder})
+		if _, err := e.pager.Acknowledge(stakeholder, inc); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("a stakeholder acknowledging: %v", err)
+		}
+	})
+}
+
+// TestPolicyValidation names the bad field.
+func TestPolicyValidation(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		cases := map[string]paging.PolicyInput{
+			"name":                         {Steps: []paging.Step{{DelayMinutes: 5, Targets: []paging.Target{{Type: "user", ID: "x"}}}}},
+			"steps":                        {Name: "a"},
+			"steps[0].delay_minutes":       {Name: "a", Steps: []paging.Step{{DelayMinutes: 0, Targets: []paging.Target{{Type: "user", ID: "x"}}}}},
+			"steps[0].targets[0].type":     {Name: "a", Steps: []paging.Step{{DelayMinutes: 5, Targets: []paging.Target{{Type: "team", ID: "x"}}}}},
+			"steps[0].targets[0].id":       {Name: "a", Steps: []paging.Step{{DelayMinutes: 5, Targets: []paging.Target{{Type: "user", ID: "nobody"}}}}},
+			"ack_timeout_minutes":          {Name: "a", AckTimeoutMinutes: 2, Steps: []paging.Step{{DelayMinutes: 5, Targets: []paging.Target{{Type: "user", ID: "x"}}}}},
+			"repeat":                       {Name: "a", Repeat: 10, Steps: []paging.Step{{DelayMinutes: 5, Targets: []paging.Target{{Type: "user", ID: "x"}}}}},
+			"rotations[0].participants[0]": {},
+		}
+		for field, in := range cases {
+			if field == "rotations[0].participants[0]" {
+				_, err := e.pager.CreateSchedule(e.ctx, paging.ScheduleInput{Name: "s", TimeZone: "Europe/London",
+					Rotations: []paging.RotationSpec{{Name: "r", Kind: "daily", ShiftLength: 1, Start: start, Participants: []string{"ghost"}}}})
+				if e, ok := apperr.As(err); !ok || e.Fields[0].Field != field {
+					t.Errorf("schedule with an unknown participant: %v", err)
+				}
+				continue
+			}
+			_, err := e.pager.CreatePolicy(e.ctx, in)
+			ae, ok := apperr.As(err)
+			if !ok || ae.Code != apperr.Invalid || ae.Fields[0].Field != field {
+				t.Errorf("%s: %v", field, err)
+			}
+		}
+		if _, err := e.pager.CreateSchedule(e.ctx, paging.ScheduleInput{Name: "s", TimeZone: "Mars/Olympus",
+			Rotations: []paging.RotationSpec{{Name: "r", Kind: "daily", ShiftLength: 1, Start: start, Participants: []string{"x"}}}}); !strings.Contains(fmtErr(err), "time_zone") {
+			t.Errorf("a bad time zone: %v", err)
+		}
+		responder := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "r", Name: "r", Role: authz.RoleResponder})
+		if _, err := e.pager.CreatePolicy(responder, paging.PolicyInput{Name: "x"}); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Errorf("a responder making a policy: %v", err)
+		}
+		bad := map[paging.ContactKind]string{paging.ContactEmail: "not-an-address", paging.ContactSMS: "555-0100",
+			paging.ContactWebhook: "http://example.org/hook", paging.ContactTeams: "ftp://x"}
+		e.user("dave", authz.RoleResponder)
+		for k, a := range bad {
+			if _, _, err := e.pager.CreateContact(e.ctx, "dave", paging.ContactInput{Kind: k, Address: a}); !strings.Contains(fmtErr(err), "address") {
+				t.Errorf("%s %q: %v", k, a, err)
+			}
+		}
+	})
+}
+
+func fmtErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
