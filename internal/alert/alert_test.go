@@ -94,6 +94,15 @@ func (e *env) scalar(q string, args ...any) int {
 	return n
 }
 
+func (e *env) scalarText(q string, args ...any) string {
+	e.t.Helper()
+	var v string
+	if err := e.d.R.QueryRowContext(context.Background(), q, args...).Scan(&v); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return v
+}
+
 func TestIngestDedupAndGrouping(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
@@ -232,6 +241,21 @@ func TestIngestPHIAndMaintenance(t *testing.T) {
 		r = e.ingest(ig, trig("m2", "after maintenance"))
 		if len(r.Opened) != 1 {
 			t.Fatalf("after maintenance: %+v", r)
+		}
+		// An alert that began in the window and still fires after it
+		// joins the service's open incident now (this service groups by
+		// service).
+		r = e.ingest(ig, alert.Event{Action: alert.Trigger, DedupKey: "m", Summary: "still failing", Source: "host", Severity: alert.Critical})
+		if r.Deduplicated != 1 || len(r.Opened) != 0 {
+			t.Fatalf("the suppressed alert firing after the window: %+v", r)
+		}
+		if n := e.scalar(`SELECT count(*) FROM alerts a JOIN alerts b ON b.incident_id = a.incident_id
+			WHERE a.dedup_key = 'm' AND b.dedup_key = 'm2' AND a.count = 2`); n != 1 {
+			t.Fatalf("the suppressed alert did not join the open incident: %d", n)
+		}
+		a, _, err := e.in.Alert(e.ctx, e.scalarText(`SELECT id FROM alerts WHERE dedup_key = 'm'`))
+		if err != nil || !strings.Contains(string(a.Details), "CANARY-ROE") {
+			t.Fatalf("a repeat without details keeps the old ones: %s %v", a.Details, err)
 		}
 		for _, bad := range []struct {
 			starts, ends  time.Time

@@ -194,7 +194,7 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	if revoked.Valid {
 		// Revoked since Authenticate looked it up: record nothing.
 		for _, r := range reqs {
-			r.err = ErrUnknownKey
+			r.err = &apperr.Error{Code: apperr.Unauthorized, Message: "Invalid routing key", Err: ErrUnknownKey}
 		}
 		return nil
 	}
@@ -278,17 +278,56 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 		if _, err := exec(ctx, tx, `UPDATE alerts SET status = $1, resolved_at = $2 WHERE id = $3`, StatusResolved, now, id); err != nil {
 			return err
 		}
-	default:
-		details, err := s.sealDetails(ev, id)
+	case !incStatus.Valid && !quiet:
+		// Recorded during a maintenance window that has ended, and still
+		// firing: now it opens or joins its incident, and pages.
+		g, err := s.groupIncident(ctx, tx, svc, groupKey(svc.GroupBy, ev), ev, groups, r)
 		if err != nil {
 			return err
 		}
-		_, err = exec(ctx, tx, `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3,
-			details = $4 WHERE id = $5`, now, ev.Summary, ev.Severity, details, id)
-		r.Deduplicated++
-		return err
+		if _, err := exec(ctx, tx, `UPDATE alerts SET incident_id = $1 WHERE id = $2`, g.id, id); err != nil {
+			return err
+		}
+		if err := s.page(ctx, tx, svc, groupKey(svc.GroupBy, ev), g, groups); err != nil {
+			return err
+		}
+		return s.repeat(ctx, tx, ev, id, now, r)
+	default:
+		return s.repeat(ctx, tx, ev, id, now, r)
 	}
 	return s.open(ctx, tx, svc, ig, ev, now, quiet, groups, r)
+}
+
+// repeat counts a trigger of open alert id; its summary and severity
+// become the latest, and its details too unless the trigger has none.
+func (s *Intake) repeat(ctx context.Context, tx *sql.Tx, ev *Event, id string, now time.Time, r *Result) error {
+	r.Deduplicated++
+	if len(ev.Details) == 0 {
+		_, err := exec(ctx, tx, `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3 WHERE id = $4`,
+			now, ev.Summary, ev.Severity, id)
+		return err
+	}
+	details, err := s.sealDetails(ev, id)
+	if err != nil {
+		return err
+	}
+	_, err = exec(ctx, tx, `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3,
+		details = $4 WHERE id = $5`, now, ev.Summary, ev.Severity, details, id)
+	return err
+}
+
+// page tells the pager, once per incident and batch, that an alert joined
+// incident g (a storm of alerts pages once).
+func (s *Intake) page(ctx context.Context, tx *sql.Tx, svc Service, key string, g groupTarget, groups map[string]groupTarget) error {
+	if s.pager == nil || g.paged {
+		return nil
+	}
+	if err := s.pager.AlertOpenedTx(ctx, tx, svc, g.id); err != nil {
+		return err
+	}
+	g.paged = true
+	groups[key] = g
+	return nil
 }
 
 // resolve resolves the open alert with ev's dedup key, if any; when it was
@@ -334,13 +373,8 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 			return err
 		}
 		incidentID = sql.NullString{String: g.id, Valid: true}
-		if s.pager != nil && !g.paged {
-			// Once per incident and batch: a storm of alerts pages once.
-			if err := s.pager.AlertOpenedTx(ctx, tx, svc, g.id); err != nil {
-				return err
-			}
-			g.paged = true
-			groups[a.GroupKey] = g
+		if err := s.page(ctx, tx, svc, a.GroupKey, g, groups); err != nil {
+			return err
 		}
 	}
 	details, err := s.sealDetails(ev, a.ID)

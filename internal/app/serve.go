@@ -3,12 +3,16 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +24,8 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web"
 	"github.com/wardhq/ward/internal/web/ui"
@@ -71,11 +77,29 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go kr.Watch(watchCtx, keys.RefreshInterval, logger)
+	prov := providers(cfg, env)
+	if prov.Email != nil {
+		if prov.Email.TLS, err = smtpRoots(cfg.SMTPCAFile); err != nil {
+			return err
+		}
+	}
+	channels, err := paging.NewChannels(prov)
+	if err != nil {
+		return fmt.Errorf("notification channels: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
 	incidents := incident.NewService(d, env.Clock, kr)
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
+	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
+		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll})
+	alerts.SetPager(pager)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	handler := web.Handler(web.Deps{
@@ -83,15 +107,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Tokens:    apitoken.NewService(d, env.Clock),
 		Incidents: incidents,
 		Alerts:    alerts,
+		Pager:     pager,
 		SNSHosts:  cfg.SNSConfirmHosts,
 		UI:        pages,
 		Log:       logger,
 		Version:   env.Version,
 	})
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	runner, err := jobs.New(d, logger, jobs.Options{})
 	if err != nil {
 		ln.Close()
@@ -133,6 +154,14 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		env.Ready(url)
 	}
 
+	// The escalator stops after the server, so that pages accepted until
+	// then are queued; what it has not sent yet stays in the outbox.
+	pagingCtx, stopPaging := context.WithCancel(context.WithoutCancel(ctx))
+	var pagingDone sync.WaitGroup
+	pagingDone.Go(func() { pager.Run(pagingCtx) })
+	defer pagingDone.Wait()
+	defer stopPaging()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -148,6 +177,44 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		err = errors.Join(err, serveErr)
 	}
 	return errors.Join(err, runner.Stop(shutCtx))
+}
+
+// providers are the notification providers the settings configure.
+func providers(cfg *config.Config, env Env) paging.Providers {
+	p := paging.Providers{Clock: env.Clock}
+	if cfg.SMTPServer != "" {
+		host, portText, _ := net.SplitHostPort(cfg.SMTPServer)
+		port, _ := strconv.Atoi(portText)
+		p.Email = &notify.EmailConfig{Host: host, Port: port, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			From: cfg.SMTPFrom, TLSMode: cfg.SMTPTLS}
+	}
+	if cfg.TwilioAccountSID != "" {
+		p.Twilio = &notify.TwilioConfig{BaseURL: cfg.TwilioURL, AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
+			From: cfg.TwilioFrom}
+	}
+	if cfg.SlackBotToken != "" {
+		p.SlackBot = &notify.SlackBotConfig{BaseURL: cfg.SlackURL, Token: cfg.SlackBotToken}
+	}
+	return p
+}
+
+// smtpRoots adds the --smtp-ca-file certificates to the system's roots.
+func smtpRoots(file string) (*tls.Config, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("smtp-ca-file: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("smtp-ca-file: %s holds no PEM certificate", file)
+	}
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }
 
 // loadTLS returns the TLS configuration: the operator's certificate, or a

@@ -34,12 +34,37 @@ type Config struct {
 	// SNSConfirmHosts are the host suffixes an Amazon SNS subscription
 	// confirmation URL may have; Ward visits no other (docs/ALERTING.md).
 	SNSConfirmHosts []string
+	// PublicURL is where people reach Ward, for the links in messages;
+	// empty: https:// and the listen address.
+	PublicURL string
+	// PagingPoll is how often the escalator looks for due pages and
+	// messages when nothing wakes it.
+	PagingPoll time.Duration
+
+	// Email (SMTP with mandatory TLS); SMTPServer empty: no email.
+	SMTPServer   string // host:port
+	SMTPTLS      string // starttls or tls
+	SMTPUsername string
+	SMTPPassword string
+	SMTPFrom     string
+	SMTPCAFile   string // PEM roots to trust for the SMTP server, beside the system's
+
+	// SMS and voice through Twilio; TwilioAccountSID empty: none.
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	TwilioFrom       string
+	TwilioURL        string
+
+	// Slack bot token, for contact methods naming a channel or user id.
+	SlackBotToken string
+	SlackURL      string
 }
 
 // Default returns the defaults.
 func Default() Config {
 	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
-		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}}
+		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
+		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com"}
 }
 
 // BindStorage adds the flags every command shares: where the data is.
@@ -61,6 +86,21 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "sign people out after this long without activity (env WARD_IDLE_TIMEOUT)")
 	fs.StringSliceVar(&c.SNSConfirmHosts, "sns-confirm-hosts", c.SNSConfirmHosts,
 		"host suffixes an SNS subscription confirmation URL may have (env WARD_SNS_CONFIRM_HOSTS)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
+		"the URL people reach Ward at, for links in notifications; default https:// and the listen address (env WARD_PUBLIC_URL)")
+	fs.DurationVar(&c.PagingPoll, "paging-poll", c.PagingPoll, "how often paging looks for due work (env WARD_PAGING_POLL)")
+	fs.StringVar(&c.SMTPServer, "smtp-server", c.SMTPServer, "SMTP server host:port for email notifications (env WARD_SMTP_SERVER)")
+	fs.StringVar(&c.SMTPTLS, "smtp-tls", c.SMTPTLS, "starttls or tls (implicit); TLS is always required (env WARD_SMTP_TLS)")
+	fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP user name (env WARD_SMTP_USERNAME)")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "SMTP password; prefer the environment (env WARD_SMTP_PASSWORD)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "sender address of notifications (env WARD_SMTP_FROM)")
+	fs.StringVar(&c.SMTPCAFile, "smtp-ca-file", c.SMTPCAFile, "PEM file of extra CAs to trust for the SMTP server (env WARD_SMTP_CA_FILE)")
+	fs.StringVar(&c.TwilioAccountSID, "twilio-account-sid", c.TwilioAccountSID, "Twilio account SID for SMS and voice (env WARD_TWILIO_ACCOUNT_SID)")
+	fs.StringVar(&c.TwilioAuthToken, "twilio-auth-token", c.TwilioAuthToken, "Twilio auth token; prefer the environment (env WARD_TWILIO_AUTH_TOKEN)")
+	fs.StringVar(&c.TwilioFrom, "twilio-from", c.TwilioFrom, "Twilio number messages come from, E.164 (env WARD_TWILIO_FROM)")
+	fs.StringVar(&c.TwilioURL, "twilio-url", c.TwilioURL, "Twilio API base URL (env WARD_TWILIO_URL)")
+	fs.StringVar(&c.SlackBotToken, "slack-bot-token", c.SlackBotToken, "Slack bot token (xoxb-…); prefer the environment (env WARD_SLACK_BOT_TOKEN)")
+	fs.StringVar(&c.SlackURL, "slack-url", c.SlackURL, "Slack API base URL (env WARD_SLACK_URL)")
 }
 
 // ApplyEnv sets every flag in fs that was not given on the command line
@@ -127,10 +167,50 @@ func (c Config) Validate(serve bool) error {
 			return fmt.Errorf("sns-confirm-hosts: %q is not a host name or suffix", h)
 		}
 	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
+		return fmt.Errorf("public-url: %q is not an http(s) URL", c.PublicURL)
+	}
+	if c.PagingPoll < 10*time.Millisecond || c.PagingPoll > time.Minute {
+		return errors.New("paging-poll: must be between 10ms and 1m")
+	}
+	if c.SMTPServer != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPServer); err != nil {
+			return fmt.Errorf("smtp-server: %q is not host:port", c.SMTPServer)
+		}
+		if c.SMTPTLS != "starttls" && c.SMTPTLS != "tls" {
+			return fmt.Errorf("smtp-tls: %q is not starttls or tls", c.SMTPTLS)
+		}
+		if c.SMTPFrom == "" {
+			return errors.New("smtp-from: required with smtp-server")
+		}
+	}
+	if c.TwilioAccountSID != "" && (c.TwilioAuthToken == "" || c.TwilioFrom == "") {
+		return errors.New("twilio-auth-token and twilio-from: required with twilio-account-sid")
+	}
 	if c.InsecureHTTP && c.TLSCert != "" {
 		return errors.New("insecure-http: cannot be combined with tls-cert")
 	}
 	return nil
+}
+
+// BaseURL is PublicURL, or https:// and addr, the address the server
+// listens on (localhost for an unspecified address).
+func (c Config) BaseURL(addr string) string {
+	if c.PublicURL != "" {
+		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	scheme := "https://"
+	if c.InsecureHTTP {
+		scheme = "http://"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return scheme + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + net.JoinHostPort(host, port)
 }
 
 // EnsureDataDir makes the data folder, readable by its owner only.

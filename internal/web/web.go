@@ -24,8 +24,10 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/web/api"
 	"github.com/wardhq/ward/internal/web/intake"
+	"github.com/wardhq/ward/internal/web/links"
 	"github.com/wardhq/ward/internal/web/ui"
 )
 
@@ -35,6 +37,7 @@ type Deps struct {
 	Tokens    *apitoken.Service
 	Incidents *incident.Service
 	Alerts    *alert.Intake
+	Pager     *paging.Pager
 	UI        *ui.UI
 	Log       *slog.Logger
 	Version   string
@@ -71,7 +74,8 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Log: d.Log, Version: d.Version})
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Log: d.Log, Version: d.Version})
+	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts})
 	d.UI.Register(mux)
 	return s.observe(mux, securityHeaders(s.authenticate(mux)))

@@ -18,6 +18,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
 )
 
 // Prefix is where the API lives.
@@ -33,6 +34,7 @@ const MaxBodyBytes = 256 << 10
 type Deps struct {
 	Incidents *incident.Service
 	Alerts    *alert.Intake
+	Pager     *paging.Pager
 	Log       *slog.Logger
 	Version   string
 }
@@ -61,6 +63,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerTasks(api)
 	h.registerServices(api)
 	h.registerAlerts(api)
+	h.registerPaging(api)
 	return api
 }
 

@@ -21,30 +21,33 @@ func tagged(o huma.Operation, tag string) huma.Operation {
 
 // Service is a monitored service as the API shows it.
 type Service struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	HandlesPHI  bool      `json:"handles_phi" doc:"Alerts from this service mark their incident phi_suspected."`
-	GroupBy     string    `json:"group_by" enum:"source,alert,service" doc:"How alerts group into incidents: source (the tool's own group, else the dedup key), alert (one incident per dedup key), service (one open incident per service)."`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Version     int64     `json:"version"`
+	ID                 string    `json:"id"`
+	Name               string    `json:"name"`
+	Description        string    `json:"description"`
+	HandlesPHI         bool      `json:"handles_phi" doc:"Alerts from this service mark their incident phi_suspected."`
+	GroupBy            string    `json:"group_by" enum:"source,alert,service" doc:"How alerts group into incidents: source (the tool's own group, else the dedup key), alert (one incident per dedup key), service (one open incident per service)."`
+	EscalationPolicyID string    `json:"escalation_policy_id,omitempty" doc:"The policy that pages people for the service's incidents; absent: nobody is paged."`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	Version            int64     `json:"version"`
 }
 
 func serviceOut(s alert.Service) Service {
 	return Service{ID: s.ID, Name: s.Name, Description: s.Description, HandlesPHI: s.HandlesPHI, GroupBy: string(s.GroupBy),
-		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Version}
+		EscalationPolicyID: s.EscalationPolicyID, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Version}
 }
 
 type serviceBody struct {
-	Name        string `json:"name" minLength:"1" maxLength:"100"`
-	Description string `json:"description,omitempty" maxLength:"2000"`
-	HandlesPHI  bool   `json:"handles_phi,omitempty"`
-	GroupBy     string `json:"group_by,omitempty" enum:"source,alert,service" default:"source"`
+	Name             string `json:"name" minLength:"1" maxLength:"100"`
+	Description      string `json:"description,omitempty" maxLength:"2000"`
+	HandlesPHI       bool   `json:"handles_phi,omitempty"`
+	GroupBy          string `json:"group_by,omitempty" enum:"source,alert,service" default:"source"`
+	EscalationPolicy string `json:"escalation_policy,omitempty" maxLength:"100" doc:"Escalation policy id or name; omit for none."`
 }
 
 func (b serviceBody) input() alert.ServiceInput {
-	return alert.ServiceInput{Name: b.Name, Description: b.Description, HandlesPHI: b.HandlesPHI, GroupBy: alert.GroupBy(b.GroupBy)}
+	return alert.ServiceInput{Name: b.Name, Description: b.Description, HandlesPHI: b.HandlesPHI, GroupBy: alert.GroupBy(b.GroupBy),
+		EscalationPolicy: b.EscalationPolicy}
 }
 
 type serviceOutput struct{ Body Service }

@@ -122,7 +122,7 @@ func (h handler) authenticate(ctx context.Context, key string, k alert.Kind) (al
 	}
 	if ig.Kind != k {
 		return alert.Integration{}, &apperr.Error{Code: apperr.Invalid, Err: errWrongKind,
-			Message: "this key belongs to a " + string(ig.Kind) + " integration; send its alerts to " + endpoint(ig.Kind)}
+			Message: "this key belongs to an integration of kind " + string(ig.Kind) + "; send its alerts to " + endpoint(ig.Kind)}
 	}
 	return ig, nil
 }

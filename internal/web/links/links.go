@@ -1,0 +1,92 @@
+// Package links serves the acknowledge and resolve links that pages carry:
+// GET /a/{token} shows what the link will do and asks to confirm (so that
+// a mail scanner that follows links changes nothing), POST /a/{token}
+// does it, once, as the person the link was sent to.
+package links
+
+import (
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/paging"
+)
+
+// Deps are what the link pages need.
+type Deps struct {
+	Pager *paging.Pager
+	Log   *slog.Logger
+}
+
+// Register adds the link pages to mux.
+func Register(mux *http.ServeMux, d Deps) {
+	h := handler{d}
+	mux.HandleFunc("GET /a/{token}", h.show)
+	mux.HandleFunc("POST /a/{token}", h.use)
+}
+
+type handler struct{ Deps }
+
+var page = template.Must(template.New("link").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Ward: {{.Title}}</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="narrow"><h1>{{.Title}}</h1><p>{{.Text}}</p>
+{{if .Confirm}}<form method="post"><button type="submit">{{.Confirm}}</button></form>{{end}}
+{{if .Incident}}<p><a href="/incidents/{{.Incident}}">Open {{.Incident}} in Ward</a> (sign-in required)</p>{{end}}
+</main></body></html>
+`))
+
+type view struct {
+	Title, Text, Confirm, Incident string
+}
+
+func (h handler) render(w http.ResponseWriter, status int, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = page.Execute(w, v)
+}
+
+var verbs = map[string]string{"acknowledge": "Acknowledge", "resolve": "Resolve"}
+
+// show is GET /a/{token}.
+func (h handler) show(w http.ResponseWriter, r *http.Request) {
+	li, err := h.Pager.PeekLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, view{Title: verbs[li.Action] + " " + li.Incident,
+		Text:    "This link was sent to " + li.Username + ". It works once.",
+		Confirm: verbs[li.Action] + " " + li.Incident + " as " + li.Username, Incident: li.Incident})
+}
+
+// use is POST /a/{token}.
+func (h handler) use(w http.ResponseWriter, r *http.Request) {
+	li, err := h.Pager.UseLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	done := map[string]string{"acknowledge": "acknowledged", "resolve": "resolved"}[li.Action]
+	h.render(w, http.StatusOK, view{Title: li.Incident + " " + done, Text: "The page was " + done + " as " + li.Username + ".",
+		Incident: li.Incident})
+}
+
+func (h handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *apperr.Error
+	if !errors.As(err, &e) || e.Code == apperr.Internal {
+		h.Log.ErrorContext(r.Context(), "action_link_failed", "request_id", authz.RequestFrom(r.Context()).ID, "error", err)
+		h.render(w, http.StatusInternalServerError, view{Title: "Something went wrong", Text: "Ward could not do this; try again."})
+		return
+	}
+	status := map[apperr.Code]int{apperr.NotFound: http.StatusNotFound, apperr.Forbidden: http.StatusForbidden,
+		apperr.Conflict: http.StatusConflict}[e.Code]
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	h.render(w, status, view{Title: "Nothing was changed", Text: e.Message})
+}
