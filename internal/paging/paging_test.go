@@ -332,8 +332,13 @@ func TestDeliveryFailures(t *testing.T) {
 			t.Fatalf("retry after 30s: %s", addresses(got))
 		}
 		ns, _ := e.pager.Notifications(e.ctx, inc)
-		if len(ns) != 2 || ns[0].Status != "sent" || ns[0].Attempts != 2 || ns[1].Status != "failed" || ns[1].Attempts != 1 ||
-			!strings.Contains(ns[1].LastError, "number unreachable") {
+		byChannel := map[paging.ContactKind]paging.Notification{}
+		for _, n := range ns {
+			byChannel[n.Channel] = n
+		}
+		mailN, smsN := byChannel[paging.ContactEmail], byChannel[paging.ContactSMS]
+		if len(ns) != 2 || mailN.Status != "sent" || mailN.Attempts != 2 || smsN.Status != "failed" || smsN.Attempts != 1 ||
+			!strings.Contains(smsN.LastError, "number unreachable") {
 			t.Fatalf("history: %+v", ns)
 		}
 		tl, _ := e.incs.Timeline(e.ctx, inc, incident.EventPaging, 0, 100)

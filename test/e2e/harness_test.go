@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,13 +113,17 @@ func startWardAt(t testing.TB, data, dbURL string, opts ...func(*app.Env)) *ward
 		},
 	}
 	t.Cleanup(w.client.CloseIdleConnections)
-	code, out, errs := w.run("token", "create", "--name", "e2e-"+filepath.Base(data))
+	// A restarted server on the same data gets a token of its own.
+	code, out, errs := w.run("token", "create", "--name", "e2e-"+filepath.Base(data)+"-"+strconv.FormatInt(tokenSeq.Add(1), 10))
 	if code != 0 {
 		t.Fatalf("token create: %d %s", code, errs)
 	}
 	w.token = strings.TrimSpace(out)
 	return w
 }
+
+// tokenSeq numbers the tokens startWardAt makes.
+var tokenSeq atomic.Int64
 
 // eachDB runs fn against a fresh Ward on every configured database.
 func eachDB(t *testing.T, fn func(t *testing.T, w *ward)) {
