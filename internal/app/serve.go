@@ -72,7 +72,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	defer stopWatch()
 	go kr.Watch(watchCtx, keys.RefreshInterval, logger)
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
-	incidents := incident.NewService(d, env.Clock, kr)
+	incidents := incident.NewService(d, env.Clock, kr, incident.WithLogger(logger))
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {

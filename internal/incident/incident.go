@@ -77,6 +77,9 @@ type Incident struct {
 	NotApplicable []Status
 	CreatedBy     string
 	Version       int64
+	// Restricted says only those who need to know may see the incident
+	// (see VisibleSQL).
+	Restricted bool
 	// PHIRedacted says Description was withheld: the reader's role may not
 	// see PHI (45 CFR 164.502(b), minimum necessary).
 	PHIRedacted bool
@@ -109,6 +112,12 @@ const (
 	EventNote        EventKind = "note"
 	EventTaskCreated EventKind = "task_created"
 	EventTaskUpdated EventKind = "task_updated"
+	EventMemberAdded EventKind = "member_added"
+	// EventMemberRemoved records a member taken off the incident.
+	EventMemberRemoved EventKind = "member_removed"
+	// EventBreakGlass records emergency access granted to someone who
+	// could not otherwise see the incident; its note is the reason.
+	EventBreakGlass EventKind = "break_glass"
 )
 
 // Change is one field's old and new value. Fields that may hold PHI record
