@@ -61,6 +61,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerTasks(api)
 	h.registerServices(api)
 	h.registerAlerts(api)
+	h.registerRestricted(api)
 	return api
 }
 
