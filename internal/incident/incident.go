@@ -118,6 +118,8 @@ const (
 	// EventBreakGlass records emergency access granted to someone who
 	// could not otherwise see the incident; its note is the reason.
 	EventBreakGlass EventKind = "break_glass"
+	// EventBreakGlassRevoked records an emergency grant ended early.
+	EventBreakGlassRevoked EventKind = "break_glass_revoked"
 )
 
 // Change is one field's old and new value. Fields that may hold PHI record

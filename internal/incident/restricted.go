@@ -241,6 +241,7 @@ type Grant struct {
 	Reason         string
 	GrantedAt      time.Time
 	ExpiresAt      time.Time
+	RevokedAt      *time.Time
 }
 
 // OfficerAlert is something the Security Officer must be told at once.
@@ -428,3 +429,78 @@ func (s *Service) HiddenRestricted(ctx context.Context, number string) (bool, er
 
 // BreakGlassDuration is how long an emergency grant lasts.
 func (s *Service) BreakGlassDuration() time.Duration { return s.breakGlassFor }
+
+// Grants lists the incident's break-glass grants, newest first, ended ones
+// included. It needs incident:restricted.
+func (s *Service) Grants(ctx context.Context, ref string) ([]Grant, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRestricted); err != nil {
+		return nil, err
+	}
+	v := s.viewer(ctx)
+	inc, err := getIncident(ctx, s.db.R, ref, &v)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, grantSelect+" WHERE g.incident_id = $1 ORDER BY g.granted_at DESC, g.id DESC", inc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list break-glass grants: %w", err)
+	}
+	defer rows.Close()
+	out := []Grant{}
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list break-glass grants: %w", err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+const grantSelect = `SELECT g.id, g.incident_id, i.number, g.user_id, g.actor, g.reason, g.granted_at, g.expires_at, g.revoked_at
+	FROM break_glass_grants g JOIN incidents i ON i.id = g.incident_id`
+
+func scanGrant(r scanner) (Grant, error) {
+	var g Grant
+	var rev sql.NullTime
+	if err := r.Scan(&g.ID, &g.IncidentID, &g.IncidentNumber, &g.UserID, &g.Actor, &g.Reason, &g.GrantedAt, &g.ExpiresAt,
+		&rev); err != nil {
+		return Grant{}, err
+	}
+	g.GrantedAt, g.ExpiresAt, g.RevokedAt = g.GrantedAt.UTC(), g.ExpiresAt.UTC(), timePtr(rev)
+	return g, nil
+}
+
+// RevokeGrant ends a break-glass grant on the incident before it expires,
+// once the emergency is over or the access was not justified. The timeline
+// and the audit trail (incident.break_glass.revoke) record it. It needs
+// incident:restricted.
+func (s *Service) RevokeGrant(ctx context.Context, ref, grantID string) (Grant, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRestricted); err != nil {
+		return Grant{}, err
+	}
+	var g Grant
+	_, _, err := s.change(ctx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+		var err error
+		g, err = scanGrant(tx.QueryRowContext(ctx, grantSelect+" WHERE g.incident_id = $1 AND g.id = $2", inc.ID, grantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return Event{}, "", apperr.New(apperr.NotFound, "no break-glass grant %q on %s", grantID, inc.Number)
+		}
+		if err != nil {
+			return Event{}, "", fmt.Errorf("get break-glass grant: %w", err)
+		}
+		if g.RevokedAt != nil || !g.ExpiresAt.After(now) {
+			return Event{}, "", apperr.New(apperr.Conflict, "the grant has already ended")
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE break_glass_grants SET revoked_at = $1 WHERE id = $2", now, g.ID); err != nil {
+			return Event{}, "", fmt.Errorf("revoke break-glass grant: %w", err)
+		}
+		g.RevokedAt = &now
+		return Event{Kind: EventBreakGlassRevoked, FromStatus: inc.Status, ToStatus: inc.Status,
+			Changes: []Change{{Field: "grant", Old: g.ID}, {Field: "holder", Old: g.Actor}}}, "incident.break_glass.revoke", nil
+	})
+	if err != nil {
+		return Grant{}, err
+	}
+	return g, nil
+}

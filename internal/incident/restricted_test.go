@@ -473,3 +473,56 @@ func TestBreakGlass(t *testing.T) {
 		e.verifyAudit()
 	})
 }
+
+func TestRevokeGrant(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		officer := as(e.addUser("officer", authz.RoleSecurityOfficer))
+		resp := as(e.addUser("resp", authz.RoleResponder))
+		inc, err := e.svc.Create(officer, incident.CreateInput{Title: "snooping", Restricted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := e.svc.BreakGlass(resp, inc.Number, "checking whether the export touched our systems")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Grants(resp, inc.ID)
+		wantCode(t, err, apperr.Forbidden)
+		_, err = e.svc.RevokeGrant(resp, inc.ID, g.ID)
+		wantCode(t, err, apperr.Forbidden)
+		gs, err := e.svc.Grants(officer, inc.ID)
+		if err != nil || len(gs) != 1 || gs[0].ID != g.ID || gs[0].RevokedAt != nil || gs[0].Actor != "user:resp" {
+			t.Fatalf("grants %+v %v", gs, err)
+		}
+		_, err = e.svc.RevokeGrant(officer, inc.ID, "missing")
+		wantCode(t, err, apperr.NotFound)
+
+		e.clk.Advance(time.Minute)
+		before := e.counts()
+		got, err := e.svc.RevokeGrant(officer, inc.Number, g.ID)
+		if err != nil || got.RevokedAt == nil || !got.RevokedAt.Equal(e.clk.Now()) {
+			t.Fatalf("revoke %+v %v", got, err)
+		}
+		e.expectWrites(before, counts{"incident_events": 1, "audit_log": 1})
+		e.lastAction(t, "incident.break_glass.revoke", "user:officer")
+		if e.sees(resp, inc) {
+			t.Fatal("a revoked grant still shows the incident")
+		}
+		_, err = e.svc.RevokeGrant(officer, inc.ID, g.ID)
+		wantCode(t, err, apperr.Conflict)
+		tl, err := e.svc.Timeline(officer, inc.ID, incident.EventBreakGlassRevoked, 0, 0)
+		if err != nil || len(tl) != 1 || tl[0].Changes[0] != (incident.Change{Field: "grant", Old: g.ID}) {
+			t.Fatalf("timeline %+v %v", tl, err)
+		}
+		// An expired grant cannot be revoked: it has already ended.
+		g2, err := e.svc.BreakGlass(resp, inc.Number, "checking whether the export touched our systems")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(incident.DefaultBreakGlassDuration)
+		_, err = e.svc.RevokeGrant(officer, inc.ID, g2.ID)
+		wantCode(t, err, apperr.Conflict)
+		e.verifyAudit()
+	})
+}

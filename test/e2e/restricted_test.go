@@ -127,6 +127,23 @@ func TestRestrictedIncidentsAPI(t *testing.T) {
 			t.Fatalf("server log: %s", logs)
 		}
 
+		// An officer ends the grant early.
+		var grants struct {
+			Items []struct {
+				ID     string `json:"id"`
+				Holder string `json:"holder"`
+				Reason string `json:"reason"`
+			} `json:"items"`
+		}
+		as(responder, http.StatusForbidden, "GET", "/api/v1/incidents/"+inc.ID+"/grants", nil, nil)
+		as(officer, http.StatusOK, "GET", "/api/v1/incidents/"+inc.ID+"/grants", nil, &grants)
+		if len(grants.Items) != 1 || grants.Items[0].Holder != "token:resp" || grants.Items[0].Reason != reason {
+			t.Fatalf("grants %+v", grants)
+		}
+		as(officer, http.StatusOK, "POST", "/api/v1/incidents/"+inc.ID+"/grants/"+grants.Items[0].ID+"/revoke", nil, nil)
+		as(officer, http.StatusConflict, "POST", "/api/v1/incidents/"+inc.ID+"/grants/"+grants.Items[0].ID+"/revoke", nil, nil)
+		as(responder, http.StatusNotFound, "GET", "/api/v1/incidents/"+inc.Number, nil, nil)
+
 		// Lifting the restriction shows it to everyone; members leave.
 		as(officer, http.StatusOK, "PATCH", "/api/v1/incidents/"+inc.ID, map[string]any{"restricted": false}, nil)
 		as(stakeholder, http.StatusOK, "GET", "/api/v1/incidents/"+inc.Number, nil, nil)

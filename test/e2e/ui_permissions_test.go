@@ -157,7 +157,7 @@ func TestUIPermissionMatrix(t *testing.T) {
 		for _, rt := range routes {
 			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
 				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
-				"{officer_alert}", "none").Replace(rt.Pattern)
+				"{officer_alert}", "none", "{grant}", "none").Replace(rt.Pattern)
 			if strings.ContainsAny(path, "{}") {
 				t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
 			}

@@ -82,6 +82,19 @@ func TestUIRestricted(t *testing.T) {
 		t.Fatal("the banner outlives its acknowledgement")
 	}
 
+	// The officer ends the grant from the incident page.
+	_, page = officer.send("GET", "/incidents/"+number, nil)
+	rv := regexGrantRevoke.FindStringSubmatch(page)
+	if rv == nil || !strings.Contains(page, "Emergency access</h2>") {
+		t.Fatalf("no emergency access section: %.800s", page)
+	}
+	if code, where = officer.send("POST", rv[1], nil); code != http.StatusSeeOther || !strings.Contains(where, "msg=grant_revoked") {
+		t.Fatalf("end grant: %d %.300s", code, where)
+	}
+	if code, page = resp.send("GET", "/incidents/"+number, nil); code != http.StatusForbidden || !strings.Contains(page, "This incident is restricted") {
+		t.Fatalf("after the grant ended: %d %.300s", code, page)
+	}
+
 	// Members: the officer adds and removes the responder.
 	if code, page = officer.send("POST", "/incidents/"+number+"/members", url.Values{"member": {"nobody"}}); code != http.StatusUnprocessableEntity ||
 		!strings.Contains(page, `no user`) {
@@ -103,4 +116,5 @@ func TestUIRestricted(t *testing.T) {
 var (
 	regexOfficerAck   = regexp.MustCompile(`action="(/officer-alerts/[^"]+/acknowledge)"`)
 	regexMemberRemove = regexp.MustCompile(`action="(/incidents/[^"]+/members/[^"]+/remove)"`)
+	regexGrantRevoke  = regexp.MustCompile(`action="(/incidents/[^"]+/grants/[^"]+/revoke)"`)
 )

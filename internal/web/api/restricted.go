@@ -48,12 +48,34 @@ type removeMemberInput struct {
 
 // Grant is emergency access to a restricted incident.
 type Grant struct {
-	ID             string    `json:"id"`
-	IncidentID     string    `json:"incident_id"`
-	IncidentNumber string    `json:"incident_number"`
-	Holder         string    `json:"holder" doc:"The user or API token granted access, as the audit trail names it."`
-	GrantedAt      time.Time `json:"granted_at"`
-	ExpiresAt      time.Time `json:"expires_at"`
+	ID             string     `json:"id"`
+	IncidentID     string     `json:"incident_id"`
+	IncidentNumber string     `json:"incident_number"`
+	Holder         string     `json:"holder" doc:"The user or API token granted access, as the audit trail names it."`
+	Reason         string     `json:"reason,omitempty" doc:"Shown only to roles with incident:restricted."`
+	GrantedAt      time.Time  `json:"granted_at"`
+	ExpiresAt      time.Time  `json:"expires_at"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty" doc:"Set when an officer ended the grant early."`
+}
+
+func grantOut(g incident.Grant, reason bool) Grant {
+	out := Grant{ID: g.ID, IncidentID: g.IncidentID, IncidentNumber: g.IncidentNumber, Holder: g.Actor,
+		GrantedAt: g.GrantedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt}
+	if reason {
+		out.Reason = g.Reason
+	}
+	return out
+}
+
+type listGrantsOutput struct {
+	Body struct {
+		Items []Grant `json:"items"`
+	}
+}
+
+type revokeGrantInput struct {
+	ID      string `path:"id" maxLength:"64"`
+	GrantID string `path:"grant_id" maxLength:"64"`
 }
 
 type breakGlassInput struct {
@@ -148,9 +170,33 @@ func (h handler) registerRestricted(api huma.API) {
 		if err != nil {
 			return nil, h.fail(ctx, "body", err)
 		}
-		return &grantOutput{Body: Grant{ID: g.ID, IncidentID: g.IncidentID, IncidentNumber: g.IncidentNumber, Holder: g.Actor,
-			GrantedAt: g.GrantedAt, ExpiresAt: g.ExpiresAt}}, nil
+		return &grantOutput{Body: grantOut(g, false)}, nil
 	})
+
+	huma.Register(api, op("list-grants", http.MethodGet, "/incidents/{id}/grants",
+		"An incident's break-glass grants, newest first, ended ones included", http.StatusOK, authz.IncidentRestricted),
+		func(ctx context.Context, in *idInput) (*listGrantsOutput, error) {
+			gs, err := h.Incidents.Grants(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &listGrantsOutput{}
+			out.Body.Items = make([]Grant, len(gs))
+			for i, g := range gs {
+				out.Body.Items[i] = grantOut(g, true)
+			}
+			return out, nil
+		})
+
+	huma.Register(api, op("revoke-grant", http.MethodPost, "/incidents/{id}/grants/{grant_id}/revoke",
+		"End a break-glass grant before it expires (audited, on the timeline)", http.StatusOK, authz.IncidentRestricted),
+		func(ctx context.Context, in *revokeGrantInput) (*grantOutput, error) {
+			g, err := h.Incidents.RevokeGrant(ctx, in.ID, in.GrantID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &grantOutput{Body: grantOut(g, true)}, nil
+		})
 
 	officer := func(o huma.Operation) huma.Operation {
 		o.Tags = []string{"officer"}

@@ -239,6 +239,7 @@ type showPage struct {
 	Tasks       []incident.Task
 	Alerts      []alert.Alert
 	Members     []incident.Member
+	Grants      []incident.Grant  // for roles with incident:restricted
 	Services    map[string]string // service id to name, for the alerts
 	Next        []string
 	Resolutions []string
@@ -290,6 +291,12 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	var grants []incident.Grant
+	if a, _ := authz.ActorFrom(r.Context()); authz.Has(a.Role, authz.IncidentRestricted) {
+		if grants, err = u.Incidents.Grants(r.Context(), inc.ID); err != nil {
+			return showPage{}, err
+		}
+	}
 	var names map[string]string
 	if len(as) > 0 {
 		svcs, err := u.Alerts.Services(r.Context())
@@ -299,7 +306,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 		names = serviceNames(svcs)
 	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Services: names,
+	p := showPage{Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {

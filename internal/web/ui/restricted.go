@@ -80,6 +80,18 @@ func (u *UI) breakGlass(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/incidents/"+g.IncidentNumber+"?msg=break_glass")
 }
 
+func (u *UI) grantRevoke(w http.ResponseWriter, r *http.Request) {
+	if _, err := u.Incidents.RevokeGrant(r.Context(), r.PathValue("id"), r.PathValue("grant")); err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			u.fail(w, r, err)
+			return
+		}
+		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=grant_revoked#access")
+}
+
 // officerBanner is what the officer banner shows: the officer alerts nobody
 // has acknowledged, and where to return after acknowledging one.
 type officerBanner struct {

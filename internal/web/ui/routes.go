@@ -59,6 +59,7 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/members/{user}/remove", Perm: authz.IncidentWrite, handler: u.memberRemove},
 		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlassForm},
 		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlass},
+		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.IncidentRestricted, handler: u.grantRevoke},
 		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},

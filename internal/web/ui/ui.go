@@ -109,6 +109,7 @@ var flashes = map[string]flash{
 	"member_removed":      {"info", "Member removed."},
 	"break_glass":         {"warn", "Emergency access granted for a limited time. It is recorded and the Security Officer has been alerted."},
 	"officer_ack":         {"info", "Alert acknowledged."},
+	"grant_revoked":       {"info", "Emergency access ended."},
 }
 
 // view is what every page template receives.
