@@ -12,6 +12,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -50,10 +51,23 @@ func utcPtr(t sql.NullTime) *time.Time {
 	return &u
 }
 
+// visible is the condition that keeps the alerts the actor may see: those
+// without an incident, and those whose incident the actor may see (a
+// restricted incident's alerts are as hidden as it is; see
+// incident.VisibleSQL).
+func (s *Intake) visible(actor authz.Actor, args *[]any) string {
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return fmt.Sprintf("$%d", len(*args))
+	}
+	return "(a.incident_id IS NULL OR " + incident.VisibleSQL(actor, s.clock.Now(), "i", arg) + ")"
+}
+
 // Alerts lists alerts without their details (which may hold PHI; Alert
 // returns them).
 func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return nil, err
 	}
 	if f.Limit <= 0 {
@@ -62,8 +76,8 @@ func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 	if f.Limit > 200 {
 		return nil, apperr.Field("limit", "is %d; the limit is 200", f.Limit)
 	}
-	var where []string
 	var args []any
+	where := []string{s.visible(actor, &args)}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
@@ -96,10 +110,7 @@ func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 		args = append(args, first, f.Before)
 		where = append(where, fmt.Sprintf("(a.first_at < $%d OR (a.first_at = $%d AND a.id < $%d))", len(args)-1, len(args)-1, len(args)))
 	}
-	q := `SELECT ` + alertColumns + alertFrom
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q := `SELECT ` + alertColumns + alertFrom + " WHERE " + strings.Join(where, " AND ")
 	args = append(args, f.Limit)
 	q += fmt.Sprintf(" ORDER BY a.first_at DESC, a.id DESC LIMIT $%d", len(args))
 	rows, err := s.db.R.QueryContext(ctx, q, args...)
@@ -121,11 +132,16 @@ func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 // Alert returns one alert. Its details may hold PHI: a reader whose role
 // may see PHI gets them, and the read is audited before they are returned
 // (45 CFR 164.312(b)); anyone else gets them withheld (DetailsRedacted).
+//
+// An alert of a restricted incident the caller may not see does not exist.
 func (s *Intake) Alert(ctx context.Context, id string) (Alert, bool, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return Alert{}, false, err
 	}
-	a, sealed, err := scanAlert(s.db.R.QueryRowContext(ctx, `SELECT `+alertColumns+alertFrom+` WHERE a.id = $1`, id))
+	args := []any{id}
+	a, sealed, err := scanAlert(s.db.R.QueryRowContext(ctx,
+		`SELECT `+alertColumns+alertFrom+` WHERE a.id = $1 AND `+s.visible(actor, &args), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Alert{}, false, apperr.New(apperr.NotFound, "no alert %q", id)
 	}

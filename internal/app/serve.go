@@ -92,7 +92,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
-	incidents := incident.NewService(d, env.Clock, kr)
+	incidents := incident.NewService(d, env.Clock, kr, incident.WithLogger(logger))
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll})

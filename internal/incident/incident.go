@@ -77,6 +77,9 @@ type Incident struct {
 	NotApplicable []Status
 	CreatedBy     string
 	Version       int64
+	// Restricted says only those who need to know may see the incident
+	// (see VisibleSQL).
+	Restricted bool
 	// PHIRedacted says Description was withheld: the reader's role may not
 	// see PHI (45 CFR 164.502(b), minimum necessary).
 	PHIRedacted bool
@@ -112,6 +115,15 @@ const (
 	// EventPaging records who was paged, acknowledgements and deliveries
 	// that gave up (package paging).
 	EventPaging EventKind = "paging"
+	// EventMemberAdded records a member added to a restricted incident.
+	EventMemberAdded EventKind = "member_added"
+	// EventMemberRemoved records a member taken off the incident.
+	EventMemberRemoved EventKind = "member_removed"
+	// EventBreakGlass records emergency access granted to someone who
+	// could not otherwise see the incident; its note is the reason.
+	EventBreakGlass EventKind = "break_glass"
+	// EventBreakGlassRevoked records an emergency grant ended early.
+	EventBreakGlassRevoked EventKind = "break_glass_revoked"
 )
 
 // Change is one field's old and new value. Fields that may hold PHI record

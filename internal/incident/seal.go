@@ -51,9 +51,10 @@ func (s *Service) stored(inc *Incident) (*Incident, error) {
 	return &c, err
 }
 
-// get reads an incident and opens its description.
+// get reads an incident, whoever may see it, and opens its description:
+// for changes, which rewrite the row.
 func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, error) {
-	inc, err := getIncident(ctx, q, ref)
+	inc, err := getIncident(ctx, q, ref, nil)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -69,26 +70,13 @@ func (s *Service) storedEvent(e *Event) (*Event, error) {
 	return &c, err
 }
 
-// events reads timeline entries and opens their notes.
-func (s *Service) events(ctx context.Context, q db.Querier, incidentID string, kind EventKind, afterSeq int64, limit int) ([]Event, error) {
-	evs, err := listEvents(ctx, q, incidentID, kind, afterSeq, limit)
-	if err != nil {
-		return nil, err
-	}
-	for i := range evs {
-		if evs[i].Note, err = s.open(evs[i].Note, keys.IncidentEventNote, evs[i].ID); err != nil {
-			return nil, err
-		}
-	}
-	return evs, nil
-}
-
-// phiRead shows or withholds the PHI in what a read returns. A reader whose
-// role may see PHI gets it, and the read is recorded in the audit trail
-// (45 CFR 164.312(b)) before it is returned, naming the incidents whose PHI
-// was shown; if that record cannot be written the read fails. Any other
-// reader gets the fields blanked and marked redacted.
-func (s *Service) phiRead(ctx context.Context, incs []*Incident, events []*Event) error {
+// reveal shows or withholds the PHI in what a read returns, which holds it
+// still sealed as stored. A reader whose role may see PHI gets it opened,
+// and the read is recorded in the audit trail (45 CFR 164.312(b)) before it
+// is returned, naming the incidents whose PHI was shown; if that record
+// cannot be written the read fails. Any other reader gets the fields
+// blanked and marked redacted, and nothing is decrypted.
+func (s *Service) reveal(ctx context.Context, incs []*Incident, events []*Event) error {
 	actor, _ := authz.ActorFrom(ctx)
 	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
 		for _, inc := range incs {
@@ -104,13 +92,20 @@ func (s *Service) phiRead(ctx context.Context, incs []*Incident, events []*Event
 		return nil
 	}
 	shown := map[string][]string{} // incident id → fields shown
+	var err error
 	for _, inc := range incs {
 		if inc.Description != "" {
+			if inc.Description, err = s.open(inc.Description, keys.IncidentDescription, inc.ID); err != nil {
+				return err
+			}
 			shown[inc.ID] = append(shown[inc.ID], "description")
 		}
 	}
 	for _, e := range events {
 		if e.Note != "" {
+			if e.Note, err = s.open(e.Note, keys.IncidentEventNote, e.ID); err != nil {
+				return err
+			}
 			shown[e.IncidentID] = append(shown[e.IncidentID], "note:"+e.ID)
 		}
 	}

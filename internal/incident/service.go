@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
-	"github.com/wardhq/ward/internal/keys"
 )
 
 // Service validates, authorises and records every change to incidents.
@@ -23,11 +23,29 @@ type Service struct {
 	db    *db.DB
 	clock clock.Clock
 	keys  Sealer
+	log   *slog.Logger
+	// breakGlassFor is how long an emergency grant lasts.
+	breakGlassFor time.Duration
 }
 
+// Option adjusts a Service.
+type Option func(*Service)
+
+// WithLogger sets where the service logs what officers must know at once
+// (emergency access); the default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithBreakGlassDuration sets how long an emergency grant lasts; the
+// default is DefaultBreakGlassDuration.
+func WithBreakGlassDuration(d time.Duration) Option { return func(s *Service) { s.breakGlassFor = d } }
+
 // NewService returns a Service that seals PHI columns with keys.
-func NewService(d *db.DB, c clock.Clock, keys Sealer) *Service {
-	return &Service{db: d, clock: c, keys: keys}
+func NewService(d *db.DB, c clock.Clock, keys Sealer, opts ...Option) *Service {
+	s := &Service{db: d, clock: c, keys: keys, log: slog.Default(), breakGlassFor: DefaultBreakGlassDuration}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // CreateInput is a new incident.
@@ -41,6 +59,10 @@ type CreateInput struct {
 	DetectedAt   *time.Time // default now
 	Commander    string
 	Customers    []string
+	// Restricted limits who may see the incident (see VisibleSQL). A user
+	// who restricts it without the incident:restricted permission is made
+	// a member, so as to keep seeing it.
+	Restricted bool
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -71,7 +93,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 		ID: newID(), Title: in.Title, Description: in.Description, Severity: in.Severity, Category: in.Category,
 		PHISuspected: in.PHISuspected, OccurredAt: normPtr(in.OccurredAt), DetectedAt: now, CreatedAt: now, UpdatedAt: now,
 		Status: Detected, Commander: in.Commander, Customers: in.Customers, NotApplicable: []Status{},
-		CreatedBy: actor.String(), Version: 1,
+		CreatedBy: actor.String(), Version: 1, Restricted: in.Restricted,
 	}
 	if in.DetectedAt != nil {
 		inc.DetectedAt = clock.Normalize(*in.DetectedAt)
@@ -98,7 +120,16 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 	if err := insertIncident(ctx, tx, row); err != nil {
 		return Incident{}, err
 	}
-	if _, err = s.record(ctx, tx, &inc, Event{Kind: EventCreated, ToStatus: Detected}, "incident.create", inc); err != nil {
+	created := Event{Kind: EventCreated, ToStatus: Detected}
+	if inc.Restricted {
+		created.Changes = []Change{{Field: "restricted", New: true}}
+		keep, err := s.keepSight(ctx, tx, &inc, now)
+		if err != nil {
+			return Incident{}, err
+		}
+		created.Changes = append(created.Changes, keep...)
+	}
+	if _, err = s.record(ctx, tx, &inc, created, "incident.create", inc); err != nil {
 		return Incident{}, err
 	}
 	return inc, nil
@@ -155,11 +186,12 @@ func (s *Service) Get(ctx context.Context, ref string) (Incident, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return Incident{}, err
 	}
-	inc, err := s.get(ctx, s.db.R, ref)
+	v := s.viewer(ctx)
+	inc, err := getIncident(ctx, s.db.R, ref, &v)
 	if err != nil {
 		return Incident{}, err
 	}
-	if err := s.phiRead(ctx, []*Incident{&inc}, nil); err != nil {
+	if err := s.reveal(ctx, []*Incident{&inc}, nil); err != nil {
 		return Incident{}, err
 	}
 	return inc, nil
@@ -203,18 +235,11 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	want := f.Limit
 	f.Limit++ // one more tells whether there is a next page
-	items, err := listIncidents(ctx, s.db.R, f)
+	// Rows the caller may not see are left out by the query itself, so
+	// their PHI is never read, decrypted or recorded as read.
+	items, err := listIncidents(ctx, s.db.R, f, s.viewer(ctx))
 	if err != nil {
 		return Page{}, err
-	}
-	for i := range items {
-		if f.OmitPHI {
-			items[i].Description = ""
-			continue
-		}
-		if items[i].Description, err = s.open(items[i].Description, keys.IncidentDescription, items[i].ID); err != nil {
-			return Page{}, err
-		}
 	}
 	p := Page{Items: items}
 	if len(items) > want {
@@ -222,9 +247,12 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	shown := make([]*Incident, len(p.Items))
 	for i := range p.Items {
+		if f.OmitPHI {
+			p.Items[i].Description = ""
+		}
 		shown[i] = &p.Items[i]
 	}
-	if err := s.phiRead(ctx, shown, nil); err != nil {
+	if err := s.reveal(ctx, shown, nil); err != nil {
 		return Page{}, err
 	}
 	if len(items) > want {
@@ -245,6 +273,9 @@ type UpdateInput struct {
 	DetectedAt   *time.Time
 	Commander    *string
 	Customers    *[]string
+	// Restricted may be changed only by roles with incident:restricted
+	// and by the incident's creator.
+	Restricted *bool
 }
 
 // Update edits an incident's fields, recording each change old → new.
@@ -252,8 +283,9 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (Incid
 	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
 		return Incident{}, err
 	}
-	inc, _, err := s.change(ctx, ref, func(_ *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+	inc, _, err := s.change(ctx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		var changes []Change
+		action := "incident.update"
 		set := func(field string, redacted bool, old, new any, apply func()) {
 			if old == new {
 				return
@@ -304,13 +336,29 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (Incid
 			changes = append(changes, Change{Field: "customers", Old: inc.Customers, New: cs})
 			inc.Customers = cs
 		}
+		if in.Restricted != nil && *in.Restricted != inc.Restricted {
+			if err := mayRestrict(ctx, inc); err != nil {
+				return Event{}, "", err
+			}
+			changes = append(changes, Change{Field: "restricted", Old: inc.Restricted, New: *in.Restricted})
+			inc.Restricted = *in.Restricted
+			action = "incident.unrestrict"
+			if inc.Restricted {
+				action = "incident.restrict"
+				keep, err := s.keepSight(ctx, tx, inc, now)
+				if err != nil {
+					return Event{}, "", err
+				}
+				changes = append(changes, keep...)
+			}
+		}
 		if len(changes) == 0 {
 			return Event{}, "", errNoChange
 		}
 		if err := validate(inc, now); err != nil {
 			return Event{}, "", err
 		}
-		return Event{Kind: EventEdit, Changes: changes}, "incident.update", nil
+		return Event{Kind: EventEdit, Changes: changes}, action, nil
 	})
 	return inc, err
 }
@@ -323,12 +371,20 @@ var errNoChange = apperr.New(apperr.Conflict, "no change")
 type mutation func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error)
 
 // change runs mutate on the current incident inside a write transaction
-// (see changeTx). When mutate returns errNoChange nothing is written and the
-// incident is returned as is.
+// (see changeTx), if the caller may see it: to anyone else a restricted
+// incident does not exist. When mutate returns errNoChange nothing is
+// written and the incident is returned as is.
 func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Incident, Event, error) {
 	var out Incident
 	var ev Event
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := lockIncident(ctx, tx, ref); err != nil {
+			return err
+		}
+		v := s.viewer(ctx)
+		if _, err := getIncident(ctx, tx, ref, &v); err != nil {
+			return err
+		}
 		var err error
 		out, ev, err = s.changeTx(ctx, tx, ref, mutate)
 		return err
@@ -436,11 +492,12 @@ func (s *Service) Timeline(ctx context.Context, ref string, kind EventKind, afte
 	case limit < 1 || limit > MaxTimeline:
 		return nil, apperr.Field("limit", "must be between 1 and %d", MaxTimeline)
 	}
-	inc, err := getIncident(ctx, s.db.R, ref)
+	v := s.viewer(ctx)
+	inc, err := getIncident(ctx, s.db.R, ref, &v)
 	if err != nil {
 		return nil, err
 	}
-	evs, err := s.events(ctx, s.db.R, inc.ID, kind, afterSeq, limit)
+	evs, err := listEvents(ctx, s.db.R, inc.ID, kind, afterSeq, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -448,7 +505,7 @@ func (s *Service) Timeline(ctx context.Context, ref string, kind EventKind, afte
 	for i := range evs {
 		shown[i] = &evs[i]
 	}
-	if err := s.phiRead(ctx, nil, shown); err != nil {
+	if err := s.reveal(ctx, nil, shown); err != nil {
 		return nil, err
 	}
 	return evs, nil

@@ -33,6 +33,8 @@ type env struct {
 	clk *clock.Fake
 	svc *incident.Service
 	ctx context.Context
+	// keys is what svc seals with, for tests that build their own service.
+	keys incident.Sealer
 }
 
 func newEnv(t *testing.T, d *db.DB) *env {
@@ -46,7 +48,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 		t.Fatal(err)
 	}
 	return &env{t: t, d: d, clk: clk, svc: incident.NewService(d, clk, kr),
-		ctx: authz.WithActor(context.Background(), tester)}
+		ctx: authz.WithActor(context.Background(), tester), keys: kr}
 }
 
 // count counts a table's rows; for audit_log it counts the entries of

@@ -17,7 +17,8 @@ import (
 // The store holds the SQL; it checks nothing and audits nothing.
 
 const incidentColumns = `id, number, title, description, severity, category, phi_suspected, occurred_at, detected_at,
-	created_at, updated_at, closed_at, status, resolution, commander, customers, not_applicable, created_by, version`
+	created_at, updated_at, closed_at, status, resolution, commander, customers, not_applicable, created_by, version,
+	restricted`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -27,7 +28,7 @@ func scanIncident(s scanner) (Incident, error) {
 	var customers, na string
 	err := s.Scan(&inc.ID, &inc.Number, &inc.Title, &inc.Description, &inc.Severity, &inc.Category, &inc.PHISuspected,
 		&occurred, &inc.DetectedAt, &inc.CreatedAt, &inc.UpdatedAt, &closed, &inc.Status, &inc.Resolution,
-		&inc.Commander, &customers, &na, &inc.CreatedBy, &inc.Version)
+		&inc.Commander, &customers, &na, &inc.CreatedBy, &inc.Version, &inc.Restricted)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -88,11 +89,11 @@ func searchText(inc *Incident) string { return strings.ToLower(inc.Number + " " 
 
 func insertIncident(ctx context.Context, tx *sql.Tx, inc *Incident) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
 		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
-		searchText(inc))
+		inc.Restricted, searchText(inc))
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -103,11 +104,11 @@ func insertIncident(ctx context.Context, tx *sql.Tx, inc *Incident) error {
 func updateIncident(ctx context.Context, tx *sql.Tx, inc *Incident, prev int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
 		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
-		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15, search = $16
-		WHERE id = $17 AND version = $18`,
+		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15, search = $16,
+		restricted = $17 WHERE id = $18 AND version = $19`,
 		inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected, nullTime(inc.OccurredAt),
 		inc.DetectedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status, inc.Resolution, inc.Commander,
-		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, searchText(inc), inc.ID, prev)
+		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, searchText(inc), inc.Restricted, inc.ID, prev)
 	if err != nil {
 		return fmt.Errorf("update incident: %w", err)
 	}
@@ -129,10 +130,15 @@ func lockIncident(ctx context.Context, tx *sql.Tx, ref string) error {
 	return nil
 }
 
-// getIncident finds an incident by id or by number.
-func getIncident(ctx context.Context, q db.Querier, ref string) (Incident, error) {
-	inc, err := scanIncident(q.QueryRowContext(ctx,
-		"SELECT "+incidentColumns+" FROM incidents WHERE id = $1 OR number = $1", ref))
+// getIncident finds an incident by id or by number among those v may see;
+// a nil v sees every incident (Ward's own changes, such as alert intake).
+func getIncident(ctx context.Context, q db.Querier, ref string, v *viewer) (Incident, error) {
+	args := []any{ref}
+	query := "SELECT " + incidentColumns + " FROM incidents WHERE (id = $1 OR number = $1)"
+	if v != nil {
+		query += " AND " + v.cond("incidents", binder(&args))
+	}
+	inc, err := scanIncident(q.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Incident{}, apperr.New(apperr.NotFound, "incident not found")
 	}
@@ -164,13 +170,20 @@ type Cursor struct {
 	ID        string
 }
 
-func listIncidents(ctx context.Context, q db.Querier, f Filter) ([]Incident, error) {
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+// binder returns a function that appends a value to args and returns its
+// placeholder.
+func binder(args *[]any) func(any) string {
+	return func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
 	}
+}
+
+// listIncidents lists the incidents v may see that match f.
+func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Incident, error) {
+	var args []any
+	arg := binder(&args)
+	where := []string{v.cond("incidents", arg)}
 	if f.Status != "" {
 		where = append(where, "status = "+arg(f.Status))
 	}
@@ -196,10 +209,7 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter) ([]Incident, err
 	if f.After != nil {
 		where = append(where, "(created_at, id) < ("+arg(f.After.CreatedAt.UTC())+", "+arg(f.After.ID)+")")
 	}
-	query := "SELECT " + incidentColumns + " FROM incidents"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
+	query := "SELECT " + incidentColumns + " FROM incidents WHERE " + strings.Join(where, " AND ")
 	query += " ORDER BY created_at DESC, id DESC LIMIT " + arg(f.Limit)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -124,7 +124,8 @@ func (s *Service) Tasks(ctx context.Context, ref string) ([]Task, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return nil, err
 	}
-	inc, err := getIncident(ctx, s.db.R, ref)
+	v := s.viewer(ctx)
+	inc, err := getIncident(ctx, s.db.R, ref, &v)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
 )
 
 // PageStatus is where a page stands.
@@ -341,10 +342,19 @@ func cancelPending(ctx context.Context, tx *sql.Tx, pageID string) error {
 	return nil
 }
 
-// incidentID resolves an incident id or number.
-func incidentID(ctx context.Context, q db.Querier, ref string) (string, error) {
+// incidentID resolves an incident id or number that the actor in ctx may
+// see: a restricted incident is visible only to those incident.VisibleSQL
+// names, and to anyone else does not exist.
+func incidentID(ctx context.Context, q db.Querier, ref string, now time.Time) (string, error) {
+	actor, _ := authz.ActorFrom(ctx)
+	args := []any{ref}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
 	var id string
-	err := q.QueryRowContext(ctx, `SELECT id FROM incidents WHERE id = $1 OR number = $1`, ref).Scan(&id)
+	err := q.QueryRowContext(ctx, `SELECT i.id FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
+		incident.VisibleSQL(actor, now, "i", arg), args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", apperr.New(apperr.NotFound, "no incident %q", ref)
 	}
@@ -373,7 +383,7 @@ func (p *Pager) act(ctx context.Context, ref, action string) (Page, error) {
 	}
 	var out Page
 	err = p.db.Write(ctx, func(tx *sql.Tx) error {
-		id, err := incidentID(ctx, tx, ref)
+		id, err := incidentID(ctx, tx, ref, p.clock.Now())
 		if err != nil {
 			return err
 		}
@@ -451,7 +461,7 @@ func (p *Pager) PageOf(ctx context.Context, ref string) (Page, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return Page{}, err
 	}
-	id, err := incidentID(ctx, p.db.R, ref)
+	id, err := incidentID(ctx, p.db.R, ref, p.clock.Now())
 	if err != nil {
 		return Page{}, err
 	}
@@ -486,7 +496,7 @@ func (p *Pager) Notifications(ctx context.Context, ref string) ([]Notification, 
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return nil, err
 	}
-	id, err := incidentID(ctx, p.db.R, ref)
+	id, err := incidentID(ctx, p.db.R, ref, p.clock.Now())
 	if err != nil {
 		return nil, err
 	}

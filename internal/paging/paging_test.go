@@ -349,6 +349,25 @@ func TestDeliveryFailures(t *testing.T) {
 		if !found {
 			t.Fatalf("the failure is not on the timeline: %+v", tl)
 		}
+		// A restricted incident's page is hidden from those who may not see
+		// the incident, as the incident is.
+		if _, err := d.W.ExecContext(context.Background(), `UPDATE incidents SET restricted = true WHERE number = $1`, inc); err != nil {
+			t.Fatal(err)
+		}
+		for role, visible := range map[authz.Role]bool{authz.RoleResponder: false, authz.RoleAdmin: false, authz.RoleSecurityOfficer: true} {
+			ctx := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "t-" + string(role), Name: "t", Role: role})
+			_, err := e.pager.PageOf(ctx, inc)
+			if visible != (err == nil) || !visible && apperr.CodeOf(err) != apperr.NotFound {
+				t.Errorf("%s reading a restricted incident's page: %v", role, err)
+			}
+			if _, err := e.pager.Notifications(ctx, inc); visible != (err == nil) {
+				t.Errorf("%s reading a restricted incident's notifications: %v", role, err)
+			}
+		}
+		if _, err := d.W.ExecContext(context.Background(), `INSERT INTO incident_members (incident_id, user_id, added_by, added_at)
+			SELECT id, $1, 'test', $2 FROM incidents WHERE number = $3`, carol, start, inc); err != nil {
+			t.Fatal(err)
+		}
 		// Acknowledging twice is refused; resolving ends the page.
 		actor := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: carol, Name: "carol", Role: authz.RoleResponder})
 		if _, err := e.pager.Acknowledge(actor, inc); err != nil {

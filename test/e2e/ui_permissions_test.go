@@ -156,7 +156,8 @@ func TestUIPermissionMatrix(t *testing.T) {
 		b := signInAs(t, w, role, "m-"+strings.ReplaceAll(string(role), "_", "-"))
 		for _, rt := range routes {
 			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
-				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert).Replace(rt.Pattern)
+				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
+				"{officer_alert}", "none", "{grant}", "none").Replace(rt.Pattern)
 			if strings.ContainsAny(path, "{}") {
 				t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
 			}

@@ -64,6 +64,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerServices(api)
 	h.registerAlerts(api)
 	h.registerPaging(api)
+	h.registerRestricted(api)
 	return api
 }
 

@@ -33,6 +33,7 @@ type Incident struct {
 	NextStatuses  []string   `json:"next_statuses" doc:"Statuses a transition may move to from here."`
 	CreatedBy     string     `json:"created_by"`
 	Version       int64      `json:"version" doc:"Increases with every change, timeline entries included."`
+	Restricted    bool       `json:"restricted" doc:"Need-to-know: only roles with incident:restricted, its members, its commander (a username) and holders of an emergency (break-glass) grant see it; to anyone else it does not exist (404, absent from lists)."`
 	PHIRedacted   bool       `json:"phi_redacted,omitempty" doc:"The description was withheld: the caller's role may not see PHI."`
 }
 
@@ -51,7 +52,7 @@ func incidentOut(inc incident.Incident) Incident {
 		DetectedAt: inc.DetectedAt, CreatedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt, ClosedAt: inc.ClosedAt,
 		Status: string(inc.Status), Resolution: string(inc.Resolution), Commander: inc.Commander,
 		Customers: inc.Customers, NotApplicable: strs(inc.NotApplicable), NextStatuses: strs(incident.NextMoves(inc.Status)),
-		CreatedBy: inc.CreatedBy, Version: inc.Version, PHIRedacted: inc.PHIRedacted,
+		CreatedBy: inc.CreatedBy, Version: inc.Version, Restricted: inc.Restricted, PHIRedacted: inc.PHIRedacted,
 	}
 }
 
@@ -70,6 +71,7 @@ type createIncidentInput struct {
 		DetectedAt   *time.Time `json:"detected_at,omitempty" doc:"When it was first detected; defaults to now."`
 		Commander    string     `json:"commander,omitempty" maxLength:"200"`
 		Customers    []string   `json:"customers,omitempty" maxItems:"50" doc:"References to the customers (covered entities) affected."`
+		Restricted   bool       `json:"restricted,omitempty" doc:"Limit the incident to those who need to know. A user without incident:restricted who sets it is made a member."`
 	}
 }
 
@@ -85,6 +87,7 @@ type updateIncidentInput struct {
 		DetectedAt   *time.Time `json:"detected_at,omitempty"`
 		Commander    *string    `json:"commander,omitempty" maxLength:"200"`
 		Customers    *[]string  `json:"customers,omitempty" maxItems:"50"`
+		Restricted   *bool      `json:"restricted,omitempty" doc:"Only the incident's creator and roles with incident:restricted may change it."`
 	}
 }
 
@@ -135,7 +138,7 @@ func (h handler) registerIncidents(api huma.API) {
 			inc, err := h.Incidents.Create(ctx, incident.CreateInput{
 				Title: b.Title, Description: b.Description, Severity: incident.Severity(b.Severity),
 				Category: incident.Category(b.Category), PHISuspected: b.PHISuspected, OccurredAt: b.OccurredAt,
-				DetectedAt: b.DetectedAt, Commander: b.Commander, Customers: b.Customers,
+				DetectedAt: b.DetectedAt, Commander: b.Commander, Customers: b.Customers, Restricted: b.Restricted,
 			})
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
@@ -143,7 +146,7 @@ func (h handler) registerIncidents(api huma.API) {
 			return &incidentOutput{Body: incidentOut(inc)}, nil
 		})
 
-	huma.Register(api, op("list-incidents", http.MethodGet, "/incidents", "List incidents, newest first", http.StatusOK, authz.IncidentRead),
+	huma.Register(api, op("list-incidents", http.MethodGet, "/incidents", "List incidents, newest first (restricted ones only to those who may see them)", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *listIncidentsInput) (*listIncidentsOutput, error) {
 			f := incident.Filter{
 				Status: incident.Status(in.Status), Severity: incident.Severity(in.Severity),
@@ -189,7 +192,7 @@ func (h handler) registerIncidents(api huma.API) {
 			inc, err := h.Incidents.Update(ctx, in.ID, incident.UpdateInput{
 				Title: b.Title, Description: b.Description, Severity: (*incident.Severity)(b.Severity),
 				Category: (*incident.Category)(b.Category), PHISuspected: b.PHISuspected, OccurredAt: b.OccurredAt,
-				DetectedAt: b.DetectedAt, Commander: b.Commander, Customers: b.Customers,
+				DetectedAt: b.DetectedAt, Commander: b.Commander, Customers: b.Customers, Restricted: b.Restricted,
 			})
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)

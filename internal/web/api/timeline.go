@@ -17,7 +17,7 @@ type Event struct {
 	Seq          int64             `json:"seq" doc:"The incident's version after this change; contiguous per incident."`
 	At           time.Time         `json:"at"`
 	Actor        string            `json:"actor"`
-	Kind         string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated,paging"`
+	Kind         string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated,member_added,member_removed,break_glass,break_glass_revoked,paging"`
 	FromStatus   string            `json:"from_status,omitempty"`
 	ToStatus     string            `json:"to_status,omitempty"`
 	Note         string            `json:"note,omitempty"`
@@ -118,7 +118,7 @@ type listTasksOutput struct {
 
 func (h handler) registerTasks(api huma.API) {
 	huma.Register(api, op("get-timeline", http.MethodGet, "/incidents/{id}/timeline",
-		"An incident's timeline: every transition, edit, note and task change, oldest first", http.StatusOK, authz.IncidentRead),
+		"An incident's timeline: every transition, edit, note, task and member change and emergency access, oldest first", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *timelineInput) (*timelineOutput, error) { return h.timeline(ctx, in, "") })
 
 	huma.Register(api, op("list-notes", http.MethodGet, "/incidents/{id}/notes", "An incident's notes, oldest first", http.StatusOK, authz.IncidentRead),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -144,12 +145,22 @@ type formPage struct {
 	Severities []string
 	Categories []string
 	Edit       bool
+	// CanRestrict shows the restricted control: to the incident's creator
+	// (anyone recording one) and to roles with incident:restricted.
+	CanRestrict bool
+}
+
+// canRestrict reports whether the viewer may change inc's restricted flag
+// (the service enforces it).
+func canRestrict(r *http.Request, inc incident.Incident) bool {
+	a, _ := authz.ActorFrom(r.Context())
+	return authz.Has(a.Role, authz.IncidentRestricted) || inc.CreatedBy == a.String()
 }
 
 func (u *UI) incidentNew(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "incident_form", "Record an incident", "new", formPage{
 		Form: map[string]string{"severity": "sev3", "category": "not_yet_known"}, Severities: severityStrings,
-		Categories: categoryStrings,
+		Categories: categoryStrings, CanRestrict: true,
 	})
 }
 
@@ -184,15 +195,16 @@ func customers(v string) []string {
 	return out
 }
 
-var incidentFields = []string{"title", "description", "severity", "category", "phi_suspected", "occurred_at", "detected_at", "commander", "customers"}
+var incidentFields = []string{"title", "description", "severity", "category", "phi_suspected", "occurred_at", "detected_at",
+	"commander", "customers", "restricted", "restricted_shown"}
 
 func (u *UI) incidentCreate(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, incidentFields...)
-	page := formPage{Form: form, Severities: severityStrings, Categories: categoryStrings}
+	page := formPage{Form: form, Severities: severityStrings, Categories: categoryStrings, CanRestrict: true}
 	in := incident.CreateInput{
 		Title: form["title"], Description: form["description"], Severity: incident.Severity(form["severity"]),
 		Category: incident.Category(form["category"]), PHISuspected: form["phi_suspected"] == "on",
-		Commander: form["commander"], Customers: customers(form["customers"]),
+		Commander: form["commander"], Customers: customers(form["customers"]), Restricted: form["restricted"] == "on",
 	}
 	var err error
 	if in.OccurredAt, err = formTime("occurred_at", form["occurred_at"]); err == nil {
@@ -226,6 +238,8 @@ type showPage struct {
 	Timeline    []incident.Event
 	Tasks       []incident.Task
 	Alerts      []alert.Alert
+	Members     []incident.Member
+	Grants      []incident.Grant  // for roles with incident:restricted
 	Services    map[string]string // service id to name, for the alerts
 	Next        []string
 	Resolutions []string
@@ -273,6 +287,16 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	members, err := u.Incidents.Members(r.Context(), inc.ID)
+	if err != nil {
+		return showPage{}, err
+	}
+	var grants []incident.Grant
+	if a, _ := authz.ActorFrom(r.Context()); authz.Has(a.Role, authz.IncidentRestricted) {
+		if grants, err = u.Incidents.Grants(r.Context(), inc.ID); err != nil {
+			return showPage{}, err
+		}
+	}
 	var names map[string]string
 	if len(as) > 0 {
 		svcs, err := u.Alerts.Services(r.Context())
@@ -282,7 +306,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 		names = serviceNames(svcs)
 	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Services: names,
+	p := showPage{Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {
@@ -294,6 +318,17 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 
 func (u *UI) incidentShow(w http.ResponseWriter, r *http.Request) {
 	p, err := u.showData(r, r.PathValue("id"))
+	if apperr.CodeOf(err) == apperr.NotFound {
+		// Someone who typed the exact number of a restricted incident they
+		// may not see is offered emergency access; anyone else is told
+		// only that there is no such incident.
+		if hidden, herr := u.Incidents.HiddenRestricted(r.Context(), r.PathValue("id")); herr != nil {
+			err = herr
+		} else if hidden {
+			u.breakGlassPage(w, r, http.StatusForbidden, nil, "")
+			return
+		}
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -334,8 +369,12 @@ func (u *UI) incidentEdit(w http.ResponseWriter, r *http.Request) {
 	if inc.PHISuspected {
 		form["phi_suspected"] = "on"
 	}
+	if inc.Restricted {
+		form["restricted"] = "on"
+	}
 	u.render(w, r, http.StatusOK, "incident_form", "Edit "+inc.Number, "incidents", formPage{
 		Incident: inc, Form: form, Severities: severityStrings, Categories: categoryStrings, Edit: true,
+		CanRestrict: canRestrict(r, inc),
 	})
 }
 
@@ -353,6 +392,10 @@ func (u *UI) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 	title, desc, cmd, cust := form["title"], form["description"], form["commander"], customers(form["customers"])
 	in := incident.UpdateInput{Title: &title, Description: &desc, Severity: &sev, Category: &cat, PHISuspected: &phi,
 		Commander: &cmd, Customers: &cust}
+	if form["restricted_shown"] == "1" { // the form showed the control
+		restricted := form["restricted"] == "on"
+		in.Restricted = &restricted
+	}
 	var err error
 	if in.OccurredAt, err = formTime("occurred_at", form["occurred_at"]); err == nil {
 		in.DetectedAt, err = formTime("detected_at", form["detected_at"])
@@ -366,6 +409,7 @@ func (u *UI) incidentUpdate(w http.ResponseWriter, r *http.Request) {
 			cur, _ := u.Incidents.Get(r.Context(), ref)
 			u.render(w, r, http.StatusUnprocessableEntity, "incident_form", "Edit "+cur.Number, "incidents", formPage{
 				Incident: cur, Form: form, Errors: fe, Severities: severityStrings, Categories: categoryStrings, Edit: true,
+				CanRestrict: canRestrict(r, cur),
 			})
 			return
 		}

@@ -55,6 +55,12 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/notes", Perm: authz.IncidentWrite, handler: u.incidentNote},
 		{Method: "POST", Pattern: "/incidents/{id}/tasks", Perm: authz.IncidentWrite, handler: u.taskCreate},
 		{Method: "POST", Pattern: "/incidents/{id}/tasks/{task}", Perm: authz.IncidentWrite, handler: u.taskUpdate},
+		{Method: "POST", Pattern: "/incidents/{id}/members", Perm: authz.IncidentWrite, handler: u.memberAdd},
+		{Method: "POST", Pattern: "/incidents/{id}/members/{user}/remove", Perm: authz.IncidentWrite, handler: u.memberRemove},
+		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlassForm},
+		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlass},
+		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.IncidentRestricted, handler: u.grantRevoke},
+		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},
 		{Method: "POST", Pattern: "/services", Perm: authz.ServiceWrite, handler: u.serviceCreate},

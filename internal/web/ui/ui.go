@@ -105,6 +105,11 @@ var flashes = map[string]flash{
 	"integration_revoked": {"info", "Integration key revoked: it no longer works."},
 	"window_created":      {"info", "Maintenance window scheduled."},
 	"window_ended":        {"info", "Maintenance window ended."},
+	"member_added":        {"info", "Member added."},
+	"member_removed":      {"info", "Member removed."},
+	"break_glass":         {"warn", "Emergency access granted for a limited time. It is recorded and the Security Officer has been alerted."},
+	"officer_ack":         {"info", "Alert acknowledged."},
+	"grant_revoked":       {"info", "Emergency access ended."},
 }
 
 // view is what every page template receives.
@@ -114,8 +119,11 @@ type view struct {
 	Actor *authz.Actor
 	CSRF  string
 	Flash *flash
-	Now   time.Time
-	Data  any
+	// Officer is the officer banner, for roles that see restricted
+	// incidents, when an officer alert awaits acknowledgement.
+	Officer *officerBanner
+	Now     time.Time
+	Data    any
 }
 
 // Can reports whether the viewer holds a permission (for showing controls;
@@ -136,6 +144,20 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, ti
 	v := view{Title: title, Nav: nav, Now: u.Clock.Now(), Data: data, CSRF: csrfFrom(r)}
 	if a, ok := authz.ActorFrom(r.Context()); ok && a.Kind == authz.KindUser {
 		v.Actor = &a
+		if authz.Has(a.Role, authz.IncidentRestricted) {
+			// The Security Officer is told of emergency access at once, on
+			// whatever page they are (45 CFR 164.312(a)(2)(ii)).
+			alerts, err := u.Incidents.OfficerAlerts(r.Context(), true)
+			if err != nil {
+				u.Log.ErrorContext(r.Context(), "ui_officer_alerts_failed", "error", err)
+			} else if len(alerts) > 0 {
+				back := "/"
+				if r.Method == http.MethodGet {
+					back = r.URL.Path
+				}
+				v.Officer = &officerBanner{Alerts: alerts, Back: back}
+			}
+		}
 	}
 	if f, ok := flashes[r.URL.Query().Get("msg")]; ok {
 		v.Flash = &f
