@@ -97,6 +97,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll})
 	alerts.SetPager(pager)
+	incidents.NotifyOfficersWith(pager)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()

@@ -313,6 +313,11 @@ func (s *Service) BreakGlass(ctx context.Context, ref, reason string) (Grant, er
 				newID(), OfficerAlertBreakGlass, g.IncidentID, g.UserID, g.Actor, g.Reason, now); err != nil {
 				return Event{}, "", fmt.Errorf("insert officer alert: %w", err)
 			}
+			if s.officers != nil {
+				if err := s.officers.NotifyOfficersTx(ctx, tx, g.IncidentID, g.Actor); err != nil {
+					return Event{}, "", err
+				}
+			}
 			return Event{Kind: EventBreakGlass, FromStatus: inc.Status, ToStatus: inc.Status, Note: reason,
 				Changes: []Change{{Field: "grant", New: g.ID}, {Field: "expires_at", New: g.ExpiresAt}}}, "incident.break_glass", nil
 		})

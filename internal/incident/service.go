@@ -26,6 +26,7 @@ type Service struct {
 	log   *slog.Logger
 	// breakGlassFor is how long an emergency grant lasts.
 	breakGlassFor time.Duration
+	officers      OfficerNotifier
 }
 
 // Option adjusts a Service.
@@ -34,6 +35,18 @@ type Option func(*Service)
 // WithLogger sets where the service logs what officers must know at once
 // (emergency access); the default is slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// OfficerNotifier tells the Security Officers at once, through their own
+// contact methods, that emergency access to incidentID was granted to
+// actor (45 CFR 164.312(a)(2)(ii)). It runs inside the transaction that
+// grants the access, so the access and the message commit together.
+type OfficerNotifier interface {
+	NotifyOfficersTx(ctx context.Context, tx *sql.Tx, incidentID, actor string) error
+}
+
+// NotifyOfficersWith makes BreakGlass tell the officers through n, beside
+// the officer alert and the log. Call it before serving.
+func (s *Service) NotifyOfficersWith(n OfficerNotifier) { s.officers = n }
 
 // WithBreakGlassDuration sets how long an emergency grant lasts; the
 // default is DefaultBreakGlassDuration.

@@ -46,8 +46,12 @@ const (
 	KindPage         = "page"          // a page to the on-call responder
 	KindStatusUpdate = "status_update" // the incident's status changed
 	KindReminder     = "reminder"      // something is overdue
-	KindTest         = "test"          // a test the user asked for
-	KindVerify       = "verify"        // a contact method's verification code
+	// KindEmergencyAccess tells the Security Officer that someone used
+	// emergency (break-glass) access to a restricted incident
+	// (45 CFR 164.312(a)(2)(ii)).
+	KindEmergencyAccess = "emergency_access"
+	KindTest            = "test"   // a test the user asked for
+	KindVerify          = "verify" // a contact method's verification code
 )
 
 // Message is what Ward sends. It must never carry PHI (45 CFR 164.312(e)(1);
@@ -114,9 +118,9 @@ var (
 // break the other formats.
 func (m Message) Validate() error {
 	switch m.Kind {
-	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify:
+	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess:
 	default:
-		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify", m.Kind)
+		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access", m.Kind)
 	}
 	fields := []struct {
 		name, value string
@@ -191,6 +195,9 @@ func Render(m Message) (subject, text string) {
 			line("Open: ", m.URL)
 			return subject, b.String()
 		}
+	case KindEmergencyAccess:
+		subject = "Ward EMERGENCY ACCESS to " + m.Incident
+		b.WriteString("Emergency (break-glass) access to a restricted incident was granted. Review it in Ward.\n")
 	default:
 		subject = "Ward " + joinNonEmpty(" ", m.Incident, upper(m.Severity), m.Service)
 		if m.Status != "" {

@@ -54,6 +54,18 @@ func TestRenderVerifyAndTest(t *testing.T) {
 	}
 }
 
+func TestRenderEmergencyAccess(t *testing.T) {
+	m := Message{Kind: KindEmergencyAccess, Incident: "INC-9", Severity: "sev2", Status: "break-glass by user:alice", URL: "https://w/incidents/INC-9"}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	subject, text := Render(m)
+	if subject != "Ward EMERGENCY ACCESS to INC-9" || !strings.HasPrefix(text, "Emergency (break-glass) access") ||
+		!strings.Contains(text, "Status: break-glass by user:alice\nOpen: https://w/incidents/INC-9\n") {
+		t.Errorf("emergency access: %q, %q", subject, text)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	if err := testMessage().Validate(); err != nil {
 		t.Fatalf("valid message: %v", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,6 +172,19 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			}
 			*l.url = p.opts.BaseURL + "/a/" + token
 		}
+	case kindOfficer:
+		var number, severity, actor string
+		if err := tx.QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a
+			WHERE a.incident_id = i.id ORDER BY a.created_at DESC LIMIT 1), '') FROM incidents i
+			JOIN notifications n ON n.incident_id = i.id WHERE n.id = $1`, d.id).Scan(&number, &severity, &actor); err != nil {
+			return fmt.Errorf("read emergency access: %w", err)
+		}
+		status := "break-glass by " + actor
+		if len(status) > 64 {
+			status = strings.ToValidUTF8(status[:64], "")
+		}
+		d.msg = notify.Message{Kind: notify.KindEmergencyAccess, Incident: number, Severity: severity, Status: status,
+			URL: p.opts.BaseURL + "/incidents/" + number}
 	default:
 		return fmt.Errorf("unknown notification kind %q", kind)
 	}

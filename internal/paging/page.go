@@ -48,8 +48,9 @@ type Page struct {
 
 // The kinds of message in the outbox.
 const (
-	kindPage   = "page"
-	kindVerify = "verify"
+	kindPage    = "page"
+	kindVerify  = "verify"
+	kindOfficer = "emergency_access"
 )
 
 // The statuses of a message in the outbox.

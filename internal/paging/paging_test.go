@@ -86,6 +86,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	ch := &fakeChannels{fail: map[string]error{}}
 	pager := paging.New(d, clk, kr, incs, ch, slog.New(slog.NewTextHandler(io.Discard, nil)), paging.Options{BaseURL: "https://ward.test"})
 	in.SetPager(pager)
+	incs.NotifyOfficersWith(pager)
 	return &env{t: t, d: d, clk: clk, in: in, incs: incs, pager: pager, ch: ch, ctx: authz.WithActor(context.Background(), admin)}
 }
 
@@ -382,6 +383,42 @@ func TestDeliveryFailures(t *testing.T) {
 		stakeholder := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "x", Name: "x", Role: authz.RoleStakeholder})
 		if _, err := e.pager.Acknowledge(stakeholder, inc); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("a stakeholder acknowledging: %v", err)
+		}
+	})
+}
+
+// TestOfficersToldOfBreakGlass: emergency access to a restricted incident
+// reaches every Security Officer at once, without the reason.
+func TestOfficersToldOfBreakGlass(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		olga := e.user("olga", authz.RoleSecurityOfficer)
+		e.verify(olga, paging.ContactEmail, "olga@example.org")
+		e.verify(olga, paging.ContactSMS, "+14155550199")
+		ron := e.user("ron", authz.RoleResponder)
+		inc, err := e.incs.Create(e.ctx, incident.CreateInput{Title: "Insider lookup", Restricted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asRon := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: ron, Name: "ron", Role: authz.RoleResponder})
+		const reason = "patient complaint CANARY-REASON needs checking tonight"
+		if _, err := e.incs.BreakGlass(asRon, inc.Number, reason); err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		got := e.ch.take()
+		if addresses(got) != "olga@example.org:emergency_access +14155550199:emergency_access" &&
+			addresses(got) != "+14155550199:emergency_access olga@example.org:emergency_access" {
+			t.Fatalf("officers told: %s", addresses(got))
+		}
+		for _, s := range got {
+			m := s.msg
+			if m.Incident != inc.Number || m.Status != "break-glass by user:ron" || strings.Contains(m.Status+m.URL, "CANARY") {
+				t.Fatalf("message: %+v", m)
+			}
+			if subject, text := notify.Render(m); strings.Contains(subject+text, "CANARY") || strings.Contains(subject+text, "Insider") {
+				t.Fatalf("the message holds the reason or title: %s %s", subject, text)
+			}
 		}
 	})
 }
