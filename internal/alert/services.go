@@ -273,10 +273,11 @@ const (
 	KindGrafana      Kind = "grafana"      // Grafana alerting webhook contact point
 	KindSNS          Kind = "sns"          // AWS CloudWatch alarms through SNS
 	KindWebhook      Kind = "webhook"      // any JSON, mapped by JSON pointers
+	KindHeartbeat    Kind = "heartbeat"    // a job pings /heartbeat/{key}; silence raises an alert
 )
 
 // Kinds lists every integration kind.
-var Kinds = []Kind{KindEventsV2, KindAlertmanager, KindGrafana, KindSNS, KindWebhook}
+var Kinds = []Kind{KindEventsV2, KindAlertmanager, KindGrafana, KindSNS, KindWebhook, KindHeartbeat}
 
 // Integration is one integration key of a service. The key itself is shown
 // once, when created; Ward keeps only its SHA-256.
@@ -292,6 +293,8 @@ type Integration struct {
 	CreatedAt time.Time
 	CreatedBy string
 	RevokedAt *time.Time
+	// Heartbeat is the monitor's state, for heartbeat integrations.
+	Heartbeat *Heartbeat
 }
 
 // IntegrationInput is a new integration key.
@@ -299,6 +302,8 @@ type IntegrationInput struct {
 	Kind    Kind
 	Name    string
 	Mapping json.RawMessage // webhook only; validated by the caller's MappingCheck
+	// Interval is how often a heartbeat must be pinged (heartbeat only).
+	Interval time.Duration
 }
 
 // MappingCheck validates a generic webhook mapping (package integration
@@ -328,7 +333,7 @@ func (s *Intake) CreateIntegration(ctx context.Context, serviceID string, in Int
 		return Integration{}, "", err
 	}
 	if !slices.Contains(Kinds, in.Kind) {
-		return Integration{}, "", apperr.Field("kind", "%q is not one of events_v2, alertmanager, grafana, sns, webhook", in.Kind)
+		return Integration{}, "", apperr.Field("kind", "%q is not one of events_v2, alertmanager, grafana, sns, webhook, heartbeat", in.Kind)
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
@@ -347,6 +352,9 @@ func (s *Intake) CreateIntegration(ctx context.Context, serviceID string, in Int
 	default:
 		in.Mapping = nil
 	}
+	if err := checkInterval(in.Kind, in.Interval); err != nil {
+		return Integration{}, "", err
+	}
 	key := newKey()
 	now := s.clock.Now()
 	ig := Integration{ID: newID(), Kind: in.Kind, Name: in.Name, Hint: key[len(key)-4:], Mapping: in.Mapping,
@@ -363,8 +371,14 @@ func (s *Intake) CreateIntegration(ctx context.Context, serviceID string, in Int
 		if err != nil {
 			return fmt.Errorf("insert integration key: %w", err)
 		}
+		if ig.Kind == KindHeartbeat {
+			if ig.Heartbeat, err = insertHeartbeat(ctx, tx, ig.ID, in.Interval, now); err != nil {
+				return err
+			}
+		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "integration.create", ObjectType: "integration", ObjectID: ig.ID,
-			Change: map[string]any{"service_id": ig.ServiceID, "kind": ig.Kind, "name": ig.Name, "hint": ig.Hint}})
+			Change: map[string]any{"service_id": ig.ServiceID, "kind": ig.Kind, "name": ig.Name, "hint": ig.Hint,
+				"interval_seconds": int(in.Interval.Seconds())}})
 		return err
 	})
 	if err != nil {
@@ -432,7 +446,18 @@ func (s *Intake) Integrations(ctx context.Context, serviceID string) ([]Integrat
 		}
 		out = append(out, ig)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Kind == KindHeartbeat {
+			if out[i].Heartbeat, err = getHeartbeat(ctx, s.db.R, out[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // ErrUnknownKey means an intake request's key matches no active

@@ -160,6 +160,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	pagingCtx, stopPaging := context.WithCancel(context.WithoutCancel(ctx))
 	var pagingDone sync.WaitGroup
 	pagingDone.Go(func() { pager.Run(pagingCtx) })
+	pagingDone.Go(func() { watchHeartbeats(pagingCtx, alerts, cfg.PagingPoll, logger) })
 	defer pagingDone.Wait()
 	defer stopPaging()
 
@@ -178,6 +179,23 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		err = errors.Join(err, serveErr)
 	}
 	return errors.Join(err, runner.Stop(shutCtx))
+}
+
+// watchHeartbeats raises alerts for missed heartbeats every interval
+// until ctx ends.
+func watchHeartbeats(ctx context.Context, alerts *alert.Intake, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := alerts.CheckHeartbeats(ctx); err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, "heartbeat_check_failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // providers are the notification providers the settings configure.

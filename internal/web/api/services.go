@@ -60,7 +60,7 @@ type serviceIDInput struct {
 type Integration struct {
 	ID        string          `json:"id"`
 	ServiceID string          `json:"service_id"`
-	Kind      string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook"`
+	Kind      string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook,heartbeat"`
 	Name      string          `json:"name"`
 	Hint      string          `json:"hint" doc:"The key's last four characters."`
 	Mapping   json.RawMessage `json:"mapping,omitempty" doc:"The webhook's field mapping."`
@@ -68,15 +68,31 @@ type Integration struct {
 	CreatedAt time.Time       `json:"created_at"`
 	CreatedBy string          `json:"created_by"`
 	RevokedAt *time.Time      `json:"revoked_at,omitempty"`
+	Heartbeat *Heartbeat      `json:"heartbeat,omitempty" doc:"Heartbeat integrations only: the monitor's state."`
+}
+
+// Heartbeat is a heartbeat monitor's state.
+type Heartbeat struct {
+	IntervalSeconds int        `json:"interval_seconds"`
+	State           string     `json:"state" enum:"waiting,up,down" doc:"down: the interval passed without a ping and an alert is open."`
+	LastPingAt      *time.Time `json:"last_ping_at,omitempty"`
+	DueAt           time.Time  `json:"due_at" doc:"When the next ping is due."`
 }
 
 func integrationOut(ig alert.Integration) Integration {
-	ep := "/v2/enqueue"
-	if ig.Kind != alert.KindEventsV2 {
-		ep = "/intake/" + string(ig.Kind) + "/{key}"
+	ep := "/intake/" + string(ig.Kind) + "/{key}"
+	switch ig.Kind {
+	case alert.KindEventsV2:
+		ep = "/v2/enqueue"
+	case alert.KindHeartbeat:
+		ep = "/heartbeat/{key}"
 	}
-	return Integration{ID: ig.ID, ServiceID: ig.ServiceID, Kind: string(ig.Kind), Name: ig.Name, Hint: ig.Hint,
+	out := Integration{ID: ig.ID, ServiceID: ig.ServiceID, Kind: string(ig.Kind), Name: ig.Name, Hint: ig.Hint,
 		Mapping: ig.Mapping, Endpoint: ep, CreatedAt: ig.CreatedAt, CreatedBy: ig.CreatedBy, RevokedAt: ig.RevokedAt}
+	if hb := ig.Heartbeat; hb != nil {
+		out.Heartbeat = &Heartbeat{IntervalSeconds: int(hb.Interval.Seconds()), State: hb.State, LastPingAt: hb.LastPingAt, DueAt: hb.DueAt}
+	}
+	return out
 }
 
 // Window is a maintenance window.
@@ -162,13 +178,15 @@ func (h handler) registerServices(api huma.API) {
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
-				Kind    string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook"`
-				Name    string          `json:"name" minLength:"1" maxLength:"100"`
-				Mapping json.RawMessage `json:"mapping,omitempty" doc:"Webhook only: JSON pointers to the fields (docs/ALERTING.md)."`
+				Kind            string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook,heartbeat"`
+				Name            string          `json:"name" minLength:"1" maxLength:"100"`
+				Mapping         json.RawMessage `json:"mapping,omitempty" doc:"Webhook only: JSON pointers to the fields (docs/ALERTING.md)."`
+				IntervalSeconds int             `json:"interval_seconds,omitempty" doc:"Heartbeat only: the longest silence, 60 to 604800 seconds, before Ward raises an alert."`
 			}
 		}) (*struct{ Body createdIntegration }, error) {
 			ig, key, err := h.Alerts.CreateIntegration(ctx, in.ID, alert.IntegrationInput{
 				Kind: alert.Kind(in.Body.Kind), Name: in.Body.Name, Mapping: in.Body.Mapping,
+				Interval: time.Duration(in.Body.IntervalSeconds) * time.Second,
 			}, integration.CheckMapping)
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)

@@ -51,6 +51,21 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("POST /v2/enqueue", h.enqueue)
 	mux.HandleFunc("POST /intake/{kind}/{key}", h.intake)
 	mux.HandleFunc("POST /intake/{kind}", h.intake)
+	mux.HandleFunc("GET /heartbeat/{key}", h.ping)
+	mux.HandleFunc("POST /heartbeat/{key}", h.ping)
+}
+
+// ping is GET or POST /heartbeat/{key}: a job saying it ran.
+func (h handler) ping(w http.ResponseWriter, r *http.Request) {
+	due, err := h.Alerts.Ping(r.Context(), r.PathValue("key"))
+	if errors.Is(err, alert.ErrUnknownKey) {
+		err = apperr.New(apperr.Unauthorized, "Invalid routing key")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "next_due_at": due})
 }
 
 // eventsV2Reply is the Events API v2's response body.
@@ -129,8 +144,11 @@ func (h handler) authenticate(ctx context.Context, key string, k alert.Kind) (al
 
 // endpoint is where alerts for integrations of kind k go.
 func endpoint(k alert.Kind) string {
-	if k == alert.KindEventsV2 {
+	switch k {
+	case alert.KindEventsV2:
 		return "/v2/enqueue"
+	case alert.KindHeartbeat:
+		return "/heartbeat/{key}"
 	}
 	return "/intake/" + string(k) + "/{key}"
 }
@@ -202,8 +220,9 @@ func (h handler) intake(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
-	if kind == alert.KindEventsV2 || !validKind(kind) {
-		problem(w, http.StatusNotFound, apperr.New(apperr.NotFound, "no intake for %q; use alertmanager, grafana, sns or webhook (Events API v2 goes to /v2/enqueue)", kind))
+	if kind == alert.KindEventsV2 || kind == alert.KindHeartbeat || !validKind(kind) {
+		problem(w, http.StatusNotFound, apperr.New(apperr.NotFound,
+			"no intake for %q; use alertmanager, grafana, sns or webhook (Events API v2 goes to /v2/enqueue, heartbeats to /heartbeat/{key})", kind))
 		return
 	}
 	if key == "" {
