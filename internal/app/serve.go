@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web"
 	"github.com/wardhq/ward/internal/web/ui"
@@ -98,21 +99,23 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll})
 	alerts.SetPager(pager)
 	incidents.NotifyOfficersWith(pager)
+	stakeholders := stakeholder.New(d, env.Clock, kr, incidents, pager, logger)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	handler := web.Handler(web.Deps{
-		DB:        d,
-		Tokens:    apitoken.NewService(d, env.Clock),
-		Incidents: incidents,
-		Alerts:    alerts,
-		Pager:     pager,
-		SNSHosts:  cfg.SNSConfirmHosts,
-		UI:        pages,
-		Log:       logger,
-		Version:   env.Version,
+		DB:           d,
+		Tokens:       apitoken.NewService(d, env.Clock),
+		Incidents:    incidents,
+		Alerts:       alerts,
+		Pager:        pager,
+		Stakeholders: stakeholders,
+		SNSHosts:     cfg.SNSConfirmHosts,
+		UI:           pages,
+		Log:          logger,
+		Version:      env.Version,
 	})
 	runner, err := jobs.New(d, logger, jobs.Options{})
 	if err != nil {
@@ -160,7 +163,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	pagingCtx, stopPaging := context.WithCancel(context.WithoutCancel(ctx))
 	var pagingDone sync.WaitGroup
 	pagingDone.Go(func() { pager.Run(pagingCtx) })
-	pagingDone.Go(func() { watchHeartbeats(pagingCtx, alerts, cfg.PagingPoll, logger) })
+	pagingDone.Go(func() { every(pagingCtx, cfg.PagingPoll, "heartbeat_check_failed", logger, alerts.CheckHeartbeats) })
+	// SLAs are measured in minutes: looking ten times less often than for
+	// pages is plenty.
+	pagingDone.Go(func() { every(pagingCtx, 10*cfg.PagingPoll, "sla_check_failed", logger, stakeholders.CheckSLAs) })
 	defer pagingDone.Wait()
 	defer stopPaging()
 
@@ -181,14 +187,14 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	return errors.Join(err, runner.Stop(shutCtx))
 }
 
-// watchHeartbeats raises alerts for missed heartbeats every interval
-// until ctx ends.
-func watchHeartbeats(ctx context.Context, alerts *alert.Intake, every time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(every)
+// every runs check at once and then every interval until ctx ends,
+// logging failures as what.
+func every(ctx context.Context, interval time.Duration, what string, logger *slog.Logger, check func(context.Context) (int, error)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := alerts.CheckHeartbeats(ctx); err != nil && ctx.Err() == nil {
-			logger.ErrorContext(ctx, "heartbeat_check_failed", "error", err)
+		if _, err := check(ctx); err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, what, "error", err)
 		}
 		select {
 		case <-ctx.Done():

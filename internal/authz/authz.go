@@ -72,15 +72,16 @@ const (
 	AuditRead          Permission = "audit:read"          // read the audit trail
 	UserAdmin          Permission = "user:admin"          // manage users, roles, sessions and API tokens
 	ServiceWrite       Permission = "service:write"       // manage services, integration keys and maintenance windows
-	OnCallWrite        Permission = "oncall:write"        // manage escalation policies, schedules and overrides
+	OnCallWrite        Permission = "oncall:write"        // manage escalation policies, schedules, overrides and SLA policies
+	StakeholderWrite   Permission = "stakeholder:write"   // manage stakeholder groups
 	ContactSelf        Permission = "contact:self"        // manage one's own contact methods and notification rules
 )
 
 // rolePermissions is the one permission table; routes and services check it.
 var rolePermissions = map[Role][]Permission{
-	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, ContactSelf},
-	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite, OnCallWrite, ContactSelf},
-	RolePrivacyOfficer:  {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ContactSelf},
+	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite, ContactSelf},
+	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite, OnCallWrite, StakeholderWrite, ContactSelf},
+	RolePrivacyOfficer:  {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, StakeholderWrite, ContactSelf},
 	RoleResponder:       {IncidentRead, IncidentWrite, IncidentReadPHI, ContactSelf},
 	RoleStakeholder:     {IncidentRead, ContactSelf},
 	RoleAuditor:         {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead},

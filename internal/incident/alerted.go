@@ -31,8 +31,15 @@ func (s *Service) MarkPHISuspectedTx(ctx context.Context, tx *sql.Tx, id, why st
 // acknowledged, a delivery that gave up. note must not hold PHI; it is
 // sealed like every note all the same.
 func (s *Service) RecordPagingTx(ctx context.Context, tx *sql.Tx, id, note string) error {
+	return s.RecordTx(ctx, tx, id, EventPaging, note)
+}
+
+// RecordTx adds an entry of kind (EventPaging, EventStatusUpdate or
+// EventSLA) to an incident's timeline inside the caller's transaction,
+// audited as incident.<kind>. note must not hold PHI.
+func (s *Service) RecordTx(ctx context.Context, tx *sql.Tx, id string, kind EventKind, note string) error {
 	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, _ *Incident, _ time.Time) (Event, string, error) {
-		return Event{Kind: EventPaging, Note: note}, "incident.paging", nil
+		return Event{Kind: kind, Note: note}, "incident." + string(kind), nil
 	})
 	return err
 }

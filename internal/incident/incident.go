@@ -115,6 +115,11 @@ const (
 	// EventPaging records who was paged, acknowledgements and deliveries
 	// that gave up (package paging).
 	EventPaging EventKind = "paging"
+	// EventStatusUpdate records that a status update went to stakeholders
+	// (its text is in the status update, not the timeline).
+	EventStatusUpdate EventKind = "status_update"
+	// EventSLA records an SLA warning, a missed target or an overdue update.
+	EventSLA EventKind = "sla"
 	// EventMemberAdded records a member added to a restricted incident.
 	EventMemberAdded EventKind = "member_added"
 	// EventMemberRemoved records a member taken off the incident.

@@ -28,11 +28,14 @@ var (
 	// ContactAddress is where a person is paged (email, phone, chat or
 	// webhook URL, which may embed a secret) and a webhook's signing secret.
 	ContactAddress = Column{Table: "contact_methods", Name: "address", RowID: "id"}
+	// StatusUpdateBody is a status update for stakeholders; written to hold
+	// no PHI, sealed all the same.
+	StatusUpdateBody = Column{Table: "status_updates", Name: "body", RowID: "id"}
 )
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress}
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress, StatusUpdateBody}
 }
 
 // registered reports whether table.column is one of Columns.

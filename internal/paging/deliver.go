@@ -37,6 +37,8 @@ type delivery struct {
 	msg        notify.Message
 	// skip, when set, is the status to record instead of sending.
 	skip string
+	// line is the status line of a status update or reminder.
+	line string
 	// verifies is the webhook contact method a successful delivery
 	// verifies: a webhook has no person to read a code back.
 	verifies string
@@ -70,7 +72,8 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 		sub += ` FOR UPDATE SKIP LOCKED`
 	}
 	rows, err := tx.QueryContext(ctx, `UPDATE notifications SET status = $1, lease_until = $2, attempts = attempts + 1
-		WHERE id IN (`+sub+`) RETURNING id, COALESCE(page_id, ''), COALESCE(incident_id, ''), user_id, contact_method_id, kind, channel, attempts`,
+		WHERE id IN (`+sub+`) RETURNING id, COALESCE(page_id, ''), COALESCE(incident_id, ''), user_id, contact_method_id, kind, channel,
+		attempts, status_line`,
 		statusSending, now.Add(p.opts.Lease), statusQueued, maxDue)
 	if err != nil {
 		return nil, fmt.Errorf("claim notifications: %w", err)
@@ -82,7 +85,8 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	var cs []claimed
 	for rows.Next() {
 		var c claimed
-		if err := rows.Scan(&c.d.id, &c.pageID, &c.d.incidentID, &c.userID, &c.contactID, &c.kind, &c.d.channel, &c.d.attempts); err != nil {
+		if err := rows.Scan(&c.d.id, &c.pageID, &c.d.incidentID, &c.userID, &c.contactID, &c.kind, &c.d.channel, &c.d.attempts,
+			&c.d.line); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -185,6 +189,12 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindEmergencyAccess, Incident: number, Severity: severity, Status: status,
 			URL: p.opts.BaseURL + "/incidents/" + number}
+	case KindStatusUpdate, KindReminder:
+		var number, severity string
+		if err := tx.QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
+			return fmt.Errorf("read incident: %w", err)
+		}
+		d.msg = notify.Message{Kind: kind, Incident: number, Severity: severity, Status: d.line, URL: p.opts.BaseURL + "/incidents/" + number}
 	default:
 		return fmt.Errorf("unknown notification kind %q", kind)
 	}

@@ -44,3 +44,46 @@ func (p *Pager) NotifyOfficersTx(ctx context.Context, tx *sql.Tx, incidentID, _ 
 	p.Wake()
 	return nil
 }
+
+// NotifyTx queues a message of kind (KindStatusUpdate or KindReminder)
+// about incidentID to each of users, at once, on every verified contact
+// method they have; line is the message's status line, Ward's own words
+// ("new status update", "status update overdue"), never text a person
+// typed. It returns how many messages it queued.
+func (p *Pager) NotifyTx(ctx context.Context, tx *sql.Tx, kind, incidentID, line string, users []string) (int, error) {
+	if kind != KindStatusUpdate && kind != KindReminder {
+		return 0, fmt.Errorf("paging: NotifyTx: kind %q is not a status update or a reminder", kind)
+	}
+	now := p.clock.Now()
+	n := 0
+	for _, u := range users {
+		rows, err := tx.QueryContext(ctx, `SELECT c.id, c.kind FROM contact_methods c JOIN users us ON us.id = c.user_id
+			WHERE c.user_id = $1 AND NOT us.disabled AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL ORDER BY c.created_at`, u)
+		if err != nil {
+			return 0, fmt.Errorf("read contact methods: %w", err)
+		}
+		var qs []queued
+		for rows.Next() {
+			q := queued{kind: kind, incidentID: incidentID, userID: u, line: line}
+			if err := rows.Scan(&q.contactID, &q.channel); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			qs = append(qs, q)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		for _, q := range qs {
+			if err := p.queueTx(ctx, tx, q, now); err != nil {
+				return 0, err
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		p.Wake()
+	}
+	return n, nil
+}

@@ -51,6 +51,9 @@ const (
 	kindPage    = "page"
 	kindVerify  = "verify"
 	kindOfficer = "emergency_access"
+	// KindStatusUpdate and KindReminder are the messages NotifyTx sends.
+	KindStatusUpdate = "status_update"
+	KindReminder     = "reminder"
 )
 
 // The statuses of a message in the outbox.
@@ -306,6 +309,7 @@ func (p *Pager) notifyUser(ctx context.Context, tx *sql.Tx, pg *Page, u string, 
 
 // queued is a message to put in the outbox.
 type queued struct {
+	line       string // the message's status line, for status updates and reminders
 	kind       string
 	pageID     string
 	incidentID string
@@ -323,8 +327,9 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 		status, due = statusScheduled, q.due
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
-		status, due_at, attempts, last_error, provider_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10)`,
-		newID(), nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now)
+		status, due_at, attempts, last_error, provider_id, created_at, status_line)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10, $11)`,
+		newID(), nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now, q.line)
 	if err != nil {
 		return fmt.Errorf("queue notification: %w", err)
 	}
@@ -423,6 +428,10 @@ func (p *Pager) actTx(ctx context.Context, tx *sql.Tx, pg *Page, action string, 
 		return err
 	}
 	pg.Status, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.NextAt = PageAcknowledged, &now, actor.String(), nil
+	if _, err := tx.ExecContext(ctx, `UPDATE pages SET first_acknowledged_at = $1 WHERE id = $2 AND first_acknowledged_at IS NULL`,
+		now, pg.ID); err != nil {
+		return fmt.Errorf("record first acknowledgement: %w", err)
+	}
 	note := "Page acknowledged by " + actor.Name + "."
 	if pol.AckTimeoutMinutes > 0 {
 		next := now.Add(time.Duration(pol.AckTimeoutMinutes) * time.Minute)

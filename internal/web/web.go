@@ -25,6 +25,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/web/api"
 	"github.com/wardhq/ward/internal/web/intake"
 	"github.com/wardhq/ward/internal/web/links"
@@ -33,14 +34,15 @@ import (
 
 // Deps are what the HTTP front needs.
 type Deps struct {
-	DB        *db.DB
-	Tokens    *apitoken.Service
-	Incidents *incident.Service
-	Alerts    *alert.Intake
-	Pager     *paging.Pager
-	UI        *ui.UI
-	Log       *slog.Logger
-	Version   string
+	DB           *db.DB
+	Tokens       *apitoken.Service
+	Incidents    *incident.Service
+	Alerts       *alert.Intake
+	Pager        *paging.Pager
+	Stakeholders *stakeholder.Service
+	UI           *ui.UI
+	Log          *slog.Logger
+	Version      string
 	// SNSHosts are the hosts an SNS subscription confirmation may point
 	// at (default .amazonaws.com; tests point it at a local server).
 	SNSHosts []string
@@ -74,7 +76,8 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Log: d.Log, Version: d.Version})
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders,
+		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts})
 	d.UI.Register(mux)

@@ -116,6 +116,7 @@ func startMailbox(t *testing.T) *mailbox {
 
 // hookRequest is one request a webhook receiver got.
 type hookRequest struct {
+	path   string
 	header http.Header
 	body   []byte
 }
@@ -137,7 +138,7 @@ func startHook(t *testing.T) *hookReceiver {
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
-		h.reqs = append(h.reqs, hookRequest{r.Header.Clone(), b})
+		h.reqs = append(h.reqs, hookRequest{r.URL.Path, r.Header.Clone(), b})
 		h.mu.Unlock()
 	}))
 	t.Cleanup(h.Close)

@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/stakeholder"
 )
 
 // Prefix is where the API lives.
@@ -32,11 +33,12 @@ const MaxBodyBytes = 256 << 10
 
 // Deps are the services the API calls.
 type Deps struct {
-	Incidents *incident.Service
-	Alerts    *alert.Intake
-	Pager     *paging.Pager
-	Log       *slog.Logger
-	Version   string
+	Incidents    *incident.Service
+	Alerts       *alert.Intake
+	Pager        *paging.Pager
+	Stakeholders *stakeholder.Service
+	Log          *slog.Logger
+	Version      string
 }
 
 type handler struct{ Deps }
@@ -64,6 +66,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerServices(api)
 	h.registerAlerts(api)
 	h.registerPaging(api)
+	h.registerStakeholders(api)
 	h.registerRestricted(api)
 	return api
 }

@@ -1,0 +1,447 @@
+package stakeholder
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
+)
+
+// Policy is the SLA of one severity: minutes from the incident's creation
+// to each target, and between status updates; 0 means no target. Ward
+// treats an incident's severity as its priority (sev1 is P1).
+type Policy struct {
+	Severity              string
+	AckMinutes            int // the page acknowledged
+	FirstUpdateMinutes    int // the first status update to stakeholders
+	UpdateIntervalMinutes int // then one at least this often until the incident closes
+	ContainMinutes        int // the incident moved past containment
+	ResolveMinutes        int // the incident closed
+	UpdatedAt             time.Time
+	Version               int64
+}
+
+// MaxSLAMinutes bounds every SLA target (a year).
+const MaxSLAMinutes = 366 * 24 * 60
+
+// AtRisk is the share of a target's time after which it is at risk and
+// the commander is warned.
+const AtRisk = 0.8
+
+const policyColumns = "severity, ack_minutes, first_update_minutes, update_interval_minutes, contain_minutes, resolve_minutes, updated_at, version"
+
+func scanPolicy(r interface{ Scan(...any) error }) (Policy, error) {
+	var p Policy
+	err := r.Scan(&p.Severity, &p.AckMinutes, &p.FirstUpdateMinutes, &p.UpdateIntervalMinutes, &p.ContainMinutes, &p.ResolveMinutes,
+		&p.UpdatedAt, &p.Version)
+	p.UpdatedAt = p.UpdatedAt.UTC()
+	return p, err
+}
+
+func getPolicy(ctx context.Context, q db.Querier, severity string) (Policy, error) {
+	p, err := scanPolicy(q.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM sla_policies WHERE severity = $1`, severity))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Policy{}, apperr.New(apperr.NotFound, "no SLA policy for %q", severity)
+	}
+	if err != nil {
+		return Policy{}, fmt.Errorf("read SLA policy: %w", err)
+	}
+	return p, nil
+}
+
+// SLAPolicies lists the SLA policy of every severity.
+func (s *Service) SLAPolicies(ctx context.Context) ([]Policy, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+policyColumns+` FROM sla_policies ORDER BY severity`)
+	if err != nil {
+		return nil, fmt.Errorf("list SLA policies: %w", err)
+	}
+	defer rows.Close()
+	var out []Policy
+	for rows.Next() {
+		p, err := scanPolicy(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// SetSLAPolicy replaces the SLA policy of p.Severity.
+func (s *Service) SetSLAPolicy(ctx context.Context, p Policy) (Policy, error) {
+	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
+		return Policy{}, err
+	}
+	if !slices.Contains(incident.Severities, incident.Severity(p.Severity)) {
+		return Policy{}, apperr.Field("severity", "%q is not one of sev1, sev2, sev3, sev4", p.Severity)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"ack_minutes", p.AckMinutes}, {"first_update_minutes", p.FirstUpdateMinutes}, {"update_interval_minutes", p.UpdateIntervalMinutes},
+		{"contain_minutes", p.ContainMinutes}, {"resolve_minutes", p.ResolveMinutes}} {
+		if f.v < 0 || f.v > MaxSLAMinutes {
+			return Policy{}, apperr.Field(f.name, "must be 0 (no target) to %d minutes, not %d", MaxSLAMinutes, f.v)
+		}
+	}
+	now := s.clock.Now()
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		old, err := getPolicy(ctx, tx, p.Severity)
+		if err != nil {
+			return err
+		}
+		p.UpdatedAt, p.Version = now, old.Version+1
+		if _, err := tx.ExecContext(ctx, `UPDATE sla_policies SET ack_minutes = $1, first_update_minutes = $2, update_interval_minutes = $3,
+			contain_minutes = $4, resolve_minutes = $5, updated_at = $6, version = $7 WHERE severity = $8`,
+			p.AckMinutes, p.FirstUpdateMinutes, p.UpdateIntervalMinutes, p.ContainMinutes, p.ResolveMinutes, p.UpdatedAt, p.Version,
+			p.Severity); err != nil {
+			return fmt.Errorf("save SLA policy: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "sla_policy.update", ObjectType: "sla_policy", ObjectID: p.Severity,
+			Change: map[string]any{"old": old, "new": p}})
+		return err
+	})
+	if err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+// The SLA targets.
+const (
+	TargetAcknowledge = "acknowledge"
+	TargetFirstUpdate = "first_update"
+	TargetContain     = "contain"
+	TargetResolve     = "resolve"
+)
+
+// The states of a target.
+const (
+	StateNone    = "none"     // no target for this severity, or it does not apply (no page to acknowledge)
+	StatePending = "pending"  // not met, time left
+	StateAtRisk  = "at_risk"  // not met, most of the time gone
+	StateMissed  = "missed"   // not met, due time passed
+	StateMet     = "met"      // met in time
+	StateMetLate = "met_late" // met after the due time
+)
+
+// Target is one SLA target of an incident.
+type Target struct {
+	Name  string
+	DueAt *time.Time
+	MetAt *time.Time
+	State string
+}
+
+// Status is an incident's SLA: its targets and its update cadence.
+type Status struct {
+	Severity        string
+	Targets         []Target
+	LastUpdateAt    *time.Time
+	NextUpdateDueAt *time.Time // nil when no update is due (closed, or no cadence)
+	UpdateOverdue   bool
+}
+
+// SLA returns incident ref's SLA status.
+func (s *Service) SLA(ctx context.Context, ref string) (Status, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Status{}, err
+	}
+	now := s.clock.Now()
+	f, err := visible(ctx, s.db.R, ref, now)
+	if err != nil {
+		return Status{}, err
+	}
+	pol, err := getPolicy(ctx, s.db.R, f.Severity)
+	if err != nil {
+		return Status{}, err
+	}
+	return compute(ctx, s.db.R, f, pol, now)
+}
+
+// firstTime runs a query for at most one time. (Not min() or max(): on
+// SQLite an aggregate loses the column's type and answers text.)
+func firstTime(ctx context.Context, q db.Querier, query string, args ...any) (*time.Time, error) {
+	var t sql.NullTime
+	if err := q.QueryRowContext(ctx, query, args...).Scan(&t); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read SLA time: %w", err)
+	}
+	if !t.Valid {
+		return nil, nil
+	}
+	u := t.Time.UTC()
+	return &u, nil
+}
+
+// compute works out incident f's SLA at now under pol.
+func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now time.Time) (Status, error) {
+	st := Status{Severity: f.Severity}
+	var paged int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM pages WHERE incident_id = $1`, f.ID).Scan(&paged); err != nil {
+		return Status{}, fmt.Errorf("read page: %w", err)
+	}
+	acked, err := firstTime(ctx, q, `SELECT first_acknowledged_at FROM pages WHERE incident_id = $1`, f.ID)
+	if err != nil {
+		return Status{}, err
+	}
+	first, err := firstTime(ctx, q, `SELECT posted_at FROM status_updates WHERE incident_id = $1 ORDER BY posted_at LIMIT 1`, f.ID)
+	if err != nil {
+		return Status{}, err
+	}
+	if st.LastUpdateAt, err = firstTime(ctx, q, `SELECT posted_at FROM status_updates WHERE incident_id = $1 ORDER BY posted_at DESC LIMIT 1`, f.ID); err != nil {
+		return Status{}, err
+	}
+	contained, err := firstTime(ctx, q, `SELECT at FROM incident_events WHERE incident_id = $1 AND kind = 'transition'
+		AND to_status IN ('eradication', 'recovery', 'post_incident', 'closed') ORDER BY seq LIMIT 1`, f.ID)
+	if err != nil {
+		return Status{}, err
+	}
+	ackMinutes := pol.AckMinutes
+	if paged == 0 {
+		ackMinutes = 0 // nobody was paged: there is nothing to acknowledge
+	}
+	for _, t := range []struct {
+		name    string
+		minutes int
+		met     *time.Time
+	}{{TargetAcknowledge, ackMinutes, acked}, {TargetFirstUpdate, pol.FirstUpdateMinutes, first},
+		{TargetContain, pol.ContainMinutes, contained}, {TargetResolve, pol.ResolveMinutes, f.ClosedAt}} {
+		st.Targets = append(st.Targets, target(t.name, f.CreatedAt, t.minutes, t.met, now))
+	}
+	if pol.UpdateIntervalMinutes > 0 && f.Status != string(incident.Closed) {
+		var next time.Time
+		switch {
+		case st.LastUpdateAt != nil:
+			next = st.LastUpdateAt.Add(time.Duration(pol.UpdateIntervalMinutes) * time.Minute)
+		case pol.FirstUpdateMinutes > 0:
+			next = f.CreatedAt.Add(time.Duration(pol.FirstUpdateMinutes) * time.Minute)
+		default:
+			next = f.CreatedAt.Add(time.Duration(pol.UpdateIntervalMinutes) * time.Minute)
+		}
+		st.NextUpdateDueAt = &next
+		st.UpdateOverdue = !now.Before(next)
+	}
+	return st, nil
+}
+
+func target(name string, start time.Time, minutes int, met *time.Time, now time.Time) Target {
+	t := Target{Name: name, MetAt: met, State: StateNone}
+	if minutes == 0 {
+		return t
+	}
+	span := time.Duration(minutes) * time.Minute
+	due := start.Add(span)
+	t.DueAt = &due
+	switch {
+	case met != nil && !met.After(due):
+		t.State = StateMet
+	case met != nil:
+		t.State = StateMetLate
+	case !now.Before(due):
+		t.State = StateMissed
+	case !now.Before(start.Add(time.Duration(float64(span) * AtRisk))):
+		t.State = StateAtRisk
+	default:
+		t.State = StatePending
+	}
+	return t
+}
+
+// CheckSLAs looks at every open incident's SLA once: a target at risk
+// warns the incident commander, a missed one tells the commander and the
+// Security Officers, and an overdue status update reminds the commander,
+// again every update interval while it stays overdue. Each is said once,
+// on the timeline and through contact methods. It returns how many things
+// it said.
+func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
+	ctx = authz.WithActor(ctx, authz.System)
+	now := s.clock.Now()
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.status <> $1 ORDER BY i.created_at LIMIT 1000`,
+		incident.Closed)
+	if err != nil {
+		return 0, fmt.Errorf("list open incidents: %w", err)
+	}
+	var open []incidentFacts
+	for rows.Next() {
+		f, err := scanFacts(rows)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		open = append(open, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	said := 0
+	for _, f := range open {
+		due, err := s.due(ctx, f, now)
+		if err != nil {
+			return said, fmt.Errorf("incident %s: %w", f.Number, err)
+		}
+		if len(due) == 0 {
+			continue
+		}
+		err = s.db.Write(ctx, func(tx *sql.Tx) error {
+			n, err := s.say(ctx, tx, f, due, now)
+			said += n
+			return err
+		})
+		if err != nil {
+			return said, fmt.Errorf("incident %s: %w", f.Number, err)
+		}
+	}
+	return said, nil
+}
+
+// notice is one thing the SLA checker must say about an incident.
+type notice struct {
+	event    string // its sla_events key, so it is said once
+	line     string // the message's status line
+	note     string // the timeline entry
+	officers bool   // tell the Security Officers too, not only the commander
+}
+
+// due lists what must be said about incident f now and has not been said,
+// reading only, so that an incident with nothing to say costs no write.
+func (s *Service) due(ctx context.Context, f incidentFacts, now time.Time) ([]notice, error) {
+	pol, err := getPolicy(ctx, s.db.R, f.Severity)
+	if err != nil {
+		return nil, err
+	}
+	st, err := compute(ctx, s.db.R, f, pol, now)
+	if err != nil {
+		return nil, err
+	}
+	var all []notice
+	for _, t := range st.Targets {
+		switch t.State {
+		case StateAtRisk:
+			all = append(all, notice{event: "at_risk:" + t.Name, line: "SLA at risk: " + t.Name,
+				note: fmt.Sprintf("SLA at risk: %s is due at %s UTC.", t.Name, t.DueAt.Format("2006-01-02 15:04"))})
+		case StateMissed:
+			all = append(all, notice{event: "missed:" + t.Name, line: "SLA missed: " + t.Name, officers: true,
+				note: fmt.Sprintf("SLA MISSED: %s was due at %s UTC.", t.Name, t.DueAt.Format("2006-01-02 15:04"))})
+		}
+	}
+	if st.UpdateOverdue {
+		// One reminder per interval of lateness.
+		late := int(now.Sub(*st.NextUpdateDueAt) / (time.Duration(pol.UpdateIntervalMinutes) * time.Minute))
+		all = append(all, notice{event: "update_overdue:" + strconv.FormatInt(st.NextUpdateDueAt.Unix(), 10) + ":" + strconv.Itoa(late),
+			line: "status update overdue", note: fmt.Sprintf("Status update overdue since %s UTC: the commander was reminded.",
+				st.NextUpdateDueAt.Format("2006-01-02 15:04"))})
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT event FROM sla_events WHERE incident_id = $1`, f.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read SLA events: %w", err)
+	}
+	defer rows.Close()
+	said := map[string]bool{}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		said[e] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(n notice) bool { return said[n.event] }), nil
+}
+
+// say records and sends each notice inside tx, unless another node has
+// just said it; it returns how many it said.
+func (s *Service) say(ctx context.Context, tx *sql.Tx, f incidentFacts, due []notice, now time.Time) (int, error) {
+	commander, err := s.commander(ctx, tx, f)
+	if err != nil {
+		return 0, err
+	}
+	officers, err := s.officers(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	said := 0
+	for _, n := range due {
+		res, err := tx.ExecContext(ctx, `INSERT INTO sla_events (incident_id, event, at) VALUES ($1, $2, $3)
+			ON CONFLICT (incident_id, event) DO NOTHING`, f.ID, n.event, now)
+		if err != nil {
+			return said, fmt.Errorf("record SLA event: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			continue
+		}
+		to := commander
+		if n.officers {
+			to = union(commander, officers)
+		}
+		if _, err := s.pager.NotifyTx(ctx, tx, paging.KindReminder, f.ID, n.line, to); err != nil {
+			return said, err
+		}
+		if err := s.incidents.RecordTx(ctx, tx, f.ID, incident.EventSLA, n.note); err != nil {
+			return said, err
+		}
+		said++
+	}
+	return said, nil
+}
+
+// commander is who is reminded about incident f: its commander when that
+// names an active user, else the Security Officers.
+func (s *Service) commander(ctx context.Context, tx *sql.Tx, f incidentFacts) ([]string, error) {
+	if f.Commander != "" {
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = $1 AND NOT disabled`, f.Commander).Scan(&id)
+		if err == nil {
+			return []string{id}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("read commander: %w", err)
+		}
+	}
+	return s.officers(ctx, tx)
+}
+
+func (s *Service) officers(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = $1 AND NOT disabled ORDER BY username`, authz.RoleSecurityOfficer)
+	if err != nil {
+		return nil, fmt.Errorf("read security officers: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,277 @@
+package stakeholder
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/paging"
+)
+
+// incidentFacts are the fields of an incident that subscriptions and SLAs
+// read: none may hold PHI.
+type incidentFacts struct {
+	ID, Number, Severity, Category, Commander, Status string
+	PHISuspected                                      bool
+	CreatedAt                                         time.Time
+	ClosedAt                                          *time.Time
+}
+
+const factColumns = "i.id, i.number, i.severity, i.category, i.commander, i.status, i.phi_suspected, i.created_at, i.closed_at"
+
+func scanFacts(r interface{ Scan(...any) error }) (incidentFacts, error) {
+	var f incidentFacts
+	var closed sql.NullTime
+	err := r.Scan(&f.ID, &f.Number, &f.Severity, &f.Category, &f.Commander, &f.Status, &f.PHISuspected, &f.CreatedAt, &closed)
+	f.CreatedAt = f.CreatedAt.UTC()
+	if closed.Valid {
+		t := closed.Time.UTC()
+		f.ClosedAt = &t
+	}
+	return f, err
+}
+
+// visible reads incident ref (id or number) if the actor in ctx may see
+// it (incident.VisibleSQL); otherwise it does not exist.
+func visible(ctx context.Context, q db.Querier, ref string, now time.Time) (incidentFacts, error) {
+	actor, _ := authz.ActorFrom(ctx)
+	args := []any{ref}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	f, err := scanFacts(q.QueryRowContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
+		incident.VisibleSQL(actor, now, "i", arg), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return incidentFacts{}, apperr.New(apperr.NotFound, "no incident %q", ref)
+	}
+	if err != nil {
+		return incidentFacts{}, fmt.Errorf("read incident: %w", err)
+	}
+	return f, nil
+}
+
+// matches reports whether rule subscribes a group to an incident with
+// these facts, fed by alerts of services.
+func (r Rule) matches(f incidentFacts, services []string) bool {
+	if len(r.Severities) > 0 && !slices.Contains(r.Severities, f.Severity) {
+		return false
+	}
+	if len(r.Categories) > 0 && !slices.Contains(r.Categories, f.Category) {
+		return false
+	}
+	if r.PHISuspected != nil && *r.PHISuspected != f.PHISuspected {
+		return false
+	}
+	if len(r.Services) > 0 && !slices.ContainsFunc(services, func(s string) bool { return slices.Contains(r.Services, s) }) {
+		return false
+	}
+	return true
+}
+
+// subscribed returns the groups subscribed to incident f, by hand or by
+// rule, with their members.
+func subscribed(ctx context.Context, q db.Querier, f incidentFacts) ([]Group, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT service_id FROM alerts WHERE incident_id = $1`, f.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read the incident's services: %w", err)
+	}
+	var services []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		services = append(services, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT `+groupColumns+`, EXISTS (SELECT 1 FROM incident_stakeholders x
+		WHERE x.group_id = g.id AND x.incident_id = $1) FROM stakeholder_groups g ORDER BY name`, f.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read stakeholder groups: %w", err)
+	}
+	var out []Group
+	for rows.Next() {
+		var g Group
+		var rule string
+		var byHand bool
+		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &rule, &g.CreatedAt, &g.UpdatedAt, &g.Version, &byHand); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := parseRule(&g, rule); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if byHand || g.ByRule && g.Rule.matches(f, services) {
+			out = append(out, g)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Members, err = members(ctx, q, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Subscribed lists the stakeholder groups subscribed to incident ref.
+func (s *Service) Subscribed(ctx context.Context, ref string) ([]Group, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	f, err := visible(ctx, s.db.R, ref, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	return subscribed(ctx, s.db.R, f)
+}
+
+// Subscribe subscribes group to incident ref by hand.
+func (s *Service) Subscribe(ctx context.Context, ref, group string) error {
+	actor, err := authz.Check(ctx, authz.IncidentWrite)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		f, err := visible(ctx, tx, ref, now)
+		if err != nil {
+			return err
+		}
+		g, err := getGroup(ctx, tx, group)
+		if err != nil {
+			return apperr.Field("group", "no stakeholder group %q", group)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_stakeholders (incident_id, group_id, added_by, added_at)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (incident_id, group_id) DO NOTHING`, f.ID, g.ID, actor.String(), now); err != nil {
+			return fmt.Errorf("subscribe: %w", err)
+		}
+		return s.incidents.RecordTx(ctx, tx, f.ID, incident.EventStatusUpdate, "Stakeholder group "+g.Name+" subscribed by "+actor.Name+".")
+	})
+}
+
+// Update is a status update for stakeholders.
+type Update struct {
+	ID         string
+	IncidentID string
+	Body       string
+	PostedBy   string
+	PostedAt   time.Time
+	// Notified is how many messages announced it.
+	Notified int
+}
+
+// PostUpdate records a status update on incident ref and tells every
+// member of every subscribed group that it is there. The text must hold no PHI: stakeholders who may not see PHI
+// read it.
+func (s *Service) PostUpdate(ctx context.Context, ref, body string) (Update, error) {
+	actor, err := authz.Check(ctx, authz.IncidentWrite)
+	if err != nil {
+		return Update{}, err
+	}
+	body = strings.TrimSpace(body)
+	switch n := len([]rune(body)); {
+	case n == 0:
+		return Update{}, apperr.Field("body", "is required")
+	case n > MaxUpdateBody:
+		return Update{}, apperr.Field("body", "is %d characters long; the limit is %d", n, MaxUpdateBody)
+	}
+	now := s.clock.Now()
+	u := Update{ID: newID(), Body: body, PostedBy: actor.String(), PostedAt: now}
+	sealed, err := s.keys.Seal([]byte(body), keys.StatusUpdateBody.Table, keys.StatusUpdateBody.Name, u.ID)
+	if err != nil {
+		return Update{}, err
+	}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		f, err := visible(ctx, tx, ref, now)
+		if err != nil {
+			return err
+		}
+		u.IncidentID = f.ID
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_updates (id, incident_id, body, posted_by, posted_at) VALUES ($1, $2, $3, $4, $5)`,
+			u.ID, u.IncidentID, sealed, u.PostedBy, u.PostedAt); err != nil {
+			return fmt.Errorf("insert status update: %w", err)
+		}
+		groups, err := subscribed(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		var users, names []string
+		for _, g := range groups {
+			names = append(names, g.Name)
+			for _, m := range g.Members {
+				if !slices.Contains(users, m) {
+					users = append(users, m)
+				}
+			}
+		}
+		if u.Notified, err = s.pager.NotifyTx(ctx, tx, paging.KindStatusUpdate, f.ID, "new status update", users); err != nil {
+			return err
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "status_update.post", ObjectType: "incident", ObjectID: f.ID,
+			Change: map[string]any{"status_update_id": u.ID, "groups": names, "messages": u.Notified}}); err != nil {
+			return err
+		}
+		note := "Status update posted by " + actor.Name
+		if len(names) > 0 {
+			note += " to " + strings.Join(names, ", ")
+		}
+		return s.incidents.RecordTx(ctx, tx, f.ID, incident.EventStatusUpdate, note+".")
+	})
+	if err != nil {
+		return Update{}, err
+	}
+	return u, nil
+}
+
+// Updates lists incident ref's status updates, newest first.
+func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	f, err := visible(ctx, s.db.R, ref, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, body, posted_by, posted_at FROM status_updates WHERE incident_id = $1
+		ORDER BY posted_at DESC, id DESC LIMIT 500`, f.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list status updates: %w", err)
+	}
+	defer rows.Close()
+	out := []Update{}
+	for rows.Next() {
+		u := Update{IncidentID: f.ID}
+		var sealed string
+		if err := rows.Scan(&u.ID, &sealed, &u.PostedBy, &u.PostedAt); err != nil {
+			return nil, err
+		}
+		body, err := s.keys.Open(sealed, keys.StatusUpdateBody.Table, keys.StatusUpdateBody.Name, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		u.Body, u.PostedAt = string(body), u.PostedAt.UTC()
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

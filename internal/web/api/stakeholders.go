@@ -1,0 +1,254 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/stakeholder"
+)
+
+// StakeholderRule subscribes a group to every incident meeting all its
+// present conditions.
+type StakeholderRule struct {
+	Services     []string `json:"services,omitempty" doc:"Service ids (names accepted on input): an alert of one of them fed the incident."`
+	Severities   []string `json:"severities,omitempty"`
+	Categories   []string `json:"categories,omitempty"`
+	PHISuspected *bool    `json:"phi_suspected,omitempty"`
+}
+
+// StakeholderGroup is a stakeholder group as the API shows it.
+type StakeholderGroup struct {
+	ID          string           `json:"id"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	Rule        *StakeholderRule `json:"rule,omitempty" doc:"Subscribes the group to every incident meeting all its conditions; absent: subscribed only by hand."`
+	Members     []string         `json:"members" doc:"User ids."`
+	CreatedAt   time.Time        `json:"created_at"`
+	UpdatedAt   time.Time        `json:"updated_at"`
+	Version     int64            `json:"version"`
+}
+
+func groupOut(g stakeholder.Group) StakeholderGroup {
+	out := StakeholderGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: g.Members, CreatedAt: g.CreatedAt,
+		UpdatedAt: g.UpdatedAt, Version: g.Version}
+	if out.Members == nil {
+		out.Members = []string{}
+	}
+	if g.ByRule {
+		out.Rule = &StakeholderRule{Services: g.Rule.Services, Severities: g.Rule.Severities, Categories: g.Rule.Categories,
+			PHISuspected: g.Rule.PHISuspected}
+	}
+	return out
+}
+
+type groupBody struct {
+	Name        string           `json:"name" minLength:"1" maxLength:"100"`
+	Description string           `json:"description,omitempty" maxLength:"2000"`
+	Rule        *StakeholderRule `json:"rule,omitempty" doc:"services (ids or names), severities, categories, phi_suspected; every present condition must hold, {} matches every incident. Omit to subscribe the group only by hand."`
+	Members     []string         `json:"members,omitempty" maxItems:"200" doc:"User ids or usernames."`
+}
+
+func (b groupBody) input() stakeholder.GroupInput {
+	in := stakeholder.GroupInput{Name: b.Name, Description: b.Description, Members: b.Members}
+	if r := b.Rule; r != nil {
+		in.ByRule, in.Rule = true, stakeholder.Rule{Services: r.Services, Severities: r.Severities, Categories: r.Categories,
+			PHISuspected: r.PHISuspected}
+	}
+	return in
+}
+
+// StatusUpdate is a status update for stakeholders.
+type StatusUpdate struct {
+	ID       string    `json:"id"`
+	Body     string    `json:"body"`
+	PostedBy string    `json:"posted_by"`
+	PostedAt time.Time `json:"posted_at"`
+	Notified int       `json:"notified,omitempty" doc:"Messages that announced it (on posting only)."`
+}
+
+// SLAPolicy is the SLA of one severity, in minutes (0: no target).
+type SLAPolicy struct {
+	Severity              string    `json:"severity" enum:"sev1,sev2,sev3,sev4"`
+	AckMinutes            int       `json:"ack_minutes"`
+	FirstUpdateMinutes    int       `json:"first_update_minutes"`
+	UpdateIntervalMinutes int       `json:"update_interval_minutes"`
+	ContainMinutes        int       `json:"contain_minutes"`
+	ResolveMinutes        int       `json:"resolve_minutes"`
+	UpdatedAt             time.Time `json:"updated_at"`
+	Version               int64     `json:"version"`
+}
+
+func slaPolicyOut(p stakeholder.Policy) SLAPolicy {
+	return SLAPolicy{Severity: p.Severity, AckMinutes: p.AckMinutes, FirstUpdateMinutes: p.FirstUpdateMinutes,
+		UpdateIntervalMinutes: p.UpdateIntervalMinutes, ContainMinutes: p.ContainMinutes, ResolveMinutes: p.ResolveMinutes,
+		UpdatedAt: p.UpdatedAt, Version: p.Version}
+}
+
+// SLATarget is one SLA target of an incident.
+type SLATarget struct {
+	Name  string     `json:"name" enum:"acknowledge,first_update,contain,resolve"`
+	DueAt *time.Time `json:"due_at,omitempty"`
+	MetAt *time.Time `json:"met_at,omitempty"`
+	State string     `json:"state" enum:"none,pending,at_risk,missed,met,met_late"`
+}
+
+// SLAStatus is an incident's SLA.
+type SLAStatus struct {
+	Severity        string      `json:"severity"`
+	Targets         []SLATarget `json:"targets"`
+	LastUpdateAt    *time.Time  `json:"last_update_at,omitempty"`
+	NextUpdateDueAt *time.Time  `json:"next_update_due_at,omitempty"`
+	UpdateOverdue   bool        `json:"update_overdue"`
+}
+
+func (h handler) registerStakeholders(api huma.API) {
+	const tag = "stakeholders"
+	huma.Register(api, tagged(op("list-stakeholder-groups", http.MethodGet, "/stakeholder-groups", "List stakeholder groups",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []StakeholderGroup }, error) {
+			gs, err := h.Stakeholders.Groups(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			out := &struct{ Body []StakeholderGroup }{Body: make([]StakeholderGroup, len(gs))}
+			for i, g := range gs {
+				out.Body[i] = groupOut(g)
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("create-stakeholder-group", http.MethodPost, "/stakeholder-groups", "Create a stakeholder group",
+		http.StatusCreated, authz.StakeholderWrite), tag),
+		func(ctx context.Context, in *struct{ Body groupBody }) (*struct{ Body StakeholderGroup }, error) {
+			g, err := h.Stakeholders.CreateGroup(ctx, in.Body.input())
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body StakeholderGroup }{groupOut(g)}, nil
+		})
+	huma.Register(api, tagged(op("get-stakeholder-group", http.MethodGet, "/stakeholder-groups/{id}", "Get a stakeholder group by id or name",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body StakeholderGroup }, error) {
+			g, err := h.Stakeholders.GetGroup(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body StakeholderGroup }{groupOut(g)}, nil
+		})
+	huma.Register(api, tagged(op("update-stakeholder-group", http.MethodPut, "/stakeholder-groups/{id}", "Replace a stakeholder group",
+		http.StatusOK, authz.StakeholderWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body groupBody
+		}) (*struct{ Body StakeholderGroup }, error) {
+			g, err := h.Stakeholders.UpdateGroup(ctx, in.ID, in.Body.input())
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body StakeholderGroup }{groupOut(g)}, nil
+		})
+	huma.Register(api, tagged(op("list-incident-stakeholders", http.MethodGet, "/incidents/{id}/stakeholders",
+		"The stakeholder groups subscribed to an incident, by rule or by hand", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body []StakeholderGroup }, error) {
+			gs, err := h.Stakeholders.Subscribed(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []StakeholderGroup }{Body: make([]StakeholderGroup, len(gs))}
+			for i, g := range gs {
+				out.Body[i] = groupOut(g)
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("subscribe-stakeholders", http.MethodPost, "/incidents/{id}/stakeholders",
+		"Subscribe a stakeholder group to an incident by hand", http.StatusNoContent, authz.IncidentWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body struct {
+				Group string `json:"group" minLength:"1" maxLength:"100" doc:"Group id or name."`
+			}
+		}) (*struct{}, error) {
+			if err := h.Stakeholders.Subscribe(ctx, in.ID, in.Body.Group); err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{}{}, nil
+		})
+	huma.Register(api, tagged(op("list-status-updates", http.MethodGet, "/incidents/{id}/status-updates", "An incident's status updates, newest first",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body []StatusUpdate }, error) {
+			us, err := h.Stakeholders.Updates(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []StatusUpdate }{Body: make([]StatusUpdate, len(us))}
+			for i, u := range us {
+				out.Body[i] = StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt}
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("post-status-update", http.MethodPost, "/incidents/{id}/status-updates",
+		"Post a status update; every subscribed stakeholder is told it is there", http.StatusCreated, authz.IncidentWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body struct {
+				Body string `json:"body" minLength:"1" maxLength:"5000" doc:"Read by stakeholders who may not see PHI: write none."`
+			}
+		}) (*struct{ Body StatusUpdate }, error) {
+			u, err := h.Stakeholders.PostUpdate(ctx, in.ID, in.Body.Body)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body StatusUpdate }{StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt,
+				Notified: u.Notified}}, nil
+		})
+	huma.Register(api, tagged(op("list-sla-policies", http.MethodGet, "/sla-policies", "The SLA policy of every severity",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []SLAPolicy }, error) {
+			ps, err := h.Stakeholders.SLAPolicies(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			out := &struct{ Body []SLAPolicy }{Body: make([]SLAPolicy, len(ps))}
+			for i, p := range ps {
+				out.Body[i] = slaPolicyOut(p)
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("set-sla-policy", http.MethodPut, "/sla-policies/{id}", "Replace the SLA policy of a severity",
+		http.StatusOK, authz.OnCallWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"10" doc:"The severity: sev1 to sev4."`
+			Body struct {
+				AckMinutes            int `json:"ack_minutes" minimum:"0"`
+				FirstUpdateMinutes    int `json:"first_update_minutes" minimum:"0"`
+				UpdateIntervalMinutes int `json:"update_interval_minutes" minimum:"0"`
+				ContainMinutes        int `json:"contain_minutes" minimum:"0"`
+				ResolveMinutes        int `json:"resolve_minutes" minimum:"0"`
+			}
+		}) (*struct{ Body SLAPolicy }, error) {
+			p, err := h.Stakeholders.SetSLAPolicy(ctx, stakeholder.Policy{Severity: in.ID, AckMinutes: in.Body.AckMinutes,
+				FirstUpdateMinutes: in.Body.FirstUpdateMinutes, UpdateIntervalMinutes: in.Body.UpdateIntervalMinutes,
+				ContainMinutes: in.Body.ContainMinutes, ResolveMinutes: in.Body.ResolveMinutes})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body SLAPolicy }{slaPolicyOut(p)}, nil
+		})
+	huma.Register(api, tagged(op("get-incident-sla", http.MethodGet, "/incidents/{id}/sla", "An incident's SLA targets and update cadence",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body SLAStatus }, error) {
+			st, err := h.Stakeholders.SLA(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := SLAStatus{Severity: st.Severity, LastUpdateAt: st.LastUpdateAt, NextUpdateDueAt: st.NextUpdateDueAt,
+				UpdateOverdue: st.UpdateOverdue, Targets: make([]SLATarget, len(st.Targets))}
+			for i, t := range st.Targets {
+				out.Targets[i] = SLATarget{Name: t.Name, DueAt: t.DueAt, MetAt: t.MetAt, State: t.State}
+			}
+			return &struct{ Body SLAStatus }{out}, nil
+		})
+}
