@@ -98,7 +98,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll})
 	alerts.SetPager(pager)
 	incidents.NotifyOfficersWith(pager)
-	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
+	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Users: users, Clock: env.Clock, Log: logger,
+		Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err
