@@ -844,8 +844,9 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request) {
 			if !sh.Start.Before(next) || !sh.End.After(d) {
 				continue
 			}
+			// Now marks the shift on call now, on the day that holds now.
 			cs := calShift{User: nameOf(users, sh.User), From: "00:00", To: "24:00", Rotation: sh.Rotation, Override: sh.Override,
-				Now: !now.Before(sh.Start) && now.Before(sh.End)}
+				Now: !now.Before(sh.Start) && now.Before(sh.End) && !now.Before(d) && now.Before(next)}
 			if sh.Start.After(d) {
 				cs.From = sh.Start.In(loc).Format("15:04")
 			}
