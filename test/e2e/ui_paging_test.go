@@ -101,6 +101,46 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 		t.Fatalf("schedules list with who is on call: %d %.3000s", code, page)
 	}
 
+	// Overrides: an end before the start is refused beside the control;
+	// one is added, listed and removed.
+	tomorrow := time.Now().In(ny).AddDate(0, 0, 1)
+	ov := url.Values{"ov_user": {"ui-pager"}, "ov_start": {tomorrow.Format("2006-01-02T15:04")},
+		"ov_end": {tomorrow.Add(-time.Hour).Format("2006-01-02T15:04")}}
+	code, page = admin.send("POST", schedPath+"/overrides", ov)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" id="ov_end-error">must be after start</p>`) {
+		t.Fatalf("an override ending before it starts: %d, want 422 with the error beside the end: %.4000s", code, page)
+	}
+	ov.Set("ov_end", tomorrow.Add(2*time.Hour).Format("2006-01-02T15:04"))
+	if code, loc := admin.send("POST", schedPath+"/overrides", ov); code != http.StatusSeeOther || !strings.Contains(loc, "msg=override_created") {
+		t.Fatalf("add override: %d %.300s", code, loc)
+	}
+	_, page = admin.send("GET", schedPath, nil)
+	om := regexp.MustCompile(`action="` + schedPath + `/overrides/([0-9a-f-]{36})/delete"`).FindStringSubmatch(page)
+	if om == nil {
+		t.Fatalf("the override is not listed: %.4000s", page)
+	}
+	if code, loc := admin.send("POST", schedPath+"/overrides/"+om[1]+"/delete", nil); code != http.StatusSeeOther || !strings.Contains(loc, "msg=override_deleted") {
+		t.Fatalf("remove override: %d %.300s", code, loc)
+	}
+	if _, page := admin.send("GET", schedPath, nil); strings.Contains(page, "/overrides/"+om[1]) {
+		t.Fatal("the removed override is still listed")
+	}
+
+	// Editing keeps the rotation's start in the schedule's zone and reads
+	// a restriction back as it was written.
+	sched.Set("description", "payments on call")
+	sched.Set("rot0_restrict", "mon,tue,wed,thu,fri,sat,sun 00:00-24:00")
+	if code, loc := admin.send("POST", schedPath+"/edit", sched); code != http.StatusSeeOther || !strings.Contains(loc, "msg=schedule_saved") {
+		t.Fatalf("edit schedule: %d %.3000s", code, loc)
+	}
+	_, page = admin.send("GET", schedPath, nil)
+	for _, want := range []string{`id="rot0_start" name="rot0_start" type="datetime-local" value="` + sched.Get("rot0_start") + `"`,
+		`value="mon,tue,wed,thu,fri,sat,sun 00:00-24:00"`, "<p>payments on call</p>"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("the edited schedule lacks %q: %.6000s", want, page)
+		}
+	}
+
 	// A policy paging the schedule; a target that does not exist is
 	// reported beside the control that named it.
 	pol := url.Values{"name": {"payments"}, "rows": {"3"}, "step0_delay": {"5"}, "step0_schedules": {"primary"},
@@ -119,6 +159,16 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 	policyID := pm[1]
 	if code, page := admin.send("GET", "/escalation-policies", nil); code != http.StatusOK || !strings.Contains(page, "schedule primary") {
 		t.Fatalf("policies list: %d %.3000s", code, page)
+	}
+
+	pol.Set("ack_timeout_minutes", "30")
+	if code, loc := admin.send("POST", "/escalation-policies/"+policyID+"/edit", pol); code != http.StatusSeeOther ||
+		!strings.Contains(loc, "msg=policy_saved") {
+		t.Fatalf("edit policy: %d %.3000s", code, loc)
+	}
+	if _, page := admin.send("GET", "/escalation-policies/"+policyID, nil); !strings.Contains(page, "resolved within 30 minutes") ||
+		!strings.Contains(page, `id="step0_schedules" name="step0_schedules" type="text" value="primary"`) {
+		t.Fatalf("the edited policy: %.6000s", page)
 	}
 
 	// The policy on a service, through the service form.

@@ -757,10 +757,12 @@ func (u *UI) overrideCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		out := map[string]string{}
 		for k, v := range fe {
-			if c, ok := overrideControls[k]; ok {
+			switch c, ok := overrideControls[k]; {
+			case ok:
 				k = c
-			}
-			if !strings.HasPrefix(k, "ov_") {
+			case k == "_":
+				k = "ov"
+			case !strings.HasPrefix(k, "ov_"):
 				k, v = "ov", k+": "+v
 			}
 			out[k] = v
