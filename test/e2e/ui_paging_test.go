@@ -76,6 +76,44 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 		t.Fatalf("add rule: %d %.300s", code, loc)
 	}
 
+	// An email address (no mail server here): a wrong code is refused
+	// beside the code control; a new code may be asked for; it is removed.
+	if code, loc := admin.send("POST", "/profile/contact", url.Values{"kind": {"email"}, "address": {"pager@example.org"}}); code != http.StatusSeeOther ||
+		!strings.HasPrefix(loc, "/profile/contact?msg=contact_added") {
+		t.Fatalf("add email contact: %d %.300s", code, loc)
+	}
+	_, page = admin.send("GET", "/profile/contact", nil)
+	var emailID string
+	for _, m := range contactIDRe.FindAllStringSubmatch(page, -1) {
+		if m[1] != contactID {
+			emailID = m[1]
+		}
+	}
+	if emailID == "" || !strings.Contains(page, "<code>p…@example.org</code>") {
+		t.Fatalf("the email contact is not listed: %.4000s", page)
+	}
+	// Each code message fails at once for want of a mail server; the test
+	// waits for that, so that no delivery is under way when the method is
+	// removed.
+	failures := func(n int) func() bool {
+		return func() bool { return strings.Count(w.logs.String(), `"msg":"notification_failed"`) == n }
+	}
+	eventually(t, "the code email's failure", failures(1))
+	code, page = admin.send("POST", "/profile/contact/"+emailID+"/verify", url.Values{"code-" + emailID: {"000000"}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" id="code-`+emailID+`-error">`) {
+		t.Fatalf("a wrong code: %d, want 422 with the error beside the code: %.4000s", code, page)
+	}
+	if code, loc := admin.send("POST", "/profile/contact/"+emailID+"/resend", nil); code != http.StatusSeeOther || !strings.Contains(loc, "msg=code_sent") {
+		t.Fatalf("resend: %d %.300s", code, loc)
+	}
+	eventually(t, "the second code email's failure", failures(2))
+	if code, loc := admin.send("POST", "/profile/contact/"+emailID+"/delete", nil); code != http.StatusSeeOther || !strings.Contains(loc, "msg=contact_deleted") {
+		t.Fatalf("remove: %d %.300s", code, loc)
+	}
+	if _, page := admin.send("GET", "/profile/contact", nil); strings.Contains(page, emailID) {
+		t.Fatal("the removed contact method is still listed")
+	}
+
 	// A schedule with the administrator on call, through the form.
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {

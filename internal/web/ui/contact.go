@@ -120,7 +120,8 @@ func (u *UI) contactCreate(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) contactVerify(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact")
-	if _, err := u.Pager.VerifyContact(r.Context(), id, r.PostFormValue("code")); err != nil {
+	// Each unverified method has its own code control, named for it.
+	if _, err := u.Pager.VerifyContact(r.Context(), id, r.PostFormValue("code-"+id)); err != nil {
 		u.contactWithErrors(w, r, err, nil, map[string]string{"code": "code-" + id})
 		return
 	}
