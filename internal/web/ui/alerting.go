@@ -54,8 +54,8 @@ type servicesPage struct {
 	Policies  []choice
 	// PolicyNames maps policy ids to names.
 	PolicyNames map[string]string
-	Form      map[string]string
-	Errors    map[string]string
+	Form        map[string]string
+	Errors      map[string]string
 }
 
 var serviceFields = []string{"name", "description", "handles_phi", "group_by", "escalation_policy"}
