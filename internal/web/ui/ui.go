@@ -283,10 +283,11 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(str[:1]) + str[1:]
 	},
-	// dict builds a map for passing named values to a sub-template.
 	// key builds a repeated control's name, such as step2_delay.
 	"key": func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
+	// inc turns a 0-based index into the 1-based number people read.
 	"inc": func(i int) int { return i + 1 },
+	// dict builds a map for passing named values to a sub-template.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
 			return nil, errors.New("dict needs key and value pairs")
