@@ -334,15 +334,18 @@ func (p *Pager) DeleteContact(ctx context.Context, id string) error {
 	}
 	now := p.clock.Now()
 	return p.db.Write(ctx, func(tx *sql.Tx) error {
+		// Notifications before the contact method: the sender locks them in
+		// that order too (claim, then a verification code), so the two
+		// never wait on each other in a circle.
+		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE contact_method_id = $2 AND status IN ($3, $4)`,
+			statusCancelled, id, statusScheduled, statusQueued); err != nil {
+			return fmt.Errorf("cancel notifications: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM notification_rules WHERE contact_method_id = $1`, id); err != nil {
 			return fmt.Errorf("delete rules: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET disabled_at = $1 WHERE id = $2`, now, id); err != nil {
 			return fmt.Errorf("disable contact method: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE contact_method_id = $2 AND status IN ($3, $4)`,
-			statusCancelled, id, statusScheduled, statusQueued); err != nil {
-			return fmt.Errorf("cancel notifications: %w", err)
 		}
 		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "contact.delete", ObjectType: "user", ObjectID: c.UserID,
 			Change: map[string]any{"contact_method_id": id}})

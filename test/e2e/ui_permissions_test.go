@@ -131,6 +131,23 @@ func alertingFixture(t *testing.T, w *ward) alertingIDs {
 	return fx
 }
 
+// pagingFixture makes, through the API, a schedule with one person on
+// call and an escalation policy paging it, and returns their ids.
+func pagingFixture(t *testing.T, w *ward) (schedule, policy string) {
+	t.Helper()
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, uiPassword+"\n", "user", "create", "--username", "m-oncall",
+		"--role", "responder", "--password-stdin"); code != 0 {
+		t.Fatalf("create m-oncall: %s", errs)
+	}
+	var s, p struct{ ID string }
+	w.must(http.StatusCreated, "POST", "/api/v1/schedules", map[string]any{"name": "matrix", "time_zone": "UTC",
+		"rotations": []map[string]any{{"name": "r", "kind": "daily", "shift_length": 1,
+			"start": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "participants": []string{"m-oncall"}}}}, &s)
+	w.must(http.StatusCreated, "POST", "/api/v1/escalation-policies", map[string]any{"name": "matrix",
+		"steps": []map[string]any{{"delay_minutes": 5, "targets": []map[string]string{{"type": "schedule", "id": "matrix"}}}}}, &p)
+	return s.ID, p.ID
+}
+
 // TestUIPermissionMatrix signs in a user of every role and requests every
 // route of the UI's route table: a role without the route's permission
 // gets 403, every other answer means allowed. A route without a rule in
@@ -142,6 +159,7 @@ func TestUIPermissionMatrix(t *testing.T) {
 	var task struct{ ID string }
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "t"}, &task)
 	fx := alertingFixture(t, w)
+	sched, pol := pagingFixture(t, w)
 
 	pages, err := ui.New(ui.Deps{})
 	if err != nil {
@@ -157,7 +175,8 @@ func TestUIPermissionMatrix(t *testing.T) {
 		for _, rt := range routes {
 			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
 				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
-				"{officer_alert}", "none", "{grant}", "none").Replace(rt.Pattern)
+				"{officer_alert}", "none", "{grant}", "none", "{policy}", pol, "{schedule}", sched, "{override}", "none",
+				"{contact}", "none", "{rule}", "none").Replace(rt.Pattern)
 			if strings.ContainsAny(path, "{}") {
 				t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
 			}

@@ -51,15 +51,34 @@ type servicesPage struct {
 	Services  []serviceRow
 	AtLeast   bool
 	Groupings []choice
-	Form      map[string]string
-	Errors    map[string]string
+	Policies  []choice
+	// PolicyNames maps policy ids to names.
+	PolicyNames map[string]string
+	Form        map[string]string
+	Errors      map[string]string
 }
 
-var serviceFields = []string{"name", "description", "handles_phi", "group_by"}
+var serviceFields = []string{"name", "description", "handles_phi", "group_by", "escalation_policy"}
 
 func serviceInput(form map[string]string) alert.ServiceInput {
 	return alert.ServiceInput{Name: form["name"], Description: form["description"], HandlesPHI: form["handles_phi"] == "on",
-		GroupBy: alert.GroupBy(form["group_by"])}
+		GroupBy: alert.GroupBy(form["group_by"]), EscalationPolicy: form["escalation_policy"]}
+}
+
+// policyChoices are the escalation policies a service may page with, the
+// first choice being none, and a map from their ids to their names.
+func (u *UI) policyChoices(r *http.Request) ([]choice, map[string]string, error) {
+	ps, err := u.Pager.Policies(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	out := []choice{{"", "None: alerts open incidents but page nobody"}}
+	names := map[string]string{}
+	for _, p := range ps {
+		out = append(out, choice{p.ID, p.Name})
+		names[p.ID] = p.Name
+	}
+	return out, names, nil
 }
 
 func (u *UI) servicesData(r *http.Request) (servicesPage, error) {
@@ -69,6 +88,9 @@ func (u *UI) servicesData(r *http.Request) (servicesPage, error) {
 	}
 	open := map[string]int{}
 	p := servicesPage{Groupings: groupingLabels}
+	if p.Policies, p.PolicyNames, err = u.policyChoices(r); err != nil {
+		return servicesPage{}, err
+	}
 	for _, st := range []alert.Status{alert.StatusTriggered, alert.StatusAcknowledged} {
 		as, err := u.Alerts.Alerts(r.Context(), alert.Filter{Status: st, Limit: openCountLimit})
 		if err != nil {
@@ -122,6 +144,8 @@ type servicePage struct {
 	Windows      []alert.Window
 	Groupings    []choice
 	Kinds        []choice
+	Policies     []choice
+	Policy       string // the name of the service's escalation policy
 	Now          time.Time
 	Form         map[string]string
 	Errors       map[string]string
@@ -135,7 +159,12 @@ func (u *UI) serviceData(r *http.Request) (servicePage, error) {
 	}
 	p := servicePage{Service: svc, Groupings: groupingLabels, Kinds: kindLabels, Now: u.Clock.Now(),
 		Form: map[string]string{"name": svc.Name, "description": svc.Description, "group_by": string(svc.GroupBy),
-			"ig_kind": string(alert.KindEventsV2)}}
+			"ig_kind": string(alert.KindEventsV2), "escalation_policy": svc.EscalationPolicyID}}
+	var names map[string]string
+	if p.Policies, names, err = u.policyChoices(r); err != nil {
+		return servicePage{}, err
+	}
+	p.Policy = names[svc.EscalationPolicyID]
 	if svc.HandlesPHI {
 		p.Form["handles_phi"] = "on"
 	}
@@ -159,7 +188,7 @@ func (u *UI) serviceShow(w http.ResponseWriter, r *http.Request) {
 
 // serviceControls are the service page's form controls; an error about
 // anything else is shown at the top of the page.
-var serviceControls = []string{"name", "description", "handles_phi", "group_by", "ig_kind", "ig_name", "ig_mapping",
+var serviceControls = []string{"name", "description", "handles_phi", "group_by", "escalation_policy", "ig_kind", "ig_name", "ig_mapping",
 	"starts_at", "ends_at", "reason"}
 
 // serviceWithErrors re-renders the service page with one form's values and

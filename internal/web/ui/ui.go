@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/user"
 )
 
@@ -39,7 +41,10 @@ type Deps struct {
 	DB        *db.DB
 	Incidents *incident.Service
 	// Alerts serves the alerting pages and the incident page's alerts.
-	Alerts  *alert.Intake
+	Alerts *alert.Intake
+	// Pager serves the on-call, escalation and contact pages and the
+	// incident page's paging section.
+	Pager   *paging.Pager
 	Users   *user.Service
 	Clock   clock.Clock
 	Log     *slog.Logger
@@ -110,6 +115,20 @@ var flashes = map[string]flash{
 	"break_glass":         {"warn", "Emergency access granted for a limited time. It is recorded and the Security Officer has been alerted."},
 	"officer_ack":         {"info", "Alert acknowledged."},
 	"grant_revoked":       {"info", "Emergency access ended."},
+	"policy_created":      {"info", "Escalation policy created. Choose it on a service's settings for that service's alerts to page people."},
+	"policy_saved":        {"info", "Escalation policy saved. Pages under way use the new steps from their next step on."},
+	"schedule_created":    {"info", "Schedule created."},
+	"schedule_saved":      {"info", "Schedule saved."},
+	"override_created":    {"info", "Override added."},
+	"override_deleted":    {"info", "Override removed."},
+	"contact_added":       {"info", "Contact method added. Enter the code Ward sent to it to start receiving pages there."},
+	"contact_verified":    {"info", "Contact method verified: pages can reach you there."},
+	"code_sent":           {"info", "A new code is on its way."},
+	"contact_deleted":     {"info", "Contact method removed, with its notification rules."},
+	"rule_added":          {"info", "Notification rule added."},
+	"rule_deleted":        {"info", "Notification rule removed."},
+	"page_acknowledged":   {"info", "Page acknowledged: escalation stopped."},
+	"page_resolved":       {"info", "Page resolved: nobody more will be paged for it."},
 }
 
 // view is what every page template receives.
@@ -264,6 +283,10 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(str[:1]) + str[1:]
 	},
+	// key builds a repeated control's name, such as step2_delay.
+	"key": func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
+	// inc turns a 0-based index into the 1-based number people read.
+	"inc": func(i int) int { return i + 1 },
 	// dict builds a map for passing named values to a sub-template.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {

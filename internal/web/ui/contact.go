@@ -1,0 +1,212 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/paging"
+)
+
+// contactKinds name the choices of the contact-method form.
+var contactKinds = []choice{
+	{string(paging.ContactEmail), "Email"},
+	{string(paging.ContactSMS), "SMS (text message)"},
+	{string(paging.ContactVoice), "Voice call"},
+	{string(paging.ContactSlack), "Slack"},
+	{string(paging.ContactTeams), "Microsoft Teams"},
+	{string(paging.ContactWebhook), "Webhook (signed HTTPS request)"},
+}
+
+type ruleView struct {
+	paging.Rule
+	Contact string
+}
+
+type contactPage struct {
+	Contacts []paging.ContactMethod
+	Rules    []ruleView
+	Kinds    []choice
+	// New is the webhook just created and Secret the key that signs its
+	// requests, shown this once.
+	New    *paging.ContactMethod
+	Secret string
+	Form   map[string]string
+	Errors map[string]string
+}
+
+func (u *UI) contactData(r *http.Request) (contactPage, error) {
+	cs, err := u.Pager.Contacts(r.Context(), "me")
+	if err != nil {
+		return contactPage{}, err
+	}
+	rs, err := u.Pager.Rules(r.Context(), "me")
+	if err != nil {
+		return contactPage{}, err
+	}
+	p := contactPage{Contacts: cs, Kinds: contactKinds, Form: map[string]string{"kind": string(paging.ContactEmail), "delay_minutes": "0"}}
+	labels := map[string]string{}
+	for _, c := range cs {
+		labels[c.ID] = c.Label + " (" + c.Hint + ")"
+	}
+	for _, rl := range rs {
+		p.Rules = append(p.Rules, ruleView{Rule: rl, Contact: labels[rl.ContactMethodID]})
+	}
+	return p, nil
+}
+
+func (u *UI) contactShow(w http.ResponseWriter, r *http.Request) {
+	p, err := u.contactData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "contact", "Contact methods", "profile", p)
+}
+
+// contactWithErrors re-renders the page with one form's values and errors;
+// rename maps the fields paging names to that form's controls.
+func (u *UI) contactWithErrors(w http.ResponseWriter, r *http.Request, err error, form, rename map[string]string) {
+	fe, ok := fieldErrors(err)
+	if e, isApp := apperr.As(err); !ok && isApp && (e.Code == apperr.Conflict || e.Code == apperr.NotFound) {
+		fe, ok = map[string]string{"_": e.Message}, true
+	}
+	if !ok {
+		u.fail(w, r, err)
+		return
+	}
+	p, perr := u.contactData(r)
+	if perr != nil {
+		u.fail(w, r, perr)
+		return
+	}
+	for k, v := range form {
+		p.Form[k] = v
+	}
+	p.Errors = map[string]string{}
+	for k, v := range fe {
+		if c, ok := rename[k]; ok {
+			k = c
+		} else if k != "_" {
+			k, v = "_", k+": "+v
+		}
+		p.Errors[k] = v
+	}
+	u.render(w, r, http.StatusUnprocessableEntity, "contact", "Contact methods", "profile", p)
+}
+
+func (u *UI) contactCreate(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "kind", "label", "address")
+	c, secret, err := u.Pager.CreateContact(r.Context(), "me", paging.ContactInput{Kind: paging.ContactKind(form["kind"]),
+		Label: form["label"], Address: form["address"]})
+	if err != nil {
+		u.contactWithErrors(w, r, err, form, map[string]string{"kind": "kind", "label": "label", "address": "address"})
+		return
+	}
+	if secret == "" {
+		redirect(w, r, "/profile/contact?msg=contact_added")
+		return
+	}
+	p, err := u.contactData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.New, p.Secret = &c, secret
+	// The secret must not stay in any cache: it is shown this once.
+	w.Header().Set("Cache-Control", "no-store")
+	u.render(w, r, http.StatusCreated, "contact", "Contact methods", "profile", p)
+}
+
+func (u *UI) contactVerify(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("contact")
+	// Each unverified method has its own code control, named for it.
+	if _, err := u.Pager.VerifyContact(r.Context(), id, r.PostFormValue("code-"+id)); err != nil {
+		u.contactWithErrors(w, r, err, nil, map[string]string{"code": "code-" + id})
+		return
+	}
+	redirect(w, r, "/profile/contact?msg=contact_verified")
+}
+
+func (u *UI) contactResend(w http.ResponseWriter, r *http.Request) {
+	if err := u.Pager.ResendVerification(r.Context(), r.PathValue("contact")); err != nil {
+		u.contactWithErrors(w, r, err, nil, nil)
+		return
+	}
+	redirect(w, r, "/profile/contact?msg=code_sent")
+}
+
+func (u *UI) contactDelete(w http.ResponseWriter, r *http.Request) {
+	if err := u.Pager.DeleteContact(r.Context(), r.PathValue("contact")); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/profile/contact?msg=contact_deleted")
+}
+
+func (u *UI) ruleCreate(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "contact_method_id", "delay_minutes")
+	rename := map[string]string{"contact_method_id": "contact_method_id", "delay_minutes": "delay_minutes"}
+	delay, err := formInt("delay_minutes", form["delay_minutes"], 0)
+	if err == nil {
+		_, err = u.Pager.CreateRule(r.Context(), "me", form["contact_method_id"], delay)
+	}
+	if err != nil {
+		u.contactWithErrors(w, r, err, form, rename)
+		return
+	}
+	redirect(w, r, "/profile/contact?msg=rule_added#rules")
+}
+
+func (u *UI) ruleDelete(w http.ResponseWriter, r *http.Request) {
+	if err := u.Pager.DeleteRule(r.Context(), r.PathValue("rule")); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/profile/contact?msg=rule_deleted#rules")
+}
+
+// pagingView is the incident page's paging section.
+type pagingView struct {
+	Page          paging.Page
+	Policy        string
+	Steps         int
+	Notifications []paging.Notification
+}
+
+// pagingOf returns incident ref's paging, or nil when it was never paged.
+func (u *UI) pagingOf(r *http.Request, ref string) (*pagingView, error) {
+	pg, err := u.Pager.PageOf(r.Context(), ref)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := &pagingView{Page: pg, Policy: pg.PolicyID}
+	if pol, err := u.Pager.GetPolicy(r.Context(), pg.PolicyID); err == nil {
+		v.Policy, v.Steps = pol.Name, len(pol.Steps)
+	} else if apperr.CodeOf(err) != apperr.NotFound {
+		return nil, err
+	}
+	if v.Notifications, err = u.Pager.Notifications(r.Context(), ref); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (u *UI) pageAcknowledge(w http.ResponseWriter, r *http.Request) {
+	if _, err := u.Pager.Acknowledge(r.Context(), r.PathValue("id")); err != nil {
+		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=page_acknowledged#paging")
+}
+
+func (u *UI) pageResolve(w http.ResponseWriter, r *http.Request) {
+	if _, err := u.Pager.Resolve(r.Context(), r.PathValue("id")); err != nil {
+		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=page_resolved#paging")
+}
