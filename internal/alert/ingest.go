@@ -38,6 +38,7 @@ type groupTarget struct {
 	id, number string
 	phi        bool
 	paged      bool // the pager has been told of this batch's alerts
+	watched    bool // the watcher has been told of this batch's alerts
 }
 
 // Pager pages people for the incidents alerts open. Intake calls it inside
@@ -57,6 +58,31 @@ type Pager interface {
 // SetPager makes p page for the alerts recorded from now on. Call it
 // before serving.
 func (s *Intake) SetPager(p Pager) { s.pager = p }
+
+// Watcher hears, inside the transaction, that new alerts joined an
+// incident (workflow rules on services and alert counts).
+type Watcher interface {
+	AlertsJoinedTx(ctx context.Context, tx *sql.Tx, incidentID string) error
+}
+
+// SetWatcher makes w hear of alerts joining incidents. Call it before
+// serving.
+func (s *Intake) SetWatcher(w Watcher) { s.watcher = w }
+
+// joined tells the watcher, once per incident and batch, that alerts
+// joined incident groups[key].
+func (s *Intake) joined(ctx context.Context, tx *sql.Tx, key string, groups map[string]groupTarget) error {
+	g := groups[key]
+	if s.watcher == nil || g.watched || g.id == "" {
+		return nil
+	}
+	if err := s.watcher.AlertsJoinedTx(ctx, tx, g.id); err != nil {
+		return err
+	}
+	g.watched = true
+	groups[key] = g
+	return nil
+}
 
 // Ingest records a batch of events from integration ig and answers only
 // after they are committed, so an accepted event is never lost. A trigger
@@ -291,7 +317,10 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 		if err := s.page(ctx, tx, svc, groupKey(svc.GroupBy, ev), g, groups); err != nil {
 			return err
 		}
-		return s.repeat(ctx, tx, ev, id, now, r)
+		if err := s.repeat(ctx, tx, ev, id, now, r); err != nil {
+			return err
+		}
+		return s.joined(ctx, tx, groupKey(svc.GroupBy, ev), groups)
 	default:
 		return s.repeat(ctx, tx, ev, id, now, r)
 	}
@@ -390,7 +419,10 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 		return fmt.Errorf("insert alert: %w", err)
 	}
 	r.New++
-	return nil
+	if quiet {
+		return nil
+	}
+	return s.joined(ctx, tx, a.GroupKey, groups)
 }
 
 // groupKey is the key of the group an alert joins under grouping g.

@@ -41,6 +41,7 @@ type Intake struct {
 	queue     ingestQueue
 	keyCache  keyCache
 	pager     Pager
+	watcher   Watcher
 }
 
 // NewIntake returns an Intake that opens incidents through incidents.

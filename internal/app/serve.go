@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web"
@@ -100,6 +101,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	alerts.SetPager(pager)
 	incidents.NotifyOfficersWith(pager)
 	stakeholders := stakeholder.New(d, env.Clock, kr, incidents, pager, logger)
+	workflow, err := rules.New(d, env.Clock, incidents, pager, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	incidents.WatchWith(workflow)
+	alerts.SetWatcher(workflow)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Users: users, Clock: env.Clock, Log: logger,
 		Version: env.Version})
 	if err != nil {
@@ -113,6 +121,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Alerts:       alerts,
 		Pager:        pager,
 		Stakeholders: stakeholders,
+		Rules:        workflow,
 		SNSHosts:     cfg.SNSConfirmHosts,
 		UI:           pages,
 		Log:          logger,

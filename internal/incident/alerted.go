@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/wardhq/ward/internal/authz"
 )
 
 // MarkPHISuspectedTx sets phi_suspected on an open incident inside the
@@ -42,4 +44,43 @@ func (s *Service) RecordTx(ctx context.Context, tx *sql.Tx, id string, kind Even
 		return Event{Kind: kind, Note: note}, "incident." + string(kind), nil
 	})
 	return err
+}
+
+// SetSeverityTx sets an incident's severity inside the caller's
+// transaction, recording why on the timeline; it does nothing if the
+// severity is already sev.
+func (s *Service) SetSeverityTx(ctx context.Context, tx *sql.Tx, id string, sev Severity, why string) error {
+	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
+		if inc.Severity == sev {
+			return Event{}, "", errNoChange
+		}
+		old := inc.Severity
+		inc.Severity = sev
+		return Event{Kind: EventEdit, FromStatus: inc.Status, ToStatus: inc.Status, Note: why,
+			Changes: []Change{{Field: "severity", Old: old, New: sev}}}, "incident.update", nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+// Meta returns incident ref as the actor in ctx may see it, without its
+// description: nothing is decrypted and no PHI read is recorded.
+func (s *Service) Meta(ctx context.Context, ref string) (Incident, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Incident{}, err
+	}
+	v := s.viewer(ctx)
+	inc, err := getIncident(ctx, s.db.R, ref, &v)
+	inc.Description = ""
+	return inc, err
+}
+
+// GetTx returns incident ref inside tx, whoever asks, without its
+// description: for services acting on an incident they were handed.
+func (s *Service) GetTx(ctx context.Context, tx *sql.Tx, ref string) (Incident, error) {
+	inc, err := getIncident(ctx, tx, ref, nil)
+	inc.Description = ""
+	return inc, err
 }

@@ -120,6 +120,8 @@ const (
 	EventStatusUpdate EventKind = "status_update"
 	// EventSLA records an SLA warning, a missed target or an overdue update.
 	EventSLA EventKind = "sla"
+	// EventRule records a workflow rule that matched and what it did.
+	EventRule EventKind = "rule"
 	// EventMemberAdded records a member added to a restricted incident.
 	EventMemberAdded EventKind = "member_added"
 	// EventMemberRemoved records a member taken off the incident.

@@ -27,6 +27,7 @@ type Service struct {
 	// breakGlassFor is how long an emergency grant lasts.
 	breakGlassFor time.Duration
 	officers      OfficerNotifier
+	watcher       Watcher
 }
 
 // Option adjusts a Service.
@@ -47,6 +48,16 @@ type OfficerNotifier interface {
 // NotifyOfficersWith makes BreakGlass tell the officers through n, beside
 // the officer alert and the log. Call it before serving.
 func (s *Service) NotifyOfficersWith(n OfficerNotifier) { s.officers = n }
+
+// Watcher hears of every incident created, edited or moved through its
+// lifecycle, inside the transaction that does it (workflow rules). An
+// error fails the change.
+type Watcher interface {
+	IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc Incident, e Event) error
+}
+
+// WatchWith makes the service tell w of changes. Call it before serving.
+func (s *Service) WatchWith(w Watcher) { s.watcher = w }
 
 // WithBreakGlassDuration sets how long an emergency grant lasts; the
 // default is DefaultBreakGlassDuration.
@@ -142,8 +153,14 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 		}
 		created.Changes = append(created.Changes, keep...)
 	}
-	if _, err = s.record(ctx, tx, &inc, created, "incident.create", inc); err != nil {
+	ev, err := s.record(ctx, tx, &inc, created, "incident.create", inc)
+	if err != nil {
 		return Incident{}, err
+	}
+	if s.watcher != nil {
+		if err := s.watcher.IncidentChangedTx(ctx, tx, inc, ev); err != nil {
+			return Incident{}, err
+		}
 	}
 	return inc, nil
 }
@@ -440,6 +457,11 @@ func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate m
 	ev, err := s.record(ctx, tx, &inc, e, action, e)
 	if err != nil {
 		return Incident{}, Event{}, err
+	}
+	if s.watcher != nil && (e.Kind == EventEdit || e.Kind == EventTransition) {
+		if err := s.watcher.IncidentChangedTx(ctx, tx, inc, ev); err != nil {
+			return Incident{}, Event{}, err
+		}
 	}
 	return inc, ev, nil
 }

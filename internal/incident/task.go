@@ -33,6 +33,20 @@ func checkTask(t *Task) error {
 
 // CreateTask adds a task to an incident; the timeline records it.
 func (s *Service) CreateTask(ctx context.Context, ref string, in TaskInput) (Task, error) {
+	var t Task
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		t, err = s.CreateTaskTx(ctx, tx, ref, in)
+		return err
+	})
+	if err != nil {
+		return Task{}, err
+	}
+	return t, nil
+}
+
+// CreateTaskTx is CreateTask inside the caller's transaction.
+func (s *Service) CreateTaskTx(ctx context.Context, tx *sql.Tx, ref string, in TaskInput) (Task, error) {
 	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
 		return Task{}, err
 	}
@@ -40,7 +54,7 @@ func (s *Service) CreateTask(ctx context.Context, ref string, in TaskInput) (Tas
 	if err := checkTask(&t); err != nil {
 		return Task{}, err
 	}
-	_, _, err := s.change(ctx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+	_, _, err := s.changeTx(ctx, tx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		t.IncidentID, t.CreatedAt, t.UpdatedAt = inc.ID, now, now
 		if err := insertTask(ctx, tx, &t); err != nil {
 			return Event{}, "", err

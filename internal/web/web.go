@@ -25,6 +25,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/web/api"
 	"github.com/wardhq/ward/internal/web/intake"
@@ -40,6 +41,7 @@ type Deps struct {
 	Alerts       *alert.Intake
 	Pager        *paging.Pager
 	Stakeholders *stakeholder.Service
+	Rules        *rules.Engine
 	UI           *ui.UI
 	Log          *slog.Logger
 	Version      string
@@ -76,7 +78,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts})

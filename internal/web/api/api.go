@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
 
@@ -37,6 +38,7 @@ type Deps struct {
 	Alerts       *alert.Intake
 	Pager        *paging.Pager
 	Stakeholders *stakeholder.Service
+	Rules        *rules.Engine
 	Log          *slog.Logger
 	Version      string
 }
@@ -67,6 +69,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerAlerts(api)
 	h.registerPaging(api)
 	h.registerStakeholders(api)
+	h.registerRules(api)
 	h.registerRestricted(api)
 	return api
 }

@@ -1,0 +1,335 @@
+// Package rules runs workflow rules: a CEL expression over an incident,
+// such as `incident.severity == "sev1" && incident.phi_suspected`, and the
+// actions to take the first time it matches (set the severity, add a task,
+// subscribe and notify a stakeholder group). Expressions are parsed and
+// type-checked when a rule is saved and run with a cost limit, so a rule
+// can neither fail to compile at run time nor run away. A rule sees only
+// what holds no PHI: never an incident's title or description.
+package rules
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/ext"
+	"github.com/google/uuid"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
+)
+
+// Subject is what an expression sees as `incident`.
+type Subject struct {
+	Number       string   `json:"number" cel:"number"`
+	Severity     string   `json:"severity" cel:"severity"`
+	Category     string   `json:"category" cel:"category"`
+	Status       string   `json:"status" cel:"status"`
+	PHISuspected bool     `json:"phi_suspected" cel:"phi_suspected"`
+	Restricted   bool     `json:"restricted" cel:"restricted"`
+	Commander    string   `json:"commander" cel:"commander"`
+	Customers    []string `json:"customers" cel:"customers"`
+	Services     []string `json:"services" cel:"services"` // names of the services whose alerts fed it
+	Alerts       int      `json:"alerts" cel:"alerts"`     // how many alerts fed it
+}
+
+// Limits.
+const (
+	MaxExpression = 2000
+	MaxActions    = 10
+	// CostLimit bounds one evaluation (CEL's cost units); a rule that
+	// exceeds it does not match, and the failure is logged.
+	CostLimit = 10_000
+	// maxDepth stops rules whose actions change the incident from
+	// triggering each other without end.
+	maxDepth = 3
+)
+
+// The action types.
+const (
+	ActionSetSeverity = "set_severity" // severity
+	ActionAddTask     = "add_task"     // title
+	ActionNotifyGroup = "notify_group" // group: subscribe it to the incident and tell its members
+)
+
+// Action is one thing a rule does.
+type Action struct {
+	Type     string `json:"type"`
+	Severity string `json:"severity,omitempty"`
+	Title    string `json:"title,omitempty"`
+	Group    string `json:"group,omitempty"`
+}
+
+// Rule is a workflow rule.
+type Rule struct {
+	ID          string
+	Name        string
+	Description string
+	Expression  string
+	Actions     []Action
+	Enabled     bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int64
+}
+
+// Input is a new rule or the whole of an edited one.
+type Input struct {
+	Name        string
+	Description string
+	Expression  string
+	Actions     []Action
+	Enabled     bool
+}
+
+// Engine stores rules and runs them.
+type Engine struct {
+	db        *db.DB
+	clock     clock.Clock
+	incidents *incident.Service
+	pager     *paging.Pager
+	log       *slog.Logger
+	env       *cel.Env
+
+	mu       sync.Mutex
+	programs map[string]compiled // by rule id
+}
+
+type compiled struct {
+	version int64
+	prg     cel.Program
+}
+
+// New returns an Engine.
+func New(d *db.DB, c clock.Clock, incidents *incident.Service, pager *paging.Pager, log *slog.Logger) (*Engine, error) {
+	env, err := cel.NewEnv(
+		ext.NativeTypes(ext.ParseStructTags(true), reflect.TypeFor[Subject]()),
+		cel.Variable("incident", cel.ObjectType("rules.Subject")),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("rules: CEL environment: %w", err)
+	}
+	return &Engine{db: d, clock: c, incidents: incidents, pager: pager, log: log, env: env, programs: map[string]compiled{}}, nil
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// compile parses and type-checks expr, which must be a bool.
+func (e *Engine) compile(expr string) (cel.Program, error) {
+	if strings.TrimSpace(expr) == "" {
+		return nil, apperr.Field("expression", "is required")
+	}
+	if len(expr) > MaxExpression {
+		return nil, apperr.Field("expression", "is %d characters long; the limit is %d", len(expr), MaxExpression)
+	}
+	ast, iss := e.env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, apperr.Field("expression", "%s", iss.Err())
+	}
+	if ast.OutputType() != cel.BoolType {
+		return nil, apperr.Field("expression", "must be true or false, not %s", ast.OutputType())
+	}
+	prg, err := e.env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		return nil, apperr.Field("expression", "%s", err)
+	}
+	return prg, nil
+}
+
+// eval runs prg against s.
+func eval(ctx context.Context, prg cel.Program, s Subject) (bool, error) {
+	out, _, err := prg.ContextEval(ctx, map[string]any{"incident": s})
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("the expression gave %v, not true or false", out.Value())
+	}
+	return b, nil
+}
+
+func (e *Engine) validate(ctx context.Context, q db.Querier, in *Input) error {
+	in.Name = strings.TrimSpace(in.Name)
+	switch n := len([]rune(in.Name)); {
+	case n == 0:
+		return apperr.Field("name", "is required")
+	case n > 100:
+		return apperr.Field("name", "is %d characters long; the limit is 100", n)
+	}
+	if n := len([]rune(in.Description)); n > 2000 {
+		return apperr.Field("description", "is %d characters long; the limit is 2000", n)
+	}
+	if _, err := e.compile(in.Expression); err != nil {
+		return err
+	}
+	if len(in.Actions) == 0 || len(in.Actions) > MaxActions {
+		return apperr.Field("actions", "must have 1 to %d actions, not %d", MaxActions, len(in.Actions))
+	}
+	for i := range in.Actions {
+		a := &in.Actions[i]
+		p := "actions[" + strconv.Itoa(i) + "]"
+		switch a.Type {
+		case ActionSetSeverity:
+			if !slices.Contains(incident.Severities, incident.Severity(a.Severity)) {
+				return apperr.Field(p+".severity", "%q is not one of sev1, sev2, sev3, sev4", a.Severity)
+			}
+		case ActionAddTask:
+			if a.Title = strings.TrimSpace(a.Title); a.Title == "" || len([]rune(a.Title)) > 200 {
+				return apperr.Field(p+".title", "must be 1 to 200 characters")
+			}
+		case ActionNotifyGroup:
+			err := q.QueryRowContext(ctx, `SELECT id FROM stakeholder_groups WHERE id = $1 OR name = $1`, a.Group).Scan(&a.Group)
+			if errors.Is(err, sql.ErrNoRows) {
+				return apperr.Field(p+".group", "no stakeholder group %q", a.Group)
+			}
+			if err != nil {
+				return fmt.Errorf("read stakeholder group: %w", err)
+			}
+		case "start_breach_case":
+			return apperr.Field(p+".type", "start_breach_case arrives with breach cases (issue #5); not available yet")
+		default:
+			return apperr.Field(p+".type", "%q is not one of set_severity, add_task, notify_group", a.Type)
+		}
+	}
+	return nil
+}
+
+const ruleColumns = "id, name, description, expression, actions, enabled, created_at, updated_at, version"
+
+func scanRule(r interface{ Scan(...any) error }) (Rule, error) {
+	var x Rule
+	var actions string
+	if err := r.Scan(&x.ID, &x.Name, &x.Description, &x.Expression, &actions, &x.Enabled, &x.CreatedAt, &x.UpdatedAt, &x.Version); err != nil {
+		return Rule{}, err
+	}
+	x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
+	if err := json.Unmarshal([]byte(actions), &x.Actions); err != nil {
+		return Rule{}, fmt.Errorf("rule %s: actions: %w", x.ID, err)
+	}
+	return x, nil
+}
+
+// Create records a new rule.
+func (e *Engine) Create(ctx context.Context, in Input) (Rule, error) { return e.save(ctx, "", in) }
+
+// Update replaces rule ref (id or name). A rule that has already acted on
+// an incident does not act on it again.
+func (e *Engine) Update(ctx context.Context, ref string, in Input) (Rule, error) {
+	return e.save(ctx, ref, in)
+}
+
+func (e *Engine) save(ctx context.Context, ref string, in Input) (Rule, error) {
+	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
+		return Rule{}, err
+	}
+	now := e.clock.Now()
+	var out Rule
+	err := e.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := e.validate(ctx, tx, &in); err != nil {
+			return err
+		}
+		actions, err := json.Marshal(in.Actions)
+		if err != nil {
+			return err
+		}
+		action := "rule.create"
+		var old *Rule
+		if ref == "" {
+			out = Rule{ID: newID(), CreatedAt: now, Version: 1}
+		} else {
+			prev, err := getRule(ctx, tx, ref)
+			if err != nil {
+				return err
+			}
+			old, out, action = &prev, prev, "rule.update"
+			out.Version++
+		}
+		out.Name, out.Description, out.Expression, out.Actions, out.Enabled, out.UpdatedAt =
+			in.Name, in.Description, in.Expression, in.Actions, in.Enabled, now
+		if old == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO rules (`+ruleColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				out.ID, out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.CreatedAt, out.UpdatedAt, out.Version)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE rules SET name = $1, description = $2, expression = $3, actions = $4, enabled = $5,
+				updated_at = $6, version = $7 WHERE id = $8`,
+				out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.UpdatedAt, out.Version, out.ID)
+		}
+		if db.IsUniqueViolation(err) {
+			return apperr.Field("name", "a rule named %q exists already", out.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("save rule: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "rule", ObjectID: out.ID,
+			Change: map[string]any{"old": old, "new": out}})
+		return err
+	})
+	if err != nil {
+		return Rule{}, err
+	}
+	return out, nil
+}
+
+func getRule(ctx context.Context, q db.Querier, ref string) (Rule, error) {
+	r, err := scanRule(q.QueryRowContext(ctx, `SELECT `+ruleColumns+` FROM rules WHERE id = $1 OR name = $1`, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Rule{}, apperr.New(apperr.NotFound, "no rule %q", ref)
+	}
+	if err != nil {
+		return Rule{}, fmt.Errorf("read rule: %w", err)
+	}
+	return r, nil
+}
+
+// Get returns rule ref (id or name).
+func (e *Engine) Get(ctx context.Context, ref string) (Rule, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Rule{}, err
+	}
+	return getRule(ctx, e.db.R, ref)
+}
+
+// List lists every rule by name.
+func (e *Engine) List(ctx context.Context) ([]Rule, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	return rules(ctx, e.db.R, false)
+}
+
+func rules(ctx context.Context, q db.Querier, enabledOnly bool) ([]Rule, error) {
+	query := `SELECT ` + ruleColumns + ` FROM rules`
+	if enabledOnly {
+		query += ` WHERE enabled`
+	}
+	rows, err := q.QueryContext(ctx, query+` ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list rules: %w", err)
+	}
+	defer rows.Close()
+	var out []Rule
+	for rows.Next() {
+		r, err := scanRule(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,216 @@
+package rules
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
+)
+
+type depthKey struct{}
+
+// program returns r's compiled expression, compiling it once per version.
+func (e *Engine) program(r Rule) (compiled, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.programs[r.ID]; ok && c.version == r.Version {
+		return c, nil
+	}
+	prg, err := e.compile(r.Expression)
+	if err != nil {
+		return compiled{}, err
+	}
+	c := compiled{version: r.Version, prg: prg}
+	e.programs[r.ID] = c
+	return c, nil
+}
+
+// subject is what rules see of incident id.
+func subject(ctx context.Context, q db.Querier, inc incident.Incident) (Subject, error) {
+	s := Subject{Number: inc.Number, Severity: string(inc.Severity), Category: string(inc.Category), Status: string(inc.Status),
+		PHISuspected: inc.PHISuspected, Restricted: inc.Restricted, Commander: inc.Commander, Customers: inc.Customers,
+		Services: []string{}}
+	if s.Customers == nil {
+		s.Customers = []string{}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT s.name, count(*) FROM alerts a JOIN services s ON s.id = a.service_id
+		WHERE a.incident_id = $1 GROUP BY s.name ORDER BY s.name`, inc.ID)
+	if err != nil {
+		return Subject{}, fmt.Errorf("read the incident's services: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return Subject{}, err
+		}
+		s.Services = append(s.Services, name)
+		s.Alerts += n
+	}
+	return s, rows.Err()
+}
+
+// IncidentChangedTx runs every enabled rule against an incident that was
+// just created or changed, and acts on those that match it for the first
+// time, inside the same transaction. A rule that fails to evaluate (over
+// its cost limit, say) is logged and skipped: it never blocks the change.
+// It implements incident.Watcher.
+func (e *Engine) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc incident.Incident, _ incident.Event) error {
+	depth, _ := ctx.Value(depthKey{}).(int)
+	if depth >= maxDepth {
+		return nil
+	}
+	ctx = context.WithValue(ctx, depthKey{}, depth+1)
+	rs, err := rules(ctx, tx, true)
+	if err != nil || len(rs) == 0 {
+		return err
+	}
+	subj, err := subject(ctx, tx, inc)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		c, err := e.program(r)
+		if err != nil {
+			e.log.WarnContext(ctx, "rule_invalid", "rule_id", r.ID, "error", err)
+			continue
+		}
+		ok, err := eval(ctx, c.prg, subj)
+		if err != nil {
+			e.log.WarnContext(ctx, "rule_failed", "rule_id", r.ID, "incident_id", inc.ID, "error", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO rule_firings (rule_id, incident_id, fired_at) VALUES ($1, $2, $3)
+			ON CONFLICT (rule_id, incident_id) DO NOTHING`, r.ID, inc.ID, e.clock.Now())
+		if err != nil {
+			return fmt.Errorf("record rule firing: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		if err := e.act(ctx, tx, r, inc.ID); err != nil {
+			return fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// AlertsJoinedTx runs the rules again once an incident's new alerts are
+// recorded, so that rules on its services and alert count see them. It
+// implements alert.Watcher.
+func (e *Engine) AlertsJoinedTx(ctx context.Context, tx *sql.Tx, incidentID string) error {
+	inc, err := e.incidents.GetTx(ctx, tx, incidentID)
+	if err != nil {
+		return err
+	}
+	return e.IncidentChangedTx(ctx, tx, inc, incident.Event{})
+}
+
+// act does what rule r says to incident incidentID, as the rule.
+func (e *Engine) act(ctx context.Context, tx *sql.Tx, r Rule, incidentID string) error {
+	ctx = authz.WithActor(ctx, authz.Actor{Kind: authz.KindSystem, ID: r.ID, Name: "rule " + r.Name, Role: authz.RoleAdmin})
+	why := "Rule " + r.Name + " matched."
+	var did []string
+	for _, a := range r.Actions {
+		switch a.Type {
+		case ActionSetSeverity:
+			if err := e.incidents.SetSeverityTx(ctx, tx, incidentID, incident.Severity(a.Severity), why); err != nil {
+				return err
+			}
+			did = append(did, "set the severity to "+a.Severity)
+		case ActionAddTask:
+			if _, err := e.incidents.CreateTaskTx(ctx, tx, incidentID, incident.TaskInput{Title: a.Title}); err != nil {
+				return err
+			}
+			did = append(did, "added the task "+a.Title)
+		case ActionNotifyGroup:
+			name, members, err := groupMembers(ctx, tx, a.Group)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_stakeholders (incident_id, group_id, added_by, added_at)
+				VALUES ($1, $2, $3, $4) ON CONFLICT (incident_id, group_id) DO NOTHING`, incidentID, a.Group, "rule:"+r.Name, e.clock.Now()); err != nil {
+				return fmt.Errorf("subscribe group: %w", err)
+			}
+			line := "rule: " + r.Name
+			if len(line) > 64 {
+				line = strings.ToValidUTF8(line[:64], "")
+			}
+			if _, err := e.pager.NotifyTx(ctx, tx, paging.KindReminder, incidentID, line, members); err != nil {
+				return err
+			}
+			did = append(did, "subscribed and notified "+name)
+		}
+	}
+	return e.incidents.RecordTx(ctx, tx, incidentID, incident.EventRule, why+" It "+strings.Join(did, "; ")+".")
+}
+
+func groupMembers(ctx context.Context, tx *sql.Tx, groupID string) (string, []string, error) {
+	var name string
+	if err := tx.QueryRowContext(ctx, `SELECT name FROM stakeholder_groups WHERE id = $1`, groupID).Scan(&name); err != nil {
+		return "", nil, fmt.Errorf("read stakeholder group: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM stakeholder_members WHERE group_id = $1 ORDER BY user_id`, groupID)
+	if err != nil {
+		return "", nil, fmt.Errorf("read members: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return "", nil, err
+		}
+		out = append(out, id)
+	}
+	return name, out, rows.Err()
+}
+
+// DryRunResult is what a dry run found.
+type DryRunResult struct {
+	Matched bool
+	Subject Subject
+}
+
+// DryRun type-checks expr and runs it against a sample: the incident ref
+// (id or number) when given, else sample. Nothing is changed or recorded.
+func (e *Engine) DryRun(ctx context.Context, expr, ref string, sample Subject) (DryRunResult, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return DryRunResult{}, err
+	}
+	prg, err := e.compile(expr)
+	if err != nil {
+		return DryRunResult{}, err
+	}
+	subj := sample
+	if ref != "" {
+		inc, err := e.incidents.Meta(ctx, ref)
+		if err != nil {
+			return DryRunResult{}, err
+		}
+		if subj, err = subject(ctx, e.db.R, inc); err != nil {
+			return DryRunResult{}, err
+		}
+	}
+	if subj.Customers == nil {
+		subj.Customers = []string{}
+	}
+	if subj.Services == nil {
+		subj.Services = []string{}
+	}
+	ok, err := eval(ctx, prg, subj)
+	if err != nil {
+		return DryRunResult{}, apperr.Field("expression", "%s", err)
+	}
+	return DryRunResult{Matched: ok, Subject: subj}, nil
+}

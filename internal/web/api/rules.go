@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/rules"
+)
+
+// RuleAction is one thing a workflow rule does.
+type RuleAction struct {
+	Type     string `json:"type" enum:"set_severity,add_task,notify_group"`
+	Severity string `json:"severity,omitempty" doc:"set_severity: sev1 to sev4."`
+	Title    string `json:"title,omitempty" doc:"add_task: the task's title."`
+	Group    string `json:"group,omitempty" doc:"notify_group: a stakeholder group id (name accepted on input); it is subscribed and its members told."`
+}
+
+// WorkflowRule is a workflow rule as the API shows it.
+type WorkflowRule struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Expression  string       `json:"expression" doc:"CEL over incident: number, severity, category, status, phi_suspected, restricted, commander, customers, services, alerts."`
+	Actions     []RuleAction `json:"actions"`
+	Enabled     bool         `json:"enabled"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	Version     int64        `json:"version"`
+}
+
+func ruleOutOf(r rules.Rule) WorkflowRule {
+	out := WorkflowRule{ID: r.ID, Name: r.Name, Description: r.Description, Expression: r.Expression, Enabled: r.Enabled,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version, Actions: make([]RuleAction, len(r.Actions))}
+	for i, a := range r.Actions {
+		out.Actions[i] = RuleAction(a)
+	}
+	return out
+}
+
+type ruleBody struct {
+	Name        string       `json:"name" minLength:"1" maxLength:"100"`
+	Description string       `json:"description,omitempty" maxLength:"2000"`
+	Expression  string       `json:"expression" minLength:"1" maxLength:"2000" example:"incident.severity == \"sev1\" && incident.phi_suspected"`
+	Actions     []RuleAction `json:"actions" minItems:"1" maxItems:"10"`
+	Enabled     *bool        `json:"enabled,omitempty" doc:"Default true; a disabled rule is kept but not run."`
+}
+
+func (b ruleBody) input() rules.Input {
+	in := rules.Input{Name: b.Name, Description: b.Description, Expression: b.Expression, Enabled: b.Enabled == nil || *b.Enabled,
+		Actions: make([]rules.Action, len(b.Actions))}
+	for i, a := range b.Actions {
+		in.Actions[i] = rules.Action(a)
+	}
+	return in
+}
+
+// RuleSubject is what a rule sees of an incident.
+type RuleSubject struct {
+	Number       string   `json:"number,omitempty"`
+	Severity     string   `json:"severity,omitempty"`
+	Category     string   `json:"category,omitempty"`
+	Status       string   `json:"status,omitempty"`
+	PHISuspected bool     `json:"phi_suspected,omitempty"`
+	Restricted   bool     `json:"restricted,omitempty"`
+	Commander    string   `json:"commander,omitempty"`
+	Customers    []string `json:"customers,omitempty"`
+	Services     []string `json:"services,omitempty"`
+	Alerts       int      `json:"alerts,omitempty"`
+}
+
+func (h handler) registerRules(api huma.API) {
+	const tag = "rules"
+	huma.Register(api, tagged(op("list-rules", http.MethodGet, "/rules", "List workflow rules", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []WorkflowRule }, error) {
+			rs, err := h.Rules.List(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			out := &struct{ Body []WorkflowRule }{Body: make([]WorkflowRule, len(rs))}
+			for i, r := range rs {
+				out.Body[i] = ruleOutOf(r)
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("create-rule", http.MethodPost, "/rules", "Create a workflow rule; its expression is type-checked now",
+		http.StatusCreated, authz.OnCallWrite), tag),
+		func(ctx context.Context, in *struct{ Body ruleBody }) (*struct{ Body WorkflowRule }, error) {
+			r, err := h.Rules.Create(ctx, in.Body.input())
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body WorkflowRule }{ruleOutOf(r)}, nil
+		})
+	huma.Register(api, tagged(op("get-rule", http.MethodGet, "/rules/{id}", "Get a workflow rule by id or name", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body WorkflowRule }, error) {
+			r, err := h.Rules.Get(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body WorkflowRule }{ruleOutOf(r)}, nil
+		})
+	huma.Register(api, tagged(op("update-rule", http.MethodPut, "/rules/{id}", "Replace a workflow rule", http.StatusOK, authz.OnCallWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body ruleBody
+		}) (*struct{ Body WorkflowRule }, error) {
+			r, err := h.Rules.Update(ctx, in.ID, in.Body.input())
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body WorkflowRule }{ruleOutOf(r)}, nil
+		})
+	huma.Register(api, tagged(op("dry-run-rule", http.MethodPost, "/rules/dry-run",
+		"Type-check an expression and run it against an incident or a sample, changing nothing", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Expression string      `json:"expression" minLength:"1" maxLength:"2000"`
+				Incident   string      `json:"incident,omitempty" maxLength:"100" doc:"An incident id or number to test against; else sample."`
+				Sample     RuleSubject `json:"sample,omitempty"`
+			}
+		}) (*struct {
+			Body struct {
+				Matched bool        `json:"matched"`
+				Subject RuleSubject `json:"subject" doc:"What the expression saw."`
+			}
+		}, error) {
+			res, err := h.Rules.DryRun(ctx, in.Body.Expression, in.Body.Incident, rules.Subject(in.Body.Sample))
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			out := &struct {
+				Body struct {
+					Matched bool        `json:"matched"`
+					Subject RuleSubject `json:"subject" doc:"What the expression saw."`
+				}
+			}{}
+			out.Body.Matched, out.Body.Subject = res.Matched, RuleSubject(res.Subject)
+			return out, nil
+		})
+}
