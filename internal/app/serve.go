@@ -100,8 +100,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	alerts.SetPager(pager)
 	incidents.NotifyOfficersWith(pager)
 	stakeholders := stakeholder.New(d, env.Clock, kr, incidents, pager, logger)
-	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Users: users, Clock: env.Clock, Log: logger,
-		Version: env.Version})
+	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Users: users,
+		Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err
