@@ -15,7 +15,8 @@ var groupLocRe = regexp.MustCompile(`^/stakeholders/([0-9a-f-]{36})\?msg=group_c
 // TestUIStakeholders drives the stakeholder and SLA pages as a browser
 // would, without one, on every database: an administrator creates a
 // stakeholder group subscribed by rule to sev1 incidents through the form
-// (a member who does not exist comes back beside the members control) and
+// (a member who does not exist comes back beside the members control, an
+// unknown severity beside the severities) and
 // one subscribed by hand, changes the sev1 SLA policy (a value that is no
 // number comes back beside its control), and on a sev1 incident recorded
 // through the API subscribes the second group and posts a status update:
@@ -36,6 +37,13 @@ func TestUIStakeholders(t *testing.T) {
 			t.Fatalf("a group with an unknown member: %d, want 422 with the error beside the members and the form kept: %.4000s", code, page)
 		}
 		form.Set("members", "ui-exec")
+		form["severities"] = []string{"sev1", "sev9"}
+		code, page = admin.send("POST", "/stakeholders", form)
+		if code != http.StatusUnprocessableEntity ||
+			!strings.Contains(page, `<p class="field-error" id="severities-error">&#34;sev9&#34; is not one of sev1, sev2, sev3, sev4</p>`) {
+			t.Fatalf("a group with an unknown severity: %d, want 422 with the error beside the severities: %.4000s", code, page)
+		}
+		form["severities"] = []string{"sev1"}
 		code, loc := admin.send("POST", "/stakeholders", form)
 		m := groupLocRe.FindStringSubmatch(loc)
 		if code != http.StatusSeeOther || m == nil {
