@@ -160,6 +160,8 @@ func TestUIPermissionMatrix(t *testing.T) {
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "t"}, &task)
 	fx := alertingFixture(t, w)
 	sched, pol := pagingFixture(t, w)
+	var group struct{ ID string }
+	w.must(http.StatusCreated, "POST", "/api/v1/stakeholder-groups", map[string]any{"name": "matrix"}, &group)
 
 	pages, err := ui.New(ui.Deps{})
 	if err != nil {
@@ -176,7 +178,7 @@ func TestUIPermissionMatrix(t *testing.T) {
 			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
 				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
 				"{officer_alert}", "none", "{grant}", "none", "{policy}", pol, "{schedule}", sched, "{override}", "none",
-				"{contact}", "none", "{rule}", "none").Replace(rt.Pattern)
+				"{contact}", "none", "{rule}", "none", "{group}", group.ID, "{severity}", "sev4").Replace(rt.Pattern)
 			if strings.ContainsAny(path, "{}") {
 				t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
 			}

@@ -62,6 +62,8 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.IncidentRestricted, handler: u.grantRevoke},
 		{Method: "POST", Pattern: "/incidents/{id}/page/acknowledge", Perm: authz.IncidentWrite, handler: u.pageAcknowledge},
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
+		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},
+		{Method: "POST", Pattern: "/incidents/{id}/stakeholders", Perm: authz.IncidentWrite, handler: u.stakeholderSubscribe},
 		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},
@@ -86,6 +88,13 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/schedules/{schedule}/calendar", Perm: authz.IncidentRead, handler: u.calendar},
 		{Method: "POST", Pattern: "/schedules/{schedule}/overrides", Perm: authz.OnCallWrite, handler: u.overrideCreate},
 		{Method: "POST", Pattern: "/schedules/{schedule}/overrides/{override}/delete", Perm: authz.OnCallWrite, handler: u.overrideDelete},
+
+		{Method: "GET", Pattern: "/stakeholders", Perm: authz.IncidentRead, handler: u.groupList},
+		{Method: "POST", Pattern: "/stakeholders", Perm: authz.StakeholderWrite, handler: u.groupCreate},
+		{Method: "GET", Pattern: "/stakeholders/{group}", Perm: authz.IncidentRead, handler: u.groupShow},
+		{Method: "POST", Pattern: "/stakeholders/{group}/edit", Perm: authz.StakeholderWrite, handler: u.groupUpdate},
+		{Method: "GET", Pattern: "/sla-policies", Perm: authz.IncidentRead, handler: u.slaList},
+		{Method: "POST", Pattern: "/sla-policies/{severity}", Perm: authz.OnCallWrite, handler: u.slaSave},
 
 		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
 		{Method: "GET", Pattern: "/profile/contact", Perm: authz.ContactSelf, handler: u.contactShow},

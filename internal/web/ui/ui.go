@@ -27,6 +27,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
 )
 
@@ -44,11 +45,14 @@ type Deps struct {
 	Alerts *alert.Intake
 	// Pager serves the on-call, escalation and contact pages and the
 	// incident page's paging section.
-	Pager   *paging.Pager
-	Users   *user.Service
-	Clock   clock.Clock
-	Log     *slog.Logger
-	Version string
+	Pager *paging.Pager
+	// Stakeholders serves the stakeholder-group and SLA-policy pages and
+	// the incident page's stakeholders and SLA section.
+	Stakeholders *stakeholder.Service
+	Users        *user.Service
+	Clock        clock.Clock
+	Log          *slog.Logger
+	Version      string
 }
 
 // UI serves the web interface.
@@ -129,6 +133,11 @@ var flashes = map[string]flash{
 	"rule_deleted":        {"info", "Notification rule removed."},
 	"page_acknowledged":   {"info", "Page acknowledged: escalation stopped."},
 	"page_resolved":       {"info", "Page resolved: nobody more will be paged for it."},
+	"group_created":       {"info", "Stakeholder group created."},
+	"group_saved":         {"info", "Stakeholder group saved."},
+	"sla_saved":           {"info", "SLA policy saved: every incident of that severity, open ones included, is measured against it."},
+	"update_posted":       {"info", "Status update posted. Subscribed stakeholders were told there is news; the text stays in Ward."},
+	"subscribed":          {"info", "Stakeholder group subscribed."},
 }
 
 // view is what every page template receives.

@@ -1,0 +1,461 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/stakeholder"
+)
+
+// ---- stakeholder groups ----
+
+var phiChoices = []choice{
+	{"", "Any: with or without PHI suspected"},
+	{"yes", "Yes: only incidents with PHI suspected"},
+	{"no", "No: only incidents without PHI suspected"},
+}
+
+// groupView is a stakeholder group as the pages show it.
+type groupView struct {
+	stakeholder.Group
+	// Summary says which incidents the rule subscribes the group to, or
+	// "by hand".
+	Summary string
+	People  []string // the members' usernames
+}
+
+type groupsPage struct {
+	Groups []groupView
+	Group  *groupView // on a group's page
+	Form   map[string]string
+	// Ticked holds the chosen rule options, as "severities:sev1",
+	// "categories:theft" or "services:<id>".
+	Ticked     map[string]bool
+	Severities []string
+	Categories []string
+	Services   []choice
+	PHI        []choice
+	Errors     map[string]string
+}
+
+// ruleSummary says in words which incidents g is subscribed to.
+func ruleSummary(g stakeholder.Group, services map[string]string) string {
+	if !g.ByRule {
+		return "by hand"
+	}
+	r := g.Rule
+	var parts []string
+	if len(r.Severities) > 0 {
+		parts = append(parts, strings.Join(r.Severities, " or "))
+	}
+	if len(r.Categories) > 0 {
+		cats := make([]string, len(r.Categories))
+		for i, c := range r.Categories {
+			cats[i] = strings.ReplaceAll(c, "_", " ")
+		}
+		parts = append(parts, "category "+strings.Join(cats, " or "))
+	}
+	if p := r.PHISuspected; p != nil {
+		if *p {
+			parts = append(parts, "PHI suspected")
+		} else {
+			parts = append(parts, "no PHI suspected")
+		}
+	}
+	if len(r.Services) > 0 {
+		parts = append(parts, "alerted by "+strings.Join(namesOf(services, r.Services), " or "))
+	}
+	if len(parts) == 0 {
+		return "every incident"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func describeGroup(g stakeholder.Group, users, services map[string]string) groupView {
+	return groupView{Group: g, Summary: ruleSummary(g, services), People: namesOf(users, g.Members)}
+}
+
+// groupForm fills the group form from a saved group.
+func groupForm(g stakeholder.Group, users map[string]string) (map[string]string, map[string]bool) {
+	f := map[string]string{"name": g.Name, "description": g.Description, "members": strings.Join(namesOf(users, g.Members), ", ")}
+	if g.ByRule {
+		f["by_rule"] = "on"
+	}
+	if p := g.Rule.PHISuspected; p != nil {
+		f["phi"] = "no"
+		if *p {
+			f["phi"] = "yes"
+		}
+	}
+	ticked := map[string]bool{}
+	for k, vs := range map[string][]string{"severities": g.Rule.Severities, "categories": g.Rule.Categories, "services": g.Rule.Services} {
+		for _, v := range vs {
+			ticked[k+":"+v] = true
+		}
+	}
+	return f, ticked
+}
+
+// groupPost is a submitted group form.
+type groupPost struct {
+	form   map[string]string
+	ticked map[string]bool
+	in     stakeholder.GroupInput
+}
+
+func readGroup(r *http.Request) (groupPost, error) {
+	p := groupPost{form: map[string]string{}, ticked: map[string]bool{}}
+	if err := r.ParseForm(); err != nil {
+		return p, apperr.New(apperr.Invalid, "the form could not be read")
+	}
+	p.form = formValues(r, "name", "description", "by_rule", "phi", "members")
+	lists := map[string][]string{}
+	for _, k := range []string{"severities", "categories", "services"} {
+		lists[k] = slices.Clone(r.PostForm[k])
+		for _, v := range lists[k] {
+			p.ticked[k+":"+v] = true
+		}
+	}
+	p.in = stakeholder.GroupInput{Name: p.form["name"], Description: p.form["description"], ByRule: p.form["by_rule"] == "on",
+		Members: splitList(p.form["members"])}
+	if !p.in.ByRule {
+		return p, nil // the rule's controls are kept on the form but not saved
+	}
+	p.in.Rule = stakeholder.Rule{Severities: lists["severities"], Categories: lists["categories"], Services: lists["services"]}
+	switch p.form["phi"] {
+	case "":
+	case "yes", "no":
+		v := p.form["phi"] == "yes"
+		p.in.Rule.PHISuspected = &v
+	default:
+		return p, apperr.Field("phi", "%q is not any, yes or no", p.form["phi"])
+	}
+	return p, nil
+}
+
+var (
+	groupErrRe = regexp.MustCompile(`^(?:rule\.)?(members|severities|categories|services)(?:\[\d+\])?$`)
+	groupCtrls = []string{"name", "description", "phi", "members", "severities", "categories", "services"}
+)
+
+// groupErrors places a group error beside its control: rule.severities[0]
+// beside the severities, members[1] beside the members.
+func groupErrors(fe map[string]string) map[string]string {
+	named := map[string]string{}
+	for k, v := range fe {
+		if m := groupErrRe.FindStringSubmatch(k); m != nil {
+			k = m[1]
+		}
+		named[k] = v
+	}
+	return formErrors(named, func(k string) bool { return slices.Contains(groupCtrls, k) })
+}
+
+// groupsData reads what the group pages show besides the form.
+func (u *UI) groupsData(r *http.Request) (groupsPage, map[string]string, map[string]string, error) {
+	ctx := r.Context()
+	users, err := u.userNames(ctx)
+	if err != nil {
+		return groupsPage{}, nil, nil, err
+	}
+	svcs, err := u.Alerts.Services(ctx)
+	if err != nil {
+		return groupsPage{}, nil, nil, err
+	}
+	services := serviceNames(svcs)
+	gs, err := u.Stakeholders.Groups(ctx)
+	if err != nil {
+		return groupsPage{}, nil, nil, err
+	}
+	p := groupsPage{Severities: severityStrings, Categories: categoryStrings, PHI: phiChoices, Form: map[string]string{},
+		Ticked: map[string]bool{}}
+	for _, s := range svcs {
+		p.Services = append(p.Services, choice{s.ID, s.Name})
+	}
+	for _, g := range gs {
+		p.Groups = append(p.Groups, describeGroup(g, users, services))
+	}
+	return p, users, services, nil
+}
+
+func (u *UI) groupList(w http.ResponseWriter, r *http.Request) {
+	p, _, _, err := u.groupsData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "stakeholders", "Stakeholders", "stakeholders", p)
+}
+
+// groupFailed re-renders a group form with its errors, or fails.
+func (u *UI) groupFailed(w http.ResponseWriter, r *http.Request, err error, post groupPost, p groupsPage, page, title string) {
+	fe, ok := fieldErrors(err)
+	if !ok {
+		u.fail(w, r, err)
+		return
+	}
+	p.Form, p.Ticked, p.Errors = post.form, post.ticked, groupErrors(fe)
+	u.render(w, r, http.StatusUnprocessableEntity, page, title, "stakeholders", p)
+}
+
+func (u *UI) groupCreate(w http.ResponseWriter, r *http.Request) {
+	post, err := readGroup(r)
+	var g stakeholder.Group
+	if err == nil {
+		g, err = u.Stakeholders.CreateGroup(r.Context(), post.in)
+	}
+	if err != nil {
+		p, _, _, perr := u.groupsData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		u.groupFailed(w, r, err, post, p, "stakeholders", "Stakeholders")
+		return
+	}
+	redirect(w, r, "/stakeholders/"+url.PathEscape(g.ID)+"?msg=group_created")
+}
+
+// groupData reads a group's page, its form filled from the saved group.
+func (u *UI) groupData(r *http.Request) (groupsPage, error) {
+	g, err := u.Stakeholders.GetGroup(r.Context(), r.PathValue("group"))
+	if err != nil {
+		return groupsPage{}, err
+	}
+	p, users, services, err := u.groupsData(r)
+	if err != nil {
+		return groupsPage{}, err
+	}
+	v := describeGroup(g, users, services)
+	p.Group = &v
+	p.Form, p.Ticked = groupForm(g, users)
+	return p, nil
+}
+
+func (u *UI) groupShow(w http.ResponseWriter, r *http.Request) {
+	p, err := u.groupData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "stakeholder_group", p.Group.Name, "stakeholders", p)
+}
+
+func (u *UI) groupUpdate(w http.ResponseWriter, r *http.Request) {
+	post, err := readGroup(r)
+	var g stakeholder.Group
+	if err == nil {
+		g, err = u.Stakeholders.UpdateGroup(r.Context(), r.PathValue("group"), post.in)
+	}
+	if err != nil {
+		p, perr := u.groupData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		u.groupFailed(w, r, err, post, p, "stakeholder_group", p.Group.Name)
+		return
+	}
+	redirect(w, r, "/stakeholders/"+url.PathEscape(g.ID)+"?msg=group_saved")
+}
+
+// ---- SLA policies ----
+
+// slaField is one target of an SLA policy: its control and its heading.
+type slaField struct {
+	Name  string
+	Label string
+}
+
+var slaFields = []slaField{
+	{"ack_minutes", "Page acknowledged within"},
+	{"first_update_minutes", "First status update within"},
+	{"update_interval_minutes", "Then a status update every"},
+	{"contain_minutes", "Contained within"},
+	{"resolve_minutes", "Resolved within"},
+}
+
+// slaRow is one severity's row of the SLA table.
+type slaRow struct {
+	stakeholder.Policy
+	Form   map[string]string
+	Errors map[string]string
+}
+
+type slaPage struct {
+	Rows   []slaRow
+	Fields []slaField
+	Max    int
+	// Errors are those of a submitted row that is not in the table.
+	Errors map[string]string
+}
+
+func slaForm(p stakeholder.Policy) map[string]string {
+	return map[string]string{"ack_minutes": strconv.Itoa(p.AckMinutes), "first_update_minutes": strconv.Itoa(p.FirstUpdateMinutes),
+		"update_interval_minutes": strconv.Itoa(p.UpdateIntervalMinutes), "contain_minutes": strconv.Itoa(p.ContainMinutes),
+		"resolve_minutes": strconv.Itoa(p.ResolveMinutes)}
+}
+
+// readSLA reads a submitted row into the policy of severity.
+func readSLA(severity string, form map[string]string) (stakeholder.Policy, error) {
+	p := stakeholder.Policy{Severity: severity}
+	for _, f := range []struct {
+		name string
+		to   *int
+	}{{"ack_minutes", &p.AckMinutes}, {"first_update_minutes", &p.FirstUpdateMinutes},
+		{"update_interval_minutes", &p.UpdateIntervalMinutes}, {"contain_minutes", &p.ContainMinutes},
+		{"resolve_minutes", &p.ResolveMinutes}} {
+		v := strings.TrimSpace(form[f.name])
+		if v == "" {
+			return p, apperr.Field(f.name, "is required; 0 means no target")
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return p, apperr.Field(f.name, "%q is not a whole number of minutes", v)
+		}
+		*f.to = n
+	}
+	return p, nil
+}
+
+func (u *UI) slaData(r *http.Request) (slaPage, error) {
+	ps, err := u.Stakeholders.SLAPolicies(r.Context())
+	if err != nil {
+		return slaPage{}, err
+	}
+	p := slaPage{Fields: slaFields, Max: stakeholder.MaxSLAMinutes}
+	for _, pol := range ps {
+		p.Rows = append(p.Rows, slaRow{Policy: pol, Form: slaForm(pol)})
+	}
+	return p, nil
+}
+
+func (u *UI) slaList(w http.ResponseWriter, r *http.Request) {
+	p, err := u.slaData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "sla_policies", "SLA policies", "stakeholders", p)
+}
+
+func (u *UI) slaSave(w http.ResponseWriter, r *http.Request) {
+	sev := r.PathValue("severity")
+	names := make([]string, len(slaFields))
+	for i, f := range slaFields {
+		names[i] = f.Name
+	}
+	form := formValues(r, names...)
+	pol, err := readSLA(sev, form)
+	if err == nil {
+		_, err = u.Stakeholders.SetSLAPolicy(r.Context(), pol)
+	}
+	if err != nil {
+		fe, ok := fieldErrors(err)
+		if !ok {
+			u.fail(w, r, err)
+			return
+		}
+		p, perr := u.slaData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		fe = formErrors(fe, func(k string) bool { return slices.Contains(names, k) })
+		i := slices.IndexFunc(p.Rows, func(row slaRow) bool { return row.Severity == sev })
+		if i < 0 {
+			p.Errors = fe
+		} else {
+			p.Rows[i].Form, p.Rows[i].Errors = form, fe
+		}
+		u.render(w, r, http.StatusUnprocessableEntity, "sla_policies", "SLA policies", "stakeholders", p)
+		return
+	}
+	redirect(w, r, "/sla-policies?msg=sla_saved#sla-"+url.PathEscape(sev))
+}
+
+// ---- the incident page's stakeholders and SLA section ----
+
+var targetLabels = map[string]string{
+	stakeholder.TargetAcknowledge: "Page acknowledged",
+	stakeholder.TargetFirstUpdate: "First status update",
+	stakeholder.TargetContain:     "Contained",
+	stakeholder.TargetResolve:     "Resolved",
+}
+
+type targetView struct {
+	stakeholder.Target
+	Label string
+}
+
+// stakeView is the incident page's stakeholders and SLA section.
+type stakeView struct {
+	SLA     stakeholder.Status
+	Targets []targetView
+	Updates []stakeholder.Update // newest first
+	Groups  []stakeholder.Group  // subscribed
+	// Others are the groups that may still be subscribed by hand.
+	Others []choice
+}
+
+// stakeOf reads incident ref's stakeholders and SLA section.
+func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
+	ctx := r.Context()
+	st, err := u.Stakeholders.SLA(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	v := &stakeView{SLA: st}
+	for _, t := range st.Targets {
+		v.Targets = append(v.Targets, targetView{Target: t, Label: targetLabels[t.Name]})
+	}
+	if v.Updates, err = u.Stakeholders.Updates(ctx, ref); err != nil {
+		return nil, err
+	}
+	subs, err := u.Stakeholders.Subscribed(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	all, err := u.Stakeholders.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.Groups = subs
+	for _, g := range all {
+		if !slices.ContainsFunc(subs, func(s stakeholder.Group) bool { return s.ID == g.ID }) {
+			v.Others = append(v.Others, choice{g.ID, g.Name})
+		}
+	}
+	return v, nil
+}
+
+// renamed moves a service's error about field from to the form's control to.
+func renamed(err error, from, to string) error {
+	if e, ok := apperr.As(err); ok && len(e.Fields) > 0 && e.Fields[0].Field == from {
+		return apperr.Field(to, "%s", e.Fields[0].Message)
+	}
+	return err
+}
+
+func (u *UI) statusUpdatePost(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "update_body")
+	if _, err := u.Stakeholders.PostUpdate(r.Context(), r.PathValue("id"), form["update_body"]); err != nil {
+		u.showWithErrors(w, r, renamed(err, "body", "update_body"), form)
+		return
+	}
+	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=update_posted#stakeholders")
+}
+
+func (u *UI) stakeholderSubscribe(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "group")
+	if err := u.Stakeholders.Subscribe(r.Context(), r.PathValue("id"), form["group"]); err != nil {
+		u.showWithErrors(w, r, err, form)
+		return
+	}
+	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=subscribed#stakeholders")
+}
