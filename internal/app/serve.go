@@ -115,17 +115,19 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	handler := web.Handler(web.Deps{
-		DB:           d,
-		Tokens:       apitoken.NewService(d, env.Clock),
-		Incidents:    incidents,
-		Alerts:       alerts,
-		Pager:        pager,
-		Stakeholders: stakeholders,
-		Rules:        workflow,
-		SNSHosts:     cfg.SNSConfirmHosts,
-		UI:           pages,
-		Log:          logger,
-		Version:      env.Version,
+		DB:              d,
+		Tokens:          apitoken.NewService(d, env.Clock),
+		Incidents:       incidents,
+		Alerts:          alerts,
+		Pager:           pager,
+		Stakeholders:    stakeholders,
+		Rules:           workflow,
+		SNSHosts:        cfg.SNSConfirmHosts,
+		TwilioAuthToken: cfg.TwilioAuthToken,
+		PublicURL:       cfg.BaseURL(ln.Addr().String()),
+		UI:              pages,
+		Log:             logger,
+		Version:         env.Version,
 	})
 	runner, err := jobs.New(d, logger, jobs.Options{})
 	if err != nil {

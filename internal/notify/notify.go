@@ -211,7 +211,11 @@ func Render(m Message) (subject, text string) {
 	line("Open: ", m.URL)
 	line("Acknowledge: ", m.AckURL)
 	line("Resolve: ", m.ResolveURL)
-	line("Reply code: ", m.Code)
+	if m.Kind == KindPage && m.Code != "" {
+		line("Reply ", m.Code+" to acknowledge or "+m.Code+"R to resolve")
+	} else {
+		line("Reply code: ", m.Code)
+	}
 	return subject, b.String()
 }
 

@@ -54,6 +54,14 @@ func TestRenderVerifyAndTest(t *testing.T) {
 	}
 }
 
+func TestRenderPageReplyCode(t *testing.T) {
+	m := testMessage()
+	m.Code = "482913"
+	if _, text := Render(m); !strings.HasSuffix(text, "Reply 482913 to acknowledge or 482913R to resolve\n") {
+		t.Errorf("text = %q", text)
+	}
+}
+
 func TestRenderEmergencyAccess(t *testing.T) {
 	m := Message{Kind: KindEmergencyAccess, Incident: "INC-9", Severity: "sev2", Status: "break-glass by user:alice", URL: "https://w/incidents/INC-9"}
 	if err := m.Validate(); err != nil {

@@ -176,6 +176,11 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			}
 			*l.url = p.opts.BaseURL + "/a/" + token
 		}
+		if d.channel == ContactSMS {
+			if d.msg.Code, err = p.newSMSCodeTx(ctx, tx, pageID, userID, now); err != nil {
+				return err
+			}
+		}
 	case kindOfficer:
 		var number, severity, actor string
 		if err := tx.QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a

@@ -7,9 +7,15 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"regexp"
+	"strings"
 	"time"
+
+	"github.com/wardhq/ward/internal/keys"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
@@ -104,4 +110,96 @@ func (p *Pager) UseLink(ctx context.Context, token string) (LinkInfo, error) {
 		return LinkInfo{}, err
 	}
 	return li, nil
+}
+
+// SMS reply codes: a page by SMS carries a six-digit code; replying with
+// it acknowledges, with an R after it resolves. Each is an action link
+// whose token is "sms:" and the reply, so it is single-use and expires
+// like the links, and it works only from a phone number of the person it
+// was sent to (UseSMSReply).
+
+func smsToken(reply string) string { return "sms:" + reply }
+
+// newSMSCodeTx records the acknowledge and resolve replies of a new code
+// for page pageID sent to userID, and returns the code.
+func (p *Pager) newSMSCodeTx(ctx context.Context, tx *sql.Tx, pageID, userID string, now time.Time) (string, error) {
+	for range 5 {
+		n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
+		code := fmt.Sprintf("%06d", n.Int64())
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM action_links WHERE token_hash IN ($1, $2)`,
+			hashToken(smsToken(code)), hashToken(smsToken(code+"R"))).Scan(&taken); err != nil {
+			return "", fmt.Errorf("check SMS code: %w", err)
+		}
+		if taken > 0 {
+			continue
+		}
+		for _, l := range []struct{ reply, action string }{{code, "acknowledge"}, {code + "R", "resolve"}} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO action_links (token_hash, page_id, action, user_id, expires_at)
+				VALUES ($1, $2, $3, $4, $5)`, hashToken(smsToken(l.reply)), pageID, l.action, userID, now.Add(p.opts.LinkTTL)); err != nil {
+				return "", fmt.Errorf("record SMS code: %w", err)
+			}
+		}
+		return code, nil
+	}
+	return "", errors.New("no free SMS reply code after 5 tries")
+}
+
+// UseSMSReply acts on an SMS reply body ("482913" acknowledges,
+// "482913R" resolves) from the phone number from, which must be a
+// verified SMS or voice contact method of the person the code was sent to.
+// Anything else answers as an unusable link does.
+func (p *Pager) UseSMSReply(ctx context.Context, from, body string) (LinkInfo, error) {
+	reply := strings.ToUpper(strings.TrimSpace(body))
+	if !smsReply.MatchString(reply) {
+		return LinkInfo{}, errLink
+	}
+	var userID string
+	err := p.db.R.QueryRowContext(ctx, `SELECT user_id FROM action_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`,
+		hashToken(smsToken(reply)), p.clock.Now()).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return LinkInfo{}, errLink
+	}
+	if err != nil {
+		return LinkInfo{}, fmt.Errorf("read SMS code: %w", err)
+	}
+	ok, err := p.hasPhone(ctx, userID, from)
+	if err != nil {
+		return LinkInfo{}, err
+	}
+	if !ok {
+		return LinkInfo{}, errLink
+	}
+	return p.UseLink(ctx, smsToken(reply))
+}
+
+var smsReply = regexp.MustCompile(`^[0-9]{6}R?$`)
+
+// hasPhone reports whether number is a verified SMS or voice contact
+// method of userID.
+func (p *Pager) hasPhone(ctx context.Context, userID, number string) (bool, error) {
+	rows, err := p.db.R.QueryContext(ctx, `SELECT id, address FROM contact_methods WHERE user_id = $1 AND kind IN ($2, $3)
+		AND verified_at IS NOT NULL AND disabled_at IS NULL`, userID, ContactSMS, ContactVoice)
+	if err != nil {
+		return false, fmt.Errorf("read contact methods: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, sealed string
+		if err := rows.Scan(&id, &sealed); err != nil {
+			return false, err
+		}
+		plain, err := p.keys.Open(sealed, keys.ContactAddress.Table, keys.ContactAddress.Name, id)
+		if err != nil {
+			return false, err
+		}
+		var a sealedAddress
+		if err := json.Unmarshal(plain, &a); err != nil {
+			return false, err
+		}
+		if a.Address == number {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }

@@ -48,6 +48,9 @@ type Deps struct {
 	// SNSHosts are the hosts an SNS subscription confirmation may point
 	// at (default .amazonaws.com; tests point it at a local server).
 	SNSHosts []string
+	// TwilioAuthToken checks SMS replies; PublicURL is where Twilio calls.
+	TwilioAuthToken string
+	PublicURL       string
 }
 
 type server struct {
@@ -81,7 +84,8 @@ func Handler(d Deps) http.Handler {
 	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
-	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts})
+	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Pager: d.Pager,
+		TwilioAuthToken: d.TwilioAuthToken, PublicURL: d.PublicURL})
 	d.UI.Register(mux)
 	return s.observe(mux, securityHeaders(s.authenticate(mux)))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/integration"
+	"github.com/wardhq/ward/internal/paging"
 )
 
 // MaxBodyBytes caps an intake request (an Alertmanager batch can be large).
@@ -35,6 +36,12 @@ type Deps struct {
 	SNSHosts []string
 	// SNSClient visits confirmation URLs (default: 10-second timeout).
 	SNSClient *http.Client
+	// Pager takes SMS replies to pages; TwilioAuthToken checks that they
+	// come from Twilio, which signs with the URL it called: PublicURL plus
+	// /intake/twilio/sms.
+	Pager           *paging.Pager
+	TwilioAuthToken string
+	PublicURL       string
 }
 
 type handler struct{ Deps }
@@ -51,6 +58,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("POST /v2/enqueue", h.enqueue)
 	mux.HandleFunc("POST /intake/{kind}/{key}", h.intake)
 	mux.HandleFunc("POST /intake/{kind}", h.intake)
+	mux.HandleFunc("POST /intake/twilio/sms", h.smsReply)
 	mux.HandleFunc("GET /heartbeat/{key}", h.ping)
 	mux.HandleFunc("POST /heartbeat/{key}", h.ping)
 }
