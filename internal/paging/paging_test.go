@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -476,4 +477,57 @@ func fmtErr(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestRateLimit: a storm of incidents cannot flood a phone: past the
+// limit, messages are recorded as rate_limited and not sent.
+func TestRateLimit(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		erin := e.user("erin", authz.RoleResponder)
+		e.verify(erin, paging.ContactSMS, "+14155550177")
+		e.clk.Advance(paging.RateWindow) // the verification SMS counts too
+		if _, err := e.pager.CreatePolicy(e.ctx, paging.PolicyInput{Name: "p", Steps: []paging.Step{
+			{DelayMinutes: 30, Targets: []paging.Target{{Type: paging.TargetUser, ID: erin}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "noisy", GroupBy: alert.GroupByAlert, EscalationPolicy: "p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, key, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindEventsV2, Name: "m"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ig, _ := e.in.Authenticate(e.ctx, key)
+		limit := paging.RateLimits[paging.ContactSMS]
+		var last string
+		for i := range limit + 1 {
+			last = e.trigger(ig, "k"+strconv.Itoa(i)).Opened[0]
+			e.clk.Advance(time.Second)
+			e.tick()
+		}
+		if got := e.ch.take(); len(got) != limit {
+			t.Fatalf("%d SMS sent, want the limit %d", len(got), limit)
+		}
+		ns, _ := e.pager.Notifications(e.ctx, last)
+		if len(ns) != 1 || ns[0].Status != "rate_limited" {
+			t.Fatalf("the message over the limit: %+v", ns)
+		}
+		tl, _ := e.incs.Timeline(e.ctx, last, incident.EventPaging, 0, 10)
+		found := false
+		for _, ev := range tl {
+			found = found || strings.Contains(ev.Note, "Did not page erin by sms")
+		}
+		if !found {
+			t.Fatalf("the rate limit is not on the timeline: %+v", tl)
+		}
+		// After the window, the phone is paged again.
+		e.clk.Advance(paging.RateWindow)
+		e.trigger(ig, "later")
+		e.tick()
+		if got := e.ch.take(); len(got) != 1 {
+			t.Fatalf("after the window: %d", len(got))
+		}
+	})
 }
