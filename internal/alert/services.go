@@ -275,10 +275,11 @@ const (
 	KindSNS          Kind = "sns"          // AWS CloudWatch alarms through SNS
 	KindWebhook      Kind = "webhook"      // any JSON, mapped by JSON pointers
 	KindHeartbeat    Kind = "heartbeat"    // a job pings /heartbeat/{key}; silence raises an alert
+	KindEmail        Kind = "email"        // email to {key}@<--email-intake-domain>
 )
 
 // Kinds lists every integration kind.
-var Kinds = []Kind{KindEventsV2, KindAlertmanager, KindGrafana, KindSNS, KindWebhook, KindHeartbeat}
+var Kinds = []Kind{KindEventsV2, KindAlertmanager, KindGrafana, KindSNS, KindWebhook, KindHeartbeat, KindEmail}
 
 // Integration is one integration key of a service. The key itself is shown
 // once, when created; Ward keeps only its SHA-256.
@@ -334,7 +335,7 @@ func (s *Intake) CreateIntegration(ctx context.Context, serviceID string, in Int
 		return Integration{}, "", err
 	}
 	if !slices.Contains(Kinds, in.Kind) {
-		return Integration{}, "", apperr.Field("kind", "%q is not one of events_v2, alertmanager, grafana, sns, webhook, heartbeat", in.Kind)
+		return Integration{}, "", apperr.Field("kind", "%q is not one of events_v2, alertmanager, grafana, sns, webhook, heartbeat, email", in.Kind)
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {

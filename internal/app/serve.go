@@ -30,6 +30,7 @@ import (
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web"
+	"github.com/wardhq/ward/internal/web/intake"
 	"github.com/wardhq/ward/internal/web/ui"
 )
 
@@ -124,6 +125,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Rules:           workflow,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		TwilioAuthToken: cfg.TwilioAuthToken,
+		EmailDomain:     emailDomain(cfg),
 		PublicURL:       cfg.BaseURL(ln.Addr().String()),
 		UI:              pages,
 		Log:             logger,
@@ -174,6 +176,21 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	// then are queued; what it has not sent yet stays in the outbox.
 	pagingCtx, stopPaging := context.WithCancel(context.WithoutCancel(ctx))
 	var pagingDone sync.WaitGroup
+	if cfg.EmailListen != "" {
+		eln, err := net.Listen("tcp", cfg.EmailListen)
+		if err != nil {
+			ln.Close()
+			stopPaging()
+			return errors.Join(fmt.Errorf("email-intake-listen: %w", err), runner.Stop(context.Background()))
+		}
+		logger.Info("email_intake_listening", "address", eln.Addr().String(), "domain", cfg.EmailDomain)
+		pagingDone.Go(func() {
+			if err := intake.ServeEmail(pagingCtx, eln, intake.EmailDeps{Alerts: alerts, Domain: cfg.EmailDomain, TLS: tlsConfig,
+				Log: logger}); err != nil {
+				logger.Error("email_intake_stopped", "error", err)
+			}
+		})
+	}
 	pagingDone.Go(func() { pager.Run(pagingCtx) })
 	pagingDone.Go(func() { every(pagingCtx, cfg.PagingPoll, "heartbeat_check_failed", logger, alerts.CheckHeartbeats) })
 	// SLAs are measured in minutes: looking ten times less often than for
@@ -197,6 +214,14 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		err = errors.Join(err, serveErr)
 	}
 	return errors.Join(err, runner.Stop(shutCtx))
+}
+
+// emailDomain is the email intake's domain when it is on.
+func emailDomain(cfg *config.Config) string {
+	if cfg.EmailListen == "" {
+		return ""
+	}
+	return cfg.EmailDomain
 }
 
 // every runs check at once and then every interval until ctx ends,

@@ -55,6 +55,11 @@ type Config struct {
 	TwilioFrom       string
 	TwilioURL        string
 
+	// Email intake: an SMTP listener for alerts sent to <key>@EmailDomain;
+	// EmailListen empty: off.
+	EmailListen string
+	EmailDomain string
+
 	// Slack bot token, for contact methods naming a channel or user id.
 	SlackBotToken string
 	SlackURL      string
@@ -101,6 +106,9 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.TwilioURL, "twilio-url", c.TwilioURL, "Twilio API base URL (env WARD_TWILIO_URL)")
 	fs.StringVar(&c.SlackBotToken, "slack-bot-token", c.SlackBotToken, "Slack bot token (xoxb-…); prefer the environment (env WARD_SLACK_BOT_TOKEN)")
 	fs.StringVar(&c.SlackURL, "slack-url", c.SlackURL, "Slack API base URL (env WARD_SLACK_URL)")
+	fs.StringVar(&c.EmailListen, "email-intake-listen", c.EmailListen,
+		"address of an SMTP listener that turns email to <key>@<email-intake-domain> into alerts; empty: off (env WARD_EMAIL_INTAKE_LISTEN)")
+	fs.StringVar(&c.EmailDomain, "email-intake-domain", c.EmailDomain, "the domain of the intake addresses (env WARD_EMAIL_INTAKE_DOMAIN)")
 }
 
 // ApplyEnv sets every flag in fs that was not given on the command line
@@ -182,6 +190,14 @@ func (c Config) Validate(serve bool) error {
 		}
 		if c.SMTPFrom == "" {
 			return errors.New("smtp-from: required with smtp-server")
+		}
+	}
+	if c.EmailListen != "" {
+		if _, _, err := net.SplitHostPort(c.EmailListen); err != nil {
+			return fmt.Errorf("email-intake-listen: %q is not host:port", c.EmailListen)
+		}
+		if c.EmailDomain == "" || strings.ContainsAny(c.EmailDomain, "@ /") {
+			return errors.New("email-intake-domain: a domain such as alerts.example.org is required with email-intake-listen")
 		}
 	}
 	if c.TwilioAccountSID != "" && (c.TwilioAuthToken == "" || c.TwilioFrom == "") {

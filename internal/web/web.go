@@ -48,6 +48,8 @@ type Deps struct {
 	// SNSHosts are the hosts an SNS subscription confirmation may point
 	// at (default .amazonaws.com; tests point it at a local server).
 	SNSHosts []string
+	// EmailDomain is the email intake's domain, empty when it is off.
+	EmailDomain string
 	// TwilioAuthToken checks SMS replies; PublicURL is where Twilio calls.
 	TwilioAuthToken string
 	PublicURL       string
@@ -81,7 +83,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Pager: d.Pager,

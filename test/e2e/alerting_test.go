@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/smtp"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +368,79 @@ func TestHeartbeat(t *testing.T) {
 				t.Fatalf("the ping did not resolve the alert: %+v", as)
 			}
 		})
+	}
+}
+
+// TestEmailIntake sends alerts by email through Ward's SMTP listener, over
+// STARTTLS: repeats of a subject deduplicate, "RESOLVED:" resolves, and an
+// address that is not an email integration's is refused.
+func TestEmailIntake(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) {
+		e.Args = append(e.Args, "--email-intake-listen", addr, "--email-intake-domain", "alerts.ward.test")
+	})
+	var svc struct{ ID string }
+	w.must(201, "POST", "/api/v1/services", map[string]any{"name": "legacy-backup", "group_by": "alert"}, &svc)
+	var ig integrationKey
+	w.must(201, "POST", "/api/v1/services/"+svc.ID+"/integrations", map[string]any{"kind": "email", "name": "backup mailer"}, &ig)
+	if ig.Endpoint != "mailto:{key}@alerts.ward.test" {
+		t.Fatalf("endpoint %q", ig.Endpoint)
+	}
+	send := func(to, subject string) error {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if err := c.StartTLS(&tls.Config{ServerName: "localhost", InsecureSkipVerify: true}); err != nil { // Ward's self-signed certificate
+			return err
+		}
+		if err := c.Mail("backup@legacy.example"); err != nil {
+			return err
+		}
+		if err := c.Rcpt(to); err != nil {
+			return err
+		}
+		wc, err := c.Data()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(wc, "From: backup@legacy.example\r\nSubject: %s\r\nContent-Type: text/plain\r\n\r\nJob 42 failed: disk quota.\r\n", subject)
+		if err := wc.Close(); err != nil {
+			return err
+		}
+		return c.Quit()
+	}
+	to := ig.Key + "@alerts.ward.test"
+	for range 2 {
+		if err := send(to, "Nightly backup FAILED"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as := w.alerts("service=" + svc.ID)
+	if len(as) != 1 || as[0].Count != 2 || as[0].IncidentNumber == "" || as[0].Status != "triggered" {
+		t.Fatalf("email alerts: %+v", as)
+	}
+	var one alertView
+	w.must(200, "GET", "/api/v1/alerts/"+as[0].ID, nil, &one)
+	if !strings.Contains(string(one.Details), "disk quota") {
+		t.Fatalf("details: %s", one.Details)
+	}
+	if err := send(to, "RESOLVED: Nightly backup failed"); err != nil {
+		t.Fatal(err)
+	}
+	if as := w.alerts("service=" + svc.ID); as[0].Status != "resolved" {
+		t.Fatalf("after RESOLVED: %+v", as[0])
+	}
+	if err := send("0123456789abcdef0123456789abcdef@alerts.ward.test", "x"); err == nil || !strings.Contains(err.Error(), "550") {
+		t.Fatalf("an unknown address: %v", err)
+	}
+	if err := send(ig.Key+"@elsewhere.test", "x"); err == nil || !strings.Contains(err.Error(), "550") {
+		t.Fatalf("another domain: %v", err)
 	}
 }

@@ -39,8 +39,10 @@ type Deps struct {
 	Pager        *paging.Pager
 	Stakeholders *stakeholder.Service
 	Rules        *rules.Engine
-	Log          *slog.Logger
-	Version      string
+	// EmailDomain is the email intake's domain, empty when it is off.
+	EmailDomain string
+	Log         *slog.Logger
+	Version     string
 }
 
 type handler struct{ Deps }

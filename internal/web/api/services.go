@@ -60,7 +60,7 @@ type serviceIDInput struct {
 type Integration struct {
 	ID        string          `json:"id"`
 	ServiceID string          `json:"service_id"`
-	Kind      string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook,heartbeat"`
+	Kind      string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook,heartbeat,email"`
 	Name      string          `json:"name"`
 	Hint      string          `json:"hint" doc:"The key's last four characters."`
 	Mapping   json.RawMessage `json:"mapping,omitempty" doc:"The webhook's field mapping."`
@@ -79,13 +79,18 @@ type Heartbeat struct {
 	DueAt           time.Time  `json:"due_at" doc:"When the next ping is due."`
 }
 
-func integrationOut(ig alert.Integration) Integration {
+func (h handler) integrationOut(ig alert.Integration) Integration {
 	ep := "/intake/" + string(ig.Kind) + "/{key}"
 	switch ig.Kind {
 	case alert.KindEventsV2:
 		ep = "/v2/enqueue"
 	case alert.KindHeartbeat:
 		ep = "/heartbeat/{key}"
+	case alert.KindEmail:
+		ep = "mailto:{key}@" + h.EmailDomain
+		if h.EmailDomain == "" {
+			ep = "email intake is off on this server (--email-intake-listen)"
+		}
 	}
 	out := Integration{ID: ig.ID, ServiceID: ig.ServiceID, Kind: string(ig.Kind), Name: ig.Name, Hint: ig.Hint,
 		Mapping: ig.Mapping, Endpoint: ep, CreatedAt: ig.CreatedAt, CreatedBy: ig.CreatedBy, RevokedAt: ig.RevokedAt}
@@ -164,7 +169,7 @@ func (h handler) registerServices(api huma.API) {
 			}
 			out := &struct{ Body []Integration }{Body: make([]Integration, len(igs))}
 			for i, ig := range igs {
-				out.Body[i] = integrationOut(ig)
+				out.Body[i] = h.integrationOut(ig)
 			}
 			return out, nil
 		})
@@ -178,7 +183,7 @@ func (h handler) registerServices(api huma.API) {
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
-				Kind            string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook,heartbeat"`
+				Kind            string          `json:"kind" enum:"events_v2,alertmanager,grafana,sns,webhook,heartbeat,email"`
 				Name            string          `json:"name" minLength:"1" maxLength:"100"`
 				Mapping         json.RawMessage `json:"mapping,omitempty" doc:"Webhook only: JSON pointers to the fields (docs/ALERTING.md)."`
 				IntervalSeconds int             `json:"interval_seconds,omitempty" doc:"Heartbeat only: the longest silence, 60 to 604800 seconds, before Ward raises an alert."`
@@ -191,7 +196,7 @@ func (h handler) registerServices(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &struct{ Body createdIntegration }{Body: createdIntegration{Integration: integrationOut(ig), Key: key}}, nil
+			return &struct{ Body createdIntegration }{Body: createdIntegration{Integration: h.integrationOut(ig), Key: key}}, nil
 		})
 
 	huma.Register(api, tagged(op("revoke-integration", http.MethodDelete, "/integrations/{id}", "Revoke an integration key", http.StatusNoContent, authz.ServiceWrite), tag),

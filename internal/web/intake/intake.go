@@ -157,6 +157,8 @@ func endpoint(k alert.Kind) string {
 		return "/v2/enqueue"
 	case alert.KindHeartbeat:
 		return "/heartbeat/{key}"
+	case alert.KindEmail:
+		return "email to {key}@ the email intake domain"
 	}
 	return "/intake/" + string(k) + "/{key}"
 }
@@ -228,9 +230,9 @@ func (h handler) intake(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
-	if kind == alert.KindEventsV2 || kind == alert.KindHeartbeat || !validKind(kind) {
+	if kind == alert.KindEventsV2 || kind == alert.KindHeartbeat || kind == alert.KindEmail || !validKind(kind) {
 		problem(w, http.StatusNotFound, apperr.New(apperr.NotFound,
-			"no intake for %q; use alertmanager, grafana, sns or webhook (Events API v2 goes to /v2/enqueue, heartbeats to /heartbeat/{key})", kind))
+			"no intake for %q; use alertmanager, grafana, sns or webhook (Events API v2 goes to /v2/enqueue, heartbeats to /heartbeat/{key}, email to {key}@ the email intake domain)", kind))
 		return
 	}
 	if key == "" {
