@@ -1,0 +1,308 @@
+package rules
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// RuleSets are the rules Compute applies: the federal HIPAA rule set, the
+// State table, and how a deadline is reckoned after a law-enforcement delay.
+type RuleSets struct {
+	HIPAA      Federal
+	States     StateTable
+	AfterDelay AfterDelay
+}
+
+// DefaultRuleSets returns HIPAA, the shipped State table and
+// DueWhenDelayEnds (REGULATIONS.md section 3's default, counsel to confirm).
+func DefaultRuleSets() (RuleSets, error) {
+	st, err := DefaultStates()
+	if err != nil {
+		return RuleSets{}, err
+	}
+	return RuleSets{HIPAA: HIPAA(), States: st, AfterDelay: DueWhenDelayEnds}, nil
+}
+
+// Recipient is the class of recipient an obligation is owed to.
+type Recipient string
+
+// The recipient classes.
+const (
+	ToIndividuals   Recipient = "individuals"    // 45 CFR 164.404
+	ToMedia         Recipient = "media"          // 45 CFR 164.406, one per State
+	ToHHS           Recipient = "hhs"            // 45 CFR 164.408
+	ToCoveredEntity Recipient = "covered_entity" // 45 CFR 164.410, one per customer
+	ToRegulator     Recipient = "state_regulator"
+)
+
+// HHSMode is how the Secretary is notified.
+type HHSMode string
+
+// The two ways of 164.408.
+const (
+	HHSImmediate HHSMode = "immediate"  // 164.408(b): 500 or more individuals
+	HHSAnnualLog HHSMode = "annual_log" // 164.408(c): fewer than 500
+)
+
+// Status is where an obligation's deadline stands at the asOf time given to
+// Compute. Whether the notice went out is the breach case's to record.
+type Status string
+
+// The statuses of a deadline.
+const (
+	StatusOpen    Status = "open"    // before the deadline
+	StatusHeld    Status = "held"    // a law-enforcement delay holds notices now (164.412)
+	StatusOverdue Status = "overdue" // the deadline has passed
+)
+
+// Deadline is one rule's deadline for an obligation.
+type Deadline struct {
+	Due              time.Time `json:"due"`
+	Citation         string    `json:"citation"`
+	Why              string    `json:"why"`
+	CounselToConfirm bool      `json:"counsel_to_confirm,omitempty"`
+	// RuleID names the State rule, when the deadline comes from one.
+	RuleID string `json:"rule_id,omitempty"`
+}
+
+// Obligation is a notice owed to one recipient, due at the earliest of the
+// deadlines that apply to it.
+type Obligation struct {
+	// Key identifies the obligation within a breach: "individuals",
+	// "media:CA", "hhs", "covered_entity:<customer id>",
+	// "state_regulator:<rule id>".
+	Key          string    `json:"key"`
+	Recipient    Recipient `json:"recipient"`
+	Jurisdiction string    `json:"jurisdiction,omitempty"`
+	Authority    string    `json:"authority,omitempty"`
+	CustomerID   string    `json:"customer_id,omitempty"`
+	HHSMode      HHSMode   `json:"hhs_mode,omitempty"`
+	// Due, Citation and CounselToConfirm are those of the earliest
+	// deadline (Deadlines[0]).
+	Due              time.Time `json:"due"`
+	Citation         string    `json:"citation"`
+	CounselToConfirm bool      `json:"counsel_to_confirm,omitempty"`
+	// Why says why the obligation applies and which deadline controls.
+	Why string `json:"why"`
+	// Deadlines are every applicable deadline, earliest first.
+	Deadlines []Deadline `json:"deadlines"`
+	// Hold is the law-enforcement delay that holds this notice, if any.
+	Hold   *Period `json:"hold,omitempty"`
+	Status Status  `json:"status"`
+}
+
+// Compute returns the notices a breach obliges, each due at the earliest
+// applicable deadline, in the order: individuals, media by State, HHS,
+// covered-entity customers as listed, State regulators by State. facts must
+// pass Facts.Validate and rs must hold a valid State table; Compute returns
+// nil for facts that do not (Validate names the problem) and when no
+// notification is required. asOf only sets each obligation's Status.
+//
+// A covered entity (or Both) owes individual, media and HHS notice and the
+// State rules; a business associate (or Both) owes each customer notice. A
+// law-enforcement delay (164.412) moves every deadline counted from
+// discovery as rs.AfterDelay says; deadlines counted from another notice
+// follow that notice's date.
+func Compute(facts Facts, rs RuleSets, asOf time.Time) []Obligation {
+	if !facts.NotificationRequired || facts.Validate() != nil || rs.States.Validate() != nil {
+		return nil
+	}
+	start, _ := facts.ClockStart()
+	c := computation{facts: facts, rs: rs, start: start, loc: zone(facts.Location)}
+	if facts.Delay != nil {
+		c.holds = facts.Delay.Periods(facts.Location)
+	}
+	var out []Obligation
+	if facts.Role == CoveredEntity || facts.Role == Both {
+		out = append(out, c.coveredEntity()...)
+	}
+	if facts.Role == BusinessAssociate || facts.Role == Both {
+		out = append(out, c.customers()...)
+	}
+	for i := range out {
+		out[i].finish(c.start, c.holds, asOf)
+	}
+	return out
+}
+
+type computation struct {
+	facts Facts
+	rs    RuleSets
+	start time.Time
+	loc   *time.Location
+	holds []Period
+}
+
+// fromDiscovery is the deadline term after discovery, moved by any
+// law-enforcement delay (164.412).
+func (c computation) fromDiscovery(t Term) time.Time {
+	return delayed(t.DueFrom(c.start, c.loc), c.start, c.holds, c.rs.AfterDelay)
+}
+
+func calendarDays(n int) Term { return Term{Amount: n, Unit: Days} }
+
+func (c computation) coveredEntity() []Obligation {
+	f, fed := c.facts, c.rs.HIPAA
+	states := sortedStates(f.ByState)
+	rules := c.rs.States.InEffect(c.start.In(c.loc).Format(time.DateOnly))
+
+	ind := Obligation{Key: string(ToIndividuals), Recipient: ToIndividuals,
+		Why: fmt.Sprintf("%d individuals affected by a breach of unsecured PHI; each must be notified (45 CFR 164.404(a))", f.Individuals),
+		Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.IndividualDays)), Citation: "45 CFR 164.404(b)",
+			Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.IndividualDays)}}}
+	for _, st := range states {
+		for _, r := range rules {
+			if r.State == st && r.Recipient == StateIndividuals && r.applies(f.ByState[st], f.Tags) {
+				ind.Deadlines = append(ind.Deadlines, c.stateDeadline(r, time.Time{}))
+			}
+		}
+	}
+	ind.pickEarliest()
+	out := []Obligation{ind}
+
+	for _, st := range states {
+		if n := f.ByState[st]; n > fed.MediaMoreThan {
+			m := Obligation{Key: string(ToMedia) + ":" + st, Recipient: ToMedia, Jurisdiction: st,
+				Why: fmt.Sprintf("%d residents of %s affected, more than %d: notice to prominent media outlets serving it (45 CFR 164.406(a))", n, st, fed.MediaMoreThan),
+				Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.MediaDays)), Citation: "45 CFR 164.406(b)",
+					Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.MediaDays)}}}
+			m.pickEarliest()
+			out = append(out, m)
+		}
+	}
+
+	hhs := Obligation{Key: string(ToHHS), Recipient: ToHHS}
+	if f.Individuals >= fed.HHSImmediateAtLeast {
+		hhs.HHSMode = HHSImmediate
+		hhs.Why = fmt.Sprintf("%d individuals affected, %d or more: notice to the Secretary (45 CFR 164.408(a))", f.Individuals, fed.HHSImmediateAtLeast)
+		hhs.Deadlines = []Deadline{{Due: ind.Due, Citation: "45 CFR 164.408(b)",
+			Why: "contemporaneously with the notice to individuals (164.404), so by its deadline"}}
+	} else {
+		hhs.HHSMode = HHSAnnualLog
+		year := c.start.In(c.loc).Year()
+		yearEnd := time.Date(year, time.December, 31, 12, 0, 0, 0, c.loc)
+		hhs.Why = fmt.Sprintf("%d individuals affected, fewer than %d: logged and reported to the Secretary for %d (45 CFR 164.408(c))", f.Individuals, fed.HHSImmediateAtLeast, year)
+		hhs.Deadlines = []Deadline{{Due: delayed(calendarDays(fed.HHSAnnualDays).DueFrom(yearEnd, c.loc), c.start, c.holds, c.rs.AfterDelay),
+			Citation: "45 CFR 164.408(c)",
+			Why:      fmt.Sprintf("no later than %d days after the end of calendar year %d, the year of discovery", fed.HHSAnnualDays, year)}}
+	}
+	hhs.pickEarliest()
+	out = append(out, hhs)
+
+	individualAt, hhsAt := ind.Due, hhs.Due
+	if !f.IndividualNoticeAt.IsZero() {
+		individualAt = f.IndividualNoticeAt
+	}
+	if !f.HHSNoticeAt.IsZero() {
+		hhsAt = f.HHSNoticeAt
+	}
+	regulators := map[string]*Obligation{}
+	var keys []string
+	for _, r := range rules {
+		n := f.ByState[r.State]
+		if r.Recipient != StateRegulator || !r.applies(n, f.Tags) {
+			continue
+		}
+		anchorAt := individualAt
+		if r.Anchor == FromHHSNotice {
+			anchorAt = hhsAt
+		}
+		key := string(ToRegulator) + ":" + r.State + ":" + r.Authority
+		o, ok := regulators[key]
+		if !ok {
+			o = &Obligation{Key: string(ToRegulator) + ":" + r.ID, Recipient: ToRegulator, Jurisdiction: r.State, Authority: r.Authority,
+				Why: fmt.Sprintf("%d residents of %s affected: notice to the %s", n, r.State, r.Authority)}
+			regulators[key] = o
+			keys = append(keys, key)
+		}
+		o.Deadlines = append(o.Deadlines, c.stateDeadline(r, anchorAt))
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		o := regulators[k]
+		o.pickEarliest()
+		out = append(out, *o)
+	}
+	return out
+}
+
+// stateDeadline is r's deadline; anchorAt is when r's anchor notice is (or
+// is due to be) given, unused for rules counted from discovery.
+func (c computation) stateDeadline(r StateRule, anchorAt time.Time) Deadline {
+	d := Deadline{Citation: r.Citation, CounselToConfirm: r.CounselToConfirm, RuleID: r.ID}
+	switch {
+	case r.Anchor == FromDiscovery:
+		d.Due = c.fromDiscovery(*r.Term)
+		d.Why = fmt.Sprintf("%s: %s after discovery", r.State, r.Term)
+	case r.Term == nil:
+		d.Due = anchorAt
+		d.Why = fmt.Sprintf("%s: with the %s", r.State, anchorName(r.Anchor))
+	default:
+		d.Due = r.Term.DueFrom(anchorAt, c.loc)
+		d.Why = fmt.Sprintf("%s: %s after the %s", r.State, r.Term, anchorName(r.Anchor))
+	}
+	if r.Note != "" {
+		d.Why += " (" + r.Note + ")"
+	}
+	return d
+}
+
+func anchorName(a Anchor) string {
+	if a == FromHHSNotice {
+		return "notice to HHS"
+	}
+	return "notice to individuals"
+}
+
+func (c computation) customers() []Obligation {
+	fed := c.rs.HIPAA
+	var out []Obligation
+	for _, cu := range c.facts.Customers {
+		o := Obligation{Key: string(ToCoveredEntity) + ":" + cu.ID, Recipient: ToCoveredEntity, CustomerID: cu.ID,
+			Why: fmt.Sprintf("we are the business associate of %s, whose PHI was breached: notice identifying each individual affected (45 CFR 164.410(a), (c))", customerName(cu)),
+			Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.BusinessAssociateDays)), Citation: "45 CFR 164.410(b)",
+				Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.BusinessAssociateDays)}}}
+		if cu.Notice != nil {
+			o.Deadlines = append(o.Deadlines, Deadline{Due: c.fromDiscovery(*cu.Notice),
+				Citation: "business associate agreement with " + customerName(cu),
+				Why:      fmt.Sprintf("the agreement requires notice within %s of discovery", cu.Notice)})
+		}
+		o.pickEarliest()
+		out = append(out, o)
+	}
+	return out
+}
+
+func customerName(c Customer) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
+// pickEarliest orders the deadlines, earliest first (stable, so the
+// federal deadline wins a tie), and makes the earliest the obligation's.
+func (o *Obligation) pickEarliest() {
+	slices.SortStableFunc(o.Deadlines, func(a, b Deadline) int { return a.Due.Compare(b.Due) })
+	w := o.Deadlines[0]
+	o.Due, o.Citation, o.CounselToConfirm = w.Due, w.Citation, w.CounselToConfirm
+	o.Why += "; controlling deadline: " + w.Why + " (" + w.Citation + ")"
+}
+
+// finish sets the hold and the status at asOf.
+func (o *Obligation) finish(start time.Time, holds []Period, asOf time.Time) {
+	o.Hold = holdFor(start, o.Due, holds)
+	o.Status = StatusOpen
+	switch {
+	case o.Hold != nil && !asOf.Before(o.Hold.From) && asOf.Before(o.Hold.Until):
+		o.Status = StatusHeld
+	case asOf.After(o.Due):
+		o.Status = StatusOverdue
+	}
+}
+
+func sortedStates(m map[string]int) []string {
+	return slices.Sorted(maps.Keys(m))
+}
