@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/wardhq/ward/internal/apperr"
 	"testing"
 	"time"
 )
@@ -49,4 +50,17 @@ func find(t *testing.T, obs []Obligation, key string) Obligation {
 	}
 	t.Fatalf("no obligation %q in %v", key, keys(obs))
 	return Obligation{}
+}
+
+// apperrOf returns the fields an apperr error names.
+func apperrOf(err error) ([]string, bool) {
+	e, ok := apperr.As(err)
+	if !ok {
+		return nil, false
+	}
+	var out []string
+	for _, f := range e.Fields {
+		out = append(out, f.Field)
+	}
+	return out, true
 }
