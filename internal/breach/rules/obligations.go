@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
 )
 
 // RuleSets are the rules Compute applies: the federal HIPAA rule set, the
@@ -23,6 +25,37 @@ func DefaultRuleSets() (RuleSets, error) {
 		return RuleSets{}, err
 	}
 	return RuleSets{HIPAA: HIPAA(), States: st, AfterDelay: DueWhenDelayEnds}, nil
+}
+
+// Validate reports what is wrong with the rule sets: a malformed State
+// table, an unknown AfterDelay policy or a federal value that is not
+// positive.
+func (rs RuleSets) Validate() error {
+	if err := rs.States.Validate(); err != nil {
+		return err
+	}
+	switch rs.AfterDelay {
+	case DueWhenDelayEnds, ClockPaused:
+	default:
+		return apperr.Field("after_delay", "must be %q or %q, got %q", DueWhenDelayEnds, ClockPaused, rs.AfterDelay)
+	}
+	h := rs.HIPAA
+	if min(h.IndividualDays, h.MediaMoreThan, h.MediaDays, h.HHSImmediateAtLeast, h.HHSAnnualDays, h.BusinessAssociateDays) <= 0 {
+		return apperr.Field("hipaa", "every federal threshold and deadline must be positive: %+v", h)
+	}
+	return nil
+}
+
+// Obligations validates facts and rs, then returns Compute's result; use it
+// where invalid input must be reported rather than yield no obligations.
+func Obligations(facts Facts, rs RuleSets, asOf time.Time) ([]Obligation, error) {
+	if err := facts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := rs.Validate(); err != nil {
+		return nil, err
+	}
+	return Compute(facts, rs, asOf), nil
 }
 
 // Recipient is the class of recipient an obligation is owed to.
@@ -96,8 +129,8 @@ type Obligation struct {
 // Compute returns the notices a breach obliges, each due at the earliest
 // applicable deadline, in the order: individuals, media by State, HHS,
 // covered-entity customers as listed, State regulators by State. facts must
-// pass Facts.Validate and rs must hold a valid State table; Compute returns
-// nil for facts that do not (Validate names the problem) and when no
+// pass Facts.Validate and rs RuleSets.Validate; Compute returns nil for
+// input that does not (Obligations reports the problem instead) and when no
 // notification is required. asOf only sets each obligation's Status.
 //
 // A covered entity (or Both) owes individual, media and HHS notice and the
@@ -106,7 +139,7 @@ type Obligation struct {
 // discovery as rs.AfterDelay says; deadlines counted from another notice
 // follow that notice's date.
 func Compute(facts Facts, rs RuleSets, asOf time.Time) []Obligation {
-	if !facts.NotificationRequired || facts.Validate() != nil || rs.States.Validate() != nil {
+	if !facts.NotificationRequired || facts.Validate() != nil || rs.Validate() != nil {
 		return nil
 	}
 	start, _ := facts.ClockStart()

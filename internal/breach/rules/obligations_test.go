@@ -310,3 +310,55 @@ func TestComputeStateAnchorUsesActualNoticeDate(t *testing.T) {
 		t.Errorf("Cal. Civ. Code 1798.82 AG copy counted from the notice sent: due %v, want %v", o.Due, want)
 	}
 }
+
+func TestObligationsReportsInvalidInput(t *testing.T) {
+	f := Facts{Role: BusinessAssociate, DiscoveredAt: at(t, "2026-03-02T09:00"), NotificationRequired: true, Individuals: 5}
+	if _, err := Obligations(f, rulesets(t), at(t, "2026-03-02")); err == nil {
+		t.Error("164.410 a business associate without customers was accepted")
+	}
+	f.Customers = []Customer{{ID: "c1"}}
+	rs := rulesets(t)
+	rs.AfterDelay = "whenever"
+	got, ok := apperrOf(func() error { _, err := Obligations(f, rs, at(t, "2026-03-02")); return err }())
+	if !ok || !slices.Equal(got, []string{"after_delay"}) {
+		t.Errorf("164.412 unknown after-delay policy: fields %v", got)
+	}
+	if obs := Compute(f, rs, at(t, "2026-03-02")); obs != nil {
+		t.Errorf("Compute with invalid rule sets = %v, want none", keys(obs))
+	}
+	rs.AfterDelay = DueWhenDelayEnds
+	rs.HIPAA.IndividualDays = 0
+	if _, err := Obligations(f, rs, at(t, "2026-03-02")); err == nil {
+		t.Error("a zero federal deadline was accepted")
+	}
+	obs, err := Obligations(f, rulesets(t), at(t, "2026-03-02"))
+	if err != nil || len(obs) != 1 {
+		t.Errorf("Obligations = %v, %v", keys(obs), err)
+	}
+}
+
+func TestComputeEarliestDeadlineWinsPerRecipient(t *testing.T) {
+	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-02-02T09:00"), NotificationRequired: true,
+		Individuals: 30, ByState: map[string]int{"CA": 10, "TX": 10, "OH": 10}, Tags: []string{"ca_licensed_health_facility"}}
+	ind := find(t, Compute(f, rulesets(t), at(t, "2026-02-02")), "individuals")
+	var got []string
+	for _, d := range ind.Deadlines {
+		got = append(got, d.Due.Format(time.DateOnly)+" "+d.Citation)
+	}
+	want := []string{
+		"2026-02-24 Cal. Health & Safety Code 1280.15",
+		"2026-03-04 Cal. Civ. Code 1798.82",
+		"2026-04-03 45 CFR 164.404(b)",
+		"2026-04-03 Texas breach-notification law as summarised in REGULATIONS.md section 4 (statute citation for counsel)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("164.404(b) and State rules, earliest first:\n got %q\nwant %q", got, want)
+	}
+	if ind.Citation != "Cal. Health & Safety Code 1280.15" || !strings.Contains(ind.Why, "30 individuals") || !strings.Contains(ind.Why, "15 business days") {
+		t.Errorf("the controlling deadline is the earliest: %s / %s", ind.Citation, ind.Why)
+	}
+	hhs := find(t, Compute(f, rulesets(t), at(t, "2026-02-02")), "hhs")
+	if hhs.HHSMode != HHSAnnualLog {
+		t.Errorf("164.408(c) 30 individuals: %s", hhs.HHSMode)
+	}
+}
