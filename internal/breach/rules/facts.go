@@ -11,13 +11,17 @@ import (
 // Role is the part the entity running Ward played in the breach.
 type Role string
 
-// The roles of 45 CFR 160.103.
+// The roles of 45 CFR 160.103, and one outside HIPAA.
 const (
 	CoveredEntity     Role = "covered_entity"
 	BusinessAssociate Role = "business_associate"
 	// Both: a covered entity that is also a business associate of the
 	// customers listed in Facts.Customers.
 	Both Role = "both"
+	// PHRVendor: a vendor of personal health records (a health app)
+	// outside HIPAA, bound by the FTC Health Breach Notification Rule
+	// (16 CFR 318) instead.
+	PHRVendor Role = "phr_vendor"
 )
 
 // Customer is a covered entity whose PHI we held as its business associate,
@@ -82,9 +86,9 @@ func (f Facts) Validate() error {
 		}
 	}
 	switch f.Role {
-	case CoveredEntity, BusinessAssociate, Both:
+	case CoveredEntity, BusinessAssociate, Both, PHRVendor:
 	default:
-		add("role", "must be %q, %q or %q, got %q", CoveredEntity, BusinessAssociate, Both, f.Role)
+		add("role", "must be %q, %q, %q or %q, got %q", CoveredEntity, BusinessAssociate, Both, PHRVendor, f.Role)
 	}
 	if _, err := f.ClockStart(); err != nil {
 		addErr(err)
@@ -108,7 +112,7 @@ func (f Facts) Validate() error {
 	if f.Role == BusinessAssociate && f.NotificationRequired && len(f.Customers) == 0 {
 		add("customers", "a business associate must name the covered entities to notify (164.410)")
 	}
-	if f.Role == CoveredEntity && len(f.Customers) > 0 {
+	if (f.Role == CoveredEntity || f.Role == PHRVendor) && len(f.Customers) > 0 {
 		add("customers", "only a business associate notifies covered-entity customers (164.410); set role to %q or %q", BusinessAssociate, Both)
 	}
 	seen := map[string]bool{}

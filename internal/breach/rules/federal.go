@@ -34,3 +34,26 @@ func HIPAA() Federal {
 		BusinessAssociateDays: 60,  // 45 CFR 164.410(b)
 	}
 }
+
+// FTC holds the thresholds and deadlines of the FTC Health Breach
+// Notification Rule (16 CFR 318, as amended 2024), the second rule set, for
+// vendors of personal health records outside HIPAA (REGULATIONS.md section
+// 4); FTCHBNR returns its values.
+type FTC struct {
+	// IndividualDays: notice to each individual no later than this many
+	// calendar days after discovery.
+	IndividualDays int
+	// NotifyFTCAtLeast: notice to the FTC when this many or more
+	// individuals are affected, no later than FTCDays after discovery.
+	NotifyFTCAtLeast int
+	FTCDays          int
+}
+
+// FTCHBNR returns the FTC rule set.
+func FTCHBNR() FTC {
+	return FTC{
+		IndividualDays:   60,  // 16 CFR 318: individuals within 60 calendar days of discovery
+		NotifyFTCAtLeast: 500, // 16 CFR 318: the FTC at 500 or more individuals
+		FTCDays:          60,  // 16 CFR 318: the FTC within 60 calendar days of discovery
+	}
+}

@@ -10,21 +10,22 @@ import (
 )
 
 // RuleSets are the rules Compute applies: the federal HIPAA rule set, the
-// State table, and how a deadline is reckoned after a law-enforcement delay.
+// FTC Health Breach Notification Rule for a PHRVendor, the State table, and how a deadline is reckoned after a law-enforcement delay.
 type RuleSets struct {
 	HIPAA      Federal
+	FTC        FTC
 	States     StateTable
 	AfterDelay AfterDelay
 }
 
-// DefaultRuleSets returns HIPAA, the shipped State table and
+// DefaultRuleSets returns HIPAA, FTCHBNR, the shipped State table and
 // DueWhenDelayEnds (REGULATIONS.md section 3's default, counsel to confirm).
 func DefaultRuleSets() (RuleSets, error) {
 	st, err := DefaultStates()
 	if err != nil {
 		return RuleSets{}, err
 	}
-	return RuleSets{HIPAA: HIPAA(), States: st, AfterDelay: DueWhenDelayEnds}, nil
+	return RuleSets{HIPAA: HIPAA(), FTC: FTCHBNR(), States: st, AfterDelay: DueWhenDelayEnds}, nil
 }
 
 // Validate reports what is wrong with the rule sets: a malformed State
@@ -42,6 +43,9 @@ func (rs RuleSets) Validate() error {
 	h := rs.HIPAA
 	if min(h.IndividualDays, h.MediaMoreThan, h.MediaDays, h.HHSImmediateAtLeast, h.HHSAnnualDays, h.BusinessAssociateDays) <= 0 {
 		return apperr.Field("hipaa", "every federal threshold and deadline must be positive: %+v", h)
+	}
+	if ftc := rs.FTC; min(ftc.IndividualDays, ftc.NotifyFTCAtLeast, ftc.FTCDays) <= 0 {
+		return apperr.Field("ftc", "every FTC threshold and deadline must be positive: %+v", ftc)
 	}
 	return nil
 }
@@ -68,6 +72,7 @@ const (
 	ToHHS           Recipient = "hhs"            // 45 CFR 164.408
 	ToCoveredEntity Recipient = "covered_entity" // 45 CFR 164.410, one per customer
 	ToRegulator     Recipient = "state_regulator"
+	ToFTC           Recipient = "ftc" // 16 CFR 318, for a PHRVendor
 )
 
 // HHSMode is how the Secretary is notified.
@@ -127,17 +132,19 @@ type Obligation struct {
 }
 
 // Compute returns the notices a breach obliges, each due at the earliest
-// applicable deadline, in the order: individuals, media by State, HHS,
-// covered-entity customers as listed, State regulators by State. facts must
-// pass Facts.Validate and rs RuleSets.Validate; Compute returns nil for
-// input that does not (Obligations reports the problem instead) and when no
-// notification is required. asOf only sets each obligation's Status.
+// applicable deadline, in the order: individuals, media by State, HHS (or
+// the FTC), State regulators by State, then covered-entity customers as
+// listed. facts must pass Facts.Validate and rs RuleSets.Validate; Compute
+// returns nil for input that does not (Obligations reports the problem
+// instead) and when no notification is required. asOf only sets each
+// obligation's Status.
 //
 // A covered entity (or Both) owes individual, media and HHS notice and the
-// State rules; a business associate (or Both) owes each customer notice. A
-// law-enforcement delay (164.412) moves every deadline counted from
-// discovery as rs.AfterDelay says; deadlines counted from another notice
-// follow that notice's date.
+// State rules; a business associate (or Both) owes each customer notice; a
+// PHRVendor owes individual and FTC notice (16 CFR 318) and the State rules
+// not counted from an HHS notice. A law-enforcement delay (164.412) moves
+// every deadline counted from discovery as rs.AfterDelay says; deadlines
+// counted from another notice follow that notice's date.
 func Compute(facts Facts, rs RuleSets, asOf time.Time) []Obligation {
 	if !facts.NotificationRequired || facts.Validate() != nil || rs.Validate() != nil {
 		return nil
@@ -153,6 +160,9 @@ func Compute(facts Facts, rs RuleSets, asOf time.Time) []Obligation {
 	}
 	if facts.Role == BusinessAssociate || facts.Role == Both {
 		out = append(out, c.customers()...)
+	}
+	if facts.Role == PHRVendor {
+		out = append(out, c.phrVendor()...)
 	}
 	for i := range out {
 		out[i].finish(c.start, c.holds, asOf)
@@ -178,24 +188,12 @@ func calendarDays(n int) Term { return Term{Amount: n, Unit: Days} }
 
 func (c computation) coveredEntity() []Obligation {
 	f, fed := c.facts, c.rs.HIPAA
-	states := sortedStates(f.ByState)
-	rules := c.rs.States.InEffect(c.start.In(c.loc).Format(time.DateOnly))
-
-	ind := Obligation{Key: string(ToIndividuals), Recipient: ToIndividuals,
-		Why: fmt.Sprintf("%d individuals affected by a breach of unsecured PHI; each must be notified (45 CFR 164.404(a))", f.Individuals),
-		Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.IndividualDays)), Citation: "45 CFR 164.404(b)",
-			Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.IndividualDays)}}}
-	for _, st := range states {
-		for _, r := range rules {
-			if r.State == st && r.Recipient == StateIndividuals && r.applies(f.ByState[st], f.Tags) {
-				ind.Deadlines = append(ind.Deadlines, c.stateDeadline(r, time.Time{}))
-			}
-		}
-	}
-	ind.pickEarliest()
+	ind := c.individuals(fmt.Sprintf("%d individuals affected by a breach of unsecured PHI; each must be notified (45 CFR 164.404(a))", f.Individuals),
+		Deadline{Due: c.fromDiscovery(calendarDays(fed.IndividualDays)), Citation: "45 CFR 164.404(b)",
+			Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.IndividualDays)})
 	out := []Obligation{ind}
 
-	for _, st := range states {
+	for _, st := range sortedStates(f.ByState) {
 		if n := f.ByState[st]; n > fed.MediaMoreThan {
 			m := Obligation{Key: string(ToMedia) + ":" + st, Recipient: ToMedia, Jurisdiction: st,
 				Why: fmt.Sprintf("%d residents of %s affected, more than %d: notice to prominent media outlets serving it (45 CFR 164.406(a))", n, st, fed.MediaMoreThan),
@@ -224,37 +222,89 @@ func (c computation) coveredEntity() []Obligation {
 	hhs.pickEarliest()
 	out = append(out, hhs)
 
-	individualAt, hhsAt := ind.Due, hhs.Due
-	if !f.IndividualNoticeAt.IsZero() {
-		individualAt = f.IndividualNoticeAt
-	}
+	hhsAt := hhs.Due
 	if !f.HHSNoticeAt.IsZero() {
 		hhsAt = f.HHSNoticeAt
 	}
-	regulators := map[string]*Obligation{}
+	return append(out, c.regulators(ind.Due, &hhsAt)...)
+}
+
+// phrVendor is the FTC rule set: a vendor of personal health records outside
+// HIPAA notifies individuals and, at 500 or more, the FTC (16 CFR 318).
+func (c computation) phrVendor() []Obligation {
+	f, ftc := c.facts, c.rs.FTC
+	ind := c.individuals(fmt.Sprintf("%d individuals affected by a breach of security of personal health records (16 CFR 318)", f.Individuals),
+		Deadline{Due: c.fromDiscovery(calendarDays(ftc.IndividualDays)), Citation: "16 CFR 318 (as amended 2024)",
+			Why: fmt.Sprintf("no later than %d calendar days after discovery", ftc.IndividualDays)})
+	out := []Obligation{ind}
+	if f.Individuals >= ftc.NotifyFTCAtLeast {
+		o := Obligation{Key: string(ToFTC), Recipient: ToFTC,
+			Why: fmt.Sprintf("%d individuals affected, %d or more: notice to the Federal Trade Commission (16 CFR 318)", f.Individuals, ftc.NotifyFTCAtLeast),
+			Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(ftc.FTCDays)), Citation: "16 CFR 318 (as amended 2024)",
+				Why: fmt.Sprintf("no later than %d calendar days after discovery", ftc.FTCDays)}}}
+		o.pickEarliest()
+		out = append(out, o)
+	}
+	return append(out, c.regulators(ind.Due, nil)...)
+}
+
+// rulesInEffect are the State rules in effect on the discovery date.
+func (c computation) rulesInEffect() []StateRule {
+	return c.rs.States.InEffect(c.start.In(c.loc).Format(time.DateOnly))
+}
+
+// individuals is the individual notice: the federal deadline base and
+// every State individual-notice rule that applies to the residents affected.
+func (c computation) individuals(why string, base Deadline) Obligation {
+	f := c.facts
+	ind := Obligation{Key: string(ToIndividuals), Recipient: ToIndividuals, Why: why, Deadlines: []Deadline{base}}
+	rules := c.rulesInEffect()
+	for _, st := range sortedStates(f.ByState) {
+		for _, r := range rules {
+			if r.State == st && r.Recipient == StateIndividuals && r.applies(f.ByState[st], f.Tags) {
+				ind.Deadlines = append(ind.Deadlines, c.stateDeadline(r, time.Time{}))
+			}
+		}
+	}
+	ind.pickEarliest()
+	return ind
+}
+
+// regulators are the State regulator notices, one per State and authority,
+// sorted by State. individualDue is the individual notice's deadline; hhsAt
+// when the HHS notice is (or is due to be) given, nil when no HHS notice is
+// owed, which leaves out the rules counted from it.
+func (c computation) regulators(individualDue time.Time, hhsAt *time.Time) []Obligation {
+	f := c.facts
+	individualAt := individualDue
+	if !f.IndividualNoticeAt.IsZero() {
+		individualAt = f.IndividualNoticeAt
+	}
+	byKey := map[string]*Obligation{}
 	var keys []string
-	for _, r := range rules {
+	for _, r := range c.rulesInEffect() {
 		n := f.ByState[r.State]
-		if r.Recipient != StateRegulator || !r.applies(n, f.Tags) {
+		if r.Recipient != StateRegulator || !r.applies(n, f.Tags) || (r.Anchor == FromHHSNotice && hhsAt == nil) {
 			continue
 		}
 		anchorAt := individualAt
 		if r.Anchor == FromHHSNotice {
-			anchorAt = hhsAt
+			anchorAt = *hhsAt
 		}
-		key := string(ToRegulator) + ":" + r.State + ":" + r.Authority
-		o, ok := regulators[key]
+		key := r.State + ":" + r.Authority
+		o, ok := byKey[key]
 		if !ok {
 			o = &Obligation{Key: string(ToRegulator) + ":" + r.ID, Recipient: ToRegulator, Jurisdiction: r.State, Authority: r.Authority,
 				Why: fmt.Sprintf("%d residents of %s affected: notice to the %s", n, r.State, r.Authority)}
-			regulators[key] = o
+			byKey[key] = o
 			keys = append(keys, key)
 		}
 		o.Deadlines = append(o.Deadlines, c.stateDeadline(r, anchorAt))
 	}
 	slices.Sort(keys)
+	out := make([]Obligation, 0, len(keys))
 	for _, k := range keys {
-		o := regulators[k]
+		o := byKey[k]
 		o.pickEarliest()
 		out = append(out, *o)
 	}

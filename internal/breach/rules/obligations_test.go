@@ -362,3 +362,45 @@ func TestComputeEarliestDeadlineWinsPerRecipient(t *testing.T) {
 		t.Errorf("164.408(c) 30 individuals: %s", hhs.HHSMode)
 	}
 }
+
+func TestComputePHRVendor(t *testing.T) {
+	cases := []struct {
+		name    string
+		total   int
+		byState map[string]int
+		want    []string
+	}{
+		{"16 CFR 318 499 individuals: individual notice only", 499, nil, []string{"individuals"}},
+		{"16 CFR 318 500 individuals: the FTC too, and no HHS or media notice", 500, map[string]int{"OH": 500}, []string{"individuals", "ftc"}},
+		{"16 CFR 318 State rules apply, except those counted from an HHS notice", 501, map[string]int{"NY": 501}, []string{"individuals", "ftc", "state_regulator:NY-regulators"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Facts{Role: PHRVendor, DiscoveredAt: at(t, "2026-03-02T09:00"), NotificationRequired: true, Individuals: tc.total, ByState: tc.byState}
+			obs := Compute(f, rulesets(t), at(t, "2026-03-02"))
+			if got := keys(obs); !slices.Equal(got, tc.want) {
+				t.Fatalf("obligations = %v, want %v", got, tc.want)
+			}
+			ind := obs[0]
+			wantDue, wantCite := eod(t, "2026-05-01"), "16 CFR 318 (as amended 2024)"
+			if tc.byState["NY"] > 0 {
+				wantDue, wantCite = eod(t, "2026-04-01"), "New York"
+			}
+			if !ind.Due.Equal(wantDue) || !strings.HasPrefix(ind.Citation, wantCite) {
+				t.Errorf("individuals due %v (%s), want %v (%s)", ind.Due, ind.Citation, wantDue, wantCite)
+			}
+			if len(obs) > 1 && (!obs[1].Due.Equal(eod(t, "2026-05-01")) || obs[1].Recipient != ToFTC) {
+				t.Errorf("ftc = %+v", obs[1])
+			}
+		})
+	}
+}
+
+func TestComputeOrder(t *testing.T) {
+	f := Facts{Role: Both, DiscoveredAt: at(t, "2026-03-02T09:00"), NotificationRequired: true, Individuals: 1200,
+		ByState: map[string]int{"WA": 600, "CA": 600}, Customers: []Customer{{ID: "c2"}, {ID: "c1"}}}
+	want := []string{"individuals", "media:CA", "media:WA", "hhs", "state_regulator:CA-ag", "state_regulator:WA-ag", "covered_entity:c2", "covered_entity:c1"}
+	if got := keys(Compute(f, rulesets(t), at(t, "2026-03-02"))); !slices.Equal(got, want) {
+		t.Errorf("order = %v, want %v", got, want)
+	}
+}

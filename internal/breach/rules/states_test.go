@@ -58,7 +58,7 @@ func TestStateTableVersions(t *testing.T) {
 			}
 		})
 	}
-	rs := RuleSets{HIPAA: HIPAA(), States: tbl, AfterDelay: DueWhenDelayEnds}
+	rs := RuleSets{HIPAA: HIPAA(), FTC: FTCHBNR(), States: tbl, AfterDelay: DueWhenDelayEnds}
 	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-07-02T09:00"), NotificationRequired: true, Individuals: 1, ByState: map[string]int{"ZZ": 1}}
 	ind := find(t, Compute(f, rs, at(t, "2026-07-02")), "individuals")
 	if ind.Citation != "Fictional Code 1 (amended)" || !ind.Due.Equal(eod(t, "2026-07-22")) || len(ind.Deadlines) != 2 {
