@@ -94,17 +94,17 @@ func (d LawEnforcementDelay) Validate() error {
 // Periods returns the spans during which notices are held, in order. An
 // oral statement holds from its date for at most OralDelayDays
 // (164.412(b)); a written statement holds until the date it specifies
-// (164.412(a)). A written statement that arrives while an oral delay runs
+// (164.412(a)). A written statement submitted while an oral delay runs
 // replaces its cap, so the hold runs from the oral statement to the written
-// date; one that arrives after the oral delay lapsed holds from its own
-// date.
+// date; one made before the oral statement or after its delay lapsed holds
+// on its own, beside the oral one.
 func (d LawEnforcementDelay) Periods(loc *time.Location) []Period {
 	o, w := d.Oral, d.Written
 	var ps []Period
 	switch {
 	case o != nil && w != nil:
 		capEnd := o.At.In(zone(loc)).AddDate(0, 0, OralDelayDays)
-		if !w.At.After(capEnd) {
+		if !w.At.Before(o.At) && !w.At.After(capEnd) {
 			ps = append(ps, Period{From: o.At, Until: w.Until, Citation: "45 CFR 164.412(a), (b)"})
 			break
 		}

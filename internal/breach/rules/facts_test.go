@@ -68,6 +68,8 @@ func TestDelayPeriods(t *testing.T) {
 			[]Period{{at(t, "2026-03-05"), at(t, "2026-05-01"), "45 CFR 164.412(a)"}}},
 		{"164.412(b) written on day 30 still replaces the cap", LawEnforcementDelay{Oral: oral, Written: &WrittenStatement{At: at(t, "2026-03-31T10:00"), Until: at(t, "2026-05-01")}},
 			[]Period{{at(t, "2026-03-01T10:00"), at(t, "2026-05-01"), "45 CFR 164.412(a), (b)"}}},
+		{"164.412(a),(b) written before a later oral statement: each holds on its own", LawEnforcementDelay{Oral: oral, Written: &WrittenStatement{At: at(t, "2026-02-20"), Until: at(t, "2026-03-10")}},
+			[]Period{{at(t, "2026-02-20"), at(t, "2026-03-10"), "45 CFR 164.412(a)"}, {at(t, "2026-03-01T10:00"), at(t, "2026-03-31T10:00"), "45 CFR 164.412(b)"}}},
 		{"164.412(b) written after the oral delay lapsed holds from its own date", LawEnforcementDelay{Oral: oral, Written: &WrittenStatement{At: at(t, "2026-04-10"), Until: at(t, "2026-05-01")}},
 			[]Period{{at(t, "2026-03-01T10:00"), at(t, "2026-03-31T10:00"), "45 CFR 164.412(b)"}, {at(t, "2026-04-10"), at(t, "2026-05-01"), "45 CFR 164.412(a)"}}},
 	}
