@@ -1,0 +1,138 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+)
+
+// Role is the part the entity running Ward played in the breach.
+type Role string
+
+// The roles of 45 CFR 160.103, and one outside HIPAA.
+const (
+	CoveredEntity     Role = "covered_entity"
+	BusinessAssociate Role = "business_associate"
+	// Both: a covered entity that is also a business associate of the
+	// customers listed in Facts.Customers.
+	Both Role = "both"
+	// PHRVendor: a vendor of personal health records (a health app)
+	// outside HIPAA, bound by the FTC Health Breach Notification Rule
+	// (16 CFR 318) instead.
+	PHRVendor Role = "phr_vendor"
+)
+
+// Customer is a covered entity whose PHI we held as its business associate,
+// with the notice term of its business associate agreement.
+type Customer struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Notice is the agreement's notice term from our discovery; nil means
+	// the agreement sets none and 164.410(b) alone applies.
+	Notice *Term `json:"notice,omitempty"`
+}
+
+// Facts are what the obligations of a breach depend on.
+type Facts struct {
+	Role Role `json:"role"`
+	// DiscoveredAt and ShouldHaveKnownAt: the clock starts at the earlier
+	// (see Discovery; 164.404(a)(2), 164.410(a)(2)).
+	DiscoveredAt      time.Time `json:"discovered_at"`
+	ShouldHaveKnownAt time.Time `json:"should_have_known_at"`
+	// NotificationRequired is the determination's result (Result); without
+	// it there are no obligations.
+	NotificationRequired bool `json:"notification_required"`
+	// Individuals is the number affected in total (an estimate is allowed).
+	Individuals int `json:"individuals"`
+	// ByState counts affected individuals per State or jurisdiction of
+	// residence, keyed by its two-letter code ("CA", "PR"); residents whose
+	// State is unknown count only in Individuals.
+	ByState map[string]int `json:"by_state,omitempty"`
+	// Customers are the covered entities to notify when Role is
+	// BusinessAssociate or Both (164.410).
+	Customers []Customer `json:"customers,omitempty"`
+	// Delay is the law-enforcement delay, if any (164.412).
+	Delay *LawEnforcementDelay `json:"law_enforcement_delay,omitempty"`
+	// Tags select State rules that apply only to some entities, e.g.
+	// "ca_licensed_health_facility" (StateRule.AppliesTo).
+	Tags []string `json:"tags,omitempty"`
+	// IndividualNoticeAt and HHSNoticeAt are when those notices were sent,
+	// if they were; State rules counted from a notice use them, and the
+	// notice's due date until then.
+	IndividualNoticeAt time.Time `json:"individual_notice_at"`
+	HHSNoticeAt        time.Time `json:"hhs_notice_at"`
+	// Location is where calendar and business days are reckoned; nil means
+	// UTC.
+	Location *time.Location `json:"-"`
+}
+
+// ClockStart returns when the notice clocks start (Discovery).
+func (f Facts) ClockStart() (time.Time, error) {
+	return Discovery(f.DiscoveredAt, f.ShouldHaveKnownAt)
+}
+
+// Validate reports every problem with the facts as one apperr Invalid error
+// naming each field. Compute expects facts that pass.
+func (f Facts) Validate() error {
+	var fs []apperr.FieldError
+	add := func(field, format string, args ...any) {
+		fs = append(fs, apperr.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	addErr := func(err error) {
+		if e, ok := apperr.As(err); ok {
+			fs = append(fs, e.Fields...)
+		}
+	}
+	switch f.Role {
+	case CoveredEntity, BusinessAssociate, Both, PHRVendor:
+	default:
+		add("role", "must be %q, %q, %q or %q, got %q", CoveredEntity, BusinessAssociate, Both, PHRVendor, f.Role)
+	}
+	if _, err := f.ClockStart(); err != nil {
+		addErr(err)
+	}
+	if f.Individuals < 0 {
+		add("individuals", "must not be negative, got %d", f.Individuals)
+	}
+	sum := 0
+	for st, n := range f.ByState {
+		if len(st) != 2 || strings.ToUpper(st) != st {
+			add("by_state", "%q is not a two-letter upper-case State code", st)
+		}
+		if n < 0 {
+			add("by_state."+st, "must not be negative, got %d", n)
+		}
+		sum += n
+	}
+	if sum > f.Individuals {
+		add("by_state", "counts %d residents, more than the %d individuals affected", sum, f.Individuals)
+	}
+	if f.Role == BusinessAssociate && f.NotificationRequired && len(f.Customers) == 0 {
+		add("customers", "a business associate must name the covered entities to notify (164.410)")
+	}
+	if (f.Role == CoveredEntity || f.Role == PHRVendor) && len(f.Customers) > 0 {
+		add("customers", "only a business associate notifies covered-entity customers (164.410); set role to %q or %q", BusinessAssociate, Both)
+	}
+	seen := map[string]bool{}
+	for i, c := range f.Customers {
+		field := fmt.Sprintf("customers[%d]", i)
+		if strings.TrimSpace(c.ID) == "" {
+			add(field+".id", "is required")
+		} else if seen[c.ID] {
+			add(field+".id", "%q is listed twice", c.ID)
+		}
+		seen[c.ID] = true
+		if c.Notice != nil {
+			addErr(c.Notice.Validate(field + ".notice"))
+		}
+	}
+	if f.Delay != nil {
+		addErr(f.Delay.Validate())
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return &apperr.Error{Code: apperr.Invalid, Message: "the breach facts are incomplete", Fields: fs}
+}
