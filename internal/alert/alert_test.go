@@ -1,7 +1,6 @@
 package alert_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,7 +16,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
-	"github.com/wardhq/ward/internal/keys"
 )
 
 var (
@@ -36,14 +34,7 @@ type env struct {
 
 func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
-	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{7}, keys.MasterKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := keys.Load(context.Background(), d, master, start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := dbtest.Keyring(t, d, start)
 	incs := incident.NewService(d, clk, kr)
 	return &env{t: t, d: d, clk: clk, in: alert.NewIntake(d, clk, kr, incs), incidents: incs,
 		ctx: authz.WithActor(context.Background(), admin)}

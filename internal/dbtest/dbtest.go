@@ -4,6 +4,7 @@
 package dbtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // PostgresURLEnv names the variable that enables PostgreSQL tests.
@@ -105,4 +107,19 @@ func Open(t testing.TB, url string) *db.DB {
 		t.Fatalf("migrate: %v", err)
 	}
 	return d
+}
+
+// Keyring loads the keyring of d (making one the first time) under a
+// fixed test master key, for tests of services that seal columns.
+func Keyring(t testing.TB, d *db.DB, now time.Time) *keys.Keyring {
+	t.Helper()
+	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{9}, keys.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keys.Load(context.Background(), d, master, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
 }

@@ -1,7 +1,6 @@
 package incident_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -18,7 +17,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
-	"github.com/wardhq/ward/internal/keys"
 )
 
 var (
@@ -39,14 +37,7 @@ type env struct {
 
 func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
-	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{9}, keys.MasterKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := keys.Load(context.Background(), d, master, start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := dbtest.Keyring(t, d, start)
 	return &env{t: t, d: d, clk: clk, svc: incident.NewService(d, clk, kr),
 		ctx: authz.WithActor(context.Background(), tester), keys: kr}
 }

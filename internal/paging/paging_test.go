@@ -1,7 +1,6 @@
 package paging_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -19,7 +18,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
-	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 )
@@ -74,14 +72,7 @@ type env struct {
 
 func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
-	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{9}, keys.MasterKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := keys.Load(context.Background(), d, master, start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := dbtest.Keyring(t, d, start)
 	incs := incident.NewService(d, clk, kr)
 	in := alert.NewIntake(d, clk, kr, incs)
 	ch := &fakeChannels{fail: map[string]error{}}

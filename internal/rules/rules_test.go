@@ -17,7 +17,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
-	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/rules"
@@ -76,14 +75,7 @@ func (b *logBuffer) String() string {
 
 func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
-	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{5}, keys.MasterKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := keys.Load(context.Background(), d, master, start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := dbtest.Keyring(t, d, start)
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	incs := incident.NewService(d, clk, kr)

@@ -1,7 +1,6 @@
 package stakeholder_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
-	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -65,14 +63,7 @@ type env struct {
 
 func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
-	master, err := keys.LocalMasterKey(bytes.Repeat([]byte{4}, keys.MasterKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := keys.Load(context.Background(), d, master, start)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := dbtest.Keyring(t, d, start)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	incs := incident.NewService(d, clk, kr)
 	box := &inbox{}

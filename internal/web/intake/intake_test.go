@@ -1,7 +1,6 @@
 package intake_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
-	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/web/intake"
 )
 
@@ -38,14 +36,7 @@ func TestSNSSubscription(t *testing.T) {
 		defer sns.Close()
 
 		now := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
-		master, err := keys.LocalMasterKey(bytes.Repeat([]byte{3}, keys.MasterKeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		kr, err := keys.Load(context.Background(), d, master, now)
-		if err != nil {
-			t.Fatal(err)
-		}
+		kr := dbtest.Keyring(t, d, now)
 		clk := clock.NewFake(now)
 		in := alert.NewIntake(d, clk, kr, incident.NewService(d, clk, kr))
 		ctx := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "t", Name: "admin", Role: authz.RoleAdmin})
