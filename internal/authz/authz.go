@@ -74,17 +74,22 @@ const (
 	ServiceWrite       Permission = "service:write"       // manage services, integration keys and maintenance windows
 	OnCallWrite        Permission = "oncall:write"        // manage escalation policies, schedules, overrides and SLA policies
 	StakeholderWrite   Permission = "stakeholder:write"   // manage stakeholder groups
+	BreachWrite        Permission = "breach:write"        // open breach cases and record their facts
+	BreachSign         Permission = "breach:sign"         // sign a breach determination (the Privacy Officer, 164.530(a))
 	ContactSelf        Permission = "contact:self"        // manage one's own contact methods and notification rules
 )
 
 // rolePermissions is the one permission table; routes and services check it.
 var rolePermissions = map[Role][]Permission{
-	RoleAdmin:           {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite, ContactSelf},
-	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite, OnCallWrite, StakeholderWrite, ContactSelf},
-	RolePrivacyOfficer:  {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, StakeholderWrite, ContactSelf},
-	RoleResponder:       {IncidentRead, IncidentWrite, IncidentReadPHI, ContactSelf},
-	RoleStakeholder:     {IncidentRead, ContactSelf},
-	RoleAuditor:         {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead},
+	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
+		BreachWrite, ContactSelf},
+	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite, OnCallWrite,
+		StakeholderWrite, BreachWrite, ContactSelf},
+	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, StakeholderWrite, BreachWrite,
+		BreachSign, ContactSelf},
+	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, ContactSelf},
+	RoleStakeholder: {IncidentRead, ContactSelf},
+	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead},
 }
 
 // Has reports whether role r holds permission p.

@@ -122,6 +122,9 @@ const (
 	EventSLA EventKind = "sla"
 	// EventRule records a workflow rule that matched and what it did.
 	EventRule EventKind = "rule"
+	// EventBreach records a breach case's opening, facts, determinations
+	// and notices.
+	EventBreach EventKind = "breach"
 	// EventMemberAdded records a member added to a restricted incident.
 	EventMemberAdded EventKind = "member_added"
 	// EventMemberRemoved records a member taken off the incident.

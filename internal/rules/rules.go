@@ -28,6 +28,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
@@ -65,7 +66,17 @@ const (
 	ActionSetSeverity = "set_severity" // severity
 	ActionAddTask     = "add_task"     // title
 	ActionNotifyGroup = "notify_group" // group: subscribe it to the incident and tell its members
+	ActionStartBreach = "start_breach_case"
 )
+
+// CaseOpener opens breach cases (package breach).
+type CaseOpener interface {
+	OpenTx(ctx context.Context, tx *sql.Tx, incidentID string) (breach.Case, error)
+}
+
+// OpenCasesWith lets the start_breach_case action open cases through o.
+// Call it before serving.
+func (e *Engine) OpenCasesWith(o CaseOpener) { e.cases = o }
 
 // Action is one thing a rule does.
 type Action struct {
@@ -105,6 +116,8 @@ type Engine struct {
 	pager     *paging.Pager
 	log       *slog.Logger
 	env       *cel.Env
+
+	cases CaseOpener
 
 	mu       sync.Mutex
 	programs map[string]compiled // by rule id
@@ -201,10 +214,9 @@ func (e *Engine) validate(ctx context.Context, q db.Querier, in *Input) error {
 			if err != nil {
 				return fmt.Errorf("read stakeholder group: %w", err)
 			}
-		case "start_breach_case":
-			return apperr.Field(p+".type", "start_breach_case arrives with breach cases (issue #5); not available yet")
+		case ActionStartBreach:
 		default:
-			return apperr.Field(p+".type", "%q is not one of set_severity, add_task, notify_group", a.Type)
+			return apperr.Field(p+".type", "%q is not one of set_severity, add_task, notify_group, start_breach_case", a.Type)
 		}
 	}
 	return nil

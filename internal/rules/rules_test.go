@@ -13,6 +13,7 @@ import (
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
@@ -50,6 +51,7 @@ type env struct {
 	pager  *paging.Pager
 	groups *stakeholder.Service
 	eng    *rules.Engine
+	cases  *breach.Service
 	box    *outbox
 	logs   *logBuffer
 	ctx    context.Context
@@ -85,11 +87,16 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cases, err := breach.New(d, clk, incs, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.OpenCasesWith(cases)
 	in := alert.NewIntake(d, clk, kr, incs)
 	in.SetPager(pager)
 	in.SetWatcher(eng)
 	incs.WatchWith(eng)
-	return &env{t: t, d: d, incs: incs, in: in, pager: pager, groups: stakeholder.New(d, clk, kr, incs, pager, log), eng: eng, box: box, logs: logs,
+	return &env{t: t, d: d, incs: incs, in: in, pager: pager, cases: cases, groups: stakeholder.New(d, clk, kr, incs, pager, log), eng: eng, box: box, logs: logs,
 		ctx: authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "t", Name: "admin", Role: authz.RoleAdmin})}
 }
 
@@ -119,7 +126,7 @@ func TestRuleValidation(t *testing.T) {
 			{rules.Input{Name: "r", Expression: `true`}, "actions: must have 1"},
 			{rules.Input{Name: "r", Expression: `true`, Actions: []rules.Action{{Type: "set_severity", Severity: "p1"}}}, "actions[0].severity"},
 			{rules.Input{Name: "r", Expression: `true`, Actions: []rules.Action{{Type: "notify_group", Group: "nobody"}}}, "actions[0].group"},
-			{rules.Input{Name: "r", Expression: `true`, Actions: []rules.Action{{Type: "start_breach_case"}}}, "issue #5"},
+			{rules.Input{Name: "r", Expression: `true`, Actions: []rules.Action{{Type: "open_case"}}}, "actions[0].type"},
 			{rules.Input{Expression: `true`, Actions: task}, "name: is required"},
 		} {
 			if _, err := e.eng.Create(e.ctx, c.in); !strings.Contains(field(err), c.want) {
@@ -166,7 +173,7 @@ func TestRulesAct(t *testing.T) {
 		if _, err := e.eng.Create(e.ctx, rules.Input{Name: "phi escalates", Enabled: true,
 			Expression: `incident.phi_suspected && incident.severity != "sev1"`,
 			Actions: []rules.Action{{Type: "set_severity", Severity: "sev1"}, {Type: "add_task", Title: "Start the breach risk assessment"},
-				{Type: "notify_group", Group: "privacy"}}}); err != nil {
+				{Type: "notify_group", Group: "privacy"}, {Type: "start_breach_case"}}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.eng.Create(e.ctx, rules.Input{Name: "runaway", Enabled: true,
@@ -189,6 +196,9 @@ func TestRulesAct(t *testing.T) {
 		got, err := e.incs.Get(e.ctx, inc.Number)
 		if err != nil || got.Severity != incident.Sev1 {
 			t.Fatalf("severity after the rule: %+v %v", got.Severity, err)
+		}
+		if c, err := e.cases.Get(e.ctx, inc.Number); err != nil || c.Outcome != "pending" {
+			t.Fatalf("the rule's breach case: %+v %v", c, err)
 		}
 		tasks, err := e.incs.Tasks(e.ctx, inc.Number)
 		if err != nil || len(tasks) != 1 || tasks[0].Title != "Start the breach risk assessment" {

@@ -150,6 +150,19 @@ func (e *Engine) act(ctx context.Context, tx *sql.Tx, r Rule, incidentID string)
 				return err
 			}
 			did = append(did, "subscribed and notified "+name)
+		case ActionStartBreach:
+			if e.cases == nil {
+				return fmt.Errorf("breach cases are not wired")
+			}
+			_, err := e.cases.OpenTx(ctx, tx, incidentID)
+			switch {
+			case apperr.CodeOf(err) == apperr.Conflict:
+				did = append(did, "found a breach case open already")
+			case err != nil:
+				return err
+			default:
+				did = append(did, "opened a breach case")
+			}
 		}
 	}
 	return e.incidents.RecordTx(ctx, tx, incidentID, incident.EventRule, why+" It "+strings.Join(did, "; ")+".")

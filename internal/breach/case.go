@@ -1,0 +1,418 @@
+// Package breach keeps breach cases: from "we think PHI was exposed" to
+// "every notice was made on time, and here is the proof" (45 CFR
+// 164.400-414). A case belongs to an incident and holds the facts its
+// notice obligations depend on, the versions of its signed determination,
+// and the obligations that package breach/rules computes from them, each
+// recomputed whenever the facts or the determination change.
+package breach
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// Service manages breach cases.
+type Service struct {
+	db        *db.DB
+	clock     clock.Clock
+	incidents *incident.Service
+	rules     rules.RuleSets
+	log       *slog.Logger
+}
+
+// New returns a Service that computes obligations with the shipped rule
+// sets (federal, FTC and the State table).
+func New(d *db.DB, c clock.Clock, incidents *incident.Service, log *slog.Logger) (*Service, error) {
+	rs, err := rules.DefaultRuleSets()
+	if err != nil {
+		return nil, fmt.Errorf("breach: rule sets: %w", err)
+	}
+	return &Service{db: d, clock: c, incidents: incidents, rules: rs, log: log}, nil
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Outcome of a case before any determination is signed.
+const OutcomePending = "pending"
+
+// Case is a breach case.
+type Case struct {
+	ID             string
+	IncidentID     string
+	IncidentNumber string
+	Facts          rules.Facts // NotificationRequired is the latest determination's
+	Outcome        string      // the latest signed determination's outcome, or pending
+	OpenedBy       string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Version        int64
+}
+
+// visibleIncident resolves incident ref as the actor in ctx may see it.
+func (s *Service) visibleIncident(ctx context.Context, q db.Querier, ref string) (id, number string, err error) {
+	actor, _ := authz.ActorFrom(ctx)
+	args := []any{ref}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	err = q.QueryRowContext(ctx, `SELECT i.id, i.number FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
+		incident.VisibleSQL(actor, s.clock.Now(), "i", arg), args...).Scan(&id, &number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", apperr.New(apperr.NotFound, "no incident %q", ref)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("read incident: %w", err)
+	}
+	return id, number, nil
+}
+
+const caseColumns = "c.id, c.incident_id, i.number, c.facts, c.outcome, c.opened_by, c.created_at, c.updated_at, c.version"
+
+func scanCase(r interface{ Scan(...any) error }) (Case, error) {
+	var c Case
+	var facts string
+	if err := r.Scan(&c.ID, &c.IncidentID, &c.IncidentNumber, &facts, &c.Outcome, &c.OpenedBy, &c.CreatedAt, &c.UpdatedAt, &c.Version); err != nil {
+		return Case{}, err
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	if err := json.Unmarshal([]byte(facts), &c.Facts); err != nil {
+		return Case{}, fmt.Errorf("case %s: facts: %w", c.ID, err)
+	}
+	c.Facts.NotificationRequired = notifies(c.Outcome)
+	return c, nil
+}
+
+// notifies reports whether an outcome obliges notices: a signed
+// determination that notification is required, or notifying without an
+// assessment. Until one is signed, the presumption of 164.402(2) holds and
+// the obligations are computed as if notification were required, so no
+// deadline is hidden while the assessment is under way.
+func notifies(outcome string) bool {
+	return outcome == OutcomePending || outcome == string(rules.NotificationRequired)
+}
+
+// caseOf reads the case of visible incident ref.
+func (s *Service) caseOf(ctx context.Context, q db.Querier, ref string) (Case, error) {
+	id, _, err := s.visibleIncident(ctx, q, ref)
+	if err != nil {
+		return Case{}, err
+	}
+	c, err := scanCase(q.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM breach_cases c JOIN incidents i ON i.id = c.incident_id
+		WHERE c.incident_id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Case{}, apperr.New(apperr.NotFound, "incident %s has no breach case", ref)
+	}
+	if err != nil {
+		return Case{}, fmt.Errorf("read breach case: %w", err)
+	}
+	return c, nil
+}
+
+// Open opens the breach case of incident ref, with the discovery date set
+// to when the incident was detected (change it with SetFacts), and marks
+// the incident phi_suspected.
+func (s *Service) Open(ctx context.Context, ref string) (Case, error) {
+	if _, err := authz.Check(ctx, authz.BreachWrite); err != nil {
+		return Case{}, err
+	}
+	var out Case
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		id, _, err := s.visibleIncident(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		out, err = s.OpenTx(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Case{}, err
+	}
+	return out, nil
+}
+
+// OpenTx is Open inside the caller's transaction for incident id, which
+// the caller has found (a workflow rule's action). It answers Conflict if
+// the incident has a case already.
+func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, error) {
+	actor, _ := authz.ActorFrom(ctx)
+	now := s.clock.Now()
+	var number string
+	var detected time.Time
+	if err := tx.QueryRowContext(ctx, `SELECT number, detected_at FROM incidents WHERE id = $1`, id).Scan(&number, &detected); err != nil {
+		return Case{}, fmt.Errorf("read incident: %w", err)
+	}
+	// Checked before the insert: on PostgreSQL a failed insert would end
+	// the caller's transaction.
+	var open int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM breach_cases WHERE incident_id = $1`, id).Scan(&open); err != nil {
+		return Case{}, fmt.Errorf("read breach cases: %w", err)
+	}
+	if open > 0 {
+		return Case{}, apperr.New(apperr.Conflict, "incident %s has a breach case already", number)
+	}
+	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
+		CreatedAt: now, UpdatedAt: now, Version: 1,
+		Facts: rules.Facts{Role: rules.CoveredEntity, DiscoveredAt: detected.UTC(), ShouldHaveKnownAt: detected.UTC()}}
+	facts, err := json.Marshal(out.Facts)
+	if err != nil {
+		return Case{}, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO breach_cases (id, incident_id, facts, outcome, opened_by, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.ID, out.IncidentID, string(facts), out.Outcome, out.OpenedBy, now, now, out.Version)
+	if db.IsUniqueViolation(err) {
+		return Case{}, apperr.New(apperr.Conflict, "incident %s has a breach case already", number)
+	}
+	if err != nil {
+		return Case{}, fmt.Errorf("insert breach case: %w", err)
+	}
+	if err := s.incidents.MarkPHISuspectedTx(ctx, tx, id, "A breach case was opened."); err != nil {
+		return Case{}, err
+	}
+	out.Facts.NotificationRequired = true
+	n, err := s.recompute(ctx, tx, out, now)
+	if err != nil {
+		return Case{}, err
+	}
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.open", ObjectType: "incident", ObjectID: id,
+		Change: map[string]any{"case_id": out.ID}}); err != nil {
+		return Case{}, err
+	}
+	return out, s.incidents.RecordTx(ctx, tx, id, incident.EventBreach, fmt.Sprintf(
+		"Breach case opened by %s; until a determination is signed, breach is presumed (164.402(2)): %d notice obligations.", actor.Name, n))
+}
+
+// Get returns the breach case of incident ref.
+func (s *Service) Get(ctx context.Context, ref string) (Case, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Case{}, err
+	}
+	return s.caseOf(ctx, s.db.R, ref)
+}
+
+// SetFacts replaces the case's facts (all but the determination's result)
+// and recomputes its obligations; the change goes on the timeline with
+// what it did to them.
+func (s *Service) SetFacts(ctx context.Context, ref string, f rules.Facts) (Case, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return Case{}, err
+	}
+	now := s.clock.Now()
+	var out Case
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		c, err := s.caseOf(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		f.NotificationRequired = notifies(c.Outcome)
+		if err := f.Validate(); err != nil {
+			return err
+		}
+		old := c.Facts
+		c.Facts, c.UpdatedAt = f, now
+		c.Version++
+		stored := f
+		stored.NotificationRequired = false
+		facts, err := json.Marshal(stored)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE breach_cases SET facts = $1, updated_at = $2, version = $3 WHERE id = $4`,
+			string(facts), now, c.Version, c.ID); err != nil {
+			return fmt.Errorf("save facts: %w", err)
+		}
+		n, err := s.recompute(ctx, tx, c, now)
+		if err != nil {
+			return err
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.facts", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "old": old, "new": stored}}); err != nil {
+			return err
+		}
+		out = c
+		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
+			"Breach facts changed by %s: %d notice obligations recomputed.", actor.Name, n))
+	})
+	if err != nil {
+		return Case{}, err
+	}
+	return out, nil
+}
+
+// recompute replaces the case's obligations with those its facts oblige
+// now; obligations already met are kept as they are.
+func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Time) (int, error) {
+	obs, err := rules.Obligations(c.Facts, s.rules, now)
+	if err != nil {
+		return 0, err
+	}
+	keys := make([]string, 0, len(obs))
+	for _, o := range obs {
+		body, err := json.Marshal(o)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_obligations (case_id, obligation, body, due_at, met_by, computed_at)
+			VALUES ($1, $2, $3, $4, '', $5) ON CONFLICT (case_id, obligation) DO UPDATE SET body = excluded.body,
+			due_at = excluded.due_at, computed_at = excluded.computed_at`, c.ID, o.Key, string(body), o.Due, now); err != nil {
+			return 0, fmt.Errorf("save obligation: %w", err)
+		}
+		keys = append(keys, o.Key)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT obligation FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, c.ID)
+	if err != nil {
+		return 0, fmt.Errorf("read obligations: %w", err)
+	}
+	var stale []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if !contains(keys, k) {
+			stale = append(stale, k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, k := range stale {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM breach_obligations WHERE case_id = $1 AND obligation = $2`, c.ID, k); err != nil {
+			return 0, fmt.Errorf("drop obligation: %w", err)
+		}
+	}
+	return len(obs), nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Determination is one signed version of a case's determination.
+type Determination struct {
+	Version  int
+	Body     rules.Determination
+	Result   rules.Result
+	Reason   string
+	SignedBy string
+	SignedAt time.Time
+}
+
+// Determine signs a new version of the case's determination as the
+// Privacy Officer acting (164.530(a)); a signed version is never changed,
+// and every version after the first needs the reason for it. The outcome
+// decides the obligations, which are recomputed.
+func (s *Service) Determine(ctx context.Context, ref string, d rules.Determination, reason string) (Determination, error) {
+	actor, err := authz.Check(ctx, authz.BreachSign)
+	if err != nil {
+		return Determination{}, err
+	}
+	now := s.clock.Now()
+	d.Signature = rules.Signature{Officer: actor.String(), SignedAt: now}
+	res, err := rules.Decide(d)
+	if err != nil {
+		return Determination{}, err
+	}
+	reason = strings.TrimSpace(reason)
+	out := Determination{Body: d, Result: res, Reason: reason, SignedBy: actor.String(), SignedAt: now}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		c, err := s.caseOf(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(max(version), 0) + 1 FROM breach_determinations WHERE case_id = $1`,
+			c.ID).Scan(&out.Version); err != nil {
+			return fmt.Errorf("read determinations: %w", err)
+		}
+		if out.Version > 1 && len([]rune(reason)) < 10 {
+			return apperr.Field("reason", "say why the determination changes (new facts?) in at least 10 characters")
+		}
+		body, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_determinations (case_id, version, body, outcome, citation, why, reason,
+			signed_by, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, out.Version, string(body), res.Outcome, res.Citation,
+			res.Why, reason, out.SignedBy, now); err != nil {
+			return fmt.Errorf("save determination: %w", err)
+		}
+		c.Outcome, c.UpdatedAt = string(res.Outcome), now
+		c.Version++
+		if _, err := tx.ExecContext(ctx, `UPDATE breach_cases SET outcome = $1, updated_at = $2, version = $3 WHERE id = $4`,
+			c.Outcome, now, c.Version, c.ID); err != nil {
+			return fmt.Errorf("save outcome: %w", err)
+		}
+		c.Facts.NotificationRequired = notifies(c.Outcome)
+		n, err := s.recompute(ctx, tx, c, now)
+		if err != nil {
+			return err
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.determination", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "version": out.Version, "outcome": res.Outcome, "citation": res.Citation}}); err != nil {
+			return err
+		}
+		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
+			"Determination version %d signed by %s: %s (%s). %d notice obligations.", out.Version, actor.Name, res.Outcome, res.Citation, n))
+	})
+	if err != nil {
+		return Determination{}, err
+	}
+	return out, nil
+}
+
+// Determinations lists every version of the case's determination, oldest
+// first.
+func (s *Service) Determinations(ctx context.Context, ref string) ([]Determination, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	c, err := s.caseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT version, body, outcome, citation, why, reason, signed_by, signed_at
+		FROM breach_determinations WHERE case_id = $1 ORDER BY version`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list determinations: %w", err)
+	}
+	defer rows.Close()
+	var out []Determination
+	for rows.Next() {
+		var d Determination
+		var body string
+		if err := rows.Scan(&d.Version, &body, &d.Result.Outcome, &d.Result.Citation, &d.Result.Why, &d.Reason, &d.SignedBy, &d.SignedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(body), &d.Body); err != nil {
+			return nil, fmt.Errorf("determination %d: %w", d.Version, err)
+		}
+		d.SignedAt = d.SignedAt.UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,191 @@
+package breach_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+var start = time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC)
+
+func as(role authz.Role, name string) context.Context {
+	return authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "u-" + name, Name: name, Role: role})
+}
+
+func keysOf(obs []breach.Obligation) string {
+	var ks []string
+	for _, o := range obs {
+		ks = append(ks, o.Key)
+	}
+	return strings.Join(ks, " ")
+}
+
+// TestBreachCase: a case opens under the presumption of breach, its facts
+// drive the obligations (each with its citation), a signed determination
+// is versioned with a reason, a low probability of compromise clears what
+// is not yet met, and meeting a notice is recorded on time or late.
+func TestBreachCase(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(start)
+		incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
+		svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec, priv := as(authz.RoleSecurityOfficer, "sam"), as(authz.RolePrivacyOfficer, "pia")
+		inc, err := incs.Create(sec, incident.CreateInput{Title: "Misconfigured bucket", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Open(as(authz.RoleResponder, "rae"), inc.Number); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("a responder opening a case: %v", err)
+		}
+		c, err := svc.Open(sec, inc.Number)
+		if err != nil || c.Outcome != breach.OutcomePending {
+			t.Fatalf("open: %+v %v", c, err)
+		}
+		if _, err := svc.Open(sec, inc.Number); apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatalf("a second case: %v", err)
+		}
+		if got, _ := incs.Get(sec, inc.Number); !got.PHISuspected {
+			t.Fatal("opening a case marks the incident phi_suspected")
+		}
+
+		// The discovery clock starts at the earlier of known and should
+		// have known (164.404(a)(2)).
+		f := c.Facts
+		f.DiscoveredAt = start.Add(48 * time.Hour)
+		f.ShouldHaveKnownAt = start
+		f.Individuals = 600
+		f.ByState = map[string]int{"NV": 550, "AZ": 50}
+		if _, err := svc.SetFacts(sec, inc.Number, f); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := svc.Obligations(sec, inc.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := keysOf(obs); !strings.Contains(keys, "individuals") || !strings.Contains(keys, "media:NV") ||
+			strings.Contains(keys, "media:AZ") || !strings.Contains(keys, "hhs") {
+			t.Fatalf("obligations for 600 (550 in NV): %s", keys)
+		}
+		for _, o := range obs {
+			if o.Citation == "" || o.Why == "" || o.State != breach.StateOpen {
+				t.Errorf("obligation without citation or reason: %+v", o)
+			}
+			if o.Key == "individuals" && o.Due.After(start.AddDate(0, 0, 61)) {
+				t.Errorf("individual notice due %s, after 60 days from the earlier date (164.404(b))", o.Due)
+			}
+		}
+		bad := f
+		bad.Individuals = -1
+		if _, err := svc.SetFacts(sec, inc.Number, bad); apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("negative individuals: %v", err)
+		}
+
+		// Only the Privacy Officer signs; a low probability needs every factor's rationale.
+		notify := rules.Determination{NotifyWithoutAssessment: true}
+		if _, err := svc.Determine(sec, inc.Number, notify, ""); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("the security officer signing: %v", err)
+		}
+		d1, err := svc.Determine(priv, inc.Number, notify, "")
+		if err != nil || d1.Version != 1 || d1.Result.Outcome != rules.NotificationRequired || d1.SignedBy != "user:pia" {
+			t.Fatalf("first determination: %+v %v", d1, err)
+		}
+		low := rules.Determination{Assessment: &rules.Assessment{Outcome: rules.LowProbability, Rationale: "encrypted at rest; logs show no reads",
+			Findings: []rules.Finding{{Factor: rules.FactorNatureExtent, Answer: "names only"}}}}
+		if _, err := svc.Determine(priv, inc.Number, low, "access logs arrived"); apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("low probability without every factor: %v", err)
+		}
+		low.Assessment.Findings = nil
+		for _, fa := range rules.Factors() {
+			low.Assessment.Findings = append(low.Assessment.Findings, rules.Finding{Factor: fa, Answer: "low", Rationale: "see access logs"})
+		}
+		if _, err := svc.Determine(priv, inc.Number, low, ""); !strings.Contains(errText(err), "reason") {
+			t.Fatalf("a new version without a reason: %v", err)
+		}
+		// Meet one notice first: met obligations stay when others go.
+		clk.Advance(24 * time.Hour)
+		if _, err := svc.MarkMet(sec, inc.Number, "individuals", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		d2, err := svc.Determine(priv, inc.Number, low, "access logs show the objects were never read")
+		if err != nil || d2.Version != 2 || d2.Result.Outcome != rules.LowProbability {
+			t.Fatalf("second determination: %+v %v", d2, err)
+		}
+		obs, _ = svc.Obligations(sec, inc.Number)
+		if len(obs) != 1 || obs[0].Key != "individuals" || obs[0].State != breach.StateMet {
+			t.Fatalf("after low probability: %+v", obs)
+		}
+		ds, err := svc.Determinations(as(authz.RoleAuditor, "aud"), inc.Number)
+		if err != nil || len(ds) != 2 || ds[0].Result.Outcome != rules.NotificationRequired || ds[1].Reason == "" {
+			t.Fatalf("versions: %+v %v", ds, err)
+		}
+		tl, _ := incs.Timeline(sec, inc.Number, incident.EventBreach, 0, 20)
+		if len(tl) != 5 || !strings.Contains(tl[3].Note, "met by sam, on time") {
+			t.Fatalf("breach timeline: %d %+v", len(tl), tl)
+		}
+	})
+}
+
+// TestDeadlineBoard lists unmet obligations across cases, overdue ones
+// marked, restricted incidents only for those who may see them.
+func TestDeadlineBoard(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(start)
+		incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
+		svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec := as(authz.RoleSecurityOfficer, "sam")
+		a, _ := incs.Create(sec, incident.CreateInput{Title: "a"})
+		b, _ := incs.Create(sec, incident.CreateInput{Title: "b", Restricted: true})
+		for _, n := range []string{a.Number, b.Number} {
+			if _, err := svc.Open(sec, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		board, err := svc.Board(sec)
+		if err != nil || len(board) < 2 {
+			t.Fatalf("board: %+v %v", board, err)
+		}
+		responder := as(authz.RoleResponder, "rae")
+		board, _ = svc.Board(responder)
+		for _, o := range board {
+			if o.IncidentNumber == b.Number {
+				t.Fatal("a restricted incident's obligations on the board of someone who may not see it")
+			}
+		}
+		clk.Advance(61 * 24 * time.Hour)
+		board, _ = svc.Board(sec)
+		overdue := 0
+		for _, o := range board {
+			if o.Key == "individuals" && o.State == breach.StateOverdue {
+				overdue++
+			}
+		}
+		if overdue != 2 {
+			t.Fatalf("overdue after 61 days: %d of %+v", overdue, board)
+		}
+	})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,168 @@
+package breach
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// The states of an obligation when read.
+const (
+	StateOpen    = "open"    // due later
+	StateHeld    = "held"    // a law-enforcement delay holds it now (164.412)
+	StateOverdue = "overdue" // its deadline passed and it is not met
+	StateMet     = "met"     // the notice was made
+)
+
+// Obligation is one notice a case owes, as computed, with whether and
+// when it was met.
+type Obligation struct {
+	rules.Obligation
+	CaseID         string
+	IncidentNumber string
+	State          string
+	MetAt          *time.Time
+	MetBy          string
+}
+
+func state(o rules.Obligation, met *time.Time, now time.Time) string {
+	switch {
+	case met != nil:
+		return StateMet
+	case o.Hold != nil && !now.Before(o.Hold.From) && now.Before(o.Hold.Until):
+		return StateHeld
+	case now.After(o.Due):
+		return StateOverdue
+	}
+	return StateOpen
+}
+
+func (s *Service) scanObligations(rows *sql.Rows, now time.Time) ([]Obligation, error) {
+	defer rows.Close()
+	var out []Obligation
+	for rows.Next() {
+		var o Obligation
+		var body string
+		var met sql.NullTime
+		if err := rows.Scan(&o.CaseID, &o.IncidentNumber, &body, &met, &o.MetBy); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(body), &o.Obligation); err != nil {
+			return nil, fmt.Errorf("obligation: %w", err)
+		}
+		if met.Valid {
+			t := met.Time.UTC()
+			o.MetAt = &t
+		}
+		o.State = state(o.Obligation, o.MetAt, now)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+const obligationSelect = `SELECT o.case_id, i.number, o.body, o.met_at, o.met_by FROM breach_obligations o
+	JOIN breach_cases c ON c.id = o.case_id JOIN incidents i ON i.id = c.incident_id`
+
+// Obligations lists the case's obligations, earliest due first.
+func (s *Service) Obligations(ctx context.Context, ref string) ([]Obligation, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	c, err := s.caseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 ORDER BY o.due_at, o.obligation`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list obligations: %w", err)
+	}
+	return s.scanObligations(rows, s.clock.Now())
+}
+
+// Board lists every unmet obligation of every case the actor may see,
+// earliest due first: the deadline board.
+func (s *Service) Board(ctx context.Context) ([]Obligation, error) {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	rows, err := s.db.R.QueryContext(ctx, obligationSelect+` WHERE o.met_at IS NULL AND `+incident.VisibleSQL(actor, now, "i", arg)+
+		` ORDER BY o.due_at, i.number, o.obligation LIMIT 1000`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list obligations: %w", err)
+	}
+	return s.scanObligations(rows, now)
+}
+
+// MarkMet records that the case's obligation key was met at at (when the
+// notice was made), by the actor; the timeline says whether it was on
+// time.
+func (s *Service) MarkMet(ctx context.Context, ref, key string, at time.Time) (Obligation, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return Obligation{}, err
+	}
+	now := s.clock.Now()
+	if at.IsZero() {
+		at = now
+	}
+	if at.After(now) {
+		return Obligation{}, apperr.Field("met_at", "is in the future")
+	}
+	var out Obligation
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		c, err := s.caseOf(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
+		if err != nil {
+			return fmt.Errorf("read obligation: %w", err)
+		}
+		obs, err := s.scanObligations(rows, now)
+		if err != nil {
+			return err
+		}
+		if len(obs) == 0 {
+			return apperr.New(apperr.NotFound, "case of %s has no obligation %q", c.IncidentNumber, key)
+		}
+		out = obs[0]
+		if out.MetAt != nil {
+			return apperr.New(apperr.Conflict, "obligation %q was met already", key)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE breach_obligations SET met_at = $1, met_by = $2 WHERE case_id = $3 AND obligation = $4`,
+			at, actor.String(), c.ID, key); err != nil {
+			return fmt.Errorf("mark obligation met: %w", err)
+		}
+		out.MetAt, out.MetBy, out.State = &at, actor.String(), StateMet
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.obligation_met", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "obligation": key, "met_at": at, "due": out.Due}}); err != nil {
+			return err
+		}
+		timing := "on time"
+		if at.After(out.Due) {
+			timing = "LATE: it was due " + out.Due.UTC().Format("2006-01-02 15:04") + " UTC"
+		}
+		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf("Notice obligation %s (%s) met by %s, %s.",
+			key, out.Citation, actor.Name, timing))
+	})
+	if err != nil {
+		return Obligation{}, err
+	}
+	return out, nil
+}
