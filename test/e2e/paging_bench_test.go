@@ -271,7 +271,7 @@ func webhookDelivery(b *testing.B, limit int) {
 		}
 	})
 	sent := time.Since(start)
-	last := sink.waitPages(b, alerts*users, 10*time.Minute)
+	last := sink.waitPages(b, alerts*users, 20*time.Minute)
 	b.StopTimer()
 	if b.Failed() {
 		return
