@@ -18,8 +18,10 @@ import (
 // RateWindow, so a storm cannot flood a phone; what is over the limit is
 // recorded as rate_limited, not sent. A storm of alerts still pages once
 // per incident, since alerts that join an incident do not page again.
+// Webhooks have none: they reach machines (a ticketing system, a chat
+// bridge) that take every page of a storm.
 var RateLimits = map[ContactKind]int{
-	ContactSMS: 5, ContactVoice: 3, ContactEmail: 20, ContactSlack: 20, ContactTeams: 20, ContactWebhook: 60,
+	ContactSMS: 5, ContactVoice: 3, ContactEmail: 20, ContactSlack: 20, ContactTeams: 20,
 }
 
 // RateWindow is the window of RateLimits.
@@ -97,9 +99,10 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 		return nil, err
 	}
 	out := make([]*delivery, 0, len(cs))
+	pages := map[string]pageFacts{} // a storm's pages share their incident's facts
 	for i := range cs {
 		c := &cs[i]
-		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now); err != nil {
+		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now, pages); err != nil {
 			return nil, fmt.Errorf("notification %s: %w", c.d.id, err)
 		}
 		out = append(out, &c.d)
@@ -107,8 +110,16 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	return out, nil
 }
 
-// prepare fills in d's destination and message.
-func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, contactID, kind string, now time.Time) error {
+// pageFacts are what a page's messages say.
+type pageFacts struct {
+	number, severity, service string
+	status                    PageStatus
+}
+
+// prepare fills in d's destination and message; pages caches what it
+// reads of each page for the other messages of the round.
+func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, contactID, kind string, now time.Time,
+	pages map[string]pageFacts) error {
 	var sealed string
 	var disabled sql.NullTime
 	if err := tx.QueryRowContext(ctx, `SELECT c.address, c.hint, c.disabled_at, u.username FROM contact_methods c
@@ -153,19 +164,21 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindVerify, Code: code, URL: p.opts.BaseURL + "/profile"}
 	case kindPage:
-		var number, severity, service string
-		var status PageStatus
-		if err := tx.QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
-			JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
-			&number, &severity, &service, &status); err != nil {
-			return fmt.Errorf("read page: %w", err)
+		pf, ok := pages[pageID]
+		if !ok {
+			if err := tx.QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
+				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
+				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
+				return fmt.Errorf("read page: %w", err)
+			}
+			pages[pageID] = pf
 		}
-		if status != PageTriggered {
+		if pf.status != PageTriggered {
 			d.skip = statusCancelled
 			return nil
 		}
-		d.msg = notify.Message{Kind: notify.KindPage, Incident: number, Severity: severity, Service: service,
-			Status: string(status), URL: p.opts.BaseURL + "/incidents/" + number}
+		d.msg = notify.Message{Kind: notify.KindPage, Incident: pf.number, Severity: pf.severity, Service: pf.service,
+			Status: string(pf.status), URL: p.opts.BaseURL + "/incidents/" + pf.number}
 		for _, l := range []struct {
 			action string
 			url    *string

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/notify"
-	"github.com/wardhq/ward/internal/paging"
 )
 
 // pageSink is a webhook receiver that keeps, for every page it gets, the
@@ -74,20 +73,6 @@ func (s *pageSink) waitPages(b *testing.B, n int, limit time.Duration) time.Time
 	}
 }
 
-// setWebhookRateLimit sets how many messages one webhook contact method
-// may be sent in paging.RateWindow for the benchmark's duration; 0 turns
-// the check off. The default (60 in 10 minutes) would record all but the
-// first 60 pages of a contact method as rate_limited. It must be called
-// before the server starts, so the default is restored after it stops.
-func setWebhookRateLimit(b *testing.B, limit int) {
-	old := paging.RateLimits[paging.ContactWebhook]
-	paging.RateLimits[paging.ContactWebhook] = limit
-	b.Cleanup(func() { paging.RateLimits[paging.ContactWebhook] = old })
-}
-
-// unlimited is a rate limit no benchmark reaches: the check still runs.
-const unlimited = 1 << 30
-
 // pagedService starts Ward with users named by users, each with a
 // verified webhook contact method on sink, one escalation policy whose
 // first step pages them all, and a service grouping by alert on that
@@ -143,7 +128,6 @@ func BenchmarkFirstPageLatency(b *testing.B) {
 // firstPageLatency is BenchmarkFirstPageLatency with triggers sent at rate
 // a second.
 func firstPageLatency(b *testing.B, rate int) {
-	setWebhookRateLimit(b, unlimited)
 	sink := startPageSink(b)
 	w, svcID, ig := pagedService(b, sink, []string{"oncall"}, "events_v2")
 	// Enough senders that a slow answer does not hold back the next
@@ -232,19 +216,9 @@ func firstPageLatency(b *testing.B, rate int) {
 // policy, on a service grouping by alert, so each alert opens an incident
 // that sends ten pages. b.N/10 distinct alerts (use -benchtime 50000x) go
 // in as Alertmanager batches of 100; the clock runs from the first batch
-// to the last page's arrival. Sub-benchmark ratelimit=check keeps the
-// per-contact-method rate limit check (with a limit no run reaches);
-// ratelimit=off turns it off, to show what the rest of delivery costs.
+// to the last page's arrival. (Webhooks have no per-contact rate limit.)
 func BenchmarkWebhookDelivery(b *testing.B) {
-	b.Run("ratelimit=check", func(b *testing.B) { webhookDelivery(b, unlimited) })
-	b.Run("ratelimit=off", func(b *testing.B) { webhookDelivery(b, 0) })
-}
-
-// webhookDelivery is BenchmarkWebhookDelivery with the webhook rate limit
-// set to limit.
-func webhookDelivery(b *testing.B, limit int) {
 	const users = 10
-	setWebhookRateLimit(b, limit)
 	sink := startPageSink(b)
 	names := make([]string, users)
 	for i := range names {

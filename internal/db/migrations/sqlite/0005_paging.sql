@@ -126,6 +126,10 @@ CREATE TABLE notifications (
     lease_until       TIMESTAMP
 );
 CREATE INDEX notifications_due ON notifications (due_at) WHERE status = 'scheduled';
+-- The outbox's queue (claims take the oldest queued) and abandoned leases.
+CREATE INDEX notifications_queue ON notifications (status, due_at);
+-- The per-contact rate limit counts what was sent lately.
+CREATE INDEX notifications_sent ON notifications (contact_method_id, status, sent_at);
 CREATE INDEX notifications_incident ON notifications (incident_id, created_at);
 CREATE INDEX notifications_method ON notifications (contact_method_id, created_at);
 
