@@ -19,6 +19,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
@@ -107,6 +108,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	cases, err := breach.New(d, env.Clock, incidents, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	workflow.OpenCasesWith(cases)
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Users: users,
@@ -123,6 +130,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Pager:           pager,
 		Stakeholders:    stakeholders,
 		Rules:           workflow,
+		Breach:          cases,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		TwilioAuthToken: cfg.TwilioAuthToken,
 		EmailDomain:     emailDomain(cfg),

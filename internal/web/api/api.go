@@ -17,6 +17,7 @@ import (
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/rules"
@@ -39,6 +40,7 @@ type Deps struct {
 	Pager        *paging.Pager
 	Stakeholders *stakeholder.Service
 	Rules        *rules.Engine
+	Breach       *breach.Service
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -72,6 +74,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerPaging(api)
 	h.registerStakeholders(api)
 	h.registerRules(api)
+	h.registerBreach(api)
 	h.registerRestricted(api)
 	return api
 }

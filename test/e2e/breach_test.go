@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBreachCaseAPI opens a case, sets its facts, signs a determination
+// as the Privacy Officer and records a notice, through the API on both
+// databases.
+func TestBreachCaseAPI(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		code, out, errs := w.run("token", "create", "--name", "privacy", "--role", "privacy_officer")
+		if code != 0 {
+			t.Fatalf("token: %s", errs)
+		}
+		privacy := strings.TrimSpace(out)
+		var inc incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
+		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
+		var c struct {
+			Outcome string `json:"outcome"`
+			Facts   struct {
+				DiscoveredAt string `json:"discovered_at"`
+			} `json:"facts"`
+		}
+		w.must(201, "POST", base, nil, &c)
+		if c.Outcome != "pending" {
+			t.Fatalf("case: %+v", c)
+		}
+		if code, raw := w.do("PUT", base+"/facts", map[string]any{"role": "covered_entity", "discovered_at": c.Facts.DiscoveredAt,
+			"should_have_known_at": c.Facts.DiscoveredAt, "individuals": -3}, nil); code != 422 || !strings.Contains(string(raw), "individuals") {
+			t.Fatalf("bad facts: %d %s", code, raw)
+		}
+		w.must(200, "PUT", base+"/facts", map[string]any{"role": "covered_entity", "discovered_at": c.Facts.DiscoveredAt,
+			"should_have_known_at": c.Facts.DiscoveredAt, "individuals": 1200, "by_state": map[string]int{"CA": 700, "OR": 500}}, nil)
+		var obs []struct {
+			Key      string `json:"key"`
+			Citation string `json:"citation"`
+			State    string `json:"state"`
+		}
+		w.must(200, "GET", base+"/obligations", nil, &obs)
+		keys := map[string]bool{}
+		for _, o := range obs {
+			keys[o.Key] = true
+			if o.Citation == "" {
+				t.Errorf("no citation: %+v", o)
+			}
+		}
+		if !keys["individuals"] || !keys["media:CA"] || keys["media:OR"] || !keys["hhs"] {
+			t.Fatalf("obligations for 700 in CA and exactly 500 in OR: %+v", obs)
+		}
+		det := map[string]any{"determination": map[string]any{"notify_without_assessment": true}}
+		if code, _ := w.do("POST", base+"/determinations", det, nil); code != 403 {
+			t.Fatalf("an admin signing: %d", code)
+		}
+		var signed struct {
+			Version  int    `json:"version"`
+			Outcome  string `json:"outcome"`
+			SignedBy string `json:"signed_by"`
+		}
+		code, raw := w.doAs(privacy, "POST", base+"/determinations", det, &signed)
+		if code != 201 || signed.Version != 1 || signed.Outcome != "notification_required" || !strings.HasPrefix(signed.SignedBy, "token:") {
+			t.Fatalf("sign: %d %s", code, raw)
+		}
+		var met struct{ State string }
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals"}, &met)
+		if met.State != "met" {
+			t.Fatalf("met: %+v", met)
+		}
+		var board []struct{ Key, State string }
+		w.must(200, "GET", "/api/v1/breach-deadlines", nil, &board)
+		for _, o := range board {
+			if o.Key == "individuals" {
+				t.Fatal("a met obligation on the board")
+			}
+		}
+		if len(board) == 0 {
+			t.Fatal("an empty deadline board")
+		}
+	})
+}
