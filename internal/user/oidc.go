@@ -33,7 +33,7 @@ const (
 var (
 	ErrNoRole = apperr.New(apperr.Forbidden,
 		"Your identity provider account is in no group that Ward maps to a role. Ask your administrator to add you to one.")
-	ErrSSODisabled = apperr.New(apperr.Forbidden, "Your Ward account is disabled. Ask your administrator.")
+	ErrSSODisabled  = apperr.New(apperr.Forbidden, "Your Ward account is disabled. Ask your administrator.")
 	ErrSSOLastAdmin = apperr.New(apperr.Forbidden,
 		"Your identity provider no longer grants you the admin role, but you are Ward's last enabled admin. "+
 			"Another admin must exist before your role can change; use the local administrator account.")
