@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -187,16 +188,11 @@ func (b *browserless) get(target string) (int, string, string) {
 		b.t.Fatalf("GET %s: %v", target, err)
 	}
 	defer resp.Body.Close()
-	var sb strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		sb.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", target, err)
 	}
-	return resp.StatusCode, resp.Header.Get("Location"), sb.String()
+	return resp.StatusCode, resp.Header.Get("Location"), string(raw)
 }
 
 // ssoTo walks b through the sign-in button and the provider up to the
@@ -401,7 +397,7 @@ func testSSO(t *testing.T, w *ward, idp *fakeIdP) {
 		!strings.HasPrefix(where, "/login/mfa") {
 		t.Fatalf("break-glass password with the provider down: %d %.300s", code, where)
 	}
-	local.send("GET", "/login/mfa", nil) // its CSRF token
+	local.send("GET", "/login/mfa", nil)                                  // its CSRF token
 	otp, err := totp.GenerateCode(secret, time.Now().Add(30*time.Second)) // the enrolment used the current step
 	if err != nil {
 		t.Fatal(err)
