@@ -235,7 +235,9 @@ func (c *Client) Finish(ctx context.Context, r *http.Request, now time.Time) (us
 	if err := idt.Claims(&all); err != nil {
 		return user.ExternalIdentity{}, "", errors.Join(ErrToken, err)
 	}
-	id := user.ExternalIdentity{Issuer: idt.Issuer, Subject: idt.Subject, Email: claims.Email,
+	// The configured issuer, not the token's iss, names the link: the
+	// verifier has checked they agree, and Google's iss may lack https://.
+	id := user.ExternalIdentity{Issuer: c.opts.Issuer, Subject: idt.Subject, Email: claims.Email,
 		EmailVerified: isTrue(claims.EmailVerified), Name: claims.Name, Username: claims.PreferredUsername,
 		Role: c.MapRole(groups(all[c.opts.GroupsClaim]))}
 	return id, st.Next, nil
