@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -411,5 +412,47 @@ func testSSO(t *testing.T, w *ward, idp *fakeIdP) {
 	}
 	if code, out, errs := w.run("audit", "verify"); code != 0 {
 		t.Errorf("audit verify: %d %s %s", code, out, errs)
+	}
+}
+
+// TestSSOFlagsValidated: ward serve refuses bad single sign-on settings and
+// names the flag.
+func TestSSOFlagsValidated(t *testing.T) {
+	base := []string{"serve", "--listen", "127.0.0.1:0", "--data", t.TempDir()}
+	good := map[string]string{"--oidc-issuer": "https://idp.example.org", "--oidc-client-id": "ward",
+		"--oidc-client-secret": "s", "--oidc-role-map": "g=admin"}
+	for _, tc := range []struct {
+		flag, value, want string
+	}{
+		{"--oidc-role-map", "g=root", `oidc-role-map: "g": "root" is not a role`},
+		{"--oidc-role-map", "", "oidc-role-map: required with oidc-issuer"},
+		{"--oidc-issuer", "http://idp.example.org", "oidc-issuer: \"http://idp.example.org\" is not an https URL"},
+		{"--oidc-client-secret", "", "oidc-client-secret: required with oidc-issuer"},
+		{"--oidc-redirect-url", "https://ward.example.org/callback", "oidc-redirect-url: \"https://ward.example.org/callback\""},
+		{"--oidc-groups-claim", " ", "oidc-groups-claim: must not be empty"},
+	} {
+		args := append([]string{}, base...)
+		for f, v := range good {
+			if f != tc.flag {
+				args = append(args, f, v)
+			}
+		}
+		args = append(args, tc.flag, tc.value)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var stderr strings.Builder
+		code := app.Main(ctx, app.Env{Args: args, Stdout: io.Discard, Stderr: &stderr, Version: "test",
+			Getenv: func(string) (string, bool) { return "", false }})
+		cancel()
+		if code != app.ExitUsage || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%s=%q: exit %d, %q; want %d and %q", tc.flag, tc.value, code, stderr.String(), app.ExitUsage, tc.want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stderr strings.Builder
+	code := app.Main(ctx, app.Env{Args: append(base, "--oidc-client-id", "ward"), Stdout: io.Discard, Stderr: &stderr,
+		Version: "test", Getenv: func(string) (string, bool) { return "", false }})
+	if code != app.ExitUsage || !strings.Contains(stderr.String(), "oidc-client-id: needs oidc-issuer") {
+		t.Errorf("SSO flag without an issuer: exit %d, %q", code, stderr.String())
 	}
 }
