@@ -23,9 +23,10 @@ const MethodOIDC = "oidc"
 
 // The reasons a single sign-on is refused, as the audit trail records them.
 const (
-	reasonNoRole        = "no_mapped_role"
-	reasonLastAdmin     = "last_admin"
-	reasonAmbiguousMail = "ambiguous_email"
+	reasonNoRole          = "no_mapped_role"
+	reasonLastAdmin       = "last_admin"
+	reasonAmbiguousMail   = "ambiguous_email"
+	reasonLinkedElsewhere = "email_linked_elsewhere"
 )
 
 // The answers to a refused single sign-on. Unlike ErrSignIn they say why:
@@ -39,6 +40,8 @@ var (
 			"Another admin must exist before your role can change; use the local administrator account.")
 	ErrSSOAmbiguous = apperr.New(apperr.Forbidden,
 		"More than one Ward account has your email address, so Ward cannot tell which is yours. Ask your administrator.")
+	ErrSSOLinkedElsewhere = apperr.New(apperr.Forbidden,
+		"The Ward account with your email address belongs to another person at your identity provider. Ask your administrator.")
 )
 
 // ExternalIdentity is a person as an OpenID Connect identity provider
@@ -63,7 +66,8 @@ type ExternalIdentity struct {
 //
 // The account is the one linked to (Issuer, Subject); at first sign-in, the
 // one account whose email equals a verified Email, which is then linked;
-// otherwise a new account with Role, also linked. A new account gets a
+// otherwise a new account with Role, also linked. An account already linked
+// to another subject of the same issuer is not matched by email (refused). A new account gets a
 // password hash of 256 random bits that nobody knows, so only single
 // sign-on opens it. Role is applied at every sign-in, recorded as
 // user.role_changed. A disabled account, an empty Role and demoting the
@@ -92,6 +96,9 @@ func (s *Service) SignInExternal(ctx context.Context, id ExternalIdentity, ip, u
 	case errors.Is(err, errAmbiguous):
 		fail.reason = reasonAmbiguousMail
 		return LoginResult{}, s.reject(ctx, fail, ErrSSOAmbiguous)
+	case errors.Is(err, errLinkedElsewhere):
+		fail.reason = reasonLinkedElsewhere
+		return LoginResult{}, s.reject(ctx, fail, ErrSSOLinkedElsewhere)
 	case err != nil:
 		return LoginResult{}, err
 	case id.Role == "":
@@ -116,8 +123,9 @@ func (s *Service) SignInExternal(ctx context.Context, id ExternalIdentity, ip, u
 }
 
 var (
-	errLastAdmin = errors.New("would demote the last enabled admin")
-	errAmbiguous = errors.New("several accounts have the email")
+	errLastAdmin       = errors.New("would demote the last enabled admin")
+	errAmbiguous       = errors.New("several accounts have the email")
+	errLinkedElsewhere = errors.New("the account with the email is linked to another subject")
 )
 
 // findExternal returns the account linked to id, or else the one whose
@@ -157,10 +165,22 @@ func (s *Service) findExternal(ctx context.Context, id ExternalIdentity) (User, 
 	case 0:
 		return User{}, false, nil
 	case 1:
-		u, _, err := getUser(ctx, s.db.R, ids[0])
-		return u, false, err
+	default:
+		return User{}, false, errAmbiguous
 	}
-	return User{}, false, errAmbiguous
+	// An account already linked to another subject of this issuer is not
+	// taken over by email: the provider may have given the address to
+	// someone new.
+	var n int
+	if err := s.db.R.QueryRowContext(ctx, "SELECT count(*) FROM user_identities WHERE issuer = $1 AND user_id = $2",
+		id.Issuer, ids[0]).Scan(&n); err != nil {
+		return User{}, false, fmt.Errorf("user: find identity: %w", err)
+	}
+	if n > 0 {
+		return User{}, false, errLinkedElsewhere
+	}
+	u, _, err := getUser(ctx, s.db.R, ids[0])
+	return u, false, err
 }
 
 // unusablePassword hashes 256 random bits that are then forgotten.

@@ -119,5 +119,16 @@ func TestSignInExternalRefusals(t *testing.T) {
 			Role: authz.RoleResponder}); err != user.ErrSSOAmbiguous {
 			t.Errorf("ambiguous email: %v", err)
 		}
+
+		// An account linked to one subject is not taken by another subject
+		// of the same issuer with its verified email.
+		if _, err := e.sso(user.ExternalIdentity{Issuer: issuer, Subject: "s-gina", Email: "gina@example.org",
+			Role: authz.RoleResponder}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.sso(user.ExternalIdentity{Issuer: issuer, Subject: "s-gina-2", Email: "gina@example.org", EmailVerified: true,
+			Role: authz.RoleResponder}); err != user.ErrSSOLinkedElsewhere {
+			t.Errorf("email of an account linked to another subject: %v", err)
+		}
 	})
 }

@@ -19,7 +19,8 @@
 //
 // A failed attempt's reason (unknown_user, wrong_password, disabled, locked,
 // ip_limited; for MFA wrong_code, replayed_code, locked; for single sign-on
-// no_mapped_role, disabled, last_admin, ambiguous_email) is part of the
+// no_mapped_role, disabled, last_admin, ambiguous_email,
+// email_linked_elsewhere) is part of the
 // entry's change, {"username":…,"reason":…}, which the trail keeps as a
 // digest. Passwords, codes, secrets and tokens never reach the trail.
 package user
