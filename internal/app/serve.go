@@ -28,6 +28,7 @@ import (
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/rules"
+	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web"
@@ -116,8 +117,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	workflow.OpenCasesWith(cases)
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)
+	single, err := ssoClient(cfg, cfg.BaseURL(ln.Addr().String()))
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Users: users,
-		Clock: env.Clock, Log: logger, Version: env.Version})
+		SSO: single, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err
@@ -268,21 +274,58 @@ func providers(cfg *config.Config, env Env) paging.Providers {
 	return p
 }
 
-// smtpRoots adds the --smtp-ca-file certificates to the system's roots.
-func smtpRoots(file string) (*tls.Config, error) {
-	if file == "" {
+// ssoClient is the OpenID Connect client the settings configure; nil
+// without --oidc-issuer. base is Ward's public URL.
+func ssoClient(cfg *config.Config, base string) (*sso.Client, error) {
+	if cfg.OIDCIssuer == "" {
 		return nil, nil
 	}
+	roleMap, err := sso.ParseRoleMap(cfg.OIDCRoleMap)
+	if err != nil {
+		return nil, fmt.Errorf("oidc-role-map: %w", err)
+	}
+	redirect := cfg.OIDCRedirectURL
+	if redirect == "" {
+		redirect = sso.RedirectURL(base)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.OIDCCAFile != "" {
+		roots, err := caRoots("oidc-ca-file", cfg.OIDCCAFile)
+		if err != nil {
+			return nil, err
+		}
+		transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	return sso.New(sso.Options{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		RedirectURL: redirect, GroupsClaim: cfg.OIDCGroupsClaim, RoleMap: roleMap, Name: cfg.OIDCName,
+		HTTPClient: &http.Client{Transport: transport, Timeout: 10 * time.Second}})
+}
+
+// caRoots is the system's roots with the PEM certificates in file added;
+// flag names the setting in errors.
+func caRoots(flag, file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("smtp-ca-file: %w", err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil {
 		roots = x509.NewCertPool()
 	}
 	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("smtp-ca-file: %s holds no PEM certificate", file)
+		return nil, fmt.Errorf("%s: %s holds no PEM certificate", flag, file)
+	}
+	return roots, nil
+}
+
+// smtpRoots adds the --smtp-ca-file certificates to the system's roots.
+func smtpRoots(file string) (*tls.Config, error) {
+	if file == "" {
+		return nil, nil
+	}
+	roots, err := caRoots("smtp-ca-file", file)
+	if err != nil {
+		return nil, err
 	}
 	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }

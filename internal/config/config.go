@@ -8,12 +8,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/pflag"
+
+	"github.com/wardhq/ward/internal/sso"
 )
 
 // Config is every setting Ward reads.
@@ -63,13 +67,23 @@ type Config struct {
 	// Slack bot token, for contact methods naming a channel or user id.
 	SlackBotToken string
 	SlackURL      string
+
+	// Single sign-on with OpenID Connect; OIDCIssuer empty: none.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCRedirectURL  string // empty: the public URL's /login/oidc/callback
+	OIDCGroupsClaim  string
+	OIDCRoleMap      string // group=role,group=role
+	OIDCName         string // the sign-in button's label
+	OIDCCAFile       string // PEM roots to trust for the provider, beside the system's
 }
 
 // Default returns the defaults.
 func Default() Config {
 	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
-		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com"}
+		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups"}
 }
 
 // BindStorage adds the flags every command shares: where the data is.
@@ -109,6 +123,20 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.EmailListen, "email-intake-listen", c.EmailListen,
 		"address of an SMTP listener that turns email to <key>@<email-intake-domain> into alerts; empty: off (env WARD_EMAIL_INTAKE_LISTEN)")
 	fs.StringVar(&c.EmailDomain, "email-intake-domain", c.EmailDomain, "the domain of the intake addresses (env WARD_EMAIL_INTAKE_DOMAIN)")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer,
+		"OpenID Connect issuer URL for single sign-on; empty: no SSO (env WARD_OIDC_ISSUER)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", c.OIDCClientID, "OpenID Connect client id (env WARD_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", c.OIDCClientSecret,
+		"OpenID Connect client secret; prefer the environment (env WARD_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", c.OIDCRedirectURL,
+		"callback URL registered with the provider; default the public URL's /login/oidc/callback (env WARD_OIDC_REDIRECT_URL)")
+	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", c.OIDCGroupsClaim,
+		"ID token claim listing the person's groups (env WARD_OIDC_GROUPS_CLAIM)")
+	fs.StringVar(&c.OIDCRoleMap, "oidc-role-map", c.OIDCRoleMap,
+		"group=role pairs, comma-separated; the highest-privilege mapped role wins (env WARD_OIDC_ROLE_MAP)")
+	fs.StringVar(&c.OIDCName, "oidc-name", c.OIDCName, "the provider's name on the sign-in button (env WARD_OIDC_NAME)")
+	fs.StringVar(&c.OIDCCAFile, "oidc-ca-file", c.OIDCCAFile,
+		"PEM file of extra CAs to trust for the OpenID Connect provider (env WARD_OIDC_CA_FILE)")
 }
 
 // ApplyEnv sets every flag in fs that was not given on the command line
@@ -205,6 +233,48 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.InsecureHTTP && c.TLSCert != "" {
 		return errors.New("insecure-http: cannot be combined with tls-cert")
+	}
+	return c.validateOIDC()
+}
+
+// validateOIDC checks the single sign-on settings when an issuer is set.
+func (c Config) validateOIDC() error {
+	if c.OIDCIssuer == "" {
+		for _, f := range [][2]string{{"oidc-client-id", c.OIDCClientID}, {"oidc-client-secret", c.OIDCClientSecret},
+			{"oidc-redirect-url", c.OIDCRedirectURL}, {"oidc-role-map", c.OIDCRoleMap}, {"oidc-name", c.OIDCName},
+			{"oidc-ca-file", c.OIDCCAFile}} {
+			if f[1] != "" {
+				return fmt.Errorf("%s: needs oidc-issuer", f[0])
+			}
+		}
+		return nil
+	}
+	if u, err := url.Parse(c.OIDCIssuer); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("oidc-issuer: %q is not an https URL without query or fragment", c.OIDCIssuer)
+	}
+	if c.OIDCClientID == "" {
+		return errors.New("oidc-client-id: required with oidc-issuer")
+	}
+	if c.OIDCClientSecret == "" {
+		return errors.New("oidc-client-secret: required with oidc-issuer (set WARD_OIDC_CLIENT_SECRET)")
+	}
+	if c.OIDCRedirectURL != "" {
+		u, err := url.Parse(c.OIDCRedirectURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "/login/oidc/callback" {
+			return fmt.Errorf("oidc-redirect-url: %q is not an http(s) URL ending in /login/oidc/callback", c.OIDCRedirectURL)
+		}
+	}
+	if strings.TrimSpace(c.OIDCGroupsClaim) == "" {
+		return errors.New("oidc-groups-claim: must not be empty")
+	}
+	if c.OIDCRoleMap == "" {
+		return errors.New("oidc-role-map: required with oidc-issuer: no one could sign in without a role")
+	}
+	if _, err := sso.ParseRoleMap(c.OIDCRoleMap); err != nil {
+		return fmt.Errorf("oidc-role-map: %w", err)
+	}
+	if len(c.OIDCName) > 64 || strings.ContainsFunc(c.OIDCName, unicode.IsControl) {
+		return fmt.Errorf("oidc-name: %q must be at most 64 characters without control characters", c.OIDCName)
 	}
 	return nil
 }

@@ -14,10 +14,13 @@
 //	user.login (a session became full), user.login_mfa_pending,
 //	user.login_failed, user.locked, user.mfa_enrolment_started,
 //	user.mfa_enabled, user.mfa_failed, user.recovery_code_used,
+//	user.identity_linked (single sign-on, SignInExternal),
 //	session.<reason> (a session ended; reasons as EndedReason returns them)
 //
 // A failed attempt's reason (unknown_user, wrong_password, disabled, locked,
-// ip_limited; for MFA wrong_code, replayed_code, locked) is part of the
+// ip_limited; for MFA wrong_code, replayed_code, locked; for single sign-on
+// no_mapped_role, disabled, last_admin, ambiguous_email,
+// email_linked_elsewhere) is part of the
 // entry's change, {"username":…,"reason":…}, which the trail keeps as a
 // digest. Passwords, codes, secrets and tokens never reach the trail.
 package user

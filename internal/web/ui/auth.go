@@ -2,10 +2,12 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/user"
 )
 
@@ -77,6 +79,17 @@ type loginPage struct {
 	Username string
 	Next     string
 	Error    string
+	// SSO is the identity provider's name for the "Sign in with" button;
+	// "" when single sign-on is off.
+	SSO string
+}
+
+// ssoName is the sign-in button's label, or "" without single sign-on.
+func (u *UI) ssoName() string {
+	if u.SSO == nil {
+		return ""
+	}
+	return u.SSO.Name()
 }
 
 func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -84,11 +97,71 @@ func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, http.StatusOK, "setup_needed", "Set up Ward", "", nil)
 		return
 	}
-	u.render(w, r, http.StatusOK, "login", "Sign in", "", loginPage{Next: r.URL.Query().Get("next")})
+	u.render(w, r, http.StatusOK, "login", "Sign in", "", loginPage{Next: r.URL.Query().Get("next"), SSO: u.ssoName()})
+}
+
+// ssoStart sends the browser to the identity provider, with the cookie
+// that the callback checks.
+func (u *UI) ssoStart(w http.ResponseWriter, r *http.Request) {
+	if u.SSO == nil {
+		u.fail(w, r, apperr.New(apperr.NotFound, "Single sign-on is not configured."))
+		return
+	}
+	next := safeNext(r.URL.Query().Get("next"))
+	target, cookie, err := u.SSO.Begin(r.Context(), next, u.Clock.Now())
+	if err != nil {
+		u.ssoFail(w, r, next, err)
+		return
+	}
+	http.SetCookie(w, cookie)
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// ssoCallback completes a single sign-on: the provider's answer is checked
+// (sso.Client.Finish), then the account found, linked or created and a
+// full session started (user.Service.SignInExternal).
+func (u *UI) ssoCallback(w http.ResponseWriter, r *http.Request) {
+	if u.SSO == nil {
+		u.fail(w, r, apperr.New(apperr.NotFound, "Single sign-on is not configured."))
+		return
+	}
+	http.SetCookie(w, u.SSO.ClearCookie())
+	id, next, err := u.SSO.Finish(r.Context(), r, u.Clock.Now())
+	if err != nil {
+		u.ssoFail(w, r, "", err)
+		return
+	}
+	res, err := u.Users.SignInExternal(r.Context(), id, authz.RequestFrom(r.Context()).SourceIP, r.UserAgent())
+	if err != nil {
+		u.ssoFail(w, r, next, err)
+		return
+	}
+	setSession(w, res.Token)
+	u.afterSignIn(w, r, res, next)
+}
+
+// ssoFail shows the sign-in page with why single sign-on failed, so that
+// the person can try again or sign in with a local account. The cause is
+// logged without tokens or claims.
+func (u *UI) ssoFail(w http.ResponseWriter, r *http.Request, next string, err error) {
+	e, ok := apperr.As(err)
+	if !ok || e.Code == apperr.Internal {
+		u.fail(w, r, err)
+		return
+	}
+	status := http.StatusUnauthorized
+	switch {
+	case errors.Is(err, sso.ErrUnavailable):
+		status = http.StatusBadGateway
+	case e.Code == apperr.Forbidden:
+		status = http.StatusForbidden
+	}
+	u.Log.WarnContext(r.Context(), "sso_sign_in_failed", "request_id", authz.RequestFrom(r.Context()).ID, "error", err)
+	u.render(w, r, status, "login", "Sign in", "", loginPage{Next: next, Error: e.Message, SSO: u.ssoName()})
 }
 
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
-	page := loginPage{Username: r.PostFormValue("username"), Next: r.PostFormValue("next")}
+	page := loginPage{Username: r.PostFormValue("username"), Next: r.PostFormValue("next"), SSO: u.ssoName()}
 	res, err := u.Users.Login(r.Context(), page.Username, r.PostFormValue("password"),
 		authz.RequestFrom(r.Context()).SourceIP, r.UserAgent())
 	if err != nil {

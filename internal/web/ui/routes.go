@@ -10,6 +10,7 @@ import (
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/user"
 )
 
@@ -40,6 +41,8 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/setup", Perm: Public, handler: u.setup},
 		{Method: "GET", Pattern: "/login", Perm: Public, handler: u.loginForm},
 		{Method: "POST", Pattern: "/login", Perm: Public, handler: u.login},
+		{Method: "GET", Pattern: "/login/oidc", Perm: Public, handler: u.ssoStart},
+		{Method: "GET", Pattern: sso.CallbackPath, Perm: Public, handler: u.ssoCallback},
 		{Method: "GET", Pattern: "/login/mfa", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.mfaForm},
 		{Method: "POST", Pattern: "/login/mfa", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.mfa},
 		{Method: "POST", Pattern: "/logout", Perm: SignedIn, Stages: []user.Stage{user.StageMFA, user.StageEnrollMFA, user.StageFull}, handler: u.logout},

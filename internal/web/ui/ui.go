@@ -27,6 +27,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
 )
@@ -50,9 +51,12 @@ type Deps struct {
 	// the incident page's stakeholders and SLA section.
 	Stakeholders *stakeholder.Service
 	Users        *user.Service
-	Clock        clock.Clock
-	Log          *slog.Logger
-	Version      string
+	// SSO signs people in through an OpenID Connect provider; nil: only
+	// local accounts.
+	SSO     *sso.Client
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Version string
 }
 
 // UI serves the web interface.
