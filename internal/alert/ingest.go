@@ -15,6 +15,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
 )
@@ -210,11 +211,11 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	// The service row's lock serialises intake per service on PostgreSQL,
 	// so two nodes never open the same alert or group twice; SQLite's
 	// writer already does.
-	if _, err := tx.ExecContext(ctx, `UPDATE services SET version = version WHERE id = $1`, ig.ServiceID); err != nil {
+	if _, err := s.db.In(tx).ExecContext(ctx, `UPDATE services SET version = version WHERE id = $1`, ig.ServiceID); err != nil {
 		return fmt.Errorf("lock service: %w", err)
 	}
 	var revoked sql.NullTime
-	if err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM integration_keys WHERE id = $1`, ig.ID).Scan(&revoked); err != nil {
+	if err := s.db.In(tx).QueryRowContext(ctx, `SELECT revoked_at FROM integration_keys WHERE id = $1`, ig.ID).Scan(&revoked); err != nil {
 		return fmt.Errorf("check integration key: %w", err)
 	}
 	if revoked.Valid {
@@ -224,11 +225,11 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 		}
 		return nil
 	}
-	svc, err := getService(ctx, tx, ig.ServiceID)
+	svc, err := getService(ctx, s.db.In(tx), ig.ServiceID)
 	if err != nil {
 		return err
 	}
-	quiet, err := inMaintenance(ctx, tx, svc.ID, now)
+	quiet, err := inMaintenance(ctx, s.db.In(tx), svc.ID, now)
 	if err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func randomKey() string {
 	return hex.EncodeToString(b)
 }
 
-func inMaintenance(ctx context.Context, tx *sql.Tx, serviceID string, now time.Time) (bool, error) {
+func inMaintenance(ctx context.Context, tx db.Querier, serviceID string, now time.Time) (bool, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM maintenance_windows
 		WHERE service_id = $1 AND starts_at <= $2 AND ends_at > $2`, serviceID, now).Scan(&n)
@@ -282,7 +283,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	quiet bool, groups map[string]groupTarget, r *Result) error {
 	switch ev.Action {
 	case Acknowledge:
-		n, err := exec(ctx, tx, `UPDATE alerts SET status = $1, acknowledged_at = $2
+		n, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET status = $1, acknowledged_at = $2
 			WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL AND status = $5`,
 			StatusAcknowledged, now, svc.ID, ev.DedupKey, StatusTriggered)
 		count(n, err, &r.Acknowledged, &r.Ignored)
@@ -292,7 +293,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	}
 	var id string
 	var incStatus sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
+	err := s.db.In(tx).QueryRowContext(ctx, `SELECT a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
 		WHERE a.service_id = $1 AND a.dedup_key = $2 AND a.resolved_at IS NULL`, svc.ID, ev.DedupKey).Scan(&id, &incStatus)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -301,7 +302,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	case incStatus.String == string(incident.Closed):
 		// The incident it fed was closed while the tool kept firing: the
 		// old alert ends and this trigger starts a new one.
-		if _, err := exec(ctx, tx, `UPDATE alerts SET status = $1, resolved_at = $2 WHERE id = $3`, StatusResolved, now, id); err != nil {
+		if _, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET status = $1, resolved_at = $2 WHERE id = $3`, StatusResolved, now, id); err != nil {
 			return err
 		}
 	case !incStatus.Valid && !quiet:
@@ -311,7 +312,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 		if err != nil {
 			return err
 		}
-		if _, err := exec(ctx, tx, `UPDATE alerts SET incident_id = $1 WHERE id = $2`, g.id, id); err != nil {
+		if _, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET incident_id = $1 WHERE id = $2`, g.id, id); err != nil {
 			return err
 		}
 		if err := s.page(ctx, tx, svc, groupKey(svc.GroupBy, ev), g, groups); err != nil {
@@ -332,7 +333,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 func (s *Intake) repeat(ctx context.Context, tx *sql.Tx, ev *Event, id string, now time.Time, r *Result) error {
 	r.Deduplicated++
 	if len(ev.Details) == 0 {
-		_, err := exec(ctx, tx, `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3 WHERE id = $4`,
+		_, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3 WHERE id = $4`,
 			now, ev.Summary, ev.Severity, id)
 		return err
 	}
@@ -340,7 +341,7 @@ func (s *Intake) repeat(ctx context.Context, tx *sql.Tx, ev *Event, id string, n
 	if err != nil {
 		return err
 	}
-	_, err = exec(ctx, tx, `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3,
+	_, err = exec(ctx, s.db.In(tx), `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3,
 		details = $4 WHERE id = $5`, now, ev.Summary, ev.Severity, details, id)
 	return err
 }
@@ -363,7 +364,7 @@ func (s *Intake) page(ctx context.Context, tx *sql.Tx, svc Service, key string, 
 // its incident's last open alert, the incident's page ends.
 func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, ev *Event, now time.Time, r *Result) error {
 	var incidentID sql.NullString
-	err := tx.QueryRowContext(ctx, `UPDATE alerts SET status = $1, resolved_at = $2
+	err := s.db.In(tx).QueryRowContext(ctx, `UPDATE alerts SET status = $1, resolved_at = $2
 		WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL RETURNING incident_id`,
 		StatusResolved, now, svc.ID, ev.DedupKey).Scan(&incidentID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -378,7 +379,7 @@ func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, ev *Event
 		return nil
 	}
 	var open int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM alerts WHERE incident_id = $1 AND resolved_at IS NULL`,
+	if err := s.db.In(tx).QueryRowContext(ctx, `SELECT count(*) FROM alerts WHERE incident_id = $1 AND resolved_at IS NULL`,
 		incidentID.String).Scan(&open); err != nil {
 		return fmt.Errorf("count open alerts: %w", err)
 	}
@@ -410,7 +411,7 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, group_key, incident_id,
+	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, group_key, incident_id,
 		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
 		a.ID, svc.ID, ig.ID, a.DedupKey, a.GroupKey, incidentID, StatusTriggered, quiet, ev.Summary, ev.Source,
@@ -446,7 +447,7 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 		return g, nil
 	}
 	var g groupTarget
-	err := tx.QueryRowContext(ctx, `SELECT i.id, i.number, i.phi_suspected FROM alert_groups g
+	err := s.db.In(tx).QueryRowContext(ctx, `SELECT i.id, i.number, i.phi_suspected FROM alert_groups g
 		JOIN incidents i ON i.id = g.incident_id
 		WHERE g.service_id = $1 AND g.group_key = $2 AND i.status <> $3`, svc.ID, key, incident.Closed).Scan(&g.id, &g.number, &g.phi)
 	switch {
@@ -458,7 +459,7 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 			return groupTarget{}, fmt.Errorf("open incident for alert: %w", err)
 		}
 		g = groupTarget{id: inc.ID, number: inc.Number, phi: inc.PHISuspected}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_key, incident_id) VALUES ($1, $2, $3)
+		if _, err := s.db.In(tx).ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_key, incident_id) VALUES ($1, $2, $3)
 			ON CONFLICT (service_id, group_key) DO UPDATE SET incident_id = excluded.incident_id`, svc.ID, key, g.id); err != nil {
 			return groupTarget{}, fmt.Errorf("record alert group: %w", err)
 		}
@@ -491,7 +492,7 @@ func (s *Intake) sealDetails(ev *Event, alertID string) (string, error) {
 	return s.keys.Seal(ev.Details, keys.AlertDetails.Table, keys.AlertDetails.Name, alertID)
 }
 
-func exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+func exec(ctx context.Context, tx db.Querier, q string, args ...any) (int64, error) {
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("update alert: %w", err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,6 +49,7 @@ type DB struct {
 	Pool    *pgxpool.Pool
 
 	commits *committer // SQLite only: group commit of Write calls
+	stmts   sync.Map   // SQLite only: query → *sql.Stmt prepared on the writer
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -178,4 +180,83 @@ func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// InTx runs the statements of hot write paths inside tx, a transaction
+// from Write: on SQLite each query is prepared once on the writer's one
+// connection and reused, since parsing SQL costs more than running these
+// statements; on PostgreSQL pgx caches prepared statements itself, so the
+// query goes to tx as it is.
+type InTx struct {
+	d  *DB
+	tx *sql.Tx
+}
+
+// In returns the hot-path statements of tx.
+func (d *DB) In(tx *sql.Tx) InTx { return InTx{d: d, tx: tx} }
+
+// Tx is the transaction.
+func (t InTx) Tx() *sql.Tx { return t.tx }
+
+// preparing marks a query whose statement is being prepared.
+type preparing struct{}
+
+// stmt returns query's cached statement bound to the transaction, or false
+// when it is not prepared yet. The writer's one connection is the
+// transaction's until it ends, so a statement cannot be prepared on it now:
+// the first use starts preparing it in the background, where it waits for
+// the connection, and runs the query unprepared meanwhile.
+func (t InTx) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
+	if v, ok := t.d.stmts.Load(query); ok {
+		st, ready := v.(*sql.Stmt)
+		if !ready {
+			return nil, false
+		}
+		return t.tx.StmtContext(ctx, st), true
+	}
+	if _, loaded := t.d.stmts.LoadOrStore(query, preparing{}); !loaded {
+		go func() {
+			st, err := t.d.W.PrepareContext(context.Background(), query)
+			if err != nil {
+				t.d.stmts.Delete(query)
+				return
+			}
+			t.d.stmts.Store(query, st)
+		}()
+	}
+	return nil, false
+}
+
+// ExecContext is tx.ExecContext with the statement cached on SQLite.
+func (t InTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.d.Dialect != SQLite {
+		return t.tx.ExecContext(ctx, query, args...)
+	}
+	if st, ok := t.stmt(ctx, query); ok {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext is tx.QueryContext with the statement cached on SQLite.
+func (t InTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.d.Dialect != SQLite {
+		return t.tx.QueryContext(ctx, query, args...)
+	}
+	if st, ok := t.stmt(ctx, query); ok {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is tx.QueryRowContext with the statement cached on
+// SQLite.
+func (t InTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if t.d.Dialect != SQLite {
+		return t.tx.QueryRowContext(ctx, query, args...)
+	}
+	if st, ok := t.stmt(ctx, query); ok {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
