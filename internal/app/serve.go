@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -254,14 +255,23 @@ func smtpRoots(file string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }
 
-// loadTLS returns the TLS configuration: the operator's certificate,
-// reloaded when its files change, or a self-signed one for localhost made
-// on first start; nil for plain HTTP.
+// loadTLS returns the TLS configuration: certificates from ACME for
+// --acme-domain, the operator's certificate, reloaded when its files
+// change, or a self-signed one for localhost made on first start; nil for
+// plain HTTP.
 func loadTLS(env Env, cfg *config.Config, logger *slog.Logger) (*tls.Config, error) {
 	if cfg.InsecureHTTP {
 		logger.Warn("plain_http_enabled",
 			"warning", "Ward is serving plain HTTP; use this only behind a load balancer that terminates TLS (45 CFR 164.312(e)(1))")
 		return nil, nil
+	}
+	if len(cfg.ACMEDomains) > 0 {
+		m, err := web.NewACME(cfg.ACMEDomains, cfg.ACMEEmail, cfg.ACMEDirectory, filepath.Join(cfg.DataDir, "acme"), logger)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("acme_enabled", "domains", cfg.ACMEDomains, "directory", cfg.ACMEDirectory)
+		return m.TLSConfig(), nil
 	}
 	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
 	if certFile == "" {
