@@ -73,6 +73,9 @@ func NewACME(domains []string, email, directoryURL, cacheDir string, logger *slo
 		orders: map[string]chan struct{}{}, failed: map[string]time.Time{}}
 	for _, d := range domains {
 		name := strings.ToLower(d)
+		if name == "" || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\`) {
+			return nil, fmt.Errorf("acme-domain: %q is not a host name", d)
+		}
 		m.domains[name] = true
 		cert, err := loadCachedCert(filepath.Join(cacheDir, name+".pem"))
 		if errors.Is(err, os.ErrNotExist) {
@@ -118,38 +121,39 @@ func (m *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	case cert != nil && now.Before(cert.Leaf.NotAfter.Add(-ACMERenewBefore)):
 		return cert, nil
 	case cert != nil && now.Before(cert.Leaf.NotAfter):
-		go func() { _, _ = m.order(context.Background(), name) }()
+		m.start(name) // renew in the background
 		return cert, nil
 	}
-	ctx := hello.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return m.order(ctx, name)
-}
-
-// order gets a certificate for name, or waits for the order already under
-// way, and returns what is in hand when it ends. Within acmeRetryAfter of
-// a failed order it starts none.
-func (m *ACME) order(ctx context.Context, name string) (*tls.Certificate, error) {
-	m.mu.Lock()
-	done, running := m.orders[name]
-	if !running {
-		if at, failed := m.failed[name]; failed && time.Since(at) < acmeRetryAfter {
-			m.mu.Unlock()
-			return m.current(name)
+	if done := m.start(name); done != nil {
+		ctx := hello.Context()
+		if ctx == nil { // a ClientHelloInfo not made by crypto/tls
+			ctx = context.Background()
 		}
-		done = make(chan struct{})
-		m.orders[name] = done
-		go m.obtain(name, done)
-	}
-	m.mu.Unlock()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	return m.current(name)
+}
+
+// start begins an order for name unless one is under way, and returns the
+// channel closed when the running order ends; nil within acmeRetryAfter of
+// a failed order, when it starts none.
+func (m *ACME) start(name string) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if done, running := m.orders[name]; running {
+		return done
+	}
+	if at, failed := m.failed[name]; failed && time.Since(at) < acmeRetryAfter {
+		return nil
+	}
+	done := make(chan struct{})
+	m.orders[name] = done
+	go m.obtain(name, done)
+	return done
 }
 
 // current is name's certificate if it is still valid.

@@ -161,3 +161,46 @@ func TestACMEFailedOrderIsNotRetriedAtOnce(t *testing.T) {
 		t.Fatalf("a second handshake reached the CA again (%d requests, then %d)", first, n)
 	}
 }
+
+func TestACMEServesExpiringCertificateWhileRenewing(t *testing.T) {
+	var requests atomic.Int64
+	ca := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(ca.Close)
+	dir := t.TempDir()
+	cached := testCert(t, "ward.example.org", time.Now().Add(10*24*time.Hour))
+	if err := saveCachedCert(filepath.Join(dir, "ward.example.org.pem"), cached); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	m, err := NewACME([]string{"ward.example.org"}, "", ca.URL+"/directory", dir, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: "ward.example.org"})
+	if err != nil || got.Leaf.SerialNumber.Cmp(cached.Leaf.SerialNumber) != 0 {
+		t.Fatalf("got %v (%v), want the cached certificate while renewing", got, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "acme_order_failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewal attempt within 10s (%d requests): %s", requests.Load(), logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: "ward.example.org"}); err != nil ||
+		got.Leaf.SerialNumber.Cmp(cached.Leaf.SerialNumber) != 0 {
+		t.Fatalf("after a failed renewal: %v (%v), want the cached certificate", got, err)
+	}
+}
+
+func TestNewACMERefusesPathsAsHostNames(t *testing.T) {
+	for _, d := range []string{"../evil", "a/b.example.org", ""} {
+		if _, err := NewACME([]string{d}, "", unreachableCA, t.TempDir(), slog.New(slog.DiscardHandler)); err == nil ||
+			!strings.Contains(err.Error(), "acme-domain") {
+			t.Errorf("%q: %v, want refused", d, err)
+		}
+	}
+}
