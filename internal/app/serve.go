@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -330,13 +331,23 @@ func smtpRoots(file string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }
 
-// loadTLS returns the TLS configuration: the operator's certificate, or a
-// self-signed one for localhost made on first start; nil for plain HTTP.
+// loadTLS returns the TLS configuration: certificates from ACME for
+// --acme-domain, the operator's certificate, reloaded when its files
+// change, or a self-signed one for localhost made on first start; nil for
+// plain HTTP.
 func loadTLS(env Env, cfg *config.Config, logger *slog.Logger) (*tls.Config, error) {
 	if cfg.InsecureHTTP {
 		logger.Warn("plain_http_enabled",
 			"warning", "Ward is serving plain HTTP; use this only behind a load balancer that terminates TLS (45 CFR 164.312(e)(1))")
 		return nil, nil
+	}
+	if len(cfg.ACMEDomains) > 0 {
+		m, err := web.NewACME(cfg.ACMEDomains, cfg.ACMEEmail, cfg.ACMEDirectory, filepath.Join(cfg.DataDir, "acme"), logger)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("acme_enabled", "domains", cfg.ACMEDomains, "directory", cfg.ACMEDirectory)
+		return m.TLSConfig(), nil
 	}
 	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
 	if certFile == "" {
@@ -350,11 +361,12 @@ func loadTLS(env Env, cfg *config.Config, logger *slog.Logger) (*tls.Config, err
 			logger.Info("self_signed_certificate_created", "file", certFile)
 		}
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	certs, err := web.NewCertReloader(certFile, keyFile, logger)
 	if err != nil {
-		return nil, fmt.Errorf("tls-cert/tls-key: %w", err)
+		return nil, err
 	}
-	return web.TLSConfig(cert), nil
+	logger.Info("tls_certificate_loaded", "cert_file", certFile, "not_after", certs.NotAfter().UTC())
+	return web.TLSConfig(certs.GetCertificate), nil
 }
 
 // slogWriter sends net/http's own log lines (such as TLS handshake errors)

@@ -77,13 +77,22 @@ type Config struct {
 	OIDCRoleMap      string // group=role,group=role
 	OIDCName         string // the sign-in button's label
 	OIDCCAFile       string // PEM roots to trust for the provider, beside the system's
+	// ACMEDomains are the public host names to get a certificate for from
+	// an ACME CA (TLS-ALPN-01 on the listener); empty: no ACME.
+	ACMEDomains   []string
+	ACMEEmail     string // contact address given to the CA
+	ACMEDirectory string // the CA's ACME directory URL
 }
+
+// LetsEncryptDirectory is Let's Encrypt's production ACME directory.
+const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 
 // Default returns the defaults.
 func Default() Config {
 	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
-		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups"}
+		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
+		ACMEDirectory: LetsEncryptDirectory}
 }
 
 // BindStorage adds the flags every command shares: where the data is.
@@ -137,6 +146,11 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.OIDCName, "oidc-name", c.OIDCName, "the provider's name on the sign-in button (env WARD_OIDC_NAME)")
 	fs.StringVar(&c.OIDCCAFile, "oidc-ca-file", c.OIDCCAFile,
 		"PEM file of extra CAs to trust for the OpenID Connect provider (env WARD_OIDC_CA_FILE)")
+	fs.StringSliceVar(&c.ACMEDomains, "acme-domain", c.ACMEDomains,
+		"public host names to get a certificate for from Let's Encrypt (ACME TLS-ALPN-01 on port 443); enables ACME (env WARD_ACME_DOMAIN)")
+	fs.StringVar(&c.ACMEEmail, "acme-email", c.ACMEEmail, "contact address for the ACME account (env WARD_ACME_EMAIL)")
+	fs.StringVar(&c.ACMEDirectory, "acme-directory", c.ACMEDirectory,
+		"ACME directory URL; Let's Encrypt production by default, its staging one for trials (env WARD_ACME_DIRECTORY)")
 }
 
 // ApplyEnv sets every flag in fs that was not given on the command line
@@ -234,7 +248,10 @@ func (c Config) Validate(serve bool) error {
 	if c.InsecureHTTP && c.TLSCert != "" {
 		return errors.New("insecure-http: cannot be combined with tls-cert")
 	}
-	return c.validateOIDC()
+	if err := c.validateOIDC(); err != nil {
+		return err
+	}
+	return c.validateACME()
 }
 
 // validateOIDC checks the single sign-on settings when an issuer is set.
@@ -277,6 +294,57 @@ func (c Config) validateOIDC() error {
 		return fmt.Errorf("oidc-name: %q must be at most 64 characters without control characters", c.OIDCName)
 	}
 	return nil
+}
+
+// validateACME checks the acme-* settings.
+func (c Config) validateACME() error {
+	if len(c.ACMEDomains) == 0 {
+		if c.ACMEEmail != "" {
+			return errors.New("acme-email: only with acme-domain")
+		}
+		return nil
+	}
+	if c.TLSCert != "" || c.TLSKey != "" {
+		return errors.New("acme-domain: cannot be combined with tls-cert and tls-key")
+	}
+	if c.InsecureHTTP {
+		return errors.New("acme-domain: cannot be combined with insecure-http")
+	}
+	for _, h := range c.ACMEDomains {
+		if !publicHostName(h) {
+			return fmt.Errorf("acme-domain: %q is not a public host name (no port, IP address or wildcard)", h)
+		}
+	}
+	if c.ACMEEmail != "" && (!strings.Contains(c.ACMEEmail, "@") || strings.ContainsAny(c.ACMEEmail, " <>")) {
+		return fmt.Errorf("acme-email: %q is not an email address", c.ACMEEmail)
+	}
+	if !strings.HasPrefix(c.ACMEDirectory, "https://") {
+		return fmt.Errorf("acme-directory: %q is not an https:// URL", c.ACMEDirectory)
+	}
+	return nil
+}
+
+// publicHostName says whether h is a DNS name of two labels or more, of
+// letters, digits and hyphens.
+func publicHostName(h string) bool {
+	if len(h) > 253 || net.ParseIP(h) != nil {
+		return false
+	}
+	labels := strings.Split(h, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // BaseURL is PublicURL, or https:// and addr, the address the server

@@ -69,11 +69,12 @@ func EnsureSelfSigned(dir string, now time.Time) (certFile, keyFile string, crea
 
 // TLSConfig is Ward's TLS policy: TLS 1.2 at least (1.3 preferred by Go),
 // and for 1.2 only forward-secret AEAD suites (45 CFR 164.312(e)(1),
-// transmission security; NIST SP 800-52r2).
-func TLSConfig(cert tls.Certificate) *tls.Config {
+// transmission security; NIST SP 800-52r2). getCert picks the certificate
+// of each handshake (a CertReloader's, or ACME's).
+func TLSConfig(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: getCert,
 		CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

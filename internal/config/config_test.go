@@ -1,0 +1,70 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestValidateACME(t *testing.T) {
+	ok := func(c *Config) {
+		c.ACMEDomains = []string{"ward.example.org", "ward2.example.org"}
+		c.ACMEEmail = "ops@example.org"
+	}
+	cases := []struct {
+		name  string
+		set   func(*Config)
+		field string // "" when valid
+	}{
+		{"default has no ACME", func(*Config) {}, ""},
+		{"domains and email", ok, ""},
+		{"staging directory", func(c *Config) {
+			ok(c)
+			c.ACMEDirectory = "https://acme-staging-v02.api.letsencrypt.org/directory"
+		}, ""},
+		{"with tls-cert", func(c *Config) { ok(c); c.TLSCert, c.TLSKey = "c.pem", "k.pem" }, "acme-domain: cannot be combined with tls-cert"},
+		{"with insecure-http", func(c *Config) { ok(c); c.InsecureHTTP = true }, "acme-domain: cannot be combined with insecure-http"},
+		{"with a port", func(c *Config) { c.ACMEDomains = []string{"ward.example.org:443"} }, "acme-domain:"},
+		{"a wildcard", func(c *Config) { c.ACMEDomains = []string{"*.example.org"} }, "acme-domain:"},
+		{"an IP address", func(c *Config) { c.ACMEDomains = []string{"192.0.2.1"} }, "acme-domain:"},
+		{"a single label", func(c *Config) { c.ACMEDomains = []string{"localhost"} }, "acme-domain:"},
+		{"an empty label", func(c *Config) { c.ACMEDomains = []string{"ward..example.org"} }, "acme-domain:"},
+		{"a URL", func(c *Config) { c.ACMEDomains = []string{"https://ward.example.org"} }, "acme-domain:"},
+		{"a bad email", func(c *Config) { ok(c); c.ACMEEmail = "ops at example.org" }, "acme-email:"},
+		{"email without domain", func(c *Config) { c.ACMEEmail = "ops@example.org" }, "acme-email: only with acme-domain"},
+		{"plain http directory", func(c *Config) { ok(c); c.ACMEDirectory = "http://ca.example.org/dir" }, "acme-directory:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.set(&c)
+			err := c.Validate(true)
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.field != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.field)):
+				t.Fatalf("error %v, want one starting %q", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestACMEFlags(t *testing.T) {
+	c := Default()
+	if c.ACMEDirectory != LetsEncryptDirectory {
+		t.Fatalf("default directory %q", c.ACMEDirectory)
+	}
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	BindServe(fs, &c)
+	if err := fs.Parse([]string{"--acme-domain", "a.example.org,b.example.org", "--acme-email", "ops@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"WARD_ACME_DIRECTORY": "https://acme-staging-v02.api.letsencrypt.org/directory"}
+	if err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ACMEDomains) != 2 || c.ACMEEmail != "ops@example.org" || c.ACMEDirectory != env["WARD_ACME_DIRECTORY"] {
+		t.Fatalf("parsed %+v", c)
+	}
+}
