@@ -108,8 +108,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	}
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)
-	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Users: users,
-		Clock: env.Clock, Log: logger, Version: env.Version})
+	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
+		Users: users, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err

@@ -27,6 +27,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
 )
@@ -49,10 +50,12 @@ type Deps struct {
 	// Stakeholders serves the stakeholder-group and SLA-policy pages and
 	// the incident page's stakeholders and SLA section.
 	Stakeholders *stakeholder.Service
-	Users        *user.Service
-	Clock        clock.Clock
-	Log          *slog.Logger
-	Version      string
+	// Rules serves the workflow-rule pages.
+	Rules   *rules.Engine
+	Users   *user.Service
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Version string
 }
 
 // UI serves the web interface.
@@ -138,6 +141,8 @@ var flashes = map[string]flash{
 	"sla_saved":           {"info", "SLA policy saved: every incident of that severity, open ones included, is measured against it."},
 	"update_posted":       {"info", "Status update posted. Subscribed stakeholders were told there is news; the text stays in Ward."},
 	"subscribed":          {"info", "Stakeholder group subscribed."},
+	"workflow_created":    {"info", "Rule created. Enabled, it acts on each incident the first time the incident matches it."},
+	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
 }
 
 // view is what every page template receives.
