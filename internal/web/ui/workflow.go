@@ -140,7 +140,7 @@ func readWorkflow(r *http.Request) workflowPost {
 
 var workflowErrRe = regexp.MustCompile(`^actions\[(\d+)\]\.(type|severity|title|group)$`)
 
-// workflowErrors places a rule error beside its control: actions[1].group
+// errors places a rule error beside its control: actions[1].group
 // beside the group of the second filled action row.
 func (p workflowPost) errors(fe map[string]string) map[string]string {
 	named := map[string]string{}
