@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,7 +19,8 @@ var workflowLocRe = regexp.MustCompile(`^/rules/([0-9a-f-]{36})\?msg=workflow_cr
 // suspected is created through the form; a dry run against an incident
 // recorded through the API before the rule matches, shows what the
 // expression saw and adds no task; an incident recorded after it gets the
-// task on its page. A responder sees the list and may dry-run, but is
+// task on its page. A rule of four actions made through the API keeps them
+// all when saved from its page. A responder sees the list and may dry-run, but is
 // offered no form to add a rule and may not post one.
 func TestUIRules(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
@@ -96,6 +98,33 @@ func TestUIRules(t *testing.T) {
 		if code != http.StatusOK || !strings.Contains(page, `action="`+rulePath+`/edit"`) ||
 			!strings.Contains(page, `<option value="add_task" selected>`) || !strings.Contains(page, `name="enabled" checked`) {
 			t.Fatalf("the rule's page: %d %.6000s", code, page)
+		}
+
+		// A rule of four actions, made through the API, keeps them all when
+		// saved from its page.
+		var four struct {
+			ID      string
+			Actions []struct{ Title string }
+		}
+		tasks := []map[string]any{{"type": "add_task", "title": "one"}, {"type": "add_task", "title": "two"},
+			{"type": "add_task", "title": "three"}, {"type": "add_task", "title": "four"}}
+		w.must(http.StatusCreated, "POST", "/api/v1/rules", map[string]any{"name": "four", "expression": `incident.alerts > 50`,
+			"actions": tasks}, &four)
+		if code, page := admin.send("GET", "/rules/"+four.ID, nil); code != http.StatusOK ||
+			!strings.Contains(page, `name="action3_title" type="text" value="four"`) || !strings.Contains(page, `name="rows" value="4"`) {
+			t.Fatalf("a rule of four actions: %d, want a row for each: %.8000s", code, page)
+		}
+		edit := url.Values{"rows": {"4"}, "name": {"four"}, "expression": {`incident.alerts > 60`}, "enabled": {"on"}}
+		for i, a := range tasks {
+			edit.Set(fmt.Sprintf("action%d_type", i), "add_task")
+			edit.Set(fmt.Sprintf("action%d_title", i), a["title"].(string))
+		}
+		if code, loc := admin.send("POST", "/rules/"+four.ID+"/edit", edit); code != http.StatusSeeOther || !strings.Contains(loc, "msg=workflow_saved") {
+			t.Fatalf("save the rule of four actions: %d %.3000s", code, loc)
+		}
+		w.must(http.StatusOK, "GET", "/api/v1/rules/"+four.ID, nil, &four)
+		if len(four.Actions) != 4 || four.Actions[3].Title != "four" {
+			t.Fatalf("actions after saving from the page: %+v", four.Actions)
 		}
 
 		// A responder reads and dry-runs, but may not add rules.

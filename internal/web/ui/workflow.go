@@ -13,7 +13,8 @@ import (
 
 // ---- workflow rules ----
 
-// actionSlots is how many action rows the rule form offers.
+// actionSlots is how many action rows the rule form offers; a rule with
+// more actions, made through the API, gets a row for each.
 const actionSlots = 3
 
 var actionTypes = []choice{
@@ -88,9 +89,6 @@ func workflowForm(r rules.Rule) map[string]string {
 		f["enabled"] = "on"
 	}
 	for i, a := range r.Actions {
-		if i >= actionSlots {
-			break
-		}
 		f[actionKey(i, "type")], f[actionKey(i, "severity")] = a.Type, a.Severity
 		f[actionKey(i, "title")], f[actionKey(i, "group")] = a.Title, a.Group
 	}
@@ -106,19 +104,31 @@ type workflowPost struct {
 	// rowOf maps an action's index in the input to its row on the form,
 	// since rows without a type are skipped.
 	rowOf []int
+	rows  int
+}
+
+// slots returns the indexes of n action rows.
+func slots(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 func readWorkflow(r *http.Request) workflowPost {
+	rows, _ := strconv.Atoi(r.PostFormValue("rows"))
+	rows = min(max(rows, actionSlots), rules.MaxActions)
 	names := []string{"name", "description", "expression", "enabled"}
-	for i := range actionSlots {
+	for i := range rows {
 		for _, f := range []string{"type", "severity", "title", "group"} {
 			names = append(names, actionKey(i, f))
 		}
 	}
-	p := workflowPost{form: formValues(r, names...)}
+	p := workflowPost{form: formValues(r, names...), rows: rows}
 	p.in = rules.Input{Name: p.form["name"], Description: p.form["description"], Expression: p.form["expression"],
 		Enabled: p.form["enabled"] == "on"}
-	for i := range actionSlots {
+	for i := range rows {
 		t := p.form[actionKey(i, "type")]
 		if t == "" {
 			continue
@@ -174,10 +184,7 @@ func (u *UI) workflowData(r *http.Request) (workflowPage, map[string]string, err
 	}
 	groups := map[string]string{}
 	p := workflowPage{Form: map[string]string{"enabled": "on"}, Types: actionTypes, Dry: map[string]string{},
-		Severities: []choice{{"", "Choose…"}}, Groups: []choice{{"", "Choose…"}}}
-	for i := range actionSlots {
-		p.Slots = append(p.Slots, i)
-	}
+		Slots: slots(actionSlots), Severities: []choice{{"", "Choose…"}}, Groups: []choice{{"", "Choose…"}}}
 	for _, s := range severityStrings {
 		p.Severities = append(p.Severities, choice{s, s})
 	}
@@ -203,7 +210,7 @@ func (u *UI) workflowRuleData(r *http.Request) (workflowPage, error) {
 		return workflowPage{}, err
 	}
 	p.Rule = &workflowView{Rule: x, Summary: actionSummary(x.Actions, groups)}
-	p.Form = workflowForm(x)
+	p.Form, p.Slots = workflowForm(x), slots(max(actionSlots, len(x.Actions)))
 	p.Dry = map[string]string{"dry_expression": x.Expression}
 	return p, nil
 }
@@ -233,7 +240,7 @@ func (u *UI) workflowFailed(w http.ResponseWriter, r *http.Request, err error, p
 		u.fail(w, r, err)
 		return
 	}
-	p.Form, p.Errors = post.form, post.errors(fe)
+	p.Form, p.Slots, p.Errors = post.form, slots(post.rows), post.errors(fe)
 	u.render(w, r, http.StatusUnprocessableEntity, page, title, "rules", p)
 }
 
