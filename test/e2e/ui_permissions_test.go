@@ -162,6 +162,11 @@ func TestUIPermissionMatrix(t *testing.T) {
 	sched, pol := pagingFixture(t, w)
 	var group struct{ ID string }
 	w.must(http.StatusCreated, "POST", "/api/v1/stakeholder-groups", map[string]any{"name": "matrix"}, &group)
+	// A workflow rule for {rule}; the notification-rule routes, which share
+	// the wildcard, are then asked for a rule they do not have.
+	var rule struct{ ID string }
+	w.must(http.StatusCreated, "POST", "/api/v1/rules", map[string]any{"name": "matrix", "expression": `incident.alerts > 100`,
+		"actions": []map[string]any{{"type": "add_task", "title": "t"}}}, &rule)
 
 	pages, err := ui.New(ui.Deps{})
 	if err != nil {
@@ -178,7 +183,7 @@ func TestUIPermissionMatrix(t *testing.T) {
 			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
 				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
 				"{officer_alert}", "none", "{grant}", "none", "{policy}", pol, "{schedule}", sched, "{override}", "none",
-				"{contact}", "none", "{rule}", "none", "{group}", group.ID, "{severity}", "sev4").Replace(rt.Pattern)
+				"{contact}", "none", "{rule}", rule.ID, "{group}", group.ID, "{severity}", "sev4").Replace(rt.Pattern)
 			if strings.ContainsAny(path, "{}") {
 				t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
 			}

@@ -99,6 +99,13 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/sla-policies", Perm: authz.IncidentRead, handler: u.slaList},
 		{Method: "POST", Pattern: "/sla-policies/{severity}", Perm: authz.OnCallWrite, handler: u.slaSave},
 
+		{Method: "GET", Pattern: "/rules", Perm: authz.IncidentRead, handler: u.workflowList},
+		{Method: "POST", Pattern: "/rules", Perm: authz.OnCallWrite, handler: u.workflowCreate},
+		{Method: "POST", Pattern: "/rules/dry-run", Perm: authz.IncidentRead, handler: u.workflowDryRun},
+		{Method: "GET", Pattern: "/rules/{rule}", Perm: authz.IncidentRead, handler: u.workflowShow},
+		{Method: "POST", Pattern: "/rules/{rule}/edit", Perm: authz.OnCallWrite, handler: u.workflowUpdate},
+		{Method: "POST", Pattern: "/rules/{rule}/dry-run", Perm: authz.IncidentRead, handler: u.workflowDryRun},
+
 		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
 		{Method: "GET", Pattern: "/profile/contact", Perm: authz.ContactSelf, handler: u.contactShow},
 		{Method: "POST", Pattern: "/profile/contact", Perm: authz.ContactSelf, handler: u.contactCreate},

@@ -27,6 +27,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/user"
@@ -53,7 +54,9 @@ type Deps struct {
 	Users        *user.Service
 	// SSO signs people in through an OpenID Connect provider; nil: only
 	// local accounts.
-	SSO     *sso.Client
+	SSO *sso.Client
+	// Rules serves the workflow-rule pages.
+	Rules   *rules.Engine
 	Clock   clock.Clock
 	Log     *slog.Logger
 	Version string
@@ -142,6 +145,8 @@ var flashes = map[string]flash{
 	"sla_saved":           {"info", "SLA policy saved: every incident of that severity, open ones included, is measured against it."},
 	"update_posted":       {"info", "Status update posted. Subscribed stakeholders were told there is news; the text stays in Ward."},
 	"subscribed":          {"info", "Stakeholder group subscribed."},
+	"workflow_created":    {"info", "Rule created. Enabled, it acts on each incident the first time the incident matches it."},
+	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
 }
 
 // view is what every page template receives.
