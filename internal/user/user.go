@@ -26,6 +26,7 @@
 package user
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/wardhq/ward/internal/authz"
@@ -141,8 +142,9 @@ type Argon2Params struct {
 // sized for (RFC 9106 suggests four; more lanes than cores adds no speed).
 // Measured there (Intel Xeon, 2 vCPU, golang.org/x/crypto v0.48.0,
 // BenchmarkHashDefault): one hash takes 80–100 ms and allocates 64 MiB;
-// four at once (the default Options.MaxConcurrentHashes) hold at most
-// 256 MiB and complete about 8–10 hashes a second in all.
+// two at once (the default Options.MaxConcurrentHashes there: one per
+// core) hold at most 128 MiB and complete about 5–10 hashes a second in
+// all, which is what the cores allow whatever the bound.
 const (
 	defaultArgon2Time      = 3
 	defaultArgon2MemoryKiB = 64 * 1024
@@ -166,7 +168,9 @@ type Options struct {
 	Argon2 Argon2Params
 	// MaxConcurrentHashes bounds how many password hashes run at once, and
 	// so their memory, under a flood of sign-ins; callers beyond it wait
-	// (for as long as their context allows). Default 4.
+	// (for as long as their context allows). Default: the number of cores
+	// Go uses (GOMAXPROCS), so that a flood leaves the scheduler room for
+	// every other request (docs/BENCHMARKS.md).
 	MaxConcurrentHashes int
 	// IPFailureLimit is how many failed sign-ins one source address may
 	// make in 15 minutes before its attempts are refused. Default 50.
@@ -190,7 +194,7 @@ func (o Options) withDefaults() Options {
 			Threads: defaultArgon2Threads, KeyLen: defaultArgon2KeyLen}
 	}
 	if o.MaxConcurrentHashes <= 0 {
-		o.MaxConcurrentHashes = 4
+		o.MaxConcurrentHashes = max(1, runtime.GOMAXPROCS(0))
 	}
 	if o.IPFailureLimit <= 0 {
 		o.IPFailureLimit = 50
