@@ -22,6 +22,7 @@ var actionTypes = []choice{
 	{rules.ActionSetSeverity, "Set the severity"},
 	{rules.ActionAddTask, "Add a task"},
 	{rules.ActionNotifyGroup, "Subscribe and notify a stakeholder group"},
+	{rules.ActionStartBreach, "Open the breach case"},
 }
 
 // workflowView is a rule as the pages show it.
@@ -75,6 +76,8 @@ func actionSummary(as []rules.Action, groups map[string]string) string {
 				name = a.Group
 			}
 			parts = append(parts, "subscribe and notify "+name)
+		case rules.ActionStartBreach:
+			parts = append(parts, "open the breach case")
 		default:
 			parts = append(parts, a.Type)
 		}
