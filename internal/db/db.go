@@ -260,3 +260,25 @@ func (t InTx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	}
 	return t.tx.QueryRowContext(ctx, query, args...)
 }
+
+// Collect reads every row of a query with scan, then closes the rows: the
+// loop every list read repeats. err is the query's own error, so a call
+// can wrap the query directly; what names it is for its error message.
+func Collect[T any](rows *sql.Rows, err error, what string, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}

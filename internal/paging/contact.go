@@ -393,19 +393,7 @@ func (p *Pager) Contacts(ctx context.Context, ref string) ([]ContactMethod, erro
 	}
 	rows, err := p.db.R.QueryContext(ctx, `SELECT `+contactColumns+` FROM contact_methods
 		WHERE user_id = $1 AND disabled_at IS NULL ORDER BY created_at`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list contact methods: %w", err)
-	}
-	defer rows.Close()
-	var out []ContactMethod
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return db.Collect(rows, err, "list contact methods", func(r *sql.Rows) (ContactMethod, error) { return scanContact(r) })
 }
 
 // Rule sends a page to a contact method DelayMinutes after its user is
@@ -492,18 +480,10 @@ func (p *Pager) Rules(ctx context.Context, ref string) ([]Rule, error) {
 func rules(ctx context.Context, q db.Querier, userID string) ([]Rule, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, user_id, contact_method_id, delay_minutes, created_at FROM notification_rules
 		WHERE user_id = $1 ORDER BY delay_minutes, created_at`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list rules: %w", err)
-	}
-	defer rows.Close()
-	var out []Rule
-	for rows.Next() {
+	return db.Collect(rows, err, "list notification rules", func(rs *sql.Rows) (Rule, error) {
 		var r Rule
-		if err := rows.Scan(&r.ID, &r.UserID, &r.ContactMethodID, &r.DelayMinutes, &r.CreatedAt); err != nil {
-			return nil, err
-		}
+		err := rs.Scan(&r.ID, &r.UserID, &r.ContactMethodID, &r.DelayMinutes, &r.CreatedAt)
 		r.CreatedAt = r.CreatedAt.UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, err
+	})
 }

@@ -263,17 +263,5 @@ func (p *Pager) Policies(ctx context.Context) ([]Policy, error) {
 		return nil, err
 	}
 	rows, err := p.db.R.QueryContext(ctx, `SELECT `+policyColumns+` FROM escalation_policies ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list escalation policies: %w", err)
-	}
-	defer rows.Close()
-	var out []Policy
-	for rows.Next() {
-		pol, err := scanPolicy(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pol)
-	}
-	return out, rows.Err()
+	return db.Collect(rows, err, "list escalation policies", func(r *sql.Rows) (Policy, error) { return scanPolicy(r) })
 }

@@ -277,19 +277,7 @@ func (p *Pager) Schedules(ctx context.Context) ([]Schedule, error) {
 		return nil, err
 	}
 	rows, err := p.db.R.QueryContext(ctx, `SELECT `+scheduleColumns+` FROM schedules ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list schedules: %w", err)
-	}
-	defer rows.Close()
-	var out []Schedule
-	for rows.Next() {
-		s, err := scanSchedule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return db.Collect(rows, err, "list schedules", func(r *sql.Rows) (Schedule, error) { return scanSchedule(r) })
 }
 
 // MaxOverride is the longest override.

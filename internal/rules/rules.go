@@ -331,17 +331,5 @@ func rules(ctx context.Context, q db.Querier, enabledOnly bool) ([]Rule, error) 
 		query += ` WHERE enabled`
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list rules: %w", err)
-	}
-	defer rows.Close()
-	var out []Rule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return db.Collect(rows, err, "list rules", func(r *sql.Rows) (Rule, error) { return scanRule(r) })
 }

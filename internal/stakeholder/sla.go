@@ -65,19 +65,7 @@ func (s *Service) SLAPolicies(ctx context.Context) ([]Policy, error) {
 		return nil, err
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+policyColumns+` FROM sla_policies ORDER BY severity`)
-	if err != nil {
-		return nil, fmt.Errorf("list SLA policies: %w", err)
-	}
-	defer rows.Close()
-	var out []Policy
-	for rows.Next() {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return db.Collect(rows, err, "list SLA policies", func(r *sql.Rows) (Policy, error) { return scanPolicy(r) })
 }
 
 // SetSLAPolicy replaces the SLA policy of p.Severity.
