@@ -255,7 +255,7 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	if sum.Opened == nil {
 		sum.Opened = []string{}
 	}
-	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
+	_, err = audit.Append(ctx, s.db.In(tx), now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
 		Change: map[string]any{"service_id": svc.ID, "requests": len(reqs), "events": len(sum.DedupKeys), "new": sum.New,
 			"deduplicated": sum.Deduplicated, "acknowledged": sum.Acknowledged, "resolved": sum.Resolved,
 			"ignored": sum.Ignored, "suppressed": sum.Suppressed, "incidents_opened": sum.Opened}})

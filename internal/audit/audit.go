@@ -51,11 +51,11 @@ type Entry struct {
 	Hash       string    `json:"hash"`
 }
 
-// Append adds ev to the trail inside tx, as the actor in ctx (or the
-// system), at time at. The update of audit_head takes a row lock that is
+// Append adds ev to the trail inside tx (a *sql.Tx, or db.DB.In of one
+// for cached statements), as the actor in ctx (or the system), at time at. The update of audit_head takes a row lock that is
 // held to commit, so concurrent writers, on one node or several, form one
 // chain in commit order.
-func Append(ctx context.Context, tx *sql.Tx, at time.Time, ev Event) (Entry, error) {
+func Append(ctx context.Context, tx db.Querier, at time.Time, ev Event) (Entry, error) {
 	actor, ok := authz.ActorFrom(ctx)
 	if !ok {
 		actor = authz.System

@@ -134,14 +134,14 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 	if err := validate(&inc, now); err != nil {
 		return Incident{}, err
 	}
-	if inc.Number, err = nextNumber(ctx, tx, now.Year()); err != nil {
+	if inc.Number, err = nextNumber(ctx, s.db.In(tx), now.Year()); err != nil {
 		return Incident{}, err
 	}
 	row, err := s.stored(&inc)
 	if err != nil {
 		return Incident{}, err
 	}
-	if err := insertIncident(ctx, tx, row); err != nil {
+	if err := insertIncident(ctx, s.db.In(tx), row); err != nil {
 		return Incident{}, err
 	}
 	created := Event{Kind: EventCreated, ToStatus: Detected}
@@ -177,10 +177,10 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, inc *Incident, e Event
 	if err != nil {
 		return Event{}, err
 	}
-	if err := insertEvent(ctx, tx, row); err != nil {
+	if err := insertEvent(ctx, s.db.In(tx), row); err != nil {
 		return Event{}, err
 	}
-	_, err = audit.Append(ctx, tx, inc.UpdatedAt, audit.Event{
+	_, err = audit.Append(ctx, s.db.In(tx), inc.UpdatedAt, audit.Event{
 		Action: action, ObjectType: "incident", ObjectID: inc.ID, Change: change,
 	})
 	return e, err
@@ -432,7 +432,7 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 // version and records the event mutate returns. On errNoChange it returns
 // the incident as it was, with that error.
 func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate mutation) (Incident, Event, error) {
-	if err := lockIncident(ctx, tx, ref); err != nil {
+	if err := lockIncident(ctx, s.db.In(tx), ref); err != nil {
 		return Incident{}, Event{}, err
 	}
 	inc, err := s.get(ctx, tx, ref)
@@ -451,7 +451,7 @@ func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate m
 	if err != nil {
 		return Incident{}, Event{}, err
 	}
-	if err := updateIncident(ctx, tx, row, prev); err != nil {
+	if err := updateIncident(ctx, s.db.In(tx), row, prev); err != nil {
 		return Incident{}, Event{}, err
 	}
 	ev, err := s.record(ctx, tx, &inc, e, action, e)

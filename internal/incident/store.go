@@ -69,7 +69,7 @@ func jsonText(v any) string {
 
 // nextNumber takes the next incident number for year, e.g. INC-2026-0042.
 // The counter row's update lock serialises concurrent creators.
-func nextNumber(ctx context.Context, tx *sql.Tx, year int) (string, error) {
+func nextNumber(ctx context.Context, tx db.Querier, year int) (string, error) {
 	name := "incident:" + strconv.Itoa(year)
 	var n int64
 	// One upsert, so that concurrent creators of a year's first incident
@@ -87,7 +87,7 @@ func nextNumber(ctx context.Context, tx *sql.Tx, year int) (string, error) {
 // only ASCII.
 func searchText(inc *Incident) string { return strings.ToLower(inc.Number + " " + inc.Title) }
 
-func insertIncident(ctx context.Context, tx *sql.Tx, inc *Incident) error {
+func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
@@ -101,7 +101,7 @@ func insertIncident(ctx context.Context, tx *sql.Tx, inc *Incident) error {
 }
 
 // updateIncident writes inc if the stored row is still at version prev.
-func updateIncident(ctx context.Context, tx *sql.Tx, inc *Incident, prev int64) error {
+func updateIncident(ctx context.Context, tx db.Querier, inc *Incident, prev int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
 		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
 		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15, search = $16,
@@ -123,7 +123,7 @@ func updateIncident(ctx context.Context, tx *sql.Tx, inc *Incident, prev int64) 
 // lockIncident takes the incident's row lock until the transaction ends, so
 // concurrent changes to one incident queue instead of failing (PostgreSQL;
 // SQLite's write transaction already excludes other writers).
-func lockIncident(ctx context.Context, tx *sql.Tx, ref string) error {
+func lockIncident(ctx context.Context, tx db.Querier, ref string) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE incidents SET version = version WHERE id = $1 OR number = $1", ref); err != nil {
 		return fmt.Errorf("lock incident: %w", err)
 	}
@@ -229,7 +229,7 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Inc
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-func insertEvent(ctx context.Context, tx *sql.Tx, e *Event) error {
+func insertEvent(ctx context.Context, tx db.Querier, e *Event) error {
 	changes := e.Changes
 	if changes == nil {
 		changes = []Change{}

@@ -73,7 +73,7 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	if p.db.Dialect == db.Postgres {
 		sub += ` FOR UPDATE SKIP LOCKED`
 	}
-	rows, err := tx.QueryContext(ctx, `UPDATE notifications SET status = $1, lease_until = $2, attempts = attempts + 1
+	rows, err := p.db.In(tx).QueryContext(ctx, `UPDATE notifications SET status = $1, lease_until = $2, attempts = attempts + 1
 		WHERE id IN (`+sub+`) RETURNING id, COALESCE(page_id, ''), COALESCE(incident_id, ''), user_id, contact_method_id, kind, channel,
 		attempts, status_line`,
 		statusSending, now.Add(p.opts.Lease), statusQueued, maxDue)
@@ -122,7 +122,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	pages map[string]pageFacts) error {
 	var sealed string
 	var disabled sql.NullTime
-	if err := tx.QueryRowContext(ctx, `SELECT c.address, c.hint, c.disabled_at, u.username FROM contact_methods c
+	if err := p.db.In(tx).QueryRowContext(ctx, `SELECT c.address, c.hint, c.disabled_at, u.username FROM contact_methods c
 		JOIN users u ON u.id = c.user_id WHERE c.id = $1`, contactID).Scan(&sealed, &d.hint, &disabled, &d.username); err != nil {
 		return fmt.Errorf("read contact method: %w", err)
 	}
@@ -132,7 +132,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	}
 	if limit := RateLimits[d.channel]; limit > 0 {
 		var sent int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE contact_method_id = $1 AND status = $2
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE contact_method_id = $1 AND status = $2
 			AND sent_at > $3`, contactID, statusSent, now.Add(-RateWindow)).Scan(&sent); err != nil {
 			return fmt.Errorf("count recent notifications: %w", err)
 		}
@@ -158,7 +158,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			return nil
 		}
 		code, hash := newCode()
-		if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET verify_hash = $1, verify_expires_at = $2, verify_attempts = 0
+		if _, err := p.db.In(tx).ExecContext(ctx, `UPDATE contact_methods SET verify_hash = $1, verify_expires_at = $2, verify_attempts = 0
 			WHERE id = $3`, hash, now.Add(VerifyTTL), contactID); err != nil {
 			return fmt.Errorf("store verification code: %w", err)
 		}
@@ -166,7 +166,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	case kindPage:
 		pf, ok := pages[pageID]
 		if !ok {
-			if err := tx.QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
+			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
 				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
 				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
 				return fmt.Errorf("read page: %w", err)
@@ -196,7 +196,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 	case kindOfficer:
 		var number, severity, actor string
-		if err := tx.QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a
 			WHERE a.incident_id = i.id ORDER BY a.created_at DESC LIMIT 1), '') FROM incidents i
 			JOIN notifications n ON n.incident_id = i.id WHERE n.id = $1`, d.id).Scan(&number, &severity, &actor); err != nil {
 			return fmt.Errorf("read emergency access: %w", err)
@@ -209,7 +209,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			URL: p.opts.BaseURL + "/incidents/" + number}
 	case KindStatusUpdate, KindReminder:
 		var number, severity string
-		if err := tx.QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
 			return fmt.Errorf("read incident: %w", err)
 		}
 		d.msg = notify.Message{Kind: kind, Incident: number, Severity: severity, Status: d.line, URL: p.opts.BaseURL + "/incidents/" + number}
@@ -255,26 +255,26 @@ func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 			var err error
 			switch {
 			case d.skip != "":
-				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
 				if err == nil && d.skip == statusRateLimited && d.incidentID != "" {
 					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
 						"Did not page %s by %s (%s): more than %d messages in %s to that contact method.",
 						d.username, d.channel, d.hint, RateLimits[d.channel], RateWindow))
 				}
 			case d.err == nil:
-				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
 					lease_until = NULL WHERE id = $4`, statusSent, now, d.receipt.ID, d.id)
 				if err == nil && d.verifies != "" {
-					_, err = tx.ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
+					_, err = p.db.In(tx).ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
 						now, d.verifies)
 				}
 			case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
-				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
 					WHERE id = $4`, statusScheduled, now.Add(backoff(d.attempts)), clip(d.err.Error()), d.id)
 			default:
 				p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
 					"attempts", d.attempts, "error", d.err)
-				_, err = tx.ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL WHERE id = $3`,
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL WHERE id = $3`,
 					statusFailed, clip(d.err.Error()), d.id)
 				if err == nil && d.incidentID != "" {
 					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(

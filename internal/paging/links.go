@@ -37,7 +37,7 @@ func (p *Pager) newLinkTx(ctx context.Context, tx *sql.Tx, pageID, userID, actio
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO action_links (token_hash, page_id, action, user_id, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := p.db.In(tx).ExecContext(ctx, `INSERT INTO action_links (token_hash, page_id, action, user_id, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		hashToken(token), pageID, action, userID, now.Add(p.opts.LinkTTL)); err != nil {
 		return "", fmt.Errorf("record action link: %w", err)
 	}

@@ -256,13 +256,13 @@ func (p *Pager) expand(ctx context.Context, tx *sql.Tx, targets []Target, now ti
 func (p *Pager) notifyUser(ctx context.Context, tx *sql.Tx, pg *Page, u string, now time.Time) (int, string, error) {
 	var name string
 	var disabled bool
-	if err := tx.QueryRowContext(ctx, `SELECT username, disabled FROM users WHERE id = $1`, u).Scan(&name, &disabled); err != nil {
+	if err := p.db.In(tx).QueryRowContext(ctx, `SELECT username, disabled FROM users WHERE id = $1`, u).Scan(&name, &disabled); err != nil {
 		return 0, u, fmt.Errorf("read user %s: %w", u, err)
 	}
 	if disabled {
 		return 0, name + " (disabled)", nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.kind, COALESCE(r.delay_minutes, 0), r.id IS NOT NULL
+	rows, err := p.db.In(tx).QueryContext(ctx, `SELECT c.id, c.kind, COALESCE(r.delay_minutes, 0), r.id IS NOT NULL
 		FROM contact_methods c LEFT JOIN notification_rules r ON r.contact_method_id = c.id
 		WHERE c.user_id = $1 AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
 		ORDER BY COALESCE(r.delay_minutes, 0), c.created_at`, u)
@@ -326,7 +326,7 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 	if q.due.After(now) {
 		status, due = statusScheduled, q.due
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
+	_, err := p.db.In(tx).ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
 		status, due_at, attempts, last_error, provider_id, created_at, status_line)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10, $11)`,
 		newID(), nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now, q.line)
