@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/wardhq/ward/internal/authz"
+)
+
+var discoveredRe = regexp.MustCompile(`name="discovered_at" type="datetime-local" value="([^"]+)"`)
+
+// TestUIBreachCase works a breach case through the web pages on both
+// databases: an administrator opens it and records the facts (an invalid
+// count first), the Privacy Officer signs "notify without assessment", a
+// notice is recorded as made and the deadline board shows the rest.
+func TestUIBreachCase(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
+		admin := signInAs(t, w, authz.RoleAdmin, "b-admin")
+		casePath := "/incidents/" + inc.Number + "/breach"
+
+		if code, page := admin.send("GET", "/incidents/"+inc.Number, nil); code != http.StatusOK || !strings.Contains(page, "Open breach case") {
+			t.Fatalf("incident page without a case: %d %.300s", code, page)
+		}
+		if code, where := admin.send("POST", casePath+"/open", nil); code != http.StatusSeeOther || !strings.HasPrefix(where, casePath) {
+			t.Fatalf("open: %d %.300s", code, where)
+		}
+		code, page := admin.send("GET", casePath, nil)
+		if code != http.StatusOK || !strings.Contains(page, "Pending: breach presumed") || !strings.Contains(page, `class="clock`) {
+			t.Fatalf("case page: %d %.500s", code, page)
+		}
+		if strings.Contains(page, "Sign a determination") {
+			t.Error("an administrator is offered signing")
+		}
+		m := discoveredRe.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no discovery date on the facts form")
+		}
+		facts := func(individuals string) url.Values {
+			return url.Values{"role": {"covered_entity"}, "discovered_at": {m[1]}, "should_have_known_at": {m[1]},
+				"individuals": {individuals}, "by_state": {"CA=700, OR=500"}, "customers[0]_id": {""}}
+		}
+		code, page = admin.send("POST", casePath+"/facts", facts("-3"))
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `id="individuals-error">must not be negative`) {
+			t.Fatalf("negative individuals: %d %.2000s", code, page)
+		}
+		if !strings.Contains(page, `value="CA=700, OR=500"`) {
+			t.Error("the rejected form lost the residents per State")
+		}
+		if code, where := admin.send("POST", casePath+"/facts", facts("1200")); code != http.StatusSeeOther {
+			t.Fatalf("facts: %d %.2000s", code, where)
+		}
+		_, page = admin.send("GET", casePath, nil)
+		for _, key := range []string{"individuals", "media:CA", "hhs"} {
+			if !strings.Contains(page, `id="obligation-`+key+`"`) {
+				t.Errorf("no %s obligation for 1200 individuals, 700 in CA", key)
+			}
+		}
+		if strings.Contains(page, `id="obligation-media:OR"`) {
+			t.Error("media notice for exactly 500 residents of OR (164.406 needs more than 500)")
+		}
+		if code, _ := admin.send("POST", casePath+"/determinations", url.Values{"path": {"notify"}}); code != http.StatusForbidden {
+			t.Errorf("an administrator signing: %d, want 403", code)
+		}
+
+		privacy := signInAs(t, w, authz.RolePrivacyOfficer, "b-privacy")
+		if _, page := privacy.send("GET", casePath, nil); !strings.Contains(page, "Sign a determination") {
+			t.Fatal("the Privacy Officer is not offered signing")
+		}
+		if code, where := privacy.send("POST", casePath+"/determinations", url.Values{"path": {"notify"}}); code != http.StatusSeeOther {
+			t.Fatalf("sign: %d %.2000s", code, where)
+		}
+		code, page = privacy.send("POST", casePath+"/determinations", url.Values{"path": {"notify"}})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `id="reason-error"`) {
+			t.Fatalf("a second version without a reason: %d %.500s", code, page)
+		}
+		_, page = admin.send("GET", casePath, nil)
+		if !strings.Contains(page, `id="determination-1"`) || !strings.Contains(page, "notify without a risk assessment") ||
+			strings.Contains(page, `id="determination-2"`) {
+			t.Fatalf("signed versions: %.3000s", page)
+		}
+
+		if code, where := admin.send("POST", casePath+"/met", url.Values{"obligation": {"individuals"}}); code != http.StatusSeeOther {
+			t.Fatalf("mark met: %d %.500s", code, where)
+		}
+		_, page = admin.send("GET", casePath, nil)
+		if !strings.Contains(page, `id="obligation-individuals" class="ob-met"`) {
+			t.Error("the individuals obligation is not shown met")
+		}
+		_, page = admin.send("GET", "/incidents/"+inc.Number, nil)
+		if !strings.Contains(page, `href="`+casePath+`"`) || !strings.Contains(page, "Notification required") {
+			t.Errorf("incident page's breach section: %.300s", page)
+		}
+		_, board := admin.send("GET", "/breach/deadlines", nil)
+		if !strings.Contains(board, `id="board-`+inc.Number+`-media:CA"`) || !strings.Contains(board, `id="board-`+inc.Number+`-hhs"`) {
+			t.Errorf("the board lacks unmet obligations: %.3000s", board)
+		}
+		if strings.Contains(board, `id="board-`+inc.Number+`-individuals"`) {
+			t.Error("a met obligation on the board")
+		}
+	})
+}
