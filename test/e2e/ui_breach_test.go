@@ -51,6 +51,19 @@ func TestUIBreachCase(t *testing.T) {
 		if !strings.Contains(page, `value="CA=700, OR=500"`) {
 			t.Error("the rejected form lost the residents per State")
 		}
+		bad := facts("1200")
+		bad.Set("by_state", "CA=lots")
+		code, page = admin.send("POST", casePath+"/facts", bad)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `id="by_state-error">&#34;CA=lots&#34; is not a State and a count`) {
+			t.Fatalf("unreadable residents per State: %d %.2000s", code, page)
+		}
+		bad.Set("by_state", "CA=-700")
+		if code, page = admin.send("POST", casePath+"/facts", bad); !strings.Contains(page, `id="by_state-error">CA: must not be negative`) {
+			t.Fatalf("negative residents of a State: %d %.2000s", code, page)
+		}
+		if !strings.Contains(page, `value="CA=-700"`) {
+			t.Error("the rejected form lost the residents per State")
+		}
 		if code, where := admin.send("POST", casePath+"/facts", facts("1200")); code != http.StatusSeeOther {
 			t.Fatalf("facts: %d %.2000s", code, where)
 		}

@@ -388,7 +388,9 @@ func (u *UI) breachOpen(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_opened"))
 }
 
-// breachInvalid re-renders the case page with a form's errors.
+// breachInvalid re-renders the case page with a form's errors, which fill
+// puts on the page; an error that is not a validation error fails the
+// request instead.
 func (u *UI) breachInvalid(w http.ResponseWriter, r *http.Request, err error, fill func(*breachPage, map[string]string)) {
 	errs, ok := controlErrors(err)
 	if !ok {
@@ -421,13 +423,12 @@ func (u *UI) breachFacts(w http.ResponseWriter, r *http.Request) {
 		p.setCustomerRows(len(f.Customers))
 	}
 	if len(errs) > 0 {
-		// Problems the form itself found are shown with the service's.
-		if verr := f.Validate(); verr != nil {
-			if more, ok := controlErrors(verr); ok {
-				for k, v := range more {
-					if _, seen := errs[k]; !seen {
-						errs[k] = v
-					}
+		// The values the form could not read are shown with whatever else
+		// the service finds wrong.
+		if more, ok := controlErrors(f.Validate()); ok {
+			for k, v := range more {
+				if _, seen := errs[k]; !seen {
+					errs[k] = v
 				}
 			}
 		}
@@ -528,6 +529,20 @@ func (u *UI) breachMet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_met"))
+}
+
+// recipientNames are the obligation recipients as people read them.
+var recipientNames = map[rules.Recipient]string{
+	rules.ToIndividuals: "Individuals", rules.ToMedia: "Media", rules.ToHHS: "HHS (the Secretary)",
+	rules.ToCoveredEntity: "Covered entity", rules.ToRegulator: "State regulator", rules.ToFTC: "FTC",
+}
+
+// recipientName names an obligation's recipient for people.
+func recipientName(r rules.Recipient) string {
+	if n, ok := recipientNames[r]; ok {
+		return n
+	}
+	return string(r)
 }
 
 // boardRow is one obligation on the deadline board.

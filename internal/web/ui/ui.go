@@ -310,7 +310,8 @@ var funcs = template.FuncMap{
 		return strings.ToUpper(str[:1]) + str[1:]
 	},
 	// key builds a repeated control's name, such as step2_delay.
-	"key": func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
+	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
+	"recipient": recipientName,
 	// inc turns a 0-based index into the 1-based number people read.
 	"inc": func(i int) int { return i + 1 },
 	// dict builds a map for passing named values to a sub-template.
