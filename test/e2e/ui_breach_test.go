@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/authz"
 )
@@ -84,6 +85,13 @@ func TestUIBreachCase(t *testing.T) {
 		if _, page := privacy.send("GET", casePath, nil); !strings.Contains(page, "Sign a determination") {
 			t.Fatal("the Privacy Officer is not offered signing")
 		}
+		code, page = privacy.send("POST", casePath+"/determinations", url.Values{"path": {"assess"}, "factor0_answer": {"names and diagnoses"},
+			"assessment_outcome": {"low_probability_of_compromise"}})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `id="factor0_rationale-error">a low probability of compromise is refused`) ||
+			!strings.Contains(page, `id="factor3_answer-error"`) || !strings.Contains(page, `id="assessment_rationale-error"`) ||
+			!strings.Contains(page, ">names and diagnoses</textarea>") {
+			t.Fatalf("an incomplete risk assessment: %d %.3000s", code, page)
+		}
 		if code, where := privacy.send("POST", casePath+"/determinations", url.Values{"path": {"notify"}}); code != http.StatusSeeOther {
 			t.Fatalf("sign: %d %.2000s", code, where)
 		}
@@ -114,6 +122,21 @@ func TestUIBreachCase(t *testing.T) {
 		}
 		if strings.Contains(board, `id="board-`+inc.Number+`-individuals"`) {
 			t.Error("a met obligation on the board")
+		}
+
+		// Discovered 100 days ago: every unmet deadline has passed.
+		long := facts("1200")
+		long.Set("discovered_at", time.Now().UTC().AddDate(0, 0, -100).Format("2006-01-02T15:04"))
+		long.Set("should_have_known_at", long.Get("discovered_at"))
+		if code, where := admin.send("POST", casePath+"/facts", long); code != http.StatusSeeOther {
+			t.Fatalf("facts of an old breach: %d %.2000s", code, where)
+		}
+		if _, page := admin.send("GET", casePath, nil); !strings.Contains(page, `class="clock overdue"`) || !strings.Contains(page, "OVERDUE") {
+			t.Errorf("the clock of an old breach is not overdue: %.2000s", page)
+		}
+		_, board = admin.send("GET", "/breach/deadlines", nil)
+		if !strings.Contains(board, `id="board-`+inc.Number+`-media:CA" class="ob-overdue"`) || !strings.Contains(board, "OVERDUE") {
+			t.Errorf("overdue obligations not shown overdue on the board: %.3000s", board)
 		}
 	})
 }
