@@ -158,6 +158,8 @@ func TestUIPermissionMatrix(t *testing.T) {
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "ui matrix"}, &inc)
 	var task struct{ ID string }
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "t"}, &task)
+	// A breach case, so that the breach routes act on one for every role.
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil)
 	fx := alertingFixture(t, w)
 	sched, pol := pagingFixture(t, w)
 	var group struct{ ID string }

@@ -243,6 +243,7 @@ type showPage struct {
 	Services    map[string]string // service id to name, for the alerts
 	Paging      *pagingView       // nil when the incident was never paged
 	Stake       *stakeView
+	Breach      *breachSummary // nil when the incident has no breach case
 	Next        []string
 	Resolutions []string
 	Skippable   []string
@@ -315,8 +316,12 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	bv, err := u.breachOf(r, inc.ID)
+	if err != nil {
+		return showPage{}, err
+	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Paging: pv, Stake: sv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
+	p := showPage{Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {

@@ -67,6 +67,12 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},
 		{Method: "POST", Pattern: "/incidents/{id}/stakeholders", Perm: authz.IncidentWrite, handler: u.stakeholderSubscribe},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/open", Perm: authz.BreachWrite, handler: u.breachOpen},
+		{Method: "GET", Pattern: "/incidents/{id}/breach", Perm: authz.IncidentRead, handler: u.breachShow},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/facts", Perm: authz.BreachWrite, handler: u.breachFacts},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/determinations", Perm: authz.BreachSign, handler: u.breachSign},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/met", Perm: authz.BreachWrite, handler: u.breachMet},
+		{Method: "GET", Pattern: "/breach/deadlines", Perm: authz.IncidentRead, handler: u.breachBoard},
 		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},

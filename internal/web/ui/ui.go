@@ -23,6 +23,7 @@ import (
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
@@ -55,6 +56,9 @@ type Deps struct {
 	// SSO signs people in through an OpenID Connect provider; nil: only
 	// local accounts.
 	SSO *sso.Client
+	// Breach serves the breach-case pages, the deadline board and the
+	// incident page's breach-case section.
+	Breach *breach.Service
 	// Rules serves the workflow-rule pages.
 	Rules   *rules.Engine
 	Clock   clock.Clock
@@ -146,6 +150,10 @@ var flashes = map[string]flash{
 	"update_posted":       {"info", "Status update posted. Subscribed stakeholders were told there is news; the text stays in Ward."},
 	"subscribed":          {"info", "Stakeholder group subscribed."},
 	"workflow_created":    {"info", "Rule created. Enabled, it acts on each incident the first time the incident matches it."},
+	"breach_opened":       {"warn", "Breach case opened: until a determination is signed, breach is presumed (164.402(2)) and every notice deadline runs."},
+	"breach_facts":        {"info", "Breach facts saved; the notice obligations were recomputed."},
+	"breach_signed":       {"info", "Determination signed. It can no longer be changed; a new version needs its reason."},
+	"breach_met":          {"info", "Notice obligation marked met."},
 	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
 }
 
@@ -302,7 +310,8 @@ var funcs = template.FuncMap{
 		return strings.ToUpper(str[:1]) + str[1:]
 	},
 	// key builds a repeated control's name, such as step2_delay.
-	"key": func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
+	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
+	"recipient": recipientName,
 	// inc turns a 0-based index into the 1-based number people read.
 	"inc": func(i int) int { return i + 1 },
 	// dict builds a map for passing named values to a sub-template.

@@ -1,0 +1,570 @@
+package ui
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/breach/rules"
+)
+
+// ---- breach cases (45 CFR 164.400-414) ----
+
+// customerRows is how many customer rows the facts form offers beyond
+// those already recorded.
+const customerRows = 2
+
+var roleChoices = []choice{
+	{string(rules.CoveredEntity), "Covered entity (164.404-408)"},
+	{string(rules.BusinessAssociate), "Business associate (164.410)"},
+	{string(rules.Both), "Both: covered entity and business associate of the customers below"},
+	{string(rules.PHRVendor), "Vendor of personal health records (FTC, 16 CFR 318)"},
+}
+
+var methodChoices = []choice{{string(rules.Encrypted), "Encryption"}, {string(rules.Destroyed), "Destruction"}}
+
+var exceptionChoices = []choice{
+	{string(rules.ExceptionGoodFaithWorkforce), "164.402(1)(i): unintentional, good-faith access by the workforce within its authority"},
+	{string(rules.ExceptionInadvertentInternal), "164.402(1)(ii): inadvertent disclosure between people authorised at the same entity"},
+	{string(rules.ExceptionCouldNotRetain), "164.402(1)(iii): the recipient could not reasonably have retained the PHI"},
+}
+
+var assessmentChoices = []choice{
+	{string(rules.NotificationRequired), "Notification required: a low probability of compromise is not shown"},
+	{string(rules.LowProbability), "Low probability of compromise (every factor's rationale written)"},
+}
+
+var unitChoices = []choice{{string(rules.Days), "days"}, {string(rules.Hours), "hours"}}
+
+// factorQuestions are the four factors of 164.402(2)(i)-(iv), in order.
+var factorQuestions = []string{
+	"The nature and extent of the PHI involved, including the types of identifiers and the likelihood of re-identification",
+	"The unauthorised person who used the PHI or to whom it was disclosed",
+	"Whether the PHI was actually acquired or viewed",
+	"The extent to which the risk to the PHI has been mitigated",
+}
+
+// factorView is one factor of the wizard.
+type factorView struct {
+	Index    int
+	Factor   rules.Factor
+	Question string
+}
+
+// clockView is the discovery clock: the earliest unmet deadline.
+type clockView struct {
+	Obligation breach.Obligation
+	Days       int // whole days left, or overdue when Overdue
+	Overdue    bool
+}
+
+// newClock returns the clock of the first unmet obligation of obs (sorted
+// earliest first), or nil when every one is met.
+func newClock(obs []breach.Obligation, now time.Time) *clockView {
+	i := slices.IndexFunc(obs, func(o breach.Obligation) bool { return o.MetAt == nil })
+	if i < 0 {
+		return nil
+	}
+	left := obs[i].Due.Sub(now)
+	c := &clockView{Obligation: obs[i], Overdue: left < 0}
+	c.Days = int(math.Ceil(math.Abs(left.Hours()) / 24))
+	return c
+}
+
+// breachSummary is the incident page's breach-case section.
+type breachSummary struct {
+	Case  breach.Case
+	Clock *clockView
+}
+
+// breachOf returns the incident's breach case for its page, or nil when it
+// has none.
+func (u *UI) breachOf(r *http.Request, ref string) (*breachSummary, error) {
+	if u.Breach == nil {
+		return nil, nil
+	}
+	c, err := u.Breach.Get(r.Context(), ref)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	obs, err := u.Breach.Obligations(r.Context(), ref)
+	if err != nil {
+		return nil, err
+	}
+	return &breachSummary{Case: c, Clock: newClock(obs, u.Clock.Now())}, nil
+}
+
+// breachPage is the case page.
+type breachPage struct {
+	Case           breach.Case
+	Clock          *clockView
+	Obligations    []breach.Obligation
+	Determinations []breach.Determination
+	Customers      []int // the indexes of the customer rows
+	Factors        []factorView
+	Roles          []choice
+	Methods        []choice
+	Standards      []choice
+	Exceptions     []choice
+	Assessments    []choice
+	Units          []choice
+	// Facts and Sign are the two forms' values and errors, by control name.
+	Facts       map[string]string
+	FactsErrors map[string]string
+	Sign        map[string]string
+	SignErrors  map[string]string
+	MetErrors   map[string]string
+}
+
+func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
+	c, err := u.Breach.Get(r.Context(), ref)
+	if err != nil {
+		return breachPage{}, err
+	}
+	obs, err := u.Breach.Obligations(r.Context(), ref)
+	if err != nil {
+		return breachPage{}, err
+	}
+	dets, err := u.Breach.Determinations(r.Context(), ref)
+	if err != nil {
+		return breachPage{}, err
+	}
+	p := breachPage{Case: c, Clock: newClock(obs, u.Clock.Now()), Obligations: obs, Determinations: dets,
+		Roles: roleChoices, Methods: methodChoices, Exceptions: exceptionChoices, Assessments: assessmentChoices, Units: unitChoices,
+		Facts: factsForm(c.Facts), Sign: map[string]string{"path": "assess"}}
+	for _, s := range rules.Standards() {
+		p.Standards = append(p.Standards, choice{s.ID, string(s.Method) + ": " + s.Scope})
+	}
+	for i, f := range rules.Factors() {
+		p.Factors = append(p.Factors, factorView{Index: i, Factor: f, Question: factorQuestions[i]})
+	}
+	p.setCustomerRows(len(c.Facts.Customers))
+	return p, nil
+}
+
+func (p *breachPage) setCustomerRows(n int) {
+	p.Customers = nil
+	for i := 0; i < n+customerRows; i++ {
+		p.Customers = append(p.Customers, i)
+	}
+}
+
+// factsForm fills the facts form from recorded facts.
+func factsForm(f rules.Facts) map[string]string {
+	out := map[string]string{"role": string(f.Role), "discovered_at": dtZero(f.DiscoveredAt),
+		"should_have_known_at": dtZero(f.ShouldHaveKnownAt), "individuals": strconv.Itoa(f.Individuals)}
+	states := make([]string, 0, len(f.ByState))
+	for st := range f.ByState {
+		states = append(states, st)
+	}
+	sort.Strings(states)
+	parts := make([]string, len(states))
+	for i, st := range states {
+		parts[i] = st + "=" + strconv.Itoa(f.ByState[st])
+	}
+	out["by_state"] = strings.Join(parts, ", ")
+	for i, c := range f.Customers {
+		out[customerKey(i, "id")], out[customerKey(i, "name")] = c.ID, c.Name
+		if c.Notice != nil {
+			out[customerKey(i, "amount")], out[customerKey(i, "unit")] = strconv.Itoa(c.Notice.Amount), string(c.Notice.Unit)
+			if c.Notice.Business {
+				out[customerKey(i, "business")] = "on"
+			}
+		}
+	}
+	if d := f.Delay; d != nil {
+		if o := d.Oral; o != nil {
+			out["oral_at"], out["oral_official"], out["oral_agency"] = dtZero(o.At), o.Official, o.Agency
+		}
+		if w := d.Written; w != nil {
+			out["written_at"], out["written_until"], out["written_official"], out["written_agency"] = dtZero(w.At), dtZero(w.Until), w.Official, w.Agency
+		}
+	}
+	return out
+}
+
+func dtZero(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return dtlocal(&t)
+}
+
+// customerKey names a control of customer row i.
+func customerKey(i int, part string) string { return fmt.Sprintf("customers[%d]_%s", i, part) }
+
+// readFacts reads the facts form over the case's recorded facts (which
+// keep what the form does not show: tags and the dates notices were sent).
+func readFacts(r *http.Request, old rules.Facts) (rules.Facts, map[string]string, map[string]string) {
+	form := map[string]string{}
+	errs := map[string]string{}
+	for k := range r.PostForm {
+		if k != "csrf" {
+			form[k] = strings.TrimSpace(r.PostFormValue(k))
+		}
+	}
+	f := old
+	f.Role = rules.Role(form["role"])
+	when := func(name string) time.Time {
+		t, err := formTime(name, form[name])
+		if err != nil {
+			errs[name] = "is not a date and time"
+			return time.Time{}
+		}
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	}
+	f.DiscoveredAt, f.ShouldHaveKnownAt = when("discovered_at"), when("should_have_known_at")
+	f.Individuals = 0
+	if v := form["individuals"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs["individuals"] = fmt.Sprintf("%q is not a whole number", v)
+		}
+		f.Individuals = n
+	}
+	f.ByState = nil
+	if byState, err := parseByState(form["by_state"]); err != "" {
+		errs["by_state"] = err
+	} else {
+		f.ByState = byState
+	}
+	f.Customers = nil
+	for i := 0; ; i++ {
+		if _, ok := r.PostForm[customerKey(i, "id")]; !ok {
+			break
+		}
+		id, name, amount := form[customerKey(i, "id")], form[customerKey(i, "name")], form[customerKey(i, "amount")]
+		if id == "" && name == "" && amount == "" {
+			continue
+		}
+		c := rules.Customer{ID: id, Name: name}
+		if amount != "" {
+			n, err := strconv.Atoi(amount)
+			if err != nil {
+				errs[customerKey(i, "amount")] = fmt.Sprintf("%q is not a whole number", amount)
+			}
+			c.Notice = &rules.Term{Amount: n, Unit: rules.Unit(form[customerKey(i, "unit")]), Business: form[customerKey(i, "business")] == "on"}
+		}
+		f.Customers = append(f.Customers, c)
+	}
+	f.Delay = nil
+	var d rules.LawEnforcementDelay
+	if form["oral_at"] != "" || form["oral_official"] != "" || form["oral_agency"] != "" {
+		d.Oral = &rules.OralStatement{At: when("oral_at"), Official: form["oral_official"], Agency: form["oral_agency"]}
+	}
+	if form["written_at"] != "" || form["written_until"] != "" || form["written_official"] != "" || form["written_agency"] != "" {
+		d.Written = &rules.WrittenStatement{At: when("written_at"), Until: when("written_until"), Official: form["written_official"],
+			Agency: form["written_agency"]}
+	}
+	if d.Oral != nil || d.Written != nil {
+		f.Delay = &d
+	}
+	return f, form, errs
+}
+
+var stateCountRe = regexp.MustCompile(`^([A-Za-z]{2})\s*=\s*(-?\d+)$`)
+
+// parseByState reads residents per State written as "CA=700, OR=500";
+// a problem comes back as the message to show.
+func parseByState(v string) (map[string]int, string) {
+	if strings.TrimSpace(v) == "" {
+		return nil, ""
+	}
+	out := map[string]int{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		m := stateCountRe.FindStringSubmatch(part)
+		if m == nil {
+			return nil, fmt.Sprintf("%q is not a State and a count, such as CA=700", part)
+		}
+		st := strings.ToUpper(m[1])
+		if _, dup := out[st]; dup {
+			return nil, fmt.Sprintf("%s is listed twice", st)
+		}
+		n, err := strconv.Atoi(m[2])
+		if err != nil {
+			return nil, fmt.Sprintf("%q is not a whole number", m[2])
+		}
+		out[st] = n
+	}
+	return out, ""
+}
+
+var findingRe = regexp.MustCompile(`^assessment\.findings\[([^\]]+)\](?:\.(answer|rationale))?$`)
+var customerFieldRe = regexp.MustCompile(`^customers\[(\d+)\]\.(id|notice\.amount|notice\.unit|notice\.business|notice)$`)
+
+// controlName maps a field the breach service names to the form control
+// that shows its error.
+func controlName(field string) string {
+	if m := findingRe.FindStringSubmatch(field); m != nil {
+		i := slices.Index(rules.Factors(), rules.Factor(m[1]))
+		part := m[2]
+		if part == "" {
+			part = "answer"
+		}
+		if i >= 0 {
+			return fmt.Sprintf("factor%d_%s", i, part)
+		}
+	}
+	if m := customerFieldRe.FindStringSubmatch(field); m != nil {
+		i, _ := strconv.Atoi(m[1])
+		part := strings.TrimPrefix(m[2], "notice.")
+		if part == "notice" {
+			part = "amount"
+		}
+		return customerKey(i, part)
+	}
+	switch {
+	case strings.HasPrefix(field, "by_state"):
+		return "by_state"
+	case strings.HasPrefix(field, "law_enforcement_delay."):
+		return strings.ReplaceAll(strings.TrimPrefix(field, "law_enforcement_delay."), ".", "_")
+	case field == "law_enforcement_delay":
+		return "oral_at"
+	case field == "assessment":
+		return "path"
+	}
+	return strings.ReplaceAll(field, ".", "_")
+}
+
+// controlErrors maps a validation error's fields to control names; a field
+// of a State (by_state.CA) keeps the State in the message. ok is false for
+// any other error.
+func controlErrors(err error) (map[string]string, bool) {
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.Invalid {
+		return nil, false
+	}
+	out := map[string]string{}
+	for _, f := range e.Fields {
+		name, msg := controlName(f.Field), f.Message
+		if st, isState := strings.CutPrefix(f.Field, "by_state."); isState {
+			msg = st + ": " + msg
+		}
+		if prev, dup := out[name]; dup {
+			msg = prev + "; " + msg
+		}
+		out[name] = msg
+	}
+	if len(out) == 0 {
+		out["_"] = e.Message
+	}
+	return out, true
+}
+
+func (u *UI) breachShow(w http.ResponseWriter, r *http.Request) {
+	p, err := u.breachData(r, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "breach", "Breach case "+p.Case.IncidentNumber, "breach", p)
+}
+
+func (u *UI) breachOpen(w http.ResponseWriter, r *http.Request) {
+	c, err := u.Breach.Open(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_opened"))
+}
+
+// breachInvalid re-renders the case page with a form's errors, which fill
+// puts on the page; an error that is not a validation error fails the
+// request instead.
+func (u *UI) breachInvalid(w http.ResponseWriter, r *http.Request, err error, fill func(*breachPage, map[string]string)) {
+	errs, ok := controlErrors(err)
+	if !ok {
+		u.fail(w, r, err)
+		return
+	}
+	p, gerr := u.breachData(r, r.PathValue("id"))
+	if gerr != nil {
+		u.fail(w, r, gerr)
+		return
+	}
+	fill(&p, errs)
+	u.render(w, r, http.StatusUnprocessableEntity, "breach", "Breach case "+p.Case.IncidentNumber, "breach", p)
+}
+
+func (u *UI) breachFacts(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("id")
+	c, err := u.Breach.Get(r.Context(), ref)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		u.fail(w, r, apperr.New(apperr.Invalid, "the form could not be read"))
+		return
+	}
+	f, form, errs := readFacts(r, c.Facts)
+	fill := func(p *breachPage, e map[string]string) {
+		p.Facts, p.FactsErrors = form, e
+		p.setCustomerRows(len(f.Customers))
+	}
+	if len(errs) > 0 {
+		// The values the form could not read are shown with whatever else
+		// the service finds wrong.
+		if more, ok := controlErrors(f.Validate()); ok {
+			for k, v := range more {
+				if _, seen := errs[k]; !seen {
+					errs[k] = v
+				}
+			}
+		}
+		u.breachInvalid(w, r, &apperr.Error{Code: apperr.Invalid, Message: "the breach facts are incomplete"}, func(p *breachPage, _ map[string]string) {
+			fill(p, errs)
+		})
+		return
+	}
+	if _, err := u.Breach.SetFacts(r.Context(), ref, f); err != nil {
+		u.breachInvalid(w, r, err, fill)
+		return
+	}
+	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_facts"))
+}
+
+// readDetermination reads the wizard: the steps in the order of 164.402.
+func readDetermination(form map[string]string) rules.Determination {
+	var d rules.Determination
+	if form["secured_claim"] == "on" {
+		d.Secured = &rules.Secured{Method: rules.SecureMethod(form["secured_method"]), Standard: form["secured_standard"],
+			KeyCompromised: form["secured_key_compromised"] == "on", AccessibleDecrypted: form["secured_accessible_decrypted"] == "on",
+			Rationale: form["secured_rationale"]}
+	}
+	if form["exception_claim"] == "on" {
+		d.Exception = &rules.Exception{Kind: rules.ExceptionKind(form["exception_kind"]),
+			NoFurtherImpermissibleUse: form["exception_no_further_impermissible_use"] == "on", Rationale: form["exception_rationale"]}
+	}
+	switch form["path"] {
+	case "notify":
+		d.NotifyWithoutAssessment = true
+	case "assess":
+		a := &rules.Assessment{Outcome: rules.Outcome(form["assessment_outcome"]), Rationale: form["assessment_rationale"]}
+		for i, f := range rules.Factors() {
+			a.Findings = append(a.Findings, rules.Finding{Factor: f, Answer: form[fmt.Sprintf("factor%d_answer", i)],
+				Rationale: form[fmt.Sprintf("factor%d_rationale", i)]})
+		}
+		// A claim that settles the question needs no assessment; an empty
+		// one is then not sent.
+		if d.Secured != nil || d.Exception != nil {
+			empty := a.Rationale == ""
+			for _, f := range a.Findings {
+				empty = empty && f.Answer == "" && f.Rationale == ""
+			}
+			if empty {
+				a = nil
+			}
+		}
+		d.Assessment = a
+	}
+	return d
+}
+
+var signFields = []string{"secured_claim", "secured_method", "secured_standard", "secured_key_compromised", "secured_accessible_decrypted",
+	"secured_rationale", "exception_claim", "exception_kind", "exception_no_further_impermissible_use", "exception_rationale", "path",
+	"assessment_outcome", "assessment_rationale", "reason",
+	"factor0_answer", "factor0_rationale", "factor1_answer", "factor1_rationale", "factor2_answer", "factor2_rationale",
+	"factor3_answer", "factor3_rationale"}
+
+func (u *UI) breachSign(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("id")
+	form := formValues(r, signFields...)
+	d := readDetermination(form)
+	if _, err := u.Breach.Determine(r.Context(), ref, d, form["reason"]); err != nil {
+		u.breachInvalid(w, r, err, func(p *breachPage, e map[string]string) { p.Sign, p.SignErrors = form, e })
+		return
+	}
+	c, err := u.Breach.Get(r.Context(), ref)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_signed"))
+}
+
+func (u *UI) breachMet(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("id")
+	form := formValues(r, "obligation", "met_at")
+	var at time.Time
+	t, err := formTime("met_at", form["met_at"])
+	if err == nil && t != nil {
+		at = *t
+	}
+	if err == nil {
+		_, err = u.Breach.MarkMet(r.Context(), ref, form["obligation"], at)
+	}
+	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
+			err = apperr.Field("met_at", "%s", e.Message)
+		}
+		u.breachInvalid(w, r, err, func(p *breachPage, e map[string]string) {
+			p.MetErrors = map[string]string{form["obligation"]: strings.Join(slices.Sorted(maps.Values(e)), "; ")}
+		})
+		return
+	}
+	c, err := u.Breach.Get(r.Context(), ref)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_met"))
+}
+
+// recipientNames are the obligation recipients as people read them.
+var recipientNames = map[rules.Recipient]string{
+	rules.ToIndividuals: "Individuals", rules.ToMedia: "Media", rules.ToHHS: "HHS (the Secretary)",
+	rules.ToCoveredEntity: "Covered entity", rules.ToRegulator: "State regulator", rules.ToFTC: "FTC",
+}
+
+// recipientName names an obligation's recipient for people.
+func recipientName(r rules.Recipient) string {
+	if n, ok := recipientNames[r]; ok {
+		return n
+	}
+	return string(r)
+}
+
+// boardRow is one obligation on the deadline board.
+type boardRow struct {
+	breach.Obligation
+	Days int // whole days left, or overdue when the state is overdue
+}
+
+func (u *UI) breachBoard(w http.ResponseWriter, r *http.Request) {
+	obs, err := u.Breach.Board(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	now := u.Clock.Now()
+	rows := make([]boardRow, len(obs))
+	overdue := 0
+	for i, o := range obs {
+		rows[i] = boardRow{Obligation: o, Days: int(math.Ceil(math.Abs(o.Due.Sub(now).Hours()) / 24))}
+		if o.State == breach.StateOverdue {
+			overdue++
+		}
+	}
+	u.render(w, r, http.StatusOK, "breach_board", "Breach deadlines", "breach", map[string]any{"Rows": rows, "Overdue": overdue})
+}
