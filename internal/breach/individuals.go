@@ -65,11 +65,11 @@ func (s *Service) ImportIndividuals(ctx context.Context, ref string, in io.Reade
 	if s.keys == nil {
 		return ImportResult{}, errors.New("breach: no keys to seal individuals with (SealWith)")
 	}
-	rows, err := newCSVRows(in)
+	now := s.clock.Now()
+	rows, err := newCSVRows(in, now)
 	if err != nil {
 		return ImportResult{}, apperr.Field("csv", "%s", err.Error())
 	}
-	now := s.clock.Now()
 	res := ImportResult{ID: newID()}
 	var c Case
 	var hashKey []byte

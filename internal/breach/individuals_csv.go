@@ -107,9 +107,10 @@ type csvRows struct {
 	r      *csv.Reader
 	cols   map[int]string // column index → field
 	offset int            // lines before the CSV proper (the sep= line)
+	now    time.Time      // a date of birth after it is an error
 }
 
-func newCSVRows(in io.Reader) (*csvRows, error) {
+func newCSVRows(in io.Reader, now time.Time) (*csvRows, error) {
 	br := bufio.NewReaderSize(transform.NewReader(in, utf8OrWindows1252{}), 64<<10)
 	first, err := br.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -148,7 +149,7 @@ func newCSVRows(in io.Reader) (*csvRows, error) {
 	if !seen["name"] {
 		return nil, errors.New("csv header: no name column (name or full_name)")
 	}
-	return &csvRows{r: cr, cols: cols, offset: offset}, nil
+	return &csvRows{r: cr, cols: cols, offset: offset, now: now}, nil
 }
 
 // next returns the next row, or the problem that rejects it; io.EOF at the
@@ -183,7 +184,7 @@ func (c *csvRows) next() (person, []RowProblem, error) {
 	if allEmpty {
 		return person{line: line, blank: true}, nil, nil
 	}
-	p, probs := parsePerson(line, fields)
+	p, probs := parsePerson(line, fields, c.now)
 	return p, probs, nil
 }
 
@@ -196,7 +197,7 @@ func cell(v string) string {
 	return strings.TrimSpace(v)
 }
 
-func parsePerson(line int, f map[string]string) (person, []RowProblem) {
+func parsePerson(line int, f map[string]string, now time.Time) (person, []RowProblem) {
 	var probs []RowProblem
 	bad := func(field, reason string) {
 		probs = append(probs, RowProblem{Line: line, Field: field, Reason: reason})
@@ -221,10 +222,13 @@ func parsePerson(line int, f map[string]string) (person, []RowProblem) {
 	}
 	if v := f["date_of_birth"]; v != "" {
 		d, ok := parseDate(v)
-		if !ok {
+		switch {
+		case !ok:
 			bad("date_of_birth", "not a date (YYYY-MM-DD or MM/DD/YYYY)")
-		} else {
-			p.rec.DateOfBirth = d
+		case d.After(now):
+			bad("date_of_birth", "in the future")
+		default:
+			p.rec.DateOfBirth = d.Format("2006-01-02")
 		}
 	}
 	var ok bool
@@ -237,13 +241,13 @@ func parsePerson(line int, f map[string]string) (person, []RowProblem) {
 	return p, probs
 }
 
-func parseDate(v string) (string, bool) {
+func parseDate(v string) (time.Time, bool) {
 	for _, layout := range []string{"2006-01-02", "1/2/2006", "01/02/2006"} {
 		if t, err := time.Parse(layout, v); err == nil && t.Year() >= 1850 {
-			return t.Format("2006-01-02"), true
+			return t, true
 		}
 	}
-	return "", false
+	return time.Time{}, false
 }
 
 func parseBool(v string) (value, ok bool) {

@@ -235,6 +235,37 @@ func TestIndividualsSubstituteThreshold(t *testing.T) {
 	})
 }
 
+// TestIndividualsBatches: a long list commits in batches of
+// ImportBatchRows rows, each audited, and the import keeps its progress;
+// a date of birth in the future is rejected.
+func TestIndividualsBatches(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newIndividualsEnv(t, d)
+		var b strings.Builder
+		b.WriteString("name,state,dob\n")
+		rows := 2*breach.ImportBatchRows + 1
+		for i := range rows {
+			fmt.Fprintf(&b, "Person %d,WA,1980-01-01\n", i)
+		}
+		b.WriteString("Not Born,WA,2099-01-01\n")
+		res, err := e.svc.ImportIndividuals(as(authz.RoleSecurityOfficer, "sam"), e.ref, strings.NewReader(b.String()))
+		if err != nil || res.Created != rows || res.Rejected != 1 || len(res.Problems) != 1 || res.Problems[0].Field != "date_of_birth" {
+			t.Fatalf("import: %+v %v", res, err)
+		}
+		var batches, read, created, rejected int
+		if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'breach_case.individuals_import'`).Scan(&batches); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.R.QueryRow(`SELECT lines_read, created, rejected FROM breach_individual_imports WHERE finished_at IS NOT NULL`).
+			Scan(&read, &created, &rejected); err != nil {
+			t.Fatal(err)
+		}
+		if batches != 3 || read != rows+1 || created != rows || rejected != 1 {
+			t.Fatalf("%d batches audited; import record: %d read, %d created, %d rejected", batches, read, created, rejected)
+		}
+	})
+}
+
 // TestIndividualsNoPHIInClear: the canary's name is nowhere in the
 // database in clear: not in the SQLite file nor its write-ahead log.
 func TestIndividualsNoPHIInClear(t *testing.T) {
