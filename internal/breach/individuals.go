@@ -203,6 +203,9 @@ func (s *Service) importBatch(ctx context.Context, c Case, hashKey []byte, res *
 					id, c.ID, key, p.rec.State, p.hasAddress(), p.rec.Email != "", p.deceased, hasNOK, p.consent, p.customer, sealed, now)
 				created++
 			}
+			if db.IsUniqueViolation(err) {
+				return apperr.New(apperr.Conflict, "another import of this case added the same individual meanwhile; import the list again (re-importing is idempotent)")
+			}
 			if err != nil {
 				return fmt.Errorf("save individual: %w", err)
 			}
@@ -250,10 +253,16 @@ func (s *Service) individualsKey(ctx context.Context, tx *sql.Tx, caseID string)
 	if err != nil {
 		return nil, fmt.Errorf("seal individuals key: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE breach_cases SET individuals_key = $1 WHERE id = $2`, sealed, caseID); err != nil {
+	// Only if no concurrent first import saved one meanwhile: a case has
+	// one key for good, or its re-imports would not match.
+	r, err := tx.ExecContext(ctx, `UPDATE breach_cases SET individuals_key = $1 WHERE id = $2 AND individuals_key = ''`, sealed, caseID)
+	if err != nil {
 		return nil, fmt.Errorf("save individuals key: %w", err)
 	}
-	return k, nil
+	if n, err := r.RowsAffected(); err != nil || n == 1 {
+		return k, err
+	}
+	return s.individualsKey(ctx, tx, caseID)
 }
 
 // dedupeKey is an HMAC-SHA256, under the case's key, of the person's
