@@ -115,6 +115,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	cases.SealWith(kr)
 	workflow.OpenCasesWith(cases)
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)

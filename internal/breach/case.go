@@ -35,6 +35,7 @@ type Service struct {
 	incidents *incident.Service
 	rules     rules.RuleSets
 	log       *slog.Logger
+	keys      incident.Sealer // seals affected individuals' PHI; see SealWith
 }
 
 // New returns a Service that computes obligations with the shipped rule
@@ -222,32 +223,10 @@ func (s *Service) SetFacts(ctx context.Context, ref string, f rules.Facts) (Case
 		if err != nil {
 			return err
 		}
-		f.NotificationRequired = notifies(c.Outcome)
-		if err := f.Validate(); err != nil {
+		var n int
+		if out, n, err = s.saveFactsTx(ctx, tx, c, f, now); err != nil {
 			return err
 		}
-		old := c.Facts
-		c.Facts, c.UpdatedAt = f, now
-		c.Version++
-		stored := f
-		stored.NotificationRequired = false
-		facts, err := json.Marshal(stored)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE breach_cases SET facts = $1, updated_at = $2, version = $3 WHERE id = $4`,
-			string(facts), now, c.Version, c.ID); err != nil {
-			return fmt.Errorf("save facts: %w", err)
-		}
-		n, err := s.recompute(ctx, tx, c, now)
-		if err != nil {
-			return err
-		}
-		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.facts", ObjectType: "incident", ObjectID: c.IncidentID,
-			Change: map[string]any{"case_id": c.ID, "old": old, "new": stored}}); err != nil {
-			return err
-		}
-		out = c
 		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
 			"Breach facts changed by %s: %d notice obligations recomputed.", actor.Name, n))
 	})
@@ -255,6 +234,38 @@ func (s *Service) SetFacts(ctx context.Context, ref string, f rules.Facts) (Case
 		return Case{}, err
 	}
 	return out, nil
+}
+
+// saveFactsTx replaces case c's facts with f, recomputes its obligations
+// and audits the change; it returns the case as saved and how many
+// obligations it now has. The caller says so on the timeline.
+func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.Facts, now time.Time) (Case, int, error) {
+	f.NotificationRequired = notifies(c.Outcome)
+	if err := f.Validate(); err != nil {
+		return Case{}, 0, err
+	}
+	old := c.Facts
+	c.Facts, c.UpdatedAt = f, now
+	c.Version++
+	stored := f
+	stored.NotificationRequired = false
+	facts, err := json.Marshal(stored)
+	if err != nil {
+		return Case{}, 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE breach_cases SET facts = $1, updated_at = $2, version = $3 WHERE id = $4`,
+		string(facts), now, c.Version, c.ID); err != nil {
+		return Case{}, 0, fmt.Errorf("save facts: %w", err)
+	}
+	n, err := s.recompute(ctx, tx, c, now)
+	if err != nil {
+		return Case{}, 0, err
+	}
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.facts", ObjectType: "incident", ObjectID: c.IncidentID,
+		Change: map[string]any{"case_id": c.ID, "old": old, "new": stored}}); err != nil {
+		return Case{}, 0, err
+	}
+	return c, n, nil
 }
 
 // recompute replaces the case's obligations with those its facts oblige

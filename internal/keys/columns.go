@@ -31,11 +31,18 @@ var (
 	// StatusUpdateBody is a status update for stakeholders; written to hold
 	// no PHI, sealed all the same.
 	StatusUpdateBody = Column{Table: "status_updates", Name: "body", RowID: "id"}
+	// BreachIndividualRecord is an affected individual's PHI (name,
+	// addresses, email, phone, date of birth, next of kin), as JSON.
+	BreachIndividualRecord = Column{Table: "breach_individuals", Name: "record", RowID: "id"}
+	// BreachIndividualsKey is the random key of a breach case's dedupe
+	// hashes of its individuals.
+	BreachIndividualsKey = Column{Table: "breach_cases", Name: "individuals_key", RowID: "id"}
 )
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress, StatusUpdateBody}
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress, StatusUpdateBody,
+		BreachIndividualRecord, BreachIndividualsKey}
 }
 
 // registered reports whether table.column is one of Columns.

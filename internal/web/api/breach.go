@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"time"
@@ -105,6 +106,135 @@ func (b determinationBody) determination() rules.Determination {
 		Assessment: b.Assessment}
 }
 
+// MaxIndividualsCSV is the largest list of affected individuals one
+// import request may send; split a larger list (re-importing is
+// idempotent).
+const MaxIndividualsCSV = 64 << 20
+
+// IndividualsImport is what an import of affected individuals did. The
+// problems name lines and fields, never the values.
+type IndividualsImport struct {
+	ID          string              `json:"id"`
+	Rows        int                 `json:"rows" doc:"Data rows read, the header not counted."`
+	Created     int                 `json:"created"`
+	Updated     int                 `json:"updated" doc:"Rows already on the case (same name, date of birth and address), replaced."`
+	Rejected    int                 `json:"rejected"`
+	Problems    []breach.RowProblem `json:"problems" doc:"Each rejected row's line, field and reason."`
+	Counts      IndividualCounts    `json:"counts"`
+	Obligations int                 `json:"obligations" doc:"The case's notice obligations after its facts were updated."`
+}
+
+// IndividualStateCount counts the affected individuals of one State.
+type IndividualStateCount struct {
+	State                        string `json:"state" doc:"Two-letter code; empty for records with no State."`
+	Individuals                  int    `json:"individuals"`
+	InsufficientContact          int    `json:"insufficient_contact" doc:"Living, with no postal address and no email consented to (164.404(d)(2))."`
+	Deceased                     int    `json:"deceased"`
+	DeceasedWithNextOfKinAddress int    `json:"deceased_with_next_of_kin_address"`
+}
+
+// IndividualCounts counts a case's affected individuals; it holds no PHI.
+type IndividualCounts struct {
+	Individuals                     int                    `json:"individuals"`
+	InsufficientContact             int                    `json:"insufficient_contact"`
+	Deceased                        int                    `json:"deceased"`
+	DeceasedWithNextOfKinAddress    int                    `json:"deceased_with_next_of_kin_address"`
+	DeceasedWithoutNextOfKinAddress int                    `json:"deceased_without_next_of_kin_address" doc:"No substitute notice is owed them (164.404(d)(2))."`
+	ByState                         []IndividualStateCount `json:"by_state"`
+	Substitute                      rules.Substitute       `json:"substitute" doc:"The substitute notice insufficient_contact obliges: fewer than 10, alternative; 10 or more, conspicuous (164.404(d)(2))."`
+}
+
+func countsOut(c breach.Counts) IndividualCounts {
+	out := IndividualCounts{Individuals: c.Individuals, InsufficientContact: c.InsufficientContact, Deceased: c.Deceased,
+		DeceasedWithNextOfKinAddress: c.DeceasedWithNextOfKinAddress, DeceasedWithoutNextOfKinAddress: c.DeceasedWithoutNextOfKinAddress,
+		ByState: make([]IndividualStateCount, len(c.ByState)), Substitute: c.Substitute}
+	for i, st := range c.ByState {
+		out.ByState[i] = IndividualStateCount(st)
+	}
+	return out
+}
+
+// AffectedIndividual is one affected individual; person is absent, and
+// phi_redacted set, for a caller whose role may not see PHI.
+type AffectedIndividual struct {
+	ID                  string         `json:"id"`
+	State               string         `json:"state"`
+	HasAddress          bool           `json:"has_address"`
+	HasEmail            bool           `json:"has_email"`
+	Deceased            bool           `json:"deceased"`
+	HasNextOfKinAddress bool           `json:"has_next_of_kin_address"`
+	ConsentElectronic   bool           `json:"consent_electronic"`
+	Customer            string         `json:"customer,omitempty"`
+	Person              *breach.Person `json:"person,omitempty"`
+	PHIRedacted         bool           `json:"phi_redacted,omitempty"`
+	CreatedAt           time.Time      `json:"created_at"`
+	UpdatedAt           time.Time      `json:"updated_at"`
+}
+
+func (h handler) registerIndividuals(api huma.API, tag string) {
+	imp := tagged(op("import-breach-individuals", http.MethodPost, "/incidents/{id}/breach-case/individuals/import",
+		"Import affected individuals from a CSV list; bad rows are reported, the case's counts and obligations updated",
+		http.StatusOK, authz.BreachWrite), tag)
+	imp.MaxBodyBytes = MaxIndividualsCSV
+	huma.Register(api, imp, func(ctx context.Context, in *struct {
+		ID      string `path:"id" maxLength:"100"`
+		RawBody []byte `contentType:"text/csv"`
+	}) (*struct{ Body IndividualsImport }, error) {
+		res, err := h.Breach.ImportIndividuals(ctx, in.ID, bytes.NewReader(in.RawBody))
+		if err != nil {
+			return nil, h.fail(ctx, "body", err)
+		}
+		probs := res.Problems
+		if probs == nil {
+			probs = []breach.RowProblem{}
+		}
+		return &struct{ Body IndividualsImport }{IndividualsImport{ID: res.ID, Rows: res.Lines, Created: res.Created,
+			Updated: res.Updated, Rejected: res.Rejected, Problems: probs, Counts: countsOut(res.Counts), Obligations: res.Obligations}}, nil
+	})
+	huma.Register(api, tagged(op("breach-individual-counts", http.MethodGet, "/incidents/{id}/breach-case/individuals/counts",
+		"The case's affected individuals counted per State, with contact and substitute-notice counts (no PHI)", http.StatusOK,
+		authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body IndividualCounts }, error) {
+			c, err := h.Breach.IndividualCounts(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body IndividualCounts }{countsOut(c)}, nil
+		})
+	huma.Register(api, tagged(op("list-breach-individuals", http.MethodGet, "/incidents/{id}/breach-case/individuals",
+		"A page of the case's affected individuals; their PHI only for roles that may read it, and that read is audited",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *struct {
+			ID    string `path:"id" maxLength:"100"`
+			After string `query:"after" maxLength:"100" doc:"The next cursor of the previous page."`
+			Limit int    `query:"limit" minimum:"0" maximum:"500" doc:"At most this many; default 500."`
+		}) (*struct {
+			Body struct {
+				Individuals []AffectedIndividual `json:"individuals"`
+				Next        string               `json:"next,omitempty" doc:"Pass as after for the next page; absent on the last."`
+			}
+		}, error) {
+			list, next, err := h.Breach.Individuals(ctx, in.ID, in.After, in.Limit)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			out := &struct {
+				Body struct {
+					Individuals []AffectedIndividual `json:"individuals"`
+					Next        string               `json:"next,omitempty" doc:"Pass as after for the next page; absent on the last."`
+				}
+			}{}
+			out.Body.Next = next
+			out.Body.Individuals = make([]AffectedIndividual, len(list))
+			for i, x := range list {
+				out.Body.Individuals[i] = AffectedIndividual{ID: x.ID, State: x.State, HasAddress: x.HasAddress, HasEmail: x.HasEmail,
+					Deceased: x.Deceased, HasNextOfKinAddress: x.HasNextOfKinAddress, ConsentElectronic: x.ConsentElectronic,
+					Customer: x.Customer, Person: x.Person, PHIRedacted: x.Redacted, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+			}
+			return out, nil
+		})
+}
+
 func (h handler) registerBreach(api huma.API) {
 	const tag = "breach"
 	type caseOutput struct{ Body BreachCase }
@@ -200,4 +330,5 @@ func (h handler) registerBreach(api huma.API) {
 			}
 			return &struct{ Body []BreachObligation }{obligationsOut(obs)}, nil
 		})
+	h.registerIndividuals(api, tag)
 }
