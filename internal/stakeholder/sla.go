@@ -209,7 +209,11 @@ func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now
 		{TargetContain, pol.ContainMinutes, contained}, {TargetResolve, pol.ResolveMinutes, f.ClosedAt}} {
 		st.Targets = append(st.Targets, target(t.name, f.CreatedAt, t.minutes, t.met, now))
 	}
-	if pol.UpdateIntervalMinutes > 0 && f.Status != string(incident.Closed) {
+	owing, err := owesNotices(ctx, q, f.ID)
+	if err != nil {
+		return Status{}, err
+	}
+	if pol.UpdateIntervalMinutes > 0 && (f.Status != string(incident.Closed) || owing) {
 		var next time.Time
 		switch {
 		case st.LastUpdateAt != nil:
@@ -223,6 +227,18 @@ func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now
 		st.UpdateOverdue = !now.Before(next)
 	}
 	return st, nil
+}
+
+// owesNotices reports whether incident id's breach case has a notice
+// obligation not yet met: until it is, stakeholders keep hearing at the
+// incident's cadence even after it closes.
+func owesNotices(ctx context.Context, q db.Querier, id string) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
+		WHERE c.incident_id = $1 AND o.met_at IS NULL`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("read notice obligations: %w", err)
+	}
+	return n > 0, nil
 }
 
 func target(name string, start time.Time, minutes int, met *time.Time, now time.Time) Target {
@@ -248,7 +264,8 @@ func target(name string, start time.Time, minutes int, met *time.Time, now time.
 	return t
 }
 
-// CheckSLAs looks at every open incident's SLA once: a target at risk
+// CheckSLAs looks at every open incident's SLA once, and at every closed
+// one whose breach case still owes a notice: a target at risk
 // warns the incident commander, a missed one tells the commander and the
 // Security Officers, and an overdue status update reminds the commander,
 // again every update interval while it stays overdue. Each is said once,
@@ -257,8 +274,9 @@ func target(name string, start time.Time, minutes int, met *time.Time, now time.
 func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 	ctx = authz.WithActor(ctx, authz.System)
 	now := s.clock.Now()
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.status <> $1 ORDER BY i.created_at LIMIT 1000`,
-		incident.Closed)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.status <> $1
+		OR EXISTS (SELECT 1 FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
+			WHERE c.incident_id = i.id AND o.met_at IS NULL) ORDER BY i.created_at LIMIT 1000`, incident.Closed)
 	if err != nil {
 		return 0, fmt.Errorf("list open incidents: %w", err)
 	}
@@ -317,6 +335,9 @@ func (s *Service) due(ctx context.Context, f incidentFacts, now time.Time) ([]no
 	}
 	var all []notice
 	for _, t := range st.Targets {
+		if f.Status == string(incident.Closed) {
+			break // a closed incident is chased only for its updates, while it owes notices
+		}
 		switch t.State {
 		case StateAtRisk:
 			all = append(all, notice{event: "at_risk:" + t.Name, line: "SLA at risk: " + t.Name,

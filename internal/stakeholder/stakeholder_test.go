@@ -12,6 +12,7 @@ import (
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
@@ -214,6 +215,52 @@ func TestStatusUpdatesAndSLA(t *testing.T) {
 		tl, err := e.incs.Timeline(e.admin, inc.Number, incident.EventSLA, 0, 100)
 		if err != nil || len(tl) != 4 {
 			t.Fatalf("SLA timeline entries: %d %v", len(tl), err)
+		}
+	})
+}
+
+// TestCadenceUntilNoticesMet: a closed incident whose breach case still
+// owes notices keeps its status-update cadence until they are met.
+func TestCadenceUntilNoticesMet(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		carol := e.person("carol", authz.RoleResponder)
+		cases, err := breach.New(d, e.clk, e.incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Lost backup tape", Severity: incident.Sev2, Commander: "carol"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cases.Open(e.admin, inc.Number); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.PostUpdate(carol, inc.Number, "Tape located? Searching the courier's depot."); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.incs.Transition(e.admin, inc.Number, incident.Move{To: incident.Closed, Resolution: incident.FalsePositive, Note: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		e.box.take()
+		e.clk.Advance(241 * time.Minute) // sev2: an update every 240 minutes
+		e.check()
+		if got := join(e.box.take()); got != "carol@example.org reminder "+inc.Number+" status update overdue" {
+			t.Fatalf("a closed incident that owes notices is still chased: %q", got)
+		}
+		obs, err := cases.Obligations(e.admin, inc.Number)
+		if err != nil || len(obs) == 0 {
+			t.Fatalf("obligations: %+v %v", obs, err)
+		}
+		for _, o := range obs {
+			if _, err := cases.MarkMet(e.admin, inc.Number, o.Key, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.clk.Advance(24 * time.Hour)
+		if n := e.check(); n != 0 {
+			t.Fatalf("every notice met: nothing more is said, got %d: %v", n, e.box.take())
 		}
 	})
 }
