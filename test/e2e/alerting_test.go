@@ -15,7 +15,6 @@ import (
 
 	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/clock"
-	"github.com/wardhq/ward/internal/dbtest"
 )
 
 // post sends raw JSON to path with optional headers and returns the status
@@ -300,88 +299,84 @@ func TestWebhookMappingAndMaintenance(t *testing.T) {
 // TestHeartbeat: a job pings its heartbeat; silence past the interval
 // raises an alert and opens an incident, and the next ping resolves it.
 func TestHeartbeat(t *testing.T) {
-	for _, target := range dbtest.Targets(t) {
-		t.Run(string(target.Dialect), func(t *testing.T) {
-			url := target.URL
-			if target.Dialect == "sqlite" {
-				url = ""
-			}
-			clk := clock.NewFake(time.Now())
-			w := startWardAt(t, t.TempDir(), url, func(e *app.Env) {
-				e.Clock = clk
-				e.Args = append(e.Args, "--paging-poll", "50ms")
-			})
-			var svc struct{ ID string }
-			w.must(201, "POST", "/api/v1/services", map[string]any{"name": "nightly-backup", "group_by": "alert"}, &svc)
-			for body, field := range map[string]string{
-				`{"kind":"heartbeat","name":"hb"}`:                            "interval_seconds",
-				`{"kind":"heartbeat","name":"hb","interval_seconds":30}`:      "interval_seconds",
-				`{"kind":"events_v2","name":"hb","interval_seconds":300}`:     "interval_seconds",
-				`{"kind":"heartbeat","name":"hb","interval_seconds":9999999}`: "interval_seconds",
-			} {
-				if code, raw := w.do("POST", "/api/v1/services/"+svc.ID+"/integrations", body, nil); code != 422 || !strings.Contains(string(raw), field) {
-					t.Errorf("%s: %d %s", body, code, raw)
-				}
-			}
-			var hb integrationKey
-			w.must(201, "POST", "/api/v1/services/"+svc.ID+"/integrations", `{"kind":"heartbeat","name":"backup job","interval_seconds":120}`, &hb)
-			if hb.Endpoint != "/heartbeat/{key}" {
-				t.Fatalf("endpoint %q", hb.Endpoint)
-			}
-			if code, body := w.get("/heartbeat/" + hb.Key); code != 200 || !strings.Contains(body, `"status":"ok"`) {
-				t.Fatalf("ping: %d %s", code, body)
-			}
-			if code, _ := w.get("/heartbeat/0123456789abcdef0123456789abcdef"); code != 401 {
-				t.Fatalf("unknown key: %d", code)
-			}
-			clk.Advance(119 * time.Second)
-			time.Sleep(150 * time.Millisecond) // three checks
-			if as := w.alerts("service=" + svc.ID); len(as) != 0 {
-				t.Fatalf("raised before the interval passed: %+v", as)
-			}
-			clk.Advance(2 * time.Second)
-			var as []alertView
-			eventually(t, "the missed-heartbeat alert", func() bool {
-				as = w.alerts("service=" + svc.ID)
-				return len(as) == 1
-			})
-			if as[0].Status != "triggered" || as[0].IncidentNumber == "" || as[0].Severity != "error" {
-				t.Fatalf("missed heartbeat: %+v", as[0])
-			}
-			var igs []struct {
-				Heartbeat struct{ State string } `json:"heartbeat"`
-			}
-			w.must(200, "GET", "/api/v1/services/"+svc.ID+"/integrations", nil, &igs)
-			if len(igs) != 1 || igs[0].Heartbeat.State != "down" {
-				t.Fatalf("integration state: %+v", igs)
-			}
-			// Silence goes on: still one alert.
-			clk.Advance(10 * time.Minute)
-			time.Sleep(150 * time.Millisecond)
-			if as := w.alerts("service=" + svc.ID); len(as) != 1 {
-				t.Fatalf("a second alert for the same silence: %+v", as)
-			}
-			if code, body := w.post("/heartbeat/"+hb.Key, "", nil); code != 200 {
-				t.Fatalf("ping after the miss: %d %s", code, body)
-			}
-			if as := w.alerts("service=" + svc.ID); len(as) != 1 || as[0].Status != "resolved" {
-				t.Fatalf("the ping did not resolve the alert: %+v", as)
-			}
+	eachDBURL(t, func(t *testing.T, url string) {
+		clk := clock.NewFake(time.Now())
+		w := startWardAt(t, t.TempDir(), url, func(e *app.Env) {
+			e.Clock = clk
+			e.Args = append(e.Args, "--paging-poll", "50ms")
 		})
-	}
+		var svc struct{ ID string }
+		w.must(201, "POST", "/api/v1/services", map[string]any{"name": "nightly-backup", "group_by": "alert"}, &svc)
+		for body, field := range map[string]string{
+			`{"kind":"heartbeat","name":"hb"}`:                            "interval_seconds",
+			`{"kind":"heartbeat","name":"hb","interval_seconds":30}`:      "interval_seconds",
+			`{"kind":"events_v2","name":"hb","interval_seconds":300}`:     "interval_seconds",
+			`{"kind":"heartbeat","name":"hb","interval_seconds":9999999}`: "interval_seconds",
+		} {
+			if code, raw := w.do("POST", "/api/v1/services/"+svc.ID+"/integrations", body, nil); code != 422 || !strings.Contains(string(raw), field) {
+				t.Errorf("%s: %d %s", body, code, raw)
+			}
+		}
+		var hb integrationKey
+		w.must(201, "POST", "/api/v1/services/"+svc.ID+"/integrations", `{"kind":"heartbeat","name":"backup job","interval_seconds":120}`, &hb)
+		if hb.Endpoint != "/heartbeat/{key}" {
+			t.Fatalf("endpoint %q", hb.Endpoint)
+		}
+		if code, body := w.get("/heartbeat/" + hb.Key); code != 200 || !strings.Contains(body, `"status":"ok"`) {
+			t.Fatalf("ping: %d %s", code, body)
+		}
+		if code, _ := w.get("/heartbeat/0123456789abcdef0123456789abcdef"); code != 401 {
+			t.Fatalf("unknown key: %d", code)
+		}
+		clk.Advance(119 * time.Second)
+		time.Sleep(150 * time.Millisecond) // three checks
+		if as := w.alerts("service=" + svc.ID); len(as) != 0 {
+			t.Fatalf("raised before the interval passed: %+v", as)
+		}
+		clk.Advance(2 * time.Second)
+		var as []alertView
+		eventually(t, "the missed-heartbeat alert", func() bool {
+			as = w.alerts("service=" + svc.ID)
+			return len(as) == 1
+		})
+		if as[0].Status != "triggered" || as[0].IncidentNumber == "" || as[0].Severity != "error" {
+			t.Fatalf("missed heartbeat: %+v", as[0])
+		}
+		var igs []struct {
+			Heartbeat struct{ State string } `json:"heartbeat"`
+		}
+		w.must(200, "GET", "/api/v1/services/"+svc.ID+"/integrations", nil, &igs)
+		if len(igs) != 1 || igs[0].Heartbeat.State != "down" {
+			t.Fatalf("integration state: %+v", igs)
+		}
+		// Silence goes on: still one alert.
+		clk.Advance(10 * time.Minute)
+		time.Sleep(150 * time.Millisecond)
+		if as := w.alerts("service=" + svc.ID); len(as) != 1 {
+			t.Fatalf("a second alert for the same silence: %+v", as)
+		}
+		if code, body := w.post("/heartbeat/"+hb.Key, "", nil); code != 200 {
+			t.Fatalf("ping after the miss: %d %s", code, body)
+		}
+		if as := w.alerts("service=" + svc.ID); len(as) != 1 || as[0].Status != "resolved" {
+			t.Fatalf("the ping did not resolve the alert: %+v", as)
+		}
+	})
 }
 
 // TestEmailIntake sends alerts by email through Ward's SMTP listener, over
 // STARTTLS: repeats of a subject deduplicate, "RESOLVED:" resolves, and an
 // address that is not an email integration's is refused.
-func TestEmailIntake(t *testing.T) {
+func TestEmailIntake(t *testing.T) { eachDBURL(t, emailIntake) }
+
+func emailIntake(t *testing.T, dbURL string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) {
+	w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
 		e.Args = append(e.Args, "--email-intake-listen", addr, "--email-intake-domain", "alerts.ward.test")
 	})
 	var svc struct{ ID string }

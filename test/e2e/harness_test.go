@@ -127,13 +127,20 @@ var tokenSeq atomic.Int64
 
 // eachDB runs fn against a fresh Ward on every configured database.
 func eachDB(t *testing.T, fn func(t *testing.T, w *ward)) {
+	eachDBURL(t, func(t *testing.T, dbURL string) { fn(t, startWard(t, dbURL)) })
+}
+
+// eachDBURL runs fn in a subtest per configured database with the --db
+// value that selects it ("" for the default, SQLite in the data folder),
+// for tests that start Ward themselves.
+func eachDBURL(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
-			url := target.URL
+			dbURL := target.URL
 			if target.Dialect == "sqlite" {
-				url = "" // the default: SQLite in the data folder
+				dbURL = ""
 			}
-			fn(t, startWard(t, url))
+			fn(t, dbURL)
 		})
 	}
 }

@@ -28,7 +28,6 @@ import (
 
 	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/clock"
-	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/notify"
 )
 
@@ -170,206 +169,200 @@ const canaryPHI = "CANARY-PAGING-MRN-55021"
 // timeout pages again, resolving ends it, and no outbound byte holds the
 // alert's PHI.
 func TestPagingEndToEnd(t *testing.T) {
-	for _, target := range dbtest.Targets(t) {
-		t.Run(string(target.Dialect), func(t *testing.T) {
-			url := target.URL
-			if target.Dialect == "sqlite" {
-				url = ""
+	eachDBURL(t, func(t *testing.T, url string) {
+		mail, hook := startMailbox(t), startHook(t)
+		clk := clock.NewFake(time.Now())
+		data := t.TempDir()
+		opts := func(e *app.Env) {
+			e.Clock = clk
+			e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "ward@example.org",
+				"--smtp-ca-file", mail.caFile, "--paging-poll", "50ms")
+		}
+		w := startWardAt(t, data, url, opts)
+		for _, u := range []string{"alice", "bob"} {
+			if code, _, errs := runWardIn(t, data, url, "orange lantern over quiet harbour\n", "user", "create",
+				"--username", u, "--name", u, "--email", u+"@example.org", "--role", "responder", "--password-stdin"); code != 0 {
+				t.Fatalf("user create %s: %s", u, errs)
 			}
-			mail, hook := startMailbox(t), startHook(t)
-			clk := clock.NewFake(time.Now())
-			data := t.TempDir()
-			opts := func(e *app.Env) {
-				e.Clock = clk
-				e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "ward@example.org",
-					"--smtp-ca-file", mail.caFile, "--paging-poll", "50ms")
-			}
-			w := startWardAt(t, data, url, opts)
-			for _, u := range []string{"alice", "bob"} {
-				if code, _, errs := runWardIn(t, data, url, "orange lantern over quiet harbour\n", "user", "create",
-					"--username", u, "--name", u, "--email", u+"@example.org", "--role", "responder", "--password-stdin"); code != 0 {
-					t.Fatalf("user create %s: %s", u, errs)
-				}
-			}
+		}
 
-			// Alice's email is verified with the code it is sent.
-			var email struct{ ID string }
-			w.must(201, "POST", "/api/v1/users/alice/contact-methods", map[string]any{"kind": "email", "address": "alice@example.org"}, &email)
-			eventually(t, "the verification email", func() bool { return len(mail.all()) == 1 })
-			code := codeRE.FindStringSubmatch(mail.all()[0])
-			if code == nil {
-				t.Fatalf("no code in %q", mail.all()[0])
-			}
-			if c, raw := w.do("POST", "/api/v1/contact-methods/"+email.ID+"/verify", map[string]any{"code": "999999"}, nil); c != 422 {
-				t.Fatalf("a wrong code: %d %s", c, raw)
-			}
-			w.must(200, "POST", "/api/v1/contact-methods/"+email.ID+"/verify", map[string]any{"code": code[1]}, nil)
-			// Bob's webhook is verified by a signed test delivery.
-			var hookCM struct {
-				ID, Secret string
-				Verified   bool
-			}
-			w.must(201, "POST", "/api/v1/users/bob/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/page"}, &hookCM)
-			if len(hookCM.Secret) != 64 || hookCM.Verified {
-				t.Fatalf("webhook contact: %+v", hookCM)
-			}
-			eventually(t, "the webhook test delivery", func() bool {
-				var cs []struct{ Verified bool }
-				w.must(200, "GET", "/api/v1/users/bob/contact-methods", nil, &cs)
-				return len(cs) == 1 && cs[0].Verified
-			})
-
-			w.must(201, "POST", "/api/v1/schedules", map[string]any{"name": "primary", "time_zone": "America/New_York",
-				"rotations": []map[string]any{{"name": "weekly", "kind": "weekly", "shift_length": 1,
-					"start": clk.Now().Add(-time.Hour).Format(time.RFC3339), "participants": []string{"bob"}}}}, nil)
-			var onCall struct{ Users []string }
-			w.must(200, "GET", "/api/v1/schedules/primary/on-call", nil, &onCall)
-			if len(onCall.Users) != 1 {
-				t.Fatalf("on call now: %+v", onCall)
-			}
-			w.must(201, "POST", "/api/v1/escalation-policies", map[string]any{"name": "payments", "ack_timeout_minutes": 30,
-				"steps": []map[string]any{
-					{"delay_minutes": 5, "targets": []map[string]string{{"type": "user", "id": "alice"}}},
-					{"delay_minutes": 10, "targets": []map[string]string{{"type": "schedule", "id": "primary"}}},
-				}}, nil)
-			var svc struct{ ID string }
-			w.must(201, "POST", "/api/v1/services", map[string]any{"name": "payments", "handles_phi": true, "escalation_policy": "payments"}, &svc)
-			var ig integrationKey
-			w.must(201, "POST", "/api/v1/services/"+svc.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "mon"}, &ig)
-
-			mailBefore := len(mail.all())
-			code2, body := w.post("/v2/enqueue", `{"routing_key":"`+ig.Key+`","event_action":"trigger","dedup_key":"db1",
-				"payload":{"summary":"Database unreachable","source":"db1","severity":"critical","custom_details":{"mrn":"`+canaryPHI+`"}}}`, nil)
-			if code2 != 202 {
-				t.Fatalf("trigger: %d %s", code2, body)
-			}
-			as := w.alerts("service=" + svc.ID)
-			inc := as[0].IncidentNumber
-			eventually(t, "the page email", func() bool { return len(mail.all()) == mailBefore+1 })
-			page := mail.all()[mailBefore]
-			if !strings.Contains(page, "Subject: Ward "+inc+" SEV1 payments: triggered") || !strings.Contains(page, "/incidents/"+inc) {
-				t.Fatalf("page email: %s", page)
-			}
-			links := linkRE.FindAllString(page, -1)
-			if len(links) != 2 {
-				t.Fatalf("acknowledge and resolve links: %q", links)
-			}
-			if n := len(hook.all()); n != 1 {
-				t.Fatalf("the webhook was paged before step 2: %d", n)
-			}
-
-			// No acknowledgement within 5 minutes: the schedule's webhook.
-			clk.Advance(5 * time.Minute)
-			eventually(t, "the webhook page", func() bool { return len(hook.all()) == 2 })
-			req := hook.all()[1]
-			if err := notify.VerifySignature([]byte(hookCM.Secret), req.header.Get(notify.HeaderTimestamp),
-				req.header.Get(notify.HeaderSignature), req.body, clk.Now(), 5*time.Minute); err != nil {
-				t.Fatalf("webhook signature: %v", err)
-			}
-			var payload notify.WebhookPayload
-			if err := json.Unmarshal(req.body, &payload); err != nil || payload.Incident != inc || payload.Kind != "page" ||
-				!strings.Contains(payload.AckURL, "/a/") {
-				t.Fatalf("webhook payload: %s %v", req.body, err)
-			}
-
-			// The emailed link acknowledges, as Alice, once.
-			ackURL := strings.TrimPrefix(links[0], w.url)
-			getCode, getBody := w.get(ackURL)
-			if getCode != 200 || !strings.Contains(getBody, "Acknowledge "+inc) {
-				t.Fatalf("link page: %d %s", getCode, getBody)
-			}
-			if c, b := w.post(ackURL, "", nil); c != 200 || !strings.Contains(b, inc+" acknowledged") {
-				t.Fatalf("use link: %d %s", c, b)
-			}
-			if c, _ := w.post(ackURL, "", nil); c != 404 {
-				t.Fatalf("a used link: %d", c)
-			}
-			var pg struct {
-				Status         string `json:"status"`
-				AcknowledgedBy string `json:"acknowledged_by"`
-			}
-			w.must(200, "GET", "/api/v1/incidents/"+inc+"/page", nil, &pg)
-			if pg.Status != "acknowledged" || pg.AcknowledgedBy != "user:alice" {
-				t.Fatalf("page: %+v", pg)
-			}
-
-			// Restart mid-escalation: nothing lost, nothing sent twice.
-			w.stop()
-			mailAt, hookAt := len(mail.all()), len(hook.all())
-			w = startWardAt(t, data, url, opts)
-			clk.Advance(29 * time.Minute)
-			time.Sleep(200 * time.Millisecond) // four polls
-			if len(mail.all()) != mailAt || len(hook.all()) != hookAt {
-				t.Fatalf("sent again after the restart: %d emails, %d webhooks", len(mail.all())-mailAt, len(hook.all())-hookAt)
-			}
-			clk.Advance(time.Minute)
-			eventually(t, "the re-page after the acknowledgement timeout", func() bool { return len(mail.all()) == mailAt+1 })
-
-			w.must(200, "POST", "/api/v1/incidents/"+inc+"/page/resolve", nil, nil)
-			clk.Advance(2 * time.Hour)
-			var ns []struct {
-				Username   string `json:"username"`
-				Channel    string `json:"channel"`
-				Status     string `json:"status"`
-				ProviderID string `json:"provider_id"`
-			}
-			eventually(t, "nothing left to send", func() bool {
-				var raw []map[string]any
-				w.must(200, "GET", "/api/v1/incidents/"+inc+"/notifications", nil, &raw)
-				for _, n := range raw {
-					if s := n["status"]; s == "queued" || s == "scheduled" || s == "sending" {
-						return false
-					}
-				}
-				return true
-			})
-			w.must(200, "GET", "/api/v1/incidents/"+inc+"/notifications", nil, &ns)
-			var hist []string
-			for _, n := range ns {
-				hist = append(hist, n.Username+"/"+n.Channel+"/"+n.Status)
-				if n.Channel == "email" && n.ProviderID == "" {
-					t.Errorf("no receipt for %+v", n)
-				}
-			}
-			if strings.Join(hist, " ") != "alice/email/sent bob/webhook/sent alice/email/sent" {
-				t.Fatalf("delivery history: %v", hist)
-			}
-			time.Sleep(200 * time.Millisecond)
-			if len(mail.all()) != mailAt+1 || len(hook.all()) != hookAt {
-				t.Fatalf("sent after resolve: %d emails, %d webhooks", len(mail.all())-mailAt-1, len(hook.all())-hookAt)
-			}
-
-			var timeline struct{ Items []struct{ Kind, Note string } }
-			w.must(200, "GET", "/api/v1/incidents/"+inc+"/timeline?limit=100", nil, &timeline)
-			var notes []string
-			for _, e := range timeline.Items {
-				if e.Kind == "paging" {
-					notes = append(notes, e.Note)
-				}
-			}
-			if len(notes) != 5 || !strings.Contains(notes[2], "acknowledged by alice") {
-				t.Fatalf("paging timeline: %q", notes)
-			}
-
-			// No outbound byte holds the PHI; nothing went out in clear.
-			for _, m := range mail.all() {
-				if strings.Contains(m, canaryPHI) || strings.Contains(m, "Database unreachable") {
-					t.Fatalf("an email holds alert content: %s", m)
-				}
-			}
-			for _, r := range hook.all() {
-				if bytes.Contains(r.body, []byte(canaryPHI)) {
-					t.Fatalf("a webhook holds PHI: %s", r.body)
-				}
-			}
-			if mail.plain != 0 {
-				t.Fatalf("%d emails arrived without TLS", mail.plain)
-			}
-			if strings.Contains(w.logs.String(), canaryPHI) {
-				t.Fatal("the log holds PHI")
-			}
+		// Alice's email is verified with the code it is sent.
+		var email struct{ ID string }
+		w.must(201, "POST", "/api/v1/users/alice/contact-methods", map[string]any{"kind": "email", "address": "alice@example.org"}, &email)
+		eventually(t, "the verification email", func() bool { return len(mail.all()) == 1 })
+		code := codeRE.FindStringSubmatch(mail.all()[0])
+		if code == nil {
+			t.Fatalf("no code in %q", mail.all()[0])
+		}
+		if c, raw := w.do("POST", "/api/v1/contact-methods/"+email.ID+"/verify", map[string]any{"code": "999999"}, nil); c != 422 {
+			t.Fatalf("a wrong code: %d %s", c, raw)
+		}
+		w.must(200, "POST", "/api/v1/contact-methods/"+email.ID+"/verify", map[string]any{"code": code[1]}, nil)
+		// Bob's webhook is verified by a signed test delivery.
+		var hookCM struct {
+			ID, Secret string
+			Verified   bool
+		}
+		w.must(201, "POST", "/api/v1/users/bob/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/page"}, &hookCM)
+		if len(hookCM.Secret) != 64 || hookCM.Verified {
+			t.Fatalf("webhook contact: %+v", hookCM)
+		}
+		eventually(t, "the webhook test delivery", func() bool {
+			var cs []struct{ Verified bool }
+			w.must(200, "GET", "/api/v1/users/bob/contact-methods", nil, &cs)
+			return len(cs) == 1 && cs[0].Verified
 		})
-	}
+
+		w.must(201, "POST", "/api/v1/schedules", map[string]any{"name": "primary", "time_zone": "America/New_York",
+			"rotations": []map[string]any{{"name": "weekly", "kind": "weekly", "shift_length": 1,
+				"start": clk.Now().Add(-time.Hour).Format(time.RFC3339), "participants": []string{"bob"}}}}, nil)
+		var onCall struct{ Users []string }
+		w.must(200, "GET", "/api/v1/schedules/primary/on-call", nil, &onCall)
+		if len(onCall.Users) != 1 {
+			t.Fatalf("on call now: %+v", onCall)
+		}
+		w.must(201, "POST", "/api/v1/escalation-policies", map[string]any{"name": "payments", "ack_timeout_minutes": 30,
+			"steps": []map[string]any{
+				{"delay_minutes": 5, "targets": []map[string]string{{"type": "user", "id": "alice"}}},
+				{"delay_minutes": 10, "targets": []map[string]string{{"type": "schedule", "id": "primary"}}},
+			}}, nil)
+		var svc struct{ ID string }
+		w.must(201, "POST", "/api/v1/services", map[string]any{"name": "payments", "handles_phi": true, "escalation_policy": "payments"}, &svc)
+		var ig integrationKey
+		w.must(201, "POST", "/api/v1/services/"+svc.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "mon"}, &ig)
+
+		mailBefore := len(mail.all())
+		code2, body := w.post("/v2/enqueue", `{"routing_key":"`+ig.Key+`","event_action":"trigger","dedup_key":"db1",
+				"payload":{"summary":"Database unreachable","source":"db1","severity":"critical","custom_details":{"mrn":"`+canaryPHI+`"}}}`, nil)
+		if code2 != 202 {
+			t.Fatalf("trigger: %d %s", code2, body)
+		}
+		as := w.alerts("service=" + svc.ID)
+		inc := as[0].IncidentNumber
+		eventually(t, "the page email", func() bool { return len(mail.all()) == mailBefore+1 })
+		page := mail.all()[mailBefore]
+		if !strings.Contains(page, "Subject: Ward "+inc+" SEV1 payments: triggered") || !strings.Contains(page, "/incidents/"+inc) {
+			t.Fatalf("page email: %s", page)
+		}
+		links := linkRE.FindAllString(page, -1)
+		if len(links) != 2 {
+			t.Fatalf("acknowledge and resolve links: %q", links)
+		}
+		if n := len(hook.all()); n != 1 {
+			t.Fatalf("the webhook was paged before step 2: %d", n)
+		}
+
+		// No acknowledgement within 5 minutes: the schedule's webhook.
+		clk.Advance(5 * time.Minute)
+		eventually(t, "the webhook page", func() bool { return len(hook.all()) == 2 })
+		req := hook.all()[1]
+		if err := notify.VerifySignature([]byte(hookCM.Secret), req.header.Get(notify.HeaderTimestamp),
+			req.header.Get(notify.HeaderSignature), req.body, clk.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("webhook signature: %v", err)
+		}
+		var payload notify.WebhookPayload
+		if err := json.Unmarshal(req.body, &payload); err != nil || payload.Incident != inc || payload.Kind != "page" ||
+			!strings.Contains(payload.AckURL, "/a/") {
+			t.Fatalf("webhook payload: %s %v", req.body, err)
+		}
+
+		// The emailed link acknowledges, as Alice, once.
+		ackURL := strings.TrimPrefix(links[0], w.url)
+		getCode, getBody := w.get(ackURL)
+		if getCode != 200 || !strings.Contains(getBody, "Acknowledge "+inc) {
+			t.Fatalf("link page: %d %s", getCode, getBody)
+		}
+		if c, b := w.post(ackURL, "", nil); c != 200 || !strings.Contains(b, inc+" acknowledged") {
+			t.Fatalf("use link: %d %s", c, b)
+		}
+		if c, _ := w.post(ackURL, "", nil); c != 404 {
+			t.Fatalf("a used link: %d", c)
+		}
+		var pg struct {
+			Status         string `json:"status"`
+			AcknowledgedBy string `json:"acknowledged_by"`
+		}
+		w.must(200, "GET", "/api/v1/incidents/"+inc+"/page", nil, &pg)
+		if pg.Status != "acknowledged" || pg.AcknowledgedBy != "user:alice" {
+			t.Fatalf("page: %+v", pg)
+		}
+
+		// Restart mid-escalation: nothing lost, nothing sent twice.
+		w.stop()
+		mailAt, hookAt := len(mail.all()), len(hook.all())
+		w = startWardAt(t, data, url, opts)
+		clk.Advance(29 * time.Minute)
+		time.Sleep(200 * time.Millisecond) // four polls
+		if len(mail.all()) != mailAt || len(hook.all()) != hookAt {
+			t.Fatalf("sent again after the restart: %d emails, %d webhooks", len(mail.all())-mailAt, len(hook.all())-hookAt)
+		}
+		clk.Advance(time.Minute)
+		eventually(t, "the re-page after the acknowledgement timeout", func() bool { return len(mail.all()) == mailAt+1 })
+
+		w.must(200, "POST", "/api/v1/incidents/"+inc+"/page/resolve", nil, nil)
+		clk.Advance(2 * time.Hour)
+		var ns []struct {
+			Username   string `json:"username"`
+			Channel    string `json:"channel"`
+			Status     string `json:"status"`
+			ProviderID string `json:"provider_id"`
+		}
+		eventually(t, "nothing left to send", func() bool {
+			var raw []map[string]any
+			w.must(200, "GET", "/api/v1/incidents/"+inc+"/notifications", nil, &raw)
+			for _, n := range raw {
+				if s := n["status"]; s == "queued" || s == "scheduled" || s == "sending" {
+					return false
+				}
+			}
+			return true
+		})
+		w.must(200, "GET", "/api/v1/incidents/"+inc+"/notifications", nil, &ns)
+		var hist []string
+		for _, n := range ns {
+			hist = append(hist, n.Username+"/"+n.Channel+"/"+n.Status)
+			if n.Channel == "email" && n.ProviderID == "" {
+				t.Errorf("no receipt for %+v", n)
+			}
+		}
+		if strings.Join(hist, " ") != "alice/email/sent bob/webhook/sent alice/email/sent" {
+			t.Fatalf("delivery history: %v", hist)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if len(mail.all()) != mailAt+1 || len(hook.all()) != hookAt {
+			t.Fatalf("sent after resolve: %d emails, %d webhooks", len(mail.all())-mailAt-1, len(hook.all())-hookAt)
+		}
+
+		var timeline struct{ Items []struct{ Kind, Note string } }
+		w.must(200, "GET", "/api/v1/incidents/"+inc+"/timeline?limit=100", nil, &timeline)
+		var notes []string
+		for _, e := range timeline.Items {
+			if e.Kind == "paging" {
+				notes = append(notes, e.Note)
+			}
+		}
+		if len(notes) != 5 || !strings.Contains(notes[2], "acknowledged by alice") {
+			t.Fatalf("paging timeline: %q", notes)
+		}
+
+		// No outbound byte holds the PHI; nothing went out in clear.
+		for _, m := range mail.all() {
+			if strings.Contains(m, canaryPHI) || strings.Contains(m, "Database unreachable") {
+				t.Fatalf("an email holds alert content: %s", m)
+			}
+		}
+		for _, r := range hook.all() {
+			if bytes.Contains(r.body, []byte(canaryPHI)) {
+				t.Fatalf("a webhook holds PHI: %s", r.body)
+			}
+		}
+		if mail.plain != 0 {
+			t.Fatalf("%d emails arrived without TLS", mail.plain)
+		}
+		if strings.Contains(w.logs.String(), canaryPHI) {
+			t.Fatal("the log holds PHI")
+		}
+	})
 }
 
 // get fetches path without a token and returns the status and body.

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/wardhq/ward/internal/app"
-	"github.com/wardhq/ward/internal/dbtest"
 )
 
 // fakeTwilio speaks the Messages API and keeps the SMS sent.
@@ -74,15 +73,7 @@ var smsCodeRE = regexp.MustCompile(`Reply ([0-9]{6}) to acknowledge`)
 // Twilio's API and acknowledges by replying with the code, as Twilio's
 // signed inbound webhook delivers it.
 func TestSMSPageAndReply(t *testing.T) {
-	for _, target := range dbtest.Targets(t) {
-		t.Run(string(target.Dialect), func(t *testing.T) {
-			dbURL := target.URL
-			if target.Dialect == "sqlite" {
-				dbURL = ""
-			}
-			smsPageAndReply(t, dbURL)
-		})
-	}
+	eachDBURL(t, smsPageAndReply)
 }
 
 func smsPageAndReply(t *testing.T, dbURL string) {

@@ -24,7 +24,6 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/wardhq/ward/internal/app"
-	"github.com/wardhq/ward/internal/dbtest"
 )
 
 // idpPerson is who the fake identity provider signs in next.
@@ -269,27 +268,21 @@ func breakGlassAdmin(t *testing.T, w *ward) (*browserless, string) {
 // disabled account), and the local break-glass admin signing in with
 // password and TOTP while the provider is down.
 func TestSSO(t *testing.T) {
-	for _, target := range dbtest.Targets(t) {
-		t.Run(string(target.Dialect), func(t *testing.T) {
-			dbURL := target.URL
-			if target.Dialect == "sqlite" {
-				dbURL = ""
-			}
-			idp := newFakeIdP(t)
-			w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
-				e.Args = append(e.Args, "--oidc-issuer", idp.srv.URL, "--oidc-client-id", idpClientID,
-					"--oidc-role-map", "ward-admins=admin, ward-responders=responder,ward-readers=stakeholder",
-					"--oidc-name", "Fake IdP", "--oidc-ca-file", idp.caFile())
-				e.Getenv = func(k string) (string, bool) {
-					if k == "WARD_OIDC_CLIENT_SECRET" {
-						return idpClientSecret, true
-					}
-					return "", false
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		idp := newFakeIdP(t)
+		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
+			e.Args = append(e.Args, "--oidc-issuer", idp.srv.URL, "--oidc-client-id", idpClientID,
+				"--oidc-role-map", "ward-admins=admin, ward-responders=responder,ward-readers=stakeholder",
+				"--oidc-name", "Fake IdP", "--oidc-ca-file", idp.caFile())
+			e.Getenv = func(k string) (string, bool) {
+				if k == "WARD_OIDC_CLIENT_SECRET" {
+					return idpClientSecret, true
 				}
-			})
-			testSSO(t, w, idp)
+				return "", false
+			}
 		})
-	}
+		testSSO(t, w, idp)
+	})
 }
 
 func testSSO(t *testing.T, w *ward, idp *fakeIdP) {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/authz"
-	"github.com/wardhq/ward/internal/dbtest"
 )
 
 var (
@@ -30,17 +29,11 @@ var (
 // its deliveries, Acknowledge stops it, and the schedule's calendar shows
 // who is on call.
 func TestUIPaging(t *testing.T) {
-	for _, target := range dbtest.Targets(t) {
-		t.Run(string(target.Dialect), func(t *testing.T) {
-			dbURL := target.URL
-			if target.Dialect == "sqlite" {
-				dbURL = ""
-			}
-			hook := startHook(t)
-			w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") })
-			testUIPaging(t, w, hook)
-		})
-	}
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		hook := startHook(t)
+		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") })
+		testUIPaging(t, w, hook)
+	})
 }
 
 func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
