@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -68,21 +67,7 @@ type Case struct {
 
 // visibleIncident resolves incident ref as the actor in ctx may see it.
 func (s *Service) visibleIncident(ctx context.Context, q db.Querier, ref string) (id, number string, err error) {
-	actor, _ := authz.ActorFrom(ctx)
-	args := []any{ref}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	err = q.QueryRowContext(ctx, `SELECT i.id, i.number FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
-		incident.VisibleSQL(actor, s.clock.Now(), "i", arg), args...).Scan(&id, &number)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", apperr.New(apperr.NotFound, "no incident %q", ref)
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("read incident: %w", err)
-	}
-	return id, number, nil
+	return incident.VisibleRef(ctx, q, ref, s.clock.Now())
 }
 
 const caseColumns = "c.id, c.incident_id, i.number, c.facts, c.outcome, c.opened_by, c.created_at, c.updated_at, c.version"

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -508,4 +509,25 @@ func (s *Service) RevokeGrant(ctx context.Context, ref, grantID string) (Grant, 
 		return Grant{}, err
 	}
 	return g, nil
+}
+
+// VisibleRef resolves incident ref (an id or number) to its id and number
+// if the actor in ctx may see it at now (VisibleSQL); to anyone else it
+// does not exist. Other services use it before acting on an incident.
+func VisibleRef(ctx context.Context, q db.Querier, ref string, now time.Time) (id, number string, err error) {
+	actor, _ := authz.ActorFrom(ctx)
+	args := []any{ref}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	err = q.QueryRowContext(ctx, `SELECT i.id, i.number FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
+		VisibleSQL(actor, now, "i", arg), args...).Scan(&id, &number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", apperr.New(apperr.NotFound, "no incident %q", ref)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("read incident: %w", err)
+	}
+	return id, number, nil
 }

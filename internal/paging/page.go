@@ -349,25 +349,10 @@ func cancelPending(ctx context.Context, tx *sql.Tx, pageID string) error {
 }
 
 // incidentID resolves an incident id or number that the actor in ctx may
-// see: a restricted incident is visible only to those incident.VisibleSQL
-// names, and to anyone else does not exist.
+// see (incident.VisibleRef).
 func incidentID(ctx context.Context, q db.Querier, ref string, now time.Time) (string, error) {
-	actor, _ := authz.ActorFrom(ctx)
-	args := []any{ref}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	var id string
-	err := q.QueryRowContext(ctx, `SELECT i.id FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
-		incident.VisibleSQL(actor, now, "i", arg), args...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", apperr.New(apperr.NotFound, "no incident %q", ref)
-	}
-	if err != nil {
-		return "", fmt.Errorf("read incident: %w", err)
-	}
-	return id, nil
+	id, _, err := incident.VisibleRef(ctx, q, ref, now)
+	return id, err
 }
 
 // Acknowledge stops the escalation of incident ref's page: someone is on

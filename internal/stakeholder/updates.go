@@ -3,10 +3,8 @@ package stakeholder
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -43,19 +41,13 @@ func scanFacts(r interface{ Scan(...any) error }) (incidentFacts, error) {
 }
 
 // visible reads incident ref (id or number) if the actor in ctx may see
-// it (incident.VisibleSQL); otherwise it does not exist.
+// it (incident.VisibleRef); otherwise it does not exist.
 func visible(ctx context.Context, q db.Querier, ref string, now time.Time) (incidentFacts, error) {
-	actor, _ := authz.ActorFrom(ctx)
-	args := []any{ref}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	id, _, err := incident.VisibleRef(ctx, q, ref, now)
+	if err != nil {
+		return incidentFacts{}, err
 	}
-	f, err := scanFacts(q.QueryRowContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
-		incident.VisibleSQL(actor, now, "i", arg), args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return incidentFacts{}, apperr.New(apperr.NotFound, "no incident %q", ref)
-	}
+	f, err := scanFacts(q.QueryRowContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.id = $1`, id))
 	if err != nil {
 		return incidentFacts{}, fmt.Errorf("read incident: %w", err)
 	}
