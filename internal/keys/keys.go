@@ -49,7 +49,12 @@ type Keyring struct {
 	d      *db.DB
 	master MasterKey
 	reload sync.Mutex // one re-read of the keyset at a time
-	cur    atomic.Pointer[ring]
+	failed struct {   // the last keyset that did not open, guarded by reload
+		stored string
+		at     time.Time
+		err    error
+	}
+	cur atomic.Pointer[ring]
 }
 
 // ring is one version of the keyset, ready to use.
@@ -110,6 +115,32 @@ func readKeyset(ctx context.Context, q db.Querier) (string, error) {
 var ErrWrongMasterKey = errors.New("the master key does not open this database's keyset: give the master key it was " +
 	"created with (WARD_MASTER_KEY, --master-key-file, or master.key in the data folder)")
 
+// kmsOpenError is a KMS-held master key failing to open the keyset. It
+// matches ErrWrongMasterKey with errors.Is: Ward must not start.
+type kmsOpenError struct {
+	uri string
+	err error
+}
+
+func (e *kmsOpenError) Error() string {
+	return fmt.Sprintf("the master key %s did not open this database's keyset: %v", e.uri, e.err)
+}
+
+func (e *kmsOpenError) Is(target error) bool { return target == ErrWrongMasterKey }
+
+// recorder keeps the error of the master key's last Decrypt, which Tink's
+// keyset reader does not pass on.
+type recorder struct {
+	MasterKey
+	err error
+}
+
+func (r *recorder) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
+	pt, err := r.MasterKey.Decrypt(ciphertext, associatedData)
+	r.err = err
+	return pt, err
+}
+
 // errCreatedElsewhere means another node stored a keyset first.
 var errCreatedElsewhere = errors.New("keyset created by another node")
 
@@ -161,8 +192,18 @@ func (k *Keyring) open(stored string) (*ring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read keyset: %w", err)
 	}
-	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(raw)), k.master, keysetAD)
+	return openWith(k.master, stored, raw)
+}
+
+// openWith decrypts a stored keyset's bytes with master. A KMS's refusal
+// (wrong key, no permission, unreachable) is reported with what it said.
+func openWith(master MasterKey, stored string, raw []byte) (*ring, error) {
+	rec := &recorder{MasterKey: master}
+	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(raw)), rec, keysetAD)
 	if err != nil {
+		if uri := KMSURI(master); uri != "" && rec.err != nil {
+			return nil, &kmsOpenError{uri: uri, err: rec.err}
+		}
 		return nil, ErrWrongMasterKey
 	}
 	return newRing(stored, h)
@@ -198,8 +239,15 @@ func (k *Keyring) refresh(ctx context.Context) (*ring, error) {
 	if cur := k.cur.Load(); cur.stored == stored {
 		return cur, nil
 	}
+	// A keyset this master key failed to open is not tried again before
+	// RefreshInterval: with a KMS-held master key every try is a call to
+	// the KMS, and Open must not make one per request.
+	if k.failed.stored == stored && time.Since(k.failed.at) < RefreshInterval {
+		return nil, k.failed.err
+	}
 	r, err := k.open(stored)
 	if err != nil {
+		k.failed.stored, k.failed.at, k.failed.err = stored, time.Now(), err
 		return nil, err
 	}
 	k.cur.Store(r)
