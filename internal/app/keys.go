@@ -65,8 +65,117 @@ func keysCmd(env Env, cfg *config.Config) *cobra.Command {
 	rotate.Flags().IntVar(&batch, "batch-size", 500, "values re-encrypted per transaction")
 	rotate.Flags().DurationVar(&settle, "settle", 2*keys.RefreshInterval,
 		"wait this long after adding the key before re-encrypting, so running servers seal with it by then")
-	k.AddCommand(rotate)
+	k.AddCommand(rotate, changeMasterCmd(env, cfg))
 	return k
+}
+
+// changeMasterCmd re-encrypts the keyset under a new master key.
+func changeMasterCmd(env Env, cfg *config.Config) *cobra.Command {
+	var newURI, newFile, newEndpoint string
+	c := &cobra.Command{
+		Use:   "change-master",
+		Short: "Re-encrypt the stored keyset under a new master key (a key file, or a KMS key URI)",
+		Long: "Opens the keyset with the current master key (given as for `ward serve`), encrypts it with the new one\n" +
+			"(--new-master-key-uri, --new-master-key-file, or WARD_NEW_MASTER_KEY), checks that the new one opens it,\n" +
+			"and stores it in one transaction with an audit entry. No sealed value changes. From then on start Ward\n" +
+			"with the new master key only; restart running servers with it. The old master key still opens backups\n" +
+			"taken before the change: keep it as long as those backups. See docs/ENCRYPTION.md.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			next, to, err := newMaster(cmd.Context(), env, newURI, newFile, newEndpoint)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			d, err := openMigrated(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			exists, err := keys.HasKeyset(ctx, d)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				return &exitError{ExitUsage, errors.New("this database has no keyset yet: start Ward with the new master key instead")}
+			}
+			cur, from, err := findMaster(ctx, env, cfg, false, nil)
+			if err != nil {
+				return err
+			}
+			if from == to {
+				return &exitError{ExitUsage, fmt.Errorf("the new master key is the one in use (%s)", to)}
+			}
+			kr, err := keys.Load(ctx, d, cur, env.Clock.Now())
+			if errors.Is(err, keys.ErrWrongMasterKey) {
+				return &exitError{ExitUsage, fmt.Errorf("the current master key: %w", err)}
+			}
+			if err != nil {
+				return err
+			}
+			if err := kr.ChangeMaster(cliContext(ctx), next, keys.MasterKeyChange{From: from, To: to}, env.Clock.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "the keyset is now encrypted by %s (it was %s); no sealed value changed\n", to, from)
+			fmt.Fprintf(env.Stdout, "start Ward with %s only, and restart running servers with it now\n", startWith(newURI, newFile))
+			fmt.Fprintf(env.Stdout, "the old master key no longer opens this database, but opens backups taken before now: "+
+				"keep it as long as those backups\n")
+			return nil
+		},
+	}
+	c.Flags().StringVar(&newURI, "new-master-key-uri", "",
+		"the new master key held in a KMS: aws-kms://…, gcp-kms://…, hcvault://… (env WARD_NEW_MASTER_KEY_URI)")
+	c.Flags().StringVar(&newFile, "new-master-key-file", "",
+		"file holding the new master key, the base64 of 32 random bytes (env WARD_NEW_MASTER_KEY_FILE)")
+	c.Flags().StringVar(&newEndpoint, "new-kms-endpoint", "",
+		"endpoint of the new master key's KMS, as --kms-endpoint (env WARD_NEW_KMS_ENDPOINT)")
+	return c
+}
+
+// newMaster returns the master key change-master moves to: exactly one of
+// a KMS key URI, a key file, or WARD_NEW_MASTER_KEY.
+func newMaster(ctx context.Context, env Env, uri, file, endpoint string) (keys.MasterKey, string, error) {
+	fromEnv, _ := env.Getenv("WARD_NEW_MASTER_KEY")
+	given := 0
+	for _, s := range []string{uri, file, fromEnv} {
+		if s != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, "", &exitError{ExitUsage, errors.New("give the new master key once: --new-master-key-uri, " +
+			"--new-master-key-file, or WARD_NEW_MASTER_KEY")}
+	}
+	if uri != "" {
+		m, err := keys.KMSMasterKey(ctx, uri, keys.KMSOptions{Endpoint: endpoint, Getenv: env.Getenv})
+		if err != nil {
+			return nil, "", &exitError{ExitUsage, fmt.Errorf("new master key: %w", err)}
+		}
+		return m, uri, nil
+	}
+	raw, src, err := keys.FindMasterKey(keys.MasterKeySources{Env: fromEnv, File: file})
+	if err != nil {
+		return nil, "", &exitError{ExitUsage, fmt.Errorf("new master key: %w", err)}
+	}
+	m, err := keys.LocalMasterKey(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	if src == keys.FromEnv {
+		return m, "local key from WARD_NEW_MASTER_KEY", nil
+	}
+	return m, localKeyName(src, file), nil
+}
+
+// startWith says how to give Ward the new master key.
+func startWith(uri, file string) string {
+	switch {
+	case uri != "":
+		return "WARD_MASTER_KEY_URI=" + uri
+	case file != "":
+		return "WARD_MASTER_KEY_FILE=" + file
+	}
+	return "the new key in WARD_MASTER_KEY"
 }
 
 // progress shows re-encryption progress: one line redrawn in place on a

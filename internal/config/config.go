@@ -32,6 +32,12 @@ type Config struct {
 	// MasterKeyFile holds the master key (base64); empty: WARD_MASTER_KEY,
 	// else master.key in DataDir.
 	MasterKeyFile string
+	// MasterKeyURI names a master key held in a KMS (aws-kms://, gcp-kms://,
+	// hcvault://); it excludes WARD_MASTER_KEY and MasterKeyFile.
+	MasterKeyURI string
+	// KMSEndpoint replaces the KMS's service URL (a private endpoint, a
+	// test server); for Vault, the address.
+	KMSEndpoint string
 	// IdleTimeout signs a person out after this long without activity
 	// (45 CFR 164.312(a)(2)(iii), automatic logoff).
 	IdleTimeout time.Duration
@@ -101,6 +107,10 @@ func BindStorage(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.DBURL, "db", c.DBURL, "database: a postgres:// URL; empty for SQLite in the data folder (env WARD_DB)")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", c.MasterKeyFile,
 		"file holding the base64 master key; default WARD_MASTER_KEY, else master.key in the data folder (env WARD_MASTER_KEY_FILE)")
+	fs.StringVar(&c.MasterKeyURI, "master-key-uri", c.MasterKeyURI,
+		"master key held in a KMS: aws-kms://arn:…, gcp-kms://projects/…/cryptoKeys/…, hcvault://HOST:PORT/transit/keys/NAME (env WARD_MASTER_KEY_URI)")
+	fs.StringVar(&c.KMSEndpoint, "kms-endpoint", c.KMSEndpoint,
+		"URL replacing the KMS's service endpoint, for a private endpoint; for Vault, its address (env WARD_KMS_ENDPOINT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env WARD_LOG_LEVEL)")
 }
 

@@ -199,4 +199,6 @@ func TestChangeMasterRefusesAKeyThatCannotDecrypt(t *testing.T) {
 
 type encryptOnly struct{ keys.MasterKey }
 
-func (encryptOnly) Decrypt([]byte, []byte) ([]byte, error) { return nil, errors.New("no decrypt permission") }
+func (encryptOnly) Decrypt([]byte, []byte) ([]byte, error) {
+	return nil, errors.New("no decrypt permission")
+}
