@@ -306,7 +306,7 @@ func (a *vaultAEAD) Encrypt(plaintext, associatedData []byte) ([]byte, error) {
 		return nil, err
 	}
 	if out.Data.Ciphertext == "" {
-		return nil, errors.New("Vault: no ciphertext in the answer")
+		return nil, errors.New("no ciphertext in the answer")
 	}
 	return []byte(out.Data.Ciphertext), nil
 }
@@ -365,7 +365,7 @@ func gcpMaster(ctx context.Context, uri string, o KMSOptions) (tink.AEAD, error)
 		creds, err = google.FindDefaultCredentials(bg, scope)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("Google credentials: %w", err)
+		return nil, fmt.Errorf("application default credentials: %w", err)
 	}
 	base := gcpCloudKMS
 	if o.Endpoint != "" {
@@ -403,7 +403,7 @@ func (a *gcpAEAD) call(verb string, in map[string]string, out any) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		// A failed token fetch: keep the reason, not the request URL.
-		return fmt.Errorf("Cloud KMS: %w", ue.Err)
+		return fmt.Errorf("cloud KMS: %w", ue.Err)
 	}
 	return err
 }
