@@ -182,3 +182,69 @@ func TestKeysChangeMasterUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysChangeMasterAcrossKMSs moves a keyset from a local key to AWS
+// KMS, then from AWS KMS to Cloud KMS, restarting Ward on each with only
+// that KMS's settings; the sealed PHI reads back every time.
+func TestKeysChangeMasterAcrossKMSs(t *testing.T) {
+	const arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	const gcpKey = "projects/acme/locations/europe-west1/keyRings/ward/cryptoKeys/master"
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		data := t.TempDir()
+		local := map[string]string{"WARD_MASTER_KEY_FILE": keyFile(t)}
+		w := startWardAt(t, data, dbURL, func(e *app.Env) { e.Getenv = func(k string) (string, bool) { v, ok := local[k]; return v, ok } })
+		var inc incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "t", "description": canary}, &inc)
+		w.stop()
+
+		aws := kmsfake.AWS(t, arn, "AKIDWARD")
+		onAWS := map[string]string{"WARD_MASTER_KEY_URI": "aws-kms://" + arn, "WARD_KMS_ENDPOINT": aws.URL,
+			"AWS_ACCESS_KEY_ID": "AKIDWARD", "AWS_SECRET_ACCESS_KEY": "secret"}
+		gcp := kmsfake.GCPKMS(t, gcpKey)
+		onGCP := map[string]string{"WARD_MASTER_KEY_URI": "gcp-kms://" + gcpKey, "WARD_KMS_ENDPOINT": gcp.URL,
+			"GOOGLE_APPLICATION_CREDENTIALS": gcp.Credentials(t, t.TempDir())}
+
+		steps := []struct {
+			name     string
+			from, to map[string]string
+		}{{"aws", local, onAWS}, {"gcp", onAWS, onGCP}}
+		for _, s := range steps {
+			env := map[string]string{}
+			for k, v := range s.from {
+				env[k] = v
+			}
+			for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS"} {
+				if v, ok := s.to[k]; ok {
+					env[k] = v
+				}
+			}
+			code, out, stderr := runWardEnv(t, data, dbURL, env, "keys", "change-master",
+				"--new-master-key-uri", s.to["WARD_MASTER_KEY_URI"], "--new-kms-endpoint", s.to["WARD_KMS_ENDPOINT"])
+			if code != 0 || !strings.Contains(out, "the keyset is now encrypted by "+s.to["WARD_MASTER_KEY_URI"]) {
+				t.Fatalf("change-master to %s: %d\n%s\n%s", s.name, code, out, stderr)
+			}
+			var got struct {
+				Description string `json:"description"`
+			}
+			code, stderr, _ = serveEnv(t, data, dbURL, s.to, func(url string) {
+				w.url = url
+				w.must(http.StatusOK, "GET", "/api/v1/incidents/"+inc.ID, nil, &got)
+			})
+			if code != 0 || got.Description != canary {
+				t.Fatalf("on %s: exit %d, description %q: %s", s.name, code, got.Description, stderr)
+			}
+		}
+		if aws.Encrypts.Load() != 1 || gcp.Encrypts.Load() != 1 || gcp.Tokens.Load() == 0 {
+			t.Errorf("KMS encrypts: AWS %d, Cloud KMS %d; Cloud KMS tokens %d", aws.Encrypts.Load(), gcp.Encrypts.Load(), gcp.Tokens.Load())
+		}
+
+		both := map[string]string{"WARD_MASTER_KEY_FILE": local["WARD_MASTER_KEY_FILE"]}
+		for k, v := range onGCP {
+			both[k] = v
+		}
+		code, stderr, started := serveEnv(t, data, dbURL, both, nil)
+		if started || code != app.ExitUsage || !strings.Contains(stderr, "give one master key") {
+			t.Fatalf("a KMS URI and a key file: started %v, exit %d: %s", started, code, stderr)
+		}
+	})
+}
