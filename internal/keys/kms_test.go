@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
@@ -201,4 +202,41 @@ type encryptOnly struct{ keys.MasterKey }
 
 func (encryptOnly) Decrypt([]byte, []byte) ([]byte, error) {
 	return nil, errors.New("no decrypt permission")
+}
+
+// TestRefusedKeysetIsNotRetriedPerRequest: a server whose KMS master key no
+// longer opens the keyset (another process changed the master key, then
+// rotated) keeps failing to open values under the new data key, but asks
+// the KMS once, not once per value.
+func TestRefusedKeysetIsNotRetriedPerRequest(t *testing.T) {
+	ctx := context.Background()
+	v := kmsfake.Vault(t, "ward", "s.good")
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		m, err := keys.KMSMasterKey(ctx, "hcvault://v/transit/keys/ward",
+			keys.KMSOptions{Endpoint: v.URL, Getenv: envOf(map[string]string{"VAULT_TOKEN": "s.good"})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := load(t, d, m)
+		other := load(t, d, m)
+		if err := other.ChangeMaster(ctx, master(t, 3), keys.MasterKeyChange{From: "vault", To: "local"}, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Rotate(ctx, keys.RotateOptions{Now: func() time.Time { return now }}); err != nil {
+			t.Fatal(err)
+		}
+		ct, err := other.Seal([]byte("x"), "incidents", "description", "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := v.Decrypts.Load()
+		for range 5 {
+			if _, err := server.Open(ct, "incidents", "description", "r"); !errors.Is(err, keys.ErrWrongMasterKey) {
+				t.Fatalf("open under a keyset this master cannot open: %v", err)
+			}
+		}
+		if n := v.Decrypts.Load() - before; n != 1 {
+			t.Fatalf("the KMS was asked %d times for 5 opens, want once", n)
+		}
+	})
 }
