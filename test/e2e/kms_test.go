@@ -181,6 +181,11 @@ func TestKeysChangeMasterUsage(t *testing.T) {
 			t.Errorf("%v: exit %d: %s", tc.args, code, stderr)
 		}
 	}
+	env["WARD_NEW_MASTER_KEY_FILE"] = k
+	if code, _, stderr := runWardEnv(t, data, "", env, "keys", "change-master"); code != app.ExitUsage ||
+		!strings.Contains(stderr, "the new master key is the one in use") {
+		t.Errorf("WARD_NEW_MASTER_KEY_FILE: exit %d: %s", code, stderr)
+	}
 }
 
 // TestKeysChangeMasterAcrossKMSs moves a keyset from a local key to AWS
