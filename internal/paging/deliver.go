@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -49,21 +50,47 @@ type delivery struct {
 	err     error
 }
 
-// deliver claims up to maxDue queued messages, sends them and records the
-// outcome; it returns how many it claimed.
-func (p *Pager) deliver(ctx context.Context) (int, error) {
-	now := p.clock.Now()
-	var ds []*delivery
-	err := p.db.Write(ctx, func(tx *sql.Tx) error {
-		var err error
-		ds, err = p.claim(ctx, tx, now)
-		return err
-	})
-	if err != nil || len(ds) == 0 {
-		return 0, err
+// deliver sends every queued message, a round of up to maxDue at a time.
+// Rounds overlap: while one round's messages are on their way, the next
+// round is claimed and the one before is recorded, so the writer and the
+// network are both kept busy. Each record is its own write, as before:
+// a round that fails to claim never holds back the outcome of one sent.
+func (p *Pager) deliver(ctx context.Context) error {
+	var inFlight []*delivery
+	var sent chan struct{}
+	finish := func() error {
+		if inFlight == nil {
+			return nil
+		}
+		<-sent
+		ds := inFlight
+		inFlight = nil
+		return p.record(ctx, ds)
 	}
-	p.send(ctx, ds)
-	return len(ds), p.record(ctx, ds)
+	for {
+		var ds []*delivery
+		err := p.db.Write(ctx, func(tx *sql.Tx) error {
+			var err error
+			ds, err = p.claim(ctx, tx, p.clock.Now())
+			return err
+		})
+		if err != nil || len(ds) == 0 {
+			return errors.Join(err, finish())
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p.send(ctx, ds)
+		}()
+		if err := finish(); err != nil {
+			<-done
+			return errors.Join(err, p.record(ctx, ds))
+		}
+		inFlight, sent = ds, done
+		if len(ds) < maxDue {
+			return finish()
+		}
+	}
 }
 
 // claim takes queued messages for this node and prepares each: its
@@ -280,14 +307,38 @@ func backoff(n int) time.Duration {
 	return min(d, 15*time.Minute)
 }
 
+// sentPerUpdate caps the ids of one UPDATE that records plain sends.
+const sentPerUpdate = 256
+
 // record writes each delivery's outcome; a message that will not be tried
-// again is on its incident's timeline.
+// again is on its incident's timeline. Messages sent with no provider id
+// and nothing else to record (webhooks, mostly) are marked sent together.
 func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 	now := p.clock.Now()
 	return p.db.Write(ctx, func(tx *sql.Tx) error {
+		var plain []any
+		for _, d := range ds {
+			if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
+				plain = append(plain, d.id)
+			}
+		}
+		for len(plain) > 0 {
+			chunk := plain[:min(len(plain), sentPerUpdate)]
+			plain = plain[len(chunk):]
+			marks := make([]string, len(chunk))
+			for i := range chunk {
+				marks[i] = fmt.Sprintf("$%d", i+3)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = '', last_error = '',
+				lease_until = NULL WHERE id IN (`+strings.Join(marks, ", ")+`)`, append([]any{statusSent, now}, chunk...)...); err != nil {
+				return fmt.Errorf("record sent notifications: %w", err)
+			}
+		}
 		for _, d := range ds {
 			var err error
 			switch {
+			case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
+				continue
 			case d.skip != "":
 				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
 				if err == nil && d.skip == statusRateLimited && d.incidentID != "" {
