@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -49,21 +50,47 @@ type delivery struct {
 	err     error
 }
 
-// deliver claims up to maxDue queued messages, sends them and records the
-// outcome; it returns how many it claimed.
-func (p *Pager) deliver(ctx context.Context) (int, error) {
-	now := p.clock.Now()
-	var ds []*delivery
-	err := p.db.Write(ctx, func(tx *sql.Tx) error {
-		var err error
-		ds, err = p.claim(ctx, tx, now)
-		return err
-	})
-	if err != nil || len(ds) == 0 {
-		return 0, err
+// deliver sends every queued message, a round of up to maxDue at a time.
+// Rounds overlap: while one round's messages are on their way, the next
+// round is claimed and the one before is recorded, so the writer and the
+// network are both kept busy. Each record is its own write, as before:
+// a round that fails to claim never holds back the outcome of one sent.
+func (p *Pager) deliver(ctx context.Context) error {
+	var inFlight []*delivery
+	var sent chan struct{}
+	finish := func() error {
+		if inFlight == nil {
+			return nil
+		}
+		<-sent
+		ds := inFlight
+		inFlight = nil
+		return p.record(ctx, ds)
 	}
-	p.send(ctx, ds)
-	return len(ds), p.record(ctx, ds)
+	for {
+		var ds []*delivery
+		err := p.db.Write(ctx, func(tx *sql.Tx) error {
+			var err error
+			ds, err = p.claim(ctx, tx, p.clock.Now())
+			return err
+		})
+		if err != nil || len(ds) == 0 {
+			return errors.Join(err, finish())
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p.send(ctx, ds)
+		}()
+		if err := finish(); err != nil {
+			<-done
+			return errors.Join(err, p.record(ctx, ds))
+		}
+		inFlight, sent = ds, done
+		if len(ds) < maxDue {
+			return finish()
+		}
+	}
 }
 
 // claim takes queued messages for this node and prepares each: its
@@ -99,15 +126,34 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 		return nil, err
 	}
 	out := make([]*delivery, 0, len(cs))
-	pages := map[string]pageFacts{} // a storm's pages share their incident's facts
+	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}}
 	for i := range cs {
 		c := &cs[i]
-		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now, pages); err != nil {
+		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now, &r); err != nil {
 			return nil, fmt.Errorf("notification %s: %w", c.d.id, err)
 		}
 		out = append(out, &c.d)
 	}
+	if err := p.insertLinksTx(ctx, tx, r.links); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// round is what one delivery round reads once and shares among its
+// messages (a storm pages the same people about the same incidents), and
+// the action links it records together at its end.
+type round struct {
+	pages    map[string]pageFacts
+	contacts map[string]contactFacts
+	links    []linkRow
+}
+
+// contactFacts are what a message needs of its contact method.
+type contactFacts struct {
+	hint, username string
+	disabled       bool
+	to             sealedAddress
 }
 
 // pageFacts are what a page's messages say.
@@ -116,17 +162,42 @@ type pageFacts struct {
 	status                    PageStatus
 }
 
-// prepare fills in d's destination and message; pages caches what it
-// reads of each page for the other messages of the round.
-func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, contactID, kind string, now time.Time,
-	pages map[string]pageFacts) error {
+// roundContact reads contact method id, once a round.
+func (p *Pager) roundContact(ctx context.Context, tx *sql.Tx, id string, r *round) (contactFacts, error) {
+	if cf, ok := r.contacts[id]; ok {
+		return cf, nil
+	}
+	var cf contactFacts
 	var sealed string
 	var disabled sql.NullTime
 	if err := p.db.In(tx).QueryRowContext(ctx, `SELECT c.address, c.hint, c.disabled_at, u.username FROM contact_methods c
-		JOIN users u ON u.id = c.user_id WHERE c.id = $1`, contactID).Scan(&sealed, &d.hint, &disabled, &d.username); err != nil {
-		return fmt.Errorf("read contact method: %w", err)
+		JOIN users u ON u.id = c.user_id WHERE c.id = $1`, id).Scan(&sealed, &cf.hint, &disabled, &cf.username); err != nil {
+		return cf, fmt.Errorf("read contact method: %w", err)
 	}
-	if disabled.Valid {
+	cf.disabled = disabled.Valid
+	if !cf.disabled {
+		plain, err := p.keys.Open(sealed, keys.ContactAddress.Table, keys.ContactAddress.Name, id)
+		if err != nil {
+			return cf, err
+		}
+		if err := json.Unmarshal(plain, &cf.to); err != nil {
+			return cf, fmt.Errorf("contact address: %w", err)
+		}
+	}
+	r.contacts[id] = cf
+	return cf, nil
+}
+
+// prepare fills in d's destination and message, reading through r what
+// the round shares and adding its action links to r.links.
+func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, contactID, kind string, now time.Time,
+	r *round) error {
+	cf, err := p.roundContact(ctx, tx, contactID, r)
+	if err != nil {
+		return err
+	}
+	d.hint, d.username = cf.hint, cf.username
+	if cf.disabled {
 		d.skip = statusCancelled
 		return nil
 	}
@@ -141,15 +212,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			return nil
 		}
 	}
-	plain, err := p.keys.Open(sealed, keys.ContactAddress.Table, keys.ContactAddress.Name, contactID)
-	if err != nil {
-		return err
-	}
-	var addr sealedAddress
-	if err := json.Unmarshal(plain, &addr); err != nil {
-		return fmt.Errorf("contact address: %w", err)
-	}
-	d.to = Destination{Kind: d.channel, Address: addr.Address, Secret: addr.Secret}
+	d.to = Destination{Kind: d.channel, Address: cf.to.Address, Secret: cf.to.Secret}
 	switch kind {
 	case kindVerify:
 		if d.channel == ContactWebhook {
@@ -164,14 +227,14 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindVerify, Code: code, URL: p.opts.BaseURL + "/profile"}
 	case kindPage:
-		pf, ok := pages[pageID]
+		pf, ok := r.pages[pageID]
 		if !ok {
 			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
 				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
 				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
 				return fmt.Errorf("read page: %w", err)
 			}
-			pages[pageID] = pf
+			r.pages[pageID] = pf
 		}
 		if pf.status != PageTriggered {
 			d.skip = statusCancelled
@@ -183,10 +246,8 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			action string
 			url    *string
 		}{{"acknowledge", &d.msg.AckURL}, {"resolve", &d.msg.ResolveURL}} {
-			token, err := p.newLinkTx(ctx, tx, pageID, userID, l.action, now)
-			if err != nil {
-				return err
-			}
+			token, row := p.newLink(pageID, userID, l.action, now)
+			r.links = append(r.links, row)
 			*l.url = p.opts.BaseURL + "/a/" + token
 		}
 		if d.channel == ContactSMS {
@@ -246,14 +307,38 @@ func backoff(n int) time.Duration {
 	return min(d, 15*time.Minute)
 }
 
+// sentPerUpdate caps the ids of one UPDATE that records plain sends.
+const sentPerUpdate = 256
+
 // record writes each delivery's outcome; a message that will not be tried
-// again is on its incident's timeline.
+// again is on its incident's timeline. Messages sent with no provider id
+// and nothing else to record (webhooks, mostly) are marked sent together.
 func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 	now := p.clock.Now()
 	return p.db.Write(ctx, func(tx *sql.Tx) error {
+		var plain []any
+		for _, d := range ds {
+			if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
+				plain = append(plain, d.id)
+			}
+		}
+		for len(plain) > 0 {
+			chunk := plain[:min(len(plain), sentPerUpdate)]
+			plain = plain[len(chunk):]
+			marks := make([]string, len(chunk))
+			for i := range chunk {
+				marks[i] = fmt.Sprintf("$%d", i+3)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = '', last_error = '',
+				lease_until = NULL WHERE id IN (`+strings.Join(marks, ", ")+`)`, append([]any{statusSent, now}, chunk...)...); err != nil {
+				return fmt.Errorf("record sent notifications: %w", err)
+			}
+		}
 		for _, d := range ds {
 			var err error
 			switch {
+			case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
+				continue
 			case d.skip != "":
 				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
 				if err == nil && d.skip == statusRateLimited && d.incidentID != "" {

@@ -76,12 +76,7 @@ func (p *Pager) Tick(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	for {
-		n, err := p.deliver(ctx)
-		if err != nil || n < maxDue {
-			return err
-		}
-	}
+	return p.deliver(ctx)
 }
 
 // advance moves page id on, if it is still due: another node may have

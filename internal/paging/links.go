@@ -31,17 +31,55 @@ func hashToken(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// newLinkTx records a link for action on page pageID sent to userID and
-// returns its token.
-func (p *Pager) newLinkTx(ctx context.Context, tx *sql.Tx, pageID, userID, action string, now time.Time) (string, error) {
+// linkRow is an action link to record.
+type linkRow struct {
+	hash, pageID, action, userID string
+	expires                      time.Time
+}
+
+// newLink makes a link for action on page pageID sent to userID and
+// returns its token and the row that records it (insertLinksTx).
+func (p *Pager) newLink(pageID, userID, action string, now time.Time) (string, linkRow) {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
-	if _, err := p.db.In(tx).ExecContext(ctx, `INSERT INTO action_links (token_hash, page_id, action, user_id, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		hashToken(token), pageID, action, userID, now.Add(p.opts.LinkTTL)); err != nil {
-		return "", fmt.Errorf("record action link: %w", err)
+	return token, linkRow{hash: hashToken(token), pageID: pageID, action: action, userID: userID, expires: now.Add(p.opts.LinkTTL)}
+}
+
+// linksPerInsert caps the rows of one INSERT: five parameters each, well
+// under SQLite's and PostgreSQL's limits on parameters.
+const linksPerInsert = 64
+
+// insertLinksTx records links, a statement per linksPerInsert rows rather
+// than one per link: a delivery round makes two links per page message.
+// Full chunks share one cached statement; the shorter last one is sent as
+// it is, so the statement cache holds one text, not one per length.
+func (p *Pager) insertLinksTx(ctx context.Context, tx *sql.Tx, links []linkRow) error {
+	for len(links) > 0 {
+		chunk := links[:min(len(links), linksPerInsert)]
+		links = links[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO action_links (token_hash, page_id, action, user_id, expires_at) VALUES `)
+		args := make([]any, 0, 5*len(chunk))
+		for i, l := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := 5 * i
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+			args = append(args, l.hash, l.pageID, l.action, l.userID, l.expires)
+		}
+		var err error
+		if len(chunk) == linksPerInsert {
+			_, err = p.db.In(tx).ExecContext(ctx, q.String(), args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q.String(), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("record action links: %w", err)
+		}
 	}
-	return token, nil
+	return nil
 }
 
 // LinkInfo describes a link before it is used.

@@ -267,3 +267,57 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 		t.Fatalf("a stakeholder creating a schedule: %d, want 403", code)
 	}
 }
+
+// TestUIAdminContacts: an administrator manages another person's contact
+// methods and notification rules from the users page, on every database;
+// the pages name that person, forms post under their path, and a
+// responder may not reach them.
+func TestUIAdminContacts(t *testing.T) {
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		hook := startHook(t)
+		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") })
+		admin := signInAs(t, w, authz.RoleAdmin, "ui-admin")
+		responder := signInAs(t, w, authz.RoleResponder, "ui-oncall")
+
+		if _, page := admin.send("GET", "/admin/users", nil); !strings.Contains(page, `href="/admin/users/ui-oncall/contact"`) {
+			t.Fatalf("the users page links no one's contact methods: %.3000s", page)
+		}
+		base := "/admin/users/ui-oncall"
+		code, page := admin.send("POST", base+"/contact", url.Values{"kind": {"webhook"}, "label": {"their hook"},
+			"address": {hook.URL + "/theirs"}})
+		if code != http.StatusCreated || hookSecretRe.FindStringSubmatch(page) == nil ||
+			!strings.Contains(page, "Contact methods of ui-oncall") {
+			t.Fatalf("create a webhook for ui-oncall: %d, want 201 with its secret on their page: %.3000s", code, page)
+		}
+		m := regexp.MustCompile(`action="` + base + `/contact/([0-9a-f-]{36})/delete"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("the forms do not post under %s: %.3000s", base, page)
+		}
+		eventually(t, "the webhook's verification", func() bool {
+			_, page := admin.send("GET", base+"/contact", nil)
+			return strings.Contains(page, "Verified <time")
+		})
+		if code, loc := admin.send("POST", base+"/rules", url.Values{"contact_method_id": {m[1]}, "delay_minutes": {"5"}}); code != http.StatusSeeOther ||
+			!strings.HasPrefix(loc, base+"/contact?msg=rule_added") {
+			t.Fatalf("add a rule for ui-oncall: %d %.300s", code, loc)
+		}
+		// The method and rule are the responder's own, seen on their profile.
+		if _, page := responder.send("GET", "/profile/contact", nil); !strings.Contains(page, "their hook") || !strings.Contains(page, "5 min") {
+			t.Fatalf("ui-oncall's profile does not show what the administrator added: %.3000s", page)
+		}
+		// And not the administrator's.
+		if _, page := admin.send("GET", "/profile/contact", nil); strings.Contains(page, "their hook") {
+			t.Fatal("the administrator's own page lists ui-oncall's method")
+		}
+		if code, _ := responder.send("GET", "/admin/users/ui-admin/contact", nil); code != http.StatusForbidden {
+			t.Fatalf("a responder reading an administrator's contact methods: %d, want 403", code)
+		}
+		if code, loc := admin.send("POST", base+"/contact/"+m[1]+"/delete", nil); code != http.StatusSeeOther ||
+			!strings.HasPrefix(loc, base+"/contact?msg=contact_deleted") {
+			t.Fatalf("remove ui-oncall's method: %d %.300s", code, loc)
+		}
+		if _, page := responder.send("GET", "/profile/contact", nil); strings.Contains(page, "their hook") {
+			t.Fatal("the removed method is still on ui-oncall's profile")
+		}
+	})
+}

@@ -24,6 +24,11 @@ type ruleView struct {
 }
 
 type contactPage struct {
+	// Base is where the page's forms post: /profile for one's own methods,
+	// /admin/users/{user} for an administrator managing someone else's.
+	// Who names that person for the administrator, or is empty.
+	Base     string
+	Who      string
 	Contacts []paging.ContactMethod
 	Rules    []ruleView
 	Kinds    []choice
@@ -35,16 +40,39 @@ type contactPage struct {
 	Errors map[string]string
 }
 
+// nav is the navigation section the page belongs to.
+func (p contactPage) nav() string {
+	if p.Who != "" {
+		return "users"
+	}
+	return "profile"
+}
+
+// contactOwner is whose contact methods the request is about: the
+// signed-in person's (under /profile), or those of the user in the path
+// (under /admin/users/{user}, for administrators); and the pages' base.
+func contactOwner(r *http.Request) (ref, base string) {
+	if who := r.PathValue("user"); who != "" {
+		return who, "/admin/users/" + url.PathEscape(who)
+	}
+	return "me", "/profile"
+}
+
 func (u *UI) contactData(r *http.Request) (contactPage, error) {
-	cs, err := u.Pager.Contacts(r.Context(), "me")
+	ref, base := contactOwner(r)
+	cs, err := u.Pager.Contacts(r.Context(), ref)
 	if err != nil {
 		return contactPage{}, err
 	}
-	rs, err := u.Pager.Rules(r.Context(), "me")
+	rs, err := u.Pager.Rules(r.Context(), ref)
 	if err != nil {
 		return contactPage{}, err
 	}
-	p := contactPage{Contacts: cs, Kinds: contactKinds, Form: map[string]string{"kind": string(paging.ContactEmail), "delay_minutes": "0"}}
+	p := contactPage{Base: base, Contacts: cs, Kinds: contactKinds,
+		Form: map[string]string{"kind": string(paging.ContactEmail), "delay_minutes": "0"}}
+	if ref != "me" {
+		p.Who = ref
+	}
 	labels := map[string]string{}
 	for _, c := range cs {
 		labels[c.ID] = c.Label + " (" + c.Hint + ")"
@@ -61,7 +89,7 @@ func (u *UI) contactShow(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "contact", "Contact methods", "profile", p)
+	u.render(w, r, http.StatusOK, "contact", "Contact methods", p.nav(), p)
 }
 
 // contactWithErrors re-renders the page with one form's values and errors;
@@ -92,19 +120,20 @@ func (u *UI) contactWithErrors(w http.ResponseWriter, r *http.Request, err error
 		}
 		p.Errors[k] = v
 	}
-	u.render(w, r, http.StatusUnprocessableEntity, "contact", "Contact methods", "profile", p)
+	u.render(w, r, http.StatusUnprocessableEntity, "contact", "Contact methods", p.nav(), p)
 }
 
 func (u *UI) contactCreate(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, "kind", "label", "address")
-	c, secret, err := u.Pager.CreateContact(r.Context(), "me", paging.ContactInput{Kind: paging.ContactKind(form["kind"]),
+	ref, base := contactOwner(r)
+	c, secret, err := u.Pager.CreateContact(r.Context(), ref, paging.ContactInput{Kind: paging.ContactKind(form["kind"]),
 		Label: form["label"], Address: form["address"]})
 	if err != nil {
 		u.contactWithErrors(w, r, err, form, map[string]string{"kind": "kind", "label": "label", "address": "address"})
 		return
 	}
 	if secret == "" {
-		redirect(w, r, "/profile/contact?msg=contact_added")
+		redirect(w, r, base+"/contact?msg=contact_added")
 		return
 	}
 	p, err := u.contactData(r)
@@ -115,7 +144,7 @@ func (u *UI) contactCreate(w http.ResponseWriter, r *http.Request) {
 	p.New, p.Secret = &c, secret
 	// The secret must not stay in any cache: it is shown this once.
 	w.Header().Set("Cache-Control", "no-store")
-	u.render(w, r, http.StatusCreated, "contact", "Contact methods", "profile", p)
+	u.render(w, r, http.StatusCreated, "contact", "Contact methods", p.nav(), p)
 }
 
 func (u *UI) contactVerify(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +154,8 @@ func (u *UI) contactVerify(w http.ResponseWriter, r *http.Request) {
 		u.contactWithErrors(w, r, err, nil, map[string]string{"code": "code-" + id})
 		return
 	}
-	redirect(w, r, "/profile/contact?msg=contact_verified")
+	_, base := contactOwner(r)
+	redirect(w, r, base+"/contact?msg=contact_verified")
 }
 
 func (u *UI) contactResend(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +163,8 @@ func (u *UI) contactResend(w http.ResponseWriter, r *http.Request) {
 		u.contactWithErrors(w, r, err, nil, nil)
 		return
 	}
-	redirect(w, r, "/profile/contact?msg=code_sent")
+	_, base := contactOwner(r)
+	redirect(w, r, base+"/contact?msg=code_sent")
 }
 
 func (u *UI) contactDelete(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +172,8 @@ func (u *UI) contactDelete(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/profile/contact?msg=contact_deleted")
+	_, base := contactOwner(r)
+	redirect(w, r, base+"/contact?msg=contact_deleted")
 }
 
 func (u *UI) ruleCreate(w http.ResponseWriter, r *http.Request) {
@@ -149,13 +181,15 @@ func (u *UI) ruleCreate(w http.ResponseWriter, r *http.Request) {
 	rename := map[string]string{"contact_method_id": "contact_method_id", "delay_minutes": "delay_minutes"}
 	delay, err := formInt("delay_minutes", form["delay_minutes"], 0)
 	if err == nil {
-		_, err = u.Pager.CreateRule(r.Context(), "me", form["contact_method_id"], delay)
+		ref, _ := contactOwner(r)
+		_, err = u.Pager.CreateRule(r.Context(), ref, form["contact_method_id"], delay)
 	}
 	if err != nil {
 		u.contactWithErrors(w, r, err, form, rename)
 		return
 	}
-	redirect(w, r, "/profile/contact?msg=rule_added#rules")
+	_, base := contactOwner(r)
+	redirect(w, r, base+"/contact?msg=rule_added#rules")
 }
 
 func (u *UI) ruleDelete(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +197,8 @@ func (u *UI) ruleDelete(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/profile/contact?msg=rule_deleted#rules")
+	_, base := contactOwner(r)
+	redirect(w, r, base+"/contact?msg=rule_deleted#rules")
 }
 
 // pagingView is the incident page's paging section.

@@ -128,6 +128,13 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.users},
 		{Method: "POST", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.userCreate},
 		{Method: "POST", Pattern: "/admin/users/{id}", Perm: authz.UserAdmin, handler: u.userUpdate},
+		{Method: "GET", Pattern: "/admin/users/{user}/contact", Perm: authz.UserAdmin, handler: u.contactShow},
+		{Method: "POST", Pattern: "/admin/users/{user}/contact", Perm: authz.UserAdmin, handler: u.contactCreate},
+		{Method: "POST", Pattern: "/admin/users/{user}/contact/{contact}/verify", Perm: authz.UserAdmin, handler: u.contactVerify},
+		{Method: "POST", Pattern: "/admin/users/{user}/contact/{contact}/resend", Perm: authz.UserAdmin, handler: u.contactResend},
+		{Method: "POST", Pattern: "/admin/users/{user}/contact/{contact}/delete", Perm: authz.UserAdmin, handler: u.contactDelete},
+		{Method: "POST", Pattern: "/admin/users/{user}/rules", Perm: authz.UserAdmin, handler: u.ruleCreate},
+		{Method: "POST", Pattern: "/admin/users/{user}/rules/{rule}/delete", Perm: authz.UserAdmin, handler: u.ruleDelete},
 
 		{Method: "GET", Pattern: "/audit", Perm: authz.AuditRead, handler: u.auditLog},
 	}
