@@ -327,9 +327,9 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 		return ""
 	}
 	type ret struct {
-		line                     int
+		line                    int
 		individual, key, reason string
-		at                       time.Time
+		at                      time.Time
 	}
 	var out Returns
 	var rets []ret

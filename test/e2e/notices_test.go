@@ -284,7 +284,7 @@ func TestNotices(t *testing.T) {
 			"notice.generate", "notice.send", "notice.sent", "notice_file.phi_read", "notice.returns", "notice.substitute", "notice.resend",
 			"breach_case.obligation_met"} {
 			var n int
-			if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = '`+action+`'`).Scan(&n); err != nil || n == 0 {
+			if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = '` + action + `'`).Scan(&n); err != nil || n == 0 {
 				t.Errorf("audit entries %s: %d %v", action, n, err)
 			}
 		}
