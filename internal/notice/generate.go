@@ -172,6 +172,13 @@ type storedFile struct {
 }
 
 func newFile(runID, name, contentType string, content []byte, now time.Time) storedFile {
+	// The name goes into a Content-Disposition header: keep it plain.
+	name = strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '-'
+	}, name)
 	sum := sha256.Sum256(content)
 	return storedFile{File: File{ID: newID(), RunID: runID, Name: name, ContentType: contentType, Size: len(content),
 		SHA256: hex.EncodeToString(sum[:]), CreatedAt: now}, content: content}
@@ -341,6 +348,13 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string) (Run, 
 	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := s.createPending(ctx, tx, c, KindIndividualEmail, ChannelEmail, emailEligible, now); err != nil {
 			return err
+		}
+		pend, err := s.pending(ctx, tx, c.ID, ChannelEmail)
+		if err != nil {
+			return err
+		}
+		if len(pend) == 0 {
+			return apperr.New(apperr.Conflict, "no emails are owed: every individual who agreed to electronic notice has one already")
 		}
 		return s.saveRun(ctx, tx, c, run, st, nil)
 	}); err != nil {
@@ -598,7 +612,7 @@ func (s *Service) GenerateDocuments(ctx context.Context, ref string, kind Kind, 
 		if err := WriteDocument(&pdf, Letter{Data: d.data, Markdown: merged}, now); err != nil {
 			return Run{}, err
 		}
-		name := strings.NewReplacer(":", "-", "/", "-").Replace(string(kind) + "-" + d.key + ".pdf")
+		name := string(kind) + "-" + d.key + ".pdf"
 		files = append(files, newFile(run.ID, name, "application/pdf", pdf.Bytes(), now))
 		if kind == KindSubstituteWeb {
 			files = append(files, newFile(run.ID, "substitute-web-notice.html", "text/html; charset=utf-8", []byte(HTML(merged)), now))

@@ -44,18 +44,18 @@ func TestNotices(t *testing.T) {
 		// 24 by mail, 2 with an email but no consent (mail), 1 deceased
 		// with a next of kin's address (mail), 5 by email.
 		var b strings.Builder
-		b.WriteString("name,address1,city,state,zip,email,consent_electronic,deceased,next_of_kin,next_of_kin_address\n")
+		b.WriteString("name,address1,city,state,zip,email,consent_electronic,deceased,next_of_kin,next_of_kin_address,customer\n")
 		for i := range 24 {
-			fmt.Fprintf(&b, "Mail Person %02d,%d Oak St,Fresno,CA,93701,,,,,\n", i, i+1)
+			fmt.Fprintf(&b, "Mail Person %02d,%d Oak St,Fresno,CA,93701,,,,,,\n", i, i+1)
 		}
-		b.WriteString("Nocon One,1 Elm St,Salem,OR,97301,nocon1@example.com,no,,,\n")
-		b.WriteString("Nocon Two,2 Elm St,Salem,OR,97301,nocon2@example.com,,,,\n")
-		b.WriteString("Late Zoë Ñandú,,,CA,,,,yes,Kin Ñandú,\"9 Pine Rd, Fresno, CA 93702\"\n")
+		b.WriteString("Nocon One,1 Elm St,Salem,OR,97301,nocon1@example.com,no,,,,\n")
+		b.WriteString("Nocon Two,2 Elm St,Salem,OR,97301,nocon2@example.com,,,,,\n")
+		b.WriteString("Late Zoë Ñandú,,,CA,,,,yes,Kin Ñandú,\"9 Pine Rd, Fresno, CA 93702\",\n")
 		var consenting []string
 		for i := range 5 {
 			addr := fmt.Sprintf("mailee%d@example.com", i)
 			consenting = append(consenting, addr)
-			fmt.Fprintf(&b, "Email Person %d,,,CA,,%s,yes,,,\n", i, addr)
+			fmt.Fprintf(&b, "Email Person %d,,,CA,,%s,yes,,,,acme\n", i, addr)
 		}
 		if code, raw := w.postCSV(w.token, base+"/individuals/import", b.String()); code != 200 {
 			t.Fatalf("import: %d %s", code, raw)
@@ -203,6 +203,10 @@ func TestNotices(t *testing.T) {
 			t.Fatalf("emails went to %v (%d in clear), want %v", got, mail.plain, consenting)
 		}
 
+		if code, _ := w.do("POST", base+"/notices/emails", map[string]any{}, nil); code != 409 {
+			t.Fatalf("emails again: %d", code)
+		}
+
 		// The vendor mailed the letters: every first-class notice is sent,
 		// so the individuals obligation is met.
 		var marked struct{ Marked int }
@@ -276,6 +280,45 @@ func TestNotices(t *testing.T) {
 		if run.Notices != 1 {
 			t.Fatalf("re-sent letters: %+v", run)
 		}
+		// As a business associate too: the customer's notice with the list
+		// of its individuals (164.410(c)(1)); no State has over 500, so no
+		// media release (164.406(a)).
+		var kase struct {
+			Facts map[string]any `json:"facts"`
+		}
+		w.must(200, "GET", base, nil, &kase)
+		f := kase.Facts
+		f["role"] = "both"
+		f["customers"] = []map[string]any{{"id": "acme", "name": "Acme Health", "notice": map[string]any{"amount": 72, "unit": "hours"}}}
+		delete(f, "notification_required")
+		w.must(200, "PUT", base+"/facts", f, nil)
+		for _, k := range []string{"customer_notice", "media_release"} {
+			w.doAs(tokens["privacy_officer"], "POST", "/api/v1/notice-templates/"+ids[k]+"/approve", nil, &approved)
+		}
+		if code, raw := w.do("POST", base+"/notices/documents", map[string]any{"kind": "media_release"}, nil); code != 409 {
+			t.Fatalf("media release with no State over 500: %d %s", code, raw)
+		}
+		w.must(201, "POST", base+"/notices/documents", map[string]any{"kind": "customer_notice"}, &run)
+		if run.Notices != 1 || len(run.Files) != 2 || run.Files[0].Name != "individuals-acme.csv" {
+			t.Fatalf("customer notice: %+v", run)
+		}
+		_, custList := w.do("GET", base+"/notice-files/"+run.Files[0].ID, nil, nil)
+		if strings.Count(string(custList), "Email Person") != 5 || strings.Contains(string(custList), "Mail Person") {
+			t.Fatalf("the customer's list:\n%s", custList)
+		}
+		var generated struct {
+			Notices []struct{ ID, Recipient string } `json:"notices"`
+		}
+		w.must(200, "GET", base+"/notices?status=generated", nil, &generated)
+		// The re-sent letter and the customer's notice.
+		if len(generated.Notices) != 2 || generated.Notices[1].Recipient != "covered_entity:acme" {
+			t.Fatalf("generated notices: %+v", generated)
+		}
+		w.must(200, "POST", base+"/notices/sent", map[string]any{"notice_id": generated.Notices[1].ID, "receipt": "sent by secure email"}, &marked)
+		if marked.Marked != 1 {
+			t.Fatalf("marked %d", marked.Marked)
+		}
+
 		if code, out, _ := w.run("audit", "verify"); code != 0 || !strings.Contains(out, "intact") {
 			t.Fatalf("audit verify: %d %s", code, out)
 		}
