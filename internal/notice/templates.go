@@ -93,27 +93,30 @@ func scanTemplate(r interface{ Scan(...any) error }) (Template, error) {
 	return t, nil
 }
 
-// Seed adds the default templates (Defaults), as drafts, when there are
-// none; Ward calls it at start-up.
+// Seed adds the default templates (Defaults) that are missing, as drafts;
+// Ward calls it at start-up. Each default has a fixed id
+// ("default-<kind>"), so nodes starting at once add each only once, and
+// a default once seeded is never changed or added again.
 func (s *Service) Seed(ctx context.Context) error {
 	now := s.clock.Now()
 	return s.db.Write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notice_templates`).Scan(&n); err != nil {
-			return fmt.Errorf("count notice templates: %w", err)
-		}
-		if n > 0 {
-			return nil
-		}
 		ctx := authz.WithActor(ctx, authz.System)
 		var ids []string
 		for _, d := range Defaults() {
-			id := newID()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notice_templates (`+templateColumns+`) VALUES ($1, $1, 1, $2, $3, $4, $5, $6, $7, $8, '', NULL)`,
-				id, string(d.Kind), d.Name, d.Subject, d.Body, TemplateDraft, authz.System.String(), now); err != nil {
+			id := "default-" + string(d.Kind)
+			r, err := tx.ExecContext(ctx, `INSERT INTO notice_templates (`+templateColumns+`) VALUES ($1, $1, 1, $2, $3, $4, $5, $6, $7, $8, '', NULL)
+				ON CONFLICT (id) DO NOTHING`, id, string(d.Kind), d.Name, d.Subject, d.Body, TemplateDraft, authz.System.String(), now)
+			if err != nil {
 				return fmt.Errorf("seed notice template: %w", err)
 			}
-			ids = append(ids, id)
+			if n, err := r.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return nil
 		}
 		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "notice_template.seed", ObjectType: "notice_template",
 			ObjectID: "defaults", Change: map[string]any{"templates": ids}})

@@ -10,7 +10,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 )
 
-var templateLinkRe = regexp.MustCompile(`href="/notice-templates/([0-9a-f-]{36})">Letter to an affected individual<`)
+var templateLinkRe = regexp.MustCompile(`href="/notice-templates/([0-9a-z_-]+)">Letter to an affected individual<`)
 
 // TestUINotices: the Privacy Officer previews a template with an element
 // removed (the check names it), approves the seeded letter, and the
