@@ -127,6 +127,15 @@ func TestNotices(t *testing.T) {
 		if edited.Version != 2 || edited.Status != "draft" {
 			t.Fatalf("edit of an approved template: %+v", edited)
 		}
+		w.doAs(tokens["privacy_officer"], "POST", "/api/v1/notice-templates/"+ids["individual_email"]+"/approve", nil, &approved)
+		var statuses []struct {
+			Version int    `json:"version"`
+			Status  string `json:"status"`
+		}
+		w.must(200, "GET", "/api/v1/notice-templates/"+ids["individual_email"], nil, &statuses)
+		if len(statuses) != 2 || statuses[0].Status != "superseded" || statuses[1].Status != "approved" {
+			t.Fatalf("versions after approving the edit: %+v", statuses)
+		}
 
 		// Settings the templates merge must be filled first.
 		code, raw = w.do("POST", base+"/notices/letters", map[string]any{}, nil)
@@ -193,7 +202,8 @@ func TestNotices(t *testing.T) {
 		var got []string
 		for _, m := range mail.all() {
 			mm := toRE.FindStringSubmatch(m)
-			if mm == nil || !strings.Contains(m, "Dear Email Person") || !strings.Contains(m, "1-800-555-0100") {
+			if mm == nil || !strings.Contains(m, "Dear Email Person") || !strings.Contains(m, "1-800-555-0100") ||
+				!strings.Contains(m, "P.S. Thank you.") || strings.Contains(m, "{#") {
 				t.Fatalf("email: %s", m)
 			}
 			got = append(got, mm[1])
