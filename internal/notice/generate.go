@@ -533,7 +533,8 @@ func SendAll(ctx context.Context, e *notify.Email, msgs []Email, workers int) []
 //   - customer_notice: one per covered-entity customer of the case's facts
 //     (164.410), each with the list of its individuals as CSV
 //     (164.410(c)(1));
-//   - state_ag: one per State regulator obligation of the case;
+//   - state_ag: one per State regulator obligation of the case (its key,
+//     e.g. state_regulator:NY-regulators, is the notice's recipient);
 //   - substitute_web: the web posting (164.404(d)(2)(ii)(A)).
 func (s *Service) GenerateDocuments(ctx context.Context, ref string, kind Kind, templateID string) (Run, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
@@ -575,15 +576,13 @@ func (s *Service) GenerateDocuments(ctx context.Context, ref string, kind Kind, 
 		if err != nil {
 			return Run{}, err
 		}
-		seen := map[string]bool{}
 		for _, o := range obs {
-			if !strings.HasPrefix(o.Key, "state_regulator:") || seen[o.Jurisdiction] {
+			if !strings.HasPrefix(o.Key, "state_regulator:") {
 				continue
 			}
-			seen[o.Jurisdiction] = true
 			d := base
 			d.Recipient = Recipient{Name: o.Authority, State: o.Jurisdiction, Residents: c.Facts.ByState[o.Jurisdiction]}
-			docs = append(docs, doc{"state_ag:" + o.Jurisdiction, d})
+			docs = append(docs, doc{o.Key, d})
 		}
 	case KindCustomerNotice:
 		for _, cu := range c.Facts.Customers {

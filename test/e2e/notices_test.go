@@ -41,13 +41,14 @@ func TestNotices(t *testing.T) {
 		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
 		w.must(201, "POST", base, nil, nil)
 
-		// 24 by mail, 2 with an email but no consent (mail), 1 deceased
+		// 25 by mail (one in NY), 2 with an email but no consent (mail), 1 deceased
 		// with a next of kin's address (mail), 5 by email.
 		var b strings.Builder
 		b.WriteString("name,address1,city,state,zip,email,consent_electronic,deceased,next_of_kin,next_of_kin_address,customer\n")
 		for i := range 24 {
 			fmt.Fprintf(&b, "Mail Person %02d,%d Oak St,Fresno,CA,93701,,,,,,\n", i, i+1)
 		}
+		b.WriteString("Newyork Person,5 Bway,New York,NY,10001,,,,,,\n")
 		b.WriteString("Nocon One,1 Elm St,Salem,OR,97301,nocon1@example.com,no,,,,\n")
 		b.WriteString("Nocon Two,2 Elm St,Salem,OR,97301,nocon2@example.com,,,,,\n")
 		b.WriteString("Late Zoë Ñandú,,,CA,,,,yes,Kin Ñandú,\"9 Pine Rd, Fresno, CA 93702\",\n")
@@ -158,7 +159,7 @@ func TestNotices(t *testing.T) {
 			} `json:"files"`
 		}
 		w.must(201, "POST", base+"/notices/letters", map[string]any{}, &run)
-		if run.Notices != 27 || len(run.Files) != 2 {
+		if run.Notices != 28 || len(run.Files) != 2 {
 			t.Fatalf("letters run: %+v", run)
 		}
 		letterRun := run.ID
@@ -169,7 +170,7 @@ func TestNotices(t *testing.T) {
 		_, pdf := w.do("GET", base+"/notice-files/"+pdfID, nil, nil)
 		_, list := w.do("GET", base+"/notice-files/"+csvID, nil, nil)
 		rows, err := csv.NewReader(bytes.NewReader(list)).ReadAll()
-		if err != nil || len(rows) != 28 || rows[0][0] != "row_key" {
+		if err != nil || len(rows) != 29 || rows[0][0] != "row_key" {
 			t.Fatalf("mailing list (%v): %q", err, rows)
 		}
 		lastPage := 0
@@ -182,7 +183,7 @@ func TestNotices(t *testing.T) {
 			mailed = append(mailed, r[1])
 		}
 		pageObjs := len(regexp.MustCompile(`/Type /Page\n`).FindAll(pdf, -1))
-		if !bytes.HasPrefix(pdf, []byte("%PDF-1.")) || !bytes.Contains(pdf[len(pdf)-32:], []byte("%%EOF")) || pageObjs != lastPage || pageObjs < 27 {
+		if !bytes.HasPrefix(pdf, []byte("%PDF-1.")) || !bytes.Contains(pdf[len(pdf)-32:], []byte("%%EOF")) || pageObjs != lastPage || pageObjs < 28 {
 			t.Fatalf("letters PDF: %d bytes, %d pages, the list says %d", len(pdf), pageObjs, lastPage)
 		}
 		if !strings.Contains(string(list), "Kin Ñandú") || strings.Contains(string(list), "Email Person") {
@@ -221,7 +222,7 @@ func TestNotices(t *testing.T) {
 		// so the individuals obligation is met.
 		var marked struct{ Marked int }
 		w.must(200, "POST", base+"/notices/sent", map[string]any{"run_id": letterRun, "receipt": "vendor job 77"}, &marked)
-		if marked.Marked != 27 {
+		if marked.Marked != 28 {
 			t.Fatalf("marked %d", marked.Marked)
 		}
 		var obs []struct {
@@ -305,6 +306,12 @@ func TestNotices(t *testing.T) {
 		for _, k := range []string{"customer_notice", "media_release"} {
 			w.doAs(tokens["privacy_officer"], "POST", "/api/v1/notice-templates/"+ids[k]+"/approve", nil, &approved)
 		}
+		// New York's regulators are owed notice for any resident.
+		w.doAs(tokens["privacy_officer"], "POST", "/api/v1/notice-templates/"+ids["state_ag"]+"/approve", nil, &approved)
+		w.must(201, "POST", base+"/notices/documents", map[string]any{"kind": "state_ag"}, &run)
+		if run.Notices != 2 || len(run.Files) != 2 || run.Files[0].Name != "state_ag-state_regulator-NY-regulators.pdf" {
+			t.Fatalf("State notices: %+v", run)
+		}
 		if code, raw := w.do("POST", base+"/notices/documents", map[string]any{"kind": "media_release"}, nil); code != 409 {
 			t.Fatalf("media release with no State over 500: %d %s", code, raw)
 		}
@@ -320,11 +327,11 @@ func TestNotices(t *testing.T) {
 			Notices []struct{ ID, Recipient string } `json:"notices"`
 		}
 		w.must(200, "GET", base+"/notices?status=generated", nil, &generated)
-		// The re-sent letter and the customer's notice.
-		if len(generated.Notices) != 2 || generated.Notices[1].Recipient != "covered_entity:acme" {
+		// The re-sent letter, the two State notices and the customer's.
+		if len(generated.Notices) != 4 || generated.Notices[3].Recipient != "covered_entity:acme" {
 			t.Fatalf("generated notices: %+v", generated)
 		}
-		w.must(200, "POST", base+"/notices/sent", map[string]any{"notice_id": generated.Notices[1].ID, "receipt": "sent by secure email"}, &marked)
+		w.must(200, "POST", base+"/notices/sent", map[string]any{"notice_id": generated.Notices[3].ID, "receipt": "sent by secure email"}, &marked)
 		if marked.Marked != 1 {
 			t.Fatalf("marked %d", marked.Marked)
 		}

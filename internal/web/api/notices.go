@@ -132,7 +132,7 @@ type NoticeRecord struct {
 	Kind         notice.Kind `json:"kind"`
 	Channel      string      `json:"channel" enum:"mail,email,document"`
 	IndividualID string      `json:"individual_id,omitempty"`
-	Recipient    string      `json:"recipient" doc:"individual, media:<ST>, covered_entity:<id>, state_ag:<ST> or substitute:web."`
+	Recipient    string      `json:"recipient" doc:"individual, media:<ST>, covered_entity:<id>, state_regulator:<rule id> or substitute:web."`
 	Status       string      `json:"status" enum:"pending,generated,sent,failed,returned"`
 	Batch        int         `json:"batch,omitempty"`
 	Page         int         `json:"page,omitempty"`

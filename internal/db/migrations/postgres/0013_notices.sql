@@ -60,7 +60,7 @@ CREATE TABLE notice_files (
 CREATE INDEX notice_files_case ON notice_files (case_id, created_at);
 
 -- Every notice: to one individual (individual_id) or to one other
--- recipient (media:CA, covered_entity:acme, state_ag:CA), its channel,
+-- recipient (media:CA, covered_entity:acme, state_regulator:NY-ag), its channel,
 -- delivery and return. No PHI: individuals are named by id.
 CREATE TABLE notices (
     id            TEXT PRIMARY KEY,
