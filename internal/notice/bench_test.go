@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,4 +164,33 @@ func BenchmarkSendEmails(b *testing.B) {
 		b.Fatalf("%d of %d arrived", n.Load(), total)
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "emails/s")
+}
+
+// TestSendAllServerDown: with no server, every email fails as transient
+// (so it stays pending), and after a few sessions fail to open the rest
+// are not tried.
+func TestSendAllServerDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	e, err := notify.NewEmail(notify.EmailConfig{Host: "127.0.0.1", Port: port, From: "privacy@example.org", TLSMode: notify.TLSModeStartTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := SendAll(context.Background(), e, emails(40), 4)
+	tried := 0
+	for i, r := range res {
+		if !notify.IsTransient(r.Err) {
+			t.Fatalf("message %d: %v, want a transient error", i, r.Err)
+		}
+		if !strings.Contains(r.Err.Error(), "not tried") {
+			tried++
+		}
+	}
+	if tried > 6 {
+		t.Fatalf("%d sessions tried against a server that is down", tried)
+	}
 }

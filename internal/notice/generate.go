@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
@@ -59,6 +60,7 @@ type Run struct {
 	Notices     int
 	Sent        int // emails sent
 	Failed      int // emails refused
+	Deferred    int // emails not delivered for now (the server unreachable, a 4xx): still pending
 	Files       []File
 	GeneratedBy string
 	GeneratedAt time.Time
@@ -384,15 +386,24 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string) (Run, 
 		}
 		results := SendAll(ctx, s.email, msgs, s.Senders)
 		sentAt := s.clock.Now()
-		sent, failed := 0, 0
+		sent, failed, deferred := 0, 0, 0
 		err = s.db.Write(ctx, func(tx *sql.Tx) error {
-			sent, failed = 0, 0
+			sent, failed, deferred = 0, 0, 0
 			for i, p := range part {
 				r := results[i]
 				if r.Err != nil {
-					failed++
+					// A refusal is final (re-send it after fixing the
+					// address); a connection failure or 4xx leaves the
+					// notice pending for the next send.
+					status := StatusFailed
+					if notify.IsTransient(r.Err) {
+						status = StatusPending
+						deferred++
+					} else {
+						failed++
+					}
 					_, err = tx.ExecContext(ctx, `UPDATE notices SET status = $1, run_id = $2, attempts = attempts + 1, error = $3,
-						updated_at = $4 WHERE id = $5`, StatusFailed, run.ID, safeError(r.Err), sentAt, p.id)
+						updated_at = $4 WHERE id = $5`, status, run.ID, safeError(r.Err), sentAt, p.id)
 				} else {
 					sent++
 					_, err = tx.ExecContext(ctx, `UPDATE notices SET status = $1, run_id = $2, attempts = attempts + 1, error = '',
@@ -408,11 +419,12 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string) (Run, 
 			}
 			if _, err := audit.Append(ctx, tx, sentAt, audit.Event{Action: "notice.send", ObjectType: "incident", ObjectID: c.IncidentID,
 				Change: map[string]any{"case_id": c.ID, "run_id": run.ID, "kind": run.Kind, "template": t.ID, "sent": sent,
-					"failed": failed}}); err != nil {
+					"failed": failed, "deferred": deferred}}); err != nil {
 				return err
 			}
-			return s.notifyTimeline(ctx, tx, c, fmt.Sprintf("%d email notices to individuals sent by %s; %d refused by the mail server.",
-				sent, actor.Name, failed))
+			return s.notifyTimeline(ctx, tx, c, fmt.Sprintf(
+				"%d email notices to individuals sent by %s; %d refused by the mail server; %d not delivered for now (sent again next time).",
+				sent, actor.Name, failed, deferred))
 		})
 		if err != nil {
 			return run, err
@@ -420,6 +432,7 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string) (Run, 
 		run.Notices += len(part)
 		run.Sent += sent
 		run.Failed += failed
+		run.Deferred += deferred
 	}
 	if run.Sent > 0 {
 		if err := s.meetIndividuals(ctx, ref, c.ID); err != nil {
@@ -477,6 +490,11 @@ type Result struct {
 func SendAll(ctx context.Context, e *notify.Email, msgs []Email, workers int) []Result {
 	out := make([]Result, len(msgs))
 	next := make(chan int)
+	// After maxOpenFails sessions in a row fail to open, the rest are not
+	// tried.
+	const maxOpenFails = 3
+	var openFails atomic.Int32
+	var lastOpen atomic.Value
 	var wg sync.WaitGroup
 	for w := 0; w < max(workers, 1); w++ {
 		wg.Add(1)
@@ -494,12 +512,21 @@ func SendAll(ctx context.Context, e *notify.Email, msgs []Email, workers int) []
 						if sess != nil {
 							_ = sess.Close()
 						}
+						if openFails.Load() >= maxOpenFails {
+							// The server is down: fail the rest at once
+							// (transient, so they stay pending).
+							out[i] = Result{Err: fmt.Errorf("smtp: not tried: %w", lastOpen.Load().(error))}
+							break
+						}
 						var err error
 						if sess, err = e.OpenSession(ctx); err != nil {
 							sess = nil
+							lastOpen.Store(err)
+							openFails.Add(1)
 							out[i] = Result{Err: err}
 							break
 						}
+						openFails.Store(0)
 					}
 					r, err := sess.SendText(msgs[i].To, msgs[i].Subject, msgs[i].Text)
 					out[i] = Result{Receipt: r, Err: err}

@@ -110,14 +110,15 @@ type NoticeRun struct {
 	TemplateRef string       `json:"template_version_id"`
 	Notices     int          `json:"notices"`
 	Sent        int          `json:"sent,omitempty"`
-	Failed      int          `json:"failed,omitempty"`
+	Failed      int          `json:"failed,omitempty" doc:"Emails the server refused (5xx): re-send after fixing the address."`
+	Deferred    int          `json:"deferred,omitempty" doc:"Emails not delivered for now (server unreachable, 4xx): still pending, sent by the next request."`
 	Files       []NoticeFile `json:"files"`
 	GeneratedBy string       `json:"generated_by"`
 	GeneratedAt time.Time    `json:"generated_at"`
 }
 
 func runOut(r notice.Run) NoticeRun {
-	out := NoticeRun{ID: r.ID, Kind: r.Kind, TemplateRef: r.TemplateRef, Notices: r.Notices, Sent: r.Sent, Failed: r.Failed,
+	out := NoticeRun{ID: r.ID, Kind: r.Kind, TemplateRef: r.TemplateRef, Notices: r.Notices, Sent: r.Sent, Failed: r.Failed, Deferred: r.Deferred,
 		Files: []NoticeFile{}, GeneratedBy: r.GeneratedBy, GeneratedAt: r.GeneratedAt}
 	for _, f := range r.Files {
 		out.Files = append(out.Files, NoticeFile(f))

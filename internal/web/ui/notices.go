@@ -230,7 +230,8 @@ func (u *UI) noticeGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	done := strconv.Itoa(run.Notices) + " " + string(run.Kind) + " notices generated."
 	if what == "emails" {
-		done = strconv.Itoa(run.Sent) + " emails sent, " + strconv.Itoa(run.Failed) + " refused."
+		done = strconv.Itoa(run.Sent) + " emails sent, " + strconv.Itoa(run.Failed) + " refused, " + strconv.Itoa(run.Deferred) +
+			" not delivered for now (send again later)."
 	}
 	u.noticeDone(w, r, err, done)
 }
