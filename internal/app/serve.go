@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/rules"
@@ -116,6 +117,20 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	cases.SealWith(kr)
+	var noticeMail *notify.Email
+	if prov.Email != nil {
+		mailCfg := *prov.Email
+		mailCfg.Clock = env.Clock
+		if noticeMail, err = notify.NewEmail(mailCfg); err != nil {
+			ln.Close()
+			return fmt.Errorf("notice email: %w", err)
+		}
+	}
+	notices := notice.New(d, env.Clock, cases, incidents, kr, noticeMail, logger)
+	if err := notices.Seed(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	workflow.OpenCasesWith(cases)
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)
@@ -125,9 +140,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases,
-		Users:  users,
-		SSO:    single, Clock: env.Clock, Log: logger, Version: env.Version})
+		Breach: cases, Notices: notices,
+		Users: users,
+		SSO:   single, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err
@@ -141,6 +156,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Stakeholders:    stakeholders,
 		Rules:           workflow,
 		Breach:          cases,
+		Notices:         notices,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		TwilioAuthToken: cfg.TwilioAuthToken,
 		EmailDomain:     emailDomain(cfg),

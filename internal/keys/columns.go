@@ -37,12 +37,15 @@ var (
 	// BreachIndividualsKey is the random key of a breach case's dedupe
 	// hashes of its individuals.
 	BreachIndividualsKey = Column{Table: "breach_cases", Name: "individuals_key", RowID: "id"}
+	// NoticeFileContent is a generated notice file (letters, mailing
+	// list, customer notice with its individuals), which holds PHI.
+	NoticeFileContent = Column{Table: "notice_files", Name: "content", RowID: "id"}
 )
 
 // Columns returns every sealed column.
 func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress, StatusUpdateBody,
-		BreachIndividualRecord, BreachIndividualsKey}
+		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -191,7 +191,12 @@ func (e *Email) compose(to *mail.Address, m Message) (string, []byte, error) {
 	domain := e.from.Address[strings.LastIndexByte(e.from.Address, '@')+1:]
 	msgID := "<" + hex.EncodeToString(rnd[:]) + "@" + domain + ">"
 	subject, text := Render(m)
+	body, err := e.composeText(to, msgID, subject, text)
+	return msgID, body, err
+}
 
+// composeText builds the RFC 5322 message of a plain-text subject and text.
+func (e *Email) composeText(to *mail.Address, msgID, subject, text string) ([]byte, error) {
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	header("From", e.from.String())
@@ -207,10 +212,10 @@ func (e *Email) compose(to *mail.Address, m Message) (string, []byte, error) {
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
 	if _, err := qp.Write([]byte(strings.ReplaceAll(text, "\n", "\r\n"))); err != nil {
-		return "", nil, fmt.Errorf("smtp: encoding body: %w", err)
+		return nil, fmt.Errorf("smtp: encoding body: %w", err)
 	}
 	if err := qp.Close(); err != nil {
-		return "", nil, fmt.Errorf("smtp: encoding body: %w", err)
+		return nil, fmt.Errorf("smtp: encoding body: %w", err)
 	}
-	return msgID, b.Bytes(), nil
+	return b.Bytes(), nil
 }

@@ -77,7 +77,7 @@ type Message struct {
 type Receipt struct {
 	Provider string // "smtp", "twilio", "slack", "teams" or "webhook"
 	ID       string // the provider's message id (email: the Message-ID), when it gives one
-	Status   string // the provider's status (Twilio: "queued"), when it gives one
+	Status   string // the provider's status (Twilio: "queued"; an SMTP session: the reply to the message), when it gives one
 }
 
 // Sender delivers a Message over one channel. Implementations are safe for

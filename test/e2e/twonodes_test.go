@@ -80,9 +80,10 @@ func TestTwoNodesOneChain(t *testing.T) {
 		t.Fatalf("shared incident has %d timeline entries, want %d", len(tl.Items), 1+wantNotes)
 	}
 	code, out, _ := nodes[0].run("audit", "verify")
-	// The keyset, two tokens, two setup links, the shared incident, one entry
-	// per write, and the record of reading the shared incident's notes.
-	want := fmt.Sprintf("intact: %d entries", 1+2+2+1+2*workers*perWorker+1)
+	// The keyset, the default notice templates (seeded once for both nodes),
+	// two tokens, two setup links, the shared incident, one entry per write,
+	// and the record of reading the shared incident's notes.
+	want := fmt.Sprintf("intact: %d entries", 1+1+2+2+1+2*workers*perWorker+1)
 	if code != 0 || !strings.Contains(out, want) {
 		t.Fatalf("audit verify: %d %s, want %q", code, out, want)
 	}

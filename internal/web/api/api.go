@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -41,6 +42,7 @@ type Deps struct {
 	Stakeholders *stakeholder.Service
 	Rules        *rules.Engine
 	Breach       *breach.Service
+	Notices      *notice.Service
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -75,6 +77,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerStakeholders(api)
 	h.registerRules(api)
 	h.registerBreach(api)
+	h.registerNotices(api)
 	h.registerRestricted(api)
 	return api
 }

@@ -36,7 +36,7 @@ type Route struct {
 // permission-matrix test walks it, so a route added without a rule fails.
 func (u *UI) Routes() []Route {
 	enrol := []user.Stage{user.StageEnrollMFA, user.StageFull}
-	return []Route{
+	return append(u.noticeRoutes(), []Route{
 		{Method: "GET", Pattern: "/setup", Perm: Public, handler: u.setupForm},
 		{Method: "POST", Pattern: "/setup", Perm: Public, handler: u.setup},
 		{Method: "GET", Pattern: "/login", Perm: Public, handler: u.loginForm},
@@ -137,7 +137,7 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/admin/users/{user}/rules/{rule}/delete", Perm: authz.UserAdmin, handler: u.ruleDelete},
 
 		{Method: "GET", Pattern: "/audit", Perm: authz.AuditRead, handler: u.auditLog},
-	}
+	}...)
 }
 
 // Register adds the UI's routes and its static assets to mux.

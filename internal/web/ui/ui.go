@@ -27,6 +27,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
@@ -59,6 +60,8 @@ type Deps struct {
 	// Breach serves the breach-case pages, the deadline board and the
 	// incident page's breach-case section.
 	Breach *breach.Service
+	// Notices serves the notice templates and a case's notices.
+	Notices *notice.Service
 	// Rules serves the workflow-rule pages.
 	Rules   *rules.Engine
 	Clock   clock.Clock

@@ -1,0 +1,578 @@
+package notice
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
+)
+
+// Notice is one notice as tracked: no PHI, individuals are named by id.
+type Notice struct {
+	ID           string
+	RunID        string
+	Kind         Kind
+	Channel      string
+	IndividualID string
+	Recipient    string
+	Status       string
+	Batch        int
+	Page         int
+	Pages        int
+	Attempts     int
+	Error        string
+	SentAt       *time.Time
+	SentBy       string
+	Receipt      string
+	ReturnedAt   *time.Time
+	ReturnReason string
+	ResentOf     string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+const noticeColumns = `id, run_id, kind, channel, individual_id, recipient, status, batch, page, pages, attempts, error, sent_at, sent_by,
+	receipt, returned_at, return_reason, resent_of, created_at, updated_at`
+
+func scanNotice(r interface{ Scan(...any) error }) (Notice, error) {
+	var n Notice
+	var sent, returned sql.NullTime
+	if err := r.Scan(&n.ID, &n.RunID, &n.Kind, &n.Channel, &n.IndividualID, &n.Recipient, &n.Status, &n.Batch, &n.Page, &n.Pages,
+		&n.Attempts, &n.Error, &sent, &n.SentBy, &n.Receipt, &returned, &n.ReturnReason, &n.ResentOf, &n.CreatedAt, &n.UpdatedAt); err != nil {
+		return Notice{}, err
+	}
+	if sent.Valid {
+		t := sent.Time.UTC()
+		n.SentAt = &t
+	}
+	if returned.Valid {
+		t := returned.Time.UTC()
+		n.ReturnedAt = &t
+	}
+	n.CreatedAt, n.UpdatedAt = n.CreatedAt.UTC(), n.UpdatedAt.UTC()
+	return n, nil
+}
+
+// MaxNoticesPage is the most notices one page lists.
+const MaxNoticesPage = 500
+
+// Notices lists a page of the notices of incident ref's case after the
+// notice with id after, optionally of one status; next is the cursor of
+// the following page.
+func (s *Service) Notices(ctx context.Context, ref, status, after string, limit int) (list []Notice, next string, err error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 || limit > MaxNoticesPage {
+		limit = MaxNoticesPage
+	}
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE case_id = $1 AND id > $2 AND ($3 = '' OR status = $3)
+		ORDER BY id LIMIT $4`, c.ID, after, status, limit+1)
+	list, err = db.Collect(rows, err, "list notices", func(r *sql.Rows) (Notice, error) { return scanNotice(r) })
+	if err != nil {
+		return nil, "", err
+	}
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].ID
+	}
+	return list, next, nil
+}
+
+// Tally counts a case's notices by kind, channel and status.
+type Tally struct {
+	Kind    Kind
+	Channel string
+	Status  string
+	Count   int
+}
+
+// Summary is the state of a case's notices: counts, runs with their
+// files, and the substitute notice.
+type Summary struct {
+	Tallies    []Tally
+	Runs       []Run
+	Substitute SubstituteStatus
+}
+
+// Summarize returns the state of the notices of incident ref's case.
+func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return Summary{}, err
+	}
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return Summary{}, err
+	}
+	var out Summary
+	rows, err := s.db.R.QueryContext(ctx, `SELECT kind, channel, status, count(*) FROM notices WHERE case_id = $1
+		GROUP BY kind, channel, status ORDER BY kind, channel, status`, c.ID)
+	if out.Tallies, err = db.Collect(rows, err, "count notices", func(r *sql.Rows) (Tally, error) {
+		var t Tally
+		return t, r.Scan(&t.Kind, &t.Channel, &t.Status, &t.Count)
+	}); err != nil {
+		return Summary{}, err
+	}
+	rows, err = s.db.R.QueryContext(ctx, `SELECT id, kind, template_ref, notices, generated_by, generated_at FROM notice_runs
+		WHERE case_id = $1 ORDER BY generated_at, id`, c.ID)
+	if out.Runs, err = db.Collect(rows, err, "list notice runs", func(r *sql.Rows) (Run, error) {
+		var run Run
+		err := r.Scan(&run.ID, &run.Kind, &run.TemplateRef, &run.Notices, &run.GeneratedBy, &run.GeneratedAt)
+		run.GeneratedAt = run.GeneratedAt.UTC()
+		return run, err
+	}); err != nil {
+		return Summary{}, err
+	}
+	rows, err = s.db.R.QueryContext(ctx, `SELECT id, run_id, name, content_type, size, sha256, created_at FROM notice_files
+		WHERE case_id = $1 ORDER BY created_at, name`, c.ID)
+	files, err := db.Collect(rows, err, "list notice files", func(r *sql.Rows) (File, error) {
+		var f File
+		err := r.Scan(&f.ID, &f.RunID, &f.Name, &f.ContentType, &f.Size, &f.SHA256, &f.CreatedAt)
+		f.CreatedAt = f.CreatedAt.UTC()
+		return f, err
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	for i := range out.Runs {
+		for _, f := range files {
+			if f.RunID == out.Runs[i].ID {
+				out.Runs[i].Files = append(out.Runs[i].Files, f)
+			}
+		}
+	}
+	if out.Substitute, err = s.substitute(ctx, s.db.R, c.ID); err != nil {
+		return Summary{}, err
+	}
+	return out, nil
+}
+
+// ReadFile returns a generated file of incident ref's case with its
+// content, opened. The files hold PHI: the caller's role must see PHI,
+// and the read is audited first (45 CFR 164.312(b)).
+func (s *Service) ReadFile(ctx context.Context, ref, fileID string) (File, []byte, error) {
+	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
+		return File{}, nil, err
+	}
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return File{}, nil, err
+	}
+	var f File
+	var sealed string
+	err = s.db.R.QueryRowContext(ctx, `SELECT id, run_id, name, content_type, size, sha256, created_at, content FROM notice_files
+		WHERE id = $1 AND case_id = $2`, fileID, c.ID).Scan(&f.ID, &f.RunID, &f.Name, &f.ContentType, &f.Size, &f.SHA256, &f.CreatedAt, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return File{}, nil, apperr.New(apperr.NotFound, "the case of %s has no notice file %s", c.IncidentNumber, fileID)
+	}
+	if err != nil {
+		return File{}, nil, fmt.Errorf("read notice file: %w", err)
+	}
+	f.CreatedAt = f.CreatedAt.UTC()
+	now := s.clock.Now()
+	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "notice_file.phi_read", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "file_id": f.ID, "name": f.Name, "sha256": f.SHA256}})
+		return err
+	}); err != nil {
+		return File{}, nil, err
+	}
+	content, err := s.keys.Open(sealed, keys.NoticeFileContent.Table, keys.NoticeFileContent.Name, f.ID)
+	if err != nil {
+		return File{}, nil, fmt.Errorf("open notice file %s: %w", f.ID, err)
+	}
+	return f, content, nil
+}
+
+// MarkSent records that generated notices were sent at at (the vendor
+// mailed the letters of a run, or a document went to its recipient):
+// every generated notice of run runID, or the one notice noticeID. When
+// every individual owed a first-class notice has been sent one, the
+// case's individuals obligation is marked met.
+func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at time.Time, rcpt string) (int, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock.Now()
+	if at.IsZero() {
+		at = now
+	}
+	if at.After(now) {
+		return 0, apperr.Field("sent_at", "is in the future")
+	}
+	if (runID == "") == (noticeID == "") {
+		return 0, apperr.Field("run_id", "name a run (all its generated notices) or a notice_id, not both")
+	}
+	if len(rcpt) > 500 {
+		return 0, apperr.Field("receipt", "is at most 500 characters")
+	}
+	var n int64
+	var c breach.Case
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if c, err = s.cases.CaseOf(ctx, tx, ref); err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, sent_at = $2, sent_by = $3, receipt = $4, updated_at = $5
+			WHERE case_id = $6 AND status = $7 AND ((run_id = $8 AND $8 <> '') OR (id = $9 AND $9 <> ''))`,
+			StatusSent, at, actor.String(), rcpt, now, c.ID, StatusGenerated, runID, noticeID)
+		if err != nil {
+			return fmt.Errorf("mark notices sent: %w", err)
+		}
+		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		if n == 0 {
+			return apperr.New(apperr.NotFound, "no generated notice of that run or id on the case of %s", c.IncidentNumber)
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "notice.sent", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "run_id": runID, "notice_id": noticeID, "sent_at": at, "notices": n}}); err != nil {
+			return err
+		}
+		return s.notifyTimeline(ctx, tx, c, fmt.Sprintf("%d notices recorded as sent on %s by %s.", n, at.UTC().Format("2006-01-02"), actor.Name))
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), s.meetIndividuals(ctx, ref, c.ID)
+}
+
+// meetIndividuals marks the case's individuals obligation met, at the
+// last notice's time, once every individual owed a first-class notice
+// (by mail or, if agreed, email: 164.404(d)(1)) has been sent one. The
+// obligation is left alone if the case has none or it is met already.
+func (s *Service) meetIndividuals(ctx context.Context, ref, caseID string) error {
+	var owed, done int
+	err := s.db.R.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id
+		AND n.individual_id = b.id AND n.sent_at IS NOT NULL) THEN 1 ELSE 0 END), 0) FROM breach_individuals b
+		WHERE case_id = $1 AND (`+mailEligible+` OR `+emailEligible+`)`, caseID).Scan(&owed, &done)
+	if err != nil {
+		return fmt.Errorf("count notices: %w", err)
+	}
+	if owed == 0 || done < owed {
+		return nil
+	}
+	var last time.Time
+	if err := s.db.R.QueryRowContext(ctx, `SELECT sent_at FROM notices WHERE case_id = $1 AND individual_id <> '' AND sent_at IS NOT NULL
+		ORDER BY sent_at DESC LIMIT 1`, caseID).Scan(&last); err != nil {
+		return fmt.Errorf("read notices: %w", err)
+	}
+	_, err = s.cases.MarkMet(ctx, ref, "individuals", last.UTC())
+	if e, ok := apperr.As(err); ok && (e.Code == apperr.NotFound || e.Code == apperr.Conflict) {
+		return nil
+	}
+	return err
+}
+
+// ReturnProblem is why one row of a returns upload was not recorded.
+type ReturnProblem struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// Returns is what a returns upload did.
+type Returns struct {
+	Rows       int
+	Recorded   int
+	Problems   []ReturnProblem
+	Substitute SubstituteStatus
+}
+
+// RecordReturns reads a CSV of returned mail and bounced email for
+// incident ref's case: a header naming individual_id or row_key (a
+// notice id, as in the mailing list), and optionally reason and
+// returned_at (YYYY-MM-DD). Each row marks the individual's latest sent
+// notice returned. The answer says what substitute notice the returns
+// now oblige (164.404(d)(2)).
+func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (Returns, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return Returns{}, err
+	}
+	r := csv.NewReader(in)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return Returns{}, apperr.Field("csv", "no header line: %v", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
+	}
+	_, hasInd := col["individual_id"]
+	_, hasKey := col["row_key"]
+	if !hasInd && !hasKey {
+		return Returns{}, apperr.Field("csv", "the header must name individual_id or row_key")
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	type ret struct {
+		line                    int
+		individual, key, reason string
+		at                      time.Time
+	}
+	var out Returns
+	var rets []ret
+	now := s.clock.Now()
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Returns{}, apperr.Field("csv", "line %d: %v", line, err)
+		}
+		out.Rows++
+		x := ret{line: line, individual: get(rec, "individual_id"), key: get(rec, "row_key"), reason: get(rec, "reason"), at: now}
+		if d := get(rec, "returned_at"); d != "" {
+			t, err := time.Parse("2006-01-02", d)
+			if err != nil || t.After(now) {
+				out.Problems = append(out.Problems, ReturnProblem{line, "returned_at is not a date YYYY-MM-DD in the past"})
+				continue
+			}
+			x.at = t
+		}
+		if len(x.reason) > 200 {
+			x.reason = x.reason[:200]
+		}
+		if x.individual == "" && x.key == "" {
+			out.Problems = append(out.Problems, ReturnProblem{line, "names no individual_id or row_key"})
+			continue
+		}
+		rets = append(rets, x)
+	}
+	var c breach.Case
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if c, err = s.cases.CaseOf(ctx, tx, ref); err != nil {
+			return err
+		}
+		recorded := 0
+		for _, x := range rets {
+			var id string
+			var err error
+			if x.key != "" {
+				err = tx.QueryRowContext(ctx, `SELECT id FROM notices WHERE case_id = $1 AND id = $2 AND individual_id <> '' AND status = $3`,
+					c.ID, x.key, StatusSent).Scan(&id)
+			} else {
+				err = tx.QueryRowContext(ctx, `SELECT id FROM notices WHERE case_id = $1 AND individual_id = $2 AND status = $3
+					ORDER BY sent_at DESC, id DESC LIMIT 1`, c.ID, x.individual, StatusSent).Scan(&id)
+			}
+			if errors.Is(err, sql.ErrNoRows) {
+				out.Problems = append(out.Problems, ReturnProblem{x.line, "no sent notice to an individual matches"})
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read notice: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, returned_at = $2, return_reason = $3, updated_at = $4
+				WHERE id = $5`, StatusReturned, x.at, x.reason, now, id); err != nil {
+				return fmt.Errorf("save notice: %w", err)
+			}
+			recorded++
+		}
+		out.Recorded = recorded
+		if out.Substitute, err = s.substitute(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "notice.returns", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "rows": out.Rows, "recorded": recorded, "problems": len(out.Problems),
+				"substitute": out.Substitute.Substitute.Kind}}); err != nil {
+			return err
+		}
+		return s.notifyTimeline(ctx, tx, c, fmt.Sprintf("%d returned or undeliverable notices recorded by %s; substitute notice owed: %s.",
+			recorded, actor.Name, out.Substitute.Substitute.Kind))
+	})
+	if err != nil {
+		return Returns{}, err
+	}
+	return out, nil
+}
+
+// Resend queues notice id again, a returned or failed notice to an
+// individual, on the same channel: an email goes with the next SendEmails,
+// a letter into the next GenerateLetters (after the address was fixed by
+// re-importing the individual).
+func (s *Service) Resend(ctx context.Context, ref, id string) (Notice, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return Notice{}, err
+	}
+	now := s.clock.Now()
+	var out Notice
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		c, err := s.cases.CaseOf(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		old, err := scanNotice(tx.QueryRowContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE case_id = $1 AND id = $2`, c.ID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "the case of %s has no notice %s", c.IncidentNumber, id)
+		}
+		if err != nil {
+			return fmt.Errorf("read notice: %w", err)
+		}
+		if old.IndividualID == "" || (old.Status != StatusReturned && old.Status != StatusFailed) {
+			return apperr.New(apperr.Conflict, "only a returned or failed notice to an individual is re-sent; notice %s is %s", id, old.Status)
+		}
+		var pending int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notices WHERE case_id = $1 AND individual_id = $2 AND channel = $3 AND status = $4`,
+			c.ID, old.IndividualID, old.Channel, StatusPending).Scan(&pending); err != nil {
+			return fmt.Errorf("read notices: %w", err)
+		}
+		if pending > 0 {
+			return apperr.New(apperr.Conflict, "a re-send of this notice is queued already")
+		}
+		if err := insertNotice(ctx, tx, c.ID, "", old.Kind, old.Channel, old.IndividualID, old.Recipient, StatusPending, old.ID, now); err != nil {
+			return err
+		}
+		out, err = scanNotice(tx.QueryRowContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE resent_of = $1 AND status = $2`, old.ID, StatusPending))
+		if err != nil {
+			return fmt.Errorf("read notice: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "notice.resend", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "notice_id": out.ID, "resent_of": old.ID, "channel": old.Channel, "by": actor.String()}})
+		return err
+	})
+	return out, err
+}
+
+// SubstituteStatus is the substitute notice a case owes (164.404(d)(2)):
+// individuals whose contact information is insufficient (from the import)
+// plus those whose notice came back undeliverable and was not since sent
+// again, and the periods of the posting and toll-free number.
+type SubstituteStatus struct {
+	InsufficientContact int
+	Returned            int
+	Substitute          rules.Substitute
+	PostingStartedAt    *time.Time
+	PostingEndsAt       *time.Time
+	TollFreeStartedAt   *time.Time
+	TollFreeEndsAt      *time.Time
+	TollFreeNumber      string
+	PostingURL          string
+}
+
+func (s *Service) substitute(ctx context.Context, q db.Querier, caseID string) (SubstituteStatus, error) {
+	counts, err := s.cases.CountsOf(ctx, q, caseID)
+	if err != nil {
+		return SubstituteStatus{}, err
+	}
+	out := SubstituteStatus{InsufficientContact: counts.InsufficientContact}
+	if err := q.QueryRowContext(ctx, `SELECT count(DISTINCT individual_id) FROM notices n WHERE case_id = $1 AND status = $2
+		AND NOT EXISTS (SELECT 1 FROM notices m WHERE m.case_id = n.case_id AND m.individual_id = n.individual_id AND m.status = $3)`,
+		caseID, StatusReturned, StatusSent).Scan(&out.Returned); err != nil {
+		return SubstituteStatus{}, fmt.Errorf("count returned notices: %w", err)
+	}
+	out.Substitute = rules.SubstituteFor(out.InsufficientContact + out.Returned)
+	var ps, pe, ts, te sql.NullTime
+	err = q.QueryRowContext(ctx, `SELECT posting_started_at, posting_ends_at, toll_free_started_at, toll_free_ends_at, toll_free_number,
+		posting_url FROM notice_substitutes WHERE case_id = $1`, caseID).Scan(&ps, &pe, &ts, &te, &out.TollFreeNumber, &out.PostingURL)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return SubstituteStatus{}, fmt.Errorf("read substitute notice: %w", err)
+	}
+	for _, p := range []struct {
+		v   sql.NullTime
+		dst **time.Time
+	}{{ps, &out.PostingStartedAt}, {pe, &out.PostingEndsAt}, {ts, &out.TollFreeStartedAt}, {te, &out.TollFreeEndsAt}} {
+		if p.v.Valid {
+			t := p.v.Time.UTC()
+			*p.dst = &t
+		}
+	}
+	return out, nil
+}
+
+// Substitute returns the substitute notice status of incident ref's case.
+func (s *Service) Substitute(ctx context.Context, ref string) (SubstituteStatus, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return SubstituteStatus{}, err
+	}
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return SubstituteStatus{}, err
+	}
+	return s.substitute(ctx, s.db.R, c.ID)
+}
+
+// SubstituteInput records when a conspicuous substitute notice started.
+type SubstituteInput struct {
+	PostingStartedAt  *time.Time
+	TollFreeStartedAt *time.Time
+	TollFreeNumber    string
+	PostingURL        string
+}
+
+// StartSubstitute records the start of the web posting (or media notice)
+// and of the toll-free number of a conspicuous substitute notice; each
+// must last 90 days (164.404(d)(2)(ii)(A)-(B)), so each end is its start
+// plus 90 days.
+func (s *Service) StartSubstitute(ctx context.Context, ref string, in SubstituteInput) (SubstituteStatus, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return SubstituteStatus{}, err
+	}
+	now := s.clock.Now()
+	ends := func(t *time.Time, days int) *time.Time {
+		if t == nil {
+			return nil
+		}
+		e := t.UTC().AddDate(0, 0, days)
+		return &e
+	}
+	if in.PostingStartedAt == nil && in.TollFreeStartedAt == nil {
+		return SubstituteStatus{}, apperr.Field("posting_started_at", "give the start of the web posting, of the toll-free number, or both")
+	}
+	if len(in.TollFreeNumber) > 40 || len(in.PostingURL) > 500 {
+		return SubstituteStatus{}, apperr.Field("toll_free_number", "is at most 40 characters, and posting_url at most 500")
+	}
+	var out SubstituteStatus
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		c, err := s.cases.CaseOf(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notice_substitutes (case_id, posting_started_at, posting_ends_at, toll_free_started_at,
+			toll_free_ends_at, toll_free_number, posting_url, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (case_id) DO UPDATE SET posting_started_at = COALESCE(excluded.posting_started_at, notice_substitutes.posting_started_at),
+			posting_ends_at = COALESCE(excluded.posting_ends_at, notice_substitutes.posting_ends_at),
+			toll_free_started_at = COALESCE(excluded.toll_free_started_at, notice_substitutes.toll_free_started_at),
+			toll_free_ends_at = COALESCE(excluded.toll_free_ends_at, notice_substitutes.toll_free_ends_at),
+			toll_free_number = excluded.toll_free_number, posting_url = excluded.posting_url, updated_by = excluded.updated_by,
+			updated_at = excluded.updated_at`, c.ID, in.PostingStartedAt, ends(in.PostingStartedAt, rules.SubstitutePostingDays),
+			in.TollFreeStartedAt, ends(in.TollFreeStartedAt, rules.SubstituteTollFreeDays), in.TollFreeNumber, in.PostingURL,
+			actor.String(), now); err != nil {
+			return fmt.Errorf("save substitute notice: %w", err)
+		}
+		if out, err = s.substitute(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "notice.substitute", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "posting_started_at": in.PostingStartedAt, "toll_free_started_at": in.TollFreeStartedAt,
+				"toll_free_number": in.TollFreeNumber, "posting_url": in.PostingURL}}); err != nil {
+			return err
+		}
+		return s.notifyTimeline(ctx, tx, c, fmt.Sprintf("Substitute notice (164.404(d)(2)(ii)) recorded by %s: the web posting and the toll-free number each run 90 days.",
+			actor.Name))
+	})
+	return out, err
+}
