@@ -28,6 +28,7 @@ import (
 	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -116,6 +117,11 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	cases.SealWith(kr)
+	reports, err := report.New(d, env.Clock, cases, incidents, kr, pager, logger, cfg.BreachReminderDays)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	workflow.OpenCasesWith(cases)
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)
@@ -141,6 +147,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Stakeholders:    stakeholders,
 		Rules:           workflow,
 		Breach:          cases,
+		Reports:         reports,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		TwilioAuthToken: cfg.TwilioAuthToken,
 		EmailDomain:     emailDomain(cfg),
@@ -214,6 +221,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	// SLAs are measured in minutes: looking ten times less often than for
 	// pages is plenty.
 	pagingDone.Go(func() { every(pagingCtx, 10*cfg.PagingPoll, "sla_check_failed", logger, stakeholders.CheckSLAs) })
+	// Breach notice deadlines are days away: the SLA checks' pace is plenty.
+	pagingDone.Go(func() {
+		every(pagingCtx, 10*cfg.PagingPoll, "breach_reminder_check_failed", logger, reports.CheckReminders)
+	})
 	defer pagingDone.Wait()
 	defer stopPaging()
 

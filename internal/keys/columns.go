@@ -37,12 +37,15 @@ var (
 	// BreachIndividualsKey is the random key of a breach case's dedupe
 	// hashes of its individuals.
 	BreachIndividualsKey = Column{Table: "breach_cases", Name: "individuals_key", RowID: "id"}
+	// ReportSigningKey is the Ed25519 seed that signs breach proof
+	// bundles (package report).
+	ReportSigningKey = Column{Table: "report_signing_keys", Name: "private_key", RowID: "id"}
 )
 
 // Columns returns every sealed column.
 func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress, StatusUpdateBody,
-		BreachIndividualRecord, BreachIndividualsKey}
+		BreachIndividualRecord, BreachIndividualsKey, ReportSigningKey}
 }
 
 // registered reports whether table.column is one of Columns.

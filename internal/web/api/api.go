@@ -20,6 +20,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
@@ -41,6 +42,7 @@ type Deps struct {
 	Stakeholders *stakeholder.Service
 	Rules        *rules.Engine
 	Breach       *breach.Service
+	Reports      *report.Service
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -76,6 +78,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerRules(api)
 	h.registerBreach(api)
 	h.registerRestricted(api)
+	h.registerReports(api)
 	return api
 }
 
