@@ -131,9 +131,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases,
-		Users:  users,
-		SSO:    single, Clock: env.Clock, Log: logger, Version: env.Version})
+		Breach: cases, Reports: reports,
+		Users: users,
+		SSO:   single, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err

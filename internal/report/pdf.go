@@ -12,6 +12,23 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 )
 
+// Labels is the portal's words for got in vocab, one a line; "other" is
+// followed by its text.
+func Labels(vocab []VocabTerm, got []string, other string) string {
+	var out []string
+	for _, c := range got {
+		if c == "" {
+			continue
+		}
+		l := label(vocab, c)
+		if c == "other" && other != "" {
+			l += ": " + other
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
 // PDF renders the packet as a printable form, field by field in the
 // portal's order, ready to copy; what is missing is listed first.
 func PDF(p Packet) ([]byte, error) {
@@ -85,18 +102,6 @@ func PDF(p Packet) ([]byte, error) {
 		}
 		return "No"
 	}
-	terms := func(vocab []VocabTerm, got []string, other string) string {
-		var out []string
-		for _, c := range got {
-			l := label(vocab, c)
-			if c == "other" && other != "" {
-				l += ": " + other
-			}
-			out = append(out, l)
-		}
-		return strings.Join(out, "\n")
-	}
-
 	section("Report")
 	size := "Fewer than 500 individuals"
 	if p.BreachSize == SizeLarge {
@@ -141,18 +146,18 @@ func PDF(p Packet) ([]byte, error) {
 	field("Discovery start date", date(&ds))
 	field("Discovery end date", date(&de))
 	field("Approximate number of individuals affected", strconv.Itoa(p.Individuals))
-	field("Type of breach", terms(BreachTypes, p.BreachTypes, p.BreachTypeOther))
-	field("Location of breached information", terms(Locations, p.Locations, p.LocationOther))
-	field("Type of protected health information", terms(PHITypes, p.PHITypes, p.PHIOther))
+	field("Type of breach", Labels(BreachTypes, p.BreachTypes, p.BreachTypeOther))
+	field("Location of breached information", Labels(Locations, p.Locations, p.LocationOther))
+	field("Type of protected health information", Labels(PHITypes, p.PHITypes, p.PHIOther))
 	field("Brief description of the breach", p.Description)
 
 	section("Safeguards and actions")
-	field("Safeguards in place prior to the breach", terms(Safeguards, p.Safeguards, ""))
+	field("Safeguards in place prior to the breach", Labels(Safeguards, p.Safeguards, ""))
 	field("Individual notice provided, start", date(p.IndividualNoticeStart))
 	field("Individual notice provided, end", date(p.IndividualNoticeEnd))
 	field("Substitute notice required", yesNo(p.SubstituteNoticeRequired))
 	field("Media notice required", yesNo(p.MediaNoticeRequired))
-	field("Actions taken in response", terms(Actions, p.ActionsTaken, p.ActionsOther))
+	field("Actions taken in response", Labels(Actions, p.ActionsTaken, p.ActionsOther))
 
 	section("Attestation")
 	doc.SetFont("go", "", 9)

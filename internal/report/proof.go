@@ -279,12 +279,31 @@ func (s *Service) Bundle(ctx context.Context, ref string) ([]byte, Manifest, err
 		return nil, Manifest{}, err
 	}
 	now := s.clock.Now()
-	m := Manifest{Format: BundleFormat, IncidentNumber: c.IncidentNumber, CaseID: c.ID, GeneratedAt: now, GeneratedBy: actor.String(),
-		KeyID: id, PublicKey: base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey))}
+	m := Manifest{Format: BundleFormat, IncidentNumber: c.IncidentNumber, CaseID: c.ID, GeneratedAt: now, GeneratedBy: actor.String()}
+	archive, digest, err := sealBundle(files, m, priv)
+	if err != nil {
+		return nil, Manifest{}, err
+	}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "report.proof_bundle", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "manifest_sha256": hex.EncodeToString(digest[:]), "key_id": id, "files": len(files)}})
+		return err
+	})
+	if err != nil {
+		return nil, Manifest{}, err
+	}
+	return archive, m, nil
+}
+
+// sealBundle lists files in m with their digests, signs the manifest with
+// priv and zips them; it returns the archive and the manifest's SHA-256.
+func sealBundle(files []File, m Manifest, priv ed25519.PrivateKey) ([]byte, [32]byte, error) {
+	pub := priv.Public().(ed25519.PublicKey)
+	m.KeyID, m.PublicKey = keyID(pub), base64.StdEncoding.EncodeToString(pub)
 	seen := map[string]bool{ManifestName: true, SignatureName: true}
 	for _, f := range files {
 		if seen[f.Name] || !validName(f.Name) {
-			return nil, Manifest{}, fmt.Errorf("proof bundle: file name %q is taken or invalid", f.Name)
+			return nil, [32]byte{}, fmt.Errorf("proof bundle: file name %q is taken or invalid", f.Name)
 		}
 		seen[f.Name] = true
 		sum := sha256.Sum256(f.Body)
@@ -292,13 +311,13 @@ func (s *Service) Bundle(ctx context.Context, ref string) ([]byte, Manifest, err
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, Manifest{}, err
+		return nil, [32]byte{}, err
 	}
 	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(priv, manifest))
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	add := func(name string, body []byte) error {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now})
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: m.GeneratedAt})
 		if err != nil {
 			return err
 		}
@@ -307,22 +326,13 @@ func (s *Service) Bundle(ctx context.Context, ref string) ([]byte, Manifest, err
 	}
 	for _, f := range files {
 		if err := add(f.Name, f.Body); err != nil {
-			return nil, Manifest{}, err
+			return nil, [32]byte{}, err
 		}
 	}
 	if err := errors.Join(add(ManifestName, manifest), add(SignatureName, []byte(sig+"\n")), zw.Close()); err != nil {
-		return nil, Manifest{}, fmt.Errorf("proof bundle: %w", err)
+		return nil, [32]byte{}, fmt.Errorf("proof bundle: %w", err)
 	}
-	digest := sha256.Sum256(manifest)
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "report.proof_bundle", ObjectType: "incident", ObjectID: c.IncidentID,
-			Change: map[string]any{"case_id": c.ID, "manifest_sha256": hex.EncodeToString(digest[:]), "key_id": id, "files": len(m.Files)}})
-		return err
-	})
-	if err != nil {
-		return nil, Manifest{}, err
-	}
-	return buf.Bytes(), m, nil
+	return buf.Bytes(), sha256.Sum256(manifest), nil
 }
 
 func validName(name string) bool {

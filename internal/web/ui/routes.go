@@ -73,6 +73,12 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/breach/determinations", Perm: authz.BreachSign, handler: u.breachSign},
 		{Method: "POST", Pattern: "/incidents/{id}/breach/met", Perm: authz.BreachWrite, handler: u.breachMet},
 		{Method: "GET", Pattern: "/breach/deadlines", Perm: authz.IncidentRead, handler: u.breachBoard},
+		{Method: "GET", Pattern: "/breach/log", Perm: authz.ReportRead, handler: u.breachLog},
+		{Method: "GET", Pattern: "/breach/log.csv", Perm: authz.ReportRead, handler: u.breachLogCSV},
+		{Method: "GET", Pattern: "/breach/annual-log", Perm: authz.ReportRead, handler: u.annualLog},
+		{Method: "GET", Pattern: "/incidents/{id}/breach/hhs-report", Perm: authz.ReportRead, handler: u.hhsReport},
+		{Method: "GET", Pattern: "/incidents/{id}/breach/hhs-report.pdf", Perm: authz.ReportRead, handler: u.hhsReportPDF},
+		{Method: "GET", Pattern: "/incidents/{id}/breach/proof-bundle", Perm: authz.ReportRead, handler: u.proofBundle},
 		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},

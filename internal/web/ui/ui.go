@@ -28,6 +28,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -59,6 +60,9 @@ type Deps struct {
 	// Breach serves the breach-case pages, the deadline board and the
 	// incident page's breach-case section.
 	Breach *breach.Service
+	// Reports serves the breach log, the HHS annual log, the HHS report
+	// packet and the proof bundle.
+	Reports *report.Service
 	// Rules serves the workflow-rule pages.
 	Rules   *rules.Engine
 	Clock   clock.Clock
