@@ -234,6 +234,15 @@ func TestBreachReports(t *testing.T) {
 			t.Fatalf("ward proof verify: %d %s %s", code, out, errs)
 		}
 
+		// The first download is in the second bundle's audit trail slice.
+		_, _, again := get(t, w, auditor, base+"/proof-bundle")
+		trail := readZip(t, again, "audit_trail.json")
+		for _, action := range []string{"breach_case.open", "report.hhs_filing", "report.details", "report.proof_bundle"} {
+			if !bytes.Contains(trail, []byte(`"action": "`+action+`"`)) {
+				t.Errorf("the audit trail slice lacks %s", action)
+			}
+		}
+
 		tampered := retouch(t, bundle, "obligations.json")
 		valid, _, problems := verifyBundle(t, w, auditor, tampered)
 		if valid || !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "obligations.json") }) {
@@ -246,6 +255,25 @@ func TestBreachReports(t *testing.T) {
 			t.Fatalf("ward proof verify of a tampered bundle: %d %s", code, out)
 		}
 	})
+}
+
+// readZip returns the file name of archive.
+func readZip(t *testing.T, archive []byte, name string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := zr.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // retouch rewrites the archive with name's content changed.
@@ -289,6 +317,28 @@ func TestBreachReminders(t *testing.T) {
 			e.Clock = clk
 			e.Args = append(e.Args, "--paging-poll", "20ms", "--breach-reminder-days", "7,3")
 		})
+		hook := startHook(t)
+		if code, _, errs := runWardIn(t, w.data, dbURL, "orange lantern over quiet harbour\n", "user", "create", "--username", "pat",
+			"--name", "Pat", "--email", "pat@example.org", "--role", "privacy_officer", "--password-stdin"); code != 0 {
+			t.Fatalf("user create: %s", errs)
+		}
+		w.must(201, "POST", "/api/v1/users/pat/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/pat"}, nil)
+		eventually(t, "a verified webhook", func() bool { return len(hook.all()) == 1 })
+		// told is what the Privacy Officer was told: the reminders' status
+		// lines.
+		told := func() []string {
+			var out []string
+			for _, r := range hook.all() {
+				var msg struct{ Kind, Incident, Status, URL string }
+				if err := json.Unmarshal(r.body, &msg); err == nil && msg.Kind == "reminder" {
+					if r.path != "/pat" || !strings.HasSuffix(msg.URL, "/incidents/"+msg.Incident) || strings.Contains(string(r.body), "fax") {
+						t.Errorf("reminder: %s %s", r.path, r.body)
+					}
+					out = append(out, msg.Status)
+				}
+			}
+			return out
+		}
 		var inc incidentJSON
 		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax"}, &inc)
 		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
@@ -315,9 +365,15 @@ func TestBreachReminders(t *testing.T) {
 		eventually(t, "the overdue reminder", func() bool {
 			return slices.Equal(marks(), []string{"individuals@3", "individuals@7", "individuals@overdue"})
 		})
+		eventually(t, "three messages to the Privacy Officer", func() bool { return len(told()) == 3 })
 		time.Sleep(300 * time.Millisecond) // several more checks
 		if got := marks(); len(got) != 3 {
 			t.Fatalf("a reminder sent twice: %v", got)
+		}
+		lines := told()
+		if len(lines) != 3 || !strings.HasPrefix(lines[0], "breach notice: individuals due ") || !strings.HasSuffix(lines[0], "(7d)") ||
+			!strings.HasPrefix(lines[2], "OVERDUE breach notice: individuals") {
+			t.Fatalf("the Privacy Officer was told: %q", lines)
 		}
 		var events struct{ Items []struct{ Kind, Note string } }
 		w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/timeline", nil, &events)
