@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/app"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
 )
 
@@ -203,6 +204,43 @@ func TestBreachReports(t *testing.T) {
 		code, _, csv := get(t, w, auditor, "/api/v1/breach-log.csv")
 		if code != 200 || !strings.HasPrefix(string(csv), "incident_number,") || !strings.Contains(string(csv), inc.Number+",") {
 			t.Fatalf("CSV: %d %s", code, csv)
+		}
+
+		// A breach of 12, discovered now, goes in this year's annual log,
+		// due 60 days after the year ends (164.408(c)).
+		var small incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected letter"}, &small)
+		w.must(201, "POST", "/api/v1/incidents/"+small.ID+"/breach-case", nil, nil)
+		now := time.Now().UTC().Format(time.RFC3339)
+		w.must(200, "PUT", "/api/v1/incidents/"+small.ID+"/breach-case/facts", map[string]any{"role": "covered_entity",
+			"discovered_at": now, "should_have_known_at": now, "individuals": 12}, nil)
+		var annual []struct {
+			Year    int       `json:"year"`
+			Due     time.Time `json:"due"`
+			Unfiled int       `json:"unfiled"`
+			Cases   []struct {
+				IncidentNumber string `json:"incident_number"`
+			} `json:"cases"`
+		}
+		w.must(200, "GET", "/api/v1/breach-reports/annual-log", nil, &annual)
+		year := time.Now().UTC().Year()
+		if len(annual) != 1 || annual[0].Year != year || annual[0].Unfiled != 1 || len(annual[0].Cases) != 1 ||
+			annual[0].Cases[0].IncidentNumber != small.Number || annual[0].Due.Month() > time.March || annual[0].Due.Year() != year+1 {
+			t.Fatalf("annual log: %+v", annual)
+		}
+
+		reader := signInAs(t, w, authz.RoleAuditor, "r-auditor")
+		for path, want := range map[string]string{
+			"/breach/log?size=500_or_more":                        inc.Number,
+			"/breach/annual-log":                                  small.Number,
+			"/incidents/" + inc.Number + "/breach/hhs-report":     "T-2",
+			"/incidents/" + small.Number + "/breach/hhs-report":   "Not ready to file",
+			"/breach/log.csv":                                     "incident_number,year",
+			"/incidents/" + inc.Number + "/breach/hhs-report.pdf": "%PDF-",
+		} {
+			if code, page := reader.send("GET", path, nil); code != 200 || !strings.Contains(page, want) {
+				t.Errorf("%s: %d, want %q in %.300s", path, code, want, page)
+			}
 		}
 
 		code, hdr, bundle := get(t, w, auditor, base+"/proof-bundle")
