@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -423,6 +424,74 @@ func TestBreachReminders(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("overdue notes on the timeline: %d", n)
+		}
+	})
+}
+
+// TestUIHHSReport fills an HHS report through the web pages on both
+// databases: an admin saves the organisation profile, the Privacy
+// Officer the report details (a bad State first) and, once the
+// individuals were notified, records the filing, which marks the hhs
+// obligation met.
+func TestUIHHSReport(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected letter"}, &inc)
+		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
+		w.must(201, "POST", base, nil, nil)
+		now := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+		w.must(200, "PUT", base+"/facts", map[string]any{"role": "covered_entity", "discovered_at": now, "should_have_known_at": now,
+			"individuals": 12}, nil)
+		admin := signInAs(t, w, authz.RoleAdmin, "o-admin")
+		org := url.Values{"name": {"Acme Clinic"}, "entity_type": {"health_plan"}, "street": {"1 Main"}, "city": {"Springfield"},
+			"state": {"California"}, "zip": {"90000"}, "contact_name": {"Pat"}, "contact_phone": {"555"}, "contact_email": {"p@acme.example"}}
+		if code, page := admin.send("POST", "/org-profile", org); code != 422 || !strings.Contains(page, "address.state") {
+			t.Fatalf("a bad State: %d %.500s", code, page)
+		}
+		org.Set("state", "CA")
+		if code, where := admin.send("POST", "/org-profile", org); code != 303 || !strings.Contains(where, "org_saved") {
+			t.Fatalf("org profile: %d %.300s", code, where)
+		}
+
+		po := signInAs(t, w, authz.RolePrivacyOfficer, "o-privacy")
+		page := "/incidents/" + inc.Number + "/breach/hhs-report"
+		if code, body := po.send("GET", page, nil); code != 200 || !strings.Contains(body, "Record a filing") || !strings.Contains(body, "Acme Clinic") {
+			t.Fatalf("report page: %d %.500s", code, body)
+		}
+		details := url.Values{"breach_start": {"2026-01-02T10:00"}, "breach_end": {"2026-01-02T11:00"}, "breach_types": {"unauthorized_access_disclosure"},
+			"locations": {"paper_films"}, "phi_types": {"demographic", "clinical"}, "safeguards": {"privacy_rule"},
+			"actions_taken": {"trained_workforce"}, "description": {"Letters went to the wrong addresses."}, "ba_name": {"Mailer Inc"},
+			"ba_state": {"Oregon"}}
+		if code, body := po.send("POST", page+"/details", details); code != 422 || !strings.Contains(body, "business_associate.address.state") {
+			t.Fatalf("a bad business associate State: %d %.500s", code, body)
+		}
+		details.Set("ba_state", "OR")
+		if code, where := po.send("POST", page+"/details", details); code != 303 || !strings.Contains(where, "hhs_details_saved") {
+			t.Fatalf("details: %d %.300s", code, where)
+		}
+		filing := url.Values{"tracking_number": {"AL-7"}, "attest": {"yes"}}
+		if code, body := po.send("POST", page+"/filings", filing); code != 422 || !strings.Contains(body, "individual_notice_start") {
+			t.Fatalf("filing before individual notice: %d %.500s", code, body)
+		}
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals"}, nil)
+		if code, where := po.send("POST", page+"/filings", filing); code != 303 || !strings.Contains(where, "hhs_filed") {
+			t.Fatalf("filing: %d %.300s", code, where)
+		}
+		var packet struct {
+			ReportKind string `json:"report_kind"`
+			Business   struct {
+				Name string `json:"name"`
+			} `json:"business_associate"`
+			Prior string `json:"prior_tracking_number"`
+		}
+		w.must(200, "GET", base+"/hhs-report", nil, &packet)
+		if packet.ReportKind != "addendum" || packet.Prior != "AL-7" || packet.Business.Name != "Mailer Inc" {
+			t.Fatalf("packet after the UI filing: %+v", packet)
+		}
+		var obs []struct{ Key, State string }
+		w.must(200, "GET", base+"/obligations", nil, &obs)
+		if i := slices.IndexFunc(obs, func(o struct{ Key, State string }) bool { return o.Key == "hhs" }); i < 0 || obs[i].State != "met" {
+			t.Fatalf("hhs after the UI filing: %+v", obs)
 		}
 	})
 }

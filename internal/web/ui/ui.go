@@ -158,6 +158,9 @@ var flashes = map[string]flash{
 	"breach_facts":        {"info", "Breach facts saved; the notice obligations were recomputed."},
 	"breach_signed":       {"info", "Determination signed. It can no longer be changed; a new version needs its reason."},
 	"breach_met":          {"info", "Notice obligation marked met."},
+	"hhs_details_saved":   {"info", "HHS report details saved."},
+	"hhs_filed":           {"info", "HHS filing recorded with its tracking number."},
+	"org_saved":           {"info", "Organisation profile saved."},
 	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
 }
 
