@@ -65,8 +65,9 @@ func reminderLine(o rules.Obligation, m string, due time.Time) string {
 
 // CheckReminders reminds the Privacy and Security Officers of each unmet
 // notice obligation as its deadline approaches (at each of the reminder
-// days) and once it is overdue; an obligation held by a law-enforcement
-// delay (164.412) is not chased while held. Each reminder is sent once,
+// days) and once it is overdue. A law-enforcement delay (164.412) moves
+// the due date the rules compute, and reminders count from it, so the
+// officers are ready when the delay ends. Each reminder is sent once,
 // recorded in report_reminders and on the incident's timeline. It returns
 // how many it sent. The server runs it beside the SLA checks.
 func (s *Service) CheckReminders(ctx context.Context) (int, error) {
@@ -100,9 +101,6 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		d.at = d.at.UTC()
-		if h := d.ob.Hold; h != nil && !now.Before(h.From) && now.Before(h.Until) {
-			continue
-		}
 		if d.mark = mark(s.reminders, d.at, now); d.mark != "" {
 			all = append(all, d)
 		}
