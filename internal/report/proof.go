@@ -23,6 +23,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -85,11 +86,47 @@ func (s *Service) caseFiles(ctx context.Context, c breach.Case) ([]File, error) 
 	if err != nil {
 		return nil, err
 	}
+	type caseOut struct {
+		ID             string      `json:"id"`
+		IncidentID     string      `json:"incident_id"`
+		IncidentNumber string      `json:"incident_number"`
+		Facts          rules.Facts `json:"facts"`
+		Outcome        string      `json:"outcome"`
+		OpenedBy       string      `json:"opened_by"`
+		CreatedAt      time.Time   `json:"created_at"`
+		UpdatedAt      time.Time   `json:"updated_at"`
+		Version        int64       `json:"version"`
+	}
+	type determinationOut struct {
+		Version       int                 `json:"version"`
+		Determination rules.Determination `json:"determination"`
+		Result        rules.Result        `json:"result"`
+		Reason        string              `json:"reason,omitempty"`
+		SignedBy      string              `json:"signed_by"`
+		SignedAt      time.Time           `json:"signed_at"`
+	}
+	type obligationOut struct {
+		rules.Obligation
+		State string     `json:"state"`
+		MetAt *time.Time `json:"met_at,omitempty"`
+		MetBy string     `json:"met_by,omitempty"`
+	}
+	co := caseOut{ID: c.ID, IncidentID: c.IncidentID, IncidentNumber: c.IncidentNumber, Facts: c.Facts, Outcome: c.Outcome,
+		OpenedBy: c.OpenedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+	ds := make([]determinationOut, len(dets))
+	for i, d := range dets {
+		ds[i] = determinationOut{Version: d.Version, Determination: d.Body, Result: d.Result, Reason: d.Reason, SignedBy: d.SignedBy,
+			SignedAt: d.SignedAt}
+	}
+	obsOut := make([]obligationOut, len(obs))
+	for i, o := range obs {
+		obsOut[i] = obligationOut{Obligation: o.Obligation, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy}
+	}
 	var out []File
 	for _, f := range []struct {
 		name string
 		v    any
-	}{{"case.json", c}, {"determinations.json", dets}, {"obligations.json", obs}, {"individuals_counts.json", counts}} {
+	}{{"case.json", co}, {"determinations.json", ds}, {"obligations.json", obsOut}, {"individuals_counts.json", counts}} {
 		file, err := jsonFile(f.name, f.v)
 		if err != nil {
 			return nil, err
@@ -344,6 +381,7 @@ type Verification struct {
 	Valid          bool     `json:"valid" doc:"The signature holds and every file matches the manifest."`
 	Trusted        bool     `json:"trusted" doc:"The signing key is one of this Ward's (set by the API only)."`
 	KeyID          string   `json:"key_id,omitempty"`
+	PublicKey      string   `json:"public_key,omitempty" doc:"The Ed25519 key the manifest names, base64."`
 	IncidentNumber string   `json:"incident_number,omitempty"`
 	CaseID         string   `json:"case_id,omitempty"`
 	GeneratedAt    string   `json:"generated_at,omitempty"`
@@ -396,7 +434,7 @@ func VerifyBundle(archive []byte) Verification {
 		bad("%s: %v", ManifestName, err)
 		return v
 	}
-	v.KeyID, v.IncidentNumber, v.CaseID, v.GeneratedAt, v.Files = m.KeyID, m.IncidentNumber, m.CaseID, m.GeneratedAt.UTC().Format(time.RFC3339), len(m.Files)
+	v.KeyID, v.PublicKey, v.IncidentNumber, v.CaseID, v.GeneratedAt, v.Files = m.KeyID, m.PublicKey, m.IncidentNumber, m.CaseID, m.GeneratedAt.UTC().Format(time.RFC3339), len(m.Files)
 	if m.Format != BundleFormat {
 		bad("format %q is not %q", m.Format, BundleFormat)
 	}
@@ -448,7 +486,7 @@ func (s *Service) Verify(ctx context.Context, archive []byte) (Verification, err
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return Verification{}, fmt.Errorf("read signing key: %w", err)
 		}
-		v.Trusted = v.Valid && err == nil
+		v.Trusted = v.Valid && err == nil && pub == v.PublicKey
 	}
 	return v, nil
 }

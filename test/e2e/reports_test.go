@@ -137,6 +137,10 @@ func TestBreachReports(t *testing.T) {
 			t.Fatalf("details: %d %s", code, raw)
 		}
 		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals"}, nil)
+		if code, raw := w.doAs(privacy, "POST", base+"/determinations", map[string]any{"determination": map[string]any{"notify_without_assessment": true}},
+			nil); code != 201 {
+			t.Fatalf("sign: %d %s", code, raw)
+		}
 		w.must(200, "GET", base+"/hhs-report", nil, &packet)
 		if packet["ready"] != true {
 			t.Fatalf("packet with details: %v", packet["missing"])
@@ -273,6 +277,12 @@ func TestBreachReports(t *testing.T) {
 			t.Fatalf("ward proof verify: %d %s %s", code, out, errs)
 		}
 
+		if dets := readZip(t, bundle, "determinations.json"); !bytes.Contains(dets, []byte(`"notification_required"`)) {
+			t.Errorf("the bundle's determinations: %s", dets)
+		}
+		if obs := readZip(t, bundle, "obligations.json"); !bytes.Contains(obs, []byte(`"met_at": "`)) {
+			t.Errorf("the bundle's obligations say nothing met: %s", obs)
+		}
 		// The first download is in the second bundle's audit trail slice.
 		_, _, again := get(t, w, auditor, base+"/proof-bundle")
 		trail := readZip(t, again, "audit_trail.json")
