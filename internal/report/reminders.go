@@ -128,6 +128,11 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
+			if n == 0 {
+				// Still recorded and on the timeline, where the deadline
+				// board shows it too; the operator must see it in the logs.
+				s.log.WarnContext(ctx, "breach_reminder_no_officer_reachable", "incident_id", d.incidentID, "obligation", d.key, "mark", d.mark)
+			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO report_reminders (case_id, obligation, due_at, mark, sent_at, recipients)
 				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id, obligation, due_at, mark) DO NOTHING`, d.caseID, d.key, d.at, d.mark, now, n)
 			if err != nil {
