@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Notifier queues Ward's own messages (no PHI) to users; *paging.Pager is
@@ -280,8 +281,9 @@ type ReportParty struct {
 }
 
 // ReportDetails is what the HHS report asks of a case beyond the facts
-// the obligations depend on. It must hold no PHI: it goes to HHS, which
-// publishes breaches of 500 or more.
+// the obligations depend on. It should hold no PHI (it goes to HHS, which
+// publishes breaches of 500 or more); since people type its text, it is
+// stored sealed all the same.
 type ReportDetails struct {
 	BreachStart  *time.Time `json:"breach_start,omitempty" doc:"When the breach began."`
 	BreachEnd    *time.Time `json:"breach_end,omitempty" doc:"When it ended."`
@@ -353,8 +355,15 @@ func (s *Service) details(ctx context.Context, q db.Querier, caseID string) (Rep
 	if err != nil {
 		return ReportDetails{}, fmt.Errorf("read report details: %w", err)
 	}
+	if s.keys == nil {
+		return ReportDetails{}, errors.New("report: no keyring to open report details with")
+	}
+	plain, err := s.keys.Open(body, keys.ReportCaseDetails.Table, keys.ReportCaseDetails.Name, caseID)
+	if err != nil {
+		return ReportDetails{}, fmt.Errorf("open report details: %w", err)
+	}
 	var d ReportDetails
-	if err := json.Unmarshal([]byte(body), &d); err != nil {
+	if err := json.Unmarshal(plain, &d); err != nil {
 		return ReportDetails{}, fmt.Errorf("report details: %w", err)
 	}
 	at = at.UTC()
@@ -382,10 +391,17 @@ func (s *Service) SetDetails(ctx context.Context, ref string, d ReportDetails) (
 	if err != nil {
 		return ReportDetails{}, err
 	}
+	if s.keys == nil {
+		return ReportDetails{}, errors.New("report: no keyring to seal report details with")
+	}
+	sealed, err := s.keys.Seal(body, keys.ReportCaseDetails.Table, keys.ReportCaseDetails.Name, c.ID)
+	if err != nil {
+		return ReportDetails{}, fmt.Errorf("seal report details: %w", err)
+	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_case_details (case_id, body, updated_by, updated_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (case_id) DO UPDATE SET body = excluded.body, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-			c.ID, string(body), actor.String(), now); err != nil {
+			c.ID, sealed, actor.String(), now); err != nil {
 			return fmt.Errorf("save report details: %w", err)
 		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "report.details", ObjectType: "incident", ObjectID: c.IncidentID,

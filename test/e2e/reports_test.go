@@ -292,6 +292,21 @@ func TestBreachReports(t *testing.T) {
 			}
 		}
 
+		// Rotating the keys re-encrypts the signing key and the report
+		// details: both still open.
+		code, out, errs := w.run("keys", "rotate", "--settle", "0")
+		if code != 0 || !strings.Contains(out, "1 in report_signing_keys.private_key") || !strings.Contains(out, "1 in report_case_details.body") {
+			t.Fatalf("keys rotate: %d %s %s", code, out, errs)
+		}
+		w.must(200, "GET", base+"/hhs-report", nil, &packet)
+		if packet["description"] != details["description"] {
+			t.Fatalf("details after rotation: %v", packet["description"])
+		}
+		_, _, rotated := get(t, w, auditor, base+"/proof-bundle")
+		if valid, trusted, problems := verifyBundle(t, w, auditor, rotated); !valid || !trusted {
+			t.Fatalf("a bundle after rotation: %v", problems)
+		}
+
 		tampered := retouch(t, bundle, "obligations.json")
 		valid, _, problems := verifyBundle(t, w, auditor, tampered)
 		if valid || !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "obligations.json") }) {

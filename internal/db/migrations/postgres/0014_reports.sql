@@ -13,7 +13,8 @@ CREATE TABLE report_org_profile (
 
 -- What the HHS report asks of a case beyond the facts the obligations
 -- depend on (type and location of breach, PHI types, safeguards, actions
--- taken, business associate), JSON; it holds no PHI.
+-- taken, business associate): JSON sealed with the keyring (AAD: this
+-- table, column, case_id), since people type its text.
 CREATE TABLE report_case_details (
     case_id    TEXT PRIMARY KEY REFERENCES breach_cases (id),
     body       TEXT NOT NULL,
