@@ -103,7 +103,9 @@ var (
 		{"security_rule_physical", "Security Rule Physical Safeguards (Facility Access Controls, Workstation Security, etc.)"},
 		{"security_rule_technical", "Security Rule Technical Safeguards (Access Controls, Transmission Security, etc.)"}}
 	// Actions: the actions taken in response to the breach, as the
-	// portal's multi-select lists them, plus free text for "other".
+	// portal's multi-select listed them when this was written, plus free
+	// text for "other". REGULATIONS.md section 6 says only "multi-select
+	// plus free text": confirm the list against the live portal.
 	Actions = []VocabTerm{{"adopted_encryption", "Adopted encryption technologies"},
 		{"changed_passwords", "Changed password/strengthened password requirements"},
 		{"updated_risk_management_plan", "Created a new/updated Security Rule Risk Management Plan"},
