@@ -29,6 +29,7 @@ import (
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -131,6 +132,11 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	reports, err := report.New(d, env.Clock, cases, incidents, kr, pager, logger, cfg.BreachReminderDays)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	workflow.OpenCasesWith(cases)
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)
@@ -140,7 +146,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases, Notices: notices,
+		Breach: cases, Notices: notices, Reports: reports,
 		Users: users,
 		SSO:   single, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
@@ -157,6 +163,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Rules:           workflow,
 		Breach:          cases,
 		Notices:         notices,
+		Reports:         reports,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		TwilioAuthToken: cfg.TwilioAuthToken,
 		EmailDomain:     emailDomain(cfg),
@@ -230,6 +237,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	// SLAs are measured in minutes: looking ten times less often than for
 	// pages is plenty.
 	pagingDone.Go(func() { every(pagingCtx, 10*cfg.PagingPoll, "sla_check_failed", logger, stakeholders.CheckSLAs) })
+	// Breach notice deadlines are days away: the SLA checks' pace is plenty.
+	pagingDone.Go(func() {
+		every(pagingCtx, 10*cfg.PagingPoll, "breach_reminder_check_failed", logger, reports.CheckReminders)
+	})
 	defer pagingDone.Wait()
 	defer stopPaging()
 

@@ -77,19 +77,22 @@ const (
 	BreachWrite        Permission = "breach:write"        // open breach cases and record their facts
 	BreachSign         Permission = "breach:sign"         // sign a breach determination (the Privacy Officer, 164.530(a))
 	ContactSelf        Permission = "contact:self"        // manage one's own contact methods and notification rules
+	ReportRead         Permission = "report:read"         // read breach reports: HHS packets and filings, the annual and breach logs, proof bundles
+	ReportWrite        Permission = "report:write"        // fill a case's HHS report details and record filings (the officers)
+	OrgWrite           Permission = "org:write"           // edit the organisation's profile the HHS report names
 )
 
 // rolePermissions is the one permission table; routes and services check it.
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
-		BreachWrite, ContactSelf},
+		BreachWrite, ContactSelf, ReportRead, OrgWrite},
 	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite, OnCallWrite,
-		StakeholderWrite, BreachWrite, ContactSelf},
+		StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite},
 	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, StakeholderWrite, BreachWrite,
-		BreachSign, ContactSelf},
+		BreachSign, ContactSelf, ReportRead, ReportWrite},
 	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, ContactSelf},
 	RoleStakeholder: {IncidentRead, ContactSelf},
-	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead},
+	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead},
 }
 
 // Has reports whether role r holds permission p.

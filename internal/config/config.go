@@ -50,6 +50,9 @@ type Config struct {
 	// PagingPoll is how often the escalator looks for due pages and
 	// messages when nothing wakes it.
 	PagingPoll time.Duration
+	// BreachReminderDays are the days before a breach notice deadline at
+	// which the Privacy and Security Officers are reminded (docs/REPORTS.md).
+	BreachReminderDays []int
 
 	// Email (SMTP with mandatory TLS); SMTPServer empty: no email.
 	SMTPServer   string // host:port
@@ -97,7 +100,8 @@ const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 func Default() Config {
 	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
-		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
+		BreachReminderDays: []int{30, 14, 7, 3, 1},
+		TwilioURL:          "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
 		ACMEDirectory: LetsEncryptDirectory}
 }
 
@@ -127,6 +131,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
 		"the URL people reach Ward at, for links in notifications; default https:// and the listen address (env WARD_PUBLIC_URL)")
 	fs.DurationVar(&c.PagingPoll, "paging-poll", c.PagingPoll, "how often paging looks for due work (env WARD_PAGING_POLL)")
+	fs.IntSliceVar(&c.BreachReminderDays, "breach-reminder-days", c.BreachReminderDays,
+		"days before a breach notice deadline to remind the officers, each 1-365 (env WARD_BREACH_REMINDER_DAYS)")
 	fs.StringVar(&c.SMTPServer, "smtp-server", c.SMTPServer, "SMTP server host:port for email notifications (env WARD_SMTP_SERVER)")
 	fs.StringVar(&c.SMTPTLS, "smtp-tls", c.SMTPTLS, "starttls or tls (implicit); TLS is always required (env WARD_SMTP_TLS)")
 	fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP user name (env WARD_SMTP_USERNAME)")
@@ -232,6 +238,13 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.PagingPoll < 10*time.Millisecond || c.PagingPoll > time.Minute {
 		return errors.New("paging-poll: must be between 10ms and 1m")
+	}
+	seen := map[int]bool{}
+	for _, d := range c.BreachReminderDays {
+		if d < 1 || d > 365 || seen[d] {
+			return fmt.Errorf("breach-reminder-days: %d is not a day from 1 to 365 listed once", d)
+		}
+		seen[d] = true
 	}
 	if c.SMTPServer != "" {
 		if _, _, err := net.SplitHostPort(c.SMTPServer); err != nil {

@@ -40,12 +40,19 @@ var (
 	// NoticeFileContent is a generated notice file (letters, mailing
 	// list, customer notice with its individuals), which holds PHI.
 	NoticeFileContent = Column{Table: "notice_files", Name: "content", RowID: "id"}
+	// ReportSigningKey is the Ed25519 seed that signs breach proof
+	// bundles (package report).
+	ReportSigningKey = Column{Table: "report_signing_keys", Name: "private_key", RowID: "id"}
+	// ReportCaseDetails is a breach case's HHS report details (JSON),
+	// whose free text a person types and so may hold PHI by mistake.
+	ReportCaseDetails = Column{Table: "report_case_details", Name: "body", RowID: "case_id"}
 )
 
 // Columns returns every sealed column.
 func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress, StatusUpdateBody,
-		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent}
+		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
+		ReportSigningKey, ReportCaseDetails}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -21,6 +21,7 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
@@ -43,6 +44,7 @@ type Deps struct {
 	Rules        *rules.Engine
 	Breach       *breach.Service
 	Notices      *notice.Service
+	Reports      *report.Service
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -79,6 +81,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerBreach(api)
 	h.registerNotices(api)
 	h.registerRestricted(api)
+	h.registerReports(api)
 	return api
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -62,6 +63,9 @@ type Deps struct {
 	Breach *breach.Service
 	// Notices serves the notice templates and a case's notices.
 	Notices *notice.Service
+	// Reports serves the breach log, the HHS annual log, the HHS report
+	// packet and the proof bundle.
+	Reports *report.Service
 	// Rules serves the workflow-rule pages.
 	Rules   *rules.Engine
 	Clock   clock.Clock
@@ -157,6 +161,9 @@ var flashes = map[string]flash{
 	"breach_facts":        {"info", "Breach facts saved; the notice obligations were recomputed."},
 	"breach_signed":       {"info", "Determination signed. It can no longer be changed; a new version needs its reason."},
 	"breach_met":          {"info", "Notice obligation marked met."},
+	"hhs_details_saved":   {"info", "HHS report details saved."},
+	"hhs_filed":           {"info", "HHS filing recorded with its tracking number."},
+	"org_saved":           {"info", "Organisation profile saved."},
 	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
 }
 

@@ -1,0 +1,217 @@
+package report
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/incident"
+)
+
+// Overdue is the reminder mark of a deadline that has passed.
+const Overdue = "overdue"
+
+const day = 24 * time.Hour
+
+// Reminder is one deadline reminder sent.
+type Reminder struct {
+	IncidentNumber string    `json:"incident_number"`
+	Obligation     string    `json:"obligation"`
+	DueAt          time.Time `json:"due_at"`
+	Mark           string    `json:"mark" doc:"Days before the deadline (\"7\"), or overdue."`
+	SentAt         time.Time `json:"sent_at"`
+	Recipients     int       `json:"recipients" doc:"Officers it was sent to."`
+}
+
+// mark is the reminder due for a deadline at due seen at now: the
+// smallest of days (descending) whose reminder time has come, "overdue"
+// once it has passed, "" before the first.
+func mark(days []int, due, now time.Time) string {
+	if now.After(due) {
+		return Overdue
+	}
+	m := ""
+	for _, d := range days {
+		if !now.Before(due.Add(-time.Duration(d) * day)) {
+			m = strconv.Itoa(d)
+		}
+	}
+	return m
+}
+
+// reminderLine is the message's status line: Ward's own words, the
+// recipient class and the due date, never PHI (at most 64 bytes).
+func reminderLine(o rules.Obligation, m string, due time.Time) string {
+	who := string(o.Recipient)
+	if o.Jurisdiction != "" {
+		who += " " + o.Jurisdiction
+	}
+	var line string
+	if m == Overdue {
+		line = "OVERDUE breach notice: " + who + " due " + due.UTC().Format("2006-01-02")
+	} else {
+		line = "breach notice: " + who + " due " + due.UTC().Format("2006-01-02") + " (" + m + "d)"
+	}
+	if len(line) > 64 {
+		line = line[:64]
+	}
+	return line
+}
+
+// CheckReminders reminds the Privacy and Security Officers of each unmet
+// notice obligation as its deadline approaches (at each of the reminder
+// days) and once it is overdue. A law-enforcement delay (164.412) moves
+// the due date the rules compute, and reminders count from it, so the
+// officers are ready when the delay ends. Each reminder is sent once,
+// recorded in report_reminders and on the incident's timeline. It returns
+// how many it sent. The server runs it beside the SLA checks.
+func (s *Service) CheckReminders(ctx context.Context) (int, error) {
+	ctx = authz.WithActor(ctx, authz.System)
+	now := s.clock.Now()
+	// The first reminder is due this long before a deadline.
+	horizon := now.Add(time.Duration(s.reminders[0]) * day)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT o.case_id, c.incident_id, o.obligation, o.body, o.due_at FROM breach_obligations o
+		JOIN breach_cases c ON c.id = o.case_id WHERE o.met_at IS NULL AND o.due_at <= $1
+		AND NOT EXISTS (SELECT 1 FROM report_reminders r WHERE r.case_id = o.case_id AND r.obligation = o.obligation
+			AND r.due_at = o.due_at AND r.mark = $2)
+		ORDER BY o.due_at LIMIT 1000`, horizon, Overdue)
+	if err != nil {
+		return 0, fmt.Errorf("list obligations due: %w", err)
+	}
+	type due struct {
+		caseID, incidentID, key, mark string
+		ob                            rules.Obligation
+		at                            time.Time
+	}
+	var all []due
+	for rows.Next() {
+		var d due
+		var body string
+		if err := rows.Scan(&d.caseID, &d.incidentID, &d.key, &body, &d.at); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if err := json.Unmarshal([]byte(body), &d.ob); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		d.at = d.at.UTC()
+		if d.mark = mark(s.reminders, d.at, now); d.mark != "" {
+			all = append(all, d)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, d := range all {
+		err := s.db.Write(ctx, func(tx *sql.Tx) error {
+			var done int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM report_reminders WHERE case_id = $1 AND obligation = $2 AND due_at = $3
+				AND mark = $4`, d.caseID, d.key, d.at, d.mark).Scan(&done); err != nil {
+				return fmt.Errorf("read reminders: %w", err)
+			}
+			if done > 0 {
+				return nil
+			}
+			officers, err := officers(ctx, tx)
+			if err != nil {
+				return err
+			}
+			n, err := s.notifier.NotifyTx(ctx, tx, "reminder", d.incidentID, reminderLine(d.ob, d.mark, d.at), officers)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				// Still recorded and on the timeline, where the deadline
+				// board shows it too; the operator must see it in the logs.
+				s.log.WarnContext(ctx, "breach_reminder_no_officer_reachable", "incident_id", d.incidentID, "obligation", d.key, "mark", d.mark)
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO report_reminders (case_id, obligation, due_at, mark, sent_at, recipients)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id, obligation, due_at, mark) DO NOTHING`, d.caseID, d.key, d.at, d.mark, now, n)
+			if err != nil {
+				return fmt.Errorf("record reminder: %w", err)
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return nil
+			}
+			note := fmt.Sprintf("Reminder: notice obligation %s is due %s UTC (%s days); the Privacy and Security Officers were reminded (%d messages).",
+				d.key, d.at.Format("2006-01-02 15:04"), d.mark, n)
+			if d.mark == Overdue {
+				note = fmt.Sprintf("OVERDUE: notice obligation %s was due %s UTC (%s); the Privacy and Security Officers were told (%d messages).",
+					d.key, d.at.Format("2006-01-02 15:04"), d.ob.Citation, n)
+			}
+			if err := s.incidents.RecordTx(ctx, tx, d.incidentID, incident.EventBreach, note); err != nil {
+				return err
+			}
+			sent++
+			return nil
+		})
+		if err != nil {
+			return sent, fmt.Errorf("remind %s: %w", d.key, err)
+		}
+	}
+	return sent, nil
+}
+
+// officers are the active Privacy and Security Officers' user ids.
+func officers(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role IN ($1, $2) AND NOT disabled ORDER BY username`,
+		authz.RolePrivacyOfficer, authz.RoleSecurityOfficer)
+	if err != nil {
+		return nil, fmt.Errorf("read officers: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func (s *Service) remindersOf(ctx context.Context, caseID string) ([]Reminder, error) {
+	return s.listReminders(ctx, `WHERE r.case_id = $1`, caseID)
+}
+
+func (s *Service) listReminders(ctx context.Context, where string, args ...any) ([]Reminder, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT i.number, r.obligation, r.due_at, r.mark, r.sent_at, r.recipients FROM report_reminders r
+		JOIN breach_cases c ON c.id = r.case_id JOIN incidents i ON i.id = c.incident_id `+where+` ORDER BY r.sent_at DESC, r.obligation LIMIT 1000`,
+		args...)
+	if err != nil {
+		return nil, fmt.Errorf("list reminders: %w", err)
+	}
+	defer rows.Close()
+	out := []Reminder{}
+	for rows.Next() {
+		var r Reminder
+		if err := rows.Scan(&r.IncidentNumber, &r.Obligation, &r.DueAt, &r.Mark, &r.SentAt, &r.Recipients); err != nil {
+			return nil, err
+		}
+		r.DueAt, r.SentAt = r.DueAt.UTC(), r.SentAt.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Reminders lists the reminders sent for incident ref's case, newest
+// first.
+func (s *Service) Reminders(ctx context.Context, ref string) ([]Reminder, error) {
+	if _, err := authz.Check(ctx, authz.ReportRead); err != nil {
+		return nil, err
+	}
+	c, err := s.cases.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.remindersOf(ctx, c.ID)
+}
