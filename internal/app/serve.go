@@ -137,6 +137,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	reports.AddProducer(notices.ProofFiles)
 	workflow.OpenCasesWith(cases)
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)

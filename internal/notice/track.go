@@ -120,9 +120,14 @@ func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	return s.summarize(ctx, c.ID)
+}
+
+// summarize returns the state of the notices of case caseID.
+func (s *Service) summarize(ctx context.Context, caseID string) (Summary, error) {
 	var out Summary
 	rows, err := s.db.R.QueryContext(ctx, `SELECT kind, channel, status, count(*) FROM notices WHERE case_id = $1
-		GROUP BY kind, channel, status ORDER BY kind, channel, status`, c.ID)
+		GROUP BY kind, channel, status ORDER BY kind, channel, status`, caseID)
 	if out.Tallies, err = db.Collect(rows, err, "count notices", func(r *sql.Rows) (Tally, error) {
 		var t Tally
 		return t, r.Scan(&t.Kind, &t.Channel, &t.Status, &t.Count)
@@ -130,7 +135,7 @@ func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
 		return Summary{}, err
 	}
 	rows, err = s.db.R.QueryContext(ctx, `SELECT id, kind, template_ref, notices, generated_by, generated_at FROM notice_runs
-		WHERE case_id = $1 ORDER BY generated_at, id`, c.ID)
+		WHERE case_id = $1 ORDER BY generated_at, id`, caseID)
 	if out.Runs, err = db.Collect(rows, err, "list notice runs", func(r *sql.Rows) (Run, error) {
 		var run Run
 		err := r.Scan(&run.ID, &run.Kind, &run.TemplateRef, &run.Notices, &run.GeneratedBy, &run.GeneratedAt)
@@ -140,7 +145,7 @@ func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
 		return Summary{}, err
 	}
 	rows, err = s.db.R.QueryContext(ctx, `SELECT id, run_id, name, content_type, size, sha256, created_at FROM notice_files
-		WHERE case_id = $1 ORDER BY created_at, name`, c.ID)
+		WHERE case_id = $1 ORDER BY created_at, name`, caseID)
 	files, err := db.Collect(rows, err, "list notice files", func(r *sql.Rows) (File, error) {
 		var f File
 		err := r.Scan(&f.ID, &f.RunID, &f.Name, &f.ContentType, &f.Size, &f.SHA256, &f.CreatedAt)
@@ -157,7 +162,7 @@ func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
 			}
 		}
 	}
-	if out.Substitute, err = s.substitute(ctx, s.db.R, c.ID); err != nil {
+	if out.Substitute, err = s.substitute(ctx, s.db.R, caseID); err != nil {
 		return Summary{}, err
 	}
 	return out, nil

@@ -29,7 +29,7 @@ func TestNotices(t *testing.T) {
 			e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "privacy@example.org", "--smtp-ca-file", mail.caFile)
 		})
 		tokens := map[string]string{}
-		for _, role := range []string{"privacy_officer", "stakeholder"} {
+		for _, role := range []string{"privacy_officer", "stakeholder", "auditor"} {
 			code, out, errs := w.run("token", "create", "--name", "n-"+role, "--role", role)
 			if code != 0 {
 				t.Fatalf("token: %s", errs)
@@ -334,6 +334,39 @@ func TestNotices(t *testing.T) {
 		w.must(200, "POST", base+"/notices/sent", map[string]any{"notice_id": generated.Notices[3].ID, "receipt": "sent by secure email"}, &marked)
 		if marked.Marked != 1 {
 			t.Fatalf("marked %d", marked.Marked)
+		}
+
+		// The proof bundle carries the notices and their delivery evidence,
+		// naming individuals by id only, and still verifies.
+		code, _, bundle := get(t, w, tokens["auditor"], base+"/proof-bundle")
+		if code != 200 {
+			t.Fatalf("proof bundle: %d %s", code, bundle)
+		}
+		if valid, trusted, problems := verifyBundle(t, w, tokens["auditor"], bundle); !valid || !trusted {
+			t.Fatalf("the bundle with notices does not verify: %v", problems)
+		}
+		sent := string(readZip(t, bundle, "notices/notices.csv"))
+		for _, want := range []string{"vendor job 77", "sent by secure email", "covered_entity:acme", ",email,", ",mail,"} {
+			if !strings.Contains(sent, want) {
+				t.Errorf("the bundle's notices.csv lacks %q:\n%s", want, sent)
+			}
+		}
+		if got := strings.Count(sent, "\n"); got < 1+33 {
+			t.Errorf("the bundle's notices.csv has %d lines, want a header and at least 33 notices", got)
+		}
+		if sum := readZip(t, bundle, "notices/summary.json"); !bytes.Contains(sum, []byte(`"SHA256": "`)) {
+			t.Errorf("the bundle's notice summary names no file's hash: %s", sum)
+		}
+		if tpl := readZip(t, bundle, "notices/templates.json"); !bytes.Contains(tpl, []byte(`"ApprovedBy": "`)) {
+			t.Errorf("the bundle's templates: %s", tpl)
+		}
+		for _, f := range []string{"notices/notices.csv", "notices/summary.json", "notices/templates.json"} {
+			body := string(readZip(t, bundle, f))
+			for _, phi := range append([]string{"Mail Person", "Email Person", "Ñandú", "Oak St", "nocon1@"}, consenting...) {
+				if strings.Contains(body, phi) {
+					t.Errorf("the bundle's %s holds PHI %q", f, phi)
+				}
+			}
 		}
 
 		if code, out, _ := w.run("audit", "verify"); code != 0 || !strings.Contains(out, "intact") {
