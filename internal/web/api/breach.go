@@ -1,12 +1,13 @@
 package api
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
@@ -106,15 +107,37 @@ func (b determinationBody) determination() rules.Determination {
 		Assessment: b.Assessment}
 }
 
-// MaxIndividualsCSV is the largest list of affected individuals one
-// import request may send; split a larger list (re-importing is
-// idempotent).
-const MaxIndividualsCSV = 64 << 20
+// IndividualsUploadTime is how long one import request may take to send
+// its list and be answered: a list of a million individuals takes about a
+// minute to import, longer than the server's usual read and write
+// timeouts.
+const IndividualsUploadTime = 30 * time.Minute
+
+// individualsUpload is an import request: the CSV list is not read into
+// memory but streamed from the request body into the import.
+type individualsUpload struct {
+	ID     string `path:"id" maxLength:"100"`
+	SHA256 string `query:"sha256" maxLength:"64" doc:"The SHA-256 of the whole file, in hex: an unfinished import of the same file into this case resumes after its last committed line."`
+	body   io.Reader
+}
+
+// Resolve takes the body as a stream and lifts the server's deadlines
+// for this request.
+func (u *individualsUpload) Resolve(ctx huma.Context) []error {
+	u.body = ctx.BodyReader()
+	_, w := humago.Unwrap(ctx)
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(IndividualsUploadTime)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
+	return nil
+}
 
 // IndividualsImport is what an import of affected individuals did. The
 // problems name lines and fields, never the values.
 type IndividualsImport struct {
 	ID          string              `json:"id"`
+	Resumed     bool                `json:"resumed,omitempty" doc:"An unfinished import of the same file (sha256) went on after its last committed line."`
 	Rows        int                 `json:"rows" doc:"Data rows read, the header not counted."`
 	Created     int                 `json:"created"`
 	Updated     int                 `json:"updated" doc:"Rows already on the case (same name, date of birth and address), replaced."`
@@ -175,12 +198,10 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 	imp := tagged(op("import-breach-individuals", http.MethodPost, "/incidents/{id}/breach-case/individuals/import",
 		"Import affected individuals from a CSV list; bad rows are reported, the case's counts and obligations updated",
 		http.StatusOK, authz.BreachWrite), tag)
-	imp.MaxBodyBytes = MaxIndividualsCSV
-	huma.Register(api, imp, func(ctx context.Context, in *struct {
-		ID      string `path:"id" maxLength:"100"`
-		RawBody []byte `contentType:"text/csv"`
-	}) (*struct{ Body IndividualsImport }, error) {
-		res, err := h.Breach.ImportIndividuals(ctx, in.ID, bytes.NewReader(in.RawBody))
+	imp.RequestBody = &huma.RequestBody{Required: true, Description: "The list, as CSV (UTF-8 or Windows-1252), of any length: it is streamed.",
+		Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: huma.TypeString}}}}
+	huma.Register(api, imp, func(ctx context.Context, in *individualsUpload) (*struct{ Body IndividualsImport }, error) {
+		res, err := h.Breach.ImportIndividualsWith(ctx, in.ID, in.body, breach.ImportOptions{SHA256: in.SHA256})
 		if err != nil {
 			return nil, h.fail(ctx, "body", err)
 		}
@@ -188,7 +209,7 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 		if probs == nil {
 			probs = []breach.RowProblem{}
 		}
-		return &struct{ Body IndividualsImport }{IndividualsImport{ID: res.ID, Rows: res.Lines, Created: res.Created,
+		return &struct{ Body IndividualsImport }{IndividualsImport{ID: res.ID, Resumed: res.Resumed, Rows: res.Lines, Created: res.Created,
 			Updated: res.Updated, Rejected: res.Rejected, Problems: probs, Counts: countsOut(res.Counts), Obligations: res.Obligations}}, nil
 	})
 	huma.Register(api, tagged(op("breach-individual-counts", http.MethodGet, "/incidents/{id}/breach-case/individuals/counts",
