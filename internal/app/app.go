@@ -117,6 +117,7 @@ func newRoot(env Env) *cobra.Command {
 		auditCmd(env, &cfg),
 		userCmd(env, &cfg),
 		keysCmd(env, &cfg),
+		breachCmd(env, &cfg),
 	)
 	return root
 }

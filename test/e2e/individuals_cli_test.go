@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBreachImportCLI imports a list with `ward breach import` beside a
+// running server, then again: the second run updates, creates nothing,
+// and the case's counts show through the API, on both databases.
+func TestBreachImportCLI(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Backup tape lost", "category": "loss"}, &inc)
+		w.must(201, "POST", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil)
+		var b strings.Builder
+		b.WriteString("name,state,address1,city,zip\n")
+		for i := range 1200 {
+			fmt.Fprintf(&b, "Person %d,%s,%d Elm St,Springfield,0%04d\n", i, []string{"CA", "OR", "WA"}[i%3], i, i)
+		}
+		b.WriteString("No State,ZZ,,,\n")
+		file := filepath.Join(t.TempDir(), "list.csv")
+		if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errs := w.run("breach", "import", file); code == 0 || !strings.Contains(errs, "--incident") {
+			t.Fatalf("without --incident: %d %s", code, errs)
+		}
+		code, out, errs := w.run("breach", "import", "--incident", inc.Number, file)
+		if code != 0 || !strings.Contains(out, "1201 rows read: 1200 new, 0 updated, 1 rejected") || !strings.Contains(out, "line 1202: state:") {
+			t.Fatalf("import: %d %q %q", code, out, errs)
+		}
+		if !strings.Contains(errs, "importing") {
+			t.Fatalf("no progress on stderr: %q", errs)
+		}
+		code, out, errs = w.run("breach", "import", "--incident", inc.Number, file)
+		if code != 0 || !strings.Contains(out, "0 new, 1200 updated") {
+			t.Fatalf("re-import: %d %q %q", code, out, errs)
+		}
+		var counts struct {
+			Individuals int `json:"individuals"`
+			ByState     []struct {
+				State       string `json:"state"`
+				Individuals int    `json:"individuals"`
+			} `json:"by_state"`
+		}
+		w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/breach-case/individuals/counts", nil, &counts)
+		if counts.Individuals != 1200 || len(counts.ByState) != 3 || counts.ByState[0].Individuals != 400 {
+			t.Fatalf("counts: %+v", counts)
+		}
+	})
+}
