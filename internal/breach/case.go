@@ -154,9 +154,19 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 	if open > 0 {
 		return Case{}, apperr.New(apperr.Conflict, "incident %s has a breach case already", number)
 	}
+	// The case's role starts as the organisation's, a covered entity
+	// until that is set.
+	org, err := s.organisation(ctx, tx)
+	if err != nil {
+		return Case{}, err
+	}
+	role := rules.CoveredEntity
+	if org.Role != "" {
+		role = org.Role
+	}
 	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
 		CreatedAt: now, UpdatedAt: now, Version: 1,
-		Facts: rules.Facts{Role: rules.CoveredEntity, DiscoveredAt: detected.UTC(), ShouldHaveKnownAt: detected.UTC()}}
+		Facts: rules.Facts{Role: role, DiscoveredAt: detected.UTC(), ShouldHaveKnownAt: detected.UTC()}}
 	facts, err := json.Marshal(out.Facts)
 	if err != nil {
 		return Case{}, err
@@ -226,6 +236,9 @@ func (s *Service) SetFacts(ctx context.Context, ref string, f rules.Facts) (Case
 // obligations it now has. The caller says so on the timeline.
 func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.Facts, now time.Time) (Case, int, error) {
 	f.NotificationRequired = notifies(c.Outcome)
+	if err := s.fillCustomers(ctx, tx, &f); err != nil {
+		return Case{}, 0, err
+	}
 	if err := f.Validate(); err != nil {
 		return Case{}, 0, err
 	}

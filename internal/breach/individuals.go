@@ -109,6 +109,9 @@ type Counts struct {
 	DeceasedWithNextOfKinAddress    int
 	DeceasedWithoutNextOfKinAddress int // no notice is owed them (164.404(d)(2))
 	ByState                         []StateCount
+	// Customers are the customer column's values on the case's
+	// individuals: registry customer ids where the registry knows them.
+	Customers []string
 	// Substitute is the substitute notice the InsufficientContact
 	// individuals oblige (164.404(d)(2)).
 	Substitute rules.Substitute
@@ -130,22 +133,38 @@ func (s *Service) counts(ctx context.Context, q db.Querier, caseID string) (Coun
 	// Deceased individuals are left out of InsufficientContact: with a
 	// next of kin's address they are reached by mail, without one no
 	// substitute notice is owed (164.404(d)(2)).
-	rows, err := q.QueryContext(ctx, `SELECT state, count(*),
+	// One pass over the breach_individuals_counts index, which holds
+	// every column read: no row, no sealed record is read.
+	rows, err := q.QueryContext(ctx, `SELECT state, customer, count(*),
 		SUM(CASE WHEN NOT deceased AND NOT has_address AND NOT (has_email AND consent_electronic) THEN 1 ELSE 0 END),
 		SUM(CASE WHEN deceased THEN 1 ELSE 0 END),
 		SUM(CASE WHEN deceased AND has_next_of_kin_address THEN 1 ELSE 0 END)
-		FROM breach_individuals WHERE case_id = $1 GROUP BY state ORDER BY state`, caseID)
+		FROM breach_individuals WHERE case_id = $1 GROUP BY state, customer ORDER BY state, customer`, caseID)
 	if err != nil {
 		return Counts{}, fmt.Errorf("count individuals: %w", err)
 	}
 	defer rows.Close()
 	var out Counts
+	customers := map[string]bool{}
 	for rows.Next() {
 		var st StateCount
-		if err := rows.Scan(&st.State, &st.Individuals, &st.InsufficientContact, &st.Deceased, &st.DeceasedWithNextOfKinAddress); err != nil {
+		var customer string
+		if err := rows.Scan(&st.State, &customer, &st.Individuals, &st.InsufficientContact, &st.Deceased, &st.DeceasedWithNextOfKinAddress); err != nil {
 			return Counts{}, fmt.Errorf("count individuals: %w", err)
 		}
-		out.ByState = append(out.ByState, st)
+		if customer != "" && !customers[customer] {
+			customers[customer] = true
+			out.Customers = append(out.Customers, customer)
+		}
+		if n := len(out.ByState); n > 0 && out.ByState[n-1].State == st.State {
+			last := &out.ByState[n-1]
+			last.Individuals += st.Individuals
+			last.InsufficientContact += st.InsufficientContact
+			last.Deceased += st.Deceased
+			last.DeceasedWithNextOfKinAddress += st.DeceasedWithNextOfKinAddress
+		} else {
+			out.ByState = append(out.ByState, st)
+		}
 		out.Individuals += st.Individuals
 		out.InsufficientContact += st.InsufficientContact
 		out.Deceased += st.Deceased
@@ -154,6 +173,7 @@ func (s *Service) counts(ctx context.Context, q db.Querier, caseID string) (Coun
 	if err := rows.Err(); err != nil {
 		return Counts{}, fmt.Errorf("count individuals: %w", err)
 	}
+	sort.Strings(out.Customers)
 	out.DeceasedWithoutNextOfKinAddress = out.Deceased - out.DeceasedWithNextOfKinAddress
 	out.Substitute = rules.SubstituteFor(out.InsufficientContact)
 	return out, nil

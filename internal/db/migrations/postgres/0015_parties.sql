@@ -1,10 +1,11 @@
 -- Parties and contracts of breach cases, and affected individuals at scale
 -- (issue #5), PostgreSQL dialect. Keep in step with ../sqlite/0015_parties.sql.
 
--- Counting a case's individuals per State (45 CFR 164.404(d), 164.406)
--- reads only this index, never the rows with their sealed records.
+-- Counting a case's individuals per State and customer (45 CFR
+-- 164.404(d), 164.406, 164.410) reads only this index, never the rows
+-- with their sealed records.
 DROP INDEX breach_individuals_state;
-CREATE INDEX breach_individuals_counts ON breach_individuals (case_id, state, deceased, has_address, has_email,
+CREATE INDEX breach_individuals_counts ON breach_individuals (case_id, state, customer, deceased, has_address, has_email,
     consent_electronic, has_next_of_kin_address);
 
 -- An interrupted import resumes after its last committed line when the
