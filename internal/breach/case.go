@@ -154,19 +154,13 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 	if open > 0 {
 		return Case{}, apperr.New(apperr.Conflict, "incident %s has a breach case already", number)
 	}
-	// The case's role starts as the organisation's, a covered entity
-	// until that is set.
-	org, err := s.organisation(ctx, tx)
+	facts0, err := s.initialFacts(ctx, tx)
 	if err != nil {
 		return Case{}, err
 	}
-	role := rules.CoveredEntity
-	if org.Role != "" {
-		role = org.Role
-	}
+	facts0.DiscoveredAt, facts0.ShouldHaveKnownAt = detected.UTC(), detected.UTC()
 	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
-		CreatedAt: now, UpdatedAt: now, Version: 1,
-		Facts: rules.Facts{Role: role, DiscoveredAt: detected.UTC(), ShouldHaveKnownAt: detected.UTC()}}
+		CreatedAt: now, UpdatedAt: now, Version: 1, Facts: facts0}
 	facts, err := json.Marshal(out.Facts)
 	if err != nil {
 		return Case{}, err

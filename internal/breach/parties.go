@@ -396,3 +396,34 @@ func (s *Service) customerRegistry(ctx context.Context, q db.Querier) (map[strin
 	}
 	return out, rows.Err()
 }
+
+// initialFacts are a new case's role and customers: the organisation's
+// role (a covered entity until it is set). A business associate's case
+// starts naming every customer of the registry: breach is presumed until
+// a determination is signed (164.402(2)), so no customer's clock is
+// hidden until the facts say which were affected. With no customer in
+// the registry such a case could name none (164.410), so it starts as a
+// covered entity's, as before the setting.
+func (s *Service) initialFacts(ctx context.Context, q db.Querier) (rules.Facts, error) {
+	org, err := s.organisation(ctx, q)
+	if err != nil || org.Role == "" {
+		return rules.Facts{Role: rules.CoveredEntity}, err
+	}
+	f := rules.Facts{Role: org.Role}
+	if org.Role == rules.CoveredEntity {
+		return f, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+partyColumns+` FROM breach_parties WHERE kind = $1 AND archived_at IS NULL ORDER BY name`,
+		PartyCustomer)
+	customers, err := db.Collect(rows, err, "read parties", func(r *sql.Rows) (Party, error) { return scanParty(r) })
+	if err != nil {
+		return rules.Facts{}, err
+	}
+	for _, p := range customers {
+		f.Customers = append(f.Customers, rules.Customer{ID: p.ID, Name: p.Name, Notice: p.Notice})
+	}
+	if len(f.Customers) == 0 && org.Role == rules.BusinessAssociate {
+		f.Role = rules.CoveredEntity
+	}
+	return f, nil
+}

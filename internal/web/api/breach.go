@@ -74,16 +74,29 @@ type factsBody struct {
 	ShouldHaveKnownAt  time.Time                  `json:"should_have_known_at" doc:"When it would have been known with reasonable diligence; the clock starts at the earlier."`
 	Individuals        int                        `json:"individuals,omitempty" doc:"Affected in total (an estimate until counted)."`
 	ByState            map[string]int             `json:"by_state,omitempty" doc:"Residents per State or jurisdiction, by two-letter code."`
-	Customers          []rules.Customer           `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
+	Customers          []BreachFactsCustomer      `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
 	Delay              *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty" doc:"164.412: written (until a date) or oral (documented, at most 30 days)."`
 	Tags               []string                   `json:"tags,omitempty"`
 	IndividualNoticeAt *time.Time                 `json:"individual_notice_at,omitempty"`
 	HHSNoticeAt        *time.Time                 `json:"hhs_notice_at,omitempty"`
 }
 
+// BreachFactsCustomer is a covered-entity customer named in a case's
+// facts: a registry customer's id fills its name and the notice term of
+// its agreement, unless given here for this case.
+type BreachFactsCustomer struct {
+	ID     string      `json:"id" minLength:"1" maxLength:"100" doc:"A registry customer's id (GET /breach/parties), or any other reference."`
+	Name   string      `json:"name,omitempty" maxLength:"200"`
+	Notice *rules.Term `json:"notice,omitempty" doc:"The agreement's notice term; absent, the registry's, else 164.410(b)'s 60 days."`
+}
+
 func (b factsBody) facts() rules.Facts {
+	var customers []rules.Customer
+	for _, c := range b.Customers {
+		customers = append(customers, rules.Customer(c))
+	}
 	f := rules.Facts{Role: b.Role, DiscoveredAt: b.DiscoveredAt, ShouldHaveKnownAt: b.ShouldHaveKnownAt, Individuals: b.Individuals,
-		ByState: b.ByState, Customers: b.Customers, Delay: b.Delay, Tags: b.Tags}
+		ByState: b.ByState, Customers: customers, Delay: b.Delay, Tags: b.Tags}
 	if b.IndividualNoticeAt != nil {
 		f.IndividualNoticeAt = *b.IndividualNoticeAt
 	}
@@ -352,4 +365,5 @@ func (h handler) registerBreach(api huma.API) {
 			return &struct{ Body []BreachObligation }{obligationsOut(obs)}, nil
 		})
 	h.registerIndividuals(api, tag)
+	h.registerParties(api, tag)
 }
