@@ -136,8 +136,8 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 	var c Case
 	var hashKey []byte
 	var registry map[string]string // the registry's customers, by id and by lower-cased name
-	var skipTo int // lines up to this one were committed by the run resumed
-	var empty bool // the case had no individuals: nothing to look up
+	var skipTo int                 // lines up to this one were committed by the run resumed
+	var empty bool                 // the case had no individuals: nothing to look up
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		if c, err = s.caseOf(ctx, tx, ref); err != nil {
 			return err
