@@ -637,3 +637,45 @@ func (s *Service) Recount(ctx context.Context, ref string) (Counts, int, error) 
 	}
 	return cnt, n, nil
 }
+
+// ImportStatus is one import of a list and how far it got.
+type ImportStatus struct {
+	ID         string
+	ImportedBy string
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time // nil: under way, or interrupted (import the same file again to resume)
+	Lines      int        // data rows committed
+	Created    int
+	Updated    int
+	Rejected   int
+	SHA256     string
+}
+
+// Imports lists the latest imports into incident ref's case, newest
+// first, at most limit: their progress, no PHI.
+func (s *Service) Imports(ctx context.Context, ref string, limit int) ([]ImportStatus, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	c, err := s.caseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, imported_by, started_at, updated_at, finished_at, lines_read, created, updated,
+		rejected, file_sha256 FROM breach_individual_imports WHERE case_id = $1 ORDER BY started_at DESC LIMIT $2`, c.ID, limit)
+	return db.Collect(rows, err, "read imports", func(r *sql.Rows) (ImportStatus, error) {
+		var st ImportStatus
+		var fin sql.NullTime
+		if err := r.Scan(&st.ID, &st.ImportedBy, &st.StartedAt, &st.UpdatedAt, &fin, &st.Lines, &st.Created, &st.Updated,
+			&st.Rejected, &st.SHA256); err != nil {
+			return ImportStatus{}, err
+		}
+		st.StartedAt, st.UpdatedAt = st.StartedAt.UTC(), st.UpdatedAt.UTC()
+		if fin.Valid {
+			t := fin.Time.UTC()
+			st.FinishedAt = &t
+		}
+		return st, nil
+	})
+}
