@@ -26,7 +26,7 @@ import (
 // long import commits as it goes, and re-running it after a failure
 // creates nothing twice (the dedupe key) or, with the file's hash, resumes
 // after the last committed line.
-const ImportBatchRows = 5000
+const ImportBatchRows = 10000
 
 // insertRows is how many rows one INSERT statement saves: 11 parameters a
 // row stays under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
@@ -65,17 +65,18 @@ type ImportOptions struct {
 }
 
 // sqliteImportPragmas tune SQLite's writer connection for an import. The
-// cache keeps up to 64 MiB of pages: each new dedupe key lands on a
+// cache keeps up to 96 MiB of pages: each new dedupe key lands on a
 // random page of its index, and with SQLite's default 2 MiB nearly every
 // insert read a page back from the file (a 200,000-row import took 15.7 s
-// with it, 8.8 s with 64 MiB; 160 MiB did no better at a million rows and
-// doubled the peak RSS). The statement journal of each write's savepoint
-// (group commit, package db) is kept in memory instead of a temporary
-// file (8.8 s to 5.7 s). The write-ahead log is copied back into the
-// database every 16,384 pages (64 MiB) instead of every 1,000: an index
-// page that many batches change is copied once, not at every
-// checkpoint. sqliteAfterImport gives all three back.
-var sqliteImportPragmas = []string{"PRAGMA cache_size = -65536", "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 16384"}
+// with it, 8.8 s with 64 MiB); a batch's changed pages must also fit, or
+// they spill to the log before the commit. The statement journal of each
+// write's savepoint (group commit, package db) is kept in memory instead
+// of a temporary file (8.8 s to 5.7 s). The write-ahead log is copied back
+// into the database every 16,384 pages (64 MiB) instead of every 1,000:
+// an index page that many batches change is copied once, not at every
+// checkpoint. sqliteAfterImport gives all three back. Figures in
+// docs/BENCHMARKS.md.
+var sqliteImportPragmas = []string{"PRAGMA cache_size = -98304", "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 16384"}
 
 // sqliteAfterImport are SQLite's defaults: a cache of 2 MiB, temporary
 // files for statement journals, a checkpoint every 1,000 pages.
