@@ -54,8 +54,13 @@ func TestIndividualsResume(t *testing.T) {
 		if _, err := e.svc.ImportIndividualsWith(sec, e.ref, strings.NewReader("name\nA\n"), breach.ImportOptions{SHA256: "abc"}); apperr.CodeOf(err) != apperr.Invalid {
 			t.Fatalf("a short hash: %v", err)
 		}
-		// Two thirds of the file arrive: the first batch commits.
-		cut := &failingReader{r: bytes.NewReader(file.Bytes()), n: file.Len() * 3 / 4}
+		// The upload breaks 100 lines into the second batch: the first
+		// has committed.
+		end := 0
+		for range breach.ImportBatchRows + 101 {
+			end += bytes.IndexByte(file.Bytes()[end:], '\n') + 1
+		}
+		cut := &failingReader{r: bytes.NewReader(file.Bytes()), n: end}
 		if _, err := e.svc.ImportIndividualsWith(sec, e.ref, cut, breach.ImportOptions{SHA256: hash}); err == nil {
 			t.Fatal("a broken upload imported")
 		}
