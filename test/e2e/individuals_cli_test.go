@@ -51,5 +51,14 @@ func TestBreachImportCLI(t *testing.T) {
 		if counts.Individuals != 1200 || len(counts.ByState) != 3 || counts.ByState[0].Individuals != 400 {
 			t.Fatalf("counts: %+v", counts)
 		}
+		var imports []struct {
+			Rows       int     `json:"rows"`
+			FinishedAt *string `json:"finished_at"`
+			SHA256     string  `json:"sha256"`
+		}
+		w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/breach-case/individuals/imports", nil, &imports)
+		if len(imports) != 2 || imports[0].Rows != 1201 || imports[0].FinishedAt == nil || len(imports[0].SHA256) != 64 {
+			t.Fatalf("imports: %+v", imports)
+		}
 	})
 }

@@ -160,6 +160,20 @@ type IndividualsImport struct {
 	Obligations int                 `json:"obligations" doc:"The case's notice obligations after its facts were updated."`
 }
 
+// IndividualsImportStatus is one import of a list and how far it got.
+type IndividualsImportStatus struct {
+	ID         string     `json:"id"`
+	ImportedBy string     `json:"imported_by"`
+	StartedAt  time.Time  `json:"started_at"`
+	UpdatedAt  time.Time  `json:"updated_at" doc:"When its last batch committed."`
+	FinishedAt *time.Time `json:"finished_at,omitempty" doc:"Absent: under way, or interrupted (import the same file with its sha256 to resume)."`
+	Lines      int        `json:"rows" doc:"Data rows committed."`
+	Created    int        `json:"created"`
+	Updated    int        `json:"updated"`
+	Rejected   int        `json:"rejected"`
+	SHA256     string     `json:"sha256,omitempty"`
+}
+
 // IndividualStateCount counts the affected individuals of one State.
 type IndividualStateCount struct {
 	State                        string `json:"state" doc:"Two-letter code; empty for records with no State."`
@@ -225,6 +239,19 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 		return &struct{ Body IndividualsImport }{IndividualsImport{ID: res.ID, Resumed: res.Resumed, Rows: res.Lines, Created: res.Created,
 			Updated: res.Updated, Rejected: res.Rejected, Problems: probs, Counts: countsOut(res.Counts), Obligations: res.Obligations}}, nil
 	})
+	huma.Register(api, tagged(op("list-breach-individual-imports", http.MethodGet, "/incidents/{id}/breach-case/individuals/imports",
+		"The case's latest imports of affected individuals and how far each got (no PHI)", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body []IndividualsImportStatus }, error) {
+			list, err := h.Breach.Imports(ctx, in.ID, 20)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []IndividualsImportStatus }{Body: make([]IndividualsImportStatus, len(list))}
+			for i, st := range list {
+				out.Body[i] = IndividualsImportStatus(st)
+			}
+			return out, nil
+		})
 	huma.Register(api, tagged(op("breach-individual-counts", http.MethodGet, "/incidents/{id}/breach-case/individuals/counts",
 		"The case's affected individuals counted per State, with contact and substitute-notice counts (no PHI)", http.StatusOK,
 		authz.IncidentRead), tag),
