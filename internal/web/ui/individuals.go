@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/breach"
@@ -88,6 +89,10 @@ func (u *UI) individualsShow(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "breach_individuals", "Affected individuals "+p.Case.IncidentNumber, "breach", p)
 }
 
+// uploadTime is how long an upload of a list may take to send and be
+// answered (a million rows import in about a minute).
+const uploadTime = 30 * time.Minute
+
 // maxShownProblems is how many rejected rows the page lists after an
 // upload; the API lists up to breach.MaxReportedProblems.
 const maxShownProblems = 200
@@ -96,6 +101,11 @@ const maxShownProblems = 200
 // request, and shows the validation report.
 func (u *UI) individualsUpload(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
+	// A long list takes longer than the server's read and write timeouts.
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(uploadTime) // a network deadline: the wall clock
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
 	mr, _ := r.Context().Value(uploadKey{}).(*multipart.Reader)
 	var res breach.ImportResult
 	var err error = apperr.Field("file", "choose a CSV file to upload")
