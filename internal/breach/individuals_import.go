@@ -185,8 +185,12 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 
 	// The reader parses and prepares batches while the writer saves the
 	// one before: at most two batches wait, so memory stays flat however
-	// long the list.
-	pctx, cancel := context.WithCancel(ctx)
+	// long the list. A batch read whole is saved even if ctx ends (the
+	// client went away, or the operator pressed Ctrl-C): the import then
+	// resumes after it. The reader stops at the next batch; stop ends it
+	// at once when the writer fails.
+	wctx := context.WithoutCancel(ctx)
+	stop, cancel := context.WithCancel(wctx)
 	defer cancel()
 	batches := make(chan *importBatch, 1)
 	var readErr error
@@ -195,14 +199,14 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 	go func() {
 		defer wg.Done()
 		defer close(batches)
-		readErr = s.readBatches(pctx, rows, c, hashKey, empty, skipTo, registry, &res, batches)
+		readErr = s.readBatches(ctx, stop, rows, c, hashKey, empty, skipTo, registry, &res, batches)
 	}()
 	var writeErr error
 	for b := range batches {
 		if writeErr != nil {
 			continue
 		}
-		if writeErr = s.writeBatch(ctx, c, res.ID, b); writeErr != nil {
+		if writeErr = s.writeBatch(wctx, c, res.ID, b); writeErr != nil {
 			cancel()
 			continue
 		}
@@ -305,24 +309,25 @@ type importRow struct {
 
 // readBatches parses the list into batches, skipping lines up to skipTo,
 // maps the customer column to the registry's customers, prepares each
-// batch (prepareBatch) and hands it to out.
-func (s *Service) readBatches(ctx context.Context, rows *csvRows, c Case, hashKey []byte, empty bool, skipTo int,
+// batch (prepareBatch) and hands it to out. It stops after a batch once
+// ctx ends, at once when stop does.
+func (s *Service) readBatches(ctx, stop context.Context, rows *csvRows, c Case, hashKey []byte, empty bool, skipTo int,
 	registry map[string]string, res *ImportResult, out chan<- *importBatch) error {
 	b := &importBatch{}
 	send := func() error {
 		if b.lines == 0 {
 			return nil
 		}
-		if err := s.prepareBatch(ctx, c, hashKey, empty, b); err != nil {
+		if err := s.prepareBatch(stop, c, hashKey, empty, b); err != nil {
 			return err
 		}
 		select {
 		case out <- b:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-stop.Done():
+			return stop.Err()
 		}
 		b = &importBatch{rows: make([]importRow, 0, ImportBatchRows)}
-		return nil
+		return ctx.Err()
 	}
 	for {
 		p, probs, err := rows.next()

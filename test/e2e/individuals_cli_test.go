@@ -1,11 +1,19 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wardhq/ward/internal/breach"
 )
 
 // TestBreachImportCLI imports a list with `ward breach import` beside a
@@ -59,6 +67,74 @@ func TestBreachImportCLI(t *testing.T) {
 		w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/breach-case/individuals/imports", nil, &imports)
 		if len(imports) != 2 || imports[0].Rows != 1201 || imports[0].FinishedAt == nil || len(imports[0].SHA256) != 64 {
 			t.Fatalf("imports: %+v", imports)
+		}
+	})
+}
+
+// brokenBody gives its bytes, then fails: an upload cut off.
+type brokenBody struct{ r io.Reader }
+
+func (b *brokenBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("connection lost")
+	}
+	return n, err
+}
+
+// TestBreachImportResumeAPI: an upload cut off after the first batch
+// committed resumes, with ?sha256=, after the last committed line; the
+// counts cover the whole file once. On both databases.
+func TestBreachImportResumeAPI(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Fax misdirected"}, &inc)
+		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
+		w.must(201, "POST", base, nil, nil)
+		var b strings.Builder
+		b.WriteString("name,state\n")
+		rows := breach.ImportBatchRows + 500
+		for i := range rows {
+			fmt.Fprintf(&b, "Person %d,TX\n", i)
+		}
+		file := b.String()
+		sum := sha256.Sum256([]byte(file))
+		path := base + "/individuals/import?sha256=" + hex.EncodeToString(sum[:])
+		cut := strings.Index(file, fmt.Sprintf("Person %d,", breach.ImportBatchRows+100))
+		req, err := http.NewRequest("POST", w.url+path, &brokenBody{strings.NewReader(file[:cut])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "text/csv")
+		req.Header.Set("Authorization", "Bearer "+w.token)
+		if resp, err := w.client.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("a cut-off upload answered %d", resp.StatusCode)
+		}
+		var imports []struct {
+			Rows int `json:"rows"`
+		}
+		eventually(t, "the first batch committed", func() bool {
+			w.must(200, "GET", base+"/individuals/imports", nil, &imports)
+			return len(imports) == 1 && imports[0].Rows == breach.ImportBatchRows
+		})
+		var res struct {
+			Resumed bool `json:"resumed"`
+			Rows    int  `json:"rows"`
+			Created int  `json:"created"`
+			Counts  struct {
+				Individuals int `json:"individuals"`
+			} `json:"counts"`
+		}
+		code, raw := w.postCSV(w.token, path, file)
+		if code != 200 {
+			t.Fatalf("resume: %d %s", code, raw)
+		}
+		if err := json.Unmarshal(raw, &res); err != nil {
+			t.Fatal(err)
+		}
+		if !res.Resumed || res.Rows != rows || res.Created != rows || res.Counts.Individuals != rows {
+			t.Fatalf("resumed import: %s", raw)
 		}
 	})
 }
