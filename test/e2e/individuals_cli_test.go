@@ -59,6 +59,13 @@ func TestBreachImportCLI(t *testing.T) {
 		if counts.Individuals != 1200 || len(counts.ByState) != 3 || counts.ByState[0].Individuals != 400 {
 			t.Fatalf("counts: %+v", counts)
 		}
+		var recount struct {
+			Individuals int `json:"individuals"`
+		}
+		w.must(200, "POST", "/api/v1/incidents/"+inc.ID+"/breach-case/individuals/recount", nil, &recount)
+		if recount.Individuals != 1200 {
+			t.Fatalf("recount: %+v", recount)
+		}
 		var imports []struct {
 			Rows       int     `json:"rows"`
 			FinishedAt *string `json:"finished_at"`

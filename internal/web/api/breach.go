@@ -239,6 +239,16 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 		return &struct{ Body IndividualsImport }{IndividualsImport{ID: res.ID, Resumed: res.Resumed, Rows: res.Lines, Created: res.Created,
 			Updated: res.Updated, Rejected: res.Rejected, Problems: probs, Counts: countsOut(res.Counts), Obligations: res.Obligations}}, nil
 	})
+	huma.Register(api, tagged(op("recount-breach-individuals", http.MethodPost, "/incidents/{id}/breach-case/individuals/recount",
+		"Count the case's individuals again, set its individuals and by_state facts from them and recompute its obligations",
+		http.StatusOK, authz.BreachWrite), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body IndividualCounts }, error) {
+			cnt, _, err := h.Breach.Recount(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body IndividualCounts }{countsOut(cnt)}, nil
+		})
 	huma.Register(api, tagged(op("list-breach-individual-imports", http.MethodGet, "/incidents/{id}/breach-case/individuals/imports",
 		"The case's latest imports of affected individuals and how far each got (no PHI)", http.StatusOK, authz.IncidentRead), tag),
 		func(ctx context.Context, in *idPath) (*struct{ Body []IndividualsImportStatus }, error) {
