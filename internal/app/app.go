@@ -118,6 +118,7 @@ func newRoot(env Env) *cobra.Command {
 		userCmd(env, &cfg),
 		keysCmd(env, &cfg),
 		proofCmd(env),
+		breachCmd(env, &cfg),
 	)
 	return root
 }

@@ -154,9 +154,13 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 	if open > 0 {
 		return Case{}, apperr.New(apperr.Conflict, "incident %s has a breach case already", number)
 	}
+	facts0, err := s.initialFacts(ctx, tx)
+	if err != nil {
+		return Case{}, err
+	}
+	facts0.DiscoveredAt, facts0.ShouldHaveKnownAt = detected.UTC(), detected.UTC()
 	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
-		CreatedAt: now, UpdatedAt: now, Version: 1,
-		Facts: rules.Facts{Role: rules.CoveredEntity, DiscoveredAt: detected.UTC(), ShouldHaveKnownAt: detected.UTC()}}
+		CreatedAt: now, UpdatedAt: now, Version: 1, Facts: facts0}
 	facts, err := json.Marshal(out.Facts)
 	if err != nil {
 		return Case{}, err
@@ -226,6 +230,9 @@ func (s *Service) SetFacts(ctx context.Context, ref string, f rules.Facts) (Case
 // obligations it now has. The caller says so on the timeline.
 func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.Facts, now time.Time) (Case, int, error) {
 	f.NotificationRequired = notifies(c.Outcome)
+	if err := s.fillCustomers(ctx, tx, &f); err != nil {
+		return Case{}, 0, err
+	}
 	if err := f.Validate(); err != nil {
 		return Case{}, 0, err
 	}

@@ -43,7 +43,7 @@ func TestAPIPermissionMatrix(t *testing.T) {
 				continue
 			}
 			ops++
-			url := strings.NewReplacer("{id}", inc.ID, "{task_id}", task.ID, "{user}", "nobody", "{grant_id}", "none").Replace(path)
+			url := strings.NewReplacer("{id}", inc.ID, "{task_id}", task.ID, "{user}", "nobody", "{grant_id}", "none", "{party_id}", "none").Replace(path)
 			var body any
 			if method != "get" {
 				body = json.RawMessage(`{}`)

@@ -1,12 +1,13 @@
 package api
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
@@ -73,16 +74,29 @@ type factsBody struct {
 	ShouldHaveKnownAt  time.Time                  `json:"should_have_known_at" doc:"When it would have been known with reasonable diligence; the clock starts at the earlier."`
 	Individuals        int                        `json:"individuals,omitempty" doc:"Affected in total (an estimate until counted)."`
 	ByState            map[string]int             `json:"by_state,omitempty" doc:"Residents per State or jurisdiction, by two-letter code."`
-	Customers          []rules.Customer           `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
+	Customers          []BreachFactsCustomer      `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
 	Delay              *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty" doc:"164.412: written (until a date) or oral (documented, at most 30 days)."`
 	Tags               []string                   `json:"tags,omitempty"`
 	IndividualNoticeAt *time.Time                 `json:"individual_notice_at,omitempty"`
 	HHSNoticeAt        *time.Time                 `json:"hhs_notice_at,omitempty"`
 }
 
+// BreachFactsCustomer is a covered-entity customer named in a case's
+// facts: a registry customer's id fills its name and the notice term of
+// its agreement, unless given here for this case.
+type BreachFactsCustomer struct {
+	ID     string      `json:"id" minLength:"1" maxLength:"100" doc:"A registry customer's id (GET /breach/parties), or any other reference."`
+	Name   string      `json:"name,omitempty" maxLength:"200"`
+	Notice *rules.Term `json:"notice,omitempty" doc:"The agreement's notice term; absent, the registry's, else 164.410(b)'s 60 days."`
+}
+
 func (b factsBody) facts() rules.Facts {
+	var customers []rules.Customer
+	for _, c := range b.Customers {
+		customers = append(customers, rules.Customer(c))
+	}
 	f := rules.Facts{Role: b.Role, DiscoveredAt: b.DiscoveredAt, ShouldHaveKnownAt: b.ShouldHaveKnownAt, Individuals: b.Individuals,
-		ByState: b.ByState, Customers: b.Customers, Delay: b.Delay, Tags: b.Tags}
+		ByState: b.ByState, Customers: customers, Delay: b.Delay, Tags: b.Tags}
 	if b.IndividualNoticeAt != nil {
 		f.IndividualNoticeAt = *b.IndividualNoticeAt
 	}
@@ -106,15 +120,37 @@ func (b determinationBody) determination() rules.Determination {
 		Assessment: b.Assessment}
 }
 
-// MaxIndividualsCSV is the largest list of affected individuals one
-// import request may send; split a larger list (re-importing is
-// idempotent).
-const MaxIndividualsCSV = 64 << 20
+// IndividualsUploadTime is how long one import request may take to send
+// its list and be answered: a list of a million individuals takes about a
+// minute to import, longer than the server's usual read and write
+// timeouts.
+const IndividualsUploadTime = 30 * time.Minute
+
+// individualsUpload is an import request: the CSV list is not read into
+// memory but streamed from the request body into the import.
+type individualsUpload struct {
+	ID     string `path:"id" maxLength:"100"`
+	SHA256 string `query:"sha256" maxLength:"64" doc:"The SHA-256 of the whole file, in hex: an unfinished import of the same file into this case resumes after its last committed line."`
+	body   io.Reader
+}
+
+// Resolve takes the body as a stream and lifts the server's deadlines
+// for this request.
+func (u *individualsUpload) Resolve(ctx huma.Context) []error {
+	u.body = ctx.BodyReader()
+	_, w := humago.Unwrap(ctx)
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(IndividualsUploadTime)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
+	return nil
+}
 
 // IndividualsImport is what an import of affected individuals did. The
 // problems name lines and fields, never the values.
 type IndividualsImport struct {
 	ID          string              `json:"id"`
+	Resumed     bool                `json:"resumed,omitempty" doc:"An unfinished import of the same file (sha256) went on after its last committed line."`
 	Rows        int                 `json:"rows" doc:"Data rows read, the header not counted."`
 	Created     int                 `json:"created"`
 	Updated     int                 `json:"updated" doc:"Rows already on the case (same name, date of birth and address), replaced."`
@@ -122,6 +158,20 @@ type IndividualsImport struct {
 	Problems    []breach.RowProblem `json:"problems" doc:"Each rejected row's line, field and reason."`
 	Counts      IndividualCounts    `json:"counts"`
 	Obligations int                 `json:"obligations" doc:"The case's notice obligations after its facts were updated."`
+}
+
+// IndividualsImportStatus is one import of a list and how far it got.
+type IndividualsImportStatus struct {
+	ID         string     `json:"id"`
+	ImportedBy string     `json:"imported_by"`
+	StartedAt  time.Time  `json:"started_at"`
+	UpdatedAt  time.Time  `json:"updated_at" doc:"When its last batch committed."`
+	FinishedAt *time.Time `json:"finished_at,omitempty" doc:"Absent: under way, or interrupted (import the same file with its sha256 to resume)."`
+	Lines      int        `json:"rows" doc:"Data rows committed."`
+	Created    int        `json:"created"`
+	Updated    int        `json:"updated"`
+	Rejected   int        `json:"rejected"`
+	SHA256     string     `json:"sha256,omitempty"`
 }
 
 // IndividualStateCount counts the affected individuals of one State.
@@ -175,12 +225,10 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 	imp := tagged(op("import-breach-individuals", http.MethodPost, "/incidents/{id}/breach-case/individuals/import",
 		"Import affected individuals from a CSV list; bad rows are reported, the case's counts and obligations updated",
 		http.StatusOK, authz.BreachWrite), tag)
-	imp.MaxBodyBytes = MaxIndividualsCSV
-	huma.Register(api, imp, func(ctx context.Context, in *struct {
-		ID      string `path:"id" maxLength:"100"`
-		RawBody []byte `contentType:"text/csv"`
-	}) (*struct{ Body IndividualsImport }, error) {
-		res, err := h.Breach.ImportIndividuals(ctx, in.ID, bytes.NewReader(in.RawBody))
+	imp.RequestBody = &huma.RequestBody{Required: true, Description: "The list, as CSV (UTF-8 or Windows-1252), of any length: it is streamed.",
+		Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: huma.TypeString}}}}
+	huma.Register(api, imp, func(ctx context.Context, in *individualsUpload) (*struct{ Body IndividualsImport }, error) {
+		res, err := h.Breach.ImportIndividualsWith(ctx, in.ID, in.body, breach.ImportOptions{SHA256: in.SHA256})
 		if err != nil {
 			return nil, h.fail(ctx, "body", err)
 		}
@@ -188,9 +236,32 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 		if probs == nil {
 			probs = []breach.RowProblem{}
 		}
-		return &struct{ Body IndividualsImport }{IndividualsImport{ID: res.ID, Rows: res.Lines, Created: res.Created,
+		return &struct{ Body IndividualsImport }{IndividualsImport{ID: res.ID, Resumed: res.Resumed, Rows: res.Lines, Created: res.Created,
 			Updated: res.Updated, Rejected: res.Rejected, Problems: probs, Counts: countsOut(res.Counts), Obligations: res.Obligations}}, nil
 	})
+	huma.Register(api, tagged(op("recount-breach-individuals", http.MethodPost, "/incidents/{id}/breach-case/individuals/recount",
+		"Count the case's individuals again, set its individuals and by_state facts from them and recompute its obligations",
+		http.StatusOK, authz.BreachWrite), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body IndividualCounts }, error) {
+			cnt, _, err := h.Breach.Recount(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body IndividualCounts }{countsOut(cnt)}, nil
+		})
+	huma.Register(api, tagged(op("list-breach-individual-imports", http.MethodGet, "/incidents/{id}/breach-case/individuals/imports",
+		"The case's latest imports of affected individuals and how far each got (no PHI)", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body []IndividualsImportStatus }, error) {
+			list, err := h.Breach.Imports(ctx, in.ID, 20)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []IndividualsImportStatus }{Body: make([]IndividualsImportStatus, len(list))}
+			for i, st := range list {
+				out.Body[i] = IndividualsImportStatus(st)
+			}
+			return out, nil
+		})
 	huma.Register(api, tagged(op("breach-individual-counts", http.MethodGet, "/incidents/{id}/breach-case/individuals/counts",
 		"The case's affected individuals counted per State, with contact and substitute-notice counts (no PHI)", http.StatusOK,
 		authz.IncidentRead), tag),
@@ -331,4 +402,5 @@ func (h handler) registerBreach(api huma.API) {
 			return &struct{ Body []BreachObligation }{obligationsOut(obs)}, nil
 		})
 	h.registerIndividuals(api, tag)
+	h.registerParties(api, tag)
 }

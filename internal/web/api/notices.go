@@ -23,6 +23,10 @@ type NoticeCheck struct {
 	Readability    notice.Readability    `json:"readability"`
 }
 
+// MaxReturnsCSV is the largest returns list one request may send: a line
+// per returned notice, so 64 MiB holds millions.
+const MaxReturnsCSV = 64 << 20
+
 func checkOut(c notice.Check) NoticeCheck {
 	out := NoticeCheck{Elements: c.Declared.Elements, ContactMethods: c.Declared.ContactMethods, Missing: c.Missing,
 		Approvable: c.Problem == "", Problem: c.Problem, Readability: c.Readability}
@@ -417,7 +421,7 @@ func (h handler) registerNotices(api huma.API) {
 		})
 	ret := tagged(op("record-notice-returns", http.MethodPost, base+"/notices/returns",
 		"Record returned mail and bounces from a CSV (individual_id or row_key, reason, returned_at)", http.StatusOK, authz.BreachWrite), tag)
-	ret.MaxBodyBytes = MaxIndividualsCSV
+	ret.MaxBodyBytes = MaxReturnsCSV
 	huma.Register(api, ret, func(ctx context.Context, in *struct {
 		ID      string `path:"id" maxLength:"100"`
 		RawBody []byte `contentType:"text/csv"`

@@ -83,6 +83,13 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/org-profile", Perm: authz.OrgWrite, handler: u.orgProfileSave},
 		{Method: "GET", Pattern: "/incidents/{id}/breach/hhs-report.pdf", Perm: authz.ReportRead, handler: u.hhsReportPDF},
 		{Method: "GET", Pattern: "/incidents/{id}/breach/proof-bundle", Perm: authz.ReportRead, handler: u.proofBundle},
+		{Method: "GET", Pattern: "/incidents/{id}/breach/individuals", Perm: authz.IncidentRead, handler: u.individualsShow},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/individuals/import", Perm: authz.BreachWrite, handler: u.individualsUpload},
+		{Method: "GET", Pattern: "/breach/parties", Perm: authz.IncidentRead, handler: u.partiesShow},
+		{Method: "POST", Pattern: "/breach/organisation", Perm: authz.BreachWrite, handler: u.organisationSave},
+		{Method: "POST", Pattern: "/breach/parties", Perm: authz.BreachWrite, handler: u.partySave},
+		{Method: "POST", Pattern: "/breach/parties/{party_id}", Perm: authz.BreachWrite, handler: u.partySave},
+		{Method: "POST", Pattern: "/breach/parties/{party_id}/archive", Perm: authz.BreachWrite, handler: u.partyArchive},
 		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},
@@ -218,7 +225,8 @@ func (u *UI) guard(rt Route) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet {
-			got := r.PostFormValue("csrf")
+			var got string
+			got, r = postedCSRF(r)
 			if subtle.ConstantTimeCompare([]byte(got), []byte(csrfFrom(r))) != 1 {
 				u.fail(w, r, apperr.New(apperr.Forbidden, "%s", errBadCSRF))
 				return
