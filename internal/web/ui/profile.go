@@ -12,6 +12,7 @@ import (
 type profilePage struct {
 	User     user.User
 	Sessions []user.Session
+	Keys     []user.WebAuthnKey
 	Errors   map[string]string
 }
 
@@ -25,7 +26,11 @@ func (u *UI) profileData(r *http.Request) (profilePage, error) {
 	if err != nil {
 		return profilePage{}, err
 	}
-	return profilePage{User: me, Sessions: sessions}, nil
+	keys, err := u.Users.WebAuthnKeys(r.Context())
+	if err != nil {
+		return profilePage{}, err
+	}
+	return profilePage{User: me, Sessions: sessions, Keys: keys}, nil
 }
 
 func (u *UI) profile(w http.ResponseWriter, r *http.Request) {
