@@ -214,7 +214,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, name string, r
 		return WebAuthnKey{}, err
 	}
 	if !found {
-		return WebAuthnKey{}, apperr.Field("credential", "no registration is waiting or it timed out: start again")
+		return WebAuthnKey{}, apperr.Field("credential", "came after the registration timed out or finished: start again")
 	}
 	u, _, err := getUser(ctx, s.db.R, a.ID)
 	if err != nil {
@@ -243,7 +243,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, name string, r
 			return err
 		}
 		if taken {
-			return apperr.Field("credential", "this security key is registered already")
+			return apperr.Field("credential", "is from a key that is registered already")
 		}
 		if err := insertKey(ctx, tx, a.ID, k); err != nil {
 			return err

@@ -42,9 +42,9 @@ func (u *UI) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
 	}[e.Code]
 	msg := e.Message
 	if len(e.Fields) == 1 {
-		msg = e.Fields[0].Message
-		if e.Fields[0].Field != "name" {
-			msg = "The security key's answer " + msg
+		msg = "The security key's answer " + e.Fields[0].Message
+		if e.Fields[0].Field == "name" {
+			msg = "The name " + e.Fields[0].Message
 		}
 	}
 	writeJSON(w, status, map[string]string{"error": msg})
