@@ -16,7 +16,7 @@ import (
 // startWardOnLocalhost starts Ward with its public URL at
 // https://localhost:port: WebAuthn needs a domain as relying party ID,
 // and browsers refuse an IP address.
-func startWardOnLocalhost(t *testing.T) (*ward, string) {
+func startWardOnLocalhost(t *testing.T, dbURL string) (*ward, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -25,7 +25,7 @@ func startWardOnLocalhost(t *testing.T) (*ward, string) {
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	public := "https://localhost:" + port
-	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) {
+	w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
 		for i, a := range e.Args {
 			if a == "127.0.0.1:0" {
 				e.Args[i] = "127.0.0.1:" + port
@@ -57,10 +57,14 @@ func virtualKey() chromedp.Action {
 // factor.
 func TestBrowserWebAuthn(t *testing.T) {
 	path := chromium(t)
-	w, public := startWardOnLocalhost(t)
+	eachDBURL(t, func(t *testing.T, dbURL string) { browserWebAuthn(t, path, dbURL) })
+}
+
+func browserWebAuthn(t *testing.T, path, dbURL string) {
+	w, public := startWardOnLocalhost(t, dbURL)
 	const password = "orange lantern over quiet harbour"
 	for _, u := range []struct{ name, role string }{{"kim", "responder"}, {"sofia", "security_officer"}} {
-		if code, _, errs := runWardIn(t, w.data, "", password+"\n", "user", "create", "--username", u.name,
+		if code, _, errs := runWardIn(t, w.data, w.dbURL, password+"\n", "user", "create", "--username", u.name,
 			"--name", "Test "+u.name, "--role", u.role, "--password-stdin"); code != 0 {
 			t.Fatalf("user create %s: %s", u.name, errs)
 		}
@@ -119,7 +123,7 @@ func TestBrowserWebAuthn(t *testing.T) {
 	}
 	var account string
 	run(t, ctx, "officer's MFA is on", chromedp.Text(`section[aria-labelledby="account"]`, &account, chromedp.ByQuery))
-	if !strings.Contains(account, "Two-factor authentication: on") {
+	if !strings.Contains(account, "Two-factor authentication: on (security keys)") {
 		t.Fatalf("account: %q", account)
 	}
 }

@@ -13,6 +13,7 @@ type profilePage struct {
 	User     user.User
 	Sessions []user.Session
 	Keys     []user.WebAuthnKey
+	Factors  user.Factors
 	Errors   map[string]string
 }
 
@@ -30,7 +31,11 @@ func (u *UI) profileData(r *http.Request) (profilePage, error) {
 	if err != nil {
 		return profilePage{}, err
 	}
-	return profilePage{User: me, Sessions: sessions, Keys: keys}, nil
+	f, err := u.Users.SecondFactors(r.Context())
+	if err != nil {
+		return profilePage{}, err
+	}
+	return profilePage{User: me, Sessions: sessions, Keys: keys, Factors: f}, nil
 }
 
 func (u *UI) profile(w http.ResponseWriter, r *http.Request) {
