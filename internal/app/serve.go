@@ -99,7 +99,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	users := user.NewService(d, env.Clock, userOptions(cfg, kr))
+	users := user.NewService(d, env.Clock, userOptions(cfg, kr, cfg.BaseURL(ln.Addr().String())))
 	incidents := incident.NewService(d, env.Clock, kr, incident.WithLogger(logger))
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,

@@ -23,7 +23,7 @@ import (
 // withUsers opens the database and the keyring and runs fn with the user service.
 func withUsers(cmd *cobra.Command, env Env, cfg *config.Config, fn func(ctx context.Context, users *user.Service) error) error {
 	return withKeyring(cmd, env, cfg, func(ctx context.Context, d *db.DB, kr *keys.Keyring) error {
-		return fn(cliContext(ctx), user.NewService(d, env.Clock, userOptions(cfg, kr)))
+		return fn(cliContext(ctx), user.NewService(d, env.Clock, userOptions(cfg, kr, "")))
 	})
 }
 

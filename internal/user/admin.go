@@ -112,8 +112,9 @@ func (s *Service) Enable(ctx context.Context, ref string) (User, error) {
 	})
 }
 
-// ResetMFA removes a user's TOTP secret and recovery codes and ends their
-// sessions, for a user who lost their device. It needs authz.UserAdmin.
+// ResetMFA removes a user's TOTP secret, recovery codes and security keys
+// and ends their sessions, for a user who lost their device. It needs
+// authz.UserAdmin.
 func (s *Service) ResetMFA(ctx context.Context, ref string) (User, error) {
 	return s.adminChange(ctx, ref, func(tx *sql.Tx, u *User) (string, any, string, error) {
 		removed, err := deleteMFA(ctx, tx, u.ID)

@@ -12,10 +12,11 @@ import (
 	"github.com/wardhq/ward/internal/db"
 )
 
-// userSelect reads a user, whether a confirmed second factor exists, and
-// the password hash.
+// userSelect reads a user, whether a second factor exists (a confirmed
+// TOTP secret or a security key), and the password hash.
 const userSelect = `SELECT u.id, u.username, u.display_name, u.email, u.role, u.disabled,
-	u.created_at, u.updated_at, u.last_login_at, coalesce(t.confirmed, $1), u.password_hash
+	u.created_at, u.updated_at, u.last_login_at,
+	coalesce(t.confirmed, $1) OR EXISTS (SELECT 1 FROM user_webauthn w WHERE w.user_id = u.id), u.password_hash
 	FROM users u LEFT JOIN user_totp t ON t.user_id = u.id`
 
 func scanUser(sc interface{ Scan(...any) error }) (User, string, error) {
@@ -378,11 +379,12 @@ func useTOTPStep(ctx context.Context, tx *sql.Tx, userID string, step int64) (bo
 	return n == 1, err
 }
 
-// deleteMFA removes the user's TOTP secret and recovery codes and reports
-// whether there was anything to remove.
+// deleteMFA removes the user's TOTP secret, recovery codes and security
+// keys and reports whether there was anything to remove.
 func deleteMFA(ctx context.Context, tx *sql.Tx, userID string) (bool, error) {
 	var removed int64
-	for _, q := range []string{"DELETE FROM user_totp WHERE user_id = $1", "DELETE FROM user_recovery_codes WHERE user_id = $1"} {
+	for _, q := range []string{"DELETE FROM user_totp WHERE user_id = $1", "DELETE FROM user_recovery_codes WHERE user_id = $1",
+		"DELETE FROM user_webauthn WHERE user_id = $1"} {
 		res, err := tx.ExecContext(ctx, q, userID)
 		if err != nil {
 			return false, fmt.Errorf("mfa: delete: %w", err)

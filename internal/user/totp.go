@@ -64,7 +64,10 @@ func (s *Service) BeginTOTP(ctx context.Context) (TOTPEnrollment, error) {
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	if u.MFAEnabled {
+	if t, ok, err := getTOTP(ctx, s.db.R, u.ID); err != nil || (ok && t.confirmed) {
+		if err != nil {
+			return TOTPEnrollment{}, err
+		}
 		return TOTPEnrollment{}, errMFAOn
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: u.Username, Period: totpPeriod,

@@ -1,5 +1,5 @@
 // Package user keeps Ward's people: accounts, passwords (argon2id), TOTP
-// second factors with recovery codes, server-side sessions and the limits
+// second factors with recovery codes, WebAuthn security keys, server-side sessions and the limits
 // that protect sign-in. It implements the Security Rule's access and
 // authentication safeguards for Ward itself: unique user identification
 // (45 CFR 164.312(a)(2)(i)), automatic logoff (164.312(a)(2)(iii)), person
@@ -15,10 +15,13 @@
 //	user.login_failed, user.locked, user.mfa_enrolment_started,
 //	user.mfa_enabled, user.mfa_failed, user.recovery_code_used,
 //	user.identity_linked (single sign-on, SignInExternal),
+//	user.webauthn_add, user.webauthn_remove, user.reauth_failed,
 //	session.<reason> (a session ended; reasons as EndedReason returns them)
 //
 // A failed attempt's reason (unknown_user, wrong_password, disabled, locked,
-// ip_limited; for MFA wrong_code, replayed_code, locked; for single sign-on
+// ip_limited; for MFA wrong_code, replayed_code, locked, and for security
+// keys webauthn_invalid, webauthn_no_challenge, sign_count_regressed; for
+// single sign-on
 // no_mapped_role, disabled, last_admin, ambiguous_email,
 // email_linked_elsewhere) is part of the
 // entry's change, {"username":…,"reason":…}, which the trail keeps as a
@@ -28,6 +31,8 @@ package user
 import (
 	"runtime"
 	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
@@ -177,6 +182,10 @@ type Options struct {
 	IPFailureLimit int
 	// Secrets seals TOTP secrets at rest. Without it TOTP enrolment fails.
 	Secrets Sealer
+	// PublicURL is where people reach Ward: its host is the WebAuthn
+	// relying party ID and its origin the one accepted. Without it
+	// security keys are off.
+	PublicURL string
 }
 
 func (o Options) withDefaults() Options {
@@ -211,6 +220,7 @@ type Service struct {
 	// hashKey derives a password's key; argon2id, replaced only by tests.
 	hashKey func(password, salt []byte, p Argon2Params) []byte
 	common  func() map[string]struct{} // the common-password list, loaded on first use
+	wa      *webauthn.WebAuthn         // the WebAuthn relying party; nil without a public URL
 }
 
 // NewService returns a Service; zero options take their defaults.
@@ -221,5 +231,6 @@ func NewService(d *db.DB, c clock.Clock, opts Options) *Service {
 		hashes:  make(chan struct{}, opts.MaxConcurrentHashes),
 		hashKey: argon2Key,
 		common:  loadCommonPasswords(),
+		wa:      newRelyingParty(opts.PublicURL),
 	}
 }

@@ -197,12 +197,20 @@ func (u *UI) afterSignIn(w http.ResponseWriter, r *http.Request, res user.LoginR
 }
 
 type mfaPage struct {
-	Next  string
-	Error string
+	Next    string
+	Error   string
+	Factors user.Factors
 }
 
+// mfaForm offers the second factors the user has: the security key first
+// when there is one, the code form when they have TOTP.
 func (u *UI) mfaForm(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, http.StatusOK, "mfa", "Two-factor check", "", mfaPage{Next: r.URL.Query().Get("next")})
+	f, err := u.Users.SecondFactors(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "mfa", "Two-factor check", "", mfaPage{Next: r.URL.Query().Get("next"), Factors: f})
 }
 
 func (u *UI) mfa(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +219,12 @@ func (u *UI) mfa(w http.ResponseWriter, r *http.Request) {
 		u.toLogin(w, r, "")
 		return
 	}
-	page := mfaPage{Next: r.PostFormValue("next")}
+	f, err := u.Users.SecondFactors(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	page := mfaPage{Next: r.PostFormValue("next"), Factors: f}
 	res, err := u.Users.VerifyMFA(r.Context(), c.Value, r.PostFormValue("code"))
 	if err == nil && res.Token != "" {
 		setSession(w, res.Token)

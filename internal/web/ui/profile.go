@@ -12,6 +12,8 @@ import (
 type profilePage struct {
 	User     user.User
 	Sessions []user.Session
+	Keys     []user.WebAuthnKey
+	Factors  user.Factors
 	Errors   map[string]string
 }
 
@@ -25,7 +27,15 @@ func (u *UI) profileData(r *http.Request) (profilePage, error) {
 	if err != nil {
 		return profilePage{}, err
 	}
-	return profilePage{User: me, Sessions: sessions}, nil
+	keys, err := u.Users.WebAuthnKeys(r.Context())
+	if err != nil {
+		return profilePage{}, err
+	}
+	f, err := u.Users.SecondFactors(r.Context())
+	if err != nil {
+		return profilePage{}, err
+	}
+	return profilePage{User: me, Sessions: sessions, Keys: keys, Factors: f}, nil
 }
 
 func (u *UI) profile(w http.ResponseWriter, r *http.Request) {

@@ -45,6 +45,8 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: sso.CallbackPath, Perm: Public, handler: u.ssoCallback},
 		{Method: "GET", Pattern: "/login/mfa", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.mfaForm},
 		{Method: "POST", Pattern: "/login/mfa", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.mfa},
+		{Method: "POST", Pattern: "/login/webauthn/begin", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.keyLoginBegin},
+		{Method: "POST", Pattern: "/login/webauthn", Perm: SignedIn, Stages: []user.Stage{user.StageMFA}, handler: u.keyLogin},
 		{Method: "POST", Pattern: "/logout", Perm: SignedIn, Stages: []user.Stage{user.StageMFA, user.StageEnrollMFA, user.StageFull}, handler: u.logout},
 
 		{Method: "GET", Pattern: "/{$}", Perm: authz.IncidentRead, handler: u.dashboard},
@@ -141,6 +143,9 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/profile/logout-everywhere", Perm: SignedIn, handler: u.logoutEverywhere},
 		{Method: "GET", Pattern: "/mfa/enroll", Perm: SignedIn, Stages: enrol, handler: u.enrollForm},
 		{Method: "POST", Pattern: "/mfa/enroll", Perm: SignedIn, Stages: enrol, handler: u.enroll},
+		{Method: "POST", Pattern: "/mfa/webauthn/begin", Perm: SignedIn, Stages: enrol, handler: u.keyRegisterBegin},
+		{Method: "POST", Pattern: "/mfa/webauthn", Perm: SignedIn, Stages: enrol, handler: u.keyRegister},
+		{Method: "POST", Pattern: "/profile/webauthn/{key}/delete", Perm: SignedIn, handler: u.keyRemove},
 
 		{Method: "GET", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.users},
 		{Method: "POST", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.userCreate},

@@ -121,6 +121,8 @@ var flashes = map[string]flash{
 	"ended_other":         {"warn", "Your earlier session elsewhere was ended: Ward allows one session per person."},
 	"password":            {"info", "Password changed. Your other sessions were ended."},
 	"mfa_on":              {"info", "Two-factor authentication is on."},
+	"key_added":           {"info", "Security key added. Ward asks for it when you sign in."},
+	"key_removed":         {"info", "Security key removed."},
 	"everywhere":          {"info", "All your sessions were ended."},
 	"user_created":        {"info", "User created."},
 	"user_saved":          {"info", "User updated."},

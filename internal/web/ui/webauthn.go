@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/user"
+)
+
+// Security keys (WebAuthn). The browser side is static/webauthn.js: it
+// posts forms (with the CSRF field, as every form) to these endpoints,
+// which answer JSON: the ceremony's options, or {"redirect": …} when done,
+// or {"error": …} with the status fail would give.
+
+// writeJSON answers v, or raw JSON when v is []byte.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	raw, ok := v.([]byte)
+	if !ok {
+		raw, _ = json.Marshal(v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(raw)
+}
+
+// jsonFail is fail for the JSON endpoints.
+func (u *UI) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := apperr.As(err)
+	if !ok || e.Code == apperr.Internal {
+		req := authz.RequestFrom(r.Context())
+		u.Log.ErrorContext(r.Context(), "ui_internal_error", "request_id", req.ID, "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "Something went wrong. Quote request id " + req.ID + " to your administrator."})
+		return
+	}
+	status := map[apperr.Code]int{
+		apperr.Invalid: http.StatusUnprocessableEntity, apperr.NotFound: http.StatusNotFound,
+		apperr.Conflict: http.StatusConflict, apperr.Unauthorized: http.StatusUnauthorized,
+		apperr.Forbidden: http.StatusForbidden,
+	}[e.Code]
+	msg := e.Message
+	if len(e.Fields) == 1 {
+		msg = "The security key's answer " + e.Fields[0].Message
+		if e.Fields[0].Field == "name" {
+			msg = "The name " + e.Fields[0].Message
+		}
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (u *UI) keyRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	opts, err := u.Users.BeginWebAuthnRegistration(r.Context())
+	if err != nil {
+		u.jsonFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, opts)
+}
+
+func (u *UI) keyRegister(w http.ResponseWriter, r *http.Request) {
+	if _, err := u.Users.FinishWebAuthnRegistration(r.Context(), r.PostFormValue("name"), []byte(r.PostFormValue("credential"))); err != nil {
+		u.jsonFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/profile?msg=key_added"})
+}
+
+// keyRemove removes a security key after the password is given again.
+func (u *UI) keyRemove(w http.ResponseWriter, r *http.Request) {
+	err := u.Users.RemoveWebAuthnKey(r.Context(), r.PathValue("key"), r.PostFormValue("current_password"))
+	if fe, ok := fieldErrors(err); ok {
+		p, perr := u.profileData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		p.Errors = map[string]string{"key_" + r.PathValue("key"): fe["current_password"]}
+		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/profile?msg=key_removed")
+}
+
+func (u *UI) keyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		u.jsonFail(w, r, user.ErrSession)
+		return
+	}
+	opts, err := u.Users.BeginWebAuthnLogin(r.Context(), c.Value)
+	if err != nil {
+		u.jsonFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, opts)
+}
+
+func (u *UI) keyLogin(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		u.jsonFail(w, r, user.ErrSession)
+		return
+	}
+	res, err := u.Users.FinishWebAuthnLogin(r.Context(), c.Value, []byte(r.PostFormValue("credential")))
+	if err != nil {
+		u.jsonFail(w, r, err)
+		return
+	}
+	setSession(w, res.Token)
+	target := safeNext(r.PostFormValue("next"))
+	if res.EndedOther {
+		target = withMsg(target, "ended_other")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": target})
+}
