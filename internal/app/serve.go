@@ -139,6 +139,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	}
 	reports.AddProducer(notices.ProofFiles)
 	workflow.OpenCasesWith(cases)
+	if cfg.BreachAutoOpen {
+		workflow.AutoOpenCases()
+	}
 	incidents.WatchWith(workflow)
 	alerts.SetWatcher(workflow)
 	single, err := ssoClient(cfg, cfg.BaseURL(ln.Addr().String()))

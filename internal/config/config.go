@@ -53,6 +53,9 @@ type Config struct {
 	// BreachReminderDays are the days before a breach notice deadline at
 	// which the Privacy and Security Officers are reminded (docs/REPORTS.md).
 	BreachReminderDays []int
+	// BreachAutoOpen opens a breach case as soon as an incident is marked
+	// phi_suspected (docs/BREACH.md).
+	BreachAutoOpen bool
 
 	// Email (SMTP with mandatory TLS); SMTPServer empty: no email.
 	SMTPServer   string // host:port
@@ -100,8 +103,8 @@ const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 func Default() Config {
 	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
-		BreachReminderDays: []int{30, 14, 7, 3, 1},
-		TwilioURL:          "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
+		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true,
+		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
 		ACMEDirectory: LetsEncryptDirectory}
 }
 
@@ -133,6 +136,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.PagingPoll, "paging-poll", c.PagingPoll, "how often paging looks for due work (env WARD_PAGING_POLL)")
 	fs.IntSliceVar(&c.BreachReminderDays, "breach-reminder-days", c.BreachReminderDays,
 		"days before a breach notice deadline to remind the officers, each 1-365 (env WARD_BREACH_REMINDER_DAYS)")
+	fs.BoolVar(&c.BreachAutoOpen, "breach-auto-open", c.BreachAutoOpen,
+		"open a breach case as soon as an incident is marked phi_suspected (env WARD_BREACH_AUTO_OPEN)")
 	fs.StringVar(&c.SMTPServer, "smtp-server", c.SMTPServer, "SMTP server host:port for email notifications (env WARD_SMTP_SERVER)")
 	fs.StringVar(&c.SMTPTLS, "smtp-tls", c.SMTPTLS, "starttls or tls (implicit); TLS is always required (env WARD_SMTP_TLS)")
 	fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP user name (env WARD_SMTP_USERNAME)")

@@ -78,6 +78,14 @@ type CaseOpener interface {
 // Call it before serving.
 func (e *Engine) OpenCasesWith(o CaseOpener) { e.cases = o }
 
+// AutoOpenCases makes the engine open a breach case, through the
+// CaseOpener, for every incident marked phi_suspected that has none, in
+// the transaction that marks it, with no rule needed. A suspected
+// impermissible use or disclosure of PHI is presumed a breach until a
+// risk assessment shows otherwise (45 CFR 164.402(2)), so its clock and
+// deadlines should be on the board from the start. Call it before serving.
+func (e *Engine) AutoOpenCases() { e.autoOpen = true }
+
 // Action is one thing a rule does.
 type Action struct {
 	Type     string `json:"type"`
@@ -117,7 +125,8 @@ type Engine struct {
 	log       *slog.Logger
 	env       *cel.Env
 
-	cases CaseOpener
+	cases    CaseOpener
+	autoOpen bool
 
 	mu       sync.Mutex
 	programs map[string]compiled // by rule id

@@ -68,6 +68,11 @@ func (e *Engine) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc incident
 		return nil
 	}
 	ctx = context.WithValue(ctx, depthKey{}, depth+1)
+	if e.autoOpen && inc.PHISuspected && e.cases != nil {
+		if err := e.autoOpenTx(ctx, tx, inc.ID); err != nil {
+			return err
+		}
+	}
 	rs, err := rules(ctx, tx, true)
 	if err != nil || len(rs) == 0 {
 		return err
@@ -114,6 +119,24 @@ func (e *Engine) AlertsJoinedTx(ctx context.Context, tx *sql.Tx, incidentID stri
 		return err
 	}
 	return e.IncidentChangedTx(ctx, tx, inc, incident.Event{})
+}
+
+// autoOpenTx opens incident id's breach case if it has none (AutoOpenCases).
+func (e *Engine) autoOpenTx(ctx context.Context, tx *sql.Tx, id string) error {
+	var open int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM breach_cases WHERE incident_id = $1`, id).Scan(&open); err != nil {
+		return fmt.Errorf("read breach cases: %w", err)
+	}
+	if open > 0 {
+		return nil
+	}
+	ctx = authz.WithActor(ctx, authz.Actor{Kind: authz.KindSystem, ID: "ward", Name: "Ward (PHI suspected)",
+		Role: authz.RoleAdmin})
+	_, err := e.cases.OpenTx(ctx, tx, id)
+	if apperr.CodeOf(err) == apperr.Conflict {
+		return nil
+	}
+	return err
 }
 
 // act does what rule r says to incident incidentID, as the rule.

@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/wardhq/ward/internal/app"
 )
 
 // TestBreachCaseAPI opens a case, sets its facts, signs a determination
@@ -77,6 +79,65 @@ func TestBreachCaseAPI(t *testing.T) {
 		}
 		if len(board) == 0 {
 			t.Fatal("an empty deadline board")
+		}
+	})
+}
+
+// TestBreachCaseOpensItself: an incident marked phi_suspected, when it is
+// created or later, gets its breach case at once (breach is presumed,
+// 164.402(2)), on both databases; --breach-auto-open=false leaves it to a
+// person or a rule.
+func TestBreachCaseOpensItself(t *testing.T) {
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		data := t.TempDir()
+		w := startWardAt(t, data, dbURL)
+		var created, later incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax", "category": "unauthorized_access_disclosure",
+			"phi_suspected": true}, &created)
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Odd logins", "category": "other"}, &later)
+		if code, _ := w.do("GET", "/api/v1/incidents/"+later.ID+"/breach-case", nil, nil); code != 404 {
+			t.Fatalf("an incident with no PHI suspected has a case: %d", code)
+		}
+		w.must(200, "PATCH", "/api/v1/incidents/"+later.ID, map[string]any{"phi_suspected": true}, nil)
+		for _, inc := range []incidentJSON{created, later} {
+			var c struct {
+				OpenedBy string `json:"opened_by"`
+				Outcome  string `json:"outcome"`
+			}
+			w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, &c)
+			if c.Outcome != "pending" || c.OpenedBy != "system:Ward (PHI suspected)" {
+				t.Fatalf("incident %s's case: %+v", inc.Number, c)
+			}
+			if code, _ := w.do("POST", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil); code != 409 {
+				t.Fatalf("opening incident %s's case again: %d, want 409", inc.Number, code)
+			}
+		}
+		// An alert from a service that handles PHI opens an incident with
+		// its case.
+		_, ig := w.service("lab-results", true, "alert", "events_v2", "")
+		if code, body := w.post("/v2/enqueue", `{"routing_key":"`+ig.Key+`","event_action":"trigger","dedup_key":"hl7-feed",
+			"payload":{"summary":"HL7 feed misrouted","source":"lab1","severity":"critical"}}`, nil); code != 202 {
+			t.Fatalf("alert: %d %s", code, body)
+		}
+		as := w.alerts("limit=1")
+		if len(as) != 1 || as[0].IncidentID == "" {
+			t.Fatalf("alerts: %+v", as)
+		}
+		if code, raw := w.do("GET", "/api/v1/incidents/"+as[0].IncidentID+"/breach-case", nil, nil); code != 200 {
+			t.Fatalf("the PHI service's incident has no case: %d %s", code, raw)
+		}
+		_, tl := w.do("GET", "/api/v1/incidents/"+created.ID+"/timeline", nil, nil)
+		if !strings.Contains(string(tl), "Breach case opened by Ward (PHI suspected)") {
+			t.Fatalf("the timeline does not say the case opened itself: %s", tl)
+		}
+		w.stop()
+
+		off := startWardAt(t, data, dbURL, func(e *app.Env) { e.Args = append(e.Args, "--breach-auto-open=false") })
+		var inc incidentJSON
+		off.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax", "category": "unauthorized_access_disclosure",
+			"phi_suspected": true}, &inc)
+		if code, _ := off.do("GET", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil); code != 404 {
+			t.Fatalf("with --breach-auto-open=false the case opened anyway: %d", code)
 		}
 	})
 }

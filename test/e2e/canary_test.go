@@ -181,9 +181,11 @@ func assertNoCanaryInPostgres(t *testing.T, url string) {
 			t.Errorf("canary PHI in plaintext in %d rows of %s", n, table)
 		}
 	}
+	// The description, the note, the containment note, and the timeline
+	// entry of the breach case the incident opened (--breach-auto-open).
 	var sealed int
 	if err := d.R.QueryRow(`SELECT (SELECT count(*) FROM incidents WHERE description LIKE 'v1:%')
-		+ (SELECT count(*) FROM incident_events WHERE note LIKE 'v1:%')`).Scan(&sealed); err != nil || sealed != 3 {
-		t.Fatalf("sealed values in incidents.description and incident_events.note: %d, want 3 (%v)", sealed, err)
+		+ (SELECT count(*) FROM incident_events WHERE note LIKE 'v1:%')`).Scan(&sealed); err != nil || sealed != 4 {
+		t.Fatalf("sealed values in incidents.description and incident_events.note: %d, want 4 (%v)", sealed, err)
 	}
 }
