@@ -37,8 +37,9 @@ type Service struct {
 	keys      incident.Sealer // seals affected individuals' PHI; see SealWith
 }
 
-// New returns a Service that computes obligations with the shipped rule
-// sets (federal, FTC and the State table).
+// New returns a Service that computes obligations with the shipped
+// federal and FTC rule sets and the State table in use: the shipped one
+// until an administrator saves another (SetStateTable).
 func New(d *db.DB, c clock.Clock, incidents *incident.Service, log *slog.Logger) (*Service, error) {
 	rs, err := rules.DefaultRuleSets()
 	if err != nil {
@@ -261,9 +262,14 @@ func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.F
 }
 
 // recompute replaces the case's obligations with those its facts oblige
-// now; obligations already met are kept as they are.
+// now, under the State table in use; obligations already met are kept as
+// they are.
 func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Time) (int, error) {
-	obs, err := rules.Obligations(c.Facts, s.rules, now)
+	rs, err := s.ruleSets(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	obs, err := rules.Obligations(c.Facts, rs, now)
 	if err != nil {
 		return 0, err
 	}

@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/wardhq/ward/internal/app"
+	"github.com/wardhq/ward/internal/authz"
 )
 
 // TestBreachCaseAPI opens a case, sets its facts, signs a determination
@@ -138,6 +143,146 @@ func TestBreachCaseOpensItself(t *testing.T) {
 			"phi_suspected": true}, &inc)
 		if code, _ := off.do("GET", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil); code != 404 {
 			t.Fatalf("with --breach-auto-open=false the case opened anyway: %d", code)
+		}
+	})
+}
+
+// TestBreachStateTable: an administrator replaces the State table with a
+// version counsel confirmed, on both databases; a malformed one is refused
+// naming the row and field, only admins may save one, and every case's
+// obligations are recomputed with it, on its timeline.
+func TestBreachStateTable(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		code, out, errs := w.run("token", "create", "--name", "privacy", "--role", "privacy_officer")
+		if code != 0 {
+			t.Fatalf("token: %s", errs)
+		}
+		privacy := strings.TrimSpace(out)
+		type table struct {
+			Shipped bool             `json:"shipped"`
+			Version string           `json:"version"`
+			Source  string           `json:"source"`
+			Rules   []map[string]any `json:"rules"`
+			Counsel struct {
+				ToConfirm int `json:"to_confirm"`
+				Rows      int `json:"rows"`
+			} `json:"counsel"`
+		}
+		var shipped table
+		w.must(200, "GET", "/api/v1/breach/state-rules", nil, &shipped)
+		if !shipped.Shipped || len(shipped.Rules) == 0 || shipped.Counsel.ToConfirm != shipped.Counsel.Rows {
+			t.Fatalf("the shipped table: %+v", shipped.Counsel)
+		}
+
+		var inc incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
+		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
+		w.must(201, "POST", base, nil, nil)
+		w.must(200, "PUT", base+"/facts", map[string]any{"role": "covered_entity", "discovered_at": "2026-11-02T15:00:00Z",
+			"should_have_known_at": "2026-11-02T15:00:00Z", "individuals": 40, "by_state": map[string]int{"CA": 40}}, nil)
+		due := func() string {
+			var obs []struct {
+				Key string `json:"key"`
+				Due string `json:"due"`
+			}
+			w.must(200, "GET", base+"/obligations", nil, &obs)
+			for _, o := range obs {
+				if o.Key == "individuals" {
+					return o.Due
+				}
+			}
+			t.Fatalf("no individuals obligation: %+v", obs)
+			return ""
+		}
+		if got := due(); !strings.HasPrefix(got, "2026-12-02") {
+			t.Fatalf("individuals due %s, want 30 days after discovery under the shipped CA rule", got)
+		}
+
+		// Counsel confirmed California at 15 days.
+		edited := shipped
+		for _, r := range edited.Rules {
+			if r["id"] == "CA-individuals" {
+				r["term"] = map[string]any{"amount": 15, "unit": "days"}
+				r["counsel_to_confirm"] = false
+			}
+		}
+		body := map[string]any{"version": "2026-11 counsel review", "source": "outside counsel memo 2026-11-20",
+			"rules": edited.Rules, "reason": "Counsel confirmed CA at 15 days"}
+		if code, _ := w.doAs(privacy, "PUT", "/api/v1/breach/state-rules", body, nil); code != 403 {
+			t.Fatalf("a privacy officer saving the State table: %d, want 403 (administrators only)", code)
+		}
+		bad := map[string]any{"version": "broken", "rules": []map[string]any{{"id": "CA-x", "state": "ZZ", "recipient": "individuals",
+			"citation": "", "counsel_to_confirm": true, "min_residents": 1, "anchor": "discovery"}}, "reason": "test"}
+		if code, raw := w.do("PUT", "/api/v1/breach/state-rules", bad, nil); code != 422 || !strings.Contains(string(raw), "rules[0]") {
+			t.Fatalf("a malformed table: %d %s, want 422 naming the row", code, raw)
+		}
+		var saved struct {
+			Table      table `json:"table"`
+			Recomputed int   `json:"recomputed"`
+		}
+		w.must(200, "PUT", "/api/v1/breach/state-rules", body, &saved)
+		if saved.Recomputed != 1 || saved.Table.Shipped || saved.Table.Counsel.ToConfirm != shipped.Counsel.ToConfirm-1 {
+			t.Fatalf("saved: recomputed %d, %+v", saved.Recomputed, saved.Table.Counsel)
+		}
+		if got := due(); !strings.HasPrefix(got, "2026-11-17") {
+			t.Fatalf("individuals due %s, want 15 days after discovery under the edited CA rule", got)
+		}
+		var inUse table
+		w.must(200, "GET", "/api/v1/breach/state-rules", nil, &inUse)
+		if inUse.Shipped || inUse.Version != "2026-11 counsel review" {
+			t.Fatalf("the table in use: %+v", inUse)
+		}
+		var versions []table
+		w.must(200, "GET", "/api/v1/breach/state-rules/versions", nil, &versions)
+		if len(versions) != 1 {
+			t.Fatalf("versions: %d", len(versions))
+		}
+		_, tl := w.do("GET", "/api/v1/incidents/"+inc.ID+"/timeline", nil, nil)
+		if !strings.Contains(string(tl), "The State breach-notification table changed (version 2026-11 counsel review") {
+			t.Fatalf("the timeline does not show the recomputation: %s", tl)
+		}
+		d := openStore(t, w)
+		var n int
+		if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'breach.state_table'`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("audit entries breach.state_table: %d %v", n, err)
+		}
+	})
+}
+
+// TestUIBreachStateTable: the State rules page lists the rows in use with
+// their citations and counsel flags; an administrator saves a version from
+// it (a bad row comes back beside the rows), and others get no form.
+func TestUIBreachStateTable(t *testing.T) {
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		w := startWardAt(t, t.TempDir(), dbURL)
+		admin := signInAs(t, w, authz.RoleAdmin, "ui-states-admin")
+		privacy := signInAs(t, w, authz.RolePrivacyOfficer, "ui-states-privacy")
+		code, page := privacy.send("GET", "/breach/state-rules", nil)
+		if code != 200 || !strings.Contains(page, "<code>CA-individuals</code>") || !strings.Contains(page, "Cal. Civ. Code 1798.82") ||
+			!strings.Contains(page, "rows are defaults for counsel to confirm") || strings.Contains(page, `name="rules"`) {
+			t.Fatalf("the State rules page for a privacy officer: %d %.3000s", code, page)
+		}
+		_, page = admin.send("GET", "/breach/state-rules", nil)
+		m := regexp.MustCompile(`(?s)<textarea id="rules" name="rules"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no rows form for the administrator: %.3000s", page)
+		}
+		rowsJSON := html.UnescapeString(m[1])
+		code, page = admin.send("POST", "/breach/state-rules", url.Values{"version": {"v2"}, "rules": {`[{"id":"X","state":"ZZ"}]`},
+			"reason": {"test"}})
+		if code != 422 || !strings.Contains(page, `id="rules-error"`) {
+			t.Fatalf("a bad row: %d, want 422 with the error beside the rows: %.3000s", code, page)
+		}
+		confirmed := strings.Replace(rowsJSON, `"counsel_to_confirm": true`, `"counsel_to_confirm": false`, 1)
+		if code, loc := admin.send("POST", "/breach/state-rules", url.Values{"version": {"2026-11 review"}, "source": {"memo"},
+			"rules": {confirmed}, "reason": {"Counsel confirmed the first row"}}); code != http.StatusSeeOther ||
+			!strings.HasPrefix(loc, "/breach/state-rules?msg=state_rules_saved") {
+			t.Fatalf("save: %d %s", code, loc)
+		}
+		_, page = privacy.send("GET", "/breach/state-rules", nil)
+		if !strings.Contains(page, "Version <strong>2026-11 review</strong>, saved by user:ui-states-admin") ||
+			!strings.Contains(page, "Counsel confirmed the first row") || !strings.Contains(page, ">confirmed<") {
+			t.Fatalf("the saved version is not shown: %.4000s", page)
 		}
 	})
 }

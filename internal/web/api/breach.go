@@ -403,4 +403,5 @@ func (h handler) registerBreach(api huma.API) {
 		})
 	h.registerIndividuals(api, tag)
 	h.registerParties(api, tag)
+	h.registerStateTable(api, tag)
 }

@@ -88,6 +88,8 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/incidents/{id}/breach/individuals", Perm: authz.IncidentRead, handler: u.individualsShow},
 		{Method: "POST", Pattern: "/incidents/{id}/breach/individuals/import", Perm: authz.BreachWrite, handler: u.individualsUpload},
 		{Method: "GET", Pattern: "/breach/parties", Perm: authz.IncidentRead, handler: u.partiesShow},
+		{Method: "GET", Pattern: "/breach/state-rules", Perm: authz.IncidentRead, handler: u.statesShow},
+		{Method: "POST", Pattern: "/breach/state-rules", Perm: authz.OrgWrite, handler: u.statesSave},
 		{Method: "POST", Pattern: "/breach/organisation", Perm: authz.BreachWrite, handler: u.organisationSave},
 		{Method: "POST", Pattern: "/breach/parties", Perm: authz.BreachWrite, handler: u.partySave},
 		{Method: "POST", Pattern: "/breach/parties/{party_id}", Perm: authz.BreachWrite, handler: u.partySave},

@@ -145,6 +145,7 @@ var flashes = map[string]flash{
 	"schedule_saved":      {"info", "Schedule saved."},
 	"override_created":    {"info", "Override added."},
 	"override_deleted":    {"info", "Override removed."},
+	"state_rules_saved":   {"info", "State table saved. Every breach case's obligations were recomputed with it."},
 	"contact_added":       {"info", "Contact method added. Enter the code Ward sent to it to start receiving pages there."},
 	"contact_verified":    {"info", "Contact method verified: pages can reach you there."},
 	"code_sent":           {"info", "A new code is on its way."},

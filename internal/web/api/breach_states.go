@@ -1,0 +1,103 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/breach/rules"
+)
+
+// BreachStateTable is a version of the State breach-notification table.
+type BreachStateTable struct {
+	ID        string             `json:"id,omitempty" doc:"Empty for the table Ward ships."`
+	Shipped   bool               `json:"shipped" doc:"Whether this is the table Ward ships (no administrator has saved one)."`
+	Version   string             `json:"version"`
+	Source    string             `json:"source"`
+	Rules     []rules.StateRule  `json:"rules"`
+	Reason    string             `json:"reason,omitempty"`
+	CreatedBy string             `json:"created_by,omitempty"`
+	CreatedAt *time.Time         `json:"created_at,omitempty"`
+	Counsel   BreachStateCounsel `json:"counsel"`
+}
+
+// BreachStateCounsel counts the rows counsel is still to confirm.
+type BreachStateCounsel struct {
+	ToConfirm int `json:"to_confirm" doc:"Rows marked counsel_to_confirm."`
+	Rows      int `json:"rows"`
+}
+
+func stateTableOut(t breach.StateTable) BreachStateTable {
+	out := BreachStateTable{ID: t.ID, Shipped: t.ID == "", Version: t.Table.Version, Source: t.Table.Source, Rules: t.Table.Rules,
+		Reason: t.Reason, CreatedBy: t.CreatedBy, Counsel: BreachStateCounsel{Rows: len(t.Table.Rules)}}
+	if out.Rules == nil {
+		out.Rules = []rules.StateRule{}
+	}
+	for _, r := range t.Table.Rules {
+		if r.CounselToConfirm {
+			out.Counsel.ToConfirm++
+		}
+	}
+	if !t.CreatedAt.IsZero() {
+		out.CreatedAt = &t.CreatedAt
+	}
+	return out
+}
+
+type stateTableSaved struct {
+	Body struct {
+		Table      BreachStateTable `json:"table"`
+		Recomputed int              `json:"recomputed" doc:"Cases whose obligations were recomputed."`
+	}
+}
+
+func (h handler) registerStateTable(api huma.API, tag string) {
+	type tableOutput struct{ Body BreachStateTable }
+	huma.Register(api, tagged(op("get-breach-state-table", http.MethodGet, "/breach/state-rules",
+		"The State breach-notification table in use: each row's State, recipient, deadline, citation, effective date and whether counsel is to confirm it",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, _ *struct{}) (*tableOutput, error) {
+			t, err := h.Breach.StateTable(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &tableOutput{stateTableOut(t)}, nil
+		})
+	huma.Register(api, tagged(op("list-breach-state-tables", http.MethodGet, "/breach/state-rules/versions",
+		"Every version of the State table administrators saved, newest first", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []BreachStateTable }, error) {
+			ts, err := h.Breach.StateTables(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := make([]BreachStateTable, len(ts))
+			for i, t := range ts {
+				out[i] = stateTableOut(t)
+			}
+			return &struct{ Body []BreachStateTable }{out}, nil
+		})
+	huma.Register(api, tagged(op("set-breach-state-table", http.MethodPut, "/breach/state-rules",
+		"Save a new version of the State table (the whole table, as GET returns it) and recompute every case's obligations with it",
+		http.StatusOK, authz.OrgWrite), tag),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Version string            `json:"version" minLength:"1" maxLength:"100" doc:"Your name for this version, e.g. 2027-01 counsel review."`
+				Source  string            `json:"source,omitempty" maxLength:"1000"`
+				Rules   []rules.StateRule `json:"rules" maxItems:"2000"`
+				Reason  string            `json:"reason" maxLength:"2000" doc:"What changed and on whose advice."`
+			}
+		}) (*stateTableSaved, error) {
+			b := in.Body
+			t, n, err := h.Breach.SetStateTable(ctx, rules.StateTable{Version: b.Version, Source: b.Source, Rules: b.Rules}, b.Reason)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			out := &stateTableSaved{}
+			out.Body.Table, out.Body.Recomputed = stateTableOut(t), n
+			return out, nil
+		})
+}
