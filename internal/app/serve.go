@@ -128,6 +128,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		}
 	}
 	notices := notice.New(d, env.Clock, cases, incidents, kr, noticeMail, logger)
+	notices.BatchSize = cfg.LettersPerPDF
 	if err := notices.Seed(ctx); err != nil {
 		ln.Close()
 		return err

@@ -56,6 +56,9 @@ type Config struct {
 	// BreachAutoOpen opens a breach case as soon as an incident is marked
 	// phi_suspected (docs/BREACH.md).
 	BreachAutoOpen bool
+	// LettersPerPDF is how many notice letters one PDF file holds, for a
+	// print-and-mail vendor (docs/NOTICES.md).
+	LettersPerPDF int
 
 	// Email (SMTP with mandatory TLS); SMTPServer empty: no email.
 	SMTPServer   string // host:port
@@ -103,7 +106,7 @@ const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 func Default() Config {
 	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
-		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true,
+		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000,
 		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
 		ACMEDirectory: LetsEncryptDirectory}
 }
@@ -138,6 +141,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 		"days before a breach notice deadline to remind the officers, each 1-365 (env WARD_BREACH_REMINDER_DAYS)")
 	fs.BoolVar(&c.BreachAutoOpen, "breach-auto-open", c.BreachAutoOpen,
 		"open a breach case as soon as an incident is marked phi_suspected (env WARD_BREACH_AUTO_OPEN)")
+	fs.IntVar(&c.LettersPerPDF, "letters-per-pdf", c.LettersPerPDF,
+		"how many notice letters one PDF file holds, 1-100000, for a print-and-mail vendor (env WARD_LETTERS_PER_PDF)")
 	fs.StringVar(&c.SMTPServer, "smtp-server", c.SMTPServer, "SMTP server host:port for email notifications (env WARD_SMTP_SERVER)")
 	fs.StringVar(&c.SMTPTLS, "smtp-tls", c.SMTPTLS, "starttls or tls (implicit); TLS is always required (env WARD_SMTP_TLS)")
 	fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP user name (env WARD_SMTP_USERNAME)")
@@ -240,6 +245,9 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
 		return fmt.Errorf("public-url: %q is not an http(s) URL", c.PublicURL)
+	}
+	if c.LettersPerPDF < 1 || c.LettersPerPDF > 100000 {
+		return fmt.Errorf("letters-per-pdf: must be from 1 to 100000, got %d", c.LettersPerPDF)
 	}
 	if c.PagingPoll < 10*time.Millisecond || c.PagingPoll > time.Minute {
 		return errors.New("paging-poll: must be between 10ms and 1m")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ func TestNotices(t *testing.T) {
 	eachDBURL(t, func(t *testing.T, url string) {
 		mail := startMailbox(t)
 		w := startWardAt(t, t.TempDir(), url, func(e *app.Env) {
-			e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "privacy@example.org", "--smtp-ca-file", mail.caFile)
+			e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "privacy@example.org", "--smtp-ca-file", mail.caFile,
+				"--letters-per-pdf", "10")
 		})
 		tokens := map[string]string{}
 		for _, role := range []string{"privacy_officer", "stakeholder", "auditor"} {
@@ -159,32 +161,52 @@ func TestNotices(t *testing.T) {
 			} `json:"files"`
 		}
 		w.must(201, "POST", base+"/notices/letters", map[string]any{}, &run)
-		if run.Notices != 28 || len(run.Files) != 2 {
+		// 28 letters at 10 a file: three PDFs, each with its mailing list.
+		if run.Notices != 28 || len(run.Files) != 6 {
 			t.Fatalf("letters run: %+v", run)
 		}
 		letterRun := run.ID
-		pdfID, csvID := run.Files[0].ID, run.Files[1].ID
+		pdfID := run.Files[0].ID
 		if code, _ := w.doAs(tokens["stakeholder"], "GET", base+"/notice-files/"+pdfID, nil, nil); code != 403 {
 			t.Fatalf("a stakeholder downloading letters: %d", code)
 		}
-		_, pdf := w.do("GET", base+"/notice-files/"+pdfID, nil, nil)
-		_, list := w.do("GET", base+"/notice-files/"+csvID, nil, nil)
-		rows, err := csv.NewReader(bytes.NewReader(list)).ReadAll()
-		if err != nil || len(rows) != 29 || rows[0][0] != "row_key" {
-			t.Fatalf("mailing list (%v): %q", err, rows)
+		var rows [][]string
+		var list []byte
+		for b := range 3 {
+			pdfFile, csvFile := run.Files[2*b], run.Files[2*b+1]
+			if want := fmt.Sprintf("batch-%03d.pdf", b+1); !strings.HasSuffix(pdfFile.Name, want) || csvFile.ContentType != "text/csv" {
+				t.Fatalf("batch %d's files: %+v", b+1, run.Files)
+			}
+			_, pdf := w.do("GET", base+"/notice-files/"+pdfFile.ID, nil, nil)
+			_, part := w.do("GET", base+"/notice-files/"+csvFile.ID, nil, nil)
+			batch, err := csv.NewReader(bytes.NewReader(part)).ReadAll()
+			if err != nil || len(batch) != 1+min(10, 28-10*b) || batch[0][0] != "row_key" {
+				t.Fatalf("mailing list of batch %d (%v): %q", b+1, err, batch)
+			}
+			lastPage := 0
+			for _, r := range batch[1:] {
+				var first, pages int
+				fmt.Sscan(r[4], &first)
+				fmt.Sscan(r[5], &pages)
+				lastPage = max(lastPage, first+pages-1)
+				if r[2] != strconv.Itoa(b+1) || r[3] != pdfFile.Name {
+					t.Fatalf("a row of batch %d names batch %s, file %s", b+1, r[2], r[3])
+				}
+			}
+			pageObjs := len(regexp.MustCompile(`/Type /Page\n`).FindAll(pdf, -1))
+			if !bytes.HasPrefix(pdf, []byte("%PDF-1.")) || !bytes.Contains(pdf[len(pdf)-32:], []byte("%%EOF")) || pageObjs != lastPage ||
+				pageObjs < len(batch)-1 {
+				t.Fatalf("letters PDF of batch %d: %d bytes, %d pages, the list says %d", b+1, len(pdf), pageObjs, lastPage)
+			}
+			rows = append(rows, batch[1:]...)
+			list = append(list, part...)
 		}
-		lastPage := 0
 		var mailed []string
-		for _, r := range rows[1:] {
-			var first, pages int
-			fmt.Sscan(r[4], &first)
-			fmt.Sscan(r[5], &pages)
-			lastPage = max(lastPage, first+pages-1)
+		for _, r := range rows {
 			mailed = append(mailed, r[1])
 		}
-		pageObjs := len(regexp.MustCompile(`/Type /Page\n`).FindAll(pdf, -1))
-		if !bytes.HasPrefix(pdf, []byte("%PDF-1.")) || !bytes.Contains(pdf[len(pdf)-32:], []byte("%%EOF")) || pageObjs != lastPage || pageObjs < 28 {
-			t.Fatalf("letters PDF: %d bytes, %d pages, the list says %d", len(pdf), pageObjs, lastPage)
+		if len(rows) != 28 {
+			t.Fatalf("the mailing lists hold %d letters, want 28", len(rows))
 		}
 		if !strings.Contains(string(list), "Kin Ñandú") || strings.Contains(string(list), "Email Person") {
 			t.Fatalf("mailing list names the wrong people:\n%s", list)
@@ -267,7 +289,7 @@ func TestNotices(t *testing.T) {
 			returns.Problems[0].Line != 11 || returns.Substitute.Substitute.Kind != "alternative" {
 			t.Fatalf("returns: %d %s", code, raw)
 		}
-		code, raw = w.postCSV(w.token, base+"/notices/returns", "row_key\n"+rows[10][0]+"\n")
+		code, raw = w.postCSV(w.token, base+"/notices/returns", "row_key\n"+rows[9][0]+"\n")
 		if code != 200 || !strings.Contains(string(raw), `"kind":"conspicuous"`) {
 			t.Fatalf("10th return: %d %s", code, raw)
 		}
@@ -283,8 +305,8 @@ func TestNotices(t *testing.T) {
 			Status   string `json:"status"`
 			ResentOf string `json:"resent_of"`
 		}
-		w.must(201, "POST", base+"/notices/"+rows[10][0]+"/resend", nil, &resent)
-		if resent.Status != "pending" || resent.ResentOf != rows[10][0] {
+		w.must(201, "POST", base+"/notices/"+rows[9][0]+"/resend", nil, &resent)
+		if resent.Status != "pending" || resent.ResentOf != rows[9][0] {
 			t.Fatalf("resend: %+v", resent)
 		}
 		w.must(201, "POST", base+"/notices/letters", map[string]any{}, &run)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach/rules"
@@ -26,6 +27,22 @@ type NoticeCheck struct {
 // MaxReturnsCSV is the largest returns list one request may send: a line
 // per returned notice, so 64 MiB holds millions.
 const MaxReturnsCSV = 64 << 20
+
+// noticeRunInput asks for letters or emails. Their work takes minutes at
+// the scale of a large breach (about 2,000 letters or 3,000 emails a
+// second), longer than the server's usual write timeout, so Resolve lifts
+// it for this request.
+type noticeRunInput struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body *generateBody
+}
+
+// Resolve lifts the server's write deadline for the request.
+func (in *noticeRunInput) Resolve(ctx huma.Context) []error {
+	_, w := humago.Unwrap(ctx)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(IndividualsUploadTime))
+	return nil
+}
 
 func checkOut(c notice.Check) NoticeCheck {
 	out := NoticeCheck{Elements: c.Declared.Elements, ContactMethods: c.Declared.ContactMethods, Missing: c.Missing,
@@ -351,10 +368,7 @@ func (h handler) registerNotices(api huma.API) {
 	})
 	huma.Register(api, tagged(op("generate-letters", http.MethodPost, base+"/notices/letters",
 		"Generate the letters owed by mail: PDF batches for a print-and-mail vendor and the mailing list", http.StatusCreated,
-		authz.BreachWrite), tag), func(ctx context.Context, in *struct {
-		ID   string `path:"id" maxLength:"100"`
-		Body *generateBody
-	}) (*struct{ Body NoticeRun }, error) {
+		authz.BreachWrite), tag), func(ctx context.Context, in *noticeRunInput) (*struct{ Body NoticeRun }, error) {
 		var tid string
 		if in.Body != nil {
 			tid = in.Body.TemplateID
@@ -367,10 +381,7 @@ func (h handler) registerNotices(api huma.API) {
 	})
 	huma.Register(api, tagged(op("send-notice-emails", http.MethodPost, base+"/notices/emails",
 		"Email the individuals who agreed to electronic notice (164.404(d)(1)(i)), and re-sends queued", http.StatusCreated,
-		authz.BreachWrite), tag), func(ctx context.Context, in *struct {
-		ID   string `path:"id" maxLength:"100"`
-		Body *generateBody
-	}) (*struct{ Body NoticeRun }, error) {
+		authz.BreachWrite), tag), func(ctx context.Context, in *noticeRunInput) (*struct{ Body NoticeRun }, error) {
 		var tid string
 		if in.Body != nil {
 			tid = in.Body.TemplateID
