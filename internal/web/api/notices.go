@@ -29,9 +29,9 @@ type NoticeCheck struct {
 const MaxReturnsCSV = 64 << 20
 
 // noticeRunInput asks for letters or emails. Their work takes minutes at
-// the scale of a large breach (about 2,000 letters or 3,000 emails a
-// second), longer than the server's usual write timeout, so Resolve lifts
-// it for this request.
+// the scale of a large breach (about 1,000 letters or 3,000 emails a
+// second through the API), longer than the server's usual write timeout,
+// so Resolve lifts it for this request.
 type noticeRunInput struct {
 	ID   string `path:"id" maxLength:"100"`
 	Body *generateBody
