@@ -113,6 +113,24 @@ func (s *Service) Board(ctx context.Context) ([]Obligation, error) {
 // notice was made), by the actor; the timeline says whether it was on
 // time.
 func (s *Service) MarkMet(ctx context.Context, ref, key string, at time.Time) (Obligation, error) {
+	var out Obligation
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.MarkMetTx(ctx, tx, ref, key, at)
+		return err
+	})
+	if err != nil {
+		return Obligation{}, err
+	}
+	return out, nil
+}
+
+// MarkMetTx is MarkMet inside the caller's transaction, for a change that
+// meets an obligation (filing the HHS report meets hhs): both commit or
+// neither. An obligation met already answers Conflict, and one not owed
+// NotFound, before anything is written, so the caller may go on with its
+// transaction.
+func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref, key string, at time.Time) (Obligation, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
 		return Obligation{}, err
@@ -124,44 +142,40 @@ func (s *Service) MarkMet(ctx context.Context, ref, key string, at time.Time) (O
 	if at.After(now) {
 		return Obligation{}, apperr.Field("met_at", "is in the future")
 	}
-	var out Obligation
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		c, err := s.caseOf(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
-		if err != nil {
-			return fmt.Errorf("read obligation: %w", err)
-		}
-		obs, err := s.scanObligations(rows, now)
-		if err != nil {
-			return err
-		}
-		if len(obs) == 0 {
-			return apperr.New(apperr.NotFound, "case of %s has no obligation %q", c.IncidentNumber, key)
-		}
-		out = obs[0]
-		if out.MetAt != nil {
-			return apperr.New(apperr.Conflict, "obligation %q was met already", key)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE breach_obligations SET met_at = $1, met_by = $2 WHERE case_id = $3 AND obligation = $4`,
-			at, actor.String(), c.ID, key); err != nil {
-			return fmt.Errorf("mark obligation met: %w", err)
-		}
-		out.MetAt, out.MetBy, out.State = &at, actor.String(), StateMet
-		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.obligation_met", ObjectType: "incident", ObjectID: c.IncidentID,
-			Change: map[string]any{"case_id": c.ID, "obligation": key, "met_at": at, "due": out.Due}}); err != nil {
-			return err
-		}
-		timing := "on time"
-		if at.After(out.Due) {
-			timing = "LATE: it was due " + out.Due.UTC().Format("2006-01-02 15:04") + " UTC"
-		}
-		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf("Notice obligation %s (%s) met by %s, %s.",
-			key, out.Citation, actor.Name, timing))
-	})
+	c, err := s.caseOf(ctx, tx, ref)
 	if err != nil {
+		return Obligation{}, err
+	}
+	rows, err := tx.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
+	if err != nil {
+		return Obligation{}, fmt.Errorf("read obligation: %w", err)
+	}
+	obs, err := s.scanObligations(rows, now)
+	if err != nil {
+		return Obligation{}, err
+	}
+	if len(obs) == 0 {
+		return Obligation{}, apperr.New(apperr.NotFound, "case of %s has no obligation %q", c.IncidentNumber, key)
+	}
+	out := obs[0]
+	if out.MetAt != nil {
+		return Obligation{}, apperr.New(apperr.Conflict, "obligation %q was met already", key)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE breach_obligations SET met_at = $1, met_by = $2 WHERE case_id = $3 AND obligation = $4`,
+		at, actor.String(), c.ID, key); err != nil {
+		return Obligation{}, fmt.Errorf("mark obligation met: %w", err)
+	}
+	out.MetAt, out.MetBy, out.State = &at, actor.String(), StateMet
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.obligation_met", ObjectType: "incident", ObjectID: c.IncidentID,
+		Change: map[string]any{"case_id": c.ID, "obligation": key, "met_at": at, "due": out.Due}}); err != nil {
+		return Obligation{}, err
+	}
+	timing := "on time"
+	if at.After(out.Due) {
+		timing = "LATE: it was due " + out.Due.UTC().Format("2006-01-02 15:04") + " UTC"
+	}
+	if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf("Notice obligation %s (%s) met by %s, %s.",
+		key, out.Citation, actor.Name, timing)); err != nil {
 		return Obligation{}, err
 	}
 	return out, nil

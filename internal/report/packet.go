@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -344,21 +343,22 @@ func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, 
 			note = fmt.Sprintf("HHS breach report addendum to %s filed, tracking number %s, recorded by %s.", f.PriorTrackingNumber,
 				f.TrackingNumber, actor.Name)
 		}
-		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, note)
+		if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, note); err != nil {
+			return err
+		}
+		// The notice to the Secretary was made (164.408): the hhs
+		// obligation is met, once, in the same transaction as the filing.
+		if p.HHSMode != "" && f.Kind == KindInitial {
+			_, err := s.cases.MarkMetTx(ctx, tx, ref, string(rules.ToHHS), f.FiledAt)
+			if e, ok := apperr.As(err); ok && (e.Code == apperr.Conflict || e.Code == apperr.NotFound) {
+				return nil // met already by hand, or not owed
+			}
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return Filing{}, err
-	}
-	// The notice to the Secretary was made (164.408): the hhs obligation
-	// is met, once. Recorded after the filing, so a failure here leaves
-	// the filing kept and the obligation to mark by hand.
-	if p.HHSMode != "" && f.Kind == KindInitial {
-		if _, err := s.cases.MarkMet(ctx, ref, string(rules.ToHHS), f.FiledAt); err != nil {
-			var e *apperr.Error
-			if !errors.As(err, &e) || e.Code != apperr.Conflict {
-				return f, fmt.Errorf("filing %s recorded, but marking the hhs obligation met failed: %w", f.ID, err)
-			}
-		}
 	}
 	return f, nil
 }
