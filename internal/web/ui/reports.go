@@ -56,9 +56,7 @@ func (u *UI) breachLogCSV(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="breach-log.csv"`)
-	_, _ = w.Write(b)
+	attachment(w, "text/csv; charset=utf-8", "breach-log.csv", b)
 }
 
 // annualLog lists the annual logs of breaches of fewer than 500 with
@@ -94,9 +92,7 @@ func (u *UI) hhsReportPDF(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `attachment; filename="hhs-report-`+p.IncidentNumber+`.pdf"`)
-	_, _ = w.Write(pdf)
+	attachment(w, "application/pdf", "hhs-report-"+p.IncidentNumber+".pdf", pdf)
 }
 
 // proofBundle downloads the case's signed proof bundle; the download is
@@ -107,9 +103,7 @@ func (u *UI) proofBundle(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", `attachment; filename="proof-`+m.IncidentNumber+`.zip"`)
-	_, _ = w.Write(b)
+	attachment(w, "application/zip", "proof-"+m.IncidentNumber+".zip", b)
 }
 
 // reportPage is the HHS report page's data.
