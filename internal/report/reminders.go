@@ -10,6 +10,7 @@ import (
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -164,19 +165,10 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 func officers(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role IN ($1, $2) AND NOT disabled ORDER BY username`,
 		authz.RolePrivacyOfficer, authz.RoleSecurityOfficer)
-	if err != nil {
-		return nil, fmt.Errorf("read officers: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return db.Collect(rows, err, "read officers", func(r *sql.Rows) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		return id, r.Scan(&id)
+	})
 }
 
 func (s *Service) remindersOf(ctx context.Context, caseID string) ([]Reminder, error) {

@@ -430,19 +430,10 @@ func (s *Service) commander(ctx context.Context, tx *sql.Tx, f incidentFacts) ([
 
 func (s *Service) officers(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = $1 AND NOT disabled ORDER BY username`, authz.RoleSecurityOfficer)
-	if err != nil {
-		return nil, fmt.Errorf("read security officers: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return db.Collect(rows, err, "read security officers", func(r *sql.Rows) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		return id, r.Scan(&id)
+	})
 }
 
 func union(a, b []string) []string {
