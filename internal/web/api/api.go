@@ -77,6 +77,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerAlerts(api)
 	h.registerPaging(api)
 	h.registerStakeholders(api)
+	h.registerSLAReport(api)
 	h.registerRules(api)
 	h.registerBreach(api)
 	h.registerNotices(api)

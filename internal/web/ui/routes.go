@@ -124,6 +124,7 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/stakeholders/{group}", Perm: authz.IncidentRead, handler: u.groupShow},
 		{Method: "POST", Pattern: "/stakeholders/{group}/edit", Perm: authz.StakeholderWrite, handler: u.groupUpdate},
 		{Method: "GET", Pattern: "/sla-policies", Perm: authz.IncidentRead, handler: u.slaList},
+		{Method: "GET", Pattern: "/reports/sla", Perm: authz.IncidentRead, handler: u.slaReport},
 		{Method: "POST", Pattern: "/sla-policies/{severity}", Perm: authz.OnCallWrite, handler: u.slaSave},
 
 		{Method: "GET", Pattern: "/rules", Perm: authz.IncidentRead, handler: u.workflowList},
