@@ -177,6 +177,26 @@ type Assessment struct {
 	Findings  []Finding `json:"findings"`
 	Outcome   Outcome   `json:"outcome"`
 	Rationale string    `json:"rationale"`
+	// Ransomware, when malware encrypted the PHI, records the evidence
+	// the HHS ransomware fact sheet asks for.
+	Ransomware *Ransomware `json:"ransomware,omitempty"`
+}
+
+// Ransomware is the evidence about a ransomware attack that the HHS Fact
+// Sheet: Ransomware and HIPAA (July 2016) weighs in the risk assessment.
+// Encryption of ePHI by ransomware is an acquisition, hence a breach
+// presumed under 164.402(2), unless the assessment demonstrates a low
+// probability of compromise; that needs evidence on each of these (or the
+// PHI was already encrypted to the HHS standard: the safe harbor).
+type Ransomware struct {
+	// Variant: which ransomware, and what it is known to do beyond
+	// encrypting (does it exfiltrate? call home?).
+	Variant string `json:"variant"`
+	// Exfiltration: the evidence whether PHI left the systems (egress
+	// logs, the variant's behaviour, forensic findings).
+	Exfiltration string `json:"exfiltration"`
+	// Spread: whether the malware propagated to other systems, and which.
+	Spread string `json:"spread"`
 }
 
 // Result is the outcome a determination leads to, with the rule that
@@ -221,6 +241,9 @@ func Decide(d Determination) (Result, error) {
 			Why: prefix + "breach presumed; the entity chose to notify without a risk assessment"}, nil
 	}
 	a := d.Assessment
+	if a.Ransomware != nil {
+		prefix += "ransomware encrypted the PHI, an acquisition presumed a breach (HHS ransomware fact sheet, 2016); "
+	}
 	if a.Outcome == LowProbability {
 		return Result{Outcome: LowProbability, Citation: "45 CFR 164.402(2)",
 			Why: prefix + "the four-factor risk assessment shows a low probability of compromise: " + a.Rationale}, nil
@@ -327,6 +350,17 @@ func validateAssessment(a Assessment) []apperr.FieldError {
 	}
 	if strings.TrimSpace(a.Rationale) == "" {
 		add("assessment.rationale", "the outcome needs its written rationale")
+	}
+	if r := a.Ransomware; r != nil && a.Outcome == LowProbability {
+		// HHS ransomware fact sheet (2016): a low probability of
+		// compromise must rest on the variant, exfiltration and spread.
+		for _, e := range []struct{ field, text, what string }{{"variant", r.Variant, "the ransomware variant and what it does"},
+			{"exfiltration", r.Exfiltration, "the evidence whether PHI was exfiltrated"},
+			{"spread", r.Spread, "whether the malware spread to other systems"}} {
+			if strings.TrimSpace(e.text) == "" {
+				add("assessment.ransomware."+e.field, "a low probability of compromise after ransomware needs %s (HHS ransomware fact sheet, 2016)", e.what)
+			}
+		}
 	}
 	return fs
 }

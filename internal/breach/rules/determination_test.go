@@ -67,6 +67,17 @@ func TestDecide(t *testing.T) {
 		{"164.402(2) complete assessment concluding notification", func(t *testing.T) Determination {
 			return Determination{Assessment: fullAssessment(NotificationRequired), Signature: signed(t)}
 		}, NotificationRequired, "45 CFR 164.402(2)", "does not show a low probability"},
+		{"HHS ransomware fact sheet: ransomware is an acquisition, breach presumed and notified", func(t *testing.T) Determination {
+			a := fullAssessment(NotificationRequired)
+			a.Ransomware = &Ransomware{Variant: "LockBit 3.0"}
+			return Determination{Assessment: a, Signature: signed(t)}
+		}, NotificationRequired, "45 CFR 164.402(2)", "ransomware encrypted the PHI, an acquisition presumed a breach"},
+		{"HHS ransomware fact sheet: low probability with evidence on variant, exfiltration and spread", func(t *testing.T) Determination {
+			a := fullAssessment(LowProbability)
+			a.Ransomware = &Ransomware{Variant: "a strain that only encrypts", Exfiltration: "egress logs show no outbound transfer",
+				Spread: "contained to one isolated backup host"}
+			return Determination{Assessment: a, Signature: signed(t)}
+		}, LowProbability, "45 CFR 164.402(2)", "low probability"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +139,11 @@ func TestValidateRefuses(t *testing.T) {
 		{"164.402(2) an outcome is a judgement, never a score", func(t *testing.T) Determination {
 			return Determination{Assessment: averaged, Signature: signed(t)}
 		}, []string{"assessment.outcome"}, "must be"},
+		{"HHS ransomware fact sheet: low probability refused without evidence of exfiltration and spread", func(t *testing.T) Determination {
+			a := fullAssessment(LowProbability)
+			a.Ransomware = &Ransomware{Variant: "LockBit 3.0"}
+			return Determination{Assessment: a, Signature: signed(t)}
+		}, []string{"assessment.ransomware.exfiltration", "assessment.ransomware.spread"}, "HHS ransomware fact sheet"},
 		{"164.402(2) no assessment and no choice to notify", func(t *testing.T) Determination {
 			return Determination{Signature: signed(t)}
 		}, []string{"assessment"}, "required"},
