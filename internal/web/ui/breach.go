@@ -23,6 +23,22 @@ import (
 // those already recorded.
 const customerRows = 2
 
+// registryControl names the facts form's checkboxes of registry customers;
+// each checked one's value is the customer's registry id.
+const registryControl = "registry_customers"
+
+// registryCustomer is one checkbox of the facts form: a customer of the
+// registry, with its agreement's notice term.
+type registryCustomer struct {
+	breach.Party
+	// CaseNotice is the term the case's facts hold for the customer when
+	// it differs from the registry's (the registry changed since, or the
+	// API set one for this case): saving the form takes the registry's.
+	CaseNotice *rules.Term
+	// Differs says CaseNotice differs from the registry's term.
+	Differs bool
+}
+
 var roleChoices = []choice{
 	{string(rules.CoveredEntity), "Covered entity (164.404-408)"},
 	{string(rules.BusinessAssociate), "Business associate (164.410)"},
@@ -112,14 +128,18 @@ type breachPage struct {
 	Clock          *clockView
 	Obligations    []breach.Obligation
 	Determinations []breach.Determination
-	Customers      []int // the indexes of the customer rows
-	Factors        []factorView
-	Roles          []choice
-	Methods        []choice
-	Standards      []choice
-	Exceptions     []choice
-	Assessments    []choice
-	Units          []choice
+	Customers      []int // the indexes of the customer rows typed by hand
+	// Registry are the registry's active customers, and archived ones the
+	// case names; Picked the ids of those checked.
+	Registry    []registryCustomer
+	Picked      map[string]bool
+	Factors     []factorView
+	Roles       []choice
+	Methods     []choice
+	Standards   []choice
+	Exceptions  []choice
+	Assessments []choice
+	Units       []choice
 	// Facts and Sign are the two forms' values and errors, by control name.
 	Facts       map[string]string
 	FactsErrors map[string]string
@@ -141,17 +161,48 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 	if err != nil {
 		return breachPage{}, err
 	}
+	parties, err := u.Breach.Parties(r.Context(), breach.PartyCustomer, true)
+	if err != nil {
+		return breachPage{}, err
+	}
+	named := map[string]rules.Customer{}
+	for _, cu := range c.Facts.Customers {
+		named[cu.ID] = cu
+	}
+	inRegistry := map[string]bool{}
 	p := breachPage{Case: c, Clock: newClock(obs, u.Clock.Now()), Obligations: obs, Determinations: dets,
 		Roles: roleChoices, Methods: methodChoices, Exceptions: exceptionChoices, Assessments: assessmentChoices, Units: unitChoices,
-		Facts: factsForm(c.Facts), Sign: map[string]string{"path": "assess"}}
+		Sign: map[string]string{"path": "assess"}}
+	for _, pa := range parties {
+		cu, isNamed := named[pa.ID]
+		if pa.ArchivedAt != nil && !isNamed {
+			continue
+		}
+		rc := registryCustomer{Party: pa}
+		if isNamed && !sameTerm(cu.Notice, pa.Notice) {
+			rc.CaseNotice, rc.Differs = cu.Notice, true
+		}
+		p.Registry = append(p.Registry, rc)
+		inRegistry[pa.ID] = true
+	}
+	var manual int
+	p.Facts, p.Picked, manual = factsForm(c.Facts, inRegistry)
 	for _, s := range rules.Standards() {
 		p.Standards = append(p.Standards, choice{s.ID, string(s.Method) + ": " + s.Scope})
 	}
 	for i, f := range rules.Factors() {
 		p.Factors = append(p.Factors, factorView{Index: i, Factor: f, Question: factorQuestions[i]})
 	}
-	p.setCustomerRows(len(c.Facts.Customers))
+	p.setCustomerRows(manual)
 	return p, nil
+}
+
+// sameTerm says whether two notice terms are the same (nil: none).
+func sameTerm(a, b *rules.Term) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 func (p *breachPage) setCustomerRows(n int) {
@@ -161,9 +212,11 @@ func (p *breachPage) setCustomerRows(n int) {
 	}
 }
 
-// factsForm fills the facts form from recorded facts.
-func factsForm(f rules.Facts) map[string]string {
-	out := map[string]string{"role": string(f.Role), "discovered_at": dtZero(f.DiscoveredAt),
+// factsForm fills the facts form from recorded facts: a customer of the
+// registry (inRegistry) is a checked box of picked, any other a row typed
+// by hand; rows is how many rows those take.
+func factsForm(f rules.Facts, inRegistry map[string]bool) (form map[string]string, picked map[string]bool, rows int) {
+	form = map[string]string{"role": string(f.Role), "discovered_at": dtZero(f.DiscoveredAt),
 		"should_have_known_at": dtZero(f.ShouldHaveKnownAt), "individuals": strconv.Itoa(f.Individuals)}
 	states := make([]string, 0, len(f.ByState))
 	for st := range f.ByState {
@@ -174,25 +227,32 @@ func factsForm(f rules.Facts) map[string]string {
 	for i, st := range states {
 		parts[i] = st + "=" + strconv.Itoa(f.ByState[st])
 	}
-	out["by_state"] = strings.Join(parts, ", ")
-	for i, c := range f.Customers {
-		out[customerKey(i, "id")], out[customerKey(i, "name")] = c.ID, c.Name
+	form["by_state"] = strings.Join(parts, ", ")
+	picked = map[string]bool{}
+	i := 0
+	for _, c := range f.Customers {
+		if inRegistry[c.ID] {
+			picked[c.ID] = true
+			continue
+		}
+		form[customerKey(i, "id")], form[customerKey(i, "name")] = c.ID, c.Name
 		if c.Notice != nil {
-			out[customerKey(i, "amount")], out[customerKey(i, "unit")] = strconv.Itoa(c.Notice.Amount), string(c.Notice.Unit)
+			form[customerKey(i, "amount")], form[customerKey(i, "unit")] = strconv.Itoa(c.Notice.Amount), string(c.Notice.Unit)
 			if c.Notice.Business {
-				out[customerKey(i, "business")] = "on"
+				form[customerKey(i, "business")] = "on"
 			}
 		}
+		i++
 	}
 	if d := f.Delay; d != nil {
 		if o := d.Oral; o != nil {
-			out["oral_at"], out["oral_official"], out["oral_agency"] = dtZero(o.At), o.Official, o.Agency
+			form["oral_at"], form["oral_official"], form["oral_agency"] = dtZero(o.At), o.Official, o.Agency
 		}
 		if w := d.Written; w != nil {
-			out["written_at"], out["written_until"], out["written_official"], out["written_agency"] = dtZero(w.At), dtZero(w.Until), w.Official, w.Agency
+			form["written_at"], form["written_until"], form["written_official"], form["written_agency"] = dtZero(w.At), dtZero(w.Until), w.Official, w.Agency
 		}
 	}
-	return out
+	return form, picked, i
 }
 
 func dtZero(t time.Time) string {
@@ -205,16 +265,32 @@ func dtZero(t time.Time) string {
 // customerKey names a control of customer row i.
 func customerKey(i int, part string) string { return fmt.Sprintf("customers[%d]_%s", i, part) }
 
+// factsInput is the facts form as read.
+type factsInput struct {
+	Facts  rules.Facts
+	Form   map[string]string // the values by control name
+	Errors map[string]string // what could not be read, by control name
+	Picked map[string]bool   // the registry customers checked
+	Rows   int               // the customer rows up to the last one filled
+	// Controls names the control of each of Facts.Customers: a registry
+	// customer's is registryControl, another's its row's prefix.
+	Controls []string
+}
+
 // readFacts reads the facts form over the case's recorded facts (which
 // keep what the form does not show: tags and the dates notices were sent).
-func readFacts(r *http.Request, old rules.Facts) (rules.Facts, map[string]string, map[string]string) {
+// The checked registry customers come first, by id alone, so that the
+// registry fills their names and terms (Service.SetFacts); the rows typed
+// by hand follow.
+func readFacts(r *http.Request, old rules.Facts) factsInput {
 	form := map[string]string{}
 	errs := map[string]string{}
 	for k := range r.PostForm {
-		if k != "csrf" {
+		if k != "csrf" && k != registryControl {
 			form[k] = strings.TrimSpace(r.PostFormValue(k))
 		}
 	}
+	in := factsInput{Form: form, Errors: errs, Picked: map[string]bool{}}
 	f := old
 	f.Role = rules.Role(form["role"])
 	when := func(name string) time.Time {
@@ -244,6 +320,13 @@ func readFacts(r *http.Request, old rules.Facts) (rules.Facts, map[string]string
 		f.ByState = byState
 	}
 	f.Customers = nil
+	for _, id := range r.PostForm[registryControl] {
+		if id = strings.TrimSpace(id); id != "" && !in.Picked[id] {
+			in.Picked[id] = true
+			f.Customers = append(f.Customers, rules.Customer{ID: id})
+			in.Controls = append(in.Controls, registryControl)
+		}
+	}
 	for i := 0; ; i++ {
 		if _, ok := r.PostForm[customerKey(i, "id")]; !ok {
 			break
@@ -252,6 +335,8 @@ func readFacts(r *http.Request, old rules.Facts) (rules.Facts, map[string]string
 		if id == "" && name == "" && amount == "" {
 			continue
 		}
+		in.Rows = i + 1
+		in.Controls = append(in.Controls, fmt.Sprintf("customers[%d]", i))
 		c := rules.Customer{ID: id, Name: name}
 		if amount != "" {
 			n, err := strconv.Atoi(amount)
@@ -274,7 +359,35 @@ func readFacts(r *http.Request, old rules.Facts) (rules.Facts, map[string]string
 	if d.Oral != nil || d.Written != nil {
 		f.Delay = &d
 	}
-	return f, form, errs
+	in.Facts = f
+	return in
+}
+
+var customerIndexRe = regexp.MustCompile(`^customers\[(\d+)\](.*)$`)
+
+// customerFields renames the fields of a validation error that name one
+// of the facts' customers by its index to the control that shows it: the
+// registry's checkboxes (the message then names the customer) or the row
+// it was typed in. Any other error comes back as it is.
+func (in factsInput) customerFields(err error) error {
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.Invalid {
+		return err
+	}
+	out := &apperr.Error{Code: e.Code, Message: e.Message, Err: e.Err}
+	for _, f := range e.Fields {
+		if m := customerIndexRe.FindStringSubmatch(f.Field); m != nil {
+			if k, _ := strconv.Atoi(m[1]); k < len(in.Controls) {
+				if in.Controls[k] == registryControl {
+					f = apperr.FieldError{Field: registryControl, Message: in.Facts.Customers[k].ID + ": " + f.Message}
+				} else {
+					f.Field = in.Controls[k] + m[2]
+				}
+			}
+		}
+		out.Fields = append(out.Fields, f)
+	}
+	return out
 }
 
 var stateCountRe = regexp.MustCompile(`^([A-Za-z]{2})\s*=\s*(-?\d+)$`)
@@ -417,15 +530,16 @@ func (u *UI) breachFacts(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, apperr.New(apperr.Invalid, "the form could not be read"))
 		return
 	}
-	f, form, errs := readFacts(r, c.Facts)
+	in := readFacts(r, c.Facts)
+	errs := in.Errors
 	fill := func(p *breachPage, e map[string]string) {
-		p.Facts, p.FactsErrors = form, e
-		p.setCustomerRows(len(f.Customers))
+		p.Facts, p.FactsErrors, p.Picked = in.Form, e, in.Picked
+		p.setCustomerRows(in.Rows)
 	}
 	if len(errs) > 0 {
 		// The values the form could not read are shown with whatever else
 		// the service finds wrong.
-		if more, ok := controlErrors(f.Validate()); ok {
+		if more, ok := controlErrors(in.customerFields(in.Facts.Validate())); ok {
 			for k, v := range more {
 				if _, seen := errs[k]; !seen {
 					errs[k] = v
@@ -437,8 +551,8 @@ func (u *UI) breachFacts(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if _, err := u.Breach.SetFacts(r.Context(), ref, f); err != nil {
-		u.breachInvalid(w, r, err, fill)
+	if _, err := u.Breach.SetFacts(r.Context(), ref, in.Facts); err != nil {
+		u.breachInvalid(w, r, in.customerFields(err), fill)
 		return
 	}
 	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_facts"))
