@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -91,6 +92,26 @@ func TestUIBreachCase(t *testing.T) {
 			!strings.Contains(page, `id="factor3_answer-error"`) || !strings.Contains(page, `id="assessment_rationale-error"`) ||
 			!strings.Contains(page, ">names and diagnoses</textarea>") {
 			t.Fatalf("an incomplete risk assessment: %d %.3000s", code, page)
+		}
+		// Ransomware questions: closed for a theft, open for a hacking/IT
+		// incident; a low probability needs all three answers.
+		if _, page := privacy.send("GET", casePath, nil); !strings.Contains(page, `<details class="repeat" id="ransomware">`) {
+			t.Fatalf("the ransomware questions of a theft: %.3000s", page)
+		}
+		w.must(http.StatusOK, "PATCH", "/api/v1/incidents/"+inc.ID, map[string]any{"category": "hacking_it_incident"}, nil)
+		if _, page := privacy.send("GET", casePath, nil); !strings.Contains(page, `<details class="repeat" id="ransomware" open>`) {
+			t.Fatalf("the ransomware questions of a hacking incident are not open: %.3000s", page)
+		}
+		full := url.Values{"path": {"assess"}, "assessment_outcome": {"low_probability_of_compromise"}, "assessment_rationale": {"contained"},
+			"ransomware": {"on"}, "assessment_ransomware_variant": {"an encrypt-only strain"}}
+		for i := range 4 {
+			full.Set(fmt.Sprintf("factor%d_answer", i), "answered")
+			full.Set(fmt.Sprintf("factor%d_rationale", i), "reasoned")
+		}
+		code, page = privacy.send("POST", casePath+"/determinations", full)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `id="assessment_ransomware_exfiltration-error">a low probability of compromise after ransomware`) ||
+			!strings.Contains(page, `id="assessment_ransomware_spread-error"`) || !strings.Contains(page, ">an encrypt-only strain</textarea>") {
+			t.Fatalf("a ransomware assessment without exfiltration and spread: %d %.3000s", code, page)
 		}
 		if code, where := privacy.send("POST", casePath+"/determinations", url.Values{"path": {"notify"}}); code != http.StatusSeeOther {
 			t.Fatalf("sign: %d %.2000s", code, where)

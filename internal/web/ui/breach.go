@@ -15,6 +15,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/incident"
 )
 
 // ---- breach cases (45 CFR 164.400-414) ----
@@ -131,9 +132,12 @@ type breachPage struct {
 	Customers      []int // the indexes of the customer rows typed by hand
 	// Registry are the registry's active customers, and archived ones the
 	// case names; Picked the ids of those checked.
-	Registry    []registryCustomer
-	Picked      map[string]bool
-	Factors     []factorView
+	Registry []registryCustomer
+	Picked   map[string]bool
+	Factors  []factorView
+	// Hacking: the incident is a hacking/IT incident, so the wizard opens
+	// its ransomware questions (HHS ransomware fact sheet, 2016).
+	Hacking     bool
 	Roles       []choice
 	Methods     []choice
 	Standards   []choice
@@ -165,13 +169,18 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 	if err != nil {
 		return breachPage{}, err
 	}
+	inc, err := u.Incidents.Meta(r.Context(), ref)
+	if err != nil {
+		return breachPage{}, err
+	}
 	named := map[string]rules.Customer{}
 	for _, cu := range c.Facts.Customers {
 		named[cu.ID] = cu
 	}
 	inRegistry := map[string]bool{}
 	p := breachPage{Case: c, Clock: newClock(obs, u.Clock.Now()), Obligations: obs, Determinations: dets,
-		Roles: roleChoices, Methods: methodChoices, Exceptions: exceptionChoices, Assessments: assessmentChoices, Units: unitChoices,
+		Hacking: inc.Category == incident.HackingIT,
+		Roles:   roleChoices, Methods: methodChoices, Exceptions: exceptionChoices, Assessments: assessmentChoices, Units: unitChoices,
 		Sign: map[string]string{"path": "assess"}}
 	for _, pa := range parties {
 		cu, isNamed := named[pa.ID]
@@ -575,6 +584,10 @@ func readDetermination(form map[string]string) rules.Determination {
 		d.NotifyWithoutAssessment = true
 	case "assess":
 		a := &rules.Assessment{Outcome: rules.Outcome(form["assessment_outcome"]), Rationale: form["assessment_rationale"]}
+		if form["ransomware"] == "on" {
+			a.Ransomware = &rules.Ransomware{Variant: form["assessment_ransomware_variant"],
+				Exfiltration: form["assessment_ransomware_exfiltration"], Spread: form["assessment_ransomware_spread"]}
+		}
 		for i, f := range rules.Factors() {
 			a.Findings = append(a.Findings, rules.Finding{Factor: f, Answer: form[fmt.Sprintf("factor%d_answer", i)],
 				Rationale: form[fmt.Sprintf("factor%d_rationale", i)]})
@@ -597,7 +610,8 @@ func readDetermination(form map[string]string) rules.Determination {
 
 var signFields = []string{"secured_claim", "secured_method", "secured_standard", "secured_key_compromised", "secured_accessible_decrypted",
 	"secured_rationale", "exception_claim", "exception_kind", "exception_no_further_impermissible_use", "exception_rationale", "path",
-	"assessment_outcome", "assessment_rationale", "reason",
+	"assessment_outcome", "assessment_rationale", "reason", "ransomware", "assessment_ransomware_variant",
+	"assessment_ransomware_exfiltration", "assessment_ransomware_spread",
 	"factor0_answer", "factor0_rationale", "factor1_answer", "factor1_rationale", "factor2_answer", "factor2_rationale",
 	"factor3_answer", "factor3_rationale"}
 
