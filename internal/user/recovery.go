@@ -16,14 +16,11 @@ import (
 // with their first key, as with TOTP enrolment, so that losing every key
 // does not need an administrator (45 CFR 164.312(d)).
 const (
-	// ceremonyRecoveryCodes keeps the codes issued with a first key
-	// beside the session, sealed, until the page that shows them reads
-	// them once (within ceremonyTTL).
-	ceremonyRecoveryCodes = "recovery_codes"
-
-	// Where kept codes are stored, which their sealing is bound to.
-	ceremonyTable  = "webauthn_ceremonies"
-	ceremonyColumn = "data"
+	// Where the codes issued with a first key wait, sealed, until the page
+	// that shows them reads them once (within ceremonyTTL); the sealing is
+	// bound to this place and the session's id.
+	shownTable  = "recovery_codes_shown"
+	shownColumn = "codes"
 )
 
 // issueFirstRecoveryCodes gives the user recovery codes when they have no
@@ -51,11 +48,11 @@ func (s *Service) issueFirstRecoveryCodes(ctx context.Context, tx *sql.Tx, userI
 	if err := replaceRecoveryCodes(ctx, tx, userID, hashes, now); err != nil {
 		return false, err
 	}
-	sealed, err := s.opts.Secrets.Seal([]byte(strings.Join(codes, " ")), ceremonyTable, ceremonyColumn, sessionID)
+	sealed, err := s.opts.Secrets.Seal([]byte(strings.Join(codes, " ")), shownTable, shownColumn, sessionID)
 	if err != nil {
 		return false, fmt.Errorf("recovery codes: seal: %w", err)
 	}
-	if err := putCeremony(ctx, tx, sessionID, ceremonyRecoveryCodes, sealed, now.Add(ceremonyTTL), now); err != nil {
+	if err := putCodesToShow(ctx, tx, sessionID, sealed, now.Add(ceremonyTTL), now); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -78,7 +75,7 @@ func (s *Service) TakeRecoveryCodes(ctx context.Context) ([]string, error) {
 	var found bool
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		sealed, found, err = popCeremony(ctx, tx, cur.ID, ceremonyRecoveryCodes, s.clock.Now())
+		sealed, found, err = popCodesToShow(ctx, tx, cur.ID, s.clock.Now())
 		return err
 	})
 	if err != nil || !found {
@@ -87,7 +84,7 @@ func (s *Service) TakeRecoveryCodes(ctx context.Context) ([]string, error) {
 	if s.opts.Secrets == nil {
 		return nil, errors.New("recovery codes: no Sealer configured to open them")
 	}
-	plain, err := s.opts.Secrets.Open(sealed, ceremonyTable, ceremonyColumn, cur.ID)
+	plain, err := s.opts.Secrets.Open(sealed, shownTable, shownColumn, cur.ID)
 	if err != nil {
 		return nil, fmt.Errorf("recovery codes: open: %w", err)
 	}
@@ -167,4 +164,36 @@ func (s *Service) reauthenticate(ctx context.Context, u User, phc, password stri
 		return s.reject(ctx, fail, errCurrentPassword())
 	}
 	return nil
+}
+
+// putCodesToShow keeps the session's sealed codes, replacing any earlier
+// ones, and forgets every expired set of any session.
+func putCodesToShow(ctx context.Context, tx *sql.Tx, sessionID, sealed string, expires, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM recovery_codes_shown WHERE session_id = $1 OR expires_at < $2", sessionID, now); err != nil {
+		return fmt.Errorf("recovery codes: replace shown: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO recovery_codes_shown (session_id, codes, expires_at) VALUES ($1, $2, $3)",
+		sessionID, sealed, expires); err != nil {
+		return fmt.Errorf("recovery codes: keep to show: %w", err)
+	}
+	return nil
+}
+
+// popCodesToShow deletes the session's sealed codes and returns them when
+// they have not expired.
+func popCodesToShow(ctx context.Context, tx *sql.Tx, sessionID string, now time.Time) (string, bool, error) {
+	var sealed string
+	var expires time.Time
+	err := tx.QueryRowContext(ctx, "SELECT codes, expires_at FROM recovery_codes_shown WHERE session_id = $1", sessionID).
+		Scan(&sealed, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("recovery codes: get shown: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM recovery_codes_shown WHERE session_id = $1", sessionID); err != nil {
+		return "", false, fmt.Errorf("recovery codes: delete shown: %w", err)
+	}
+	return sealed, now.Before(expires), nil
 }
