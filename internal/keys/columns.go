@@ -22,6 +22,9 @@ var (
 	IncidentEventNote = Column{Table: "incident_events", Name: "note", RowID: "id"}
 	// UserTOTPSecret is a person's TOTP seed (45 CFR 164.312(d)).
 	UserTOTPSecret = Column{Table: "user_totp", Name: "secret", RowID: "user_id"}
+	// RecoveryCodesShown holds the recovery codes issued with a person's
+	// first security key until they are shown, once (at most 5 minutes).
+	RecoveryCodesShown = Column{Table: "recovery_codes_shown", Name: "codes", RowID: "session_id"}
 	// AlertDetails is what a monitoring tool sent beyond the summary
 	// (custom details, labels, annotations), which may quote PHI.
 	AlertDetails = Column{Table: "alerts", Name: "details", RowID: "id"}
@@ -50,7 +53,7 @@ var (
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, AlertDetails, ContactAddress, StatusUpdateBody,
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails}
 }

@@ -412,6 +412,15 @@ func recoveryCodeState(ctx context.Context, q db.Querier, userID, hash string) (
 	return true, usedAt.Valid, nil
 }
 
+// countUnusedRecoveryCodes counts the user's recovery codes not yet used.
+func countUnusedRecoveryCodes(ctx context.Context, q db.Querier, userID string) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL", userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("recovery codes: count: %w", err)
+	}
+	return n, nil
+}
+
 func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID string, hashes []string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM user_recovery_codes WHERE user_id = $1", userID); err != nil {
 		return fmt.Errorf("recovery codes: delete: %w", err)

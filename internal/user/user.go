@@ -16,6 +16,7 @@
 //	user.mfa_enabled, user.mfa_failed, user.recovery_code_used,
 //	user.identity_linked (single sign-on, SignInExternal),
 //	user.webauthn_add, user.webauthn_remove, user.reauth_failed,
+//	user.recovery_codes_regenerated,
 //	session.<reason> (a session ended; reasons as EndedReason returns them)
 //
 // A failed attempt's reason (unknown_user, wrong_password, disabled, locked,

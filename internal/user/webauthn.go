@@ -85,10 +85,12 @@ type WebAuthnKey struct {
 	LastUsedAt *time.Time
 }
 
-// Factors are the second factors a user has.
+// Factors are the second factors a user has, and how many of their
+// recovery codes are unused.
 type Factors struct {
-	TOTP bool
-	Keys int
+	TOTP          bool
+	Keys          int
+	RecoveryCodes int
 }
 
 // waUser is a user as the WebAuthn library sees it. The user handle is
@@ -131,7 +133,11 @@ func (s *Service) SecondFactors(ctx context.Context) (Factors, error) {
 	if err != nil {
 		return Factors{}, err
 	}
-	return Factors{TOTP: ok && t.confirmed, Keys: len(keys)}, nil
+	unused, err := countUnusedRecoveryCodes(ctx, s.db.R, a.ID)
+	if err != nil {
+		return Factors{}, err
+	}
+	return Factors{TOTP: ok && t.confirmed, Keys: len(keys), RecoveryCodes: unused}, nil
 }
 
 // WebAuthnKeys lists the signed-in user's security keys, oldest first.
@@ -190,53 +196,59 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context) ([]byte, error)
 // answer that does not verify is an Invalid error on the field
 // "credential". As with ConfirmTOTP, a session waiting to enrol becomes
 // full and the user's other such sessions now need the second factor.
-func (s *Service) FinishWebAuthnRegistration(ctx context.Context, name string, response []byte) (WebAuthnKey, error) {
+//
+// When the key is the user's first second factor (no TOTP and no unused
+// recovery code), 10 recovery codes are issued with it, stored as hashes
+// as ConfirmTOTP's are; the bool result is then true and TakeRecoveryCodes
+// returns the codes, once, in this session.
+func (s *Service) FinishWebAuthnRegistration(ctx context.Context, name string, response []byte) (WebAuthnKey, bool, error) {
 	a, err := self(ctx)
 	if err != nil {
-		return WebAuthnKey{}, err
+		return WebAuthnKey{}, false, err
 	}
 	if s.wa == nil {
-		return WebAuthnKey{}, errNoWebAuthn
+		return WebAuthnKey{}, false, errNoWebAuthn
 	}
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return WebAuthnKey{}, apperr.Field("name", "is required: name the key so that you can tell it from others")
+		return WebAuthnKey{}, false, apperr.Field("name", "is required: name the key so that you can tell it from others")
 	case utf8.RuneCountInString(name) > maxKeyName || strings.ContainsFunc(name, isControl):
-		return WebAuthnKey{}, apperr.Field("name", "must be at most %d characters without control characters", maxKeyName)
+		return WebAuthnKey{}, false, apperr.Field("name", "must be at most %d characters without control characters", maxKeyName)
 	}
 	cur, ok := sessionFrom(ctx)
 	if !ok || cur.UserID != a.ID {
-		return WebAuthnKey{}, apperr.New(apperr.Unauthorized, "a session is needed to add a security key")
+		return WebAuthnKey{}, false, apperr.New(apperr.Unauthorized, "a session is needed to add a security key")
 	}
 	data, found, err := s.takeCeremony(ctx, cur.ID, ceremonyRegister)
 	if err != nil {
-		return WebAuthnKey{}, err
+		return WebAuthnKey{}, false, err
 	}
 	if !found {
-		return WebAuthnKey{}, apperr.Field("credential", "came after the registration timed out or finished: start again")
+		return WebAuthnKey{}, false, apperr.Field("credential", "came after the registration timed out or finished: start again")
 	}
 	u, _, err := getUser(ctx, s.db.R, a.ID)
 	if err != nil {
-		return WebAuthnKey{}, err
+		return WebAuthnKey{}, false, err
 	}
 	w, _, err := s.waUser(ctx, s.db.R, u)
 	if err != nil {
-		return WebAuthnKey{}, err
+		return WebAuthnKey{}, false, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return WebAuthnKey{}, apperr.Field("credential", "is not a WebAuthn registration response: %s", protocolDetail(err))
+		return WebAuthnKey{}, false, apperr.Field("credential", "is not a WebAuthn registration response: %s", protocolDetail(err))
 	}
 	cred, err := s.wa.CreateCredential(w, data, parsed)
 	if err != nil {
-		return WebAuthnKey{}, apperr.Field("credential", "was not accepted: %s", protocolDetail(err))
+		return WebAuthnKey{}, false, apperr.Field("credential", "was not accepted: %s", protocolDetail(err))
 	}
 	now := s.clock.Now()
 	k := keyRow{WebAuthnKey: WebAuthnKey{ID: newID(), Name: name, AAGUID: aaguidString(cred.Authenticator.AAGUID),
 		Transports: transports(cred.Transport), CreatedAt: now},
 		credentialID: cred.ID, publicKey: cred.PublicKey, attestationType: cred.AttestationType,
 		signCount: cred.Authenticator.SignCount, backupEligible: cred.Flags.BackupEligible}
+	var issued bool
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		taken, err := keyExists(ctx, tx, cred.ID)
 		if err != nil {
@@ -248,8 +260,16 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, name string, r
 		if err := insertKey(ctx, tx, a.ID, k); err != nil {
 			return err
 		}
+		change := map[string]any{"key_id": k.ID, "name": name, "aaguid": k.AAGUID}
+		issued, err = s.issueFirstRecoveryCodes(ctx, tx, a.ID, cur.ID, now)
+		if err != nil {
+			return err
+		}
+		if issued {
+			change["recovery_codes"] = recoveryCount
+		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "user.webauthn_add", ObjectType: "user", ObjectID: a.ID,
-			Change: map[string]string{"key_id": k.ID, "name": name, "aaguid": k.AAGUID}}); err != nil {
+			Change: change}); err != nil {
 			return err
 		}
 		if cur.Stage == StageEnrollMFA {
@@ -266,9 +286,9 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, name string, r
 		return setUserStage(ctx, tx, a.ID, StageEnrollMFA, StageMFA)
 	})
 	if err != nil {
-		return WebAuthnKey{}, err
+		return WebAuthnKey{}, false, err
 	}
-	return k.WebAuthnKey, nil
+	return k.WebAuthnKey, issued, nil
 }
 
 // RemoveWebAuthnKey removes one of the signed-in user's security keys
@@ -284,22 +304,8 @@ func (s *Service) RemoveWebAuthnKey(ctx context.Context, id, password string) er
 	if err != nil {
 		return err
 	}
-	fail := failure{username: u.Username, userID: u.ID, action: "user.reauth_failed", countAccount: true}
-	locked, err := accountLocked(ctx, s.db.R, u.Username, s.clock.Now())
-	if err != nil {
+	if err := s.reauthenticate(ctx, u, phc, password); err != nil {
 		return err
-	}
-	if locked {
-		fail.reason, fail.countAccount = reasonLocked, false
-		return s.reject(ctx, fail, errCurrentPassword())
-	}
-	ok, _, err := s.verifyPassword(ctx, password, phc)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		fail.reason = reasonWrongPassword
-		return s.reject(ctx, fail, errCurrentPassword())
 	}
 	now := s.clock.Now()
 	return s.db.Write(ctx, func(tx *sql.Tx) error {

@@ -136,16 +136,24 @@ func newKeyEnv(t *testing.T, d *db.DB) *env {
 // addKey registers k as name in the session of token.
 func (e *env) addKey(token, name string, k *softKey) user.WebAuthnKey {
 	e.t.Helper()
+	key, _ := e.addKeyIssuing(token, name, k)
+	return key
+}
+
+// addKeyIssuing registers k as name in the session of token and reports
+// whether recovery codes came with it.
+func (e *env) addKeyIssuing(token, name string, k *softKey) (user.WebAuthnKey, bool) {
+	e.t.Helper()
 	ctx := e.inSession(token)
 	opts, err := e.svc.BeginWebAuthnRegistration(ctx)
 	if err != nil {
 		e.t.Fatalf("begin registration: %v", err)
 	}
-	key, err := e.svc.FinishWebAuthnRegistration(ctx, name, k.register(opts))
+	key, issued, err := e.svc.FinishWebAuthnRegistration(ctx, name, k.register(opts))
 	if err != nil {
 		e.t.Fatalf("finish registration: %v", err)
 	}
-	return key
+	return key, issued
 }
 
 // keySignIn answers the security-key check of a StageMFA session.
@@ -192,7 +200,7 @@ func TestWebAuthnRegisterAndSignIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.FinishWebAuthnRegistration(ctx, "Again", k.register(opts)); fieldOf(err) != "credential" {
+		if _, _, err := e.svc.FinishWebAuthnRegistration(ctx, "Again", k.register(opts)); fieldOf(err) != "credential" {
 			t.Fatalf("second registration: %v", err)
 		}
 
@@ -202,7 +210,7 @@ func TestWebAuthnRegisterAndSignIn(t *testing.T) {
 			t.Fatalf("stage %s", next.Session.Stage)
 		}
 		f, err := e.svc.SecondFactors(e.inSession(next.Token))
-		if err != nil || f != (user.Factors{Keys: 1}) {
+		if err != nil || f != (user.Factors{Keys: 1, RecoveryCodes: 10}) {
 			t.Fatalf("factors %+v, %v", f, err)
 		}
 		seq = e.seq()
@@ -268,15 +276,15 @@ func TestWebAuthnWrongOriginAndReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 		k.origin = "https://ward.example.test.evil.example"
-		if _, err := e.svc.FinishWebAuthnRegistration(ctx, "Blue key", k.register(opts)); fieldOf(err) != "credential" {
+		if _, _, err := e.svc.FinishWebAuthnRegistration(ctx, "Blue key", k.register(opts)); fieldOf(err) != "credential" {
 			t.Fatalf("wrong origin registration: %v", err)
 		}
 		// The challenge was used up by that attempt.
 		k.origin = wardURL
-		if _, err := e.svc.FinishWebAuthnRegistration(ctx, "Blue key", k.register(opts)); fieldOf(err) != "credential" {
+		if _, _, err := e.svc.FinishWebAuthnRegistration(ctx, "Blue key", k.register(opts)); fieldOf(err) != "credential" {
 			t.Fatalf("reused registration challenge: %v", err)
 		}
-		if _, err := e.svc.FinishWebAuthnRegistration(ctx, " ", nil); fieldOf(err) != "name" {
+		if _, _, err := e.svc.FinishWebAuthnRegistration(ctx, " ", nil); fieldOf(err) != "name" {
 			t.Fatalf("blank name: %v", err)
 		}
 		e.addKey(res.Token, "Blue key", k)
@@ -386,6 +394,13 @@ func TestWebAuthnRemove(t *testing.T) {
 		u, err := e.svc.Get(cli, "sofia")
 		if err != nil || u.MFAEnabled {
 			t.Fatalf("after reset: MFAEnabled %v, %v", u.MFAEnabled, err)
+		}
+		// And the recovery codes that came with the first key.
+		for _, table := range []string{"user_webauthn", "user_recovery_codes"} {
+			var n int
+			if err := d.R.QueryRowContext(context.Background(), "SELECT count(*) FROM "+table+" WHERE user_id = $1", u.ID).Scan(&n); err != nil || n != 0 {
+				t.Errorf("%s: %d rows left after the reset, %v", table, n, err)
+			}
 		}
 	})
 }

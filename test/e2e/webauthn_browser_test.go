@@ -52,9 +52,10 @@ func virtualKey() chromedp.Action {
 }
 
 // TestBrowserWebAuthn registers a security key from the profile page in
-// real headless Chromium, signs out, and signs in with the password and
-// the key; then a security officer enrols a key as their required second
-// factor.
+// real headless Chromium, which shows the recovery codes that come with it
+// once, signs out, and signs in with the password and the key, then with a
+// recovery code (once); then a security officer enrols a key as their
+// required second factor.
 func TestBrowserWebAuthn(t *testing.T) {
 	path := chromium(t)
 	eachDBURL(t, func(t *testing.T, dbURL string) { browserWebAuthn(t, path, dbURL) })
@@ -70,6 +71,7 @@ func browserWebAuthn(t *testing.T, path, dbURL string) {
 		}
 	}
 
+	var loc string
 	ctx := browser(t, path)
 	run(t, ctx, "virtual authenticator", chromedp.Navigate(public+"/login"), virtualKey())
 	var h1 string
@@ -78,17 +80,28 @@ func browserWebAuthn(t *testing.T, path, dbURL string) {
 	if h1 != "Open incidents" {
 		t.Fatalf("after sign-in: %q", h1)
 	}
-	var keys string
+	// The first key brings recovery codes, shown once.
+	var keys, shown string
 	run(t, ctx, "register a key", chromedp.Navigate(public+"/profile"),
 		chromedp.WaitVisible("#key-name", chromedp.ByQuery), chromedp.SendKeys("#key-name", "Virtual key", chromedp.ByQuery),
 		chromedp.Click("#webauthn-register button", chromedp.ByQuery),
+		chromedp.WaitVisible("#recovery-codes", chromedp.ByQuery),
+		chromedp.Text("#recovery-codes", &shown, chromedp.ByQuery), chromedp.Location(&loc))
+	codes := strings.Fields(shown)
+	if len(codes) != 10 || len(codes[0]) != 19 || strings.Contains(loc, codes[0]) {
+		t.Fatalf("recovery codes %q at %s", codes, loc)
+	}
+	run(t, ctx, "codes not shown again", chromedp.Navigate(public+"/mfa/recovery-codes"),
 		chromedp.WaitVisible(`section[aria-labelledby="keys"] table`, chromedp.ByQuery),
-		chromedp.Text(`section[aria-labelledby="keys"] table`, &keys, chromedp.ByQuery))
+		chromedp.Text(`section[aria-labelledby="keys"] table`, &keys, chromedp.ByQuery),
+		chromedp.Text("#recovery-left", &shown, chromedp.ByQuery))
 	if !strings.Contains(keys, "Virtual key") || !strings.Contains(keys, "never") {
 		t.Fatalf("keys after registration: %q", keys)
 	}
+	if !strings.HasPrefix(shown, "10 of 10") {
+		t.Fatalf("recovery codes left: %q", shown)
+	}
 
-	var loc string
 	run(t, ctx, "sign out", chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible("#username", chromedp.ByQuery))
 	run(t, ctx, "sign in with the key", signIn("kim", password),
@@ -110,12 +123,45 @@ func browserWebAuthn(t *testing.T, path, dbURL string) {
 		t.Fatalf("last used not recorded: %q", keys)
 	}
 
+	// Without the key, a recovery code works once.
+	var label string
+	run(t, ctx, "sign out", chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible("#username", chromedp.ByQuery))
+	run(t, ctx, "sign in with a recovery code", signIn("kim", password),
+		chromedp.WaitVisible("#code", chromedp.ByQuery), chromedp.Text(`label[for="code"]`, &label, chromedp.ByQuery),
+		chromedp.SendKeys("#code", codes[0], chromedp.ByQuery),
+		chromedp.Submit("#code", chromedp.ByQuery))
+	if !strings.HasPrefix(label, "Recovery code") {
+		t.Fatalf("code form for a key-only user: label %q", label)
+	}
+	onDashboard(t, ctx, "after the recovery code")
+	run(t, ctx, "codes left", chromedp.Navigate(public+"/profile"),
+		chromedp.WaitVisible("#recovery-left", chromedp.ByQuery), chromedp.Text("#recovery-left", &shown, chromedp.ByQuery))
+	if !strings.HasPrefix(shown, "9 of 10") {
+		t.Fatalf("recovery codes left: %q", shown)
+	}
+	var refused string
+	run(t, ctx, "sign out", chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible("#username", chromedp.ByQuery))
+	run(t, ctx, "a used recovery code", signIn("kim", password),
+		chromedp.WaitVisible("#code", chromedp.ByQuery), chromedp.SendKeys("#code", codes[0], chromedp.ByQuery),
+		chromedp.Submit("#code", chromedp.ByQuery),
+		chromedp.WaitVisible("#code-error", chromedp.ByQuery), chromedp.Text("#code-error", &refused, chromedp.ByQuery))
+	if !strings.Contains(refused, "not valid") {
+		t.Fatalf("used code: %q", refused)
+	}
+	run(t, ctx, "another recovery code", chromedp.SetValue("#code", codes[1], chromedp.ByQuery),
+		chromedp.Submit("#code", chromedp.ByQuery))
+	onDashboard(t, ctx, "after another recovery code")
+
 	// A security officer must enrol a second factor; a key will do.
 	run(t, ctx, "sign out", chromedp.Click(`form[action="/logout"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible("#username", chromedp.ByQuery))
 	run(t, ctx, "officer enrols a key", signIn("sofia", password),
 		chromedp.WaitVisible("#key-name", chromedp.ByQuery), chromedp.SendKeys("#key-name", "Officer key", chromedp.ByQuery),
 		chromedp.Click("#webauthn-register button", chromedp.ByQuery),
+		chromedp.WaitVisible("#recovery-codes", chromedp.ByQuery),
+		chromedp.Navigate(public+"/profile"),
 		chromedp.WaitVisible(`section[aria-labelledby="keys"] table`, chromedp.ByQuery),
 		chromedp.Text(`section[aria-labelledby="keys"] table`, &keys, chromedp.ByQuery))
 	if !strings.Contains(keys, "Officer key") {
@@ -126,4 +172,14 @@ func browserWebAuthn(t *testing.T, path, dbURL string) {
 	if !strings.Contains(account, "Two-factor authentication: on (security keys)") {
 		t.Fatalf("account: %q", account)
 	}
+}
+
+// onDashboard waits until the tab shows the dashboard, after a form that
+// moves the page there.
+func onDashboard(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	eventually(t, what, func() bool {
+		var h1 string
+		return chromedp.Run(ctx, chromedp.Text("main h1", &h1, chromedp.ByQuery)) == nil && h1 == "Open incidents"
+	})
 }

@@ -203,7 +203,8 @@ type mfaPage struct {
 }
 
 // mfaForm offers the second factors the user has: the security key first
-// when there is one, the code form when they have TOTP.
+// when there is one, the code form when they have TOTP or unused recovery
+// codes (labelled for recovery codes when they have no TOTP).
 func (u *UI) mfaForm(w http.ResponseWriter, r *http.Request) {
 	f, err := u.Users.SecondFactors(r.Context())
 	if err != nil {
@@ -232,6 +233,9 @@ func (u *UI) mfa(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if c := apperr.CodeOf(err); c == apperr.Unauthorized || c == apperr.Invalid {
 			page.Error = "That code is not valid. Use the current code from your authenticator app, or a recovery code."
+			if !f.TOTP {
+				page.Error = "That recovery code is not valid, or was used before."
+			}
 			u.render(w, r, http.StatusUnauthorized, "mfa", "Two-factor check", "", page)
 			return
 		}

@@ -95,6 +95,8 @@ type enrollPage struct {
 	QR     template.URL
 	Error  string
 	Codes  []string
+	// Done is where "I have saved them" goes; the dashboard when empty.
+	Done string
 }
 
 func (u *UI) enrollForm(w http.ResponseWriter, r *http.Request) {

@@ -149,6 +149,8 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/mfa/webauthn/begin", Perm: SignedIn, Stages: enrol, handler: u.keyRegisterBegin},
 		{Method: "POST", Pattern: "/mfa/webauthn", Perm: SignedIn, Stages: enrol, handler: u.keyRegister},
 		{Method: "POST", Pattern: "/profile/webauthn/{key}/delete", Perm: SignedIn, handler: u.keyRemove},
+		{Method: "GET", Pattern: "/mfa/recovery-codes", Perm: SignedIn, Stages: enrol, handler: u.keyRecoveryCodes},
+		{Method: "POST", Pattern: "/profile/recovery-codes", Perm: SignedIn, handler: u.recoveryCodesRegenerate},
 
 		{Method: "GET", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.users},
 		{Method: "POST", Pattern: "/admin/users", Perm: authz.UserAdmin, handler: u.userCreate},

@@ -59,12 +59,58 @@ func (u *UI) keyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, opts)
 }
 
+// keyRegister adds the key. When recovery codes came with it (the user's
+// first second factor), the browser goes to the page that shows them once;
+// they stay on the server meanwhile, never in the answer, a URL or a cookie.
 func (u *UI) keyRegister(w http.ResponseWriter, r *http.Request) {
-	if _, err := u.Users.FinishWebAuthnRegistration(r.Context(), r.PostFormValue("name"), []byte(r.PostFormValue("credential"))); err != nil {
+	_, issued, err := u.Users.FinishWebAuthnRegistration(r.Context(), r.PostFormValue("name"), []byte(r.PostFormValue("credential")))
+	if err != nil {
 		u.jsonFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/profile?msg=key_added"})
+	target := "/profile?msg=key_added"
+	if issued {
+		target = "/mfa/recovery-codes"
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": target})
+}
+
+// keyRecoveryCodes shows, once, the recovery codes issued with the
+// session's first security key; later visits go to the profile.
+func (u *UI) keyRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+	codes, err := u.Users.TakeRecoveryCodes(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if len(codes) == 0 {
+		redirect(w, r, "/profile")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	u.render(w, r, http.StatusOK, "mfa_enroll", "Security key added", "profile", enrollPage{Codes: codes})
+}
+
+// recoveryCodesRegenerate replaces the user's recovery codes after the
+// password is given again, and shows the new ones this once.
+func (u *UI) recoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
+	codes, err := u.Users.RegenerateRecoveryCodes(r.Context(), r.PostFormValue("current_password"))
+	if fe, ok := fieldErrors(err); ok {
+		p, perr := u.profileData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		p.Errors = map[string]string{"recovery_codes": fe["current_password"]}
+		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	u.render(w, r, http.StatusOK, "mfa_enroll", "New recovery codes", "profile", enrollPage{Codes: codes, Done: "/profile"})
 }
 
 // keyRemove removes a security key after the password is given again.
