@@ -131,17 +131,31 @@ func TestIncidentLifecycle(t *testing.T) {
 		}
 
 		// The timeline has every transition, old → new, in order.
+		// The incident was created phi_suspected, so its breach case
+		// opened by itself (--breach-auto-open): one entry of kind breach,
+		// by Ward, right after the creation.
 		var tl struct{ Items []eventJSON }
 		w.must(http.StatusOK, "GET", path+"/timeline", nil, &tl)
-		if len(tl.Items) != 1+len(steps)+2 {
-			t.Fatalf("timeline has %d entries, want %d", len(tl.Items), 1+len(steps)+2)
+		var own []eventJSON
+		for _, e := range tl.Items {
+			if e.Kind == "breach" {
+				if e.Seq != 2 || !strings.Contains(e.Actor, "Ward (PHI suspected)") {
+					t.Fatalf("the breach case's entry: %+v", e)
+				}
+				continue
+			}
+			own = append(own, e)
 		}
-		for i, e := range tl.Items {
-			if e.Seq != int64(i+1) || e.Actor != inc.CreatedBy {
+		if len(tl.Items) != len(own)+1 || len(own) != 1+len(steps)+2 {
+			t.Fatalf("timeline has %d entries (%d of the incident's own), want %d and one of the breach case", len(tl.Items), len(own),
+				1+len(steps)+2)
+		}
+		for i, e := range own {
+			if e.Actor != inc.CreatedBy || (i > 0 && e.Seq <= own[i-1].Seq) {
 				t.Fatalf("entry %d: %+v", i, e)
 			}
 		}
-		second := tl.Items[2]
+		second := own[2]
 		if second.Kind != "transition" || second.FromStatus != "analysis" || second.ToStatus != "containment" ||
 			second.Note != "isolated FS01" || second.Changes[0].Old != "analysis" || second.Changes[0].New != "containment" {
 			t.Fatalf("transition entry %+v", second)
