@@ -228,6 +228,45 @@ func (s *Service) becomeFull(ctx context.Context, tx *sql.Tx, userID, sessionID,
 // request first.
 var errCodeRace = errors.New("code used concurrently")
 
+// mfaAttempt is a second-factor check under way: the session waiting for
+// it, its user, the failure to record if the check fails, and when.
+type mfaAttempt struct {
+	row  sessionRow
+	user User
+	fail failure
+	now  time.Time
+}
+
+// startMFA begins a second-factor check on the session of token, which
+// must be waiting for one (ErrSession otherwise). A locked account is
+// refused with wrong, recorded but not counted again. The context it
+// returns carries the source address the session began from.
+func (s *Service) startMFA(ctx context.Context, token string, wrong error) (context.Context, mfaAttempt, error) {
+	row, err := s.openSession(ctx, token)
+	if err != nil {
+		return ctx, mfaAttempt{}, err
+	}
+	if row.Stage != StageMFA {
+		return ctx, mfaAttempt{}, ErrSession
+	}
+	ctx = withSourceIP(ctx, row.IP)
+	u, _, err := getUser(ctx, s.db.R, row.UserID)
+	if err != nil {
+		return ctx, mfaAttempt{}, err
+	}
+	m := mfaAttempt{row: row, user: u, now: s.clock.Now(),
+		fail: failure{username: u.Username, userID: u.ID, action: "user.mfa_failed", countAccount: true}}
+	locked, err := accountLocked(ctx, s.db.R, u.Username, m.now)
+	if err != nil {
+		return ctx, mfaAttempt{}, err
+	}
+	if locked {
+		m.fail.reason, m.fail.countAccount = reasonLocked, false
+		return ctx, mfaAttempt{}, s.reject(ctx, m.fail, wrong)
+	}
+	return ctx, m, nil
+}
+
 // VerifyMFA completes a StageMFA session with a TOTP code or a recovery
 // code. A TOTP code is accepted once: its time step must be newer than the
 // last one accepted (pquerna/otp alone would accept it again within its
@@ -235,28 +274,11 @@ var errCodeRace = errors.New("code used concurrently")
 // lockout and are answered with ErrCode. On success the session becomes
 // full and the user's other sessions end; the result carries the same token.
 func (s *Service) VerifyMFA(ctx context.Context, token, code string) (LoginResult, error) {
-	row, err := s.openSession(ctx, token)
+	ctx, m, err := s.startMFA(ctx, token, ErrCode)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if row.Stage != StageMFA {
-		return LoginResult{}, ErrSession
-	}
-	ctx = withSourceIP(ctx, row.IP)
-	u, _, err := getUser(ctx, s.db.R, row.UserID)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	fail := failure{username: u.Username, userID: u.ID, action: "user.mfa_failed", countAccount: true}
-	now := s.clock.Now()
-	locked, err := accountLocked(ctx, s.db.R, u.Username, now)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if locked {
-		fail.reason, fail.countAccount = reasonLocked, false
-		return LoginResult{}, s.reject(ctx, fail, ErrCode)
-	}
+	row, u, fail, now := m.row, m.user, m.fail, m.now
 	chk, err := s.checkCode(ctx, u, code, now)
 	if err != nil {
 		return LoginResult{}, err

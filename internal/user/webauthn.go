@@ -385,28 +385,11 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, token string, respons
 	if s.wa == nil {
 		return LoginResult{}, errNoWebAuthn
 	}
-	row, err := s.openSession(ctx, token)
+	ctx, m, err := s.startMFA(ctx, token, ErrKey)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if row.Stage != StageMFA {
-		return LoginResult{}, ErrSession
-	}
-	ctx = withSourceIP(ctx, row.IP)
-	u, _, err := getUser(ctx, s.db.R, row.UserID)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	fail := failure{username: u.Username, userID: u.ID, action: "user.mfa_failed", countAccount: true}
-	now := s.clock.Now()
-	locked, err := accountLocked(ctx, s.db.R, u.Username, now)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if locked {
-		fail.reason, fail.countAccount = reasonLocked, false
-		return LoginResult{}, s.reject(ctx, fail, ErrKey)
-	}
+	row, u, fail, now := m.row, m.user, m.fail, m.now
 	data, found, err := s.takeCeremony(ctx, row.ID, ceremonyLogin)
 	if err != nil {
 		return LoginResult{}, err
