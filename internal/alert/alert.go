@@ -154,15 +154,19 @@ type Alert struct {
 	Status         Status
 	Suppressed     bool
 	Summary        string
-	Source         string
-	Severity       Severity
-	Component      string
-	Group          string
-	Class          string
-	Details        json.RawMessage // empty unless read with details
-	Count          int64
-	FirstAt        time.Time
-	LastAt         time.Time
-	AcknowledgedAt *time.Time
-	ResolvedAt     *time.Time
+	// SummaryRedacted says Summary was withheld from a reader without PHI
+	// access and is SafeSummary's line.
+	SummaryRedacted bool
+	ServiceName     string
+	Source          string
+	Severity        Severity
+	Component       string
+	Group           string
+	Class           string
+	Details         json.RawMessage // empty unless read with details
+	Count           int64
+	FirstAt         time.Time
+	LastAt          time.Time
+	AcknowledgedAt  *time.Time
+	ResolvedAt      *time.Time
 }

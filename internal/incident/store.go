@@ -82,18 +82,13 @@ func nextNumber(ctx context.Context, tx db.Querier, year int) (string, error) {
 	return fmt.Sprintf("INC-%d-%04d", year, n), nil
 }
 
-// searchText is what the list's text filter matches: the number and the
-// title, lower-cased here rather than in SQL, whose LOWER() on SQLite folds
-// only ASCII.
-func searchText(inc *Incident) string { return strings.ToLower(inc.Number + " " + inc.Title) }
-
 func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
 		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
-		inc.Restricted, searchText(inc))
+		inc.Restricted)
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -104,11 +99,11 @@ func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
 func updateIncident(ctx context.Context, tx db.Querier, inc *Incident, prev int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
 		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
-		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15, search = $16,
-		restricted = $17 WHERE id = $18 AND version = $19`,
+		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15,
+		restricted = $16 WHERE id = $17 AND version = $18`,
 		inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected, nullTime(inc.OccurredAt),
 		inc.DetectedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status, inc.Resolution, inc.Commander,
-		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, searchText(inc), inc.Restricted, inc.ID, prev)
+		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, inc.Restricted, inc.ID, prev)
 	if err != nil {
 		return fmt.Errorf("update incident: %w", err)
 	}
@@ -154,13 +149,16 @@ type Filter struct {
 	Severity      Severity
 	Category      Category
 	PHISuspected  *bool
-	Text          string // in the title or the number, case-insensitive
+	// Text matches an incident whose number it is, or whose title holds
+	// every word of it (keys.Words: whole words, any case), through the
+	// blind index; a reader who may not see PHI matches numbers only.
+	Text          string
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
 	Limit         int
 	After         *Cursor // the last item of the previous page
 	// OmitPHI leaves descriptions out, for views that do not show them
-	// (so that no PHI is read, and none recorded as read).
+	// (so that they are not read, nor recorded as read; titles are).
 	OmitPHI bool
 }
 
@@ -179,8 +177,9 @@ func binder(args *[]any) func(any) string {
 	}
 }
 
-// listIncidents lists the incidents v may see that match f.
-func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Incident, error) {
+// listIncidents lists the incidents v may see that match f; tokens are the
+// blind index tokens of f.Text's words, none to match numbers only.
+func listIncidents(ctx context.Context, q db.Querier, f Filter, tokens []string, v viewer) ([]Incident, error) {
 	var args []any
 	arg := binder(&args)
 	where := []string{v.cond("incidents", arg)}
@@ -197,7 +196,15 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Inc
 		where = append(where, "phi_suspected = "+arg(*f.PHISuspected))
 	}
 	if f.Text != "" {
-		where = append(where, "search LIKE "+arg("%"+likeEscaper.Replace(strings.ToLower(f.Text))+"%")+" ESCAPE '\\'")
+		match := "number = " + arg(strings.ToUpper(strings.TrimSpace(f.Text)))
+		if len(tokens) > 0 {
+			sets := make([]string, len(tokens))
+			for i, t := range tokens {
+				sets[i] = "SELECT incident_id FROM incident_title_tokens WHERE token = " + arg(t)
+			}
+			match += " OR id IN (" + strings.Join(sets, " INTERSECT ") + ")"
+		}
+		where = append(where, "("+match+")")
 	}
 	// Times are bound in UTC, as they are stored: SQLite compares them as text.
 	if f.CreatedAfter != nil {
@@ -226,8 +233,6 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Inc
 	}
 	return out, rows.Err()
 }
-
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func insertEvent(ctx context.Context, tx db.Querier, e *Event) error {
 	changes := e.Changes
@@ -290,7 +295,7 @@ func scanTask(s scanner) (Task, error) {
 	return t, nil
 }
 
-func insertTask(ctx context.Context, tx *sql.Tx, t *Task) error {
+func insertTask(ctx context.Context, tx db.Querier, t *Task) error {
 	_, err := tx.ExecContext(ctx, "INSERT INTO incident_tasks ("+taskColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		t.ID, t.IncidentID, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.CreatedAt, t.UpdatedAt)
 	if err != nil {
@@ -299,7 +304,7 @@ func insertTask(ctx context.Context, tx *sql.Tx, t *Task) error {
 	return nil
 }
 
-func updateTask(ctx context.Context, tx *sql.Tx, t *Task) error {
+func updateTask(ctx context.Context, tx db.Querier, t *Task) error {
 	_, err := tx.ExecContext(ctx, `UPDATE incident_tasks SET title = $1, owner = $2, due_at = $3, done = $4, done_at = $5,
 		updated_at = $6 WHERE id = $7`, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.UpdatedAt, t.ID)
 	if err != nil {

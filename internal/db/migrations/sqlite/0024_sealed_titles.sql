@@ -1,0 +1,34 @@
+-- Every free-text field is PHI-capable (issue #15), sqlite dialect. Keep in
+-- step with ../postgres/0024_sealed_titles.sql.
+--
+-- Incident titles, task titles, alert summaries and break-glass reasons are
+-- now sealed with the keyring (keys.Columns). This migration cannot seal:
+-- the key is not SQL's. Ward seals the values written before it when it
+-- starts (incident.SealPlaintext, alert.SealPlaintext), before it serves.
+
+-- The plaintext copy of number and title that the list's text filter
+-- matched goes; the search is now a blind index (incident_title_tokens).
+DROP INDEX incidents_created;
+ALTER TABLE incidents DROP COLUMN search;
+CREATE INDEX incidents_created ON incidents (created_at, id);
+-- The version of the tokeniser that indexed the row's title; 0 means not
+-- indexed yet (rows written before this migration), which start-up fixes.
+ALTER TABLE incidents ADD COLUMN search_version INTEGER NOT NULL DEFAULT 0;
+
+-- The blind index of incident titles: one row per distinct normalised word
+-- of a title, as a keyed hash (HMAC-SHA-256 under the sealed search key,
+-- truncated to 128 bits, base64), never the word itself.
+CREATE TABLE incident_title_tokens (
+    token       TEXT NOT NULL,
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    PRIMARY KEY (token, incident_id)
+);
+CREATE INDEX incident_title_tokens_incident ON incident_title_tokens (incident_id);
+
+-- Keys of blind indexes, one per purpose, each random and sealed with the
+-- keyring (keys.SearchKey): never stored in clear.
+CREATE TABLE search_keys (
+    id         TEXT PRIMARY KEY,
+    key        TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
