@@ -145,10 +145,10 @@ func getIncident(ctx context.Context, q db.Querier, ref string, v *viewer) (Inci
 
 // Filter selects incidents for List. Empty fields do not filter.
 type Filter struct {
-	Status        Status
-	Severity      Severity
-	Category      Category
-	PHISuspected  *bool
+	Status       Status
+	Severity     Severity
+	Category     Category
+	PHISuspected *bool
 	// Text matches an incident whose number it is, or whose title holds
 	// every word of it (keys.Words: whole words, any case), through the
 	// blind index; a reader who may not see PHI matches numbers only.
