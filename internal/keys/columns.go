@@ -72,10 +72,10 @@ var (
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
-		OfficerAlertReason, SearchKey, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
-		ReportSigningKey, ReportCaseDetails}
+		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
+		OfficerAlertReason, SearchKey}
 }
 
 // registered reports whether table.column is one of Columns.
