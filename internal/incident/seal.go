@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
@@ -74,12 +75,13 @@ func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, 
 
 // index replaces the blind index of incident id's title with the tokens
 // of title (keys.SearchTokens), and marks the row indexed.
-func (s *Service) index(ctx context.Context, tx db.Querier, id, title string) error {
+func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt time.Time, title string) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM incident_title_tokens WHERE incident_id = $1", id); err != nil {
 		return fmt.Errorf("index title: %w", err)
 	}
 	for _, tok := range s.keys.SearchTokens(title) {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO incident_title_tokens (token, incident_id) VALUES ($1, $2)", tok, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_title_tokens (token, incident_id, incident_created_at)
+			VALUES ($1, $2, $3)`, tok, id, createdAt.UTC()); err != nil {
 			return fmt.Errorf("index title: %w", err)
 		}
 	}
@@ -219,11 +221,14 @@ func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
 	if batch <= 0 {
 		batch = 500
 	}
-	type row struct{ id, stored, plain string }
+	type row struct {
+		id, stored, plain string
+		created         time.Time
+	}
 	var done int64
 	after := ""
 	for {
-		rows, err := s.db.R.QueryContext(ctx, `SELECT id, title FROM incidents WHERE search_version < $1 AND id > $2
+		rows, err := s.db.R.QueryContext(ctx, `SELECT id, title, created_at FROM incidents WHERE search_version < $1 AND id > $2
 			ORDER BY id LIMIT $3`, searchVersion, after, batch)
 		if err != nil {
 			return done, fmt.Errorf("read titles to index: %w", err)
@@ -231,7 +236,7 @@ func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
 		var todo []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.stored); err != nil {
+			if err := rows.Scan(&r.id, &r.stored, &r.created); err != nil {
 				rows.Close()
 				return done, fmt.Errorf("read titles to index: %w", err)
 			}
@@ -264,7 +269,7 @@ func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
 				if n, err := res.RowsAffected(); err != nil || n == 0 {
 					continue
 				}
-				if err := s.index(ctx, tx, r.id, r.plain); err != nil {
+				if err := s.index(ctx, tx, r.id, r.created, r.plain); err != nil {
 					return err
 				}
 				done++

@@ -178,11 +178,34 @@ func binder(args *[]any) func(any) string {
 }
 
 // listIncidents lists the incidents v may see that match f; tokens are the
-// blind index tokens of f.Text's words, none to match numbers only.
+// blind index tokens of f.Text's words, none to match numbers only. A text
+// that is an incident's number finds that incident; any other walks the
+// index rows of the first word newest first (incident_title_tokens_newest),
+// checking the others by their primary key, so that a page stops as soon
+// as it is full however common the word.
 func listIncidents(ctx context.Context, q db.Querier, f Filter, tokens []string, v viewer) ([]Incident, error) {
 	var args []any
 	arg := binder(&args)
+	from, at, id := "incidents", "created_at", "id"
 	where := []string{v.cond("incidents", arg)}
+	if f.Text != "" {
+		number := strings.ToUpper(strings.TrimSpace(f.Text))
+		var n int
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM incidents WHERE number = $1", number).Scan(&n); err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		switch {
+		case n > 0 || len(tokens) == 0:
+			where = append(where, "number = "+arg(number))
+		default:
+			from, at, id = "incidents JOIN incident_title_tokens t ON t.incident_id = incidents.id", "t.incident_created_at", "t.incident_id"
+			where = append(where, "t.token = "+arg(tokens[0]))
+			for _, tok := range tokens[1:] {
+				where = append(where, "EXISTS (SELECT 1 FROM incident_title_tokens o WHERE o.token = "+arg(tok)+
+					" AND o.incident_id = incidents.id)")
+			}
+		}
+	}
 	if f.Status != "" {
 		where = append(where, "status = "+arg(f.Status))
 	}
@@ -195,29 +218,18 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, tokens []string,
 	if f.PHISuspected != nil {
 		where = append(where, "phi_suspected = "+arg(*f.PHISuspected))
 	}
-	if f.Text != "" {
-		match := "number = " + arg(strings.ToUpper(strings.TrimSpace(f.Text)))
-		if len(tokens) > 0 {
-			sets := make([]string, len(tokens))
-			for i, t := range tokens {
-				sets[i] = "SELECT incident_id FROM incident_title_tokens WHERE token = " + arg(t)
-			}
-			match += " OR id IN (" + strings.Join(sets, " INTERSECT ") + ")"
-		}
-		where = append(where, "("+match+")")
-	}
 	// Times are bound in UTC, as they are stored: SQLite compares them as text.
 	if f.CreatedAfter != nil {
-		where = append(where, "created_at >= "+arg(f.CreatedAfter.UTC()))
+		where = append(where, at+" >= "+arg(f.CreatedAfter.UTC()))
 	}
 	if f.CreatedBefore != nil {
-		where = append(where, "created_at < "+arg(f.CreatedBefore.UTC()))
+		where = append(where, at+" < "+arg(f.CreatedBefore.UTC()))
 	}
 	if f.After != nil {
-		where = append(where, "(created_at, id) < ("+arg(f.After.CreatedAt.UTC())+", "+arg(f.After.ID)+")")
+		where = append(where, "("+at+", "+id+") < ("+arg(f.After.CreatedAt.UTC())+", "+arg(f.After.ID)+")")
 	}
-	query := "SELECT " + incidentColumns + " FROM incidents WHERE " + strings.Join(where, " AND ")
-	query += " ORDER BY created_at DESC, id DESC LIMIT " + arg(f.Limit)
+	query := "SELECT " + incidentColumns + " FROM " + from + " WHERE " + strings.Join(where, " AND ")
+	query += " ORDER BY " + at + " DESC, " + id + " DESC LIMIT " + arg(f.Limit)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
