@@ -223,7 +223,7 @@ func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
 	}
 	type row struct {
 		id, stored, plain string
-		created         time.Time
+		created           time.Time
 	}
 	var done int64
 	after := ""
