@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,19 +74,27 @@ func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, 
 	return inc, err
 }
 
-// index replaces the blind index of incident id's title with the tokens
-// of title (keys.SearchTokens), and marks the row indexed.
-func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt time.Time, title string) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM incident_title_tokens WHERE incident_id = $1", id); err != nil {
-		return fmt.Errorf("index title: %w", err)
-	}
-	for _, tok := range s.keys.SearchTokens(title) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_title_tokens (token, incident_id, incident_created_at)
-			VALUES ($1, $2, $3)`, tok, id, createdAt.UTC()); err != nil {
+// index writes the blind index of incident id's title: the tokens of
+// title (keys.SearchTokens), in one statement, after deleting the old ones
+// unless the incident is new.
+func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt time.Time, title string, isNew bool) error {
+	if !isNew {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM incident_title_tokens WHERE incident_id = $1", id); err != nil {
 			return fmt.Errorf("index title: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE incidents SET search_version = $1 WHERE id = $2", searchVersion, id); err != nil {
+	toks := s.keys.SearchTokens(title)
+	if len(toks) == 0 {
+		return nil
+	}
+	args := []any{id, createdAt.UTC()}
+	rows := make([]string, len(toks))
+	for i, tok := range toks {
+		args = append(args, tok)
+		rows[i] = "($" + strconv.Itoa(len(args)) + ", $1, $2)"
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO incident_title_tokens (token, incident_id, incident_created_at) VALUES "+
+		strings.Join(rows, ", "), args...); err != nil {
 		return fmt.Errorf("index title: %w", err)
 	}
 	return nil
@@ -261,15 +270,15 @@ func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
 						return err
 					}
 				}
-				res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1 WHERE id = $2 AND title = $3
-					AND search_version < $4`, stored, r.id, r.stored, searchVersion)
+				res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, search_version = $2 WHERE id = $3
+					AND title = $4 AND search_version < $2`, stored, searchVersion, r.id, r.stored)
 				if err != nil {
 					return fmt.Errorf("seal title: %w", err)
 				}
 				if n, err := res.RowsAffected(); err != nil || n == 0 {
 					continue
 				}
-				if err := s.index(ctx, tx, r.id, r.created, r.plain); err != nil {
+				if err := s.index(ctx, tx, r.id, r.created, r.plain, false); err != nil {
 					return err
 				}
 				done++

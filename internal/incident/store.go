@@ -83,12 +83,12 @@ func nextNumber(ctx context.Context, tx db.Querier, year int) (string, error) {
 }
 
 func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
 		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
-		inc.Restricted)
+		inc.Restricted, searchVersion)
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}

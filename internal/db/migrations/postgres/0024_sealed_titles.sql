@@ -19,15 +19,16 @@ ALTER TABLE incidents ADD COLUMN search_version INTEGER NOT NULL DEFAULT 0;
 -- of a title, as a keyed hash (HMAC-SHA-256 under the sealed search key,
 -- truncated to 128 bits, base64), never the word itself. The incident's
 -- created_at is copied here (it never changes) so that a search walks one
--- word's rows newest first and stops at the end of the page.
+-- word's rows newest first and stops at the end of the page; the primary
+-- key serves the other words' checks and an incident's re-indexing. Two
+-- b-trees in all, as every incident an alert opens writes a row per word.
 CREATE TABLE incident_title_tokens (
     token               TEXT NOT NULL,
     incident_id         TEXT NOT NULL REFERENCES incidents (id),
     incident_created_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (token, incident_id)
+    PRIMARY KEY (incident_id, token)
 );
 CREATE INDEX incident_title_tokens_newest ON incident_title_tokens (token, incident_created_at, incident_id);
-CREATE INDEX incident_title_tokens_incident ON incident_title_tokens (incident_id);
 
 -- Keys of blind indexes, one per purpose, each random and sealed with the
 -- keyring (keys.SearchKey): never stored in clear.
