@@ -345,17 +345,23 @@ func (s *Service) SetOrganisation(ctx context.Context, in OrganisationInput) (Or
 	if err != nil {
 		return Organisation{}, err
 	}
+	var fs []apperr.FieldError
 	switch in.Role {
 	case rules.CoveredEntity, rules.BusinessAssociate, rules.Both:
 	default:
-		return Organisation{}, apperr.Field("role", "must be %q, %q or %q, got %q", rules.CoveredEntity, rules.BusinessAssociate,
-			rules.Both, in.Role)
+		fs = append(fs, apperr.FieldError{Field: "role", Message: fmt.Sprintf("must be %q, %q or %q, got %q", rules.CoveredEntity,
+			rules.BusinessAssociate, rules.Both, in.Role)})
 	}
 	zone := s.defaultZone
 	if in.TimeZone != "" {
-		if zone, err = LoadZone("time_zone", in.TimeZone); err != nil {
-			return Organisation{}, err
+		loc, err := LoadZone("time_zone", in.TimeZone)
+		if e, ok := apperr.As(err); ok {
+			fs = append(fs, e.Fields...)
 		}
+		zone = loc
+	}
+	if len(fs) > 0 {
+		return Organisation{}, &apperr.Error{Code: apperr.Invalid, Message: "the organisation's settings are invalid", Fields: fs}
 	}
 	now := s.clock.Now()
 	var out Organisation
@@ -387,8 +393,12 @@ func (s *Service) SetOrganisation(ctx context.Context, in OrganisationInput) (Or
 		if old.zoneApplied == zone.String() {
 			return nil
 		}
-		if err := s.setZoneApplied(ctx, tx, zone.String(), now); err != nil {
+		ok, err := s.setZoneApplied(ctx, tx, old.zoneApplied, zone.String(), now)
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return apperr.New(apperr.Conflict, "the organisation's time zone changed meanwhile; try again")
 		}
 		_, err = s.recomputeAll(ctx, tx, now, func(obs int) string {
 			return fmt.Sprintf("The organisation's time zone was changed to %s by %s (was %s): %d notice obligations recomputed, their days counted in it.",

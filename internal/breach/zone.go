@@ -130,7 +130,7 @@ func (s *Service) ReconcileZone(ctx context.Context) (int, error) {
 		if o.zoneApplied == zone.String() {
 			return nil
 		}
-		if err := s.setZoneApplied(ctx, tx, zone.String(), now); err != nil {
+		if ok, err := s.setZoneApplied(ctx, tx, o.zoneApplied, zone.String(), now); err != nil || !ok {
 			return err
 		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_organisation.time_zone", ObjectType: "breach_organisation",
@@ -146,18 +146,22 @@ func (s *Service) ReconcileZone(ctx context.Context) (int, error) {
 }
 
 // setZoneApplied records that the stored obligations are computed in
-// zone.
-func (s *Service) setZoneApplied(ctx context.Context, tx *sql.Tx, zone string, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE breach_organisation SET zone_applied = $1 WHERE id = 1`, zone)
+// zone, where they were computed in old. It answers false, writing
+// nothing, when they no longer were (another node got there first).
+func (s *Service) setZoneApplied(ctx context.Context, tx *sql.Tx, old, zone string, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE breach_organisation SET zone_applied = $1 WHERE id = 1 AND zone_applied = $2`, zone, old)
 	if err != nil {
-		return fmt.Errorf("save organisation: %w", err)
+		return false, fmt.Errorf("save organisation: %w", err)
 	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		// No row until the role is set: one with the role unset.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_organisation (id, role, updated_by, updated_at, time_zone, zone_applied)
-			VALUES (1, '', '', $1, '', $2)`, now, zone); err != nil {
-			return fmt.Errorf("save organisation: %w", err)
-		}
+	if k, _ := res.RowsAffected(); k > 0 {
+		return true, nil
 	}
-	return nil
+	// No row until the role is set: one with the role unset.
+	res, err = tx.ExecContext(ctx, `INSERT INTO breach_organisation (id, role, updated_by, updated_at, time_zone, zone_applied)
+		VALUES (1, '', '', $1, '', $2) ON CONFLICT (id) DO NOTHING`, now, zone)
+	if err != nil {
+		return false, fmt.Errorf("save organisation: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	return k > 0, nil
 }

@@ -286,18 +286,24 @@ func csrfFrom(r *http.Request) string {
 
 var errBadCSRF = errors.New("form expired or sent from another site; reload the page and try again")
 
+// timeOf is t, a time.Time or a non-nil *time.Time, for the time functions
+// of the templates.
+func timeOf(t any) (time.Time, bool) {
+	switch v := t.(type) {
+	case time.Time:
+		return v, true
+	case *time.Time:
+		if v != nil {
+			return *v, true
+		}
+	}
+	return time.Time{}, false
+}
+
 var funcs = template.FuncMap{
 	"ts": func(t any) template.HTML {
-		var tt time.Time
-		switch v := t.(type) {
-		case time.Time:
-			tt = v
-		case *time.Time:
-			if v == nil {
-				return ""
-			}
-			tt = *v
-		default:
+		tt, ok := timeOf(t)
+		if !ok {
 			return ""
 		}
 		u := tt.UTC()
@@ -308,16 +314,8 @@ var funcs = template.FuncMap{
 	// or an IANA name; nil or "" is UTC) with UTC beside it where they
 	// differ (breach.FormatDue).
 	"due": func(t any, zone any) template.HTML {
-		var tt time.Time
-		switch v := t.(type) {
-		case time.Time:
-			tt = v
-		case *time.Time:
-			if v == nil {
-				return ""
-			}
-			tt = *v
-		default:
+		tt, ok := timeOf(t)
+		if !ok {
 			return ""
 		}
 		var loc *time.Location
