@@ -54,7 +54,7 @@ func TestBreachCaseAPI(t *testing.T) {
 				t.Errorf("no citation: %+v", o)
 			}
 		}
-		if !keys["individuals"] || !keys["media:CA"] || keys["media:OR"] || !keys["hhs"] {
+		if !keys["individuals:CA"] || !keys["individuals:OR"] || !keys["media:CA"] || keys["media:OR"] || !keys["hhs"] {
 			t.Fatalf("obligations for 700 in CA and exactly 500 in OR: %+v", obs)
 		}
 		det := map[string]any{"determination": map[string]any{"notify_without_assessment": true}}
@@ -71,14 +71,14 @@ func TestBreachCaseAPI(t *testing.T) {
 			t.Fatalf("sign: %d %s", code, raw)
 		}
 		var met struct{ State string }
-		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals"}, &met)
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals:CA"}, &met)
 		if met.State != "met" {
 			t.Fatalf("met: %+v", met)
 		}
 		var board []struct{ Key, State string }
 		w.must(200, "GET", "/api/v1/breach-deadlines", nil, &board)
 		for _, o := range board {
-			if o.Key == "individuals" {
+			if o.Key == "individuals:CA" {
 				t.Fatal("a met obligation on the board")
 			}
 		}
@@ -159,11 +159,12 @@ func TestBreachStateTable(t *testing.T) {
 		}
 		privacy := strings.TrimSpace(out)
 		type table struct {
-			Shipped bool             `json:"shipped"`
-			Version string           `json:"version"`
-			Source  string           `json:"source"`
-			Rules   []map[string]any `json:"rules"`
-			Counsel struct {
+			Shipped       bool             `json:"shipped"`
+			Version       string           `json:"version"`
+			Source        string           `json:"source"`
+			Rules         []map[string]any `json:"rules"`
+			Jurisdictions []map[string]any `json:"jurisdictions"`
+			Counsel       struct {
 				ToConfirm int `json:"to_confirm"`
 				Rows      int `json:"rows"`
 			} `json:"counsel"`
@@ -187,11 +188,11 @@ func TestBreachStateTable(t *testing.T) {
 			}
 			w.must(200, "GET", base+"/obligations", nil, &obs)
 			for _, o := range obs {
-				if o.Key == "individuals" {
+				if o.Key == "individuals:CA" {
 					return o.Due
 				}
 			}
-			t.Fatalf("no individuals obligation: %+v", obs)
+			t.Fatalf("no obligation to California residents: %+v", obs)
 			return ""
 		}
 		if got := due(); !strings.HasPrefix(got, "2026-12-02") {
@@ -207,7 +208,7 @@ func TestBreachStateTable(t *testing.T) {
 			}
 		}
 		body := map[string]any{"version": "2026-11 counsel review", "source": "outside counsel memo 2026-11-20",
-			"rules": edited.Rules, "reason": "Counsel confirmed CA at 15 days"}
+			"jurisdictions": edited.Jurisdictions, "rules": edited.Rules, "reason": "Counsel confirmed CA at 15 days"}
 		if code, _ := w.doAs(privacy, "PUT", "/api/v1/breach/state-rules", body, nil); code != 403 {
 			t.Fatalf("a privacy officer saving the State table: %d, want 403 (administrators only)", code)
 		}

@@ -74,7 +74,7 @@ const (
 	ToCoveredEntity Recipient = "covered_entity" // 45 CFR 164.410, one per customer
 	ToRegulator     Recipient = "state_regulator"
 	ToCRA           Recipient = "consumer_reporting_agencies" // State law, one per State
-	ToFTC           Recipient = "ftc" // 16 CFR 318, for a PHRVendor
+	ToFTC           Recipient = "ftc"                         // 16 CFR 318, for a PHRVendor
 )
 
 // HHSMode is how the Secretary is notified.
@@ -145,11 +145,11 @@ type Obligation struct {
 	// or the State's residents affected.
 	Count int `json:"count,omitempty"`
 	// Law is the State law's reading for a State's group.
-	Law          *Law      `json:"law,omitempty"`
-	Authority    string    `json:"authority,omitempty"`
-	CustomerID   string    `json:"customer_id,omitempty"`
-	CustomerName string    `json:"customer_name,omitempty"`
-	HHSMode      HHSMode   `json:"hhs_mode,omitempty"`
+	Law          *Law    `json:"law,omitempty"`
+	Authority    string  `json:"authority,omitempty"`
+	CustomerID   string  `json:"customer_id,omitempty"`
+	CustomerName string  `json:"customer_name,omitempty"`
+	HHSMode      HHSMode `json:"hhs_mode,omitempty"`
 	// Due, Citation and CounselToConfirm are those of the earliest
 	// deadline (Deadlines[0]).
 	Due              time.Time `json:"due"`

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -224,5 +225,25 @@ func TestUpgradeKeepsEditedRowsAndFillsTheRest(t *testing.T) {
 	}
 	if again := up.Upgrade(shipped); len(again.Rules) != len(up.Rules) {
 		t.Error("upgrading a present-form table changes it")
+	}
+}
+
+// TestDocsListEveryJurisdiction keeps docs/BREACH_RULES.md's list of the
+// 56 jurisdictions true to the shipped table: each with its citation and
+// the source it was read from.
+func TestDocsListEveryJurisdiction(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/BREACH_RULES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := DefaultStates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range st.Jurisdictions {
+		row := fmt.Sprintf("| %s (%s) | %s |", j.Name, j.Code, strings.ReplaceAll(j.Citation, "|", "/"))
+		if !strings.Contains(string(doc), row) || !strings.Contains(string(doc), "("+j.SourceURL+"), "+j.Reviewed+" |") {
+			t.Errorf("docs/BREACH_RULES.md lacks %s's row with its citation and source (%s, read %s)", j.Name, j.SourceURL, j.Reviewed)
+		}
 	}
 }

@@ -78,14 +78,14 @@ func obligationsOut(obs []breach.Obligation, progress map[string]notice.Progress
 // factsBody is the case's facts as a client sends them; the
 // determination's result is not among them.
 type factsBody struct {
-	Role               rules.Role                 `json:"role" enum:"covered_entity,business_associate,both,phr_vendor"`
-	DiscoveredAt       time.Time                  `json:"discovered_at" doc:"When the breach was known to the workforce (164.404(a)(2))."`
-	ShouldHaveKnownAt  time.Time                  `json:"should_have_known_at" doc:"When it would have been known with reasonable diligence; the clock starts at the earlier."`
-	Individuals        int                        `json:"individuals,omitempty" doc:"Affected in total (an estimate until counted)."`
-	ByState            map[string]int             `json:"by_state,omitempty" doc:"Residents per State or jurisdiction, by two-letter code."`
-	Customers          []BreachFactsCustomer      `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
-	Delay              *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty" doc:"164.412: written (until a date) or oral (documented, at most 30 days)."`
-	Tags               []string                   `json:"tags,omitempty"`
+	Role              rules.Role                 `json:"role" enum:"covered_entity,business_associate,both,phr_vendor"`
+	DiscoveredAt      time.Time                  `json:"discovered_at" doc:"When the breach was known to the workforce (164.404(a)(2))."`
+	ShouldHaveKnownAt time.Time                  `json:"should_have_known_at" doc:"When it would have been known with reasonable diligence; the clock starts at the earlier."`
+	Individuals       int                        `json:"individuals,omitempty" doc:"Affected in total (an estimate until counted)."`
+	ByState           map[string]int             `json:"by_state,omitempty" doc:"Residents per State or jurisdiction, by two-letter code."`
+	Customers         []BreachFactsCustomer      `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
+	Delay             *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty" doc:"164.412: written (until a date) or oral (documented, at most 30 days)."`
+	Tags              []string                   `json:"tags,omitempty"`
 }
 
 // BreachFactsCustomer is a covered-entity customer named in a case's
