@@ -332,11 +332,19 @@ func TestNotices(t *testing.T) {
 		for _, k := range []string{"customer_notice", "media_release"} {
 			w.doAs(tokens["privacy_officer"], "POST", "/api/v1/notice-templates/"+ids[k]+"/approve", nil, &approved)
 		}
-		// New York's regulators are owed notice for any resident.
+		// New York's regulators are owed notice for any resident, its
+		// Attorney General again after the notice to HHS, and Oregon's
+		// Attorney General a copy from a HIPAA entity: one document each.
 		w.doAs(tokens["privacy_officer"], "POST", "/api/v1/notice-templates/"+ids["state_ag"]+"/approve", nil, &approved)
 		w.must(201, "POST", base+"/notices/documents", map[string]any{"kind": "state_ag"}, &run)
-		if run.Notices != 2 || len(run.Files) != 2 || run.Files[0].Name != "state_ag-state_regulator-NY-regulators.pdf" {
-			t.Fatalf("State notices: %+v", run)
+		var names []string
+		for _, f := range run.Files {
+			names = append(names, f.Name)
+		}
+		slices.Sort(names)
+		if want := []string{"state_ag-state_regulator-NY-ag.pdf", "state_ag-state_regulator-NY-hhs-ag.pdf",
+			"state_ag-state_regulator-OR-ag-hipaa.pdf"}; run.Notices != len(want) || !slices.Equal(names, want) {
+			t.Fatalf("State notices: %+v, want %v", run, want)
 		}
 		if code, raw := w.do("POST", base+"/notices/documents", map[string]any{"kind": "media_release"}, nil); code != 409 {
 			t.Fatalf("media release with no State over 500: %d %s", code, raw)
@@ -353,11 +361,11 @@ func TestNotices(t *testing.T) {
 			Notices []struct{ ID, Recipient string } `json:"notices"`
 		}
 		w.must(200, "GET", base+"/notices?status=generated", nil, &generated)
-		// The re-sent letter, the two State notices and the customer's.
-		if len(generated.Notices) != 4 || generated.Notices[3].Recipient != "covered_entity:acme" {
+		// The re-sent letter, the three State notices and the customer's.
+		if len(generated.Notices) != 5 || generated.Notices[4].Recipient != "covered_entity:acme" {
 			t.Fatalf("generated notices: %+v", generated)
 		}
-		w.must(200, "POST", base+"/notices/sent", map[string]any{"notice_id": generated.Notices[3].ID, "receipt": "sent by secure email"}, &marked)
+		w.must(200, "POST", base+"/notices/sent", map[string]any{"notice_id": generated.Notices[4].ID, "receipt": "sent by secure email"}, &marked)
 		if marked.Marked != 1 {
 			t.Fatalf("marked %d", marked.Marked)
 		}

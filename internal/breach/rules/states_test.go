@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -228,11 +229,14 @@ func TestUpgradeKeepsEditedRowsAndFillsTheRest(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite docs/BREACH_RULES.md's list of jurisdictions from the shipped table")
+
 // TestDocsListEveryJurisdiction keeps docs/BREACH_RULES.md's list of the
-// 56 jurisdictions true to the shipped table: each with its citation and
-// the source it was read from.
+// 56 jurisdictions true to the shipped table; after changing states.json,
+// run it with -update to rewrite the list.
 func TestDocsListEveryJurisdiction(t *testing.T) {
-	doc, err := os.ReadFile("../../../docs/BREACH_RULES.md")
+	const path = "../../../docs/BREACH_RULES.md"
+	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,10 +244,86 @@ func TestDocsListEveryJurisdiction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, j := range st.Jurisdictions {
-		row := fmt.Sprintf("| %s (%s) | %s |", j.Name, j.Code, strings.ReplaceAll(j.Citation, "|", "/"))
-		if !strings.Contains(string(doc), row) || !strings.Contains(string(doc), "("+j.SourceURL+"), "+j.Reviewed+" |") {
-			t.Errorf("docs/BREACH_RULES.md lacks %s's row with its citation and source (%s, read %s)", j.Name, j.SourceURL, j.Reviewed)
+	const begin, end = "<!-- jurisdictions: begin -->\n", "<!-- jurisdictions: end -->\n"
+	i, j := strings.Index(string(doc), begin), strings.Index(string(doc), end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %q and %q markers", path, begin, end)
+	}
+	want := jurisdictionsMarkdown(st)
+	if got := string(doc[i+len(begin) : j]); got != want {
+		if !*update {
+			t.Fatalf("%s's list of jurisdictions is not the shipped table's: run go test ./internal/breach/rules -run TestDocsListEveryJurisdiction -update", path)
+		}
+		out := string(doc[:i+len(begin)]) + want + string(doc[j:])
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
+}
+
+// jurisdictionsMarkdown is the table of docs/BREACH_RULES.md: each
+// jurisdiction with its statute, treatment of HIPAA entities, notices and
+// the source read.
+func jurisdictionsMarkdown(st StateTable) string {
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", "/") }
+	var b strings.Builder
+	b.WriteString("| jurisdiction | statute | HIPAA entities | notices (recipient: deadline) | source read |\n|---|---|---|---|---|\n")
+	for _, j := range st.Jurisdictions {
+		var notices []string
+		for _, r := range st.Rules {
+			if r.State != j.Code {
+				continue
+			}
+			who := "residents"
+			switch r.Recipient {
+			case StateRegulator:
+				who = r.Authority
+			case StateCRA:
+				who = "consumer reporting agencies"
+			}
+			when := "without unreasonable delay"
+			switch {
+			case r.Term != nil:
+				when = r.Term.String() + " after " + anchorLabel(r.Anchor)
+			case r.Anchor != FromDiscovery:
+				when = "with " + anchorLabel(r.Anchor)
+			}
+			n := who + ": " + when
+			if r.MinResidents > 1 {
+				n += fmt.Sprintf(" (at %d or more)", r.MinResidents)
+			}
+			if r.EffectiveFrom != "" {
+				n += ", from " + r.EffectiveFrom
+			}
+			if r.HIPAAExempt {
+				n += ", not for HIPAA entities"
+			}
+			if label, ok := TagLabel(r.AppliesTo); ok {
+				n += ", only for " + label
+			}
+			notices = append(notices, n)
+		}
+		hipaa, law := map[HIPAATreatment]string{HIPAAExempt: "exempt", HIPAADeemedCompliant: "deemed compliant, on conditions",
+			HIPAANotExempt: "not exempt"}[j.HIPAA], strings.Join(notices, "; ")
+		if j.NoStatute {
+			hipaa, law = "no statute", "none: no breach-notification statute found"
+		}
+		title := j.SourceTitle
+		if title == "" {
+			title = "source"
+		}
+		fmt.Fprintf(&b, "| %s (%s) | %s | %s | %s | [%s](%s), %s |\n", j.Name, j.Code, cell(j.Citation), hipaa, cell(law),
+			cell(title), j.SourceURL, j.Reviewed)
+	}
+	return b.String()
+}
+
+func anchorLabel(a Anchor) string {
+	switch a {
+	case FromIndividualNotice:
+		return "the notice to residents"
+	case FromHHSNotice:
+		return "the notice to HHS"
+	}
+	return "discovery"
 }
