@@ -538,7 +538,7 @@ func TestGuardedChannelsRefuseForbiddenAddresses(t *testing.T) {
 	for name, build := range senders {
 		for _, target := range []string{srv.URL + "/hook", "http://localhost:" + u.Port() + "/hook",
 			"https://169.254.169.254/latest/meta-data/", "https://[fd00:ec2::254]/latest/meta-data/",
-			"https://[::ffff:169.254.169.254]/latest/meta-data/", "https://10.0.0.1/hook"} {
+			"https://[::ffff:169.254.169.254]/latest/meta-data/"} {
 			s, err := build(target, nil)
 			if err != nil {
 				t.Fatal(err)
