@@ -55,6 +55,9 @@ func IsRefused(err error) bool {
 type Guard struct {
 	allow    []netip.Prefix
 	resolver *net.Resolver
+	// shared is Transport(nil): one connection pool for every sender
+	// made per message.
+	shared *http.Transport
 }
 
 // New returns a Guard that lets through the addresses in allow despite
@@ -63,7 +66,9 @@ func New(allow []netip.Prefix, resolver *net.Resolver) *Guard {
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}
-	return &Guard{allow: allow, resolver: resolver}
+	g := &Guard{allow: allow, resolver: resolver}
+	g.shared = g.newTransport(nil)
+	return g
 }
 
 // ParseAllow parses the --outbound-allow list: CIDR prefixes, or single
@@ -132,8 +137,17 @@ func (g *Guard) Dialer() *net.Dialer {
 
 // Transport returns an HTTP transport whose every connection goes through
 // Dialer. It uses no proxy: a proxy would connect on Ward's behalf to an
-// address this Guard never sees. tlsConfig may be nil (the system roots).
+// address this Guard never sees. With a nil tlsConfig (the system roots)
+// it is the Guard's one shared transport, whose connections are reused;
+// callers must not change it.
 func (g *Guard) Transport(tlsConfig *tls.Config) *http.Transport {
+	if g != nil && tlsConfig == nil {
+		return g.shared
+	}
+	return g.newTransport(tlsConfig)
+}
+
+func (g *Guard) newTransport(tlsConfig *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.DialContext = g.Dialer().DialContext
