@@ -85,9 +85,10 @@ func TestSNSSubscription(t *testing.T) {
 			t.Fatalf("confirmation: %d %s, confirmed %d times", code, body, confirmed.Load())
 		}
 		// Every hop of a redirect goes through the guard: 127.0.0.2 is not
-		// allow-listed, nor is the metadata service.
+		// allow-listed (loopback only, so nothing could leave the machine
+		// were the guard broken).
 		port := sns.URL[strings.LastIndex(sns.URL, ":"):]
-		for _, to := range []string{"https://127.0.0.2" + port + "/confirm?Token=tok-1", "http://169.254.169.254/latest/meta-data/"} {
+		for _, to := range []string{"https://127.0.0.2" + port + "/confirm?Token=tok-1", "http://[::ffff:127.0.0.2]" + port + "/confirm"} {
 			redirected := strings.Replace(confirm, sns.URL+"/confirm?Token=tok-1", sns.URL+"/redirect?to="+url.QueryEscape(to), 1)
 			if code, body := send(redirected); code != 400 || !strings.Contains(body, outbound.Flag) {
 				t.Errorf("confirmation redirected to %s: %d %s", to, code, body)
