@@ -60,7 +60,7 @@ var notFreeText = []string{
 	"notices.channel", "notices.kind", "notices.status", "officer_alerts.kind", "notifications.channel", "notifications.kind",
 	"notifications.status", "pages.status", "report_hhs_filings.kind", "report_reminders.mark",
 	"report_reminders.obligation", "schedules.time_zone", "services.group_by", "sessions.stage", "sla_events.event",
-	"sla_policies.severity", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
+	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
 	"webauthn_ceremonies.kind", "login_throttle.scope", "counters.name", "schema_migrations.name",
 	"sessions.end_reason",
 
