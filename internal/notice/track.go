@@ -209,8 +209,10 @@ func (s *Service) ReadFile(ctx context.Context, ref, fileID string) (File, []byt
 // mailed the letters of a run, or a document went to its recipient):
 // every generated notice of run runID, or the one notice noticeID. When
 // every individual owed a first-class notice has been sent one, the
-// case's individuals obligation is marked met.
-func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at time.Time, rcpt string) (int, error) {
+// case's individuals obligation is marked met. During a law-enforcement
+// hold (now, or at at) it is refused unless hold carries the official's
+// leave.
+func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at time.Time, rcpt string, hold *breach.HoldOverride) (int, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
 		return 0, err
@@ -234,6 +236,9 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 		if c, err = s.cases.CaseOf(ctx, tx, ref); err != nil {
 			return err
 		}
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Recording notices as sent", at, hold); err != nil {
+			return err
+		}
 		r, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, sent_at = $2, sent_by = $3, receipt = $4, updated_at = $5
 			WHERE case_id = $6 AND status = $7 AND ((run_id = $8 AND $8 <> '') OR (id = $9 AND $9 <> ''))`,
 			StatusSent, at, actor.String(), rcpt, now, c.ID, StatusGenerated, runID, noticeID)
@@ -255,14 +260,16 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 	if err != nil {
 		return 0, err
 	}
-	return int(n), s.meetIndividuals(ctx, ref, c.ID)
+	return int(n), s.meetIndividuals(ctx, ref, c.ID, hold)
 }
 
 // meetIndividuals marks the case's individuals obligation met, at the
 // last notice's time, once every individual owed a first-class notice
-// (by mail or, if agreed, email: 164.404(d)(1)) has been sent one. The
-// obligation is left alone if the case has none or it is met already.
-func (s *Service) meetIndividuals(ctx context.Context, ref, caseID string) error {
+// (by mail or, if agreed, email: 164.404(d)(1)) has been sent one, with
+// that as the evidence. The obligation is left alone if the case has none
+// or it is met already. The caller checked the law-enforcement hold for
+// the sending (hold is its override, if any).
+func (s *Service) meetIndividuals(ctx context.Context, ref, caseID string, hold *breach.HoldOverride) error {
 	var owed, done int
 	err := s.db.R.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id
 		AND n.individual_id = b.id AND n.sent_at IS NOT NULL) THEN 1 ELSE 0 END), 0) FROM breach_individuals b
@@ -278,7 +285,9 @@ func (s *Service) meetIndividuals(ctx context.Context, ref, caseID string) error
 		ORDER BY sent_at DESC LIMIT 1`, caseID).Scan(&last); err != nil {
 		return fmt.Errorf("read notices: %w", err)
 	}
-	_, err = s.cases.MarkMet(ctx, ref, "individuals", last.UTC())
+	_, err = s.cases.MarkMet(ctx, ref, breach.Met{Key: "individuals", At: last.UTC(), Hold: hold, HoldChecked: true,
+		Reason: fmt.Sprintf("the record shows every one of the %d individuals owed a first-class notice (164.404(d)(1)) sent one, the last on %s UTC",
+			owed, last.UTC().Format("2006-01-02 15:04"))})
 	if e, ok := apperr.As(err); ok && (e.Code == apperr.NotFound || e.Code == apperr.Conflict) {
 		return nil
 	}
@@ -525,12 +534,16 @@ type SubstituteInput struct {
 	TollFreeStartedAt *time.Time
 	TollFreeNumber    string
 	PostingURL        string
+	// Hold is the official's leave to give the notice during a
+	// law-enforcement hold (164.412).
+	Hold *breach.HoldOverride
 }
 
 // StartSubstitute records the start of the web posting (or media notice)
 // and of the toll-free number of a conspicuous substitute notice; each
 // must last 90 days (164.404(d)(2)(ii)(A)-(B)), so each end is its start
-// plus 90 days.
+// plus 90 days. During a law-enforcement hold (now, or when the notice
+// started) it is refused unless in.Hold carries the official's leave.
 func (s *Service) StartSubstitute(ctx context.Context, ref string, in SubstituteInput) (SubstituteStatus, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
@@ -554,6 +567,13 @@ func (s *Service) StartSubstitute(ctx context.Context, ref string, in Substitute
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		c, err := s.cases.CaseOf(ctx, tx, ref)
 		if err != nil {
+			return err
+		}
+		started := in.PostingStartedAt
+		if started == nil || (in.TollFreeStartedAt != nil && in.TollFreeStartedAt.Before(*started)) {
+			started = in.TollFreeStartedAt
+		}
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Recording the substitute notice", *started, in.Hold); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notice_substitutes (case_id, posting_started_at, posting_ends_at, toll_free_started_at,
