@@ -29,8 +29,8 @@ func findObligation(t *testing.T, obs []holdObligation, key string) holdObligati
 
 // TestBreachHoldAPI, on both databases: during a law-enforcement hold
 // (45 CFR 164.412) the obligations show the held and the original
-// deadline; generating letters, recording them mailed, recording the
-// substitute notice, marking met and recording the HHS filing are each
+// deadline; generating letters, recording them mailed, generating the web
+// notice, recording the substitute notice, marking met and recording the HHS filing are each
 // refused with a 409 naming the hold, and go ahead with the official's
 // override, which is on the timeline; the record that meets an
 // obligation is its reason, and marking met by hand needs one, and is
@@ -73,7 +73,7 @@ func TestBreachHoldAPI(t *testing.T) {
 		var templates []struct{ ID, Kind string }
 		w.must(200, "GET", "/api/v1/notice-templates", nil, &templates)
 		for _, tp := range templates {
-			if tp.Kind == "individual_letter" {
+			if tp.Kind == "individual_letter" || tp.Kind == "substitute_web" {
 				if code, raw := w.doAs(privacy, "POST", "/api/v1/notice-templates/"+tp.ID+"/approve", nil, nil); code != 200 {
 					t.Fatalf("approve: %d %s", code, raw)
 				}
@@ -118,6 +118,8 @@ func TestBreachHoldAPI(t *testing.T) {
 			t.Fatalf("individuals after every letter was mailed: %+v", ind)
 		}
 
+		code, raw = w.do("POST", base+"/notices/documents", map[string]any{"kind": "substitute_web"}, nil)
+		refused("the web notice", code, raw)
 		code, raw = w.do("POST", base+"/notices/substitute", map[string]any{"posting_started_at": now.Format(time.RFC3339)}, nil)
 		refused("the substitute notice", code, raw)
 
