@@ -269,6 +269,21 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 	if err != nil {
 		return 0, err
 	}
+	// The notices made so far set the dates the rules counted from them
+	// count from.
+	rows, err := tx.QueryContext(ctx, `SELECT obligation, met_at FROM breach_obligations WHERE case_id = $1 AND met_at IS NOT NULL`, c.ID)
+	made, err := db.Collect(rows, err, "read met obligations", func(r *sql.Rows) (metAt, error) {
+		var m metAt
+		err := r.Scan(&m.key, &m.at)
+		return m, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	c.Facts.Made = make(map[string]time.Time, len(made))
+	for _, m := range made {
+		c.Facts.Made[m.key] = m.at.UTC()
+	}
 	obs, err := rules.Obligations(c.Facts, rs, now)
 	if err != nil {
 		return 0, err
@@ -286,7 +301,7 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 		}
 		keys = append(keys, o.Key)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT obligation FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, c.ID)
+	rows, err = tx.QueryContext(ctx, `SELECT obligation FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, c.ID)
 	if err != nil {
 		return 0, fmt.Errorf("read obligations: %w", err)
 	}
@@ -311,6 +326,11 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 		}
 	}
 	return len(obs), nil
+}
+
+type metAt struct {
+	key string
+	at  time.Time
 }
 
 func contains(ss []string, s string) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -210,7 +211,7 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref string, m Met) 
 		return Obligation{}, apperr.New(apperr.Conflict, "obligation %q was met already", m.Key)
 	}
 	if !m.HoldChecked {
-		if err := s.CheckHoldTx(ctx, tx, c, "recording the notice "+m.Key+" as made", at, m.Hold); err != nil {
+		if err := s.CheckHoldTx(ctx, tx, c, "Recording the notice to "+Label(out.Obligation)+" as made", at, m.Hold); err != nil {
 			return Obligation{}, err
 		}
 	}
@@ -231,7 +232,7 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref string, m Met) 
 		m.Key, out.Citation, actor.Name, timing, reason)); err != nil {
 		return Obligation{}, err
 	}
-	return out, nil
+	return out, s.followNoticeTx(ctx, tx, c, now)
 }
 
 // Reopen undoes the marking of the case's obligation key as met, for
@@ -276,13 +277,13 @@ func (s *Service) Reopen(ctx context.Context, ref, key, reason string) (Obligati
 			return err
 		}
 		if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
-			"Notice obligation %s (%s) reopened by %s: it is owed again, due %s UTC. Reason: %s", key, o.Citation, actor.Name,
+			"Notice obligation %s (%s) reopened by %s: it is owed again, due %s UTC. Reason: %s", Label(o.Obligation), o.Citation, actor.Name,
 			o.Due.UTC().Format("2006-01-02 15:04"), reason)); err != nil {
 			return err
 		}
 		o.MetAt, o.MetBy, o.MetReason, o.State = nil, "", "", state(o.Obligation, nil, now)
 		out = o
-		return nil
+		return s.followNoticeTx(ctx, tx, c, now)
 	})
 	if err != nil {
 		return Obligation{}, err
@@ -306,4 +307,86 @@ func (s *Service) owes(ctx context.Context, tx *sql.Tx, c Case, key string, now 
 		}
 	}
 	return false, nil
+}
+
+// followNoticeTx recomputes case c's obligations after a notice was made,
+// so that the deadlines counted from it (a State regulator's "within N
+// days of notifying residents", New York's "within 5 business days of
+// notifying HHS") count from the day it was made, and says on the timeline
+// which deadlines moved.
+func (s *Service) followNoticeTx(ctx context.Context, tx *sql.Tx, c Case, now time.Time) error {
+	before, err := s.unmetDues(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.recompute(ctx, tx, c, now); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 AND o.met_at IS NULL ORDER BY o.due_at, o.obligation`, c.ID)
+	if err != nil {
+		return fmt.Errorf("read obligations: %w", err)
+	}
+	after, err := s.scanObligations(rows, now)
+	if err != nil {
+		return err
+	}
+	var moved []string
+	for _, o := range after {
+		if was, ok := before[o.Key]; ok && !was.Equal(o.Due) {
+			moved = append(moved, fmt.Sprintf("%s is now due %s (%s, counted from %s; it was due %s)", Label(o.Obligation),
+				o.Due.UTC().Format("2006-01-02 15:04 UTC"), o.Citation, o.Deadlines[0].From, was.UTC().Format("2006-01-02 15:04 UTC")))
+		}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach,
+		"Deadlines counted from the notice just made moved: "+strings.Join(moved, "; ")+".")
+}
+
+// unmetDues returns the due time of each unmet obligation of case caseID.
+func (s *Service) unmetDues(ctx context.Context, q db.Querier, caseID string) (map[string]time.Time, error) {
+	rows, err := q.QueryContext(ctx, `SELECT obligation, due_at FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, caseID)
+	dues, err := db.Collect(rows, err, "read obligations", func(r *sql.Rows) (metAt, error) {
+		var m metAt
+		err := r.Scan(&m.key, &m.at)
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(dues))
+	for _, d := range dues {
+		out[d.key] = d.at
+	}
+	return out, nil
+}
+
+// Label names an obligation for people: "Individuals in California",
+// "HHS (the Secretary)", "New York Attorney General".
+func Label(o rules.Obligation) string {
+	juris := func() string {
+		n, _ := rules.JurisdictionName(o.Jurisdiction)
+		return n
+	}
+	switch o.Recipient {
+	case rules.ToIndividuals:
+		if o.Jurisdiction == "" {
+			return "Individuals whose State is not known"
+		}
+		return "Individuals in " + juris()
+	case rules.ToMedia:
+		return "Media in " + juris()
+	case rules.ToHHS:
+		return "HHS (the Secretary)"
+	case rules.ToFTC:
+		return "Federal Trade Commission"
+	case rules.ToRegulator:
+		return o.Authority
+	case rules.ToCRA:
+		return "Consumer reporting agencies (" + juris() + ")"
+	case rules.ToCoveredEntity:
+		return "Covered entity " + o.CustomerName
+	}
+	return o.Key
 }

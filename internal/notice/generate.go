@@ -466,7 +466,9 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string, hold *
 		run.Deferred += deferred
 	}
 	if run.Sent > 0 {
-		if err := s.meetIndividuals(ctx, ref, c.ID, hold); err != nil {
+		// Once, after every chunk's sends are recorded, rather than a
+		// count over the whole list per chunk.
+		if err := s.db.Write(ctx, func(tx *sql.Tx) error { return s.meetIndividualsTx(ctx, tx, c) }); err != nil {
 			return run, err
 		}
 	}

@@ -151,9 +151,17 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 			hhs = &obs[i]
 		case o.Recipient == rules.ToMedia:
 			p.MediaNoticeRequired = true
-		case o.Key == string(rules.ToIndividuals) && o.MetAt != nil:
+		case o.Recipient == rules.ToIndividuals && o.MetAt != nil:
+			// The notice to individuals, made group by group (State by
+			// State): it started with the first group met and ended with
+			// the last.
 			t := *o.MetAt
-			p.IndividualNoticeStart, p.IndividualNoticeEnd = &t, &t
+			if p.IndividualNoticeStart == nil || t.Before(*p.IndividualNoticeStart) {
+				p.IndividualNoticeStart = &t
+			}
+			if p.IndividualNoticeEnd == nil || t.After(*p.IndividualNoticeEnd) {
+				p.IndividualNoticeEnd = &t
+			}
 		}
 	}
 	if d.IndividualNoticeEnd != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	breachrules "github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
@@ -326,6 +327,18 @@ var funcs = template.FuncMap{
 	// key builds a repeated control's name, such as step2_delay.
 	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
 	"recipient": recipientName,
+	// obligationLabel names an obligation's recipient group, jurisdiction
+	// the jurisdiction of a code.
+	"obligationLabel": breach.Label,
+	"jurisdiction": func(code string) string {
+		if n, ok := breachrules.JurisdictionName(code); ok {
+			return n
+		}
+		return code
+	},
+	// hipaaLabel and anchorLabel say a State table row's codes in words.
+	"hipaaLabel":  hipaaLabel,
+	"anchorLabel": anchorLabel,
 	// inc turns a 0-based index into the 1-based number people read.
 	"inc": func(i int) int { return i + 1 },
 	// dict builds a map for passing named values to a sub-template.
