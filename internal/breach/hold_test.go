@@ -107,7 +107,7 @@ func TestLawEnforcementHold(t *testing.T) {
 		}
 		clk.Advance(55 * 24 * time.Hour)
 
-		ind := obligation(t, svc, inc.Number, "individuals")
+		ind := obligation(t, svc, inc.Number, "individuals:NV")
 		if ind.State != breach.StateHeld || !ind.Due.Equal(until) {
 			t.Fatalf("individuals during the hold: %s due %s, want held until %s", ind.State, ind.Due, until)
 		}
@@ -115,7 +115,7 @@ func TestLawEnforcementHold(t *testing.T) {
 			t.Fatalf("individuals due without the hold = %v, want the 60th day after discovery (164.404(b))", ind.DueWithoutHold)
 		}
 
-		met := breach.Met{Key: "individuals", Reason: "letters mailed by the vendor, job 7781"}
+		met := breach.Met{Key: "individuals:NV", Reason: "letters mailed by the vendor, job 7781"}
 		_, err = svc.MarkMet(sec, inc.Number, met)
 		e, ok := apperr.As(err)
 		if !ok || e.Code != apperr.Conflict {
@@ -129,7 +129,7 @@ func TestLawEnforcementHold(t *testing.T) {
 		if len(e.Fields) != 1 || e.Fields[0].Field != "hold_override" {
 			t.Errorf("the refusal names fields %+v, want hold_override", e.Fields)
 		}
-		if o := obligation(t, svc, inc.Number, "individuals"); o.MetAt != nil {
+		if o := obligation(t, svc, inc.Number, "individuals:NV"); o.MetAt != nil {
 			t.Fatal("a refused marking left the obligation met")
 		}
 
@@ -176,20 +176,20 @@ func TestMarkMetNeedsEvidence(t *testing.T) {
 		sec := as(authz.RoleSecurityOfficer, "sam")
 		clk.Advance(24 * time.Hour)
 		for _, reason := range []string{"", "   done   "} {
-			_, err := svc.MarkMet(sec, inc.Number, breach.Met{Key: "individuals", Reason: reason})
+			_, err := svc.MarkMet(sec, inc.Number, breach.Met{Key: "individuals:NV", Reason: reason})
 			if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || len(e.Fields) != 1 || e.Fields[0].Field != "reason" {
 				t.Fatalf("marking met with reason %q: %v, want invalid naming reason", reason, err)
 			}
 		}
-		if o := obligation(t, svc, inc.Number, "individuals"); o.MetAt != nil {
+		if o := obligation(t, svc, inc.Number, "individuals:NV"); o.MetAt != nil {
 			t.Fatal("a marking without a reason was recorded")
 		}
 		const evidence = "30 letters mailed by the vendor, receipt MAIL-2291"
-		o, err := svc.MarkMet(sec, inc.Number, breach.Met{Key: "individuals", Reason: "  " + evidence + " "})
+		o, err := svc.MarkMet(sec, inc.Number, breach.Met{Key: "individuals:NV", Reason: "  " + evidence + " "})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := obligation(t, svc, inc.Number, "individuals")
+		got := obligation(t, svc, inc.Number, "individuals:NV")
 		if got.State != breach.StateMet || got.MetReason != evidence || got.MetBy != "user:sam" || o.MetReason != evidence {
 			t.Fatalf("met: %+v", got)
 		}
@@ -200,22 +200,22 @@ func TestMarkMetNeedsEvidence(t *testing.T) {
 			t.Error("the evidence is not on the timeline")
 		}
 
-		if _, err := svc.Reopen(sec, inc.Number, "individuals", "oops"); apperr.CodeOf(err) != apperr.Invalid {
+		if _, err := svc.Reopen(sec, inc.Number, "individuals:NV", "oops"); apperr.CodeOf(err) != apperr.Invalid {
 			t.Fatalf("undo with a short reason: %v", err)
 		}
-		if _, err := svc.Reopen(as(authz.RoleAuditor, "aud"), inc.Number, "individuals", "7 of 30 were never notified"); apperr.CodeOf(err) != apperr.Forbidden {
+		if _, err := svc.Reopen(as(authz.RoleAuditor, "aud"), inc.Number, "individuals:NV", "7 of 30 were never notified"); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("an auditor undoing: %v", err)
 		}
-		o, err = svc.Reopen(sec, inc.Number, "individuals", "7 of 30 were never notified: their letters were not in the batch")
+		o, err = svc.Reopen(sec, inc.Number, "individuals:NV", "7 of 30 were never notified: their letters were not in the batch")
 		if err != nil || o.State != breach.StateOpen || o.MetAt != nil {
 			t.Fatalf("undo: %+v %v", o, err)
 		}
-		got = obligation(t, svc, inc.Number, "individuals")
+		got = obligation(t, svc, inc.Number, "individuals:NV")
 		if got.State != breach.StateOpen || got.MetAt != nil || got.MetBy != "" || got.MetReason != "" {
 			t.Fatalf("after undo: %+v", got)
 		}
 		board, _ := svc.Board(sec)
-		if !strings.Contains(keysOf(board), "individuals") {
+		if !strings.Contains(keysOf(board), "individuals:NV") {
 			t.Error("a reopened obligation is not back on the deadline board")
 		}
 		if n := auditActions(t, d, "breach_case.obligation_reopened"); n != 1 {
@@ -224,7 +224,7 @@ func TestMarkMetNeedsEvidence(t *testing.T) {
 		if !timelineHas(t, incs, inc.Number, "reopened by sam") || !timelineHas(t, incs, inc.Number, "7 of 30 were never notified") {
 			t.Error("the undo is not on the timeline")
 		}
-		if _, err := svc.Reopen(sec, inc.Number, "individuals", "7 of 30 were never notified"); apperr.CodeOf(err) != apperr.Conflict {
+		if _, err := svc.Reopen(sec, inc.Number, "individuals:NV", "7 of 30 were never notified"); apperr.CodeOf(err) != apperr.Conflict {
 			t.Fatalf("undoing an obligation not met: %v", err)
 		}
 		if _, err := svc.Reopen(sec, inc.Number, "media:ZZ", "7 of 30 were never notified"); apperr.CodeOf(err) != apperr.NotFound {

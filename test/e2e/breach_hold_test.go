@@ -56,7 +56,7 @@ func TestBreachHoldAPI(t *testing.T) {
 		// Both deadlines shown: held, and as it was without the hold.
 		var obs []holdObligation
 		w.must(200, "GET", base+"/obligations", nil, &obs)
-		ind := findObligation(t, obs, "individuals")
+		ind := findObligation(t, obs, "individuals:NV")
 		due, _ := time.Parse(time.RFC3339, ind.Due)
 		if ind.State != "held" || !due.Equal(until) || ind.DueWithoutHold == nil {
 			t.Fatalf("individuals during the hold: %+v, want held until %s with the original deadline", ind, until)
@@ -66,7 +66,7 @@ func TestBreachHoldAPI(t *testing.T) {
 		}
 		var board []holdObligation
 		w.must(200, "GET", "/api/v1/breach-deadlines", nil, &board)
-		if b := findObligation(t, board, "individuals"); b.DueWithoutHold == nil {
+		if b := findObligation(t, board, "individuals:NV"); b.DueWithoutHold == nil {
 			t.Fatalf("the deadline board lacks the original deadline: %+v", b)
 		}
 
@@ -114,7 +114,7 @@ func TestBreachHoldAPI(t *testing.T) {
 		refused("recording letters mailed", code, raw)
 		w.must(200, "POST", base+"/notices/sent", map[string]any{"run_id": run.ID, "hold_override": override}, nil)
 		w.must(200, "GET", base+"/obligations", nil, &obs)
-		if ind := findObligation(t, obs, "individuals"); ind.State != "met" || !strings.Contains(ind.MetReason, "every one of the 3 individuals") {
+		if ind := findObligation(t, obs, "individuals:NV"); ind.State != "met" || !strings.Contains(ind.MetReason, "all 3 individuals owed notice notified") {
 			t.Fatalf("individuals after every letter was mailed: %+v", ind)
 		}
 
