@@ -35,17 +35,26 @@ type Service struct {
 	rules     rules.RuleSets
 	log       *slog.Logger
 	keys      incident.Sealer // seals affected individuals' PHI; see SealWith
+	// defaultZone is the server's --time-zone, for an organisation that
+	// has set none (WithTimeZone).
+	defaultZone *time.Location
 }
 
 // New returns a Service that computes obligations with the shipped
 // federal and FTC rule sets and the State table in use: the shipped one
-// until an administrator saves another (SetStateTable).
-func New(d *db.DB, c clock.Clock, incidents *incident.Service, log *slog.Logger) (*Service, error) {
+// until an administrator saves another (SetStateTable). Deadlines are
+// counted in the organisation's time zone, else the one WithTimeZone
+// gives, else UTC.
+func New(d *db.DB, c clock.Clock, incidents *incident.Service, log *slog.Logger, opts ...Option) (*Service, error) {
 	rs, err := rules.DefaultRuleSets()
 	if err != nil {
 		return nil, fmt.Errorf("breach: rule sets: %w", err)
 	}
-	return &Service{db: d, clock: c, incidents: incidents, rules: rs, log: log}, nil
+	s := &Service{db: d, clock: c, incidents: incidents, rules: rs, log: log, defaultZone: time.UTC}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -262,11 +271,14 @@ func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.F
 }
 
 // recompute replaces the case's obligations with those its facts oblige
-// now, under the State table in use; obligations already met are kept as
-// they are.
+// now, under the State table in use, their days counted in the
+// organisation's time zone; obligations already met are kept as they are.
 func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Time) (int, error) {
 	rs, err := s.ruleSets(ctx, tx)
 	if err != nil {
+		return 0, err
+	}
+	if c.Facts.Location, err = s.zone(ctx, tx); err != nil {
 		return 0, err
 	}
 	// The notices made so far set the dates the rules counted from them

@@ -21,13 +21,14 @@ type Hold struct {
 	From        time.Time
 	Until       time.Time
 	Citation    string
-	RequestedBy string // who asked, and how: "Det. A. Example (Metro PD), orally on 2026-04-20"
+	RequestedBy string         // who asked, and how: "Det. A. Example (Metro PD), orally on 2026-04-20"
+	Zone        *time.Location // the organisation's, to show Until in
 }
 
-// String names the hold for a person: who asked, until when, and the
-// citation.
+// String names the hold for a person: who asked, until when (in the
+// organisation's time zone, UTC beside it), and the citation.
 func (h Hold) String() string {
-	return fmt.Sprintf("%s asked that notices be delayed until %s UTC (%s)", h.RequestedBy, h.Until.UTC().Format("2006-01-02 15:04"), h.Citation)
+	return fmt.Sprintf("%s asked that notices be delayed until %s (%s)", h.RequestedBy, FormatDue(h.Until, h.Zone), h.Citation)
 }
 
 // HoldOverride is the leave to make a notice during a law-enforcement
@@ -39,7 +40,8 @@ type HoldOverride struct {
 }
 
 // HoldAt returns the law-enforcement hold of facts f in force at t, if
-// any; of two in force, the one that ends later.
+// any; of two in force, the one that ends later. Days are counted, and
+// dates shown, in f.Location (nil means UTC).
 func HoldAt(f rules.Facts, t time.Time) (Hold, bool) {
 	if f.Delay == nil {
 		return Hold{}, false
@@ -50,20 +52,24 @@ func HoldAt(f rules.Facts, t time.Time) (Hold, bool) {
 		if t.Before(p.From) || !t.Before(p.Until) || (found && !p.Until.After(out.Until)) {
 			continue
 		}
-		out, found = Hold{From: p.From, Until: p.Until, Citation: p.Citation, RequestedBy: requester(*f.Delay, p)}, true
+		out, found = Hold{From: p.From, Until: p.Until, Citation: p.Citation, RequestedBy: requester(*f.Delay, p, f.Location),
+			Zone: f.Location}, true
 	}
 	return out, found
 }
 
 // requester names the statements behind hold period p: the oral one
 // starts it (164.412(b)), the written one sets its end (164.412(a)).
-func requester(d rules.LawEnforcementDelay, p rules.Period) string {
+func requester(d rules.LawEnforcementDelay, p rules.Period, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
 	var who []string
 	if o := d.Oral; o != nil && p.From.Equal(o.At) {
-		who = append(who, official(o.Official, o.Agency)+", orally on "+o.At.UTC().Format(time.DateOnly))
+		who = append(who, official(o.Official, o.Agency)+", orally on "+o.At.In(loc).Format(time.DateOnly))
 	}
 	if w := d.Written; w != nil && p.Until.Equal(w.Until) {
-		who = append(who, official(w.Official, w.Agency)+", in writing on "+w.At.UTC().Format(time.DateOnly))
+		who = append(who, official(w.Official, w.Agency)+", in writing on "+w.At.In(loc).Format(time.DateOnly))
 	}
 	if len(who) == 0 {
 		return "A law-enforcement official"
@@ -91,6 +97,10 @@ func official(name, agency string) string {
 // incident's timeline in tx. Without a hold, an override is ignored.
 func (s *Service) CheckHoldTx(ctx context.Context, tx *sql.Tx, c Case, what string, at time.Time, o *HoldOverride) error {
 	now := s.clock.Now()
+	var err error
+	if c.Facts.Location, err = s.zone(ctx, tx); err != nil {
+		return err
+	}
 	h, held := HoldAt(c.Facts, now)
 	if !held && !at.IsZero() {
 		h, held = HoldAt(c.Facts, at)
@@ -122,9 +132,13 @@ func (s *Service) CheckHoldTx(ctx context.Context, tx *sql.Tx, c Case, what stri
 
 // HoldNow returns the law-enforcement hold in force on case c now, or
 // nil, for pages that warn of it and offer the override.
-func (s *Service) HoldNow(c Case) *Hold {
-	if h, ok := HoldAt(c.Facts, s.clock.Now()); ok {
-		return &h
+func (s *Service) HoldNow(ctx context.Context, c Case) (*Hold, error) {
+	var err error
+	if c.Facts.Location, err = s.zone(ctx, s.db.R); err != nil {
+		return nil, err
 	}
-	return nil
+	if h, ok := HoldAt(c.Facts, s.clock.Now()); ok {
+		return &h, nil
+	}
+	return nil, nil
 }

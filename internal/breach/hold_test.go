@@ -70,20 +70,6 @@ func auditActions(t *testing.T, d *db.DB, action string) int {
 	return len(es)
 }
 
-func timelineHas(t *testing.T, incs *incident.Service, ref, text string) bool {
-	t.Helper()
-	tl, err := incs.Timeline(as(authz.RoleSecurityOfficer, "sam"), ref, incident.EventBreach, 0, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range tl {
-		if strings.Contains(e.Note, text) {
-			return true
-		}
-	}
-	return false
-}
-
 // TestLawEnforcementHold: during a hold (164.412) recording a notice as
 // made is refused with a 409 that names the hold, unless the official's
 // override is given, which is audited and on the timeline; a notice
@@ -149,8 +135,8 @@ func TestLawEnforcementHold(t *testing.T) {
 		if n := auditActions(t, d, "breach_case.hold_override"); n != 1 {
 			t.Errorf("%d hold_override audit entries, want 1", n)
 		}
-		if !timelineHas(t, incs, inc.Number, "Law-enforcement hold overridden by sam") ||
-			!timelineHas(t, incs, inc.Number, "allowed by Special Agent Dana Reyes: the suspect is in custody") {
+		if !timelineHas(t, incs, sec, inc.Number, "Law-enforcement hold overridden by sam") ||
+			!timelineHas(t, incs, sec, inc.Number, "allowed by Special Agent Dana Reyes: the suspect is in custody") {
 			t.Error("the override is not on the timeline")
 		}
 
@@ -196,7 +182,7 @@ func TestMarkMetNeedsEvidence(t *testing.T) {
 		if n := auditActions(t, d, "breach_case.obligation_met"); n != 1 {
 			t.Errorf("%d obligation_met audit entries, want 1", n)
 		}
-		if !timelineHas(t, incs, inc.Number, "Evidence: "+evidence) {
+		if !timelineHas(t, incs, sec, inc.Number, "Evidence: "+evidence) {
 			t.Error("the evidence is not on the timeline")
 		}
 
@@ -221,7 +207,7 @@ func TestMarkMetNeedsEvidence(t *testing.T) {
 		if n := auditActions(t, d, "breach_case.obligation_reopened"); n != 1 {
 			t.Errorf("%d obligation_reopened audit entries, want 1", n)
 		}
-		if !timelineHas(t, incs, inc.Number, "reopened by sam") || !timelineHas(t, incs, inc.Number, "7 of 30 were never notified") {
+		if !timelineHas(t, incs, sec, inc.Number, "reopened by sam") || !timelineHas(t, incs, sec, inc.Number, "7 of 30 were never notified") {
 			t.Error("the undo is not on the timeline")
 		}
 		if _, err := svc.Reopen(sec, inc.Number, "individuals:NV", "7 of 30 were never notified"); apperr.CodeOf(err) != apperr.Conflict {

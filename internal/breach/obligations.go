@@ -35,6 +35,9 @@ type Obligation struct {
 	MetAt          *time.Time
 	MetBy          string
 	MetReason      string // why it was marked met: a person's reason, or the record that met it
+	// Zone is the organisation's time zone its days were counted in, to
+	// show Due in (FormatDue).
+	Zone *time.Location
 }
 
 func state(o rules.Obligation, met *time.Time, now time.Time) string {
@@ -49,7 +52,17 @@ func state(o rules.Obligation, met *time.Time, now time.Time) string {
 	return StateOpen
 }
 
-func (s *Service) scanObligations(rows *sql.Rows, now time.Time) ([]Obligation, error) {
+// obligationsWhere reads the obligations the query after obligationSelect
+// selects, as seen at now, each with the organisation's time zone.
+func (s *Service) obligationsWhere(ctx context.Context, q db.Querier, now time.Time, where string, args ...any) ([]Obligation, error) {
+	zone, err := s.zone(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, obligationSelect+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list obligations: %w", err)
+	}
 	defer rows.Close()
 	var out []Obligation
 	for rows.Next() {
@@ -66,7 +79,7 @@ func (s *Service) scanObligations(rows *sql.Rows, now time.Time) ([]Obligation, 
 			t := met.Time.UTC()
 			o.MetAt = &t
 		}
-		o.State = state(o.Obligation, o.MetAt, now)
+		o.State, o.Zone = state(o.Obligation, o.MetAt, now), zone
 		out = append(out, o)
 	}
 	return out, rows.Err()
@@ -84,11 +97,7 @@ func (s *Service) Obligations(ctx context.Context, ref string) ([]Obligation, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 ORDER BY o.due_at, o.obligation`, c.ID)
-	if err != nil {
-		return nil, fmt.Errorf("list obligations: %w", err)
-	}
-	return s.scanObligations(rows, s.clock.Now())
+	return s.obligationsWhere(ctx, s.db.R, s.clock.Now(), ` WHERE o.case_id = $1 ORDER BY o.due_at, o.obligation`, c.ID)
 }
 
 // Board lists every unmet obligation of every case the actor may see,
@@ -104,12 +113,8 @@ func (s *Service) Board(ctx context.Context) ([]Obligation, error) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	rows, err := s.db.R.QueryContext(ctx, obligationSelect+` WHERE o.met_at IS NULL AND `+incident.VisibleSQL(actor, now, "i", arg)+
+	return s.obligationsWhere(ctx, s.db.R, now, ` WHERE o.met_at IS NULL AND `+incident.VisibleSQL(actor, now, "i", arg)+
 		` ORDER BY o.due_at, i.number, o.obligation LIMIT 1000`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list obligations: %w", err)
-	}
-	return s.scanObligations(rows, now)
 }
 
 // MinReasonLength is the shortest reason accepted for marking an
@@ -152,11 +157,7 @@ func (s *Service) MarkMet(ctx context.Context, ref string, m Met) (Obligation, e
 
 // obligationTx reads the case's obligation key in tx.
 func (s *Service) obligationTx(ctx context.Context, tx *sql.Tx, c Case, key string, now time.Time) (Obligation, error) {
-	rows, err := tx.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
-	if err != nil {
-		return Obligation{}, fmt.Errorf("read obligation: %w", err)
-	}
-	obs, err := s.scanObligations(rows, now)
+	obs, err := s.obligationsWhere(ctx, tx, now, ` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
 	if err != nil {
 		return Obligation{}, err
 	}
@@ -226,7 +227,7 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref string, m Met) 
 	}
 	timing := "on time"
 	if at.After(out.Due) {
-		timing = "LATE: it was due " + out.Due.UTC().Format("2006-01-02 15:04") + " UTC"
+		timing = "LATE: it was due " + FormatDue(out.Due, out.Zone)
 	}
 	if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf("Notice obligation %s (%s) met by %s, %s. Evidence: %s",
 		m.Key, out.Citation, actor.Name, timing, reason)); err != nil {
@@ -277,8 +278,8 @@ func (s *Service) Reopen(ctx context.Context, ref, key, reason string) (Obligati
 			return err
 		}
 		if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
-			"Notice obligation %s (%s) reopened by %s: it is owed again, due %s UTC. Reason: %s", Label(o.Obligation), o.Citation, actor.Name,
-			o.Due.UTC().Format("2006-01-02 15:04"), reason)); err != nil {
+			"Notice obligation %s (%s) reopened by %s: it is owed again, due %s. Reason: %s", Label(o.Obligation), o.Citation, actor.Name,
+			FormatDue(o.Due, o.Zone), reason)); err != nil {
 			return err
 		}
 		o.MetAt, o.MetBy, o.MetReason, o.State = nil, "", "", state(o.Obligation, nil, now)
@@ -295,6 +296,9 @@ func (s *Service) Reopen(ctx context.Context, ref, key, reason string) (Obligati
 func (s *Service) owes(ctx context.Context, tx *sql.Tx, c Case, key string, now time.Time) (bool, error) {
 	rs, err := s.ruleSets(ctx, tx)
 	if err != nil {
+		return false, err
+	}
+	if c.Facts.Location, err = s.zone(ctx, tx); err != nil {
 		return false, err
 	}
 	obs, err := rules.Obligations(c.Facts, rs, now)
@@ -322,11 +326,7 @@ func (s *Service) followNoticeTx(ctx context.Context, tx *sql.Tx, c Case, now ti
 	if _, err := s.recompute(ctx, tx, c, now); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 AND o.met_at IS NULL ORDER BY o.due_at, o.obligation`, c.ID)
-	if err != nil {
-		return fmt.Errorf("read obligations: %w", err)
-	}
-	after, err := s.scanObligations(rows, now)
+	after, err := s.obligationsWhere(ctx, tx, now, ` WHERE o.case_id = $1 AND o.met_at IS NULL ORDER BY o.due_at, o.obligation`, c.ID)
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func (s *Service) followNoticeTx(ctx context.Context, tx *sql.Tx, c Case, now ti
 	for _, o := range after {
 		if was, ok := before[o.Key]; ok && !was.Equal(o.Due) {
 			moved = append(moved, fmt.Sprintf("%s is now due %s (%s, counted from %s; it was due %s)", Label(o.Obligation),
-				o.Due.UTC().Format("2006-01-02 15:04 UTC"), o.Citation, o.Deadlines[0].From, was.UTC().Format("2006-01-02 15:04 UTC")))
+				FormatDue(o.Due, o.Zone), o.Citation, o.Deadlines[0].From, FormatDue(was, o.Zone)))
 		}
 	}
 	if len(moved) == 0 {

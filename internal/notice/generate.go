@@ -160,7 +160,11 @@ func (s *Service) prepare(ctx context.Context, q db.Querier, ref string, kind Ki
 	if err != nil {
 		return breach.Case{}, Template{}, Data{}, Settings{}, err
 	}
-	base := baseData(c, st, counts.Individuals, s.clock.Now())
+	zone, err := s.cases.ZoneOf(ctx, q)
+	if err != nil {
+		return breach.Case{}, Template{}, Data{}, Settings{}, err
+	}
+	base := baseData(c, st, counts.Individuals, s.clock.Now(), zone)
 	if err := checkFilled(t, base); err != nil {
 		return breach.Case{}, Template{}, Data{}, Settings{}, err
 	}

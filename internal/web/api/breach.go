@@ -58,6 +58,8 @@ type BreachObligation struct {
 	MetAt          *time.Time `json:"met_at,omitempty"`
 	MetBy          string     `json:"met_by,omitempty"`
 	MetReason      string     `json:"met_reason,omitempty" doc:"Why it was marked met: the reason given by hand, or the record that met it (the HHS filing, the last notice sent)."`
+	TimeZone       string     `json:"time_zone" example:"America/Los_Angeles" doc:"The organisation's IANA time zone, in which the deadline's calendar days, business days and end of day were counted (GET /breach/organisation)."`
+	DueLocal       string     `json:"due_local" example:"2026-05-02T23:59:59.999999-07:00" doc:"due, the same instant, as a wall-clock time with its offset in time_zone (RFC 3339)."`
 	// Owed and Notified, on an individual notice to a group listed on the
 	// case: how many individuals of the group are owed a notice and how
 	// many are recorded as notified.
@@ -68,8 +70,12 @@ type BreachObligation struct {
 func obligationsOut(obs []breach.Obligation, progress map[string]notice.Progress) []BreachObligation {
 	out := make([]BreachObligation, len(obs))
 	for i, o := range obs {
+		zone := o.Zone
+		if zone == nil {
+			zone = time.UTC
+		}
 		out[i] = BreachObligation{Obligation: o.Obligation, IncidentNumber: o.IncidentNumber, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy,
-			MetReason: o.MetReason}
+			MetReason: o.MetReason, TimeZone: zone.String(), DueLocal: o.Due.In(zone).Format(time.RFC3339Nano)}
 		if p, ok := progress[o.Key]; ok && o.Recipient == rules.ToIndividuals {
 			out[i].Owed, out[i].Notified = &p.Owed, &p.Notified
 		}

@@ -193,10 +193,12 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 	}
 	inRegistry := map[string]bool{}
 	p := breachPage{Case: c, Clock: newClock(obs, u.Clock.Now()), Obligations: obs, Progress: progress, Determinations: dets,
-		Hold:    u.Breach.HoldNow(c),
 		Hacking: inc.Category == incident.HackingIT,
 		Roles:   roleChoices, Methods: methodChoices, Exceptions: exceptionChoices, Assessments: assessmentChoices, Units: unitChoices,
 		Sign: map[string]string{"path": "assess"}}
+	if p.Hold, err = u.Breach.HoldNow(r.Context(), c); err != nil {
+		return breachPage{}, err
+	}
 	for _, pa := range parties {
 		cu, isNamed := named[pa.ID]
 		if pa.ArchivedAt != nil && !isNamed {

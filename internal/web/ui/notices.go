@@ -172,8 +172,11 @@ func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, e
 		u.fail(w, r, err)
 		return
 	}
-	p := noticesPage{Case: c, Errors: errs, Done: done, Hold: u.Breach.HoldNow(c)}
-	if p.Settings, err = u.Notices.GetSettings(r.Context(), ref); err == nil {
+	p := noticesPage{Case: c, Errors: errs, Done: done}
+	if p.Hold, err = u.Breach.HoldNow(r.Context(), c); err == nil {
+		p.Settings, err = u.Notices.GetSettings(r.Context(), ref)
+	}
+	if err == nil {
 		if p.Summary, err = u.Notices.Summarize(r.Context(), ref); err == nil {
 			p.Notices, _, err = u.Notices.Notices(r.Context(), ref, r.URL.Query().Get("status"), "", 100)
 		}
