@@ -107,7 +107,7 @@ func TestLawEnforcementHold(t *testing.T) {
 		if !ok || e.Code != apperr.Conflict {
 			t.Fatalf("marking met during the hold: %v, want a conflict", err)
 		}
-		for _, want := range []string{"Special Agent Dana Reyes (FBI)", until.Format("2006-01-02"), "45 CFR 164.412(a)", "hold_override"} {
+		for _, want := range []string{"Special Agent Dana Reyes (FBI)", breach.FormatDue(until, nil), "45 CFR 164.412(a)", "hold_override"} {
 			if !strings.Contains(e.Message, want) {
 				t.Errorf("the refusal %q does not name %q", e.Message, want)
 			}

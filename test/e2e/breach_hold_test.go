@@ -88,7 +88,7 @@ func TestBreachHoldAPI(t *testing.T) {
 		refused := func(what string, code int, raw []byte) {
 			t.Helper()
 			body := string(raw)
-			if code != 409 || !strings.Contains(body, "Special Agent Dana Reyes (FBI)") || !strings.Contains(body, until.Format("2006-01-02")) ||
+			if code != 409 || !strings.Contains(body, "Special Agent Dana Reyes (FBI)") || !strings.Contains(body, until.Format("Jan 2006")) ||
 				!strings.Contains(body, "45 CFR 164.412(a)") || !strings.Contains(body, `"location":"body.hold_override"`) {
 				t.Fatalf("%s during the hold: %d %s, want 409 naming the hold", what, code, body)
 			}
