@@ -1,5 +1,5 @@
 -- Evidence before "met" (issue #10), SQLite dialect. Keep in step with
--- ../postgres/0021_obligation_met_reason.sql.
+-- ../postgres/0020_obligation_met_reason.sql.
 
 -- Why an obligation was marked met: the reason a person wrote when marking
 -- it by hand, or the record that met it (the HHS filing, the last notice
