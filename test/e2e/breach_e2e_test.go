@@ -240,7 +240,7 @@ func TestBreachEndToEnd(t *testing.T) {
 			t.Errorf("California AG after the letters were recorded: due %s from %q, want %s", caAG.Due, caAG.Deadlines[0].From, endOfDay(mailed, 15))
 		}
 		w.must(201, "POST", base+"/notices/documents", map[string]any{"kind": "media_release"}, &run)
-		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "media:CA"}, nil)
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "media:CA", "reason": "press release sent to the Los Angeles Times"}, nil)
 
 		// The HHS report: the organisation, the details, then the filing,
 		// which meets the hhs obligation.
