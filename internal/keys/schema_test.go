@@ -111,9 +111,10 @@ var notYetSealed = []string{
 	"alerts.source", "alerts.component", "alerts.grp", "alerts.class", "alerts.dedup_key", "alerts.group_key",
 	"alert_groups.group_key",
 	// breach facts (their tags and free text), determination reasons and
-	// bodies, notice templates and settings (what_happened, phi_involved,
+	// bodies, why an obligation was marked met, notice templates and settings (what_happened, phi_involved,
 	// ...) and the copy each notice run keeps, and the HHS packet filed
-	"breach_cases.facts", "breach_determinations.reason", "breach_determinations.body", "notice_templates.body",
+	"breach_cases.facts", "breach_determinations.reason", "breach_determinations.body", "breach_obligations.met_reason",
+	"notice_templates.body",
 	"notice_templates.subject", "notice_settings.body", "notice_runs.settings", "notice_runs.template_ref",
 	"report_hhs_filings.packet",
 	// notices to individuals: their address, the carrier's receipt, errors
