@@ -157,16 +157,17 @@ type Alert struct {
 	// SummaryRedacted says Summary was withheld from a reader without PHI
 	// access and is SafeSummary's line.
 	SummaryRedacted bool
-	ServiceName     string
-	Source          string
-	Severity        Severity
-	Component       string
-	Group           string
-	Class           string
-	Details         json.RawMessage // empty unless read with details
-	Count           int64
-	FirstAt         time.Time
-	LastAt          time.Time
-	AcknowledgedAt  *time.Time
-	ResolvedAt      *time.Time
+	ServiceName     string // the name of the service it came to
+
+	Source         string
+	Severity       Severity
+	Component      string
+	Group          string
+	Class          string
+	Details        json.RawMessage // empty unless read with details
+	Count          int64
+	FirstAt        time.Time
+	LastAt         time.Time
+	AcknowledgedAt *time.Time
+	ResolvedAt     *time.Time
 }

@@ -102,7 +102,7 @@ func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt
 
 // searchVersion is the version of the tokeniser (keys.Words) that indexes
 // titles; rows indexed by an older one (0: written before titles were
-// sealed) are indexed again at start (SealPlaintext).
+// sealed) are indexed again at start (IndexTitles).
 const searchVersion = 1
 
 // SafeTitle is the line shown instead of an incident's title to a reader
