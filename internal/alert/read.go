@@ -159,16 +159,16 @@ func (s *Intake) reveal(ctx context.Context, as []*Alert, details map[string]str
 		}
 		return nil
 	}
-	var read []string
+	var read []string               // alert ids, in order
+	fields := map[string][]string{} // alert id → fields shown
 	for _, a := range as {
-		var fields []string
 		if a.Summary != "" {
 			plain, err := s.keys.Open(a.Summary, keys.AlertSummary.Table, keys.AlertSummary.Name, a.ID)
 			if err != nil {
 				return fmt.Errorf("alert summary: %w", err)
 			}
 			a.Summary = string(plain)
-			fields = append(fields, "summary")
+			fields[a.ID] = append(fields[a.ID], "summary")
 		}
 		if d := details[a.ID]; d != "" {
 			plain, err := s.keys.Open(d, keys.AlertDetails.Table, keys.AlertDetails.Name, a.ID)
@@ -176,9 +176,9 @@ func (s *Intake) reveal(ctx context.Context, as []*Alert, details map[string]str
 				return fmt.Errorf("alert details: %w", err)
 			}
 			a.Details = json.RawMessage(plain)
-			fields = append(fields, "details")
+			fields[a.ID] = append(fields[a.ID], "details")
 		}
-		if len(fields) > 0 {
+		if len(fields[a.ID]) > 0 {
 			read = append(read, a.ID)
 		}
 	}
@@ -188,7 +188,8 @@ func (s *Intake) reveal(ctx context.Context, as []*Alert, details map[string]str
 	return s.db.Write(ctx, func(tx *sql.Tx) error {
 		now := s.clock.Now()
 		for _, id := range read {
-			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "alert.phi_read", ObjectType: "alert", ObjectID: id}); err != nil {
+			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "alert.phi_read", ObjectType: "alert", ObjectID: id,
+				Change: fields[id]}); err != nil {
 				return err
 			}
 		}
