@@ -4,7 +4,8 @@
 -- Incident titles, task titles, alert summaries and break-glass reasons are
 -- now sealed with the keyring (keys.Columns). This migration cannot seal:
 -- the key is not SQL's. Ward seals the values written before it when it
--- starts (incident.SealPlaintext, alert.SealPlaintext), before it serves.
+-- starts, before it serves (Service.IndexTitles in package incident, and
+-- Keyring.SealPlaintext in package keys; see internal/app/seal.go).
 
 -- The plaintext copy of number and title that the list's text filter
 -- matched goes; the search is now a blind index (incident_title_tokens).
