@@ -28,13 +28,14 @@ func TestDefaultStatesShipsREGULATIONSRowsForCounsel(t *testing.T) {
 	}
 }
 
-// ZZ is a fictional jurisdiction: the versioning mechanism is tested on it,
+// Fictional rules for American Samoa (AS; the facts must name a
+// jurisdiction Ward covers): the versioning mechanism is tested on them,
 // never on real law.
 func TestStateTableVersions(t *testing.T) {
 	tbl := StateTable{Version: "test", Rules: []StateRule{
-		{ID: "ZZ-individuals", State: "ZZ", Recipient: StateIndividuals, Citation: "Fictional Code 1", MinResidents: 1, Anchor: FromDiscovery, Term: &Term{45, Days, false}},
-		{ID: "ZZ-individuals", State: "ZZ", Recipient: StateIndividuals, Citation: "Fictional Code 1 (amended)", EffectiveFrom: "2026-07-01", MinResidents: 1, Anchor: FromDiscovery, Term: &Term{20, Days, false}},
-		{ID: "ZZ-ag", State: "ZZ", Recipient: StateRegulator, Authority: "ZZ Attorney General", Citation: "Fictional Code 2", EffectiveFrom: "2027-01-01", MinResidents: 1, Anchor: FromDiscovery, Term: &Term{10, Days, false}},
+		{ID: "AS-individuals", State: "AS", Recipient: StateIndividuals, Citation: "Fictional Code 1", MinResidents: 1, Anchor: FromDiscovery, Term: &Term{45, Days, false}},
+		{ID: "AS-individuals", State: "AS", Recipient: StateIndividuals, Citation: "Fictional Code 1 (amended)", EffectiveFrom: "2026-07-01", MinResidents: 1, Anchor: FromDiscovery, Term: &Term{20, Days, false}},
+		{ID: "AS-ag", State: "AS", Recipient: StateRegulator, Authority: "Fictional Attorney General", Citation: "Fictional Code 2", EffectiveFrom: "2027-01-01", MinResidents: 1, Anchor: FromDiscovery, Term: &Term{10, Days, false}},
 	}}
 	if err := tbl.Validate(); err != nil {
 		t.Fatal(err)
@@ -59,7 +60,7 @@ func TestStateTableVersions(t *testing.T) {
 		})
 	}
 	rs := RuleSets{HIPAA: HIPAA(), FTC: FTCHBNR(), States: tbl, AfterDelay: DueWhenDelayEnds}
-	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-07-02T09:00"), NotificationRequired: true, Individuals: 1, ByState: map[string]int{"ZZ": 1}}
+	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-07-02T09:00"), NotificationRequired: true, Individuals: 1, ByState: map[string]int{"AS": 1}}
 	ind := find(t, Compute(f, rs, at(t, "2026-07-02")), "individuals")
 	if ind.Citation != "Fictional Code 1 (amended)" || !ind.Due.Equal(eod(t, "2026-07-22")) || len(ind.Deadlines) != 2 {
 		t.Errorf("the version in effect at discovery applies: %+v", ind)
