@@ -109,8 +109,16 @@ func (s *Service) SetStateTable(ctx context.Context, t rules.StateTable, reason 
 	case len(reason) > maxStateReason:
 		return StateTable{}, 0, apperr.Field("reason", "must be at most %d bytes", maxStateReason)
 	}
-	if err := t.Validate(); err != nil {
-		return StateTable{}, 0, err
+	// A rule for a case tag Ward does not know would never apply, so it
+	// is refused with the table's other problems.
+	var fs []apperr.FieldError
+	for _, err := range []error{t.Validate(), rules.ValidateAppliesTo(t)} {
+		if e, ok := apperr.As(err); ok {
+			fs = append(fs, e.Fields...)
+		}
+	}
+	if len(fs) > 0 {
+		return StateTable{}, 0, &apperr.Error{Code: apperr.Invalid, Message: "the State table is malformed", Fields: fs}
 	}
 	body, err := json.Marshal(t)
 	if err != nil {
