@@ -11,7 +11,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
@@ -159,6 +158,18 @@ type factsPatchBody struct {
 	Tags               []caseTag             `json:"tags,omitempty" doc:"Replaces the case tags."`
 	IndividualNoticeAt *time.Time            `json:"individual_notice_at,omitempty" nullable:"true"`
 	HHSNoticeAt        *time.Time            `json:"hhs_notice_at,omitempty" nullable:"true"`
+	// sent are the names of the facts the body holds, null or not.
+	sent map[string]json.RawMessage
+}
+
+// UnmarshalJSON reads the body and which facts it names: a fact sent as
+// null reads like one absent, and only sent tells them apart.
+func (b *factsPatchBody) UnmarshalJSON(data []byte) error {
+	type plain factsPatchBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, &b.sent)
 }
 
 // delayInput is a law-enforcement delay that may be sent as null.
@@ -171,15 +182,10 @@ func (delayInput) Schema(r huma.Registry) *huma.Schema {
 	return &s
 }
 
-// patch turns the body into a breach.FactsPatch; raw is the body as sent,
-// which tells a fact absent from one sent as null.
-func (b factsPatchBody) patch(raw []byte) (breach.FactsPatch, error) {
-	var sent map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &sent); err != nil {
-		return breach.FactsPatch{}, apperr.New(apperr.Invalid, "the body is not a JSON object")
-	}
+// patch turns the body into a breach.FactsPatch.
+func (b factsPatchBody) patch() breach.FactsPatch {
 	var p breach.FactsPatch
-	for name := range sent {
+	for name := range b.sent {
 		if name != "by_state" {
 			p.Set = append(p.Set, name)
 		}
@@ -210,11 +216,11 @@ func (b factsPatchBody) patch(raw []byte) (breach.FactsPatch, error) {
 	if b.HHSNoticeAt != nil {
 		p.To.HHSNoticeAt = *b.HHSNoticeAt
 	}
-	if v, ok := sent["by_state"]; ok && string(v) == "null" {
+	if v, ok := b.sent["by_state"]; ok && string(v) == "null" {
 		p.ClearByState = true
 	}
 	p.ByState = b.ByState
-	return p, nil
+	return p
 }
 
 // BreachFactsCustomer is a covered-entity customer named in a case's
@@ -479,15 +485,10 @@ func (h handler) registerBreach(api huma.API) {
 		"Change some of the case's facts: absent is unchanged, null clears; its obligations are recomputed", http.StatusOK,
 		authz.BreachWrite), tag),
 		func(ctx context.Context, in *struct {
-			ID      string `path:"id" maxLength:"100"`
-			Body    factsPatchBody
-			RawBody []byte
+			ID   string `path:"id" maxLength:"100"`
+			Body factsPatchBody
 		}) (*caseOutput, error) {
-			p, err := in.Body.patch(in.RawBody)
-			if err != nil {
-				return nil, h.fail(ctx, "body", err)
-			}
-			c, err := h.Breach.PatchFacts(ctx, in.ID, p)
+			c, err := h.Breach.PatchFacts(ctx, in.ID, in.Body.patch())
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
