@@ -153,13 +153,8 @@ func (p FactsPatch) apply(c Case, cnt Counts) (rules.Facts, map[string]int, erro
 		}
 	}
 	if slices.Contains(p.Set, "individuals") || p.ClearByState || len(p.ByState) > 0 {
-		listed, estimated := cnt.Individuals, 0
-		for st, n := range estimates {
-			if _, ok := imported[st]; !ok && n > 0 {
-				estimated += n
-			}
-		}
-		if f.Individuals < listed+estimated {
+		listed, estimated := leastIndividuals(estimates, cnt)
+		if f.Individuals >= 0 && f.Individuals < listed+estimated { // a negative count is Validate's to refuse
 			field, hint := "individuals", ""
 			if !slices.Contains(p.Set, "individuals") {
 				field, hint = "by_state", fmt.Sprintf(" (individuals is %d: raise it too)", f.Individuals)
@@ -190,21 +185,15 @@ func importedByState(cnt Counts) map[string]int {
 // mergeCounts sets f.ByState from the per-State figures typed by hand
 // (estimates) and the counts of the imported individuals (cnt): a State
 // with any imported individual counts them, whatever was typed for it; a
-// State with none keeps its typed figure. f.Individuals is raised, never
-// lowered, to at least the imported individuals plus the figures typed
-// for States not on the list. It returns the typed figures still in use.
+// State with none keeps its typed figure. It returns the typed figures
+// still in use.
 func mergeCounts(f *rules.Facts, estimates map[string]int, cnt Counts) map[string]int {
 	imported := importedByState(cnt)
 	kept := map[string]int{}
 	byState := map[string]int{}
-	floor := cnt.Individuals
 	for st, n := range estimates {
-		if _, listed := imported[st]; listed {
-			continue
-		}
-		kept[st], byState[st] = n, n
-		if n > 0 {
-			floor += n
+		if _, listed := imported[st]; !listed {
+			kept[st], byState[st] = n, n
 		}
 	}
 	maps.Copy(byState, imported)
@@ -212,6 +201,18 @@ func mergeCounts(f *rules.Facts, estimates map[string]int, cnt Counts) map[strin
 	if len(byState) == 0 {
 		f.ByState = nil
 	}
-	f.Individuals = max(f.Individuals, floor)
 	return kept
+}
+
+// leastIndividuals is the fewest individuals a case can have affected:
+// those on its imported list (cnt) and those estimated for States not on
+// it.
+func leastIndividuals(estimates map[string]int, cnt Counts) (listed, estimated int) {
+	imported := importedByState(cnt)
+	for st, n := range estimates {
+		if _, ok := imported[st]; !ok && n > 0 {
+			estimated += n
+		}
+	}
+	return cnt.Individuals, estimated
 }
