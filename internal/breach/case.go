@@ -130,7 +130,9 @@ func notifies(outcome string) bool {
 	return outcome == OutcomePending || outcome == string(rules.NotificationRequired)
 }
 
-// caseOf reads the case of visible incident ref.
+// caseOf reads the case of visible incident ref, with its Estimates (on a
+// case saved before they were recorded, its States no imported individual
+// lives in).
 func (s *Service) caseOf(ctx context.Context, q db.Querier, ref string) (Case, error) {
 	id, _, err := s.visibleIncident(ctx, q, ref)
 	if err != nil {
@@ -143,6 +145,13 @@ func (s *Service) caseOf(ctx context.Context, q db.Querier, ref string) (Case, e
 	}
 	if err != nil {
 		return Case{}, fmt.Errorf("read breach case: %w", err)
+	}
+	if c.Estimates == nil {
+		cnt, err := s.counts(ctx, q, c.ID)
+		if err != nil {
+			return Case{}, err
+		}
+		c.Estimates = estimatesOf(c, cnt)
 	}
 	return c, nil
 }

@@ -1,6 +1,9 @@
 package breach_test
 
 import (
+	"context"
+	"database/sql"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -191,6 +194,28 @@ func TestFactsKeepImportedCounts(t *testing.T) {
 		want = map[string]int{"CA": 2, "TX": 1, "OR": 1, "WA": 3}
 		if !maps.Equal(c.Facts.ByState, want) || !maps.Equal(c.Estimates, map[string]int{"WA": 3}) || c.Facts.Individuals != 50 {
 			t.Fatalf("after importing an Oregonian: %v estimates %v individuals %d", c.Facts.ByState, c.Estimates, c.Facts.Individuals)
+		}
+
+		// A case saved before the estimates were recorded: its States with
+		// no imported individual are taken as typed.
+		legacy, err := json.Marshal(c.Facts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Write(context.Background(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`UPDATE breach_cases SET facts = $1`, string(legacy))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = e.svc.Get(sec, e.ref); err != nil || !maps.Equal(c.Estimates, map[string]int{"WA": 3}) {
+			t.Fatalf("a case saved before estimates were recorded: estimates %v, %v", c.Estimates, err)
+		}
+		if _, _, err := e.svc.Recount(sec, e.ref); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := e.svc.Get(sec, e.ref); !maps.Equal(c.Facts.ByState, want) {
+			t.Errorf("recounting it: %v, want %v", c.Facts.ByState, want)
 		}
 	})
 }
