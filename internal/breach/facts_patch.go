@@ -33,8 +33,7 @@ type FactsPatch struct {
 // factNames are the facts a FactsPatch can Set, by JSON name; by_state is
 // patched per State instead.
 func factNames() []string {
-	return []string{"role", "discovered_at", "should_have_known_at", "individuals", "customers", "law_enforcement_delay", "tags",
-		"individual_notice_at", "hhs_notice_at"}
+	return []string{"role", "discovered_at", "should_have_known_at", "individuals", "customers", "law_enforcement_delay", "tags"}
 }
 
 // empty reports whether p changes nothing.
@@ -87,7 +86,7 @@ func (s *Service) PatchFacts(ctx context.Context, ref string, p FactsPatch) (Cas
 // factLabels name the facts on the timeline.
 var factLabels = map[string]string{"role": "role", "discovered_at": "discovery date", "should_have_known_at": "date it should have been known",
 	"individuals": "individuals affected", "customers": "customers to notify", "law_enforcement_delay": "law-enforcement delay",
-	"tags": "case tags", "individual_notice_at": "individual notice date", "hhs_notice_at": "HHS notice date"}
+	"tags": "case tags"}
 
 // labels says in words which facts p changes.
 func (p FactsPatch) labels() string {
@@ -123,10 +122,6 @@ func (p FactsPatch) apply(c Case, cnt Counts) (rules.Facts, map[string]int, erro
 			f.Delay = to.Delay
 		case "tags":
 			f.Tags = to.Tags
-		case "individual_notice_at":
-			f.IndividualNoticeAt = to.IndividualNoticeAt
-		case "hhs_notice_at":
-			f.HHSNoticeAt = to.HHSNoticeAt
 		}
 	}
 	estimates := estimatesOf(c, cnt)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -163,7 +164,7 @@ func TestFactsKeepImportedCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if keys := keysOf(obs); !strings.Contains(keys, "CA-facility-cdph") {
+		if keys := keysOf(obs); !strings.Contains(keys, "CA-cdph") {
 			t.Errorf("obligations after the PUT: %s", keys)
 		}
 		// A PATCH of another State keeps them too; PUT or PATCH may repeat
@@ -233,7 +234,7 @@ func TestStateTableRefusesUnknownTag(t *testing.T) {
 		tbl.Rules[i].AppliesTo = "ca_licenced_health_facility"
 		admin := as(authz.RoleAdmin, "ada")
 		_, _, err = e.svc.SetStateTable(admin, tbl, "typo test")
-		if want := []string{"rules[" + string(rune('0'+i)) + "].applies_to"}; !slices.Equal(fieldsOf(err), want) {
+		if want := []string{fmt.Sprintf("rules[%d].applies_to", i)}; !slices.Equal(fieldsOf(err), want) {
 			t.Fatalf("SetStateTable with an unknown tag: %v, want a 422 naming %v", err, want)
 		}
 		if saved, err := e.svc.StateTables(admin); err != nil || len(saved) != 0 {

@@ -49,6 +49,7 @@ func (s *Service) stateTable(ctx context.Context, q db.Querier) (StateTable, err
 	if err := json.Unmarshal([]byte(body), &t.Table); err != nil {
 		return StateTable{}, fmt.Errorf("the State table %s: %w", t.ID, err)
 	}
+	t.Table = t.Table.Upgrade(s.rules.States)
 	return t, nil
 }
 
@@ -87,7 +88,11 @@ func (s *Service) StateTables(ctx context.Context) ([]StateTable, error) {
 			return t, err
 		}
 		t.CreatedAt = t.CreatedAt.UTC()
-		return t, json.Unmarshal([]byte(body), &t.Table)
+		if err := json.Unmarshal([]byte(body), &t.Table); err != nil {
+			return t, err
+		}
+		t.Table = t.Table.Upgrade(s.rules.States)
+		return t, nil
 	})
 }
 
@@ -109,16 +114,8 @@ func (s *Service) SetStateTable(ctx context.Context, t rules.StateTable, reason 
 	case len(reason) > maxStateReason:
 		return StateTable{}, 0, apperr.Field("reason", "must be at most %d bytes", maxStateReason)
 	}
-	// A rule for a case tag Ward does not know would never apply, so it
-	// is refused with the table's other problems.
-	var fs []apperr.FieldError
-	for _, err := range []error{t.Validate(), rules.ValidateAppliesTo(t)} {
-		if e, ok := apperr.As(err); ok {
-			fs = append(fs, e.Fields...)
-		}
-	}
-	if len(fs) > 0 {
-		return StateTable{}, 0, &apperr.Error{Code: apperr.Invalid, Message: "the State table is malformed", Fields: fs}
+	if err := t.Validate(); err != nil {
+		return StateTable{}, 0, err
 	}
 	body, err := json.Marshal(t)
 	if err != nil {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -81,7 +82,7 @@ func TestBreachFactsAPI(t *testing.T) {
 		}
 		var obs []struct{ Key string }
 		w.must(200, "GET", base+"/obligations", nil, &obs)
-		if !slices.ContainsFunc(obs, func(o struct{ Key string }) bool { return strings.Contains(o.Key, "CA-facility-cdph") }) {
+		if !slices.ContainsFunc(obs, func(o struct{ Key string }) bool { return strings.Contains(o.Key, "CA-cdph") }) {
 			t.Errorf("the tag's State rule does not apply: %+v", obs)
 		}
 		w.must(200, "PATCH", base+"/facts", map[string]any{"by_state": map[string]any{"WA": nil, "NV": 3}}, &c)
@@ -144,22 +145,23 @@ func TestBreachFactsAPI(t *testing.T) {
 		if len(js) != 56 || js[0].Code != "AK" || !slices.ContainsFunc(js, func(j struct{ Code, Name string }) bool { return j.Code == "MP" }) {
 			t.Errorf("jurisdictions: %d %+v", len(js), js)
 		}
-		var tags []struct{ ID, Label, Citation string }
+		var tags []struct{ Tag, Label, Citation string }
 		w.must(200, "GET", "/api/v1/breach/case-tags", nil, &tags)
-		if len(tags) != 1 || tags[0].ID != "ca_licensed_health_facility" || tags[0].Citation != "Cal. Health & Safety Code 1280.15" {
+		if len(tags) == 0 || tags[0].Tag != "ca_licensed_health_facility" || tags[0].Citation != "Cal. Health & Safety Code 1280.15" {
 			t.Errorf("case tags: %+v", tags)
 		}
 		var shipped struct {
-			Version string           `json:"version"`
-			Source  string           `json:"source"`
-			Rules   []map[string]any `json:"rules"`
+			Version       string           `json:"version"`
+			Source        string           `json:"source"`
+			Jurisdictions []map[string]any `json:"jurisdictions"`
+			Rules         []map[string]any `json:"rules"`
 		}
 		w.must(200, "GET", "/api/v1/breach/state-rules", nil, &shipped)
 		i := slices.IndexFunc(shipped.Rules, func(r map[string]any) bool { return r["applies_to"] != nil })
 		shipped.Rules[i]["applies_to"] = "ca_licenced_health_facility"
 		code, raw = w.do("PUT", "/api/v1/breach/state-rules", map[string]any{"version": "typo", "source": shipped.Source,
-			"rules": shipped.Rules, "reason": "a typo in applies_to"}, nil)
-		if loc := "body.rules[" + string(rune('0'+i)) + "].applies_to"; code != 422 || !apiErrorAt(raw, loc) {
+			"jurisdictions": shipped.Jurisdictions, "rules": shipped.Rules, "reason": "a typo in applies_to"}, nil)
+		if loc := fmt.Sprintf("body.rules[%d].applies_to", i); code != 422 || !apiErrorAt(raw, loc) {
 			t.Errorf("a State table with an unknown tag: %d %s, want a 422 naming %s", code, raw, loc)
 		}
 	})

@@ -60,13 +60,13 @@ type Facts struct {
 	Delay *LawEnforcementDelay `json:"law_enforcement_delay,omitempty"`
 	// Tags select State rules that apply only to some entities, e.g.
 	// "ca_licensed_health_facility" (StateRule.AppliesTo); each is one of
-	// CaseTags.
+	// Tags.
 	Tags []string `json:"tags,omitempty"`
-	// IndividualNoticeAt and HHSNoticeAt are when those notices were sent,
-	// if they were; State rules counted from a notice use them, and the
-	// notice's due date until then.
-	IndividualNoticeAt time.Time `json:"individual_notice_at"`
-	HHSNoticeAt        time.Time `json:"hhs_notice_at"`
+	// Made holds when each notice obligation was made (met), by key, as
+	// the case's records show it; State rules counted from a notice use it,
+	// and the notice's deadline until it is made. The breach case sets it
+	// from its obligations, never from input.
+	Made map[string]time.Time `json:"-"`
 	// Location is where calendar and business days are reckoned; nil means
 	// UTC.
 	Location *time.Location `json:"-"`
@@ -104,7 +104,7 @@ func (f Facts) Validate() error {
 	for _, st := range slices.Sorted(maps.Keys(f.ByState)) {
 		n := f.ByState[st]
 		if _, ok := JurisdictionName(st); !ok {
-			add("by_state."+st, "%q is not the two-letter code of a State or territory Ward covers (such as CA or PR)", st)
+			add("by_state."+st, "%q is not a State or territory code Ward knows (the 50 States, DC, PR, GU, VI, AS, MP)", st)
 		}
 		if n < 0 {
 			add("by_state."+st, "must not be negative, got %d", n)
@@ -137,8 +137,8 @@ func (f Facts) Validate() error {
 		addErr(f.Delay.Validate())
 	}
 	for i, t := range f.Tags {
-		if _, ok := LookupCaseTag(t); !ok {
-			add(fmt.Sprintf("tags[%d]", i), "%q is not a case tag Ward knows (%s)", t, strings.Join(CaseTagIDs(), ", "))
+		if _, ok := TagLabel(t); !ok {
+			add(fmt.Sprintf("tags[%d]", i), "%q is not a case tag Ward knows (GET /api/v1/breach/case-tags lists them)", t)
 		} else if slices.Index(f.Tags, t) < i {
 			add(fmt.Sprintf("tags[%d]", i), "%q is listed twice", t)
 		}

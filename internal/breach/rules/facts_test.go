@@ -160,27 +160,15 @@ func TestJurisdictions(t *testing.T) {
 }
 
 func TestCaseTags(t *testing.T) {
-	for _, tag := range CaseTags() {
-		if tag.ID == "" || tag.Label == "" || tag.Citation == "" {
+	for _, tag := range Tags() {
+		if tag.Tag == "" || tag.Label == "" || tag.Citation == "" {
 			t.Errorf("tag %+v lacks an id, a label or a citation", tag)
 		}
 	}
-	if tag, ok := LookupCaseTag("ca_licensed_health_facility"); !ok || tag.Citation != "Cal. Health & Safety Code 1280.15" {
-		t.Errorf("LookupCaseTag(ca_licensed_health_facility) = %+v, %v", tag, ok)
+	if label, ok := TagLabel("ca_licensed_health_facility"); !ok || label == "" {
+		t.Errorf("TagLabel(ca_licensed_health_facility) = %q, %v", label, ok)
 	}
-	shipped, err := DefaultStates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ValidateAppliesTo(shipped); err != nil {
-		t.Errorf("the shipped State table names an unknown tag: %v", err)
-	}
-	bad := StateTable{Version: "1", Rules: []StateRule{
-		{ID: "CA-i", AppliesTo: "ca_licensed_health_facility"},
-		{ID: "CA-x", AppliesTo: "ca_licenced_health_facility"},
-	}}
-	got, ok := apperrOf(ValidateAppliesTo(bad))
-	if !ok || !slices.Equal(got, []string{"rules[1].applies_to"}) {
-		t.Errorf("ValidateAppliesTo fields = %v, want [rules[1].applies_to]", got)
+	if _, ok := TagLabel("ca_licenced_health_facility"); ok {
+		t.Error("a misspelt tag is known")
 	}
 }
