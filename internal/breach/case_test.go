@@ -66,8 +66,8 @@ func TestBreachCase(t *testing.T) {
 		// The discovery clock starts at the earlier of known and should
 		// have known (164.404(a)(2)).
 		f := c.Facts
-		f.DiscoveredAt = start.Add(48 * time.Hour)
-		f.ShouldHaveKnownAt = start
+		f.DiscoveredAt = start
+		f.ShouldHaveKnownAt = start.Add(-48 * time.Hour)
 		f.Individuals = 600
 		f.ByState = map[string]int{"NV": 550, "AZ": 50}
 		if _, err := svc.SetFacts(sec, inc.Number, f); err != nil {
@@ -85,7 +85,7 @@ func TestBreachCase(t *testing.T) {
 			if o.Citation == "" || o.Why == "" || o.State != breach.StateOpen {
 				t.Errorf("obligation without citation or reason: %+v", o)
 			}
-			if o.Recipient == rules.ToIndividuals && o.Due.After(start.AddDate(0, 0, 61)) {
+			if o.Recipient == rules.ToIndividuals && o.Due.After(start.AddDate(0, 0, 59)) {
 				t.Errorf("individual notice due %s, after 60 days from the earlier date (164.404(b))", o.Due)
 			}
 		}
