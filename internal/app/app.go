@@ -116,6 +116,7 @@ func newRoot(env Env) *cobra.Command {
 		serveCmd(env, &cfg),
 		migrateCmd(env, &cfg),
 		versionCmd(env),
+		healthcheckCmd(env, &cfg),
 		tokenCmd(env, &cfg),
 		auditCmd(env, &cfg),
 		userCmd(env, &cfg),
