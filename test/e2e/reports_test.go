@@ -380,7 +380,7 @@ func TestBreachReminders(t *testing.T) {
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
 			e.Clock = clk
 			e.Args = append(e.Args, "--paging-poll", "20ms", "--breach-reminder-days", "7,3")
-		})
+		}, allowLoopback)
 		hook := startHook(t)
 		if code, _, errs := runWardIn(t, w.data, dbURL, "orange lantern over quiet harbour\n", "user", "create", "--username", "pat",
 			"--name", "Pat", "--email", "pat@example.org", "--role", "privacy_officer", "--password-stdin"); code != 0 {
