@@ -19,8 +19,11 @@ import (
 // each that no longer answers as recorded. A later Ward may add fields and
 // records to what it answers, but every value recorded must still be there,
 // equal: a record lost, a field gone or changed, a sealed value that no
-// longer decrypts (the read fails) or a file whose bytes differ.
-func Check(srv *Server, tokens map[string]string, reads []Read) []string {
+// longer decrypts (the read fails) or a file whose bytes differ. The only
+// exception is a field in dropped (its JSON path in the answer, such as
+// ".facts.hhs_notice_at", with the reason), which may be gone if what was
+// recorded in it was empty: a field removed on purpose that held no data.
+func Check(srv *Server, tokens map[string]string, reads []Read, dropped map[string]string) []string {
 	var problems []string
 	for _, r := range reads {
 		code, raw, err := srv.Do(tokens[r.Role], "GET", r.Path, nil, "")
@@ -43,7 +46,7 @@ func Check(srv *Server, tokens map[string]string, reads []Read) []string {
 			problems = append(problems, fmt.Sprintf("GET %s: %v", r.Path, err))
 			continue
 		}
-		for _, d := range contains(want, got, "") {
+		for _, d := range contains(want, got, "", dropped) {
 			problems = append(problems, fmt.Sprintf("GET %s: %s", r.Path, d))
 		}
 	}
@@ -59,7 +62,7 @@ func decode(raw []byte, v any) error {
 // contains reports where got lacks something of want: an object must have
 // every key of want's with a value that contains want's; an array the same
 // length with each element containing want's; anything else must be equal.
-func contains(want, got any, at string) []string {
+func contains(want, got any, at string, dropped map[string]string) []string {
 	switch w := want.(type) {
 	case map[string]any:
 		g, ok := got.(map[string]any)
@@ -70,10 +73,12 @@ func contains(want, got any, at string) []string {
 		for k, wv := range w {
 			gv, ok := g[k]
 			if !ok {
-				diffs = append(diffs, fmt.Sprintf("%s.%s: gone", at, k))
+				if _, why := dropped[at+"."+k]; !why || !empty(wv) {
+					diffs = append(diffs, fmt.Sprintf("%s.%s: gone (was %v)", at, k, wv))
+				}
 				continue
 			}
-			diffs = append(diffs, contains(wv, gv, at+"."+k)...)
+			diffs = append(diffs, contains(wv, gv, at+"."+k, dropped)...)
 		}
 		return diffs
 	case []any:
@@ -87,7 +92,7 @@ func contains(want, got any, at string) []string {
 		}
 		var diffs []string
 		for i := range w {
-			diffs = append(diffs, contains(w[i], g[i], at+"["+strconv.Itoa(i)+"]")...)
+			diffs = append(diffs, contains(w[i], g[i], at+"["+strconv.Itoa(i)+"]", dropped)...)
 		}
 		return diffs
 	default:
@@ -96,6 +101,26 @@ func contains(want, got any, at string) []string {
 		}
 		return nil
 	}
+}
+
+// empty reports whether a recorded JSON value carries no data: null, false,
+// zero, "", the zero time, or an empty array or object.
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case json.Number:
+		return x.String() == "0"
+	case string:
+		return x == "" || x == "0001-01-01T00:00:00Z"
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
 }
 
 func orRoot(at string) string {

@@ -16,6 +16,18 @@ import (
 	"github.com/wardhq/ward/test/upgrade"
 )
 
+// dropped are the fields of API answers that a Ward since the fixtures was
+// made removed on purpose, with the reason: an upgrade may lose them only
+// where they held nothing (upgrade.Check).
+var dropped = map[string]string{
+	// Commit 301fcf8: the dates dependent State deadlines count from are
+	// the met obligations' (breach_obligations.met_at), no longer facts
+	// typed in. A case whose facts carried these dates keeps them in its
+	// stored facts, but they no longer count.
+	".facts.individual_notice_at": "breach facts: notice dates come from met obligations",
+	".facts.hhs_notice_at":        "breach facts: notice dates come from met obligations",
+}
+
 // fixture is one dialect's fixture, loaded into a database of the test's
 // own, and its manifest.
 type fixture struct {
@@ -193,7 +205,7 @@ func TestUpgradeFromFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		problems := upgrade.Check(srv, m.Tokens, m.Reads)
+		problems := upgrade.Check(srv, m.Tokens, m.Reads, dropped)
 		if err := srv.Stop(); err != nil {
 			t.Error(err)
 		}
