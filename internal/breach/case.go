@@ -74,6 +74,9 @@ type Case struct {
 	// figure is counted from the case's imported individuals
 	// (docs/BREACH.md, "Facts").
 	Estimates map[string]int
+	// Legacy are the hand-typed notice dates of a case saved before
+	// notices made came from its records.
+	Legacy    Legacy
 	Outcome   string // the latest signed determination's outcome, or pending
 	OpenedBy  string
 	CreatedAt time.Time
@@ -99,7 +102,7 @@ func scanCase(r interface{ Scan(...any) error }) (Case, error) {
 	if err := json.Unmarshal([]byte(facts), &sf); err != nil {
 		return Case{}, fmt.Errorf("case %s: facts: %w", c.ID, err)
 	}
-	c.Facts, c.Estimates = sf.Facts, sf.Estimates
+	c.Facts, c.Estimates, c.Legacy = sf.Facts, sf.Estimates, sf.Legacy
 	c.Facts.NotificationRequired = notifies(c.Outcome)
 	return c, nil
 }
@@ -111,6 +114,33 @@ func scanCase(r interface{ Scan(...any) error }) (Case, error) {
 type storedFacts struct {
 	rules.Facts
 	Estimates map[string]int `json:"by_state_estimates"`
+	Legacy
+}
+
+// Legacy are the notice dates a case's facts held before notices made
+// were read from its records (the facts individual_notice_at and
+// hhs_notice_at, typed by hand). They are kept as stored, and count as the
+// date a notice was made for any notice the records do not show made yet,
+// so a deadline counted from them does not move later on upgrade.
+type Legacy struct {
+	IndividualNoticeAt *time.Time `json:"individual_notice_at,omitempty"`
+	HHSNoticeAt        *time.Time `json:"hhs_notice_at,omitempty"`
+}
+
+// made fills in made, for every notice the records do not show made, the
+// date the legacy facts give for it: the notice to individuals for each
+// group of f, the notice to HHS.
+func (l Legacy) made(f rules.Facts, made map[string]time.Time) {
+	set := func(key string, at *time.Time) {
+		if _, ok := made[key]; !ok && at != nil && !at.IsZero() {
+			made[key] = at.UTC()
+		}
+	}
+	set(rules.IndividualsKey(""), l.IndividualNoticeAt)
+	for st := range f.ByState {
+		set(rules.IndividualsKey(st), l.IndividualNoticeAt)
+	}
+	set(string(rules.ToHHS), l.HHSNoticeAt)
 }
 
 // estimatesOf returns the per-State figures of case c typed by hand: those
@@ -214,7 +244,7 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 	facts0.DiscoveredAt, facts0.ShouldHaveKnownAt = detected.UTC(), detected.UTC()
 	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
 		CreatedAt: now, UpdatedAt: now, Version: 1, Facts: facts0, Estimates: map[string]int{}}
-	facts, err := json.Marshal(storedFacts{Facts: out.Facts, Estimates: out.Estimates})
+	facts, err := json.Marshal(storedFacts{Facts: out.Facts, Estimates: out.Estimates, Legacy: out.Legacy})
 	if err != nil {
 		return Case{}, err
 	}
@@ -282,7 +312,7 @@ func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.F
 	c.Version++
 	stored := f
 	stored.NotificationRequired = false
-	facts, err := json.Marshal(storedFacts{Facts: stored, Estimates: estimates})
+	facts, err := json.Marshal(storedFacts{Facts: stored, Estimates: estimates, Legacy: c.Legacy})
 	if err != nil {
 		return Case{}, 0, err
 	}
@@ -327,6 +357,7 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 	for _, m := range made {
 		c.Facts.Made[m.key] = m.at.UTC()
 	}
+	c.Legacy.made(c.Facts, c.Facts.Made)
 	obs, err := rules.Obligations(c.Facts, rs, now)
 	if err != nil {
 		return 0, err
