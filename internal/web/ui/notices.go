@@ -28,7 +28,7 @@ func (u *UI) noticeRoutes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/notices/settings", Perm: authz.BreachWrite, handler: u.noticeSettings},
 		{Method: "POST", Pattern: "/incidents/{id}/notices/generate", Perm: authz.BreachWrite, handler: u.noticeGenerate},
 		{Method: "POST", Pattern: "/incidents/{id}/notices/sent", Perm: authz.BreachWrite, handler: u.noticeSent},
-		{Method: "POST", Pattern: "/incidents/{id}/notices/returns", Perm: authz.BreachWrite, handler: u.noticeReturns},
+		{Method: "POST", Pattern: "/incidents/{id}/notices/returns", Perm: authz.BreachWrite, MaxBody: MaxUploadBytes, handler: u.noticeReturns},
 		{Method: "POST", Pattern: "/incidents/{id}/notices/substitute", Perm: authz.BreachWrite, handler: u.noticeSubstitute},
 		{Method: "GET", Pattern: "/incidents/{id}/notices/files/{file}", Perm: authz.IncidentReadPHI, handler: u.noticeFile},
 	}

@@ -28,7 +28,10 @@ type Route struct {
 	Pattern string
 	Perm    authz.Permission
 	// Stages the session may be in; empty means only a full session.
-	Stages  []user.Stage
+	Stages []user.Stage
+	// MaxBody is the largest body the route takes, in bytes: 0 means
+	// MaxFormBytes, -1 no limit (a streamed upload).
+	MaxBody int64
 	handler http.HandlerFunc
 }
 
@@ -86,7 +89,7 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/incidents/{id}/breach/hhs-report.pdf", Perm: authz.ReportRead, handler: u.hhsReportPDF},
 		{Method: "GET", Pattern: "/incidents/{id}/breach/proof-bundle", Perm: authz.ReportRead, handler: u.proofBundle},
 		{Method: "GET", Pattern: "/incidents/{id}/breach/individuals", Perm: authz.IncidentRead, handler: u.individualsShow},
-		{Method: "POST", Pattern: "/incidents/{id}/breach/individuals/import", Perm: authz.BreachWrite, handler: u.individualsUpload},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/individuals/import", Perm: authz.BreachWrite, MaxBody: -1, handler: u.individualsUpload},
 		{Method: "GET", Pattern: "/breach/parties", Perm: authz.IncidentRead, handler: u.partiesShow},
 		{Method: "GET", Pattern: "/breach/state-rules", Perm: authz.IncidentRead, handler: u.statesShow},
 		{Method: "POST", Pattern: "/breach/state-rules", Perm: authz.OrgWrite, handler: u.statesSave},
@@ -196,6 +199,9 @@ func (u *UI) guard(rt Route) http.Handler {
 		stages = []user.Stage{user.StageFull}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && !u.formPolicy(w, r, rt) {
+			return
+		}
 		if rt.Perm == Public {
 			rt.handler(w, r)
 			return
