@@ -92,6 +92,17 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 // permission an operation needs; requirePermission enforces it.
 const PermissionExtension = "x-ward-permission"
 
+// ChangesNothingExtension marks an operation sent with POST that only
+// computes an answer (a preview, a dry run, a verification): the auditor
+// role, which changes nothing, may call it.
+const ChangesNothingExtension = "x-ward-changes-nothing"
+
+// changesNothing marks o with ChangesNothingExtension.
+func changesNothing(o huma.Operation) huma.Operation {
+	o.Extensions[ChangesNothingExtension] = true
+	return o
+}
+
 func op(id, method, path, summary string, status int, perm authz.Permission) huma.Operation {
 	return huma.Operation{
 		Extensions:    map[string]any{PermissionExtension: string(perm)},

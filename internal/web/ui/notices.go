@@ -21,7 +21,7 @@ func (u *UI) noticeRoutes() []Route {
 		{Method: "GET", Pattern: "/notice-templates", Perm: authz.IncidentRead, handler: u.noticeTemplates},
 		{Method: "POST", Pattern: "/notice-templates", Perm: authz.BreachWrite, handler: u.noticeTemplateCreate},
 		{Method: "GET", Pattern: "/notice-templates/{template}", Perm: authz.IncidentRead, handler: u.noticeTemplateShow},
-		{Method: "POST", Pattern: "/notice-templates/{template}/preview", Perm: authz.IncidentRead, handler: u.noticeTemplatePreview},
+		{Method: "POST", Pattern: "/notice-templates/{template}/preview", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.noticeTemplatePreview},
 		{Method: "POST", Pattern: "/notice-templates/{template}/edit", Perm: authz.BreachWrite, handler: u.noticeTemplateEdit},
 		{Method: "POST", Pattern: "/notice-templates/{template}/approve", Perm: authz.BreachSign, handler: u.noticeTemplateApprove},
 		{Method: "GET", Pattern: "/incidents/{id}/notices", Perm: authz.IncidentRead, handler: u.noticesShow},

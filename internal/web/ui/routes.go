@@ -29,6 +29,9 @@ type Route struct {
 	Perm    authz.Permission
 	// Stages the session may be in; empty means only a full session.
 	Stages []user.Stage
+	// ChangesNothing marks a POST route that only computes an answer (a
+	// preview, a dry run): the auditor role, which changes nothing, may use it.
+	ChangesNothing bool
 	// MaxBody is the largest body the route takes, in bytes: 0 means
 	// MaxFormBytes, -1 no limit (a streamed upload).
 	MaxBody int64
@@ -65,9 +68,9 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/tasks/{task}", Perm: authz.IncidentWrite, handler: u.taskUpdate},
 		{Method: "POST", Pattern: "/incidents/{id}/members", Perm: authz.IncidentWrite, handler: u.memberAdd},
 		{Method: "POST", Pattern: "/incidents/{id}/members/{user}/remove", Perm: authz.IncidentWrite, handler: u.memberRemove},
-		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlassForm},
-		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlass},
-		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.IncidentRestricted, handler: u.grantRevoke},
+		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlassForm},
+		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlass},
+		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.RestrictedManage, handler: u.grantRevoke},
 		{Method: "POST", Pattern: "/incidents/{id}/page/acknowledge", Perm: authz.IncidentWrite, handler: u.pageAcknowledge},
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},
@@ -97,7 +100,7 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/breach/parties", Perm: authz.BreachWrite, handler: u.partySave},
 		{Method: "POST", Pattern: "/breach/parties/{party_id}", Perm: authz.BreachWrite, handler: u.partySave},
 		{Method: "POST", Pattern: "/breach/parties/{party_id}/archive", Perm: authz.BreachWrite, handler: u.partyArchive},
-		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
+		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.RestrictedManage, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},
 		{Method: "POST", Pattern: "/services", Perm: authz.ServiceWrite, handler: u.serviceCreate},
@@ -132,10 +135,10 @@ func (u *UI) Routes() []Route {
 
 		{Method: "GET", Pattern: "/rules", Perm: authz.IncidentRead, handler: u.workflowList},
 		{Method: "POST", Pattern: "/rules", Perm: authz.OnCallWrite, handler: u.workflowCreate},
-		{Method: "POST", Pattern: "/rules/dry-run", Perm: authz.IncidentRead, handler: u.workflowDryRun},
+		{Method: "POST", Pattern: "/rules/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.workflowDryRun},
 		{Method: "GET", Pattern: "/rules/{rule}", Perm: authz.IncidentRead, handler: u.workflowShow},
 		{Method: "POST", Pattern: "/rules/{rule}/edit", Perm: authz.OnCallWrite, handler: u.workflowUpdate},
-		{Method: "POST", Pattern: "/rules/{rule}/dry-run", Perm: authz.IncidentRead, handler: u.workflowDryRun},
+		{Method: "POST", Pattern: "/rules/{rule}/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.workflowDryRun},
 
 		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
 		{Method: "GET", Pattern: "/profile/contact", Perm: authz.ContactSelf, handler: u.contactShow},
