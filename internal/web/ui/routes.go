@@ -209,7 +209,7 @@ func (u *UI) guard(rt Route) http.Handler {
 			rt.handler(w, r)
 			return
 		}
-		c, err := r.Cookie(SessionCookie)
+		c, err := r.Cookie(u.sessionCookie())
 		if err != nil || c.Value == "" {
 			u.toLogin(w, r, "")
 			return
@@ -221,7 +221,7 @@ func (u *UI) guard(rt Route) http.Handler {
 				return
 			}
 			reason, _ := u.Users.EndedReason(r.Context(), c.Value)
-			clearSession(w)
+			u.clearSession(w)
 			u.toLogin(w, r, endedMessage(reason))
 			return
 		}
