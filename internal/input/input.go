@@ -22,6 +22,8 @@ package input
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -95,4 +97,30 @@ func Field(name, value string) string {
 		return Title(value)
 	}
 	return Text(value)
+}
+
+// URL checks a request's decoded path and query values against the Text
+// rules: it returns where the first refused value is ("path",
+// "query.q") and why, or "" and "".
+func URL(u *url.URL) (where, reason string) {
+	if reason := Text(u.Path); reason != "" {
+		return "path", reason
+	}
+	q := u.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if reason := Text(k); reason != "" {
+			return "query", "a parameter name " + reason
+		}
+		for _, v := range q[k] {
+			if reason := Text(v); reason != "" {
+				return "query." + k, reason
+			}
+		}
+	}
+	return "", ""
 }

@@ -65,6 +65,12 @@ func TestInputPolicy(t *testing.T) {
 		if code, body := api(big); code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "262144") {
 			t.Errorf("300 KiB body: %d %.300s, want 413 naming the limit", code, body)
 		}
+		for path, where := range map[string]string{"/api/v1/incidents?q=a%00b": "query.q", "/api/v1/incidents/INC%00": `"location":"path"`,
+			"/api/v1/alerts?service=%01": "query.service"} {
+			if code, body := w.send("GET", path, "", nil); code != http.StatusUnprocessableEntity || !strings.Contains(body, where) {
+				t.Errorf("GET %s: %d %s, want 422 naming %s", path, code, body, where)
+			}
+		}
 		var page struct{ Items []incidentJSON }
 		w.must(http.StatusOK, "GET", "/api/v1/incidents", nil, &page)
 		if len(page.Items) != 0 {
@@ -115,6 +121,9 @@ func TestInputPolicy(t *testing.T) {
 		if code, body := b.send("POST", "/incidents", url.Values{"title": {"lost\x00laptop"}, "severity": {"sev3"}}); code != http.StatusUnprocessableEntity ||
 			!strings.Contains(body, "title: contains a NUL") {
 			t.Errorf("UI form with a NUL: %d %.300s, want 422 naming title", code, body)
+		}
+		if code, body := b.send("GET", "/incidents?q=%00", nil); code != http.StatusUnprocessableEntity || !strings.Contains(body, "q: contains a NUL") {
+			t.Errorf("UI search with a NUL: %d %.300s, want 422 naming q", code, body)
 		}
 		if code, body := b.send("POST", "/incidents", url.Values{"title": {"x"}, "description": {strings.Repeat("y", 2<<20)}}); code != http.StatusRequestEntityTooLarge {
 			t.Errorf("2 MiB form: %d %.300s, want 413", code, body)

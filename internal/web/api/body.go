@@ -58,7 +58,8 @@ func mediaTypes(op *huma.Operation) []string {
 }
 
 // bodyPolicy applies Ward's input policy (package input) to every request
-// body before huma decodes it: a body of another media type than the
+// before huma decodes it: a path or query value that breaks it is 422
+// naming it; a body of another media type than the
 // operation declares is 415 (none given is no exception), a JSON body
 // larger than the operation's limit is 413, and a JSON body with a
 // control character, invalid UTF-8, a title without a visible character,
@@ -68,6 +69,11 @@ func bodyPolicy(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		op := ctx.Operation()
 		r, _ := humago.Unwrap(ctx)
+		if loc, reason := input.URL(r.URL); reason != "" {
+			_ = huma.WriteErr(api, ctx, http.StatusUnprocessableEntity, "validation failed",
+				&huma.ErrorDetail{Location: loc, Message: reason})
+			return
+		}
 		if op.RequestBody == nil || len(op.RequestBody.Content) == 0 || (r.ContentLength == 0 && !op.RequestBody.Required) {
 			next(ctx)
 			return

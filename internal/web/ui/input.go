@@ -28,14 +28,22 @@ func (rt Route) maxBody() int64 {
 	return MaxFormBytes
 }
 
-// formPolicy applies Ward's input policy (package input) to a posted form
-// before the route's handler sees it: a body over the route's limit is
+// formPolicy applies Ward's input policy (package input) to a request
+// before the route's handler sees it: a path or query value that breaks
+// it is 422 naming it; for a posted form, a body over the route's limit is
 // 413, and a value with a control character or invalid UTF-8, or a title
 // or name (fields "title", "name") on more than one line, with a
 // bidirectional control or without a visible character, is refused with
 // 422 naming the field. File parts are the handlers' (CSV lists have
 // their own policy). It reports whether the request may go on.
 func (u *UI) formPolicy(w http.ResponseWriter, r *http.Request, rt Route) bool {
+	if where, reason := input.URL(r.URL); reason != "" {
+		u.fail(w, r, apperr.Field(where, "%s", reason))
+		return false
+	}
+	if r.Method == http.MethodGet {
+		return true
+	}
 	limit := rt.maxBody()
 	if limit > 0 {
 		if r.ContentLength > limit {

@@ -202,7 +202,7 @@ func (u *UI) guard(rt Route) http.Handler {
 		stages = []user.Stage{user.StageFull}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && !u.formPolicy(w, r, rt) {
+		if !u.formPolicy(w, r, rt) {
 			return
 		}
 		if rt.Perm == Public {
