@@ -70,7 +70,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	}
 	cfg.Security = []map[string][]string{{"bearer": {}}}
 	api := humago.New(mux, cfg)
-	api.UseMiddleware(requirePermission(api), bodyPolicy(api))
+	api.UseMiddleware(requirePermission(api), inputPolicy(api))
 	h := handler{d}
 	h.registerIncidents(api)
 	h.registerTasks(api)

@@ -20,7 +20,7 @@ import (
 const MaxBodyExtension = "x-ward-max-body-bytes"
 
 // documentLimits states in the OpenAPI document, for every operation that
-// takes a body, the media types it accepts and its size limit; bodyPolicy
+// takes a body, the media types it accepts and its size limit; inputPolicy
 // enforces both.
 func documentLimits(api huma.API) {
 	for _, item := range api.OpenAPI().Paths {
@@ -57,15 +57,15 @@ func mediaTypes(op *huma.Operation) []string {
 	return out
 }
 
-// bodyPolicy applies Ward's input policy (package input) to every request
-// before huma decodes it: a path or query value that breaks it is 422
-// naming it; a body of another media type than the
-// operation declares is 415 (none given is no exception), a JSON body
-// larger than the operation's limit is 413, and a JSON body with a
-// control character, invalid UTF-8, a title without a visible character,
-// a bidirectional control in a title or name, or a key twice in one
-// object is 422 naming the member.
-func bodyPolicy(api huma.API) func(huma.Context, func(huma.Context)) {
+// inputPolicy applies Ward's input policy (package input) to every
+// request before huma decodes it: a path or query value that breaks it is
+// 422 naming it; a body of another media type than the operation declares
+// is 415 (none given is no exception), a JSON body larger than the
+// operation's limit is 413, and a JSON body with a control character,
+// invalid UTF-8, a title without a visible character, a bidirectional
+// control in a title or name, or a key twice in one object is 422 naming
+// the member.
+func inputPolicy(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		op := ctx.Operation()
 		r, _ := humago.Unwrap(ctx)

@@ -96,10 +96,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 var errTooLarge = errors.New("body too large")
 
 // readBody reads a request body of at most MaxBodyBytes (errTooLarge
-// beyond) and applies the input policy to it (package input): a JSON
-// body with a control character, invalid UTF-8 or a key twice in one
-// object is refused naming the member,
-// so the monitoring tool gets a 400 it will not retry rather than a 500.
+// beyond) and applies the input policy to it (package input): a JSON body
+// with a control character, invalid UTF-8 or a key twice in one object is
+// refused naming the member, so the monitoring tool gets a 400 it will
+// not retry rather than a 500.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
