@@ -3,7 +3,6 @@ package notice
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/input"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -291,15 +291,23 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 	if err != nil {
 		return Returns{}, err
 	}
-	r := csv.NewReader(in)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
+	r, err := input.NewCSV(in, input.CSVOptions{})
 	if err != nil {
-		return Returns{}, apperr.Field("csv", "no header line: %v", err)
+		return Returns{}, apperr.Field("csv", "%s", err.Error())
+	}
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return Returns{}, apperr.Field("csv", "the file is empty; the first line must name the columns")
+	}
+	if err != nil {
+		return Returns{}, err
+	}
+	if header.Problem != "" {
+		return Returns{}, apperr.Field("csv", "the header line: %s", header.Problem)
 	}
 	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
+	for i, h := range header.Fields {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	_, hasInd := col["individual_id"]
 	_, hasKey := col["row_key"]
@@ -320,15 +328,27 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 	var out Returns
 	var rets []ret
 	now := s.clock.Now()
-	for line := 2; ; line++ {
-		rec, err := r.Read()
+rows:
+	for {
+		rr, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return Returns{}, apperr.Field("csv", "line %d: %v", line, err)
+			return Returns{}, err
 		}
 		out.Rows++
+		line, rec := rr.Line, rr.Fields
+		if rr.Problem != "" {
+			out.Problems = append(out.Problems, ReturnProblem{line, "malformed CSV: " + rr.Problem})
+			continue
+		}
+		for _, name := range []string{"individual_id", "row_key", "reason", "returned_at"} {
+			if reason := input.Text(get(rec, name)); reason != "" {
+				out.Problems = append(out.Problems, ReturnProblem{line, name + " " + reason})
+				continue rows
+			}
+		}
 		x := ret{line: line, individual: get(rec, "individual_id"), key: get(rec, "row_key"), reason: get(rec, "reason"), at: now}
 		if d := get(rec, "returned_at"); d != "" {
 			t, err := time.Parse("2006-01-02", d)

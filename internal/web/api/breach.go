@@ -383,6 +383,7 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 	imp := tagged(op("import-breach-individuals", http.MethodPost, "/incidents/{id}/breach-case/individuals/import",
 		"Import affected individuals from a CSV list; bad rows are reported, the case's counts and obligations updated",
 		http.StatusOK, authz.BreachWrite), tag)
+	imp.MaxBodyBytes = -1 // streamed: never read into memory whole
 	imp.RequestBody = &huma.RequestBody{Required: true, Description: "The list, as CSV (UTF-8 or Windows-1252), of any length: it is streamed.",
 		Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: huma.TypeString}}}}
 	huma.Register(api, imp, func(ctx context.Context, in *individualsUpload) (*struct{ Body IndividualsImport }, error) {
