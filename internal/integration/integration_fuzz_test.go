@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"reflect"
@@ -174,11 +175,9 @@ func checkNotification(t *testing.T, body []byte, evs []alert.Event, parse func(
 		if ev.Action != alert.Trigger && ev.Action != alert.Resolve {
 			t.Fatalf("alert %d: action %q", i, ev.Action)
 		}
-		if ev.DedupKey == "" || ev.Summary == "" || ev.Source == "" {
-			t.Fatalf("alert %d: no dedup key, summary or source: %+v", i, ev)
-		}
-		if err := ev.Validate(""); err != nil && len(ev.DedupKey) <= alert.MaxDedupKey {
-			t.Fatalf("alert %d: invalid event from an accepted notification: %v", i, err)
+		if ev.DedupKey == "" || strings.TrimSpace(ev.Summary) == "" || strings.TrimSpace(ev.Source) == "" ||
+			!slices.Contains(alert.Severities, ev.Severity) {
+			t.Fatalf("alert %d: no dedup key, summary, source or severity: %+v", i, ev)
 		}
 	}
 	again, err := parse(body)
@@ -267,8 +266,8 @@ func FuzzParseSNS(f *testing.F) {
 			if ev.Action != alert.Trigger && ev.Action != alert.Resolve {
 				t.Fatalf("action %q", ev.Action)
 			}
-			if err := ev.Validate(""); err != nil && len(ev.DedupKey) <= alert.MaxDedupKey {
-				t.Fatalf("invalid event from an accepted notification: %v", err)
+			if strings.TrimSpace(ev.Summary) == "" || strings.TrimSpace(ev.Source) == "" || ev.Severity != alert.Error {
+				t.Fatalf("no summary or source, or severity %q: %+v", ev.Severity, ev)
 			}
 		}
 		_, again, err := ParseSNS(body)
@@ -359,8 +358,11 @@ func FuzzParseMapping(f *testing.F) {
 			t.Fatal(err)
 		}
 		back, err := ParseMapping(b)
-		if err != nil || !reflect.DeepEqual(back, m) {
-			t.Fatalf("the stored mapping %s reads back as %+v, %v; want %+v", b, back, err, m)
+		if err != nil {
+			t.Fatalf("the stored mapping %s is refused: %v", b, err)
+		}
+		if b2, _ := json.Marshal(back); !bytes.Equal(b2, b) {
+			t.Fatalf("the stored mapping %s reads back as %s", b, b2)
 		}
 	})
 }

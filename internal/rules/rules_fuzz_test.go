@@ -57,12 +57,12 @@ func FuzzRuleExpression(f *testing.F) {
 		s := Subject{Number: "INC-42", Severity: severity, Category: category, Status: "triggered", PHISuspected: phi,
 			Commander: "dana", Customers: list, Services: list, Alerts: alerts}
 		out, det, err := prg.ContextEval(context.Background(), map[string]any{"incident": s})
+		if err != nil {
+			return // a runtime error (or the cost limit) makes the rule not match
+		}
 		cost := det.ActualCost()
 		if cost == nil {
 			t.Fatal("the program does not track its cost")
-		}
-		if err != nil {
-			return // a runtime error (or the cost limit) makes the rule not match
 		}
 		if *cost > CostLimit {
 			t.Fatalf("finished at cost %d, over the limit of %d", *cost, CostLimit)

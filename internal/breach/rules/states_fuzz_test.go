@@ -3,7 +3,6 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -46,8 +45,11 @@ func FuzzLoadStates(f *testing.F) {
 			t.Fatalf("an accepted table does not encode: %v", err)
 		}
 		back, err := LoadStates(bytes.NewReader(b))
-		if err != nil || !reflect.DeepEqual(back, table) {
-			t.Fatalf("the accepted table, stored as %s, reads back as %+v, %v", b, back, err)
+		if err != nil {
+			t.Fatalf("the accepted table, stored as %s, is refused: %v", b, err)
+		}
+		if b2, _ := json.Marshal(back); !bytes.Equal(b2, b) {
+			t.Fatalf("the accepted table, stored as %s, reads back as %s", b, b2)
 		}
 		for _, day := range []string{"2020-01-01", "2026-06-30", "2099-12-31"} {
 			seen := map[string]bool{}
