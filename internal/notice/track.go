@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
@@ -411,8 +412,12 @@ func readReturns(in io.Reader, now time.Time) (out Returns, rets []returnRow, er
 			}
 			x.at = t
 		}
-		if len(x.reason) > 200 {
-			x.reason = x.reason[:200]
+		if len(x.reason) > 200 { // at most 200 bytes, cut between characters
+			cut := 200
+			for cut > 0 && !utf8.RuneStart(x.reason[cut]) {
+				cut--
+			}
+			x.reason = x.reason[:cut]
 		}
 		if x.individual == "" && x.key == "" {
 			out.Problems = append(out.Problems, ReturnProblem{line, "names no individual_id or row_key"})
