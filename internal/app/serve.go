@@ -112,12 +112,23 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
-	cases, err := breach.New(d, env.Clock, incidents, logger)
+	zone, err := cfg.Zone()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	cases, err := breach.New(d, env.Clock, incidents, logger, breach.WithTimeZone(zone))
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	cases.SealWith(kr)
+	if n, err := cases.ReconcileZone(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("breach time zone: %w", err)
+	} else if n > 0 {
+		logger.InfoContext(ctx, "breach_deadlines_recomputed_in_time_zone", "time_zone", zone.String(), "cases", n)
+	}
 	var noticeMail *notify.Email
 	if prov.Email != nil {
 		mailCfg := *prov.Email

@@ -35,17 +35,26 @@ type Service struct {
 	rules     rules.RuleSets
 	log       *slog.Logger
 	keys      incident.Sealer // seals affected individuals' PHI; see SealWith
+	// defaultZone is the server's --time-zone, for an organisation that
+	// has set none (WithTimeZone).
+	defaultZone *time.Location
 }
 
 // New returns a Service that computes obligations with the shipped
 // federal and FTC rule sets and the State table in use: the shipped one
-// until an administrator saves another (SetStateTable).
-func New(d *db.DB, c clock.Clock, incidents *incident.Service, log *slog.Logger) (*Service, error) {
+// until an administrator saves another (SetStateTable). Deadlines are
+// counted in the organisation's time zone, else the one WithTimeZone
+// gives, else UTC.
+func New(d *db.DB, c clock.Clock, incidents *incident.Service, log *slog.Logger, opts ...Option) (*Service, error) {
 	rs, err := rules.DefaultRuleSets()
 	if err != nil {
 		return nil, fmt.Errorf("breach: rule sets: %w", err)
 	}
-	return &Service{db: d, clock: c, incidents: incidents, rules: rs, log: log}, nil
+	s := &Service{db: d, clock: c, incidents: incidents, rules: rs, log: log, defaultZone: time.UTC}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -262,12 +271,30 @@ func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.F
 }
 
 // recompute replaces the case's obligations with those its facts oblige
-// now, under the State table in use; obligations already met are kept as
-// they are.
+// now, under the State table in use, their days counted in the
+// organisation's time zone; obligations already met are kept as they are.
 func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Time) (int, error) {
 	rs, err := s.ruleSets(ctx, tx)
 	if err != nil {
 		return 0, err
+	}
+	if c.Facts.Location, err = s.zone(ctx, tx); err != nil {
+		return 0, err
+	}
+	// The notices made so far set the dates the rules counted from them
+	// count from.
+	rows, err := tx.QueryContext(ctx, `SELECT obligation, met_at FROM breach_obligations WHERE case_id = $1 AND met_at IS NOT NULL`, c.ID)
+	made, err := db.Collect(rows, err, "read met obligations", func(r *sql.Rows) (metAt, error) {
+		var m metAt
+		err := r.Scan(&m.key, &m.at)
+		return m, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	c.Facts.Made = make(map[string]time.Time, len(made))
+	for _, m := range made {
+		c.Facts.Made[m.key] = m.at.UTC()
 	}
 	obs, err := rules.Obligations(c.Facts, rs, now)
 	if err != nil {
@@ -286,7 +313,7 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 		}
 		keys = append(keys, o.Key)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT obligation FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, c.ID)
+	rows, err = tx.QueryContext(ctx, `SELECT obligation FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, c.ID)
 	if err != nil {
 		return 0, fmt.Errorf("read obligations: %w", err)
 	}
@@ -311,6 +338,11 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 		}
 	}
 	return len(obs), nil
+}
+
+type metAt struct {
+	key string
+	at  time.Time
 }
 
 func contains(ss []string, s string) bool {

@@ -77,7 +77,7 @@ func TestBreachCase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if keys := keysOf(obs); !strings.Contains(keys, "individuals") || !strings.Contains(keys, "media:NV") ||
+		if keys := keysOf(obs); !strings.Contains(keys, "individuals:NV") || !strings.Contains(keys, "individuals:AZ") || !strings.Contains(keys, "media:NV") ||
 			strings.Contains(keys, "media:AZ") || !strings.Contains(keys, "hhs") {
 			t.Fatalf("obligations for 600 (550 in NV): %s", keys)
 		}
@@ -85,7 +85,7 @@ func TestBreachCase(t *testing.T) {
 			if o.Citation == "" || o.Why == "" || o.State != breach.StateOpen {
 				t.Errorf("obligation without citation or reason: %+v", o)
 			}
-			if o.Key == "individuals" && o.Due.After(start.AddDate(0, 0, 61)) {
+			if o.Recipient == rules.ToIndividuals && o.Due.After(start.AddDate(0, 0, 61)) {
 				t.Errorf("individual notice due %s, after 60 days from the earlier date (164.404(b))", o.Due)
 			}
 		}
@@ -118,7 +118,7 @@ func TestBreachCase(t *testing.T) {
 		}
 		// Meet one notice first: met obligations stay when others go.
 		clk.Advance(24 * time.Hour)
-		if _, err := svc.MarkMet(sec, inc.Number, "individuals", time.Time{}); err != nil {
+		if _, err := svc.MarkMet(sec, inc.Number, "individuals:NV", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		d2, err := svc.Determine(priv, inc.Number, low, "access logs show the objects were never read")
@@ -126,7 +126,7 @@ func TestBreachCase(t *testing.T) {
 			t.Fatalf("second determination: %+v %v", d2, err)
 		}
 		obs, _ = svc.Obligations(sec, inc.Number)
-		if len(obs) != 1 || obs[0].Key != "individuals" || obs[0].State != breach.StateMet {
+		if len(obs) != 1 || obs[0].Key != "individuals:NV" || obs[0].State != breach.StateMet {
 			t.Fatalf("after low probability: %+v", obs)
 		}
 		ds, err := svc.Determinations(as(authz.RoleAuditor, "aud"), inc.Number)

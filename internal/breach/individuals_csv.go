@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/transform"
+
+	"github.com/wardhq/ward/internal/breach/rules"
 )
 
 // Person is an affected individual's PHI as imported: it is stored only
@@ -63,17 +65,6 @@ var columnAliases = map[string]string{
 	"deceased": "deceased", "next_of_kin": "next_of_kin", "personal_representative": "next_of_kin",
 	"next_of_kin_address": "next_of_kin_address", "personal_representative_address": "next_of_kin_address",
 	"consent_electronic": "consent_electronic", "email_consent": "consent_electronic", "customer": "customer",
-}
-
-// usStates are the two-letter codes of the States, the District of
-// Columbia and the territories.
-var usStates = map[string]bool{}
-
-func init() {
-	for _, s := range strings.Fields(`AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
-		NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR VI GU AS MP`) {
-		usStates[s] = true
-	}
 }
 
 // utf8OrWindows1252 passes valid UTF-8 through and decodes every byte that
@@ -209,7 +200,7 @@ func parsePerson(line int, f map[string]string, now time.Time) (person, []RowPro
 	if p.rec.Name == "" {
 		bad("name", "missing")
 	}
-	if p.rec.State != "" && !usStates[p.rec.State] {
+	if _, known := rules.JurisdictionName(p.rec.State); p.rec.State != "" && !known {
 		bad("state", "not a two-letter State or territory code")
 	}
 	if v := f["email"]; v != "" {

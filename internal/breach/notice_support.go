@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/keys"
@@ -15,6 +16,12 @@ import (
 // builds on it; it checks no permission of its own.
 func (s *Service) CaseOf(ctx context.Context, q db.Querier, ref string) (Case, error) {
 	return s.caseOf(ctx, q, ref)
+}
+
+// ZoneOf returns the organisation's time zone, read through q, for the
+// dates a notice gives. It checks no permission: the zone is no secret.
+func (s *Service) ZoneOf(ctx context.Context, q db.Querier) (*time.Location, error) {
+	return s.zone(ctx, q)
 }
 
 // CountsOf counts the affected individuals of case caseID, through q.

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -32,6 +34,9 @@ type Obligation struct {
 	State          string
 	MetAt          *time.Time
 	MetBy          string
+	// Zone is the organisation's time zone its days were counted in, to
+	// show Due in (FormatDue).
+	Zone *time.Location
 }
 
 func state(o rules.Obligation, met *time.Time, now time.Time) string {
@@ -46,7 +51,17 @@ func state(o rules.Obligation, met *time.Time, now time.Time) string {
 	return StateOpen
 }
 
-func (s *Service) scanObligations(rows *sql.Rows, now time.Time) ([]Obligation, error) {
+// obligationsWhere reads the obligations the query after obligationSelect
+// selects, as seen at now, each with the organisation's time zone.
+func (s *Service) obligationsWhere(ctx context.Context, q db.Querier, now time.Time, where string, args ...any) ([]Obligation, error) {
+	zone, err := s.zone(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, obligationSelect+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list obligations: %w", err)
+	}
 	defer rows.Close()
 	var out []Obligation
 	for rows.Next() {
@@ -63,7 +78,7 @@ func (s *Service) scanObligations(rows *sql.Rows, now time.Time) ([]Obligation, 
 			t := met.Time.UTC()
 			o.MetAt = &t
 		}
-		o.State = state(o.Obligation, o.MetAt, now)
+		o.State, o.Zone = state(o.Obligation, o.MetAt, now), zone
 		out = append(out, o)
 	}
 	return out, rows.Err()
@@ -81,11 +96,7 @@ func (s *Service) Obligations(ctx context.Context, ref string) ([]Obligation, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 ORDER BY o.due_at, o.obligation`, c.ID)
-	if err != nil {
-		return nil, fmt.Errorf("list obligations: %w", err)
-	}
-	return s.scanObligations(rows, s.clock.Now())
+	return s.obligationsWhere(ctx, s.db.R, s.clock.Now(), ` WHERE o.case_id = $1 ORDER BY o.due_at, o.obligation`, c.ID)
 }
 
 // Board lists every unmet obligation of every case the actor may see,
@@ -101,12 +112,8 @@ func (s *Service) Board(ctx context.Context) ([]Obligation, error) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	rows, err := s.db.R.QueryContext(ctx, obligationSelect+` WHERE o.met_at IS NULL AND `+incident.VisibleSQL(actor, now, "i", arg)+
+	return s.obligationsWhere(ctx, s.db.R, now, ` WHERE o.met_at IS NULL AND `+incident.VisibleSQL(actor, now, "i", arg)+
 		` ORDER BY o.due_at, i.number, o.obligation LIMIT 1000`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list obligations: %w", err)
-	}
-	return s.scanObligations(rows, now)
 }
 
 // MarkMet records that the case's obligation key was met at at (when the
@@ -146,11 +153,7 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref, key string, at
 	if err != nil {
 		return Obligation{}, err
 	}
-	rows, err := tx.QueryContext(ctx, obligationSelect+` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
-	if err != nil {
-		return Obligation{}, fmt.Errorf("read obligation: %w", err)
-	}
-	obs, err := s.scanObligations(rows, now)
+	obs, err := s.obligationsWhere(ctx, tx, now, ` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
 	if err != nil {
 		return Obligation{}, err
 	}
@@ -172,11 +175,89 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref, key string, at
 	}
 	timing := "on time"
 	if at.After(out.Due) {
-		timing = "LATE: it was due " + out.Due.UTC().Format("2006-01-02 15:04") + " UTC"
+		timing = "LATE: it was due " + FormatDue(out.Due, out.Zone)
 	}
 	if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf("Notice obligation %s (%s) met by %s, %s.",
 		key, out.Citation, actor.Name, timing)); err != nil {
 		return Obligation{}, err
 	}
+	return out, s.followNoticeTx(ctx, tx, c, now)
+}
+
+// followNoticeTx recomputes case c's obligations after a notice was made,
+// so that the deadlines counted from it (a State regulator's "within N
+// days of notifying residents", New York's "within 5 business days of
+// notifying HHS") count from the day it was made, and says on the timeline
+// which deadlines moved.
+func (s *Service) followNoticeTx(ctx context.Context, tx *sql.Tx, c Case, now time.Time) error {
+	before, err := s.unmetDues(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.recompute(ctx, tx, c, now); err != nil {
+		return err
+	}
+	after, err := s.obligationsWhere(ctx, tx, now, ` WHERE o.case_id = $1 AND o.met_at IS NULL ORDER BY o.due_at, o.obligation`, c.ID)
+	if err != nil {
+		return err
+	}
+	var moved []string
+	for _, o := range after {
+		if was, ok := before[o.Key]; ok && !was.Equal(o.Due) {
+			moved = append(moved, fmt.Sprintf("%s is now due %s (%s, counted from %s; it was due %s)", Label(o.Obligation),
+				FormatDue(o.Due, o.Zone), o.Citation, o.Deadlines[0].From, FormatDue(was, o.Zone)))
+		}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach,
+		"Deadlines counted from the notice just made moved: "+strings.Join(moved, "; ")+".")
+}
+
+// unmetDues returns the due time of each unmet obligation of case caseID.
+func (s *Service) unmetDues(ctx context.Context, q db.Querier, caseID string) (map[string]time.Time, error) {
+	rows, err := q.QueryContext(ctx, `SELECT obligation, due_at FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, caseID)
+	dues, err := db.Collect(rows, err, "read obligations", func(r *sql.Rows) (metAt, error) {
+		var m metAt
+		err := r.Scan(&m.key, &m.at)
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(dues))
+	for _, d := range dues {
+		out[d.key] = d.at
+	}
 	return out, nil
+}
+
+// Label names an obligation for people: "Individuals in California",
+// "HHS (the Secretary)", "New York Attorney General".
+func Label(o rules.Obligation) string {
+	juris := func() string {
+		n, _ := rules.JurisdictionName(o.Jurisdiction)
+		return n
+	}
+	switch o.Recipient {
+	case rules.ToIndividuals:
+		if o.Jurisdiction == "" {
+			return "Individuals whose State is not known"
+		}
+		return "Individuals in " + juris()
+	case rules.ToMedia:
+		return "Media in " + juris()
+	case rules.ToHHS:
+		return "HHS (the Secretary)"
+	case rules.ToFTC:
+		return "Federal Trade Commission"
+	case rules.ToRegulator:
+		return o.Authority
+	case rules.ToCRA:
+		return "Consumer reporting agencies (" + juris() + ")"
+	case rules.ToCoveredEntity:
+		return "Covered entity " + o.CustomerName
+	}
+	return o.Key
 }

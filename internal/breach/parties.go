@@ -288,14 +288,28 @@ func (s *Service) ArchiveParty(ctx context.Context, id string) (Party, error) {
 }
 
 // Organisation is what the organisation running Ward is under HIPAA
-// (45 CFR 160.103): "" until set.
+// (45 CFR 160.103), "" until set, and the time zone its deadlines are
+// counted in.
 type Organisation struct {
-	Role      rules.Role
+	Role rules.Role
+	// TimeZone is the organisation's IANA zone; "" follows the server's
+	// --time-zone. Zone is the zone in use: TimeZone's, else the server's
+	// (as the server last applied it: ReconcileZone).
+	TimeZone  string
+	Zone      *time.Location
 	UpdatedBy string
 	UpdatedAt time.Time
+	// zoneApplied is the zone the stored obligations were computed in.
+	zoneApplied string
 }
 
-// Organisation returns the organisation's role setting.
+// OrganisationInput is the organisation's settings as set.
+type OrganisationInput struct {
+	Role     rules.Role
+	TimeZone string // "" follows the server's --time-zone
+}
+
+// Organisation returns the organisation's settings.
 func (s *Service) Organisation(ctx context.Context) (Organisation, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return Organisation{}, err
@@ -304,32 +318,50 @@ func (s *Service) Organisation(ctx context.Context) (Organisation, error) {
 }
 
 func (s *Service) organisation(ctx context.Context, q db.Querier) (Organisation, error) {
-	var o Organisation
-	err := q.QueryRowContext(ctx, `SELECT role, updated_by, updated_at FROM breach_organisation WHERE id = 1`).
-		Scan(&o.Role, &o.UpdatedBy, &o.UpdatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Organisation{}, nil
-	}
-	if err != nil {
+	o := Organisation{zoneApplied: "UTC"} // obligations were counted in UTC before the setting
+	err := q.QueryRowContext(ctx, `SELECT role, time_zone, zone_applied, updated_by, updated_at FROM breach_organisation WHERE id = 1`).
+		Scan(&o.Role, &o.TimeZone, &o.zoneApplied, &o.UpdatedBy, &o.UpdatedAt)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Organisation{}, fmt.Errorf("read organisation: %w", err)
+	}
+	zone := o.TimeZone
+	if zone == "" {
+		zone = o.zoneApplied
+	}
+	if o.Zone, err = LoadZone("time_zone", zone); err != nil {
+		return Organisation{}, fmt.Errorf("organisation's time zone: %w", err)
 	}
 	o.UpdatedAt = o.UpdatedAt.UTC()
 	return o, nil
 }
 
-// SetOrganisation sets the organisation's role: a covered entity, a
-// business associate, or both. New breach cases start with it as their
-// role.
-func (s *Service) SetOrganisation(ctx context.Context, role rules.Role) (Organisation, error) {
+// SetOrganisation sets the organisation's role (a covered entity, a
+// business associate, or both: new breach cases start with it) and its
+// time zone. When the zone in use changes, every case's obligations are
+// recomputed in it, in the same transaction, with a timeline entry on each
+// incident.
+func (s *Service) SetOrganisation(ctx context.Context, in OrganisationInput) (Organisation, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
 		return Organisation{}, err
 	}
-	switch role {
+	var fs []apperr.FieldError
+	switch in.Role {
 	case rules.CoveredEntity, rules.BusinessAssociate, rules.Both:
 	default:
-		return Organisation{}, apperr.Field("role", "must be %q, %q or %q, got %q", rules.CoveredEntity, rules.BusinessAssociate,
-			rules.Both, role)
+		fs = append(fs, apperr.FieldError{Field: "role", Message: fmt.Sprintf("must be %q, %q or %q, got %q", rules.CoveredEntity,
+			rules.BusinessAssociate, rules.Both, in.Role)})
+	}
+	zone := s.defaultZone
+	if in.TimeZone != "" {
+		loc, err := LoadZone("time_zone", in.TimeZone)
+		if e, ok := apperr.As(err); ok {
+			fs = append(fs, e.Fields...)
+		}
+		zone = loc
+	}
+	if len(fs) > 0 {
+		return Organisation{}, &apperr.Error{Code: apperr.Invalid, Message: "the organisation's settings are invalid", Fields: fs}
 	}
 	now := s.clock.Now()
 	var out Organisation
@@ -338,14 +370,40 @@ func (s *Service) SetOrganisation(ctx context.Context, role rules.Role) (Organis
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_organisation (id, role, updated_by, updated_at) VALUES (1, $1, $2, $3)
-			ON CONFLICT (id) DO UPDATE SET role = excluded.role, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-			string(role), actor.String(), now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_organisation (id, role, time_zone, zone_applied, updated_by, updated_at)
+			VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET role = excluded.role, time_zone = excluded.time_zone,
+			updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+			string(in.Role), in.TimeZone, old.zoneApplied, actor.String(), now); err != nil {
 			return fmt.Errorf("save organisation: %w", err)
 		}
-		out = Organisation{Role: role, UpdatedBy: actor.String(), UpdatedAt: now}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "breach_organisation.role", ObjectType: "breach_organisation",
-			ObjectID: "1", Change: map[string]any{"old": old.Role, "new": role}})
+		out = Organisation{Role: in.Role, TimeZone: in.TimeZone, Zone: zone, UpdatedBy: actor.String(), UpdatedAt: now,
+			zoneApplied: zone.String()}
+		if old.Role != in.Role {
+			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_organisation.role", ObjectType: "breach_organisation",
+				ObjectID: "1", Change: map[string]any{"old": old.Role, "new": in.Role}}); err != nil {
+				return err
+			}
+		}
+		if old.TimeZone != in.TimeZone {
+			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_organisation.time_zone", ObjectType: "breach_organisation",
+				ObjectID: "1", Change: map[string]any{"old": old.TimeZone, "new": in.TimeZone, "zone": zone.String()}}); err != nil {
+				return err
+			}
+		}
+		if old.zoneApplied == zone.String() {
+			return nil
+		}
+		ok, err := s.setZoneApplied(ctx, tx, old.zoneApplied, zone.String(), now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apperr.New(apperr.Conflict, "the organisation's time zone changed meanwhile; try again")
+		}
+		_, err = s.recomputeAll(ctx, tx, now, func(obs int) string {
+			return fmt.Sprintf("The organisation's time zone was changed to %s by %s (was %s): %d notice obligations recomputed, their days counted in it.",
+				zone, actor.Name, old.zoneApplied, obs)
+		})
 		return err
 	})
 	return out, err

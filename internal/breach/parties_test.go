@@ -94,10 +94,10 @@ func TestParties(t *testing.T) {
 			t.Fatalf("a business associate as a customer: %v", err)
 		}
 
-		if _, err := e.svc.SetOrganisation(sec, rules.PHRVendor); apperr.CodeOf(err) != apperr.Invalid {
+		if _, err := e.svc.SetOrganisation(sec, breach.OrganisationInput{Role: rules.PHRVendor}); apperr.CodeOf(err) != apperr.Invalid {
 			t.Fatalf("a PHR vendor organisation: %v", err)
 		}
-		if _, err := e.svc.SetOrganisation(sec, rules.BusinessAssociate); err != nil {
+		if _, err := e.svc.SetOrganisation(sec, breach.OrganisationInput{Role: rules.BusinessAssociate}); err != nil {
 			t.Fatal(err)
 		}
 		inc, err := e.incs.Create(sec, incident.CreateInput{Title: "Second", Severity: incident.Sev3})

@@ -49,6 +49,7 @@ func (s *Service) stateTable(ctx context.Context, q db.Querier) (StateTable, err
 	if err := json.Unmarshal([]byte(body), &t.Table); err != nil {
 		return StateTable{}, fmt.Errorf("the State table %s: %w", t.ID, err)
 	}
+	t.Table = t.Table.Upgrade(s.rules.States)
 	return t, nil
 }
 
@@ -87,7 +88,11 @@ func (s *Service) StateTables(ctx context.Context) ([]StateTable, error) {
 			return t, err
 		}
 		t.CreatedAt = t.CreatedAt.UTC()
-		return t, json.Unmarshal([]byte(body), &t.Table)
+		if err := json.Unmarshal([]byte(body), &t.Table); err != nil {
+			return t, err
+		}
+		t.Table = t.Table.Upgrade(s.rules.States)
+		return t, nil
 	})
 }
 

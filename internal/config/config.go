@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	_ "time/tzdata" // the IANA zones, whatever the host has installed
 	"unicode"
 
 	"github.com/spf13/pflag"
@@ -59,6 +60,9 @@ type Config struct {
 	// LettersPerPDF is how many notice letters one PDF file holds, for a
 	// print-and-mail vendor (docs/NOTICES.md).
 	LettersPerPDF int
+	// TimeZone is the IANA name of the zone breach deadlines are counted
+	// in until the organisation sets its own (docs/BREACH.md).
+	TimeZone string
 
 	// Email (SMTP with mandatory TLS); SMTPServer empty: no email.
 	SMTPServer   string // host:port
@@ -106,7 +110,7 @@ const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 func Default() Config {
 	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
-		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000,
+		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000, TimeZone: "UTC",
 		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
 		ACMEDirectory: LetsEncryptDirectory}
 }
@@ -143,6 +147,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 		"open a breach case as soon as an incident is marked phi_suspected (env WARD_BREACH_AUTO_OPEN)")
 	fs.IntVar(&c.LettersPerPDF, "letters-per-pdf", c.LettersPerPDF,
 		"how many notice letters one PDF file holds, 1-100000, for a print-and-mail vendor (env WARD_LETTERS_PER_PDF)")
+	fs.StringVar(&c.TimeZone, "time-zone", c.TimeZone,
+		"IANA time zone breach deadlines are counted in until the organisation sets its own, e.g. America/Los_Angeles (env WARD_TIME_ZONE)")
 	fs.StringVar(&c.SMTPServer, "smtp-server", c.SMTPServer, "SMTP server host:port for email notifications (env WARD_SMTP_SERVER)")
 	fs.StringVar(&c.SMTPTLS, "smtp-tls", c.SMTPTLS, "starttls or tls (implicit); TLS is always required (env WARD_SMTP_TLS)")
 	fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP user name (env WARD_SMTP_USERNAME)")
@@ -252,6 +258,9 @@ func (c Config) Validate(serve bool) error {
 	if c.PagingPoll < 10*time.Millisecond || c.PagingPoll > time.Minute {
 		return errors.New("paging-poll: must be between 10ms and 1m")
 	}
+	if _, err := c.Zone(); err != nil {
+		return err
+	}
 	seen := map[int]bool{}
 	for _, d := range c.BreachReminderDays {
 		if d < 1 || d > 365 || seen[d] {
@@ -288,6 +297,19 @@ func (c Config) Validate(serve bool) error {
 		return err
 	}
 	return c.validateACME()
+}
+
+// Zone loads TimeZone: an IANA zone name such as America/Los_Angeles or
+// UTC; "Local" is refused, as it would depend on the host.
+func (c Config) Zone() (*time.Location, error) {
+	if c.TimeZone == "" || c.TimeZone == "Local" {
+		return nil, fmt.Errorf("time-zone: %q is not an IANA time zone such as America/Los_Angeles or UTC", c.TimeZone)
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time-zone: %q is not an IANA time zone such as America/Los_Angeles or UTC", c.TimeZone)
+	}
+	return loc, nil
 }
 
 // validateOIDC checks the single sign-on settings when an issuer is set.

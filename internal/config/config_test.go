@@ -68,3 +68,37 @@ func TestACMEFlags(t *testing.T) {
 		t.Fatalf("parsed %+v", c)
 	}
 }
+
+func TestTimeZone(t *testing.T) {
+	cases := []struct{ zone, err string }{
+		{"UTC", ""},
+		{"America/Los_Angeles", ""},
+		{"Pacific/Guam", ""},
+		{"America/Las_Vegas", "time-zone:"},
+		{"Local", "time-zone:"},
+		{"", "time-zone:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.zone, func(t *testing.T) {
+			c := Default()
+			c.TimeZone = tc.zone
+			err := c.Validate(true)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err)):
+				t.Fatalf("error %v, want one starting %q", err, tc.err)
+			}
+		})
+	}
+	c := Default()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	BindServe(fs, &c)
+	env := map[string]string{"WARD_TIME_ZONE": "America/New_York"}
+	if err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if loc, err := c.Zone(); err != nil || loc.String() != "America/New_York" {
+		t.Fatalf("WARD_TIME_ZONE gave %v, %v", loc, err)
+	}
+}

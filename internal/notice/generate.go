@@ -160,7 +160,11 @@ func (s *Service) prepare(ctx context.Context, q db.Querier, ref string, kind Ki
 	if err != nil {
 		return breach.Case{}, Template{}, Data{}, Settings{}, err
 	}
-	base := baseData(c, st, counts.Individuals, s.clock.Now())
+	zone, err := s.cases.ZoneOf(ctx, q)
+	if err != nil {
+		return breach.Case{}, Template{}, Data{}, Settings{}, err
+	}
+	base := baseData(c, st, counts.Individuals, s.clock.Now(), zone)
 	if err := checkFilled(t, base); err != nil {
 		return breach.Case{}, Template{}, Data{}, Settings{}, err
 	}
@@ -456,7 +460,9 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string) (Run, 
 		run.Deferred += deferred
 	}
 	if run.Sent > 0 {
-		if err := s.meetIndividuals(ctx, ref, c.ID); err != nil {
+		// Once, after every chunk's sends are recorded, rather than a
+		// count over the whole list per chunk.
+		if err := s.db.Write(ctx, func(tx *sql.Tx) error { return s.meetIndividualsTx(ctx, tx, c) }); err != nil {
 			return run, err
 		}
 	}

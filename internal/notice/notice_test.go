@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 )
 
@@ -113,5 +114,23 @@ func TestMergeAndRender(t *testing.T) {
 	}
 	if got := bytes.Count(pdf.Bytes(), []byte("/Type /Page\n")); got != placed[1].FirstPage+placed[1].Pages-1 {
 		t.Fatalf("%d pages in the PDF, placed %+v", got, placed)
+	}
+}
+
+// A notice's dates are the organisation's calendar days: discovered at
+// 7 PM on 5 March in Los Angeles (03:00 UTC on 6 March) reads March 5.
+func TestBaseDataDatesInZone(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 6, 3, 0, 0, 0, time.UTC)
+	c := breach.Case{IncidentNumber: "INC-2026-0001", Facts: rules.Facts{DiscoveredAt: at, ShouldHaveKnownAt: at}}
+	d := baseData(c, Settings{}, 10, at.Add(2*time.Hour), la)
+	if d.Breach.DiscoveredOn != "March 5, 2026" || d.Date != "March 5, 2026" {
+		t.Fatalf("discovered %q, dated %q", d.Breach.DiscoveredOn, d.Date)
+	}
+	if d := baseData(c, Settings{}, 10, at, time.UTC); d.Breach.DiscoveredOn != "March 6, 2026" {
+		t.Fatalf("in UTC: discovered %q", d.Breach.DiscoveredOn)
 	}
 }

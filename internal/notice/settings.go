@@ -118,11 +118,11 @@ func (s *Service) settings(ctx context.Context, q db.Querier, caseID string) (Se
 const dateFormat = "January 2, 2006"
 
 // baseData is the merge data of case c's notices before an addressee is
-// added.
-func baseData(c breach.Case, st Settings, total int, now time.Time) Data {
+// added, its dates the organisation's calendar days in zone.
+func baseData(c breach.Case, st Settings, total int, now time.Time, zone *time.Location) Data {
 	discovered := ""
 	if start, err := c.Facts.ClockStart(); err == nil && !start.IsZero() {
-		discovered = start.Format(dateFormat)
+		discovered = start.In(zone).Format(dateFormat)
 	}
 	return Data{
 		Entity:  Entity{Name: st.EntityName, Address: st.EntityAddress, SignerName: st.SignerName, SignerTitle: st.SignerTitle},
@@ -130,7 +130,7 @@ func baseData(c breach.Case, st Settings, total int, now time.Time) Data {
 		Breach: Breach{IncidentNumber: c.IncidentNumber, OccurredOn: st.OccurredOn, DiscoveredOn: discovered,
 			WhatHappened: st.WhatHappened, PHIInvolved: st.PHIInvolved, StepsToTake: st.StepsToTake, WhatWeAreDoing: st.WhatWeAreDoing,
 			Individuals: total},
-		Date: now.Format(dateFormat),
+		Date: now.In(zone).Format(dateFormat),
 	}
 }
 

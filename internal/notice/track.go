@@ -208,9 +208,10 @@ func (s *Service) ReadFile(ctx context.Context, ref, fileID string) (File, []byt
 
 // MarkSent records that generated notices were sent at at (the vendor
 // mailed the letters of a run, or a document went to its recipient):
-// every generated notice of run runID, or the one notice noticeID. When
-// every individual owed a first-class notice has been sent one, the
-// case's individuals obligation is marked met.
+// every generated notice of run runID, or the one notice noticeID. Each
+// recipient group (the residents of a State) whose every owed individual
+// is now notified has its individual notice obligation met, in the same
+// transaction.
 func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at time.Time, rcpt string) (int, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
@@ -251,39 +252,15 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 			Change: map[string]any{"case_id": c.ID, "run_id": runID, "notice_id": noticeID, "sent_at": at, "notices": n}}); err != nil {
 			return err
 		}
-		return s.notifyTimeline(ctx, tx, c, fmt.Sprintf("%d notices recorded as sent on %s by %s.", n, at.UTC().Format("2006-01-02"), actor.Name))
+		if err := s.notifyTimeline(ctx, tx, c, fmt.Sprintf("%d notices recorded as sent on %s by %s.", n, at.UTC().Format("2006-01-02"), actor.Name)); err != nil {
+			return err
+		}
+		return s.meetIndividualsTx(ctx, tx, c)
 	})
 	if err != nil {
 		return 0, err
 	}
-	return int(n), s.meetIndividuals(ctx, ref, c.ID)
-}
-
-// meetIndividuals marks the case's individuals obligation met, at the
-// last notice's time, once every individual owed a first-class notice
-// (by mail or, if agreed, email: 164.404(d)(1)) has been sent one. The
-// obligation is left alone if the case has none or it is met already.
-func (s *Service) meetIndividuals(ctx context.Context, ref, caseID string) error {
-	var owed, done int
-	err := s.db.R.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id
-		AND n.individual_id = b.id AND n.sent_at IS NOT NULL) THEN 1 ELSE 0 END), 0) FROM breach_individuals b
-		WHERE case_id = $1 AND (`+mailEligible+` OR `+emailEligible+`)`, caseID).Scan(&owed, &done)
-	if err != nil {
-		return fmt.Errorf("count notices: %w", err)
-	}
-	if owed == 0 || done < owed {
-		return nil
-	}
-	var last time.Time
-	if err := s.db.R.QueryRowContext(ctx, `SELECT sent_at FROM notices WHERE case_id = $1 AND individual_id <> '' AND sent_at IS NOT NULL
-		ORDER BY sent_at DESC LIMIT 1`, caseID).Scan(&last); err != nil {
-		return fmt.Errorf("read notices: %w", err)
-	}
-	_, err = s.cases.MarkMet(ctx, ref, "individuals", last.UTC())
-	if e, ok := apperr.As(err); ok && (e.Code == apperr.NotFound || e.Code == apperr.Conflict) {
-		return nil
-	}
-	return err
+	return int(n), nil
 }
 
 // ReturnProblem is why one row of a returns upload was not recorded.
@@ -591,8 +568,11 @@ func (s *Service) StartSubstitute(ctx context.Context, ref string, in Substitute
 				"toll_free_number": in.TollFreeNumber, "posting_url": in.PostingURL}}); err != nil {
 			return err
 		}
-		return s.notifyTimeline(ctx, tx, c, fmt.Sprintf("Substitute notice (164.404(d)(2)(ii)) recorded by %s: the web posting and the toll-free number each run 90 days.",
-			actor.Name))
+		if err := s.notifyTimeline(ctx, tx, c, fmt.Sprintf("Substitute notice (164.404(d)(2)(ii)) recorded by %s: the web posting and the toll-free number each run 90 days.",
+			actor.Name)); err != nil {
+			return err
+		}
+		return s.meetIndividualsTx(ctx, tx, c)
 	})
 	return out, err
 }

@@ -35,6 +35,7 @@ type LogEntry struct {
 	HHSMetAt       *time.Time `json:"hhs_met_at,omitempty"`
 	TrackingNumber string     `json:"tracking_number,omitempty" doc:"The latest HHS filing's."`
 	OpenedAt       time.Time  `json:"opened_at"`
+	TimeZone       string     `json:"time_zone" example:"America/Los_Angeles" doc:"The organisation's IANA time zone, in which year and the deadlines' days were counted."`
 }
 
 // LogFilter selects log entries; empty fields do not filter.
@@ -73,6 +74,10 @@ func (s *Service) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 		return nil, err
 	}
 	now := s.clock.Now()
+	org, err := s.cases.Organisation(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -103,7 +108,10 @@ func (s *Service) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 			return nil, fmt.Errorf("case %s: facts: %w", e.CaseID, err)
 		}
 		e.DiscoveredAt, _ = fc.ClockStart()
-		e.Year, e.Individuals, e.OpenedAt = e.DiscoveredAt.Year(), fc.Individuals, e.OpenedAt.UTC()
+		// The calendar year of discovery, in the organisation's zone, as
+		// the rules count the annual log's year (164.408(c)).
+		e.Year, e.Individuals, e.OpenedAt = e.DiscoveredAt.In(org.Zone).Year(), fc.Individuals, e.OpenedAt.UTC()
+		e.TimeZone = org.Zone.String()
 		e.Size = SizeSmall
 		if fc.Individuals >= rules.HIPAA().HHSImmediateAtLeast { // 164.408(b)
 			e.Size = SizeLarge
@@ -200,9 +208,10 @@ func LogCSV(entries []LogEntry) ([]byte, error) {
 // AnnualLog is the breaches of fewer than 500 discovered in one calendar
 // year, reported to the Secretary together (164.408(c)).
 type AnnualLog struct {
-	Year  int        `json:"year"`
-	Due   time.Time  `json:"due" doc:"60 days after the end of the year: March 1, or February 29 in a leap year (164.408(c))."`
-	Cases []LogEntry `json:"cases"`
+	Year     int        `json:"year"`
+	Due      time.Time  `json:"due" doc:"60 days after the end of the year: the end of March 1, or of February 29 in a leap year, in time_zone (164.408(c))."`
+	TimeZone string     `json:"time_zone" example:"America/Los_Angeles" doc:"The organisation's IANA time zone the year and due were counted in."`
+	Cases    []LogEntry `json:"cases"`
 	// Unfiled counts the cases whose hhs obligation is not met yet.
 	Unfiled int `json:"unfiled"`
 }
@@ -216,6 +225,10 @@ func (s *Service) AnnualLogs(ctx context.Context, year int) ([]AnnualLog, error)
 	if err != nil {
 		return nil, err
 	}
+	org, err := s.cases.Organisation(ctx)
+	if err != nil {
+		return nil, err
+	}
 	byYear := map[int]*AnnualLog{}
 	for _, e := range entries {
 		if e.HHSMode != string(rules.HHSAnnualLog) || e.HHSDue == nil {
@@ -223,7 +236,7 @@ func (s *Service) AnnualLogs(ctx context.Context, year int) ([]AnnualLog, error)
 		}
 		l := byYear[e.Year]
 		if l == nil {
-			l = &AnnualLog{Year: e.Year, Due: AnnualDue(e.Year), Cases: []LogEntry{}}
+			l = &AnnualLog{Year: e.Year, Due: AnnualDue(e.Year, org.Zone), TimeZone: org.Zone.String(), Cases: []LogEntry{}}
 			byYear[e.Year] = l
 		}
 		l.Cases = append(l.Cases, e)
@@ -241,8 +254,12 @@ func (s *Service) AnnualLogs(ctx context.Context, year int) ([]AnnualLog, error)
 
 // AnnualDue is when the annual log of year is due, as the rules reckon
 // it: no later than 60 days after the end of the calendar year (45 CFR
-// 164.408(c)), the end of March 1 UTC, or of February 29 in a leap year.
-func AnnualDue(year int) time.Time {
+// 164.408(c)), the end of March 1, or of February 29 in a leap year, in
+// the organisation's zone loc (nil means UTC).
+func AnnualDue(year int, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
 	term := rules.Term{Amount: rules.HIPAA().HHSAnnualDays, Unit: rules.Days}
-	return term.DueFrom(time.Date(year, time.December, 31, 12, 0, 0, 0, time.UTC), nil)
+	return term.DueFrom(time.Date(year, time.December, 31, 12, 0, 0, 0, loc), loc)
 }

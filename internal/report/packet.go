@@ -56,6 +56,7 @@ type Packet struct {
 	BreachSize          string     `json:"breach_size" enum:"500_or_more,fewer_than_500"`
 	HHSMode             string     `json:"hhs_mode,omitempty" enum:"immediate,annual_log,"`
 	HHSDue              *time.Time `json:"hhs_due,omitempty"`
+	TimeZone            string     `json:"time_zone,omitempty" example:"America/Los_Angeles" doc:"The organisation's IANA time zone, in which hhs_due's days were counted."`
 	ReportKind          string     `json:"report_kind" enum:"initial,addendum"`
 	PriorTrackingNumber string     `json:"prior_tracking_number,omitempty"`
 	CoveredEntity       OrgProfile `json:"covered_entity"`
@@ -117,6 +118,15 @@ func (s *Service) Packet(ctx context.Context, ref string) (Packet, error) {
 	return buildPacket(c, obs, counts, org, d, filings, s.clock.Now()), nil
 }
 
+// Zone is the organisation's time zone the packet's deadline was counted
+// in, to show it in; UTC when the packet names none.
+func (p Packet) Zone() *time.Location {
+	if loc, err := time.LoadLocation(p.TimeZone); err == nil && p.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
 // buildPacket fills the packet from what the case holds; it is pure.
 func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, org OrgProfile, d ReportDetails, filings []Filing,
 	now time.Time) Packet {
@@ -151,9 +161,17 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 			hhs = &obs[i]
 		case o.Recipient == rules.ToMedia:
 			p.MediaNoticeRequired = true
-		case o.Key == string(rules.ToIndividuals) && o.MetAt != nil:
+		case o.Recipient == rules.ToIndividuals && o.MetAt != nil:
+			// The notice to individuals, made group by group (State by
+			// State): it started with the first group met and ended with
+			// the last.
 			t := *o.MetAt
-			p.IndividualNoticeStart, p.IndividualNoticeEnd = &t, &t
+			if p.IndividualNoticeStart == nil || t.Before(*p.IndividualNoticeStart) {
+				p.IndividualNoticeStart = &t
+			}
+			if p.IndividualNoticeEnd == nil || t.After(*p.IndividualNoticeEnd) {
+				p.IndividualNoticeEnd = &t
+			}
 		}
 	}
 	if d.IndividualNoticeEnd != nil {
@@ -165,6 +183,9 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 		p.HHSMode = string(hhs.HHSMode)
 		due := hhs.Due
 		p.HHSDue = &due
+		if hhs.Zone != nil {
+			p.TimeZone = hhs.Zone.String()
+		}
 	}
 	fill := func(field, value, how string) {
 		if strings.TrimSpace(value) == "" {

@@ -10,6 +10,8 @@ import (
 	"github.com/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/wardhq/ward/internal/breach"
 )
 
 // Labels is the portal's words for got in vocab, one a line; "other" is
@@ -94,7 +96,7 @@ func PDF(p Packet) ([]byte, error) {
 		if t == nil {
 			return ""
 		}
-		return t.UTC().Format("2006-01-02")
+		return t.In(p.Zone()).Format("2006-01-02") // the organisation's calendar day
 	}
 	yesNo := func(b bool) string {
 		if b {
@@ -115,7 +117,11 @@ func PDF(p Packet) ([]byte, error) {
 	field("Report type", kind)
 	field("Previous tracking number", p.PriorTrackingNumber)
 	field("Ward incident", p.IncidentNumber)
-	field("HHS notice due", date(p.HHSDue))
+	due := ""
+	if p.HHSDue != nil {
+		due = breach.FormatDue(*p.HHSDue, p.Zone())
+	}
+	field("HHS notice due", due)
 
 	section("Covered entity")
 	ce := p.CoveredEntity

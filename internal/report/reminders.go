@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
@@ -46,17 +47,18 @@ func mark(days []int, due, now time.Time) string {
 }
 
 // reminderLine is the message's status line: Ward's own words, the
-// recipient class and the due date, never PHI (at most 64 bytes).
-func reminderLine(o rules.Obligation, m string, due time.Time) string {
+// recipient class and the due day in the organisation's zone loc, never
+// PHI (at most 64 bytes).
+func reminderLine(o rules.Obligation, m string, due time.Time, loc *time.Location) string {
 	who := string(o.Recipient)
 	if o.Jurisdiction != "" {
 		who += " " + o.Jurisdiction
 	}
 	var line string
 	if m == Overdue {
-		line = "OVERDUE breach notice: " + who + " due " + due.UTC().Format("2006-01-02")
+		line = "OVERDUE breach notice: " + who + " due " + breach.FormatDueDay(due, loc)
 	} else {
-		line = "breach notice: " + who + " due " + due.UTC().Format("2006-01-02") + " (" + m + "d)"
+		line = "breach notice: " + who + " due " + breach.FormatDueDay(due, loc) + " (" + m + "d)"
 	}
 	if len(line) > 64 {
 		line = line[:64]
@@ -74,6 +76,10 @@ func reminderLine(o rules.Obligation, m string, due time.Time) string {
 func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 	ctx = authz.WithActor(ctx, authz.System)
 	now := s.clock.Now()
+	org, err := s.cases.Organisation(ctx)
+	if err != nil {
+		return 0, err
+	}
 	// The first reminder is due this long before a deadline.
 	horizon := now.Add(time.Duration(s.reminders[0]) * day)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT o.case_id, c.incident_id, o.obligation, o.body, o.due_at FROM breach_obligations o
@@ -125,7 +131,7 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			n, err := s.notifier.NotifyTx(ctx, tx, "reminder", d.incidentID, reminderLine(d.ob, d.mark, d.at), officers)
+			n, err := s.notifier.NotifyTx(ctx, tx, "reminder", d.incidentID, reminderLine(d.ob, d.mark, d.at, org.Zone), officers)
 			if err != nil {
 				return err
 			}
@@ -142,11 +148,11 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 			if k, _ := res.RowsAffected(); k == 0 {
 				return nil
 			}
-			note := fmt.Sprintf("Reminder: notice obligation %s is due %s UTC (%s days); the Privacy and Security Officers were reminded (%d messages).",
-				d.key, d.at.Format("2006-01-02 15:04"), d.mark, n)
+			note := fmt.Sprintf("Reminder: notice obligation %s is due %s (%s days); the Privacy and Security Officers were reminded (%d messages).",
+				d.key, breach.FormatDue(d.at, org.Zone), d.mark, n)
 			if d.mark == Overdue {
-				note = fmt.Sprintf("OVERDUE: notice obligation %s was due %s UTC (%s); the Privacy and Security Officers were told (%d messages).",
-					d.key, d.at.Format("2006-01-02 15:04"), d.ob.Citation, n)
+				note = fmt.Sprintf("OVERDUE: notice obligation %s was due %s (%s); the Privacy and Security Officers were told (%d messages).",
+					d.key, breach.FormatDue(d.at, org.Zone), d.ob.Citation, n)
 			}
 			if err := s.incidents.RecordTx(ctx, tx, d.incidentID, incident.EventBreach, note); err != nil {
 				return err

@@ -52,15 +52,38 @@ func TestReminderDays(t *testing.T) {
 // or February 29 in a leap year.
 func TestAnnualDue(t *testing.T) {
 	for year, want := range map[int]string{2025: "2026-03-01", 2027: "2028-02-29", 2026: "2027-03-01"} {
-		if got := AnnualDue(year).Format("2006-01-02"); got != want {
+		if got := AnnualDue(year, nil).Format("2006-01-02"); got != want {
 			t.Errorf("%d: %s, want %s", year, got, want)
 		}
+	}
+	// Counted in the organisation's zone: the end of 1 March in Guam is
+	// 13:59 UTC that day, not the end of 1 March UTC.
+	guam, err := time.LoadLocation("Pacific/Guam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := AnnualDue(2026, guam), time.Date(2027, 3, 1, 13, 59, 59, 999999000, time.UTC); !got.Equal(want) {
+		t.Errorf("2026 in Guam: %s, want %s", got.UTC(), want)
+	}
+}
+
+// The reminder line gives the deadline's day in the organisation's zone:
+// the end of 4 May in Los Angeles is 5 May in UTC.
+func TestReminderLineInZone(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := rules.Obligation{Key: "individuals", Recipient: rules.ToIndividuals}
+	line := reminderLine(o, "7", time.Date(2026, 5, 5, 6, 59, 59, 0, time.UTC), la)
+	if line != "breach notice: individuals due 2026-05-04 PDT (7d)" {
+		t.Fatalf("line %q", line)
 	}
 }
 
 func TestReminderLineHasNoRoomForPHI(t *testing.T) {
 	o := rules.Obligation{Key: "covered_entity:a-very-long-customer-identifier-indeed", Recipient: rules.ToCoveredEntity}
-	line := reminderLine(o, Overdue, time.Date(2026, 7, 5, 0, 0, 0, 0, time.UTC))
+	line := reminderLine(o, Overdue, time.Date(2026, 7, 5, 0, 0, 0, 0, time.UTC), nil)
 	if len(line) > 64 || !strings.Contains(line, "covered_entity") || strings.Contains(line, "customer") {
 		t.Fatalf("line %q", line)
 	}
@@ -73,7 +96,7 @@ func filledCase() (breach.Case, []breach.Obligation, OrgProfile, ReportDetails) 
 		Facts: rules.Facts{Role: rules.CoveredEntity, DiscoveredAt: disc, ShouldHaveKnownAt: disc.Add(-2 * day), Individuals: 499}}
 	obs := []breach.Obligation{
 		{Obligation: rules.Obligation{Key: "individuals", Recipient: rules.ToIndividuals, Due: disc.Add(60 * day)}, MetAt: &met},
-		{Obligation: rules.Obligation{Key: "hhs", Recipient: rules.ToHHS, HHSMode: rules.HHSAnnualLog, Due: AnnualDue(2026)}},
+		{Obligation: rules.Obligation{Key: "hhs", Recipient: rules.ToHHS, HHSMode: rules.HHSAnnualLog, Due: AnnualDue(2026, nil)}},
 	}
 	org := OrgProfile{Name: "Acme", EntityType: "health_plan", Address: ReportAddress{Street: "1 Main", City: "X", State: "CA", ZIP: "9"},
 		Contact: ReportContact{Name: "P", Phone: "1", Email: "p@x"}}

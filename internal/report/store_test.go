@@ -122,7 +122,7 @@ func TestRemindersAndLogs(t *testing.T) {
 		}
 		annual, err := svc.AnnualLogs(aud, 0)
 		if err != nil || len(annual) != 1 || annual[0].Year != 2026 || annual[0].Unfiled != 1 ||
-			!annual[0].Due.Equal(report.AnnualDue(2026)) || annual[0].Cases[0].HHSDue == nil || !annual[0].Cases[0].HHSDue.Equal(annual[0].Due) {
+			!annual[0].Due.Equal(report.AnnualDue(2026, nil)) || annual[0].Cases[0].HHSDue == nil || !annual[0].Cases[0].HHSDue.Equal(annual[0].Due) {
 			t.Fatalf("annual log: %+v %v", annual, err)
 		}
 		if _, err := svc.Log(as(authz.RoleResponder, "rae"), report.LogFilter{}); apperr.CodeOf(err) != apperr.Forbidden {

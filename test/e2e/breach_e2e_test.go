@@ -116,8 +116,8 @@ func TestBreachEndToEnd(t *testing.T) {
 			t.Errorf("no HHS notice for 1,200 (164.408(b)): %v", obs)
 		}
 		// California's 30 days from the diligence date win over 60 days.
-		if want := diligence.AddDate(0, 0, 30).Format(time.DateOnly); obs["individuals"].Due.Format(time.DateOnly) != want {
-			t.Errorf("individuals due %s, want %s (CA 30 days from the earlier discovery)", obs["individuals"].Due, want)
+		if want := diligence.AddDate(0, 0, 30).Format(time.DateOnly); obs["individuals:CA"].Due.Format(time.DateOnly) != want {
+			t.Errorf("California residents due %s, want %s (CA 30 days from the earlier discovery)", obs["individuals:CA"].Due, want)
 		}
 
 		// Notices: the Privacy Officer approves the templates; the settings
@@ -161,8 +161,10 @@ func TestBreachEndToEnd(t *testing.T) {
 			}
 		}
 		w.must(200, "POST", base+"/notices/sent", map[string]any{"run_id": letters, "receipt": "mail house job 9"}, nil)
-		if o := obligations()["individuals"]; o.State != "met" {
-			t.Fatalf("individuals after every letter and email went: %+v", o)
+		for _, st := range []string{"CA", "OR", "NY"} {
+			if o := obligations()["individuals:"+st]; o.State != "met" {
+				t.Fatalf("residents of %s after every letter and email went: %+v", st, o)
+			}
 		}
 		w.must(201, "POST", base+"/notices/documents", map[string]any{"kind": "media_release"}, &run)
 		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "media:CA"}, nil)
@@ -193,7 +195,7 @@ func TestBreachEndToEnd(t *testing.T) {
 		}
 		var open []string
 		for k, o := range obligations() {
-			if o.State != "met" && !strings.HasPrefix(k, "state_regulator:") {
+			if o.State != "met" && !strings.HasPrefix(k, "state_regulator:") && !strings.HasPrefix(k, "consumer_reporting_agencies:") {
 				open = append(open, k)
 			}
 		}

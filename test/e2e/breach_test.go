@@ -54,7 +54,7 @@ func TestBreachCaseAPI(t *testing.T) {
 				t.Errorf("no citation: %+v", o)
 			}
 		}
-		if !keys["individuals"] || !keys["media:CA"] || keys["media:OR"] || !keys["hhs"] {
+		if !keys["individuals:CA"] || !keys["individuals:OR"] || !keys["media:CA"] || keys["media:OR"] || !keys["hhs"] {
 			t.Fatalf("obligations for 700 in CA and exactly 500 in OR: %+v", obs)
 		}
 		det := map[string]any{"determination": map[string]any{"notify_without_assessment": true}}
@@ -71,14 +71,14 @@ func TestBreachCaseAPI(t *testing.T) {
 			t.Fatalf("sign: %d %s", code, raw)
 		}
 		var met struct{ State string }
-		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals"}, &met)
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals:CA"}, &met)
 		if met.State != "met" {
 			t.Fatalf("met: %+v", met)
 		}
 		var board []struct{ Key, State string }
 		w.must(200, "GET", "/api/v1/breach-deadlines", nil, &board)
 		for _, o := range board {
-			if o.Key == "individuals" {
+			if o.Key == "individuals:CA" {
 				t.Fatal("a met obligation on the board")
 			}
 		}
@@ -159,11 +159,12 @@ func TestBreachStateTable(t *testing.T) {
 		}
 		privacy := strings.TrimSpace(out)
 		type table struct {
-			Shipped bool             `json:"shipped"`
-			Version string           `json:"version"`
-			Source  string           `json:"source"`
-			Rules   []map[string]any `json:"rules"`
-			Counsel struct {
+			Shipped       bool             `json:"shipped"`
+			Version       string           `json:"version"`
+			Source        string           `json:"source"`
+			Rules         []map[string]any `json:"rules"`
+			Jurisdictions []map[string]any `json:"jurisdictions"`
+			Counsel       struct {
 				ToConfirm int `json:"to_confirm"`
 				Rows      int `json:"rows"`
 			} `json:"counsel"`
@@ -187,18 +188,19 @@ func TestBreachStateTable(t *testing.T) {
 			}
 			w.must(200, "GET", base+"/obligations", nil, &obs)
 			for _, o := range obs {
-				if o.Key == "individuals" {
+				if o.Key == "individuals:CA" {
 					return o.Due
 				}
 			}
-			t.Fatalf("no individuals obligation: %+v", obs)
+			t.Fatalf("no obligation to California residents: %+v", obs)
 			return ""
 		}
 		if got := due(); !strings.HasPrefix(got, "2026-12-02") {
 			t.Fatalf("individuals due %s, want 30 days after discovery under the shipped CA rule", got)
 		}
 
-		// Counsel confirmed California at 15 days.
+		// Counsel confirmed California at 15 days (both versions of its
+		// rule, before and from 2026).
 		edited := shipped
 		for _, r := range edited.Rules {
 			if r["id"] == "CA-individuals" {
@@ -207,11 +209,11 @@ func TestBreachStateTable(t *testing.T) {
 			}
 		}
 		body := map[string]any{"version": "2026-11 counsel review", "source": "outside counsel memo 2026-11-20",
-			"rules": edited.Rules, "reason": "Counsel confirmed CA at 15 days"}
+			"jurisdictions": edited.Jurisdictions, "rules": edited.Rules, "reason": "Counsel confirmed CA at 15 days"}
 		if code, _ := w.doAs(privacy, "PUT", "/api/v1/breach/state-rules", body, nil); code != 403 {
 			t.Fatalf("a privacy officer saving the State table: %d, want 403 (administrators only)", code)
 		}
-		bad := map[string]any{"version": "broken", "rules": []map[string]any{{"id": "CA-x", "state": "ZZ", "recipient": "individuals",
+		bad := map[string]any{"version": "broken", "jurisdictions": shipped.Jurisdictions, "rules": []map[string]any{{"id": "CA-x", "state": "ZZ", "recipient": "individuals",
 			"citation": "", "counsel_to_confirm": true, "min_residents": 1, "anchor": "discovery"}}, "reason": "test"}
 		if code, raw := w.do("PUT", "/api/v1/breach/state-rules", bad, nil); code != 422 || !strings.Contains(string(raw), "rules[0]") {
 			t.Fatalf("a malformed table: %d %s, want 422 naming the row", code, raw)
@@ -221,7 +223,7 @@ func TestBreachStateTable(t *testing.T) {
 			Recomputed int   `json:"recomputed"`
 		}
 		w.must(200, "PUT", "/api/v1/breach/state-rules", body, &saved)
-		if saved.Recomputed != 1 || saved.Table.Shipped || saved.Table.Counsel.ToConfirm != shipped.Counsel.ToConfirm-1 {
+		if saved.Recomputed != 1 || saved.Table.Shipped || saved.Table.Counsel.ToConfirm != shipped.Counsel.ToConfirm-2 {
 			t.Fatalf("saved: recomputed %d, %+v", saved.Recomputed, saved.Table.Counsel)
 		}
 		if got := due(); !strings.HasPrefix(got, "2026-11-17") {
@@ -258,7 +260,8 @@ func TestUIBreachStateTable(t *testing.T) {
 		admin := signInAs(t, w, authz.RoleAdmin, "ui-states-admin")
 		privacy := signInAs(t, w, authz.RolePrivacyOfficer, "ui-states-privacy")
 		code, page := privacy.send("GET", "/breach/state-rules", nil)
-		if code != 200 || !strings.Contains(page, "<code>CA-individuals</code>") || !strings.Contains(page, "Cal. Civ. Code 1798.82") ||
+		if code != 200 || !strings.Contains(page, "<code>CA-individuals</code>") || !strings.Contains(page, "Cal. Civ. Code § 1798.82") ||
+			!strings.Contains(page, `id="jurisdiction-AS"`) || !strings.Contains(page, "no breach-notification statute") ||
 			!strings.Contains(page, "rows are defaults for counsel to confirm") || strings.Contains(page, `name="rules"`) {
 			t.Fatalf("the State rules page for a privacy officer: %d %.3000s", code, page)
 		}
@@ -268,14 +271,19 @@ func TestUIBreachStateTable(t *testing.T) {
 			t.Fatalf("no rows form for the administrator: %.3000s", page)
 		}
 		rowsJSON := html.UnescapeString(m[1])
+		j := regexp.MustCompile(`(?s)<textarea id="jurisdictions" name="jurisdictions"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page)
+		if j == nil {
+			t.Fatalf("no jurisdictions in the form: %.3000s", page)
+		}
+		jurisJSON := html.UnescapeString(j[1])
 		code, page = admin.send("POST", "/breach/state-rules", url.Values{"version": {"v2"}, "rules": {`[{"id":"X","state":"ZZ"}]`},
-			"reason": {"test"}})
+			"jurisdictions": {jurisJSON}, "reason": {"test"}})
 		if code != 422 || !strings.Contains(page, `id="rules-error"`) {
 			t.Fatalf("a bad row: %d, want 422 with the error beside the rows: %.3000s", code, page)
 		}
 		confirmed := strings.Replace(rowsJSON, `"counsel_to_confirm": true`, `"counsel_to_confirm": false`, 1)
 		if code, loc := admin.send("POST", "/breach/state-rules", url.Values{"version": {"2026-11 review"}, "source": {"memo"},
-			"rules": {confirmed}, "reason": {"Counsel confirmed the first row"}}); code != http.StatusSeeOther ||
+			"rules": {confirmed}, "jurisdictions": {jurisJSON}, "reason": {"Counsel confirmed the first row"}}); code != http.StatusSeeOther ||
 			!strings.HasPrefix(loc, "/breach/state-rules?msg=state_rules_saved") {
 			t.Fatalf("save: %d %s", code, loc)
 		}

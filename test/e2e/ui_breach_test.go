@@ -70,7 +70,7 @@ func TestUIBreachCase(t *testing.T) {
 			t.Fatalf("facts: %d %.2000s", code, where)
 		}
 		_, page = admin.send("GET", casePath, nil)
-		for _, key := range []string{"individuals", "media:CA", "hhs"} {
+		for _, key := range []string{"individuals:CA", "individuals:OR", "media:CA", "hhs"} {
 			if !strings.Contains(page, `id="obligation-`+key+`"`) {
 				t.Errorf("no %s obligation for 1200 individuals, 700 in CA", key)
 			}
@@ -126,12 +126,12 @@ func TestUIBreachCase(t *testing.T) {
 			t.Fatalf("signed versions: %.3000s", page)
 		}
 
-		if code, where := admin.send("POST", casePath+"/met", url.Values{"obligation": {"individuals"}}); code != http.StatusSeeOther {
+		if code, where := admin.send("POST", casePath+"/met", url.Values{"obligation": {"individuals:CA"}}); code != http.StatusSeeOther {
 			t.Fatalf("mark met: %d %.500s", code, where)
 		}
 		_, page = admin.send("GET", casePath, nil)
-		if !strings.Contains(page, `id="obligation-individuals" class="ob-met"`) {
-			t.Error("the individuals obligation is not shown met")
+		if !strings.Contains(page, `id="obligation-individuals:CA" class="ob-met"`) {
+			t.Error("the notice to California residents is not shown met")
 		}
 		_, page = admin.send("GET", "/incidents/"+inc.Number, nil)
 		if !strings.Contains(page, `href="`+casePath+`"`) || !strings.Contains(page, "Notification required") {

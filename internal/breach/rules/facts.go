@@ -58,11 +58,11 @@ type Facts struct {
 	// Tags select State rules that apply only to some entities, e.g.
 	// "ca_licensed_health_facility" (StateRule.AppliesTo).
 	Tags []string `json:"tags,omitempty"`
-	// IndividualNoticeAt and HHSNoticeAt are when those notices were sent,
-	// if they were; State rules counted from a notice use them, and the
-	// notice's due date until then.
-	IndividualNoticeAt time.Time `json:"individual_notice_at"`
-	HHSNoticeAt        time.Time `json:"hhs_notice_at"`
+	// Made holds when each notice obligation was made (met), by key, as
+	// the case's records show it; State rules counted from a notice use it,
+	// and the notice's deadline until it is made. The breach case sets it
+	// from its obligations, never from input.
+	Made map[string]time.Time `json:"-"`
 	// Location is where calendar and business days are reckoned; nil means
 	// UTC.
 	Location *time.Location `json:"-"`
@@ -98,8 +98,8 @@ func (f Facts) Validate() error {
 	}
 	sum := 0
 	for st, n := range f.ByState {
-		if len(st) != 2 || strings.ToUpper(st) != st {
-			add("by_state", "%q is not a two-letter upper-case State code", st)
+		if _, ok := JurisdictionName(st); !ok {
+			add("by_state."+st, "%q is not a State or territory code Ward knows (the 50 States, DC, PR, GU, VI, AS, MP)", st)
 		}
 		if n < 0 {
 			add("by_state."+st, "must not be negative, got %d", n)

@@ -18,7 +18,8 @@ func TestFactsValidate(t *testing.T) {
 		{"role unknown", func(_ *testing.T, f *Facts) { f.Role = "vendor" }, []string{"role"}},
 		{"164.404(a)(2) no discovery date", func(t *testing.T, f *Facts) { f.DiscoveredAt = at(t, "0001-01-01") }, []string{"discovered_at"}},
 		{"more residents than individuals", func(_ *testing.T, f *Facts) { f.ByState = map[string]int{"OH": 11} }, []string{"by_state"}},
-		{"bad State code", func(_ *testing.T, f *Facts) { f.ByState = map[string]int{"ohio": 1} }, []string{"by_state"}},
+		{"bad State code", func(_ *testing.T, f *Facts) { f.ByState = map[string]int{"ohio": 1} }, []string{"by_state.ohio"}},
+		{"unknown jurisdiction code", func(_ *testing.T, f *Facts) { f.ByState = map[string]int{"ZZ": 1} }, []string{"by_state.ZZ"}},
 		{"164.410 business associate without customers", func(_ *testing.T, f *Facts) { f.Role = BusinessAssociate }, []string{"customers"}},
 		{"164.410 covered entity listing customers", func(_ *testing.T, f *Facts) { f.Customers = []Customer{{ID: "c1"}} }, []string{"customers"}},
 		{"164.410 customer listed twice with a bad term", func(_ *testing.T, f *Facts) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
@@ -32,7 +33,7 @@ func DefaultRuleSets() (RuleSets, error) {
 // table, an unknown AfterDelay policy or a federal value that is not
 // positive.
 func (rs RuleSets) Validate() error {
-	if err := rs.States.Validate(); err != nil {
+	if err := malformed(rs.States.check()); err != nil {
 		return err
 	}
 	switch rs.AfterDelay {
@@ -72,7 +73,8 @@ const (
 	ToHHS           Recipient = "hhs"            // 45 CFR 164.408
 	ToCoveredEntity Recipient = "covered_entity" // 45 CFR 164.410, one per customer
 	ToRegulator     Recipient = "state_regulator"
-	ToFTC           Recipient = "ftc" // 16 CFR 318, for a PHRVendor
+	ToCRA           Recipient = "consumer_reporting_agencies" // State law, one per State
+	ToFTC           Recipient = "ftc"                         // 16 CFR 318, for a PHRVendor
 )
 
 // HHSMode is how the Secretary is notified.
@@ -97,26 +99,57 @@ const (
 
 // Deadline is one rule's deadline for an obligation.
 type Deadline struct {
-	Due              time.Time `json:"due"`
-	Citation         string    `json:"citation"`
-	Why              string    `json:"why"`
-	CounselToConfirm bool      `json:"counsel_to_confirm,omitempty"`
+	Due      time.Time `json:"due"`
+	Citation string    `json:"citation"`
+	// SourceURL is where a State rule was read.
+	SourceURL string `json:"source_url,omitempty"`
+	Why       string `json:"why"`
+	// From says what the term counts from: discovery, or a notice (made on
+	// a date, or not yet made and counted from its deadline).
+	From             string `json:"from,omitempty"`
+	CounselToConfirm bool   `json:"counsel_to_confirm,omitempty"`
 	// RuleID names the State rule, when the deadline comes from one.
 	RuleID string `json:"rule_id,omitempty"`
+}
+
+// Law is what a jurisdiction's breach law says of one recipient group: the
+// reading of the State table, with its statute and source, and a sentence
+// for people.
+type Law struct {
+	Name             string         `json:"name"`
+	Citation         string         `json:"citation"`
+	SourceURL        string         `json:"source_url,omitempty"`
+	Reviewed         string         `json:"reviewed,omitempty"`
+	HIPAA            HIPAATreatment `json:"hipaa,omitempty"`
+	NoStatute        bool           `json:"no_statute,omitempty"`
+	CounselToConfirm bool           `json:"counsel_to_confirm,omitempty"`
+	// Summary says what the law requires of this breach, or why it
+	// requires nothing beyond the federal rule.
+	Summary string `json:"summary"`
+	// NotOwed lists the State notices considered and not owed, each with
+	// why and its citation.
+	NotOwed []string `json:"not_owed,omitempty"`
 }
 
 // Obligation is a notice owed to one recipient, due at the earliest of the
 // deadlines that apply to it.
 type Obligation struct {
-	// Key identifies the obligation within a breach: "individuals",
-	// "media:CA", "hhs", "covered_entity:<customer id>",
-	// "state_regulator:<rule id>".
+	// Key identifies the obligation within a breach: "individuals:CA"
+	// (the residents of a State), "individuals" (those whose State is not
+	// known), "media:CA", "hhs", "ftc", "covered_entity:<customer id>",
+	// "state_regulator:<rule id>", "consumer_reporting_agencies:CA".
 	Key          string    `json:"key"`
 	Recipient    Recipient `json:"recipient"`
 	Jurisdiction string    `json:"jurisdiction,omitempty"`
-	Authority    string    `json:"authority,omitempty"`
-	CustomerID   string    `json:"customer_id,omitempty"`
-	HHSMode      HHSMode   `json:"hhs_mode,omitempty"`
+	// Count is how many individuals the obligation is about: the group's,
+	// or the State's residents affected.
+	Count int `json:"count,omitempty"`
+	// Law is the State law's reading for a State's group.
+	Law          *Law    `json:"law,omitempty"`
+	Authority    string  `json:"authority,omitempty"`
+	CustomerID   string  `json:"customer_id,omitempty"`
+	CustomerName string  `json:"customer_name,omitempty"`
+	HHSMode      HHSMode `json:"hhs_mode,omitempty"`
 	// Due, Citation and CounselToConfirm are those of the earliest
 	// deadline (Deadlines[0]).
 	Due              time.Time `json:"due"`
@@ -186,66 +219,68 @@ func (c computation) fromDiscovery(t Term) time.Time {
 
 func calendarDays(n int) Term { return Term{Amount: n, Unit: Days} }
 
+// hipaa reports whether the entity is a HIPAA covered entity or business
+// associate, whom some State laws exempt (StateRule.HIPAAExempt).
+func (c computation) hipaa() bool { return c.facts.Role != PHRVendor }
+
 func (c computation) coveredEntity() []Obligation {
 	f, fed := c.facts, c.rs.HIPAA
-	ind := c.individuals(fmt.Sprintf("%d individuals affected by a breach of unsecured PHI; each must be notified (45 CFR 164.404(a))", f.Individuals),
-		Deadline{Due: c.fromDiscovery(calendarDays(fed.IndividualDays)), Citation: "45 CFR 164.404(b)",
-			Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.IndividualDays)})
-	out := []Obligation{ind}
+	base := Deadline{Due: c.fromDiscovery(calendarDays(fed.IndividualDays)), Citation: "45 CFR 164.404(b)", From: "discovery",
+		Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.IndividualDays)}
+	groups := c.individuals("a breach of unsecured PHI; each must be notified (45 CFR 164.404(a))", base)
+	out := append([]Obligation{}, groups...)
 
 	for _, st := range sortedStates(f.ByState) {
 		if n := f.ByState[st]; n > fed.MediaMoreThan {
-			m := Obligation{Key: string(ToMedia) + ":" + st, Recipient: ToMedia, Jurisdiction: st,
-				Why: fmt.Sprintf("%d residents of %s affected, more than %d: notice to prominent media outlets serving it (45 CFR 164.406(a))", n, st, fed.MediaMoreThan),
-				Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.MediaDays)), Citation: "45 CFR 164.406(b)",
+			m := Obligation{Key: string(ToMedia) + ":" + st, Recipient: ToMedia, Jurisdiction: st, Count: n,
+				Why: fmt.Sprintf("%d residents of %s affected, more than %d: notice to prominent media outlets serving it (45 CFR 164.406(a))", n, name(st), fed.MediaMoreThan),
+				Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.MediaDays)), Citation: "45 CFR 164.406(b)", From: "discovery",
 					Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.MediaDays)}}}
 			m.pickEarliest()
 			out = append(out, m)
 		}
 	}
 
-	hhs := Obligation{Key: string(ToHHS), Recipient: ToHHS}
+	hhs := Obligation{Key: string(ToHHS), Recipient: ToHHS, Count: f.Individuals}
 	if f.Individuals >= fed.HHSImmediateAtLeast {
+		// 164.408(b) ties the Secretary's notice to the federal limit of
+		// 164.404(b): a State law governs notice to its residents, never
+		// to the Secretary, so a shorter State deadline does not move it.
 		hhs.HHSMode = HHSImmediate
 		hhs.Why = fmt.Sprintf("%d individuals affected, %d or more: notice to the Secretary (45 CFR 164.408(a))", f.Individuals, fed.HHSImmediateAtLeast)
-		hhs.Deadlines = []Deadline{{Due: ind.Due, Citation: "45 CFR 164.408(b)",
-			Why: "contemporaneously with the notice to individuals (164.404), so by its deadline"}}
+		hhs.Deadlines = []Deadline{{Due: base.Due, Citation: "45 CFR 164.408(b)", From: "discovery",
+			Why: fmt.Sprintf("contemporaneously with the notice to individuals, and no later than %d calendar days after discovery (164.404(b))", fed.IndividualDays)}}
 	} else {
 		hhs.HHSMode = HHSAnnualLog
 		year := c.start.In(c.loc).Year()
 		yearEnd := time.Date(year, time.December, 31, 12, 0, 0, 0, c.loc)
 		hhs.Why = fmt.Sprintf("%d individuals affected, fewer than %d: logged and reported to the Secretary for %d (45 CFR 164.408(c))", f.Individuals, fed.HHSImmediateAtLeast, year)
 		hhs.Deadlines = []Deadline{{Due: delayed(calendarDays(fed.HHSAnnualDays).DueFrom(yearEnd, c.loc), c.start, c.holds, c.rs.AfterDelay),
-			Citation: "45 CFR 164.408(c)",
-			Why:      fmt.Sprintf("no later than %d days after the end of calendar year %d, the year of discovery", fed.HHSAnnualDays, year)}}
+			Citation: "45 CFR 164.408(c)", From: fmt.Sprintf("the end of %d", year),
+			Why: fmt.Sprintf("no later than %d days after the end of calendar year %d, the year of discovery", fed.HHSAnnualDays, year)}}
 	}
 	hhs.pickEarliest()
 	out = append(out, hhs)
-
-	hhsAt := hhs.Due
-	if !f.HHSNoticeAt.IsZero() {
-		hhsAt = f.HHSNoticeAt
-	}
-	return append(out, c.regulators(ind.Due, &hhsAt)...)
+	return append(out, c.regulators(groups, &hhs)...)
 }
 
 // phrVendor is the FTC rule set: a vendor of personal health records outside
 // HIPAA notifies individuals and, at 500 or more, the FTC (16 CFR 318).
 func (c computation) phrVendor() []Obligation {
 	f, ftc := c.facts, c.rs.FTC
-	ind := c.individuals(fmt.Sprintf("%d individuals affected by a breach of security of personal health records (16 CFR 318)", f.Individuals),
-		Deadline{Due: c.fromDiscovery(calendarDays(ftc.IndividualDays)), Citation: "16 CFR 318 (as amended 2024)",
+	groups := c.individuals("a breach of security of personal health records (16 CFR 318)",
+		Deadline{Due: c.fromDiscovery(calendarDays(ftc.IndividualDays)), Citation: "16 CFR 318 (as amended 2024)", From: "discovery",
 			Why: fmt.Sprintf("no later than %d calendar days after discovery", ftc.IndividualDays)})
-	out := []Obligation{ind}
+	out := append([]Obligation{}, groups...)
 	if f.Individuals >= ftc.NotifyFTCAtLeast {
-		o := Obligation{Key: string(ToFTC), Recipient: ToFTC,
+		o := Obligation{Key: string(ToFTC), Recipient: ToFTC, Count: f.Individuals,
 			Why: fmt.Sprintf("%d individuals affected, %d or more: notice to the Federal Trade Commission (16 CFR 318)", f.Individuals, ftc.NotifyFTCAtLeast),
-			Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(ftc.FTCDays)), Citation: "16 CFR 318 (as amended 2024)",
+			Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(ftc.FTCDays)), Citation: "16 CFR 318 (as amended 2024)", From: "discovery",
 				Why: fmt.Sprintf("no later than %d calendar days after discovery", ftc.FTCDays)}}}
 		o.pickEarliest()
 		out = append(out, o)
 	}
-	return append(out, c.regulators(ind.Due, nil)...)
+	return append(out, c.regulators(groups, nil)...)
 }
 
 // rulesInEffect are the State rules in effect on the discovery date.
@@ -253,53 +288,171 @@ func (c computation) rulesInEffect() []StateRule {
 	return c.rs.States.InEffect(c.start.In(c.loc).Format(time.DateOnly))
 }
 
-// individuals is the individual notice: the federal deadline base and
-// every State individual-notice rule that applies to the residents affected.
-func (c computation) individuals(why string, base Deadline) Obligation {
-	f := c.facts
-	ind := Obligation{Key: string(ToIndividuals), Recipient: ToIndividuals, Why: why, Deadlines: []Deadline{base}}
-	rules := c.rulesInEffect()
-	for _, st := range sortedStates(f.ByState) {
-		for _, r := range rules {
-			if r.State == st && r.Recipient == StateIndividuals && r.applies(f.ByState[st], f.Tags) {
-				ind.Deadlines = append(ind.Deadlines, c.stateDeadline(r, time.Time{}))
-			}
-		}
+// name is the name of jurisdiction code, or the code itself.
+func name(code string) string {
+	if n, ok := JurisdictionName(code); ok {
+		return n
 	}
-	ind.pickEarliest()
-	return ind
+	return code
 }
 
-// regulators are the State regulator notices, one per State and authority,
-// sorted by State. individualDue is the individual notice's deadline; hhsAt
-// when the HHS notice is (or is due to be) given, nil when no HHS notice is
-// owed, which leaves out the rules counted from it.
-func (c computation) regulators(individualDue time.Time, hhsAt *time.Time) []Obligation {
+// IndividualsKey is the key of the individual notice owed to the residents
+// of jurisdiction code; IndividualsKey("") is that of the individuals whose
+// State of residence is not known.
+func IndividualsKey(code string) string {
+	if code == "" {
+		return string(ToIndividuals)
+	}
+	return string(ToIndividuals) + ":" + code
+}
+
+// individuals is the individual notice, one obligation per recipient
+// group: the residents of each State (the federal deadline base and every
+// State rule that binds the entity for them), then the individuals whose
+// State is not known (base alone). what says what they were affected by.
+func (c computation) individuals(what string, base Deadline) []Obligation {
 	f := c.facts
-	individualAt := individualDue
-	if !f.IndividualNoticeAt.IsZero() {
-		individualAt = f.IndividualNoticeAt
+	var out []Obligation
+	known := 0
+	for _, st := range sortedStates(f.ByState) {
+		n := f.ByState[st]
+		if n <= 0 {
+			continue
+		}
+		known += n
+		out = append(out, c.stateGroup(st, n, what, base))
+	}
+	if unknown := f.Individuals - known; unknown > 0 || len(out) == 0 {
+		o := Obligation{Key: IndividualsKey(""), Recipient: ToIndividuals, Count: unknown, Deadlines: []Deadline{base},
+			Why: fmt.Sprintf("%d individuals whose State of residence is not recorded, affected by %s", unknown, what)}
+		o.pickEarliest()
+		out = append([]Obligation{o}, out...)
+	}
+	return out
+}
+
+// stateGroup is the individual notice owed to the n residents of st: the
+// federal base, and every individual-notice rule of st that binds the
+// entity; Law says what st's law requires of it, or why nothing.
+func (c computation) stateGroup(st string, n int, what string, base Deadline) Obligation {
+	o := Obligation{Key: IndividualsKey(st), Recipient: ToIndividuals, Jurisdiction: st, Count: n, Deadlines: []Deadline{base},
+		Why: fmt.Sprintf("%d residents of %s affected by %s", n, name(st), what)}
+	j, ok := c.rs.States.Jurisdiction(st)
+	law := &Law{Name: name(st), Citation: j.Citation, SourceURL: j.SourceURL, Reviewed: j.Reviewed, HIPAA: j.HIPAA,
+		NoStatute: j.NoStatute, CounselToConfirm: j.CounselToConfirm}
+	o.Law = law
+	var said []string
+	switch {
+	case !ok:
+		law.Summary = fmt.Sprintf("The State table has no reading of %s's law: only the federal deadline is applied.", name(st))
+	case j.NoStatute:
+		law.Summary = fmt.Sprintf("%s has no breach-notification statute (%s): the federal deadline governs.", name(st), j.Citation)
+	}
+	for _, r := range c.rulesInEffect() {
+		if r.State != st || r.Recipient != StateIndividuals {
+			continue
+		}
+		if ok, whyNot := r.binds(n, c.facts.Tags, c.hipaa()); !ok {
+			law.NotOwed = append(law.NotOwed, fmt.Sprintf("%s law's notice to residents: not owed, it %s (%s)", name(st), whyNot, r.Citation))
+			if r.HIPAAExempt && c.hipaa() {
+				said = append(said, fmt.Sprintf("%s law sets no deadline of its own for a HIPAA covered entity or business associate (%s%s): the federal deadline governs",
+					name(st), cite(j.HIPAACitation, r.Citation), note(j.HIPAANote)))
+			}
+			continue
+		}
+		if r.Term == nil {
+			said = append(said, fmt.Sprintf("%s law asks for notice without unreasonable delay and sets no number of days (%s): the federal outer limit governs",
+				name(st), r.Citation))
+			continue
+		}
+		d := c.stateDeadline(r, time.Time{}, "")
+		o.Deadlines = append(o.Deadlines, d)
+		said = append(said, fmt.Sprintf("%s law: notice to residents %s after discovery (%s)", name(st), r.Term, r.Citation))
+	}
+	if law.Summary == "" {
+		if len(said) == 0 {
+			said = append(said, fmt.Sprintf("%s law sets no notice to residents for this breach (%s): the federal deadline governs", name(st), j.Citation))
+		}
+		law.Summary = strings.Join(said, "; ") + "."
+	}
+	o.pickEarliest()
+	return o
+}
+
+func cite(first, fallback string) string {
+	if first != "" {
+		return first
+	}
+	return fallback
+}
+
+func note(n string) string {
+	if n == "" {
+		return ""
+	}
+	return ": " + n
+}
+
+// regulators are the State regulator and consumer reporting agency
+// notices, one per State and authority, sorted by State. groups are the
+// individual notices (a State's rules counted from the notice to its
+// residents count from its group); hhs is the notice to the Secretary, nil
+// when none is owed, which leaves out the rules counted from it. Rules that
+// do not bind are listed in the State group's Law.NotOwed.
+func (c computation) regulators(groups []Obligation, hhs *Obligation) []Obligation {
+	f := c.facts
+	byState := map[string]*Obligation{}
+	for i := range groups {
+		if groups[i].Jurisdiction != "" {
+			byState[groups[i].Jurisdiction] = &groups[i]
+		}
 	}
 	byKey := map[string]*Obligation{}
 	var keys []string
 	for _, r := range c.rulesInEffect() {
 		n := f.ByState[r.State]
-		if r.Recipient != StateRegulator || !r.applies(n, f.Tags) || (r.Anchor == FromHHSNotice && hhsAt == nil) {
+		group := byState[r.State]
+		if r.Recipient == StateIndividuals || n <= 0 || group == nil {
 			continue
 		}
-		anchorAt := individualAt
-		if r.Anchor == FromHHSNotice {
-			anchorAt = *hhsAt
+		who := r.Authority
+		if r.Recipient == StateCRA {
+			who = "the nationwide consumer reporting agencies"
 		}
-		key := r.State + ":" + r.Authority
+		if ok, whyNot := r.binds(n, f.Tags, c.hipaa()); !ok {
+			group.Law.NotOwed = append(group.Law.NotOwed, fmt.Sprintf("notice to %s: not owed, it %s (%s)", who, whyNot, r.Citation))
+			continue
+		}
+		var anchorAt time.Time
+		var from string
+		switch r.Anchor {
+		case FromHHSNotice:
+			if hhs == nil {
+				group.Law.NotOwed = append(group.Law.NotOwed, fmt.Sprintf("notice to %s: not owed, it counts from a notice to HHS, which is not owed (%s)", who, r.Citation))
+				continue
+			}
+			anchorAt, from = c.anchor(hhs, "the notice to HHS")
+		case FromIndividualNotice:
+			anchorAt, from = c.anchor(group, "the notice to "+name(r.State)+" residents")
+		default:
+			if r.Term == nil {
+				// Without unreasonable delay: by the notice to
+				// residents at the latest.
+				anchorAt, from = c.anchor(group, "the notice to "+name(r.State)+" residents")
+			}
+		}
+		key := r.State + ":" + string(r.Recipient) + ":" + r.Authority
 		o, ok := byKey[key]
 		if !ok {
-			o = &Obligation{Key: string(ToRegulator) + ":" + r.ID, Recipient: ToRegulator, Jurisdiction: r.State, Authority: r.Authority,
-				Why: fmt.Sprintf("%d residents of %s affected: notice to the %s", n, r.State, r.Authority)}
+			o = &Obligation{Key: string(ToRegulator) + ":" + r.ID, Recipient: ToRegulator, Jurisdiction: r.State, Authority: r.Authority, Count: n,
+				Why: fmt.Sprintf("%d residents of %s affected: notice to %s", n, name(r.State), who)}
+			if r.Recipient == StateCRA {
+				o.Key, o.Recipient, o.Authority = string(ToCRA)+":"+r.State, ToCRA, "the nationwide consumer reporting agencies"
+			}
 			byKey[key] = o
 			keys = append(keys, key)
 		}
-		o.Deadlines = append(o.Deadlines, c.stateDeadline(r, anchorAt))
+		o.Deadlines = append(o.Deadlines, c.stateDeadline(r, anchorAt, from))
 	}
 	slices.Sort(keys)
 	out := make([]Obligation, 0, len(keys))
@@ -311,20 +464,34 @@ func (c computation) regulators(individualDue time.Time, hhsAt *time.Time) []Obl
 	return out
 }
 
+// anchor is when notice o was made (Facts.Made), or else its deadline, and
+// a phrase for people saying which.
+func (c computation) anchor(o *Obligation, what string) (time.Time, string) {
+	if at, ok := c.facts.Made[o.Key]; ok && !at.IsZero() {
+		return at, fmt.Sprintf("%s, made %s", what, at.In(c.loc).Format(time.DateOnly))
+	}
+	return o.Due, fmt.Sprintf("%s (not made yet: counted from its deadline)", what)
+}
+
 // stateDeadline is r's deadline; anchorAt is when r's anchor notice is (or
-// is due to be) given, unused for rules counted from discovery.
-func (c computation) stateDeadline(r StateRule, anchorAt time.Time) Deadline {
-	d := Deadline{Citation: r.Citation, CounselToConfirm: r.CounselToConfirm, RuleID: r.ID}
+// is due to be) given and from says so, both unused for rules counted from
+// discovery with a term.
+func (c computation) stateDeadline(r StateRule, anchorAt time.Time, from string) Deadline {
+	d := Deadline{Citation: r.Citation, SourceURL: r.SourceURL, CounselToConfirm: r.CounselToConfirm, RuleID: r.ID, From: from}
+	st := name(r.State)
 	switch {
+	case r.Anchor == FromDiscovery && r.Term != nil:
+		d.Due, d.From = c.fromDiscovery(*r.Term), "discovery"
+		d.Why = fmt.Sprintf("%s: %s after discovery", st, r.Term)
 	case r.Anchor == FromDiscovery:
-		d.Due = c.fromDiscovery(*r.Term)
-		d.Why = fmt.Sprintf("%s: %s after discovery", r.State, r.Term)
+		d.Due = anchorAt
+		d.Why = fmt.Sprintf("%s: without unreasonable delay, at the latest with %s", st, from)
 	case r.Term == nil:
 		d.Due = anchorAt
-		d.Why = fmt.Sprintf("%s: with the %s", r.State, anchorName(r.Anchor))
+		d.Why = fmt.Sprintf("%s: with %s", st, from)
 	default:
 		d.Due = r.Term.DueFrom(anchorAt, c.loc)
-		d.Why = fmt.Sprintf("%s: %s after the %s", r.State, r.Term, anchorName(r.Anchor))
+		d.Why = fmt.Sprintf("%s: %s after %s", st, r.Term, from)
 	}
 	if r.Note != "" {
 		d.Why += " (" + r.Note + ")"
@@ -332,23 +499,16 @@ func (c computation) stateDeadline(r StateRule, anchorAt time.Time) Deadline {
 	return d
 }
 
-func anchorName(a Anchor) string {
-	if a == FromHHSNotice {
-		return "notice to HHS"
-	}
-	return "notice to individuals"
-}
-
 func (c computation) customers() []Obligation {
 	fed := c.rs.HIPAA
 	var out []Obligation
 	for _, cu := range c.facts.Customers {
-		o := Obligation{Key: string(ToCoveredEntity) + ":" + cu.ID, Recipient: ToCoveredEntity, CustomerID: cu.ID,
+		o := Obligation{Key: string(ToCoveredEntity) + ":" + cu.ID, Recipient: ToCoveredEntity, CustomerID: cu.ID, CustomerName: customerName(cu),
 			Why: fmt.Sprintf("we are the business associate of %s, whose PHI was breached: notice identifying each individual affected (45 CFR 164.410(a), (c))", customerName(cu)),
-			Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.BusinessAssociateDays)), Citation: "45 CFR 164.410(b)",
+			Deadlines: []Deadline{{Due: c.fromDiscovery(calendarDays(fed.BusinessAssociateDays)), Citation: "45 CFR 164.410(b)", From: "discovery",
 				Why: fmt.Sprintf("without unreasonable delay and no later than %d calendar days after discovery", fed.BusinessAssociateDays)}}}
 		if cu.Notice != nil {
-			o.Deadlines = append(o.Deadlines, Deadline{Due: c.fromDiscovery(*cu.Notice),
+			o.Deadlines = append(o.Deadlines, Deadline{Due: c.fromDiscovery(*cu.Notice), From: "discovery",
 				Citation: "business associate agreement with " + customerName(cu),
 				Why:      fmt.Sprintf("the agreement requires notice within %s of discovery", cu.Notice)})
 		}

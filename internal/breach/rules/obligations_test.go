@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// OH and PA have no row in the shipped State table, so these cases see the
-// federal rules alone.
+// OH and PA have no rules in the fixture State table, so these cases see
+// the federal rules alone, one individual notice per State.
 func TestComputeFederalThresholds(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -19,13 +19,13 @@ func TestComputeFederalThresholds(t *testing.T) {
 		hhsDue  string
 	}{
 		{"164.406(a)+164.408(b) exactly 500 in one State: HHS immediate, no media notice",
-			500, map[string]int{"OH": 500}, []string{"individuals", "hhs"}, HHSImmediate, "2026-05-04"},
+			500, map[string]int{"OH": 500}, []string{"individuals:OH", "hhs"}, HHSImmediate, "2026-05-04"},
 		{"164.406(a) 501 in one State: media notice for that State",
-			501, map[string]int{"OH": 501}, []string{"individuals", "media:OH", "hhs"}, HHSImmediate, "2026-05-04"},
+			501, map[string]int{"OH": 501}, []string{"individuals:OH", "media:OH", "hhs"}, HHSImmediate, "2026-05-04"},
 		{"164.406(a) counted per State: 600 spread 300/300 gets no media notice",
-			600, map[string]int{"OH": 300, "PA": 300}, []string{"individuals", "hhs"}, HHSImmediate, "2026-05-04"},
+			600, map[string]int{"OH": 300, "PA": 300}, []string{"individuals:OH", "individuals:PA", "hhs"}, HHSImmediate, "2026-05-04"},
 		{"164.408(c) 499 spread over States: annual log due 60 days after the year of discovery",
-			499, map[string]int{"OH": 250, "PA": 249}, []string{"individuals", "hhs"}, HHSAnnualLog, "2027-03-01"},
+			499, map[string]int{"OH": 250, "PA": 249}, []string{"individuals:OH", "individuals:PA", "hhs"}, HHSAnnualLog, "2027-03-01"},
 		{"164.408(b) 500 in total with unknown residence: HHS immediate",
 			500, nil, []string{"individuals", "hhs"}, HHSImmediate, "2026-05-04"},
 	}
@@ -37,9 +37,16 @@ func TestComputeFederalThresholds(t *testing.T) {
 			if got := keys(obs); !slices.Equal(got, tc.want) {
 				t.Fatalf("obligations = %v, want %v", got, tc.want)
 			}
-			ind := find(t, obs, "individuals")
-			if want := eod(t, "2026-05-04"); !ind.Due.Equal(want) || ind.Citation != "45 CFR 164.404(b)" {
-				t.Errorf("individuals due %v (%s), want %v (45 CFR 164.404(b))", ind.Due, ind.Citation, want)
+			for _, ind := range obs {
+				if ind.Recipient != ToIndividuals {
+					continue
+				}
+				if want := eod(t, "2026-05-04"); !ind.Due.Equal(want) || ind.Citation != "45 CFR 164.404(b)" {
+					t.Errorf("%s due %v (%s), want %v (45 CFR 164.404(b))", ind.Key, ind.Due, ind.Citation, want)
+				}
+				if want := tc.byState[ind.Jurisdiction]; ind.Jurisdiction != "" && ind.Count != want {
+					t.Errorf("%s counts %d, want %d", ind.Key, ind.Count, want)
+				}
 			}
 			hhs := find(t, obs, "hhs")
 			if hhs.HHSMode != tc.hhsMode || !hhs.Due.Equal(eod(t, tc.hhsDue)) {
@@ -261,25 +268,31 @@ func TestComputeStateRules(t *testing.T) {
 		absent     []string
 	}{
 		{"Cal. Civ. Code 1798.82 from 2026-01-01: 30 days beat HIPAA's 60 for individuals",
-			"2026-02-01T09:00", map[string]int{"CA": 10}, nil, "individuals", eod(t, "2026-03-03"), "Cal. Civ. Code 1798.82", nil},
+			"2026-02-01T09:00", map[string]int{"CA": 10}, nil, "individuals:CA", eod(t, "2026-03-03"), "fixture Cal. Civ. Code 1798.82", nil},
 		{"Cal. Civ. Code 1798.82 not yet in effect in 2025: HIPAA's 60 days",
-			"2025-12-15T09:00", map[string]int{"CA": 10}, nil, "individuals", eod(t, "2026-02-13"), "45 CFR 164.404(b)", []string{"state_regulator:CA-ag"}},
+			"2025-12-15T09:00", map[string]int{"CA": 10}, nil, "individuals:CA", eod(t, "2026-02-13"), "45 CFR 164.404(b)", []string{"state_regulator:CA-ag"}},
 		{"Cal. Civ. Code 1798.82 AG sample copy 15 days after individual notice when more than 500",
-			"2026-02-01T09:00", map[string]int{"CA": 501}, nil, "state_regulator:CA-ag", eod(t, "2026-03-18"), "Cal. Civ. Code 1798.82", nil},
+			"2026-02-01T09:00", map[string]int{"CA": 501}, nil, "state_regulator:CA-ag", eod(t, "2026-03-18"), "fixture Cal. Civ. Code 1798.82", nil},
 		{"Cal. Civ. Code 1798.82 exactly 500 residents: no AG sample copy",
-			"2026-02-01T09:00", map[string]int{"CA": 500}, nil, "individuals", eod(t, "2026-03-03"), "Cal. Civ. Code 1798.82", []string{"state_regulator:CA-ag"}},
+			"2026-02-01T09:00", map[string]int{"CA": 500}, nil, "individuals:CA", eod(t, "2026-03-03"), "fixture Cal. Civ. Code 1798.82", []string{"state_regulator:CA-ag"}},
 		{"Cal. Health & Safety Code 1280.15 licensed facility: 15 business days to the patient",
-			"2026-02-02T09:00", map[string]int{"CA": 3}, []string{"ca_licensed_health_facility"}, "individuals", eod(t, "2026-02-24"), "Cal. Health & Safety Code 1280.15", nil},
+			"2026-02-02T09:00", map[string]int{"CA": 3}, []string{"ca_licensed_health_facility"}, "individuals:CA", eod(t, "2026-02-24"), "fixture Cal. Health & Safety Code 1280.15", nil},
 		{"Cal. Health & Safety Code 1280.15 licensed facility: CDPH in 15 business days",
-			"2026-02-02T09:00", map[string]int{"CA": 3}, []string{"ca_licensed_health_facility"}, "state_regulator:CA-facility-cdph", eod(t, "2026-02-24"), "Cal. Health & Safety Code 1280.15", nil},
+			"2026-02-02T09:00", map[string]int{"CA": 3}, []string{"ca_licensed_health_facility"}, "state_regulator:CA-facility-cdph", eod(t, "2026-02-24"), "fixture Cal. Health & Safety Code 1280.15", nil},
 		{"Texas AG within 30 days at 250 residents",
-			"2026-03-02T09:00", map[string]int{"TX": 250}, nil, "state_regulator:TX-ag", eod(t, "2026-04-01"), "Texas", nil},
+			"2026-03-02T09:00", map[string]int{"TX": 250}, nil, "state_regulator:TX-ag", eod(t, "2026-04-01"), "fixture Tex.", nil},
 		{"Texas 249 residents: no AG notice",
-			"2026-03-02T09:00", map[string]int{"TX": 249}, nil, "individuals", eod(t, "2026-05-01"), "45 CFR 164.404(b)", []string{"state_regulator:TX-ag"}},
+			"2026-03-02T09:00", map[string]int{"TX": 249}, nil, "individuals:TX", eod(t, "2026-05-01"), "45 CFR 164.404(b)", []string{"state_regulator:TX-ag"}},
 		{"New York AG within 5 business days of notifying HHS (annual log 2027-03-01 → 2027-03-08)",
-			"2026-03-02T09:00", map[string]int{"NY": 2}, nil, "state_regulator:NY-ag-hipaa", eod(t, "2027-03-08"), "New York", nil},
+			"2026-03-02T09:00", map[string]int{"NY": 2}, nil, "state_regulator:NY-ag-hipaa", eod(t, "2027-03-08"), "fixture N.Y.", nil},
 		{"Vermont AG within 14 business days of discovery (Presidents' Day skipped)",
-			"2026-02-09T09:00", map[string]int{"VT": 1}, nil, "state_regulator:VT-ag", eod(t, "2026-03-02"), "Vermont", nil},
+			"2026-02-09T09:00", map[string]int{"VT": 1}, nil, "state_regulator:VT-ag", eod(t, "2026-03-02"), "fixture 9 V.S.A.", nil},
+		{"Georgia exempts HIPAA entities: the federal deadline governs its residents",
+			"2026-03-02T09:00", map[string]int{"GA": 5}, nil, "individuals:GA", eod(t, "2026-05-01"), "45 CFR 164.404(b)", nil},
+		{"Massachusetts without unreasonable delay: the federal outer limit governs, the AG by the notice to residents",
+			"2026-03-02T09:00", map[string]int{"MA": 5}, nil, "state_regulator:MA-ag", eod(t, "2026-05-01"), "fixture M.G.L.", nil},
+		{"New York consumer reporting agencies above 5,000 residents, with the notice to residents",
+			"2026-03-02T09:00", map[string]int{"NY": 5001}, nil, "consumer_reporting_agencies:NY", eod(t, "2026-04-01"), "fixture N.Y.", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,7 +321,7 @@ func TestComputeStateRules(t *testing.T) {
 
 func TestComputeStateAnchorUsesActualNoticeDate(t *testing.T) {
 	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-02-01T09:00"), NotificationRequired: true,
-		Individuals: 600, ByState: map[string]int{"CA": 600}, IndividualNoticeAt: at(t, "2026-02-10T15:00")}
+		Individuals: 600, ByState: map[string]int{"CA": 600}, Made: map[string]time.Time{"individuals:CA": at(t, "2026-02-10T15:00")}}
 	o := find(t, Compute(f, rulesets(t), at(t, "2026-02-11")), "state_regulator:CA-ag")
 	if want := eod(t, "2026-02-25"); !o.Due.Equal(want) {
 		t.Errorf("Cal. Civ. Code 1798.82 AG copy counted from the notice sent: due %v, want %v", o.Due, want)
@@ -341,29 +354,108 @@ func TestObligationsReportsInvalidInput(t *testing.T) {
 	}
 }
 
-func TestComputeEarliestDeadlineWinsPerRecipient(t *testing.T) {
+func TestComputeEarliestDeadlineWinsPerRecipientGroup(t *testing.T) {
 	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-02-02T09:00"), NotificationRequired: true,
 		Individuals: 30, ByState: map[string]int{"CA": 10, "TX": 10, "OH": 10}, Tags: []string{"ca_licensed_health_facility"}}
-	ind := find(t, Compute(f, rulesets(t), at(t, "2026-02-02")), "individuals")
-	var got []string
-	for _, d := range ind.Deadlines {
-		got = append(got, d.Due.Format(time.DateOnly)+" "+d.Citation)
+	obs := Compute(f, rulesets(t), at(t, "2026-02-02"))
+	deadlines := func(o Obligation) []string {
+		var got []string
+		for _, d := range o.Deadlines {
+			got = append(got, d.Due.Format(time.DateOnly)+" "+d.Citation)
+		}
+		return got
 	}
+	ca := find(t, obs, "individuals:CA")
 	want := []string{
-		"2026-02-24 Cal. Health & Safety Code 1280.15",
-		"2026-03-04 Cal. Civ. Code 1798.82",
+		"2026-02-24 fixture Cal. Health & Safety Code 1280.15",
+		"2026-03-04 fixture Cal. Civ. Code 1798.82(a)",
 		"2026-04-03 45 CFR 164.404(b)",
-		"2026-04-03 Texas breach-notification law as summarised in REGULATIONS.md section 4 (statute citation for counsel)",
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("164.404(b) and State rules, earliest first:\n got %q\nwant %q", got, want)
+	if got := deadlines(ca); !slices.Equal(got, want) {
+		t.Errorf("164.404(b) and California's rules, earliest first:\n got %q\nwant %q", got, want)
 	}
-	if ind.Citation != "Cal. Health & Safety Code 1280.15" || !strings.Contains(ind.Why, "30 individuals") || !strings.Contains(ind.Why, "15 business days") {
-		t.Errorf("the controlling deadline is the earliest: %s / %s", ind.Citation, ind.Why)
+	if ca.Citation != "fixture Cal. Health & Safety Code 1280.15" || !strings.Contains(ca.Why, "10 residents of California") || !strings.Contains(ca.Why, "15 business days") {
+		t.Errorf("the controlling deadline is the earliest: %s / %s", ca.Citation, ca.Why)
 	}
-	hhs := find(t, Compute(f, rulesets(t), at(t, "2026-02-02")), "hhs")
-	if hhs.HHSMode != HHSAnnualLog {
+	// Texas's 60 days tie with the federal 60: the federal deadline wins
+	// the tie, and Texans are not shown California's deadline.
+	tx := find(t, obs, "individuals:TX")
+	if got := deadlines(tx); !slices.Equal(got, []string{"2026-04-03 45 CFR 164.404(b)", "2026-04-03 fixture Tex. Bus. & Com. Code 521.053(b)"}) || tx.Count != 10 {
+		t.Errorf("Texas residents' notice: %q, count %d", got, tx.Count)
+	}
+	oh := find(t, obs, "individuals:OH")
+	if !oh.Due.Equal(eod(t, "2026-04-03")) || oh.Law == nil || !strings.Contains(oh.Law.Summary, "Ohio law sets no notice to residents") {
+		t.Errorf("Ohio residents: due %v, law %+v", oh.Due, oh.Law)
+	}
+	if hhs := find(t, obs, "hhs"); hhs.HHSMode != HHSAnnualLog {
 		t.Errorf("164.408(c) 30 individuals: %s", hhs.HHSMode)
+	}
+}
+
+// 164.408(b) ties the Secretary's notice to the federal outer limit: a
+// State's shorter deadline for its residents does not move it (the engine
+// once used the earliest individual deadline, State rules included).
+func TestComputeHHSKeepsTheFederalDeadline(t *testing.T) {
+	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-02-02T09:00"), NotificationRequired: true,
+		Individuals: 600, ByState: map[string]int{"CA": 600}}
+	obs := Compute(f, rulesets(t), at(t, "2026-02-02"))
+	if ca := find(t, obs, "individuals:CA"); !ca.Due.Equal(eod(t, "2026-03-04")) {
+		t.Fatalf("California residents due %v, want the State's 30 days", ca.Due)
+	}
+	for _, key := range []string{"hhs", "media:CA"} {
+		if o := find(t, obs, key); !o.Due.Equal(eod(t, "2026-04-03")) || o.Citation == "fixture Cal. Civ. Code 1798.82(a)" {
+			t.Errorf("164.408(b), 164.406(b) %s due %v (%s), want the federal 60 days", key, o.Due, o.Citation)
+		}
+	}
+}
+
+func TestComputeIndividualsPerStateAndUnknown(t *testing.T) {
+	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-03-02T09:00"), NotificationRequired: true,
+		Individuals: 40, ByState: map[string]int{"GA": 10, "GU": 5, "MA": 5}}
+	obs := Compute(f, rulesets(t), at(t, "2026-03-02"))
+	if got, want := keys(obs), []string{"individuals", "individuals:GA", "individuals:GU", "individuals:MA", "hhs", "state_regulator:MA-ag"}; !slices.Equal(got, want) {
+		t.Fatalf("obligations = %v, want %v", got, want)
+	}
+	if u := find(t, obs, "individuals"); u.Count != 20 || u.Jurisdiction != "" || !strings.Contains(u.Why, "20 individuals whose State of residence is not recorded") {
+		t.Errorf("unknown-State group: %+v", u)
+	}
+	cases := []struct{ key, summary string }{
+		{"individuals:GA", "Georgia law sets no deadline of its own for a HIPAA covered entity"},
+		{"individuals:GU", "Guam has no breach-notification statute"},
+		{"individuals:MA", "without unreasonable delay and sets no number of days"},
+	}
+	for _, tc := range cases {
+		o := find(t, obs, tc.key)
+		if o.Law == nil || !strings.Contains(o.Law.Summary, tc.summary) || !o.Due.Equal(eod(t, "2026-05-01")) {
+			t.Errorf("%s: due %v, law %+v, want a summary with %q", tc.key, o.Due, o.Law, tc.summary)
+		}
+	}
+	if ga := find(t, obs, "individuals:GA"); len(ga.Law.NotOwed) != 1 || !strings.Contains(ga.Law.NotOwed[0], "O.C.G.A.") {
+		t.Errorf("Georgia's rule is listed as not owed, with its citation: %q", ga.Law.NotOwed)
+	}
+	// A PHR vendor is not a HIPAA entity: Georgia's law binds it.
+	f.Role = PHRVendor
+	if ga := find(t, Compute(f, rulesets(t), at(t, "2026-03-02")), "individuals:GA"); !ga.Due.Equal(eod(t, "2026-04-01")) {
+		t.Errorf("a PHR vendor owes Georgia's 30 days: due %v", ga.Due)
+	}
+}
+
+func TestComputeDependentDeadlinesFollowNoticesMade(t *testing.T) {
+	f := Facts{Role: CoveredEntity, DiscoveredAt: at(t, "2026-03-02T09:00"), NotificationRequired: true,
+		Individuals: 600, ByState: map[string]int{"NY": 600}}
+	before := Compute(f, rulesets(t), at(t, "2026-03-02"))
+	ag := find(t, before, "state_regulator:NY-ag-hipaa")
+	if !ag.Due.Equal(eod(t, "2026-05-08")) || !strings.Contains(ag.Deadlines[0].From, "not made yet") {
+		t.Fatalf("NY AG before HHS notice: due %v from %q, want 5 business days after the HHS deadline 2026-05-01", ag.Due, ag.Deadlines[0].From)
+	}
+	f.Made = map[string]time.Time{"hhs": at(t, "2026-03-20T16:00"), "individuals:NY": at(t, "2026-03-19T10:00")}
+	after := Compute(f, rulesets(t), at(t, "2026-03-21"))
+	ag = find(t, after, "state_regulator:NY-ag-hipaa")
+	if !ag.Due.Equal(eod(t, "2026-03-27")) || !strings.Contains(ag.Deadlines[0].From, "made 2026-03-20") {
+		t.Errorf("NY AG after the HHS notice made 2026-03-20: due %v from %q, want 2026-03-27", ag.Due, ag.Deadlines[0].From)
+	}
+	if reg := find(t, after, "state_regulator:NY-regulators"); !reg.Due.Equal(at(t, "2026-03-19T10:00")) {
+		t.Errorf("NY regulators with the notice to residents, made 2026-03-19: due %v", reg.Due)
 	}
 }
 
@@ -375,8 +467,8 @@ func TestComputePHRVendor(t *testing.T) {
 		want    []string
 	}{
 		{"16 CFR 318 499 individuals: individual notice only", 499, nil, []string{"individuals"}},
-		{"16 CFR 318 500 individuals: the FTC too, and no HHS or media notice", 500, map[string]int{"OH": 500}, []string{"individuals", "ftc"}},
-		{"16 CFR 318 State rules apply, except those counted from an HHS notice", 501, map[string]int{"NY": 501}, []string{"individuals", "ftc", "state_regulator:NY-regulators"}},
+		{"16 CFR 318 500 individuals: the FTC too, and no HHS or media notice", 500, map[string]int{"OH": 500}, []string{"individuals:OH", "ftc"}},
+		{"16 CFR 318 State rules apply, except those counted from an HHS notice", 501, map[string]int{"NY": 501}, []string{"individuals:NY", "ftc", "state_regulator:NY-regulators"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -388,7 +480,7 @@ func TestComputePHRVendor(t *testing.T) {
 			ind := obs[0]
 			wantDue, wantCite := eod(t, "2026-05-01"), "16 CFR 318 (as amended 2024)"
 			if tc.byState["NY"] > 0 {
-				wantDue, wantCite = eod(t, "2026-04-01"), "New York"
+				wantDue, wantCite = eod(t, "2026-04-01"), "fixture N.Y."
 			}
 			if !ind.Due.Equal(wantDue) || !strings.HasPrefix(ind.Citation, wantCite) {
 				t.Errorf("individuals due %v (%s), want %v (%s)", ind.Due, ind.Citation, wantDue, wantCite)
@@ -403,7 +495,7 @@ func TestComputePHRVendor(t *testing.T) {
 func TestComputeOrder(t *testing.T) {
 	f := Facts{Role: Both, DiscoveredAt: at(t, "2026-03-02T09:00"), NotificationRequired: true, Individuals: 1200,
 		ByState: map[string]int{"WA": 600, "CA": 600}, Customers: []Customer{{ID: "c2"}, {ID: "c1"}}}
-	want := []string{"individuals", "media:CA", "media:WA", "hhs", "state_regulator:CA-ag", "state_regulator:WA-ag", "covered_entity:c2", "covered_entity:c1"}
+	want := []string{"individuals:CA", "individuals:WA", "media:CA", "media:WA", "hhs", "state_regulator:CA-ag", "state_regulator:WA-ag", "covered_entity:c2", "covered_entity:c1"}
 	if got := keys(Compute(f, rulesets(t), at(t, "2026-03-02"))); !slices.Equal(got, want) {
 		t.Errorf("order = %v, want %v", got, want)
 	}

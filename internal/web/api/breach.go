@@ -12,6 +12,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/notice"
 )
 
 // BreachCase is a breach case as the API shows it.
@@ -56,12 +57,27 @@ type BreachObligation struct {
 	State          string     `json:"state" enum:"open,held,overdue,met"`
 	MetAt          *time.Time `json:"met_at,omitempty"`
 	MetBy          string     `json:"met_by,omitempty"`
+	TimeZone       string     `json:"time_zone" example:"America/Los_Angeles" doc:"The organisation's IANA time zone, in which the deadline's calendar days, business days and end of day were counted (GET /breach/organisation)."`
+	DueLocal       string     `json:"due_local" example:"2026-05-02T23:59:59.999999-07:00" doc:"due, the same instant, as a wall-clock time with its offset in time_zone (RFC 3339)."`
+	// Owed and Notified, on an individual notice to a group listed on the
+	// case: how many individuals of the group are owed a notice and how
+	// many are recorded as notified.
+	Owed     *int `json:"owed,omitempty" doc:"Individual notice: the group's individuals on the case's list who are owed a notice."`
+	Notified *int `json:"notified,omitempty" doc:"Individual notice: of those, how many are recorded as notified (a notice sent, or covered by a substitute notice that started)."`
 }
 
-func obligationsOut(obs []breach.Obligation) []BreachObligation {
+func obligationsOut(obs []breach.Obligation, progress map[string]notice.Progress) []BreachObligation {
 	out := make([]BreachObligation, len(obs))
 	for i, o := range obs {
-		out[i] = BreachObligation{Obligation: o.Obligation, IncidentNumber: o.IncidentNumber, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy}
+		zone := o.Zone
+		if zone == nil {
+			zone = time.UTC
+		}
+		out[i] = BreachObligation{Obligation: o.Obligation, IncidentNumber: o.IncidentNumber, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy,
+			TimeZone: zone.String(), DueLocal: o.Due.In(zone).Format(time.RFC3339Nano)}
+		if p, ok := progress[o.Key]; ok && o.Recipient == rules.ToIndividuals {
+			out[i].Owed, out[i].Notified = &p.Owed, &p.Notified
+		}
 	}
 	return out
 }
@@ -69,16 +85,14 @@ func obligationsOut(obs []breach.Obligation) []BreachObligation {
 // factsBody is the case's facts as a client sends them; the
 // determination's result is not among them.
 type factsBody struct {
-	Role               rules.Role                 `json:"role" enum:"covered_entity,business_associate,both,phr_vendor"`
-	DiscoveredAt       time.Time                  `json:"discovered_at" doc:"When the breach was known to the workforce (164.404(a)(2))."`
-	ShouldHaveKnownAt  time.Time                  `json:"should_have_known_at" doc:"When it would have been known with reasonable diligence; the clock starts at the earlier."`
-	Individuals        int                        `json:"individuals,omitempty" doc:"Affected in total (an estimate until counted)."`
-	ByState            map[string]int             `json:"by_state,omitempty" doc:"Residents per State or jurisdiction, by two-letter code."`
-	Customers          []BreachFactsCustomer      `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
-	Delay              *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty" doc:"164.412: written (until a date) or oral (documented, at most 30 days)."`
-	Tags               []string                   `json:"tags,omitempty"`
-	IndividualNoticeAt *time.Time                 `json:"individual_notice_at,omitempty"`
-	HHSNoticeAt        *time.Time                 `json:"hhs_notice_at,omitempty"`
+	Role              rules.Role                 `json:"role" enum:"covered_entity,business_associate,both,phr_vendor"`
+	DiscoveredAt      time.Time                  `json:"discovered_at" doc:"When the breach was known to the workforce (164.404(a)(2))."`
+	ShouldHaveKnownAt time.Time                  `json:"should_have_known_at" doc:"When it would have been known with reasonable diligence; the clock starts at the earlier."`
+	Individuals       int                        `json:"individuals,omitempty" doc:"Affected in total (an estimate until counted)."`
+	ByState           map[string]int             `json:"by_state,omitempty" doc:"Residents per State or jurisdiction, by two-letter code."`
+	Customers         []BreachFactsCustomer      `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
+	Delay             *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty" doc:"164.412: written (until a date) or oral (documented, at most 30 days)."`
+	Tags              []string                   `json:"tags,omitempty"`
 }
 
 // BreachFactsCustomer is a covered-entity customer named in a case's
@@ -97,12 +111,6 @@ func (b factsBody) facts() rules.Facts {
 	}
 	f := rules.Facts{Role: b.Role, DiscoveredAt: b.DiscoveredAt, ShouldHaveKnownAt: b.ShouldHaveKnownAt, Individuals: b.Individuals,
 		ByState: b.ByState, Customers: customers, Delay: b.Delay, Tags: b.Tags}
-	if b.IndividualNoticeAt != nil {
-		f.IndividualNoticeAt = *b.IndividualNoticeAt
-	}
-	if b.HHSNoticeAt != nil {
-		f.HHSNoticeAt = *b.HHSNoticeAt
-	}
 	return f
 }
 
@@ -375,14 +383,18 @@ func (h handler) registerBreach(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}
-			return &struct{ Body []BreachObligation }{obligationsOut(obs)}, nil
+			progress, err := h.Notices.IndividualProgress(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body []BreachObligation }{obligationsOut(obs, progress)}, nil
 		})
 	huma.Register(api, tagged(op("meet-breach-obligation", http.MethodPost, "/incidents/{id}/breach-case/obligations/met",
 		"Record that a notice obligation was met (the notice was made)", http.StatusOK, authz.BreachWrite), tag),
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
-				Obligation string    `json:"obligation" minLength:"1" maxLength:"200" doc:"Its key, such as individuals, hhs, media:CA."`
+				Obligation string    `json:"obligation" minLength:"1" maxLength:"200" doc:"Its key, such as individuals:CA, hhs, media:CA."`
 				MetAt      time.Time `json:"met_at,omitempty" doc:"When the notice was made; default now."`
 			}
 		}) (*struct{ Body BreachObligation }, error) {
@@ -390,7 +402,7 @@ func (h handler) registerBreach(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &struct{ Body BreachObligation }{obligationsOut([]breach.Obligation{o})[0]}, nil
+			return &struct{ Body BreachObligation }{obligationsOut([]breach.Obligation{o}, nil)[0]}, nil
 		})
 	huma.Register(api, tagged(op("breach-deadline-board", http.MethodGet, "/breach-deadlines",
 		"Every unmet notice obligation of every case, earliest due first", http.StatusOK, authz.IncidentRead), tag),
@@ -399,7 +411,7 @@ func (h handler) registerBreach(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "query", err)
 			}
-			return &struct{ Body []BreachObligation }{obligationsOut(obs)}, nil
+			return &struct{ Body []BreachObligation }{obligationsOut(obs, nil)}, nil
 		})
 	h.registerIndividuals(api, tag)
 	h.registerParties(api, tag)

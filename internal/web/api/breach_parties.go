@@ -12,15 +12,18 @@ import (
 	"github.com/wardhq/ward/internal/breach/rules"
 )
 
-// BreachOrganisation is what the organisation running Ward is under HIPAA.
+// BreachOrganisation is what the organisation running Ward is under HIPAA,
+// and the time zone its deadlines are counted in.
 type BreachOrganisation struct {
-	Role      string     `json:"role" doc:"covered_entity, business_associate or both; empty until set (new cases then start as covered_entity)."`
-	UpdatedBy string     `json:"updated_by,omitempty"`
-	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	Role        string     `json:"role" doc:"covered_entity, business_associate or both; empty until set (new cases then start as covered_entity)."`
+	TimeZone    string     `json:"time_zone" example:"America/Los_Angeles" doc:"The IANA time zone breach deadlines are counted in (calendar days, business days, end of day): the organisation's, else the server's --time-zone."`
+	TimeZoneSet bool       `json:"time_zone_set" doc:"Whether the organisation set time_zone; false: it follows the server's --time-zone."`
+	UpdatedBy   string     `json:"updated_by,omitempty"`
+	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
 }
 
 func organisationOut(o breach.Organisation) BreachOrganisation {
-	out := BreachOrganisation{Role: string(o.Role), UpdatedBy: o.UpdatedBy}
+	out := BreachOrganisation{Role: string(o.Role), TimeZone: o.Zone.String(), TimeZoneSet: o.TimeZone != "", UpdatedBy: o.UpdatedBy}
 	if !o.UpdatedAt.IsZero() {
 		out.UpdatedAt = &o.UpdatedAt
 	}
@@ -87,13 +90,15 @@ func (h handler) registerParties(api huma.API, tag string) {
 			return &orgOutput{organisationOut(o)}, nil
 		})
 	huma.Register(api, tagged(op("set-breach-organisation", http.MethodPut, "/breach/organisation",
-		"Set the organisation's role; new breach cases start with it", http.StatusOK, authz.BreachWrite), tag),
+		"Set the organisation's role (new breach cases start with it) and time zone (a change recomputes every case's deadlines in it)",
+		http.StatusOK, authz.BreachWrite), tag),
 		func(ctx context.Context, in *struct {
 			Body struct {
-				Role string `json:"role" enum:"covered_entity,business_associate,both"`
+				Role     string `json:"role" enum:"covered_entity,business_associate,both"`
+				TimeZone string `json:"time_zone,omitempty" maxLength:"64" example:"America/Los_Angeles" doc:"An IANA time zone; empty or absent: the server's --time-zone."`
 			}
 		}) (*orgOutput, error) {
-			o, err := h.Breach.SetOrganisation(ctx, rules.Role(in.Body.Role))
+			o, err := h.Breach.SetOrganisation(ctx, breach.OrganisationInput{Role: rules.Role(in.Body.Role), TimeZone: in.Body.TimeZone})
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}

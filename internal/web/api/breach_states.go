@@ -14,28 +14,41 @@ import (
 
 // BreachStateTable is a version of the State breach-notification table.
 type BreachStateTable struct {
-	ID        string             `json:"id,omitempty" doc:"Empty for the table Ward ships."`
-	Shipped   bool               `json:"shipped" doc:"Whether this is the table Ward ships (no administrator has saved one)."`
-	Version   string             `json:"version"`
-	Source    string             `json:"source"`
-	Rules     []rules.StateRule  `json:"rules"`
-	Reason    string             `json:"reason,omitempty"`
-	CreatedBy string             `json:"created_by,omitempty"`
-	CreatedAt *time.Time         `json:"created_at,omitempty"`
-	Counsel   BreachStateCounsel `json:"counsel"`
+	ID      string `json:"id,omitempty" doc:"Empty for the table Ward ships."`
+	Shipped bool   `json:"shipped" doc:"Whether this is the table Ward ships (no administrator has saved one)."`
+	Version string `json:"version"`
+	Source  string `json:"source"`
+	// Jurisdictions: one row per jurisdiction, each with its statute,
+	// source and review date, how it treats HIPAA entities and what else
+	// it requires.
+	Jurisdictions []rules.Jurisdiction `json:"jurisdictions"`
+	Rules         []rules.StateRule    `json:"rules"`
+	Reason        string               `json:"reason,omitempty"`
+	CreatedBy     string               `json:"created_by,omitempty"`
+	CreatedAt     *time.Time           `json:"created_at,omitempty"`
+	Counsel       BreachStateCounsel   `json:"counsel"`
 }
 
 // BreachStateCounsel counts the rows counsel is still to confirm.
 type BreachStateCounsel struct {
-	ToConfirm int `json:"to_confirm" doc:"Rows marked counsel_to_confirm."`
-	Rows      int `json:"rows"`
+	ToConfirm int `json:"to_confirm" doc:"Rows (jurisdictions and rules) marked counsel_to_confirm."`
+	Rows      int `json:"rows" doc:"Jurisdictions and rules."`
 }
 
 func stateTableOut(t breach.StateTable) BreachStateTable {
-	out := BreachStateTable{ID: t.ID, Shipped: t.ID == "", Version: t.Table.Version, Source: t.Table.Source, Rules: t.Table.Rules,
-		Reason: t.Reason, CreatedBy: t.CreatedBy, Counsel: BreachStateCounsel{Rows: len(t.Table.Rules)}}
+	out := BreachStateTable{ID: t.ID, Shipped: t.ID == "", Version: t.Table.Version, Source: t.Table.Source,
+		Jurisdictions: t.Table.Jurisdictions, Rules: t.Table.Rules, Reason: t.Reason, CreatedBy: t.CreatedBy,
+		Counsel: BreachStateCounsel{Rows: len(t.Table.Jurisdictions) + len(t.Table.Rules)}}
 	if out.Rules == nil {
 		out.Rules = []rules.StateRule{}
+	}
+	if out.Jurisdictions == nil {
+		out.Jurisdictions = []rules.Jurisdiction{}
+	}
+	for _, j := range t.Table.Jurisdictions {
+		if j.CounselToConfirm {
+			out.Counsel.ToConfirm++
+		}
 	}
 	for _, r := range t.Table.Rules {
 		if r.CounselToConfirm {
@@ -58,7 +71,7 @@ type stateTableSaved struct {
 func (h handler) registerStateTable(api huma.API, tag string) {
 	type tableOutput struct{ Body BreachStateTable }
 	huma.Register(api, tagged(op("get-breach-state-table", http.MethodGet, "/breach/state-rules",
-		"The State breach-notification table in use: each row's State, recipient, deadline, citation, effective date and whether counsel is to confirm it",
+		"The State breach-notification table in use: each jurisdiction's statute, source and treatment of HIPAA entities, and each rule's recipient, deadline, citation, effective date and whether counsel is to confirm it",
 		http.StatusOK, authz.IncidentRead), tag),
 		func(ctx context.Context, _ *struct{}) (*tableOutput, error) {
 			t, err := h.Breach.StateTable(ctx)
@@ -85,14 +98,16 @@ func (h handler) registerStateTable(api huma.API, tag string) {
 		http.StatusOK, authz.OrgWrite), tag),
 		func(ctx context.Context, in *struct {
 			Body struct {
-				Version string            `json:"version" minLength:"1" maxLength:"100" doc:"Your name for this version, e.g. 2027-01 counsel review."`
-				Source  string            `json:"source,omitempty" maxLength:"1000"`
-				Rules   []rules.StateRule `json:"rules" maxItems:"2000"`
-				Reason  string            `json:"reason" maxLength:"2000" doc:"What changed and on whose advice."`
+				Version       string               `json:"version" minLength:"1" maxLength:"100" doc:"Your name for this version, e.g. 2027-01 counsel review."`
+				Source        string               `json:"source,omitempty" maxLength:"1000"`
+				Jurisdictions []rules.Jurisdiction `json:"jurisdictions" maxItems:"100" doc:"Every jurisdiction's row: a table missing one is refused."`
+				Rules         []rules.StateRule    `json:"rules" maxItems:"2000"`
+				Reason        string               `json:"reason" maxLength:"2000" doc:"What changed and on whose advice."`
 			}
 		}) (*stateTableSaved, error) {
 			b := in.Body
-			t, n, err := h.Breach.SetStateTable(ctx, rules.StateTable{Version: b.Version, Source: b.Source, Rules: b.Rules}, b.Reason)
+			t, n, err := h.Breach.SetStateTable(ctx, rules.StateTable{Version: b.Version, Source: b.Source, Jurisdictions: b.Jurisdictions,
+				Rules: b.Rules}, b.Reason)
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/notice"
 )
 
 // ---- breach cases (45 CFR 164.400-414) ----
@@ -125,9 +126,12 @@ func (u *UI) breachOf(r *http.Request, ref string) (*breachSummary, error) {
 
 // breachPage is the case page.
 type breachPage struct {
-	Case           breach.Case
-	Clock          *clockView
-	Obligations    []breach.Obligation
+	Case        breach.Case
+	Clock       *clockView
+	Obligations []breach.Obligation
+	// Progress is each individual notice group's "N of M notified", by
+	// obligation key.
+	Progress       map[string]*notice.Progress
 	Determinations []breach.Determination
 	Customers      []int // the indexes of the customer rows typed by hand
 	// Registry are the registry's active customers, and archived ones the
@@ -161,6 +165,14 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 	if err != nil {
 		return breachPage{}, err
 	}
+	counted, err := u.Notices.IndividualProgress(r.Context(), ref)
+	if err != nil {
+		return breachPage{}, err
+	}
+	progress := make(map[string]*notice.Progress, len(counted))
+	for k, v := range counted {
+		progress[k] = &v
+	}
 	dets, err := u.Breach.Determinations(r.Context(), ref)
 	if err != nil {
 		return breachPage{}, err
@@ -178,7 +190,7 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 		named[cu.ID] = cu
 	}
 	inRegistry := map[string]bool{}
-	p := breachPage{Case: c, Clock: newClock(obs, u.Clock.Now()), Obligations: obs, Determinations: dets,
+	p := breachPage{Case: c, Clock: newClock(obs, u.Clock.Now()), Obligations: obs, Progress: progress, Determinations: dets,
 		Hacking: inc.Category == incident.HackingIT,
 		Roles:   roleChoices, Methods: methodChoices, Exceptions: exceptionChoices, Assessments: assessmentChoices, Units: unitChoices,
 		Sign: map[string]string{"path": "assess"}}
@@ -663,6 +675,7 @@ func (u *UI) breachMet(w http.ResponseWriter, r *http.Request) {
 var recipientNames = map[rules.Recipient]string{
 	rules.ToIndividuals: "Individuals", rules.ToMedia: "Media", rules.ToHHS: "HHS (the Secretary)",
 	rules.ToCoveredEntity: "Covered entity", rules.ToRegulator: "State regulator", rules.ToFTC: "FTC",
+	rules.ToCRA: "Consumer reporting agencies",
 }
 
 // recipientName names an obligation's recipient for people.

@@ -142,6 +142,8 @@ func (u *UI) individualsUpload(w http.ResponseWriter, r *http.Request) {
 // partiesPage is the registry of customers and business associates.
 type partiesPage struct {
 	Organisation breach.Organisation
+	ZoneInput    string   // the time zone field's value
+	Zones        []string // U.S. zones to suggest for it
 	Parties      []breach.Party
 	Party        *breach.Party // the one being edited
 	Roles        []choice
@@ -158,6 +160,13 @@ var orgRoleChoices = []choice{
 	{string(rules.Both), "Both"},
 }
 
+// usZones are the IANA zones of the States and territories whose laws
+// Ward knows, suggested for the organisation's time zone; any IANA zone
+// is accepted.
+var usZones = []string{"America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+	"America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico", "America/St_Thomas", "Pacific/Guam", "Pacific/Saipan",
+	"Pacific/Pago_Pago", "UTC"}
+
 var partyKindChoices = []choice{
 	{breach.PartyCustomer, "Customer (a covered entity; we are its business associate)"},
 	{breach.PartyBusinessAssociate, "Business associate (our vendor)"},
@@ -166,12 +175,13 @@ var partyKindChoices = []choice{
 var channelChoices = []choice{{"", "—"}, {"email", "Email"}, {"mail", "Mail"}, {"phone", "Phone"}, {"portal", "Portal"}}
 
 func (u *UI) partiesData(r *http.Request) (partiesPage, error) {
-	p := partiesPage{Roles: orgRoleChoices, Kinds: partyKindChoices, Channels: channelChoices, Units: unitChoices,
+	p := partiesPage{Roles: orgRoleChoices, Kinds: partyKindChoices, Channels: channelChoices, Units: unitChoices, Zones: usZones,
 		Form: map[string]string{"kind": breach.PartyCustomer, "unit": string(rules.Days)}}
 	var err error
 	if p.Organisation, err = u.Breach.Organisation(r.Context()); err != nil {
 		return partiesPage{}, err
 	}
+	p.ZoneInput = p.Organisation.TimeZone
 	if p.Parties, err = u.Breach.Parties(r.Context(), "", false); err != nil {
 		return partiesPage{}, err
 	}
@@ -208,12 +218,27 @@ func partyForm(p breach.Party) map[string]string {
 	return f
 }
 
+// organisationSave sets the organisation's role and time zone; a bad
+// value is shown on the form, naming it.
 func (u *UI) organisationSave(w http.ResponseWriter, r *http.Request) {
-	if _, err := u.Breach.SetOrganisation(r.Context(), rules.Role(r.PostFormValue("role"))); err != nil {
+	in := breach.OrganisationInput{Role: rules.Role(r.PostFormValue("role")), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone"))}
+	_, err := u.Breach.SetOrganisation(r.Context(), in)
+	if err == nil {
+		redirect(w, r, "/breach/parties")
+		return
+	}
+	errs, ok := fieldErrors(err)
+	if !ok {
 		u.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/breach/parties")
+	p, perr := u.partiesData(r)
+	if perr != nil {
+		u.fail(w, r, perr)
+		return
+	}
+	p.Organisation.Role, p.ZoneInput, p.Errors = in.Role, in.TimeZone, errs
+	u.render(w, r, http.StatusUnprocessableEntity, "breach_parties", "Parties and contracts", "breach", p)
 }
 
 // partySave adds a party, or replaces the one named by party_id.

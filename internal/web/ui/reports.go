@@ -228,14 +228,22 @@ func (u *UI) hhsFiling(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, withMsg("/incidents/"+fl.Packet.IncidentNumber+"/breach/hhs-report", "hhs_filed"))
 }
 
-// orgProfile shows the organisation profile, with a form for admins.
+// orgProfile shows the organisation profile, with a form for admins,
+// and the breach organisation's time zone, set under Parties and
+// contracts.
 func (u *UI) orgProfile(w http.ResponseWriter, r *http.Request) {
 	p, err := u.Reports.Org(r.Context())
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "org_profile", "Organisation profile", "admin", map[string]any{"P": p, "Types": report.EntityTypes})
+	org, err := u.Breach.Organisation(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "org_profile", "Organisation profile", "admin", map[string]any{"P": p, "Types": report.EntityTypes,
+		"Org": org})
 }
 
 func (u *UI) orgProfileSave(w http.ResponseWriter, r *http.Request) {
@@ -253,8 +261,13 @@ func (u *UI) orgProfileSave(w http.ResponseWriter, r *http.Request) {
 		for _, fe := range e.Fields {
 			msgs = append(msgs, fe.Field+": "+fe.Message)
 		}
+		org, oerr := u.Breach.Organisation(r.Context())
+		if oerr != nil {
+			u.fail(w, r, oerr)
+			return
+		}
 		u.render(w, r, http.StatusUnprocessableEntity, "org_profile", "Organisation profile", "admin",
-			map[string]any{"P": p, "Types": report.EntityTypes, "Errors": msgs})
+			map[string]any{"P": p, "Types": report.EntityTypes, "Errors": msgs, "Org": org})
 		return
 	}
 	redirect(w, r, withMsg("/org-profile", "org_saved"))

@@ -15,6 +15,7 @@ import (
 type statesPage struct {
 	Table    breach.StateTable
 	ToVerify int
+	Rows     int
 	Versions []breach.StateTable
 	Form     map[string]string
 	Errors   map[string]string
@@ -33,8 +34,17 @@ func (u *UI) statesData(r *http.Request) (statesPage, error) {
 	if err != nil {
 		return statesPage{}, err
 	}
-	p := statesPage{Table: t, Versions: vs, Errors: map[string]string{},
-		Form: map[string]string{"version": t.Table.Version, "source": t.Table.Source, "rules": string(body)}}
+	juris, err := json.MarshalIndent(t.Table.Jurisdictions, "", "  ")
+	if err != nil {
+		return statesPage{}, err
+	}
+	p := statesPage{Table: t, Versions: vs, Errors: map[string]string{}, Rows: len(t.Table.Jurisdictions) + len(t.Table.Rules),
+		Form: map[string]string{"version": t.Table.Version, "source": t.Table.Source, "rules": string(body), "jurisdictions": string(juris)}}
+	for _, j := range t.Table.Jurisdictions {
+		if j.CounselToConfirm {
+			p.ToVerify++
+		}
+	}
 	for _, row := range t.Table.Rules {
 		if row.CounselToConfirm {
 			p.ToVerify++
@@ -53,13 +63,15 @@ func (u *UI) statesShow(w http.ResponseWriter, r *http.Request) {
 }
 
 // statesSave saves a new version of the State table from the form: its
-// rows as JSON, as the page shows them.
+// jurisdictions and rules as JSON, as the page shows them.
 func (u *UI) statesSave(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "version", "source", "rules", "reason")
+	form := formValues(r, "version", "source", "jurisdictions", "rules", "reason")
 	var t rules.StateTable
 	err := json.Unmarshal([]byte(form["rules"]), &t.Rules)
 	if err != nil {
-		err = apperr.Field("rules", "is not a JSON list of rows: %v", err)
+		err = apperr.Field("rules", "is not a JSON list of rules: %v", err)
+	} else if err = json.Unmarshal([]byte(form["jurisdictions"]), &t.Jurisdictions); err != nil {
+		err = apperr.Field("jurisdictions", "is not a JSON list of jurisdictions: %v", err)
 	} else {
 		t.Version, t.Source = form["version"], form["source"]
 		_, _, err = u.Breach.SetStateTable(r.Context(), t, form["reason"])
@@ -81,7 +93,7 @@ func (u *UI) statesSave(w http.ResponseWriter, r *http.Request) {
 	p.Form = form
 	for _, f := range e.Fields {
 		control := "_"
-		for _, c := range []string{"rules", "version", "reason"} {
+		for _, c := range []string{"jurisdictions", "rules", "version", "reason"} {
 			if f.Field == c || strings.HasPrefix(f.Field, c+"[") || strings.HasPrefix(f.Field, c+".") {
 				control = c
 			}
@@ -96,4 +108,26 @@ func (u *UI) statesSave(w http.ResponseWriter, r *http.Request) {
 		p.Errors["_"] = e.Message
 	}
 	u.render(w, r, http.StatusUnprocessableEntity, "breach_states", "State rules", "breach", p)
+}
+
+func hipaaLabel(h rules.HIPAATreatment) string {
+	switch h {
+	case rules.HIPAAExempt:
+		return "exempt"
+	case rules.HIPAADeemedCompliant:
+		return "deemed compliant, on conditions"
+	case rules.HIPAANotExempt:
+		return "not exempt"
+	}
+	return "not stated"
+}
+
+func anchorLabel(a rules.Anchor) string {
+	switch a {
+	case rules.FromIndividualNotice:
+		return "the notice to residents"
+	case rules.FromHHSNotice:
+		return "the notice to HHS"
+	}
+	return "discovery"
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	breachrules "github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
@@ -286,23 +287,49 @@ func csrfFrom(r *http.Request) string {
 
 var errBadCSRF = errors.New("form expired or sent from another site; reload the page and try again")
 
+// timeOf is t, a time.Time or a non-nil *time.Time, for the time functions
+// of the templates.
+func timeOf(t any) (time.Time, bool) {
+	switch v := t.(type) {
+	case time.Time:
+		return v, true
+	case *time.Time:
+		if v != nil {
+			return *v, true
+		}
+	}
+	return time.Time{}, false
+}
+
 var funcs = template.FuncMap{
 	"ts": func(t any) template.HTML {
-		var tt time.Time
-		switch v := t.(type) {
-		case time.Time:
-			tt = v
-		case *time.Time:
-			if v == nil {
-				return ""
-			}
-			tt = *v
-		default:
+		tt, ok := timeOf(t)
+		if !ok {
 			return ""
 		}
 		u := tt.UTC()
 		return template.HTML(fmt.Sprintf(`<time datetime="%s">%s</time>`, u.Format(time.RFC3339),
 			template.HTMLEscapeString(u.Format("2006-01-02 15:04 UTC"))))
+	},
+	// due shows a deadline in the organisation's zone (a *time.Location
+	// or an IANA name; nil or "" is UTC) with UTC beside it where they
+	// differ (breach.FormatDue).
+	"due": func(t any, zone any) template.HTML {
+		tt, ok := timeOf(t)
+		if !ok {
+			return ""
+		}
+		var loc *time.Location
+		switch z := zone.(type) {
+		case *time.Location:
+			loc = z
+		case string:
+			if l, err := time.LoadLocation(z); err == nil && z != "" {
+				loc = l
+			}
+		}
+		return template.HTML(fmt.Sprintf(`<time datetime="%s">%s</time>`, tt.UTC().Format(time.RFC3339),
+			template.HTMLEscapeString(breach.FormatDue(tt, loc))))
 	},
 	"age": func(t time.Time, now time.Time) string {
 		d := now.Sub(t)
@@ -325,6 +352,18 @@ var funcs = template.FuncMap{
 	// key builds a repeated control's name, such as step2_delay.
 	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
 	"recipient": recipientName,
+	// obligationLabel names an obligation's recipient group, jurisdiction
+	// the jurisdiction of a code.
+	"obligationLabel": breach.Label,
+	"jurisdiction": func(code string) string {
+		if n, ok := breachrules.JurisdictionName(code); ok {
+			return n
+		}
+		return code
+	},
+	// hipaaLabel and anchorLabel say a State table row's codes in words.
+	"hipaaLabel":  hipaaLabel,
+	"anchorLabel": anchorLabel,
 	// inc turns a 0-based index into the 1-based number people read.
 	"inc": func(i int) int { return i + 1 },
 	// dict builds a map for passing named values to a sub-template.

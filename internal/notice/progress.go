@@ -1,0 +1,133 @@
+package notice
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/db"
+)
+
+// Progress is how far the individual notice to one recipient group (the
+// residents of a State, or those whose State is not known) has got. Owed
+// counts the group's individuals on the case's list but the deceased whose
+// next of kin's address is unknown (no notice is owed them,
+// 164.404(d)(2)); Notified those with a notice recorded as sent, and, once
+// a substitute notice has started (164.404(d)(2)), those it covers: no
+// usable contact information, or a notice that came back.
+type Progress struct {
+	Key      string `json:"key"`
+	State    string `json:"state,omitempty"`
+	Owed     int    `json:"owed"`
+	Notified int    `json:"notified"`
+}
+
+// Done reports whether every owed individual of the group was notified.
+func (p Progress) Done() bool { return p.Owed > 0 && p.Notified >= p.Owed }
+
+// IndividualProgress returns the progress of the individual notice of
+// incident ref's case, by obligation key (rules.IndividualsKey).
+func (s *Service) IndividualProgress(ctx context.Context, ref string) (map[string]Progress, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return nil, err
+	}
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := s.progress(ctx, s.db.R, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Progress, len(ps))
+	for _, p := range ps {
+		out[p.Key] = p
+	}
+	return out, nil
+}
+
+// substituteStarted returns when case caseID's substitute notice started
+// (its web posting or toll-free number, the earlier), if it has.
+func substituteStarted(ctx context.Context, q db.Querier, caseID string) (*time.Time, error) {
+	var ps, ts sql.NullTime
+	err := q.QueryRowContext(ctx, `SELECT posting_started_at, toll_free_started_at FROM notice_substitutes WHERE case_id = $1`,
+		caseID).Scan(&ps, &ts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read substitute notice: %w", err)
+	}
+	var out *time.Time
+	for _, v := range []sql.NullTime{ps, ts} {
+		if v.Valid && (out == nil || v.Time.Before(*out)) {
+			t := v.Time.UTC()
+			out = &t
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) progress(ctx context.Context, q db.Querier, caseID string) ([]Progress, error) {
+	started, err := substituteStarted(ctx, q, caseID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT b.state, count(*), COALESCE(SUM(CASE
+		WHEN EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id AND n.individual_id = b.id AND n.status = $2) THEN 1
+		WHEN $4 AND (NOT (`+mailEligible+` OR `+emailEligible+`) OR EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id
+			AND n.individual_id = b.id AND n.status = $3)) THEN 1
+		ELSE 0 END), 0)
+		FROM breach_individuals b WHERE b.case_id = $1 AND NOT (b.deceased AND NOT b.has_next_of_kin_address)
+		GROUP BY b.state ORDER BY b.state`, caseID, StatusSent, StatusReturned, started != nil)
+	return db.Collect(rows, err, "count notified individuals", func(r *sql.Rows) (Progress, error) {
+		var p Progress
+		err := r.Scan(&p.State, &p.Owed, &p.Notified)
+		p.Key = rules.IndividualsKey(p.State)
+		return p, err
+	})
+}
+
+// meetIndividualsTx meets, in the caller's transaction, each individual
+// notice obligation of case c whose group is now wholly notified, at the
+// group's last notice (or the substitute notice's start, if later), with
+// that evidence on the timeline. A group whose obligation is met already,
+// or that the case does not owe, is left alone.
+func (s *Service) meetIndividualsTx(ctx context.Context, tx *sql.Tx, c breach.Case) error {
+	ps, err := s.progress(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
+	started, err := substituteStarted(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if !p.Done() {
+			continue
+		}
+		var last time.Time
+		err := tx.QueryRowContext(ctx, `SELECT n.sent_at FROM notices n JOIN breach_individuals b ON b.id = n.individual_id
+			WHERE n.case_id = $1 AND b.state = $2 AND n.status = $3 ORDER BY n.sent_at DESC LIMIT 1`, c.ID, p.State, StatusSent).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read notices: %w", err)
+		}
+		if started != nil && started.After(last) {
+			last = *started
+		}
+		_, err = s.cases.MarkMetTx(ctx, tx, c.IncidentID, p.Key, last.UTC())
+		if e, ok := apperr.As(err); ok && (e.Code == apperr.NotFound || e.Code == apperr.Conflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
