@@ -394,7 +394,9 @@ func FuzzParseWebhook(f *testing.F) {
 			checkRefusal(t, err)
 			return
 		}
-		if len(evs) == 0 || len(evs) > alert.MaxBatch {
+		// An empty items array is zero events, answered "accepted,
+		// events: 0"; a body without items is always one event.
+		if (len(evs) == 0 && m.Items == "") || len(evs) > alert.MaxBatch {
 			t.Fatalf("%d events", len(evs))
 		}
 		for _, ev := range evs {
