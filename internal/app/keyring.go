@@ -51,7 +51,11 @@ func findMaster(ctx context.Context, env Env, cfg *config.Config, generate bool,
 			return nil, "", &exitError{ExitUsage, errors.New("give one master key: --master-key-uri (WARD_MASTER_KEY_URI) is set, " +
 				"and so is WARD_MASTER_KEY or --master-key-file (WARD_MASTER_KEY_FILE)")}
 		}
-		m, err := keys.KMSMasterKey(ctx, cfg.MasterKeyURI, keys.KMSOptions{Endpoint: cfg.KMSEndpoint, Getenv: env.Getenv})
+		guard, err := cfg.Outbound()
+		if err != nil {
+			return nil, "", &exitError{ExitUsage, err}
+		}
+		m, err := keys.KMSMasterKey(ctx, cfg.MasterKeyURI, keys.KMSOptions{Endpoint: cfg.KMSEndpoint, Getenv: env.Getenv, Outbound: guard})
 		if err != nil {
 			return nil, "", &exitError{ExitUsage, err}
 		}

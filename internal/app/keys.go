@@ -82,7 +82,7 @@ func changeMasterCmd(env Env, cfg *config.Config) *cobra.Command {
 			"taken before the change: keep it as long as those backups. See docs/ENCRYPTION.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			next, to, err := newMaster(cmd.Context(), env, newURI, newFile, newEndpoint)
+			next, to, err := newMaster(cmd.Context(), env, cfg, newURI, newFile, newEndpoint)
 			if err != nil {
 				return err
 			}
@@ -134,7 +134,7 @@ func changeMasterCmd(env Env, cfg *config.Config) *cobra.Command {
 
 // newMaster returns the master key change-master moves to: exactly one of
 // a KMS key URI, a key file, or WARD_NEW_MASTER_KEY.
-func newMaster(ctx context.Context, env Env, uri, file, endpoint string) (keys.MasterKey, string, error) {
+func newMaster(ctx context.Context, env Env, cfg *config.Config, uri, file, endpoint string) (keys.MasterKey, string, error) {
 	fromEnv, _ := env.Getenv("WARD_NEW_MASTER_KEY")
 	given := 0
 	for _, s := range []string{uri, file, fromEnv} {
@@ -147,7 +147,11 @@ func newMaster(ctx context.Context, env Env, uri, file, endpoint string) (keys.M
 			"--new-master-key-file, or WARD_NEW_MASTER_KEY")}
 	}
 	if uri != "" {
-		m, err := keys.KMSMasterKey(ctx, uri, keys.KMSOptions{Endpoint: endpoint, Getenv: env.Getenv})
+		guard, err := cfg.Outbound()
+		if err != nil {
+			return nil, "", &exitError{ExitUsage, err}
+		}
+		m, err := keys.KMSMasterKey(ctx, uri, keys.KMSOptions{Endpoint: endpoint, Getenv: env.Getenv, Outbound: guard})
 		if err != nil {
 			return nil, "", &exitError{ExitUsage, fmt.Errorf("new master key: %w", err)}
 		}

@@ -85,7 +85,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go kr.Watch(watchCtx, keys.RefreshInterval, logger)
+	guard, err := cfg.Outbound()
+	if err != nil {
+		return &exitError{ExitUsage, err}
+	}
 	prov := providers(cfg, env)
+	prov.Outbound = guard
 	if prov.Email != nil {
 		if prov.Email.TLS, err = smtpRoots(cfg.SMTPCAFile); err != nil {
 			return err
@@ -103,7 +108,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	incidents := incident.NewService(d, env.Clock, kr, incident.WithLogger(logger))
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
-		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll})
+		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
 	alerts.SetPager(pager)
 	incidents.NotifyOfficersWith(pager)
 	stakeholders := stakeholder.New(d, env.Clock, kr, incidents, pager, logger)
@@ -181,6 +186,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Notices:         notices,
 		Reports:         reports,
 		SNSHosts:        cfg.SNSConfirmHosts,
+		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
 		EmailDomain:     emailDomain(cfg),
 		PublicURL:       cfg.BaseURL(ln.Addr().String()),

@@ -118,7 +118,7 @@ func TestBreachCase(t *testing.T) {
 		}
 		// Meet one notice first: met obligations stay when others go.
 		clk.Advance(24 * time.Hour)
-		if _, err := svc.MarkMet(sec, inc.Number, "individuals:NV", time.Time{}); err != nil {
+		if _, err := svc.MarkMet(sec, inc.Number, breach.Met{Key: "individuals:NV", Reason: "letters mailed by the vendor, receipt 42"}); err != nil {
 			t.Fatal(err)
 		}
 		d2, err := svc.Determine(priv, inc.Number, low, "access logs show the objects were never read")

@@ -34,6 +34,7 @@ type Obligation struct {
 	State          string
 	MetAt          *time.Time
 	MetBy          string
+	MetReason      string // why it was marked met: a person's reason, or the record that met it
 	// Zone is the organisation's time zone its days were counted in, to
 	// show Due in (FormatDue).
 	Zone *time.Location
@@ -68,7 +69,7 @@ func (s *Service) obligationsWhere(ctx context.Context, q db.Querier, now time.T
 		var o Obligation
 		var body string
 		var met sql.NullTime
-		if err := rows.Scan(&o.CaseID, &o.IncidentNumber, &body, &met, &o.MetBy); err != nil {
+		if err := rows.Scan(&o.CaseID, &o.IncidentNumber, &body, &met, &o.MetBy, &o.MetReason); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(body), &o.Obligation); err != nil {
@@ -84,7 +85,7 @@ func (s *Service) obligationsWhere(ctx context.Context, q db.Querier, now time.T
 	return out, rows.Err()
 }
 
-const obligationSelect = `SELECT o.case_id, i.number, o.body, o.met_at, o.met_by FROM breach_obligations o
+const obligationSelect = `SELECT o.case_id, i.number, o.body, o.met_at, o.met_by, o.met_reason FROM breach_obligations o
 	JOIN breach_cases c ON c.id = o.case_id JOIN incidents i ON i.id = c.incident_id`
 
 // Obligations lists the case's obligations, earliest due first.
@@ -116,14 +117,36 @@ func (s *Service) Board(ctx context.Context) ([]Obligation, error) {
 		` ORDER BY o.due_at, i.number, o.obligation LIMIT 1000`, args...)
 }
 
-// MarkMet records that the case's obligation key was met at at (when the
-// notice was made), by the actor; the timeline says whether it was on
-// time.
-func (s *Service) MarkMet(ctx context.Context, ref, key string, at time.Time) (Obligation, error) {
+// MinReasonLength is the shortest reason accepted for marking an
+// obligation met or reopening it.
+const MinReasonLength = 10
+
+// Met is what marks an obligation met.
+type Met struct {
+	Key string
+	// At is when the notice was made; zero means now.
+	At time.Time
+	// Reason is the evidence that the notice was made: a person's words
+	// (at least MinReasonLength characters), or, from a path that meets it
+	// from the record, what the record shows.
+	Reason string
+	// Hold is the official's leave to record the notice during a
+	// law-enforcement hold (164.412).
+	Hold *HoldOverride
+	// HoldChecked says the caller has applied CheckHoldTx to this notice
+	// already, so the hold is not checked (nor an override recorded) twice.
+	HoldChecked bool
+}
+
+// MarkMet records that the case's obligation m.Key was met at m.At (when
+// the notice was made), by the actor, for m.Reason; the timeline says
+// whether it was on time. During a law-enforcement hold it is refused
+// without m.Hold (CheckHoldTx).
+func (s *Service) MarkMet(ctx context.Context, ref string, m Met) (Obligation, error) {
 	var out Obligation
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.MarkMetTx(ctx, tx, ref, key, at)
+		out, err = s.MarkMetTx(ctx, tx, ref, m)
 		return err
 	})
 	if err != nil {
@@ -132,27 +155,8 @@ func (s *Service) MarkMet(ctx context.Context, ref, key string, at time.Time) (O
 	return out, nil
 }
 
-// MarkMetTx is MarkMet inside the caller's transaction, for a change that
-// meets an obligation (filing the HHS report meets hhs): both commit or
-// neither. An obligation met already answers Conflict, and one not owed
-// NotFound, before anything is written, so the caller may go on with its
-// transaction.
-func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref, key string, at time.Time) (Obligation, error) {
-	actor, err := authz.Check(ctx, authz.BreachWrite)
-	if err != nil {
-		return Obligation{}, err
-	}
-	now := s.clock.Now()
-	if at.IsZero() {
-		at = now
-	}
-	if at.After(now) {
-		return Obligation{}, apperr.Field("met_at", "is in the future")
-	}
-	c, err := s.caseOf(ctx, tx, ref)
-	if err != nil {
-		return Obligation{}, err
-	}
+// obligationTx reads the case's obligation key in tx.
+func (s *Service) obligationTx(ctx context.Context, tx *sql.Tx, c Case, key string, now time.Time) (Obligation, error) {
 	obs, err := s.obligationsWhere(ctx, tx, now, ` WHERE o.case_id = $1 AND o.obligation = $2`, c.ID, key)
 	if err != nil {
 		return Obligation{}, err
@@ -160,28 +164,153 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref, key string, at
 	if len(obs) == 0 {
 		return Obligation{}, apperr.New(apperr.NotFound, "case of %s has no obligation %q", c.IncidentNumber, key)
 	}
-	out := obs[0]
-	if out.MetAt != nil {
-		return Obligation{}, apperr.New(apperr.Conflict, "obligation %q was met already", key)
+	return obs[0], nil
+}
+
+// checkReason trims reason and refuses one shorter than MinReasonLength,
+// naming field.
+func checkReason(field, reason, what string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if n := len([]rune(reason)); n < MinReasonLength || n > 1000 {
+		return "", apperr.Field(field, "%s, in %d to 1000 characters", what, MinReasonLength)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE breach_obligations SET met_at = $1, met_by = $2 WHERE case_id = $3 AND obligation = $4`,
-		at, actor.String(), c.ID, key); err != nil {
+	return reason, nil
+}
+
+// MarkMetTx is MarkMet inside the caller's transaction, for a change that
+// meets an obligation (filing the HHS report meets hhs): both commit or
+// neither. An obligation met already answers Conflict, and one not owed
+// NotFound, before anything is written, so the caller may go on with its
+// transaction; a caller that does so checks the hold itself first
+// (CheckHoldTx, then m.HoldChecked), since a hold also answers Conflict.
+func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref string, m Met) (Obligation, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return Obligation{}, err
+	}
+	now := s.clock.Now()
+	at := m.At
+	if at.IsZero() {
+		at = now
+	}
+	if at.After(now) {
+		return Obligation{}, apperr.Field("met_at", "is in the future")
+	}
+	reason, err := checkReason("reason", m.Reason, "say what shows the notice was made (letters mailed on…, the filing's number…)")
+	if err != nil {
+		return Obligation{}, err
+	}
+	c, err := s.caseOf(ctx, tx, ref)
+	if err != nil {
+		return Obligation{}, err
+	}
+	out, err := s.obligationTx(ctx, tx, c, m.Key, now)
+	if err != nil {
+		return Obligation{}, err
+	}
+	if out.MetAt != nil {
+		return Obligation{}, apperr.New(apperr.Conflict, "obligation %q was met already", m.Key)
+	}
+	if !m.HoldChecked {
+		if err := s.CheckHoldTx(ctx, tx, c, "Recording the notice to "+Label(out.Obligation)+" as made", at, m.Hold); err != nil {
+			return Obligation{}, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE breach_obligations SET met_at = $1, met_by = $2, met_reason = $3 WHERE case_id = $4 AND obligation = $5`,
+		at, actor.String(), reason, c.ID, m.Key); err != nil {
 		return Obligation{}, fmt.Errorf("mark obligation met: %w", err)
 	}
-	out.MetAt, out.MetBy, out.State = &at, actor.String(), StateMet
+	out.MetAt, out.MetBy, out.MetReason, out.State = &at, actor.String(), reason, StateMet
 	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.obligation_met", ObjectType: "incident", ObjectID: c.IncidentID,
-		Change: map[string]any{"case_id": c.ID, "obligation": key, "met_at": at, "due": out.Due}}); err != nil {
+		Change: map[string]any{"case_id": c.ID, "obligation": m.Key, "met_at": at, "due": out.Due, "reason": reason}}); err != nil {
 		return Obligation{}, err
 	}
 	timing := "on time"
 	if at.After(out.Due) {
 		timing = "LATE: it was due " + FormatDue(out.Due, out.Zone)
 	}
-	if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf("Notice obligation %s (%s) met by %s, %s.",
-		key, out.Citation, actor.Name, timing)); err != nil {
+	if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf("Notice obligation %s (%s) met by %s, %s. Evidence: %s",
+		m.Key, out.Citation, actor.Name, timing, reason)); err != nil {
 		return Obligation{}, err
 	}
 	return out, s.followNoticeTx(ctx, tx, c, now)
+}
+
+// Reopen undoes the marking of the case's obligation key as met, for
+// reason (at least MinReasonLength characters): it is owed again, with its
+// deadline. The audit trail and the timeline keep who met it and why.
+func (s *Service) Reopen(ctx context.Context, ref, key, reason string) (Obligation, error) {
+	actor, err := authz.Check(ctx, authz.BreachWrite)
+	if err != nil {
+		return Obligation{}, err
+	}
+	if reason, err = checkReason("reason", reason, "say why the obligation is owed again"); err != nil {
+		return Obligation{}, err
+	}
+	now := s.clock.Now()
+	var out Obligation
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		c, err := s.caseOf(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		o, err := s.obligationTx(ctx, tx, c, key, now)
+		if err != nil {
+			return err
+		}
+		if o.MetAt == nil {
+			return apperr.New(apperr.Conflict, "obligation %q is not met: there is nothing to undo", key)
+		}
+		if owed, err := s.owes(ctx, tx, c, key, now); err != nil || !owed {
+			if err == nil {
+				err = apperr.New(apperr.Conflict, "the case of %s no longer owes %q under its facts and determination: there is nothing to reopen",
+					c.IncidentNumber, key)
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE breach_obligations SET met_at = NULL, met_by = '', met_reason = '' WHERE case_id = $1
+			AND obligation = $2`, c.ID, key); err != nil {
+			return fmt.Errorf("reopen obligation: %w", err)
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.obligation_reopened", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "obligation": key, "reason": reason, "was_met_at": o.MetAt, "was_met_by": o.MetBy,
+				"was_met_reason": o.MetReason}}); err != nil {
+			return err
+		}
+		if err := s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
+			"Notice obligation %s (%s) reopened by %s: it is owed again, due %s. Reason: %s", Label(o.Obligation), o.Citation, actor.Name,
+			FormatDue(o.Due, o.Zone), reason)); err != nil {
+			return err
+		}
+		o.MetAt, o.MetBy, o.MetReason, o.State = nil, "", "", state(o.Obligation, nil, now)
+		out = o
+		return s.followNoticeTx(ctx, tx, c, now)
+	})
+	if err != nil {
+		return Obligation{}, err
+	}
+	return out, nil
+}
+
+// owes reports whether case c's facts and outcome oblige notice key now.
+func (s *Service) owes(ctx context.Context, tx *sql.Tx, c Case, key string, now time.Time) (bool, error) {
+	rs, err := s.ruleSets(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	if c.Facts.Location, err = s.zone(ctx, tx); err != nil {
+		return false, err
+	}
+	obs, err := rules.Obligations(c.Facts, rs, now)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range obs {
+		if o.Key == key {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // followNoticeTx recomputes case c's obligations after a notice was made,

@@ -130,7 +130,7 @@ func TestOrganisationTimeZone(t *testing.T) {
 			t.Fatal(err)
 		}
 		clk.Set(time.Date(2026, 5, 5, 12, 0, 0, 0, time.UTC))
-		if _, err := svc2.MarkMet(sec, inc.Number, "individuals", time.Time{}); err != nil {
+		if _, err := svc2.MarkMet(sec, inc.Number, breach.Met{Key: "individuals", Reason: "letters mailed by the vendor, receipt 7"}); err != nil {
 			t.Fatal(err)
 		}
 		if !timelineHas(t, incs, sec, inc.Number, "LATE: it was due Mon 4 May 2026, 11:59 PM PDT (06:59 UTC, 5 May)") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/sso"
 )
 
@@ -39,6 +40,10 @@ type Config struct {
 	// KMSEndpoint replaces the KMS's service URL (a private endpoint, a
 	// test server); for Vault, the address.
 	KMSEndpoint string
+	// OutboundAllow are the CIDR prefixes (or addresses) that webhooks,
+	// chat, SNS confirmations and the KMS may reach although they are
+	// loopback, private, link-local or otherwise refused (package outbound).
+	OutboundAllow []string
 	// IdleTimeout signs a person out after this long without activity
 	// (45 CFR 164.312(a)(2)(iii), automatic logoff).
 	IdleTimeout time.Duration
@@ -125,6 +130,8 @@ func BindStorage(fs *pflag.FlagSet, c *Config) {
 		"master key held in a KMS: aws-kms://arn:…, gcp-kms://projects/…/cryptoKeys/…, hcvault://HOST:PORT/transit/keys/NAME (env WARD_MASTER_KEY_URI)")
 	fs.StringVar(&c.KMSEndpoint, "kms-endpoint", c.KMSEndpoint,
 		"URL replacing the KMS's service endpoint, for a private endpoint; for Vault, its address (env WARD_KMS_ENDPOINT)")
+	fs.StringSliceVar(&c.OutboundAllow, "outbound-allow", c.OutboundAllow,
+		"CIDR prefixes webhooks, chat, SNS confirmations and the KMS may reach although loopback, private or link-local (env WARD_OUTBOUND_ALLOW)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env WARD_LOG_LEVEL)")
 }
 
@@ -231,6 +238,9 @@ func (c Config) Validate(serve bool) error {
 	}
 	if _, err := c.Level(); err != nil {
 		return err
+	}
+	if _, err := outbound.ParseAllow(c.OutboundAllow); err != nil {
+		return fmt.Errorf("outbound-allow: %w", err)
 	}
 	if !serve {
 		return nil
@@ -443,4 +453,14 @@ func redactURL(u string) string {
 		return scheme + "://…@" + rest[at+1:]
 	}
 	return u
+}
+
+// Outbound is the guard of the connections Ward makes to webhooks, chat,
+// SNS confirmations and the KMS, with OutboundAllow allow-listed.
+func (c Config) Outbound() (*outbound.Guard, error) {
+	allow, err := outbound.ParseAllow(c.OutboundAllow)
+	if err != nil {
+		return nil, fmt.Errorf("outbound-allow: %w", err)
+	}
+	return outbound.New(allow, nil), nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -100,5 +101,34 @@ func TestTimeZone(t *testing.T) {
 	}
 	if loc, err := c.Zone(); err != nil || loc.String() != "America/New_York" {
 		t.Fatalf("WARD_TIME_ZONE gave %v, %v", loc, err)
+	}
+}
+
+// TestOutboundAllow: --outbound-allow and WARD_OUTBOUND_ALLOW take CIDR
+// prefixes and single addresses, refuse anything else naming the setting,
+// and the guard they make lets exactly those through.
+func TestOutboundAllow(t *testing.T) {
+	c := Default()
+	fs := pflag.NewFlagSet("ward", pflag.ContinueOnError)
+	BindStorage(fs, &c)
+	env := map[string]string{"WARD_OUTBOUND_ALLOW": "10.20.0.0/16,127.0.0.1"}
+	if err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(false); err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Outbound()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, allowed := range map[string]bool{"10.20.1.2": true, "127.0.0.1": true, "127.0.0.2": false, "169.254.169.254": false} {
+		if err := g.Check(netip.MustParseAddr(addr)); (err == nil) != allowed {
+			t.Errorf("%s with %s: %v, want allowed %v", addr, env["WARD_OUTBOUND_ALLOW"], err, allowed)
+		}
+	}
+	c.OutboundAllow = []string{"10.20.0.0/40"}
+	if err := c.Validate(false); err == nil || !strings.HasPrefix(err.Error(), "outbound-allow:") {
+		t.Fatalf("a bad prefix: %v", err)
 	}
 }

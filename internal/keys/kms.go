@@ -26,6 +26,8 @@ import (
 	"github.com/tink-crypto/tink-go/v2/tink"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // The key URI schemes Ward takes for a master key held in a KMS. They are
@@ -46,9 +48,11 @@ type KMSOptions struct {
 	// For Vault it replaces the address the URI names.
 	Endpoint string
 	Getenv   func(string) (string, bool)
-	// HTTPClient, if set, makes the calls (tests); default: one with a
-	// timeout of kmsCallBudget.
-	HTTPClient *http.Client
+	// Outbound guards the calls to the KMS (--outbound-allow): a KMS on a
+	// loopback, private or link-local address must be allow-listed. nil
+	// allows none. Credentials are fetched as each provider's SDK does,
+	// from the instance metadata service included, outside the guard.
+	Outbound *outbound.Guard
 }
 
 func (o KMSOptions) env(k string) string {
@@ -90,9 +94,6 @@ func IsKMSURI(s string) bool {
 // call to the KMS: a wrong key or missing permission shows at the first
 // use, when the keyset is opened.
 func KMSMasterKey(ctx context.Context, uri string, o KMSOptions) (MasterKey, error) {
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: kmsCallBudget}
-	}
 	var a tink.AEAD
 	var err error
 	switch lower := strings.ToLower(uri); {
@@ -122,7 +123,7 @@ func awsMaster(uri string, o KMSOptions) (tink.AEAD, error) {
 	if len(parts) < 6 || parts[0] != "arn" || parts[2] != "kms" || parts[3] == "" {
 		return nil, errors.New("must be aws-kms://arn:aws:kms:REGION:ACCOUNT:key/ID (or :alias/NAME)")
 	}
-	cfg := aws.Config{Region: aws.String(parts[3]), HTTPClient: o.HTTPClient}
+	cfg := aws.Config{Region: aws.String(parts[3])}
 	if o.Endpoint != "" {
 		if err := checkEndpoint(o.Endpoint); err != nil {
 			return nil, err
@@ -136,7 +137,11 @@ func awsMaster(uri string, o KMSOptions) (tink.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := awskms.NewClientWithOptions(AWSKMSPrefix, awskms.WithKMS(kms.New(sess)))
+	// The session, and so the credential chain (the EC2 and ECS metadata
+	// services among them), keeps the SDK's own client; only the KMS
+	// calls go through the guard.
+	api := kms.New(sess, aws.NewConfig().WithHTTPClient(o.Outbound.Client(kmsCallBudget, nil)))
+	client, err := awskms.NewClientWithOptions(AWSKMSPrefix, awskms.WithKMS(api))
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +240,7 @@ func vaultMaster(uri string, o KMSOptions) (tink.AEAD, error) {
 		return nil, errors.New("must be hcvault://HOST:PORT/MOUNT/keys/NAME, e.g. hcvault://vault.example.com:8200/transit/keys/ward")
 	}
 	mount, name := strings.Join(parts[1:n-2], "/"), parts[n-1]
-	a := &vaultAEAD{client: o.HTTPClient, namespace: o.env("VAULT_NAMESPACE"),
+	a := &vaultAEAD{client: o.Outbound.Client(kmsCallBudget, nil), namespace: o.env("VAULT_NAMESPACE"),
 		encrypt: "/v1/" + mount + "/encrypt/" + name, decrypt: "/v1/" + mount + "/decrypt/" + name}
 	switch {
 	case o.Endpoint != "":
@@ -273,7 +278,7 @@ func vaultMaster(uri string, o KMSOptions) (tink.AEAD, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("VAULT_CACERT %s: no PEM certificate in it", ca)
 		}
-		a.client = &http.Client{Timeout: kmsCallBudget, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		a.client = o.Outbound.Client(kmsCallBudget, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
 	}
 	return a, nil
 }
@@ -352,7 +357,9 @@ func gcpMaster(ctx context.Context, uri string, o KMSOptions) (tink.AEAD, error)
 	}
 	const scope = "https://www.googleapis.com/auth/cloudkms"
 	// The token source refreshes tokens on its own, long after ctx ends.
-	bg := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, o.HTTPClient)
+	// It fetches them outside the guard, as the metadata service's
+	// client does (KMSOptions.Outbound).
+	bg := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, &http.Client{Timeout: kmsCallBudget})
 	var creds *google.Credentials
 	var err error
 	if file := o.env("GOOGLE_APPLICATION_CREDENTIALS"); file != "" {
@@ -374,7 +381,7 @@ func gcpMaster(ctx context.Context, uri string, o KMSOptions) (tink.AEAD, error)
 		}
 		base = strings.TrimRight(o.Endpoint, "/")
 	}
-	client := &http.Client{Timeout: kmsCallBudget, Transport: &oauth2.Transport{Source: creds.TokenSource, Base: o.HTTPClient.Transport}}
+	client := &http.Client{Timeout: kmsCallBudget, Transport: &oauth2.Transport{Source: creds.TokenSource, Base: o.Outbound.Transport(nil)}}
 	return &gcpAEAD{client: client, base: base, name: name}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/keys/kmsfake"
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 const (
@@ -32,27 +33,38 @@ type kmsCase struct {
 	calls     func() (enc, dec int64)
 }
 
+// loopbackAllowed is the guard of a Ward whose administrator allow-lists
+// the fake KMSes' loopback address (--outbound-allow 127.0.0.1/32).
+func loopbackAllowed(t *testing.T) *outbound.Guard {
+	allow, err := outbound.ParseAllow([]string{"127.0.0.1/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outbound.New(allow, nil)
+}
+
 func kmsCases(t *testing.T) []kmsCase {
 	v := kmsfake.Vault(t, "ward", "s.good")
 	a := kmsfake.AWS(t, awsARN, "AKIDGOOD")
 	g := kmsfake.GCPKMS(t, gcpName)
 	creds := g.Credentials(t, t.TempDir())
+	local := loopbackAllowed(t)
 	return []kmsCase{
 		{name: "vault", uri: "hcvault://vault.invalid:8200/transit/keys/ward",
-			good:    keys.KMSOptions{Endpoint: v.URL, Getenv: envOf(map[string]string{"VAULT_TOKEN": "s.good"})},
-			bad:     keys.KMSOptions{Endpoint: v.URL, Getenv: envOf(map[string]string{"VAULT_TOKEN": "s.wrong"})},
+			good:    keys.KMSOptions{Endpoint: v.URL, Outbound: local, Getenv: envOf(map[string]string{"VAULT_TOKEN": "s.good"})},
+			bad:     keys.KMSOptions{Endpoint: v.URL, Outbound: local, Getenv: envOf(map[string]string{"VAULT_TOKEN": "s.wrong"})},
 			refused: "Vault answered 403 Forbidden: permission denied",
 			calls:   func() (int64, int64) { return v.Encrypts.Load(), v.Decrypts.Load() }},
 		{name: "aws", uri: "aws-kms://" + awsARN,
-			good: keys.KMSOptions{Endpoint: a.URL, Getenv: envOf(map[string]string{"AWS_ACCESS_KEY_ID": "AKIDGOOD",
+			good: keys.KMSOptions{Endpoint: a.URL, Outbound: local, Getenv: envOf(map[string]string{"AWS_ACCESS_KEY_ID": "AKIDGOOD",
 				"AWS_SECRET_ACCESS_KEY": "secret"})},
-			bad: keys.KMSOptions{Endpoint: a.URL, Getenv: envOf(map[string]string{"AWS_ACCESS_KEY_ID": "AKIDWRONG",
+			bad: keys.KMSOptions{Endpoint: a.URL, Outbound: local, Getenv: envOf(map[string]string{"AWS_ACCESS_KEY_ID": "AKIDWRONG",
 				"AWS_SECRET_ACCESS_KEY": "secret"})},
 			refused: "UnrecognizedClientException",
 			calls:   func() (int64, int64) { return a.Encrypts.Load(), a.Decrypts.Load() }},
 		{name: "gcp", uri: "gcp-kms://" + gcpName,
-			good: keys.KMSOptions{Endpoint: g.URL, Getenv: envOf(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": creds})},
-			bad: keys.KMSOptions{Endpoint: g.URL + "/nokms", Getenv: envOf(map[string]string{
+			good: keys.KMSOptions{Endpoint: g.URL, Outbound: local, Getenv: envOf(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": creds})},
+			bad: keys.KMSOptions{Endpoint: g.URL + "/nokms", Outbound: local, Getenv: envOf(map[string]string{
 				"GOOGLE_APPLICATION_CREDENTIALS": creds})},
 			refused: "Cloud KMS answered 404",
 			calls:   func() (int64, int64) { return g.Encrypts.Load(), g.Decrypts.Load() }},
@@ -89,6 +101,32 @@ func TestKMSMasterKeys(t *testing.T) {
 			}
 			if _, err := bad.Decrypt(ct, []byte("ad")); err == nil || !strings.Contains(err.Error(), c.refused) {
 				t.Fatalf("refused: %v, want %q", err, c.refused)
+			}
+		})
+	}
+}
+
+// TestKMSOutboundGuard: a KMS on a loopback address that is not
+// allow-listed is refused before Ward connects to it, its credentials
+// never sent.
+func TestKMSOutboundGuard(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range kmsCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			o := c.good
+			o.Outbound = nil
+			m, err := keys.KMSMasterKey(ctx, c.uri, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The AWS SDK's errors do not unwrap: the refusal is read
+			// from the message.
+			if _, err := m.Encrypt([]byte("keyset"), []byte("ad")); err == nil ||
+				!strings.Contains(err.Error(), "outbound: refusing to connect to 127.0.0.1, a loopback address") {
+				t.Fatalf("a KMS on 127.0.0.1 without --outbound-allow: %v, want a refusal", err)
+			}
+			if enc, dec := c.calls(); enc+dec != 0 {
+				t.Fatalf("the KMS got %d calls through a guard that refused them", enc+dec)
 			}
 		})
 	}
@@ -211,9 +249,10 @@ func (encryptOnly) Decrypt([]byte, []byte) ([]byte, error) {
 func TestRefusedKeysetIsNotRetriedPerRequest(t *testing.T) {
 	ctx := context.Background()
 	v := kmsfake.Vault(t, "ward", "s.good")
+	local := loopbackAllowed(t)
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		m, err := keys.KMSMasterKey(ctx, "hcvault://v/transit/keys/ward",
-			keys.KMSOptions{Endpoint: v.URL, Getenv: envOf(map[string]string{"VAULT_TOKEN": "s.good"})})
+			keys.KMSOptions{Endpoint: v.URL, Outbound: local, Getenv: envOf(map[string]string{"VAULT_TOKEN": "s.good"})})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -285,3 +285,22 @@ func usedFields(body string) []string {
 	}
 	return out
 }
+
+// kindName is a kind in plain words, for messages and the timeline.
+func kindName(k Kind) string {
+	switch k {
+	case KindIndividualLetter:
+		return "letters to individuals"
+	case KindIndividualEmail:
+		return "email notices to individuals"
+	case KindSubstituteWeb:
+		return "substitute web notice"
+	case KindMediaRelease:
+		return "media notices"
+	case KindCustomerNotice:
+		return "notices to covered-entity customers"
+	case KindStateAG:
+		return "notices to State regulators"
+	}
+	return string(k)
+}

@@ -226,8 +226,10 @@ func (s *Service) saveFiles(ctx context.Context, tx *sql.Tx, c breach.Case, runI
 // individual_letter template (templateID, or the latest approved), into
 // PDF files of BatchSize letters each for a print-and-mail vendor, with
 // the mailing list as CSV (name, address lines, batch, page). The letters
-// become "generated"; record the mailing with MarkSent.
-func (s *Service) GenerateLetters(ctx context.Context, ref, templateID string) (Run, error) {
+// become "generated"; record the mailing with MarkSent. During a
+// law-enforcement hold it is refused unless hold carries the official's
+// leave (breach.Service.CheckHoldTx).
+func (s *Service) GenerateLetters(ctx context.Context, ref, templateID string, hold *breach.HoldOverride) (Run, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
 		return Run{}, err
@@ -238,6 +240,9 @@ func (s *Service) GenerateLetters(ctx context.Context, ref, templateID string) (
 	}
 	now := s.clock.Now()
 	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Generating letters to individuals", time.Time{}, hold); err != nil {
+			return err
+		}
 		_, err := s.createPending(ctx, tx, c, KindIndividualLetter, ChannelMail, mailEligible, now)
 		return err
 	}); err != nil {
@@ -357,8 +362,10 @@ func csvSafe(v string) string {
 // electronic notice (164.404(d)(1)(i)) and have none yet, and re-sends
 // those pending, with the approved individual_email template, through the
 // SMTP server (TLS required), several sessions at once. Each notice
-// records the server's answer; a refused address is "failed".
-func (s *Service) SendEmails(ctx context.Context, ref, templateID string) (Run, error) {
+// records the server's answer; a refused address is "failed". During a
+// law-enforcement hold it is refused unless hold carries the official's
+// leave.
+func (s *Service) SendEmails(ctx context.Context, ref, templateID string, hold *breach.HoldOverride) (Run, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
 		return Run{}, err
@@ -373,6 +380,9 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string) (Run, 
 	now := s.clock.Now()
 	run := Run{ID: newID(), Kind: KindIndividualEmail, TemplateRef: t.ID, GeneratedBy: actor.String(), GeneratedAt: now}
 	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Sending email notices to individuals", time.Time{}, hold); err != nil {
+			return err
+		}
 		if _, err := s.createPending(ctx, tx, c, KindIndividualEmail, ChannelEmail, emailEligible, now); err != nil {
 			return err
 		}
@@ -590,7 +600,10 @@ func SendAll(ctx context.Context, e *notify.Email, msgs []Email, workers int) []
 //   - state_ag: one per State regulator obligation of the case (its key,
 //     e.g. state_regulator:NY-regulators, is the notice's recipient);
 //   - substitute_web: the web posting (164.404(d)(2)(ii)(A)).
-func (s *Service) GenerateDocuments(ctx context.Context, ref string, kind Kind, templateID string) (Run, error) {
+//
+// During a law-enforcement hold it is refused unless hold carries the
+// official's leave.
+func (s *Service) GenerateDocuments(ctx context.Context, ref string, kind Kind, templateID string, hold *breach.HoldOverride) (Run, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
 		return Run{}, err
@@ -673,6 +686,9 @@ func (s *Service) GenerateDocuments(ctx context.Context, ref string, kind Kind, 
 	}
 	run.Notices = len(docs)
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Generating the "+kindName(kind), time.Time{}, hold); err != nil {
+			return err
+		}
 		if err := s.saveRun(ctx, tx, c, run, st, files); err != nil {
 			return err
 		}

@@ -97,8 +97,9 @@ func (s *Service) progress(ctx context.Context, q db.Querier, caseID string) ([]
 // meetIndividualsTx meets, in the caller's transaction, each individual
 // notice obligation of case c whose group is now wholly notified, at the
 // group's last notice (or the substitute notice's start, if later), with
-// that evidence on the timeline. A group whose obligation is met already,
-// or that the case does not owe, is left alone.
+// that evidence as its reason and on the timeline. A group whose
+// obligation is met already, or that the case does not owe, is left
+// alone.
 func (s *Service) meetIndividualsTx(ctx context.Context, tx *sql.Tx, c breach.Case) error {
 	ps, err := s.progress(ctx, tx, c.ID)
 	if err != nil {
@@ -118,10 +119,19 @@ func (s *Service) meetIndividualsTx(ctx context.Context, tx *sql.Tx, c breach.Ca
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read notices: %w", err)
 		}
+		evidence := "letters or emails recorded as sent"
+		if started != nil {
+			evidence = "letters or emails recorded as sent, and the substitute notice (164.404(d)(2)) started " +
+				started.UTC().Format("2006-01-02")
+		}
 		if started != nil && started.After(last) {
 			last = *started
 		}
-		_, err = s.cases.MarkMetTx(ctx, tx, c.IncidentID, p.Key, last.UTC())
+		// The callers checked the law-enforcement hold for the notice
+		// that completed the group.
+		_, err = s.cases.MarkMetTx(ctx, tx, c.IncidentID, breach.Met{Key: p.Key, At: last.UTC(), HoldChecked: true,
+			Reason: fmt.Sprintf("the record shows all %d individuals owed notice notified (%s), the last on %s UTC", p.Owed, evidence,
+				last.UTC().Format("2006-01-02 15:04"))})
 		if e, ok := apperr.As(err); ok && (e.Code == apperr.NotFound || e.Code == apperr.Conflict) {
 			continue
 		}

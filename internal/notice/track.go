@@ -211,8 +211,9 @@ func (s *Service) ReadFile(ctx context.Context, ref, fileID string) (File, []byt
 // every generated notice of run runID, or the one notice noticeID. Each
 // recipient group (the residents of a State) whose every owed individual
 // is now notified has its individual notice obligation met, in the same
-// transaction.
-func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at time.Time, rcpt string) (int, error) {
+// transaction. During a law-enforcement hold (now, or at at) it is
+// refused unless hold carries the official's leave.
+func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at time.Time, rcpt string, hold *breach.HoldOverride) (int, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
 		return 0, err
@@ -234,6 +235,9 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 	var c breach.Case
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		if c, err = s.cases.CaseOf(ctx, tx, ref); err != nil {
+			return err
+		}
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Recording notices as sent", at, hold); err != nil {
 			return err
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, sent_at = $2, sent_by = $3, receipt = $4, updated_at = $5
@@ -517,12 +521,16 @@ type SubstituteInput struct {
 	TollFreeStartedAt *time.Time
 	TollFreeNumber    string
 	PostingURL        string
+	// Hold is the official's leave to give the notice during a
+	// law-enforcement hold (164.412).
+	Hold *breach.HoldOverride
 }
 
 // StartSubstitute records the start of the web posting (or media notice)
 // and of the toll-free number of a conspicuous substitute notice; each
 // must last 90 days (164.404(d)(2)(ii)(A)-(B)), so each end is its start
-// plus 90 days.
+// plus 90 days. During a law-enforcement hold (now, or when the notice
+// started) it is refused unless in.Hold carries the official's leave.
 func (s *Service) StartSubstitute(ctx context.Context, ref string, in SubstituteInput) (SubstituteStatus, error) {
 	actor, err := authz.Check(ctx, authz.BreachWrite)
 	if err != nil {
@@ -546,6 +554,13 @@ func (s *Service) StartSubstitute(ctx context.Context, ref string, in Substitute
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		c, err := s.cases.CaseOf(ctx, tx, ref)
 		if err != nil {
+			return err
+		}
+		started := in.PostingStartedAt
+		if started == nil || (in.TollFreeStartedAt != nil && in.TollFreeStartedAt.Before(*started)) {
+			started = in.TollFreeStartedAt
+		}
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Recording the substitute notice", *started, in.Hold); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notice_substitutes (case_id, posting_started_at, posting_ends_at, toll_free_started_at,

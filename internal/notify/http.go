@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // HTTPError is a provider's answer that is not a success. It never holds
@@ -50,12 +52,27 @@ type httpClient struct {
 	client   *http.Client
 }
 
+// newHTTPClient returns the client of a provider the administrator
+// configured (Twilio, the Slack API), through the default transport.
 func newHTTPClient(provider string, timeout time.Duration) httpClient {
+	return newClient(provider, timeout, http.DefaultTransport)
+}
+
+// newGuardedClient returns the client of a destination a person typed
+// (a webhook, Slack incoming webhook or Teams URL): every connection
+// goes through g, which refuses loopback, private and metadata
+// addresses unless allow-listed (package outbound).
+func newGuardedClient(provider string, timeout time.Duration, g *outbound.Guard) httpClient {
+	return newClient(provider, timeout, g.Transport(nil))
+}
+
+func newClient(provider string, timeout time.Duration, transport http.RoundTripper) httpClient {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
 	return httpClient{provider: provider, client: &http.Client{
-		Timeout: timeout,
+		Timeout:   timeout,
+		Transport: transport,
 		// A redirect could carry the request to a plain-text or unexpected
 		// host; providers do not redirect their APIs.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -15,7 +16,12 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/outbound"
 )
+
+// loopback is the guard of a Ward whose administrator allow-lists the test
+// servers' address (--outbound-allow 127.0.0.1/32).
+var loopback = outbound.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil)
 
 // captured is one request a recorder received.
 type captured struct {
@@ -210,7 +216,7 @@ func TestTwilioBadNumberIsPermanent(t *testing.T) {
 
 func TestSlackWebhook(t *testing.T) {
 	srv := newRecorder(t, http.StatusOK, nil, "ok")
-	s, err := NewSlackWebhook(SlackWebhookConfig{URL: srv.URL + "/services/T0/B0/secret", Timeout: 5 * time.Second})
+	s, err := NewSlackWebhook(SlackWebhookConfig{Outbound: loopback, URL: srv.URL + "/services/T0/B0/secret", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +252,7 @@ func TestSlackWebhookErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		srv := newRecorder(t, c.status, map[string]string{"Retry-After": "30"}, c.body)
-		s, err := NewSlackWebhook(SlackWebhookConfig{URL: srv.URL, Timeout: 5 * time.Second})
+		s, err := NewSlackWebhook(SlackWebhookConfig{Outbound: loopback, URL: srv.URL, Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +326,7 @@ func TestSlackBotErrors(t *testing.T) {
 
 func TestTeams(t *testing.T) {
 	srv := newRecorder(t, http.StatusAccepted, nil, "")
-	s, err := NewTeams(TeamsConfig{URL: srv.URL + "/workflows/abc", Timeout: 5 * time.Second})
+	s, err := NewTeams(TeamsConfig{Outbound: loopback, URL: srv.URL + "/workflows/abc", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +387,7 @@ func TestTeams(t *testing.T) {
 func TestTeamsErrors(t *testing.T) {
 	for status, transient := range map[int]bool{http.StatusBadRequest: false, http.StatusNotFound: false, http.StatusTooManyRequests: true, http.StatusBadGateway: true} {
 		srv := newRecorder(t, status, nil, "")
-		s, err := NewTeams(TeamsConfig{URL: srv.URL, Timeout: 5 * time.Second})
+		s, err := NewTeams(TeamsConfig{Outbound: loopback, URL: srv.URL, Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,7 +403,7 @@ var webhookSecret = []byte("0123456789abcdef0123456789abcdef")
 func TestWebhookSignedPayload(t *testing.T) {
 	srv := newRecorder(t, http.StatusNoContent, nil, "")
 	sentAt := time.Date(2026, 11, 28, 1, 2, 3, 0, time.UTC)
-	s, err := NewWebhook(WebhookConfig{URL: srv.URL + "/hooks/ward", Secret: webhookSecret, Timeout: 5 * time.Second, Clock: clock.NewFake(sentAt)})
+	s, err := NewWebhook(WebhookConfig{Outbound: loopback, URL: srv.URL + "/hooks/ward", Secret: webhookSecret, Timeout: 5 * time.Second, Clock: clock.NewFake(sentAt)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +455,7 @@ func TestWebhookSignedPayload(t *testing.T) {
 func TestWebhookErrors(t *testing.T) {
 	for status, transient := range map[int]bool{http.StatusBadRequest: false, http.StatusRequestTimeout: true, http.StatusInternalServerError: true} {
 		srv := newRecorder(t, status, nil, "")
-		s, err := NewWebhook(WebhookConfig{URL: srv.URL, Secret: webhookSecret, Timeout: 5 * time.Second})
+		s, err := NewWebhook(WebhookConfig{Outbound: loopback, URL: srv.URL, Secret: webhookSecret, Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,7 +468,7 @@ func TestWebhookErrors(t *testing.T) {
 
 func TestWebhookRefusesVerificationCodes(t *testing.T) {
 	srv := newRecorder(t, http.StatusOK, nil, "")
-	s, err := NewWebhook(WebhookConfig{URL: srv.URL, Secret: webhookSecret})
+	s, err := NewWebhook(WebhookConfig{Outbound: loopback, URL: srv.URL, Secret: webhookSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +488,7 @@ func TestHTTPTimeoutIsTransient(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	s, err := NewSlackWebhook(SlackWebhookConfig{URL: srv.URL, Timeout: 50 * time.Millisecond})
+	s, err := NewSlackWebhook(SlackWebhookConfig{Outbound: loopback, URL: srv.URL, Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,19 +500,79 @@ func TestHTTPTimeoutIsTransient(t *testing.T) {
 
 func TestHTTPURLsMustUseTLS(t *testing.T) {
 	for _, u := range []string{"http://hooks.example.com/x", "ftp://hooks.example.com/x", "hooks.example.com/x", ""} {
-		if _, err := NewSlackWebhook(SlackWebhookConfig{URL: u}); err == nil {
+		if _, err := NewSlackWebhook(SlackWebhookConfig{Outbound: loopback, URL: u}); err == nil {
 			t.Errorf("NewSlackWebhook(%q) accepted it", u)
 		}
 	}
 	for _, u := range []string{"https://hooks.example.com/x", "http://127.0.0.1:8080/x", "http://[::1]/x", "http://localhost/x"} {
-		if _, err := NewTeams(TeamsConfig{URL: u}); err != nil {
+		if _, err := NewTeams(TeamsConfig{Outbound: loopback, URL: u}); err != nil {
 			t.Errorf("NewTeams(%q): %v", u, err)
 		}
 	}
 	if _, err := NewTwilioSMS(TwilioConfig{BaseURL: "http://api.twilio.com", AccountSID: "AC1", AuthToken: "t", From: "+15005550006"}); err == nil {
 		t.Error("NewTwilioSMS accepted a plain-http base URL")
 	}
-	if _, err := NewWebhook(WebhookConfig{URL: "https://hooks.example.com", Secret: []byte("short")}); err == nil || !strings.Contains(err.Error(), "secret") {
+	if _, err := NewWebhook(WebhookConfig{Outbound: loopback, URL: "https://hooks.example.com", Secret: []byte("short")}); err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Errorf("NewWebhook with a short secret: %v", err)
+	}
+}
+
+// TestGuardedChannelsRefuseForbiddenAddresses: the channels whose URL a
+// person types refuse, before connecting and for good, a loopback server
+// that is not allow-listed, a name resolving to one, the metadata service
+// and its IPv6 and IPv4-mapped forms; they do not follow a redirect.
+func TestGuardedChannelsRefuseForbiddenAddresses(t *testing.T) {
+	srv := newRecorder(t, http.StatusOK, nil, "ok")
+	u, _ := url.Parse(srv.URL)
+	senders := map[string]func(target string, g *outbound.Guard) (Sender, error){
+		"webhook": func(target string, g *outbound.Guard) (Sender, error) {
+			return NewWebhook(WebhookConfig{URL: target, Secret: webhookSecret, Outbound: g})
+		},
+		"slack": func(target string, g *outbound.Guard) (Sender, error) {
+			return NewSlackWebhook(SlackWebhookConfig{URL: target, Outbound: g})
+		},
+		"teams": func(target string, g *outbound.Guard) (Sender, error) {
+			return NewTeams(TeamsConfig{URL: target, Outbound: g})
+		},
+	}
+	for name, build := range senders {
+		// Only loopback targets: were the guard ever broken, a test must
+		// not send a packet off this machine. That the metadata, private
+		// and link-local addresses are refused is the classifier's test
+		// (internal/outbound), and the dial goes through the same check.
+		for _, target := range []string{srv.URL + "/hook", "http://localhost:" + u.Port() + "/hook",
+			"http://[::ffff:127.0.0.1]:" + u.Port() + "/hook"} {
+			s, err := build(target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Send(context.Background(), "", testMessage())
+			if !outbound.IsRefused(err) || IsTransient(err) {
+				t.Errorf("%s to %s without an allow-list: %v, want a permanent refusal", name, target, err)
+			}
+		}
+		// Allow-listing 127.0.0.1 opens no other address.
+		s, err := build("http://127.0.0.2:"+u.Port()+"/hook", loopback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Send(context.Background(), "", testMessage()); !outbound.IsRefused(err) {
+			t.Errorf("%s to 127.0.0.2 with 127.0.0.1/32 allowed: %v, want a refusal", name, err)
+		}
+	}
+	if n := srv.count(); n != 0 {
+		t.Fatalf("the loopback server got %d requests through guards that refused them", n)
+	}
+
+	// A receiver that redirects elsewhere: the redirect is not followed.
+	redirect := httptest.NewServer(http.RedirectHandler("http://127.0.0.2:"+u.Port()+"/hook", http.StatusFound))
+	defer redirect.Close()
+	s, err := NewWebhook(WebhookConfig{URL: redirect.URL, Secret: webhookSecret, Outbound: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var he *HTTPError
+	if _, err := s.Send(context.Background(), "", testMessage()); !errors.As(err, &he) || he.StatusCode != http.StatusFound {
+		t.Fatalf("a webhook that redirects: %v, want its 302 as the answer", err)
 	}
 }

@@ -24,7 +24,10 @@
 // line, links and a code, so that no PHI leaves Ward (45 CFR 164.312(e)(1),
 // 164.502(b) minimum necessary). Every HTTP channel refuses a plain http://
 // URL except to a loopback address, and email refuses to send without TLS
-// (45 CFR 164.312(e)(2)(ii)).
+// (45 CFR 164.312(e)(2)(ii)). The channels whose URL a person types (Slack
+// incoming webhooks, Teams, webhooks) connect only through an
+// outbound.Guard, which refuses loopback, private and metadata addresses
+// unless an administrator allow-lists them.
 package notify
 
 import (
@@ -39,6 +42,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // The kinds of Message.
@@ -247,8 +252,9 @@ func Permanent(err error) error {
 
 // IsTransient reports whether a Send error is worth retrying with backoff:
 // network errors, timeouts, HTTP 408, 429 and 5xx, a Slack "ratelimited" and
-// SMTP 4xx replies. Errors marked by Permanent, HTTP 4xx, SMTP 5xx and
-// anything unrecognised are permanent, and so is a nil error.
+// SMTP 4xx replies. Errors marked by Permanent, HTTP 4xx, SMTP 5xx, a
+// destination the outbound guard refuses and anything unrecognised are
+// permanent, and so is a nil error.
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
@@ -261,6 +267,9 @@ func IsTransient(err error) bool {
 	}
 	if se, ok := errors.AsType[*smtp.SMTPError](err); ok {
 		return se.Code/100 == 4
+	}
+	if outbound.IsRefused(err) {
+		return false // the address is forbidden; asking again changes nothing
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true // a timeout, or the connection dropped mid-conversation

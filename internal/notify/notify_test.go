@@ -104,7 +104,7 @@ func TestValidate(t *testing.T) {
 
 func TestSendersRefuseInvalidMessages(t *testing.T) {
 	srv := newRecorder(t, http.StatusOK, nil, "ok")
-	s, err := NewSlackWebhook(SlackWebhookConfig{URL: srv.URL})
+	s, err := NewSlackWebhook(SlackWebhookConfig{Outbound: loopback, URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestCanaryEveryChannel(t *testing.T) {
 		return err
 	}, form)
 	post("slack webhook", 200, "ok", func(base string) error {
-		s, err := NewSlackWebhook(SlackWebhookConfig{URL: base})
+		s, err := NewSlackWebhook(SlackWebhookConfig{Outbound: loopback, URL: base})
 		if err == nil {
 			_, err = s.Send(ctx, "", m)
 		}
@@ -240,14 +240,14 @@ func TestCanaryEveryChannel(t *testing.T) {
 		return err
 	}, raw)
 	post("teams", 202, "", func(base string) error {
-		s, err := NewTeams(TeamsConfig{URL: base})
+		s, err := NewTeams(TeamsConfig{Outbound: loopback, URL: base})
 		if err == nil {
 			_, err = s.Send(ctx, "", m)
 		}
 		return err
 	}, raw)
 	post("webhook", 200, "", func(base string) error {
-		s, err := NewWebhook(WebhookConfig{URL: base, Secret: webhookSecret, Clock: clock.NewFake(sentAt)})
+		s, err := NewWebhook(WebhookConfig{Outbound: loopback, URL: base, Secret: webhookSecret, Clock: clock.NewFake(sentAt)})
 		if err == nil {
 			_, err = s.Send(ctx, "", m)
 		}

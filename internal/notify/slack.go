@@ -9,12 +9,17 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // SlackWebhookConfig configures a SlackWebhook sender.
 type SlackWebhookConfig struct {
 	URL     string        // the incoming webhook's URL, a secret
 	Timeout time.Duration // per request; default 10s
+	// Outbound guards every connection (--outbound-allow); nil refuses
+	// every loopback, private and metadata address.
+	Outbound *outbound.Guard
 }
 
 // SlackWebhook posts to one Slack channel through an incoming webhook.
@@ -28,7 +33,7 @@ func NewSlackWebhook(cfg SlackWebhookConfig) (*SlackWebhook, error) {
 	if _, err := checkURL("slack webhook url", cfg.URL); err != nil {
 		return nil, err
 	}
-	return &SlackWebhook{url: cfg.URL, http: newHTTPClient("slack", cfg.Timeout)}, nil
+	return &SlackWebhook{url: cfg.URL, http: newGuardedClient("slack", cfg.Timeout, cfg.Outbound)}, nil
 }
 
 // Send posts Render's subject and text to the webhook's channel; to is

@@ -5,12 +5,17 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // TeamsConfig configures a Teams sender.
 type TeamsConfig struct {
 	URL     string        // the Workflows ("When a Teams webhook request is received") URL, a secret
 	Timeout time.Duration // per request; default 10s
+	// Outbound guards every connection (--outbound-allow); nil refuses
+	// every loopback, private and metadata address.
+	Outbound *outbound.Guard
 }
 
 // Teams posts an Adaptive Card to a Microsoft Teams channel or chat through
@@ -25,7 +30,7 @@ func NewTeams(cfg TeamsConfig) (*Teams, error) {
 	if _, err := checkURL("teams url", cfg.URL); err != nil {
 		return nil, err
 	}
-	return &Teams{url: cfg.URL, http: newHTTPClient("teams", cfg.Timeout)}, nil
+	return &Teams{url: cfg.URL, http: newGuardedClient("teams", cfg.Timeout, cfg.Outbound)}, nil
 }
 
 // Send posts m as an Adaptive Card 1.4: the subject, then Render's text

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // The headers of a signed webhook request.
@@ -30,6 +31,9 @@ type WebhookConfig struct {
 	Secret  []byte        // the HMAC key shared with the receiver, at least 16 bytes
 	Timeout time.Duration // per request; default 10s
 	Clock   clock.Clock   // for sent_at and the timestamp; default clock.Real
+	// Outbound guards every connection (--outbound-allow); nil refuses
+	// every loopback, private and metadata address.
+	Outbound *outbound.Guard
 }
 
 // Webhook posts a signed JSON document to a receiver of the customer's.
@@ -65,7 +69,7 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	return &Webhook{url: cfg.URL, secret: cfg.Secret, clock: cfg.Clock, http: newHTTPClient("webhook", cfg.Timeout)}, nil
+	return &Webhook{url: cfg.URL, secret: cfg.Secret, clock: cfg.Clock, http: newGuardedClient("webhook", cfg.Timeout, cfg.Outbound)}, nil
 }
 
 // Send posts m as a WebhookPayload, signed in the Ward-Timestamp and

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // Providers are the message providers a server is configured with; nil
@@ -16,6 +17,11 @@ type Providers struct {
 	Twilio   *notify.TwilioConfig
 	SlackBot *notify.SlackBotConfig
 	Clock    clock.Clock
+	// Outbound guards every connection to a URL a person typed (Slack
+	// incoming webhooks, Teams, webhooks); nil refuses every loopback,
+	// private and metadata address. The providers above are the
+	// administrator's own and go without it (docs/SECURITY.md).
+	Outbound *outbound.Guard
 }
 
 type providers struct {
@@ -84,12 +90,12 @@ func (c *providers) Send(ctx context.Context, to Destination, m notify.Message) 
 			}
 			s = c.slackBot
 		} else {
-			s, err = notify.NewSlackWebhook(notify.SlackWebhookConfig{URL: to.Address})
+			s, err = notify.NewSlackWebhook(notify.SlackWebhookConfig{URL: to.Address, Outbound: c.p.Outbound})
 		}
 	case ContactTeams:
-		s, err = notify.NewTeams(notify.TeamsConfig{URL: to.Address})
+		s, err = notify.NewTeams(notify.TeamsConfig{URL: to.Address, Outbound: c.p.Outbound})
 	case ContactWebhook:
-		s, err = notify.NewWebhook(notify.WebhookConfig{URL: to.Address, Secret: to.Secret, Clock: c.p.Clock})
+		s, err = notify.NewWebhook(notify.WebhookConfig{URL: to.Address, Secret: to.Secret, Clock: c.p.Clock, Outbound: c.p.Outbound})
 	default:
 		return notify.Receipt{}, notify.Permanent(errors.New("unknown contact kind " + string(to.Kind)))
 	}

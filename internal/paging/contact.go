@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // ContactKind is a channel a person can be reached on.
@@ -123,6 +124,34 @@ func checkURL(a string) error {
 	return nil
 }
 
+// checkDestination refuses a URL contact method whose host is, or resolves
+// to, an address Ward does not connect to (loopback, private, link-local
+// and the cloud metadata service, unless allow-listed), so that the person
+// hears it now; the channel checks again on every connection, which is
+// what defeats a name that resolves elsewhere later.
+func (p *Pager) checkDestination(ctx context.Context, k ContactKind, a string) error {
+	if k != ContactWebhook && k != ContactTeams && (k != ContactSlack || slackTarget.MatchString(a)) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	err := p.opts.Outbound.CheckURL(ctx, a)
+	if re, ok := errors.AsType[*outbound.RefusedError](err); ok {
+		// The address itself is not shown: it would tell what an
+		// internal name resolves to.
+		return apperr.Field("address", "points at a %s address, which Ward does not connect to unless an administrator "+
+			"allows it (%s)", re.Reason, outbound.Flag)
+	}
+	if err != nil {
+		u, _ := url.Parse(a)
+		return apperr.Field("address", "host %s does not resolve", u.Hostname())
+	}
+	return nil
+}
+
+// lookupTimeout bounds the name lookup of a URL contact method's host.
+const lookupTimeout = 5 * time.Second
+
 // hint is what identifies an address without revealing it.
 func hint(k ContactKind, a string) string {
 	switch k {
@@ -194,6 +223,9 @@ func (p *Pager) CreateContact(ctx context.Context, ref string, in ContactInput) 
 		return ContactMethod{}, "", apperr.Field("address", "is longer than %d characters", MaxAddress)
 	}
 	if err := checkAddress(in.Kind, in.Address); err != nil {
+		return ContactMethod{}, "", err
+	}
+	if err := p.checkDestination(ctx, in.Kind, in.Address); err != nil {
 		return ContactMethod{}, "", err
 	}
 	if in.Label == "" {

@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/outbound"
 )
 
 // Sealer encrypts and decrypts sealed columns (package keys).
@@ -66,6 +67,11 @@ type Options struct {
 	// Lease is how long a node may hold a message it is sending before
 	// another node may take it over (default 2m).
 	Lease time.Duration
+	// Outbound judges the URLs of webhook, Slack and Teams contact
+	// methods when they are saved (--outbound-allow); nil refuses every
+	// loopback, private and metadata address. Channels check again on
+	// every connection.
+	Outbound *outbound.Guard
 }
 
 func (o Options) withDefaults() Options {

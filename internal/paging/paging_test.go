@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
 )
 
@@ -70,13 +71,18 @@ type env struct {
 	ctx   context.Context
 }
 
-func newEnv(t *testing.T, d *db.DB) *env {
+// newEnv builds a Pager on d; opts adjust its Options.
+func newEnv(t *testing.T, d *db.DB, opts ...func(*paging.Options)) *env {
 	clk := clock.NewFake(start)
 	kr := dbtest.Keyring(t, d, start)
 	incs := incident.NewService(d, clk, kr)
 	in := alert.NewIntake(d, clk, kr, incs)
 	ch := &fakeChannels{fail: map[string]error{}}
-	pager := paging.New(d, clk, kr, incs, ch, slog.New(slog.NewTextHandler(io.Discard, nil)), paging.Options{BaseURL: "https://ward.test"})
+	o := paging.Options{BaseURL: "https://ward.test"}
+	for _, f := range opts {
+		f(&o)
+	}
+	pager := paging.New(d, clk, kr, incs, ch, slog.New(slog.NewTextHandler(io.Discard, nil)), o)
 	in.SetPager(pager)
 	incs.NotifyOfficersWith(pager)
 	return &env{t: t, d: d, clk: clk, in: in, incs: incs, pager: pager, ch: ch, ctx: authz.WithActor(context.Background(), admin)}
@@ -459,6 +465,67 @@ func TestPolicyValidation(t *testing.T) {
 			if _, _, err := e.pager.CreateContact(e.ctx, "dave", paging.ContactInput{Kind: k, Address: a}); !strings.Contains(fmtErr(err), "address") {
 				t.Errorf("%s %q: %v", k, a, err)
 			}
+		}
+	})
+}
+
+// TestContactDestinationGuard: a webhook, Slack or Teams contact method
+// whose URL is, or whose host resolves to, a loopback, private or
+// metadata address is refused when it is saved, naming the address
+// field, unless an administrator allow-lists it; nothing is written or
+// sent for a refused one.
+func TestContactDestinationGuard(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		dave := e.user("dave", authz.RoleResponder)
+		for _, c := range []struct {
+			kind paging.ContactKind
+			addr string
+		}{
+			{paging.ContactWebhook, "https://127.0.0.1:8443/hook"},
+			{paging.ContactWebhook, "http://127.0.0.1:8080/hook"},
+			{paging.ContactWebhook, "http://[::1]:8080/hook"},
+			{paging.ContactWebhook, "https://localhost/hook"}, // a name, resolving to 127.0.0.1
+			{paging.ContactWebhook, "https://169.254.169.254/latest/meta-data/iam/security-credentials/"},
+			{paging.ContactWebhook, "https://[::ffff:169.254.169.254]/latest/meta-data/"},
+			{paging.ContactWebhook, "https://192.168.1.10/hook"},
+			{paging.ContactTeams, "https://10.0.0.5/workflows/x"},
+			{paging.ContactSlack, "https://[fd00:ec2::254]/services/T/B/x"},
+			{paging.ContactSlack, "https://100.64.0.1/services/T/B/x"},
+		} {
+			_, _, err := e.pager.CreateContact(e.ctx, dave, paging.ContactInput{Kind: c.kind, Address: c.addr})
+			ae, ok := apperr.As(err)
+			if !ok || ae.Code != apperr.Invalid || len(ae.Fields) != 1 || ae.Fields[0].Field != "address" ||
+				!strings.Contains(err.Error(), outbound.Flag) {
+				t.Errorf("%s %s: %v, want an invalid address naming %s", c.kind, c.addr, err, outbound.Flag)
+			}
+		}
+		if cs, err := e.pager.Contacts(e.ctx, dave); err != nil || len(cs) != 0 {
+			t.Fatalf("refused contact methods were saved: %+v %v", cs, err)
+		}
+		e.tick()
+		if got := e.ch.take(); len(got) != 0 {
+			t.Fatalf("refused contact methods were sent to: %+v", got)
+		}
+		// A Slack channel id names no host and is not looked up.
+		e.verify(dave, paging.ContactSlack, "C0123ABCD")
+
+		allow, err := outbound.ParseAllow([]string{"127.0.0.1/32"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed := newEnv(t, d, func(o *paging.Options) { o.Outbound = outbound.New(allow, nil) })
+		if _, _, err := allowed.pager.CreateContact(allowed.ctx, dave, paging.ContactInput{Kind: paging.ContactWebhook,
+			Address: "https://127.0.0.1:8443/hook"}); err != nil {
+			t.Fatalf("a webhook on 127.0.0.1 with 127.0.0.1/32 allowed: %v", err)
+		}
+		allowed.tick()
+		if got := allowed.ch.take(); len(got) != 1 || got[0].to.Address != "https://127.0.0.1:8443/hook" {
+			t.Fatalf("the allowed webhook's test delivery: %+v", got)
+		}
+		if _, _, err := allowed.pager.CreateContact(allowed.ctx, dave, paging.ContactInput{Kind: paging.ContactWebhook,
+			Address: "https://169.254.169.254/latest/meta-data/"}); apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("the metadata service with 127.0.0.1/32 allowed: %v", err)
 		}
 	})
 }

@@ -295,8 +295,11 @@ func (s *Service) Filings(ctx context.Context, ref string) ([]Filing, error) {
 // RecordFiling records that the packet was filed on the HHS portal at
 // filedAt (now when zero) under trackingNumber, the filer attesting. The
 // first filing marks the case's hhs obligation met; a later one is an
-// addendum naming the prior tracking number. Every filing is kept.
-func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, filedAt time.Time, attest bool) (Filing, error) {
+// addendum naming the prior tracking number. Every filing is kept. During
+// a law-enforcement hold (now, or at filedAt) it is refused unless hold
+// carries the official's leave (breach.Service.CheckHoldTx).
+func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, filedAt time.Time, attest bool,
+	hold *breach.HoldOverride) (Filing, error) {
 	actor, err := authz.Check(ctx, authz.ReportWrite)
 	if err != nil {
 		return Filing{}, err
@@ -349,6 +352,9 @@ func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, 
 		if (prior == 0) != (f.Kind == KindInitial) {
 			return apperr.New(apperr.Conflict, "another filing of this case was recorded meanwhile: read the packet again")
 		}
+		if err := s.cases.CheckHoldTx(ctx, tx, c, "Recording the HHS filing", f.FiledAt, hold); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_hhs_filings (id, case_id, kind, tracking_number, prior_tracking_number, individuals,
 			packet, filed_at, filed_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, f.ID, c.ID, f.Kind, f.TrackingNumber,
 			f.PriorTrackingNumber, f.Individuals, string(packet), f.FiledAt, f.FiledBy, now); err != nil {
@@ -370,7 +376,8 @@ func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, 
 		// The notice to the Secretary was made (164.408): the hhs
 		// obligation is met, once, in the same transaction as the filing.
 		if p.HHSMode != "" && f.Kind == KindInitial {
-			_, err := s.cases.MarkMetTx(ctx, tx, ref, string(rules.ToHHS), f.FiledAt)
+			_, err := s.cases.MarkMetTx(ctx, tx, ref, breach.Met{Key: string(rules.ToHHS), At: f.FiledAt, HoldChecked: true,
+				Reason: fmt.Sprintf("the HHS breach portal filing recorded by %s, tracking number %s", actor.Name, f.TrackingNumber)})
 			if e, ok := apperr.As(err); ok && (e.Code == apperr.Conflict || e.Code == apperr.NotFound) {
 				return nil // met already by hand, or not owed
 			}

@@ -107,10 +107,11 @@ func (s *Service) caseFiles(ctx context.Context, c breach.Case) ([]File, error) 
 	}
 	type obligationOut struct {
 		rules.Obligation
-		State    string     `json:"state"`
-		MetAt    *time.Time `json:"met_at,omitempty"`
-		MetBy    string     `json:"met_by,omitempty"`
-		TimeZone string     `json:"time_zone"` // the organisation's, its days were counted in
+		State     string     `json:"state"`
+		MetAt     *time.Time `json:"met_at,omitempty"`
+		MetBy     string     `json:"met_by,omitempty"`
+		MetReason string     `json:"met_reason,omitempty"`
+		TimeZone  string     `json:"time_zone"` // the organisation's, its days were counted in
 	}
 	co := caseOut{ID: c.ID, IncidentID: c.IncidentID, IncidentNumber: c.IncidentNumber, Facts: c.Facts, Outcome: c.Outcome,
 		OpenedBy: c.OpenedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
@@ -121,7 +122,8 @@ func (s *Service) caseFiles(ctx context.Context, c breach.Case) ([]File, error) 
 	}
 	obsOut := make([]obligationOut, len(obs))
 	for i, o := range obs {
-		obsOut[i] = obligationOut{Obligation: o.Obligation, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy, TimeZone: o.Zone.String()}
+		obsOut[i] = obligationOut{Obligation: o.Obligation, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy, MetReason: o.MetReason,
+			TimeZone: o.Zone.String()}
 	}
 	var out []File
 	for _, f := range []struct {

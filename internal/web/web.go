@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notice"
+	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/rules"
@@ -54,6 +55,9 @@ type Deps struct {
 	// SNSHosts are the hosts an SNS subscription confirmation may point
 	// at (default .amazonaws.com; tests point it at a local server).
 	SNSHosts []string
+	// Outbound guards the visit to an SNS confirmation URL
+	// (--outbound-allow).
+	Outbound *outbound.Guard
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	// TwilioAuthToken checks SMS replies; PublicURL is where Twilio calls.
@@ -92,7 +96,7 @@ func Handler(d Deps) http.Handler {
 	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
-	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Pager: d.Pager,
+	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,
 		TwilioAuthToken: d.TwilioAuthToken, PublicURL: d.PublicURL})
 	d.UI.Register(mux)
 	return s.observe(mux, securityHeaders(s.authenticate(mux)))

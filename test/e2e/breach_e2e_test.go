@@ -11,14 +11,18 @@ import (
 )
 
 // TestBreachEndToEnd takes one breach from the alarm to the proof, on both
-// databases, as issue #5 sets it out: an incident suspected of exposing
-// PHI opens its case; the facts put discovery by diligence before actual
-// knowledge; the Privacy Officer signs a ransomware risk assessment;
-// 1,200 affected individuals across three States are imported; the
-// obligations follow (HHS at once, media in the State over 500, the
-// earliest deadline winning); the notices are approved, the letters
-// generated and the emails sent through a real SMTP server; the HHS
-// report is filed; and the proof bundle verifies with every notice in it.
+// databases, as issues #5 and #10 set it out: an organisation in Los
+// Angeles; an incident suspected of exposing PHI opens its case; the facts
+// put discovery by diligence before actual knowledge; the Privacy Officer
+// signs a ransomware risk assessment; 1,200 affected individuals across six
+// States are imported, one of them (Tennessee) exempting HIPAA entities;
+// the obligations follow per State, counted in Pacific time (HHS at once at
+// the federal limit, media in the State over 500, each State's earliest
+// deadline for its own residents); the notices are approved, the letters
+// generated and the emails sent through a real SMTP server, and recording
+// them meets each State's notice and moves the deadlines counted from it;
+// the HHS report is filed and New York's Attorney General deadline moves
+// with it; and the proof bundle verifies with every notice in it.
 func TestBreachEndToEnd(t *testing.T) {
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		mail := startMailbox(t)
@@ -41,6 +45,18 @@ func TestBreachEndToEnd(t *testing.T) {
 			"category": "hacking_it_incident", "phi_suspected": true}, &inc)
 		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
 		w.must(200, "GET", base, nil, nil)
+		// A clinic in Los Angeles: its days end at midnight Pacific time.
+		w.must(200, "PUT", "/api/v1/breach/organisation", map[string]any{"role": "covered_entity", "time_zone": "America/Los_Angeles"}, nil)
+		la, err := time.LoadLocation("America/Los_Angeles")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// endOfDay is the last instant of the n-th day after t's day in Los
+		// Angeles, as Ward stores it (microseconds).
+		endOfDay := func(t time.Time, n int) time.Time {
+			y, m, d := t.In(la).Date()
+			return time.Date(y, m, d+n+1, 0, 0, 0, 0, la).Add(-time.Microsecond)
+		}
 
 		// Known on day 0, but diligence would have found it two days before:
 		// the clock starts at the earlier (164.404(a)(2)).
@@ -66,17 +82,23 @@ func TestBreachEndToEnd(t *testing.T) {
 			t.Fatalf("sign: %d %s", code, raw)
 		}
 
-		// 1,200 individuals: 700 in CA, 300 in OR, 200 in NY; every tenth
-		// agreed to notice by email.
+		// 1,200 individuals: 600 in CA, 200 in OR, 150 in NY, 100 in TX,
+		// 100 in TN, 50 in MA; every tenth agreed to notice by email.
 		var b strings.Builder
 		b.WriteString("name,address1,city,state,zip,email,consent_electronic\n")
 		consented := 0
 		for i := range 1200 {
 			state, city, zip := "CA", "Fresno", "93701"
 			switch {
-			case i >= 1000:
+			case i >= 1150:
+				state, city, zip = "MA", "Boston", "02108"
+			case i >= 1050:
+				state, city, zip = "TN", "Nashville", "37219"
+			case i >= 950:
+				state, city, zip = "TX", "Austin", "78701"
+			case i >= 800:
 				state, city, zip = "NY", "Albany", "12207"
-			case i >= 700:
+			case i >= 600:
 				state, city, zip = "OR", "Salem", "97301"
 			}
 			email, consent := "", ""
@@ -92,9 +114,22 @@ func TestBreachEndToEnd(t *testing.T) {
 		}
 
 		type obligation struct {
-			Key   string    `json:"key"`
-			Due   time.Time `json:"due"`
-			State string    `json:"state"`
+			Key       string    `json:"key"`
+			Due       time.Time `json:"due"`
+			DueLocal  string    `json:"due_local"`
+			State     string    `json:"state"`
+			Count     int       `json:"count"`
+			Owed      *int      `json:"owed"`
+			Notified  *int      `json:"notified"`
+			Deadlines []struct {
+				Citation string `json:"citation"`
+				From     string `json:"from"`
+			} `json:"deadlines"`
+			Law *struct {
+				Summary  string   `json:"summary"`
+				Citation string   `json:"citation"`
+				NotOwed  []string `json:"not_owed"`
+			} `json:"law"`
 		}
 		obligations := func() map[string]obligation {
 			var obs []obligation
@@ -110,14 +145,45 @@ func TestBreachEndToEnd(t *testing.T) {
 			t.Errorf("no media notice in CA, with 700 residents (164.406): %v", obs)
 		}
 		if _, ok := obs["media:OR"]; ok {
-			t.Errorf("a media notice in OR, with 300 residents: %v", obs)
+			t.Errorf("a media notice in OR, with 200 residents: %v", obs)
 		}
-		if _, ok := obs["hhs"]; !ok {
-			t.Errorf("no HHS notice for 1,200 (164.408(b)): %v", obs)
+		// Each State's residents are their own group, counted, with what
+		// its law requires, in Pacific time.
+		for st, n := range map[string]int{"CA": 600, "OR": 200, "NY": 150, "TX": 100, "TN": 100, "MA": 50} {
+			o, ok := obs["individuals:"+st]
+			if !ok || o.Count != n || o.Owed == nil || *o.Owed != n || *o.Notified != 0 || o.Law == nil || o.Law.Summary == "" {
+				t.Fatalf("residents of %s: %+v", st, o)
+			}
+			if !strings.HasSuffix(o.DueLocal, "23:59:59.999999-07:00") && !strings.HasSuffix(o.DueLocal, "23:59:59.999999-08:00") {
+				t.Errorf("residents of %s due %s: not the end of a Pacific day", st, o.DueLocal)
+			}
 		}
-		// California's 30 days from the diligence date win over 60 days.
-		if want := diligence.AddDate(0, 0, 30).Format(time.DateOnly); obs["individuals:CA"].Due.Format(time.DateOnly) != want {
-			t.Errorf("California residents due %s, want %s (CA 30 days from the earlier discovery)", obs["individuals:CA"].Due, want)
+		if _, ok := obs["individuals"]; ok {
+			t.Error("an obligation to individuals of unknown State, when every State is known")
+		}
+		// California's 30 days from the diligence date win over 60 days
+		// for Californians only; Tennessee exempts a HIPAA entity, so its
+		// residents have the federal 60 days; Texas's AG is owed from 250.
+		federal := endOfDay(diligence, 60)
+		if ca := obs["individuals:CA"]; !ca.Due.Equal(endOfDay(diligence, 30)) || !strings.Contains(ca.Deadlines[0].Citation, "1798.82") {
+			t.Errorf("California residents due %s (%s), want %s (Cal. Civ. Code 1798.82: 30 days from the earlier discovery)",
+				ca.Due, ca.Deadlines[0].Citation, endOfDay(diligence, 30))
+		}
+		if tn := obs["individuals:TN"]; !tn.Due.Equal(federal) || !strings.Contains(tn.Law.Summary, "no deadline of its own for a HIPAA") {
+			t.Errorf("Tennessee residents due %s, law %q: want the federal %s, the State exempting HIPAA entities", tn.Due, tn.Law.Summary, federal)
+		}
+		if tx := obs["individuals:TX"]; !strings.Contains(strings.Join(tx.Law.NotOwed, " "), "Texas Attorney General") {
+			t.Errorf("Texas's AG notice (250 residents or more) not listed as not owed for 100: %q", tx.Law.NotOwed)
+		}
+		if hhs := obs["hhs"]; !hhs.Due.Equal(federal) {
+			t.Errorf("HHS due %s, want the federal %s: a State law never shortens it (164.408(b))", hhs.Due, federal)
+		}
+		caAG, nyAG := obs["state_regulator:CA-ag"], obs["state_regulator:NY-hhs-ag"]
+		if !caAG.Due.Equal(endOfDay(obs["individuals:CA"].Due, 15)) || !strings.Contains(caAG.Deadlines[0].From, "not made yet") {
+			t.Errorf("California AG before the notice to residents: due %s from %q", caAG.Due, caAG.Deadlines[0].From)
+		}
+		if !strings.Contains(nyAG.Deadlines[0].From, "not made yet") {
+			t.Errorf("New York AG before the notice to HHS: from %q", nyAG.Deadlines[0].From)
 		}
 
 		// Notices: the Privacy Officer approves the templates; the settings
@@ -160,14 +226,21 @@ func TestBreachEndToEnd(t *testing.T) {
 				t.Fatalf("an email lacks the toll-free number or names someone else: %.800s", m)
 			}
 		}
+		mailed := time.Now().UTC()
 		w.must(200, "POST", base+"/notices/sent", map[string]any{"run_id": letters, "receipt": "mail house job 9"}, nil)
-		for _, st := range []string{"CA", "OR", "NY"} {
-			if o := obligations()["individuals:"+st]; o.State != "met" {
+		obs = obligations()
+		for _, st := range []string{"CA", "OR", "NY", "TX", "TN", "MA"} {
+			if o := obs["individuals:"+st]; o.State != "met" || *o.Notified != *o.Owed {
 				t.Fatalf("residents of %s after every letter and email went: %+v", st, o)
 			}
 		}
+		// The AG's copy now counts from the day Californians were notified.
+		if caAG = obs["state_regulator:CA-ag"]; !caAG.Due.Equal(endOfDay(mailed, 15)) || !strings.Contains(caAG.Deadlines[0].From, "made") ||
+			strings.Contains(caAG.Deadlines[0].From, "not made") {
+			t.Errorf("California AG after the letters were recorded: due %s from %q, want %s", caAG.Due, caAG.Deadlines[0].From, endOfDay(mailed, 15))
+		}
 		w.must(201, "POST", base+"/notices/documents", map[string]any{"kind": "media_release"}, &run)
-		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "media:CA"}, nil)
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "media:CA", "reason": "press release sent to the Los Angeles Times"}, nil)
 
 		// The HHS report: the organisation, the details, then the filing,
 		// which meets the hhs obligation.
@@ -189,9 +262,25 @@ func TestBreachEndToEnd(t *testing.T) {
 		if !packet.Ready || packet.Individuals != 1200 {
 			t.Fatalf("HHS packet: %+v", packet)
 		}
+		filed := time.Now().UTC()
 		if code, raw := w.doAs(privacy, "POST", base+"/hhs-report/filings", map[string]any{"tracking_number": "OCR-2026-0001", "attest": true},
 			nil); code != 201 {
 			t.Fatalf("filing: %d %s", code, raw)
+		}
+		// New York's AG: 5 business days from the HHS notice just filed.
+		if nyAG = obligations()["state_regulator:NY-hhs-ag"]; nyAG.Due.After(endOfDay(filed, 9)) || strings.Contains(nyAG.Deadlines[0].From, "not made") {
+			t.Errorf("New York AG after the HHS filing: due %s from %q, want 5 business days after %s", nyAG.Due, nyAG.Deadlines[0].From, filed)
+		}
+		var timeline struct{ Items []struct{ Note string } }
+		w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/timeline?limit=200", nil, &timeline)
+		var moved int
+		for _, e := range timeline.Items {
+			if strings.Contains(e.Note, "Deadlines counted from the notice just made moved") {
+				moved++
+			}
+		}
+		if moved < 2 {
+			t.Errorf("the timeline says %d times that deadlines moved, want at least after the letters and after the filing", moved)
 		}
 		var open []string
 		for k, o := range obligations() {

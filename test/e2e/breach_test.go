@@ -71,7 +71,7 @@ func TestBreachCaseAPI(t *testing.T) {
 			t.Fatalf("sign: %d %s", code, raw)
 		}
 		var met struct{ State string }
-		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals:CA"}, &met)
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals:CA", "reason": "letters mailed by the vendor, receipt 1"}, &met)
 		if met.State != "met" {
 			t.Fatalf("met: %+v", met)
 		}

@@ -94,15 +94,25 @@ func TestKeysChangeMasterToVault(t *testing.T) {
 
 		vault := kmsfake.Vault(t, "ward", "s.good")
 		const uri = "hcvault://vault.example.com:8200/transit/keys/ward"
-		code, out, stderr := runWardEnv(t, data, dbURL, map[string]string{"WARD_MASTER_KEY_FILE": oldKey, "VAULT_TOKEN": "s.good"},
+		code, out, stderr := runWardEnv(t, data, dbURL, map[string]string{"WARD_MASTER_KEY_FILE": oldKey, "VAULT_TOKEN": "s.good",
+			"WARD_OUTBOUND_ALLOW": "127.0.0.1/32"},
 			"keys", "change-master", "--new-master-key-uri", uri, "--new-kms-endpoint", vault.URL)
 		if code != 0 || !strings.Contains(out, "the keyset is now encrypted by "+uri+" (it was local key file "+oldKey+")") ||
 			!strings.Contains(out, "start Ward with WARD_MASTER_KEY_URI="+uri+" only") {
 			t.Fatalf("change-master to Vault: %d\n%s\n%s", code, out, stderr)
 		}
 
+		// The fake Vault listens on loopback: only an allow-list lets Ward
+		// reach it, and without one Ward does not start, naming the flag.
 		onVault := map[string]string{"WARD_MASTER_KEY_URI": uri, "WARD_KMS_ENDPOINT": vault.URL, "VAULT_TOKEN": "s.good"}
 		decrypts := vault.Decrypts.Load()
+		code, stderr, started := serveEnv(t, data, dbURL, onVault, nil)
+		if started || code == 0 || !strings.Contains(stderr, "refusing to connect to 127.0.0.1, a loopback address") ||
+			!strings.Contains(stderr, "--outbound-allow") || vault.Decrypts.Load() != decrypts {
+			t.Fatalf("Vault on 127.0.0.1 without --outbound-allow: started %v, exit %d, %d decrypts: %s", started, code,
+				vault.Decrypts.Load()-decrypts, stderr)
+		}
+		onVault["WARD_OUTBOUND_ALLOW"] = "127.0.0.1/32"
 		var got struct {
 			Description string `json:"description"`
 		}
@@ -120,11 +130,12 @@ func TestKeysChangeMasterToVault(t *testing.T) {
 			t.Errorf("Vault was asked to decrypt %d times for a start and six requests, want once", n)
 		}
 
-		code, stderr, started := serveEnv(t, data, dbURL, map[string]string{"WARD_MASTER_KEY_FILE": oldKey}, nil)
+		code, stderr, started = serveEnv(t, data, dbURL, map[string]string{"WARD_MASTER_KEY_FILE": oldKey}, nil)
 		if started || code != app.ExitUsage || !strings.Contains(stderr, "master key does not open this database's keyset") {
 			t.Fatalf("old key file after the change: started %v, exit %d: %s", started, code, stderr)
 		}
-		wrong := map[string]string{"WARD_MASTER_KEY_URI": uri, "WARD_KMS_ENDPOINT": vault.URL, "VAULT_TOKEN": "s.wrong"}
+		wrong := map[string]string{"WARD_MASTER_KEY_URI": uri, "WARD_KMS_ENDPOINT": vault.URL, "VAULT_TOKEN": "s.wrong",
+			"WARD_OUTBOUND_ALLOW": "127.0.0.1/32"}
 		code, stderr, started = serveEnv(t, data, dbURL, wrong, nil)
 		if started || code != app.ExitUsage || !strings.Contains(stderr, "the master key "+uri+" did not open this database's keyset") ||
 			!strings.Contains(stderr, "Vault answered 403 Forbidden: permission denied") {
@@ -204,10 +215,10 @@ func TestKeysChangeMasterAcrossKMSs(t *testing.T) {
 
 		aws := kmsfake.AWS(t, arn, "AKIDWARD")
 		onAWS := map[string]string{"WARD_MASTER_KEY_URI": "aws-kms://" + arn, "WARD_KMS_ENDPOINT": aws.URL,
-			"AWS_ACCESS_KEY_ID": "AKIDWARD", "AWS_SECRET_ACCESS_KEY": "secret"}
+			"AWS_ACCESS_KEY_ID": "AKIDWARD", "AWS_SECRET_ACCESS_KEY": "secret", "WARD_OUTBOUND_ALLOW": "127.0.0.1/32"}
 		gcp := kmsfake.GCPKMS(t, gcpKey)
 		onGCP := map[string]string{"WARD_MASTER_KEY_URI": "gcp-kms://" + gcpKey, "WARD_KMS_ENDPOINT": gcp.URL,
-			"GOOGLE_APPLICATION_CREDENTIALS": gcp.Credentials(t, t.TempDir())}
+			"GOOGLE_APPLICATION_CREDENTIALS": gcp.Credentials(t, t.TempDir()), "WARD_OUTBOUND_ALLOW": "127.0.0.1/32"}
 
 		steps := []struct {
 			name     string
@@ -218,7 +229,7 @@ func TestKeysChangeMasterAcrossKMSs(t *testing.T) {
 			for k, v := range s.from {
 				env[k] = v
 			}
-			for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS"} {
+			for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "WARD_OUTBOUND_ALLOW"} {
 				if v, ok := s.to[k]; ok {
 					env[k] = v
 				}

@@ -80,7 +80,7 @@ func (s *pageSink) waitPages(b *testing.B, n int, limit time.Duration) time.Time
 // kind.
 func pagedService(b *testing.B, sink *pageSink, users []string, kind string) (*ward, string, integrationKey) {
 	data := b.TempDir()
-	w := startWardAt(b, data, "")
+	w := startWardAt(b, data, "", allowLoopback)
 	targets := make([]map[string]string, len(users))
 	for i, u := range users {
 		if code, _, errs := runWardIn(b, data, "", "orange lantern over quiet harbour\n", "user", "create",

@@ -132,6 +132,10 @@ func (h *hookReceiver) all() []hookRequest {
 	return append([]hookRequest(nil), h.reqs...)
 }
 
+// allowLoopback is the administrator allow-listing the local receivers'
+// address (--outbound-allow 127.0.0.1/32); without it Ward refuses them.
+func allowLoopback(e *app.Env) { e.Args = append(e.Args, "--outbound-allow", "127.0.0.1/32") }
+
 func startHook(t *testing.T) *hookReceiver {
 	h := &hookReceiver{}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +182,7 @@ func TestPagingEndToEnd(t *testing.T) {
 			e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "ward@example.org",
 				"--smtp-ca-file", mail.caFile, "--paging-poll", "50ms")
 		}
-		w := startWardAt(t, data, url, opts)
+		w := startWardAt(t, data, url, opts, allowLoopback)
 		for _, u := range []string{"alice", "bob"} {
 			if code, _, errs := runWardIn(t, data, url, "orange lantern over quiet harbour\n", "user", "create",
 				"--username", u, "--name", u, "--email", u+"@example.org", "--role", "responder", "--password-stdin"); code != 0 {
@@ -290,7 +294,7 @@ func TestPagingEndToEnd(t *testing.T) {
 		// Restart mid-escalation: nothing lost, nothing sent twice.
 		w.stop()
 		mailAt, hookAt := len(mail.all()), len(hook.all())
-		w = startWardAt(t, data, url, opts)
+		w = startWardAt(t, data, url, opts, allowLoopback)
 		clk.Advance(29 * time.Minute)
 		time.Sleep(200 * time.Millisecond) // four polls
 		if len(mail.all()) != mailAt || len(hook.all()) != hookAt {

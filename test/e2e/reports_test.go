@@ -136,7 +136,7 @@ func TestBreachReports(t *testing.T) {
 		if code, raw := w.doAs(privacy, "PUT", base+"/hhs-report/details", details, nil); code != 200 {
 			t.Fatalf("details: %d %s", code, raw)
 		}
-		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals"}, nil)
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals", "reason": "letters mailed by the vendor, receipt 1"}, nil)
 		if code, raw := w.doAs(privacy, "POST", base+"/determinations", map[string]any{"determination": map[string]any{"notify_without_assessment": true}},
 			nil); code != 201 {
 			t.Fatalf("sign: %d %s", code, raw)
@@ -380,7 +380,7 @@ func TestBreachReminders(t *testing.T) {
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
 			e.Clock = clk
 			e.Args = append(e.Args, "--paging-poll", "20ms", "--breach-reminder-days", "7,3")
-		})
+		}, allowLoopback)
 		hook := startHook(t)
 		if code, _, errs := runWardIn(t, w.data, dbURL, "orange lantern over quiet harbour\n", "user", "create", "--username", "pat",
 			"--name", "Pat", "--email", "pat@example.org", "--role", "privacy_officer", "--password-stdin"); code != 0 {
@@ -498,7 +498,7 @@ func TestUIHHSReport(t *testing.T) {
 		if code, body := po.send("POST", page+"/filings", filing); code != 422 || !strings.Contains(body, "individual_notice_start") {
 			t.Fatalf("filing before individual notice: %d %.500s", code, body)
 		}
-		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals"}, nil)
+		w.must(200, "POST", base+"/obligations/met", map[string]any{"obligation": "individuals", "reason": "letters mailed by the vendor, receipt 1"}, nil)
 		if code, where := po.send("POST", page+"/filings", filing); code != 303 || !strings.Contains(where, "hhs_filed") {
 			t.Fatalf("filing: %d %.300s", code, where)
 		}

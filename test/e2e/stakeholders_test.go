@@ -20,7 +20,7 @@ func TestStakeholderUpdatesAndSLA(t *testing.T) {
 		w := startWardAt(t, data, url, func(e *app.Env) {
 			e.Clock = clk
 			e.Args = append(e.Args, "--paging-poll", "20ms")
-		})
+		}, allowLoopback)
 		hook := startHook(t)
 		for _, u := range []struct{ name, role string }{{"carol", "responder"}, {"exec", "stakeholder"}} {
 			if code, _, errs := runWardIn(t, data, url, "orange lantern over quiet harbour\n", "user", "create", "--username", u.name,

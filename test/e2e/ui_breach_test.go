@@ -126,12 +126,31 @@ func TestUIBreachCase(t *testing.T) {
 			t.Fatalf("signed versions: %.3000s", page)
 		}
 
-		if code, where := admin.send("POST", casePath+"/met", url.Values{"obligation": {"individuals:CA"}}); code != http.StatusSeeOther {
+		// "Mark met" needs the evidence; "Undo" needs a reason.
+		code, page = admin.send("POST", casePath+"/met", url.Values{"obligation": {"individuals:CA"}})
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `id="met-individuals:CA-error"`) ||
+			!strings.Contains(page, "say what shows the notice was made") || strings.Contains(page, `class="ob-met"`) {
+			t.Fatalf("mark met without a reason: %d %.3000s", code, page)
+		}
+		if code, where := admin.send("POST", casePath+"/met", url.Values{"obligation": {"individuals:CA"},
+			"reason": {"23 of 30 letters mailed by the vendor"}}); code != http.StatusSeeOther {
 			t.Fatalf("mark met: %d %.500s", code, where)
 		}
 		_, page = admin.send("GET", casePath, nil)
-		if !strings.Contains(page, `id="obligation-individuals:CA" class="ob-met"`) {
-			t.Error("the notice to California residents is not shown met")
+		if !strings.Contains(page, `id="obligation-individuals:CA" class="ob-met"`) || !strings.Contains(page, ": 23 of 30 letters mailed by the vendor</span>") ||
+			!strings.Contains(page, `id="reopen-individuals:CA-reason"`) {
+			t.Errorf("the notice to California residents is not shown met with its evidence and an Undo: %.5000s", page)
+		}
+		if code, where := admin.send("POST", casePath+"/reopen", url.Values{"obligation": {"individuals:CA"},
+			"reason": {"7 of 30 were never notified"}}); code != http.StatusSeeOther {
+			t.Fatalf("undo: %d %.500s", code, where)
+		}
+		if _, page = admin.send("GET", casePath, nil); !strings.Contains(page, `id="obligation-individuals:CA" class="ob-open"`) {
+			t.Errorf("the notice to California residents is not open after Undo: %.5000s", page)
+		}
+		if code, where := admin.send("POST", casePath+"/met", url.Values{"obligation": {"individuals:CA"},
+			"reason": {"the last 7 letters mailed by the vendor"}}); code != http.StatusSeeOther {
+			t.Fatalf("mark met again: %d %.500s", code, where)
 		}
 		_, page = admin.send("GET", "/incidents/"+inc.Number, nil)
 		if !strings.Contains(page, `href="`+casePath+`"`) || !strings.Contains(page, "Notification required") {

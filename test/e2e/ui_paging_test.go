@@ -31,7 +31,7 @@ var (
 func TestUIPaging(t *testing.T) {
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		hook := startHook(t)
-		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") })
+		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") }, allowLoopback)
 		testUIPaging(t, w, hook)
 	})
 }
@@ -275,7 +275,7 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 func TestUIAdminContacts(t *testing.T) {
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		hook := startHook(t)
-		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") })
+		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") }, allowLoopback)
 		admin := signInAs(t, w, authz.RoleAdmin, "ui-admin")
 		responder := signInAs(t, w, authz.RoleResponder, "ui-oncall")
 

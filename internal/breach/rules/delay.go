@@ -160,3 +160,20 @@ func holdFor(start, due time.Time, ps []Period) *Period {
 	}
 	return h
 }
+
+// setDueWithoutHold sets DueWithoutHold on each of out whose due date the
+// law-enforcement delay of facts moved: the obligations are computed once
+// more without the delay and their due dates copied by key, so the
+// original deadline stays visible beside the held one (164.412).
+func setDueWithoutHold(out []Obligation, facts Facts, rs RuleSets, asOf time.Time) {
+	facts.Delay = nil
+	plain := map[string]time.Time{}
+	for _, o := range Compute(facts, rs, asOf) {
+		plain[o.Key] = o.Due
+	}
+	for i := range out {
+		if due, ok := plain[out[i].Key]; ok && !due.Equal(out[i].Due) {
+			out[i].DueWithoutHold = &due
+		}
+	}
+}

@@ -162,6 +162,10 @@ type Obligation struct {
 	// Hold is the law-enforcement delay that holds this notice, if any.
 	Hold   *Period `json:"hold,omitempty"`
 	Status Status  `json:"status"`
+	// DueWithoutHold is when the notice would be due had no
+	// law-enforcement delay been recorded; set only when the delay moved
+	// Due (164.412).
+	DueWithoutHold *time.Time `json:"due_without_hold,omitempty"`
 }
 
 // Compute returns the notices a breach obliges, each due at the earliest
@@ -199,6 +203,9 @@ func Compute(facts Facts, rs RuleSets, asOf time.Time) []Obligation {
 	}
 	for i := range out {
 		out[i].finish(c.start, c.holds, asOf)
+	}
+	if facts.Delay != nil {
+		setDueWithoutHold(out, facts, rs, asOf)
 	}
 	return out
 }

@@ -57,6 +57,7 @@ type BreachObligation struct {
 	State          string     `json:"state" enum:"open,held,overdue,met"`
 	MetAt          *time.Time `json:"met_at,omitempty"`
 	MetBy          string     `json:"met_by,omitempty"`
+	MetReason      string     `json:"met_reason,omitempty" doc:"Why it was marked met: the reason given by hand, or the record that met it (the HHS filing, the last notice sent)."`
 	TimeZone       string     `json:"time_zone" example:"America/Los_Angeles" doc:"The organisation's IANA time zone, in which the deadline's calendar days, business days and end of day were counted (GET /breach/organisation)."`
 	DueLocal       string     `json:"due_local" example:"2026-05-02T23:59:59.999999-07:00" doc:"due, the same instant, as a wall-clock time with its offset in time_zone (RFC 3339)."`
 	// Owed and Notified, on an individual notice to a group listed on the
@@ -74,12 +75,27 @@ func obligationsOut(obs []breach.Obligation, progress map[string]notice.Progress
 			zone = time.UTC
 		}
 		out[i] = BreachObligation{Obligation: o.Obligation, IncidentNumber: o.IncidentNumber, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy,
-			TimeZone: zone.String(), DueLocal: o.Due.In(zone).Format(time.RFC3339Nano)}
+			MetReason: o.MetReason, TimeZone: zone.String(), DueLocal: o.Due.In(zone).Format(time.RFC3339Nano)}
 		if p, ok := progress[o.Key]; ok && o.Recipient == rules.ToIndividuals {
 			out[i].Owed, out[i].Notified = &p.Owed, &p.Notified
 		}
 	}
 	return out
+}
+
+// HoldOverride is a law-enforcement official's leave to make or record a
+// notice during their hold (45 CFR 164.412).
+type HoldOverride struct {
+	Official string `json:"official" maxLength:"200" doc:"The law-enforcement official who allowed the notice despite the hold."`
+	Reason   string `json:"reason" maxLength:"1000" doc:"Why the notice goes out during the hold, at least 10 characters."`
+}
+
+// override is o for the services; nil stays nil.
+func (o *HoldOverride) override() *breach.HoldOverride {
+	if o == nil {
+		return nil
+	}
+	return &breach.HoldOverride{Official: o.Official, Reason: o.Reason}
 }
 
 // factsBody is the case's facts as a client sends them; the
@@ -390,15 +406,35 @@ func (h handler) registerBreach(api huma.API) {
 			return &struct{ Body []BreachObligation }{obligationsOut(obs, progress)}, nil
 		})
 	huma.Register(api, tagged(op("meet-breach-obligation", http.MethodPost, "/incidents/{id}/breach-case/obligations/met",
-		"Record that a notice obligation was met (the notice was made)", http.StatusOK, authz.BreachWrite), tag),
+		"Record by hand, with the evidence, that a notice obligation was met (the notice was made); audited and on the timeline",
+		http.StatusOK, authz.BreachWrite), tag),
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
-				Obligation string    `json:"obligation" minLength:"1" maxLength:"200" doc:"Its key, such as individuals:CA, hhs, media:CA."`
-				MetAt      time.Time `json:"met_at,omitempty" doc:"When the notice was made; default now."`
+				Obligation   string        `json:"obligation" minLength:"1" maxLength:"200" doc:"Its key, such as individuals:CA, hhs, media:CA."`
+				MetAt        time.Time     `json:"met_at,omitempty" doc:"When the notice was made; default now."`
+				Reason       string        `json:"reason" maxLength:"1000" doc:"What shows the notice was made, at least 10 characters."`
+				HoldOverride *HoldOverride `json:"hold_override,omitempty" doc:"Required when a law-enforcement hold is in force now or at met_at (45 CFR 164.412)."`
 			}
 		}) (*struct{ Body BreachObligation }, error) {
-			o, err := h.Breach.MarkMet(ctx, in.ID, in.Body.Obligation, in.Body.MetAt)
+			o, err := h.Breach.MarkMet(ctx, in.ID, breach.Met{Key: in.Body.Obligation, At: in.Body.MetAt, Reason: in.Body.Reason,
+				Hold: in.Body.HoldOverride.override()})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body BreachObligation }{obligationsOut([]breach.Obligation{o}, nil)[0]}, nil
+		})
+	huma.Register(api, tagged(op("reopen-breach-obligation", http.MethodPost, "/incidents/{id}/breach-case/obligations/reopen",
+		"Undo the marking of a notice obligation as met, with the reason: it is owed again; audited and on the timeline",
+		http.StatusOK, authz.BreachWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body struct {
+				Obligation string `json:"obligation" minLength:"1" maxLength:"200" doc:"Its key, such as individuals:CA, hhs, media:CA."`
+				Reason     string `json:"reason" maxLength:"1000" doc:"Why it is owed again, at least 10 characters."`
+			}
+		}) (*struct{ Body BreachObligation }, error) {
+			o, err := h.Breach.Reopen(ctx, in.ID, in.Body.Obligation, in.Body.Reason)
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}

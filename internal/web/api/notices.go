@@ -210,12 +210,14 @@ type noticeSettingsBody struct {
 }
 
 type generateBody struct {
-	TemplateID string `json:"template_id,omitempty" maxLength:"100" doc:"An approved template; default: the latest approved of the kind."`
+	TemplateID   string        `json:"template_id,omitempty" maxLength:"100" doc:"An approved template; default: the latest approved of the kind."`
+	HoldOverride *HoldOverride `json:"hold_override,omitempty" doc:"Required during a law-enforcement hold (45 CFR 164.412); audited and on the timeline."`
 }
 
 type documentsBody struct {
-	Kind       notice.Kind `json:"kind" enum:"media_release,customer_notice,state_ag,substitute_web"`
-	TemplateID string      `json:"template_id,omitempty" maxLength:"100"`
+	Kind         notice.Kind   `json:"kind" enum:"media_release,customer_notice,state_ag,substitute_web"`
+	TemplateID   string        `json:"template_id,omitempty" maxLength:"100"`
+	HoldOverride *HoldOverride `json:"hold_override,omitempty" doc:"Required during a law-enforcement hold (45 CFR 164.412); audited and on the timeline."`
 }
 
 type sentBody struct {
@@ -223,6 +225,9 @@ type sentBody struct {
 	NoticeID string     `json:"notice_id,omitempty" maxLength:"100"`
 	SentAt   *time.Time `json:"sent_at,omitempty" doc:"Default: now."`
 	Receipt  string     `json:"receipt,omitempty" maxLength:"500" doc:"The vendor's or recipient's confirmation."`
+	// HoldOverride is required while, or for notices sent while, a
+	// law-enforcement hold is in force.
+	HoldOverride *HoldOverride `json:"hold_override,omitempty" doc:"Required when a law-enforcement hold is in force now or at sent_at (45 CFR 164.412)."`
 }
 
 type substituteBody struct {
@@ -230,6 +235,9 @@ type substituteBody struct {
 	TollFreeStartedAt *time.Time `json:"toll_free_started_at,omitempty"`
 	TollFreeNumber    string     `json:"toll_free_number,omitempty" maxLength:"40"`
 	PostingURL        string     `json:"posting_url,omitempty" maxLength:"500"`
+	// HoldOverride is required while, or for a notice started while, a
+	// law-enforcement hold is in force.
+	HoldOverride *HoldOverride `json:"hold_override,omitempty" doc:"Required when a law-enforcement hold is in force now or when the notice started (45 CFR 164.412)."`
 }
 
 // NoticeReturns is what a returns upload did.
@@ -370,10 +378,11 @@ func (h handler) registerNotices(api huma.API) {
 		"Generate the letters owed by mail: PDF batches for a print-and-mail vendor and the mailing list", http.StatusCreated,
 		authz.BreachWrite), tag), func(ctx context.Context, in *noticeRunInput) (*struct{ Body NoticeRun }, error) {
 		var tid string
+		var hold *HoldOverride
 		if in.Body != nil {
-			tid = in.Body.TemplateID
+			tid, hold = in.Body.TemplateID, in.Body.HoldOverride
 		}
-		r, err := h.Notices.GenerateLetters(ctx, in.ID, tid)
+		r, err := h.Notices.GenerateLetters(ctx, in.ID, tid, hold.override())
 		if err != nil {
 			return nil, h.fail(ctx, "body", err)
 		}
@@ -383,10 +392,11 @@ func (h handler) registerNotices(api huma.API) {
 		"Email the individuals who agreed to electronic notice (164.404(d)(1)(i)), and re-sends queued", http.StatusCreated,
 		authz.BreachWrite), tag), func(ctx context.Context, in *noticeRunInput) (*struct{ Body NoticeRun }, error) {
 		var tid string
+		var hold *HoldOverride
 		if in.Body != nil {
-			tid = in.Body.TemplateID
+			tid, hold = in.Body.TemplateID, in.Body.HoldOverride
 		}
-		r, err := h.Notices.SendEmails(ctx, in.ID, tid)
+		r, err := h.Notices.SendEmails(ctx, in.ID, tid, hold.override())
 		if err != nil {
 			return nil, h.fail(ctx, "body", err)
 		}
@@ -398,7 +408,7 @@ func (h handler) registerNotices(api huma.API) {
 		ID   string `path:"id" maxLength:"100"`
 		Body documentsBody
 	}) (*struct{ Body NoticeRun }, error) {
-		r, err := h.Notices.GenerateDocuments(ctx, in.ID, in.Body.Kind, in.Body.TemplateID)
+		r, err := h.Notices.GenerateDocuments(ctx, in.ID, in.Body.Kind, in.Body.TemplateID, in.Body.HoldOverride.override())
 		if err != nil {
 			return nil, h.fail(ctx, "body", err)
 		}
@@ -418,7 +428,7 @@ func (h handler) registerNotices(api huma.API) {
 			if in.Body.SentAt != nil {
 				at = *in.Body.SentAt
 			}
-			n, err := h.Notices.MarkSent(ctx, in.ID, in.Body.RunID, in.Body.NoticeID, at, in.Body.Receipt)
+			n, err := h.Notices.MarkSent(ctx, in.ID, in.Body.RunID, in.Body.NoticeID, at, in.Body.Receipt, in.Body.HoldOverride.override())
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
@@ -476,7 +486,8 @@ func (h handler) registerNotices(api huma.API) {
 			Body substituteBody
 		}) (*struct{ Body NoticeSubstitute }, error) {
 			s, err := h.Notices.StartSubstitute(ctx, in.ID, notice.SubstituteInput{PostingStartedAt: in.Body.PostingStartedAt,
-				TollFreeStartedAt: in.Body.TollFreeStartedAt, TollFreeNumber: in.Body.TollFreeNumber, PostingURL: in.Body.PostingURL})
+				TollFreeStartedAt: in.Body.TollFreeStartedAt, TollFreeNumber: in.Body.TollFreeNumber, PostingURL: in.Body.PostingURL,
+				Hold: in.Body.HoldOverride.override()})
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}

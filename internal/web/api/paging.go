@@ -384,7 +384,7 @@ func (h handler) registerContacts(api huma.API, tag string) {
 			Body struct {
 				Kind    string `json:"kind" enum:"email,sms,voice,slack,teams,webhook"`
 				Label   string `json:"label,omitempty" maxLength:"100"`
-				Address string `json:"address" minLength:"1" maxLength:"2000" doc:"Email address, E.164 phone number, Slack webhook URL or channel id, Teams Workflows URL, or webhook URL."`
+				Address string `json:"address" minLength:"1" maxLength:"2000" doc:"Email address, E.164 phone number, Slack webhook URL or channel id, Teams Workflows URL, or webhook URL. A URL whose host is, or resolves to, a loopback, private, link-local or reserved address is refused unless the server's --outbound-allow holds it."`
 			}
 		}) (*struct{ Body createdContact }, error) {
 			c, secret, err := h.Pager.CreateContact(ctx, in.ID, paging.ContactInput{Kind: paging.ContactKind(in.Body.Kind),

@@ -34,6 +34,9 @@ type filingBody struct {
 	TrackingNumber string     `json:"tracking_number" minLength:"1" maxLength:"100" doc:"The number the HHS portal gave."`
 	FiledAt        *time.Time `json:"filed_at,omitempty" doc:"When it was filed; now when absent."`
 	Attest         bool       `json:"attest" doc:"The filer attests to the report as filed (report.Attestation)."`
+	// HoldOverride is required while, or for a filing made while, a
+	// law-enforcement hold is in force.
+	HoldOverride *HoldOverride `json:"hold_override,omitempty" doc:"Required when a law-enforcement hold is in force now or at filed_at (45 CFR 164.412)."`
 }
 
 func (h handler) registerReports(api huma.API) {
@@ -129,7 +132,7 @@ func (h handler) registerReports(api huma.API) {
 			if in.Body.FiledAt != nil {
 				at = *in.Body.FiledAt
 			}
-			f, err := h.Reports.RecordFiling(ctx, in.ID, in.Body.TrackingNumber, at, in.Body.Attest)
+			f, err := h.Reports.RecordFiling(ctx, in.ID, in.Body.TrackingNumber, at, in.Body.Attest, in.Body.HoldOverride.override())
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/integration"
+	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
 )
 
@@ -34,7 +35,13 @@ type Deps struct {
 	// SNSHosts are the host suffixes a subscription confirmation URL may
 	// have (default ".amazonaws.com").
 	SNSHosts []string
-	// SNSClient visits confirmation URLs (default: 10-second timeout).
+	// Outbound guards the visit to a confirmation URL, redirects included
+	// (--outbound-allow); nil refuses every loopback, private and
+	// metadata address.
+	Outbound *outbound.Guard
+	// SNSClient visits confirmation URLs (default: Outbound's client with
+	// a 10-second timeout); tests give one of Outbound's that trusts
+	// their server's certificate.
 	SNSClient *http.Client
 	// Pager takes SMS replies to pages; TwilioAuthToken checks that they
 	// come from Twilio, which signs with the URL it called: PublicURL plus
@@ -52,7 +59,7 @@ func Register(mux *http.ServeMux, d Deps) {
 		d.SNSHosts = []string{".amazonaws.com"}
 	}
 	if d.SNSClient == nil {
-		d.SNSClient = &http.Client{Timeout: 10 * time.Second}
+		d.SNSClient = d.Outbound.Client(10*time.Second, nil)
 	}
 	h := handler{d}
 	mux.HandleFunc("POST /v2/enqueue", h.enqueue)
@@ -319,6 +326,10 @@ func (h handler) confirmSNS(ctx context.Context, ig alert.Integration, m integra
 		return apperr.Field("SubscribeURL", "is not a valid URL")
 	}
 	resp, err := h.SNSClient.Do(req)
+	if outbound.IsRefused(err) {
+		return apperr.New(apperr.Invalid, "could not confirm the SNS subscription: the SubscribeURL leads to an address Ward "+
+			"does not connect to unless an administrator allows it (%s)", outbound.Flag)
+	}
 	if err != nil {
 		return apperr.New(apperr.Invalid, "could not confirm the SNS subscription: the SubscribeURL did not answer")
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,18 +18,24 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/web/intake"
 )
 
 // TestSNSSubscription confirms an SNS subscription by visiting its
-// SubscribeURL, refuses one that points anywhere else, and turns a
-// CloudWatch alarm into an alert.
+// SubscribeURL, refuses one that points anywhere else or redirects to an
+// address the outbound guard refuses, refuses the local server itself
+// when it is not allow-listed, and turns a CloudWatch alarm into an alert.
 func TestSNSSubscription(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		var confirmed atomic.Int32
 		sns := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/confirm" && r.URL.Query().Get("Token") == "tok-1" {
 				confirmed.Add(1)
+				return
+			}
+			if r.URL.Path == "/redirect" {
+				http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 				return
 			}
 			http.Error(w, "unknown token", http.StatusNotFound)
@@ -48,20 +55,44 @@ func TestSNSSubscription(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Without an allow-list, the local server is refused before Ward
+		// connects to it.
+		strict := http.NewServeMux()
+		intake.Register(strict, intake.Deps{Alerts: in, Log: slog.New(slog.DiscardHandler), SNSHosts: []string{"127.0.0.1"}})
+		// An administrator allow-lists it (--outbound-allow 127.0.0.1/32).
+		allow, err := outbound.ParseAllow([]string{"127.0.0.1/32"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		guard := outbound.New(allow, nil)
 		mux := http.NewServeMux()
-		intake.Register(mux, intake.Deps{Alerts: in, Log: slog.New(slog.DiscardHandler),
-			SNSHosts: []string{"127.0.0.1"}, SNSClient: sns.Client()})
-		send := func(body string) (int, string) {
+		intake.Register(mux, intake.Deps{Alerts: in, Log: slog.New(slog.DiscardHandler), SNSHosts: []string{"127.0.0.1"},
+			Outbound: guard, SNSClient: guard.Client(10*time.Second, sns.Client().Transport.(*http.Transport).TLSClientConfig)})
+		sendTo := func(mux *http.ServeMux, body string) (int, string) {
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/intake/sns/"+key, strings.NewReader(body)))
 			raw, _ := io.ReadAll(rec.Body)
 			return rec.Code, string(raw)
 		}
+		send := func(body string) (int, string) { return sendTo(mux, body) }
 
 		confirm := `{"Type":"SubscriptionConfirmation","MessageId":"m1","Token":"tok-1","TopicArn":"arn:aws:sns:us-east-1:1:ward",
 			"Message":"You have chosen to subscribe","SubscribeURL":"` + sns.URL + `/confirm?Token=tok-1"}`
+		if code, body := sendTo(strict, confirm); code != 400 || !strings.Contains(body, outbound.Flag) || confirmed.Load() != 0 {
+			t.Fatalf("confirmation to 127.0.0.1 not allow-listed: %d %s, confirmed %d times", code, body, confirmed.Load())
+		}
 		if code, body := send(confirm); code != 202 || !strings.Contains(body, `"events":0`) || confirmed.Load() != 1 {
 			t.Fatalf("confirmation: %d %s, confirmed %d times", code, body, confirmed.Load())
+		}
+		// Every hop of a redirect goes through the guard: 127.0.0.2 is not
+		// allow-listed (loopback only, so nothing could leave the machine
+		// were the guard broken).
+		port := sns.URL[strings.LastIndex(sns.URL, ":"):]
+		for _, to := range []string{"https://127.0.0.2" + port + "/confirm?Token=tok-1", "http://[::ffff:127.0.0.2]" + port + "/confirm"} {
+			redirected := strings.Replace(confirm, sns.URL+"/confirm?Token=tok-1", sns.URL+"/redirect?to="+url.QueryEscape(to), 1)
+			if code, body := send(redirected); code != 400 || !strings.Contains(body, outbound.Flag) {
+				t.Errorf("confirmation redirected to %s: %d %s", to, code, body)
+			}
 		}
 		for _, u := range []string{"https://evil.example/confirm?Token=tok-1", "http://127.0.0.1/confirm", sns.URL + "/confirm?Token=wrong"} {
 			forged := strings.Replace(confirm, sns.URL+"/confirm?Token=tok-1", u, 1)

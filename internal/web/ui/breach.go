@@ -154,6 +154,8 @@ type breachPage struct {
 	Sign        map[string]string
 	SignErrors  map[string]string
 	MetErrors   map[string]string
+	// Hold is the law-enforcement hold in force now, if any (164.412).
+	Hold *breach.Hold
 }
 
 func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
@@ -194,6 +196,9 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 		Hacking: inc.Category == incident.HackingIT,
 		Roles:   roleChoices, Methods: methodChoices, Exceptions: exceptionChoices, Assessments: assessmentChoices, Units: unitChoices,
 		Sign: map[string]string{"path": "assess"}}
+	if p.Hold, err = u.Breach.HoldNow(r.Context(), c); err != nil {
+		return breachPage{}, err
+	}
 	for _, pa := range parties {
 		cu, isNamed := named[pa.ID]
 		if pa.ArchivedAt != nil && !isNamed {
@@ -645,14 +650,15 @@ func (u *UI) breachSign(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) breachMet(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
-	form := formValues(r, "obligation", "met_at")
+	form := formValues(r, "obligation", "met_at", "reason", "hold_official", "hold_reason")
 	var at time.Time
 	t, err := formTime("met_at", form["met_at"])
 	if err == nil && t != nil {
 		at = *t
 	}
 	if err == nil {
-		_, err = u.Breach.MarkMet(r.Context(), ref, form["obligation"], at)
+		_, err = u.Breach.MarkMet(r.Context(), ref, breach.Met{Key: form["obligation"], At: at, Reason: form["reason"],
+			Hold: holdOverride(form)})
 	}
 	if err != nil {
 		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
@@ -669,6 +675,37 @@ func (u *UI) breachMet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_met"))
+}
+
+// breachReopen undoes the marking of an obligation as met, with the
+// reason from the form.
+func (u *UI) breachReopen(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("id")
+	form := formValues(r, "obligation", "reason")
+	if _, err := u.Breach.Reopen(r.Context(), ref, form["obligation"], form["reason"]); err != nil {
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
+			err = apperr.Field("reason", "%s", e.Message)
+		}
+		u.breachInvalid(w, r, err, func(p *breachPage, e map[string]string) {
+			p.MetErrors = map[string]string{form["obligation"]: strings.Join(slices.Sorted(maps.Values(e)), "; ")}
+		})
+		return
+	}
+	c, err := u.Breach.Get(r.Context(), ref)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_reopened"))
+}
+
+// holdOverride is the law-enforcement hold override of form (its
+// hold_official and hold_reason), or nil when neither was filled in.
+func holdOverride(form map[string]string) *breach.HoldOverride {
+	if form["hold_official"] == "" && form["hold_reason"] == "" {
+		return nil
+	}
+	return &breach.HoldOverride{Official: form["hold_official"], Reason: form["hold_reason"]}
 }
 
 // recipientNames are the obligation recipients as people read them.

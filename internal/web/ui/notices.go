@@ -161,6 +161,8 @@ type noticesPage struct {
 	Notices  []notice.Notice
 	Errors   map[string]string
 	Done     string
+	// Hold is the law-enforcement hold in force now, if any (164.412).
+	Hold *breach.Hold
 }
 
 func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, done string) {
@@ -171,7 +173,10 @@ func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, e
 		return
 	}
 	p := noticesPage{Case: c, Errors: errs, Done: done}
-	if p.Settings, err = u.Notices.GetSettings(r.Context(), ref); err == nil {
+	if p.Hold, err = u.Breach.HoldNow(r.Context(), c); err == nil {
+		p.Settings, err = u.Notices.GetSettings(r.Context(), ref)
+	}
+	if err == nil {
 		if p.Summary, err = u.Notices.Summarize(r.Context(), ref); err == nil {
 			p.Notices, _, err = u.Notices.Notices(r.Context(), ref, r.URL.Query().Get("status"), "", 100)
 		}
@@ -218,15 +223,16 @@ func (u *UI) noticeSettings(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) noticeGenerate(w http.ResponseWriter, r *http.Request) {
 	ref, what := r.PathValue("id"), r.PostFormValue("what")
+	hold := holdOverride(formValues(r, "hold_official", "hold_reason"))
 	var run notice.Run
 	var err error
 	switch what {
 	case "letters":
-		run, err = u.Notices.GenerateLetters(r.Context(), ref, "")
+		run, err = u.Notices.GenerateLetters(r.Context(), ref, "", hold)
 	case "emails":
-		run, err = u.Notices.SendEmails(r.Context(), ref, "")
+		run, err = u.Notices.SendEmails(r.Context(), ref, "", hold)
 	default:
-		run, err = u.Notices.GenerateDocuments(r.Context(), ref, notice.Kind(what), "")
+		run, err = u.Notices.GenerateDocuments(r.Context(), ref, notice.Kind(what), "", hold)
 	}
 	done := strconv.Itoa(run.Notices) + " " + string(run.Kind) + " notices generated."
 	if what == "emails" {
@@ -237,7 +243,7 @@ func (u *UI) noticeGenerate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) noticeSent(w http.ResponseWriter, r *http.Request) {
-	f := formValues(r, "run_id", "notice_id", "sent_at", "receipt")
+	f := formValues(r, "run_id", "notice_id", "sent_at", "receipt", "hold_official", "hold_reason")
 	var at time.Time
 	t, err := formTime("sent_at", f["sent_at"])
 	if err == nil && t != nil {
@@ -245,7 +251,7 @@ func (u *UI) noticeSent(w http.ResponseWriter, r *http.Request) {
 	}
 	n := 0
 	if err == nil {
-		n, err = u.Notices.MarkSent(r.Context(), r.PathValue("id"), f["run_id"], f["notice_id"], at, f["receipt"])
+		n, err = u.Notices.MarkSent(r.Context(), r.PathValue("id"), f["run_id"], f["notice_id"], at, f["receipt"], holdOverride(f))
 	}
 	u.noticeDone(w, r, err, strconv.Itoa(n)+" notices recorded as sent.")
 }
@@ -262,7 +268,7 @@ func (u *UI) noticeReturns(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) noticeSubstitute(w http.ResponseWriter, r *http.Request) {
-	f := formValues(r, "posting_started_at", "toll_free_started_at", "toll_free_number", "posting_url")
+	f := formValues(r, "posting_started_at", "toll_free_started_at", "toll_free_number", "posting_url", "hold_official", "hold_reason")
 	posting, err := formTime("posting_started_at", f["posting_started_at"])
 	var toll *time.Time
 	if err == nil {
@@ -270,7 +276,7 @@ func (u *UI) noticeSubstitute(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		_, err = u.Notices.StartSubstitute(r.Context(), r.PathValue("id"), notice.SubstituteInput{PostingStartedAt: posting,
-			TollFreeStartedAt: toll, TollFreeNumber: f["toll_free_number"], PostingURL: f["posting_url"]})
+			TollFreeStartedAt: toll, TollFreeNumber: f["toll_free_number"], PostingURL: f["posting_url"], Hold: holdOverride(f)})
 	}
 	u.noticeDone(w, r, err, "Substitute notice recorded: each period runs 90 days.")
 }

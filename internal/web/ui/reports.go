@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/report"
 )
 
@@ -116,6 +117,8 @@ type reportPage struct {
 	Vocab  map[string][]report.VocabTerm
 	Chosen map[string]map[string]bool
 	Errors []string
+	// Hold is the law-enforcement hold in force now, if any (164.412).
+	Hold *breach.Hold
 }
 
 func (u *UI) reportData(r *http.Request, ref string) (reportPage, error) {
@@ -131,6 +134,14 @@ func (u *UI) reportData(r *http.Request, ref string) (reportPage, error) {
 	if err != nil {
 		return reportPage{}, err
 	}
+	c, err := u.Breach.Get(r.Context(), ref)
+	if err != nil {
+		return reportPage{}, err
+	}
+	hold, err := u.Breach.HoldNow(r.Context(), c)
+	if err != nil {
+		return reportPage{}, err
+	}
 	chosen := func(codes []string) map[string]bool {
 		m := map[string]bool{}
 		for _, c := range codes {
@@ -138,7 +149,7 @@ func (u *UI) reportData(r *http.Request, ref string) (reportPage, error) {
 		}
 		return m
 	}
-	return reportPage{P: p, Filings: filings, D: d,
+	return reportPage{P: p, Filings: filings, D: d, Hold: hold,
 		L: map[string]string{"EntityType": report.Labels(report.EntityTypes, []string{p.CoveredEntity.EntityType}, ""),
 			"BreachTypes": report.Labels(report.BreachTypes, p.BreachTypes, p.BreachTypeOther),
 			"Locations":   report.Labels(report.Locations, p.Locations, p.LocationOther),
@@ -210,7 +221,7 @@ func (u *UI) hhsDetails(w http.ResponseWriter, r *http.Request) {
 // hhsFiling records a filing's tracking number from the form.
 func (u *UI) hhsFiling(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
-	f := formValues(r, "tracking_number", "filed_at", "attest")
+	f := formValues(r, "tracking_number", "filed_at", "attest", "hold_official", "hold_reason")
 	at, err := formTime("filed_at", f["filed_at"])
 	if err != nil {
 		u.reportInvalid(w, r, err)
@@ -220,7 +231,7 @@ func (u *UI) hhsFiling(w http.ResponseWriter, r *http.Request) {
 	if at != nil {
 		filed = *at
 	}
-	fl, err := u.Reports.RecordFiling(r.Context(), ref, f["tracking_number"], filed, f["attest"] == "yes")
+	fl, err := u.Reports.RecordFiling(r.Context(), ref, f["tracking_number"], filed, f["attest"] == "yes", holdOverride(f))
 	if err != nil {
 		u.reportInvalid(w, r, err)
 		return

@@ -74,6 +74,7 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/breach/facts", Perm: authz.BreachWrite, handler: u.breachFacts},
 		{Method: "POST", Pattern: "/incidents/{id}/breach/determinations", Perm: authz.BreachSign, handler: u.breachSign},
 		{Method: "POST", Pattern: "/incidents/{id}/breach/met", Perm: authz.BreachWrite, handler: u.breachMet},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/reopen", Perm: authz.BreachWrite, handler: u.breachReopen},
 		{Method: "GET", Pattern: "/breach/deadlines", Perm: authz.IncidentRead, handler: u.breachBoard},
 		{Method: "GET", Pattern: "/breach/log", Perm: authz.ReportRead, handler: u.breachLog},
 		{Method: "GET", Pattern: "/breach/log.csv", Perm: authz.ReportRead, handler: u.breachLogCSV},

@@ -165,6 +165,7 @@ var flashes = map[string]flash{
 	"breach_facts":        {"info", "Breach facts saved; the notice obligations were recomputed."},
 	"breach_signed":       {"info", "Determination signed. It can no longer be changed; a new version needs its reason."},
 	"breach_met":          {"info", "Notice obligation marked met."},
+	"breach_reopened":     {"info", "Notice obligation reopened: it is owed again."},
 	"hhs_details_saved":   {"info", "HHS report details saved."},
 	"hhs_filed":           {"info", "HHS filing recorded with its tracking number."},
 	"org_saved":           {"info", "Organisation profile saved."},
