@@ -10,7 +10,9 @@ import (
 	"github.com/wardhq/ward/internal/app"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=v1.2.3"
+// (scripts/release.sh); without it, ward version reports the module
+// version that go install records, or "dev".
 var version = "dev"
 
 func main() {

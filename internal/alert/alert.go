@@ -14,6 +14,7 @@ import (
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/input"
 )
 
 // Action is what an event asks for, in the words of the PagerDuty Events
@@ -123,8 +124,8 @@ func (e *Event) Validate(prefix string) error {
 		{"class", e.Class, MaxField, false},
 	}
 	for _, c := range checks {
-		if !utf8.ValidString(c.v) {
-			return apperr.Field(prefix+c.field, "is not valid UTF-8")
+		if reason := input.Text(c.v); reason != "" {
+			return apperr.Field(prefix+c.field, "%s", reason)
 		}
 		if c.required && strings.TrimSpace(c.v) == "" {
 			return apperr.Field(prefix+c.field, "is required")
@@ -132,6 +133,11 @@ func (e *Event) Validate(prefix string) error {
 		if n := utf8.RuneCountInString(c.v); n > c.max {
 			return apperr.Field(prefix+c.field, "is %d characters long; the limit is %d", n, c.max)
 		}
+	}
+	// The summary becomes an incident's title, one line (see title), so
+	// it gets the title rules but for line breaks.
+	if reason := input.Title(oneLine(e.Summary)); reason != "" {
+		return apperr.Field(prefix+"summary", "%s", reason)
 	}
 	if e.Action == Trigger && !slices.Contains(Severities, e.Severity) {
 		return apperr.Field(prefix+"severity", "%q is not one of critical, error, warning, info", e.Severity)
@@ -171,3 +177,7 @@ type Alert struct {
 	AcknowledgedAt *time.Time
 	ResolvedAt     *time.Time
 }
+
+// oneLine folds every run of white space (line breaks and tabs included)
+// into one space.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -486,6 +486,7 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 
 // title is an incident title made from an alert summary.
 func title(summary string) string {
+	summary = oneLine(summary)
 	rs := []rune(summary)
 	if len(rs) <= incident.MaxTitle {
 		return summary

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/buildinfo"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
@@ -23,22 +24,24 @@ import (
 
 // Env is everything Main takes from the process, so tests can supply their own.
 type Env struct {
-	Args    []string
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
-	Getenv  func(string) (string, bool)
-	Clock   clock.Clock
+	Args   []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) (string, bool)
+	Clock  clock.Clock
+	// Version is the release version (buildinfo.Info.Version).
 	Version string
 	// Ready, if set, is called with the server's base URL once it listens.
 	Ready func(url string)
 }
 
-// OSEnv returns the Env of this process.
-func OSEnv(version string) Env {
+// OSEnv returns the Env of this process; linked is the version set at link
+// time ("dev" when none was), completed from the build information.
+func OSEnv(linked string) Env {
 	return Env{
 		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv,
-		Clock: clock.Real{}, Version: version,
+		Clock: clock.Real{}, Version: buildinfo.Read(linked).Version,
 	}
 }
 
@@ -113,6 +116,7 @@ func newRoot(env Env) *cobra.Command {
 		serveCmd(env, &cfg),
 		migrateCmd(env, &cfg),
 		versionCmd(env),
+		healthcheckCmd(env, &cfg),
 		tokenCmd(env, &cfg),
 		auditCmd(env, &cfg),
 		userCmd(env, &cfg),

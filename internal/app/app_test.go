@@ -5,13 +5,17 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite"
 
+	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 )
@@ -28,7 +32,9 @@ func runMain(t *testing.T, env map[string]string, args ...string) (int, string, 
 
 func TestVersionAndUsage(t *testing.T) {
 	code, out, _ := runMain(t, nil, "version")
-	if code != ExitOK || out != "ward 1.2.3\n" {
+	// A test binary has no VCS information; its Go version is this one's.
+	if code != ExitOK || !strings.HasPrefix(out, "ward 1.2.3\ncommit: unknown") ||
+		!strings.Contains(out, "\ngo:     "+runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH+"\n") {
 		t.Fatalf("version: %d %q", code, out)
 	}
 	if code, _, errs := runMain(t, nil, "serve", "--no-such-flag"); code != ExitUsage || !strings.Contains(errs, "no-such-flag") {
@@ -164,5 +170,48 @@ func TestServePlainHTTPWarns(t *testing.T) {
 	}
 	if !strings.HasPrefix(url, "http://") || !strings.Contains(errb.String(), "plain_http_enabled") {
 		t.Fatalf("url %s, log %s", url, errb.String())
+	}
+}
+
+// TestHealthcheck asks a server for /readyz as the container's health check
+// does: ready is exit 0, anything else exit 1 with the reason.
+func TestHealthcheck(t *testing.T) {
+	status := http.StatusOK
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	listen := strings.TrimPrefix(srv.URL, "https://")
+
+	if code, out, errs := runMain(t, map[string]string{"WARD_LISTEN": listen}, "healthcheck"); code != ExitOK || out != "ready\n" {
+		t.Errorf("ready server: exit %d, %q %s", code, out, errs)
+	}
+	status = http.StatusServiceUnavailable
+	if code, _, errs := runMain(t, nil, "healthcheck", "--listen", listen); code != ExitFailure || !strings.Contains(errs, "503 Service Unavailable") {
+		t.Errorf("unready server: exit %d, %s", code, errs)
+	}
+	srv.Close()
+	if code, _, errs := runMain(t, nil, "healthcheck", "--listen", listen); code != ExitFailure || !strings.Contains(errs, "not ready") {
+		t.Errorf("no server: exit %d, %s", code, errs)
+	}
+}
+
+func TestReadyURL(t *testing.T) {
+	for _, tt := range []struct {
+		cfg        config.Config
+		url, sname string
+	}{
+		{config.Config{Listen: "127.0.0.1:8443"}, "https://127.0.0.1:8443/readyz", ""},
+		{config.Config{Listen: ":8443"}, "https://127.0.0.1:8443/readyz", ""},
+		{config.Config{Listen: "0.0.0.0:8080", InsecureHTTP: true}, "http://127.0.0.1:8080/readyz", ""},
+		{config.Config{Listen: "[::]:443", ACMEDomains: []string{"ward.example.org", "ir.example.org"}}, "https://127.0.0.1:443/readyz", "ward.example.org"},
+	} {
+		if url, sname := readyURL(tt.cfg); url != tt.url || sname != tt.sname {
+			t.Errorf("readyURL(%+v) = %s %q, want %s %q", tt.cfg, url, sname, tt.url, tt.sname)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/wardhq/ward/internal/apitoken"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/buildinfo"
 	"github.com/wardhq/ward/internal/config"
 )
 
@@ -40,10 +41,10 @@ func migrateCmd(env Env, cfg *config.Config) *cobra.Command {
 func versionCmd(env Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print Ward's version",
+		Short: "Print Ward's version, the commit it was built from and that commit's date, and the Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			fmt.Fprintln(env.Stdout, "ward", env.Version)
+			fmt.Fprint(env.Stdout, buildinfo.Read(env.Version))
 			return nil
 		},
 	}

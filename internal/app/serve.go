@@ -173,7 +173,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
 		Breach: cases, Notices: notices, Reports: reports,
 		Users: users,
-		SSO:   single, Clock: env.Clock, Log: logger, Version: env.Version})
+		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err

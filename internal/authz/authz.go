@@ -63,35 +63,67 @@ func PrivilegedRole(r Role) bool {
 // Permission names one thing an actor may do.
 type Permission string
 
-// The permissions.
+// The permissions; Permissions says what each allows.
 const (
-	IncidentRead       Permission = "incident:read"       // see incidents (restricted ones only as a member)
-	IncidentWrite      Permission = "incident:write"      // create and change incidents
-	IncidentReadPHI    Permission = "incident:read_phi"   // see PHI fields unredacted
-	IncidentRestricted Permission = "incident:restricted" // see every restricted incident
-	AuditRead          Permission = "audit:read"          // read the audit trail
-	UserAdmin          Permission = "user:admin"          // manage users, roles, sessions and API tokens
-	ServiceWrite       Permission = "service:write"       // manage services, integration keys and maintenance windows
-	OnCallWrite        Permission = "oncall:write"        // manage escalation policies, schedules, overrides and SLA policies
-	StakeholderWrite   Permission = "stakeholder:write"   // manage stakeholder groups
-	BreachWrite        Permission = "breach:write"        // open breach cases and record their facts
-	BreachSign         Permission = "breach:sign"         // sign a breach determination (the Privacy Officer, 164.530(a))
-	ContactSelf        Permission = "contact:self"        // manage one's own contact methods and notification rules
-	ReportRead         Permission = "report:read"         // read breach reports: HHS packets and filings, the annual and breach logs, proof bundles
-	ReportWrite        Permission = "report:write"        // fill a case's HHS report details and record filings (the officers)
-	OrgWrite           Permission = "org:write"           // edit the organisation's profile the HHS report names
+	IncidentRead       Permission = "incident:read"
+	IncidentWrite      Permission = "incident:write"
+	IncidentReadPHI    Permission = "incident:read_phi"
+	IncidentRestricted Permission = "incident:restricted"
+	BreakGlass         Permission = "incident:break_glass"
+	RestrictedManage   Permission = "restricted:manage"
+	AuditRead          Permission = "audit:read"
+	UserAdmin          Permission = "user:admin"
+	ServiceWrite       Permission = "service:write"
+	OnCallWrite        Permission = "oncall:write"
+	StakeholderWrite   Permission = "stakeholder:write"
+	BreachWrite        Permission = "breach:write"
+	BreachSign         Permission = "breach:sign"
+	ContactSelf        Permission = "contact:self"
+	ReportRead         Permission = "report:read"
+	ReportWrite        Permission = "report:write"
+	OrgWrite           Permission = "org:write"
 )
 
-// rolePermissions is the one permission table; routes and services check it.
+// PermissionInfo is a permission and what it allows, for people.
+type PermissionInfo struct {
+	Permission Permission
+	Allows     string
+}
+
+// Permissions lists every permission with what it allows, in the order
+// docs/PERMISSIONS.md shows them.
+var Permissions = []PermissionInfo{
+	{IncidentRead, "see incidents (restricted ones only as a member), alerts, services, schedules, rules and breach cases"},
+	{IncidentWrite, "create and change incidents, their notes, tasks, members and pages"},
+	{IncidentReadPHI, "see PHI fields unredacted (each read is audited)"},
+	{IncidentRestricted, "see every restricted incident, its break-glass grants and the officer alerts"},
+	{BreakGlass, "ask for emergency (break-glass) access to a restricted incident (164.312(a)(2)(ii))"},
+	{RestrictedManage, "end a break-glass grant early and acknowledge officer alerts (the Security and Privacy Officers)"},
+	{AuditRead, "read the audit trail"},
+	{UserAdmin, "manage users, roles, sessions and API tokens"},
+	{ServiceWrite, "manage services, integration keys and maintenance windows"},
+	{OnCallWrite, "manage escalation policies, schedules, overrides, SLA policies and workflow rules"},
+	{StakeholderWrite, "manage stakeholder groups"},
+	{BreachWrite, "open breach cases, record their facts, import individuals, manage parties and notices"},
+	{BreachSign, "sign a breach determination (the Privacy Officer, 164.530(a))"},
+	{ContactSelf, "manage one's own contact methods and notification rules"},
+	{ReportRead, "read breach reports: HHS packets and filings, the annual and breach logs, proof bundles"},
+	{ReportWrite, "fill a case's HHS report details and record filings (the officers)"},
+	{OrgWrite, "edit the organisation's profile the HHS report names and the State table"},
+}
+
+// rolePermissions is the one permission table; routes and services check
+// it. The auditor holds only permissions that read (164.308(a)(4)): it
+// changes nothing, and the permission-matrix tests prove it.
 var rolePermissions = map[Role][]Permission{
-	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
+	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
 		BreachWrite, ContactSelf, ReportRead, OrgWrite},
-	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, ServiceWrite, OnCallWrite,
-		StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite},
-	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, AuditRead, StakeholderWrite, BreachWrite,
-		BreachSign, ContactSelf, ReportRead, ReportWrite},
-	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, ContactSelf},
-	RoleStakeholder: {IncidentRead, ContactSelf},
+	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
+		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite},
+	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
+		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite},
+	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, ContactSelf},
+	RoleStakeholder: {IncidentRead, BreakGlass, ContactSelf},
 	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead},
 }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -68,11 +69,19 @@ type Case struct {
 	IncidentID     string
 	IncidentNumber string
 	Facts          rules.Facts // NotificationRequired is the latest determination's
-	Outcome        string      // the latest signed determination's outcome, or pending
-	OpenedBy       string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	Version        int64
+	// Estimates are the per-State figures of Facts.ByState typed by hand
+	// (PUT or PATCH of the facts, the facts form); every other State's
+	// figure is counted from the case's imported individuals
+	// (docs/BREACH.md, "Facts").
+	Estimates map[string]int
+	// Legacy are the hand-typed notice dates of a case saved before
+	// notices made came from its records.
+	Legacy    Legacy
+	Outcome   string // the latest signed determination's outcome, or pending
+	OpenedBy  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
 }
 
 // visibleIncident resolves incident ref as the actor in ctx may see it.
@@ -89,11 +98,66 @@ func scanCase(r interface{ Scan(...any) error }) (Case, error) {
 		return Case{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	if err := json.Unmarshal([]byte(facts), &c.Facts); err != nil {
+	var sf storedFacts
+	if err := json.Unmarshal([]byte(facts), &sf); err != nil {
 		return Case{}, fmt.Errorf("case %s: facts: %w", c.ID, err)
 	}
+	c.Facts, c.Estimates, c.Legacy = sf.Facts, sf.Estimates, sf.Legacy
 	c.Facts.NotificationRequired = notifies(c.Outcome)
 	return c, nil
+}
+
+// storedFacts are a case's facts as its facts column holds them: the
+// facts (which other readers of the column decode alone) and which
+// per-State figures were typed by hand. Estimates is nil on a case saved
+// before they were recorded.
+type storedFacts struct {
+	rules.Facts
+	Estimates map[string]int `json:"by_state_estimates"`
+	Legacy
+}
+
+// Legacy are the notice dates a case's facts held before notices made
+// were read from its records (the facts individual_notice_at and
+// hhs_notice_at, typed by hand). They are kept as stored, and count as the
+// date a notice was made for any notice the records do not show made yet,
+// so a deadline counted from them does not move later on upgrade.
+type Legacy struct {
+	IndividualNoticeAt *time.Time `json:"individual_notice_at,omitempty"`
+	HHSNoticeAt        *time.Time `json:"hhs_notice_at,omitempty"`
+}
+
+// made fills in made, for every notice the records do not show made, the
+// date the legacy facts give for it: the notice to individuals for each
+// group of f, the notice to HHS.
+func (l Legacy) made(f rules.Facts, made map[string]time.Time) {
+	set := func(key string, at *time.Time) {
+		if _, ok := made[key]; !ok && at != nil && !at.IsZero() {
+			made[key] = at.UTC()
+		}
+	}
+	set(rules.IndividualsKey(""), l.IndividualNoticeAt)
+	for st := range f.ByState {
+		set(rules.IndividualsKey(st), l.IndividualNoticeAt)
+	}
+	set(string(rules.ToHHS), l.HHSNoticeAt)
+}
+
+// estimatesOf returns the per-State figures of case c typed by hand: those
+// recorded, or on a case saved before they were, its States that no
+// imported individual lives in.
+func estimatesOf(c Case, cnt Counts) map[string]int {
+	if c.Estimates != nil {
+		return maps.Clone(c.Estimates)
+	}
+	out := maps.Clone(c.Facts.ByState)
+	if out == nil {
+		out = map[string]int{}
+	}
+	for _, st := range cnt.ByState {
+		delete(out, st.State)
+	}
+	return out
 }
 
 // notifies reports whether an outcome obliges notices: a signed
@@ -105,7 +169,9 @@ func notifies(outcome string) bool {
 	return outcome == OutcomePending || outcome == string(rules.NotificationRequired)
 }
 
-// caseOf reads the case of visible incident ref.
+// caseOf reads the case of visible incident ref, with its Estimates (on a
+// case saved before they were recorded, its States no imported individual
+// lives in).
 func (s *Service) caseOf(ctx context.Context, q db.Querier, ref string) (Case, error) {
 	id, _, err := s.visibleIncident(ctx, q, ref)
 	if err != nil {
@@ -118,6 +184,13 @@ func (s *Service) caseOf(ctx context.Context, q db.Querier, ref string) (Case, e
 	}
 	if err != nil {
 		return Case{}, fmt.Errorf("read breach case: %w", err)
+	}
+	if c.Estimates == nil {
+		cnt, err := s.counts(ctx, q, c.ID)
+		if err != nil {
+			return Case{}, err
+		}
+		c.Estimates = estimatesOf(c, cnt)
 	}
 	return c, nil
 }
@@ -170,8 +243,8 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 	}
 	facts0.DiscoveredAt, facts0.ShouldHaveKnownAt = detected.UTC(), detected.UTC()
 	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
-		CreatedAt: now, UpdatedAt: now, Version: 1, Facts: facts0}
-	facts, err := json.Marshal(out.Facts)
+		CreatedAt: now, UpdatedAt: now, Version: 1, Facts: facts0, Estimates: map[string]int{}}
+	facts, err := json.Marshal(storedFacts{Facts: out.Facts, Estimates: out.Estimates, Legacy: out.Legacy})
 	if err != nil {
 		return Case{}, err
 	}
@@ -208,50 +281,38 @@ func (s *Service) Get(ctx context.Context, ref string) (Case, error) {
 }
 
 // SetFacts replaces the case's facts (all but the determination's result)
-// and recomputes its obligations; the change goes on the timeline with
-// what it did to them.
+// and recomputes its obligations (PUT): it is PatchFacts naming every fact,
+// with f.ByState replacing the figures typed by hand. The per-State counts
+// of the imported individuals stay as they are (docs/BREACH.md, "Facts").
 func (s *Service) SetFacts(ctx context.Context, ref string, f rules.Facts) (Case, error) {
-	actor, err := authz.Check(ctx, authz.BreachWrite)
-	if err != nil {
-		return Case{}, err
+	p := FactsPatch{Set: factNames(), To: f, ClearByState: true, ByState: map[string]*int{}}
+	for st, n := range f.ByState {
+		p.ByState[st] = &n
 	}
-	now := s.clock.Now()
-	var out Case
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		c, err := s.caseOf(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		var n int
-		if out, n, err = s.saveFactsTx(ctx, tx, c, f, now); err != nil {
-			return err
-		}
-		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
-			"Breach facts changed by %s: %d notice obligations recomputed.", actor.Name, n))
-	})
-	if err != nil {
-		return Case{}, err
-	}
-	return out, nil
+	return s.PatchFacts(ctx, ref, p)
 }
 
-// saveFactsTx replaces case c's facts with f, recomputes its obligations
-// and audits the change; it returns the case as saved and how many
-// obligations it now has. The caller says so on the timeline.
-func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.Facts, now time.Time) (Case, int, error) {
+// saveFactsTx saves f as case c's facts, with the per-State figures typed
+// by hand (estimates) over the counts of its imported individuals (cnt;
+// mergeCounts), recomputes its obligations and audits the change; it
+// returns the case as saved and how many obligations it now has. The
+// caller says so on the timeline.
+func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.Facts, estimates map[string]int, cnt Counts,
+	now time.Time) (Case, int, error) {
 	f.NotificationRequired = notifies(c.Outcome)
+	estimates = mergeCounts(&f, estimates, cnt)
 	if err := s.fillCustomers(ctx, tx, &f); err != nil {
 		return Case{}, 0, err
 	}
-	if err := f.Validate(); err != nil {
+	if err := f.ValidateAt(now); err != nil {
 		return Case{}, 0, err
 	}
 	old := c.Facts
-	c.Facts, c.UpdatedAt = f, now
+	c.Facts, c.Estimates, c.UpdatedAt = f, estimates, now
 	c.Version++
 	stored := f
 	stored.NotificationRequired = false
-	facts, err := json.Marshal(stored)
+	facts, err := json.Marshal(storedFacts{Facts: stored, Estimates: estimates, Legacy: c.Legacy})
 	if err != nil {
 		return Case{}, 0, err
 	}
@@ -264,7 +325,7 @@ func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.F
 		return Case{}, 0, err
 	}
 	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.facts", ObjectType: "incident", ObjectID: c.IncidentID,
-		Change: map[string]any{"case_id": c.ID, "old": old, "new": stored}}); err != nil {
+		Change: map[string]any{"case_id": c.ID, "old": old, "new": stored, "by_state_estimates": estimates}}); err != nil {
 		return Case{}, 0, err
 	}
 	return c, n, nil
@@ -296,6 +357,7 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 	for _, m := range made {
 		c.Facts.Made[m.key] = m.at.UTC()
 	}
+	c.Legacy.made(c.Facts, c.Facts.Made)
 	obs, err := rules.Obligations(c.Facts, rs, now)
 	if err != nil {
 		return 0, err

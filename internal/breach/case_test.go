@@ -66,8 +66,8 @@ func TestBreachCase(t *testing.T) {
 		// The discovery clock starts at the earlier of known and should
 		// have known (164.404(a)(2)).
 		f := c.Facts
-		f.DiscoveredAt = start.Add(48 * time.Hour)
-		f.ShouldHaveKnownAt = start
+		f.DiscoveredAt = start
+		f.ShouldHaveKnownAt = start.Add(-48 * time.Hour)
 		f.Individuals = 600
 		f.ByState = map[string]int{"NV": 550, "AZ": 50}
 		if _, err := svc.SetFacts(sec, inc.Number, f); err != nil {
@@ -85,7 +85,7 @@ func TestBreachCase(t *testing.T) {
 			if o.Citation == "" || o.Why == "" || o.State != breach.StateOpen {
 				t.Errorf("obligation without citation or reason: %+v", o)
 			}
-			if o.Recipient == rules.ToIndividuals && o.Due.After(start.AddDate(0, 0, 61)) {
+			if o.Recipient == rules.ToIndividuals && o.Due.After(start.AddDate(0, 0, 59)) {
 				t.Errorf("individual notice due %s, after 60 days from the earlier date (164.404(b))", o.Due)
 			}
 		}
@@ -188,4 +188,69 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestLegacyNoticeDatesStillCount: a case saved before notices made came
+// from the records held the dates typed into its facts
+// (individual_notice_at, hhs_notice_at); after the upgrade a deadline
+// counted from them still counts from them, and saving the facts keeps
+// them, rather than counting from the notice's later deadline.
+func TestLegacyNoticeDatesStillCount(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		clk := clock.NewFake(start)
+		incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
+		svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec := as(authz.RoleSecurityOfficer, "sam")
+		inc, err := incs.Create(sec, incident.CreateInput{Title: "Lost backup tape", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := svc.Open(sec, inc.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := c.Facts
+		f.DiscoveredAt, f.ShouldHaveKnownAt, f.Individuals, f.ByState = start.Add(-72*time.Hour), time.Time{}, 600, map[string]int{"CA": 600}
+		if _, err := svc.SetFacts(sec, inc.Number, f); err != nil {
+			t.Fatal(err)
+		}
+		agDue := func() time.Time {
+			obs, err := svc.Obligations(sec, inc.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range obs {
+				if o.Key == "state_regulator:CA-ag" {
+					return o.Due
+				}
+			}
+			t.Fatalf("no California AG notice: %s", keysOf(obs))
+			return time.Time{}
+		}
+		before := agDue()
+		// The row as an older Ward wrote it: the notice to individuals
+		// typed into the facts on the day of discovery.
+		notified := start.Add(-72 * time.Hour)
+		var body string
+		if err := d.R.QueryRow(`SELECT facts FROM breach_cases WHERE id = $1`, c.ID).Scan(&body); err != nil {
+			t.Fatal(err)
+		}
+		body = strings.Replace(body, "{", `{"individual_notice_at":"`+notified.Format(time.RFC3339)+`",`, 1)
+		if _, err := d.W.Exec(`UPDATE breach_cases SET facts = $1 WHERE id = $2`, body, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.Individuals = 601
+		if _, err := svc.SetFacts(sec, inc.Number, f); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := agDue(), rules.EndOfDay(notified.AddDate(0, 0, 15), time.UTC); !got.Equal(want) || !got.Before(before) {
+			t.Fatalf("California AG due %s after the upgrade, want %s: 15 days from the notice typed in the facts (was %s)", got, want, before)
+		}
+		if err := d.R.QueryRow(`SELECT facts FROM breach_cases WHERE id = $1`, c.ID).Scan(&body); err != nil || !strings.Contains(body, "individual_notice_at") {
+			t.Fatalf("saving the facts dropped the typed notice date: %s %v", body, err)
+		}
+	})
 }

@@ -1,8 +1,6 @@
 package breach
 
 import (
-	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/transform"
-
 	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/input"
 )
 
 // Person is an affected individual's PHI as imported: it is stored only
@@ -67,68 +63,41 @@ var columnAliases = map[string]string{
 	"consent_electronic": "consent_electronic", "email_consent": "consent_electronic", "customer": "customer",
 }
 
-// utf8OrWindows1252 passes valid UTF-8 through and decodes every byte that
-// is not as Windows-1252, so a list saved by Excel in either reads right.
-type utf8OrWindows1252 struct{ transform.NopResetter }
+// MaxIndividualField caps each field of a list of individuals, in
+// characters: more is refused on its line (a name or an address line is
+// far shorter; a field that long is a broken file).
+const MaxIndividualField = 1000
 
-func (utf8OrWindows1252) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
-	for nSrc < len(src) {
-		if !utf8.FullRune(src[nSrc:]) && !atEOF {
-			return nDst, nSrc, transform.ErrShortSrc
-		}
-		r, size := utf8.DecodeRune(src[nSrc:])
-		if r == utf8.RuneError && size <= 1 {
-			r = charmap.Windows1252.DecodeByte(src[nSrc])
-			size = 1
-		}
-		if nDst+utf8.RuneLen(r) > len(dst) {
-			return nDst, nSrc, transform.ErrShortDst
-		}
-		nDst += utf8.EncodeRune(dst[nDst:], r)
-		nSrc += size
-	}
-	return nDst, nSrc, nil
-}
-
-// csvRows reads a list of individuals as a stream: UTF-8 (with or without
-// a byte-order mark) or Windows-1252, an optional leading "sep=" line,
-// quoted fields, CRLF line ends, trailing empty columns and Excel's ="..."
-// text cells.
+// csvRows reads a list of individuals as a stream (input.CSV): UTF-8 (with
+// or without a byte-order mark) or Windows-1252, never UTF-16, an optional
+// leading "sep=" line, quoted fields, CRLF line ends, trailing empty
+// columns and Excel's ="..." text cells. A malformed record (an
+// unterminated quote) is a problem on its line and the next line is read
+// as the next record.
 type csvRows struct {
-	r      *csv.Reader
-	cols   map[int]string // column index → field
-	offset int            // lines before the CSV proper (the sep= line)
-	now    time.Time      // a date of birth after it is an error
+	r    *input.CSV
+	cols map[int]string // column index → field
+	now  time.Time      // a date of birth after it is an error
 }
 
 func newCSVRows(in io.Reader, now time.Time) (*csvRows, error) {
-	br := bufio.NewReaderSize(transform.NewReader(in, utf8OrWindows1252{}), 64<<10)
-	first, err := br.ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read csv: %w", err)
+	cr, err := input.NewCSV(in, input.CSVOptions{Windows1252: true})
+	if err != nil {
+		return nil, err
 	}
-	first = strings.TrimPrefix(first, "\uFEFF")
-	sep, offset := ',', 0
-	var rest io.Reader = io.MultiReader(strings.NewReader(first), br)
-	if t := strings.TrimRight(first, "\r\n"); strings.HasPrefix(strings.ToLower(t), "sep=") {
-		r, _ := utf8.DecodeRuneInString(t[4:])
-		if r == utf8.RuneError || r == '"' || r == '\r' || r == '\n' {
-			return nil, errors.New("csv: the sep= line names no separator")
-		}
-		sep, offset, rest = r, 1, br
-	}
-	cr := csv.NewReader(rest)
-	cr.Comma, cr.FieldsPerRecord, cr.LazyQuotes = sep, -1, true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, errors.New("csv: the file is empty; the first line must name the columns")
+		return nil, errors.New("the file is empty; the first line must name the columns")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("csv header: %w", err)
+		return nil, err
+	}
+	if header.Problem != "" {
+		return nil, fmt.Errorf("the header line %d: %s", header.Line, header.Problem)
 	}
 	cols := map[int]string{}
 	seen := map[string]bool{}
-	for i, h := range header {
+	for i, h := range header.Fields {
 		k := strings.ToLower(strings.TrimSpace(h))
 		k = strings.NewReplacer(" ", "_", "-", "_").Replace(k)
 		f, ok := columnAliases[k]
@@ -140,42 +109,47 @@ func newCSVRows(in io.Reader, now time.Time) (*csvRows, error) {
 	if !seen["name"] {
 		return nil, errors.New("csv header: no name column (name or full_name)")
 	}
-	return &csvRows{r: cr, cols: cols, offset: offset, now: now}, nil
+	return &csvRows{r: cr, cols: cols, now: now}, nil
 }
 
-// next returns the next row, or the problem that rejects it; io.EOF at the
-// end.
+// next returns the next row, or the problems that reject it; io.EOF at
+// the end.
 func (c *csvRows) next() (person, []RowProblem, error) {
 	rec, err := c.r.Read()
-	if errors.Is(err, io.EOF) {
-		return person{}, nil, io.EOF
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return person{}, []RowProblem{{Line: pe.StartLine + c.offset, Reason: "malformed CSV: " + pe.Err.Error()}}, nil
-	}
 	if err != nil {
-		return person{}, nil, fmt.Errorf("read csv: %w", err)
+		return person{}, nil, err
 	}
-	line, _ := c.r.FieldPos(0)
-	line += c.offset
+	if rec.Problem != "" {
+		return person{}, []RowProblem{{Line: rec.Line, Reason: "malformed CSV: " + rec.Problem}}, nil
+	}
 	fields := map[string]string{}
-	for i, v := range rec {
-		if f, ok := c.cols[i]; ok {
-			fields[f] = cell(v)
-		}
-	}
+	var probs []RowProblem
 	allEmpty := true
-	for _, v := range rec {
+	for i, v := range rec.Fields {
 		if strings.TrimSpace(v) != "" {
 			allEmpty = false
-			break
 		}
+		f, ok := c.cols[i]
+		if !ok {
+			continue
+		}
+		if reason := input.Text(v); reason != "" {
+			probs = append(probs, RowProblem{Line: rec.Line, Field: f, Reason: reason})
+			continue
+		}
+		if n := utf8.RuneCountInString(v); n > MaxIndividualField {
+			probs = append(probs, RowProblem{Line: rec.Line, Field: f, Reason: fmt.Sprintf("is %d characters long; the limit is %d", n, MaxIndividualField)})
+			continue
+		}
+		fields[f] = cell(v)
 	}
 	if allEmpty {
-		return person{line: line, blank: true}, nil, nil
+		return person{line: rec.Line, blank: true}, nil, nil
 	}
-	p, probs := parsePerson(line, fields, c.now)
+	if len(probs) > 0 {
+		return person{line: rec.Line}, probs, nil
+	}
+	p, probs := parsePerson(rec.Line, fields, c.now)
 	return p, probs, nil
 }
 
@@ -199,6 +173,8 @@ func parsePerson(line int, f map[string]string, now time.Time) (person, []RowPro
 		NextOfKin: f["next_of_kin"], NextOfKinAddress: f["next_of_kin_address"]}}
 	if p.rec.Name == "" {
 		bad("name", "missing")
+	} else if reason := input.Title(p.rec.Name); reason != "" {
+		bad("name", reason)
 	}
 	if _, known := rules.JurisdictionName(p.rec.State); p.rec.State != "" && !known {
 		bad("state", "not a two-letter State or territory code")

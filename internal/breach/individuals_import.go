@@ -250,19 +250,22 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 
 // recountTx counts case c's individuals (an aggregate over the
 // breach_individuals_counts index, no record read), sets its Individuals
-// and ByState facts from them and recomputes its obligations.
+// and ByState facts from them (mergeCounts: each State with imported
+// individuals counts them; Individuals is raised to cover them and the
+// estimates of other States, never lowered) and recomputes its
+// obligations.
 func (s *Service) recountTx(ctx context.Context, tx *sql.Tx, c Case, now time.Time) (Counts, int, error) {
 	cnt, err := s.counts(ctx, tx, c.ID)
 	if err != nil {
 		return Counts{}, 0, err
 	}
+	// The imported counts stand for their States; the figures typed for
+	// States not on the list stay (mergeCounts, in saveFactsTx), and the
+	// total is raised to cover both, never lowered.
 	f := c.Facts
-	f.Individuals, f.ByState = cnt.Individuals, map[string]int{}
-	for _, st := range cnt.ByState {
-		if st.State != "" {
-			f.ByState[st.State] = st.Individuals
-		}
-	}
+	estimates := estimatesOf(c, cnt)
+	listed, estimated := leastIndividuals(estimates, cnt)
+	f.Individuals = max(f.Individuals, listed+estimated)
 	// A business associate owes each customer whose individuals are
 	// affected its own notice (164.410): a registry customer named on
 	// the individuals joins the facts' customers, with its terms.
@@ -281,7 +284,7 @@ func (s *Service) recountTx(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 			}
 		}
 	}
-	_, n, err := s.saveFactsTx(ctx, tx, c, f, now)
+	_, n, err := s.saveFactsTx(ctx, tx, c, f, estimates, cnt, now)
 	return cnt, n, err
 }
 

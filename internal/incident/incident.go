@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/input"
 )
 
 // Severity ranks an incident's urgency, sev1 the most urgent.
@@ -162,9 +163,21 @@ type Task struct {
 	TitleRedacted bool
 }
 
+// checkText applies the input policy (package input) and the length
+// limits to a free-text field.
 func checkText(field, v string, min, max int) error {
-	if !utf8.ValidString(v) {
-		return apperr.Field(field, "is not valid UTF-8")
+	return checkWith(input.Text, field, v, min, max)
+}
+
+// checkTitle is checkText with the rules for titles and names: one line,
+// no bidirectional control, a visible character.
+func checkTitle(field, v string, min, max int) error {
+	return checkWith(input.Title, field, v, min, max)
+}
+
+func checkWith(policy func(string) string, field, v string, min, max int) error {
+	if reason := policy(v); reason != "" {
+		return apperr.Field(field, "%s", reason)
 	}
 	n := utf8.RuneCountInString(v)
 	if min > 0 && strings.TrimSpace(v) == "" {

@@ -275,7 +275,7 @@ const OfficerAlertBreakGlass = "break_glass"
 // reason) and raised to the Security Officer as an officer alert and a
 // structured warning in the log.
 func (s *Service) BreakGlass(ctx context.Context, ref, reason string) (Grant, error) {
-	actor, err := authz.Check(ctx, authz.IncidentRead)
+	actor, err := authz.Check(ctx, authz.BreakGlass)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -424,7 +424,7 @@ func scanOfficerAlert(r scanner) (OfficerAlert, error) {
 // the audit trail records who. Acknowledging it again changes nothing. It
 // needs incident:restricted.
 func (s *Service) AcknowledgeOfficerAlert(ctx context.Context, id string) (OfficerAlert, error) {
-	actor, err := authz.Check(ctx, authz.IncidentRestricted)
+	actor, err := authz.Check(ctx, authz.RestrictedManage)
 	if err != nil {
 		return OfficerAlert{}, err
 	}
@@ -533,7 +533,7 @@ func scanGrant(r scanner) (Grant, error) {
 // and the audit trail (incident.break_glass.revoke) record it. It needs
 // incident:restricted.
 func (s *Service) RevokeGrant(ctx context.Context, ref, grantID string) (Grant, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRestricted); err != nil {
+	if _, err := authz.Check(ctx, authz.RestrictedManage); err != nil {
 		return Grant{}, err
 	}
 	var g Grant

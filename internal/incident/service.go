@@ -199,11 +199,11 @@ func normPtr(t *time.Time) *time.Time {
 
 func validate(inc *Incident, now time.Time) error {
 	for _, err := range []error{
-		checkText("title", inc.Title, 1, MaxTitle),
+		checkTitle("title", inc.Title, 1, MaxTitle),
 		checkText("description", inc.Description, 0, MaxDescription),
 		checkEnum("severity", inc.Severity, Severities),
 		checkEnum("category", inc.Category, Categories),
-		checkText("commander", inc.Commander, 0, MaxName),
+		checkTitle("commander", inc.Commander, 0, MaxName),
 		checkCustomers(inc.Customers),
 		checkTimes(inc.OccurredAt, inc.DetectedAt, now),
 	} {

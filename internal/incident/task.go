@@ -28,7 +28,7 @@ type TaskUpdate struct {
 }
 
 func checkTask(t *Task) error {
-	if err := checkText("title", t.Title, 1, MaxTitle); err != nil {
+	if err := checkTitle("title", t.Title, 1, MaxTitle); err != nil {
 		return err
 	}
 	return checkText("owner", t.Owner, 0, MaxName)

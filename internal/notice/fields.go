@@ -10,10 +10,12 @@ package notice
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"text/template"
+	tparse "text/template/parse"
 
 	"github.com/wardhq/ward/internal/apperr"
 )
@@ -137,10 +139,102 @@ func sample() Data {
 // fieldRE finds the merge fields a template names, e.g. {{.Contact.TollFree}}.
 var fieldRE = regexp.MustCompile(`\.(Entity|Contact|Breach|Individual|Recipient|Date)(?:\.([A-Za-z]+))?`)
 
+// A template runs in bounded time and space: it cannot loop (range),
+// call another template (define, template, block) or build text with a
+// function (printf, html, ...), so running one costs at most its length
+// times the largest field, and what it writes is capped at maxMerged.
+// Checking or previewing a hostile template cannot hold the server.
+const maxMerged = 1 << 20
+
+// templateFuncs are the functions a template may call: tests and lookups
+// that build no text.
+var templateFuncs = map[string]bool{"and": true, "or": true, "not": true, "eq": true, "ne": true, "lt": true, "le": true,
+	"gt": true, "ge": true, "len": true, "index": true}
+
 // parse compiles a template body; missing map keys and unknown fields are
-// errors.
+// errors, and so is anything that could make it run without bound.
 func parse(name, body string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=error").Parse(body)
+	t, err := template.New(name).Option("missingkey=error").Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range t.Templates() {
+		if x.Name() != name {
+			return nil, fmt.Errorf("template: %s: define and block are not supported; a notice is one template", name)
+		}
+	}
+	if t.Tree == nil {
+		return t, nil
+	}
+	if n, what := unbounded(t.Tree.Root); n != nil {
+		loc, _ := t.ErrorContext(n)
+		return nil, fmt.Errorf("template: %s: %s is not supported in a notice", loc, what)
+	}
+	return t, nil
+}
+
+// unbounded finds the first node under n that parse refuses, and names it.
+func unbounded(n tparse.Node) (tparse.Node, string) {
+	switch x := n.(type) {
+	case *tparse.ListNode:
+		if x == nil {
+			return nil, ""
+		}
+		for _, c := range x.Nodes {
+			if bad, what := unbounded(c); bad != nil {
+				return bad, what
+			}
+		}
+	case *tparse.ActionNode:
+		return unbounded(x.Pipe)
+	case *tparse.IfNode:
+		return unboundedBranch(&x.BranchNode)
+	case *tparse.WithNode:
+		return unboundedBranch(&x.BranchNode)
+	case *tparse.RangeNode:
+		return x, "{{range}}"
+	case *tparse.TemplateNode:
+		return x, "{{template}}"
+	case *tparse.PipeNode:
+		if x == nil {
+			return nil, ""
+		}
+		for _, c := range x.Cmds {
+			for _, a := range c.Args {
+				if bad, what := unbounded(a); bad != nil {
+					return bad, what
+				}
+			}
+		}
+	case *tparse.ChainNode:
+		return unbounded(x.Node)
+	case *tparse.IdentifierNode:
+		if !templateFuncs[x.Ident] {
+			return x, "the function " + x.Ident
+		}
+	}
+	return nil, ""
+}
+
+func unboundedBranch(b *tparse.BranchNode) (tparse.Node, string) {
+	for _, n := range []tparse.Node{b.Pipe, b.List, b.ElseList} {
+		if bad, what := unbounded(n); bad != nil {
+			return bad, what
+		}
+	}
+	return nil, ""
+}
+
+// cappedBuffer is a buffer that refuses to grow past maxMerged.
+type cappedBuffer struct{ bytes.Buffer }
+
+var errTooLong = errors.New("the merged text is over 1 MiB")
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > maxMerged {
+		return 0, errTooLong
+	}
+	return b.Buffer.Write(p)
 }
 
 // CheckFields parses body as a text/template and runs it on sample data,
@@ -152,7 +246,7 @@ func CheckFields(field, body string) error {
 	if err != nil {
 		return apperr.Field(field, "%s", cleanTemplateError(err))
 	}
-	if err := t.Execute(&bytes.Buffer{}, sample()); err != nil {
+	if err := t.Execute(&cappedBuffer{}, sample()); err != nil {
 		return apperr.Field(field, "%s (the merge fields are listed in docs/NOTICES.md, e.g. {{.Entity.Name}}, {{.Individual.Name}}, {{.Breach.DiscoveredOn}}, {{.Contact.TollFree}})",
 			cleanTemplateError(err))
 	}
@@ -172,7 +266,7 @@ func Merge(name, body string, d Data) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var b bytes.Buffer
+	var b cappedBuffer
 	if err := t.Execute(&b, d); err != nil {
 		return "", fmt.Errorf("merge %s: %w", name, err)
 	}

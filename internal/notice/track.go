@@ -3,12 +3,12 @@ package notice
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
@@ -16,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/input"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -291,61 +292,10 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 	if err != nil {
 		return Returns{}, err
 	}
-	r := csv.NewReader(in)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		return Returns{}, apperr.Field("csv", "no header line: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))] = i
-	}
-	_, hasInd := col["individual_id"]
-	_, hasKey := col["row_key"]
-	if !hasInd && !hasKey {
-		return Returns{}, apperr.Field("csv", "the header must name individual_id or row_key")
-	}
-	get := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
-	type ret struct {
-		line                    int
-		individual, key, reason string
-		at                      time.Time
-	}
-	var out Returns
-	var rets []ret
 	now := s.clock.Now()
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return Returns{}, apperr.Field("csv", "line %d: %v", line, err)
-		}
-		out.Rows++
-		x := ret{line: line, individual: get(rec, "individual_id"), key: get(rec, "row_key"), reason: get(rec, "reason"), at: now}
-		if d := get(rec, "returned_at"); d != "" {
-			t, err := time.Parse("2006-01-02", d)
-			if err != nil || t.After(now) {
-				out.Problems = append(out.Problems, ReturnProblem{line, "returned_at is not a date YYYY-MM-DD in the past"})
-				continue
-			}
-			x.at = t
-		}
-		if len(x.reason) > 200 {
-			x.reason = x.reason[:200]
-		}
-		if x.individual == "" && x.key == "" {
-			out.Problems = append(out.Problems, ReturnProblem{line, "names no individual_id or row_key"})
-			continue
-		}
-		rets = append(rets, x)
+	out, rets, err := readReturns(in, now)
+	if err != nil {
+		return Returns{}, err
 	}
 	var c breach.Case
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
@@ -392,6 +342,91 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 		return Returns{}, err
 	}
 	return out, nil
+}
+
+// returnRow is a row of a returns CSV that names a notice.
+type returnRow struct {
+	line                    int
+	individual, key, reason string
+	at                      time.Time
+}
+
+// readReturns reads a returns CSV (RecordReturns): the rows that name a
+// notice, and in out the rows read and the problems of the others.
+func readReturns(in io.Reader, now time.Time) (out Returns, rets []returnRow, err error) {
+	r, err := input.NewCSV(in, input.CSVOptions{})
+	if err != nil {
+		return Returns{}, nil, apperr.Field("csv", "%s", err.Error())
+	}
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return Returns{}, nil, apperr.Field("csv", "the file is empty; the first line must name the columns")
+	}
+	if err != nil {
+		return Returns{}, nil, err
+	}
+	if header.Problem != "" {
+		return Returns{}, nil, apperr.Field("csv", "the header line: %s", header.Problem)
+	}
+	col := map[string]int{}
+	for i, h := range header.Fields {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	_, hasInd := col["individual_id"]
+	_, hasKey := col["row_key"]
+	if !hasInd && !hasKey {
+		return Returns{}, nil, apperr.Field("csv", "the header must name individual_id or row_key")
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+rows:
+	for {
+		rr, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Returns{}, nil, err
+		}
+		out.Rows++
+		line, rec := rr.Line, rr.Fields
+		if rr.Problem != "" {
+			out.Problems = append(out.Problems, ReturnProblem{line, "malformed CSV: " + rr.Problem})
+			continue
+		}
+		for _, name := range []string{"individual_id", "row_key", "reason", "returned_at"} {
+			if reason := input.Text(get(rec, name)); reason != "" {
+				out.Problems = append(out.Problems, ReturnProblem{line, name + " " + reason})
+				continue rows
+			}
+		}
+		x := returnRow{line: line, individual: get(rec, "individual_id"), key: get(rec, "row_key"), reason: get(rec, "reason"), at: now}
+		if d := get(rec, "returned_at"); d != "" {
+			t, err := time.Parse("2006-01-02", d)
+			if err != nil || t.After(now) {
+				out.Problems = append(out.Problems, ReturnProblem{line, "returned_at is not a date YYYY-MM-DD in the past"})
+				continue
+			}
+			x.at = t
+		}
+		if len(x.reason) > 200 { // at most 200 bytes, cut between characters
+			cut := 200
+			for cut > 0 && !utf8.RuneStart(x.reason[cut]) {
+				cut--
+			}
+			x.reason = x.reason[:cut]
+		}
+		if x.individual == "" && x.key == "" {
+			out.Problems = append(out.Problems, ReturnProblem{line, "names no individual_id or row_key"})
+			continue
+		}
+		rets = append(rets, x)
+	}
+	return out, rets, nil
 }
 
 // Resend queues notice id again, a returned or failed notice to an

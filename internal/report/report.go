@@ -21,6 +21,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
@@ -308,9 +309,10 @@ type ReportDetails struct {
 	UpdatedAt           *time.Time   `json:"updated_at,omitempty" readOnly:"true"`
 }
 
-// Validate reports every code outside its vocabulary and dates out of
-// order, naming each field.
-func (d ReportDetails) Validate() error {
+// Validate reports every code outside its vocabulary, dates out of order
+// and breach or discovery dates after now (the service clock's), naming
+// each field.
+func (d ReportDetails) Validate(now time.Time) error {
 	var fs []apperr.FieldError
 	checkCodes(&fs, "breach_types", BreachTypes, d.BreachTypes)
 	checkCodes(&fs, "locations", Locations, d.Locations)
@@ -322,6 +324,16 @@ func (d ReportDetails) Validate() error {
 	}
 	if d.BreachStart != nil && d.BreachEnd != nil && d.BreachEnd.Before(*d.BreachStart) {
 		fs = append(fs, apperr.FieldError{Field: "breach_end", Message: "is before breach_start"})
+	}
+	for _, dt := range []struct {
+		field string
+		t     *time.Time
+	}{{"breach_start", d.BreachStart}, {"breach_end", d.BreachEnd}, {"discovery_end", d.DiscoveryEnd}} {
+		if dt.t != nil {
+			if e := rules.NotFuture(dt.field, *dt.t, now); e != nil {
+				fs = append(fs, *e)
+			}
+		}
 	}
 	if len([]rune(d.Description)) > 4000 {
 		fs = append(fs, apperr.FieldError{Field: "description", Message: "is longer than 4000 characters"})
@@ -380,14 +392,14 @@ func (s *Service) SetDetails(ctx context.Context, ref string, d ReportDetails) (
 	if err != nil {
 		return ReportDetails{}, err
 	}
-	if err := d.Validate(); err != nil {
+	now := s.clock.Now()
+	if err := d.Validate(now); err != nil {
 		return ReportDetails{}, err
 	}
 	c, err := s.cases.Get(ctx, ref)
 	if err != nil {
 		return ReportDetails{}, err
 	}
-	now := s.clock.Now()
 	d.UpdatedBy, d.UpdatedAt = "", nil
 	body, err := json.Marshal(d)
 	if err != nil {

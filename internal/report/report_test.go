@@ -151,13 +151,17 @@ func TestPacketMissing(t *testing.T) {
 
 func TestDetailsValidate(t *testing.T) {
 	_, _, _, d := filledCase()
-	if err := d.Validate(); err != nil {
+	now := time.Date(2026, 5, 7, 0, 0, 0, 0, time.UTC)
+	if err := d.Validate(now); err != nil {
 		t.Fatal(err)
 	}
 	d.Locations = []string{"car", "laptop", "laptop"}
 	d.Safeguards = []string{"none", "privacy_rule"}
-	err := d.Validate()
-	for _, want := range []string{"locations[0]", "locations[2]", "safeguards"} {
+	// Breach and discovery dates are not in the future.
+	future, later := now.Add(time.Hour), now.AddDate(0, 1, 0)
+	d.BreachEnd, d.DiscoveryEnd = &future, &later
+	err := d.Validate(now)
+	for _, want := range []string{"locations[0]", "locations[2]", "safeguards", "breach_end", "discovery_end"} {
 		if err == nil || !strings.Contains(errorFields(err), want) {
 			t.Errorf("no error on %s: %v", want, err)
 		}

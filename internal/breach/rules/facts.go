@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,8 +49,9 @@ type Facts struct {
 	// Individuals is the number affected in total (an estimate is allowed).
 	Individuals int `json:"individuals"`
 	// ByState counts affected individuals per State or jurisdiction of
-	// residence, keyed by its two-letter code ("CA", "PR"); residents whose
-	// State is unknown count only in Individuals.
+	// residence, keyed by its two-letter code ("CA", "PR"; one of
+	// JurisdictionCodes); residents whose State is unknown count only in
+	// Individuals.
 	ByState map[string]int `json:"by_state,omitempty"`
 	// Customers are the covered entities to notify when Role is
 	// BusinessAssociate or Both (164.410).
@@ -56,7 +59,8 @@ type Facts struct {
 	// Delay is the law-enforcement delay, if any (164.412).
 	Delay *LawEnforcementDelay `json:"law_enforcement_delay,omitempty"`
 	// Tags select State rules that apply only to some entities, e.g.
-	// "ca_licensed_health_facility" (StateRule.AppliesTo).
+	// "ca_licensed_health_facility" (StateRule.AppliesTo); each is one of
+	// Tags.
 	Tags []string `json:"tags,omitempty"`
 	// Made holds when each notice obligation was made (met), by key, as
 	// the case's records show it; State rules counted from a notice use it,
@@ -97,7 +101,8 @@ func (f Facts) Validate() error {
 		add("individuals", "must not be negative, got %d", f.Individuals)
 	}
 	sum := 0
-	for st, n := range f.ByState {
+	for _, st := range slices.Sorted(maps.Keys(f.ByState)) {
+		n := f.ByState[st]
 		if _, ok := JurisdictionName(st); !ok {
 			add("by_state."+st, "%q is not a State or territory code Ward knows (the 50 States, DC, PR, GU, VI, AS, MP)", st)
 		}
@@ -131,8 +136,57 @@ func (f Facts) Validate() error {
 	if f.Delay != nil {
 		addErr(f.Delay.Validate())
 	}
+	for i, t := range f.Tags {
+		if _, ok := TagLabel(t); !ok {
+			add(fmt.Sprintf("tags[%d]", i), "%q is not a case tag Ward knows (GET /api/v1/breach/case-tags lists them)", t)
+		} else if slices.Index(f.Tags, t) < i {
+			add(fmt.Sprintf("tags[%d]", i), "%q is listed twice", t)
+		}
+	}
 	if len(fs) == 0 {
 		return nil
 	}
 	return &apperr.Error{Code: apperr.Invalid, Message: "the breach facts are incomplete", Fields: fs}
+}
+
+// ruleEffective is when the Breach Notification Rule took effect, 23
+// September 2009 (interim final rule, 74 Fed. Reg. 42740, 42756 (Aug. 24,
+// 2009); the FTC's Health Breach Notification Rule on 24 September 2009,
+// 74 Fed. Reg. 42962). A breach discovered before it owes no notice under
+// either, so a discovery date before it is taken for a typing error.
+func ruleEffective() time.Time { return time.Date(2009, time.September, 23, 0, 0, 0, 0, time.UTC) }
+
+// ValidateAt is Validate, and also refuses a discovery date after now (a
+// breach is not discovered in the future; now is the service clock's) or
+// before the Breach Notification Rule took effect (2009-09-23).
+func (f Facts) ValidateAt(now time.Time) error {
+	var fs []apperr.FieldError
+	if e, ok := apperr.As(f.Validate()); ok {
+		fs = e.Fields
+	}
+	for _, d := range []struct {
+		field string
+		t     time.Time
+	}{{"discovered_at", f.DiscoveredAt}, {"should_have_known_at", f.ShouldHaveKnownAt}} {
+		if e := NotFuture(d.field, d.t, now); e != nil {
+			fs = append(fs, *e)
+		} else if !d.t.IsZero() && d.t.Before(ruleEffective()) {
+			fs = append(fs, apperr.FieldError{Field: d.field, Message: fmt.Sprintf(
+				"%s is before the Breach Notification Rule took effect on 2009-09-23 (74 Fed. Reg. 42740)", d.t.UTC().Format(time.RFC3339))})
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return &apperr.Error{Code: apperr.Invalid, Message: "the breach facts are incomplete", Fields: fs}
+}
+
+// NotFuture reports date field t if it is after now; a zero t (not set)
+// passes.
+func NotFuture(field string, t, now time.Time) *apperr.FieldError {
+	if t.IsZero() || !t.After(now) {
+		return nil
+	}
+	return &apperr.FieldError{Field: field, Message: fmt.Sprintf("%s is in the future (it is now %s)",
+		t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
 }

@@ -32,7 +32,8 @@ const Prefix = "/api/v1"
 // OpenAPIPath is the OpenAPI document's path, served without a token.
 const OpenAPIPath = Prefix + "/openapi.json"
 
-// MaxBodyBytes caps a request body.
+// MaxBodyBytes caps a JSON request body; operations that take a CSV list
+// or an archive state their own limit (x-ward-max-body-bytes).
 const MaxBodyBytes = 256 << 10
 
 // Deps are the services the API calls.
@@ -69,7 +70,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	}
 	cfg.Security = []map[string][]string{{"bearer": {}}}
 	api := humago.New(mux, cfg)
-	api.UseMiddleware(requirePermission(api))
+	api.UseMiddleware(requirePermission(api), inputPolicy(api))
 	h := handler{d}
 	h.registerIncidents(api)
 	h.registerTasks(api)
@@ -83,12 +84,24 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerNotices(api)
 	h.registerRestricted(api)
 	h.registerReports(api)
+	documentLimits(api)
 	return api
 }
 
 // PermissionExtension names the OpenAPI extension that states the
 // permission an operation needs; requirePermission enforces it.
 const PermissionExtension = "x-ward-permission"
+
+// ChangesNothingExtension marks an operation sent with POST that only
+// computes an answer (a preview, a dry run, a verification): the auditor
+// role, which changes nothing, may call it.
+const ChangesNothingExtension = "x-ward-changes-nothing"
+
+// changesNothing marks o with ChangesNothingExtension.
+func changesNothing(o huma.Operation) huma.Operation {
+	o.Extensions[ChangesNothingExtension] = true
+	return o
+}
 
 func op(id, method, path, summary string, status int, perm authz.Permission) huma.Operation {
 	return huma.Operation{

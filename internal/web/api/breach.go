@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -20,17 +22,51 @@ type BreachCase struct {
 	ID             string      `json:"id"`
 	IncidentID     string      `json:"incident_id"`
 	IncidentNumber string      `json:"incident_number"`
-	Facts          rules.Facts `json:"facts" doc:"What the obligations depend on (docs/BREACH.md)."`
-	Outcome        string      `json:"outcome" enum:"pending,not_breach_secured,not_breach_exception,notification_required,low_probability_of_compromise" doc:"The latest signed determination's; pending: breach is presumed (164.402(2))."`
-	OpenedBy       string      `json:"opened_by"`
-	CreatedAt      time.Time   `json:"created_at"`
-	UpdatedAt      time.Time   `json:"updated_at"`
-	Version        int64       `json:"version"`
+	Facts          BreachFacts `json:"facts" doc:"What the obligations depend on (docs/BREACH.md)."`
+	// ByStateEstimates are the figures of Facts.ByState typed by hand.
+	ByStateEstimates map[string]int `json:"by_state_estimates" doc:"The figures of facts.by_state typed by hand (PUT, PATCH, the form); every other State's is counted from the imported individuals, which stay authoritative."`
+	Outcome          string         `json:"outcome" enum:"pending,not_breach_secured,not_breach_exception,notification_required,low_probability_of_compromise" doc:"The latest signed determination's; pending: breach is presumed (164.402(2))."`
+	OpenedBy         string         `json:"opened_by"`
+	CreatedAt        time.Time      `json:"created_at"`
+	UpdatedAt        time.Time      `json:"updated_at"`
+	Version          int64          `json:"version"`
+}
+
+// BreachFacts are a case's facts as the API shows them: a date not set is
+// null.
+type BreachFacts struct {
+	Role                 rules.Role                 `json:"role" enum:"covered_entity,business_associate,both,phr_vendor"`
+	DiscoveredAt         *time.Time                 `json:"discovered_at" doc:"When the breach was known to the workforce (164.404(a)(2)); null if not recorded."`
+	ShouldHaveKnownAt    *time.Time                 `json:"should_have_known_at" doc:"When it would have been known with reasonable diligence; null if not recorded."`
+	NotificationRequired bool                       `json:"notification_required" doc:"The determination's result; true while it is pending (164.402(2))."`
+	Individuals          int                        `json:"individuals" doc:"Affected in total."`
+	ByState              map[string]int             `json:"by_state,omitempty" doc:"Residents per jurisdiction, by two-letter code (GET /breach/jurisdictions)."`
+	Customers            []rules.Customer           `json:"customers,omitempty"`
+	Delay                *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty"`
+	Tags                 []string                   `json:"tags,omitempty" doc:"Case tags (GET /breach/case-tags)."`
+}
+
+// timeOrNull is t, or nil when t is not set.
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func factsOut(f rules.Facts) BreachFacts {
+	return BreachFacts{Role: f.Role, DiscoveredAt: timeOrNull(f.DiscoveredAt), ShouldHaveKnownAt: timeOrNull(f.ShouldHaveKnownAt),
+		NotificationRequired: f.NotificationRequired, Individuals: f.Individuals, ByState: f.ByState, Customers: f.Customers, Delay: f.Delay,
+		Tags: f.Tags}
 }
 
 func caseOut(c breach.Case) BreachCase {
-	return BreachCase{ID: c.ID, IncidentID: c.IncidentID, IncidentNumber: c.IncidentNumber, Facts: c.Facts, Outcome: c.Outcome,
-		OpenedBy: c.OpenedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+	est := c.Estimates
+	if est == nil {
+		est = map[string]int{}
+	}
+	return BreachCase{ID: c.ID, IncidentID: c.IncidentID, IncidentNumber: c.IncidentNumber, Facts: factsOut(c.Facts), ByStateEstimates: est,
+		Outcome: c.Outcome, OpenedBy: c.OpenedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 }
 
 // BreachDetermination is one signed version of a determination.
@@ -108,7 +144,105 @@ type factsBody struct {
 	ByState           map[string]int             `json:"by_state,omitempty" doc:"Residents per State or jurisdiction, by two-letter code."`
 	Customers         []BreachFactsCustomer      `json:"customers,omitempty" doc:"Covered-entity customers to notify as their business associate, with each agreement's notice term."`
 	Delay             *rules.LawEnforcementDelay `json:"law_enforcement_delay,omitempty" doc:"164.412: written (until a date) or oral (documented, at most 30 days)."`
-	Tags              []string                   `json:"tags,omitempty"`
+	Tags              []caseTag                  `json:"tags,omitempty" doc:"Case tags that select State rules (GET /breach/case-tags)."`
+}
+
+// caseTag is a case tag's id: its schema enumerates the tags Ward knows
+// (rules.Tags).
+type caseTag string
+
+// Schema makes the tag an enumeration in the OpenAPI document.
+func (caseTag) Schema(huma.Registry) *huma.Schema {
+	s := &huma.Schema{Type: huma.TypeString, Description: "A case tag (GET /breach/case-tags)."}
+	for _, t := range rules.Tags() {
+		s.Enum = append(s.Enum, t.Tag)
+	}
+	return s
+}
+
+func tagsIn(ts []caseTag) []string {
+	if ts == nil {
+		return nil
+	}
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = string(t)
+	}
+	return out
+}
+
+// factsPatchBody is a partial change of the case's facts (PATCH): a fact
+// absent stays as it is, null clears it; by_state changes per State (a
+// State set to null is removed; by_state null removes every figure typed by
+// hand).
+type factsPatchBody struct {
+	Role               *rules.Role           `json:"role,omitempty" enum:"covered_entity,business_associate,both,phr_vendor"`
+	DiscoveredAt       *time.Time            `json:"discovered_at,omitempty" nullable:"true" doc:"When the breach was known to the workforce (164.404(a)(2)); not in the future."`
+	ShouldHaveKnownAt  *time.Time            `json:"should_have_known_at,omitempty" nullable:"true" doc:"When it would have been known with reasonable diligence; not in the future."`
+	Individuals        *int                  `json:"individuals,omitempty" nullable:"true" doc:"Affected in total: at least the imported individuals plus the figures typed for States not on the list."`
+	ByState            map[string]*int       `json:"by_state,omitempty" nullable:"true" doc:"Residents per jurisdiction typed by hand, by two-letter code: each State given is set (null removes it), others stay. A State of the imported individuals keeps the list's count."`
+	Customers          []BreachFactsCustomer `json:"customers,omitempty" doc:"Replaces the customers to notify."`
+	Delay              *delayInput           `json:"law_enforcement_delay,omitempty" nullable:"true" doc:"Replaces the law-enforcement delay (164.412); null: none."`
+	Tags               []caseTag             `json:"tags,omitempty" doc:"Replaces the case tags."`
+	IndividualNoticeAt *time.Time            `json:"individual_notice_at,omitempty" nullable:"true"`
+	HHSNoticeAt        *time.Time            `json:"hhs_notice_at,omitempty" nullable:"true"`
+	// sent are the names of the facts the body holds, null or not.
+	sent map[string]json.RawMessage
+}
+
+// UnmarshalJSON reads the body and which facts it names: a fact sent as
+// null reads like one absent, and only sent tells them apart.
+func (b *factsPatchBody) UnmarshalJSON(data []byte) error {
+	type plain factsPatchBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, &b.sent)
+}
+
+// delayInput is a law-enforcement delay that may be sent as null.
+type delayInput rules.LawEnforcementDelay
+
+// Schema is rules.LawEnforcementDelay's, nullable.
+func (delayInput) Schema(r huma.Registry) *huma.Schema {
+	s := *r.SchemaFromRef(r.Schema(reflect.TypeFor[rules.LawEnforcementDelay](), true, "").Ref)
+	s.Nullable = true
+	return &s
+}
+
+// patch turns the body into a breach.FactsPatch.
+func (b factsPatchBody) patch() breach.FactsPatch {
+	var p breach.FactsPatch
+	for name := range b.sent {
+		if name != "by_state" {
+			p.Set = append(p.Set, name)
+		}
+	}
+	if b.Role != nil {
+		p.To.Role = *b.Role
+	}
+	if b.DiscoveredAt != nil {
+		p.To.DiscoveredAt = *b.DiscoveredAt
+	}
+	if b.ShouldHaveKnownAt != nil {
+		p.To.ShouldHaveKnownAt = *b.ShouldHaveKnownAt
+	}
+	if b.Individuals != nil {
+		p.To.Individuals = *b.Individuals
+	}
+	for _, c := range b.Customers {
+		p.To.Customers = append(p.To.Customers, rules.Customer(c))
+	}
+	if b.Delay != nil {
+		d := rules.LawEnforcementDelay(*b.Delay)
+		p.To.Delay = &d
+	}
+	p.To.Tags = tagsIn(b.Tags)
+	if v, ok := b.sent["by_state"]; ok && string(v) == "null" {
+		p.ClearByState = true
+	}
+	p.ByState = b.ByState
+	return p
 }
 
 // BreachFactsCustomer is a covered-entity customer named in a case's
@@ -126,7 +260,7 @@ func (b factsBody) facts() rules.Facts {
 		customers = append(customers, rules.Customer(c))
 	}
 	f := rules.Facts{Role: b.Role, DiscoveredAt: b.DiscoveredAt, ShouldHaveKnownAt: b.ShouldHaveKnownAt, Individuals: b.Individuals,
-		ByState: b.ByState, Customers: customers, Delay: b.Delay, Tags: b.Tags}
+		ByState: b.ByState, Customers: customers, Delay: b.Delay, Tags: tagsIn(b.Tags)}
 	return f
 }
 
@@ -249,6 +383,7 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 	imp := tagged(op("import-breach-individuals", http.MethodPost, "/incidents/{id}/breach-case/individuals/import",
 		"Import affected individuals from a CSV list; bad rows are reported, the case's counts and obligations updated",
 		http.StatusOK, authz.BreachWrite), tag)
+	imp.MaxBodyBytes = -1 // streamed: never read into memory whole
 	imp.RequestBody = &huma.RequestBody{Required: true, Description: "The list, as CSV (UTF-8 or Windows-1252), of any length: it is streamed.",
 		Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: huma.TypeString}}}}
 	huma.Register(api, imp, func(ctx context.Context, in *individualsUpload) (*struct{ Body IndividualsImport }, error) {
@@ -358,6 +493,19 @@ func (h handler) registerBreach(api huma.API) {
 			Body factsBody
 		}) (*caseOutput, error) {
 			c, err := h.Breach.SetFacts(ctx, in.ID, in.Body.facts())
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &caseOutput{caseOut(c)}, nil
+		})
+	huma.Register(api, tagged(op("patch-breach-facts", http.MethodPatch, "/incidents/{id}/breach-case/facts",
+		"Change some of the case's facts: absent is unchanged, null clears; its obligations are recomputed", http.StatusOK,
+		authz.BreachWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body factsPatchBody
+		}) (*caseOutput, error) {
+			c, err := h.Breach.PatchFacts(ctx, in.ID, in.Body.patch())
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}

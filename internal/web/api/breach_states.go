@@ -68,7 +68,32 @@ type stateTableSaved struct {
 	}
 }
 
+// BreachJurisdiction is a State or territory whose residents a case can
+// count.
+type BreachJurisdiction struct {
+	Code string `json:"code" doc:"The two-letter code facts.by_state is keyed by."`
+	Name string `json:"name"`
+}
+
 func (h handler) registerStateTable(api huma.API, tag string) {
+	huma.Register(api, tagged(op("list-breach-jurisdictions", http.MethodGet, "/breach/jurisdictions",
+		"The 56 jurisdictions Ward covers (the States, DC and the territories): the codes facts.by_state accepts",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(context.Context, *struct{}) (*struct{ Body []BreachJurisdiction }, error) {
+			codes := rules.JurisdictionCodes()
+			out := make([]BreachJurisdiction, len(codes))
+			for i, c := range codes {
+				name, _ := rules.JurisdictionName(c)
+				out[i] = BreachJurisdiction{Code: c, Name: name}
+			}
+			return &struct{ Body []BreachJurisdiction }{out}, nil
+		})
+	huma.Register(api, tagged(op("list-breach-case-tags", http.MethodGet, "/breach/case-tags",
+		"The case tags facts.tags accepts and State rules' applies_to names, each with its label and citation",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(context.Context, *struct{}) (*struct{ Body []rules.Tag }, error) {
+			return &struct{ Body []rules.Tag }{rules.Tags()}, nil
+		})
 	type tableOutput struct{ Body BreachStateTable }
 	huma.Register(api, tagged(op("get-breach-state-table", http.MethodGet, "/breach/state-rules",
 		"The State breach-notification table in use: each jurisdiction's statute, source and treatment of HIPAA entities, and each rule's recipient, deadline, citation, effective date and whether counsel is to confirm it",

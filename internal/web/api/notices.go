@@ -267,8 +267,8 @@ func (h handler) registerNotices(api huma.API) {
 			}
 			return &struct{ Body NoticeTemplate }{templateOut(t)}, nil
 		})
-	huma.Register(api, tagged(op("preview-notice-template", http.MethodPost, "/notice-templates/preview",
-		"Merge a template with sample data and check it, without saving", http.StatusOK, authz.IncidentRead), tag),
+	huma.Register(api, changesNothing(tagged(op("preview-notice-template", http.MethodPost, "/notice-templates/preview",
+		"Merge a template with sample data and check it, without saving", http.StatusOK, authz.IncidentRead), tag)),
 		func(ctx context.Context, in *struct{ Body noticeTemplateBody }) (*struct{ Body NoticePreview }, error) {
 			p, err := h.Notices.PreviewTemplate(ctx, in.Body.input())
 			if err != nil {

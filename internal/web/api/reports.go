@@ -214,8 +214,8 @@ func (h handler) registerProof(api huma.API, tag string) {
 			return &fileOut{ContentType: "application/zip",
 				ContentDisposition: `attachment; filename="proof-` + m.IncidentNumber + `.zip"`, Body: b}, nil
 		})
-	verify := tagged(op("verify-proof-bundle", http.MethodPost, "/breach-reports/proof-bundles/verify",
-		"Verify a proof bundle: its signature, every file's SHA-256, and whether this Ward signed it", http.StatusOK, authz.ReportRead), tag)
+	verify := changesNothing(tagged(op("verify-proof-bundle", http.MethodPost, "/breach-reports/proof-bundles/verify",
+		"Verify a proof bundle: its signature, every file's SHA-256, and whether this Ward signed it", http.StatusOK, authz.ReportRead), tag))
 	verify.MaxBodyBytes = report.MaxBundle
 	huma.Register(api, verify, func(ctx context.Context, in *struct {
 		RawBody []byte `contentType:"application/zip"`

@@ -161,7 +161,7 @@ func (h handler) registerRestricted(api huma.API) {
 		})
 
 	bg := op("break-glass", http.MethodPost, "/incidents/{id}/break-glass",
-		"Emergency access to a restricted incident the caller cannot see", http.StatusCreated, authz.IncidentRead)
+		"Emergency access to a restricted incident the caller cannot see", http.StatusCreated, authz.BreakGlass)
 	bg.Description = "The emergency access procedure of 45 CFR 164.312(a)(2)(ii). Access is granted at once, " +
 		"for a limited time (60 minutes unless configured otherwise), recorded in the audit trail and on the incident's " +
 		"timeline, and the Security Officer is alerted at once. 409 if the caller can already see the incident."
@@ -189,7 +189,7 @@ func (h handler) registerRestricted(api huma.API) {
 		})
 
 	huma.Register(api, op("revoke-grant", http.MethodPost, "/incidents/{id}/grants/{grant_id}/revoke",
-		"End a break-glass grant before it expires (audited, on the timeline)", http.StatusOK, authz.IncidentRestricted),
+		"End a break-glass grant before it expires (audited, on the timeline)", http.StatusOK, authz.RestrictedManage),
 		func(ctx context.Context, in *revokeGrantInput) (*grantOutput, error) {
 			g, err := h.Incidents.RevokeGrant(ctx, in.ID, in.GrantID)
 			if err != nil {
@@ -218,7 +218,7 @@ func (h handler) registerRestricted(api huma.API) {
 		})
 
 	huma.Register(api, officer(op("acknowledge-officer-alert", http.MethodPost, "/officer-alerts/{id}/acknowledge",
-		"Record that an officer has seen an officer alert (audited)", http.StatusOK, authz.IncidentRestricted)),
+		"Record that an officer has seen an officer alert (audited)", http.StatusOK, authz.RestrictedManage)),
 		func(ctx context.Context, in *officerAlertInput) (*officerAlertOutput, error) {
 			a, err := h.Incidents.AcknowledgeOfficerAlert(ctx, in.ID)
 			if err != nil {

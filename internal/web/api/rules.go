@@ -114,8 +114,8 @@ func (h handler) registerRules(api huma.API) {
 			}
 			return &struct{ Body WorkflowRule }{ruleOutOf(r)}, nil
 		})
-	huma.Register(api, tagged(op("dry-run-rule", http.MethodPost, "/rules/dry-run",
-		"Type-check an expression and run it against an incident or a sample, changing nothing", http.StatusOK, authz.IncidentRead), tag),
+	huma.Register(api, changesNothing(tagged(op("dry-run-rule", http.MethodPost, "/rules/dry-run",
+		"Type-check an expression and run it against an incident or a sample, changing nothing", http.StatusOK, authz.IncidentRead), tag)),
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Expression string      `json:"expression" minLength:"1" maxLength:"2000"`

@@ -109,7 +109,7 @@ func (s *emailSession) Data(r io.Reader) error {
 				s.d.Log.Error("email_intake_failed", "integration_id", ig.ID, "error", err)
 				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "not recorded; try again later"}
 			}
-			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "not an alert Ward can record"}
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "not an alert Ward can record: " + safeMessage(err)}
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/input"
 	"github.com/wardhq/ward/internal/integration"
 	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
@@ -97,8 +99,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// errTooLarge means a body is over MaxBodyBytes.
+var errTooLarge = errors.New("body too large")
+
+// readBody reads a request body of at most MaxBodyBytes (errTooLarge
+// beyond) and applies the input policy to it (package input): a JSON body
+// with a control character, invalid UTF-8 or a key twice in one object is
+// refused naming the member, so the monitoring tool gets a 400 it will
+// not retry rather than a 500.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "the body could not be read")
+	}
+	if p := input.Payload("", body); p != nil {
+		return nil, apperr.Field(p.Location, "%s", p.Message)
+	}
+	return body, nil
 }
 
 // enqueue is POST /v2/enqueue.
@@ -107,8 +128,13 @@ func (h handler) enqueue(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, eventsV2Reply{Status: "invalid event", Message: "Event object is invalid", Errors: msgs})
 	}
 	body, err := readBody(w, r)
+	if errors.Is(err, errTooLarge) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, eventsV2Reply{Status: "invalid event", Message: "Event object is too large",
+			Errors: []string{fmt.Sprintf("the body is larger than the limit of %d bytes", MaxBodyBytes)}})
+		return
+	}
 	if err != nil {
-		invalid("body is larger than the limit or could not be read")
+		invalid(fieldMessages(err)...)
 		return
 	}
 	in, ev, err := integration.ParseEventsV2(body)
@@ -253,8 +279,12 @@ func (h handler) intake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := readBody(w, r)
+	if errors.Is(err, errTooLarge) {
+		problem(w, http.StatusRequestEntityTooLarge, apperr.New(apperr.Invalid, "the body is larger than the limit of %d bytes", MaxBodyBytes))
+		return
+	}
 	if err != nil {
-		problem(w, http.StatusRequestEntityTooLarge, apperr.New(apperr.Invalid, "body is larger than %d bytes", MaxBodyBytes))
+		h.fail(w, r, err)
 		return
 	}
 	evs, err := h.parse(r.Context(), ig, body)

@@ -19,14 +19,23 @@ func contextWithCSRF(ctx context.Context, token string) context.Context {
 // read, that travels only over HTTPS and never on cross-site requests.
 // It has no expiry of its own: the server ends sessions (idle and absolute
 // limits, 45 CFR 164.312(a)(2)(iii)).
-func setSession(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Secure: true, HttpOnly: true,
+func (u *UI) setSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: u.sessionCookie(), Value: token, Path: "/", Secure: !u.InsecureHTTP, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode})
 }
 
-func clearSession(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
+func (u *UI) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: u.sessionCookie(), Value: "", Path: "/", Secure: !u.InsecureHTTP, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// sessionCookie is the session cookie's name: SessionCookie, or
+// InsecureSessionCookie under --insecure-http.
+func (u *UI) sessionCookie() string {
+	if u.InsecureHTTP {
+		return InsecureSessionCookie
+	}
+	return SessionCookie
 }
 
 type setupPage struct {
@@ -136,7 +145,7 @@ func (u *UI) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		u.ssoFail(w, r, next, err)
 		return
 	}
-	setSession(w, res.Token)
+	u.setSession(w, res.Token)
 	u.afterSignIn(w, r, res, next)
 }
 
@@ -176,7 +185,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	setSession(w, res.Token)
+	u.setSession(w, res.Token)
 	u.afterSignIn(w, r, res, page.Next)
 }
 
@@ -215,7 +224,7 @@ func (u *UI) mfaForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) mfa(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(u.sessionCookie())
 	if err != nil {
 		u.toLogin(w, r, "")
 		return
@@ -228,7 +237,7 @@ func (u *UI) mfa(w http.ResponseWriter, r *http.Request) {
 	page := mfaPage{Next: r.PostFormValue("next"), Factors: f}
 	res, err := u.Users.VerifyMFA(r.Context(), c.Value, r.PostFormValue("code"))
 	if err == nil && res.Token != "" {
-		setSession(w, res.Token)
+		u.setSession(w, res.Token)
 	}
 	if err != nil {
 		if c := apperr.CodeOf(err); c == apperr.Unauthorized || c == apperr.Invalid {
@@ -246,12 +255,12 @@ func (u *UI) mfa(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
+	if c, err := r.Cookie(u.sessionCookie()); err == nil {
 		if err := u.Users.Logout(r.Context(), c.Value); err != nil {
 			u.fail(w, r, err)
 			return
 		}
 	}
-	clearSession(w)
+	u.clearSession(w)
 	redirect(w, r, "/login?msg=signed_out")
 }

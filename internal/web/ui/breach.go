@@ -1,13 +1,13 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -151,9 +151,19 @@ type breachPage struct {
 	// Facts and Sign are the two forms' values and errors, by control name.
 	Facts       map[string]string
 	FactsErrors map[string]string
-	Sign        map[string]string
-	SignErrors  map[string]string
-	MetErrors   map[string]string
+	// FactsRendered is what the facts form showed when the page was first
+	// rendered (factsGroups, as JSON): saving sends only what differs.
+	FactsRendered string
+	// Tags are the case tags offered, TagsPicked those checked.
+	Tags       []rules.Tag
+	TagsPicked map[string]bool
+	// Imported are the States counted from the imported individuals;
+	// Residents every State of the facts, by name.
+	Imported   []stateResidents
+	Residents  []stateResidents
+	Sign       map[string]string
+	SignErrors map[string]string
+	MetErrors  map[string]string
 	// Hold is the law-enforcement hold in force now, if any (164.412).
 	Hold *breach.Hold
 }
@@ -212,7 +222,21 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 		inRegistry[pa.ID] = true
 	}
 	var manual int
-	p.Facts, p.Picked, manual = factsForm(c.Facts, inRegistry)
+	p.Facts, p.Picked, manual = factsForm(c, inRegistry)
+	p.FactsRendered = renderedGroups(p.Facts, p.Picked, c.Facts.Tags)
+	p.Tags, p.TagsPicked = rules.Tags(), map[string]bool{}
+	for _, t := range c.Facts.Tags {
+		p.TagsPicked[t] = true
+	}
+	for _, st := range slices.Sorted(maps.Keys(c.Facts.ByState)) {
+		name, _ := rules.JurisdictionName(st)
+		_, typed := c.Estimates[st]
+		r := stateResidents{Name: name, N: c.Facts.ByState[st], Imported: c.Estimates != nil && !typed}
+		p.Residents = append(p.Residents, r)
+		if r.Imported {
+			p.Imported = append(p.Imported, r)
+		}
+	}
 	for _, s := range rules.Standards() {
 		p.Standards = append(p.Standards, choice{s.ID, string(s.Method) + ": " + s.Scope})
 	}
@@ -238,20 +262,30 @@ func (p *breachPage) setCustomerRows(n int) {
 	}
 }
 
-// factsForm fills the facts form from recorded facts: a customer of the
+// stateResidents are the residents of one State, by its name.
+type stateResidents struct {
+	Name     string
+	N        int
+	Imported bool // counted from the imported individuals
+}
+
+// factsForm fills the facts form from case c's recorded facts: the
+// residents per State typed by hand (those counted from imported
+// individuals are shown apart, not in the form); a customer of the
 // registry (inRegistry) is a checked box of picked, any other a row typed
 // by hand; rows is how many rows those take.
-func factsForm(f rules.Facts, inRegistry map[string]bool) (form map[string]string, picked map[string]bool, rows int) {
+func factsForm(c breach.Case, inRegistry map[string]bool) (form map[string]string, picked map[string]bool, rows int) {
+	f := c.Facts
 	form = map[string]string{"role": string(f.Role), "discovered_at": dtZero(f.DiscoveredAt),
 		"should_have_known_at": dtZero(f.ShouldHaveKnownAt), "individuals": strconv.Itoa(f.Individuals)}
-	states := make([]string, 0, len(f.ByState))
-	for st := range f.ByState {
-		states = append(states, st)
+	typed := c.Estimates
+	if typed == nil {
+		typed = f.ByState
 	}
-	sort.Strings(states)
+	states := slices.Sorted(maps.Keys(typed))
 	parts := make([]string, len(states))
 	for i, st := range states {
-		parts[i] = st + "=" + strconv.Itoa(f.ByState[st])
+		parts[i] = st + "=" + strconv.Itoa(typed[st])
 	}
 	form["by_state"] = strings.Join(parts, ", ")
 	picked = map[string]bool{}
@@ -304,7 +338,7 @@ type factsInput struct {
 }
 
 // readFacts reads the facts form over the case's recorded facts (which
-// keep what the form does not show: tags and the dates notices were sent).
+// keep what the form does not show: the dates notices were sent).
 // The checked registry customers come first, by id alone, so that the
 // registry fills their names and terms (Service.SetFacts); the rows typed
 // by hand follow.
@@ -312,7 +346,7 @@ func readFacts(r *http.Request, old rules.Facts) factsInput {
 	form := map[string]string{}
 	errs := map[string]string{}
 	for k := range r.PostForm {
-		if k != "csrf" && k != registryControl {
+		if k != "csrf" && k != registryControl && k != "tags" && k != "facts_rendered" {
 			form[k] = strings.TrimSpace(r.PostFormValue(k))
 		}
 	}
@@ -344,6 +378,12 @@ func readFacts(r *http.Request, old rules.Facts) factsInput {
 		errs["by_state"] = err
 	} else {
 		f.ByState = byState
+	}
+	f.Tags = nil
+	for _, t := range r.PostForm["tags"] {
+		if t = strings.TrimSpace(t); t != "" && !slices.Contains(f.Tags, t) {
+			f.Tags = append(f.Tags, t)
+		}
 	}
 	f.Customers = nil
 	for _, id := range r.PostForm[registryControl] {
@@ -474,6 +514,8 @@ func controlName(field string) string {
 	switch {
 	case strings.HasPrefix(field, "by_state"):
 		return "by_state"
+	case strings.HasPrefix(field, "tags"):
+		return "tags"
 	case strings.HasPrefix(field, "law_enforcement_delay."):
 		return strings.ReplaceAll(strings.TrimPrefix(field, "law_enforcement_delay."), ".", "_")
 	case field == "law_enforcement_delay":
@@ -558,8 +600,16 @@ func (u *UI) breachFacts(w http.ResponseWriter, r *http.Request) {
 	}
 	in := readFacts(r, c.Facts)
 	errs := in.Errors
+	rendered := r.PostFormValue("facts_rendered")
 	fill := func(p *breachPage, e map[string]string) {
 		p.Facts, p.FactsErrors, p.Picked = in.Form, e, in.Picked
+		p.TagsPicked = map[string]bool{}
+		for _, t := range in.Facts.Tags {
+			p.TagsPicked[t] = true
+		}
+		if rendered != "" {
+			p.FactsRendered = rendered
+		}
 		p.setCustomerRows(in.Rows)
 	}
 	if len(errs) > 0 {
@@ -577,7 +627,7 @@ func (u *UI) breachFacts(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if _, err := u.Breach.SetFacts(r.Context(), ref, in.Facts); err != nil {
+	if _, err := u.Breach.PatchFacts(r.Context(), ref, in.patch(rendered, c)); err != nil {
 		u.breachInvalid(w, r, in.customerFields(err), fill)
 		return
 	}
@@ -745,4 +795,77 @@ func (u *UI) breachBoard(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	u.render(w, r, http.StatusOK, "breach_board", "Breach deadlines", "breach", map[string]any{"Rows": rows, "Overdue": overdue})
+}
+
+// factsGroups reduces the facts form to one value per fact, by the fact's
+// JSON name, so that two renderings of the form compare fact by fact:
+// form holds the controls' values, picked the registry customers checked,
+// tags the case tags checked.
+func factsGroups(form map[string]string, picked map[string]bool, tags []string) map[string]string {
+	g := map[string]string{}
+	for _, k := range []string{"role", "discovered_at", "should_have_known_at", "individuals", "by_state"} {
+		g[k] = form[k]
+	}
+	g["tags"] = strings.Join(slices.Sorted(slices.Values(tags)), ",")
+	customers := []string{strings.Join(slices.Sorted(maps.Keys(picked)), ",")}
+	for i := 0; ; i++ {
+		id, ok := form[customerKey(i, "id")]
+		if !ok {
+			break
+		}
+		name, amount := form[customerKey(i, "name")], form[customerKey(i, "amount")]
+		if id == "" && name == "" && amount == "" {
+			continue
+		}
+		row := id + "|" + name + "|" + amount
+		if amount != "" {
+			row += "|" + form[customerKey(i, "unit")] + "|" + form[customerKey(i, "business")]
+		}
+		customers = append(customers, row)
+	}
+	g["customers"] = strings.Join(customers, ";")
+	var delay []string
+	for _, k := range []string{"oral_at", "oral_official", "oral_agency", "written_at", "written_until", "written_official", "written_agency"} {
+		delay = append(delay, form[k])
+	}
+	g["law_enforcement_delay"] = strings.Join(delay, "|")
+	return g
+}
+
+// renderedGroups is factsGroups as the facts form carries it (JSON).
+func renderedGroups(form map[string]string, picked map[string]bool, tags []string) string {
+	b, err := json.Marshal(factsGroups(form, picked, tags))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// patch is the change the form makes: the facts whose values differ from
+// those it was rendered with (rendered, factsGroups as JSON), so that a
+// fact changed since, by an import say, is not written back stale. A form
+// without them (rendered before they were) is compared with case c as it
+// is now.
+func (in factsInput) patch(rendered string, c breach.Case) breach.FactsPatch {
+	var was map[string]string
+	if json.Unmarshal([]byte(rendered), &was) != nil || was == nil {
+		form, picked, _ := factsForm(c, nil)
+		was = factsGroups(form, picked, c.Facts.Tags)
+	}
+	now := factsGroups(in.Form, in.Picked, in.Facts.Tags)
+	p := breach.FactsPatch{To: in.Facts}
+	for _, name := range slices.Sorted(maps.Keys(now)) {
+		if now[name] == was[name] {
+			continue
+		}
+		if name == "by_state" {
+			p.ClearByState, p.ByState = true, map[string]*int{}
+			for st, n := range in.Facts.ByState {
+				p.ByState[st] = &n
+			}
+			continue
+		}
+		p.Set = append(p.Set, name)
+	}
+	return p
 }

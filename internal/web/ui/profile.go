@@ -86,7 +86,7 @@ func (u *UI) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	clearSession(w)
+	u.clearSession(w)
 	redirect(w, r, "/login?msg=everywhere")
 }
 

@@ -28,7 +28,13 @@ type Route struct {
 	Pattern string
 	Perm    authz.Permission
 	// Stages the session may be in; empty means only a full session.
-	Stages  []user.Stage
+	Stages []user.Stage
+	// ChangesNothing marks a POST route that only computes an answer (a
+	// preview, a dry run): the auditor role, which changes nothing, may use it.
+	ChangesNothing bool
+	// MaxBody is the largest body the route takes, in bytes: 0 means
+	// MaxFormBytes, -1 no limit (a streamed upload).
+	MaxBody int64
 	handler http.HandlerFunc
 }
 
@@ -62,9 +68,9 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/tasks/{task}", Perm: authz.IncidentWrite, handler: u.taskUpdate},
 		{Method: "POST", Pattern: "/incidents/{id}/members", Perm: authz.IncidentWrite, handler: u.memberAdd},
 		{Method: "POST", Pattern: "/incidents/{id}/members/{user}/remove", Perm: authz.IncidentWrite, handler: u.memberRemove},
-		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlassForm},
-		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.IncidentRead, handler: u.breakGlass},
-		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.IncidentRestricted, handler: u.grantRevoke},
+		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlassForm},
+		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlass},
+		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.RestrictedManage, handler: u.grantRevoke},
 		{Method: "POST", Pattern: "/incidents/{id}/page/acknowledge", Perm: authz.IncidentWrite, handler: u.pageAcknowledge},
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},
@@ -87,7 +93,7 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/incidents/{id}/breach/hhs-report.pdf", Perm: authz.ReportRead, handler: u.hhsReportPDF},
 		{Method: "GET", Pattern: "/incidents/{id}/breach/proof-bundle", Perm: authz.ReportRead, handler: u.proofBundle},
 		{Method: "GET", Pattern: "/incidents/{id}/breach/individuals", Perm: authz.IncidentRead, handler: u.individualsShow},
-		{Method: "POST", Pattern: "/incidents/{id}/breach/individuals/import", Perm: authz.BreachWrite, handler: u.individualsUpload},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/individuals/import", Perm: authz.BreachWrite, MaxBody: -1, handler: u.individualsUpload},
 		{Method: "GET", Pattern: "/breach/parties", Perm: authz.IncidentRead, handler: u.partiesShow},
 		{Method: "GET", Pattern: "/breach/state-rules", Perm: authz.IncidentRead, handler: u.statesShow},
 		{Method: "POST", Pattern: "/breach/state-rules", Perm: authz.OrgWrite, handler: u.statesSave},
@@ -95,7 +101,7 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/breach/parties", Perm: authz.BreachWrite, handler: u.partySave},
 		{Method: "POST", Pattern: "/breach/parties/{party_id}", Perm: authz.BreachWrite, handler: u.partySave},
 		{Method: "POST", Pattern: "/breach/parties/{party_id}/archive", Perm: authz.BreachWrite, handler: u.partyArchive},
-		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.IncidentRestricted, handler: u.officerAck},
+		{Method: "POST", Pattern: "/officer-alerts/{officer_alert}/acknowledge", Perm: authz.RestrictedManage, handler: u.officerAck},
 
 		{Method: "GET", Pattern: "/services", Perm: authz.IncidentRead, handler: u.serviceList},
 		{Method: "POST", Pattern: "/services", Perm: authz.ServiceWrite, handler: u.serviceCreate},
@@ -130,10 +136,10 @@ func (u *UI) Routes() []Route {
 
 		{Method: "GET", Pattern: "/rules", Perm: authz.IncidentRead, handler: u.workflowList},
 		{Method: "POST", Pattern: "/rules", Perm: authz.OnCallWrite, handler: u.workflowCreate},
-		{Method: "POST", Pattern: "/rules/dry-run", Perm: authz.IncidentRead, handler: u.workflowDryRun},
+		{Method: "POST", Pattern: "/rules/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.workflowDryRun},
 		{Method: "GET", Pattern: "/rules/{rule}", Perm: authz.IncidentRead, handler: u.workflowShow},
 		{Method: "POST", Pattern: "/rules/{rule}/edit", Perm: authz.OnCallWrite, handler: u.workflowUpdate},
-		{Method: "POST", Pattern: "/rules/{rule}/dry-run", Perm: authz.IncidentRead, handler: u.workflowDryRun},
+		{Method: "POST", Pattern: "/rules/{rule}/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.workflowDryRun},
 
 		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
 		{Method: "GET", Pattern: "/profile/contact", Perm: authz.ContactSelf, handler: u.contactShow},
@@ -197,11 +203,14 @@ func (u *UI) guard(rt Route) http.Handler {
 		stages = []user.Stage{user.StageFull}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !u.formPolicy(w, r, rt) {
+			return
+		}
 		if rt.Perm == Public {
 			rt.handler(w, r)
 			return
 		}
-		c, err := r.Cookie(SessionCookie)
+		c, err := r.Cookie(u.sessionCookie())
 		if err != nil || c.Value == "" {
 			u.toLogin(w, r, "")
 			return
@@ -213,7 +222,7 @@ func (u *UI) guard(rt Route) http.Handler {
 				return
 			}
 			reason, _ := u.Users.EndedReason(r.Context(), c.Value)
-			clearSession(w)
+			u.clearSession(w)
 			u.toLogin(w, r, endedMessage(reason))
 			return
 		}

@@ -40,8 +40,17 @@ import (
 //go:embed templates static
 var assets embed.FS
 
-// SessionCookie is the name of the session cookie.
-const SessionCookie = "ward_session"
+// SessionCookie is the session cookie's name. Its __Host- prefix makes
+// browsers take it only with Secure, Path=/ and no Domain, so neither a
+// page of a sibling subdomain nor one served over plain HTTP can set or
+// overwrite it (session fixation).
+const SessionCookie = "__Host-ward_session"
+
+// InsecureSessionCookie is the session cookie's name under
+// --insecure-http, where the cookie is sent without Secure (Ward cannot
+// tell whether the browser reached the load balancer over HTTPS), which
+// the __Host- prefix does not allow.
+const InsecureSessionCookie = "ward_session"
 
 // Deps are the services the UI calls.
 type Deps struct {
@@ -68,10 +77,13 @@ type Deps struct {
 	// packet and the proof bundle.
 	Reports *report.Service
 	// Rules serves the workflow-rule pages.
-	Rules   *rules.Engine
-	Clock   clock.Clock
-	Log     *slog.Logger
-	Version string
+	Rules *rules.Engine
+	// InsecureHTTP is --insecure-http: the session cookie is then
+	// InsecureSessionCookie, without Secure.
+	InsecureHTTP bool
+	Clock        clock.Clock
+	Log          *slog.Logger
+	Version      string
 }
 
 // UI serves the web interface.

@@ -134,7 +134,7 @@ func (u *UI) keyRemove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) keyLoginBegin(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(u.sessionCookie())
 	if err != nil {
 		u.jsonFail(w, r, user.ErrSession)
 		return
@@ -148,7 +148,7 @@ func (u *UI) keyLoginBegin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) keyLogin(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(u.sessionCookie())
 	if err != nil {
 		u.jsonFail(w, r, user.ErrSession)
 		return
@@ -158,7 +158,7 @@ func (u *UI) keyLogin(w http.ResponseWriter, r *http.Request) {
 		u.jsonFail(w, r, err)
 		return
 	}
-	setSession(w, res.Token)
+	u.setSession(w, res.Token)
 	target := safeNext(r.PostFormValue("next"))
 	if res.EndedOther {
 		target = withMsg(target, "ended_other")
