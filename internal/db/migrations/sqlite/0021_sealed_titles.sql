@@ -1,5 +1,5 @@
 -- Every free-text field is PHI-capable (issue #15), sqlite dialect. Keep in
--- step with ../postgres/0024_sealed_titles.sql.
+-- step with ../postgres/0021_sealed_titles.sql.
 --
 -- Incident titles, task titles, alert summaries and break-glass reasons are
 -- now sealed with the keyring (keys.Columns). This migration cannot seal:
