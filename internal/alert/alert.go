@@ -160,6 +160,11 @@ type Alert struct {
 	Status         Status
 	Suppressed     bool
 	Summary        string
+	// SummaryRedacted says Summary was withheld from a reader without PHI
+	// access and is SafeSummary's line.
+	SummaryRedacted bool
+	ServiceName     string // the name of the service it came to
+
 	Source         string
 	Severity       Severity
 	Component      string

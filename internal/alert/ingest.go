@@ -332,9 +332,13 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 // become the latest, and its details too unless the trigger has none.
 func (s *Intake) repeat(ctx context.Context, tx *sql.Tx, ev *Event, id string, now time.Time, r *Result) error {
 	r.Deduplicated++
+	summary, err := s.sealSummary(ev, id)
+	if err != nil {
+		return err
+	}
 	if len(ev.Details) == 0 {
 		_, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3 WHERE id = $4`,
-			now, ev.Summary, ev.Severity, id)
+			now, summary, ev.Severity, id)
 		return err
 	}
 	details, err := s.sealDetails(ev, id)
@@ -342,7 +346,7 @@ func (s *Intake) repeat(ctx context.Context, tx *sql.Tx, ev *Event, id string, n
 		return err
 	}
 	_, err = exec(ctx, s.db.In(tx), `UPDATE alerts SET count = count + 1, last_at = $1, summary = $2, severity = $3,
-		details = $4 WHERE id = $5`, now, ev.Summary, ev.Severity, details, id)
+		details = $4 WHERE id = $5`, now, summary, ev.Severity, details, id)
 	return err
 }
 
@@ -411,10 +415,14 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 	if err != nil {
 		return err
 	}
+	summary, err := s.sealSummary(ev, a.ID)
+	if err != nil {
+		return err
+	}
 	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, group_key, incident_id,
 		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
-		a.ID, svc.ID, ig.ID, a.DedupKey, a.GroupKey, incidentID, StatusTriggered, quiet, ev.Summary, ev.Source,
+		a.ID, svc.ID, ig.ID, a.DedupKey, a.GroupKey, incidentID, StatusTriggered, quiet, summary, ev.Source,
 		ev.Severity, ev.Component, ev.Group, ev.Class, details, now)
 	if err != nil {
 		return fmt.Errorf("insert alert: %w", err)
@@ -484,6 +492,15 @@ func title(summary string) string {
 		return summary
 	}
 	return string(rs[:incident.MaxTitle-1]) + "…"
+}
+
+// sealSummary seals the summary a tool sent, which may quote PHI
+// (keys.AlertSummary).
+func (s *Intake) sealSummary(ev *Event, alertID string) (string, error) {
+	if ev.Summary == "" {
+		return "", nil
+	}
+	return s.keys.Seal([]byte(ev.Summary), keys.AlertSummary.Table, keys.AlertSummary.Name, alertID)
 }
 
 func (s *Intake) sealDetails(ev *Event, alertID string) (string, error) {

@@ -27,9 +27,9 @@ type Filter struct {
 
 const alertColumns = `a.id, a.service_id, a.integration_id, a.dedup_key, a.group_key, COALESCE(a.incident_id, ''),
 	COALESCE(i.number, ''), a.status, a.suppressed, a.summary, a.source, a.severity, a.component, a.grp, a.class,
-	a.details, a.count, a.first_at, a.last_at, a.acknowledged_at, a.resolved_at`
+	a.details, a.count, a.first_at, a.last_at, a.acknowledged_at, a.resolved_at, v.name`
 
-const alertFrom = ` FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id`
+const alertFrom = ` FROM alerts a JOIN services v ON v.id = a.service_id LEFT JOIN incidents i ON i.id = a.incident_id`
 
 func scanAlert(r scanner) (Alert, string, error) {
 	var a Alert
@@ -37,7 +37,7 @@ func scanAlert(r scanner) (Alert, string, error) {
 	var ack, res sql.NullTime
 	err := r.Scan(&a.ID, &a.ServiceID, &a.IntegrationID, &a.DedupKey, &a.GroupKey, &a.IncidentID, &a.IncidentNumber,
 		&a.Status, &a.Suppressed, &a.Summary, &a.Source, &a.Severity, &a.Component, &a.Group, &a.Class, &details,
-		&a.Count, &a.FirstAt, &a.LastAt, &ack, &res)
+		&a.Count, &a.FirstAt, &a.LastAt, &ack, &res, &a.ServiceName)
 	a.FirstAt, a.LastAt = a.FirstAt.UTC(), a.LastAt.UTC()
 	a.AcknowledgedAt, a.ResolvedAt = utcPtr(ack), utcPtr(res)
 	return a, details, err
@@ -64,7 +64,7 @@ func (s *Intake) visible(actor authz.Actor, args *[]any) string {
 }
 
 // Alerts lists alerts without their details (which may hold PHI; Alert
-// returns them).
+// returns them). Their summaries may hold PHI too: see reveal.
 func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 	actor, err := authz.Check(ctx, authz.IncidentRead)
 	if err != nil {
@@ -126,12 +126,81 @@ func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	shown := make([]*Alert, len(out))
+	for i := range out {
+		shown[i] = &out[i]
+	}
+	return out, s.reveal(ctx, shown, nil)
 }
 
-// Alert returns one alert. Its details may hold PHI: a reader whose role
-// may see PHI gets them, and the read is audited before they are returned
-// (45 CFR 164.312(b)); anyone else gets them withheld (DetailsRedacted).
+// SafeSummary is the line shown instead of an alert's summary to a reader
+// whose role may not see PHI (45 CFR 164.502(b)): its severity, service
+// and incident; never what the tool wrote.
+func SafeSummary(a *Alert) string {
+	line := string(a.Severity) + " alert from " + a.ServiceName
+	if a.IncidentNumber != "" {
+		line += " (" + a.IncidentNumber + ")"
+	}
+	return line
+}
+
+// reveal opens the summaries of as (and the details, when details is not
+// nil: sealed details by alert id) for a reader whose role may see PHI,
+// recording the read in the audit trail before they are returned (45 CFR
+// 164.312(b)); anyone else gets SafeSummary and SummaryRedacted, and
+// nothing is decrypted.
+func (s *Intake) reveal(ctx context.Context, as []*Alert, details map[string]string) error {
+	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
+		for _, a := range as {
+			a.Summary, a.SummaryRedacted = SafeSummary(a), true
+		}
+		return nil
+	}
+	var read []string               // alert ids, in order
+	fields := map[string][]string{} // alert id → fields shown
+	for _, a := range as {
+		if a.Summary != "" {
+			plain, err := s.keys.Open(a.Summary, keys.AlertSummary.Table, keys.AlertSummary.Name, a.ID)
+			if err != nil {
+				return fmt.Errorf("alert summary: %w", err)
+			}
+			a.Summary = string(plain)
+			fields[a.ID] = append(fields[a.ID], "summary")
+		}
+		if d := details[a.ID]; d != "" {
+			plain, err := s.keys.Open(d, keys.AlertDetails.Table, keys.AlertDetails.Name, a.ID)
+			if err != nil {
+				return fmt.Errorf("alert details: %w", err)
+			}
+			a.Details = json.RawMessage(plain)
+			fields[a.ID] = append(fields[a.ID], "details")
+		}
+		if len(fields[a.ID]) > 0 {
+			read = append(read, a.ID)
+		}
+	}
+	if len(read) == 0 {
+		return nil
+	}
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		now := s.clock.Now()
+		for _, id := range read {
+			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "alert.phi_read", ObjectType: "alert", ObjectID: id,
+				Change: fields[id]}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Alert returns one alert. Its summary and details may hold PHI: a reader
+// whose role may see PHI gets them, and the read is audited before they
+// are returned (45 CFR 164.312(b)); anyone else gets the details withheld
+// (the boolean result) and the summary replaced (see reveal).
 //
 // An alert of a restricted incident the caller may not see does not exist.
 func (s *Intake) Alert(ctx context.Context, id string) (Alert, bool, error) {
@@ -148,23 +217,9 @@ func (s *Intake) Alert(ctx context.Context, id string) (Alert, bool, error) {
 	if err != nil {
 		return Alert{}, false, fmt.Errorf("read alert: %w", err)
 	}
-	if sealed == "" {
-		return a, false, nil
-	}
-	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
-		return a, true, nil
-	}
-	plain, err := s.keys.Open(sealed, keys.AlertDetails.Table, keys.AlertDetails.Name, a.ID)
-	if err != nil {
-		return Alert{}, false, fmt.Errorf("alert details: %w", err)
-	}
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "alert.phi_read", ObjectType: "alert", ObjectID: a.ID})
-		return err
-	})
-	if err != nil {
+	redacted := sealed != "" && !authz.Has(actor.Role, authz.IncidentReadPHI)
+	if err := s.reveal(ctx, []*Alert{&a}, map[string]string{a.ID: sealed}); err != nil {
 		return Alert{}, false, err
 	}
-	a.Details = json.RawMessage(plain)
-	return a, false, nil
+	return a, redacted, nil
 }

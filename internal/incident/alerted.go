@@ -66,21 +66,21 @@ func (s *Service) SetSeverityTx(ctx context.Context, tx *sql.Tx, id string, sev 
 }
 
 // Meta returns incident ref as the actor in ctx may see it, without its
-// description: nothing is decrypted and no PHI read is recorded.
+// title or description: nothing is decrypted and no PHI read is recorded.
 func (s *Service) Meta(ctx context.Context, ref string) (Incident, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return Incident{}, err
 	}
 	v := s.viewer(ctx)
 	inc, err := getIncident(ctx, s.db.R, ref, &v)
-	inc.Description = ""
+	inc.Title, inc.Description = "", ""
 	return inc, err
 }
 
-// GetTx returns incident ref inside tx, whoever asks, without its
-// description: for services acting on an incident they were handed.
+// GetTx returns incident ref inside tx, whoever asks, without its title
+// or description: for services acting on an incident they were handed.
 func (s *Service) GetTx(ctx context.Context, tx *sql.Tx, ref string) (Incident, error) {
 	inc, err := getIncident(ctx, tx, ref, nil)
-	inc.Description = ""
+	inc.Title, inc.Description = "", ""
 	return inc, err
 }

@@ -81,8 +81,9 @@ type Incident struct {
 	// Restricted says only those who need to know may see the incident
 	// (see VisibleSQL).
 	Restricted bool
-	// PHIRedacted says Description was withheld: the reader's role may not
-	// see PHI (45 CFR 164.502(b), minimum necessary).
+	// PHIRedacted says Title and Description were withheld: the reader's
+	// role may not see PHI (45 CFR 164.502(b), minimum necessary). Title
+	// is then SafeTitle's line.
 	PHIRedacted bool
 }
 
@@ -157,6 +158,9 @@ type Task struct {
 	DoneAt     *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// TitleRedacted says Title was withheld from a reader without PHI
+	// access.
+	TitleRedacted bool
 }
 
 // checkText applies the input policy (package input) and the length

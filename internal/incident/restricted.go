@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Restricted incidents are seen on a need-to-know basis: access limited to
@@ -304,14 +307,24 @@ func (s *Service) BreakGlass(ctx context.Context, ref, reason string) (Grant, er
 		_, _, err = s.changeTx(ctx, tx, inc.ID, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 			g = Grant{ID: newID(), IncidentID: inc.ID, IncidentNumber: inc.Number, UserID: actor.ID, Actor: actor.String(),
 				Reason: reason, GrantedAt: now, ExpiresAt: now.Add(s.breakGlassFor)}
+			// The reason is typed by a person in a hurry: sealed like any
+			// free text (keys.BreakGlassReason, keys.OfficerAlertReason).
+			sealed, err := s.seal(g.Reason, keys.BreakGlassReason, g.ID)
+			if err != nil {
+				return Event{}, "", err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO break_glass_grants
 				(id, incident_id, user_id, actor, reason, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-				g.ID, g.IncidentID, g.UserID, g.Actor, g.Reason, g.GrantedAt, g.ExpiresAt); err != nil {
+				g.ID, g.IncidentID, g.UserID, g.Actor, sealed, g.GrantedAt, g.ExpiresAt); err != nil {
 				return Event{}, "", fmt.Errorf("insert break-glass grant: %w", err)
+			}
+			alertID := newID()
+			if sealed, err = s.seal(g.Reason, keys.OfficerAlertReason, alertID); err != nil {
+				return Event{}, "", err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO officer_alerts
 				(id, kind, incident_id, user_id, actor, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-				newID(), OfficerAlertBreakGlass, g.IncidentID, g.UserID, g.Actor, g.Reason, now); err != nil {
+				alertID, OfficerAlertBreakGlass, g.IncidentID, g.UserID, g.Actor, sealed, now); err != nil {
 				return Event{}, "", fmt.Errorf("insert officer alert: %w", err)
 			}
 			if s.officers != nil {
@@ -361,7 +374,36 @@ func (s *Service) OfficerAlerts(ctx context.Context, open bool) ([]OfficerAlert,
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list officer alerts: %w", err)
+	}
+	incs := map[string]bool{}
+	for i := range out {
+		if out[i].Reason, err = s.open(out[i].Reason, keys.OfficerAlertReason, out[i].ID); err != nil {
+			return nil, err
+		}
+		incs[out[i].IncidentID] = true
+	}
+	return out, s.auditReasons(ctx, slices.Sorted(maps.Keys(incs)))
+}
+
+// auditReasons records that the break-glass reasons of the incidents ids
+// were read (45 CFR 164.312(b)); every role that may read them
+// (incident:restricted) may also read PHI.
+func (s *Service) auditReasons(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := s.clock.Now()
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "incident.phi_read", ObjectType: "incident",
+				ObjectID: id, Change: []string{"break_glass_reason"}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 const officerAlertSelect = `SELECT o.id, o.kind, o.incident_id, i.number, o.user_id, o.actor, o.reason, o.created_at,
@@ -404,7 +446,7 @@ func (s *Service) AcknowledgeOfficerAlert(ctx context.Context, id string) (Offic
 			now, actor.String(), id); err != nil {
 			return fmt.Errorf("acknowledge officer alert: %w", err)
 		}
-		a.AcknowledgedAt, a.AcknowledgedBy = &now, actor.String()
+		a.AcknowledgedAt, a.AcknowledgedBy, a.Reason = &now, actor.String(), ""
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "officer_alert.acknowledge", ObjectType: "officer_alert",
 			ObjectID: id, Change: map[string]string{"incident_id": a.IncidentID}})
 		return err
@@ -458,9 +500,18 @@ func (s *Service) Grants(ctx context.Context, ref string) ([]Grant, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list break-glass grants: %w", err)
 		}
+		if g.Reason, err = s.open(g.Reason, keys.BreakGlassReason, g.ID); err != nil {
+			return nil, err
+		}
 		out = append(out, g)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list break-glass grants: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	return out, s.auditReasons(ctx, []string{inc.ID})
 }
 
 const grantSelect = `SELECT g.id, g.incident_id, i.number, g.user_id, g.actor, g.reason, g.granted_at, g.expires_at, g.revoked_at
@@ -501,7 +552,7 @@ func (s *Service) RevokeGrant(ctx context.Context, ref, grantID string) (Grant, 
 		if _, err := tx.ExecContext(ctx, "UPDATE break_glass_grants SET revoked_at = $1 WHERE id = $2", now, g.ID); err != nil {
 			return Event{}, "", fmt.Errorf("revoke break-glass grant: %w", err)
 		}
-		g.RevokedAt = &now
+		g.RevokedAt, g.Reason = &now, ""
 		return Event{Kind: EventBreakGlassRevoked, FromStatus: inc.Status, ToStatus: inc.Status,
 			Changes: []Change{{Field: "grant", Old: g.ID}, {Field: "holder", Old: g.Actor}}}, "incident.break_glass.revoke", nil
 	})

@@ -42,7 +42,7 @@ func (e *env) grant(incID, holder string, exp time.Time, revoked bool) {
 		rev = start
 	}
 	_, err := e.d.W.ExecContext(context.Background(), `INSERT INTO break_glass_grants
-		(id, incident_id, user_id, actor, reason, granted_at, expires_at, revoked_at) VALUES ($1, $2, $3, 'x', 'r', $4, $5, $6)`,
+		(id, incident_id, user_id, actor, reason, granted_at, expires_at, revoked_at) VALUES ($1, $2, $3, 'x', '', $4, $5, $6)`,
 		fmt.Sprintf("g-%s-%s", incID, holder), incID, holder, start, exp, rev)
 	if err != nil {
 		e.t.Fatalf("grant: %v", err)

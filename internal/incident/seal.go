@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
@@ -14,11 +17,14 @@ import (
 )
 
 // Sealer encrypts a value bound to its table, column and row (package keys
-// implements it). Incident descriptions and timeline notes may hold PHI, so
-// they reach the database only sealed (45 CFR 164.312(a)(2)(iv)).
+// implements it). Every free-text field may hold PHI (titles, descriptions,
+// timeline notes, task titles, break-glass reasons), so each reaches the
+// database only sealed (45 CFR 164.312(a)(2)(iv)). SearchTokens gives the
+// blind index tokens of a title, which is how a sealed title is searched.
 type Sealer interface {
 	Seal(plaintext []byte, table, column, rowID string) (string, error)
 	Open(ciphertext string, table, column, rowID string) ([]byte, error)
+	SearchTokens(text string) []string
 }
 
 // seal encrypts v for column c of row rowID; an empty value stays empty.
@@ -43,23 +49,101 @@ func (s *Service) open(v string, c keys.Column, rowID string) (string, error) {
 	return string(b), nil
 }
 
-// stored returns inc as it is written: its description sealed.
+// stored returns inc as it is written: its title and description sealed.
 func (s *Service) stored(inc *Incident) (*Incident, error) {
 	c := *inc
 	var err error
+	if c.Title, err = s.seal(inc.Title, keys.IncidentTitle, inc.ID); err != nil {
+		return nil, err
+	}
 	c.Description, err = s.seal(inc.Description, keys.IncidentDescription, inc.ID)
 	return &c, err
 }
 
-// get reads an incident, whoever may see it, and opens its description:
-// for changes, which rewrite the row.
+// get reads an incident, whoever may see it, and opens its title and
+// description: for changes, which rewrite the row.
 func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, error) {
 	inc, err := getIncident(ctx, q, ref, nil)
 	if err != nil {
 		return Incident{}, err
 	}
+	if inc.Title, err = s.open(inc.Title, keys.IncidentTitle, inc.ID); err != nil {
+		return Incident{}, err
+	}
 	inc.Description, err = s.open(inc.Description, keys.IncidentDescription, inc.ID)
 	return inc, err
+}
+
+// index writes the blind index of incident id's title: the tokens of
+// title (keys.SearchTokens), in one statement, after deleting the old ones
+// unless the incident is new.
+func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt time.Time, title string, isNew bool) error {
+	if !isNew {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM incident_title_tokens WHERE incident_id = $1", id); err != nil {
+			return fmt.Errorf("index title: %w", err)
+		}
+	}
+	toks := s.keys.SearchTokens(title)
+	if len(toks) == 0 {
+		return nil
+	}
+	args := []any{id, createdAt.UTC()}
+	rows := make([]string, len(toks))
+	for i, tok := range toks {
+		args = append(args, tok)
+		rows[i] = "($" + strconv.Itoa(len(args)) + ", $1, $2)"
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO incident_title_tokens (token, incident_id, incident_created_at) VALUES "+
+		strings.Join(rows, ", "), args...); err != nil {
+		return fmt.Errorf("index title: %w", err)
+	}
+	return nil
+}
+
+// searchVersion is the version of the tokeniser (keys.Words) that indexes
+// titles; rows indexed by an older one (0: written before titles were
+// sealed) are indexed again at start (IndexTitles).
+const searchVersion = 1
+
+// SafeTitle is the line shown instead of an incident's title to a reader
+// whose role may not see PHI (45 CFR 164.502(b), minimum necessary): its
+// number, severity and, when alerts opened it, its service; never text
+// anyone typed or any tool sent.
+func SafeTitle(inc *Incident, service string) string {
+	line := inc.Number + ": " + string(inc.Severity) + " incident"
+	if service != "" {
+		line += " on " + service
+	}
+	return line
+}
+
+// services returns the name of a service whose alerts joined each of the
+// incidents ids (the first by name when several did).
+func (s *Service) services(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var args []any
+	arg := binder(&args)
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		ph[i] = arg(id)
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT a.incident_id, MIN(v.name) FROM alerts a JOIN services v ON v.id = a.service_id
+		WHERE a.incident_id IN (`+strings.Join(ph, ", ")+`) GROUP BY a.incident_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read incident services: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("read incident services: %w", err)
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
 }
 
 // storedEvent returns e as it is written: its note sealed.
@@ -74,15 +158,22 @@ func (s *Service) storedEvent(e *Event) (*Event, error) {
 // still sealed as stored. A reader whose role may see PHI gets it opened,
 // and the read is recorded in the audit trail (45 CFR 164.312(b)) before it
 // is returned, naming the incidents whose PHI was shown; if that record
-// cannot be written the read fails. Any other reader gets the fields
-// blanked and marked redacted, and nothing is decrypted.
+// cannot be written the read fails. Any other reader gets the description
+// and notes blanked, the title replaced by SafeTitle, the incidents marked
+// redacted, and nothing is decrypted.
 func (s *Service) reveal(ctx context.Context, incs []*Incident, events []*Event) error {
 	actor, _ := authz.ActorFrom(ctx)
 	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		ids := make([]string, len(incs))
+		for i, inc := range incs {
+			ids[i] = inc.ID
+		}
+		svcs, err := s.services(ctx, ids)
+		if err != nil {
+			return err
+		}
 		for _, inc := range incs {
-			if inc.Description != "" {
-				inc.Description, inc.PHIRedacted = "", true
-			}
+			inc.Title, inc.Description, inc.PHIRedacted = SafeTitle(inc, svcs[inc.ID]), "", true
 		}
 		for _, e := range events {
 			if e.Note != "" {
@@ -94,6 +185,10 @@ func (s *Service) reveal(ctx context.Context, incs []*Incident, events []*Event)
 	shown := map[string][]string{} // incident id → fields shown
 	var err error
 	for _, inc := range incs {
+		if inc.Title, err = s.open(inc.Title, keys.IncidentTitle, inc.ID); err != nil {
+			return err
+		}
+		shown[inc.ID] = append(shown[inc.ID], "title")
 		if inc.Description != "" {
 			if inc.Description, err = s.open(inc.Description, keys.IncidentDescription, inc.ID); err != nil {
 				return err
@@ -123,4 +218,78 @@ func (s *Service) reveal(ctx context.Context, incs []*Incident, events []*Event)
 		}
 		return nil
 	})
+}
+
+// IndexTitles seals the titles still in plaintext (written before titles
+// were sealed) and indexes every title not yet indexed by this version of
+// the tokeniser (search_version), batch incidents per transaction. Ward
+// runs it at start, before serving; it returns how many incidents it
+// indexed, and running it again finds nothing to do. A title changed
+// meanwhile is left to its writer, who sealed and indexed it.
+func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	type row struct {
+		id, stored, plain string
+		created           time.Time
+	}
+	var done int64
+	after := ""
+	for {
+		rows, err := s.db.R.QueryContext(ctx, `SELECT id, title, created_at FROM incidents WHERE search_version < $1 AND id > $2
+			ORDER BY id LIMIT $3`, searchVersion, after, batch)
+		if err != nil {
+			return done, fmt.Errorf("read titles to index: %w", err)
+		}
+		var todo []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.stored, &r.created); err != nil {
+				rows.Close()
+				return done, fmt.Errorf("read titles to index: %w", err)
+			}
+			todo = append(todo, r)
+			after = r.id
+		}
+		if err := rows.Close(); err != nil {
+			return done, fmt.Errorf("read titles to index: %w", err)
+		}
+		for i := range todo {
+			if !keys.Sealed(todo[i].stored) {
+				todo[i].plain = todo[i].stored
+			} else if todo[i].plain, err = s.open(todo[i].stored, keys.IncidentTitle, todo[i].id); err != nil {
+				return done, err
+			}
+		}
+		err = s.db.Write(ctx, func(tx *sql.Tx) error {
+			for _, r := range todo {
+				stored := r.stored
+				if !keys.Sealed(stored) {
+					if stored, err = s.seal(r.plain, keys.IncidentTitle, r.id); err != nil {
+						return err
+					}
+				}
+				res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, search_version = $2 WHERE id = $3
+					AND title = $4 AND search_version < $2`, stored, searchVersion, r.id, r.stored)
+				if err != nil {
+					return fmt.Errorf("seal title: %w", err)
+				}
+				if n, err := res.RowsAffected(); err != nil || n == 0 {
+					continue
+				}
+				if err := s.index(ctx, tx, r.id, r.created, r.plain, false); err != nil {
+					return err
+				}
+				done++
+			}
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		if len(todo) < batch {
+			return done, nil
+		}
+	}
 }

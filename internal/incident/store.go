@@ -82,18 +82,13 @@ func nextNumber(ctx context.Context, tx db.Querier, year int) (string, error) {
 	return fmt.Sprintf("INC-%d-%04d", year, n), nil
 }
 
-// searchText is what the list's text filter matches: the number and the
-// title, lower-cased here rather than in SQL, whose LOWER() on SQLite folds
-// only ASCII.
-func searchText(inc *Incident) string { return strings.ToLower(inc.Number + " " + inc.Title) }
-
 func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search)
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search_version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
 		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
-		inc.Restricted, searchText(inc))
+		inc.Restricted, searchVersion)
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -104,11 +99,11 @@ func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
 func updateIncident(ctx context.Context, tx db.Querier, inc *Incident, prev int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
 		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
-		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15, search = $16,
-		restricted = $17 WHERE id = $18 AND version = $19`,
+		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15,
+		restricted = $16 WHERE id = $17 AND version = $18`,
 		inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected, nullTime(inc.OccurredAt),
 		inc.DetectedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status, inc.Resolution, inc.Commander,
-		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, searchText(inc), inc.Restricted, inc.ID, prev)
+		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, inc.Restricted, inc.ID, prev)
 	if err != nil {
 		return fmt.Errorf("update incident: %w", err)
 	}
@@ -150,17 +145,20 @@ func getIncident(ctx context.Context, q db.Querier, ref string, v *viewer) (Inci
 
 // Filter selects incidents for List. Empty fields do not filter.
 type Filter struct {
-	Status        Status
-	Severity      Severity
-	Category      Category
-	PHISuspected  *bool
-	Text          string // in the title or the number, case-insensitive
+	Status       Status
+	Severity     Severity
+	Category     Category
+	PHISuspected *bool
+	// Text matches an incident whose number it is, or whose title holds
+	// every word of it (keys.Words: whole words, any case), through the
+	// blind index; a reader who may not see PHI matches numbers only.
+	Text          string
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
 	Limit         int
 	After         *Cursor // the last item of the previous page
 	// OmitPHI leaves descriptions out, for views that do not show them
-	// (so that no PHI is read, and none recorded as read).
+	// (so that they are not read, nor recorded as read; titles are).
 	OmitPHI bool
 }
 
@@ -179,11 +177,35 @@ func binder(args *[]any) func(any) string {
 	}
 }
 
-// listIncidents lists the incidents v may see that match f.
-func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Incident, error) {
+// listIncidents lists the incidents v may see that match f; tokens are the
+// blind index tokens of f.Text's words, none to match numbers only. A text
+// that is an incident's number finds that incident; any other walks the
+// index rows of the first word newest first (incident_title_tokens_newest),
+// checking the others by their primary key, so that a page stops as soon
+// as it is full however common the word.
+func listIncidents(ctx context.Context, q db.Querier, f Filter, tokens []string, v viewer) ([]Incident, error) {
 	var args []any
 	arg := binder(&args)
+	from, at, id := "incidents", "created_at", "id"
 	where := []string{v.cond("incidents", arg)}
+	if f.Text != "" {
+		number := strings.ToUpper(strings.TrimSpace(f.Text))
+		var n int
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM incidents WHERE number = $1", number).Scan(&n); err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		switch {
+		case n > 0 || len(tokens) == 0:
+			where = append(where, "number = "+arg(number))
+		default:
+			from, at, id = "incidents JOIN incident_title_tokens t ON t.incident_id = incidents.id", "t.incident_created_at", "t.incident_id"
+			where = append(where, "t.token = "+arg(tokens[0]))
+			for _, tok := range tokens[1:] {
+				where = append(where, "EXISTS (SELECT 1 FROM incident_title_tokens o WHERE o.token = "+arg(tok)+
+					" AND o.incident_id = incidents.id)")
+			}
+		}
+	}
 	if f.Status != "" {
 		where = append(where, "status = "+arg(f.Status))
 	}
@@ -196,21 +218,18 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Inc
 	if f.PHISuspected != nil {
 		where = append(where, "phi_suspected = "+arg(*f.PHISuspected))
 	}
-	if f.Text != "" {
-		where = append(where, "search LIKE "+arg("%"+likeEscaper.Replace(strings.ToLower(f.Text))+"%")+" ESCAPE '\\'")
-	}
 	// Times are bound in UTC, as they are stored: SQLite compares them as text.
 	if f.CreatedAfter != nil {
-		where = append(where, "created_at >= "+arg(f.CreatedAfter.UTC()))
+		where = append(where, at+" >= "+arg(f.CreatedAfter.UTC()))
 	}
 	if f.CreatedBefore != nil {
-		where = append(where, "created_at < "+arg(f.CreatedBefore.UTC()))
+		where = append(where, at+" < "+arg(f.CreatedBefore.UTC()))
 	}
 	if f.After != nil {
-		where = append(where, "(created_at, id) < ("+arg(f.After.CreatedAt.UTC())+", "+arg(f.After.ID)+")")
+		where = append(where, "("+at+", "+id+") < ("+arg(f.After.CreatedAt.UTC())+", "+arg(f.After.ID)+")")
 	}
-	query := "SELECT " + incidentColumns + " FROM incidents WHERE " + strings.Join(where, " AND ")
-	query += " ORDER BY created_at DESC, id DESC LIMIT " + arg(f.Limit)
+	query := "SELECT " + incidentColumns + " FROM " + from + " WHERE " + strings.Join(where, " AND ")
+	query += " ORDER BY " + at + " DESC, " + id + " DESC LIMIT " + arg(f.Limit)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
@@ -226,8 +245,6 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, v viewer) ([]Inc
 	}
 	return out, rows.Err()
 }
-
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func insertEvent(ctx context.Context, tx db.Querier, e *Event) error {
 	changes := e.Changes
@@ -290,7 +307,7 @@ func scanTask(s scanner) (Task, error) {
 	return t, nil
 }
 
-func insertTask(ctx context.Context, tx *sql.Tx, t *Task) error {
+func insertTask(ctx context.Context, tx db.Querier, t *Task) error {
 	_, err := tx.ExecContext(ctx, "INSERT INTO incident_tasks ("+taskColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		t.ID, t.IncidentID, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.CreatedAt, t.UpdatedAt)
 	if err != nil {
@@ -299,7 +316,7 @@ func insertTask(ctx context.Context, tx *sql.Tx, t *Task) error {
 	return nil
 }
 
-func updateTask(ctx context.Context, tx *sql.Tx, t *Task) error {
+func updateTask(ctx context.Context, tx db.Querier, t *Task) error {
 	_, err := tx.ExecContext(ctx, `UPDATE incident_tasks SET title = $1, owner = $2, due_at = $3, done = $4, done_at = $5,
 		updated_at = $6 WHERE id = $7`, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.UpdatedAt, t.ID)
 	if err != nil {

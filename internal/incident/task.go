@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // TaskInput is a new task.
@@ -56,10 +59,15 @@ func (s *Service) CreateTaskTx(ctx context.Context, tx *sql.Tx, ref string, in T
 	}
 	_, _, err := s.changeTx(ctx, tx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		t.IncidentID, t.CreatedAt, t.UpdatedAt = inc.ID, now, now
-		if err := insertTask(ctx, tx, &t); err != nil {
+		row, err := s.storedTask(&t)
+		if err != nil {
 			return Event{}, "", err
 		}
-		changes := []Change{{Field: "task", New: t.ID}, {Field: "title", New: t.Title}}
+		if err := insertTask(ctx, tx, row); err != nil {
+			return Event{}, "", err
+		}
+		// The title may hold PHI: the timeline records only that it was set.
+		changes := []Change{{Field: "task", New: t.ID}, {Field: "title", Redacted: true}}
 		if t.Owner != "" {
 			changes = append(changes, Change{Field: "owner", New: t.Owner})
 		}
@@ -83,12 +91,12 @@ func (s *Service) UpdateTask(ctx context.Context, ref, taskID string, in TaskUpd
 	var t Task
 	_, _, err := s.change(ctx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		var err error
-		if t, err = getTask(ctx, tx, inc.ID, taskID); err != nil {
+		if t, err = s.getTask(ctx, s.db.In(tx), inc.ID, taskID); err != nil {
 			return Event{}, "", err
 		}
 		changes := []Change{{Field: "task", Old: t.ID, New: t.ID}}
 		if in.Title != nil && *in.Title != t.Title {
-			changes = append(changes, Change{Field: "title", Old: t.Title, New: *in.Title})
+			changes = append(changes, Change{Field: "title", Redacted: true})
 			t.Title = *in.Title
 		}
 		if in.Owner != nil && *in.Owner != t.Owner {
@@ -121,7 +129,11 @@ func (s *Service) UpdateTask(ctx context.Context, ref, taskID string, in TaskUpd
 			return Event{}, "", err
 		}
 		t.UpdatedAt = now
-		if err := updateTask(ctx, tx, &t); err != nil {
+		row, err := s.storedTask(&t)
+		if err != nil {
+			return Event{}, "", err
+		}
+		if err := updateTask(ctx, tx, row); err != nil {
 			return Event{}, "", err
 		}
 		return Event{Kind: EventTaskUpdated, FromStatus: inc.Status, ToStatus: inc.Status, Changes: changes},
@@ -133,9 +145,13 @@ func (s *Service) UpdateTask(ctx context.Context, ref, taskID string, in TaskUpd
 	return t, nil
 }
 
-// Tasks lists an incident's tasks, oldest first.
+// Tasks lists an incident's tasks, oldest first. Their titles may hold
+// PHI: a reader whose role may see PHI gets them, and the read is audited
+// before they are returned (45 CFR 164.312(b)); anyone else gets each
+// title withheld (TitleRedacted).
 func (s *Service) Tasks(ctx context.Context, ref string) ([]Task, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return nil, err
 	}
 	v := s.viewer(ctx)
@@ -143,5 +159,46 @@ func (s *Service) Tasks(ctx context.Context, ref string) ([]Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	return listTasks(ctx, s.db.R, inc.ID)
+	ts, err := listTasks(ctx, s.db.R, inc.ID)
+	if err != nil || len(ts) == 0 {
+		return ts, err
+	}
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		for i := range ts {
+			ts[i].Title, ts[i].TitleRedacted = "", true
+		}
+		return ts, nil
+	}
+	for i := range ts {
+		if ts[i].Title, err = s.open(ts[i].Title, keys.IncidentTaskTitle, ts[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "incident.phi_read", ObjectType: "incident",
+			ObjectID: inc.ID, Change: []string{"tasks"}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// storedTask returns t as it is written: its title sealed.
+func (s *Service) storedTask(t *Task) (*Task, error) {
+	c := *t
+	var err error
+	c.Title, err = s.seal(t.Title, keys.IncidentTaskTitle, t.ID)
+	return &c, err
+}
+
+// getTask reads a task with its title opened, for changes.
+func (s *Service) getTask(ctx context.Context, q db.Querier, incidentID, taskID string) (Task, error) {
+	t, err := getTask(ctx, q, incidentID, taskID)
+	if err != nil {
+		return Task{}, err
+	}
+	t.Title, err = s.open(t.Title, keys.IncidentTaskTitle, t.ID)
+	return t, err
 }

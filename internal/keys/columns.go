@@ -17,6 +17,25 @@ func (c Column) String() string { return c.Table + "." + c.Name }
 var (
 	// IncidentDescription may describe the PHI involved in an incident.
 	IncidentDescription = Column{Table: "incidents", Name: "description", RowID: "id"}
+	// IncidentTitle is an incident's title, which people type and alert
+	// summaries become, and so may name a patient. It is searched through
+	// a blind index (incident_title_tokens), never in clear.
+	IncidentTitle = Column{Table: "incidents", Name: "title", RowID: "id"}
+	// IncidentTaskTitle is a task's title, typed by people.
+	IncidentTaskTitle = Column{Table: "incident_tasks", Name: "title", RowID: "id"}
+	// AlertSummary is the one line a monitoring tool sent, which may
+	// quote PHI; it becomes the title of the incident it opens.
+	AlertSummary = Column{Table: "alerts", Name: "summary", RowID: "id"}
+	// BreakGlassReason is why someone took emergency access to an
+	// incident, typed by them.
+	BreakGlassReason = Column{Table: "break_glass_grants", Name: "reason", RowID: "id"}
+	// OfficerAlertReason is the same reason, on the Security Officer's
+	// alert.
+	OfficerAlertReason = Column{Table: "officer_alerts", Name: "reason", RowID: "id"}
+	// SearchKey is the random key of a blind index (one row per purpose,
+	// SearchTitles), which would let anyone holding it test guesses
+	// against the index.
+	SearchKey = Column{Table: "search_keys", Name: "key", RowID: "id"}
 	// IncidentEventNote holds timeline notes and transition notes, which
 	// may hold PHI.
 	IncidentEventNote = Column{Table: "incident_events", Name: "note", RowID: "id"}
@@ -55,7 +74,8 @@ var (
 func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
-		ReportSigningKey, ReportCaseDetails}
+		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
+		OfficerAlertReason, SearchKey}
 }
 
 // registered reports whether table.column is one of Columns.

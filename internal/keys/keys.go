@@ -55,6 +55,9 @@ type Keyring struct {
 		err    error
 	}
 	cur atomic.Pointer[ring]
+	// titleKey is the key of the blind index of incident titles
+	// (SearchTokens), read once by Load.
+	titleKey []byte
 }
 
 // ring is one version of the keyset, ready to use.
@@ -81,24 +84,36 @@ func HasKeyset(ctx context.Context, d *db.DB) (bool, error) {
 // would make every sealed value unreadable.
 func Load(ctx context.Context, d *db.DB, master MasterKey, now time.Time) (*Keyring, error) {
 	k := &Keyring{d: d, master: master}
-	stored, err := readKeyset(ctx, d.R)
+	if err := k.load(ctx, now); err != nil {
+		return nil, err
+	}
+	var err error
+	if k.titleKey, err = k.loadSearchKey(ctx, SearchTitles, now); err != nil {
+		return nil, fmt.Errorf("search key: %w", err)
+	}
+	return k, nil
+}
+
+// load reads the keyset, or creates it.
+func (k *Keyring) load(ctx context.Context, now time.Time) error {
+	stored, err := readKeyset(ctx, k.d.R)
 	if errors.Is(err, sql.ErrNoRows) {
-		created, cerr := k.create(ctx, now)
+		cerr := k.create(ctx, now)
 		if !errors.Is(cerr, errCreatedElsewhere) {
-			return created, cerr
+			return cerr
 		}
 		// Another node created it first: use theirs.
-		stored, err = readKeyset(ctx, d.R)
+		stored, err = readKeyset(ctx, k.d.R)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r, err := k.open(stored)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	k.cur.Store(r)
-	return k, nil
+	return nil
 }
 
 func readKeyset(ctx context.Context, q db.Querier) (string, error) {
@@ -144,14 +159,14 @@ func (r *recorder) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 // errCreatedElsewhere means another node stored a keyset first.
 var errCreatedElsewhere = errors.New("keyset created by another node")
 
-func (k *Keyring) create(ctx context.Context, now time.Time) (*Keyring, error) {
+func (k *Keyring) create(ctx context.Context, now time.Time) error {
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
-		return nil, fmt.Errorf("new keyset: %w", err)
+		return fmt.Errorf("new keyset: %w", err)
 	}
 	stored, err := k.encrypt(h)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	err = k.d.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO keysets (id, keyset, created_at, updated_at) VALUES (1, $1, $2, $2)
@@ -167,14 +182,14 @@ func (k *Keyring) create(ctx context.Context, now time.Time) (*Keyring, error) {
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r, err := newRing(stored, h)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	k.cur.Store(r)
-	return k, nil
+	return nil
 }
 
 // encrypt serialises h encrypted by the master key, as it is stored.

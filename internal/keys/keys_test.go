@@ -71,7 +71,7 @@ func TestSealOpenAndBinding(t *testing.T) {
 		if _, err := kr.Open("Jane Roe", "incidents", "description", "row-1"); err == nil {
 			t.Fatal("plaintext opened as a sealed value")
 		}
-		if _, err := kr.Seal([]byte("x"), "incidents", "title", "row-1"); err == nil || !strings.Contains(err.Error(), "keys.Columns") {
+		if _, err := kr.Seal([]byte("x"), "incidents", "severity", "row-1"); err == nil || !strings.Contains(err.Error(), "keys.Columns") {
 			t.Fatalf("sealing a column outside the registry: %v", err)
 		}
 		if _, err := keys.Load(context.Background(), d, master(t, 2), now); !errors.Is(err, keys.ErrWrongMasterKey) {

@@ -194,9 +194,13 @@ func (k *Keyring) reencrypt(ctx context.Context, r *ring, c Column, opts RotateO
 			return 0, fmt.Errorf("read %s: %w", c, err)
 		}
 		for i := range batch {
-			pt, err := k.Open(batch[i].old, c.Table, c.Name, batch[i].id)
-			if err != nil {
-				return 0, fmt.Errorf("re-encrypt %s row %s: %w", c, batch[i].id, err)
+			// A value still in plaintext (its column was sealed after it
+			// was written, and no server has started since) is sealed.
+			pt := []byte(batch[i].old)
+			if Sealed(batch[i].old) {
+				if pt, err = k.Open(batch[i].old, c.Table, c.Name, batch[i].id); err != nil {
+					return 0, fmt.Errorf("re-encrypt %s row %s: %w", c, batch[i].id, err)
+				}
 			}
 			if batch[i].new, err = r.seal(pt, c.Table, c.Name, batch[i].id); err != nil {
 				return 0, err

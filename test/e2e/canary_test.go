@@ -13,6 +13,7 @@ import (
 	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // canary is fake PHI, distinctive enough that finding it anywhere means a leak.
@@ -42,8 +43,10 @@ func debugLog(e *app.Env) {
 }
 
 // TestCanaryPHINotStoredInPlaintext writes canary PHI into an incident's
-// description, a note and a transition note through the API, proves that
-// the API returns it to the caller, then looks for it in every byte Ward
+// description, a note and a transition note, its title, a task's title, an
+// alert's summary (which becomes the title of the incident it opens) and a
+// break-glass reason through the API, proves that the API returns it to the
+// caller and never to a stakeholder (canaryFreeText), then looks for it in every byte Ward
 // left behind: on SQLite the database file, its WAL and shared-memory files
 // (copied while the server runs, as a file-level backup of a live database
 // would be, and again after it stops), a copy of the database file, and the
@@ -66,6 +69,7 @@ func TestCanaryPHINotStoredInPlaintext(t *testing.T) {
 			w.must(http.StatusOK, "POST", path+"/transitions", map[string]any{"to": "analysis"}, nil)
 			w.must(http.StatusOK, "POST", path+"/transitions", map[string]any{"to": "containment", "note": "Recalled fax for " + canary}, nil)
 			w.must(http.StatusOK, "PATCH", path, map[string]any{"description": canary + " (corrected)"}, nil)
+			canaryFreeText(t, w)
 
 			// The caller with PHI access gets the plaintext back.
 			var got struct {
@@ -181,11 +185,104 @@ func assertNoCanaryInPostgres(t *testing.T, url string) {
 			t.Errorf("canary PHI in plaintext in %d rows of %s", n, table)
 		}
 	}
-	// The description, the note, the containment note, and the timeline
-	// entry of the breach case the incident opened (--breach-auto-open).
-	var sealed int
-	if err := d.R.QueryRow(`SELECT (SELECT count(*) FROM incidents WHERE description LIKE 'v1:%')
-		+ (SELECT count(*) FROM incident_events WHERE note LIKE 'v1:%')`).Scan(&sealed); err != nil || sealed != 4 {
-		t.Fatalf("sealed values in incidents.description and incident_events.note: %d, want 4 (%v)", sealed, err)
+	// Every sealed column holds sealed values only, and the ones the test
+	// wrote to hold some: the description, the notes (and the timeline
+	// entry of the breach case the incident opened, --breach-auto-open),
+	// the titles, the task's title, the alert's summary and the reason.
+	for _, c := range keys.Columns() {
+		var plain, sealed int
+		if err := d.R.QueryRow(`SELECT count(*) FILTER (WHERE `+c.Name+` NOT LIKE 'v1:%'),
+			count(*) FILTER (WHERE `+c.Name+` LIKE 'v1:%') FROM `+c.Table+` WHERE `+c.Name+` <> ''`).Scan(&plain, &sealed); err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		if plain != 0 {
+			t.Errorf("%s: %d values not sealed", c, plain)
+		}
+		if slices.Contains([]keys.Column{keys.IncidentDescription, keys.IncidentEventNote, keys.IncidentTitle, keys.IncidentTaskTitle,
+			keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason}, c) && sealed == 0 {
+			t.Errorf("%s: no sealed value", c)
+		}
 	}
+}
+
+// canaryFreeText writes the canary into every other free-text field that
+// is sealed (issue #15): an incident's title (edited), a task's title, an
+// alert's summary, which opens an incident titled with it, and the reason
+// for emergency access to a restricted incident. A caller who may read PHI
+// gets each back, and finds the incidents by a word of the canary; a
+// stakeholder reads none of them through any of those reads or a search,
+// and sees the line Ward writes instead.
+func canaryFreeText(t *testing.T, w *ward) {
+	t.Helper()
+	var inc incidentJSON
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Fax misdirected"}, &inc)
+	path := "/api/v1/incidents/" + inc.ID
+	w.must(http.StatusOK, "PATCH", path, map[string]any{"title": "Fax for " + canary}, nil)
+	var task struct {
+		ID string `json:"id"`
+	}
+	w.must(http.StatusCreated, "POST", path+"/tasks", map[string]any{"title": "Call " + canary}, &task)
+	w.must(http.StatusOK, "PATCH", path+"/tasks/"+task.ID, map[string]any{"title": "Call back " + canary}, nil)
+
+	_, ig := w.service("lab-interface", true, "alert", "events_v2", "")
+	if code, body := w.post("/v2/enqueue", `{"routing_key":"`+ig.Key+`","event_action":"trigger","dedup_key":"lab-1",
+		"payload":{"summary":"HL7 feed rejected result for `+canary+`","source":"lab1","severity":"critical"}}`, nil); code != 202 {
+		t.Fatalf("alert: %d %s", code, body)
+	}
+
+	officer := w.tokenWithRole("canary-officer", "security_officer")
+	stakeholder := w.tokenWithRole("canary-viewer", "stakeholder")
+	var restricted incidentJSON
+	if code, raw := w.doAs(officer, "POST", "/api/v1/incidents", map[string]any{"title": "records snooping", "restricted": true},
+		&restricted); code != http.StatusCreated {
+		t.Fatalf("restricted incident: %d %s", code, raw)
+	}
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+restricted.Number+"/break-glass",
+		map[string]any{"reason": "Need the chart of " + canary + " for triage now"}, nil)
+
+	// The caller who may read PHI gets it back, and searches it.
+	reads := []string{path, path + "/tasks", "/api/v1/incidents?q=quillfeather", "/api/v1/alerts"}
+	for _, p := range reads {
+		if raw := w.must(http.StatusOK, "GET", p, nil, nil); !bytes.Contains(raw, []byte(canary)) {
+			t.Errorf("GET %s does not return the canary to a caller who may read PHI: %s", p, raw)
+		}
+	}
+	if code, raw := w.doAs(officer, "GET", "/api/v1/incidents/"+restricted.Number+"/grants", nil, nil); code != http.StatusOK ||
+		!bytes.Contains(raw, []byte(canary)) {
+		t.Errorf("grants: %d %s", code, raw)
+	}
+
+	// A stakeholder reads none of it.
+	var alerts []struct {
+		ID              string `json:"id"`
+		Summary         string `json:"summary"`
+		SummaryRedacted bool   `json:"summary_redacted"`
+	}
+	if code, raw := w.doAs(stakeholder, "GET", "/api/v1/alerts", nil, &alerts); code != http.StatusOK || len(alerts) != 1 ||
+		!alerts[0].SummaryRedacted || alerts[0].Summary != "critical alert from lab-interface (INC-"+inc.Number[4:8]+"-0003)" {
+		t.Errorf("stakeholder's alerts: %d %s", code, raw)
+	}
+	var list struct {
+		Items []incidentJSON `json:"items"`
+	}
+	w.doAs(stakeholder, "GET", "/api/v1/incidents?q="+inc.Number, nil, &list)
+	if len(list.Items) != 1 || list.Items[0].Title != inc.Number+": sev3 incident" {
+		t.Errorf("stakeholder searching %s: %+v", inc.Number, list.Items)
+	}
+	for _, p := range append(reads, "/api/v1/incidents", "/api/v1/alerts/"+alerts[0].ID, "/api/v1/incidents?q=Zebediah") {
+		code, raw := w.doAs(stakeholder, "GET", p, nil, nil)
+		if code != http.StatusOK || leaks(raw) {
+			t.Errorf("stakeholder GET %s: %d %s", p, code, raw)
+		}
+	}
+}
+
+// tokenWithRole makes an API token of role and returns its secret.
+func (w *ward) tokenWithRole(name, role string) string {
+	w.t.Helper()
+	code, out, errs := w.run("token", "create", "--name", name, "--role", role)
+	if code != 0 {
+		w.t.Fatalf("token create %s: %s", role, errs)
+	}
+	return strings.TrimSpace(out)
 }

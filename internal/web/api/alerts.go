@@ -22,7 +22,8 @@ type Alert struct {
 	IncidentNumber  string          `json:"incident_number,omitempty"`
 	Status          string          `json:"status" enum:"triggered,acknowledged,resolved"`
 	Suppressed      bool            `json:"suppressed" doc:"Arrived during a maintenance window: recorded, nobody paged."`
-	Summary         string          `json:"summary"`
+	Summary         string          `json:"summary" doc:"What the tool sent; may hold PHI (reading it is audited). For a caller whose role may not see PHI, a line naming the severity, service and incident instead."`
+	SummaryRedacted bool            `json:"summary_redacted,omitempty" doc:"The summary was withheld: the caller's role may not see PHI."`
 	Source          string          `json:"source"`
 	Severity        string          `json:"severity" enum:"critical,error,warning,info"`
 	Component       string          `json:"component,omitempty"`
@@ -40,7 +41,7 @@ type Alert struct {
 func alertOut(a alert.Alert) Alert {
 	return Alert{ID: a.ID, ServiceID: a.ServiceID, IntegrationID: a.IntegrationID, DedupKey: a.DedupKey,
 		IncidentID: a.IncidentID, IncidentNumber: a.IncidentNumber, Status: string(a.Status), Suppressed: a.Suppressed,
-		Summary: a.Summary, Source: a.Source, Severity: string(a.Severity), Component: a.Component, Group: a.Group,
+		Summary: a.Summary, SummaryRedacted: a.SummaryRedacted, Source: a.Source, Severity: string(a.Severity), Component: a.Component, Group: a.Group,
 		Class: a.Class, Count: a.Count, FirstAt: a.FirstAt, LastAt: a.LastAt, AcknowledgedAt: a.AcknowledgedAt,
 		ResolvedAt: a.ResolvedAt, Details: a.Details}
 }

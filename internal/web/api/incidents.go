@@ -34,7 +34,7 @@ type Incident struct {
 	CreatedBy     string     `json:"created_by"`
 	Version       int64      `json:"version" doc:"Increases with every change, timeline entries included."`
 	Restricted    bool       `json:"restricted" doc:"Need-to-know: only roles with incident:restricted, its members, its commander (a username) and holders of an emergency (break-glass) grant see it; to anyone else it does not exist (404, absent from lists)."`
-	PHIRedacted   bool       `json:"phi_redacted,omitempty" doc:"The description was withheld: the caller's role may not see PHI."`
+	PHIRedacted   bool       `json:"phi_redacted,omitempty" doc:"The title and description were withheld: the caller's role may not see PHI. The title is then a line naming the incident's number, severity and service."`
 }
 
 func strs[T ~string](in []T) []string {
@@ -100,7 +100,7 @@ type listIncidentsInput struct {
 	Severity      string    `query:"severity" enum:"sev1,sev2,sev3,sev4"`
 	Category      string    `query:"category" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known"`
 	PHISuspected  string    `query:"phi_suspected" enum:"true,false"`
-	Q             string    `query:"q" maxLength:"200" doc:"Text in the title or number, case-insensitive."`
+	Q             string    `query:"q" maxLength:"200" doc:"An incident number, or words that must all be in the title (whole words, any case; titles are sealed and searched through a blind index). A caller whose role may not see PHI matches numbers only."`
 	CreatedAfter  time.Time `query:"created_after" doc:"Only incidents created at or after this time."`
 	CreatedBefore time.Time `query:"created_before" doc:"Only incidents created before this time."`
 	Limit         int       `query:"limit" minimum:"1" maximum:"200" default:"50"`

@@ -70,20 +70,21 @@ func (h handler) timeline(ctx context.Context, in *timelineInput, kind incident.
 
 // Task is a piece of work on an incident.
 type Task struct {
-	ID         string     `json:"id"`
-	IncidentID string     `json:"incident_id"`
-	Title      string     `json:"title"`
-	Owner      string     `json:"owner"`
-	DueAt      *time.Time `json:"due_at,omitempty"`
-	Done       bool       `json:"done"`
-	DoneAt     *time.Time `json:"done_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	ID            string     `json:"id"`
+	IncidentID    string     `json:"incident_id"`
+	Title         string     `json:"title" doc:"May hold PHI (reading it is audited); empty for a caller whose role may not see PHI."`
+	TitleRedacted bool       `json:"title_redacted,omitempty" doc:"The title was withheld: the caller's role may not see PHI."`
+	Owner         string     `json:"owner"`
+	DueAt         *time.Time `json:"due_at,omitempty"`
+	Done          bool       `json:"done"`
+	DoneAt        *time.Time `json:"done_at,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 func taskOut(t incident.Task) Task {
-	return Task{ID: t.ID, IncidentID: t.IncidentID, Title: t.Title, Owner: t.Owner, DueAt: t.DueAt, Done: t.Done,
-		DoneAt: t.DoneAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	return Task{ID: t.ID, IncidentID: t.IncidentID, Title: t.Title, TitleRedacted: t.TitleRedacted, Owner: t.Owner, DueAt: t.DueAt,
+		Done: t.Done, DoneAt: t.DoneAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 type taskOutput struct {

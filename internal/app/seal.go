@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
+)
+
+// sealPlaintext seals, before the server serves, every value that is still
+// in plaintext in a column sealed since it was written (after an upgrade:
+// incident titles, task titles, alert summaries, break-glass reasons;
+// issue #15), and indexes the incident titles for search. Each batch is
+// its own transaction, so an interrupted start leaves nothing half-done
+// and the next start finishes; with nothing to do it costs one query per
+// column. `ward keys rotate` seals such values too (but does not index).
+func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Service, log *slog.Logger) error {
+	n, err := incidents.IndexTitles(ctx, 500)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("incident_titles_indexed", "incidents", n)
+	}
+	for _, c := range []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason} {
+		n, err := kr.SealPlaintext(ctx, c, 500, nil)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("plaintext_sealed", "column", c.String(), "values", n)
+		}
+	}
+	return nil
+}
