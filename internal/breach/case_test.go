@@ -24,6 +24,28 @@ func as(role authz.Role, name string) context.Context {
 	return authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "u-" + name, Name: name, Role: role})
 }
 
+// openCase opens a breach case, at start, on a fresh incident titled
+// title, as the security officer sam.
+func openCase(t *testing.T, d *db.DB, title string) (*breach.Service, *incident.Service, *clock.Fake, incident.Incident, breach.Case) {
+	t.Helper()
+	clk := clock.NewFake(start)
+	incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
+	svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := as(authz.RoleSecurityOfficer, "sam")
+	inc, err := incs.Create(sec, incident.CreateInput{Title: title, Severity: incident.Sev2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.Open(sec, inc.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, incs, clk, inc, c
+}
+
 func keysOf(obs []breach.Obligation) string {
 	var ks []string
 	for _, o := range obs {
@@ -197,21 +219,8 @@ func errText(err error) string {
 // them, rather than counting from the notice's later deadline.
 func TestLegacyNoticeDatesStillCount(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		clk := clock.NewFake(start)
-		incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
-		svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc, _, _, inc, c := openCase(t, d, "Lost backup tape")
 		sec := as(authz.RoleSecurityOfficer, "sam")
-		inc, err := incs.Create(sec, incident.CreateInput{Title: "Lost backup tape", Severity: incident.Sev2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := svc.Open(sec, inc.Number)
-		if err != nil {
-			t.Fatal(err)
-		}
 		f := c.Facts
 		f.DiscoveredAt, f.ShouldHaveKnownAt, f.Individuals, f.ByState = start.Add(-72*time.Hour), time.Time{}, 600, map[string]int{"CA": 600}
 		if _, err := svc.SetFacts(sec, inc.Number, f); err != nil {

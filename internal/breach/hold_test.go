@@ -1,8 +1,6 @@
 package breach_test
 
 import (
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -22,21 +20,8 @@ import (
 // a fresh incident.
 func newCase(t *testing.T, d *db.DB) (*breach.Service, *incident.Service, *clock.Fake, incident.Incident) {
 	t.Helper()
-	clk := clock.NewFake(start)
-	incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
-	svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, incs, clk, inc, c := openCase(t, d, "Stolen laptop")
 	sec := as(authz.RoleSecurityOfficer, "sam")
-	inc, err := incs.Create(sec, incident.CreateInput{Title: "Stolen laptop", Severity: incident.Sev2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := svc.Open(sec, inc.Number)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := c.Facts
 	f.Individuals = 30
 	f.ByState = map[string]int{"NV": 30}

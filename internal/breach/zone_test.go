@@ -13,7 +13,6 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
-	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
@@ -28,22 +27,8 @@ import (
 // the 60th day in UTC.
 func TestOrganisationTimeZone(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		clk := clock.NewFake(start)
-		incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
-		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-		svc, err := breach.New(d, clk, incs, quiet)
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc, incs, clk, inc, c := openCase(t, d, "Stolen laptop")
 		sec := as(authz.RoleSecurityOfficer, "sam")
-		inc, err := incs.Create(sec, incident.CreateInput{Title: "Stolen laptop", Severity: incident.Sev2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := svc.Open(sec, inc.Number)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// 03:00 UTC on 6 March is 7 PM on 5 March in Los Angeles and
 		// 10 PM in New York: the day of discovery differs.
 		f := c.Facts
@@ -79,7 +64,7 @@ func TestOrganisationTimeZone(t *testing.T) {
 			breach.OrganisationInput{Role: rules.CoveredEntity, TimeZone: "America/Los_Angeles"}); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("a responder setting the zone: %v", err)
 		}
-		_, err = svc.SetOrganisation(sec, breach.OrganisationInput{Role: rules.CoveredEntity, TimeZone: "America/Las_Vegas"})
+		_, err := svc.SetOrganisation(sec, breach.OrganisationInput{Role: rules.CoveredEntity, TimeZone: "America/Las_Vegas"})
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || len(e.Fields) != 1 || e.Fields[0].Field != "time_zone" {
 			t.Fatalf("an unknown zone: %v", err)
 		}
@@ -105,7 +90,7 @@ func TestOrganisationTimeZone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc2, err := breach.New(d, clk, incs, quiet, breach.WithTimeZone(ny))
+		svc2, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)), breach.WithTimeZone(ny))
 		if err != nil {
 			t.Fatal(err)
 		}
