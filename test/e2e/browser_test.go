@@ -39,12 +39,16 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser starts a headless Chromium with its own profile, for loopback only.
+// browser starts a headless Chromium with its own profile, for loopback
+// only. The profile is a folder chromedp makes and removes once the
+// browser has exited: a t.TempDir() profile raced Chromium's helper
+// processes, which may still write into it after the browser is killed,
+// and failed the test in its cleanup ("directory not empty").
 func browser(t *testing.T, path string) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
-		chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1280, 1000),
