@@ -711,12 +711,7 @@ func (u *UI) breachMet(w http.ResponseWriter, r *http.Request) {
 			Hold: holdOverride(form)})
 	}
 	if err != nil {
-		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
-			err = apperr.Field("met_at", "%s", e.Message)
-		}
-		u.breachInvalid(w, r, err, func(p *breachPage, e map[string]string) {
-			p.MetErrors = map[string]string{form["obligation"]: strings.Join(slices.Sorted(maps.Values(e)), "; ")}
-		})
+		u.obligationInvalid(w, r, form["obligation"], "met_at", err)
 		return
 	}
 	c, err := u.Breach.Get(r.Context(), ref)
@@ -727,18 +722,24 @@ func (u *UI) breachMet(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, withMsg("/incidents/"+c.IncidentNumber+"/breach", "breach_met"))
 }
 
+// obligationInvalid renders the case page with err beside obligation
+// key's form; a conflict (met already, not met) is shown on field.
+func (u *UI) obligationInvalid(w http.ResponseWriter, r *http.Request, key, field string, err error) {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
+		err = apperr.Field(field, "%s", e.Message)
+	}
+	u.breachInvalid(w, r, err, func(p *breachPage, e map[string]string) {
+		p.MetErrors = map[string]string{key: strings.Join(slices.Sorted(maps.Values(e)), "; ")}
+	})
+}
+
 // breachReopen undoes the marking of an obligation as met, with the
 // reason from the form.
 func (u *UI) breachReopen(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
 	form := formValues(r, "obligation", "reason")
 	if _, err := u.Breach.Reopen(r.Context(), ref, form["obligation"], form["reason"]); err != nil {
-		if e, ok := apperr.As(err); ok && e.Code == apperr.Conflict {
-			err = apperr.Field("reason", "%s", e.Message)
-		}
-		u.breachInvalid(w, r, err, func(p *breachPage, e map[string]string) {
-			p.MetErrors = map[string]string{form["obligation"]: strings.Join(slices.Sorted(maps.Values(e)), "; ")}
-		})
+		u.obligationInvalid(w, r, form["obligation"], "reason", err)
 		return
 	}
 	c, err := u.Breach.Get(r.Context(), ref)
