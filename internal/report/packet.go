@@ -192,7 +192,7 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 			miss(field, "fill %s before filing (%s)", field, how)
 		}
 	}
-	const orgHow = "PUT /api/v1/org-profile, an admin"
+	const orgHow = "in the organisation profile, which an administrator edits"
 	fill("covered_entity.name", org.Name, orgHow)
 	fill("covered_entity.entity_type", org.EntityType, orgHow)
 	fill("covered_entity.address.street", org.Address.Street, orgHow)
@@ -202,7 +202,7 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 	fill("covered_entity.contact.name", org.Contact.Name, orgHow)
 	fill("covered_entity.contact.phone", org.Contact.Phone, orgHow)
 	fill("covered_entity.contact.email", org.Contact.Email, orgHow)
-	const detailsHow = "PUT …/breach-case/hhs-report/details"
+	const detailsHow = "in the HHS report details of the case"
 	if d.BusinessAssociate != nil {
 		fill("business_associate.name", d.BusinessAssociate.Name, detailsHow)
 	}
@@ -213,7 +213,7 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 		miss("breach_end", "fill breach_end before filing (%s)", detailsHow)
 	}
 	if c.Facts.Individuals <= 0 {
-		miss("individuals", "fill the facts' individuals (an estimate is allowed) before filing (PUT …/breach-case/facts)")
+		miss("individuals", "fill the number of individuals affected in the case's facts (an estimate is allowed) before filing")
 	}
 	list := func(field string, got []string, other, otherField string) {
 		if len(got) == 0 {
@@ -230,7 +230,7 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 	list("actions_taken", d.ActionsTaken, d.ActionsOther, "actions_other")
 	fill("description", d.Description, detailsHow)
 	if p.IndividualNoticeStart == nil {
-		miss("individual_notice_start", "record that the individuals were notified (POST …/breach-case/obligations/met, individuals) before filing")
+		miss("individual_notice_start", "record that the individuals were notified (their letters or emails sent, or the notice marked made with its evidence) before filing")
 	}
 	p.Ready = len(p.Missing) == 0
 	return p
