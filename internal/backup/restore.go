@@ -90,7 +90,7 @@ func Restore(ctx context.Context, src io.ReadSeeker, target string, opts Restore
 		now = opts.Now
 	}
 	err = d.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, now(), audit.Event{Action: "backup.restore", ObjectType: "backup", ObjectID: m.BackupID,
+		_, err := audit.Append(ctx, tx, now(), audit.Event{Action: ActionRestore, ObjectType: "backup", ObjectID: m.BackupID,
 			Change: map[string]any{"created_at": m.CreatedAt, "ward_version": m.WardVersion, "audit_head": m.AuditHead}})
 		return err
 	})
