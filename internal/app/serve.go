@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/wardhq/ward/internal/alert"
@@ -45,19 +46,21 @@ func migrate(ctx context.Context, env Env, d *db.DB) (int, error) {
 }
 
 func serveCmd(env Env, cfg *config.Config) *cobra.Command {
+	var backups backupFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ward server (HTTPS; self-signed for localhost unless given a certificate)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), env, cfg)
+			return serve(cmd.Context(), env, cfg, &backups)
 		},
 	}
 	config.BindServe(cmd.Flags(), cfg)
+	bindBackupServe(cmd.Flags(), &backups)
 	return cmd
 }
 
-func serve(ctx context.Context, env Env, cfg *config.Config) error {
+func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlags) error {
 	logger, err := newLogger(env, cfg)
 	if err != nil {
 		return &exitError{ExitUsage, err}
@@ -72,6 +75,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	logger.Info("database_ready", "dialect", string(d.Dialect), "migrations_applied", n)
+	schedule, err := newSchedule(env, backups, d)
+	if err != nil {
+		return err
+	}
 
 	tlsConfig, err := loadTLS(env, cfg, logger)
 	if err != nil {
@@ -178,6 +185,11 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	var collectors []prometheus.Collector
+	if schedule != nil {
+		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx
+		collectors = schedule.Metrics.Collectors()
+	}
 	handler := web.Handler(web.Deps{
 		DB:              d,
 		Tokens:          apitoken.NewService(d, env.Clock),
@@ -197,6 +209,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		UI:              pages,
 		Log:             logger,
 		Version:         env.Version,
+		Collectors:      collectors,
 	})
 	runner, err := jobs.New(d, logger, jobs.Options{})
 	if err != nil {
@@ -267,6 +280,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	pagingDone.Go(func() {
 		every(pagingCtx, 10*cfg.PagingPoll, "breach_reminder_check_failed", logger, reports.CheckReminders)
 	})
+	if schedule != nil {
+		logger.Info("scheduled_backups_on", "every", backups.Every.String(), "keep", backups.Keep)
+		pagingDone.Go(func() { schedule.Run(pagingCtx) })
+	}
 	defer pagingDone.Wait()
 	defer stopPaging()
 

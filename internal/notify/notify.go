@@ -55,8 +55,12 @@ const (
 	// emergency (break-glass) access to a restricted incident
 	// (45 CFR 164.312(a)(2)(ii)).
 	KindEmergencyAccess = "emergency_access"
-	KindTest            = "test"   // a test the user asked for
-	KindVerify          = "verify" // a contact method's verification code
+	// KindBackupFailed tells the Security Officer that a scheduled backup
+	// failed (45 CFR 164.308(a)(7)(ii)(A), data backup plan); it names no
+	// incident and carries no detail of the failure.
+	KindBackupFailed = "backup_failed"
+	KindTest         = "test"   // a test the user asked for
+	KindVerify       = "verify" // a contact method's verification code
 )
 
 // Message is what Ward sends. It must never carry PHI (45 CFR 164.312(e)(1);
@@ -123,9 +127,9 @@ var (
 // break the other formats.
 func (m Message) Validate() error {
 	switch m.Kind {
-	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess:
+	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed:
 	default:
-		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access", m.Kind)
+		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access, backup_failed", m.Kind)
 	}
 	fields := []struct {
 		name, value string
@@ -165,7 +169,7 @@ func (m Message) Validate() error {
 	switch {
 	case m.Kind == KindVerify && m.Code == "":
 		return errors.New("notify: message code is required for kind verify")
-	case m.Kind != KindVerify && m.Kind != KindTest && m.Incident == "":
+	case m.Kind != KindVerify && m.Kind != KindTest && m.Kind != KindBackupFailed && m.Incident == "":
 		return fmt.Errorf("notify: message incident is required for kind %s", m.Kind)
 	case m.Incident != "" && m.URL == "":
 		return errors.New("notify: message url is required when incident is set")
@@ -200,6 +204,12 @@ func Render(m Message) (subject, text string) {
 			line("Open: ", m.URL)
 			return subject, b.String()
 		}
+	case KindBackupFailed:
+		subject = "Ward BACKUP FAILED"
+		b.WriteString("A scheduled backup of Ward failed, so the newest backup is older than planned. " +
+			"Ask Ward's administrator to look at the server log and make a backup. Ward tries again within the hour.\n")
+		line("Open: ", m.URL)
+		return subject, b.String()
 	case KindEmergencyAccess:
 		subject = "Ward EMERGENCY ACCESS to " + m.Incident
 		b.WriteString("Emergency (break-glass) access to a restricted incident was granted. Review it in Ward.\n")

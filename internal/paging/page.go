@@ -51,6 +51,8 @@ const (
 	kindPage    = "page"
 	kindVerify  = "verify"
 	kindOfficer = "emergency_access"
+	// kindBackupFailed tells the Security Officers a scheduled backup failed.
+	kindBackupFailed = "backup_failed"
 	// KindStatusUpdate and KindReminder are the messages NotifyTx sends.
 	KindStatusUpdate = "status_update"
 	KindReminder     = "reminder"

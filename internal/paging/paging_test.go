@@ -2,6 +2,7 @@ package paging_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
@@ -417,6 +418,30 @@ func TestOfficersToldOfBreakGlass(t *testing.T) {
 			if subject, text := notify.Render(m); strings.Contains(subject+text, "CANARY") || strings.Contains(subject+text, "Insider") {
 				t.Fatalf("the message holds the reason or title: %s %s", subject, text)
 			}
+		}
+	})
+}
+
+// TestOfficersToldOfBackupFailure: a failed scheduled backup reaches every
+// Security Officer at once, naming no incident and giving no detail.
+func TestOfficersToldOfBackupFailure(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		olga := e.user("olga", authz.RoleSecurityOfficer)
+		e.verify(olga, paging.ContactEmail, "olga@example.org")
+		e.user("ron", authz.RoleResponder)
+		if err := d.Write(context.Background(), func(tx *sql.Tx) error { return e.pager.NotifyBackupFailedTx(e.ctx, tx) }); err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		got := e.ch.take()
+		if addresses(got) != "olga@example.org:backup_failed" {
+			t.Fatalf("officers told: %s", addresses(got))
+		}
+		m := got[0].msg
+		subject, text := notify.Render(m)
+		if m.Incident != "" || m.Status != "backup failed" || subject != "Ward BACKUP FAILED" || !strings.Contains(text, "scheduled backup of Ward failed") {
+			t.Fatalf("message: %+v\n%s\n%s", m, subject, text)
 		}
 	})
 }

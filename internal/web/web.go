@@ -63,6 +63,8 @@ type Deps struct {
 	// TwilioAuthToken checks SMS replies; PublicURL is where Twilio calls.
 	TwilioAuthToken string
 	PublicURL       string
+	// Collectors are more metrics for /metrics (scheduled backups).
+	Collectors []prometheus.Collector
 }
 
 type server struct {
@@ -86,6 +88,7 @@ func Handler(d Deps) http.Handler {
 		}, []string{"method", "route"}),
 	}
 	reg.MustRegister(s.requests, s.duration)
+	reg.MustRegister(d.Collectors...)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
