@@ -126,7 +126,10 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 		return nil, err
 	}
 	out := make([]*delivery, 0, len(cs))
-	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}}
+	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}, claimed: map[string]int{}, throttle: newThrottle()}
+	for i := range cs {
+		r.claimed[cs[i].contactID]++
+	}
 	for i := range cs {
 		c := &cs[i]
 		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now, &r); err != nil {
@@ -147,6 +150,10 @@ type round struct {
 	pages    map[string]pageFacts
 	contacts map[string]contactFacts
 	links    []linkRow
+	// claimed counts the round's messages per contact method; throttle
+	// holds the rate limits, counting what the round lets through.
+	claimed  map[string]int
+	throttle throttle
 }
 
 // contactFacts are what a message needs of its contact method.
@@ -201,16 +208,34 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		d.skip = statusCancelled
 		return nil
 	}
-	if limit := RateLimits[d.channel]; limit > 0 {
-		var sent int
-		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE contact_method_id = $1 AND status = $2
-			AND sent_at > $3`, contactID, statusSent, now.Add(-RateWindow)).Scan(&sent); err != nil {
-			return fmt.Errorf("count recent notifications: %w", err)
+	if kind == kindPage {
+		pf, ok := r.pages[pageID]
+		if !ok {
+			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
+				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
+				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
+				return fmt.Errorf("read page: %w", err)
+			}
+			r.pages[pageID] = pf
 		}
-		if sent >= limit {
-			d.skip = statusRateLimited
+		if pf.status != PageTriggered {
+			d.skip = statusCancelled
 			return nil
 		}
+	}
+	if RateLimits[d.channel] > 0 && !r.throttle.seeded(contactID) {
+		// What was sent in the window, and what other rounds are sending
+		// now; this round's own claims are counted as it lets them through.
+		var n int
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE contact_method_id = $1
+			AND (status = $2 AND sent_at > $3 OR status = $4)`, contactID, statusSent, now.Add(-RateWindow), statusSending).Scan(&n); err != nil {
+			return fmt.Errorf("count recent notifications: %w", err)
+		}
+		r.throttle.seed(contactID, n-r.claimed[contactID])
+	}
+	if !r.throttle.allow(contactID, d.channel) {
+		d.skip = statusRateLimited
+		return nil
 	}
 	d.to = Destination{Kind: d.channel, Address: cf.to.Address, Secret: cf.to.Secret}
 	switch kind {
@@ -227,19 +252,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindVerify, Code: code, URL: p.opts.BaseURL + "/profile"}
 	case kindPage:
-		pf, ok := r.pages[pageID]
-		if !ok {
-			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
-				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
-				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
-				return fmt.Errorf("read page: %w", err)
-			}
-			r.pages[pageID] = pf
-		}
-		if pf.status != PageTriggered {
-			d.skip = statusCancelled
-			return nil
-		}
+		pf := r.pages[pageID]
 		d.msg = notify.Message{Kind: notify.KindPage, Incident: pf.number, Severity: pf.severity, Service: pf.service,
 			Status: string(pf.status), URL: p.opts.BaseURL + "/incidents/" + pf.number}
 		for _, l := range []struct {
@@ -315,7 +328,7 @@ const sentPerUpdate = 256
 // and nothing else to record (webhooks, mostly) are marked sent together.
 func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 	now := p.clock.Now()
-	return p.db.Write(ctx, func(tx *sql.Tx) error {
+	err := p.db.Write(ctx, func(tx *sql.Tx) error {
 		var plain []any
 		for _, d := range ds {
 			if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
@@ -372,6 +385,27 @@ func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		p.metrics.notifications.WithLabelValues(string(d.channel), p.outcome(d)).Inc()
+	}
+	return nil
+}
+
+// outcome names what record made of d, for ward_notifications_total.
+func (p *Pager) outcome(d *delivery) string {
+	switch {
+	case d.skip != "":
+		return d.skip
+	case d.err == nil:
+		return statusSent
+	case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
+		return "retried"
+	default:
+		return statusFailed
+	}
 }
 
 // clip shortens an error for storage.

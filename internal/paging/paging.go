@@ -103,13 +103,14 @@ type Pager struct {
 	log       *slog.Logger
 	opts      Options
 	wake      chan struct{}
+	metrics   metrics
 }
 
 // New returns a Pager. channels may be nil until SetChannels is called;
 // nothing is delivered before Run.
 func New(d *db.DB, c clock.Clock, keys Sealer, incidents *incident.Service, channels Channels, log *slog.Logger, opts Options) *Pager {
 	return &Pager{db: d, clock: c, keys: keys, incidents: incidents, channels: channels, log: log,
-		opts: opts.withDefaults(), wake: make(chan struct{}, 1)}
+		opts: opts.withDefaults(), wake: make(chan struct{}, 1), metrics: newMetrics()}
 }
 
 // Wake makes the escalator look for due work now rather than at its next

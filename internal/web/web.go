@@ -86,6 +86,9 @@ func Handler(d Deps) http.Handler {
 		}, []string{"method", "route"}),
 	}
 	reg.MustRegister(s.requests, s.duration)
+	if d.Pager != nil {
+		reg.MustRegister(d.Pager.Collectors()...)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
