@@ -48,6 +48,9 @@ type delivery struct {
 	// result
 	receipt notify.Receipt
 	err     error
+	// handBack says the send was cut short by a shutdown: the message
+	// goes back to the queue, that attempt not counted.
+	handBack bool
 }
 
 // deliver sends every queued message, a round of up to maxDue at a time.
@@ -55,7 +58,15 @@ type delivery struct {
 // round is claimed and the one before is recorded, so the writer and the
 // network are both kept busy. Each record is its own write, as before:
 // a round that fails to claim never holds back the outcome of one sent.
+//
+// When ctx ends no new round is claimed, but what is on its way is sent
+// (for up to ShutdownGrace) and recorded (within RecordTimeout) under a
+// context of its own, so a shutdown leaves no message "sending" to be
+// sent again when its lease runs out; a send cut short by the grace is
+// handed back to the queue.
 func (p *Pager) deliver(ctx context.Context) error {
+	sendCtx, stop := p.sendContext(ctx)
+	defer stop()
 	var inFlight []*delivery
 	var sent chan struct{}
 	finish := func() error {
@@ -65,7 +76,7 @@ func (p *Pager) deliver(ctx context.Context) error {
 		<-sent
 		ds := inFlight
 		inFlight = nil
-		return p.record(ctx, ds)
+		return p.recordOutliving(ctx, ds)
 	}
 	for {
 		var ds []*delivery
@@ -80,17 +91,48 @@ func (p *Pager) deliver(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			p.send(ctx, ds)
+			p.send(sendCtx, ds)
 		}()
 		if err := finish(); err != nil {
 			<-done
-			return errors.Join(err, p.record(ctx, ds))
+			return errors.Join(err, p.recordOutliving(ctx, ds))
 		}
 		inFlight, sent = ds, done
 		if len(ds) < maxDue {
 			return finish()
 		}
 	}
+}
+
+// sendContext is the context messages are sent under: it ends
+// ShutdownGrace after ctx does, so that sends on their way when a node
+// shuts down can finish. stop releases it.
+func (p *Pager) sendContext(ctx context.Context) (context.Context, func()) {
+	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var grace *time.Timer
+	var mu sync.Mutex
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		grace = time.AfterFunc(p.opts.ShutdownGrace, cancel)
+	})
+	return sendCtx, func() {
+		stopAfter()
+		mu.Lock()
+		defer mu.Unlock()
+		if grace != nil {
+			grace.Stop()
+		}
+		cancel()
+	}
+}
+
+// recordOutliving records ds with a context that outlives ctx by at most
+// RecordTimeout: an outcome is recorded even when ctx has ended.
+func (p *Pager) recordOutliving(ctx context.Context, ds []*delivery) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordTimeout)
+	defer cancel()
+	return p.record(rctx, ds)
 }
 
 // claim takes queued messages for this node and prepares each: its
@@ -135,6 +177,7 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now, &r); err != nil {
 			return nil, fmt.Errorf("notification %s: %w", c.d.id, err)
 		}
+		c.d.msg.ID = c.d.id
 		out = append(out, &c.d)
 	}
 	if err := p.insertLinksTx(ctx, tx, r.links); err != nil {
@@ -309,6 +352,7 @@ func (p *Pager) send(ctx context.Context, ds []*delivery) {
 				return
 			}
 			d.receipt, d.err = p.channels.Send(ctx, d.to, d.msg)
+			d.handBack = d.err != nil && ctx.Err() != nil
 		})
 	}
 	wg.Wait()
@@ -352,6 +396,9 @@ func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 			switch {
 			case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
 				continue
+			case d.handBack:
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
+					WHERE id = $2`, statusQueued, d.id)
 			case d.skip != "":
 				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
 				if err == nil && d.skip == statusRateLimited && d.incidentID != "" {
@@ -397,6 +444,8 @@ func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 // outcome names what record made of d, for ward_notifications_total.
 func (p *Pager) outcome(d *delivery) string {
 	switch {
+	case d.handBack:
+		return "handed_back"
 	case d.skip != "":
 		return d.skip
 	case d.err == nil:

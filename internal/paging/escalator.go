@@ -9,6 +9,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -19,6 +20,9 @@ const maxDue = 256
 // Run works the escalator until ctx ends: on every wake-up (Wake) and at
 // least every PollInterval it calls Tick.
 func (p *Pager) Run(ctx context.Context) {
+	if err := p.recoverSending(ctx); err != nil && ctx.Err() == nil {
+		p.log.ErrorContext(ctx, "paging_recover_failed", "error", err)
+	}
 	t := time.NewTicker(p.opts.PollInterval)
 	defer t.Stop()
 	for {
@@ -32,6 +36,29 @@ func (p *Pager) Run(ctx context.Context) {
 		case <-p.wake:
 		}
 	}
+}
+
+// recoverSending hands back to the queue, on SQLite, every message left
+// "sending" by a Ward that stopped without recording it (a crash): an
+// SQLite database has one Ward, so nobody else is sending them, and they
+// go out again now rather than when their lease runs out. The receiver
+// tells a re-send by its notification id. On PostgreSQL another node may
+// be sending them: the lease decides.
+func (p *Pager) recoverSending(ctx context.Context) error {
+	if p.db.Dialect != db.SQLite {
+		return nil
+	}
+	return p.db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE status = $2`,
+			statusQueued, statusSending)
+		if err != nil {
+			return fmt.Errorf("recover notifications left sending: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			p.log.WarnContext(ctx, "notifications_recovered", "count", n)
+		}
+		return nil
+	})
 }
 
 // Tick does everything due by Ward's clock: it moves each due page to its

@@ -17,7 +17,7 @@ func newMetrics() metrics {
 		}, []string{"stage"}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ward_notifications_total",
-			Help: "Outcomes of notifications recorded, by channel and outcome (sent, retried, failed, rate_limited, cancelled).",
+			Help: "Outcomes of notifications recorded, by channel and outcome (sent, retried, failed, rate_limited, cancelled, handed_back: cut short by a shutdown and queued again).",
 		}, []string{"channel", "outcome"}),
 	}
 }

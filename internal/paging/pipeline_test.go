@@ -266,3 +266,126 @@ func TestRateLimitCountsTheRound(t *testing.T) {
 		}
 	})
 }
+
+// notificationRow is the outbox row of the one page message sent.
+func (e *env) notificationRow() (id, status string, attempts int) {
+	e.t.Helper()
+	if err := e.d.R.QueryRowContext(context.Background(), `SELECT id, status, attempts FROM notifications WHERE kind = 'page'`).Scan(
+		&id, &status, &attempts); err != nil {
+		e.t.Fatal(err)
+	}
+	return id, status, attempts
+}
+
+// runUntilEntered runs the escalator until a send has begun, and returns
+// what stops it and what reports it stopped.
+func (e *env) runUntilEntered() (context.CancelFunc, chan struct{}) {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		e.pager.Run(ctx)
+	}()
+	select {
+	case <-e.ch.entered:
+	case <-time.After(20 * time.Second):
+		cancel()
+		e.t.Fatal("the escalator never began to send")
+	}
+	return cancel, stopped
+}
+
+func waitClosed(t *testing.T, c chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s: not within 20s", what)
+	}
+}
+
+// TestShutdownRecordsOutcome: a send that finishes after the escalator is
+// told to stop is recorded as sent, not left "sending" to go out again
+// when its lease runs out; every message carries its notification id.
+func TestShutdownRecordsOutcome(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		alice := e.user("alice", authz.RoleResponder)
+		e.verify(alice, paging.ContactEmail, "alice@example.org")
+		ig := e.service("api", alert.GroupByAlert, "alice")
+		e.ch.hold, e.ch.entered = make(chan struct{}), make(chan struct{}, 1)
+		e.send(ig, alert.Trigger, "k1")
+		stop, stopped := e.runUntilEntered()
+		stop()
+		close(e.ch.hold)
+		waitClosed(t, stopped, "the escalator stops")
+		id, status, attempts := e.notificationRow()
+		if status != "sent" || attempts != 1 {
+			t.Fatalf("a send finished during shutdown is %s after %d attempts", status, attempts)
+		}
+		if got := e.ch.take(); len(got) != 1 || got[0].msg.ID != id {
+			t.Fatalf("the message carries its notification id %s: %+v", id, got)
+		}
+	})
+}
+
+// TestShutdownHandsBackUnfinishedSend: a send still on its way when the
+// shutdown grace ends goes back to the queue, that attempt not counted,
+// and goes out on the next start with the same notification id.
+func TestShutdownHandsBackUnfinishedSend(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, func(o *paging.Options) { o.ShutdownGrace = 10 * time.Millisecond })
+		alice := e.user("alice", authz.RoleResponder)
+		e.verify(alice, paging.ContactEmail, "alice@example.org")
+		ig := e.service("api", alert.GroupByAlert, "alice")
+		e.ch.hold, e.ch.entered = make(chan struct{}), make(chan struct{}, 1)
+		e.send(ig, alert.Trigger, "k1")
+		stop, stopped := e.runUntilEntered()
+		stop()
+		waitClosed(t, stopped, "the escalator stops after the grace")
+		id, status, attempts := e.notificationRow()
+		if status != "queued" || attempts != 0 {
+			t.Fatalf("a send cut short by shutdown is %s after %d attempts", status, attempts)
+		}
+		e.ch.hold = nil
+		e.tick()
+		got := e.ch.take()
+		if len(got) != 1 || got[0].msg.ID != id {
+			t.Fatalf("the handed-back message goes out with id %s: %+v", id, got)
+		}
+	})
+}
+
+// TestRecoverSending: on SQLite, where one Ward holds the database, a
+// message left "sending" by a crash goes out as soon as the escalator
+// starts, not when its lease runs out; on PostgreSQL, where another node
+// may be sending it, the lease decides.
+func TestRecoverSending(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		alice := e.user("alice", authz.RoleResponder)
+		e.verify(alice, paging.ContactEmail, "alice@example.org")
+		ig := e.service("api", alert.GroupByAlert, "alice")
+		e.send(ig, alert.Trigger, "k1")
+		if _, err := d.W.ExecContext(context.Background(), `UPDATE notifications SET status = 'sending', attempts = 1, lease_until = $1
+			WHERE kind = 'page'`, start.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		e.ch.hold, e.ch.entered = make(chan struct{}), make(chan struct{}, 1)
+		close(e.ch.hold)
+		if d.Dialect == db.Postgres {
+			e.tick()
+			if _, status, _ := e.notificationRow(); status != "sending" {
+				t.Fatalf("PostgreSQL: a row another node may hold is %s before its lease ends", status)
+			}
+			e.clk.Advance(2*time.Minute + time.Second)
+		}
+		stop, stopped := e.runUntilEntered()
+		stop()
+		waitClosed(t, stopped, "the escalator stops")
+		if _, status, attempts := e.notificationRow(); status != "sent" || attempts != 2 {
+			t.Fatalf("recovered message: %s after %d attempts", status, attempts)
+		}
+	})
+}
