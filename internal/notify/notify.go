@@ -80,7 +80,21 @@ type Message struct {
 	AckURL     string // optional signed one-click acknowledge link
 	ResolveURL string // optional signed one-click resolve link
 	Code       string // the verification code (required for KindVerify) or an SMS reply code
+	// ID is the notification's id, the same on every attempt to send it,
+	// so a receiver can tell a re-send from a new message: webhooks carry
+	// it in the HeaderNotificationID header and the body, email in that
+	// header, and every text ends with its last 8 characters as a
+	// reference. Optional.
+	ID string
 }
+
+// HeaderNotificationID is the header, on webhooks and email, that carries
+// Message.ID.
+const HeaderNotificationID = "Ward-Notification-Id"
+
+// ShortRef is the reference to notification id that texts show: its last
+// 8 characters (of a UUIDv7, random bits).
+func ShortRef(id string) string { return id[max(len(id)-8, 0):] }
 
 // Receipt is what a provider says about an accepted message.
 type Receipt struct {
@@ -119,6 +133,7 @@ const (
 var (
 	severityRE = regexp.MustCompile(`^sev[1-4]$`)
 	codeRE     = regexp.MustCompile(`^[A-Za-z0-9-]{1,32}$`)
+	idRE       = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 )
 
 // Validate reports the first field of m that is missing or malformed. Every
@@ -143,6 +158,7 @@ func (m Message) Validate() error {
 		{"ack_url", m.AckURL, maxURLLen},
 		{"resolve_url", m.ResolveURL, maxURLLen},
 		{"code", m.Code, maxFieldLen},
+		{"id", m.ID, maxFieldLen},
 	}
 	for _, f := range fields {
 		if len(f.value) > f.max {
@@ -157,6 +173,9 @@ func (m Message) Validate() error {
 	}
 	if m.Severity != "" && !severityRE.MatchString(m.Severity) {
 		return fmt.Errorf("notify: message severity %q is not sev1..sev4", m.Severity)
+	}
+	if m.ID != "" && !idRE.MatchString(m.ID) {
+		return errors.New("notify: message id must be 1 to 64 letters, digits or dashes")
 	}
 	if m.Code != "" && !codeRE.MatchString(m.Code) {
 		return errors.New("notify: message code must be 1 to 32 letters, digits or dashes")
@@ -230,6 +249,9 @@ func Render(m Message) (subject, text string) {
 		line("Reply ", m.Code+" to acknowledge or "+m.Code+"R to resolve")
 	} else {
 		line("Reply code: ", m.Code)
+	}
+	if m.ID != "" {
+		line("Ref: ", ShortRef(m.ID))
 	}
 	return subject, b.String()
 }

@@ -35,14 +35,29 @@ type sent struct {
 	msg notify.Message
 }
 
-// fakeChannels records every message and fails as told.
+// fakeChannels records every message and fails as told. With hold set,
+// each Send first says so on entered and waits for hold to close or its
+// context to end, which it then returns as a provider would.
 type fakeChannels struct {
-	mu   sync.Mutex
-	sent []sent
-	fail map[string]error // by address
+	mu      sync.Mutex
+	sent    []sent
+	fail    map[string]error // by address
+	hold    chan struct{}
+	entered chan struct{}
 }
 
-func (f *fakeChannels) Send(_ context.Context, to paging.Destination, m notify.Message) (notify.Receipt, error) {
+func (f *fakeChannels) Send(ctx context.Context, to paging.Destination, m notify.Message) (notify.Receipt, error) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		f.entered <- struct{}{}
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return notify.Receipt{}, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.fail[to.Address]; err != nil {

@@ -89,6 +89,9 @@ func Handler(d Deps) http.Handler {
 	}
 	reg.MustRegister(s.requests, s.duration)
 	reg.MustRegister(d.Collectors...)
+	if d.Pager != nil {
+		reg.MustRegister(d.Pager.Collectors()...)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
