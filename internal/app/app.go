@@ -123,6 +123,7 @@ func newRoot(env Env) *cobra.Command {
 		keysCmd(env, &cfg),
 		proofCmd(env),
 		breachCmd(env, &cfg),
+		retentionCmd(env, &cfg),
 	)
 	return root
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -110,6 +111,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	ret := retention.New(d, env.Clock, incidents, kr, logger)
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
@@ -171,7 +173,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases, Notices: notices, Reports: reports,
+		Breach: cases, Notices: notices, Reports: reports, Retention: ret,
 		Users: users,
 		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
@@ -189,6 +191,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Breach:          cases,
 		Notices:         notices,
 		Reports:         reports,
+		Retention:       ret,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -198,7 +201,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Log:             logger,
 		Version:         env.Version,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{})
+	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret})
 	if err != nil {
 		ln.Close()
 		return err
