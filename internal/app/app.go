@@ -124,6 +124,7 @@ func newRoot(env Env) *cobra.Command {
 		proofCmd(env),
 		breachCmd(env, &cfg),
 		backupCmd(env, &cfg),
+		retentionCmd(env, &cfg),
 	)
 	return root
 }

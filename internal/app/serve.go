@@ -31,6 +31,7 @@ import (
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -117,6 +118,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		ln.Close()
 		return err
 	}
+	ret := retention.New(d, env.Clock, incidents, kr, logger)
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
@@ -178,7 +180,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		return err
 	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases, Notices: notices, Reports: reports,
+		Breach: cases, Notices: notices, Reports: reports, Retention: ret,
 		Users: users,
 		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
@@ -201,6 +203,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Breach:          cases,
 		Notices:         notices,
 		Reports:         reports,
+		Retention:       ret,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -211,7 +214,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Version:         env.Version,
 		Collectors:      collectors,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{})
+	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret})
 	if err != nil {
 		ln.Close()
 		return err

@@ -29,6 +29,7 @@ import (
 	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/web/api"
@@ -49,6 +50,7 @@ type Deps struct {
 	Breach       *breach.Service
 	Notices      *notice.Service
 	Reports      *report.Service
+	Retention    *retention.Service
 	UI           *ui.UI
 	Log          *slog.Logger
 	Version      string
@@ -99,7 +101,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, EmailDomain: d.EmailDomain,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,

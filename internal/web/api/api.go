@@ -22,6 +22,7 @@ import (
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
@@ -46,6 +47,7 @@ type Deps struct {
 	Breach       *breach.Service
 	Notices      *notice.Service
 	Reports      *report.Service
+	Retention    *retention.Service
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -84,6 +86,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerNotices(api)
 	h.registerRestricted(api)
 	h.registerReports(api)
+	h.registerRetention(api)
 	documentLimits(api)
 	return api
 }
