@@ -51,7 +51,9 @@ type Schedule struct {
 	Keep    int
 	Key     Key
 	Version string
-	// Poll is how often to look whether a backup is due; default a minute.
+	// Poll is how often to look whether a backup is due; default a tenth
+	// of Every, from a second to a minute. It bounds how late another node
+	// takes over when the one making the backups dies.
 	Poll time.Duration
 	// Alert tells the officers, inside the transaction that records a
 	// failure, that a scheduled backup failed; the message carries no
@@ -95,7 +97,7 @@ func (s *Schedule) retry() time.Duration { return min(s.Every, time.Hour) }
 func (s *Schedule) Run(ctx context.Context) {
 	poll := s.Poll
 	if poll <= 0 {
-		poll = time.Minute
+		poll = min(time.Minute, max(time.Second, s.Every/10))
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
