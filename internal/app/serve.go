@@ -89,6 +89,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	if err != nil {
 		return &exitError{ExitUsage, err}
 	}
+	checkpoints, err := newCheckpointer(env, cfg, d, guard, logger)
+	if err != nil {
+		return err
+	}
 	prov := providers(cfg, env)
 	prov.Outbound = guard
 	if prov.Email != nil {
@@ -189,6 +193,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Breach:          cases,
 		Notices:         notices,
 		Reports:         reports,
+		Checkpoints:     checkpoints,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -267,6 +272,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	pagingDone.Go(func() {
 		every(pagingCtx, 10*cfg.PagingPoll, "breach_reminder_check_failed", logger, reports.CheckReminders)
 	})
+	pagingDone.Go(func() { checkpoints.Run(pagingCtx) })
 	defer pagingDone.Wait()
 	defer stopPaging()
 
