@@ -106,6 +106,9 @@ func trustedKeys(env Env, cfg *config.Config, files []string) (audit.TrustedKeys
 		return trusted, nil
 	}
 	path, _ := cfg.AuditSigningKeyPath()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && cfg.AuditSigningKeyFile == "" {
+		path = dataDirSigningKey(cfg) // where serve falls back to
+	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, &exitError{ExitUsage, fmt.Errorf("public-key: give the public key of the Ward that signed the checkpoints "+
 			"(GET /api/v1/audit/checkpoint-key); there is no signing key at %s to take it from", path)}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/wardhq/ward/internal/audit"
@@ -25,6 +26,13 @@ const signingKeyBesideData = "the audit checkpoint signing key is in the data fo
 func newCheckpointer(env Env, cfg *config.Config, d *db.DB, guard *outbound.Guard, logger *slog.Logger) (*audit.Checkpointer, error) {
 	path, besideData := cfg.AuditSigningKeyPath()
 	key, created, err := audit.LoadSigningKey(path)
+	if err != nil && cfg.AuditSigningKeyFile == "" && !besideData {
+		// The master key's folder may be read-only (a secrets mount): an
+		// upgraded Ward keeps running, and says where its key went.
+		logger.Warn("audit_signing_key_not_beside_master_key", "error", err)
+		path, besideData = dataDirSigningKey(cfg), true
+		key, created, err = audit.LoadSigningKey(path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -61,4 +69,10 @@ func nodeName() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return host + "-" + hex.EncodeToString(b)
+}
+
+// dataDirSigningKey is the signing key's place in the data folder, where
+// it goes when no better place is given or writable.
+func dataDirSigningKey(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, "audit-signing.key")
 }
