@@ -23,6 +23,7 @@ import (
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
@@ -47,6 +48,7 @@ type Deps struct {
 	Breach       *breach.Service
 	Notices      *notice.Service
 	Reports      *report.Service
+	Retention    *retention.Service
 	Checkpoints  *audit.Checkpointer
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
@@ -86,6 +88,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerNotices(api)
 	h.registerRestricted(api)
 	h.registerReports(api)
+	h.registerRetention(api)
 	h.registerAuditCheckpoints(api)
 	documentLimits(api)
 	return api
