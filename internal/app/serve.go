@@ -97,6 +97,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if err != nil {
 		return &exitError{ExitUsage, err}
 	}
+	checkpoints, err := newCheckpointer(env, cfg, d, guard, logger)
+	if err != nil {
+		return err
+	}
 	prov := providers(cfg, env)
 	prov.Outbound = guard
 	if prov.Email != nil {
@@ -204,6 +208,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Notices:         notices,
 		Reports:         reports,
 		Retention:       ret,
+		Checkpoints:     checkpoints,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -287,6 +292,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		logger.Info("scheduled_backups_on", "every", backups.Every.String(), "keep", backups.Keep)
 		pagingDone.Go(func() { schedule.Run(pagingCtx) })
 	}
+	pagingDone.Go(func() { checkpoints.Run(pagingCtx) })
 	defer pagingDone.Wait()
 	defer stopPaging()
 

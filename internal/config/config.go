@@ -106,6 +106,20 @@ type Config struct {
 	ACMEDomains   []string
 	ACMEEmail     string // contact address given to the CA
 	ACMEDirectory string // the CA's ACME directory URL
+
+	// Anchored audit checkpoints (docs/AUDIT.md). AuditSigningKeyFile is
+	// the Ed25519 key that signs them; empty: AuditSigningKeyPath decides.
+	AuditSigningKeyFile string
+	// AuditCheckpointEntries and AuditCheckpointInterval: a checkpoint is
+	// signed once the trail has grown by this many entries, or has grown at
+	// all and this long has passed since the last one.
+	AuditCheckpointEntries  int64
+	AuditCheckpointInterval time.Duration
+	// AuditCheckpointFile is a JSON Lines file outside the data folder
+	// each checkpoint is appended to; empty: none.
+	AuditCheckpointFile string
+	// AuditCheckpointWebhook is a URL each checkpoint is POSTed to; empty: none.
+	AuditCheckpointWebhook string
 }
 
 // LetsEncryptDirectory is Let's Encrypt's production ACME directory.
@@ -117,7 +131,7 @@ func Default() Config {
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
 		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000, TimeZone: "UTC",
 		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
-		ACMEDirectory: LetsEncryptDirectory}
+		ACMEDirectory: LetsEncryptDirectory, AuditCheckpointEntries: 1000, AuditCheckpointInterval: 5 * time.Minute}
 }
 
 // BindStorage adds the flags every command shares: where the data is.
@@ -133,6 +147,9 @@ func BindStorage(fs *pflag.FlagSet, c *Config) {
 	fs.StringSliceVar(&c.OutboundAllow, "outbound-allow", c.OutboundAllow,
 		"CIDR prefixes webhooks, chat, SNS confirmations and the KMS may reach although loopback, private or link-local (env WARD_OUTBOUND_ALLOW)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env WARD_LOG_LEVEL)")
+	fs.StringVar(&c.AuditSigningKeyFile, "audit-signing-key-file", c.AuditSigningKeyFile,
+		"Ed25519 key signing audit checkpoints, made on first start; keep it outside the data folder; default audit-signing.key "+
+			"beside --master-key-file when that is outside the data folder, else in the data folder (env WARD_AUDIT_SIGNING_KEY_FILE)")
 }
 
 // BindServe adds the server's flags.
@@ -188,6 +205,14 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringSliceVar(&c.ACMEDomains, "acme-domain", c.ACMEDomains,
 		"public host names to get a certificate for from Let's Encrypt (ACME TLS-ALPN-01 on port 443); enables ACME (env WARD_ACME_DOMAIN)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", c.ACMEEmail, "contact address for the ACME account (env WARD_ACME_EMAIL)")
+	fs.Int64Var(&c.AuditCheckpointEntries, "audit-checkpoint-entries", c.AuditCheckpointEntries,
+		"sign an audit checkpoint once the trail has grown by this many entries, 1-1000000 (env WARD_AUDIT_CHECKPOINT_ENTRIES)")
+	fs.DurationVar(&c.AuditCheckpointInterval, "audit-checkpoint-interval", c.AuditCheckpointInterval,
+		"sign an audit checkpoint at least this often while the trail grows, 1s-24h (env WARD_AUDIT_CHECKPOINT_INTERVAL)")
+	fs.StringVar(&c.AuditCheckpointFile, "audit-checkpoint-file", c.AuditCheckpointFile,
+		"JSON Lines file outside the data folder each audit checkpoint is appended to (env WARD_AUDIT_CHECKPOINT_FILE)")
+	fs.StringVar(&c.AuditCheckpointWebhook, "audit-checkpoint-webhook", c.AuditCheckpointWebhook,
+		"URL each audit checkpoint is POSTed to as JSON; subject to --outbound-allow (env WARD_AUDIT_CHECKPOINT_WEBHOOK)")
 	fs.StringVar(&c.ACMEDirectory, "acme-directory", c.ACMEDirectory,
 		"ACME directory URL; Let's Encrypt production by default, its staging one for trials (env WARD_ACME_DIRECTORY)")
 }
@@ -306,7 +331,58 @@ func (c Config) Validate(serve bool) error {
 	if err := c.validateOIDC(); err != nil {
 		return err
 	}
+	if err := c.validateCheckpoints(); err != nil {
+		return err
+	}
 	return c.validateACME()
+}
+
+// validateCheckpoints checks the audit-checkpoint-* settings.
+func (c Config) validateCheckpoints() error {
+	if c.AuditCheckpointEntries < 1 || c.AuditCheckpointEntries > 1_000_000 {
+		return fmt.Errorf("audit-checkpoint-entries: must be from 1 to 1000000, got %d", c.AuditCheckpointEntries)
+	}
+	if c.AuditCheckpointInterval < time.Second || c.AuditCheckpointInterval > 24*time.Hour {
+		return errors.New("audit-checkpoint-interval: must be between 1s and 24h")
+	}
+	if c.AuditCheckpointFile != "" && c.InDataDir(c.AuditCheckpointFile) {
+		return fmt.Errorf("audit-checkpoint-file: %s is in the data folder; put it outside, where a copy or a restore of the data "+
+			"does not reach it", c.AuditCheckpointFile)
+	}
+	if c.AuditCheckpointWebhook != "" {
+		u, err := url.Parse(c.AuditCheckpointWebhook)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("audit-checkpoint-webhook: not an http(s) URL")
+		}
+	}
+	return nil
+}
+
+// AuditSigningKeyPath is where the audit checkpoint signing key lives:
+// AuditSigningKeyFile, else audit-signing.key beside MasterKeyFile when that
+// is outside the data folder, else audit-signing.key in the data folder
+// (besideData), where a copy of the folder carries it.
+func (c Config) AuditSigningKeyPath() (path string, besideData bool) {
+	const name = "audit-signing.key"
+	switch {
+	case c.AuditSigningKeyFile != "":
+		return c.AuditSigningKeyFile, c.InDataDir(c.AuditSigningKeyFile)
+	case c.MasterKeyFile != "" && !c.InDataDir(c.MasterKeyFile):
+		return filepath.Join(filepath.Dir(c.MasterKeyFile), name), false
+	default:
+		return filepath.Join(c.DataDir, name), true
+	}
+}
+
+// InDataDir reports whether path is inside the data folder.
+func (c Config) InDataDir(path string) bool {
+	dir, err1 := filepath.Abs(c.DataDir)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Zone loads TimeZone: an IANA zone name such as America/Los_Angeles or

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/incident"
@@ -48,6 +49,7 @@ type Deps struct {
 	Notices      *notice.Service
 	Reports      *report.Service
 	Retention    *retention.Service
+	Checkpoints  *audit.Checkpointer
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -87,6 +89,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerRestricted(api)
 	h.registerReports(api)
 	h.registerRetention(api)
+	h.registerAuditCheckpoints(api)
 	documentLimits(api)
 	return api
 }
