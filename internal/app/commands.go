@@ -105,5 +105,6 @@ func auditCmd(env Env, cfg *config.Config) *cobra.Command {
 			return nil
 		},
 	})
+	a.AddCommand(auditExportCmd(env, cfg))
 	return a
 }

@@ -16,10 +16,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
@@ -170,8 +172,18 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	trail := audit.NewReader(d, env.Clock)
+	streamer, err := siemStreamer(cfg, d, guard, logger)
+	if err != nil {
+		ln.Close()
+		return &exitError{ExitUsage, err}
+	}
+	var metrics []prometheus.Collector
+	if streamer != nil {
+		metrics = append(metrics, streamer.Collector())
+	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases, Notices: notices, Reports: reports,
+		Breach: cases, Notices: notices, Reports: reports, Audit: trail,
 		Users: users,
 		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
@@ -189,6 +201,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Breach:          cases,
 		Notices:         notices,
 		Reports:         reports,
+		Audit:           trail,
+		Metrics:         metrics,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -259,6 +273,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		})
 	}
 	pagingDone.Go(func() { pager.Run(pagingCtx) })
+	if streamer != nil {
+		pagingDone.Go(func() { streamer.Run(pagingCtx) })
+	}
 	pagingDone.Go(func() { every(pagingCtx, cfg.PagingPoll, "heartbeat_check_failed", logger, alerts.CheckHeartbeats) })
 	// SLAs are measured in minutes: looking ten times less often than for
 	// pages is plenty.

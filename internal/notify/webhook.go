@@ -93,7 +93,7 @@ func (w *Webhook) Send(ctx context.Context, _ string, m Message) (Receipt, error
 	ts := strconv.FormatInt(now.Unix(), 10)
 	header := http.Header{}
 	header.Set(HeaderTimestamp, ts)
-	header.Set(HeaderSignature, "v1="+hex.EncodeToString(sign(w.secret, ts, body)))
+	header.Set(HeaderSignature, Signature(w.secret, ts, body))
 	status, respHeader, resp, err := w.http.post(ctx, w.url, "application/json", body, header)
 	if err != nil {
 		return Receipt{}, err
@@ -102,6 +102,13 @@ func (w *Webhook) Send(ctx context.Context, _ string, m Message) (Receipt, error
 		return Receipt{}, statusError("webhook", status, respHeader, resp)
 	}
 	return Receipt{Provider: "webhook"}, nil
+}
+
+// Signature is the Ward-Signature header value of body sent at timestamp
+// (Unix seconds, the Ward-Timestamp header): "v1=" and the hex HMAC-SHA256
+// under secret of timestamp, ".", body. VerifySignature checks it.
+func Signature(secret []byte, timestamp string, body []byte) string {
+	return "v1=" + hex.EncodeToString(sign(secret, timestamp, body))
 }
 
 func sign(secret []byte, timestamp string, body []byte) []byte {

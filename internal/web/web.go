@@ -21,6 +21,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/db"
@@ -49,6 +50,10 @@ type Deps struct {
 	Breach       *breach.Service
 	Notices      *notice.Service
 	Reports      *report.Service
+	// Audit serves the audit trail to auditors and officers.
+	Audit *audit.Reader
+	// Metrics are collectors /metrics reports besides the HTTP ones.
+	Metrics []prometheus.Collector
 	UI           *ui.UI
 	Log          *slog.Logger
 	Version      string
@@ -86,6 +91,7 @@ func Handler(d Deps) http.Handler {
 		}, []string{"method", "route"}),
 	}
 	reg.MustRegister(s.requests, s.duration)
+	reg.MustRegister(d.Metrics...)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +99,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, EmailDomain: d.EmailDomain,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Audit: d.Audit, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,
@@ -191,6 +197,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (a streamed
+// export extends its write deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/incident"
@@ -46,6 +47,8 @@ type Deps struct {
 	Breach       *breach.Service
 	Notices      *notice.Service
 	Reports      *report.Service
+	// Audit serves the audit trail to auditors and officers.
+	Audit *audit.Reader
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -84,6 +87,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerNotices(api)
 	h.registerRestricted(api)
 	h.registerReports(api)
+	h.registerAudit(api)
 	documentLimits(api)
 	return api
 }
