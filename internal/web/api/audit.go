@@ -33,9 +33,10 @@ type AuditEntry struct {
 	Hash       string    `json:"hash"`
 }
 
-// auditFilters are the filters the audit operations share. They are
-// strings, checked by the service, so that a bad value is a 400 naming it.
-type auditFilters struct {
+// AuditFilters are the filters the audit operations share (exported, so
+// that huma reads the embedded fields). They are strings, checked by the
+// service, so that a bad value is a 400 naming it.
+type AuditFilters struct {
 	Actor      string `query:"actor" doc:"Exact actor, e.g. user:alice or token:siem."`
 	Action     string `query:"action" doc:"Exact action, e.g. incident.create, or a prefix ending in a dot, e.g. user."`
 	ObjectType string `query:"object_type" doc:"Object type, e.g. incident, user, service."`
@@ -45,7 +46,7 @@ type auditFilters struct {
 	To         string `query:"to" doc:"Entries before this time: RFC 3339, or a date (midnight UTC)."`
 }
 
-func (f auditFilters) query() (audit.Query, error) {
+func (f AuditFilters) query() (audit.Query, error) {
 	q := audit.Query{Actor: f.Actor, Action: f.Action, ObjectType: f.ObjectType, ObjectID: f.ObjectID, Incident: f.Incident}
 	var err error
 	if q.From, err = queryTime("from", f.From); err != nil {
@@ -69,7 +70,7 @@ func queryTime(field, s string) (*time.Time, error) {
 }
 
 type listAuditInput struct {
-	auditFilters
+	AuditFilters
 	Cursor string `query:"cursor" doc:"The next_cursor of the page before; opaque."`
 	Limit  string `query:"limit" doc:"Entries per page, from 1 to 500 (the maximum); 100 when absent."`
 }
@@ -80,7 +81,7 @@ type auditPage struct {
 }
 
 type exportAuditInput struct {
-	auditFilters
+	AuditFilters
 	Format string `query:"format" doc:"jsonl (one entry per line) or csv (a header row, then one row per entry; cells that a spreadsheet would run as a formula start with an apostrophe)." required:"true"`
 }
 

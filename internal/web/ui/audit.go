@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,7 +31,10 @@ type auditPage struct {
 	Query   url.Values
 	Errors  map[string]string
 	Chain   *audit.Result
-	Older   string // the query of the next (older) page, "" on the last
+	// Older is the link to the next (older) page, "" on the last: a whole
+	// URL, since a query string put after "?" in a template would have its
+	// "=" and "&" escaped.
+	Older template.URL
 }
 
 func (u *UI) auditLog(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +89,7 @@ func (u *UI) auditLog(w http.ResponseWriter, r *http.Request) {
 		}
 		older.Set("page", page.Next)
 		older.Del("verify")
-		p.Older = older.Encode()
+		p.Older = template.URL("/audit?" + older.Encode()) // url.Values.Encode escapes every value
 	}
 	u.render(w, r, http.StatusOK, "audit", "Audit trail", "audit", p)
 }
