@@ -54,9 +54,9 @@ type Deps struct {
 	Audit *audit.Reader
 	// Metrics are collectors /metrics reports besides the HTTP ones.
 	Metrics []prometheus.Collector
-	UI           *ui.UI
-	Log          *slog.Logger
-	Version      string
+	UI      *ui.UI
+	Log     *slog.Logger
+	Version string
 	// SNSHosts are the hosts an SNS subscription confirmation may point
 	// at (default .amazonaws.com; tests point it at a local server).
 	SNSHosts []string

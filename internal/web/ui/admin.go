@@ -77,4 +77,3 @@ func (u *UI) userUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect(w, r, "/admin/users?msg=user_saved")
 }
-
