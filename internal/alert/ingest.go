@@ -49,6 +49,9 @@ type Pager interface {
 	// AlertOpenedTx tells of a new alert on svc, not suppressed by a
 	// maintenance window, that opened or joined incident incidentID.
 	AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc Service, incidentID string) error
+	// AlertsAcknowledgedTx tells that every open alert of incident
+	// incidentID is acknowledged.
+	AlertsAcknowledgedTx(ctx context.Context, tx *sql.Tx, incidentID string) error
 	// AlertsResolvedTx tells that incident incidentID has no open alert
 	// left.
 	AlertsResolvedTx(ctx context.Context, tx *sql.Tx, incidentID string) error
@@ -283,11 +286,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	quiet bool, groups map[string]groupTarget, r *Result) error {
 	switch ev.Action {
 	case Acknowledge:
-		n, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET status = $1, acknowledged_at = $2
-			WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL AND status = $5`,
-			StatusAcknowledged, now, svc.ID, ev.DedupKey, StatusTriggered)
-		count(n, err, &r.Acknowledged, &r.Ignored)
-		return err
+		return s.acknowledge(ctx, tx, svc, ev, now, r)
 	case Resolve:
 		return s.resolve(ctx, tx, svc, ev, now, r)
 	}
@@ -362,6 +361,37 @@ func (s *Intake) page(ctx context.Context, tx *sql.Tx, svc Service, key string, 
 	g.paged = true
 	groups[key] = g
 	return nil
+}
+
+// acknowledge acknowledges the triggered alert with ev's dedup key, if
+// any; when no open alert of its incident is still triggered, the
+// incident's page is acknowledged too, so escalation stops (as an
+// acknowledge event acknowledges a PagerDuty incident).
+func (s *Intake) acknowledge(ctx context.Context, tx *sql.Tx, svc Service, ev *Event, now time.Time, r *Result) error {
+	var incidentID sql.NullString
+	err := s.db.In(tx).QueryRowContext(ctx, `UPDATE alerts SET status = $1, acknowledged_at = $2
+		WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL AND status = $5 RETURNING incident_id`,
+		StatusAcknowledged, now, svc.ID, ev.DedupKey, StatusTriggered).Scan(&incidentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		r.Ignored++
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("acknowledge alert: %w", err)
+	}
+	r.Acknowledged++
+	if !incidentID.Valid || s.pager == nil {
+		return nil
+	}
+	var triggered int
+	if err := s.db.In(tx).QueryRowContext(ctx, `SELECT count(*) FROM alerts WHERE incident_id = $1 AND resolved_at IS NULL
+		AND status = $2`, incidentID.String, StatusTriggered).Scan(&triggered); err != nil {
+		return fmt.Errorf("count triggered alerts: %w", err)
+	}
+	if triggered > 0 {
+		return nil
+	}
+	return s.pager.AlertsAcknowledgedTx(ctx, tx, incidentID.String)
 }
 
 // resolve resolves the open alert with ev's dedup key, if any; when it was
@@ -516,15 +546,4 @@ func exec(ctx context.Context, tx db.Querier, q string, args ...any) (int64, err
 		return 0, fmt.Errorf("update alert: %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// count adds one to hit when n rows changed, else to miss.
-func count(n int64, err error, hit, miss *int) {
-	switch {
-	case err != nil:
-	case n > 0:
-		*hit++
-	default:
-		*miss++
-	}
 }

@@ -123,6 +123,8 @@ func newRoot(env Env) *cobra.Command {
 		keysCmd(env, &cfg),
 		proofCmd(env),
 		breachCmd(env, &cfg),
+		backupCmd(env, &cfg),
+		retentionCmd(env, &cfg),
 	)
 	return root
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -47,19 +48,21 @@ func migrate(ctx context.Context, env Env, d *db.DB) (int, error) {
 }
 
 func serveCmd(env Env, cfg *config.Config) *cobra.Command {
+	var backups backupFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ward server (HTTPS; self-signed for localhost unless given a certificate)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), env, cfg)
+			return serve(cmd.Context(), env, cfg, &backups)
 		},
 	}
 	config.BindServe(cmd.Flags(), cfg)
+	bindBackupServe(cmd.Flags(), &backups)
 	return cmd
 }
 
-func serve(ctx context.Context, env Env, cfg *config.Config) error {
+func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlags) error {
 	logger, err := newLogger(env, cfg)
 	if err != nil {
 		return &exitError{ExitUsage, err}
@@ -74,6 +77,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	logger.Info("database_ready", "dialect", string(d.Dialect), "migrations_applied", n)
+	schedule, err := newSchedule(env, backups, d)
+	if err != nil {
+		return err
+	}
 
 	tlsConfig, err := loadTLS(env, cfg, logger)
 	if err != nil {
@@ -112,6 +119,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return err
 	}
+	ret := retention.New(d, env.Clock, incidents, kr, logger)
 	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
@@ -178,17 +186,21 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		ln.Close()
 		return &exitError{ExitUsage, err}
 	}
-	var metrics []prometheus.Collector
-	if streamer != nil {
-		metrics = append(metrics, streamer.Collector())
-	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases, Notices: notices, Reports: reports, Audit: trail,
+		Breach: cases, Notices: notices, Reports: reports, Retention: ret, Audit: trail,
 		Users: users,
 		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	var collectors []prometheus.Collector
+	if schedule != nil {
+		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx
+		collectors = schedule.Metrics.Collectors()
+	}
+	if streamer != nil {
+		collectors = append(collectors, streamer.Collector())
 	}
 	handler := web.Handler(web.Deps{
 		DB:              d,
@@ -201,8 +213,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		Breach:          cases,
 		Notices:         notices,
 		Reports:         reports,
+		Retention:       ret,
 		Audit:           trail,
-		Metrics:         metrics,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -211,8 +223,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		UI:              pages,
 		Log:             logger,
 		Version:         env.Version,
+		Collectors:      collectors,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{})
+	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret})
 	if err != nil {
 		ln.Close()
 		return err
@@ -284,6 +297,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	pagingDone.Go(func() {
 		every(pagingCtx, 10*cfg.PagingPoll, "breach_reminder_check_failed", logger, reports.CheckReminders)
 	})
+	if schedule != nil {
+		logger.Info("scheduled_backups_on", "every", backups.Every.String(), "keep", backups.Keep)
+		pagingDone.Go(func() { schedule.Run(pagingCtx) })
+	}
 	defer pagingDone.Wait()
 	defer stopPaging()
 

@@ -82,6 +82,9 @@ const (
 	ReportRead         Permission = "report:read"
 	ReportWrite        Permission = "report:write"
 	OrgWrite           Permission = "org:write"
+	RetentionRead      Permission = "retention:read"
+	RetentionWrite     Permission = "retention:write"
+	LegalHold          Permission = "retention:hold"
 )
 
 // PermissionInfo is a permission and what it allows, for people.
@@ -110,6 +113,9 @@ var Permissions = []PermissionInfo{
 	{ReportRead, "read breach reports: HHS packets and filings, the annual and breach logs, proof bundles"},
 	{ReportWrite, "fill a case's HHS report details and record filings (the officers)"},
 	{OrgWrite, "edit the organisation's profile the HHS report names and the State table"},
+	{RetentionRead, "see the retention policy, legal holds with their reasons (each read is audited) and what a purge would remove now"},
+	{RetentionWrite, "change the retention policy (never below the legal minimum, 164.316(b)(2)(i))"},
+	{LegalHold, "place and release legal holds on incidents and breach cases (the officers and administrators)"},
 }
 
 // rolePermissions is the one permission table; routes and services check
@@ -120,14 +126,14 @@ var Permissions = []PermissionInfo{
 // administrators whose actions it records.
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
-		BreachWrite, ContactSelf, ReportRead, OrgWrite},
+		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold},
 	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
-		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite},
+		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold},
 	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
-		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite},
+		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold},
 	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, ContactSelf},
 	RoleStakeholder: {IncidentRead, BreakGlass, ContactSelf},
-	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead},
+	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead, RetentionRead},
 }
 
 // Has reports whether role r holds permission p.

@@ -258,6 +258,9 @@ func (s *Service) Individuals(ctx context.Context, ref, after string, limit int)
 	}
 	ids := make([]string, len(list))
 	for i := range list {
+		if sealed[list[i].ID] == "" { // purged under the retention policy (package retention)
+			continue
+		}
 		plain, err := s.keys.Open(sealed[list[i].ID], keys.BreachIndividualRecord.Table, keys.BreachIndividualRecord.Name, list[i].ID)
 		if err != nil {
 			return nil, "", fmt.Errorf("open individual %s: %w", list[i].ID, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/keys"
 )
@@ -68,6 +69,10 @@ func (s *Service) RecipientsByID(ctx context.Context, q db.Querier, caseID strin
 				&r.ConsentElectronic, &r.Customer, &rec); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("read individuals: %w", err)
+			}
+			if rec == "" {
+				rows.Close()
+				return nil, apperr.New(apperr.Conflict, "the affected individuals' details were purged under the retention policy")
 			}
 			plain, err := s.keys.Open(rec, keys.BreachIndividualRecord.Table, keys.BreachIndividualRecord.Name, r.ID)
 			if err != nil {

@@ -53,8 +53,8 @@ var errNoPool = errors.New("jobs: PostgreSQL database has no pgx pool")
 
 // Options configure a Runner. The zero value is ready to use.
 type Options struct {
-	// HousekeepingPeriod is how often the housekeeping jobs (audit_verify)
-	// run; each also runs once when the runner starts. Zero means
+	// HousekeepingPeriod is how often the housekeeping jobs (audit_verify,
+	// retention_purge) run; each also runs once when the runner starts. Zero means
 	// DefaultHousekeepingPeriod.
 	HousekeepingPeriod time.Duration
 
@@ -72,6 +72,10 @@ type Options struct {
 	// the registry beside the housekeeping ones. A job whose kind has no
 	// worker cannot be inserted.
 	Register func(*river.Workers) error
+
+	// Retention, when set, is run by the retention_purge housekeeping job
+	// every HousekeepingPeriod (and when the runner starts).
+	Retention Purger
 }
 
 // Runner is Ward's River client on either database: it works the jobs of
@@ -143,6 +147,13 @@ func config(d *db.DB, log *slog.Logger, opts Options) (*river.Config, error) {
 	if err := river.AddWorkerSafely(workers, &auditVerifyWorker{q: d.R, log: log}); err != nil {
 		return nil, fmt.Errorf("jobs: register audit_verify: %w", err)
 	}
+	periodic := housekeeping(period)
+	if opts.Retention != nil {
+		if err := river.AddWorkerSafely(workers, &retentionPurgeWorker{p: opts.Retention}); err != nil {
+			return nil, fmt.Errorf("jobs: register retention_purge: %w", err)
+		}
+		periodic = append(periodic, retentionJob(period))
+	}
 	if opts.Register != nil {
 		if err := opts.Register(workers); err != nil {
 			return nil, fmt.Errorf("jobs: register workers: %w", err)
@@ -152,7 +163,7 @@ func config(d *db.DB, log *slog.Logger, opts Options) (*river.Config, error) {
 		Logger:       log,
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		Workers:      workers,
-		PeriodicJobs: housekeeping(period),
+		PeriodicJobs: periodic,
 		// TestOnly does nothing but skip the jitter in River v0.47.0.
 		TestOnly: opts.SkipStartJitter,
 	}, nil

@@ -481,3 +481,27 @@ func TestStopBeforeStart(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 }
+
+// purgeProbe counts the retention purges the runner starts.
+type purgeProbe struct{ ran chan struct{} }
+
+func (p purgeProbe) PurgeScheduled(context.Context) error {
+	p.ran <- struct{}{}
+	return nil
+}
+
+// TestRetentionPurgeRepeatsEveryPeriod: with a Purger the runner starts a
+// purge when it starts and again every housekeeping period.
+func TestRetentionPurgeRepeatsEveryPeriod(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		p := purgeProbe{ran: make(chan struct{}, 16)}
+		startWith(t, d, jobs.Options{HousekeepingPeriod: 300 * time.Millisecond, Retention: p})
+		for i := range 2 {
+			select {
+			case <-p.ran:
+			case <-time.After(3 * wait):
+				t.Fatalf("purge %d did not run", i+1)
+			}
+		}
+	})
+}

@@ -68,6 +68,11 @@ var (
 	// ReportCaseDetails is a breach case's HHS report details (JSON),
 	// whose free text a person types and so may hold PHI by mistake.
 	ReportCaseDetails = Column{Table: "report_case_details", Name: "body", RowID: "case_id"}
+	// LegalHoldReason is why a legal hold was placed, typed by an officer
+	// (a matter's name, counsel's request), which may name a patient.
+	LegalHoldReason = Column{Table: "legal_holds", Name: "reason", RowID: "id"}
+	// LegalHoldReleaseReason is why a legal hold was released.
+	LegalHoldReleaseReason = Column{Table: "legal_holds", Name: "release_reason", RowID: "id"}
 )
 
 // Columns returns every sealed column.
@@ -75,7 +80,7 @@ func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
-		OfficerAlertReason, SearchKey}
+		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -43,6 +43,8 @@ var notFreeText = []string{
 	"schedule_overrides.user_id", "schedules.id", "search_keys.id", "services.escalation_policy_id", "services.id",
 	"sessions.id", "sessions.user_id", "setup_tokens.id", "sla_events.incident_id", "stakeholder_groups.id",
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id",
+	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
+	"retention_tombstones.run_id", "retention_tombstones.label",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",
 	"user_webauthn.user_id", "users.id", "webauthn_ceremonies.session_id", "incidents.number",
 	"report_hhs_filings.tracking_number", "report_hhs_filings.prior_tracking_number", "user_webauthn.credential_id",
@@ -62,7 +64,7 @@ var notFreeText = []string{
 	"report_reminders.obligation", "schedules.time_zone", "services.group_by", "sessions.stage", "sla_events.event",
 	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
 	"webauthn_ceremonies.kind", "login_throttle.scope", "counters.name", "schema_migrations.name",
-	"sessions.end_reason",
+	"sessions.end_reason", "legal_holds.scope", "retention_tombstones.record_type",
 
 	// hashes, digests, keyed tokens, public keys, and the keyset (encrypted
 	// by the master key, which is not in the database)
@@ -74,6 +76,7 @@ var notFreeText = []string{
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_determinations.why", "breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
+	"retention_policy.body", "retention_runs.counts",
 
 	// staff as the audit trail names them (usernames, actor strings)
 	"audit_log.actor", "break_glass_grants.actor", "breach_cases.opened_by", "breach_determinations.signed_by",
@@ -85,6 +88,7 @@ var notFreeText = []string{
 	"notice_templates.created_by", "notices.sent_by", "officer_alerts.acknowledged_by", "officer_alerts.actor",
 	"pages.acknowledged_by", "pages.resolved_by", "report_case_details.updated_by", "report_hhs_filings.filed_by",
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by",
+	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 
 	// configuration about the organisation, its staff and its tools

@@ -199,6 +199,9 @@ func (s *Service) ReadFile(ctx context.Context, ref, fileID string) (File, []byt
 	}); err != nil {
 		return File{}, nil, err
 	}
+	if sealed == "" {
+		return File{}, nil, apperr.New(apperr.Conflict, "this file's content was purged under the retention policy")
+	}
 	content, err := s.keys.Open(sealed, keys.NoticeFileContent.Table, keys.NoticeFileContent.Name, f.ID)
 	if err != nil {
 		return File{}, nil, fmt.Errorf("open notice file %s: %w", f.ID, err)

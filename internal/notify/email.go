@@ -191,12 +191,13 @@ func (e *Email) compose(to *mail.Address, m Message) (string, []byte, error) {
 	domain := e.from.Address[strings.LastIndexByte(e.from.Address, '@')+1:]
 	msgID := "<" + hex.EncodeToString(rnd[:]) + "@" + domain + ">"
 	subject, text := Render(m)
-	body, err := e.composeText(to, msgID, subject, text)
+	body, err := e.composeText(to, msgID, m.ID, subject, text)
 	return msgID, body, err
 }
 
-// composeText builds the RFC 5322 message of a plain-text subject and text.
-func (e *Email) composeText(to *mail.Address, msgID, subject, text string) ([]byte, error) {
+// composeText builds the RFC 5322 message of a plain-text subject and
+// text; notificationID, when set, goes in HeaderNotificationID.
+func (e *Email) composeText(to *mail.Address, msgID, notificationID, subject, text string) ([]byte, error) {
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	header("From", e.from.String())
@@ -204,6 +205,9 @@ func (e *Email) composeText(to *mail.Address, msgID, subject, text string) ([]by
 	header("Subject", mime.QEncoding.Encode("utf-8", subject))
 	header("Date", e.cfg.Clock.Now().Format(time.RFC1123Z))
 	header("Message-ID", msgID)
+	if notificationID != "" {
+		header(HeaderNotificationID, notificationID)
+	}
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=utf-8")
 	header("Content-Transfer-Encoding", "quoted-printable")

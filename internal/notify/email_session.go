@@ -70,7 +70,7 @@ func (s *EmailSession) SendText(to, subject, text string) (Receipt, error) {
 	}
 	domain := s.e.from.Address[strings.LastIndexByte(s.e.from.Address, '@')+1:]
 	msgID := "<" + hex.EncodeToString(rnd[:]) + "@" + domain + ">"
-	body, err := s.e.composeText(rcpt, msgID, subject, text)
+	body, err := s.e.composeText(rcpt, msgID, "", subject, text)
 	if err != nil {
 		return Receipt{}, err
 	}

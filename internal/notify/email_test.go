@@ -206,7 +206,9 @@ func TestEmailDeliversOverTLS(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			srv := startSMTP(t, mode, cert, nil)
 			e := newTestEmail(t, srv.port, mode, pool)
-			rec, err := e.Send(context.Background(), "oncall@example.com", testMessage())
+			m := testMessage()
+			m.ID = "019a2b3c-4d5e-7f00-8123-456789abcdef"
+			rec, err := e.Send(context.Background(), "oncall@example.com", m)
 			if err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -241,6 +243,9 @@ func TestEmailDeliversOverTLS(t *testing.T) {
 			if rec.Provider != "smtp" || rec.ID == "" || msg.Header.Get("Message-ID") != rec.ID {
 				t.Errorf("receipt %+v, Message-ID header %q", rec, msg.Header.Get("Message-ID"))
 			}
+			if id := msg.Header.Get(HeaderNotificationID); id != m.ID {
+				t.Errorf("%s = %q, want %q", HeaderNotificationID, id, m.ID)
+			}
 			if !strings.HasSuffix(rec.ID, "@example.org>") {
 				t.Errorf("Message-ID %q is not in the sender's domain", rec.ID)
 			}
@@ -248,7 +253,8 @@ func TestEmailDeliversOverTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"Open: https://ward.example.org/incidents/INC-42", "Acknowledge: https://ward.example.org/a/tok-ack"} {
+			for _, want := range []string{"Open: https://ward.example.org/incidents/INC-42", "Acknowledge: https://ward.example.org/a/tok-ack",
+				"Ref: 89abcdef"} {
 				if !strings.Contains(string(body), want) {
 					t.Errorf("body lacks %q:\n%s", want, body)
 				}

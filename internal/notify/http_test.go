@@ -407,7 +407,9 @@ func TestWebhookSignedPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := s.Send(context.Background(), "", testMessage())
+	m := testMessage()
+	m.ID = "019a2b3c-4d5e-7f00-8123-456789abcdef"
+	rec, err := s.Send(context.Background(), "", m)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -420,11 +422,13 @@ func TestWebhookSignedPayload(t *testing.T) {
 	if err := json.Unmarshal(got.body, &p); err != nil {
 		t.Fatal(err)
 	}
-	m := testMessage()
-	want := WebhookPayload{Kind: m.Kind, Incident: m.Incident, Severity: m.Severity, Service: m.Service, Status: m.Status,
+	want := WebhookPayload{ID: m.ID, Kind: m.Kind, Incident: m.Incident, Severity: m.Severity, Service: m.Service, Status: m.Status,
 		URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL, SentAt: "2026-11-28T01:02:03Z"}
 	if p != want {
 		t.Errorf("payload = %+v, want %+v", p, want)
+	}
+	if id := got.header.Get(HeaderNotificationID); id != m.ID {
+		t.Errorf("%s = %q, want %q", HeaderNotificationID, id, m.ID)
 	}
 	ts, sig := got.header.Get(HeaderTimestamp), got.header.Get(HeaderSignature)
 	if ts != "1795827723" || !strings.HasPrefix(sig, "v1=") {

@@ -55,8 +55,12 @@ const (
 	// emergency (break-glass) access to a restricted incident
 	// (45 CFR 164.312(a)(2)(ii)).
 	KindEmergencyAccess = "emergency_access"
-	KindTest            = "test"   // a test the user asked for
-	KindVerify          = "verify" // a contact method's verification code
+	// KindBackupFailed tells the Security Officer that a scheduled backup
+	// failed (45 CFR 164.308(a)(7)(ii)(A), data backup plan); it names no
+	// incident and carries no detail of the failure.
+	KindBackupFailed = "backup_failed"
+	KindTest         = "test"   // a test the user asked for
+	KindVerify       = "verify" // a contact method's verification code
 )
 
 // Message is what Ward sends. It must never carry PHI (45 CFR 164.312(e)(1);
@@ -76,7 +80,21 @@ type Message struct {
 	AckURL     string // optional signed one-click acknowledge link
 	ResolveURL string // optional signed one-click resolve link
 	Code       string // the verification code (required for KindVerify) or an SMS reply code
+	// ID is the notification's id, the same on every attempt to send it,
+	// so a receiver can tell a re-send from a new message: webhooks carry
+	// it in the HeaderNotificationID header and the body, email in that
+	// header, and every text ends with its last 8 characters as a
+	// reference. Optional.
+	ID string
 }
+
+// HeaderNotificationID is the header, on webhooks and email, that carries
+// Message.ID.
+const HeaderNotificationID = "Ward-Notification-Id"
+
+// ShortRef is the reference to notification id that texts show: its last
+// 8 characters (of a UUIDv7, random bits).
+func ShortRef(id string) string { return id[max(len(id)-8, 0):] }
 
 // Receipt is what a provider says about an accepted message.
 type Receipt struct {
@@ -115,6 +133,7 @@ const (
 var (
 	severityRE = regexp.MustCompile(`^sev[1-4]$`)
 	codeRE     = regexp.MustCompile(`^[A-Za-z0-9-]{1,32}$`)
+	idRE       = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 )
 
 // Validate reports the first field of m that is missing or malformed. Every
@@ -123,9 +142,9 @@ var (
 // break the other formats.
 func (m Message) Validate() error {
 	switch m.Kind {
-	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess:
+	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed:
 	default:
-		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access", m.Kind)
+		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access, backup_failed", m.Kind)
 	}
 	fields := []struct {
 		name, value string
@@ -139,6 +158,7 @@ func (m Message) Validate() error {
 		{"ack_url", m.AckURL, maxURLLen},
 		{"resolve_url", m.ResolveURL, maxURLLen},
 		{"code", m.Code, maxFieldLen},
+		{"id", m.ID, maxFieldLen},
 	}
 	for _, f := range fields {
 		if len(f.value) > f.max {
@@ -154,6 +174,9 @@ func (m Message) Validate() error {
 	if m.Severity != "" && !severityRE.MatchString(m.Severity) {
 		return fmt.Errorf("notify: message severity %q is not sev1..sev4", m.Severity)
 	}
+	if m.ID != "" && !idRE.MatchString(m.ID) {
+		return errors.New("notify: message id must be 1 to 64 letters, digits or dashes")
+	}
 	if m.Code != "" && !codeRE.MatchString(m.Code) {
 		return errors.New("notify: message code must be 1 to 32 letters, digits or dashes")
 	}
@@ -165,7 +188,7 @@ func (m Message) Validate() error {
 	switch {
 	case m.Kind == KindVerify && m.Code == "":
 		return errors.New("notify: message code is required for kind verify")
-	case m.Kind != KindVerify && m.Kind != KindTest && m.Incident == "":
+	case m.Kind != KindVerify && m.Kind != KindTest && m.Kind != KindBackupFailed && m.Incident == "":
 		return fmt.Errorf("notify: message incident is required for kind %s", m.Kind)
 	case m.Incident != "" && m.URL == "":
 		return errors.New("notify: message url is required when incident is set")
@@ -200,6 +223,12 @@ func Render(m Message) (subject, text string) {
 			line("Open: ", m.URL)
 			return subject, b.String()
 		}
+	case KindBackupFailed:
+		subject = "Ward BACKUP FAILED"
+		b.WriteString("A scheduled backup of Ward failed, so the newest backup is older than planned. " +
+			"Ask Ward's administrator to look at the server log and make a backup. Ward tries again within the hour.\n")
+		line("Open: ", m.URL)
+		return subject, b.String()
 	case KindEmergencyAccess:
 		subject = "Ward EMERGENCY ACCESS to " + m.Incident
 		b.WriteString("Emergency (break-glass) access to a restricted incident was granted. Review it in Ward.\n")
@@ -220,6 +249,9 @@ func Render(m Message) (subject, text string) {
 		line("Reply ", m.Code+" to acknowledge or "+m.Code+"R to resolve")
 	} else {
 		line("Reply code: ", m.Code)
+	}
+	if m.ID != "" {
+		line("Ref: ", ShortRef(m.ID))
 	}
 	return subject, b.String()
 }

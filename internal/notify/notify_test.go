@@ -33,6 +33,20 @@ func TestRenderPage(t *testing.T) {
 	}
 }
 
+// TestRenderNotificationRef: a message with an id ends with a short
+// reference to it, the same on every re-send.
+func TestRenderNotificationRef(t *testing.T) {
+	m := testMessage()
+	m.ID = "019a2b3c-4d5e-7f00-8123-456789abcdef"
+	if _, text := Render(m); !strings.HasSuffix(text, "Resolve: https://ward.example.org/r/tok-resolve\nRef: 89abcdef\n") {
+		t.Errorf("text = %q", text)
+	}
+	m.ID = "bad id"
+	if err := m.Validate(); err == nil {
+		t.Error("an id with a space is valid")
+	}
+}
+
 func TestRenderOmitsEmptyFields(t *testing.T) {
 	subject, text := Render(Message{Kind: KindReminder, Incident: "INC-7", Status: "update overdue", URL: "https://w/i/7", Code: "7"})
 	if subject != "Ward INC-7: update overdue" {

@@ -47,6 +47,10 @@ type Webhook struct {
 // WebhookPayload is the JSON body a Webhook posts. It has no code field:
 // verification codes go only to a person's own contact methods.
 type WebhookPayload struct {
+	// ID is the notification's id, the same on a re-send (also in the
+	// HeaderNotificationID header): a receiver that has seen it already
+	// can ignore the message.
+	ID         string `json:"id,omitempty"`
 	Kind       string `json:"kind"`
 	Incident   string `json:"incident"`
 	Severity   string `json:"severity"`
@@ -83,7 +87,7 @@ func (w *Webhook) Send(ctx context.Context, _ string, m Message) (Receipt, error
 		return Receipt{}, Permanent(errors.New("webhook: kind verify cannot be sent to a webhook"))
 	}
 	now := w.clock.Now().UTC()
-	body, err := marshalJSON(WebhookPayload{
+	body, err := marshalJSON(WebhookPayload{ID: m.ID,
 		Kind: m.Kind, Incident: m.Incident, Severity: m.Severity, Service: m.Service, Status: m.Status,
 		URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL, SentAt: now.Format(time.RFC3339),
 	})
@@ -94,6 +98,9 @@ func (w *Webhook) Send(ctx context.Context, _ string, m Message) (Receipt, error
 	header := http.Header{}
 	header.Set(HeaderTimestamp, ts)
 	header.Set(HeaderSignature, Signature(w.secret, ts, body))
+	if m.ID != "" {
+		header.Set(HeaderNotificationID, m.ID)
+	}
 	status, respHeader, resp, err := w.http.post(ctx, w.url, "application/json", body, header)
 	if err != nil {
 		return Receipt{}, err

@@ -48,6 +48,9 @@ type delivery struct {
 	// result
 	receipt notify.Receipt
 	err     error
+	// handBack says the send was cut short by a shutdown: the message
+	// goes back to the queue, that attempt not counted.
+	handBack bool
 }
 
 // deliver sends every queued message, a round of up to maxDue at a time.
@@ -55,7 +58,15 @@ type delivery struct {
 // round is claimed and the one before is recorded, so the writer and the
 // network are both kept busy. Each record is its own write, as before:
 // a round that fails to claim never holds back the outcome of one sent.
+//
+// When ctx ends no new round is claimed, but what is on its way is sent
+// (for up to ShutdownGrace) and recorded (within RecordTimeout) under a
+// context of its own, so a shutdown leaves no message "sending" to be
+// sent again when its lease runs out; a send cut short by the grace is
+// handed back to the queue.
 func (p *Pager) deliver(ctx context.Context) error {
+	sendCtx, stop := p.sendContext(ctx)
+	defer stop()
 	var inFlight []*delivery
 	var sent chan struct{}
 	finish := func() error {
@@ -65,7 +76,7 @@ func (p *Pager) deliver(ctx context.Context) error {
 		<-sent
 		ds := inFlight
 		inFlight = nil
-		return p.record(ctx, ds)
+		return p.recordOutliving(ctx, ds)
 	}
 	for {
 		var ds []*delivery
@@ -80,17 +91,48 @@ func (p *Pager) deliver(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			p.send(ctx, ds)
+			p.send(sendCtx, ds)
 		}()
 		if err := finish(); err != nil {
 			<-done
-			return errors.Join(err, p.record(ctx, ds))
+			return errors.Join(err, p.recordOutliving(ctx, ds))
 		}
 		inFlight, sent = ds, done
 		if len(ds) < maxDue {
 			return finish()
 		}
 	}
+}
+
+// sendContext is the context messages are sent under: it ends
+// ShutdownGrace after ctx does, so that sends on their way when a node
+// shuts down can finish. stop releases it.
+func (p *Pager) sendContext(ctx context.Context) (context.Context, func()) {
+	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var grace *time.Timer
+	var mu sync.Mutex
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		grace = time.AfterFunc(p.opts.ShutdownGrace, cancel)
+	})
+	return sendCtx, func() {
+		stopAfter()
+		mu.Lock()
+		defer mu.Unlock()
+		if grace != nil {
+			grace.Stop()
+		}
+		cancel()
+	}
+}
+
+// recordOutliving records ds with a context that outlives ctx by at most
+// RecordTimeout: an outcome is recorded even when ctx has ended.
+func (p *Pager) recordOutliving(ctx context.Context, ds []*delivery) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordTimeout)
+	defer cancel()
+	return p.record(rctx, ds)
 }
 
 // claim takes queued messages for this node and prepares each: its
@@ -126,12 +168,16 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 		return nil, err
 	}
 	out := make([]*delivery, 0, len(cs))
-	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}}
+	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}, claimed: map[string]int{}, throttle: newThrottle()}
+	for i := range cs {
+		r.claimed[cs[i].contactID]++
+	}
 	for i := range cs {
 		c := &cs[i]
 		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now, &r); err != nil {
 			return nil, fmt.Errorf("notification %s: %w", c.d.id, err)
 		}
+		c.d.msg.ID = c.d.id
 		out = append(out, &c.d)
 	}
 	if err := p.insertLinksTx(ctx, tx, r.links); err != nil {
@@ -147,6 +193,10 @@ type round struct {
 	pages    map[string]pageFacts
 	contacts map[string]contactFacts
 	links    []linkRow
+	// claimed counts the round's messages per contact method; throttle
+	// holds the rate limits, counting what the round lets through.
+	claimed  map[string]int
+	throttle throttle
 }
 
 // contactFacts are what a message needs of its contact method.
@@ -201,16 +251,34 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		d.skip = statusCancelled
 		return nil
 	}
-	if limit := RateLimits[d.channel]; limit > 0 {
-		var sent int
-		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE contact_method_id = $1 AND status = $2
-			AND sent_at > $3`, contactID, statusSent, now.Add(-RateWindow)).Scan(&sent); err != nil {
-			return fmt.Errorf("count recent notifications: %w", err)
+	if kind == kindPage {
+		pf, ok := r.pages[pageID]
+		if !ok {
+			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
+				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
+				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
+				return fmt.Errorf("read page: %w", err)
+			}
+			r.pages[pageID] = pf
 		}
-		if sent >= limit {
-			d.skip = statusRateLimited
+		if pf.status != PageTriggered {
+			d.skip = statusCancelled
 			return nil
 		}
+	}
+	if RateLimits[d.channel] > 0 && !r.throttle.seeded(contactID) {
+		// What was sent in the window, and what other rounds are sending
+		// now; this round's own claims are counted as it lets them through.
+		var n int
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE contact_method_id = $1
+			AND (status = $2 AND sent_at > $3 OR status = $4)`, contactID, statusSent, now.Add(-RateWindow), statusSending).Scan(&n); err != nil {
+			return fmt.Errorf("count recent notifications: %w", err)
+		}
+		r.throttle.seed(contactID, n-r.claimed[contactID])
+	}
+	if !r.throttle.allow(contactID, d.channel) {
+		d.skip = statusRateLimited
+		return nil
 	}
 	d.to = Destination{Kind: d.channel, Address: cf.to.Address, Secret: cf.to.Secret}
 	switch kind {
@@ -227,19 +295,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindVerify, Code: code, URL: p.opts.BaseURL + "/profile"}
 	case kindPage:
-		pf, ok := r.pages[pageID]
-		if !ok {
-			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
-				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
-				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
-				return fmt.Errorf("read page: %w", err)
-			}
-			r.pages[pageID] = pf
-		}
-		if pf.status != PageTriggered {
-			d.skip = statusCancelled
-			return nil
-		}
+		pf := r.pages[pageID]
 		d.msg = notify.Message{Kind: notify.KindPage, Incident: pf.number, Severity: pf.severity, Service: pf.service,
 			Status: string(pf.status), URL: p.opts.BaseURL + "/incidents/" + pf.number}
 		for _, l := range []struct {
@@ -268,6 +324,8 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindEmergencyAccess, Incident: number, Severity: severity, Status: status,
 			URL: p.opts.BaseURL + "/incidents/" + number}
+	case kindBackupFailed:
+		d.msg = notify.Message{Kind: notify.KindBackupFailed, Status: "backup failed", URL: p.opts.BaseURL}
 	case KindStatusUpdate, KindReminder:
 		var number, severity string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
@@ -296,6 +354,7 @@ func (p *Pager) send(ctx context.Context, ds []*delivery) {
 				return
 			}
 			d.receipt, d.err = p.channels.Send(ctx, d.to, d.msg)
+			d.handBack = d.err != nil && ctx.Err() != nil
 		})
 	}
 	wg.Wait()
@@ -315,7 +374,7 @@ const sentPerUpdate = 256
 // and nothing else to record (webhooks, mostly) are marked sent together.
 func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 	now := p.clock.Now()
-	return p.db.Write(ctx, func(tx *sql.Tx) error {
+	err := p.db.Write(ctx, func(tx *sql.Tx) error {
 		var plain []any
 		for _, d := range ds {
 			if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
@@ -339,6 +398,9 @@ func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 			switch {
 			case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
 				continue
+			case d.handBack:
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
+					WHERE id = $2`, statusQueued, d.id)
 			case d.skip != "":
 				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
 				if err == nil && d.skip == statusRateLimited && d.incidentID != "" {
@@ -372,6 +434,29 @@ func (p *Pager) record(ctx context.Context, ds []*delivery) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		p.metrics.notifications.WithLabelValues(string(d.channel), p.outcome(d)).Inc()
+	}
+	return nil
+}
+
+// outcome names what record made of d, for ward_notifications_total.
+func (p *Pager) outcome(d *delivery) string {
+	switch {
+	case d.handBack:
+		return "handed_back"
+	case d.skip != "":
+		return d.skip
+	case d.err == nil:
+		return statusSent
+	case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
+		return "retried"
+	default:
+		return statusFailed
+	}
 }
 
 // clip shortens an error for storage.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 )
 
@@ -18,6 +20,9 @@ const maxDue = 256
 // Run works the escalator until ctx ends: on every wake-up (Wake) and at
 // least every PollInterval it calls Tick.
 func (p *Pager) Run(ctx context.Context) {
+	if err := p.recoverSending(ctx); err != nil && ctx.Err() == nil {
+		p.log.ErrorContext(ctx, "paging_recover_failed", "error", err)
+	}
 	t := time.NewTicker(p.opts.PollInterval)
 	defer t.Stop()
 	for {
@@ -33,37 +38,92 @@ func (p *Pager) Run(ctx context.Context) {
 	}
 }
 
+// recoverSending hands back to the queue, on SQLite, every message left
+// "sending" by a Ward that stopped without recording it (a crash): an
+// SQLite database has one Ward, so nobody else is sending them, and they
+// go out again now rather than when their lease runs out. The receiver
+// tells a re-send by its notification id. On PostgreSQL another node may
+// be sending them: the lease decides.
+func (p *Pager) recoverSending(ctx context.Context) error {
+	if p.db.Dialect != db.SQLite {
+		return nil
+	}
+	return p.db.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE status = $2`,
+			statusQueued, statusSending)
+		if err != nil {
+			return fmt.Errorf("recover notifications left sending: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			p.log.WarnContext(ctx, "notifications_recovered", "count", n)
+		}
+		return nil
+	})
+}
+
 // Tick does everything due by Ward's clock: it moves each due page to its
 // next step (or pages again after an acknowledgement timeout), releases
 // scheduled messages whose time has come and abandoned leases, and sends
-// every queued message.
+// every queued message. Each stage goes on when another fails, and a page
+// that cannot be moved on spares the others: its failure is logged and
+// counted (ward_paging_errors_total), and it is tried again on the next
+// Tick, as its next_at is still due. The error returned joins what failed.
 func (p *Pager) Tick(ctx context.Context) error {
 	ctx = authz.WithActor(ctx, authz.System)
 	now := p.clock.Now()
+	due, err := p.duePages(ctx, now)
+	if err != nil {
+		p.metrics.errors.WithLabelValues("advance").Inc()
+	}
+	errs := []error{err}
+	failed := 0
+	for _, id := range due {
+		if err := p.advance(ctx, id, now); err != nil {
+			if ctx.Err() != nil {
+				return errors.Join(append(errs, err)...)
+			}
+			failed++
+			p.metrics.errors.WithLabelValues("advance").Inc()
+			p.log.ErrorContext(ctx, "page_advance_failed", "page_id", id, "error", err)
+		}
+	}
+	if failed > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d due pages could not be moved on", failed, len(due)))
+	}
+	if err := p.release(ctx, now); err != nil {
+		p.metrics.errors.WithLabelValues("release").Inc()
+		errs = append(errs, err)
+	}
+	if err := p.deliver(ctx); err != nil {
+		p.metrics.errors.WithLabelValues("deliver").Inc()
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// duePages lists the pages whose next step is due, oldest first.
+func (p *Pager) duePages(ctx context.Context, now time.Time) ([]string, error) {
 	rows, err := p.db.R.QueryContext(ctx, `SELECT id FROM pages WHERE next_at IS NOT NULL AND next_at <= $1
 		ORDER BY next_at LIMIT $2`, now, maxDue)
 	if err != nil {
-		return fmt.Errorf("find due pages: %w", err)
+		return nil, fmt.Errorf("find due pages: %w", err)
 	}
+	defer rows.Close()
 	var due []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		due = append(due, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range due {
-		if err := p.advance(ctx, id, now); err != nil {
-			return fmt.Errorf("page %s: %w", id, err)
-		}
-	}
-	if err := p.db.Write(ctx, func(tx *sql.Tx) error {
+	return due, rows.Err()
+}
+
+// release makes scheduled messages whose time has come, and messages
+// whose sender's lease ran out, ready to send.
+func (p *Pager) release(ctx context.Context, now time.Time) error {
+	return p.db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE status = $2 AND due_at <= $3`,
 			statusQueued, statusScheduled, now); err != nil {
 			return fmt.Errorf("release scheduled notifications: %w", err)
@@ -73,10 +133,7 @@ func (p *Pager) Tick(ctx context.Context) error {
 			return fmt.Errorf("release leases: %w", err)
 		}
 		return nil
-	}); err != nil {
-		return err
-	}
-	return p.deliver(ctx)
+	})
 }
 
 // advance moves page id on, if it is still due: another node may have
@@ -107,6 +164,9 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 		switch pg.Status {
 		case PageAcknowledged:
 			pg.Status, pg.Step, pg.Round, pg.AcknowledgedAt, pg.AcknowledgedBy = PageTriggered, 0, 0, nil, ""
+			if _, err := setAlerts(ctx, tx, pg.IncidentID, alert.StatusTriggered, now); err != nil {
+				return err
+			}
 			return p.runStep(ctx, tx, &pg, now, fmt.Sprintf("Acknowledged but not resolved within %d minutes: paging again. ",
 				pol.AckTimeoutMinutes))
 		case PageTriggered:

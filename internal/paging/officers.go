@@ -13,28 +13,52 @@ import (
 // incident.OfficerNotifier. The message names the incident and who broke
 // the glass, never the reason given.
 func (p *Pager) NotifyOfficersTx(ctx context.Context, tx *sql.Tx, incidentID, _ string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT c.user_id, c.id, c.kind FROM contact_methods c JOIN users u ON u.id = c.user_id
-		WHERE u.role = 'security_officer' AND NOT u.disabled AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
-		ORDER BY u.username, c.created_at`)
+	qs, err := officerContacts(ctx, tx, queued{kind: kindOfficer, incidentID: incidentID})
 	if err != nil {
-		return fmt.Errorf("find security officers: %w", err)
-	}
-	var qs []queued
-	for rows.Next() {
-		q := queued{kind: kindOfficer, incidentID: incidentID}
-		if err := rows.Scan(&q.userID, &q.contactID, &q.channel); err != nil {
-			rows.Close()
-			return err
-		}
-		qs = append(qs, q)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if len(qs) == 0 {
 		p.log.WarnContext(ctx, "break_glass_no_officer_reachable", "incident_id", incidentID)
 	}
+	return p.queueAll(ctx, tx, qs)
+}
+
+// NotifyBackupFailedTx queues a message to every active Security Officer
+// on each of their verified contact methods, at once: a scheduled backup
+// failed. The message says only that, never why.
+func (p *Pager) NotifyBackupFailedTx(ctx context.Context, tx *sql.Tx) error {
+	qs, err := officerContacts(ctx, tx, queued{kind: kindBackupFailed})
+	if err != nil {
+		return err
+	}
+	if len(qs) == 0 {
+		p.log.WarnContext(ctx, "backup_failed_no_officer_reachable")
+	}
+	return p.queueAll(ctx, tx, qs)
+}
+
+// officerContacts is a copy of q for each verified contact method of each
+// active Security Officer.
+func officerContacts(ctx context.Context, tx *sql.Tx, q queued) ([]queued, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.user_id, c.id, c.kind FROM contact_methods c JOIN users u ON u.id = c.user_id
+		WHERE u.role = 'security_officer' AND NOT u.disabled AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
+		ORDER BY u.username, c.created_at`)
+	if err != nil {
+		return nil, fmt.Errorf("find security officers: %w", err)
+	}
+	defer rows.Close()
+	var qs []queued
+	for rows.Next() {
+		if err := rows.Scan(&q.userID, &q.contactID, &q.channel); err != nil {
+			return nil, err
+		}
+		qs = append(qs, q)
+	}
+	return qs, rows.Err()
+}
+
+// queueAll queues qs now and wakes the sender.
+func (p *Pager) queueAll(ctx context.Context, tx *sql.Tx, qs []queued) error {
 	now := p.clock.Now()
 	for _, q := range qs {
 		if err := p.queueTx(ctx, tx, q, now); err != nil {

@@ -51,6 +51,8 @@ const (
 	kindPage    = "page"
 	kindVerify  = "verify"
 	kindOfficer = "emergency_access"
+	// kindBackupFailed tells the Security Officers a scheduled backup failed.
+	kindBackupFailed = "backup_failed"
 	// KindStatusUpdate and KindReminder are the messages NotifyTx sends.
 	KindStatusUpdate = "status_update"
 	KindReminder     = "reminder"
@@ -161,6 +163,28 @@ func (p *Pager) AlertsResolvedTx(ctx context.Context, tx *sql.Tx, incidentID str
 		return nil
 	}
 	return p.resolveTx(ctx, tx, &pg, p.clock.Now(), "alerts", "Every alert of the incident resolved: paging ended.")
+}
+
+// AlertsAcknowledgedTx acknowledges the page of an incident whose open
+// alerts are all acknowledged (an Events v2 acknowledge from the
+// monitoring tool), as the actor in ctx. It implements alert.Pager.
+func (p *Pager) AlertsAcknowledgedTx(ctx context.Context, tx *sql.Tx, incidentID string) error {
+	pg, err := lockedPage(ctx, p.db, tx, "incident_id", incidentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read page: %w", err)
+	}
+	if pg.Status != PageTriggered {
+		return nil
+	}
+	actor, ok := authz.ActorFrom(ctx)
+	if !ok {
+		actor = authz.System
+	}
+	return p.acknowledgeTx(ctx, tx, &pg, p.clock.Now(), actor.String(),
+		"Page acknowledged by the monitoring tool ("+actor.Name+"): every alert of the incident is acknowledged.")
 }
 
 // runStep notifies the targets of the page's current step, sets when the
@@ -408,16 +432,22 @@ func (p *Pager) actTx(ctx context.Context, tx *sql.Tx, pg *Page, action string, 
 	case pg.Status == PageAcknowledged:
 		return apperr.New(apperr.Conflict, "the page is acknowledged already, by %s", pg.AcknowledgedBy)
 	}
+	return p.acknowledgeTx(ctx, tx, pg, now, actor.String(), "Page acknowledged by "+actor.Name+".")
+}
+
+// acknowledgeTx acknowledges pg and every triggered alert of its incident
+// inside tx, by actor by (as the audit trail names actors), with note on
+// the timeline.
+func (p *Pager) acknowledgeTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time, by, note string) error {
 	pol, err := getPolicy(ctx, tx, pg.PolicyID)
 	if err != nil {
 		return err
 	}
-	pg.Status, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.NextAt = PageAcknowledged, &now, actor.String(), nil
+	pg.Status, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.NextAt = PageAcknowledged, &now, by, nil
 	if _, err := tx.ExecContext(ctx, `UPDATE pages SET first_acknowledged_at = $1 WHERE id = $2 AND first_acknowledged_at IS NULL`,
 		now, pg.ID); err != nil {
 		return fmt.Errorf("record first acknowledgement: %w", err)
 	}
-	note := "Page acknowledged by " + actor.Name + "."
 	if pol.AckTimeoutMinutes > 0 {
 		next := now.Add(time.Duration(pol.AckTimeoutMinutes) * time.Minute)
 		pg.NextAt = &next
@@ -429,11 +459,40 @@ func (p *Pager) actTx(ctx context.Context, tx *sql.Tx, pg *Page, action string, 
 	if err := savePage(ctx, tx, pg); err != nil {
 		return err
 	}
+	alerts, err := setAlerts(ctx, tx, pg.IncidentID, alert.StatusAcknowledged, now)
+	if err != nil {
+		return err
+	}
 	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "page.acknowledge", ObjectType: "incident", ObjectID: pg.IncidentID,
-		Change: map[string]any{"page_id": pg.ID}}); err != nil {
+		Change: map[string]any{"page_id": pg.ID, "by": by, "alerts_acknowledged": alerts}}); err != nil {
 		return err
 	}
 	return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID, note)
+}
+
+// setAlerts moves the open alerts of incident incidentID to status st:
+// acknowledged (those triggered), triggered again (those acknowledged) or
+// resolved (all), so that the alerts and the page stand together and a
+// later trigger with a resolved alert's dedup key is a new alert that
+// pages. It returns how many alerts changed.
+func setAlerts(ctx context.Context, tx *sql.Tx, incidentID string, st alert.Status, now time.Time) (int64, error) {
+	var res sql.Result
+	var err error
+	switch st {
+	case alert.StatusAcknowledged:
+		res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = $1, acknowledged_at = $2
+			WHERE incident_id = $3 AND resolved_at IS NULL AND status = $4`, st, now, incidentID, alert.StatusTriggered)
+	case alert.StatusTriggered:
+		res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = $1, acknowledged_at = NULL
+			WHERE incident_id = $2 AND resolved_at IS NULL AND status = $3`, st, incidentID, alert.StatusAcknowledged)
+	default:
+		res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = $1, resolved_at = $2
+			WHERE incident_id = $3 AND resolved_at IS NULL`, st, now, incidentID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("update the incident's alerts: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 func (p *Pager) resolveTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time, by, note string) error {
@@ -444,8 +503,12 @@ func (p *Pager) resolveTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Ti
 	if err := savePage(ctx, tx, pg); err != nil {
 		return err
 	}
+	alerts, err := setAlerts(ctx, tx, pg.IncidentID, alert.StatusResolved, now)
+	if err != nil {
+		return err
+	}
 	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "page.resolve", ObjectType: "incident", ObjectID: pg.IncidentID,
-		Change: map[string]any{"page_id": pg.ID, "by": by}}); err != nil {
+		Change: map[string]any{"page_id": pg.ID, "by": by, "alerts_resolved": alerts}}); err != nil {
 		return err
 	}
 	return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID, note)

@@ -67,6 +67,13 @@ type Options struct {
 	// Lease is how long a node may hold a message it is sending before
 	// another node may take it over (default 2m).
 	Lease time.Duration
+	// ShutdownGrace is how long sends on their way may go on after the
+	// escalator is told to stop (default 10s); a send still unfinished
+	// then is handed back to the queue.
+	ShutdownGrace time.Duration
+	// RecordTimeout bounds the write of a round's outcomes, which goes on
+	// after the escalator is told to stop (default 10s).
+	RecordTimeout time.Duration
 	// Outbound judges the URLs of webhook, Slack and Teams contact
 	// methods when they are saved (--outbound-allow); nil refuses every
 	// loopback, private and metadata address. Channels check again on
@@ -87,6 +94,12 @@ func (o Options) withDefaults() Options {
 	if o.LinkTTL <= 0 {
 		o.LinkTTL = 12 * time.Hour
 	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 10 * time.Second
+	}
+	if o.RecordTimeout <= 0 {
+		o.RecordTimeout = 10 * time.Second
+	}
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
 	}
@@ -103,13 +116,14 @@ type Pager struct {
 	log       *slog.Logger
 	opts      Options
 	wake      chan struct{}
+	metrics   metrics
 }
 
 // New returns a Pager. channels may be nil until SetChannels is called;
 // nothing is delivered before Run.
 func New(d *db.DB, c clock.Clock, keys Sealer, incidents *incident.Service, channels Channels, log *slog.Logger, opts Options) *Pager {
 	return &Pager{db: d, clock: c, keys: keys, incidents: incidents, channels: channels, log: log,
-		opts: opts.withDefaults(), wake: make(chan struct{}, 1)}
+		opts: opts.withDefaults(), wake: make(chan struct{}, 1), metrics: newMetrics()}
 }
 
 // Wake makes the escalator look for due work now rather than at its next

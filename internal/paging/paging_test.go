@@ -2,6 +2,7 @@ package paging_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
@@ -34,14 +35,29 @@ type sent struct {
 	msg notify.Message
 }
 
-// fakeChannels records every message and fails as told.
+// fakeChannels records every message and fails as told. With hold set,
+// each Send first says so on entered and waits for hold to close or its
+// context to end, which it then returns as a provider would.
 type fakeChannels struct {
-	mu   sync.Mutex
-	sent []sent
-	fail map[string]error // by address
+	mu      sync.Mutex
+	sent    []sent
+	fail    map[string]error // by address
+	hold    chan struct{}
+	entered chan struct{}
 }
 
-func (f *fakeChannels) Send(_ context.Context, to paging.Destination, m notify.Message) (notify.Receipt, error) {
+func (f *fakeChannels) Send(ctx context.Context, to paging.Destination, m notify.Message) (notify.Receipt, error) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		f.entered <- struct{}{}
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return notify.Receipt{}, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.fail[to.Address]; err != nil {
@@ -417,6 +433,30 @@ func TestOfficersToldOfBreakGlass(t *testing.T) {
 			if subject, text := notify.Render(m); strings.Contains(subject+text, "CANARY") || strings.Contains(subject+text, "Insider") {
 				t.Fatalf("the message holds the reason or title: %s %s", subject, text)
 			}
+		}
+	})
+}
+
+// TestOfficersToldOfBackupFailure: a failed scheduled backup reaches every
+// Security Officer at once, naming no incident and giving no detail.
+func TestOfficersToldOfBackupFailure(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		olga := e.user("olga", authz.RoleSecurityOfficer)
+		e.verify(olga, paging.ContactEmail, "olga@example.org")
+		e.user("ron", authz.RoleResponder)
+		if err := d.Write(context.Background(), func(tx *sql.Tx) error { return e.pager.NotifyBackupFailedTx(e.ctx, tx) }); err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		got := e.ch.take()
+		if addresses(got) != "olga@example.org:backup_failed" {
+			t.Fatalf("officers told: %s", addresses(got))
+		}
+		m := got[0].msg
+		subject, text := notify.Render(m)
+		if m.Incident != "" || m.Status != "backup failed" || subject != "Ward BACKUP FAILED" || !strings.Contains(text, "scheduled backup of Ward failed") {
+			t.Fatalf("message: %+v\n%s\n%s", m, subject, text)
 		}
 	})
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 	"github.com/wardhq/ward/internal/web/api"
@@ -50,10 +51,9 @@ type Deps struct {
 	Breach       *breach.Service
 	Notices      *notice.Service
 	Reports      *report.Service
+	Retention    *retention.Service
 	// Audit serves the audit trail to auditors and officers.
-	Audit *audit.Reader
-	// Metrics are collectors /metrics reports besides the HTTP ones.
-	Metrics []prometheus.Collector
+	Audit   *audit.Reader
 	UI      *ui.UI
 	Log     *slog.Logger
 	Version string
@@ -68,6 +68,8 @@ type Deps struct {
 	// TwilioAuthToken checks SMS replies; PublicURL is where Twilio calls.
 	TwilioAuthToken string
 	PublicURL       string
+	// Collectors are more metrics for /metrics (scheduled backups).
+	Collectors []prometheus.Collector
 }
 
 type server struct {
@@ -91,7 +93,10 @@ func Handler(d Deps) http.Handler {
 		}, []string{"method", "route"}),
 	}
 	reg.MustRegister(s.requests, s.duration)
-	reg.MustRegister(d.Metrics...)
+	reg.MustRegister(d.Collectors...)
+	if d.Pager != nil {
+		reg.MustRegister(d.Pager.Collectors()...)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +104,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Audit: d.Audit, EmailDomain: d.EmailDomain,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Audit: d.Audit, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,

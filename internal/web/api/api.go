@@ -23,6 +23,7 @@ import (
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
@@ -48,7 +49,8 @@ type Deps struct {
 	Notices      *notice.Service
 	Reports      *report.Service
 	// Audit serves the audit trail to auditors and officers.
-	Audit *audit.Reader
+	Audit     *audit.Reader
+	Retention *retention.Service
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -88,6 +90,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerRestricted(api)
 	h.registerReports(api)
 	h.registerAudit(api)
+	h.registerRetention(api)
 	documentLimits(api)
 	return api
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/retention"
 )
 
 // statusStrings, severityStrings and categoryStrings feed the form controls.
@@ -243,7 +244,10 @@ type showPage struct {
 	Services    map[string]string // service id to name, for the alerts
 	Paging      *pagingView       // nil when the incident was never paged
 	Stake       *stakeView
-	Breach      *breachSummary // nil when the incident has no breach case
+	Breach      *breachSummary   // nil when the incident has no breach case
+	Holds       []retention.Hold // newest first, released ones included
+	HoldOn      *retention.Hold  // the incident's hold in force
+	CaseHoldOn  *retention.Hold  // its breach case's hold in force
 	Next        []string
 	Resolutions []string
 	Skippable   []string
@@ -320,8 +324,14 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	var holds []retention.Hold
+	if u.Retention != nil {
+		if holds, err = u.Retention.Holds(r.Context(), inc.ID); err != nil {
+			return showPage{}, err
+		}
+	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
+	p := showPage{Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {

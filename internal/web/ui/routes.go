@@ -171,6 +171,12 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/admin/users/{user}/rules/{rule}/delete", Perm: authz.UserAdmin, handler: u.ruleDelete},
 
 		{Method: "GET", Pattern: "/audit", Perm: authz.AuditRead, handler: u.auditLog},
+		{Method: "GET", Pattern: "/admin/retention", Perm: authz.RetentionRead, handler: u.retentionShow},
+		{Method: "POST", Pattern: "/admin/retention", Perm: authz.RetentionWrite, handler: u.retentionSave},
+		{Method: "POST", Pattern: "/incidents/{id}/legal-hold", Perm: authz.LegalHold, handler: u.legalHoldPlace},
+		{Method: "POST", Pattern: "/incidents/{id}/legal-hold/release", Perm: authz.LegalHold, handler: u.legalHoldRelease},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/legal-hold", Perm: authz.LegalHold, handler: u.legalHoldPlace},
+		{Method: "POST", Pattern: "/incidents/{id}/breach/legal-hold/release", Perm: authz.LegalHold, handler: u.legalHoldRelease},
 	}...)
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
+	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/sso"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -77,6 +78,8 @@ type Deps struct {
 	// Reports serves the breach log, the HHS annual log, the HHS report
 	// packet and the proof bundle.
 	Reports *report.Service
+	// Retention keeps the retention policy and legal holds.
+	Retention *retention.Service
 	// Rules serves the workflow-rule pages.
 	Rules *rules.Engine
 	// Audit serves the audit-trail page.
@@ -151,6 +154,9 @@ var flashes = map[string]flash{
 	"window_created":      {"info", "Maintenance window scheduled."},
 	"window_ended":        {"info", "Maintenance window ended."},
 	"member_added":        {"info", "Member added."},
+	"hold_placed":         {"info", "Legal hold placed: nothing of this is purged until it is released."},
+	"hold_released":       {"info", "Legal hold released: the retention policy applies again."},
+	"retention_saved":     {"info", "Retention policy saved."},
 	"member_removed":      {"info", "Member removed."},
 	"break_glass":         {"warn", "Emergency access granted for a limited time. It is recorded and the Security Officer has been alerted."},
 	"officer_ack":         {"info", "Alert acknowledged."},

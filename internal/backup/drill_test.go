@@ -1,0 +1,302 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/jobs"
+	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/user"
+)
+
+var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// canary is fake PHI: finding it in clear anywhere in a backup is a leak.
+const canary = "Philomena Thistlewaite"
+
+func as(role authz.Role, name string) context.Context {
+	return authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "u-" + name, Name: name, Role: role})
+}
+
+func testKey(t testing.TB) Key {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "backup.key")
+	if err := NewKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	k, err := KeyFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func migrateAll(ctx context.Context, d *db.DB) error {
+	_, err := d.Migrate(ctx, time.Now, func(ctx context.Context) error { return jobs.Migrate(ctx, d) })
+	return err
+}
+
+// dataset is what populate made.
+type dataset struct {
+	incs     *incident.Service
+	cases    *breach.Service
+	first    incident.Incident
+	caseRef  string
+	people   int
+	incCount int
+}
+
+// populate makes a small, realistic data set: users, incidents with
+// sealed descriptions, a breach case with affected individuals.
+func populate(t *testing.T, d *db.DB, kr *keys.Keyring) dataset {
+	t.Helper()
+	clk := clock.NewFake(start)
+	admin := as(authz.RoleAdmin, "ada")
+	users := user.NewService(d, clk, user.Options{Argon2: user.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}})
+	for _, u := range []user.NewUser{
+		{Username: "sam", DisplayName: "Sam Officer", Email: "sam@example.org", Password: "correct horse battery staple", Role: authz.RoleSecurityOfficer},
+		{Username: "pia", DisplayName: "Pia Privacy", Email: "pia@example.org", Password: "correct horse battery staple", Role: authz.RolePrivacyOfficer},
+	} {
+		if _, err := users.Create(admin, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	incs := incident.NewService(d, clk, kr)
+	cases, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases.SealWith(kr)
+	sec := as(authz.RoleSecurityOfficer, "sam")
+	ds := dataset{incs: incs, cases: cases}
+	for i := range 12 {
+		inc, err := incs.Create(sec, incident.CreateInput{Title: fmt.Sprintf("Laptop lost %d", i),
+			Description: fmt.Sprintf("Laptop of %s with chart %d", canary, i), Severity: incident.Sev2, PHISuspected: i%3 == 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			ds.first = inc
+		}
+	}
+	ds.incCount = 12
+	if _, err := cases.Open(sec, ds.first.Number); err != nil {
+		t.Fatal(err)
+	}
+	ds.caseRef = ds.first.Number
+	var csv strings.Builder
+	csv.WriteString("Full Name,Address1,City,State,ZIP\n")
+	ds.people = 40
+	for i := range ds.people {
+		fmt.Fprintf(&csv, "%s %d,%d Main St,Reno,NV,89501\n", canary, i, i+1)
+	}
+	if _, err := cases.ImportIndividuals(sec, ds.caseRef, strings.NewReader(csv.String())); err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// TestRestoreDrill is the restore drill: a populated Ward is backed up
+// while incidents keep being written, the backup verifies, restores into
+// a fresh database, its audit chain verifies against the manifest's
+// head, its counts match, its sealed values open with the master key (and
+// not without it), and no PHI is in clear inside the archive.
+func TestRestoreDrill(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		kr := dbtest.Keyring(t, d, start)
+		ds := populate(t, d, kr)
+		key := testKey(t)
+
+		// Writes continue during the backup.
+		stop := make(chan struct{})
+		var written atomic.Int64
+		var wg sync.WaitGroup
+		var writeErr error
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := ds.incs.Create(as(authz.RoleResponder, "rae"), incident.CreateInput{Title: "Phishing reported",
+					Description: "Mailbox of " + canary, Severity: incident.Sev3}); err != nil {
+					writeErr = err
+					return
+				}
+				written.Add(1)
+			}
+		})
+		waitFor(t, func() bool { return written.Load() >= 3 })
+		before := written.Load()
+		file := filepath.Join(t.TempDir(), "ward.wbk")
+		m, err := CreateFile(ctx, d, file, Options{Key: key, WardVersion: "test", Now: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return written.Load() >= before+3 })
+		close(stop)
+		wg.Wait()
+		if writeErr != nil {
+			t.Fatal(writeErr)
+		}
+
+		got := m.Tables["incidents"]
+		if got < int64(ds.incCount)+before || got > int64(ds.incCount)+written.Load() {
+			t.Fatalf("the snapshot holds %d incidents; %d existed before it began and %d after it ended",
+				got, int64(ds.incCount)+before, int64(ds.incCount)+written.Load())
+		}
+		if m.Tables["breach_individuals"] != int64(ds.people) || m.AuditHead.Seq == 0 || m.Dialect != d.Dialect {
+			t.Fatalf("manifest: %+v", m)
+		}
+		vm, err := verifyFile(file, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vm.BackupID != m.BackupID || vm.AuditHead != m.AuditHead {
+			t.Fatalf("verify read %+v, create wrote %+v", vm, m)
+		}
+		assertNoClearPHI(t, file, key)
+
+		target := freshTarget(t, d.Dialect)
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rep, err := Restore(as(authz.RoleAdmin, "ada"), f, target, RestoreOptions{Key: key, Migrate: migrateAll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Audit.OK || rep.Audit.Entries != m.AuditHead.Seq || rep.Audit.Head != m.AuditHead.Hash {
+			t.Fatalf("audit after restore: %+v, manifest head %+v", rep.Audit, m.AuditHead)
+		}
+
+		r, err := db.Open(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if err := migrateAll(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := r.R.QueryRowContext(ctx, "SELECT count(*) FROM incidents").Scan(&n); err != nil || n != got {
+			t.Fatalf("restored incidents: %d, %v; want %d", n, err, got)
+		}
+		var last string
+		if err := r.R.QueryRowContext(ctx, "SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&last); err != nil || last != "backup.restore" {
+			t.Fatalf("the restore's own audit entry: %q, %v", last, err)
+		}
+		// The restored keyset opens with the same master key only.
+		wrong, err := keys.LocalMasterKey(bytes.Repeat([]byte{7}, keys.MasterKeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := keys.Load(ctx, r, wrong, start); !errors.Is(err, keys.ErrWrongMasterKey) {
+			t.Fatalf("another master key opened the restored keyset: %v", err)
+		}
+		rkr := dbtest.Keyring(t, r, start)
+		rincs := incident.NewService(r, clock.NewFake(start), rkr)
+		inc, err := rincs.Get(as(authz.RoleSecurityOfficer, "sam"), ds.first.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.Description != ds.first.Description || inc.Title != ds.first.Title {
+			t.Fatalf("restored incident reads %q / %q", inc.Title, inc.Description)
+		}
+		rcases, err := breach.New(r, clock.NewFake(start), rincs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcases.SealWith(rkr)
+		people, _, err := rcases.Individuals(as(authz.RolePrivacyOfficer, "pia"), ds.caseRef, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(people) != ds.people || people[0].Person == nil || !strings.HasPrefix(people[0].Person.Name, canary) {
+			t.Fatalf("restored individuals: %d, first %+v", len(people), people[0])
+		}
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func verifyFile(path string, k Key) (Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Manifest{}, err
+	}
+	defer f.Close()
+	return Verify(f, k)
+}
+
+// assertNoClearPHI decrypts the backup and looks for the canary in every
+// part: sealed columns stay sealed inside a backup.
+func assertNoClearPHI(t *testing.T, path string, k Key) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(canary)) {
+		t.Fatal("the canary is in clear in the backup file")
+	}
+	if _, err := walk(f, k, func(name string, part io.Reader) error {
+		b, err := io.ReadAll(part)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(canary)) || bytes.Contains(b, []byte("Philomena")) {
+			return fmt.Errorf("part %s holds the canary in clear", name)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freshTarget is an empty database of the dialect.
+func freshTarget(t *testing.T, dialect db.Dialect) string {
+	t.Helper()
+	if dialect == db.Postgres {
+		return dbtest.PostgresURL(t)
+	}
+	dir := filepath.Join(t.TempDir(), "restored")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "ward.db")
+}
