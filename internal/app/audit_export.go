@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,10 +21,10 @@ func auditExportCmd(env Env, cfg *config.Config) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if q.From, err = flagTime("from", from); err != nil {
+			if q.From, err = audit.ParseTime("from", from); err != nil {
 				return &exitError{ExitUsage, err}
 			}
-			if q.To, err = flagTime("to", to); err != nil {
+			if q.To, err = audit.ParseTime("to", to); err != nil {
 				return &exitError{ExitUsage, err}
 			}
 			ctx := cliContext(cmd.Context())
@@ -58,18 +57,4 @@ func auditExportCmd(env Env, cfg *config.Config) *cobra.Command {
 	f.StringVar(&q.ObjectID, "object-id", "", "only this object (with --object-type)")
 	f.StringVar(&q.Incident, "incident", "", "only the entries about this incident number")
 	return cmd
-}
-
-// flagTime reads a time flag: RFC 3339, or a date meaning midnight UTC.
-func flagTime(name, s string) (*time.Time, error) {
-	if s == "" {
-		return nil, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
-			t = t.UTC()
-			return &t, nil
-		}
-	}
-	return nil, apperr.Field(name, "must be a time in RFC 3339 (2026-03-01T09:00:00Z) or a date (2026-03-01)")
 }

@@ -56,6 +56,21 @@ var (
 	typePattern   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 )
 
+// ParseTime reads a filter's time: RFC 3339, or a date meaning midnight
+// UTC; "" is no time. A bad value is an error naming field.
+func ParseTime(field, s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			t = t.UTC()
+			return &t, nil
+		}
+	}
+	return nil, apperr.Field(field, "must be a time in RFC 3339 (2026-03-01T09:00:00Z) or a date (2026-03-01)")
+}
+
 // maxField is the longest object id or incident number a query takes.
 const maxField = 200
 

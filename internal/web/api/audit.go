@@ -49,24 +49,11 @@ type AuditFilters struct {
 func (f AuditFilters) query() (audit.Query, error) {
 	q := audit.Query{Actor: f.Actor, Action: f.Action, ObjectType: f.ObjectType, ObjectID: f.ObjectID, Incident: f.Incident}
 	var err error
-	if q.From, err = queryTime("from", f.From); err != nil {
+	if q.From, err = audit.ParseTime("from", f.From); err != nil {
 		return q, err
 	}
-	q.To, err = queryTime("to", f.To)
+	q.To, err = audit.ParseTime("to", f.To)
 	return q, err
-}
-
-func queryTime(field, s string) (*time.Time, error) {
-	if s == "" {
-		return nil, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
-			t = t.UTC()
-			return &t, nil
-		}
-	}
-	return nil, apperr.Field(field, "must be a time in RFC 3339 (2026-03-01T09:00:00Z) or a date (2026-03-01)")
 }
 
 type listAuditInput struct {
