@@ -82,5 +82,6 @@ func tokenCmd(env Env, cfg *config.Config) *cobra.Command {
 func auditCmd(env Env, cfg *config.Config) *cobra.Command {
 	a := &cobra.Command{Use: "audit", Short: "Work with the audit trail"}
 	a.AddCommand(auditVerifyCmd(env, cfg))
+	a.AddCommand(auditExportCmd(env, cfg))
 	return a
 }

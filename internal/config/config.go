@@ -88,6 +88,13 @@ type Config struct {
 	EmailListen string
 	EmailDomain string
 
+	// Forwarding of the audit trail to a SIEM (package audit/siem): a
+	// syslog collector over TLS (host:port) and a webhook; empty: off.
+	SIEMSyslog        string
+	SIEMWebhook       string
+	SIEMWebhookSecret string
+	SIEMCAFile        string // extra CAs to trust for both
+
 	// Slack bot token, for contact methods naming a channel or user id.
 	SlackBotToken string
 	SlackURL      string
@@ -185,6 +192,14 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.TwilioURL, "twilio-url", c.TwilioURL, "Twilio API base URL (env WARD_TWILIO_URL)")
 	fs.StringVar(&c.SlackBotToken, "slack-bot-token", c.SlackBotToken, "Slack bot token (xoxb-…); prefer the environment (env WARD_SLACK_BOT_TOKEN)")
 	fs.StringVar(&c.SlackURL, "slack-url", c.SlackURL, "Slack API base URL (env WARD_SLACK_URL)")
+	fs.StringVar(&c.SIEMSyslog, "siem-syslog", c.SIEMSyslog,
+		"host:port of a syslog collector to forward every audit entry to, RFC 5424 over TLS; empty: off (env WARD_SIEM_SYSLOG)")
+	fs.StringVar(&c.SIEMWebhook, "siem-webhook", c.SIEMWebhook,
+		"https URL to post every audit entry to in signed JSON batches; empty: off (env WARD_SIEM_WEBHOOK)")
+	fs.StringVar(&c.SIEMWebhookSecret, "siem-webhook-secret", c.SIEMWebhookSecret,
+		"HMAC key of the SIEM webhook's signature, at least 16 bytes; prefer the environment (env WARD_SIEM_WEBHOOK_SECRET)")
+	fs.StringVar(&c.SIEMCAFile, "siem-ca-file", c.SIEMCAFile,
+		"PEM file of extra CAs to trust for the SIEM syslog collector and webhook (env WARD_SIEM_CA_FILE)")
 	fs.StringVar(&c.EmailListen, "email-intake-listen", c.EmailListen,
 		"address of an SMTP listener that turns email to <key>@<email-intake-domain> into alerts; empty: off (env WARD_EMAIL_INTAKE_LISTEN)")
 	fs.StringVar(&c.EmailDomain, "email-intake-domain", c.EmailDomain, "the domain of the intake addresses (env WARD_EMAIL_INTAKE_DOMAIN)")
@@ -324,6 +339,19 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.TwilioAccountSID != "" && (c.TwilioAuthToken == "" || c.TwilioFrom == "") {
 		return errors.New("twilio-auth-token and twilio-from: required with twilio-account-sid")
+	}
+	if c.SIEMSyslog != "" {
+		if host, _, err := net.SplitHostPort(c.SIEMSyslog); err != nil || host == "" {
+			return fmt.Errorf("siem-syslog: %q is not host:port", c.SIEMSyslog)
+		}
+	}
+	if c.SIEMWebhook != "" {
+		if u, err := url.Parse(c.SIEMWebhook); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("siem-webhook: %q is not an https URL", c.SIEMWebhook)
+		}
+		if len(c.SIEMWebhookSecret) < 16 {
+			return errors.New("siem-webhook-secret: at least 16 bytes required with siem-webhook")
+		}
 	}
 	if c.InsecureHTTP && c.TLSCert != "" {
 		return errors.New("insecure-http: cannot be combined with tls-cert")

@@ -53,9 +53,11 @@ type Deps struct {
 	Reports      *report.Service
 	Retention    *retention.Service
 	Checkpoints  *audit.Checkpointer
-	UI           *ui.UI
-	Log          *slog.Logger
-	Version      string
+	// Audit serves the audit trail to auditors and officers.
+	Audit   *audit.Reader
+	UI      *ui.UI
+	Log     *slog.Logger
+	Version string
 	// SNSHosts are the hosts an SNS subscription confirmation may point
 	// at (default .amazonaws.com; tests point it at a local server).
 	SNSHosts []string
@@ -103,7 +105,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Checkpoints: d.Checkpoints, EmailDomain: d.EmailDomain,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Checkpoints: d.Checkpoints, Audit: d.Audit, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,
@@ -201,6 +203,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (a streamed
+// export extends its write deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

@@ -50,6 +50,8 @@ type Deps struct {
 	Reports      *report.Service
 	Retention    *retention.Service
 	Checkpoints  *audit.Checkpointer
+	// Audit serves the audit trail to auditors and officers.
+	Audit *audit.Reader
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -88,6 +90,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerNotices(api)
 	h.registerRestricted(api)
 	h.registerReports(api)
+	h.registerAudit(api)
 	h.registerRetention(api)
 	h.registerAuditCheckpoints(api)
 	documentLimits(api)
