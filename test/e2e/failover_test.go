@@ -33,6 +33,10 @@ const (
 	// failoverBackupEvery is the nodes' --backup-every; each node looks
 	// whether a backup is due every tenth of it (at least every second).
 	failoverBackupEvery = 10 * time.Second
+	// failoverCheckpointEvery is the nodes' --audit-checkpoint-interval:
+	// a checkpoint is signed this long after the last once the trail has
+	// grown.
+	failoverCheckpointEvery = 2 * time.Second
 	// failoverArmLead is how long after the duties are armed they fall due:
 	// the node is killed in between, so only the survivor can do them.
 	failoverArmLead = 3 * time.Second
@@ -68,6 +72,7 @@ type failover struct {
 	survivor  *haNode
 	killedAt  time.Time
 	lastJob   int64 // the highest River job id at the kill
+	auditSeq  int64 // the audit trail's last entry at the kill
 	logAtKill int   // how much the survivor had logged at the kill
 }
 
@@ -98,8 +103,9 @@ type periodicDuty struct {
 // TestFailoverOfPeriodicWork runs two `ward serve` processes on one
 // PostgreSQL database, sets up every periodic duty, makes each fall due
 // just after the kill, kills (SIGKILL) the node doing the one-node work
-// (the River leader, which also made the first scheduled backup), and
-// shows the survivor do every duty within failoverDeadline, each once.
+// (started first, it is the River leader, made the first scheduled backup
+// and holds the SIEM destination), and shows the survivor do every duty
+// within failoverDeadline, once where it must be done once.
 // The measured delays are logged; docs/OPERATIONS.md records them.
 func TestFailoverOfPeriodicWork(t *testing.T) {
 	url := dbtest.PostgresURL(t)
@@ -121,6 +127,7 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 		f.waitFor("the first node's "+kind, 30*time.Second, func() bool { return f.jobsDone(kind, first.clientID, 0) > 0 })
 	}
 	f.waitFor("the first node's scheduled backup", 30*time.Second, func() bool { return len(backupsMade(first.logs.String())) > 0 })
+	f.waitFor("the first node's forwarding to the SIEM", 30*time.Second, func() bool { return f.siemSeq() > 0 })
 	second := f.start("second")
 	f.survivor = second
 
@@ -133,6 +140,9 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 		t.Fatalf("River's leader moved to %q before the kill", f.leader())
 	}
 	if err := f.d.R.QueryRow(`SELECT coalesce(max(id), 0) FROM river_job`).Scan(&f.lastJob); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.R.QueryRow(`SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&f.auditSeq); err != nil {
 		t.Fatal(err)
 	}
 	f.logAtKill = len(second.logs.String())
@@ -182,6 +192,8 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 		switch {
 		case d.arm != nil:
 			due = fmt.Sprintf("%.1fs after it fell due", (after - at.Sub(f.killedAt)).Seconds())
+		case d.due != nil && d.due(f).Before(f.killedAt):
+			due = "already due at the kill"
 		case d.due != nil:
 			due = fmt.Sprintf("%.1fs after it fell due", (after - d.due(f).Sub(f.killedAt)).Seconds())
 		}
@@ -331,12 +343,8 @@ func failoverDuties() []periodicDuty {
 			name: "scheduled backup",
 			runs: "lock holder",
 			due: func(f *failover) time.Time {
-				var last time.Time
-				if err := f.d.R.QueryRow(`SELECT max(at) FROM audit_log WHERE action = 'backup.scheduled' AND at < $1`, f.killedAt).
-					Scan(&last); err != nil {
-					f.t.Fatal(err)
-				}
-				return last.Add(failoverBackupEvery)
+				return f.timeAt(`SELECT max(at) FROM audit_log WHERE action = 'backup.scheduled' AND seq <= $1`, f.auditSeq).
+					Add(failoverBackupEvery)
 			},
 			done: func(f *failover) bool {
 				for _, name := range backupsMade(f.survivor.logs.String()[f.logAtKill:]) {
@@ -355,7 +363,74 @@ func failoverDuties() []periodicDuty {
 				}
 			},
 		},
+		{
+			name: "SIEM forwarding",
+			runs: "lock holder",
+			// The work after the kill (a missed heartbeat, a backup)
+			// appends entries; forwarding falls due with the first.
+			due: func(f *failover) time.Time {
+				return f.timeAt(`SELECT min(at) FROM audit_log WHERE seq > $1`, f.auditSeq)
+			},
+			done: func(f *failover) bool { return f.siemSeq() > f.auditSeq },
+		},
+		{
+			name: "audit checkpoint",
+			runs: "lock holder",
+			// Due once the trail has grown past the last checkpoint before
+			// the kill and the interval has passed since it.
+			due: func(f *failover) time.Time {
+				var seq int64
+				var at time.Time
+				if err := f.d.R.QueryRow(`SELECT seq, at FROM audit_checkpoints WHERE at < $1 ORDER BY seq DESC LIMIT 1`, f.killedAt).
+					Scan(&seq, &at); err != nil {
+					f.t.Fatal(err)
+				}
+				grew := f.timeAt(`SELECT min(at) FROM audit_log WHERE seq > $1`, seq)
+				if grew.After(at.Add(failoverCheckpointEvery)) {
+					return grew
+				}
+				return at.Add(failoverCheckpointEvery)
+			},
+			// A checkpoint the survivor signed over entries appended after
+			// the kill.
+			done: func(f *failover) bool {
+				for _, line := range strings.Split(f.survivor.logs.String()[f.logAtKill:], "\n") {
+					var e struct {
+						Msg string
+						Seq int64
+					}
+					if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "audit_checkpoint_signed" && e.Seq > f.auditSeq {
+						return true
+					}
+				}
+				return false
+			},
+		},
 	}
+}
+
+// siemSeq is the last audit entry the SIEM receiver got.
+func (f *failover) siemSeq() int64 {
+	var last int64
+	for _, r := range f.hook.all() {
+		var b struct{ Entries []struct{ Seq int64 } }
+		if r.path == "/siem" && json.Unmarshal(r.body, &b) == nil {
+			for _, e := range b.Entries {
+				last = max(last, e.Seq)
+			}
+		}
+	}
+	return last
+}
+
+// timeAt is the time query returns.
+func (f *failover) timeAt(query string, args ...any) time.Time {
+	f.t.Helper()
+	var at time.Time
+	if err := f.d.R.QueryRow(query, args...).Scan(&at); err != nil {
+		f.t.Fatal(err)
+	}
+	return at
 }
 
 // newFailover migrates the database and makes the keys and the token the
@@ -403,7 +478,9 @@ func (f *failover) start(name string) *haNode {
 	cmd := exec.Command(f.bin, "serve", "--listen", "127.0.0.1:0", "--data", data, "--db", f.dbURL, "--log-level", "info",
 		"--master-key-file", f.keyFile, "--outbound-allow", "127.0.0.1/32",
 		"--paging-poll", failoverPagingPoll.String(), "--breach-reminder-days", "7",
-		"--backup-dir", f.backupDir, "--backup-every", failoverBackupEvery.String(), "--backup-key-file", f.backupKey)
+		"--backup-dir", f.backupDir, "--backup-every", failoverBackupEvery.String(), "--backup-key-file", f.backupKey,
+		"--siem-webhook", f.hook.URL+"/siem", "--siem-webhook-secret", "failover-test-siem-secret",
+		"--audit-checkpoint-interval", failoverCheckpointEvery.String())
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "WARD_") {
 			cmd.Env = append(cmd.Env, kv)
