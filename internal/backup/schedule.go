@@ -27,9 +27,9 @@ const (
 	ActionRestore   = "backup.restore"   // this database was restored from a backup
 )
 
-// scheduleLockKey is the PostgreSQL advisory lock held by the node making
-// a scheduled backup.
-const scheduleLockKey = 7_310_457_013
+// ScheduleLockKey is the PostgreSQL advisory lock held by the node making
+// a scheduled backup, for the whole backup.
+const ScheduleLockKey = 7_310_457_013
 
 // File names of scheduled backups: the prefix, a UTC time, the suffix.
 const (
@@ -233,12 +233,12 @@ func (s *Schedule) lock(ctx context.Context) (unlock func(), ok bool, err error)
 	if err != nil {
 		return nil, false, fmt.Errorf("backup schedule lock: %w", err)
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", scheduleLockKey).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", ScheduleLockKey).Scan(&ok); err != nil || !ok {
 		conn.Close()
 		return nil, false, err
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", scheduleLockKey)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", ScheduleLockKey)
 		conn.Close()
 	}, true, nil
 }
