@@ -120,7 +120,8 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 	duties := failoverDuties()
 
 	// The first node alone: it becomes the River leader, runs the
-	// housekeeping jobs and makes the first scheduled backup.
+	// housekeeping jobs, makes the first scheduled backup and takes the
+	// SIEM destination.
 	first := f.start("first")
 	f.waitFor("the first node to lead River", 30*time.Second, func() bool { return f.leader() == first.clientID })
 	for _, kind := range []string{"audit_verify", "retention_purge"} {
@@ -206,7 +207,9 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 
 // failoverDuties are the periodic duties the failover test covers, one
 // entry each. A duty added to Ward gets an entry here: what to set up, how
-// to make it fall due, and how to see the survivor do it.
+// to make it fall due, and how to see the survivor do it (a message at the
+// webhook receiver, a line in the survivor's log after logAtKill, rows
+// after lastJob or auditSeq); its flags go in (*failover).start.
 func failoverDuties() []periodicDuty {
 	var (
 		paymentsID, heartbeatSvc, slaIncident, breachIncident string
@@ -376,20 +379,10 @@ func failoverDuties() []periodicDuty {
 		{
 			name: "audit checkpoint",
 			runs: "lock holder",
-			// Due once the trail has grown past the last checkpoint before
-			// the kill and the interval has passed since it.
+			// For the log: the first entry appended after the kill, which
+			// makes a checkpoint due at most an interval later.
 			due: func(f *failover) time.Time {
-				var seq int64
-				var at time.Time
-				if err := f.d.R.QueryRow(`SELECT seq, at FROM audit_checkpoints WHERE at < $1 ORDER BY seq DESC LIMIT 1`, f.killedAt).
-					Scan(&seq, &at); err != nil {
-					f.t.Fatal(err)
-				}
-				grew := f.timeAt(`SELECT min(at) FROM audit_log WHERE seq > $1`, seq)
-				if grew.After(at.Add(failoverCheckpointEvery)) {
-					return grew
-				}
-				return at.Add(failoverCheckpointEvery)
+				return f.timeAt(`SELECT min(at) FROM audit_log WHERE seq > $1`, f.auditSeq)
 			},
 			// A checkpoint the survivor signed over entries appended after
 			// the kill.
