@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/backup"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
@@ -101,7 +102,7 @@ func TestCheckpointCadence(t *testing.T) {
 		if got := storedSeqs(t, d); len(got) != 3 || got[0] != 1 || got[1] != 4 || got[2] != 9 {
 			t.Fatalf("stored checkpoints %v, want 1 4 9", got)
 		}
-		ctx := actorCtx()
+		ctx := roleCtx(authz.RoleAuditor)
 		list, err := cp.ListCheckpoints(ctx, 1, 0)
 		if err != nil || len(list) != 2 || list[0].Seq != 4 || list[1].Seq != 9 || trust(t, key).Check(list[1]) != nil {
 			t.Fatalf("list after 1: %v %+v", err, list)
