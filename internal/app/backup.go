@@ -35,7 +35,7 @@ type backupFlags struct {
 func bindBackupServe(fs *pflag.FlagSet, b *backupFlags) {
 	b.Every, b.Keep = 24*time.Hour, 14
 	fs.StringVar(&b.Dir, "backup-dir", "", "folder for scheduled backups; empty: no scheduled backups (env WARD_BACKUP_DIR)")
-	fs.DurationVar(&b.Every, "backup-every", b.Every, "time between scheduled backups, 1m to 720h (env WARD_BACKUP_EVERY)")
+	fs.DurationVar(&b.Every, "backup-every", b.Every, "time between scheduled backups, 10s to 720h (env WARD_BACKUP_EVERY)")
 	fs.IntVar(&b.Keep, "backup-keep", b.Keep, "how many scheduled backups to keep, 1 to 10000 (env WARD_BACKUP_KEEP)")
 	bindBackupKey(fs, &b.KeyFile)
 }
@@ -74,8 +74,8 @@ func newSchedule(env Env, b *backupFlags, d *db.DB) (*backup.Schedule, error) {
 	if b.Dir == "" {
 		return nil, nil
 	}
-	if b.Every < time.Minute || b.Every > 720*time.Hour {
-		return nil, &exitError{ExitUsage, errors.New("backup-every: must be between 1m and 720h")}
+	if b.Every < 10*time.Second || b.Every > 720*time.Hour {
+		return nil, &exitError{ExitUsage, errors.New("backup-every: must be between 10s and 720h")}
 	}
 	if b.Keep < 1 || b.Keep > 10000 {
 		return nil, &exitError{ExitUsage, fmt.Errorf("backup-keep: must be from 1 to 10000, got %d", b.Keep)}

@@ -27,9 +27,11 @@ const (
 	maxDeliveryBackoff = 5 * time.Minute
 )
 
-// checkpointLockKey is the PostgreSQL advisory lock the node emitting
+// CheckpointLockKey is the PostgreSQL advisory lock the node emitting
 // checkpoints holds, so that one node signs and publishes per interval.
-const checkpointLockKey = 7_310_457_013
+// It must differ from every other lock of Ward's (package db's migration
+// lock is 7_310_457_001, package backup's ScheduleLockKey 7_310_457_013).
+const CheckpointLockKey = 7_310_457_014
 
 // CheckpointOptions configure a Checkpointer.
 type CheckpointOptions struct {
@@ -121,7 +123,7 @@ func (c *Checkpointer) claim(ctx context.Context) (func(), bool, error) {
 		return nil, false, fmt.Errorf("audit checkpoint lock: %w", err)
 	}
 	var got bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", checkpointLockKey).Scan(&got); err != nil || !got {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", CheckpointLockKey).Scan(&got); err != nil || !got {
 		conn.Close()
 		if err != nil {
 			return nil, false, fmt.Errorf("audit checkpoint lock: %w", err)
@@ -129,7 +131,7 @@ func (c *Checkpointer) claim(ctx context.Context) (func(), bool, error) {
 		return nil, false, nil
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", checkpointLockKey)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", CheckpointLockKey)
 		conn.Close()
 	}, true, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/backup"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
@@ -169,20 +170,30 @@ func TestCheckpointOnePerInterval(t *testing.T) {
 		}
 		defer conn.Close()
 		var held bool
-		if err := conn.QueryRowContext(context.Background(), "SELECT pg_try_advisory_lock(7310457013)").Scan(&held); err != nil || !held {
+		if err := conn.QueryRowContext(context.Background(), "SELECT pg_try_advisory_lock($1)", audit.CheckpointLockKey).Scan(&held); err != nil || !held {
 			t.Fatalf("take the checkpoint lock: %v %v", held, err)
 		}
 		appendMore(t, d, 1)
 		if c := tick(t, nodes[0]); c != nil {
 			t.Fatalf("a node without the lock signed %+v", c)
 		}
-		if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7310457013)"); err != nil {
+		if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", audit.CheckpointLockKey); err != nil {
 			t.Fatal(err)
 		}
 		if c := tick(t, nodes[1]); c == nil || c.Seq != 4 {
 			t.Fatalf("after the lock was released: %+v, want entry 4", c)
 		}
 	})
+}
+
+// TestCheckpointLockIsItsOwn: the checkpoint round's advisory lock is not
+// the scheduled backup's. They once shared a key, so on PostgreSQL no node
+// signed a checkpoint while a backup was being made, and a checkpoint round
+// made a backup wait.
+func TestCheckpointLockIsItsOwn(t *testing.T) {
+	if audit.CheckpointLockKey == backup.ScheduleLockKey {
+		t.Fatalf("the checkpoint lock and the scheduled backup's lock are both %d", audit.CheckpointLockKey)
+	}
 }
 
 // webhookSink is a local receiver of checkpoints that fails while down.

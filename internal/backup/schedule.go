@@ -27,9 +27,9 @@ const (
 	ActionRestore   = "backup.restore"   // this database was restored from a backup
 )
 
-// scheduleLockKey is the PostgreSQL advisory lock held by the node making
-// a scheduled backup.
-const scheduleLockKey = 7_310_457_013
+// ScheduleLockKey is the PostgreSQL advisory lock held by the node making
+// a scheduled backup, for the whole backup.
+const ScheduleLockKey = 7_310_457_013
 
 // File names of scheduled backups: the prefix, a UTC time, the suffix.
 const (
@@ -51,7 +51,9 @@ type Schedule struct {
 	Keep    int
 	Key     Key
 	Version string
-	// Poll is how often to look whether a backup is due; default a minute.
+	// Poll is how often to look whether a backup is due; default a tenth
+	// of Every, from a second to a minute. It bounds how late another node
+	// takes over when the one making the backups dies.
 	Poll time.Duration
 	// Alert tells the officers, inside the transaction that records a
 	// failure, that a scheduled backup failed; the message carries no
@@ -95,7 +97,7 @@ func (s *Schedule) retry() time.Duration { return min(s.Every, time.Hour) }
 func (s *Schedule) Run(ctx context.Context) {
 	poll := s.Poll
 	if poll <= 0 {
-		poll = time.Minute
+		poll = min(time.Minute, max(time.Second, s.Every/10))
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
@@ -231,12 +233,12 @@ func (s *Schedule) lock(ctx context.Context) (unlock func(), ok bool, err error)
 	if err != nil {
 		return nil, false, fmt.Errorf("backup schedule lock: %w", err)
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", scheduleLockKey).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", ScheduleLockKey).Scan(&ok); err != nil || !ok {
 		conn.Close()
 		return nil, false, err
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", scheduleLockKey)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", ScheduleLockKey)
 		conn.Close()
 	}, true, nil
 }
