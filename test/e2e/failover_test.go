@@ -224,7 +224,7 @@ func TestKillNodeDuringAlertStorm(t *testing.T) {
 	// it died, and the live node sent them again), within 30s of the last
 	// trigger.
 	var byIncident map[string]map[string]notify.WebhookPayload // incident number → notification id → page
-	var copies map[string]int                                 // notification id → arrivals
+	var copies map[string]int                                  // notification id → arrivals
 	var last time.Time
 	for deadline := sentAll.Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		hook.mu.Lock()
