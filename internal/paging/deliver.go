@@ -53,11 +53,12 @@ type delivery struct {
 	handBack bool
 }
 
-// deliver sends every queued message, a round of up to maxDue at a time.
-// Rounds overlap: while one round's messages are on their way, the next
-// round is claimed and the one before is recorded, so the writer and the
-// network are both kept busy. Each record is its own write, as before:
-// a round that fails to claim never holds back the outcome of one sent.
+// deliver sends every queued message, a round of up to maxDue at a time,
+// until none is left. Once a round is sent, one write records its
+// outcomes and claims the next round, so a storm's delivery costs one
+// write per round, on a database whose one writer intake keeps busy. The
+// claim runs in a savepoint of its own: a claim that fails never holds
+// back the outcome of a round sent.
 //
 // When ctx ends no new round is claimed, but what is on its way is sent
 // (for up to ShutdownGrace) and recorded (within RecordTimeout) under a
@@ -67,45 +68,56 @@ type delivery struct {
 func (p *Pager) deliver(ctx context.Context) error {
 	sendCtx, stop := p.sendContext(ctx)
 	defer stop()
-	var inFlight []*delivery
-	var sent chan struct{}
-	finish := func() error {
-		if inFlight == nil {
-			return nil
-		}
-		<-sent
-		ds := inFlight
-		inFlight = nil
-		return p.recordOutliving(ctx, ds)
-	}
+	var sent []*delivery // the round sent, to record
 	for {
-		var ds []*delivery
 		now := p.clock.Now()
+		var ds []*delivery
+		var claimErr error
 		err := p.ensureLease(ctx, now)
-		if err == nil {
-			err = p.db.Write(ctx, func(tx *sql.Tx) error {
+		if err != nil || ctx.Err() != nil {
+			return errors.Join(err, p.recordOutliving(ctx, sent))
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordTimeout)
+		err = p.db.Write(rctx, func(tx *sql.Tx) error {
+			if err := p.recordTx(rctx, tx, sent, now); err != nil {
+				return err
+			}
+			claimErr = p.inSavepoint(ctx, tx, func() error {
 				var err error
 				ds, err = p.claim(ctx, tx, now)
 				return err
 			})
+			return nil
+		})
+		cancel()
+		if err != nil {
+			return err
 		}
-		if err != nil || len(ds) == 0 {
-			return errors.Join(err, finish())
+		p.counted(sent)
+		if claimErr != nil || len(ds) == 0 {
+			return claimErr
 		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			p.send(sendCtx, ds)
-		}()
-		if err := finish(); err != nil {
-			<-done
-			return errors.Join(err, p.recordOutliving(ctx, ds))
-		}
-		inFlight, sent = ds, done
-		if len(ds) < maxDue {
-			return finish()
-		}
+		p.send(sendCtx, ds)
+		sent = ds
 	}
+}
+
+// inSavepoint runs fn inside a savepoint of tx, rolled back if fn fails.
+func (p *Pager) inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT ward_claim"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		bg := context.WithoutCancel(ctx)
+		if _, rbErr := tx.ExecContext(bg, "ROLLBACK TO SAVEPOINT ward_claim"); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT ward_claim"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
 }
 
 // sendContext is the context messages are sent under: it ends
@@ -134,9 +146,16 @@ func (p *Pager) sendContext(ctx context.Context) (context.Context, func()) {
 // recordOutliving records ds with a context that outlives ctx by at most
 // RecordTimeout: an outcome is recorded even when ctx has ended.
 func (p *Pager) recordOutliving(ctx context.Context, ds []*delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordTimeout)
 	defer cancel()
-	return p.record(rctx, ds)
+	if err := p.db.Write(rctx, func(tx *sql.Tx) error { return p.recordTx(rctx, tx, ds, p.clock.Now()) }); err != nil {
+		return err
+	}
+	p.counted(ds)
+	return nil
 }
 
 // claim takes queued messages for this node, under its lease, and
@@ -175,8 +194,15 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	}
 	out := make([]*delivery, 0, len(cs))
 	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}, claimed: map[string]int{}, throttle: newThrottle()}
+	var pageIDs []string
 	for i := range cs {
 		r.claimed[cs[i].contactID]++
+		if cs[i].kind == kindPage {
+			pageIDs = append(pageIDs, cs[i].pageID)
+		}
+	}
+	if err := p.roundPages(ctx, tx, pageIDs, &r); err != nil {
+		return nil, err
 	}
 	for i := range cs {
 		c := &cs[i]
@@ -189,7 +215,49 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	if err := p.insertLinksTx(ctx, tx, r.links); err != nil {
 		return nil, err
 	}
+	if err := p.keepLinksTx(ctx, tx, r.kept); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// pagesPerRead caps the pages one query of roundPages reads.
+const pagesPerRead = 64
+
+// roundPages reads what the messages of pages ids say, a query per
+// pagesPerRead pages rather than one per message.
+func (p *Pager) roundPages(ctx context.Context, tx *sql.Tx, ids []string, r *round) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), pagesPerRead)]
+		ids = ids[len(chunk):]
+		marks := make([]string, len(chunk))
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT pg.id, i.number, i.severity, s.name, pg.status FROM pages pg
+			JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id IN (`+strings.Join(marks, ", ")+`)`,
+			args...)
+		if err != nil {
+			return fmt.Errorf("read pages: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var pf pageFacts
+			if err := rows.Scan(&id, &pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
+				rows.Close()
+				return fmt.Errorf("read pages: %w", err)
+			}
+			r.pages[id] = pf
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("read pages: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read pages: %w", err)
+		}
+	}
+	return nil
 }
 
 // round is what one delivery round reads once and shares among its
@@ -199,6 +267,8 @@ type round struct {
 	pages    map[string]pageFacts
 	contacts map[string]contactFacts
 	links    []linkRow
+	// kept are the sealed links to keep on messages' rows (pageLinks).
+	kept []keptLinks
 	// claimed counts the round's messages per contact method; throttle
 	// holds the rate limits, counting what the round lets through.
 	claimed  map[string]int
@@ -395,85 +465,82 @@ func affected(res sql.Result) bool {
 // sentPerUpdate caps the ids of one UPDATE that records plain sends.
 const sentPerUpdate = 256
 
-// record writes each delivery's outcome; a message that will not be tried
+// recordTx writes each delivery's outcome in tx; a message that will not be tried
 // again is on its incident's timeline. Messages sent with no provider id
 // and nothing else to record (webhooks, mostly) are marked sent together.
-func (p *Pager) record(ctx context.Context, ds []*delivery) error {
-	now := p.clock.Now()
-	err := p.db.Write(ctx, func(tx *sql.Tx) error {
-		var plain []any
-		for _, d := range ds {
-			if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
-				plain = append(plain, d.id)
-			}
+func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now time.Time) error {
+	var plain []any
+	for _, d := range ds {
+		if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
+			plain = append(plain, d.id)
 		}
-		for len(plain) > 0 {
-			chunk := plain[:min(len(plain), sentPerUpdate)]
-			plain = plain[len(chunk):]
-			marks := make([]string, len(chunk))
-			for i := range chunk {
-				marks[i] = fmt.Sprintf("$%d", i+6)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = '', last_error = '',
-				lease_until = NULL WHERE claimed_by = $3 AND status IN ($4, $5) AND id IN (`+strings.Join(marks, ", ")+`)`,
-				append([]any{statusSent, now, p.node.id, statusSending, statusQueued}, chunk...)...); err != nil {
-				return fmt.Errorf("record sent notifications: %w", err)
-			}
-		}
-		for _, d := range ds {
-			var err error
-			switch {
-			case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
-				continue
-			case d.handBack:
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
-					WHERE id = $2`+fence, statusQueued, d.id, p.node.id, d.attempts, statusSending)
-			case d.skip != "":
-				var res sql.Result
-				res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`+fence,
-					d.skip, d.id, p.node.id, d.attempts, statusSending)
-				if err == nil && affected(res) && d.skip == statusRateLimited && d.incidentID != "" {
-					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
-						"Did not page %s by %s (%s): more than %d messages in %s to that contact method.",
-						d.username, d.channel, d.hint, RateLimits[d.channel], RateWindow))
-				}
-			case d.err == nil:
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
-					lease_until = NULL WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status IN ($7, $8)`,
-					statusSent, now, d.receipt.ID, d.id, p.node.id, d.attempts, statusSending, statusQueued)
-				if err == nil && d.verifies != "" {
-					_, err = p.db.In(tx).ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
-						now, d.verifies)
-				}
-			case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
-					WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status = $7`,
-					statusScheduled, now.Add(backoff(d.attempts)), clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
-			default:
-				p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
-					"attempts", d.attempts, "error", d.err)
-				var res sql.Result
-				res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL
-					WHERE id = $3 AND claimed_by = $4 AND attempts = $5 AND status = $6`,
-					statusFailed, clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
-				if err == nil && affected(res) && d.incidentID != "" {
-					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
-						"FAILED to page %s by %s (%s) after %d attempts: %s", d.username, d.channel, d.hint, d.attempts, clip(d.err.Error())))
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("record notification %s: %w", d.id, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
+	for len(plain) > 0 {
+		chunk := plain[:min(len(plain), sentPerUpdate)]
+		plain = plain[len(chunk):]
+		marks := make([]string, len(chunk))
+		for i := range chunk {
+			marks[i] = fmt.Sprintf("$%d", i+6)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = '', last_error = '',
+			lease_until = NULL WHERE claimed_by = $3 AND status IN ($4, $5) AND id IN (`+strings.Join(marks, ", ")+`)`,
+			append([]any{statusSent, now, p.node.id, statusSending, statusQueued}, chunk...)...); err != nil {
+			return fmt.Errorf("record sent notifications: %w", err)
+		}
+	}
+	for _, d := range ds {
+		var err error
+		switch {
+		case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
+			continue
+		case d.handBack:
+			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
+				WHERE id = $2`+fence, statusQueued, d.id, p.node.id, d.attempts, statusSending)
+		case d.skip != "":
+			var res sql.Result
+			res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`+fence,
+				d.skip, d.id, p.node.id, d.attempts, statusSending)
+			if err == nil && affected(res) && d.skip == statusRateLimited && d.incidentID != "" {
+				err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
+					"Did not page %s by %s (%s): more than %d messages in %s to that contact method.",
+					d.username, d.channel, d.hint, RateLimits[d.channel], RateWindow))
+			}
+		case d.err == nil:
+			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
+				lease_until = NULL WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status IN ($7, $8)`,
+				statusSent, now, d.receipt.ID, d.id, p.node.id, d.attempts, statusSending, statusQueued)
+			if err == nil && d.verifies != "" {
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
+					now, d.verifies)
+			}
+		case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
+			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
+				WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status = $7`,
+				statusScheduled, now.Add(backoff(d.attempts)), clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
+		default:
+			p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
+				"attempts", d.attempts, "error", d.err)
+			var res sql.Result
+			res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL
+				WHERE id = $3 AND claimed_by = $4 AND attempts = $5 AND status = $6`,
+				statusFailed, clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
+			if err == nil && affected(res) && d.incidentID != "" {
+				err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
+					"FAILED to page %s by %s (%s) after %d attempts: %s", d.username, d.channel, d.hint, d.attempts, clip(d.err.Error())))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("record notification %s: %w", d.id, err)
+		}
+	}
+	return nil
+}
+
+// counted counts the outcomes of ds, once they are recorded.
+func (p *Pager) counted(ds []*delivery) {
 	for _, d := range ds {
 		p.metrics.notifications.WithLabelValues(string(d.channel), p.outcome(d)).Inc()
 	}
-	return nil
 }
 
 // outcome names what record made of d, for ward_notifications_total.

@@ -140,6 +140,18 @@ func (p *Pager) duePages(ctx context.Context, now time.Time) ([]string, error) {
 // release makes scheduled messages whose time has come, and messages
 // whose sender's lease lapsed, ready to send.
 func (p *Pager) release(ctx context.Context, now time.Time) error {
+	// A read first: during a storm the escalator runs for every commit,
+	// and a write that finds nothing to do would wait behind intake.
+	var due bool
+	if err := p.db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE status = $1 AND due_at <= $2)
+		OR EXISTS (SELECT 1 FROM notifications WHERE status = $3 AND (lease_until < $2 OR claimed_by IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM paging_nodes n WHERE n.id = notifications.claimed_by AND n.lease_until >= $2)))`,
+		statusScheduled, now, statusSending).Scan(&due); err != nil {
+		return fmt.Errorf("find notifications to release: %w", err)
+	}
+	if !due {
+		return nil
+	}
 	return p.db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE status = $2 AND due_at <= $3`,
 			statusQueued, statusScheduled, now); err != nil {

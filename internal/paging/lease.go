@@ -58,6 +58,11 @@ func (p *Pager) renewLease(ctx context.Context) error {
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
+		// A node's first lease (or one whose row was forgotten): nodes
+		// that lapsed an hour ago are forgotten now.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM paging_nodes WHERE lease_until < $1`, now.Add(-time.Hour)); err != nil {
+			return fmt.Errorf("forget lapsed paging nodes: %w", err)
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO paging_nodes (id, started_at, lease_until) VALUES ($1, $2, $3)`, p.node.id, now, until)
 		return err
 	})
@@ -126,8 +131,7 @@ func (p *Pager) leave(ctx context.Context) error {
 
 // reclaimSQL hands back to the queue messages whose sender can no longer
 // be sending them: its lease has lapsed (it died, or lost the database),
-// or the message's own lease ran out. Node rows that lapsed an hour ago
-// are forgotten.
+// or the message's own lease ran out.
 const reclaimSQL = `UPDATE notifications SET status = $1, lease_until = NULL WHERE status = $2
 	AND (lease_until < $3 OR claimed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM paging_nodes n
 		WHERE n.id = notifications.claimed_by AND n.lease_until >= $3))`
@@ -141,9 +145,6 @@ func (p *Pager) reclaim(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	if n, _ := res.RowsAffected(); n > 0 {
 		p.log.WarnContext(ctx, "notifications_reclaimed", "count", n)
 		p.metrics.reclaimed.Add(float64(n))
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM paging_nodes WHERE lease_until < $1`, now.Add(-time.Hour)); err != nil {
-		return fmt.Errorf("forget lapsed paging nodes: %w", err)
 	}
 	return nil
 }

@@ -255,7 +255,7 @@ type pageLinkSet struct {
 
 // pageLinks returns the links of page message d, whose row holds sealed
 // ("" before its first attempt): those it was sent with before, or new
-// ones, recorded (r.links, the SMS code) and kept on its row.
+// ones, recorded (r.links, the SMS code) and kept on its row (r.kept).
 func (p *Pager) pageLinks(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, sealed string, now time.Time,
 	r *round) (pageLinkSet, error) {
 	var pl pageLinkSet
@@ -290,8 +290,32 @@ func (p *Pager) pageLinks(ctx context.Context, tx *sql.Tx, d *delivery, pageID, 
 	if err != nil {
 		return pl, err
 	}
-	if _, err := p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET links = $1 WHERE id = $2`, s, d.id); err != nil {
-		return pl, fmt.Errorf("keep notification links: %w", err)
-	}
+	r.kept = append(r.kept, keptLinks{id: d.id, sealed: s})
 	return pl, nil
+}
+
+// keptLinks are a message's sealed links, to keep on its row.
+type keptLinks struct{ id, sealed string }
+
+// keepLinksTx stores kept on their messages' rows, a statement per
+// linksPerInsert messages.
+func (p *Pager) keepLinksTx(ctx context.Context, tx *sql.Tx, kept []keptLinks) error {
+	for len(kept) > 0 {
+		chunk := kept[:min(len(kept), linksPerInsert)]
+		kept = kept[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`UPDATE notifications SET links = CASE id`)
+		args := make([]any, 0, 2*len(chunk))
+		ids := make([]string, len(chunk))
+		for i, k := range chunk {
+			fmt.Fprintf(&q, " WHEN $%d THEN $%d", 2*i+1, 2*i+2)
+			ids[i] = fmt.Sprintf("$%d", 2*i+1)
+			args = append(args, k.id, k.sealed)
+		}
+		q.WriteString(" END WHERE id IN (" + strings.Join(ids, ", ") + ")")
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("keep notification links: %w", err)
+		}
+	}
+	return nil
 }
