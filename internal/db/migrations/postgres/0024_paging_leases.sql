@@ -1,5 +1,5 @@
 -- Paging leases held by node identity (issue #11), postgres dialect. Keep in
--- step with ../sqlite/0023_paging_leases.sql.
+-- step with ../sqlite/0024_paging_leases.sql.
 
 -- Every Ward node that delivers messages has a row here while it is
 -- alive: it renews lease_until every few seconds. A message a node claims
