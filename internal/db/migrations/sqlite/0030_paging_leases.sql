@@ -1,5 +1,5 @@
--- Paging leases held by node identity (issue #11), postgres dialect. Keep in
--- step with ../sqlite/0024_paging_leases.sql.
+-- Paging leases held by node identity (issue #11), sqlite dialect. Keep in
+-- step with ../postgres/0030_paging_leases.sql.
 
 -- Every Ward node that delivers messages has a row here while it is
 -- alive: it renews lease_until every few seconds. A message a node claims
@@ -7,8 +7,8 @@
 -- lapses, another node takes its messages over (package paging).
 CREATE TABLE paging_nodes (
     id          TEXT PRIMARY KEY,
-    started_at  TIMESTAMPTZ NOT NULL,
-    lease_until TIMESTAMPTZ NOT NULL
+    started_at  TIMESTAMP NOT NULL,
+    lease_until TIMESTAMP NOT NULL
 );
 
 -- claimed_by is the node that claimed the message last (paging_nodes.id).
