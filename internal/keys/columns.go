@@ -73,6 +73,10 @@ var (
 	LegalHoldReason = Column{Table: "legal_holds", Name: "reason", RowID: "id"}
 	// LegalHoldReleaseReason is why a legal hold was released.
 	LegalHoldReleaseReason = Column{Table: "legal_holds", Name: "release_reason", RowID: "id"}
+	// NotificationLinks are the acknowledge and resolve tokens and the SMS
+	// reply code of a page message, kept so that a re-send carries the same
+	// ones: each is a capability to act on the page.
+	NotificationLinks = Column{Table: "notifications", Name: "links", RowID: "id"}
 )
 
 // Columns returns every sealed column.
@@ -80,7 +84,7 @@ func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
-		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason}
+		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks}
 }
 
 // registered reports whether table.column is one of Columns.

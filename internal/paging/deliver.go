@@ -53,11 +53,12 @@ type delivery struct {
 	handBack bool
 }
 
-// deliver sends every queued message, a round of up to maxDue at a time.
-// Rounds overlap: while one round's messages are on their way, the next
-// round is claimed and the one before is recorded, so the writer and the
-// network are both kept busy. Each record is its own write, as before:
-// a round that fails to claim never holds back the outcome of one sent.
+// deliver sends every queued message, a round of up to maxDue at a time,
+// until none is left. Once a round is sent, one write records its
+// outcomes and claims the next round, so a storm's delivery costs one
+// write per round, on a database whose one writer intake keeps busy. The
+// claim runs in a savepoint of its own: a claim that fails never holds
+// back the outcome of a round sent.
 //
 // When ctx ends no new round is claimed, but what is on its way is sent
 // (for up to ShutdownGrace) and recorded (within RecordTimeout) under a
@@ -67,41 +68,56 @@ type delivery struct {
 func (p *Pager) deliver(ctx context.Context) error {
 	sendCtx, stop := p.sendContext(ctx)
 	defer stop()
-	var inFlight []*delivery
-	var sent chan struct{}
-	finish := func() error {
-		if inFlight == nil {
-			return nil
-		}
-		<-sent
-		ds := inFlight
-		inFlight = nil
-		return p.recordOutliving(ctx, ds)
-	}
+	var sent []*delivery // the round sent, to record
 	for {
+		now := p.clock.Now()
 		var ds []*delivery
-		err := p.db.Write(ctx, func(tx *sql.Tx) error {
-			var err error
-			ds, err = p.claim(ctx, tx, p.clock.Now())
-			return err
+		var claimErr error
+		err := p.ensureLease(ctx, now)
+		if err != nil || ctx.Err() != nil {
+			return errors.Join(err, p.recordOutliving(ctx, sent))
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordTimeout)
+		err = p.db.Write(rctx, func(tx *sql.Tx) error {
+			if err := p.recordTx(rctx, tx, sent, now); err != nil {
+				return err
+			}
+			claimErr = p.inSavepoint(ctx, tx, func() error {
+				var err error
+				ds, err = p.claim(ctx, tx, now)
+				return err
+			})
+			return nil
 		})
-		if err != nil || len(ds) == 0 {
-			return errors.Join(err, finish())
+		cancel()
+		if err != nil {
+			return err
 		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			p.send(sendCtx, ds)
-		}()
-		if err := finish(); err != nil {
-			<-done
-			return errors.Join(err, p.recordOutliving(ctx, ds))
+		p.counted(sent)
+		if claimErr != nil || len(ds) == 0 {
+			return claimErr
 		}
-		inFlight, sent = ds, done
-		if len(ds) < maxDue {
-			return finish()
-		}
+		p.send(sendCtx, ds)
+		sent = ds
 	}
+}
+
+// inSavepoint runs fn inside a savepoint of tx, rolled back if fn fails.
+func (p *Pager) inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT ward_claim"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		bg := context.WithoutCancel(ctx)
+		if _, rbErr := tx.ExecContext(bg, "ROLLBACK TO SAVEPOINT ward_claim"); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT ward_claim"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
 }
 
 // sendContext is the context messages are sent under: it ends
@@ -130,34 +146,43 @@ func (p *Pager) sendContext(ctx context.Context) (context.Context, func()) {
 // recordOutliving records ds with a context that outlives ctx by at most
 // RecordTimeout: an outcome is recorded even when ctx has ended.
 func (p *Pager) recordOutliving(ctx context.Context, ds []*delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordTimeout)
 	defer cancel()
-	return p.record(rctx, ds)
+	if err := p.db.Write(rctx, func(tx *sql.Tx) error { return p.recordTx(rctx, tx, ds, p.clock.Now()) }); err != nil {
+		return err
+	}
+	p.counted(ds)
+	return nil
 }
 
-// claim takes queued messages for this node and prepares each: its
-// address, its links or verification code, or why it is not to be sent.
+// claim takes queued messages for this node, under its lease, and
+// prepares each: its address, its links or verification code, or why it
+// is not to be sent.
 func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delivery, error) {
 	sub := `SELECT id FROM notifications WHERE status = $3 ORDER BY due_at LIMIT $4`
 	if p.db.Dialect == db.Postgres {
 		sub += ` FOR UPDATE SKIP LOCKED`
 	}
-	rows, err := p.db.In(tx).QueryContext(ctx, `UPDATE notifications SET status = $1, lease_until = $2, attempts = attempts + 1
-		WHERE id IN (`+sub+`) RETURNING id, COALESCE(page_id, ''), COALESCE(incident_id, ''), user_id, contact_method_id, kind, channel,
-		attempts, status_line`,
-		statusSending, now.Add(p.opts.Lease), statusQueued, maxDue)
+	rows, err := p.db.In(tx).QueryContext(ctx, `UPDATE notifications SET status = $1, lease_until = $2, attempts = attempts + 1,
+		claimed_by = $5 WHERE id IN (`+sub+`) RETURNING id, COALESCE(page_id, ''), COALESCE(incident_id, ''), user_id, contact_method_id,
+		kind, channel, attempts, status_line, links`,
+		statusSending, now.Add(p.opts.Lease), statusQueued, maxDue, p.node.id)
 	if err != nil {
 		return nil, fmt.Errorf("claim notifications: %w", err)
 	}
 	type claimed struct {
 		d                               delivery
 		pageID, userID, contactID, kind string
+		links                           string
 	}
 	var cs []claimed
 	for rows.Next() {
 		var c claimed
 		if err := rows.Scan(&c.d.id, &c.pageID, &c.d.incidentID, &c.userID, &c.contactID, &c.kind, &c.d.channel, &c.d.attempts,
-			&c.d.line); err != nil {
+			&c.d.line, &c.links); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -169,12 +194,19 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	}
 	out := make([]*delivery, 0, len(cs))
 	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}, claimed: map[string]int{}, throttle: newThrottle()}
+	var pageIDs []string
 	for i := range cs {
 		r.claimed[cs[i].contactID]++
+		if cs[i].kind == kindPage {
+			pageIDs = append(pageIDs, cs[i].pageID)
+		}
+	}
+	if err := p.roundPages(ctx, tx, pageIDs, &r); err != nil {
+		return nil, err
 	}
 	for i := range cs {
 		c := &cs[i]
-		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, now, &r); err != nil {
+		if err := p.prepare(ctx, tx, &c.d, c.pageID, c.userID, c.contactID, c.kind, c.links, now, &r); err != nil {
 			return nil, fmt.Errorf("notification %s: %w", c.d.id, err)
 		}
 		c.d.msg.ID = c.d.id
@@ -183,7 +215,49 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	if err := p.insertLinksTx(ctx, tx, r.links); err != nil {
 		return nil, err
 	}
+	if err := p.keepLinksTx(ctx, tx, r.kept); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// pagesPerRead caps the pages one query of roundPages reads.
+const pagesPerRead = 64
+
+// roundPages reads what the messages of pages ids say, a query per
+// pagesPerRead pages rather than one per message.
+func (p *Pager) roundPages(ctx context.Context, tx *sql.Tx, ids []string, r *round) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), pagesPerRead)]
+		ids = ids[len(chunk):]
+		marks := make([]string, len(chunk))
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT pg.id, i.number, i.severity, s.name, pg.status FROM pages pg
+			JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id IN (`+strings.Join(marks, ", ")+`)`,
+			args...)
+		if err != nil {
+			return fmt.Errorf("read pages: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var pf pageFacts
+			if err := rows.Scan(&id, &pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
+				rows.Close()
+				return fmt.Errorf("read pages: %w", err)
+			}
+			r.pages[id] = pf
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("read pages: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read pages: %w", err)
+		}
+	}
+	return nil
 }
 
 // round is what one delivery round reads once and shares among its
@@ -193,6 +267,8 @@ type round struct {
 	pages    map[string]pageFacts
 	contacts map[string]contactFacts
 	links    []linkRow
+	// kept are the sealed links to keep on messages' rows (pageLinks).
+	kept []keptLinks
 	// claimed counts the round's messages per contact method; throttle
 	// holds the rate limits, counting what the round lets through.
 	claimed  map[string]int
@@ -240,7 +316,7 @@ func (p *Pager) roundContact(ctx context.Context, tx *sql.Tx, id string, r *roun
 
 // prepare fills in d's destination and message, reading through r what
 // the round shares and adding its action links to r.links.
-func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, contactID, kind string, now time.Time,
+func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, contactID, kind, links string, now time.Time,
 	r *round) error {
 	cf, err := p.roundContact(ctx, tx, contactID, r)
 	if err != nil {
@@ -298,19 +374,11 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		pf := r.pages[pageID]
 		d.msg = notify.Message{Kind: notify.KindPage, Incident: pf.number, Severity: pf.severity, Service: pf.service,
 			Status: string(pf.status), URL: p.opts.BaseURL + "/incidents/" + pf.number}
-		for _, l := range []struct {
-			action string
-			url    *string
-		}{{"acknowledge", &d.msg.AckURL}, {"resolve", &d.msg.ResolveURL}} {
-			token, row := p.newLink(pageID, userID, l.action, now)
-			r.links = append(r.links, row)
-			*l.url = p.opts.BaseURL + "/a/" + token
+		pl, err := p.pageLinks(ctx, tx, d, pageID, userID, links, now, r)
+		if err != nil {
+			return err
 		}
-		if d.channel == ContactSMS {
-			if d.msg.Code, err = p.newSMSCodeTx(ctx, tx, pageID, userID, now); err != nil {
-				return err
-			}
-		}
+		d.msg.AckURL, d.msg.ResolveURL, d.msg.Code = p.opts.BaseURL+"/a/"+pl.Ack, p.opts.BaseURL+"/a/"+pl.Resolve, pl.Code
 	case kindOfficer:
 		var number, severity, actor string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a
@@ -338,7 +406,10 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	return nil
 }
 
-// send sends the deliveries, Workers at a time.
+// send sends the deliveries, Workers at a time, each only while this
+// node's lease holds: a message whose lease has lapsed may be another
+// node's by now, so it is not sent but handed back, and a send on its way
+// when the lease is found lapsed is cut short and handed back.
 func (p *Pager) send(ctx context.Context, ds []*delivery) {
 	sem := make(chan struct{}, p.opts.Workers)
 	var wg sync.WaitGroup
@@ -349,16 +420,27 @@ func (p *Pager) send(ctx context.Context, ds []*delivery) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			held, ok := p.holding(p.clock.Now())
+			if !ok {
+				d.err, d.handBack = errLeaseLost, true
+				return
+			}
 			if p.channels == nil {
 				d.err = notify.Permanent(fmt.Errorf("no channels are configured"))
 				return
 			}
-			d.receipt, d.err = p.channels.Send(ctx, d.to, d.msg)
-			d.handBack = d.err != nil && ctx.Err() != nil
+			sctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			defer context.AfterFunc(held, cancel)()
+			d.receipt, d.err = p.channels.Send(sctx, d.to, d.msg)
+			d.handBack = d.err != nil && (ctx.Err() != nil || held.Err() != nil)
 		})
 	}
 	wg.Wait()
 }
+
+// errLeaseLost is why a message was not sent: this node's lease lapsed.
+var errLeaseLost = errors.New("this node's paging lease lapsed")
 
 // backoff is how long to wait before attempt n+1 after n failed.
 func backoff(n int) time.Duration {
@@ -366,81 +448,99 @@ func backoff(n int) time.Duration {
 	return min(d, 15*time.Minute)
 }
 
+// fence makes an UPDATE of one message ($2) act only if this node ($3)
+// still holds the claim it made ($4 attempts) and the message is still
+// being sent ($5): a node whose lease lapsed must not overwrite what the
+// node that took the message over records. A send is recorded too when
+// the message was taken back to the queue but not yet claimed again, so
+// that it is not sent twice.
+const fence = ` AND claimed_by = $3 AND attempts = $4 AND status = $5`
+
+// affected reports whether res changed a row.
+func affected(res sql.Result) bool {
+	n, err := res.RowsAffected()
+	return err == nil && n > 0
+}
+
 // sentPerUpdate caps the ids of one UPDATE that records plain sends.
 const sentPerUpdate = 256
 
-// record writes each delivery's outcome; a message that will not be tried
+// recordTx writes each delivery's outcome in tx; a message that will not be tried
 // again is on its incident's timeline. Messages sent with no provider id
 // and nothing else to record (webhooks, mostly) are marked sent together.
-func (p *Pager) record(ctx context.Context, ds []*delivery) error {
-	now := p.clock.Now()
-	err := p.db.Write(ctx, func(tx *sql.Tx) error {
-		var plain []any
-		for _, d := range ds {
-			if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
-				plain = append(plain, d.id)
-			}
+func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now time.Time) error {
+	var plain []any
+	for _, d := range ds {
+		if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {
+			plain = append(plain, d.id)
 		}
-		for len(plain) > 0 {
-			chunk := plain[:min(len(plain), sentPerUpdate)]
-			plain = plain[len(chunk):]
-			marks := make([]string, len(chunk))
-			for i := range chunk {
-				marks[i] = fmt.Sprintf("$%d", i+3)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = '', last_error = '',
-				lease_until = NULL WHERE id IN (`+strings.Join(marks, ", ")+`)`, append([]any{statusSent, now}, chunk...)...); err != nil {
-				return fmt.Errorf("record sent notifications: %w", err)
-			}
-		}
-		for _, d := range ds {
-			var err error
-			switch {
-			case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
-				continue
-			case d.handBack:
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
-					WHERE id = $2`, statusQueued, d.id)
-			case d.skip != "":
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`, d.skip, d.id)
-				if err == nil && d.skip == statusRateLimited && d.incidentID != "" {
-					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
-						"Did not page %s by %s (%s): more than %d messages in %s to that contact method.",
-						d.username, d.channel, d.hint, RateLimits[d.channel], RateWindow))
-				}
-			case d.err == nil:
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
-					lease_until = NULL WHERE id = $4`, statusSent, now, d.receipt.ID, d.id)
-				if err == nil && d.verifies != "" {
-					_, err = p.db.In(tx).ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
-						now, d.verifies)
-				}
-			case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
-					WHERE id = $4`, statusScheduled, now.Add(backoff(d.attempts)), clip(d.err.Error()), d.id)
-			default:
-				p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
-					"attempts", d.attempts, "error", d.err)
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL WHERE id = $3`,
-					statusFailed, clip(d.err.Error()), d.id)
-				if err == nil && d.incidentID != "" {
-					err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
-						"FAILED to page %s by %s (%s) after %d attempts: %s", d.username, d.channel, d.hint, d.attempts, clip(d.err.Error())))
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("record notification %s: %w", d.id, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
+	for len(plain) > 0 {
+		chunk := plain[:min(len(plain), sentPerUpdate)]
+		plain = plain[len(chunk):]
+		marks := make([]string, len(chunk))
+		for i := range chunk {
+			marks[i] = fmt.Sprintf("$%d", i+6)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = '', last_error = '',
+			lease_until = NULL WHERE claimed_by = $3 AND status IN ($4, $5) AND id IN (`+strings.Join(marks, ", ")+`)`,
+			append([]any{statusSent, now, p.node.id, statusSending, statusQueued}, chunk...)...); err != nil {
+			return fmt.Errorf("record sent notifications: %w", err)
+		}
+	}
+	for _, d := range ds {
+		var err error
+		switch {
+		case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
+			continue
+		case d.handBack:
+			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
+				WHERE id = $2`+fence, statusQueued, d.id, p.node.id, d.attempts, statusSending)
+		case d.skip != "":
+			var res sql.Result
+			res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE id = $2`+fence,
+				d.skip, d.id, p.node.id, d.attempts, statusSending)
+			if err == nil && affected(res) && d.skip == statusRateLimited && d.incidentID != "" {
+				err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
+					"Did not page %s by %s (%s): more than %d messages in %s to that contact method.",
+					d.username, d.channel, d.hint, RateLimits[d.channel], RateWindow))
+			}
+		case d.err == nil:
+			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
+				lease_until = NULL WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status IN ($7, $8)`,
+				statusSent, now, d.receipt.ID, d.id, p.node.id, d.attempts, statusSending, statusQueued)
+			if err == nil && d.verifies != "" {
+				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
+					now, d.verifies)
+			}
+		case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
+			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
+				WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status = $7`,
+				statusScheduled, now.Add(backoff(d.attempts)), clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
+		default:
+			p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
+				"attempts", d.attempts, "error", d.err)
+			var res sql.Result
+			res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL
+				WHERE id = $3 AND claimed_by = $4 AND attempts = $5 AND status = $6`,
+				statusFailed, clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
+			if err == nil && affected(res) && d.incidentID != "" {
+				err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
+					"FAILED to page %s by %s (%s) after %d attempts: %s", d.username, d.channel, d.hint, d.attempts, clip(d.err.Error())))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("record notification %s: %w", d.id, err)
+		}
+	}
+	return nil
+}
+
+// counted counts the outcomes of ds, once they are recorded.
+func (p *Pager) counted(ds []*delivery) {
 	for _, d := range ds {
 		p.metrics.notifications.WithLabelValues(string(d.channel), p.outcome(d)).Inc()
 	}
-	return nil
 }
 
 // outcome names what record made of d, for ward_notifications_total.

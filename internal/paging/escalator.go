@@ -23,6 +23,23 @@ func (p *Pager) Run(ctx context.Context) {
 	if err := p.recoverSending(ctx); err != nil && ctx.Err() == nil {
 		p.log.ErrorContext(ctx, "paging_recover_failed", "error", err)
 	}
+	// The lease is renewed until every send and record of the last round
+	// is done, after ctx ends, and then given up.
+	hbCtx, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		p.heartbeat(hbCtx)
+	}()
+	defer func() {
+		stopHeartbeat()
+		<-hbDone
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.RecordTimeout)
+		defer cancel()
+		if err := p.leave(lctx); err != nil {
+			p.log.ErrorContext(lctx, "paging_leave_failed", "error", err)
+		}
+	}()
 	t := time.NewTicker(p.opts.PollInterval)
 	defer t.Stop()
 	for {
@@ -121,18 +138,26 @@ func (p *Pager) duePages(ctx context.Context, now time.Time) ([]string, error) {
 }
 
 // release makes scheduled messages whose time has come, and messages
-// whose sender's lease ran out, ready to send.
+// whose sender's lease lapsed, ready to send.
 func (p *Pager) release(ctx context.Context, now time.Time) error {
+	// A read first: during a storm the escalator runs for every commit,
+	// and a write that finds nothing to do would wait behind intake.
+	var due bool
+	if err := p.db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE status = $1 AND due_at <= $2)
+		OR EXISTS (SELECT 1 FROM notifications WHERE status = $3 AND (lease_until < $2 OR claimed_by IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM paging_nodes n WHERE n.id = notifications.claimed_by AND n.lease_until >= $2)))`,
+		statusScheduled, now, statusSending).Scan(&due); err != nil {
+		return fmt.Errorf("find notifications to release: %w", err)
+	}
+	if !due {
+		return nil
+	}
 	return p.db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE status = $2 AND due_at <= $3`,
 			statusQueued, statusScheduled, now); err != nil {
 			return fmt.Errorf("release scheduled notifications: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, lease_until = NULL WHERE status = $2 AND lease_until < $3`,
-			statusQueued, statusSending, now); err != nil {
-			return fmt.Errorf("release leases: %w", err)
-		}
-		return nil
+		return p.reclaim(ctx, tx, now)
 	})
 }
 

@@ -241,3 +241,81 @@ func (p *Pager) hasPhone(ctx context.Context, userID, number string) (bool, erro
 	}
 	return false, rows.Err()
 }
+
+// pageLinkSet is what a page message lets its reader do: its acknowledge
+// and resolve tokens and, by SMS, its reply code. It is kept sealed on
+// the message's row (keys.NotificationLinks), so every attempt to send
+// the message, on any node, carries the same ones: a receiver that sees
+// a message twice sees the same message.
+type pageLinkSet struct {
+	Ack     string `json:"ack"`
+	Resolve string `json:"resolve"`
+	Code    string `json:"code,omitempty"`
+}
+
+// pageLinks returns the links of page message d, whose row holds sealed
+// ("" before its first attempt): those it was sent with before, or new
+// ones, recorded (r.links, the SMS code) and kept on its row (r.kept).
+func (p *Pager) pageLinks(ctx context.Context, tx *sql.Tx, d *delivery, pageID, userID, sealed string, now time.Time,
+	r *round) (pageLinkSet, error) {
+	var pl pageLinkSet
+	if sealed != "" {
+		plain, err := p.keys.Open(sealed, keys.NotificationLinks.Table, keys.NotificationLinks.Name, d.id)
+		if err != nil {
+			return pl, err
+		}
+		if err := json.Unmarshal(plain, &pl); err != nil {
+			return pl, fmt.Errorf("notification links: %w", err)
+		}
+		if d.channel != ContactSMS || pl.Code != "" {
+			return pl, nil
+		}
+	} else {
+		var ack, resolve linkRow
+		pl.Ack, ack = p.newLink(pageID, userID, "acknowledge", now)
+		pl.Resolve, resolve = p.newLink(pageID, userID, "resolve", now)
+		r.links = append(r.links, ack, resolve)
+	}
+	if d.channel == ContactSMS {
+		var err error
+		if pl.Code, err = p.newSMSCodeTx(ctx, tx, pageID, userID, now); err != nil {
+			return pl, err
+		}
+	}
+	plain, err := json.Marshal(pl)
+	if err != nil {
+		return pl, err
+	}
+	s, err := p.keys.Seal(plain, keys.NotificationLinks.Table, keys.NotificationLinks.Name, d.id)
+	if err != nil {
+		return pl, err
+	}
+	r.kept = append(r.kept, keptLinks{id: d.id, sealed: s})
+	return pl, nil
+}
+
+// keptLinks are a message's sealed links, to keep on its row.
+type keptLinks struct{ id, sealed string }
+
+// keepLinksTx stores kept on their messages' rows, a statement per
+// linksPerInsert messages.
+func (p *Pager) keepLinksTx(ctx context.Context, tx *sql.Tx, kept []keptLinks) error {
+	for len(kept) > 0 {
+		chunk := kept[:min(len(kept), linksPerInsert)]
+		kept = kept[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`UPDATE notifications SET links = CASE id`)
+		args := make([]any, 0, 2*len(chunk))
+		ids := make([]string, len(chunk))
+		for i, k := range chunk {
+			fmt.Fprintf(&q, " WHEN $%d THEN $%d", 2*i+1, 2*i+2)
+			ids[i] = fmt.Sprintf("$%d", 2*i+1)
+			args = append(args, k.id, k.sealed)
+		}
+		q.WriteString(" END WHERE id IN (" + strings.Join(ids, ", ") + ")")
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("keep notification links: %w", err)
+		}
+	}
+	return nil
+}

@@ -64,9 +64,14 @@ type Options struct {
 	// LinkTTL is how long an acknowledge or resolve link works (default
 	// 12h).
 	LinkTTL time.Duration
-	// Lease is how long a node may hold a message it is sending before
-	// another node may take it over (default 2m).
+	// Lease is how long a node may hold a message it is sending, alive or
+	// not, before another node may take it over (default 2m): a bound for
+	// a message whose outcome could not be recorded.
 	Lease time.Duration
+	// NodeLease is how long a node's claims outlive its last sign of life
+	// (default 10s): a node renews it every NodeLease/5, and once it
+	// lapses other nodes take its messages over (see node).
+	NodeLease time.Duration
 	// ShutdownGrace is how long sends on their way may go on after the
 	// escalator is told to stop (default 10s); a send still unfinished
 	// then is handed back to the queue.
@@ -103,6 +108,9 @@ func (o Options) withDefaults() Options {
 	if o.Lease <= 0 {
 		o.Lease = 2 * time.Minute
 	}
+	if o.NodeLease <= 0 {
+		o.NodeLease = 10 * time.Second
+	}
 	return o
 }
 
@@ -117,13 +125,14 @@ type Pager struct {
 	opts      Options
 	wake      chan struct{}
 	metrics   metrics
+	node      *node
 }
 
 // New returns a Pager. channels may be nil until SetChannels is called;
 // nothing is delivered before Run.
 func New(d *db.DB, c clock.Clock, keys Sealer, incidents *incident.Service, channels Channels, log *slog.Logger, opts Options) *Pager {
 	return &Pager{db: d, clock: c, keys: keys, incidents: incidents, channels: channels, log: log,
-		opts: opts.withDefaults(), wake: make(chan struct{}, 1), metrics: newMetrics()}
+		opts: opts.withDefaults(), wake: make(chan struct{}, 1), metrics: newMetrics(), node: newNode()}
 }
 
 // Wake makes the escalator look for due work now rather than at its next

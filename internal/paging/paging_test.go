@@ -41,6 +41,7 @@ type sent struct {
 type fakeChannels struct {
 	mu      sync.Mutex
 	sent    []sent
+	tried   []sent           // every message asked for, sent or not
 	fail    map[string]error // by address
 	hold    chan struct{}
 	entered chan struct{}
@@ -60,6 +61,7 @@ func (f *fakeChannels) Send(ctx context.Context, to paging.Destination, m notify
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tried = append(f.tried, sent{to, m})
 	if err := f.fail[to.Address]; err != nil {
 		return notify.Receipt{}, err
 	}

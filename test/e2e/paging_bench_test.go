@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/notify"
 )
 
@@ -79,11 +80,17 @@ func (s *pageSink) waitPages(b *testing.B, n int, limit time.Duration) time.Time
 // policy; it returns the server, the service id and an integration key of
 // kind.
 func pagedService(b *testing.B, sink *pageSink, users []string, kind string) (*ward, string, integrationKey) {
+	return pagedServiceOn(b, "", sink, users, kind)
+}
+
+// pagedServiceOn is pagedService on the database at dbURL ("" for SQLite
+// in the data folder).
+func pagedServiceOn(b *testing.B, dbURL string, sink *pageSink, users []string, kind string) (*ward, string, integrationKey) {
 	data := b.TempDir()
-	w := startWardAt(b, data, "", allowLoopback)
+	w := startWardAt(b, data, dbURL, allowLoopback)
 	targets := make([]map[string]string, len(users))
 	for i, u := range users {
-		if code, _, errs := runWardIn(b, data, "", "orange lantern over quiet harbour\n", "user", "create",
+		if code, _, errs := runWardIn(b, data, dbURL, "orange lantern over quiet harbour\n", "user", "create",
 			"--username", u, "--name", u, "--email", u+"@example.org", "--role", "responder", "--password-stdin"); code != 0 {
 			b.Fatalf("user create %s: %s", u, errs)
 		}
@@ -121,15 +128,31 @@ func pagedService(b *testing.B, sink *pageSink, users []string, kind string) (*w
 // answers more slowly than that).
 func BenchmarkFirstPageLatency(b *testing.B) {
 	for _, rate := range []int{1000, 250} {
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { firstPageLatency(b, rate) })
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { firstPageLatency(b, "", rate) })
 	}
 }
 
+// BenchmarkAlertStorm measures first-page latency (an alert's 202 to its
+// page's arrival at a webhook on 127.0.0.1) during an alert storm of 800
+// distinct Events API v2 triggers a second, each opening its own
+// incident, on SQLite and on PostgreSQL (with WARD_TEST_POSTGRES_URL).
+// Use -benchtime 24000x for a storm of 30 seconds.
+func BenchmarkAlertStorm(b *testing.B) {
+	b.Run("db=sqlite", func(b *testing.B) { firstPageLatency(b, "", 800) })
+	b.Run("db=postgres", func(b *testing.B) {
+		url := dbtest.PostgresURL(b)
+		if url == "" {
+			b.Skipf("needs PostgreSQL: set %s", dbtest.PostgresURLEnv)
+		}
+		firstPageLatency(b, url, 800)
+	})
+}
+
 // firstPageLatency is BenchmarkFirstPageLatency with triggers sent at rate
-// a second.
-func firstPageLatency(b *testing.B, rate int) {
+// a second, on the database at dbURL ("" for SQLite).
+func firstPageLatency(b *testing.B, dbURL string, rate int) {
 	sink := startPageSink(b)
-	w, svcID, ig := pagedService(b, sink, []string{"oncall"}, "events_v2")
+	w, svcID, ig := pagedServiceOn(b, dbURL, sink, []string{"oncall"}, "events_v2")
 	// Enough senders that a slow answer does not hold back the next
 	// trigger, each keeping its connection.
 	const senders = 256
@@ -161,7 +184,7 @@ func firstPageLatency(b *testing.B, rate int) {
 		}
 	})
 	sent := time.Since(start)
-	sink.waitPages(b, b.N, time.Minute)
+	sink.waitPages(b, b.N, 5*time.Minute)
 	b.StopTimer()
 	if b.Failed() {
 		return
