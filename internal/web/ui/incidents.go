@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -89,7 +90,7 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 type listPage struct {
 	Items      []incident.Incident
 	Query      url.Values
-	NextCursor string
+	NextCursor template.URL
 	Statuses   []string
 	Severities []string
 	Categories []string
@@ -128,12 +129,7 @@ func (u *UI) incidentList(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Items = page.Items
 	if page.Next != nil {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("cursor", incident.EncodeCursor(page.Next))
-		p.NextCursor = next.Encode()
+		p.NextCursor = nextPageLink("/incidents", q, "cursor", incident.EncodeCursor(page.Next))
 	}
 	u.render(w, r, http.StatusOK, "incidents", "Incidents", "incidents", p)
 }
