@@ -184,6 +184,8 @@ func (u *UI) Routes() []Route {
 func (u *UI) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static))))
+	mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
+	mux.Handle(fallbackPattern, u.fallback(mux))
 	cop := http.NewCrossOriginProtection()
 	for _, rt := range u.Routes() {
 		var h http.Handler = u.guard(rt)
