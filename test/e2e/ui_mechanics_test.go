@@ -7,11 +7,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/web/ui"
 )
 
@@ -196,5 +199,70 @@ func TestUIPostRedirectGet(t *testing.T) {
 	}
 	if code, raw := w.do("DELETE", "/api/v1/incidents", nil, nil); code != http.StatusMethodNotAllowed || strings.Contains(string(raw), "<html") {
 		t.Fatalf("another method on an API path: %d %.200s", code, raw)
+	}
+}
+
+// TestUIPHIAlertAsksToClassify: an alert from a service that handles PHI
+// (a 5xx rate) opens an incident that is not a presumed breach: no breach
+// case, no deadline; its page asks a responder to classify it (an answer
+// left out is named beside its question). "PHI involved" marks the
+// incident, opens the case, and the case's discovery date is the time
+// of the question, not of the answer.
+func TestUIPHIAlertAsksToClassify(t *testing.T) {
+	clk := clock.NewFake(time.Now().Add(-3 * time.Hour).Truncate(time.Second))
+	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) { e.Clock = clk })
+	_, ig := w.service("patient-portal", true, "alert", "events_v2", "")
+	asked := clk.Now()
+	ev := `{"routing_key":"` + ig.Key + `","event_action":"trigger","dedup_key":"5xx",
+		"payload":{"summary":"5xx rate above 5%","source":"portal","severity":"error"}}`
+	if code, body := w.post("/v2/enqueue", ev, nil); code != http.StatusAccepted {
+		t.Fatalf("alert: %d %s", code, body)
+	}
+	as := w.alerts("")
+	if len(as) != 1 {
+		t.Fatalf("alerts: %+v", as)
+	}
+	number := as[0].IncidentNumber
+	if code, _ := w.do("GET", "/api/v1/incidents/"+number+"/breach-case", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("a breach case for an outage alert: %d", code)
+	}
+	clk.Advance(2 * time.Hour)
+
+	ctx, _ := browserAs(t, w, authz.RoleResponder, "classifier")
+	page := w.url + "/incidents/" + number
+	var tags, question string
+	run(t, ctx, "open the incident", chromedp.Navigate(page), chromedp.WaitVisible("#triage", chromedp.ByQuery),
+		chromedp.Text("main > p:nth-of-type(2)", &tags, chromedp.ByQuery), chromedp.Text("#triage", &question, chromedp.ByQuery))
+	if strings.Contains(tags, "PHI suspected") || !strings.Contains(question, "patient-portal") || !strings.Contains(question, "Is PHI involved?") {
+		t.Fatalf("the incident of a PHI service's alert: tags %q, question %q", tags, question)
+	}
+	var missing string
+	run(t, ctx, "answer one question only", chromedp.Click(`#triage input[name="security_incident"][value="no"]`, chromedp.ByQuery),
+		chromedp.Submit(`#triage form`, chromedp.ByQuery), chromedp.WaitVisible("#phi_involved-error", chromedp.ByQuery),
+		chromedp.Text("#phi_involved-error", &missing, chromedp.ByQuery))
+	if !strings.Contains(missing, "whether PHI is involved") {
+		t.Fatalf("the error beside the unanswered question: %q", missing)
+	}
+	var flash string
+	run(t, ctx, "answer: PHI involved", chromedp.Click(`#triage input[name="security_incident"][value="yes"]`, chromedp.ByQuery),
+		chromedp.Click(`#triage input[name="phi_involved"][value="yes"]`, chromedp.ByQuery), chromedp.Submit(`#triage form`, chromedp.ByQuery),
+		chromedp.WaitVisible(".flash", chromedp.ByQuery), chromedp.Text(".flash", &flash, chromedp.ByQuery),
+		chromedp.Text("main > p:nth-of-type(2)", &tags, chromedp.ByQuery))
+	if !strings.Contains(flash, "PHI is involved") || !strings.Contains(tags, "PHI suspected") {
+		t.Fatalf("after answering: flash %q, tags %q", flash, tags)
+	}
+	var open int
+	run(t, ctx, "the question is gone", chromedp.Evaluate(`document.querySelectorAll("#triage").length`, &open))
+	if open != 0 {
+		t.Fatal("the question is still asked after its answer")
+	}
+	var bc struct {
+		Facts struct {
+			DiscoveredAt time.Time `json:"discovered_at"`
+		} `json:"facts"`
+	}
+	w.must(http.StatusOK, "GET", "/api/v1/incidents/"+number+"/breach-case", nil, &bc)
+	if !bc.Facts.DiscoveredAt.Equal(asked) {
+		t.Fatalf("the case's discovery date %v, want the time of the question %v", bc.Facts.DiscoveredAt, asked)
 	}
 }

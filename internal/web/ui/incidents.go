@@ -241,6 +241,9 @@ type showPage struct {
 	Paging      *pagingView       // nil when the incident was never paged
 	Stake       *stakeView
 	Breach      *breachSummary   // nil when the incident has no breach case
+	// Triage is the classification Ward asked for (an alert of a service
+	// that handles PHI), nil when it asked none.
+	Triage *incident.Triage
 	Holds       []retention.Hold // newest first, released ones included
 	HoldOn      *retention.Hold  // the incident's hold in force
 	CaseHoldOn  *retention.Hold  // its breach case's hold in force
@@ -320,6 +323,10 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	tr, err := u.Incidents.TriageOf(r.Context(), inc.ID)
+	if err != nil {
+		return showPage{}, err
+	}
 	var holds []retention.Hold
 	if u.Retention != nil {
 		if holds, err = u.Retention.Holds(r.Context(), inc.ID); err != nil {
@@ -327,7 +334,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 		}
 	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
+	p := showPage{Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {

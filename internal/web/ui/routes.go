@@ -71,6 +71,7 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlassForm},
 		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlass},
 		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.RestrictedManage, handler: u.grantRevoke},
+		{Method: "POST", Pattern: "/incidents/{id}/triage", Perm: authz.IncidentWrite, handler: u.triageAnswer},
 		{Method: "POST", Pattern: "/incidents/{id}/page/acknowledge", Perm: authz.IncidentWrite, handler: u.pageAcknowledge},
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},

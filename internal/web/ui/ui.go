@@ -191,6 +191,8 @@ var flashes = map[string]flash{
 	"org_saved":           {"info", "Organisation profile saved."},
 	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
 	"notice_settings":     {"info", "Notice settings saved."},
+	"triage_phi":          {"warn", "Classified: PHI is involved. The incident is marked PHI suspected and its breach workflow starts."},
+	"triage_no_phi":       {"info", "Classified: no PHI is involved, so no breach is presumed."},
 	"letters_generated":   {"info", "{n} letters generated, in PDF files with their mailing lists below."},
 	"notices_generated":   {"info", "{n} notices generated."},
 	"emails_sent":         {"info", "{sent} emails sent, {refused} refused, {deferred} not delivered for now (send again later)."},
