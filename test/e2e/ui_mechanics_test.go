@@ -266,3 +266,85 @@ func TestUIPHIAlertAsksToClassify(t *testing.T) {
 		t.Fatalf("the case's discovery date %v, want the time of the question %v", bc.Facts.DiscoveredAt, asked)
 	}
 }
+
+// TestUINobodyReached: putting a person without a verified contact
+// method in a schedule or a policy is saved with a warning (in the API's
+// answer and on the page); a page that reached nobody is a loud banner at
+// the top of the incident page, not a line at the foot of its timeline;
+// and a breach reminder that reached no officer is a banner on the
+// officers' pages, not only a line in the server log.
+func TestUINobodyReached(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) {
+		e.Clock = clk
+		e.Args = append(e.Args, "--paging-poll", "50ms", "--breach-reminder-days", "7")
+	})
+	if code, _, errs := runWardIn(t, w.data, "", uiPassword+"\n", "user", "create", "--username", "bob", "--role", "responder",
+		"--password-stdin"); code != 0 {
+		t.Fatalf("create bob: %s", errs)
+	}
+	const warning = "bob has no verified contact method: a page to them reaches nobody"
+	var s, p struct {
+		ID       string
+		Warnings []string
+	}
+	w.must(http.StatusCreated, "POST", "/api/v1/schedules", map[string]any{"name": "primary", "time_zone": "UTC",
+		"rotations": []map[string]any{{"name": "r", "kind": "daily", "shift_length": 1,
+			"start": clk.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "participants": []string{"bob"}}}}, &s)
+	w.must(http.StatusCreated, "POST", "/api/v1/escalation-policies", map[string]any{"name": "ops",
+		"steps": []map[string]any{{"delay_minutes": 5, "targets": []map[string]string{{"type": "user", "id": "bob"}}}}}, &p)
+	if len(s.Warnings) != 1 || s.Warnings[0] != warning || len(p.Warnings) != 1 || p.Warnings[0] != warning {
+		t.Fatalf("warnings: schedule %q, policy %q", s.Warnings, p.Warnings)
+	}
+	var svc struct{ ID string }
+	w.must(http.StatusCreated, "POST", "/api/v1/services", map[string]any{"name": "billing", "escalation_policy": "ops"}, &svc)
+	var ig integrationKey
+	w.must(http.StatusCreated, "POST", "/api/v1/services/"+svc.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "mon"}, &ig)
+	if code, body := w.post("/v2/enqueue", `{"routing_key":"`+ig.Key+`","event_action":"trigger","dedup_key":"q",
+		"payload":{"summary":"Queue stuck","source":"q1","severity":"critical"}}`, nil); code != http.StatusAccepted {
+		t.Fatalf("alert: %d %s", code, body)
+	}
+	number := w.alerts("")[0].IncidentNumber
+
+	// A breach case whose individuals are due in about five days: the
+	// 7-day reminder goes to officers, none of whom can be reached.
+	var inc incidentJSON
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax"}, &inc)
+	base := "/api/v1/incidents/" + inc.ID + "/breach-case"
+	w.must(http.StatusCreated, "POST", base, nil, nil)
+	disc := clk.Now().Add(-55 * 24 * time.Hour).Format(time.RFC3339)
+	w.must(http.StatusOK, "PUT", base+"/facts", map[string]any{"role": "covered_entity", "discovered_at": disc,
+		"should_have_known_at": disc, "individuals": 12}, nil)
+	eventually(t, "the 7-day reminder", func() bool {
+		var rs []struct{ Mark string }
+		w.must(http.StatusOK, "GET", base+"/reminders", nil, &rs)
+		return len(rs) == 1
+	})
+
+	ctx, _ := browserAs(t, w, authz.RolePrivacyOfficer, "po-unheard")
+	var banner string
+	var top, timeline float64
+	run(t, ctx, "the incident page", chromedp.Navigate(w.url+"/incidents/"+number), chromedp.WaitVisible("#nobody-paged", chromedp.ByQuery),
+		chromedp.Text("#nobody-paged", &banner, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById("nobody-paged").getBoundingClientRect().top`, &top),
+		chromedp.Evaluate(`document.querySelector("ol.timeline").getBoundingClientRect().top`, &timeline))
+	if !strings.Contains(banner, "Nobody was paged") || !strings.Contains(banner, "bob has no verified contact method") || top > 600 || top > timeline {
+		t.Fatalf("the nobody-paged banner at %v px (timeline at %v): %q", top, timeline, banner)
+	}
+	var notice string
+	run(t, ctx, "the policy page", chromedp.Navigate(w.url+"/escalation-policies/"+p.ID), chromedp.WaitVisible("#unreachable", chromedp.ByQuery),
+		chromedp.Text("#unreachable", &notice, chromedp.ByQuery))
+	if !strings.Contains(notice, "Pages cannot reach bob") {
+		t.Fatalf("the policy page's notice: %q", notice)
+	}
+	run(t, ctx, "the schedule page", chromedp.Navigate(w.url+"/schedules/"+s.ID), chromedp.WaitVisible("#unreachable", chromedp.ByQuery),
+		chromedp.Text("#unreachable", &notice, chromedp.ByQuery))
+	if !strings.Contains(notice, "Pages cannot reach bob") {
+		t.Fatalf("the schedule page's notice: %q", notice)
+	}
+	run(t, ctx, "any page of the officer", chromedp.Navigate(w.url+"/incidents"), chromedp.WaitVisible("#unheard", chromedp.ByQuery),
+		chromedp.Text("#unheard", &banner, chromedp.ByQuery))
+	if !strings.Contains(banner, "reminders reached nobody") || !strings.Contains(banner, inc.Number) {
+		t.Fatalf("the unheard reminders banner: %q", banner)
+	}
+}

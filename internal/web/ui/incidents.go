@@ -230,20 +230,23 @@ type phase struct {
 }
 
 type showPage struct {
-	Incident    incident.Incident
-	Phases      []phase
-	Timeline    []incident.Event
-	Tasks       []incident.Task
-	Alerts      []alert.Alert
-	Members     []incident.Member
-	Grants      []incident.Grant  // for roles with incident:restricted
-	Services    map[string]string // service id to name, for the alerts
-	Paging      *pagingView       // nil when the incident was never paged
-	Stake       *stakeView
-	Breach      *breachSummary   // nil when the incident has no breach case
+	Incident incident.Incident
+	Phases   []phase
+	Timeline []incident.Event
+	Tasks    []incident.Task
+	Alerts   []alert.Alert
+	Members  []incident.Member
+	Grants   []incident.Grant  // for roles with incident:restricted
+	Services map[string]string // service id to name, for the alerts
+	Paging   *pagingView       // nil when the incident was never paged
+	Stake    *stakeView
+	Breach   *breachSummary // nil when the incident has no breach case
+	// LastPaging is the newest paging entry of the timeline: who was
+	// paged, and who was not reached and why.
+	LastPaging string
 	// Triage is the classification Ward asked for (an alert of a service
 	// that handles PHI), nil when it asked none.
-	Triage *incident.Triage
+	Triage      *incident.Triage
 	Holds       []retention.Hold // newest first, released ones included
 	HoldOn      *retention.Hold  // the incident's hold in force
 	CaseHoldOn  *retention.Hold  // its breach case's hold in force
@@ -334,7 +337,14 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 		}
 	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
+	var lastPaging string
+	for _, e := range tl {
+		if e.Kind == incident.EventPaging {
+			lastPaging = e.Note
+			break
+		}
+	}
+	p := showPage{LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {

@@ -236,6 +236,9 @@ type view struct {
 	// Officer is the officer banner, for roles that see restricted
 	// incidents, when an officer alert awaits acknowledgement.
 	Officer *officerBanner
+	// Unheard are the breach reminders that reached no officer lately,
+	// for roles that see restricted incidents.
+	Unheard []report.UnheardReminder
 	Now     time.Time
 	Data    any
 }
@@ -270,6 +273,11 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, ti
 					back = r.URL.Path
 				}
 				v.Officer = &officerBanner{Alerts: alerts, Back: back}
+			}
+			if u.Reports != nil {
+				if v.Unheard, err = u.Reports.Unheard(r.Context()); err != nil {
+					u.Log.ErrorContext(r.Context(), "ui_unheard_reminders_failed", "error", err)
+				}
 			}
 		}
 	}
