@@ -97,8 +97,8 @@ func TestUIAlerting(t *testing.T) {
 
 		code, page = admin.send("GET", "/incidents/"+a.IncidentNumber, nil)
 		if code != http.StatusOK || !strings.Contains(page, `<a href="/alerts/`+a.ID+`">Disk full on db-7</a>`) ||
-			!strings.Contains(page, "PHI suspected") {
-			t.Fatalf("incident page must list its alert and be PHI suspected: %d %.3000s", code, page)
+			strings.Contains(page, `<span class="tag phi">PHI suspected</span>`) || !strings.Contains(page, "Classify this incident") {
+			t.Fatalf("incident page must list its alert and ask to classify it, not presume PHI: %d %.3000s", code, page)
 		}
 
 		code, page = admin.send("GET", "/alerts/"+a.ID, nil)
