@@ -91,7 +91,7 @@ func TestUIAlerting(t *testing.T) {
 		if code, page = admin.send("GET", "/alerts?status=resolved", nil); code != http.StatusOK || strings.Contains(page, "Disk full on db-7") {
 			t.Fatalf("alerts filtered to resolved must not list the triggered alert: %d %.3000s", code, page)
 		}
-		if code, page = admin.send("GET", "/alerts?status=bogus", nil); code != http.StatusUnprocessableEntity || !strings.Contains(page, "status: ") {
+		if code, page = admin.send("GET", "/alerts?status=bogus", nil); code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" role="alert">`) || strings.Contains(page, "status: ") {
 			t.Fatalf("a bad status filter: %d, want 422 naming status: %.2000s", code, page)
 		}
 

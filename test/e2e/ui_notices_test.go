@@ -47,7 +47,7 @@ func TestUINotices(t *testing.T) {
 		if code, _ := po.send("POST", tpl+"/approve", nil); code != http.StatusSeeOther {
 			t.Fatalf("approve: %d", code)
 		}
-		if _, page := po.send("GET", tpl, nil); !strings.Contains(page, "approved by user:n-po") {
+		if _, page := po.send("GET", tpl, nil); !strings.Contains(page, "Approved</span> <span class=\"muted\">by n-po,") {
 			t.Fatalf("approved template: %.1500s", page)
 		}
 

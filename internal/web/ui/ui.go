@@ -409,13 +409,9 @@ var funcs = template.FuncMap{
 			return fmt.Sprintf("%d days", int(d.Hours()/24))
 		}
 	},
-	"label": func(s any) string {
-		str := strings.ReplaceAll(fmt.Sprint(s), "_", " ")
-		if str == "" {
-			return ""
-		}
-		return strings.ToUpper(str[:1]) + str[1:]
-	},
+	"label":  label,
+	"plural": plural,
+	"who":    who,
 	// key builds a repeated control's name, such as step2_delay.
 	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
 	"recipient": recipientName,
