@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wardhq/ward/internal/apitoken"
-	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/buildinfo"
 	"github.com/wardhq/ward/internal/config"
@@ -82,28 +81,7 @@ func tokenCmd(env Env, cfg *config.Config) *cobra.Command {
 
 func auditCmd(env Env, cfg *config.Config) *cobra.Command {
 	a := &cobra.Command{Use: "audit", Short: "Work with the audit trail"}
-	a.AddCommand(&cobra.Command{
-		Use:   "verify",
-		Short: "Check the audit trail's hash chain; exit 1 and name the first bad entry if it was altered",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			d, err := openMigrated(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			res, err := audit.Verify(ctx, d.R)
-			if err != nil {
-				return err
-			}
-			if !res.OK {
-				fmt.Fprintf(env.Stdout, "audit trail BROKEN at sequence %d: %s (%d entries read)\n", res.BadSeq, res.Reason, res.Entries)
-				return &exitError{ExitFailure, fmt.Errorf("audit trail broken at sequence %d", res.BadSeq)}
-			}
-			fmt.Fprintf(env.Stdout, "audit trail intact: %d entries, head %s\n", res.Entries, res.Head)
-			return nil
-		},
-	})
+	a.AddCommand(auditVerifyCmd(env, cfg))
+	a.AddCommand(auditExportCmd(env, cfg))
 	return a
 }

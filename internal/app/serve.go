@@ -21,6 +21,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
@@ -96,6 +97,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	guard, err := cfg.Outbound()
 	if err != nil {
 		return &exitError{ExitUsage, err}
+	}
+	checkpoints, err := newCheckpointer(env, cfg, d, guard, logger)
+	if err != nil {
+		return err
 	}
 	prov := providers(cfg, env)
 	prov.Outbound = guard
@@ -179,8 +184,14 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		ln.Close()
 		return err
 	}
+	trail := audit.NewReader(d, env.Clock)
+	streamer, err := siemStreamer(cfg, d, guard, logger)
+	if err != nil {
+		ln.Close()
+		return &exitError{ExitUsage, err}
+	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases, Notices: notices, Reports: reports, Retention: ret,
+		Breach: cases, Notices: notices, Reports: reports, Retention: ret, Audit: trail,
 		Users: users,
 		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
@@ -191,6 +202,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if schedule != nil {
 		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx
 		collectors = schedule.Metrics.Collectors()
+	}
+	if streamer != nil {
+		collectors = append(collectors, streamer.Collector())
 	}
 	handler := web.Handler(web.Deps{
 		DB:              d,
@@ -204,6 +218,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Notices:         notices,
 		Reports:         reports,
 		Retention:       ret,
+		Checkpoints:     checkpoints,
+		Audit:           trail,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -275,6 +291,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		})
 	}
 	pagingDone.Go(func() { pager.Run(pagingCtx) })
+	if streamer != nil {
+		pagingDone.Go(func() { streamer.Run(pagingCtx) })
+	}
 	pagingDone.Go(func() { every(pagingCtx, cfg.PagingPoll, "heartbeat_check_failed", logger, alerts.CheckHeartbeats) })
 	// SLAs are measured in minutes: looking ten times less often than for
 	// pages is plenty.
@@ -287,6 +306,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		logger.Info("scheduled_backups_on", "every", backups.Every.String(), "keep", backups.Keep)
 		pagingDone.Go(func() { schedule.Run(pagingCtx) })
 	}
+	pagingDone.Go(func() { checkpoints.Run(pagingCtx) })
 	defer pagingDone.Wait()
 	defer stopPaging()
 

@@ -120,9 +120,12 @@ var Permissions = []PermissionInfo{
 
 // rolePermissions is the one permission table; routes and services check
 // it. The auditor holds only permissions that read (164.308(a)(4)): it
-// changes nothing, and the permission-matrix tests prove it.
+// changes nothing, and the permission-matrix tests prove it. The audit
+// trail is read by the auditor and the Security and Privacy Officers
+// (information system activity review, 164.308(a)(1)(ii)(D)), not by the
+// administrators whose actions it records.
 var rolePermissions = map[Role][]Permission{
-	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, AuditRead, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
+	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
 		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold},
 	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
 		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold},

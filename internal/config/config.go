@@ -88,6 +88,13 @@ type Config struct {
 	EmailListen string
 	EmailDomain string
 
+	// Forwarding of the audit trail to a SIEM (package audit/siem): a
+	// syslog collector over TLS (host:port) and a webhook; empty: off.
+	SIEMSyslog        string
+	SIEMWebhook       string
+	SIEMWebhookSecret string
+	SIEMCAFile        string // extra CAs to trust for both
+
 	// Slack bot token, for contact methods naming a channel or user id.
 	SlackBotToken string
 	SlackURL      string
@@ -106,6 +113,20 @@ type Config struct {
 	ACMEDomains   []string
 	ACMEEmail     string // contact address given to the CA
 	ACMEDirectory string // the CA's ACME directory URL
+
+	// Anchored audit checkpoints (docs/AUDIT.md). AuditSigningKeyFile is
+	// the Ed25519 key that signs them; empty: AuditSigningKeyPath decides.
+	AuditSigningKeyFile string
+	// AuditCheckpointEntries and AuditCheckpointInterval: a checkpoint is
+	// signed once the trail has grown by this many entries, or has grown at
+	// all and this long has passed since the last one.
+	AuditCheckpointEntries  int64
+	AuditCheckpointInterval time.Duration
+	// AuditCheckpointFile is a JSON Lines file outside the data folder
+	// each checkpoint is appended to; empty: none.
+	AuditCheckpointFile string
+	// AuditCheckpointWebhook is a URL each checkpoint is POSTed to; empty: none.
+	AuditCheckpointWebhook string
 }
 
 // LetsEncryptDirectory is Let's Encrypt's production ACME directory.
@@ -117,7 +138,7 @@ func Default() Config {
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
 		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000, TimeZone: "UTC",
 		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
-		ACMEDirectory: LetsEncryptDirectory}
+		ACMEDirectory: LetsEncryptDirectory, AuditCheckpointEntries: 1000, AuditCheckpointInterval: 5 * time.Minute}
 }
 
 // BindStorage adds the flags every command shares: where the data is.
@@ -133,6 +154,9 @@ func BindStorage(fs *pflag.FlagSet, c *Config) {
 	fs.StringSliceVar(&c.OutboundAllow, "outbound-allow", c.OutboundAllow,
 		"CIDR prefixes webhooks, chat, SNS confirmations and the KMS may reach although loopback, private or link-local (env WARD_OUTBOUND_ALLOW)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env WARD_LOG_LEVEL)")
+	fs.StringVar(&c.AuditSigningKeyFile, "audit-signing-key-file", c.AuditSigningKeyFile,
+		"Ed25519 key signing audit checkpoints, made on first start; keep it outside the data folder; default audit-signing.key "+
+			"beside --master-key-file when that is outside the data folder, else in the data folder (env WARD_AUDIT_SIGNING_KEY_FILE)")
 }
 
 // BindServe adds the server's flags.
@@ -168,6 +192,14 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.TwilioURL, "twilio-url", c.TwilioURL, "Twilio API base URL (env WARD_TWILIO_URL)")
 	fs.StringVar(&c.SlackBotToken, "slack-bot-token", c.SlackBotToken, "Slack bot token (xoxb-…); prefer the environment (env WARD_SLACK_BOT_TOKEN)")
 	fs.StringVar(&c.SlackURL, "slack-url", c.SlackURL, "Slack API base URL (env WARD_SLACK_URL)")
+	fs.StringVar(&c.SIEMSyslog, "siem-syslog", c.SIEMSyslog,
+		"host:port of a syslog collector to forward every audit entry to, RFC 5424 over TLS; empty: off (env WARD_SIEM_SYSLOG)")
+	fs.StringVar(&c.SIEMWebhook, "siem-webhook", c.SIEMWebhook,
+		"https URL to post every audit entry to in signed JSON batches; empty: off (env WARD_SIEM_WEBHOOK)")
+	fs.StringVar(&c.SIEMWebhookSecret, "siem-webhook-secret", c.SIEMWebhookSecret,
+		"HMAC key of the SIEM webhook's signature, at least 16 bytes; prefer the environment (env WARD_SIEM_WEBHOOK_SECRET)")
+	fs.StringVar(&c.SIEMCAFile, "siem-ca-file", c.SIEMCAFile,
+		"PEM file of extra CAs to trust for the SIEM syslog collector and webhook (env WARD_SIEM_CA_FILE)")
 	fs.StringVar(&c.EmailListen, "email-intake-listen", c.EmailListen,
 		"address of an SMTP listener that turns email to <key>@<email-intake-domain> into alerts; empty: off (env WARD_EMAIL_INTAKE_LISTEN)")
 	fs.StringVar(&c.EmailDomain, "email-intake-domain", c.EmailDomain, "the domain of the intake addresses (env WARD_EMAIL_INTAKE_DOMAIN)")
@@ -188,6 +220,14 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringSliceVar(&c.ACMEDomains, "acme-domain", c.ACMEDomains,
 		"public host names to get a certificate for from Let's Encrypt (ACME TLS-ALPN-01 on port 443); enables ACME (env WARD_ACME_DOMAIN)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", c.ACMEEmail, "contact address for the ACME account (env WARD_ACME_EMAIL)")
+	fs.Int64Var(&c.AuditCheckpointEntries, "audit-checkpoint-entries", c.AuditCheckpointEntries,
+		"sign an audit checkpoint once the trail has grown by this many entries, 1-1000000 (env WARD_AUDIT_CHECKPOINT_ENTRIES)")
+	fs.DurationVar(&c.AuditCheckpointInterval, "audit-checkpoint-interval", c.AuditCheckpointInterval,
+		"sign an audit checkpoint at least this often while the trail grows, 1s-24h (env WARD_AUDIT_CHECKPOINT_INTERVAL)")
+	fs.StringVar(&c.AuditCheckpointFile, "audit-checkpoint-file", c.AuditCheckpointFile,
+		"JSON Lines file outside the data folder each audit checkpoint is appended to (env WARD_AUDIT_CHECKPOINT_FILE)")
+	fs.StringVar(&c.AuditCheckpointWebhook, "audit-checkpoint-webhook", c.AuditCheckpointWebhook,
+		"URL each audit checkpoint is POSTed to as JSON; subject to --outbound-allow (env WARD_AUDIT_CHECKPOINT_WEBHOOK)")
 	fs.StringVar(&c.ACMEDirectory, "acme-directory", c.ACMEDirectory,
 		"ACME directory URL; Let's Encrypt production by default, its staging one for trials (env WARD_ACME_DIRECTORY)")
 }
@@ -300,13 +340,77 @@ func (c Config) Validate(serve bool) error {
 	if c.TwilioAccountSID != "" && (c.TwilioAuthToken == "" || c.TwilioFrom == "") {
 		return errors.New("twilio-auth-token and twilio-from: required with twilio-account-sid")
 	}
+	if c.SIEMSyslog != "" {
+		if host, _, err := net.SplitHostPort(c.SIEMSyslog); err != nil || host == "" {
+			return fmt.Errorf("siem-syslog: %q is not host:port", c.SIEMSyslog)
+		}
+	}
+	if c.SIEMWebhook != "" {
+		if u, err := url.Parse(c.SIEMWebhook); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("siem-webhook: %q is not an https URL", c.SIEMWebhook)
+		}
+		if len(c.SIEMWebhookSecret) < 16 {
+			return errors.New("siem-webhook-secret: at least 16 bytes required with siem-webhook")
+		}
+	}
 	if c.InsecureHTTP && c.TLSCert != "" {
 		return errors.New("insecure-http: cannot be combined with tls-cert")
 	}
 	if err := c.validateOIDC(); err != nil {
 		return err
 	}
+	if err := c.validateCheckpoints(); err != nil {
+		return err
+	}
 	return c.validateACME()
+}
+
+// validateCheckpoints checks the audit-checkpoint-* settings.
+func (c Config) validateCheckpoints() error {
+	if c.AuditCheckpointEntries < 1 || c.AuditCheckpointEntries > 1_000_000 {
+		return fmt.Errorf("audit-checkpoint-entries: must be from 1 to 1000000, got %d", c.AuditCheckpointEntries)
+	}
+	if c.AuditCheckpointInterval < time.Second || c.AuditCheckpointInterval > 24*time.Hour {
+		return errors.New("audit-checkpoint-interval: must be between 1s and 24h")
+	}
+	if c.AuditCheckpointFile != "" && c.InDataDir(c.AuditCheckpointFile) {
+		return fmt.Errorf("audit-checkpoint-file: %s is in the data folder; put it outside, where a copy or a restore of the data "+
+			"does not reach it", c.AuditCheckpointFile)
+	}
+	if c.AuditCheckpointWebhook != "" {
+		u, err := url.Parse(c.AuditCheckpointWebhook)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("audit-checkpoint-webhook: not an http(s) URL")
+		}
+	}
+	return nil
+}
+
+// AuditSigningKeyPath is where the audit checkpoint signing key lives:
+// AuditSigningKeyFile, else audit-signing.key beside MasterKeyFile when that
+// is outside the data folder, else audit-signing.key in the data folder
+// (besideData), where a copy of the folder carries it.
+func (c Config) AuditSigningKeyPath() (path string, besideData bool) {
+	const name = "audit-signing.key"
+	switch {
+	case c.AuditSigningKeyFile != "":
+		return c.AuditSigningKeyFile, c.InDataDir(c.AuditSigningKeyFile)
+	case c.MasterKeyFile != "" && !c.InDataDir(c.MasterKeyFile):
+		return filepath.Join(filepath.Dir(c.MasterKeyFile), name), false
+	default:
+		return filepath.Join(c.DataDir, name), true
+	}
+}
+
+// InDataDir reports whether path is inside the data folder.
+func (c Config) InDataDir(path string) bool {
+	dir, err1 := filepath.Abs(c.DataDir)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Zone loads TimeZone: an IANA zone name such as America/Los_Angeles or

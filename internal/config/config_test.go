@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -130,5 +131,59 @@ func TestOutboundAllow(t *testing.T) {
 	c.OutboundAllow = []string{"10.20.0.0/40"}
 	if err := c.Validate(false); err == nil || !strings.HasPrefix(err.Error(), "outbound-allow:") {
 		t.Fatalf("a bad prefix: %v", err)
+	}
+}
+
+func TestAuditCheckpointSettings(t *testing.T) {
+	cases := []struct {
+		name  string
+		set   func(*Config)
+		field string // "" when valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"file and webhook outside the data folder", func(c *Config) {
+			c.AuditCheckpointFile, c.AuditCheckpointWebhook = "/var/lib/ward-anchor/checkpoints.jsonl", "https://siem.example.org/ward?k=1"
+		}, ""},
+		{"no entries", func(c *Config) { c.AuditCheckpointEntries = 0 }, "audit-checkpoint-entries:"},
+		{"too many entries", func(c *Config) { c.AuditCheckpointEntries = 1_000_001 }, "audit-checkpoint-entries:"},
+		{"interval too short", func(c *Config) { c.AuditCheckpointInterval = time.Millisecond }, "audit-checkpoint-interval:"},
+		{"interval too long", func(c *Config) { c.AuditCheckpointInterval = 25 * time.Hour }, "audit-checkpoint-interval:"},
+		{"file in the data folder", func(c *Config) { c.AuditCheckpointFile = "./ward-data/sub/checkpoints.jsonl" }, "audit-checkpoint-file:"},
+		{"webhook not http", func(c *Config) { c.AuditCheckpointWebhook = "ftp://example.org/x" }, "audit-checkpoint-webhook:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.set(&c)
+			err := c.Validate(true)
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.field != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.field)):
+				t.Fatalf("error %v, want one starting %q", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestAuditSigningKeyPath(t *testing.T) {
+	for _, tc := range []struct {
+		name                    string
+		dataDir, master, signer string
+		want                    string
+		besideData              bool
+	}{
+		{"given", "/srv/ward", "", "/etc/ward/sign.key", "/etc/ward/sign.key", false},
+		{"given inside the data folder", "/srv/ward", "", "/srv/ward/sign.key", "/srv/ward/sign.key", true},
+		{"beside a master key outside", "/srv/ward", "/etc/ward/master.key", "", "/etc/ward/audit-signing.key", false},
+		{"master key inside the data folder", "/srv/ward", "/srv/ward/master.key", "", "/srv/ward/audit-signing.key", true},
+		{"no master key file", "/srv/ward", "", "", "/srv/ward/audit-signing.key", true},
+		{"a folder named like the data folder", "/srv/ward", "/srv/ward-keys/master.key", "", "/srv/ward-keys/audit-signing.key", false},
+	} {
+		c := Default()
+		c.DataDir, c.MasterKeyFile, c.AuditSigningKeyFile = tc.dataDir, tc.master, tc.signer
+		if got, beside := c.AuditSigningKeyPath(); got != tc.want || beside != tc.besideData {
+			t.Errorf("%s: %s beside data %v, want %s %v", tc.name, got, beside, tc.want, tc.besideData)
+		}
 	}
 }

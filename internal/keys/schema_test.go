@@ -72,7 +72,8 @@ var notFreeText = []string{
 	"audit_log.prev_hash", "breach_individual_imports.file_sha256", "breach_individuals.dedupe_key",
 	"contact_methods.verify_hash", "incident_title_tokens.token", "integration_keys.key_hash", "keysets.keyset",
 	"notice_files.sha256", "report_signing_keys.public_key", "sessions.token_hash", "setup_tokens.hash",
-	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash",
+	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
+	"audit_checkpoints.key_id", "audit_checkpoints.signature",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_determinations.why", "breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
@@ -103,6 +104,10 @@ var notFreeText = []string{
 	"services.description", "services.name", "stakeholder_groups.description", "stakeholder_groups.name",
 	"stakeholder_groups.rule", "user_webauthn.name", "users.display_name", "users.email", "users.username",
 	"webauthn_ceremonies.data", "notice_templates.name",
+
+	// where Ward runs and publishes: a node's host name, a checkpoint
+	// destination (a file path, a webhook URL without its query)
+	"audit_checkpoints.node", "audit_checkpoint_deliveries.destination",
 }
 
 // notYetSealed are free-text columns that may hold PHI and are not sealed

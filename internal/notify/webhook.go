@@ -97,7 +97,7 @@ func (w *Webhook) Send(ctx context.Context, _ string, m Message) (Receipt, error
 	ts := strconv.FormatInt(now.Unix(), 10)
 	header := http.Header{}
 	header.Set(HeaderTimestamp, ts)
-	header.Set(HeaderSignature, "v1="+hex.EncodeToString(sign(w.secret, ts, body)))
+	header.Set(HeaderSignature, Signature(w.secret, ts, body))
 	if m.ID != "" {
 		header.Set(HeaderNotificationID, m.ID)
 	}
@@ -109,6 +109,13 @@ func (w *Webhook) Send(ctx context.Context, _ string, m Message) (Receipt, error
 		return Receipt{}, statusError("webhook", status, respHeader, resp)
 	}
 	return Receipt{Provider: "webhook"}, nil
+}
+
+// Signature is the Ward-Signature header value of body sent at timestamp
+// (Unix seconds, the Ward-Timestamp header): "v1=" and the hex HMAC-SHA256
+// under secret of timestamp, ".", body. VerifySignature checks it.
+func Signature(secret []byte, timestamp string, body []byte) string {
+	return "v1=" + hex.EncodeToString(sign(secret, timestamp, body))
 }
 
 func sign(secret []byte, timestamp string, body []byte) []byte {

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/wardhq/ward/internal/app"
+	"github.com/wardhq/ward/internal/authz"
 )
 
 // idpPerson is who the fake identity provider signs in next.
@@ -287,7 +289,7 @@ func TestSSO(t *testing.T) {
 
 func testSSO(t *testing.T, w *ward, idp *fakeIdP) {
 	// The break-glass admin: a local account with password and TOTP.
-	admin, secret := breakGlassAdmin(t, w)
+	_, secret := breakGlassAdmin(t, w)
 
 	// First sign-in: a new account, with the highest mapped role, at once
 	// full (the provider does the second factor).
@@ -311,8 +313,10 @@ func testSSO(t *testing.T, w *ward, idp *fakeIdP) {
 	if page := profile(t, b); !strings.Contains(page, "(alice)") || !strings.Contains(page, "Role: Responder") {
 		t.Fatalf("alice's profile after the group change: %.1500s", page)
 	}
-	if code, page := admin.send("GET", "/audit?action=user.role_changed", nil); code != http.StatusOK ||
-		!strings.Contains(page, "user.role_changed") {
+	// The trail is read by the auditor (the administrator does not read it).
+	auditor := signInAs(t, w, authz.RoleAuditor, "sso-auditor")
+	if code, page := auditor.send("GET", "/audit?action=user.role_changed", nil); code != http.StatusOK ||
+		!strings.Contains(page, "<td>Changed a role</td>") || !regexp.MustCompile(`User account of [^<]*alice`).MatchString(page) {
 		t.Fatalf("audit of the role change: %d %.300s", code, page)
 	}
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +32,9 @@ type Storage struct {
 }
 
 func (s Storage) args(args ...string) []string {
-	args = append(args, "--data", s.Data, "--master-key-file", s.Key)
+	// The checkpoint signing key goes in the data folder, not beside the
+	// fixture's master key under testdata.
+	args = append(args, "--data", s.Data, "--master-key-file", s.Key, "--audit-signing-key-file", filepath.Join(s.Data, "audit-signing.key"))
 	if s.DB != "" {
 		args = append(args, "--db", s.DB)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/incident"
@@ -48,6 +49,9 @@ type Deps struct {
 	Notices      *notice.Service
 	Reports      *report.Service
 	Retention    *retention.Service
+	Checkpoints  *audit.Checkpointer
+	// Audit serves the audit trail to auditors and officers.
+	Audit *audit.Reader
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
 	Log         *slog.Logger
@@ -86,7 +90,9 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerNotices(api)
 	h.registerRestricted(api)
 	h.registerReports(api)
+	h.registerAudit(api)
 	h.registerRetention(api)
+	h.registerAuditCheckpoints(api)
 	documentLimits(api)
 	return api
 }

@@ -2,10 +2,8 @@ package ui
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/wardhq/ward/internal/apperr"
-	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/user"
 )
@@ -78,52 +76,4 @@ func (u *UI) userUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/admin/users?msg=user_saved")
-}
-
-type auditPage struct {
-	Entries []audit.Entry
-	Filter  map[string]string
-	Chain   *audit.Result
-	Older   string
-}
-
-func (u *UI) auditLog(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), ObjectType: q.Get("object_type"), ObjectID: q.Get("object_id"),
-		Action: q.Get("action"), Limit: 100}
-	p := auditPage{Filter: map[string]string{"actor": f.Actor, "object_type": f.ObjectType, "object_id": f.ObjectID,
-		"action": f.Action, "from": q.Get("from"), "to": q.Get("to")}}
-	var err error
-	if f.From, err = formTime("from", q.Get("from")); err == nil {
-		f.To, err = formTime("to", q.Get("to"))
-	}
-	if err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if b := q.Get("before"); b != "" {
-		if f.BeforeSeq, err = strconv.ParseInt(b, 10, 64); err != nil || f.BeforeSeq < 1 {
-			u.fail(w, r, apperr.Field("before", "must be a sequence number"))
-			return
-		}
-	}
-	if p.Entries, err = audit.List(r.Context(), u.DB.R, f); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if q.Get("verify") == "1" {
-		res, err := audit.Verify(r.Context(), u.DB.R)
-		if err != nil {
-			u.fail(w, r, err)
-			return
-		}
-		p.Chain = &res
-	}
-	if n := len(p.Entries); n == f.Limit {
-		older := r.URL.Query()
-		older.Set("before", strconv.FormatInt(p.Entries[n-1].Seq, 10))
-		older.Del("verify")
-		p.Older = older.Encode()
-	}
-	u.render(w, r, http.StatusOK, "audit", "Audit trail", "audit", p)
 }

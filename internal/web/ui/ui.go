@@ -24,6 +24,7 @@ import (
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	breachrules "github.com/wardhq/ward/internal/breach/rules"
@@ -83,6 +84,8 @@ type Deps struct {
 	Retention *retention.Service
 	// Rules serves the workflow-rule pages.
 	Rules *rules.Engine
+	// Audit serves the audit-trail page.
+	Audit *audit.Reader
 	// InsecureHTTP is --insecure-http: the session cookie is then
 	// InsecureSessionCookie, without Secure.
 	InsecureHTTP bool

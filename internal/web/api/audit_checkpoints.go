@@ -1,0 +1,53 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+)
+
+// CheckpointKey is the public key that signs audit checkpoints.
+type CheckpointKey struct {
+	KeyID        string `json:"key_id" doc:"The key id each checkpoint names in key_id."`
+	Algorithm    string `json:"algorithm" enum:"Ed25519"`
+	PublicKeyPEM string `json:"public_key_pem" doc:"The public key as a PEM PUBLIC KEY block: save it and give it to ward audit verify --public-key."`
+}
+
+type checkpointsQuery struct {
+	AfterSeq int64 `query:"after_seq" minimum:"0" doc:"Only checkpoints of entries after this one: next_after_seq of the previous page."`
+	Limit    int   `query:"limit" minimum:"1" maximum:"10000" default:"1000"`
+}
+
+func (h handler) registerAuditCheckpoints(api huma.API) {
+	const tag = "audit"
+	huma.Register(api, tagged(op("list-audit-checkpoints", http.MethodGet, "/audit/checkpoints",
+		"Signed audit checkpoints, oldest first, for an auditor to pin and check with ward audit verify --checkpoints",
+		http.StatusOK, authz.AuditRead), tag),
+		func(ctx context.Context, in *checkpointsQuery) (*struct{ Body audit.CheckpointPage }, error) {
+			if h.Checkpoints == nil {
+				return nil, huma.Error404NotFound("audit checkpoints are not kept by this server")
+			}
+			cps, err := h.Checkpoints.ListCheckpoints(ctx, in.AfterSeq, in.Limit)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			page := audit.CheckpointPage{Checkpoints: cps}
+			if len(cps) == in.Limit {
+				page.NextAfterSeq = cps[len(cps)-1].Seq
+			}
+			return &struct{ Body audit.CheckpointPage }{page}, nil
+		})
+	huma.Register(api, tagged(op("get-audit-checkpoint-key", http.MethodGet, "/audit/checkpoint-key",
+		"The public key audit checkpoints are signed with", http.StatusOK, authz.AuditRead), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body CheckpointKey }, error) {
+			if h.Checkpoints == nil {
+				return nil, huma.Error404NotFound("audit checkpoints are not kept by this server")
+			}
+			k := h.Checkpoints.Key()
+			return &struct{ Body CheckpointKey }{CheckpointKey{KeyID: k.ID(), Algorithm: "Ed25519", PublicKeyPEM: k.PublicPEM()}}, nil
+		})
+}

@@ -1,0 +1,161 @@
+package ui
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+)
+
+// auditRow is one audit entry as a person reads it: names, incident
+// numbers and words, no identifiers or codes.
+type auditRow struct {
+	Seq    int64
+	At     time.Time
+	Who    string
+	What   string
+	Object string // what the entry is about, in words
+	Link   string // the object's page, "" when it has none
+	From   string // the source address
+}
+
+type auditPage struct {
+	Rows    []auditRow
+	People  []audit.Person
+	Actions []actionChoice
+	Query   url.Values
+	Errors  map[string]string
+	Chain   *audit.Result
+	// Older is the link to the next (older) page, "" on the last: a whole
+	// URL, since a query string put after "?" in a template would have its
+	// "=" and "&" escaped.
+	Older template.URL
+}
+
+func (u *UI) auditLog(w http.ResponseWriter, r *http.Request) {
+	qs := r.URL.Query()
+	ctx := r.Context()
+	p := auditPage{Query: qs, Actions: actionChoices()}
+	var err error
+	if p.People, err = u.Audit.People(ctx); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	q := audit.Query{Actor: qs.Get("person"), Action: qs.Get("action"), Incident: strings.TrimSpace(qs.Get("incident")),
+		Cursor: qs.Get("page"), Limit: 50}
+	if q.From, err = formDate("from", qs.Get("from"), 0); err == nil {
+		// Until a date means to the end of that day.
+		q.To, err = formDate("to", qs.Get("to"), 24*time.Hour)
+	}
+	var page audit.Page
+	if err == nil {
+		page, err = u.Audit.Page(ctx, q)
+	}
+	if err != nil {
+		errs, ok := fieldErrors(err)
+		if !ok {
+			u.fail(w, r, err)
+			return
+		}
+		p.Errors = errs
+		u.render(w, r, http.StatusUnprocessableEntity, "audit", "Audit trail", "audit", p)
+		return
+	}
+	names, err := u.Audit.Names(ctx, page.Entries)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, e := range page.Entries {
+		p.Rows = append(p.Rows, auditRowOf(e, names))
+	}
+	if qs.Get("verify") == "1" {
+		res, err := audit.Verify(ctx, u.DB.R)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		p.Chain = &res
+	}
+	if page.Next != "" {
+		older := url.Values{}
+		for k, v := range qs {
+			older[k] = v
+		}
+		older.Set("page", page.Next)
+		older.Del("verify")
+		p.Older = template.URL("/audit?" + older.Encode()) // url.Values.Encode escapes every value
+	}
+	u.render(w, r, http.StatusOK, "audit", "Audit trail", "audit", p)
+}
+
+// formDate reads a date input (2026-03-01) as midnight UTC, plus add.
+func formDate(field, v string, add time.Duration) (*time.Time, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.DateOnly, strings.TrimSpace(v))
+	if err != nil {
+		return nil, apperr.Field(field, "is not a date")
+	}
+	t = t.Add(add)
+	return &t, nil
+}
+
+// auditRowOf puts e in words, with the names n found.
+func auditRowOf(e audit.Entry, n audit.Names) auditRow {
+	row := auditRow{Seq: e.Seq, At: e.At, Who: actorWords(e.Actor, n), What: actionLabel(e.Action), From: e.SourceIP}
+	noun, ok := objectNouns[e.ObjectType]
+	if !ok {
+		noun = actionLabel(e.ObjectType)
+	}
+	switch {
+	case e.ObjectType == "incident":
+		if num, ok := n.Incidents[e.ObjectID]; ok {
+			row.Object, row.Link = "Incident "+num, "/incidents/"+url.PathEscape(num)
+		} else {
+			row.Object = "An incident since deleted"
+		}
+	case e.ObjectType == "user":
+		row.Object = "User account"
+		if login, ok := n.Accounts[e.ObjectID]; ok {
+			row.Object = "User account of " + personWords(login, n)
+		}
+	case objectPages[e.ObjectType] != "" && e.ObjectID != "":
+		row.Object, row.Link = noun, objectPages[e.ObjectType]+url.PathEscape(e.ObjectID)
+	default:
+		row.Object, row.Link = noun, objectListPages[e.ObjectType]
+	}
+	return row
+}
+
+// actorWords names who acted: a person by name, an API token, Ward itself.
+func actorWords(actor string, n audit.Names) string {
+	kind, name, _ := strings.Cut(actor, ":")
+	switch authz.Kind(kind) {
+	case authz.KindUser:
+		return personWords(name, n)
+	case authz.KindToken:
+		return "API token “" + name + "”"
+	case authz.KindCLI:
+		return name + " at the command line"
+	case authz.KindIntegration:
+		return "Monitoring tool “" + name + "”"
+	case authz.KindSystem:
+		return "Ward (system)"
+	}
+	return "Someone unknown"
+}
+
+// personWords is a person's display name with their username.
+func personWords(login string, n audit.Names) string {
+	if name, ok := n.People[login]; ok && name != "" && name != login {
+		return name + " (" + login + ")"
+	}
+	return login
+}
