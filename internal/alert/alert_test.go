@@ -188,24 +188,64 @@ func TestIngestPHIAndMaintenance(t *testing.T) {
 		e := newEnv(t, d)
 		svc, ig := e.service("ehr", true, alert.GroupByService)
 		r := e.ingest(ig, trig("a", "EHR export failing"))
-		inc, err := e.incidents.Get(e.ctx, r.Opened[0])
-		if err != nil || !inc.PHISuspected {
-			t.Fatalf("incident from a PHI service: %+v %v", inc, err)
+		// An alert of a PHI service does not presume a breach: it asks a
+		// responder to classify the incident, at the alert's time.
+		ehrInc := r.Opened[0]
+		inc, err := e.incidents.Get(e.ctx, ehrInc)
+		if err != nil || inc.PHISuspected {
+			t.Fatalf("incident from a PHI service: %+v %v, want it not marked phi_suspected", inc, err)
 		}
-		// A service marked as handling PHI later marks the open incident.
+		tr, err := e.incidents.TriageOf(e.ctx, ehrInc)
+		if err != nil || tr == nil || !tr.Open() || !tr.AskedAt.Equal(start) || !strings.Contains(tr.Reason, "ehr") {
+			t.Fatalf("triage of an incident from a PHI service: %+v %v", tr, err)
+		}
+		// Another alert of it joins and asks nothing more.
+		e.clk.Advance(time.Minute)
+		e.ingest(ig, trig("b", "EHR export still failing"))
+		if tr2, _ := e.incidents.TriageOf(e.ctx, ehrInc); tr2 == nil || !tr2.AskedAt.Equal(start) {
+			t.Fatalf("asked again: %+v", tr2)
+		}
+		// A service marked as handling PHI later asks about the open
+		// incident its next alert joins, at that alert's time.
 		other, ig2 := e.service("web", false, alert.GroupByService)
 		r = e.ingest(ig2, trig("w", "web down"))
 		webInc := r.Opened[0]
+		if tr, _ := e.incidents.TriageOf(e.ctx, webInc); tr != nil {
+			t.Fatalf("asked about an incident of a service without PHI: %+v", tr)
+		}
 		if _, err := e.in.UpdateService(e.ctx, other.ID, alert.ServiceInput{Name: "web", HandlesPHI: true, GroupBy: alert.GroupByService}); err != nil {
 			t.Fatal(err)
 		}
+		e.clk.Advance(time.Minute)
 		e.ingest(ig2, trig("w2", "web down harder"))
-		if got, _ := e.incidents.Get(e.ctx, webInc); !got.PHISuspected {
-			t.Fatal("joining alert from a PHI service did not set phi_suspected")
+		got, _ := e.incidents.Get(e.ctx, webInc)
+		tr, err = e.incidents.TriageOf(e.ctx, webInc)
+		if got.PHISuspected || err != nil || tr == nil || !tr.AskedAt.Equal(e.clk.Now()) {
+			t.Fatalf("joining alert from a PHI service: phi_suspected %v, triage %+v %v", got.PHISuspected, tr, err)
 		}
 		tl, err := e.incidents.Timeline(e.ctx, webInc, "", 0, 10)
-		if err != nil || len(tl) != 2 || tl[1].Changes[0].Field != "phi_suspected" {
+		if err != nil || len(tl) != 2 || tl[1].Kind != incident.EventTriage || !strings.Contains(tl[1].Note, "is PHI involved?") {
 			t.Fatalf("timeline = %+v %v", tl, err)
+		}
+
+		// The answer: PHI involved marks the incident, once.
+		if _, err := e.incidents.AnswerTriage(e.ctx, webInc, true, true); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.incidents.Get(e.ctx, webInc); !got.PHISuspected {
+			t.Fatal("PHI involved did not mark the incident phi_suspected")
+		}
+		if _, err := e.incidents.AnswerTriage(e.ctx, webInc, true, false); apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatalf("a second answer: %v, want a conflict", err)
+		}
+		// No PHI involved: the incident stays unmarked, the answer kept.
+		if _, err := e.incidents.AnswerTriage(e.ctx, ehrInc, false, false); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = e.incidents.Get(e.ctx, ehrInc)
+		tr, _ = e.incidents.TriageOf(e.ctx, ehrInc)
+		if got.PHISuspected || tr == nil || tr.Open() || tr.SecurityIncident || tr.PHIInvolved || tr.AnsweredBy == "" {
+			t.Fatalf("answered no PHI: phi_suspected %v, triage %+v", got.PHISuspected, tr)
 		}
 
 		// Maintenance: recorded, no incident.

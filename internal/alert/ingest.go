@@ -37,9 +37,11 @@ type Result struct {
 // groupTarget is the open incident an alert group feeds.
 type groupTarget struct {
 	id, number string
-	phi        bool
-	paged      bool // the pager has been told of this batch's alerts
-	watched    bool // the watcher has been told of this batch's alerts
+	// phi: the incident is marked phi_suspected, or a responder was
+	// asked to classify it; another PHI service's alert asks nothing more.
+	phi     bool
+	paged   bool // the pager has been told of this batch's alerts
+	watched bool // the watcher has been told of this batch's alerts
 }
 
 // Pager pages people for the incidents alerts open. Intake calls it inside
@@ -477,26 +479,35 @@ func groupKey(g GroupBy, ev *Event) string {
 }
 
 // groupIncident returns the open incident that the group feeds, opening
-// one if it has none, and marks it phi_suspected when the service handles
-// PHI.
+// one if it has none. When the service handles PHI it asks a responder to
+// classify the incident (incident.Triage): an alert is most often an
+// outage, and marking it phi_suspected would presume a breach (45 CFR
+// 164.402(2)) with its notice deadlines.
 func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key string, ev *Event,
 	groups map[string]groupTarget, r *Result) (groupTarget, error) {
 	if g, ok := groups[key]; ok {
 		return g, nil
 	}
 	var g groupTarget
-	err := s.db.In(tx).QueryRowContext(ctx, `SELECT i.id, i.number, i.phi_suspected FROM alert_groups g
+	err := s.db.In(tx).QueryRowContext(ctx, `SELECT i.id, i.number, i.phi_suspected OR EXISTS (SELECT 1 FROM incident_triage t WHERE t.incident_id = i.id)
+		FROM alert_groups g
 		JOIN incidents i ON i.id = g.incident_id
 		WHERE g.service_id = $1 AND g.group_key = $2 AND i.status <> $3`, svc.ID, key, incident.Closed).Scan(&g.id, &g.number, &g.phi)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		inc, err := s.incidents.CreateTx(ctx, tx, incident.CreateInput{
-			Title: title(ev.Summary), Severity: ev.Severity.IncidentSeverity(), PHISuspected: svc.HandlesPHI,
+			Title: title(ev.Summary), Severity: ev.Severity.IncidentSeverity(),
 		})
 		if err != nil {
 			return groupTarget{}, fmt.Errorf("open incident for alert: %w", err)
 		}
-		g = groupTarget{id: inc.ID, number: inc.Number, phi: inc.PHISuspected}
+		g = groupTarget{id: inc.ID, number: inc.Number}
+		if svc.HandlesPHI {
+			if err := s.incidents.AskTriageTx(ctx, tx, g.id, "An alert from "+svc.Name+", a service that handles PHI, opened this incident."); err != nil {
+				return groupTarget{}, err
+			}
+			g.phi = true
+		}
 		if _, err := s.db.In(tx).ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_key, incident_id) VALUES ($1, $2, $3)
 			ON CONFLICT (service_id, group_key) DO UPDATE SET incident_id = excluded.incident_id`, svc.ID, key, g.id); err != nil {
 			return groupTarget{}, fmt.Errorf("record alert group: %w", err)
@@ -505,7 +516,7 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 	case err != nil:
 		return groupTarget{}, fmt.Errorf("read alert group: %w", err)
 	case svc.HandlesPHI && !g.phi:
-		if err := s.incidents.MarkPHISuspectedTx(ctx, tx, g.id, "An alert from "+svc.Name+", a service that handles PHI, joined this incident."); err != nil {
+		if err := s.incidents.AskTriageTx(ctx, tx, g.id, "An alert from "+svc.Name+", a service that handles PHI, joined this incident."); err != nil {
 			return groupTarget{}, err
 		}
 		g.phi = true

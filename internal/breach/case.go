@@ -242,6 +242,18 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 		return Case{}, err
 	}
 	facts0.DiscoveredAt, facts0.ShouldHaveKnownAt = detected.UTC(), detected.UTC()
+	// An incident an alert of a PHI service opened was not presumed a
+	// breach: the time Ward asked whether PHI is involved is the
+	// candidate discovery date (164.404(a)(2)); detection stays the date
+	// it should have been known by.
+	var asked sql.NullTime
+	if err := tx.QueryRowContext(ctx, `SELECT asked_at FROM incident_triage WHERE incident_id = $1`, id).Scan(&asked); err != nil &&
+		!errors.Is(err, sql.ErrNoRows) {
+		return Case{}, fmt.Errorf("read incident triage: %w", err)
+	}
+	if asked.Valid {
+		facts0.DiscoveredAt = asked.Time.UTC()
+	}
 	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
 		CreatedAt: now, UpdatedAt: now, Version: 1, Facts: facts0, Estimates: map[string]int{}}
 	facts, err := json.Marshal(storedFacts{Facts: out.Facts, Estimates: out.Estimates, Legacy: out.Legacy})

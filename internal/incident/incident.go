@@ -136,6 +136,9 @@ const (
 	EventBreakGlass EventKind = "break_glass"
 	// EventBreakGlassRevoked records an emergency grant ended early.
 	EventBreakGlassRevoked EventKind = "break_glass_revoked"
+	// EventTriage records that Ward asked a responder to classify the
+	// incident (an alert of a service that handles PHI; Triage).
+	EventTriage EventKind = "triage"
 )
 
 // Change is one field's old and new value. Fields that may hold PHI record

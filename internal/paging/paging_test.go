@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -628,6 +629,28 @@ func TestRateLimit(t *testing.T) {
 		e.tick()
 		if got := e.ch.take(); len(got) != 1 {
 			t.Fatalf("after the window: %d", len(got))
+		}
+	})
+}
+
+// TestUnreachable: the people with no verified contact method, each once
+// and sorted; a method added but not verified does not count.
+func TestUnreachable(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		amy := e.user("amy", authz.RoleResponder)
+		e.verify(amy, paging.ContactEmail, "amy@example.org")
+		bob := e.user("bob", authz.RoleResponder)
+		cat := e.user("cat", authz.RoleResponder)
+		if _, _, err := e.pager.CreateContact(e.ctx, cat, paging.ContactInput{Kind: paging.ContactEmail, Address: "cat@example.org"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.pager.Unreachable(e.ctx, []string{cat, amy, bob, cat})
+		if err != nil || !slices.Equal(got, []string{"bob", "cat"}) {
+			t.Fatalf("unreachable: %q %v, want bob and cat", got, err)
+		}
+		if got, err := e.pager.Unreachable(e.ctx, nil); err != nil || got != nil {
+			t.Fatalf("unreachable of nobody: %q %v", got, err)
 		}
 	})
 }

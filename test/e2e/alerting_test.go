@@ -119,8 +119,14 @@ func TestEventsV2(t *testing.T) {
 			Title        string `json:"title"`
 		}
 		w.must(200, "GET", "/api/v1/incidents/"+as[0].IncidentID, nil, &inc)
-		if inc.Severity != "sev1" || !inc.PHISuspected || inc.Title != "Disk full on db1" {
+		// A PHI service's alert asks a responder to classify the incident
+		// (on its page) rather than presume a breach.
+		if inc.Severity != "sev1" || inc.PHISuspected || inc.Title != "Disk full on db1" {
 			t.Fatalf("incident from a critical alert on a PHI service: %+v", inc)
+		}
+		var bc struct{}
+		if code, _ := w.do("GET", "/api/v1/incidents/"+as[0].IncidentID+"/breach-case", nil, &bc); code != http.StatusNotFound {
+			t.Fatalf("a breach case for an alert on a PHI service: %d, want none", code)
 		}
 		var one alertView
 		w.must(200, "GET", "/api/v1/alerts/"+as[0].ID, nil, &one)

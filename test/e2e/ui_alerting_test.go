@@ -91,14 +91,14 @@ func TestUIAlerting(t *testing.T) {
 		if code, page = admin.send("GET", "/alerts?status=resolved", nil); code != http.StatusOK || strings.Contains(page, "Disk full on db-7") {
 			t.Fatalf("alerts filtered to resolved must not list the triggered alert: %d %.3000s", code, page)
 		}
-		if code, page = admin.send("GET", "/alerts?status=bogus", nil); code != http.StatusUnprocessableEntity || !strings.Contains(page, "status: ") {
+		if code, page = admin.send("GET", "/alerts?status=bogus", nil); code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" role="alert">`) || strings.Contains(page, "status: ") {
 			t.Fatalf("a bad status filter: %d, want 422 naming status: %.2000s", code, page)
 		}
 
 		code, page = admin.send("GET", "/incidents/"+a.IncidentNumber, nil)
 		if code != http.StatusOK || !strings.Contains(page, `<a href="/alerts/`+a.ID+`">Disk full on db-7</a>`) ||
-			!strings.Contains(page, "PHI suspected") {
-			t.Fatalf("incident page must list its alert and be PHI suspected: %d %.3000s", code, page)
+			strings.Contains(page, `<span class="tag phi">PHI suspected</span>`) || !strings.Contains(page, "Classify this incident") {
+			t.Fatalf("incident page must list its alert and ask to classify it, not presume PHI: %d %.3000s", code, page)
 		}
 
 		code, page = admin.send("GET", "/alerts/"+a.ID, nil)

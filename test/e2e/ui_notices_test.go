@@ -47,7 +47,7 @@ func TestUINotices(t *testing.T) {
 		if code, _ := po.send("POST", tpl+"/approve", nil); code != http.StatusSeeOther {
 			t.Fatalf("approve: %d", code)
 		}
-		if _, page := po.send("GET", tpl, nil); !strings.Contains(page, "approved by user:n-po") {
+		if _, page := po.send("GET", tpl, nil); !strings.Contains(page, "Approved</span> <span class=\"muted\">by n-po,") {
 			t.Fatalf("approved template: %.1500s", page)
 		}
 
@@ -61,13 +61,20 @@ func TestUINotices(t *testing.T) {
 			"signer_title": {"Privacy Officer"}, "toll_free": {"1-800-555-0100"}, "email": {"p@example.org"}, "website": {"https://example.org"},
 			"postal_address": {"1 Main St"}, "occurred_on": {"April 2, 2026"}, "what_happened": {"A laptop was stolen."},
 			"phi_involved": {"your name"}, "steps_to_take": {"Watch your mail."}, "what_we_are_doing": {"We encrypt laptops now."}})
-		if code != http.StatusOK || !strings.Contains(page, "Notice settings saved.") {
-			t.Fatalf("settings: %d %.1500s", code, page)
+		if code != http.StatusSeeOther || !strings.HasPrefix(page, notices+"?msg=notice_settings") {
+			t.Fatalf("settings: %d, want a redirect to the notices page: %.1500s", code, page)
 		}
-		code, page = admin.send("POST", notices+"/generate", url.Values{"what": {"letters"}})
+		if _, page := admin.send("GET", notices+"?msg=notice_settings", nil); !strings.Contains(page, "Notice settings saved.") {
+			t.Fatalf("no flash after saving the settings: %.1500s", page)
+		}
+		code, loc := admin.send("POST", notices+"/generate", url.Values{"what": {"letters"}})
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, notices+"?") {
+			t.Fatalf("generate: %d, want a redirect to the notices page: %.3000s", code, loc)
+		}
+		_, page = admin.send("GET", loc, nil)
 		file := regexp.MustCompile(`href="(/incidents/[^"]+/notices/files/[0-9a-f-]+)">letters-`).FindStringSubmatch(page)
-		if code != http.StatusOK || !strings.Contains(page, "2 individual_letter notices generated.") || file == nil {
-			t.Fatalf("generate: %d %.3000s", code, page)
+		if !strings.Contains(page, "2 letters generated") || file == nil {
+			t.Fatalf("after generating: %.3000s", page)
 		}
 		if code, pdf := admin.send("GET", file[1], nil); code != http.StatusOK || !strings.HasPrefix(pdf, "%PDF-") {
 			t.Fatalf("download: %d %.100s", code, pdf)

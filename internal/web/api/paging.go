@@ -22,6 +22,7 @@ type Policy struct {
 	CreatedAt         time.Time     `json:"created_at"`
 	UpdatedAt         time.Time     `json:"updated_at"`
 	Version           int64         `json:"version"`
+	Warnings          []string      `json:"warnings,omitempty" doc:"On one policy (not the list): the people its steps name who have no verified contact method, so that a page to them reaches nobody."`
 }
 
 func policyOut(p paging.Policy) Policy {
@@ -51,6 +52,38 @@ type Schedule struct {
 	CreatedAt   time.Time             `json:"created_at"`
 	UpdatedAt   time.Time             `json:"updated_at"`
 	Version     int64                 `json:"version"`
+	Warnings    []string              `json:"warnings,omitempty" doc:"On one schedule (not the list): the people its rotations name who have no verified contact method, so that a page to them reaches nobody."`
+}
+
+// unreachableWarnings are the warnings of a policy or schedule naming the
+// users ids: one per person with no verified contact method.
+func (h handler) unreachableWarnings(ctx context.Context, ids []string) ([]string, error) {
+	names, err := h.Pager.Unreachable(ctx, ids)
+	var out []string
+	for _, n := range names {
+		out = append(out, n+" has no verified contact method: a page to them reaches nobody")
+	}
+	return out, err
+}
+
+// policyWarned is policyOut with its warnings.
+func (h handler) policyWarned(ctx context.Context, p paging.Policy) (*struct{ Body Policy }, error) {
+	out := policyOut(p)
+	var err error
+	if out.Warnings, err = h.unreachableWarnings(ctx, paging.PolicyUsers(p)); err != nil {
+		return nil, h.fail(ctx, "body", err)
+	}
+	return &struct{ Body Policy }{out}, nil
+}
+
+// scheduleWarned is scheduleOut with its warnings.
+func (h handler) scheduleWarned(ctx context.Context, s paging.Schedule) (*struct{ Body Schedule }, error) {
+	out := scheduleOut(s)
+	var err error
+	if out.Warnings, err = h.unreachableWarnings(ctx, paging.ScheduleUsers(s)); err != nil {
+		return nil, h.fail(ctx, "body", err)
+	}
+	return &struct{ Body Schedule }{out}, nil
 }
 
 func scheduleOut(s paging.Schedule) Schedule {
@@ -189,7 +222,7 @@ func (h handler) registerPaging(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &struct{ Body Policy }{policyOut(p)}, nil
+			return h.policyWarned(ctx, p)
 		})
 	huma.Register(api, tagged(op("get-escalation-policy", http.MethodGet, "/escalation-policies/{id}", "Get an escalation policy by id or name",
 		http.StatusOK, authz.IncidentRead), tag),
@@ -198,7 +231,7 @@ func (h handler) registerPaging(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}
-			return &struct{ Body Policy }{policyOut(p)}, nil
+			return h.policyWarned(ctx, p)
 		})
 	huma.Register(api, tagged(op("update-escalation-policy", http.MethodPut, "/escalation-policies/{id}", "Replace an escalation policy",
 		http.StatusOK, authz.OnCallWrite), tag),
@@ -210,7 +243,7 @@ func (h handler) registerPaging(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &struct{ Body Policy }{policyOut(p)}, nil
+			return h.policyWarned(ctx, p)
 		})
 
 	huma.Register(api, tagged(op("list-schedules", http.MethodGet, "/schedules", "List on-call schedules", http.StatusOK, authz.IncidentRead), tag),
@@ -231,7 +264,7 @@ func (h handler) registerPaging(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &struct{ Body Schedule }{scheduleOut(s)}, nil
+			return h.scheduleWarned(ctx, s)
 		})
 	huma.Register(api, tagged(op("get-schedule", http.MethodGet, "/schedules/{id}", "Get a schedule by id or name", http.StatusOK, authz.IncidentRead), tag),
 		func(ctx context.Context, in *idPath) (*struct{ Body Schedule }, error) {
@@ -239,7 +272,7 @@ func (h handler) registerPaging(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}
-			return &struct{ Body Schedule }{scheduleOut(s)}, nil
+			return h.scheduleWarned(ctx, s)
 		})
 	huma.Register(api, tagged(op("update-schedule", http.MethodPut, "/schedules/{id}", "Replace a schedule's settings (overrides stay)",
 		http.StatusOK, authz.OnCallWrite), tag),
@@ -251,7 +284,7 @@ func (h handler) registerPaging(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &struct{ Body Schedule }{scheduleOut(s)}, nil
+			return h.scheduleWarned(ctx, s)
 		})
 	huma.Register(api, tagged(op("who-is-on-call", http.MethodGet, "/schedules/{id}/on-call", "Who is on call at a time (default now)",
 		http.StatusOK, authz.IncidentRead), tag),

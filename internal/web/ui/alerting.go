@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -335,7 +336,7 @@ type alertsPage struct {
 	Names    map[string]string // service id to name
 	Statuses []string
 	Query    url.Values
-	Older    string
+	Older    template.URL
 	Errors   map[string]string
 }
 
@@ -364,12 +365,7 @@ func (u *UI) alertList(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Alerts = as
 	if len(as) == alertsPageSize {
-		older := url.Values{}
-		for k, v := range q {
-			older[k] = v
-		}
-		older.Set("before", as[len(as)-1].ID)
-		p.Older = older.Encode()
+		p.Older = nextPageLink("/alerts", q, "before", as[len(as)-1].ID)
 	}
 	u.render(w, r, http.StatusOK, "alerts", "Alerts", "alerts", p)
 }

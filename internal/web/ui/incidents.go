@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -89,7 +90,7 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 type listPage struct {
 	Items      []incident.Incident
 	Query      url.Values
-	NextCursor string
+	NextCursor template.URL
 	Statuses   []string
 	Severities []string
 	Categories []string
@@ -128,12 +129,7 @@ func (u *UI) incidentList(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Items = page.Items
 	if page.Next != nil {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("cursor", incident.EncodeCursor(page.Next))
-		p.NextCursor = next.Encode()
+		p.NextCursor = nextPageLink("/incidents", q, "cursor", incident.EncodeCursor(page.Next))
 	}
 	u.render(w, r, http.StatusOK, "incidents", "Incidents", "incidents", p)
 }
@@ -234,17 +230,23 @@ type phase struct {
 }
 
 type showPage struct {
-	Incident    incident.Incident
-	Phases      []phase
-	Timeline    []incident.Event
-	Tasks       []incident.Task
-	Alerts      []alert.Alert
-	Members     []incident.Member
-	Grants      []incident.Grant  // for roles with incident:restricted
-	Services    map[string]string // service id to name, for the alerts
-	Paging      *pagingView       // nil when the incident was never paged
-	Stake       *stakeView
-	Breach      *breachSummary   // nil when the incident has no breach case
+	Incident incident.Incident
+	Phases   []phase
+	Timeline []incident.Event
+	Tasks    []incident.Task
+	Alerts   []alert.Alert
+	Members  []incident.Member
+	Grants   []incident.Grant  // for roles with incident:restricted
+	Services map[string]string // service id to name, for the alerts
+	Paging   *pagingView       // nil when the incident was never paged
+	Stake    *stakeView
+	Breach   *breachSummary // nil when the incident has no breach case
+	// LastPaging is the newest paging entry of the timeline: who was
+	// paged, and who was not reached and why.
+	LastPaging string
+	// Triage is the classification Ward asked for (an alert of a service
+	// that handles PHI), nil when it asked none.
+	Triage      *incident.Triage
 	Holds       []retention.Hold // newest first, released ones included
 	HoldOn      *retention.Hold  // the incident's hold in force
 	CaseHoldOn  *retention.Hold  // its breach case's hold in force
@@ -324,6 +326,10 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	tr, err := u.Incidents.TriageOf(r.Context(), inc.ID)
+	if err != nil {
+		return showPage{}, err
+	}
 	var holds []retention.Hold
 	if u.Retention != nil {
 		if holds, err = u.Retention.Holds(r.Context(), inc.ID); err != nil {
@@ -331,7 +337,14 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 		}
 	}
 	slices.Reverse(tl) // newest first
-	p := showPage{Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
+	var lastPaging string
+	for _, e := range tl {
+		if e.Kind == incident.EventPaging {
+			lastPaging = e.Note
+			break
+		}
+	}
+	p := showPage{LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {

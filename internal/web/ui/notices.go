@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -160,19 +161,18 @@ type noticesPage struct {
 	Summary  notice.Summary
 	Notices  []notice.Notice
 	Errors   map[string]string
-	Done     string
 	// Hold is the law-enforcement hold in force now, if any (164.412).
 	Hold *breach.Hold
 }
 
-func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, done string) {
+func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) {
 	ref := r.PathValue("id")
 	c, err := u.Breach.Get(r.Context(), ref)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	p := noticesPage{Case: c, Errors: errs, Done: done}
+	p := noticesPage{Case: c, Errors: errs}
 	if p.Hold, err = u.Breach.HoldNow(r.Context(), c); err == nil {
 		p.Settings, err = u.Notices.GetSettings(r.Context(), ref)
 	}
@@ -189,12 +189,13 @@ func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, e
 }
 
 func (u *UI) noticesShow(w http.ResponseWriter, r *http.Request) {
-	u.noticesRender(w, r, http.StatusOK, nil, "")
+	u.noticesRender(w, r, http.StatusOK, nil)
 }
 
-// noticeDone re-renders the notices page with what an action did, or
-// its errors.
-func (u *UI) noticeDone(w http.ResponseWriter, r *http.Request, err error, done string) {
+// noticeDone answers a notices form: its errors on the notices page, or,
+// done, a redirect to the page with flash msg and its counts (Post/
+// Redirect/Get: a reload does not send the form again).
+func (u *UI) noticeDone(w http.ResponseWriter, r *http.Request, err error, msg string, counts map[string]int) {
 	if err != nil {
 		errs, ok := controlErrors(err)
 		if !ok {
@@ -205,10 +206,14 @@ func (u *UI) noticeDone(w http.ResponseWriter, r *http.Request, err error, done 
 			}
 			errs = map[string]string{"action": e.Message}
 		}
-		u.noticesRender(w, r, http.StatusUnprocessableEntity, errs, "")
+		u.noticesRender(w, r, http.StatusUnprocessableEntity, errs)
 		return
 	}
-	u.noticesRender(w, r, http.StatusOK, nil, done)
+	q := url.Values{"msg": {msg}}
+	for k, n := range counts {
+		q.Set(k, strconv.Itoa(n))
+	}
+	redirect(w, r, string(pageLink("/incidents/"+url.PathEscape(r.PathValue("id"))+"/notices", q)))
 }
 
 func (u *UI) noticeSettings(w http.ResponseWriter, r *http.Request) {
@@ -218,7 +223,7 @@ func (u *UI) noticeSettings(w http.ResponseWriter, r *http.Request) {
 		EntityAddress: f["entity_address"], SignerName: f["signer_name"], SignerTitle: f["signer_title"], TollFree: f["toll_free"],
 		Email: f["email"], Website: f["website"], PostalAddress: f["postal_address"], OccurredOn: f["occurred_on"],
 		WhatHappened: f["what_happened"], PHIInvolved: f["phi_involved"], StepsToTake: f["steps_to_take"], WhatWeAreDoing: f["what_we_are_doing"]})
-	u.noticeDone(w, r, err, "Notice settings saved.")
+	u.noticeDone(w, r, err, "notice_settings", nil)
 }
 
 func (u *UI) noticeGenerate(w http.ResponseWriter, r *http.Request) {
@@ -229,17 +234,14 @@ func (u *UI) noticeGenerate(w http.ResponseWriter, r *http.Request) {
 	switch what {
 	case "letters":
 		run, err = u.Notices.GenerateLetters(r.Context(), ref, "", hold)
+		u.noticeDone(w, r, err, "letters_generated", map[string]int{"n": run.Notices})
 	case "emails":
 		run, err = u.Notices.SendEmails(r.Context(), ref, "", hold)
+		u.noticeDone(w, r, err, "emails_sent", map[string]int{"sent": run.Sent, "refused": run.Failed, "deferred": run.Deferred})
 	default:
 		run, err = u.Notices.GenerateDocuments(r.Context(), ref, notice.Kind(what), "", hold)
+		u.noticeDone(w, r, err, "notices_generated", map[string]int{"n": run.Notices})
 	}
-	done := strconv.Itoa(run.Notices) + " " + string(run.Kind) + " notices generated."
-	if what == "emails" {
-		done = strconv.Itoa(run.Sent) + " emails sent, " + strconv.Itoa(run.Failed) + " refused, " + strconv.Itoa(run.Deferred) +
-			" not delivered for now (send again later)."
-	}
-	u.noticeDone(w, r, err, done)
 }
 
 func (u *UI) noticeSent(w http.ResponseWriter, r *http.Request) {
@@ -253,18 +255,18 @@ func (u *UI) noticeSent(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		n, err = u.Notices.MarkSent(r.Context(), r.PathValue("id"), f["run_id"], f["notice_id"], at, f["receipt"], holdOverride(f))
 	}
-	u.noticeDone(w, r, err, strconv.Itoa(n)+" notices recorded as sent.")
+	u.noticeDone(w, r, err, "notices_sent", map[string]int{"n": n})
 }
 
 func (u *UI) noticeReturns(w http.ResponseWriter, r *http.Request) {
 	file, _, err := r.FormFile("returns")
 	if err != nil {
-		u.noticeDone(w, r, apperr.Field("returns", "choose a CSV file of returned notices"), "")
+		u.noticeDone(w, r, apperr.Field("returns", "choose a CSV file of returned notices"), "", nil)
 		return
 	}
 	defer file.Close()
 	res, err := u.Notices.RecordReturns(r.Context(), r.PathValue("id"), io.LimitReader(file, 64<<20))
-	u.noticeDone(w, r, err, strconv.Itoa(res.Recorded)+" returns recorded, "+strconv.Itoa(len(res.Problems))+" rows not matched.")
+	u.noticeDone(w, r, err, "returns_recorded", map[string]int{"n": res.Recorded, "unmatched": len(res.Problems)})
 }
 
 func (u *UI) noticeSubstitute(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +280,7 @@ func (u *UI) noticeSubstitute(w http.ResponseWriter, r *http.Request) {
 		_, err = u.Notices.StartSubstitute(r.Context(), r.PathValue("id"), notice.SubstituteInput{PostingStartedAt: posting,
 			TollFreeStartedAt: toll, TollFreeNumber: f["toll_free_number"], PostingURL: f["posting_url"], Hold: holdOverride(f)})
 	}
-	u.noticeDone(w, r, err, "Substitute notice recorded: each period runs 90 days.")
+	u.noticeDone(w, r, err, "substitute_started", nil)
 }
 
 func (u *UI) noticeFile(w http.ResponseWriter, r *http.Request) {

@@ -161,9 +161,12 @@ type policiesPage struct {
 	Policies []policyView
 	Policy   *policyView
 	Services []string // on a policy's page: the services it pages for
-	Rows     []int
-	Form     map[string]string
-	Errors   map[string]string
+	// Unreachable are the people its steps name who have no verified
+	// contact method (paging.Unreachable).
+	Unreachable []string
+	Rows        []int
+	Form        map[string]string
+	Errors      map[string]string
 }
 
 func describePolicy(p paging.Policy, users, scheds map[string]string) policyView {
@@ -363,6 +366,9 @@ func (u *UI) policyData(r *http.Request) (policiesPage, error) {
 	}
 	v := describePolicy(pol, l.users, l.scheds)
 	p := policiesPage{Policy: &v, Form: policyForm(pol, l), Rows: seq(min(len(pol.Steps)+1, paging.MaxSteps))}
+	if p.Unreachable, err = u.Pager.Unreachable(ctx, paging.PolicyUsers(pol)); err != nil {
+		return policiesPage{}, err
+	}
 	for _, s := range svcs {
 		if s.EscalationPolicyID == pol.ID {
 			p.Services = append(p.Services, s.Name)
@@ -421,10 +427,13 @@ type schedulesPage struct {
 	Schedules []scheduleView
 	Schedule  *scheduleView
 	Overrides []overrideView
-	Kinds     []choice
-	Rows      []int
-	Form      map[string]string
-	Errors    map[string]string
+	// Unreachable are the people its rotations name who have no verified
+	// contact method (paging.Unreachable).
+	Unreachable []string
+	Kinds       []choice
+	Rows        []int
+	Form        map[string]string
+	Errors      map[string]string
 }
 
 // restrictText writes restriction windows as the form shows them:
@@ -665,6 +674,9 @@ func (u *UI) scheduleData(r *http.Request) (schedulesPage, error) {
 	}
 	p := schedulesPage{Schedule: &v, Kinds: rotationKinds, Form: scheduleForm(s, users),
 		Rows: seq(min(len(s.Rotations)+1, maxRotations))}
+	if p.Unreachable, err = u.Pager.Unreachable(ctx, paging.ScheduleUsers(s)); err != nil {
+		return schedulesPage{}, err
+	}
 	for _, o := range ovs {
 		ov := overrideView{Override: o, User: nameOf(users, o.User)}
 		if o.Replaces != "" {

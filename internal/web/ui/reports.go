@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -24,6 +25,21 @@ func logFilter(r *http.Request) (report.LogFilter, error) {
 	return f, nil
 }
 
+// logQuery is filter f as the query of a breach-log address, so that the
+// CSV export holds what the page shows.
+func logQuery(f report.LogFilter) url.Values {
+	q := url.Values{}
+	if f.Year != 0 {
+		q.Set("year", strconv.Itoa(f.Year))
+	}
+	for k, v := range map[string]string{"status": f.Status, "outcome": f.Outcome, "size": f.Size} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
 // breachLog is the breach log: every case, filterable, with a CSV export.
 func (u *UI) breachLog(w http.ResponseWriter, r *http.Request) {
 	f, err := logFilter(r)
@@ -37,7 +53,7 @@ func (u *UI) breachLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, http.StatusOK, "breach_log", "Breach log", "breach", map[string]any{"Entries": entries, "Filter": f,
-		"Query": r.URL.RawQuery, "Statuses": []string{"open", "overdue", "complete"},
+		"CSV": pageLink("/breach/log.csv", logQuery(f)), "Statuses": []string{"open", "overdue", "complete"},
 		"Outcomes": []string{"pending", "notification_required", "low_probability_of_compromise", "not_breach_secured", "not_breach_exception"}})
 }
 

@@ -71,6 +71,7 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlassForm},
 		{Method: "POST", Pattern: "/incidents/{id}/break-glass", Perm: authz.BreakGlass, handler: u.breakGlass},
 		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.RestrictedManage, handler: u.grantRevoke},
+		{Method: "POST", Pattern: "/incidents/{id}/triage", Perm: authz.IncidentWrite, handler: u.triageAnswer},
 		{Method: "POST", Pattern: "/incidents/{id}/page/acknowledge", Perm: authz.IncidentWrite, handler: u.pageAcknowledge},
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},
@@ -184,6 +185,8 @@ func (u *UI) Routes() []Route {
 func (u *UI) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static))))
+	mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
+	mux.Handle(fallbackPattern, u.fallback(mux))
 	cop := http.NewCrossOriginProtection()
 	for _, rt := range u.Routes() {
 		var h http.Handler = u.guard(rt)

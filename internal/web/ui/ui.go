@@ -16,6 +16,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -191,6 +193,40 @@ var flashes = map[string]flash{
 	"hhs_filed":           {"info", "HHS filing recorded with its tracking number."},
 	"org_saved":           {"info", "Organisation profile saved."},
 	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
+	"notice_settings":     {"info", "Notice settings saved."},
+	"triage_phi":          {"warn", "Classified: PHI is involved. The incident is marked PHI suspected and its breach workflow starts."},
+	"triage_no_phi":       {"info", "Classified: no PHI is involved, so no breach is presumed."},
+	"letters_generated":   {"info", "{n} letters generated, in PDF files with their mailing lists below."},
+	"notices_generated":   {"info", "{n} notices generated."},
+	"emails_sent":         {"info", "{sent} emails sent, {refused} refused, {deferred} not delivered for now (send again later)."},
+	"notices_sent":        {"info", "{n} notices recorded as sent."},
+	"returns_recorded":    {"info", "{n} returned notices recorded; {unmatched} rows matched no notice."},
+	"substitute_started":  {"info", "Substitute notice recorded: each period runs 90 days."},
+}
+
+// flashCountRe finds the counts a flash's text names, such as {n}.
+var flashCountRe = regexp.MustCompile(`\{([a-z]+)\}`)
+
+// flashFor is the flash of a page's query (msg, and the whole numbers its
+// text names), or nil: a count that is not a whole number hides the
+// message, so that a URL can never put words on a page.
+func flashFor(q url.Values) *flash {
+	f, ok := flashes[q.Get("msg")]
+	if !ok {
+		return nil
+	}
+	valid := true
+	f.Text = flashCountRe.ReplaceAllStringFunc(f.Text, func(m string) string {
+		n, err := strconv.Atoi(q.Get(m[1 : len(m)-1]))
+		if err != nil || n < 0 {
+			valid = false
+		}
+		return strconv.Itoa(n)
+	})
+	if !valid {
+		return nil
+	}
+	return &f
 }
 
 // view is what every page template receives.
@@ -203,6 +239,9 @@ type view struct {
 	// Officer is the officer banner, for roles that see restricted
 	// incidents, when an officer alert awaits acknowledgement.
 	Officer *officerBanner
+	// Unheard are the breach reminders that reached no officer lately,
+	// for roles that see restricted incidents.
+	Unheard []report.UnheardReminder
 	Now     time.Time
 	Data    any
 }
@@ -238,15 +277,24 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, ti
 				}
 				v.Officer = &officerBanner{Alerts: alerts, Back: back}
 			}
+			if u.Reports != nil {
+				if v.Unheard, err = u.Reports.Unheard(r.Context()); err != nil {
+					u.Log.ErrorContext(r.Context(), "ui_unheard_reminders_failed", "error", err)
+				}
+			}
 		}
 	}
-	if f, ok := flashes[r.URL.Query().Get("msg")]; ok {
-		v.Flash = &f
-	}
+	v.Flash = flashFor(r.URL.Query())
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		u.Log.ErrorContext(r.Context(), "ui_render_failed", "page", page, "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		if page == "error" {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		req := authz.RequestFrom(r.Context())
+		u.render(w, r, http.StatusInternalServerError, "error", http.StatusText(http.StatusInternalServerError), "",
+			map[string]any{"Status": http.StatusInternalServerError, "Message": "Something went wrong. Quote request id " + req.ID + " to your administrator."})
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -364,13 +412,9 @@ var funcs = template.FuncMap{
 			return fmt.Sprintf("%d days", int(d.Hours()/24))
 		}
 	},
-	"label": func(s any) string {
-		str := strings.ReplaceAll(fmt.Sprint(s), "_", " ")
-		if str == "" {
-			return ""
-		}
-		return strings.ToUpper(str[:1]) + str[1:]
-	},
+	"label":  label,
+	"plural": plural,
+	"who":    who,
 	// key builds a repeated control's name, such as step2_delay.
 	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
 	"recipient": recipientName,
