@@ -108,6 +108,11 @@ var notFreeText = []string{
 	// where Ward runs and publishes: a node's host name, a checkpoint
 	// destination (a file path, a webhook URL without its query)
 	"audit_checkpoints.node", "audit_checkpoint_deliveries.destination",
+
+	// the classification question Ward asks of an incident a PHI service's
+	// alert opened: the incident, who answered, and Ward's own line saying
+	// why it asked (the service's name)
+	"incident_triage.incident_id", "incident_triage.answered_by", "incident_triage.reason",
 }
 
 // notYetSealed are free-text columns that may hold PHI and are not sealed

@@ -1,5 +1,5 @@
 -- Classifying incidents that alerts of PHI services open (issue #14), sqlite
--- dialect. Keep in step with ../postgres/0031_incident_triage.sql.
+-- dialect. Keep in step with ../postgres/0025_incident_triage.sql.
 
 -- An alert from a service that handles PHI no longer presumes a breach:
 -- Ward asks a responder whether the incident is a security incident
