@@ -40,23 +40,38 @@ func (p *Pager) Run(ctx context.Context) {
 func (p *Pager) Tick(ctx context.Context) error {
 	ctx = authz.WithActor(ctx, authz.System)
 	now := p.clock.Now()
-	rows, err := p.db.R.QueryContext(ctx, `SELECT id FROM pages WHERE next_at IS NOT NULL AND next_at <= $1
-		ORDER BY next_at LIMIT $2`, now, maxDue)
+	// One read finds the due pages (pages_due) and whether any message
+	// waits: to be released, to have its lease ended, or to be sent
+	// (notifications_queue). An idle round stops there, having written
+	// nothing.
+	rows, err := p.db.R.QueryContext(ctx, `SELECT id FROM (SELECT id FROM pages WHERE next_at IS NOT NULL AND next_at <= $1
+		ORDER BY next_at LIMIT $2) d
+		UNION ALL SELECT '' WHERE EXISTS (SELECT 1 FROM notifications WHERE status = $3 AND due_at <= $1)
+			OR EXISTS (SELECT 1 FROM notifications WHERE status = $4 AND lease_until < $1)
+			OR EXISTS (SELECT 1 FROM notifications WHERE status = $5)`, now, maxDue, statusScheduled, statusSending, statusQueued)
 	if err != nil {
 		return fmt.Errorf("find due pages: %w", err)
 	}
 	var due []string
+	waiting := false
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return err
 		}
-		due = append(due, id)
+		if id == "" {
+			waiting = true
+		} else {
+			due = append(due, id)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if len(due) == 0 && !waiting {
+		return nil
 	}
 	for _, id := range due {
 		if err := p.advance(ctx, id, now); err != nil {

@@ -289,10 +289,23 @@ const maxSLAChecks = 1000
 // fall due, or none. Any change to an incident brings its check forward
 // to the change (incident.RecheckSLATx), so the checker reads only what
 // is due, whatever the number of open incidents, and writes nothing when
-// nothing is. It returns how many things it said.
+// nothing is. It returns how many things it said. A round looks at up to
+// maxSLAChecks incidents; rounds follow at once while they come full.
 func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 	ctx = authz.WithActor(ctx, authz.System)
 	now := s.clock.Now()
+	said := 0
+	for {
+		n, full, err := s.checkSLARound(ctx, now)
+		said += n
+		if err != nil || !full || ctx.Err() != nil {
+			return said, err
+		}
+	}
+}
+
+// checkSLARound is one round of CheckSLAs; full says it met the cap.
+func (s *Service) checkSLARound(ctx context.Context, now time.Time) (int, bool, error) {
 	type check struct {
 		f  incidentFacts
 		at time.Time
@@ -311,13 +324,13 @@ func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 		return c, err
 	})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	said := 0
 	for _, c := range checks {
 		due, next, err := s.due(ctx, c.f, now)
 		if err != nil {
-			return said, fmt.Errorf("incident %s: %w", c.f.Number, err)
+			return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
 		}
 		err = s.db.Write(ctx, func(tx *sql.Tx) error {
 			if len(due) > 0 {
@@ -335,10 +348,10 @@ func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 			return nil
 		})
 		if err != nil {
-			return said, fmt.Errorf("incident %s: %w", c.f.Number, err)
+			return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
 		}
 	}
-	return said, nil
+	return said, len(checks) == maxSLAChecks, nil
 }
 
 // nextCheck is the first moment after now at which something about
