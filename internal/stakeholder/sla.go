@@ -286,10 +286,12 @@ const maxSLAChecks = 1000
 // reminds the commander, again every update interval while it stays
 // overdue. Each is said once, on the timeline and through contact methods.
 // The incident's next check time is then the next moment anything can
-// fall due, or none. Any change to an incident brings its check forward
-// to the change (incident.RecheckSLATx), so the checker reads only what
-// is due, whatever the number of open incidents, and writes nothing when
-// nothing is. It returns how many things it said. A round looks at up to
+// fall due (nextCheck), or none. What may bring that moment closer brings
+// the check forward to now: a change of the incident's severity or status
+// (package incident), of its severity's SLA policy, or of its breach
+// case's obligations (incident.RecheckSLATx). So the checker reads only
+// what is due, whatever the number of open incidents, and writes nothing
+// when nothing is. It returns how many things it said. A round looks at up to
 // maxSLAChecks incidents; rounds follow at once while they come full.
 func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 	ctx = authz.WithActor(ctx, authz.System)
@@ -313,14 +315,8 @@ func (s *Service) checkSLARound(ctx context.Context, now time.Time) (int, bool, 
 	rows, err := s.db.R.QueryContext(ctx, dueForSLACheckSQL, now, maxSLAChecks)
 	checks, err := db.Collect(rows, err, "list incidents due for an SLA check", func(r *sql.Rows) (check, error) {
 		var c check
-		var closed sql.NullTime
-		err := r.Scan(&c.f.ID, &c.f.Number, &c.f.Severity, &c.f.Category, &c.f.Commander, &c.f.Status, &c.f.PHISuspected,
-			&c.f.CreatedAt, &closed, &c.at)
-		c.f.CreatedAt = c.f.CreatedAt.UTC()
-		if closed.Valid {
-			t := closed.Time.UTC()
-			c.f.ClosedAt = &t
-		}
+		var err error
+		c.f, err = scanFacts(scanAlso{r, &c.at})
 		return c, err
 	})
 	if err != nil {
@@ -353,6 +349,15 @@ func (s *Service) checkSLARound(ctx context.Context, now time.Time) (int, bool, 
 	}
 	return said, len(checks) == maxSLAChecks, nil
 }
+
+// scanAlso scans a row into the destinations it is given and then into
+// more: a fact row followed by other columns.
+type scanAlso struct {
+	r    interface{ Scan(...any) error }
+	more any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.r.Scan(append(dest, s.more)...) }
 
 // nextCheck is the first moment after now at which something about
 // incident f may fall due under pol, given its status st: a target turning
