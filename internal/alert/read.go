@@ -90,7 +90,7 @@ func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 		add("a.service_id = $%d", svc.ID)
 	}
 	if f.Incident != "" {
-		add("(a.incident_id = $%[1]d OR i.number = $%[1]d)", f.Incident)
+		add("a.incident_id = (SELECT id FROM incidents WHERE "+incident.RefColumn(f.Incident)+" = $%d)", f.Incident)
 	}
 	if f.Status != "" {
 		if f.Status != StatusTriggered && f.Status != StatusAcknowledged && f.Status != StatusResolved {

@@ -223,8 +223,13 @@ func (s *Intake) UpdateService(ctx context.Context, id string, in ServiceInput) 
 	return out, nil
 }
 
+// getService reads the service with id, or else the one named id: intake,
+// which always has the id, reads the service by its key alone.
 func getService(ctx context.Context, q db.Querier, id string) (Service, error) {
-	svc, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 OR name = $1`, id))
+	svc, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		svc, err = scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE name = $1`, id))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return Service{}, apperr.New(apperr.NotFound, "no service %q", id)
 	}

@@ -147,7 +147,8 @@ func openDB(ctx context.Context, cfg *config.Config, serve bool) (*db.DB, error)
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, err
 	}
-	return db.Open(ctx, cfg.DatabaseURL())
+	return db.OpenWith(ctx, cfg.DatabaseURL(), db.Options{MaxConns: cfg.DBMaxConns, MinConns: cfg.DBMinConns,
+		StatementTimeout: cfg.DBStatementTimeout})
 }
 
 // openMigrated opens the database and checks that its schema is the one

@@ -411,6 +411,13 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 			return 0, fmt.Errorf("drop obligation: %w", err)
 		}
 	}
+	if len(obs) > 0 {
+		// A closed incident whose case owes notices is chased for status
+		// updates until they are met.
+		if err := incident.RecheckSLATx(ctx, tx, c.IncidentID, now); err != nil {
+			return 0, err
+		}
+	}
 	return len(obs), nil
 }
 

@@ -272,6 +272,9 @@ func (s *Service) Reopen(ctx context.Context, ref, key, reason string) (Obligati
 			AND obligation = $2`, c.ID, key); err != nil {
 			return fmt.Errorf("reopen obligation: %w", err)
 		}
+		if err := incident.RecheckSLATx(ctx, tx, c.IncidentID, now); err != nil {
+			return err
+		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.obligation_reopened", ObjectType: "incident", ObjectID: c.IncidentID,
 			Change: map[string]any{"case_id": c.ID, "obligation": key, "reason": reason, "was_met_at": o.MetAt, "was_met_by": o.MetBy,
 				"was_met_reason": o.MetReason}}); err != nil {

@@ -24,13 +24,18 @@ import (
 
 // Config is every setting Ward reads.
 type Config struct {
-	DataDir      string // folder for the SQLite database, the self-signed certificate and other local state
-	DBURL        string // postgres:// URL, or empty for SQLite in DataDir
-	Listen       string // address the HTTPS server listens on
-	TLSCert      string // operator certificate (PEM); empty: self-signed for localhost
-	TLSKey       string
-	InsecureHTTP bool // serve plain HTTP, for use behind a TLS-terminating load balancer only
-	LogLevel     string
+	DataDir string // folder for the SQLite database, the self-signed certificate and other local state
+	DBURL   string // postgres:// URL, or empty for SQLite in DataDir
+	// PostgreSQL pool and statements (docs/POSTGRESQL.md); SQLite ignores
+	// them. DBMaxConns 0: pgx's default, the larger of 4 and the CPUs.
+	DBMaxConns         int
+	DBMinConns         int
+	DBStatementTimeout time.Duration // 0: none
+	Listen             string        // address the HTTPS server listens on
+	TLSCert            string        // operator certificate (PEM); empty: self-signed for localhost
+	TLSKey             string
+	InsecureHTTP       bool // serve plain HTTP, for use behind a TLS-terminating load balancer only
+	LogLevel           string
 	// MasterKeyFile holds the master key (base64); empty: WARD_MASTER_KEY,
 	// else master.key in DataDir.
 	MasterKeyFile string
@@ -134,7 +139,7 @@ const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 
 // Default returns the defaults.
 func Default() Config {
-	return Config{DataDir: "./ward-data", Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
+	return Config{DataDir: "./ward-data", DBStatementTimeout: time.Minute, Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
 		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000, TimeZone: "UTC",
 		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
@@ -145,6 +150,11 @@ func Default() Config {
 func BindStorage(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data folder (env WARD_DATA)")
 	fs.StringVar(&c.DBURL, "db", c.DBURL, "database: a postgres:// URL; empty for SQLite in the data folder (env WARD_DB)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns,
+		"PostgreSQL: most connections this process opens; 0: the larger of 4 and the CPUs (env WARD_DB_MAX_CONNS)")
+	fs.IntVar(&c.DBMinConns, "db-min-conns", c.DBMinConns, "PostgreSQL: connections kept open when idle (env WARD_DB_MIN_CONNS)")
+	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", c.DBStatementTimeout,
+		"PostgreSQL: longest a statement may run before the server cancels it; 0: no limit (env WARD_DB_STATEMENT_TIMEOUT)")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", c.MasterKeyFile,
 		"file holding the base64 master key; default WARD_MASTER_KEY, else master.key in the data folder (env WARD_MASTER_KEY_FILE)")
 	fs.StringVar(&c.MasterKeyURI, "master-key-uri", c.MasterKeyURI,
@@ -275,6 +285,15 @@ func (c Config) Validate(serve bool) error {
 	if c.DBURL != "" && strings.Contains(c.DBURL, "://") && !strings.HasPrefix(c.DBURL, "postgres://") &&
 		!strings.HasPrefix(c.DBURL, "postgresql://") && !strings.HasPrefix(c.DBURL, "sqlite://") {
 		return fmt.Errorf("db: %q is neither a postgres:// URL nor a SQLite path", redactURL(c.DBURL))
+	}
+	if c.DBMaxConns < 0 || c.DBMaxConns > 1000 {
+		return fmt.Errorf("db-max-conns: must be from 0 (the default) to 1000, got %d", c.DBMaxConns)
+	}
+	if c.DBMinConns < 0 || (c.DBMaxConns > 0 && c.DBMinConns > c.DBMaxConns) {
+		return fmt.Errorf("db-min-conns: must be from 0 to db-max-conns, got %d", c.DBMinConns)
+	}
+	if c.DBStatementTimeout < 0 || (c.DBStatementTimeout > 0 && c.DBStatementTimeout < time.Second) {
+		return fmt.Errorf("db-statement-timeout: must be 0 (no limit) or at least 1s, got %s", c.DBStatementTimeout)
 	}
 	if _, err := c.Level(); err != nil {
 		return err

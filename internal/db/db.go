@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,17 +58,36 @@ func IsPostgres(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
+// Options tune a PostgreSQL connection pool (docs/POSTGRESQL.md); SQLite
+// ignores them. The zero value keeps pgx's defaults and sets no statement
+// timeout.
+type Options struct {
+	// MaxConns caps the pool; 0 keeps pgx's default (the larger of 4
+	// and the number of CPUs) or the URL's pool_max_conns.
+	MaxConns int
+	// MinConns is how many connections the pool keeps open when idle.
+	MinConns int
+	// StatementTimeout makes the server cancel a statement that runs
+	// longer (the statement_timeout setting); 0 sets none.
+	StatementTimeout time.Duration
+}
+
 // Open opens the database that url names: a postgres:// URL, or else the
 // path of a SQLite file (a "sqlite://" prefix is allowed). The SQLite file's
 // folder must exist.
 func Open(ctx context.Context, url string) (*DB, error) {
+	return OpenWith(ctx, url, Options{})
+}
+
+// OpenWith is Open with pool options.
+func OpenWith(ctx context.Context, url string, opts Options) (*DB, error) {
 	if IsPostgres(url) {
-		return openPostgres(ctx, url)
+		return openPostgres(ctx, url, opts)
 	}
 	return openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"))
 }
 
-func openPostgres(ctx context.Context, url string) (*DB, error) {
+func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -76,6 +96,15 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	if opts.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = int32(opts.MaxConns)
+	}
+	if opts.MinConns > 0 {
+		cfg.MinConns = int32(min(opts.MinConns, int(cfg.MaxConns)))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)

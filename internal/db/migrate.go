@@ -143,6 +143,13 @@ func (d *DB) Migrate(ctx context.Context, now func() time.Time, after ...func(co
 			if int(v.Int64) >= m.Version {
 				return nil
 			}
+			if d.Dialect == Postgres {
+				// A migration may rebuild a large table or index: the
+				// statement timeout (Options) is for serving, not this.
+				if _, err := tx.ExecContext(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
@@ -176,12 +183,20 @@ func (d *DB) lockMigrations(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
+	// Another node's migrations may take longer than the statement
+	// timeout: wait for them without one, on this connection only.
+	if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+		_, _ = conn.ExecContext(context.Background(), "RESET statement_timeout")
 		conn.Close()
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
 	return func() {
 		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLockKey)
+		_, _ = conn.ExecContext(context.Background(), "RESET statement_timeout")
 		conn.Close()
 	}, nil
 }

@@ -572,7 +572,7 @@ func VisibleRef(ctx context.Context, q db.Querier, ref string, now time.Time) (i
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	err = q.QueryRowContext(ctx, `SELECT i.id, i.number FROM incidents i WHERE (i.id = $1 OR i.number = $1) AND `+
+	err = q.QueryRowContext(ctx, `SELECT i.id, i.number FROM incidents i WHERE i.`+RefColumn(ref)+` = $1 AND `+
 		VisibleSQL(actor, now, "i", arg), args...).Scan(&id, &number)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", apperr.New(apperr.NotFound, "no incident %q", ref)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/db"
 )
@@ -83,8 +84,8 @@ func nextNumber(ctx context.Context, tx db.Querier, year int) (string, error) {
 }
 
 func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search_version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search_version, sla_check_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $10)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
 		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
@@ -96,11 +97,14 @@ func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
 }
 
 // updateIncident writes inc if the stored row is still at version prev.
+// A change of severity or status brings the SLA checker's next look
+// (sla_check_at) forward to now: it may move what falls due.
 func updateIncident(ctx context.Context, tx db.Querier, inc *Incident, prev int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
 		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
 		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15,
-		restricted = $16 WHERE id = $17 AND version = $18`,
+		restricted = $16, sla_check_at = CASE WHEN severity <> $3 OR status <> $10 THEN $8 ELSE sla_check_at END
+		WHERE id = $17 AND version = $18`,
 		inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected, nullTime(inc.OccurredAt),
 		inc.DetectedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status, inc.Resolution, inc.Commander,
 		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, inc.Restricted, inc.ID, prev)
@@ -115,11 +119,34 @@ func updateIncident(ctx context.Context, tx db.Querier, inc *Incident, prev int6
 	return nil
 }
 
+// RefColumn is the column an incident reference names: id when ref is a
+// UUID, else number (INC-2026-0042). Resolving the reference before the
+// query leaves one equality on one unique column, which every plan answers
+// from that column's index. A query on "id = $1 OR number = $1" instead
+// kept, as a generic prepared-statement plan made while the table was
+// small, a sequential scan of every incident (issue #18).
+func RefColumn(ref string) string {
+	if _, err := uuid.Parse(ref); err == nil {
+		return "id"
+	}
+	return "number"
+}
+
+// incidentByRefSQL reads the incident that ref names, $1.
+func incidentByRefSQL(ref string) string {
+	return "SELECT " + incidentColumns + " FROM incidents WHERE " + RefColumn(ref) + " = $1"
+}
+
+// lockIncidentSQL locks the incident that ref names, $1.
+func lockIncidentSQL(ref string) string {
+	return "UPDATE incidents SET version = version WHERE " + RefColumn(ref) + " = $1"
+}
+
 // lockIncident takes the incident's row lock until the transaction ends, so
 // concurrent changes to one incident queue instead of failing (PostgreSQL;
 // SQLite's write transaction already excludes other writers).
 func lockIncident(ctx context.Context, tx db.Querier, ref string) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE incidents SET version = version WHERE id = $1 OR number = $1", ref); err != nil {
+	if _, err := tx.ExecContext(ctx, lockIncidentSQL(ref), ref); err != nil {
 		return fmt.Errorf("lock incident: %w", err)
 	}
 	return nil
@@ -129,7 +156,7 @@ func lockIncident(ctx context.Context, tx db.Querier, ref string) error {
 // a nil v sees every incident (Ward's own changes, such as alert intake).
 func getIncident(ctx context.Context, q db.Querier, ref string, v *viewer) (Incident, error) {
 	args := []any{ref}
-	query := "SELECT " + incidentColumns + " FROM incidents WHERE (id = $1 OR number = $1)"
+	query := incidentByRefSQL(ref)
 	if v != nil {
 		query += " AND " + v.cond("incidents", binder(&args))
 	}
@@ -353,4 +380,15 @@ func listTasks(ctx context.Context, q db.Querier, incidentID string) ([]Task, er
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// RecheckSLATx makes the SLA checker look at incident id again from at
+// (sla_check_at): what it owes may have changed, as when its breach case's
+// notice obligations do.
+func RecheckSLATx(ctx context.Context, q db.Querier, id string, at time.Time) error {
+	if _, err := q.ExecContext(ctx, `UPDATE incidents SET sla_check_at = $1 WHERE id = $2
+		AND (sla_check_at IS NULL OR sla_check_at > $1)`, at, id); err != nil {
+		return fmt.Errorf("schedule SLA check: %w", err)
+	}
+	return nil
 }

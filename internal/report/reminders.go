@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -82,11 +83,17 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 	}
 	// The first reminder is due this long before a deadline.
 	horizon := now.Add(time.Duration(s.reminders[0]) * day)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT o.case_id, c.incident_id, o.obligation, o.body, o.due_at FROM breach_obligations o
-		JOIN breach_cases c ON c.id = o.case_id WHERE o.met_at IS NULL AND o.due_at <= $1
-		AND NOT EXISTS (SELECT 1 FROM report_reminders r WHERE r.case_id = o.case_id AND r.obligation = o.obligation
-			AND r.due_at = o.due_at AND r.mark = $2)
-		ORDER BY o.due_at LIMIT 1000`, horizon, Overdue)
+	// One read: the unmet obligations whose first reminder time has come
+	// (breach_obligations_due), each with the reminders already sent for
+	// its due time, one row per reminder; an obligation whose reminder of
+	// the moment was sent costs nothing more.
+	rows, err := s.db.R.QueryContext(ctx, `SELECT o.case_id, c.incident_id, o.obligation, o.body, o.due_at, COALESCE(r.mark, '')
+		FROM breach_obligations o JOIN breach_cases c ON c.id = o.case_id
+		LEFT JOIN report_reminders r ON r.case_id = o.case_id AND r.obligation = o.obligation AND r.due_at = o.due_at
+		WHERE o.met_at IS NULL AND o.due_at <= $1
+		AND NOT EXISTS (SELECT 1 FROM report_reminders x WHERE x.case_id = o.case_id AND x.obligation = o.obligation
+			AND x.due_at = o.due_at AND x.mark = $2)
+		ORDER BY o.due_at, o.case_id, o.obligation LIMIT 4000`, horizon, Overdue)
 	if err != nil {
 		return 0, fmt.Errorf("list obligations due: %w", err)
 	}
@@ -94,28 +101,34 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 		caseID, incidentID, key, mark string
 		ob                            rules.Obligation
 		at                            time.Time
+		sent                          []string
 	}
-	var all []due
+	var all []*due
 	for rows.Next() {
 		var d due
-		var body string
-		if err := rows.Scan(&d.caseID, &d.incidentID, &d.key, &body, &d.at); err != nil {
+		var body, sentMark string
+		if err := rows.Scan(&d.caseID, &d.incidentID, &d.key, &body, &d.at, &sentMark); err != nil {
 			rows.Close()
 			return 0, err
+		}
+		if n := len(all); n > 0 && all[n-1].caseID == d.caseID && all[n-1].key == d.key {
+			all[n-1].sent = append(all[n-1].sent, sentMark)
+			continue
 		}
 		if err := json.Unmarshal([]byte(body), &d.ob); err != nil {
 			rows.Close()
 			return 0, err
 		}
 		d.at = d.at.UTC()
-		if d.mark = mark(s.reminders, d.at, now); d.mark != "" {
-			all = append(all, d)
-		}
+		d.mark = mark(s.reminders, d.at, now)
+		d.sent = []string{sentMark}
+		all = append(all, &d)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	all = slices.DeleteFunc(all, func(d *due) bool { return d.mark == "" || slices.Contains(d.sent, d.mark) })
 	sent := 0
 	for _, d := range all {
 		err := s.db.Write(ctx, func(tx *sql.Tx) error {

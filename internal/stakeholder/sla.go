@@ -98,6 +98,13 @@ func (s *Service) SetSLAPolicy(ctx context.Context, p Policy) (Policy, error) {
 			p.Severity); err != nil {
 			return fmt.Errorf("save SLA policy: %w", err)
 		}
+		// The incidents of this severity that the checker may chase look
+		// again under the new targets.
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET sla_check_at = $1 WHERE severity = $2 AND (status <> $3
+			OR EXISTS (SELECT 1 FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
+				WHERE c.incident_id = incidents.id AND o.met_at IS NULL))`, now, p.Severity, incident.Closed); err != nil {
+			return fmt.Errorf("schedule SLA checks: %w", err)
+		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "sla_policy.update", ObjectType: "sla_policy", ObjectID: p.Severity,
 			Change: map[string]any{"old": old, "new": p}})
 		return err
@@ -264,54 +271,126 @@ func target(name string, start time.Time, minutes int, met *time.Time, now time.
 	return t
 }
 
-// CheckSLAs looks at every open incident's SLA once, and at every closed
-// one whose breach case still owes a notice: a target at risk
-// warns the incident commander, a missed one tells the commander and the
-// Security Officers, and an overdue status update reminds the commander,
-// again every update interval while it stays overdue. Each is said once,
-// on the timeline and through contact methods. It returns how many things
-// it said.
+// dueForSLACheckSQL lists the incidents whose SLA check time has come
+// (incidents_sla_check), oldest first; $2 caps the round.
+const dueForSLACheckSQL = `SELECT ` + factColumns + `, i.sla_check_at FROM incidents i
+	WHERE i.sla_check_at IS NOT NULL AND i.sla_check_at <= $1 ORDER BY i.sla_check_at LIMIT $2`
+
+// maxSLAChecks caps the incidents one round of CheckSLAs looks at; the
+// rest wait for the next round.
+const maxSLAChecks = 1000
+
+// CheckSLAs looks at each incident whose SLA check time (sla_check_at) has
+// come: a target at risk warns the incident commander, a missed one tells
+// the commander and the Security Officers, and an overdue status update
+// reminds the commander, again every update interval while it stays
+// overdue. Each is said once, on the timeline and through contact methods.
+// The incident's next check time is then the next moment anything can
+// fall due (nextCheck), or none. What may bring that moment closer brings
+// the check forward to now: a change of the incident's severity or status
+// (package incident), of its severity's SLA policy, or of its breach
+// case's obligations (incident.RecheckSLATx). So the checker reads only
+// what is due, whatever the number of open incidents, and writes nothing
+// when nothing is. It returns how many things it said. A round looks at up to
+// maxSLAChecks incidents; rounds follow at once while they come full.
 func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 	ctx = authz.WithActor(ctx, authz.System)
 	now := s.clock.Now()
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.status <> $1
-		OR EXISTS (SELECT 1 FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
-			WHERE c.incident_id = i.id AND o.met_at IS NULL) ORDER BY i.created_at LIMIT 1000`, incident.Closed)
-	if err != nil {
-		return 0, fmt.Errorf("list open incidents: %w", err)
-	}
-	var open []incidentFacts
-	for rows.Next() {
-		f, err := scanFacts(rows)
-		if err != nil {
-			rows.Close()
-			return 0, err
+	said := 0
+	for {
+		n, full, err := s.checkSLARound(ctx, now)
+		said += n
+		if err != nil || !full || ctx.Err() != nil {
+			return said, err
 		}
-		open = append(open, f)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
+}
+
+// checkSLARound is one round of CheckSLAs; full says it met the cap.
+func (s *Service) checkSLARound(ctx context.Context, now time.Time) (int, bool, error) {
+	type check struct {
+		f  incidentFacts
+		at time.Time
+	}
+	rows, err := s.db.R.QueryContext(ctx, dueForSLACheckSQL, now, maxSLAChecks)
+	checks, err := db.Collect(rows, err, "list incidents due for an SLA check", func(r *sql.Rows) (check, error) {
+		var c check
+		var err error
+		c.f, err = scanFacts(scanAlso{r, &c.at})
+		return c, err
+	})
+	if err != nil {
+		return 0, false, err
 	}
 	said := 0
-	for _, f := range open {
-		due, err := s.due(ctx, f, now)
+	for _, c := range checks {
+		due, next, err := s.due(ctx, c.f, now)
 		if err != nil {
-			return said, fmt.Errorf("incident %s: %w", f.Number, err)
-		}
-		if len(due) == 0 {
-			continue
+			return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
 		}
 		err = s.db.Write(ctx, func(tx *sql.Tx) error {
-			n, err := s.say(ctx, tx, f, due, now)
-			said += n
-			return err
+			if len(due) > 0 {
+				n, err := s.say(ctx, tx, c.f, due, now)
+				said += n
+				if err != nil {
+					return err
+				}
+			}
+			// Unless a change has brought the check forward meanwhile.
+			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET sla_check_at = $1 WHERE id = $2 AND sla_check_at = $3`,
+				next, c.f.ID, c.at); err != nil {
+				return fmt.Errorf("schedule SLA check: %w", err)
+			}
+			return nil
 		})
 		if err != nil {
-			return said, fmt.Errorf("incident %s: %w", f.Number, err)
+			return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
 		}
 	}
-	return said, nil
+	return said, len(checks) == maxSLAChecks, nil
+}
+
+// scanAlso scans a row into the destinations it is given and then into
+// more: a fact row followed by other columns.
+type scanAlso struct {
+	r    interface{ Scan(...any) error }
+	more any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.r.Scan(append(dest, s.more)...) }
+
+// nextCheck is the first moment after now at which something about
+// incident f may fall due under pol, given its status st: a target turning
+// at risk or missed, or a status update falling due (then again every
+// interval while it stays overdue); nil when nothing can. The acknowledge
+// target counts even before a page exists, so a page that starts later is
+// chased in time.
+func nextCheck(f incidentFacts, pol Policy, st Status, now time.Time) *time.Time {
+	var next *time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next == nil || t.Before(*next)) {
+			next = &t
+		}
+	}
+	if f.Status != string(incident.Closed) {
+		for i, minutes := range []int{pol.AckMinutes, pol.FirstUpdateMinutes, pol.ContainMinutes, pol.ResolveMinutes} {
+			if minutes == 0 || st.Targets[i].MetAt != nil {
+				continue
+			}
+			span := time.Duration(minutes) * time.Minute
+			consider(f.CreatedAt.Add(time.Duration(float64(span) * AtRisk)))
+			consider(f.CreatedAt.Add(span))
+		}
+	}
+	if st.NextUpdateDueAt != nil {
+		interval := time.Duration(pol.UpdateIntervalMinutes) * time.Minute
+		due := *st.NextUpdateDueAt
+		if !now.Before(due) {
+			due = due.Add((now.Sub(due)/interval + 1) * interval)
+		}
+		consider(due)
+	}
+	return next
 }
 
 // notice is one thing the SLA checker must say about an incident.
@@ -323,16 +402,17 @@ type notice struct {
 }
 
 // due lists what must be said about incident f now and has not been said,
-// reading only, so that an incident with nothing to say costs no write.
-func (s *Service) due(ctx context.Context, f incidentFacts, now time.Time) ([]notice, error) {
+// and when to look at it next (nextCheck), reading only.
+func (s *Service) due(ctx context.Context, f incidentFacts, now time.Time) ([]notice, *time.Time, error) {
 	pol, err := getPolicy(ctx, s.db.R, f.Severity)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := compute(ctx, s.db.R, f, pol, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	next := nextCheck(f, pol, st, now)
 	var all []notice
 	for _, t := range st.Targets {
 		if f.Status == string(incident.Closed) {
@@ -355,25 +435,17 @@ func (s *Service) due(ctx context.Context, f incidentFacts, now time.Time) ([]no
 				st.NextUpdateDueAt.Format("2006-01-02 15:04"))})
 	}
 	if len(all) == 0 {
-		return nil, nil
+		return nil, next, nil
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT event FROM sla_events WHERE incident_id = $1`, f.ID)
-	if err != nil {
-		return nil, fmt.Errorf("read SLA events: %w", err)
-	}
-	defer rows.Close()
-	said := map[string]bool{}
-	for rows.Next() {
+	events, err := db.Collect(rows, err, "read SLA events", func(r *sql.Rows) (string, error) {
 		var e string
-		if err := rows.Scan(&e); err != nil {
-			return nil, err
-		}
-		said[e] = true
+		return e, r.Scan(&e)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(all, func(n notice) bool { return said[n.event] }), nil
+	return slices.DeleteFunc(all, func(n notice) bool { return slices.Contains(events, n.event) }), next, nil
 }
 
 // say records and sends each notice inside tx, unless another node has

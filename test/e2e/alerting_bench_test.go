@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wardhq/ward/internal/dbtest"
 )
 
 // peakRSSMiB is this process's peak resident memory (VmHWM), in MiB. The
@@ -32,56 +34,38 @@ func peakRSSMiB(b *testing.B) float64 {
 	return 0
 }
 
-// BenchmarkAlertIntake measures durable alert intake on SQLite over HTTPS:
-// b.N distinct alerts (use -benchtime 100000x), each committed before its
+// BenchmarkAlertIntake measures durable alert intake over HTTPS: b.N
+// distinct alerts (use -benchtime 100000x), each committed before its
 // 202, sent as Alertmanager webhook batches of 100 and as single Events API
 // v2 events. The service groups by source: each Alertmanager group (one
 // per batch) is one incident; for Events v2 the sub-benchmark names the
 // grouping, since an alert storm on one service (group_by service) joins
-// one incident while group_by alert opens one incident per alert.
+// one incident while group_by alert opens one incident per alert. It runs
+// on SQLite, and on PostgreSQL too (sub-benchmarks named postgres/…), in a
+// fresh schema each, when WARD_TEST_POSTGRES_URL is set.
 func BenchmarkAlertIntake(b *testing.B) {
-	b.Run("alertmanager-batch100", func(b *testing.B) {
-		w := startWard(b, "")
-		_, ig := w.service("bench-am", false, "source", "alertmanager", "")
-		batches := (b.N + 99) / 100
-		var next atomic.Int64
-		var failed atomic.Int64
-		b.ResetTimer()
-		parallel(8, func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= batches || failed.Load() > 0 {
-					return
-				}
-				n := min(100, b.N-i*100)
-				if code, body := w.post("/intake/alertmanager/"+ig.Key, amBatch(i, n), nil); code != 202 {
-					failed.Add(1)
-					b.Errorf("batch %d: %d %s", i, code, body)
-				}
-			}
-		})
-		b.StopTimer()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
-		b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
-	})
-	for _, group := range []string{"service", "alert"} {
-		b.Run("eventsv2-single-groupby-"+group, func(b *testing.B) {
-			w := startWard(b, "")
-			_, ig := w.service("bench-v2-"+group, false, group, "events_v2", "")
+	for _, dialect := range benchDialects() {
+		prefix := ""
+		if dialect != "sqlite" {
+			prefix = dialect + "/"
+		}
+		b.Run(prefix+"alertmanager-batch100", func(b *testing.B) {
+			w := startWard(b, benchDB(b, dialect))
+			_, ig := w.service("bench-am", false, "source", "alertmanager", "")
+			batches := (b.N + 99) / 100
 			var next atomic.Int64
 			var failed atomic.Int64
 			b.ResetTimer()
-			parallel(32, func() {
+			parallel(8, func() {
 				for {
 					i := int(next.Add(1)) - 1
-					if i >= b.N || failed.Load() > 0 {
+					if i >= batches || failed.Load() > 0 {
 						return
 					}
-					ev := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"a-%d",`+
-						`"payload":{"summary":"latency over budget on host %d","source":"host-%d","severity":"error"}}`, ig.Key, i, i, i%50)
-					if code, body := w.post("/v2/enqueue", ev, nil); code != 202 {
+					n := min(100, b.N-i*100)
+					if code, body := w.post("/intake/alertmanager/"+ig.Key, amBatch(i, n), nil); code != 202 {
 						failed.Add(1)
-						b.Errorf("event %d: %d %s", i, code, body)
+						b.Errorf("batch %d: %d %s", i, code, body)
 					}
 				}
 			})
@@ -89,7 +73,51 @@ func BenchmarkAlertIntake(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
 			b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
 		})
+		for _, group := range []string{"service", "alert"} {
+			b.Run(prefix+"eventsv2-single-groupby-"+group, func(b *testing.B) {
+				w := startWard(b, benchDB(b, dialect))
+				_, ig := w.service("bench-v2-"+group, false, group, "events_v2", "")
+				var next atomic.Int64
+				var failed atomic.Int64
+				b.ResetTimer()
+				parallel(32, func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= b.N || failed.Load() > 0 {
+							return
+						}
+						ev := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"a-%d",`+
+							`"payload":{"summary":"latency over budget on host %d","source":"host-%d","severity":"error"}}`, ig.Key, i, i, i%50)
+						if code, body := w.post("/v2/enqueue", ev, nil); code != 202 {
+							failed.Add(1)
+							b.Errorf("event %d: %d %s", i, code, body)
+						}
+					}
+				})
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+				b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
+			})
+		}
 	}
+}
+
+// benchDialects are the databases benchmarks run on: SQLite, and
+// PostgreSQL when WARD_TEST_POSTGRES_URL is set.
+func benchDialects() []string {
+	if os.Getenv(dbtest.PostgresURLEnv) == "" {
+		return []string{"sqlite"}
+	}
+	return []string{"sqlite", "postgres"}
+}
+
+// benchDB is the --db value of a fresh database of dialect: "" for SQLite
+// in the data folder, else a new PostgreSQL schema dropped when b ends.
+func benchDB(b *testing.B, dialect string) string {
+	if dialect == "sqlite" {
+		return ""
+	}
+	return dbtest.PostgresURL(b)
 }
 
 // amBatch is Alertmanager batch i of n distinct firing alerts, one group.

@@ -1,0 +1,154 @@
+package dbtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/db"
+)
+
+// Statement is a hot query with arguments to run it with.
+type Statement struct {
+	Name string
+	SQL  string
+	Args []any
+}
+
+// MaxWastedRows bounds the rows one node of a hot statement's plan may read
+// and throw away (a filter's or an index recheck's rejects).
+const MaxWastedRows = 100
+
+// GenericPlansHold checks that statements keep fast plans on PostgreSQL
+// when their plans rot the way pgx's cached statements do: on one
+// connection with plan_cache_mode = force_generic_plan, each statement is
+// prepared and run once while the tables are as d holds them now (empty,
+// say), so its generic plan is made and cached; then grow fills the
+// tables without ANALYZE, and each statement runs again (EXPLAIN ANALYZE,
+// in a transaction rolled back) under that cached plan. The test fails if
+// a plan reads one of tables by a sequential scan, or a node of it reads
+// more than MaxWastedRows rows that it throws away.
+func GenericPlansHold(t *testing.T, d *db.DB, tables []string, grow func(), stmts []Statement) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := d.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	run := func(i int, explain string) string {
+		var out strings.Builder
+		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		lits := make([]string, len(stmts[i].Args))
+		for j, a := range stmts[i].Args {
+			lits[j] = literal(a)
+		}
+		rows, err := conn.Query(ctx, explain+"EXECUTE hot_"+strconv.Itoa(i)+"("+strings.Join(lits, ", ")+")")
+		if err != nil {
+			t.Fatalf("%s: %v", stmts[i].Name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if explain == "" {
+				continue
+			}
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", stmts[i].Name, err)
+		}
+		return out.String()
+	}
+	for i, s := range stmts {
+		if _, err := conn.Exec(ctx, "PREPARE hot_"+strconv.Itoa(i)+" AS "+s.SQL); err != nil {
+			t.Fatalf("prepare %s: %v", s.Name, err)
+		}
+		run(i, "")
+	}
+	grow()
+	watched := map[string]bool{}
+	for _, tb := range tables {
+		watched[tb] = true
+	}
+	for i, s := range stmts {
+		var plans []struct {
+			Plan planNode `json:"Plan"`
+		}
+		raw := run(i, "EXPLAIN (ANALYZE, FORMAT JSON) ")
+		if err := json.Unmarshal([]byte(raw), &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("%s: plan %q: %v", s.Name, raw, err)
+		}
+		if bad := plans[0].Plan.faults(watched); len(bad) > 0 {
+			t.Errorf("%s: %s\nquery: %s\nplan: %s", s.Name, strings.Join(bad, "; "), s.SQL, raw)
+		}
+	}
+}
+
+// planNode is one node of EXPLAIN's JSON output.
+type planNode struct {
+	Type             string     `json:"Node Type"`
+	Relation         string     `json:"Relation Name"`
+	Index            string     `json:"Index Name"`
+	RemovedByFilter  float64    `json:"Rows Removed by Filter"`
+	RemovedByRecheck float64    `json:"Rows Removed by Index Recheck"`
+	Loops            float64    `json:"Actual Loops"`
+	Plans            []planNode `json:"Plans"`
+}
+
+// faults lists what is wrong with the plan under n.
+func (n planNode) faults(tables map[string]bool) []string {
+	var out []string
+	if tables[n.Relation] {
+		if n.Type == "Seq Scan" {
+			out = append(out, "sequential scan of "+n.Relation)
+		}
+		if wasted := (n.RemovedByFilter + n.RemovedByRecheck) * max(n.Loops, 1); wasted > MaxWastedRows {
+			out = append(out, fmt.Sprintf("%s on %s (%s) reads and throws away %.0f rows", n.Type, n.Relation, n.Index, wasted))
+		}
+	}
+	for _, c := range n.Plans {
+		out = append(out, c.faults(tables)...)
+	}
+	return out
+}
+
+// literal is v as an SQL literal, for EXECUTE's arguments.
+func literal(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+	case time.Time:
+		return "'" + x.UTC().Format(time.RFC3339Nano) + "'"
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case nil:
+		return "NULL"
+	}
+	if r := reflect.ValueOf(v); r.Kind() == reflect.String {
+		return literal(r.String())
+	}
+	panic(fmt.Sprintf("dbtest: no literal for %T", v))
+}
