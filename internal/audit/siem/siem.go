@@ -139,11 +139,10 @@ func (s *Streamer) run(ctx context.Context, dest Destination) {
 	}
 }
 
-// claimed is a destination this node delivers to; q holds and advances
-// its cursor.
+// claimed is a destination this node delivers to; write advances its
+// cursor.
 type claimed struct {
 	name    string
-	q       db.Querier
 	release func()
 	write   func(ctx context.Context, fn func(q db.Querier) error) error
 }
