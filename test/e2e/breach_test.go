@@ -117,8 +117,9 @@ func TestBreachCaseOpensItself(t *testing.T) {
 				t.Fatalf("opening incident %s's case again: %d, want 409", inc.Number, code)
 			}
 		}
-		// An alert from a service that handles PHI opens an incident with
-		// its case.
+		// An alert from a service that handles PHI opens an incident that
+		// asks a responder to classify it, not a presumed breach: no case
+		// until someone answers "PHI involved" (TestUIPHIAlertAsksToClassify).
 		_, ig := w.service("lab-results", true, "alert", "events_v2", "")
 		if code, body := w.post("/v2/enqueue", `{"routing_key":"`+ig.Key+`","event_action":"trigger","dedup_key":"hl7-feed",
 			"payload":{"summary":"HL7 feed misrouted","source":"lab1","severity":"critical"}}`, nil); code != 202 {
@@ -128,8 +129,8 @@ func TestBreachCaseOpensItself(t *testing.T) {
 		if len(as) != 1 || as[0].IncidentID == "" {
 			t.Fatalf("alerts: %+v", as)
 		}
-		if code, raw := w.do("GET", "/api/v1/incidents/"+as[0].IncidentID+"/breach-case", nil, nil); code != 200 {
-			t.Fatalf("the PHI service's incident has no case: %d %s", code, raw)
+		if code, raw := w.do("GET", "/api/v1/incidents/"+as[0].IncidentID+"/breach-case", nil, nil); code != 404 {
+			t.Fatalf("the PHI service's incident has a case before anyone classified it: %d %s", code, raw)
 		}
 		_, tl := w.do("GET", "/api/v1/incidents/"+created.ID+"/timeline", nil, nil)
 		if !strings.Contains(string(tl), "Breach case opened by Ward (PHI suspected)") {

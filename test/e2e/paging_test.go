@@ -148,10 +148,11 @@ func startHook(t *testing.T) *hookReceiver {
 	return h
 }
 
-// eventually polls cond every 20ms for up to 10s.
+// eventually polls cond every 20ms for up to 30s: the whole-Ward tests run
+// under -race on a busy two-core machine in CI.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}
