@@ -23,6 +23,7 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/testwait"
 	"github.com/wardhq/ward/internal/user"
 )
 
@@ -240,13 +241,7 @@ func TestRestoreDrill(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.Until(t, "the condition", 30*time.Second, cond)
 }
 
 func verifyFile(path string, k Key) (Manifest, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 // secondNode is another Ward node beside e's: a Pager on its own handle
@@ -188,11 +189,7 @@ func TestLeaseRenewedWhileAlive(t *testing.T) {
 // waitFor waits up to 20 seconds for cond.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-	}
+	testwait.Until(t, what, 20*time.Second, cond)
 }
 
 // TestRetryKeepsLinks: a message tried again after a failure carries the

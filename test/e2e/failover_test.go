@@ -20,6 +20,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 // The failover test's timings. Every duty must be done by the survivor
@@ -165,7 +166,9 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 	doneAt := map[string]time.Duration{}
 	var leaderAt time.Duration
 	deadline := f.killedAt.Add(failoverDeadline)
-	for len(doneAt) < len(duties) && time.Now().Before(deadline) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for ; len(doneAt) < len(duties) && time.Now().Before(deadline); <-tick.C {
 		if leaderAt == 0 && f.leader() == second.clientID {
 			leaderAt = time.Since(f.killedAt)
 		}
@@ -174,7 +177,6 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 				doneAt[d.name] = time.Since(f.killedAt)
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	var missing []string
 	for _, d := range duties {
@@ -571,15 +573,11 @@ func (f *failover) exec(query string, args ...any) {
 	}
 }
 
-// waitFor polls cond every 100ms until it holds, or fails the test after
+// waitFor waits until cond holds, or fails the test after
 // limit.
 func (f *failover) waitFor(what string, limit time.Duration, cond func() bool) {
 	f.t.Helper()
-	for deadline := time.Now().Add(limit); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			f.t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-	}
+	testwait.Until(f.t, what, limit, cond)
 }
 
 // backupsMade are the files of the scheduled backups a node's log says it

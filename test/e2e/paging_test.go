@@ -29,6 +29,7 @@ import (
 	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 // mailbox is a real SMTP server (go-smtp) on 127.0.0.1 that offers
@@ -148,16 +149,11 @@ func startHook(t *testing.T) *hookReceiver {
 	return h
 }
 
-// eventually polls cond every 20ms for up to 30s: the whole-Ward tests run
+// eventually waits for cond for up to 30s: the whole-Ward tests run
 // under -race on a busy two-core machine in CI.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testwait.Until(t, what, 30*time.Second, cond)
 }
 
 var (

@@ -20,6 +20,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 // pageLog is a webhook receiver on 127.0.0.1 that keeps every page it
@@ -150,15 +151,11 @@ func TestKillNodeDuringAlertStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testwait.Until(t, "the webhook to be verified", 20*time.Second, func() bool {
 		var n int
-		if err := d.R.QueryRow(`SELECT count(*) FROM contact_methods WHERE verified_at IS NOT NULL`).Scan(&n); err == nil && n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the webhook was not verified within 20s")
-		}
-	}
+		err := d.R.QueryRow(`SELECT count(*) FROM contact_methods WHERE verified_at IS NOT NULL`).Scan(&n)
+		return err == nil && n == 1
+	})
 	must("/api/v1/escalation-policies", map[string]any{"name": "storm",
 		"steps": []map[string]any{{"delay_minutes": 60, "targets": []map[string]string{{"type": "user", "id": "oncall"}}}}}, nil)
 	var svc struct{ ID string }
@@ -226,7 +223,9 @@ func TestKillNodeDuringAlertStorm(t *testing.T) {
 	var byIncident map[string]map[string]notify.WebhookPayload // incident number → notification id → page
 	var copies map[string]int                                  // notification id → arrivals
 	var last time.Time
-	for deadline := sentAll.Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := sentAll.Add(30 * time.Second); ; <-tick.C {
 		hook.mu.Lock()
 		byIncident, copies = map[string]map[string]notify.WebhookPayload{}, map[string]int{}
 		for i, p := range hook.pages {

@@ -34,6 +34,7 @@ import (
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/outbound"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 var start = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -62,13 +63,7 @@ func appendN(t *testing.T, d *db.DB, from, n int) {
 // eventually waits up to 20s for cond.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(t, what, 20*time.Second, cond)
 }
 
 // lag is the value of s's lag metric, its one destination's.
