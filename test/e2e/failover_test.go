@@ -297,8 +297,9 @@ func failoverDuties() []periodicDuty {
 			},
 			arm: func(f *failover, at time.Time) {
 				// The first status update is due an interval after the
-				// incident began.
-				f.exec(`UPDATE incidents SET created_at = $1 WHERE id = $2`, at.Add(-60*time.Minute), slaIncident)
+				// incident began; the checker finds it by its check time,
+				// which the nodes set from the start time when they wrote it.
+				f.exec(`UPDATE incidents SET created_at = $1, sla_check_at = $2 WHERE id = $3`, at.Add(-60*time.Minute), at, slaIncident)
 			},
 			done: func(f *failover) bool { return pages(f, "/carol", "reminder", "status update overdue") > 0 },
 			once: func(f *failover) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wardhq/ward/internal/app"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/keys"
 )
@@ -79,11 +81,30 @@ func TestTwoNodesOneChain(t *testing.T) {
 	if len(tl.Items) != 1+wantNotes {
 		t.Fatalf("shared incident has %d timeline entries, want %d", len(tl.Items), 1+wantNotes)
 	}
+	// The elected leader runs the retention purge once when it starts; its
+	// record lands whenever election finishes, so wait for it, and check that
+	// the two nodes did not both run it.
+	d, err := db.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	retentionRuns := func() int {
+		var n int
+		if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'retention.run'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	eventually(t, "the leader's first retention run", func() bool { return retentionRuns() > 0 })
+	if n := retentionRuns(); n != 1 {
+		t.Fatalf("%d retention runs recorded, want the leader's one", n)
+	}
 	code, out, _ := nodes[0].run("audit", "verify")
 	// The keyset, the default notice templates (seeded once for both nodes),
 	// two tokens, two setup links, the shared incident, one entry per write,
-	// and the record of reading the shared incident's notes.
-	want := fmt.Sprintf("intact: %d entries", 1+1+2+2+1+2*workers*perWorker+1)
+	// the record of reading the shared incident's notes, and the retention run.
+	want := fmt.Sprintf("intact: %d entries", 1+1+2+2+1+2*workers*perWorker+1+1)
 	if code != 0 || !strings.Contains(out, want) {
 		t.Fatalf("audit verify: %d %s, want %q", code, out, want)
 	}
