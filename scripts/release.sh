@@ -7,6 +7,9 @@
 #   ward_VERSION_linux_ARCH.cdx.json its CycloneDX SBOM (the same binary is in
 #                                    the packages and the container image)
 #   ward_VERSION_ARCH.deb, ward-VERSION.ARCH.rpm   packages with a systemd unit (nfpm)
+#   ward_VERSION_linux.oci.tar       the container image of every ARCH built, an
+#                                    OCI image layout in one tar (docker load,
+#                                    podman load, skopeo), made without a daemon
 #   SHA256SUMS                       the SHA-256 of every file above
 #
 # for ARCH in amd64 and arm64. It builds from a clean clone of the commit (the
@@ -15,28 +18,30 @@
 # build id and file times set to the commit's time, so that the same commit
 # and Go toolchain (go.mod's) give the same bytes anywhere.
 #
-#   scripts/release.sh [-o DIR] [-a ARCHES] [--no-packages] [--no-sbom] VERSION [COMMIT]
+#   scripts/release.sh [-o DIR] [-a ARCHES] [--no-packages] [--no-sbom] [--no-image] VERSION [COMMIT]
 #
-# CI runs it for linux/amd64 on every run, packages and SBOM included, to
-# prove that the release still builds (it publishes nothing).
+# CI runs it for linux/amd64 on every run, packages, SBOM and image
+# included, to prove that the release still builds (it publishes nothing).
 set -euo pipefail
 
 out=dist
 arches="amd64 arm64"
 packages=1
 sbom=1
+image=1
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) out=$2; shift 2 ;;
     -a) arches=$2; shift 2 ;;
     --no-packages) packages=0; shift ;;
     --no-sbom) sbom=0; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --no-image) image=0; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     -*) echo "release.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: scripts/release.sh [-o DIR] [-a ARCHES] [--no-packages] [--no-sbom] VERSION [COMMIT]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: scripts/release.sh [-o DIR] [-a ARCHES] [--no-packages] [--no-sbom] [--no-image] VERSION [COMMIT]" >&2; exit 2; }
 version=$1
 case "$version" in
   v[0-9]*.[0-9]*.[0-9]*) ;;
@@ -110,6 +115,14 @@ for arch in $arches; do
     done
   fi
 done
+
+if [ "$image" = 1 ]; then
+  # The CA bundle and its licence come from the build machine's Debian
+  # ca-certificates package.
+  releases=()
+  for arch in $arches; do releases+=("$arch=$work/ward_${v}_linux_${arch}"); done
+  go run ./internal/tools/ociimage -version "$version" -out "$out/ward_${v}_linux.oci.tar" "${releases[@]}"
+fi
 
 cd "$out"
 rm -f SHA256SUMS
