@@ -71,16 +71,17 @@ type ImportOptions struct {
 // with it, 8.8 s with 64 MiB); a batch's changed pages must also fit, or
 // they spill to the log before the commit. The statement journal of each
 // write's savepoint (group commit, package db) is kept in memory instead
-// of a temporary file (8.8 s to 5.7 s). The write-ahead log is copied back
+// of a temporary file (8.8 s to 5.7 s; the writer now always does so). The write-ahead log is copied back
 // into the database every 16,384 pages (64 MiB) instead of every 1,000:
 // an index page that many batches change is copied once, not at every
 // checkpoint. sqliteAfterImport gives all three back. Figures in
 // docs/BENCHMARKS.md.
 var sqliteImportPragmas = []string{"PRAGMA cache_size = -98304", "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 16384"}
 
-// sqliteAfterImport are SQLite's defaults: a cache of 2 MiB, temporary
-// files for statement journals, a checkpoint every 1,000 pages.
-var sqliteAfterImport = []string{"PRAGMA cache_size = -2000", "PRAGMA temp_store = DEFAULT", "PRAGMA wal_autocheckpoint = 1000"}
+// sqliteAfterImport are the writer's own settings: SQLite's default cache
+// of 2 MiB and checkpoint every 1,000 pages, and statement journals in
+// memory (package db opens it so).
+var sqliteAfterImport = []string{"PRAGMA cache_size = -2000", "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 1000"}
 
 func (s *Service) sqlitePragmas(ctx context.Context, pragmas []string) error {
 	for _, p := range pragmas {

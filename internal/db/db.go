@@ -125,6 +125,16 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 	"&_pragma=synchronous(FULL)&_time_format=sqlite"
 
+// writerTempStore keeps the SQLite writer's statement journals in memory
+// (temp_store MEMORY). Every write of a group-committed batch runs in a
+// savepoint, and with foreign keys on most statements keep a statement
+// journal too; on files, those journals spill to a temporary file past
+// 64 KiB, and writing it was 11% of all CPU when every alert opened an
+// incident (docs/BENCHMARKS.md). They exist only to roll back a savepoint
+// or a failed statement, never for durability, which the write-ahead log
+// gives; they hold what one transaction changes.
+const writerTempStore = "_pragma=temp_store(MEMORY)"
+
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database path is empty")
@@ -137,7 +147,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("database folder: %w", err)
 	}
 	base := "file:" + abs + "?" + sqlitePragmas
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate&"+writerTempStore)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}

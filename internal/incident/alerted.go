@@ -80,7 +80,7 @@ func (s *Service) Meta(ctx context.Context, ref string) (Incident, error) {
 // GetTx returns incident ref inside tx, whoever asks, without its title
 // or description: for services acting on an incident they were handed.
 func (s *Service) GetTx(ctx context.Context, tx *sql.Tx, ref string) (Incident, error) {
-	inc, err := getIncident(ctx, tx, ref, nil)
+	inc, err := getIncident(ctx, s.db.In(tx), ref, nil)
 	inc.Title, inc.Description = "", ""
 	return inc, err
 }

@@ -9,7 +9,9 @@ package rules
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,6 +132,14 @@ type Engine struct {
 
 	mu       sync.Mutex
 	programs map[string]compiled // by rule id
+	enabled  ruleSet             // the enabled rules, as last read
+}
+
+// ruleSet is the enabled rules as read at a generation of the rules.
+type ruleSet struct {
+	loaded     bool
+	generation int64
+	rules      []Rule
 }
 
 type compiled struct {
@@ -297,6 +307,9 @@ func (e *Engine) save(ctx context.Context, ref string, in Input) (Rule, error) {
 		if err != nil {
 			return fmt.Errorf("save rule: %w", err)
 		}
+		if err := newGeneration(ctx, tx); err != nil {
+			return err
+		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "rule", ObjectID: out.ID,
 			Change: map[string]any{"old": old, "new": out}})
 		return err
@@ -341,4 +354,55 @@ func rules(ctx context.Context, q db.Querier, enabledOnly bool) ([]Rule, error) 
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY name`)
 	return db.Collect(rows, err, "list rules", func(r *sql.Rows) (Rule, error) { return scanRule(r) })
+}
+
+// generationCounter names the row of counters that changes, to a new
+// random value, in the transaction of every change to the rules. Each node
+// keeps the enabled rules in memory with the generation it read them at,
+// and reads that one row, not the rules, in every transaction that runs
+// them; so a rule saved on one node is in force on every node from its
+// commit on. The value is random rather than counted so that a change
+// rolled back (and the rules another write saw inside it, in SQLite's
+// shared group-commit transaction) can never share a generation with a
+// change that commits.
+const generationCounter = "rules:generation"
+
+// newGeneration marks the rules changed, inside the transaction that
+// changes them.
+func newGeneration(ctx context.Context, tx *sql.Tx) error {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	g := int64(binary.BigEndian.Uint64(b[:]) >> 1)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, generationCounter, g); err != nil {
+		return fmt.Errorf("mark the rules changed: %w", err)
+	}
+	return nil
+}
+
+// enabledRules returns the enabled rules in force in tx: those kept in
+// memory when the generation that tx reads is the one they were read at,
+// else the rules read again. (No generation row: no rule saved since the
+// row was introduced; the rules are read once and kept under 0.)
+func (e *Engine) enabledRules(ctx context.Context, tx *sql.Tx) ([]Rule, error) {
+	q := e.db.In(tx)
+	var g int64
+	err := q.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`, generationCounter).Scan(&g)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read the rules' generation: %w", err)
+	}
+	e.mu.Lock()
+	kept := e.enabled
+	e.mu.Unlock()
+	if kept.loaded && kept.generation == g {
+		return kept.rules, nil
+	}
+	rs, err := rules(ctx, q, true)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.enabled = ruleSet{loaded: true, generation: g, rules: rs}
+	e.mu.Unlock()
+	return rs, nil
 }

@@ -73,11 +73,11 @@ func (e *Engine) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc incident
 			return err
 		}
 	}
-	rs, err := rules(ctx, tx, true)
+	rs, err := e.enabledRules(ctx, tx)
 	if err != nil || len(rs) == 0 {
 		return err
 	}
-	subj, err := subject(ctx, tx, inc)
+	subj, err := subject(ctx, e.db.In(tx), inc)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,27 @@ func (e *Engine) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc incident
 // AlertsJoinedTx runs the rules again once an incident's new alerts are
 // recorded, so that rules on its services and alert count see them. It
 // implements alert.Watcher.
+//
+// With no rule enabled, only the breach case's automatic opening can act,
+// and only on an incident marked phi_suspected: then the incident is not
+// read at all, or only that mark of it.
 func (e *Engine) AlertsJoinedTx(ctx context.Context, tx *sql.Tx, incidentID string) error {
+	rs, err := e.enabledRules(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		if !e.autoOpen || e.cases == nil {
+			return nil
+		}
+		var phi bool
+		if err := e.db.In(tx).QueryRowContext(ctx, `SELECT phi_suspected FROM incidents WHERE id = $1`, incidentID).Scan(&phi); err != nil {
+			return fmt.Errorf("read the incident: %w", err)
+		}
+		if !phi {
+			return nil
+		}
+	}
 	inc, err := e.incidents.GetTx(ctx, tx, incidentID)
 	if err != nil {
 		return err
