@@ -164,10 +164,26 @@ func TestKillNodeDuringAlertStorm(t *testing.T) {
 	must("/api/v1/services/"+svc.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "mon"}, &ig)
 
 	// 600 triggers at about 200 a second, to the victim until it dies
-	// after the 200th 202 (it is woken by each, so it is the one sending
-	// their pages, more slowly than they come: it always has pages on their
-	// way), then to the other; a trigger the dead node does not answer goes
-	// to the other, as a load balancer would send it.
+	// after the 200th 202, at a moment it has pages on their way (it is
+	// woken by each trigger, so it is the one sending their pages, more
+	// slowly than they come; on a loaded machine it may not have claimed
+	// any yet at the 200th), then to the other; a trigger the dead node does
+	// not answer goes to the other, as a load balancer would send it. The
+	// victim started last, so its paging lease is the newer.
+	testwait.Until(t, "both nodes' paging leases", 20*time.Second, func() bool {
+		var n int
+		err := d.R.QueryRow(`SELECT count(*) FROM paging_nodes`).Scan(&n)
+		return err == nil && n == 2
+	})
+	var victim string
+	if err := d.R.QueryRow(`SELECT id FROM paging_nodes ORDER BY started_at DESC LIMIT 1`).Scan(&victim); err != nil {
+		t.Fatal(err)
+	}
+	victimSending := func() bool {
+		var n int
+		err := d.R.QueryRow(`SELECT count(*) FROM notifications WHERE status = 'sending' AND claimed_by = $1`, victim).Scan(&n)
+		return err == nil && n > 0
+	}
 	const alerts, rate = 600, 200
 	var accepted atomic.Int64
 	var killedAt atomic.Int64
@@ -197,7 +213,7 @@ func TestKillNodeDuringAlertStorm(t *testing.T) {
 				t.Errorf("trigger %d: %d %v", i, code, err)
 				return
 			}
-			if accepted.Add(1) == 200 {
+			if accepted.Add(1) >= 200 && killedAt.Load() == 0 && victimSending() {
 				kill.Do(func() {
 					killedAt.Store(time.Now().UnixNano())
 					_ = nodes[1].cmd.Process.Signal(syscall.SIGKILL)
