@@ -234,13 +234,16 @@ type showPage struct {
 	Phases   []phase
 	Timeline []incident.Event
 	Tasks    []incident.Task
-	Alerts   []alert.Alert
-	Members  []incident.Member
-	Grants   []incident.Grant  // for roles with incident:restricted
-	Services map[string]string // service id to name, for the alerts
-	Paging   *pagingView       // nil when the incident was never paged
-	Stake    *stakeView
-	Breach   *breachSummary // nil when the incident has no breach case
+	// TaskNumbers number the tasks as the list shows them, by id, so the
+	// timeline names a task by its place in the list, never its id.
+	TaskNumbers map[string]int
+	Alerts      []alert.Alert
+	Members     []incident.Member
+	Grants      []incident.Grant  // for roles with incident:restricted
+	Services    map[string]string // service id to name, for the alerts
+	Paging      *pagingView       // nil when the incident was never paged
+	Stake       *stakeView
+	Breach      *breachSummary // nil when the incident has no breach case
 	// LastPaging is the newest paging entry of the timeline: who was
 	// paged, and who was not reached and why.
 	LastPaging string
@@ -345,7 +348,10 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 		}
 	}
 	p := showPage{LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
-		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
+		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs, TaskNumbers: make(map[string]int, len(tasks))}
+	for i, t := range tasks {
+		p.TaskNumbers[t.ID] = i + 1
+	}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {
 			p.Skippable = append(p.Skippable, string(s))
