@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/labels"
 )
 
 // Service manages breach cases.
@@ -499,7 +500,8 @@ func (s *Service) Determine(ctx context.Context, ref string, d rules.Determinati
 			return err
 		}
 		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
-			"Determination version %d signed by %s: %s (%s). %d notice obligations.", out.Version, actor.Name, res.Outcome, res.Citation, n))
+			"Determination version %d signed by %s: %s (%s). %s.", out.Version, actor.Name, labels.Of(string(res.Outcome)), res.Citation,
+			labels.Count(n, "notice obligation", "notice obligations")))
 	})
 	if err != nil {
 		return Determination{}, err

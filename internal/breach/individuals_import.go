@@ -234,8 +234,12 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 		if res.Counts, res.Obligations, err = s.recountTx(ctx, tx, c, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE breach_individual_imports SET finished_at = $1, updated_at = $1 WHERE id = $2`,
-			now, res.ID); err != nil {
+		probs, err := json.Marshal(res.Problems[:min(len(res.Problems), StoredProblems)])
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE breach_individual_imports SET finished_at = $1, updated_at = $1, problems = $2 WHERE id = $3`,
+			now, string(probs), res.ID); err != nil {
 			return fmt.Errorf("save import: %w", err)
 		}
 		return s.incidents.RecordTx(ctx, tx, c.IncidentID, incident.EventBreach, fmt.Sprintf(
@@ -660,7 +664,15 @@ type ImportStatus struct {
 	Updated    int
 	Rejected   int
 	SHA256     string
+	// Problems are the first StoredProblems rejected rows of a finished
+	// import (line, field and Ward's reason, never a value from the file).
+	Problems []RowProblem
 }
+
+// StoredProblems is how many rejected rows an import keeps for the page
+// an upload leads to; the API's answer to an upload lists up to
+// MaxReportedProblems.
+const StoredProblems = 200
 
 // Imports lists the latest imports into incident ref's case, newest
 // first, at most limit: their progress, no PHI.
@@ -673,13 +685,17 @@ func (s *Service) Imports(ctx context.Context, ref string, limit int) ([]ImportS
 		return nil, err
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT id, imported_by, started_at, updated_at, finished_at, lines_read, created, updated,
-		rejected, file_sha256 FROM breach_individual_imports WHERE case_id = $1 ORDER BY started_at DESC LIMIT $2`, c.ID, limit)
+		rejected, file_sha256, problems FROM breach_individual_imports WHERE case_id = $1 ORDER BY started_at DESC LIMIT $2`, c.ID, limit)
 	return db.Collect(rows, err, "read imports", func(r *sql.Rows) (ImportStatus, error) {
 		var st ImportStatus
 		var fin sql.NullTime
+		var probs string
 		if err := r.Scan(&st.ID, &st.ImportedBy, &st.StartedAt, &st.UpdatedAt, &fin, &st.Lines, &st.Created, &st.Updated,
-			&st.Rejected, &st.SHA256); err != nil {
+			&st.Rejected, &st.SHA256, &probs); err != nil {
 			return ImportStatus{}, err
+		}
+		if err := json.Unmarshal([]byte(probs), &st.Problems); err != nil {
+			return ImportStatus{}, fmt.Errorf("read an import's problems: %w", err)
 		}
 		st.StartedAt, st.UpdatedAt = st.StartedAt.UTC(), st.UpdatedAt.UTC()
 		if fin.Valid {

@@ -78,6 +78,7 @@ var notFreeText = []string{
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_determinations.why", "breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
 	"retention_policy.body", "retention_runs.counts",
+	"breach_individual_imports.problems",
 
 	// staff as the audit trail names them (usernames, actor strings)
 	"audit_log.actor", "break_glass_grants.actor", "breach_cases.opened_by", "breach_determinations.signed_by",

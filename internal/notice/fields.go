@@ -247,7 +247,7 @@ func CheckFields(field, body string) error {
 		return apperr.Field(field, "%s", cleanTemplateError(err))
 	}
 	if err := t.Execute(&cappedBuffer{}, sample()); err != nil {
-		return apperr.Field(field, "%s (the merge fields are listed in docs/NOTICES.md, e.g. {{.Entity.Name}}, {{.Individual.Name}}, {{.Breach.DiscoveredOn}}, {{.Contact.TollFree}})",
+		return apperr.Field(field, "%s: use the merge fields Ward fills in, such as {{.Entity.Name}}, {{.Individual.Name}}, {{.Breach.DiscoveredOn}} or {{.Contact.TollFree}}",
 			cleanTemplateError(err))
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/labels"
 )
 
 // The sizes of a breach the HHS portal distinguishes (45 CFR 164.408(b),
@@ -178,7 +179,8 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 		p.IndividualNoticeEnd = d.IndividualNoticeEnd
 	}
 	if hhs == nil {
-		miss("hhs", "the case owes no notice to HHS (outcome %s, role %s): there is nothing to file", c.Outcome, c.Facts.Role)
+		miss("hhs", "the case owes no notice to HHS (%s; %s): there is nothing to file", labels.Of(string(c.Outcome)),
+			strings.ToLower(labels.Of(string(c.Facts.Role))))
 	} else {
 		p.HHSMode = string(hhs.HHSMode)
 		due := hhs.Due
@@ -189,7 +191,7 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 	}
 	fill := func(field, value, how string) {
 		if strings.TrimSpace(value) == "" {
-			miss(field, "fill %s before filing (%s)", field, how)
+			miss(field, "fill %s before filing (%s)", labels.ReportField(field), how)
 		}
 	}
 	const orgHow = "in the organisation profile, which an administrator edits"
@@ -207,20 +209,21 @@ func buildPacket(c breach.Case, obs []breach.Obligation, counts breach.Counts, o
 		fill("business_associate.name", d.BusinessAssociate.Name, detailsHow)
 	}
 	if d.BreachStart == nil {
-		miss("breach_start", "fill breach_start before filing (%s)", detailsHow)
+		miss("breach_start", "fill %s before filing (%s)", labels.ReportField("breach_start"), detailsHow)
 	}
 	if d.BreachEnd == nil {
-		miss("breach_end", "fill breach_end before filing (%s)", detailsHow)
+		miss("breach_end", "fill %s before filing (%s)", labels.ReportField("breach_end"), detailsHow)
 	}
 	if c.Facts.Individuals <= 0 {
 		miss("individuals", "fill the number of individuals affected in the case's facts (an estimate is allowed) before filing")
 	}
 	list := func(field string, got []string, other, otherField string) {
 		if len(got) == 0 {
-			miss(field, "choose at least one of %s before filing (%s)", field, detailsHow)
+			miss(field, "choose %s before filing (%s)", labels.ReportField(field), detailsHow)
 		}
 		if otherField != "" && slices.Contains(got, "other") && strings.TrimSpace(other) == "" {
-			miss(otherField, "say what %s is \"other\" in %s before filing (%s)", field, otherField, detailsHow)
+			miss(otherField, "fill %s, as \"other\" is chosen for %s, before filing (%s)", labels.ReportField(otherField),
+				labels.ReportField(field), detailsHow)
 		}
 	}
 	list("breach_types", d.BreachTypes, d.BreachTypeOther, "breach_type_other")

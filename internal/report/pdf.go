@@ -12,6 +12,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/labels"
 )
 
 // Labels is the portal's words for got in vocab, one a line; "other" is
@@ -60,10 +61,10 @@ func PDF(p Packet) ([]byte, error) {
 	if len(p.Missing) > 0 {
 		doc.SetFont("go", "B", 11)
 		doc.SetTextColor(160, 0, 0)
-		doc.MultiCell(0, 6, fmt.Sprintf("NOT READY TO FILE: %d fields to fill", len(p.Missing)), "", "L", false)
+		doc.MultiCell(0, 6, "NOT READY TO FILE: "+labels.Count(len(p.Missing), "field", "fields")+" to fill", "", "L", false)
 		doc.SetFont("go", "", 9)
 		for _, m := range p.Missing {
-			doc.MultiCell(0, 5, "• "+m.Field+": "+m.Message, "", "L", false)
+			doc.MultiCell(0, 5, "• "+labels.Sentence(m.Message)+".", "", "L", false)
 		}
 		doc.SetTextColor(0, 0, 0)
 		doc.Ln(3)

@@ -14,6 +14,7 @@ import (
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/labels"
 )
 
 // Overdue is the reminder mark of a deadline that has passed.
@@ -161,11 +162,11 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 			if k, _ := res.RowsAffected(); k == 0 {
 				return nil
 			}
-			note := fmt.Sprintf("Reminder: notice obligation %s is due %s (%s days); the Privacy and Security Officers were reminded (%d messages).",
-				d.key, breach.FormatDue(d.at, org.Zone), d.mark, n)
+			note := fmt.Sprintf("Reminder: the notice to %s is due %s (%s days); the Privacy and Security Officers were reminded (%s).",
+				breach.Label(d.ob), breach.FormatDue(d.at, org.Zone), d.mark, labels.Count(n, "message", "messages"))
 			if d.mark == Overdue {
-				note = fmt.Sprintf("OVERDUE: notice obligation %s was due %s (%s); the Privacy and Security Officers were told (%d messages).",
-					d.key, breach.FormatDue(d.at, org.Zone), d.ob.Citation, n)
+				note = fmt.Sprintf("OVERDUE: the notice to %s was due %s (%s); the Privacy and Security Officers were told (%s).",
+					breach.Label(d.ob), breach.FormatDue(d.at, org.Zone), d.ob.Citation, labels.Count(n, "message", "messages"))
 			}
 			if err := s.incidents.RecordTx(ctx, tx, d.incidentID, incident.EventBreach, note); err != nil {
 				return err

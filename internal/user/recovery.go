@@ -92,7 +92,9 @@ func (s *Service) TakeRecoveryCodes(ctx context.Context) ([]string, error) {
 }
 
 // RegenerateRecoveryCodes replaces the signed-in user's recovery codes
-// with 10 new ones, returned this once, after checking their password
+// with 10 new ones, returned this once and, in a web session, kept sealed
+// for TakeRecoveryCodes to show once (the page a form redirects to),
+// after checking their password
 // again as RemoveWebAuthnKey does (a wrong one counts toward the
 // lockout). The old codes stop working. A user without a second factor
 // has no codes to regenerate (Conflict).
@@ -127,6 +129,15 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, password string) 
 		}
 		if err := replaceRecoveryCodes(ctx, tx, u.ID, hashes, now); err != nil {
 			return err
+		}
+		if cur, ok := sessionFrom(ctx); ok && cur.UserID == u.ID && s.opts.Secrets != nil {
+			sealed, err := s.opts.Secrets.Seal([]byte(strings.Join(codes, " ")), shownTable, shownColumn, cur.ID)
+			if err != nil {
+				return fmt.Errorf("recovery codes: seal: %w", err)
+			}
+			if err := putCodesToShow(ctx, tx, cur.ID, sealed, now.Add(ceremonyTTL), now); err != nil {
+				return err
+			}
 		}
 		if err := clearAccount(ctx, tx, u.Username); err != nil {
 			return err

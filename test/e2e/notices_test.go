@@ -342,8 +342,8 @@ func TestNotices(t *testing.T) {
 			names = append(names, f.Name)
 		}
 		slices.Sort(names)
-		if want := []string{"state_ag-state_regulator-NY-ag.pdf", "state_ag-state_regulator-NY-hhs-ag.pdf",
-			"state_ag-state_regulator-OR-ag-hipaa.pdf"}; run.Notices != len(want) || !slices.Equal(names, want) {
+		if want := []string{"state-ag-state-regulator-NY-ag.pdf", "state-ag-state-regulator-NY-hhs-ag.pdf",
+			"state-ag-state-regulator-OR-ag-hipaa.pdf"}; run.Notices != len(want) || !slices.Equal(names, want) {
 			t.Fatalf("State notices: %+v, want %v", run, want)
 		}
 		if code, raw := w.do("POST", base+"/notices/documents", map[string]any{"kind": "media_release"}, nil); code != 409 {

@@ -443,7 +443,7 @@ func TestBreachReminders(t *testing.T) {
 		w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/timeline", nil, &events)
 		n := 0
 		for _, e := range events.Items {
-			if strings.Contains(e.Note, "OVERDUE: notice obligation individuals") {
+			if strings.Contains(e.Note, "OVERDUE: the notice to Individuals") {
 				n++
 			}
 		}

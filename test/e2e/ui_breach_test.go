@@ -153,7 +153,7 @@ func TestUIBreachCase(t *testing.T) {
 			t.Fatalf("mark met again: %d %.500s", code, where)
 		}
 		_, page = admin.send("GET", "/incidents/"+inc.Number, nil)
-		if !strings.Contains(page, `href="`+casePath+`"`) || !strings.Contains(page, "Notification required") {
+		if !strings.Contains(page, `href="`+casePath+`"`) || !strings.Contains(page, "Breach: notification required") {
 			t.Errorf("incident page's breach section: %.300s", page)
 		}
 		_, board := admin.send("GET", "/breach/deadlines", nil)

@@ -13,7 +13,8 @@ import (
 )
 
 // upload posts file as the multipart form field "file", the CSRF token
-// first, as the import form does.
+// first, as the import form does; it returns the status and the redirect's
+// address followed by the body.
 func (b *browserless) upload(path string, file string) (int, string) {
 	b.t.Helper()
 	var body bytes.Buffer
@@ -33,11 +34,13 @@ func (b *browserless) upload(path string, file string) (int, string) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(raw)
+	return resp.StatusCode, resp.Header.Get("Location") + string(raw)
 }
 
 // TestUIBreachIndividuals uploads a list on the case's individuals page:
-// the validation report lists the bad row by line and field, the counts
+// the upload redirects to the page (a reload does not import again, and
+// the form's address opened by itself leads to the page, not a 405),
+// whose validation report lists the bad row by line and field, the counts
 // and the substitute notice show, the administrator sees names and a
 // stakeholder does not. The parties page adds a customer
 // and sets the organisation's role. On both databases.
@@ -52,10 +55,35 @@ func TestUIBreachIndividuals(t *testing.T) {
 			t.Fatalf("empty page: %d %.500s", code, body)
 		}
 		list := "name,state,email\nZebediah Quillfeather,CA,zq@example.com\nAnn Lee,CA,\nBo Ray,Narnia,\n"
-		code, body := admin.upload(page+"/import", list)
-		if code != 200 || !strings.Contains(body, "3 rows read: 2 new, 0 updated, 1 rejected") ||
-			!strings.Contains(body, "<td>4</td><td>state</td>") {
-			t.Fatalf("upload: %d %.3000s", code, body)
+		code, loc := admin.upload(page+"/import", list)
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, page+"?import=") {
+			t.Fatalf("upload: %d, want a redirect to the page: %.3000s", code, loc)
+		}
+		var body string
+		for range 2 { // the page, then a reload of it
+			code, body = admin.send("GET", loc, nil)
+			if code != 200 || !strings.Contains(body, "3 rows read, 2 new, 0 updated, 1 rejected") ||
+				!strings.Contains(body, "<td>4</td><td>state</td>") {
+				t.Fatalf("the page an upload leads to: %d %.3000s", code, body)
+			}
+		}
+		var imports []struct{ ID string }
+		w.must(200, "GET", "/api/v1/incidents/"+inc.ID+"/breach-case/individuals/imports", nil, &imports)
+		if len(imports) != 1 {
+			t.Fatalf("%d imports after an upload and a reload, want 1", len(imports))
+		}
+		req, err := http.NewRequest(http.MethodGet, admin.base+page+"/import", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html")
+		resp, err := admin.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != page {
+			t.Fatalf("the upload's address opened by itself (Back): %d to %q, want the page", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		// A value of its own, which a random token on the page cannot contain by chance.
 		if strings.Contains(body, "Narnia") {

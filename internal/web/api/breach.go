@@ -417,7 +417,8 @@ func (h handler) registerIndividuals(api huma.API, tag string) {
 			}
 			out := &struct{ Body []IndividualsImportStatus }{Body: make([]IndividualsImportStatus, len(list))}
 			for i, st := range list {
-				out.Body[i] = IndividualsImportStatus(st)
+				out.Body[i] = IndividualsImportStatus{ID: st.ID, ImportedBy: st.ImportedBy, StartedAt: st.StartedAt, UpdatedAt: st.UpdatedAt,
+					FinishedAt: st.FinishedAt, Lines: st.Lines, Created: st.Created, Updated: st.Updated, Rejected: st.Rejected, SHA256: st.SHA256}
 			}
 			return out, nil
 		})

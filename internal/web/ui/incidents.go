@@ -2,6 +2,7 @@ package ui
 
 import (
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/retention"
 )
@@ -32,6 +34,10 @@ func strs[T ~string](in []T) []string {
 }
 
 type dashboardPage struct {
+	// Cases are the breach cases the viewer may see that owe a notice,
+	// overdue first, then by their next deadline: a Privacy Officer's
+	// work, at the top of their home page.
+	Cases      []caseDeadline
 	BySeverity []countRow
 	ByPhase    []countRow
 	Open       []incident.Incident
@@ -66,6 +72,12 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 		return a.CreatedAt.Compare(b.CreatedAt)
 	})
 	p := dashboardPage{Open: open, Now: u.Clock.Now(), More: more}
+	obs, err := u.Breach.Board(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.Cases = caseDeadlines(obs, p.Now)
 	for _, sev := range incident.Severities {
 		n := 0
 		for _, inc := range open {
@@ -234,13 +246,16 @@ type showPage struct {
 	Phases   []phase
 	Timeline []incident.Event
 	Tasks    []incident.Task
-	Alerts   []alert.Alert
-	Members  []incident.Member
-	Grants   []incident.Grant  // for roles with incident:restricted
-	Services map[string]string // service id to name, for the alerts
-	Paging   *pagingView       // nil when the incident was never paged
-	Stake    *stakeView
-	Breach   *breachSummary // nil when the incident has no breach case
+	// TaskNumbers number the tasks as the list shows them, by id, so the
+	// timeline names a task by its place in the list, never its id.
+	TaskNumbers map[string]int
+	Alerts      []alert.Alert
+	Members     []incident.Member
+	Grants      []incident.Grant  // for roles with incident:restricted
+	Services    map[string]string // service id to name, for the alerts
+	Paging      *pagingView       // nil when the incident was never paged
+	Stake       *stakeView
+	Breach      *breachSummary // nil when the incident has no breach case
 	// LastPaging is the newest paging entry of the timeline: who was
 	// paged, and who was not reached and why.
 	LastPaging string
@@ -345,7 +360,10 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 		}
 	}
 	p := showPage{LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
-		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs}
+		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs, TaskNumbers: make(map[string]int, len(tasks))}
+	for i, t := range tasks {
+		p.TaskNumbers[t.ID] = i + 1
+	}
 	for _, s := range incident.Statuses {
 		if s != incident.Closed && slices.Index(incident.Statuses, s) > slices.Index(incident.Statuses, inc.Status) {
 			p.Skippable = append(p.Skippable, string(s))
@@ -511,4 +529,45 @@ func (u *UI) taskUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=task#tasks")
+}
+
+// caseDeadline is a breach case on the home page: its next unmet
+// obligation and how many are overdue.
+type caseDeadline struct {
+	Next    breach.Obligation
+	Name    string // the next obligation's recipient, for people
+	Days    int    // whole days left, or overdue
+	Overdue int    // obligations past due
+	Open    int    // obligations not met
+}
+
+// caseDeadlines groups the deadline board's obligations (earliest due
+// first) by case: cases with an overdue notice first, then by the next
+// deadline.
+func caseDeadlines(obs []breach.Obligation, now time.Time) []caseDeadline {
+	var out []caseDeadline
+	at := map[string]int{}
+	for _, o := range obs {
+		i, ok := at[o.CaseID]
+		if !ok {
+			i = len(out)
+			at[o.CaseID] = i
+			out = append(out, caseDeadline{Next: o, Name: breach.Label(o.Obligation),
+				Days: int(math.Ceil(math.Abs(o.Due.Sub(now).Hours()) / 24))})
+		}
+		out[i].Open++
+		if o.State == breach.StateOverdue {
+			out[i].Overdue++
+		}
+	}
+	slices.SortStableFunc(out, func(a, b caseDeadline) int {
+		if (a.Overdue > 0) != (b.Overdue > 0) {
+			if a.Overdue > 0 {
+				return -1
+			}
+			return 1
+		}
+		return a.Next.Due.Compare(b.Next.Due)
+	})
+	return out
 }

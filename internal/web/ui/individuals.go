@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -51,15 +52,16 @@ func postedCSRF(r *http.Request) (string, *http.Request) {
 
 // individualsPage is the case's affected individuals.
 type individualsPage struct {
-	Case     breach.Case
-	Counts   breach.Counts
-	Imports  []breach.ImportStatus
-	List     []breach.Individual
-	After    string
-	Next     string
-	Result   *breach.ImportResult
-	Error    string
-	Problems []breach.RowProblem // the first shown of Result's
+	Case    breach.Case
+	Counts  breach.Counts
+	Imports []breach.ImportStatus
+	List    []breach.Individual
+	After   string
+	Next    string
+	// Result is the import an upload led to (?import=, its id), with its
+	// rejected rows: the page an upload redirects to.
+	Result *breach.ImportStatus
+	Error  string
 }
 
 func (u *UI) individualsData(r *http.Request, ref string) (individualsPage, error) {
@@ -77,6 +79,13 @@ func (u *UI) individualsData(r *http.Request, ref string) (individualsPage, erro
 	if p.List, p.Next, err = u.Breach.Individuals(r.Context(), ref, p.After, individualsPageSize); err != nil {
 		return individualsPage{}, err
 	}
+	if id := r.URL.Query().Get("import"); id != "" {
+		for i := range p.Imports {
+			if p.Imports[i].ID == id {
+				p.Result = &p.Imports[i]
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -93,12 +102,10 @@ func (u *UI) individualsShow(w http.ResponseWriter, r *http.Request) {
 // answered (a million rows import in about a minute).
 const uploadTime = 30 * time.Minute
 
-// maxShownProblems is how many rejected rows the page lists after an
-// upload; the API lists up to breach.MaxReportedProblems.
-const maxShownProblems = 200
-
 // individualsUpload imports the uploaded CSV file, streamed from the
-// request, and shows the validation report.
+// request, and redirects to the list's page showing the import's report
+// (Post/Redirect/Get: a reload does not import again); a file refused as
+// a whole is shown at once with its error.
 func (u *UI) individualsUpload(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
 	// A long list takes longer than the server's read and write timeouts.
@@ -120,23 +127,26 @@ func (u *UI) individualsUpload(w http.ResponseWriter, r *http.Request) {
 			res, err = u.Breach.ImportIndividualsWith(r.Context(), ref, part, breach.ImportOptions{})
 		}
 	}
+	if err == nil {
+		c, err := u.Breach.Get(r.Context(), ref)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		redirect(w, r, "/incidents/"+c.IncidentNumber+"/breach/individuals?"+url.Values{"import": {res.ID}}.Encode()+"#upload")
+		return
+	}
+	if _, ok := apperr.As(err); !ok {
+		u.fail(w, r, err)
+		return
+	}
 	p, perr := u.individualsData(r, ref)
 	if perr != nil {
 		u.fail(w, r, perr)
 		return
 	}
-	status := http.StatusOK
-	if err != nil {
-		if _, ok := apperr.As(err); !ok {
-			u.fail(w, r, err)
-			return
-		}
-		status, p.Error = http.StatusUnprocessableEntity, err.Error()
-	} else {
-		p.Result = &res
-		p.Problems = res.Problems[:min(len(res.Problems), maxShownProblems)]
-	}
-	u.render(w, r, status, "breach_individuals", "Affected individuals "+p.Case.IncidentNumber, "breach", p)
+	p.Error = err.Error()
+	u.render(w, r, http.StatusUnprocessableEntity, "breach_individuals", "Affected individuals "+p.Case.IncidentNumber, "breach", p)
 }
 
 // partiesPage is the registry of customers and business associates.

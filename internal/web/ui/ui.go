@@ -31,6 +31,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/labels"
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/report"
@@ -412,9 +413,10 @@ var funcs = template.FuncMap{
 			return fmt.Sprintf("%d days", int(d.Hours()/24))
 		}
 	},
-	"label":  label,
-	"plural": plural,
-	"who":    who,
+	"label":    label,
+	"sentence": labels.Sentence,
+	"plural":   plural,
+	"who":      who,
 	// key builds a repeated control's name, such as step2_delay.
 	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
 	"recipient": recipientName,

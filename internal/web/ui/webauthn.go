@@ -88,13 +88,19 @@ func (u *UI) keyRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Query().Get("new") != "" {
+		u.render(w, r, http.StatusOK, "mfa_enroll", "New recovery codes", "profile", enrollPage{Codes: codes, Done: "/profile"})
+		return
+	}
 	u.render(w, r, http.StatusOK, "mfa_enroll", "Security key added", "profile", enrollPage{Codes: codes})
 }
 
 // recoveryCodesRegenerate replaces the user's recovery codes after the
-// password is given again, and shows the new ones this once.
+// password is given again, and redirects to the page that shows the new
+// ones this once (Post/Redirect/Get: a reload shows the profile, and
+// makes no new codes).
 func (u *UI) recoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
-	codes, err := u.Users.RegenerateRecoveryCodes(r.Context(), r.PostFormValue("current_password"))
+	_, err := u.Users.RegenerateRecoveryCodes(r.Context(), r.PostFormValue("current_password"))
 	if fe, ok := fieldErrors(err); ok {
 		p, perr := u.profileData(r)
 		if perr != nil {
@@ -109,8 +115,7 @@ func (u *UI) recoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	u.render(w, r, http.StatusOK, "mfa_enroll", "New recovery codes", "profile", enrollPage{Codes: codes, Done: "/profile"})
+	redirect(w, r, "/mfa/recovery-codes?new=1")
 }
 
 // keyRemove removes a security key after the password is given again.
