@@ -528,7 +528,7 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 				statusScheduled, now.Add(backoff(d.attempts)), sealed, d.id, p.node.id, d.attempts, statusSending)
 		default:
 			p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
-				"attempts", d.attempts, "error", d.err)
+				"attempts", d.attempts, "error", logSafe(d.err))
 			var res sql.Result
 			var sealed string
 			if sealed, err = p.sealText(keys.NotificationLastError, clip(d.err.Error()), d.id); err != nil {
@@ -573,6 +573,19 @@ func (p *Pager) outcome(d *delivery) string {
 }
 
 // clip shortens an error for storage.
+// logSafe is a delivery error as the log may hold it: without the
+// provider's own message, which may quote the message or the address
+// (the sealed last_error keeps it).
+func logSafe(err error) string {
+	var he *notify.HTTPError
+	if errors.As(err, &he) {
+		c := *he
+		c.Message = ""
+		return c.Error()
+	}
+	return err.Error()
+}
+
 func clip(s string) string {
 	if len(s) > 500 {
 		return s[:500]
