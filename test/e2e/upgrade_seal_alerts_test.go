@@ -38,7 +38,7 @@ func TestUpgradeSealsAlertFields(t *testing.T) {
 		d := openStore(t, w)
 		old := "mrn " + canary
 		for _, q := range []string{
-			"UPDATE alerts SET dedup_hash = NULL, dedup_key = '" + old + "', group_key = 'alert:" + old + "', source = 'pacs " + canary +
+			"UPDATE alerts SET dedup_hash = NULL, dedup_key = '" + old + "', source = 'pacs " + canary +
 				"', component = '', grp = 'ward " + canary + "', class = ''",
 			"UPDATE alert_groups SET group_hash = 'unhashed:alert:" + old + "'",
 			"UPDATE maintenance_windows SET reason = 'chart of " + canary + "'",
@@ -51,7 +51,7 @@ func TestUpgradeSealsAlertFields(t *testing.T) {
 
 		w = startWardAt(t, data, dbURL, debugLog)
 		d = openStore(t, w)
-		for _, c := range []keys.Column{keys.AlertDedupKey, keys.AlertGroupKey, keys.AlertSource, keys.AlertGroup, keys.MaintenanceReason} {
+		for _, c := range []keys.Column{keys.AlertDedupKey, keys.AlertSource, keys.AlertGroup, keys.MaintenanceReason} {
 			var v string
 			if err := d.R.QueryRow("SELECT " + c.Name + " FROM " + c.Table).Scan(&v); err != nil {
 				t.Fatal(err)

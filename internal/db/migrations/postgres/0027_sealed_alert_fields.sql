@@ -1,7 +1,7 @@
 -- What monitoring tools send beside the summary is sealed too (issue #15),
 -- postgres dialect. Keep in step with ../sqlite/0027_sealed_alert_fields.sql.
 --
--- alerts.dedup_key, group_key, source, component, grp and class,
+-- alerts.dedup_key, source, component, grp and class,
 -- notifications.last_error and status_line, and maintenance_windows.reason
 -- are now sealed with the keyring (keys.Columns). Alerts are found by a
 -- keyed hash of their dedup key, and alert groups by one of their group
@@ -10,6 +10,10 @@
 -- the key is not SQL's. Ward does both for the rows written before it
 -- when it starts, before it serves (Intake.SealOldAlerts in package alert,
 -- and Keyring.SealPlaintext; see internal/app/seal.go).
+
+-- An alert's copy of its group's key is never read: it goes, rather than
+-- being sealed on every alert for nothing (alert_groups keeps the group).
+ALTER TABLE alerts DROP COLUMN group_key;
 
 -- The keyed hash of an alert's dedup key, scoped to its service; NULL
 -- until start-up hashes a row written before this migration.
