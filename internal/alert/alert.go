@@ -154,7 +154,6 @@ type Alert struct {
 	ServiceID      string
 	IntegrationID  string
 	DedupKey       string
-	GroupKey       string
 	IncidentID     string // empty when suppressed by a maintenance window
 	IncidentNumber string
 	Status         Status
@@ -163,7 +162,10 @@ type Alert struct {
 	// SummaryRedacted says Summary was withheld from a reader without PHI
 	// access and is SafeSummary's line.
 	SummaryRedacted bool
-	ServiceName     string // the name of the service it came to
+	// FieldsRedacted says DedupKey, Source, Component, Group and Class
+	// were withheld (left empty) from a reader without PHI access.
+	FieldsRedacted bool
+	ServiceName    string // the name of the service it came to
 
 	Source         string
 	Severity       Severity

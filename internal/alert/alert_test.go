@@ -16,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 var (
@@ -29,6 +30,7 @@ type env struct {
 	clk       *clock.Fake
 	in        *alert.Intake
 	incidents *incident.Service
+	kr        *keys.Keyring
 	ctx       context.Context
 }
 
@@ -36,7 +38,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	clk := clock.NewFake(start)
 	kr := dbtest.Keyring(t, d, start)
 	incs := incident.NewService(d, clk, kr)
-	return &env{t: t, d: d, clk: clk, in: alert.NewIntake(d, clk, kr, incs), incidents: incs,
+	return &env{t: t, d: d, clk: clk, in: alert.NewIntake(d, clk, kr, incs), incidents: incs, kr: kr,
 		ctx: authz.WithActor(context.Background(), admin)}
 }
 
@@ -149,7 +151,8 @@ func TestIngestDedupAndGrouping(t *testing.T) {
 		if r.New != 1 || len(r.Opened) != 1 || r.Opened[0] == inc.Number {
 			t.Fatalf("after close: %+v", r)
 		}
-		if n := e.scalar(`SELECT count(*) FROM alerts WHERE dedup_key = 'k1' AND resolved_at IS NULL`); n != 1 {
+		if n := e.scalar(`SELECT count(*) FROM alerts WHERE dedup_hash = $1 AND resolved_at IS NULL`,
+			e.kr.LookupHash(keys.LookupDedupKey, ig.ServiceID, "k1")); n != 1 {
 			t.Fatalf("%d open k1 alerts", n)
 		}
 		if n := e.scalar(`SELECT count(*) FROM incidents`); n != 3 {
@@ -281,10 +284,12 @@ func TestIngestPHIAndMaintenance(t *testing.T) {
 			t.Fatalf("the suppressed alert firing after the window: %+v", r)
 		}
 		if n := e.scalar(`SELECT count(*) FROM alerts a JOIN alerts b ON b.incident_id = a.incident_id
-			WHERE a.dedup_key = 'm' AND b.dedup_key = 'm2' AND a.count = 2`); n != 1 {
+			WHERE a.dedup_hash = $1 AND b.dedup_hash = $2 AND a.count = 2`, e.kr.LookupHash(keys.LookupDedupKey, svc.ID, "m"),
+			e.kr.LookupHash(keys.LookupDedupKey, svc.ID, "m2")); n != 1 {
 			t.Fatalf("the suppressed alert did not join the open incident: %d", n)
 		}
-		a, _, err := e.in.Alert(e.ctx, e.scalarText(`SELECT id FROM alerts WHERE dedup_key = 'm'`))
+		a, _, err := e.in.Alert(e.ctx, e.scalarText(`SELECT id FROM alerts WHERE dedup_hash = $1`,
+			e.kr.LookupHash(keys.LookupDedupKey, svc.ID, "m")))
 		if err != nil || !strings.Contains(string(a.Details), "CANARY-ROE") {
 			t.Fatalf("a repeat without details keeps the old ones: %s %v", a.Details, err)
 		}

@@ -157,25 +157,27 @@ type ingestQueue struct {
 // The hot statements of intake, each answered from an index under any
 // plan, a generic one made on empty tables included (plans_test.go).
 const (
-	// openAlertSQL finds the open alert with a dedup key (alerts_open).
+	// openAlertSQL finds the open alert with a dedup key, by its keyed
+	// hash (alerts_open): the key itself is stored sealed.
 	openAlertSQL = `SELECT a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
-		WHERE a.service_id = $1 AND a.dedup_key = $2 AND a.resolved_at IS NULL`
+		WHERE a.service_id = $1 AND a.dedup_hash = $2 AND a.resolved_at IS NULL`
 	ackAlertSQL = `UPDATE alerts SET status = $1, acknowledged_at = $2
-		WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL AND status = $5 RETURNING incident_id`
+		WHERE service_id = $3 AND dedup_hash = $4 AND resolved_at IS NULL AND status = $5 RETURNING incident_id`
 	resolveAlertSQL = `UPDATE alerts SET status = $1, resolved_at = $2
-		WHERE service_id = $3 AND dedup_key = $4 AND resolved_at IS NULL RETURNING incident_id`
+		WHERE service_id = $3 AND dedup_hash = $4 AND resolved_at IS NULL RETURNING incident_id`
 	// openAlertsOfIncidentSQL counts an incident's open alerts through
 	// alerts_incident. (With "resolved_at IS NULL" in the condition, a
 	// plan made on an empty table read every open alert of every incident
 	// through alerts_open, whose predicate it matches: 34,000 index entries
 	// a call in issue #18.)
 	openAlertsOfIncidentSQL = `SELECT count(*) - count(resolved_at) FROM alerts WHERE incident_id = $1`
-	// groupIncidentSQL finds the open incident an alert group feeds, and
-	// whether it is PHI-suspected or asked to be classified.
+	// groupIncidentSQL finds the open incident an alert group feeds (by
+	// the keyed hash of the group's key), and whether it is PHI-suspected
+	// or asked to be classified.
 	groupIncidentSQL = `SELECT i.id, i.number, i.phi_suspected OR EXISTS (SELECT 1 FROM incident_triage t WHERE t.incident_id = i.id)
 		FROM alert_groups g
 		JOIN incidents i ON i.id = g.incident_id
-		WHERE g.service_id = $1 AND g.group_key = $2 AND i.status <> $3`
+		WHERE g.service_id = $1 AND g.group_hash = $2 AND i.status <> $3`
 )
 
 // maxWrite caps the events written in one transaction.
@@ -310,15 +312,16 @@ func inMaintenance(ctx context.Context, tx db.Querier, serviceID string, now tim
 // apply records one event.
 func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
 	quiet bool, groups map[string]groupTarget, r *Result) error {
+	dedup := s.keys.LookupHash(keys.LookupDedupKey, svc.ID, ev.DedupKey)
 	switch ev.Action {
 	case Acknowledge:
-		return s.acknowledge(ctx, tx, svc, ev, now, r)
+		return s.acknowledge(ctx, tx, svc, dedup, now, r)
 	case Resolve:
-		return s.resolve(ctx, tx, svc, ev, now, r)
+		return s.resolve(ctx, tx, svc, dedup, now, r)
 	}
 	var id string
 	var incStatus sql.NullString
-	err := s.db.In(tx).QueryRowContext(ctx, openAlertSQL, svc.ID, ev.DedupKey).Scan(&id, &incStatus)
+	err := s.db.In(tx).QueryRowContext(ctx, openAlertSQL, svc.ID, dedup).Scan(&id, &incStatus)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -349,7 +352,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	default:
 		return s.repeat(ctx, tx, ev, id, now, r)
 	}
-	return s.open(ctx, tx, svc, ig, ev, now, quiet, groups, r)
+	return s.open(ctx, tx, svc, ig, ev, dedup, now, quiet, groups, r)
 }
 
 // repeat counts a trigger of open alert id; its summary and severity
@@ -388,14 +391,14 @@ func (s *Intake) page(ctx context.Context, tx *sql.Tx, svc Service, key string, 
 	return nil
 }
 
-// acknowledge acknowledges the triggered alert with ev's dedup key, if
-// any; when no open alert of its incident is still triggered, the
+// acknowledge acknowledges the triggered alert whose dedup key hashes to
+// dedup, if any; when no open alert of its incident is still triggered, the
 // incident's page is acknowledged too, so escalation stops (as an
 // acknowledge event acknowledges a PagerDuty incident).
-func (s *Intake) acknowledge(ctx context.Context, tx *sql.Tx, svc Service, ev *Event, now time.Time, r *Result) error {
+func (s *Intake) acknowledge(ctx context.Context, tx *sql.Tx, svc Service, dedup string, now time.Time, r *Result) error {
 	var incidentID sql.NullString
 	err := s.db.In(tx).QueryRowContext(ctx, ackAlertSQL,
-		StatusAcknowledged, now, svc.ID, ev.DedupKey, StatusTriggered).Scan(&incidentID)
+		StatusAcknowledged, now, svc.ID, dedup, StatusTriggered).Scan(&incidentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		r.Ignored++
 		return nil
@@ -418,12 +421,13 @@ func (s *Intake) acknowledge(ctx context.Context, tx *sql.Tx, svc Service, ev *E
 	return s.pager.AlertsAcknowledgedTx(ctx, tx, incidentID.String)
 }
 
-// resolve resolves the open alert with ev's dedup key, if any; when it was
-// its incident's last open alert, the incident's page ends.
-func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, ev *Event, now time.Time, r *Result) error {
+// resolve resolves the open alert whose dedup key hashes to dedup, if
+// any; when it was its incident's last open alert, the incident's page
+// ends.
+func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, dedup string, now time.Time, r *Result) error {
 	var incidentID sql.NullString
 	err := s.db.In(tx).QueryRowContext(ctx, resolveAlertSQL,
-		StatusResolved, now, svc.ID, ev.DedupKey).Scan(&incidentID)
+		StatusResolved, now, svc.ID, dedup).Scan(&incidentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		r.Ignored++
 		return nil
@@ -446,21 +450,23 @@ func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, ev *Event
 	return s.pager.AlertsResolvedTx(ctx, tx, incidentID.String)
 }
 
-// open records a new alert and, unless a maintenance window is on, joins
-// it to its group's open incident or opens one.
-func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
+// open records a new alert, whose dedup key hashes to dedup, and, unless a
+// maintenance window is on, joins it to its group's open incident or opens
+// one. What the tool sent is sealed (keys.Columns).
+func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, dedup string, now time.Time,
 	quiet bool, groups map[string]groupTarget, r *Result) error {
-	a := Alert{ID: newID(), DedupKey: ev.DedupKey, GroupKey: groupKey(svc.GroupBy, ev)}
+	a := Alert{ID: newID(), DedupKey: ev.DedupKey}
+	key := groupKey(svc.GroupBy, ev)
 	var incidentID sql.NullString
 	if quiet {
 		r.Suppressed++
 	} else {
-		g, err := s.groupIncident(ctx, tx, svc, a.GroupKey, ev, groups, r)
+		g, err := s.groupIncident(ctx, tx, svc, key, ev, groups, r)
 		if err != nil {
 			return err
 		}
 		incidentID = sql.NullString{String: g.id, Valid: true}
-		if err := s.page(ctx, tx, svc, a.GroupKey, g, groups); err != nil {
+		if err := s.page(ctx, tx, svc, key, g, groups); err != nil {
 			return err
 		}
 	}
@@ -472,11 +478,21 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 	if err != nil {
 		return err
 	}
-	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, group_key, incident_id,
+	var sealed [5]string
+	for i, f := range []struct {
+		c keys.Column
+		v string
+	}{{keys.AlertDedupKey, a.DedupKey}, {keys.AlertSource, ev.Source},
+		{keys.AlertComponent, ev.Component}, {keys.AlertGroup, ev.Group}, {keys.AlertClass, ev.Class}} {
+		if sealed[i], err = s.seal(f.c, f.v, a.ID); err != nil {
+			return err
+		}
+	}
+	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id,
 		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
-		a.ID, svc.ID, ig.ID, a.DedupKey, a.GroupKey, incidentID, StatusTriggered, quiet, summary, ev.Source,
-		ev.Severity, ev.Component, ev.Group, ev.Class, details, now)
+		a.ID, svc.ID, ig.ID, sealed[0], dedup, incidentID, StatusTriggered, quiet, summary, sealed[1],
+		ev.Severity, sealed[2], sealed[3], sealed[4], details, now)
 	if err != nil {
 		return fmt.Errorf("insert alert: %w", err)
 	}
@@ -484,7 +500,7 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 	if quiet {
 		return nil
 	}
-	return s.joined(ctx, tx, a.GroupKey, groups)
+	return s.joined(ctx, tx, key, groups)
 }
 
 // groupKey is the key of the group an alert joins under grouping g.
@@ -510,7 +526,8 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 		return g, nil
 	}
 	var g groupTarget
-	err := s.db.In(tx).QueryRowContext(ctx, groupIncidentSQL, svc.ID, key, incident.Closed).Scan(&g.id, &g.number, &g.phi)
+	hash := s.keys.LookupHash(keys.LookupGroupKey, svc.ID, key)
+	err := s.db.In(tx).QueryRowContext(ctx, groupIncidentSQL, svc.ID, hash, incident.Closed).Scan(&g.id, &g.number, &g.phi)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		inc, err := s.incidents.CreateTx(ctx, tx, incident.CreateInput{
@@ -526,8 +543,8 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 			}
 			g.phi = true
 		}
-		if _, err := s.db.In(tx).ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_key, incident_id) VALUES ($1, $2, $3)
-			ON CONFLICT (service_id, group_key) DO UPDATE SET incident_id = excluded.incident_id`, svc.ID, key, g.id); err != nil {
+		if _, err := s.db.In(tx).ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_hash, incident_id) VALUES ($1, $2, $3)
+			ON CONFLICT (service_id, group_hash) DO UPDATE SET incident_id = excluded.incident_id`, svc.ID, hash, g.id); err != nil {
 			return groupTarget{}, fmt.Errorf("record alert group: %w", err)
 		}
 		r.Opened = append(r.Opened, g.number)
@@ -560,6 +577,14 @@ func (s *Intake) sealSummary(ev *Event, alertID string) (string, error) {
 		return "", nil
 	}
 	return s.keys.Seal([]byte(ev.Summary), keys.AlertSummary.Table, keys.AlertSummary.Name, alertID)
+}
+
+// seal seals v for column c of alert alertID; empty stays empty.
+func (s *Intake) seal(c keys.Column, v, alertID string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	return s.keys.Seal([]byte(v), c.Table, c.Name, alertID)
 }
 
 func (s *Intake) sealDetails(ev *Event, alertID string) (string, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Window is a maintenance window: while it is on, the service's alerts are
@@ -21,9 +22,13 @@ type Window struct {
 	ServiceID string
 	StartsAt  time.Time
 	EndsAt    time.Time
-	Reason    string
-	CreatedBy string
-	CreatedAt time.Time
+	// Reason is why it was set, typed by a person: it may hold PHI, so it
+	// is sealed, and withheld (empty, ReasonRedacted) from a reader whose
+	// role may not see PHI.
+	Reason         string
+	ReasonRedacted bool
+	CreatedBy      string
+	CreatedAt      time.Time
 }
 
 // MaxWindow is the longest maintenance window, so that a mistyped end date
@@ -61,9 +66,13 @@ func (s *Intake) CreateWindow(ctx context.Context, serviceID string, starts, end
 			return err
 		}
 		w.ServiceID = svc.ID
+		reason, err := s.keys.Seal([]byte(w.Reason), keys.MaintenanceReason.Table, keys.MaintenanceReason.Name, w.ID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO maintenance_windows (id, service_id, starts_at, ends_at, reason,
 			created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			w.ID, w.ServiceID, w.StartsAt, w.EndsAt, w.Reason, w.CreatedBy, w.CreatedAt); err != nil {
+			w.ID, w.ServiceID, w.StartsAt, w.EndsAt, reason, w.CreatedBy, w.CreatedAt); err != nil {
 			return fmt.Errorf("insert maintenance window: %w", err)
 		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "maintenance.create", ObjectType: "service", ObjectID: svc.ID, Change: w})
@@ -106,7 +115,10 @@ func (s *Intake) EndWindow(ctx context.Context, id string) error {
 }
 
 // Windows lists a service's current and future maintenance windows (a
-// cancelled future window ends when it starts, so it is not listed).
+// cancelled future window ends when it starts, so it is not listed). Their
+// reasons may hold PHI: a reader whose role may see PHI gets them, the
+// read recorded in the audit trail before they are returned (45 CFR
+// 164.312(b)); anyone else gets them withheld and nothing is decrypted.
 func (s *Intake) Windows(ctx context.Context, serviceID string) ([]Window, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return nil, err
@@ -130,5 +142,40 @@ func (s *Intake) Windows(ctx context.Context, serviceID string) ([]Window, error
 		w.StartsAt, w.EndsAt, w.CreatedAt = w.StartsAt.UTC(), w.EndsAt.UTC(), w.CreatedAt.UTC()
 		out = append(out, w)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list maintenance windows: %w", err)
+	}
+	return out, s.revealReasons(ctx, svc.ID, out)
+}
+
+// revealReasons opens the reasons of ws, windows of service serviceID, for
+// a reader who may see PHI, after recording the read in the audit trail;
+// for anyone else it withholds them.
+func (s *Intake) revealReasons(ctx context.Context, serviceID string, ws []Window) error {
+	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
+		for i := range ws {
+			ws[i].Reason, ws[i].ReasonRedacted = "", true
+		}
+		return nil
+	}
+	var read []string
+	for i := range ws {
+		if ws[i].Reason == "" {
+			continue
+		}
+		plain, err := s.keys.Open(ws[i].Reason, keys.MaintenanceReason.Table, keys.MaintenanceReason.Name, ws[i].ID)
+		if err != nil {
+			return fmt.Errorf("maintenance window reason: %w", err)
+		}
+		ws[i].Reason = string(plain)
+		read = append(read, ws[i].ID)
+	}
+	if len(read) == 0 {
+		return nil
+	}
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "maintenance.phi_read", ObjectType: "service",
+			ObjectID: serviceID, Change: map[string]any{"windows": read, "fields": []string{"reason"}}})
+		return err
+	})
 }

@@ -38,12 +38,12 @@ func TestIntakePlansDoNotRot(t *testing.T) {
 					CASE WHEN g % 4 = 0 THEN 'triage' ELSE 'closed' END, '', '', '[]', '[]', 'test', 1
 				FROM generate_series(1, 200000) g`,
 			// Two alerts per incident of the first 50,000; the even ones open.
-			`INSERT INTO alerts (id, service_id, integration_id, dedup_key, group_key, incident_id, status, suppressed, summary,
+			`INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id, status, suppressed, summary,
 				source, severity, component, grp, class, details, count, first_at, last_at, resolved_at)
-				SELECT 'a-' || g, 'svc', 'ik', 'k-' || g, 'alert:k-' || g, 'inc-' || (g / 2 + 1), 'triggered', false, '', '', 'error',
+				SELECT 'a-' || g, 'svc', 'ik', '', 'k-' || g, 'inc-' || (g / 2 + 1), 'triggered', false, '', '', 'error',
 					'', '', '', '', 1, $1, $1, CASE WHEN g % 2 = 0 THEN NULL ELSE $1::timestamptz END
 				FROM generate_series(1, 100000) g`,
-			`INSERT INTO alert_groups (service_id, group_key, incident_id)
+			`INSERT INTO alert_groups (service_id, group_hash, incident_id)
 				SELECT 'svc', 'alert:k-' || g, 'inc-' || (g / 2 + 1) FROM generate_series(1, 100000, 2) g
 				WHERE $1::timestamptz IS NOT NULL`,
 		} {

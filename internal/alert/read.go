@@ -25,7 +25,7 @@ type Filter struct {
 	Before   string // an alert id: list those older than it
 }
 
-const alertColumns = `a.id, a.service_id, a.integration_id, a.dedup_key, a.group_key, COALESCE(a.incident_id, ''),
+const alertColumns = `a.id, a.service_id, a.integration_id, a.dedup_key, COALESCE(a.incident_id, ''),
 	COALESCE(i.number, ''), a.status, a.suppressed, a.summary, a.source, a.severity, a.component, a.grp, a.class,
 	a.details, a.count, a.first_at, a.last_at, a.acknowledged_at, a.resolved_at, v.name`
 
@@ -35,7 +35,7 @@ func scanAlert(r scanner) (Alert, string, error) {
 	var a Alert
 	var details string
 	var ack, res sql.NullTime
-	err := r.Scan(&a.ID, &a.ServiceID, &a.IntegrationID, &a.DedupKey, &a.GroupKey, &a.IncidentID, &a.IncidentNumber,
+	err := r.Scan(&a.ID, &a.ServiceID, &a.IntegrationID, &a.DedupKey, &a.IncidentID, &a.IncidentNumber,
 		&a.Status, &a.Suppressed, &a.Summary, &a.Source, &a.Severity, &a.Component, &a.Group, &a.Class, &details,
 		&a.Count, &a.FirstAt, &a.LastAt, &ack, &res, &a.ServiceName)
 	a.FirstAt, a.LastAt = a.FirstAt.UTC(), a.LastAt.UTC()
@@ -64,7 +64,8 @@ func (s *Intake) visible(actor authz.Actor, args *[]any) string {
 }
 
 // Alerts lists alerts without their details (which may hold PHI; Alert
-// returns them). Their summaries may hold PHI too: see reveal.
+// returns them). Their summaries, dedup keys, sources, components, groups
+// and classes may hold PHI too: see reveal.
 func (s *Intake) Alerts(ctx context.Context, f Filter) ([]Alert, error) {
 	actor, err := authz.Check(ctx, authz.IncidentRead)
 	if err != nil {
@@ -147,28 +148,39 @@ func SafeSummary(a *Alert) string {
 	return line
 }
 
-// reveal opens the summaries of as (and the details, when details is not
-// nil: sealed details by alert id) for a reader whose role may see PHI,
-// recording the read in the audit trail before they are returned (45 CFR
-// 164.312(b)); anyone else gets SafeSummary and SummaryRedacted, and
-// nothing is decrypted.
+// reveal opens the summaries, dedup keys, sources, components, groups and
+// classes of as (and the details, when details is not nil: sealed details
+// by alert id) for a reader whose role may see PHI, recording the read in
+// the audit trail before they are returned (45 CFR 164.312(b)); anyone
+// else gets SafeSummary and SummaryRedacted, the other fields empty and
+// FieldsRedacted, and nothing is decrypted.
 func (s *Intake) reveal(ctx context.Context, as []*Alert, details map[string]string) error {
 	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
 		for _, a := range as {
 			a.Summary, a.SummaryRedacted = SafeSummary(a), true
+			a.DedupKey, a.Source, a.Component, a.Group, a.Class, a.FieldsRedacted = "", "", "", "", "", true
 		}
 		return nil
 	}
 	var read []string               // alert ids, in order
 	fields := map[string][]string{} // alert id → fields shown
 	for _, a := range as {
-		if a.Summary != "" {
-			plain, err := s.keys.Open(a.Summary, keys.AlertSummary.Table, keys.AlertSummary.Name, a.ID)
-			if err != nil {
-				return fmt.Errorf("alert summary: %w", err)
+		for _, f := range []struct {
+			c    keys.Column
+			name string
+			v    *string
+		}{{keys.AlertSummary, "summary", &a.Summary}, {keys.AlertDedupKey, "dedup_key", &a.DedupKey},
+			{keys.AlertSource, "source", &a.Source}, {keys.AlertComponent, "component", &a.Component},
+			{keys.AlertGroup, "group", &a.Group}, {keys.AlertClass, "class", &a.Class}} {
+			if *f.v == "" {
+				continue
 			}
-			a.Summary = string(plain)
-			fields[a.ID] = append(fields[a.ID], "summary")
+			plain, err := s.keys.Open(*f.v, f.c.Table, f.c.Name, a.ID)
+			if err != nil {
+				return fmt.Errorf("alert %s: %w", f.name, err)
+			}
+			*f.v = string(plain)
+			fields[a.ID] = append(fields[a.ID], f.name)
 		}
 		if d := details[a.ID]; d != "" {
 			plain, err := s.keys.Open(d, keys.AlertDetails.Table, keys.AlertDetails.Name, a.ID)

@@ -2,8 +2,10 @@ package alert_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/authz"
@@ -84,4 +86,175 @@ func TestSealPlaintextSummaries(t *testing.T) {
 			t.Fatalf("alerts = %+v %v", as, err)
 		}
 	})
+}
+
+// toolFields is an alert whose every field a tool chooses holds PHI.
+func toolFields(key string) alert.Event {
+	return alert.Event{Action: alert.Trigger, DedupKey: "mrn-" + key + "-Quillfeather", GroupKey: "ward-Quillfeather",
+		Summary: "HL7 rejected", Source: "pacs-Quillfeather", Component: "chart-Quillfeather", Group: "grp-Quillfeather",
+		Class: "class-Quillfeather", Severity: alert.Error}
+}
+
+// TestToolFieldsSealed: an alert's dedup key, group key, source,
+// component, group and class, and a maintenance window's reason, reach
+// the database sealed (the dedup and group keys also as keyed hashes, by
+// which dedup and grouping still work); a role that may read PHI gets
+// them back (the read audited), a stakeholder gets them withheld.
+func TestToolFieldsSealed(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		svc, ig := e.service("pacs", false, alert.GroupBySource)
+		w, err := e.in.CreateWindow(e.ctx, svc.ID, start.Add(time.Hour), start.Add(2*time.Hour), "chart of Quillfeather")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.ingest(ig, toolFields("1"), toolFields("2"))
+		if r.New != 2 || len(r.Opened) != 1 {
+			t.Fatalf("two alerts of one tool group: %+v", r)
+		}
+		r = e.ingest(ig, toolFields("1"), alert.Event{Action: alert.Acknowledge, DedupKey: "mrn-2-Quillfeather"})
+		if r.Deduplicated != 1 || r.Acknowledged != 1 {
+			t.Fatalf("repeat and acknowledge by sealed dedup key: %+v", r)
+		}
+		for _, q := range []string{
+			"SELECT dedup_key || dedup_hash || source || component || grp || class FROM alerts",
+			"SELECT group_hash FROM alert_groups", "SELECT reason FROM maintenance_windows",
+		} {
+			rows, err := d.R.Query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var v string
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(v, "Quillfeather") {
+					t.Errorf("%s: plaintext %q", q, v)
+				}
+			}
+			rows.Close()
+		}
+		for _, c := range []keys.Column{keys.AlertDedupKey, keys.AlertSource, keys.AlertComponent,
+			keys.AlertGroup, keys.AlertClass, keys.MaintenanceReason} {
+			if v := e.scalarText("SELECT " + c.Name + " FROM " + c.Table + " LIMIT 1"); !keys.Sealed(v) {
+				t.Errorf("%s stored as %q", c, v)
+			}
+		}
+
+		as, err := e.in.Alerts(e.ctx, alert.Filter{})
+		if err != nil || len(as) != 2 {
+			t.Fatalf("alerts = %+v %v", as, err)
+		}
+		a := as[1]
+		if a.DedupKey != "mrn-1-Quillfeather" || a.Source != "pacs-Quillfeather" || a.Component != "chart-Quillfeather" ||
+			a.Group != "grp-Quillfeather" || a.Class != "class-Quillfeather" || a.FieldsRedacted || a.Count != 2 {
+			t.Fatalf("alert read with PHI access: %+v", a)
+		}
+		if n := e.scalar("SELECT count(*) FROM audit_log WHERE action = 'alert.phi_read'"); n != 2 {
+			t.Errorf("%d alert reads audited, want 2", n)
+		}
+		ws, err := e.in.Windows(e.ctx, svc.ID)
+		if err != nil || len(ws) != 1 || ws[0].Reason != "chart of Quillfeather" || ws[0].ReasonRedacted || ws[0].ID != w.ID {
+			t.Fatalf("windows = %+v %v", ws, err)
+		}
+		if n := e.scalar("SELECT count(*) FROM audit_log WHERE action = 'maintenance.phi_read'"); n != 1 {
+			t.Errorf("%d window reads audited, want 1", n)
+		}
+
+		stake := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "s", Name: "v", Role: authz.RoleStakeholder})
+		list, err := e.in.Alerts(stake, alert.Filter{})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("stakeholder's alerts = %+v %v", list, err)
+		}
+		one, _, err := e.in.Alert(stake, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range append(list, one) {
+			if !got.FieldsRedacted || got.DedupKey+got.Source+got.Component+got.Group+got.Class != "" {
+				t.Errorf("stakeholder's alert: %+v", got)
+			}
+		}
+		ws, err = e.in.Windows(stake, svc.ID)
+		if err != nil || len(ws) != 1 || ws[0].Reason != "" || !ws[0].ReasonRedacted {
+			t.Fatalf("stakeholder's windows = %+v %v", ws, err)
+		}
+		if n := e.scalar("SELECT count(*) FROM audit_log WHERE action IN ('alert.phi_read', 'maintenance.phi_read')"); n != 3 {
+			t.Errorf("withheld reads recorded as PHI reads: %d", n)
+		}
+
+		// Resolved by its sealed key, the alert ends; the group's incident
+		// still gathers the next alert of the tool's group.
+		r = e.ingest(ig, alert.Event{Action: alert.Resolve, DedupKey: "mrn-1-Quillfeather"}, toolFields("3"))
+		if r.Resolved != 1 || r.New != 1 || len(r.Opened) != 0 {
+			t.Fatalf("resolve and join: %+v", r)
+		}
+	})
+}
+
+// TestSealOldAlerts: alerts and alert groups written before migration 0027
+// (fields in plaintext, no dedup hash, group keys in clear) are sealed and
+// hashed by SealOldAlerts, which Ward runs at start; then a repeat of an old
+// alert deduplicates into it, a new alert of an old group joins its
+// incident, and a second run finds nothing to do.
+func TestSealOldAlerts(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		svc, ig := e.service("pacs", false, alert.GroupBySource)
+		e.ingest(ig, toolFields("1"), toolFields("2"))
+		ids := []string{}
+		for _, a := range mustAlerts(t, e) {
+			ids = append(ids, a.ID)
+		}
+		for i, id := range ids {
+			if _, err := d.W.Exec(`UPDATE alerts SET dedup_hash = NULL, dedup_key = $1,
+				source = 'pacs-Quillfeather', component = '', grp = 'grp-Quillfeather', class = '' WHERE id = $2`,
+				"old-"+strconv.Itoa(i)+"-Quillfeather", id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := d.W.Exec(`UPDATE alert_groups SET group_hash = 'unhashed:group:ward-Quillfeather'`); err != nil {
+			t.Fatal(err)
+		}
+
+		n, g, err := e.in.SealOldAlerts(context.Background(), 1)
+		if err != nil || n != 2 || g != 1 {
+			t.Fatalf("SealOldAlerts = %d, %d, %v", n, g, err)
+		}
+		if v := e.scalarText(`SELECT group_hash FROM alert_groups`); v != e.kr.LookupHash(keys.LookupGroupKey, svc.ID, "group:ward-Quillfeather") {
+			t.Errorf("group stored as %q", v)
+		}
+		if n := e.scalar(`SELECT count(*) FROM alerts WHERE dedup_hash IS NULL OR source LIKE '%Quillfeather%'
+			OR dedup_key LIKE '%Quillfeather%' OR grp LIKE '%Quillfeather%'`); n != 0 {
+			t.Errorf("%d alerts left in plaintext", n)
+		}
+		r := e.ingest(ig, alert.Event{Action: alert.Trigger, DedupKey: "old-0-Quillfeather", Summary: "again", Source: "s",
+			Severity: alert.Error}, toolFields("9"))
+		if r.Deduplicated != 1 || r.New != 1 || len(r.Opened) != 0 {
+			t.Fatalf("after sealing: %+v", r)
+		}
+		as := mustAlerts(t, e)
+		old := 0
+		for _, a := range as {
+			if strings.HasPrefix(a.DedupKey, "old-") && a.Source == "pacs-Quillfeather" && a.Group == "grp-Quillfeather" {
+				old++
+			}
+		}
+		if len(as) != 3 || old != 2 {
+			t.Fatalf("alerts after sealing: %+v", as)
+		}
+		if n, g, err := e.in.SealOldAlerts(context.Background(), 1); err != nil || n != 0 || g != 0 {
+			t.Fatalf("second SealOldAlerts = %d, %d, %v", n, g, err)
+		}
+	})
+}
+
+func mustAlerts(t *testing.T, e *env) []alert.Alert {
+	t.Helper()
+	as, err := e.in.Alerts(e.ctx, alert.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as
 }

@@ -29,6 +29,9 @@ import (
 type Sealer interface {
 	Seal(plaintext []byte, table, column, rowID string) (string, error)
 	Open(ciphertext string, table, column, rowID string) ([]byte, error)
+	// LookupHash is the keyed hash by which a sealed value is found by
+	// equality (keys.Keyring.LookupHash).
+	LookupHash(domain, scope, value string) string
 }
 
 // Intake manages services, integration keys and maintenance windows, and

@@ -4,18 +4,21 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
 )
 
 // sealPlaintext seals, before the server serves, every value that is still
 // in plaintext in a column sealed since it was written (after an upgrade:
-// incident titles, task titles, alert summaries, break-glass reasons;
-// issue #15), and indexes the incident titles for search. Each batch is
+// incident titles, task titles, alert summaries, break-glass reasons,
+// what monitoring tools send beside the summary, delivery errors and
+// maintenance reasons; issue #15), indexes the incident titles for search
+// and hashes alerts' dedup and group keys (alert.Intake.SealOldAlerts). Each batch is
 // its own transaction, so an interrupted start leaves nothing half-done
 // and the next start finishes; with nothing to do it costs one query per
 // column. `ward keys rotate` seals such values too (but does not index).
-func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Service, log *slog.Logger) error {
+func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Service, alerts *alert.Intake, log *slog.Logger) error {
 	n, err := incidents.IndexTitles(ctx, 500)
 	if err != nil {
 		return err
@@ -23,7 +26,15 @@ func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Se
 	if n > 0 {
 		log.Info("incident_titles_indexed", "incidents", n)
 	}
-	for _, c := range []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason} {
+	sealed, groups, err := alerts.SealOldAlerts(ctx, 500)
+	if err != nil {
+		return err
+	}
+	if sealed > 0 || groups > 0 {
+		log.Info("alert_fields_sealed", "alerts", sealed, "groups", groups)
+	}
+	for _, c := range []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason,
+		keys.NotificationLastError, keys.NotificationStatusLine, keys.MaintenanceReason} {
 		n, err := kr.SealPlaintext(ctx, c, 500, nil)
 		if err != nil {
 			return err

@@ -119,12 +119,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	}
 	users := user.NewService(d, env.Clock, userOptions(cfg, kr, cfg.BaseURL(ln.Addr().String())))
 	incidents := incident.NewService(d, env.Clock, kr, incident.WithLogger(logger))
-	if err := sealPlaintext(ctx, kr, incidents, logger); err != nil {
+	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
+	if err := sealPlaintext(ctx, kr, incidents, alerts, logger); err != nil {
 		ln.Close()
 		return err
 	}
 	ret := retention.New(d, env.Clock, incidents, kr, logger)
-	alerts := alert.NewIntake(d, env.Clock, kr, incidents)
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
 	alerts.SetPager(pager)

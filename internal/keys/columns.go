@@ -77,6 +77,25 @@ var (
 	// reply code of a page message, kept so that a re-send carries the same
 	// ones: each is a capability to act on the page.
 	NotificationLinks = Column{Table: "notifications", Name: "links", RowID: "id"}
+
+	// What a monitoring tool sends beside the summary: identifiers and
+	// labels it chose, which may embed a host, a patient's name or a record
+	// number. The dedup key is found by its keyed hash (alerts.dedup_hash,
+	// LookupHash), never by its text.
+	AlertDedupKey  = Column{Table: "alerts", Name: "dedup_key", RowID: "id"}
+	AlertSource    = Column{Table: "alerts", Name: "source", RowID: "id"}
+	AlertComponent = Column{Table: "alerts", Name: "component", RowID: "id"}
+	AlertGroup     = Column{Table: "alerts", Name: "grp", RowID: "id"}
+	AlertClass     = Column{Table: "alerts", Name: "class", RowID: "id"}
+	// NotificationLastError is why a message was not delivered, in the
+	// provider's words, which may quote the address or message.
+	NotificationLastError = Column{Table: "notifications", Name: "last_error", RowID: "id"}
+	// NotificationStatusLine is a status update's or reminder's status
+	// line, Ward's own words; sealed all the same.
+	NotificationStatusLine = Column{Table: "notifications", Name: "status_line", RowID: "id"}
+	// MaintenanceReason is why a maintenance window was set, typed by a
+	// person.
+	MaintenanceReason = Column{Table: "maintenance_windows", Name: "reason", RowID: "id"}
 )
 
 // Columns returns every sealed column.
@@ -84,7 +103,9 @@ func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
-		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks}
+		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,
+		AlertDedupKey, AlertSource, AlertComponent, AlertGroup, AlertClass,
+		NotificationLastError, NotificationStatusLine, MaintenanceReason}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -58,6 +58,9 @@ type Keyring struct {
 	// titleKey is the key of the blind index of incident titles
 	// (SearchTokens), read once by Load.
 	titleKey []byte
+	// lookup makes the keyed hashes by which alerts are found by their
+	// dedup and group keys (LookupHash); its key is read once by Load.
+	lookup *lookupHasher
 }
 
 // ring is one version of the keyset, ready to use.
@@ -91,6 +94,11 @@ func Load(ctx context.Context, d *db.DB, master MasterKey, now time.Time) (*Keyr
 	if k.titleKey, err = k.loadSearchKey(ctx, SearchTitles, now); err != nil {
 		return nil, fmt.Errorf("search key: %w", err)
 	}
+	alertKey, err := k.loadSearchKey(ctx, SearchAlertKeys, now)
+	if err != nil {
+		return nil, fmt.Errorf("search key: %w", err)
+	}
+	k.lookup = newLookupHasher(alertKey)
 	return k, nil
 }
 

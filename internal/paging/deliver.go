@@ -192,6 +192,11 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	for i := range cs {
+		if cs[i].d.line, err = p.openText(keys.NotificationStatusLine, cs[i].d.line, cs[i].d.id); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*delivery, 0, len(cs))
 	r := round{pages: map[string]pageFacts{}, contacts: map[string]contactFacts{}, claimed: map[string]int{}, throttle: newThrottle()}
 	var pageIDs []string
@@ -514,16 +519,24 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 					now, d.verifies)
 			}
 		case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
+			var sealed string
+			if sealed, err = p.sealText(keys.NotificationLastError, clip(d.err.Error()), d.id); err != nil {
+				break
+			}
 			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
 				WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status = $7`,
-				statusScheduled, now.Add(backoff(d.attempts)), clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
+				statusScheduled, now.Add(backoff(d.attempts)), sealed, d.id, p.node.id, d.attempts, statusSending)
 		default:
 			p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
-				"attempts", d.attempts, "error", d.err)
+				"attempts", d.attempts, "error", logSafe(d.err))
 			var res sql.Result
+			var sealed string
+			if sealed, err = p.sealText(keys.NotificationLastError, clip(d.err.Error()), d.id); err != nil {
+				break
+			}
 			res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL
 				WHERE id = $3 AND claimed_by = $4 AND attempts = $5 AND status = $6`,
-				statusFailed, clip(d.err.Error()), d.id, p.node.id, d.attempts, statusSending)
+				statusFailed, sealed, d.id, p.node.id, d.attempts, statusSending)
 			if err == nil && affected(res) && d.incidentID != "" {
 				err = p.incidents.RecordPagingTx(ctx, tx, d.incidentID, fmt.Sprintf(
 					"FAILED to page %s by %s (%s) after %d attempts: %s", d.username, d.channel, d.hint, d.attempts, clip(d.err.Error())))
@@ -560,6 +573,19 @@ func (p *Pager) outcome(d *delivery) string {
 }
 
 // clip shortens an error for storage.
+// logSafe is a delivery error as the log may hold it: without the
+// provider's own message, which may quote the message or the address
+// (the sealed last_error keeps it).
+func logSafe(err error) string {
+	var he *notify.HTTPError
+	if errors.As(err, &he) {
+		c := *he
+		c.Message = ""
+		return c.Error()
+	}
+	return err.Error()
+}
+
 func clip(s string) string {
 	if len(s) > 500 {
 		return s[:500]

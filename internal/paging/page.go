@@ -15,6 +15,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // PageStatus is where a page stands.
@@ -350,10 +351,15 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 	if q.due.After(now) {
 		status, due = statusScheduled, q.due
 	}
-	_, err := p.db.In(tx).ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
+	id := newID()
+	line, err := p.sealText(keys.NotificationStatusLine, q.line, id)
+	if err != nil {
+		return err
+	}
+	_, err = p.db.In(tx).ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
 		status, due_at, attempts, last_error, provider_id, created_at, status_line)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10, $11)`,
-		newID(), nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now, q.line)
+		id, nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now, line)
 	if err != nil {
 		return fmt.Errorf("queue notification: %w", err)
 	}
@@ -361,6 +367,23 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// sealText seals v for column c of notification id; empty stays empty.
+func (p *Pager) sealText(c keys.Column, v, id string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	return p.keys.Seal([]byte(v), c.Table, c.Name, id)
+}
+
+// openText opens what sealText sealed.
+func (p *Pager) openText(c keys.Column, v, id string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	plain, err := p.keys.Open(v, c.Table, c.Name, id)
+	return string(plain), err
+}
 
 // cancelPending cancels the page's messages not sent yet.
 func cancelPending(ctx context.Context, tx *sql.Tx, pageID string) error {
@@ -543,15 +566,22 @@ type Notification struct {
 	Status      string
 	DueAt       time.Time
 	Attempts    int
-	LastError   string
-	ProviderID  string
-	SentAt      *time.Time
+	// LastError is why the last attempt failed, in the provider's words,
+	// which may quote PHI: withheld (empty, LastErrorRedacted) from a
+	// reader whose role may not see PHI.
+	LastError         string
+	LastErrorRedacted bool
+	ProviderID        string
+	SentAt            *time.Time
 }
 
 // Notifications lists the messages sent, or to be sent, for incident ref,
-// oldest first.
+// oldest first. Delivery errors may quote PHI: a reader whose role may see
+// PHI gets them, the read recorded in the audit trail before they are
+// returned (45 CFR 164.312(b)); anyone else gets them withheld.
 func (p *Pager) Notifications(ctx context.Context, ref string) ([]Notification, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return nil, err
 	}
 	id, err := incidentID(ctx, p.db.R, ref, p.clock.Now())
@@ -576,5 +606,38 @@ func (p *Pager) Notifications(ctx context.Context, ref string) ([]Notification, 
 		n.DueAt, n.SentAt = n.DueAt.UTC(), timePtr(sent)
 		out = append(out, n)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, p.revealErrors(ctx, authz.Has(actor.Role, authz.IncidentReadPHI), id, out)
+}
+
+// revealErrors opens the delivery errors of ns, incident incidentID's
+// messages, when phi (the reader may see PHI), after recording the read in
+// the audit trail; otherwise it withholds them.
+func (p *Pager) revealErrors(ctx context.Context, phi bool, incidentID string, ns []Notification) error {
+	var read []string
+	for i := range ns {
+		if ns[i].LastError == "" {
+			continue
+		}
+		if !phi {
+			ns[i].LastError, ns[i].LastErrorRedacted = "", true
+			continue
+		}
+		plain, err := p.openText(keys.NotificationLastError, ns[i].LastError, ns[i].ID)
+		if err != nil {
+			return err
+		}
+		ns[i].LastError = plain
+		read = append(read, ns[i].ID)
+	}
+	if len(read) == 0 {
+		return nil
+	}
+	return p.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, p.clock.Now(), audit.Event{Action: "notification.phi_read", ObjectType: "incident",
+			ObjectID: incidentID, Change: map[string]any{"notifications": read, "fields": []string{"last_error"}}})
+		return err
+	})
 }

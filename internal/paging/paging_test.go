@@ -20,6 +20,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
@@ -358,6 +359,27 @@ func TestDeliveryFailures(t *testing.T) {
 		if len(ns) != 2 || mailN.Status != "sent" || mailN.Attempts != 2 || smsN.Status != "failed" || smsN.Attempts != 1 ||
 			!strings.Contains(smsN.LastError, "number unreachable") {
 			t.Fatalf("history: %+v", ns)
+		}
+		// The provider's words may quote PHI: stored sealed, their read
+		// audited, withheld from a stakeholder.
+		var stored string
+		if err := e.d.R.QueryRow(`SELECT last_error FROM notifications WHERE id = $1`, smsN.ID).Scan(&stored); err != nil ||
+			!keys.Sealed(stored) || strings.Contains(stored, "unreachable") {
+			t.Errorf("last_error stored as %q (%v)", stored, err)
+		}
+		var reads int
+		if err := e.d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'notification.phi_read'`).Scan(&reads); err != nil || reads != 1 {
+			t.Errorf("%d delivery error reads audited (%v), want 1", reads, err)
+		}
+		stake := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "s", Name: "v", Role: authz.RoleStakeholder})
+		ns, err = e.pager.Notifications(stake, inc)
+		if err != nil || len(ns) != 2 {
+			t.Fatalf("stakeholder's history: %+v %v", ns, err)
+		}
+		for _, n := range ns {
+			if n.LastError != "" || n.LastErrorRedacted != (n.Channel == paging.ContactSMS) {
+				t.Errorf("stakeholder's history: %+v", n)
+			}
 		}
 		tl, _ := e.incs.Timeline(e.ctx, inc, incident.EventPaging, 0, 100)
 		found := false

@@ -58,15 +58,21 @@ func (e *env) send(ig alert.Integration, action alert.Action, key string) alert.
 	return r
 }
 
-// alertStatus is the status of the newest alert with dedup key key.
+// alertStatus is the status of the newest alert with dedup key key (which
+// is stored sealed, so read through the intake).
 func (e *env) alertStatus(key string) string {
 	e.t.Helper()
-	var st string
-	if err := e.d.R.QueryRowContext(context.Background(), `SELECT status FROM alerts WHERE dedup_key = $1
-		ORDER BY first_at DESC, id DESC LIMIT 1`, key).Scan(&st); err != nil {
+	as, err := e.in.Alerts(e.ctx, alert.Filter{Limit: 200})
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	return st
+	for _, a := range as {
+		if a.DedupKey == key {
+			return string(a.Status)
+		}
+	}
+	e.t.Fatalf("no alert with dedup key %q", key)
+	return ""
 }
 
 // timeline is incident inc's paging entries, one a line.

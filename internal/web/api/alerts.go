@@ -17,18 +17,19 @@ type Alert struct {
 	ID              string          `json:"id"`
 	ServiceID       string          `json:"service_id"`
 	IntegrationID   string          `json:"integration_id"`
-	DedupKey        string          `json:"dedup_key"`
+	DedupKey        string          `json:"dedup_key" doc:"The tool's key for the alert; may hold PHI (reading it is audited). Empty for a caller whose role may not see PHI (fields_redacted)."`
 	IncidentID      string          `json:"incident_id,omitempty" doc:"Absent when a maintenance window suppressed the alert."`
 	IncidentNumber  string          `json:"incident_number,omitempty"`
 	Status          string          `json:"status" enum:"triggered,acknowledged,resolved"`
 	Suppressed      bool            `json:"suppressed" doc:"Arrived during a maintenance window: recorded, nobody paged."`
 	Summary         string          `json:"summary" doc:"What the tool sent; may hold PHI (reading it is audited). For a caller whose role may not see PHI, a line naming the severity, service and incident instead."`
 	SummaryRedacted bool            `json:"summary_redacted,omitempty" doc:"The summary was withheld: the caller's role may not see PHI."`
-	Source          string          `json:"source"`
+	Source          string          `json:"source" doc:"May hold PHI (reading it is audited), as may component, group and class. Empty for a caller whose role may not see PHI (fields_redacted)."`
 	Severity        string          `json:"severity" enum:"critical,error,warning,info"`
 	Component       string          `json:"component,omitempty"`
 	Group           string          `json:"group,omitempty"`
 	Class           string          `json:"class,omitempty"`
+	FieldsRedacted  bool            `json:"fields_redacted,omitempty" doc:"The dedup key, source, component, group and class were withheld: the caller's role may not see PHI."`
 	Count           int64           `json:"count" doc:"Triggers received while open (deduplicated)."`
 	FirstAt         time.Time       `json:"first_at"`
 	LastAt          time.Time       `json:"last_at"`
@@ -42,7 +43,7 @@ func alertOut(a alert.Alert) Alert {
 	return Alert{ID: a.ID, ServiceID: a.ServiceID, IntegrationID: a.IntegrationID, DedupKey: a.DedupKey,
 		IncidentID: a.IncidentID, IncidentNumber: a.IncidentNumber, Status: string(a.Status), Suppressed: a.Suppressed,
 		Summary: a.Summary, SummaryRedacted: a.SummaryRedacted, Source: a.Source, Severity: string(a.Severity), Component: a.Component, Group: a.Group,
-		Class: a.Class, Count: a.Count, FirstAt: a.FirstAt, LastAt: a.LastAt, AcknowledgedAt: a.AcknowledgedAt,
+		Class: a.Class, FieldsRedacted: a.FieldsRedacted, Count: a.Count, FirstAt: a.FirstAt, LastAt: a.LastAt, AcknowledgedAt: a.AcknowledgedAt,
 		ResolvedAt: a.ResolvedAt, Details: a.Details}
 }
 

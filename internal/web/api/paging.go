@@ -183,17 +183,18 @@ func pageOut(p paging.Page) Page {
 
 // Notification is one message of an incident's delivery history.
 type Notification struct {
-	ID          string     `json:"id"`
-	UserID      string     `json:"user_id"`
-	Username    string     `json:"username"`
-	ContactHint string     `json:"contact_hint"`
-	Channel     string     `json:"channel"`
-	Status      string     `json:"status" enum:"scheduled,queued,sending,sent,failed,cancelled,rate_limited"`
-	DueAt       time.Time  `json:"due_at"`
-	Attempts    int        `json:"attempts"`
-	LastError   string     `json:"last_error,omitempty"`
-	ProviderID  string     `json:"provider_id,omitempty" doc:"The provider's receipt: message id, SID, or Slack ts."`
-	SentAt      *time.Time `json:"sent_at,omitempty"`
+	ID                string     `json:"id"`
+	UserID            string     `json:"user_id"`
+	Username          string     `json:"username"`
+	ContactHint       string     `json:"contact_hint"`
+	Channel           string     `json:"channel"`
+	Status            string     `json:"status" enum:"scheduled,queued,sending,sent,failed,cancelled,rate_limited"`
+	DueAt             time.Time  `json:"due_at"`
+	Attempts          int        `json:"attempts"`
+	LastError         string     `json:"last_error,omitempty" doc:"Why the last attempt failed, in the provider's words; may hold PHI (reading it is audited)."`
+	LastErrorRedacted bool       `json:"last_error_redacted,omitempty" doc:"The last error was withheld: the caller's role may not see PHI."`
+	ProviderID        string     `json:"provider_id,omitempty" doc:"The provider's receipt: message id, SID, or Slack ts."`
+	SentAt            *time.Time `json:"sent_at,omitempty"`
 }
 
 type idPath struct {
@@ -539,7 +540,7 @@ func (h handler) registerPages(api huma.API, tag string) {
 			for i, n := range ns {
 				out.Body[i] = Notification{ID: n.ID, UserID: n.UserID, Username: n.Username, ContactHint: n.ContactHint,
 					Channel: string(n.Channel), Status: n.Status, DueAt: n.DueAt, Attempts: n.Attempts, LastError: n.LastError,
-					ProviderID: n.ProviderID, SentAt: n.SentAt}
+					LastErrorRedacted: n.LastErrorRedacted, ProviderID: n.ProviderID, SentAt: n.SentAt}
 			}
 			return out, nil
 		})

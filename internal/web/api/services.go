@@ -102,18 +102,19 @@ func (h handler) integrationOut(ig alert.Integration) Integration {
 
 // Window is a maintenance window.
 type Window struct {
-	ID        string    `json:"id"`
-	ServiceID string    `json:"service_id"`
-	StartsAt  time.Time `json:"starts_at"`
-	EndsAt    time.Time `json:"ends_at"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
+	ID             string    `json:"id"`
+	ServiceID      string    `json:"service_id"`
+	StartsAt       time.Time `json:"starts_at"`
+	EndsAt         time.Time `json:"ends_at"`
+	Reason         string    `json:"reason" doc:"Why the window was set; may hold PHI (reading it is audited). Empty for a caller whose role may not see PHI (reason_redacted)."`
+	ReasonRedacted bool      `json:"reason_redacted,omitempty" doc:"The reason was withheld: the caller's role may not see PHI."`
+	CreatedBy      string    `json:"created_by"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 func windowOut(w alert.Window) Window {
 	return Window{ID: w.ID, ServiceID: w.ServiceID, StartsAt: w.StartsAt, EndsAt: w.EndsAt, Reason: w.Reason,
-		CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt}
+		ReasonRedacted: w.ReasonRedacted, CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt}
 }
 
 func (h handler) registerServices(api huma.API) {
