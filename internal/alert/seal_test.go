@@ -193,7 +193,7 @@ func TestToolFieldsSealed(t *testing.T) {
 	})
 }
 
-// TestSealOldAlerts: alerts and alert groups written before migration 0027
+// TestSealOldAlerts: alerts and alert groups written before migration 0028
 // (fields in plaintext, no dedup hash, group keys in clear) are sealed and
 // hashed by SealOldAlerts, which Ward runs at start; then a repeat of an old
 // alert deduplicates into it, a new alert of an old group joins its

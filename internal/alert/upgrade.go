@@ -10,7 +10,7 @@ import (
 )
 
 // unhashedGroup marks an alert group's key that was stored in clear before
-// group keys were hashed (migration 0027); start-up replaces it by its
+// group keys were hashed (migration 0028); start-up replaces it by its
 // keyed hash.
 const unhashedGroup = "unhashed:"
 

@@ -11,7 +11,7 @@ import (
 )
 
 // TestUpgradeSealsAlertFields: alerts, alert groups and maintenance
-// windows as a Ward before migration 0027 left them (every field in
+// windows as a Ward before migration 0028 left them (every field in
 // plaintext, no dedup hash, group keys in clear) are sealed and hashed when
 // Ward next starts, before it serves: the alert reads as before, a repeat
 // of its dedup key deduplicates into it, a new alert of its group joins its
@@ -34,7 +34,7 @@ func TestUpgradeSealsAlertFields(t *testing.T) {
 		inc := w.alerts("")[0].IncidentNumber
 		w.stop()
 
-		// The rows as Ward left them before migration 0027.
+		// The rows as Ward left them before migration 0028.
 		d := openStore(t, w)
 		old := "mrn " + canary
 		for _, q := range []string{

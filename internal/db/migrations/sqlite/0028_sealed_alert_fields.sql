@@ -1,5 +1,5 @@
 -- What monitoring tools send beside the summary is sealed too (issue #15),
--- postgres dialect. Keep in step with ../sqlite/0027_sealed_alert_fields.sql.
+-- sqlite dialect. Keep in step with ../postgres/0028_sealed_alert_fields.sql.
 --
 -- alerts.dedup_key, source, component, grp and class,
 -- notifications.last_error and status_line, and maintenance_windows.reason
