@@ -174,18 +174,19 @@ func tagsIn(ts []caseTag) []string {
 // factsPatchBody is a partial change of the case's facts (PATCH): a fact
 // absent stays as it is, null clears it; by_state changes per State (a
 // State set to null is removed; by_state null removes every figure typed by
-// hand).
+// hand). The dates notices were made are not facts (Ward reads them from
+// the notices and the HHS filing it records), so individual_notice_at and
+// hhs_notice_at are refused like any property the schema does not name
+// (422), rather than taken as a fact to patch.
 type factsPatchBody struct {
-	Role               *rules.Role           `json:"role,omitempty" enum:"covered_entity,business_associate,both,phr_vendor"`
-	DiscoveredAt       *time.Time            `json:"discovered_at,omitempty" nullable:"true" doc:"When the breach was known to the workforce (164.404(a)(2)); not in the future."`
-	ShouldHaveKnownAt  *time.Time            `json:"should_have_known_at,omitempty" nullable:"true" doc:"When it would have been known with reasonable diligence; not in the future."`
-	Individuals        *int                  `json:"individuals,omitempty" nullable:"true" doc:"Affected in total: at least the imported individuals plus the figures typed for States not on the list."`
-	ByState            map[string]*int       `json:"by_state,omitempty" nullable:"true" doc:"Residents per jurisdiction typed by hand, by two-letter code: each State given is set (null removes it), others stay. A State of the imported individuals keeps the list's count."`
-	Customers          []BreachFactsCustomer `json:"customers,omitempty" doc:"Replaces the customers to notify."`
-	Delay              *delayInput           `json:"law_enforcement_delay,omitempty" nullable:"true" doc:"Replaces the law-enforcement delay (164.412); null: none."`
-	Tags               []caseTag             `json:"tags,omitempty" doc:"Replaces the case tags."`
-	IndividualNoticeAt *time.Time            `json:"individual_notice_at,omitempty" nullable:"true"`
-	HHSNoticeAt        *time.Time            `json:"hhs_notice_at,omitempty" nullable:"true"`
+	Role              *rules.Role           `json:"role,omitempty" enum:"covered_entity,business_associate,both,phr_vendor"`
+	DiscoveredAt      *time.Time            `json:"discovered_at,omitempty" nullable:"true" doc:"When the breach was known to the workforce (164.404(a)(2)); not in the future."`
+	ShouldHaveKnownAt *time.Time            `json:"should_have_known_at,omitempty" nullable:"true" doc:"When it would have been known with reasonable diligence; not in the future."`
+	Individuals       *int                  `json:"individuals,omitempty" nullable:"true" doc:"Affected in total: at least the imported individuals plus the figures typed for States not on the list."`
+	ByState           map[string]*int       `json:"by_state,omitempty" nullable:"true" doc:"Residents per jurisdiction typed by hand, by two-letter code: each State given is set (null removes it), others stay. A State of the imported individuals keeps the list's count."`
+	Customers         []BreachFactsCustomer `json:"customers,omitempty" doc:"Replaces the customers to notify."`
+	Delay             *delayInput           `json:"law_enforcement_delay,omitempty" nullable:"true" doc:"Replaces the law-enforcement delay (164.412); null: none."`
+	Tags              []caseTag             `json:"tags,omitempty" doc:"Replaces the case tags."`
 	// sent are the names of the facts the body holds, null or not.
 	sent map[string]json.RawMessage
 }
