@@ -10,8 +10,8 @@ import (
 
 // sealPlaintext seals, before the server serves, every value that is still
 // in plaintext in a column sealed since it was written (after an upgrade:
-// incident titles, task titles, alert summaries, break-glass reasons;
-// issue #15), and indexes the incident titles for search. Each batch is
+// incident titles, task titles, alert summaries, break-glass reasons, the
+// breach and notice free text; issue #15), and indexes the incident titles for search. Each batch is
 // its own transaction, so an interrupted start leaves nothing half-done
 // and the next start finishes; with nothing to do it costs one query per
 // column. `ward keys rotate` seals such values too (but does not index).
@@ -23,7 +23,12 @@ func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Se
 	if n > 0 {
 		log.Info("incident_titles_indexed", "incidents", n)
 	}
-	for _, c := range []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason} {
+	cols := []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason}
+	// The breach and notice free text, sealed since (issue #15).
+	cols = append(cols, keys.BreachFacts, keys.BreachDeterminationBody, keys.BreachDeterminationReason, keys.BreachObligationMetReason,
+		keys.NoticeTemplateSubject, keys.NoticeTemplateBody, keys.NoticeSettings, keys.NoticeRunSettings, keys.ReportHHSPacket,
+		keys.NoticeRecipient, keys.NoticeReceipt, keys.NoticeError, keys.NoticeReturnReason, keys.NoticeFileName)
+	for _, c := range cols {
 		n, err := kr.SealPlaintext(ctx, c, 500, nil)
 		if err != nil {
 			return err

@@ -46,6 +46,9 @@ var notFreeText = []string{
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
 	"retention_tombstones.run_id", "retention_tombstones.label",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",
+	// the template version a notice run used (a foreign key of
+	// notice_templates.id)
+	"notice_runs.template_ref",
 	"user_webauthn.user_id", "users.id", "webauthn_ceremonies.session_id", "incidents.number",
 	"report_hhs_filings.tracking_number", "report_hhs_filings.prior_tracking_number", "user_webauthn.credential_id",
 	"user_webauthn.aaguid", "user_identities.issuer", "user_identities.subject",
@@ -124,16 +127,6 @@ var notYetSealed = []string{
 	// chose, which may embed a host or patient name)
 	"alerts.source", "alerts.component", "alerts.grp", "alerts.class", "alerts.dedup_key", "alerts.group_key",
 	"alert_groups.group_key",
-	// breach facts (their tags and free text), determination reasons and
-	// bodies, why an obligation was marked met, notice templates and settings (what_happened, phi_involved,
-	// ...) and the copy each notice run keeps, and the HHS packet filed
-	"breach_cases.facts", "breach_determinations.reason", "breach_determinations.body", "breach_obligations.met_reason",
-	"notice_templates.body",
-	"notice_templates.subject", "notice_settings.body", "notice_runs.settings", "notice_runs.template_ref",
-	"report_hhs_filings.packet",
-	// notices to individuals: their address, the carrier's receipt, errors
-	// and return reasons; a generated file's name
-	"notices.recipient", "notices.receipt", "notices.error", "notices.return_reason", "notice_files.name",
 	// delivery outcomes a provider reports
 	"notifications.last_error", "notifications.status_line",
 	// why a maintenance window was set
