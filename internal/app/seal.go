@@ -25,7 +25,7 @@ func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Se
 	}
 	cols := []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason}
 	// The breach and notice free text, sealed since (issue #15).
-	cols = append(cols, keys.BreachFacts, keys.BreachDeterminationBody, keys.BreachDeterminationReason, keys.BreachObligationMetReason,
+	cols = append(cols, keys.BreachFacts, keys.BreachDeterminationBody, keys.BreachDeterminationWhy, keys.BreachDeterminationReason, keys.BreachObligationMetReason,
 		keys.NoticeTemplateSubject, keys.NoticeTemplateBody, keys.NoticeSettings, keys.NoticeRunSettings, keys.ReportHHSPacket,
 		keys.NoticeRecipient, keys.NoticeReceipt, keys.NoticeError, keys.NoticeReturnReason, keys.NoticeFileName)
 	for _, c := range cols {

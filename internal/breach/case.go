@@ -514,9 +514,10 @@ type Determination struct {
 	Reason   string
 	SignedBy string
 	SignedAt time.Time
-	// Redacted says Body (the officer's findings and rationale) and
-	// Reason were withheld from a reader whose role may not see PHI; the
-	// outcome, citation and why stay.
+	// Redacted says Body (the officer's findings and rationale), Reason
+	// and the Why of Result (which quotes the rationale) were withheld
+	// from a reader whose role may not see PHI; the outcome and citation
+	// stay.
 	Redacted bool
 }
 
@@ -562,9 +563,13 @@ func (s *Service) Determine(ctx context.Context, ref string, d rules.Determinati
 		if err != nil {
 			return err
 		}
+		why, err := s.seal(res.Why, keys.BreachDeterminationWhy, id)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_determinations (case_id, version, body, outcome, citation, why, reason,
 			signed_by, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, out.Version, body, res.Outcome, res.Citation,
-			res.Why, sealedReason, out.SignedBy, now); err != nil {
+			why, sealedReason, out.SignedBy, now); err != nil {
 			return fmt.Errorf("save determination: %w", err)
 		}
 		c.Outcome, c.UpdatedAt = string(res.Outcome), now
@@ -623,8 +628,8 @@ func (s *Service) determinations(ctx context.Context, c Case, phi bool) ([]Deter
 	var out []Determination
 	for rows.Next() {
 		var d Determination
-		var id, body, reason string
-		if err := rows.Scan(&id, &d.Version, &body, &d.Result.Outcome, &d.Result.Citation, &d.Result.Why, &reason, &d.SignedBy,
+		var id, body, why, reason string
+		if err := rows.Scan(&id, &d.Version, &body, &d.Result.Outcome, &d.Result.Citation, &why, &reason, &d.SignedBy,
 			&d.SignedAt); err != nil {
 			return nil, err
 		}
@@ -638,6 +643,9 @@ func (s *Service) determinations(ctx context.Context, c Case, phi bool) ([]Deter
 			return nil, err
 		}
 		if d.Reason, err = s.open(reason, keys.BreachDeterminationReason, id); err != nil {
+			return nil, err
+		}
+		if d.Result.Why, err = s.open(why, keys.BreachDeterminationWhy, id); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(body), &d.Body); err != nil {

@@ -86,6 +86,9 @@ var (
 	// BreachDeterminationBody is a signed determination (JSON): the
 	// risk assessment's findings and rationale, typed by the officer.
 	BreachDeterminationBody = Column{Table: "breach_determinations", Name: "body", RowID: DeterminationRowID}
+	// BreachDeterminationWhy is the rules' explanation of a determination's
+	// outcome, which quotes the officer's rationale.
+	BreachDeterminationWhy = Column{Table: "breach_determinations", Name: "why", RowID: DeterminationRowID}
 	// BreachDeterminationReason is why a determination's version changes.
 	BreachDeterminationReason = Column{Table: "breach_determinations", Name: "reason", RowID: DeterminationRowID}
 	// BreachObligationMetReason is the evidence that a notice was made.
@@ -129,7 +132,7 @@ func Columns() []Column {
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,
-		BreachFacts, BreachDeterminationBody, BreachDeterminationReason, BreachObligationMetReason, NoticeTemplateSubject,
+		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachObligationMetReason, NoticeTemplateSubject,
 		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
 		NoticeReturnReason, NoticeFileName}
 }

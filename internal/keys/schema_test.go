@@ -79,7 +79,7 @@ var notFreeText = []string{
 	"audit_checkpoints.key_id", "audit_checkpoints.signature",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
-	"breach_determinations.why", "breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
+	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
 	"retention_policy.body", "retention_runs.counts",
 
 	// staff as the audit trail names them (usernames, actor strings)

@@ -80,7 +80,7 @@ type BreachDetermination struct {
 	Reason   string              `json:"reason,omitempty"`
 	SignedBy string              `json:"signed_by"`
 	SignedAt time.Time           `json:"signed_at"`
-	Redacted bool                `json:"phi_redacted,omitempty" doc:"determination (the officer's findings and rationale) and reason were withheld: the caller's role may not read PHI. outcome, citation and why stay."`
+	Redacted bool                `json:"phi_redacted,omitempty" doc:"determination (the officer's findings and rationale), why (which quotes the rationale) and reason were withheld: the caller's role may not read PHI. outcome and citation stay."`
 }
 
 func determinationOut(d breach.Determination) BreachDetermination {
