@@ -19,8 +19,9 @@ import (
 // why and reason and an obligation's met reason as an older Ward stored
 // them, in clear, are sealed by Keyring.SealPlaintext (what Ward runs at
 // start), each bound to its row (a determination and an obligation by
-// their two-column keys), and read back as they were; a second run finds
-// nothing to do, and a stakeholder reads none of them.
+// their two-column keys), re-encrypted by key rotation, and read back as
+// they were; a second run finds nothing to do, and a stakeholder reads
+// none of them.
 func TestBreachTextSealedAfterUpgrade(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		svc, _, _, inc, c := openCase(t, d, "Lost backup tape")
@@ -92,6 +93,16 @@ func TestBreachTextSealedAfterUpgrade(t *testing.T) {
 			t.Fatalf("plaintext left after sealing: %s", raw.String())
 		}
 
+		// Key rotation re-encrypts them, each found by its row's key.
+		res, err := kr.Rotate(context.Background(), keys.RotateOptions{BatchSize: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, col := range cols {
+			if res.Reencrypted[col.String()] == 0 {
+				t.Errorf("rotation re-encrypted no %s: %v", col, res.Reencrypted)
+			}
+		}
 		got, err := svc.Get(sec, inc.Number)
 		if err != nil || got.Facts.Delay == nil || got.Facts.Delay.Oral.Official != secret {
 			t.Fatalf("facts after sealing: %+v %v", got.Facts.Delay, err)
