@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/keys"
@@ -36,7 +38,7 @@ func TestCanaryBreachTextNotStoredInPlaintext(t *testing.T) {
 			w := startWardAt(t, data, url, debugLog)
 			privacy := roleToken(t, w, "privacy", "privacy_officer")
 			stakeholder := roleToken(t, w, "stake", "stakeholder")
-			reads := canaryBreach(t, w, privacy)
+			reads, pages := canaryBreach(t, w, privacy)
 
 			// A reader who may see PHI gets the canary back from each
 			// read; a stakeholder from none, and each says it withheld.
@@ -58,6 +60,15 @@ func TestCanaryBreachTextNotStoredInPlaintext(t *testing.T) {
 			if code, _, raw := get(t, w, stakeholder, summary); code != http.StatusOK || !bytes.Contains(raw, []byte(`"name_redacted":true`)) ||
 				bytes.Contains(raw, []byte(".pdf")) {
 				t.Errorf("GET %s by a stakeholder: %d %s", summary, code, raw)
+			}
+
+			// Nor do the pages show them to a stakeholder signed in.
+			b := signInAs(t, w, authz.RoleStakeholder, "stan")
+			for _, page := range pages {
+				if code, html := b.send("GET", page, nil); code != http.StatusOK || leaks([]byte(html)) || !strings.Contains(html, "withheld") {
+					t.Errorf("page %s for a stakeholder: %d, canary shown %v, withheld said %v", page, code, leaks([]byte(html)),
+						strings.Contains(html, "withheld"))
+				}
 			}
 
 			var live map[string][]byte
@@ -93,8 +104,8 @@ func TestCanaryBreachTextNotStoredInPlaintext(t *testing.T) {
 }
 
 // canaryBreach fills a breach case's free text with the canary through the
-// API and returns the API paths that read it back.
-func canaryBreach(t *testing.T, w *ward, privacy string) []string {
+// API and returns the API paths and the pages that read it back.
+func canaryBreach(t *testing.T, w *ward, privacy string) (reads, pages []string) {
 	t.Helper()
 	var inc incidentJSON
 	w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Laptop stolen", "category": "theft"}, &inc)
@@ -190,6 +201,8 @@ func canaryBreach(t *testing.T, w *ward, privacy string) []string {
 	if w.must(200, "GET", base+"/hhs-report/filings", nil, &filings); len(filings) != 1 || !bytes.Contains(filings[0], []byte("Quillfeather")) {
 		t.Fatalf("the filing's packet does not hold the details: %s", filings)
 	}
-	return []string{base, base + "/determinations", base + "/obligations", "/api/v1/notice-templates",
+	reads = []string{base, base + "/determinations", base + "/obligations", "/api/v1/notice-templates",
 		"/api/v1/notice-templates/" + letter, base + "/notice-settings", base + "/notices"}
+	pages = []string{"/incidents/" + inc.Number + "/breach", "/incidents/" + inc.Number + "/notices", "/notice-templates/" + letter}
+	return reads, pages
 }
