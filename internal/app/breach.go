@@ -67,11 +67,10 @@ func importIndividuals(ctx context.Context, env Env, d *db.DB, kr *keys.Keyring,
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cases, err := breach.New(d, env.Clock, incident.NewService(d, env.Clock, kr, incident.WithLogger(quiet)), quiet)
+	cases, err := breach.New(d, env.Clock, incident.NewService(d, env.Clock, kr, incident.WithLogger(quiet)), kr, quiet)
 	if err != nil {
 		return err
 	}
-	cases.SealWith(kr)
 	bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(env.Stderr), progressbar.OptionShowBytes(true),
 		progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionOnCompletion(func() { fmt.Fprintln(env.Stderr) }))

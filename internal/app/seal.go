@@ -12,9 +12,10 @@ import (
 // sealPlaintext seals, before the server serves, every value that is still
 // in plaintext in a column sealed since it was written (after an upgrade:
 // incident titles, task titles, alert summaries, break-glass reasons,
-// what monitoring tools send beside the summary, delivery errors and
-// maintenance reasons; issue #15), indexes the incident titles for search
-// and hashes alerts' dedup and group keys (alert.Intake.SealOldAlerts). Each batch is
+// what monitoring tools send beside the summary, delivery errors,
+// maintenance reasons, the breach and notice free text; issue #15),
+// indexes the incident titles for search and hashes alerts' dedup and
+// group keys (alert.Intake.SealOldAlerts). Each batch is
 // its own transaction, so an interrupted start leaves nothing half-done
 // and the next start finishes; with nothing to do it costs one query per
 // column. `ward keys rotate` seals such values too (but does not index).
@@ -33,8 +34,13 @@ func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Se
 	if sealed > 0 || groups > 0 {
 		log.Info("alert_fields_sealed", "alerts", sealed, "groups", groups)
 	}
-	for _, c := range []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason,
-		keys.NotificationLastError, keys.NotificationStatusLine, keys.MaintenanceReason} {
+	cols := []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason,
+		keys.NotificationLastError, keys.NotificationStatusLine, keys.MaintenanceReason}
+	// The breach and notice free text, sealed since (issue #15).
+	cols = append(cols, keys.BreachFacts, keys.BreachDeterminationBody, keys.BreachDeterminationWhy, keys.BreachDeterminationReason, keys.BreachObligationMetReason,
+		keys.NoticeTemplateSubject, keys.NoticeTemplateBody, keys.NoticeSettings, keys.NoticeRunSettings, keys.ReportHHSPacket,
+		keys.NoticeRecipient, keys.NoticeReceipt, keys.NoticeError, keys.NoticeReturnReason, keys.NoticeFileName)
+	for _, c := range cols {
 		n, err := kr.SealPlaintext(ctx, c, 500, nil)
 		if err != nil {
 			return err

@@ -140,12 +140,11 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		ln.Close()
 		return err
 	}
-	cases, err := breach.New(d, env.Clock, incidents, logger, breach.WithTimeZone(zone))
+	cases, err := breach.New(d, env.Clock, incidents, kr, logger, breach.WithTimeZone(zone))
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	cases.SealWith(kr)
 	if n, err := cases.ReconcileZone(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("breach time zone: %w", err)

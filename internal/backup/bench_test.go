@@ -70,11 +70,10 @@ func BenchmarkBackupRestore(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cases, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cases, err := breach.New(d, clk, incs, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	cases.SealWith(kr)
 	inc, err := incs.Create(sec, incident.CreateInput{Title: "Mailing vendor breach", Severity: incident.Sev1})
 	if err != nil {
 		b.Fatal(err)

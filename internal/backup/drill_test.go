@@ -80,11 +80,10 @@ func populate(t *testing.T, d *db.DB, kr *keys.Keyring) dataset {
 		}
 	}
 	incs := incident.NewService(d, clk, kr)
-	cases, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cases, err := breach.New(d, clk, incs, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases.SealWith(kr)
 	sec := as(authz.RoleSecurityOfficer, "sam")
 	ds := dataset{incs: incs, cases: cases}
 	for i := range 12 {
@@ -224,11 +223,10 @@ func TestRestoreDrill(t *testing.T) {
 		if inc.Description != ds.first.Description || inc.Title != ds.first.Title {
 			t.Fatalf("restored incident reads %q / %q", inc.Title, inc.Description)
 		}
-		rcases, err := breach.New(r, clock.NewFake(start), rincs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		rcases, err := breach.New(r, clock.NewFake(start), rincs, rkr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rcases.SealWith(rkr)
 		people, _, err := rcases.Individuals(as(authz.RolePrivacyOfficer, "pia"), ds.caseRef, "", 100)
 		if err != nil {
 			t.Fatal(err)

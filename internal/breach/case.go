@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/labels"
 )
 
@@ -36,7 +37,9 @@ type Service struct {
 	incidents *incident.Service
 	rules     rules.RuleSets
 	log       *slog.Logger
-	keys      incident.Sealer // seals affected individuals' PHI; see SealWith
+	// keys seal the case's free text (facts, determinations, why an
+	// obligation was met) and affected individuals' PHI (keys.Columns).
+	keys incident.Sealer
 	// defaultZone is the server's --time-zone, for an organisation that
 	// has set none (WithTimeZone).
 	defaultZone *time.Location
@@ -46,13 +49,13 @@ type Service struct {
 // federal and FTC rule sets and the State table in use: the shipped one
 // until an administrator saves another (SetStateTable). Deadlines are
 // counted in the organisation's time zone, else the one WithTimeZone
-// gives, else UTC.
-func New(d *db.DB, c clock.Clock, incidents *incident.Service, log *slog.Logger, opts ...Option) (*Service, error) {
+// gives, else UTC. k seals what the cases hold that people typed.
+func New(d *db.DB, c clock.Clock, incidents *incident.Service, k incident.Sealer, log *slog.Logger, opts ...Option) (*Service, error) {
 	rs, err := rules.DefaultRuleSets()
 	if err != nil {
 		return nil, fmt.Errorf("breach: rule sets: %w", err)
 	}
-	s := &Service{db: d, clock: c, incidents: incidents, rules: rs, log: log, defaultZone: time.UTC}
+	s := &Service{db: d, clock: c, incidents: incidents, keys: k, rules: rs, log: log, defaultZone: time.UTC}
 	for _, o := range opts {
 		o(s)
 	}
@@ -83,6 +86,10 @@ type Case struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int64
+	// Redacted says the facts' free text (the law-enforcement official
+	// and agency, the customers' names and references) was withheld from
+	// a reader whose role may not see PHI.
+	Redacted bool
 }
 
 // visibleIncident resolves incident ref as the actor in ctx may see it.
@@ -92,13 +99,18 @@ func (s *Service) visibleIncident(ctx context.Context, q db.Querier, ref string)
 
 const caseColumns = "c.id, c.incident_id, i.number, c.facts, c.outcome, c.opened_by, c.created_at, c.updated_at, c.version"
 
-func scanCase(r interface{ Scan(...any) error }) (Case, error) {
+// scanCase reads a case, its facts opened (keys.BreachFacts).
+func (s *Service) scanCase(r interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var facts string
 	if err := r.Scan(&c.ID, &c.IncidentID, &c.IncidentNumber, &facts, &c.Outcome, &c.OpenedBy, &c.CreatedAt, &c.UpdatedAt, &c.Version); err != nil {
 		return Case{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	facts, err := s.open(facts, keys.BreachFacts, c.ID)
+	if err != nil {
+		return Case{}, err
+	}
 	var sf storedFacts
 	if err := json.Unmarshal([]byte(facts), &sf); err != nil {
 		return Case{}, fmt.Errorf("case %s: facts: %w", c.ID, err)
@@ -116,6 +128,16 @@ type storedFacts struct {
 	rules.Facts
 	Estimates map[string]int `json:"by_state_estimates"`
 	Legacy
+}
+
+// storedFacts returns sf as case caseID's facts column holds it: JSON,
+// sealed.
+func (s *Service) storedFacts(caseID string, sf storedFacts) (string, error) {
+	b, err := json.Marshal(sf)
+	if err != nil {
+		return "", err
+	}
+	return s.seal(string(b), keys.BreachFacts, caseID)
 }
 
 // Legacy are the notice dates a case's facts held before notices made
@@ -178,7 +200,7 @@ func (s *Service) caseOf(ctx context.Context, q db.Querier, ref string) (Case, e
 	if err != nil {
 		return Case{}, err
 	}
-	c, err := scanCase(q.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM breach_cases c JOIN incidents i ON i.id = c.incident_id
+	c, err := s.scanCase(q.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM breach_cases c JOIN incidents i ON i.id = c.incident_id
 		WHERE c.incident_id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Case{}, apperr.New(apperr.NotFound, "incident %s has no breach case", ref)
@@ -257,12 +279,12 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 	}
 	out := Case{ID: newID(), IncidentID: id, IncidentNumber: number, Outcome: OutcomePending, OpenedBy: actor.String(),
 		CreatedAt: now, UpdatedAt: now, Version: 1, Facts: facts0, Estimates: map[string]int{}}
-	facts, err := json.Marshal(storedFacts{Facts: out.Facts, Estimates: out.Estimates, Legacy: out.Legacy})
+	facts, err := s.storedFacts(out.ID, storedFacts{Facts: out.Facts, Estimates: out.Estimates, Legacy: out.Legacy})
 	if err != nil {
 		return Case{}, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO breach_cases (id, incident_id, facts, outcome, opened_by, created_at, updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.ID, out.IncidentID, string(facts), out.Outcome, out.OpenedBy, now, now, out.Version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, out.ID, out.IncidentID, facts, out.Outcome, out.OpenedBy, now, now, out.Version)
 	if db.IsUniqueViolation(err) {
 		return Case{}, apperr.New(apperr.Conflict, "incident %s has a breach case already", number)
 	}
@@ -285,12 +307,61 @@ func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, erro
 		"Breach case opened by %s; until a determination is signed, breach is presumed (164.402(2)): %d notice obligations.", actor.Name, n))
 }
 
-// Get returns the breach case of incident ref.
+// Get returns the breach case of incident ref. A reader whose role may
+// see PHI gets its facts whole, and the read is recorded in the audit
+// trail (45 CFR 164.312(b)) before it is returned; if that record cannot
+// be written the read fails. Any other reader gets the facts' free text
+// withheld (Redacted) and nothing recorded.
 func (s *Service) Get(ctx context.Context, ref string) (Case, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return Case{}, err
 	}
-	return s.caseOf(ctx, s.db.R, ref)
+	c, err := s.caseOf(ctx, s.db.R, ref)
+	if err != nil {
+		return Case{}, err
+	}
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		return redactFacts(c), nil
+	}
+	return c, s.auditRead(ctx, c, "facts")
+}
+
+// redactFacts returns c with the free text of its facts withheld.
+func redactFacts(c Case) Case {
+	if d := c.Facts.Delay; d != nil {
+		cp := *d
+		if cp.Oral != nil {
+			o := *cp.Oral
+			o.Official, o.Agency = "", ""
+			cp.Oral = &o
+		}
+		if cp.Written != nil {
+			w := *cp.Written
+			w.Official, w.Agency = "", ""
+			cp.Written = &w
+		}
+		c.Facts.Delay = &cp
+	}
+	if c.Facts.Customers != nil {
+		cs := make([]rules.Customer, len(c.Facts.Customers))
+		for i, cu := range c.Facts.Customers {
+			cs[i] = rules.Customer{Notice: cu.Notice}
+		}
+		c.Facts.Customers = cs
+	}
+	c.Redacted = true
+	return c
+}
+
+// auditRead records that the actor read fields of case c's free text
+// (breach_case.phi_read), in its own transaction, before the read returns.
+func (s *Service) auditRead(ctx context.Context, c Case, fields ...string) error {
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "breach_case.phi_read", ObjectType: "incident",
+			ObjectID: c.IncidentID, Change: map[string]any{"case_id": c.ID, "fields": fields}})
+		return err
+	})
 }
 
 // SetFacts replaces the case's facts (all but the determination's result)
@@ -325,12 +396,12 @@ func (s *Service) saveFactsTx(ctx context.Context, tx *sql.Tx, c Case, f rules.F
 	c.Version++
 	stored := f
 	stored.NotificationRequired = false
-	facts, err := json.Marshal(storedFacts{Facts: stored, Estimates: estimates, Legacy: c.Legacy})
+	facts, err := s.storedFacts(c.ID, storedFacts{Facts: stored, Estimates: estimates, Legacy: c.Legacy})
 	if err != nil {
 		return Case{}, 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE breach_cases SET facts = $1, updated_at = $2, version = $3 WHERE id = $4`,
-		string(facts), now, c.Version, c.ID); err != nil {
+		facts, now, c.Version, c.ID); err != nil {
 		return Case{}, 0, fmt.Errorf("save facts: %w", err)
 	}
 	n, err := s.recompute(ctx, tx, c, now)
@@ -375,7 +446,7 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 	if err != nil {
 		return 0, err
 	}
-	keys := make([]string, 0, len(obs))
+	owed := make([]string, 0, len(obs))
 	for _, o := range obs {
 		body, err := json.Marshal(o)
 		if err != nil {
@@ -386,7 +457,7 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 			due_at = excluded.due_at, computed_at = excluded.computed_at`, c.ID, o.Key, string(body), o.Due, now); err != nil {
 			return 0, fmt.Errorf("save obligation: %w", err)
 		}
-		keys = append(keys, o.Key)
+		owed = append(owed, o.Key)
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT obligation FROM breach_obligations WHERE case_id = $1 AND met_at IS NULL`, c.ID)
 	if err != nil {
@@ -399,7 +470,7 @@ func (s *Service) recompute(ctx context.Context, tx *sql.Tx, c Case, now time.Ti
 			rows.Close()
 			return 0, err
 		}
-		if !contains(keys, k) {
+		if !contains(owed, k) {
 			stale = append(stale, k)
 		}
 	}
@@ -444,6 +515,11 @@ type Determination struct {
 	Reason   string
 	SignedBy string
 	SignedAt time.Time
+	// Redacted says Body (the officer's findings and rationale), Reason
+	// and the Why of Result (which quotes the rationale) were withheld
+	// from a reader whose role may not see PHI; the outcome and citation
+	// stay.
+	Redacted bool
 }
 
 // Determine signs a new version of the case's determination as the
@@ -475,13 +551,26 @@ func (s *Service) Determine(ctx context.Context, ref string, d rules.Determinati
 		if out.Version > 1 && len([]rune(reason)) < 10 {
 			return apperr.Field("reason", "say why the determination changes (new facts?) in at least 10 characters")
 		}
-		body, err := json.Marshal(d)
+		plain, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		id := determinationID(c.ID, out.Version)
+		body, err := s.seal(string(plain), keys.BreachDeterminationBody, id)
+		if err != nil {
+			return err
+		}
+		sealedReason, err := s.seal(reason, keys.BreachDeterminationReason, id)
+		if err != nil {
+			return err
+		}
+		why, err := s.seal(res.Why, keys.BreachDeterminationWhy, id)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_determinations (case_id, version, body, outcome, citation, why, reason,
-			signed_by, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, out.Version, string(body), res.Outcome, res.Citation,
-			res.Why, reason, out.SignedBy, now); err != nil {
+			signed_by, signed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, out.Version, body, res.Outcome, res.Citation,
+			why, sealedReason, out.SignedBy, now); err != nil {
 			return fmt.Errorf("save determination: %w", err)
 		}
 		c.Outcome, c.UpdatedAt = string(res.Outcome), now
@@ -510,17 +599,30 @@ func (s *Service) Determine(ctx context.Context, ref string, d rules.Determinati
 }
 
 // Determinations lists every version of the case's determination, oldest
-// first.
+// first. A reader whose role may not see PHI gets each one's body and
+// reason withheld (Redacted); for any other, the read is audited before it
+// returns (Get).
 func (s *Service) Determinations(ctx context.Context, ref string) ([]Determination, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return nil, err
 	}
 	c, err := s.caseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT version, body, outcome, citation, why, reason, signed_by, signed_at
-		FROM breach_determinations WHERE case_id = $1 ORDER BY version`, c.ID)
+	out, err := s.determinations(ctx, c, authz.Has(actor.Role, authz.IncidentReadPHI))
+	if err != nil || len(out) == 0 || out[0].Redacted {
+		return out, err
+	}
+	return out, s.auditRead(ctx, c, "determinations")
+}
+
+// determinations reads case c's determinations, oldest first, with their
+// body and reason opened if phi, else withheld.
+func (s *Service) determinations(ctx context.Context, c Case, phi bool) ([]Determination, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+keys.DeterminationRowID+`, version, body, outcome, citation, why, reason, signed_by,
+		signed_at FROM breach_determinations WHERE case_id = $1 ORDER BY version`, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list determinations: %w", err)
 	}
@@ -528,14 +630,29 @@ func (s *Service) Determinations(ctx context.Context, ref string) ([]Determinati
 	var out []Determination
 	for rows.Next() {
 		var d Determination
-		var body string
-		if err := rows.Scan(&d.Version, &body, &d.Result.Outcome, &d.Result.Citation, &d.Result.Why, &d.Reason, &d.SignedBy, &d.SignedAt); err != nil {
+		var id, body, why, reason string
+		if err := rows.Scan(&id, &d.Version, &body, &d.Result.Outcome, &d.Result.Citation, &why, &reason, &d.SignedBy,
+			&d.SignedAt); err != nil {
+			return nil, err
+		}
+		d.SignedAt = d.SignedAt.UTC()
+		if !phi {
+			d.Redacted = true
+			out = append(out, d)
+			continue
+		}
+		if body, err = s.open(body, keys.BreachDeterminationBody, id); err != nil {
+			return nil, err
+		}
+		if d.Reason, err = s.open(reason, keys.BreachDeterminationReason, id); err != nil {
+			return nil, err
+		}
+		if d.Result.Why, err = s.open(why, keys.BreachDeterminationWhy, id); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(body), &d.Body); err != nil {
 			return nil, fmt.Errorf("determination %d: %w", d.Version, err)
 		}
-		d.SignedAt = d.SignedAt.UTC()
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -16,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 var start = time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC)
@@ -30,7 +31,7 @@ func openCase(t *testing.T, d *db.DB, title string) (*breach.Service, *incident.
 	t.Helper()
 	clk := clock.NewFake(start)
 	incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
-	svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := breach.New(d, clk, incs, dbtest.Keyring(t, d, start), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +45,33 @@ func openCase(t *testing.T, d *db.DB, title string) (*breach.Service, *incident.
 		t.Fatal(err)
 	}
 	return svc, incs, clk, inc, c
+}
+
+// factsOf returns case caseID's facts as stored, opened.
+func factsOf(t *testing.T, d *db.DB, caseID string) string {
+	t.Helper()
+	var sealed string
+	if err := d.R.QueryRow(`SELECT facts FROM breach_cases WHERE id = $1`, caseID).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := dbtest.Keyring(t, d, start).Open(sealed, keys.BreachFacts.Table, keys.BreachFacts.Name, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(plain)
+}
+
+// storeFacts stores body as case caseID's facts, sealed as Ward seals
+// them: a row as an older Ward wrote it.
+func storeFacts(t *testing.T, d *db.DB, caseID, body string) {
+	t.Helper()
+	sealed, err := dbtest.Keyring(t, d, start).Seal([]byte(body), keys.BreachFacts.Table, keys.BreachFacts.Name, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.W.Exec(`UPDATE breach_cases SET facts = $1 WHERE id = $2`, sealed, caseID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func keysOf(obs []breach.Obligation) string {
@@ -62,7 +90,7 @@ func TestBreachCase(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		clk := clock.NewFake(start)
 		incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
-		svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		svc, err := breach.New(d, clk, incs, dbtest.Keyring(t, d, start), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +196,7 @@ func TestDeadlineBoard(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		clk := clock.NewFake(start)
 		incs := incident.NewService(d, clk, dbtest.Keyring(t, d, start))
-		svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		svc, err := breach.New(d, clk, incs, dbtest.Keyring(t, d, start), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,14 +271,8 @@ func TestLegacyNoticeDatesStillCount(t *testing.T) {
 		// The row as an older Ward wrote it: the notice to individuals
 		// typed into the facts on the day of discovery.
 		notified := start.Add(-72 * time.Hour)
-		var body string
-		if err := d.R.QueryRow(`SELECT facts FROM breach_cases WHERE id = $1`, c.ID).Scan(&body); err != nil {
-			t.Fatal(err)
-		}
-		body = strings.Replace(body, "{", `{"individual_notice_at":"`+notified.Format(time.RFC3339)+`",`, 1)
-		if _, err := d.W.Exec(`UPDATE breach_cases SET facts = $1 WHERE id = $2`, body, c.ID); err != nil {
-			t.Fatal(err)
-		}
+		body := strings.Replace(factsOf(t, d, c.ID), "{", `{"individual_notice_at":"`+notified.Format(time.RFC3339)+`",`, 1)
+		storeFacts(t, d, c.ID, body)
 		f.Individuals = 601
 		if _, err := svc.SetFacts(sec, inc.Number, f); err != nil {
 			t.Fatal(err)
@@ -258,8 +280,8 @@ func TestLegacyNoticeDatesStillCount(t *testing.T) {
 		if got, want := agDue(), rules.EndOfDay(notified.AddDate(0, 0, 15), time.UTC); !got.Equal(want) || !got.Before(before) {
 			t.Fatalf("California AG due %s after the upgrade, want %s: 15 days from the notice typed in the facts (was %s)", got, want, before)
 		}
-		if err := d.R.QueryRow(`SELECT facts FROM breach_cases WHERE id = $1`, c.ID).Scan(&body); err != nil || !strings.Contains(body, "individual_notice_at") {
-			t.Fatalf("saving the facts dropped the typed notice date: %s %v", body, err)
+		if body = factsOf(t, d, c.ID); !strings.Contains(body, "individual_notice_at") {
+			t.Fatalf("saving the facts dropped the typed notice date: %s", body)
 		}
 	})
 }

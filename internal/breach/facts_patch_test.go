@@ -1,8 +1,6 @@
 package breach_test
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -203,12 +201,7 @@ func TestFactsKeepImportedCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Write(context.Background(), func(tx *sql.Tx) error {
-			_, err := tx.Exec(`UPDATE breach_cases SET facts = $1`, string(legacy))
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		storeFacts(t, d, c.ID, string(legacy))
 		if c, err = e.svc.Get(sec, e.ref); err != nil || !maps.Equal(c.Estimates, map[string]int{"WA": 3}) {
 			t.Fatalf("a case saved before estimates were recorded: estimates %v, %v", c.Estimates, err)
 		}

@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,14 +17,8 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/db"
-	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
 )
-
-// SealWith sets the keys that seal affected individuals' PHI
-// (keys.BreachIndividualRecord). Call it before serving: without it the
-// individuals cannot be imported or read.
-func (s *Service) SealWith(k incident.Sealer) { s.keys = k }
 
 // individualsKey returns the case's dedupe hash key, making it (random,
 // sealed) on the first import.
@@ -252,9 +245,6 @@ func (s *Service) Individuals(ctx context.Context, ref, after string, limit int)
 	}
 	if len(list) == 0 {
 		return list, next, nil
-	}
-	if s.keys == nil {
-		return nil, "", errors.New("breach: no keys to open individuals with (SealWith)")
 	}
 	ids := make([]string, len(list))
 	for i := range list {

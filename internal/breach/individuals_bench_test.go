@@ -79,11 +79,10 @@ func benchCase(b *testing.B) (*breach.Service, *db.DB, string) {
 	clk := clock.NewFake(start)
 	kr := dbtest.Keyring(b, d, start)
 	incs := incident.NewService(d, clk, kr)
-	svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := breach.New(d, clk, incs, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc.SealWith(kr)
 	sec := as(authz.RoleSecurityOfficer, "sam")
 	inc, err := incs.Create(sec, incident.CreateInput{Title: "Claims database exfiltrated", Severity: incident.Sev1})
 	if err != nil {

@@ -113,9 +113,6 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 	if err != nil {
 		return ImportResult{}, err
 	}
-	if s.keys == nil {
-		return ImportResult{}, errors.New("breach: no keys to seal individuals with (SealWith)")
-	}
 	opt.SHA256 = strings.ToLower(strings.TrimSpace(opt.SHA256))
 	if opt.SHA256 != "" && !sha256Hex.MatchString(opt.SHA256) {
 		return ImportResult{}, apperr.Field("sha256", "must be 64 hexadecimal digits, got %d characters", len(opt.SHA256))

@@ -49,11 +49,10 @@ func newIndividualsEnv(t *testing.T, d *db.DB) individualsEnv {
 	clk := clock.NewFake(start)
 	kr := dbtest.Keyring(t, d, start)
 	incs := incident.NewService(d, clk, kr)
-	svc, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := breach.New(d, clk, incs, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.SealWith(kr)
 	sec := as(authz.RoleSecurityOfficer, "sam")
 	inc, err := incs.Create(sec, incident.CreateInput{Title: "Mailing list exposed", Severity: incident.Sev2})
 	if err != nil {

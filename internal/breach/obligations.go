@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // The states of an obligation when read.
@@ -35,6 +37,9 @@ type Obligation struct {
 	MetAt          *time.Time
 	MetBy          string
 	MetReason      string // why it was marked met: a person's reason, or the record that met it
+	// MetReasonRedacted says MetReason was withheld from a reader whose
+	// role may not see PHI.
+	MetReasonRedacted bool
 	// Zone is the organisation's time zone its days were counted in, to
 	// show Due in (FormatDue).
 	Zone *time.Location
@@ -67,9 +72,12 @@ func (s *Service) obligationsWhere(ctx context.Context, q db.Querier, now time.T
 	var out []Obligation
 	for rows.Next() {
 		var o Obligation
-		var body string
+		var id, body, reason string
 		var met sql.NullTime
-		if err := rows.Scan(&o.CaseID, &o.IncidentNumber, &body, &met, &o.MetBy, &o.MetReason); err != nil {
+		if err := rows.Scan(&id, &o.CaseID, &o.IncidentNumber, &body, &met, &o.MetBy, &reason); err != nil {
+			return nil, err
+		}
+		if o.MetReason, err = s.open(reason, keys.BreachObligationMetReason, id); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(body), &o.Obligation); err != nil {
@@ -85,19 +93,45 @@ func (s *Service) obligationsWhere(ctx context.Context, q db.Querier, now time.T
 	return out, rows.Err()
 }
 
-const obligationSelect = `SELECT o.case_id, i.number, o.body, o.met_at, o.met_by, o.met_reason FROM breach_obligations o
+const obligationSelect = `SELECT o.case_id || '/' || o.obligation, o.case_id, i.number, o.body, o.met_at, o.met_by, o.met_reason FROM breach_obligations o
 	JOIN breach_cases c ON c.id = o.case_id JOIN incidents i ON i.id = c.incident_id`
 
-// Obligations lists the case's obligations, earliest due first.
+// Obligations lists the case's obligations, earliest due first. Why each
+// was met is withheld from a reader whose role may not see PHI
+// (MetReasonRedacted); for any other, the read of a reason is audited
+// before it returns (Get).
 func (s *Service) Obligations(ctx context.Context, ref string) ([]Obligation, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return nil, err
 	}
 	c, err := s.caseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return nil, err
 	}
-	return s.obligationsWhere(ctx, s.db.R, s.clock.Now(), ` WHERE o.case_id = $1 ORDER BY o.due_at, o.obligation`, c.ID)
+	obs, err := s.obligationsWhere(ctx, s.db.R, s.clock.Now(), ` WHERE o.case_id = $1 ORDER BY o.due_at, o.obligation`, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		return withholdMetReasons(obs), nil
+	}
+	if slices.ContainsFunc(obs, func(o Obligation) bool { return o.MetReason != "" }) {
+		if err := s.auditRead(ctx, c, "obligations.met_reason"); err != nil {
+			return nil, err
+		}
+	}
+	return obs, nil
+}
+
+// withholdMetReasons blanks why each of obs was met.
+func withholdMetReasons(obs []Obligation) []Obligation {
+	for i := range obs {
+		if obs[i].MetReason != "" {
+			obs[i].MetReason, obs[i].MetReasonRedacted = "", true
+		}
+	}
+	return obs
 }
 
 // Board lists every unmet obligation of every case the actor may see,
@@ -113,6 +147,7 @@ func (s *Service) Board(ctx context.Context) ([]Obligation, error) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	// Unmet obligations have no reason to show.
 	return s.obligationsWhere(ctx, s.db.R, now, ` WHERE o.met_at IS NULL AND `+incident.VisibleSQL(actor, now, "i", arg)+
 		` ORDER BY o.due_at, i.number, o.obligation LIMIT 1000`, args...)
 }
@@ -216,8 +251,12 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref string, m Met) 
 			return Obligation{}, err
 		}
 	}
+	sealed, err := s.seal(reason, keys.BreachObligationMetReason, obligationID(c.ID, m.Key))
+	if err != nil {
+		return Obligation{}, err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE breach_obligations SET met_at = $1, met_by = $2, met_reason = $3 WHERE case_id = $4 AND obligation = $5`,
-		at, actor.String(), reason, c.ID, m.Key); err != nil {
+		at, actor.String(), sealed, c.ID, m.Key); err != nil {
 		return Obligation{}, fmt.Errorf("mark obligation met: %w", err)
 	}
 	out.MetAt, out.MetBy, out.MetReason, out.State = &at, actor.String(), reason, StateMet

@@ -135,7 +135,7 @@ func (s *Service) SetStateTable(ctx context.Context, t rules.StateTable, reason 
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+caseColumns+` FROM breach_cases c JOIN incidents i ON i.id = c.incident_id
 			ORDER BY c.created_at`)
-		cases, err := db.Collect(rows, err, "list breach cases", func(r *sql.Rows) (Case, error) { return scanCase(r) })
+		cases, err := db.Collect(rows, err, "list breach cases", func(r *sql.Rows) (Case, error) { return s.scanCase(r) })
 		if err != nil {
 			return err
 		}

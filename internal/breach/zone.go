@@ -93,7 +93,7 @@ func (s *Service) zone(ctx context.Context, q db.Querier) (*time.Location, error
 func (s *Service) recomputeAll(ctx context.Context, tx *sql.Tx, now time.Time, note func(obligations int) string) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+caseColumns+` FROM breach_cases c JOIN incidents i ON i.id = c.incident_id
 		ORDER BY c.created_at`)
-	cases, err := db.Collect(rows, err, "list breach cases", func(r *sql.Rows) (Case, error) { return scanCase(r) })
+	cases, err := db.Collect(rows, err, "list breach cases", func(r *sql.Rows) (Case, error) { return s.scanCase(r) })
 	if err != nil {
 		return 0, err
 	}

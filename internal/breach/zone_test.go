@@ -90,7 +90,7 @@ func TestOrganisationTimeZone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc2, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)), breach.WithTimeZone(ny))
+		svc2, err := breach.New(d, clk, incs, dbtest.Keyring(t, d, start), slog.New(slog.NewTextHandler(io.Discard, nil)), breach.WithTimeZone(ny))
 		if err != nil {
 			t.Fatal(err)
 		}

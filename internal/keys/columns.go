@@ -2,7 +2,9 @@ package keys
 
 // Column is a database column that holds sealed values: its table, its
 // name, and the column of the row id that each value's associated data
-// binds it to.
+// binds it to. A table whose primary key has two columns names its rows
+// by an SQL expression of them, the same text on both databases
+// (DeterminationRowID, ObligationRowID).
 type Column struct {
 	Table string
 	Name  string
@@ -96,6 +98,51 @@ var (
 	// MaintenanceReason is why a maintenance window was set, typed by a
 	// person.
 	MaintenanceReason = Column{Table: "maintenance_windows", Name: "reason", RowID: "id"}
+	// BreachFacts are a breach case's facts (JSON): beside dates and
+	// counts, the law-enforcement official and agency, customers' names
+	// and the case tags, typed by people.
+	BreachFacts = Column{Table: "breach_cases", Name: "facts", RowID: "id"}
+	// BreachDeterminationBody is a signed determination (JSON): the
+	// risk assessment's findings and rationale, typed by the officer.
+	BreachDeterminationBody = Column{Table: "breach_determinations", Name: "body", RowID: DeterminationRowID}
+	// BreachDeterminationWhy is the rules' explanation of a determination's
+	// outcome, which quotes the officer's rationale.
+	BreachDeterminationWhy = Column{Table: "breach_determinations", Name: "why", RowID: DeterminationRowID}
+	// BreachDeterminationReason is why a determination's version changes.
+	BreachDeterminationReason = Column{Table: "breach_determinations", Name: "reason", RowID: DeterminationRowID}
+	// BreachObligationMetReason is the evidence that a notice was made.
+	BreachObligationMetReason = Column{Table: "breach_obligations", Name: "met_reason", RowID: ObligationRowID}
+	// NoticeTemplateSubject and NoticeTemplateBody are a notice
+	// template's text, which people write and may fill with a case's
+	// details.
+	NoticeTemplateSubject = Column{Table: "notice_templates", Name: "subject", RowID: "id"}
+	NoticeTemplateBody    = Column{Table: "notice_templates", Name: "body", RowID: "id"}
+	// NoticeSettings are what a case's notices say (JSON: what happened,
+	// the PHI involved, ...).
+	NoticeSettings = Column{Table: "notice_settings", Name: "body", RowID: "case_id"}
+	// NoticeRunSettings are the copy of the settings a notice run used.
+	NoticeRunSettings = Column{Table: "notice_runs", Name: "settings", RowID: "id"}
+	// ReportHHSPacket is the HHS breach report filed (JSON), with the
+	// free text of the case's report details.
+	ReportHHSPacket = Column{Table: "report_hhs_filings", Name: "packet", RowID: "id"}
+	// NoticeRecipient, NoticeReceipt, NoticeError and NoticeReturnReason
+	// are a notice's addressee, the carrier's or mail server's receipt, a
+	// delivery error and why it came back: each may quote an individual.
+	NoticeRecipient    = Column{Table: "notices", Name: "recipient", RowID: "id"}
+	NoticeReceipt      = Column{Table: "notices", Name: "receipt", RowID: "id"}
+	NoticeError        = Column{Table: "notices", Name: "error", RowID: "id"}
+	NoticeReturnReason = Column{Table: "notices", Name: "return_reason", RowID: "id"}
+	// NoticeFileName is a generated notice file's name, which names its
+	// addressee (a State, a customer).
+	NoticeFileName = Column{Table: "notice_files", Name: "name", RowID: "id"}
+)
+
+// DeterminationRowID and ObligationRowID name a determination's version
+// and an obligation by their primary keys: "case id/version" and "case
+// id/obligation" (package breach makes the same text in Go).
+const (
+	DeterminationRowID = "(case_id || '/' || version)"
+	ObligationRowID    = "(case_id || '/' || obligation)"
 )
 
 // Columns returns every sealed column.
@@ -105,7 +152,10 @@ func Columns() []Column {
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,
 		AlertDedupKey, AlertSource, AlertComponent, AlertGroup, AlertClass,
-		NotificationLastError, NotificationStatusLine, MaintenanceReason}
+		NotificationLastError, NotificationStatusLine, MaintenanceReason,
+		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachObligationMetReason, NoticeTemplateSubject,
+		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
+		NoticeReturnReason, NoticeFileName}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -46,6 +46,9 @@ var notFreeText = []string{
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
 	"retention_tombstones.run_id", "retention_tombstones.label",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",
+	// the template version a notice run used (a foreign key of
+	// notice_templates.id)
+	"notice_runs.template_ref",
 	"user_webauthn.user_id", "users.id", "webauthn_ceremonies.session_id", "incidents.number",
 	"report_hhs_filings.tracking_number", "report_hhs_filings.prior_tracking_number", "user_webauthn.credential_id",
 	"user_webauthn.aaguid", "user_identities.issuer", "user_identities.subject",
@@ -76,7 +79,7 @@ var notFreeText = []string{
 	"audit_checkpoints.key_id", "audit_checkpoints.signature",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
-	"breach_determinations.why", "breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
+	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
 	"retention_policy.body", "retention_runs.counts",
 	"breach_individual_imports.problems",
 
@@ -116,40 +119,17 @@ var notFreeText = []string{
 	"incident_triage.incident_id", "incident_triage.answered_by", "incident_triage.reason",
 }
 
-// notYetSealed are free-text columns that may hold PHI and are not sealed
-// yet: what issue #15 leaves for a later session (docs/ENCRYPTION.md lists
-// them). Sealing one means adding it to keys.Columns and removing it here;
-// the test fails if a column is in both.
-var notYetSealed = []string{
-	// breach facts (their tags and free text), determination reasons and
-	// bodies, why an obligation was marked met, notice templates and settings (what_happened, phi_involved,
-	// ...) and the copy each notice run keeps, and the HHS packet filed
-	"breach_cases.facts", "breach_determinations.reason", "breach_determinations.body", "breach_obligations.met_reason",
-	"notice_templates.body",
-	"notice_templates.subject", "notice_settings.body", "notice_runs.settings", "notice_runs.template_ref",
-	"report_hhs_filings.packet",
-	// notices to individuals: their address, the carrier's receipt, errors
-	// and return reasons; a generated file's name
-	"notices.recipient", "notices.receipt", "notices.error", "notices.return_reason", "notice_files.name",
-}
-
 // TestEveryTextColumnIsClassified walks every TEXT column of both
-// databases' schemas: each must be sealed (keys.Columns), or on the
-// commented allow-list of columns that hold no free text, or on the
-// explicit list of those not sealed yet. A new TEXT column fails it until
-// someone decides which it is.
+// databases' schemas: each must be sealed (keys.Columns) or on the
+// commented allow-list of columns that hold no free text. A new TEXT column
+// fails it until someone decides which it is.
 func TestEveryTextColumnIsClassified(t *testing.T) {
 	sealed := map[string]bool{}
 	for _, c := range keys.Columns() {
 		sealed[c.String()] = true
 	}
-	for _, c := range notYetSealed {
-		if sealed[c] {
-			t.Errorf("%s is sealed: take it off notYetSealed", c)
-		}
-	}
 	for _, c := range notFreeText {
-		if sealed[c] || slices.Contains(notYetSealed, c) {
+		if sealed[c] {
 			t.Errorf("%s is listed twice", c)
 		}
 	}
@@ -172,7 +152,7 @@ func TestEveryTextColumnIsClassified(t *testing.T) {
 				t.Fatal(err)
 			}
 			seen[c] = true
-			if !sealed[c] && !slices.Contains(notFreeText, c) && !slices.Contains(notYetSealed, c) {
+			if !sealed[c] && !slices.Contains(notFreeText, c) {
 				t.Errorf("%s is a TEXT column that is neither sealed (keys.Columns) nor on an allow-list of this test", c)
 			}
 		}
@@ -184,7 +164,7 @@ func TestEveryTextColumnIsClassified(t *testing.T) {
 				t.Errorf("keys.Columns names %s, which is not a TEXT column of the schema", c)
 			}
 		}
-		for _, c := range append(slices.Clone(notFreeText), notYetSealed...) {
+		for _, c := range notFreeText {
 			if !seen[c] {
 				t.Errorf("%s is on an allow-list but not in the schema", c)
 			}

@@ -76,6 +76,9 @@ type File struct {
 	Size        int
 	SHA256      string
 	CreatedAt   time.Time
+	// NameRedacted says Name was withheld from a reader whose role may
+	// not see PHI (Summarize).
+	NameRedacted bool
 }
 
 // notifyTimeline adds a line to the incident's timeline.
@@ -96,19 +99,25 @@ func (s *Service) createPending(ctx context.Context, tx *sql.Tx, c breach.Case, 
 		return 0, err
 	}
 	for _, id := range ids {
-		if err := insertNotice(ctx, tx, c.ID, "", kind, channel, id, "individual", StatusPending, "", now); err != nil {
+		if err := s.insertNotice(ctx, tx, c.ID, "", kind, channel, id, "individual", StatusPending, "", now); err != nil {
 			return 0, err
 		}
 	}
 	return len(ids), nil
 }
 
-func insertNotice(ctx context.Context, tx *sql.Tx, caseID, runID string, kind Kind, channel, individual, recipient, status, resentOf string,
-	now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO notices (id, case_id, run_id, kind, channel, individual_id, recipient, status, batch, page,
+// insertNotice saves a new notice, its recipient sealed.
+func (s *Service) insertNotice(ctx context.Context, tx *sql.Tx, caseID, runID string, kind Kind, channel, individual, recipient, status,
+	resentOf string, now time.Time) error {
+	id := newID()
+	recipient, err := s.seal(recipient, keys.NoticeRecipient, id)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO notices (id, case_id, run_id, kind, channel, individual_id, recipient, status, batch, page,
 		pages, attempts, error, sent_at, sent_by, receipt, returned_at, return_reason, resent_of, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, 0, '', NULL, '', '', NULL, '', $9, $10, $10)`,
-		newID(), caseID, runID, string(kind), channel, individual, recipient, status, resentOf, now)
+		id, caseID, runID, string(kind), channel, individual, recipient, status, resentOf, now)
 	if err != nil {
 		return fmt.Errorf("save notice: %w", err)
 	}
@@ -193,12 +202,16 @@ func newFile(runID, name, contentType string, content []byte, now time.Time) sto
 
 // saveRun saves run and its files, sealed, in tx.
 func (s *Service) saveRun(ctx context.Context, tx *sql.Tx, c breach.Case, run Run, st Settings, files []storedFile) error {
-	settings, err := json.Marshal(st)
+	plain, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	settings, err := s.seal(string(plain), keys.NoticeRunSettings, run.ID)
 	if err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO notice_runs (id, case_id, kind, template_ref, settings, generated_by, generated_at, notices)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, run.ID, c.ID, string(run.Kind), run.TemplateRef, string(settings), run.GeneratedBy,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, run.ID, c.ID, string(run.Kind), run.TemplateRef, settings, run.GeneratedBy,
 		run.GeneratedAt, run.Notices); err != nil {
 		return fmt.Errorf("save notice run: %w", err)
 	}
@@ -212,8 +225,12 @@ func (s *Service) saveFiles(ctx context.Context, tx *sql.Tx, c breach.Case, runI
 		if err != nil {
 			return fmt.Errorf("seal notice file: %w", err)
 		}
+		name, err := s.seal(f.Name, keys.NoticeFileName, f.ID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notice_files (id, run_id, case_id, name, content_type, size, sha256, content, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, runID, c.ID, f.Name, f.ContentType, f.Size, f.SHA256, sealed,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, runID, c.ID, name, f.ContentType, f.Size, f.SHA256, sealed,
 			f.CreatedAt); err != nil {
 			return fmt.Errorf("save notice file: %w", err)
 		}
@@ -438,13 +455,21 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string, hold *
 					} else {
 						failed++
 					}
+					var msg string
+					if msg, err = s.seal(safeError(r.Err), keys.NoticeError, p.id); err != nil {
+						return err
+					}
 					_, err = tx.ExecContext(ctx, `UPDATE notices SET status = $1, run_id = $2, attempts = attempts + 1, error = $3,
-						updated_at = $4 WHERE id = $5`, status, run.ID, safeError(r.Err), sentAt, p.id)
+						updated_at = $4 WHERE id = $5`, status, run.ID, msg, sentAt, p.id)
 				} else {
 					sent++
+					var rcpt string
+					if rcpt, err = s.seal(receipt(r.Receipt), keys.NoticeReceipt, p.id); err != nil {
+						return err
+					}
 					_, err = tx.ExecContext(ctx, `UPDATE notices SET status = $1, run_id = $2, attempts = attempts + 1, error = '',
 						sent_at = $3, sent_by = $4, receipt = $5, updated_at = $3 WHERE id = $6`, StatusSent, run.ID, sentAt,
-						actor.String(), receipt(r.Receipt), p.id)
+						actor.String(), rcpt, p.id)
 				}
 				if err != nil {
 					return fmt.Errorf("save notice: %w", err)
@@ -695,7 +720,7 @@ func (s *Service) GenerateDocuments(ctx context.Context, ref string, kind Kind, 
 			return err
 		}
 		for _, d := range docs {
-			if err := insertNotice(ctx, tx, c.ID, run.ID, kind, ChannelDocument, "", d.key, StatusGenerated, "", now); err != nil {
+			if err := s.insertNotice(ctx, tx, c.ID, run.ID, kind, ChannelDocument, "", d.key, StatusGenerated, "", now); err != nil {
 				return err
 			}
 		}

@@ -44,7 +44,7 @@ func (s *Service) ProofFiles(ctx context.Context, c breach.Case) ([]report.File,
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+templateColumns+` FROM notice_templates
 		WHERE id IN (SELECT template_ref FROM notice_runs WHERE case_id = $1) ORDER BY template_id, version`, c.ID)
-	used, err := db.Collect(rows, err, "list the templates of notices", func(r *sql.Rows) (Template, error) { return scanTemplate(r) })
+	used, err := db.Collect(rows, err, "list the templates of notices", func(r *sql.Rows) (Template, error) { return s.scanTemplate(r) })
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) noticesCSV(ctx context.Context, caseID string) ([]byte, error)
 		return t.UTC().Format(time.RFC3339)
 	}
 	for rows.Next() {
-		n, err := scanNotice(rows)
+		n, err := s.scanNotice(rows)
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Settings are what a case's notices say and who gives them: the merge
@@ -34,6 +35,9 @@ type Settings struct {
 	PHIInvolved    string `json:"phi_involved,omitempty"`
 	StepsToTake    string `json:"steps_to_take,omitempty"`
 	WhatWeAreDoing string `json:"what_we_are_doing,omitempty"`
+	// Redacted says the settings were withheld from a reader whose role
+	// may not see PHI (GetSettings); never stored.
+	Redacted bool `json:"-"`
 }
 
 // settingsField maps a merge field to the setting that fills it, for
@@ -60,7 +64,7 @@ func (s *Service) SaveSettings(ctx context.Context, ref string, in Settings) (Se
 			return Settings{}, apperr.Field(strings.Split(v.Type().Field(i).Tag.Get("json"), ",")[0], "is at most 5,000 characters")
 		}
 	}
-	body, err := json.Marshal(in)
+	plain, err := json.Marshal(in)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -70,9 +74,13 @@ func (s *Service) SaveSettings(ctx context.Context, ref string, in Settings) (Se
 		if err != nil {
 			return err
 		}
+		body, err := s.seal(string(plain), keys.NoticeSettings, c.ID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notice_settings (case_id, body, updated_by, updated_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (case_id) DO UPDATE SET body = excluded.body, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-			c.ID, string(body), actor.String(), now); err != nil {
+			c.ID, body, actor.String(), now); err != nil {
 			return fmt.Errorf("save notice settings: %w", err)
 		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "notice_settings.update", ObjectType: "incident", ObjectID: c.IncidentID,
@@ -86,16 +94,31 @@ func (s *Service) SaveSettings(ctx context.Context, ref string, in Settings) (Se
 }
 
 // GetSettings returns the notice settings of incident ref's case (empty
-// until saved).
+// until saved). They say what happened and what PHI was involved, so a
+// reader whose role may not see PHI gets them withheld (empty, with
+// Redacted set); for any other, the read is audited
+// (notice_settings.phi_read) before it returns.
 func (s *Service) GetSettings(ctx context.Context, ref string) (Settings, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return Settings{}, err
 	}
 	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return Settings{}, err
 	}
-	return s.settings(ctx, s.db.R, c.ID)
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		return Settings{Redacted: true}, nil
+	}
+	out, err := s.settings(ctx, s.db.R, c.ID)
+	if err != nil {
+		return Settings{}, err
+	}
+	return out, s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "notice_settings.phi_read", ObjectType: "incident",
+			ObjectID: c.IncidentID, Change: map[string]any{"case_id": c.ID}})
+		return err
+	})
 }
 
 func (s *Service) settings(ctx context.Context, q db.Querier, caseID string) (Settings, error) {
@@ -106,6 +129,9 @@ func (s *Service) settings(ctx context.Context, q db.Querier, caseID string) (Se
 	}
 	if err != nil {
 		return Settings{}, fmt.Errorf("read notice settings: %w", err)
+	}
+	if body, err = s.open(body, keys.NoticeSettings, caseID); err != nil {
+		return Settings{}, err
 	}
 	var out Settings
 	if err := json.Unmarshal([]byte(body), &out); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 )
 
@@ -73,15 +74,23 @@ type Template struct {
 	ApprovedBy string
 	ApprovedAt *time.Time
 	Check      Check
+	// Redacted says Subject and Body were withheld from a reader whose
+	// role may not see PHI (a template may be filled with a case's
+	// details); Check stays.
+	Redacted bool
 }
 
 const templateColumns = `id, template_id, version, kind, name, subject, body, status, created_by, created_at, approved_by, approved_at`
 
-func scanTemplate(r interface{ Scan(...any) error }) (Template, error) {
+// scanTemplate reads a template version, its subject and body opened.
+func (s *Service) scanTemplate(r interface{ Scan(...any) error }) (Template, error) {
 	var t Template
 	var approved sql.NullTime
 	if err := r.Scan(&t.ID, &t.TemplateID, &t.Version, &t.Kind, &t.Name, &t.Subject, &t.Body, &t.Status, &t.CreatedBy, &t.CreatedAt,
 		&t.ApprovedBy, &approved); err != nil {
+		return Template{}, err
+	}
+	if err := s.openAll(t.ID, map[keys.Column]*string{keys.NoticeTemplateSubject: &t.Subject, keys.NoticeTemplateBody: &t.Body}); err != nil {
 		return Template{}, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
@@ -104,8 +113,12 @@ func (s *Service) Seed(ctx context.Context) error {
 		var ids []string
 		for _, d := range Defaults() {
 			id := "default-" + string(d.Kind)
+			subject, body, err := s.sealTemplate(id, d.Subject, d.Body)
+			if err != nil {
+				return err
+			}
 			r, err := tx.ExecContext(ctx, `INSERT INTO notice_templates (`+templateColumns+`) VALUES ($1, $1, 1, $2, $3, $4, $5, $6, $7, $8, '', NULL)
-				ON CONFLICT (id) DO NOTHING`, id, string(d.Kind), d.Name, d.Subject, d.Body, TemplateDraft, authz.System.String(), now)
+				ON CONFLICT (id) DO NOTHING`, id, string(d.Kind), d.Name, subject, body, TemplateDraft, authz.System.String(), now)
 			if err != nil {
 				return fmt.Errorf("seed notice template: %w", err)
 			}
@@ -124,27 +137,70 @@ func (s *Service) Seed(ctx context.Context) error {
 	})
 }
 
-// Templates lists the latest version of every template, by kind and name.
+// sealTemplate returns subject and body as template version id stores
+// them, sealed.
+func (s *Service) sealTemplate(id, subject, body string) (string, string, error) {
+	subject, err := s.seal(subject, keys.NoticeTemplateSubject, id)
+	if err != nil {
+		return "", "", err
+	}
+	body, err = s.seal(body, keys.NoticeTemplateBody, id)
+	return subject, body, err
+}
+
+// Templates lists the latest version of every template, by kind and name,
+// shown as shown (below).
 func (s *Service) Templates(ctx context.Context) ([]Template, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+templateColumns+` FROM notice_templates t WHERE version =
 		(SELECT max(version) FROM notice_templates v WHERE v.template_id = t.template_id) ORDER BY kind, name, template_id`)
-	return db.Collect(rows, err, "list notice templates", func(r *sql.Rows) (Template, error) { return scanTemplate(r) })
+	ts, err := db.Collect(rows, err, "list notice templates", func(r *sql.Rows) (Template, error) { return s.scanTemplate(r) })
+	if err != nil {
+		return nil, err
+	}
+	return s.shown(ctx, ts, "templates")
 }
 
-// Versions lists every version of template id, oldest first.
+// Versions lists every version of template id, oldest first, as shown
+// (below).
 func (s *Service) Versions(ctx context.Context, id string) ([]Template, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return nil, err
 	}
-	return s.versions(ctx, s.db.R, id)
+	vs, err := s.versions(ctx, s.db.R, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.shown(ctx, vs, id)
+}
+
+// shown withholds the subject and body of ts from a reader whose role may
+// not see PHI (Redacted); for any other, it records the read in the audit
+// trail (notice_template.phi_read, naming what) before it returns, and
+// fails if it cannot.
+func (s *Service) shown(ctx context.Context, ts []Template, what string) ([]Template, error) {
+	actor, _ := authz.ActorFrom(ctx)
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		for i := range ts {
+			ts[i].Subject, ts[i].Body, ts[i].Redacted = "", "", true
+		}
+		return ts, nil
+	}
+	if len(ts) == 0 {
+		return ts, nil
+	}
+	return ts, s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "notice_template.phi_read", ObjectType: "notice_template",
+			ObjectID: what, Change: map[string]any{"versions": len(ts)}})
+		return err
+	})
 }
 
 func (s *Service) versions(ctx context.Context, q db.Querier, id string) ([]Template, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+templateColumns+` FROM notice_templates WHERE template_id = $1 ORDER BY version`, id)
-	out, err := db.Collect(rows, err, "read notice template", func(r *sql.Rows) (Template, error) { return scanTemplate(r) })
+	out, err := db.Collect(rows, err, "read notice template", func(r *sql.Rows) (Template, error) { return s.scanTemplate(r) })
 	if err != nil {
 		return nil, err
 	}
@@ -202,9 +258,13 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (Templat
 	}
 	now := s.clock.Now()
 	id := newID()
+	subject, body, err := s.sealTemplate(id, in.Subject, in.Body)
+	if err != nil {
+		return Template{}, err
+	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notice_templates (`+templateColumns+`) VALUES ($1, $1, 1, $2, $3, $4, $5, $6, $7, $8, '', NULL)`,
-			id, string(in.Kind), in.Name, in.Subject, in.Body, TemplateDraft, actor.String(), now); err != nil {
+			id, string(in.Kind), in.Name, subject, body, TemplateDraft, actor.String(), now); err != nil {
 			return fmt.Errorf("save notice template: %w", err)
 		}
 		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "notice_template.create", ObjectType: "notice_template", ObjectID: id,
@@ -247,14 +307,20 @@ func (s *Service) UpdateTemplate(ctx context.Context, id string, in TemplateInpu
 		if err := in.validate(); err != nil {
 			return err
 		}
-		version := latest.Version
+		version, rowID := latest.Version, latest.ID
+		if latest.Status != TemplateDraft {
+			version, rowID = version+1, newID()
+		}
+		subject, body, err := s.sealTemplate(rowID, in.Subject, in.Body)
+		if err != nil {
+			return err
+		}
 		if latest.Status == TemplateDraft {
 			_, err = tx.ExecContext(ctx, `UPDATE notice_templates SET name = $1, subject = $2, body = $3, created_by = $4, created_at = $5
-				WHERE id = $6`, in.Name, in.Subject, in.Body, actor.String(), now, latest.ID)
+				WHERE id = $6`, in.Name, subject, body, actor.String(), now, rowID)
 		} else {
-			version++
 			_, err = tx.ExecContext(ctx, `INSERT INTO notice_templates (`+templateColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', NULL)`,
-				newID(), id, version, string(in.Kind), in.Name, in.Subject, in.Body, TemplateDraft, actor.String(), now)
+				rowID, id, version, string(in.Kind), in.Name, subject, body, TemplateDraft, actor.String(), now)
 		}
 		if err != nil {
 			return fmt.Errorf("save notice template: %w", err)
@@ -363,7 +429,7 @@ func (s *Service) approved(ctx context.Context, q db.Querier, kind Kind, id stri
 		row = q.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM notice_templates WHERE kind = $1 AND status = $2
 			ORDER BY approved_at DESC LIMIT 1`, string(kind), TemplateApproved)
 	}
-	t, err := scanTemplate(row)
+	t, err := s.scanTemplate(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		if id != "" {
 			return Template{}, apperr.Field("template_id", "template %s has no approved version", id)

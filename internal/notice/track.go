@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,16 +43,25 @@ type Notice struct {
 	ResentOf     string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Redacted says Recipient, Error, Receipt and ReturnReason were
+	// withheld from a reader whose role may not see PHI.
+	Redacted bool
 }
 
 const noticeColumns = `id, run_id, kind, channel, individual_id, recipient, status, batch, page, pages, attempts, error, sent_at, sent_by,
 	receipt, returned_at, return_reason, resent_of, created_at, updated_at`
 
-func scanNotice(r interface{ Scan(...any) error }) (Notice, error) {
+// scanNotice reads a notice, its recipient, error, receipt and return
+// reason opened.
+func (s *Service) scanNotice(r interface{ Scan(...any) error }) (Notice, error) {
 	var n Notice
 	var sent, returned sql.NullTime
 	if err := r.Scan(&n.ID, &n.RunID, &n.Kind, &n.Channel, &n.IndividualID, &n.Recipient, &n.Status, &n.Batch, &n.Page, &n.Pages,
 		&n.Attempts, &n.Error, &sent, &n.SentBy, &n.Receipt, &returned, &n.ReturnReason, &n.ResentOf, &n.CreatedAt, &n.UpdatedAt); err != nil {
+		return Notice{}, err
+	}
+	if err := s.openAll(n.ID, map[keys.Column]*string{keys.NoticeRecipient: &n.Recipient, keys.NoticeError: &n.Error,
+		keys.NoticeReceipt: &n.Receipt, keys.NoticeReturnReason: &n.ReturnReason}); err != nil {
 		return Notice{}, err
 	}
 	if sent.Valid {
@@ -71,9 +81,13 @@ const MaxNoticesPage = 500
 
 // Notices lists a page of the notices of incident ref's case after the
 // notice with id after, optionally of one status; next is the cursor of
-// the following page.
+// the following page. A reader whose role may not see PHI gets each
+// notice's recipient, error, receipt and return reason withheld
+// (Redacted); for any other, the read is audited (notice.phi_read) before
+// it returns.
 func (s *Service) Notices(ctx context.Context, ref, status, after string, limit int) (list []Notice, next string, err error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return nil, "", err
 	}
 	if limit <= 0 || limit > MaxNoticesPage {
@@ -85,13 +99,31 @@ func (s *Service) Notices(ctx context.Context, ref, status, after string, limit 
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE case_id = $1 AND id > $2 AND ($3 = '' OR status = $3)
 		ORDER BY id LIMIT $4`, c.ID, after, status, limit+1)
-	list, err = db.Collect(rows, err, "list notices", func(r *sql.Rows) (Notice, error) { return scanNotice(r) })
+	list, err = db.Collect(rows, err, "list notices", func(r *sql.Rows) (Notice, error) { return s.scanNotice(r) })
 	if err != nil {
 		return nil, "", err
 	}
 	if len(list) > limit {
 		list = list[:limit]
 		next = list[limit-1].ID
+	}
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		for i := range list {
+			n := &list[i]
+			n.Recipient, n.Error, n.Receipt, n.ReturnReason, n.Redacted = "", "", "", "", true
+		}
+		return list, next, nil
+	}
+	if len(list) == 0 {
+		return list, next, nil
+	}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "notice.phi_read", ObjectType: "incident", ObjectID: c.IncidentID,
+			Change: map[string]any{"case_id": c.ID, "notices": len(list)}})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
 	}
 	return list, next, nil
 }
@@ -113,15 +145,40 @@ type Summary struct {
 }
 
 // Summarize returns the state of the notices of incident ref's case.
+//
+// The generated files' names name their addressees, so a reader whose
+// role may not see PHI gets them withheld (NameRedacted); for any other,
+// the read is audited (notice_file.names_read) before it returns.
 func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	actor, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return Summary{}, err
 	}
 	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return Summary{}, err
 	}
-	return s.summarize(ctx, c.ID)
+	out, err := s.summarize(ctx, c.ID)
+	if err != nil {
+		return Summary{}, err
+	}
+	files := 0
+	for i := range out.Runs {
+		files += len(out.Runs[i].Files)
+		if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+			for j := range out.Runs[i].Files {
+				out.Runs[i].Files[j].Name, out.Runs[i].Files[j].NameRedacted = "", true
+			}
+		}
+	}
+	if files == 0 || !authz.Has(actor.Role, authz.IncidentReadPHI) {
+		return out, nil
+	}
+	return out, s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "notice_file.names_read", ObjectType: "incident",
+			ObjectID: c.IncidentID, Change: map[string]any{"case_id": c.ID, "files": files}})
+		return err
+	})
 }
 
 // summarize returns the state of the notices of case caseID.
@@ -146,16 +203,27 @@ func (s *Service) summarize(ctx context.Context, caseID string) (Summary, error)
 		return Summary{}, err
 	}
 	rows, err = s.db.R.QueryContext(ctx, `SELECT id, run_id, name, content_type, size, sha256, created_at FROM notice_files
-		WHERE case_id = $1 ORDER BY created_at, name`, caseID)
+		WHERE case_id = $1 ORDER BY created_at, id`, caseID)
 	files, err := db.Collect(rows, err, "list notice files", func(r *sql.Rows) (File, error) {
 		var f File
-		err := r.Scan(&f.ID, &f.RunID, &f.Name, &f.ContentType, &f.Size, &f.SHA256, &f.CreatedAt)
+		if err := r.Scan(&f.ID, &f.RunID, &f.Name, &f.ContentType, &f.Size, &f.SHA256, &f.CreatedAt); err != nil {
+			return File{}, err
+		}
 		f.CreatedAt = f.CreatedAt.UTC()
+		var err error
+		f.Name, err = s.open(f.Name, keys.NoticeFileName, f.ID)
 		return f, err
 	})
 	if err != nil {
 		return Summary{}, err
 	}
+	// Names are sealed, so they are put in order here.
+	slices.SortStableFunc(files, func(a, b File) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 	for i := range out.Runs {
 		for _, f := range files {
 			if f.RunID == out.Runs[i].ID {
@@ -191,6 +259,9 @@ func (s *Service) ReadFile(ctx context.Context, ref, fileID string) (File, []byt
 		return File{}, nil, fmt.Errorf("read notice file: %w", err)
 	}
 	f.CreatedAt = f.CreatedAt.UTC()
+	if f.Name, err = s.open(f.Name, keys.NoticeFileName, f.ID); err != nil {
+		return File{}, nil, err
+	}
 	now := s.clock.Now()
 	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "notice_file.phi_read", ObjectType: "incident", ObjectID: c.IncidentID,
@@ -243,15 +314,27 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 		if err := s.cases.CheckHoldTx(ctx, tx, c, "Recording notices as sent", at, hold); err != nil {
 			return err
 		}
-		r, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, sent_at = $2, sent_by = $3, receipt = $4, updated_at = $5
-			WHERE case_id = $6 AND status = $7 AND ((run_id = $8 AND $8 <> '') OR (id = $9 AND $9 <> ''))`,
-			StatusSent, at, actor.String(), rcpt, now, c.ID, StatusGenerated, runID, noticeID)
+		// Each notice keeps its own copy of the receipt, sealed to it.
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM notices WHERE case_id = $1 AND status = $2
+			AND ((run_id = $3 AND $3 <> '') OR (id = $4 AND $4 <> '')) ORDER BY id`, c.ID, StatusGenerated, runID, noticeID)
+		ids, err := db.Collect(rows, err, "read notices", func(r *sql.Rows) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
 		if err != nil {
-			return fmt.Errorf("mark notices sent: %w", err)
-		}
-		if n, err = r.RowsAffected(); err != nil {
 			return err
 		}
+		for _, id := range ids {
+			sealed, err := s.seal(rcpt, keys.NoticeReceipt, id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, sent_at = $2, sent_by = $3, receipt = $4, updated_at = $5
+				WHERE id = $6`, StatusSent, at, actor.String(), sealed, now, id); err != nil {
+				return fmt.Errorf("mark notices sent: %w", err)
+			}
+		}
+		n = int64(len(ids))
 		if n == 0 {
 			return apperr.New(apperr.NotFound, "no generated notice of that run or id on the case of %s", c.IncidentNumber)
 		}
@@ -323,8 +406,12 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 			if err != nil {
 				return fmt.Errorf("read notice: %w", err)
 			}
+			reason, err := s.seal(x.reason, keys.NoticeReturnReason, id)
+			if err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, returned_at = $2, return_reason = $3, updated_at = $4
-				WHERE id = $5`, StatusReturned, x.at, x.reason, now, id); err != nil {
+				WHERE id = $5`, StatusReturned, x.at, reason, now, id); err != nil {
 				return fmt.Errorf("save notice: %w", err)
 			}
 			recorded++
@@ -448,7 +535,7 @@ func (s *Service) Resend(ctx context.Context, ref, id string) (Notice, error) {
 		if err != nil {
 			return err
 		}
-		old, err := scanNotice(tx.QueryRowContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE case_id = $1 AND id = $2`, c.ID, id))
+		old, err := s.scanNotice(tx.QueryRowContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE case_id = $1 AND id = $2`, c.ID, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return apperr.New(apperr.NotFound, "the case of %s has no notice %s", c.IncidentNumber, id)
 		}
@@ -466,10 +553,10 @@ func (s *Service) Resend(ctx context.Context, ref, id string) (Notice, error) {
 		if pending > 0 {
 			return apperr.New(apperr.Conflict, "a re-send of this notice is queued already")
 		}
-		if err := insertNotice(ctx, tx, c.ID, "", old.Kind, old.Channel, old.IndividualID, old.Recipient, StatusPending, old.ID, now); err != nil {
+		if err := s.insertNotice(ctx, tx, c.ID, "", old.Kind, old.Channel, old.IndividualID, old.Recipient, StatusPending, old.ID, now); err != nil {
 			return err
 		}
-		out, err = scanNotice(tx.QueryRowContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE resent_of = $1 AND status = $2`, old.ID, StatusPending))
+		out, err = s.scanNotice(tx.QueryRowContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE resent_of = $1 AND status = $2`, old.ID, StatusPending))
 		if err != nil {
 			return fmt.Errorf("read notice: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // LogEntry is one breach case in the breach log.
@@ -102,8 +103,13 @@ func (s *Service) Log(ctx context.Context, f LogFilter) ([]LogEntry, error) {
 			rows.Close()
 			return nil, err
 		}
+		plain, err := s.keys.Open(facts, keys.BreachFacts.Table, keys.BreachFacts.Name, e.CaseID)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("open the facts of case %s: %w", e.CaseID, err)
+		}
 		var fc rules.Facts
-		if err := json.Unmarshal([]byte(facts), &fc); err != nil {
+		if err := json.Unmarshal(plain, &fc); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("case %s: facts: %w", e.CaseID, err)
 		}

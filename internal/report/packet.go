@@ -17,6 +17,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/labels"
 )
 
@@ -92,7 +93,7 @@ func (s *Service) Packet(ctx context.Context, ref string) (Packet, error) {
 	if _, err := authz.Check(ctx, authz.ReportRead); err != nil {
 		return Packet{}, err
 	}
-	c, err := s.cases.Get(ctx, ref)
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return Packet{}, err
 	}
@@ -274,7 +275,11 @@ func (s *Service) filings(ctx context.Context, caseID string) ([]Filing, error) 
 			&f.RecordedAt); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(packet), &f.Packet); err != nil {
+		plain, err := s.keys.Open(packet, keys.ReportHHSPacket.Table, keys.ReportHHSPacket.Name, f.ID)
+		if err != nil {
+			return nil, fmt.Errorf("open HHS filing %s: %w", f.ID, err)
+		}
+		if err := json.Unmarshal(plain, &f.Packet); err != nil {
 			return nil, fmt.Errorf("filing %s: %w", f.ID, err)
 		}
 		f.FiledAt, f.RecordedAt = f.FiledAt.UTC(), f.RecordedAt.UTC()
@@ -288,11 +293,21 @@ func (s *Service) Filings(ctx context.Context, ref string) ([]Filing, error) {
 	if _, err := authz.Check(ctx, authz.ReportRead); err != nil {
 		return nil, err
 	}
-	c, err := s.cases.Get(ctx, ref)
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return nil, err
 	}
-	return s.filings(ctx, c.ID)
+	out, err := s.filings(ctx, c.ID)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	// The packets hold the report details' free text: the read is
+	// audited before it returns (45 CFR 164.312(b)).
+	return out, s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "report.hhs_filings_phi_read", ObjectType: "incident",
+			ObjectID: c.IncidentID, Change: map[string]any{"case_id": c.ID, "filings": len(out)}})
+		return err
+	})
 }
 
 // RecordFiling records that the packet was filed on the HHS portal at
@@ -332,7 +347,7 @@ func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, 
 		}
 		return Filing{}, &apperr.Error{Code: apperr.Invalid, Message: "the HHS report is incomplete: fill what is missing before filing", Fields: fs}
 	}
-	c, err := s.cases.Get(ctx, ref)
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return Filing{}, err
 	}
@@ -340,6 +355,10 @@ func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, 
 		PriorTrackingNumber: p.PriorTrackingNumber, Individuals: p.Individuals, Packet: p, FiledAt: filedAt.UTC(), FiledBy: actor.String(),
 		RecordedAt: now}
 	packet, err := json.Marshal(p)
+	if err != nil {
+		return Filing{}, err
+	}
+	sealed, err := s.keys.Seal(packet, keys.ReportHHSPacket.Table, keys.ReportHHSPacket.Name, f.ID)
 	if err != nil {
 		return Filing{}, err
 	}
@@ -360,7 +379,7 @@ func (s *Service) RecordFiling(ctx context.Context, ref, trackingNumber string, 
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_hhs_filings (id, case_id, kind, tracking_number, prior_tracking_number, individuals,
 			packet, filed_at, filed_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, f.ID, c.ID, f.Kind, f.TrackingNumber,
-			f.PriorTrackingNumber, f.Individuals, string(packet), f.FiledAt, f.FiledBy, now); err != nil {
+			f.PriorTrackingNumber, f.Individuals, sealed, f.FiledAt, f.FiledBy, now); err != nil {
 			return fmt.Errorf("save HHS filing: %w", err)
 		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "report.hhs_filing", ObjectType: "incident", ObjectID: c.IncidentID,

@@ -302,7 +302,7 @@ func (s *Service) Bundle(ctx context.Context, ref string) ([]byte, Manifest, err
 	if err != nil {
 		return nil, Manifest{}, err
 	}
-	c, err := s.cases.Get(ctx, ref)
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return nil, Manifest{}, err
 	}

@@ -221,7 +221,7 @@ func (s *Service) Reminders(ctx context.Context, ref string) ([]Reminder, error)
 	if _, err := authz.Check(ctx, authz.ReportRead); err != nil {
 		return nil, err
 	}
-	c, err := s.cases.Get(ctx, ref)
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return nil, err
 	}

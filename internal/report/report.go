@@ -352,7 +352,7 @@ func (s *Service) Details(ctx context.Context, ref string) (ReportDetails, error
 	if _, err := authz.Check(ctx, authz.ReportRead); err != nil {
 		return ReportDetails{}, err
 	}
-	c, err := s.cases.Get(ctx, ref)
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return ReportDetails{}, err
 	}
@@ -396,7 +396,7 @@ func (s *Service) SetDetails(ctx context.Context, ref string, d ReportDetails) (
 	if err := d.Validate(now); err != nil {
 		return ReportDetails{}, err
 	}
-	c, err := s.cases.Get(ctx, ref)
+	c, err := s.cases.CaseOf(ctx, s.db.R, ref)
 	if err != nil {
 		return ReportDetails{}, err
 	}

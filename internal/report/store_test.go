@@ -48,11 +48,10 @@ func TestRemindersAndLogs(t *testing.T) {
 		clk := clock.NewFake(start)
 		kr := dbtest.Keyring(t, d, start)
 		incs := incident.NewService(d, clk, kr)
-		cases, err := breach.New(d, clk, incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		cases, err := breach.New(d, clk, incs, kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cases.SealWith(kr)
 		n := &notified{}
 		svc, err := report.New(d, clk, cases, incs, kr, n, slog.New(slog.NewTextHandler(io.Discard, nil)), []int{7, 3})
 		if err != nil {

@@ -46,11 +46,10 @@ func newEnv(t *testing.T, d *db.DB) env {
 	kr := dbtest.Keyring(t, d, start)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	incs := incident.NewService(d, clk, kr)
-	cases, err := breach.New(d, clk, incs, log)
+	cases, err := breach.New(d, clk, incs, kr, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases.SealWith(kr)
 	return env{d: d, clk: clk, incs: incs, cases: cases, ret: retention.New(d, clk, incs, kr, log)}
 }
 

@@ -87,7 +87,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := breach.New(d, clk, incs, log)
+	cases, err := breach.New(d, clk, incs, kr, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -225,7 +225,7 @@ func TestCadenceUntilNoticesMet(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		carol := e.person("carol", authz.RoleResponder)
-		cases, err := breach.New(d, e.clk, e.incs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		cases, err := breach.New(d, e.clk, e.incs, dbtest.Keyring(t, d, start), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}

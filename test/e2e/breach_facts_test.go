@@ -117,6 +117,14 @@ func TestBreachFactsAPI(t *testing.T) {
 			{"impossible date", "PATCH", `{"discovered_at": "2026-02-30T10:00:00Z"}`, "body.discovered_at"},
 			{"impossible month", "PATCH", `{"should_have_known_at": "2026-13-01T10:00:00Z"}`, "body.should_have_known_at"},
 			{"fewer individuals than listed", "PATCH", map[string]any{"individuals": 1}, "body.individuals"},
+			// The dates notices were made come from the case's records
+			// (notices sent, the HHS filing), never from the facts.
+			{"individual notice date by PATCH", "PATCH", map[string]any{"individual_notice_at": read}, "body.individual_notice_at"},
+			{"HHS notice date by PATCH", "PATCH", map[string]any{"hhs_notice_at": nil}, "body.hhs_notice_at"},
+			{"individual notice date by PUT", "PUT", map[string]any{"role": "covered_entity", "discovered_at": read, "should_have_known_at": read,
+				"individuals": 3, "individual_notice_at": read}, "body.individual_notice_at"},
+			{"HHS notice date by PUT", "PUT", map[string]any{"role": "covered_entity", "discovered_at": read, "should_have_known_at": read,
+				"individuals": 3, "hhs_notice_at": read}, "body.hhs_notice_at"},
 		} {
 			code, raw := w.do(tc.method, base+"/facts", tc.body, nil)
 			if code != 422 || !apiErrorAt(raw, tc.location) {

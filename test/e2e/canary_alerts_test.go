@@ -58,8 +58,8 @@ func TestCanaryAlertFieldsNotStoredInPlaintext(t *testing.T) {
 				t.Error("canary PHI in the server log")
 			}
 			if target.Dialect == db.Postgres {
-				assertNoCanaryInPostgres(t, target.URL, []keys.Column{keys.AlertDedupKey, keys.AlertSource,
-					keys.AlertComponent, keys.AlertGroup, keys.AlertClass, keys.MaintenanceReason, keys.NotificationLastError})
+				assertNoCanaryInPostgres(t, target.URL, keys.AlertDedupKey, keys.AlertSource,
+					keys.AlertComponent, keys.AlertGroup, keys.AlertClass, keys.MaintenanceReason, keys.NotificationLastError)
 				return
 			}
 			for name, b := range live {

@@ -123,8 +123,8 @@ func TestCanaryPHINotStoredInPlaintext(t *testing.T) {
 				}
 				return
 			}
-			assertNoCanaryInPostgres(t, target.URL, []keys.Column{keys.IncidentDescription, keys.IncidentEventNote, keys.IncidentTitle,
-				keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason})
+			assertNoCanaryInPostgres(t, target.URL, keys.IncidentDescription, keys.IncidentEventNote, keys.IncidentTitle,
+				keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason)
 		})
 	}
 }
@@ -153,8 +153,8 @@ func readDir(t *testing.T, dir string) map[string][]byte {
 // assertNoCanaryInPostgres reads every row of every table of the test's
 // schema as text, as a dump would, and fails if any holds the canary. It
 // also checks that the sealed columns hold sealed values only, and that
-// those of written (the ones the test wrote to) hold some.
-func assertNoCanaryInPostgres(t *testing.T, url string, written []keys.Column) {
+// each of written holds some.
+func assertNoCanaryInPostgres(t *testing.T, url string, written ...keys.Column) {
 	t.Helper()
 	d, err := db.Open(t.Context(), url)
 	if err != nil {

@@ -30,6 +30,7 @@ type BreachCase struct {
 	CreatedAt        time.Time      `json:"created_at"`
 	UpdatedAt        time.Time      `json:"updated_at"`
 	Version          int64          `json:"version"`
+	Redacted         bool           `json:"phi_redacted,omitempty" doc:"The facts' free text (the law-enforcement official and agency, the customers' names and references) was withheld: the caller's role may not read PHI."`
 }
 
 // BreachFacts are a case's facts as the API shows them: a date not set is
@@ -66,7 +67,7 @@ func caseOut(c breach.Case) BreachCase {
 		est = map[string]int{}
 	}
 	return BreachCase{ID: c.ID, IncidentID: c.IncidentID, IncidentNumber: c.IncidentNumber, Facts: factsOut(c.Facts), ByStateEstimates: est,
-		Outcome: c.Outcome, OpenedBy: c.OpenedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+		Outcome: c.Outcome, OpenedBy: c.OpenedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version, Redacted: c.Redacted}
 }
 
 // BreachDetermination is one signed version of a determination.
@@ -79,11 +80,12 @@ type BreachDetermination struct {
 	Reason   string              `json:"reason,omitempty"`
 	SignedBy string              `json:"signed_by"`
 	SignedAt time.Time           `json:"signed_at"`
+	Redacted bool                `json:"phi_redacted,omitempty" doc:"determination (the officer's findings and rationale), why (which quotes the rationale) and reason were withheld: the caller's role may not read PHI. outcome and citation stay."`
 }
 
 func determinationOut(d breach.Determination) BreachDetermination {
 	return BreachDetermination{Version: d.Version, Body: d.Body, Outcome: string(d.Result.Outcome), Citation: d.Result.Citation,
-		Why: d.Result.Why, Reason: d.Reason, SignedBy: d.SignedBy, SignedAt: d.SignedAt}
+		Why: d.Result.Why, Reason: d.Reason, SignedBy: d.SignedBy, SignedAt: d.SignedAt, Redacted: d.Redacted}
 }
 
 // BreachObligation is one notice a case owes.
@@ -94,8 +96,10 @@ type BreachObligation struct {
 	MetAt          *time.Time `json:"met_at,omitempty"`
 	MetBy          string     `json:"met_by,omitempty"`
 	MetReason      string     `json:"met_reason,omitempty" doc:"Why it was marked met: the reason given by hand, or the record that met it (the HHS filing, the last notice sent)."`
-	TimeZone       string     `json:"time_zone" example:"America/Los_Angeles" doc:"The organisation's IANA time zone, in which the deadline's calendar days, business days and end of day were counted (GET /breach/organisation)."`
-	DueLocal       string     `json:"due_local" example:"2026-05-02T23:59:59.999999-07:00" doc:"due, the same instant, as a wall-clock time with its offset in time_zone (RFC 3339)."`
+	// MetReasonRedacted: MetReason was withheld.
+	MetReasonRedacted bool   `json:"met_reason_redacted,omitempty" doc:"met_reason was withheld: the caller's role may not read PHI."`
+	TimeZone          string `json:"time_zone" example:"America/Los_Angeles" doc:"The organisation's IANA time zone, in which the deadline's calendar days, business days and end of day were counted (GET /breach/organisation)."`
+	DueLocal          string `json:"due_local" example:"2026-05-02T23:59:59.999999-07:00" doc:"due, the same instant, as a wall-clock time with its offset in time_zone (RFC 3339)."`
 	// Owed and Notified, on an individual notice to a group listed on the
 	// case: how many individuals of the group are owed a notice and how
 	// many are recorded as notified.
@@ -111,7 +115,8 @@ func obligationsOut(obs []breach.Obligation, progress map[string]notice.Progress
 			zone = time.UTC
 		}
 		out[i] = BreachObligation{Obligation: o.Obligation, IncidentNumber: o.IncidentNumber, State: o.State, MetAt: o.MetAt, MetBy: o.MetBy,
-			MetReason: o.MetReason, TimeZone: zone.String(), DueLocal: o.Due.In(zone).Format(time.RFC3339Nano)}
+			MetReason: o.MetReason, MetReasonRedacted: o.MetReasonRedacted, TimeZone: zone.String(),
+			DueLocal: o.Due.In(zone).Format(time.RFC3339Nano)}
 		if p, ok := progress[o.Key]; ok && o.Recipient == rules.ToIndividuals {
 			out[i].Owed, out[i].Notified = &p.Owed, &p.Notified
 		}
@@ -174,18 +179,19 @@ func tagsIn(ts []caseTag) []string {
 // factsPatchBody is a partial change of the case's facts (PATCH): a fact
 // absent stays as it is, null clears it; by_state changes per State (a
 // State set to null is removed; by_state null removes every figure typed by
-// hand).
+// hand). The dates notices were made are not facts (Ward reads them from
+// the notices and the HHS filing it records), so individual_notice_at and
+// hhs_notice_at are refused like any property the schema does not name
+// (422), rather than taken as a fact to patch.
 type factsPatchBody struct {
-	Role               *rules.Role           `json:"role,omitempty" enum:"covered_entity,business_associate,both,phr_vendor"`
-	DiscoveredAt       *time.Time            `json:"discovered_at,omitempty" nullable:"true" doc:"When the breach was known to the workforce (164.404(a)(2)); not in the future."`
-	ShouldHaveKnownAt  *time.Time            `json:"should_have_known_at,omitempty" nullable:"true" doc:"When it would have been known with reasonable diligence; not in the future."`
-	Individuals        *int                  `json:"individuals,omitempty" nullable:"true" doc:"Affected in total: at least the imported individuals plus the figures typed for States not on the list."`
-	ByState            map[string]*int       `json:"by_state,omitempty" nullable:"true" doc:"Residents per jurisdiction typed by hand, by two-letter code: each State given is set (null removes it), others stay. A State of the imported individuals keeps the list's count."`
-	Customers          []BreachFactsCustomer `json:"customers,omitempty" doc:"Replaces the customers to notify."`
-	Delay              *delayInput           `json:"law_enforcement_delay,omitempty" nullable:"true" doc:"Replaces the law-enforcement delay (164.412); null: none."`
-	Tags               []caseTag             `json:"tags,omitempty" doc:"Replaces the case tags."`
-	IndividualNoticeAt *time.Time            `json:"individual_notice_at,omitempty" nullable:"true"`
-	HHSNoticeAt        *time.Time            `json:"hhs_notice_at,omitempty" nullable:"true"`
+	Role              *rules.Role           `json:"role,omitempty" enum:"covered_entity,business_associate,both,phr_vendor"`
+	DiscoveredAt      *time.Time            `json:"discovered_at,omitempty" nullable:"true" doc:"When the breach was known to the workforce (164.404(a)(2)); not in the future."`
+	ShouldHaveKnownAt *time.Time            `json:"should_have_known_at,omitempty" nullable:"true" doc:"When it would have been known with reasonable diligence; not in the future."`
+	Individuals       *int                  `json:"individuals,omitempty" nullable:"true" doc:"Affected in total: at least the imported individuals plus the figures typed for States not on the list."`
+	ByState           map[string]*int       `json:"by_state,omitempty" nullable:"true" doc:"Residents per jurisdiction typed by hand, by two-letter code: each State given is set (null removes it), others stay. A State of the imported individuals keeps the list's count."`
+	Customers         []BreachFactsCustomer `json:"customers,omitempty" doc:"Replaces the customers to notify."`
+	Delay             *delayInput           `json:"law_enforcement_delay,omitempty" nullable:"true" doc:"Replaces the law-enforcement delay (164.412); null: none."`
+	Tags              []caseTag             `json:"tags,omitempty" doc:"Replaces the case tags."`
 	// sent are the names of the facts the body holds, null or not.
 	sent map[string]json.RawMessage
 }

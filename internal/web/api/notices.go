@@ -74,12 +74,13 @@ type NoticeTemplate struct {
 	ApprovedBy string      `json:"approved_by,omitempty"`
 	ApprovedAt *time.Time  `json:"approved_at,omitempty"`
 	Check      NoticeCheck `json:"check"`
+	Redacted   bool        `json:"phi_redacted,omitempty" doc:"subject and body were withheld: the caller's role may not read PHI."`
 }
 
 func templateOut(t notice.Template) NoticeTemplate {
 	return NoticeTemplate{ID: t.TemplateID, VersionID: t.ID, Version: t.Version, Kind: t.Kind, Name: t.Name, Subject: t.Subject, Body: t.Body,
 		Status: t.Status, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ApprovedBy: t.ApprovedBy, ApprovedAt: t.ApprovedAt,
-		Check: checkOut(t.Check)}
+		Check: checkOut(t.Check), Redacted: t.Redacted}
 }
 
 func templatesOut(ts []notice.Template) []NoticeTemplate {
@@ -122,6 +123,8 @@ type NoticeFile struct {
 	Size        int       `json:"size"`
 	SHA256      string    `json:"sha256"`
 	CreatedAt   time.Time `json:"created_at"`
+	// NameRedacted: the name was withheld.
+	NameRedacted bool `json:"name_redacted,omitempty" doc:"The file's name (which names its addressee) was withheld: the caller's role may not read PHI."`
 }
 
 // NoticeRun is one generation of notices.
@@ -169,6 +172,13 @@ type NoticeRecord struct {
 	ResentOf     string      `json:"resent_of,omitempty"`
 	CreatedAt    time.Time   `json:"created_at"`
 	UpdatedAt    time.Time   `json:"updated_at"`
+	Redacted     bool        `json:"phi_redacted,omitempty" doc:"recipient, error, receipt and return_reason were withheld: the caller's role may not read PHI."`
+}
+
+// NoticeSettings are a case's notice settings as the API shows them.
+type NoticeSettings struct {
+	notice.Settings
+	Redacted bool `json:"phi_redacted,omitempty" doc:"The settings were withheld (they say what happened and what PHI was involved): the caller's role may not read PHI."`
 }
 
 // NoticeSubstitute is the substitute notice a case owes and its periods.
@@ -310,12 +320,12 @@ func (h handler) registerNotices(api huma.API) {
 	base := "/incidents/{id}/breach-case"
 	huma.Register(api, tagged(op("get-notice-settings", http.MethodGet, base+"/notice-settings",
 		"What the case's notices say and who gives them (the merge values)", http.StatusOK, authz.IncidentRead), tag),
-		func(ctx context.Context, in *idPath) (*struct{ Body notice.Settings }, error) {
+		func(ctx context.Context, in *idPath) (*struct{ Body NoticeSettings }, error) {
 			st, err := h.Notices.GetSettings(ctx, in.ID)
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}
-			return &struct{ Body notice.Settings }{st}, nil
+			return &struct{ Body NoticeSettings }{NoticeSettings{Settings: st, Redacted: st.Redacted}}, nil
 		})
 	huma.Register(api, tagged(op("set-notice-settings", http.MethodPut, base+"/notice-settings",
 		"Replace the case's notice settings", http.StatusOK, authz.BreachWrite), tag),
