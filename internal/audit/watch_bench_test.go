@@ -2,11 +2,13 @@ package audit_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 )
 
@@ -18,7 +20,12 @@ func BenchmarkWatch(b *testing.B) {
 	const n = 100_000
 	for _, target := range dbtest.Targets(b) {
 		b.Run(string(target.Dialect), func(b *testing.B) {
-			d := dbtest.Open(b, target.URL)
+			// A fresh database each time the benchmark runs this function.
+			url := filepath.Join(b.TempDir(), "ward.db")
+			if target.Dialect == db.Postgres {
+				url = dbtest.PostgresURL(b)
+			}
+			d := dbtest.Open(b, url)
 			bulkChain(b, d, n)
 			ctx := context.Background()
 			for b.Loop() {
