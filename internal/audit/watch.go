@@ -124,14 +124,20 @@ func (w *Watcher) Report(brk Break) {
 }
 
 // Run looks every Interval until ctx ends, at once again while a look
-// fills a whole batch.
+// fills a whole batch. A failure is logged when it first happens or
+// changes, not at every look.
 func (w *Watcher) Run(ctx context.Context) {
 	t := time.NewTicker(w.opt.Interval)
 	defer t.Stop()
+	var last string
 	for {
 		n, err := w.Tick(ctx)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != last:
+			last = err.Error()
 			w.opt.Log.ErrorContext(ctx, "audit_watch_failed", "error", err)
+		case err == nil:
+			last = ""
 		}
 		if err == nil && n >= w.opt.Batch {
 			continue
