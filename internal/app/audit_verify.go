@@ -62,9 +62,11 @@ func auditVerifyCmd(env Env, cfg *config.Config) *cobra.Command {
 				}
 				if !res.OK {
 					fmt.Fprintf(env.Stdout, "audit trail BROKEN at sequence %d: %s (%d entries read)\n", res.BadSeq, res.Reason, res.Entries)
+					printSegments(env.Stdout, res)
 					return &exitError{ExitFailure, fmt.Errorf("audit trail broken at sequence %d", res.BadSeq)}
 				}
 				fmt.Fprintf(env.Stdout, "audit trail intact: %d entries, head %s\n", res.Entries, res.Head)
+				printSegments(env.Stdout, res)
 				return nil
 			}
 			rep, err := audit.VerifyCheckpoints(ctx, d.R, pinned, trusted)
@@ -212,8 +214,30 @@ func readCapped(r io.Reader, name string) ([]byte, error) {
 	return data, nil
 }
 
+// printSegments lists the chain's segments and the break each recorded,
+// when it has more than one.
+func printSegments(w io.Writer, res audit.Result) {
+	if len(res.Segments) < 2 {
+		return
+	}
+	fmt.Fprintf(w, "the trail has %d segments; %d recorded breaks:\n", len(res.Segments), len(res.Segments)-1)
+	for i, sg := range res.Segments {
+		state := "intact"
+		if !sg.Intact {
+			state = fmt.Sprintf("broken at entry %d: %s", sg.BadSeq, sg.Reason)
+		}
+		fmt.Fprintf(w, "  segment %d: entries %d to %d (%d read), %s\n", sg.Number, sg.FirstSeq, sg.LastSeq, sg.Entries, state)
+		if i+1 < len(res.Segments) {
+			if rec := res.Segments[i+1].Record; rec != nil {
+				fmt.Fprintf(w, "    recorded break: %s\n", rec.Describe())
+			}
+		}
+	}
+}
+
 // printCheckpointReport writes the outcome of verify --checkpoints.
 func printCheckpointReport(w io.Writer, rep audit.CheckpointReport) {
+	defer printSegments(w, rep.Chain)
 	if rep.OK {
 		fmt.Fprintf(w, "audit trail intact: %d entries, head %s\n", rep.Chain.Entries, rep.Chain.Head)
 		fmt.Fprintf(w, "proved against %d checkpoints; the newest covers %s and came from node %s, key %s\n",

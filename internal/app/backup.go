@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/backup"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
@@ -185,23 +186,46 @@ func backupCmd(env Env, cfg *config.Config) *cobra.Command {
 		},
 	}
 
+	var cps checkpointFlags
 	restore := &cobra.Command{
 		Use: "restore FILE",
 		Short: "Restore a backup into an empty data folder (--data) or empty PostgreSQL database or schema (--db), " +
-			"then verify its audit chain against the backup's manifest",
+			"then verify its audit chain against the backup's manifest and the audit checkpoints, and name the published " +
+			"checkpoints the backup predates",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return restoreBackup(cmd.Context(), env, cfg, keyFile, args[0])
+			return restoreBackup(cmd.Context(), env, cfg, keyFile, args[0], cps)
 		},
 	}
+	f := restore.Flags()
+	f.StringVar(&cps.source, "checkpoints", "", "the published audit checkpoints (a JSON Lines file, or an http(s) URL serving "+
+		"them) to check the restored trail against and to learn which the backup predates; default: those the restored database holds")
+	f.StringSliceVar(&cps.publicKeys, "public-key", nil, "PEM file of a public key to trust checkpoints from (repeatable); "+
+		"default: the public half of --audit-signing-key-file")
+	f.StringVar(&cps.token, "checkpoints-token", "", "API token sent with a --checkpoints URL (env WARD_CHECKPOINTS_TOKEN)")
+	f.StringVar(&cps.caFile, "checkpoints-ca-file", "", "PEM file of extra CAs to trust for a --checkpoints https URL")
 	b.AddCommand(keygen, create, verify, restore)
 	return b
 }
 
-func restoreBackup(ctx context.Context, env Env, cfg *config.Config, keyFile, file string) error {
+// checkpointFlags name the checkpoints a restore is checked against.
+type checkpointFlags struct {
+	source, token, caFile string
+	publicKeys            []string
+}
+
+func restoreBackup(ctx context.Context, env Env, cfg *config.Config, keyFile, file string, cps checkpointFlags) error {
 	k, err := backupKey(env, keyFile)
 	if err != nil {
 		return err
+	}
+	// Published checkpoints are read first: a bad file stops the restore
+	// before it writes anything.
+	var pinned []audit.PinnedCheckpoint
+	if cps.source != "" {
+		if pinned, err = loadCheckpoints(ctx, cps.source, cps.token, cps.caFile); err != nil {
+			return &exitError{ExitUsage, fmt.Errorf("checkpoints: %w", err)}
+		}
 	}
 	if err := cfg.Validate(false); err != nil {
 		return &exitError{ExitUsage, err}
@@ -214,16 +238,31 @@ func restoreBackup(ctx context.Context, env Env, cfg *config.Config, keyFile, fi
 		return err
 	}
 	defer f.Close()
+	trusted, err := trustedKeys(env, cfg, cps.publicKeys)
+	if err != nil {
+		if cps.source != "" {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "audit checkpoints will not be checked: %v\n", message(err))
+	}
 	began := time.Now()
 	rep, err := backup.Restore(cliContext(ctx), f, cfg.DatabaseURL(), backup.RestoreOptions{Key: k, Now: env.Clock.Now,
-		Migrate: func(ctx context.Context, d *db.DB) error { _, err := migrate(ctx, env, d); return err }})
+		Migrate:     func(ctx context.Context, d *db.DB) error { _, err := migrate(ctx, env, d); return err },
+		Trusted:     trusted,
+		Checkpoints: pinned})
 	if err != nil {
+		if rep.Checkpoints != nil {
+			printCheckpointReport(env.Stdout, *rep.Checkpoints)
+		}
 		return err
 	}
 	m := rep.Manifest
 	fmt.Fprintf(env.Stdout, "restored backup made %s by Ward %s in %s\n", m.CreatedAt.Format(time.RFC3339), m.WardVersion,
 		time.Since(began).Round(time.Millisecond))
 	fmt.Fprintf(env.Stdout, "audit trail intact: %d entries, head %s, as the backup's manifest records\n", rep.Audit.Entries, rep.Audit.Head)
+	if trusted != nil {
+		printRestoredCheckpoints(env, rep, cps.source != "")
+	}
 	d, err := db.Open(ctx, cfg.DatabaseURL())
 	if err != nil {
 		return err
@@ -240,6 +279,31 @@ func restoreBackup(ctx context.Context, env Env, cfg *config.Config, keyFile, fi
 	}
 	fmt.Fprintf(env.Stdout, "the master key (%s) opens the restored keyset: sealed values are readable\n", where)
 	return nil
+}
+
+// printRestoredCheckpoints says how the restored trail compares with the
+// checkpoints and which of them the backup predates.
+func printRestoredCheckpoints(env Env, rep backup.Report, published bool) {
+	what := "the checkpoints the restored database holds"
+	if published {
+		what = "the published checkpoints"
+	}
+	cr := rep.Checkpoints
+	switch {
+	case cr == nil:
+		fmt.Fprintln(env.Stdout, "no audit checkpoints checked: the restored database holds none; give --checkpoints to check the "+
+			"published ones and learn which the backup predates")
+	case cr.OK:
+		fmt.Fprintf(env.Stdout, "audit trail proved against %d of %s; the newest covers %s\n", cr.Proved, what, cr.Newest.Describe())
+	default:
+		fmt.Fprintf(env.Stdout, "audit trail matches every one of %s it reaches, but this backup PREDATES %d of them: "+
+			"entries %d to %d were written after the backup and are not restored (a rollback)\n",
+			what, len(cr.Predates), cr.LastSeq+1, cr.Predates[len(cr.Predates)-1].Seq)
+		printCheckpointReport(env.Stdout, *cr)
+		if rep.Rollback != nil {
+			fmt.Fprintf(env.Stdout, "the rollback is recorded in the trail: %s\n", rep.Rollback.Describe())
+		}
+	}
 }
 
 // printManifest prints what a backup holds.

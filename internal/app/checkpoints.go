@@ -23,7 +23,7 @@ const signingKeyBesideData = "the audit checkpoint signing key is in the data fo
 
 // newCheckpointer loads (or makes) the audit signing key and builds the
 // checkpointer with the publishers the settings name.
-func newCheckpointer(env Env, cfg *config.Config, d *db.DB, guard *outbound.Guard, logger *slog.Logger) (*audit.Checkpointer, error) {
+func newCheckpointer(env Env, cfg *config.Config, d *db.DB, guard *outbound.Guard, node string, logger *slog.Logger) (*audit.Checkpointer, error) {
 	path, besideData := cfg.AuditSigningKeyPath()
 	key, created, err := audit.LoadSigningKey(path)
 	if err != nil && cfg.AuditSigningKeyFile == "" && !besideData {
@@ -55,11 +55,12 @@ func newCheckpointer(env Env, cfg *config.Config, d *db.DB, guard *outbound.Guar
 			"cannot reach it (see docs/AUDIT.md)")
 	}
 	return audit.NewCheckpointer(d, env.Clock, key, audit.CheckpointOptions{
-		Entries: cfg.AuditCheckpointEntries, Interval: cfg.AuditCheckpointInterval, Node: nodeName(), Publishers: pubs, Log: logger,
+		Entries: cfg.AuditCheckpointEntries, Interval: cfg.AuditCheckpointInterval, Node: node, Publishers: pubs, Log: logger,
 	}), nil
 }
 
-// nodeName names this Ward process in the checkpoints it signs: the host
+// nodeName names this Ward process in the checkpoints it signs and the
+// audit segments it starts: the host
 // name and a random suffix, so two processes on one host differ.
 func nodeName() string {
 	host, err := os.Hostname()

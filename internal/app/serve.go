@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/wardhq/ward/internal/alert"
@@ -98,7 +97,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if err != nil {
 		return &exitError{ExitUsage, err}
 	}
-	checkpoints, err := newCheckpointer(env, cfg, d, guard, logger)
+	node := nodeName()
+	checkpoints, err := newCheckpointer(env, cfg, d, guard, node, logger)
 	if err != nil {
 		return err
 	}
@@ -197,10 +197,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		ln.Close()
 		return err
 	}
-	var collectors []prometheus.Collector
+	// Every node watches the audit chain as it grows; a break goes into a
+	// new segment at once and the officers are told (docs/AUDIT.md).
+	watcher := audit.NewWatcher(d, env.Clock, audit.WatchOptions{Node: node, Alert: pager.NotifyAuditChainBrokenTx, Log: logger})
+	collectors := append(watcher.Collectors(), checkpoints.Collectors()...)
 	if schedule != nil {
 		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx
-		collectors = schedule.Metrics.Collectors()
+		collectors = append(collectors, schedule.Metrics.Collectors()...)
 	}
 	if streamer != nil {
 		collectors = append(collectors, streamer.Collector())
@@ -219,6 +222,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Retention:       ret,
 		Checkpoints:     checkpoints,
 		Audit:           trail,
+		Chain:           watcher,
 		SNSHosts:        cfg.SNSConfirmHosts,
 		Outbound:        guard,
 		TwilioAuthToken: cfg.TwilioAuthToken,
@@ -229,7 +233,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Version:         env.Version,
 		Collectors:      collectors,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret})
+	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret, ChainBroken: watcher.Report})
 	if err != nil {
 		ln.Close()
 		return err
@@ -306,6 +310,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		pagingDone.Go(func() { schedule.Run(pagingCtx) })
 	}
 	pagingDone.Go(func() { checkpoints.Run(pagingCtx) })
+	pagingDone.Go(func() { watcher.Run(pagingCtx) })
 	defer pagingDone.Wait()
 	defer stopPaging()
 

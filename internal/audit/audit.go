@@ -115,81 +115,179 @@ func Hash(e Entry) string {
 
 // Result is the outcome of Verify.
 type Result struct {
-	Entries int64  // entries read
-	OK      bool   // the whole chain is intact
-	BadSeq  int64  // the first sequence number that fails, when !OK
-	Reason  string // why it fails, when !OK
-	Head    string // the hash of the last entry
+	Entries int64 // entries read
+	// OK: the current segment is intact and every segment's first entry
+	// is a valid record of the break that closed the segment before it.
+	// A break in a closed segment is a recorded break, not a failure.
+	OK     bool
+	BadSeq int64  // the first sequence number that fails, when !OK
+	Reason string // why it fails, when !OK
+	Head   string // the hash of the last entry
+	// Segments are the chain's segments, oldest first: one unless a break
+	// was found and recorded (Segment).
+	Segments []SegmentResult
+}
+
+// SegmentResult is the outcome of verifying one segment.
+type SegmentResult struct {
+	Number   int64
+	FirstSeq int64
+	LastSeq  int64 // the last entry it spans: the one before the next segment, or the chain's end
+	Entries  int64
+	Intact   bool
+	BadSeq   int64  // the first entry that fails, when !Intact
+	Reason   string // why, when !Intact
+	// Record is what the node that started the segment recorded (nil for
+	// segment 1).
+	Record *Segment
+}
+
+// RecordedBreaks are the closed segments: each ended in a break that the
+// first entry of the segment after it records.
+func (r Result) RecordedBreaks() []SegmentResult {
+	if len(r.Segments) < 2 {
+		return nil
+	}
+	return r.Segments[:len(r.Segments)-1]
 }
 
 // segment is the outcome of checking one range of sequence numbers.
 type segment struct {
 	lo, hi    int64 // the range checked, lo < seq <= hi
 	entries   int64
+	first     Entry  // the first entry
 	firstPrev string // prev_hash of the first entry
 	last      string // hash of the last entry
 	badSeq    int64
 	reason    string
 }
 
-// Verify walks the whole chain and reports the first entry that was
-// altered, deleted, inserted or reordered, and whether the head still
-// matches the last entry (which catches a cut-off tail). Given a *sql.DB it
-// checks ranges of the chain in parallel, one per CPU, and joins them.
+// Verify walks the whole chain, segment by segment, and reports the first
+// entry of each that was altered, deleted, inserted or reordered, and
+// whether the head still matches the last entry (which catches a cut-off
+// tail). Each segment after the first must start with a valid record of
+// the break that closed the one before (StartSegment). Given a *sql.DB it
+// checks ranges of a long segment in parallel, one per CPU, and joins them.
 func Verify(ctx context.Context, q db.Querier) (Result, error) {
 	var headSeq, maxSeq int64
 	var headHash string
 	// One statement, so the head and the last entry come from one snapshot
 	// even while Ward keeps appending.
 	if err := q.QueryRowContext(ctx, `SELECT seq, hash, (SELECT coalesce(max(seq), 0) FROM audit_log)
-		FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash, &maxSeq); err != nil {
+		FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash, &maxSeq); errors.Is(err, sql.ErrNoRows) {
+		return Result{BadSeq: 1, Reason: "the chain head (the audit_head row) is missing"}, nil
+	} else if err != nil {
 		return Result{}, fmt.Errorf("audit verify: read head: %w", err)
 	}
-	end := max(headSeq, maxSeq)
-	parts := 1
-	if _, ok := q.(*sql.DB); ok && end > 100_000 {
-		parts = runtime.GOMAXPROCS(0)
+	starts, err := segmentStarts(ctx, q)
+	if err != nil {
+		return Result{}, err
 	}
-	segs := make([]segment, parts)
-	errs := make([]error, parts)
+	end := max(headSeq, maxSeq)
+	// Each segment spans from its first entry to the one before the next.
+	bounds := []int64{0}
+	for _, e := range starts {
+		if e.Seq > bounds[len(bounds)-1]+1 && e.Seq <= end {
+			bounds = append(bounds, e.Seq-1)
+		}
+	}
+	bounds = append(bounds, end)
+	cpus := 1
+	if _, ok := q.(*sql.DB); ok {
+		cpus = runtime.GOMAXPROCS(0)
+	}
+	var parts [][]segment
+	for i := 1; i < len(bounds); i++ {
+		lo, hi := bounds[i-1], bounds[i]
+		n := 1
+		if hi-lo > 100_000 {
+			n = cpus
+		}
+		ps := make([]segment, n)
+		for j := range ps {
+			ps[j] = segment{lo: lo + (hi-lo)*int64(j)/int64(n), hi: lo + (hi-lo)*int64(j+1)/int64(n)}
+		}
+		parts = append(parts, ps)
+	}
+	var errs []error
+	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i := range segs {
-		segs[i] = segment{lo: end * int64(i) / int64(parts), hi: end * int64(i+1) / int64(parts)}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = verifyRange(ctx, q, &segs[i])
-		}()
+	for i := range parts {
+		for j := range parts[i] {
+			wg.Go(func() {
+				if err := verifyRange(ctx, q, &parts[i][j]); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
+		}
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return Result{}, err
 	}
 
-	res := Result{OK: true, Head: Genesis}
-	for _, sg := range segs {
-		res.Entries += sg.entries
-		if !res.OK {
+	res := Result{OK: true}
+	for i, ps := range parts {
+		sr := joinParts(ps)
+		sr.Number = int64(i + 1)
+		res.Entries += sr.Entries
+		if i > 0 {
+			rec, err := parseSegment(ps[0].first)
+			if err != nil {
+				if res.OK {
+					res.OK, res.BadSeq, res.Reason = false, ps[0].lo+1, err.Error()
+				}
+			} else {
+				sr.Number, sr.Record = rec.Number, &rec
+			}
+		}
+		if i == len(parts)-1 {
+			last := sr.head
+			res.Head = last
+			switch {
+			case !sr.Intact:
+			case headSeq != maxSeq:
+				sr.Intact, sr.BadSeq = false, min(headSeq, maxSeq)+1
+				sr.Reason = fmt.Sprintf("the chain head (sequence %d) does not match the last entry (sequence %d): entries removed or added at the end", headSeq, maxSeq)
+			case headHash != last:
+				sr.Intact, sr.BadSeq, sr.Reason = false, maxSeq, "the last entry does not match the chain head"
+			}
+			if !sr.Intact && res.OK {
+				res.OK, res.BadSeq, res.Reason = false, sr.BadSeq, sr.Reason
+			}
+		}
+		res.Segments = append(res.Segments, sr.SegmentResult)
+	}
+	return res, nil
+}
+
+// joined is a segment's parts joined.
+type joined struct {
+	SegmentResult
+	head string
+}
+
+// joinParts joins the ranges of one segment, checked apart, into its
+// result: each range must link to the one before, the first to Genesis.
+func joinParts(ps []segment) joined {
+	j := joined{SegmentResult: SegmentResult{FirstSeq: ps[0].lo + 1, LastSeq: ps[len(ps)-1].hi, Intact: true}, head: Genesis}
+	for _, sg := range ps {
+		j.Entries += sg.entries
+		if !j.Intact {
 			continue
 		}
 		switch {
-		case sg.entries > 0 && sg.firstPrev != res.Head && sg.badSeq != sg.lo+1:
-			res.OK, res.BadSeq, res.Reason = false, sg.lo+1, "previous hash does not match the entry before it"
+		case sg.entries > 0 && sg.firstPrev != j.head && sg.badSeq != sg.lo+1:
+			j.Intact, j.BadSeq, j.Reason = false, sg.lo+1, "previous hash does not match the entry before it"
 		case sg.badSeq != 0:
-			res.OK, res.BadSeq, res.Reason = false, sg.badSeq, sg.reason
+			j.Intact, j.BadSeq, j.Reason = false, sg.badSeq, sg.reason
 		case sg.entries > 0:
-			res.Head = sg.last
+			j.head = sg.last
 		}
 	}
-	if res.OK && (headSeq != maxSeq || headHash != res.Head) {
-		res.OK, res.BadSeq = false, min(headSeq, maxSeq)+1
-		res.Reason = fmt.Sprintf("the chain head (sequence %d) does not match the last entry (sequence %d): entries removed or added at the end", headSeq, maxSeq)
-		if headSeq == maxSeq {
-			res.BadSeq = maxSeq
-			res.Reason = "the last entry does not match the chain head"
-		}
-	}
-	return res, nil
+	return j
 }
 
 // verifyRange checks the entries with lo < seq <= hi: contiguous sequence
@@ -225,7 +323,7 @@ func verifyRange(ctx context.Context, q db.Querier, sg *segment) error {
 		case e.Seq != want:
 			fail(want, fmt.Sprintf("expected sequence %d, found %d (entry missing)", want, e.Seq))
 		case sg.entries == 1:
-			sg.firstPrev = e.PrevHash
+			sg.first, sg.firstPrev = e, e.PrevHash
 		case e.PrevHash != sg.last:
 			fail(e.Seq, "previous hash does not match the entry before it")
 		}

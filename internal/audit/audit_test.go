@@ -565,7 +565,7 @@ func TestConcurrentAppends(t *testing.T) {
 
 // bulkChain writes a valid chain of n entries straight into the tables, far
 // faster than n appends, and returns it.
-func bulkChain(t *testing.T, d *db.DB, n int) []audit.Entry {
+func bulkChain(t testing.TB, d *db.DB, n int) []audit.Entry {
 	t.Helper()
 	ctx := context.Background()
 	es := make([]audit.Entry, n)

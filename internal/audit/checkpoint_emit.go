@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
@@ -58,6 +60,8 @@ type Checkpointer struct {
 
 	mu    sync.Mutex
 	retry map[string]backoff // destination → when to try again
+
+	failures prometheus.Counter
 }
 
 type backoff struct {
@@ -76,7 +80,16 @@ func NewCheckpointer(d *db.DB, clk clock.Clock, key SigningKey, opt CheckpointOp
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Checkpointer{d: d, clock: clk, key: key, opt: opt, retry: map[string]backoff{}}
+	return &Checkpointer{d: d, clock: clk, key: key, opt: opt, retry: map[string]backoff{},
+		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "ward_audit_checkpoint_failures_total",
+			Help: "Rounds in which a checkpoint was due and none was signed: the chain did not verify from the newest checkpoint to the head, or the database failed."}),
+	}
+}
+
+// Collectors returns the Checkpointer's metrics, to register with a
+// Prometheus registry.
+func (c *Checkpointer) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{c.failures}
 }
 
 // Key is the signing key.
@@ -109,6 +122,9 @@ func (c *Checkpointer) Tick(ctx context.Context) (*Checkpoint, error) {
 	}
 	defer release()
 	cp, err := c.emit(ctx)
+	if err != nil && ctx.Err() == nil {
+		c.failures.Inc()
+	}
 	return cp, errors.Join(err, c.deliver(ctx))
 }
 
@@ -156,11 +172,20 @@ func (c *Checkpointer) emit(ctx context.Context) (*Checkpoint, error) {
 	if seq == last.Seq || (found && seq-last.Seq < c.opt.Entries && now.Sub(last.At) < c.opt.Interval) {
 		return nil, nil
 	}
-	from := Genesis
+	fromSeq, from := last.Seq, Genesis
 	if found {
 		from = last.Hash
 	}
-	if err := checkLinks(ctx, c.d.R, last.Seq, from, seq, hash); err != nil {
+	// A segment started after the newest checkpoint is checked from its
+	// first entry, which links to Genesis, not to the broken chain.
+	starts, err := validStarts(ctx, c.d.R)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(starts); n > 0 && starts[n-1].StartSeq > last.Seq {
+		fromSeq, from = starts[n-1].StartSeq-1, Genesis
+	}
+	if err := checkLinks(ctx, c.d.R, fromSeq, from, seq, hash); err != nil {
 		return nil, fmt.Errorf("audit checkpoint: no checkpoint signed: %w", err)
 	}
 	cp := c.key.Sign(Checkpoint{Seq: seq, Hash: hash, At: now, Node: c.opt.Node})

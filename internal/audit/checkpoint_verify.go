@@ -266,3 +266,31 @@ func entryHashes(ctx context.Context, q db.Querier, seqs []int64) (map[int64]str
 	}
 	return out, nil
 }
+
+// StoredCheckpoints returns every checkpoint Ward's own table holds,
+// oldest first, as a verifier reads pinned ones (Line is the place in the
+// list): after a restore, the checkpoints the restored database knows.
+func StoredCheckpoints(ctx context.Context, q db.Querier) ([]PinnedCheckpoint, error) {
+	var out []PinnedCheckpoint
+	after := int64(0)
+	for {
+		cps, err := storedCheckpoints(ctx, q, after, MaxCheckpointList)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cps {
+			out = append(out, PinnedCheckpoint{c, len(out) + 1})
+		}
+		if len(cps) < MaxCheckpointList {
+			return out, nil
+		}
+		after = cps[len(cps)-1].Seq
+	}
+}
+
+// RolledBackOnly reports whether the only finding of rep is that the
+// trail ends before some checkpoints (a copy older than them, as a
+// restored backup is), with every checkpoint it reaches matching.
+func (rep CheckpointReport) RolledBackOnly() bool {
+	return !rep.OK && len(rep.Predates) > 0 && len(rep.Problems) == 1 && rep.Chain.OK && rep.DivergedAt == rep.LastSeq+1
+}

@@ -25,12 +25,22 @@ type RestoreOptions struct {
 	// (Ward's migrations and the job queue's).
 	Migrate func(ctx context.Context, d *db.DB) error
 	Now     func() time.Time
+	// Trusted, when set, are the keys checkpoints are trusted from: the
+	// restored trail is then proved against Checkpoints (the published
+	// ones) or, when none are given, those the restored database holds.
+	Trusted     audit.TrustedKeys
+	Checkpoints []audit.PinnedCheckpoint
 }
 
 // Report is what a restore found.
 type Report struct {
 	Manifest Manifest
 	Audit    audit.Result // the chain as verified after loading, before the restore's own entry
+	// Checkpoints is the trail proved against the checkpoints (nil when
+	// none were checked); Rollback the segment started because the backup
+	// predates some of them (nil when it predates none).
+	Checkpoints *audit.CheckpointReport
+	Rollback    *audit.SegmentStart
 }
 
 // Restore restores the backup in src into the empty database at target (a
@@ -89,6 +99,9 @@ func Restore(ctx context.Context, src io.ReadSeeker, target string, opts Restore
 	if opts.Now != nil {
 		now = opts.Now
 	}
+	if err := checkCheckpoints(ctx, d, opts, now(), &rep); err != nil {
+		return rep, fmt.Errorf("the data was restored but fails its check, and is left in place for inspection: %w", err)
+	}
 	err = d.Write(ctx, func(tx *sql.Tx) error {
 		_, err := audit.Append(ctx, tx, now(), audit.Event{Action: ActionRestore, ObjectType: "backup", ObjectID: m.BackupID,
 			Change: map[string]any{"created_at": m.CreatedAt, "ward_version": m.WardVersion, "audit_head": m.AuditHead}})
@@ -125,6 +138,46 @@ func checkRestored(ctx context.Context, d *db.DB, m Manifest, rep *Report) error
 		return fmt.Errorf("the audit trail ends at sequence %d, hash %s; the manifest's head is sequence %d, hash %s",
 			res.Entries, res.Head, m.AuditHead.Seq, m.AuditHead.Hash)
 	}
+	return nil
+}
+
+// checkCheckpoints proves the restored trail against the checkpoints
+// (45 CFR 164.312(c)(1), integrity): one it reaches and does not match
+// fails the restore. A backup older than some checkpoints is what
+// restoring an older backup means: the entries after its end are lost,
+// and a new audit segment records that rollback, numbered past the
+// newest checkpoint, so that no entry written from now on reuses a
+// number a published checkpoint covers.
+func checkCheckpoints(ctx context.Context, d *db.DB, opts RestoreOptions, now time.Time, rep *Report) error {
+	if opts.Trusted == nil {
+		return nil
+	}
+	pinned := opts.Checkpoints
+	if len(pinned) == 0 {
+		var err error
+		if pinned, err = audit.StoredCheckpoints(ctx, d.R); err != nil || len(pinned) == 0 {
+			return err
+		}
+	}
+	cr, err := audit.VerifyCheckpoints(ctx, d.R, pinned, opts.Trusted)
+	if err != nil {
+		return err
+	}
+	rep.Checkpoints = &cr
+	if cr.OK {
+		return nil
+	}
+	if !cr.RolledBackOnly() {
+		return fmt.Errorf("the audit trail does not match the checkpoints: first divergence at entry %d: %s", cr.DivergedAt, cr.Divergence)
+	}
+	newest := cr.Predates[len(cr.Predates)-1]
+	seg, _, err := audit.StartSegment(ctx, d, now, "restore", audit.Break{BrokenAt: cr.LastSeq + 1, ExpectedSeq: newest.Seq,
+		ExpectedHash: newest.Hash, Found: fmt.Sprintf("a backup ending at entry %d was restored; %d checkpoints cover later entries, "+
+			"up to entry %d, which the restore lost", cr.LastSeq, len(cr.Predates), newest.Seq)}, nil)
+	if err != nil {
+		return err
+	}
+	rep.Rollback = &seg
 	return nil
 }
 

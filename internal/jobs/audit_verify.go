@@ -42,8 +42,9 @@ func housekeeping(period time.Duration) []*river.PeriodicJob {
 // auditVerifyWorker verifies the audit chain on a read connection.
 type auditVerifyWorker struct {
 	river.WorkerDefaults[AuditVerifyArgs]
-	q   db.Querier
-	log *slog.Logger
+	q      db.Querier
+	log    *slog.Logger
+	broken func(audit.Break) // told of a break in the current segment; may be nil
 }
 
 // Timeout lets a long chain finish.
@@ -51,17 +52,25 @@ func (w *auditVerifyWorker) Timeout(*river.Job[AuditVerifyArgs]) time.Duration {
 	return auditVerifyTimeout
 }
 
-// Work verifies the chain. A broken chain is logged as an error and the job
-// still succeeds: it is a finding for the Security Officer, and retrying
-// cannot mend it. Only a failure to read the chain fails the job.
+// Work verifies the chain. A break in the current segment is logged as an
+// error and handed to the watcher, which records it in a new segment and
+// alerts the Security Officers; the job still succeeds, since retrying
+// cannot mend it. Breaks already recorded (closed segments) are logged as
+// warnings. Only a failure to read the chain fails the job.
 func (w *auditVerifyWorker) Work(ctx context.Context, _ *river.Job[AuditVerifyArgs]) error {
 	res, err := audit.Verify(ctx, w.q)
 	if err != nil {
 		return fmt.Errorf("audit_verify: %w", err)
 	}
+	for _, sg := range res.RecordedBreaks() {
+		w.log.WarnContext(ctx, "audit_chain_recorded_break", "segment", sg.Number, "first_seq", sg.FirstSeq, "last_seq", sg.LastSeq)
+	}
 	if !res.OK {
 		w.log.ErrorContext(ctx, "audit_chain_broken",
 			"entries", res.Entries, "bad_seq", res.BadSeq, "reason", res.Reason)
+		if w.broken != nil {
+			w.broken(audit.Break{BrokenAt: res.BadSeq, Found: "the periodic check of the whole trail found: " + res.Reason})
+		}
 		return nil
 	}
 	w.log.InfoContext(ctx, "audit_chain_verified", "entries", res.Entries, "ok", res.OK)

@@ -33,6 +33,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/db"
 )
 
@@ -76,6 +77,11 @@ type Options struct {
 	// Retention, when set, is run by the retention_purge housekeeping job
 	// every HousekeepingPeriod (and when the runner starts).
 	Retention Purger
+
+	// ChainBroken, when set, is told of a break the audit_verify job
+	// finds in the current segment of the audit chain (audit.Watcher's
+	// Report), so that it is recorded in a new segment.
+	ChainBroken func(audit.Break)
 }
 
 // Runner is Ward's River client on either database: it works the jobs of
@@ -144,7 +150,7 @@ func config(d *db.DB, log *slog.Logger, opts Options) (*river.Config, error) {
 		maxWorkers = DefaultMaxWorkers
 	}
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &auditVerifyWorker{q: d.R, log: log}); err != nil {
+	if err := river.AddWorkerSafely(workers, &auditVerifyWorker{q: d.R, log: log, broken: opts.ChainBroken}); err != nil {
 		return nil, fmt.Errorf("jobs: register audit_verify: %w", err)
 	}
 	periodic := housekeeping(period)

@@ -59,8 +59,13 @@ const (
 	// failed (45 CFR 164.308(a)(7)(ii)(A), data backup plan); it names no
 	// incident and carries no detail of the failure.
 	KindBackupFailed = "backup_failed"
-	KindTest         = "test"   // a test the user asked for
-	KindVerify       = "verify" // a contact method's verification code
+	// KindAuditChainBroken tells the Security Officer that Ward found its
+	// audit trail altered and started a new segment of it (45 CFR
+	// 164.312(b) audit controls, 164.312(c)(1) integrity); it carries no
+	// detail of the break.
+	KindAuditChainBroken = "audit_chain_broken"
+	KindTest             = "test"   // a test the user asked for
+	KindVerify           = "verify" // a contact method's verification code
 )
 
 // Message is what Ward sends. It must never carry PHI (45 CFR 164.312(e)(1);
@@ -142,9 +147,9 @@ var (
 // break the other formats.
 func (m Message) Validate() error {
 	switch m.Kind {
-	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed:
+	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed, KindAuditChainBroken:
 	default:
-		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access, backup_failed", m.Kind)
+		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access, backup_failed, audit_chain_broken", m.Kind)
 	}
 	fields := []struct {
 		name, value string
@@ -188,7 +193,7 @@ func (m Message) Validate() error {
 	switch {
 	case m.Kind == KindVerify && m.Code == "":
 		return errors.New("notify: message code is required for kind verify")
-	case m.Kind != KindVerify && m.Kind != KindTest && m.Kind != KindBackupFailed && m.Incident == "":
+	case m.Kind != KindVerify && m.Kind != KindTest && m.Kind != KindBackupFailed && m.Kind != KindAuditChainBroken && m.Incident == "":
 		return fmt.Errorf("notify: message incident is required for kind %s", m.Kind)
 	case m.Incident != "" && m.URL == "":
 		return errors.New("notify: message url is required when incident is set")
@@ -227,6 +232,13 @@ func Render(m Message) (subject, text string) {
 		subject = "Ward BACKUP FAILED"
 		b.WriteString("A scheduled backup of Ward failed, so the newest backup is older than planned. " +
 			"Ask Ward's administrator to look at the server log and make a backup. Ward tries again within the hour.\n")
+		line("Open: ", m.URL)
+		return subject, b.String()
+	case KindAuditChainBroken:
+		subject = "Ward AUDIT TRAIL ALTERED"
+		b.WriteString("Ward found its audit trail altered: someone may have changed its database. Ward started a new, " +
+			"separate part of the trail that records where the change was found, and keeps working. " +
+			"Treat this as a security incident: ask Ward's administrator to check the audit trail and the server log.\n")
 		line("Open: ", m.URL)
 		return subject, b.String()
 	case KindEmergencyAccess:

@@ -37,6 +37,21 @@ func (p *Pager) NotifyBackupFailedTx(ctx context.Context, tx *sql.Tx) error {
 	return p.queueAll(ctx, tx, qs)
 }
 
+// NotifyAuditChainBrokenTx queues a message to every active Security
+// Officer on each of their verified contact methods, at once: the audit
+// trail was found altered and a new segment of it started. The message
+// says only that.
+func (p *Pager) NotifyAuditChainBrokenTx(ctx context.Context, tx *sql.Tx) error {
+	qs, err := officerContacts(ctx, tx, queued{kind: kindAuditChainBroken})
+	if err != nil {
+		return err
+	}
+	if len(qs) == 0 {
+		p.log.WarnContext(ctx, "audit_chain_broken_no_officer_reachable")
+	}
+	return p.queueAll(ctx, tx, qs)
+}
+
 // officerContacts is a copy of q for each verified contact method of each
 // active Security Officer.
 func officerContacts(ctx context.Context, tx *sql.Tx, q queued) ([]queued, error) {

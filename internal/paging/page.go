@@ -54,6 +54,9 @@ const (
 	kindOfficer = "emergency_access"
 	// kindBackupFailed tells the Security Officers a scheduled backup failed.
 	kindBackupFailed = "backup_failed"
+	// kindAuditChainBroken tells the Security Officers the audit trail
+	// was found altered.
+	kindAuditChainBroken = "audit_chain_broken"
 	// KindStatusUpdate and KindReminder are the messages NotifyTx sends.
 	KindStatusUpdate = "status_update"
 	KindReminder     = "reminder"

@@ -486,6 +486,31 @@ func TestOfficersToldOfBackupFailure(t *testing.T) {
 	})
 }
 
+// TestOfficersToldOfAuditChainBreak: a broken audit chain reaches every
+// Security Officer at once, naming no incident and giving no detail.
+func TestOfficersToldOfAuditChainBreak(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		olga := e.user("olga", authz.RoleSecurityOfficer)
+		e.verify(olga, paging.ContactEmail, "olga@example.org")
+		e.user("ron", authz.RoleResponder)
+		if err := d.Write(context.Background(), func(tx *sql.Tx) error { return e.pager.NotifyAuditChainBrokenTx(e.ctx, tx) }); err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		got := e.ch.take()
+		if addresses(got) != "olga@example.org:audit_chain_broken" {
+			t.Fatalf("officers told: %s", addresses(got))
+		}
+		m := got[0].msg
+		subject, text := notify.Render(m)
+		if m.Incident != "" || m.Status != "audit trail altered" || subject != "Ward AUDIT TRAIL ALTERED" ||
+			!strings.Contains(text, "found its audit trail altered") {
+			t.Fatalf("message: %+v\n%s\n%s", m, subject, text)
+		}
+	})
+}
+
 // TestPolicyValidation names the bad field.
 func TestPolicyValidation(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {

@@ -54,7 +54,10 @@ type Deps struct {
 	Retention    *retention.Service
 	Checkpoints  *audit.Checkpointer
 	// Audit serves the audit trail to auditors and officers.
-	Audit   *audit.Reader
+	Audit *audit.Reader
+	// Chain, when set, makes /readyz answer 503 while the node has found
+	// the audit chain broken and not yet started the segment recording it.
+	Chain   interface{ Status() (bool, string) }
 	UI      *ui.UI
 	Log     *slog.Logger
 	Version string
@@ -121,6 +124,12 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 		s.Log.WarnContext(ctx, "readiness_failed", "error", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
 		return
+	}
+	if s.Chain != nil {
+		if ok, reason := s.Chain.Status(); !ok {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "audit trail broken", "reason": reason})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -93,6 +93,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerAudit(api)
 	h.registerRetention(api)
 	h.registerAuditCheckpoints(api)
+	h.registerAuditSegments(api)
 	documentLimits(api)
 	return api
 }

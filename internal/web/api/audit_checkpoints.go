@@ -51,3 +51,21 @@ func (h handler) registerAuditCheckpoints(api huma.API) {
 			return &struct{ Body CheckpointKey }{CheckpointKey{KeyID: k.ID(), Algorithm: "Ed25519", PublicKeyPEM: k.PublicPEM()}}, nil
 		})
 }
+
+// SegmentList is the answer to GET /api/v1/audit/segments.
+type SegmentList struct {
+	Segments []audit.Segment `json:"segments" doc:"Each segment after the first, oldest first, with the break its first entry records. Empty while the chain was never found broken."`
+}
+
+func (h handler) registerAuditSegments(api huma.API) {
+	huma.Register(api, tagged(op("list-audit-segments", http.MethodGet, "/audit/segments",
+		"The audit chain's segments: each was started when Ward found the chain broken, and records where and how",
+		http.StatusOK, authz.AuditRead), "audit"),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body SegmentList }, error) {
+			segs, err := h.Audit.Segments(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			return &struct{ Body SegmentList }{SegmentList{segs}}, nil
+		})
+}

@@ -12,6 +12,7 @@ var actionLabels = map[string]string{
 	"alert.phi_read":                        "Viewed the details of an alert",
 	"audit.export":                          "Exported the audit trail",
 	"audit.read":                            "Read the audit trail",
+	"audit.segment_start":                   "Found the audit trail altered and started a new part of it",
 	"breach.state_table":                    "Changed the State notice rules",
 	"breach_case.determination":             "Signed a breach determination",
 	"breach_case.facts":                     "Recorded breach facts",
@@ -165,7 +166,7 @@ func actionChoices() []actionChoice {
 
 // objectNouns name each kind of object in plain words.
 var objectNouns = map[string]string{
-	"alert": "Alert", "api_token": "API token", "audit_trail": "Audit trail", "breach_organisation": "Organisation profile",
+	"alert": "Alert", "api_token": "API token", "audit_segment": "Audit trail", "audit_trail": "Audit trail", "breach_organisation": "Organisation profile",
 	"breach_party": "Party to breach cases", "breach_state_table": "State notice rules", "escalation_policy": "Escalation policy",
 	"incident": "Incident", "integration": "Integration key", "job": "Scheduled job", "keyset": "Encryption keys",
 	"notice_template": "Notice template", "officer_alert": "Officer alert", "org": "Organisation profile",
