@@ -146,6 +146,9 @@ func TestAuditChainBreakOnRunningServer(t *testing.T) {
 		}
 		w.must(200, "POST", "/api/v1/contact-methods/"+email.ID+"/verify", map[string]any{"code": code[1]}, nil)
 		d := chainDB(t, w)
+		// The retention run is audited whenever leader election finishes:
+		// after it, the only entries are the test's own.
+		awaitRetentionRun(t, d)
 		auditor := w.tokenWithRole("chain-auditor", "auditor")
 
 		attacks := []struct {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/app"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 )
 
@@ -220,4 +221,20 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// awaitRetentionRun waits for the River leader's start-of-term retention
+// run, whose audit entry lands whenever election finishes, and returns how
+// many runs the trail records. A test that counts entries, or reads the
+// last ones, waits for it first.
+func awaitRetentionRun(t *testing.T, d *db.DB) int {
+	t.Helper()
+	var n int
+	eventually(t, "the leader's first retention run", func() bool {
+		if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'retention.run'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	return n
 }

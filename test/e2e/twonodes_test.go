@@ -89,15 +89,7 @@ func TestTwoNodesOneChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	retentionRuns := func() int {
-		var n int
-		if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'retention.run'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	eventually(t, "the leader's first retention run", func() bool { return retentionRuns() > 0 })
-	if n := retentionRuns(); n != 1 {
+	if n := awaitRetentionRun(t, d); n != 1 {
 		t.Fatalf("%d retention runs recorded, want the leader's one", n)
 	}
 	code, out, _ := nodes[0].run("audit", "verify")
