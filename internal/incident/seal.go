@@ -74,22 +74,37 @@ func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, 
 	return inc, err
 }
 
-// index writes the blind index of incident id's title: the tokens of
-// title (keys.SearchTokens), in one statement, after deleting the old ones
-// unless the incident is new.
-func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt time.Time, title string, isNew bool) error {
-	if !isNew {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM incident_title_tokens WHERE incident_id = $1", id); err != nil {
+// index moves the blind index of incident id from the words of title
+// from to those of title to (keys.SearchTokens; "" has none): it deletes
+// the rows of words no longer in the title and inserts, in one statement,
+// those of words new to it. The rows are keyed by word, then time, then
+// incident, so each one is found through the title's words.
+func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt time.Time, from, to string) error {
+	at := createdAt.UTC()
+	gone := map[string]bool{}
+	for _, tok := range s.keys.SearchTokens(from) {
+		gone[tok] = true
+	}
+	var add []string
+	for _, tok := range s.keys.SearchTokens(to) {
+		if gone[tok] {
+			delete(gone, tok)
+		} else {
+			add = append(add, tok)
+		}
+	}
+	for tok := range gone {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM incident_title_tokens
+			WHERE token = $1 AND incident_created_at = $2 AND incident_id = $3`, tok, at, id); err != nil {
 			return fmt.Errorf("index title: %w", err)
 		}
 	}
-	toks := s.keys.SearchTokens(title)
-	if len(toks) == 0 {
+	if len(add) == 0 {
 		return nil
 	}
-	args := []any{id, createdAt.UTC()}
-	rows := make([]string, len(toks))
-	for i, tok := range toks {
+	args := []any{id, at}
+	rows := make([]string, len(add))
+	for i, tok := range add {
 		args = append(args, tok)
 		rows[i] = "($" + strconv.Itoa(len(args)) + ", $1, $2)"
 	}
@@ -100,9 +115,31 @@ func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt
 	return nil
 }
 
+// UnindexTx removes incident id's title from the blind index inside tx,
+// for the retention purge, which deletes the incident next.
+func (s *Service) UnindexTx(ctx context.Context, tx *sql.Tx, id string) error {
+	var stored string
+	var created time.Time
+	var version int
+	if err := tx.QueryRowContext(ctx, "SELECT title, created_at, search_version FROM incidents WHERE id = $1", id).
+		Scan(&stored, &created, &version); err != nil {
+		return fmt.Errorf("unindex title: %w", err)
+	}
+	if version == 0 {
+		return nil
+	}
+	title, err := s.open(stored, keys.IncidentTitle, id)
+	if err != nil {
+		return err
+	}
+	return s.index(ctx, tx, id, created, title, "")
+}
+
 // searchVersion is the version of the tokeniser (keys.Words) that indexes
 // titles; rows indexed by an older one (0: written before titles were
-// sealed) are indexed again at start (IndexTitles).
+// sealed) are indexed again at start (IndexTitles). Version 0 rows have
+// no index rows, which IndexTitles relies on: a version 2 must also delete
+// what version 1 wrote.
 const searchVersion = 1
 
 // SafeTitle is the line shown instead of an incident's title to a reader
@@ -278,7 +315,7 @@ func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
 				if n, err := res.RowsAffected(); err != nil || n == 0 {
 					continue
 				}
-				if err := s.index(ctx, tx, r.id, r.created, r.plain, false); err != nil {
+				if err := s.index(ctx, tx, r.id, r.created, "", r.plain); err != nil {
 					return err
 				}
 				done++

@@ -70,6 +70,11 @@ func TestTitleSealed(t *testing.T) {
 		}
 
 		want := "Fax for " + phi + " misdirected"
+		var indexed int
+		if err := d.R.QueryRow("SELECT count(*) FROM incident_title_tokens WHERE incident_id = $1", inc.ID).Scan(&indexed); err != nil ||
+			indexed != len(keys.Words(want)) {
+			t.Errorf("%d index rows for the renamed title, want one per word of it: %d (%v)", indexed, len(keys.Words(want)), err)
+		}
 		for _, q := range []string{"quillfeather", "FAX misdirected", "078", "inc-2026-0001", "INC-2026-0001"} {
 			p, err := e.svc.List(e.ctx, incident.Filter{Text: q})
 			if err != nil || len(p.Items) != 1 || p.Items[0].Title != want {

@@ -144,7 +144,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 	if err := insertIncident(ctx, s.db.In(tx), row); err != nil {
 		return Incident{}, err
 	}
-	if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, inc.Title, true); err != nil {
+	if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, "", inc.Title); err != nil {
 		return Incident{}, err
 	}
 	created := Event{Kind: EventCreated, ToStatus: Detected}
@@ -464,7 +464,7 @@ func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate m
 		return Incident{}, Event{}, err
 	}
 	if inc.Title != title {
-		if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, inc.Title, false); err != nil {
+		if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, title, inc.Title); err != nil {
 			return Incident{}, Event{}, err
 		}
 	}

@@ -220,8 +220,8 @@ func binder(args *[]any) func(any) string {
 // listIncidents lists the incidents v may see that match f; tokens are the
 // blind index tokens of f.Text's words, none to match numbers only. A text
 // that is an incident's number finds that incident; any other walks the
-// index rows of the first word newest first (incident_title_tokens_newest),
-// checking the others by their primary key, so that a page stops as soon
+// index rows of the first word newest first, checking the others by
+// their whole key (word, time, incident), so that a page stops as soon
 // as it is full however common the word.
 func listIncidents(ctx context.Context, q db.Querier, f Filter, tokens []string, v viewer) ([]Incident, error) {
 	var args []any
@@ -242,7 +242,7 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, tokens []string,
 			where = append(where, "t.token = "+arg(tokens[0]))
 			for _, tok := range tokens[1:] {
 				where = append(where, "EXISTS (SELECT 1 FROM incident_title_tokens o WHERE o.token = "+arg(tok)+
-					" AND o.incident_id = incidents.id)")
+					" AND o.incident_created_at = t.incident_created_at AND o.incident_id = t.incident_id)")
 			}
 		}
 	}

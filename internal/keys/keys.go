@@ -55,9 +55,9 @@ type Keyring struct {
 		err    error
 	}
 	cur atomic.Pointer[ring]
-	// titleKey is the key of the blind index of incident titles
-	// (SearchTokens), read once by Load.
-	titleKey []byte
+	// titles makes the blind index tokens of incident titles
+	// (SearchTokens); its key is read once by Load.
+	titles *lookupHasher
 	// lookup makes the keyed hashes by which alerts are found by their
 	// dedup and group keys (LookupHash); its key is read once by Load.
 	lookup *lookupHasher
@@ -90,10 +90,11 @@ func Load(ctx context.Context, d *db.DB, master MasterKey, now time.Time) (*Keyr
 	if err := k.load(ctx, now); err != nil {
 		return nil, err
 	}
-	var err error
-	if k.titleKey, err = k.loadSearchKey(ctx, SearchTitles, now); err != nil {
+	titleKey, err := k.loadSearchKey(ctx, SearchTitles, now)
+	if err != nil {
 		return nil, fmt.Errorf("search key: %w", err)
 	}
+	k.titles = newLookupHasher(titleKey)
 	alertKey, err := k.loadSearchKey(ctx, SearchAlertKeys, now)
 	if err != nil {
 		return nil, fmt.Errorf("search key: %w", err)

@@ -2,13 +2,13 @@ package keys
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -73,11 +73,14 @@ func (k *Keyring) loadSearchKey(ctx context.Context, purpose string, now time.Ti
 func (k *Keyring) SearchTokens(text string) []string {
 	words := Words(text)
 	out := make([]string, len(words))
+	m := k.titles.pool.Get().(hash.Hash)
+	var sum [sha256.Size]byte
 	for i, w := range words {
-		m := hmac.New(sha256.New, k.titleKey)
+		m.Reset()
 		m.Write([]byte(w))
-		out[i] = base64.RawStdEncoding.EncodeToString(m.Sum(nil)[:tokenSize])
+		out[i] = base64.RawStdEncoding.EncodeToString(m.Sum(sum[:0])[:tokenSize])
 	}
+	k.titles.pool.Put(m)
 	return out
 }
 

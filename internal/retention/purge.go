@@ -194,6 +194,9 @@ func (s *Service) purgeOne(ctx context.Context, runID string, p Policy, now time
 			if err != nil || len(still) == 0 || cases[0] != "" { // its case was not purged: it is still in effect
 				return err
 			}
+			if err := s.incidents.UnindexTx(ctx, tx, it.ID); err != nil {
+				return err
+			}
 			if rows, err = purgeIncident(ctx, tx, it.ID); err != nil {
 				return err
 			}
@@ -316,7 +319,6 @@ func purgeIncident(ctx context.Context, tx *sql.Tx, incID string) (int64, error)
 		`DELETE FROM status_updates WHERE incident_id = $1`,
 		`DELETE FROM sla_events WHERE incident_id = $1`,
 		`DELETE FROM rule_firings WHERE incident_id = $1`,
-		`DELETE FROM incident_title_tokens WHERE incident_id = $1`,
 		`DELETE FROM legal_holds WHERE incident_id = $1`,
 		`DELETE FROM incidents WHERE id = $1`,
 	}, incID)
