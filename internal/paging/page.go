@@ -101,12 +101,16 @@ func nullTime(t *time.Time) sql.NullTime {
 	return sql.NullTime{Time: *t, Valid: true}
 }
 
-// lockedPage reads the page of incident incidentID (an id) for change
-// inside tx; on PostgreSQL the row stays locked until tx ends.
+// lockedPage reads the page whose column where is arg for change inside
+// tx; on PostgreSQL the row stays locked until tx ends. The lock is FOR NO
+// KEY UPDATE: a change never alters the page's id, so rows that refer to
+// the page (a delivery round's action links) may still be written, their
+// foreign key's share lock not waiting on it. FOR UPDATE made that round,
+// which holds its messages, and a resolve, which cancels them, deadlock.
 func lockedPage(ctx context.Context, d *db.DB, tx *sql.Tx, where string, arg string) (Page, error) {
 	q := `SELECT ` + pageColumns + ` FROM pages WHERE ` + where + ` = $1`
 	if d.Dialect == db.Postgres {
-		q += ` FOR UPDATE`
+		q += ` FOR NO KEY UPDATE`
 	}
 	return scanPage(tx.QueryRowContext(ctx, q, arg))
 }
