@@ -17,8 +17,9 @@ import (
 // indexes the incident titles for search and hashes alerts' dedup and
 // group keys (alert.Intake.SealOldAlerts). Each batch is
 // its own transaction, so an interrupted start leaves nothing half-done
-// and the next start finishes; with nothing to do it costs one query per
-// column. `ward keys rotate` seals such values too (but does not index).
+// and the next start finishes; once a column's pass has reached the end
+// of its table, later starts cost one query for it (keys.SealPlaintext).
+// `ward keys rotate` seals such values too (but does not index).
 func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Service, alerts *alert.Intake, log *slog.Logger) error {
 	n, err := incidents.IndexTitles(ctx, 500)
 	if err != nil {

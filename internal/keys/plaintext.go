@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -19,11 +20,28 @@ func Sealed(v string) bool {
 // since it was read. then, when not nil, runs in the same transaction for
 // each row sealed, with its plaintext (to index it, for example). It is
 // what Ward runs at start after an upgrade, so that no value stays in
-// clear; running it again finds nothing to do.
+// clear.
+//
+// A pass that reaches the end of the table records so (a counters row,
+// sealedMarker), and later calls return at once: every start would
+// otherwise read every value of every sealed column, millions of alerts
+// and messages in a large database. Only a Ward older than the column's
+// sealing writes plaintext into it, and no older Ward runs on a schema
+// migrated past it (docs/OPERATIONS.md: a release that seals a column
+// migrates, so nodes are not upgraded one at a time); `ward keys rotate`
+// reads every value regardless and seals any it finds in clear.
 func (k *Keyring) SealPlaintext(ctx context.Context, c Column, batch int,
 	then func(ctx context.Context, tx *sql.Tx, rowID, plain string) error) (int64, error) {
 	if !registered(c.Table, c.Name) {
 		return 0, fmt.Errorf("seal %s: not a sealed column", c)
+	}
+	var done int64
+	err := k.d.R.QueryRowContext(ctx, "SELECT value FROM counters WHERE name = $1", sealedMarker(c)).Scan(&done)
+	if err == nil {
+		return 0, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read %s: %w", c, err)
 	}
 	if batch <= 0 {
 		batch = 500
@@ -86,7 +104,19 @@ func (k *Keyring) SealPlaintext(ctx context.Context, c Column, batch int,
 			}
 		}
 		if read < batch {
+			err := k.d.Write(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, "INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) DO NOTHING",
+					sealedMarker(c))
+				return err
+			})
+			if err != nil {
+				return sealed, fmt.Errorf("seal %s: record the column sealed: %w", c, err)
+			}
 			return sealed, nil
 		}
 	}
 }
+
+// sealedMarker names the counters row recording that column c holds no
+// plaintext.
+func sealedMarker(c Column) string { return "plaintext_sealed:" + c.String() }

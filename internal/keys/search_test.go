@@ -113,6 +113,19 @@ func TestSealPlaintext(t *testing.T) {
 		if n, err := kr.SealPlaintext(context.Background(), keys.IncidentTaskTitle, 1, nil); err != nil || n != 0 {
 			t.Errorf("second run = %d, %v", n, err)
 		}
+		// The first pass recorded the column as free of plaintext, so later
+		// starts read none of its values: plaintext that only a Ward older
+		// than the column's sealing writes is left to `ward keys rotate`.
+		var done int
+		if err := d.R.QueryRow("SELECT count(*) FROM counters WHERE name = 'plaintext_sealed:incident_tasks.title'").Scan(&done); err != nil || done != 1 {
+			t.Errorf("column recorded as sealed %d times (%v)", done, err)
+		}
+		if _, err := d.W.Exec("UPDATE incident_tasks SET title = 'as an older Ward wrote it' WHERE id = 't4'"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := kr.SealPlaintext(context.Background(), keys.IncidentTaskTitle, 1, nil); err != nil || n != 0 {
+			t.Errorf("a run after the column was recorded sealed = %d, %v; want 0 (nothing read)", n, err)
+		}
 		if _, err := kr.SealPlaintext(context.Background(), keys.Column{Table: "incidents", Name: "severity", RowID: "id"}, 1, nil); err == nil {
 			t.Error("sealed a column outside keys.Columns")
 		}

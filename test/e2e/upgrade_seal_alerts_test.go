@@ -41,6 +41,7 @@ func TestUpgradeSealsAlertFields(t *testing.T) {
 			"UPDATE alerts SET dedup_hash = NULL, dedup_key = '" + old + "', source = 'pacs " + canary +
 				"', component = '', grp = 'ward " + canary + "', class = ''",
 			"UPDATE alert_groups SET group_hash = 'unhashed:alert:" + old + "'",
+			forgetSealedColumns,
 			"UPDATE maintenance_windows SET reason = 'chart of " + canary + "'",
 		} {
 			if _, err := d.W.Exec(q); err != nil {

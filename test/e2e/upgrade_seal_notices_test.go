@@ -26,6 +26,7 @@ func TestUpgradeSealsNoticeText(t *testing.T) {
 		// The rows as Ward left them before issue #15.
 		d := openStore(t, w)
 		for _, q := range []string{
+			forgetSealedColumns,
 			"UPDATE notice_templates SET subject = 'About " + canary + "', body = 'Dear " + canary + "'",
 			`UPDATE notice_settings SET body = '{"entity_name":"Example Health","what_happened":"` + canary + `"}'`,
 		} {

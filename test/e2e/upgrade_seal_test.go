@@ -9,6 +9,12 @@ import (
 	"github.com/wardhq/ward/internal/keys"
 )
 
+// forgetSealedColumns removes the records of columns found free of
+// plaintext (keys.SealPlaintext), which a Ward older than the sealing of
+// those columns had not written: with them, the next start would not look
+// at the columns again.
+const forgetSealedColumns = "DELETE FROM counters WHERE name LIKE 'plaintext_sealed:%'"
+
 // TestUpgradeSealsPlaintext: values an older Ward left in plaintext in
 // columns sealed since (an incident's title, unindexed; a task's title; an
 // alert's summary; a break-glass reason) are sealed when Ward next starts,
@@ -35,6 +41,7 @@ func TestUpgradeSealsPlaintext(t *testing.T) {
 		for _, q := range []string{
 			"UPDATE incidents SET title = 'Fax for " + canary + "', search_version = 0 WHERE id = '" + inc.ID + "'",
 			"DELETE FROM incident_title_tokens WHERE incident_id = '" + inc.ID + "'",
+			forgetSealedColumns,
 			"UPDATE incident_tasks SET title = 'Call " + canary + "'",
 			"UPDATE alerts SET summary = 'Result for " + canary + " rejected'",
 		} {
