@@ -199,7 +199,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	}
 	// Every node watches the audit chain as it grows; a break goes into a
 	// new segment at once and the officers are told (docs/AUDIT.md).
-	watcher := audit.NewWatcher(d, env.Clock, audit.WatchOptions{Node: node, Alert: pager.NotifyAuditChainBrokenTx, Log: logger})
+	watcher := audit.NewWatcher(d, env.Clock, audit.WatchOptions{Node: node, Interval: cfg.AuditWatch,
+		Alert: pager.NotifyAuditChainBrokenTx, Log: logger})
 	collectors := append(watcher.Collectors(), checkpoints.Collectors()...)
 	if schedule != nil {
 		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx

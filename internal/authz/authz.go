@@ -101,7 +101,7 @@ var Permissions = []PermissionInfo{
 	{IncidentReadPHI, "see PHI fields unredacted (each read is audited)"},
 	{IncidentRestricted, "see every restricted incident, its break-glass grants and the officer alerts"},
 	{BreakGlass, "ask for emergency (break-glass) access to a restricted incident (164.312(a)(2)(ii))"},
-	{RestrictedManage, "end a break-glass grant early and acknowledge officer alerts (the Security and Privacy Officers)"},
+	{RestrictedManage, "end a break-glass grant early, acknowledge officer alerts and review breaks of the audit trail (the Security and Privacy Officers)"},
 	{AuditRead, "read the audit trail"},
 	{UserAdmin, "manage users, roles, sessions and API tokens"},
 	{ServiceWrite, "manage services, integration keys and maintenance windows"},

@@ -61,6 +61,9 @@ type Config struct {
 	// PagingPoll is how often the escalator looks for due pages and
 	// messages when nothing wakes it.
 	PagingPoll time.Duration
+	// AuditWatch is how often each node's audit watcher looks for new
+	// entries of the audit trail (docs/AUDIT.md: continuous verification).
+	AuditWatch time.Duration
 	// BreachReminderDays are the days before a breach notice deadline at
 	// which the Privacy and Security Officers are reminded (docs/REPORTS.md).
 	BreachReminderDays []int
@@ -140,7 +143,7 @@ const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 // Default returns the defaults.
 func Default() Config {
 	return Config{DataDir: "./ward-data", DBStatementTimeout: time.Minute, Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
-		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, SMTPTLS: "starttls",
+		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, AuditWatch: 250 * time.Millisecond, SMTPTLS: "starttls",
 		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000, TimeZone: "UTC",
 		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
 		ACMEDirectory: LetsEncryptDirectory, AuditCheckpointEntries: 1000, AuditCheckpointInterval: 5 * time.Minute}
@@ -182,6 +185,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
 		"the URL people reach Ward at, for links in notifications; default https:// and the listen address (env WARD_PUBLIC_URL)")
 	fs.DurationVar(&c.PagingPoll, "paging-poll", c.PagingPoll, "how often paging looks for due work (env WARD_PAGING_POLL)")
+	fs.DurationVar(&c.AuditWatch, "audit-watch-interval", c.AuditWatch,
+		"how often each node verifies the audit trail's new entries, 10ms-1m (env WARD_AUDIT_WATCH_INTERVAL)")
 	fs.IntSliceVar(&c.BreachReminderDays, "breach-reminder-days", c.BreachReminderDays,
 		"days before a breach notice deadline to remind the officers, each 1-365 (env WARD_BREACH_REMINDER_DAYS)")
 	fs.BoolVar(&c.BreachAutoOpen, "breach-auto-open", c.BreachAutoOpen,
@@ -326,6 +331,9 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.PagingPoll < 10*time.Millisecond || c.PagingPoll > time.Minute {
 		return errors.New("paging-poll: must be between 10ms and 1m")
+	}
+	if c.AuditWatch < 10*time.Millisecond || c.AuditWatch > time.Minute {
+		return errors.New("audit-watch-interval: must be between 10ms and 1m")
 	}
 	if _, err := c.Zone(); err != nil {
 		return err

@@ -187,3 +187,27 @@ func TestAuditSigningKeyPath(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditWatchInterval: --audit-watch-interval defaults to 250ms and is
+// refused outside 10ms to 1m, naming the flag.
+func TestAuditWatchInterval(t *testing.T) {
+	c := Default()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	BindServe(fs, &c)
+	if err := fs.Parse([]string{"--audit-watch-interval", "2s"}); err != nil || c.AuditWatch != 2*time.Second {
+		t.Fatalf("parsed %v, %v", c.AuditWatch, err)
+	}
+	if err := c.Validate(true); err != nil {
+		t.Fatalf("2s refused: %v", err)
+	}
+	if Default().AuditWatch != 250*time.Millisecond {
+		t.Errorf("default %v", Default().AuditWatch)
+	}
+	for _, d := range []time.Duration{0, 5 * time.Millisecond, 2 * time.Minute} {
+		c := Default()
+		c.AuditWatch = d
+		if err := c.Validate(true); err == nil || !strings.HasPrefix(err.Error(), "audit-watch-interval:") {
+			t.Errorf("%v: %v", d, err)
+		}
+	}
+}

@@ -23,8 +23,9 @@ type Report struct {
 	DryRun bool
 	At     time.Time
 	Policy Policy
-	// ChainOK is false when the audit chain failed verification; a purge
-	// is then refused, and a dry run says so in ChainProblem.
+	// ChainOK is false when the audit chain failed verification or a
+	// break it records is not reviewed yet (audit.Unreviewed); a purge is
+	// then refused, and a dry run says so in ChainProblem.
 	ChainOK      bool
 	ChainProblem string
 	Purged       []Item // what was purged, or for a dry run what would be
@@ -80,9 +81,17 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (Report, error) {
 	rep.ChainOK = chain.OK
 	if !chain.OK {
 		rep.ChainProblem = fmt.Sprintf("the audit trail fails verification at entry %d: %s", chain.BadSeq, chain.Reason)
+	} else if open, err := audit.Unreviewed(ctx, s.db.R); err != nil {
+		return Report{}, err
+	} else if len(open) > 0 {
+		rep.ChainOK = false
+		rep.ChainProblem = fmt.Sprintf("the audit trail was found altered on %s (it broke at or before entry %d) and no "+
+			"Security or Privacy Officer has reviewed that break yet", open[0].StartedAt.UTC().Format("2 January 2006"), open[0].BrokenAt)
+	}
+	if !rep.ChainOK {
 		if !dryRun {
 			s.log.ErrorContext(ctx, "retention_purge_refused_audit_chain_broken", "bad_seq", chain.BadSeq)
-			return rep, apperr.New(apperr.Conflict, "purge refused: %s; nothing is purged until the chain is repaired", rep.ChainProblem)
+			return rep, apperr.New(apperr.Conflict, "purge refused: %s; nothing is purged until the trail verifies and every break in it is reviewed", rep.ChainProblem)
 		}
 	}
 	pl, err := makePlan(ctx, s.db.R, set.Policy, now)

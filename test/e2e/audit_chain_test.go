@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 )
 
@@ -232,6 +234,41 @@ func TestAuditChainBreakOnRunningServer(t *testing.T) {
 				t.Fatalf("%s: ward audit verify: %d\n%s%s", a.name, code, out, errs)
 			}
 			t.Logf("%s: ward audit verify:\n%s", a.name, out)
+		}
+		// Until a Security Officer reviews every recorded break, naming the
+		// incident that investigates it, no record is purged.
+		var prev struct {
+			ChainOK      bool   `json:"chain_ok"`
+			ChainProblem string `json:"chain_problem"`
+		}
+		w.must(200, "GET", "/api/v1/retention/preview", nil, &prev)
+		if prev.ChainOK || !strings.Contains(prev.ChainProblem, "no Security or Privacy Officer has reviewed that break yet") {
+			t.Fatalf("retention preview before the reviews: %+v", prev)
+		}
+		var inv incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Audit trail altered"}, &inv)
+		sam := signInAs(t, w, authz.RoleSecurityOfficer, "sam")
+		if code, page := sam.send("GET", "/audit/integrity", nil); code != http.StatusOK ||
+			strings.Count(page, "Not reviewed yet") != len(attacks) {
+			t.Fatalf("the integrity page before the reviews: %d %s", code, page)
+		}
+		if code, page := sam.send("POST", "/audit/integrity/2/review", url.Values{"incident": {"INC-2020-9999"}}); code !=
+			http.StatusUnprocessableEntity || !strings.Contains(page, "no incident INC-2020-9999") {
+			t.Fatalf("a review naming no incident: %d %s", code, page)
+		}
+		for n := 2; n <= len(attacks)+1; n++ {
+			if code, loc := sam.send("POST", fmt.Sprintf("/audit/integrity/%d/review", n), url.Values{"incident": {inv.Number}}); code !=
+				http.StatusSeeOther || !strings.HasPrefix(loc, "/audit/integrity") {
+				t.Fatalf("review of segment %d: %d %s", n, code, loc)
+			}
+		}
+		if code, page := sam.send("GET", "/audit/integrity", nil); code != http.StatusOK || strings.Contains(page, "Not reviewed yet") ||
+			strings.Count(page, "investigated in <a href=\"/incidents/"+inv.Number+"\">") != len(attacks) {
+			t.Fatalf("the integrity page after the reviews: %d %s", code, page)
+		}
+		w.must(200, "GET", "/api/v1/retention/preview", nil, &prev)
+		if !prev.ChainOK || prev.ChainProblem != "" {
+			t.Fatalf("retention preview after the reviews: %+v", prev)
 		}
 		// A row altered in the current segment while no node watches: an
 		// unrecorded break, which verify fails.

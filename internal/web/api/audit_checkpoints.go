@@ -54,7 +54,14 @@ func (h handler) registerAuditCheckpoints(api huma.API) {
 
 // SegmentList is the answer to GET /api/v1/audit/segments.
 type SegmentList struct {
-	Segments []audit.Segment `json:"segments" doc:"Each segment after the first, oldest first, with the break its first entry records. Empty while the chain was never found broken."`
+	Segments []audit.SegmentStatus `json:"segments" doc:"Each segment after the first, oldest first, with the break its first entry records and the officer's review of that break (absent until reviewed). Empty while the chain was never found broken."`
+}
+
+type reviewBreakInput struct {
+	Segment int64 `path:"segment" minimum:"2" doc:"The number of the segment whose first entry records the break."`
+	Body    struct {
+		Incident string `json:"incident" minLength:"1" maxLength:"100" doc:"The number (or id) of the security incident that investigates the break."`
+	}
 }
 
 func (h handler) registerAuditSegments(api huma.API) {
@@ -62,10 +69,21 @@ func (h handler) registerAuditSegments(api huma.API) {
 		"The audit chain's segments: each was started when Ward found the chain broken, and records where and how",
 		http.StatusOK, authz.AuditRead), "audit"),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body SegmentList }, error) {
-			segs, err := h.Audit.Segments(ctx)
+			segs, err := h.Audit.SegmentsReviewed(ctx)
 			if err != nil {
 				return nil, h.fail(ctx, "query", err)
 			}
 			return &struct{ Body SegmentList }{SegmentList{segs}}, nil
+		})
+	huma.Register(api, tagged(op("review-audit-break", http.MethodPost, "/audit/segments/{segment}/review",
+		"Record that a Security or Privacy Officer reviewed a break of the audit chain, naming the incident that investigates it "+
+			"(audited; once per break). The retention purge waits until every recorded break is reviewed",
+		http.StatusOK, authz.RestrictedManage), "audit"),
+		func(ctx context.Context, in *reviewBreakInput) (*struct{ Body audit.SegmentStatus }, error) {
+			s, err := h.Audit.ReviewBreak(ctx, in.Segment, in.Body.Incident)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body audit.SegmentStatus }{s}, nil
 		})
 }

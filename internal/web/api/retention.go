@@ -74,7 +74,7 @@ func itemsOut(its []retention.Item) []RetentionItem {
 type previewOutput struct {
 	Body struct {
 		At           time.Time       `json:"at"`
-		ChainOK      bool            `json:"chain_ok" doc:"False when the audit trail fails verification; a purge is then refused."`
+		ChainOK      bool            `json:"chain_ok" doc:"False when the audit trail fails verification or a break it records is not reviewed yet; a purge is then refused."`
 		ChainProblem string          `json:"chain_problem,omitempty"`
 		Counts       map[string]int  `json:"counts" doc:"Records that a purge now would remove, by type."`
 		Items        []RetentionItem `json:"items"`

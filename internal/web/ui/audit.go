@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,4 +159,76 @@ func personWords(login string, n audit.Names) string {
 		return name + " (" + login + ")"
 	}
 	return login
+}
+
+// integrityRow is one recorded break of the audit chain, as the integrity
+// page shows it.
+type integrityRow struct {
+	Number, StartSeq, BrokenAt int64
+	StartedAt                  time.Time
+	Found                      string
+	Reviewed                   bool
+	ReviewedBy                 string
+	ReviewedAt                 time.Time
+	Incident                   string
+	Error                      string
+}
+
+// auditIntegrity shows each break Ward found in the audit trail, the new
+// part it started, and the officer's review of it; an officer records a
+// review here, naming the incident that investigates the break.
+func (u *UI) auditIntegrity(w http.ResponseWriter, r *http.Request) {
+	u.renderIntegrity(w, r, http.StatusOK, 0, "")
+}
+
+func (u *UI) renderIntegrity(w http.ResponseWriter, r *http.Request, status int, failed int64, problem string) {
+	ctx := r.Context()
+	segs, err := u.Audit.SegmentsReviewed(ctx)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	var actors []audit.Entry
+	for _, s := range segs {
+		if s.Review != nil {
+			actors = append(actors, audit.Entry{Actor: s.Review.ReviewedBy})
+		}
+	}
+	names, err := u.Audit.Names(ctx, actors)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	rows := make([]integrityRow, len(segs))
+	for i, s := range segs {
+		rows[i] = integrityRow{Number: s.Number, StartSeq: s.StartSeq, BrokenAt: s.BrokenAt, StartedAt: s.StartedAt, Found: s.Found}
+		if s.Review != nil {
+			rows[i].Reviewed, rows[i].ReviewedAt, rows[i].Incident = true, s.Review.ReviewedAt, s.Review.IncidentNumber
+			rows[i].ReviewedBy = actorWords(s.Review.ReviewedBy, names)
+		}
+		if s.Number == failed {
+			rows[i].Error = problem
+		}
+	}
+	u.render(w, r, status, "audit_integrity", "Audit trail integrity", "audit", rows)
+}
+
+// auditBreakReview records an officer's review of a break, then shows the
+// page again (Post/Redirect/Get), or the page with the reason it was not
+// recorded.
+func (u *UI) auditBreakReview(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseInt(r.PathValue("segment"), 10, 64)
+	if err != nil {
+		u.fail(w, r, apperr.New(apperr.NotFound, "no such part of the audit trail"))
+		return
+	}
+	if _, err := u.Audit.ReviewBreak(r.Context(), n, r.PostFormValue("incident")); err != nil {
+		if errs, ok := fieldErrors(err); ok {
+			u.renderIntegrity(w, r, http.StatusUnprocessableEntity, n, "Incident number: "+errs["incident"])
+			return
+		}
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, withMsg("/audit/integrity", "break_reviewed"))
 }

@@ -11,6 +11,7 @@ var actionLabels = map[string]string{
 	"alert.ingest":                          "Received alerts",
 	"alert.phi_read":                        "Viewed the details of an alert",
 	"audit.export":                          "Exported the audit trail",
+	"audit.break_review":                    "Reviewed a break in the audit trail",
 	"audit.read":                            "Read the audit trail",
 	"audit.segment_start":                   "Found the audit trail altered and started a new part of it",
 	"breach.state_table":                    "Changed the State notice rules",
@@ -166,7 +167,7 @@ func actionChoices() []actionChoice {
 
 // objectNouns name each kind of object in plain words.
 var objectNouns = map[string]string{
-	"alert": "Alert", "api_token": "API token", "audit_segment": "Audit trail", "audit_trail": "Audit trail", "breach_organisation": "Organisation profile",
+	"alert": "Alert", "api_token": "API token", "audit_break": "Audit trail break", "audit_segment": "Audit trail", "audit_trail": "Audit trail", "breach_organisation": "Organisation profile",
 	"breach_party": "Party to breach cases", "breach_state_table": "State notice rules", "escalation_policy": "Escalation policy",
 	"incident": "Incident", "integration": "Integration key", "job": "Scheduled job", "keyset": "Encryption keys",
 	"notice_template": "Notice template", "officer_alert": "Officer alert", "org": "Organisation profile",
@@ -184,6 +185,6 @@ var objectPages = map[string]string{
 
 // objectListPages are where objects without a page of their own are listed.
 var objectListPages = map[string]string{
-	"audit_trail": "/audit", "breach_organisation": "/org-profile", "breach_party": "/breach/parties",
+	"audit_break": "/audit/integrity", "audit_segment": "/audit/integrity", "audit_trail": "/audit", "breach_organisation": "/org-profile", "breach_party": "/breach/parties",
 	"breach_state_table": "/breach/state-rules", "org": "/org-profile", "sla_policy": "/sla-policies",
 }

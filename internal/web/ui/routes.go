@@ -172,6 +172,8 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/admin/users/{user}/rules/{rule}/delete", Perm: authz.UserAdmin, handler: u.ruleDelete},
 
 		{Method: "GET", Pattern: "/audit", Perm: authz.AuditRead, handler: u.auditLog},
+		{Method: "GET", Pattern: "/audit/integrity", Perm: authz.AuditRead, handler: u.auditIntegrity},
+		{Method: "POST", Pattern: "/audit/integrity/{segment}/review", Perm: authz.RestrictedManage, handler: u.auditBreakReview},
 		{Method: "GET", Pattern: "/admin/retention", Perm: authz.RetentionRead, handler: u.retentionShow},
 		{Method: "POST", Pattern: "/admin/retention", Perm: authz.RetentionWrite, handler: u.retentionSave},
 		{Method: "POST", Pattern: "/incidents/{id}/legal-hold", Perm: authz.LegalHold, handler: u.legalHoldPlace},

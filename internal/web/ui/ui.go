@@ -192,6 +192,7 @@ var flashes = map[string]flash{
 	"breach_reopened":     {"info", "Notice obligation reopened: it is owed again."},
 	"hhs_details_saved":   {"info", "HHS report details saved."},
 	"hhs_filed":           {"info", "HHS filing recorded with its tracking number."},
+	"break_reviewed":      {"info", "Review recorded. Once every break is reviewed, records past their retention may be purged again."},
 	"org_saved":           {"info", "Organisation profile saved."},
 	"workflow_saved":      {"info", "Rule saved. Incidents it has already acted on are not acted on again."},
 	"notice_settings":     {"info", "Notice settings saved."},
