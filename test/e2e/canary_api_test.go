@@ -139,7 +139,7 @@ func apiOps(t *testing.T) []apiOp {
 	}
 	templatePlain := map[string]string{"name": isConfig}
 	group := func(*apiSeeds) map[string]any {
-		return map[string]any{"name": "canary-group", "description": "execs", "members": []string{"bob"},
+		return map[string]any{"name": "canary-group", "description": "execs", "members": []string{"exec"},
 			"rule": map[string]any{"severities": []string{"sev1"}}}
 	}
 	groupPlain := map[string]string{"name": isConfig, "description": isConfig, "members[]": isStaff,
@@ -211,7 +211,6 @@ func apiOps(t *testing.T) []apiOp {
 			plain: map[string]string{"not_applicable[]": isVocab}},
 		{op: "POST /api/v1/incidents/{id}/members", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/members" },
 			body: func(*apiSeeds) map[string]any { return map[string]any{"user": "bob"} }, plain: map[string]string{"user": isStaff}},
-		{op: "POST /api/v1/incidents/{id}/status-updates", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/status-updates" }, body: none},
 		{op: "POST /api/v1/incidents/{id}/legal-hold", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/legal-hold" }, body: none},
 		{op: "POST /api/v1/incidents/{id}/legal-hold/release", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/legal-hold/release" }, body: none},
 		{op: "POST /api/v1/incidents/{id}/break-glass", want: 201, url: func(s *apiSeeds) string { return "/api/v1/incidents/" + s.restricted + "/break-glass" },
@@ -222,6 +221,7 @@ func apiOps(t *testing.T) []apiOp {
 			body: group, plain: groupPlain},
 		{op: "POST /api/v1/incidents/{id}/stakeholders", want: 204, url: func(s *apiSeeds) string { return inc(s) + "/stakeholders" },
 			body: func(s *apiSeeds) map[string]any { return map[string]any{"group": s.group} }, plain: map[string]string{"group": isRef}},
+		{op: "POST /api/v1/incidents/{id}/status-updates", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/status-updates" }, body: none},
 		{op: "POST /api/v1/rules", want: 201, url: fixed("/api/v1/rules"), body: rule, plain: rulePlain,
 			after: func(s *apiSeeds, raw []byte) { s.rule = jsonID(t, raw) }},
 		{op: "PUT /api/v1/rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/rules/" + s.rule }, body: rule, plain: rulePlain},
@@ -523,6 +523,17 @@ func TestCanaryEveryAPIField(t *testing.T) {
 			if notices != 1 {
 				t.Errorf("%d notices emailed to %s, want 1", notices, apiNoticeEmail)
 			}
+			// The stakeholder's message about the status update is the last
+			// to go out: wait for it.
+			eventually(t, "the stakeholder's status update message", func() bool {
+				for _, r := range hook.all() {
+					if r.path == "/exec" && bytes.Contains(r.body, []byte("status_update")) {
+						return true
+					}
+				}
+				return false
+			})
+			t.Logf("outbound: %d emails, %d webhook requests", len(mail.all()), len(hook.all()))
 			for _, r := range hook.all() {
 				report("webhook "+r.path, r.body)
 			}
@@ -601,6 +612,12 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 		"--username", "bob", "--name", "bob", "--email", "bob@example.org", "--role", "responder", "--password-stdin"); code != 0 {
 		t.Fatalf("user create: %s", errs)
 	}
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, "orange lantern over quiet harbour\n", "user", "create",
+		"--username", "exec", "--name", "exec", "--email", "exec@example.org", "--role", "stakeholder", "--password-stdin"); code != 0 {
+		t.Fatalf("user create: %s", errs)
+	}
+	w.must(http.StatusCreated, "POST", "/api/v1/users/exec/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/exec"}, nil)
+	w.must(http.StatusCreated, "POST", "/api/v1/users/bob/contact-methods", map[string]any{"kind": "email", "address": "bob@example.org"}, nil)
 	tokens := map[string]string{"": w.token, "privacy_officer": w.tokenWithRole("canary-privacy", "privacy_officer"),
 		"security_officer": w.tokenWithRole("canary-officer", "security_officer")}
 	var templates []struct {
