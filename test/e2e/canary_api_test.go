@@ -488,7 +488,8 @@ func fill(body map[string]any, path string, v string) error {
 // writes: the SQLite database, WAL and shared-memory files (while the
 // server runs and after it stops), every row of every PostgreSQL table, a
 // backup made with `ward backup create`, the debug log, /metrics and every
-// message sent out (email to the test SMTP server, webhooks). A hit names
+// message sent out (email to the test SMTP server, webhooks to people and
+// the audit trail forwarded to a SIEM webhook). A hit names
 // the operation and field.
 func TestCanaryEveryAPIField(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
@@ -502,7 +503,7 @@ func TestCanaryEveryAPIField(t *testing.T) {
 			hook := startHook(t)
 			w := startWardAt(t, data, url, debugLog, allowLoopback, func(e *app.Env) {
 				e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "ward@example.org", "--smtp-ca-file", mail.caFile,
-					"--paging-poll", "50ms")
+					"--paging-poll", "50ms", "--siem-webhook", hook.URL+"/siem", "--siem-webhook-secret", "canary-siem-secret-0123456789")
 			})
 			c := &apiCanaries{}
 			ops, fields := driveAPICanaries(t, w, hook, c)
@@ -552,7 +553,21 @@ func TestCanaryEveryAPIField(t *testing.T) {
 				}
 				return false
 			})
-			t.Logf("outbound: %d emails, %d webhook requests", len(mail.all()), len(hook.all()))
+			// And the audit trail, forwarded to the SIEM, to its last entry.
+			eventually(t, "the SIEM forwarding to catch up", func() bool {
+				return bytes.Contains(w.must(http.StatusOK, "GET", "/metrics", nil, nil),
+					[]byte(`ward_audit_siem_lag_entries{destination="webhook"} 0`))
+			})
+			siem := 0
+			for _, r := range hook.all() {
+				if r.path == "/siem" {
+					siem++
+				}
+			}
+			if siem == 0 {
+				t.Error("nothing forwarded to the SIEM webhook")
+			}
+			t.Logf("outbound: %d emails, %d webhook requests (%d to the SIEM)", len(mail.all()), len(hook.all()), siem)
 			for _, r := range hook.all() {
 				report("webhook "+r.path, r.body)
 			}
