@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -507,7 +508,14 @@ func TestCanaryEveryAPIField(t *testing.T) {
 			})
 			c := &apiCanaries{}
 			ops, fields := driveAPICanaries(t, w, hook, c)
-			t.Logf("%d create and update operations driven, %d free-text fields written with a canary", ops, fields)
+			csv := 0
+			for _, f := range c.written {
+				if strings.HasPrefix(f, importOp+" ") {
+					csv++
+				}
+			}
+			t.Logf("%d create and update operations driven, %d free-text fields written with a canary; and %d of the "+
+				"individuals import's CSV values", ops, fields, csv)
 
 			var found []string
 			control := map[string]bool{}
@@ -754,7 +762,7 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 			t.Fatalf("%s is not in the OpenAPI document (or has no JSON body)", o.op)
 		}
 		if strings.Contains(o.op, "/breach-case") && s.breachCase == "" {
-			seedBreachCase(t, w, s)
+			seedBreachCase(t, w, s, c)
 		}
 		body := o.body(s)
 		names := slices.Sorted(func(yield func(string) bool) {
@@ -794,16 +802,34 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 	return len(byOp), nFields
 }
 
+// importOp is the import of affected individuals: a CSV file, not JSON,
+// so not among the operations walked by their schema; its free-text
+// columns carry canaries all the same.
+const importOp = "POST /api/v1/incidents/{id}/breach-case/individuals/import"
+
 // seedBreachCase opens a breach case on the seeded incident and imports
-// two individuals.
-func seedBreachCase(t *testing.T, w *ward, s *apiSeeds) {
+// its individuals: one to be mailed, every free-text column a canary; one
+// who consented to email (apiNoticeEmail); and one rejected for a bad
+// State and email, both canaries, which the import's problems must not
+// quote.
+func seedBreachCase(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) {
 	t.Helper()
 	base := "/api/v1/incidents/" + s.incident + "/breach-case"
 	w.must(http.StatusCreated, "POST", base, nil, nil)
-	if code, raw := w.postCSV(w.token, base+"/individuals/import",
-		"name,address1,city,state,zip,email,consent_electronic\nAnn Lee,1 Elm St,Fresno,CA,93650,,\n"+
-			"Bo Ray,2 Elm St,Fresno,CA,93650,"+apiNoticeEmail+",yes\n"); code != 200 {
+	col := func(f string) string { return c.next(importOp, f) }
+	csv := "name,address1,address2,city,state,zip,email,consent_electronic,phone,date_of_birth,next_of_kin,next_of_kin_address\n" +
+		col("name") + "," + col("address1") + "," + col("address2") + "," + col("city") + ",CA,93650,,," + col("phone") +
+		",1950-02-03," + col("next_of_kin") + "," + col("next_of_kin_address") + "\n" +
+		"Bo Ray,2 Elm St,,Fresno,CA,93650," + apiNoticeEmail + ",yes,,,,\n" +
+		col("rejected name") + ",3 Elm St,,Fresno," + col("rejected state") + ",93650," + col("rejected email") + ",,,,,\n"
+	var res struct {
+		Created  int `json:"created"`
+		Rejected int `json:"rejected"`
+	}
+	if code, raw := w.postCSV(w.token, base+"/individuals/import", csv); code != 200 {
 		t.Fatalf("import: %d %s", code, raw)
+	} else if err := json.Unmarshal(raw, &res); err != nil || res.Created != 2 || res.Rejected != 1 {
+		t.Fatalf("import: %s (%v), want two created and one rejected", raw, err)
 	}
 	s.breachCase = base
 }
