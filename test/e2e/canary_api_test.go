@@ -64,6 +64,8 @@ type apiSeeds struct {
 	// letter is the default letter template's body, which has every
 	// element 164.404(c)(1) requires.
 	letter string
+	// routingKey is the events_v2 key of the service's integration.
+	routingKey string
 }
 
 // apiOp drives one create or update operation of the OpenAPI document.
@@ -212,10 +214,17 @@ func apiOps(t *testing.T) []apiOp {
 		{op: "PUT /api/v1/services/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/services/" + s.service },
 			body: service, plain: servicePlain},
 		{op: "POST /api/v1/services/{id}/integrations", want: 201, url: func(s *apiSeeds) string { return "/api/v1/services/" + s.service + "/integrations" },
-			body: func(*apiSeeds) map[string]any { return map[string]any{"kind": "events_v2", "name": "mon"} }, plain: map[string]string{"name": isConfig}},
+			body: func(*apiSeeds) map[string]any { return map[string]any{"kind": "events_v2", "name": "mon"} }, plain: map[string]string{"name": isConfig},
+			after: func(s *apiSeeds, raw []byte) {
+				var k integrationKey
+				if err := json.Unmarshal(raw, &k); err != nil || k.Key == "" {
+					t.Fatalf("integration: %s %v", raw, err)
+				}
+				s.routingKey = k.Key
+			}},
 		{op: "POST /api/v1/services/{id}/maintenance", want: 201, url: func(s *apiSeeds) string { return "/api/v1/services/" + s.service + "/maintenance" },
-			body: func(*apiSeeds) map[string]any {
-				return map[string]any{"ends_at": now.Add(time.Hour).Format(time.RFC3339)}
+			body: func(*apiSeeds) map[string]any { // tomorrow, so that the alert below pages
+				return map[string]any{"starts_at": now.Add(day).Format(time.RFC3339), "ends_at": now.Add(day + time.Hour).Format(time.RFC3339)}
 			}},
 		{op: "POST /api/v1/incidents", want: 201, url: fixed("/api/v1/incidents"),
 			body: func(*apiSeeds) map[string]any {
@@ -551,16 +560,20 @@ func TestCanaryEveryAPIField(t *testing.T) {
 			if notices != 1 {
 				t.Errorf("%d notices emailed to %s, want 1", notices, apiNoticeEmail)
 			}
-			// The stakeholder's message about the status update is the last
-			// to go out: wait for it.
-			eventually(t, "the stakeholder's status update message", func() bool {
-				for _, r := range hook.all() {
-					if r.path == "/exec" && bytes.Contains(r.body, []byte("status_update")) {
-						return true
+			// Wait for the messages the operations cause: the stakeholder's
+			// about the status update, the Security Officer's about the
+			// emergency access, and bob's page about the alert.
+			for _, want := range []struct{ path, kind string }{{"/exec", "status_update"}, {"/sofia", "emergency_access"},
+				{"/page", "page"}} {
+				eventually(t, "a "+want.kind+" message to "+want.path, func() bool {
+					for _, r := range hook.all() {
+						if r.path == want.path && bytes.Contains(r.body, []byte(`"kind":"`+want.kind+`"`)) {
+							return true
+						}
 					}
-				}
-				return false
-			})
+					return false
+				})
+			}
 			// And the audit trail, forwarded to the SIEM, to its last entry.
 			eventually(t, "the SIEM forwarding to catch up", func() bool {
 				return bytes.Contains(w.must(http.StatusOK, "GET", "/metrics", nil, nil),
@@ -660,6 +673,11 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 	}
 	w.must(http.StatusCreated, "POST", "/api/v1/users/exec/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/exec"}, nil)
 	w.must(http.StatusCreated, "POST", "/api/v1/users/bob/contact-methods", map[string]any{"kind": "email", "address": "bob@example.org"}, nil)
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, "orange lantern over quiet harbour\n", "user", "create",
+		"--username", "sofia", "--name", "sofia", "--email", "sofia@example.org", "--role", "security_officer", "--password-stdin"); code != 0 {
+		t.Fatalf("user create: %s", errs)
+	}
+	w.must(http.StatusCreated, "POST", "/api/v1/users/sofia/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/sofia"}, nil)
 	tokens := map[string]string{"": w.token, "privacy_officer": w.tokenWithRole("canary-privacy", "privacy_officer"),
 		"security_officer": w.tokenWithRole("canary-officer", "security_officer")}
 	s := &apiSeeds{}
@@ -791,6 +809,12 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 		if o.after != nil {
 			o.after(s, raw)
 		}
+	}
+	// An alert on the service, its summary a canary, opens an incident
+	// and pages bob.
+	if code, body := w.post("/v2/enqueue", `{"routing_key":"`+s.routingKey+`","event_action":"trigger","dedup_key":"canary-1",
+		"payload":{"summary":"`+c.next("POST /v2/enqueue", "payload.summary")+`","source":"lab","severity":"critical"}}`, nil); code != 202 {
+		t.Fatalf("alert: %d %s", code, body)
 	}
 	for _, o := range ops {
 		for f, why := range o.plain {
