@@ -27,8 +27,9 @@ const apiCanaryMark = "078-05-1120"
 
 var apiCanaryRe = regexp.MustCompile(`078-05-1120 k(\d+)`)
 
-// apiNoticeEmail is the affected individual who consented to notice by
-// email; apiNoticeSettings is the operation whose fields the notice is
+// apiControl names the control canary, written where Ward stores it in
+// clear; apiNoticeEmail is the affected individual who consented to notice
+// by email; apiNoticeSettings is the operation whose fields the notice is
 // made of.
 const (
 	apiControl        = "control"
@@ -114,6 +115,7 @@ var notDriven = map[string]string{
 		"against its hash and never stored",
 }
 
+// jsonID returns the first "id" in a JSON answer.
 func jsonID(t *testing.T, raw []byte) string {
 	t.Helper()
 	m := regexp.MustCompile(`"id":"([^"]+)"`).FindSubmatch(raw)
@@ -123,8 +125,11 @@ func jsonID(t *testing.T, raw []byte) string {
 	return string(m[1])
 }
 
+// determinations is the operation that signs a breach determination, sent
+// once per form.
 const determinations = "POST /api/v1/incidents/{id}/breach-case/determinations"
 
+// apiOps are the driven operations, in the order they are sent.
 func apiOps(t *testing.T) []apiOp {
 	now := time.Now().UTC().Truncate(time.Second)
 	day := 24 * time.Hour
@@ -494,13 +499,17 @@ func fill(body map[string]any, path string, v string) error {
 // format, a pattern) or the test lists it with the reason it holds no
 // patient's data; an operation is driven or listed in notDriven with the
 // reason. So a new operation, or a new field, fails this test until it is
-// covered or consciously excluded. Then no canary may be anywhere Ward
+// covered or consciously excluded. The individuals import (CSV) and an
+// alert's summary carry canaries too. Then no canary may be anywhere Ward
 // writes: the SQLite database, WAL and shared-memory files (while the
 // server runs and after it stops), every row of every PostgreSQL table, a
-// backup made with `ward backup create`, the debug log, /metrics and every
-// message sent out (email to the test SMTP server, webhooks to people and
-// the audit trail forwarded to a SIEM webhook). A hit names
-// the operation and field.
+// backup made with `ward backup create` and the database it restores, the
+// debug log, /metrics and every message sent out (email to the test SMTP
+// server, webhooks to people and the audit trail forwarded to a SIEM
+// webhook). A hit names the operation and field. A control canary, in a
+// service's description (configuration, stored in clear), must be found
+// in the database and the restored backup: the searches see what is
+// stored.
 func TestCanaryEveryAPIField(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
