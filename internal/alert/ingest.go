@@ -484,7 +484,7 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 		v string
 	}{{keys.AlertDedupKey, a.DedupKey}, {keys.AlertSource, ev.Source},
 		{keys.AlertComponent, ev.Component}, {keys.AlertGroup, ev.Group}, {keys.AlertClass, ev.Class}} {
-		if sealed[i], err = s.seal(f.c, f.v, a.ID); err != nil {
+		if sealed[i], err = f.c.SealText(s.keys, f.v, a.ID); err != nil {
 			return err
 		}
 	}
@@ -573,18 +573,7 @@ func title(summary string) string {
 // sealSummary seals the summary a tool sent, which may quote PHI
 // (keys.AlertSummary).
 func (s *Intake) sealSummary(ev *Event, alertID string) (string, error) {
-	if ev.Summary == "" {
-		return "", nil
-	}
-	return s.keys.Seal([]byte(ev.Summary), keys.AlertSummary.Table, keys.AlertSummary.Name, alertID)
-}
-
-// seal seals v for column c of alert alertID; empty stays empty.
-func (s *Intake) seal(c keys.Column, v, alertID string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	return s.keys.Seal([]byte(v), c.Table, c.Name, alertID)
+	return keys.AlertSummary.SealText(s.keys, ev.Summary, alertID)
 }
 
 func (s *Intake) sealDetails(ev *Event, alertID string) (string, error) {

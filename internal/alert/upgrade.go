@@ -86,7 +86,7 @@ func (s *Intake) sealOldAlerts(ctx context.Context, batch int) (int64, error) {
 						return done, err
 					}
 					plain = string(p)
-				} else if v, err = s.seal(c, v, r.id); err != nil {
+				} else if v, err = c.SealText(s.keys, v, r.id); err != nil {
 					return done, err
 				}
 				ups[i].vals[j] = v

@@ -137,7 +137,7 @@ func (s *Service) storedFacts(caseID string, sf storedFacts) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.seal(string(b), keys.BreachFacts, caseID)
+	return keys.BreachFacts.SealText(s.keys, string(b), caseID)
 }
 
 // Legacy are the notice dates a case's facts held before notices made
@@ -556,15 +556,15 @@ func (s *Service) Determine(ctx context.Context, ref string, d rules.Determinati
 			return err
 		}
 		id := determinationID(c.ID, out.Version)
-		body, err := s.seal(string(plain), keys.BreachDeterminationBody, id)
+		body, err := keys.BreachDeterminationBody.SealText(s.keys, string(plain), id)
 		if err != nil {
 			return err
 		}
-		sealedReason, err := s.seal(reason, keys.BreachDeterminationReason, id)
+		sealedReason, err := keys.BreachDeterminationReason.SealText(s.keys, reason, id)
 		if err != nil {
 			return err
 		}
-		why, err := s.seal(res.Why, keys.BreachDeterminationWhy, id)
+		why, err := keys.BreachDeterminationWhy.SealText(s.keys, res.Why, id)
 		if err != nil {
 			return err
 		}

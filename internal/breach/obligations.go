@@ -251,7 +251,7 @@ func (s *Service) MarkMetTx(ctx context.Context, tx *sql.Tx, ref string, m Met) 
 			return Obligation{}, err
 		}
 	}
-	sealed, err := s.seal(reason, keys.BreachObligationMetReason, obligationID(c.ID, m.Key))
+	sealed, err := keys.BreachObligationMetReason.SealText(s.keys, reason, obligationID(c.ID, m.Key))
 	if err != nil {
 		return Obligation{}, err
 	}

@@ -6,28 +6,16 @@ import (
 	"github.com/wardhq/ward/internal/keys"
 )
 
-// seal encrypts v for column c of row rowID (keys.Columns); an empty
-// value stays empty. What people type into a case (its facts, the
-// determination's rationale and reasons, the evidence a notice was made)
-// may hold PHI, so it reaches the database only sealed (45 CFR
-// 164.312(a)(2)(iv)).
-func (s *Service) seal(v string, c keys.Column, rowID string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	return s.keys.Seal([]byte(v), c.Table, c.Name, rowID)
-}
-
-// open decrypts a value sealed for column c of row rowID.
+// open opens a value sealed for column c of row rowID (keys.Column.OpenText:
+// an empty value stays empty), its error naming package breach. Values are
+// sealed with keys.Column.SealText: every free-text field may hold PHI, so
+// it reaches the database only sealed (45 CFR 164.312(a)(2)(iv)).
 func (s *Service) open(v string, c keys.Column, rowID string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	b, err := s.keys.Open(v, c.Table, c.Name, rowID)
+	plain, err := c.OpenText(s.keys, v, rowID)
 	if err != nil {
 		return "", fmt.Errorf("breach: %w", err)
 	}
-	return string(b), nil
+	return plain, nil
 }
 
 // determinationID names version v of case caseID's determination, which

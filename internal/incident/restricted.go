@@ -309,7 +309,7 @@ func (s *Service) BreakGlass(ctx context.Context, ref, reason string) (Grant, er
 				Reason: reason, GrantedAt: now, ExpiresAt: now.Add(s.breakGlassFor)}
 			// The reason is typed by a person in a hurry: sealed like any
 			// free text (keys.BreakGlassReason, keys.OfficerAlertReason).
-			sealed, err := s.seal(g.Reason, keys.BreakGlassReason, g.ID)
+			sealed, err := keys.BreakGlassReason.SealText(s.keys, g.Reason, g.ID)
 			if err != nil {
 				return Event{}, "", err
 			}
@@ -319,7 +319,7 @@ func (s *Service) BreakGlass(ctx context.Context, ref, reason string) (Grant, er
 				return Event{}, "", fmt.Errorf("insert break-glass grant: %w", err)
 			}
 			alertID := newID()
-			if sealed, err = s.seal(g.Reason, keys.OfficerAlertReason, alertID); err != nil {
+			if sealed, err = keys.OfficerAlertReason.SealText(s.keys, g.Reason, alertID); err != nil {
 				return Event{}, "", err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO officer_alerts

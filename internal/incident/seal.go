@@ -27,36 +27,26 @@ type Sealer interface {
 	SearchTokens(text string) []string
 }
 
-// seal encrypts v for column c of row rowID; an empty value stays empty.
-// The sealed columns are listed in package keys (keys.Columns), which
-// re-encrypts them when the keys are rotated.
-func (s *Service) seal(v string, c keys.Column, rowID string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	return s.keys.Seal([]byte(v), c.Table, c.Name, rowID)
-}
-
-// open decrypts a value sealed for column c of row rowID.
+// open opens a value sealed for column c of row rowID (keys.Column.OpenText:
+// an empty value stays empty), its error naming package incident. Values are
+// sealed with keys.Column.SealText: every free-text field may hold PHI, so
+// it reaches the database only sealed (45 CFR 164.312(a)(2)(iv)).
 func (s *Service) open(v string, c keys.Column, rowID string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	b, err := s.keys.Open(v, c.Table, c.Name, rowID)
+	plain, err := c.OpenText(s.keys, v, rowID)
 	if err != nil {
 		return "", fmt.Errorf("incident: %w", err)
 	}
-	return string(b), nil
+	return plain, nil
 }
 
 // stored returns inc as it is written: its title and description sealed.
 func (s *Service) stored(inc *Incident) (*Incident, error) {
 	c := *inc
 	var err error
-	if c.Title, err = s.seal(inc.Title, keys.IncidentTitle, inc.ID); err != nil {
+	if c.Title, err = keys.IncidentTitle.SealText(s.keys, inc.Title, inc.ID); err != nil {
 		return nil, err
 	}
-	c.Description, err = s.seal(inc.Description, keys.IncidentDescription, inc.ID)
+	c.Description, err = keys.IncidentDescription.SealText(s.keys, inc.Description, inc.ID)
 	return &c, err
 }
 
@@ -187,7 +177,7 @@ func (s *Service) services(ctx context.Context, ids []string) (map[string]string
 func (s *Service) storedEvent(e *Event) (*Event, error) {
 	c := *e
 	var err error
-	c.Note, err = s.seal(e.Note, keys.IncidentEventNote, e.ID)
+	c.Note, err = keys.IncidentEventNote.SealText(s.keys, e.Note, e.ID)
 	return &c, err
 }
 
@@ -303,7 +293,7 @@ func (s *Service) IndexTitles(ctx context.Context, batch int) (int64, error) {
 			for _, r := range todo {
 				stored := r.stored
 				if !keys.Sealed(stored) {
-					if stored, err = s.seal(r.plain, keys.IncidentTitle, r.id); err != nil {
+					if stored, err = keys.IncidentTitle.SealText(s.keys, r.plain, r.id); err != nil {
 						return err
 					}
 				}

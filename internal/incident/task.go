@@ -189,7 +189,7 @@ func (s *Service) Tasks(ctx context.Context, ref string) ([]Task, error) {
 func (s *Service) storedTask(t *Task) (*Task, error) {
 	c := *t
 	var err error
-	c.Title, err = s.seal(t.Title, keys.IncidentTaskTitle, t.ID)
+	c.Title, err = keys.IncidentTaskTitle.SealText(s.keys, t.Title, t.ID)
 	return &c, err
 }
 

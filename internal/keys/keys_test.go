@@ -168,3 +168,33 @@ func TestMasterKeySources(t *testing.T) {
 		t.Fatalf("a key file was made: %v", err)
 	}
 }
+
+// TestColumnSealText: SealText and OpenText keep an empty value empty and
+// bind a sealed one to its column's table and name and to its row.
+func TestColumnSealText(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		kr := load(t, d, master(t, 1))
+		if v, err := keys.IncidentTitle.SealText(kr, "", "row-1"); v != "" || err != nil {
+			t.Fatalf("sealing nothing: %q %v", v, err)
+		}
+		if v, err := keys.IncidentTitle.OpenText(kr, "", "row-1"); v != "" || err != nil {
+			t.Fatalf("opening nothing: %q %v", v, err)
+		}
+		ct, err := keys.IncidentTitle.SealText(kr, "Jane Roe MRN 123", "row-1")
+		if err != nil || !keys.Sealed(ct) || strings.Contains(ct, "Jane") {
+			t.Fatalf("sealed %q %v", ct, err)
+		}
+		if pt, err := kr.Open(ct, "incidents", "title", "row-1"); err != nil || string(pt) != "Jane Roe MRN 123" {
+			t.Fatalf("Keyring.Open of SealText: %q %v", pt, err)
+		}
+		if pt, err := keys.IncidentTitle.OpenText(kr, ct, "row-1"); err != nil || pt != "Jane Roe MRN 123" {
+			t.Fatalf("OpenText: %q %v", pt, err)
+		}
+		if _, err := keys.IncidentTitle.OpenText(kr, ct, "row-2"); err == nil {
+			t.Error("opened with another row")
+		}
+		if _, err := keys.IncidentDescription.OpenText(kr, ct, "row-1"); err == nil {
+			t.Error("opened as another column")
+		}
+	})
+}

@@ -110,7 +110,7 @@ func (s *Service) createPending(ctx context.Context, tx *sql.Tx, c breach.Case, 
 func (s *Service) insertNotice(ctx context.Context, tx *sql.Tx, caseID, runID string, kind Kind, channel, individual, recipient, status,
 	resentOf string, now time.Time) error {
 	id := newID()
-	recipient, err := s.seal(recipient, keys.NoticeRecipient, id)
+	recipient, err := keys.NoticeRecipient.SealText(s.keys, recipient, id)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Service) saveRun(ctx context.Context, tx *sql.Tx, c breach.Case, run Ru
 	if err != nil {
 		return err
 	}
-	settings, err := s.seal(string(plain), keys.NoticeRunSettings, run.ID)
+	settings, err := keys.NoticeRunSettings.SealText(s.keys, string(plain), run.ID)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (s *Service) saveFiles(ctx context.Context, tx *sql.Tx, c breach.Case, runI
 		if err != nil {
 			return fmt.Errorf("seal notice file: %w", err)
 		}
-		name, err := s.seal(f.Name, keys.NoticeFileName, f.ID)
+		name, err := keys.NoticeFileName.SealText(s.keys, f.Name, f.ID)
 		if err != nil {
 			return err
 		}
@@ -456,7 +456,7 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string, hold *
 						failed++
 					}
 					var msg string
-					if msg, err = s.seal(safeError(r.Err), keys.NoticeError, p.id); err != nil {
+					if msg, err = keys.NoticeError.SealText(s.keys, safeError(r.Err), p.id); err != nil {
 						return err
 					}
 					_, err = tx.ExecContext(ctx, `UPDATE notices SET status = $1, run_id = $2, attempts = attempts + 1, error = $3,
@@ -464,7 +464,7 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string, hold *
 				} else {
 					sent++
 					var rcpt string
-					if rcpt, err = s.seal(receipt(r.Receipt), keys.NoticeReceipt, p.id); err != nil {
+					if rcpt, err = keys.NoticeReceipt.SealText(s.keys, receipt(r.Receipt), p.id); err != nil {
 						return err
 					}
 					_, err = tx.ExecContext(ctx, `UPDATE notices SET status = $1, run_id = $2, attempts = attempts + 1, error = '',

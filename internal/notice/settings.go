@@ -74,7 +74,7 @@ func (s *Service) SaveSettings(ctx context.Context, ref string, in Settings) (Se
 		if err != nil {
 			return err
 		}
-		body, err := s.seal(string(plain), keys.NoticeSettings, c.ID)
+		body, err := keys.NoticeSettings.SealText(s.keys, string(plain), c.ID)
 		if err != nil {
 			return err
 		}

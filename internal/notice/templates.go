@@ -140,11 +140,11 @@ func (s *Service) Seed(ctx context.Context) error {
 // sealTemplate returns subject and body as template version id stores
 // them, sealed.
 func (s *Service) sealTemplate(id, subject, body string) (string, string, error) {
-	subject, err := s.seal(subject, keys.NoticeTemplateSubject, id)
+	subject, err := keys.NoticeTemplateSubject.SealText(s.keys, subject, id)
 	if err != nil {
 		return "", "", err
 	}
-	body, err = s.seal(body, keys.NoticeTemplateBody, id)
+	body, err = keys.NoticeTemplateBody.SealText(s.keys, body, id)
 	return subject, body, err
 }
 

@@ -325,7 +325,7 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 			return err
 		}
 		for _, id := range ids {
-			sealed, err := s.seal(rcpt, keys.NoticeReceipt, id)
+			sealed, err := keys.NoticeReceipt.SealText(s.keys, rcpt, id)
 			if err != nil {
 				return err
 			}
@@ -406,7 +406,7 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 			if err != nil {
 				return fmt.Errorf("read notice: %w", err)
 			}
-			reason, err := s.seal(x.reason, keys.NoticeReturnReason, id)
+			reason, err := keys.NoticeReturnReason.SealText(s.keys, x.reason, id)
 			if err != nil {
 				return err
 			}

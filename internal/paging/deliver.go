@@ -193,7 +193,7 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 		return nil, err
 	}
 	for i := range cs {
-		if cs[i].d.line, err = p.openText(keys.NotificationStatusLine, cs[i].d.line, cs[i].d.id); err != nil {
+		if cs[i].d.line, err = keys.NotificationStatusLine.OpenText(p.keys, cs[i].d.line, cs[i].d.id); err != nil {
 			return nil, err
 		}
 	}
@@ -522,7 +522,7 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 			}
 		case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
 			var sealed string
-			if sealed, err = p.sealText(keys.NotificationLastError, clip(d.err.Error()), d.id); err != nil {
+			if sealed, err = keys.NotificationLastError.SealText(p.keys, clip(d.err.Error()), d.id); err != nil {
 				break
 			}
 			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
@@ -533,7 +533,7 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 				"attempts", d.attempts, "error", logSafe(d.err))
 			var res sql.Result
 			var sealed string
-			if sealed, err = p.sealText(keys.NotificationLastError, clip(d.err.Error()), d.id); err != nil {
+			if sealed, err = keys.NotificationLastError.SealText(p.keys, clip(d.err.Error()), d.id); err != nil {
 				break
 			}
 			res, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, last_error = $2, lease_until = NULL

@@ -359,7 +359,7 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 		status, due = statusScheduled, q.due
 	}
 	id := newID()
-	line, err := p.sealText(keys.NotificationStatusLine, q.line, id)
+	line, err := keys.NotificationStatusLine.SealText(p.keys, q.line, id)
 	if err != nil {
 		return err
 	}
@@ -374,23 +374,6 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-// sealText seals v for column c of notification id; empty stays empty.
-func (p *Pager) sealText(c keys.Column, v, id string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	return p.keys.Seal([]byte(v), c.Table, c.Name, id)
-}
-
-// openText opens what sealText sealed.
-func (p *Pager) openText(c keys.Column, v, id string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	plain, err := p.keys.Open(v, c.Table, c.Name, id)
-	return string(plain), err
-}
 
 // cancelPending cancels the page's messages not sent yet.
 func cancelPending(ctx context.Context, tx *sql.Tx, pageID string) error {
@@ -632,7 +615,7 @@ func (p *Pager) revealErrors(ctx context.Context, phi bool, incidentID string, n
 			ns[i].LastError, ns[i].LastErrorRedacted = "", true
 			continue
 		}
-		plain, err := p.openText(keys.NotificationLastError, ns[i].LastError, ns[i].ID)
+		plain, err := keys.NotificationLastError.OpenText(p.keys, ns[i].LastError, ns[i].ID)
 		if err != nil {
 			return err
 		}

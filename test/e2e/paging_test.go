@@ -40,6 +40,9 @@ type mailbox struct {
 	mu     sync.Mutex
 	msgs   []string
 	plain  int // messages that arrived without TLS
+	// rcptErr, when set before Ward sends, is the answer to every
+	// recipient: a server that refuses them.
+	rcptErr error
 }
 
 func (m *mailbox) all() []string {
@@ -54,7 +57,7 @@ type mailSession struct {
 }
 
 func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *mailSession) Rcpt(string, *smtp.RcptOptions) error { return s.m.rcptErr }
 func (s *mailSession) Reset()                               {}
 func (s *mailSession) Logout() error                        { return nil }
 func (s *mailSession) Data(r io.Reader) error {
