@@ -48,5 +48,13 @@ func TestWorkflowRules(t *testing.T) {
 		if !dry.Matched {
 			t.Fatal("dry run against the incident")
 		}
+
+		// start_breach_case, which the API once refused, opens the case of
+		// an incident with no PHI suspected (so not opened on its own).
+		w.must(201, "POST", "/api/v1/rules", map[string]any{"name": "hacking", "expression": `incident.category == "hacking_it_incident"`,
+			"actions": []map[string]any{{"type": "start_breach_case"}}}, nil)
+		var hack incidentJSON
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Web shell on the portal", "category": "hacking_it_incident"}, &hack)
+		w.must(200, "GET", "/api/v1/incidents/"+hack.Number+"/breach-case", nil, nil)
 	})
 }

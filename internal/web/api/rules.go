@@ -13,7 +13,7 @@ import (
 
 // RuleAction is one thing a workflow rule does.
 type RuleAction struct {
-	Type     string `json:"type" enum:"set_severity,add_task,notify_group"`
+	Type     string `json:"type" enum:"set_severity,add_task,notify_group,start_breach_case" doc:"start_breach_case opens the incident's breach case if it has none; it takes no other field."`
 	Severity string `json:"severity,omitempty" doc:"set_severity: sev1 to sev4."`
 	Title    string `json:"title,omitempty" doc:"add_task: the task's title."`
 	Group    string `json:"group,omitempty" doc:"notify_group: a stakeholder group id (name accepted on input); it is subscribed and its members told."`
