@@ -20,7 +20,7 @@ import (
 var notFreeText = []string{
 	// identifiers and foreign keys
 	"action_links.page_id", "action_links.user_id", "alert_groups.incident_id", "alert_groups.service_id", "alerts.id",
-	"alerts.incident_id", "alerts.integration_id", "alerts.service_id", "api_tokens.id", "audit_log.object_id",
+	"alerts.incident_id", "alerts.integration_id", "alerts.service_id", "api_tokens.id", "audit_break_reviews.incident_id", "audit_log.object_id",
 	"audit_log.request_id", "breach_cases.id", "breach_cases.incident_id", "breach_determinations.case_id",
 	"breach_individual_imports.case_id", "breach_individual_imports.id", "breach_individuals.case_id",
 	"breach_individuals.id", "breach_obligations.case_id", "breach_parties.id", "breach_state_tables.id",
@@ -90,7 +90,7 @@ var notFreeText = []string{
 	"incident_stakeholders.added_by", "incidents.created_by", "incidents.commander", "incident_tasks.owner",
 	"integration_keys.created_by", "maintenance_windows.created_by", "notice_runs.generated_by",
 	"notice_settings.updated_by", "notice_substitutes.updated_by", "notice_templates.approved_by",
-	"notice_templates.created_by", "notices.sent_by", "officer_alerts.acknowledged_by", "officer_alerts.actor",
+	"notice_templates.created_by", "notices.sent_by", "officer_alerts.acknowledged_by", "audit_break_reviews.reviewed_by", "officer_alerts.actor",
 	"pages.acknowledged_by", "pages.resolved_by", "report_case_details.updated_by", "report_hhs_filings.filed_by",
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by",
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
