@@ -415,3 +415,27 @@ func FuzzParseWebhook(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseChangeEventV2: a change event is refused as invalid input or
+// read into a change within the limits, with valid UTF-8.
+func FuzzParseChangeEventV2(f *testing.F) {
+	f.Add([]byte(`{"routing_key":"k","payload":{"summary":"Deploy 42 of the portal","timestamp":"2026-12-06T10:00:00Z",` +
+		`"source":"ci","custom_details":{"build":"42"}},"links":[{"href":"https://ci.example.org/42","text":"build"}]}`))
+	f.Add([]byte(`{"routing_key":"k","payload":{"summary":""}}`))
+	f.Add([]byte(`{"routing_key":"k","payload":{"summary":"x","timestamp":"yesterday"}}`))
+	f.Add([]byte(`{"routing_key":"k","payload":{"summary":"x"},"links":{}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, ch, err := ParseChangeEventV2(body)
+		if err != nil {
+			checkRefusal(t, err)
+			return
+		}
+		if strings.TrimSpace(ch.Summary) == "" || utf8.RuneCountInString(ch.Summary) > alert.MaxChangeSummary ||
+			utf8.RuneCountInString(ch.Source) > alert.MaxChangeSource || ch.Links < 0 {
+			t.Fatalf("accepted a change outside the rules: %+v", ch)
+		}
+		if !utf8.ValidString(ch.Summary) || !utf8.ValidString(ch.Source) {
+			t.Fatalf("invalid UTF-8 accepted: %+v", ch)
+		}
+	})
+}

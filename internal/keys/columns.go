@@ -128,6 +128,10 @@ var (
 	// MaintenanceReason is why a maintenance window was set, typed by a
 	// person.
 	MaintenanceReason = Column{Table: "maintenance_windows", Name: "reason", RowID: "id"}
+	// ServiceChangeSummary and ServiceChangeSource are what a deploy or
+	// configuration tool said changed, and where: a tool may write anything.
+	ServiceChangeSummary = Column{Table: "service_changes", Name: "summary", RowID: "id"}
+	ServiceChangeSource  = Column{Table: "service_changes", Name: "source", RowID: "id"}
 	// BreachFacts are a breach case's facts (JSON): beside dates and
 	// counts, the law-enforcement official and agency, customers' names
 	// and the case tags, typed by people.
@@ -182,7 +186,7 @@ func Columns() []Column {
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,
 		AlertDedupKey, AlertSource, AlertComponent, AlertGroup, AlertClass,
-		NotificationLastError, NotificationStatusLine, MaintenanceReason,
+		NotificationLastError, NotificationStatusLine, MaintenanceReason, ServiceChangeSummary, ServiceChangeSource,
 		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachObligationMetReason, NoticeTemplateSubject,
 		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
 		NoticeReturnReason, NoticeFileName}

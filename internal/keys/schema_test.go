@@ -36,7 +36,7 @@ var notFreeText = []string{
 	"notification_rules.id", "notification_rules.user_id", "notifications.contact_method_id", "notifications.id",
 	"notifications.incident_id", "notifications.page_id", "notifications.provider_id", "notifications.user_id", "notifications.claimed_by", "paging_nodes.id",
 	"officer_alerts.id", "officer_alerts.incident_id", "officer_alerts.user_id", "pages.id", "pages.incident_id",
-	"pages.policy_id", "pages.service_id", "recovery_codes_shown.session_id", "report_case_details.case_id",
+	"pages.policy_id", "pages.service_id", "service_changes.id", "service_changes.service_id", "service_changes.integration_id", "recovery_codes_shown.session_id", "report_case_details.case_id",
 	"report_hhs_filings.case_id", "report_hhs_filings.id", "report_org_profile.id", "report_reminders.case_id",
 	"report_signing_keys.id", "rule_firings.incident_id", "rule_firings.rule_id", "rules.id",
 	"schedule_overrides.id", "schedule_overrides.replaces", "schedule_overrides.schedule_id",

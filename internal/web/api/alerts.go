@@ -39,6 +39,20 @@ type Alert struct {
 	DetailsRedacted bool            `json:"details_redacted,omitempty" doc:"Details were withheld: the caller's role may not see PHI."`
 }
 
+// ServiceChange is a change a deploy or configuration tool reported on a
+// service (POST /v2/change/enqueue).
+type ServiceChange struct {
+	ID              string    `json:"id"`
+	ServiceID       string    `json:"service_id"`
+	ServiceName     string    `json:"service"`
+	Summary         string    `json:"summary" doc:"What the tool said changed; empty when withheld (summary_redacted)."`
+	Source          string    `json:"source"`
+	SummaryRedacted bool      `json:"summary_redacted,omitempty" doc:"True for roles that may not read PHI: summary and source are withheld."`
+	Links           int       `json:"links" doc:"How many links the tool sent with the change (not kept)."`
+	At              time.Time `json:"changed_at"`
+	ReceivedAt      time.Time `json:"received_at"`
+}
+
 func alertOut(a alert.Alert) Alert {
 	return Alert{ID: a.ID, ServiceID: a.ServiceID, IntegrationID: a.IntegrationID, DedupKey: a.DedupKey,
 		IncidentID: a.IncidentID, IncidentNumber: a.IncidentNumber, Status: string(a.Status), Suppressed: a.Suppressed,
@@ -65,6 +79,22 @@ func (h handler) registerAlerts(api huma.API) {
 			out := &struct{ Body []Alert }{Body: make([]Alert, len(as))}
 			for i, a := range as {
 				out.Body[i] = alertOut(a)
+			}
+			return out, nil
+		})
+
+	huma.Register(api, tagged(op("list-incident-changes", http.MethodGet, "/incidents/{id}/changes",
+		"Changes that deploy and configuration tools reported (POST /v2/change/enqueue) on the incident's services, from 4 hours "+
+			"before it was detected until now, newest first, at most 50; their text withheld from roles that may not read PHI",
+		http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, in *idInput) (*struct{ Body []ServiceChange }, error) {
+			cs, err := h.Alerts.IncidentChanges(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []ServiceChange }{Body: make([]ServiceChange, len(cs))}
+			for i, c := range cs {
+				out.Body[i] = ServiceChange(c)
 			}
 			return out, nil
 		})

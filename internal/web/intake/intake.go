@@ -1,7 +1,8 @@
 // Package intake serves the endpoints monitoring tools send alerts to:
 // POST /v2/enqueue (the PagerDuty Events API v2, answered exactly as that
-// API answers, so any tool that can page PagerDuty can page Ward) and
-// POST /intake/{kind}/{key} for Alertmanager, Grafana, SNS and generic
+// API answers, so any tool that can page PagerDuty can page Ward), POST
+// /v2/change/enqueue (its Change Events API) and POST
+// /intake/{kind}/{key} for Alertmanager, Grafana, SNS and generic
 // webhooks. The integration key authenticates; a 202 is sent only after
 // the alerts are committed.
 package intake
@@ -65,6 +66,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	}
 	h := handler{d}
 	mux.HandleFunc("POST /v2/enqueue", h.enqueue)
+	mux.HandleFunc("POST /v2/change/enqueue", h.changeEnqueue)
 	mux.HandleFunc("POST /intake/{kind}/{key}", h.intake)
 	mux.HandleFunc("POST /intake/{kind}", h.intake)
 	mux.HandleFunc("POST /intake/twilio/sms", h.smsReply)
@@ -161,6 +163,48 @@ func (h handler) enqueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, eventsV2Reply{Status: "success", Message: "Event processed", DedupKey: res.DedupKeys[0]})
+}
+
+// changeEnqueue is POST /v2/change/enqueue, the PagerDuty Change Events
+// API: a deploy or configuration change on the service of the Events API
+// v2 routing key, recorded and shown with that service's incidents.
+func (h handler) changeEnqueue(w http.ResponseWriter, r *http.Request) {
+	invalid := func(msgs ...string) {
+		writeJSON(w, http.StatusBadRequest, eventsV2Reply{Status: "invalid event", Message: "Event object is invalid", Errors: msgs})
+	}
+	body, err := readBody(w, r)
+	if errors.Is(err, errTooLarge) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, eventsV2Reply{Status: "invalid event", Message: "Event object is too large",
+			Errors: []string{fmt.Sprintf("the body is larger than the limit of %d bytes", MaxBodyBytes)}})
+		return
+	}
+	if err != nil {
+		invalid(fieldMessages(err)...)
+		return
+	}
+	in, ch, err := integration.ParseChangeEventV2(body)
+	if err != nil {
+		invalid(fieldMessages(err)...)
+		return
+	}
+	ig, err := h.authenticate(r.Context(), in.RoutingKey, alert.KindEventsV2)
+	if err != nil {
+		if h.internal(r.Context(), err) {
+			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not check the routing key; retry"})
+			return
+		}
+		invalid(safeMessage(err))
+		return
+	}
+	if _, err := h.Alerts.RecordChange(r.Context(), ig, ch); err != nil {
+		if h.internal(r.Context(), err) {
+			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not record the change; retry"})
+			return
+		}
+		invalid(fieldMessages(err)...)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, eventsV2Reply{Status: "success", Message: "Change event processed"})
 }
 
 // errWrongKind means a key was sent to another kind's endpoint.

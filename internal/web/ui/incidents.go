@@ -250,12 +250,15 @@ type showPage struct {
 	// timeline names a task by its place in the list, never its id.
 	TaskNumbers map[string]int
 	Alerts      []alert.Alert
-	Members     []incident.Member
-	Grants      []incident.Grant  // for roles with incident:restricted
-	Services    map[string]string // service id to name, for the alerts
-	Paging      *pagingView       // nil when the incident was never paged
-	Stake       *stakeView
-	Breach      *breachSummary // nil when the incident has no breach case
+	// Changes are what deploy and configuration tools reported on the
+	// incident's services shortly before it was detected, and since.
+	Changes  []alert.Change
+	Members  []incident.Member
+	Grants   []incident.Grant  // for roles with incident:restricted
+	Services map[string]string // service id to name, for the alerts
+	Paging   *pagingView       // nil when the incident was never paged
+	Stake    *stakeView
+	Breach   *breachSummary // nil when the incident has no breach case
 	// LastPaging is the newest paging entry of the timeline: who was
 	// paged, and who was not reached and why.
 	LastPaging string
@@ -311,6 +314,12 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	var changes []alert.Change
+	if len(as) > 0 {
+		if changes, err = u.Alerts.IncidentChanges(r.Context(), inc.ID); err != nil {
+			return showPage{}, err
+		}
+	}
 	members, err := u.Incidents.Members(r.Context(), inc.ID)
 	if err != nil {
 		return showPage{}, err
@@ -359,7 +368,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 			break
 		}
 	}
-	p := showPage{LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Members: members, Grants: grants, Services: names,
+	p := showPage{LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Changes: changes, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs, TaskNumbers: make(map[string]int, len(tasks))}
 	for i, t := range tasks {
 		p.TaskNumbers[t.ID] = i + 1
