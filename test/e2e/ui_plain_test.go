@@ -130,6 +130,9 @@ var (
 	oneManyRe  = regexp.MustCompile(`(^|[^0-9.,])1 (fields|days|hours|minutes|individuals|letters|notices|errors|items|incidents|alerts|tasks|obligations|recipients|entries|pages|steps|people|weeks|residents|files|notes|members|rows|lines)\b`)
 	stateAgRe  = regexp.MustCompile(`\bState ag\b`)
 	repoFileRe = regexp.MustCompile(`\bdocs/|\b[A-Za-z_]+\.md\b`)
+	// actorRe is an actor as the records keep it ("token:ci"), where a
+	// page should name the token, the integration or Ward.
+	actorRe = regexp.MustCompile(`\b(user|token|integration|system|cli):[A-Za-z0-9]`)
 )
 
 // visibleText is what a person reads on page, a line per block (a
@@ -170,6 +173,7 @@ func plainProblems(page string) []string {
 	add("a singular counted as plural", oneManyRe)
 	add("a repository file", repoFileRe)
 	add("a code spelt out", stateAgRe)
+	add("an actor's record", actorRe)
 	for _, lit := range []string{"/api/", "(s) ", "(s).", "(s),"} {
 		if i := strings.Index(text, lit); i >= 0 {
 			out = append(out, fmt.Sprintf("%q in …%s…", lit, near([]int{i, i + len(lit)})))
@@ -252,9 +256,10 @@ func crawl(t *testing.T, b *browserless, start string) map[string]string {
 
 // TestUIPlainLanguage seeds an instance and, as each role, opens every
 // page its links reach: none shows an id, an API path, a repository file,
-// a raw code, "1 fields", "day(s)", a doubled word or "State ag". Neither
-// do the error messages of a determination signed with its answers
-// missing.
+// a raw code, an actor as the records keep it ("token:ci"), "1 fields",
+// "day(s)", a doubled word or "State ag". Neither do the error messages
+// of a determination signed with its answers missing. The notices list
+// names the individual each letter is for.
 func TestUIPlainLanguage(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
 		c := seedPlainInstance(t, w)
@@ -281,6 +286,10 @@ func TestUIPlainLanguage(t *testing.T) {
 					if _, ok := pages["/incidents/"+n+"/breach"]; !ok {
 						t.Errorf("the Privacy Officer's crawl never reached the breach case of %s", n)
 					}
+				}
+				notices := pages["/incidents/"+c.number+"/notices"]
+				if !strings.Contains(notices, "Patient 0") || strings.Contains(notices, "An affected individual") {
+					t.Errorf("the notices list does not name the individuals: %.3000s", visibleText(notices, false))
 				}
 				// A determination signed with the answers left blank: its
 				// errors name the questions, not the form's fields.
