@@ -1,5 +1,5 @@
 -- A new integration key is shown on a page the form redirects to (issue
--- #14), PostgreSQL dialect. Keep in step with ../sqlite/0030_integration_keys_shown.sql.
+-- #14), SQLite dialect. Keep in step with ../postgres/0032_integration_keys_shown.sql.
 
 -- A new integration key, sealed with the keyring (keys.IntegrationKeyShown),
 -- kept beside the web session that created it until the page that shows
@@ -9,5 +9,5 @@ CREATE TABLE integration_keys_shown (
     integration_id TEXT PRIMARY KEY REFERENCES integration_keys (id),
     session_id     TEXT NOT NULL,
     key            TEXT NOT NULL,
-    expires_at     TIMESTAMPTZ NOT NULL
+    expires_at     TIMESTAMP NOT NULL
 );
