@@ -412,3 +412,51 @@ func TestRevokedKeyRecordsNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyShownOnce: a key made for a web session waits sealed for the
+// page that shows it, to that session only, once, for 5 minutes; a key
+// made without one (the API) is not kept.
+func TestKeyShownOnce(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		svc, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "api"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		create := func(showTo string) (alert.Integration, string) {
+			t.Helper()
+			ig, key, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindEventsV2, Name: "mon", ShowTo: showTo}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ig, key
+		}
+		ig, key := create("session-1")
+		if stored := e.scalarText("SELECT key FROM integration_keys_shown WHERE integration_id = $1", ig.ID); stored == "" || strings.Contains(stored, key) {
+			t.Fatalf("the key kept to show: %q", stored)
+		}
+		if got, found, err := e.in.TakeKeyToShow(e.ctx, ig.ID, "session-2"); err != nil || found || got != "" {
+			t.Fatalf("another session: %q %v %v", got, found, err)
+		}
+		responder := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: "r", Name: "r", Role: authz.RoleResponder})
+		if _, _, err := e.in.TakeKeyToShow(responder, ig.ID, "session-1"); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("a responder: %v", err)
+		}
+		if got, found, err := e.in.TakeKeyToShow(e.ctx, ig.ID, "session-1"); err != nil || !found || got != key {
+			t.Fatalf("the session that made it: %q %v %v", got, found, err)
+		}
+		if got, found, err := e.in.TakeKeyToShow(e.ctx, ig.ID, "session-1"); err != nil || found || got != "" {
+			t.Fatalf("a second time: %q %v %v", got, found, err)
+		}
+
+		late, _ := create("session-1")
+		e.clk.Advance(5*time.Minute + time.Second)
+		if got, found, err := e.in.TakeKeyToShow(e.ctx, late.ID, "session-1"); err != nil || found || got != "" {
+			t.Fatalf("after 5 minutes: %q %v %v", got, found, err)
+		}
+		create("")
+		if n := e.scalar("SELECT count(*) FROM integration_keys_shown"); n != 0 {
+			t.Fatalf("%d keys kept after they were shown, expired or made for the API", n)
+		}
+	})
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Sealer encrypts a value bound to its table, column and row (package keys
@@ -314,7 +315,15 @@ type IntegrationInput struct {
 	Mapping json.RawMessage // webhook only; validated by the caller's MappingCheck
 	// Interval is how often a heartbeat must be pinged (heartbeat only).
 	Interval time.Duration
+	// ShowTo is the id of the web session whose form created the key: the
+	// key is then also kept, sealed, for TakeKeyToShow to show once on the
+	// page the form redirects to. Empty when the caller shows the key
+	// itself (an API answer).
+	ShowTo string
 }
+
+// keyShownTTL is how long a new key waits for the page that shows it.
+const keyShownTTL = 5 * time.Minute
 
 // MappingCheck validates a generic webhook mapping (package integration
 // provides it, so this package stays free of vendor formats).
@@ -386,6 +395,11 @@ func (s *Intake) CreateIntegration(ctx context.Context, serviceID string, in Int
 				return err
 			}
 		}
+		if in.ShowTo != "" {
+			if err := s.keepKeyToShow(ctx, tx, ig.ID, in.ShowTo, key, now); err != nil {
+				return err
+			}
+		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "integration.create", ObjectType: "integration", ObjectID: ig.ID,
 			Change: map[string]any{"service_id": ig.ServiceID, "kind": ig.Kind, "name": ig.Name, "hint": ig.Hint,
 				"interval_seconds": int(in.Interval.Seconds())}})
@@ -395,6 +409,58 @@ func (s *Intake) CreateIntegration(ctx context.Context, serviceID string, in Int
 		return Integration{}, "", err
 	}
 	return ig, key, nil
+}
+
+// keepKeyToShow keeps a new key sealed beside the session that created
+// it, and forgets every expired one.
+func (s *Intake) keepKeyToShow(ctx context.Context, tx *sql.Tx, integrationID, sessionID, key string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM integration_keys_shown WHERE expires_at < $1", now); err != nil {
+		return fmt.Errorf("integration key to show: forget expired: %w", err)
+	}
+	sealed, err := s.keys.Seal([]byte(key), keys.IntegrationKeyShown.Table, keys.IntegrationKeyShown.Name, integrationID)
+	if err != nil {
+		return fmt.Errorf("integration key to show: seal: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO integration_keys_shown (integration_id, session_id, key, expires_at) VALUES ($1, $2, $3, $4)",
+		integrationID, sessionID, sealed, now.Add(keyShownTTL)); err != nil {
+		return fmt.Errorf("integration key to show: keep: %w", err)
+	}
+	return nil
+}
+
+// TakeKeyToShow returns the key of a new integration that the session
+// sessionID created (IntegrationInput.ShowTo), and forgets it: found is
+// false on a second call, for another session, or more than 5 minutes
+// after the key was made. The caller must hold service:write.
+func (s *Intake) TakeKeyToShow(ctx context.Context, integrationID, sessionID string) (key string, found bool, err error) {
+	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
+		return "", false, err
+	}
+	var sealed string
+	var expires time.Time
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, "SELECT key, expires_at FROM integration_keys_shown WHERE integration_id = $1 AND session_id = $2",
+			integrationID, sessionID).Scan(&sealed, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("integration key to show: get: %w", err)
+		}
+		found = true
+		if _, err := tx.ExecContext(ctx, "DELETE FROM integration_keys_shown WHERE integration_id = $1", integrationID); err != nil {
+			return fmt.Errorf("integration key to show: forget: %w", err)
+		}
+		return nil
+	})
+	if err != nil || !found || !s.clock.Now().Before(expires) {
+		return "", false, err
+	}
+	plain, err := s.keys.Open(sealed, keys.IntegrationKeyShown.Table, keys.IntegrationKeyShown.Name, integrationID)
+	if err != nil {
+		return "", false, fmt.Errorf("integration key to show: open: %w", err)
+	}
+	return string(plain), true, nil
 }
 
 // RevokeIntegration stops an integration key working at once.

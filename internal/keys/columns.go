@@ -76,6 +76,10 @@ var (
 	// RecoveryCodesShown holds the recovery codes issued with a person's
 	// first security key until they are shown, once (at most 5 minutes).
 	RecoveryCodesShown = Column{Table: "recovery_codes_shown", Name: "codes", RowID: "session_id"}
+	// IntegrationKeyShown holds a new integration key, created from a web
+	// form, until the page the form redirects to shows it, once (at most 5
+	// minutes).
+	IntegrationKeyShown = Column{Table: "integration_keys_shown", Name: "key", RowID: "integration_id"}
 	// AlertDetails is what a monitoring tool sent beyond the summary
 	// (custom details, labels, annotations), which may quote PHI.
 	AlertDetails = Column{Table: "alerts", Name: "details", RowID: "id"}
@@ -181,7 +185,7 @@ const (
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, AlertDetails, ContactAddress, StatusUpdateBody,
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,

@@ -29,7 +29,7 @@ var notFreeText = []string{
 	"incident_events.incident_id", "incident_members.incident_id", "incident_members.user_id",
 	"incident_stakeholders.group_id", "incident_stakeholders.incident_id", "incident_tasks.id",
 	"incident_tasks.incident_id", "incident_title_tokens.incident_id", "incidents.id", "integration_keys.id",
-	"integration_keys.service_id", "maintenance_windows.id", "maintenance_windows.service_id", "notice_files.case_id",
+	"integration_keys.service_id", "integration_keys_shown.integration_id", "integration_keys_shown.session_id", "maintenance_windows.id", "maintenance_windows.service_id", "notice_files.case_id",
 	"notice_files.id", "notice_files.run_id", "notice_runs.case_id", "notice_runs.id", "notice_settings.case_id",
 	"notice_substitutes.case_id", "notice_templates.id", "notice_templates.template_id", "notices.case_id",
 	"notices.id", "notices.individual_id", "notices.resent_of", "notices.run_id", "notification_rules.contact_method_id",

@@ -43,8 +43,12 @@ type Notice struct {
 	ResentOf     string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	// Redacted says Recipient, Error, Receipt and ReturnReason were
-	// withheld from a reader whose role may not see PHI.
+	// Individual names the affected individual a notice to one is
+	// addressed to, with their State ("Patient Name, CA"); empty when
+	// Redacted.
+	Individual string
+	// Redacted says Recipient, Individual, Error, Receipt and ReturnReason
+	// were withheld from a reader whose role may not see PHI.
 	Redacted bool
 }
 
@@ -86,6 +90,18 @@ const MaxNoticesPage = 500
 // (Redacted); for any other, the read is audited (notice.phi_read) before
 // it returns.
 func (s *Service) Notices(ctx context.Context, ref, status, after string, limit int) (list []Notice, next string, err error) {
+	return s.notices(ctx, ref, status, after, limit, false)
+}
+
+// NoticesNamed is Notices with, for a reader who may see PHI, each
+// individual's name and State (Notice.Individual), read from their
+// sealed record within the same audited read: for the pages, where a
+// person is named, never an id.
+func (s *Service) NoticesNamed(ctx context.Context, ref, status, after string, limit int) (list []Notice, next string, err error) {
+	return s.notices(ctx, ref, status, after, limit, true)
+}
+
+func (s *Service) notices(ctx context.Context, ref, status, after string, limit int, named bool) (list []Notice, next string, err error) {
 	actor, err := authz.Check(ctx, authz.IncidentRead)
 	if err != nil {
 		return nil, "", err
@@ -117,9 +133,27 @@ func (s *Service) Notices(ctx context.Context, ref, status, after string, limit 
 	if len(list) == 0 {
 		return list, next, nil
 	}
+	var ids []string
+	for _, n := range list {
+		if named && n.IndividualID != "" {
+			ids = append(ids, n.IndividualID)
+		}
+	}
+	people, err := s.cases.RecipientsByID(ctx, s.db.R, c.ID, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range list {
+		if p, ok := people[list[i].IndividualID]; ok {
+			list[i].Individual = p.Person.Name
+			if p.State != "" {
+				list[i].Individual += ", " + p.State
+			}
+		}
+	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "notice.phi_read", ObjectType: "incident", ObjectID: c.IncidentID,
-			Change: map[string]any{"case_id": c.ID, "notices": len(list)}})
+			Change: map[string]any{"case_id": c.ID, "notices": len(list), "individuals_named": len(people)}})
 		return err
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardhq/ward/internal/authz"
@@ -48,24 +49,76 @@ func mark(days []int, due, now time.Time) string {
 	return m
 }
 
-// reminderLine is the message's status line: Ward's own words, the
-// recipient class and the due day in the organisation's zone loc, never
-// PHI (at most 64 bytes).
-func reminderLine(o rules.Obligation, m string, due time.Time, loc *time.Location) string {
-	who := string(o.Recipient)
-	if o.Jurisdiction != "" {
-		who += " " + o.Jurisdiction
+// reminderLine is the message's status line, a sentence in Ward's own
+// words: the incident's number, whom the notice is owed to (the
+// obligation's label, breach.Label, shortened to its recipient group and
+// State code when the sentence would not fit) and the due day in the
+// organisation's zone loc. Never PHI: a customer's name is left out. At
+// most 64 bytes (notify.Message.Status).
+func reminderLine(number string, o rules.Obligation, m string, due time.Time, loc *time.Location) string {
+	day := breach.FormatDueDay(due, loc)
+	var lines []string
+	for _, who := range []string{reminderWho(o), reminderWhoShort(o)} {
+		if m == Overdue {
+			lines = append(lines, "OVERDUE "+number+": notify "+who+"; it was due "+day+".",
+				"OVERDUE "+number+": notify "+who+", due "+day+".")
+			continue
+		}
+		days, _ := strconv.Atoi(m)
+		lines = append(lines, number+": notify "+who+" by "+day+" ("+labels.Count(days, "day", "days")+" left).",
+			number+": notify "+who+" by "+day+".")
 	}
-	var line string
+	for _, l := range lines {
+		if len(l) <= 64 {
+			return l
+		}
+	}
 	if m == Overdue {
-		line = "OVERDUE breach notice: " + who + " due " + breach.FormatDueDay(due, loc)
-	} else {
-		line = "breach notice: " + who + " due " + breach.FormatDueDay(due, loc) + " (" + m + "d)"
+		return "OVERDUE " + number + ": a breach notice was due " + day + "."
 	}
-	if len(line) > 64 {
-		line = line[:64]
+	return number + ": a breach notice is due " + day + "."
+}
+
+// reminderWho names whom a notice is owed to, inside a sentence.
+func reminderWho(o rules.Obligation) string {
+	switch o.Recipient {
+	case rules.ToCoveredEntity:
+		return "the covered entity (your customer)"
+	case rules.ToFTC:
+		return "the " + breach.Label(o)
+	case rules.ToIndividuals, rules.ToMedia, rules.ToCRA:
+		l := breach.Label(o)
+		return strings.ToLower(l[:1]) + l[1:]
 	}
-	return line
+	if l := breach.Label(o); l != "" {
+		return l
+	}
+	return reminderWhoShort(o)
+}
+
+// reminderWhoShort is reminderWho with the State's code for its name.
+func reminderWhoShort(o rules.Obligation) string {
+	in := ""
+	if o.Jurisdiction != "" {
+		in = " in " + o.Jurisdiction
+	}
+	switch o.Recipient {
+	case rules.ToIndividuals:
+		return "individuals" + in
+	case rules.ToMedia:
+		return "media" + in
+	case rules.ToCRA:
+		return "credit bureaus" + in
+	case rules.ToRegulator:
+		return "the State regulator" + in
+	case rules.ToCoveredEntity:
+		return "your customer"
+	case rules.ToHHS:
+		return "HHS"
+	case rules.ToFTC:
+		return "the FTC"
+	}
+	return "the recipient" + in
 }
 
 // CheckReminders reminds the Privacy and Security Officers of each unmet
@@ -88,8 +141,8 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 	// (breach_obligations_due), each with the reminders already sent for
 	// its due time, one row per reminder; an obligation whose reminder of
 	// the moment was sent costs nothing more.
-	rows, err := s.db.R.QueryContext(ctx, `SELECT o.case_id, c.incident_id, o.obligation, o.body, o.due_at, COALESCE(r.mark, '')
-		FROM breach_obligations o JOIN breach_cases c ON c.id = o.case_id
+	rows, err := s.db.R.QueryContext(ctx, `SELECT o.case_id, c.incident_id, i.number, o.obligation, o.body, o.due_at, COALESCE(r.mark, '')
+		FROM breach_obligations o JOIN breach_cases c ON c.id = o.case_id JOIN incidents i ON i.id = c.incident_id
 		LEFT JOIN report_reminders r ON r.case_id = o.case_id AND r.obligation = o.obligation AND r.due_at = o.due_at
 		WHERE o.met_at IS NULL AND o.due_at <= $1
 		AND NOT EXISTS (SELECT 1 FROM report_reminders x WHERE x.case_id = o.case_id AND x.obligation = o.obligation
@@ -99,16 +152,16 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("list obligations due: %w", err)
 	}
 	type due struct {
-		caseID, incidentID, key, mark string
-		ob                            rules.Obligation
-		at                            time.Time
-		sent                          []string
+		caseID, incidentID, number, key, mark string
+		ob                                    rules.Obligation
+		at                                    time.Time
+		sent                                  []string
 	}
 	var all []*due
 	for rows.Next() {
 		var d due
 		var body, sentMark string
-		if err := rows.Scan(&d.caseID, &d.incidentID, &d.key, &body, &d.at, &sentMark); err != nil {
+		if err := rows.Scan(&d.caseID, &d.incidentID, &d.number, &d.key, &body, &d.at, &sentMark); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -145,7 +198,7 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			n, err := s.notifier.NotifyTx(ctx, tx, "reminder", d.incidentID, reminderLine(d.ob, d.mark, d.at, org.Zone), officers)
+			n, err := s.notifier.NotifyTx(ctx, tx, "reminder", d.incidentID, reminderLine(d.number, d.ob, d.mark, d.at, org.Zone), officers)
 			if err != nil {
 				return err
 			}
@@ -162,8 +215,9 @@ func (s *Service) CheckReminders(ctx context.Context) (int, error) {
 			if k, _ := res.RowsAffected(); k == 0 {
 				return nil
 			}
-			note := fmt.Sprintf("Reminder: the notice to %s is due %s (%s days); the Privacy and Security Officers were reminded (%s).",
-				breach.Label(d.ob), breach.FormatDue(d.at, org.Zone), d.mark, labels.Count(n, "message", "messages"))
+			days, _ := strconv.Atoi(d.mark)
+			note := fmt.Sprintf("Reminder: the notice to %s is due %s (%s left); the Privacy and Security Officers were reminded (%s).",
+				breach.Label(d.ob), breach.FormatDue(d.at, org.Zone), labels.Count(days, "day", "days"), labels.Count(n, "message", "messages"))
 			if d.mark == Overdue {
 				note = fmt.Sprintf("OVERDUE: the notice to %s was due %s (%s); the Privacy and Security Officers were told (%s).",
 					breach.Label(d.ob), breach.FormatDue(d.at, org.Zone), d.ob.Citation, labels.Count(n, "message", "messages"))

@@ -67,25 +67,47 @@ func TestAnnualDue(t *testing.T) {
 	}
 }
 
-// The reminder line gives the deadline's day in the organisation's zone:
+// The reminder line is a sentence with the incident's number, whom the
+// notice is owed to and the deadline's day in the organisation's zone:
 // the end of 4 May in Los Angeles is 5 May in UTC.
 func TestReminderLineInZone(t *testing.T) {
 	la, err := time.LoadLocation("America/Los_Angeles")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := rules.Obligation{Key: "individuals", Recipient: rules.ToIndividuals}
-	line := reminderLine(o, "7", time.Date(2026, 5, 5, 6, 59, 59, 0, time.UTC), la)
-	if line != "breach notice: individuals due 2026-05-04 PDT (7d)" {
-		t.Fatalf("line %q", line)
+	o := rules.Obligation{Key: "individuals:CA", Recipient: rules.ToIndividuals, Jurisdiction: "CA"}
+	due := time.Date(2026, 5, 5, 6, 59, 59, 0, time.UTC)
+	for _, c := range []struct {
+		number, mark string
+		o            rules.Obligation
+		want         string
+	}{
+		{"INC-12", "7", o, "INC-12: notify individuals in California by 2026-05-04 PDT."},
+		{"INC-12", "1", rules.Obligation{Key: "hhs", Recipient: rules.ToHHS}, "INC-12: notify HHS (the Secretary) by 2026-05-04 PDT."},
+		{"INC-12", Overdue, rules.Obligation{Key: "individuals", Recipient: rules.ToIndividuals},
+			"OVERDUE INC-12: notify individuals; it was due 2026-05-04 PDT."},
+		{"INC-3", "1", rules.Obligation{Key: "ftc", Recipient: rules.ToFTC}, "INC-3: notify the Federal Trade Commission by 2026-05-04 PDT."},
+		{"INC-3", "3", rules.Obligation{Key: "media:TX", Recipient: rules.ToMedia, Jurisdiction: "TX"},
+			"INC-3: notify media in Texas by 2026-05-04 PDT (3 days left)."},
+	} {
+		if got := reminderLine(c.number, c.o, c.mark, due, la); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.o.Key, c.mark, got, c.want)
+		}
 	}
 }
 
 func TestReminderLineHasNoRoomForPHI(t *testing.T) {
-	o := rules.Obligation{Key: "covered_entity:a-very-long-customer-identifier-indeed", Recipient: rules.ToCoveredEntity}
-	line := reminderLine(o, Overdue, time.Date(2026, 7, 5, 0, 0, 0, 0, time.UTC), nil)
-	if len(line) > 64 || !strings.Contains(line, "covered_entity") || strings.Contains(line, "customer") {
+	o := rules.Obligation{Key: "covered_entity:a-very-long-customer-identifier-indeed", Recipient: rules.ToCoveredEntity,
+		CustomerName: "Saint Agatha Clinic"}
+	line := reminderLine("INC-123456", o, Overdue, time.Date(2026, 7, 5, 0, 0, 0, 0, time.UTC), nil)
+	if len(line) > 64 || !strings.Contains(line, "notify your customer") || strings.Contains(line, "customer-identifier") ||
+		strings.Contains(line, "Agatha") || !strings.HasPrefix(line, "OVERDUE INC-123456: ") {
 		t.Fatalf("line %q", line)
+	}
+	long := rules.Obligation{Key: "consumer_reporting_agencies:DC", Recipient: rules.ToCRA, Jurisdiction: "DC"}
+	if line := reminderLine("INC-123456", long, "30", time.Date(2026, 7, 5, 0, 0, 0, 0, time.UTC), nil); len(line) > 64 ||
+		!strings.Contains(line, " DC ") {
+		t.Fatalf("a long label: %q (%d bytes)", line, len(line))
 	}
 }
 

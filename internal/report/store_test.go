@@ -88,7 +88,7 @@ func TestRemindersAndLogs(t *testing.T) {
 			}
 		}
 		check(1)
-		if !slices.Equal(n.users, []string{"u-pia", "u-sam"}) || !strings.HasSuffix(n.lines[0], "(7d)") {
+		if !slices.Equal(n.users, []string{"u-pia", "u-sam"}) || !strings.HasPrefix(n.lines[0], inc.Number+": notify individuals") {
 			t.Fatalf("told %v: %q", n.users, n.lines)
 		}
 		check(0)

@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,15 @@ func TestMFARequiredForPrivilegedRoles(t *testing.T) {
 			if err := d.R.QueryRowContext(context.Background(), "SELECT count(*) FROM user_recovery_codes WHERE hash = $1", c).Scan(&n); err != nil || n != 0 {
 				t.Errorf("recovery code stored in plaintext")
 			}
+		}
+
+		// The codes wait, sealed, for the page that shows them once.
+		shown, err := e.svc.TakeRecoveryCodes(ctx)
+		if err != nil || !slices.Equal(shown, codes) {
+			t.Fatalf("codes to show after enrolment: %q, %v; want %q", shown, err, codes)
+		}
+		if again, err := e.svc.TakeRecoveryCodes(ctx); err != nil || again != nil {
+			t.Fatalf("codes shown twice: %q, %v", again, err)
 		}
 
 		// Enrolling made this session full.

@@ -51,7 +51,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) erro
 		return err
 	}
 	keep := ""
-	if cur, ok := sessionFrom(ctx); ok && cur.UserID == u.ID {
+	if cur, ok := SessionFrom(ctx); ok && cur.UserID == u.ID {
 		keep = cur.ID
 	}
 	now := s.clock.Now()

@@ -38,9 +38,6 @@ func (s *Service) issueFirstRecoveryCodes(ctx context.Context, tx *sql.Tx, userI
 	if (hasTOTP && t.confirmed) || unused > 0 {
 		return false, nil
 	}
-	if s.opts.Secrets == nil {
-		return false, errors.New("recovery codes: no Sealer configured to keep them for display")
-	}
 	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return false, err
@@ -48,26 +45,36 @@ func (s *Service) issueFirstRecoveryCodes(ctx context.Context, tx *sql.Tx, userI
 	if err := replaceRecoveryCodes(ctx, tx, userID, hashes, now); err != nil {
 		return false, err
 	}
-	sealed, err := s.opts.Secrets.Seal([]byte(strings.Join(codes, " ")), shownTable, shownColumn, sessionID)
-	if err != nil {
-		return false, fmt.Errorf("recovery codes: seal: %w", err)
-	}
-	if err := putCodesToShow(ctx, tx, sessionID, sealed, now.Add(ceremonyTTL), now); err != nil {
+	if err := s.keepCodesToShow(ctx, tx, sessionID, codes, now); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
-// TakeRecoveryCodes returns the recovery codes issued with a first
-// security key in the session the context names (WithSession), and
-// forgets them: a second call returns none. None also when more than 5
-// minutes passed since the key was added.
+// keepCodesToShow keeps codes sealed beside the session, for
+// TakeRecoveryCodes to show once within ceremonyTTL.
+func (s *Service) keepCodesToShow(ctx context.Context, tx *sql.Tx, sessionID string, codes []string, now time.Time) error {
+	if s.opts.Secrets == nil {
+		return errors.New("recovery codes: no Sealer configured to keep them for display")
+	}
+	sealed, err := s.opts.Secrets.Seal([]byte(strings.Join(codes, " ")), shownTable, shownColumn, sessionID)
+	if err != nil {
+		return fmt.Errorf("recovery codes: seal: %w", err)
+	}
+	return putCodesToShow(ctx, tx, sessionID, sealed, now.Add(ceremonyTTL), now)
+}
+
+// TakeRecoveryCodes returns the recovery codes issued in the session the
+// context names (WithSession): with a first security key, at TOTP
+// enrolment or by RegenerateRecoveryCodes; and forgets them: a second
+// call returns none. None also when more than 5 minutes passed since they
+// were issued.
 func (s *Service) TakeRecoveryCodes(ctx context.Context) ([]string, error) {
 	a, err := self(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cur, ok := sessionFrom(ctx)
+	cur, ok := SessionFrom(ctx)
 	if !ok || cur.UserID != a.ID {
 		return nil, nil
 	}
@@ -130,12 +137,8 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, password string) 
 		if err := replaceRecoveryCodes(ctx, tx, u.ID, hashes, now); err != nil {
 			return err
 		}
-		if cur, ok := sessionFrom(ctx); ok && cur.UserID == u.ID && s.opts.Secrets != nil {
-			sealed, err := s.opts.Secrets.Seal([]byte(strings.Join(codes, " ")), shownTable, shownColumn, cur.ID)
-			if err != nil {
-				return fmt.Errorf("recovery codes: seal: %w", err)
-			}
-			if err := putCodesToShow(ctx, tx, cur.ID, sealed, now.Add(ceremonyTTL), now); err != nil {
+		if cur, ok := SessionFrom(ctx); ok && cur.UserID == u.ID {
+			if err := s.keepCodesToShow(ctx, tx, cur.ID, codes, now); err != nil {
 				return err
 			}
 		}

@@ -134,7 +134,8 @@ func WithSession(ctx context.Context, s Session) context.Context {
 	return context.WithValue(ctx, sessionKey{}, s)
 }
 
-func sessionFrom(ctx context.Context) (Session, bool) {
+// SessionFrom is the web session WithSession put in ctx.
+func SessionFrom(ctx context.Context) (Session, bool) {
 	s, ok := ctx.Value(sessionKey{}).(Session)
 	return s, ok
 }

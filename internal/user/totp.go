@@ -104,7 +104,9 @@ func (s *Service) BeginTOTP(ctx context.Context) (TOTPEnrollment, error) {
 
 // ConfirmTOTP finishes enrolment with the current code from the user's
 // app: MFA is on from then, and it returns 10 new recovery codes, shown
-// this once and stored only as hashes. A wrong code is an Invalid error on
+// this once and stored only as hashes. In a web session they are also
+// kept sealed for TakeRecoveryCodes to show once, on the page the form
+// redirects to (as RegenerateRecoveryCodes does). A wrong code is an Invalid error on
 // the field "code". The session in the context (WithSession), if it was
 // waiting to enrol, becomes full, as at sign-in; the user's other sessions
 // that were waiting to enrol now need the new factor (StageMFA).
@@ -136,7 +138,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, code string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	cur, hasCur := sessionFrom(ctx)
+	cur, hasCur := SessionFrom(ctx)
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		confirmed, err := confirmTOTP(ctx, tx, a.ID, t.sealed, step, now)
 		if err != nil {
@@ -147,6 +149,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, code string) ([]string, error
 		}
 		if err := replaceRecoveryCodes(ctx, tx, a.ID, hashes, now); err != nil {
 			return err
+		}
+		if hasCur && cur.UserID == a.ID {
+			if err := s.keepCodesToShow(ctx, tx, cur.ID, codes, now); err != nil {
+				return err
+			}
 		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "user.mfa_enabled", ObjectType: "user", ObjectID: a.ID,
 			Change: map[string]any{"method": methodTOTP, "recovery_codes": len(codes)}}); err != nil {

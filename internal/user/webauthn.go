@@ -169,7 +169,7 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context) ([]byte, error)
 	if s.wa == nil {
 		return nil, errNoWebAuthn
 	}
-	cur, ok := sessionFrom(ctx)
+	cur, ok := SessionFrom(ctx)
 	if !ok || cur.UserID != a.ID {
 		return nil, apperr.New(apperr.Unauthorized, "a session is needed to add a security key")
 	}
@@ -216,7 +216,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, name string, r
 	case utf8.RuneCountInString(name) > maxKeyName || strings.ContainsFunc(name, isControl):
 		return WebAuthnKey{}, false, apperr.Field("name", "must be at most %d characters without control characters", maxKeyName)
 	}
-	cur, ok := sessionFrom(ctx)
+	cur, ok := SessionFrom(ctx)
 	if !ok || cur.UserID != a.ID {
 		return WebAuthnKey{}, false, apperr.New(apperr.Unauthorized, "a session is needed to add a security key")
 	}

@@ -203,7 +203,7 @@ func benchSignIn(b *testing.B, w *ward, role authz.Role, name string) *http.Clie
 		if err != nil {
 			b.Fatal(err)
 		}
-		if code, page := benchPost(b, c, w.url+"/mfa/enroll", url.Values{"code": {otp}, "csrf": {csrf[1]}}); code != http.StatusOK {
+		if code, page := benchPost(b, c, w.url+"/mfa/enroll", url.Values{"code": {otp}, "csrf": {csrf[1]}}); code != http.StatusSeeOther {
 			b.Fatalf("enrolment: %d %.500s", code, page)
 		}
 	}

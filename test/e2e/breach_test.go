@@ -289,7 +289,7 @@ func TestUIBreachStateTable(t *testing.T) {
 			t.Fatalf("save: %d %s", code, loc)
 		}
 		_, page = privacy.send("GET", "/breach/state-rules", nil)
-		if !strings.Contains(page, "Version <strong>2026-11 review</strong>, saved by user:ui-states-admin") ||
+		if !strings.Contains(page, "Version <strong>2026-11 review</strong>, saved by ui-states-admin") ||
 			!strings.Contains(page, "Counsel confirmed the first row") || !strings.Contains(page, ">confirmed<") {
 			t.Fatalf("the saved version is not shown: %.4000s", page)
 		}

@@ -216,12 +216,13 @@ func failoverDuties() []periodicDuty {
 	var (
 		paymentsID, heartbeatSvc, slaIncident, breachIncident string
 	)
-	// pages are the webhook messages of kind kind that reached path.
-	pages := func(f *failover, path, kind, statusPrefix string) int {
+	// pages are the webhook messages of kind kind that reached path, whose
+	// status holds status.
+	pages := func(f *failover, path, kind, status string) int {
 		n := 0
 		for _, r := range f.hook.all() {
 			var m struct{ Kind, Status string }
-			if r.path == path && json.Unmarshal(r.body, &m) == nil && m.Kind == kind && strings.HasPrefix(m.Status, statusPrefix) {
+			if r.path == path && json.Unmarshal(r.body, &m) == nil && m.Kind == kind && strings.Contains(m.Status, status) {
 				n++
 			}
 		}
@@ -328,9 +329,9 @@ func failoverDuties() []periodicDuty {
 				f.exec(`UPDATE breach_obligations SET due_at = $1 WHERE obligation = 'individuals'
 					AND case_id = (SELECT id FROM breach_cases WHERE incident_id = $2)`, at.Add(7*24*time.Hour), breachIncident)
 			},
-			done: func(f *failover) bool { return pages(f, "/pat", "reminder", "breach notice: individuals") > 0 },
+			done: func(f *failover) bool { return pages(f, "/pat", "reminder", ": notify individuals") > 0 },
 			once: func(f *failover) {
-				if n := pages(f, "/pat", "reminder", "breach notice: individuals"); n != 1 {
+				if n := pages(f, "/pat", "reminder", ": notify individuals"); n != 1 {
 					f.t.Errorf("the Privacy Officer was reminded %d times", n)
 				}
 			},

@@ -435,8 +435,9 @@ func TestBreachReminders(t *testing.T) {
 			t.Fatalf("a reminder sent twice: %v", got)
 		}
 		lines := told()
-		if len(lines) != 3 || !strings.HasPrefix(lines[0], "breach notice: individuals due ") || !strings.HasSuffix(lines[0], "(7d)") ||
-			!strings.HasPrefix(lines[2], "OVERDUE breach notice: individuals") {
+		// Sentences with the incident's number and whom the notice is owed to.
+		if len(lines) != 3 || !strings.HasPrefix(lines[0], inc.Number+": notify individuals") || !strings.HasSuffix(lines[0], ".") ||
+			!strings.HasPrefix(lines[2], "OVERDUE "+inc.Number+": notify individuals") {
 			t.Fatalf("the Privacy Officer was told: %q", lines)
 		}
 		var events struct{ Items []struct{ Kind, Note string } }

@@ -257,7 +257,7 @@ func breakGlassAdmin(t *testing.T, w *ward) (*browserless, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, page := b.send("POST", "/mfa/enroll", url.Values{"code": {otp}}); code != http.StatusOK {
+	if code, page := b.send("POST", "/mfa/enroll", url.Values{"code": {otp}}); code != http.StatusSeeOther {
 		t.Fatalf("breakglass enrolment: %d %.500s", code, page)
 	}
 	b.send("GET", "/profile", nil)

@@ -55,10 +55,14 @@ func TestUIAlerting(t *testing.T) {
 		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" id="ig_mapping-error">summary: `) {
 			t.Fatalf("bad webhook mapping: %d, want 422 with the error beside the mapping: %.3000s", code, page)
 		}
-		code, page = admin.send("POST", svcPath+"/integrations", url.Values{"ig_kind": {"events_v2"}, "ig_name": {"prometheus"}})
+		code, loc = admin.send("POST", svcPath+"/integrations", url.Values{"ig_kind": {"events_v2"}, "ig_name": {"prometheus"}})
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, svcPath+"/integrations/") {
+			t.Fatalf("create integration: %d, want a redirect to the key's page: %.2000s", code, loc)
+		}
+		code, page = admin.send("GET", loc, nil)
 		km := keyRe.FindStringSubmatch(page)
-		if code != http.StatusCreated || km == nil {
-			t.Fatalf("create integration: %d %.2000s", code, page)
+		if code != http.StatusOK || km == nil {
+			t.Fatalf("the new key's page: %d %.2000s", code, page)
 		}
 		key := km[1]
 		if !strings.Contains(page, "you will not see it again") || !strings.Contains(page, w.url+"/v2/enqueue") ||

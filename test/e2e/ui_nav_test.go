@@ -17,9 +17,12 @@ import (
 // pages and no "Record incident", a responder no audit trail, only an
 // administrator the users. A Privacy Officer's home page lists their
 // breach cases with the next deadline, the overdue case first. Read in
-// Chromium.
+// Chromium, on both databases.
 func TestUIRoleNavigation(t *testing.T) {
-	w := startWard(t, "")
+	eachDB(t, testUIRoleNavigation)
+}
+
+func testUIRoleNavigation(t *testing.T, w *ward) {
 	// A recent case, recorded first, and one found 70 days ago, whose
 	// 60-day notices are overdue.
 	var recent, late incidentJSON

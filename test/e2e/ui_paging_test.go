@@ -239,7 +239,7 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 		t.Fatalf("acknowledge: %d %.300s", code, loc)
 	}
 	_, page = admin.send("GET", incPath, nil)
-	if !strings.Contains(page, `<span class="tag status-acknowledged">Acknowledged</span>`) || !strings.Contains(page, "by user:ui-pager") ||
+	if !strings.Contains(page, `<span class="tag status-acknowledged">Acknowledged</span>`) || !strings.Contains(page, "by ui-pager") ||
 		strings.Contains(page, "Acknowledge <span") {
 		t.Fatalf("the incident page after acknowledging: %.6000s", page)
 	}

@@ -98,8 +98,12 @@ func signInAs(t *testing.T, w *ward, role authz.Role, name string) *browserless 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code, page := b.send("POST", "/mfa/enroll", url.Values{"code": {otp}}); code != http.StatusOK || !strings.Contains(page, "recovery codes") {
-			t.Fatalf("%s enrolment: %d %.500s", role, code, page)
+		code, loc := b.send("POST", "/mfa/enroll", url.Values{"code": {otp}})
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/mfa/recovery-codes") {
+			t.Fatalf("%s enrolment: %d %.500s", role, code, loc)
+		}
+		if code, page := b.send("GET", loc, nil); code != http.StatusOK || !strings.Contains(page, "recovery codes") {
+			t.Fatalf("%s recovery codes: %d %.500s", role, code, page)
 		}
 	}
 	b.send("GET", "/profile", nil) // a full session, and its CSRF token

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -130,6 +131,9 @@ var (
 	oneManyRe  = regexp.MustCompile(`(^|[^0-9.,])1 (fields|days|hours|minutes|individuals|letters|notices|errors|items|incidents|alerts|tasks|obligations|recipients|entries|pages|steps|people|weeks|residents|files|notes|members|rows|lines)\b`)
 	stateAgRe  = regexp.MustCompile(`\bState ag\b`)
 	repoFileRe = regexp.MustCompile(`\bdocs/|\b[A-Za-z_]+\.md\b`)
+	// actorRe is an actor as the records keep it ("token:ci"), where a
+	// page should name the token, the integration or Ward.
+	actorRe = regexp.MustCompile(`\b(user|token|integration|system|cli):[A-Za-z0-9]`)
 )
 
 // visibleText is what a person reads on page, a line per block (a
@@ -154,8 +158,14 @@ func visibleText(page string, withCode bool) string {
 // plainProblems lists what on page a person should not have to read: a
 // raw code outside code, anything else anywhere.
 func plainProblems(page string) []string {
+	return textProblems(visibleText(page, false), visibleText(page, true))
+}
+
+// textProblems applies the rules of plainProblems to a text read without
+// code (plain) and with it (all): a PDF's text is both.
+func textProblems(plain, all string) []string {
 	var out []string
-	text := visibleText(page, false)
+	text := plain
 	near := func(loc []int) string {
 		return strings.ReplaceAll(strings.TrimSpace(text[max(loc[0]-60, 0):min(loc[1]+60, len(text))]), "\n", " | ")
 	}
@@ -165,11 +175,12 @@ func plainProblems(page string) []string {
 		}
 	}
 	add("a code", snakeRe)
-	text = visibleText(page, true)
+	text = all
 	add("an id", idRe)
 	add("a singular counted as plural", oneManyRe)
 	add("a repository file", repoFileRe)
 	add("a code spelt out", stateAgRe)
+	add("an actor's record", actorRe)
 	for _, lit := range []string{"/api/", "(s) ", "(s).", "(s),"} {
 		if i := strings.Index(text, lit); i >= 0 {
 			out = append(out, fmt.Sprintf("%q in …%s…", lit, near([]int{i, i + len(lit)})))
@@ -187,11 +198,12 @@ func plainProblems(page string) []string {
 }
 
 // crawl opens every page b can reach by following links from start,
-// returning each HTML page by its address. A path's query-string
-// variants (filters, pages) are followed up to three per path.
-func crawl(t *testing.T, b *browserless, start string) map[string]string {
+// returning each HTML page by its address, and the text of each PDF
+// (pdfText) by its address. A path's query-string variants (filters,
+// pages) are followed up to three per path.
+func crawl(t *testing.T, b *browserless, start string) (pages, pdfs map[string]string) {
 	t.Helper()
-	pages := map[string]string{}
+	pages, pdfs = map[string]string{}, map[string]string{}
 	variants := map[string]int{}
 	queue := []string{start}
 	for len(queue) > 0 && len(pages) < 400 {
@@ -209,7 +221,8 @@ func crawl(t *testing.T, b *browserless, start string) map[string]string {
 			t.Fatalf("GET %s: %v", addr, err)
 		}
 		var body strings.Builder
-		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		switch ct := resp.Header.Get("Content-Type"); {
+		case strings.HasPrefix(ct, "text/html"):
 			buf := make([]byte, 32<<10)
 			for {
 				n, err := resp.Body.Read(buf)
@@ -218,6 +231,16 @@ func crawl(t *testing.T, b *browserless, start string) map[string]string {
 					break
 				}
 			}
+		case ct == "application/pdf":
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatalf("GET %s: %v", addr, err)
+			}
+			text, err := pdfText(raw)
+			if err != nil {
+				t.Errorf("the text of %s: %v", addr, err)
+			}
+			pdfs[addr] = text
 		}
 		resp.Body.Close()
 		pages[addr] = ""
@@ -247,14 +270,15 @@ func crawl(t *testing.T, b *browserless, start string) map[string]string {
 			queue = append(queue, link)
 		}
 	}
-	return pages
+	return pages, pdfs
 }
 
 // TestUIPlainLanguage seeds an instance and, as each role, opens every
 // page its links reach: none shows an id, an API path, a repository file,
-// a raw code, "1 fields", "day(s)", a doubled word or "State ag". Neither
-// do the error messages of a determination signed with its answers
-// missing.
+// a raw code, an actor as the records keep it ("token:ci"), "1 fields",
+// "day(s)", a doubled word or "State ag". Neither do the error messages
+// of a determination signed with its answers missing. The notices list
+// names the individual each letter is for.
 func TestUIPlainLanguage(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
 		c := seedPlainInstance(t, w)
@@ -262,7 +286,7 @@ func TestUIPlainLanguage(t *testing.T) {
 			authz.RoleAuditor, authz.RoleStakeholder}
 		for _, role := range roles {
 			b := signInAs(t, w, role, "plain-"+strings.ReplaceAll(string(role), "_", "-"))
-			pages := crawl(t, b, "/")
+			pages, pdfs := crawl(t, b, "/")
 			if _, ok := pages["/profile"]; !ok {
 				t.Errorf("%s: the crawl never reached the profile page (%d pages)", role, len(pages))
 			}
@@ -276,11 +300,33 @@ func TestUIPlainLanguage(t *testing.T) {
 					t.Errorf("%s, %s: %s", role, a, p)
 				}
 			}
+			for a, text := range pdfs {
+				for _, p := range textProblems(text, text) {
+					t.Errorf("%s, the PDF %s: %s", role, a, p)
+				}
+			}
 			if role == authz.RolePrivacyOfficer {
 				for _, n := range []string{c.number, c.small} {
 					if _, ok := pages["/incidents/"+n+"/breach"]; !ok {
 						t.Errorf("the Privacy Officer's crawl never reached the breach case of %s", n)
 					}
+				}
+				// The PDFs were read: the HHS packet and the letters.
+				if text := pdfs["/incidents/"+c.number+"/breach/hhs-report.pdf"]; !strings.Contains(text, c.number) {
+					t.Errorf("the HHS packet's PDF was not read, or does not name %s: %.2000s", c.number, text)
+				}
+				letters := 0
+				for a, text := range pdfs {
+					if strings.Contains(a, "/notices/files/") && strings.Contains(text, "Patient 0") {
+						letters++
+					}
+				}
+				if letters == 0 {
+					t.Errorf("no letters PDF was read among %d PDFs", len(pdfs))
+				}
+				notices := pages["/incidents/"+c.number+"/notices"]
+				if !strings.Contains(notices, "Patient 0") || strings.Contains(notices, "An affected individual") {
+					t.Errorf("the notices list does not name the individuals: %.3000s", visibleText(notices, false))
 				}
 				// A determination signed with the answers left blank: its
 				// errors name the questions, not the form's fields.

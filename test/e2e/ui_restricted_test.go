@@ -65,7 +65,7 @@ func TestUIRestricted(t *testing.T) {
 	// The officer sees the banner on every page until acknowledging.
 	for _, path := range []string{"/", "/alerts", "/profile"} {
 		if _, page = officer.send("GET", path, nil); !strings.Contains(page, "Emergency access to restricted incidents") ||
-			!strings.Contains(page, "user:rafael") || !strings.Contains(page, "ransomware on the EHR host") {
+			!strings.Contains(page, "<strong>rafael</strong> broke the glass") || !strings.Contains(page, "ransomware on the EHR host") {
 			t.Fatalf("%s: no officer banner: %.800s", path, page)
 		}
 	}

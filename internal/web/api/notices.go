@@ -172,7 +172,10 @@ type NoticeRecord struct {
 	ResentOf     string      `json:"resent_of,omitempty"`
 	CreatedAt    time.Time   `json:"created_at"`
 	UpdatedAt    time.Time   `json:"updated_at"`
-	Redacted     bool        `json:"phi_redacted,omitempty" doc:"recipient, error, receipt and return_reason were withheld: the caller's role may not read PHI."`
+	// Individual is the pages' name of the individual; the API never
+	// fills it (individuals by id).
+	Individual string `json:"-"`
+	Redacted   bool   `json:"phi_redacted,omitempty" doc:"recipient, error, receipt and return_reason were withheld: the caller's role may not read PHI."`
 }
 
 // NoticeSettings are a case's notice settings as the API shows them.

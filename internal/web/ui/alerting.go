@@ -13,6 +13,7 @@ import (
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/integration"
+	"github.com/wardhq/ward/internal/user"
 )
 
 // groupingLabels and kindLabels name the choices of the service and
@@ -244,13 +245,22 @@ type keyPage struct {
 // the integration form's controls.
 var integrationFields = map[string]string{"kind": "ig_kind", "name": "ig_name", "mapping": "ig_mapping"}
 
+// integrationCreate makes a key and redirects to the page that shows it
+// once (Post/Redirect/Get): the key waits there, sealed, beside this
+// session; it is never in a URL, a cookie or a log. A reload of that page
+// shows the service and makes no key.
 func (u *UI) integrationCreate(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, "ig_kind", "ig_name", "ig_mapping")
-	in := alert.IntegrationInput{Kind: alert.Kind(form["ig_kind"]), Name: form["ig_name"]}
+	sess, ok := user.SessionFrom(r.Context())
+	if !ok {
+		u.fail(w, r, user.ErrSession)
+		return
+	}
+	in := alert.IntegrationInput{Kind: alert.Kind(form["ig_kind"]), Name: form["ig_name"], ShowTo: sess.ID}
 	if m := strings.TrimSpace(form["ig_mapping"]); m != "" {
 		in.Mapping = json.RawMessage(m)
 	}
-	ig, key, err := u.Alerts.CreateIntegration(r.Context(), r.PathValue("service"), in, integration.CheckMapping)
+	ig, _, err := u.Alerts.CreateIntegration(r.Context(), r.PathValue("service"), in, integration.CheckMapping)
 	if err != nil {
 		if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
 			f, msg := e.Fields[0].Field, e.Fields[0].Message
@@ -264,11 +274,43 @@ func (u *UI) integrationCreate(w http.ResponseWriter, r *http.Request) {
 		u.serviceWithErrors(w, r, err, form)
 		return
 	}
-	svc, err := u.Alerts.GetService(r.Context(), ig.ServiceID)
+	redirect(w, r, "/services/"+url.PathEscape(ig.ServiceID)+"/integrations/"+url.PathEscape(ig.ID)+"/key")
+}
+
+// integrationKey shows a new key, once, to the session whose form made it;
+// later visits go to the service's page.
+func (u *UI) integrationKey(w http.ResponseWriter, r *http.Request) {
+	sess, ok := user.SessionFrom(r.Context())
+	if !ok {
+		u.fail(w, r, user.ErrSession)
+		return
+	}
+	key, found, err := u.Alerts.TakeKeyToShow(r.Context(), r.PathValue("integration"), sess.ID)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
+	back := "/services/" + url.PathEscape(r.PathValue("service"))
+	if !found {
+		redirect(w, r, back+"?msg=key_shown#integrations")
+		return
+	}
+	svc, err := u.Alerts.GetService(r.Context(), r.PathValue("service"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	igs, err := u.Alerts.Integrations(r.Context(), svc.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(igs, func(ig alert.Integration) bool { return ig.ID == r.PathValue("integration") })
+	if i < 0 {
+		redirect(w, r, back+"?msg=key_shown#integrations")
+		return
+	}
+	ig := igs[i]
 	base := "https://" + r.Host
 	if r.TLS == nil {
 		base = "http://" + r.Host
@@ -284,7 +326,7 @@ func (u *UI) integrationCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	// The key must not stay in any cache: it is shown this once.
 	w.Header().Set("Cache-Control", "no-store")
-	u.render(w, r, http.StatusCreated, "integration_key", "New integration key", "services", p)
+	u.render(w, r, http.StatusOK, "integration_key", "New integration key", "services", p)
 }
 
 func (u *UI) integrationRevoke(w http.ResponseWriter, r *http.Request) {

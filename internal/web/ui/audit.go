@@ -135,20 +135,14 @@ func auditRowOf(e audit.Entry, n audit.Names) auditRow {
 	return row
 }
 
-// actorWords names who acted: a person by name, an API token, Ward itself.
+// actorWords names who acted: a person by name, else as who does.
 func actorWords(actor string, n audit.Names) string {
 	kind, name, _ := strings.Cut(actor, ":")
 	switch authz.Kind(kind) {
 	case authz.KindUser:
 		return personWords(name, n)
-	case authz.KindToken:
-		return "API token “" + name + "”"
-	case authz.KindCLI:
-		return name + " at the command line"
-	case authz.KindIntegration:
-		return "Monitoring tool “" + name + "”"
-	case authz.KindSystem:
-		return "Ward (system)"
+	case authz.KindToken, authz.KindCLI, authz.KindIntegration, authz.KindSystem:
+		return who(actor)
 	}
 	return "Someone unknown"
 }

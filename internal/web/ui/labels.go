@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/labels"
 )
 
@@ -18,10 +19,29 @@ func plural(n int, one, many string) string {
 	return labels.Count(n, one, many)
 }
 
-// who is the name of an actor as the records keep it ("user:pat" → "pat").
+// who names an actor as the records keep it ("kind:name") for a page: a
+// person by username, an API token or a monitoring tool's integration by
+// its name, Ward itself as "Ward". Text that is not an actor is kept.
 func who(actor string) string {
-	if _, name, ok := strings.Cut(actor, ":"); ok {
+	kind, name, ok := strings.Cut(actor, ":")
+	if !ok {
+		return actor
+	}
+	switch authz.Kind(kind) {
+	case authz.KindUser:
 		return name
+	case authz.KindToken:
+		return "API token “" + name + "”"
+	case authz.KindCLI:
+		return name + " at the command line"
+	case authz.KindIntegration:
+		// An integration acts as "service/integration".
+		if svc, ig, ok := strings.Cut(name, "/"); ok {
+			return "Monitoring tool “" + ig + "” (" + svc + ")"
+		}
+		return "Monitoring tool “" + name + "”"
+	case authz.KindSystem:
+		return "Ward"
 	}
 	return actor
 }

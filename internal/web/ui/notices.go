@@ -178,7 +178,7 @@ func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, e
 	}
 	if err == nil {
 		if p.Summary, err = u.Notices.Summarize(r.Context(), ref); err == nil {
-			p.Notices, _, err = u.Notices.Notices(r.Context(), ref, r.URL.Query().Get("status"), "", 100)
+			p.Notices, _, err = u.Notices.NoticesNamed(r.Context(), ref, r.URL.Query().Get("status"), "", 100)
 		}
 	}
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/user"
 )
@@ -99,8 +100,14 @@ type enrollPage struct {
 	Done string
 }
 
+// enrollForm starts a TOTP enrolment. Once two-factor authentication is
+// on (Back after enrolling), it leads to the profile.
 func (u *UI) enrollForm(w http.ResponseWriter, r *http.Request) {
 	e, err := u.Users.BeginTOTP(r.Context())
+	if apperr.CodeOf(err) == apperr.Conflict {
+		redirect(w, r, "/profile?msg=mfa_already_on")
+		return
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -113,7 +120,7 @@ func (u *UI) enrollForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) enroll(w http.ResponseWriter, r *http.Request) {
-	codes, err := u.Users.ConfirmTOTP(r.Context(), r.PostFormValue("code"))
+	_, err := u.Users.ConfirmTOTP(r.Context(), r.PostFormValue("code"))
 	if err != nil {
 		if _, ok := fieldErrors(err); !ok && !isUnauthorized(err) {
 			u.fail(w, r, err)
@@ -130,5 +137,7 @@ func (u *UI) enroll(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	u.render(w, r, http.StatusOK, "mfa_enroll", "Two-factor authentication is on", "profile", enrollPage{Codes: codes})
+	// Post/Redirect/Get: the codes wait on the server, sealed, for the page
+	// that shows them once; a reload there shows the profile.
+	redirect(w, r, "/mfa/recovery-codes?for=totp")
 }

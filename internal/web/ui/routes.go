@@ -109,6 +109,7 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/services/{service}", Perm: authz.IncidentRead, handler: u.serviceShow},
 		{Method: "POST", Pattern: "/services/{service}/edit", Perm: authz.ServiceWrite, handler: u.serviceUpdate},
 		{Method: "POST", Pattern: "/services/{service}/integrations", Perm: authz.ServiceWrite, handler: u.integrationCreate},
+		{Method: "GET", Pattern: "/services/{service}/integrations/{integration}/key", Perm: authz.ServiceWrite, handler: u.integrationKey},
 		{Method: "POST", Pattern: "/services/{service}/integrations/{integration}/revoke", Perm: authz.ServiceWrite, handler: u.integrationRevoke},
 		{Method: "POST", Pattern: "/services/{service}/maintenance", Perm: authz.ServiceWrite, handler: u.windowCreate},
 		{Method: "POST", Pattern: "/services/{service}/maintenance/{window}/end", Perm: authz.ServiceWrite, handler: u.windowEnd},

@@ -75,8 +75,9 @@ func (u *UI) keyRegister(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": target})
 }
 
-// keyRecoveryCodes shows, once, the recovery codes issued with the
-// session's first security key; later visits go to the profile.
+// keyRecoveryCodes shows, once, the recovery codes the session was
+// issued: with its first security key, at TOTP enrolment (for=totp) or
+// anew (for=new); later visits go to the profile.
 func (u *UI) keyRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 	codes, err := u.Users.TakeRecoveryCodes(r.Context())
 	if err != nil {
@@ -88,8 +89,12 @@ func (u *UI) keyRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if r.URL.Query().Get("new") != "" {
+	switch r.URL.Query().Get("for") {
+	case "new":
 		u.render(w, r, http.StatusOK, "mfa_enroll", "New recovery codes", "profile", enrollPage{Codes: codes, Done: "/profile"})
+		return
+	case "totp":
+		u.render(w, r, http.StatusOK, "mfa_enroll", "Two-factor authentication is on", "profile", enrollPage{Codes: codes})
 		return
 	}
 	u.render(w, r, http.StatusOK, "mfa_enroll", "Security key added", "profile", enrollPage{Codes: codes})
@@ -115,7 +120,7 @@ func (u *UI) recoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/mfa/recovery-codes?new=1")
+	redirect(w, r, "/mfa/recovery-codes?for=new")
 }
 
 // keyRemove removes a security key after the password is given again.
