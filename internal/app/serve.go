@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/keys"
@@ -125,6 +126,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		return err
 	}
 	ret := retention.New(d, env.Clock, incidents, kr, logger)
+	vault := evidence.New(d, env.Clock, incidents, kr, evidence.Options{MaxBytes: cfg.EvidenceMaxBytes, Log: logger})
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
 	alerts.SetPager(pager)
@@ -201,6 +203,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	// new segment at once and the officers are told (docs/AUDIT.md).
 	watcher := audit.NewWatcher(d, env.Clock, audit.WatchOptions{Node: node, Alert: pager.NotifyAuditChainBrokenTx, Log: logger})
 	collectors := append(watcher.Collectors(), checkpoints.Collectors()...)
+	collectors = append(collectors, vault.Collectors()...)
 	if schedule != nil {
 		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx
 		collectors = append(collectors, schedule.Metrics.Collectors()...)
@@ -220,6 +223,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Notices:         notices,
 		Reports:         reports,
 		Retention:       ret,
+		Evidence:        vault,
 		Checkpoints:     checkpoints,
 		Audit:           trail,
 		Chain:           watcher,
@@ -233,7 +237,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Version:         env.Version,
 		Collectors:      collectors,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret, ChainBroken: watcher.Report})
+	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret, Evidence: vault, ChainBroken: watcher.Report})
 	if err != nil {
 		ln.Close()
 		return err

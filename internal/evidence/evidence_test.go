@@ -263,6 +263,20 @@ func TestCustodyChain(t *testing.T) {
 			t.Fatalf("custody: %+v, item custodian %q", custody, got.Custodian)
 		}
 
+		// Not even the database lets what an entry records change, or an
+		// entry of a kept item go.
+		for _, q := range []string{`UPDATE evidence_custody SET action = 'copied' WHERE item_id = $1`,
+			`UPDATE evidence_custody SET actor = 'user:mallory' WHERE item_id = $1`,
+			`DELETE FROM evidence_custody WHERE item_id = $1`} {
+			err := d.Write(context.Background(), func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(context.Background(), q, it.ID)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+
 		if _, err := e.ret.PlaceHold(officer, retention.ScopeIncident, e.inc.Number, "litigation"); err != nil {
 			t.Fatal(err)
 		}

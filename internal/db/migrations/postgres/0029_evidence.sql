@@ -19,7 +19,7 @@ CREATE TABLE evidence_items (
     description   TEXT NOT NULL,
     source        TEXT NOT NULL DEFAULT '',
     collected_by  TEXT NOT NULL DEFAULT '',
-    collected_at  TIMESTAMP,
+    collected_at  TIMESTAMPTZ,
     related_asset TEXT NOT NULL DEFAULT '',
     file_name     TEXT NOT NULL DEFAULT '',
     content_type  TEXT NOT NULL,
@@ -28,11 +28,11 @@ CREATE TABLE evidence_items (
     data_key      TEXT NOT NULL,
     custodian     TEXT NOT NULL DEFAULT '',
     uploaded_by   TEXT NOT NULL,
-    created_at    TIMESTAMP NOT NULL,
-    updated_at    TIMESTAMP NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL,
     integrity     TEXT NOT NULL DEFAULT '',
-    verified_at   TIMESTAMP,
-    checked_at    TIMESTAMP
+    verified_at   TIMESTAMPTZ,
+    checked_at    TIMESTAMPTZ
 );
 CREATE INDEX evidence_items_incident ON evidence_items (incident_id, created_at);
 CREATE INDEX evidence_items_status ON evidence_items (status, updated_at);
@@ -47,8 +47,12 @@ CREATE TABLE evidence_chunks (
 );
 
 -- The chain of custody: one row per event, numbered per item, appended
--- with its audit entry and never changed (Ward has no statement that
--- updates or deletes one). action is collected, transferred, accessed,
+-- with its audit entry and never changed: Ward has no statement that
+-- changes one, and the triggers below refuse a change of what an entry
+-- records (its item, number, action, actor, time) and the deletion of an
+-- entry of an item not destroyed (the retention purge removes a destroyed
+-- item's entries with its incident). The sealed columns stay writable so
+-- that a key rotation can re-encrypt them; each is bound to its row. action is collected, transferred, accessed,
 -- copied, returned, released or destroyed; actor is the member of staff
 -- as the audit trail names them; custodian (sealed) is who holds the item
 -- after the event; reason (sealed) is why.
@@ -58,8 +62,22 @@ CREATE TABLE evidence_custody (
     seq       BIGINT NOT NULL,
     action    TEXT NOT NULL,
     actor     TEXT NOT NULL,
-    at        TIMESTAMP NOT NULL,
+    at        TIMESTAMPTZ NOT NULL,
     custodian TEXT NOT NULL DEFAULT '',
     reason    TEXT NOT NULL DEFAULT '',
     UNIQUE (item_id, seq)
 );
+CREATE FUNCTION evidence_custody_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND (SELECT status FROM evidence_items WHERE id = OLD.item_id) = 'destroyed' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'evidence_custody is append-only';
+END;
+$$;
+CREATE TRIGGER evidence_custody_no_update BEFORE UPDATE OF id, item_id, seq, action, actor, at ON evidence_custody
+FOR EACH ROW EXECUTE FUNCTION evidence_custody_append_only();
+CREATE TRIGGER evidence_custody_no_delete BEFORE DELETE ON evidence_custody
+FOR EACH ROW EXECUTE FUNCTION evidence_custody_append_only();
+CREATE TRIGGER evidence_custody_no_truncate BEFORE TRUNCATE ON evidence_custody
+FOR EACH STATEMENT EXECUTE FUNCTION evidence_custody_append_only();

@@ -47,8 +47,12 @@ CREATE TABLE evidence_chunks (
 );
 
 -- The chain of custody: one row per event, numbered per item, appended
--- with its audit entry and never changed (Ward has no statement that
--- updates or deletes one). action is collected, transferred, accessed,
+-- with its audit entry and never changed: Ward has no statement that
+-- changes one, and the triggers below refuse a change of what an entry
+-- records (its item, number, action, actor, time) and the deletion of an
+-- entry of an item not destroyed (the retention purge removes a destroyed
+-- item's entries with its incident). The sealed columns stay writable so
+-- that a key rotation can re-encrypt them; each is bound to its row. action is collected, transferred, accessed,
 -- copied, returned, released or destroyed; actor is the member of staff
 -- as the audit trail names them; custodian (sealed) is who holds the item
 -- after the event; reason (sealed) is why.
@@ -63,3 +67,8 @@ CREATE TABLE evidence_custody (
     reason    TEXT NOT NULL DEFAULT '',
     UNIQUE (item_id, seq)
 );
+CREATE TRIGGER evidence_custody_no_update BEFORE UPDATE OF id, item_id, seq, action, actor, at ON evidence_custody
+BEGIN SELECT RAISE(ABORT, 'evidence_custody is append-only'); END;
+CREATE TRIGGER evidence_custody_no_delete BEFORE DELETE ON evidence_custody
+WHEN (SELECT status FROM evidence_items WHERE id = OLD.item_id) IS NOT 'destroyed'
+BEGIN SELECT RAISE(ABORT, 'evidence_custody is append-only'); END;
