@@ -6,14 +6,17 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 // evidenceForm is a multipart upload form: the fields in order, then the
@@ -250,4 +253,62 @@ func count(t *testing.T, d *db.DB, q string, args ...any) int {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
+}
+
+// TestEvidenceUploadInterrupted: a client that goes away in the middle of
+// a large upload, after Ward has stored part of it, leaves nothing: the
+// stored chunks and the item's row are removed and no item is listed.
+func TestEvidenceUploadInterrupted(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc struct {
+			Number string `json:"number"`
+		}
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Disk image", "severity": "sev3"}, &inc)
+		d := openWardDB(t, w)
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		req, err := http.NewRequest("POST", w.url+"/api/v1/incidents/"+inc.Number+"/evidence", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+w.token)
+		done := make(chan error, 1)
+		go func() {
+			resp, err := w.client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		_ = mw.WriteField("description", "Half a disk image")
+		fw, err := mw.CreateFormFile("file", "disk.img")
+		if err != nil {
+			t.Fatal(err)
+		}
+		block := make([]byte, 1<<20)
+		for range 12 {
+			if _, err := rand.Read(block); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fw.Write(block); err != nil {
+				t.Fatal(err)
+			}
+		}
+		testwait.Until(t, "part of the upload stored", 30*time.Second, func() bool {
+			return count(t, d, `SELECT count(*) FROM evidence_chunks`) > 0
+		})
+		pw.CloseWithError(errors.New("the laptop's lid was closed"))
+		if err := <-done; err == nil {
+			t.Fatal("the cut-off upload was answered as if whole")
+		}
+		testwait.Until(t, "the cut-off upload removed", 30*time.Second, func() bool {
+			return count(t, d, `SELECT count(*) FROM evidence_chunks`)+count(t, d, `SELECT count(*) FROM evidence_items`) == 0
+		})
+		var list []evidenceItemJSON
+		w.must(http.StatusOK, "GET", "/api/v1/incidents/"+inc.Number+"/evidence", nil, &list)
+		if len(list) != 0 {
+			t.Fatalf("listed after an interrupted upload: %+v", list)
+		}
+	})
 }
