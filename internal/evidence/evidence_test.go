@@ -48,7 +48,7 @@ type env struct {
 	inc  incident.Incident
 }
 
-func newEnv(t *testing.T, d *db.DB, maxBytes int64) env {
+func newEnv(t testing.TB, d *db.DB, maxBytes int64) env {
 	t.Helper()
 	clk := clock.NewFake(start)
 	kr := dbtest.Keyring(t, d, start)

@@ -136,6 +136,7 @@ func (s *Service) store(ctx context.Context, id string, sa interface {
 	NewEncryptingWriter(io.Writer, []byte) (io.WriteCloser, error)
 }, content io.Reader) (Item, error) {
 	cw := &chunkWriter{ctx: ctx, s: s, id: id}
+	defer func() { _ = cw.wait() }() // nothing is left storing when Add cleans up
 	enc, err := sa.NewEncryptingWriter(cw, associatedData(id))
 	if err != nil {
 		return Item{}, fmt.Errorf("encrypt evidence: %w", err)
@@ -159,9 +160,12 @@ func (s *Service) store(ctx context.Context, id string, sa interface {
 		return Item{}, apperr.Field("file", "is empty")
 	}
 	if err := enc.Close(); err != nil {
+		if cw.err != nil {
+			return Item{}, cw.err
+		}
 		return Item{}, fmt.Errorf("encrypt evidence: %w", err)
 	}
-	if err := cw.flush(); err != nil {
+	if err := cw.close(); err != nil {
 		return Item{}, err
 	}
 	return Item{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
@@ -275,14 +279,18 @@ func collectIDs(rows *sql.Rows, err error) ([]string, error) {
 }
 
 // chunkWriter cuts the ciphertext stream into evidence_chunks rows, one
-// write transaction a chunk.
+// write transaction a chunk. One chunk is stored while the next fills, so
+// hashing and encrypting overlap the database's writes; two buffers are
+// all an upload holds.
 type chunkWriter struct {
-	ctx context.Context
-	s   *Service
-	id  string
-	buf []byte
-	seq int64
-	err error
+	ctx     context.Context
+	s       *Service
+	id      string
+	buf     []byte
+	spare   []byte     // the buffer of the chunk being stored, free once it is
+	pending chan error // the store under way, nil when none
+	seq     int64
+	err     error
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
@@ -306,15 +314,43 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flush stores the buffered ciphertext as the next chunk.
-func (w *chunkWriter) flush() error {
-	if w.err != nil || len(w.buf) == 0 {
-		return w.err
+// wait waits for the chunk being stored, if any.
+func (w *chunkWriter) wait() error {
+	if w.pending != nil {
+		if err := <-w.pending; err != nil && w.err == nil {
+			w.err = err
+		}
+		w.pending = nil
 	}
-	seq := w.seq
+	return w.err
+}
+
+// flush starts storing the buffered ciphertext as the next chunk, once
+// the one before is stored.
+func (w *chunkWriter) flush() error {
+	if err := w.wait(); err != nil || len(w.buf) == 0 {
+		return err
+	}
+	data, seq := w.buf, w.seq
+	w.seq++
+	w.pending = make(chan error, 1)
+	go func(done chan<- error) { done <- w.store(seq, data) }(w.pending)
+	w.buf, w.spare = w.spare[:0], data
+	return nil
+}
+
+// close stores what is buffered and waits until it is stored.
+func (w *chunkWriter) close() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return w.wait()
+}
+
+func (w *chunkWriter) store(seq int64, data []byte) error {
 	err := w.s.db.Write(w.ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(w.ctx, `INSERT INTO evidence_chunks (item_id, seq, data) VALUES ($1, $2, $3)`,
-			w.id, seq, w.buf); err != nil {
+			w.id, seq, data); err != nil {
 			return fmt.Errorf("store evidence chunk: %w", err)
 		}
 		res, err := tx.ExecContext(w.ctx, `UPDATE evidence_items SET updated_at = $1 WHERE id = $2 AND status = $3`,
@@ -327,14 +363,8 @@ func (w *chunkWriter) flush() error {
 		}
 		return nil
 	})
-	if err != nil {
-		if errors.Is(w.ctx.Err(), context.Canceled) {
-			err = apperr.Field("file", "could not be read to its end: the upload was interrupted (nothing was kept)")
-		}
-		w.err = err
-		return err
+	if err != nil && errors.Is(w.ctx.Err(), context.Canceled) {
+		err = apperr.Field("file", "could not be read to its end: the upload was interrupted (nothing was kept)")
 	}
-	w.seq++
-	w.buf = w.buf[:0]
-	return nil
+	return err
 }
