@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -309,6 +310,64 @@ func TestEvidenceUploadInterrupted(t *testing.T) {
 		w.must(http.StatusOK, "GET", "/api/v1/incidents/"+inc.Number+"/evidence", nil, &list)
 		if len(list) != 0 {
 			t.Fatalf("listed after an interrupted upload: %+v", list)
+		}
+	})
+}
+
+// TestEvidenceDownloadCut: content altered past its first segment is found
+// only while it streams, after the 200: the connection is cut, so the
+// client never receives a body as long as Content-Length, and the item
+// shows the failure.
+func TestEvidenceDownloadCut(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc struct {
+			Number string `json:"number"`
+		}
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Mail server logs", "severity": "sev3"}, &inc)
+		content := make([]byte, 3<<20)
+		if _, err := rand.Read(content); err != nil {
+			t.Fatal(err)
+		}
+		ct, body := evidenceForm(t, [][2]string{{"description", "Mail log"}}, "mail.log", content)
+		var it evidenceItemJSON
+		code, _, raw := w.raw(w.token, "POST", "/api/v1/incidents/"+inc.Number+"/evidence", ct, body)
+		if code != http.StatusCreated {
+			t.Fatalf("upload: %d %s", code, raw)
+		}
+		if err := json.Unmarshal(raw, &it); err != nil {
+			t.Fatal(err)
+		}
+		d := openWardDB(t, w)
+		var chunk []byte
+		if err := d.R.QueryRowContext(context.Background(), `SELECT data FROM evidence_chunks WHERE item_id = $1 AND seq = 0`,
+			it.ID).Scan(&chunk); err != nil {
+			t.Fatal(err)
+		}
+		chunk[2<<20+10] ^= 1 // in the third segment
+		sqlExec(t, d, `UPDATE evidence_chunks SET data = $1 WHERE item_id = $2 AND seq = 0`, chunk, it.ID)
+
+		item := "/api/v1/incidents/" + inc.Number + "/evidence/" + it.ID
+		req, err := http.NewRequest("GET", w.url+item+"/content", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+w.token)
+		resp, err := w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(content)) {
+			t.Fatalf("download: %d, Content-Length %d", resp.StatusCode, resp.ContentLength)
+		}
+		if err == nil || len(got) >= len(content) || !bytes.Equal(got, content[:len(got)]) {
+			t.Fatalf("a cut download read %d of %d bytes, error %v", len(got), len(content), err)
+		}
+		var detail evidenceItemJSON
+		w.must(http.StatusOK, "GET", item, nil, &detail)
+		if detail.Integrity != "failed" {
+			t.Fatalf("after a cut download: %+v", detail)
 		}
 	})
 }
