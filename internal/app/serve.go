@@ -126,11 +126,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		return err
 	}
 	ret := retention.New(d, env.Clock, incidents, kr, logger)
-	vault := evidence.New(d, env.Clock, incidents, kr, evidence.Options{MaxBytes: cfg.EvidenceMaxBytes, Log: logger})
 	pager := paging.New(d, env.Clock, kr, incidents, channels, logger,
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
 	alerts.SetPager(pager)
 	incidents.NotifyOfficersWith(pager)
+	vault := evidence.New(d, env.Clock, incidents, kr, evidence.Options{MaxBytes: cfg.EvidenceMaxBytes, Log: logger,
+		Alert: pager.NotifyEvidenceAlteredTx})
 	stakeholders := stakeholder.New(d, env.Clock, kr, incidents, pager, logger)
 	workflow, err := rules.New(d, env.Clock, incidents, pager, logger)
 	if err != nil {

@@ -186,7 +186,8 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 }
 
 // integrityFailed records that item it failed a check: marked failed,
-// audited (evidence.integrity_failed), counted and logged.
+// audited (evidence.integrity_failed), the Security Officers told (Alert),
+// counted and logged.
 func (s *Service) integrityFailed(ctx context.Context, it Item, during string, ie *IntegrityError) {
 	s.failures.Inc()
 	s.log.ErrorContext(ctx, "evidence_integrity_failed", "incident_id", it.IncidentID, "item_id", it.ID, "during", during,
@@ -198,9 +199,14 @@ func (s *Service) integrityFailed(ctx context.Context, it Item, during string, i
 			string(IntegrityFailed), now, it.ID); err != nil {
 			return fmt.Errorf("record evidence integrity: %w", err)
 		}
-		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "evidence.integrity_failed", ObjectType: "incident",
-			ObjectID: it.IncidentID, Change: map[string]any{"item": it.ID, "during": during, "reason": ie.Reason}})
-		return err
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "evidence.integrity_failed", ObjectType: "incident",
+			ObjectID: it.IncidentID, Change: map[string]any{"item": it.ID, "during": during, "reason": ie.Reason}}); err != nil {
+			return err
+		}
+		if s.alert != nil {
+			return s.alert(ctx, tx, it.IncidentID)
+		}
+		return nil
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "evidence_integrity_record_failed", "item_id", it.ID, "error", err)

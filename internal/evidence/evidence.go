@@ -136,6 +136,10 @@ type Options struct {
 	// MaxBytes caps one file; 0 is DefaultMaxBytes.
 	MaxBytes int64
 	Log      *slog.Logger
+	// Alert, when set, tells the Security Officers inside the transaction
+	// that records an integrity failure of an item of incident incidentID
+	// (paging.Pager's NotifyEvidenceAlteredTx).
+	Alert func(ctx context.Context, tx *sql.Tx, incidentID string) error
 }
 
 // Service keeps the evidence vault.
@@ -148,6 +152,7 @@ type Service struct {
 	maxBytes  int64
 	failures  prometheus.Counter
 	verified  prometheus.Counter
+	alert     func(ctx context.Context, tx *sql.Tx, incidentID string) error
 }
 
 // New returns a Service.
@@ -158,7 +163,7 @@ func New(d *db.DB, c clock.Clock, incidents *incident.Service, k Keys, opts Opti
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: d, clock: c, incidents: incidents, keys: k, log: opts.Log, maxBytes: opts.MaxBytes,
+	return &Service{db: d, clock: c, incidents: incidents, keys: k, log: opts.Log, maxBytes: opts.MaxBytes, alert: opts.Alert,
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "ward_evidence_integrity_failures_total",
 			Help: "Evidence items whose content failed its integrity check (at download or verification)."}),
 		verified: prometheus.NewCounter(prometheus.CounterOpts{Name: "ward_evidence_verified_total",

@@ -312,11 +312,17 @@ func TestCustodyChain(t *testing.T) {
 }
 
 // TestTamperDetected: a changed byte of the stored ciphertext fails the
-// download and the verification, marks the item failed and audits it; an
-// untouched item verifies and shows when.
+// download and the verification, marks the item failed, audits it and
+// alerts the officers; an untouched item verifies and shows when.
 func TestTamperDetected(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, 0)
+		var alerted []string
+		e.ev = evidence.New(d, e.clk, e.incs, dbtest.Keyring(t, d, start), evidence.Options{Alert: func(_ context.Context, _ *sql.Tx,
+			incidentID string) error {
+			alerted = append(alerted, incidentID)
+			return nil
+		}})
 		good, err := e.ev.Add(responder, e.inc.Number, evidence.Upload{Description: "good"}, bytes.NewReader(randomBytes(t, 3<<20)))
 		if err != nil {
 			t.Fatal(err)
@@ -371,6 +377,9 @@ func TestTamperDetected(t *testing.T) {
 					t.Fatalf("bad item: %+v", it)
 				}
 			}
+		}
+		if len(alerted) != 2 || alerted[0] != e.inc.ID || alerted[1] != e.inc.ID {
+			t.Fatalf("officers alerted for %v, want the incident twice (download and verify)", alerted)
 		}
 		if n := e.count(t, `SELECT count(*) FROM audit_log WHERE action = 'evidence.integrity_failed'`); n != 2 {
 			t.Fatalf("%d integrity failures audited, want 2 (download and verify)", n)
