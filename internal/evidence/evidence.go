@@ -176,9 +176,6 @@ func (s *Service) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{s.failures, s.verified}
 }
 
-// MaxBytes is the largest file the service accepts.
-func (s *Service) MaxBytes() int64 { return s.maxBytes }
-
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // associatedData binds an item's ciphertext to the item.

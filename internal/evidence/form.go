@@ -12,15 +12,13 @@ import (
 // maxField caps one text field of an upload form.
 const maxField = 64 << 10
 
-// FormFields are the fields of an upload form (multipart/form-data), in
-// any order before the file part, which comes last.
-var FormFields = []string{"description", "source", "collected_by", "collected_at", "related_asset", "sha256"}
-
-// ReadForm reads an upload form from mr up to its part named "file" and
-// returns the metadata and the file, to be read as a stream. The file's
-// name and media type come from its part's headers. A part after the
-// file is an error when the file is read to its end, so the upload is
-// refused and nothing kept; so is a field the form does not know.
+// ReadForm reads an upload form from mr: the fields description, source,
+// collected_by, collected_at, related_asset and sha256 in any order, then
+// the part named "file". It stops at the file and returns the metadata and
+// the file, to be read as a stream; the file's name and media type come
+// from its part's headers. A field the form does not know is an error; so
+// is a part after the file, when the file is read to its end, so that the
+// upload is refused and nothing kept.
 func ReadForm(mr *multipart.Reader) (Upload, io.Reader, error) {
 	var u Upload
 	for {
