@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -503,6 +504,63 @@ func TestRotationKeepsEvidence(t *testing.T) {
 		_, custody, err := ev.Get(officer, inc.Number, it.ID)
 		if err != nil || custody[1].Reason != "filing" || custody[1].Custodian != "Records office" {
 			t.Fatalf("custody after rotation: %+v %v", custody, err)
+		}
+	})
+}
+
+// form builds a multipart form of the given parts, in order; a part named
+// file is sent as a file.
+func form(t *testing.T, parts [][2]string) *multipart.Reader {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		var w io.Writer
+		var err error
+		if p[0] == "file" {
+			w, err = mw.CreateFormFile("file", "f.txt")
+		} else {
+			w, err = mw.CreateFormField(p[0])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, p[1])
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return multipart.NewReader(&buf, mw.Boundary())
+}
+
+// TestUploadForm: the form's fields reach the item; a field the form does
+// not know, a bad time and a part after the file are refused naming the
+// field, and nothing is kept.
+func TestUploadForm(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, 0)
+		up, file, err := evidence.ReadForm(form(t, [][2]string{{"description", "Router config"}, {"collected_at", "2026-05-01T08:00:00Z"},
+			{"source", "core router"}, {"file", "hostname core1"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := e.ev.Add(responder, e.inc.Number, up, file)
+		if err != nil || it.Source != "core router" || it.FileName != "f.txt" || it.CollectedAt == nil || it.Size != int64(len("hostname core1")) {
+			t.Fatalf("item: %+v %v", it, err)
+		}
+		before := e.stored(t)
+		_, _, err = evidence.ReadForm(form(t, [][2]string{{"description", "x"}, {"patient", "Jane"}, {"file", "x"}}))
+		wantField(t, err, "patient")
+		_, _, err = evidence.ReadForm(form(t, [][2]string{{"description", "x"}, {"collected_at", "yesterday"}, {"file", "x"}}))
+		wantField(t, err, "collected_at")
+		up, file, err = evidence.ReadForm(form(t, [][2]string{{"description", "x"}, {"file", "content"}, {"sha256", "late"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.ev.Add(responder, e.inc.Number, up, file)
+		wantField(t, err, "file")
+		if n := e.stored(t); n != before {
+			t.Fatalf("%d evidence rows after refused forms, want %d", n, before)
 		}
 	})
 }
