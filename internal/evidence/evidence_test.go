@@ -564,3 +564,40 @@ func TestUploadForm(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepAbandonedUploads: rows a server left behind when it stopped
+// mid-upload are removed by the verification once they have received
+// nothing for an hour; an upload still receiving is left alone.
+func TestSweepAbandonedUploads(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, 0)
+		ctx := context.Background()
+		leave := func(id string, at time.Time) {
+			t.Helper()
+			if err := d.Write(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO evidence_items (id, incident_id, status, description, content_type, data_key,
+					uploaded_by, created_at, updated_at) VALUES ($1, $2, 'uploading', '', 'application/octet-stream', 'v1:x', 'user:rita', $3, $3)`,
+					id, e.inc.ID, at); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO evidence_chunks (item_id, seq, data) VALUES ($1, 0, $2)`, id, []byte("ciphertext"))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		leave("stale", start)
+		e.clk.Advance(2 * time.Hour)
+		leave("fresh", e.clk.Now())
+		if _, err := e.ev.VerifyAll(authz.WithActor(ctx, authz.System)); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(t, `SELECT count(*) FROM evidence_items WHERE id = 'stale'`) + e.count(t,
+			`SELECT count(*) FROM evidence_chunks WHERE item_id = 'stale'`); n != 0 {
+			t.Fatalf("%d rows of the abandoned upload left", n)
+		}
+		if n := e.count(t, `SELECT count(*) FROM evidence_chunks WHERE item_id = 'fresh'`); n != 1 {
+			t.Fatal("an upload still receiving was removed")
+		}
+	})
+}
