@@ -175,6 +175,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		return err
 	}
 	reports.AddProducer(notices.ProofFiles)
+	reports.AddProducer(vault.ProofFiles)
 	workflow.OpenCasesWith(cases)
 	if cfg.BreachAutoOpen {
 		workflow.AutoOpenCases()

@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
@@ -598,6 +599,39 @@ func TestSweepAbandonedUploads(t *testing.T) {
 		}
 		if n := e.count(t, `SELECT count(*) FROM evidence_chunks WHERE item_id = 'fresh'`); n != 1 {
 			t.Fatal("an upload still receiving was removed")
+		}
+	})
+}
+
+// TestProofFiles: a breach case's proof bundle lists its incident's
+// evidence with hashes and the chain of custody, and none of the free
+// text; an incident without evidence adds no file.
+func TestProofFiles(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, 0)
+		c := breach.Case{IncidentID: e.inc.ID, IncidentNumber: e.inc.Number}
+		if files, err := e.ev.ProofFiles(officer, c); err != nil || len(files) != 0 {
+			t.Fatalf("no evidence: %v %v", files, err)
+		}
+		it, err := e.ev.Add(responder, e.inc.Number, evidence.Upload{Description: "Chart of Jane Canary", FileName: "jane.pdf"},
+			strings.NewReader("chart"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ev.RecordCustody(officer, e.inc.Number, it.ID, evidence.CustodyInput{Action: evidence.Transferred,
+			Custodian: "Dr. Canary's lawyer", Reason: "Jane Canary asked"}); err != nil {
+			t.Fatal(err)
+		}
+		files, err := e.ev.ProofFiles(officer, c)
+		if err != nil || len(files) != 1 || files[0].Name != "evidence/items.json" {
+			t.Fatalf("files: %v %v", files, err)
+		}
+		body := string(files[0].Body)
+		if !strings.Contains(body, it.SHA256) || !strings.Contains(body, `"transferred"`) || !strings.Contains(body, `"collected"`) {
+			t.Fatalf("items.json lacks the hash or the custody: %s", body)
+		}
+		if strings.Contains(body, "Canary") || strings.Contains(body, "jane.pdf") {
+			t.Fatalf("items.json holds free text: %s", body)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -227,6 +228,32 @@ func TestEvidenceAPI(t *testing.T) {
 		}
 		if strings.Contains(w.logs.String(), "Jane Canary") {
 			t.Error("the logs hold evidence metadata")
+		}
+
+		// The breach case's proof bundle lists the evidence, hash and custody.
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.Number+"/breach-case", nil, nil)
+		code, _, bundle := w.raw(w.token, "GET", "/api/v1/incidents/"+inc.Number+"/breach-case/proof-bundle", "", nil)
+		if code != http.StatusOK {
+			t.Fatalf("proof bundle: %d %s", code, bundle)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(bundle), int64(len(bundle)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items string
+		for _, f := range zr.File {
+			if f.Name == "evidence/items.json" {
+				rc, err := f.Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				items = string(b)
+			}
+		}
+		if !strings.Contains(items, hash) || !strings.Contains(items, `"transferred"`) || strings.Contains(items, "Jane Canary") {
+			t.Fatalf("the bundle's evidence/items.json: %q", items)
 		}
 	})
 }
