@@ -1,5 +1,5 @@
 -- The evidence vault and its chain of custody (issue #12), sqlite dialect.
--- Keep in step with ../postgres/0029_evidence.sql.
+-- Keep in step with ../postgres/0033_evidence.sql.
 
 -- An evidence item of an incident. Its content is encrypted with a
 -- streaming AEAD key of its own (AES-256-GCM-HKDF, bound to the item's id),
