@@ -125,6 +125,7 @@ func newRoot(env Env) *cobra.Command {
 		breachCmd(env, &cfg),
 		backupCmd(env, &cfg),
 		retentionCmd(env, &cfg),
+		evidenceCmd(env, &cfg),
 	)
 	return root
 }

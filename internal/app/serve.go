@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/keys"
@@ -129,6 +130,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		paging.Options{BaseURL: cfg.BaseURL(ln.Addr().String()), PollInterval: cfg.PagingPoll, Outbound: guard})
 	alerts.SetPager(pager)
 	incidents.NotifyOfficersWith(pager)
+	vault := evidence.New(d, env.Clock, incidents, kr, evidence.Options{MaxBytes: cfg.EvidenceMaxBytes, Log: logger,
+		Alert: pager.NotifyEvidenceAlteredTx})
 	stakeholders := stakeholder.New(d, env.Clock, kr, incidents, pager, logger)
 	workflow, err := rules.New(d, env.Clock, incidents, pager, logger)
 	if err != nil {
@@ -172,6 +175,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		return err
 	}
 	reports.AddProducer(notices.ProofFiles)
+	reports.AddProducer(vault.ProofFiles)
 	workflow.OpenCasesWith(cases)
 	if cfg.BreachAutoOpen {
 		workflow.AutoOpenCases()
@@ -190,7 +194,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		return &exitError{ExitUsage, err}
 	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
-		Breach: cases, Notices: notices, Reports: reports, Retention: ret, Audit: trail,
+		Breach: cases, Notices: notices, Reports: reports, Retention: ret, Evidence: vault, Audit: trail,
 		Users: users,
 		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
@@ -202,6 +206,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	watcher := audit.NewWatcher(d, env.Clock, audit.WatchOptions{Node: node, Interval: cfg.AuditWatch,
 		Alert: pager.NotifyAuditChainBrokenTx, Log: logger})
 	collectors := append(watcher.Collectors(), checkpoints.Collectors()...)
+	collectors = append(collectors, vault.Collectors()...)
 	if schedule != nil {
 		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx
 		collectors = append(collectors, schedule.Metrics.Collectors()...)
@@ -221,6 +226,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Notices:         notices,
 		Reports:         reports,
 		Retention:       ret,
+		Evidence:        vault,
 		Checkpoints:     checkpoints,
 		Audit:           trail,
 		Chain:           watcher,
@@ -234,7 +240,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Version:         env.Version,
 		Collectors:      collectors,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret, ChainBroken: watcher.Report})
+	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret, Evidence: vault, ChainBroken: watcher.Report})
 	if err != nil {
 		ln.Close()
 		return err

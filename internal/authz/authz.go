@@ -85,6 +85,8 @@ const (
 	RetentionRead      Permission = "retention:read"
 	RetentionWrite     Permission = "retention:write"
 	LegalHold          Permission = "retention:hold"
+	EvidenceRead       Permission = "evidence:read"
+	EvidenceWrite      Permission = "evidence:write"
 )
 
 // PermissionInfo is a permission and what it allows, for people.
@@ -116,6 +118,8 @@ var Permissions = []PermissionInfo{
 	{RetentionRead, "see the retention policy, legal holds with their reasons (each read is audited) and what a purge would remove now"},
 	{RetentionWrite, "change the retention policy (never below the legal minimum, 164.316(b)(2)(i))"},
 	{LegalHold, "place and release legal holds on incidents and breach cases (the officers and administrators)"},
+	{EvidenceRead, "see incidents' evidence items and chains of custody, and download their content (each read is audited and recorded in the item's chain of custody)"},
+	{EvidenceWrite, "add evidence to incidents, record custody events (transfers, copies, returns, releases, destruction) and check evidence integrity"},
 }
 
 // rolePermissions is the one permission table; routes and services check
@@ -126,14 +130,15 @@ var Permissions = []PermissionInfo{
 // administrators whose actions it records.
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
-		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold},
+		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold, EvidenceRead, EvidenceWrite},
 	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
-		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold},
+		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold,
+		EvidenceRead, EvidenceWrite},
 	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
-		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold},
-	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, ContactSelf},
+		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold, EvidenceRead, EvidenceWrite},
+	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, ContactSelf, EvidenceRead, EvidenceWrite},
 	RoleStakeholder: {IncidentRead, BreakGlass, ContactSelf},
-	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead, RetentionRead},
+	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead, RetentionRead, EvidenceRead},
 }
 
 // Has reports whether role r holds permission p.

@@ -73,6 +73,9 @@ type Config struct {
 	// LettersPerPDF is how many notice letters one PDF file holds, for a
 	// print-and-mail vendor (docs/NOTICES.md).
 	LettersPerPDF int
+	// EvidenceMaxBytes is the largest evidence file accepted
+	// (docs/EVIDENCE.md).
+	EvidenceMaxBytes int64
 	// TimeZone is the IANA name of the zone breach deadlines are counted
 	// in until the organisation sets its own (docs/BREACH.md).
 	TimeZone string
@@ -144,7 +147,7 @@ const LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 func Default() Config {
 	return Config{DataDir: "./ward-data", DBStatementTimeout: time.Minute, Listen: "127.0.0.1:8443", LogLevel: "info", IdleTimeout: 15 * time.Minute,
 		SNSConfirmHosts: []string{".amazonaws.com", ".amazonaws.com.cn"}, PagingPoll: time.Second, AuditWatch: 250 * time.Millisecond, SMTPTLS: "starttls",
-		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000, TimeZone: "UTC",
+		BreachReminderDays: []int{30, 14, 7, 3, 1}, BreachAutoOpen: true, LettersPerPDF: 1000, EvidenceMaxBytes: 20 << 30, TimeZone: "UTC",
 		TwilioURL: "https://api.twilio.com", SlackURL: "https://slack.com", OIDCGroupsClaim: "groups",
 		ACMEDirectory: LetsEncryptDirectory, AuditCheckpointEntries: 1000, AuditCheckpointInterval: 5 * time.Minute}
 }
@@ -193,6 +196,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 		"open a breach case as soon as an incident is marked phi_suspected (env WARD_BREACH_AUTO_OPEN)")
 	fs.IntVar(&c.LettersPerPDF, "letters-per-pdf", c.LettersPerPDF,
 		"how many notice letters one PDF file holds, 1-100000, for a print-and-mail vendor (env WARD_LETTERS_PER_PDF)")
+	fs.Int64Var(&c.EvidenceMaxBytes, "evidence-max-bytes", c.EvidenceMaxBytes,
+		"largest evidence file accepted, in bytes, 1 to 2^40 (env WARD_EVIDENCE_MAX_BYTES)")
 	fs.StringVar(&c.TimeZone, "time-zone", c.TimeZone,
 		"IANA time zone breach deadlines are counted in until the organisation sets its own, e.g. America/Los_Angeles (env WARD_TIME_ZONE)")
 	fs.StringVar(&c.SMTPServer, "smtp-server", c.SMTPServer, "SMTP server host:port for email notifications (env WARD_SMTP_SERVER)")
@@ -325,6 +330,9 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
 		return fmt.Errorf("public-url: %q is not an http(s) URL", c.PublicURL)
+	}
+	if c.EvidenceMaxBytes < 1 || c.EvidenceMaxBytes > 1<<40 {
+		return fmt.Errorf("evidence-max-bytes: must be from 1 to %d, got %d", int64(1)<<40, c.EvidenceMaxBytes)
 	}
 	if c.LettersPerPDF < 1 || c.LettersPerPDF > 100000 {
 		return fmt.Errorf("letters-per-pdf: must be from 1 to 100000, got %d", c.LettersPerPDF)

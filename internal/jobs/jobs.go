@@ -78,6 +78,10 @@ type Options struct {
 	// every HousekeepingPeriod (and when the runner starts).
 	Retention Purger
 
+	// Evidence, when set, is run by the evidence_verify housekeeping job
+	// every HousekeepingPeriod (not when the runner starts).
+	Evidence EvidenceVerifier
+
 	// ChainBroken, when set, is told of a break the audit_verify job
 	// finds in the current segment of the audit chain (audit.Watcher's
 	// Report), so that it is recorded in a new segment.
@@ -159,6 +163,12 @@ func config(d *db.DB, log *slog.Logger, opts Options) (*river.Config, error) {
 			return nil, fmt.Errorf("jobs: register retention_purge: %w", err)
 		}
 		periodic = append(periodic, retentionJob(period))
+	}
+	if opts.Evidence != nil {
+		if err := river.AddWorkerSafely(workers, &evidenceVerifyWorker{v: opts.Evidence}); err != nil {
+			return nil, fmt.Errorf("jobs: register evidence_verify: %w", err)
+		}
+		periodic = append(periodic, evidenceJob(period))
 	}
 	if opts.Register != nil {
 		if err := opts.Register(workers); err != nil {

@@ -173,6 +173,22 @@ var (
 	// NoticeFileName is a generated notice file's name, which names its
 	// addressee (a State, a customer).
 	NoticeFileName = Column{Table: "notice_files", Name: "name", RowID: "id"}
+	// What people say about an evidence item (package evidence): what it
+	// is, where it came from, who collected it, the asset it relates to,
+	// its file's name and who holds it now. Each may name a patient.
+	EvidenceDescription  = Column{Table: "evidence_items", Name: "description", RowID: "id"}
+	EvidenceSource       = Column{Table: "evidence_items", Name: "source", RowID: "id"}
+	EvidenceCollectedBy  = Column{Table: "evidence_items", Name: "collected_by", RowID: "id"}
+	EvidenceRelatedAsset = Column{Table: "evidence_items", Name: "related_asset", RowID: "id"}
+	EvidenceFileName     = Column{Table: "evidence_items", Name: "file_name", RowID: "id"}
+	EvidenceCustodian    = Column{Table: "evidence_items", Name: "custodian", RowID: "id"}
+	// EvidenceDataKey is the streaming AEAD key an evidence item's content
+	// is encrypted with (NewStreamKey).
+	EvidenceDataKey = Column{Table: "evidence_items", Name: "data_key", RowID: "id"}
+	// EvidenceCustodyReason and EvidenceCustodyCustodian are why a chain of
+	// custody entry was made and who held the item after it.
+	EvidenceCustodyReason    = Column{Table: "evidence_custody", Name: "reason", RowID: "id"}
+	EvidenceCustodyCustodian = Column{Table: "evidence_custody", Name: "custodian", RowID: "id"}
 )
 
 // DeterminationRowID and ObligationRowID name a determination's version
@@ -193,7 +209,8 @@ func Columns() []Column {
 		NotificationLastError, NotificationStatusLine, MaintenanceReason, ServiceChangeSummary, ServiceChangeSource,
 		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachObligationMetReason, NoticeTemplateSubject,
 		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
-		NoticeReturnReason, NoticeFileName}
+		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
+		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceCustodyReason, EvidenceCustodyCustodian}
 }
 
 // registered reports whether table.column is one of Columns.

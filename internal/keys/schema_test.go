@@ -45,6 +45,7 @@ var notFreeText = []string{
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id",
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
 	"retention_tombstones.run_id", "retention_tombstones.label",
+	"evidence_items.id", "evidence_items.incident_id", "evidence_chunks.item_id", "evidence_custody.id", "evidence_custody.item_id",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",
 	// the template version a notice run used (a foreign key of
 	// notice_templates.id)
@@ -68,6 +69,9 @@ var notFreeText = []string{
 	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
 	"webauthn_ceremonies.kind", "login_throttle.scope", "counters.name", "schema_migrations.name",
 	"sessions.end_reason", "legal_holds.scope", "retention_tombstones.record_type",
+	"evidence_items.status", "evidence_items.integrity", "evidence_custody.action",
+	// a media type Ward checked (type/subtype, no parameters)
+	"evidence_items.content_type",
 
 	// hashes, digests, keyed tokens, public keys, and the keyset (encrypted
 	// by the master key, which is not in the database)
@@ -76,7 +80,7 @@ var notFreeText = []string{
 	"contact_methods.verify_hash", "incident_title_tokens.token", "integration_keys.key_hash", "keysets.keyset",
 	"notice_files.sha256", "report_signing_keys.public_key", "alerts.dedup_hash", "alert_groups.group_hash", "sessions.token_hash", "setup_tokens.hash",
 	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
-	"audit_checkpoints.key_id", "audit_checkpoints.signature",
+	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
@@ -94,6 +98,7 @@ var notFreeText = []string{
 	"pages.acknowledged_by", "pages.resolved_by", "report_case_details.updated_by", "report_hhs_filings.filed_by",
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by",
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
+	"evidence_items.uploaded_by", "evidence_custody.actor",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 
 	// configuration about the organisation, its staff and its tools

@@ -64,8 +64,12 @@ const (
 	// 164.312(b) audit controls, 164.312(c)(1) integrity); it carries no
 	// detail of the break.
 	KindAuditChainBroken = "audit_chain_broken"
-	KindTest             = "test"   // a test the user asked for
-	KindVerify           = "verify" // a contact method's verification code
+	// KindEvidenceAltered tells the Security Officer that an evidence
+	// item of an incident failed its integrity check (45 CFR 164.312(c)(1)
+	// integrity); it names the incident and nothing of the item.
+	KindEvidenceAltered = "evidence_altered"
+	KindTest            = "test"   // a test the user asked for
+	KindVerify          = "verify" // a contact method's verification code
 )
 
 // Message is what Ward sends. It must never carry PHI (45 CFR 164.312(e)(1);
@@ -147,9 +151,11 @@ var (
 // break the other formats.
 func (m Message) Validate() error {
 	switch m.Kind {
-	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed, KindAuditChainBroken:
+	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed, KindAuditChainBroken,
+		KindEvidenceAltered:
 	default:
-		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access, backup_failed, audit_chain_broken", m.Kind)
+		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access, "+
+			"backup_failed, audit_chain_broken, evidence_altered", m.Kind)
 	}
 	fields := []struct {
 		name, value string
@@ -239,6 +245,13 @@ func Render(m Message) (subject, text string) {
 		b.WriteString("Ward found its audit trail altered: someone may have changed its database. Ward started a new, " +
 			"separate part of the trail that records where the change was found, and keeps working. " +
 			"Treat this as a security incident: ask Ward's administrator to check the audit trail and the server log.\n")
+		line("Open: ", m.URL)
+		return subject, b.String()
+	case KindEvidenceAltered:
+		subject = "Ward EVIDENCE ALTERED in " + m.Incident
+		b.WriteString("The stored content of an evidence item of this incident failed its integrity check: it was altered " +
+			"or damaged since it was added. Treat this as a security incident: see the item in Ward and ask Ward's " +
+			"administrator to check the server log.\n")
 		line("Open: ", m.URL)
 		return subject, b.String()
 	case KindEmergencyAccess:

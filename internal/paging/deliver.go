@@ -401,6 +401,13 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		d.msg = notify.Message{Kind: notify.KindBackupFailed, Status: "backup failed", URL: p.opts.BaseURL}
 	case kindAuditChainBroken:
 		d.msg = notify.Message{Kind: notify.KindAuditChainBroken, Status: "audit trail altered", URL: p.opts.BaseURL}
+	case kindEvidenceAltered:
+		var number, severity string
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
+			return fmt.Errorf("read incident: %w", err)
+		}
+		d.msg = notify.Message{Kind: notify.KindEvidenceAltered, Incident: number, Severity: severity, Status: "evidence altered",
+			URL: p.opts.BaseURL + "/incidents/" + number + "#evidence"}
 	case KindStatusUpdate, KindReminder:
 		var number, severity string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {

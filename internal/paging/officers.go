@@ -52,6 +52,21 @@ func (p *Pager) NotifyAuditChainBrokenTx(ctx context.Context, tx *sql.Tx) error 
 	return p.queueAll(ctx, tx, qs)
 }
 
+// NotifyEvidenceAlteredTx queues a message to every active Security
+// Officer on each of their verified contact methods, at once: an evidence
+// item of incident incidentID failed its integrity check. The message
+// names the incident, nothing of the item.
+func (p *Pager) NotifyEvidenceAlteredTx(ctx context.Context, tx *sql.Tx, incidentID string) error {
+	qs, err := officerContacts(ctx, tx, queued{kind: kindEvidenceAltered, incidentID: incidentID})
+	if err != nil {
+		return err
+	}
+	if len(qs) == 0 {
+		p.log.WarnContext(ctx, "evidence_altered_no_officer_reachable", "incident_id", incidentID)
+	}
+	return p.queueAll(ctx, tx, qs)
+}
+
 // officerContacts is a copy of q for each verified contact method of each
 // active Security Officer.
 func officerContacts(ctx context.Context, tx *sql.Tx, q queued) ([]queued, error) {

@@ -57,6 +57,9 @@ const (
 	// kindAuditChainBroken tells the Security Officers the audit trail
 	// was found altered.
 	kindAuditChainBroken = "audit_chain_broken"
+	// kindEvidenceAltered tells the Security Officers an evidence item
+	// failed its integrity check.
+	kindEvidenceAltered = "evidence_altered"
 	// KindStatusUpdate and KindReminder are the messages NotifyTx sends.
 	KindStatusUpdate = "status_update"
 	KindReminder     = "reminder"

@@ -511,6 +511,36 @@ func TestOfficersToldOfAuditChainBreak(t *testing.T) {
 	})
 }
 
+// TestOfficersToldOfAlteredEvidence: evidence that failed its integrity
+// check reaches every Security Officer at once, naming the incident and
+// nothing of the item.
+func TestOfficersToldOfAlteredEvidence(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		olga := e.user("olga", authz.RoleSecurityOfficer)
+		e.verify(olga, paging.ContactEmail, "olga@example.org")
+		e.user("ron", authz.RoleResponder)
+		inc, err := e.incs.Create(e.ctx, incident.CreateInput{Title: "Stolen laptop", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Write(context.Background(), func(tx *sql.Tx) error { return e.pager.NotifyEvidenceAlteredTx(e.ctx, tx, inc.ID) }); err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		got := e.ch.take()
+		if addresses(got) != "olga@example.org:evidence_altered" {
+			t.Fatalf("officers told: %s", addresses(got))
+		}
+		m := got[0].msg
+		subject, text := notify.Render(m)
+		if m.Incident != inc.Number || m.Status != "evidence altered" || subject != "Ward EVIDENCE ALTERED in "+inc.Number ||
+			!strings.Contains(text, "failed its integrity check") || strings.Contains(text, "Stolen laptop") {
+			t.Fatalf("message: %+v\n%s\n%s", m, subject, text)
+		}
+	})
+}
+
 // TestPolicyValidation names the bad field.
 func TestPolicyValidation(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {

@@ -57,10 +57,13 @@ const individualsDueSQL = `SELECT c.id, i.number FROM breach_cases c JOIN incide
 
 // incidentDueSQL selects the closed incidents last in effect (closed,
 // changed, or an alert joined) before $1, with their breach case's id if
-// they have one.
+// they have one. An incident keeps its evidence until each item is
+// destroyed through its chain of custody (package evidence): until then
+// it is not purged.
 const incidentDueSQL = `SELECT i.id, i.number, coalesce(c.id, '') FROM incidents i LEFT JOIN breach_cases c ON c.incident_id = i.id
 	WHERE i.status = 'closed' AND i.updated_at < $1 AND (i.closed_at IS NULL OR i.closed_at < $1) AND %s %s
 	AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id AND a.last_at >= $1)
+	AND NOT EXISTS (SELECT 1 FROM evidence_items e WHERE e.incident_id = i.id AND e.status <> 'destroyed')
 	ORDER BY i.updated_at, i.id`
 
 // bulkSQL selects the records of the types that stand alone, by their

@@ -49,6 +49,12 @@ func seedPlainInstance(t *testing.T, w *ward) plainCase {
 		"category": "hacking_it_incident", "phi_suspected": true}, &inc)
 	w.must(201, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "Isolate the imaging server"}, nil)
 	w.must(201, "POST", "/api/v1/incidents/"+inc.ID+"/notes", map[string]any{"body": "The server is off the network."}, nil)
+	// Evidence, so that the crawl opens an item's page.
+	ct, form := evidenceForm(t, [][2]string{{"description", "Ransom note screenshot"}, {"collected_by", "Pat Lee"}},
+		"note.png", []byte("not really a picture"))
+	if code, _, raw := w.raw(w.token, "POST", "/api/v1/incidents/"+inc.ID+"/evidence", ct, form); code != http.StatusCreated {
+		t.Fatalf("evidence: %d %s", code, raw)
+	}
 	base := "/api/v1/incidents/" + inc.ID + "/breach-case"
 	w.must(200, "GET", base, nil, nil)
 	// Found 70 days ago: the 60-day notices are overdue.

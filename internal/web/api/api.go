@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
@@ -49,6 +50,7 @@ type Deps struct {
 	Notices      *notice.Service
 	Reports      *report.Service
 	Retention    *retention.Service
+	Evidence     *evidence.Service
 	Checkpoints  *audit.Checkpointer
 	// Audit serves the audit trail to auditors and officers.
 	Audit *audit.Reader
@@ -92,6 +94,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerReports(api)
 	h.registerAudit(api)
 	h.registerRetention(api)
+	h.registerEvidence(api)
 	h.registerAuditCheckpoints(api)
 	h.registerAuditSegments(api)
 	documentLimits(api)

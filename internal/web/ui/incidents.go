@@ -13,6 +13,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/retention"
 )
@@ -264,7 +265,10 @@ type showPage struct {
 	LastPaging string
 	// Triage is the classification Ward asked for (an alert of a service
 	// that handles PHI), nil when it asked none.
-	Triage      *incident.Triage
+	Triage *incident.Triage
+	// Evidence is the incident's evidence, nil for roles that may not see
+	// it.
+	Evidence    []evidence.Item
 	Holds       []retention.Hold // newest first, released ones included
 	HoldOn      *retention.Hold  // the incident's hold in force
 	CaseHoldOn  *retention.Hold  // its breach case's hold in force
@@ -360,6 +364,10 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 			return showPage{}, err
 		}
 	}
+	ev, err := u.evidenceOf(r, inc.ID)
+	if err != nil {
+		return showPage{}, err
+	}
 	slices.Reverse(tl) // newest first
 	var lastPaging string
 	for _, e := range tl {
@@ -368,7 +376,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 			break
 		}
 	}
-	p := showPage{LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Changes: changes, Members: members, Grants: grants, Services: names,
+	p := showPage{Evidence: ev, LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Changes: changes, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs, TaskNumbers: make(map[string]int, len(tasks))}
 	for i, t := range tasks {
 		p.TaskNumbers[t.ID] = i + 1

@@ -30,6 +30,7 @@ import (
 	breachrules "github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/labels"
 	"github.com/wardhq/ward/internal/notice"
@@ -83,6 +84,8 @@ type Deps struct {
 	Reports *report.Service
 	// Retention keeps the retention policy and legal holds.
 	Retention *retention.Service
+	// Evidence keeps incidents' evidence and its chain of custody.
+	Evidence *evidence.Service
 	// Rules serves the workflow-rule pages.
 	Rules *rules.Engine
 	// Audit serves the audit-trail page.
@@ -159,6 +162,9 @@ var flashes = map[string]flash{
 	"window_created":      {"info", "Maintenance window scheduled."},
 	"window_ended":        {"info", "Maintenance window ended."},
 	"member_added":        {"info", "Member added."},
+	"evidence_added":      {"info", "Evidence added: it is encrypted and its SHA-256 is shown below."},
+	"custody_recorded":    {"info", "Custody event recorded."},
+	"evidence_verified":   {"info", "Integrity verified: the stored content matches the SHA-256 taken when it was added."},
 	"hold_placed":         {"info", "Legal hold placed: nothing of this is purged until it is released."},
 	"hold_released":       {"info", "Legal hold released: the retention policy applies again."},
 	"retention_saved":     {"info", "Retention policy saved."},
@@ -418,6 +424,7 @@ var funcs = template.FuncMap{
 	},
 	"label":    label,
 	"sentence": labels.Sentence,
+	"bytes":    sizeText,
 	"plural":   plural,
 	"who":      who,
 	// key builds a repeated control's name, such as step2_delay.
