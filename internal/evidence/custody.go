@@ -26,11 +26,11 @@ func (s *Service) appendCustody(ctx context.Context, tx *sql.Tx, actor authz.Act
 		Scan(&e.Seq); err != nil {
 		return CustodyEntry{}, fmt.Errorf("read evidence custody: %w", err)
 	}
-	sealedCustodian, err := s.seal(custodian, keys.EvidenceCustodyCustodian, e.ID)
+	sealedCustodian, err := keys.EvidenceCustodyCustodian.SealText(s.keys, custodian, e.ID)
 	if err != nil {
 		return CustodyEntry{}, err
 	}
-	sealedReason, err := s.seal(reason, keys.EvidenceCustodyReason, e.ID)
+	sealedReason, err := keys.EvidenceCustodyReason.SealText(s.keys, reason, e.ID)
 	if err != nil {
 		return CustodyEntry{}, err
 	}
@@ -99,14 +99,14 @@ func (s *Service) RecordCustody(ctx context.Context, ref, id string, in CustodyI
 		}
 		custodian := in.Custodian
 		if custodian == "" {
-			if custodian, err = s.open(it.Custodian, keys.EvidenceCustodian, it.ID); err != nil {
+			if custodian, err = keys.EvidenceCustodian.OpenText(s.keys, it.Custodian, it.ID); err != nil {
 				return err
 			}
 		}
 		if e, err = s.appendCustody(ctx, tx, actor, it, in.Action, custodian, in.Reason, now); err != nil {
 			return err
 		}
-		sealed, err := s.seal(custodian, keys.EvidenceCustodian, it.ID)
+		sealed, err := keys.EvidenceCustodian.SealText(s.keys, custodian, it.ID)
 		if err != nil {
 			return err
 		}
@@ -202,10 +202,10 @@ func (s *Service) Get(ctx context.Context, ref, id string) (Item, []CustodyEntry
 	}
 	for i := range entries {
 		e := &entries[i]
-		if e.Custodian, err = s.open(e.Custodian, keys.EvidenceCustodyCustodian, e.ID); err != nil {
+		if e.Custodian, err = keys.EvidenceCustodyCustodian.OpenText(s.keys, e.Custodian, e.ID); err != nil {
 			return Item{}, nil, err
 		}
-		if e.Reason, err = s.open(e.Reason, keys.EvidenceCustodyReason, e.ID); err != nil {
+		if e.Reason, err = keys.EvidenceCustodyReason.OpenText(s.keys, e.Reason, e.ID); err != nil {
 			return Item{}, nil, err
 		}
 	}

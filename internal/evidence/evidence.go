@@ -204,26 +204,6 @@ func checkText(field, v string, required bool, max int) (string, error) {
 	return v, nil
 }
 
-// open returns the plaintext of a sealed column value, "" for "".
-func (s *Service) open(v string, c keys.Column, id string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	p, err := s.keys.Open(v, c.Table, c.Name, id)
-	if err != nil {
-		return "", err
-	}
-	return string(p), nil
-}
-
-// seal returns the sealed value of v for column c of row id, "" for "".
-func (s *Service) seal(v string, c keys.Column, id string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	return s.keys.Seal([]byte(v), c.Table, c.Name, id)
-}
-
 // itemColumns are the columns readItems scans.
 const itemColumns = `id, incident_id, status, description, source, collected_by, collected_at, related_asset, file_name,
 	content_type, size, sha256, custodian, uploaded_by, created_at, integrity, verified_at, checked_at`
@@ -255,7 +235,7 @@ func (s *Service) reveal(it *Item) error {
 		c keys.Column
 	}{{&it.Description, keys.EvidenceDescription}, {&it.Source, keys.EvidenceSource}, {&it.CollectedBy, keys.EvidenceCollectedBy},
 		{&it.RelatedAsset, keys.EvidenceRelatedAsset}, {&it.FileName, keys.EvidenceFileName}, {&it.Custodian, keys.EvidenceCustodian}} {
-		v, err := s.open(*f.v, f.c, it.ID)
+		v, err := f.c.OpenText(s.keys, *f.v, it.ID)
 		if err != nil {
 			return err
 		}

@@ -186,7 +186,7 @@ func (s *Service) commit(ctx context.Context, actor authz.Actor, incID, number, 
 	for col, v := range map[keys.Column]string{keys.EvidenceDescription: it.Description, keys.EvidenceSource: it.Source,
 		keys.EvidenceCollectedBy: it.CollectedBy, keys.EvidenceRelatedAsset: it.RelatedAsset, keys.EvidenceFileName: it.FileName,
 		keys.EvidenceCustodian: it.Custodian} {
-		v, err := s.seal(v, col, id)
+		v, err := col.SealText(s.keys, v, id)
 		if err != nil {
 			return Item{}, err
 		}
