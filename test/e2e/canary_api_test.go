@@ -62,6 +62,8 @@ func (c *apiCanaries) hits(b []byte) []string {
 // apiSeeds are the objects the driven operations act on.
 type apiSeeds struct {
 	incident, restricted, breachCase, policy, service, task, group, template, party, schedule, run, hook, contact, rule, control string
+	// evidence is an evidence item of the incident (seedEvidence).
+	evidence string
 	// letter is the default letter template's body, which has every
 	// element 164.404(c)(1) requires.
 	letter string
@@ -113,6 +115,9 @@ var notDriven = map[string]string{
 		"its only free text is hold_override, written on the other notice operations",
 	"POST /api/v1/contact-methods/{id}/verify": "its one field is the one-time code Ward sent to the address, checked " +
 		"against its hash and never stored",
+	"POST /api/v1/audit/segments/{segment}/review": "it needs a break of the audit trail that Ward recorded " +
+		"(TestAuditChainBreakOnRunningServer drives it); its one field names the incident that investigates the break, " +
+		"a reference, and the review stores that incident's id",
 }
 
 // jsonID returns the first "id" in a JSON answer.
@@ -255,6 +260,9 @@ func apiOps(t *testing.T) []apiOp {
 			after: func(s *apiSeeds, raw []byte) { s.group = jsonID(t, raw) }},
 		{op: "PUT /api/v1/stakeholder-groups/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/stakeholder-groups/" + s.group },
 			body: group, plain: groupPlain},
+		{op: "POST /api/v1/incidents/{id}/evidence/{item_id}/custody", want: 201,
+			url:  func(s *apiSeeds) string { return inc(s) + "/evidence/" + s.evidence + "/custody" },
+			body: func(*apiSeeds) map[string]any { return map[string]any{"action": "transferred"} }},
 		{op: "POST /api/v1/incidents/{id}/stakeholders", want: 204, url: func(s *apiSeeds) string { return inc(s) + "/stakeholders" },
 			body: func(s *apiSeeds) map[string]any { return map[string]any{"group": s.group} }, plain: map[string]string{"group": isRef}},
 		{op: "POST /api/v1/incidents/{id}/status-updates", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/status-updates" }, body: none},
@@ -791,6 +799,9 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 		if strings.Contains(o.op, "/breach-case") && s.breachCase == "" {
 			seedBreachCase(t, w, s, c)
 		}
+		if strings.Contains(o.op, "/evidence/") && s.evidence == "" {
+			seedEvidence(t, w, s, c)
+		}
 		body := o.body(s)
 		names := slices.Sorted(func(yield func(string) bool) {
 			for f := range fields {
@@ -845,6 +856,26 @@ const importOp = "POST /api/v1/incidents/{id}/breach-case/individuals/import"
 // who consented to email (apiNoticeEmail); and one rejected for a bad
 // State and email, both canaries, which the import's problems must not
 // quote.
+// evidenceOp uploads evidence: a multipart form, not JSON, so its
+// metadata gets canaries here (seedEvidence) rather than from the schema.
+const evidenceOp = "POST /api/v1/incidents/{id}/evidence"
+
+// seedEvidence uploads a file to the incident as evidence, a canary in
+// each free-text field of the form and in the file's name.
+func seedEvidence(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) {
+	t.Helper()
+	var fields [][2]string
+	for _, f := range []string{"description", "source", "collected_by", "related_asset"} {
+		fields = append(fields, [2]string{f, c.next(evidenceOp, f)})
+	}
+	ct, body := evidenceForm(t, fields, c.next(evidenceOp, "file name")+".txt", []byte("a log line"))
+	code, _, raw := w.raw(w.token, "POST", "/api/v1/incidents/"+s.incident+"/evidence", ct, body)
+	if code != http.StatusCreated {
+		t.Fatalf("evidence upload: %d %s", code, raw)
+	}
+	s.evidence = jsonID(t, raw)
+}
+
 func seedBreachCase(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) {
 	t.Helper()
 	base := "/api/v1/incidents/" + s.incident + "/breach-case"
