@@ -54,7 +54,7 @@ func TestAuditBeforeIncidentLockDoesNotDeadlock(t *testing.T) {
 			if err := a.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&aPID); err != nil {
 				t.Fatal(err)
 			}
-			bErr, bFinished = waitFinishedOrBlocked(t, ctx, d, aPID, bDone)
+			bErr, bFinished = dbtest.WaitFinishedOrBlocked(t, ctx, d, aPID, bDone)
 		}
 
 		// A now writes the same incident's timeline and commits.
@@ -72,30 +72,4 @@ func TestAuditBeforeIncidentLockDoesNotDeadlock(t *testing.T) {
 		}
 		e.verifyAudit()
 	})
-}
-
-// waitFinishedOrBlocked waits until the write behind done has finished, or
-// a session waits on a lock that the session with process id holder holds;
-// it returns the write's outcome when it finished.
-func waitFinishedOrBlocked(t *testing.T, ctx context.Context, d *db.DB, holder int, done <-chan error) (error, bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return err, true
-		case <-ctx.Done():
-			t.Fatal("the second writer neither finished nor waited on a lock")
-		case <-tick.C:
-		}
-		var waiting int
-		if err := d.R.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE $1 = ANY(pg_blocking_pids(pid))`, holder).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			return nil, false
-		}
-	}
 }

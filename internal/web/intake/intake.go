@@ -124,42 +124,68 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// enqueue is POST /v2/enqueue.
-func (h handler) enqueue(w http.ResponseWriter, r *http.Request) {
-	invalid := func(msgs ...string) {
-		writeJSON(w, http.StatusBadRequest, eventsV2Reply{Status: "invalid event", Message: "Event object is invalid", Errors: msgs})
-	}
+// eventsV2Invalid answers a refused Events API v2 request as that API
+// does.
+func eventsV2Invalid(w http.ResponseWriter, msgs ...string) {
+	writeJSON(w, http.StatusBadRequest, eventsV2Reply{Status: "invalid event", Message: "Event object is invalid", Errors: msgs})
+}
+
+// eventsV2Request reads an Events API v2 request (an event or a change
+// event), parse reading the body and returning its routing key, and finds
+// the routing key's integration. On any failure it answers as the Events
+// API does and returns false.
+func (h handler) eventsV2Request(w http.ResponseWriter, r *http.Request, parse func(body []byte) (string, error)) (alert.Integration, bool) {
 	body, err := readBody(w, r)
 	if errors.Is(err, errTooLarge) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, eventsV2Reply{Status: "invalid event", Message: "Event object is too large",
 			Errors: []string{fmt.Sprintf("the body is larger than the limit of %d bytes", MaxBodyBytes)}})
-		return
+		return alert.Integration{}, false
 	}
 	if err != nil {
-		invalid(fieldMessages(err)...)
-		return
+		eventsV2Invalid(w, fieldMessages(err)...)
+		return alert.Integration{}, false
 	}
-	in, ev, err := integration.ParseEventsV2(body)
+	key, err := parse(body)
 	if err != nil {
-		invalid(fieldMessages(err)...)
-		return
+		eventsV2Invalid(w, fieldMessages(err)...)
+		return alert.Integration{}, false
 	}
-	ig, err := h.authenticate(r.Context(), in.RoutingKey, alert.KindEventsV2)
+	ig, err := h.authenticate(r.Context(), key, alert.KindEventsV2)
 	if err != nil {
 		if h.internal(r.Context(), err) {
 			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not check the routing key; retry"})
-			return
+		} else {
+			eventsV2Invalid(w, safeMessage(err))
 		}
-		invalid(safeMessage(err))
+		return alert.Integration{}, false
+	}
+	return ig, true
+}
+
+// eventsV2Failed answers a request Ward could not record: a 500 asking
+// for a retry (with what), or the reason it was refused.
+func (h handler) eventsV2Failed(w http.ResponseWriter, r *http.Request, err error, what string) {
+	if h.internal(r.Context(), err) {
+		writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not record the " + what + "; retry"})
+		return
+	}
+	eventsV2Invalid(w, fieldMessages(err)...)
+}
+
+// enqueue is POST /v2/enqueue.
+func (h handler) enqueue(w http.ResponseWriter, r *http.Request) {
+	var ev alert.Event
+	ig, ok := h.eventsV2Request(w, r, func(body []byte) (string, error) {
+		in, e, err := integration.ParseEventsV2(body)
+		ev = e
+		return in.RoutingKey, err
+	})
+	if !ok {
 		return
 	}
 	res, err := h.Alerts.Ingest(r.Context(), ig, []alert.Event{ev})
 	if err != nil {
-		if h.internal(r.Context(), err) {
-			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not record the event; retry"})
-			return
-		}
-		invalid(fieldMessages(err)...)
+		h.eventsV2Failed(w, r, err, "event")
 		return
 	}
 	writeJSON(w, http.StatusAccepted, eventsV2Reply{Status: "success", Message: "Event processed", DedupKey: res.DedupKeys[0]})
@@ -169,39 +195,17 @@ func (h handler) enqueue(w http.ResponseWriter, r *http.Request) {
 // API: a deploy or configuration change on the service of the Events API
 // v2 routing key, recorded and shown with that service's incidents.
 func (h handler) changeEnqueue(w http.ResponseWriter, r *http.Request) {
-	invalid := func(msgs ...string) {
-		writeJSON(w, http.StatusBadRequest, eventsV2Reply{Status: "invalid event", Message: "Event object is invalid", Errors: msgs})
-	}
-	body, err := readBody(w, r)
-	if errors.Is(err, errTooLarge) {
-		writeJSON(w, http.StatusRequestEntityTooLarge, eventsV2Reply{Status: "invalid event", Message: "Event object is too large",
-			Errors: []string{fmt.Sprintf("the body is larger than the limit of %d bytes", MaxBodyBytes)}})
-		return
-	}
-	if err != nil {
-		invalid(fieldMessages(err)...)
-		return
-	}
-	in, ch, err := integration.ParseChangeEventV2(body)
-	if err != nil {
-		invalid(fieldMessages(err)...)
-		return
-	}
-	ig, err := h.authenticate(r.Context(), in.RoutingKey, alert.KindEventsV2)
-	if err != nil {
-		if h.internal(r.Context(), err) {
-			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not check the routing key; retry"})
-			return
-		}
-		invalid(safeMessage(err))
+	var ch alert.Change
+	ig, ok := h.eventsV2Request(w, r, func(body []byte) (string, error) {
+		in, c, err := integration.ParseChangeEventV2(body)
+		ch = c
+		return in.RoutingKey, err
+	})
+	if !ok {
 		return
 	}
 	if _, err := h.Alerts.RecordChange(r.Context(), ig, ch); err != nil {
-		if h.internal(r.Context(), err) {
-			writeJSON(w, http.StatusInternalServerError, eventsV2Reply{Status: "error", Message: "Ward could not record the change; retry"})
-			return
-		}
-		invalid(fieldMessages(err)...)
+		h.eventsV2Failed(w, r, err, "change")
 		return
 	}
 	writeJSON(w, http.StatusAccepted, eventsV2Reply{Status: "success", Message: "Change event processed"})
