@@ -57,10 +57,13 @@ type Deps struct {
 	Audit *audit.Reader
 	// Chain, when set, makes /readyz answer 503 while the node has found
 	// the audit chain broken and not yet started the segment recording it.
-	Chain   interface{ Status() (bool, string) }
-	UI      *ui.UI
-	Log     *slog.Logger
-	Version string
+	Chain interface{ Status() (bool, string) }
+	// Sequencer, when set, makes /readyz answer 503 while audit entries
+	// stay committed and unchained (audit.Sequencer).
+	Sequencer interface{ Status() (bool, string) }
+	UI        *ui.UI
+	Log       *slog.Logger
+	Version   string
 	// SNSHosts are the hosts an SNS subscription confirmation may point
 	// at (default .amazonaws.com; tests point it at a local server).
 	SNSHosts []string
@@ -128,6 +131,12 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	if s.Chain != nil {
 		if ok, reason := s.Chain.Status(); !ok {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "audit trail broken", "reason": reason})
+			return
+		}
+	}
+	if s.Sequencer != nil {
+		if ok, reason := s.Sequencer.Status(); !ok {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "audit trail not advancing", "reason": reason})
 			return
 		}
 	}
