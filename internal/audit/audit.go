@@ -57,7 +57,9 @@ type Entry struct {
 // The entry goes into audit_pending, unchained, with the change: no lock
 // that another writer needs is taken. It is numbered, linked and hashed
 // when its transaction commits (chain.go); when db.DB.Write returns, it is
-// in the chain. The Entry returned has no sequence number or hashes yet.
+// in the chain (unless, on PostgreSQL, no round could run for
+// SettleTimeout: then the Sequencer chains it). The Entry returned has no
+// sequence number or hashes yet.
 func Append(ctx context.Context, tx db.Querier, at time.Time, ev Event) (Entry, error) {
 	actor, ok := authz.ActorFrom(ctx)
 	if !ok {
