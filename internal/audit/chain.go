@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -133,20 +134,26 @@ func Flush(ctx context.Context, d *db.DB) error {
 func settle(ctx context.Context, d *db.DB, upto int64) error {
 	deadline := time.Now().Add(SettleTimeout)
 	pause := 200 * time.Microsecond
-	for {
-		var left bool
-		if err := d.R.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM audit_pending WHERE id <= $1)", upto).Scan(&left); err != nil {
-			return fmt.Errorf("audit: read pending entries: %w", err)
-		}
-		if !left {
-			return nil
+	for first := true; ; first = false {
+		if !first {
+			var left bool
+			if err := d.R.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM audit_pending WHERE id <= $1)", upto).Scan(&left); err != nil {
+				return fmt.Errorf("audit: read pending entries: %w", err)
+			}
+			if !left {
+				return nil
+			}
 		}
 		n, locked, err := Round(ctx, d)
 		if err != nil {
 			return err
 		}
-		if locked && n > 0 {
-			pause = 200 * time.Microsecond
+		if locked {
+			// The round took every pending entry it could see, ours
+			// among them, unless it stopped at a full batch.
+			if n < ChainBatch {
+				return nil
+			}
 			continue
 		}
 		if time.Now().After(deadline) {
@@ -203,38 +210,44 @@ func round(ctx context.Context, d db.Dialect, tx *sql.Tx, skip bool) (n int, loc
 	if err != nil {
 		return 0, false, fmt.Errorf("audit chain: lock head: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, at, actor, action, object_type, object_id, request_id, source_ip, digest
-		FROM audit_pending ORDER BY id LIMIT $1`, ChainBatch)
+	// Taken out of the pending table in one statement, under the head's
+	// lock: no other round can take them too.
+	rows, err := tx.QueryContext(ctx, `DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending ORDER BY id LIMIT $1)
+		RETURNING id, at, actor, action, object_type, object_id, request_id, source_ip, digest`, ChainBatch)
 	if err != nil {
-		return 0, true, fmt.Errorf("audit chain: read pending: %w", err)
+		return 0, true, fmt.Errorf("audit chain: take pending entries: %w", err)
 	}
-	var ids []any
-	var entries []Entry
+	type taken struct {
+		id int64
+		e  Entry
+	}
+	var ts []taken
 	for rows.Next() {
-		var id int64
-		var e Entry
-		if err := rows.Scan(&id, &e.At, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &e.RequestID, &e.SourceIP, &e.Digest); err != nil {
+		var t taken
+		if err := rows.Scan(&t.id, &t.e.At, &t.e.Actor, &t.e.Action, &t.e.ObjectType, &t.e.ObjectID, &t.e.RequestID, &t.e.SourceIP, &t.e.Digest); err != nil {
 			rows.Close()
-			return 0, true, fmt.Errorf("audit chain: read pending: %w", err)
+			return 0, true, fmt.Errorf("audit chain: take pending entries: %w", err)
 		}
-		ids, entries = append(ids, id), append(entries, e)
+		ts = append(ts, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, true, fmt.Errorf("audit chain: read pending: %w", err)
+		return 0, true, fmt.Errorf("audit chain: take pending entries: %w", err)
 	}
-	if len(entries) == 0 {
+	if len(ts) == 0 {
 		return 0, true, nil
 	}
+	// RETURNING gives no order: the chain takes them in id order.
+	sort.Slice(ts, func(i, j int) bool { return ts[i].id < ts[j].id })
 	// Chunks of 100 rows keep the statements few and their text reused.
 	const chunk = 100
 	args := make([]any, 0, chunk*11)
-	for lo := 0; lo < len(entries); lo += chunk {
-		part := entries[lo:min(lo+chunk, len(entries))]
+	for lo := 0; lo < len(ts); lo += chunk {
+		part := ts[lo:min(lo+chunk, len(ts))]
 		args = args[:0]
 		values := make([]string, len(part))
 		for i := range part {
-			e := &part[i]
+			e := &part[i].e
 			headSeq++
 			e.Seq, e.PrevHash = headSeq, headHash
 			e.Hash = Hash(*e)
@@ -247,19 +260,11 @@ func round(ctx context.Context, d db.Dialect, tx *sql.Tx, skip bool) (n int, loc
 			VALUES `+strings.Join(values, ", "), args...); err != nil {
 			return 0, true, fmt.Errorf("audit chain: insert: %w", err)
 		}
-		del := ids[lo:min(lo+chunk, len(ids))]
-		res, err := tx.ExecContext(ctx, "DELETE FROM audit_pending WHERE id IN "+placeholders(0, len(del)), del...)
-		if err != nil {
-			return 0, true, fmt.Errorf("audit chain: remove chained entries: %w", err)
-		}
-		if gone, err := res.RowsAffected(); err != nil || gone != int64(len(del)) {
-			return 0, true, fmt.Errorf("audit chain: %d of %d chained entries removed from the pending table (%v)", gone, len(del), err)
-		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", headSeq, headHash); err != nil {
 		return 0, true, fmt.Errorf("audit chain: store head: %w", err)
 	}
-	return len(entries), true, nil
+	return len(ts), true, nil
 }
 
 // placeholders is "($from+1, …, $from+n)".
