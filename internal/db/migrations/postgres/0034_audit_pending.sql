@@ -1,5 +1,5 @@
 -- An audit chain that does not serialise the cluster (issue #18), postgres
--- dialect. Keep in step with ../sqlite/0029_audit_pending.sql.
+-- dialect. Keep in step with ../sqlite/0034_audit_pending.sql.
 
 -- An audited write inserts its entry here, unchained, in the same
 -- transaction as its change, instead of advancing audit_head: no row lock

@@ -1,5 +1,5 @@
 -- An audit chain that does not serialise the cluster (issue #18), sqlite
--- dialect. Keep in step with ../postgres/0029_audit_pending.sql.
+-- dialect. Keep in step with ../postgres/0034_audit_pending.sql.
 
 -- An audited write inserts its entry here, unchained, in the same
 -- transaction as its change. On SQLite the group committer chains the
