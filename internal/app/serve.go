@@ -205,8 +205,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	// new segment at once and the officers are told (docs/AUDIT.md).
 	watcher := audit.NewWatcher(d, env.Clock, audit.WatchOptions{Node: node, Interval: cfg.AuditWatch,
 		Alert: pager.NotifyAuditChainBrokenTx, Log: logger})
+	// Writers chain their own audit entries as they commit; the sequencer
+	// (one node at a time) chains what a writer left, and every node
+	// reports entries that stay unchained (docs/AUDIT.md, "Chaining").
+	sequencer := audit.NewSequencer(d, env.Clock, audit.SequencerOptions{Node: node, Log: logger})
 	collectors := append(watcher.Collectors(), checkpoints.Collectors()...)
 	collectors = append(collectors, vault.Collectors()...)
+	collectors = append(collectors, sequencer.Collectors()...)
 	if schedule != nil {
 		schedule.Log, schedule.Alert = logger, pager.NotifyBackupFailedTx
 		collectors = append(collectors, schedule.Metrics.Collectors()...)
@@ -318,6 +323,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	}
 	pagingDone.Go(func() { checkpoints.Run(pagingCtx) })
 	pagingDone.Go(func() { watcher.Run(pagingCtx) })
+	pagingDone.Go(func() { sequencer.Run(pagingCtx) })
 	defer pagingDone.Wait()
 	defer stopPaging()
 

@@ -1,7 +1,8 @@
 // Package audit keeps Ward's audit trail (45 CFR 164.312(b), audit
 // controls): an append-only, hash-chained log of every change and, once
 // PHI reads exist, every PHI read. Entries are appended inside the caller's
-// transaction, so a change whose audit entry fails is not made.
+// transaction, so a change whose audit entry fails is not made, and
+// chained as the transaction commits (chain.go).
 package audit
 
 import (
@@ -52,9 +53,13 @@ type Entry struct {
 }
 
 // Append adds ev to the trail inside tx (a *sql.Tx, or db.DB.In of one
-// for cached statements), as the actor in ctx (or the system), at time at. The update of audit_head takes a row lock that is
-// held to commit, so concurrent writers, on one node or several, form one
-// chain in commit order.
+// for cached statements), as the actor in ctx (or the system), at time at.
+// The entry goes into audit_pending, unchained, with the change: no lock
+// that another writer needs is taken. It is numbered, linked and hashed
+// when its transaction commits (chain.go); when db.DB.Write returns, it is
+// in the chain (unless, on PostgreSQL, no round could run for
+// SettleTimeout: then the Sequencer chains it). The Entry returned has no
+// sequence number or hashes yet.
 func Append(ctx context.Context, tx db.Querier, at time.Time, ev Event) (Entry, error) {
 	actor, ok := authz.ActorFrom(ctx)
 	if !ok {
@@ -72,20 +77,14 @@ func Append(ctx context.Context, tx db.Querier, at time.Time, ev Event) (Entry, 
 		Actor: actor.String(), Action: ev.Action, ObjectType: ev.ObjectType, ObjectID: ev.ObjectID,
 		RequestID: req.ID, SourceIP: req.SourceIP, Digest: hex.EncodeToString(sum[:]),
 	}
-	if err := tx.QueryRowContext(ctx,
-		"UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").Scan(&e.Seq, &e.PrevHash); err != nil {
-		return Entry{}, fmt.Errorf("audit: advance head: %w", err)
-	}
-	e.Hash = Hash(e)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log
-		(seq, at, actor, action, object_type, object_id, request_id, source_ip, digest, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.Seq, e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.RequestID, e.SourceIP, e.Digest, e.PrevHash, e.Hash); err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO audit_pending
+		(at, actor, action, object_type, object_id, request_id, source_ip, digest)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.RequestID, e.SourceIP, e.Digest).Scan(&id); err != nil {
 		return Entry{}, fmt.Errorf("audit: insert: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE audit_head SET hash = $1 WHERE id = 1", e.Hash); err != nil {
-		return Entry{}, fmt.Errorf("audit: store head: %w", err)
-	}
+	record(tx, id)
 	return e, nil
 }
 

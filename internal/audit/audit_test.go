@@ -32,19 +32,40 @@ func actorCtx() context.Context {
 	return authz.WithRequest(ctx, authz.Request{ID: "req-1", SourceIP: "192.0.2.7"})
 }
 
-// appendOne appends one entry in its own transaction.
+// appendOne appends one entry in its own transaction and returns it as
+// chained: the last entry once the write returned.
 func appendOne(t testing.TB, ctx context.Context, d *db.DB, at time.Time, ev audit.Event) audit.Entry {
 	t.Helper()
-	var e audit.Entry
 	err := d.Write(ctx, func(tx *sql.Tx) error {
-		var err error
-		e, err = audit.Append(ctx, tx, at, ev)
+		_, err := audit.Append(ctx, tx, at, ev)
 		return err
 	})
 	if err != nil {
 		t.Fatalf("append: %v", err)
 	}
+	var e audit.Entry
+	if err := d.R.QueryRowContext(ctx, `SELECT seq, at, actor, action, object_type, object_id, request_id, source_ip, digest,
+		prev_hash, hash FROM audit_log WHERE seq = (SELECT seq FROM audit_head WHERE id = 1)`).Scan(&e.Seq, &e.At, &e.Actor,
+		&e.Action, &e.ObjectType, &e.ObjectID, &e.RequestID, &e.SourceIP, &e.Digest, &e.PrevHash, &e.Hash); err != nil {
+		t.Fatalf("read the appended entry: %v", err)
+	}
+	e.At = e.At.UTC()
+	if e.Action != ev.Action || e.ObjectID != ev.ObjectID {
+		t.Fatalf("the last entry is %+v, not the one appended", e)
+	}
 	return e
+}
+
+// pending counts the entries not yet chained.
+func pending(t testing.TB, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) int {
+	t.Helper()
+	var n int
+	if err := q.QueryRowContext(context.Background(), "SELECT count(*) FROM audit_pending").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // appendN appends n entries, one a second from start, and returns them.
@@ -484,12 +505,11 @@ func TestRolledBackAppend(t *testing.T) {
 		boom := errors.New("boom")
 		ctx := actorCtx()
 		err := d.Write(ctx, func(tx *sql.Tx) error {
-			e, err := audit.Append(ctx, tx, start.Add(time.Hour), audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: "gone"})
-			if err != nil {
+			if _, err := audit.Append(ctx, tx, start.Add(time.Hour), audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: "gone"}); err != nil {
 				return err
 			}
-			if e.Seq != 4 {
-				t.Errorf("seq inside the transaction = %d, want 4", e.Seq)
+			if n := pending(t, tx); n != 1 {
+				t.Errorf("%d pending entries inside the transaction, want 1", n)
 			}
 			return boom
 		})
@@ -498,6 +518,9 @@ func TestRolledBackAppend(t *testing.T) {
 		}
 		if got := len(readEntries(t, d)); got != 3 {
 			t.Errorf("%d entries after rollback, want 3", got)
+		}
+		if n := pending(t, d.R); n != 0 {
+			t.Errorf("%d pending entries after rollback, want 0", n)
 		}
 		if seq, hash := head(t, d); seq != 3 || hash != es[2].Hash {
 			t.Errorf("head after rollback = %d %s, want 3 %s", seq, hash, es[2].Hash)
@@ -512,9 +535,10 @@ func TestRolledBackAppend(t *testing.T) {
 }
 
 // TestConcurrentAppends appends from many goroutines, each in its own
-// transaction: they must form one unbroken chain (on PostgreSQL the row
-// lock on audit_head orders them). Some of the transactions roll back
-// after appending; their entries must leave no trace.
+// transaction: they must form one unbroken chain (the chaining rounds,
+// serialised by audit_head's row lock, number them). Some of the
+// transactions roll back after appending; their entries must leave no
+// trace, chained or pending.
 func TestConcurrentAppends(t *testing.T) {
 	const workers, perWorker = 8, 12
 	boom := errors.New("boom")
@@ -559,6 +583,9 @@ func TestConcurrentAppends(t *testing.T) {
 		}
 		if seq, _ := head(t, d); seq != total {
 			t.Errorf("head at %d, want %d", seq, total)
+		}
+		if n := pending(t, d.R); n != 0 {
+			t.Errorf("%d entries left pending, want 0", n)
 		}
 	})
 }

@@ -40,7 +40,7 @@ func watchTick(t testing.TB, w *audit.Watcher) int {
 	return n
 }
 
-func metric(t testing.TB, w *audit.Watcher, name string) float64 {
+func metric(t testing.TB, w interface{ Collectors() []prometheus.Collector }, name string) float64 {
 	t.Helper()
 	for _, c := range w.Collectors() {
 		m := c.(prometheus.Metric)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/db"
 )
 
@@ -41,6 +42,12 @@ func Create(ctx context.Context, d *db.DB, w io.Writer, opts Options) (Manifest,
 	m := Manifest{Format: FormatVersion, BackupID: uuid.NewString(), WardVersion: opts.WardVersion,
 		CreatedAt: opts.Now.UTC(), Dialect: d.Dialect, Tables: map[string]int64{}}
 	if d.Dialect == db.Postgres {
+		// Entries committed and not yet chained are copied too (the
+		// audit_pending table) and chained on restore; chaining them first
+		// puts them under the manifest's head.
+		if err := audit.Flush(ctx, d); err != nil {
+			return Manifest{}, fmt.Errorf("backup: %w", err)
+		}
 		err = snapshotPostgres(ctx, d, a, &m)
 	} else {
 		err = snapshotSQLite(ctx, d, a, &m)

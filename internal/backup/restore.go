@@ -102,6 +102,11 @@ func Restore(ctx context.Context, src io.ReadSeeker, target string, opts Restore
 	if err := checkCheckpoints(ctx, d, opts, now(), &rep); err != nil {
 		return rep, fmt.Errorf("the data was restored but fails its check, and is left in place for inspection: %w", err)
 	}
+	// Entries the backup caught committed but not yet chained go into the
+	// chain now, before the restore's own.
+	if err := audit.Flush(ctx, d); err != nil {
+		return rep, fmt.Errorf("the data was restored but its last audit entries could not be chained: %w", err)
+	}
 	err = d.Write(ctx, func(tx *sql.Tx) error {
 		_, err := audit.Append(ctx, tx, now(), audit.Event{Action: ActionRestore, ObjectType: "backup", ObjectID: m.BackupID,
 			Change: map[string]any{"created_at": m.CreatedAt, "ward_version": m.WardVersion, "audit_head": m.AuditHead}})

@@ -203,6 +203,10 @@ func (d *DB) Ping(ctx context.Context) error {
 // so fn's changes commit or roll back as a unit all the same. The
 // transaction starts with BEGIN IMMEDIATE, so it holds the write lock from
 // its first statement and cannot fail later on SQLITE_BUSY.
+//
+// The audit entries fn records are in the chain when Write returns (see
+// Hooks): on SQLite they are chained in the transaction; on PostgreSQL
+// after it commits, without holding a lock while fn runs.
 func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if d.commits != nil {
 		return d.commits.write(ctx, fn)
@@ -211,6 +215,7 @@ func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer done(tx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -218,6 +223,7 @@ func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	afterCommit(ctx, d, tx)
 	return nil
 }
 

@@ -29,7 +29,9 @@ type writeReq struct {
 // rolled back to its savepoint and fails alone), commits once, and only
 // then answers each caller. An answer still means the write is durable;
 // a lone write is not delayed, since a batch is whatever queued while the
-// previous one committed.
+// previous one committed. The batch's audit entries are chained once, just
+// before the commit (Hooks.BeforeCommit); if that fails, the whole batch
+// fails.
 type committer struct {
 	db     *sql.DB
 	reqs   chan *writeReq
@@ -102,8 +104,16 @@ func (c *committer) run(batch []*writeReq) {
 		}
 		return
 	}
+	defer done(tx)
 	for i, r := range batch {
 		results[i] = runSavepoint(tx, r)
+	}
+	if err := beforeCommit(context.Background(), SQLite, tx); err != nil {
+		_ = tx.Rollback()
+		for _, r := range batch {
+			r.done <- err
+		}
+		return
 	}
 	commitErr := tx.Commit()
 	for i, r := range batch {
@@ -123,7 +133,12 @@ func (c *committer) runAlone(r *writeReq) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer done(tx)
 	if err := call(tx, r); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := beforeCommit(context.Background(), SQLite, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

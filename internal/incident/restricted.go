@@ -291,7 +291,7 @@ func (s *Service) BreakGlass(ctx context.Context, ref, reason string) (Grant, er
 	}
 	var g Grant
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		if err := lockIncident(ctx, s.db.Dialect, tx, ref); err != nil {
+		if err := lockIncident(ctx, tx, ref); err != nil {
 			return err
 		}
 		inc, err := getIncident(ctx, tx, ref, nil)

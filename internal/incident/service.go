@@ -417,7 +417,7 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 	var out Incident
 	var ev Event
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		if err := lockIncident(ctx, s.db.Dialect, tx, ref); err != nil {
+		if err := lockIncident(ctx, tx, ref); err != nil {
 			return err
 		}
 		v := s.viewer(ctx)
@@ -441,7 +441,7 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 // version and records the event mutate returns. On errNoChange it returns
 // the incident as it was, with that error.
 func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate mutation) (Incident, Event, error) {
-	if err := lockIncident(ctx, s.db.Dialect, s.db.In(tx), ref); err != nil {
+	if err := lockIncident(ctx, s.db.In(tx), ref); err != nil {
 		return Incident{}, Event{}, err
 	}
 	inc, err := s.get(ctx, tx, ref)

@@ -144,21 +144,10 @@ func lockIncidentSQL(ref string) string {
 
 // lockIncident takes the incident's row lock until the transaction ends, so
 // concurrent changes to one incident queue instead of failing (PostgreSQL;
-// SQLite's write transaction already excludes other writers).
-//
-// On PostgreSQL it first takes the audit chain head's row lock, which the
-// change's audit entry takes anyway: a transaction that appends to the
-// audit trail before it writes an incident's timeline (recording an HHS
-// filing does) then takes the two locks in the same order as every
-// incident change, instead of deadlocking with one (a breach reminder
-// did). The chain serialises audited writes already; the lock is only
-// taken a little earlier.
-func lockIncident(ctx context.Context, d db.Dialect, tx db.Querier, ref string) error {
-	if d == db.Postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE"); err != nil {
-			return fmt.Errorf("lock the audit chain head: %w", err)
-		}
-	}
+// SQLite's write transaction already excludes other writers). An audited
+// write takes no other shared lock (the audit entry is chained after the
+// commit, package audit), so this lock cannot deadlock with the chain's.
+func lockIncident(ctx context.Context, tx db.Querier, ref string) error {
 	if _, err := tx.ExecContext(ctx, lockIncidentSQL(ref), ref); err != nil {
 		return fmt.Errorf("lock incident: %w", err)
 	}

@@ -35,6 +35,7 @@ var notFreeText = []string{
 	"notices.id", "notices.individual_id", "notices.resent_of", "notices.run_id", "notification_rules.contact_method_id",
 	"notification_rules.id", "notification_rules.user_id", "notifications.contact_method_id", "notifications.id",
 	"notifications.incident_id", "notifications.page_id", "notifications.provider_id", "notifications.user_id", "notifications.claimed_by", "paging_nodes.id",
+	"audit_pending.object_id", "audit_pending.request_id", "audit_sequencer.node",
 	"officer_alerts.id", "officer_alerts.incident_id", "officer_alerts.user_id", "pages.id", "pages.incident_id",
 	"pages.policy_id", "pages.service_id", "service_changes.id", "service_changes.service_id", "service_changes.integration_id", "recovery_codes_shown.session_id", "report_case_details.case_id",
 	"report_hhs_filings.case_id", "report_hhs_filings.id", "report_org_profile.id", "report_reminders.case_id",
@@ -57,6 +58,7 @@ var notFreeText = []string{
 	// enumerations and fixed vocabularies (including rule-engine output:
 	// citations, obligation names, US State codes, time zone names)
 	"action_links.action", "alerts.severity", "alerts.status", "api_tokens.role", "audit_log.action",
+	"audit_pending.action", "audit_pending.object_type",
 	"audit_log.object_type", "breach_cases.outcome", "breach_determinations.citation", "breach_determinations.outcome",
 	"breach_individuals.state", "breach_obligations.obligation", "breach_organisation.role", "breach_parties.kind",
 	"breach_parties.notice_channel", "breach_parties.notice_unit", "contact_methods.kind", "heartbeats.state",
@@ -75,7 +77,7 @@ var notFreeText = []string{
 
 	// hashes, digests, keyed tokens, public keys, and the keyset (encrypted
 	// by the master key, which is not in the database)
-	"action_links.token_hash", "api_tokens.hash", "audit_head.hash", "audit_log.digest", "audit_log.hash",
+	"action_links.token_hash", "api_tokens.hash", "audit_head.hash", "audit_log.digest", "audit_log.hash", "audit_pending.digest",
 	"audit_log.prev_hash", "breach_individual_imports.file_sha256", "breach_individuals.dedupe_key",
 	"contact_methods.verify_hash", "incident_title_tokens.token", "integration_keys.key_hash", "keysets.keyset",
 	"notice_files.sha256", "report_signing_keys.public_key", "alerts.dedup_hash", "alert_groups.group_hash", "sessions.token_hash", "setup_tokens.hash",
@@ -100,6 +102,7 @@ var notFreeText = []string{
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
 	"evidence_items.uploaded_by", "evidence_custody.actor",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
+	"audit_pending.actor", "audit_pending.source_ip",
 
 	// configuration about the organisation, its staff and its tools
 	"api_tokens.name", "breach_parties.agreement", "breach_parties.contact_address", "breach_parties.contact_email",

@@ -257,18 +257,18 @@ func (s *Service) purgeBulk(ctx context.Context, runID string, p Policy, now tim
 	return gone, err
 }
 
-// record writes the purge of it to the audit trail and its tombstone.
+// record writes the purge of it to the audit trail and its tombstone. The
+// tombstone and the entry share the record's type and id.
 func (s *Service) record(ctx context.Context, tx *sql.Tx, runID string, now time.Time, it Item, rows int64) error {
-	e, err := audit.Append(ctx, tx, now, audit.Event{Action: "retention.purge", ObjectType: string(it.Type), ObjectID: it.ID,
-		Change: map[string]any{"run_id": runID, "label": it.Label, "rows": rows}})
-	if err != nil {
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "retention.purge", ObjectType: string(it.Type), ObjectID: it.ID,
+		Change: map[string]any{"run_id": runID, "label": it.Label, "rows": rows}}); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO retention_tombstones (record_type, record_id, label, rows_purged, run_id, purged_at, audit_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err := tx.ExecContext(ctx, `INSERT INTO retention_tombstones (record_type, record_id, label, rows_purged, run_id, purged_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (record_type, record_id) DO UPDATE SET rows_purged = excluded.rows_purged, run_id = excluded.run_id,
-			purged_at = excluded.purged_at, audit_seq = excluded.audit_seq`,
-		string(it.Type), it.ID, it.Label, rows, runID, now, e.Seq)
+			purged_at = excluded.purged_at`,
+		string(it.Type), it.ID, it.Label, rows, runID, now)
 	if err != nil {
 		return fmt.Errorf("retention: tombstone: %w", err)
 	}

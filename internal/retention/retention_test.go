@@ -147,9 +147,11 @@ func TestPurgePastRetention(t *testing.T) {
 		}
 		var label string
 		var seq int64
-		if err := d.R.QueryRow(`SELECT label, audit_seq FROM retention_tombstones WHERE record_type = 'incident' AND record_id = $1`,
+		if err := d.R.QueryRow(`SELECT t.label, a.seq FROM retention_tombstones t JOIN audit_log a
+			ON a.action = 'retention.purge' AND a.object_type = t.record_type AND a.object_id = t.record_id
+			WHERE t.record_type = 'incident' AND t.record_id = $1`,
 			old.ID).Scan(&label, &seq); err != nil || label != old.Number || seq == 0 {
-			t.Fatalf("tombstone: %q %d %v", label, seq, err)
+			t.Fatalf("tombstone and its audit entry: %q %d %v", label, seq, err)
 		}
 		if got := e.count(t, `SELECT count(*) FROM audit_log WHERE object_id = $1`, old.ID); got != auditBefore+1 {
 			t.Errorf("audit entries of the purged incident: %d, want its %d and the purge's", got, auditBefore)
