@@ -443,8 +443,9 @@ func renamed(err error, from, to string) error {
 }
 
 func (u *UI) statusUpdatePost(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "update_body")
-	if _, err := u.Stakeholders.PostUpdate(r.Context(), r.PathValue("id"), form["update_body"]); err != nil {
+	form := formValues(r, "update_body", "phi_override")
+	in := stakeholder.UpdateInput{Body: form["update_body"], PHIOverride: form["phi_override"] == "on"}
+	if _, err := u.Stakeholders.PostUpdate(r.Context(), r.PathValue("id"), in); err != nil {
 		u.showWithErrors(w, r, renamed(err, "body", "update_body"), form)
 		return
 	}

@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/wardhq/ward/internal/authz"
+)
+
+// TestStatusUpdatePHICheck: through the API and the web UI, on every
+// database, a status update holding the canary and a made-up SSN is
+// refused with the field and the kind of pattern, never the value; a
+// responder may not override the check, the auditor may not post at all;
+// the Privacy Officer posts it over the check (API and form), and the
+// update is listed as not PHI-checked. Only the Privacy Officer is offered
+// the override on the incident page.
+func TestStatusUpdatePHICheck(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "phi check", "severity": "sev2"}, &inc)
+		updates := "/api/v1/incidents/" + inc.ID + "/status-updates"
+		text := canary + ", SSN 078-05-1120, was in the export."
+
+		code, raw := w.do("POST", updates, map[string]any{"body": text}, nil)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(raw), `"location":"body.body"`) ||
+			!strings.Contains(string(raw), "a Social Security number") || !strings.Contains(string(raw), "a medical record number") {
+			t.Fatalf("an update with PHI: %d %s, want 422 on body naming the patterns", code, raw)
+		}
+		if leaks(raw) || strings.Contains(string(raw), "078-05") {
+			t.Fatalf("the refusal repeats the text: %s", raw)
+		}
+		responder := w.tokenWithRole("phi-responder", "responder")
+		if code, raw := w.doAs(responder, "POST", updates, map[string]any{"body": text, "phi_override": true}, nil); code != http.StatusForbidden {
+			t.Fatalf("a responder overriding the check: %d %s, want 403", code, raw)
+		}
+		auditor := w.tokenWithRole("phi-auditor", "auditor")
+		if code, raw := w.doAs(auditor, "POST", updates, map[string]any{"body": "Contained."}, nil); code != http.StatusForbidden {
+			t.Fatalf("the auditor posting: %d %s, want 403", code, raw)
+		}
+		officer := w.tokenWithRole("phi-officer", "privacy_officer")
+		var up struct {
+			PHIChecked bool `json:"phi_checked"`
+		}
+		if code, raw := w.doAs(officer, "POST", updates, map[string]any{"body": "MRN: 12345678 was the test record.", "phi_override": true}, &up); code != http.StatusCreated || up.PHIChecked {
+			t.Fatalf("the Privacy Officer overriding: %d %s", code, raw)
+		}
+		w.must(http.StatusCreated, "POST", updates, map[string]any{"body": "Export deleted; no PHI left the network."}, &up)
+		if !up.PHIChecked {
+			t.Fatal("a clean update is not marked PHI-checked")
+		}
+		var ups []struct {
+			PHIChecked bool `json:"phi_checked"`
+		}
+		w.must(http.StatusOK, "GET", updates, nil, &ups)
+		if len(ups) != 2 || !ups[0].PHIChecked || ups[1].PHIChecked {
+			t.Fatalf("the updates: %+v", ups)
+		}
+
+		// The web UI: the reason beside the text; the override only for the
+		// Privacy Officer.
+		admin := signInAs(t, w, authz.RoleAdmin, "phi-ui-admin")
+		po := signInAs(t, w, authz.RolePrivacyOfficer, "phi-ui-po")
+		incPath := "/incidents/" + inc.Number
+		code, page := admin.send("POST", incPath+"/updates", url.Values{"update_body": {"Patient DOB 03/14/1961 in the log."}})
+		if code != http.StatusUnprocessableEntity ||
+			!strings.Contains(page, `<p class="field-error" id="update-body-error">looks like it holds PHI (a date of birth);`) {
+			t.Fatalf("an update with a date of birth in the form: %d, want 422 with the reason beside the text: %.8000s", code, page)
+		}
+		if strings.Contains(page, `id="phi-override"`) {
+			t.Fatal("an administrator is offered the override")
+		}
+		if code, page := po.send("GET", incPath, nil); code != http.StatusOK || !strings.Contains(page, `id="phi-override" name="phi_override"`) {
+			t.Fatalf("the Privacy Officer is not offered the override: %d %.8000s", code, page)
+		}
+		if code, loc := po.send("POST", incPath+"/updates", url.Values{"update_body": {"Patient DOB 03/14/1961 in the log."}, "phi_override": {"on"}}); code != http.StatusSeeOther ||
+			!strings.Contains(loc, "msg=update_posted") {
+			t.Fatalf("the Privacy Officer posting over the check: %d %.3000s", code, loc)
+		}
+		if code, page := po.send("GET", incPath, nil); code != http.StatusOK || !strings.Contains(page, `<span class="tag">Not PHI-checked</span>`) {
+			t.Fatalf("the overridden update is not marked: %d %.8000s", code, page)
+		}
+	})
+}
