@@ -83,3 +83,45 @@ func TestStatusUpdatePHICheck(t *testing.T) {
 		}
 	})
 }
+
+// TestExternalContactsAPI: through the API, on every database, an officer
+// records a contact outside Ward (a bad email comes back naming the
+// field), reads and edits it; a stakeholder's token may not read contacts
+// and the auditor's may read but not change them.
+func TestExternalContactsAPI(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		officer := w.tokenWithRole("contacts-officer", "privacy_officer")
+		if code, raw := w.doAs(officer, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes",
+			"organisation": "Mercy Clinic", "email": "dana at mercy"}, nil); code != http.StatusUnprocessableEntity ||
+			!strings.Contains(string(raw), `"location":"body.email"`) {
+			t.Fatalf("a bad email: %d %s, want 422 on body.email", code, raw)
+		}
+		var c struct{ ID, Name, Organisation, Title, Email string }
+		if code, raw := w.doAs(officer, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes",
+			"organisation": "Mercy Clinic", "title": "Security lead", "email": "dana.reyes@mercy.example"}, &c); code != http.StatusCreated {
+			t.Fatalf("create a contact: %d %s", code, raw)
+		}
+		viewer := w.tokenWithRole("contacts-viewer", "stakeholder")
+		for _, p := range []string{"/api/v1/stakeholder-contacts", "/api/v1/stakeholder-contacts/" + c.ID} {
+			if code, raw := w.doAs(viewer, "GET", p, nil, nil); code != http.StatusForbidden || strings.Contains(string(raw), "Reyes") {
+				t.Fatalf("a stakeholder reads %s: %d %s, want 403", p, code, raw)
+			}
+		}
+		auditor := w.tokenWithRole("contacts-auditor", "auditor")
+		var list []struct{ Name, Email string }
+		if code, raw := w.doAs(auditor, "GET", "/api/v1/stakeholder-contacts", nil, &list); code != http.StatusOK || len(list) != 1 ||
+			list[0].Email != "dana.reyes@mercy.example" {
+			t.Fatalf("the auditor lists contacts: %d %s", code, raw)
+		}
+		edit := map[string]any{"name": "Dana Reyes", "organisation": "Mercy Clinic", "title": "CISO", "email": "dana.reyes@mercy.example"}
+		if code, raw := w.doAs(auditor, "PUT", "/api/v1/stakeholder-contacts/"+c.ID, edit, nil); code != http.StatusForbidden {
+			t.Fatalf("the auditor edits a contact: %d %s, want 403", code, raw)
+		}
+		if code, raw := w.doAs(auditor, "DELETE", "/api/v1/stakeholder-contacts/"+c.ID, nil, nil); code != http.StatusForbidden {
+			t.Fatalf("the auditor deletes a contact: %d %s, want 403", code, raw)
+		}
+		if code, raw := w.doAs(officer, "PUT", "/api/v1/stakeholder-contacts/"+c.ID, edit, &c); code != http.StatusOK || c.Title != "CISO" {
+			t.Fatalf("edit a contact: %d %s", code, raw)
+		}
+	})
+}
