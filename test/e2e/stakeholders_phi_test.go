@@ -125,3 +125,44 @@ func TestExternalContactsAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestUIExternalContacts drives the external contacts page on every
+// database: an administrator adds a contact through the form (a bad email
+// comes back beside its control, the form kept) and sees it listed; the
+// auditor reads the list without the form and may not add one; a
+// stakeholder is refused the page and offered no link to it.
+func TestUIExternalContacts(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		admin := signInAs(t, w, authz.RoleAdmin, "xc-admin")
+		auditor := signInAs(t, w, authz.RoleAuditor, "xc-auditor")
+		exec := signInAs(t, w, authz.RoleStakeholder, "xc-exec")
+		form := url.Values{"name": {"Dana Reyes"}, "organisation": {"Mercy Clinic"}, "title": {"Security lead"}, "email": {"dana at mercy"}}
+		code, page := admin.send("POST", "/stakeholders/contacts", form)
+		if code != http.StatusUnprocessableEntity ||
+			!strings.Contains(page, `<p class="field-error" id="email-error">is not an email address such as name@example.org</p>`) ||
+			!strings.Contains(page, `value="Mercy Clinic"`) {
+			t.Fatalf("a contact with a bad email: %d, want 422 with the error beside the email: %.5000s", code, page)
+		}
+		form.Set("email", "dana.reyes@mercy.example")
+		if code, loc := admin.send("POST", "/stakeholders/contacts", form); code != http.StatusSeeOther || !strings.Contains(loc, "msg=contact_created") {
+			t.Fatalf("add a contact: %d %.3000s", code, loc)
+		}
+		if code, page := admin.send("GET", "/stakeholders", nil); code != http.StatusOK || !strings.Contains(page, `<a href="/stakeholders/contacts">External contacts</a>`) {
+			t.Fatalf("the stakeholders page links the contacts: %d %.5000s", code, page)
+		}
+		code, page = auditor.send("GET", "/stakeholders/contacts", nil)
+		if code != http.StatusOK || !strings.Contains(page, "<td>Mercy Clinic</td>") || !strings.Contains(page, "<td>dana.reyes@mercy.example</td>") ||
+			strings.Contains(page, `action="/stakeholders/contacts"`) {
+			t.Fatalf("the contacts as the auditor: %d, want the list without the form: %.5000s", code, page)
+		}
+		if code, _ := auditor.send("POST", "/stakeholders/contacts", form); code != http.StatusForbidden {
+			t.Fatalf("the auditor adding a contact: %d, want 403", code)
+		}
+		if code, page := exec.send("GET", "/stakeholders/contacts", nil); code != http.StatusForbidden || strings.Contains(page, "Reyes") {
+			t.Fatalf("the contacts as a stakeholder: %d, want 403", code)
+		}
+		if code, page := exec.send("GET", "/stakeholders", nil); code != http.StatusOK || strings.Contains(page, "/stakeholders/contacts") {
+			t.Fatalf("a stakeholder is offered the contacts: %d %.5000s", code, page)
+		}
+	})
+}
