@@ -43,7 +43,7 @@ var notFreeText = []string{
 	"schedule_overrides.user_id", "schedules.id", "search_keys.id", "services.escalation_policy_id", "services.id",
 	"sessions.id", "sessions.user_id", "setup_tokens.id", "sla_events.incident_id", "stakeholder_groups.id",
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id",
-	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id", "audit_break_reviews.incident_id",
+	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
 	"retention_tombstones.run_id", "retention_tombstones.label",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",
 	// the template version a notice run used (a foreign key of
@@ -93,7 +93,6 @@ var notFreeText = []string{
 	"notice_templates.created_by", "notices.sent_by", "officer_alerts.acknowledged_by", "officer_alerts.actor",
 	"pages.acknowledged_by", "pages.resolved_by", "report_case_details.updated_by", "report_hhs_filings.filed_by",
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by", "external_contacts.created_by",
-	"audit_break_reviews.reviewed_by",
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 
