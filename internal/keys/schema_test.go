@@ -42,7 +42,7 @@ var notFreeText = []string{
 	"schedule_overrides.id", "schedule_overrides.replaces", "schedule_overrides.schedule_id",
 	"schedule_overrides.user_id", "schedules.id", "search_keys.id", "services.escalation_policy_id", "services.id",
 	"sessions.id", "sessions.user_id", "setup_tokens.id", "sla_events.incident_id", "stakeholder_groups.id",
-	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id",
+	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id", "external_contacts.party_id",
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
 	"retention_tombstones.run_id", "retention_tombstones.label",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",

@@ -27,10 +27,14 @@ type Contact struct {
 	Organisation string
 	Title        string
 	Email        string
-	CreatedBy    string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Version      int64
+	// PartyID is the party of the breach registry the contact speaks for
+	// ("" for none); PartyName its name.
+	PartyID   string
+	PartyName string
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
 }
 
 // ContactInput is a new contact or the whole of an edited one.
@@ -39,6 +43,9 @@ type ContactInput struct {
 	Organisation string
 	Title        string
 	Email        string
+	// PartyID optionally links the contact to a party of the breach
+	// registry that is not archived.
+	PartyID string
 }
 
 // Limits of a contact's fields.
@@ -51,7 +58,7 @@ const (
 // normalise trims in and returns the first field refused, naming it.
 func (in *ContactInput) normalise() error {
 	in.Name, in.Organisation = strings.TrimSpace(in.Name), strings.TrimSpace(in.Organisation)
-	in.Title, in.Email = strings.TrimSpace(in.Title), strings.TrimSpace(in.Email)
+	in.Title, in.Email, in.PartyID = strings.TrimSpace(in.Title), strings.TrimSpace(in.Email), strings.TrimSpace(in.PartyID)
 	for _, f := range []struct {
 		name, value string
 		required    bool
@@ -74,6 +81,9 @@ func (in *ContactInput) normalise() error {
 	case len(in.Email) > MaxContactEmail:
 		return apperr.Field("email", "is %d characters long; the limit is %d", len(in.Email), MaxContactEmail)
 	}
+	if len(in.PartyID) > MaxName {
+		return apperr.Field("party_id", "is no party of the breach registry (or the party is archived)")
+	}
 	a, err := mail.ParseAddress(in.Email)
 	if err != nil || a.Address != in.Email || !strings.Contains(a.Address[strings.LastIndex(a.Address, "@")+1:], ".") {
 		return apperr.Field("email", "is not an email address such as name@example.org")
@@ -86,10 +96,13 @@ var contactSealed = []keys.Column{keys.ExternalContactName, keys.ExternalContact
 // scanContact reads a row of contactColumns and opens its sealed fields.
 func (s *Service) scanContact(r interface{ Scan(...any) error }) (Contact, error) {
 	var c Contact
+	var party, partyName sql.NullString
 	sealed := make([]string, len(contactSealed))
-	if err := r.Scan(&c.ID, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.Version); err != nil {
+	if err := r.Scan(&c.ID, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.Version,
+		&party, &partyName); err != nil {
 		return Contact{}, err
 	}
+	c.PartyID, c.PartyName = party.String, partyName.String
 	plain := make([]string, len(contactSealed))
 	for i, col := range contactSealed {
 		v, err := s.keys.Open(sealed[i], col.Table, col.Name, c.ID)
@@ -103,7 +116,11 @@ func (s *Service) scanContact(r interface{ Scan(...any) error }) (Contact, error
 	return c, nil
 }
 
-const contactColumns = "id, name, organisation, title, email, created_by, created_at, updated_at, version"
+const contactColumns = "id, name, organisation, title, email, created_by, created_at, updated_at, version, party_id"
+
+// contactSelect reads contactColumns with the linked party's name.
+const contactSelect = `SELECT x.id, x.name, x.organisation, x.title, x.email, x.created_by, x.created_at, x.updated_at, x.version,
+	x.party_id, p.name FROM external_contacts x LEFT JOIN breach_parties p ON p.id = x.party_id`
 
 // Contacts lists the external contacts, by organisation then name. The
 // read is audited.
@@ -114,7 +131,7 @@ func (s *Service) Contacts(ctx context.Context) ([]Contact, error) {
 	var out []Contact
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, `SELECT `+contactColumns+` FROM external_contacts ORDER BY created_at, id LIMIT $1`, MaxContacts)
+		rows, err := tx.QueryContext(ctx, contactSelect+` ORDER BY x.created_at, x.id LIMIT $1`, MaxContacts)
 		if err != nil {
 			return fmt.Errorf("list external contacts: %w", err)
 		}
@@ -160,7 +177,7 @@ func (s *Service) Contact(ctx context.Context, id string) (Contact, error) {
 }
 
 func (s *Service) contactTx(ctx context.Context, tx *sql.Tx, id string) (Contact, error) {
-	c, err := s.scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM external_contacts WHERE id = $1`, id))
+	c, err := s.scanContact(tx.QueryRowContext(ctx, contactSelect+` WHERE x.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Contact{}, apperr.New(apperr.NotFound, "no such external contact")
 	}
@@ -199,7 +216,15 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 			c, action = prev, "external_contact.update"
 			c.Version++
 		}
-		c.Name, c.Organisation, c.Title, c.Email, c.UpdatedAt = in.Name, in.Organisation, in.Title, in.Email, now
+		c.Name, c.Organisation, c.Title, c.Email, c.PartyID, c.PartyName, c.UpdatedAt = in.Name, in.Organisation, in.Title, in.Email, in.PartyID, "", now
+		if c.PartyID != "" {
+			err := tx.QueryRowContext(ctx, `SELECT name FROM breach_parties WHERE id = $1 AND archived_at IS NULL`, c.PartyID).Scan(&c.PartyName)
+			if errors.Is(err, sql.ErrNoRows) {
+				return apperr.Field("party_id", "is no party of the breach registry (or the party is archived)")
+			} else if err != nil {
+				return fmt.Errorf("read party: %w", err)
+			}
+		}
 		sealed := make([]string, len(contactSealed))
 		for i, v := range []string{c.Name, c.Organisation, c.Title, c.Email} {
 			var err error
@@ -209,11 +234,12 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 		}
 		var err error
 		if id == "" {
-			_, err = tx.ExecContext(ctx, `INSERT INTO external_contacts (`+contactColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				c.ID, sealed[0], sealed[1], sealed[2], sealed[3], c.CreatedBy, c.CreatedAt, c.UpdatedAt, c.Version)
+			_, err = tx.ExecContext(ctx, `INSERT INTO external_contacts (`+contactColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+				c.ID, sealed[0], sealed[1], sealed[2], sealed[3], c.CreatedBy, c.CreatedAt, c.UpdatedAt, c.Version, nullString(c.PartyID))
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE external_contacts SET name = $1, organisation = $2, title = $3, email = $4,
-				updated_at = $5, version = $6 WHERE id = $7`, sealed[0], sealed[1], sealed[2], sealed[3], c.UpdatedAt, c.Version, c.ID)
+				updated_at = $5, version = $6, party_id = $7 WHERE id = $8`, sealed[0], sealed[1], sealed[2], sealed[3], c.UpdatedAt, c.Version,
+				nullString(c.PartyID), c.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("save external contact: %w", err)
@@ -221,7 +247,7 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 		// The change's digest binds the entry to the values; the trail
 		// itself keeps none of them.
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "external_contact", ObjectID: c.ID,
-			Change: map[string]any{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email, "version": c.Version}})
+			Change: map[string]any{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email, "party_id": c.PartyID, "version": c.Version}})
 		return err
 	})
 	if err != nil {
@@ -249,3 +275,5 @@ func (s *Service) DeleteContact(ctx context.Context, id string) error {
 		return err
 	})
 }
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -2,11 +2,14 @@ package stakeholder_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/stakeholder"
@@ -15,7 +18,8 @@ import (
 // TestExternalContacts: an officer records, edits and removes a contact
 // outside Ward; bad input is refused naming the field with nothing
 // written; the values are sealed at rest; every change and every read is
-// audited; a stakeholder may not read contacts and the auditor may read
+// audited; a contact may be linked to a party of the breach registry; a
+// stakeholder may not read contacts and the auditor may read
 // but change nothing.
 func TestExternalContacts(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
@@ -106,15 +110,35 @@ func TestExternalContacts(t *testing.T) {
 		if _, err := e.svc.UpdateContact(officer, "nope", in); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("update a missing contact: %v", err)
 		}
+		// A link to a party of the breach registry.
+		cases, err := breach.New(d, e.clk, e.incs, dbtest.Keyring(t, d, start), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		party, err := cases.CreateParty(officer, breach.PartyInput{Kind: breach.PartyCustomer, Name: "Mercy Clinic"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.PartyID = "no-such-party"
+		if _, err := e.svc.UpdateContact(officer, c.ID, in); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(err.Error(), "party_id") {
+			t.Fatalf("a link to no party: %v", err)
+		}
+		in.PartyID = party.ID
+		if up, err = e.svc.UpdateContact(officer, c.ID, in); err != nil || up.PartyName != "Mercy Clinic" || up.Version != 3 {
+			t.Fatalf("link to a party: %+v %v", up, err)
+		}
+		if got, err := e.svc.Contact(officer, c.ID); err != nil || got.PartyID != party.ID || got.PartyName != "Mercy Clinic" {
+			t.Fatalf("the linked party read back: %+v %v", got, err)
+		}
 		if err := e.svc.DeleteContact(e.admin, c.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.svc.Contact(officer, c.ID); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("a deleted contact: %v", err)
 		}
-		// create ×2, list, read, update, delete.
-		if n := count(`SELECT count(*) FROM audit_log`) - audits; n != 6 {
-			t.Fatalf("audit entries: %d, want 6", n)
+		// create ×2, list, read, update, the party's creation, update, read, delete.
+		if n := count(`SELECT count(*) FROM audit_log`) - audits; n != 9 {
+			t.Fatalf("audit entries: %d, want 9", n)
 		}
 	})
 }

@@ -86,7 +86,8 @@ func TestStatusUpdatePHICheck(t *testing.T) {
 
 // TestExternalContactsAPI: through the API, on every database, an officer
 // records a contact outside Ward (a bad email comes back naming the
-// field), reads and edits it; a stakeholder's token may not read contacts
+// field), reads and edits it, linking it to a party of the breach registry;
+// a stakeholder's token may not read contacts
 // and the auditor's may read but not change them.
 func TestExternalContactsAPI(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
@@ -120,8 +121,21 @@ func TestExternalContactsAPI(t *testing.T) {
 		if code, raw := w.doAs(auditor, "DELETE", "/api/v1/stakeholder-contacts/"+c.ID, nil, nil); code != http.StatusForbidden {
 			t.Fatalf("the auditor deletes a contact: %d %s, want 403", code, raw)
 		}
-		if code, raw := w.doAs(officer, "PUT", "/api/v1/stakeholder-contacts/"+c.ID, edit, &c); code != http.StatusOK || c.Title != "CISO" {
-			t.Fatalf("edit a contact: %d %s", code, raw)
+		var party struct{ ID string }
+		w.must(http.StatusCreated, "POST", "/api/v1/breach/parties", map[string]any{"kind": "customer", "name": "Mercy Clinic"}, &party)
+		edit["party_id"] = "none"
+		if code, raw := w.doAs(officer, "PUT", "/api/v1/stakeholder-contacts/"+c.ID, edit, nil); code != http.StatusUnprocessableEntity ||
+			!strings.Contains(string(raw), `"location":"body.party_id"`) {
+			t.Fatalf("a link to no party: %d %s, want 422 on body.party_id", code, raw)
+		}
+		edit["party_id"] = party.ID
+		var got struct {
+			Title     string
+			PartyName string `json:"party_name"`
+		}
+		if code, raw := w.doAs(officer, "PUT", "/api/v1/stakeholder-contacts/"+c.ID, edit, &got); code != http.StatusOK || got.Title != "CISO" ||
+			got.PartyName != "Mercy Clinic" {
+			t.Fatalf("edit a contact, linking a party: %d %s", code, raw)
 		}
 	})
 }

@@ -18,6 +18,8 @@ type ExternalContact struct {
 	Organisation string    `json:"organisation"`
 	Title        string    `json:"title"`
 	Email        string    `json:"email"`
+	PartyID      string    `json:"party_id,omitempty" doc:"The party of the breach registry the contact speaks for, if linked."`
+	PartyName    string    `json:"party_name,omitempty"`
 	CreatedBy    string    `json:"created_by"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
@@ -29,15 +31,16 @@ type externalContactBody struct {
 	Organisation string `json:"organisation" maxLength:"100" doc:"The organisation they speak for: a customer, counsel, the insurer."`
 	Title        string `json:"title,omitempty" maxLength:"100" doc:"Their role or title."`
 	Email        string `json:"email" maxLength:"254"`
+	PartyID      string `json:"party_id,omitempty" maxLength:"100" doc:"Optional: the id of a party of the breach registry (a customer, a business associate) the contact speaks for."`
 }
 
 func (b externalContactBody) input() stakeholder.ContactInput {
-	return stakeholder.ContactInput{Name: b.Name, Organisation: b.Organisation, Title: b.Title, Email: b.Email}
+	return stakeholder.ContactInput{Name: b.Name, Organisation: b.Organisation, Title: b.Title, Email: b.Email, PartyID: b.PartyID}
 }
 
 func externalContactOut(c stakeholder.Contact) ExternalContact {
 	return ExternalContact{ID: c.ID, Name: c.Name, Organisation: c.Organisation, Title: c.Title, Email: c.Email,
-		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+		PartyID: c.PartyID, PartyName: c.PartyName, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 }
 
 func (h handler) registerStakeholderContacts(api huma.API) {

@@ -13,13 +13,16 @@ ALTER TABLE status_updates ADD COLUMN phi_checked BOOLEAN NOT NULL DEFAULT false
 -- security contact, outside counsel, the insurer) who must hear about
 -- incidents without an account. name, organisation, title and email are
 -- sealed (keys.ExternalContact*); they are read only by roles that may see
--- PHI, and each read is audited.
+-- PHI, and each read is audited. party_id links the contact to the party of
+-- the breach registry it speaks for (a customer, a business associate),
+-- when there is one.
 CREATE TABLE external_contacts (
     id           TEXT PRIMARY KEY,
     name         TEXT NOT NULL,
     organisation TEXT NOT NULL,
     title        TEXT NOT NULL,
     email        TEXT NOT NULL,
+    party_id     TEXT REFERENCES breach_parties (id),
     created_by   TEXT NOT NULL,
     created_at   TIMESTAMP NOT NULL,
     updated_at   TIMESTAMP NOT NULL,
