@@ -1,5 +1,5 @@
--- The PHI check of status updates and external stakeholder contacts (issue #17), sqlite dialect. Keep in step with
--- ../postgres/0031_stakeholder_phi_contacts.sql.
+-- The PHI check of status updates and external stakeholder contacts (issue #17), postgres dialect. Keep in step with
+-- ../sqlite/0035_stakeholder_phi_contacts.sql.
 --
 -- Ward refuses a status update whose text looks like it holds PHI (a
 -- Social Security number, a medical record number, a date of birth); the
@@ -24,7 +24,7 @@ CREATE TABLE external_contacts (
     email        TEXT NOT NULL,
     party_id     TEXT REFERENCES breach_parties (id),
     created_by   TEXT NOT NULL,
-    created_at   TIMESTAMP NOT NULL,
-    updated_at   TIMESTAMP NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL,
     version      BIGINT NOT NULL
 );
