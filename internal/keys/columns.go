@@ -89,6 +89,13 @@ var (
 	// StatusUpdateBody is a status update for stakeholders; written to hold
 	// no PHI, sealed all the same.
 	StatusUpdateBody = Column{Table: "status_updates", Name: "body", RowID: "id"}
+	// ExternalContactName, ExternalContactOrganisation,
+	// ExternalContactTitle and ExternalContactEmail describe a person
+	// outside Ward kept informed of incidents (package stakeholder).
+	ExternalContactName         = Column{Table: "external_contacts", Name: "name", RowID: "id"}
+	ExternalContactOrganisation = Column{Table: "external_contacts", Name: "organisation", RowID: "id"}
+	ExternalContactTitle        = Column{Table: "external_contacts", Name: "title", RowID: "id"}
+	ExternalContactEmail        = Column{Table: "external_contacts", Name: "email", RowID: "id"}
 	// BreachIndividualRecord is an affected individual's PHI (name,
 	// addresses, email, phone, date of birth, next of kin), as JSON.
 	BreachIndividualRecord = Column{Table: "breach_individuals", Name: "record", RowID: "id"}
@@ -210,7 +217,8 @@ func Columns() []Column {
 		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachObligationMetReason, NoticeTemplateSubject,
 		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
 		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
-		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceCustodyReason, EvidenceCustodyCustodian}
+		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceCustodyReason, EvidenceCustodyCustodian,
+		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -140,7 +140,7 @@ func TestStatusUpdatesAndSLA(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clk.Advance(time.Minute)
-		if _, err := e.svc.PostUpdate(carol, inc.Number, "Investigating the exposure; containment under way."); err != nil {
+		if _, err := e.svc.PostUpdate(carol, inc.Number, stakeholder.UpdateInput{Body: "Investigating the exposure; containment under way."}); err != nil {
 			t.Fatal(err)
 		}
 		e.tick()
@@ -151,7 +151,7 @@ func TestStatusUpdatesAndSLA(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clk.Advance(time.Minute)
-		if _, err := e.svc.PostUpdate(carol, inc.Number, "Contained."); err != nil {
+		if _, err := e.svc.PostUpdate(carol, inc.Number, stakeholder.UpdateInput{Body: "Contained."}); err != nil {
 			t.Fatal(err)
 		}
 		e.tick()
@@ -162,7 +162,7 @@ func TestStatusUpdatesAndSLA(t *testing.T) {
 		if err != nil || len(ups) != 2 || ups[0].Body != "Contained." {
 			t.Fatalf("a stakeholder reads the updates: %+v %v", ups, err)
 		}
-		if _, err := e.svc.PostUpdate(exec, inc.Number, "x"); apperr.CodeOf(err) != apperr.Forbidden {
+		if _, err := e.svc.PostUpdate(exec, inc.Number, stakeholder.UpdateInput{Body: "x"}); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("a stakeholder posting: %v", err)
 		}
 
@@ -219,6 +219,81 @@ func TestStatusUpdatesAndSLA(t *testing.T) {
 	})
 }
 
+// TestStatusUpdatePHICheck: an update holding a canary (a made-up name
+// and SSN) is refused with the field and the kind of pattern, never the
+// value, and nothing is written or sent; only the Privacy Officer may post
+// it over the check, which is audited, goes on the timeline and leaves
+// the update marked as not PHI-checked.
+func TestStatusUpdatePHICheck(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		carol := e.person("carol", authz.RoleResponder)
+		pat := e.person("pat", authz.RolePrivacyOfficer)
+		e.person("exec", authz.RoleStakeholder)
+		if _, err := e.svc.CreateGroup(e.admin, stakeholder.GroupInput{Name: "executives", ByRule: true, Members: []string{"exec"}}); err != nil {
+			t.Fatal(err)
+		}
+		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Laptop stolen", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func(q string) int {
+			t.Helper()
+			var n int
+			if err := d.R.QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		audits := count(`SELECT count(*) FROM audit_log`)
+		const canary = "Ward Canaryperson, SSN 078-05-1120, was on the laptop."
+		_, err = e.svc.PostUpdate(carol, inc.Number, stakeholder.UpdateInput{Body: canary})
+		ae, ok := apperr.As(err)
+		if !ok || ae.Code != apperr.Invalid || len(ae.Fields) != 1 || ae.Fields[0].Field != "body" ||
+			!strings.Contains(ae.Fields[0].Message, "a Social Security number") {
+			t.Fatalf("an update with an SSN: %v, want 422 on body naming the pattern", err)
+		}
+		if strings.Contains(err.Error(), "078") || strings.Contains(err.Error(), "Canaryperson") {
+			t.Fatalf("the refusal repeats the text: %v", err)
+		}
+		e.tick()
+		if n := count(`SELECT count(*) FROM status_updates`); n != 0 || len(e.box.take()) != 0 || count(`SELECT count(*) FROM audit_log`) != audits {
+			t.Fatalf("a refused update left %d rows, or sent or audited something", n)
+		}
+		if _, err := e.svc.PostUpdate(carol, inc.Number, stakeholder.UpdateInput{Body: canary, PHIOverride: true}); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("a responder overriding the check: %v, want forbidden", err)
+		}
+		if _, err := e.svc.PostUpdate(e.admin, inc.Number, stakeholder.UpdateInput{Body: "Contained.", PHIOverride: true}); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("an administrator overriding the check: %v, want forbidden", err)
+		}
+
+		e.clk.Advance(time.Minute)
+		u, err := e.svc.PostUpdate(pat, inc.Number, stakeholder.UpdateInput{Body: "MRN: 12345678 belongs to the test patient record.", PHIOverride: true})
+		if err != nil || u.PHIChecked {
+			t.Fatalf("the Privacy Officer overriding: %+v %v", u, err)
+		}
+		e.tick()
+		if got := join(e.box.take()); got != "exec@example.org status_update "+inc.Number+" new status update" {
+			t.Fatalf("the overridden update is announced without its text: %s", got)
+		}
+		if n := count(`SELECT count(*) FROM audit_log WHERE action = 'status_update.post' AND actor = 'user:pat'`); n != 1 {
+			t.Fatalf("the override's audit entries: %d", n)
+		}
+		tl, err := e.incs.Timeline(e.admin, inc.Number, incident.EventStatusUpdate, 0, 10)
+		if err != nil || len(tl) != 1 || !strings.Contains(tl[0].Note, "over the PHI check (a medical record number)") {
+			t.Fatalf("the override on the timeline: %+v %v", tl, err)
+		}
+		e.clk.Advance(time.Minute)
+		if u, err := e.svc.PostUpdate(carol, inc.Number, stakeholder.UpdateInput{Body: "Laptop was encrypted; no PHI readable."}); err != nil || !u.PHIChecked {
+			t.Fatalf("a clean update: %+v %v", u, err)
+		}
+		ups, err := e.svc.Updates(carol, inc.Number)
+		if err != nil || len(ups) != 2 || !ups[0].PHIChecked || ups[1].PHIChecked {
+			t.Fatalf("the updates' PHI check: %+v %v", ups, err)
+		}
+	})
+}
+
 // TestCadenceUntilNoticesMet: a closed incident whose breach case still
 // owes notices keeps its status-update cadence until they are met.
 func TestCadenceUntilNoticesMet(t *testing.T) {
@@ -236,7 +311,7 @@ func TestCadenceUntilNoticesMet(t *testing.T) {
 		if _, err := cases.Open(e.admin, inc.Number); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.PostUpdate(carol, inc.Number, "Tape located? Searching the courier's depot."); err != nil {
+		if _, err := e.svc.PostUpdate(carol, inc.Number, stakeholder.UpdateInput{Body: "Tape located? Searching the courier's depot."}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.incs.Transition(e.admin, inc.Number, incident.Move{To: incident.Closed, Resolution: incident.FalsePositive, Note: "x"}); err != nil {

@@ -169,27 +169,48 @@ type Update struct {
 	Body       string
 	PostedBy   string
 	PostedAt   time.Time
+	// PHIChecked says the text passed the PHI check; it is false for an
+	// update the Privacy Officer posted over the check, and for one posted
+	// before the check existed. Such a text never leaves Ward.
+	PHIChecked bool
 	// Notified is how many messages announced it.
 	Notified int
 }
 
+// UpdateInput is a status update to post.
+type UpdateInput struct {
+	Body string
+	// PHIOverride posts a text the PHI check refuses; only the Privacy
+	// Officer may, and the override is audited.
+	PHIOverride bool
+}
+
 // PostUpdate records a status update on incident ref and tells every
-// member of every subscribed group that it is there. The text must hold no PHI: stakeholders who may not see PHI
-// read it.
-func (s *Service) PostUpdate(ctx context.Context, ref, body string) (Update, error) {
+// member of every subscribed group that it is there. The text must hold
+// no PHI: stakeholders who may not see PHI read it. A text that matches a
+// PHI pattern (phiPatterns) is refused, naming the kind of pattern, unless
+// the Privacy Officer overrides the check.
+func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (Update, error) {
 	actor, err := authz.Check(ctx, authz.IncidentWrite)
 	if err != nil {
 		return Update{}, err
 	}
-	body = strings.TrimSpace(body)
+	if in.PHIOverride && actor.Role != authz.RolePrivacyOfficer {
+		return Update{}, apperr.New(apperr.Forbidden, "only the Privacy Officer may override the PHI check of a status update")
+	}
+	body := strings.TrimSpace(in.Body)
 	switch n := len([]rune(body)); {
 	case n == 0:
 		return Update{}, apperr.Field("body", "is required")
 	case n > MaxUpdateBody:
 		return Update{}, apperr.Field("body", "is %d characters long; the limit is %d", n, MaxUpdateBody)
 	}
+	kinds := phiKinds(body)
+	if len(kinds) > 0 && !in.PHIOverride {
+		return Update{}, apperr.Field("body", "%s", phiRefusal(kinds))
+	}
 	now := s.clock.Now()
-	u := Update{ID: newID(), Body: body, PostedBy: actor.String(), PostedAt: now}
+	u := Update{ID: newID(), Body: body, PostedBy: actor.String(), PostedAt: now, PHIChecked: len(kinds) == 0}
 	sealed, err := s.keys.Seal([]byte(body), keys.StatusUpdateBody.Table, keys.StatusUpdateBody.Name, u.ID)
 	if err != nil {
 		return Update{}, err
@@ -200,8 +221,8 @@ func (s *Service) PostUpdate(ctx context.Context, ref, body string) (Update, err
 			return err
 		}
 		u.IncidentID = f.ID
-		if _, err := tx.ExecContext(ctx, `INSERT INTO status_updates (id, incident_id, body, posted_by, posted_at) VALUES ($1, $2, $3, $4, $5)`,
-			u.ID, u.IncidentID, sealed, u.PostedBy, u.PostedAt); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_updates (id, incident_id, body, posted_by, posted_at, phi_checked)
+			VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.IncidentID, sealed, u.PostedBy, u.PostedAt, u.PHIChecked); err != nil {
 			return fmt.Errorf("insert status update: %w", err)
 		}
 		groups, err := subscribed(ctx, tx, f)
@@ -220,13 +241,20 @@ func (s *Service) PostUpdate(ctx context.Context, ref, body string) (Update, err
 		if u.Notified, err = s.pager.NotifyTx(ctx, tx, paging.KindStatusUpdate, f.ID, "new status update", users); err != nil {
 			return err
 		}
+		change := map[string]any{"status_update_id": u.ID, "groups": names, "messages": u.Notified}
+		if !u.PHIChecked {
+			change["phi_override"], change["phi_patterns"] = true, kinds
+		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "status_update.post", ObjectType: "incident", ObjectID: f.ID,
-			Change: map[string]any{"status_update_id": u.ID, "groups": names, "messages": u.Notified}}); err != nil {
+			Change: change}); err != nil {
 			return err
 		}
 		note := "Status update posted by " + actor.Name
 		if len(names) > 0 {
 			note += " to " + strings.Join(names, ", ")
+		}
+		if !u.PHIChecked {
+			note += ", over the PHI check (" + strings.Join(kinds, ", ") + ")"
 		}
 		return s.incidents.RecordTx(ctx, tx, f.ID, incident.EventStatusUpdate, note+".")
 	})
@@ -245,7 +273,7 @@ func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, body, posted_by, posted_at FROM status_updates WHERE incident_id = $1
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, body, posted_by, posted_at, phi_checked FROM status_updates WHERE incident_id = $1
 		ORDER BY posted_at DESC, id DESC LIMIT 500`, f.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list status updates: %w", err)
@@ -255,7 +283,7 @@ func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
 	for rows.Next() {
 		u := Update{IncidentID: f.ID}
 		var sealed string
-		if err := rows.Scan(&u.ID, &sealed, &u.PostedBy, &u.PostedAt); err != nil {
+		if err := rows.Scan(&u.ID, &sealed, &u.PostedBy, &u.PostedAt, &u.PHIChecked); err != nil {
 			return nil, err
 		}
 		body, err := s.keys.Open(sealed, keys.StatusUpdateBody.Table, keys.StatusUpdateBody.Name, u.ID)

@@ -86,6 +86,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerAlerts(api)
 	h.registerPaging(api)
 	h.registerStakeholders(api)
+	h.registerStakeholderContacts(api)
 	h.registerSLAReport(api)
 	h.registerRules(api)
 	h.registerBreach(api)

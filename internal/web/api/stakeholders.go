@@ -63,11 +63,12 @@ func (b groupBody) input() stakeholder.GroupInput {
 
 // StatusUpdate is a status update for stakeholders.
 type StatusUpdate struct {
-	ID       string    `json:"id"`
-	Body     string    `json:"body"`
-	PostedBy string    `json:"posted_by"`
-	PostedAt time.Time `json:"posted_at"`
-	Notified int       `json:"notified,omitempty" doc:"Messages that announced it (on posting only)."`
+	ID         string    `json:"id"`
+	Body       string    `json:"body"`
+	PostedBy   string    `json:"posted_by"`
+	PostedAt   time.Time `json:"posted_at"`
+	PHIChecked bool      `json:"phi_checked" doc:"The text passed the PHI check; false when the Privacy Officer posted it over the check, or it predates the check."`
+	Notified   int       `json:"notified,omitempty" doc:"Messages that announced it (on posting only)."`
 }
 
 // SLAPolicy is the SLA of one severity, in minutes (0: no target).
@@ -185,7 +186,7 @@ func (h handler) registerStakeholders(api huma.API) {
 			}
 			out := &struct{ Body []StatusUpdate }{Body: make([]StatusUpdate, len(us))}
 			for i, u := range us {
-				out.Body[i] = StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt}
+				out.Body[i] = StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt, PHIChecked: u.PHIChecked}
 			}
 			return out, nil
 		})
@@ -194,15 +195,16 @@ func (h handler) registerStakeholders(api huma.API) {
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
-				Body string `json:"body" minLength:"1" maxLength:"5000" doc:"Read by stakeholders who may not see PHI: write none."`
+				Body        string `json:"body" minLength:"1" maxLength:"5000" doc:"Read by stakeholders who may not see PHI: write none. A text that looks like it holds a Social Security number, a medical record number or a date of birth is refused (422), naming the kind of pattern."`
+				PHIOverride bool   `json:"phi_override,omitempty" doc:"Post the text although the PHI check refuses it (the Privacy Officer only; audited)."`
 			}
 		}) (*struct{ Body StatusUpdate }, error) {
-			u, err := h.Stakeholders.PostUpdate(ctx, in.ID, in.Body.Body)
+			u, err := h.Stakeholders.PostUpdate(ctx, in.ID, stakeholder.UpdateInput{Body: in.Body.Body, PHIOverride: in.Body.PHIOverride})
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
 			return &struct{ Body StatusUpdate }{StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt,
-				Notified: u.Notified}}, nil
+				PHIChecked: u.PHIChecked, Notified: u.Notified}}, nil
 		})
 	huma.Register(api, tagged(op("list-sla-policies", http.MethodGet, "/sla-policies", "The SLA policy of every severity",
 		http.StatusOK, authz.IncidentRead), tag),

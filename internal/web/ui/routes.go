@@ -130,6 +130,8 @@ func (u *UI) Routes() []Route {
 
 		{Method: "GET", Pattern: "/stakeholders", Perm: authz.IncidentRead, handler: u.groupList},
 		{Method: "POST", Pattern: "/stakeholders", Perm: authz.StakeholderWrite, handler: u.groupCreate},
+		{Method: "GET", Pattern: "/stakeholders/contacts", Perm: authz.IncidentReadPHI, handler: u.externalContactList},
+		{Method: "POST", Pattern: "/stakeholders/contacts", Perm: authz.StakeholderWrite, handler: u.externalContactCreate},
 		{Method: "GET", Pattern: "/stakeholders/{group}", Perm: authz.IncidentRead, handler: u.groupShow},
 		{Method: "POST", Pattern: "/stakeholders/{group}/edit", Perm: authz.StakeholderWrite, handler: u.groupUpdate},
 		{Method: "GET", Pattern: "/sla-policies", Perm: authz.IncidentRead, handler: u.slaList},

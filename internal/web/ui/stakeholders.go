@@ -443,8 +443,9 @@ func renamed(err error, from, to string) error {
 }
 
 func (u *UI) statusUpdatePost(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "update_body")
-	if _, err := u.Stakeholders.PostUpdate(r.Context(), r.PathValue("id"), form["update_body"]); err != nil {
+	form := formValues(r, "update_body", "phi_override")
+	in := stakeholder.UpdateInput{Body: form["update_body"], PHIOverride: form["phi_override"] == "on"}
+	if _, err := u.Stakeholders.PostUpdate(r.Context(), r.PathValue("id"), in); err != nil {
 		u.showWithErrors(w, r, renamed(err, "body", "update_body"), form)
 		return
 	}
@@ -458,4 +459,43 @@ func (u *UI) stakeholderSubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=subscribed#stakeholders")
+}
+
+// ---- external contacts ----
+
+type contactsPage struct {
+	Contacts []stakeholder.Contact
+	Form     map[string]string
+	Errors   map[string]string
+}
+
+func (u *UI) externalContactList(w http.ResponseWriter, r *http.Request) {
+	cs, err := u.Stakeholders.Contacts(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "stakeholder_contacts", "External contacts", "stakeholders", contactsPage{Contacts: cs})
+}
+
+func (u *UI) externalContactCreate(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "name", "organisation", "title", "email")
+	_, err := u.Stakeholders.CreateContact(r.Context(), stakeholder.ContactInput{Name: form["name"], Organisation: form["organisation"],
+		Title: form["title"], Email: form["email"]})
+	if err != nil {
+		fe, ok := fieldErrors(err)
+		if !ok {
+			u.fail(w, r, err)
+			return
+		}
+		cs, lerr := u.Stakeholders.Contacts(r.Context())
+		if lerr != nil {
+			u.fail(w, r, lerr)
+			return
+		}
+		u.render(w, r, http.StatusUnprocessableEntity, "stakeholder_contacts", "External contacts", "stakeholders",
+			contactsPage{Contacts: cs, Form: form, Errors: fe})
+		return
+	}
+	redirect(w, r, "/stakeholders/contacts?msg=contact_created")
 }

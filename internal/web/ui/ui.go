@@ -188,6 +188,7 @@ var flashes = map[string]flash{
 	"page_acknowledged":   {"info", "Page acknowledged: escalation stopped."},
 	"page_resolved":       {"info", "Page resolved: nobody more will be paged for it."},
 	"group_created":       {"info", "Stakeholder group created."},
+	"contact_created":     {"info", "External contact added."},
 	"group_saved":         {"info", "Stakeholder group saved."},
 	"sla_saved":           {"info", "SLA policy saved: every incident of that severity, open ones included, is measured against it."},
 	"update_posted":       {"info", "Status update posted. Subscribed stakeholders were told there is news; the text stays in Ward."},

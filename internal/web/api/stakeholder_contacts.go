@@ -1,0 +1,99 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/stakeholder"
+)
+
+// ExternalContact is a person outside Ward kept informed of incidents.
+type ExternalContact struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Organisation string    `json:"organisation"`
+	Title        string    `json:"title"`
+	Email        string    `json:"email"`
+	PartyID      string    `json:"party_id,omitempty" doc:"The party of the breach registry the contact speaks for, if linked."`
+	PartyName    string    `json:"party_name,omitempty"`
+	CreatedBy    string    `json:"created_by"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	Version      int64     `json:"version"`
+}
+
+type externalContactBody struct {
+	Name         string `json:"name" maxLength:"100" doc:"The person's name."`
+	Organisation string `json:"organisation" maxLength:"100" doc:"The organisation they speak for: a customer, counsel, the insurer."`
+	Title        string `json:"title,omitempty" maxLength:"100" doc:"Their role or title."`
+	Email        string `json:"email" maxLength:"254"`
+	PartyID      string `json:"party_id,omitempty" maxLength:"100" doc:"Optional: the id of a party of the breach registry (a customer, a business associate) the contact speaks for."`
+}
+
+func (b externalContactBody) input() stakeholder.ContactInput {
+	return stakeholder.ContactInput{Name: b.Name, Organisation: b.Organisation, Title: b.Title, Email: b.Email, PartyID: b.PartyID}
+}
+
+func externalContactOut(c stakeholder.Contact) ExternalContact {
+	return ExternalContact{ID: c.ID, Name: c.Name, Organisation: c.Organisation, Title: c.Title, Email: c.Email,
+		PartyID: c.PartyID, PartyName: c.PartyName, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+}
+
+func (h handler) registerStakeholderContacts(api huma.API) {
+	const tag = "stakeholders"
+	huma.Register(api, tagged(op("list-external-contacts", http.MethodGet, "/stakeholder-contacts",
+		"List the external stakeholder contacts (audited)", http.StatusOK, authz.IncidentReadPHI), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []ExternalContact }, error) {
+			cs, err := h.Stakeholders.Contacts(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			out := &struct{ Body []ExternalContact }{Body: make([]ExternalContact, len(cs))}
+			for i, c := range cs {
+				out.Body[i] = externalContactOut(c)
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("create-external-contact", http.MethodPost, "/stakeholder-contacts",
+		"Record an external stakeholder contact", http.StatusCreated, authz.StakeholderWrite), tag),
+		func(ctx context.Context, in *struct{ Body externalContactBody }) (*struct{ Body ExternalContact }, error) {
+			c, err := h.Stakeholders.CreateContact(ctx, in.Body.input())
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body ExternalContact }{externalContactOut(c)}, nil
+		})
+	huma.Register(api, tagged(op("get-external-contact", http.MethodGet, "/stakeholder-contacts/{id}",
+		"Get an external stakeholder contact (audited)", http.StatusOK, authz.IncidentReadPHI), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body ExternalContact }, error) {
+			c, err := h.Stakeholders.Contact(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body ExternalContact }{externalContactOut(c)}, nil
+		})
+	huma.Register(api, tagged(op("update-external-contact", http.MethodPut, "/stakeholder-contacts/{id}",
+		"Replace an external stakeholder contact", http.StatusOK, authz.StakeholderWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body externalContactBody
+		}) (*struct{ Body ExternalContact }, error) {
+			c, err := h.Stakeholders.UpdateContact(ctx, in.ID, in.Body.input())
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body ExternalContact }{externalContactOut(c)}, nil
+		})
+	huma.Register(api, tagged(op("delete-external-contact", http.MethodDelete, "/stakeholder-contacts/{id}",
+		"Remove an external stakeholder contact", http.StatusNoContent, authz.StakeholderWrite), tag),
+		func(ctx context.Context, in *idPath) (*struct{}, error) {
+			if err := h.Stakeholders.DeleteContact(ctx, in.ID); err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{}{}, nil
+		})
+}
