@@ -62,8 +62,9 @@ func (c *apiCanaries) hits(b []byte) []string {
 // apiSeeds are the objects the driven operations act on.
 type apiSeeds struct {
 	incident, restricted, breachCase, policy, service, task, group, template, party, schedule, run, hook, contact, rule, control string
-	// evidence is an evidence item of the incident (seedEvidence).
-	evidence string
+	// evidence is an evidence item of the incident (seedEvidence);
+	// extContact an external stakeholder contact.
+	evidence, extContact string
 	// letter is the default letter template's body, which has every
 	// element 164.404(c)(1) requires.
 	letter string
@@ -171,6 +172,10 @@ func apiOps(t *testing.T) []apiOp {
 			"notice":  map[string]any{"amount": 5, "unit": "days", "business": true}, "channel": "email", "contents": "names",
 			"checklist": []string{"names"}}
 	}
+	extContact := func(s *apiSeeds) map[string]any {
+		return map[string]any{"email": "security@customer.example.org", "party_id": s.party}
+	}
+	extContactPlain := map[string]string{"email": isAddr, "party_id": isRef}
 	partyPlain := map[string]string{"name": isConfig, "agreement": isConfig, "contact.name": isConfig, "contact.email": isAddr,
 		"contact.address": isConfig, "contents": isConfig, "checklist[]": isConfig, "notice.unit": isVocab}
 	schedule := func(*apiSeeds) map[string]any {
@@ -265,7 +270,11 @@ func apiOps(t *testing.T) []apiOp {
 			body: func(*apiSeeds) map[string]any { return map[string]any{"action": "transferred"} }},
 		{op: "POST /api/v1/incidents/{id}/stakeholders", want: 204, url: func(s *apiSeeds) string { return inc(s) + "/stakeholders" },
 			body: func(s *apiSeeds) map[string]any { return map[string]any{"group": s.group} }, plain: map[string]string{"group": isRef}},
-		{op: "POST /api/v1/incidents/{id}/status-updates", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/status-updates" }, body: none},
+		// The canary looks like PHI (an SSN), which the PHI check refuses: the
+		// Privacy Officer posts it with the check overridden.
+		{op: "POST /api/v1/incidents/{id}/status-updates", as: "privacy_officer", want: 201,
+			url:  func(s *apiSeeds) string { return inc(s) + "/status-updates" },
+			body: func(*apiSeeds) map[string]any { return map[string]any{"phi_override": true} }},
 		{op: "POST /api/v1/rules", want: 201, url: fixed("/api/v1/rules"), body: rule, plain: rulePlain,
 			after: func(s *apiSeeds, raw []byte) { s.rule = jsonID(t, raw) }},
 		{op: "PUT /api/v1/rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/rules/" + s.rule }, body: rule, plain: rulePlain},
@@ -291,6 +300,11 @@ func apiOps(t *testing.T) []apiOp {
 			after: func(s *apiSeeds, raw []byte) { s.party = jsonID(t, raw) }},
 		{op: "PUT /api/v1/breach/parties/{party_id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/breach/parties/" + s.party },
 			body: party, plain: partyPlain},
+		{op: "POST /api/v1/stakeholder-contacts", want: 201, url: fixed("/api/v1/stakeholder-contacts"), body: extContact,
+			plain: extContactPlain, after: func(s *apiSeeds, raw []byte) { s.extContact = jsonID(t, raw) }},
+		{op: "PUT /api/v1/stakeholder-contacts/{id}", want: 200,
+			url:  func(s *apiSeeds) string { return "/api/v1/stakeholder-contacts/" + s.extContact },
+			body: extContact, plain: extContactPlain},
 		{op: "PUT /api/v1/org-profile", want: 200, url: fixed("/api/v1/org-profile"),
 			body: func(*apiSeeds) map[string]any {
 				return map[string]any{"name": "Acme Clinic", "entity_type": "healthcare_provider",
