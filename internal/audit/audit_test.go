@@ -508,8 +508,14 @@ func TestRolledBackAppend(t *testing.T) {
 			if _, err := audit.Append(ctx, tx, start.Add(time.Hour), audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: "gone"}); err != nil {
 				return err
 			}
-			if n := pending(t, tx); n != 1 {
-				t.Errorf("%d pending entries inside the transaction, want 1", n)
+			// On PostgreSQL the entry waits in audit_pending until the commit;
+			// in the SQLite committer's transaction it is chained at once.
+			want := 1
+			if d.Dialect == db.SQLite {
+				want = 0
+			}
+			if n := pending(t, tx); n != want {
+				t.Errorf("%d pending entries inside the transaction, want %d", n, want)
 			}
 			return boom
 		})

@@ -54,7 +54,7 @@ var settleLog struct {
 }
 
 func init() {
-	db.SetHooks(db.Hooks{BeforeCommit: beforeCommit, AfterCommit: afterCommit, Done: forget})
+	db.SetHooks(db.Hooks{AfterCommit: afterCommit, Done: forget})
 }
 
 // recorded maps a transaction to the highest audit_pending id it
@@ -63,13 +63,8 @@ var recorded sync.Map // *sql.Tx → int64
 
 // record notes that tx inserted pending entry id.
 func record(q db.Querier, id int64) {
-	var tx *sql.Tx
-	switch t := q.(type) {
-	case *sql.Tx:
-		tx = t
-	case interface{ Tx() *sql.Tx }:
-		tx = t.Tx()
-	default:
+	tx := txOf(q)
+	if tx == nil {
 		return
 	}
 	if old, ok := recorded.Load(tx); ok && old.(int64) >= id {
@@ -80,18 +75,15 @@ func record(q db.Querier, id int64) {
 
 func forget(tx *sql.Tx) { recorded.Delete(tx) }
 
-// beforeCommit chains, on SQLite, every entry of the transaction about to
-// commit: one round per group-commit batch.
-func beforeCommit(ctx context.Context, d db.Dialect, tx *sql.Tx) error {
-	if _, ok := recorded.Load(tx); !ok {
-		return nil
+// txOf is the transaction q is, or runs in; nil for neither.
+func txOf(q db.Querier) *sql.Tx {
+	switch t := q.(type) {
+	case *sql.Tx:
+		return t
+	case interface{ Tx() *sql.Tx }:
+		return t.Tx()
 	}
-	for {
-		n, _, err := round(ctx, d, tx, false)
-		if err != nil || n < ChainBatch {
-			return err
-		}
-	}
+	return nil
 }
 
 // afterCommit settles, on PostgreSQL, the entries of a transaction that

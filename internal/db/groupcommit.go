@@ -29,9 +29,8 @@ type writeReq struct {
 // rolled back to its savepoint and fails alone), commits once, and only
 // then answers each caller. An answer still means the write is durable;
 // a lone write is not delayed, since a batch is whatever queued while the
-// previous one committed. The batch's audit entries are chained once, just
-// before the commit (Hooks.BeforeCommit); if that fails, the whole batch
-// fails.
+// previous one committed. Audit entries are chained as they are appended,
+// inside the batch's transaction (ChainsInline).
 type committer struct {
 	db     *sql.DB
 	reqs   chan *writeReq
@@ -104,16 +103,10 @@ func (c *committer) run(batch []*writeReq) {
 		}
 		return
 	}
+	inline.Store(tx, struct{}{})
 	defer done(tx)
 	for i, r := range batch {
 		results[i] = runSavepoint(tx, r)
-	}
-	if err := beforeCommit(context.Background(), SQLite, tx); err != nil {
-		_ = tx.Rollback()
-		for _, r := range batch {
-			r.done <- err
-		}
-		return
 	}
 	commitErr := tx.Commit()
 	for i, r := range batch {
@@ -133,12 +126,9 @@ func (c *committer) runAlone(r *writeReq) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	inline.Store(tx, struct{}{})
 	defer done(tx)
 	if err := call(tx, r); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := beforeCommit(context.Background(), SQLite, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

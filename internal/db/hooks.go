@@ -3,19 +3,19 @@ package db
 import (
 	"context"
 	"database/sql"
+	"sync"
 )
 
 // Hooks let package audit chain the entries a write transaction recorded
-// without package db knowing the audit trail (docs/AUDIT.md): on SQLite,
-// BeforeCommit chains them inside the transaction, once per group-commit
-// batch; on PostgreSQL, AfterCommit chains them (or waits until another
-// transaction has) once the transaction committed, so that no writer holds
-// the chain head's row lock while it works. Done tells the hooks that a
-// transaction ended either way.
+// without package db knowing the audit trail (docs/AUDIT.md): on
+// PostgreSQL, AfterCommit chains them (or waits until another transaction
+// has) once the transaction committed, so that no writer holds the chain
+// head's row lock while it works. Done tells the hooks that a transaction
+// ended either way. (On SQLite the committer's transactions chain their
+// entries as they are appended: ChainsInline.)
 type Hooks struct {
-	BeforeCommit func(ctx context.Context, d Dialect, tx *sql.Tx) error
-	AfterCommit  func(ctx context.Context, d *DB, tx *sql.Tx)
-	Done         func(tx *sql.Tx)
+	AfterCommit func(ctx context.Context, d *DB, tx *sql.Tx)
+	Done        func(tx *sql.Tx)
 }
 
 var hooks Hooks
@@ -23,20 +23,27 @@ var hooks Hooks
 // SetHooks installs the hooks; package audit does, once, as it loads.
 func SetHooks(h Hooks) { hooks = h }
 
-func beforeCommit(ctx context.Context, d Dialect, tx *sql.Tx) error {
-	if hooks.BeforeCommit == nil {
-		return nil
-	}
-	return hooks.BeforeCommit(ctx, d, tx)
-}
-
 func afterCommit(ctx context.Context, d *DB, tx *sql.Tx) {
 	if hooks.AfterCommit != nil {
 		hooks.AfterCommit(ctx, d, tx)
 	}
 }
 
+// inline holds the transactions the SQLite committer runs. SQLite has one
+// writer, so an audit entry chained inside one of them, under the chain
+// head, keeps no other writer waiting: package audit chains there at
+// once rather than through audit_pending (ChainsInline).
+var inline sync.Map // *sql.Tx → struct{}
+
+// ChainsInline reports whether tx is a transaction of the SQLite
+// committer, in which an audit entry is chained as it is appended.
+func ChainsInline(tx *sql.Tx) bool {
+	_, ok := inline.Load(tx)
+	return ok
+}
+
 func done(tx *sql.Tx) {
+	inline.Delete(tx)
 	if hooks.Done != nil {
 		hooks.Done(tx)
 	}
