@@ -16,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
 )
@@ -34,16 +35,31 @@ func benchScale(b *testing.B) float64 {
 	return s
 }
 
-// BenchmarkBackupRestore builds the data set on SQLite (incidents with
-// sealed titles and descriptions, each with its audit entries, and one
-// breach case with its affected individuals, sealed), then times a backup
-// and a restore with its verification (hashes, counts, the whole audit
-// chain). Building is not timed.
+// BenchmarkBackupRestore builds the data set on each configured database
+// (incidents with sealed titles and descriptions, each with its audit
+// entries, and one breach case with its affected individuals, sealed),
+// then times a backup and a restore, into an empty database of the same
+// kind, with its verification (hashes, counts, the whole audit chain).
+// Building is not timed.
 func BenchmarkBackupRestore(b *testing.B) {
+	for _, tg := range dbtest.Targets(b) {
+		b.Run(string(tg.Dialect), func(b *testing.B) {
+			target := func(dir string) string { return filepath.Join(dir, "ward.db") }
+			if tg.Dialect == db.Postgres {
+				target = func(string) string { return dbtest.PostgresURL(b) }
+			}
+			benchBackupRestore(b, tg.URL, target)
+		})
+	}
+}
+
+// benchBackupRestore is BenchmarkBackupRestore on the database at url,
+// restoring each backup into target(an empty folder).
+func benchBackupRestore(b *testing.B, url string, target func(dir string) string) {
 	scale := benchScale(b)
 	nInc, nPeople := int(100_000*scale), int(1_000_000*scale)
 	dir := b.TempDir()
-	d := dbtest.Open(b, filepath.Join(dir, "ward.db"))
+	d := dbtest.Open(b, url)
 	clk := clock.NewFake(start)
 	kr := dbtest.Keyring(b, d, start)
 	incs := incident.NewService(d, clk, kr)
@@ -112,8 +128,8 @@ func BenchmarkBackupRestore(b *testing.B) {
 			b.Fatal(err)
 		}
 		backupTime += time.Since(t0)
-		target := filepath.Join(dir, fmt.Sprintf("r%d", runs))
-		if err := os.Mkdir(target, 0o700); err != nil {
+		into := filepath.Join(dir, fmt.Sprintf("r%d", runs))
+		if err := os.Mkdir(into, 0o700); err != nil {
 			b.Fatal(err)
 		}
 		f, err := os.Open(file)
@@ -121,7 +137,7 @@ func BenchmarkBackupRestore(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		rep, err := Restore(as(authz.RoleAdmin, "ada"), f, filepath.Join(target, "ward.db"), RestoreOptions{Key: key})
+		rep, err := Restore(as(authz.RoleAdmin, "ada"), f, target(into), RestoreOptions{Key: key, Migrate: migrateAll})
 		restoreTime += time.Since(t1)
 		f.Close()
 		if err != nil {
@@ -131,7 +147,7 @@ func BenchmarkBackupRestore(b *testing.B) {
 		b.Logf("backup %.1f MiB, %d audit entries, %d incidents, %d individuals", float64(fi.Size())/(1<<20), rep.Audit.Entries,
 			m.Tables["incidents"], m.Tables["breach_individuals"])
 		os.Remove(file)
-		os.RemoveAll(target)
+		os.RemoveAll(into)
 	}
 	b.ReportMetric(backupTime.Seconds()/float64(runs), "backup-s")
 	b.ReportMetric(restoreTime.Seconds()/float64(runs), "restore+verify-s")
