@@ -134,72 +134,73 @@ func TestUIPaginationReachesTheEnd(t *testing.T) {
 // Ward's own 404 page with the menu; other methods a 405 naming the ones
 // allowed; the pages carry a favicon. The API keeps its plain answers.
 func TestUIPostRedirectGet(t *testing.T) {
-	w := startWard(t, "")
-	var inc incidentJSON
-	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
-	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil)
-	ctx, b := browserAs(t, w, authz.RolePrivacyOfficer, "prg-po")
-	notices := w.url + "/incidents/" + inc.Number + "/notices"
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil)
+		ctx, b := browserAs(t, w, authz.RolePrivacyOfficer, "prg-po")
+		notices := w.url + "/incidents/" + inc.Number + "/notices"
 
-	var loc, flash string
-	run(t, ctx, "save the notice settings", chromedp.Navigate(notices), chromedp.WaitVisible("#entity_name", chromedp.ByQuery),
-		chromedp.SendKeys("#entity_name", "Example Health", chromedp.ByQuery), chromedp.Submit("#entity_name", chromedp.ByQuery),
-		chromedp.WaitVisible(".flash", chromedp.ByQuery), chromedp.Location(&loc), chromedp.Text(".flash", &flash, chromedp.ByQuery))
-	if !strings.HasPrefix(loc, notices+"?") || flash != "Notice settings saved." {
-		t.Fatalf("after saving the settings: at %s with %q, want the notices page with its message", loc, flash)
-	}
-	var entity string
-	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible("#entity_name", chromedp.ByQuery), chromedp.Location(&loc),
-		chromedp.Value("#entity_name", &entity, chromedp.ByQuery))
-	if !strings.HasPrefix(loc, notices+"?") || entity != "Example Health" {
-		t.Fatalf("after a reload: at %s, entity %q", loc, entity)
-	}
+		var loc, flash string
+		run(t, ctx, "save the notice settings", chromedp.Navigate(notices), chromedp.WaitVisible("#entity_name", chromedp.ByQuery),
+			chromedp.SendKeys("#entity_name", "Example Health", chromedp.ByQuery), chromedp.Submit("#entity_name", chromedp.ByQuery),
+			chromedp.WaitVisible(".flash", chromedp.ByQuery), chromedp.Location(&loc), chromedp.Text(".flash", &flash, chromedp.ByQuery))
+		if !strings.HasPrefix(loc, notices+"?") || flash != "Notice settings saved." {
+			t.Fatalf("after saving the settings: at %s with %q, want the notices page with its message", loc, flash)
+		}
+		var entity string
+		run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible("#entity_name", chromedp.ByQuery), chromedp.Location(&loc),
+			chromedp.Value("#entity_name", &entity, chromedp.ByQuery))
+		if !strings.HasPrefix(loc, notices+"?") || entity != "Example Health" {
+			t.Fatalf("after a reload: at %s, entity %q", loc, entity)
+		}
 
-	// A form's address opened by itself: its page.
-	var h1 string
-	run(t, ctx, "open a form's address", chromedp.Navigate(notices+"/generate"), chromedp.WaitVisible("h1", chromedp.ByQuery),
-		chromedp.Location(&loc), chromedp.Text("h1", &h1, chromedp.ByQuery))
-	if loc != notices || !strings.Contains(h1, inc.Number) {
-		t.Fatalf("opening %s/generate: at %s, heading %q; want the notices page", notices, loc, h1)
-	}
-	// An address that is nothing: Ward's page, with the menu.
-	var nav int
-	run(t, ctx, "open an unknown address", chromedp.Navigate(w.url+"/no/such/page"), chromedp.WaitVisible("h1", chromedp.ByQuery),
-		chromedp.Text("h1", &h1, chromedp.ByQuery), chromedp.Evaluate(`document.querySelectorAll("header.top nav a").length`, &nav))
-	if h1 != "Page not found" || nav == 0 {
-		t.Fatalf("an unknown address: heading %q, %d menu links", h1, nav)
-	}
-	var icon string
-	var ok bool
-	run(t, ctx, "find the favicon", chromedp.AttributeValue(`link[rel="icon"]`, "href", &icon, &ok, chromedp.ByQuery))
-	if code, svg := b.send("GET", icon, nil); !ok || code != http.StatusOK || !strings.Contains(svg, "<svg") {
-		t.Fatalf("favicon %q: %d", icon, code)
-	}
-	if code, loc := b.send("GET", "/favicon.ico", nil); code != http.StatusMovedPermanently || !strings.HasPrefix(loc, icon) {
-		t.Fatalf("/favicon.ico: %d %.100s", code, loc)
-	}
+		// A form's address opened by itself: its page.
+		var h1 string
+		run(t, ctx, "open a form's address", chromedp.Navigate(notices+"/generate"), chromedp.WaitVisible("h1", chromedp.ByQuery),
+			chromedp.Location(&loc), chromedp.Text("h1", &h1, chromedp.ByQuery))
+		if loc != notices || !strings.Contains(h1, inc.Number) {
+			t.Fatalf("opening %s/generate: at %s, heading %q; want the notices page", notices, loc, h1)
+		}
+		// An address that is nothing: Ward's page, with the menu.
+		var nav int
+		run(t, ctx, "open an unknown address", chromedp.Navigate(w.url+"/no/such/page"), chromedp.WaitVisible("h1", chromedp.ByQuery),
+			chromedp.Text("h1", &h1, chromedp.ByQuery), chromedp.Evaluate(`document.querySelectorAll("header.top nav a").length`, &nav))
+		if h1 != "Page not found" || nav == 0 {
+			t.Fatalf("an unknown address: heading %q, %d menu links", h1, nav)
+		}
+		var icon string
+		var ok bool
+		run(t, ctx, "find the favicon", chromedp.AttributeValue(`link[rel="icon"]`, "href", &icon, &ok, chromedp.ByQuery))
+		if code, svg := b.send("GET", icon, nil); !ok || code != http.StatusOK || !strings.Contains(svg, "<svg") {
+			t.Fatalf("favicon %q: %d", icon, code)
+		}
+		if code, loc := b.send("GET", "/favicon.ico", nil); code != http.StatusMovedPermanently || !strings.HasPrefix(loc, icon) {
+			t.Fatalf("/favicon.ico: %d %.100s", code, loc)
+		}
 
-	// Another method: 405 with Allow, a page for a browser.
-	req, err := http.NewRequest(http.MethodDelete, w.url+"/alerts", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" ||
-		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("DELETE /alerts: %d, Allow %q, %s", resp.StatusCode, resp.Header.Get("Allow"), resp.Header.Get("Content-Type"))
-	}
-	if code, raw := w.do("GET", "/api/v1/no-such-thing", nil, nil); code != http.StatusNotFound || strings.Contains(string(raw), "<html") {
-		t.Fatalf("an unknown API path: %d %.200s", code, raw)
-	}
-	if code, raw := w.do("DELETE", "/api/v1/incidents", nil, nil); code != http.StatusMethodNotAllowed || strings.Contains(string(raw), "<html") {
-		t.Fatalf("another method on an API path: %d %.200s", code, raw)
-	}
+		// Another method: 405 with Allow, a page for a browser.
+		req, err := http.NewRequest(http.MethodDelete, w.url+"/alerts", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("DELETE /alerts: %d, Allow %q, %s", resp.StatusCode, resp.Header.Get("Allow"), resp.Header.Get("Content-Type"))
+		}
+		if code, raw := w.do("GET", "/api/v1/no-such-thing", nil, nil); code != http.StatusNotFound || strings.Contains(string(raw), "<html") {
+			t.Fatalf("an unknown API path: %d %.200s", code, raw)
+		}
+		if code, raw := w.do("DELETE", "/api/v1/incidents", nil, nil); code != http.StatusMethodNotAllowed || strings.Contains(string(raw), "<html") {
+			t.Fatalf("another method on an API path: %d %.200s", code, raw)
+		}
+	})
 }
 
 // TestUIPHIAlertAsksToClassify: an alert from a service that handles PHI

@@ -157,54 +157,55 @@ func pagingFixture(t *testing.T, w *ward) (schedule, policy string) {
 // gets 403, every other answer means allowed. A route without a rule in
 // the table cannot exist, since the table is what registers routes.
 func TestUIPermissionMatrix(t *testing.T) {
-	w := startWard(t, "")
-	var inc incidentJSON
-	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "ui matrix"}, &inc)
-	var task struct{ ID string }
-	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "t"}, &task)
-	// A breach case, so that the breach routes act on one for every role.
-	w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil)
-	fx := alertingFixture(t, w)
-	sched, pol := pagingFixture(t, w)
-	var group struct{ ID string }
-	w.must(http.StatusCreated, "POST", "/api/v1/stakeholder-groups", map[string]any{"name": "matrix"}, &group)
-	// A workflow rule for {rule}; the notification-rule routes, which share
-	// the wildcard, are then asked for a rule they do not have.
-	var rule struct{ ID string }
-	w.must(http.StatusCreated, "POST", "/api/v1/rules", map[string]any{"name": "matrix", "expression": `incident.alerts > 100`,
-		"actions": []map[string]any{{"type": "add_task", "title": "t"}}}, &rule)
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "ui matrix"}, &inc)
+		var task struct{ ID string }
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/tasks", map[string]any{"title": "t"}, &task)
+		// A breach case, so that the breach routes act on one for every role.
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/breach-case", nil, nil)
+		fx := alertingFixture(t, w)
+		sched, pol := pagingFixture(t, w)
+		var group struct{ ID string }
+		w.must(http.StatusCreated, "POST", "/api/v1/stakeholder-groups", map[string]any{"name": "matrix"}, &group)
+		// A workflow rule for {rule}; the notification-rule routes, which share
+		// the wildcard, are then asked for a rule they do not have.
+		var rule struct{ ID string }
+		w.must(http.StatusCreated, "POST", "/api/v1/rules", map[string]any{"name": "matrix", "expression": `incident.alerts > 100`,
+			"actions": []map[string]any{{"type": "add_task", "title": "t"}}}, &rule)
 
-	pages, err := ui.New(ui.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := pages.Routes()
-	// Routes that end the session go last.
-	slices.SortStableFunc(routes, func(a, b ui.Route) int {
-		return strings.Count(a.Pattern, "logout") - strings.Count(b.Pattern, "logout")
-	})
-	for _, role := range authz.Roles {
-		b := signInAs(t, w, role, "m-"+strings.ReplaceAll(string(role), "_", "-"))
-		for _, rt := range routes {
-			path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
-				"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
-				"{officer_alert}", "none", "{segment}", "2", "{grant}", "none", "{policy}", pol, "{schedule}", sched, "{override}", "none",
-				"{contact}", "none", "{key}", "none", "{rule}", rule.ID, "{group}", group.ID, "{severity}", "sev4", "{template}", "none", "{file}", "none", "{party_id}", "none", "{item}", "none").Replace(rt.Pattern)
-			if strings.ContainsAny(path, "{}") {
-				t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
-			}
-			code, body := b.send(rt.Method, path, nil)
-			allowed := rt.Perm == ui.Public || rt.Perm == ui.SignedIn || authz.Has(role, rt.Perm)
-			if !allowed && code != http.StatusForbidden {
-				t.Errorf("%s %s as %s: %d, want 403", rt.Method, rt.Pattern, role, code)
-			}
-			// For a route that needs a session, being sent to sign in means the
-			// session was refused; public routes and signing out may answer anything but 403.
-			lostSession := rt.Perm != ui.Public && !strings.Contains(rt.Pattern, "logout") &&
-				(code == http.StatusUnauthorized || (code == http.StatusSeeOther && strings.HasPrefix(body, "/login")))
-			if allowed && (code == http.StatusForbidden || lostSession) {
-				t.Errorf("%s %s as %s: %d %.200s, want allowed", rt.Method, rt.Pattern, role, code, body)
+		pages, err := ui.New(ui.Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes := pages.Routes()
+		// Routes that end the session go last.
+		slices.SortStableFunc(routes, func(a, b ui.Route) int {
+			return strings.Count(a.Pattern, "logout") - strings.Count(b.Pattern, "logout")
+		})
+		for _, role := range authz.Roles {
+			b := signInAs(t, w, role, "m-"+strings.ReplaceAll(string(role), "_", "-"))
+			for _, rt := range routes {
+				path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
+					"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
+					"{officer_alert}", "none", "{segment}", "2", "{grant}", "none", "{policy}", pol, "{schedule}", sched, "{override}", "none",
+					"{contact}", "none", "{key}", "none", "{rule}", rule.ID, "{group}", group.ID, "{severity}", "sev4", "{template}", "none", "{file}", "none", "{party_id}", "none", "{item}", "none").Replace(rt.Pattern)
+				if strings.ContainsAny(path, "{}") {
+					t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
+				}
+				code, body := b.send(rt.Method, path, nil)
+				allowed := rt.Perm == ui.Public || rt.Perm == ui.SignedIn || authz.Has(role, rt.Perm)
+				if !allowed && code != http.StatusForbidden {
+					t.Errorf("%s %s as %s: %d, want 403", rt.Method, rt.Pattern, role, code)
+				}
+				// For a route that needs a session, being sent to sign in means the
+				// session was refused; public routes and signing out may answer anything but 403.
+				lostSession := rt.Perm != ui.Public && !strings.Contains(rt.Pattern, "logout") &&
+					(code == http.StatusUnauthorized || (code == http.StatusSeeOther && strings.HasPrefix(body, "/login")))
+				if allowed && (code == http.StatusForbidden || lostSession) {
+					t.Errorf("%s %s as %s: %d %.200s, want allowed", rt.Method, rt.Pattern, role, code, body)
+				}
 			}
 		}
-	}
+	})
 }
