@@ -93,27 +93,33 @@ func TestWriteDoesNotWaitForTheHead(t *testing.T) {
 	if _, err := holder.ExecContext(ctx, "SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE"); err != nil {
 		t.Fatal(err)
 	}
-	wrote := make(chan error, 1)
-	go func() {
-		wrote <- b.Write(ctx, func(tx *sql.Tx) error {
-			_, err := audit.Append(ctx, tx, start.Add(time.Hour), audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: "while-locked"})
-			return err
-		})
-	}()
-	// The write's entry shows as committed and pending while the head is
-	// still locked.
-	deadline := time.Now().Add(audit.SettleTimeout / 2)
-	for pending(t, a.R) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the audited write did not commit while the chain head was locked")
-		}
-		time.Sleep(5 * time.Millisecond)
+	// The audited write on the other node, in a transaction of its own:
+	// its Commit returning is the sign that it did not wait for the head
+	// (before issue #18, Append itself queued on the lock, and the deadline
+	// would end it). Its entry is then committed and pending.
+	wctx, cancel := context.WithTimeout(ctx, audit.SettleTimeout)
+	defer cancel()
+	w, err := b.W.BeginTx(wctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Rollback() // a no-op after Commit
+	if _, err := audit.Append(wctx, w, start.Add(time.Hour), audit.Event{Action: "incident.create", ObjectType: "incident", ObjectID: "while-locked"}); err != nil {
+		t.Fatalf("the audited write waited for the chain head: %v", err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatalf("the audited write did not commit while the chain head was locked: %v", err)
+	}
+	if n := pending(t, a.R); n != 1 {
+		t.Fatalf("%d entries pending after the write committed, want 1", n)
 	}
 	if err := holder.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-wrote; err != nil {
-		t.Fatalf("write: %v", err)
+	// Once the lock is free, the round a writer runs after its commit
+	// chains the entry.
+	if err := audit.Flush(ctx, b); err != nil {
+		t.Fatalf("chain after the lock: %v", err)
 	}
 	es := wantOK(t, a, 3)
 	if got := readEntries(t, a)[2]; got.ObjectID != "while-locked" || got.Seq != 3 || es.Head != got.Hash || pending(t, a.R) != 0 {
