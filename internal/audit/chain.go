@@ -24,9 +24,10 @@ import (
 // the head, in one transaction. Rounds are serialised by the head's lock,
 // so sequence numbers are contiguous and audit_log rows commit in order.
 //
-// Who runs rounds: on SQLite, the group committer, inside each batch's
-// transaction, just before it commits (one writer; nothing waits). On
-// PostgreSQL, the writer itself once its transaction committed (settle):
+// Who runs rounds: on SQLite, none for the group committer's transactions,
+// which chain each entry as Append writes it (db.ChainsInline: one writer,
+// nothing waits); a round there only chains what a write outside the
+// committer left. On PostgreSQL, the writer itself once its transaction committed (settle):
 // it takes the head's lock only with SKIP LOCKED, so it never queues
 // behind another writer; when another round holds it, it waits for that
 // round to chain its entries, or runs the next. Write returns once the
