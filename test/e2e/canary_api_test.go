@@ -920,21 +920,7 @@ func postgresRowsWith(t *testing.T, url, mark string) map[string][]byte {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	rows, err := d.R.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tables := postgresTables(t, d)
 	out := map[string][]byte{}
 	for _, table := range tables {
 		rs, err := d.R.Query(`SELECT r::text FROM "`+table+`" r WHERE r::text LIKE $1`, "%"+mark+"%")

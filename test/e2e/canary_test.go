@@ -150,17 +150,10 @@ func readDir(t *testing.T, dir string) map[string][]byte {
 	return out
 }
 
-// assertNoCanaryInPostgres reads every row of every table of the test's
-// schema as text, as a dump would, and fails if any holds the canary. It
-// also checks that the sealed columns hold sealed values only, and that
-// each of written holds some.
-func assertNoCanaryInPostgres(t *testing.T, url string, written ...keys.Column) {
+// postgresTables returns the tables of the test's PostgreSQL schema,
+// failing when there are too few for a migrated Ward.
+func postgresTables(t *testing.T, d *db.DB) []string {
 	t.Helper()
-	d, err := db.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
 	rows, err := d.R.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +169,21 @@ func assertNoCanaryInPostgres(t *testing.T, url string, written ...keys.Column) 
 	if err := rows.Close(); err != nil || len(tables) < 10 {
 		t.Fatalf("tables %v (%v)", tables, err)
 	}
+	return tables
+}
+
+// assertNoCanaryInPostgres reads every row of every table of the test's
+// schema as text, as a dump would, and fails if any holds the canary. It
+// also checks that the sealed columns hold sealed values only, and that
+// each of written holds some.
+func assertNoCanaryInPostgres(t *testing.T, url string, written ...keys.Column) {
+	t.Helper()
+	d, err := db.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tables := postgresTables(t, d)
 	for _, table := range tables {
 		var n int
 		// PostgreSQL only: a row cast to text is every column's value.
