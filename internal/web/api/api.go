@@ -81,6 +81,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	api.UseMiddleware(requirePermission(api), inputPolicy(api))
 	h := handler{d}
 	h.registerIncidents(api)
+	h.registerTriage(api)
 	h.registerTasks(api)
 	h.registerServices(api)
 	h.registerAlerts(api)
