@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -65,10 +67,55 @@ func axeRun(t *testing.T, ctx context.Context, src, page string) []axeViolation 
 	return out
 }
 
+// ScreenshotEnv names the folder where the UI tests save screenshots of
+// the pages they check; .ci/run sets it to ci-artifacts/screenshots in
+// the checkout (the README names it).
+const ScreenshotEnv = "WARD_SCREENSHOT_DIR"
+
+// screenWidths are a laptop's and a phone's: each page is checked and
+// photographed at both.
+var screenWidths = []int64{1366, 390}
+
+// atWidths lays the page the browser shows out at a laptop's and a
+// phone's width: at each, nothing may make the page itself scroll
+// sideways (a wide table scrolls inside its panel), and, on SQLite, when
+// ScreenshotEnv is set, the whole page is saved as a PNG named after the
+// viewer, the page and the width. The viewport is a laptop's again after.
+func atWidths(t *testing.T, ctx context.Context, w *ward, who, page string) {
+	t.Helper()
+	dir := os.Getenv(ScreenshotEnv)
+	for _, width := range screenWidths {
+		var over int
+		var shot []byte
+		actions := []chromedp.Action{chromedp.EmulateViewport(width, 900),
+			chromedp.Evaluate(`document.documentElement.scrollWidth - document.documentElement.clientWidth`, &over)}
+		if dir != "" && w.dbURL == "" {
+			actions = append(actions, chromedp.FullScreenshot(&shot, 100))
+		}
+		run(t, ctx, fmt.Sprintf("%s at %d px", page, width), actions...)
+		if over > 0 {
+			t.Errorf("%s, %s at %d px: the page scrolls sideways by %d px", who, page, width, over)
+		}
+		if shot != nil {
+			name := fmt.Sprintf("%s%s-%d.png", who, page, width)
+			name = strings.Trim(regexp.MustCompile(`[^A-Za-z0-9.-]+`).ReplaceAllString(strings.ToLower(name), "-"), "-")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run(t, ctx, "back to a laptop's width", chromedp.EmulateViewport(screenWidths[0], 900))
+}
+
 // TestUIAccessibility opens the main pages of a seeded instance in
 // headless Chromium, as a Privacy Officer and as an administrator, and
 // the sign-in page signed out, and checks each with axe-core: no serious
-// or critical violation of WCAG 2.1 A and AA.
+// or critical violation of WCAG 2.1 A and AA. Each page is also laid
+// out at a phone's width without sideways scrolling, and photographed
+// (atWidths).
 func TestUIAccessibility(t *testing.T) {
 	src := axeSource(t)
 	eachDB(t, func(t *testing.T, w *ward) {
@@ -88,6 +135,7 @@ func TestUIAccessibility(t *testing.T) {
 					}
 					t.Errorf("%s, %s: %s (%s, %s): %s", who, p, v.Help, v.ID, v.Impact, strings.Join(where, "; "))
 				}
+				atWidths(t, ctx, w, who, p)
 			}
 		}
 		po, _ := browserAs(t, w, authz.RolePrivacyOfficer, "axe-privacy")
