@@ -62,6 +62,13 @@ func (e *env) sees(ctx context.Context, inc incident.Incident) bool {
 		e.t.Fatalf("list: %v", err)
 	}
 	listed := slices.Contains(ids(page.Items), inc.ID)
+	open, err := e.svc.Open(ctx, incident.MaxLimit)
+	if err != nil {
+		e.t.Fatalf("open incidents: %v", err)
+	}
+	if home := slices.Contains(ids(open.Urgent), inc.ID); home != listed {
+		e.t.Fatalf("the home page's list (%v) and the incident list (%v) disagree", home, listed)
+	}
 	var hidden int
 	for _, err := range []error{getErr, tlErr, taskErr, memErr} {
 		switch {

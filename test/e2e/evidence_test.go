@@ -23,7 +23,7 @@ import (
 
 // evidenceForm is a multipart upload form: the fields in order, then the
 // file part (omitted when name is "").
-func evidenceForm(t *testing.T, fields [][2]string, name string, content []byte) (string, []byte) {
+func evidenceForm(t testing.TB, fields [][2]string, name string, content []byte) (string, []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)

@@ -20,7 +20,7 @@ import (
 )
 
 // roleToken makes an API token of role on w.
-func roleToken(t *testing.T, w *ward, name, role string) string {
+func roleToken(t testing.TB, w *ward, name, role string) string {
 	t.Helper()
 	code, out, errs := w.run("token", "create", "--name", name, "--role", role)
 	if code != 0 {

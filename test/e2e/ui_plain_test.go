@@ -29,7 +29,7 @@ type plainCase struct {
 // individuals, approved templates, generated letters, an HHS packet with
 // its details, and a second case found not a breach. Every call appends
 // to the audit trail.
-func seedPlainInstance(t *testing.T, w *ward) plainCase {
+func seedPlainInstance(t testing.TB, w *ward) plainCase {
 	t.Helper()
 	privacy := roleToken(t, w, "seed-privacy", "privacy_officer")
 	var svc struct{ ID string }

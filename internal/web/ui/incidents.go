@@ -43,7 +43,9 @@ type dashboardPage struct {
 	ByPhase    []countRow
 	Open       []incident.Incident
 	Now        time.Time
-	More       bool
+	// Total counts every open incident the viewer may see; Open holds
+	// the most urgent of them.
+	Total int
 }
 
 type countRow struct {
@@ -51,28 +53,17 @@ type countRow struct {
 	Count int
 }
 
-// dashboardLimit caps the open incidents the dashboard counts and lists.
-const dashboardLimit = incident.MaxLimit
+// dashboardLimit is how many of the most urgent open incidents the home
+// page lists; its counts cover them all.
+const dashboardLimit = 50
 
 func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
-	var open []incident.Incident
-	var more bool
-	for _, s := range incident.Statuses[:len(incident.Statuses)-1] {
-		page, err := u.Incidents.List(r.Context(), incident.Filter{Status: s, Limit: dashboardLimit, OmitPHI: true})
-		if err != nil {
-			u.fail(w, r, err)
-			return
-		}
-		open = append(open, page.Items...)
-		more = more || page.Next != nil
+	open, err := u.Incidents.Open(r.Context(), dashboardLimit)
+	if err != nil {
+		u.fail(w, r, err)
+		return
 	}
-	slices.SortFunc(open, func(a, b incident.Incident) int {
-		if a.Severity != b.Severity {
-			return strings.Compare(string(a.Severity), string(b.Severity))
-		}
-		return a.CreatedAt.Compare(b.CreatedAt)
-	})
-	p := dashboardPage{Open: open, Now: u.Clock.Now(), More: more}
+	p := dashboardPage{Open: open.Urgent, Now: u.Clock.Now(), Total: open.Total}
 	obs, err := u.Breach.Board(r.Context())
 	if err != nil {
 		u.fail(w, r, err)
@@ -80,22 +71,10 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Cases = caseDeadlines(obs, p.Now)
 	for _, sev := range incident.Severities {
-		n := 0
-		for _, inc := range open {
-			if inc.Severity == sev {
-				n++
-			}
-		}
-		p.BySeverity = append(p.BySeverity, countRow{string(sev), n})
+		p.BySeverity = append(p.BySeverity, countRow{string(sev), open.BySeverity[sev]})
 	}
 	for _, st := range incident.Statuses[:len(incident.Statuses)-1] {
-		n := 0
-		for _, inc := range open {
-			if inc.Status == st {
-				n++
-			}
-		}
-		p.ByPhase = append(p.ByPhase, countRow{string(st), n})
+		p.ByPhase = append(p.ByPhase, countRow{string(st), open.ByStatus[st]})
 	}
 	u.render(w, r, http.StatusOK, "dashboard", "Open incidents", "dashboard", p)
 }
