@@ -224,6 +224,7 @@ func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	afterCommit(ctx, d, tx)
+	committed(tx)
 	return nil
 }
 

@@ -109,6 +109,9 @@ func (c *committer) run(batch []*writeReq) {
 		results[i] = runSavepoint(tx, r)
 	}
 	commitErr := tx.Commit()
+	if commitErr == nil {
+		committed(tx)
+	}
 	for i, r := range batch {
 		if results[i] == nil && commitErr != nil {
 			results[i] = fmt.Errorf("commit: %w", commitErr)
@@ -135,6 +138,7 @@ func (c *committer) runAlone(r *writeReq) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	committed(tx)
 	return nil
 }
 
@@ -148,8 +152,10 @@ func runSavepoint(tx *sql.Tx, r *writeReq) error {
 	if _, err := tx.ExecContext(bg, "SAVEPOINT ward_write"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	n := registered(tx)
 	err := call(tx, r)
 	if err != nil {
+		dropAfter(tx, n)
 		if _, rbErr := tx.ExecContext(bg, "ROLLBACK TO ward_write"); rbErr != nil {
 			err = errors.Join(err, rbErr)
 		}

@@ -44,7 +44,51 @@ func ChainsInline(tx *sql.Tx) bool {
 
 func done(tx *sql.Tx) {
 	inline.Delete(tx)
+	commits.Delete(tx)
 	if hooks.Done != nil {
 		hooks.Done(tx)
+	}
+}
+
+// commits holds, per transaction of Write, what to run once it commits
+// (OnCommit).
+var commits sync.Map // *sql.Tx → *[]func()
+
+// OnCommit runs fn once tx, a transaction of Write, has committed, and
+// never if it rolls back; a write that shares an SQLite transaction and
+// fails alone (its savepoint rolled back) drops what it registered. It is
+// for what must count only what became durable, such as metrics.
+func OnCommit(tx *sql.Tx, fn func()) {
+	v, _ := commits.LoadOrStore(tx, new([]func()))
+	fns := v.(*[]func())
+	*fns = append(*fns, fn)
+}
+
+// registered is how many functions OnCommit holds for tx.
+func registered(tx *sql.Tx) int {
+	v, ok := commits.Load(tx)
+	if !ok {
+		return 0
+	}
+	return len(*v.(*[]func()))
+}
+
+// dropAfter forgets the functions registered for tx after the first n:
+// the write that registered them was rolled back.
+func dropAfter(tx *sql.Tx, n int) {
+	if v, ok := commits.Load(tx); ok {
+		fns := v.(*[]func())
+		*fns = (*fns)[:n]
+	}
+}
+
+// committed runs what OnCommit registered for tx, which has committed.
+func committed(tx *sql.Tx) {
+	v, ok := commits.LoadAndDelete(tx)
+	if !ok {
+		return
+	}
+	for _, fn := range *v.(*[]func()) {
+		fn()
 	}
 }

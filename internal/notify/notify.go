@@ -51,6 +51,10 @@ const (
 	KindPage         = "page"          // a page to the on-call responder
 	KindStatusUpdate = "status_update" // the incident's status changed
 	KindReminder     = "reminder"      // something is overdue
+	// KindPageStatus tells the people paged for an incident that its page
+	// was acknowledged, escalated or resolved; Status says which, and who
+	// acted (a username, never free text).
+	KindPageStatus = "page_status"
 	// KindEmergencyAccess tells the Security Officer that someone used
 	// emergency (break-glass) access to a restricted incident
 	// (45 CFR 164.312(a)(2)(ii)).
@@ -151,10 +155,10 @@ var (
 // break the other formats.
 func (m Message) Validate() error {
 	switch m.Kind {
-	case KindPage, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed, KindAuditChainBroken,
+	case KindPage, KindPageStatus, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed, KindAuditChainBroken,
 		KindEvidenceAltered:
 	default:
-		return fmt.Errorf("notify: message kind %q is not one of page, status_update, reminder, test, verify, emergency_access, "+
+		return fmt.Errorf("notify: message kind %q is not one of page, page_status, status_update, reminder, test, verify, emergency_access, "+
 			"backup_failed, audit_chain_broken, evidence_altered", m.Kind)
 	}
 	fields := []struct {

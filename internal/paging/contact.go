@@ -62,6 +62,9 @@ type ContactMethod struct {
 	Hint       string
 	VerifiedAt *time.Time
 	CreatedAt  time.Time
+	// StatusUpdates says the method is told when a page it was paged for
+	// is acknowledged, escalated or resolved (DefaultStatusUpdates).
+	StatusUpdates bool
 }
 
 // Verified reports whether messages may be sent to the method.
@@ -72,6 +75,17 @@ type ContactInput struct {
 	Kind    ContactKind
 	Label   string
 	Address string
+	// StatusUpdates, when set, overrides DefaultStatusUpdates.
+	StatusUpdates *bool
+}
+
+// DefaultStatusUpdates reports whether a new method of kind k gets status
+// notifications unless its owner says otherwise: webhooks, Slack and
+// Teams do, as the bridges and channels they reach must learn that a page
+// ended; email, SMS and voice do not, as a person paged there learns it in
+// Ward.
+func DefaultStatusUpdates(k ContactKind) bool {
+	return k == ContactWebhook || k == ContactSlack || k == ContactTeams
 }
 
 // sealedAddress is what the address column holds, sealed.
@@ -232,7 +246,11 @@ func (p *Pager) CreateContact(ctx context.Context, ref string, in ContactInput) 
 		in.Label = string(in.Kind)
 	}
 	now := p.clock.Now()
-	c := ContactMethod{ID: newID(), UserID: userID, Kind: in.Kind, Label: in.Label, Hint: hint(in.Kind, in.Address), CreatedAt: now}
+	c := ContactMethod{ID: newID(), UserID: userID, Kind: in.Kind, Label: in.Label, Hint: hint(in.Kind, in.Address), CreatedAt: now,
+		StatusUpdates: DefaultStatusUpdates(in.Kind)}
+	if in.StatusUpdates != nil {
+		c.StatusUpdates = *in.StatusUpdates
+	}
 	addr := sealedAddress{Address: in.Address}
 	var secret string
 	if in.Kind == ContactWebhook {
@@ -251,15 +269,16 @@ func (p *Pager) CreateContact(ctx context.Context, ref string, in ContactInput) 
 	}
 	err = p.db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_methods (id, user_id, kind, label, address, hint, verify_hash,
-			verify_attempts, created_at) VALUES ($1, $2, $3, $4, $5, $6, '', 0, $7)`,
-			c.ID, c.UserID, c.Kind, c.Label, sealed, c.Hint, c.CreatedAt); err != nil {
+			verify_attempts, created_at, status_updates) VALUES ($1, $2, $3, $4, $5, $6, '', 0, $7, $8)`,
+			c.ID, c.UserID, c.Kind, c.Label, sealed, c.Hint, c.CreatedAt, c.StatusUpdates); err != nil {
 			return fmt.Errorf("insert contact method: %w", err)
 		}
 		if err := p.queueTx(ctx, tx, queued{kind: kindVerify, userID: userID, contactID: c.ID, channel: c.Kind}, now); err != nil {
 			return err
 		}
 		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "contact.create", ObjectType: "user", ObjectID: userID,
-			Change: map[string]any{"contact_method_id": c.ID, "kind": c.Kind, "label": c.Label, "hint": c.Hint}})
+			Change: map[string]any{"contact_method_id": c.ID, "kind": c.Kind, "label": c.Label, "hint": c.Hint,
+				"status_updates": c.StatusUpdates}})
 		return err
 	})
 	if err != nil {
@@ -385,12 +404,41 @@ func (p *Pager) DeleteContact(ctx context.Context, id string) error {
 	})
 }
 
-const contactColumns = "id, user_id, kind, label, hint, verified_at, created_at"
+// SetStatusUpdates turns contact method id's status notifications on or
+// off (DefaultStatusUpdates).
+func (p *Pager) SetStatusUpdates(ctx context.Context, id string, on bool) (ContactMethod, error) {
+	c, err := p.contact(ctx, id)
+	if err != nil {
+		return ContactMethod{}, err
+	}
+	if _, err := mayManage(ctx, c.UserID); err != nil {
+		return ContactMethod{}, err
+	}
+	if c.StatusUpdates == on {
+		return c, nil
+	}
+	now := p.clock.Now()
+	err = p.db.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE contact_methods SET status_updates = $1 WHERE id = $2`, on, id); err != nil {
+			return fmt.Errorf("update contact method: %w", err)
+		}
+		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "contact.update", ObjectType: "user", ObjectID: c.UserID,
+			Change: map[string]any{"contact_method_id": id, "status_updates": on}})
+		return err
+	})
+	if err != nil {
+		return ContactMethod{}, err
+	}
+	c.StatusUpdates = on
+	return c, nil
+}
+
+const contactColumns = "id, user_id, kind, label, hint, verified_at, created_at, status_updates"
 
 func scanContact(r scanner) (ContactMethod, error) {
 	var c ContactMethod
 	var verified sql.NullTime
-	if err := r.Scan(&c.ID, &c.UserID, &c.Kind, &c.Label, &c.Hint, &verified, &c.CreatedAt); err != nil {
+	if err := r.Scan(&c.ID, &c.UserID, &c.Kind, &c.Label, &c.Hint, &verified, &c.CreatedAt, &c.StatusUpdates); err != nil {
 		return ContactMethod{}, err
 	}
 	c.CreatedAt = c.CreatedAt.UTC()

@@ -31,6 +31,8 @@ const RateWindow = 10 * time.Minute
 // delivery is one claimed message, ready to send.
 type delivery struct {
 	id         string
+	kind       string
+	pageID     string
 	incidentID string
 	username   string
 	hint       string
@@ -186,6 +188,7 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 			rows.Close()
 			return nil, err
 		}
+		c.d.kind, c.d.pageID = c.kind, c.pageID
 		cs = append(cs, c)
 	}
 	rows.Close()
@@ -202,7 +205,7 @@ func (p *Pager) claim(ctx context.Context, tx *sql.Tx, now time.Time) ([]*delive
 	var pageIDs []string
 	for i := range cs {
 		r.claimed[cs[i].contactID]++
-		if cs[i].kind == kindPage {
+		if cs[i].kind == kindPage || cs[i].kind == kindPageStatus {
 			pageIDs = append(pageIDs, cs[i].pageID)
 		}
 	}
@@ -332,7 +335,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		d.skip = statusCancelled
 		return nil
 	}
-	if kind == kindPage {
+	if kind == kindPage || kind == kindPageStatus {
 		pf, ok := r.pages[pageID]
 		if !ok {
 			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
@@ -342,7 +345,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			}
 			r.pages[pageID] = pf
 		}
-		if pf.status != PageTriggered {
+		if kind == kindPage && pf.status != PageTriggered {
 			d.skip = statusCancelled
 			return nil
 		}
@@ -384,6 +387,10 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			return err
 		}
 		d.msg.AckURL, d.msg.ResolveURL, d.msg.Code = p.opts.BaseURL+"/a/"+pl.Ack, p.opts.BaseURL+"/a/"+pl.Resolve, pl.Code
+	case kindPageStatus:
+		pf := r.pages[pageID]
+		d.msg = notify.Message{Kind: notify.KindPageStatus, Incident: pf.number, Severity: pf.severity, Service: pf.service,
+			Status: d.line, URL: p.opts.BaseURL + "/incidents/" + pf.number}
 	case kindOfficer:
 		var number, severity, actor string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a
@@ -483,6 +490,9 @@ const sentPerUpdate = 256
 // again is on its incident's timeline. Messages sent with no provider id
 // and nothing else to record (webhooks, mostly) are marked sent together.
 func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now time.Time) error {
+	if err := p.firstSentTx(ctx, tx, ds, now); err != nil {
+		return err
+	}
 	var plain []any
 	for _, d := range ds {
 		if d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "" {

@@ -192,6 +192,9 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 			if _, err := setAlerts(ctx, tx, pg.IncidentID, alert.StatusTriggered, now); err != nil {
 				return err
 			}
+			if err := p.retriggerTx(ctx, tx, &pg, now); err != nil {
+				return err
+			}
 			return p.runStep(ctx, tx, &pg, now, fmt.Sprintf("Acknowledged but not resolved within %d minutes: paging again. ",
 				pol.AckTimeoutMinutes))
 		case PageTriggered:
@@ -208,6 +211,13 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 				p.log.WarnContext(ctx, "page_unacknowledged", "page_id", pg.ID, "incident_id", pg.IncidentID)
 				return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID,
 					"NOBODY ACKNOWLEDGED: the escalation policy ran every step and repeat; no one else will be paged.")
+			}
+			detail := fmt.Sprintf("to step %d of %d", pg.Step+1, len(pol.Steps))
+			if pg.Round > 0 {
+				detail += fmt.Sprintf(", repeat %d", pg.Round)
+			}
+			if err := p.pageStatusTx(ctx, tx, &pg, eventEscalated, statusLine(eventEscalated, detail)); err != nil {
+				return err
 			}
 			return p.runStep(ctx, tx, &pg, now, "Not acknowledged: escalating. ")
 		}

@@ -143,11 +143,12 @@ func (p *Pager) AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc alert.Service
 	case errors.Is(err, sql.ErrNoRows):
 		pg = Page{ID: newID(), IncidentID: incidentID, ServiceID: svc.ID, PolicyID: svc.EscalationPolicyID,
 			Status: PageTriggered, CreatedAt: now}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pages (`+pageColumns+`)
-			VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6, NULL, '', NULL, '', 0)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pages (`+pageColumns+`, triggered_at)
+			VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6, NULL, '', NULL, '', 0, $6)`,
 			pg.ID, pg.IncidentID, pg.ServiceID, pg.PolicyID, pg.Status, pg.CreatedAt); err != nil {
 			return fmt.Errorf("insert page: %w", err)
 		}
+		p.countPage(tx, eventTriggered)
 		return p.runStep(ctx, tx, &pg, now, "")
 	case err != nil:
 		return fmt.Errorf("read page: %w", err)
@@ -157,6 +158,9 @@ func (p *Pager) AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc alert.Service
 	pg.Status, pg.Step, pg.Round, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.ResolvedAt, pg.ResolvedBy =
 		PageTriggered, 0, 0, nil, "", nil, ""
 	pg.ServiceID, pg.PolicyID = svc.ID, svc.EscalationPolicyID
+	if err := p.retriggerTx(ctx, tx, &pg, now); err != nil {
+		return err
+	}
 	return p.runStep(ctx, tx, &pg, now, "A new alert arrived after the page was resolved: paging again. ")
 }
 
@@ -196,6 +200,16 @@ func (p *Pager) AlertsAcknowledgedTx(ctx context.Context, tx *sql.Tx, incidentID
 	}
 	return p.acknowledgeTx(ctx, tx, &pg, p.clock.Now(), actor.String(),
 		"Page acknowledged by the monitoring tool ("+actor.Name+"): every alert of the incident is acknowledged.")
+}
+
+// retriggerTx records that pg starts again at now, for the first-page
+// latency, and counts it as triggered once tx commits.
+func (p *Pager) retriggerTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE pages SET triggered_at = $1, first_sent_at = NULL WHERE id = $2`, now, pg.ID); err != nil {
+		return fmt.Errorf("record the page's trigger: %w", err)
+	}
+	p.countPage(tx, eventTriggered)
+	return nil
 }
 
 // runStep notifies the targets of the page's current step, sets when the
@@ -378,10 +392,11 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// cancelPending cancels the page's messages not sent yet.
+// cancelPending cancels the page's page messages not sent yet; its
+// status notifications still go.
 func cancelPending(ctx context.Context, tx *sql.Tx, pageID string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE page_id = $2 AND status IN ($3, $4)`,
-		statusCancelled, pageID, statusScheduled, statusQueued)
+	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1 WHERE page_id = $2 AND kind = $3 AND status IN ($4, $5)`,
+		statusCancelled, pageID, kindPage, statusScheduled, statusQueued)
 	if err != nil {
 		return fmt.Errorf("cancel notifications: %w", err)
 	}
@@ -483,6 +498,9 @@ func (p *Pager) acknowledgeTx(ctx context.Context, tx *sql.Tx, pg *Page, now tim
 		Change: map[string]any{"page_id": pg.ID, "by": by, "alerts_acknowledged": alerts}}); err != nil {
 		return err
 	}
+	if err := p.pageStatusTx(ctx, tx, pg, eventAcknowledged, statusLine(eventAcknowledged, "by "+actedBy(by))); err != nil {
+		return err
+	}
 	return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID, note)
 }
 
@@ -525,6 +543,9 @@ func (p *Pager) resolveTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Ti
 	}
 	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "page.resolve", ObjectType: "incident", ObjectID: pg.IncidentID,
 		Change: map[string]any{"page_id": pg.ID, "by": by, "alerts_resolved": alerts}}); err != nil {
+		return err
+	}
+	if err := p.pageStatusTx(ctx, tx, pg, eventResolved, statusLine(eventResolved, "by "+actedBy(by))); err != nil {
 		return err
 	}
 	return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID, note)

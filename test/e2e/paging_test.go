@@ -290,6 +290,14 @@ func TestPagingEndToEnd(t *testing.T) {
 		if pg.Status != "acknowledged" || pg.AcknowledgedBy != "user:alice" {
 			t.Fatalf("page: %+v", pg)
 		}
+		// Bob's webhook, paged at step 2, hears of it (status updates are on
+		// for webhooks); Alice's email, off by default, does not.
+		eventually(t, "the acknowledgement's status message", func() bool { return len(hook.all()) == 3 })
+		var status notify.WebhookPayload
+		if err := json.Unmarshal(hook.all()[2].body, &status); err != nil || status.Kind != "page_status" ||
+			status.Status != "acknowledged by alice" || status.Incident != inc || status.ID == payload.ID {
+			t.Fatalf("status message: %s %v", hook.all()[2].body, err)
+		}
 
 		// Restart mid-escalation: nothing lost, nothing sent twice.
 		w.stop()
@@ -329,7 +337,9 @@ func TestPagingEndToEnd(t *testing.T) {
 				t.Errorf("no receipt for %+v", n)
 			}
 		}
-		if strings.Join(hist, " ") != "alice/email/sent bob/webhook/sent alice/email/sent" {
+		// Bob was not paged since the page started again, so the resolve
+		// is not sent to him.
+		if strings.Join(hist, " ") != "alice/email/sent bob/webhook/sent bob/webhook/sent alice/email/sent" {
 			t.Fatalf("delivery history: %v", hist)
 		}
 		time.Sleep(200 * time.Millisecond)

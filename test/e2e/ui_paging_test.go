@@ -100,6 +100,26 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 		t.Fatalf("resend: %d %.300s", code, loc)
 	}
 	eventually(t, "the second code email's failure", failures(2))
+	// Status notifications: on for the webhook, off for the email unless
+	// chosen; the email's are turned on, and a value neither on nor off is
+	// refused.
+	_, page = admin.send("GET", "/profile/contact", nil)
+	if !strings.Contains(page, `action="/profile/contact/`+contactID+`/status-updates"`) ||
+		!strings.Contains(page, `Turn on <span class="skip">status notifications for email</span>`) ||
+		!strings.Contains(page, `Turn off <span class="skip">status notifications for pager hook</span>`) {
+		t.Fatalf("status notifications on the contact methods page: %.6000s", page)
+	}
+	if code, page := admin.send("POST", "/profile/contact/"+emailID+"/status-updates", url.Values{"status_updates": {"maybe"}}); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(page, "status_updates: must be on or off") {
+		t.Fatalf("a bad status_updates: %d %.3000s", code, page)
+	}
+	if code, loc := admin.send("POST", "/profile/contact/"+emailID+"/status-updates", url.Values{"status_updates": {"on"}}); code != http.StatusSeeOther ||
+		!strings.Contains(loc, "msg=contact_updated") {
+		t.Fatalf("turn on status notifications: %d %.300s", code, loc)
+	}
+	if _, page := admin.send("GET", "/profile/contact", nil); !strings.Contains(page, `Turn off <span class="skip">status notifications for email</span>`) {
+		t.Fatalf("the email's status notifications are not on: %.6000s", page)
+	}
 	if code, loc := admin.send("POST", "/profile/contact/"+emailID+"/delete", nil); code != http.StatusSeeOther || !strings.Contains(loc, "msg=contact_deleted") {
 		t.Fatalf("remove: %d %.300s", code, loc)
 	}

@@ -130,19 +130,20 @@ type Shift struct {
 
 // ContactMethod is a way to reach a person; its address is never shown.
 type ContactMethod struct {
-	ID         string     `json:"id"`
-	UserID     string     `json:"user_id"`
-	Kind       string     `json:"kind" enum:"email,sms,voice,slack,teams,webhook"`
-	Label      string     `json:"label"`
-	Hint       string     `json:"hint" doc:"Enough of the address to recognise it."`
-	Verified   bool       `json:"verified" doc:"Only verified methods are paged."`
-	VerifiedAt *time.Time `json:"verified_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
+	ID            string     `json:"id"`
+	UserID        string     `json:"user_id"`
+	Kind          string     `json:"kind" enum:"email,sms,voice,slack,teams,webhook"`
+	Label         string     `json:"label"`
+	Hint          string     `json:"hint" doc:"Enough of the address to recognise it."`
+	Verified      bool       `json:"verified" doc:"Only verified methods are paged."`
+	VerifiedAt    *time.Time `json:"verified_at,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	StatusUpdates bool       `json:"status_updates" doc:"Whether the method is told, with the incident number, service, severity, the new state and who acted (never any text), when a page it was paged for is acknowledged, escalated or resolved."`
 }
 
 func contactOut(c paging.ContactMethod) ContactMethod {
 	return ContactMethod{ID: c.ID, UserID: c.UserID, Kind: string(c.Kind), Label: c.Label, Hint: c.Hint, Verified: c.Verified(),
-		VerifiedAt: c.VerifiedAt, CreatedAt: c.CreatedAt}
+		VerifiedAt: c.VerifiedAt, CreatedAt: c.CreatedAt, StatusUpdates: c.StatusUpdates}
 }
 
 // Rule is a notification rule.
@@ -416,13 +417,14 @@ func (h handler) registerContacts(api huma.API, tag string) {
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
-				Kind    string `json:"kind" enum:"email,sms,voice,slack,teams,webhook"`
-				Label   string `json:"label,omitempty" maxLength:"100"`
-				Address string `json:"address" minLength:"1" maxLength:"2000" doc:"Email address, E.164 phone number, Slack webhook URL or channel id, Teams Workflows URL, or webhook URL. A URL whose host is, or resolves to, a loopback, private, link-local or reserved address is refused unless the server's --outbound-allow holds it."`
+				Kind          string `json:"kind" enum:"email,sms,voice,slack,teams,webhook"`
+				Label         string `json:"label,omitempty" maxLength:"100"`
+				Address       string `json:"address" minLength:"1" maxLength:"2000" doc:"Email address, E.164 phone number, Slack webhook URL or channel id, Teams Workflows URL, or webhook URL. A URL whose host is, or resolves to, a loopback, private, link-local or reserved address is refused unless the server's --outbound-allow holds it."`
+				StatusUpdates *bool  `json:"status_updates,omitempty" doc:"Tell the method when a page it was paged for is acknowledged, escalated or resolved. Default: on for webhook, slack and teams; off for email, sms and voice."`
 			}
 		}) (*struct{ Body createdContact }, error) {
 			c, secret, err := h.Pager.CreateContact(ctx, in.ID, paging.ContactInput{Kind: paging.ContactKind(in.Body.Kind),
-				Label: in.Body.Label, Address: in.Body.Address})
+				Label: in.Body.Label, Address: in.Body.Address, StatusUpdates: in.Body.StatusUpdates})
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
@@ -451,6 +453,20 @@ func (h handler) registerContacts(api huma.API, tag string) {
 				return nil, h.fail(ctx, "path", err)
 			}
 			return &struct{}{}, nil
+		})
+	huma.Register(api, tagged(op("update-contact-method", http.MethodPatch, "/contact-methods/{id}",
+		"Turn a contact method's page status notifications on or off", http.StatusOK, authz.ContactSelf), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"64"`
+			Body struct {
+				StatusUpdates bool `json:"status_updates" doc:"Tell the method when a page it was paged for is acknowledged, escalated or resolved."`
+			}
+		}) (*struct{ Body ContactMethod }, error) {
+			c, err := h.Pager.SetStatusUpdates(ctx, in.ID, in.Body.StatusUpdates)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body ContactMethod }{contactOut(c)}, nil
 		})
 	huma.Register(api, tagged(op("delete-contact-method", http.MethodDelete, "/contact-methods/{id}",
 		"Stop using a contact method (its rules go too)", http.StatusNoContent, authz.ContactSelf), tag),

@@ -37,6 +37,7 @@ var actionLabels = map[string]string{
 	"external_contact.read":                 "Viewed an external stakeholder contact",
 	"external_contact.update":               "Edited an external stakeholder contact",
 	"contact.delete":                        "Removed a contact method",
+	"contact.update":                        "Changed a contact method's status notifications",
 	"contact.verify":                        "Verified a contact method",
 	"escalation_policy.create":              "Created an escalation policy",
 	"escalation_policy.update":              "Edited an escalation policy",

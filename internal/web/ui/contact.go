@@ -18,6 +18,13 @@ var contactKinds = []choice{
 	{string(paging.ContactWebhook), "Webhook (signed HTTPS request)"},
 }
 
+// statusChoices name the choices of the form's status notifications.
+var statusChoices = []choice{
+	{"default", "On for webhook, Slack and Teams; off for email, SMS and voice"},
+	{"on", "On"},
+	{"off", "Off"},
+}
+
 type ruleView struct {
 	paging.Rule
 	Contact string
@@ -32,6 +39,8 @@ type contactPage struct {
 	Contacts []paging.ContactMethod
 	Rules    []ruleView
 	Kinds    []choice
+	// Statuses are the choices of status notifications.
+	Statuses []choice
 	// New is the webhook just created and Secret the key that signs its
 	// requests, shown this once.
 	New    *paging.ContactMethod
@@ -68,8 +77,8 @@ func (u *UI) contactData(r *http.Request) (contactPage, error) {
 	if err != nil {
 		return contactPage{}, err
 	}
-	p := contactPage{Base: base, Contacts: cs, Kinds: contactKinds,
-		Form: map[string]string{"kind": string(paging.ContactEmail), "delay_minutes": "0"}}
+	p := contactPage{Base: base, Contacts: cs, Kinds: contactKinds, Statuses: statusChoices,
+		Form: map[string]string{"kind": string(paging.ContactEmail), "delay_minutes": "0", "status_updates": "default"}}
 	if ref != "me" {
 		p.Who = ref
 	}
@@ -124,12 +133,26 @@ func (u *UI) contactWithErrors(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (u *UI) contactCreate(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "kind", "label", "address")
+	form := formValues(r, "kind", "label", "address", "status_updates")
 	ref, base := contactOwner(r)
-	c, secret, err := u.Pager.CreateContact(r.Context(), ref, paging.ContactInput{Kind: paging.ContactKind(form["kind"]),
-		Label: form["label"], Address: form["address"]})
+	in := paging.ContactInput{Kind: paging.ContactKind(form["kind"]), Label: form["label"], Address: form["address"]}
+	var err error
+	switch form["status_updates"] {
+	case "", "default":
+	case "on", "off":
+		on := form["status_updates"] == "on"
+		in.StatusUpdates = &on
+	default:
+		err = apperr.Field("status_updates", "must be default, on or off")
+	}
+	var c paging.ContactMethod
+	var secret string
+	if err == nil {
+		c, secret, err = u.Pager.CreateContact(r.Context(), ref, in)
+	}
 	if err != nil {
-		u.contactWithErrors(w, r, err, form, map[string]string{"kind": "kind", "label": "label", "address": "address"})
+		u.contactWithErrors(w, r, err, form, map[string]string{"kind": "kind", "label": "label", "address": "address",
+			"status_updates": "status_updates"})
 		return
 	}
 	if secret == "" {
@@ -165,6 +188,20 @@ func (u *UI) contactResend(w http.ResponseWriter, r *http.Request) {
 	}
 	_, base := contactOwner(r)
 	redirect(w, r, base+"/contact?msg=code_sent")
+}
+
+func (u *UI) contactStatusUpdates(w http.ResponseWriter, r *http.Request) {
+	on := r.PostFormValue("status_updates")
+	if on != "on" && on != "off" {
+		u.contactWithErrors(w, r, apperr.Field("status_updates", "must be on or off"), nil, nil)
+		return
+	}
+	if _, err := u.Pager.SetStatusUpdates(r.Context(), r.PathValue("contact"), on == "on"); err != nil {
+		u.contactWithErrors(w, r, err, nil, nil)
+		return
+	}
+	_, base := contactOwner(r)
+	redirect(w, r, base+"/contact?msg=contact_updated")
 }
 
 func (u *UI) contactDelete(w http.ResponseWriter, r *http.Request) {

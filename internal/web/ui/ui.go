@@ -183,6 +183,7 @@ var flashes = map[string]flash{
 	"contact_verified":    {"info", "Contact method verified: pages can reach you there."},
 	"code_sent":           {"info", "A new code is on its way."},
 	"contact_deleted":     {"info", "Contact method removed, with its notification rules."},
+	"contact_updated":     {"info", "Status notifications changed."},
 	"rule_added":          {"info", "Notification rule added."},
 	"rule_deleted":        {"info", "Notification rule removed."},
 	"page_acknowledged":   {"info", "Page acknowledged: escalation stopped."},
