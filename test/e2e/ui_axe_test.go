@@ -92,6 +92,8 @@ func TestUIAccessibility(t *testing.T) {
 		}
 		po, _ := browserAs(t, w, authz.RolePrivacyOfficer, "axe-privacy")
 		check(po, "Privacy Officer", []string{"/", "/incidents", "/incidents/" + c.number, "/incidents/" + c.number + "/breach",
+			"/incidents/" + c.small + "/breach/determine", "/incidents/" + c.small + "/breach/determine?step=factor1",
+			"/incidents/" + c.small + "/breach/determine?step=conclusion", "/incidents/" + c.small + "/breach/determine?step=sign",
 			"/incidents/" + c.number + "/breach/individuals", "/incidents/" + c.number + "/notices",
 			"/incidents/" + c.number + "/breach/hhs-report", "/breach/deadlines", "/breach/log", "/audit", "/alerts", "/profile",
 			"/notice-templates", "/org-profile"})
