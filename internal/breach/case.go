@@ -525,7 +525,8 @@ type Determination struct {
 // Determine signs a new version of the case's determination as the
 // Privacy Officer acting (164.530(a)); a signed version is never changed,
 // and every version after the first needs the reason for it. The outcome
-// decides the obligations, which are recomputed.
+// decides the obligations, which are recomputed; the officer's wizard
+// draft (SaveDraft) is deleted.
 func (s *Service) Determine(ctx context.Context, ref string, d rules.Determination, reason string) (Determination, error) {
 	actor, err := authz.Check(ctx, authz.BreachSign)
 	if err != nil {
@@ -578,6 +579,11 @@ func (s *Service) Determine(ctx context.Context, ref string, d rules.Determinati
 		if _, err := tx.ExecContext(ctx, `UPDATE breach_cases SET outcome = $1, updated_at = $2, version = $3 WHERE id = $4`,
 			c.Outcome, now, c.Version, c.ID); err != nil {
 			return fmt.Errorf("save outcome: %w", err)
+		}
+		// The wizard's draft of the officer who signs is done with.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM breach_determination_drafts WHERE case_id = $1 AND user_id = $2`,
+			c.ID, actor.ID); err != nil {
+			return fmt.Errorf("delete draft: %w", err)
 		}
 		c.Facts.NotificationRequired = notifies(c.Outcome)
 		n, err := s.recompute(ctx, tx, c, now)

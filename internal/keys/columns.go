@@ -155,6 +155,9 @@ var (
 	BreachDeterminationWhy = Column{Table: "breach_determinations", Name: "why", RowID: DeterminationRowID}
 	// BreachDeterminationReason is why a determination's version changes.
 	BreachDeterminationReason = Column{Table: "breach_determinations", Name: "reason", RowID: DeterminationRowID}
+	// BreachDeterminationDraft is the determination wizard's answers so
+	// far (JSON), typed by the officer, before they sign.
+	BreachDeterminationDraft = Column{Table: "breach_determination_drafts", Name: "body", RowID: DraftRowID}
 	// BreachObligationMetReason is the evidence that a notice was made.
 	BreachObligationMetReason = Column{Table: "breach_obligations", Name: "met_reason", RowID: ObligationRowID}
 	// NoticeTemplateSubject and NoticeTemplateBody are a notice
@@ -198,12 +201,14 @@ var (
 	EvidenceCustodyCustodian = Column{Table: "evidence_custody", Name: "custodian", RowID: "id"}
 )
 
-// DeterminationRowID and ObligationRowID name a determination's version
-// and an obligation by their primary keys: "case id/version" and "case
-// id/obligation" (package breach makes the same text in Go).
+// DeterminationRowID, ObligationRowID and DraftRowID name a
+// determination's version, an obligation and an officer's draft by their
+// primary keys: "case id/version", "case id/obligation" and "case id/user
+// id" (package breach makes the same text in Go).
 const (
 	DeterminationRowID = "(case_id || '/' || version)"
 	ObligationRowID    = "(case_id || '/' || obligation)"
+	DraftRowID         = "(case_id || '/' || user_id)"
 )
 
 // Columns returns every sealed column.
@@ -214,7 +219,7 @@ func Columns() []Column {
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,
 		AlertDedupKey, AlertSource, AlertComponent, AlertGroup, AlertClass,
 		NotificationLastError, NotificationStatusLine, MaintenanceReason, ServiceChangeSummary, ServiceChangeSource,
-		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachObligationMetReason, NoticeTemplateSubject,
+		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachDeterminationDraft, BreachObligationMetReason, NoticeTemplateSubject,
 		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
 		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
 		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceCustodyReason, EvidenceCustodyCustodian,

@@ -38,7 +38,7 @@ var notFreeText = []string{
 	"audit_pending.object_id", "audit_pending.request_id", "audit_sequencer.node",
 	"officer_alerts.id", "officer_alerts.incident_id", "officer_alerts.user_id", "pages.id", "pages.incident_id",
 	"pages.policy_id", "pages.service_id", "service_changes.id", "service_changes.service_id", "service_changes.integration_id", "recovery_codes_shown.session_id", "report_case_details.case_id",
-	"report_hhs_filings.case_id", "report_hhs_filings.id", "report_org_profile.id", "report_reminders.case_id",
+	"report_hhs_filings.case_id", "breach_determination_drafts.case_id", "breach_determination_drafts.user_id", "report_hhs_filings.id", "report_org_profile.id", "report_reminders.case_id",
 	"report_signing_keys.id", "rule_firings.incident_id", "rule_firings.rule_id", "rules.id",
 	"schedule_overrides.id", "schedule_overrides.replaces", "schedule_overrides.schedule_id",
 	"schedule_overrides.user_id", "schedules.id", "search_keys.id", "services.escalation_policy_id", "services.id",

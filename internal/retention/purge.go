@@ -303,6 +303,7 @@ func purgeCase(ctx context.Context, tx *sql.Tx, caseID string) (int64, error) {
 		`DELETE FROM breach_individuals WHERE case_id = $1`,
 		`DELETE FROM breach_individual_imports WHERE case_id = $1`,
 		`DELETE FROM breach_determinations WHERE case_id = $1`,
+		`DELETE FROM breach_determination_drafts WHERE case_id = $1`,
 		`DELETE FROM breach_obligations WHERE case_id = $1`,
 		`DELETE FROM legal_holds WHERE scope = 'breach_case' AND incident_id = (SELECT incident_id FROM breach_cases WHERE id = $1)`,
 		`DELETE FROM breach_cases WHERE id = $1`,

@@ -49,7 +49,7 @@ func BenchmarkUIPages(b *testing.B) {
 		client *http.Client
 	}
 	var pages []page
-	for _, p := range privacyOfficerPages(c.number) {
+	for _, p := range privacyOfficerPages(c) {
 		pages = append(pages, page{p, po})
 	}
 	for _, p := range adminPages {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/incident"
@@ -166,6 +167,13 @@ type breachPage struct {
 	MetErrors  map[string]string
 	// Hold is the law-enforcement hold in force now, if any (164.412).
 	Hold *breach.Hold
+	// Steps are the case's workflow, facts to proof, and Next the action
+	// to take first; Signers the names of those who may sign.
+	Steps   []caseStep
+	Next    *nextView
+	Signers []string
+	// Zone is the organisation's time zone the deadlines are counted in.
+	Zone *time.Location
 }
 
 func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
@@ -237,13 +245,24 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 			p.Imported = append(p.Imported, r)
 		}
 	}
-	for _, s := range rules.Standards() {
-		p.Standards = append(p.Standards, choice{s.ID, string(s.Method) + ": " + s.Scope})
-	}
+	p.Standards = standardChoices()
 	for i, f := range rules.Factors() {
 		p.Factors = append(p.Factors, factorView{Index: i, Factor: f, Question: factorQuestions[i]})
 	}
 	p.setCustomerRows(manual)
+	if p.Signers, err = u.Breach.Signers(r.Context()); err != nil {
+		return breachPage{}, err
+	}
+	cnt, err := u.Breach.IndividualCounts(r.Context(), ref)
+	if err != nil {
+		return breachPage{}, err
+	}
+	if len(obs) > 0 {
+		p.Zone = obs[0].Zone
+	}
+	a, _ := authz.ActorFrom(r.Context())
+	p.workflow(cnt.Individuals, u.Clock.Now(), authz.Has(a.Role, authz.BreachSign), authz.Has(a.Role, authz.IncidentWrite),
+		authz.Has(a.Role, authz.ReportRead))
 	return p, nil
 }
 

@@ -198,6 +198,8 @@ var flashes = map[string]flash{
 	"breach_opened":       {"warn", "Breach case opened: until a determination is signed, breach is presumed (164.402(2)) and every notice deadline runs."},
 	"breach_facts":        {"info", "Breach facts saved; the notice obligations were recomputed."},
 	"breach_signed":       {"info", "Determination signed. It can no longer be changed; a new version needs its reason."},
+	"breach_asked":        {"info", "The Privacy Officers were asked to sign. The request is on the incident's timeline."},
+	"breach_asked_nobody": {"warn", "No Privacy Officer has a verified contact method, so nobody was reached. Ask them another way; the attempt is on the incident's timeline."},
 	"breach_met":          {"info", "Notice obligation marked met."},
 	"breach_reopened":     {"info", "Notice obligation reopened: it is owed again."},
 	"hhs_details_saved":   {"info", "HHS report details saved."},
