@@ -250,7 +250,7 @@ func countConfirmedTx(ctx context.Context, q db.Querier, incidentID string) (int
 }
 
 // Subscribers lists incident ref's external subscribers, every state;
-// the read is audited.
+// the read is audited when it shows any.
 func (s *Service) Subscribers(ctx context.Context, ref string) ([]Subscriber, error) {
 	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
 		return nil, err
@@ -288,6 +288,9 @@ func (s *Service) Subscribers(ctx context.Context, ref string) ([]Subscriber, er
 				return err
 			}
 			out[i].Name, out[i].Organisation, out[i].Email = c.Name, c.Organisation, c.Email
+		}
+		if len(out) == 0 {
+			return nil // nothing read
 		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "external_subscription.list", ObjectType: "incident", ObjectID: f.ID,
 			Change: map[string]any{"subscribers": len(out)}})
