@@ -118,7 +118,8 @@ var (
 // Message-ID; a status update accepted while the subscriber is confirmed
 // is in the outbox before anyone sends it and is sent by a new Service on
 // the same database (a restart); an update posted over the PHI check is
-// not queued at all; a 550 fails the email at once.
+// not queued at all; a 550 fails the email at once. A contact subscribed
+// again after unsubscribing confirms only by the new email's link.
 func TestExternalMailRetries(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
@@ -136,6 +137,23 @@ func TestExternalMailRetries(t *testing.T) {
 		}
 		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID); err != nil {
 			t.Fatal(err)
+		}
+		// links returns the tokens of the links in msg's body, in order.
+		links := func(msg string) []string {
+			t.Helper()
+			_, body, _ := strings.Cut(msg, "\r\n\r\n")
+			text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, m := range confirmRE.FindAllStringSubmatch(string(text), -1) {
+				out = append(out, m[1])
+			}
+			if len(out) < 2 {
+				t.Fatalf("no links in:\n%s", text)
+			}
+			return out
 		}
 		deliver := func(svc *stakeholder.Service) int {
 			t.Helper()
@@ -174,16 +192,8 @@ func TestExternalMailRetries(t *testing.T) {
 		if !strings.Contains(kept[0], "List-Unsubscribe-Post: List-Unsubscribe=One-Click") || strings.Contains(kept[0], "Backup tape") {
 			t.Fatalf("the confirmation:\n%s", kept[0])
 		}
-		_, body, _ := strings.Cut(kept[0], "\r\n\r\n")
-		text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := confirmRE.FindAllStringSubmatch(string(text), -1)
-		if len(m) < 2 {
-			t.Fatalf("no links in the confirmation:\n%s", text)
-		}
-		if _, err := e.svc.UseExternalLink(ctx, m[0][1]); err != nil {
+		m := links(kept[0])
+		if _, err := e.svc.UseExternalLink(ctx, m[0]); err != nil {
 			t.Fatal(err)
 		}
 
@@ -221,6 +231,34 @@ func TestExternalMailRetries(t *testing.T) {
 		if err != nil || len(ups) != 3 || ups[0].Emails != (stakeholder.MailCounts{Recipients: 1, Failed: 1}) ||
 			ups[1].Emails != (stakeholder.MailCounts{}) || ups[2].Emails != (stakeholder.MailCounts{Recipients: 1, Sent: 1}) {
 			t.Fatalf("the updates' emails: %+v %v", ups, err)
+		}
+
+		// Subscribed again after unsubscribing, a contact confirms only by
+		// the new email's link.
+		bo, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: "Bo Lin", Organisation: "Mercy Clinic", Email: "bo@mercy.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, bo.ID); err != nil {
+			t.Fatal(err)
+		}
+		deliver(e.svc)
+		_, kept = mail.snapshot()
+		old := links(kept[len(kept)-1])
+		if li, err := e.svc.UseExternalLink(ctx, old[1]); err != nil || li.Purpose != "unsubscribe" {
+			t.Fatalf("unsubscribe: %+v %v", li, err)
+		}
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, bo.ID); err != nil {
+			t.Fatalf("subscribe again: %v", err)
+		}
+		deliver(e.svc)
+		_, kept = mail.snapshot()
+		renewed := links(kept[len(kept)-1])
+		if _, err := e.svc.UseExternalLink(ctx, old[0]); err == nil {
+			t.Fatal("the confirm link of before the unsubscribe still confirms")
+		}
+		if li, err := e.svc.UseExternalLink(ctx, renewed[0]); err != nil || li.Purpose != "confirm" {
+			t.Fatalf("the new confirm link: %+v %v", li, err)
 		}
 	})
 }
