@@ -440,7 +440,8 @@ func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
 			v.Others = append(v.Others, choice{g.ID, g.Name})
 		}
 	}
-	if a, _ := authz.ActorFrom(ctx); !authz.Has(a.Role, authz.IncidentReadPHI) {
+	a, _ := authz.ActorFrom(ctx)
+	if !authz.Has(a.Role, authz.IncidentReadPHI) {
 		return v, nil
 	}
 	v.PHI = true
@@ -459,6 +460,10 @@ func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
 				v.NotDelivered[d.StatusUpdateID] = append(v.NotDelivered[d.StatusUpdateID], d)
 			}
 		}
+	}
+	// The contacts to subscribe (a read audited), only for who may.
+	if !authz.Has(a.Role, authz.IncidentWrite) {
+		return v, nil
 	}
 	cs, err := u.Stakeholders.Contacts(ctx)
 	if err != nil {
