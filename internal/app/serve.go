@@ -174,6 +174,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		ln.Close()
 		return err
 	}
+	if noticeMail != nil {
+		stakeholders.SetMail(stakeholder.MailOptions{Email: noticeMail, BaseURL: cfg.BaseURL(ln.Addr().String()), Organisation: reports.OrgName})
+	}
 	reports.AddProducer(notices.ProofFiles)
 	reports.AddProducer(vault.ProofFiles)
 	workflow.OpenCasesWith(cases)
@@ -313,6 +316,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	// SLAs are measured in minutes: looking ten times less often than for
 	// pages is plenty.
 	pagingDone.Go(func() { every(pagingCtx, 10*cfg.PagingPoll, "sla_check_failed", logger, stakeholders.CheckSLAs) })
+	// Email to external subscribers goes at the pace of pages.
+	pagingDone.Go(func() { every(pagingCtx, cfg.PagingPoll, "external_mail_failed", logger, stakeholders.DeliverExternal) })
 	// Breach notice deadlines are days away: the SLA checks' pace is plenty.
 	pagingDone.Go(func() {
 		every(pagingCtx, 10*cfg.PagingPoll, "breach_reminder_check_failed", logger, reports.CheckReminders)

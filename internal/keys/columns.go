@@ -96,6 +96,9 @@ var (
 	ExternalContactOrganisation = Column{Table: "external_contacts", Name: "organisation", RowID: "id"}
 	ExternalContactTitle        = Column{Table: "external_contacts", Name: "title", RowID: "id"}
 	ExternalContactEmail        = Column{Table: "external_contacts", Name: "email", RowID: "id"}
+	// ExternalMailError is why an email to an external subscriber was not
+	// delivered: the mail server's reply, which may quote the address.
+	ExternalMailError = Column{Table: "external_mail", Name: "error", RowID: "id"}
 	// BreachIndividualRecord is an affected individual's PHI (name,
 	// addresses, email, phone, date of birth, next of kin), as JSON.
 	BreachIndividualRecord = Column{Table: "breach_individuals", Name: "record", RowID: "id"}
@@ -223,7 +226,8 @@ func Columns() []Column {
 		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
 		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
 		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceCustodyReason, EvidenceCustodyCustodian,
-		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail}
+		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail,
+		ExternalMailError}
 }
 
 // registered reports whether table.column is one of Columns.

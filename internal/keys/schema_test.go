@@ -44,6 +44,10 @@ var notFreeText = []string{
 	"schedule_overrides.user_id", "schedules.id", "search_keys.id", "services.escalation_policy_id", "services.id",
 	"sessions.id", "sessions.user_id", "setup_tokens.id", "sla_events.incident_id", "stakeholder_groups.id",
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id", "external_contacts.party_id",
+	"external_subscriptions.id", "external_subscriptions.incident_id", "external_subscriptions.contact_id",
+	"external_links.subscription_id", "external_mail.id", "external_mail.subscription_id", "external_mail.status_update_id",
+	// the Message-ID Ward makes for an email (an id at the sender's domain)
+	"external_mail.message_id",
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
 	"retention_tombstones.run_id", "retention_tombstones.label",
 	"evidence_items.id", "evidence_items.incident_id", "evidence_chunks.item_id", "evidence_custody.id", "evidence_custody.item_id",
@@ -71,7 +75,8 @@ var notFreeText = []string{
 	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
 	"webauthn_ceremonies.kind", "login_throttle.scope", "counters.name", "schema_migrations.name",
 	"sessions.end_reason", "legal_holds.scope", "retention_tombstones.record_type",
-	"evidence_items.status", "evidence_items.integrity", "evidence_custody.action",
+	"evidence_items.status", "evidence_items.integrity", "evidence_custody.action", "external_subscriptions.status", "external_links.purpose",
+	"external_mail.kind", "external_mail.status",
 	// a media type Ward checked (type/subtype, no parameters)
 	"evidence_items.content_type",
 
@@ -82,7 +87,7 @@ var notFreeText = []string{
 	"contact_methods.verify_hash", "incident_title_tokens.token", "integration_keys.key_hash", "keysets.keyset",
 	"notice_files.sha256", "report_signing_keys.public_key", "alerts.dedup_hash", "alert_groups.group_hash", "sessions.token_hash", "setup_tokens.hash",
 	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
-	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256",
+	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256", "external_links.token_hash",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
@@ -100,7 +105,7 @@ var notFreeText = []string{
 	"pages.acknowledged_by", "pages.resolved_by", "report_case_details.updated_by", "report_hhs_filings.filed_by",
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by", "external_contacts.created_by",
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
-	"evidence_items.uploaded_by", "evidence_custody.actor",
+	"evidence_items.uploaded_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",
 

@@ -196,8 +196,9 @@ func (e *Email) compose(to *mail.Address, m Message) (string, []byte, error) {
 }
 
 // composeText builds the RFC 5322 message of a plain-text subject and
-// text; notificationID, when set, goes in HeaderNotificationID.
-func (e *Email) composeText(to *mail.Address, msgID, notificationID, subject, text string) ([]byte, error) {
+// text; notificationID, when set, goes in HeaderNotificationID, and extra
+// are more headers, name then value.
+func (e *Email) composeText(to *mail.Address, msgID, notificationID, subject, text string, extra ...string) ([]byte, error) {
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	header("From", e.from.String())
@@ -207,6 +208,9 @@ func (e *Email) composeText(to *mail.Address, msgID, notificationID, subject, te
 	header("Message-ID", msgID)
 	if notificationID != "" {
 		header(HeaderNotificationID, notificationID)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		header(extra[i], extra[i+1])
 	}
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=utf-8")

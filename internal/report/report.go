@@ -226,6 +226,13 @@ func (s *Service) Org(ctx context.Context) (OrgProfile, error) {
 	return s.org(ctx, s.db.R)
 }
 
+// OrgName returns the organisation's name from its profile ("" until an
+// admin fills it), for Ward's own messages; it needs no permission.
+func (s *Service) OrgName(ctx context.Context) (string, error) {
+	p, err := s.org(ctx, s.db.R)
+	return p.Name, err
+}
+
 func (s *Service) org(ctx context.Context, q db.Querier) (OrgProfile, error) {
 	var body, by string
 	var at time.Time

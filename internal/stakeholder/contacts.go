@@ -256,12 +256,20 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 	return c, nil
 }
 
-// DeleteContact removes external contact id.
+// DeleteContact removes external contact id, unless it was ever
+// subscribed to an incident (its emails are the proof of who was told).
 func (s *Service) DeleteContact(ctx context.Context, id string) error {
 	if _, err := authz.Check(ctx, authz.StakeholderWrite); err != nil {
 		return err
 	}
 	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		var subscribed bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM external_subscriptions WHERE contact_id = $1)`, id).Scan(&subscribed); err != nil {
+			return fmt.Errorf("read subscriptions: %w", err)
+		}
+		if subscribed {
+			return apperr.New(apperr.Conflict, "the contact has been subscribed to incidents, and what they were sent is kept as proof: it cannot be removed")
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM external_contacts WHERE id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("delete external contact: %w", err)

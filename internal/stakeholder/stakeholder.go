@@ -5,9 +5,11 @@
 // targets per severity with the checker that warns, reminds the incident
 // commander when an update is overdue and escalates a missed target.
 //
-// Messages carry the incident number, severity and a fixed status line
-// ("new status update"); the update's text stays in Ward, where
-// stakeholders read it after signing in.
+// Messages to Ward users carry the incident number, severity and a fixed
+// status line ("new status update"); the update's text stays in Ward,
+// where stakeholders read it after signing in. External subscribers
+// (external.go), who have no sign-in, are emailed the text of an update
+// that passed the PHI check, and nothing else of the incident.
 package stakeholder
 
 import (
@@ -47,6 +49,8 @@ type Service struct {
 	incidents *incident.Service
 	pager     *paging.Pager
 	log       *slog.Logger
+	// mail sends email to external subscribers (SetMail); none until set.
+	mail MailOptions
 }
 
 // New returns a Service that messages people through pager.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,6 +176,9 @@ type Update struct {
 	PHIChecked bool
 	// Notified is how many messages announced it.
 	Notified int
+	// Emails is what became of its emails to the incident's confirmed
+	// external subscribers (none for an update not PHI-checked).
+	Emails MailCounts
 }
 
 // UpdateInput is a status update to post.
@@ -241,7 +245,18 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 		if u.Notified, err = s.pager.NotifyTx(ctx, tx, paging.KindStatusUpdate, f.ID, "new status update", users); err != nil {
 			return err
 		}
-		change := map[string]any{"status_update_id": u.ID, "groups": names, "messages": u.Notified}
+		// The text goes by email to the confirmed external subscribers
+		// only when it passed the PHI check.
+		withheld := 0
+		if u.PHIChecked {
+			if u.Emails.Recipients, err = queueUpdateTx(ctx, tx, f.ID, u.ID, now); err != nil {
+				return err
+			}
+			u.Emails.Queued = u.Emails.Recipients
+		} else if withheld, err = countConfirmedTx(ctx, tx, f.ID); err != nil {
+			return err
+		}
+		change := map[string]any{"status_update_id": u.ID, "groups": names, "messages": u.Notified, "external_emails": u.Emails.Recipients}
 		if !u.PHIChecked {
 			change["phi_override"], change["phi_patterns"] = true, kinds
 		}
@@ -255,6 +270,12 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 		}
 		if !u.PHIChecked {
 			note += ", over the PHI check (" + strings.Join(kinds, ", ") + ")"
+		}
+		if u.Emails.Recipients > 0 {
+			note += "; emailed to " + plural(u.Emails.Recipients, "external subscriber", "external subscribers")
+		}
+		if withheld > 0 {
+			note += "; not emailed to the " + plural(withheld, "external subscriber", "external subscribers") + ", as it is not PHI-checked"
 		}
 		return s.incidents.RecordTx(ctx, tx, f.ID, incident.EventStatusUpdate, note+".")
 	})
@@ -270,6 +291,10 @@ func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
 		return nil, err
 	}
 	f, err := visible(ctx, s.db.R, ref, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	counts, err := mailCounts(ctx, s.db.R, f.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +315,16 @@ func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
 		if err != nil {
 			return nil, err
 		}
-		u.Body, u.PostedAt = string(body), u.PostedAt.UTC()
+		u.Body, u.PostedAt, u.Emails = string(body), u.PostedAt.UTC(), counts[u.ID]
 		out = append(out, u)
 	}
 	return out, rows.Err()
+}
+
+// plural is n with the noun that fits it: "1 subscriber", "2 subscribers".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

@@ -112,7 +112,7 @@ func Handler(d Deps) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Evidence: d.Evidence, Checkpoints: d.Checkpoints, Audit: d.Audit, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
-	links.Register(mux, links.Deps{Pager: d.Pager, Log: d.Log})
+	links.Register(mux, links.Deps{Pager: d.Pager, Stakeholders: d.Stakeholders, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,
 		TwilioAuthToken: d.TwilioAuthToken, PublicURL: d.PublicURL})
 	d.UI.Register(mux)

@@ -311,6 +311,11 @@ func apiOps(t *testing.T) []apiOp {
 					"address": map[string]any{"street": "1 Main St", "city": "Springfield", "state": "CA", "zip": "90000"},
 					"contact": map[string]any{"name": "Pat Privacy", "title": "Privacy Officer", "phone": "555-0100", "email": "privacy@acme.example"}}
 			}, plain: org},
+		// After the organisation's name, which the confirmation email gives.
+		{op: "POST /api/v1/incidents/{id}/external-subscribers", want: 201,
+			url:   func(s *apiSeeds) string { return inc(s) + "/external-subscribers" },
+			body:  func(s *apiSeeds) map[string]any { return map[string]any{"contact_id": s.extContact} },
+			plain: map[string]string{"contact_id": isRef}},
 		{op: "POST /api/v1/incidents/{id}/breach-case/legal-hold", want: 201, url: func(s *apiSeeds) string { return bc(s) + "/legal-hold" }, body: none},
 		{op: "POST /api/v1/incidents/{id}/breach-case/legal-hold/release", want: 200, url: func(s *apiSeeds) string { return bc(s) + "/legal-hold/release" }, body: none},
 		{op: "PUT /api/v1/incidents/{id}/breach-case/facts", want: 200, url: func(s *apiSeeds) string { return bc(s) + "/facts" },

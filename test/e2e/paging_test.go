@@ -43,6 +43,20 @@ type mailbox struct {
 	// rcptErr, when set before Ward sends, is the answer to every
 	// recipient: a server that refuses them.
 	rcptErr error
+	// refused are addresses the server refuses (550) while they are in
+	// it; set under mu.
+	refused map[string]error
+}
+
+// refuse makes the server refuse the address to with err, or accept it
+// again when err is nil.
+func (m *mailbox) refuse(to string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refused == nil {
+		m.refused = map[string]error{}
+	}
+	m.refused[to] = err
 }
 
 func (m *mailbox) all() []string {
@@ -57,9 +71,16 @@ type mailSession struct {
 }
 
 func (s *mailSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSession) Rcpt(string, *smtp.RcptOptions) error { return s.m.rcptErr }
-func (s *mailSession) Reset()                               {}
-func (s *mailSession) Logout() error                        { return nil }
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if err := s.m.refused[to]; err != nil {
+		return err
+	}
+	return s.m.rcptErr
+}
+func (s *mailSession) Reset()        {}
+func (s *mailSession) Logout() error { return nil }
 func (s *mailSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {

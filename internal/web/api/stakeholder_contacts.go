@@ -97,3 +97,85 @@ func (h handler) registerStakeholderContacts(api huma.API) {
 			return &struct{}{}, nil
 		})
 }
+
+// ExternalSubscriber is an external contact's subscription to an incident.
+type ExternalSubscriber struct {
+	ID             string     `json:"id"`
+	ContactID      string     `json:"contact_id"`
+	Name           string     `json:"name"`
+	Organisation   string     `json:"organisation"`
+	Email          string     `json:"email"`
+	Status         string     `json:"status" enum:"pending,confirmed,unsubscribed" doc:"pending: asked by email to confirm, receives nothing else; confirmed: receives the status updates; unsubscribed: stopped them by the link in an email."`
+	SubscribedBy   string     `json:"subscribed_by"`
+	SubscribedAt   time.Time  `json:"subscribed_at"`
+	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`
+	UnsubscribedAt *time.Time `json:"unsubscribed_at,omitempty"`
+}
+
+func subscriberOut(s stakeholder.Subscriber) ExternalSubscriber {
+	return ExternalSubscriber{ID: s.ID, ContactID: s.ContactID, Name: s.Name, Organisation: s.Organisation, Email: s.Email, Status: s.Status,
+		SubscribedBy: s.SubscribedBy, SubscribedAt: s.SubscribedAt, ConfirmedAt: s.ConfirmedAt, UnsubscribedAt: s.UnsubscribedAt}
+}
+
+// ExternalDelivery is one email to an external subscriber.
+type ExternalDelivery struct {
+	ID             string     `json:"id"`
+	Kind           string     `json:"kind" enum:"confirm,update" doc:"confirm: the email asking to confirm; update: a status update."`
+	StatusUpdateID string     `json:"status_update_id,omitempty"`
+	SubscriptionID string     `json:"subscription_id"`
+	ContactName    string     `json:"contact_name"`
+	Organisation   string     `json:"organisation"`
+	Status         string     `json:"status" enum:"queued,sent,failed,cancelled" doc:"cancelled: not sent, as the subscriber unsubscribed first."`
+	Attempts       int        `json:"attempts"`
+	Error          string     `json:"error,omitempty" doc:"The mail server's reply to the last failed attempt."`
+	MessageID      string     `json:"message_id" doc:"The email's Message-ID without its domain, the same on every attempt."`
+	CreatedAt      time.Time  `json:"created_at"`
+	SentAt         *time.Time `json:"sent_at,omitempty"`
+}
+
+func (h handler) registerExternalSubscribers(api huma.API) {
+	const tag = "stakeholders"
+	huma.Register(api, tagged(op("list-external-subscribers", http.MethodGet, "/incidents/{id}/external-subscribers",
+		"The external contacts subscribed to an incident, in every state (audited)", http.StatusOK, authz.IncidentReadPHI), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body []ExternalSubscriber }, error) {
+			ss, err := h.Stakeholders.Subscribers(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []ExternalSubscriber }{Body: make([]ExternalSubscriber, len(ss))}
+			for i, s := range ss {
+				out.Body[i] = subscriberOut(s)
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("subscribe-external-contact", http.MethodPost, "/incidents/{id}/external-subscribers",
+		"Subscribe an external contact to an incident: they are emailed a link to confirm, and hear nothing else until they do (also needs incident:read_phi)",
+		http.StatusCreated, authz.IncidentWrite), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body struct {
+				ContactID string `json:"contact_id" minLength:"1" maxLength:"100" doc:"The external contact's id."`
+			}
+		}) (*struct{ Body ExternalSubscriber }, error) {
+			s, err := h.Stakeholders.SubscribeContact(ctx, in.ID, in.Body.ContactID)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body ExternalSubscriber }{subscriberOut(s)}, nil
+		})
+	huma.Register(api, tagged(op("list-external-deliveries", http.MethodGet, "/incidents/{id}/external-deliveries",
+		"Every email to an incident's external subscribers, newest first, with the errors (audited)", http.StatusOK, authz.IncidentReadPHI), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body []ExternalDelivery }, error) {
+			ds, err := h.Stakeholders.Deliveries(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []ExternalDelivery }{Body: make([]ExternalDelivery, len(ds))}
+			for i, d := range ds {
+				out.Body[i] = ExternalDelivery{ID: d.ID, Kind: d.Kind, StatusUpdateID: d.StatusUpdateID, SubscriptionID: d.SubscriptionID,
+					ContactName: d.ContactName, Organisation: d.Organisation, Status: d.Status, Attempts: d.Attempts, Error: d.Error,
+					MessageID: d.MessageID, CreatedAt: d.CreatedAt, SentAt: d.SentAt}
+			}
+			return out, nil
+		})
+}

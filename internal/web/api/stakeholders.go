@@ -63,12 +63,26 @@ func (b groupBody) input() stakeholder.GroupInput {
 
 // StatusUpdate is a status update for stakeholders.
 type StatusUpdate struct {
-	ID         string    `json:"id"`
-	Body       string    `json:"body"`
-	PostedBy   string    `json:"posted_by"`
-	PostedAt   time.Time `json:"posted_at"`
-	PHIChecked bool      `json:"phi_checked" doc:"The text passed the PHI check; false when the Privacy Officer posted it over the check, or it predates the check."`
-	Notified   int       `json:"notified,omitempty" doc:"Messages that announced it (on posting only)."`
+	ID         string       `json:"id"`
+	Body       string       `json:"body"`
+	PostedBy   string       `json:"posted_by"`
+	PostedAt   time.Time    `json:"posted_at"`
+	PHIChecked bool         `json:"phi_checked" doc:"The text passed the PHI check; false when the Privacy Officer posted it over the check, or it predates the check."`
+	Notified   int          `json:"notified,omitempty" doc:"Messages that announced it (on posting only)."`
+	Emails     UpdateEmails `json:"emails" doc:"What became of its emails to the incident's confirmed external subscribers; none for an update not PHI-checked, whose text is never emailed."`
+}
+
+// UpdateEmails counts a status update's emails to external subscribers.
+type UpdateEmails struct {
+	Recipients int `json:"recipients" doc:"Confirmed subscribers it was queued for."`
+	Sent       int `json:"sent" doc:"Accepted by the mail server."`
+	Failed     int `json:"failed" doc:"Refused, or out of attempts; see the incident's external deliveries."`
+	Queued     int `json:"queued" doc:"Not sent yet, or to be tried again."`
+}
+
+func statusUpdateOut(u stakeholder.Update) StatusUpdate {
+	return StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt, PHIChecked: u.PHIChecked, Notified: u.Notified,
+		Emails: UpdateEmails{Recipients: u.Emails.Recipients, Sent: u.Emails.Sent, Failed: u.Emails.Failed, Queued: u.Emails.Queued}}
 }
 
 // SLAPolicy is the SLA of one severity, in minutes (0: no target).
@@ -186,12 +200,12 @@ func (h handler) registerStakeholders(api huma.API) {
 			}
 			out := &struct{ Body []StatusUpdate }{Body: make([]StatusUpdate, len(us))}
 			for i, u := range us {
-				out.Body[i] = StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt, PHIChecked: u.PHIChecked}
+				out.Body[i] = statusUpdateOut(u)
 			}
 			return out, nil
 		})
 	huma.Register(api, tagged(op("post-status-update", http.MethodPost, "/incidents/{id}/status-updates",
-		"Post a status update; every subscribed stakeholder is told it is there", http.StatusCreated, authz.IncidentWrite), tag),
+		"Post a status update; every subscribed stakeholder is told it is there, and a PHI-checked text is emailed to the confirmed external subscribers", http.StatusCreated, authz.IncidentWrite), tag),
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
@@ -203,8 +217,7 @@ func (h handler) registerStakeholders(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &struct{ Body StatusUpdate }{StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt,
-				PHIChecked: u.PHIChecked, Notified: u.Notified}}, nil
+			return &struct{ Body StatusUpdate }{statusUpdateOut(u)}, nil
 		})
 	huma.Register(api, tagged(op("list-sla-policies", http.MethodGet, "/sla-policies", "The SLA policy of every severity",
 		http.StatusOK, authz.IncidentRead), tag),

@@ -1,7 +1,10 @@
 // Package links serves the acknowledge and resolve links that pages carry:
 // GET /a/{token} shows what the link will do and asks to confirm (so that
 // a mail scanner that follows links changes nothing), POST /a/{token}
-// does it, once, as the person the link was sent to.
+// does it, once, as the person the link was sent to. Likewise the links
+// of email to external subscribers: GET /s/{token} shows, POST /s/{token}
+// confirms a subscription or unsubscribes (also the RFC 8058 one-click
+// POST a mail client sends), without a sign-in.
 package links
 
 import (
@@ -13,12 +16,14 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/stakeholder"
 )
 
 // Deps are what the link pages need.
 type Deps struct {
-	Pager *paging.Pager
-	Log   *slog.Logger
+	Pager        *paging.Pager
+	Stakeholders *stakeholder.Service
+	Log          *slog.Logger
 }
 
 // Register adds the link pages to mux.
@@ -26,6 +31,8 @@ func Register(mux *http.ServeMux, d Deps) {
 	h := handler{d}
 	mux.HandleFunc("GET /a/{token}", h.show)
 	mux.HandleFunc("POST /a/{token}", h.use)
+	mux.HandleFunc("GET /s/{token}", h.showExternal)
+	mux.HandleFunc("POST /s/{token}", h.useExternal)
 }
 
 type handler struct{ Deps }
@@ -35,12 +42,15 @@ var page = template.Must(template.New("link").Parse(`<!doctype html>
 <title>Ward: {{.Title}}</title><link rel="stylesheet" href="/static/app.css"></head>
 <body><main class="narrow"><h1>{{.Title}}</h1><p>{{.Text}}</p>
 {{if .Confirm}}<form method="post"><button type="submit">{{.Confirm}}</button></form>{{end}}
-{{if .Incident}}<p><a href="/incidents/{{.Incident}}">Open {{.Incident}} in Ward</a> (sign-in required)</p>{{end}}
+{{if .Incident}}{{if not .External}}<p><a href="/incidents/{{.Incident}}">Open {{.Incident}} in Ward</a> (sign-in required)</p>{{end}}{{end}}
 </main></body></html>
 `))
 
 type view struct {
 	Title, Text, Confirm, Incident string
+	// External says the page is for a person outside Ward, who has no
+	// sign-in to follow a link with.
+	External bool
 }
 
 func (h handler) render(w http.ResponseWriter, status int, v view) {
@@ -74,6 +84,46 @@ func (h handler) use(w http.ResponseWriter, r *http.Request) {
 	done := map[string]string{"acknowledge": "acknowledged", "resolve": "resolved"}[li.Action]
 	h.render(w, http.StatusOK, view{Title: li.Incident + " " + done, Text: "The page was " + done + " as " + li.Username + ".",
 		Incident: li.Incident})
+}
+
+// showExternal is GET /s/{token}.
+func (h handler) showExternal(w http.ResponseWriter, r *http.Request) {
+	li, err := h.Stakeholders.PeekExternalLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := view{Incident: li.Incident, External: true}
+	switch {
+	case li.Purpose == "confirm" && li.Done:
+		v.Title, v.Text = "Already confirmed", "You receive the status updates of "+li.Incident+" by email."
+	case li.Purpose == "confirm":
+		v.Title, v.Text, v.Confirm = "Confirm status updates on "+li.Incident,
+			"Confirm that you want the status updates of incident "+li.Incident+" by email. This link works once.", "Confirm"
+	case li.Done:
+		v.Title, v.Text = "Unsubscribed", "You receive no more status updates of "+li.Incident+"."
+	default:
+		v.Title, v.Text, v.Confirm = "Unsubscribe from "+li.Incident,
+			"Stop the status updates of incident "+li.Incident+" by email.", "Unsubscribe"
+	}
+	h.render(w, http.StatusOK, v)
+}
+
+// useExternal is POST /s/{token}: the form's button, or a mail client's
+// one-click unsubscribe (RFC 8058).
+func (h handler) useExternal(w http.ResponseWriter, r *http.Request) {
+	li, err := h.Stakeholders.UseExternalLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := view{Incident: li.Incident, External: true}
+	if li.Purpose == "confirm" {
+		v.Title, v.Text = "Confirmed", "You will receive the status updates of "+li.Incident+" by email. Each one has a link to stop them."
+	} else {
+		v.Title, v.Text = "Unsubscribed", "You receive no more status updates of "+li.Incident+"."
+	}
+	h.render(w, http.StatusOK, v)
 }
 
 func (h handler) fail(w http.ResponseWriter, r *http.Request, err error) {

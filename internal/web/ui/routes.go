@@ -76,6 +76,7 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},
 		{Method: "POST", Pattern: "/incidents/{id}/stakeholders", Perm: authz.IncidentWrite, handler: u.stakeholderSubscribe},
+		{Method: "POST", Pattern: "/incidents/{id}/external-subscribers", Perm: authz.IncidentWrite, handler: u.externalSubscribe},
 		{Method: "POST", Pattern: "/incidents/{id}/breach/open", Perm: authz.BreachWrite, handler: u.breachOpen},
 		{Method: "GET", Pattern: "/incidents/{id}/breach", Perm: authz.IncidentRead, handler: u.breachShow},
 		{Method: "POST", Pattern: "/incidents/{id}/breach/facts", Perm: authz.BreachWrite, handler: u.breachFacts},

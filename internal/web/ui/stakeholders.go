@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
 
@@ -401,6 +402,14 @@ type stakeView struct {
 	Groups  []stakeholder.Group  // subscribed
 	// Others are the groups that may still be subscribed by hand.
 	Others []choice
+	// PHI says the reader may see the external subscribers (their names
+	// are PHI-class); the three below are read only then.
+	PHI         bool
+	Subscribers []stakeholder.Subscriber
+	// Contacts are the external contacts that may still be subscribed.
+	Contacts []choice
+	// NotDelivered are the failed emails of each status update, by id.
+	NotDelivered map[string][]stakeholder.Delivery
 }
 
 // stakeOf reads incident ref's stakeholders and SLA section.
@@ -431,6 +440,42 @@ func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
 			v.Others = append(v.Others, choice{g.ID, g.Name})
 		}
 	}
+	a, _ := authz.ActorFrom(ctx)
+	if !authz.Has(a.Role, authz.IncidentReadPHI) {
+		return v, nil
+	}
+	v.PHI = true
+	if v.Subscribers, err = u.Stakeholders.Subscribers(ctx, ref); err != nil {
+		return nil, err
+	}
+	// The failures by name, read (and audited) only when there are any.
+	if slices.ContainsFunc(v.Updates, func(up stakeholder.Update) bool { return up.Emails.Failed > 0 }) {
+		ds, err := u.Stakeholders.Deliveries(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		v.NotDelivered = map[string][]stakeholder.Delivery{}
+		for _, d := range ds {
+			if d.Kind == stakeholder.MailKindUpdate && d.Status == stakeholder.MailFailed {
+				v.NotDelivered[d.StatusUpdateID] = append(v.NotDelivered[d.StatusUpdateID], d)
+			}
+		}
+	}
+	// The contacts to subscribe (a read audited), only for who may.
+	if !authz.Has(a.Role, authz.IncidentWrite) {
+		return v, nil
+	}
+	cs, err := u.Stakeholders.Contacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if !slices.ContainsFunc(v.Subscribers, func(s stakeholder.Subscriber) bool {
+			return s.ContactID == c.ID && s.Status != stakeholder.SubscriptionUnsubscribed
+		}) {
+			v.Contacts = append(v.Contacts, choice{c.ID, c.Name + ", " + c.Organisation})
+		}
+	}
 	return v, nil
 }
 
@@ -459,6 +504,15 @@ func (u *UI) stakeholderSubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=subscribed#stakeholders")
+}
+
+func (u *UI) externalSubscribe(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "contact_id")
+	if _, err := u.Stakeholders.SubscribeContact(r.Context(), r.PathValue("id"), form["contact_id"]); err != nil {
+		u.showWithErrors(w, r, err, form)
+		return
+	}
+	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=external_subscribed#stakeholders")
 }
 
 // ---- external contacts ----

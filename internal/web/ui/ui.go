@@ -194,6 +194,7 @@ var flashes = map[string]flash{
 	"sla_saved":           {"info", "SLA policy saved: every incident of that severity, open ones included, is measured against it."},
 	"update_posted":       {"info", "Status update posted. Subscribed stakeholders were told there is news; the text stays in Ward."},
 	"subscribed":          {"info", "Stakeholder group subscribed."},
+	"external_subscribed": {"info", "External contact subscribed: they are emailed a link to confirm, and receive the updates once they do."},
 	"workflow_created":    {"info", "Rule created. Enabled, it acts on each incident the first time the incident matches it."},
 	"breach_opened":       {"warn", "Breach case opened: until a determination is signed, breach is presumed (164.402(2)) and every notice deadline runs."},
 	"breach_facts":        {"info", "Breach facts saved; the notice obligations were recomputed."},
