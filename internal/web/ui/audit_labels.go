@@ -44,6 +44,8 @@ var actionLabels = map[string]string{
 	"evidence.custody":                      "Recorded an evidence custody event",
 	"evidence.download":                     "Downloaded evidence",
 	"evidence.integrity_failed":             "Found evidence altered or damaged",
+	"evidence.legal_hold":                   "Placed a legal hold on evidence",
+	"evidence.legal_hold_release":           "Released a legal hold on evidence",
 	"evidence.phi_read":                     "Viewed evidence details",
 	"evidence.verify":                       "Verified evidence integrity",
 	"heartbeat.missed":                      "Noticed a missed heartbeat",
