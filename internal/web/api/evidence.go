@@ -237,6 +237,34 @@ func (h handler) registerEvidence(api huma.API) {
 		}}, nil
 	})
 
+	ex := tagged(op("export-evidence", http.MethodGet, base+"/export",
+		"Download the incident's evidence export for an examiner: a signed zip archive that `ward proof verify` checks offline "+
+			"(each item's copy is a custody event, copied; audited)", http.StatusOK, authz.EvidenceRead), tag)
+	ex.Description = "The archive holds, for each item, `evidence/<id>/content` (decrypted; absent once destroyed), " +
+		"`evidence/<id>/item.json` (its metadata and SHA-256) and `evidence/<id>/custody.json` (its whole chain of custody), " +
+		"then `manifest.json` (each file's SHA-256 and size, format ward-evidence-export/1) and `manifest.sig` (Ed25519, " +
+		"the key of the proof bundles). An item that fails its integrity check cuts the connection, so the archive is " +
+		"incomplete and fails verification. 404 for an incident with no evidence."
+	ex.Responses = map[string]*huma.Response{"200": {Description: "The archive", Content: map[string]*huma.MediaType{
+		"application/zip": {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}
+	huma.Register(api, ex, func(ctx context.Context, in *idPath) (*huma.StreamResponse, error) {
+		x, err := h.Evidence.PrepareExport(ctx, in.ID)
+		if err != nil {
+			return nil, h.fail(ctx, "path", err)
+		}
+		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			liftDeadlines(hctx)
+			hctx.SetHeader("Content-Type", "application/zip")
+			hctx.SetHeader("Content-Disposition", `attachment; filename="evidence-`+x.Incident()+`.zip"`)
+			hctx.SetHeader("Cache-Control", "no-store")
+			hctx.SetHeader("X-Content-Type-Options", "nosniff")
+			if _, err := x.WriteArchive(hctx.BodyWriter()); err != nil {
+				h.Log.ErrorContext(ctx, "evidence_export_cut", "request_id", authz.RequestFrom(ctx).ID)
+				panic(http.ErrAbortHandler) // an incomplete archive must not pass for a whole one
+			}
+		}}, nil
+	})
+
 	huma.Register(api, tagged(op("record-evidence-custody", http.MethodPost, base+"/{item_id}/custody",
 		"Record a custody event: a transfer (naming the new custodian), a copy, a return, a release or the destruction (audited; entries are never changed or removed)",
 		http.StatusCreated, authz.EvidenceWrite), tag), func(ctx context.Context, in *struct {

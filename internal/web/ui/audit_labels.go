@@ -43,6 +43,7 @@ var actionLabels = map[string]string{
 	"evidence.add":                          "Added evidence",
 	"evidence.custody":                      "Recorded an evidence custody event",
 	"evidence.download":                     "Downloaded evidence",
+	"evidence.export":                       "Exported evidence for an examiner",
 	"evidence.integrity_failed":             "Found evidence altered or damaged",
 	"evidence.legal_hold":                   "Placed a legal hold on evidence",
 	"evidence.legal_hold_release":           "Released a legal hold on evidence",
