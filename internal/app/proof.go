@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -11,34 +10,41 @@ import (
 )
 
 func proofCmd(env Env) *cobra.Command {
-	p := &cobra.Command{Use: "proof", Short: "Work with breach proof bundles"}
+	p := &cobra.Command{Use: "proof", Short: "Work with breach proof bundles and evidence exports"}
 	p.AddCommand(&cobra.Command{
-		Use:   "verify FILE",
-		Short: "Check a proof bundle offline: its signature and every file's SHA-256; exit 1 and name each problem if it fails",
-		Args:  cobra.ExactArgs(1),
+		Use: "verify FILE",
+		Short: "Check a proof bundle or an evidence export offline: its signature and every file's SHA-256; exit 1 and name " +
+			"each problem if it fails",
+		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
 				return &exitError{ExitUsage, err}
 			}
 			defer f.Close()
-			archive, err := io.ReadAll(io.LimitReader(f, report.MaxBundle+1))
+			st, err := f.Stat()
 			if err != nil {
 				return err
 			}
-			if len(archive) > report.MaxBundle {
-				return &exitError{ExitFailure, fmt.Errorf("%s is larger than %d bytes", args[0], report.MaxBundle)}
+			v := report.VerifyArchive(f, st.Size())
+			what := "proof bundle"
+			if v.Format == report.ExportFormat {
+				what = "evidence export"
 			}
-			v := report.VerifyBundle(archive)
 			if !v.Valid {
-				fmt.Fprintf(env.Stdout, "proof bundle INVALID: %d problems\n", len(v.Problems))
+				fmt.Fprintf(env.Stdout, "%s INVALID: %d problems\n", what, len(v.Problems))
 				for _, p := range v.Problems {
 					fmt.Fprintln(env.Stdout, "  "+p)
 				}
-				return &exitError{ExitFailure, fmt.Errorf("proof bundle %s does not verify", args[0])}
+				return &exitError{ExitFailure, fmt.Errorf("%s %s does not verify", what, args[0])}
 			}
-			fmt.Fprintf(env.Stdout, "proof bundle valid: %s, case %s, %d files, generated %s, signed by key %s\n", v.IncidentNumber, v.CaseID,
-				v.Files, v.GeneratedAt, v.KeyID)
+			if v.Format == report.ExportFormat {
+				fmt.Fprintf(env.Stdout, "evidence export valid: %s, %d files, generated %s, signed by key %s\n", v.IncidentNumber,
+					v.Files, v.GeneratedAt, v.KeyID)
+			} else {
+				fmt.Fprintf(env.Stdout, "proof bundle valid: %s, case %s, %d files, generated %s, signed by key %s\n", v.IncidentNumber,
+					v.CaseID, v.Files, v.GeneratedAt, v.KeyID)
+			}
 			fmt.Fprintln(env.Stdout, "compare the key id with GET /api/v1/breach-reports/signing-keys of the Ward that made it")
 			return nil
 		},

@@ -53,8 +53,8 @@ type CustodyInput struct {
 // RecordCustody appends a custody event to item id of incident ref, with
 // its audit entry in the same transaction. A transfer or release names the
 // new custodian. Destroying an item removes its content (its record, hash
-// and chain of custody stay) and is refused while the incident is on
-// legal hold. Nothing is recorded after destruction.
+// and chain of custody stay) and is refused while the item or its incident
+// is on legal hold. Nothing is recorded after destruction.
 func (s *Service) RecordCustody(ctx context.Context, ref, id string, in CustodyInput) (CustodyEntry, error) {
 	actor, err := authz.Check(ctx, authz.EvidenceWrite)
 	if err != nil {
@@ -77,6 +77,9 @@ func (s *Service) RecordCustody(ctx context.Context, ref, id string, in CustodyI
 	now := s.clock.Now().UTC()
 	var e CustodyEntry
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := lockItem(ctx, tx, id); err != nil {
+			return err
+		}
 		it, err := readItem(ctx, tx, inc.ID, id)
 		if err != nil {
 			return err
@@ -86,6 +89,9 @@ func (s *Service) RecordCustody(ctx context.Context, ref, id string, in CustodyI
 			return apperr.New(apperr.NotFound, "no such evidence item on this incident")
 		case StatusDestroyed:
 			return apperr.New(apperr.Conflict, "this evidence item was destroyed; nothing more can be recorded")
+		}
+		if in.Action == Destroyed && it.HeldAt != nil {
+			return heldError(it, inc.Number)
 		}
 		if in.Action == Destroyed {
 			var held int

@@ -91,6 +91,10 @@ const (
 	Returned    Action = "returned"
 	Released    Action = "released"
 	Destroyed   Action = "destroyed"
+	// HoldPlaced and HoldReleased record a legal hold on the item placed
+	// and released (PlaceHold, ReleaseHold).
+	HoldPlaced   Action = "legal_hold_placed"
+	HoldReleased Action = "legal_hold_released"
 )
 
 // RecordedActions are the actions people record by hand.
@@ -118,6 +122,11 @@ type Item struct {
 	Integrity      Integrity
 	VerifiedAt     *time.Time
 	CheckedAt      *time.Time
+	// HeldAt is when the legal hold in force on the item was placed, by
+	// HeldBy, for HoldReason; nil while it is not held.
+	HeldAt     *time.Time
+	HeldBy     string
+	HoldReason string
 }
 
 // CustodyEntry is one event of an item's chain of custody.
@@ -206,17 +215,17 @@ func checkText(field, v string, required bool, max int) (string, error) {
 
 // itemColumns are the columns readItems scans.
 const itemColumns = `id, incident_id, status, description, source, collected_by, collected_at, related_asset, file_name,
-	content_type, size, sha256, custodian, uploaded_by, created_at, integrity, verified_at, checked_at`
+	content_type, size, sha256, custodian, uploaded_by, created_at, integrity, verified_at, checked_at, held_at, held_by, hold_reason`
 
 func scanItem(r interface{ Scan(...any) error }) (Item, error) {
 	var it Item
-	var collected, verified, checked sql.NullTime
+	var collected, verified, checked, held sql.NullTime
 	var status, integrity string
 	err := r.Scan(&it.ID, &it.IncidentID, &status, &it.Description, &it.Source, &it.CollectedBy, &collected, &it.RelatedAsset,
 		&it.FileName, &it.ContentType, &it.Size, &it.SHA256, &it.Custodian, &it.UploadedBy, &it.CreatedAt, &integrity,
-		&verified, &checked)
+		&verified, &checked, &held, &it.HeldBy, &it.HoldReason)
 	it.Status, it.Integrity, it.CreatedAt = Status(status), Integrity(integrity), it.CreatedAt.UTC()
-	it.CollectedAt, it.VerifiedAt, it.CheckedAt = timePtr(collected), timePtr(verified), timePtr(checked)
+	it.CollectedAt, it.VerifiedAt, it.CheckedAt, it.HeldAt = timePtr(collected), timePtr(verified), timePtr(checked), timePtr(held)
 	return it, err
 }
 
@@ -234,7 +243,8 @@ func (s *Service) reveal(it *Item) error {
 		v *string
 		c keys.Column
 	}{{&it.Description, keys.EvidenceDescription}, {&it.Source, keys.EvidenceSource}, {&it.CollectedBy, keys.EvidenceCollectedBy},
-		{&it.RelatedAsset, keys.EvidenceRelatedAsset}, {&it.FileName, keys.EvidenceFileName}, {&it.Custodian, keys.EvidenceCustodian}} {
+		{&it.RelatedAsset, keys.EvidenceRelatedAsset}, {&it.FileName, keys.EvidenceFileName}, {&it.Custodian, keys.EvidenceCustodian},
+		{&it.HoldReason, keys.EvidenceHoldReason}} {
 		v, err := f.c.OpenText(s.keys, *f.v, it.ID)
 		if err != nil {
 			return err

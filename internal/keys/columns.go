@@ -198,6 +198,9 @@ var (
 	// EvidenceDataKey is the streaming AEAD key an evidence item's content
 	// is encrypted with (NewStreamKey).
 	EvidenceDataKey = Column{Table: "evidence_items", Name: "data_key", RowID: "id"}
+	// EvidenceHoldReason is why an evidence item is on legal hold, typed
+	// by an officer; empty while it is not.
+	EvidenceHoldReason = Column{Table: "evidence_items", Name: "hold_reason", RowID: "id"}
 	// EvidenceCustodyReason and EvidenceCustodyCustodian are why a chain of
 	// custody entry was made and who held the item after it.
 	EvidenceCustodyReason    = Column{Table: "evidence_custody", Name: "reason", RowID: "id"}
@@ -225,7 +228,7 @@ func Columns() []Column {
 		BreachFacts, BreachDeterminationBody, BreachDeterminationWhy, BreachDeterminationReason, BreachDeterminationDraft, BreachObligationMetReason, NoticeTemplateSubject,
 		NoticeTemplateBody, NoticeSettings, NoticeRunSettings, ReportHHSPacket, NoticeRecipient, NoticeReceipt, NoticeError,
 		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
-		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceCustodyReason, EvidenceCustodyCustodian,
+		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceHoldReason, EvidenceCustodyReason, EvidenceCustodyCustodian,
 		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail,
 		ExternalMailError}
 }

@@ -105,7 +105,7 @@ var notFreeText = []string{
 	"pages.acknowledged_by", "pages.resolved_by", "report_case_details.updated_by", "report_hhs_filings.filed_by",
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by", "external_contacts.created_by",
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
-	"evidence_items.uploaded_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
+	"evidence_items.uploaded_by", "evidence_items.held_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",
 

@@ -24,6 +24,8 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
+	"github.com/wardhq/ward/internal/clock"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -36,6 +38,11 @@ import (
 
 // BundleFormat names the bundle layout in its manifest.
 const BundleFormat = "ward-proof-bundle/1"
+
+// ExportFormat names the layout of an incident's evidence export (package
+// evidence): the same manifest and signature, with the items' content,
+// metadata and chain of custody as its files.
+const ExportFormat = "ward-evidence-export/1"
 
 // The archive's own files.
 const (
@@ -195,7 +202,7 @@ func (s *Service) auditFiles(ctx context.Context, c breach.Case) ([]File, error)
 type Manifest struct {
 	Format         string         `json:"format"`
 	IncidentNumber string         `json:"incident_number"`
-	CaseID         string         `json:"case_id"`
+	CaseID         string         `json:"case_id,omitempty"`
 	GeneratedAt    time.Time      `json:"generated_at"`
 	GeneratedBy    string         `json:"generated_by"`
 	KeyID          string         `json:"key_id"`
@@ -207,7 +214,14 @@ type Manifest struct {
 type ManifestFile struct {
 	Name   string `json:"name"`
 	SHA256 string `json:"sha256"`
-	Size   int    `json:"size"`
+	Size   int64  `json:"size"`
+}
+
+// Sealer seals and opens the signing key's private half (package keys'
+// Keyring).
+type Sealer interface {
+	Seal(plaintext []byte, table, column, rowID string) (string, error)
+	Open(ciphertext string, table, column, rowID string) ([]byte, error)
 }
 
 // signingKey returns the Ed25519 key that signs bundles, making one the
@@ -216,16 +230,20 @@ func (s *Service) signingKey(ctx context.Context) (string, ed25519.PrivateKey, e
 	if s.keys == nil {
 		return "", nil, errors.New("report: no keyring to seal the signing key with")
 	}
+	return signingKey(ctx, s.db, s.clock, s.keys)
+}
+
+func signingKey(ctx context.Context, d *db.DB, c clock.Clock, k Sealer) (string, ed25519.PrivateKey, error) {
 	var id, pub, sealed string
-	err := s.db.R.QueryRowContext(ctx, `SELECT id, public_key, private_key FROM report_signing_keys ORDER BY created_at, id LIMIT 1`).
+	err := d.R.QueryRowContext(ctx, `SELECT id, public_key, private_key FROM report_signing_keys ORDER BY created_at, id LIMIT 1`).
 		Scan(&id, &pub, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
-		return s.newSigningKey(ctx)
+		return newSigningKey(ctx, d, c, k)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("read signing key: %w", err)
 	}
-	seed, err := s.keys.Open(sealed, keys.ReportSigningKey.Table, keys.ReportSigningKey.Name, id)
+	seed, err := k.Open(sealed, keys.ReportSigningKey.Table, keys.ReportSigningKey.Name, id)
 	if err != nil {
 		return "", nil, fmt.Errorf("open signing key %s: %w", id, err)
 	}
@@ -240,18 +258,18 @@ func keyID(pub ed25519.PublicKey) string {
 	return "ed25519-" + hex.EncodeToString(sum[:8])
 }
 
-func (s *Service) newSigningKey(ctx context.Context) (string, ed25519.PrivateKey, error) {
+func newSigningKey(ctx context.Context, d *db.DB, c clock.Clock, k Sealer) (string, ed25519.PrivateKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return "", nil, err
 	}
 	id := keyID(pub)
-	sealed, err := s.keys.Seal(priv.Seed(), keys.ReportSigningKey.Table, keys.ReportSigningKey.Name, id)
+	sealed, err := k.Seal(priv.Seed(), keys.ReportSigningKey.Table, keys.ReportSigningKey.Name, id)
 	if err != nil {
 		return "", nil, fmt.Errorf("seal signing key: %w", err)
 	}
-	now := s.clock.Now()
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+	now := c.Now()
+	err = d.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO report_signing_keys (id, public_key, private_key, created_at) VALUES ($1, $2, $3, $4)`,
 			id, base64.StdEncoding.EncodeToString(pub), sealed, now); err != nil {
 			return fmt.Errorf("save signing key: %w", err)
@@ -264,6 +282,33 @@ func (s *Service) newSigningKey(ctx context.Context) (string, ed25519.PrivateKey
 		return "", nil, err
 	}
 	return id, priv, nil
+}
+
+// Signer signs the manifest of an archive made outside this package (an
+// evidence export) with the key that signs proof bundles, so that
+// VerifyArchive checks both the same way.
+type Signer struct {
+	priv ed25519.PrivateKey
+}
+
+// NewSigner returns the signer of this Ward's bundle-signing key, making
+// the key the first time (audited, report.signing_key). The caller checks
+// its own permission.
+func NewSigner(ctx context.Context, d *db.DB, c clock.Clock, k Sealer) (Signer, error) {
+	_, priv, err := signingKey(ctx, d, c, k)
+	return Signer{priv: priv}, err
+}
+
+// Stamp fills m's key id and public key.
+func (s Signer) Stamp(m *Manifest) {
+	pub := s.priv.Public().(ed25519.PublicKey)
+	m.KeyID, m.PublicKey = keyID(pub), base64.StdEncoding.EncodeToString(pub)
+}
+
+// Sign returns the content of manifest.sig for manifest: its Ed25519
+// signature, base64, and a line break.
+func (s Signer) Sign(manifest []byte) []byte {
+	return []byte(base64.StdEncoding.EncodeToString(ed25519.Sign(s.priv, manifest)) + "\n")
 }
 
 // SigningKey is a key that signs proof bundles.
@@ -342,12 +387,12 @@ func sealBundle(files []File, m Manifest, priv ed25519.PrivateKey) ([]byte, [32]
 	m.KeyID, m.PublicKey = keyID(pub), base64.StdEncoding.EncodeToString(pub)
 	seen := map[string]bool{ManifestName: true, SignatureName: true}
 	for _, f := range files {
-		if seen[f.Name] || !validName(f.Name) {
+		if seen[f.Name] || !ValidName(f.Name) {
 			return nil, [32]byte{}, fmt.Errorf("proof bundle: file name %q is taken or invalid", f.Name)
 		}
 		seen[f.Name] = true
 		sum := sha256.Sum256(f.Body)
-		m.Files = append(m.Files, ManifestFile{Name: f.Name, SHA256: hex.EncodeToString(sum[:]), Size: len(f.Body)})
+		m.Files = append(m.Files, ManifestFile{Name: f.Name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(f.Body))})
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -375,13 +420,16 @@ func sealBundle(files []File, m Manifest, priv ed25519.PrivateKey) ([]byte, [32]
 	return buf.Bytes(), sha256.Sum256(manifest), nil
 }
 
-func validName(name string) bool {
+// ValidName reports whether name may be a file of an archive: a relative
+// path, clean, not leaving the archive.
+func ValidName(name string) bool {
 	return name != "" && !strings.HasPrefix(name, "/") && path.Clean(name) == name && !strings.HasPrefix(name, "../") && name != ".."
 }
 
 // Verification is what VerifyBundle found.
 type Verification struct {
 	Valid          bool     `json:"valid" doc:"The signature holds and every file matches the manifest."`
+	Format         string   `json:"format,omitempty" doc:"ward-proof-bundle/1, or ward-evidence-export/1 for an incident's evidence export."`
 	Trusted        bool     `json:"trusted" doc:"The signing key is one of this Ward's (set by the API only)."`
 	KeyID          string   `json:"key_id,omitempty"`
 	PublicKey      string   `json:"public_key,omitempty" doc:"The Ed25519 key the manifest names, base64."`
@@ -392,22 +440,37 @@ type Verification struct {
 	Problems       []string `json:"problems" doc:"Each thing that fails: a bad signature, a changed, missing or extra file."`
 }
 
-// MaxBundle caps the size of a bundle VerifyBundle reads.
+// MaxBundle caps the size of a bundle the API's verification reads.
 const MaxBundle = 256 << 20
 
-// VerifyBundle checks a proof bundle offline: the manifest's signature
-// under the public key it carries, each file's SHA-256 and size, and that
-// no file is missing or added. It says whom to trust (KeyID): compare
-// with `GET /api/v1/breach-reports/signing-keys`.
+// maxManifest caps the manifest and signature VerifyArchive reads whole.
+const maxManifest = 64 << 20
+
+// VerifyBundle is VerifyArchive of an archive held in memory.
 func VerifyBundle(archive []byte) Verification {
+	return VerifyArchive(bytes.NewReader(archive), int64(len(archive)))
+}
+
+// VerifyArchive checks a proof bundle or an evidence export offline, with
+// nothing but the archive: the manifest's signature under the public key
+// it carries, each file's SHA-256 and size (streamed, so an export of
+// many gigabytes is checked in little memory), and that no file is
+// missing or added. Each problem names its file. It says whom to trust
+// (KeyID): compare with `GET /api/v1/breach-reports/signing-keys`.
+func VerifyArchive(r io.ReaderAt, size int64) Verification {
 	v := Verification{Problems: []string{}}
 	bad := func(format string, args ...any) { v.Problems = append(v.Problems, fmt.Sprintf(format, args...)) }
-	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		bad("not a zip archive: %v", err)
 		return v
 	}
-	files := map[string][]byte{}
+	type got struct {
+		sum  string
+		size int64
+	}
+	files := map[string]got{}
+	var manifest, sigText []byte
 	for _, f := range zr.File {
 		if _, dup := files[f.Name]; dup {
 			bad("%s is in the archive twice", f.Name)
@@ -418,17 +481,31 @@ func VerifyBundle(archive []byte) Verification {
 			bad("%s: %v", f.Name, err)
 			continue
 		}
-		body, err := io.ReadAll(io.LimitReader(rc, MaxBundle))
+		h := sha256.New()
+		var keep bytes.Buffer
+		w, src := io.Writer(h), io.Reader(rc)
+		if f.Name == ManifestName || f.Name == SignatureName {
+			w, src = io.MultiWriter(h, &keep), io.LimitReader(rc, maxManifest+1)
+		}
+		n, err := io.Copy(w, src)
 		rc.Close()
 		if err != nil {
 			bad("%s: %v", f.Name, err)
 			continue
 		}
-		files[f.Name] = body
+		files[f.Name] = got{sum: hex.EncodeToString(h.Sum(nil)), size: n}
+		switch f.Name {
+		case ManifestName:
+			manifest = keep.Bytes()
+		case SignatureName:
+			sigText = keep.Bytes()
+		}
+		if (f.Name == ManifestName || f.Name == SignatureName) && n > maxManifest {
+			bad("%s is larger than %d bytes", f.Name, maxManifest)
+			return v
+		}
 	}
-	manifest, ok1 := files[ManifestName]
-	sigText, ok2 := files[SignatureName]
-	if !ok1 || !ok2 {
+	if manifest == nil || sigText == nil {
 		bad("the archive lacks %s or %s", ManifestName, SignatureName)
 		return v
 	}
@@ -437,9 +514,9 @@ func VerifyBundle(archive []byte) Verification {
 		bad("%s: %v", ManifestName, err)
 		return v
 	}
-	v.KeyID, v.PublicKey, v.IncidentNumber, v.CaseID, v.GeneratedAt, v.Files = m.KeyID, m.PublicKey, m.IncidentNumber, m.CaseID, m.GeneratedAt.UTC().Format(time.RFC3339), len(m.Files)
-	if m.Format != BundleFormat {
-		bad("format %q is not %q", m.Format, BundleFormat)
+	v.Format, v.KeyID, v.PublicKey, v.IncidentNumber, v.CaseID, v.GeneratedAt, v.Files = m.Format, m.KeyID, m.PublicKey, m.IncidentNumber, m.CaseID, m.GeneratedAt.UTC().Format(time.RFC3339), len(m.Files)
+	if m.Format != BundleFormat && m.Format != ExportFormat {
+		bad("format %q is neither %q nor %q", m.Format, BundleFormat, ExportFormat)
 	}
 	pub, err := base64.StdEncoding.DecodeString(m.PublicKey)
 	sig, err2 := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigText)))
@@ -447,20 +524,19 @@ func VerifyBundle(archive []byte) Verification {
 	case err != nil || len(pub) != ed25519.PublicKeySize:
 		bad("the manifest's public key is not an Ed25519 key")
 	case err2 != nil || !ed25519.Verify(pub, manifest, sig):
-		bad("the signature does not match the manifest")
+		bad("the signature does not match %s: the manifest was changed, or signed by another key", ManifestName)
 	case keyID(pub) != m.KeyID:
 		bad("key id %s does not name the public key", m.KeyID)
 	}
 	listed := map[string]bool{ManifestName: true, SignatureName: true}
 	for _, f := range m.Files {
 		listed[f.Name] = true
-		body, ok := files[f.Name]
+		g, ok := files[f.Name]
 		if !ok {
 			bad("%s is listed but missing", f.Name)
 			continue
 		}
-		sum := sha256.Sum256(body)
-		if hex.EncodeToString(sum[:]) != f.SHA256 || len(body) != f.Size {
+		if g.sum != f.SHA256 || g.size != f.Size {
 			bad("%s does not match its SHA-256 in the manifest", f.Name)
 		}
 	}

@@ -29,6 +29,11 @@ type plan struct {
 // holdCond is the condition "incident i has a legal hold in force".
 const holdCond = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.incident_id = i.id AND h.released_at IS NULL)`
 
+// incHoldCond is the condition "incident i is kept by a legal hold": one
+// on it or its case, or one on any of its evidence items (package
+// evidence), since an incident is purged with its evidence.
+const incHoldCond = `(` + holdCond + ` OR EXISTS (SELECT 1 FROM evidence_items eh WHERE eh.incident_id = i.id AND eh.held_at IS NOT NULL))`
+
 // caseDueSQL selects the breach cases last in effect before $1 (the
 // cutoff) whose incident is closed, every notice obligation met and no
 // notice waiting; %s is the hold condition and then an extra filter.
@@ -59,11 +64,13 @@ const individualsDueSQL = `SELECT c.id, i.number FROM breach_cases c JOIN incide
 // changed, or an alert joined) before $1, with their breach case's id if
 // they have one. An incident keeps its evidence until each item is
 // destroyed through its chain of custody (package evidence): until then
-// it is not purged.
+// it is not purged. An item on legal hold cannot be destroyed; it makes
+// its incident one kept by a hold (incHoldCond), so that the purge
+// reports it as held.
 const incidentDueSQL = `SELECT i.id, i.number, coalesce(c.id, '') FROM incidents i LEFT JOIN breach_cases c ON c.incident_id = i.id
 	WHERE i.status = 'closed' AND i.updated_at < $1 AND (i.closed_at IS NULL OR i.closed_at < $1) AND %s %s
 	AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id AND a.last_at >= $1)
-	AND NOT EXISTS (SELECT 1 FROM evidence_items e WHERE e.incident_id = i.id AND e.status <> 'destroyed')
+	AND NOT EXISTS (SELECT 1 FROM evidence_items e WHERE e.incident_id = i.id AND e.status <> 'destroyed' AND e.held_at IS NULL)
 	ORDER BY i.updated_at, i.id`
 
 // bulkSQL selects the records of the types that stand alone, by their
@@ -159,9 +166,9 @@ func makePlan(ctx context.Context, q db.Querier, p Policy, now time.Time) (plan,
 	}
 	incCut, _ := p.Cutoff(Incidents, now)
 	for _, held := range []bool{false, true} {
-		cond := "NOT " + holdCond
+		cond := "NOT " + incHoldCond
 		if held {
-			cond = holdCond
+			cond = incHoldCond
 		}
 		items, cases, err := selectItems(ctx, q, Incidents, incidentDueSQL, cond, "", incCut)
 		if err != nil {

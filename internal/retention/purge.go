@@ -199,7 +199,7 @@ func (s *Service) purgeOne(ctx context.Context, runID string, p Policy, now time
 			}
 		case Incidents:
 			cut, _ := p.Cutoff(Incidents, now)
-			still, cases, err := selectItems(ctx, tx, it.Type, incidentDueSQL, "NOT "+holdCond, "AND i.id = $2", cut, it.ID)
+			still, cases, err := selectItems(ctx, tx, it.Type, incidentDueSQL, "NOT "+incHoldCond, "AND i.id = $2", cut, it.ID)
 			if err != nil || len(still) == 0 || cases[0] != "" { // its case was not purged: it is still in effect
 				return err
 			}

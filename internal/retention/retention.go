@@ -1,7 +1,8 @@
 // Package retention keeps records as long as the law and the organisation
 // require, and no longer: a retention policy per record type (never below
 // the six years of 45 CFR 164.316(b)(2)(i)), legal holds on incidents and
-// breach cases that stop anything of theirs being purged, and the purge
+// breach cases that stop anything of theirs being purged (a hold on one
+// evidence item, kept by package evidence, keeps its incident too), and the purge
 // itself, which removes only what is past retention and not held, records
 // each removal in the audit trail and a tombstone, and never runs while
 // the audit chain is broken. Audit entries are never purged: a purged

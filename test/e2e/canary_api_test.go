@@ -268,6 +268,10 @@ func apiOps(t *testing.T) []apiOp {
 		{op: "POST /api/v1/incidents/{id}/evidence/{item_id}/custody", want: 201,
 			url:  func(s *apiSeeds) string { return inc(s) + "/evidence/" + s.evidence + "/custody" },
 			body: func(*apiSeeds) map[string]any { return map[string]any{"action": "transferred"} }},
+		{op: "POST /api/v1/incidents/{id}/evidence/{item_id}/legal-hold", want: 201,
+			url: func(s *apiSeeds) string { return inc(s) + "/evidence/" + s.evidence + "/legal-hold" }, body: none},
+		{op: "POST /api/v1/incidents/{id}/evidence/{item_id}/legal-hold/release", want: 200,
+			url: func(s *apiSeeds) string { return inc(s) + "/evidence/" + s.evidence + "/legal-hold/release" }, body: none},
 		{op: "POST /api/v1/incidents/{id}/stakeholders", want: 204, url: func(s *apiSeeds) string { return inc(s) + "/stakeholders" },
 			body: func(s *apiSeeds) map[string]any { return map[string]any{"group": s.group} }, plain: map[string]string{"group": isRef}},
 		// The canary looks like PHI (an SSN), which the PHI check refuses: the

@@ -43,6 +43,16 @@ type EvidenceItem struct {
 	Integrity      string     `json:"integrity,omitempty" enum:"ok,failed" doc:"What the last integrity check found; absent before the first."`
 	VerifiedAt     *time.Time `json:"integrity_verified_at,omitempty" doc:"When the content was last decrypted, re-hashed and found whole."`
 	CheckedAt      *time.Time `json:"integrity_checked_at,omitempty" doc:"When the content was last checked, whatever was found."`
+	LegalHold      *ItemHold  `json:"legal_hold,omitempty" doc:"The legal hold in force on the item; absent while it is not held."`
+}
+
+// ItemHold is the legal hold in force on an evidence item: while it holds,
+// the item cannot be destroyed and the retention purge keeps it and its
+// incident.
+type ItemHold struct {
+	Since    time.Time `json:"since"`
+	PlacedBy string    `json:"placed_by" doc:"Who placed it, as the audit trail names them."`
+	Reason   string    `json:"reason" doc:"Why: the matter, who asked. Sealed at rest."`
 }
 
 func evidenceOut(it evidence.Item) EvidenceItem {
@@ -50,13 +60,20 @@ func evidenceOut(it evidence.Item) EvidenceItem {
 		Source: it.Source, CollectedBy: it.CollectedBy, CollectedAt: it.CollectedAt, RelatedAsset: it.RelatedAsset,
 		FileName: it.FileName, ContentType: it.ContentType, Size: it.Size, SHA256: it.SHA256, Custodian: it.Custodian,
 		UploadedBy: it.UploadedBy, CreatedAt: it.CreatedAt, Integrity: string(it.Integrity), VerifiedAt: it.VerifiedAt,
-		CheckedAt: it.CheckedAt}
+		CheckedAt: it.CheckedAt, LegalHold: itemHoldOut(it)}
+}
+
+func itemHoldOut(it evidence.Item) *ItemHold {
+	if it.HeldAt == nil {
+		return nil
+	}
+	return &ItemHold{Since: *it.HeldAt, PlacedBy: it.HeldBy, Reason: it.HoldReason}
 }
 
 // CustodyEntry is one event of an item's chain of custody.
 type CustodyEntry struct {
 	Seq       int64     `json:"seq" doc:"1 for the first event of the item, then one more for each."`
-	Action    string    `json:"action" enum:"collected,transferred,accessed,copied,returned,released,destroyed"`
+	Action    string    `json:"action" enum:"collected,transferred,accessed,copied,returned,released,destroyed,legal_hold_placed,legal_hold_released"`
 	Actor     string    `json:"actor" doc:"Who recorded it, as the audit trail names them."`
 	At        time.Time `json:"at"`
 	Custodian string    `json:"custodian,omitempty" doc:"Who held the item after the event."`
@@ -220,6 +237,34 @@ func (h handler) registerEvidence(api huma.API) {
 		}}, nil
 	})
 
+	ex := tagged(op("export-evidence", http.MethodGet, base+"/export",
+		"Download the incident's evidence export for an examiner: a signed zip archive that `ward proof verify` checks offline "+
+			"(each item's copy is a custody event, copied; audited)", http.StatusOK, authz.EvidenceRead), tag)
+	ex.Description = "The archive holds, for each item, `evidence/<id>/content` (decrypted; absent once destroyed), " +
+		"`evidence/<id>/item.json` (its metadata and SHA-256) and `evidence/<id>/custody.json` (its whole chain of custody), " +
+		"then `manifest.json` (each file's SHA-256 and size, format ward-evidence-export/1) and `manifest.sig` (Ed25519, " +
+		"the key of the proof bundles). An item that fails its integrity check cuts the connection, so the archive is " +
+		"incomplete and fails verification. 404 for an incident with no evidence."
+	ex.Responses = map[string]*huma.Response{"200": {Description: "The archive", Content: map[string]*huma.MediaType{
+		"application/zip": {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}
+	huma.Register(api, ex, func(ctx context.Context, in *idPath) (*huma.StreamResponse, error) {
+		x, err := h.Evidence.PrepareExport(ctx, in.ID)
+		if err != nil {
+			return nil, h.fail(ctx, "path", err)
+		}
+		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			liftDeadlines(hctx)
+			hctx.SetHeader("Content-Type", "application/zip")
+			hctx.SetHeader("Content-Disposition", `attachment; filename="evidence-`+x.Incident()+`.zip"`)
+			hctx.SetHeader("Cache-Control", "no-store")
+			hctx.SetHeader("X-Content-Type-Options", "nosniff")
+			if _, err := x.WriteArchive(hctx.BodyWriter()); err != nil {
+				h.Log.ErrorContext(ctx, "evidence_export_cut", "request_id", authz.RequestFrom(ctx).ID)
+				panic(http.ErrAbortHandler) // an incomplete archive must not pass for a whole one
+			}
+		}}, nil
+	})
+
 	huma.Register(api, tagged(op("record-evidence-custody", http.MethodPost, base+"/{item_id}/custody",
 		"Record a custody event: a transfer (naming the new custodian), a copy, a return, a release or the destruction (audited; entries are never changed or removed)",
 		http.StatusCreated, authz.EvidenceWrite), tag), func(ctx context.Context, in *struct {
@@ -234,6 +279,35 @@ func (h handler) registerEvidence(api huma.API) {
 		}
 		return &struct{ Body CustodyEntry }{custodyOut(e)}, nil
 	})
+
+	for _, x := range []struct {
+		name, path, summary string
+		status              int
+		fn                  func(context.Context, string, string, string) (evidence.Item, error)
+	}{
+		{"place-evidence-legal-hold", "/legal-hold", "Put one evidence item on legal hold: it cannot be destroyed, and the " +
+			"retention purge keeps it and its incident, until the hold is released (a custody event, audited)", http.StatusCreated,
+			h.Evidence.PlaceHold},
+		{"release-evidence-legal-hold", "/legal-hold/release", "Release an evidence item's legal hold (a custody event, audited)",
+			http.StatusOK, h.Evidence.ReleaseHold},
+	} {
+		o := tagged(op(x.name, http.MethodPost, base+"/{item_id}"+x.path, x.summary, x.status, authz.LegalHold), tag)
+		o.Description = "409 if the item is already held (placing), not held (releasing), or was destroyed. " +
+			"The hold and its release are entries of the item's chain of custody, with their reasons."
+		huma.Register(api, o, func(ctx context.Context, in *struct {
+			ID     string `path:"id" maxLength:"100"`
+			ItemID string `path:"item_id" maxLength:"100"`
+			Body   struct {
+				Reason string `json:"reason" minLength:"1" maxLength:"2000" doc:"Why: the matter, who asked. Free text, sealed at rest."`
+			}
+		}) (*struct{ Body EvidenceItem }, error) {
+			it, err := x.fn(ctx, in.ID, in.ItemID, in.Body.Reason)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body EvidenceItem }{evidenceOut(it)}, nil
+		})
+	}
 
 	huma.Register(api, tagged(op("verify-evidence", http.MethodPost, base+"/{item_id}/verify",
 		"Decrypt and re-hash the stored content now and record the result (integrity verified at; a failure is loud: audited, counted, logged)",

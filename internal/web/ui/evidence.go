@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -102,6 +103,37 @@ func (u *UI) evidenceCustody(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, r.URL.Path[:len(r.URL.Path)-len("/custody")]+"?msg=custody_recorded#custody")
+}
+
+func (u *UI) evidenceHoldPlace(w http.ResponseWriter, r *http.Request) {
+	u.evidenceHold(w, r, "/legal-hold", "evidence_hold_placed", u.Evidence.PlaceHold)
+}
+
+func (u *UI) evidenceHoldRelease(w http.ResponseWriter, r *http.Request) {
+	u.evidenceHold(w, r, "/legal-hold/release", "evidence_hold_released", u.Evidence.ReleaseHold)
+}
+
+// evidenceHold places or releases the item's legal hold from its page; a
+// refusal is shown there, beside the reason or at the top.
+func (u *UI) evidenceHold(w http.ResponseWriter, r *http.Request, suffix, msg string,
+	fn func(context.Context, string, string, string) (evidence.Item, error)) {
+	form := formValues(r, "hold_reason")
+	if _, err := fn(r.Context(), r.PathValue("id"), r.PathValue("item"), form["hold_reason"]); err != nil {
+		errs := map[string]string{}
+		e, isApp := apperr.As(err)
+		switch {
+		case isApp && len(e.Fields) > 0:
+			errs["hold_reason"] = e.Fields[0].Message
+		case isApp && e.Code == apperr.Conflict:
+			errs["_"] = e.Message
+		default:
+			u.fail(w, r, err)
+			return
+		}
+		u.evidenceRender(w, r, http.StatusUnprocessableEntity, errs, form)
+		return
+	}
+	redirect(w, r, r.URL.Path[:len(r.URL.Path)-len(suffix)]+"?msg="+msg+"#legal-hold")
 }
 
 // evidenceVerify re-hashes the item now.

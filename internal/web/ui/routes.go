@@ -191,6 +191,8 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/incidents/{id}/evidence/{item}/download", Perm: authz.EvidenceRead, handler: u.evidenceDownload},
 		{Method: "POST", Pattern: "/incidents/{id}/evidence/{item}/custody", Perm: authz.EvidenceWrite, handler: u.evidenceCustody},
 		{Method: "POST", Pattern: "/incidents/{id}/evidence/{item}/verify", Perm: authz.EvidenceWrite, handler: u.evidenceVerify},
+		{Method: "POST", Pattern: "/incidents/{id}/evidence/{item}/legal-hold", Perm: authz.LegalHold, handler: u.evidenceHoldPlace},
+		{Method: "POST", Pattern: "/incidents/{id}/evidence/{item}/legal-hold/release", Perm: authz.LegalHold, handler: u.evidenceHoldRelease},
 		{Method: "POST", Pattern: "/incidents/{id}/legal-hold", Perm: authz.LegalHold, handler: u.legalHoldPlace},
 		{Method: "POST", Pattern: "/incidents/{id}/legal-hold/release", Perm: authz.LegalHold, handler: u.legalHoldRelease},
 		{Method: "POST", Pattern: "/incidents/{id}/breach/legal-hold", Perm: authz.LegalHold, handler: u.legalHoldPlace},
