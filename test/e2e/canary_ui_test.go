@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"html"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,6 +21,7 @@ var (
 	textareaRe = regexp.MustCompile(`(?is)<textarea\b([^>]*)>(.*?)</textarea>`)
 	selectRe   = regexp.MustCompile(`(?is)<select\b([^>]*)>(.*?)</select>`)
 	optionRe   = regexp.MustCompile(`(?is)<option\b([^>]*)>`)
+	buttonRe   = regexp.MustCompile(`(?is)<button\b([^>]*)>`)
 	alertRe    = regexp.MustCompile(`(?is)role="alert"[^>]*>(.*?)</`)
 	attrRe     = regexp.MustCompile(`(?is)([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?`)
 )
@@ -101,6 +103,12 @@ func pageForms(page, body string) []uiForm {
 		slices.Sort(f.free)
 		f.free = slices.Compact(f.free)
 		out = append(out, f)
+		// A button may post the same fields elsewhere (a preview).
+		for _, b := range buttonRe.FindAllStringSubmatch(m[2], -1) {
+			if to := attrs(b[1])["formaction"]; to != "" {
+				out = append(out, uiForm{page: page, action: to, values: maps.Clone(f.values), free: f.free})
+			}
+		}
 	}
 	return out
 }
@@ -154,23 +162,20 @@ var uiNotDriven = map[string]string{
 	"/breach/state-rules": "the whole state-rule table, configuration that the rule engine checks field by field " +
 		"(breach_state_tables.body is configuration), as the API's PUT /api/v1/breach/state-rules",
 	"/breach/parties/{party_id}": "the edit form of a party: the fields of /breach/parties, which the walk fills",
-	"/notice-templates/{template}/preview": "the template editor's preview, posted by its script; it computes a preview " +
-		"and stores nothing (POST /api/v1/notice-templates/preview carries canaries)",
 	"/incidents/{id}/notices/generate": "a case owes a media release, a State Attorney General's or a customer's notice only " +
 		"with over 500 residents of a State, or customers; as the API's notices/documents (TestNotices drives them)",
-	"/incidents/{id}/notices/sent":    "offered once letters are generated for the walked case; TODO(#15) walk it after a run",
-	"/incidents/{id}/notices/returns": "offered once a letter is sent; TODO(#15) walk it after a run",
+	"/incidents/{id}/notices/sent": "its form is offered for each run of letters not yet marked sent; the walked case's one run was " +
+		"marked sent through the API first. TODO(#15): walk it on a run left unsent (its receipt is free text)",
+	"/incidents/{id}/notices/returns": "a multipart upload of the returned-mail list (a CSV), not walked; " +
+		"TestCanaryBreachTextNotStoredInPlaintext posts one with a canary return reason through the API",
 	"/incidents/{id}/notices/substitute": "offered once enough letters are returned; its fields are the API's notices/substitute, " +
 		"which the canary test drives",
-	"/incidents/{id}/breach/met": "offered per obligation still owed; the walked case's were met through the API; " +
-		"TODO(#15) walk it on a case with an obligation owed",
-	"/incidents/{id}/breach/hhs-report/details": "its required dates and choices are not filled by the walk; TODO(#15) " +
-		"give the walk their values (the API's hhs-report/details, which carries canaries, has the same fields)",
-	"/incidents/{id}/breach/hhs-report/filings": "it needs the report's details saved first; TODO(#15) with hhs-report/details",
+	"/incidents/{id}/breach/met": "its form is offered for each obligation still owed; the walked case's are all met (by the API test's " +
+		"notices and HHS filing). TODO(#15): walk it on a case with an obligation owed (its reason is free text)",
 	"/incidents/{id}/legal-hold/release":        "a button shown while a hold is in force, no text",
 	"/incidents/{id}/breach/legal-hold/release": "a button shown while a hold is in force, no text",
-	"/profile/rules":               "a contact method and a delay in minutes: choices and a number, no text",
-	"/profile/rules/{rule}/delete": "a button, no text",
+	"/profile/rules":                            "a contact method and a delay in minutes: choices and a number, no text",
+	"/profile/rules/{rule}/delete":              "a button, no text",
 }
 
 // driveUICanaries signs in as an administrator and as the Privacy
@@ -315,8 +320,10 @@ var uiPlain = map[string]map[string]string{
 	"/incidents/{id}/members":            {"member": isStaff},
 	"/incidents/{id}/breach/facts": {"by_state": isVocab, "customers[0]_id": isRef, "customers[1]_id": isRef,
 		"customers[0]_name": isConfig, "customers[1]_name": isConfig},
-	"/notice-templates":                 {"name": isConfig},
-	"/notice-templates/{template}/edit": {"name": isConfig},
+	"/incidents/{id}/breach/hhs-report/details": {"ba_state": isVocab, "ba_zip": isAddr, "ba_email": isAddr, "ba_phone": isAddr},
+	"/incidents/{id}/breach/hhs-report/filings": {"tracking_number": "the number HHS gave the filing, an identifier"},
+	"/notice-templates":                         {"name": isConfig},
+	"/notice-templates/{template}/edit":         {"name": isConfig},
 	"/org-profile": {"name": isConfig, "city": isConfig, "state": isVocab, "street": isConfig, "zip": isAddr,
 		"contact_email": isAddr, "contact_name": isConfig, "contact_phone": isAddr, "contact_title": isConfig},
 	"/rules":                           {"name": isConfig, "description": isConfig, "expression": isConfig, "action0_title": ruleTitle, "action1_title": ruleTitle, "action2_title": ruleTitle},
@@ -349,7 +356,8 @@ var (
 // that the walk must choose (a user, an address, a date), by route
 // pattern.
 func uiValues(s *apiSeeds) map[string]map[string]string {
-	end := time.Now().Add(48 * time.Hour).UTC().Format("2006-01-02T15:04")
+	dt := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04") }
+	end := dt(48 * time.Hour)
 	return map[string]map[string]string{
 		"/admin/users": {"username": "canary-ui-user", "display_name": "Canary User", "email": "canary-ui-user@example.org", "role": "responder",
 			"password": uiPassword},
@@ -361,8 +369,12 @@ func uiValues(s *apiSeeds) map[string]map[string]string {
 		"/incidents/{id}/edit":               {"commander": "bob", "customers": "Acme"},
 		"/incidents/{id}/tasks":              {"owner": "bob"},
 		"/incidents/{id}/members":            {"member": "sofia"},
-		"/incidents/{id}/updates":            {"phi_override": "on"},
-		"/notice-templates":                  {"name": "Canary UI letter"},
+		"/incidents/{id}/breach/hhs-report/details": {"breach_start": dt(-120 * time.Hour), "breach_end": dt(-120 * time.Hour),
+			"breach_types": "other", "locations": "other", "phi_types": "other", "safeguards": "privacy_rule", "actions_taken": "other",
+			"ba_state": "CA", "ba_zip": "90000", "ba_email": "ba@example.org", "ba_phone": "555-0100"},
+		"/incidents/{id}/breach/hhs-report/filings": {"tracking_number": "T-2", "filed_at": dt(0), "attest": "yes"},
+		"/incidents/{id}/updates":                   {"phi_override": "on"},
+		"/notice-templates":                         {"name": "Canary UI letter"},
 		"/org-profile": {"name": "Acme Clinic", "street": "1 Main St", "city": "Springfield", "state": "CA", "zip": "90000",
 			"contact_name": "Pat", "contact_title": "Privacy Officer", "contact_phone": "555-0100", "contact_email": "privacy@acme.example"},
 		"/rules":                {"name": "canary-ui-rule", "expression": `incident.severity == "sev1"`, "action0_type": "add_task", "action0_title": "Call the lab"},
