@@ -167,6 +167,7 @@ var intakeOwnRoute = map[alert.Kind]string{alert.KindEventsV2: "POST /v2/enqueue
 // serves or an integration kind the test does not drive fails it.
 func driveIntakeCanaries(t *testing.T, w *ward, c *apiCanaries, env intakeEnv) {
 	t.Helper()
+	written := len(c.written)
 	driven := map[string]bool{} // route, or "route kind" for /intake/{kind}
 	kinds := map[alert.Kind]bool{}
 	send := func(route string, kind alert.Kind, path, body string, header map[string]string, want int) string {
@@ -352,6 +353,8 @@ func driveIntakeCanaries(t *testing.T, w *ward, c *apiCanaries, env intakeEnv) {
 	}
 	driven["POST /intake/twilio/sms"] = true
 
+	t.Logf("intake: %d routes and %d integration kinds driven, %d fields written with a canary", len(intake.Patterns()),
+		len(kinds), len(c.written)-written)
 	for _, p := range intake.Patterns() {
 		if p != "POST /intake/{kind}/{key}" && !driven[p] {
 			t.Errorf("the intake route %s is not driven by the canary test", p)

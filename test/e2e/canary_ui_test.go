@@ -240,7 +240,7 @@ func driveUICanaries(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) int {
 			}
 		}
 	}
-	driven := 0
+	driven, written := 0, len(c.written)
 	for _, pattern := range slices.Sorted(func(yield func(string) bool) {
 		for p := range forms {
 			if !yield(p) {
@@ -287,6 +287,7 @@ func driveUICanaries(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) int {
 		}
 		driven++
 	}
+	t.Logf("UI: %d forms with free text submitted, %d fields written with a canary", driven, len(c.written)-written)
 	for _, rt := range pages.Routes() {
 		if rt.Method != http.MethodPost {
 			continue
