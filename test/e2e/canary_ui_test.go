@@ -131,7 +131,8 @@ func uiPaths(s *apiSeeds) *strings.Replacer {
 
 // uiNotDriven are the UI's POST routes whose forms the walk does not
 // fill, each with the reason; the test fails on a POST route it neither
-// finds as a form with free text, nor lists here.
+// finds as a form on the pages it walks nor lists here (a form found with
+// no free text has nothing to fill).
 var uiNotDriven = map[string]string{
 	"/setup":                "first-run setup, served only until the first administrator exists; the walk runs on a set-up server",
 	"/login":                "credentials: the username is looked up and the password checked against its hash; neither is stored",
@@ -178,12 +179,13 @@ var uiNotDriven = map[string]string{
 	"/profile/rules/{rule}/delete":              "a button, no text",
 }
 
-// driveUICanaries signs in as an administrator and as the Privacy
-// Officer, requests every page of the UI's route table (its wildcards
-// the seeded objects), and submits each form that posts to a route
-// with free text once, each free-text field its own canary, as whoever
-// may use the route. Every POST route of the table must be found as such
-// a form or listed in uiNotDriven with the reason.
+// driveUICanaries signs in as an administrator, the Privacy Officer and a
+// responder, has each request every page of the UI's route table (its
+// wildcards the seeded objects; {id} the seeded incident and the
+// restricted one), and submits, as whoever was shown it, the form with the
+// most free text that posts to each route, each free-text field its own
+// canary. Every POST route of the table must be found as a form or listed
+// in uiNotDriven with the reason. It returns how many forms it submitted.
 func driveUICanaries(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) int {
 	t.Helper()
 	pages, err := ui.New(ui.Deps{})
