@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,7 +26,7 @@ import (
 // to.
 const apiCanaryMark = "078-05-1120"
 
-var apiCanaryRe = regexp.MustCompile(`078-05-1120 k(\d+)`)
+var apiCanaryRe = regexp.MustCompile(`078-05-1120[ _]k(\d+)`)
 
 // apiControl names the control canary, written where Ward stores it in
 // clear; apiNoticeEmail is the affected individual who consented to notice
@@ -44,6 +45,15 @@ func (c *apiCanaries) next(op, field string) string {
 	c.written = append(c.written, op+" "+field)
 	return fmt.Sprintf("Zebulon Canary %s k%d.", apiCanaryMark, len(c.written)-1)
 }
+
+// token is a canary for a field that takes no spaces (a URL's path or
+// query); addr, one for an email address.
+func (c *apiCanaries) token(op, field string) string {
+	c.written = append(c.written, op+" "+field)
+	return fmt.Sprintf("zebulon_canary_%s_k%d", apiCanaryMark, len(c.written)-1)
+}
+
+func (c *apiCanaries) addr(op, field string) string { return c.token(op, field) + "@example.org" }
 
 // hits names the operation and field of every canary in b.
 func (c *apiCanaries) hits(b []byte) []string {
@@ -540,7 +550,9 @@ func fill(body map[string]any, path string, v string) error {
 // webhook). A hit names the operation and field. A control canary, in a
 // service's description (configuration, stored in clear), must be found
 // in the database and the restored backup: the searches see what is
-// stored.
+// stored. The same server also takes a canary in every field of every
+// alert intake route (driveIntakeCanaries) and of every UI form with free
+// text (driveUICanaries), searched alike.
 func TestCanaryEveryAPIField(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
@@ -551,12 +563,23 @@ func TestCanaryEveryAPIField(t *testing.T) {
 			data := t.TempDir()
 			mail := startMailbox(t)
 			hook := startHook(t)
+			in := intakeEnv{emailAddr: freeAddr(t), emailDomain: "alerts.ward.test", twilioToken: "canary-twilio-auth-token",
+				sns: httptest.NewTLSServer(http.NotFoundHandler())}
+			t.Cleanup(in.sns.Close)
+			const twilioSID = "AC0123456789abcdef0123456789abcdef"
+			tw := startTwilio(t, twilioSID, in.twilioToken)
 			w := startWardAt(t, data, url, debugLog, allowLoopback, func(e *app.Env) {
 				e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "ward@example.org", "--smtp-ca-file", mail.caFile,
-					"--paging-poll", "50ms", "--siem-webhook", hook.URL+"/siem", "--siem-webhook-secret", "canary-siem-secret-0123456789")
+					"--paging-poll", "50ms", "--siem-webhook", hook.URL+"/siem", "--siem-webhook-secret", "canary-siem-secret-0123456789",
+					"--email-intake-listen", in.emailAddr, "--email-intake-domain", in.emailDomain, "--sns-confirm-hosts", "127.0.0.1",
+					"--twilio-account-sid", twilioSID, "--twilio-auth-token", in.twilioToken, "--twilio-from", "+15005550006",
+					"--twilio-url", tw.URL)
 			})
 			c := &apiCanaries{}
-			ops, fields := driveAPICanaries(t, w, hook, c)
+			seeds, ops, fields := driveAPICanaries(t, w, hook, c)
+			driveIntakeCanaries(t, w, c, in)
+			forms := driveUICanaries(t, w, seeds, c)
+			t.Logf("%d UI forms driven", forms)
 			csv := 0
 			for _, f := range c.written {
 				if strings.HasPrefix(f, importOp+" ") {
@@ -698,8 +721,9 @@ func TestCanaryEveryAPIField(t *testing.T) {
 // driveAPICanaries seeds what the operations need, checks that the
 // document's every create and update operation is driven or excluded and
 // that every string field is filled or classified, sends each with its
-// canaries, and returns how many operations and fields it drove.
-func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries) (int, int) {
+// canaries, and returns the objects it made and how many operations and
+// fields it drove.
+func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries) (*apiSeeds, int, int) {
 	t.Helper()
 	var doc map[string]any
 	w.must(http.StatusOK, "GET", "/api/v1/openapi.json", nil, &doc)
@@ -866,7 +890,7 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 			}
 		}
 	}
-	return len(byOp), nFields
+	return s, len(byOp), nFields
 }
 
 // importOp is the import of affected individuals: a CSV file, not JSON,

@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -112,6 +113,50 @@ func TestSNSSubscription(t *testing.T) {
 		ok := strings.Replace(strings.Replace(alarm, `\"ALARM\"`, `\"OK\"`, 1), "m2", "m3", 1)
 		if code, body := send(ok); code != 202 || !strings.Contains(body, `"resolved":1`) {
 			t.Fatalf("alarm OK: %d %s", code, body)
+		}
+	})
+}
+
+// TestSNSConfirmationLogsNoText confirms a subscription whose topic ARN,
+// message and token hold fake PHI (anyone holding the key may send them)
+// and finds the confirmation in the debug log without any of it.
+func TestSNSConfirmationLogsNoText(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		sns := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		defer sns.Close()
+		now := time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC)
+		kr := dbtest.Keyring(t, d, now)
+		clk := clock.NewFake(now)
+		in := alert.NewIntake(d, clk, kr, incident.NewService(d, clk, kr))
+		ctx := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "t", Name: "admin", Role: authz.RoleAdmin})
+		svc, err := in.CreateService(ctx, alert.ServiceInput{Name: "aws"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, key, err := in.CreateIntegration(ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindSNS, Name: "cloudwatch"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allow, err := outbound.ParseAllow([]string{"127.0.0.1/32"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		guard := outbound.New(allow, nil)
+		var logs bytes.Buffer
+		mux := http.NewServeMux()
+		intake.Register(mux, intake.Deps{Alerts: in, Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			SNSHosts: []string{"127.0.0.1"}, Outbound: guard,
+			SNSClient: guard.Client(10*time.Second, sns.Client().Transport.(*http.Transport).TLSClientConfig)})
+		const phi = "Zebediah-Quillfeather"
+		confirm := `{"Type":"SubscriptionConfirmation","MessageId":"m-` + phi + `","Token":"tok-` + phi + `",
+			"TopicArn":"arn:aws:sns:us-east-1:1:` + phi + `","Message":"subscribe ` + phi + `","SubscribeURL":"` + sns.URL + `/confirm"}`
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/intake/sns/"+key, strings.NewReader(confirm)))
+		if rec.Code != http.StatusAccepted || !strings.Contains(logs.String(), "sns_subscription_confirmed") {
+			t.Fatalf("confirmation: %d %s; log %s", rec.Code, rec.Body, logs.String())
+		}
+		if strings.Contains(logs.String(), "Quillfeather") {
+			t.Errorf("the confirmation's text is in the log: %s", logs.String())
 		}
 	})
 }
