@@ -175,6 +175,12 @@ var uiNotDriven = map[string]string{
 		"notices and HHS filing). TODO(#15): walk it on a case with an obligation owed (its reason is free text)",
 	"/incidents/{id}/legal-hold/release":        "a button shown while a hold is in force, no text",
 	"/incidents/{id}/breach/legal-hold/release": "a button shown while a hold is in force, no text",
+	"/incidents/{id}/evidence/{item}/legal-hold/release": "offered only while the item is held, after the walk has read its page; its " +
+		"reason is sealed in the custody log like the hold's, which the walk writes, and the API's release is driven",
+	"/incidents/{id}/breach/determine/sign": "the wizard's last step signs the answers its earlier steps saved, which the walk writes; " +
+		"the button posts no text",
+	"/incidents/{id}/breach/ask-signer":         "a button that asks the Privacy Officer to sign, no text",
+	"/profile/contact/{contact}/status-updates": "a button that turns a contact method's status notifications on or off, no text",
 	"/profile/rules":                            "a contact method and a delay in minutes: choices and a number, no text",
 	"/profile/rules/{rule}/delete":              "a button, no text",
 }
