@@ -32,10 +32,15 @@ func (s *Service) Open(ctx context.Context, limit int) (OpenView, error) {
 	v := s.viewer(ctx)
 	var args []any
 	arg := binder(&args)
-	where := "status <> " + arg(Closed) + " AND " + v.cond("incidents", arg)
+	open := "status <> " + arg(Closed)
+	where := open + " AND " + v.cond("incidents", arg)
 	out := OpenView{BySeverity: map[Severity]int{}, ByStatus: map[Status]int{}}
-	rows, err := s.db.R.QueryContext(ctx, "SELECT severity, status, count(*) FROM incidents WHERE "+where+
-		" GROUP BY severity, status", args...)
+	// Incidents not restricted are counted from the incidents_open_counts
+	// index alone; only restricted ones are read, to ask whether the
+	// viewer may see them.
+	rows, err := s.db.R.QueryContext(ctx, "SELECT severity, status, count(*) FROM incidents WHERE "+open+
+		" AND NOT restricted GROUP BY severity, status UNION ALL SELECT severity, status, count(*) FROM incidents WHERE "+
+		where+" AND restricted GROUP BY severity, status", args...)
 	if err != nil {
 		return OpenView{}, fmt.Errorf("count open incidents: %w", err)
 	}
