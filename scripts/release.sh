@@ -11,6 +11,10 @@
 #                                    OCI image layout in one tar (docker load,
 #                                    podman load, skopeo), made without a daemon
 #   SHA256SUMS                       the SHA-256 of every file above
+#   SHA256SUMS.sig                   with -k KEY: an SSH signature of SHA256SUMS
+#                                    (ssh-keygen -Y sign, namespace ward-release),
+#                                    and so of every file through its sum;
+#                                    scripts/verify-release.sh checks both
 #
 # for ARCH in amd64 and arm64. It builds from a clean clone of the commit (the
 # work tree's uncommitted changes never reach an artifact, and Go stamps the
@@ -18,10 +22,14 @@
 # build id and file times set to the commit's time, so that the same commit
 # and Go toolchain (go.mod's) give the same bytes anywhere.
 #
-#   scripts/release.sh [-o DIR] [-a ARCHES] [--no-packages] [--no-sbom] [--no-image] VERSION [COMMIT]
+#   scripts/release.sh [-o DIR] [-a ARCHES] [-k KEY] [--no-packages] [--no-sbom] [--no-image] VERSION [COMMIT]
 #
-# CI runs it for linux/amd64 on every run, packages, SBOM and image
-# included, to prove that the release still builds (it publishes nothing).
+# KEY is the release's Ed25519 SSH private key, or its public key when the
+# private one is in ssh-agent (a hardware key, say); the script checks the
+# signature it made against that key before it finishes. CI runs it for
+# linux/amd64 and linux/arm64 on every run, packages, SBOM, image and a
+# signature with a throw-away key included, to prove that the release still
+# builds and verifies (it publishes nothing).
 set -euo pipefail
 
 out=dist
@@ -29,24 +37,44 @@ arches="amd64 arm64"
 packages=1
 sbom=1
 image=1
+key=
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) out=$2; shift 2 ;;
     -a) arches=$2; shift 2 ;;
+    -k) key=$2; shift 2 ;;
     --no-packages) packages=0; shift ;;
     --no-sbom) sbom=0; shift ;;
     --no-image) image=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     -*) echo "release.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: scripts/release.sh [-o DIR] [-a ARCHES] [--no-packages] [--no-sbom] [--no-image] VERSION [COMMIT]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: scripts/release.sh [-o DIR] [-a ARCHES] [-k KEY] [--no-packages] [--no-sbom] [--no-image] VERSION [COMMIT]" >&2; exit 2; }
 version=$1
 case "$version" in
   v[0-9]*.[0-9]*.[0-9]*) ;;
   *) echo "release.sh: VERSION must be a semantic version such as v1.2.3, not $version" >&2; exit 2 ;;
 esac
+
+if [ -n "$key" ]; then
+  [ -r "$key" ] || { echo "release.sh: cannot read the signing key $key" >&2; exit 2; }
+  key=$(cd "$(dirname "$key")" && pwd)/$(basename "$key")
+  # The public half: from a .pub beside the private key, from the key itself
+  # when it is the public one (ssh-agent holds the private), or derived.
+  if [ -r "$key.pub" ]; then
+    pubkey=$(cat "$key.pub")
+  elif grep -q '^ssh-' "$key"; then
+    pubkey=$(cat "$key")
+  else
+    pubkey=$(ssh-keygen -y -f "$key")
+  fi
+  case "$pubkey" in
+    ssh-ed25519\ * | sk-ssh-ed25519@openssh.com\ *) ;;
+    *) echo "release.sh: the signing key must be an Ed25519 SSH key (ssh-keygen -t ed25519, or ed25519-sk)" >&2; exit 2 ;;
+  esac
+fi
 
 root=$(git rev-parse --show-toplevel)
 commit=$(git -C "$root" rev-parse --verify "${2:-HEAD}^{commit}")
@@ -125,7 +153,16 @@ if [ "$image" = 1 ]; then
 fi
 
 cd "$out"
-rm -f SHA256SUMS
+rm -f SHA256SUMS SHA256SUMS.sig
 sha256sum -- * >"$work/SHA256SUMS"
 mv "$work/SHA256SUMS" SHA256SUMS
 cat SHA256SUMS
+
+if [ -n "$key" ]; then
+  # An SSH signature (the SSHSIG format git uses for signed commits) in the
+  # namespace ward-release, so that no signature made for another purpose
+  # with the same key verifies as a release's.
+  ssh-keygen -q -Y sign -f "$key" -n ward-release SHA256SUMS
+  printf 'release@wardhq namespaces="ward-release" %s\n' "$pubkey" >"$work/allowed_signers"
+  "$root/scripts/verify-release.sh" -s "$work/allowed_signers" "$out"
+fi
