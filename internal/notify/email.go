@@ -98,24 +98,30 @@ func (e *Email) Send(ctx context.Context, to string, m Message) (Receipt, error)
 	if err != nil {
 		return Receipt{}, err
 	}
+	if err := e.transmit(ctx, rcpt.Address, body); err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Provider: "smtp", ID: msgID}, nil
+}
+
+// transmit sends one composed message to addr over a connection of its
+// own, within the configured timeout.
+func (e *Email) transmit(ctx context.Context, addr string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	conn, err := e.connect(ctx)
 	if err != nil {
-		return Receipt{}, err
+		return err
 	}
 	defer conn.Close()
 	// Cancelling ctx unblocks any read or write in progress.
 	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })()
 	c, err := e.secure(ctx, conn)
 	if err != nil {
-		return Receipt{}, err
+		return err
 	}
 	defer c.Close()
-	if err := e.deliver(c, rcpt.Address, body); err != nil {
-		return Receipt{}, err
-	}
-	return Receipt{Provider: "smtp", ID: msgID}, nil
+	return e.deliver(c, addr, body)
 }
 
 // connect opens the TCP connection, its deadline that of ctx.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
-	"time"
 )
 
 // ListMail is a plain-text email to a person outside Ward who subscribed
@@ -49,20 +48,7 @@ func (e *Email) SendList(ctx context.Context, to string, m ListMail) (Receipt, e
 	if err != nil {
 		return Receipt{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
-	defer cancel()
-	conn, err := e.connect(ctx)
-	if err != nil {
-		return Receipt{}, err
-	}
-	defer conn.Close()
-	defer context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })()
-	c, err := e.secure(ctx, conn)
-	if err != nil {
-		return Receipt{}, err
-	}
-	defer c.Close()
-	if err := e.deliver(c, rcpt.Address, body); err != nil {
+	if err := e.transmit(ctx, rcpt.Address, body); err != nil {
 		return Receipt{}, err
 	}
 	return Receipt{Provider: "smtp", ID: msgID}, nil
