@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -463,10 +464,24 @@ func (p *Pager) send(ctx context.Context, ds []*delivery) {
 // errLeaseLost is why a message was not sent: this node's lease lapsed.
 var errLeaseLost = errors.New("this node's paging lease lapsed")
 
-// backoff is how long to wait before attempt n+1 after n failed.
-func backoff(n int) time.Duration {
-	d := 30 * time.Second << min(n-1, 5)
-	return min(d, 15*time.Minute)
+// MaxRetryAfter caps how long a provider's Retry-After may hold a
+// message back.
+const MaxRetryAfter = time.Hour
+
+// retryDelay is how long to wait before attempt n+1 of message id after n
+// failed with err: a backoff of 30 seconds doubling to 15 minutes, plus up
+// to a fifth more, spread by the message's id so that messages that failed
+// together (a provider's outage) do not all come back in the same round;
+// and never sooner than the provider's Retry-After, up to MaxRetryAfter.
+func retryDelay(n int, id string, err error) time.Duration {
+	d := min(30*time.Second<<min(n-1, 5), 15*time.Minute)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	d += d * time.Duration(h.Sum32()%1000) / 5000
+	if he, ok := errors.AsType[*notify.HTTPError](err); ok && he.RetryAfter > d {
+		d = min(he.RetryAfter, MaxRetryAfter)
+	}
+	return d
 }
 
 // fence makes an UPDATE of one message ($2) act only if this node ($3)
@@ -544,7 +559,7 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 			}
 			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
 				WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status = $7`,
-				statusScheduled, now.Add(backoff(d.attempts)), sealed, d.id, p.node.id, d.attempts, statusSending)
+				statusScheduled, now.Add(retryDelay(d.attempts, d.id, d.err)), sealed, d.id, p.node.id, d.attempts, statusSending)
 		default:
 			p.log.WarnContext(ctx, "notification_failed", "notification_id", d.id, "channel", d.channel,
 				"attempts", d.attempts, "error", logSafe(d.err))

@@ -206,7 +206,7 @@ func TestRetryKeepsLinks(t *testing.T) {
 		e.ch.fail["+14155550103"] = &notify.HTTPError{Provider: "twilio", StatusCode: 503}
 		e.tick()
 		e.ch.fail = map[string]error{}
-		e.clk.Advance(30 * time.Second)
+		e.clk.Advance(36 * time.Second) // the backoff and its spread (retryDelay)
 		e.tick()
 		e.ch.mu.Lock()
 		tried := e.ch.tried

@@ -311,8 +311,8 @@ func TestEscalation(t *testing.T) {
 	})
 }
 
-// TestDeliveryFailures retries a transient failure with backoff and gives
-// up loudly on a permanent one.
+// TestDeliveryFailures retries a transient failure no sooner than the
+// provider's Retry-After and gives up loudly on a permanent one.
 func TestDeliveryFailures(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
@@ -332,7 +332,8 @@ func TestDeliveryFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		ig, _ := e.in.Authenticate(e.ctx, key)
-		e.ch.fail["carol@example.org"] = &notify.HTTPError{Provider: "smtp-relay", StatusCode: 503} // transient
+		// Transient, and the relay asks for two minutes' rest.
+		e.ch.fail["carol@example.org"] = &notify.HTTPError{Provider: "smtp-relay", StatusCode: 503, RetryAfter: 2 * time.Minute}
 		e.ch.fail["+14155550102"] = notify.Permanent(errors.New("number unreachable"))
 		inc := e.trigger(ig, "k").Opened[0]
 		e.tick()
@@ -340,15 +341,15 @@ func TestDeliveryFailures(t *testing.T) {
 			t.Fatalf("nothing got through: %s", addresses(got))
 		}
 		delete(e.ch.fail, "carol@example.org")
-		e.clk.Advance(29 * time.Second)
+		e.clk.Advance(119 * time.Second)
 		e.tick()
 		if got := e.ch.take(); len(got) != 0 {
-			t.Fatalf("retried before the backoff: %s", addresses(got))
+			t.Fatalf("retried before the provider's Retry-After: %s", addresses(got))
 		}
 		e.clk.Advance(time.Second)
 		e.tick()
 		if got := e.ch.take(); addresses(got) != "carol@example.org:page" {
-			t.Fatalf("retry after 30s: %s", addresses(got))
+			t.Fatalf("retry after the provider's two minutes: %s", addresses(got))
 		}
 		ns, _ := e.pager.Notifications(e.ctx, inc)
 		byChannel := map[paging.ContactKind]paging.Notification{}
