@@ -208,6 +208,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	// new segment at once and the officers are told (docs/AUDIT.md).
 	watcher := audit.NewWatcher(d, env.Clock, audit.WatchOptions{Node: node, Interval: cfg.AuditWatch,
 		Alert: pager.NotifyAuditChainBrokenTx, Log: logger})
+	ret.WatchChain(watcher.Status)
 	// Writers chain their own audit entries as they commit; the sequencer
 	// (one node at a time) chains what a writer left, and every node
 	// reports entries that stay unchained (docs/AUDIT.md, "Chaining").

@@ -39,7 +39,16 @@ type Service struct {
 	incidents *incident.Service
 	keys      Sealer
 	log       *slog.Logger
+	// watched reports what this node's continuous verification of the
+	// audit chain last found (audit.Watcher.Status); nil until WatchChain.
+	watched func() (ok bool, reason string)
 }
+
+// WatchChain lets a dry run take the audit chain's state from the node's
+// continuous verification (audit.Watcher.Status) when it finds the chain
+// intact, instead of reading the whole trail at every look at the
+// retention page; a purge always verifies the whole trail itself.
+func (s *Service) WatchChain(status func() (ok bool, reason string)) { s.watched = status }
 
 // New returns a Service.
 func New(d *db.DB, c clock.Clock, incidents *incident.Service, keys Sealer, log *slog.Logger) *Service {

@@ -267,6 +267,27 @@ func TestPurgeRefusedWhileChainBroken(t *testing.T) {
 		if err != nil || rep.ChainOK || rep.ChainProblem == "" {
 			t.Fatalf("preview on a broken chain: %+v %v", rep, err)
 		}
+		// A dry run takes the continuous verification's word when it
+		// finds the chain intact, and walks the chain when it does not;
+		// a purge walks the chain whatever the watcher says.
+		watcherSays := true
+		e.ret.WatchChain(func() (bool, string) {
+			if watcherSays {
+				return true, ""
+			}
+			return false, "the audit trail was altered"
+		})
+		if rep, err := e.ret.Preview(admin); err != nil || !rep.ChainOK {
+			t.Fatalf("preview with the watcher's intact chain: %+v %v", rep, err)
+		}
+		watcherSays = false
+		if rep, err := e.ret.Preview(admin); err != nil || rep.ChainOK || !strings.Contains(rep.ChainProblem, "fails verification at entry") {
+			t.Fatalf("preview with the watcher's broken chain: %+v %v", rep, err)
+		}
+		watcherSays = true
+		if _, err := e.ret.Purge(admin, false); apperr.CodeOf(err) != apperr.Conflict || !e.exists(t, old) {
+			t.Fatalf("a purge trusting the watcher over a broken chain: %v", err)
+		}
 	})
 }
 
