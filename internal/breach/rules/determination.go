@@ -158,6 +158,21 @@ const (
 	FactorMitigation   Factor = "164.402(2)(iv)"  // the extent to which the risk to the PHI has been mitigated
 )
 
+// Named is the factor as a person reads it in an error: its number and
+// what it weighs, then its paragraph of 45 CFR 164.402(2).
+func (f Factor) Named() string {
+	what := map[Factor]string{
+		FactorNatureExtent: "factor 1, the nature and extent of the PHI involved",
+		FactorRecipient:    "factor 2, who used the PHI or received it",
+		FactorAcquired:     "factor 3, whether the PHI was actually acquired or viewed",
+		FactorMitigation:   "factor 4, how far the risk has been mitigated",
+	}[f]
+	if what == "" {
+		return "factor " + string(f)
+	}
+	return what + " (" + string(f) + ")"
+}
+
 // Factors lists the four factors in the order of 164.402(2).
 func Factors() []Factor {
 	return []Factor{FactorNatureExtent, FactorRecipient, FactorAcquired, FactorMitigation}
@@ -332,19 +347,19 @@ func validateAssessment(a Assessment) []apperr.FieldError {
 		field := "assessment.findings[" + string(factor) + "]"
 		switch {
 		case len(found) == 0:
-			add(field, "factor %s is not answered", factor)
+			add(field, "%s is not answered", factor.Named())
 		case len(found) > 1:
-			add(field, "factor %s is answered %d times", factor, len(found))
+			add(field, "%s is answered %d times", factor.Named(), len(found))
 		default:
 			if strings.TrimSpace(found[0].Answer) == "" {
-				add(field+".answer", "factor %s has no answer", factor)
+				add(field+".answer", "%s has no answer", factor.Named())
 			}
 			if strings.TrimSpace(found[0].Rationale) == "" {
-				msg := "factor %s has no rationale"
+				msg := "%s has no rationale"
 				if a.Outcome == LowProbability {
-					msg = "a low probability of compromise is refused: factor %s has no rationale"
+					msg = "a low probability of compromise is refused: %s has no rationale"
 				}
-				add(field+".rationale", msg, factor)
+				add(field+".rationale", msg, factor.Named())
 			}
 		}
 	}

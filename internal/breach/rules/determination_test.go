@@ -132,7 +132,7 @@ func TestValidateRefuses(t *testing.T) {
 		}, []string{"assessment.rationale"}, "rationale"},
 		{"164.402(2) assessment concluding notification still needs each factor's rationale", func(t *testing.T) Determination {
 			return Determination{Assessment: noRationale(NotificationRequired, FactorRecipient), Signature: signed(t)}
-		}, []string{"assessment.findings[164.402(2)(ii)].rationale"}, "has no rationale"},
+		}, []string{"assessment.findings[164.402(2)(ii)].rationale"}, "factor 2, who used the PHI or received it (164.402(2)(ii)) has no rationale"},
 		{"164.402(2) a factor answered twice is refused", func(t *testing.T) Determination {
 			return Determination{Assessment: twice, Signature: signed(t)}
 		}, []string{"assessment.findings[164.402(2)(i)]"}, "answered 2 times"},
