@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -119,6 +120,10 @@ func changesNothing(o huma.Operation) huma.Operation {
 	return o
 }
 
+// BodyReadTimeout is how long an operation may take to read its body and
+// run, as the server's ReadTimeout (internal/app).
+const BodyReadTimeout = 30 * time.Second
+
 func op(id, method, path, summary string, status int, perm authz.Permission) huma.Operation {
 	return huma.Operation{
 		Extensions:    map[string]any{PermissionExtension: string(perm)},
@@ -128,8 +133,15 @@ func op(id, method, path, summary string, status int, perm authz.Permission) hum
 		Summary:       summary,
 		DefaultStatus: status,
 		MaxBodyBytes:  MaxBodyBytes,
-		Tags:          []string{"incidents"},
-		Errors:        []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+		// huma sets this read deadline before it reads a body and leaves
+		// it for the handler's whole run; on HTTP/1.1 the connection's
+		// background read then cancels the request's context when it
+		// passes. Its default of 5 s cut off work that takes longer (a run
+		// of letters), so it is the server's own ReadTimeout; the streamed
+		// routes lift both deadlines for themselves.
+		BodyReadTimeout: BodyReadTimeout,
+		Tags:            []string{"incidents"},
+		Errors:          []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
 	}
 }
 
