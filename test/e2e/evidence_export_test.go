@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"archive/zip"
-	"bytes"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -90,35 +87,8 @@ func TestEvidenceExportVerifies(t *testing.T) {
 // zip rewritten around it (so that only the manifest can tell).
 func changeOneByte(t *testing.T, archive []byte, name string) []byte {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Name == name {
-			body[len(body)/2] ^= 0x01
-		}
-		fw, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := fw.Write(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return retouch(t, archive, name, func(b []byte) []byte {
+		b[len(b)/2] ^= 0x01
+		return b
+	})
 }

@@ -307,7 +307,9 @@ func TestBreachReports(t *testing.T) {
 			t.Fatalf("a bundle after rotation: %v", problems)
 		}
 
-		tampered := retouch(t, bundle, "obligations.json")
+		tampered := retouch(t, bundle, "obligations.json", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"met"`), []byte(`"open"`), 1)
+		})
 		valid, _, problems := verifyBundle(t, w, auditor, tampered)
 		if valid || !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "obligations.json") }) {
 			t.Fatalf("a tampered bundle: valid %v, %v", valid, problems)
@@ -340,8 +342,8 @@ func readZip(t *testing.T, archive []byte, name string) []byte {
 	return b
 }
 
-// retouch rewrites the archive with name's content changed.
-func retouch(t *testing.T, archive []byte, name string) []byte {
+// retouch rewrites the zip archive with change applied to name's content.
+func retouch(t *testing.T, archive []byte, name string, change func([]byte) []byte) []byte {
 	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
 	if err != nil {
@@ -354,16 +356,21 @@ func retouch(t *testing.T, archive []byte, name string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(rc)
+		body, err := io.ReadAll(rc)
 		rc.Close()
-		if f.Name == name {
-			body = bytes.Replace(body, []byte(`"met"`), []byte(`"open"`), 1)
-		}
-		wr, err := zw.Create(f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wr.Write(body)
+		if f.Name == name {
+			body = change(body)
+		}
+		fw, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fw.Write(body); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
