@@ -138,7 +138,8 @@ func op(id, method, path, summary string, status int, perm authz.Permission) hum
 		// background read then cancels the request's context when it
 		// passes. Its default of 5 s cut off work that takes longer (a run
 		// of letters), so it is the server's own ReadTimeout; the streamed
-		// routes lift both deadlines for themselves.
+		// routes and the runs of letters and emails lift both deadlines
+		// for themselves.
 		BodyReadTimeout: BodyReadTimeout,
 		Tags:            []string{"incidents"},
 		Errors:          []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},

@@ -30,17 +30,23 @@ const MaxReturnsCSV = 64 << 20
 
 // noticeRunInput asks for letters or emails. Their work takes minutes at
 // the scale of a large breach (about 1,000 letters or 3,000 emails a
-// second through the API), longer than the server's usual write timeout,
-// so Resolve lifts it for this request.
+// second through the API), longer than the server's usual read and write
+// timeouts, so Resolve lifts both for this request.
 type noticeRunInput struct {
 	ID   string `path:"id" maxLength:"100"`
 	Body *generateBody
 }
 
-// Resolve lifts the server's write deadline for the request.
+// Resolve lifts the server's deadlines for the request. It runs once the
+// body is read; the read deadline still matters after that, because on
+// HTTP/1.1 the connection's background read cancels the request's
+// context when it passes.
 func (in *noticeRunInput) Resolve(ctx huma.Context) []error {
 	_, w := humago.Unwrap(ctx)
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(IndividualsUploadTime))
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(IndividualsUploadTime)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
 	return nil
 }
 

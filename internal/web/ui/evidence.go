@@ -34,10 +34,7 @@ func (u *UI) evidenceOf(r *http.Request, ref string) ([]evidence.Item, error) {
 // goes back to the incident page's evidence section; a refused file is
 // shown there with its error beside the field.
 func (u *UI) evidenceUpload(w http.ResponseWriter, r *http.Request) {
-	rc := http.NewResponseController(w)
-	until := time.Now().Add(evidenceTime) // a network deadline: the wall clock
-	_ = rc.SetReadDeadline(until)
-	_ = rc.SetWriteDeadline(until)
+	liftDeadlines(w, evidenceTime)
 	mr, _ := r.Context().Value(uploadKey{}).(*multipart.Reader)
 	var err error = apperr.Field("file", "choose a file to upload")
 	var up evidence.Upload

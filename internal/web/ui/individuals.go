@@ -102,17 +102,23 @@ func (u *UI) individualsShow(w http.ResponseWriter, r *http.Request) {
 // answered (a million rows import in about a minute).
 const uploadTime = 30 * time.Minute
 
+// liftDeadlines lets the request run for d (a network deadline: the wall
+// clock) instead of the server's read and write timeouts. Both matter: on
+// HTTP/1.1 the connection's read deadline passing cancels the request.
+func liftDeadlines(w http.ResponseWriter, d time.Duration) {
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(d)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
+}
+
 // individualsUpload imports the uploaded CSV file, streamed from the
 // request, and redirects to the list's page showing the import's report
 // (Post/Redirect/Get: a reload does not import again); a file refused as
 // a whole is shown at once with its error.
 func (u *UI) individualsUpload(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
-	// A long list takes longer than the server's read and write timeouts.
-	rc := http.NewResponseController(w)
-	until := time.Now().Add(uploadTime) // a network deadline: the wall clock
-	_ = rc.SetReadDeadline(until)
-	_ = rc.SetWriteDeadline(until)
+	liftDeadlines(w, uploadTime) // a long list takes longer than the server's timeouts
 	mr, _ := r.Context().Value(uploadKey{}).(*multipart.Reader)
 	var res breach.ImportResult
 	var err error = apperr.Field("file", "choose a CSV file to upload")

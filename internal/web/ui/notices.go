@@ -226,7 +226,11 @@ func (u *UI) noticeSettings(w http.ResponseWriter, r *http.Request) {
 	u.noticeDone(w, r, err, "notice_settings", nil)
 }
 
+// noticeGenerate runs letters, emails or documents. A run of letters or
+// emails takes minutes at the scale of a large breach, longer than the
+// server's read and write timeouts, so it lifts both for this request.
 func (u *UI) noticeGenerate(w http.ResponseWriter, r *http.Request) {
+	liftDeadlines(w, uploadTime)
 	ref, what := r.PathValue("id"), r.PostFormValue("what")
 	hold := holdOverride(formValues(r, "hold_official", "hold_reason"))
 	var run notice.Run
