@@ -86,6 +86,10 @@ var (
 	// ContactAddress is where a person is paged (email, phone, chat or
 	// webhook URL, which may embed a secret) and a webhook's signing secret.
 	ContactAddress = Column{Table: "contact_methods", Name: "address", RowID: "id"}
+	// CalendarFeedToken is the secret token of a calendar subscription
+	// address, kept so that its owner can see the address again; the feed
+	// is found by the token's hash (calendar_feeds.token_hash).
+	CalendarFeedToken = Column{Table: "calendar_feeds", Name: "token", RowID: "id"}
 	// StatusUpdateBody is a status update for stakeholders; written to hold
 	// no PHI, sealed all the same.
 	StatusUpdateBody = Column{Table: "status_updates", Name: "body", RowID: "id"}
@@ -219,7 +223,7 @@ const (
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, StatusUpdateBody,
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, CalendarFeedToken, StatusUpdateBody,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,

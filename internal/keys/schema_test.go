@@ -19,7 +19,7 @@ import (
 // schedules, rules; staff accounts), which is not patient data.
 var notFreeText = []string{
 	// identifiers and foreign keys
-	"action_links.page_id", "action_links.user_id", "alert_groups.incident_id", "alert_groups.service_id", "alerts.id",
+	"action_links.page_id", "action_links.user_id", "calendar_feeds.id", "calendar_feeds.user_id", "calendar_feeds.schedule_id", "alert_groups.incident_id", "alert_groups.service_id", "alerts.id",
 	"alerts.incident_id", "alerts.integration_id", "alerts.service_id", "api_tokens.id", "audit_break_reviews.incident_id", "audit_log.object_id",
 	"audit_log.request_id", "breach_cases.id", "breach_cases.incident_id", "breach_determinations.case_id",
 	"breach_individual_imports.case_id", "breach_individual_imports.id", "breach_individuals.case_id",
@@ -82,7 +82,7 @@ var notFreeText = []string{
 
 	// hashes, digests, keyed tokens, public keys, and the keyset (encrypted
 	// by the master key, which is not in the database)
-	"action_links.token_hash", "api_tokens.hash", "audit_head.hash", "audit_log.digest", "audit_log.hash", "audit_pending.digest",
+	"action_links.token_hash", "calendar_feeds.token_hash", "api_tokens.hash", "audit_head.hash", "audit_log.digest", "audit_log.hash", "audit_pending.digest",
 	"audit_log.prev_hash", "breach_individual_imports.file_sha256", "breach_individuals.dedupe_key",
 	"contact_methods.verify_hash", "incident_title_tokens.token", "integration_keys.key_hash", "keysets.keyset",
 	"notice_files.sha256", "report_signing_keys.public_key", "alerts.dedup_hash", "alert_groups.group_hash", "sessions.token_hash", "setup_tokens.hash",

@@ -31,8 +31,24 @@ func ICalendar(calendarName string, shifts []Shift, userID string, now time.Time
 			mine = append(mine, sh)
 		}
 	}
-	slices.SortStableFunc(mine, func(a, b Shift) int { return a.Start.Compare(b.Start) })
+	return render(calendarName, mine, func(sh Shift) string { return summary(sh, "") }, now, uidDomain)
+}
 
+// ScheduleICalendar renders every shift among shifts, as ICalendar does,
+// each summarised with the name of the person on call: names maps user
+// ids to the names shown, and an id it lacks shows as "Someone".
+func ScheduleICalendar(calendarName string, shifts []Shift, names map[string]string, now time.Time, uidDomain string) []byte {
+	return render(calendarName, slices.Clone(shifts), func(sh Shift) string {
+		who := names[sh.User]
+		if who == "" {
+			who = "Someone"
+		}
+		return summary(sh, who)
+	}, now, uidDomain)
+}
+
+func render(calendarName string, shifts []Shift, label func(Shift) string, now time.Time, uidDomain string) []byte {
+	slices.SortStableFunc(shifts, func(a, b Shift) int { return a.Start.Compare(b.Start) })
 	var b bytes.Buffer
 	line := func(s string) { writeFolded(&b, s) }
 	line("BEGIN:VCALENDAR")
@@ -44,13 +60,13 @@ func ICalendar(calendarName string, shifts []Shift, userID string, now time.Time
 		line("X-WR-CALNAME:" + escapeText(calendarName))
 	}
 	stamp := icalTime(now)
-	for _, sh := range mine {
+	for _, sh := range shifts {
 		line("BEGIN:VEVENT")
 		line("UID:" + escapeText(eventUID(sh, uidDomain)))
 		line("DTSTAMP:" + stamp)
 		line("DTSTART:" + icalTime(sh.Start))
 		line("DTEND:" + icalTime(sh.End))
-		line("SUMMARY:" + escapeText(summary(sh)))
+		line("SUMMARY:" + escapeText(label(sh)))
 		line("END:VEVENT")
 	}
 	line("END:VCALENDAR")
@@ -59,14 +75,20 @@ func ICalendar(calendarName string, shifts []Shift, userID string, now time.Time
 
 func icalTime(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 
-func summary(sh Shift) string {
+// summary is a shift's title: "On call: Primary", or with who set,
+// "alice on call: Primary".
+func summary(sh Shift, who string) string {
+	s := "On call"
+	if who != "" {
+		s = who + " on call"
+	}
 	switch {
 	case sh.Override && sh.Rotation != "":
-		return "On call (override): " + sh.Rotation
+		return s + " (override): " + sh.Rotation
 	case sh.Override:
-		return "On call (override)"
+		return s + " (override)"
 	default:
-		return "On call: " + sh.Rotation
+		return s + ": " + sh.Rotation
 	}
 }
 

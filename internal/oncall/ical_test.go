@@ -181,3 +181,26 @@ func TestICalendarEmpty(t *testing.T) {
 		t.Fatalf("ICalendar = %q, want %q", got, want)
 	}
 }
+
+// TestScheduleICalendar: a schedule's feed holds every person's shifts in
+// start order, each titled with who is on call.
+func TestScheduleICalendar(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	shifts := []oncall.Shift{
+		{User: "u2", Start: t0.Add(8 * time.Hour), End: t0.Add(16 * time.Hour), Rotation: "Primary"},
+		{User: "u1", Start: t0, End: t0.Add(8 * time.Hour), Rotation: "Primary"},
+		{User: "u3", Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour), Override: true},
+	}
+	props := parseICS(t, oncall.ScheduleICalendar("Ward on-call: Clinical systems", shifts,
+		map[string]string{"u1": "alice", "u2": "bob"}, t0, "ward"))
+	var summaries []string
+	for _, p := range props {
+		if p.name == "SUMMARY" {
+			summaries = append(summaries, p.value)
+		}
+	}
+	want := []string{"alice on call: Primary", "Someone on call (override)", "bob on call: Primary"}
+	if strings.Join(summaries, "|") != strings.Join(want, "|") {
+		t.Fatalf("summaries %q, want %q", summaries, want)
+	}
+}

@@ -22,12 +22,8 @@ func (p *Pager) Unreachable(ctx context.Context, ids []string) ([]string, error)
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	marks := make([]string, len(ids))
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		marks[i], args[i] = "$"+strconv.Itoa(i+1), id
-	}
-	rows, err := p.db.R.QueryContext(ctx, `SELECT u.username FROM users u WHERE u.id IN (`+strings.Join(marks, ", ")+`)
+	marks, args := inList(ids)
+	rows, err := p.db.R.QueryContext(ctx, `SELECT u.username FROM users u WHERE u.id IN (`+marks+`)
 		AND NOT EXISTS (SELECT 1 FROM contact_methods c WHERE c.user_id = u.id AND c.verified_at IS NOT NULL)
 		ORDER BY u.username`, args...)
 	if err != nil {
@@ -67,4 +63,15 @@ func ScheduleUsers(s Schedule) []string {
 		ids = append(ids, r.Participants...)
 	}
 	return ids
+}
+
+// inList is the placeholders "$1, $2, …" for an IN list of ids, and the
+// ids as the query's arguments.
+func inList(ids []string) (string, []any) {
+	marks := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i], args[i] = "$"+strconv.Itoa(i+1), id
+	}
+	return strings.Join(marks, ", "), args
 }

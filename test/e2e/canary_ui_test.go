@@ -183,6 +183,7 @@ var uiNotDriven = map[string]string{
 	"/profile/contact/{contact}/status-updates": "a button that turns a contact method's status notifications on or off, no text",
 	"/profile/rules":                            "a contact method and a delay in minutes: choices and a number, no text",
 	"/profile/rules/{rule}/delete":              "a button, no text",
+	"/profile/calendar-feeds/{feed}/revoke":     "a button on a calendar address, which the walk's users do not make (its form has no text)",
 }
 
 // driveUICanaries signs in as an administrator, the Privacy Officer and a

@@ -4,7 +4,9 @@
 // does it, once, as the person the link was sent to. Likewise the links
 // of email to external subscribers: GET /s/{token} shows, POST /s/{token}
 // confirms a subscription or unsubscribes (also the RFC 8058 one-click
-// POST a mail client sends), without a sign-in.
+// POST a mail client sends), without a sign-in. And the calendar
+// subscription addresses: GET /cal/{token} is a person's on-call shifts
+// as an iCalendar feed, for a calendar application that cannot sign in.
 package links
 
 import (
@@ -33,6 +35,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("POST /a/{token}", h.use)
 	mux.HandleFunc("GET /s/{token}", h.showExternal)
 	mux.HandleFunc("POST /s/{token}", h.useExternal)
+	mux.HandleFunc("GET /cal/{token}", h.calendar)
 }
 
 type handler struct{ Deps }
@@ -124,6 +127,24 @@ func (h handler) useExternal(w http.ResponseWriter, r *http.Request) {
 		v.Title, v.Text = "Unsubscribed", "You receive no more status updates of "+li.Incident+"."
 	}
 	h.render(w, http.StatusOK, v)
+}
+
+// calendar is GET /cal/{token}. A calendar application shows no page, so
+// an address that does not work is answered in plain text.
+func (h handler) calendar(w http.ResponseWriter, r *http.Request) {
+	cal, err := h.Pager.FeedCalendar(r.Context(), r.PathValue("token"), "ward")
+	if apperr.CodeOf(err) == apperr.NotFound {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Cache-Control", "private, no-cache")
+	_, _ = w.Write(cal)
 }
 
 func (h handler) fail(w http.ResponseWriter, r *http.Request, err error) {

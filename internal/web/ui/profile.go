@@ -7,6 +7,7 @@ import (
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/user"
 )
 
@@ -16,6 +17,10 @@ type profilePage struct {
 	Keys     []user.WebAuthnKey
 	Factors  user.Factors
 	Errors   map[string]string
+	// Feeds are the person's calendar addresses and Schedules what a new
+	// one may follow; both empty for a role that cannot read schedules.
+	Feeds     []paging.CalendarFeed
+	Schedules []paging.Schedule
 }
 
 func (u *UI) profileData(r *http.Request) (profilePage, error) {
@@ -36,7 +41,46 @@ func (u *UI) profileData(r *http.Request) (profilePage, error) {
 	if err != nil {
 		return profilePage{}, err
 	}
-	return profilePage{User: me, Sessions: sessions, Keys: keys, Factors: f}, nil
+	p := profilePage{User: me, Sessions: sessions, Keys: keys, Factors: f}
+	if authz.Has(a.Role, authz.IncidentRead) {
+		if p.Feeds, err = u.Pager.CalendarFeeds(r.Context()); err != nil {
+			return profilePage{}, err
+		}
+		if p.Schedules, err = u.Pager.Schedules(r.Context()); err != nil {
+			return profilePage{}, err
+		}
+	}
+	return p, nil
+}
+
+// calendarFeedCreate makes a calendar address (a schedule's, from the
+// schedule page, or the person's own shifts) and shows it on the profile.
+func (u *UI) calendarFeedCreate(w http.ResponseWriter, r *http.Request) {
+	if _, err := u.Pager.CreateCalendarFeed(r.Context(), r.PostFormValue("schedule")); err != nil {
+		fe, ok := fieldErrors(err)
+		if !ok {
+			u.fail(w, r, err)
+			return
+		}
+		p, perr := u.profileData(r)
+		if perr != nil {
+			u.fail(w, r, perr)
+			return
+		}
+		p.Errors = map[string]string{"calendar_schedule": fe["schedule"]}
+		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		return
+	}
+	redirect(w, r, "/profile?msg=calendar_feed_created#calendar")
+}
+
+// calendarFeedRevoke stops one of the person's calendar addresses.
+func (u *UI) calendarFeedRevoke(w http.ResponseWriter, r *http.Request) {
+	if err := u.Pager.RevokeCalendarFeed(r.Context(), r.PathValue("feed")); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/profile?msg=calendar_feed_revoked#calendar")
 }
 
 func (u *UI) profile(w http.ResponseWriter, r *http.Request) {

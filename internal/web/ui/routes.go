@@ -160,6 +160,8 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/profile/rules", Perm: authz.ContactSelf, handler: u.ruleCreate},
 		{Method: "POST", Pattern: "/profile/rules/{rule}/delete", Perm: authz.ContactSelf, handler: u.ruleDelete},
 		{Method: "POST", Pattern: "/profile/password", Perm: SignedIn, handler: u.changePassword},
+		{Method: "POST", Pattern: "/profile/calendar-feeds", Perm: authz.IncidentRead, handler: u.calendarFeedCreate},
+		{Method: "POST", Pattern: "/profile/calendar-feeds/{feed}/revoke", Perm: authz.IncidentRead, handler: u.calendarFeedRevoke},
 		{Method: "POST", Pattern: "/profile/logout-everywhere", Perm: SignedIn, handler: u.logoutEverywhere},
 		{Method: "GET", Pattern: "/mfa/enroll", Perm: SignedIn, Stages: enrol, handler: u.enrollForm},
 		{Method: "POST", Pattern: "/mfa/enroll", Perm: SignedIn, Stages: enrol, handler: u.enroll},

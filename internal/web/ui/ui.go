@@ -145,6 +145,8 @@ var flashes = map[string]flash{
 	"revoked":                {"warn", "An administrator ended your session."},
 	"ended_other":            {"warn", "Your earlier session elsewhere was ended: Ward allows one session per person."},
 	"password":               {"info", "Password changed. Your other sessions were ended."},
+	"calendar_feed_created":  {"info", "Calendar address made. Copy it into your calendar application."},
+	"calendar_feed_revoked":  {"info", "Calendar address revoked. A calendar that used it gets no more shifts."},
 	"mfa_on":                 {"info", "Two-factor authentication is on."},
 	"mfa_already_on":         {"info", "Two-factor authentication is already on."},
 	"key_added":              {"info", "Security key added. Ward asks for it when you sign in."},
