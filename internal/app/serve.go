@@ -199,7 +199,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
 		Breach: cases, Notices: notices, Reports: reports, Retention: ret, Evidence: vault, Audit: trail,
 		Users: users,
-		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, Clock: env.Clock, Log: logger, Version: env.Version})
+		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, EmailDomain: emailDomain(cfg), Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err

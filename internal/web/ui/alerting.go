@@ -30,7 +30,10 @@ var (
 		{string(alert.KindGrafana), "Grafana alerting webhook contact point"},
 		{string(alert.KindSNS), "AWS CloudWatch alarms through SNS"},
 		{string(alert.KindWebhook), "Any JSON webhook, mapped by JSON pointers"},
+		{string(alert.KindHeartbeat), "Heartbeat: a job pings Ward, and silence raises an alert"},
 	}
+	// emailKind is offered beside kindLabels while the email intake is on.
+	emailKind     = choice{string(alert.KindEmail), "Email: a tool that can only send email"}
 	alertStatuses = []string{string(alert.StatusTriggered), string(alert.StatusAcknowledged), string(alert.StatusResolved)}
 )
 
@@ -148,9 +151,11 @@ type servicePage struct {
 	Kinds        []choice
 	Policies     []choice
 	Policy       string // the name of the service's escalation policy
-	Now          time.Time
-	Form         map[string]string
-	Errors       map[string]string
+	// EmailDomain is the email intake's domain, empty when it is off.
+	EmailDomain string
+	Now         time.Time
+	Form        map[string]string
+	Errors      map[string]string
 }
 
 func (u *UI) serviceData(r *http.Request) (servicePage, error) {
@@ -159,7 +164,11 @@ func (u *UI) serviceData(r *http.Request) (servicePage, error) {
 	if err != nil {
 		return servicePage{}, err
 	}
-	p := servicePage{Service: svc, Groupings: groupingLabels, Kinds: kindLabels, Now: u.Clock.Now(),
+	kinds := kindLabels
+	if u.EmailDomain != "" {
+		kinds = append(slices.Clip(kinds), emailKind)
+	}
+	p := servicePage{Service: svc, Groupings: groupingLabels, Kinds: kinds, EmailDomain: u.EmailDomain, Now: u.Clock.Now(),
 		Form: map[string]string{"name": svc.Name, "description": svc.Description, "group_by": string(svc.GroupBy),
 			"ig_kind": string(alert.KindEventsV2), "escalation_policy": svc.EscalationPolicyID}}
 	var names map[string]string
@@ -235,7 +244,8 @@ type keyPage struct {
 	Integration alert.Integration
 	Key         string
 	// Endpoint is where the tool sends alerts, as this browser reached
-	// Ward; the key is part of it except for the Events API v2.
+	// Ward (for email, the address); the key is part of it except for the
+	// Events API v2.
 	Endpoint string
 	EventsV2 bool
 	Example  string
@@ -243,14 +253,14 @@ type keyPage struct {
 
 // integrationFields maps the fields the service names in its errors to
 // the integration form's controls.
-var integrationFields = map[string]string{"kind": "ig_kind", "name": "ig_name", "mapping": "ig_mapping"}
+var integrationFields = map[string]string{"kind": "ig_kind", "name": "ig_name", "mapping": "ig_mapping", "interval_seconds": "ig_interval"}
 
 // integrationCreate makes a key and redirects to the page that shows it
 // once (Post/Redirect/Get): the key waits there, sealed, beside this
 // session; it is never in a URL, a cookie or a log. A reload of that page
 // shows the service and makes no key.
 func (u *UI) integrationCreate(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "ig_kind", "ig_name", "ig_mapping")
+	form := formValues(r, "ig_kind", "ig_name", "ig_mapping", "ig_interval")
 	sess, ok := user.SessionFrom(r.Context())
 	if !ok {
 		u.fail(w, r, user.ErrSession)
@@ -260,7 +270,19 @@ func (u *UI) integrationCreate(w http.ResponseWriter, r *http.Request) {
 	if m := strings.TrimSpace(form["ig_mapping"]); m != "" {
 		in.Mapping = json.RawMessage(m)
 	}
-	ig, _, err := u.Alerts.CreateIntegration(r.Context(), r.PathValue("service"), in, integration.CheckMapping)
+	var err error
+	if in.Kind == alert.KindHeartbeat {
+		var minutes int
+		if minutes, err = formInt("ig_interval", form["ig_interval"], 0); err == nil {
+			if in.Interval = time.Duration(minutes) * time.Minute; in.Interval < alert.MinHeartbeat || in.Interval > alert.MaxHeartbeat {
+				err = apperr.Field("ig_interval", "must be %d to %d minutes", int(alert.MinHeartbeat.Minutes()), int(alert.MaxHeartbeat.Minutes()))
+			}
+		}
+	}
+	var ig alert.Integration
+	if err == nil {
+		ig, _, err = u.Alerts.CreateIntegration(r.Context(), r.PathValue("service"), in, integration.CheckMapping)
+	}
 	if err != nil {
 		if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
 			f, msg := e.Fields[0].Field, e.Fields[0].Message
@@ -316,12 +338,18 @@ func (u *UI) integrationKey(w http.ResponseWriter, r *http.Request) {
 		base = "http://" + r.Host
 	}
 	p := keyPage{Service: svc, Integration: ig, Key: key, EventsV2: ig.Kind == alert.KindEventsV2}
-	if p.EventsV2 {
+	switch ig.Kind {
+	case alert.KindEventsV2:
 		p.Endpoint = base + "/v2/enqueue"
 		example, _ := json.MarshalIndent(map[string]any{"routing_key": key, "event_action": "trigger",
 			"payload": map[string]string{"summary": "Disk almost full on db-1", "source": "db-1", "severity": "warning"}}, "", "  ")
 		p.Example = string(example)
-	} else {
+	case alert.KindHeartbeat:
+		p.Endpoint = base + "/heartbeat/" + key
+		p.Example = "curl -fsS " + p.Endpoint
+	case alert.KindEmail:
+		p.Endpoint = key + "@" + u.EmailDomain
+	default:
 		p.Endpoint = base + "/intake/" + string(ig.Kind) + "/" + key
 	}
 	// The key must not stay in any cache: it is shown this once.

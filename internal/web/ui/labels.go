@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/labels"
@@ -17,6 +18,19 @@ func label(s any) string {
 // plural is n with the singular or plural noun: "1 day", "3 days".
 func plural(n int, one, many string) string {
 	return labels.Count(n, one, many)
+}
+
+// intervalText is a heartbeat's interval in words: "5 minutes", "2 hours",
+// "1 day".
+func intervalText(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day", "days")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour", "hours")
+	default:
+		return plural(int(d/time.Minute), "minute", "minutes")
+	}
 }
 
 // who names an actor as the records keep it ("kind:name") for a page: a

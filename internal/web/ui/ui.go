@@ -93,9 +93,12 @@ type Deps struct {
 	// InsecureHTTP is --insecure-http: the session cookie is then
 	// InsecureSessionCookie, without Secure.
 	InsecureHTTP bool
-	Clock        clock.Clock
-	Log          *slog.Logger
-	Version      string
+	// EmailDomain is the email intake's domain, empty when it is off: the
+	// integration form offers email keys only when it is on.
+	EmailDomain string
+	Clock       clock.Clock
+	Log         *slog.Logger
+	Version     string
 }
 
 // UI serves the web interface.
@@ -435,6 +438,7 @@ var funcs = template.FuncMap{
 	"sentence": labels.Sentence,
 	"bytes":    sizeText,
 	"plural":   plural,
+	"interval": intervalText,
 	"who":      who,
 	// key builds a repeated control's name, such as step2_delay.
 	"key":       func(prefix string, i int, suffix string) string { return prefix + strconv.Itoa(i) + "_" + suffix },
