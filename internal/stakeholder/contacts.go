@@ -217,6 +217,9 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 			c.Version++
 		}
 		c.Name, c.Organisation, c.Title, c.Email, c.PartyID, c.PartyName, c.UpdatedAt = in.Name, in.Organisation, in.Title, in.Email, in.PartyID, "", now
+		if err := s.emailFree(ctx, tx, c.ID, c.Email); err != nil {
+			return err
+		}
 		if c.PartyID != "" {
 			err := tx.QueryRowContext(ctx, `SELECT name FROM breach_parties WHERE id = $1 AND archived_at IS NULL`, c.PartyID).Scan(&c.PartyName)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -254,6 +257,32 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 		return Contact{}, err
 	}
 	return c, nil
+}
+
+// emailFree refuses email when another external contact than id has it,
+// whatever its case: two contacts for one address would each be
+// subscribed and mailed. The addresses are sealed, so it opens each; an
+// organisation's external contacts number in the hundreds at most.
+func (s *Service) emailFree(ctx context.Context, tx *sql.Tx, id, email string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, email FROM external_contacts WHERE id <> $1`, id)
+	if err != nil {
+		return fmt.Errorf("read contact emails: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var other, sealed string
+		if err := rows.Scan(&other, &sealed); err != nil {
+			return err
+		}
+		plain, err := s.keys.Open(sealed, keys.ExternalContactEmail.Table, keys.ExternalContactEmail.Name, other)
+		if err != nil {
+			return err
+		}
+		if strings.EqualFold(string(plain), email) {
+			return apperr.Field("email", "belongs to another external contact already; edit that one instead")
+		}
+	}
+	return rows.Err()
 }
 
 // DeleteContact removes external contact id, unless it was ever

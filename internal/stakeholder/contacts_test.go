@@ -110,6 +110,19 @@ func TestExternalContacts(t *testing.T) {
 		if _, err := e.svc.UpdateContact(officer, "nope", in); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("update a missing contact: %v", err)
 		}
+		// One address, one contact, whatever its case: a second would be
+		// subscribed and mailed twice.
+		before := count(`SELECT count(*) FROM external_contacts`)
+		dup := stakeholder.ContactInput{Name: "D. Reyes", Organisation: "Mercy Clinic", Email: "DANA.Reyes@mercy.example"}
+		if _, err := e.svc.CreateContact(officer, dup); !fieldIs(err, "email") {
+			t.Fatalf("a second contact with Dana's address: %v, want a refusal naming email", err)
+		}
+		if _, err := e.svc.UpdateContact(officer, list[0].ID, dup); !fieldIs(err, "email") {
+			t.Fatalf("Sam's contact edited to Dana's address: %v, want a refusal naming email", err)
+		}
+		if n := count(`SELECT count(*) FROM external_contacts`); n != before {
+			t.Fatalf("a refused duplicate changed the contacts: %d, want %d", n, before)
+		}
 		// A link to a party of the breach registry.
 		cases, err := breach.New(d, e.clk, e.incs, dbtest.Keyring(t, d, start), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
@@ -141,4 +154,10 @@ func TestExternalContacts(t *testing.T) {
 			t.Fatalf("audit entries: %d, want 9", n)
 		}
 	})
+}
+
+// fieldIs reports whether err is a refusal naming field alone.
+func fieldIs(err error, field string) bool {
+	ae, ok := apperr.As(err)
+	return ok && ae.Code == apperr.Invalid && len(ae.Fields) == 1 && ae.Fields[0].Field == field
 }

@@ -126,7 +126,8 @@ func hasAttr(tag, name string) bool {
 func uiPaths(s *apiSeeds) *strings.Replacer {
 	return strings.NewReplacer("{$}", "", "{id}", s.incident, "{task}", s.task, "{service}", s.service, "{policy}", s.policy,
 		"{schedule}", s.schedule, "{rule}", s.rule, "{group}", s.group, "{party_id}", s.party, "{item}", s.evidence,
-		"{severity}", "sev1", "{user}", "bob", "{contact}", s.contact, "{template}", s.template)
+		"{severity}", "sev1", "{user}", "bob", "{contact}", s.contact, "{template}", s.template,
+		"{external}", s.extContact)
 }
 
 // uiNotDriven are the UI's POST routes whose forms the walk does not

@@ -18,8 +18,9 @@ import (
 // plainCase is the seeded instance's breach case with a signed
 // determination, notices, individuals, an HHS packet and tasks.
 type plainCase struct {
-	number string // incident number of the notified breach
-	small  string // incident number of the case found not a breach
+	number  string // incident number of the notified breach
+	small   string // incident number of the case found not a breach
+	contact string // id of an external contact
 }
 
 // seedPlainInstance fills w, through the API, with what a person meets in
@@ -121,7 +122,10 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 		t.Fatalf("sign the small case: %d %s", code, raw)
 	}
 	w.must(201, "POST", "/api/v1/incidents/"+small.ID+"/tasks", map[string]any{"title": "Ask for the laptop's encryption report"}, nil)
-	return plainCase{number: inc.Number, small: small.Number}
+	var contact struct{ ID string }
+	w.must(201, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes", "organisation": "Mercy Clinic",
+		"title": "Security lead", "email": "dana.reyes@mercy.example"}, &contact)
+	return plainCase{number: inc.Number, small: small.Number, contact: contact.ID}
 }
 
 var (

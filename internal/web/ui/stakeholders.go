@@ -553,3 +553,68 @@ func (u *UI) externalContactCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect(w, r, "/stakeholders/contacts?msg=contact_created")
 }
+
+type externalContactPage struct {
+	Contact stakeholder.Contact
+	Form    map[string]string
+	Errors  map[string]string
+}
+
+// externalContactShow is one external contact's page, with its edit form
+// for those who may change it; the read is audited.
+func (u *UI) externalContactShow(w http.ResponseWriter, r *http.Request) {
+	c, err := u.Stakeholders.Contact(r.Context(), r.PathValue("external"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "stakeholder_contact", c.Name, "stakeholders", externalContactPage{Contact: c,
+		Form: map[string]string{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email}})
+}
+
+// externalContactUpdate saves the edit form; the link to a party of the
+// breach registry, which the form does not show, is kept.
+func (u *UI) externalContactUpdate(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "name", "organisation", "title", "email", "party_id")
+	id := r.PathValue("external")
+	_, err := u.Stakeholders.UpdateContact(r.Context(), id, stakeholder.ContactInput{Name: form["name"], Organisation: form["organisation"],
+		Title: form["title"], Email: form["email"], PartyID: form["party_id"]})
+	if err != nil {
+		fe, ok := fieldErrors(err)
+		if !ok {
+			u.fail(w, r, err)
+			return
+		}
+		c, cerr := u.Stakeholders.Contact(r.Context(), id)
+		if cerr != nil {
+			u.fail(w, r, cerr)
+			return
+		}
+		u.render(w, r, http.StatusUnprocessableEntity, "stakeholder_contact", c.Name, "stakeholders", externalContactPage{Contact: c, Form: form, Errors: fe})
+		return
+	}
+	redirect(w, r, "/stakeholders/contacts/"+url.PathEscape(id)+"?msg=external_contact_saved")
+}
+
+// externalContactDelete removes a contact never subscribed to an incident;
+// one that was is kept as proof, and the page says so.
+func (u *UI) externalContactDelete(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("external")
+	if err := u.Stakeholders.DeleteContact(r.Context(), id); err != nil {
+		e, ok := apperr.As(err)
+		if !ok || e.Code != apperr.Conflict {
+			u.fail(w, r, err)
+			return
+		}
+		c, cerr := u.Stakeholders.Contact(r.Context(), id)
+		if cerr != nil {
+			u.fail(w, r, cerr)
+			return
+		}
+		u.render(w, r, http.StatusConflict, "stakeholder_contact", c.Name, "stakeholders", externalContactPage{Contact: c,
+			Form:   map[string]string{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email},
+			Errors: map[string]string{"_": e.Message}})
+		return
+	}
+	redirect(w, r, "/stakeholders/contacts?msg=external_contact_deleted")
+}
