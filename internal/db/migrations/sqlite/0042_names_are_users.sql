@@ -1,5 +1,5 @@
 -- An incident's commander and a task's owner name a Ward user (issue #15),
--- sqlite dialect. Keep in step with ../postgres/0041_names_are_users.sql.
+-- sqlite dialect. Keep in step with ../postgres/0042_names_are_users.sql.
 --
 -- Both columns are stored in clear, as usernames are; free text an older
 -- Ward let into them (or into the timeline's record of their changes) may
