@@ -15,7 +15,9 @@ import (
 // what monitoring tools send beside the summary, delivery errors,
 // maintenance reasons, the breach and notice free text; issue #15),
 // indexes the incident titles for search and hashes alerts' dedup and
-// group keys (alert.Intake.SealOldAlerts). Each batch is
+// group keys (alert.Intake.SealOldAlerts), and moves the commanders and
+// task owners that are free text rather than a Ward user's username into
+// sealed timeline notes (incident.Service.MoveUnknownNames). Each batch is
 // its own transaction, so an interrupted start leaves nothing half-done
 // and the next start finishes; once a column's pass has reached the end
 // of its table, later starts cost one query for it (keys.SealPlaintext).
@@ -49,6 +51,15 @@ func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Se
 		if n > 0 {
 			log.Info("plaintext_sealed", "column", c.String(), "values", n)
 		}
+	}
+	// The commanders and task owners that name no Ward user, written
+	// before Ward required one, into sealed timeline notes (issue #15).
+	moved, err := incidents.MoveUnknownNames(ctx)
+	if err != nil {
+		return err
+	}
+	if moved > 0 {
+		log.Info("unknown_names_moved", "incidents", moved)
 	}
 	return nil
 }

@@ -134,6 +134,9 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 	if err := validate(&inc, now); err != nil {
 		return Incident{}, err
 	}
+	if err := checkUser(ctx, s.db.In(tx), "commander", inc.Commander); err != nil {
+		return Incident{}, err
+	}
 	if inc.Number, err = nextNumber(ctx, s.db.In(tx), now.Year()); err != nil {
 		return Incident{}, err
 	}
@@ -396,6 +399,11 @@ func (s *Service) Update(ctx context.Context, ref string, in UpdateInput) (Incid
 		}
 		if err := validate(inc, now); err != nil {
 			return Event{}, "", err
+		}
+		if in.Commander != nil && slices.ContainsFunc(changes, func(c Change) bool { return c.Field == "commander" }) {
+			if err := checkUser(ctx, s.db.In(tx), "commander", inc.Commander); err != nil {
+				return Event{}, "", err
+			}
 		}
 		return Event{Kind: EventEdit, Changes: changes}, action, nil
 	})

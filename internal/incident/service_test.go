@@ -221,13 +221,14 @@ func TestCreate(t *testing.T) {
 		}
 
 		e.clk.Advance(time.Minute)
+		e.addUser("alice", authz.RoleResponder)
 		ny := time.FixedZone("EST", -5*3600)
 		occurred := time.Date(2026, 3, 9, 22, 0, 0, 123456789, ny)
 		detected := time.Date(2026, 3, 10, 6, 30, 0, 0, ny)
 		second, err := e.svc.Create(e.ctx, incident.CreateInput{
 			Title: "Laptop stolen", Description: "contains patient list", Severity: incident.Sev1,
 			Category: incident.Theft, PHISuspected: true, OccurredAt: &occurred, DetectedAt: &detected,
-			Commander: "Alice", Customers: []string{"Acme Clinic", "Beta Hospital"},
+			Commander: "alice", Customers: []string{"Acme Clinic", "Beta Hospital"},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -239,7 +240,7 @@ func TestCreate(t *testing.T) {
 		if !reflect.DeepEqual(got, second) {
 			t.Errorf("Get =\n%+v\nwant\n%+v", got, second)
 		}
-		if got.Severity != incident.Sev1 || got.Category != incident.Theft || !got.PHISuspected || got.Commander != "Alice" ||
+		if got.Severity != incident.Sev1 || got.Category != incident.Theft || !got.PHISuspected || got.Commander != "alice" ||
 			got.Description != "contains patient list" || !slices.Equal(got.Customers, []string{"Acme Clinic", "Beta Hospital"}) {
 			t.Errorf("stored fields = %+v", got)
 		}
@@ -675,9 +676,9 @@ func changeOf(t *testing.T, ev incident.Event, field string) incident.Change {
 }
 
 func TestUpdate(t *testing.T) {
-	const canary = "PHI-CANARY patient Jane Roe MRN 0042"
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
+		e.addUser("alice", authz.RoleResponder)
 		inc, err := e.svc.Create(e.ctx, incident.CreateInput{Title: "Old title", Description: "first " + canary})
 		if err != nil {
 			t.Fatal(err)
@@ -690,7 +691,7 @@ func TestUpdate(t *testing.T) {
 		got, err := e.svc.Update(e.ctx, inc.Number, incident.UpdateInput{
 			Title: ptr("New title"), Description: ptr("second " + canary), Severity: ptr(incident.Sev1),
 			Category: ptr(incident.Loss), PHISuspected: ptr(true), OccurredAt: &occurred, DetectedAt: &detected,
-			Commander: ptr("Alice"), Customers: ptr([]string{"Acme"}),
+			Commander: ptr("alice"), Customers: ptr([]string{"Acme"}),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -705,7 +706,7 @@ func TestUpdate(t *testing.T) {
 		}
 		if got.Title != "New title" || got.Description != "second "+canary || got.Severity != incident.Sev1 ||
 			got.Category != incident.Loss || !got.PHISuspected || got.OccurredAt == nil || !got.OccurredAt.Equal(occurred) ||
-			!got.DetectedAt.Equal(detected) || got.Commander != "Alice" || !slices.Equal(got.Customers, []string{"Acme"}) {
+			!got.DetectedAt.Equal(detected) || got.Commander != "alice" || !slices.Equal(got.Customers, []string{"Acme"}) {
 			t.Errorf("updated incident = %+v", got)
 		}
 
@@ -729,7 +730,7 @@ func TestUpdate(t *testing.T) {
 			{"phi_suspected", false, true},
 			{"occurred_at", nil, occurred.Format(time.RFC3339Nano)},
 			{"detected_at", start.Format(time.RFC3339Nano), detected.Format(time.RFC3339Nano)},
-			{"commander", "", "Alice"},
+			{"commander", "", "alice"},
 			{"customers", []any{}, []any{"Acme"}},
 		} {
 			ch := changeOf(t, ev, c.field)
@@ -767,7 +768,7 @@ func TestUpdate(t *testing.T) {
 		same, err := e.svc.Update(e.ctx, inc.ID, incident.UpdateInput{
 			Title: ptr("New title"), Description: ptr("second " + canary), Severity: ptr(incident.Sev1),
 			PHISuspected: ptr(true), OccurredAt: &occurred, DetectedAt: ptr(detected.In(time.FixedZone("X", 7200))),
-			Commander: ptr("Alice"), Customers: ptr([]string{"Acme"}),
+			Commander: ptr("alice"), Customers: ptr([]string{"Acme"}),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -1013,6 +1014,8 @@ func TestAddNote(t *testing.T) {
 func TestTasks(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
+		e.addUser("bob", authz.RoleResponder)
+		e.addUser("carol", authz.RoleResponder)
 		inc := e.create("Misdirected fax")
 		other := e.create("Another")
 		before := e.counts()
@@ -1032,13 +1035,13 @@ func TestTasks(t *testing.T) {
 		e.clk.Advance(time.Minute)
 		created := e.clk.Now()
 		due := time.Date(2026, 3, 12, 9, 0, 0, 999, time.FixedZone("CET", 3600))
-		task, err := e.svc.CreateTask(e.ctx, inc.Number, incident.TaskInput{Title: "Call the recipient", Owner: "Bob", DueAt: &due})
+		task, err := e.svc.CreateTask(e.ctx, inc.Number, incident.TaskInput{Title: "Call the recipient", Owner: "bob", DueAt: &due})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.expectWrites(before, counts{"incident_tasks": 1, "incident_events": 1, "audit_log": 1})
 		e.expectLastAudit("incident.task.create", inc.ID)
-		if task.ID == "" || task.IncidentID != inc.ID || task.Title != "Call the recipient" || task.Owner != "Bob" ||
+		if task.ID == "" || task.IncidentID != inc.ID || task.Title != "Call the recipient" || task.Owner != "bob" ||
 			task.DueAt == nil || *task.DueAt != clock.Normalize(due) || task.Done || task.DoneAt != nil ||
 			!task.CreatedAt.Equal(created) || !task.UpdatedAt.Equal(created) {
 			t.Errorf("created task = %+v", task)
@@ -1051,7 +1054,7 @@ func TestTasks(t *testing.T) {
 		if c := changeOf(t, ev, "task"); c.New != task.ID {
 			t.Errorf("task change = %+v", c)
 		}
-		if c := changeOf(t, ev, "owner"); c.New != "Bob" {
+		if c := changeOf(t, ev, "owner"); c.New != "bob" {
 			t.Errorf("owner change = %+v", c)
 		}
 
@@ -1090,7 +1093,7 @@ func TestTasks(t *testing.T) {
 		e.clk.Advance(time.Minute)
 		before = e.counts()
 		same, err := e.svc.UpdateTask(e.ctx, inc.ID, task.ID, incident.TaskUpdate{Done: ptr(true), Title: ptr(task.Title),
-			Owner: ptr("Bob"), DueAt: ptr(due.UTC())})
+			Owner: ptr("bob"), DueAt: ptr(due.UTC())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1106,12 +1109,12 @@ func TestTasks(t *testing.T) {
 
 		// Reopen the task and change its other fields.
 		newDue := due.Add(24 * time.Hour)
-		reopened, err := e.svc.UpdateTask(e.ctx, inc.ID, task.ID, incident.TaskUpdate{Done: ptr(false), Owner: ptr("Carol"),
+		reopened, err := e.svc.UpdateTask(e.ctx, inc.ID, task.ID, incident.TaskUpdate{Done: ptr(false), Owner: ptr("carol"),
 			Title: ptr("Call the recipient again"), DueAt: &newDue})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if reopened.Done || reopened.DoneAt != nil || reopened.Owner != "Carol" || reopened.Title != "Call the recipient again" ||
+		if reopened.Done || reopened.DoneAt != nil || reopened.Owner != "carol" || reopened.Title != "Call the recipient again" ||
 			*reopened.DueAt != clock.Normalize(newDue) {
 			t.Errorf("reopened task = %+v", reopened)
 		}

@@ -57,6 +57,9 @@ func (s *Service) CreateTaskTx(ctx context.Context, tx *sql.Tx, ref string, in T
 	if err := checkTask(&t); err != nil {
 		return Task{}, err
 	}
+	if err := checkUser(ctx, s.db.In(tx), "owner", t.Owner); err != nil {
+		return Task{}, err
+	}
 	_, _, err := s.changeTx(ctx, tx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		t.IncidentID, t.CreatedAt, t.UpdatedAt = inc.ID, now, now
 		row, err := s.storedTask(&t)
@@ -99,7 +102,8 @@ func (s *Service) UpdateTask(ctx context.Context, ref, taskID string, in TaskUpd
 			changes = append(changes, Change{Field: "title", Redacted: true})
 			t.Title = *in.Title
 		}
-		if in.Owner != nil && *in.Owner != t.Owner {
+		ownerChanged := in.Owner != nil && *in.Owner != t.Owner
+		if ownerChanged {
 			changes = append(changes, Change{Field: "owner", Old: t.Owner, New: *in.Owner})
 			t.Owner = *in.Owner
 		}
@@ -127,6 +131,11 @@ func (s *Service) UpdateTask(ctx context.Context, ref, taskID string, in TaskUpd
 		}
 		if err := checkTask(&t); err != nil {
 			return Event{}, "", err
+		}
+		if ownerChanged {
+			if err := checkUser(ctx, s.db.In(tx), "owner", t.Owner); err != nil {
+				return Event{}, "", err
+			}
 		}
 		t.UpdatedAt = now
 		row, err := s.storedTask(&t)

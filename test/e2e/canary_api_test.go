@@ -80,6 +80,8 @@ type apiSeeds struct {
 	letter string
 	// routingKey is the events_v2 key of the service's integration.
 	routingKey string
+	// unsentRun is a run of letters not yet recorded as sent (seedUIOwed).
+	unsentRun string
 }
 
 // apiOp drives one create or update operation of the OpenAPI document.
@@ -875,6 +877,19 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 		}
 		if o.after != nil {
 			o.after(s, raw)
+		}
+	}
+	// The commander and a task's owner name a Ward user, so are stored in
+	// clear: a canary in them is refused, and (as every canary) must be
+	// found nowhere, the log of the refusal included.
+	for _, r := range []struct{ op, url, field string }{
+		{"PATCH /api/v1/incidents/{id}", "/api/v1/incidents/" + s.incident, "commander"},
+		{"PATCH /api/v1/incidents/{id}/tasks/{task_id}", "/api/v1/incidents/" + s.incident + "/tasks/" + s.task, "owner"},
+	} {
+		code, raw := w.do("PATCH", r.url, map[string]any{r.field: c.next(r.op, r.field+" (refused)")}, nil)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(raw), "must be the username of a Ward user") ||
+			!strings.Contains(string(raw), `"body.`+r.field+`"`) {
+			t.Errorf("%s with a canary in %s: %d %s, want 422 naming it", r.op, r.field, code, raw)
 		}
 	}
 	// An alert on the service, its summary a canary, opens an incident

@@ -164,16 +164,10 @@ var uiNotDriven = map[string]string{
 	"/breach/state-rules": "the whole state-rule table, configuration that the rule engine checks field by field " +
 		"(breach_state_tables.body is configuration), as the API's PUT /api/v1/breach/state-rules",
 	"/breach/parties/{party_id}": "the edit form of a party: the fields of /breach/parties, which the walk fills",
-	"/incidents/{id}/notices/generate": "a case owes a media release, a State Attorney General's or a customer's notice only " +
-		"with over 500 residents of a State, or customers; as the API's notices/documents (TestNotices drives them)",
-	"/incidents/{id}/notices/sent": "its form is offered for each run of letters not yet marked sent; the walked case's one run was " +
-		"marked sent through the API first. TODO(#15): walk it on a run left unsent (its receipt is free text)",
 	"/incidents/{id}/notices/returns": "a multipart upload of the returned-mail list (a CSV), not walked; " +
 		"TestCanaryBreachTextNotStoredInPlaintext posts one with a canary return reason through the API",
 	"/incidents/{id}/notices/substitute": "offered once enough letters are returned; its fields are the API's notices/substitute, " +
 		"which the canary test drives",
-	"/incidents/{id}/breach/met": "its form is offered for each obligation still owed; the walked case's are all met (by the API test's " +
-		"notices and HHS filing). TODO(#15): walk it on a case with an obligation owed (its reason is free text)",
 	"/incidents/{id}/legal-hold/release":        "a button shown while a hold is in force, no text",
 	"/incidents/{id}/breach/legal-hold/release": "a button shown while a hold is in force, no text",
 	"/incidents/{id}/evidence/{item}/legal-hold/release": "offered only while the item is held, after the walk has read its page; its " +
@@ -196,6 +190,7 @@ var uiNotDriven = map[string]string{
 // in uiNotDriven with the reason. It returns how many forms it submitted.
 func driveUICanaries(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) int {
 	t.Helper()
+	seedUIOwed(t, w, s)
 	pages, err := ui.New(ui.Deps{})
 	if err != nil {
 		t.Fatal(err)
@@ -314,6 +309,33 @@ func driveUICanaries(t *testing.T, w *ward, s *apiSeeds, c *apiCanaries) int {
 	return driven
 }
 
+// seedUIOwed gives the walked case, through the API, work for the forms
+// that act on what is owed: a run of letters not yet recorded as sent
+// (s.unsentRun, for the form that records it), an individual owed a letter
+// none has been generated for (for the form that generates notices), and
+// the HHS obligation owed again (for the form that marks an obligation
+// met). The case is under a law-enforcement hold, so these forms carry the
+// hold override's free text too.
+func seedUIOwed(t *testing.T, w *ward, s *apiSeeds) {
+	t.Helper()
+	const header = "name,address1,address2,city,state,zip,email,consent_electronic,phone,date_of_birth,next_of_kin,next_of_kin_address\n"
+	imp := func(line string) {
+		if code, raw := w.postCSV(w.token, s.breachCase+"/individuals/import", header+line); code != http.StatusOK {
+			t.Fatalf("import: %d %s", code, raw)
+		}
+	}
+	hold := map[string]any{"hold_override": map[string]any{"official": "Det. Lane", "reason": "allowed by the detective in writing"}}
+	imp("Al Post,4 Elm St,,Fresno,CA,93650,,,,,,\n")
+	var run struct {
+		ID string `json:"id"`
+	}
+	w.must(http.StatusCreated, "POST", s.breachCase+"/notices/letters", hold, &run)
+	s.unsentRun = run.ID
+	imp("Cy Post,5 Elm St,,Fresno,CA,93650,,,,,,\n")
+	w.must(http.StatusOK, "POST", s.breachCase+"/obligations/reopen", map[string]any{"obligation": "hhs",
+		"reason": "the filing is to be corrected"}, nil)
+}
+
 // uiPlain are the free-text inputs of UI forms that hold no typed text
 // about a patient, by route pattern, each with the reason (as the API
 // test classifies the same fields).
@@ -385,6 +407,8 @@ func uiValues(s *apiSeeds) map[string]map[string]string {
 			"ba_state": "CA", "ba_zip": "90000", "ba_email": "ba@example.org", "ba_phone": "555-0100"},
 		"/incidents/{id}/breach/hhs-report/filings": {"tracking_number": "T-2", "filed_at": dt(0), "attest": "yes"},
 		"/incidents/{id}/updates":                   {"phi_override": "on"},
+		"/incidents/{id}/notices/generate":          {"what": "letters"},
+		"/incidents/{id}/notices/sent":              {"run_id": s.unsentRun},
 		"/notice-templates":                         {"name": "Canary UI letter"},
 		"/org-profile": {"name": "Acme Clinic", "street": "1 Main St", "city": "Springfield", "state": "CA", "zip": "90000",
 			"contact_name": "Pat", "contact_title": "Privacy Officer", "contact_phone": "555-0100", "contact_email": "privacy@acme.example"},

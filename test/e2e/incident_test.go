@@ -58,6 +58,7 @@ func decodeProblem(t *testing.T, raw []byte) problemJSON {
 // trail record every step.
 func TestIncidentLifecycle(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
+		w.addUser("alice", "responder")
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{
 			"title": "Ransomware on file server", "description": "Encrypted shares on FS01", "severity": "sev1",
@@ -171,6 +172,7 @@ func TestIncidentLifecycle(t *testing.T) {
 // TestEditsNotesAndTasks covers PATCH, notes and tasks, each on the timeline.
 func TestEditsNotesAndTasks(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
+		w.addUser("bob", "responder")
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax", "description": "Fax with MRN 12345"}, &inc)
 		path := "/api/v1/incidents/" + inc.ID

@@ -27,7 +27,7 @@ type Incident struct {
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
 	Status        string     `json:"status" enum:"detected,analysis,containment,eradication,recovery,post_incident,closed"`
 	Resolution    string     `json:"resolution,omitempty" enum:"resolved,false_positive,not_security_incident,duplicate"`
-	Commander     string     `json:"commander"`
+	Commander     string     `json:"commander" doc:"The username of the Ward user who leads the response; empty for none."`
 	Customers     []string   `json:"customers"`
 	NotApplicable []string   `json:"not_applicable" doc:"Phases recorded as not applicable when skipped."`
 	NextStatuses  []string   `json:"next_statuses" doc:"Statuses a transition may move to from here."`
@@ -69,7 +69,7 @@ type createIncidentInput struct {
 		PHISuspected bool       `json:"phi_suspected,omitempty"`
 		OccurredAt   *time.Time `json:"occurred_at,omitempty" doc:"When the incident began, if known; not after detected_at."`
 		DetectedAt   *time.Time `json:"detected_at,omitempty" doc:"When it was first detected; defaults to now."`
-		Commander    string     `json:"commander,omitempty" maxLength:"200"`
+		Commander    string     `json:"commander,omitempty" maxLength:"200" doc:"The username of an active Ward user who leads the response (422 naming the field otherwise); empty for none. Stored in clear, as usernames are: never a name typed as free text."`
 		Customers    []string   `json:"customers,omitempty" maxItems:"50" doc:"References to the customers (covered entities) affected."`
 		Restricted   bool       `json:"restricted,omitempty" doc:"Limit the incident to those who need to know. A user without incident:restricted who sets it is made a member."`
 	}
@@ -85,7 +85,7 @@ type updateIncidentInput struct {
 		PHISuspected *bool      `json:"phi_suspected,omitempty"`
 		OccurredAt   *time.Time `json:"occurred_at,omitempty"`
 		DetectedAt   *time.Time `json:"detected_at,omitempty"`
-		Commander    *string    `json:"commander,omitempty" maxLength:"200"`
+		Commander    *string    `json:"commander,omitempty" maxLength:"200" doc:"The username of an active Ward user who leads the response (422 naming the field otherwise); empty for none. Stored in clear, as usernames are: never a name typed as free text."`
 		Customers    *[]string  `json:"customers,omitempty" maxItems:"50"`
 		Restricted   *bool      `json:"restricted,omitempty" doc:"Only the incident's creator and roles with incident:restricted may change it."`
 	}

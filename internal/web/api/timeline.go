@@ -74,7 +74,7 @@ type Task struct {
 	IncidentID    string     `json:"incident_id"`
 	Title         string     `json:"title" doc:"May hold PHI (reading it is audited); empty for a caller whose role may not see PHI."`
 	TitleRedacted bool       `json:"title_redacted,omitempty" doc:"The title was withheld: the caller's role may not see PHI."`
-	Owner         string     `json:"owner"`
+	Owner         string     `json:"owner" doc:"The username of the Ward user who owns the task; empty for none."`
 	DueAt         *time.Time `json:"due_at,omitempty"`
 	Done          bool       `json:"done"`
 	DoneAt        *time.Time `json:"done_at,omitempty"`
@@ -95,7 +95,7 @@ type createTaskInput struct {
 	ID   string `path:"id" maxLength:"64"`
 	Body struct {
 		Title string     `json:"title" minLength:"1" maxLength:"200"`
-		Owner string     `json:"owner,omitempty" maxLength:"200"`
+		Owner string     `json:"owner,omitempty" maxLength:"200" doc:"The username of an active Ward user who owns the task (422 naming the field otherwise); empty for none. Stored in clear, as usernames are: never a name typed as free text."`
 		DueAt *time.Time `json:"due_at,omitempty"`
 	}
 }
@@ -105,7 +105,7 @@ type updateTaskInput struct {
 	TaskID string `path:"task_id" maxLength:"64"`
 	Body   struct {
 		Title *string    `json:"title,omitempty" minLength:"1" maxLength:"200"`
-		Owner *string    `json:"owner,omitempty" maxLength:"200"`
+		Owner *string    `json:"owner,omitempty" maxLength:"200" doc:"The username of an active Ward user who owns the task (422 naming the field otherwise); empty for none. Stored in clear, as usernames are: never a name typed as free text."`
 		DueAt *time.Time `json:"due_at,omitempty"`
 		Done  *bool      `json:"done,omitempty"`
 	}

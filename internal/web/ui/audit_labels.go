@@ -60,6 +60,7 @@ var actionLabels = map[string]string{
 	"incident.delete":                       "Deleted incident",
 	"incident.member.add":                   "Added a member to incident",
 	"incident.member.remove":                "Removed a member from incident",
+	"incident.names_moved":                  "Moved a commander or task owner that named no Ward user into a sealed note on incident",
 	"incident.note":                         "Added a note to incident",
 	"incident.paging":                       "Recorded paging on incident",
 	"incident.phi_read":                     "Viewed protected health information in incident",

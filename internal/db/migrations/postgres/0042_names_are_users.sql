@@ -1,0 +1,12 @@
+-- An incident's commander and a task's owner name a Ward user (issue #15),
+-- postgres dialect. Keep in step with ../sqlite/0042_names_are_users.sql.
+--
+-- Both columns are stored in clear, as usernames are; free text an older
+-- Ward let into them (or into the timeline's record of their changes) may
+-- be PHI. SQL cannot seal it: the first start after this migration moves
+-- every value that is no user's username into a sealed timeline note
+-- (incident.Service.MoveUnknownNames), and forgetting here that the move
+-- ever ran makes sure it does. The migration also numbers the schema past
+-- every Ward that accepts free text there, so that no such node writes it
+-- in clear after the move (docs/OPERATIONS.md).
+DELETE FROM counters WHERE name = 'names_are_users';
