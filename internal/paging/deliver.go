@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -469,20 +468,10 @@ var errLeaseLost = errors.New("this node's paging lease lapsed")
 const MaxRetryAfter = time.Hour
 
 // retryDelay is how long to wait before attempt n+1 of message id after n
-// failed with err: a backoff of 30 seconds doubling to 15 minutes, plus up
-// to a fifth more, spread by the message's id so that messages that failed
-// together (a provider's outage) do not all come back in the same round;
-// and never sooner than the provider's Retry-After, up to MaxRetryAfter.
-func retryDelay(n int, id string, err error) time.Duration {
-	d := min(30*time.Second<<min(n-1, 5), 15*time.Minute)
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	d += d * time.Duration(h.Sum32()%1000) / 5000
-	if he, ok := errors.AsType[*notify.HTTPError](err); ok && he.RetryAfter > d {
-		d = min(he.RetryAfter, MaxRetryAfter)
-	}
-	return d
-}
+// failed with err: a backoff of 30 seconds doubling to 15 minutes, spread by
+// the message's id and never sooner than the provider's Retry-After, up to
+// MaxRetryAfter (notify.Backoff).
+var retryDelay = notify.Backoff{First: 30 * time.Second, Max: 15 * time.Minute, MaxRetryAfter: MaxRetryAfter}.Delay
 
 // fence makes an UPDATE of one message ($2) act only if this node ($3)
 // still holds the claim it made ($4 attempts) and the message is still
