@@ -394,7 +394,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	case kindOfficer:
 		var number, severity, actor string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a
-			WHERE a.incident_id = i.id ORDER BY a.created_at DESC LIMIT 1), '') FROM incidents i
+			WHERE a.incident_id = i.id AND a.kind = 'break_glass' ORDER BY a.created_at DESC LIMIT 1), '') FROM incidents i
 			JOIN notifications n ON n.incident_id = i.id WHERE n.id = $1`, d.id).Scan(&number, &severity, &actor); err != nil {
 			return fmt.Errorf("read emergency access: %w", err)
 		}
@@ -415,6 +415,13 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindEvidenceAltered, Incident: number, Severity: severity, Status: "evidence altered",
 			URL: p.opts.BaseURL + "/incidents/" + number + "#evidence"}
+	case kindPagingFailed:
+		var number, severity string
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
+			return fmt.Errorf("read incident: %w", err)
+		}
+		d.msg = notify.Message{Kind: notify.KindPagingFailed, Incident: number, Severity: severity, Status: d.line,
+			URL: p.opts.BaseURL + "/incidents/" + number}
 	case KindStatusUpdate, KindReminder:
 		var number, severity string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
@@ -494,6 +501,10 @@ const sentPerUpdate = 256
 // again is on its incident's timeline. Messages sent with no provider id
 // and nothing else to record (webhooks, mostly) are marked sent together.
 func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now time.Time) error {
+	failed, err := p.roundAlarmsTx(ctx, tx, ds)
+	if err != nil {
+		return err
+	}
 	if err := p.firstSentTx(ctx, tx, ds, now); err != nil {
 		return err
 	}
@@ -569,7 +580,7 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 			return fmt.Errorf("record notification %s: %w", d.id, err)
 		}
 	}
-	return nil
+	return p.failedForGoodTx(ctx, tx, failed, now)
 }
 
 // counted counts the outcomes of ds, once they are recorded.
