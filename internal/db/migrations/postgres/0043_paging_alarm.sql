@@ -1,5 +1,5 @@
 -- A page that reached nobody or that nobody acknowledged (issue #11), postgres
--- dialect. Keep in step with ../sqlite/0042_paging_alarm.sql.
+-- dialect. Keep in step with ../sqlite/0043_paging_alarm.sql.
 --
 -- alarm is '' while paging goes as it should, 'unacknowledged' once the
 -- escalation policy ran every step and repeat with nobody acknowledging,
