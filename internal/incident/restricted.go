@@ -251,7 +251,7 @@ type Grant struct {
 // OfficerAlert is something the Security Officer must be told at once.
 type OfficerAlert struct {
 	ID             string
-	Kind           string // OfficerAlertBreakGlass
+	Kind           string // OfficerAlertBreakGlass or OfficerAlertPagingFailed
 	IncidentID     string
 	IncidentNumber string
 	UserID         string
@@ -262,9 +262,37 @@ type OfficerAlert struct {
 	AcknowledgedBy string
 }
 
-// OfficerAlertBreakGlass is the kind of officer alert that emergency
-// access raises.
-const OfficerAlertBreakGlass = "break_glass"
+// The kinds of officer alert.
+const (
+	// OfficerAlertBreakGlass is raised by emergency access; its reason is
+	// the one the person gave.
+	OfficerAlertBreakGlass = "break_glass"
+	// OfficerAlertPagingFailed is raised by paging when an incident's page
+	// reached nobody or nobody acknowledged it; its reason is Ward's own
+	// sentence, its actor Ward.
+	OfficerAlertPagingFailed = "paging_failed"
+)
+
+// RaiseOfficerAlertTx records an officer alert of kind
+// OfficerAlertPagingFailed about incident incidentID inside the caller's
+// transaction, audited (officer_alert.raise); reason is Ward's own
+// sentence, never PHI, sealed like every reason. Telling the officers on
+// their contact methods is the caller's.
+func (s *Service) RaiseOfficerAlertTx(ctx context.Context, tx *sql.Tx, incidentID, reason string) error {
+	id, now := newID(), s.clock.Now()
+	sealed, err := keys.OfficerAlertReason.SealText(s.keys, reason, id)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO officer_alerts
+		(id, kind, incident_id, user_id, actor, reason, created_at) VALUES ($1, $2, $3, '', $4, $5, $6)`,
+		id, OfficerAlertPagingFailed, incidentID, authz.System.String(), sealed, now); err != nil {
+		return fmt.Errorf("insert officer alert: %w", err)
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "officer_alert.raise", ObjectType: "officer_alert", ObjectID: id,
+		Change: map[string]any{"kind": OfficerAlertPagingFailed, "incident_id": incidentID}})
+	return err
+}
 
 // BreakGlass grants the caller, a user or an API token that cannot see the
 // restricted incident ref, emergency access to it at once, for the
@@ -382,7 +410,9 @@ func (s *Service) OfficerAlerts(ctx context.Context, open bool) ([]OfficerAlert,
 		if out[i].Reason, err = s.open(out[i].Reason, keys.OfficerAlertReason, out[i].ID); err != nil {
 			return nil, err
 		}
-		incs[out[i].IncidentID] = true
+		if out[i].Kind == OfficerAlertBreakGlass {
+			incs[out[i].IncidentID] = true
+		}
 	}
 	return out, s.auditReasons(ctx, slices.Sorted(maps.Keys(incs)))
 }

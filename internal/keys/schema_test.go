@@ -70,7 +70,7 @@ var notFreeText = []string{
 	"incidents.resolution", "incidents.severity", "incidents.status", "integration_keys.kind",
 	"notice_files.content_type", "notice_runs.kind", "notice_templates.kind", "notice_templates.status",
 	"notices.channel", "notices.kind", "notices.status", "officer_alerts.kind", "notifications.channel", "notifications.kind",
-	"notifications.status", "pages.status", "report_hhs_filings.kind", "report_reminders.mark",
+	"notifications.status", "pages.status", "pages.alarm", "report_hhs_filings.kind", "report_reminders.mark",
 	"report_reminders.obligation", "schedules.time_zone", "services.group_by", "sessions.stage", "sla_events.event",
 	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
 	"webauthn_ceremonies.kind", "login_throttle.scope", "counters.name", "schema_migrations.name",
@@ -136,6 +136,10 @@ var notFreeText = []string{
 	// alert opened: the incident, who answered, and Ward's own line saying
 	// why it asked (the service's name)
 	"incident_triage.incident_id", "incident_triage.answered_by", "incident_triage.reason",
+
+	// Ward's own sentence saying why a page raised an alarm: the escalation
+	// policy's name, a step, a count
+	"pages.alarm_reason",
 }
 
 // TestEveryTextColumnIsClassified walks every TEXT column of both

@@ -72,8 +72,11 @@ const (
 	// item of an incident failed its integrity check (45 CFR 164.312(c)(1)
 	// integrity); it names the incident and nothing of the item.
 	KindEvidenceAltered = "evidence_altered"
-	KindTest            = "test"   // a test the user asked for
-	KindVerify          = "verify" // a contact method's verification code
+	// KindPagingFailed tells the Security Officer that an incident's page
+	// reached nobody or that nobody acknowledged it; Status says which.
+	KindPagingFailed = "paging_failed"
+	KindTest         = "test"   // a test the user asked for
+	KindVerify       = "verify" // a contact method's verification code
 )
 
 // Message is what Ward sends. It must never carry PHI (45 CFR 164.312(e)(1);
@@ -156,10 +159,10 @@ var (
 func (m Message) Validate() error {
 	switch m.Kind {
 	case KindPage, KindPageStatus, KindStatusUpdate, KindReminder, KindTest, KindVerify, KindEmergencyAccess, KindBackupFailed, KindAuditChainBroken,
-		KindEvidenceAltered:
+		KindEvidenceAltered, KindPagingFailed:
 	default:
 		return fmt.Errorf("notify: message kind %q is not one of page, page_status, status_update, reminder, test, verify, emergency_access, "+
-			"backup_failed, audit_chain_broken, evidence_altered", m.Kind)
+			"backup_failed, audit_chain_broken, evidence_altered, paging_failed", m.Kind)
 	}
 	fields := []struct {
 		name, value string
@@ -258,6 +261,10 @@ func Render(m Message) (subject, text string) {
 			"administrator to check the server log.\n")
 		line("Open: ", m.URL)
 		return subject, b.String()
+	case KindPagingFailed:
+		subject = "Ward PAGING FAILED for " + m.Incident
+		b.WriteString("Paging for this incident failed: nobody may be working on it. Make sure someone is: page a person " +
+			"by hand, or acknowledge the page in Ward once someone is on it.\n")
 	case KindEmergencyAccess:
 		subject = "Ward EMERGENCY ACCESS to " + m.Incident
 		b.WriteString("Emergency (break-glass) access to a restricted incident was granted. Review it in Ward.\n")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -395,7 +394,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	case kindOfficer:
 		var number, severity, actor string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a
-			WHERE a.incident_id = i.id ORDER BY a.created_at DESC LIMIT 1), '') FROM incidents i
+			WHERE a.incident_id = i.id AND a.kind = 'break_glass' ORDER BY a.created_at DESC LIMIT 1), '') FROM incidents i
 			JOIN notifications n ON n.incident_id = i.id WHERE n.id = $1`, d.id).Scan(&number, &severity, &actor); err != nil {
 			return fmt.Errorf("read emergency access: %w", err)
 		}
@@ -416,6 +415,13 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		}
 		d.msg = notify.Message{Kind: notify.KindEvidenceAltered, Incident: number, Severity: severity, Status: "evidence altered",
 			URL: p.opts.BaseURL + "/incidents/" + number + "#evidence"}
+	case kindPagingFailed:
+		var number, severity string
+		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
+			return fmt.Errorf("read incident: %w", err)
+		}
+		d.msg = notify.Message{Kind: notify.KindPagingFailed, Incident: number, Severity: severity, Status: d.line,
+			URL: p.opts.BaseURL + "/incidents/" + number}
 	case KindStatusUpdate, KindReminder:
 		var number, severity string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT number, severity FROM incidents WHERE id = $1`, d.incidentID).Scan(&number, &severity); err != nil {
@@ -469,20 +475,10 @@ var errLeaseLost = errors.New("this node's paging lease lapsed")
 const MaxRetryAfter = time.Hour
 
 // retryDelay is how long to wait before attempt n+1 of message id after n
-// failed with err: a backoff of 30 seconds doubling to 15 minutes, plus up
-// to a fifth more, spread by the message's id so that messages that failed
-// together (a provider's outage) do not all come back in the same round;
-// and never sooner than the provider's Retry-After, up to MaxRetryAfter.
-func retryDelay(n int, id string, err error) time.Duration {
-	d := min(30*time.Second<<min(n-1, 5), 15*time.Minute)
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	d += d * time.Duration(h.Sum32()%1000) / 5000
-	if he, ok := errors.AsType[*notify.HTTPError](err); ok && he.RetryAfter > d {
-		d = min(he.RetryAfter, MaxRetryAfter)
-	}
-	return d
-}
+// failed with err: a backoff of 30 seconds doubling to 15 minutes, spread by
+// the message's id and never sooner than the provider's Retry-After, up to
+// MaxRetryAfter (notify.Backoff).
+var retryDelay = notify.Backoff{First: 30 * time.Second, Max: 15 * time.Minute, MaxRetryAfter: MaxRetryAfter}.Delay
 
 // fence makes an UPDATE of one message ($2) act only if this node ($3)
 // still holds the claim it made ($4 attempts) and the message is still
@@ -505,6 +501,10 @@ const sentPerUpdate = 256
 // again is on its incident's timeline. Messages sent with no provider id
 // and nothing else to record (webhooks, mostly) are marked sent together.
 func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now time.Time) error {
+	failed, err := p.roundAlarmsTx(ctx, tx, ds)
+	if err != nil {
+		return err
+	}
 	if err := p.firstSentTx(ctx, tx, ds, now); err != nil {
 		return err
 	}
@@ -580,7 +580,7 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 			return fmt.Errorf("record notification %s: %w", d.id, err)
 		}
 	}
-	return nil
+	return p.failedForGoodTx(ctx, tx, failed, now)
 }
 
 // counted counts the outcomes of ds, once they are recorded.

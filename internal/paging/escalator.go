@@ -189,6 +189,7 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 		switch pg.Status {
 		case PageAcknowledged:
 			pg.Status, pg.Step, pg.Round, pg.AcknowledgedAt, pg.AcknowledgedBy = PageTriggered, 0, 0, nil, ""
+			clearAlarm(&pg)
 			if _, err := setAlerts(ctx, tx, pg.IncidentID, alert.StatusTriggered, now); err != nil {
 				return err
 			}
@@ -205,10 +206,17 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 			if pg.Round > pol.Repeat {
 				pg.NextAt = nil
 				pg.Step, pg.Round = len(pol.Steps)-1, pol.Repeat
+				if err := p.raiseTx(ctx, tx, &pg, AlarmUnacknowledged, unacknowledgedReason(pol), now); err != nil {
+					return err
+				}
 				if err := savePage(ctx, tx, &pg); err != nil {
 					return err
 				}
 				p.log.WarnContext(ctx, "page_unacknowledged", "page_id", pg.ID, "incident_id", pg.IncidentID)
+				if err := p.pageStatusTx(ctx, tx, &pg, eventUnacknowledged,
+					statusLine(eventUnacknowledged, "by anyone: the escalation policy ran out")); err != nil {
+					return err
+				}
 				return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID,
 					"NOBODY ACKNOWLEDGED: the escalation policy ran every step and repeat; no one else will be paged.")
 			}

@@ -45,7 +45,27 @@ type Page struct {
 	ResolvedAt     *time.Time
 	ResolvedBy     string
 	Version        int64
+	// Alarm is AlarmUnacknowledged or AlarmUnreachable while the page
+	// needs a person's hand, else empty; AlarmReason says why in Ward's
+	// own words (no PHI) and AlarmAt since when.
+	Alarm       string
+	AlarmReason string
+	AlarmAt     *time.Time
+	// StepAt is when the current step ran: its messages are those
+	// created since.
+	StepAt *time.Time
 }
+
+// The alarms a page raises.
+const (
+	// AlarmUnacknowledged: the escalation policy ran every step and
+	// repeat and nobody acknowledged.
+	AlarmUnacknowledged = "unacknowledged"
+	// AlarmUnreachable: no message of the current step reached anyone
+	// (nobody to page with a verified contact method, or every message
+	// failed for good).
+	AlarmUnreachable = "unreachable"
+)
 
 // The kinds of message in the outbox.
 const (
@@ -77,15 +97,16 @@ const (
 )
 
 const pageColumns = `id, incident_id, service_id, policy_id, status, step, round, next_at, created_at,
-	acknowledged_at, acknowledged_by, resolved_at, resolved_by, version`
+	acknowledged_at, acknowledged_by, resolved_at, resolved_by, version, alarm, alarm_reason, alarm_at, step_at`
 
 func scanPage(r scanner) (Page, error) {
 	var pg Page
-	var next, acked, resolved sql.NullTime
+	var next, acked, resolved, alarmAt, stepAt sql.NullTime
 	err := r.Scan(&pg.ID, &pg.IncidentID, &pg.ServiceID, &pg.PolicyID, &pg.Status, &pg.Step, &pg.Round, &next, &pg.CreatedAt,
-		&acked, &pg.AcknowledgedBy, &resolved, &pg.ResolvedBy, &pg.Version)
+		&acked, &pg.AcknowledgedBy, &resolved, &pg.ResolvedBy, &pg.Version, &pg.Alarm, &pg.AlarmReason, &alarmAt, &stepAt)
 	pg.CreatedAt = pg.CreatedAt.UTC()
 	pg.NextAt, pg.AcknowledgedAt, pg.ResolvedAt = timePtr(next), timePtr(acked), timePtr(resolved)
+	pg.AlarmAt, pg.StepAt = timePtr(alarmAt), timePtr(stepAt)
 	return pg, err
 }
 
@@ -121,9 +142,10 @@ func lockedPage(ctx context.Context, d *db.DB, tx *sql.Tx, where string, arg str
 func savePage(ctx context.Context, tx *sql.Tx, pg *Page) error {
 	pg.Version++
 	_, err := tx.ExecContext(ctx, `UPDATE pages SET status = $1, step = $2, round = $3, next_at = $4, acknowledged_at = $5,
-		acknowledged_by = $6, resolved_at = $7, resolved_by = $8, version = $9 WHERE id = $10`,
+		acknowledged_by = $6, resolved_at = $7, resolved_by = $8, version = $9, alarm = $10, alarm_reason = $11, alarm_at = $12,
+		step_at = $13 WHERE id = $14`,
 		pg.Status, pg.Step, pg.Round, nullTime(pg.NextAt), nullTime(pg.AcknowledgedAt), pg.AcknowledgedBy,
-		nullTime(pg.ResolvedAt), pg.ResolvedBy, pg.Version, pg.ID)
+		nullTime(pg.ResolvedAt), pg.ResolvedBy, pg.Version, pg.Alarm, pg.AlarmReason, nullTime(pg.AlarmAt), nullTime(pg.StepAt), pg.ID)
 	if err != nil {
 		return fmt.Errorf("save page: %w", err)
 	}
@@ -144,7 +166,7 @@ func (p *Pager) AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc alert.Service
 		pg = Page{ID: newID(), IncidentID: incidentID, ServiceID: svc.ID, PolicyID: svc.EscalationPolicyID,
 			Status: PageTriggered, CreatedAt: now}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pages (`+pageColumns+`, triggered_at)
-			VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6, NULL, '', NULL, '', 0, $6)`,
+			VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6, NULL, '', NULL, '', 0, '', '', NULL, NULL, $6)`,
 			pg.ID, pg.IncidentID, pg.ServiceID, pg.PolicyID, pg.Status, pg.CreatedAt); err != nil {
 			return fmt.Errorf("insert page: %w", err)
 		}
@@ -157,6 +179,7 @@ func (p *Pager) AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc alert.Service
 	}
 	pg.Status, pg.Step, pg.Round, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.ResolvedAt, pg.ResolvedBy =
 		PageTriggered, 0, 0, nil, "", nil, ""
+	clearAlarm(&pg)
 	pg.ServiceID, pg.PolicyID = svc.ID, svc.EscalationPolicyID
 	if err := p.retriggerTx(ctx, tx, &pg, now); err != nil {
 		return err
@@ -241,7 +264,16 @@ func (p *Pager) runStep(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time
 		}
 	}
 	next := now.Add(time.Duration(st.DelayMinutes) * time.Minute)
-	pg.NextAt = &next
+	pg.NextAt, pg.StepAt = &next, &now
+	if len(paged) == 0 {
+		why := "has nobody to page"
+		if len(users) > 0 {
+			why = "paged no one: nobody on it has a verified contact method"
+		}
+		if err := p.raiseTx(ctx, tx, pg, AlarmUnreachable, unreachableReason(pol, pg.Step, why), now); err != nil {
+			return err
+		}
+	}
 	if err := savePage(ctx, tx, pg); err != nil {
 		return err
 	}
@@ -475,6 +507,7 @@ func (p *Pager) acknowledgeTx(ctx context.Context, tx *sql.Tx, pg *Page, now tim
 		return err
 	}
 	pg.Status, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.NextAt = PageAcknowledged, &now, by, nil
+	clearAlarm(pg)
 	if _, err := tx.ExecContext(ctx, `UPDATE pages SET first_acknowledged_at = $1 WHERE id = $2 AND first_acknowledged_at IS NULL`,
 		now, pg.ID); err != nil {
 		return fmt.Errorf("record first acknowledgement: %w", err)
@@ -531,6 +564,7 @@ func setAlerts(ctx context.Context, tx *sql.Tx, incidentID string, st alert.Stat
 
 func (p *Pager) resolveTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time, by, note string) error {
 	pg.Status, pg.ResolvedAt, pg.ResolvedBy, pg.NextAt = PageResolved, &now, by, nil
+	clearAlarm(pg)
 	if err := cancelPending(ctx, tx, pg.ID); err != nil {
 		return err
 	}

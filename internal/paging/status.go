@@ -12,7 +12,7 @@ import (
 )
 
 // kindPageStatus tells the people paged for a page that it was
-// acknowledged, escalated or resolved, on each of their contact methods
+// acknowledged, escalated or resolved, or that nobody acknowledged it, on each of their contact methods
 // with status updates on (ContactMethod.StatusUpdates).
 const kindPageStatus = "page_status"
 
@@ -22,6 +22,9 @@ const (
 	eventAcknowledged = "acknowledged"
 	eventEscalated    = "escalated"
 	eventResolved     = "resolved"
+	// eventUnacknowledged: the escalation policy ran every step and
+	// repeat and nobody acknowledged; nobody else will be paged.
+	eventUnacknowledged = "unacknowledged"
 )
 
 // actedBy names who acted, as a status line may: a person's username, or

@@ -75,11 +75,12 @@ const (
 	mailBatch = 20
 )
 
-// mailBackoff is the wait before attempt n+1 after n failed: 1, 2, 4 ...
-// minutes, at most an hour.
-func mailBackoff(n int) time.Duration {
-	return min(time.Minute<<min(max(n-1, 0), 6), time.Hour)
-}
+// mailBackoff is the wait before attempt n+1 of email id after n failed
+// with err: 1, 2, 4 ... minutes, at most an hour, plus up to a fifth more
+// spread by the email's id, so that emails that failed together (the mail
+// server's outage) do not all come back at once; the same backoff as
+// paging's outbox (notify.Backoff).
+var mailBackoff = notify.Backoff{First: time.Minute, Max: time.Hour, MaxRetryAfter: time.Hour}.Delay
 
 // MailOptions configure email to external subscribers.
 type MailOptions struct {
@@ -700,7 +701,7 @@ func (s *Service) recordMail(ctx context.Context, batch []*outMail) (int, error)
 				}
 				if notify.IsTransient(m.err) && m.attempt < MaxMailAttempts {
 					_, err = tx.ExecContext(ctx, `UPDATE external_mail SET due_at = $1, lease_until = NULL, error = $2 WHERE id = $3`,
-						now.Add(mailBackoff(m.attempt)), sealed, m.id)
+						now.Add(mailBackoff(m.attempt, m.id, m.err)), sealed, m.id)
 				} else {
 					_, err = tx.ExecContext(ctx, `UPDATE external_mail SET status = $1, lease_until = NULL, error = $2 WHERE id = $3`,
 						MailFailed, sealed, m.id)

@@ -9,32 +9,79 @@ import (
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
 )
 
 // Incident is an incident as the API shows it.
 type Incident struct {
-	ID            string     `json:"id" doc:"Stable identifier (UUID)."`
-	Number        string     `json:"number" doc:"Human number, e.g. INC-2026-0042; accepted wherever an id is." example:"INC-2026-0042"`
-	Title         string     `json:"title"`
-	Description   string     `json:"description"`
-	Severity      string     `json:"severity" enum:"sev1,sev2,sev3,sev4"`
-	Category      string     `json:"category" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known"`
-	PHISuspected  bool       `json:"phi_suspected"`
-	OccurredAt    *time.Time `json:"occurred_at,omitempty"`
-	DetectedAt    time.Time  `json:"detected_at"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	ClosedAt      *time.Time `json:"closed_at,omitempty"`
-	Status        string     `json:"status" enum:"detected,analysis,containment,eradication,recovery,post_incident,closed"`
-	Resolution    string     `json:"resolution,omitempty" enum:"resolved,false_positive,not_security_incident,duplicate"`
-	Commander     string     `json:"commander" doc:"The username of the Ward user who leads the response; empty for none."`
-	Customers     []string   `json:"customers"`
-	NotApplicable []string   `json:"not_applicable" doc:"Phases recorded as not applicable when skipped."`
-	NextStatuses  []string   `json:"next_statuses" doc:"Statuses a transition may move to from here."`
-	CreatedBy     string     `json:"created_by"`
-	Version       int64      `json:"version" doc:"Increases with every change, timeline entries included."`
-	Restricted    bool       `json:"restricted" doc:"Need-to-know: only roles with incident:restricted, its members, its commander (a username) and holders of an emergency (break-glass) grant see it; to anyone else it does not exist (404, absent from lists)."`
-	PHIRedacted   bool       `json:"phi_redacted,omitempty" doc:"The title and description were withheld: the caller's role may not see PHI. The title is then a line naming the incident's number, severity and service."`
+	ID            string       `json:"id" doc:"Stable identifier (UUID)."`
+	Number        string       `json:"number" doc:"Human number, e.g. INC-2026-0042; accepted wherever an id is." example:"INC-2026-0042"`
+	Title         string       `json:"title"`
+	Description   string       `json:"description"`
+	Severity      string       `json:"severity" enum:"sev1,sev2,sev3,sev4"`
+	Category      string       `json:"category" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known"`
+	PHISuspected  bool         `json:"phi_suspected"`
+	OccurredAt    *time.Time   `json:"occurred_at,omitempty"`
+	DetectedAt    time.Time    `json:"detected_at"`
+	CreatedAt     time.Time    `json:"created_at"`
+	UpdatedAt     time.Time    `json:"updated_at"`
+	ClosedAt      *time.Time   `json:"closed_at,omitempty"`
+	Status        string       `json:"status" enum:"detected,analysis,containment,eradication,recovery,post_incident,closed"`
+	Resolution    string       `json:"resolution,omitempty" enum:"resolved,false_positive,not_security_incident,duplicate"`
+	Commander     string       `json:"commander" doc:"The username of the Ward user who leads the response; empty for none."`
+	Customers     []string     `json:"customers"`
+	NotApplicable []string     `json:"not_applicable" doc:"Phases recorded as not applicable when skipped."`
+	NextStatuses  []string     `json:"next_statuses" doc:"Statuses a transition may move to from here."`
+	CreatedBy     string       `json:"created_by"`
+	Version       int64        `json:"version" doc:"Increases with every change, timeline entries included."`
+	Restricted    bool         `json:"restricted" doc:"Need-to-know: only roles with incident:restricted, its members, its commander (a username) and holders of an emergency (break-glass) grant see it; to anyone else it does not exist (404, absent from lists)."`
+	PHIRedacted   bool         `json:"phi_redacted,omitempty" doc:"The title and description were withheld: the caller's role may not see PHI. The title is then a line naming the incident's number, severity and service."`
+	PagingAlert   *PagingAlert `json:"paging_alert,omitempty" doc:"Present while the incident's page needs a person's hand: it reached nobody, or nobody acknowledged it."`
+}
+
+// PagingAlert says that an incident's page reached nobody or that nobody
+// acknowledged it, until someone acknowledges or resolves the page, a page
+// gets through or the page starts again.
+type PagingAlert struct {
+	Kind   string    `json:"kind" enum:"unacknowledged,unreachable" doc:"unacknowledged: the escalation policy ran every step and repeat and nobody acknowledged; unreachable: no message of the current step reached anyone (nobody with a verified contact method, or every message failed)."`
+	Reason string    `json:"reason" doc:"Ward's own sentence saying what happened (the policy's name, a step, a count); never PHI."`
+	Since  time.Time `json:"since" doc:"When it was raised."`
+}
+
+func pagingAlertOut(a paging.Alarm) *PagingAlert {
+	return &PagingAlert{Kind: a.Kind, Reason: a.Reason, Since: a.Since}
+}
+
+// withPagingAlerts fills in the paging alerts of items.
+func (h handler) withPagingAlerts(ctx context.Context, items []Incident) error {
+	if h.Pager == nil || len(items) == 0 {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	alarms, err := h.Pager.Alarms(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		if a, ok := alarms[items[i].ID]; ok {
+			items[i].PagingAlert = pagingAlertOut(a)
+		}
+	}
+	return nil
+}
+
+// incidentBody is inc as the API shows it, with its paging alert.
+func (h handler) incidentBody(ctx context.Context, inc incident.Incident) (*incidentOutput, error) {
+	out := &incidentOutput{Body: incidentOut(inc)}
+	items := []Incident{out.Body}
+	if err := h.withPagingAlerts(ctx, items); err != nil {
+		return nil, h.fail(ctx, "path", err)
+	}
+	out.Body = items[0]
+	return out, nil
 }
 
 func strs[T ~string](in []T) []string {
@@ -173,6 +220,9 @@ func (h handler) registerIncidents(api huma.API) {
 			for i, inc := range page.Items {
 				out.Body.Items[i] = incidentOut(inc)
 			}
+			if err := h.withPagingAlerts(ctx, out.Body.Items); err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
 			out.Body.NextCursor = incident.EncodeCursor(page.Next)
 			return out, nil
 		})
@@ -183,7 +233,7 @@ func (h handler) registerIncidents(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}
-			return &incidentOutput{Body: incidentOut(inc)}, nil
+			return h.incidentBody(ctx, inc)
 		})
 
 	huma.Register(api, op("update-incident", http.MethodPatch, "/incidents/{id}", "Change an incident's fields", http.StatusOK, authz.IncidentWrite),
@@ -197,7 +247,7 @@ func (h handler) registerIncidents(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &incidentOutput{Body: incidentOut(inc)}, nil
+			return h.incidentBody(ctx, inc)
 		})
 
 	huma.Register(api, op("transition-incident", http.MethodPost, "/incidents/{id}/transitions",
@@ -214,6 +264,6 @@ func (h handler) registerIncidents(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &incidentOutput{Body: incidentOut(inc)}, nil
+			return h.incidentBody(ctx, inc)
 		})
 }

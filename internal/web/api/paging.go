@@ -161,25 +161,30 @@ func ruleOut(r paging.Rule) Rule {
 
 // Page is an incident's paging state.
 type Page struct {
-	ID             string     `json:"id"`
-	IncidentID     string     `json:"incident_id"`
-	ServiceID      string     `json:"service_id"`
-	PolicyID       string     `json:"policy_id"`
-	Status         string     `json:"status" enum:"triggered,acknowledged,resolved"`
-	Step           int        `json:"step" doc:"The policy step notified last, from 1."`
-	Round          int        `json:"round" doc:"The repeat it belongs to, from 0."`
-	NextAt         *time.Time `json:"next_at,omitempty" doc:"When the next step (or the acknowledgement timeout) is due."`
-	CreatedAt      time.Time  `json:"created_at"`
-	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
-	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
-	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
-	ResolvedBy     string     `json:"resolved_by,omitempty"`
+	ID             string       `json:"id"`
+	IncidentID     string       `json:"incident_id"`
+	ServiceID      string       `json:"service_id"`
+	PolicyID       string       `json:"policy_id"`
+	Status         string       `json:"status" enum:"triggered,acknowledged,resolved"`
+	Step           int          `json:"step" doc:"The policy step notified last, from 1."`
+	Round          int          `json:"round" doc:"The repeat it belongs to, from 0."`
+	NextAt         *time.Time   `json:"next_at,omitempty" doc:"When the next step (or the acknowledgement timeout) is due."`
+	CreatedAt      time.Time    `json:"created_at"`
+	AcknowledgedAt *time.Time   `json:"acknowledged_at,omitempty"`
+	AcknowledgedBy string       `json:"acknowledged_by,omitempty"`
+	ResolvedAt     *time.Time   `json:"resolved_at,omitempty"`
+	ResolvedBy     string       `json:"resolved_by,omitempty"`
+	PagingAlert    *PagingAlert `json:"paging_alert,omitempty" doc:"Present while the page needs a person's hand (as on the incident)."`
 }
 
 func pageOut(p paging.Page) Page {
-	return Page{ID: p.ID, IncidentID: p.IncidentID, ServiceID: p.ServiceID, PolicyID: p.PolicyID, Status: string(p.Status),
+	out := Page{ID: p.ID, IncidentID: p.IncidentID, ServiceID: p.ServiceID, PolicyID: p.PolicyID, Status: string(p.Status),
 		Step: p.Step + 1, Round: p.Round, NextAt: p.NextAt, CreatedAt: p.CreatedAt, AcknowledgedAt: p.AcknowledgedAt,
 		AcknowledgedBy: p.AcknowledgedBy, ResolvedAt: p.ResolvedAt, ResolvedBy: p.ResolvedBy}
+	if p.Alarm != "" && p.AlarmAt != nil {
+		out.PagingAlert = pagingAlertOut(paging.Alarm{Kind: p.Alarm, Reason: p.AlarmReason, Since: *p.AlarmAt})
+	}
+	return out
 }
 
 // Notification is one message of an incident's delivery history.

@@ -92,7 +92,7 @@ type grantOutput struct {
 // OfficerAlert is something the Security Officer must be told at once.
 type OfficerAlert struct {
 	ID             string     `json:"id"`
-	Kind           string     `json:"kind" enum:"break_glass"`
+	Kind           string     `json:"kind" enum:"break_glass,paging_failed" doc:"break_glass: emergency access was granted (actor and reason as given); paging_failed: the incident's page reached nobody or nobody acknowledged it (actor Ward, reason Ward's own sentence)."`
 	IncidentID     string     `json:"incident_id"`
 	IncidentNumber string     `json:"incident_number"`
 	Actor          string     `json:"actor" doc:"Who caused it, as the audit trail names them."`

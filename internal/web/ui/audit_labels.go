@@ -102,6 +102,7 @@ var actionLabels = map[string]string{
 	"notification_rule.create":              "Added a notification rule",
 	"notification_rule.delete":              "Removed a notification rule",
 	"officer_alert.acknowledge":             "Acknowledged an officer alert",
+	"officer_alert.raise":                   "Raised an officer alert",
 	"page.acknowledge":                      "Acknowledged a page",
 	"page.resolve":                          "Resolved a page",
 	"report.details":                        "Filled in HHS report details",

@@ -246,21 +246,6 @@ type pagingView struct {
 	Notifications []paging.Notification
 }
 
-// ReachedNobody reports whether the page is escalating and no message of
-// it is on its way to anyone or was sent: nobody knows of the incident.
-func (v *pagingView) ReachedNobody() bool {
-	if v.Page.Status != paging.PageTriggered {
-		return false
-	}
-	for _, n := range v.Notifications {
-		switch n.Status {
-		case "scheduled", "queued", "sending", "sent", "rate_limited":
-			return false
-		}
-	}
-	return true
-}
-
 // pagingOf returns incident ref's paging, or nil when it was never paged.
 func (u *UI) pagingOf(r *http.Request, ref string) (*pagingView, error) {
 	pg, err := u.Pager.PageOf(r.Context(), ref)

@@ -15,6 +15,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/retention"
 )
 
@@ -46,6 +47,8 @@ type dashboardPage struct {
 	// Total counts every open incident the viewer may see; Open holds
 	// the most urgent of them.
 	Total int
+	// Alarms are the paging alarms of Open, by incident id.
+	Alarms map[string]paging.Alarm
 }
 
 type countRow struct {
@@ -64,6 +67,14 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := dashboardPage{Open: open.Urgent, Now: u.Clock.Now(), Total: open.Total}
+	ids := make([]string, len(open.Urgent))
+	for i, inc := range open.Urgent {
+		ids[i] = inc.ID
+	}
+	if p.Alarms, err = u.Pager.Alarms(r.Context(), ids); err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	obs, err := u.Breach.Board(r.Context())
 	if err != nil {
 		u.fail(w, r, err)

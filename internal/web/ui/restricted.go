@@ -93,10 +93,26 @@ func (u *UI) grantRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // officerBanner is what the officer banner shows: the officer alerts nobody
-// has acknowledged, and where to return after acknowledging one.
+// has acknowledged, emergency access (Alerts) apart from pages that reached
+// nobody or that nobody acknowledged (Paging), and where to return after
+// acknowledging one.
 type officerBanner struct {
 	Alerts []incident.OfficerAlert
+	Paging []incident.OfficerAlert
 	Back   string
+}
+
+// newOfficerBanner sorts alerts into an officerBanner.
+func newOfficerBanner(alerts []incident.OfficerAlert, back string) *officerBanner {
+	b := &officerBanner{Back: back}
+	for _, a := range alerts {
+		if a.Kind == incident.OfficerAlertPagingFailed {
+			b.Paging = append(b.Paging, a)
+		} else {
+			b.Alerts = append(b.Alerts, a)
+		}
+	}
+	return b
 }
 
 func (u *UI) officerAck(w http.ResponseWriter, r *http.Request) {

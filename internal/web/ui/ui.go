@@ -290,7 +290,8 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, ti
 		v.Actor = &a
 		if authz.Has(a.Role, authz.IncidentRestricted) {
 			// The Security Officer is told of emergency access at once, on
-			// whatever page they are (45 CFR 164.312(a)(2)(ii)).
+			// whatever page they are (45 CFR 164.312(a)(2)(ii)), and of
+			// pages that reached nobody or that nobody acknowledged.
 			alerts, err := u.Incidents.OfficerAlerts(r.Context(), true)
 			if err != nil {
 				u.Log.ErrorContext(r.Context(), "ui_officer_alerts_failed", "error", err)
@@ -299,7 +300,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, ti
 				if r.Method == http.MethodGet {
 					back = r.URL.Path
 				}
-				v.Officer = &officerBanner{Alerts: alerts, Back: back}
+				v.Officer = newOfficerBanner(alerts, back)
 			}
 			if u.Reports != nil {
 				if v.Unheard, err = u.Reports.Unheard(r.Context()); err != nil {
