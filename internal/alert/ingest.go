@@ -488,13 +488,12 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 			return err
 		}
 	}
-	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id,
+	if err := s.db.In(tx).Defer(ctx, "insert alert", `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id,
 		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
 		a.ID, svc.ID, ig.ID, sealed[0], dedup, incidentID, StatusTriggered, quiet, summary, sealed[1],
-		ev.Severity, sealed[2], sealed[3], sealed[4], details, now)
-	if err != nil {
-		return fmt.Errorf("insert alert: %w", err)
+		ev.Severity, sealed[2], sealed[3], sealed[4], details, now); err != nil {
+		return err
 	}
 	r.New++
 	if quiet {
@@ -543,9 +542,9 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 			}
 			g.phi = true
 		}
-		if _, err := s.db.In(tx).ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_hash, incident_id) VALUES ($1, $2, $3)
+		if err := s.db.In(tx).Defer(ctx, "record alert group", `INSERT INTO alert_groups (service_id, group_hash, incident_id) VALUES ($1, $2, $3)
 			ON CONFLICT (service_id, group_hash) DO UPDATE SET incident_id = excluded.incident_id`, svc.ID, hash, g.id); err != nil {
-			return groupTarget{}, fmt.Errorf("record alert group: %w", err)
+			return groupTarget{}, err
 		}
 		r.Opened = append(r.Opened, g.number)
 	case err != nil:

@@ -115,7 +115,7 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	sqldb := stdlib.OpenDBFromPool(pool)
+	sqldb := openPipelined(stdlib.GetPoolConnector(pool))
 	return &DB{Dialect: Postgres, W: sqldb, R: sqldb, Pool: pool}, nil
 }
 
@@ -217,6 +217,10 @@ func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer done(tx)
 	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := beforeCommit(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
