@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,10 +158,6 @@ type ingestQueue struct {
 // The hot statements of intake, each answered from an index under any
 // plan, a generic one made on empty tables included (plans_test.go).
 const (
-	// openAlertSQL finds the open alert with a dedup key, by its keyed
-	// hash (alerts_open): the key itself is stored sealed.
-	openAlertSQL = `SELECT a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
-		WHERE a.service_id = $1 AND a.dedup_hash = $2 AND a.resolved_at IS NULL`
 	ackAlertSQL = `UPDATE alerts SET status = $1, acknowledged_at = $2
 		WHERE service_id = $3 AND dedup_hash = $4 AND resolved_at IS NULL AND status = $5 RETURNING incident_id`
 	resolveAlertSQL = `UPDATE alerts SET status = $1, resolved_at = $2
@@ -179,6 +176,91 @@ const (
 		JOIN incidents i ON i.id = g.incident_id
 		WHERE g.service_id = $1 AND g.group_hash = $2 AND i.status <> $3`
 )
+
+// openAlertsSQL finds the open alerts with any of n dedup keys, by their
+// keyed hashes (alerts_open): the keys themselves are stored sealed. It is
+// n lookups of one key each under UNION ALL rather than one IN list: a
+// generic plan made on empty tables searched alerts_open by service only
+// for the list, reading every open alert of the service
+// (TestIntakePlansDoNotRot).
+func openAlertsSQL(n int) string {
+	var sb strings.Builder
+	for i := range n {
+		if i > 0 {
+			sb.WriteString(" UNION ALL ")
+		}
+		sb.WriteString(`SELECT a.dedup_hash, a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
+		WHERE a.service_id = $1 AND a.dedup_hash = $` + strconv.Itoa(i+2) + ` AND a.resolved_at IS NULL`)
+	}
+	return sb.String()
+}
+
+// openAlertLists are the numbers of keys openAlerts looks up in one
+// statement: a list is padded to the next (repeating its last key), so
+// that a handful of statements is prepared, not one per batch size.
+// (SQLite allows 500 terms in a UNION ALL.)
+var openAlertLists = []int{1, 8, 64, 256}
+
+// openAlert is an open alert as intake sees it: its id, whether it feeds
+// an incident (not when recorded during a maintenance window) and whether
+// that incident is closed.
+type openAlert struct {
+	id               string
+	incident, closed bool
+}
+
+// openAlerts reads, in a statement per 256 keys rather than one per
+// event, the open alerts of svc that the triggers of reqs repeat, by
+// dedup key hash. Intake keeps the map up to date as it writes (apply):
+// within its transaction nothing else opens or resolves the service's
+// alerts, since it holds the service's row lock (PostgreSQL) or the
+// writer (SQLite), and no write intake makes closes an incident.
+func (s *Intake) openAlerts(ctx context.Context, tx *sql.Tx, svcID string, reqs []*ingestReq) (map[string]openAlert, error) {
+	var hashes []string
+	seen := map[string]bool{}
+	for _, req := range reqs {
+		for i := range req.evs {
+			if ev := &req.evs[i]; ev.Action == Trigger {
+				h := s.keys.LookupHash(keys.LookupDedupKey, svcID, ev.DedupKey)
+				if !seen[h] {
+					seen[h] = true
+					hashes = append(hashes, h)
+				}
+			}
+		}
+	}
+	open := map[string]openAlert{}
+	for len(hashes) > 0 {
+		chunk := hashes[:min(len(hashes), openAlertLists[len(openAlertLists)-1])]
+		hashes = hashes[len(chunk):]
+		n := openAlertLists[slices.IndexFunc(openAlertLists, func(n int) bool { return n >= len(chunk) })]
+		args := make([]any, 0, n+1)
+		args = append(args, svcID)
+		for i := range n {
+			args = append(args, chunk[min(i, len(chunk)-1)])
+		}
+		rows, err := s.db.In(tx).QueryContext(ctx, openAlertsSQL(n), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
+		for rows.Next() {
+			var h, id string
+			var status sql.NullString
+			if err := rows.Scan(&h, &id, &status); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read alerts: %w", err)
+			}
+			open[h] = openAlert{id: id, incident: status.Valid, closed: status.String == string(incident.Closed)}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
+	}
+	return open, nil
+}
 
 // maxWrite caps the events written in one transaction.
 const maxWrite = 2000
@@ -264,12 +346,16 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	if err != nil {
 		return err
 	}
+	open, err := s.openAlerts(ctx, tx, svc.ID, reqs)
+	if err != nil {
+		return err
+	}
 	groups := map[string]groupTarget{}
 	var sum Result
 	for _, req := range reqs {
 		r := Result{DedupKeys: req.res.DedupKeys}
 		for i := range req.evs {
-			if err := s.apply(ctx, tx, svc, ig, &req.evs[i], now, quiet, groups, &r); err != nil {
+			if err := s.apply(ctx, tx, svc, ig, &req.evs[i], now, quiet, open, groups, &r); err != nil {
 				return err
 			}
 		}
@@ -309,30 +395,29 @@ func inMaintenance(ctx context.Context, tx db.Querier, serviceID string, now tim
 	return n > 0, nil
 }
 
-// apply records one event.
+// apply records one event; open holds the service's open alerts that
+// triggers may repeat (openAlerts), and apply keeps it up to date.
 func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
-	quiet bool, groups map[string]groupTarget, r *Result) error {
+	quiet bool, open map[string]openAlert, groups map[string]groupTarget, r *Result) error {
 	dedup := s.keys.LookupHash(keys.LookupDedupKey, svc.ID, ev.DedupKey)
 	switch ev.Action {
 	case Acknowledge:
 		return s.acknowledge(ctx, tx, svc, dedup, now, r)
 	case Resolve:
+		delete(open, dedup)
 		return s.resolve(ctx, tx, svc, dedup, now, r)
 	}
-	var id string
-	var incStatus sql.NullString
-	err := s.db.In(tx).QueryRowContext(ctx, openAlertSQL, svc.ID, dedup).Scan(&id, &incStatus)
+	a, found := open[dedup]
+	id := a.id
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("read alert: %w", err)
-	case incStatus.String == string(incident.Closed):
+	case !found:
+	case a.closed:
 		// The incident it fed was closed while the tool kept firing: the
 		// old alert ends and this trigger starts a new one.
 		if _, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET status = $1, resolved_at = $2 WHERE id = $3`, StatusResolved, now, id); err != nil {
 			return err
 		}
-	case !incStatus.Valid && !quiet:
+	case !a.incident && !quiet:
 		// Recorded during a maintenance window that has ended, and still
 		// firing: now it opens or joins its incident, and pages.
 		g, err := s.groupIncident(ctx, tx, svc, groupKey(svc.GroupBy, ev), ev, groups, r)
@@ -342,6 +427,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 		if _, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET incident_id = $1 WHERE id = $2`, g.id, id); err != nil {
 			return err
 		}
+		open[dedup] = openAlert{id: id, incident: true}
 		if err := s.page(ctx, tx, svc, groupKey(svc.GroupBy, ev), g, groups); err != nil {
 			return err
 		}
@@ -352,7 +438,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	default:
 		return s.repeat(ctx, tx, ev, id, now, r)
 	}
-	return s.open(ctx, tx, svc, ig, ev, dedup, now, quiet, groups, r)
+	return s.open(ctx, tx, svc, ig, ev, dedup, now, quiet, open, groups, r)
 }
 
 // repeat counts a trigger of open alert id; its summary and severity
@@ -454,7 +540,7 @@ func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, dedup str
 // maintenance window is on, joins it to its group's open incident or opens
 // one. What the tool sent is sealed (keys.Columns).
 func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, dedup string, now time.Time,
-	quiet bool, groups map[string]groupTarget, r *Result) error {
+	quiet bool, open map[string]openAlert, groups map[string]groupTarget, r *Result) error {
 	a := Alert{ID: newID(), DedupKey: ev.DedupKey}
 	key := groupKey(svc.GroupBy, ev)
 	var incidentID sql.NullString
@@ -495,6 +581,7 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 		ev.Severity, sealed[2], sealed[3], sealed[4], details, now); err != nil {
 		return err
 	}
+	open[dedup] = openAlert{id: a.ID, incident: incidentID.Valid}
 	r.New++
 	if quiet {
 		return nil
