@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -158,6 +157,10 @@ type ingestQueue struct {
 // The hot statements of intake, each answered from an index under any
 // plan, a generic one made on empty tables included (plans_test.go).
 const (
+	// openAlertSQL finds the open alert with a dedup key, by its keyed
+	// hash (alerts_open): the key itself is stored sealed.
+	openAlertSQL = `SELECT a.dedup_hash, a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
+		WHERE a.service_id = $1 AND a.dedup_hash = $2 AND a.resolved_at IS NULL`
 	ackAlertSQL = `UPDATE alerts SET status = $1, acknowledged_at = $2
 		WHERE service_id = $3 AND dedup_hash = $4 AND resolved_at IS NULL AND status = $5 RETURNING incident_id`
 	resolveAlertSQL = `UPDATE alerts SET status = $1, resolved_at = $2
@@ -177,30 +180,6 @@ const (
 		WHERE g.service_id = $1 AND g.group_hash = $2 AND i.status <> $3`
 )
 
-// openAlertsSQL finds the open alerts with any of n dedup keys, by their
-// keyed hashes (alerts_open): the keys themselves are stored sealed. It is
-// n lookups of one key each under UNION ALL rather than one IN list: a
-// generic plan made on empty tables searched alerts_open by service only
-// for the list, reading every open alert of the service
-// (TestIntakePlansDoNotRot).
-func openAlertsSQL(n int) string {
-	var sb strings.Builder
-	for i := range n {
-		if i > 0 {
-			sb.WriteString(" UNION ALL ")
-		}
-		sb.WriteString(`SELECT a.dedup_hash, a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
-		WHERE a.service_id = $1 AND a.dedup_hash = $` + strconv.Itoa(i+2) + ` AND a.resolved_at IS NULL`)
-	}
-	return sb.String()
-}
-
-// openAlertLists are the numbers of keys openAlerts looks up in one
-// statement: a list is padded to the next (repeating its last key), so
-// that a handful of statements is prepared, not one per batch size.
-// (SQLite allows 500 terms in a UNION ALL.)
-var openAlertLists = []int{1, 8, 64, 256}
-
 // openAlert is an open alert as intake sees it: its id, whether it feeds
 // an incident (not when recorded during a maintenance window) and whether
 // that incident is closed.
@@ -209,8 +188,8 @@ type openAlert struct {
 	incident, closed bool
 }
 
-// openAlerts reads, in a statement per 256 keys rather than one per
-// event, the open alerts of svc that the triggers of reqs repeat, by
+// openAlerts reads, in one round trip rather than one per event
+// (db.InTx.Rows), the open alerts of svc that the triggers of reqs repeat, by
 // dedup key hash. Intake keeps the map up to date as it writes (apply):
 // within its transaction nothing else opens or resolves the service's
 // alerts, since it holds the service's row lock (PostgreSQL) or the
@@ -230,34 +209,21 @@ func (s *Intake) openAlerts(ctx context.Context, tx *sql.Tx, svcID string, reqs 
 		}
 	}
 	open := map[string]openAlert{}
-	for len(hashes) > 0 {
-		chunk := hashes[:min(len(hashes), openAlertLists[len(openAlertLists)-1])]
-		hashes = hashes[len(chunk):]
-		n := openAlertLists[slices.IndexFunc(openAlertLists, func(n int) bool { return n >= len(chunk) })]
-		args := make([]any, 0, n+1)
-		args = append(args, svcID)
-		for i := range n {
-			args = append(args, chunk[min(i, len(chunk)-1)])
+	argSets := make([][]any, len(hashes))
+	for i, h := range hashes {
+		argSets[i] = []any{svcID, h}
+	}
+	err := s.db.In(tx).Rows(ctx, openAlertSQL, argSets, func(scan func(...any) error) error {
+		var h, id string
+		var status sql.NullString
+		if err := scan(&h, &id, &status); err != nil {
+			return err
 		}
-		rows, err := s.db.In(tx).QueryContext(ctx, openAlertsSQL(n), args...)
-		if err != nil {
-			return nil, fmt.Errorf("read alerts: %w", err)
-		}
-		for rows.Next() {
-			var h, id string
-			var status sql.NullString
-			if err := rows.Scan(&h, &id, &status); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read alerts: %w", err)
-			}
-			open[h] = openAlert{id: id, incident: status.Valid, closed: status.String == string(incident.Closed)}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("read alerts: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read alerts: %w", err)
-		}
+		open[h] = openAlert{id: id, incident: status.Valid, closed: status.String == string(incident.Closed)}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read alerts: %w", err)
 	}
 	return open, nil
 }

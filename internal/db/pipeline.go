@@ -54,6 +54,68 @@ func Exec(ctx context.Context, q Querier, what, query string, args ...any) error
 	return nil
 }
 
+// connFnKey marks a context that carries work for the pgx connection
+// underneath a transaction (InTx.Rows).
+type connFnKey struct{}
+
+// Rows runs query in the transaction once for each set of args and calls
+// row for every row of every result: on
+// PostgreSQL all of them in one pipelined batch, one round trip; on SQLite
+// one after another.
+func (t InTx) Rows(ctx context.Context, query string, argSets [][]any, row func(scan func(dest ...any) error) error) error {
+	if len(argSets) == 0 {
+		return nil
+	}
+	if t.d.Dialect != Postgres {
+		for _, args := range argSets {
+			rows, err := t.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				if err := row(rows.Scan); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fn := func(conn *pgx.Conn) error {
+		b := &pgx.Batch{}
+		for _, args := range argSets {
+			b.Queue(query, args...)
+		}
+		res := conn.SendBatch(ctx, b)
+		defer res.Close()
+		for range argSets {
+			rows, err := res.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				if err := row(rows.Scan); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return res.Close()
+	}
+	_, err := t.tx.ExecContext(context.WithValue(ctx, connFnKey{}, fn), "-- pipelined batch")
+	return err
+}
+
 // pipeConnector hands out pipeConns over the pgx pool's connections.
 type pipeConnector struct{ driver.Connector }
 
@@ -118,6 +180,9 @@ func (c *pipeConn) ExecContext(ctx context.Context, query string, args []driver.
 	}
 	if err := c.flush(ctx); err != nil {
 		return nil, err
+	}
+	if fn, ok := ctx.Value(connFnKey{}).(func(*pgx.Conn) error); ok {
+		return driver.RowsAffected(0), fn(c.Conn.Conn())
 	}
 	return c.Conn.ExecContext(ctx, query, args)
 }
