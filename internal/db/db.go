@@ -206,7 +206,8 @@ func (d *DB) Ping(ctx context.Context) error {
 //
 // The audit entries fn records are in the chain when Write returns (see
 // Hooks): on SQLite they are chained in the transaction; on PostgreSQL
-// after it commits, without holding a lock while fn runs.
+// after it commits, without holding a lock while fn runs. On PostgreSQL,
+// the inserts fn queued with InTx.Defer are sent before the commit.
 func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if d.commits != nil {
 		return d.commits.write(ctx, fn)
