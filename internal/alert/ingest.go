@@ -191,9 +191,14 @@ type openAlert struct {
 // openAlerts reads, in one round trip rather than one per event
 // (db.InTx.Rows), the open alerts of svc that the triggers of reqs repeat, by
 // dedup key hash. Intake keeps the map up to date as it writes (apply):
-// within its transaction nothing else opens or resolves the service's
-// alerts, since it holds the service's row lock (PostgreSQL) or the
-// writer (SQLite), and no write intake makes closes an incident.
+// no other intake opens or resolves the service's alerts meanwhile, since
+// it holds the service's row lock (PostgreSQL) or the writer (SQLite), and
+// no write intake makes closes an incident. On PostgreSQL a person may
+// resolve an incident's page, and with it its alerts, while the
+// transaction runs: a trigger of such an alert then counts on the resolved
+// alert, as if it had come just before the resolve. That could happen
+// before too, between the per-event read and the repeat; the window is now
+// the transaction's.
 func (s *Intake) openAlerts(ctx context.Context, tx *sql.Tx, svcID string, reqs []*ingestReq) (map[string]openAlert, error) {
 	var hashes []string
 	seen := map[string]bool{}
