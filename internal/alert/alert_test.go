@@ -460,3 +460,32 @@ func TestKeyShownOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestOneBatchSeesItsOwnAlerts: within one batch, a trigger repeats
+// an alert an earlier event of the batch opened, a resolve ends it and the
+// next trigger opens a new one, as if the events had come one by one.
+// (Intake reads the open alerts a batch repeats once, before its first
+// event, and must keep that view up to date as it writes.)
+func TestIngestOneBatchSeesItsOwnAlerts(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig := e.service("api", false, alert.GroupByAlert)
+		e.ingest(ig, trig("old", "disk full"))
+		r := e.ingest(ig,
+			trig("k1", "disk full"), trig("k1", "disk still full"), trig("old", "disk full"),
+			alert.Event{Action: alert.Resolve, DedupKey: "k1"}, trig("k1", "disk full again"),
+			alert.Event{Action: alert.Resolve, DedupKey: "old"}, trig("old", "back"), trig("old", "back"))
+		if r.New != 3 || r.Deduplicated != 3 || r.Resolved != 2 || len(r.Opened) != 1 {
+			t.Fatalf("one batch: %+v, want 3 new (k1 twice, old once), 3 repeats, 2 resolved, 1 incident opened", r)
+		}
+		if n := e.scalar("SELECT count(*) FROM alerts WHERE resolved_at IS NULL"); n != 2 {
+			t.Fatalf("%d open alerts, want 2 (k1 and old, one each)", n)
+		}
+		if n := e.scalar("SELECT count(*) FROM alerts"); n != 4 {
+			t.Fatalf("%d alerts, want 4", n)
+		}
+		if n := e.scalar("SELECT max(count) FROM alerts WHERE resolved_at IS NULL"); n != 2 {
+			t.Fatalf("the reopened alert counted %d triggers, want 2", n)
+		}
+	})
+}

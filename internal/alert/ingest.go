@@ -159,7 +159,7 @@ type ingestQueue struct {
 const (
 	// openAlertSQL finds the open alert with a dedup key, by its keyed
 	// hash (alerts_open): the key itself is stored sealed.
-	openAlertSQL = `SELECT a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
+	openAlertSQL = `SELECT a.dedup_hash, a.id, i.status FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
 		WHERE a.service_id = $1 AND a.dedup_hash = $2 AND a.resolved_at IS NULL`
 	ackAlertSQL = `UPDATE alerts SET status = $1, acknowledged_at = $2
 		WHERE service_id = $3 AND dedup_hash = $4 AND resolved_at IS NULL AND status = $5 RETURNING incident_id`
@@ -179,6 +179,59 @@ const (
 		JOIN incidents i ON i.id = g.incident_id
 		WHERE g.service_id = $1 AND g.group_hash = $2 AND i.status <> $3`
 )
+
+// openAlert is an open alert as intake sees it: its id, whether it feeds
+// an incident (not when recorded during a maintenance window) and whether
+// that incident is closed.
+type openAlert struct {
+	id               string
+	incident, closed bool
+}
+
+// openAlerts reads, in one round trip rather than one per event
+// (db.InTx.Rows), the open alerts of svc that the triggers of reqs repeat, by
+// dedup key hash. Intake keeps the map up to date as it writes (apply):
+// no other intake opens or resolves the service's alerts meanwhile, since
+// it holds the service's row lock (PostgreSQL) or the writer (SQLite), and
+// no write intake makes closes an incident. On PostgreSQL a person may
+// resolve an incident's page, and with it its alerts, while the
+// transaction runs: a trigger of such an alert then counts on the resolved
+// alert, as if it had come just before the resolve. That could happen
+// before too, between the per-event read and the repeat; the window is now
+// the transaction's.
+func (s *Intake) openAlerts(ctx context.Context, tx *sql.Tx, svcID string, reqs []*ingestReq) (map[string]openAlert, error) {
+	var hashes []string
+	seen := map[string]bool{}
+	for _, req := range reqs {
+		for i := range req.evs {
+			if ev := &req.evs[i]; ev.Action == Trigger {
+				h := s.keys.LookupHash(keys.LookupDedupKey, svcID, ev.DedupKey)
+				if !seen[h] {
+					seen[h] = true
+					hashes = append(hashes, h)
+				}
+			}
+		}
+	}
+	open := map[string]openAlert{}
+	argSets := make([][]any, len(hashes))
+	for i, h := range hashes {
+		argSets[i] = []any{svcID, h}
+	}
+	err := s.db.In(tx).Rows(ctx, openAlertSQL, argSets, func(scan func(...any) error) error {
+		var h, id string
+		var status sql.NullString
+		if err := scan(&h, &id, &status); err != nil {
+			return err
+		}
+		open[h] = openAlert{id: id, incident: status.Valid, closed: status.String == string(incident.Closed)}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read alerts: %w", err)
+	}
+	return open, nil
+}
 
 // maxWrite caps the events written in one transaction.
 const maxWrite = 2000
@@ -264,12 +317,16 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	if err != nil {
 		return err
 	}
+	open, err := s.openAlerts(ctx, tx, svc.ID, reqs)
+	if err != nil {
+		return err
+	}
 	groups := map[string]groupTarget{}
 	var sum Result
 	for _, req := range reqs {
 		r := Result{DedupKeys: req.res.DedupKeys}
 		for i := range req.evs {
-			if err := s.apply(ctx, tx, svc, ig, &req.evs[i], now, quiet, groups, &r); err != nil {
+			if err := s.apply(ctx, tx, svc, ig, &req.evs[i], now, quiet, open, groups, &r); err != nil {
 				return err
 			}
 		}
@@ -309,30 +366,29 @@ func inMaintenance(ctx context.Context, tx db.Querier, serviceID string, now tim
 	return n > 0, nil
 }
 
-// apply records one event.
+// apply records one event; open holds the service's open alerts that
+// triggers may repeat (openAlerts), and apply keeps it up to date.
 func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
-	quiet bool, groups map[string]groupTarget, r *Result) error {
+	quiet bool, open map[string]openAlert, groups map[string]groupTarget, r *Result) error {
 	dedup := s.keys.LookupHash(keys.LookupDedupKey, svc.ID, ev.DedupKey)
 	switch ev.Action {
 	case Acknowledge:
 		return s.acknowledge(ctx, tx, svc, dedup, now, r)
 	case Resolve:
+		delete(open, dedup)
 		return s.resolve(ctx, tx, svc, dedup, now, r)
 	}
-	var id string
-	var incStatus sql.NullString
-	err := s.db.In(tx).QueryRowContext(ctx, openAlertSQL, svc.ID, dedup).Scan(&id, &incStatus)
+	a, found := open[dedup]
+	id := a.id
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("read alert: %w", err)
-	case incStatus.String == string(incident.Closed):
+	case !found:
+	case a.closed:
 		// The incident it fed was closed while the tool kept firing: the
 		// old alert ends and this trigger starts a new one.
 		if _, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET status = $1, resolved_at = $2 WHERE id = $3`, StatusResolved, now, id); err != nil {
 			return err
 		}
-	case !incStatus.Valid && !quiet:
+	case !a.incident && !quiet:
 		// Recorded during a maintenance window that has ended, and still
 		// firing: now it opens or joins its incident, and pages.
 		g, err := s.groupIncident(ctx, tx, svc, groupKey(svc.GroupBy, ev), ev, groups, r)
@@ -342,6 +398,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 		if _, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET incident_id = $1 WHERE id = $2`, g.id, id); err != nil {
 			return err
 		}
+		open[dedup] = openAlert{id: id, incident: true}
 		if err := s.page(ctx, tx, svc, groupKey(svc.GroupBy, ev), g, groups); err != nil {
 			return err
 		}
@@ -352,7 +409,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	default:
 		return s.repeat(ctx, tx, ev, id, now, r)
 	}
-	return s.open(ctx, tx, svc, ig, ev, dedup, now, quiet, groups, r)
+	return s.open(ctx, tx, svc, ig, ev, dedup, now, quiet, open, groups, r)
 }
 
 // repeat counts a trigger of open alert id; its summary and severity
@@ -454,7 +511,7 @@ func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, dedup str
 // maintenance window is on, joins it to its group's open incident or opens
 // one. What the tool sent is sealed (keys.Columns).
 func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, dedup string, now time.Time,
-	quiet bool, groups map[string]groupTarget, r *Result) error {
+	quiet bool, open map[string]openAlert, groups map[string]groupTarget, r *Result) error {
 	a := Alert{ID: newID(), DedupKey: ev.DedupKey}
 	key := groupKey(svc.GroupBy, ev)
 	var incidentID sql.NullString
@@ -488,14 +545,14 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 			return err
 		}
 	}
-	_, err = s.db.In(tx).ExecContext(ctx, `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id,
+	if err := s.db.In(tx).Defer(ctx, "insert alert", `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id,
 		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
 		a.ID, svc.ID, ig.ID, sealed[0], dedup, incidentID, StatusTriggered, quiet, summary, sealed[1],
-		ev.Severity, sealed[2], sealed[3], sealed[4], details, now)
-	if err != nil {
-		return fmt.Errorf("insert alert: %w", err)
+		ev.Severity, sealed[2], sealed[3], sealed[4], details, now); err != nil {
+		return err
 	}
+	open[dedup] = openAlert{id: a.ID, incident: incidentID.Valid}
 	r.New++
 	if quiet {
 		return nil
@@ -543,9 +600,9 @@ func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key
 			}
 			g.phi = true
 		}
-		if _, err := s.db.In(tx).ExecContext(ctx, `INSERT INTO alert_groups (service_id, group_hash, incident_id) VALUES ($1, $2, $3)
+		if err := s.db.In(tx).Defer(ctx, "record alert group", `INSERT INTO alert_groups (service_id, group_hash, incident_id) VALUES ($1, $2, $3)
 			ON CONFLICT (service_id, group_hash) DO UPDATE SET incident_id = excluded.incident_id`, svc.ID, hash, g.id); err != nil {
-			return groupTarget{}, fmt.Errorf("record alert group: %w", err)
+			return groupTarget{}, err
 		}
 		r.Opened = append(r.Opened, g.number)
 	case err != nil:

@@ -86,6 +86,18 @@ func Append(ctx context.Context, tx db.Querier, at time.Time, ev Event) (Entry, 
 	if t := txOf(tx); t != nil && db.ChainsInline(t) {
 		return appendChained(ctx, tx, e)
 	}
+	if t, ok := tx.(db.InTx); ok {
+		// Sent with the transaction's next statement (db.InTx.Defer);
+		// its id is read once, before the commit (numberDeferred).
+		if err := t.Defer(ctx, "audit: insert", `INSERT INTO audit_pending
+			(at, actor, action, object_type, object_id, request_id, source_ip, digest)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.RequestID, e.SourceIP, e.Digest); err != nil {
+			return Entry{}, err
+		}
+		deferred.Store(t.Tx(), struct{}{})
+		return e, nil
+	}
 	var id int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO audit_pending
 		(at, actor, action, object_type, object_id, request_id, source_ip, digest)

@@ -55,7 +55,7 @@ var settleLog struct {
 }
 
 func init() {
-	db.SetHooks(db.Hooks{AfterCommit: afterCommit, Done: forget})
+	db.SetHooks(db.Hooks{BeforeCommit: numberDeferred, AfterCommit: afterCommit, Done: forget})
 }
 
 // recorded maps a transaction to the highest audit_pending id it
@@ -74,7 +74,29 @@ func record(q db.Querier, id int64) {
 	recorded.Store(tx, id)
 }
 
-func forget(tx *sql.Tx) { recorded.Delete(tx) }
+// deferred holds the transactions that inserted pending entries without
+// reading their ids (Append through db.InTx.Defer).
+var deferred sync.Map // *sql.Tx → struct{}
+
+// numberDeferred notes, before tx commits, the id of the last pending
+// entry it inserted, which is the highest of its own: ids come from one
+// sequence, and currval is the value this session drew last.
+func numberDeferred(ctx context.Context, tx *sql.Tx) error {
+	if _, ok := deferred.LoadAndDelete(tx); !ok {
+		return nil
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, "SELECT currval('audit_pending_id_seq')").Scan(&id); err != nil {
+		return fmt.Errorf("audit: read pending entry id: %w", err)
+	}
+	record(tx, id)
+	return nil
+}
+
+func forget(tx *sql.Tx) {
+	recorded.Delete(tx)
+	deferred.Delete(tx)
+}
 
 // txOf is the transaction q is, or runs in; nil for neither.
 func txOf(q db.Querier) *sql.Tx {

@@ -115,7 +115,7 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	sqldb := stdlib.OpenDBFromPool(pool)
+	sqldb := openPipelined(stdlib.GetPoolConnector(pool))
 	return &DB{Dialect: Postgres, W: sqldb, R: sqldb, Pool: pool}, nil
 }
 
@@ -206,7 +206,8 @@ func (d *DB) Ping(ctx context.Context) error {
 //
 // The audit entries fn records are in the chain when Write returns (see
 // Hooks): on SQLite they are chained in the transaction; on PostgreSQL
-// after it commits, without holding a lock while fn runs.
+// after it commits, without holding a lock while fn runs. On PostgreSQL,
+// the inserts fn queued with InTx.Defer are sent before the commit.
 func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if d.commits != nil {
 		return d.commits.write(ctx, fn)
@@ -217,6 +218,10 @@ func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer done(tx)
 	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := beforeCommit(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -156,6 +156,7 @@ func runSavepoint(tx *sql.Tx, r *writeReq) error {
 	err := call(tx, r)
 	if err != nil {
 		dropAfter(tx, n)
+		memos.Delete(tx)
 		if _, rbErr := tx.ExecContext(bg, "ROLLBACK TO ward_write"); rbErr != nil {
 			err = errors.Join(err, rbErr)
 		}

@@ -14,14 +14,24 @@ import (
 // ended either way. (On SQLite the committer's transactions chain their
 // entries as they are appended: ChainsInline.)
 type Hooks struct {
-	AfterCommit func(ctx context.Context, d *DB, tx *sql.Tx)
-	Done        func(tx *sql.Tx)
+	// BeforeCommit runs last in a PostgreSQL transaction of Write that
+	// is about to commit; an error rolls it back.
+	BeforeCommit func(ctx context.Context, tx *sql.Tx) error
+	AfterCommit  func(ctx context.Context, d *DB, tx *sql.Tx)
+	Done         func(tx *sql.Tx)
 }
 
 var hooks Hooks
 
 // SetHooks installs the hooks; package audit does, once, as it loads.
 func SetHooks(h Hooks) { hooks = h }
+
+func beforeCommit(ctx context.Context, tx *sql.Tx) error {
+	if hooks.BeforeCommit != nil {
+		return hooks.BeforeCommit(ctx, tx)
+	}
+	return nil
+}
 
 func afterCommit(ctx context.Context, d *DB, tx *sql.Tx) {
 	if hooks.AfterCommit != nil {
@@ -45,6 +55,7 @@ func ChainsInline(tx *sql.Tx) bool {
 func done(tx *sql.Tx) {
 	inline.Delete(tx)
 	commits.Delete(tx)
+	memos.Delete(tx)
 	if hooks.Done != nil {
 		hooks.Done(tx)
 	}
@@ -90,5 +101,34 @@ func committed(tx *sql.Tx) {
 	}
 	for _, fn := range *v.(*[]func()) {
 		fn()
+	}
+}
+
+// memos holds, per transaction of Write, values its statements read that
+// later statements of it may reuse instead of reading again (Remember).
+var memos sync.Map // *sql.Tx → *sync.Map
+
+// Remember keeps v under key for the rest of tx, a transaction of Write,
+// for Recall. A write that changes what v was read from calls Forget; a
+// write that fails inside a shared SQLite transaction forgets every value
+// of it.
+func Remember(tx *sql.Tx, key, v any) {
+	m, _ := memos.LoadOrStore(tx, new(sync.Map))
+	m.(*sync.Map).Store(key, v)
+}
+
+// Recall returns what Remember kept under key in tx.
+func Recall(tx *sql.Tx, key any) (any, bool) {
+	m, ok := memos.Load(tx)
+	if !ok {
+		return nil, false
+	}
+	return m.(*sync.Map).Load(key)
+}
+
+// Forget drops what Remember kept under key in tx.
+func Forget(tx *sql.Tx, key any) {
+	if m, ok := memos.Load(tx); ok {
+		m.(*sync.Map).Delete(key)
 	}
 }

@@ -98,11 +98,8 @@ func (s *Service) index(ctx context.Context, tx db.Querier, id string, createdAt
 		args = append(args, tok)
 		rows[i] = "($" + strconv.Itoa(len(args)) + ", $1, $2)"
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO incident_title_tokens (token, incident_id, incident_created_at) VALUES "+
-		strings.Join(rows, ", "), args...); err != nil {
-		return fmt.Errorf("index title: %w", err)
-	}
-	return nil
+	return db.Exec(ctx, tx, "index title", "INSERT INTO incident_title_tokens (token, incident_id, incident_created_at) VALUES "+
+		strings.Join(rows, ", "), args...)
 }
 
 // UnindexTx removes incident id's title from the blind index inside tx,

@@ -147,6 +147,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 	if err := insertIncident(ctx, s.db.In(tx), row); err != nil {
 		return Incident{}, err
 	}
+	db.Remember(tx, phiMemo{inc.ID}, inc.PHISuspected)
 	if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, "", inc.Title); err != nil {
 		return Incident{}, err
 	}
@@ -169,6 +170,23 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 		}
 	}
 	return inc, nil
+}
+
+// phiMemo keeps, in a transaction that created or changed an incident,
+// whether the incident is marked phi_suspected (db.Remember): the row is
+// the transaction's own, or locked by it, until it ends, so nobody else
+// can change the mark meanwhile.
+type phiMemo struct{ id string }
+
+// PHISuspectedTx reports whether incident id is marked phi_suspected, if
+// tx created or changed it (known); else the caller reads the row. It
+// spares intake a read per alert that opens an incident.
+func PHISuspectedTx(tx *sql.Tx, id string) (phi, known bool) {
+	v, ok := db.Recall(tx, phiMemo{id})
+	if !ok {
+		return false, false
+	}
+	return v.(bool), true
 }
 
 // record appends the timeline event for the incident's current version and
@@ -471,6 +489,7 @@ func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate m
 	if err := updateIncident(ctx, s.db.In(tx), row, prev); err != nil {
 		return Incident{}, Event{}, err
 	}
+	db.Remember(tx, phiMemo{inc.ID}, inc.PHISuspected)
 	if inc.Title != title {
 		if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, title, inc.Title); err != nil {
 			return Incident{}, Event{}, err

@@ -84,16 +84,12 @@ func nextNumber(ctx context.Context, tx db.Querier, year int) (string, error) {
 }
 
 func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO incidents (`+incidentColumns+`, search_version, sla_check_at)
+	return db.Exec(ctx, tx, "insert incident", `INSERT INTO incidents (`+incidentColumns+`, search_version, sla_check_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $10)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
 		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
 		inc.Restricted, searchVersion)
-	if err != nil {
-		return fmt.Errorf("insert incident: %w", err)
-	}
-	return nil
 }
 
 // updateIncident writes inc if the stored row is still at version prev.
@@ -280,14 +276,10 @@ func insertEvent(ctx context.Context, tx db.Querier, e *Event) error {
 	if changes == nil {
 		changes = []Change{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO incident_events
+	return db.Exec(ctx, tx, "insert timeline event", `INSERT INTO incident_events
 		(incident_id, seq, id, at, actor, kind, from_status, to_status, note, changes)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		e.IncidentID, e.Seq, e.ID, e.At, e.Actor, e.Kind, e.FromStatus, e.ToStatus, e.Note, jsonText(changes))
-	if err != nil {
-		return fmt.Errorf("insert timeline event: %w", err)
-	}
-	return nil
 }
 
 func listEvents(ctx context.Context, q db.Querier, incidentID string, kind EventKind, afterSeq int64, limit int) ([]Event, error) {

@@ -377,8 +377,16 @@ func newGeneration(ctx context.Context, tx *sql.Tx) error {
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, generationCounter, g); err != nil {
 		return fmt.Errorf("mark the rules changed: %w", err)
 	}
+	db.Forget(tx, generationMemo{})
 	return nil
 }
+
+// generationMemo keeps the generation a transaction read (db.Remember):
+// intake asks for the enabled rules twice for every alert that opens an
+// incident, and a round trip each on PostgreSQL. Within one transaction
+// the rules are those in force at its first look, as for a write that
+// started a moment earlier.
+type generationMemo struct{}
 
 // enabledRules returns the enabled rules in force in tx: those kept in
 // memory when the generation that tx reads is the one they were read at,
@@ -387,9 +395,14 @@ func newGeneration(ctx context.Context, tx *sql.Tx) error {
 func (e *Engine) enabledRules(ctx context.Context, tx *sql.Tx) ([]Rule, error) {
 	q := e.db.In(tx)
 	var g int64
-	err := q.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`, generationCounter).Scan(&g)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("read the rules' generation: %w", err)
+	if v, ok := db.Recall(tx, generationMemo{}); ok {
+		g = v.(int64)
+	} else {
+		err := q.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = $1`, generationCounter).Scan(&g)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("read the rules' generation: %w", err)
+		}
+		db.Remember(tx, generationMemo{}, g)
 	}
 	e.mu.Lock()
 	kept := e.enabled

@@ -116,7 +116,8 @@ func (e *Engine) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc incident
 //
 // With no rule enabled, only the breach case's automatic opening can act,
 // and only on an incident marked phi_suspected: then the incident is not
-// read at all, or only that mark of it.
+// read at all, or only that mark of it, and not even that when this
+// transaction opened or changed the incident (incident.PHISuspectedTx).
 func (e *Engine) AlertsJoinedTx(ctx context.Context, tx *sql.Tx, incidentID string) error {
 	rs, err := e.enabledRules(ctx, tx)
 	if err != nil {
@@ -126,9 +127,11 @@ func (e *Engine) AlertsJoinedTx(ctx context.Context, tx *sql.Tx, incidentID stri
 		if !e.autoOpen || e.cases == nil {
 			return nil
 		}
-		var phi bool
-		if err := e.db.In(tx).QueryRowContext(ctx, `SELECT phi_suspected FROM incidents WHERE id = $1`, incidentID).Scan(&phi); err != nil {
-			return fmt.Errorf("read the incident: %w", err)
+		phi, known := incident.PHISuspectedTx(tx, incidentID)
+		if !known {
+			if err := e.db.In(tx).QueryRowContext(ctx, `SELECT phi_suspected FROM incidents WHERE id = $1`, incidentID).Scan(&phi); err != nil {
+				return fmt.Errorf("read the incident: %w", err)
+			}
 		}
 		if !phi {
 			return nil

@@ -1,0 +1,122 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/dbtest"
+)
+
+// TestDefer: an insert deferred inside a write (db.InTx.Defer) is seen by
+// the write's later statements and commits with it; a deferred insert that
+// fails fails the write, naming the insert, and nothing of the write
+// stays; a write that fails after deferring leaves nothing. On PostgreSQL
+// the insert is queued, so its error comes from the next statement.
+func TestDefer(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, target dbtest.Target) {
+		d := open(t, target.URL)
+		ctx := context.Background()
+		if _, err := d.W.ExecContext(ctx, "CREATE TABLE deferred (id INTEGER PRIMARY KEY, note TEXT NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			t.Helper()
+			var n int
+			if err := d.R.QueryRowContext(ctx, "SELECT count(*) FROM deferred").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		insert := "INSERT INTO deferred (id, note) VALUES ($1, $2)"
+
+		err := d.Write(ctx, func(tx *sql.Tx) error {
+			q := d.In(tx)
+			for i := range 2 {
+				if err := q.Defer(ctx, "insert one", insert, i, "a"); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM deferred").Scan(&n); err != nil {
+				return err
+			}
+			if n != 2 {
+				t.Errorf("the write's own read saw %d deferred rows, want 2", n)
+			}
+			return q.Defer(ctx, "insert one", insert, 2, "c")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 3 {
+			t.Fatalf("%d rows after the commit, want 3", n)
+		}
+
+		// A duplicate key: the write fails, naming the insert, and its
+		// first insert is rolled back with it.
+		err = d.Write(ctx, func(tx *sql.Tx) error {
+			q := d.In(tx)
+			if err := q.Defer(ctx, "insert four", insert, 4, "d"); err != nil {
+				return err
+			}
+			if err := q.Defer(ctx, "insert a duplicate", insert, 0, "e"); err != nil {
+				if target.Dialect == db.Postgres {
+					t.Errorf("on PostgreSQL the insert was not queued: %v", err)
+				}
+				return err
+			}
+			if target.Dialect != db.Postgres {
+				t.Error("on SQLite the duplicate insert did not fail at once")
+			}
+			var n int
+			err := tx.QueryRowContext(ctx, "SELECT count(*) FROM deferred").Scan(&n)
+			if err == nil {
+				t.Error("the statement after a failing deferred insert succeeded")
+			}
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "insert a duplicate") {
+			t.Fatalf("write with a duplicate deferred insert: %v, want an error naming the insert", err)
+		}
+		if n := count(); n != 3 {
+			t.Fatalf("%d rows after the failed write, want 3", n)
+		}
+
+		// The duplicate as the write's last statement: the commit fails.
+		err = d.Write(ctx, func(tx *sql.Tx) error {
+			return d.In(tx).Defer(ctx, "insert a duplicate", insert, 1, "f")
+		})
+		if err == nil || !strings.Contains(err.Error(), "insert a duplicate") {
+			t.Fatalf("write ending with a duplicate deferred insert: %v, want an error naming the insert", err)
+		}
+
+		// A write that fails after deferring: nothing stays.
+		errWanted := errors.New("this write fails")
+		err = d.Write(ctx, func(tx *sql.Tx) error {
+			if err := d.In(tx).Defer(ctx, "insert five", insert, 5, "g"); err != nil {
+				return err
+			}
+			return errWanted
+		})
+		if !errors.Is(err, errWanted) {
+			t.Fatalf("failing write: %v", err)
+		}
+		if n := count(); n != 3 {
+			t.Fatalf("%d rows after the failed writes, want 3", n)
+		}
+
+		// The connection is clean for the next write.
+		if err := d.Write(ctx, func(tx *sql.Tx) error {
+			return d.In(tx).Defer(ctx, "insert six", insert, 6, "h")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 4 {
+			t.Fatalf("%d rows at the end, want 4", n)
+		}
+	})
+}
