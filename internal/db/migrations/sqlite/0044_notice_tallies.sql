@@ -1,0 +1,36 @@
+-- Each case's individual notice progress by recipient group (issue #14),
+-- sqlite dialect. Keep in step with ../postgres/0044_notice_tallies.sql.
+--
+-- "N of M notified" per State asked, for each affected individual,
+-- whether a notice was sent or came back: 7.5 s for a case of 1,000,000
+-- on every view of the case. These counts are kept instead, moved in the
+-- same transaction as every change of an individual or of a notice to one
+-- (breach.Tally); the rows below start them from what is on record.
+-- owed: the group's individuals but the deceased whose next of kin's
+-- address is unknown; sent: those of them with a notice recorded as sent;
+-- substitutable: those of them without one whom a substitute notice
+-- covers (no usable contact information, or a notice that came back).
+CREATE TABLE breach_notice_tallies (
+    case_id       TEXT NOT NULL REFERENCES breach_cases (id),
+    state         TEXT NOT NULL,
+    owed          INTEGER NOT NULL,
+    sent          INTEGER NOT NULL,
+    substitutable INTEGER NOT NULL,
+    PRIMARY KEY (case_id, state)
+);
+
+INSERT INTO breach_notice_tallies (case_id, state, owed, sent, substitutable)
+SELECT b.case_id, b.state,
+    SUM(CASE WHEN NOT (b.deceased AND NOT b.has_next_of_kin_address) THEN 1 ELSE 0 END),
+    SUM(CASE WHEN NOT (b.deceased AND NOT b.has_next_of_kin_address)
+        AND EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id AND n.individual_id = b.id AND n.status = 'sent')
+        THEN 1 ELSE 0 END),
+    SUM(CASE WHEN NOT (b.deceased AND NOT b.has_next_of_kin_address)
+        AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id AND n.individual_id = b.id AND n.status = 'sent')
+        AND (NOT (((NOT b.deceased AND b.has_address AND NOT (b.has_email AND b.consent_electronic))
+                OR (b.deceased AND b.has_next_of_kin_address))
+            OR (NOT b.deceased AND b.has_email AND b.consent_electronic))
+            OR EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id AND n.individual_id = b.id AND n.status = 'returned'))
+        THEN 1 ELSE 0 END)
+FROM breach_individuals b
+GROUP BY b.case_id, b.state;
