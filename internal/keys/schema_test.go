@@ -23,7 +23,7 @@ var notFreeText = []string{
 	"alerts.incident_id", "alerts.integration_id", "alerts.service_id", "api_tokens.id", "audit_break_reviews.incident_id", "audit_log.object_id",
 	"audit_log.request_id", "breach_cases.id", "breach_cases.incident_id", "breach_determinations.case_id",
 	"breach_individual_imports.case_id", "breach_individual_imports.id", "breach_individuals.case_id",
-	"breach_individuals.id", "breach_notice_tallies.case_id", "breach_obligations.case_id", "breach_parties.id", "breach_state_tables.id",
+	"breach_individuals.id", "breach_notice_tallies.case_id", "breach_signature_requests.case_id", "breach_signature_requests.asker", "breach_obligations.case_id", "breach_parties.id", "breach_state_tables.id",
 	"break_glass_grants.id", "break_glass_grants.incident_id", "break_glass_grants.user_id", "contact_methods.id",
 	"contact_methods.user_id", "escalation_policies.id", "heartbeats.integration_id", "incident_events.id",
 	"incident_events.incident_id", "incident_members.incident_id", "incident_members.user_id",

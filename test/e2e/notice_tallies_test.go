@@ -195,9 +195,9 @@ func longCount(t *testing.T, d *db.DB, caseID string) map[string]breach.NoticeTa
 	t.Helper()
 	ctx := context.Background()
 	type person struct {
-		state                                               string
-		address, email, deceased, kinAddress, consent, owed bool
-		sent, returned                                      bool
+		state                                         string
+		address, email, deceased, kinAddress, consent bool
+		sent, returned                                bool
 	}
 	people := map[string]*person{}
 	rows, err := d.R.QueryContext(ctx, `SELECT id, state, has_address, has_email, deceased, has_next_of_kin_address, consent_electronic

@@ -201,6 +201,7 @@ var flashes = map[string]flash{
 	"breach_signed":          {"info", "Determination signed. It can no longer be changed; a new version needs its reason."},
 	"breach_asked":           {"info", "The Privacy Officers were asked to sign. The request is on the incident's timeline."},
 	"breach_asked_nobody":    {"warn", "No Privacy Officer has a verified contact method, so nobody was reached. Ask them another way; the attempt is on the incident's timeline."},
+	"breach_ask_wait":        {"warn", "You asked the Privacy Officers to sign less than 15 minutes ago, so they were not asked again. You may ask again in {minutes} min."},
 	"breach_met":             {"info", "Notice obligation marked met."},
 	"breach_reopened":        {"info", "Notice obligation reopened: it is owed again."},
 	"hhs_details_saved":      {"info", "HHS report details saved."},
@@ -327,7 +328,7 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = map[apperr.Code]int{
 			apperr.Invalid: http.StatusUnprocessableEntity, apperr.NotFound: http.StatusNotFound,
 			apperr.Conflict: http.StatusConflict, apperr.Unauthorized: http.StatusUnauthorized,
-			apperr.Forbidden: http.StatusForbidden,
+			apperr.Forbidden: http.StatusForbidden, apperr.TooSoon: http.StatusTooManyRequests,
 		}[e.Code]
 		msg = e.Message
 	} else {

@@ -1,6 +1,7 @@
--- Each case's individual notice progress by recipient group (issue #14),
--- postgres dialect. Keep in step with ../sqlite/0044_notice_tallies.sql.
+-- The breach case page (issue #14), postgres dialect. Keep in step with
+-- ../sqlite/0044_breach_case_page.sql.
 --
+-- Each case's individual notice progress by recipient group:
 -- "N of M notified" per State asked, for each affected individual,
 -- whether a notice was sent or came back: 7.5 s for a case of 1,000,000
 -- on every view of the case. These counts are kept instead, moved in the
@@ -34,3 +35,14 @@ SELECT b.case_id, b.state,
         THEN 1 ELSE 0 END)
 FROM breach_individuals b
 GROUP BY b.case_id, b.state;
+
+-- When each person last asked the Privacy Officers to sign a case's
+-- determination (report.AskToSign): once per case and asker every 15
+-- minutes, so a button pressed again does not send again. asker is the
+-- actor's kind and id (user:..., token:...).
+CREATE TABLE breach_signature_requests (
+    case_id  TEXT NOT NULL REFERENCES breach_cases (id),
+    asker    TEXT NOT NULL,
+    asked_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (case_id, asker)
+);
