@@ -44,7 +44,8 @@ type NoticeTally struct {
 }
 
 // tallyOf is the SQL that counts the contribution of some of case $1's
-// individuals (where, over b) to its tallies, by State.
+// individuals (where, over b, which names the case) to its tallies, by
+// State.
 func tallyOf(where string) string {
 	return `SELECT b.state,
 		COALESCE(SUM(CASE WHEN ` + owedSQL + ` THEN 1 ELSE 0 END), 0),
@@ -52,7 +53,7 @@ func tallyOf(where string) string {
 		COALESCE(SUM(CASE WHEN ` + owedSQL + ` AND NOT ` + sentSQL + ` AND (NOT (` + MailEligible + ` OR ` + EmailEligible + `)
 			OR EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id AND n.individual_id = b.id AND n.status = '` + noticeReturned + `'))
 			THEN 1 ELSE 0 END), 0)
-		FROM breach_individuals b WHERE b.case_id = $1 AND ` + where + ` GROUP BY b.state`
+		FROM breach_individuals b WHERE ` + where + ` GROUP BY b.state`
 }
 
 const (
@@ -74,7 +75,7 @@ func NoticeTallies(ctx context.Context, q db.Querier, caseID string) ([]NoticeTa
 // RecountNoticeTallies counts case caseID's tallies from every individual
 // and notice, the long way: what TallyTx keeps must always equal it.
 func RecountNoticeTallies(ctx context.Context, q db.Querier, caseID string) ([]NoticeTally, error) {
-	rows, err := q.QueryContext(ctx, tallyOf("TRUE")+` ORDER BY b.state`, caseID)
+	rows, err := q.QueryContext(ctx, tallyOf("b.case_id = $1")+` ORDER BY b.state`, caseID)
 	ts, err := db.Collect(rows, err, "count notice tallies", func(r *sql.Rows) (NoticeTally, error) {
 		var t NoticeTally
 		return t, r.Scan(&t.State, &t.Owed, &t.Sent, &t.Substitutable)
@@ -183,7 +184,10 @@ func (t *Tally) count(ctx context.Context, tx *sql.Tx, ids []string, sign int) e
 			fmt.Fprintf(&in, "$%d", i+2)
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, tallyOf(`b.id IN (`+in.String()+`)`), args...)
+		// By primary key: SQLite would otherwise read the case's every
+		// individual through an index on case_id (case_id || '' is no
+		// column an index holds) and filter them.
+		rows, err := tx.QueryContext(ctx, tallyOf(`b.id IN (`+in.String()+`) AND b.case_id || '' = $1`), args...)
 		ts, err := db.Collect(rows, err, "count notice tallies", func(r *sql.Rows) (NoticeTally, error) {
 			var n NoticeTally
 			return n, r.Scan(&n.State, &n.Owed, &n.Sent, &n.Substitutable)
