@@ -250,8 +250,8 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 	return res, nil
 }
 
-// recountTx counts case c's individuals (an aggregate over the
-// breach_individuals_counts index, no record read), sets its Individuals
+// recountTx counts case c's individuals (the counts kept
+// per State and customer, Tally), sets its Individuals
 // and ByState facts from them (mergeCounts: each State with imported
 // individuals counts them; Individuals is raised to cover them and the
 // estimates of other States, never lowered) and recomputes its

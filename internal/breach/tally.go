@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/wardhq/ward/internal/db"
@@ -43,17 +43,34 @@ type NoticeTally struct {
 	Substitutable int
 }
 
+// tally is what one State and customer group of a case's individuals
+// counts: as Counts (StateCount) and as NoticeTally.
+type tally struct {
+	state, customer                                  string
+	individuals, insufficient, deceased, deceasedKin int
+	owed, sent, substitutable                        int
+}
+
+func scanTally(r *sql.Rows) (tally, error) {
+	var t tally
+	return t, r.Scan(&t.state, &t.customer, &t.individuals, &t.insufficient, &t.deceased, &t.deceasedKin, &t.owed, &t.sent,
+		&t.substitutable)
+}
+
 // tallyOf is the SQL that counts the contribution of some of case $1's
 // individuals (where, over b, which names the case) to its tallies, by
 // State.
 func tallyOf(where string) string {
-	return `SELECT b.state,
+	return `SELECT b.state, b.customer, count(*),
+		COALESCE(SUM(CASE WHEN NOT b.deceased AND NOT b.has_address AND NOT (b.has_email AND b.consent_electronic) THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN b.deceased THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN b.deceased AND b.has_next_of_kin_address THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN ` + owedSQL + ` THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN ` + owedSQL + ` AND ` + sentSQL + ` THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN ` + owedSQL + ` AND NOT ` + sentSQL + ` AND (NOT (` + MailEligible + ` OR ` + EmailEligible + `)
 			OR EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id AND n.individual_id = b.id AND n.status = '` + noticeReturned + `'))
 			THEN 1 ELSE 0 END), 0)
-		FROM breach_individuals b WHERE ` + where + ` GROUP BY b.state`
+		FROM breach_individuals b WHERE ` + where + ` GROUP BY b.state, b.customer`
 }
 
 const (
@@ -64,8 +81,8 @@ const (
 // NoticeTallies returns case caseID's tallies of the groups that are owed
 // a notice, by State.
 func NoticeTallies(ctx context.Context, q db.Querier, caseID string) ([]NoticeTally, error) {
-	rows, err := q.QueryContext(ctx, `SELECT state, owed, sent, substitutable FROM breach_notice_tallies
-		WHERE case_id = $1 AND owed > 0 ORDER BY state`, caseID)
+	rows, err := q.QueryContext(ctx, `SELECT state, SUM(owed), SUM(sent), SUM(substitutable) FROM breach_notice_tallies
+		WHERE case_id = $1 GROUP BY state HAVING SUM(owed) > 0 ORDER BY state`, caseID)
 	return db.Collect(rows, err, "read notice tallies", func(r *sql.Rows) (NoticeTally, error) {
 		var t NoticeTally
 		return t, r.Scan(&t.State, &t.Owed, &t.Sent, &t.Substitutable)
@@ -75,21 +92,28 @@ func NoticeTallies(ctx context.Context, q db.Querier, caseID string) ([]NoticeTa
 // RecountNoticeTallies counts case caseID's tallies from every individual
 // and notice, the long way: what TallyTx keeps must always equal it.
 func RecountNoticeTallies(ctx context.Context, q db.Querier, caseID string) ([]NoticeTally, error) {
-	rows, err := q.QueryContext(ctx, tallyOf("b.case_id = $1")+` ORDER BY b.state`, caseID)
-	ts, err := db.Collect(rows, err, "count notice tallies", func(r *sql.Rows) (NoticeTally, error) {
-		var t NoticeTally
-		return t, r.Scan(&t.State, &t.Owed, &t.Sent, &t.Substitutable)
-	})
+	rows, err := q.QueryContext(ctx, tallyOf("b.case_id = $1")+` ORDER BY b.state, b.customer`, caseID)
+	ts, err := db.Collect(rows, err, "count notice tallies", scanTally)
 	if err != nil {
 		return nil, err
 	}
 	out := []NoticeTally{}
 	for _, t := range ts {
+		if n := len(out); n > 0 && out[n-1].State == t.state {
+			out[n-1].Owed += t.owed
+			out[n-1].Sent += t.sent
+			out[n-1].Substitutable += t.substitutable
+			continue
+		}
+		out = append(out, NoticeTally{State: t.state, Owed: t.owed, Sent: t.sent, Substitutable: t.substitutable})
+	}
+	kept := out[:0]
+	for _, t := range out {
 		if t.Owed > 0 {
-			out = append(out, t)
+			kept = append(kept, t)
 		}
 	}
-	return out, nil
+	return kept, nil
 }
 
 // Tally moves a case's notice tallies by what one transaction changes of
@@ -101,7 +125,7 @@ type Tally struct {
 	caseID string
 	seen   map[string]bool
 	ids    []string
-	delta  map[string]*NoticeTally
+	delta  map[[2]string]*tally
 }
 
 // tallyChunk is how many individuals one count names.
@@ -117,7 +141,7 @@ func (s *Service) TallyTx(ctx context.Context, tx *sql.Tx, caseID string) (*Tall
 			return nil, fmt.Errorf("lock breach case: %w", err)
 		}
 	}
-	return &Tally{caseID: caseID, seen: map[string]bool{}, delta: map[string]*NoticeTally{}}, nil
+	return &Tally{caseID: caseID, seen: map[string]bool{}, delta: map[[2]string]*tally{}}, nil
 }
 
 // Before takes away the present contribution of the individuals ids not
@@ -150,23 +174,27 @@ func (t *Tally) Done(ctx context.Context, tx *sql.Tx) error {
 	if err := t.count(ctx, tx, t.ids, 1); err != nil {
 		return err
 	}
-	states := make([]string, 0, len(t.delta))
-	for s, d := range t.delta {
-		if d.Owed != 0 || d.Sent != 0 || d.Substitutable != 0 {
-			states = append(states, s)
+	groups := make([][2]string, 0, len(t.delta))
+	for g, d := range t.delta {
+		if *d != (tally{state: d.state, customer: d.customer}) {
+			groups = append(groups, g)
 		}
 	}
-	sort.Strings(states)
-	for _, s := range states {
-		d := t.delta[s]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_notice_tallies (case_id, state, owed, sent, substitutable)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, state) DO UPDATE SET owed = breach_notice_tallies.owed + excluded.owed,
+	slices.SortFunc(groups, func(a, b [2]string) int { return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1]) })
+	for _, g := range groups {
+		d := t.delta[g]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_notice_tallies (case_id, state, customer, individuals, insufficient, deceased,
+			deceased_kin, owed, sent, substitutable) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (case_id, state, customer)
+			DO UPDATE SET individuals = breach_notice_tallies.individuals + excluded.individuals,
+			insufficient = breach_notice_tallies.insufficient + excluded.insufficient,
+			deceased = breach_notice_tallies.deceased + excluded.deceased,
+			deceased_kin = breach_notice_tallies.deceased_kin + excluded.deceased_kin, owed = breach_notice_tallies.owed + excluded.owed,
 			sent = breach_notice_tallies.sent + excluded.sent, substitutable = breach_notice_tallies.substitutable + excluded.substitutable`,
-			t.caseID, s, d.Owed, d.Sent, d.Substitutable); err != nil {
+			t.caseID, d.state, d.customer, d.individuals, d.insufficient, d.deceased, d.deceasedKin, d.owed, d.sent, d.substitutable); err != nil {
 			return fmt.Errorf("save notice tallies: %w", err)
 		}
 	}
-	t.seen, t.ids, t.delta = map[string]bool{}, nil, map[string]*NoticeTally{}
+	t.seen, t.ids, t.delta = map[string]bool{}, nil, map[[2]string]*tally{}
 	return nil
 }
 
@@ -188,22 +216,24 @@ func (t *Tally) count(ctx context.Context, tx *sql.Tx, ids []string, sign int) e
 		// individual through an index on case_id (case_id || '' is no
 		// column an index holds) and filter them.
 		rows, err := tx.QueryContext(ctx, tallyOf(`b.id IN (`+in.String()+`) AND b.case_id || '' = $1`), args...)
-		ts, err := db.Collect(rows, err, "count notice tallies", func(r *sql.Rows) (NoticeTally, error) {
-			var n NoticeTally
-			return n, r.Scan(&n.State, &n.Owed, &n.Sent, &n.Substitutable)
-		})
+		ts, err := db.Collect(rows, err, "count notice tallies", scanTally)
 		if err != nil {
 			return err
 		}
 		for _, n := range ts {
-			d := t.delta[n.State]
+			g := [2]string{n.state, n.customer}
+			d := t.delta[g]
 			if d == nil {
-				d = &NoticeTally{State: n.State}
-				t.delta[n.State] = d
+				d = &tally{state: n.state, customer: n.customer}
+				t.delta[g] = d
 			}
-			d.Owed += sign * n.Owed
-			d.Sent += sign * n.Sent
-			d.Substitutable += sign * n.Substitutable
+			d.individuals += sign * n.individuals
+			d.insufficient += sign * n.insufficient
+			d.deceased += sign * n.deceased
+			d.deceasedKin += sign * n.deceasedKin
+			d.owed += sign * n.owed
+			d.sent += sign * n.sent
+			d.substitutable += sign * n.substitutable
 		}
 	}
 	return nil

@@ -13,9 +13,10 @@ import (
 	"github.com/wardhq/ward/internal/db"
 )
 
-// TestNoticeTalliesExact: "N of M notified" per State is read from
-// counts kept as the case changes (breach.Tally), not from every
-// individual at each view. After each kind of change (an import, notices
+// TestNoticeTalliesExact: "N of M notified" per State, and the
+// individuals counted per State and customer, are read from counts kept
+// as the case changes (breach.Tally), not from every individual at each
+// view. After each kind of change (an import, notices
 // recorded as sent one by one and by run, emails sent, returned mail, a
 // re-import that marks someone deceased or gives them an email, a re-sent
 // letter, the substitute notice started) the kept counts, and what the
@@ -57,6 +58,9 @@ func TestNoticeTalliesExact(t *testing.T) {
 			if !maps.Equal(kept, want) {
 				t.Fatalf("after %s: kept %v, counted %v", step, kept, want)
 			}
+			if keptGroups, counted := groupCounts(t, d, caseID, false), groupCounts(t, d, caseID, true); !maps.Equal(keptGroups, counted) {
+				t.Fatalf("after %s: kept individual counts %v, counted %v", step, keptGroups, counted)
+			}
 			var obs []struct {
 				Key      string `json:"key"`
 				Owed     *int   `json:"owed"`
@@ -82,21 +86,21 @@ func TestNoticeTalliesExact(t *testing.T) {
 			}
 		}
 
-		const header = "name,address1,city,state,zip,email,consent_electronic,deceased,next_of_kin,next_of_kin_address\n"
+		const header = "name,address1,city,state,zip,email,consent_electronic,deceased,next_of_kin,next_of_kin_address,customer\n"
 		people := []string{
-			"Ca Mail 1,1 Oak St,Fresno,CA,93701,,,,,",
-			"Ca Mail 2,2 Oak St,Fresno,CA,93701,,,,,",
-			"Ca Mail 3,3 Oak St,Fresno,CA,93701,,,,,",
-			"Ca Mail 4,4 Oak St,Fresno,CA,93701,,,,,",
-			"Ny Mail 1,1 Bway,New York,NY,10001,,,,,",
-			"Ny Mail 2,2 Bway,New York,NY,10001,,,,,",
-			"Or Nothing,,,OR,,,,,,",
-			"Nowhere Noconsent,,,,,nowhere@example.com,no,,,",
-			"Ca Email 1,,,CA,,ca1@example.com,yes,,,",
-			"Ca Email 2,,,CA,,ca2@example.com,yes,,,",
-			"Ca Late Kin,,,CA,,,,yes,Kin One,\"9 Pine Rd, Fresno, CA 93702\"",
-			"Ca Late Alone,,,CA,,,,yes,,",
-			"Tx Noconsent,5 Main St,Austin,TX,73301,tx@example.com,no,,,",
+			"Ca Mail 1,1 Oak St,Fresno,CA,93701,,,,,,",
+			"Ca Mail 2,2 Oak St,Fresno,CA,93701,,,,,,acme",
+			"Ca Mail 3,3 Oak St,Fresno,CA,93701,,,,,,acme",
+			"Ca Mail 4,4 Oak St,Fresno,CA,93701,,,,,,",
+			"Ny Mail 1,1 Bway,New York,NY,10001,,,,,,",
+			"Ny Mail 2,2 Bway,New York,NY,10001,,,,,,",
+			"Or Nothing,,,OR,,,,,,,",
+			"Nowhere Noconsent,,,,,nowhere@example.com,no,,,,",
+			"Ca Email 1,,,CA,,ca1@example.com,yes,,,,acme",
+			"Ca Email 2,,,CA,,ca2@example.com,yes,,,,",
+			"Ca Late Kin,,,CA,,,,yes,Kin One,\"9 Pine Rd, Fresno, CA 93702\",",
+			"Ca Late Alone,,,CA,,,,yes,,,",
+			"Tx Noconsent,5 Main St,Austin,TX,73301,tx@example.com,no,,,,",
 		}
 		importList := func(lines ...string) {
 			t.Helper()
@@ -153,10 +157,11 @@ func TestNoticeTalliesExact(t *testing.T) {
 		}
 		check("returned mail")
 
-		importList("Ca Mail 1,1 Oak St,Fresno,CA,93701,,,yes,,",
-			"Ny Mail 2,2 Bway,New York,NY,10001,ny2@example.com,yes,,,",
-			"Or Nothing,,,OR,,or@example.com,yes,,,",
-			"Ca Late Alone,,,CA,,,,yes,Kin Two,\"8 Pine Rd, Fresno, CA 93702\"")
+		importList("Ca Mail 1,1 Oak St,Fresno,CA,93701,,,yes,,,",
+			"Ny Mail 2,2 Bway,New York,NY,10001,ny2@example.com,yes,,,,",
+			"Ca Mail 2,2 Oak St,Fresno,CA,93701,,,,,,",
+			"Or Nothing,,,OR,,or@example.com,yes,,,,",
+			"Ca Late Alone,,,CA,,,,yes,Kin Two,\"8 Pine Rd, Fresno, CA 93702\",")
 		check("a re-import")
 
 		var returned struct {
@@ -183,7 +188,7 @@ func TestNoticeTalliesExact(t *testing.T) {
 			"posting_url": "https://example.org/notice"}, nil)
 		substitute = true
 		check("the substitute notice started")
-		importList("Ca Mail 5,5 Oak St,Fresno,CA,93701,,,,,", "Wa Nothing,,,WA,,,,,,")
+		importList("Ca Mail 5,5 Oak St,Fresno,CA,93701,,,,,,acme", "Wa Nothing,,,WA,,,,,,,")
 		check("an import after the substitute notice")
 	})
 }
@@ -276,6 +281,58 @@ func sentNotices(t *testing.T, d *db.DB, caseID string) [][2]string {
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// groupCounts returns case caseID's individuals counted per State and
+// customer as breach.Counts counts them (all, with insufficient contact,
+// deceased, deceased with a next of kin's address): kept (the tallies
+// read) or counted from every individual, in Go.
+func groupCounts(t *testing.T, d *db.DB, caseID string, long bool) map[string][4]int {
+	t.Helper()
+	out := map[string][4]int{}
+	if !long {
+		rows, err := d.R.QueryContext(context.Background(), `SELECT state, customer, individuals, insufficient, deceased, deceased_kin
+			FROM breach_notice_tallies WHERE case_id = $1 AND individuals > 0`, caseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st, cu string
+			var c [4]int
+			if err := rows.Scan(&st, &cu, &c[0], &c[1], &c[2], &c[3]); err != nil {
+				t.Fatal(err)
+			}
+			out[st+"/"+cu] = c
+		}
+		return out
+	}
+	rows, err := d.R.QueryContext(context.Background(), `SELECT state, customer, has_address, has_email, deceased, has_next_of_kin_address,
+		consent_electronic FROM breach_individuals WHERE case_id = $1`, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st, cu string
+		var address, email, deceased, kin, consent bool
+		if err := rows.Scan(&st, &cu, &address, &email, &deceased, &kin, &consent); err != nil {
+			t.Fatal(err)
+		}
+		c := out[st+"/"+cu]
+		c[0]++
+		if !deceased && !address && !(email && consent) {
+			c[1]++
+		}
+		if deceased {
+			c[2]++
+			if kin {
+				c[3]++
+			}
+		}
+		out[st+"/"+cu] = c
 	}
 	return out
 }
