@@ -114,7 +114,7 @@ var notFreeText = []string{
 	"breach_parties.contact_name", "breach_parties.name", "breach_parties.notice_checklist",
 	"breach_parties.notice_contents", "breach_state_tables.body", "breach_state_tables.reason",
 	"contact_methods.hint", "contact_methods.label", "escalation_policies.description", "escalation_policies.name",
-	"escalation_policies.steps", "incidents.customers", "breach_individuals.customer", "integration_keys.hint",
+	"escalation_policies.steps", "incidents.customers", "breach_individuals.customer", "breach_notice_tallies.customer", "integration_keys.hint",
 	"integration_keys.mapping", "integration_keys.name", "notice_substitutes.posting_url",
 	"notice_substitutes.toll_free_number", "report_org_profile.body", "rules.actions", "rules.description",
 	"rules.expression", "rules.name", "schedules.description", "schedules.name", "schedules.rotations",
