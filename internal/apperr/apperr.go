@@ -18,6 +18,7 @@ const (
 	Conflict     Code = "conflict"     // the object's current state forbids the change (409)
 	Unauthorized Code = "unauthorized" // no valid credentials (401)
 	Forbidden    Code = "forbidden"    // credentials lack the permission (403)
+	TooSoon      Code = "too_soon"     // asked again before the caller may (429)
 	Internal     Code = "internal"     // anything else (500)
 )
 

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"unicode/utf8"
 
+	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/keys"
@@ -17,6 +19,20 @@ import (
 // draftID names the officer userID's draft of case caseID, which binds
 // its sealed body to it (keys.DraftRowID).
 func draftID(caseID, userID string) string { return caseID + "/" + userID }
+
+// DraftControls are the determination wizard's controls, the names a
+// draft keeps answers under (package ui's wizard asks them in the order
+// of 164.402).
+var DraftControls = []string{
+	"exception_claim", "exception_kind", "exception_no_further_impermissible_use", "exception_rationale",
+	"secured_claim", "secured_method", "secured_standard", "secured_key_compromised", "secured_accessible_decrypted", "secured_rationale",
+	"path", "factor0_answer", "factor0_rationale", "factor1_answer", "factor1_rationale", "factor2_answer", "factor2_rationale",
+	"factor3_answer", "factor3_rationale", "assessment_outcome", "assessment_rationale", "ransomware", "assessment_ransomware_variant",
+	"assessment_ransomware_exfiltration", "assessment_ransomware_spread", "reason",
+}
+
+// MaxDraftAnswer caps one answer of a draft, in characters.
+const MaxDraftAnswer = 20000
 
 // Draft returns the determination wizard's answers the acting officer
 // saved so far on the case of incident ref, by the wizard's control names
@@ -62,6 +78,14 @@ func (s *Service) SaveDraft(ctx context.Context, ref string, answers map[string]
 	actor, err := authz.Check(ctx, authz.BreachSign)
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(answers)) {
+		if !slices.Contains(DraftControls, k) {
+			return nil, apperr.Field("answers."+k, "is not a question of the determination")
+		}
+		if n := utf8.RuneCountInString(answers[k]); n > MaxDraftAnswer {
+			return nil, apperr.Field("answers."+k, "is at most %d characters, got %d", MaxDraftAnswer, n)
+		}
 	}
 	now := s.clock.Now()
 	var out map[string]string
@@ -115,6 +139,38 @@ func (s *Service) SaveDraft(ctx context.Context, ref string, answers map[string]
 		return nil, err
 	}
 	return out, nil
+}
+
+// DiscardDraft deletes the acting officer's draft determination of the
+// case of incident ref, if there is one (nothing is signed or decided),
+// audited (breach_case.determination_draft_discarded). It reports whether
+// there was a draft.
+func (s *Service) DiscardDraft(ctx context.Context, ref string) (bool, error) {
+	actor, err := authz.Check(ctx, authz.BreachSign)
+	if err != nil {
+		return false, err
+	}
+	now := s.clock.Now()
+	var found bool
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		c, err := s.caseOf(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `DELETE FROM breach_determination_drafts WHERE case_id = $1 AND user_id = $2`, c.ID, actor.ID)
+		if err != nil {
+			return fmt.Errorf("discard draft: %w", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		found = true
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.determination_draft_discarded", ObjectType: "incident",
+			ObjectID: c.IncidentID, Change: map[string]any{"case_id": c.ID}})
+		return err
+	})
+	return found, err
 }
 
 // Signers are the display names of the active users who may sign a

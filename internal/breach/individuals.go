@@ -126,13 +126,10 @@ func (s *Service) counts(ctx context.Context, q db.Querier, caseID string) (Coun
 	// Deceased individuals are left out of InsufficientContact: with a
 	// next of kin's address they are reached by mail, without one no
 	// substitute notice is owed (164.404(d)(2)).
-	// One pass over the breach_individuals_counts index, which holds
-	// every column read: no row, no sealed record is read.
-	rows, err := q.QueryContext(ctx, `SELECT state, customer, count(*),
-		SUM(CASE WHEN NOT deceased AND NOT has_address AND NOT (has_email AND consent_electronic) THEN 1 ELSE 0 END),
-		SUM(CASE WHEN deceased THEN 1 ELSE 0 END),
-		SUM(CASE WHEN deceased AND has_next_of_kin_address THEN 1 ELSE 0 END)
-		FROM breach_individuals WHERE case_id = $1 GROUP BY state, customer ORDER BY state, customer`, caseID)
+	// The counts kept per State and customer as individuals are imported
+	// (Tally, tallyOf): one row per group, however many individuals.
+	rows, err := q.QueryContext(ctx, `SELECT state, customer, individuals, insufficient, deceased, deceased_kin
+		FROM breach_notice_tallies WHERE case_id = $1 AND individuals > 0 ORDER BY state, customer`, caseID)
 	if err != nil {
 		return Counts{}, fmt.Errorf("count individuals: %w", err)
 	}

@@ -250,8 +250,8 @@ func (s *Service) ImportIndividualsWith(ctx context.Context, ref string, in io.R
 	return res, nil
 }
 
-// recountTx counts case c's individuals (an aggregate over the
-// breach_individuals_counts index, no record read), sets its Individuals
+// recountTx counts case c's individuals (the counts kept
+// per State and customer, Tally), sets its Individuals
 // and ByState facts from them (mergeCounts: each State with imported
 // individuals counts them; Individuals is raised to cover them and the
 // estimates of other States, never lowered) and recomputes its
@@ -523,6 +523,10 @@ func (s *Service) writeBatch(ctx context.Context, c Case, importID string, b *im
 	now := s.clock.Now()
 	return s.db.Write(ctx, func(tx *sql.Tx) error {
 		q := s.db.In(tx)
+		tally, err := s.TallyTx(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
 		b.created, b.updated = 0, b.dups
 		var fresh, known []*importRow
 		for i := range b.rows {
@@ -568,6 +572,8 @@ func (s *Service) writeBatch(ctx context.Context, c Case, importID string, b *im
 			for _, r := range chunk {
 				if !inserted[r.key] {
 					raced = append(raced, r)
+				} else {
+					tally.New(r.id)
 				}
 			}
 		}
@@ -595,6 +601,13 @@ func (s *Service) writeBatch(ctx context.Context, c Case, importID string, b *im
 				}
 			}
 		}
+		ids := make([]string, len(known))
+		for i, r := range known {
+			ids[i] = r.id
+		}
+		if err := tally.Before(ctx, tx, ids...); err != nil {
+			return err
+		}
 		for _, r := range known {
 			res, err := q.ExecContext(ctx, `UPDATE breach_individuals SET state = $1, has_address = $2, has_email = $3, deceased = $4,
 				has_next_of_kin_address = $5, consent_electronic = $6, customer = $7, record = $8, updated_at = $9
@@ -609,12 +622,15 @@ func (s *Service) writeBatch(ctx context.Context, c Case, importID string, b *im
 			}
 			b.updated++
 		}
+		if err := tally.Done(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := q.ExecContext(ctx, `UPDATE breach_individual_imports SET lines_read = lines_read + $1, created = created + $2,
 			updated = updated + $3, rejected = rejected + $4, last_line = $5, updated_at = $6 WHERE id = $7`,
 			b.lines, b.created, b.updated, b.rejected, b.lastLine, now, importID); err != nil {
 			return fmt.Errorf("save import: %w", err)
 		}
-		_, err := audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.individuals_import", ObjectType: "incident",
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "breach_case.individuals_import", ObjectType: "incident",
 			ObjectID: c.IncidentID, Change: map[string]any{"case_id": c.ID, "import_id": importID, "rows": b.lines,
 				"created": b.created, "updated": b.updated, "rejected": b.rejected, "last_line": b.lastLine}})
 		return err

@@ -43,14 +43,10 @@ const (
 	StatusReturned  = "returned" // returned mail or a bounce
 )
 
-// Eligibility, in SQL over breach_individuals: who is sent a letter and
-// who an email (164.404(d)(1)). Written notice goes by first-class mail to
-// the last known address, or by email to one who agreed to electronic
-// notice; a deceased individual's goes to the next of kin or personal
-// representative by mail, if their address is known (164.404(d)(1)(ii)).
+// Eligibility, in SQL over breach_individuals (breach.MailEligible).
 const (
-	emailEligible = `NOT deceased AND has_email AND consent_electronic`
-	mailEligible  = `((NOT deceased AND has_address AND NOT (has_email AND consent_electronic)) OR (deceased AND has_next_of_kin_address))`
+	emailEligible = breach.EmailEligible
+	mailEligible  = breach.MailEligible
 )
 
 // Run is one generation of notices.
@@ -442,6 +438,13 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string, hold *
 		sent, failed, deferred := 0, 0, 0
 		err = s.db.Write(ctx, func(tx *sql.Tx) error {
 			sent, failed, deferred = 0, 0, 0
+			tally, err := s.cases.TallyTx(ctx, tx, c.ID)
+			if err != nil {
+				return err
+			}
+			if err := tally.Before(ctx, tx, ids...); err != nil {
+				return err
+			}
 			for i, p := range part {
 				r := results[i]
 				if r.Err != nil {
@@ -474,6 +477,9 @@ func (s *Service) SendEmails(ctx context.Context, ref, templateID string, hold *
 				if err != nil {
 					return fmt.Errorf("save notice: %w", err)
 				}
+			}
+			if err := tally.Done(ctx, tx); err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE notice_runs SET notices = notices + $1 WHERE id = $2`, len(part), run.ID); err != nil {
 				return fmt.Errorf("save notice run: %w", err)

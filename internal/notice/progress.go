@@ -74,24 +74,25 @@ func substituteStarted(ctx context.Context, q db.Querier, caseID string) (*time.
 	return out, nil
 }
 
+// progress reads case caseID's tallies (breach.Tally): the substitute
+// notice, once started, counts those it covers as notified.
 func (s *Service) progress(ctx context.Context, q db.Querier, caseID string) ([]Progress, error) {
 	started, err := substituteStarted(ctx, q, caseID)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT b.state, count(*), COALESCE(SUM(CASE
-		WHEN EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id AND n.individual_id = b.id AND n.status = $2) THEN 1
-		WHEN $4 AND (NOT (`+mailEligible+` OR `+emailEligible+`) OR EXISTS (SELECT 1 FROM notices n WHERE n.case_id = b.case_id
-			AND n.individual_id = b.id AND n.status = $3)) THEN 1
-		ELSE 0 END), 0)
-		FROM breach_individuals b WHERE b.case_id = $1 AND NOT (b.deceased AND NOT b.has_next_of_kin_address)
-		GROUP BY b.state ORDER BY b.state`, caseID, StatusSent, StatusReturned, started != nil)
-	return db.Collect(rows, err, "count notified individuals", func(r *sql.Rows) (Progress, error) {
-		var p Progress
-		err := r.Scan(&p.State, &p.Owed, &p.Notified)
-		p.Key = rules.IndividualsKey(p.State)
-		return p, err
-	})
+	ts, err := breach.NoticeTallies(ctx, q, caseID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Progress, len(ts))
+	for i, t := range ts {
+		out[i] = Progress{Key: rules.IndividualsKey(t.State), State: t.State, Owed: t.Owed, Notified: t.Sent}
+		if started != nil {
+			out[i].Notified += t.Substitutable
+		}
+	}
+	return out, nil
 }
 
 // meetIndividualsTx meets, in the caller's transaction, each individual

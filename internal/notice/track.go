@@ -349,16 +349,28 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 			return err
 		}
 		// Each notice keeps its own copy of the receipt, sealed to it.
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM notices WHERE case_id = $1 AND status = $2
+		tally, err := s.cases.TallyTx(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, individual_id FROM notices WHERE case_id = $1 AND status = $2
 			AND ((run_id = $3 AND $3 <> '') OR (id = $4 AND $4 <> '')) ORDER BY id`, c.ID, StatusGenerated, runID, noticeID)
-		ids, err := db.Collect(rows, err, "read notices", func(r *sql.Rows) (string, error) {
-			var id string
-			return id, r.Scan(&id)
+		marked, err := db.Collect(rows, err, "read notices", func(r *sql.Rows) (pendingNotice, error) {
+			var p pendingNotice
+			return p, r.Scan(&p.id, &p.individual)
 		})
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
+		individuals := make([]string, len(marked))
+		for i, p := range marked {
+			individuals[i] = p.individual
+		}
+		if err := tally.Before(ctx, tx, individuals...); err != nil {
+			return err
+		}
+		for _, p := range marked {
+			id := p.id
 			sealed, err := keys.NoticeReceipt.SealText(s.keys, rcpt, id)
 			if err != nil {
 				return err
@@ -368,7 +380,10 @@ func (s *Service) MarkSent(ctx context.Context, ref, runID, noticeID string, at 
 				return fmt.Errorf("mark notices sent: %w", err)
 			}
 		}
-		n = int64(len(ids))
+		if err := tally.Done(ctx, tx); err != nil {
+			return err
+		}
+		n = int64(len(marked))
 		if n == 0 {
 			return apperr.New(apperr.NotFound, "no generated notice of that run or id on the case of %s", c.IncidentNumber)
 		}
@@ -422,16 +437,20 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 		if c, err = s.cases.CaseOf(ctx, tx, ref); err != nil {
 			return err
 		}
+		tally, err := s.cases.TallyTx(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
 		recorded := 0
 		for _, x := range rets {
-			var id string
+			var id, individual string
 			var err error
 			if x.key != "" {
-				err = tx.QueryRowContext(ctx, `SELECT id FROM notices WHERE case_id = $1 AND id = $2 AND individual_id <> '' AND status = $3`,
-					c.ID, x.key, StatusSent).Scan(&id)
+				err = tx.QueryRowContext(ctx, `SELECT id, individual_id FROM notices WHERE case_id = $1 AND id = $2 AND individual_id <> ''
+					AND status = $3`, c.ID, x.key, StatusSent).Scan(&id, &individual)
 			} else {
-				err = tx.QueryRowContext(ctx, `SELECT id FROM notices WHERE case_id = $1 AND individual_id = $2 AND status = $3
-					ORDER BY sent_at DESC, id DESC LIMIT 1`, c.ID, x.individual, StatusSent).Scan(&id)
+				err = tx.QueryRowContext(ctx, `SELECT id, individual_id FROM notices WHERE case_id = $1 AND individual_id = $2 AND status = $3
+					ORDER BY sent_at DESC, id DESC LIMIT 1`, c.ID, x.individual, StatusSent).Scan(&id, &individual)
 			}
 			if errors.Is(err, sql.ErrNoRows) {
 				out.Problems = append(out.Problems, ReturnProblem{x.line, "no sent notice to an individual matches"})
@@ -444,11 +463,17 @@ func (s *Service) RecordReturns(ctx context.Context, ref string, in io.Reader) (
 			if err != nil {
 				return err
 			}
+			if err := tally.Before(ctx, tx, individual); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE notices SET status = $1, returned_at = $2, return_reason = $3, updated_at = $4
 				WHERE id = $5`, StatusReturned, x.at, reason, now, id); err != nil {
 				return fmt.Errorf("save notice: %w", err)
 			}
 			recorded++
+		}
+		if err := tally.Done(ctx, tx); err != nil {
+			return err
 		}
 		out.Recorded = recorded
 		if out.Substitute, err = s.substitute(ctx, tx, c.ID); err != nil {

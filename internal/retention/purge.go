@@ -306,6 +306,8 @@ func purgeCase(ctx context.Context, tx *sql.Tx, caseID string) (int64, error) {
 		`DELETE FROM report_case_details WHERE case_id = $1`,
 		`DELETE FROM report_hhs_filings WHERE case_id = $1`,
 		`DELETE FROM report_reminders WHERE case_id = $1`,
+		`DELETE FROM breach_notice_tallies WHERE case_id = $1`,
+		`DELETE FROM breach_signature_requests WHERE case_id = $1`,
 		`DELETE FROM breach_individuals WHERE case_id = $1`,
 		`DELETE FROM breach_individual_imports WHERE case_id = $1`,
 		`DELETE FROM breach_determinations WHERE case_id = $1`,

@@ -346,6 +346,14 @@ func apiOps(t *testing.T) []apiOp {
 				return map[string]any{"law_enforcement_delay": map[string]any{"oral": map[string]any{"at": now.Add(-day)}}}
 			}, plain: map[string]string{"customers[].id": isRef, "customers[].name": isConfig, "customers[].notice.unit": isVocab,
 				"law_enforcement_delay.written.agency": "the written delay is driven by PUT", "law_enforcement_delay.written.official": "the written delay is driven by PUT"}},
+		// A Privacy Officer's draft of the determination: the answers,
+		// sealed (keys.BreachDeterminationDraft); the determination signed
+		// below deletes it.
+		{op: "PATCH /api/v1/incidents/{id}/breach-case/determination-draft", as: "privacy_officer", want: 200,
+			url: func(s *apiSeeds) string { return bc(s) + "/determination-draft" },
+			body: func(*apiSeeds) map[string]any {
+				return map[string]any{"answers": map[string]any{"factor0_rationale": "Names and diagnoses."}}
+			}},
 		// Three determinations, one per form: secured, an exception, then
 		// the four-factor assessment, which leaves the notices owed.
 		{op: determinations, as: "privacy_officer", want: 201, url: func(s *apiSeeds) string { return bc(s) + "/determinations" },
@@ -482,11 +490,23 @@ func schemaStrings(doc map[string]any, s map[string]any, prefix string, depth in
 
 // fill writes v into body at the dotted path, after any value there,
 // making the objects the path crosses; into every element of an array
-// the body holds, or as the only element of an array of strings.
+// the body holds, or as the only element of an array of strings; into
+// every value a map (a schema's additionalProperties, "*") holds.
 func fill(body map[string]any, path string, v string) error {
 	seg, rest, more := strings.Cut(path, ".")
 	array := strings.HasSuffix(seg, "[]")
 	key := strings.TrimSuffix(seg, "[]")
+	if key == "*" && !more {
+		if len(body) == 0 {
+			return fmt.Errorf("the body has no value of the map to fill")
+		}
+		for k, old := range body {
+			if old, ok := old.(string); ok {
+				body[k] = old + " " + v
+			}
+		}
+		return nil
+	}
 	if !more {
 		if array {
 			arr, _ := body[key].([]any)

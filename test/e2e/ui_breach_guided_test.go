@@ -146,7 +146,8 @@ func TestUIBreachGuidedWorkflow(t *testing.T) {
 // TestUIBreachAskSigner: a responder, who may not sign, sees on the case
 // page that only the Privacy Officer can, who that is, and a button that
 // asks them; asking writes it on the incident's timeline, and says so
-// when no Privacy Officer can be reached.
+// when no Privacy Officer can be reached. Pressed again within 15 minutes
+// it asks nobody and says when it may be pressed again.
 func TestUIBreachAskSigner(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
@@ -171,11 +172,18 @@ func TestUIBreachAskSigner(t *testing.T) {
 		if !strings.Contains(flash, "nobody was reached") {
 			t.Errorf("asking an officer without a contact method: %q", flash)
 		}
+		// Pressed again at once: refused, saying when it may be, nothing sent.
+		run(t, ctx, "ask again", chromedp.Navigate(w.url+casePath), chromedp.WaitVisible("#ask-signer", chromedp.ByQuery),
+			chromedp.Click("#ask-signer", chromedp.ByQuery), chromedp.WaitVisible(".flash", chromedp.ByQuery),
+			chromedp.Text(".flash", &flash, chromedp.ByQuery))
+		if !strings.Contains(flash, "were not asked again") || !strings.Contains(flash, "ask again in 15 min") {
+			t.Errorf("asking again at once: %q", flash)
+		}
 		var timeline string
 		run(t, ctx, "the timeline", chromedp.Navigate(w.url+"/incidents/"+inc.Number), chromedp.WaitVisible("h1", chromedp.ByQuery),
 			chromedp.Text("body", &timeline, chromedp.ByQuery))
-		if !strings.Contains(timeline, "ask-responder asked the Privacy Officers to sign the breach determination") {
-			t.Errorf("the request is not on the timeline: %.3000s", timeline)
+		if n := strings.Count(timeline, "ask-responder asked the Privacy Officers to sign the breach determination"); n != 1 {
+			t.Errorf("%d requests on the timeline, want 1: %.3000s", n, timeline)
 		}
 	})
 }

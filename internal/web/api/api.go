@@ -184,6 +184,7 @@ func (h handler) fail(ctx context.Context, where string, err error) error {
 		apperr.Conflict:     http.StatusConflict,
 		apperr.Unauthorized: http.StatusUnauthorized,
 		apperr.Forbidden:    http.StatusForbidden,
+		apperr.TooSoon:      http.StatusTooManyRequests,
 	}[e.Code]
 	return huma.NewError(status, e.Message, details...)
 }

@@ -107,6 +107,18 @@ type BreachObligation struct {
 	Notified *int `json:"notified,omitempty" doc:"Individual notice: of those, how many are recorded as notified (a notice sent, or covered by a substitute notice that started)."`
 }
 
+// DeterminationDraft is an officer's draft of a case's determination.
+type DeterminationDraft struct {
+	Answers map[string]string `json:"answers" doc:"By question, as the determination wizard names them: exception_claim, exception_kind, exception_no_further_impermissible_use, exception_rationale, secured_claim, secured_method, secured_standard, secured_key_compromised, secured_accessible_decrypted, secured_rationale, path, factor0_answer to factor3_answer, factor0_rationale to factor3_rationale, assessment_outcome, assessment_rationale, ransomware, assessment_ransomware_variant, assessment_ransomware_exfiltration, assessment_ransomware_spread, reason. Each at most 20,000 characters."`
+}
+
+// SignatureRequest is a request to the Privacy Officers to sign a case's
+// determination.
+type SignatureRequest struct {
+	Messages     int       `json:"messages" doc:"The reminders queued: 0 when no Privacy Officer has a verified contact method, and nobody was reached."`
+	AskAgainFrom time.Time `json:"ask_again_from" doc:"When the caller may ask again for this case."`
+}
+
 func obligationsOut(obs []breach.Obligation, progress map[string]notice.Progress) []BreachObligation {
 	out := make([]BreachObligation, len(obs))
 	for i, o := range obs {
@@ -546,6 +558,53 @@ func (h handler) registerBreach(api huma.API) {
 				return nil, h.fail(ctx, "body", err)
 			}
 			return &struct{ Body BreachDetermination }{determinationOut(d)}, nil
+		})
+	huma.Register(api, tagged(op("get-breach-determination-draft", http.MethodGet, "/incidents/{id}/breach-case/determination-draft",
+		"The caller's own draft of the case's determination, as the wizard keeps it: answers by question (empty when none). "+
+			"Sealed at rest; reading it is audited", http.StatusOK, authz.BreachSign), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body DeterminationDraft }, error) {
+			answers, err := h.Breach.Draft(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body DeterminationDraft }{DeterminationDraft{Answers: answers}}, nil
+		})
+	huma.Register(api, tagged(op("save-breach-determination-draft", http.MethodPatch, "/incidents/{id}/breach-case/determination-draft",
+		"Save answers to the caller's draft of the case's determination, over what it held: an answer replaces its question's, "+
+			"an empty one clears it. Nothing is signed or decided; signing deletes the draft. Audited with the questions changed, never their text",
+		http.StatusOK, authz.BreachSign), tag),
+		func(ctx context.Context, in *struct {
+			ID   string `path:"id" maxLength:"100"`
+			Body DeterminationDraft
+		}) (*struct{ Body DeterminationDraft }, error) {
+			answers, err := h.Breach.SaveDraft(ctx, in.ID, in.Body.Answers)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body DeterminationDraft }{DeterminationDraft{Answers: answers}}, nil
+		})
+	huma.Register(api, tagged(op("discard-breach-determination-draft", http.MethodDelete, "/incidents/{id}/breach-case/determination-draft",
+		"Discard the caller's draft of the case's determination; audited. 404 when there is none", http.StatusNoContent, authz.BreachSign), tag),
+		func(ctx context.Context, in *idPath) (*struct{}, error) {
+			found, err := h.Breach.DiscardDraft(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			if !found {
+				return nil, huma.Error404NotFound("you have no draft of this determination")
+			}
+			return nil, nil
+		})
+	huma.Register(api, tagged(op("ask-breach-signers", http.MethodPost, "/incidents/{id}/breach-case/signature-requests",
+		"Ask the Privacy Officers, who alone may sign, to sign the case's determination: a reminder on each one's verified contact methods "+
+			"(the incident number, nothing else), on the timeline and audited. Once per case and caller every 15 minutes; sooner is 429",
+		http.StatusCreated, authz.IncidentWrite), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body SignatureRequest }, error) {
+			asked, err := h.Reports.AskToSign(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{ Body SignatureRequest }{SignatureRequest{Messages: asked.Messages, AskAgainFrom: asked.Again}}, nil
 		})
 	huma.Register(api, tagged(op("list-breach-obligations", http.MethodGet, "/incidents/{id}/breach-case/obligations",
 		"The case's notice obligations, earliest due first, each with its citation and why it applies", http.StatusOK, authz.IncidentRead), tag),

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/labels"
+	"github.com/wardhq/ward/internal/report"
 )
 
 // ---- the breach case as a guided workflow ----
@@ -125,13 +128,19 @@ func notifiedOf(n, of int, one, many string) string {
 // breachAsk asks the Privacy Officers to sign the case's determination.
 func (u *UI) breachAsk(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("id")
-	n, err := u.Reports.AskToSign(r.Context(), ref)
+	asked, err := u.Reports.AskToSign(r.Context(), ref)
+	var soon report.AskedRecently
+	if errors.As(err, &soon) {
+		minutes := int(math.Ceil(soon.Again.Sub(u.Clock.Now()).Minutes()))
+		redirect(w, r, withMsg("/incidents/"+url.PathEscape(ref)+"/breach", "breach_ask_wait")+"&minutes="+strconv.Itoa(max(minutes, 1)))
+		return
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	msg := "breach_asked"
-	if n == 0 {
+	if asked.Messages == 0 {
 		msg = "breach_asked_nobody"
 	}
 	redirect(w, r, withMsg("/incidents/"+url.PathEscape(ref)+"/breach", msg))

@@ -226,6 +226,7 @@ var flashes = map[string]flash{
 	"substitute_started":       {"info", "Substitute notice recorded: each period runs 90 days."},
 	"evidence_hold_placed":     {"info", "Legal hold placed: this evidence cannot be destroyed, and it and its incident are kept, until the hold is released."},
 	"evidence_hold_released":   {"info", "Legal hold released: this evidence may be destroyed again, and the retention policy applies."},
+	"breach_ask_wait":          {"warn", "You asked the Privacy Officers to sign less than 15 minutes ago, so they were not asked again. You may ask again in {minutes} min."},
 }
 
 // flashCountRe finds the counts a flash's text names, such as {n}.
@@ -335,7 +336,7 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = map[apperr.Code]int{
 			apperr.Invalid: http.StatusUnprocessableEntity, apperr.NotFound: http.StatusNotFound,
 			apperr.Conflict: http.StatusConflict, apperr.Unauthorized: http.StatusUnauthorized,
-			apperr.Forbidden: http.StatusForbidden,
+			apperr.Forbidden: http.StatusForbidden, apperr.TooSoon: http.StatusTooManyRequests,
 		}[e.Code]
 		msg = e.Message
 	} else {
