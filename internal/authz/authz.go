@@ -120,8 +120,8 @@ var Permissions = []PermissionInfo{
 	{RetentionWrite, "change the retention policy (never below the legal minimum, 164.316(b)(2)(i))"},
 	{LegalHold, "place and release legal holds on incidents and breach cases (the officers and administrators)"},
 	{EvidenceRead, "see incidents' evidence items and chains of custody, and download their content (each read is audited and recorded in the item's chain of custody)"},
-	{ReviewWaive, "let an incident close as resolved without a complete post-incident review, giving a reason (the Security Officer and administrators)"},
 	{EvidenceWrite, "add evidence to incidents, record custody events (transfers, copies, returns, releases, destruction) and check evidence integrity"},
+	{ReviewWaive, "let an incident close as resolved without a complete post-incident review, giving a reason (the Security Officer and administrators)"},
 }
 
 // rolePermissions is the one permission table; routes and services check

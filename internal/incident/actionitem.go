@@ -54,11 +54,8 @@ type ActionItem struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	TextRedacted   bool
-}
-
-// Overdue reports whether the item is open past its due time at now.
-func (a *ActionItem) Overdue(now time.Time) bool {
-	return a.Status == ActionOpen && a.DueAt.Before(now)
+	// Overdue says the item was open past its due time when it was read.
+	Overdue bool
 }
 
 // ActionItemInput is a new action item.
@@ -341,6 +338,10 @@ func (s *Service) revealActionItems(ctx context.Context, items []ActionItem) err
 	if len(items) == 0 {
 		return nil
 	}
+	now := s.clock.Now()
+	for i := range items {
+		items[i].Overdue = items[i].Status == ActionOpen && items[i].DueAt.Before(now)
+	}
 	actor, _ := authz.ActorFrom(ctx)
 	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
 		for i := range items {
@@ -355,7 +356,6 @@ func (s *Service) revealActionItems(ctx context.Context, items []ActionItem) err
 		}
 		shown[items[i].IncidentID] = append(shown[items[i].IncidentID], "action_item:"+items[i].ID)
 	}
-	now := s.clock.Now()
 	return s.db.Write(ctx, func(tx *sql.Tx) error {
 		for _, id := range slices.Sorted(maps.Keys(shown)) {
 			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "incident.phi_read", ObjectType: "incident",

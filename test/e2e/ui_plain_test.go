@@ -20,6 +20,7 @@ import (
 type plainCase struct {
 	number string // incident number of the notified breach
 	small  string // incident number of the case found not a breach
+	review string // incident number of one in post-incident, its review begun
 }
 
 // seedPlainInstance fills w, through the API, with what a person meets in
@@ -108,6 +109,21 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 		t.Fatalf("HHS details: %d %s", code, raw)
 	}
 
+	// A phishing incident in post-incident: its review begun, an action
+	// item overdue.
+	var rv incidentJSON
+	w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Phishing of the front desk", "severity": "sev3"}, &rv)
+	w.must(200, "POST", "/api/v1/incidents/"+rv.Number+"/transitions", map[string]any{"to": "post_incident", "note": "one mailbox",
+		"not_applicable": []string{"analysis", "containment", "eradication", "recovery"}}, nil)
+	w.must(200, "PATCH", "/api/v1/incidents/"+rv.Number+"/review", map[string]any{"summary": "A password was phished.",
+		"root_cause": "No MFA on webmail."}, nil)
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, uiPassword+"\n", "user", "create", "--username", "pat-lee",
+		"--role", "responder", "--password-stdin"); code != 0 {
+		t.Fatalf("create pat-lee: %s", errs)
+	}
+	w.must(201, "POST", "/api/v1/incidents/"+rv.Number+"/action-items", map[string]any{"title": "Turn on MFA for webmail",
+		"owner": "pat-lee", "due_at": time.Now().UTC().Add(-24 * time.Hour), "ticket_url": "https://tickets.example/SEC-7"}, nil)
+
 	// A lost, encrypted laptop: a case assessed as a low probability of
 	// compromise, its HHS packet left unfilled.
 	w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Lost laptop", "severity": "sev3", "category": "loss",
@@ -121,7 +137,7 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 		t.Fatalf("sign the small case: %d %s", code, raw)
 	}
 	w.must(201, "POST", "/api/v1/incidents/"+small.ID+"/tasks", map[string]any{"title": "Ask for the laptop's encryption report"}, nil)
-	return plainCase{number: inc.Number, small: small.Number}
+	return plainCase{number: inc.Number, small: small.Number, review: rv.Number}
 }
 
 var (
