@@ -87,6 +87,7 @@ const (
 	LegalHold          Permission = "retention:hold"
 	EvidenceRead       Permission = "evidence:read"
 	EvidenceWrite      Permission = "evidence:write"
+	ReviewWaive        Permission = "incident:waive_review"
 )
 
 // PermissionInfo is a permission and what it allows, for people.
@@ -120,6 +121,7 @@ var Permissions = []PermissionInfo{
 	{LegalHold, "place and release legal holds on incidents and breach cases (the officers and administrators)"},
 	{EvidenceRead, "see incidents' evidence items and chains of custody, and download their content (each read is audited and recorded in the item's chain of custody)"},
 	{EvidenceWrite, "add evidence to incidents, record custody events (transfers, copies, returns, releases, destruction) and check evidence integrity"},
+	{ReviewWaive, "let an incident close as resolved without a complete post-incident review, giving a reason (the Security Officer and administrators)"},
 }
 
 // rolePermissions is the one permission table; routes and services check
@@ -130,10 +132,10 @@ var Permissions = []PermissionInfo{
 // administrators whose actions it records.
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
-		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold, EvidenceRead, EvidenceWrite},
+		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold, EvidenceRead, EvidenceWrite, ReviewWaive},
 	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
 		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold,
-		EvidenceRead, EvidenceWrite},
+		EvidenceRead, EvidenceWrite, ReviewWaive},
 	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
 		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold, EvidenceRead, EvidenceWrite},
 	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, ContactSelf, EvidenceRead, EvidenceWrite},

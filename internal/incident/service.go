@@ -507,7 +507,9 @@ func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate m
 	return inc, ev, nil
 }
 
-// Transition moves an incident through its lifecycle (see Plan).
+// Transition moves an incident through its lifecycle (see Plan). Closing
+// as resolved also needs the post-incident review complete or waived
+// (checkCloseTx).
 func (s *Service) Transition(ctx context.Context, ref string, in Move) (Incident, error) {
 	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
 		return Incident{}, err
@@ -515,10 +517,13 @@ func (s *Service) Transition(ctx context.Context, ref string, in Move) (Incident
 	if err := checkText("note", in.Note, 0, MaxNote); err != nil {
 		return Incident{}, err
 	}
-	inc, _, err := s.change(ctx, ref, func(_ *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+	inc, _, err := s.change(ctx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		from := inc.Status
 		next, err := Plan(State{Status: inc.Status, Resolution: inc.Resolution, NotApplicable: inc.NotApplicable}, in)
 		if err != nil {
+			return Event{}, "", err
+		}
+		if err := checkCloseTx(ctx, tx, inc, next); err != nil {
 			return Event{}, "", err
 		}
 		changes := []Change{{Field: "status", Old: from, New: next.Status}}

@@ -845,6 +845,11 @@ func TestTransitionLifecycle(t *testing.T) {
 		version := int64(1)
 		for _, s := range steps {
 			e.clk.Advance(time.Minute)
+			if s.in.Resolution == incident.Resolved {
+				// Closing as resolved needs the review complete (TestCloseNeedsReview).
+				e.completeReview(inc.Number)
+				version += 2
+			}
 			before := e.counts()
 			got, err := e.svc.Transition(e.ctx, inc.Number, s.in)
 			if err != nil {
@@ -953,8 +958,9 @@ func TestTransitionLifecycle(t *testing.T) {
 				t.Errorf("transition %d starts at %s, the previous ended at %s", i, transitions[i].FromStatus, transitions[i-1].ToStatus)
 			}
 		}
-		if n := e.count("audit_log"); n != 1+len(steps)+3 { // 1: the keyset's creation
-			t.Errorf("%d audit entries, want %d", n, 1+len(steps)+3)
+		// 1: the keyset's creation; 2: the review written and marked complete.
+		if n := e.count("audit_log"); n != 1+2+len(steps)+3 {
+			t.Errorf("%d audit entries, want %d", n, 1+2+len(steps)+3)
 		}
 		e.verifyAudit()
 

@@ -209,6 +209,19 @@ var (
 	// custody entry was made and who held the item after it.
 	EvidenceCustodyReason    = Column{Table: "evidence_custody", Name: "reason", RowID: "id"}
 	EvidenceCustodyCustodian = Column{Table: "evidence_custody", Name: "custodian", RowID: "id"}
+	// The post-incident review's sections (docs/REVIEW.md), typed by
+	// people about what happened, and why an officer waived it.
+	ReviewSummary             = Column{Table: "incident_reviews", Name: "summary", RowID: "incident_id"}
+	ReviewRootCause           = Column{Table: "incident_reviews", Name: "root_cause", RowID: "incident_id"}
+	ReviewContributingFactors = Column{Table: "incident_reviews", Name: "contributing_factors", RowID: "incident_id"}
+	ReviewWentWell            = Column{Table: "incident_reviews", Name: "went_well", RowID: "incident_id"}
+	ReviewLessons             = Column{Table: "incident_reviews", Name: "lessons", RowID: "incident_id"}
+	ReviewUpdatesMade         = Column{Table: "incident_reviews", Name: "updates_made", RowID: "incident_id"}
+	ReviewWaiveReason         = Column{Table: "incident_reviews", Name: "waive_reason", RowID: "incident_id"}
+	// ActionItemTitle and ActionItemTicketURL are a review's action item
+	// and the link to its ticket elsewhere, whose path may name a patient.
+	ActionItemTitle     = Column{Table: "incident_action_items", Name: "title", RowID: "id"}
+	ActionItemTicketURL = Column{Table: "incident_action_items", Name: "ticket_url", RowID: "id"}
 )
 
 // DeterminationRowID, ObligationRowID and DraftRowID name a
@@ -234,7 +247,8 @@ func Columns() []Column {
 		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
 		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceHoldReason, EvidenceCustodyReason, EvidenceCustodyCustodian,
 		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail,
-		ExternalMailError}
+		ExternalMailError, ReviewSummary, ReviewRootCause, ReviewContributingFactors, ReviewWentWell, ReviewLessons,
+		ReviewUpdatesMade, ReviewWaiveReason, ActionItemTitle, ActionItemTicketURL}
 }
 
 // registered reports whether table.column is one of Columns.

@@ -51,6 +51,7 @@ var notFreeText = []string{
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
 	"retention_tombstones.run_id", "retention_tombstones.label",
 	"evidence_items.id", "evidence_items.incident_id", "evidence_chunks.item_id", "evidence_custody.id", "evidence_custody.item_id",
+	"incident_reviews.incident_id", "incident_action_items.id", "incident_action_items.incident_id",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",
 	// the template version a notice run used (a foreign key of
 	// notice_templates.id)
@@ -75,7 +76,7 @@ var notFreeText = []string{
 	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
 	"webauthn_ceremonies.kind", "login_throttle.scope", "counters.name", "schema_migrations.name",
 	"sessions.end_reason", "legal_holds.scope", "retention_tombstones.record_type",
-	"evidence_items.status", "evidence_items.integrity", "evidence_custody.action", "external_subscriptions.status", "external_links.purpose",
+	"evidence_items.status", "incident_action_items.status", "evidence_items.integrity", "evidence_custody.action", "external_subscriptions.status", "external_links.purpose",
 	"external_mail.kind", "external_mail.status",
 	// a media type Ward checked (type/subtype, no parameters)
 	"evidence_items.content_type",
@@ -105,7 +106,8 @@ var notFreeText = []string{
 	"pages.acknowledged_by", "pages.resolved_by", "report_case_details.updated_by", "report_hhs_filings.filed_by",
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by", "external_contacts.created_by",
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
-	"evidence_items.uploaded_by", "evidence_items.held_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
+	"evidence_items.uploaded_by", "evidence_items.held_by", "incident_reviews.completed_by", "incident_reviews.waived_by",
+	"incident_action_items.owner", "incident_action_items.done_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",
 	// an incident's commander and a task's owner: the username of an

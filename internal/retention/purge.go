@@ -329,6 +329,8 @@ func purgeIncident(ctx context.Context, tx *sql.Tx, incID string) (int64, error)
 		`DELETE FROM alerts WHERE incident_id = $1`,
 		`DELETE FROM incident_events WHERE incident_id = $1`,
 		`DELETE FROM incident_tasks WHERE incident_id = $1`,
+		`DELETE FROM incident_action_items WHERE incident_id = $1`,
+		`DELETE FROM incident_reviews WHERE incident_id = $1`,
 		`DELETE FROM incident_triage WHERE incident_id = $1`,
 		`DELETE FROM incident_members WHERE incident_id = $1`,
 		`DELETE FROM break_glass_grants WHERE incident_id = $1`,

@@ -75,6 +75,9 @@ type apiSeeds struct {
 	// evidence is an evidence item of the incident (seedEvidence);
 	// extContact an external stakeholder contact.
 	evidence, extContact string
+	// review is an incident in the post-incident phase (seedReview);
+	// action an action item of the incident.
+	review, action string
 	// letter is the default letter template's body, which has every
 	// element 164.404(c)(1) requires.
 	letter string
@@ -264,6 +267,17 @@ func apiOps(t *testing.T) []apiOp {
 			after: func(s *apiSeeds, raw []byte) { s.task = jsonID(t, raw) }},
 		{op: "PATCH /api/v1/incidents/{id}/tasks/{task_id}", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/tasks/" + s.task },
 			body: none, plain: task},
+		{op: "POST /api/v1/incidents/{id}/action-items", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/action-items" },
+			body: func(*apiSeeds) map[string]any {
+				return map[string]any{"owner": "bob", "due_at": now.Add(3 * day).Format(time.RFC3339), "ticket_url": "https://tickets.example/SEC-1"}
+			}, plain: map[string]string{"owner": isStaff}, after: func(s *apiSeeds, raw []byte) { s.action = jsonID(t, raw) }},
+		{op: "PATCH /api/v1/incidents/{id}/action-items/{item_id}", want: 200,
+			url:  func(s *apiSeeds) string { return inc(s) + "/action-items/" + s.action },
+			body: none, plain: map[string]string{"owner": isStaff}},
+		{op: "PATCH /api/v1/incidents/{id}/review", want: 200, url: func(s *apiSeeds) string { return "/api/v1/incidents/" + s.review + "/review" },
+			body: none},
+		{op: "POST /api/v1/incidents/{id}/review/waive", want: 200, as: "security_officer",
+			url: func(s *apiSeeds) string { return "/api/v1/incidents/" + s.review + "/review/waive" }, body: none},
 		{op: "POST /api/v1/incidents/{id}/transitions", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/transitions" },
 			body:  func(*apiSeeds) map[string]any { return map[string]any{"to": "analysis"} },
 			plain: map[string]string{"not_applicable[]": isVocab}},
@@ -871,6 +885,9 @@ func driveAPICanaries(t *testing.T, w *ward, hook *hookReceiver, c *apiCanaries)
 		if strings.Contains(o.op, "/evidence/") && s.evidence == "" {
 			seedEvidence(t, w, s, c)
 		}
+		if strings.Contains(o.op, "/review") && s.review == "" {
+			s.review = seedReview(t, w)
+		}
 		body := o.body(s)
 		names := slices.Sorted(func(yield func(string) bool) {
 			for f := range fields {
@@ -938,6 +955,17 @@ const importOp = "POST /api/v1/incidents/{id}/breach-case/individuals/import"
 // who consented to email (apiNoticeEmail); and one rejected for a bad
 // State and email, both canaries, which the import's problems must not
 // quote.
+// seedReview records an incident and moves it to the post-incident phase,
+// where its review is written, returning its number.
+func seedReview(t *testing.T, w *ward) string {
+	t.Helper()
+	var inc incidentJSON
+	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Lost badge"}, &inc)
+	w.must(http.StatusOK, "POST", "/api/v1/incidents/"+inc.Number+"/transitions", map[string]any{"to": "post_incident",
+		"note": "found the same day", "not_applicable": []string{"analysis", "containment", "eradication", "recovery"}}, nil)
+	return inc.Number
+}
+
 // evidenceOp uploads evidence: a multipart form, not JSON, so its
 // metadata gets canaries here (seedEvidence) rather than from the schema.
 const evidenceOp = "POST /api/v1/incidents/{id}/evidence"

@@ -125,7 +125,7 @@ func hasAttr(tag, name string) bool {
 // uiPaths replaces a route pattern's wildcards with the seeded objects.
 func uiPaths(s *apiSeeds) *strings.Replacer {
 	return strings.NewReplacer("{$}", "", "{id}", s.incident, "{task}", s.task, "{service}", s.service, "{policy}", s.policy,
-		"{schedule}", s.schedule, "{rule}", s.rule, "{group}", s.group, "{party_id}", s.party, "{item}", s.evidence,
+		"{schedule}", s.schedule, "{rule}", s.rule, "{group}", s.group, "{party_id}", s.party, "{item}", s.evidence, "{action}", s.action,
 		"{severity}", "sev1", "{user}", "bob", "{contact}", s.contact, "{template}", s.template,
 		"{external}", s.extContact)
 }
@@ -147,9 +147,12 @@ var uiNotDriven = map[string]string{
 	"/profile/webauthn/{key}/delete":        "a button on a security key, which the walk's users do not have",
 	"/incidents/{id}/grants/{grant}/revoke": "a button on a live emergency-access grant, no text",
 	"/incidents/{id}/triage":                "yes/no answers, no text",
-	"/incidents/{id}/page/acknowledge":      "a button shown while a page is open, no text",
-	"/incidents/{id}/page/resolve":          "a button shown while a page is open, no text",
-	"/incidents/{id}/breach/open":           "a button shown until the incident has a breach case; the seeded incident has one",
+	"/incidents/{id}/review": "the review's form shows only in the post-incident phase, and the walked incident is in analysis; " +
+		"the API canary test writes every section with a canary (PATCH /api/v1/incidents/{id}/review) and " +
+		"TestReviewE2E fills the form",
+	"/incidents/{id}/page/acknowledge": "a button shown while a page is open, no text",
+	"/incidents/{id}/page/resolve":     "a button shown while a page is open, no text",
+	"/incidents/{id}/breach/open":      "a button shown until the incident has a breach case; the seeded incident has one",
 	"/incidents/{id}/breach/individuals/import": "a multipart upload of a CSV file; the canary test imports one with a canary " +
 		"in every free-text column through the API",
 	"/incidents/{id}/evidence": "a multipart upload of a file; the canary test uploads one with a canary in every text field " +
@@ -350,6 +353,7 @@ var uiPlain = map[string]map[string]string{
 	"/incidents":                         incidentUIPlain,
 	"/incidents/{id}/edit":               incidentUIPlain,
 	"/incidents/{id}/tasks":              {"owner": isStaff},
+	"/incidents/{id}/action-items":       {"action_owner": isStaff},
 	"/incidents/{id}/members":            {"member": isStaff},
 	"/incidents/{id}/breach/facts": {"by_state": isVocab, "customers[0]_id": isRef, "customers[1]_id": isRef,
 		"customers[0]_name": isConfig, "customers[1]_name": isConfig},
@@ -401,6 +405,7 @@ func uiValues(s *apiSeeds) map[string]map[string]string {
 		"/incidents":                         {"commander": "bob", "customers": "Acme"},
 		"/incidents/{id}/edit":               {"commander": "bob", "customers": "Acme"},
 		"/incidents/{id}/tasks":              {"owner": "bob"},
+		"/incidents/{id}/action-items":       {"action_owner": "bob", "action_due": dt(72 * time.Hour)},
 		"/incidents/{id}/members":            {"member": "sofia"},
 		"/incidents/{id}/breach/hhs-report/details": {"breach_start": dt(-120 * time.Hour), "breach_end": dt(-120 * time.Hour),
 			"breach_types": "other", "locations": "other", "phi_types": "other", "safeguards": "privacy_rule", "actions_taken": "other",

@@ -81,6 +81,17 @@ func TestIncidentLifecycle(t *testing.T) {
 			{"to": "closed", "resolution": "resolved"},
 		}
 		for _, s := range steps {
+			if s["resolution"] == "resolved" {
+				// Closing as resolved waits for the post-incident review
+				// (TestReviewE2E covers it).
+				if code, raw := w.do("POST", path+"/transitions", s, nil); code != http.StatusConflict ||
+					!strings.Contains(string(raw), "post-incident review") {
+					t.Fatalf("close before the review: %d %s", code, raw)
+				}
+				w.must(http.StatusOK, "PATCH", path+"/review", map[string]any{"root_cause": "an unpatched file server",
+					"lessons": "patch within a week"}, nil)
+				w.must(http.StatusOK, "POST", path+"/review/complete", nil, nil)
+			}
 			w.must(http.StatusOK, "POST", path+"/transitions", s, &inc)
 			if inc.Status != s["to"] {
 				t.Fatalf("after %v: status %s", s, inc.Status)
@@ -147,9 +158,10 @@ func TestIncidentLifecycle(t *testing.T) {
 			}
 			own = append(own, e)
 		}
-		if len(tl.Items) != len(own)+1 || len(own) != 1+len(steps)+2 {
+		// 1: created; 2: the review written and marked complete; 2: reopened, closed again.
+		if len(tl.Items) != len(own)+1 || len(own) != 1+len(steps)+2+2 {
 			t.Fatalf("timeline has %d entries (%d of the incident's own), want %d and one of the breach case", len(tl.Items), len(own),
-				1+len(steps)+2)
+				1+len(steps)+2+2)
 		}
 		for i, e := range own {
 			if e.Actor != inc.CreatedBy || (i > 0 && e.Seq <= own[i-1].Seq) {

@@ -120,7 +120,8 @@ func privacyOfficerPages(c plainCase) []string {
 		"/incidents/" + c.small + "/breach/determine?step=conclusion", "/incidents/" + c.small + "/breach/determine?step=sign",
 		"/incidents/" + c.number + "/breach/individuals", "/incidents/" + c.number + "/notices",
 		"/incidents/" + c.number + "/breach/hhs-report", "/breach/deadlines", "/breach/log", "/audit", "/alerts", "/profile",
-		"/notice-templates", "/org-profile", "/stakeholders/contacts", "/stakeholders/contacts/" + c.contact}
+		"/notice-templates", "/org-profile", "/stakeholders/contacts", "/stakeholders/contacts/" + c.contact,
+		"/incidents/" + c.review, "/action-items"}
 }
 
 // adminPages are the set-up pages an administrator works in.

@@ -21,6 +21,7 @@ type plainCase struct {
 	number  string // incident number of the notified breach
 	small   string // incident number of the case found not a breach
 	contact string // id of an external contact
+	review  string // incident number of one in post-incident, its review begun
 }
 
 // seedPlainInstance fills w, through the API, with what a person meets in
@@ -109,6 +110,21 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 		t.Fatalf("HHS details: %d %s", code, raw)
 	}
 
+	// A phishing incident in post-incident: its review begun, an action
+	// item overdue.
+	var rv incidentJSON
+	w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Phishing of the front desk", "severity": "sev3"}, &rv)
+	w.must(200, "POST", "/api/v1/incidents/"+rv.Number+"/transitions", map[string]any{"to": "post_incident", "note": "one mailbox",
+		"not_applicable": []string{"analysis", "containment", "eradication", "recovery"}}, nil)
+	w.must(200, "PATCH", "/api/v1/incidents/"+rv.Number+"/review", map[string]any{"summary": "A password was phished.",
+		"root_cause": "No MFA on webmail."}, nil)
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, uiPassword+"\n", "user", "create", "--username", "pat-lee",
+		"--role", "responder", "--password-stdin"); code != 0 {
+		t.Fatalf("create pat-lee: %s", errs)
+	}
+	w.must(201, "POST", "/api/v1/incidents/"+rv.Number+"/action-items", map[string]any{"title": "Turn on MFA for webmail",
+		"owner": "pat-lee", "due_at": time.Now().UTC().Add(-24 * time.Hour), "ticket_url": "https://tickets.example/SEC-7"}, nil)
+
 	// A lost, encrypted laptop: a case assessed as a low probability of
 	// compromise, its HHS packet left unfilled.
 	w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Lost laptop", "severity": "sev3", "category": "loss",
@@ -125,7 +141,7 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 	var contact struct{ ID string }
 	w.must(201, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes", "organisation": "Mercy Clinic",
 		"title": "Security lead", "email": "dana.reyes@mercy.example"}, &contact)
-	return plainCase{number: inc.Number, small: small.Number, contact: contact.ID}
+	return plainCase{number: inc.Number, small: small.Number, contact: contact.ID, review: rv.Number}
 }
 
 var (

@@ -84,6 +84,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerIncidents(api)
 	h.registerTriage(api)
 	h.registerTasks(api)
+	h.registerReview(api)
 	h.registerServices(api)
 	h.registerAlerts(api)
 	h.registerPaging(api)

@@ -251,7 +251,7 @@ func (h handler) registerIncidents(api huma.API) {
 		})
 
 	huma.Register(api, op("transition-incident", http.MethodPost, "/incidents/{id}/transitions",
-		"Move an incident to another lifecycle phase", http.StatusOK, authz.IncidentWrite),
+		"Move an incident to another lifecycle phase; closing as resolved needs its post-incident review complete or waived", http.StatusOK, authz.IncidentWrite),
 		func(ctx context.Context, in *transitionInput) (*incidentOutput, error) {
 			b := in.Body
 			na := make([]incident.Status, len(b.NotApplicable))

@@ -17,7 +17,7 @@ type Event struct {
 	Seq          int64             `json:"seq" doc:"The incident's version after this change; contiguous per incident."`
 	At           time.Time         `json:"at"`
 	Actor        string            `json:"actor"`
-	Kind         string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated,member_added,member_removed,break_glass,break_glass_revoked,paging,status_update,sla,rule,breach,triage"`
+	Kind         string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated,member_added,member_removed,break_glass,break_glass_revoked,paging,status_update,sla,rule,breach,triage,review,action_item"`
 	FromStatus   string            `json:"from_status,omitempty"`
 	ToStatus     string            `json:"to_status,omitempty"`
 	Note         string            `json:"note,omitempty"`

@@ -155,6 +155,11 @@ var actionLabels = map[string]string{
 	"user.webauthn_add":                         "Added a security key",
 	"user.webauthn_remove":                      "Removed a security key",
 	"breach_case.determination_draft_discarded": "Discarded a draft of a breach determination",
+	"incident.action_item.create":               "Added an action item to incident",
+	"incident.action_item.update":               "Updated an action item of incident",
+	"incident.review.complete":                  "Completed the post-incident review of incident",
+	"incident.review.update":                    "Wrote the post-incident review of incident",
+	"incident.review.waive":                     "Waived the post-incident review of incident",
 }
 
 // actionLabel is action in plain words; an action without a label (one

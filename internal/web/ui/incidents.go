@@ -259,6 +259,7 @@ type showPage struct {
 	// Evidence is the incident's evidence, nil for roles that may not see
 	// it.
 	Evidence    []evidence.Item
+	Review      reviewView
 	Holds       []retention.Hold // newest first, released ones included
 	HoldOn      *retention.Hold  // the incident's hold in force
 	CaseHoldOn  *retention.Hold  // its breach case's hold in force
@@ -358,6 +359,10 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	rv, err := u.reviewOf(r, inc)
+	if err != nil {
+		return showPage{}, err
+	}
 	slices.Reverse(tl) // newest first
 	var lastPaging string
 	for _, e := range tl {
@@ -366,7 +371,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 			break
 		}
 	}
-	p := showPage{Evidence: ev, LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Changes: changes, Members: members, Grants: grants, Services: names,
+	p := showPage{Review: rv, Evidence: ev, LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Changes: changes, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs, TaskNumbers: make(map[string]int, len(tasks))}
 	for i, t := range tasks {
 		p.TaskNumbers[t.ID] = i + 1

@@ -227,6 +227,10 @@ var flashes = map[string]flash{
 	"evidence_hold_placed":     {"info", "Legal hold placed: this evidence cannot be destroyed, and it and its incident are kept, until the hold is released."},
 	"evidence_hold_released":   {"info", "Legal hold released: this evidence may be destroyed again, and the retention policy applies."},
 	"breach_ask_wait":          {"warn", "You asked the Privacy Officers to sign less than 15 minutes ago, so they were not asked again. You may ask again in {minutes} min."},
+	"review":                   {"info", "Review saved."},
+	"review_complete":          {"info", "Review saved and marked complete."},
+	"review_waived":            {"info", "Review waived: the incident may close without it."},
+	"action_item":              {"info", "Action item saved."},
 }
 
 // flashCountRe finds the counts a flash's text names, such as {n}.
