@@ -62,13 +62,7 @@ func (u *UI) calendarFeedCreate(w http.ResponseWriter, r *http.Request) {
 			u.fail(w, r, err)
 			return
 		}
-		p, perr := u.profileData(r)
-		if perr != nil {
-			u.fail(w, r, perr)
-			return
-		}
-		p.Errors = map[string]string{"calendar_schedule": fe["schedule"]}
-		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		u.profileWithErrors(w, r, map[string]string{"calendar_schedule": fe["schedule"]})
 		return
 	}
 	redirect(w, r, "/profile?msg=calendar_feed_created#calendar")
@@ -92,17 +86,22 @@ func (u *UI) profile(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "profile", "Your profile", "profile", p)
 }
 
+// profileWithErrors shows the profile again with a form's errors, 422.
+func (u *UI) profileWithErrors(w http.ResponseWriter, r *http.Request, errs map[string]string) {
+	p, err := u.profileData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.Errors = errs
+	u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+}
+
 func (u *UI) changePassword(w http.ResponseWriter, r *http.Request) {
 	next := r.PostFormValue("new_password")
 	var err error
 	if next != r.PostFormValue("new_password_confirm") {
-		p, perr := u.profileData(r)
-		if perr != nil {
-			u.fail(w, r, perr)
-			return
-		}
-		p.Errors = map[string]string{"new_password_confirm": "does not match the new password"}
-		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		u.profileWithErrors(w, r, map[string]string{"new_password_confirm": "does not match the new password"})
 		return
 	}
 	if err = u.Users.ChangePassword(r.Context(), r.PostFormValue("current_password"), next); err != nil {
@@ -111,16 +110,10 @@ func (u *UI) changePassword(w http.ResponseWriter, r *http.Request) {
 			u.fail(w, r, err)
 			return
 		}
-		p, perr := u.profileData(r)
-		if perr != nil {
-			u.fail(w, r, perr)
-			return
-		}
 		if msg, ok := fe["password"]; ok {
 			fe["new_password"] = msg
 		}
-		p.Errors = fe
-		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		u.profileWithErrors(w, r, fe)
 		return
 	}
 	redirect(w, r, "/profile?msg=password")

@@ -107,13 +107,7 @@ func (u *UI) keyRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 func (u *UI) recoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
 	_, err := u.Users.RegenerateRecoveryCodes(r.Context(), r.PostFormValue("current_password"))
 	if fe, ok := fieldErrors(err); ok {
-		p, perr := u.profileData(r)
-		if perr != nil {
-			u.fail(w, r, perr)
-			return
-		}
-		p.Errors = map[string]string{"recovery_codes": fe["current_password"]}
-		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		u.profileWithErrors(w, r, map[string]string{"recovery_codes": fe["current_password"]})
 		return
 	}
 	if err != nil {
@@ -127,13 +121,7 @@ func (u *UI) recoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
 func (u *UI) keyRemove(w http.ResponseWriter, r *http.Request) {
 	err := u.Users.RemoveWebAuthnKey(r.Context(), r.PathValue("key"), r.PostFormValue("current_password"))
 	if fe, ok := fieldErrors(err); ok {
-		p, perr := u.profileData(r)
-		if perr != nil {
-			u.fail(w, r, perr)
-			return
-		}
-		p.Errors = map[string]string{"key_" + r.PathValue("key"): fe["current_password"]}
-		u.render(w, r, http.StatusUnprocessableEntity, "profile", "Your profile", "profile", p)
+		u.profileWithErrors(w, r, map[string]string{"key_" + r.PathValue("key"): fe["current_password"]})
 		return
 	}
 	if err != nil {
