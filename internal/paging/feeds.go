@@ -50,7 +50,7 @@ func (p *Pager) feedURL(token string) string { return p.opts.BaseURL + "/cal/" +
 // their own shifts in every schedule, or with scheduleRef (a schedule's
 // name or id) everyone's shifts in that schedule.
 func (p *Pager) CreateCalendarFeed(ctx context.Context, scheduleRef string) (CalendarFeed, error) {
-	actor, err := authz.Check(ctx, authz.IncidentRead)
+	actor, err := authz.Check(ctx, authz.ContactSelf)
 	if err != nil {
 		return CalendarFeed{}, err
 	}
@@ -103,7 +103,7 @@ func (p *Pager) CreateCalendarFeed(ctx context.Context, scheduleRef string) (Cal
 // CalendarFeeds lists the signed-in person's calendar addresses that
 // work, newest first.
 func (p *Pager) CalendarFeeds(ctx context.Context) ([]CalendarFeed, error) {
-	actor, err := authz.Check(ctx, authz.IncidentRead)
+	actor, err := authz.Check(ctx, authz.ContactSelf)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (p *Pager) CalendarFeeds(ctx context.Context) ([]CalendarFeed, error) {
 // RevokeCalendarFeed stops the signed-in person's calendar address id
 // from working.
 func (p *Pager) RevokeCalendarFeed(ctx context.Context, id string) error {
-	actor, err := authz.Check(ctx, authz.IncidentRead)
+	actor, err := authz.Check(ctx, authz.ContactSelf)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,11 @@ func TestCalendarFeeds(t *testing.T) {
 		if _, err := e.pager.CreateCalendarFeed(amyCtx, "No such schedule"); !strings.Contains(fmtErr(err), "schedule") {
 			t.Fatalf("an unknown schedule: %v, want an error naming the schedule field", err)
 		}
+		auditor := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindUser, ID: e.user("aud", authz.RoleAuditor),
+			Name: "aud", Role: authz.RoleAuditor})
+		if _, err := e.pager.CreateCalendarFeed(auditor, ""); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("the auditor, who changes nothing, making a feed: %v, want forbidden", err)
+		}
 		if _, err := e.pager.CreateCalendarFeed(as("t9", "ci", authz.KindToken), ""); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("an API token making a feed: %v, want forbidden", err)
 		}

@@ -134,7 +134,9 @@ func TestUIEvidenceHold(t *testing.T) {
 		var top string
 		run(t, ctx, "destroy while held", chromedp.Navigate(page), chromedp.WaitVisible("#action", chromedp.ByQuery),
 			chromedp.SetValue("#action", "destroyed", chromedp.ByQuery), chromedp.SendKeys("#reason", "no longer needed", chromedp.ByQuery),
-			chromedp.Submit("#reason", chromedp.ByQuery), chromedp.WaitVisible("#custody", chromedp.ByQuery),
+			// The refusal's message, not the custody list, which the page
+			// showed before the form was sent as well.
+			chromedp.Submit("#reason", chromedp.ByQuery), chromedp.WaitVisible("p.field-error", chromedp.ByQuery),
 			chromedp.Text("main", &top, chromedp.ByQuery))
 		if !strings.Contains(top, "is on legal hold since") || !strings.Contains(top, "placed by uh-sam") {
 			t.Fatalf("destroy while held: %.2000s", top)

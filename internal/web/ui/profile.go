@@ -18,7 +18,8 @@ type profilePage struct {
 	Factors  user.Factors
 	Errors   map[string]string
 	// Feeds are the person's calendar addresses and Schedules what a new
-	// one may follow; both empty for a role that cannot read schedules.
+	// one may follow; both empty for a role that manages no settings of
+	// its own (the auditor, who changes nothing).
 	Feeds     []paging.CalendarFeed
 	Schedules []paging.Schedule
 }
@@ -42,7 +43,7 @@ func (u *UI) profileData(r *http.Request) (profilePage, error) {
 		return profilePage{}, err
 	}
 	p := profilePage{User: me, Sessions: sessions, Keys: keys, Factors: f}
-	if authz.Has(a.Role, authz.IncidentRead) {
+	if authz.Has(a.Role, authz.ContactSelf) {
 		if p.Feeds, err = u.Pager.CalendarFeeds(r.Context()); err != nil {
 			return profilePage{}, err
 		}
