@@ -48,6 +48,13 @@ func TestBreachTimeZone(t *testing.T) {
 		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop"}, &inc)
 		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
 		w.must(201, "POST", base, nil, nil)
+		// Discovered at noon UTC yesterday: the same date in New York and
+		// Los Angeles, so the two deadlines are three hours apart. At, say,
+		// 05:00 UTC it is already tomorrow in New York but not yet in Los
+		// Angeles, and the deadlines fall on different days, as they should.
+		y := time.Now().UTC().AddDate(0, 0, -1)
+		noon := time.Date(y.Year(), y.Month(), y.Day(), 12, 0, 0, 0, time.UTC)
+		w.must(200, "PATCH", base+"/facts", map[string]any{"discovered_at": noon, "should_have_known_at": noon}, nil)
 		type obligationJSON struct {
 			Key      string    `json:"key"`
 			Due      time.Time `json:"due"`
