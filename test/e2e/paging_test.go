@@ -194,6 +194,7 @@ const canaryPHI = "CANARY-PAGING-MRN-55021"
 // timeout pages again, resolving ends it, and no outbound byte holds the
 // alert's PHI.
 func TestPagingEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		mail, hook := startMailbox(t), startHook(t)
 		clk := clock.NewFake(time.Now())
