@@ -339,7 +339,7 @@ func TestHeartbeat(t *testing.T) {
 			t.Fatalf("unknown key: %d", code)
 		}
 		clk.Advance(119 * time.Second)
-		time.Sleep(150 * time.Millisecond) // three checks
+		awaitRounds(t, w, `ward_check_rounds_total{check="heartbeat_check"}`)
 		if as := w.alerts("service=" + svc.ID); len(as) != 0 {
 			t.Fatalf("raised before the interval passed: %+v", as)
 		}
@@ -361,7 +361,7 @@ func TestHeartbeat(t *testing.T) {
 		}
 		// Silence goes on: still one alert.
 		clk.Advance(10 * time.Minute)
-		time.Sleep(150 * time.Millisecond)
+		awaitRounds(t, w, `ward_check_rounds_total{check="heartbeat_check"}`)
 		if as := w.alerts("service=" + svc.ID); len(as) != 1 {
 			t.Fatalf("a second alert for the same silence: %+v", as)
 		}

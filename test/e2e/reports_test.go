@@ -439,7 +439,7 @@ func TestBreachReminders(t *testing.T) {
 			return slices.Equal(marks(), []string{"individuals@3", "individuals@7", "individuals@overdue"})
 		})
 		eventually(t, "three messages to the Privacy Officer", func() bool { return len(told()) == 3 })
-		time.Sleep(300 * time.Millisecond) // several more checks
+		awaitRounds(t, w, `ward_check_rounds_total{check="breach_reminders"}`)
 		if got := marks(); len(got) != 3 {
 			t.Fatalf("a reminder sent twice: %v", got)
 		}
