@@ -46,6 +46,7 @@ func (p *Pager) Run(ctx context.Context) {
 		if err := p.Tick(ctx); err != nil && ctx.Err() == nil {
 			p.log.ErrorContext(ctx, "paging_tick_failed", "error", err)
 		}
+		p.metrics.rounds.Inc()
 		select {
 		case <-ctx.Done():
 			return

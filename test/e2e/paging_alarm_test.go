@@ -29,6 +29,7 @@ type pagingAlertJSON struct {
 // it all. A second incident whose one responder's webhook answers 410
 // (refused for good) raises the "reached nobody" alarm.
 func TestPagingAlarmEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		chat := startChat(t)
 		clk := clock.NewFake(time.Now())
