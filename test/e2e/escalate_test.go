@@ -15,12 +15,12 @@ import (
 
 // TestEscalateRepageEndToEnd presses "Escalate now" and "Page again"
 // through the API and the UI, on a fake clock: escalating pages step 2 at
-// once, each page carrying its notification id; escalating the last step
-// is a 409 in plain words; once nobody acknowledged, the banner offers
-// "Page again" (and no "Escalate now", there being no next step), which
-// pages step 1 again, ends the banner and says so in a flash; the audit
-// trail names both in words; a resolved page refuses both; the auditor may
-// press neither.
+// once, each page carrying its notification id, and those paged before
+// hear who escalated; escalating the last step is a 409 in plain words;
+// once nobody acknowledged, the banner offers "Page again" (and no
+// "Escalate now", there being no next step), which pages step 1 again,
+// ends the banner and says so in a flash; the audit trail names both in
+// words; a resolved page refuses both; the auditor may press neither.
 func TestEscalateRepageEndToEnd(t *testing.T) {
 	eachDBURL(t, func(t *testing.T, url string) {
 		chat := startChat(t)
@@ -144,6 +144,7 @@ func TestEscalateRepageEndToEnd(t *testing.T) {
 			t.Fatalf("after escalating: %.4000s", page)
 		}
 		eventually(t, "step 2 pages bob again", func() bool { return pages("/bob") == 2 })
+		eventually(t, "alice told who escalated", func() bool { return hasStatus(chat.to("/alice"), "escalated to step 2 of 2 by olga") })
 
 		// The audit trail names both in words, for the incident.
 		if _, page := officer.send("GET", "/audit?incident="+inc, nil); !strings.Contains(page, "Escalated a page to the next step") ||
