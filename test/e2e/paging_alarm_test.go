@@ -150,7 +150,7 @@ func TestPagingAlarmEndToEnd(t *testing.T) {
 		banner := strings.Index(page, `id="nobody-acknowledged"`)
 		if code != http.StatusOK || banner < 0 || banner > strings.Index(page, `class="phases"`) ||
 			banner > strings.Index(page, `class="timeline"`) || !strings.Contains(page, `role="alert" id="nobody-acknowledged"`) ||
-			!strings.Contains(page, "Nobody has acknowledged this page: the escalation policy storefront ran every step twice. Page someone by hand or acknowledge.") {
+			!strings.Contains(page, "Nobody has acknowledged this page: the escalation policy storefront ran every step twice. Page again from step 1, page someone by hand, or acknowledge.") {
 			t.Fatalf("the incident page (banner at %d): %.3000s", banner, page)
 		}
 		if _, home := officer.send("GET", "/", nil); !strings.Contains(home, `<a href="/incidents/`+inc+`">`+inc+`</a> <span class="tag paging-alarm">Nobody acknowledged</span>`) ||
