@@ -22,6 +22,7 @@ import (
 // ends the banner and says so in a flash; the audit trail names both in
 // words; a resolved page refuses both; the auditor may press neither.
 func TestEscalateRepageEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		chat := startChat(t)
 		clk := clock.NewFake(time.Now())
