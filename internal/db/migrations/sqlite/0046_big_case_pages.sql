@@ -1,5 +1,5 @@
--- The pages of a large breach case (issue #14), postgres dialect. Keep in
--- step with ../sqlite/0049_big_case_pages.sql.
+-- The pages of a large breach case (issue #14), sqlite dialect. Keep in
+-- step with ../postgres/0046_big_case_pages.sql.
 --
 -- The affected individuals page lists a case's individuals 50 at a time
 -- in id order (keyset: after the last id shown). The only index on
