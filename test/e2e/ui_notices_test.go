@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,6 +89,92 @@ func TestUINotices(t *testing.T) {
 		}
 		if code, page := viewer.send("GET", notices, nil); code != http.StatusOK || strings.Contains(page, "/notices/files/") {
 			t.Fatalf("notices page for a stakeholder: %d", code)
+		}
+	})
+}
+
+// TestUINoticesPaged: the notices page lists a case's notices 100 at a
+// time with a link to the next page and back to the first, keeping its
+// status filter, so that every notice of a large case can be reached (it
+// showed the first 100 only); its delivery counts name channels and
+// statuses in words.
+func TestUINoticesPaged(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, w *ward) {
+		var inc incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
+		base := "/api/v1/incidents/" + inc.ID + "/breach-case"
+		w.must(http.StatusCreated, "POST", base, nil, nil)
+		var csv strings.Builder
+		csv.WriteString("name,address1,city,state,zip\n")
+		for i := range 130 {
+			fmt.Fprintf(&csv, "Person %03d,%d Oak St,Fresno,CA,93701\n", i, i+1)
+		}
+		if code, raw := w.postCSV(w.token, base+"/individuals/import", csv.String()); code != 200 {
+			t.Fatalf("import: %d %s", code, raw)
+		}
+		code, out, errs := w.run("token", "create", "--name", "paged-po", "--role", "privacy_officer")
+		if code != 0 {
+			t.Fatalf("token: %s", errs)
+		}
+		var templates []struct{ ID, Kind string }
+		w.must(http.StatusOK, "GET", "/api/v1/notice-templates", nil, &templates)
+		for _, tp := range templates {
+			if tp.Kind == "individual_letter" {
+				if code, raw := w.doAs(strings.TrimSpace(out), "POST", "/api/v1/notice-templates/"+tp.ID+"/approve", nil, nil); code != 200 {
+					t.Fatalf("approve: %d %s", code, raw)
+				}
+			}
+		}
+		w.must(http.StatusOK, "PUT", base+"/notice-settings", map[string]any{"entity_name": "Example Health",
+			"entity_address": "100 Main St\nSpringfield, IL", "signer_name": "Pat Morgan", "signer_title": "Privacy Officer",
+			"toll_free": "1-800-555-0100", "email": "privacy@example.org", "website": "https://example.org/notice",
+			"postal_address": "100 Main St, Springfield, IL", "occurred_on": "April 2, 2026", "what_happened": "A laptop was stolen.",
+			"phi_involved": "your name and address", "steps_to_take": "Watch your statements.", "what_we_are_doing": "We encrypt laptops."}, nil)
+		w.must(http.StatusCreated, "POST", base+"/notices/letters", map[string]any{}, nil)
+
+		po := signInAs(t, w, authz.RolePrivacyOfficer, "paged-officer")
+		person := regexp.MustCompile(`<td>(Person [0-9]{3}), CA</td>`)
+		link := regexp.MustCompile(`<a href="([^"]+)">(First page|Next page)</a>`)
+		links := func(page string) map[string]string {
+			out := map[string]string{}
+			for _, m := range link.FindAllStringSubmatch(page, -1) {
+				out[m[2]] = html.UnescapeString(m[1])
+			}
+			return out
+		}
+		for _, filter := range []string{"", "?status=generated"} {
+			seen := map[string]bool{}
+			path := "/incidents/" + inc.Number + "/notices" + filter
+			var pages []int
+			for path != "" && len(pages) < 5 {
+				code, page := po.send("GET", path, nil)
+				if code != http.StatusOK {
+					t.Fatalf("%s: %d", path, code)
+				}
+				names := person.FindAllStringSubmatch(page, -1)
+				pages = append(pages, len(names))
+				for _, m := range names {
+					if seen[m[1]] {
+						t.Fatalf("%s lists %s again", path, m[1])
+					}
+					seen[m[1]] = true
+				}
+				l := links(page)
+				if first, ok := l["First page"]; (len(pages) > 1) != ok || ok && strings.Contains(first, "after=") {
+					t.Fatalf("%s: first-page link %q on page %d", path, first, len(pages))
+				}
+				if next, ok := l["Next page"]; ok && filter != "" && !strings.Contains(next, "status=generated") {
+					t.Fatalf("%s: the next page %q drops the status filter", path, next)
+				}
+				if len(pages) == 1 && (!strings.Contains(page, "<td>Mail</td>") || !strings.Contains(page, ">Generated</a>")) {
+					t.Fatalf("the delivery counts name channels and statuses in words: %.4000s", page[strings.Index(page, "Delivery"):])
+				}
+				path = l["Next page"]
+			}
+			if !slices.Equal(pages, []int{100, 30}) || len(seen) != 130 {
+				t.Fatalf("filter %q: pages of %v notices, %d people in all, want 100 then 30 and 130", filter, pages, len(seen))
+			}
 		}
 	})
 }

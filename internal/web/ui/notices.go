@@ -155,12 +155,41 @@ func (u *UI) noticeTemplateApprove(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/notice-templates/"+r.PathValue("template"))
 }
 
+// noticesPageSize is how many notices the notices page lists at a time.
+const noticesPageSize = 100
+
+// noticesList is the page of case c's notices the request asks for (its
+// status filter, after its cursor), with the links to the next page and
+// back to the first.
+func (u *UI) noticesList(r *http.Request, c breach.Case) (list []notice.Notice, next, first template.URL, err error) {
+	q := r.URL.Query()
+	path := "/incidents/" + url.PathEscape(c.IncidentNumber) + "/notices"
+	list, after, err := u.Notices.NoticesNamed(r.Context(), c.IncidentNumber, q.Get("status"), q.Get("after"), noticesPageSize)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if after != "" {
+		next = nextPageLink(path, q, "after", after) + "#list"
+	}
+	if q.Get("after") != "" {
+		rest := url.Values{}
+		if status := q.Get("status"); status != "" {
+			rest.Set("status", status)
+		}
+		first = pageLink(path, rest) + "#list"
+	}
+	return list, next, first, nil
+}
+
 type noticesPage struct {
 	Case     breach.Case
 	Settings notice.Settings
 	Summary  notice.Summary
 	Notices  []notice.Notice
-	Errors   map[string]string
+	// First and Next link to the first page of the list and the one after
+	// this, keeping its status filter; empty when there is none.
+	First, Next template.URL
+	Errors      map[string]string
 	// Hold is the law-enforcement hold in force now, if any (164.412).
 	Hold *breach.Hold
 }
@@ -178,7 +207,7 @@ func (u *UI) noticesRender(w http.ResponseWriter, r *http.Request, status int, e
 	}
 	if err == nil {
 		if p.Summary, err = u.Notices.Summarize(r.Context(), ref); err == nil {
-			p.Notices, _, err = u.Notices.NoticesNamed(r.Context(), ref, r.URL.Query().Get("status"), "", 100)
+			p.Notices, p.Next, p.First, err = u.noticesList(r, c)
 		}
 	}
 	if err != nil {
