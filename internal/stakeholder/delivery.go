@@ -51,7 +51,8 @@ type UpdateDelivery struct {
 // deliveryRow is an UpdateDelivery before its sealed fields are opened.
 type deliveryRow struct {
 	UpdateDelivery
-	contactID, sealedError string
+	// rowID is the message's row, whose id its sealed error is bound to.
+	rowID, contactID, sealedError string
 }
 
 // updateDeliveries reads every delivery of incident incidentID's status
@@ -64,23 +65,22 @@ func updateDeliveries(ctx context.Context, q db.Querier, incidentID string) ([]d
 	users, err := db.Collect(rows, err, "read update messages", func(r *sql.Rows) (deliveryRow, error) {
 		var d deliveryRow
 		var sent sql.NullTime
-		var id string
-		err := r.Scan(&d.StatusUpdateID, &id, &d.Recipient, &d.RecipientID, &d.Channel, &d.Status, &d.Attempts, &d.sealedError,
+		err := r.Scan(&d.StatusUpdateID, &d.rowID, &d.Recipient, &d.RecipientID, &d.Channel, &d.Status, &d.Attempts, &d.sealedError,
 			&d.QueuedAt, &sent)
-		d.MessageID, d.QueuedAt, d.SentAt = id, d.QueuedAt.UTC(), utcPtr(sent)
+		d.MessageID, d.QueuedAt, d.SentAt = d.rowID, d.QueuedAt.UTC(), utcPtr(sent)
 		return d, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT m.status_update_id, x.contact_id, COALESCE(p.name, ''), m.status, m.attempts, m.error,
+	rows, err = q.QueryContext(ctx, `SELECT m.status_update_id, m.id, x.contact_id, COALESCE(p.name, ''), m.status, m.attempts, m.error,
 		m.message_id, m.created_at, m.sent_at FROM external_mail m JOIN external_subscriptions x ON x.id = m.subscription_id
 		JOIN external_contacts c ON c.id = x.contact_id LEFT JOIN breach_parties p ON p.id = c.party_id
 		WHERE x.incident_id = $1 AND m.kind = $2 ORDER BY m.created_at, m.id`, incidentID, MailKindUpdate)
 	emails, err := db.Collect(rows, err, "read update emails", func(r *sql.Rows) (deliveryRow, error) {
 		d := deliveryRow{UpdateDelivery: UpdateDelivery{External: true, Channel: ChannelExternalEmail}}
 		var sent sql.NullTime
-		err := r.Scan(&d.StatusUpdateID, &d.contactID, &d.PartyName, &d.Status, &d.Attempts, &d.sealedError, &d.MessageID, &d.QueuedAt, &sent)
+		err := r.Scan(&d.StatusUpdateID, &d.rowID, &d.contactID, &d.PartyName, &d.Status, &d.Attempts, &d.sealedError, &d.MessageID, &d.QueuedAt, &sent)
 		d.RecipientID, d.QueuedAt, d.SentAt = d.contactID, d.QueuedAt.UTC(), utcPtr(sent)
 		return d, err
 	})
@@ -122,10 +122,10 @@ func (s *Service) UpdateDeliveries(ctx context.Context, ref string) (map[string]
 					contacts[d.contactID] = c
 				}
 				d.Recipient, d.Organisation = c.Name, c.Organisation
-				if d.Error, err = keys.ExternalMailError.OpenText(s.keys, d.sealedError, d.MessageID); err != nil {
+				if d.Error, err = keys.ExternalMailError.OpenText(s.keys, d.sealedError, d.rowID); err != nil {
 					return err
 				}
-			} else if d.Error, err = keys.NotificationLastError.OpenText(s.keys, d.sealedError, d.MessageID); err != nil {
+			} else if d.Error, err = keys.NotificationLastError.OpenText(s.keys, d.sealedError, d.rowID); err != nil {
 				return err
 			}
 			out[d.StatusUpdateID] = append(out[d.StatusUpdateID], d.UpdateDelivery)
