@@ -43,7 +43,9 @@ type groupsPage struct {
 	Categories []string
 	Services   []choice
 	PHI        []choice
-	Errors     map[string]string
+	// Audiences are the audiences a group may belong to.
+	Audiences []choice
+	Errors    map[string]string
 }
 
 // ruleSummary says in words which incidents g is subscribed to.
@@ -85,7 +87,8 @@ func describeGroup(g stakeholder.Group, users, services map[string]string) group
 
 // groupForm fills the group form from a saved group.
 func groupForm(g stakeholder.Group, users map[string]string) (map[string]string, map[string]bool) {
-	f := map[string]string{"name": g.Name, "description": g.Description, "members": strings.Join(namesOf(users, g.Members), ", ")}
+	f := map[string]string{"name": g.Name, "description": g.Description, "members": strings.Join(namesOf(users, g.Members), ", "),
+		"audience": g.Audience}
 	if g.ByRule {
 		f["by_rule"] = "on"
 	}
@@ -116,7 +119,7 @@ func readGroup(r *http.Request) (groupPost, error) {
 	if err := r.ParseForm(); err != nil {
 		return p, apperr.New(apperr.Invalid, "the form could not be read")
 	}
-	p.form = formValues(r, "name", "description", "by_rule", "phi", "members")
+	p.form = formValues(r, "name", "description", "by_rule", "phi", "members", "audience")
 	lists := map[string][]string{}
 	for _, k := range []string{"severities", "categories", "services"} {
 		lists[k] = slices.Clone(r.PostForm[k])
@@ -125,7 +128,7 @@ func readGroup(r *http.Request) (groupPost, error) {
 		}
 	}
 	p.in = stakeholder.GroupInput{Name: p.form["name"], Description: p.form["description"], ByRule: p.form["by_rule"] == "on",
-		Members: splitList(p.form["members"])}
+		Members: splitList(p.form["members"]), Audience: p.form["audience"]}
 	if !p.in.ByRule {
 		return p, nil // the rule's controls are kept on the form but not saved
 	}
@@ -143,7 +146,7 @@ func readGroup(r *http.Request) (groupPost, error) {
 
 var (
 	groupErrRe = regexp.MustCompile(`^(?:rule\.)?(members|severities|categories|services)(?:\[\d+\])?$`)
-	groupCtrls = []string{"name", "description", "phi", "members", "severities", "categories", "services"}
+	groupCtrls = []string{"name", "description", "phi", "members", "audience", "severities", "categories", "services"}
 )
 
 // groupErrors places a group error beside its control: rule.severities[0]
@@ -182,6 +185,13 @@ func (u *UI) groupsData(r *http.Request) (groupsPage, map[string]string, map[str
 	}
 	for _, g := range gs {
 		p.Groups = append(p.Groups, describeGroup(g, users, services))
+	}
+	audiences, err := u.Stakeholders.Audiences(ctx)
+	if err != nil {
+		return groupsPage{}, nil, nil, err
+	}
+	for _, a := range audiences {
+		p.Audiences = append(p.Audiences, choice{a.Key, a.Label})
 	}
 	return p, users, services, nil
 }
