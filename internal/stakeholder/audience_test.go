@@ -1,6 +1,9 @@
 package stakeholder_test
 
 import (
+	"context"
+	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
 
@@ -105,4 +109,80 @@ func TestUpdatesPerAudience(t *testing.T) {
 func isField(err error, field string) bool {
 	e, ok := apperr.As(err)
 	return ok && len(e.Fields) > 0 && e.Fields[0].Field == field
+}
+
+// TestAudienceMigration: migration 0048 gives each external subscriber
+// the audience of the customer its contact speaks for, and the public
+// audience to one who speaks for none or for a business associate. The
+// migration's own statement is run again over subscriptions set back to
+// the column's default.
+func TestAudienceMigration(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.svc.SetMail(stakeholder.MailOptions{Email: &notify.Email{}, BaseURL: "https://ward.test",
+			Organisation: func(context.Context) (string, error) { return "Acme Billing", nil }})
+		ctx := context.Background()
+		for _, p := range [][2]string{{"p-north", "customer"}, {"p-shred", "business_associate"}} {
+			if _, err := d.W.ExecContext(ctx, `INSERT INTO breach_parties (id, kind, name, agreement, notice_amount, notice_unit,
+				notice_business, contact_name, contact_email, contact_address, notice_channel, notice_contents, notice_checklist,
+				created_at, updated_at) VALUES ($1, $2, $1, 'BAA', 0, '', false, '', '', '', 'email', '', '[]', $3, $3)`, p[0], p[1], start); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Export exposed", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for i, party := range []string{"p-north", "p-shred", ""} {
+			c, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: "Contact " + party, Organisation: "Org",
+				Email: "c" + strconv.Itoa(i) + "@example.org", PartyID: party})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			want[c.ID] = stakeholder.AudiencePublic
+			if party == "p-north" {
+				want[c.ID] = stakeholder.AudienceCustomer + party
+			}
+		}
+		if _, err := d.W.ExecContext(ctx, `UPDATE external_subscriptions SET audience = 'public'`); err != nil {
+			t.Fatal(err)
+		}
+		ms, err := db.Migrations(d.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stmt string
+		for _, m := range ms {
+			if strings.HasSuffix(m.Name, "_update_audiences.sql") {
+				_, rest, _ := strings.Cut(m.SQL, "UPDATE external_subscriptions")
+				stmt, _, _ = strings.Cut(rest, ";")
+			}
+		}
+		if stmt == "" {
+			t.Fatal("no UPDATE external_subscriptions in the audiences migration")
+		}
+		if _, err := d.W.ExecContext(ctx, "UPDATE external_subscriptions"+stmt); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := d.R.QueryContext(ctx, `SELECT contact_id, audience FROM external_subscriptions`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := map[string]string{}
+		for rows.Next() {
+			var c, a string
+			if err := rows.Scan(&c, &a); err != nil {
+				t.Fatal(err)
+			}
+			got[c] = a
+		}
+		if len(got) != 3 || !maps.Equal(got, want) {
+			t.Fatalf("the audiences after the migration: %v, want %v", got, want)
+		}
+	})
 }
