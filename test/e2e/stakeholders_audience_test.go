@@ -160,6 +160,21 @@ func TestUpdatesPerCustomer(t *testing.T) {
 				t.Fatalf("the incident page: %d %.30000s", code, page)
 			}
 
+			// Audited: the subscriptions, the updates and the reads of who
+			// they went to.
+			awaitRetentionRun(t, chainDB(t, w))
+			var trail struct {
+				Items []struct{ Action string } `json:"items"`
+			}
+			w.doAs(officer, "GET", "/api/v1/audit?incident="+url.QueryEscape(inc.Number), nil, &trail)
+			seen := map[string]int{}
+			for _, e := range trail.Items {
+				seen[e.Action]++
+			}
+			if seen["external_subscription.create"] != 2 || seen["status_update.post"] != 2 || seen["status_update_delivery.list"] == 0 {
+				t.Fatalf("the audit trail of %s: %v", inc.Number, seen)
+			}
+
 			// The proof bundle lists every delivery, without names or text.
 			code, _, bundle := get(t, w, w.token, caseURL+"/proof-bundle")
 			if code != http.StatusOK {
