@@ -16,7 +16,8 @@ import (
 )
 
 // The channels of an update's delivery other than a Ward user's contact
-// method (whose kind names the channel: sms, voice, email, slack ...).
+// method (whose kind names the channel: email, sms, voice, slack, teams,
+// webhook).
 const ChannelExternalEmail = "external_email"
 
 // UpdateDelivery is one message that carried a status update to an
@@ -36,7 +37,8 @@ type UpdateDelivery struct {
 	Organisation string
 	PartyName    string
 	Channel      string
-	// Status is queued (or scheduled, sending), sent, failed or cancelled.
+	// Status is queued (or scheduled, sending), sent, failed, cancelled
+	// or, for a Ward user's message, rate_limited (not sent).
 	Status   string
 	Attempts int
 	// Error is why the last attempt failed, if it did.

@@ -145,8 +145,8 @@ type UpdateDelivery struct {
 	RecipientID    string     `json:"recipient_id" doc:"The user's or the external contact's id."`
 	Organisation   string     `json:"organisation,omitempty" doc:"The external contact's organisation."`
 	Party          string     `json:"party,omitempty" doc:"The registry party the external contact speaks for."`
-	Channel        string     `json:"channel" doc:"external_email for an external contact; the contact method's kind (sms, voice, email, slack, teams, webhook, push) for a Ward user."`
-	Status         string     `json:"status" enum:"scheduled,queued,sending,sent,failed,cancelled"`
+	Channel        string     `json:"channel" doc:"external_email for an external contact; the contact method's kind (email, sms, voice, slack, teams, webhook) for a Ward user."`
+	Status         string     `json:"status" enum:"scheduled,queued,sending,sent,failed,cancelled,rate_limited"`
 	Attempts       int        `json:"attempts"`
 	Error          string     `json:"error,omitempty" doc:"Why the last attempt failed."`
 	MessageID      string     `json:"message_id" doc:"The email's Message-ID, or the message's id in Ward's outbox."`

@@ -439,7 +439,7 @@ type deliveryView struct {
 
 // channelLabels name the channels of an update's messages.
 var channelLabels = map[string]string{stakeholder.ChannelExternalEmail: "email", "email": "email (Ward user)", "sms": "text message",
-	"voice": "phone call", "slack": "Slack", "teams": "Microsoft Teams", "webhook": "webhook", "push": "push notification"}
+	"voice": "phone call", "slack": "Slack", "teams": "Microsoft Teams", "webhook": "webhook"}
 
 func deliveryOf(d stakeholder.UpdateDelivery) deliveryView {
 	v := deliveryView{Recipient: d.Recipient, Channel: channelLabels[d.Channel], At: d.QueuedAt}
@@ -462,6 +462,8 @@ func deliveryOf(d stakeholder.UpdateDelivery) deliveryView {
 		}
 	case "cancelled":
 		v.State = "not sent: cancelled"
+	case "rate_limited":
+		v.State = "not sent: too many messages to this contact method"
 	default:
 		v.State = "waiting to be sent"
 	}
