@@ -181,6 +181,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	}
 	reports.AddProducer(notices.ProofFiles)
 	reports.AddProducer(vault.ProofFiles)
+	reports.AddProducer(stakeholders.ProofFiles)
 	workflow.OpenCasesWith(cases)
 	if cfg.BreachAutoOpen {
 		workflow.AutoOpenCases()

@@ -105,6 +105,17 @@ func (p *Pager) queueAll(ctx context.Context, tx *sql.Tx, qs []queued) error {
 // ("new status update", "status update overdue"), never text a person
 // typed. It returns how many messages it queued.
 func (p *Pager) NotifyTx(ctx context.Context, tx *sql.Tx, kind, incidentID, line string, users []string) (int, error) {
+	return p.notifyTx(ctx, tx, kind, incidentID, "", line, users)
+}
+
+// NotifyUpdateTx is NotifyTx for a status update, recording on each
+// message the update it announces (statusUpdateID), the proof of who was
+// told of it and how.
+func (p *Pager) NotifyUpdateTx(ctx context.Context, tx *sql.Tx, incidentID, statusUpdateID, line string, users []string) (int, error) {
+	return p.notifyTx(ctx, tx, KindStatusUpdate, incidentID, statusUpdateID, line, users)
+}
+
+func (p *Pager) notifyTx(ctx context.Context, tx *sql.Tx, kind, incidentID, statusUpdateID, line string, users []string) (int, error) {
 	if kind != KindStatusUpdate && kind != KindReminder {
 		return 0, fmt.Errorf("paging: NotifyTx: kind %q is not a status update or a reminder", kind)
 	}
@@ -118,7 +129,7 @@ func (p *Pager) NotifyTx(ctx context.Context, tx *sql.Tx, kind, incidentID, line
 		}
 		var qs []queued
 		for rows.Next() {
-			q := queued{kind: kind, incidentID: incidentID, userID: u, line: line}
+			q := queued{kind: kind, incidentID: incidentID, statusUpdateID: statusUpdateID, userID: u, line: line}
 			if err := rows.Scan(&q.contactID, &q.channel); err != nil {
 				rows.Close()
 				return 0, err

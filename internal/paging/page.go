@@ -394,10 +394,13 @@ type queued struct {
 	kind       string
 	pageID     string
 	incidentID string
-	userID     string
-	contactID  string
-	channel    ContactKind
-	due        time.Time // zero: now
+	// statusUpdateID is the status update a KindStatusUpdate message
+	// announces, when known.
+	statusUpdateID string
+	userID         string
+	contactID      string
+	channel        ContactKind
+	due            time.Time // zero: now
 }
 
 // queueTx puts a message in the outbox: queued when due now, scheduled
@@ -413,9 +416,10 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 		return err
 	}
 	_, err = p.db.In(tx).ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
-		status, due_at, attempts, last_error, provider_id, created_at, status_line)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10, $11)`,
-		id, nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now, line)
+		status, due_at, attempts, last_error, provider_id, created_at, status_line, status_update_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10, $11, $12)`,
+		id, nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now, line,
+		nullString(q.statusUpdateID))
 	if err != nil {
 		return fmt.Errorf("queue notification: %w", err)
 	}

@@ -104,9 +104,13 @@ type Subscriber struct {
 	Organisation string
 	Email        string
 	Status       string
-	SubscribedBy string
-	SubscribedAt time.Time
-	ConfirmedAt  *time.Time
+	// Audience is the audience whose updates the subscriber is sent;
+	// AudienceLabel its plain name.
+	Audience      string
+	AudienceLabel string
+	SubscribedBy  string
+	SubscribedAt  time.Time
+	ConfirmedAt   *time.Time
 	// UnsubscribedAt is when the contact unsubscribed by their link.
 	UnsubscribedAt *time.Time
 }
@@ -123,11 +127,12 @@ func newLinkToken() string {
 }
 
 // SubscribeContact subscribes external contact contactID to incident ref
-// and queues the email that asks them to confirm. Responders and
+// as one of audience (by default the customer the contact speaks for, if
+// any, else the public) and queues the email that asks them to confirm. Responders and
 // commanders may (incident:write); the contact's details are PHI-class,
 // so incident:read_phi too. A contact already pending or confirmed is a
 // conflict; one who unsubscribed is asked to confirm again.
-func (s *Service) SubscribeContact(ctx context.Context, ref, contactID string) (Subscriber, error) {
+func (s *Service) SubscribeContact(ctx context.Context, ref, contactID, audience string) (Subscriber, error) {
 	actor, err := authz.Check(ctx, authz.IncidentWrite)
 	if err != nil {
 		return Subscriber{}, err
@@ -163,14 +168,29 @@ func (s *Service) SubscribeContact(ctx context.Context, ref, contactID string) (
 		} else if err != nil {
 			return err
 		}
+		def := AudiencePublic
+		var kind sql.NullString
+		if c.PartyID != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT kind FROM breach_parties WHERE id = $1 AND archived_at IS NULL`, c.PartyID).Scan(&kind); err != nil &&
+				!errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("read the contact's party: %w", err)
+			}
+		}
+		if kind.String == "customer" {
+			def = AudienceCustomer + c.PartyID
+		}
+		a, err := resolveAudience(ctx, tx, "audience", audience, def)
+		if err != nil {
+			return err
+		}
 		var id, status string
 		err = tx.QueryRowContext(ctx, `SELECT id, status FROM external_subscriptions WHERE incident_id = $1 AND contact_id = $2`,
 			f.ID, c.ID).Scan(&id, &status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			id = newID()
-			_, err = tx.ExecContext(ctx, `INSERT INTO external_subscriptions (id, incident_id, contact_id, status, subscribed_by, subscribed_at)
-				VALUES ($1, $2, $3, $4, $5, $6)`, id, f.ID, c.ID, SubscriptionPending, actor.String(), now)
+			_, err = tx.ExecContext(ctx, `INSERT INTO external_subscriptions (id, incident_id, contact_id, status, subscribed_by, subscribed_at, audience)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, f.ID, c.ID, SubscriptionPending, actor.String(), now, a.Key)
 		case err != nil:
 		case status == SubscriptionUnsubscribed:
 			// The confirm links of before the unsubscribe are spent: only
@@ -180,7 +200,7 @@ func (s *Service) SubscribeContact(ctx context.Context, ref, contactID string) (
 				break
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE external_subscriptions SET status = $1, subscribed_by = $2, subscribed_at = $3,
-				confirmed_at = NULL, unsubscribed_at = NULL WHERE id = $4`, SubscriptionPending, actor.String(), now, id)
+				confirmed_at = NULL, unsubscribed_at = NULL, audience = $4 WHERE id = $5`, SubscriptionPending, actor.String(), now, a.Key, id)
 		default:
 			return apperr.Field("contact_id", "is subscribed to %s already (%s)", f.Number, status)
 		}
@@ -191,9 +211,9 @@ func (s *Service) SubscribeContact(ctx context.Context, ref, contactID string) (
 			return err
 		}
 		sub = Subscriber{ID: id, ContactID: c.ID, Name: c.Name, Organisation: c.Organisation, Email: c.Email, Status: SubscriptionPending,
-			SubscribedBy: actor.String(), SubscribedAt: now}
+			Audience: a.Key, AudienceLabel: a.Label, SubscribedBy: actor.String(), SubscribedAt: now}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "external_subscription.create", ObjectType: "incident", ObjectID: f.ID,
-			Change: map[string]any{"subscription_id": id, "contact_id": c.ID}}); err != nil {
+			Change: map[string]any{"subscription_id": id, "contact_id": c.ID, "audience": a.Key}}); err != nil {
 			return err
 		}
 		return s.incidents.RecordTx(ctx, tx, f.ID, incident.EventStatusUpdate,
@@ -214,10 +234,10 @@ func queueMail(ctx context.Context, tx *sql.Tx, sub, kind, updateID string, now 
 }
 
 // queueUpdateTx queues status update updateID for every confirmed
-// subscriber of incident incidentID and returns how many.
-func queueUpdateTx(ctx context.Context, tx *sql.Tx, incidentID, updateID string, now time.Time) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM external_subscriptions WHERE incident_id = $1 AND status = $2 ORDER BY id`,
-		incidentID, SubscriptionConfirmed)
+// subscriber of incident incidentID in audience and returns how many.
+func queueUpdateTx(ctx context.Context, tx *sql.Tx, incidentID, updateID, audience string, now time.Time) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM external_subscriptions WHERE incident_id = $1 AND status = $2 AND audience = $3 ORDER BY id`,
+		incidentID, SubscriptionConfirmed, audience)
 	if err != nil {
 		return 0, fmt.Errorf("read external subscribers: %w", err)
 	}
@@ -242,11 +262,12 @@ func queueUpdateTx(ctx context.Context, tx *sql.Tx, incidentID, updateID string,
 	return len(subs), nil
 }
 
-// countConfirmedTx counts incident incidentID's confirmed subscribers.
-func countConfirmedTx(ctx context.Context, q db.Querier, incidentID string) (int, error) {
+// countConfirmedTx counts incident incidentID's confirmed subscribers in
+// audience.
+func countConfirmedTx(ctx context.Context, q db.Querier, incidentID, audience string) (int, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM external_subscriptions WHERE incident_id = $1 AND status = $2`,
-		incidentID, SubscriptionConfirmed).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM external_subscriptions WHERE incident_id = $1 AND status = $2 AND audience = $3`,
+		incidentID, SubscriptionConfirmed, audience).Scan(&n)
 	return n, err
 }
 
@@ -264,7 +285,7 @@ func (s *Service) Subscribers(ctx context.Context, ref string) ([]Subscriber, er
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, contact_id, status, subscribed_by, subscribed_at, confirmed_at, unsubscribed_at
+		rows, err := tx.QueryContext(ctx, `SELECT id, contact_id, status, subscribed_by, subscribed_at, confirmed_at, unsubscribed_at, audience
 			FROM external_subscriptions WHERE incident_id = $1 ORDER BY subscribed_at, id`, f.ID)
 		if err != nil {
 			return fmt.Errorf("list external subscribers: %w", err)
@@ -272,7 +293,7 @@ func (s *Service) Subscribers(ctx context.Context, ref string) ([]Subscriber, er
 		for rows.Next() {
 			var sub Subscriber
 			var confirmed, unsubscribed sql.NullTime
-			if err := rows.Scan(&sub.ID, &sub.ContactID, &sub.Status, &sub.SubscribedBy, &sub.SubscribedAt, &confirmed, &unsubscribed); err != nil {
+			if err := rows.Scan(&sub.ID, &sub.ContactID, &sub.Status, &sub.SubscribedBy, &sub.SubscribedAt, &confirmed, &unsubscribed, &sub.Audience); err != nil {
 				rows.Close()
 				return err
 			}
@@ -283,12 +304,21 @@ func (s *Service) Subscribers(ctx context.Context, ref string) ([]Subscriber, er
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		var audiences []string
+		for _, sub := range out {
+			audiences = append(audiences, sub.Audience)
+		}
+		labels, err := audienceLabels(ctx, tx, audiences)
+		if err != nil {
+			return err
+		}
 		for i := range out {
 			c, err := s.contactTx(ctx, tx, out[i].ContactID)
 			if err != nil {
 				return err
 			}
 			out[i].Name, out[i].Organisation, out[i].Email = c.Name, c.Organisation, c.Email
+			out[i].AudienceLabel = labels[out[i].Audience]
 		}
 		if len(out) == 0 {
 			return nil // nothing read
@@ -486,6 +516,10 @@ func (s *Service) UseExternalLink(ctx context.Context, token string) (LinkInfo, 
 				return fmt.Errorf("confirm subscription: %w", err)
 			}
 			action, note = "external_subscription.confirm", "An external contact confirmed by email that they want this incident's status updates."
+			// Their audience's cadence may start now.
+			if err := incident.RecheckSLATx(ctx, tx, incidentID, now); err != nil {
+				return err
+			}
 		case li.Purpose == linkUnsubscribe && status != SubscriptionUnsubscribed:
 			if _, err := tx.ExecContext(ctx, `UPDATE external_subscriptions SET status = $1, unsubscribed_at = $2 WHERE id = $3`,
 				SubscriptionUnsubscribed, now, sub); err != nil {

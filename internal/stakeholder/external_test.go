@@ -135,7 +135,7 @@ func TestExternalMailRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID); err != nil {
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		// links returns the tokens of the links in msg's body, in order.
@@ -199,7 +199,7 @@ func TestExternalMailRetries(t *testing.T) {
 
 		// Accepted means durable: queued in the update's transaction, sent
 		// by another Service on the same database.
-		u, err := e.svc.PostUpdate(e.admin, inc.Number, stakeholder.UpdateInput{Body: "The tape was found in the vault."})
+		u, err := e.svc.PostUpdate(e.admin, inc.Number, stakeholder.UpdateInput{Body: "The tape was found in the vault.", Audience: stakeholder.AudiencePublic})
 		if err != nil || u.Emails.Recipients != 1 {
 			t.Fatalf("post: %+v %v", u, err)
 		}
@@ -214,7 +214,7 @@ func TestExternalMailRetries(t *testing.T) {
 
 		// Over the PHI check: never queued.
 		po := e.person("pat", "privacy_officer")
-		u, err = e.svc.PostUpdate(po, inc.Number, stakeholder.UpdateInput{Body: "MRN: 12345678 restored.", PHIOverride: true})
+		u, err = e.svc.PostUpdate(po, inc.Number, stakeholder.UpdateInput{Body: "MRN: 12345678 restored.", PHIOverride: true, Audience: stakeholder.AudiencePublic})
 		if err != nil || u.Emails.Recipients != 0 {
 			t.Fatalf("an update over the PHI check: %+v %v", u, err)
 		}
@@ -223,7 +223,7 @@ func TestExternalMailRetries(t *testing.T) {
 		mail.mu.Lock()
 		mail.fail = []error{&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}}
 		mail.mu.Unlock()
-		if _, err := e.svc.PostUpdate(e.admin, inc.Number, stakeholder.UpdateInput{Body: "Closed."}); err != nil {
+		if _, err := e.svc.PostUpdate(e.admin, inc.Number, stakeholder.UpdateInput{Body: "Closed.", Audience: stakeholder.AudiencePublic}); err != nil {
 			t.Fatal(err)
 		}
 		deliver(e.svc)
@@ -239,7 +239,7 @@ func TestExternalMailRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, bo.ID); err != nil {
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, bo.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		deliver(e.svc)
@@ -248,7 +248,7 @@ func TestExternalMailRetries(t *testing.T) {
 		if li, err := e.svc.UseExternalLink(ctx, old[1]); err != nil || li.Purpose != "unsubscribe" {
 			t.Fatalf("unsubscribe: %+v %v", li, err)
 		}
-		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, bo.ID); err != nil {
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, bo.ID, ""); err != nil {
 			t.Fatalf("subscribe again: %v", err)
 		}
 		deliver(e.svc)

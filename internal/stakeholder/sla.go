@@ -141,12 +141,27 @@ type Target struct {
 	State string
 }
 
-// Status is an incident's SLA: its targets and its update cadence.
+// Status is an incident's SLA: its targets and its update cadence. The
+// cadence fields are the internal audience's; Audiences gives each
+// audience's.
 type Status struct {
 	Severity        string
 	Targets         []Target
 	LastUpdateAt    *time.Time
 	NextUpdateDueAt *time.Time // nil when no update is due (closed, or no cadence)
+	UpdateOverdue   bool
+	// Audiences is the cadence of each audience the incident has: the
+	// internal one always, then each other audience of a subscribed group
+	// or a confirmed external subscriber.
+	Audiences []Cadence
+}
+
+// Cadence is the update cadence of one audience of an incident.
+type Cadence struct {
+	Audience        string
+	AudienceLabel   string
+	LastUpdateAt    *time.Time
+	NextUpdateDueAt *time.Time
 	UpdateOverdue   bool
 }
 
@@ -196,9 +211,6 @@ func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now
 	if err != nil {
 		return Status{}, err
 	}
-	if st.LastUpdateAt, err = firstTime(ctx, q, `SELECT posted_at FROM status_updates WHERE incident_id = $1 ORDER BY posted_at DESC LIMIT 1`, f.ID); err != nil {
-		return Status{}, err
-	}
 	contained, err := firstTime(ctx, q, `SELECT at FROM incident_events WHERE incident_id = $1 AND kind = 'transition'
 		AND to_status IN ('eradication', 'recovery', 'post_incident', 'closed') ORDER BY seq LIMIT 1`, f.ID)
 	if err != nil {
@@ -220,20 +232,87 @@ func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now
 	if err != nil {
 		return Status{}, err
 	}
-	if pol.UpdateIntervalMinutes > 0 && (f.Status != string(incident.Closed) || owing) {
-		var next time.Time
-		switch {
-		case st.LastUpdateAt != nil:
-			next = st.LastUpdateAt.Add(time.Duration(pol.UpdateIntervalMinutes) * time.Minute)
-		case pol.FirstUpdateMinutes > 0:
-			next = f.CreatedAt.Add(time.Duration(pol.FirstUpdateMinutes) * time.Minute)
-		default:
-			next = f.CreatedAt.Add(time.Duration(pol.UpdateIntervalMinutes) * time.Minute)
-		}
-		st.NextUpdateDueAt = &next
-		st.UpdateOverdue = !now.Before(next)
+	audiences, err := incidentAudiences(ctx, q, f)
+	if err != nil {
+		return Status{}, err
 	}
+	keys := make([]string, len(audiences))
+	for i, a := range audiences {
+		keys[i] = a.key
+	}
+	labels, err := audienceLabels(ctx, q, keys)
+	if err != nil {
+		return Status{}, err
+	}
+	for _, a := range audiences {
+		c := Cadence{Audience: a.key, AudienceLabel: labels[a.key]}
+		if c.LastUpdateAt, err = firstTime(ctx, q, `SELECT posted_at FROM status_updates WHERE incident_id = $1 AND audience = $2
+			ORDER BY posted_at DESC LIMIT 1`, f.ID, a.key); err != nil {
+			return Status{}, err
+		}
+		if pol.UpdateIntervalMinutes > 0 && (f.Status != string(incident.Closed) || owing) {
+			var next time.Time
+			switch {
+			case c.LastUpdateAt != nil:
+				next = c.LastUpdateAt.Add(time.Duration(pol.UpdateIntervalMinutes) * time.Minute)
+			case pol.FirstUpdateMinutes > 0:
+				next = a.since.Add(time.Duration(pol.FirstUpdateMinutes) * time.Minute)
+			default:
+				next = a.since.Add(time.Duration(pol.UpdateIntervalMinutes) * time.Minute)
+			}
+			c.NextUpdateDueAt = &next
+			c.UpdateOverdue = !now.Before(next)
+		}
+		st.Audiences = append(st.Audiences, c)
+	}
+	st.LastUpdateAt, st.NextUpdateDueAt, st.UpdateOverdue = st.Audiences[0].LastUpdateAt, st.Audiences[0].NextUpdateDueAt, st.Audiences[0].UpdateOverdue
 	return st, nil
+}
+
+// audienceSince is an audience of an incident and when its cadence
+// starts: the incident's creation for the internal audience and a
+// subscribed group's, the first confirmation for external subscribers'.
+type audienceSince struct {
+	key   string
+	since time.Time
+}
+
+// incidentAudiences lists incident f's audiences, the internal one first.
+func incidentAudiences(ctx context.Context, q db.Querier, f incidentFacts) ([]audienceSince, error) {
+	out := []audienceSince{{key: AudienceInternal, since: f.CreatedAt}}
+	add := func(key string, since time.Time) {
+		for i := range out {
+			if out[i].key == key {
+				if since.Before(out[i].since) {
+					out[i].since = since
+				}
+				return
+			}
+		}
+		out = append(out, audienceSince{key: key, since: since})
+	}
+	groups, err := subscribed(ctx, q, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		add(g.Audience, f.CreatedAt)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT audience, confirmed_at FROM external_subscriptions WHERE incident_id = $1 AND status = $2
+		ORDER BY audience`, f.ID, SubscriptionConfirmed)
+	subs, err := db.Collect(rows, err, "read external subscribers", func(r *sql.Rows) (audienceSince, error) {
+		var a audienceSince
+		err := r.Scan(&a.key, &a.since)
+		a.since = a.since.UTC()
+		return a, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range subs {
+		add(a.key, a.since)
+	}
+	return out, nil
 }
 
 // owesNotices reports whether incident id's breach case has a notice
@@ -382,9 +461,12 @@ func nextCheck(f incidentFacts, pol Policy, st Status, now time.Time) *time.Time
 			consider(f.CreatedAt.Add(span))
 		}
 	}
-	if st.NextUpdateDueAt != nil {
+	for _, c := range st.Audiences {
+		if c.NextUpdateDueAt == nil {
+			continue
+		}
 		interval := time.Duration(pol.UpdateIntervalMinutes) * time.Minute
-		due := *st.NextUpdateDueAt
+		due := *c.NextUpdateDueAt
 		if !now.Before(due) {
 			due = due.Add((now.Sub(due)/interval + 1) * interval)
 		}
@@ -427,12 +509,22 @@ func (s *Service) due(ctx context.Context, f incidentFacts, now time.Time) ([]no
 				note: fmt.Sprintf("SLA MISSED: %s was due at %s UTC.", t.Name, t.DueAt.Format("2006-01-02 15:04"))})
 		}
 	}
-	if st.UpdateOverdue {
-		// One reminder per interval of lateness.
-		late := int(now.Sub(*st.NextUpdateDueAt) / (time.Duration(pol.UpdateIntervalMinutes) * time.Minute))
-		all = append(all, notice{event: "update_overdue:" + strconv.FormatInt(st.NextUpdateDueAt.Unix(), 10) + ":" + strconv.Itoa(late),
-			line: "status update overdue", note: fmt.Sprintf("Status update overdue since %s UTC: the commander was reminded.",
-				st.NextUpdateDueAt.Format("2006-01-02 15:04"))})
+	for _, c := range st.Audiences {
+		if !c.UpdateOverdue {
+			continue
+		}
+		// One reminder per interval of lateness. The internal audience's
+		// keeps the event and words of before audiences.
+		late := int(now.Sub(*c.NextUpdateDueAt) / (time.Duration(pol.UpdateIntervalMinutes) * time.Minute))
+		key := strconv.FormatInt(c.NextUpdateDueAt.Unix(), 10) + ":" + strconv.Itoa(late)
+		n := notice{event: "update_overdue:" + key, line: "status update overdue",
+			note: fmt.Sprintf("Status update overdue since %s UTC: the commander was reminded.", c.NextUpdateDueAt.Format("2006-01-02 15:04"))}
+		if c.Audience != AudienceInternal {
+			n = notice{event: "update_overdue:" + c.Audience + ":" + key, line: "status update overdue for " + c.AudienceLabel,
+				note: fmt.Sprintf("Status update for %s overdue since %s UTC: the commander was reminded.", c.AudienceLabel,
+					c.NextUpdateDueAt.Format("2006-01-02 15:04"))}
+		}
+		all = append(all, n)
 	}
 	if len(all) == 0 {
 		return nil, next, nil

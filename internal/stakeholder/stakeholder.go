@@ -83,12 +83,16 @@ type Group struct {
 	Name        string
 	Description string
 	// ByRule, when false, subscribes the group only by hand.
-	ByRule    bool
-	Rule      Rule
-	Members   []string // user ids
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	Version   int64
+	ByRule  bool
+	Rule    Rule
+	Members []string // user ids
+	// Audience is the audience whose updates the group hears of;
+	// AudienceLabel its plain name.
+	Audience      string
+	AudienceLabel string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Version       int64
 }
 
 // GroupInput is a new group or the whole of an edited one; members are
@@ -99,6 +103,8 @@ type GroupInput struct {
 	ByRule      bool
 	Rule        Rule
 	Members     []string
+	// Audience is the group's audience; empty: internal.
+	Audience string
 }
 
 // stored is the rule column: null for a group subscribed only by hand.
@@ -160,13 +166,15 @@ func (in *GroupInput) validate(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	in.Members = members
-	return nil
+	a, err := resolveAudience(ctx, tx, "audience", in.Audience, AudienceInternal)
+	in.Audience = a.Key
+	return err
 }
 
 func scanGroup(r interface{ Scan(...any) error }) (Group, error) {
 	var g Group
 	var rule string
-	if err := r.Scan(&g.ID, &g.Name, &g.Description, &rule, &g.CreatedAt, &g.UpdatedAt, &g.Version); err != nil {
+	if err := r.Scan(&g.ID, &g.Name, &g.Description, &rule, &g.CreatedAt, &g.UpdatedAt, &g.Version, &g.Audience); err != nil {
 		return Group{}, err
 	}
 	return g, parseRule(&g, rule)
@@ -185,7 +193,7 @@ func parseRule(g *Group, rule string) error {
 	return nil
 }
 
-const groupColumns = "id, name, description, rule, created_at, updated_at, version"
+const groupColumns = "id, name, description, rule, created_at, updated_at, version, audience"
 
 func members(ctx context.Context, q db.Querier, groupID string) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT user_id FROM stakeholder_members WHERE group_id = $1 ORDER BY user_id`, groupID)
@@ -212,8 +220,26 @@ func getGroup(ctx context.Context, q db.Querier, ref string) (Group, error) {
 	if err != nil {
 		return Group{}, fmt.Errorf("read stakeholder group: %w", err)
 	}
-	g.Members, err = members(ctx, q, g.ID)
-	return g, err
+	if g.Members, err = members(ctx, q, g.ID); err != nil {
+		return Group{}, err
+	}
+	return g, labelGroups(ctx, q, []*Group{&g})
+}
+
+// labelGroups fills in the groups' audience labels.
+func labelGroups(ctx context.Context, q db.Querier, gs []*Group) error {
+	var keys []string
+	for _, g := range gs {
+		keys = append(keys, g.Audience)
+	}
+	labels, err := audienceLabels(ctx, q, keys)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		g.AudienceLabel = labels[g.Audience]
+	}
+	return nil
 }
 
 // CreateGroup records a new stakeholder group.
@@ -249,16 +275,17 @@ func (s *Service) saveGroup(ctx context.Context, ref string, in GroupInput) (Gro
 			out.Version++
 		}
 		out.Name, out.Description, out.ByRule, out.Rule, out.Members, out.UpdatedAt = in.Name, in.Description, in.ByRule, in.Rule, in.Members, now
+		out.Audience = in.Audience
 		rule, err := out.stored()
 		if err != nil {
 			return err
 		}
 		if old == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO stakeholder_groups (`+groupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-				out.ID, out.Name, out.Description, rule, out.CreatedAt, out.UpdatedAt, out.Version)
+			_, err = tx.ExecContext(ctx, `INSERT INTO stakeholder_groups (`+groupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				out.ID, out.Name, out.Description, rule, out.CreatedAt, out.UpdatedAt, out.Version, out.Audience)
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE stakeholder_groups SET name = $1, description = $2, rule = $3, updated_at = $4,
-				version = $5 WHERE id = $6`, out.Name, out.Description, rule, out.UpdatedAt, out.Version, out.ID)
+				version = $5, audience = $6 WHERE id = $7`, out.Name, out.Description, rule, out.UpdatedAt, out.Version, out.Audience, out.ID)
 		}
 		if db.IsUniqueViolation(err) {
 			return apperr.Field("name", "a stakeholder group named %q exists already", out.Name)
@@ -273,6 +300,9 @@ func (s *Service) saveGroup(ctx context.Context, ref string, in GroupInput) (Gro
 			if _, err := tx.ExecContext(ctx, `INSERT INTO stakeholder_members (group_id, user_id) VALUES ($1, $2)`, out.ID, m); err != nil {
 				return fmt.Errorf("add member: %w", err)
 			}
+		}
+		if err := labelGroups(ctx, tx, []*Group{&out}); err != nil {
+			return err
 		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "stakeholder_group", ObjectID: out.ID,
 			Change: map[string]any{"old": old, "new": out}})
@@ -306,12 +336,14 @@ func (s *Service) Groups(ctx context.Context) ([]Group, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	ptrs := make([]*Group, len(out))
 	for i := range out {
 		if out[i].Members, err = members(ctx, s.db.R, out[i].ID); err != nil {
 			return nil, err
 		}
+		ptrs[i] = &out[i]
 	}
-	return out, nil
+	return out, labelGroups(ctx, s.db.R, ptrs)
 }
 
 // GetGroup returns group ref (id or name).

@@ -15,7 +15,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
-	"github.com/wardhq/ward/internal/paging"
 )
 
 // incidentFacts are the fields of an incident that subscriptions and SLAs
@@ -103,7 +102,7 @@ func subscribed(ctx context.Context, q db.Querier, f incidentFacts) ([]Group, er
 		var g Group
 		var rule string
 		var byHand bool
-		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &rule, &g.CreatedAt, &g.UpdatedAt, &g.Version, &byHand); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &rule, &g.CreatedAt, &g.UpdatedAt, &g.Version, &g.Audience, &byHand); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -119,12 +118,14 @@ func subscribed(ctx context.Context, q db.Querier, f incidentFacts) ([]Group, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	ptrs := make([]*Group, len(out))
 	for i := range out {
 		if out[i].Members, err = members(ctx, q, out[i].ID); err != nil {
 			return nil, err
 		}
+		ptrs[i] = &out[i]
 	}
-	return out, nil
+	return out, labelGroups(ctx, q, ptrs)
 }
 
 // Subscribed lists the stakeholder groups subscribed to incident ref.
@@ -159,6 +160,10 @@ func (s *Service) Subscribe(ctx context.Context, ref, group string) error {
 			VALUES ($1, $2, $3, $4) ON CONFLICT (incident_id, group_id) DO NOTHING`, f.ID, g.ID, actor.String(), now); err != nil {
 			return fmt.Errorf("subscribe: %w", err)
 		}
+		// The group's audience may be new to the incident: its cadence starts.
+		if err := incident.RecheckSLATx(ctx, tx, f.ID, now); err != nil {
+			return err
+		}
 		return s.incidents.RecordTx(ctx, tx, f.ID, incident.EventStatusUpdate, "Stakeholder group "+g.Name+" subscribed by "+actor.Name+".")
 	})
 }
@@ -167,9 +172,13 @@ func (s *Service) Subscribe(ctx context.Context, ref, group string) error {
 type Update struct {
 	ID         string
 	IncidentID string
-	Body       string
-	PostedBy   string
-	PostedAt   time.Time
+	// Audience is who the update is written for; AudienceLabel its plain
+	// name.
+	Audience      string
+	AudienceLabel string
+	Body          string
+	PostedBy      string
+	PostedAt      time.Time
 	// PHIChecked says the text passed the PHI check; it is false for an
 	// update the Privacy Officer posted over the check, and for one posted
 	// before the check existed. Such a text never leaves Ward.
@@ -184,13 +193,18 @@ type Update struct {
 // UpdateInput is a status update to post.
 type UpdateInput struct {
 	Body string
+	// Audience is who it is for (AudienceInternal when empty): only the
+	// groups and external subscribers of that audience hear of it.
+	Audience string
 	// PHIOverride posts a text the PHI check refuses; only the Privacy
 	// Officer may, and the override is audited.
 	PHIOverride bool
 }
 
-// PostUpdate records a status update on incident ref and tells every
-// member of every subscribed group that it is there. The text must hold
+// PostUpdate records a status update for in.Audience on incident ref and
+// tells every member of every subscribed group of that audience that it is
+// there; the confirmed external subscribers of that audience are emailed
+// its text. The text must hold
 // no PHI: stakeholders who may not see PHI read it. A text that matches a
 // PHI pattern (phiPatterns) is refused, naming the kind of pattern, unless
 // the Privacy Officer overrides the check.
@@ -225,8 +239,13 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 			return err
 		}
 		u.IncidentID = f.ID
-		if _, err := tx.ExecContext(ctx, `INSERT INTO status_updates (id, incident_id, body, posted_by, posted_at, phi_checked)
-			VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.IncidentID, sealed, u.PostedBy, u.PostedAt, u.PHIChecked); err != nil {
+		a, err := resolveAudience(ctx, tx, "audience", in.Audience, AudienceInternal)
+		if err != nil {
+			return err
+		}
+		u.Audience, u.AudienceLabel = a.Key, a.Label
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_updates (id, incident_id, body, posted_by, posted_at, phi_checked, audience)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.IncidentID, sealed, u.PostedBy, u.PostedAt, u.PHIChecked, u.Audience); err != nil {
 			return fmt.Errorf("insert status update: %w", err)
 		}
 		groups, err := subscribed(ctx, tx, f)
@@ -235,6 +254,9 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 		}
 		var users, names []string
 		for _, g := range groups {
+			if g.Audience != u.Audience {
+				continue
+			}
 			names = append(names, g.Name)
 			for _, m := range g.Members {
 				if !slices.Contains(users, m) {
@@ -242,21 +264,21 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 				}
 			}
 		}
-		if u.Notified, err = s.pager.NotifyTx(ctx, tx, paging.KindStatusUpdate, f.ID, "new status update", users); err != nil {
+		if u.Notified, err = s.pager.NotifyUpdateTx(ctx, tx, f.ID, u.ID, "new status update", users); err != nil {
 			return err
 		}
 		// The text goes by email to the confirmed external subscribers
 		// only when it passed the PHI check.
 		withheld := 0
 		if u.PHIChecked {
-			if u.Emails.Recipients, err = queueUpdateTx(ctx, tx, f.ID, u.ID, now); err != nil {
+			if u.Emails.Recipients, err = queueUpdateTx(ctx, tx, f.ID, u.ID, u.Audience, now); err != nil {
 				return err
 			}
 			u.Emails.Queued = u.Emails.Recipients
-		} else if withheld, err = countConfirmedTx(ctx, tx, f.ID); err != nil {
+		} else if withheld, err = countConfirmedTx(ctx, tx, f.ID, u.Audience); err != nil {
 			return err
 		}
-		change := map[string]any{"status_update_id": u.ID, "groups": names, "messages": u.Notified, "external_emails": u.Emails.Recipients}
+		change := map[string]any{"status_update_id": u.ID, "audience": u.Audience, "groups": names, "messages": u.Notified, "external_emails": u.Emails.Recipients}
 		if !u.PHIChecked {
 			change["phi_override"], change["phi_patterns"] = true, kinds
 		}
@@ -264,7 +286,7 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 			Change: change}); err != nil {
 			return err
 		}
-		note := "Status update posted by " + actor.Name
+		note := "Status update for " + u.AudienceLabel + " posted by " + actor.Name
 		if len(names) > 0 {
 			note += " to " + strings.Join(names, ", ")
 		}
@@ -298,7 +320,7 @@ func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, body, posted_by, posted_at, phi_checked FROM status_updates WHERE incident_id = $1
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, body, posted_by, posted_at, phi_checked, audience FROM status_updates WHERE incident_id = $1
 		ORDER BY posted_at DESC, id DESC LIMIT 500`, f.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list status updates: %w", err)
@@ -308,7 +330,7 @@ func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
 	for rows.Next() {
 		u := Update{IncidentID: f.ID}
 		var sealed string
-		if err := rows.Scan(&u.ID, &sealed, &u.PostedBy, &u.PostedAt, &u.PHIChecked); err != nil {
+		if err := rows.Scan(&u.ID, &sealed, &u.PostedBy, &u.PostedAt, &u.PHIChecked, &u.Audience); err != nil {
 			return nil, err
 		}
 		body, err := s.keys.Open(sealed, keys.StatusUpdateBody.Table, keys.StatusUpdateBody.Name, u.ID)
@@ -318,7 +340,21 @@ func (s *Service) Updates(ctx context.Context, ref string) ([]Update, error) {
 		u.Body, u.PostedAt, u.Emails = string(body), u.PostedAt.UTC(), counts[u.ID]
 		out = append(out, u)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var audiences []string
+	for _, u := range out {
+		audiences = append(audiences, u.Audience)
+	}
+	labels, err := audienceLabels(ctx, s.db.R, audiences)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].AudienceLabel = labels[out[i].Audience]
+	}
+	return out, nil
 }
 
 // plural is n with the noun that fits it: "1 subscriber", "2 subscribers".

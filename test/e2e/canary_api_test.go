@@ -177,9 +177,9 @@ func apiOps(t *testing.T) []apiOp {
 	templatePlain := map[string]string{"name": isConfig}
 	group := func(*apiSeeds) map[string]any {
 		return map[string]any{"name": "canary-group", "description": "execs", "members": []string{"exec"},
-			"rule": map[string]any{"severities": []string{"sev1"}}}
+			"rule": map[string]any{"severities": []string{"sev1"}}, "audience": "internal"}
 	}
-	groupPlain := map[string]string{"name": isConfig, "description": isConfig, "members[]": isStaff,
+	groupPlain := map[string]string{"name": isConfig, "description": isConfig, "members[]": isStaff, "audience": isVocab,
 		"rule.categories[]": isVocab, "rule.services[]": isRef, "rule.severities[]": isVocab}
 	party := func(*apiSeeds) map[string]any {
 		return map[string]any{"kind": "business_associate", "name": "Acme Billing", "agreement": "BAA 2024",
@@ -303,8 +303,9 @@ func apiOps(t *testing.T) []apiOp {
 		// The canary looks like PHI (an SSN), which the PHI check refuses: the
 		// Privacy Officer posts it with the check overridden.
 		{op: "POST /api/v1/incidents/{id}/status-updates", as: "privacy_officer", want: 201,
-			url:  func(s *apiSeeds) string { return inc(s) + "/status-updates" },
-			body: func(*apiSeeds) map[string]any { return map[string]any{"phi_override": true} }},
+			url:   func(s *apiSeeds) string { return inc(s) + "/status-updates" },
+			body:  func(*apiSeeds) map[string]any { return map[string]any{"phi_override": true, "audience": "internal"} },
+			plain: map[string]string{"audience": isVocab}},
 		{op: "POST /api/v1/rules", want: 201, url: fixed("/api/v1/rules"), body: rule, plain: rulePlain,
 			after: func(s *apiSeeds, raw []byte) { s.rule = jsonID(t, raw) }},
 		{op: "PUT /api/v1/rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/rules/" + s.rule }, body: rule, plain: rulePlain},
@@ -343,9 +344,11 @@ func apiOps(t *testing.T) []apiOp {
 			}, plain: org},
 		// After the organisation's name, which the confirmation email gives.
 		{op: "POST /api/v1/incidents/{id}/external-subscribers", want: 201,
-			url:   func(s *apiSeeds) string { return inc(s) + "/external-subscribers" },
-			body:  func(s *apiSeeds) map[string]any { return map[string]any{"contact_id": s.extContact} },
-			plain: map[string]string{"contact_id": isRef}},
+			url: func(s *apiSeeds) string { return inc(s) + "/external-subscribers" },
+			body: func(s *apiSeeds) map[string]any {
+				return map[string]any{"contact_id": s.extContact, "audience": "public"}
+			},
+			plain: map[string]string{"contact_id": isRef, "audience": isVocab}},
 		{op: "POST /api/v1/incidents/{id}/breach-case/legal-hold", want: 201, url: func(s *apiSeeds) string { return bc(s) + "/legal-hold" }, body: none},
 		{op: "POST /api/v1/incidents/{id}/breach-case/legal-hold/release", want: 200, url: func(s *apiSeeds) string { return bc(s) + "/legal-hold/release" }, body: none},
 		{op: "PUT /api/v1/incidents/{id}/breach-case/facts", want: 200, url: func(s *apiSeeds) string { return bc(s) + "/facts" },

@@ -183,7 +183,7 @@ func TestExternalSubscribersByEmail(t *testing.T) {
 			updates := "/api/v1/incidents/" + inc.ID + "/status-updates"
 			text := "Containment complete: the device was wiped remotely."
 			var up externalUpdateJSON
-			if code, raw := w.doAs(responder, "POST", updates, map[string]any{"body": text}, &up); code != http.StatusCreated ||
+			if code, raw := w.doAs(responder, "POST", updates, map[string]any{"body": text, "audience": "public"}, &up); code != http.StatusCreated ||
 				up.Emails.Recipients != 2 {
 				t.Fatalf("post an update: %d %s, want 2 recipients", code, raw)
 			}
@@ -245,10 +245,10 @@ func TestExternalSubscribersByEmail(t *testing.T) {
 			eventually(t, "Sam's confirmation", func() bool { return len(mailTo(mail, "sam@acme.example")) == 1 })
 			admin := signInAs(t, w, authz.RoleAdmin, "ext-admin")
 			if code, page := admin.send("GET", "/incidents/"+inc.Number, nil); code != http.StatusOK ||
-				!strings.Contains(page, `<td>Sam Ortiz</td><td>Acme Insurance</td><td>Asked to confirm</td>`) ||
+				!strings.Contains(page, `<td>Sam Ortiz</td><td>Acme Insurance</td><td>Public</td><td>Asked to confirm</td>`) ||
 				!strings.Contains(page, "Sent to 1 of 2 external subscribers; 1 not delivered") ||
-				!strings.Contains(page, "Not delivered to Rex Hale (Mercy Clinic): ") ||
-				!strings.Contains(page, `<td>Bo Lin</td><td>Mercy Clinic</td><td>Asked to confirm</td>`) {
+				!strings.Contains(page, "Rex Hale (Mercy Clinic) · email · not delivered: ") ||
+				!strings.Contains(page, `<td>Bo Lin</td><td>Mercy Clinic</td><td>Public</td><td>Asked to confirm</td>`) {
 				t.Fatalf("the incident page: %d %.20000s", code, page)
 			}
 
@@ -280,7 +280,7 @@ func TestExternalSubscribersByEmail(t *testing.T) {
 			}
 
 			// The next update is queued for Rex alone, and refused.
-			if code, raw := w.doAs(responder, "POST", updates, map[string]any{"body": "The investigation is closed."}, &up); code != http.StatusCreated ||
+			if code, raw := w.doAs(responder, "POST", updates, map[string]any{"body": "The investigation is closed.", "audience": "public"}, &up); code != http.StatusCreated ||
 				up.Emails.Recipients != 1 {
 				t.Fatalf("the second update: %d %s, want 1 recipient", code, raw)
 			}

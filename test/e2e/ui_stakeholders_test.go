@@ -56,13 +56,13 @@ func TestUIStakeholders(t *testing.T) {
 			t.Fatalf("the group's page: %d %.4000s", code, page)
 		}
 		// One subscribed only by hand.
-		if code, loc := admin.send("POST", "/stakeholders", url.Values{"name": {"Counsel"}, "severities": {"sev2"}}); code != http.StatusSeeOther ||
+		if code, loc := admin.send("POST", "/stakeholders", url.Values{"name": {"Counsel"}, "severities": {"sev2"}, "audience": {"counsel"}}); code != http.StatusSeeOther ||
 			!groupLocRe.MatchString(loc) {
 			t.Fatalf("create a group by hand: %d %.3000s", code, loc)
 		}
 		code, page = admin.send("GET", "/stakeholders", nil)
-		if code != http.StatusOK || !regexp.MustCompile(`<a href="`+execPath+`">Executives</a>[\s\S]*?<td>sev1</td>\s*<td>1</td>`).MatchString(page) ||
-			!regexp.MustCompile(`>Counsel</a>[\s\S]*?<span class="tag">By hand</span></td>\s*<td>0</td>`).MatchString(page) ||
+		if code != http.StatusOK || !regexp.MustCompile(`<a href="`+execPath+`">Executives</a>[\s\S]*?<td>sev1</td>\s*<td>Internal responders</td>\s*<td>1</td>`).MatchString(page) ||
+			!regexp.MustCompile(`>Counsel</a>[\s\S]*?<span class="tag">By hand</span></td>\s*<td>Counsel</td>\s*<td>0</td>`).MatchString(page) ||
 			!strings.Contains(page, `<a href="/sla-policies">SLA policies</a>`) {
 			t.Fatalf("the groups list: %d %.5000s", code, page)
 		}

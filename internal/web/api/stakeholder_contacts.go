@@ -105,6 +105,8 @@ type ExternalSubscriber struct {
 	Name           string     `json:"name"`
 	Organisation   string     `json:"organisation"`
 	Email          string     `json:"email"`
+	Audience       string     `json:"audience" doc:"The audience whose status updates the subscriber is sent."`
+	AudienceLabel  string     `json:"audience_label" doc:"The audience's plain name."`
 	Status         string     `json:"status" enum:"pending,confirmed,unsubscribed" doc:"pending: asked by email to confirm, receives nothing else; confirmed: receives the status updates; unsubscribed: stopped them by the link in an email."`
 	SubscribedBy   string     `json:"subscribed_by"`
 	SubscribedAt   time.Time  `json:"subscribed_at"`
@@ -114,7 +116,7 @@ type ExternalSubscriber struct {
 
 func subscriberOut(s stakeholder.Subscriber) ExternalSubscriber {
 	return ExternalSubscriber{ID: s.ID, ContactID: s.ContactID, Name: s.Name, Organisation: s.Organisation, Email: s.Email, Status: s.Status,
-		SubscribedBy: s.SubscribedBy, SubscribedAt: s.SubscribedAt, ConfirmedAt: s.ConfirmedAt, UnsubscribedAt: s.UnsubscribedAt}
+		Audience: s.Audience, AudienceLabel: s.AudienceLabel, SubscribedBy: s.SubscribedBy, SubscribedAt: s.SubscribedAt, ConfirmedAt: s.ConfirmedAt, UnsubscribedAt: s.UnsubscribedAt}
 }
 
 // ExternalDelivery is one email to an external subscriber.
@@ -155,9 +157,10 @@ func (h handler) registerExternalSubscribers(api huma.API) {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
 				ContactID string `json:"contact_id" minLength:"1" maxLength:"100" doc:"The external contact's id."`
+				Audience  string `json:"audience,omitempty" maxLength:"200" doc:"The audience whose status updates they are sent: internal, executives, counsel, public, or customer: followed by a customer's id (list-audiences). Default: the customer the contact speaks for, if any, else public."`
 			}
 		}) (*struct{ Body ExternalSubscriber }, error) {
-			s, err := h.Stakeholders.SubscribeContact(ctx, in.ID, in.Body.ContactID)
+			s, err := h.Stakeholders.SubscribeContact(ctx, in.ID, in.Body.ContactID, in.Body.Audience)
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}

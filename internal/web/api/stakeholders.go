@@ -22,18 +22,21 @@ type StakeholderRule struct {
 
 // StakeholderGroup is a stakeholder group as the API shows it.
 type StakeholderGroup struct {
-	ID          string           `json:"id"`
-	Name        string           `json:"name"`
-	Description string           `json:"description"`
-	Rule        *StakeholderRule `json:"rule,omitempty" doc:"Subscribes the group to every incident meeting all its conditions; absent: subscribed only by hand."`
-	Members     []string         `json:"members" doc:"User ids."`
-	CreatedAt   time.Time        `json:"created_at"`
-	UpdatedAt   time.Time        `json:"updated_at"`
-	Version     int64            `json:"version"`
+	ID            string           `json:"id"`
+	Name          string           `json:"name"`
+	Description   string           `json:"description"`
+	Rule          *StakeholderRule `json:"rule,omitempty" doc:"Subscribes the group to every incident meeting all its conditions; absent: subscribed only by hand."`
+	Members       []string         `json:"members" doc:"User ids."`
+	Audience      string           `json:"audience" doc:"The audience whose status updates the group hears of: internal (the responders), executives, counsel, public, or customer: followed by the id of a customer of the breach registry (list-audiences)."`
+	AudienceLabel string           `json:"audience_label" doc:"The audience's plain name, e.g. Executives or Customer Acme Health."`
+	CreatedAt     time.Time        `json:"created_at"`
+	UpdatedAt     time.Time        `json:"updated_at"`
+	Version       int64            `json:"version"`
 }
 
 func groupOut(g stakeholder.Group) StakeholderGroup {
-	out := StakeholderGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: g.Members, CreatedAt: g.CreatedAt,
+	out := StakeholderGroup{ID: g.ID, Name: g.Name, Description: g.Description, Members: g.Members, Audience: g.Audience,
+		AudienceLabel: g.AudienceLabel, CreatedAt: g.CreatedAt,
 		UpdatedAt: g.UpdatedAt, Version: g.Version}
 	if out.Members == nil {
 		out.Members = []string{}
@@ -50,10 +53,11 @@ type groupBody struct {
 	Description string           `json:"description,omitempty" maxLength:"2000"`
 	Rule        *StakeholderRule `json:"rule,omitempty" doc:"services (ids or names), severities, categories, phi_suspected; every present condition must hold, {} matches every incident. Omit to subscribe the group only by hand."`
 	Members     []string         `json:"members,omitempty" maxItems:"200" doc:"User ids or usernames."`
+	Audience    string           `json:"audience,omitempty" maxLength:"200" doc:"The audience whose status updates the group hears of (default internal): internal (the responders), executives, counsel, public, or customer: followed by the id of a customer of the breach registry (list-audiences)."`
 }
 
 func (b groupBody) input() stakeholder.GroupInput {
-	in := stakeholder.GroupInput{Name: b.Name, Description: b.Description, Members: b.Members}
+	in := stakeholder.GroupInput{Name: b.Name, Description: b.Description, Members: b.Members, Audience: b.Audience}
 	if r := b.Rule; r != nil {
 		in.ByRule, in.Rule = true, stakeholder.Rule{Services: r.Services, Severities: r.Severities, Categories: r.Categories,
 			PHISuspected: r.PHISuspected}
@@ -63,13 +67,15 @@ func (b groupBody) input() stakeholder.GroupInput {
 
 // StatusUpdate is a status update for stakeholders.
 type StatusUpdate struct {
-	ID         string       `json:"id"`
-	Body       string       `json:"body"`
-	PostedBy   string       `json:"posted_by"`
-	PostedAt   time.Time    `json:"posted_at"`
-	PHIChecked bool         `json:"phi_checked" doc:"The text passed the PHI check; false when the Privacy Officer posted it over the check, or it predates the check."`
-	Notified   int          `json:"notified,omitempty" doc:"Messages that announced it (on posting only)."`
-	Emails     UpdateEmails `json:"emails" doc:"What became of its emails to the incident's confirmed external subscribers; none for an update not PHI-checked, whose text is never emailed."`
+	ID            string       `json:"id"`
+	Audience      string       `json:"audience" doc:"Who it was written for: internal (the responders), executives, counsel, public, or customer: followed by the id of a customer of the breach registry (list-audiences)."`
+	AudienceLabel string       `json:"audience_label" doc:"The audience's plain name."`
+	Body          string       `json:"body"`
+	PostedBy      string       `json:"posted_by"`
+	PostedAt      time.Time    `json:"posted_at"`
+	PHIChecked    bool         `json:"phi_checked" doc:"The text passed the PHI check; false when the Privacy Officer posted it over the check, or it predates the check."`
+	Notified      int          `json:"notified,omitempty" doc:"Messages that announced it (on posting only)."`
+	Emails        UpdateEmails `json:"emails" doc:"What became of its emails to the incident's confirmed external subscribers; none for an update not PHI-checked, whose text is never emailed."`
 }
 
 // UpdateEmails counts a status update's emails to external subscribers.
@@ -81,7 +87,7 @@ type UpdateEmails struct {
 }
 
 func statusUpdateOut(u stakeholder.Update) StatusUpdate {
-	return StatusUpdate{ID: u.ID, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt, PHIChecked: u.PHIChecked, Notified: u.Notified,
+	return StatusUpdate{ID: u.ID, Audience: u.Audience, AudienceLabel: u.AudienceLabel, Body: u.Body, PostedBy: u.PostedBy, PostedAt: u.PostedAt, PHIChecked: u.PHIChecked, Notified: u.Notified,
 		Emails: UpdateEmails{Recipients: u.Emails.Recipients, Sent: u.Emails.Sent, Failed: u.Emails.Failed, Queued: u.Emails.Queued}}
 }
 
@@ -113,11 +119,45 @@ type SLATarget struct {
 
 // SLAStatus is an incident's SLA.
 type SLAStatus struct {
-	Severity        string      `json:"severity"`
-	Targets         []SLATarget `json:"targets"`
-	LastUpdateAt    *time.Time  `json:"last_update_at,omitempty"`
-	NextUpdateDueAt *time.Time  `json:"next_update_due_at,omitempty"`
-	UpdateOverdue   bool        `json:"update_overdue"`
+	Severity        string       `json:"severity"`
+	Targets         []SLATarget  `json:"targets"`
+	LastUpdateAt    *time.Time   `json:"last_update_at,omitempty"`
+	NextUpdateDueAt *time.Time   `json:"next_update_due_at,omitempty"`
+	UpdateOverdue   bool         `json:"update_overdue"`
+	Audiences       []SLACadence `json:"audiences" doc:"The update cadence of each audience of the incident: internal first (the fields above are its), then each other audience of a subscribed group or confirmed external subscriber. The commander is reminded when any is overdue."`
+}
+
+// SLACadence is the update cadence of one audience of an incident.
+type SLACadence struct {
+	Audience        string     `json:"audience"`
+	AudienceLabel   string     `json:"audience_label"`
+	LastUpdateAt    *time.Time `json:"last_update_at,omitempty"`
+	NextUpdateDueAt *time.Time `json:"next_update_due_at,omitempty"`
+	UpdateOverdue   bool       `json:"update_overdue"`
+}
+
+// UpdateDelivery is one message that carried or announced a status update.
+type UpdateDelivery struct {
+	StatusUpdateID string     `json:"status_update_id"`
+	Audience       string     `json:"audience" doc:"The update's audience."`
+	External       bool       `json:"external" doc:"true: an external contact, by email; false: a Ward user, by one of their contact methods (the message says only that there is a new update)."`
+	Recipient      string     `json:"recipient" doc:"The Ward user's username, or the external contact's name."`
+	RecipientID    string     `json:"recipient_id" doc:"The user's or the external contact's id."`
+	Organisation   string     `json:"organisation,omitempty" doc:"The external contact's organisation."`
+	Party          string     `json:"party,omitempty" doc:"The registry party the external contact speaks for."`
+	Channel        string     `json:"channel" doc:"external_email for an external contact; the contact method's kind (email, sms, voice, slack, teams, webhook) for a Ward user."`
+	Status         string     `json:"status" enum:"scheduled,queued,sending,sent,failed,cancelled,rate_limited"`
+	Attempts       int        `json:"attempts"`
+	Error          string     `json:"error,omitempty" doc:"Why the last attempt failed."`
+	MessageID      string     `json:"message_id" doc:"The email's Message-ID, or the message's id in Ward's outbox."`
+	QueuedAt       time.Time  `json:"queued_at"`
+	SentAt         *time.Time `json:"sent_at,omitempty"`
+}
+
+// Audience is an audience a status update may be written for.
+type Audience struct {
+	Key   string `json:"key" doc:"internal (the responders), executives, counsel, public, or customer: followed by the id of a customer of the breach registry (list-audiences)."`
+	Label string `json:"label" doc:"Its plain name."`
 }
 
 func (h handler) registerStakeholders(api huma.API) {
@@ -205,19 +245,57 @@ func (h handler) registerStakeholders(api huma.API) {
 			return out, nil
 		})
 	huma.Register(api, tagged(op("post-status-update", http.MethodPost, "/incidents/{id}/status-updates",
-		"Post a status update; every subscribed stakeholder is told it is there, and a PHI-checked text is emailed to the confirmed external subscribers", http.StatusCreated, authz.IncidentWrite), tag),
+		"Post a status update for an audience; each subscribed group of that audience is told it is there, and a PHI-checked text is emailed to the audience's confirmed external subscribers", http.StatusCreated, authz.IncidentWrite), tag),
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" maxLength:"100"`
 			Body struct {
 				Body        string `json:"body" minLength:"1" maxLength:"5000" doc:"Read by stakeholders who may not see PHI: write none. A text that looks like it holds a Social Security number, a medical record number or a date of birth is refused (422), naming the kind of pattern."`
 				PHIOverride bool   `json:"phi_override,omitempty" doc:"Post the text although the PHI check refuses it (the Privacy Officer only; audited)."`
+				Audience    string `json:"audience,omitempty" maxLength:"200" doc:"Who it is for (default internal): internal (the responders), executives, counsel, public, or customer: followed by the id of a customer of the breach registry (list-audiences). Only the groups and external subscribers of that audience hear of it."`
 			}
 		}) (*struct{ Body StatusUpdate }, error) {
-			u, err := h.Stakeholders.PostUpdate(ctx, in.ID, stakeholder.UpdateInput{Body: in.Body.Body, PHIOverride: in.Body.PHIOverride})
+			u, err := h.Stakeholders.PostUpdate(ctx, in.ID, stakeholder.UpdateInput{Body: in.Body.Body, PHIOverride: in.Body.PHIOverride,
+				Audience: in.Body.Audience})
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
 			return &struct{ Body StatusUpdate }{statusUpdateOut(u)}, nil
+		})
+	huma.Register(api, tagged(op("list-audiences", http.MethodGet, "/stakeholder-audiences",
+		"The audiences a status update may be written for: the fixed ones, then each customer of the breach registry", http.StatusOK,
+		authz.IncidentRead), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []Audience }, error) {
+			as, err := h.Stakeholders.Audiences(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			out := &struct{ Body []Audience }{Body: make([]Audience, len(as))}
+			for i, a := range as {
+				out.Body[i] = Audience{Key: a.Key, Label: a.Label}
+			}
+			return out, nil
+		})
+	huma.Register(api, tagged(op("list-status-update-deliveries", http.MethodGet, "/incidents/{id}/status-update-deliveries",
+		"Proof of delivery: every message that carried or announced each status update, to whom, by which channel, when sent or why it failed (audited)",
+		http.StatusOK, authz.IncidentReadPHI), tag),
+		func(ctx context.Context, in *idPath) (*struct{ Body []UpdateDelivery }, error) {
+			byUpdate, err := h.Stakeholders.UpdateDeliveries(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			us, err := h.Stakeholders.Updates(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			out := &struct{ Body []UpdateDelivery }{Body: []UpdateDelivery{}}
+			for _, u := range us {
+				for _, d := range byUpdate[u.ID] {
+					out.Body = append(out.Body, UpdateDelivery{StatusUpdateID: d.StatusUpdateID, Audience: u.Audience, External: d.External,
+						Recipient: d.Recipient, RecipientID: d.RecipientID, Organisation: d.Organisation, Party: d.PartyName, Channel: d.Channel,
+						Status: d.Status, Attempts: d.Attempts, Error: d.Error, MessageID: d.MessageID, QueuedAt: d.QueuedAt, SentAt: d.SentAt})
+				}
+			}
+			return out, nil
 		})
 	huma.Register(api, tagged(op("list-sla-policies", http.MethodGet, "/sla-policies", "The SLA policy of every severity",
 		http.StatusOK, authz.IncidentRead), tag),
@@ -263,6 +341,11 @@ func (h handler) registerStakeholders(api huma.API) {
 				UpdateOverdue: st.UpdateOverdue, Targets: make([]SLATarget, len(st.Targets))}
 			for i, t := range st.Targets {
 				out.Targets[i] = SLATarget{Name: t.Name, DueAt: t.DueAt, MetAt: t.MetAt, State: t.State}
+			}
+			out.Audiences = make([]SLACadence, len(st.Audiences))
+			for i, c := range st.Audiences {
+				out.Audiences[i] = SLACadence{Audience: c.Audience, AudienceLabel: c.AudienceLabel, LastUpdateAt: c.LastUpdateAt,
+					NextUpdateDueAt: c.NextUpdateDueAt, UpdateOverdue: c.UpdateOverdue}
 			}
 			return &struct{ Body SLAStatus }{out}, nil
 		})

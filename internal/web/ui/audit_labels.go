@@ -134,6 +134,7 @@ var actionLabels = map[string]string{
 	"stakeholder_group.create":                  "Created a stakeholder group",
 	"stakeholder_group.update":                  "Edited a stakeholder group",
 	"status_update.post":                        "Posted a status update",
+	"status_update_delivery.list":               "Viewed who the status updates went to",
 	"token.create":                              "Created an API token",
 	"user.create":                               "Created a user account",
 	"user.disabled":                             "Disabled a user account",

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"net/http"
 	"net/url"
 	"regexp"
@@ -41,7 +43,9 @@ type groupsPage struct {
 	Categories []string
 	Services   []choice
 	PHI        []choice
-	Errors     map[string]string
+	// Audiences are the audiences a group may belong to.
+	Audiences []choice
+	Errors    map[string]string
 }
 
 // ruleSummary says in words which incidents g is subscribed to.
@@ -83,7 +87,8 @@ func describeGroup(g stakeholder.Group, users, services map[string]string) group
 
 // groupForm fills the group form from a saved group.
 func groupForm(g stakeholder.Group, users map[string]string) (map[string]string, map[string]bool) {
-	f := map[string]string{"name": g.Name, "description": g.Description, "members": strings.Join(namesOf(users, g.Members), ", ")}
+	f := map[string]string{"name": g.Name, "description": g.Description, "members": strings.Join(namesOf(users, g.Members), ", "),
+		"audience": g.Audience}
 	if g.ByRule {
 		f["by_rule"] = "on"
 	}
@@ -114,7 +119,7 @@ func readGroup(r *http.Request) (groupPost, error) {
 	if err := r.ParseForm(); err != nil {
 		return p, apperr.New(apperr.Invalid, "the form could not be read")
 	}
-	p.form = formValues(r, "name", "description", "by_rule", "phi", "members")
+	p.form = formValues(r, "name", "description", "by_rule", "phi", "members", "audience")
 	lists := map[string][]string{}
 	for _, k := range []string{"severities", "categories", "services"} {
 		lists[k] = slices.Clone(r.PostForm[k])
@@ -123,7 +128,7 @@ func readGroup(r *http.Request) (groupPost, error) {
 		}
 	}
 	p.in = stakeholder.GroupInput{Name: p.form["name"], Description: p.form["description"], ByRule: p.form["by_rule"] == "on",
-		Members: splitList(p.form["members"])}
+		Members: splitList(p.form["members"]), Audience: p.form["audience"]}
 	if !p.in.ByRule {
 		return p, nil // the rule's controls are kept on the form but not saved
 	}
@@ -141,7 +146,7 @@ func readGroup(r *http.Request) (groupPost, error) {
 
 var (
 	groupErrRe = regexp.MustCompile(`^(?:rule\.)?(members|severities|categories|services)(?:\[\d+\])?$`)
-	groupCtrls = []string{"name", "description", "phi", "members", "severities", "categories", "services"}
+	groupCtrls = []string{"name", "description", "phi", "members", "audience", "severities", "categories", "services"}
 )
 
 // groupErrors places a group error beside its control: rule.severities[0]
@@ -180,6 +185,13 @@ func (u *UI) groupsData(r *http.Request) (groupsPage, map[string]string, map[str
 	}
 	for _, g := range gs {
 		p.Groups = append(p.Groups, describeGroup(g, users, services))
+	}
+	audiences, err := u.Stakeholders.Audiences(ctx)
+	if err != nil {
+		return groupsPage{}, nil, nil, err
+	}
+	for _, a := range audiences {
+		p.Audiences = append(p.Audiences, choice{a.Key, a.Label})
 	}
 	return p, users, services, nil
 }
@@ -408,8 +420,54 @@ type stakeView struct {
 	Subscribers []stakeholder.Subscriber
 	// Contacts are the external contacts that may still be subscribed.
 	Contacts []choice
-	// NotDelivered are the failed emails of each status update, by id.
-	NotDelivered map[string][]stakeholder.Delivery
+	// Deliveries are the messages of each status update, by id: the
+	// proof of who was told, how and when.
+	Deliveries map[string][]deliveryView
+	// Audiences are the audiences an update may be written for;
+	// ContactAudiences the same after the default of an external
+	// subscriber's.
+	Audiences, ContactAudiences []choice
+}
+
+// deliveryView is one message of a status update, in plain words.
+type deliveryView struct {
+	Recipient string
+	Channel   string
+	State     string
+	At        time.Time
+}
+
+// channelLabels name the channels of an update's messages.
+var channelLabels = map[string]string{stakeholder.ChannelExternalEmail: "email", "email": "email (Ward user)", "sms": "text message",
+	"voice": "phone call", "slack": "Slack", "teams": "Microsoft Teams", "webhook": "webhook"}
+
+func deliveryOf(d stakeholder.UpdateDelivery) deliveryView {
+	v := deliveryView{Recipient: d.Recipient, Channel: channelLabels[d.Channel], At: d.QueuedAt}
+	if v.Channel == "" {
+		v.Channel = d.Channel
+	}
+	if d.External {
+		v.Recipient += " (" + d.Organisation + ")"
+	}
+	switch d.Status {
+	case "sent":
+		v.State = "sent"
+		if d.SentAt != nil {
+			v.At = *d.SentAt
+		}
+	case "failed":
+		v.State = "not delivered"
+		if d.Error != "" {
+			v.State += ": " + d.Error
+		}
+	case "cancelled":
+		v.State = "not sent: cancelled"
+	case "rate_limited":
+		v.State = "not sent: too many messages to this contact method"
+	default:
+		v.State = "waiting to be sent"
+	}
+	return v
 }
 
 // stakeOf reads incident ref's stakeholders and SLA section.
@@ -440,6 +498,15 @@ func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
 			v.Others = append(v.Others, choice{g.ID, g.Name})
 		}
 	}
+	audiences, err := u.Stakeholders.Audiences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.ContactAudiences = []choice{{"", "The customer they speak for, if any, else the public"}}
+	for _, au := range audiences {
+		v.Audiences = append(v.Audiences, choice{au.Key, au.Label})
+	}
+	v.ContactAudiences = append(v.ContactAudiences, v.Audiences...)
 	a, _ := authz.ActorFrom(ctx)
 	if !authz.Has(a.Role, authz.IncidentReadPHI) {
 		return v, nil
@@ -448,16 +515,17 @@ func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
 	if v.Subscribers, err = u.Stakeholders.Subscribers(ctx, ref); err != nil {
 		return nil, err
 	}
-	// The failures by name, read (and audited) only when there are any.
-	if slices.ContainsFunc(v.Updates, func(up stakeholder.Update) bool { return up.Emails.Failed > 0 }) {
-		ds, err := u.Stakeholders.Deliveries(ctx, ref)
+	// Who each update went to (names of contacts: a read audited, made
+	// only when there are updates).
+	if len(v.Updates) > 0 {
+		byUpdate, err := u.Stakeholders.UpdateDeliveries(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
-		v.NotDelivered = map[string][]stakeholder.Delivery{}
-		for _, d := range ds {
-			if d.Kind == stakeholder.MailKindUpdate && d.Status == stakeholder.MailFailed {
-				v.NotDelivered[d.StatusUpdateID] = append(v.NotDelivered[d.StatusUpdateID], d)
+		v.Deliveries = map[string][]deliveryView{}
+		for id, ds := range byUpdate {
+			for _, d := range ds {
+				v.Deliveries[id] = append(v.Deliveries[id], deliveryOf(d))
 			}
 		}
 	}
@@ -488,10 +556,10 @@ func renamed(err error, from, to string) error {
 }
 
 func (u *UI) statusUpdatePost(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "update_body", "phi_override")
-	in := stakeholder.UpdateInput{Body: form["update_body"], PHIOverride: form["phi_override"] == "on"}
+	form := formValues(r, "update_body", "phi_override", "update_audience")
+	in := stakeholder.UpdateInput{Body: form["update_body"], PHIOverride: form["phi_override"] == "on", Audience: form["update_audience"]}
 	if _, err := u.Stakeholders.PostUpdate(r.Context(), r.PathValue("id"), in); err != nil {
-		u.showWithErrors(w, r, renamed(err, "body", "update_body"), form)
+		u.showWithErrors(w, r, renamed(renamed(err, "body", "update_body"), "audience", "update_audience"), form)
 		return
 	}
 	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=update_posted#stakeholders")
@@ -507,9 +575,9 @@ func (u *UI) stakeholderSubscribe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) externalSubscribe(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "contact_id")
-	if _, err := u.Stakeholders.SubscribeContact(r.Context(), r.PathValue("id"), form["contact_id"]); err != nil {
-		u.showWithErrors(w, r, err, form)
+	form := formValues(r, "contact_id", "contact_audience")
+	if _, err := u.Stakeholders.SubscribeContact(r.Context(), r.PathValue("id"), form["contact_id"], form["contact_audience"]); err != nil {
+		u.showWithErrors(w, r, renamed(err, "audience", "contact_audience"), form)
 		return
 	}
 	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=external_subscribed#stakeholders")
