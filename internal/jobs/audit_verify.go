@@ -18,7 +18,7 @@ const auditVerifyTimeout = time.Hour
 // audit chain on q and log whether it is intact (45 CFR 164.312(b) audit
 // controls, 164.312(c)(1) integrity; 164.308(a)(1)(ii)(D) asks for a
 // regular review of the audit logs, which starts with knowing they are
-// whole). It runs when a node starts and then every period. broken, when
+// whole). It runs when a cluster starts (see firstNode) and then every period. broken, when
 // set, is told of a break in the current segment.
 func auditVerifyTask(q db.Querier, log *slog.Logger, broken func(audit.Break)) Task {
 	return Task{Name: "audit_verify", Timeout: auditVerifyTimeout, RunOnStart: true,

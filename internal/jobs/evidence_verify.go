@@ -18,7 +18,7 @@ type EvidenceVerifier interface {
 }
 
 // evidenceTask is the evidence_verify housekeeping task, run by one node
-// at a time every period. It does not run when a node starts: reading every
+// at a time every period. It does not run at start: reading every
 // item again at each restart would cost as much as a day's run.
 func evidenceTask(v EvidenceVerifier) Task {
 	return Task{Name: "evidence_verify", Timeout: evidenceVerifyTimeout,

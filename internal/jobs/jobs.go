@@ -70,7 +70,8 @@ type Task struct {
 	Period time.Duration
 	// Timeout bounds one run (one hour when zero).
 	Timeout time.Duration
-	// RunOnStart makes the task due when a node starts.
+	// RunOnStart makes the task due when a cluster starts (see
+	// firstNode) and when it is first recorded.
 	RunOnStart bool
 }
 
@@ -90,17 +91,19 @@ type Options struct {
 	// zero).
 	Poll time.Duration
 	// Lease is how long a claim holds without renewal (DefaultLease when
-	// zero); the node renews it every Lease/3 while the task runs.
+	// zero); the node renews it every Lease/3 while the task runs. The
+	// node's presence lease (firstNode) is as long, renewed every Poll, so
+	// Lease should be longer than Poll.
 	Lease time.Duration
 	// Retry is the backoff after a failed run (DefaultRetry when zero).
 	Retry notify.Backoff
 
 	// Retention, when set, is run by the retention_purge task every
-	// HousekeepingPeriod (and when a node starts).
+	// HousekeepingPeriod (and when a cluster starts).
 	Retention Purger
 
 	// Evidence, when set, is run by the evidence_verify task every
-	// HousekeepingPeriod (not when a node starts).
+	// HousekeepingPeriod (not at start).
 	Evidence EvidenceVerifier
 
 	// ChainBroken, when set, is told of a break the audit_verify task
@@ -231,6 +234,9 @@ func (r *Runner) Start(ctx context.Context) error {
 				return
 			case <-t.C:
 			}
+			if err := r.present(loopCtx); err != nil && loopCtx.Err() == nil {
+				r.log.ErrorContext(loopCtx, "periodic_tasks_presence_failed", "error", err)
+			}
 			if _, err := r.tick(loopCtx); err != nil && loopCtx.Err() == nil {
 				r.log.ErrorContext(loopCtx, "periodic_tasks_check_failed", "error", err)
 			}
@@ -239,19 +245,28 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// register records every task and makes those that run on start due now;
-// a task due later than a period from now (its period was shortened) is
-// brought forward.
+// register records every task and, when this node is the first of its
+// cluster to start (firstNode), makes those that run on start due now; a
+// task due later than a period from now (its period was shortened) is
+// brought forward. A task recorded for the first time that runs on start
+// is due at once whichever node records it.
 func (r *Runner) register(ctx context.Context) error {
 	now := r.clock.Now()
 	return r.d.Write(ctx, func(tx *sql.Tx) error {
+		first, err := r.firstNode(ctx, tx, now)
+		if err != nil {
+			return err
+		}
 		for _, t := range r.tasks {
-			first, due := now.Add(t.Period), now.Add(t.Period)
+			recorded, due := now.Add(t.Period), now.Add(t.Period)
 			if t.RunOnStart {
-				first, due = now, now
+				recorded = now
+				if first {
+					due = now
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO periodic_tasks (name, next_run_at) VALUES ($1, $2)
-				ON CONFLICT (name) DO NOTHING`, t.Name, first); err != nil {
+				ON CONFLICT (name) DO NOTHING`, t.Name, recorded); err != nil {
 				return fmt.Errorf("record task %s: %w", t.Name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE periodic_tasks SET next_run_at = $1 WHERE name = $2 AND next_run_at > $1`,
@@ -260,6 +275,58 @@ func (r *Runner) register(ctx context.Context) error {
 			}
 		}
 		return nil
+	})
+}
+
+// firstNode records this node's presence and reports whether it is the
+// only node of its cluster: on SQLite always (one node serves a database);
+// on PostgreSQL when no other node's presence lease holds. So the start
+// tasks run when a cluster starts, as a first node comes up, and not again
+// as each further node joins. A node that was killed holds its lease for
+// up to Lease more: restarted within that time it does not run them.
+func (r *Runner) firstNode(ctx context.Context, tx *sql.Tx, now time.Time) (bool, error) {
+	if r.d.Dialect != db.Postgres {
+		return true, nil
+	}
+	// Nodes starting together take turns, so that one of them sees the
+	// other.
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE periodic_task_nodes IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return false, fmt.Errorf("lock nodes: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM periodic_task_nodes WHERE lease_until < $1`, now); err != nil {
+		return false, fmt.Errorf("forget lapsed nodes: %w", err)
+	}
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM periodic_task_nodes WHERE node <> $1`, r.node).Scan(&others); err != nil {
+		return false, fmt.Errorf("count nodes: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO periodic_task_nodes (node, lease_until) VALUES ($1, $2)
+		ON CONFLICT (node) DO UPDATE SET lease_until = excluded.lease_until`, r.node, now.Add(r.lease)); err != nil {
+		return false, fmt.Errorf("record node: %w", err)
+	}
+	return others == 0, nil
+}
+
+// present renews this node's presence lease on PostgreSQL (see firstNode).
+func (r *Runner) present(ctx context.Context) error {
+	if r.d.Dialect != db.Postgres {
+		return nil
+	}
+	return r.d.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO periodic_task_nodes (node, lease_until) VALUES ($1, $2)
+			ON CONFLICT (node) DO UPDATE SET lease_until = excluded.lease_until`, r.node, r.clock.Now().Add(r.lease))
+		return err
+	})
+}
+
+// leave ends this node's presence lease as it stops.
+func (r *Runner) leave(ctx context.Context) error {
+	if r.d.Dialect != db.Postgres {
+		return nil
+	}
+	return r.d.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM periodic_task_nodes WHERE node = $1`, r.node)
+		return err
 	})
 }
 
@@ -441,7 +508,8 @@ func (r *Runner) renew(ctx context.Context, name string) (bool, error) {
 // Stop stops looking for due tasks and waits for the running ones to
 // finish. If ctx ends first, Stop cancels the running tasks' contexts and
 // waits up to a few seconds more for them to return; a task cut short is
-// handed back, due at once on another node. Stop on a runner that was
+// handed back, due at once on another node. Then it ends the node's
+// presence lease. Stop on a runner that was
 // never started returns nil.
 func (r *Runner) Stop(ctx context.Context) error {
 	r.mu.Lock()
@@ -458,17 +526,22 @@ func (r *Runner) Stop(ctx context.Context) error {
 		r.runs.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		cancel()
-		return nil
 	case <-ctx.Done():
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(stopCancelGrace):
+			err = errors.New("jobs: stop: running tasks did not return after being cancelled")
+		}
 	}
 	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-time.After(stopCancelGrace):
-		return errors.New("jobs: stop: running tasks did not return after being cancelled")
+	rec, recCancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer recCancel()
+	if lerr := r.leave(rec); lerr != nil {
+		err = errors.Join(err, fmt.Errorf("jobs: stop: end the presence lease: %w", lerr))
 	}
+	return err
 }

@@ -477,3 +477,47 @@ func TestStopIdleIsPrompt(t *testing.T) {
 		}
 	})
 }
+
+// TestStartTasksRunWhenTheClusterStarts: the start tasks run when the
+// first node of a cluster starts, not again as a second joins it (on
+// PostgreSQL; on SQLite one node serves), and again once every node has
+// stopped and one starts.
+func TestStartTasksRunWhenTheClusterStarts(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(string(target.Dialect), func(t *testing.T) {
+			d1, d2 := pair(t, target)
+			clk := newClock()
+			var runs atomic.Int32
+			// The nodes' loops renew nothing in this test: a lease of an hour
+			// holds throughout.
+			opts := jobs.Options{Lease: time.Hour, Tasks: []jobs.Task{counter("count", &runs)}}
+			a := startWith(t, d1, clk, "a", opts)
+			a.r.WaitIdle()
+			if n := runs.Load(); n != 1 {
+				t.Fatalf("the first node ran the start task %d times, want 1", n)
+			}
+			stopNow := func(f *fixture) {
+				t.Helper()
+				if err := f.r.Stop(context.Background()); err != nil {
+					t.Fatalf("stop: %v", err)
+				}
+			}
+			if target.Dialect == db.Postgres {
+				clk.Advance(time.Minute)
+				b := startWith(t, d2, clk, "b", opts)
+				b.r.WaitIdle()
+				if n := runs.Load(); n != 1 {
+					t.Fatalf("a second node joining ran the start task again: %d runs, want 1", n)
+				}
+				stopNow(b)
+			}
+			stopNow(a)
+			clk.Advance(time.Minute)
+			c := startWith(t, d2, clk, "c", opts)
+			c.r.WaitIdle()
+			if n := runs.Load(); n != 2 {
+				t.Fatalf("a node starting alone ran the start task %d times in all, want 2", n)
+			}
+		})
+	}
+}

@@ -18,7 +18,7 @@ type Purger interface {
 }
 
 // retentionTask is the retention_purge housekeeping task: one node at a
-// time starts a purge, when a node starts and then every period.
+// time starts a purge, when a cluster starts and then every period.
 func retentionTask(p Purger) Task {
 	return Task{Name: "retention_purge", Timeout: retentionPurgeTimeout, RunOnStart: true,
 		Run: func(ctx context.Context) error {

@@ -18,6 +18,15 @@ CREATE TABLE periodic_tasks (
     attempts     INTEGER NOT NULL DEFAULT 0
 );
 
+-- periodic_task_nodes are the nodes running periodic tasks on PostgreSQL,
+-- each renewing lease_until while it runs: a node that starts while
+-- another's lease holds is not the first of its cluster, and does not make
+-- the start tasks due again.
+CREATE TABLE periodic_task_nodes (
+    node        TEXT PRIMARY KEY,
+    lease_until TIMESTAMP NOT NULL
+);
+
 -- River's tables, which earlier versions created beside Ward's.
 DROP TABLE IF EXISTS river_client_queue;
 DROP TABLE IF EXISTS river_client;
