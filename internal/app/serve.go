@@ -44,9 +44,9 @@ import (
 	"github.com/wardhq/ward/internal/web/ui"
 )
 
-// migrate applies Ward's migrations, then River's, under one lock.
+// migrate applies Ward's migrations.
 func migrate(ctx context.Context, env Env, d *db.DB) (int, error) {
-	return d.Migrate(ctx, env.Clock.Now, func(ctx context.Context) error { return jobs.Migrate(ctx, d) })
+	return d.Migrate(ctx, env.Clock.Now)
 }
 
 func serveCmd(env Env, cfg *config.Config) *cobra.Command {
@@ -254,13 +254,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Version:         env.Version,
 		Collectors:      collectors,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{Retention: ret, Evidence: vault, ChainBroken: watcher.Report})
+	runner, err := jobs.New(d, logger, jobs.Options{Node: node, Clock: env.Clock, Retention: ret, Evidence: vault, ChainBroken: watcher.Report})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	// The runner lives until Stop below, not until ctx ends, so that
-	// running jobs finish cleanly on shutdown.
+	// running tasks finish cleanly on shutdown.
 	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
 		ln.Close()
 		return err

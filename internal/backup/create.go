@@ -219,8 +219,7 @@ type pgTable struct {
 // snapshotPostgres copies every Ward table with COPY … TO STDOUT inside
 // one REPEATABLE READ, READ ONLY transaction: the tables, the audit head
 // and the counts all come from one snapshot, while Ward keeps writing.
-// River's job tables and schema_migrations are left out: restore
-// recreates them by migrating.
+// schema_migrations is left out: restore recreates it by migrating.
 func snapshotPostgres(ctx context.Context, d *db.DB, a *archiveWriter, m *Manifest) error {
 	conn, err := d.Pool.Acquire(ctx)
 	if err != nil {
@@ -293,7 +292,7 @@ func (q pgxQuerier) strings(ctx context.Context, sql string, args ...any) ([]str
 func pgTables(ctx context.Context, q pgxQuerier) ([]pgTable, error) {
 	names, err := q.strings(ctx, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
-		AND table_name <> 'schema_migrations' AND table_name NOT LIKE 'river\_%' ORDER BY table_name`)
+		AND table_name <> 'schema_migrations' ORDER BY table_name`)
 	if err != nil {
 		return nil, fmt.Errorf("backup: list tables: %w", err)
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
-	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/testwait"
 	"github.com/wardhq/ward/internal/user"
@@ -50,7 +49,7 @@ func testKey(t testing.TB) Key {
 }
 
 func migrateAll(ctx context.Context, d *db.DB) error {
-	_, err := d.Migrate(ctx, time.Now, func(ctx context.Context) error { return jobs.Migrate(ctx, d) })
+	_, err := d.Migrate(ctx, time.Now)
 	return err
 }
 

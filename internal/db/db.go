@@ -42,7 +42,7 @@ type Querier interface {
 // On SQLite, writes go through W, a pool of one connection, so writers queue
 // in Go instead of sleeping on SQLITE_BUSY; reads use R, a pool of read-only
 // connections that WAL lets run beside the writer. On PostgreSQL, W and R
-// are the same pool and Pool is the pgx pool underneath (River needs it).
+// are the same pool and Pool is the pgx pool underneath (backups COPY on it).
 type DB struct {
 	Dialect Dialect
 	W       *sql.DB

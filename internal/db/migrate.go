@@ -104,10 +104,9 @@ func (d *DB) CheckSchema(ctx context.Context) error {
 }
 
 // Migrate applies every pending migration, each in its own transaction,
-// then runs after (for example the job queue's own migrations) while still
-// holding the migration lock. It refuses a schema newer than it knows.
+// under the migration lock. It refuses a schema newer than it knows.
 // It returns how many migrations it applied.
-func (d *DB) Migrate(ctx context.Context, now func() time.Time, after ...func(context.Context) error) (int, error) {
+func (d *DB) Migrate(ctx context.Context, now func() time.Time) (int, error) {
 	ms, err := Migrations(d.Dialect)
 	if err != nil {
 		return 0, err
@@ -163,11 +162,6 @@ func (d *DB) Migrate(ctx context.Context, now func() time.Time, after ...func(co
 		}
 		if ran {
 			applied++
-		}
-	}
-	for _, fn := range after {
-		if err := fn(ctx); err != nil {
-			return applied, err
 		}
 	}
 	return applied, nil

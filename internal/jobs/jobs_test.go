@@ -5,58 +5,27 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/jobs"
+	"github.com/wardhq/ward/internal/notify"
 )
 
 // wait bounds every wait in these tests.
 const wait = 5 * time.Second
 
-// probeArgs is a test-only job; its worker reports each run on a channel.
-type probeArgs struct {
-	Name  string `json:"name"`
-	Block bool   `json:"block"` // run until the job's context is cancelled
-	Then  string `json:"then"`  // enqueue a probe job of this name, as a domain job would
-}
-
-func (probeArgs) Kind() string { return "test_probe" }
-
-// probeWorker reports the name of every job it starts on started and, for
-// a blocking job, the context error it ended with on ended.
-type probeWorker struct {
-	river.WorkerDefaults[probeArgs]
-	started chan string
-	ended   chan error
-	d       *db.DB
-	r       *jobs.Runner // set once the runner exists
-}
-
-func (w *probeWorker) Work(ctx context.Context, job *river.Job[probeArgs]) error {
-	w.started <- job.Args.Name
-	if job.Args.Then != "" {
-		return w.d.Write(ctx, func(tx *sql.Tx) error {
-			_, err := w.r.InsertTx(ctx, tx, probeArgs{Name: job.Args.Then}, nil)
-			return err
-		})
-	}
-	if !job.Args.Block {
-		return nil
-	}
-	<-ctx.Done()
-	w.ended <- ctx.Err()
-	return ctx.Err()
-}
+// day is the housekeeping period of these tests; the fake clock moves by it.
+const day = 24 * time.Hour
 
 // logSink collects a logger's output for tests to wait on.
 type logSink struct {
@@ -70,28 +39,29 @@ func (s *logSink) Write(p []byte) (int, error) {
 	return s.buf.Write(p)
 }
 
-// waitFor waits until n logged lines contain every one of parts.
-func (s *logSink) waitFor(t *testing.T, n int, parts ...string) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		out := s.buf.String()
-		s.mu.Unlock()
-		found := 0
-		for line := range strings.SplitSeq(out, "\n") {
-			if containsAll(line, parts) {
-				found++
-			}
-		}
-		if found >= n {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+// count is how many logged lines contain every one of parts.
+func (s *logSink) count(parts ...string) int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Fatalf("fewer than %d log lines with %q within %s; log:\n%s", n, parts, wait, s.buf.String())
+	out := s.buf.String()
+	s.mu.Unlock()
+	found := 0
+	for line := range strings.SplitSeq(out, "\n") {
+		if containsAll(line, parts) {
+			found++
+		}
+	}
+	return found
+}
+
+// want fails the test unless exactly n logged lines contain every one of
+// parts.
+func (s *logSink) want(t *testing.T, n int, parts ...string) {
+	t.Helper()
+	if got := s.count(parts...); got != n {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		t.Fatalf("%d log lines with %q, want %d; log:\n%s", got, parts, n, s.buf.String())
+	}
 }
 
 func containsAll(s string, parts []string) bool {
@@ -103,41 +73,31 @@ func containsAll(s string, parts []string) bool {
 	return true
 }
 
-// fixture is a migrated database with a started runner and a probe worker.
+// fixture is a started runner on a migrated database, on a fake clock.
 type fixture struct {
 	d     *db.DB
 	r     *jobs.Runner
-	probe *probeWorker
+	clock *clock.Fake
 	log   *logSink
 }
 
-func start(t *testing.T, d *db.DB) *fixture {
+// startWith starts a runner called node on d with opts. Its loop polls
+// once an hour, so the tests decide when due tasks are looked for (Tick);
+// Start itself looks once.
+func startWith(t *testing.T, d *db.DB, clk *clock.Fake, node string, opts jobs.Options) *fixture {
 	t.Helper()
-	return startWith(t, d, jobs.Options{})
-}
-
-// startWith is start with opts, whose Register it overrides.
-func startWith(t *testing.T, d *db.DB, opts jobs.Options) *fixture {
-	t.Helper()
-	ctx := context.Background()
-	if err := jobs.Migrate(ctx, d); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	f := &fixture{
-		d:     d,
-		probe: &probeWorker{started: make(chan string, 64), ended: make(chan error, 16), d: d},
-		log:   &logSink{},
+	f := &fixture{d: d, clock: clk, log: &logSink{}}
+	opts.Node, opts.Clock, opts.Poll = node, clk, time.Hour
+	if opts.HousekeepingPeriod == 0 {
+		opts.HousekeepingPeriod = day
 	}
 	logger := slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts.SkipStartJitter = true
-	opts.Register = func(w *river.Workers) error { return river.AddWorkerSafely(w, f.probe) }
 	r, err := jobs.New(d, logger, opts)
 	if err != nil {
 		t.Fatalf("new runner: %v", err)
 	}
 	f.r = r
-	f.probe.r = r
-	runCtx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(context.Background())
 	if err := r.Start(runCtx); err != nil {
 		cancel()
 		t.Fatalf("start: %v", err)
@@ -153,226 +113,35 @@ func startWith(t *testing.T, d *db.DB, opts jobs.Options) *fixture {
 	return f
 }
 
-// insert enqueues args in a write transaction that commits when fail is nil
-// and rolls back with fail otherwise.
-func (f *fixture) insert(t *testing.T, args river.JobArgs, fail error) {
+func newClock() *clock.Fake { return clock.NewFake(time.Now()) }
+
+// tick runs one look for due tasks and waits for what it started.
+func (f *fixture) tick(t *testing.T) []string {
 	t.Helper()
-	ctx := context.Background()
-	err := f.d.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := f.r.InsertTx(ctx, tx, args, nil); err != nil {
-			return err
-		}
-		return fail
-	})
-	if !errors.Is(err, fail) {
-		t.Fatalf("write: got %v, want %v", err, fail)
+	started, err := f.r.Tick(context.Background())
+	if err != nil {
+		t.Fatalf("tick: %v", err)
 	}
+	f.r.WaitIdle()
+	return started
 }
 
-// waitStarted waits for the probe job called name to start.
-func (f *fixture) waitStarted(t *testing.T, name string) {
+// task is a row of periodic_tasks.
+type task struct {
+	next     time.Time
+	holder   sql.NullString
+	until    sql.NullTime
+	attempts int
+}
+
+func readTask(t *testing.T, d *db.DB, name string) task {
 	t.Helper()
-	timeout := time.After(wait)
-	for {
-		select {
-		case got := <-f.probe.started:
-			if got == name {
-				return
-			}
-			t.Fatalf("probe job %q ran, want %q", got, name)
-		case <-timeout:
-			t.Fatalf("probe job %q did not run within %s", name, wait)
-		}
+	var k task
+	if err := d.R.QueryRowContext(context.Background(), `SELECT next_run_at, lease_holder, lease_until, attempts
+		FROM periodic_tasks WHERE name = $1`, name).Scan(&k.next, &k.holder, &k.until, &k.attempts); err != nil {
+		t.Fatalf("read task %s: %v", name, err)
 	}
-}
-
-func TestMigrateTwice(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		for i := range 2 {
-			if err := jobs.Migrate(ctx, d); err != nil {
-				t.Fatalf("migrate #%d: %v", i+1, err)
-			}
-		}
-		var n int
-		if err := d.R.QueryRowContext(ctx, "SELECT count(*) FROM river_job").Scan(&n); err != nil {
-			t.Fatalf("river_job: %v", err)
-		}
-		if n != 0 {
-			t.Fatalf("river_job has %d rows after migrating, want 0", n)
-		}
-		if d.Dialect != db.Postgres {
-			return
-		}
-		var one int
-		err := d.R.QueryRowContext(ctx, `SELECT 1 FROM information_schema.tables
-			WHERE table_name = 'river_job' AND table_schema = current_schema()`).Scan(&one)
-		if err != nil {
-			t.Fatalf("river_job is not in the search_path's schema: %v", err)
-		}
-	})
-}
-
-func TestMigrateThroughDBMigrate(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		migrate := func(ctx context.Context) error { return jobs.Migrate(ctx, d) }
-		if _, err := d.Migrate(ctx, time.Now, migrate); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-		var n int
-		if err := d.R.QueryRowContext(ctx, "SELECT count(*) FROM river_migration").Scan(&n); err != nil {
-			t.Fatalf("river_migration: %v", err)
-		}
-		if n == 0 {
-			t.Fatal("no River migration recorded")
-		}
-	})
-}
-
-func TestInsertTxCommittedJobRuns(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		f.insert(t, probeArgs{Name: "committed"}, nil)
-		f.waitStarted(t, "committed")
-	})
-}
-
-func TestInsertTxRolledBackJobNeverRuns(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		rollback := errors.New("roll back")
-		f.insert(t, probeArgs{Name: "rolled back"}, rollback)
-		f.insert(t, probeArgs{Name: "after"}, nil)
-		// Jobs of one queue and priority are fetched in id order, so had the
-		// rolled-back job survived it would have started first.
-		f.waitStarted(t, "after")
-
-		var n int
-		err := d.R.QueryRowContext(context.Background(),
-			"SELECT count(*) FROM river_job WHERE kind = $1", probeArgs{}.Kind()).Scan(&n)
-		if err != nil {
-			t.Fatalf("count jobs: %v", err)
-		}
-		if n != 1 {
-			t.Fatalf("%d probe jobs stored, want 1 (the committed one)", n)
-		}
-	})
-}
-
-func TestJobEnqueuesFollowUp(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		f.insert(t, probeArgs{Name: "first", Then: "second"}, nil)
-		f.waitStarted(t, "first")
-		f.waitStarted(t, "second")
-	})
-}
-
-// On SQLite concurrent writes share one connection and are group-committed,
-// each in a savepoint of one transaction: a job enqueued by a write that
-// fails must vanish with it while its batch-mates' jobs stay.
-func TestConcurrentWritesEnqueueOnlyCommittedJobs(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		ctx := context.Background()
-		const writers = 40
-		rollback := errors.New("roll back")
-		var wg sync.WaitGroup
-		errs := make(chan error, writers)
-		for i := range writers {
-			wg.Go(func() {
-				err := d.Write(ctx, func(tx *sql.Tx) error {
-					name := fmt.Sprintf("job %d", i)
-					if _, err := f.r.InsertTx(ctx, tx, probeArgs{Name: name}, nil); err != nil {
-						return err
-					}
-					if i%2 == 1 {
-						return rollback
-					}
-					return nil
-				})
-				if err != nil && !errors.Is(err, rollback) {
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("write: %v", err)
-		}
-		seen := map[string]bool{}
-		timeout := time.After(wait)
-		for len(seen) < writers/2 {
-			select {
-			case name := <-f.probe.started:
-				var i int
-				if _, err := fmt.Sscanf(name, "job %d", &i); err != nil || i%2 == 1 {
-					t.Fatalf("job %q ran", name)
-				}
-				seen[name] = true
-			case <-timeout:
-				t.Fatalf("%d of %d committed jobs ran within %s", len(seen), writers/2, wait)
-			}
-		}
-		var n int
-		if err := d.R.QueryRowContext(ctx, "SELECT count(*) FROM river_job WHERE kind = $1", probeArgs{}.Kind()).Scan(&n); err != nil {
-			t.Fatalf("count jobs: %v", err)
-		}
-		if n != writers/2 {
-			t.Fatalf("%d probe jobs stored, want %d", n, writers/2)
-		}
-	})
-}
-
-func TestInsertTxUniqueSkipsDuplicate(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		ctx := context.Background()
-		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, ScheduledAt: time.Now().Add(time.Hour)}
-		var skipped []bool
-		err := d.Write(ctx, func(tx *sql.Tx) error {
-			for range 2 {
-				res, err := f.r.InsertTx(ctx, tx, probeArgs{Name: "unique"}, opts)
-				if err != nil {
-					return err
-				}
-				skipped = append(skipped, res.UniqueSkippedAsDuplicate)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("write: %v", err)
-		}
-		if skipped[0] || !skipped[1] {
-			t.Fatalf("skipped as duplicate: %v, want [false true]", skipped)
-		}
-	})
-}
-
-func TestInsertTxSharesCallersTransaction(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		ctx := context.Background()
-		err := d.Write(ctx, func(tx *sql.Tx) error {
-			res, err := f.r.InsertTx(ctx, tx, probeArgs{Name: "seen"}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
-			if err != nil {
-				return err
-			}
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM river_job WHERE id = $1", res.Job.ID).Scan(&n); err != nil {
-				return err
-			}
-			if n != 1 {
-				t.Errorf("the transaction sees %d rows for the job it inserted, want 1", n)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	})
+	return k
 }
 
 func TestAuditVerifyRunsOnStart(t *testing.T) {
@@ -390,31 +159,283 @@ func TestAuditVerifyRunsOnStart(t *testing.T) {
 		if err != nil {
 			t.Fatalf("append: %v", err)
 		}
-		f := start(t, d)
-		f.log.waitFor(t, 1, "msg=audit_chain_verified", "entries=3", "ok=true")
+		f := startWith(t, d, newClock(), "a", jobs.Options{})
+		f.r.WaitIdle()
+		f.log.want(t, 1, "msg=audit_chain_verified", "entries=3", "ok=true")
 
-		// Cut the chain's head loose from its last entry, then ask for a
-		// verification now rather than in a day.
+		// Cut the chain's head loose from its last entry, then let a day
+		// pass.
 		if _, err := d.W.ExecContext(ctx, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1"); err != nil {
 			t.Fatalf("tamper: %v", err)
 		}
-		f.insert(t, jobs.AuditVerifyArgs{}, nil)
-		f.log.waitFor(t, 1, "level=ERROR", "msg=audit_chain_broken", "bad_seq=4", "reason=")
+		f.clock.Advance(day)
+		f.tick(t)
+		f.log.want(t, 1, "level=ERROR", "msg=audit_chain_broken", "bad_seq=4", "reason=")
 	})
 }
 
 func TestAuditVerifyRepeatsEveryPeriod(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := startWith(t, d, jobs.Options{HousekeepingPeriod: 300 * time.Millisecond})
-		f.log.waitFor(t, 3, "msg=audit_chain_verified", "entries=0", "ok=true")
+		f := startWith(t, d, newClock(), "a", jobs.Options{HousekeepingPeriod: time.Hour})
+		f.r.WaitIdle()
+		// Not due again before the period is over.
+		f.clock.Advance(time.Hour - time.Microsecond)
+		f.tick(t)
+		f.log.want(t, 1, "msg=audit_chain_verified", "entries=0", "ok=true")
+		for range 2 {
+			f.clock.Advance(time.Hour)
+			f.tick(t)
+		}
+		f.log.want(t, 3, "msg=audit_chain_verified", "entries=0", "ok=true")
 	})
 }
 
-func TestStopCancelsRunningJobWhenContextEnds(t *testing.T) {
+func TestNewRejectsBadOptions(t *testing.T) {
+	d := dbtest.Open(t, dbtest.Targets(t)[0].URL)
+	log := slog.New(slog.DiscardHandler)
+	run := func(context.Context) error { return nil }
+	for name, opts := range map[string]jobs.Options{
+		"negative period":  {Node: "a", HousekeepingPeriod: -time.Second},
+		"negative poll":    {Node: "a", Poll: -1},
+		"negative lease":   {Node: "a", Lease: -1},
+		"no node":          {},
+		"unnamed task":     {Node: "a", Tasks: []jobs.Task{{Run: run}}},
+		"task without run": {Node: "a", Tasks: []jobs.Task{{Name: "x"}}},
+		"duplicate task":   {Node: "a", Tasks: []jobs.Task{{Name: "audit_verify", Run: run}}},
+	} {
+		if _, err := jobs.New(d, log, opts); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+	if _, err := jobs.New(d, nil, jobs.Options{Node: "a"}); err == nil {
+		t.Error("nil logger: New succeeded")
+	}
+}
+
+func TestStopBeforeStart(t *testing.T) {
+	d := dbtest.Open(t, dbtest.Targets(t)[0].URL)
+	r, err := jobs.New(d, slog.New(slog.DiscardHandler), jobs.Options{Node: "a"})
+	if err != nil {
+		t.Fatalf("new: %v", err)
+	}
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+// purgeProbe counts the retention purges the runner starts.
+type purgeProbe struct{ ran *atomic.Int32 }
+
+func (p purgeProbe) PurgeScheduled(context.Context) error {
+	p.ran.Add(1)
+	return nil
+}
+
+// TestRetentionPurgeRepeatsEveryPeriod: with a Purger the runner starts a
+// purge when it starts and again every housekeeping period.
+func TestRetentionPurgeRepeatsEveryPeriod(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		f.insert(t, probeArgs{Name: "blocker", Block: true}, nil)
-		f.waitStarted(t, "blocker")
+		p := purgeProbe{ran: &atomic.Int32{}}
+		f := startWith(t, d, newClock(), "a", jobs.Options{Retention: p})
+		f.r.WaitIdle()
+		if n := p.ran.Load(); n != 1 {
+			t.Fatalf("%d purges at start, want 1", n)
+		}
+		f.clock.Advance(day)
+		f.tick(t)
+		if n := p.ran.Load(); n != 2 {
+			t.Fatalf("%d purges after a period, want 2", n)
+		}
+	})
+}
+
+// verifyProbe counts the evidence verifications the runner starts.
+type verifyProbe struct{ ran *atomic.Int32 }
+
+func (p verifyProbe) VerifyScheduled(context.Context) error {
+	p.ran.Add(1)
+	return nil
+}
+
+// TestEvidenceVerifyRunsEveryPeriodNotAtStart: reading every item at each
+// restart would cost as much as a day's run.
+func TestEvidenceVerifyRunsEveryPeriodNotAtStart(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		v := verifyProbe{ran: &atomic.Int32{}}
+		f := startWith(t, d, newClock(), "a", jobs.Options{Evidence: v})
+		f.r.WaitIdle()
+		if n := v.ran.Load(); n != 0 {
+			t.Fatalf("%d verifications at start, want 0", n)
+		}
+		f.clock.Advance(day)
+		f.tick(t)
+		if n := v.ran.Load(); n != 1 {
+			t.Fatalf("%d verifications after a period, want 1", n)
+		}
+	})
+}
+
+// counter is a task that counts its runs.
+func counter(name string, runs *atomic.Int32) jobs.Task {
+	return jobs.Task{Name: name, RunOnStart: true, Run: func(context.Context) error {
+		runs.Add(1)
+		return nil
+	}}
+}
+
+// pair opens the database of target twice, as two nodes do: on
+// PostgreSQL two pools; on SQLite, where Ward runs as one node, one
+// database shared by both runners.
+func pair(t *testing.T, target dbtest.Target) (*db.DB, *db.DB) {
+	d1 := dbtest.Open(t, target.URL)
+	if target.Dialect != db.Postgres {
+		return d1, d1
+	}
+	return d1, dbtest.Open(t, target.URL)
+}
+
+// TestTwoRunnersRunDueTaskOnce: two nodes that look for due tasks at the
+// same moment run each due task once between them.
+func TestTwoRunnersRunDueTaskOnce(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(string(target.Dialect), func(t *testing.T) {
+			d1, d2 := pair(t, target)
+			clk := newClock()
+			var runs atomic.Int32
+			opts := jobs.Options{Tasks: []jobs.Task{counter("count", &runs)}}
+			var a, b *fixture
+			var wg sync.WaitGroup
+			wg.Go(func() { a = startWith(t, d1, clk, "a", opts) })
+			wg.Go(func() { b = startWith(t, d2, clk, "b", opts) })
+			wg.Wait()
+			a.r.WaitIdle()
+			b.r.WaitIdle()
+			if n := runs.Load(); n != 1 {
+				t.Fatalf("two nodes starting together ran the task %d times, want 1", n)
+			}
+			for round := range 20 {
+				clk.Advance(day)
+				var started [2][]string
+				wg.Go(func() { started[0] = a.tick(t) })
+				wg.Go(func() { started[1] = b.tick(t) })
+				wg.Wait()
+				if n := runs.Load(); n != int32(round+2) {
+					t.Fatalf("round %d: the task ran %d times in all, want %d (started: a %v, b %v)",
+						round+1, n, round+2, started[0], started[1])
+				}
+			}
+		})
+	}
+}
+
+// TestDeadNodesTaskIsTakenOver: a node that claimed a task and died (it
+// renews its lease no more) holds the task until the lease lapses; then
+// another node runs it, and the dead node's late outcome changes nothing.
+func TestDeadNodesTaskIsTakenOver(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(string(target.Dialect), func(t *testing.T) {
+			d1, d2 := pair(t, target)
+			clk := newClock()
+			const lease = time.Hour // renewed every 20 minutes of real time: never in this test
+			release := make(chan struct{})
+			started := make(chan struct{})
+			stuck := jobs.Task{Name: "count", RunOnStart: true, Run: func(ctx context.Context) error {
+				close(started)
+				<-release
+				return nil
+			}}
+			a := startWith(t, d1, clk, "a", jobs.Options{Lease: lease, Tasks: []jobs.Task{stuck}})
+			<-started
+			defer close(release)
+
+			var runs atomic.Int32
+			b := startWith(t, d2, clk, "b", jobs.Options{Lease: lease, Tasks: []jobs.Task{counter("count", &runs)}})
+			b.r.WaitIdle()
+			if n := runs.Load(); n != 0 {
+				t.Fatalf("node b ran a task node a holds %d times", n)
+			}
+			clk.Advance(lease - time.Microsecond)
+			if got := b.tick(t); len(got) != 0 {
+				t.Fatalf("node b started %v before node a's lease lapsed", got)
+			}
+			clk.Advance(2 * time.Microsecond)
+			if got := b.tick(t); !slices.Equal(got, []string{"count"}) {
+				t.Fatalf("node b started %v once node a's lease lapsed, want [count]", got)
+			}
+			if n := runs.Load(); n != 1 {
+				t.Fatalf("node b ran the task %d times, want 1", n)
+			}
+			after := readTask(t, d1, "count")
+			if after.holder.String != "b" || after.until.Valid || !after.next.Equal(clk.Now().Add(day)) {
+				t.Fatalf("after node b's run: %+v, want held last by b, no lease, due a day on", after)
+			}
+
+			// Node a comes back to life and finishes: b's record stands.
+			release <- struct{}{}
+			a.r.WaitIdle()
+			if got := readTask(t, d1, "count"); got != after {
+				t.Fatalf("node a's late finish changed the task to %+v from %+v", got, after)
+			}
+			a.log.want(t, 1, "msg=periodic_task_lease_lost", "task=count", "node=a")
+		})
+	}
+}
+
+// TestFailedTaskIsRetriedWithBackoff: a run that fails is tried again
+// after the retry backoff, not before; a success resets the attempts.
+func TestFailedTaskIsRetriedWithBackoff(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		retry := notify.Backoff{First: time.Minute, Max: time.Hour}
+		failure := errors.New("the disk is not mounted")
+		var runs atomic.Int32
+		flaky := jobs.Task{Name: "flaky", RunOnStart: true, Run: func(context.Context) error {
+			if runs.Add(1) <= 2 {
+				return failure
+			}
+			return nil
+		}}
+		f := startWith(t, d, newClock(), "a", jobs.Options{Retry: retry, Tasks: []jobs.Task{flaky}})
+		f.r.WaitIdle()
+		for attempt := 1; attempt <= 2; attempt++ {
+			if got := readTask(t, d, "flaky").attempts; got != attempt {
+				t.Fatalf("attempts %d, want %d", got, attempt)
+			}
+			delay := retry.Delay(attempt, "flaky", failure)
+			f.clock.Advance(delay - time.Microsecond)
+			if got := f.tick(t); len(got) != 0 {
+				t.Fatalf("attempt %d: retried %s early", attempt+1, time.Microsecond)
+			}
+			f.clock.Advance(time.Microsecond)
+			if got := f.tick(t); len(got) != 1 {
+				t.Fatalf("attempt %d: not retried after %s", attempt+1, delay)
+			}
+		}
+		f.log.want(t, 2, "level=ERROR", "msg=periodic_task_failed", "task=flaky", "the disk is not mounted")
+		if n := runs.Load(); n != 3 {
+			t.Fatalf("%d runs, want 3", n)
+		}
+		k := readTask(t, d, "flaky")
+		if k.attempts != 0 || !k.next.Equal(f.clock.Now().Add(day)) {
+			t.Fatalf("after the success: %+v, want no attempts, due a day on", k)
+		}
+	})
+}
+
+// TestStopCancelsRunningTaskWhenContextEnds: a task still running when
+// Stop's context ends is cancelled and handed back, due at once.
+func TestStopCancelsRunningTaskWhenContextEnds(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		ended := make(chan error, 1)
+		started := make(chan struct{})
+		blocker := jobs.Task{Name: "blocker", RunOnStart: true, Run: func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			ended <- ctx.Err()
+			return ctx.Err()
+		}}
+		f := startWith(t, d, newClock(), "a", jobs.Options{Tasks: []jobs.Task{blocker}})
+		<-started
+		due := readTask(t, d, "blocker").next
 
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
@@ -426,21 +447,24 @@ func TestStopCancelsRunningJobWhenContextEnds(t *testing.T) {
 			t.Fatalf("stop took %s", took)
 		}
 		select {
-		case err := <-f.probe.ended:
+		case err := <-ended:
 			if err == nil {
-				t.Fatal("blocking job ended without its context being cancelled")
+				t.Fatal("blocking task ended without its context being cancelled")
 			}
-		case <-time.After(wait):
-			t.Fatal("blocking job still running after stop")
+		default:
+			t.Fatal("blocking task still running after stop")
+		}
+		k := readTask(t, d, "blocker")
+		if k.until.Valid || !k.next.Equal(due) || k.attempts != 0 {
+			t.Fatalf("after stop: %+v, want handed back, still due at %s", k, due)
 		}
 	})
 }
 
 func TestStopIdleIsPrompt(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		f := start(t, d)
-		f.insert(t, probeArgs{Name: "quick"}, nil)
-		f.waitStarted(t, "quick")
+		f := startWith(t, d, newClock(), "a", jobs.Options{})
+		f.r.WaitIdle()
 
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
@@ -454,54 +478,46 @@ func TestStopIdleIsPrompt(t *testing.T) {
 	})
 }
 
-func TestNewRejectsBadOptions(t *testing.T) {
-	d := dbtest.Open(t, dbtest.Targets(t)[0].URL)
-	log := slog.New(slog.DiscardHandler)
-	for name, opts := range map[string]jobs.Options{
-		"negative period":  {HousekeepingPeriod: -time.Second},
-		"negative workers": {MaxWorkers: -1},
-		"register fails":   {Register: func(*river.Workers) error { return errors.New("no") }},
-	} {
-		if _, err := jobs.New(d, log, opts); err == nil {
-			t.Errorf("%s: New succeeded", name)
-		}
-	}
-	if _, err := jobs.New(d, nil, jobs.Options{}); err == nil {
-		t.Error("nil logger: New succeeded")
-	}
-}
-
-func TestStopBeforeStart(t *testing.T) {
-	d := dbtest.Open(t, dbtest.Targets(t)[0].URL)
-	r, err := jobs.New(d, slog.New(slog.DiscardHandler), jobs.Options{})
-	if err != nil {
-		t.Fatalf("new: %v", err)
-	}
-	if err := r.Stop(context.Background()); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-}
-
-// purgeProbe counts the retention purges the runner starts.
-type purgeProbe struct{ ran chan struct{} }
-
-func (p purgeProbe) PurgeScheduled(context.Context) error {
-	p.ran <- struct{}{}
-	return nil
-}
-
-// TestRetentionPurgeRepeatsEveryPeriod: with a Purger the runner starts a
-// purge when it starts and again every housekeeping period.
-func TestRetentionPurgeRepeatsEveryPeriod(t *testing.T) {
-	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
-		p := purgeProbe{ran: make(chan struct{}, 16)}
-		startWith(t, d, jobs.Options{HousekeepingPeriod: 300 * time.Millisecond, Retention: p})
-		for i := range 2 {
-			select {
-			case <-p.ran:
-			case <-time.After(3 * wait):
-				t.Fatalf("purge %d did not run", i+1)
+// TestStartTasksRunWhenTheClusterStarts: the start tasks run when the
+// first node of a cluster starts, not again as a second joins it (on
+// PostgreSQL; on SQLite one node serves), and again once every node has
+// stopped and one starts.
+func TestStartTasksRunWhenTheClusterStarts(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(string(target.Dialect), func(t *testing.T) {
+			d1, d2 := pair(t, target)
+			clk := newClock()
+			var runs atomic.Int32
+			// The nodes' loops renew nothing in this test: a lease of an hour
+			// holds throughout.
+			opts := jobs.Options{Lease: time.Hour, Tasks: []jobs.Task{counter("count", &runs)}}
+			a := startWith(t, d1, clk, "a", opts)
+			a.r.WaitIdle()
+			if n := runs.Load(); n != 1 {
+				t.Fatalf("the first node ran the start task %d times, want 1", n)
 			}
-		}
-	})
+			stopNow := func(f *fixture) {
+				t.Helper()
+				if err := f.r.Stop(context.Background()); err != nil {
+					t.Fatalf("stop: %v", err)
+				}
+			}
+			if target.Dialect == db.Postgres {
+				clk.Advance(time.Minute)
+				b := startWith(t, d2, clk, "b", opts)
+				b.r.WaitIdle()
+				if n := runs.Load(); n != 1 {
+					t.Fatalf("a second node joining ran the start task again: %d runs, want 1", n)
+				}
+				stopNow(b)
+			}
+			stopNow(a)
+			clk.Advance(time.Minute)
+			c := startWith(t, d2, clk, "c", opts)
+			c.r.WaitIdle()
+			if n := runs.Load(); n != 2 {
+				t.Fatalf("a node starting alone ran the start task %d times in all, want 2", n)
+			}
+		})
+	}
 }

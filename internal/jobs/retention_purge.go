@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/riverqueue/river"
 )
 
 // retentionPurgeTimeout bounds one purge: it walks the audit chain first
@@ -19,38 +17,14 @@ type Purger interface {
 	PurgeScheduled(ctx context.Context) error
 }
 
-// RetentionPurgeArgs is the retention_purge housekeeping job. River
-// schedules periodic jobs on the elected leader only, so on PostgreSQL one
-// node at a time starts a purge.
-type RetentionPurgeArgs struct{}
-
-// Kind names the job.
-func (RetentionPurgeArgs) Kind() string { return "retention_purge" }
-
-// retentionPurgeWorker runs the purge.
-type retentionPurgeWorker struct {
-	river.WorkerDefaults[RetentionPurgeArgs]
-	p Purger
-}
-
-// Timeout lets a large purge finish.
-func (w *retentionPurgeWorker) Timeout(*river.Job[RetentionPurgeArgs]) time.Duration {
-	return retentionPurgeTimeout
-}
-
-// Work runs one purge.
-func (w *retentionPurgeWorker) Work(ctx context.Context, _ *river.Job[RetentionPurgeArgs]) error {
-	if err := w.p.PurgeScheduled(ctx); err != nil {
-		return fmt.Errorf("retention_purge: %w", err)
-	}
-	return nil
-}
-
-// retentionJob is the periodic retention_purge job.
-func retentionJob(period time.Duration) *river.PeriodicJob {
-	return river.NewPeriodicJob(
-		river.PeriodicInterval(period),
-		func() (river.JobArgs, *river.InsertOpts) { return RetentionPurgeArgs{}, nil },
-		&river.PeriodicJobOpts{ID: RetentionPurgeArgs{}.Kind(), RunOnStart: true},
-	)
+// retentionTask is the retention_purge housekeeping task: one node at a
+// time starts a purge, when a cluster starts and then every period.
+func retentionTask(p Purger) Task {
+	return Task{Name: "retention_purge", Timeout: retentionPurgeTimeout, RunOnStart: true,
+		Run: func(ctx context.Context) error {
+			if err := p.PurgeScheduled(ctx); err != nil {
+				return fmt.Errorf("retention_purge: %w", err)
+			}
+			return nil
+		}}
 }

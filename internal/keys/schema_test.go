@@ -34,7 +34,7 @@ var notFreeText = []string{
 	"notice_substitutes.case_id", "notice_templates.id", "notice_templates.template_id", "notices.case_id",
 	"notices.id", "notices.individual_id", "notices.resent_of", "notices.run_id", "notification_rules.contact_method_id",
 	"notification_rules.id", "notification_rules.user_id", "notifications.contact_method_id", "notifications.id",
-	"notifications.incident_id", "notifications.page_id", "notifications.status_update_id", "notifications.provider_id", "notifications.user_id", "notifications.claimed_by", "paging_nodes.id",
+	"notifications.incident_id", "notifications.page_id", "notifications.status_update_id", "notifications.provider_id", "notifications.user_id", "notifications.claimed_by", "paging_nodes.id", "periodic_tasks.name", "periodic_tasks.lease_holder", "periodic_task_nodes.node",
 	"audit_pending.object_id", "audit_pending.request_id", "audit_sequencer.node",
 	"officer_alerts.id", "officer_alerts.incident_id", "officer_alerts.user_id", "pages.id", "pages.incident_id",
 	"pages.policy_id", "pages.service_id", "service_changes.id", "service_changes.service_id", "service_changes.integration_id", "recovery_codes_shown.session_id", "report_case_details.case_id",

@@ -41,19 +41,18 @@ const (
 	// failoverArmLead is how long after the duties are armed they fall due:
 	// the node is killed in between, so only the survivor can do them.
 	failoverArmLead = 3 * time.Second
-	// failoverDeadline bounds the wait after the kill. River's leader
-	// lease (15 s after its last renewal, renewed every 5 s), the other
-	// node's next election attempt (every 5 to 6 s) and the staggered start
-	// of River's maintenance services on the new leader make the longest
-	// expected wait about 30 s.
+	// failoverDeadline bounds the wait after the kill. A periodic task
+	// the dead node held waits out its lease (15 s after its last renewal,
+	// renewed every 5 s) and the survivor's next look for due tasks (every
+	// 5 s): about 20 s at most.
 	failoverDeadline = 50 * time.Second
 )
 
 // haNode is one `ward serve` process of the failover test.
 type haNode struct {
 	*ward
-	cmd      *exec.Cmd
-	clientID string // its River client's id, from its log
+	cmd  *exec.Cmd
+	node string // its name in leases, from its log
 }
 
 // failover is the failover test's world: two nodes on one PostgreSQL
@@ -63,7 +62,7 @@ type failover struct {
 	t         *testing.T
 	bin       string
 	dbURL     string
-	d         *db.DB // the shared database: arming due times, reading River's tables
+	d         *db.DB // the shared database: arming due times, reading periodic_tasks
 	hook      *hookReceiver
 	keyFile   string // the master key both nodes share
 	backupKey string
@@ -72,7 +71,6 @@ type failover struct {
 
 	survivor  *haNode
 	killedAt  time.Time
-	lastJob   int64 // the highest River job id at the kill
 	auditSeq  int64 // the audit trail's last entry at the kill
 	logAtKill int   // how much the survivor had logged at the kill
 }
@@ -88,8 +86,7 @@ type periodicDuty struct {
 	// when there is nothing to set up.
 	prepare func(f *failover)
 	// arm makes the duty fall due at at, which comes after the kill. Nil
-	// for the duties the failover itself makes due: a new River leader runs
-	// the housekeeping jobs as it takes over, and a backup falls due
+	// for the duties the failover itself makes due: a backup falls due
 	// --backup-every after the last.
 	arm func(f *failover, at time.Time)
 	// due, for a duty that is not armed, is when it fell due, for the
@@ -104,8 +101,8 @@ type periodicDuty struct {
 // TestFailoverOfPeriodicWork runs two `ward serve` processes on one
 // PostgreSQL database, sets up every periodic duty, makes each fall due
 // just after the kill, kills (SIGKILL) the node doing the one-node work
-// (started first, it is the River leader, made the first scheduled backup
-// and holds the SIEM destination), and shows the survivor do every duty
+// (started first, it ran the housekeeping tasks, made the first scheduled
+// backup and holds the SIEM destination), and shows the survivor do every duty
 // within failoverDeadline, once where it must be done once.
 // The measured delays are logged; docs/OPERATIONS.md records them.
 func TestFailoverOfPeriodicWork(t *testing.T) {
@@ -121,13 +118,11 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 	f := newFailover(t, bin, url)
 	duties := failoverDuties()
 
-	// The first node alone: it becomes the River leader, runs the
-	// housekeeping jobs, makes the first scheduled backup and takes the
-	// SIEM destination.
+	// The first node alone: it runs the housekeeping tasks, makes the
+	// first scheduled backup and takes the SIEM destination.
 	first := f.start("first")
-	f.waitFor("the first node to lead River", 30*time.Second, func() bool { return f.leader() == first.clientID })
-	for _, kind := range []string{"audit_verify", "retention_purge"} {
-		f.waitFor("the first node's "+kind, 30*time.Second, func() bool { return f.jobsDone(kind, first.clientID, 0) > 0 })
+	for _, task := range housekeepingTasks {
+		f.waitFor("the first node's "+task, 30*time.Second, func() bool { return f.taskDone(task, first.node, time.Time{}) })
 	}
 	f.waitFor("the first node's scheduled backup", 30*time.Second, func() bool { return len(backupsMade(first.logs.String())) > 0 })
 	f.waitFor("the first node's forwarding to the SIEM", 30*time.Second, func() bool { return f.siemSeq() > 0 })
@@ -139,11 +134,13 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 			d.prepare(f)
 		}
 	}
-	if f.leader() != first.clientID {
-		t.Fatalf("River's leader moved to %q before the kill", f.leader())
-	}
-	if err := f.d.R.QueryRow(`SELECT coalesce(max(id), 0) FROM river_job`).Scan(&f.lastJob); err != nil {
-		t.Fatal(err)
+	// The housekeeping tasks must be idle when they are armed: a run
+	// finishing later would move their due time a day on.
+	for _, task := range housekeepingTasks {
+		f.waitFor("the housekeeping task "+task+" idle", 30*time.Second, func() bool {
+			return f.count(`SELECT count(*) FROM periodic_tasks WHERE name = $1 AND lease_until IS NULL
+				AND next_run_at > $2`, task, time.Now().Add(time.Hour)) == 1
+		})
 	}
 	if err := f.d.R.QueryRow(`SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&f.auditSeq); err != nil {
 		t.Fatal(err)
@@ -165,14 +162,10 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 	}
 
 	doneAt := map[string]time.Duration{}
-	var leaderAt time.Duration
 	deadline := f.killedAt.Add(failoverDeadline)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for ; len(doneAt) < len(duties) && time.Now().Before(deadline); <-tick.C {
-		if leaderAt == 0 && f.leader() == second.clientID {
-			leaderAt = time.Since(f.killedAt)
-		}
 		for _, d := range duties {
 			if _, ok := doneAt[d.name]; !ok && d.done(f) {
 				doneAt[d.name] = time.Since(f.killedAt)
@@ -189,7 +182,6 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 		t.Fatalf("not done by the survivor within %s of the kill: %s\nsurvivor's log:\n%s", failoverDeadline,
 			strings.Join(missing, ", "), tail(second.logs.String(), 4000))
 	}
-	t.Logf("River leadership moved to the survivor %.1fs after the kill", leaderAt.Seconds())
 	for _, d := range duties {
 		after := doneAt[d.name]
 		due := "falls due at the failover"
@@ -212,7 +204,7 @@ func TestFailoverOfPeriodicWork(t *testing.T) {
 // entry each. A duty added to Ward gets an entry here: what to set up, how
 // to make it fall due, and how to see the survivor do it (a message at the
 // webhook receiver, a line in the survivor's log after logAtKill, rows
-// after lastJob or auditSeq); its flags go in (*failover).start.
+// after auditSeq, a periodic task's row); its flags go in (*failover).start.
 func failoverDuties() []periodicDuty {
 	var (
 		paymentsID, heartbeatSvc, slaIncident, breachIncident string
@@ -339,13 +331,19 @@ func failoverDuties() []periodicDuty {
 		},
 		{
 			name: "audit verification",
-			runs: "River leader",
-			done: func(f *failover) bool { return f.jobsDone("audit_verify", f.survivor.clientID, f.lastJob) > 0 },
+			runs: "lease holder",
+			arm: func(f *failover, at time.Time) {
+				f.exec(`UPDATE periodic_tasks SET next_run_at = $1 WHERE name = 'audit_verify'`, at)
+			},
+			done: func(f *failover) bool { return f.taskDone("audit_verify", f.survivor.node, f.killedAt) },
 		},
 		{
 			name: "retention purge",
-			runs: "River leader",
-			done: func(f *failover) bool { return f.jobsDone("retention_purge", f.survivor.clientID, f.lastJob) > 0 },
+			runs: "lease holder",
+			arm: func(f *failover, at time.Time) {
+				f.exec(`UPDATE periodic_tasks SET next_run_at = $1 WHERE name = 'retention_purge'`, at)
+			},
+			done: func(f *failover) bool { return f.taskDone("retention_purge", f.survivor.node, f.killedAt) },
 		},
 		{
 			name: "scheduled backup",
@@ -469,7 +467,7 @@ func newFailover(t *testing.T, bin, dbURL string) *failover {
 }
 
 // start runs `ward serve` as a process with the shared settings and waits
-// until it serves and its River client has started.
+// until it serves and its periodic tasks have started.
 func (f *failover) start(name string) *haNode {
 	t := f.t
 	data := t.TempDir()
@@ -514,9 +512,9 @@ func (f *failover) start(name string) *haNode {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("node %s did not serve within 30s: %s", name, logs.String())
 	}
-	f.waitFor("node "+name+"'s River client", 10*time.Second, func() bool {
-		n.clientID = logValue(logs.String(), "River client started", "client_id")
-		return n.clientID != ""
+	f.waitFor("node "+name+"'s periodic tasks", 10*time.Second, func() bool {
+		n.node = logValue(logs.String(), "periodic_tasks_started", "node")
+		return n.node != ""
 	})
 	return n
 }
@@ -538,20 +536,16 @@ func (f *failover) user(name, role string) {
 	})
 }
 
-// leader is the id of River's elected leader, "" when there is none.
-func (f *failover) leader() string {
-	var id string
-	if err := f.d.R.QueryRow(`SELECT leader_id FROM river_leader WHERE expires_at > now()`).Scan(&id); err != nil {
-		return ""
-	}
-	return id
-}
+// housekeepingTasks are the periodic tasks (package jobs) that run when a
+// node starts.
+var housekeepingTasks = []string{"audit_verify", "retention_purge"}
 
-// jobsDone counts the jobs of kind that client completed, among those
-// inserted after job id after.
-func (f *failover) jobsDone(kind, client string, after int64) int {
-	return f.count(`SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'completed' AND $2 = ANY(attempted_by) AND id > $3`,
-		kind, client, after)
+// taskDone reports whether node last ran the periodic task, and finished
+// it, with its next run a day after a start later than since: the row
+// keeps the node that ran it last.
+func (f *failover) taskDone(task, node string, since time.Time) bool {
+	return f.count(`SELECT count(*) FROM periodic_tasks WHERE name = $1 AND lease_holder = $2 AND lease_until IS NULL
+		AND next_run_at > $3`, task, node, since.Add(24*time.Hour)) == 1
 }
 
 func (f *failover) count(query string, args ...any) int {

@@ -223,8 +223,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// awaitRetentionRun waits for the River leader's start-of-term retention
-// run, whose audit entry lands whenever election finishes, and returns how
+// awaitRetentionRun waits for the retention run a cluster's first node
+// starts as it starts, whose audit entry lands whenever the run ends, and returns how
 // many runs the trail records. A test that counts entries, or reads the
 // last ones, waits for it first.
 func awaitRetentionRun(t *testing.T, d *db.DB) int {

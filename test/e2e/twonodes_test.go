@@ -82,16 +82,16 @@ func TestTwoNodesOneChain(t *testing.T) {
 	if len(tl.Items) != 1+wantNotes {
 		t.Fatalf("shared incident has %d timeline entries, want %d", len(tl.Items), 1+wantNotes)
 	}
-	// The elected leader runs the retention purge once when it starts; its
-	// record lands whenever election finishes, so wait for it, and check that
-	// the two nodes did not both run it.
+	// The first node to start runs the retention purge once; its record
+	// lands whenever the run ends, so wait for it, and check that the two
+	// nodes did not both run it.
 	d, err := db.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	if n := awaitRetentionRun(t, d); n != 1 {
-		t.Fatalf("%d retention runs recorded, want the leader's one", n)
+		t.Fatalf("%d retention runs recorded, want the first node's one", n)
 	}
 	code, out, _ := nodes[0].run("audit", "verify")
 	// The keyset, the default notice templates (seeded once for both nodes),

@@ -8,7 +8,7 @@ import (
 
 // allowed are the licences a module linked into Ward may carry: permissive
 // ones, and MPL-2.0, whose copyleft covers only the files of the library
-// itself (Ward links River unchanged). GPL, LGPL and AGPL are not here: Go
+// itself (Ward links such a library unchanged). GPL, LGPL and AGPL are not here: Go
 // links statically, so even the LGPL would reach Ward's own code.
 var allowed = map[string]bool{
 	"0BSD":          true,
