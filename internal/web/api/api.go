@@ -85,6 +85,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerTriage(api)
 	h.registerTasks(api)
 	h.registerReview(api)
+	h.registerKeyEvents(api)
 	h.registerServices(api)
 	h.registerAlerts(api)
 	h.registerPaging(api)
