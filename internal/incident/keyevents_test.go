@@ -28,14 +28,13 @@ func TestKeyEvents(t *testing.T) {
 		wantCode(t, err, apperr.Conflict) // before post_incident
 		e.toPostIncident(inc.ID)
 
+		other := e.create("Other")
+		otherEv := e.timeline(other.ID)[0]
 		before := e.counts()
 		_, err = e.svc.ImportKeyEvents(e.ctx, inc.ID, incident.KeyEventImport{})
 		wantField(t, err, "event_ids")
 		_, err = e.svc.ImportKeyEvents(e.ctx, inc.ID, incident.KeyEventImport{EventIDs: []string{note.ID, "no-such-event"}})
 		wantField(t, err, "event_ids")
-		other := e.create("Other")
-		otherEv := e.timeline(other.ID)[0]
-		before = e.counts()
 		_, err = e.svc.ImportKeyEvents(e.ctx, inc.ID, incident.KeyEventImport{EventIDs: []string{otherEv.ID}})
 		wantField(t, err, "event_ids")
 		_, err = e.svc.ImportKeyEvents(as(auditor), inc.ID, incident.KeyEventImport{Milestones: true})
@@ -153,6 +152,38 @@ func TestKeyEvents(t *testing.T) {
 		err = e.svc.RemoveKeyEvent(e.ctx, inc.ID, k.ID)
 		wantCode(t, err, apperr.Conflict)
 		e.expectWrites(before, nil)
+		e.verifyAudit()
+	})
+}
+
+// TestRecordReportRead: taking a report out of Ward is recorded as a PHI
+// read of the incident at the clock's time; a role that may not see PHI
+// is refused and nothing is recorded.
+func TestRecordReportRead(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		inc := e.create("Lost laptop")
+		reads := func() int {
+			var n int
+			if err := d.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'incident.phi_read' AND object_id = $1`,
+				inc.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		r0 := reads()
+		_, err := e.svc.RecordReportRead(as(stakeholder), inc.Number, "investigation_report:pdf")
+		wantCode(t, err, apperr.Forbidden)
+		if reads() != r0 {
+			t.Fatal("a refused report read was recorded")
+		}
+		at, err := e.svc.RecordReportRead(as(responder), inc.Number, "investigation_report:pdf")
+		if err != nil || !at.Equal(e.clk.Now()) {
+			t.Fatalf("record: %v %v", at, err)
+		}
+		if reads() != r0+1 {
+			t.Errorf("%d PHI reads, want %d", reads(), r0+1)
+		}
 		e.verifyAudit()
 	})
 }

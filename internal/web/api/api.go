@@ -86,6 +86,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerTasks(api)
 	h.registerReview(api)
 	h.registerKeyEvents(api)
+	h.registerInvestigationReport(api)
 	h.registerServices(api)
 	h.registerAlerts(api)
 	h.registerPaging(api)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/investigation"
 )
 
 // IncidentReview is an incident's post-incident review (docs/REVIEW.md).
@@ -275,9 +276,39 @@ type keyEventInput struct {
 	KeyEventID string `path:"key_event_id" maxLength:"64"`
 }
 
+func (h handler) registerInvestigationReport(api huma.API) {
+	src := investigation.Sources{Incidents: h.Incidents, Evidence: h.Evidence, Breach: h.Breach}
+	huma.Register(api, op("get-investigation-report-markdown", http.MethodGet, "/incidents/{id}/investigation-report.md",
+		"The incident's investigation report as Markdown: facts, timeline, evidence with hashes and custody, determinations, "+
+			"notices, review and action items. Audited as a read of PHI", http.StatusOK, authz.IncidentReadPHI),
+		func(ctx context.Context, in *idInput) (*fileOut, error) {
+			rep, err := investigation.Build(ctx, src, in.ID, "markdown")
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &fileOut{ContentType: "text/markdown; charset=utf-8",
+				ContentDisposition: `attachment; filename="investigation-report-` + rep.Number + `.md"`, Body: investigation.Markdown(rep)}, nil
+		})
+	huma.Register(api, op("get-investigation-report-pdf", http.MethodGet, "/incidents/{id}/investigation-report.pdf",
+		"The incident's investigation report as a printable PDF, the same sections as the Markdown. Audited as a read of PHI",
+		http.StatusOK, authz.IncidentReadPHI),
+		func(ctx context.Context, in *idInput) (*fileOut, error) {
+			rep, err := investigation.Build(ctx, src, in.ID, "pdf")
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			pdf, err := investigation.PDF(rep)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &fileOut{ContentType: "application/pdf",
+				ContentDisposition: `attachment; filename="investigation-report-` + rep.Number + `.pdf"`, Body: pdf}, nil
+		})
+}
+
 func (h handler) registerKeyEvents(api huma.API) {
 	huma.Register(api, op("list-review-key-events", http.MethodGet, "/incidents/{id}/review/key-events",
-		"The key events of an incident's post-incident review, oldest first", http.StatusOK, authz.IncidentRead),
+		"The key events of an incident's post-incident review, in the timeline's order", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *idInput) (*keyEventsOutput, error) {
 			ks, err := h.Incidents.KeyEvents(ctx, in.ID)
 			if err != nil {

@@ -68,6 +68,8 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/tasks/{task}", Perm: authz.IncidentWrite, handler: u.taskUpdate},
 		{Method: "POST", Pattern: "/incidents/{id}/review", Perm: authz.IncidentWrite, handler: u.reviewSave},
 		{Method: "POST", Pattern: "/incidents/{id}/review/waive", Perm: authz.ReviewWaive, handler: u.reviewWaive},
+		{Method: "GET", Pattern: "/incidents/{id}/investigation-report.md", Perm: authz.IncidentReadPHI, handler: u.investigationReport("md")},
+		{Method: "GET", Pattern: "/incidents/{id}/investigation-report.pdf", Perm: authz.IncidentReadPHI, handler: u.investigationReport("pdf")},
 		{Method: "POST", Pattern: "/incidents/{id}/review/key-events", Perm: authz.IncidentWrite, handler: u.keyEventsImport},
 		{Method: "POST", Pattern: "/incidents/{id}/review/key-events/{key}", Perm: authz.IncidentWrite, handler: u.keyEventAnnotate},
 		{Method: "POST", Pattern: "/incidents/{id}/review/key-events/{key}/remove", Perm: authz.IncidentWrite, handler: u.keyEventRemove},
