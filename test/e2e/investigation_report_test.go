@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -107,6 +109,49 @@ func TestInvestigationReportE2E(t *testing.T) {
 		stake := w.tokenWithRole("inv-stake", "stakeholder")
 		if code, raw := w.doAs(stake, "GET", api+"/investigation-report.md", nil, nil); code != http.StatusForbidden {
 			t.Fatalf("stakeholder's report: %d %s", code, raw)
+		}
+	})
+}
+
+// TestIncidentRegisterE2E: the incident register downloads as CSV from
+// the API and the Incidents page, one row per incident in words, a title
+// that would run as a spreadsheet formula made safe; a stakeholder's
+// token gets titles withheld. On both databases.
+func TestIncidentRegisterE2E(t *testing.T) {
+	eachDB(t, func(t *testing.T, w *ward) {
+		var a, b incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "=HYPERLINK(\"http://x\")",
+			"category": "loss", "severity": "sev2"}, &a)
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Phishing of Zebulon Quarry"}, &b)
+		code, hdr, raw := w.raw(w.token, "GET", "/api/v1/incidents/register.csv", "", nil)
+		if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") {
+			t.Fatalf("register: %d %s", code, raw)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("register rows: %v %q", err, raw)
+		}
+		if strings.Join(rows[0][:5], "|") != "Incident|Title|Category|Severity|Phase" {
+			t.Errorf("header %q", rows[0])
+		}
+		if rows[1][0] != b.Number || rows[1][1] != "Phishing of Zebulon Quarry" || rows[2][0] != a.Number ||
+			rows[2][1] != `'=HYPERLINK("http://x")` || rows[2][2] != "Loss" || rows[2][3] != "Sev2" || rows[2][4] != "Detected" {
+			t.Errorf("rows %q", rows[1:])
+		}
+		if strings.Contains(string(raw), a.ID) {
+			t.Errorf("the register names an incident by its id")
+		}
+		stake := w.tokenWithRole("reg-stake", "stakeholder")
+		if code, _, raw := w.raw(stake, "GET", "/api/v1/incidents/register.csv", "", nil); code != http.StatusOK ||
+			strings.Contains(string(raw), "Zebulon") {
+			t.Fatalf("stakeholder's register: %d %s", code, raw)
+		}
+		rita := signInAs(t, w, authz.RoleResponder, "reg-rita")
+		if code, body := rita.send("GET", "/incidents", nil); code != http.StatusOK || !strings.Contains(body, "/incidents/register.csv") {
+			t.Fatalf("incidents page: %d", code)
+		}
+		if code, body := rita.send("GET", "/incidents/register.csv", nil); code != http.StatusOK || !strings.Contains(body, "Phishing of Zebulon Quarry") {
+			t.Fatalf("register from the page: %d %.200s", code, body)
 		}
 	})
 }

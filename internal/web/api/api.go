@@ -87,6 +87,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerReview(api)
 	h.registerKeyEvents(api)
 	h.registerInvestigationReport(api)
+	h.registerIncidentRegister(api)
 	h.registerServices(api)
 	h.registerAlerts(api)
 	h.registerPaging(api)

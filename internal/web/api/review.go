@@ -306,6 +306,22 @@ func (h handler) registerInvestigationReport(api huma.API) {
 		})
 }
 
+type registerInput struct{}
+
+func (h handler) registerIncidentRegister(api huma.API) {
+	huma.Register(api, op("get-incident-register-csv", http.MethodGet, "/incidents/register.csv",
+		"The incident register as CSV for auditors: every incident the caller may see, newest first, in words "+
+			"(titles withheld from a role that may not see PHI)", http.StatusOK, authz.IncidentRead),
+		func(ctx context.Context, _ *registerInput) (*fileOut, error) {
+			body, err := investigation.RegisterCSV(ctx, h.Incidents)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			return &fileOut{ContentType: "text/csv; charset=utf-8",
+				ContentDisposition: `attachment; filename="incident-register.csv"`, Body: body}, nil
+		})
+}
+
 func (h handler) registerKeyEvents(api huma.API) {
 	huma.Register(api, op("list-review-key-events", http.MethodGet, "/incidents/{id}/review/key-events",
 		"The key events of an incident's post-incident review, in the timeline's order", http.StatusOK, authz.IncidentRead),

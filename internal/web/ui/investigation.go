@@ -30,3 +30,13 @@ func (u *UI) investigationReport(format string) http.HandlerFunc {
 		attachment(w, "application/pdf", file, pdf)
 	}
 }
+
+// incidentRegister downloads the incident register as CSV for auditors.
+func (u *UI) incidentRegister(w http.ResponseWriter, r *http.Request) {
+	body, err := investigation.RegisterCSV(r.Context(), u.Incidents)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	attachment(w, "text/csv; charset=utf-8", "incident-register-"+u.Clock.Now().UTC().Format("2006-01-02")+".csv", body)
+}
