@@ -18,6 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
 	"github.com/wardhq/ward/internal/audit"
@@ -223,6 +225,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if streamer != nil {
 		collectors = append(collectors, streamer.Collector())
 	}
+	rounds := newRoundsMetric()
+	collectors = append(collectors, rounds)
 	handler := web.Handler(web.Deps{
 		DB:              d,
 		Tokens:          apitoken.NewService(d, env.Clock),
@@ -313,15 +317,22 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if streamer != nil {
 		pagingDone.Go(func() { streamer.Run(pagingCtx) })
 	}
-	pagingDone.Go(func() { every(pagingCtx, cfg.PagingPoll, "heartbeat_check_failed", logger, alerts.CheckHeartbeats) })
+	pagingDone.Go(func() {
+		every(pagingCtx, cfg.PagingPoll, rounds.WithLabelValues("heartbeat_check"), "heartbeat_check_failed", logger, alerts.CheckHeartbeats)
+	})
 	// SLAs are measured in minutes: looking ten times less often than for
 	// pages is plenty.
-	pagingDone.Go(func() { every(pagingCtx, 10*cfg.PagingPoll, "sla_check_failed", logger, stakeholders.CheckSLAs) })
+	pagingDone.Go(func() {
+		every(pagingCtx, 10*cfg.PagingPoll, rounds.WithLabelValues("sla_check"), "sla_check_failed", logger, stakeholders.CheckSLAs)
+	})
 	// Email to external subscribers goes at the pace of pages.
-	pagingDone.Go(func() { every(pagingCtx, cfg.PagingPoll, "external_mail_failed", logger, stakeholders.DeliverExternal) })
+	pagingDone.Go(func() {
+		every(pagingCtx, cfg.PagingPoll, rounds.WithLabelValues("external_mail"), "external_mail_failed", logger, stakeholders.DeliverExternal)
+	})
 	// Breach notice deadlines are days away: the SLA checks' pace is plenty.
 	pagingDone.Go(func() {
-		every(pagingCtx, 10*cfg.PagingPoll, "breach_reminder_check_failed", logger, reports.CheckReminders)
+		every(pagingCtx, 10*cfg.PagingPoll, rounds.WithLabelValues("breach_reminders"), "breach_reminder_check_failed", logger,
+			reports.CheckReminders)
 	})
 	if schedule != nil {
 		logger.Info("scheduled_backups_on", "every", backups.Every.String(), "keep", backups.Keep)
@@ -358,15 +369,27 @@ func emailDomain(cfg *config.Config) string {
 	return cfg.EmailDomain
 }
 
+// newRoundsMetric counts the rounds of the periodic checks. A test that
+// asserts a check did nothing waits for rounds to complete after its
+// change instead of sleeping (issue #11).
+func newRoundsMetric() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ward_check_rounds_total",
+		Help: "Rounds of a periodic check completed on this node, failed or not, by check (heartbeat_check, sla_check, external_mail, breach_reminders).",
+	}, []string{"check"})
+}
+
 // every runs check at once and then every interval until ctx ends,
-// logging failures as what.
-func every(ctx context.Context, interval time.Duration, what string, logger *slog.Logger, check func(context.Context) (int, error)) {
+// logging failures as what and counting each round in rounds.
+func every(ctx context.Context, interval time.Duration, rounds prometheus.Counter, what string, logger *slog.Logger,
+	check func(context.Context) (int, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		if _, err := check(ctx); err != nil && ctx.Err() == nil {
 			logger.ErrorContext(ctx, what, "error", err)
 		}
+		rounds.Inc()
 		select {
 		case <-ctx.Done():
 			return

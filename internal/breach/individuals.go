@@ -189,6 +189,13 @@ type Individual struct {
 // MaxIndividualsPage is the most individuals one page lists.
 const MaxIndividualsPage = 500
 
+// individualsPageSQL reads a page of a case's individuals after an id, in
+// id order, through breach_individuals_case_id: it stops at the page's
+// end however many the case has (issue #14).
+const individualsPageSQL = `SELECT id, state, has_address, has_email, deceased, has_next_of_kin_address,
+	consent_electronic, customer, record, created_at, updated_at FROM breach_individuals
+	WHERE case_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+
 // Individuals lists a page of the affected individuals of incident ref's
 // case, after the individual with id after ("" for the first page), at
 // most limit of them; next is the cursor of the following page, "" at the
@@ -207,9 +214,7 @@ func (s *Service) Individuals(ctx context.Context, ref, after string, limit int)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, state, has_address, has_email, deceased, has_next_of_kin_address,
-		consent_electronic, customer, record, created_at, updated_at FROM breach_individuals
-		WHERE case_id = $1 AND id > $2 ORDER BY id LIMIT $3`, c.ID, after, limit+1)
+	rows, err := s.db.R.QueryContext(ctx, individualsPageSQL, c.ID, after, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("read individuals: %w", err)
 	}

@@ -36,6 +36,12 @@ type Recipient struct {
 	Person Person
 }
 
+// recipientsSQL reads individuals of a case by id: the list of ids and
+// ")" follow. Each is found by both columns (breach_individuals_case_id);
+// SQLite searched the case by another index, reading it whole (issue #14).
+const recipientsSQL = `SELECT id, state, has_address, has_email, deceased, has_next_of_kin_address,
+	consent_electronic, customer, record FROM breach_individuals WHERE case_id = $1 AND id IN (`
+
 // RecipientsByID opens the records of the individuals ids of case caseID,
 // through q; an id not on the case is missing from the answer. It checks no
 // permission: the caller does, and audits the PHI read.
@@ -53,8 +59,7 @@ func (s *Service) RecipientsByID(ctx context.Context, q db.Querier, caseID strin
 			args = append(args, id)
 			in += fmt.Sprintf("$%d", len(args))
 		}
-		rows, err := q.QueryContext(ctx, `SELECT id, state, has_address, has_email, deceased, has_next_of_kin_address,
-			consent_electronic, customer, record FROM breach_individuals WHERE case_id = $1 AND id IN (`+in+`)`, args...)
+		rows, err := q.QueryContext(ctx, recipientsSQL+in+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read individuals: %w", err)
 		}

@@ -18,11 +18,17 @@ type Statement struct {
 	Name string
 	SQL  string
 	Args []any
+	// Index, if set, is the index SQLite's plan must search (PlansRead).
+	Index string
 }
 
 // MaxWastedRows bounds the rows one node of a hot statement's plan may read
 // and throw away (a filter's or an index recheck's rejects).
 const MaxWastedRows = 100
+
+// MaxSortedRows bounds the rows a hot statement's plan may sort: a page
+// in an index's order is read in that order, not sorted whole.
+const MaxSortedRows = 1000
 
 // GenericPlansHold checks that statements keep fast plans on PostgreSQL
 // when their plans rot the way pgx's cached statements do: on one
@@ -31,8 +37,9 @@ const MaxWastedRows = 100
 // say), so its generic plan is made and cached; then grow fills the
 // tables without ANALYZE, and each statement runs again (EXPLAIN ANALYZE,
 // in a transaction rolled back) under that cached plan. The test fails if
-// a plan reads one of tables by a sequential scan, or a node of it reads
-// more than MaxWastedRows rows that it throws away.
+// a plan reads one of tables by a sequential scan, a node of it reads
+// more than MaxWastedRows rows that it throws away, or it sorts more than
+// MaxSortedRows rows.
 func GenericPlansHold(t *testing.T, d *db.DB, tables []string, grow func(), stmts []Statement) {
 	t.Helper()
 	ctx := context.Background()
@@ -110,6 +117,7 @@ type planNode struct {
 	Index            string     `json:"Index Name"`
 	RemovedByFilter  float64    `json:"Rows Removed by Filter"`
 	RemovedByRecheck float64    `json:"Rows Removed by Index Recheck"`
+	Rows             float64    `json:"Actual Rows"`
 	Loops            float64    `json:"Actual Loops"`
 	Plans            []planNode `json:"Plans"`
 }
@@ -126,6 +134,9 @@ func (n planNode) faults(tables map[string]bool) []string {
 		}
 	}
 	for _, c := range n.Plans {
+		if sorted := c.Rows * max(c.Loops, 1); (n.Type == "Sort" || n.Type == "Incremental Sort") && sorted > MaxSortedRows {
+			out = append(out, fmt.Sprintf("sorts %.0f rows", sorted))
+		}
 		out = append(out, c.faults(tables)...)
 	}
 	return out
@@ -151,4 +162,50 @@ func literal(v any) string {
 		return literal(r.String())
 	}
 	panic(fmt.Sprintf("dbtest: no literal for %T", v))
+}
+
+// PlansRead checks on either database that statements read only what
+// they return through an index: on PostgreSQL as GenericPlansHold does;
+// on SQLite, after grow, no statement's plan (EXPLAIN QUERY PLAN) may
+// scan one of tables whole or sort rows it read ("USE TEMP B-TREE": a
+// page in id order must be read in that order and stop), and a statement
+// with an Index must search that index.
+func PlansRead(t *testing.T, d *db.DB, tables []string, grow func(), stmts []Statement) {
+	t.Helper()
+	if d.Dialect == db.Postgres {
+		GenericPlansHold(t, d, tables, grow, stmts)
+		return
+	}
+	grow()
+	for _, s := range stmts {
+		rows, err := d.R.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+s.SQL, s.Args...)
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		rows.Close()
+		if s.Index != "" && !strings.Contains(strings.Join(plan, "\n"), "INDEX "+s.Index+" ") {
+			t.Errorf("%s: does not search %s\nquery: %s\nplan: %s", s.Name, s.Index, s.SQL, strings.Join(plan, "; "))
+		}
+		for _, line := range plan {
+			bad := strings.Contains(line, "TEMP B-TREE")
+			for _, tb := range tables {
+				bad = bad || line == "SCAN "+tb || strings.HasPrefix(line, "SCAN "+tb+" ")
+			}
+			if bad {
+				t.Errorf("%s: %s\nquery: %s\nplan: %s", s.Name, line, s.SQL, strings.Join(plan, "; "))
+			}
+		}
+	}
 }

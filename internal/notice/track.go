@@ -83,6 +83,18 @@ func (s *Service) scanNotice(r interface{ Scan(...any) error }) (Notice, error) 
 // MaxNoticesPage is the most notices one page lists.
 const MaxNoticesPage = 500
 
+// noticesPageSQL and noticesOfStatusPageSQL read a page of a case's
+// notices, all or of one status, after an id in id order, each from its
+// own index (notices_case_id, notices_case_status_id): one statement for
+// both, its status test true for any status when none was asked, read and
+// sorted every notice of the case (issue #14).
+const (
+	noticesPageSQL = `SELECT ` + noticeColumns + ` FROM notices WHERE case_id = $1 AND id > $2
+		ORDER BY id LIMIT $3`
+	noticesOfStatusPageSQL = `SELECT ` + noticeColumns + ` FROM notices WHERE case_id = $1 AND status = $2 AND id > $3
+		ORDER BY id LIMIT $4`
+)
+
 // Notices lists a page of the notices of incident ref's case after the
 // notice with id after, optionally of one status; next is the cursor of
 // the following page. A reader whose role may not see PHI gets each
@@ -113,8 +125,12 @@ func (s *Service) notices(ctx context.Context, ref, status, after string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+noticeColumns+` FROM notices WHERE case_id = $1 AND id > $2 AND ($3 = '' OR status = $3)
-		ORDER BY id LIMIT $4`, c.ID, after, status, limit+1)
+	var rows *sql.Rows
+	if status == "" {
+		rows, err = s.db.R.QueryContext(ctx, noticesPageSQL, c.ID, after, limit+1)
+	} else {
+		rows, err = s.db.R.QueryContext(ctx, noticesOfStatusPageSQL, c.ID, status, after, limit+1)
+	}
 	list, err = db.Collect(rows, err, "list notices", func(r *sql.Rows) (Notice, error) { return s.scanNotice(r) })
 	if err != nil {
 		return nil, "", err

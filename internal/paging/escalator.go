@@ -46,6 +46,7 @@ func (p *Pager) Run(ctx context.Context) {
 		if err := p.Tick(ctx); err != nil && ctx.Err() == nil {
 			p.log.ErrorContext(ctx, "paging_tick_failed", "error", err)
 		}
+		p.metrics.rounds.Inc()
 		select {
 		case <-ctx.Done():
 			return
@@ -199,11 +200,8 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 			return p.runStep(ctx, tx, &pg, now, fmt.Sprintf("Acknowledged but not resolved within %d minutes: paging again. ",
 				pol.AckTimeoutMinutes))
 		case PageTriggered:
-			pg.Step++
-			if pg.Step >= len(pol.Steps) {
-				pg.Step, pg.Round = 0, pg.Round+1
-			}
-			if pg.Round > pol.Repeat {
+			step, round, ok := NextStep(pol, pg.Step, pg.Round)
+			if !ok {
 				pg.NextAt = nil
 				pg.Step, pg.Round = len(pol.Steps)-1, pol.Repeat
 				if err := p.raiseTx(ctx, tx, &pg, AlarmUnacknowledged, unacknowledgedReason(pol), now); err != nil {
@@ -220,6 +218,7 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 				return p.incidents.RecordPagingTx(ctx, tx, pg.IncidentID,
 					"NOBODY ACKNOWLEDGED: the escalation policy ran every step and repeat; no one else will be paged.")
 			}
+			pg.Step, pg.Round = step, round
 			detail := fmt.Sprintf("to step %d of %d", pg.Step+1, len(pol.Steps))
 			if pg.Round > 0 {
 				detail += fmt.Sprintf(", repeat %d", pg.Round)

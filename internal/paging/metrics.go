@@ -17,6 +17,7 @@ type metrics struct {
 	reclaimed     prometheus.Counter
 	pages         *prometheus.CounterVec
 	firstPage     prometheus.Histogram
+	rounds        prometheus.Counter
 }
 
 func newMetrics() metrics {
@@ -42,6 +43,10 @@ func newMetrics() metrics {
 			Help:    "From a page's trigger to the first successful send of a page message for it (a notification rule's delay included).",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900},
 		}),
+		rounds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ward_paging_rounds_total",
+			Help: "Paging rounds (advance, release, deliver) completed on this node, failed or not.",
+		}),
 	}
 }
 
@@ -49,7 +54,7 @@ func newMetrics() metrics {
 // registry.
 func (p *Pager) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{p.metrics.errors, p.metrics.notifications, p.metrics.reclaimed, p.metrics.pages,
-		p.metrics.firstPage, backlog{p}}
+		p.metrics.firstPage, p.metrics.rounds, backlog{p}}
 }
 
 var (

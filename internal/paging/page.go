@@ -446,13 +446,21 @@ func incidentID(ctx context.Context, q db.Querier, ref string, now time.Time) (s
 // it. If the policy has an acknowledgement timeout, the page starts again
 // when it passes without the page being resolved.
 func (p *Pager) Acknowledge(ctx context.Context, ref string) (Page, error) {
-	return p.act(ctx, ref, "acknowledge")
+	return p.act(ctx, ref, actAcknowledge)
 }
 
 // Resolve ends incident ref's page: nothing more is sent.
 func (p *Pager) Resolve(ctx context.Context, ref string) (Page, error) {
-	return p.act(ctx, ref, "resolve")
+	return p.act(ctx, ref, actResolve)
 }
+
+// The actions act takes on a page.
+const (
+	actAcknowledge = "acknowledge"
+	actResolve     = "resolve"
+	actEscalate    = "escalate"
+	actRepage      = "repage"
+)
 
 func (p *Pager) act(ctx context.Context, ref, action string) (Page, error) {
 	actor, err := authz.Check(ctx, authz.IncidentWrite)
@@ -484,13 +492,21 @@ func (p *Pager) act(ctx context.Context, ref, action string) (Page, error) {
 	return out, nil
 }
 
-// actTx acknowledges or resolves pg inside tx.
+// actTx acknowledges, resolves, escalates or pages again pg inside tx.
 func (p *Pager) actTx(ctx context.Context, tx *sql.Tx, pg *Page, action string, actor authz.Actor) error {
 	now := p.clock.Now()
 	switch {
+	case pg.Status == PageResolved && action == actEscalate:
+		return apperr.New(apperr.Conflict, "The page is resolved: there is nothing to escalate. A new alert on the incident starts paging again.")
+	case pg.Status == PageResolved && action == actRepage:
+		return apperr.New(apperr.Conflict, "The page is resolved: it cannot be paged again. A new alert on the incident starts paging again.")
 	case pg.Status == PageResolved:
 		return apperr.New(apperr.Conflict, "the page is resolved already")
-	case action == "resolve":
+	case action == actEscalate:
+		return p.escalateTx(ctx, tx, pg, now, actor)
+	case action == actRepage:
+		return p.repageTx(ctx, tx, pg, now, actor)
+	case action == actResolve:
 		return p.resolveTx(ctx, tx, pg, now, actor.String(), "Page resolved by "+actor.Name+".")
 	case pg.Status == PageAcknowledged:
 		return apperr.New(apperr.Conflict, "the page is acknowledged already, by %s", pg.AcknowledgedBy)

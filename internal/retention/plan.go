@@ -37,8 +37,13 @@ const incHoldCond = `(` + holdCond + ` OR EXISTS (SELECT 1 FROM evidence_items e
 // caseDueSQL selects the breach cases last in effect before $1 (the
 // cutoff) whose incident is closed, every notice obligation met and no
 // notice waiting; %s is the hold condition and then an extra filter.
-const caseDueSQL = `SELECT c.id, i.number FROM breach_cases c JOIN incidents i ON i.id = c.incident_id
-	WHERE i.status = 'closed' AND c.updated_at < $1 AND (i.closed_at IS NULL OR i.closed_at < $1) AND %s %s
+//
+// The cases lead (CROSS JOIN keeps SQLite from reordering the join; to
+// PostgreSQL it is an inner join): led by "i.status = 'closed'", SQLite
+// read every closed incident, and there are far more incidents than
+// cases (issue #14).
+const caseDueSQL = `SELECT c.id, i.number FROM breach_cases c CROSS JOIN incidents i
+	WHERE i.id = c.incident_id AND i.status = 'closed' AND c.updated_at < $1 AND (i.closed_at IS NULL OR i.closed_at < $1) AND %s %s
 	AND NOT EXISTS (SELECT 1 FROM breach_obligations o WHERE o.case_id = c.id AND (o.met_at IS NULL OR o.met_at >= $1))
 	AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_id = c.id AND (n.updated_at >= $1 OR n.status IN ('pending', 'generated')))
 	AND NOT EXISTS (SELECT 1 FROM report_hhs_filings f WHERE f.case_id = c.id AND f.recorded_at >= $1)
@@ -49,9 +54,10 @@ const caseDueSQL = `SELECT c.id, i.number FROM breach_cases c JOIN incidents i O
 
 // individualsDueSQL selects the cases whose individuals' PHI the early
 // purge removes: incident closed before $1, every obligation met and every
-// notice done before $1, and some PHI left.
-const individualsDueSQL = `SELECT c.id, i.number FROM breach_cases c JOIN incidents i ON i.id = c.incident_id
-	WHERE i.status = 'closed' AND i.closed_at < $1 AND %s %s
+// notice done before $1, and some PHI left. The cases lead, as in
+// caseDueSQL.
+const individualsDueSQL = `SELECT c.id, i.number FROM breach_cases c CROSS JOIN incidents i
+	WHERE i.id = c.incident_id AND i.status = 'closed' AND i.closed_at < $1 AND %s %s
 	AND (c.individuals_key <> ''
 		OR EXISTS (SELECT 1 FROM breach_individuals b WHERE b.case_id = c.id AND b.record <> '')
 		OR EXISTS (SELECT 1 FROM notice_files nf WHERE nf.case_id = c.id AND nf.content <> ''))

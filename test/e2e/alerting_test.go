@@ -92,6 +92,7 @@ func (w *ward) alerts(query string) []alertView {
 // TestEventsV2 pages Ward the way a PagerDuty-integrated tool does and
 // checks every answer is the one the Events API v2 gives.
 func TestEventsV2(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		svcID, ig := w.service("payments-api", true, "alert", "events_v2", "")
 		if ig.Endpoint != "/v2/enqueue" {
@@ -197,6 +198,7 @@ const alertmanagerBatch = `{"version":"4","groupKey":"{}:{alertname=\"HighLatenc
 // TestAlertmanagerIntake sends an Alertmanager webhook batch: the firing
 // alerts of one group open one incident.
 func TestAlertmanagerIntake(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		svcID, ig := w.service("api-gateway", false, "source", "alertmanager", "")
 		code, body := w.post("/intake/alertmanager/"+ig.Key, alertmanagerBatch, nil)
@@ -252,6 +254,7 @@ func TestAlertmanagerIntake(t *testing.T) {
 // pointers, and checks a maintenance window records alerts without
 // opening incidents.
 func TestWebhookMappingAndMaintenance(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		mapping := `{"dedup_key":"/check/id","summary":"/check/title","source":"/host","severity":"/level",
 			"action":"/state","action_map":{"down":"trigger","up":"resolve"},"severity_map":{"red":"critical","amber":"warning"}}`
@@ -305,6 +308,7 @@ func TestWebhookMappingAndMaintenance(t *testing.T) {
 // TestHeartbeat: a job pings its heartbeat; silence past the interval
 // raises an alert and opens an incident, and the next ping resolves it.
 func TestHeartbeat(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		clk := clock.NewFake(time.Now())
 		w := startWardAt(t, t.TempDir(), url, func(e *app.Env) {
@@ -335,7 +339,7 @@ func TestHeartbeat(t *testing.T) {
 			t.Fatalf("unknown key: %d", code)
 		}
 		clk.Advance(119 * time.Second)
-		time.Sleep(150 * time.Millisecond) // three checks
+		awaitRounds(t, w, `ward_check_rounds_total{check="heartbeat_check"}`)
 		if as := w.alerts("service=" + svc.ID); len(as) != 0 {
 			t.Fatalf("raised before the interval passed: %+v", as)
 		}
@@ -357,7 +361,7 @@ func TestHeartbeat(t *testing.T) {
 		}
 		// Silence goes on: still one alert.
 		clk.Advance(10 * time.Minute)
-		time.Sleep(150 * time.Millisecond)
+		awaitRounds(t, w, `ward_check_rounds_total{check="heartbeat_check"}`)
 		if as := w.alerts("service=" + svc.ID); len(as) != 1 {
 			t.Fatalf("a second alert for the same silence: %+v", as)
 		}
@@ -373,7 +377,10 @@ func TestHeartbeat(t *testing.T) {
 // TestEmailIntake sends alerts by email through Ward's SMTP listener, over
 // STARTTLS: repeats of a subject deduplicate, "RESOLVED:" resolves, and an
 // address that is not an email integration's is refused.
-func TestEmailIntake(t *testing.T) { eachDBURL(t, emailIntake) }
+func TestEmailIntake(t *testing.T) {
+	t.Parallel()
+	eachDBURL(t, emailIntake)
+}
 
 func emailIntake(t *testing.T, dbURL string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

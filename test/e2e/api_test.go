@@ -13,6 +13,7 @@ import (
 // TestUnauthenticated: without a valid token every API path answers 401,
 // the same for objects that exist, objects that do not and unknown paths.
 func TestUnauthenticated(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "x"}, &inc)
@@ -52,6 +53,7 @@ func TestUnauthenticated(t *testing.T) {
 // TestBadInput: each malformed request is refused with a 4xx naming the
 // field, and nothing is written.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		// The leader's start-of-term retention run writes its audit entry
 		// whenever the election ends: wait for it, so that the trail holds
@@ -118,6 +120,7 @@ func TestBadInput(t *testing.T) {
 
 // TestListFiltersAndPages exercises the list filters and walks every page.
 func TestListFiltersAndPages(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		for i := range 23 {
 			sev := []string{"sev1", "sev2", "sev3", "sev4"}[i%4]
@@ -189,6 +192,7 @@ func TestListFiltersAndPages(t *testing.T) {
 // TestServerBasics: the OpenAPI document lists every operation, security
 // headers are present, HTTP without TLS is refused and /metrics counts requests.
 func TestServerBasics(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`

@@ -43,6 +43,7 @@ func verifiedChain(t *testing.T, jsonl string) []audit.Entry {
 }
 
 func TestAuditAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		auditor := roleToken(t, w, "auditor", string(authz.RoleAuditor))
 		officer := roleToken(t, w, "officer", string(authz.RoleSecurityOfficer))
@@ -210,6 +211,7 @@ var uuidRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 // incident numbers, says what happened in words, links to the incident,
 // filters by incident and person, and pages; no ids, codes or API paths.
 func TestAuditPageInPlainWords(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc struct{ ID, Number string }
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax"}, &inc)

@@ -127,6 +127,7 @@ func readyz(t *testing.T, w *ward) (int, string) {
 // each break as recorded. While the attacker also keeps the node from
 // starting the new segment, /readyz answers 503 with the reason.
 func TestAuditChainBreakOnRunningServer(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		mail := startMailbox(t)
 		data := t.TempDir()

@@ -17,6 +17,7 @@ import (
 // to an auditor, who proves the trail with `ward audit verify` from the
 // file and from the API.
 func TestAuditCheckpointsServed(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		outside := t.TempDir()
 		keyFile, cpFile := filepath.Join(outside, "audit-signing.key"), filepath.Join(outside, "checkpoints.jsonl")

@@ -19,6 +19,7 @@ import (
 // /readyz stays 200 (intake and paging go on); once the lock goes, the
 // entry is chained.
 func TestAuditSequencerOnRunningServer(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		w := startWard(t, dbURL)
 		url := dbURL

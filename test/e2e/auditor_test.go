@@ -22,6 +22,7 @@ var wildcard = regexp.MustCompile(`\{[a-z_]+\}`)
 // proof bundle), and the UI's public and signed-in routes, which act only
 // on the auditor's own sign-in, password, second factors and session.
 func TestAuditorChangesNothing(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	code, out, errs := w.run("token", "create", "--name", "auditor", "--role", string(authz.RoleAuditor))
 	if code != 0 {
@@ -81,6 +82,7 @@ func TestAuditorChangesNothing(t *testing.T) {
 // grant nor acknowledge the Security Officer's alert (issue #15); a
 // Security Officer can.
 func TestAuditorCannotEndGrants(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		tokens := map[authz.Role]string{}
 		for _, role := range []authz.Role{authz.RoleAuditor, authz.RoleResponder, authz.RoleSecurityOfficer} {

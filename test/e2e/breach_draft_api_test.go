@@ -38,6 +38,7 @@ func auditActions(t *testing.T, w *ward, auditor, prefix string) []string {
 // answer over the limit, is 422 naming it, with nothing saved; a
 // responder, who may not sign, is 403; another officer does not see it.
 func TestBreachDraftAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		po := tokenAs(t, w, "privacy_officer", "draft-po")
 		other := tokenAs(t, w, "privacy_officer", "draft-po2")
@@ -116,6 +117,7 @@ func TestBreachDraftAPI(t *testing.T) {
 // sooner is 429 saying from when, nothing sent and nothing on the
 // timeline; another caller may ask; a stakeholder may not.
 func TestBreachAskSignersAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		responder := tokenAs(t, w, "responder", "ask-responder")
 		stakeholder := tokenAs(t, w, "stakeholder", "ask-stakeholder")

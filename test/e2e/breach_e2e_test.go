@@ -24,6 +24,7 @@ import (
 // the HHS report is filed and New York's Attorney General deadline moves
 // with it; and the proof bundle verifies with every notice in it.
 func TestBreachEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		mail := startMailbox(t)
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {

@@ -46,6 +46,7 @@ type factsCase struct {
 // are null; unknown tags and jurisdictions, impossible dates and dates in
 // the future are refused naming the field, with nothing written.
 func TestBreachFactsAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Mailing list exposed", "category": "unauthorized_access_disclosure"}, &inc)

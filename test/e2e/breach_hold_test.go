@@ -36,6 +36,7 @@ func findObligation(t *testing.T, obs []holdObligation, key string) holdObligati
 // obligation is its reason, and marking met by hand needs one, and is
 // undone with one.
 func TestBreachHoldAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		privacy := roleToken(t, w, "privacy", "privacy_officer")
 		var inc incidentJSON

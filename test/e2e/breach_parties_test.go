@@ -16,6 +16,7 @@ import (
 // Every change is audited; the registry is readable, not writable, by a
 // responder.
 func TestBreachParties(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		code, out, errs := w.run("token", "create", "--name", "resp", "--role", "responder")
 		if code != 0 {

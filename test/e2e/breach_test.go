@@ -16,6 +16,7 @@ import (
 // as the Privacy Officer and records a notice, through the API on both
 // databases.
 func TestBreachCaseAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		code, out, errs := w.run("token", "create", "--name", "privacy", "--role", "privacy_officer")
 		if code != 0 {
@@ -93,6 +94,7 @@ func TestBreachCaseAPI(t *testing.T) {
 // 164.402(2)), on both databases; --breach-auto-open=false leaves it to a
 // person or a rule.
 func TestBreachCaseOpensItself(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		data := t.TempDir()
 		w := startWardAt(t, data, dbURL)
@@ -153,6 +155,7 @@ func TestBreachCaseOpensItself(t *testing.T) {
 // naming the row and field, only admins may save one, and every case's
 // obligations are recomputed with it, on its timeline.
 func TestBreachStateTable(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		code, out, errs := w.run("token", "create", "--name", "privacy", "--role", "privacy_officer")
 		if code != 0 {
@@ -256,6 +259,7 @@ func TestBreachStateTable(t *testing.T) {
 // their citations and counsel flags; an administrator saves a version from
 // it (a bad row comes back beside the rows), and others get no form.
 func TestUIBreachStateTable(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		w := startWardAt(t, t.TempDir(), dbURL)
 		admin := signInAs(t, w, authz.RoleAdmin, "ui-states-admin")

@@ -20,6 +20,7 @@ import (
 // Angeles moves the case's deadlines, which the API gives in UTC with the
 // zone beside and the case page shows in Pacific time with UTC beside.
 func TestBreachTimeZone(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		code, _, errs := runWard(t, t.TempDir(), dbURL, "serve", "--listen", "127.0.0.1:0", "--time-zone", "Mars/Olympus")
 		if code == 0 || !strings.Contains(errs, "time-zone") {

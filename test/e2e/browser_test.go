@@ -90,6 +90,7 @@ func signIn(username, password string) chromedp.Tasks {
 // moves it through phases in real headless Chromium, then checks idle
 // logoff and that a second sign-in ends the first session.
 func TestBrowserWorkflow(t *testing.T) {
+	t.Parallel()
 	path := chromium(t)
 	clk := clock.NewFake(time.Now())
 	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) { e.Clock = clk })

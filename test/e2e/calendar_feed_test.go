@@ -20,6 +20,7 @@ var feedRe = regexp.MustCompile(`value="(https://[^"]+/cal/[A-Za-z0-9_-]{43})"`)
 // gives them, and nothing from a made-up or revoked one. The schedule
 // page's button makes an address for everyone's shifts in the schedule.
 func TestCalendarSubscription(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		b := signInAs(t, w, authz.RoleResponder, "rita")
 		w.must(201, "POST", "/api/v1/schedules", map[string]any{"name": "Clinical systems", "time_zone": "America/Chicago",

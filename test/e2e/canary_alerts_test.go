@@ -32,6 +32,7 @@ import (
 // shared-memory files (copied while the server runs and after it stops)
 // and the debug log; on PostgreSQL every row of every table.
 func TestCanaryAlertFieldsNotStoredInPlaintext(t *testing.T) {
+	t.Parallel()
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
 			url := target.URL

@@ -598,6 +598,7 @@ func fill(body map[string]any, path string, v string) error {
 // alert intake route (driveIntakeCanaries) and of every UI form with free
 // text (driveUICanaries), searched alike.
 func TestCanaryEveryAPIField(t *testing.T) {
+	t.Parallel()
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
 			url := target.URL

@@ -28,6 +28,7 @@ import (
 // after it stops) and the debug log, or in every row of every PostgreSQL
 // table read as text: it must be nowhere (45 CFR 164.312(a)(2)(iv)).
 func TestCanaryBreachTextNotStoredInPlaintext(t *testing.T) {
+	t.Parallel()
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
 			url := target.URL

@@ -23,6 +23,7 @@ import (
 // server runs and after it stops) or any PostgreSQL row, where it is
 // sealed.
 func TestCanaryNoticeDeliveryError(t *testing.T) {
+	t.Parallel()
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
 			url := target.URL

@@ -53,6 +53,7 @@ func debugLog(e *app.Env) {
 // debug log; on PostgreSQL every row of every table read through SQL, and
 // the log. It must be nowhere (45 CFR 164.312(a)(2)(iv)).
 func TestCanaryPHINotStoredInPlaintext(t *testing.T) {
+	t.Parallel()
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
 			url := target.URL

@@ -158,6 +158,8 @@ var uiNotDriven = map[string]string{
 	"/incidents/{id}/review/key-events/{key}/remove": "a button on a key event of the review, no text",
 	"/incidents/{id}/page/acknowledge":               "a button shown while a page is open, no text",
 	"/incidents/{id}/page/resolve":                   "a button shown while a page is open, no text",
+	"/incidents/{id}/page/escalate":                  "a button shown while a page is open, no text (TestEscalateRepageEndToEnd presses it)",
+	"/incidents/{id}/page/repage":                    "a button shown while a page is acknowledged or alarmed, no text (TestEscalateRepageEndToEnd presses it)",
 	"/incidents/{id}/breach/open":                    "a button shown until the incident has a breach case; the seeded incident has one",
 	"/incidents/{id}/breach/individuals/import": "a multipart upload of a CSV file; the canary test imports one with a canary " +
 		"in every free-text column through the API",

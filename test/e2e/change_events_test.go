@@ -15,6 +15,7 @@ import (
 // text withheld from a stakeholder). Bad events are refused naming the
 // field, and another kind's key is refused.
 func TestChangeEvents(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		_, ig := w.service("portal", false, "alert", "events_v2", "")
 		_, am := w.service("metrics", false, "alert", "alertmanager", "")

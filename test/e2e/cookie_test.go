@@ -32,6 +32,7 @@ func login(t *testing.T, base, username string) (string, *http.Cookie) {
 // can plant one; under --insecure-http it is ward_session without Secure,
 // which the prefix would not allow, and it still signs in.
 func TestSessionCookie(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	if code, _, errs := runWardIn(t, w.data, "", uiPassword+"\n", "user", "create", "--username", "cookie", "--role", "responder", "--password-stdin"); code != 0 {
 		t.Fatal(errs)

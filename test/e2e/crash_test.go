@@ -38,6 +38,7 @@ var buildWard = sync.OnceValues(func() (string, error) {
 // a burst of concurrent writes and checks that every write it acknowledged
 // is there after a restart and that the audit chain still verifies.
 func TestKillDuringWrites(t *testing.T) {
+	t.Parallel()
 	bin, err := buildWard()
 	if err != nil {
 		t.Fatal(err)

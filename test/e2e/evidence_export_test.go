@@ -16,6 +16,7 @@ import (
 // the file. Each export is a custody entry of each item and audited. On
 // both databases.
 func TestEvidenceExportVerifies(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "severity": "sev2"}, &inc)

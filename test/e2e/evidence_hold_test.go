@@ -42,6 +42,7 @@ type itemHoldJSON struct {
 // release with its reason lets the item be destroyed. Hold and release are
 // custody entries and audited. On both databases.
 func TestEvidenceHoldAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "severity": "sev2"}, &inc)
@@ -102,6 +103,7 @@ func TestEvidenceHoldAPI(t *testing.T) {
 // releases it; a responder's item page offers no hold and its POST is
 // refused. On both databases.
 func TestUIEvidenceHold(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax"}, &inc)

@@ -97,6 +97,7 @@ type evidenceItemJSON struct {
 // database fails the download (409) and `ward evidence verify` (exit 1),
 // each audited; every step is in the audit trail.
 func TestEvidenceAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc struct {
 			Number string `json:"number"`
@@ -287,6 +288,7 @@ func count(t *testing.T, d *db.DB, q string, args ...any) int {
 // a large upload, after Ward has stored part of it, leaves nothing: the
 // stored chunks and the item's row are removed and no item is listed.
 func TestEvidenceUploadInterrupted(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc struct {
 			Number string `json:"number"`
@@ -346,6 +348,7 @@ func TestEvidenceUploadInterrupted(t *testing.T) {
 // client never receives a body as long as Content-Length, and the item
 // shows the failure.
 func TestEvidenceDownloadCut(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc struct {
 			Number string `json:"number"`

@@ -109,6 +109,7 @@ type periodicDuty struct {
 // within failoverDeadline, once where it must be done once.
 // The measured delays are logged; docs/OPERATIONS.md records them.
 func TestFailoverOfPeriodicWork(t *testing.T) {
+	t.Parallel()
 	url := dbtest.PostgresURL(t)
 	if url == "" {
 		t.Skipf("needs PostgreSQL: set %s (CI does, and fails rather than skips)", dbtest.PostgresURLEnv)

@@ -57,6 +57,7 @@ func decodeProblem(t *testing.T, raw []byte) problemJSON {
 // reopening through the API, and checks that the timeline and the audit
 // trail record every step.
 func TestIncidentLifecycle(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		w.addUser("alice", "responder")
 		var inc incidentJSON
@@ -183,6 +184,7 @@ func TestIncidentLifecycle(t *testing.T) {
 
 // TestEditsNotesAndTasks covers PATCH, notes and tasks, each on the timeline.
 func TestEditsNotesAndTasks(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		w.addUser("bob", "responder")
 		var inc incidentJSON

@@ -20,6 +20,7 @@ import (
 // running server, then again: the second run updates, creates nothing,
 // and the case's counts show through the API, on both databases.
 func TestBreachImportCLI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Backup tape lost", "category": "loss"}, &inc)
@@ -93,6 +94,7 @@ func (b *brokenBody) Read(p []byte) (int, error) {
 // committed resumes, with ?sha256=, after the last committed line; the
 // counts cover the whole file once. On both databases.
 func TestBreachImportResumeAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Fax misdirected"}, &inc)

@@ -15,6 +15,7 @@ import (
 // their lines naming the field; a UTF-16 file is refused as UTF-16 (it was
 // "no name column"); UTF-8 with and without a byte-order mark read alike.
 func TestIndividualsCSVStrict(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Strict CSV"}, &inc)

@@ -36,6 +36,7 @@ func (w *ward) postCSV(token, path, body string) (int, []byte) {
 // they updated, re-imports idempotently, and lists the individuals with
 // PHI for the admin and redacted for a stakeholder, on both databases.
 func TestBreachIndividualsAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		code, out, errs := w.run("token", "create", "--name", "viewer", "--role", "stakeholder")
 		if code != 0 {

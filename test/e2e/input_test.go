@@ -37,6 +37,7 @@ func (w *ward) send(method, path, ct string, body []byte) (int, string) {
 // names the field, the same on SQLite and PostgreSQL, and nothing of it
 // is stored.
 func TestInputPolicy(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		api := func(body string) (int, string) {
 			return w.send("POST", "/api/v1/incidents", "application/json", []byte(body))

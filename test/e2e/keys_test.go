@@ -55,6 +55,7 @@ func serveOnce(t *testing.T, data string, env map[string]string, whileUp func(ur
 // key or keyset is made; the right key, given from outside the data folder,
 // starts it and the PHI reads back.
 func TestMasterKeyAtStartup(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	w := startWardAt(t, data, "")
 	if !strings.Contains(w.logs.String(), "master_key_beside_data") {
@@ -103,6 +104,7 @@ func TestMasterKeyAtStartup(t *testing.T) {
 // sealed value ends under the new key, the server reads them all and goes
 // on writing, and the audit trail records the rotation and verifies.
 func TestKeysRotate(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var ids []string
 		for i := range 3 {

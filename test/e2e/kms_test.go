@@ -77,6 +77,7 @@ func keyFile(t *testing.T) string {
 // opens it; a wrong token stops it with Vault's reason. Then it moves back
 // to a new local key.
 func TestKeysChangeMasterToVault(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		data := t.TempDir()
 		oldKey := keyFile(t)
@@ -173,6 +174,7 @@ func TestKeysChangeMasterToVault(t *testing.T) {
 // TestKeysChangeMasterUsage: the new master key must be given once, and
 // differ from the current one.
 func TestKeysChangeMasterUsage(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	k := keyFile(t)
 	env := map[string]string{"WARD_MASTER_KEY_FILE": k}
@@ -203,6 +205,7 @@ func TestKeysChangeMasterUsage(t *testing.T) {
 // KMS, then from AWS KMS to Cloud KMS, restarting Ward on each with only
 // that KMS's settings; the sealed PHI reads back every time.
 func TestKeysChangeMasterAcrossKMSs(t *testing.T) {
+	t.Parallel()
 	const arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	const gcpKey = "projects/acme/locations/europe-west1/keyRings/ward/cryptoKeys/master"
 	eachDBURL(t, func(t *testing.T, dbURL string) {

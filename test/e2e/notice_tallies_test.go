@@ -24,6 +24,7 @@ import (
 // individual and notice on record, on both databases. A path that moved
 // a notice or an individual without moving the counts fails here.
 func TestNoticeTalliesExact(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		mail := startMailbox(t)
 		w := startWardAt(t, t.TempDir(), url, func(e *app.Env) {

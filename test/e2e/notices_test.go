@@ -25,6 +25,7 @@ import (
 // are sent, and returned mail crossing 10 makes a conspicuous substitute
 // notice owed, whose 90-day periods are tracked.
 func TestNotices(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		mail := startMailbox(t)
 		w := startWardAt(t, t.TempDir(), url, func(e *app.Env) {

@@ -16,6 +16,7 @@ import (
 // allow-list away, its page is refused at delivery, recorded as failed
 // with the reason, and never reaches it.
 func TestOutboundGuard(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		hook := startHook(t)
 		data := t.TempDir()

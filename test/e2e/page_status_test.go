@@ -104,6 +104,7 @@ func outboxDone(t *testing.T, w *ward, inc string) []map[string]any {
 // id, the incident number and no PHI; a method with status notifications
 // turned off hears nothing but its page.
 func TestPageStatusNotifications(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		chat := startChat(t)
 		clk := clock.NewFake(time.Now())
@@ -293,6 +294,7 @@ func metric(t *testing.T, w *ward, series string) float64 {
 // acknowledged and resolved, notifications sent and failed per channel,
 // the backlog while a send hangs, and the first-page latency.
 func TestPagingMetrics(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		chat := startChat(t)
 		clk := clock.NewFake(time.Now())

@@ -29,6 +29,7 @@ type pagingAlertJSON struct {
 // it all. A second incident whose one responder's webhook answers 410
 // (refused for good) raises the "reached nobody" alarm.
 func TestPagingAlarmEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		chat := startChat(t)
 		clk := clock.NewFake(time.Now())
@@ -149,7 +150,7 @@ func TestPagingAlarmEndToEnd(t *testing.T) {
 		banner := strings.Index(page, `id="nobody-acknowledged"`)
 		if code != http.StatusOK || banner < 0 || banner > strings.Index(page, `class="phases"`) ||
 			banner > strings.Index(page, `class="timeline"`) || !strings.Contains(page, `role="alert" id="nobody-acknowledged"`) ||
-			!strings.Contains(page, "Nobody has acknowledged this page: the escalation policy storefront ran every step twice. Page someone by hand or acknowledge.") {
+			!strings.Contains(page, "Nobody has acknowledged this page: the escalation policy storefront ran every step twice. Page again from step 1, page someone by hand, or acknowledge.") {
 			t.Fatalf("the incident page (banner at %d): %.3000s", banner, page)
 		}
 		if _, home := officer.send("GET", "/", nil); !strings.Contains(home, `<a href="/incidents/`+inc+`">`+inc+`</a> <span class="tag paging-alarm">Nobody acknowledged</span>`) ||

@@ -180,6 +180,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	testwait.Until(t, what, 30*time.Second, cond)
 }
 
+// awaitRounds waits until the background loop that series counts (a
+// /metrics series such as ward_paging_rounds_total) has completed a whole
+// round that began after the call: what a test waits for before asserting
+// that a change made the loop do nothing.
+func awaitRounds(t *testing.T, w *ward, series string) {
+	t.Helper()
+	from := metric(t, w, series)
+	eventually(t, "two more rounds of "+series, func() bool { return metric(t, w, series) >= from+2 })
+}
+
 var (
 	codeRE = regexp.MustCompile(`verification code is ([0-9]{6})`)
 	linkRE = regexp.MustCompile(`https://127\.0\.0\.1:[0-9]+/a/[A-Za-z0-9_-]+`)
@@ -194,6 +204,7 @@ const canaryPHI = "CANARY-PAGING-MRN-55021"
 // timeout pages again, resolving ends it, and no outbound byte holds the
 // alert's PHI.
 func TestPagingEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		mail, hook := startMailbox(t), startHook(t)
 		clk := clock.NewFake(time.Now())
@@ -325,7 +336,7 @@ func TestPagingEndToEnd(t *testing.T) {
 		mailAt, hookAt := len(mail.all()), len(hook.all())
 		w = startWardAt(t, data, url, opts, allowLoopback)
 		clk.Advance(29 * time.Minute)
-		time.Sleep(200 * time.Millisecond) // four polls
+		awaitRounds(t, w, "ward_paging_rounds_total")
 		if len(mail.all()) != mailAt || len(hook.all()) != hookAt {
 			t.Fatalf("sent again after the restart: %d emails, %d webhooks", len(mail.all())-mailAt, len(hook.all())-hookAt)
 		}
@@ -363,7 +374,7 @@ func TestPagingEndToEnd(t *testing.T) {
 		if strings.Join(hist, " ") != "alice/email/sent bob/webhook/sent bob/webhook/sent alice/email/sent" {
 			t.Fatalf("delivery history: %v", hist)
 		}
-		time.Sleep(200 * time.Millisecond)
+		awaitRounds(t, w, "ward_paging_rounds_total")
 		if len(mail.all()) != mailAt+1 || len(hook.all()) != hookAt {
 			t.Fatalf("sent after resolve: %d emails, %d webhooks", len(mail.all())-mailAt-1, len(hook.all())-hookAt)
 		}

@@ -144,6 +144,7 @@ func utf16BE(b []byte) string {
 // say, so a developer's word printed in one (a code, an id, an API path)
 // fails it as on a page.
 func TestPDFTextFindsDeveloperWords(t *testing.T) {
+	t.Parallel()
 	pdf, err := report.PDF(report.Packet{IncidentNumber: "INC-2026-0042", GeneratedAt: time.Now(), BreachSize: "fewer_than_500",
 		Missing: []report.Missing{{Field: "hhs", Message: "mark it met (POST /api/v1/incidents/8f14e45f-ceea-467f-a0e6-8d3c52e2a1b7/breach-case, annual_log)"}}})
 	if err != nil {

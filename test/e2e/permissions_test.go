@@ -15,6 +15,7 @@ import (
 // operation's declared permission gets 403, one with it never does. An
 // operation without a declared permission fails the test.
 func TestAPIPermissionMatrix(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	var inc incidentJSON
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "matrix"}, &inc)
@@ -68,6 +69,7 @@ func TestAPIPermissionMatrix(t *testing.T) {
 // TestAPIRedactsPHI: a stakeholder's token reads incidents with the
 // description and notes withheld and marked so.
 func TestAPIRedactsPHI(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	var inc incidentJSON
 	w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "x", "description": "patient R. Roe"}, &inc)

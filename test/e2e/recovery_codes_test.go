@@ -18,6 +18,7 @@ var recoveryCodeRe = regexp.MustCompile(`<li>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4
 // makes no new codes; the form's address opened by itself leads to the
 // profile, not a 405), and one of them signs in.
 func TestMFARecoveryCodesRegenerate(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		w := startWard(t, dbURL)
 		b := signInAs(t, w, authz.RoleSecurityOfficer, "recovery-officer")

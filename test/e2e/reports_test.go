@@ -86,6 +86,7 @@ func verifyBundle(t *testing.T, w *ward, token string, archive []byte) (valid, t
 // verifies, through the API and `ward proof verify`, and a tampered one
 // does not.
 func TestBreachReports(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		privacy := roleToken(t, w, "privacy", "privacy_officer")
 		auditor := roleToken(t, w, "auditor", "auditor")
@@ -382,6 +383,7 @@ func retouch(t *testing.T, archive []byte, name string, change func([]byte) []by
 // officers are reminded at each configured mark before a deadline and
 // once it is overdue, each reminder once.
 func TestBreachReminders(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		clk := clock.NewFake(time.Now())
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
@@ -437,7 +439,7 @@ func TestBreachReminders(t *testing.T) {
 			return slices.Equal(marks(), []string{"individuals@3", "individuals@7", "individuals@overdue"})
 		})
 		eventually(t, "three messages to the Privacy Officer", func() bool { return len(told()) == 3 })
-		time.Sleep(300 * time.Millisecond) // several more checks
+		awaitRounds(t, w, `ward_check_rounds_total{check="breach_reminders"}`)
 		if got := marks(); len(got) != 3 {
 			t.Fatalf("a reminder sent twice: %v", got)
 		}
@@ -467,6 +469,7 @@ func TestBreachReminders(t *testing.T) {
 // individuals were notified, records the filing, which marks the hhs
 // obligation met.
 func TestUIHHSReport(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected letter"}, &inc)

@@ -11,6 +11,7 @@ import (
 // token without need to know until it breaks the glass; the grant is on the
 // timeline and raised to the Security Officer, who acknowledges it.
 func TestRestrictedIncidentsAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		token := func(name, role string) string {
 			code, out, errs := w.run("token", "create", "--name", name, "--role", role)

@@ -11,6 +11,7 @@ import (
 // the field, and a legal hold is placed, listed with its reason, refused
 // twice and released through the API.
 func TestRetentionAPIAndCLI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var pol struct {
 			Policy            map[string]int `json:"policy"`

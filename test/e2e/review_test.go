@@ -44,6 +44,7 @@ type actionItemJSON struct {
 // review, a Security Officer does so with a reason and the incident
 // closes. On both databases.
 func TestReviewE2E(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Phishing of the billing mailbox"}, &inc)

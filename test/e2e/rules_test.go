@@ -8,6 +8,7 @@ import (
 // TestWorkflowRules: a rule is type-checked when saved, dry-runs against a
 // sample, and acts on the incidents it matches.
 func TestWorkflowRules(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		code, raw := w.do("POST", "/api/v1/rules", map[string]any{"name": "bad", "expression": `incident.severity + 1`,
 			"actions": []map[string]any{{"type": "add_task", "title": "x"}}}, nil)

@@ -15,6 +15,7 @@ import (
 // restricted incident counts only for those who may see it (an
 // administrator is not one). The page shows the same.
 func TestSLAReport(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		tokens := map[string]string{}
 		for _, role := range []string{"responder", "security_officer"} {

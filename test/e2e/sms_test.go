@@ -73,6 +73,7 @@ var smsCodeRE = regexp.MustCompile(`Reply ([0-9]{6}) to acknowledge`)
 // Twilio's API and acknowledges by replying with the code, as Twilio's
 // signed inbound webhook delivers it.
 func TestSMSPageAndReply(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, smsPageAndReply)
 }
 

@@ -270,6 +270,7 @@ func breakGlassAdmin(t *testing.T, w *ward) (*browserless, string) {
 // disabled account), and the local break-glass admin signing in with
 // password and TOTP while the provider is down.
 func TestSSO(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		idp := newFakeIdP(t)
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
@@ -415,6 +416,7 @@ func testSSO(t *testing.T, w *ward, idp *fakeIdP) {
 // TestSSOFlagsValidated: ward serve refuses bad single sign-on settings and
 // names the flag.
 func TestSSOFlagsValidated(t *testing.T) {
+	t.Parallel()
 	base := []string{"serve", "--listen", "127.0.0.1:0", "--data", t.TempDir()}
 	good := map[string]string{"--oidc-issuer": "https://idp.example.org", "--oidc-client-id": "ward",
 		"--oidc-client-secret": "s", "--oidc-role-map": "g=admin"}

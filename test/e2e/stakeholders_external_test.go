@@ -59,6 +59,7 @@ type externalUpdateJSON struct {
 // name. A one-click POST to the unsubscribe link unsubscribes (audited),
 // and the next update is not queued for that subscriber.
 func TestExternalSubscribersByEmail(t *testing.T) {
+	t.Parallel()
 	for _, target := range dbtest.Targets(t) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
 			dbURL := target.URL

@@ -17,6 +17,7 @@ import (
 // update is listed as not PHI-checked. Only the Privacy Officer is offered
 // the override on the incident page.
 func TestStatusUpdatePHICheck(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "phi check", "severity": "sev2"}, &inc)
@@ -90,6 +91,7 @@ func TestStatusUpdatePHICheck(t *testing.T) {
 // a stakeholder's token may not read contacts
 // and the auditor's may read but not change them.
 func TestExternalContactsAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		officer := w.tokenWithRole("contacts-officer", "privacy_officer")
 		if code, raw := w.doAs(officer, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes",
@@ -146,6 +148,7 @@ func TestExternalContactsAPI(t *testing.T) {
 // auditor reads the list without the form and may not add one; a
 // stakeholder is refused the page and offered no link to it.
 func TestUIExternalContacts(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		admin := signInAs(t, w, authz.RoleAdmin, "xc-admin")
 		auditor := signInAs(t, w, authz.RoleAuditor, "xc-auditor")

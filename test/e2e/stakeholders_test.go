@@ -14,6 +14,7 @@ import (
 // group by signed webhook; an overdue update reminds the commander; the SLA
 // shows on the incident.
 func TestStakeholderUpdatesAndSLA(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
 		clk := clock.NewFake(time.Now())
 		data := t.TempDir()

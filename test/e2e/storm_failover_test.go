@@ -99,6 +99,7 @@ func startNode(t *testing.T, bin, data, dbURL string) *wardProc {
 // receiver drops. The dead node's messages move to the live one within its
 // lease, seconds after the kill.
 func TestKillNodeDuringAlertStorm(t *testing.T) {
+	t.Parallel()
 	url := dbtest.PostgresURL(t)
 	if url == "" {
 		t.Skipf("needs PostgreSQL: set %s (CI does, and fails rather than skips)", dbtest.PostgresURLEnv)

@@ -75,6 +75,7 @@ func handshake(t *testing.T, w *ward, serverName string) (string, error) {
 // with pair A, replaces the files with pair B and sees new handshakes get
 // B without a restart; a broken replacement keeps what was served.
 func TestServeReloadsCertificate(t *testing.T) {
+	t.Parallel()
 	a, b := newCertPair(t), newCertPair(t)
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -114,6 +115,7 @@ func TestServeReloadsCertificate(t *testing.T) {
 // answers: it serves, refuses handshakes for other host names, and keeps
 // its cache owner-only.
 func TestServeACME(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	w := startWardAt(t, data, "", func(e *app.Env) {
 		e.Args = append(e.Args, "--acme-domain", "ward.example.org", "--acme-directory", "https://127.0.0.1:1/directory")
@@ -133,6 +135,7 @@ func TestServeACME(t *testing.T) {
 // TestServeACMEConflicts checks that serve names the flags ACME cannot be
 // combined with.
 func TestServeACMEConflicts(t *testing.T) {
+	t.Parallel()
 	for _, extra := range [][]string{
 		{"--tls-cert", "c.pem", "--tls-key", "k.pem"},
 		{"--insecure-http"},

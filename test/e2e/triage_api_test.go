@@ -15,6 +15,7 @@ import (
 // answered once, by a role that may change incidents, audited, and
 // "PHI involved" opens the breach case.
 func TestTriageAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var typed struct{ Number string }
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Lost badge"}, &typed)

@@ -20,6 +20,7 @@ import (
 // (two nodes behind a load balancer), writes through both at once, and
 // checks that every write landed once and the audit trail is one valid chain.
 func TestTwoNodesOneChain(t *testing.T) {
+	t.Parallel()
 	url := dbtest.PostgresURL(t)
 	if url == "" {
 		t.Skipf("needs PostgreSQL: set %s (CI does, and fails rather than skips)", dbtest.PostgresURLEnv)

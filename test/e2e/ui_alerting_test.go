@@ -25,6 +25,7 @@ var (
 // the service page; form errors come back beside their controls, and a
 // responder may read services but not create one.
 func TestUIAlerting(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		admin := signInAs(t, w, authz.RoleAdmin, "ui-admin")
 

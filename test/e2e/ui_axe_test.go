@@ -135,6 +135,7 @@ var adminPages = []string{"/services", "/escalation-policies", "/schedules", "/s
 // out at a phone's width without sideways scrolling, and photographed
 // (atWidths).
 func TestUIAccessibility(t *testing.T) {
+	t.Parallel()
 	src := axeSource(t)
 	eachDB(t, func(t *testing.T, w *ward) {
 		c := seedPlainInstance(t, w)

@@ -18,6 +18,7 @@ import (
 // hand, errors of a typed row show beside that row with the pick kept, and
 // unchecking it removes the obligation.
 func TestUIBreachRegistryCustomers(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Claims export exposed"}, &inc)

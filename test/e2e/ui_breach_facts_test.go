@@ -30,6 +30,7 @@ func formValue(t *testing.T, page, name string) string {
 // the tags as labelled checkboxes, and refuses typing over an imported
 // State's count.
 func TestUIBreachFactsKeepImport(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Mailing list exposed", "category": "unauthorized_access_disclosure"}, &inc)

@@ -19,6 +19,7 @@ import (
 // answers, which are drafts kept by the server between steps (each step
 // a Post/Redirect/Get); the summary shows what signing decides.
 func TestUIBreachGuidedWorkflow(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
@@ -149,6 +150,7 @@ func TestUIBreachGuidedWorkflow(t *testing.T) {
 // when no Privacy Officer can be reached. Pressed again within 15 minutes
 // it asks nobody and says when it may be pressed again.
 func TestUIBreachAskSigner(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax", "category": "unauthorized_access_disclosure"}, &inc)

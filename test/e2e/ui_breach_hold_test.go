@@ -15,6 +15,7 @@ import (
 // deadline beside the held one; "Mark met" is refused naming the hold
 // until the official's name and reason are given.
 func TestUIBreachHold(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)

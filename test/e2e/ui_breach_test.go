@@ -19,6 +19,7 @@ var discoveredRe = regexp.MustCompile(`name="discovered_at" type="datetime-local
 // count first), the Privacy Officer signs "notify without assessment", a
 // notice is recorded as made and the deadline board shows the rest.
 func TestUIBreachCase(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)

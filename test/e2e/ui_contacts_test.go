@@ -15,6 +15,7 @@ import (
 // refused beside the field; a contact never subscribed is removed, and
 // one that was subscribed is kept, the page saying why.
 func TestUIExternalContactEdit(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		mail := startMailbox(t) // subscribing asks the contact to confirm by email
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {

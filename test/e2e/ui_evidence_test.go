@@ -48,6 +48,7 @@ func (b *browserless) uploadEvidence(path string, fields [][2]string, name, cont
 // no evidence section and cannot open the item; the auditor reads the
 // item without the forms. On both databases.
 func TestUIEvidence(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Laptop left on a train"}, &inc)

@@ -21,6 +21,7 @@ var endpointRe = regexp.MustCompile(`id="endpoint" class="secret" type="text" va
 // gives the intake address, and the kind is offered only while the email
 // intake is on.
 func TestUIHeartbeatAndEmailIntegrations(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

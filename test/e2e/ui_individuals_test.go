@@ -45,6 +45,7 @@ func (b *browserless) upload(path string, file string) (int, string) {
 // stakeholder does not. The parties page adds a customer
 // and sets the organisation's role. On both databases.
 func TestUIBreachIndividuals(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Portal scraped"}, &inc)

@@ -55,6 +55,7 @@ func texts(sel string, out *[]string) chromedp.Action {
 // Each link once re-escaped its query ("cursor%3d…"), so the next page was
 // the first page again.
 func TestUIPaginationReachesTheEnd(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	_, ig := w.service("billing", false, "alert", "events_v2", "")
 	const alerts = 57
@@ -134,6 +135,7 @@ func TestUIPaginationReachesTheEnd(t *testing.T) {
 // Ward's own 404 page with the menu; other methods a 405 naming the ones
 // allowed; the pages carry a favicon. The API keeps its plain answers.
 func TestUIPostRedirectGet(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)
@@ -210,6 +212,7 @@ func TestUIPostRedirectGet(t *testing.T) {
 // incident, opens the case, and the case's discovery date is the time
 // of the question, not of the answer.
 func TestUIPHIAlertAsksToClassify(t *testing.T) {
+	t.Parallel()
 	clk := clock.NewFake(time.Now().Add(-3 * time.Hour).Truncate(time.Second))
 	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) { e.Clock = clk })
 	_, ig := w.service("patient-portal", true, "alert", "events_v2", "")
@@ -275,6 +278,7 @@ func TestUIPHIAlertAsksToClassify(t *testing.T) {
 // and a breach reminder that reached no officer is a banner on the
 // officers' pages, not only a line in the server log.
 func TestUINobodyReached(t *testing.T) {
+	t.Parallel()
 	clk := clock.NewFake(time.Now())
 	w := startWardAt(t, t.TempDir(), "", func(e *app.Env) {
 		e.Clock = clk

@@ -19,6 +19,7 @@ import (
 // breach cases with the next deadline, the overdue case first. Read in
 // Chromium, on both databases.
 func TestUIRoleNavigation(t *testing.T) {
+	t.Parallel()
 	eachDB(t, testUIRoleNavigation)
 }
 

@@ -17,6 +17,7 @@ var templateLinkRe = regexp.MustCompile(`href="/notice-templates/([0-9a-z_-]+)">
 // case's notices page saves the settings and generates the letters, which
 // an administrator downloads and a stakeholder may not.
 func TestUINotices(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop", "category": "theft"}, &inc)

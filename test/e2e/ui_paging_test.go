@@ -29,6 +29,7 @@ var (
 // its deliveries, Acknowledge stops it, and the schedule's calendar shows
 // who is on call.
 func TestUIPaging(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		hook := startHook(t)
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") }, allowLoopback)
@@ -293,6 +294,7 @@ func testUIPaging(t *testing.T, w *ward, hook *hookReceiver) {
 // the pages name that person, forms post under their path, and a
 // responder may not reach them.
 func TestUIAdminContacts(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		hook := startHook(t)
 		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) { e.Args = append(e.Args, "--paging-poll", "50ms") }, allowLoopback)

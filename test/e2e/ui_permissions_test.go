@@ -157,6 +157,7 @@ func pagingFixture(t *testing.T, w *ward) (schedule, policy string) {
 // gets 403, every other answer means allowed. A route without a rule in
 // the table cannot exist, since the table is what registers routes.
 func TestUIPermissionMatrix(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "ui matrix"}, &inc)

@@ -306,6 +306,7 @@ func crawl(t *testing.T, b *browserless, start string) (pages, pdfs map[string]s
 // of a determination signed with its answers missing. The notices list
 // names the individual each letter is for.
 func TestUIPlainLanguage(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		c := seedPlainInstance(t, w)
 		roles := []authz.Role{authz.RoleAdmin, authz.RoleResponder, authz.RoleSecurityOfficer, authz.RolePrivacyOfficer,

@@ -20,6 +20,7 @@ import (
 // the enrolment form leads to the profile and enrols nothing. Both forms
 // once answered at their POST address, so a reload sent them again.
 func TestUIPostRedirectGetSecrets(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		if code, _, errs := runWardIn(t, w.data, w.dbURL, uiPassword+"\n", "user", "create", "--username", "prg-admin",
 			"--role", string(authz.RoleAdmin), "--password-stdin"); code != 0 {

@@ -15,6 +15,7 @@ import (
 // glass opens it and puts a banner before the Security Officer until they
 // acknowledge it.
 func TestUIRestricted(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	officer := signInAs(t, w, authz.RoleSecurityOfficer, "sofia")
 	resp := signInAs(t, w, authz.RoleResponder, "rafael")

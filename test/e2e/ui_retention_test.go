@@ -14,6 +14,7 @@ import (
 // Retention page refuses a period below the legal minimum beside the
 // field; the auditor reads the page without a form.
 func TestUIRetention(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	var inc struct {
 		Number string `json:"number"`

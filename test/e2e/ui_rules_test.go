@@ -23,6 +23,7 @@ var workflowLocRe = regexp.MustCompile(`^/rules/([0-9a-f-]{36})\?msg=workflow_cr
 // all when saved from its page. A responder sees the list and may dry-run, but is
 // offered no form to add a rule and may not post one.
 func TestUIRules(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		admin := signInAs(t, w, authz.RoleAdmin, "ui-rules-admin")
 		responder := signInAs(t, w, authz.RoleResponder, "ui-rules-responder")

@@ -23,6 +23,7 @@ var groupLocRe = regexp.MustCompile(`^/stakeholders/([0-9a-f-]{36})\?msg=group_c
 // it is listed and the SLA section shows the first update met. A
 // stakeholder reads the update but is offered no form to post one.
 func TestUIStakeholders(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		exec := signInAs(t, w, authz.RoleStakeholder, "ui-exec")
 		admin := signInAs(t, w, authz.RoleAdmin, "ui-stake-admin")

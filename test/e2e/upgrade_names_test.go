@@ -23,6 +23,7 @@ func (w *ward) addUser(name, role string) {
 // timeline's changes into a sealed timeline note that readers of PHI see,
 // audited.
 func TestCommanderAndOwnerNameUsers(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		data := t.TempDir()
 		w := startWardAt(t, data, dbURL)

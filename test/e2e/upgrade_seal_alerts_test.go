@@ -17,6 +17,7 @@ import (
 // of its dedup key deduplicates into it, a new alert of its group joins its
 // incident, and the window's reason reads as before.
 func TestUpgradeSealsAlertFields(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		data := t.TempDir()
 		w := startWardAt(t, data, dbURL)

@@ -13,6 +13,7 @@ import (
 // settings an older Ward left in plaintext are sealed when Ward next
 // starts, before it serves, and read as before.
 func TestUpgradeSealsNoticeText(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		data := t.TempDir()
 		w := startWardAt(t, data, dbURL)

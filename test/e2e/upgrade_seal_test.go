@@ -20,6 +20,7 @@ const forgetSealedColumns = "DELETE FROM counters WHERE name LIKE 'plaintext_sea
 // alert's summary; a break-glass reason) are sealed when Ward next starts,
 // before it serves, and read and searched as before.
 func TestUpgradeSealsPlaintext(t *testing.T) {
+	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
 		data := t.TempDir()
 		w := startWardAt(t, data, dbURL)

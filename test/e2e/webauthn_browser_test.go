@@ -57,6 +57,7 @@ func virtualKey() chromedp.Action {
 // recovery code (once); then a security officer enrols a key as their
 // required second factor.
 func TestBrowserWebAuthn(t *testing.T) {
+	t.Parallel()
 	path := chromium(t)
 	eachDBURL(t, func(t *testing.T, dbURL string) { browserWebAuthn(t, path, dbURL) })
 }

@@ -540,6 +540,12 @@ func (h handler) registerPages(api huma.API, tag string) {
 	}{
 		{"acknowledge-page", "/incidents/{id}/page/acknowledge", "Acknowledge: stop escalating, someone is on it", h.Pager.Acknowledge},
 		{"resolve-page", "/incidents/{id}/page/resolve", "Resolve the page: nothing more is sent (the incident stays open)", h.Pager.Resolve},
+		{"escalate-page", "/incidents/{id}/page/escalate",
+			"Escalate now: page the next step of the escalation policy at once (409 when no step or repeat is left, or the page is resolved)",
+			h.Pager.Escalate},
+		{"repage-page", "/incidents/{id}/page/repage",
+			"Page again: start the escalation policy from step 1, for an acknowledged page or one whose alarm stands (409 otherwise)",
+			h.Pager.Repage},
 	} {
 		huma.Register(api, tagged(op(a.id, http.MethodPost, a.path, a.summary, http.StatusOK, authz.IncidentWrite), tag),
 			func(ctx context.Context, in *idPath) (*struct{ Body Page }, error) {

@@ -104,6 +104,8 @@ var actionLabels = map[string]string{
 	"officer_alert.acknowledge":                 "Acknowledged an officer alert",
 	"officer_alert.raise":                       "Raised an officer alert",
 	"page.acknowledge":                          "Acknowledged a page",
+	"page.escalate":                             "Escalated a page to the next step",
+	"page.repage":                               "Paged again from step 1",
 	"page.resolve":                              "Resolved a page",
 	"report.details":                            "Filled in HHS report details",
 	"report.hhs_filing":                         "Recorded a filing with HHS",

@@ -244,6 +244,10 @@ type pagingView struct {
 	Policy        string
 	Steps         int
 	Notifications []paging.Notification
+	// CanEscalate: the page is open and its policy has a next step (or
+	// repeat) to escalate to; CanRepage: it is acknowledged or its alarm
+	// stands, so paging again from step 1 is offered.
+	CanEscalate, CanRepage bool
 }
 
 // pagingOf returns incident ref's paging, or nil when it was never paged.
@@ -258,9 +262,12 @@ func (u *UI) pagingOf(r *http.Request, ref string) (*pagingView, error) {
 	v := &pagingView{Page: pg, Policy: pg.PolicyID}
 	if pol, err := u.Pager.GetPolicy(r.Context(), pg.PolicyID); err == nil {
 		v.Policy, v.Steps = pol.Name, len(pol.Steps)
+		_, _, next := paging.NextStep(pol, pg.Step, pg.Round)
+		v.CanEscalate = next && pg.Status != paging.PageResolved
 	} else if apperr.CodeOf(err) != apperr.NotFound {
 		return nil, err
 	}
+	v.CanRepage = pg.Status == paging.PageAcknowledged || pg.Status == paging.PageTriggered && pg.Alarm != ""
 	if v.Notifications, err = u.Pager.Notifications(r.Context(), ref); err != nil {
 		return nil, err
 	}
@@ -273,6 +280,22 @@ func (u *UI) pageAcknowledge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=page_acknowledged#paging")
+}
+
+func (u *UI) pageEscalate(w http.ResponseWriter, r *http.Request) {
+	if _, err := u.Pager.Escalate(r.Context(), r.PathValue("id")); err != nil {
+		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=page_escalated#paging")
+}
+
+func (u *UI) pageRepage(w http.ResponseWriter, r *http.Request) {
+	if _, err := u.Pager.Repage(r.Context(), r.PathValue("id")); err != nil {
+		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+url.PathEscape(r.PathValue("id"))+"?msg=page_repaged#paging")
 }
 
 func (u *UI) pageResolve(w http.ResponseWriter, r *http.Request) {

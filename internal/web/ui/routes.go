@@ -84,6 +84,8 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/grants/{grant}/revoke", Perm: authz.RestrictedManage, handler: u.grantRevoke},
 		{Method: "POST", Pattern: "/incidents/{id}/triage", Perm: authz.IncidentWrite, handler: u.triageAnswer},
 		{Method: "POST", Pattern: "/incidents/{id}/page/acknowledge", Perm: authz.IncidentWrite, handler: u.pageAcknowledge},
+		{Method: "POST", Pattern: "/incidents/{id}/page/escalate", Perm: authz.IncidentWrite, handler: u.pageEscalate},
+		{Method: "POST", Pattern: "/incidents/{id}/page/repage", Perm: authz.IncidentWrite, handler: u.pageRepage},
 		{Method: "POST", Pattern: "/incidents/{id}/page/resolve", Perm: authz.IncidentWrite, handler: u.pageResolve},
 		{Method: "POST", Pattern: "/incidents/{id}/updates", Perm: authz.IncidentWrite, handler: u.statusUpdatePost},
 		{Method: "POST", Pattern: "/incidents/{id}/stakeholders", Perm: authz.IncidentWrite, handler: u.stakeholderSubscribe},

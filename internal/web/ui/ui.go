@@ -192,6 +192,8 @@ var flashes = map[string]flash{
 	"rule_added":               {"info", "Notification rule added."},
 	"rule_deleted":             {"info", "Notification rule removed."},
 	"page_acknowledged":        {"info", "Page acknowledged: escalation stopped."},
+	"page_escalated":           {"info", "Escalated: the next step of the escalation policy is being paged now."},
+	"page_repaged":             {"info", "Paging again: step 1 of the escalation policy is being paged now."},
 	"page_resolved":            {"info", "Page resolved: nobody more will be paged for it."},
 	"group_created":            {"info", "Stakeholder group created."},
 	"contact_created":          {"info", "External contact added."},

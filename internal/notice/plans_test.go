@@ -1,0 +1,52 @@
+package notice
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/dbtest"
+)
+
+// TestNoticesPagePlans reads pages of a large case's notices, all and of
+// one status, on both databases after 50,000 notices arrived (on
+// PostgreSQL without ANALYZE, under generic plans made while the table
+// was empty): each reads its page in id order from an index and stops,
+// never sorting the case's notices (issue #14).
+func TestNoticesPagePlans(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		for _, q := range []string{
+			`INSERT INTO incidents (id, number, title, description, severity, category, phi_suspected, detected_at, created_at,
+				updated_at, status, resolution, commander, customers, not_applicable, created_by, version)
+				VALUES ('inc-a', 'INC-2026-1', '', '', 'sev1', 'other', false, $1, $1, $1, 'detected', '', '', '[]', '[]', 'test', 1)`,
+			`INSERT INTO breach_cases (id, incident_id, facts, outcome, opened_by, created_at, updated_at, version)
+				VALUES ('case-a', 'inc-a', '{}', '', 'test', $1, $1, 1)`,
+		} {
+			if _, err := d.W.ExecContext(ctx, q, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		grow := func() {
+			// Letters by mail: one in ten returned, the rest sent.
+			if _, err := d.W.ExecContext(ctx, `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 50000)
+				INSERT INTO notices (id, case_id, run_id, kind, channel, individual_id, recipient, status, batch, page, pages, attempts,
+					error, sent_at, sent_by, receipt, returned_at, return_reason, resent_of, created_at, updated_at)
+				SELECT 'n-' || (100000 + n), 'case-a', 'run', 'individual_letter', 'mail', 'i-' || n, '',
+					CASE WHEN n % 10 = 0 THEN 'returned' ELSE 'sent' END, 1, n, 1, 0, '', NULL, '', '', NULL, '', '', $1, $1 FROM g`,
+				now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dbtest.PlansRead(t, d, []string{"notices"}, grow, []dbtest.Statement{
+			{Name: "first page", SQL: noticesPageSQL, Args: []any{"case-a", "", 101}, Index: "notices_case_id"},
+			{Name: "a later page", SQL: noticesPageSQL, Args: []any{"case-a", "n-125000", 101}, Index: "notices_case_id"},
+			{Name: "first page of the returned", SQL: noticesOfStatusPageSQL, Args: []any{"case-a", StatusReturned, "", 101},
+				Index: "notices_case_status_id"},
+			{Name: "a status none has", SQL: noticesOfStatusPageSQL, Args: []any{"case-a", StatusPending, "", 101},
+				Index: "notices_case_status_id"},
+		})
+	})
+}
