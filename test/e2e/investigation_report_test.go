@@ -21,6 +21,7 @@ import (
 // download is a PHI read in the audit trail; a stakeholder may not
 // download it. On both databases.
 func TestInvestigationReportE2E(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Laptop stolen from a car",
@@ -118,6 +119,7 @@ func TestInvestigationReportE2E(t *testing.T) {
 // that would run as a spreadsheet formula made safe; a stakeholder's
 // token gets titles withheld. On both databases.
 func TestIncidentRegisterE2E(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var a, b incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "=HYPERLINK(\"http://x\")",

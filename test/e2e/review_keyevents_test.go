@@ -27,6 +27,7 @@ type keyEventJSON struct {
 // event_ids; a complete review refuses further imports (409) and its page
 // offers none. On both databases.
 func TestReviewKeyEventsE2E(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
 		var inc incidentJSON
 		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Stolen laptop"}, &inc)
