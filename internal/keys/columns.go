@@ -222,6 +222,11 @@ var (
 	// and the link to its ticket elsewhere, whose path may name a patient.
 	ActionItemTitle     = Column{Table: "incident_action_items", Name: "title", RowID: "id"}
 	ActionItemTicketURL = Column{Table: "incident_action_items", Name: "ticket_url", RowID: "id"}
+	// ReviewEventText and ReviewEventAnnotation are a review's key event:
+	// the copy of the timeline note it was imported from, and what a
+	// responder wrote about it.
+	ReviewEventText       = Column{Table: "incident_review_events", Name: "text", RowID: "id"}
+	ReviewEventAnnotation = Column{Table: "incident_review_events", Name: "annotation", RowID: "id"}
 )
 
 // DeterminationRowID, ObligationRowID and DraftRowID name a
@@ -248,7 +253,7 @@ func Columns() []Column {
 		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceHoldReason, EvidenceCustodyReason, EvidenceCustodyCustodian,
 		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail,
 		ExternalMailError, ReviewSummary, ReviewRootCause, ReviewContributingFactors, ReviewWentWell, ReviewLessons,
-		ReviewUpdatesMade, ReviewWaiveReason, ActionItemTitle, ActionItemTicketURL}
+		ReviewUpdatesMade, ReviewWaiveReason, ActionItemTitle, ActionItemTicketURL, ReviewEventText, ReviewEventAnnotation}
 }
 
 // registered reports whether table.column is one of Columns.

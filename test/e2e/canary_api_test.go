@@ -76,8 +76,9 @@ type apiSeeds struct {
 	// extContact an external stakeholder contact.
 	evidence, extContact string
 	// review is an incident in the post-incident phase (seedReview);
-	// action an action item of the incident.
-	review, action string
+	// action an action item of the incident; keyEvent a key event of
+	// the review.
+	review, action, keyEvent string
 	// letter is the default letter template's body, which has every
 	// element 164.404(c)(1) requires.
 	letter string
@@ -275,6 +276,13 @@ func apiOps(t *testing.T) []apiOp {
 			url:  func(s *apiSeeds) string { return inc(s) + "/action-items/" + s.action },
 			body: none, plain: map[string]string{"owner": isStaff}},
 		{op: "PATCH /api/v1/incidents/{id}/review", want: 200, url: func(s *apiSeeds) string { return "/api/v1/incidents/" + s.review + "/review" },
+			body: none},
+		{op: "POST /api/v1/incidents/{id}/review/key-events", want: 200,
+			url:  func(s *apiSeeds) string { return "/api/v1/incidents/" + s.review + "/review/key-events" },
+			body: func(*apiSeeds) map[string]any { return map[string]any{"milestones": true} }, plain: map[string]string{"event_ids[]": isRef},
+			after: func(s *apiSeeds, raw []byte) { s.keyEvent = jsonID(t, raw) }},
+		{op: "PATCH /api/v1/incidents/{id}/review/key-events/{key_event_id}", want: 204,
+			url:  func(s *apiSeeds) string { return "/api/v1/incidents/" + s.review + "/review/key-events/" + s.keyEvent },
 			body: none},
 		{op: "POST /api/v1/incidents/{id}/review/waive", want: 200, as: "security_officer",
 			url: func(s *apiSeeds) string { return "/api/v1/incidents/" + s.review + "/review/waive" }, body: none},

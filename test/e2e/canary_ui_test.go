@@ -150,11 +150,17 @@ var uiNotDriven = map[string]string{
 	"/incidents/{id}/review": "the review's form shows only in the post-incident phase, and the walked incident is in analysis; " +
 		"the API canary test writes every section with a canary (PATCH /api/v1/incidents/{id}/review) and " +
 		"TestReviewE2E fills the form",
-	"/incidents/{id}/page/acknowledge": "a button shown while a page is open, no text",
-	"/incidents/{id}/page/resolve":     "a button shown while a page is open, no text",
-	"/incidents/{id}/page/escalate":    "a button shown while a page is open, no text (TestEscalateRepageEndToEnd presses it)",
-	"/incidents/{id}/page/repage":      "a button shown while a page is acknowledged or alarmed, no text (TestEscalateRepageEndToEnd presses it)",
-	"/incidents/{id}/breach/open":      "a button shown until the incident has a breach case; the seeded incident has one",
+	"/incidents/{id}/review/key-events": "the review's key events show only in the post-incident phase, and the walked " +
+		"incident is in analysis; the form picks a timeline entry, a reference, and TestReviewKeyEventsE2E sends it",
+	"/incidents/{id}/review/key-events/{key}": "the review's key events show only in the post-incident phase; the API canary " +
+		"test writes an annotation with a canary (PATCH /api/v1/incidents/{id}/review/key-events/{key_event_id}) and " +
+		"TestReviewKeyEventsE2E fills the form",
+	"/incidents/{id}/review/key-events/{key}/remove": "a button on a key event of the review, no text",
+	"/incidents/{id}/page/acknowledge":               "a button shown while a page is open, no text",
+	"/incidents/{id}/page/resolve":                   "a button shown while a page is open, no text",
+	"/incidents/{id}/page/escalate":                  "a button shown while a page is open, no text (TestEscalateRepageEndToEnd presses it)",
+	"/incidents/{id}/page/repage":                    "a button shown while a page is acknowledged or alarmed, no text (TestEscalateRepageEndToEnd presses it)",
+	"/incidents/{id}/breach/open":                    "a button shown until the incident has a breach case; the seeded incident has one",
 	"/incidents/{id}/breach/individuals/import": "a multipart upload of a CSV file; the canary test imports one with a canary " +
 		"in every free-text column through the API",
 	"/incidents/{id}/evidence": "a multipart upload of a file; the canary test uploads one with a canary in every text field " +

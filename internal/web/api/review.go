@@ -9,6 +9,7 @@ import (
 
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/investigation"
 )
 
 // IncidentReview is an incident's post-incident review (docs/REVIEW.md).
@@ -222,4 +223,143 @@ func (h handler) registerReview(api huma.API) {
 		}
 		return actionItemsOut(items), nil
 	})
+}
+
+// KeyEvent is an entry of a review's key-events timeline: an event of the
+// incident's timeline imported into the review, with an annotation.
+type KeyEvent struct {
+	ID           string    `json:"id"`
+	EventID      string    `json:"event_id" doc:"The timeline entry it was imported from."`
+	At           time.Time `json:"at" doc:"When the event happened."`
+	Kind         string    `json:"kind" doc:"The timeline entry's kind."`
+	Label        string    `json:"label" doc:"What happened, in plain language."`
+	Text         string    `json:"text" doc:"The timeline entry's note. May hold PHI (reading it is audited); empty for a caller whose role may not see PHI, as is the annotation."`
+	Annotation   string    `json:"annotation" doc:"What the review says about it."`
+	CreatedBy    string    `json:"created_by" doc:"Who imported it."`
+	TextRedacted bool      `json:"text_redacted,omitempty" doc:"The text and annotation were withheld: the caller's role may not see PHI."`
+}
+
+type keyEventsOutput struct {
+	Body struct {
+		KeyEvents []KeyEvent `json:"key_events"`
+	}
+}
+
+func keyEventsOut(ks []incident.KeyEvent) *keyEventsOutput {
+	out := &keyEventsOutput{}
+	out.Body.KeyEvents = make([]KeyEvent, len(ks))
+	for i, k := range ks {
+		out.Body.KeyEvents[i] = KeyEvent{ID: k.ID, EventID: k.EventID, At: k.At, Kind: string(k.Kind), Label: k.Label, Text: k.Text,
+			Annotation: k.Annotation, CreatedBy: k.CreatedBy, TextRedacted: k.TextRedacted}
+	}
+	return out
+}
+
+type importKeyEventsInput struct {
+	ID   string `path:"id" maxLength:"64" doc:"Incident id or number."`
+	Body struct {
+		EventIDs   []string `json:"event_ids,omitempty" maxItems:"500" doc:"Ids of entries of the incident's timeline to import."`
+		Milestones bool     `json:"milestones,omitempty" doc:"Also import every milestone: detection, acknowledgement, phase changes, the breach case's facts, determinations and notices, status updates sent."`
+	}
+}
+
+type annotateKeyEventInput struct {
+	ID         string `path:"id" maxLength:"64" doc:"Incident id or number."`
+	KeyEventID string `path:"key_event_id" maxLength:"64"`
+	Body       struct {
+		Annotation string `json:"annotation" maxLength:"20000" doc:"What the review says about the event; empty clears it."`
+	}
+}
+
+type keyEventInput struct {
+	ID         string `path:"id" maxLength:"64" doc:"Incident id or number."`
+	KeyEventID string `path:"key_event_id" maxLength:"64"`
+}
+
+func (h handler) registerInvestigationReport(api huma.API) {
+	src := investigation.Sources{Incidents: h.Incidents, Evidence: h.Evidence, Breach: h.Breach}
+	huma.Register(api, op("get-investigation-report-markdown", http.MethodGet, "/incidents/{id}/investigation-report.md",
+		"The incident's investigation report as Markdown: facts, timeline, evidence with hashes and custody, determinations, "+
+			"notices, review and action items. Audited as a read of PHI", http.StatusOK, authz.IncidentReadPHI),
+		func(ctx context.Context, in *idInput) (*fileOut, error) {
+			rep, err := investigation.Build(ctx, src, in.ID, "markdown")
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &fileOut{ContentType: "text/markdown; charset=utf-8",
+				ContentDisposition: `attachment; filename="investigation-report-` + rep.Number + `.md"`, Body: investigation.Markdown(rep)}, nil
+		})
+	huma.Register(api, op("get-investigation-report-pdf", http.MethodGet, "/incidents/{id}/investigation-report.pdf",
+		"The incident's investigation report as a printable PDF, the same sections as the Markdown. Audited as a read of PHI",
+		http.StatusOK, authz.IncidentReadPHI),
+		func(ctx context.Context, in *idInput) (*fileOut, error) {
+			rep, err := investigation.Build(ctx, src, in.ID, "pdf")
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			pdf, err := investigation.PDF(rep)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &fileOut{ContentType: "application/pdf",
+				ContentDisposition: `attachment; filename="investigation-report-` + rep.Number + `.pdf"`, Body: pdf}, nil
+		})
+}
+
+type registerInput struct{}
+
+func (h handler) registerIncidentRegister(api huma.API) {
+	huma.Register(api, op("get-incident-register-csv", http.MethodGet, "/incidents/register.csv",
+		"The incident register as CSV for auditors: every incident the caller may see, newest first, in words "+
+			"(titles withheld from a role that may not see PHI)", http.StatusOK, authz.IncidentRead),
+		func(ctx context.Context, _ *registerInput) (*fileOut, error) {
+			body, err := investigation.RegisterCSV(ctx, h.Incidents)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			return &fileOut{ContentType: "text/csv; charset=utf-8",
+				ContentDisposition: `attachment; filename="incident-register.csv"`, Body: body}, nil
+		})
+}
+
+func (h handler) registerKeyEvents(api huma.API) {
+	huma.Register(api, op("list-review-key-events", http.MethodGet, "/incidents/{id}/review/key-events",
+		"The key events of an incident's post-incident review, in the timeline's order", http.StatusOK, authz.IncidentRead),
+		func(ctx context.Context, in *idInput) (*keyEventsOutput, error) {
+			ks, err := h.Incidents.KeyEvents(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return keyEventsOut(ks), nil
+		})
+
+	huma.Register(api, op("import-review-key-events", http.MethodPost, "/incidents/{id}/review/key-events",
+		"Import events of the incident's timeline into its review (post-incident phase, until the review is complete); those already imported stay as they are",
+		http.StatusOK, authz.IncidentWrite),
+		func(ctx context.Context, in *importKeyEventsInput) (*keyEventsOutput, error) {
+			ks, err := h.Incidents.ImportKeyEvents(ctx, in.ID, incident.KeyEventImport{EventIDs: in.Body.EventIDs,
+				Milestones: in.Body.Milestones})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return keyEventsOut(ks), nil
+		})
+
+	huma.Register(api, op("annotate-review-key-event", http.MethodPatch, "/incidents/{id}/review/key-events/{key_event_id}",
+		"Write what the review says about one of its key events", http.StatusNoContent, authz.IncidentWrite),
+		func(ctx context.Context, in *annotateKeyEventInput) (*struct{}, error) {
+			if err := h.Incidents.AnnotateKeyEvent(ctx, in.ID, in.KeyEventID, in.Body.Annotation); err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{}{}, nil
+		})
+
+	huma.Register(api, op("remove-review-key-event", http.MethodDelete, "/incidents/{id}/review/key-events/{key_event_id}",
+		"Take a key event out of the review; the incident's timeline keeps it", http.StatusNoContent, authz.IncidentWrite),
+		func(ctx context.Context, in *keyEventInput) (*struct{}, error) {
+			if err := h.Incidents.RemoveKeyEvent(ctx, in.ID, in.KeyEventID); err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{}{}, nil
+		})
 }

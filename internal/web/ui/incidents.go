@@ -363,6 +363,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	rv.offer(tl)
 	slices.Reverse(tl) // newest first
 	var lastPaging string
 	for _, e := range tl {

@@ -28,6 +28,17 @@ type reviewView struct {
 	// Writable: the sections can still be written (post_incident, not
 	// complete).
 	Writable bool
+	// KeyEvents is the review's key-events timeline; Choices are the
+	// incident's timeline entries not imported yet.
+	KeyEvents []incident.KeyEvent
+	Choices   []keyEventChoice
+}
+
+// keyEventChoice is a timeline entry offered for import: its id as the
+// value, its time and label as the text.
+type keyEventChoice struct {
+	ID   string
+	Text string
 }
 
 func (u *UI) reviewOf(r *http.Request, inc incident.Incident) (reviewView, error) {
@@ -39,8 +50,63 @@ func (u *UI) reviewOf(r *http.Request, inc incident.Incident) (reviewView, error
 	if err != nil {
 		return reviewView{}, err
 	}
-	return reviewView{Review: rv, Items: items, Show: inc.Status == incident.PostIncident || rv.Saved || len(items) > 0,
+	ks, err := u.Incidents.KeyEvents(r.Context(), inc.ID)
+	if err != nil {
+		return reviewView{}, err
+	}
+	return reviewView{Review: rv, Items: items, KeyEvents: ks,
+		Show:     inc.Status == incident.PostIncident || rv.Saved || len(items) > 0 || len(ks) > 0,
 		Writable: inc.Status == incident.PostIncident && rv.CompletedAt == nil}, nil
+}
+
+// offer fills the import choices from the incident's timeline, leaving
+// out the entries already imported.
+func (v *reviewView) offer(tl []incident.Event) {
+	taken := make(map[string]bool, len(v.KeyEvents))
+	for _, k := range v.KeyEvents {
+		taken[k.EventID] = true
+	}
+	for _, e := range tl {
+		if !taken[e.ID] {
+			v.Choices = append(v.Choices, keyEventChoice{ID: e.ID,
+				Text: e.At.UTC().Format("2 Jan 2006 15:04 UTC") + " · " + incident.EventLabel(e.Kind, e.FromStatus, e.ToStatus)})
+		}
+	}
+}
+
+// keyEventsImport imports the chosen timeline entry, or every milestone
+// when the "Import all milestones" button sent the form.
+func (u *UI) keyEventsImport(w http.ResponseWriter, r *http.Request) {
+	in := incident.KeyEventImport{Milestones: r.PostFormValue("milestones") == "1"}
+	if ev := r.PostFormValue("event"); ev != "" && !in.Milestones {
+		in.EventIDs = []string{ev}
+	}
+	if _, err := u.Incidents.ImportKeyEvents(r.Context(), r.PathValue("id"), in); err != nil {
+		u.showWithErrors(w, r, fieldsRenamed(err, map[string]string{"event_ids": "event"}), nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=key_events#key-events")
+}
+
+// keyEventAnnotate writes the annotation of one key event.
+func (u *UI) keyEventAnnotate(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	form := formValues(r, "annotation")
+	if err := u.Incidents.AnnotateKeyEvent(r.Context(), r.PathValue("id"), key, form["annotation"]); err != nil {
+		u.showWithErrors(w, r, fieldsRenamed(err, map[string]string{"annotation": "annotation-" + key}),
+			map[string]string{"annotation-" + key: form["annotation"]})
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=key_event#key-events")
+}
+
+// keyEventRemove takes a key event out of the review.
+func (u *UI) keyEventRemove(w http.ResponseWriter, r *http.Request) {
+	if err := u.Incidents.RemoveKeyEvent(r.Context(), r.PathValue("id"), r.PathValue("key")); err != nil {
+		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=key_event_removed#key-events")
 }
 
 // reviewSave writes the review's sections, and marks it complete when

@@ -233,6 +233,9 @@ var flashes = map[string]flash{
 	"review_complete":          {"info", "Review saved and marked complete."},
 	"review_waived":            {"info", "Review waived: the incident may close without it."},
 	"action_item":              {"info", "Action item saved."},
+	"key_events":               {"info", "Imported into the review's key events."},
+	"key_event":                {"info", "Annotation saved."},
+	"key_event_removed":        {"info", "Taken out of the review's key events; the timeline keeps it."},
 }
 
 // flashCountRe finds the counts a flash's text names, such as {n}.
