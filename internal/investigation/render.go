@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
+	"github.com/wardhq/ward/internal/pdfdoc"
 )
 
 // heading is the report's title line.
@@ -53,21 +51,8 @@ func Markdown(r Report) []byte {
 
 // PDF renders r as a printable PDF.
 func PDF(r Report) ([]byte, error) {
-	doc := fpdf.New("P", "mm", "Letter", "")
-	doc.AddUTF8FontFromBytes("go", "", goregular.TTF)
-	doc.AddUTF8FontFromBytes("go", "B", gobold.TTF)
-	doc.SetTitle(r.heading(), true)
-	doc.SetCreator("Ward", true)
-	doc.SetCreationDate(r.GeneratedAt)
-	doc.SetModificationDate(r.GeneratedAt)
-	doc.SetMargins(18, 18, 18)
-	doc.SetAutoPageBreak(true, 18)
-	doc.AliasNbPages("")
-	doc.SetFooterFunc(func() {
-		doc.SetY(-12)
-		doc.SetFont("go", "", 8)
-		doc.CellFormat(0, 5, fmt.Sprintf("%s · investigation report · generated %s · page %d of {nb}", r.Number,
-			day(r.GeneratedAt), doc.PageNo()), "", 0, "C", false, 0, "")
+	doc := pdfdoc.New(r.heading(), r.GeneratedAt, func(page int) string {
+		return fmt.Sprintf("%s · investigation report · generated %s · page %d of {nb}", r.Number, day(r.GeneratedAt), page)
 	})
 	doc.AddPage()
 	doc.SetFont("go", "B", 16)

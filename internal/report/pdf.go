@@ -7,12 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
-
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/labels"
+	"github.com/wardhq/ward/internal/pdfdoc"
 )
 
 // Labels is the portal's words for got in vocab, one a line; "other" is
@@ -35,21 +32,8 @@ func Labels(vocab []VocabTerm, got []string, other string) string {
 // PDF renders the packet as a printable form, field by field in the
 // portal's order, ready to copy; what is missing is listed first.
 func PDF(p Packet) ([]byte, error) {
-	doc := fpdf.New("P", "mm", "Letter", "")
-	doc.AddUTF8FontFromBytes("go", "", goregular.TTF)
-	doc.AddUTF8FontFromBytes("go", "B", gobold.TTF)
-	doc.SetTitle("HHS breach report packet "+p.IncidentNumber, true)
-	doc.SetCreator("Ward", true)
-	doc.SetCreationDate(p.GeneratedAt)
-	doc.SetModificationDate(p.GeneratedAt)
-	doc.SetMargins(18, 18, 18)
-	doc.SetAutoPageBreak(true, 18)
-	doc.AliasNbPages("")
-	doc.SetFooterFunc(func() {
-		doc.SetY(-12)
-		doc.SetFont("go", "", 8)
-		doc.CellFormat(0, 5, fmt.Sprintf("%s · generated %s UTC · page %d of {nb}", p.IncidentNumber,
-			p.GeneratedAt.UTC().Format("2006-01-02 15:04"), doc.PageNo()), "", 0, "C", false, 0, "")
+	doc := pdfdoc.New("HHS breach report packet "+p.IncidentNumber, p.GeneratedAt, func(page int) string {
+		return fmt.Sprintf("%s · generated %s UTC · page %d of {nb}", p.IncidentNumber, p.GeneratedAt.UTC().Format("2006-01-02 15:04"), page)
 	})
 	doc.AddPage()
 	doc.SetFont("go", "B", 15)
