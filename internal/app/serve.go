@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log"
@@ -335,6 +336,16 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		every(pagingCtx, 10*cfg.PagingPoll, rounds.WithLabelValues("breach_reminders"), "breach_reminder_check_failed", logger,
 			reports.CheckReminders)
 	})
+	// Overdue action items are due days after they are made: likewise.
+	pagingDone.Go(func() {
+		every(pagingCtx, 10*cfg.PagingPoll, rounds.WithLabelValues("action_item_reminders"), "action_item_reminder_check_failed",
+			logger, func(ctx context.Context) (int, error) {
+				return incidents.RemindOverdueActionItems(ctx, func(ctx context.Context, tx *sql.Tx, incidentID, line string,
+					users []string) (int, error) {
+					return pager.NotifyTx(ctx, tx, paging.KindReminder, incidentID, line, users)
+				})
+			})
+	})
 	if schedule != nil {
 		logger.Info("scheduled_backups_on", "every", backups.Every.String(), "keep", backups.Keep)
 		pagingDone.Go(func() { schedule.Run(pagingCtx) })
@@ -376,7 +387,7 @@ func emailDomain(cfg *config.Config) string {
 func newRoundsMetric() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ward_check_rounds_total",
-		Help: "Rounds of a periodic check completed on this node, failed or not, by check (heartbeat_check, sla_check, external_mail, breach_reminders).",
+		Help: "Rounds of a periodic check completed on this node, failed or not, by check (heartbeat_check, sla_check, external_mail, breach_reminders, action_item_reminders).",
 	}, []string{"check"})
 }
 

@@ -160,6 +160,7 @@ var actionLabels = map[string]string{
 	"breach_case.determination_draft_discarded": "Discarded a draft of a breach determination",
 	"incident.action_item.create":               "Added an action item to incident",
 	"incident.action_item.update":               "Updated an action item of incident",
+	"incident.action_item.remind":               "Reminded the owner of an overdue action item of incident",
 	"incident.review.key_events.annotate":       "Annotated a key event in the post-incident review of incident",
 	"incident.review.key_events.import":         "Imported key events into the post-incident review of incident",
 	"incident.review.key_events.remove":         "Took a key event out of the post-incident review of incident",

@@ -1,0 +1,7 @@
+-- Reminders of overdue action items (issue #12), sqlite dialect. Keep in step
+-- with ../postgres/0050_action_item_reminders.sql.
+--
+-- reminded_due_at is the due time for which the owner of an open action
+-- item was told it is overdue: once per due time, so that moving the due
+-- time later arms the reminder again. NULL: never reminded.
+ALTER TABLE incident_action_items ADD COLUMN reminded_due_at TIMESTAMP;
