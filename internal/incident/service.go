@@ -438,6 +438,10 @@ type mutation func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, err
 // change runs mutate on the current incident inside a write transaction
 // (see changeTx), if the caller may see it: to anyone else a restricted
 // incident does not exist. When mutate returns errNoChange nothing is
+// Now is the time on the service's clock: what a document made from the
+// incidents says it was generated at.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
 // written and the incident is returned as is.
 func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Incident, Event, error) {
 	var out Incident

@@ -114,10 +114,10 @@ func TestInvestigationReportE2E(t *testing.T) {
 	})
 }
 
-// TestIncidentRegisterE2E: the incident register downloads as CSV from
-// the API and the Incidents page, one row per incident in words, a title
-// that would run as a spreadsheet formula made safe; a stakeholder's
-// token gets titles withheld. On both databases.
+// TestIncidentRegisterE2E: the incident register downloads as CSV and as
+// PDF from the API and the Incidents page, one row per incident in words,
+// a title that would run as a spreadsheet formula made safe in the CSV; a
+// stakeholder's token gets titles withheld, saying so. On both databases.
 func TestIncidentRegisterE2E(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
@@ -145,8 +145,32 @@ func TestIncidentRegisterE2E(t *testing.T) {
 		}
 		stake := w.tokenWithRole("reg-stake", "stakeholder")
 		if code, _, raw := w.raw(stake, "GET", "/api/v1/incidents/register.csv", "", nil); code != http.StatusOK ||
-			strings.Contains(string(raw), "Zebulon") {
+			strings.Contains(string(raw), "Zebulon") || !strings.Contains(string(raw), "(withheld: your role may not see patient information)") {
 			t.Fatalf("stakeholder's register: %d %s", code, raw)
+		}
+		// The PDF: the same incidents, in words, from the API.
+		code, hdr, raw = w.raw(w.token, "GET", "/api/v1/incidents/register.pdf", "", nil)
+		if code != http.StatusOK || hdr.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("register PDF: %d %.200s", code, raw)
+		}
+		text, err := pdfText(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Incident register", "2 incidents, newest first", b.Number + ": Phishing of Zebulon Quarry",
+			a.Number + ": =HYPERLINK", "Category: Loss", "Severity: Sev2", "Phase: Detected", "PHI suspected: no"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the register PDF lacks %q:\n%s", want, text)
+			}
+		}
+		if strings.Contains(text, a.ID) {
+			t.Errorf("the register PDF names an incident by its id")
+		}
+		if _, _, raw := w.raw(stake, "GET", "/api/v1/incidents/register.pdf", "", nil); func() bool {
+			text, err := pdfText(raw)
+			return err != nil || strings.Contains(text, "Zebulon") || !strings.Contains(text, "withheld")
+		}() {
+			t.Fatalf("stakeholder's register PDF shows the title")
 		}
 		rita := signInAs(t, w, authz.RoleResponder, "reg-rita")
 		if code, body := rita.send("GET", "/incidents", nil); code != http.StatusOK || !strings.Contains(body, "/incidents/register.csv") {
@@ -154,6 +178,12 @@ func TestIncidentRegisterE2E(t *testing.T) {
 		}
 		if code, body := rita.send("GET", "/incidents/register.csv", nil); code != http.StatusOK || !strings.Contains(body, "Phishing of Zebulon Quarry") {
 			t.Fatalf("register from the page: %d %.200s", code, body)
+		}
+		if code, body := rita.send("GET", "/incidents", nil); code != http.StatusOK || !strings.Contains(body, `href="/incidents/register.pdf"`) {
+			t.Fatalf("incidents page without the PDF link: %d", code)
+		}
+		if code, body := rita.send("GET", "/incidents/register.pdf", nil); code != http.StatusOK || !strings.HasPrefix(body, "%PDF-") {
+			t.Fatalf("register PDF from the page: %d %.100s", code, body)
 		}
 	})
 }

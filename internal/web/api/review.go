@@ -320,6 +320,17 @@ func (h handler) registerIncidentRegister(api huma.API) {
 			return &fileOut{ContentType: "text/csv; charset=utf-8",
 				ContentDisposition: `attachment; filename="incident-register.csv"`, Body: body}, nil
 		})
+	huma.Register(api, op("get-incident-register-pdf", http.MethodGet, "/incidents/register.pdf",
+		"The incident register as a printable PDF for auditors: the same incidents and columns as the CSV, one entry "+
+			"per incident", http.StatusOK, authz.IncidentRead),
+		func(ctx context.Context, _ *registerInput) (*fileOut, error) {
+			body, err := investigation.RegisterPDF(ctx, h.Incidents)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			return &fileOut{ContentType: "application/pdf",
+				ContentDisposition: `attachment; filename="incident-register.pdf"`, Body: body}, nil
+		})
 }
 
 func (h handler) registerKeyEvents(api huma.API) {

@@ -40,3 +40,14 @@ func (u *UI) incidentRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	attachment(w, "text/csv; charset=utf-8", "incident-register-"+u.Clock.Now().UTC().Format("2006-01-02")+".csv", body)
 }
+
+// incidentRegisterPDF downloads the incident register as a PDF for
+// auditors.
+func (u *UI) incidentRegisterPDF(w http.ResponseWriter, r *http.Request) {
+	body, err := investigation.RegisterPDF(r.Context(), u.Incidents)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	attachment(w, "application/pdf", "incident-register-"+u.Clock.Now().UTC().Format("2006-01-02")+".pdf", body)
+}

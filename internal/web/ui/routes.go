@@ -58,6 +58,7 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/{$}", Perm: authz.IncidentRead, handler: u.dashboard},
 		{Method: "GET", Pattern: "/incidents", Perm: authz.IncidentRead, handler: u.incidentList},
 		{Method: "GET", Pattern: "/incidents/register.csv", Perm: authz.IncidentRead, handler: u.incidentRegister},
+		{Method: "GET", Pattern: "/incidents/register.pdf", Perm: authz.IncidentRead, handler: u.incidentRegisterPDF},
 		{Method: "GET", Pattern: "/incidents/new", Perm: authz.IncidentWrite, handler: u.incidentNew},
 		{Method: "POST", Pattern: "/incidents", Perm: authz.IncidentWrite, handler: u.incidentCreate},
 		{Method: "GET", Pattern: "/incidents/{id}", Perm: authz.IncidentRead, handler: u.incidentShow},
