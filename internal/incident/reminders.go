@@ -58,50 +58,59 @@ func (s *Service) RemindOverdueActionItems(ctx context.Context, notify Notifier)
 		return 0, fmt.Errorf("list overdue action items: %w", err)
 	}
 	n := 0
+	var errs []error
 	for _, d := range all {
-		_, ev, err := s.change(ctx, d.incidentID, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
-			res, err := tx.ExecContext(ctx, `UPDATE incident_action_items SET reminded_due_at = due_at
+		// Ward acts here, on every incident, restricted ones too: the
+		// change is made without the reader's visibility check of change.
+		err := s.db.Write(ctx, func(tx *sql.Tx) error {
+			_, _, err := s.changeTx(ctx, tx, d.incidentID, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
+				res, err := tx.ExecContext(ctx, `UPDATE incident_action_items SET reminded_due_at = due_at
 				WHERE id = $1 AND status = $2 AND due_at = $3 AND (reminded_due_at IS NULL OR reminded_due_at <> due_at)`,
-				d.id, ActionOpen, d.at)
-			if err != nil {
-				return Event{}, "", fmt.Errorf("mark action item reminded: %w", err)
-			}
-			switch k, err := res.RowsAffected(); {
-			case err != nil:
-				return Event{}, "", fmt.Errorf("mark action item reminded: %w", err)
-			case k == 0:
-				return Event{}, "", errNoChange // reminded by another node, or changed, since the list was read
-			}
-			var users []string
-			var userID string
-			switch err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = $1 AND NOT disabled`, d.owner).Scan(&userID); {
-			case err == nil:
-				users = []string{userID}
-			case !errors.Is(err, sql.ErrNoRows):
-				return Event{}, "", fmt.Errorf("read action item owner: %w", err)
-			}
-			sent := 0
-			if len(users) > 0 {
-				if sent, err = notify(ctx, tx, inc.ID, ActionItemOverdueLine, users); err != nil {
-					return Event{}, "", err
+					d.id, ActionOpen, d.at)
+				if err != nil {
+					return Event{}, "", fmt.Errorf("mark action item reminded: %w", err)
 				}
-			}
-			note := fmt.Sprintf("An action item owned by %s was due %s UTC and is still open: %s was reminded.", d.owner,
-				d.at.UTC().Format("2006-01-02 15:04"), d.owner)
-			if sent == 0 {
-				note = fmt.Sprintf("An action item owned by %s was due %s UTC and is still open; %s could not be reminded "+
-					"(no verified contact method, or the account is disabled).", d.owner, d.at.UTC().Format("2006-01-02 15:04"), d.owner)
-			}
-			return Event{Kind: EventActionItem, FromStatus: inc.Status, ToStatus: inc.Status, Note: note,
-					Changes: []Change{{Field: "action_item", Old: d.id, New: d.id}}},
-				"incident.action_item.remind", nil
+				switch k, err := res.RowsAffected(); {
+				case err != nil:
+					return Event{}, "", fmt.Errorf("mark action item reminded: %w", err)
+				case k == 0:
+					return Event{}, "", errNoChange // reminded by another node, or changed, since the list was read
+				}
+				var users []string
+				var userID string
+				switch err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = $1 AND NOT disabled`, d.owner).Scan(&userID); {
+				case err == nil:
+					users = []string{userID}
+				case !errors.Is(err, sql.ErrNoRows):
+					return Event{}, "", fmt.Errorf("read action item owner: %w", err)
+				}
+				sent := 0
+				if len(users) > 0 {
+					if sent, err = notify(ctx, tx, inc.ID, ActionItemOverdueLine, users); err != nil {
+						return Event{}, "", err
+					}
+				}
+				note := fmt.Sprintf("An action item owned by %s was due %s UTC and is still open: %s was reminded.", d.owner,
+					d.at.UTC().Format("2006-01-02 15:04"), d.owner)
+				if sent == 0 {
+					note = fmt.Sprintf("An action item owned by %s was due %s UTC and is still open; %s could not be reminded "+
+						"(no verified contact method, or the account is disabled).", d.owner, d.at.UTC().Format("2006-01-02 15:04"), d.owner)
+				}
+				return Event{Kind: EventActionItem, FromStatus: inc.Status, ToStatus: inc.Status, Note: note,
+						Changes: []Change{{Field: "action_item", Old: d.id, New: d.id}}},
+					"incident.action_item.remind", nil
+			})
+			return err
 		})
-		if err != nil {
-			return n, fmt.Errorf("remind of action item %s: %w", d.id, err)
-		}
-		if ev.Kind != "" {
+		switch {
+		case errors.Is(err, errNoChange):
+		case err != nil:
+			// One item that fails is tried again next round; it does not
+			// hold back the others.
+			errs = append(errs, fmt.Errorf("remind of action item %s: %w", d.id, err))
+		default:
 			n++
 		}
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,31 +19,7 @@ import (
 func TestActionItemReminders(t *testing.T) {
 	t.Parallel()
 	eachDBURL(t, func(t *testing.T, dbURL string) {
-		clk := clock.NewFake(time.Now())
-		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
-			e.Clock = clk
-			e.Args = append(e.Args, "--paging-poll", "20ms")
-		}, allowLoopback)
-		hook := startHook(t)
-		if code, _, errs := runWardIn(t, w.data, dbURL, "orange lantern over quiet harbour\n", "user", "create", "--username", "olga",
-			"--name", "Olga", "--email", "olga@example.org", "--role", "responder", "--password-stdin"); code != 0 {
-			t.Fatalf("user create: %s", errs)
-		}
-		w.must(201, "POST", "/api/v1/users/olga/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/olga"}, nil)
-		eventually(t, "a verified webhook", func() bool { return len(hook.all()) == 1 })
-		reminders := func() []string {
-			var out []string
-			for _, r := range hook.all() {
-				var msg struct{ Kind, Incident, Status string }
-				if err := json.Unmarshal(r.body, &msg); err == nil && msg.Kind == "reminder" {
-					if r.path != "/olga" || strings.Contains(string(r.body), "Quillfeather") {
-						t.Errorf("reminder: %s %s", r.path, r.body)
-					}
-					out = append(out, msg.Incident+": "+msg.Status)
-				}
-			}
-			return out
-		}
+		w, clk, reminders := reminderWard(t, dbURL)
 		const rounds = `ward_check_rounds_total{check="action_item_reminders"}`
 
 		var inc incidentJSON
@@ -86,6 +63,72 @@ func TestActionItemReminders(t *testing.T) {
 		}
 		if len(notes) != 2 {
 			t.Fatalf("timeline reminders: %v", notes)
+		}
+	})
+}
+
+// reminderWard starts Ward on a fake clock with the user olga reached by
+// webhook, and returns it with the clock and a reader of the reminders
+// olga was sent ("INC-…: status line"), which fails the test if one
+// holds the canary or goes elsewhere.
+func reminderWard(t *testing.T, dbURL string) (*ward, *clock.Fake, func() []string) {
+	t.Helper()
+	clk := clock.NewFake(time.Now())
+	w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
+		e.Clock = clk
+		e.Args = append(e.Args, "--paging-poll", "20ms")
+	}, allowLoopback)
+	hook := startHook(t)
+	if code, _, errs := runWardIn(t, w.data, dbURL, "orange lantern over quiet harbour\n", "user", "create", "--username", "olga",
+		"--name", "Olga", "--email", "olga@example.org", "--role", "responder", "--password-stdin"); code != 0 {
+		t.Fatalf("user create: %s", errs)
+	}
+	w.must(201, "POST", "/api/v1/users/olga/contact-methods", map[string]any{"kind": "webhook", "address": hook.URL + "/olga"}, nil)
+	eventually(t, "a verified webhook", func() bool { return len(hook.all()) == 1 })
+	reminders := func() []string {
+		var out []string
+		for _, r := range hook.all() {
+			var msg struct{ Kind, Incident, Status string }
+			if err := json.Unmarshal(r.body, &msg); err == nil && msg.Kind == "reminder" {
+				if r.path != "/olga" || strings.Contains(string(r.body), "Quillfeather") {
+					t.Errorf("reminder: %s %s", r.path, r.body)
+				}
+				out = append(out, msg.Incident+": "+msg.Status)
+			}
+		}
+		return out
+	}
+	return w, clk, reminders
+}
+
+// TestActionItemRemindersRestricted: an overdue action item of a
+// restricted incident is reminded of like any other, and does not stop
+// the round from reaching the next item (the check ran as a role that
+// may not see restricted incidents, failed on the first one and retried
+// it forever).
+func TestActionItemRemindersRestricted(t *testing.T) {
+	t.Parallel()
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		w, clk, reminders := reminderWard(t, dbURL)
+		officer := w.tokenWithRole("rem-officer", "security_officer")
+		var secret, open incidentJSON
+		if code, raw := w.doAs(officer, "POST", "/api/v1/incidents", map[string]any{"title": "Records snooping", "restricted": true},
+			&secret); code != 201 {
+			t.Fatalf("restricted incident: %d %s", code, raw)
+		}
+		w.must(201, "POST", "/api/v1/incidents", map[string]any{"title": "Lost badge"}, &open)
+		for i, inc := range []incidentJSON{secret, open} {
+			if code, raw := w.doAs(officer, "POST", "/api/v1/incidents/"+inc.ID+"/action-items", map[string]any{"title": "Follow up",
+				"owner": "olga", "due_at": clk.Now().Add(time.Duration(23+i) * time.Hour).Format(time.RFC3339)}, nil); code != 201 {
+				t.Fatalf("action item: %d %s", code, raw)
+			}
+		}
+		clk.Advance(25 * time.Hour)
+		eventually(t, "a reminder for each incident", func() bool { return len(reminders()) == 2 })
+		got := reminders()
+		slices.Sort(got)
+		if want := []string{secret.Number + ": action item overdue", open.Number + ": action item overdue"}; !slices.Equal(got, want) {
+			t.Fatalf("reminders %v, want %v", got, want)
 		}
 	})
 }
