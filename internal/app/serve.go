@@ -255,7 +255,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Version:         env.Version,
 		Collectors:      collectors,
 	})
-	runner, err := jobs.New(d, logger, jobs.Options{Node: node, Clock: env.Clock, Retention: ret, Evidence: vault, ChainBroken: watcher.Report})
+	runner, err := jobs.New(d, logger, jobs.Options{Node: node, Clock: env.Clock, Retention: ret, Evidence: vault,
+		ChainBroken: watcher.Report, Tasks: []jobs.Task{{Name: "open_counts_fold", Period: openCountsFoldPeriod,
+			Timeout: time.Minute, Run: incidents.FoldOpenCounts}}})
 	if err != nil {
 		ln.Close()
 		return err
@@ -372,6 +374,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	}
 	return errors.Join(err, runner.Stop(shutCtx))
 }
+
+// openCountsFoldPeriod is how often the rows the triggers append to
+// incident_open_counts are folded into one per severity and phase
+// (incident.FoldOpenCounts): between folds the home page sums the rows of
+// this many seconds of changes.
+const openCountsFoldPeriod = 10 * time.Second
 
 // emailDomain is the email intake's domain when it is on.
 func emailDomain(cfg *config.Config) string {

@@ -201,6 +201,14 @@ func TestRestoreDrill(t *testing.T) {
 		if err := r.R.QueryRowContext(ctx, "SELECT count(*) FROM incidents").Scan(&n); err != nil || n != got {
 			t.Fatalf("restored incidents: %d, %v; want %d", n, err, got)
 		}
+		// The home page's kept counts of open incidents (migration 0051)
+		// match the restored incidents, not twice them.
+		var kept, open int64
+		if err := r.R.QueryRowContext(ctx, `SELECT (SELECT coalesce(sum(n), 0) FROM incident_open_counts),
+			(SELECT count(*) FROM incidents WHERE status <> 'closed' AND NOT restricted)`).Scan(&kept, &open); err != nil ||
+			kept != open || open == 0 {
+			t.Fatalf("restored open counts: %d kept for %d open incidents, %v", kept, open, err)
+		}
 		var last string
 		if err := r.R.QueryRowContext(ctx, "SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&last); err != nil || last != "backup.restore" {
 			t.Fatalf("the restore's own audit entry: %q, %v", last, err)

@@ -2,9 +2,11 @@ package incident
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
 )
 
 // OpenView is the home page's picture of the open incidents the actor
@@ -22,8 +24,8 @@ type OpenView struct {
 }
 
 // Open counts the open (not closed) incidents the actor in ctx may see
-// and lists the limit most urgent. The counts are one grouped query, so
-// they stay exact however many incidents are open; the list walks the
+// and lists the limit most urgent. The counts are exact and cost the same
+// however many incidents are open (see FoldOpenCounts); the list walks the
 // severity index and stops at limit.
 func (s *Service) Open(ctx context.Context, limit int) (OpenView, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
@@ -35,12 +37,13 @@ func (s *Service) Open(ctx context.Context, limit int) (OpenView, error) {
 	open := "status <> " + arg(Closed)
 	where := open + " AND " + v.cond("incidents", arg)
 	out := OpenView{BySeverity: map[Severity]int{}, ByStatus: map[Status]int{}}
-	// Incidents not restricted are counted from the incidents_open_counts
-	// index alone; only restricted ones are read, to ask whether the
-	// viewer may see them.
-	rows, err := s.db.R.QueryContext(ctx, "SELECT severity, status, count(*) FROM incidents WHERE "+open+
-		" AND NOT restricted GROUP BY severity, status UNION ALL SELECT severity, status, count(*) FROM incidents WHERE "+
-		where+" AND restricted GROUP BY severity, status", args...)
+	// Incidents not restricted are counted from incident_open_counts,
+	// which triggers keep (migration 0051): its rows since the last fold,
+	// however many incidents are open. Restricted ones are read, from
+	// their own index, to ask whether the viewer may see them.
+	rows, err := s.db.R.QueryContext(ctx, "SELECT severity, status, CAST(sum(n) AS BIGINT) FROM incident_open_counts GROUP BY severity, status"+
+		" UNION ALL SELECT severity, status, count(*) FROM incidents WHERE "+where+" AND restricted GROUP BY severity, status",
+		args...)
 	if err != nil {
 		return OpenView{}, fmt.Errorf("count open incidents: %w", err)
 	}
@@ -84,4 +87,66 @@ func (s *Service) Open(ctx context.Context, limit int) (OpenView, error) {
 		return OpenView{}, err
 	}
 	return out, nil
+}
+
+// FoldOpenCounts folds the rows of incident_open_counts, which triggers
+// append as incidents open, move and close, into one row per severity and
+// phase, so that counting them stays cheap; a periodic task runs it. It
+// writes nothing while the table holds no more rows than a fold would
+// leave. On PostgreSQL the rows are deleted and their sums inserted by one
+// statement, so a row another transaction commits meanwhile is either
+// summed and deleted or left as it is, never lost.
+func (s *Service) FoldOpenCounts(ctx context.Context) error {
+	var rows, groups int
+	if err := s.db.R.QueryRowContext(ctx, "SELECT count(*), count(DISTINCT severity || ' ' || status) FROM incident_open_counts").
+		Scan(&rows, &groups); err != nil {
+		return fmt.Errorf("fold open counts: %w", err)
+	}
+	if rows <= groups {
+		return nil
+	}
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		if s.db.Dialect == db.Postgres {
+			_, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM incident_open_counts RETURNING severity, status, n)
+				INSERT INTO incident_open_counts (severity, status, n)
+				SELECT severity, status, sum(n) FROM gone GROUP BY severity, status HAVING sum(n) <> 0`)
+			if err != nil {
+				return fmt.Errorf("fold open counts: %w", err)
+			}
+			return nil
+		}
+		// SQLite has one writer: nothing changes between the statements.
+		type sum struct {
+			sev, status string
+			n           int64
+		}
+		var sums []sum
+		rows, err := tx.QueryContext(ctx, "SELECT severity, status, sum(n) FROM incident_open_counts"+
+			" GROUP BY severity, status HAVING sum(n) <> 0")
+		if err != nil {
+			return fmt.Errorf("fold open counts: %w", err)
+		}
+		for rows.Next() {
+			var x sum
+			if err := rows.Scan(&x.sev, &x.status, &x.n); err != nil {
+				rows.Close()
+				return fmt.Errorf("fold open counts: %w", err)
+			}
+			sums = append(sums, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("fold open counts: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM incident_open_counts"); err != nil {
+			return fmt.Errorf("fold open counts: %w", err)
+		}
+		for _, x := range sums {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO incident_open_counts (severity, status, n) VALUES ($1, $2, $3)",
+				x.sev, x.status, x.n); err != nil {
+				return fmt.Errorf("fold open counts: %w", err)
+			}
+		}
+		return nil
+	})
 }
