@@ -184,6 +184,7 @@ func testMessage() Message {
 		URL:        "https://ward.example.org/incidents/INC-42",
 		AckURL:     "https://ward.example.org/a/tok-ack",
 		ResolveURL: "https://ward.example.org/r/tok-resolve",
+		// EscalateURL is set by the tests that want it.
 	}
 }
 

@@ -330,7 +330,9 @@ func TestTeams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := s.Send(context.Background(), "", testMessage())
+	m := testMessage()
+	m.EscalateURL = "https://ward.example.org/a/tok-escalate"
+	rec, err := s.Send(context.Background(), "", m)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -372,8 +374,8 @@ func TestTeams(t *testing.T) {
 	if strings.Join(texts, "|") != strings.Join(wantTexts, "|") {
 		t.Errorf("text blocks = %q, want %q", texts, wantTexts)
 	}
-	m := testMessage()
-	wantActions := map[string]string{"Open in Ward": m.URL, "Acknowledge": m.AckURL, "Resolve": m.ResolveURL}
+	wantActions := map[string]string{"Open in Ward": m.URL, "Acknowledge": m.AckURL, "Resolve": m.ResolveURL,
+		"Escalate now": m.EscalateURL}
 	if len(card.Actions) != len(wantActions) {
 		t.Errorf("actions = %+v", card.Actions)
 	}
@@ -409,6 +411,7 @@ func TestWebhookSignedPayload(t *testing.T) {
 	}
 	m := testMessage()
 	m.ID = "019a2b3c-4d5e-7f00-8123-456789abcdef"
+	m.EscalateURL = "https://ward.example.org/a/tok-escalate"
 	rec, err := s.Send(context.Background(), "", m)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
@@ -423,7 +426,7 @@ func TestWebhookSignedPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := WebhookPayload{ID: m.ID, Kind: m.Kind, Incident: m.Incident, Severity: m.Severity, Service: m.Service, Status: m.Status,
-		URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL, SentAt: "2026-11-28T01:02:03Z"}
+		URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL, EscalateURL: m.EscalateURL, SentAt: "2026-11-28T01:02:03Z"}
 	if p != want {
 		t.Errorf("payload = %+v, want %+v", p, want)
 	}

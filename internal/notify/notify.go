@@ -95,7 +95,10 @@ type Message struct {
 	URL        string // the link to the incident in Ward; required when Incident is set
 	AckURL     string // optional signed one-click acknowledge link
 	ResolveURL string // optional signed one-click resolve link
-	Code       string // the verification code (required for KindVerify) or an SMS reply code
+	// EscalateURL is an optional signed one-click link that pages the
+	// escalation policy's next step at once.
+	EscalateURL string
+	Code        string // the verification code (required for KindVerify) or an SMS reply code
 	// ID is the notification's id, the same on every attempt to send it,
 	// so a receiver can tell a re-send from a new message: webhooks carry
 	// it in the HeaderNotificationID header and the body, email in that
@@ -175,6 +178,7 @@ func (m Message) Validate() error {
 		{"url", m.URL, maxURLLen},
 		{"ack_url", m.AckURL, maxURLLen},
 		{"resolve_url", m.ResolveURL, maxURLLen},
+		{"escalate_url", m.EscalateURL, maxURLLen},
 		{"code", m.Code, maxFieldLen},
 		{"id", m.ID, maxFieldLen},
 	}
@@ -198,7 +202,8 @@ func (m Message) Validate() error {
 	if m.Code != "" && !codeRE.MatchString(m.Code) {
 		return errors.New("notify: message code must be 1 to 32 letters, digits or dashes")
 	}
-	for _, u := range []struct{ name, value string }{{"url", m.URL}, {"ack_url", m.AckURL}, {"resolve_url", m.ResolveURL}} {
+	for _, u := range []struct{ name, value string }{{"url", m.URL}, {"ack_url", m.AckURL}, {"resolve_url", m.ResolveURL},
+		{"escalate_url", m.EscalateURL}} {
 		if u.value != "" && !strings.HasPrefix(u.value, "https://") && !strings.HasPrefix(u.value, "http://") {
 			return fmt.Errorf("notify: message %s is not an http(s) URL", u.name)
 		}
@@ -281,8 +286,9 @@ func Render(m Message) (subject, text string) {
 	line("Open: ", m.URL)
 	line("Acknowledge: ", m.AckURL)
 	line("Resolve: ", m.ResolveURL)
+	line("Escalate now: ", m.EscalateURL)
 	if m.Kind == KindPage && m.Code != "" {
-		line("Reply ", m.Code+" to acknowledge or "+m.Code+"R to resolve")
+		line("Reply ", m.Code+" to acknowledge, "+m.Code+"R to resolve or "+m.Code+"E to escalate now")
 	} else {
 		line("Reply code: ", m.Code)
 	}

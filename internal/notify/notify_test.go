@@ -71,7 +71,9 @@ func TestRenderVerifyAndTest(t *testing.T) {
 func TestRenderPageReplyCode(t *testing.T) {
 	m := testMessage()
 	m.Code = "482913"
-	if _, text := Render(m); !strings.HasSuffix(text, "Reply 482913 to acknowledge or 482913R to resolve\n") {
+	m.EscalateURL = "https://ward.example.org/a/tok-escalate"
+	if _, text := Render(m); !strings.HasSuffix(text, "Escalate now: https://ward.example.org/a/tok-escalate\n"+
+		"Reply 482913 to acknowledge, 482913R to resolve or 482913E to escalate now\n") {
 		t.Errorf("text = %q", text)
 	}
 }
@@ -93,15 +95,16 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("valid message: %v", err)
 	}
 	cases := map[string]func(*Message){
-		"kind":        func(m *Message) { m.Kind = "email" },
-		"incident":    func(m *Message) { m.Incident = "" },
-		"severity":    func(m *Message) { m.Severity = "critical" },
-		"status":      func(m *Message) { m.Status = "ok\r\nBcc: attacker@example.com" },
-		"service":     func(m *Message) { m.Service = strings.Repeat("s", 201) },
-		"url":         func(m *Message) { m.URL = "" },
-		"ack_url":     func(m *Message) { m.AckURL = "javascript:alert(1)" },
-		"code":        func(m *Message) { m.Code = "12 34" },
-		"resolve_url": func(m *Message) { m.ResolveURL = "https://w/\nx" },
+		"kind":         func(m *Message) { m.Kind = "email" },
+		"incident":     func(m *Message) { m.Incident = "" },
+		"severity":     func(m *Message) { m.Severity = "critical" },
+		"status":       func(m *Message) { m.Status = "ok\r\nBcc: attacker@example.com" },
+		"service":      func(m *Message) { m.Service = strings.Repeat("s", 201) },
+		"url":          func(m *Message) { m.URL = "" },
+		"ack_url":      func(m *Message) { m.AckURL = "javascript:alert(1)" },
+		"code":         func(m *Message) { m.Code = "12 34" },
+		"resolve_url":  func(m *Message) { m.ResolveURL = "https://w/\nx" },
+		"escalate_url": func(m *Message) { m.EscalateURL = "ftp://w/x" },
 	}
 	for field, mutate := range cases {
 		m := testMessage()

@@ -100,6 +100,7 @@ func teamsCard(m Message) teamsMessage {
 		{Type: "Action.OpenUrl", Title: "Open in Ward", URL: m.URL},
 		{Type: "Action.OpenUrl", Title: "Acknowledge", URL: m.AckURL},
 		{Type: "Action.OpenUrl", Title: "Resolve", URL: m.ResolveURL},
+		{Type: "Action.OpenUrl", Title: "Escalate now", URL: m.EscalateURL},
 	} {
 		if a.URL != "" {
 			card.Actions = append(card.Actions, a)

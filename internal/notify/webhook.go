@@ -59,7 +59,10 @@ type WebhookPayload struct {
 	URL        string `json:"url"`
 	AckURL     string `json:"ack_url"`
 	ResolveURL string `json:"resolve_url"`
-	SentAt     string `json:"sent_at"` // RFC 3339, UTC
+	// EscalateURL pages the next step of the escalation policy; only in
+	// page messages.
+	EscalateURL string `json:"escalate_url,omitempty"`
+	SentAt      string `json:"sent_at"` // RFC 3339, UTC
 }
 
 // NewWebhook checks cfg and returns a Webhook sender.
@@ -89,7 +92,7 @@ func (w *Webhook) Send(ctx context.Context, _ string, m Message) (Receipt, error
 	now := w.clock.Now().UTC()
 	body, err := marshalJSON(WebhookPayload{ID: m.ID,
 		Kind: m.Kind, Incident: m.Incident, Severity: m.Severity, Service: m.Service, Status: m.Status,
-		URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL, SentAt: now.Format(time.RFC3339),
+		URL: m.URL, AckURL: m.AckURL, ResolveURL: m.ResolveURL, EscalateURL: m.EscalateURL, SentAt: now.Format(time.RFC3339),
 	})
 	if err != nil {
 		return Receipt{}, err

@@ -387,6 +387,9 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 			return err
 		}
 		d.msg.AckURL, d.msg.ResolveURL, d.msg.Code = p.opts.BaseURL+"/a/"+pl.Ack, p.opts.BaseURL+"/a/"+pl.Resolve, pl.Code
+		if pl.Escalate != "" {
+			d.msg.EscalateURL = p.opts.BaseURL + "/a/" + pl.Escalate
+		}
 	case kindPageStatus:
 		pf := r.pages[pageID]
 		d.msg = notify.Message{Kind: notify.KindPageStatus, Incident: pf.number, Severity: pf.severity, Service: pf.service,

@@ -11,6 +11,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 )
 
@@ -200,5 +201,67 @@ func TestEscalateAndRepage(t *testing.T) {
 		_, err = e.pager.Escalate(e.ctx, inc2)
 		conflict(t, "escalating once the repeats have run", err,
 			"The page is on the last step of the escalation policy web, and its repeats have run")
+	})
+}
+
+// TestEscalateFromTheMessage: a page message carries a one-click
+// "Escalate now" link, and an SMS page a reply code with E after it,
+// each of which pages the policy's next step at once as the person it was
+// sent to; each works once, the E reply only from that person's phone,
+// and on the last step the reply answers in plain words that there is
+// nobody further to page.
+func TestEscalateFromTheMessage(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		alice, bob := e.user("alice", authz.RoleResponder), e.user("bob", authz.RoleResponder)
+		e.verify(alice, paging.ContactSMS, "+14155550101")
+		e.verify(bob, paging.ContactEmail, "bob@example.org")
+		ig := e.service("db", alert.GroupByAlert, alice, bob)
+		inc := e.trigger(ig, "k").Opened[0]
+		e.tick()
+		got := e.ch.take()
+		if addresses(got) != "+14155550101:page" {
+			t.Fatalf("step 1: %s", addresses(got))
+		}
+		sms := got[0].msg
+		if !strings.HasPrefix(sms.EscalateURL, "https://ward.test/a/") || sms.Code == "" {
+			t.Fatalf("the page message has no escalate link or reply code: %+v", sms)
+		}
+		if _, text := notify.Render(sms); !strings.Contains(text, sms.Code+"E to escalate now") {
+			t.Fatalf("the SMS does not say how to escalate:\n%s", text)
+		}
+		if _, err := e.pager.UseSMSReply(context.Background(), "+14155550199", sms.Code+"E"); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("an E reply from another phone: %v", err)
+		}
+		info, err := e.pager.UseSMSReply(context.Background(), "+14155550101", " "+strings.ToLower(sms.Code)+"e ")
+		if err != nil || info.Action != "escalate" || info.Username != "alice" {
+			t.Fatalf("the E reply: %+v %v", info, err)
+		}
+		e.tick()
+		step2 := e.ch.take()
+		if got := addresses(step2); got != "bob@example.org:page" {
+			t.Fatalf("the E reply did not page step 2 at once: %s", got)
+		}
+		if _, err := e.pager.UseSMSReply(context.Background(), "+14155550101", sms.Code+"E"); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("an E reply works once: %v", err)
+		}
+		pg, err := e.pager.PageOf(e.ctx, inc)
+		if err != nil || pg.Step != 1 || pg.Status != paging.PageTriggered {
+			t.Fatalf("after the E reply: %+v %v", pg, err)
+		}
+		if !strings.Contains(e.timeline(inc), "alice") {
+			t.Fatalf("the timeline does not name who escalated: %s", e.timeline(inc))
+		}
+		// Bob's email link, on the last step: a plain refusal, and the link
+		// is not spent by it.
+		link := strings.TrimPrefix(step2[0].msg.EscalateURL, "https://ward.test/a/")
+		if link == "" || link == step2[0].msg.EscalateURL {
+			t.Fatal("bob's page has no escalate link")
+		}
+		_, err = e.pager.UseLink(context.Background(), link)
+		conflict(t, "escalating from the last step", err, "last step")
+		if info, err := e.pager.PeekLink(context.Background(), link); err != nil || info.Action != "escalate" {
+			t.Fatalf("the refused link: %+v %v", info, err)
+		}
 	})
 }

@@ -151,28 +151,30 @@ func (p *Pager) UseLink(ctx context.Context, token string) (LinkInfo, error) {
 }
 
 // SMS reply codes: a page by SMS carries a six-digit code; replying with
-// it acknowledges, with an R after it resolves. Each is an action link
+// it acknowledges, with an R after it resolves, with an E after it pages
+// the escalation policy's next step at once. Each is an action link
 // whose token is "sms:" and the reply, so it is single-use and expires
 // like the links, and it works only from a phone number of the person it
 // was sent to (UseSMSReply).
 
 func smsToken(reply string) string { return "sms:" + reply }
 
-// newSMSCodeTx records the acknowledge and resolve replies of a new code
+// newSMSCodeTx records the acknowledge, resolve and escalate replies of a new code
 // for page pageID sent to userID, and returns the code.
 func (p *Pager) newSMSCodeTx(ctx context.Context, tx *sql.Tx, pageID, userID string, now time.Time) (string, error) {
 	for range 5 {
 		n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
 		code := fmt.Sprintf("%06d", n.Int64())
 		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM action_links WHERE token_hash IN ($1, $2)`,
-			hashToken(smsToken(code)), hashToken(smsToken(code+"R"))).Scan(&taken); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM action_links WHERE token_hash IN ($1, $2, $3)`,
+			hashToken(smsToken(code)), hashToken(smsToken(code+"R")), hashToken(smsToken(code+"E"))).Scan(&taken); err != nil {
 			return "", fmt.Errorf("check SMS code: %w", err)
 		}
 		if taken > 0 {
 			continue
 		}
-		for _, l := range []struct{ reply, action string }{{code, "acknowledge"}, {code + "R", "resolve"}} {
+		for _, l := range []struct{ reply, action string }{{code, actAcknowledge}, {code + "R", actResolve},
+			{code + "E", actEscalate}} {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO action_links (token_hash, page_id, action, user_id, expires_at)
 				VALUES ($1, $2, $3, $4, $5)`, hashToken(smsToken(l.reply)), pageID, l.action, userID, now.Add(p.opts.LinkTTL)); err != nil {
 				return "", fmt.Errorf("record SMS code: %w", err)
@@ -184,7 +186,7 @@ func (p *Pager) newSMSCodeTx(ctx context.Context, tx *sql.Tx, pageID, userID str
 }
 
 // UseSMSReply acts on an SMS reply body ("482913" acknowledges,
-// "482913R" resolves) from the phone number from, which must be a
+// "482913R" resolves, "482913E" escalates) from the phone number from, which must be a
 // verified SMS or voice contact method of the person the code was sent to.
 // Anything else answers as an unusable link does.
 func (p *Pager) UseSMSReply(ctx context.Context, from, body string) (LinkInfo, error) {
@@ -211,7 +213,7 @@ func (p *Pager) UseSMSReply(ctx context.Context, from, body string) (LinkInfo, e
 	return p.UseLink(ctx, smsToken(reply))
 }
 
-var smsReply = regexp.MustCompile(`^[0-9]{6}R?$`)
+var smsReply = regexp.MustCompile(`^[0-9]{6}[RE]?$`)
 
 // hasPhone reports whether number is a verified SMS or voice contact
 // method of userID.
@@ -242,15 +244,17 @@ func (p *Pager) hasPhone(ctx context.Context, userID, number string) (bool, erro
 	return false, rows.Err()
 }
 
-// pageLinkSet is what a page message lets its reader do: its acknowledge
-// and resolve tokens and, by SMS, its reply code. It is kept sealed on
+// pageLinkSet is what a page message lets its reader do: its acknowledge,
+// resolve and escalate tokens and, by SMS, its reply code (messages sent
+// before escalate links existed have none). It is kept sealed on
 // the message's row (keys.NotificationLinks), so every attempt to send
 // the message, on any node, carries the same ones: a receiver that sees
 // a message twice sees the same message.
 type pageLinkSet struct {
-	Ack     string `json:"ack"`
-	Resolve string `json:"resolve"`
-	Code    string `json:"code,omitempty"`
+	Ack      string `json:"ack"`
+	Resolve  string `json:"resolve"`
+	Escalate string `json:"escalate,omitempty"`
+	Code     string `json:"code,omitempty"`
 }
 
 // pageLinks returns the links of page message d, whose row holds sealed
@@ -271,10 +275,11 @@ func (p *Pager) pageLinks(ctx context.Context, tx *sql.Tx, d *delivery, pageID, 
 			return pl, nil
 		}
 	} else {
-		var ack, resolve linkRow
-		pl.Ack, ack = p.newLink(pageID, userID, "acknowledge", now)
-		pl.Resolve, resolve = p.newLink(pageID, userID, "resolve", now)
-		r.links = append(r.links, ack, resolve)
+		var ack, resolve, escalate linkRow
+		pl.Ack, ack = p.newLink(pageID, userID, actAcknowledge, now)
+		pl.Resolve, resolve = p.newLink(pageID, userID, actResolve, now)
+		pl.Escalate, escalate = p.newLink(pageID, userID, actEscalate, now)
+		r.links = append(r.links, ack, resolve, escalate)
 	}
 	if d.channel == ContactSMS {
 		var err error

@@ -281,8 +281,11 @@ func TestPagingEndToEnd(t *testing.T) {
 			t.Fatalf("page email: %s", page)
 		}
 		links := linkRE.FindAllString(page, -1)
-		if len(links) != 2 {
-			t.Fatalf("acknowledge and resolve links: %q", links)
+		if len(links) != 3 {
+			t.Fatalf("acknowledge, resolve and escalate links: %q", links)
+		}
+		if c, b := w.get(strings.TrimPrefix(links[2], w.url)); c != 200 || !strings.Contains(b, "Escalate "+inc+" as alice") {
+			t.Fatalf("the escalate link's page: %d %s", c, b)
 		}
 		if n := len(hook.all()); n != 1 {
 			t.Fatalf("the webhook was paged before step 2: %d", n)
@@ -298,7 +301,7 @@ func TestPagingEndToEnd(t *testing.T) {
 		}
 		var payload notify.WebhookPayload
 		if err := json.Unmarshal(req.body, &payload); err != nil || payload.Incident != inc || payload.Kind != "page" ||
-			!strings.Contains(payload.AckURL, "/a/") {
+			!strings.Contains(payload.AckURL, "/a/") || !strings.Contains(payload.EscalateURL, "/a/") {
 			t.Fatalf("webhook payload: %s %v", req.body, err)
 		}
 

@@ -63,7 +63,7 @@ func (h handler) render(w http.ResponseWriter, status int, v view) {
 	_ = page.Execute(w, v)
 }
 
-var verbs = map[string]string{"acknowledge": "Acknowledge", "resolve": "Resolve"}
+var verbs = map[string]string{"acknowledge": "Acknowledge", "resolve": "Resolve", "escalate": "Escalate"}
 
 // show is GET /a/{token}.
 func (h handler) show(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +84,7 @@ func (h handler) use(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	done := map[string]string{"acknowledge": "acknowledged", "resolve": "resolved"}[li.Action]
+	done := map[string]string{"acknowledge": "acknowledged", "resolve": "resolved", "escalate": "escalated"}[li.Action]
 	h.render(w, http.StatusOK, view{Title: li.Incident + " " + done, Text: "The page was " + done + " as " + li.Username + ".",
 		Incident: li.Incident})
 }
