@@ -70,11 +70,16 @@ type file struct {
 	body []byte
 }
 
-// Tag is the name an architecture's image is known by in the layout
-// (org.opencontainers.image.ref.name) and in docker load's manifest.
+// Tag is the tag of an architecture's image.
 func Tag(version, arch string) string {
 	return strings.TrimPrefix(version, "v") + "-" + arch
 }
+
+// Repository is the name the images are loaded under: in docker load's
+// manifest, and in the layout's org.opencontainers.image.ref.name, which
+// podman load takes as the whole name (a bare tag there came out as
+// localhost/1.2.3-amd64:latest) and umoci and skopeo select the image by.
+const Repository = "docker.io/wardhq/ward"
 
 // Write writes the image layout of every architecture in s as a tar file.
 func Write(w io.Writer, s Spec) error {
@@ -120,8 +125,8 @@ func Write(w io.Writer, s Spec) error {
 		tag := Tag(s.Version, a.Name)
 		manifests = append(manifests, descriptor{MediaType: mediaManifest, Digest: put(man), Size: len(man),
 			Platform:    platformOf(a.Name),
-			Annotations: map[string]string{"org.opencontainers.image.ref.name": tag}})
-		docker = append(docker, dockerEntry{Config: blobPath(cfgDigest), RepoTags: []string{"wardhq/ward:" + tag},
+			Annotations: map[string]string{"org.opencontainers.image.ref.name": Repository + ":" + tag}})
+		docker = append(docker, dockerEntry{Config: blobPath(cfgDigest), RepoTags: []string{Repository + ":" + tag},
 			Layers: []string{blobPath(layerDigest)}})
 	}
 	index, err := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": mediaIndex, "manifests": manifests})

@@ -121,7 +121,7 @@ func TestImageLayout(t *testing.T) {
 	for i, m := range index.Manifests {
 		arch := s.Arches[i].Name
 		if m.Platform == nil || m.Platform.Architecture != arch || m.Platform.OS != "linux" ||
-			m.Annotations["org.opencontainers.image.ref.name"] != "1.2.3-"+arch {
+			m.Annotations["org.opencontainers.image.ref.name"] != "docker.io/wardhq/ward:1.2.3-"+arch {
 			t.Fatalf("manifest %d: %+v", i, m)
 		}
 		var man struct {
@@ -135,7 +135,7 @@ func TestImageLayout(t *testing.T) {
 			t.Fatalf("manifest %d: %+v", i, man)
 		}
 		if docker[i].Config != blobPath(man.Config.Digest) || docker[i].Layers[0] != blobPath(man.Layers[0].Digest) ||
-			docker[i].RepoTags[0] != "wardhq/ward:1.2.3-"+arch {
+			docker[i].RepoTags[0] != "docker.io/wardhq/ward:1.2.3-"+arch {
 			t.Fatalf("docker load's manifest %d does not name the same blobs: %+v", i, docker[i])
 		}
 		var cfg struct {
