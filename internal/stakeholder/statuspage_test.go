@@ -86,8 +86,15 @@ func TestUpdateTemplates(t *testing.T) {
 		if _, err := e.svc.UpdateTemplate(e.admin, tp.ID, in); !isField(err, "body") {
 			t.Fatalf("an update with PHI: %v", err)
 		}
-		in.Body = "New text for {incident}."
-		if got, err := e.svc.UpdateTemplate(e.admin, tp.ID, in); err != nil || got.Version != 2 || got.Body != in.Body {
+		in.Body, in.PHIOverride = "MRN: 12345678", true
+		if _, err := e.svc.UpdateTemplate(e.admin, tp.ID, in); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("an administrator overrides the PHI check: %v", err)
+		}
+		if got, err := e.svc.UpdateTemplate(e.person("pat", authz.RolePrivacyOfficer), tp.ID, in); err != nil || got.Body != in.Body {
+			t.Fatalf("the Privacy Officer overrides the PHI check: %+v %v", got, err)
+		}
+		in.Body, in.PHIOverride = "New text for {incident}.", false
+		if got, err := e.svc.UpdateTemplate(e.admin, tp.ID, in); err != nil || got.Version != 3 || got.Body != in.Body {
 			t.Fatalf("update: %+v %v", got, err)
 		}
 		if err := e.svc.DeleteTemplate(e.admin, tp.ID); err != nil {

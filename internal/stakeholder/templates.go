@@ -55,34 +55,50 @@ type TemplateInput struct {
 	Name     string
 	Audience string
 	Body     string
+	// PHIOverride saves a body the PHI check refuses; only the Privacy
+	// Officer may, and the override is audited. An update written from
+	// it is checked again when posted.
+	PHIOverride bool
 }
 
-// checkTemplate checks in's name and body, naming the field at fault.
-func checkTemplate(in *TemplateInput) error {
+// checkTemplate checks in's name and body, naming the field at fault, and
+// returns the kinds of PHI pattern a body saved over the check matched.
+func checkTemplate(actor authz.Actor, in *TemplateInput) ([]string, error) {
+	if in.PHIOverride && actor.Role != authz.RolePrivacyOfficer {
+		return nil, apperr.New(apperr.Forbidden, "only the Privacy Officer may override the PHI check of a status update template")
+	}
+	kinds, err := checkTemplateText(in)
+	if err != nil {
+		return nil, err
+	}
+	if len(kinds) > 0 && !in.PHIOverride {
+		return nil, apperr.Field("body", "%s", phiRefusal(kinds))
+	}
+	return kinds, nil
+}
+
+func checkTemplateText(in *TemplateInput) ([]string, error) {
 	in.Name, in.Body = strings.TrimSpace(in.Name), strings.TrimSpace(in.Body)
 	switch n := len([]rune(in.Name)); {
 	case n == 0:
-		return apperr.Field("name", "is required")
+		return nil, apperr.Field("name", "is required")
 	case n > MaxName:
-		return apperr.Field("name", "is %d characters long; the limit is %d", n, MaxName)
+		return nil, apperr.Field("name", "is %d characters long; the limit is %d", n, MaxName)
 	case strings.ContainsAny(in.Name, "\r\n"):
-		return apperr.Field("name", "must be one line")
+		return nil, apperr.Field("name", "must be one line")
 	}
 	switch n := len([]rune(in.Body)); {
 	case n == 0:
-		return apperr.Field("body", "is required")
+		return nil, apperr.Field("body", "is required")
 	case n > MaxUpdateBody:
-		return apperr.Field("body", "is %d characters long; the limit is %d", n, MaxUpdateBody)
+		return nil, apperr.Field("body", "is %d characters long; the limit is %d", n, MaxUpdateBody)
 	}
 	for _, p := range placeholderRe.FindAllString(in.Body, -1) {
 		if !slices.ContainsFunc(Placeholders, func(q struct{ Name, Means string }) bool { return q.Name == p }) {
-			return apperr.Field("body", "has the placeholder %s, which Ward does not know: it knows {incident}, {status}, {next_update} and {organisation}", p)
+			return nil, apperr.Field("body", "has the placeholder %s, which Ward does not know: it knows {incident}, {status}, {next_update} and {organisation}", p)
 		}
 	}
-	if kinds := phiKinds(in.Body); len(kinds) > 0 {
-		return apperr.Field("body", "%s", phiRefusal(kinds))
-	}
-	return nil
+	return phiKinds(in.Body), nil
 }
 
 const templateColumns = `id, name, audience, body, created_by, created_at, updated_at, version`
@@ -190,7 +206,8 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (Templat
 	if err != nil {
 		return Template{}, err
 	}
-	if err := checkTemplate(&in); err != nil {
+	kinds, err := checkTemplate(actor, &in)
+	if err != nil {
 		return Template{}, err
 	}
 	now := s.clock.Now()
@@ -212,8 +229,12 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (Templat
 			t.ID, t.Name, t.Audience, sealed, t.CreatedBy, now); err != nil {
 			return fmt.Errorf("insert status update template: %w", err)
 		}
+		change := map[string]any{"name": t.Name, "audience": t.Audience}
+		if len(kinds) > 0 {
+			change["phi_override"], change["phi_patterns"] = true, kinds
+		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_update_template.create", ObjectType: "status_update_template",
-			ObjectID: t.ID, Change: map[string]any{"name": t.Name, "audience": t.Audience}})
+			ObjectID: t.ID, Change: change})
 		return err
 	})
 	if err != nil {
@@ -224,10 +245,12 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (Templat
 
 // UpdateTemplate replaces template id (stakeholder:write); audited.
 func (s *Service) UpdateTemplate(ctx context.Context, id string, in TemplateInput) (Template, error) {
-	if _, err := authz.Check(ctx, authz.StakeholderWrite); err != nil {
+	actor, err := authz.Check(ctx, authz.StakeholderWrite)
+	if err != nil {
 		return Template{}, err
 	}
-	if err := checkTemplate(&in); err != nil {
+	kinds, err := checkTemplate(actor, &in)
+	if err != nil {
 		return Template{}, err
 	}
 	now := s.clock.Now()
@@ -254,8 +277,12 @@ func (s *Service) UpdateTemplate(ctx context.Context, id string, in TemplateInpu
 		}
 		t = old
 		t.Name, t.Audience, t.AudienceLabel, t.Body, t.UpdatedAt, t.Version = in.Name, a.Key, a.Label, in.Body, now, old.Version+1
+		change := map[string]any{"name": t.Name, "audience": t.Audience, "body_changed": old.Body != t.Body}
+		if len(kinds) > 0 {
+			change["phi_override"], change["phi_patterns"] = true, kinds
+		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_update_template.update", ObjectType: "status_update_template",
-			ObjectID: id, Change: map[string]any{"name": t.Name, "audience": t.Audience, "body_changed": old.Body != t.Body}})
+			ObjectID: id, Change: change})
 		return err
 	})
 	if err != nil {

@@ -34,10 +34,11 @@ type updateTemplateBody struct {
 	Name     string `json:"name" minLength:"1" maxLength:"100"`
 	Audience string `json:"audience" minLength:"1" maxLength:"200" doc:"internal, executives, counsel, public, or customer: followed by a customer's id (list-audiences)."`
 	Body     string `json:"body" minLength:"1" maxLength:"5000" doc:"Read by stakeholders who may not see PHI: write none; a text that looks like it holds a Social Security number, a medical record number or a date of birth is refused (422). Placeholders: {incident} (the number), {status} (the phase in plain words), {next_update} (when the audience's next update is due), {organisation}; any other is refused."`
+	PHIOverride bool `json:"phi_override,omitempty" doc:"Save a text the PHI check refuses (the Privacy Officer only; audited). An update written from it is checked again when posted."`
 }
 
 func (b updateTemplateBody) input() stakeholder.TemplateInput {
-	return stakeholder.TemplateInput{Name: b.Name, Audience: b.Audience, Body: b.Body}
+	return stakeholder.TemplateInput{Name: b.Name, Audience: b.Audience, Body: b.Body, PHIOverride: b.PHIOverride}
 }
 
 // PublicStatusPage says whether an incident's public status page is on.

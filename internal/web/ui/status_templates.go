@@ -33,8 +33,8 @@ func (u *UI) updateTemplatesData(r *http.Request) (updateTemplatesPage, error) {
 }
 
 func readTemplate(r *http.Request) (map[string]string, stakeholder.TemplateInput) {
-	form := formValues(r, "name", "audience", "body")
-	return form, stakeholder.TemplateInput{Name: form["name"], Audience: form["audience"], Body: form["body"]}
+	form := formValues(r, "name", "audience", "body", "phi_override")
+	return form, stakeholder.TemplateInput{Name: form["name"], Audience: form["audience"], Body: form["body"], PHIOverride: form["phi_override"] == "on"}
 }
 
 func (u *UI) updateTemplateList(w http.ResponseWriter, r *http.Request) {
