@@ -77,7 +77,7 @@ func (u *UI) updateTemplateData(r *http.Request) (updateTemplatesPage, error) {
 		return p, err
 	}
 	p.Templates = nil
-	p.Template, err = u.Stakeholders.GetTemplate(r.Context(), r.PathValue("template"))
+	p.Template, err = u.Stakeholders.GetTemplate(r.Context(), r.PathValue("update_template"))
 	return p, err
 }
 
@@ -93,7 +93,7 @@ func (u *UI) updateTemplateShow(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) updateTemplateUpdate(w http.ResponseWriter, r *http.Request) {
 	form, in := readTemplate(r)
-	id := r.PathValue("template")
+	id := r.PathValue("update_template")
 	if _, err := u.Stakeholders.UpdateTemplate(r.Context(), id, in); err != nil {
 		p, gerr := u.updateTemplateData(r)
 		if gerr != nil {
@@ -107,7 +107,7 @@ func (u *UI) updateTemplateUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) updateTemplateDelete(w http.ResponseWriter, r *http.Request) {
-	if err := u.Stakeholders.DeleteTemplate(r.Context(), r.PathValue("template")); err != nil {
+	if err := u.Stakeholders.DeleteTemplate(r.Context(), r.PathValue("update_template")); err != nil {
 		u.fail(w, r, err)
 		return
 	}
