@@ -44,7 +44,7 @@ func TestUpdateTemplates(t *testing.T) {
 		}
 		carol := e.person("carol", authz.RoleResponder)
 		in := stakeholder.TemplateInput{Name: "Initial notice", Audience: stakeholder.AudienceExecutives,
-			Body: "Incident {incident}: {status}. Next update by {next_update}. ({organisation})"}
+			Body: "Incident {incident}: {status}. Next update by {next update}. ({organisation})"}
 		if _, err := e.svc.CreateTemplate(carol, in); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("a responder saved a template: %v", err)
 		}
@@ -66,7 +66,7 @@ func TestUpdateTemplates(t *testing.T) {
 			t.Fatalf("a second template of the same name: %v", err)
 		}
 		var plain int
-		if err := d.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM status_update_templates WHERE body LIKE '%next_update%'`).Scan(&plain); err != nil || plain != 0 {
+		if err := d.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM status_update_templates WHERE body LIKE '%next update%'`).Scan(&plain); err != nil || plain != 0 {
 			t.Fatalf("the body is stored in plaintext (%d) %v", plain, err)
 		}
 		if _, err := e.svc.CreateTemplate(e.admin, stakeholder.TemplateInput{Name: "Public notice", Audience: "public", Body: "We are on it."}); err != nil {

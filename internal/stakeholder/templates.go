@@ -28,11 +28,11 @@ import (
 var Placeholders = []struct{ Name, Means string }{
 	{"{incident}", "the incident's number, e.g. INC-2026-0042"},
 	{"{status}", "the incident's current phase in plain words, e.g. \"we are containing it\""},
-	{"{next_update}", "when the audience's next update is due, e.g. 7 December 2026 15:00 UTC, or \"when there is news\""},
+	{"{next update}", "when the audience's next update is due, e.g. 7 December 2026 15:00 UTC, or \"when there is news\""},
 	{"{organisation}", "the organisation's name, from its profile"},
 }
 
-var placeholderRe = regexp.MustCompile(`\{[^{}\s]{0,40}\}`)
+var placeholderRe = regexp.MustCompile(`\{[^{}\n]{0,40}\}`)
 
 // Template is a saved text for status updates to one audience.
 type Template struct {
@@ -95,7 +95,7 @@ func checkTemplateText(in *TemplateInput) ([]string, error) {
 	}
 	for _, p := range placeholderRe.FindAllString(in.Body, -1) {
 		if !slices.ContainsFunc(Placeholders, func(q struct{ Name, Means string }) bool { return q.Name == p }) {
-			return nil, apperr.Field("body", "has the placeholder %s, which Ward does not know: it knows {incident}, {status}, {next_update} and {organisation}", p)
+			return nil, apperr.Field("body", "has the placeholder %s, which Ward does not know: it knows {incident}, {status}, {next update} and {organisation}", p)
 		}
 	}
 	return phiKinds(in.Body), nil
@@ -374,7 +374,7 @@ func fill(body string, f incidentFacts, next *time.Time, org string) string {
 	if org == "" {
 		org = "our organisation"
 	}
-	return strings.NewReplacer("{incident}", f.Number, "{status}", PhaseText(f.Status), "{next_update}", nextText,
+	return strings.NewReplacer("{incident}", f.Number, "{status}", PhaseText(f.Status), "{next update}", nextText,
 		"{organisation}", org).Replace(body)
 }
 

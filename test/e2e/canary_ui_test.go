@@ -422,7 +422,7 @@ func uiValues(s *apiSeeds) map[string]map[string]string {
 			"ba_state": "CA", "ba_zip": "90000", "ba_email": "ba@example.org", "ba_phone": "555-0100"},
 		"/incidents/{id}/breach/hhs-report/filings":      {"tracking_number": "T-2", "filed_at": dt(0), "attest": "yes"},
 		"/incidents/{id}/updates":                        {"phi_override": "on"},
-		"/stakeholders/templates":                        {"phi_override": "on", "audience": "public"},
+		"/stakeholders/templates":                        {"phi_override": "on", "audience": "public", "name": "Canary UI template"},
 		"/stakeholders/templates/{update_template}/edit": {"phi_override": "on", "audience": "public"},
 		"/incidents/{id}/notices/generate":               {"what": "letters"},
 		"/incidents/{id}/notices/sent":                   {"run_id": s.unsentRun},

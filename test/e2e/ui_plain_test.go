@@ -146,7 +146,7 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 		"title": "Security lead", "email": "dana.reyes@mercy.example"}, &contact)
 	var tmpl struct{ ID string }
 	w.must(201, "POST", "/api/v1/status-update-templates", map[string]any{"name": "Initial notice", "audience": "public",
-		"body": "We are investigating incident {incident}: {status}. Next update by {next_update}."}, &tmpl)
+		"body": "We are investigating incident {incident}: {status}. Next update by {next update}."}, &tmpl)
 	w.must(201, "POST", "/api/v1/incidents/"+inc.ID+"/status-updates", map[string]any{"audience": "public",
 		"body": "We are investigating a security incident in our imaging service and will post an update within the day."}, nil)
 	var pub struct{ URL string }

@@ -17,7 +17,7 @@ type UpdateTemplate struct {
 	Name          string    `json:"name"`
 	Audience      string    `json:"audience" doc:"The audience it is written for: internal, executives, counsel, public, or customer: followed by a customer's id (list-audiences)."`
 	AudienceLabel string    `json:"audience_label" doc:"The audience's plain name."`
-	Body          string    `json:"body" doc:"The text, with placeholders: {incident}, {status}, {next_update}, {organisation}."`
+	Body          string    `json:"body" doc:"The text, with placeholders: {incident}, {status}, {next update}, {organisation}."`
 	Filled        string    `json:"filled,omitempty" doc:"The text with the placeholders filled in for the incident (list-incident-status-update-templates only)."`
 	CreatedBy     string    `json:"created_by"`
 	CreatedAt     time.Time `json:"created_at"`
@@ -31,10 +31,10 @@ func updateTemplateOut(t stakeholder.Template) UpdateTemplate {
 }
 
 type updateTemplateBody struct {
-	Name     string `json:"name" minLength:"1" maxLength:"100"`
-	Audience string `json:"audience" minLength:"1" maxLength:"200" doc:"internal, executives, counsel, public, or customer: followed by a customer's id (list-audiences)."`
-	Body     string `json:"body" minLength:"1" maxLength:"5000" doc:"Read by stakeholders who may not see PHI: write none; a text that looks like it holds a Social Security number, a medical record number or a date of birth is refused (422). Placeholders: {incident} (the number), {status} (the phase in plain words), {next_update} (when the audience's next update is due), {organisation}; any other is refused."`
-	PHIOverride bool `json:"phi_override,omitempty" doc:"Save a text the PHI check refuses (the Privacy Officer only; audited). An update written from it is checked again when posted."`
+	Name        string `json:"name" minLength:"1" maxLength:"100"`
+	Audience    string `json:"audience" minLength:"1" maxLength:"200" doc:"internal, executives, counsel, public, or customer: followed by a customer's id (list-audiences)."`
+	Body        string `json:"body" minLength:"1" maxLength:"5000" doc:"Read by stakeholders who may not see PHI: write none; a text that looks like it holds a Social Security number, a medical record number or a date of birth is refused (422). Placeholders: {incident} (the number), {status} (the phase in plain words), {next update} (when the audience's next update is due), {organisation}; any other is refused."`
+	PHIOverride bool   `json:"phi_override,omitempty" doc:"Save a text the PHI check refuses (the Privacy Officer only; audited). An update written from it is checked again when posted."`
 }
 
 func (b updateTemplateBody) input() stakeholder.TemplateInput {
