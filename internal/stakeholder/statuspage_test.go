@@ -114,8 +114,8 @@ func TestUpdateTemplates(t *testing.T) {
 // TestStatusPages: each update email carries the subscriber's own status
 // page link, which shows the updates of their audience (a customer's and
 // the public ones, PHI-checked) and no other; every view is audited; the
-// link stops when they unsubscribe and when it expires (the attempt
-// audited); a forged token is no status page link. The public page is off
+// link stops when they unsubscribe, for good (subscribing again does not
+// bring it back), and when it expires (the attempt audited); a forged token is no status page link. The public page is off
 // until an officer turns it on, shows only public updates, and is gone
 // when turned off.
 func TestStatusPages(t *testing.T) {
@@ -155,12 +155,14 @@ func TestStatusPages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		contacts := map[string]string{}
 		for i, p := range []string{"p-north", "p-south"} {
 			c, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: "Contact " + p, Organisation: p,
 				Email: p + "@example.org", PartyID: p})
 			if err != nil {
 				t.Fatal(err)
 			}
+			contacts[p] = c.ID
 			if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID, ""); err != nil {
 				t.Fatal(err)
 			}
@@ -244,7 +246,19 @@ func TestStatusPages(t *testing.T) {
 		if _, ok, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("after unsubscribing: %v %v", ok, err)
 		}
-		if auditCount(t, d, "status_page.refused") != 2 {
+		// Subscribed and confirmed again, the revoked link stays revoked.
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, contacts["p-north"], ""); err != nil {
+			t.Fatal(err)
+		}
+		deliver()
+		ts = texts()
+		if _, err := e.svc.UseExternalLink(ctx, confirmRE.FindStringSubmatch(ts[len(ts)-1])[1]); err != nil {
+			t.Fatalf("confirm again: %v", err)
+		}
+		if _, ok, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("a revoked link after subscribing again: %v %v", ok, err)
+		}
+		if auditCount(t, d, "status_page.refused") != 3 {
 			t.Fatal("the refused attempts are not audited")
 		}
 
