@@ -177,9 +177,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		ln.Close()
 		return err
 	}
-	if noticeMail != nil {
-		stakeholders.SetMail(stakeholder.MailOptions{Email: noticeMail, BaseURL: cfg.BaseURL(ln.Addr().String()), Organisation: reports.OrgName})
-	}
+	// The status pages need the address and the organisation's name even
+	// without an SMTP server (the public one).
+	stakeholders.SetMail(stakeholder.MailOptions{Email: noticeMail, BaseURL: cfg.BaseURL(ln.Addr().String()), Organisation: reports.OrgName})
 	reports.AddProducer(notices.ProofFiles)
 	reports.AddProducer(vault.ProofFiles)
 	reports.AddProducer(stakeholders.ProofFiles)

@@ -93,6 +93,13 @@ var (
 	// StatusUpdateBody is a status update for stakeholders; written to hold
 	// no PHI, sealed all the same.
 	StatusUpdateBody = Column{Table: "status_updates", Name: "body", RowID: "id"}
+	// StatusUpdateTemplateBody is a saved text for status updates to one
+	// audience; written to hold no PHI, sealed all the same.
+	StatusUpdateTemplateBody = Column{Table: "status_update_templates", Name: "body", RowID: "id"}
+	// PublicPageToken is the secret token of an incident's public status
+	// page address, kept so that officers can see the address again; the
+	// page is found by the token's hash (incident_public_pages.token_hash).
+	PublicPageToken = Column{Table: "incident_public_pages", Name: "token", RowID: "incident_id"}
 	// ExternalContactName, ExternalContactOrganisation,
 	// ExternalContactTitle and ExternalContactEmail describe a person
 	// outside Ward kept informed of incidents (package stakeholder).
@@ -242,6 +249,7 @@ const (
 // Columns returns every sealed column.
 func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, CalendarFeedToken, StatusUpdateBody,
+		StatusUpdateTemplateBody, PublicPageToken,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,

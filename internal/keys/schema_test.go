@@ -45,7 +45,7 @@ var notFreeText = []string{
 	"sessions.id", "sessions.user_id", "setup_tokens.id", "sla_events.incident_id", "stakeholder_groups.id",
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id", "external_contacts.party_id",
 	"external_subscriptions.id", "external_subscriptions.incident_id", "external_subscriptions.contact_id",
-	"external_links.subscription_id", "external_mail.id", "external_mail.subscription_id", "external_mail.status_update_id",
+	"external_links.subscription_id", "status_update_templates.id", "incident_public_pages.incident_id", "external_mail.id", "external_mail.subscription_id", "external_mail.status_update_id",
 	// the Message-ID Ward makes for an email (an id at the sender's domain)
 	"external_mail.message_id",
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
@@ -81,6 +81,7 @@ var notFreeText = []string{
 	"sessions.end_reason", "legal_holds.scope", "retention_tombstones.record_type",
 	"evidence_items.status", "incident_action_items.status", "evidence_items.integrity", "evidence_custody.action", "external_subscriptions.status", "external_links.purpose",
 	"external_mail.kind", "external_mail.status", "status_updates.audience", "stakeholder_groups.audience", "external_subscriptions.audience",
+	"status_update_templates.audience",
 	// a media type Ward checked (type/subtype, no parameters)
 	"evidence_items.content_type",
 
@@ -92,6 +93,7 @@ var notFreeText = []string{
 	"notice_files.sha256", "report_signing_keys.public_key", "alerts.dedup_hash", "alert_groups.group_hash", "sessions.token_hash", "setup_tokens.hash",
 	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
 	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256", "external_links.token_hash",
+	"incident_public_pages.token_hash",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
@@ -111,6 +113,7 @@ var notFreeText = []string{
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
 	"evidence_items.uploaded_by", "evidence_items.held_by", "incident_reviews.completed_by", "incident_reviews.waived_by",
 	"incident_action_items.owner", "incident_action_items.done_by", "incident_review_events.created_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
+	"status_update_templates.created_by", "incident_public_pages.enabled_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",
 	// an incident's commander and a task's owner: the username of an
@@ -131,7 +134,7 @@ var notFreeText = []string{
 	"rules.expression", "rules.name", "schedules.description", "schedules.name", "schedules.rotations",
 	"services.description", "services.name", "stakeholder_groups.description", "stakeholder_groups.name",
 	"stakeholder_groups.rule", "user_webauthn.name", "users.display_name", "users.email", "users.username",
-	"webauthn_ceremonies.data", "notice_templates.name",
+	"webauthn_ceremonies.data", "notice_templates.name", "status_update_templates.name",
 
 	// where Ward runs and publishes: a node's host name, a checkpoint
 	// destination (a file path, a webhook URL without its query)

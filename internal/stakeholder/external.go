@@ -92,8 +92,9 @@ type MailOptions struct {
 	Organisation func(context.Context) (string, error)
 }
 
-// SetMail sets how email reaches external subscribers. Without it
-// (no --smtp-server) no external contact can be subscribed.
+// SetMail sets how email reaches external subscribers, and the address
+// and organisation name the status pages use. Without an Email (no
+// --smtp-server) no external contact can be subscribed.
 func (s *Service) SetMail(o MailOptions) { s.mail = o }
 
 // Subscriber is an external contact's subscription to an incident.
@@ -529,7 +530,13 @@ func (s *Service) UseExternalLink(ctx context.Context, token string) (LinkInfo, 
 				MailCancelled, sub, MailQueued); err != nil {
 				return fmt.Errorf("cancel queued email: %w", err)
 			}
+			if err := revokeStatusLinksTx(ctx, tx, sub, now); err != nil {
+				return err
+			}
 			action, note = "external_subscription.unsubscribe", "An external contact unsubscribed from this incident's status updates by the link in their email."
+		case li.Purpose == linkStatus:
+			// A status page link only shows (GET).
+			return errExternalLink
 		case li.Purpose == linkConfirm:
 			// Confirmed already, or unsubscribed since: nothing to do.
 			return errExternalLink
@@ -659,7 +666,12 @@ func (s *Service) claimMail(ctx context.Context, org string) ([]*outMail, error)
 				if err != nil {
 					return err
 				}
-				m.mail.Subject, m.mail.Text = updateText(org, r.number, posted.UTC(), string(body), m.mail.Unsubscribe)
+				page := newLinkToken()
+				expires := now.Add(StatusLinkTTL)
+				if err := insertLink(ctx, tx, page, r.sub, linkStatus, &expires); err != nil {
+					return err
+				}
+				m.mail.Subject, m.mail.Text = updateText(org, r.number, posted.UTC(), string(body), s.linkURL(page), m.mail.Unsubscribe)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE external_mail SET lease_until = $1, attempts = attempts + 1 WHERE id = $2`,
 				now.Add(mailLease), r.id); err != nil {
@@ -701,11 +713,14 @@ func confirmText(org, number, confirm, unsubscribe string) (string, string) {
 
 // updateText is the subject and text of a status update's email: the
 // organisation, the incident's number, when it was posted and the
-// update's text, which passed the PHI check.
-func updateText(org, number string, posted time.Time, body, unsubscribe string) (string, string) {
+// update's text, which passed the PHI check, and the subscriber's own
+// link to the status page of every update meant for them.
+func updateText(org, number string, posted time.Time, body, page, unsubscribe string) (string, string) {
 	return number + ": status update from " + org,
 		"Status update on incident " + number + " from " + org + ", " + posted.Format("2 January 2006 15:04 MST") + ":\n\n" +
 			body + "\n\n" +
+			"Every update on " + number + " meant for you is on your own status page (no sign-in needed; the link is yours alone, " +
+			"do not forward it; it works for 30 days and stops when you unsubscribe):\n" + page + "\n\n" +
 			"You receive this because you confirmed that you want the status updates of " + number + ". " +
 			"To receive no more (no sign-in needed):\n" + unsubscribe + "\n"
 }

@@ -75,6 +75,8 @@ type apiSeeds struct {
 	// evidence is an evidence item of the incident (seedEvidence);
 	// extContact an external stakeholder contact.
 	evidence, extContact string
+	// updateTemplate is a status update template.
+	updateTemplate string
 	// review is an incident in the post-incident phase (seedReview);
 	// action an action item of the incident; keyEvent a key event of
 	// the review.
@@ -192,6 +194,10 @@ func apiOps(t *testing.T) []apiOp {
 		return map[string]any{"email": "security@customer.example.org", "party_id": s.party}
 	}
 	extContactPlain := map[string]string{"email": isAddr, "party_id": isRef}
+	updateTemplate := func(*apiSeeds) map[string]any {
+		return map[string]any{"name": "Initial notice", "audience": "public", "phi_override": true}
+	}
+	updateTemplatePlain := map[string]string{"name": isConfig, "audience": isVocab}
 	partyPlain := map[string]string{"name": isConfig, "agreement": isConfig, "contact.name": isConfig, "contact.email": isAddr,
 		"contact.address": isConfig, "contents": isConfig, "checklist[]": isConfig, "notice.unit": isVocab}
 	schedule := func(*apiSeeds) map[string]any {
@@ -314,6 +320,16 @@ func apiOps(t *testing.T) []apiOp {
 			url:   func(s *apiSeeds) string { return inc(s) + "/status-updates" },
 			body:  func(*apiSeeds) map[string]any { return map[string]any{"phi_override": true, "audience": "internal"} },
 			plain: map[string]string{"audience": isVocab}},
+		// A template's body is PHI-checked like an update's: the Privacy
+		// Officer saves the canary over the check. Its name is configuration
+		// (status_update_templates.name), like a notice template's.
+		{op: "POST /api/v1/status-update-templates", as: "privacy_officer", want: 201, url: fixed("/api/v1/status-update-templates"),
+			body: updateTemplate, plain: updateTemplatePlain, after: func(s *apiSeeds, raw []byte) { s.updateTemplate = jsonID(t, raw) }},
+		{op: "PUT /api/v1/status-update-templates/{id}", as: "privacy_officer", want: 200,
+			url:  func(s *apiSeeds) string { return "/api/v1/status-update-templates/" + s.updateTemplate },
+			body: updateTemplate, plain: updateTemplatePlain},
+		{op: "PUT /api/v1/incidents/{id}/public-status-page", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/public-status-page" },
+			body: func(*apiSeeds) map[string]any { return map[string]any{"enabled": true} }},
 		{op: "POST /api/v1/rules", want: 201, url: fixed("/api/v1/rules"), body: rule, plain: rulePlain,
 			after: func(s *apiSeeds, raw []byte) { s.rule = jsonID(t, raw) }},
 		{op: "PUT /api/v1/rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/rules/" + s.rule }, body: rule, plain: rulePlain},

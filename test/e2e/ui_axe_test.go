@@ -121,7 +121,7 @@ func privacyOfficerPages(c plainCase) []string {
 		"/incidents/" + c.number + "/breach/individuals", "/incidents/" + c.number + "/notices",
 		"/incidents/" + c.number + "/breach/hhs-report", "/breach/deadlines", "/breach/log", "/audit", "/alerts", "/profile",
 		"/notice-templates", "/org-profile", "/stakeholders/contacts", "/stakeholders/contacts/" + c.contact,
-		"/incidents/" + c.review, "/action-items"}
+		"/incidents/" + c.review, "/action-items", "/stakeholders/templates", "/stakeholders/templates/" + c.template}
 }
 
 // adminPages are the set-up pages an administrator works in.
@@ -162,6 +162,6 @@ func TestUIAccessibility(t *testing.T) {
 		admin, _ := browserAs(t, w, authz.RoleAdmin, "axe-admin")
 		check(admin, "Administrator", adminPages)
 		out := browser(t, chromium(t))
-		check(out, "signed out", []string{"/login"})
+		check(out, "signed out", []string{"/login", c.publicPage})
 	})
 }

@@ -22,6 +22,9 @@ type plainCase struct {
 	small   string // incident number of the case found not a breach
 	contact string // id of an external contact
 	review  string // incident number of one in post-incident, its review begun
+	// template is the id of a status update template; publicPage the
+	// path of the notified breach's public status page, turned on.
+	template, publicPage string
 }
 
 // seedPlainInstance fills w, through the API, with what a person meets in
@@ -141,7 +144,15 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 	var contact struct{ ID string }
 	w.must(201, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes", "organisation": "Mercy Clinic",
 		"title": "Security lead", "email": "dana.reyes@mercy.example"}, &contact)
-	return plainCase{number: inc.Number, small: small.Number, contact: contact.ID, review: rv.Number}
+	var tmpl struct{ ID string }
+	w.must(201, "POST", "/api/v1/status-update-templates", map[string]any{"name": "Initial notice", "audience": "public",
+		"body": "We are investigating incident {incident}: {status}. Next update by {next update}."}, &tmpl)
+	w.must(201, "POST", "/api/v1/incidents/"+inc.ID+"/status-updates", map[string]any{"audience": "public",
+		"body": "We are investigating a security incident in our imaging service and will post an update within the day."}, nil)
+	var pub struct{ URL string }
+	w.must(200, "PUT", "/api/v1/incidents/"+inc.ID+"/public-status-page", map[string]any{"enabled": true}, &pub)
+	return plainCase{number: inc.Number, small: small.Number, contact: contact.ID, review: rv.Number, template: tmpl.ID,
+		publicPage: pub.URL[strings.Index(pub.URL, "/p/"):]}
 }
 
 var (

@@ -93,6 +93,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerPaging(api)
 	h.registerStakeholders(api)
 	h.registerStakeholderContacts(api)
+	h.registerStatusPages(api)
 	h.registerExternalSubscribers(api)
 	h.registerSLAReport(api)
 	h.registerRules(api)

@@ -7,6 +7,9 @@
 // POST a mail client sends), without a sign-in. And the calendar
 // subscription addresses: GET /cal/{token} is a person's on-call shifts
 // as an iCalendar feed, for a calendar application that cannot sign in.
+// And the status pages: GET /s/{token} with a subscriber's status page
+// link shows the updates meant for them; GET /p/{token} is an incident's
+// public status page, while an officer has it turned on.
 package links
 
 import (
@@ -36,6 +39,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("GET /s/{token}", h.showExternal)
 	mux.HandleFunc("POST /s/{token}", h.useExternal)
 	mux.HandleFunc("GET /cal/{token}", h.calendar)
+	mux.HandleFunc("GET /p/{token}", h.publicStatus)
 }
 
 type handler struct{ Deps }
@@ -89,8 +93,66 @@ func (h handler) use(w http.ResponseWriter, r *http.Request) {
 		Incident: li.Incident})
 }
 
-// showExternal is GET /s/{token}.
+var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>Status of incident {{.Incident}}{{with .Organisation}} at {{.}}{{end}}</title>
+<link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="narrow">
+<h1>Status of incident {{.Incident}}</h1>
+<p>{{with .Organisation}}From {{.}}. {{end}}{{if .Personal}}This page is for {{.AudienceLabel}} and was sent to you alone: please do not forward its address.{{else}}This page is public.{{end}}</p>
+<h2>Where things stand</h2>
+<p>Right now {{.Phase}}.</p>
+<p>{{with .NextUpdateDueAt}}The next update is due by <time datetime="{{.Format "2006-01-02T15:04:05Z07:00"}}">{{.Format "2 January 2006 15:04 MST"}}</time>.{{else}}We will post an update when there is news.{{end}}</p>
+<h2>Updates, newest first</h2>
+{{range .Updates}}<article>
+<h3><time datetime="{{.PostedAt.Format "2006-01-02T15:04:05Z07:00"}}">{{.PostedAt.Format "2 January 2006 15:04 MST"}}</time>{{if $.Personal}}, for {{.AudienceLabel}}{{end}}</h3>
+<p class="update-text">{{.Body}}</p>
+</article>
+{{else}}<p>There are no updates yet.</p>
+{{end}}</main></body></html>
+`))
+
+type statusView struct {
+	stakeholder.StatusPage
+	// Personal says the page is a subscriber's own, reached by their link.
+	Personal bool
+}
+
+func (h handler) renderStatus(w http.ResponseWriter, v statusView) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("X-Robots-Tag", "noindex")
+	w.WriteHeader(http.StatusOK)
+	_ = statusPage.Execute(w, v)
+}
+
+// publicStatus is GET /p/{token}: an incident's public status page.
+func (h handler) publicStatus(w http.ResponseWriter, r *http.Request) {
+	p, err := h.Stakeholders.PublicStatusPage(r.Context(), r.PathValue("token"))
+	if err != nil {
+		h.failStatus(w, r, err)
+		return
+	}
+	h.renderStatus(w, statusView{StatusPage: p})
+}
+
+// showExternal is GET /s/{token}: a subscriber's status page, or what a
+// confirm or unsubscribe link will do.
 func (h handler) showExternal(w http.ResponseWriter, r *http.Request) {
+	p, ok, err := h.Stakeholders.SubscriberStatusPage(r.Context(), r.PathValue("token"))
+	if ok {
+		if err != nil {
+			h.failStatus(w, r, err)
+			return
+		}
+		h.renderStatus(w, statusView{StatusPage: p, Personal: true})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	li, err := h.Stakeholders.PeekExternalLink(r.Context(), r.PathValue("token"))
 	if err != nil {
 		h.fail(w, r, err)
@@ -145,6 +207,16 @@ func (h handler) calendar(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Cache-Control", "private, no-cache")
 	_, _ = w.Write(cal)
+}
+
+// failStatus answers a status page that cannot be shown: not found
+// (unknown, expired, revoked or turned off) in plain words.
+func (h handler) failStatus(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := apperr.As(err); ok && e.Code == apperr.NotFound {
+		h.render(w, http.StatusNotFound, view{Title: "This status page is not available", Text: e.Message, External: true})
+		return
+	}
+	h.fail(w, r, err)
 }
 
 func (h handler) fail(w http.ResponseWriter, r *http.Request, err error) {

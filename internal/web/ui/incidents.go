@@ -402,6 +402,14 @@ func (u *UI) incidentShow(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	// A template chosen for the update form fills it in.
+	if id := r.URL.Query().Get("update_template"); id != "" && p.Stake != nil {
+		for _, t := range p.Stake.Templates {
+			if t.ID == id {
+				p.Form = map[string]string{"update_body": t.Filled, "update_audience": t.Audience, "update_template": t.ID}
+			}
+		}
+	}
 	u.render(w, r, http.StatusOK, "incident", p.Incident.Number+" "+p.Incident.Title, "incidents", p)
 }
 

@@ -427,6 +427,12 @@ type stakeView struct {
 	// ContactAudiences the same after the default of an external
 	// subscriber's.
 	Audiences, ContactAudiences []choice
+	// Templates are the status update templates offered, filled in for
+	// the incident; TemplateChoices the same for the form's list.
+	Templates       []stakeholder.Template
+	TemplateChoices []choice
+	// Public is the incident's public status page.
+	Public stakeholder.PublicPage
 }
 
 // deliveryView is one message of a status update, in plain words.
@@ -507,6 +513,15 @@ func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
 		v.Audiences = append(v.Audiences, choice{au.Key, au.Label})
 	}
 	v.ContactAudiences = append(v.ContactAudiences, v.Audiences...)
+	if v.Templates, err = u.Stakeholders.IncidentTemplates(ctx, ref, ""); err != nil {
+		return nil, err
+	}
+	for _, t := range v.Templates {
+		v.TemplateChoices = append(v.TemplateChoices, choice{t.ID, t.Name + " (for " + t.AudienceLabel + ")"})
+	}
+	if v.Public, err = u.Stakeholders.PublicPageOf(ctx, ref); err != nil {
+		return nil, err
+	}
 	a, _ := authz.ActorFrom(ctx)
 	if !authz.Has(a.Role, authz.IncidentReadPHI) {
 		return v, nil

@@ -1,0 +1,306 @@
+package stakeholder
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
+)
+
+// Status pages: what people outside Ward read without a sign-in.
+//
+// An external subscriber's status page is reached by the personal link
+// each status update email carries (external_links, purpose "status"): a
+// random 256-bit token kept only as its SHA-256, which works for
+// StatusLinkTTL and stops working when the subscriber unsubscribes. It
+// shows the PHI-checked updates of the subscriber's audience (a
+// customer's also the public ones), the incident's phase in plain words
+// and when the audience's next update is due. Every view, and every
+// attempt with a link that expired or was revoked, is audited.
+//
+// An incident's public status page is off until an officer turns it on;
+// it shows the PHI-checked updates written for the public at an
+// unguessable address, and turning it off makes the address unknown.
+
+// linkStatus is the purpose of a subscriber's status page link.
+const linkStatus = "status"
+
+// StatusLinkTTL is how long a status page link works. Every update email
+// carries a fresh one.
+const StatusLinkTTL = 30 * 24 * time.Hour
+
+// maxPageUpdates is how many updates a status page shows, newest first.
+const maxPageUpdates = 200
+
+// StatusPage is what a status page shows.
+type StatusPage struct {
+	// Incident is the incident's number.
+	Incident     string
+	Organisation string
+	// AudienceLabel is whom the page is for ("Customer North Clinic",
+	// "Public").
+	AudienceLabel string
+	// Phase is the incident's phase in plain words.
+	Phase           string
+	NextUpdateDueAt *time.Time
+	Updates         []PageUpdate
+}
+
+// PageUpdate is one status update on a status page.
+type PageUpdate struct {
+	PostedAt      time.Time
+	AudienceLabel string
+	Body          string
+}
+
+// SubscriberStatusPage reads the status page that link token opens. ok
+// is false when token is no status page link at all (it may be another
+// external link). A link that expired, was revoked or whose subscriber
+// no longer receives updates is refused with the error every unusable
+// link gives, and the attempt is audited; a view is audited too.
+func (s *Service) SubscriberStatusPage(ctx context.Context, token string) (StatusPage, bool, error) {
+	now := s.clock.Now()
+	var p StatusPage
+	var refused, ok bool
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		p, refused, ok = StatusPage{}, false, false
+		var sub, contact, incidentID, status, audience string
+		var expires, used sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT l.subscription_id, x.contact_id, x.incident_id, x.status, x.audience, l.expires_at, l.used_at
+			FROM external_links l JOIN external_subscriptions x ON x.id = l.subscription_id
+			WHERE l.token_hash = $1 AND l.purpose = $2`, hashLinkToken(token), linkStatus).Scan(
+			&sub, &contact, &incidentID, &status, &audience, &expires, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read status page link: %w", err)
+		}
+		ok = true
+		change := map[string]any{"subscription_id": sub, "contact_id": contact, "audience": audience, "by": "the contact, by the link in their email"}
+		var why string
+		switch {
+		case used.Valid:
+			why = "revoked"
+		case expires.Valid && !expires.Time.After(now):
+			why = "expired"
+		case status != SubscriptionConfirmed:
+			why = "subscription " + status
+		}
+		if why != "" {
+			refused, change["reason"] = true, why
+			_, err := audit.Append(ctx, tx, now, audit.Event{Action: "status_page.refused", ObjectType: "incident", ObjectID: incidentID, Change: change})
+			return err
+		}
+		audiences := []string{audience}
+		if strings.HasPrefix(audience, AudienceCustomer) {
+			audiences = append(audiences, AudiencePublic)
+		}
+		if p, err = s.statusPage(ctx, tx, incidentID, audience, audiences, now); err != nil {
+			return err
+		}
+		change["updates"] = len(p.Updates)
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_page.view", ObjectType: "incident", ObjectID: incidentID, Change: change})
+		return err
+	})
+	if err != nil {
+		return StatusPage{}, ok, err
+	}
+	if refused {
+		return StatusPage{}, true, errExternalLink
+	}
+	return p, ok, nil
+}
+
+// statusPage reads incident incidentID's page for audience, showing the
+// PHI-checked updates of audiences.
+func (s *Service) statusPage(ctx context.Context, q db.Querier, incidentID, audience string, audiences []string, now time.Time) (StatusPage, error) {
+	f, err := scanFacts(q.QueryRowContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.id = $1`, incidentID))
+	if err != nil {
+		return StatusPage{}, fmt.Errorf("read incident: %w", err)
+	}
+	p := StatusPage{Incident: f.Number, Phase: PhaseText(f.Status), Updates: []PageUpdate{}}
+	if s.mail.Organisation != nil {
+		if p.Organisation, err = s.mail.Organisation(ctx); err != nil {
+			return StatusPage{}, err
+		}
+	}
+	labels, err := audienceLabels(ctx, q, audiences)
+	if err != nil {
+		return StatusPage{}, err
+	}
+	p.AudienceLabel = labels[audience]
+	pol, err := getPolicy(ctx, q, f.Severity)
+	if err != nil {
+		return StatusPage{}, err
+	}
+	st, err := compute(ctx, q, f, pol, now)
+	if err != nil {
+		return StatusPage{}, err
+	}
+	p.NextUpdateDueAt = nextDue(st, audience)
+	in, args := make([]string, len(audiences)), []any{incidentID}
+	for i, a := range audiences {
+		args = append(args, a)
+		in[i] = fmt.Sprintf("$%d", i+2)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, body, posted_at, audience FROM status_updates WHERE incident_id = $1 AND phi_checked
+		AND audience IN (`+strings.Join(in, ", ")+`) ORDER BY posted_at DESC, id DESC LIMIT `+fmt.Sprint(maxPageUpdates), args...)
+	if err != nil {
+		return StatusPage{}, fmt.Errorf("read status updates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, sealed, a string
+		var u PageUpdate
+		if err := rows.Scan(&id, &sealed, &u.PostedAt, &a); err != nil {
+			return StatusPage{}, err
+		}
+		body, err := s.keys.Open(sealed, keys.StatusUpdateBody.Table, keys.StatusUpdateBody.Name, id)
+		if err != nil {
+			return StatusPage{}, err
+		}
+		u.Body, u.PostedAt, u.AudienceLabel = string(body), u.PostedAt.UTC(), labels[a]
+		p.Updates = append(p.Updates, u)
+	}
+	return p, rows.Err()
+}
+
+// revokeStatusLinksTx stops every status page link of subscription sub.
+func revokeStatusLinksTx(ctx context.Context, tx *sql.Tx, sub string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE external_links SET used_at = $1 WHERE subscription_id = $2 AND purpose = $3 AND used_at IS NULL`,
+		now, sub, linkStatus); err != nil {
+		return fmt.Errorf("revoke status page links: %w", err)
+	}
+	return nil
+}
+
+// PublicPage is whether an incident's public status page is on, and where.
+type PublicPage struct {
+	Enabled   bool
+	URL       string
+	EnabledBy string
+	EnabledAt *time.Time
+}
+
+// publicURL is the address of the public status page with token.
+func (s *Service) publicURL(token string) string {
+	return strings.TrimRight(s.mail.BaseURL, "/") + "/p/" + token
+}
+
+func (s *Service) publicPageTx(ctx context.Context, q db.Querier, incidentID string) (PublicPage, error) {
+	var p PublicPage
+	var sealed string
+	var at time.Time
+	err := q.QueryRowContext(ctx, `SELECT token, enabled_by, enabled_at FROM incident_public_pages WHERE incident_id = $1`, incidentID).Scan(
+		&sealed, &p.EnabledBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PublicPage{}, nil
+	}
+	if err != nil {
+		return PublicPage{}, fmt.Errorf("read public status page: %w", err)
+	}
+	token, err := keys.PublicPageToken.OpenText(s.keys, sealed, incidentID)
+	if err != nil {
+		return PublicPage{}, err
+	}
+	at = at.UTC()
+	p.Enabled, p.URL, p.EnabledAt = true, s.publicURL(token), &at
+	return p, nil
+}
+
+// PublicPageOf says whether incident ref's public status page is on, and
+// its address.
+func (s *Service) PublicPageOf(ctx context.Context, ref string) (PublicPage, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return PublicPage{}, err
+	}
+	f, err := visible(ctx, s.db.R, ref, s.clock.Now())
+	if err != nil {
+		return PublicPage{}, err
+	}
+	return s.publicPageTx(ctx, s.db.R, f.ID)
+}
+
+// SetPublicPage turns incident ref's public status page on (at a new
+// random address, if it was off) or off (its address stops working).
+// Officers and administrators may (stakeholder:write); audited and on the
+// timeline.
+func (s *Service) SetPublicPage(ctx context.Context, ref string, on bool) (PublicPage, error) {
+	actor, err := authz.Check(ctx, authz.StakeholderWrite)
+	if err != nil {
+		return PublicPage{}, err
+	}
+	now := s.clock.Now()
+	var p PublicPage
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		f, err := visible(ctx, tx, ref, now)
+		if err != nil {
+			return err
+		}
+		cur, err := s.publicPageTx(ctx, tx, f.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Enabled == on {
+			p = cur
+			return nil
+		}
+		var action, note string
+		if on {
+			token := newLinkToken()
+			sealed, err := keys.PublicPageToken.SealText(s.keys, token, f.ID)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_public_pages (incident_id, token_hash, token, enabled_by, enabled_at)
+				VALUES ($1, $2, $3, $4, $5)`, f.ID, hashLinkToken(token), sealed, actor.String(), now); err != nil {
+				return fmt.Errorf("turn the public status page on: %w", err)
+			}
+			t := now.UTC()
+			p = PublicPage{Enabled: true, URL: s.publicURL(token), EnabledBy: actor.String(), EnabledAt: &t}
+			action, note = "public_status_page.enable", "The public status page was turned on by "+actor.Name+": it shows the updates written for the public."
+		} else {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM incident_public_pages WHERE incident_id = $1`, f.ID); err != nil {
+				return fmt.Errorf("turn the public status page off: %w", err)
+			}
+			p = PublicPage{}
+			action, note = "public_status_page.disable", "The public status page was turned off by "+actor.Name+"; its address no longer works."
+		}
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "incident", ObjectID: f.ID}); err != nil {
+			return err
+		}
+		return s.incidents.RecordTx(ctx, tx, f.ID, incident.EventStatusUpdate, note)
+	})
+	if err != nil {
+		return PublicPage{}, err
+	}
+	return p, nil
+}
+
+// errPublicPage is what an unknown public page address answers.
+var errPublicPage = apperr.New(apperr.NotFound, "there is no status page at this address")
+
+// PublicStatusPage reads the public status page at token: the
+// PHI-checked updates written for the public. An address never given, or
+// of a page turned off, is not found.
+func (s *Service) PublicStatusPage(ctx context.Context, token string) (StatusPage, error) {
+	var incidentID string
+	err := s.db.R.QueryRowContext(ctx, `SELECT incident_id FROM incident_public_pages WHERE token_hash = $1`, hashLinkToken(token)).Scan(&incidentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return StatusPage{}, errPublicPage
+	}
+	if err != nil {
+		return StatusPage{}, fmt.Errorf("read public status page: %w", err)
+	}
+	return s.statusPage(ctx, s.db.R, incidentID, AudiencePublic, []string{AudiencePublic}, s.clock.Now())
+}
