@@ -282,7 +282,7 @@ func Shipped() (map[string]Playbook, error) {
 }
 
 // Source returns the source id names, if p has it.
-func (p *Playbook) Source(id string) Source {
+func (p Playbook) Source(id string) Source {
 	for _, s := range p.Sources {
 		if s.ID == id {
 			return s
@@ -292,7 +292,7 @@ func (p *Playbook) Source(id string) Source {
 }
 
 // Question returns the question with the key, if p has it.
-func (p *Playbook) Question(key string) (Question, bool) {
+func (p Playbook) Question(key string) (Question, bool) {
 	for _, q := range p.Questions {
 		if q.Key == key {
 			return q, true

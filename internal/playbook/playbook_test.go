@@ -169,14 +169,16 @@ func TestCheckRefuses(t *testing.T) {
 // TestApplyByCategory: recording a lost laptop applies the lost-device
 // playbook in the same transaction: its tasks are made with their owner
 // roles, due from the detection, or, for a phase not yet started, once it
-// starts; the timeline and the audit trail say so, the breach case is
-// opened. Applying it again by hand is refused and writes nothing.
+// starts; the timeline and the audit trail say so; the breach case is
+// opened, the incident being marked PHI-suspected (one that is not gets
+// no case by itself). Applying it again by hand is refused and writes
+// nothing.
 func TestApplyByCategory(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		detected := start.Add(-2 * time.Hour)
 		inc, err := e.incs.Create(as(officer), incident.CreateInput{Title: "Laptop left on a train", Category: incident.Loss,
-			DetectedAt: &detected})
+			DetectedAt: &detected, PHISuspected: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,6 +237,14 @@ func TestApplyByCategory(t *testing.T) {
 			t.Fatalf("a refused apply wrote %d tasks", after-before)
 		}
 
+		unmarked, err := e.incs.Create(as(officer), incident.CreateInput{Title: "Phone lost", Category: incident.Theft})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.count(`SELECT count(*) FROM incident_playbooks WHERE incident_id = $1`, unmarked.ID) != 1 || len(e.opened) != 1 {
+			t.Fatalf("an unmarked theft: playbook not applied, or its case opened (%v)", e.opened)
+		}
+
 		// An incident of a category no playbook claims gets none; one can
 		// be applied by hand, its phase-start tasks due from the phase
 		// already under way.
@@ -255,6 +265,13 @@ func TestApplyByCategory(t *testing.T) {
 		}
 		if a.Playbook.Key != "phishing_bec" || len(e.opened) != 1 {
 			t.Fatalf("applied %s, cases opened %d: phishing does not open the case", a.Playbook.Key, len(e.opened))
+		}
+		// Applied by hand, a playbook that opens the case opens it.
+		if _, err := e.pb.Apply(as(officer), other.ID, "ransomware"); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(e.opened, []string{inc.ID, other.ID}) {
+			t.Fatalf("cases opened for %v, want the lost laptop's and the hacking incident's", e.opened)
 		}
 	})
 }

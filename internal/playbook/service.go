@@ -186,15 +186,16 @@ func (s *Service) Apply(ctx context.Context, ref, key string) (Application, erro
 		if !ok {
 			return apperr.Field("playbook", "must be one of Ward's playbooks")
 		}
-		a, err = s.applyTx(ctx, tx, inc.ID, p, "")
+		a, err = s.applyTx(ctx, tx, inc.ID, p, "", true)
 		return err
 	})
 	return a, err
 }
 
 // applyTx applies p to incident id inside tx; why, if set, says on the
-// timeline why Ward applied it.
-func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, id string, p Playbook, why string) (Application, error) {
+// timeline why Ward applied it. openCase lets a playbook that opens the
+// breach case open it.
+func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, id string, p Playbook, why string, openCase bool) (Application, error) {
 	actor, err := authz.Check(ctx, authz.IncidentWrite)
 	if err != nil {
 		return Application{}, err
@@ -238,7 +239,7 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, id string, p Playbook
 	if err := s.incidents.RecordTx(ctx, tx, id, incident.EventPlaybook, note); err != nil {
 		return Application{}, err
 	}
-	if p.OpensBreachCase && s.openCase != nil {
+	if p.OpensBreachCase && openCase && s.openCase != nil {
 		if err := s.openCase(ctx, tx, id); err != nil && apperr.CodeOf(err) != apperr.Conflict {
 			return Application{}, err
 		}
@@ -248,7 +249,8 @@ func (s *Service) applyTx(ctx context.Context, tx *sql.Tx, id string, p Playbook
 
 // IncidentChangedTx applies, to an incident just recorded, or whose
 // category was just set, the playbook for its category, if there is one
-// and it was not applied yet. It is an incident.Watcher.
+// and it was not applied yet, in the transaction of the change. It is an
+// incident.Watcher.
 func (s *Service) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc incident.Incident, e incident.Event) error {
 	switch e.Kind {
 	case incident.EventCreated:
@@ -276,7 +278,11 @@ func (s *Service) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc inciden
 		if n > 0 {
 			continue
 		}
-		if _, err := s.applyTx(ctx, tx, inc.ID, p, "The incident's category is "+categoryWords(inc.Category)+"."); err != nil {
+		// Applied by itself, a playbook opens the breach case only of an
+		// incident marked PHI-suspected: a case is opened on a person's
+		// word, or on that mark (as --breach-auto-open does).
+		if _, err := s.applyTx(ctx, tx, inc.ID, p, "The incident's category is "+categoryWords(inc.Category)+".",
+			inc.PHISuspected); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -11,9 +12,81 @@ import (
 	"github.com/wardhq/ward/internal/playbook"
 )
 
-// Playbook is a playbook, one version of it. Its fields are the format of
-// the shipped files (docs/PLAYBOOKS.md).
-type Playbook = playbook.Playbook
+// Playbook is a playbook, one version of it, in the format of the shipped
+// files (docs/PLAYBOOKS.md).
+type Playbook struct {
+	Key             string             `json:"key" maxLength:"50" doc:"Lower-case letters and underscores; fixed by the path on edits."`
+	Name            string             `json:"name" maxLength:"500"`
+	Version         int                `json:"version" doc:"Ignored on edits: an edit is the next version."`
+	Summary         string             `json:"summary" maxLength:"500"`
+	Categories      []string           `json:"categories" doc:"Incident categories the playbook is applied to by itself when an incident is recorded with one, or its category set to one."`
+	OpensBreachCase bool               `json:"opens_breach_case" doc:"Applying the playbook opens the incident's breach case if it has none."`
+	Sources         []PlaybookSource   `json:"sources"`
+	Phases          []PlaybookPhase    `json:"phases"`
+	Questions       []PlaybookQuestion `json:"questions"`
+}
+
+// PlaybookSource is a rule or public guidance a step follows.
+type PlaybookSource struct {
+	ID    string `json:"id"`
+	Title string `json:"title" maxLength:"500"`
+	URL   string `json:"url" doc:"A public https address."`
+}
+
+// PlaybookPhase is what a playbook asks in one lifecycle phase.
+type PlaybookPhase struct {
+	Phase    string           `json:"phase" enum:"detected,analysis,containment,eradication,recovery,post_incident"`
+	Tasks    []PlaybookTask   `json:"tasks"`
+	Evidence []PlaybookPrompt `json:"evidence,omitempty"`
+}
+
+// PlaybookTask is a task a playbook makes.
+type PlaybookTask struct {
+	Title     string `json:"title" maxLength:"200"`
+	OwnerRole string `json:"owner_role" enum:"admin,security_officer,privacy_officer,responder"`
+	DueHours  int    `json:"due_hours" minimum:"0" maximum:"8784"`
+	From      string `json:"from" enum:"detection,phase_start" doc:"What due_hours counts from: the incident's detection, or the start of the task's phase (the task is due once the phase starts)."`
+	Cite      string `json:"cite" doc:"The id of the source the step follows."`
+}
+
+// PlaybookPrompt asks for a piece of evidence.
+type PlaybookPrompt struct {
+	Text string `json:"text" maxLength:"500"`
+	Cite string `json:"cite"`
+}
+
+// PlaybookQuestion is asked of the incident; its answer may hold PHI.
+type PlaybookQuestion struct {
+	Key     string           `json:"key"`
+	Label   string           `json:"label" maxLength:"500"`
+	Help    string           `json:"help,omitempty" maxLength:"500"`
+	Kind    string           `json:"kind" enum:"text,choice"`
+	Choices []PlaybookChoice `json:"choices,omitempty"`
+	Feeds   string           `json:"feeds,omitempty" enum:"secured,exception,probability" doc:"The breach-case question the answer informs: secured (the safe harbor), exception, or probability (the four-factor assessment)."`
+	Cite    string           `json:"cite"`
+}
+
+// PlaybookChoice is one answer a choice question offers.
+type PlaybookChoice struct {
+	Value string `json:"value"`
+	Label string `json:"label" maxLength:"500"`
+}
+
+// convert copies between the API's and the service's playbook, whose JSON
+// is the same.
+func convert[T any](from any) (T, error) {
+	var out T
+	b, err := json.Marshal(from)
+	if err != nil {
+		return out, err
+	}
+	return out, json.Unmarshal(b, &out)
+}
+
+func playbookOut(p playbook.Playbook) Playbook {
+	out, _ := convert[Playbook](p)
+	return out
+}
 
 type playbookOutput struct {
 	Body Playbook
@@ -47,7 +120,7 @@ type AppliedPlaybook struct {
 }
 
 func appliedOut(a playbook.Application) AppliedPlaybook {
-	return AppliedPlaybook{ID: a.ID, Playbook: a.Playbook, AppliedAt: a.AppliedAt, AppliedBy: a.AppliedBy, Answers: a.Answers,
+	return AppliedPlaybook{ID: a.ID, Playbook: playbookOut(a.Playbook), AppliedAt: a.AppliedAt, AppliedBy: a.AppliedBy, Answers: a.Answers,
 		AnswersRedacted: a.AnswersRedacted, AnsweredAt: a.AnsweredAt}
 }
 
@@ -97,7 +170,10 @@ func (h handler) registerPlaybooks(api huma.API) {
 				return nil, h.fail(ctx, "path", err)
 			}
 			out := &listPlaybooksOutput{}
-			out.Body.Items = ps
+			out.Body.Items = make([]Playbook, len(ps))
+			for i, p := range ps {
+				out.Body.Items[i] = playbookOut(p)
+			}
 			return out, nil
 		})
 	huma.Register(api, op("get-playbook", http.MethodGet, "/playbooks/{key}", "A playbook at its newest version", http.StatusOK,
@@ -107,17 +183,20 @@ func (h handler) registerPlaybooks(api huma.API) {
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}
-			return &playbookOutput{Body: p}, nil
+			return &playbookOutput{Body: playbookOut(p)}, nil
 		})
 	huma.Register(api, op("edit-playbook", http.MethodPut, "/playbooks/{key}",
 		"Edit a playbook: the body becomes its next version (the version field is ignored); incidents it was applied to keep theirs",
 		http.StatusOK, authz.OnCallWrite),
 		func(ctx context.Context, in *editPlaybookInput) (*playbookOutput, error) {
-			p, err := h.Playbooks.Edit(ctx, in.Key, in.Body)
+			p, err := convert[playbook.Playbook](in.Body)
+			if err == nil {
+				p, err = h.Playbooks.Edit(ctx, in.Key, p)
+			}
 			if err != nil {
 				return nil, h.fail(ctx, "body", err)
 			}
-			return &playbookOutput{Body: p}, nil
+			return &playbookOutput{Body: playbookOut(p)}, nil
 		})
 	huma.Register(api, op("list-incident-playbooks", http.MethodGet, "/incidents/{id}/playbooks",
 		"The playbooks applied to an incident, with the answers to their questions", http.StatusOK, authz.IncidentRead),
