@@ -412,7 +412,7 @@ func emailDomain(cfg *config.Config) string {
 func newRoundsMetric() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ward_check_rounds_total",
-		Help: "Rounds of a periodic check completed on this node, failed or not, by check (heartbeat_check, sla_check, external_mail, breach_reminders, action_item_reminders).",
+		Help: "Rounds of a periodic check completed on this node, failed or not, by check (heartbeat_check, sla_check, external_mail, breach_reminders, action_item_reminders, task_reminders).",
 	}, []string{"check"})
 }
 
