@@ -299,9 +299,10 @@ func apiOps(t *testing.T) []apiOp {
 		{op: "PATCH /api/v1/incidents/{id}/tasks/{task_id}", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/tasks/" + s.task },
 			body: none, plain: task},
 		// The seeded incident is a theft: the lost-device playbook applied
-		// itself; its answers (sealed) and a second playbook by hand.
+		// itself; its answers (sealed) and a second playbook by hand, one
+		// that does not open the breach case (opened below).
 		{op: "POST /api/v1/incidents/{id}/playbooks", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/playbooks" },
-			body:  func(*apiSeeds) map[string]any { return map[string]any{"playbook": "misdirected"} },
+			body:  func(*apiSeeds) map[string]any { return map[string]any{"playbook": "phishing_bec"} },
 			plain: map[string]string{"playbook": isRef}},
 		{op: "PUT /api/v1/incidents/{id}/playbooks/{key}/answers", want: 200,
 			url: func(s *apiSeeds) string { return inc(s) + "/playbooks/lost_device/answers" },
