@@ -62,6 +62,8 @@ type Application struct {
 	Answers         map[string]string
 	AnsweredAt      *time.Time
 	AnswersRedacted bool
+	// sealed is the answers as stored, sealed.
+	sealed string
 }
 
 // current returns every playbook at its newest version: the shipped one,
@@ -311,7 +313,7 @@ func (s *Service) Applications(ctx context.Context, ref string) ([]Application, 
 	phi := authz.Has(actor.Role, authz.IncidentReadPHI)
 	answered := false
 	for i := range out {
-		sealed := out[i].Answers[""]
+		sealed := out[i].sealed
 		out[i].Answers = map[string]string{}
 		if !phi {
 			out[i].Answers, out[i].AnswersRedacted = nil, true
@@ -342,8 +344,8 @@ func (s *Service) Applications(ctx context.Context, ref string) ([]Application, 
 	return out, nil
 }
 
-// listApplications reads an incident's applications; each one's sealed
-// answers are left in Answers[""].
+// listApplications reads an incident's applications, their answers
+// sealed.
 func listApplications(ctx context.Context, q db.Querier, incidentID string) ([]Application, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, body, answers, applied_at, applied_by, answered_at FROM incident_playbooks
 		WHERE incident_id = $1 ORDER BY applied_at, id`, incidentID)
@@ -367,7 +369,7 @@ func listApplications(ctx context.Context, q db.Querier, incidentID string) ([]A
 			t := answered.Time.UTC()
 			a.AnsweredAt = &t
 		}
-		a.Answers = map[string]string{"": answers}
+		a.sealed = answers
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -397,7 +399,7 @@ func (s *Service) Answer(ctx context.Context, ref, key string, answers map[strin
 		}
 		a = all[i]
 		merged := map[string]string{}
-		if sealed := a.Answers[""]; sealed != "" {
+		if sealed := a.sealed; sealed != "" {
 			plain, err := keys.IncidentPlaybookAnswers.OpenText(s.keys, sealed, a.ID)
 			if err != nil {
 				return err
