@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/apitoken"
 	"github.com/wardhq/ward/internal/audit"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
@@ -34,6 +35,7 @@ import (
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/playbook"
 	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
@@ -187,7 +189,19 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if cfg.BreachAutoOpen {
 		workflow.AutoOpenCases()
 	}
-	incidents.WatchWith(workflow)
+	playbooks, err := playbook.New(d, env.Clock, kr, incidents)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	playbooks.OpenCasesWith(func(ctx context.Context, tx *sql.Tx, id string) error {
+		_, err := cases.OpenTx(authz.WithActor(ctx, authz.Actor{Kind: authz.KindSystem, ID: "ward", Name: "Ward (playbook)",
+			Role: authz.RoleAdmin}), tx, id)
+		return err
+	})
+	// The playbook of an incident's category is applied after the rules
+	// ran, in the transaction that records the incident.
+	incidents.WatchWith(incident.Watchers{workflow, playbooks})
 	alerts.SetWatcher(workflow)
 	single, err := ssoClient(cfg, cfg.BaseURL(ln.Addr().String()))
 	if err != nil {
@@ -202,8 +216,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	}
 	pages, err := ui.New(ui.Deps{DB: d, Incidents: incidents, Alerts: alerts, Pager: pager, Stakeholders: stakeholders, Rules: workflow,
 		Breach: cases, Notices: notices, Reports: reports, Retention: ret, Evidence: vault, Audit: trail,
-		Users: users,
-		SSO:   single, InsecureHTTP: cfg.InsecureHTTP, EmailDomain: emailDomain(cfg), Clock: env.Clock, Log: logger, Version: env.Version})
+		Users: users, Playbooks: playbooks,
+		SSO: single, InsecureHTTP: cfg.InsecureHTTP, EmailDomain: emailDomain(cfg), Clock: env.Clock, Log: logger, Version: env.Version})
 	if err != nil {
 		ln.Close()
 		return err
@@ -242,6 +256,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Reports:         reports,
 		Retention:       ret,
 		Evidence:        vault,
+		Playbooks:       playbooks,
 		Checkpoints:     checkpoints,
 		Audit:           trail,
 		Chain:           watcher,
@@ -348,6 +363,16 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 				})
 			})
 	})
+	// Playbook tasks are due hours after they are made: likewise.
+	pagingDone.Go(func() {
+		every(pagingCtx, 10*cfg.PagingPoll, rounds.WithLabelValues("task_reminders"), "task_reminder_check_failed",
+			logger, func(ctx context.Context) (int, error) {
+				return incidents.RemindOverdueTasks(ctx, func(ctx context.Context, tx *sql.Tx, incidentID, line string,
+					users []string) (int, error) {
+					return pager.NotifyTx(ctx, tx, paging.KindReminder, incidentID, line, users)
+				})
+			})
+	})
 	if schedule != nil {
 		logger.Info("scheduled_backups_on", "every", backups.Every.String(), "keep", backups.Keep)
 		pagingDone.Go(func() { schedule.Run(pagingCtx) })
@@ -395,7 +420,7 @@ func emailDomain(cfg *config.Config) string {
 func newRoundsMetric() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ward_check_rounds_total",
-		Help: "Rounds of a periodic check completed on this node, failed or not, by check (heartbeat_check, sla_check, external_mail, breach_reminders, action_item_reminders).",
+		Help: "Rounds of a periodic check completed on this node, failed or not, by check (heartbeat_check, sla_check, external_mail, breach_reminders, action_item_reminders, task_reminders).",
 	}, []string{"check"})
 }
 

@@ -108,7 +108,7 @@ var Permissions = []PermissionInfo{
 	{AuditRead, "read the audit trail"},
 	{UserAdmin, "manage users, roles, sessions and API tokens"},
 	{ServiceWrite, "manage services, integration keys and maintenance windows"},
-	{OnCallWrite, "manage escalation policies, schedules, overrides, SLA policies and workflow rules"},
+	{OnCallWrite, "manage escalation policies, schedules, overrides, SLA policies, workflow rules and playbooks"},
 	{StakeholderWrite, "manage stakeholder groups and external stakeholder contacts"},
 	{BreachWrite, "open breach cases, record their facts, import individuals, manage parties and notices"},
 	{BreachSign, "sign a breach determination (the Privacy Officer, 164.530(a))"},

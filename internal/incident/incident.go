@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/input"
 )
 
@@ -139,6 +140,9 @@ const (
 	// EventTriage records that Ward asked a responder to classify the
 	// incident (an alert of a service that handles PHI; Triage).
 	EventTriage EventKind = "triage"
+	// EventPlaybook records a playbook applied, and answers to its
+	// questions recorded (which questions, never the answers).
+	EventPlaybook EventKind = "playbook"
 )
 
 // Change is one field's old and new value. Fields that may hold PHI record
@@ -161,9 +165,28 @@ type Task struct {
 	DoneAt     *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// OwnerRole is the role that owns the task, for a task a playbook
+	// made; Owner, when set, is the person who took it on.
+	OwnerRole authz.Role
+	// Phase is the lifecycle phase the task belongs to, if any.
+	Phase Status
+	// PlaybookID is the playbook application that made the task, if any.
+	PlaybookID string
+	// DueAfterPhaseStart is, while Phase has not started, how long after
+	// its start the task is due; DueAt is set when the phase starts.
+	DueAfterPhaseStart *time.Duration
 	// TitleRedacted says Title was withheld from a reader without PHI
 	// access.
 	TitleRedacted bool
+}
+
+// PendingDue is how long after its phase starts a task waiting for that
+// start is due; zero for any other task.
+func (t Task) PendingDue() time.Duration {
+	if t.DueAfterPhaseStart == nil {
+		return 0
+	}
+	return *t.DueAfterPhaseStart
 }
 
 // checkText applies the input policy (package input) and the length

@@ -56,6 +56,20 @@ type Watcher interface {
 	IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc Incident, e Event) error
 }
 
+// Watchers tells each of its watchers, in order, of a change.
+type Watchers []Watcher
+
+// IncidentChangedTx tells each watcher of the change; the first error
+// stops it.
+func (ws Watchers) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc Incident, e Event) error {
+	for _, w := range ws {
+		if err := w.IncidentChangedTx(ctx, tx, inc, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WatchWith makes the service tell w of changes. Call it before serving.
 func (s *Service) WatchWith(w Watcher) { s.watcher = w }
 
@@ -541,6 +555,9 @@ func (s *Service) Transition(ctx context.Context, ref string, in Move) (Incident
 		inc.ClosedAt = nil
 		if inc.Status == Closed {
 			inc.ClosedAt = &now
+		}
+		if err := startPhaseTasksTx(ctx, tx, inc.ID, inc.Status, now); err != nil {
+			return Event{}, "", err
 		}
 		return Event{Kind: EventTransition, FromStatus: from, ToStatus: inc.Status, Note: in.Note, Changes: changes},
 			"incident.transition", nil

@@ -315,22 +315,42 @@ func listEvents(ctx context.Context, q db.Querier, incidentID string, kind Event
 	return out, rows.Err()
 }
 
-const taskColumns = "id, incident_id, title, owner, due_at, done, done_at, created_at, updated_at"
+const taskColumns = "id, incident_id, title, owner, due_at, done, done_at, created_at, updated_at, owner_role, phase, " +
+	"due_after_phase_start, playbook_id"
 
 func scanTask(s scanner) (Task, error) {
 	var t Task
 	var due, done sql.NullTime
-	if err := s.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Owner, &due, &t.Done, &done, &t.CreatedAt, &t.UpdatedAt); err != nil {
+	var after sql.NullInt64
+	var playbook sql.NullString
+	if err := s.Scan(&t.ID, &t.IncidentID, &t.Title, &t.Owner, &due, &t.Done, &done, &t.CreatedAt, &t.UpdatedAt, &t.OwnerRole,
+		&t.Phase, &after, &playbook); err != nil {
 		return Task{}, err
 	}
 	t.DueAt, t.DoneAt = timePtr(due), timePtr(done)
 	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	if after.Valid {
+		d := time.Duration(after.Int64) * time.Second
+		t.DueAfterPhaseStart = &d
+	}
+	t.PlaybookID = playbook.String
 	return t, nil
 }
 
+func nullSeconds(d *time.Duration) sql.NullInt64 {
+	if d == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*d / time.Second), Valid: true}
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
 func insertTask(ctx context.Context, tx db.Querier, t *Task) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO incident_tasks ("+taskColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		t.ID, t.IncidentID, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.CreatedAt, t.UpdatedAt)
+	_, err := tx.ExecContext(ctx, "INSERT INTO incident_tasks ("+taskColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+		$11, $12, $13)`,
+		t.ID, t.IncidentID, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.CreatedAt, t.UpdatedAt, t.OwnerRole,
+		t.Phase, nullSeconds(t.DueAfterPhaseStart), nullString(t.PlaybookID))
 	if err != nil {
 		return fmt.Errorf("insert task: %w", err)
 	}
@@ -339,7 +359,8 @@ func insertTask(ctx context.Context, tx db.Querier, t *Task) error {
 
 func updateTask(ctx context.Context, tx db.Querier, t *Task) error {
 	_, err := tx.ExecContext(ctx, `UPDATE incident_tasks SET title = $1, owner = $2, due_at = $3, done = $4, done_at = $5,
-		updated_at = $6 WHERE id = $7`, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt), t.UpdatedAt, t.ID)
+		updated_at = $6, due_after_phase_start = $7 WHERE id = $8`, t.Title, t.Owner, nullTime(t.DueAt), t.Done, nullTime(t.DoneAt),
+		t.UpdatedAt, nullSeconds(t.DueAfterPhaseStart), t.ID)
 	if err != nil {
 		return fmt.Errorf("update task: %w", err)
 	}

@@ -3,8 +3,11 @@ package incident
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
@@ -17,6 +20,16 @@ type TaskInput struct {
 	Title string
 	Owner string
 	DueAt *time.Time
+	// OwnerRole, Phase and PlaybookID are set for a task a playbook
+	// makes (see Task).
+	OwnerRole  authz.Role
+	Phase      Status
+	PlaybookID string
+	// DueAfter, when DueAt is nil, makes the task due this long after the
+	// incident's detection, or, with FromPhaseStart, after the start of
+	// Phase: at once if the phase has started, else when it starts.
+	DueAfter       *time.Duration
+	FromPhaseStart bool
 }
 
 // TaskUpdate holds the task fields to change; nil leaves a field as it is.
@@ -31,7 +44,70 @@ func checkTask(t *Task) error {
 	if err := checkTitle("title", t.Title, 1, MaxTitle); err != nil {
 		return err
 	}
+	if t.OwnerRole != "" && !authz.ValidRole(t.OwnerRole) {
+		return apperr.Field("owner_role", "must be one of %s", authz.RoleNames())
+	}
+	if t.Phase != "" && (!t.Phase.Valid() || t.Phase == Closed) {
+		return apperr.Field("phase", "must be a phase before closed")
+	}
 	return checkText("owner", t.Owner, 0, MaxName)
+}
+
+// phaseStart returns when incident inc last entered phase p, if it has:
+// its detection for the detected phase, else its last move into p. A
+// phase skipped or not yet reached has no start.
+func phaseStart(ctx context.Context, tx *sql.Tx, inc *Incident, p Status) (*time.Time, error) {
+	if p == Detected {
+		return &inc.DetectedAt, nil
+	}
+	if p.order() > inc.Status.order() {
+		return nil, nil
+	}
+	var at time.Time
+	err := tx.QueryRowContext(ctx, `SELECT at FROM incident_events WHERE incident_id = $1 AND kind = $2 AND to_status = $3
+		ORDER BY seq DESC LIMIT 1`, inc.ID, EventTransition, p).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read phase start: %w", err)
+	}
+	at = clock.Normalize(at)
+	return &at, nil
+}
+
+// startPhaseTasksTx gives the tasks of phase p that wait for its start
+// their due time, now plus their offset: inc has just entered p.
+func startPhaseTasksTx(ctx context.Context, tx *sql.Tx, incidentID string, p Status, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, due_after_phase_start FROM incident_tasks
+		WHERE incident_id = $1 AND phase = $2 AND due_after_phase_start IS NOT NULL AND due_at IS NULL`, incidentID, p)
+	if err != nil {
+		return fmt.Errorf("list tasks of phase: %w", err)
+	}
+	type pending struct {
+		id    string
+		after int64
+	}
+	var all []pending
+	for rows.Next() {
+		var t pending
+		if err := rows.Scan(&t.id, &t.after); err != nil {
+			rows.Close()
+			return fmt.Errorf("list tasks of phase: %w", err)
+		}
+		all = append(all, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list tasks of phase: %w", err)
+	}
+	for _, t := range all {
+		if _, err := tx.ExecContext(ctx, `UPDATE incident_tasks SET due_at = $1, due_after_phase_start = NULL, updated_at = $2
+			WHERE id = $3`, now.Add(time.Duration(t.after)*time.Second), now, t.id); err != nil {
+			return fmt.Errorf("set task due time: %w", err)
+		}
+	}
+	return nil
 }
 
 // CreateTask adds a task to an incident; the timeline records it.
@@ -53,7 +129,11 @@ func (s *Service) CreateTaskTx(ctx context.Context, tx *sql.Tx, ref string, in T
 	if _, err := authz.Check(ctx, authz.IncidentWrite); err != nil {
 		return Task{}, err
 	}
-	t := Task{ID: newID(), Title: in.Title, Owner: in.Owner, DueAt: normPtr(in.DueAt)}
+	t := Task{ID: newID(), Title: in.Title, Owner: in.Owner, DueAt: normPtr(in.DueAt), OwnerRole: in.OwnerRole, Phase: in.Phase,
+		PlaybookID: in.PlaybookID}
+	if in.FromPhaseStart && t.Phase == "" {
+		return Task{}, apperr.Field("phase", "is required for a task due after its phase starts")
+	}
 	if err := checkTask(&t); err != nil {
 		return Task{}, err
 	}
@@ -62,6 +142,22 @@ func (s *Service) CreateTaskTx(ctx context.Context, tx *sql.Tx, ref string, in T
 	}
 	_, _, err := s.changeTx(ctx, tx, ref, func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error) {
 		t.IncidentID, t.CreatedAt, t.UpdatedAt = inc.ID, now, now
+		if t.DueAt == nil && in.DueAfter != nil {
+			from := &inc.DetectedAt
+			if in.FromPhaseStart {
+				var err error
+				if from, err = phaseStart(ctx, tx, inc, t.Phase); err != nil {
+					return Event{}, "", err
+				}
+			}
+			if from == nil {
+				d := *in.DueAfter
+				t.DueAfterPhaseStart = &d
+			} else {
+				due := clock.Normalize(from.Add(*in.DueAfter))
+				t.DueAt = &due
+			}
+		}
 		row, err := s.storedTask(&t)
 		if err != nil {
 			return Event{}, "", err
@@ -73,6 +169,9 @@ func (s *Service) CreateTaskTx(ctx context.Context, tx *sql.Tx, ref string, in T
 		changes := []Change{{Field: "task", New: t.ID}, {Field: "title", Redacted: true}}
 		if t.Owner != "" {
 			changes = append(changes, Change{Field: "owner", New: t.Owner})
+		}
+		if t.OwnerRole != "" {
+			changes = append(changes, Change{Field: "owner_role", New: t.OwnerRole})
 		}
 		if t.DueAt != nil {
 			changes = append(changes, Change{Field: "due_at", New: *t.DueAt})
@@ -115,7 +214,7 @@ func (s *Service) UpdateTask(ctx context.Context, ref, taskID string, in TaskUpd
 					old = *t.DueAt
 				}
 				changes = append(changes, Change{Field: "due_at", Old: old, New: due})
-				t.DueAt = &due
+				t.DueAt, t.DueAfterPhaseStart = &due, nil
 			}
 		}
 		if in.Done != nil && *in.Done != t.Done {

@@ -55,6 +55,10 @@ var (
 	IncidentTitle = Column{Table: "incidents", Name: "title", RowID: "id"}
 	// IncidentTaskTitle is a task's title, typed by people.
 	IncidentTaskTitle = Column{Table: "incident_tasks", Name: "title", RowID: "id"}
+	// IncidentPlaybookAnswers is the JSON of the answers to a playbook's
+	// questions on an incident: a device's last known location, a police
+	// report number, typed by people.
+	IncidentPlaybookAnswers = Column{Table: "incident_playbooks", Name: "answers", RowID: "id"}
 	// AlertSummary is the one line a monitoring tool sent, which may
 	// quote PHI; it becomes the title of the incident it opens.
 	AlertSummary = Column{Table: "alerts", Name: "summary", RowID: "id"}
@@ -251,7 +255,7 @@ func Columns() []Column {
 	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, CalendarFeedToken, StatusUpdateBody,
 		StatusUpdateTemplateBody, PublicPageToken,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
-		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, AlertSummary, BreakGlassReason,
+		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, IncidentPlaybookAnswers, AlertSummary, BreakGlassReason,
 		OfficerAlertReason, SearchKey, LegalHoldReason, LegalHoldReleaseReason, NotificationLinks,
 		AlertDedupKey, AlertSource, AlertComponent, AlertGroup, AlertClass,
 		NotificationLastError, NotificationStatusLine, MaintenanceReason, ServiceChangeSummary, ServiceChangeSource,

@@ -60,6 +60,7 @@ var notFreeText = []string{
 	"user_webauthn.user_id", "users.id", "webauthn_ceremonies.session_id", "incidents.number",
 	"report_hhs_filings.tracking_number", "report_hhs_filings.prior_tracking_number", "user_webauthn.credential_id",
 	"user_webauthn.aaguid", "user_identities.issuer", "user_identities.subject",
+	"incident_playbooks.id", "incident_playbooks.incident_id", "incident_tasks.playbook_id",
 
 	// enumerations and fixed vocabularies (including rule-engine output:
 	// citations, obligation names, US State codes, time zone names)
@@ -84,6 +85,9 @@ var notFreeText = []string{
 	"status_update_templates.audience",
 	// a media type Ward checked (type/subtype, no parameters)
 	"evidence_items.content_type",
+	// a playbook's key (a fixed vocabulary of Ward's and its editors'),
+	// a task's owner role and lifecycle phase (enumerations)
+	"playbook_versions.playbook", "incident_playbooks.playbook", "incident_tasks.owner_role", "incident_tasks.phase",
 
 	// hashes, digests, keyed tokens, public keys, and the keyset (encrypted
 	// by the master key, which is not in the database)
@@ -112,6 +116,7 @@ var notFreeText = []string{
 	"report_org_profile.updated_by", "schedule_overrides.created_by", "status_updates.posted_by", "external_contacts.created_by",
 	"legal_holds.placed_by", "legal_holds.released_by", "retention_policy.updated_by", "retention_runs.actor",
 	"evidence_items.uploaded_by", "evidence_items.held_by", "incident_reviews.completed_by", "incident_reviews.waived_by",
+	"playbook_versions.created_by", "incident_playbooks.applied_by",
 	"incident_action_items.owner", "incident_action_items.done_by", "incident_review_events.created_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
 	"status_update_templates.created_by", "incident_public_pages.enabled_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
@@ -135,6 +140,10 @@ var notFreeText = []string{
 	"services.description", "services.name", "stakeholder_groups.description", "stakeholder_groups.name",
 	"stakeholder_groups.rule", "user_webauthn.name", "users.display_name", "users.email", "users.username",
 	"webauthn_ceremonies.data", "notice_templates.name", "status_update_templates.name",
+	// playbooks: the organisation's response procedures (tasks, evidence
+	// prompts, questions), which administrators and officers write; the
+	// applied copy is the same text, never an answer (answers are sealed)
+	"playbook_versions.body", "incident_playbooks.body",
 
 	// where Ward runs and publishes: a node's host name, a checkpoint
 	// destination (a file path, a webhook URL without its query)

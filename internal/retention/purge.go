@@ -329,6 +329,7 @@ func purgeIncident(ctx context.Context, tx *sql.Tx, incID string) (int64, error)
 		`DELETE FROM alerts WHERE incident_id = $1`,
 		`DELETE FROM incident_events WHERE incident_id = $1`,
 		`DELETE FROM incident_tasks WHERE incident_id = $1`,
+		`DELETE FROM incident_playbooks WHERE incident_id = $1`,
 		`DELETE FROM incident_action_items WHERE incident_id = $1`,
 		`DELETE FROM incident_review_events WHERE incident_id = $1`,
 		`DELETE FROM incident_reviews WHERE incident_id = $1`,

@@ -117,6 +117,11 @@ func TestPurgePastRetention(t *testing.T) {
 		if _, err := e.incs.CreateTask(officer, old.Number, incident.TaskInput{Title: "Wipe it"}); err != nil {
 			t.Fatal(err)
 		}
+		// A playbook applied to it (internal/playbook writes the row).
+		if _, err := d.W.Exec(`INSERT INTO incident_playbooks (id, incident_id, playbook, version, body, answers, applied_at, applied_by)
+			VALUES ('pb-old', $1, 'lost_device', 1, '{}', '', $2, 'token:officer')`, old.ID, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
 		e.clk.Advance(2 * 365 * 24 * time.Hour)
 		recent := e.closedIncident(t, "Recent phishing")
 		e.clk.Advance(4*365*24*time.Hour + 5*24*time.Hour) // old: six years and a few days; recent: four years
@@ -140,7 +145,7 @@ func TestPurgePastRetention(t *testing.T) {
 		if e.exists(t, old) || !e.exists(t, recent) {
 			t.Fatalf("old exists %v, recent exists %v", e.exists(t, old), e.exists(t, recent))
 		}
-		for _, table := range []string{"incident_events", "incident_tasks", "incident_title_tokens"} {
+		for _, table := range []string{"incident_events", "incident_tasks", "incident_title_tokens", "incident_playbooks"} {
 			if n := e.count(t, `SELECT count(*) FROM `+table+` WHERE incident_id = $1`, old.ID); n != 0 {
 				t.Errorf("%s: %d rows of the purged incident left", table, n)
 			}

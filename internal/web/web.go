@@ -30,6 +30,7 @@ import (
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/playbook"
 	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
@@ -54,6 +55,7 @@ type Deps struct {
 	Reports      *report.Service
 	Retention    *retention.Service
 	Evidence     *evidence.Service
+	Playbooks    *playbook.Service
 	Checkpoints  *audit.Checkpointer
 	// Audit serves the audit trail to auditors and officers.
 	Audit *audit.Reader
@@ -110,7 +112,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Evidence: d.Evidence, Checkpoints: d.Checkpoints, Audit: d.Audit, EmailDomain: d.EmailDomain,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Evidence: d.Evidence, Playbooks: d.Playbooks, Checkpoints: d.Checkpoints, Audit: d.Audit, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Stakeholders: d.Stakeholders, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,

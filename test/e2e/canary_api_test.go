@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/playbook"
 )
 
 // apiCanaryMark is in every canary this file writes; apiCanaryRe finds
@@ -137,6 +138,35 @@ var notDriven = map[string]string{
 	"POST /api/v1/audit/segments/{segment}/review": "it needs a break of the audit trail that Ward recorded " +
 		"(TestAuditChainBreakOnRunningServer drives it); its one field names the incident that investigates the break, " +
 		"a reference, and the review stores that incident's id",
+}
+
+// playbookPlain are a playbook's string fields: the organisation's response
+// procedure, configuration stored in clear by design
+// (playbook_versions.body), never an answer about a patient.
+var playbookPlain = map[string]string{"key": isRef, "name": isConfig, "summary": isConfig, "categories[]": isVocab,
+	"sources[].id": isRef, "sources[].title": isConfig, "sources[].url": isConfig, "phases[].tasks[].title": isConfig,
+	"phases[].tasks[].cite": isRef, "phases[].evidence[].text": isConfig, "phases[].evidence[].cite": isRef,
+	"questions[].key": isRef, "questions[].label": isConfig, "questions[].help": isConfig, "questions[].cite": isRef,
+	"questions[].choices[].value": isVocab, "questions[].choices[].label": isConfig}
+
+// shippedPlaybook is the body of an edit of playbook key that changes
+// nothing but its version: the playbook as Ward ships it.
+func shippedPlaybook(t *testing.T, key string) func(*apiSeeds) map[string]any {
+	return func(*apiSeeds) map[string]any {
+		all, err := playbook.Shipped()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(all[key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
 }
 
 // jsonID returns the first "id" in a JSON answer.
@@ -274,6 +304,20 @@ func apiOps(t *testing.T) []apiOp {
 			after: func(s *apiSeeds, raw []byte) { s.task = jsonID(t, raw) }},
 		{op: "PATCH /api/v1/incidents/{id}/tasks/{task_id}", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/tasks/" + s.task },
 			body: none, plain: task},
+		// The seeded incident is a theft: the lost-device playbook applied
+		// itself; its answers (sealed) and a second playbook by hand, one
+		// that does not open the breach case (opened below).
+		{op: "POST /api/v1/incidents/{id}/playbooks", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/playbooks" },
+			body:  func(*apiSeeds) map[string]any { return map[string]any{"playbook": "phishing_bec"} },
+			plain: map[string]string{"playbook": isRef}},
+		{op: "PUT /api/v1/incidents/{id}/playbooks/{key}/answers", want: 200,
+			url: func(s *apiSeeds) string { return inc(s) + "/playbooks/lost_device/answers" },
+			body: func(*apiSeeds) map[string]any {
+				return map[string]any{"answers": map[string]any{"asset": "LT-0042", "serial": "C02XK1", "last_location": "the car park",
+					"police_report": "PR-2026-17"}}
+			}},
+		{op: "PUT /api/v1/playbooks/{key}", want: 200, url: fixed("/api/v1/playbooks/misdirected"), body: shippedPlaybook(t, "misdirected"),
+			plain: playbookPlain},
 		{op: "POST /api/v1/incidents/{id}/action-items", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/action-items" },
 			body: func(*apiSeeds) map[string]any {
 				return map[string]any{"owner": "bob", "due_at": now.Add(3 * day).Format(time.RFC3339), "ticket_url": "https://tickets.example/SEC-1"}

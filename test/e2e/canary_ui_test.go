@@ -127,7 +127,7 @@ func uiPaths(s *apiSeeds) *strings.Replacer {
 	return strings.NewReplacer("{$}", "", "{id}", s.incident, "{task}", s.task, "{service}", s.service, "{policy}", s.policy,
 		"{schedule}", s.schedule, "{rule}", s.rule, "{group}", s.group, "{party_id}", s.party, "{item}", s.evidence, "{action}", s.action,
 		"{severity}", "sev1", "{user}", "bob", "{contact}", s.contact, "{template}", s.template, "{update_template}", s.updateTemplate,
-		"{external}", s.extContact)
+		"{external}", s.extContact, "{playbook}", "lost_device")
 }
 
 // uiNotDriven are the UI's POST routes whose forms the walk does not
@@ -175,6 +175,8 @@ var uiNotDriven = map[string]string{
 	"/breach/state-rules": "the whole state-rule table, configuration that the rule engine checks field by field " +
 		"(breach_state_tables.body is configuration), as the API's PUT /api/v1/breach/state-rules",
 	"/breach/parties/{party_id}": "the edit form of a party: the fields of /breach/parties, which the walk fills",
+	"/playbooks/{playbook}": "the whole playbook as JSON, configuration the organisation writes about its response " +
+		"(playbook_versions.body is configuration), as the API's PUT /api/v1/playbooks/{key}; TestPlaybookEditUI edits it",
 	"/incidents/{id}/notices/returns": "a multipart upload of the returned-mail list (a CSV), not walked; " +
 		"TestCanaryBreachTextNotStoredInPlaintext posts one with a canary return reason through the API",
 	"/incidents/{id}/notices/substitute": "offered once enough letters are returned; its fields are the API's notices/substitute, " +

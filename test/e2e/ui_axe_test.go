@@ -121,12 +121,14 @@ func privacyOfficerPages(c plainCase) []string {
 		"/incidents/" + c.number + "/breach/individuals", "/incidents/" + c.number + "/notices",
 		"/incidents/" + c.number + "/breach/hhs-report", "/breach/deadlines", "/breach/log", "/audit", "/alerts", "/profile",
 		"/notice-templates", "/org-profile", "/stakeholders/contacts", "/stakeholders/contacts/" + c.contact,
-		"/incidents/" + c.review, "/action-items", "/stakeholders/templates", "/stakeholders/templates/" + c.template}
+		"/incidents/" + c.review, "/action-items", "/stakeholders/templates", "/stakeholders/templates/" + c.template,
+		"/tasks/mine", "/playbooks", "/playbooks/lost_device",
+		"/incidents/" + c.small, "/incidents/" + c.small + "/breach/determine?step=secured"}
 }
 
 // adminPages are the set-up pages an administrator works in.
 var adminPages = []string{"/services", "/escalation-policies", "/schedules", "/stakeholders", "/rules",
-	"/admin/users", "/admin/retention", "/incidents/new"}
+	"/admin/users", "/admin/retention", "/incidents/new", "/playbooks/lost_device"}
 
 // TestUIAccessibility opens the main pages of a seeded instance in
 // headless Chromium, as a Privacy Officer and as an administrator, and

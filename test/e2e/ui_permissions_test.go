@@ -190,7 +190,7 @@ func TestUIPermissionMatrix(t *testing.T) {
 				path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
 					"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
 					"{officer_alert}", "none", "{segment}", "2", "{grant}", "none", "{policy}", pol, "{schedule}", sched, "{override}", "none",
-					"{contact}", "none", "{key}", "none", "{rule}", rule.ID, "{group}", group.ID, "{severity}", "sev4", "{template}", "none", "{file}", "none", "{party_id}", "none", "{item}", "none", "{feed}", "none", "{external}", "none", "{update_template}", "none", "{action}", "none").Replace(rt.Pattern)
+					"{contact}", "none", "{key}", "none", "{rule}", rule.ID, "{group}", group.ID, "{severity}", "sev4", "{template}", "none", "{file}", "none", "{party_id}", "none", "{item}", "none", "{feed}", "none", "{external}", "none", "{update_template}", "none", "{action}", "none", "{playbook}", "lost_device").Replace(rt.Pattern)
 				if strings.ContainsAny(path, "{}") {
 					t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
 				}

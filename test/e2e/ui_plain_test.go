@@ -141,6 +141,10 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 		t.Fatalf("sign the small case: %d %s", code, raw)
 	}
 	w.must(201, "POST", "/api/v1/incidents/"+small.ID+"/tasks", map[string]any{"title": "Ask for the laptop's encryption report"}, nil)
+	// The lost-device playbook applied itself (a loss): its answers.
+	w.must(200, "PUT", "/api/v1/incidents/"+small.ID+"/playbooks/lost_device/answers", map[string]any{"answers": map[string]any{
+		"asset": "LT-0042", "serial": "C02XK1", "encryption": "full_disk", "power_state": "off", "last_location": "the staff car park",
+		"police_report": "PR-2026-17", "remote_wipe": "confirmed"}}, nil)
 	var contact struct{ ID string }
 	w.must(201, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes", "organisation": "Mercy Clinic",
 		"title": "Security lead", "email": "dana.reyes@mercy.example"}, &contact)

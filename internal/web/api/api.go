@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/playbook"
 	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
@@ -52,6 +53,7 @@ type Deps struct {
 	Reports      *report.Service
 	Retention    *retention.Service
 	Evidence     *evidence.Service
+	Playbooks    *playbook.Service
 	Checkpoints  *audit.Checkpointer
 	// Audit serves the audit trail to auditors and officers.
 	Audit *audit.Reader
@@ -104,6 +106,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerAudit(api)
 	h.registerRetention(api)
 	h.registerEvidence(api)
+	h.registerPlaybooks(api)
 	h.registerAuditCheckpoints(api)
 	h.registerAuditSegments(api)
 	documentLimits(api)

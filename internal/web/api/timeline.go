@@ -80,11 +80,21 @@ type Task struct {
 	DoneAt        *time.Time `json:"done_at,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	OwnerRole     string     `json:"owner_role,omitempty" doc:"The role that owns the task (a playbook's task); empty for none."`
+	Phase         string     `json:"phase,omitempty" doc:"The lifecycle phase the task belongs to (a playbook's task); empty for none."`
+	Playbook      bool       `json:"from_playbook,omitempty" doc:"A playbook applied to the incident made the task."`
+	DueAfterStart *int64     `json:"due_after_phase_start_seconds,omitempty" doc:"While the task's phase has not started: how long after its start the task is due; due_at is set then."`
 }
 
 func taskOut(t incident.Task) Task {
-	return Task{ID: t.ID, IncidentID: t.IncidentID, Title: t.Title, TitleRedacted: t.TitleRedacted, Owner: t.Owner, DueAt: t.DueAt,
-		Done: t.Done, DoneAt: t.DoneAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	out := Task{ID: t.ID, IncidentID: t.IncidentID, Title: t.Title, TitleRedacted: t.TitleRedacted, Owner: t.Owner, DueAt: t.DueAt,
+		Done: t.Done, DoneAt: t.DoneAt, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, OwnerRole: string(t.OwnerRole),
+		Phase: string(t.Phase), Playbook: t.PlaybookID != ""}
+	if t.DueAfterPhaseStart != nil {
+		s := int64(*t.DueAfterPhaseStart / time.Second)
+		out.DueAfterStart = &s
+	}
+	return out
 }
 
 type taskOutput struct {

@@ -127,9 +127,12 @@ func (u *UI) breachOf(r *http.Request, ref string) (*breachSummary, error) {
 
 // breachPage is the case page.
 type breachPage struct {
-	Case        breach.Case
-	Clock       *clockView
-	Obligations []breach.Obligation
+	// FromPlaybooks are the answers recorded on the incident's playbooks
+	// that feed the determination's questions.
+	FromPlaybooks []playbookFact
+	Case          breach.Case
+	Clock         *clockView
+	Obligations   []breach.Obligation
 	// Progress is each individual notice group's "N of M notified", by
 	// obligation key.
 	Progress       map[string]*notice.Progress
@@ -259,6 +262,9 @@ func (u *UI) breachData(r *http.Request, ref string) (breachPage, error) {
 	}
 	if len(obs) > 0 {
 		p.Zone = obs[0].Zone
+	}
+	if p.FromPlaybooks, err = u.playbookFacts(r, c.IncidentID); err != nil {
+		return breachPage{}, err
 	}
 	a, _ := authz.ActorFrom(r.Context())
 	p.workflow(cnt.Individuals, u.Clock.Now(), authz.Has(a.Role, authz.BreachSign), authz.Has(a.Role, authz.IncidentWrite),

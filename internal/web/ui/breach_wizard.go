@@ -234,14 +234,17 @@ func wizardMove(i, by int, form map[string]string) int {
 
 // wizardPage is the determination wizard's page.
 type wizardPage struct {
-	Case   breach.Case
-	Step   wizardStep
-	Index  int // 1-based
-	Count  int
-	Steps  []wizardStep
-	Form   map[string]string
-	Errors map[string]string
-	Source string
+	// FromPlaybooks are the answers recorded on the incident's playbooks
+	// that feed the determination's questions.
+	FromPlaybooks []playbookFact
+	Case          breach.Case
+	Step          wizardStep
+	Index         int // 1-based
+	Count         int
+	Steps         []wizardStep
+	Form          map[string]string
+	Errors        map[string]string
+	Source        string
 	// Summary is the answers, step by step, on the last step; Outcome
 	// what signing them now would decide, or Incomplete.
 	Summary    []summaryRow
@@ -277,6 +280,11 @@ func (u *UI) wizardData(r *http.Request, ref string, form map[string]string, ste
 		Errors: errs, Source: ecfr402, Signed: len(dets) > 0, Hacking: inc.Category == "hacking_it_incident",
 		Exceptions: exceptionChoices, Methods: methodChoices, Outcomes: assessmentChoices}
 	p.Standards = standardChoices()
+	if k := wizardSteps[step].Key; k == "secured" || k == "exception" || k == "probability" {
+		if p.FromPlaybooks, err = u.playbookFacts(r, c.IncidentID); err != nil {
+			return wizardPage{}, err
+		}
+	}
 	if wizardSteps[step].Key == "sign" {
 		p.Summary = summarize(form)
 		d := readDetermination(form)

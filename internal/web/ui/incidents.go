@@ -16,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/playbook"
 	"github.com/wardhq/ward/internal/retention"
 )
 
@@ -258,8 +259,12 @@ type showPage struct {
 	Triage *incident.Triage
 	// Evidence is the incident's evidence, nil for roles that may not see
 	// it.
-	Evidence    []evidence.Item
-	Review      reviewView
+	Evidence []evidence.Item
+	Review   reviewView
+	// Applied are the playbooks applied to the incident; Playbooks those
+	// that may still be.
+	Applied     []appliedView
+	Playbooks   []playbook.Playbook
 	Holds       []retention.Hold // newest first, released ones included
 	HoldOn      *retention.Hold  // the incident's hold in force
 	CaseHoldOn  *retention.Hold  // its breach case's hold in force
@@ -363,6 +368,10 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 	if err != nil {
 		return showPage{}, err
 	}
+	applied, open, err := u.playbooksOf(r, inc.ID)
+	if err != nil {
+		return showPage{}, err
+	}
 	rv.offer(tl)
 	slices.Reverse(tl) // newest first
 	var lastPaging string
@@ -372,7 +381,7 @@ func (u *UI) showData(r *http.Request, ref string) (showPage, error) {
 			break
 		}
 	}
-	p := showPage{Review: rv, Evidence: ev, LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Changes: changes, Members: members, Grants: grants, Services: names,
+	p := showPage{Applied: applied, Playbooks: open, Review: rv, Evidence: ev, LastPaging: lastPaging, Triage: tr, Holds: holds, HoldOn: activeHold(holds, retention.ScopeIncident), CaseHoldOn: activeHold(holds, retention.ScopeBreachCase), Paging: pv, Stake: sv, Breach: bv, Incident: inc, Phases: phases(inc), Timeline: tl, Tasks: tasks, Alerts: as, Changes: changes, Members: members, Grants: grants, Services: names,
 		Next: strs(incident.NextMoves(inc.Status)), Resolutions: resolutionStrs, TaskNumbers: make(map[string]int, len(tasks))}
 	for i, t := range tasks {
 		p.TaskNumbers[t.ID] = i + 1
@@ -547,6 +556,10 @@ func (u *UI) taskUpdate(w http.ResponseWriter, r *http.Request) {
 	done := r.PostFormValue("done") == "true"
 	if _, err := u.Incidents.UpdateTask(r.Context(), r.PathValue("id"), r.PathValue("task"), incident.TaskUpdate{Done: &done}); err != nil {
 		u.showWithErrors(w, r, err, nil)
+		return
+	}
+	if r.PostFormValue("back") == "mine" {
+		redirect(w, r, "/tasks/mine?msg=task")
 		return
 	}
 	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=task#tasks")

@@ -35,6 +35,7 @@ import (
 	"github.com/wardhq/ward/internal/labels"
 	"github.com/wardhq/ward/internal/notice"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/playbook"
 	"github.com/wardhq/ward/internal/report"
 	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
@@ -86,6 +87,8 @@ type Deps struct {
 	Retention *retention.Service
 	// Evidence keeps incidents' evidence and its chain of custody.
 	Evidence *evidence.Service
+	// Playbooks keeps the playbooks and applies them to incidents.
+	Playbooks *playbook.Service
 	// Rules serves the workflow-rule pages.
 	Rules *rules.Engine
 	// Audit serves the audit-trail page.
@@ -238,6 +241,9 @@ var flashes = map[string]flash{
 	"review_complete":          {"info", "Review saved and marked complete."},
 	"review_waived":            {"info", "Review waived: the incident may close without it."},
 	"action_item":              {"info", "Action item saved."},
+	"playbook":                 {"info", "Playbook applied: its tasks are in the task list."},
+	"playbook_answers":         {"info", "Answers saved."},
+	"playbook_saved":           {"info", "Playbook saved as a new version. Incidents it was applied to keep the version they got."},
 	"key_events":               {"info", "Imported into the review's key events."},
 	"key_event":                {"info", "Annotation saved."},
 	"key_event_removed":        {"info", "Taken out of the review's key events; the timeline keeps it."},
