@@ -127,6 +127,30 @@ type Item struct {
 	HeldAt     *time.Time
 	HeldBy     string
 	HoldReason string
+	// Privilege is the item's privileged mark, nil when it has none.
+	// Withheld says its free text and content were withheld from a
+	// reader who may not see privileged content: the free text is empty.
+	Privilege *incident.Privilege
+	Withheld  bool
+}
+
+// withhold empties the sealed free text of a privileged item for a reader
+// who may not see it: nothing of it is opened.
+func (it *Item) withhold() {
+	it.Description, it.Source, it.CollectedBy, it.RelatedAsset, it.FileName, it.Custodian, it.HoldReason = "", "", "", "", "", "", ""
+	it.Withheld = true
+}
+
+// privilegedError refuses the content of privileged item it.
+func privilegedError(it Item) error {
+	return apperr.New(apperr.Forbidden, "this evidence item is marked %s: only counsel and the Privacy Officer may see its content",
+		privilegedPhrase(it.Privilege))
+}
+
+// privilegedPhrase is "privileged & confidential — attorney work
+// product, held by carol" for messages.
+func privilegedPhrase(p *incident.Privilege) string {
+	return strings.ToLower(p.Line()[:1]) + p.Line()[1:]
 }
 
 // CustodyEntry is one event of an item's chain of custody.

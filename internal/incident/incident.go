@@ -99,8 +99,12 @@ type Event struct {
 	ToStatus   Status
 	Note       string
 	Changes    []Change
-	// NoteRedacted says Note was withheld from a reader without PHI access.
+	// NoteRedacted says Note was withheld from a reader without PHI access,
+	// or, with Privilege set, from a reader who may not see privileged
+	// content.
 	NoteRedacted bool
+	// Privilege is the note's privileged mark, nil when it has none.
+	Privilege *Privilege
 }
 
 // EventKind says what a timeline entry records.
