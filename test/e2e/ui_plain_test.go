@@ -310,7 +310,7 @@ func TestUIPlainLanguage(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
 		c := seedPlainInstance(t, w)
 		roles := []authz.Role{authz.RoleAdmin, authz.RoleResponder, authz.RoleSecurityOfficer, authz.RolePrivacyOfficer,
-			authz.RoleAuditor, authz.RoleStakeholder}
+			authz.RoleAuditor, authz.RoleStakeholder, authz.RoleCounsel}
 		for _, role := range roles {
 			b := signInAs(t, w, role, "plain-"+strings.ReplaceAll(string(role), "_", "-"))
 			pages, pdfs := crawl(t, b, "/")
