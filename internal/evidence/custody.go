@@ -91,6 +91,12 @@ func (s *Service) RecordCustody(ctx context.Context, ref, id string, in CustodyI
 		case StatusDestroyed:
 			return apperr.New(apperr.Conflict, "this evidence item was destroyed; nothing more can be recorded")
 		}
+		if err := privilegeOf(ctx, tx, &it); err != nil {
+			return err
+		}
+		if mayNotSee(ctx, it) {
+			return privilegedChangeError(it)
+		}
 		if in.Action == Destroyed && it.HeldAt != nil {
 			return heldError(it, inc.Number)
 		}

@@ -127,6 +127,16 @@ func TestPrivilegedMarking(t *testing.T) {
 				t.Fatalf("%s asks for privileged items: %v", name, err)
 			}
 		}
+		if _, err := e.ev.RecordCustody(responder, e.inc.Number, it.ID, evidence.CustodyInput{Action: evidence.Copied,
+			Reason: "for the lab"}); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("a responder records custody of the privileged item: %v", err)
+		}
+		if _, err := e.ev.PlaceHold(officer, e.inc.Number, it.ID, "litigation"); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("the Security Officer holds the privileged item: %v", err)
+		}
+		if got, err := e.ev.Verify(responder, e.inc.Number, it.ID); err != nil || !got.Withheld || got.Description != "" {
+			t.Fatalf("a responder verifies the privileged item: %+v %v", got, err)
+		}
 		if n := e.count(t, `SELECT count(*) FROM audit_log WHERE action = 'privileged.read'`); n != 0 {
 			t.Fatalf("%d privileged reads before counsel read anything", n)
 		}
