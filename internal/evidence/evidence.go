@@ -162,19 +162,13 @@ func mayNotSee(ctx context.Context, it Item) bool {
 // the item's holder.
 func privilegedChangeError(it Item) error {
 	return apperr.New(apperr.Forbidden, "this evidence item is marked %s: only counsel and the Privacy Officer may record its "+
-		"custody or legal hold (a legal hold on the whole incident covers it)", privilegedPhrase(it.Privilege))
+		"custody or legal hold (a legal hold on the whole incident covers it)", it.Privilege.Phrase())
 }
 
 // privilegedError refuses the content of privileged item it.
 func privilegedError(it Item) error {
 	return apperr.New(apperr.Forbidden, "this evidence item is marked %s: only counsel and the Privacy Officer may see its content",
-		privilegedPhrase(it.Privilege))
-}
-
-// privilegedPhrase is "privileged & confidential — attorney work
-// product, held by carol" for messages.
-func privilegedPhrase(p *incident.Privilege) string {
-	return strings.ToLower(p.Line()[:1]) + p.Line()[1:]
+		it.Privilege.Phrase())
 }
 
 // CustodyEntry is one event of an item's chain of custody.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
@@ -18,6 +17,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/labels"
 	"github.com/wardhq/ward/internal/report"
 )
 
@@ -343,8 +343,8 @@ func (x *Export) WriteArchive(w io.Writer) (report.Manifest, error) {
 			left[i] = privilegeOut(it.ID, it.Privilege)
 		}
 		if err := addJSON(leftOutName, map[string]any{"left_out": len(left), "items": left,
-			"note": fmt.Sprintf("%d evidence item(s) marked %s were left out of this export; counsel or the Privacy Officer may ask for them.",
-				len(left), strings.ToLower(incident.PrivilegedLabel[:1])+incident.PrivilegedLabel[1:])}); err != nil {
+			"note": labels.Count(len(left), "evidence item", "evidence items") + " marked privileged & confidential (attorney " +
+				"work product) left out of this export; counsel or the Privacy Officer may ask for them."}); err != nil {
 			return report.Manifest{}, err
 		}
 	}

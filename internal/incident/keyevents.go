@@ -246,8 +246,8 @@ func (s *Service) ImportKeyEvents(ctx context.Context, ref string, in KeyEventIm
 				return Event{}, "", apperr.Field("event_ids", "names an event that is not on the timeline of %s", inc.Number)
 			}
 			if p := marks[id]; p != nil && !MayReadPrivileged(ctx) {
-				return Event{}, "", apperr.Field("event_ids", "names a note marked %s, held by %s: only counsel and the "+
-					"Privacy Officer may import it", strings.ToLower(PrivilegedLabel[:1])+PrivilegedLabel[1:], p.HeldBy)
+				return Event{}, "", apperr.Field("event_ids", "names a note marked %s: only counsel and the "+
+					"Privacy Officer may import it", p.Phrase())
 			}
 			if !seen[id] {
 				seen[id] = true

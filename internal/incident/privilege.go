@@ -53,6 +53,13 @@ type Privilege struct {
 // confidential — attorney work product, held by carol".
 func (p *Privilege) Line() string { return PrivilegedLabel + ", held by " + p.HeldBy }
 
+// Phrase is Line inside a sentence: "privileged & confidential — attorney
+// work product, held by carol".
+func (p *Privilege) Phrase() string { return privilegedPhrase + ", held by " + p.HeldBy }
+
+// privilegedPhrase is PrivilegedLabel inside a sentence.
+const privilegedPhrase = "privileged & confidential — attorney work product"
+
 // MayReadPrivileged reports whether the actor in ctx may see privileged
 // content (authz.PrivilegedRead: counsel and the Privacy Officer).
 func MayReadPrivileged(ctx context.Context) bool {

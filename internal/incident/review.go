@@ -220,9 +220,8 @@ func (s *Service) reviewChange(ctx context.Context, ref string, perm authz.Permi
 			return Event{}, "", err
 		}
 		if r.Privilege = marks[inc.ID]; r.Privilege != nil && !MayReadPrivileged(ctx) {
-			return Event{}, "", apperr.New(apperr.Forbidden, "the post-incident review of %s is marked %s, held by %s: "+
-				"only counsel and the Privacy Officer may change it", inc.Number, strings.ToLower(PrivilegedLabel[:1])+PrivilegedLabel[1:],
-				r.Privilege.HeldBy)
+			return Event{}, "", apperr.New(apperr.Forbidden, "the post-incident review of %s is marked %s: "+
+				"only counsel and the Privacy Officer may change it", inc.Number, r.Privilege.Phrase())
 		}
 		if err := s.openReview(&r); err != nil {
 			return Event{}, "", err

@@ -141,7 +141,7 @@ var notDriven = map[string]string{
 }
 
 // jsonID returns the first "id" in a JSON answer.
-func jsonID(t *testing.T, raw []byte) string {
+func jsonID(t testing.TB, raw []byte) string {
 	t.Helper()
 	m := regexp.MustCompile(`"id":"([^"]+)"`).FindSubmatch(raw)
 	if m == nil {

@@ -57,6 +57,25 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 	if code, _, raw := w.raw(w.token, "POST", "/api/v1/incidents/"+inc.ID+"/evidence", ct, form); code != http.StatusCreated {
 		t.Fatalf("evidence: %d %s", code, raw)
 	}
+	// A note and an evidence item marked privileged, held by counsel, so
+	// that the pages show the marks, the withheld content and the buttons.
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, uiPassword+"\n", "user", "create", "--username", "seed-counsel",
+		"--role", "counsel", "--password-stdin"); code != 0 {
+		t.Fatalf("counsel: %s", errs)
+	}
+	var privNote struct{ ID string }
+	w.must(201, "POST", "/api/v1/incidents/"+inc.ID+"/notes", map[string]any{"body": "Counsel's view of the ransom demand."}, &privNote)
+	ct, form = evidenceForm(t, [][2]string{{"description", "Outside counsel's memo"}}, "memo.txt", []byte("legal advice"))
+	code, _, raw := w.raw(w.token, "POST", "/api/v1/incidents/"+inc.ID+"/evidence", ct, form)
+	if code != http.StatusCreated {
+		t.Fatalf("evidence: %d %s", code, raw)
+	}
+	for kind, id := range map[string]string{"note": privNote.ID, "evidence": jsonID(t, raw)} {
+		if code, raw := w.doAs(privacy, "POST", "/api/v1/incidents/"+inc.ID+"/privileged", map[string]any{"kind": kind,
+			"object_id": id, "privileged": true, "held_by": "seed-counsel"}, nil); code != 200 {
+			t.Fatalf("mark the %s privileged: %d %s", kind, code, raw)
+		}
+	}
 	base := "/api/v1/incidents/" + inc.ID + "/breach-case"
 	w.must(200, "GET", base, nil, nil)
 	// Found 70 days ago: the 60-day notices are overdue.
