@@ -103,8 +103,9 @@ type Event struct {
 	// or, with Privilege set, from a reader who may not see privileged
 	// content.
 	NoteRedacted bool
-	// Privilege is the note's privileged mark, nil when it has none.
-	Privilege *Privilege
+	// Privilege is the note's privileged mark, nil when it has none; a
+	// read's result, never part of the event's audit entry.
+	Privilege *Privilege `json:"-"`
 }
 
 // EventKind says what a timeline entry records.
