@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,7 +74,8 @@ func TestPrivilegedMarkingE2E(t *testing.T) {
 				t.Fatalf("%s asks for the privileged report: %d", name, code)
 			}
 			code, hdr, archive := w.raw(tok, "GET", api+"/evidence/export", "", nil)
-			if code != http.StatusOK || hdr.Get("Ward-Privileged-Left-Out") != "1" || bytes.Contains(archive, []byte("Jane Canary")) {
+			if code != http.StatusOK || hdr.Get("Ward-Privileged-Left-Out") != "1" || bytes.Contains(archive, []byte("Jane Canary")) ||
+				bytes.Contains(archive, []byte("evidence/"+itemID+"/")) {
 				t.Fatalf("%s export: %d %v", name, code, hdr)
 			}
 			left := readZip(t, archive, "evidence/privileged-left-out.json")
@@ -93,6 +96,15 @@ func TestPrivilegedMarkingE2E(t *testing.T) {
 					t.Fatalf("%s page %s: %d %s", name, p, code, body)
 				}
 			}
+		}
+
+		out := filepath.Join(t.TempDir(), "export.zip")
+		if code, stdout, errs := w.run("evidence", "export", "--incident", inc.Number, "--out", out); code != 0 ||
+			!strings.Contains(stdout, "Left out 1 evidence item marked privileged") {
+			t.Fatalf("ward evidence export: %d %s %s", code, stdout, errs)
+		}
+		if archive, err := os.ReadFile(out); err != nil || bytes.Contains(archive, []byte("evidence/"+itemID+"/")) {
+			t.Fatalf("the command's export holds the privileged item: %v", err)
 		}
 
 		code, body := counsel.send("GET", page, nil)
