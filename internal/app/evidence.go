@@ -15,6 +15,7 @@ import (
 	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/labels"
 )
 
 func evidenceCmd(env Env, cfg *config.Config) *cobra.Command {
@@ -75,7 +76,7 @@ func writeExport(ctx context.Context, env Env, s *evidence.Service, ref, path st
 	if _, err := os.Lstat(path); err == nil {
 		return &exitError{ExitUsage, fmt.Errorf("%s exists: give a new file", path)}
 	}
-	x, err := s.PrepareExport(ctx, ref)
+	x, err := s.PrepareExport(ctx, ref, false)
 	if err != nil {
 		return err
 	}
@@ -93,6 +94,11 @@ func writeExport(ctx context.Context, env Env, s *evidence.Service, ref, path st
 	}
 	fmt.Fprintf(env.Stdout, "Exported %d evidence items of %s to %s (%d files), signed by key %s.\n", x.Items(), m.IncidentNumber, path,
 		len(m.Files), m.KeyID)
+	if n := x.LeftOut(); n > 0 {
+		fmt.Fprintf(env.Stdout, "Left out %s marked privileged & confidential (attorney work product); "+
+			"the archive names each and who holds it. Counsel or the Privacy Officer can export them from Ward.\n",
+			labels.Count(n, "evidence item", "evidence items"))
+	}
 	fmt.Fprintf(env.Stdout, "Check it anywhere with: ward proof verify %s\n", path)
 	return nil
 }

@@ -38,10 +38,15 @@ const (
 	RoleResponder       Role = "responder"        // works incidents; sees PHI on those it may see
 	RoleStakeholder     Role = "stakeholder"      // reads incidents, without PHI
 	RoleAuditor         Role = "auditor"          // reads everything, the audit trail included; changes nothing
+	// RoleCounsel is the organisation's lawyer (in-house or outside
+	// counsel): reads incidents, their PHI, evidence and breach reports to
+	// give legal advice, and alone with the Privacy Officer sees and marks
+	// what is privileged (attorney work product); changes nothing else.
+	RoleCounsel Role = "counsel"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleSecurityOfficer, RolePrivacyOfficer, RoleResponder, RoleStakeholder, RoleAuditor}
+var Roles = []Role{RoleAdmin, RoleSecurityOfficer, RolePrivacyOfficer, RoleResponder, RoleStakeholder, RoleAuditor, RoleCounsel}
 
 // ValidRole reports whether r is a known role.
 func ValidRole(r Role) bool { return slices.Contains(Roles, r) }
@@ -55,9 +60,10 @@ func RoleNames() string {
 	return strings.Join(names, ", ")
 }
 
-// PrivilegedRole reports whether r must use MFA to sign in.
+// PrivilegedRole reports whether r must use MFA to sign in: the
+// administrators, the officers and counsel, who sees privileged content.
 func PrivilegedRole(r Role) bool {
-	return r == RoleAdmin || r == RoleSecurityOfficer || r == RolePrivacyOfficer
+	return r == RoleAdmin || r == RoleSecurityOfficer || r == RolePrivacyOfficer || r == RoleCounsel
 }
 
 // Permission names one thing an actor may do.
@@ -88,6 +94,8 @@ const (
 	EvidenceRead       Permission = "evidence:read"
 	EvidenceWrite      Permission = "evidence:write"
 	ReviewWaive        Permission = "incident:waive_review"
+	PrivilegedRead     Permission = "privileged:read"
+	PrivilegedMark     Permission = "privileged:mark"
 )
 
 // PermissionInfo is a permission and what it allows, for people.
@@ -122,6 +130,8 @@ var Permissions = []PermissionInfo{
 	{EvidenceRead, "see incidents' evidence items and chains of custody, and download their content (each read is audited and recorded in the item's chain of custody)"},
 	{EvidenceWrite, "add evidence to incidents, record custody events (transfers, copies, returns, releases, destruction) and check evidence integrity"},
 	{ReviewWaive, "let an incident close as resolved without a complete post-incident review, giving a reason (the Security Officer and administrators)"},
+	{PrivilegedRead, "see the content of notes, evidence and post-incident reviews marked privileged & confidential (attorney work product), and ask for them in reports and exports (counsel and the Privacy Officer; each read is audited)"},
+	{PrivilegedMark, "mark notes, evidence items and post-incident reviews privileged & confidential (attorney work product), name who holds the privilege, and unmark them (counsel and the Privacy Officer)"},
 }
 
 // rolePermissions is the one permission table; routes and services check
@@ -129,7 +139,10 @@ var Permissions = []PermissionInfo{
 // changes nothing, and the permission-matrix tests prove it. The audit
 // trail is read by the auditor and the Security and Privacy Officers
 // (information system activity review, 164.308(a)(1)(ii)(D)), not by the
-// administrators whose actions it records.
+// administrators whose actions it records. Privileged content (attorney
+// work product) is read and marked by counsel and the Privacy Officer
+// only; counsel otherwise reads what legal advice needs and changes
+// nothing.
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
 		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold, EvidenceRead, EvidenceWrite, ReviewWaive},
@@ -137,10 +150,12 @@ var rolePermissions = map[Role][]Permission{
 		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold,
 		EvidenceRead, EvidenceWrite, ReviewWaive},
 	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
-		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold, EvidenceRead, EvidenceWrite},
+		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold, EvidenceRead, EvidenceWrite,
+		PrivilegedRead, PrivilegedMark},
 	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, ContactSelf, EvidenceRead, EvidenceWrite},
 	RoleStakeholder: {IncidentRead, BreakGlass, ContactSelf},
 	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead, RetentionRead, EvidenceRead},
+	RoleCounsel:     {IncidentRead, IncidentReadPHI, ContactSelf, ReportRead, EvidenceRead, PrivilegedRead, PrivilegedMark},
 }
 
 // Has reports whether role r holds permission p.

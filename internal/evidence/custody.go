@@ -10,6 +10,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -90,6 +91,12 @@ func (s *Service) RecordCustody(ctx context.Context, ref, id string, in CustodyI
 		case StatusDestroyed:
 			return apperr.New(apperr.Conflict, "this evidence item was destroyed; nothing more can be recorded")
 		}
+		if err := privilegeOf(ctx, tx, &it); err != nil {
+			return err
+		}
+		if mayNotSee(ctx, it) {
+			return privilegedChangeError(it)
+		}
 		if in.Action == Destroyed && it.HeldAt != nil {
 			return heldError(it, inc.Number)
 		}
@@ -164,18 +171,30 @@ func (s *Service) List(ctx context.Context, ref string) ([]Item, error) {
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("read evidence items: %w", err)
 	}
-	ids := make([]string, len(items))
-	for i := range items {
-		items[i].IncidentNumber = inc.Number
-		if err := s.reveal(&items[i]); err != nil {
-			return nil, err
-		}
-		ids[i] = items[i].ID
-	}
 	if len(items) == 0 {
 		return items, nil
 	}
-	if err := s.auditRead(ctx, inc.ID, ids); err != nil {
+	marks, err := incident.LoadPrivileges(ctx, s.db.R, inc.ID, incident.PrivilegedEvidence)
+	if err != nil {
+		return nil, err
+	}
+	var ids, privileged []string
+	for i := range items {
+		it := &items[i]
+		it.IncidentNumber, it.Privilege = inc.Number, marks[it.ID]
+		if it.Privilege != nil && !incident.MayReadPrivileged(ctx) {
+			it.withhold()
+			continue
+		}
+		if err := s.reveal(it); err != nil {
+			return nil, err
+		}
+		ids = append(ids, it.ID)
+		if it.Privilege != nil {
+			privileged = append(privileged, it.ID)
+		}
+	}
+	if err := s.auditRead(ctx, inc.ID, ids, privileged); err != nil {
 		return nil, err
 	}
 	return items, nil
@@ -198,12 +217,23 @@ func (s *Service) Get(ctx context.Context, ref, id string) (Item, []CustodyEntry
 	if err != nil {
 		return Item{}, nil, err
 	}
-	it.IncidentNumber = inc.Number
-	if err := s.reveal(&it); err != nil {
+	marks, err := incident.LoadPrivileges(ctx, s.db.R, inc.ID, incident.PrivilegedEvidence)
+	if err != nil {
 		return Item{}, nil, err
 	}
+	it.IncidentNumber, it.Privilege = inc.Number, marks[it.ID]
 	entries, err := readCustody(ctx, s.db.R, id)
 	if err != nil {
+		return Item{}, nil, err
+	}
+	if it.Privilege != nil && !incident.MayReadPrivileged(ctx) {
+		it.withhold()
+		for i := range entries {
+			entries[i].Custodian, entries[i].Reason = "", ""
+		}
+		return it, entries, nil
+	}
+	if err := s.reveal(&it); err != nil {
 		return Item{}, nil, err
 	}
 	for i := range entries {
@@ -215,16 +245,28 @@ func (s *Service) Get(ctx context.Context, ref, id string) (Item, []CustodyEntry
 			return Item{}, nil, err
 		}
 	}
-	if err := s.auditRead(ctx, inc.ID, []string{id}); err != nil {
+	var privileged []string
+	if it.Privilege != nil {
+		privileged = []string{id}
+	}
+	if err := s.auditRead(ctx, inc.ID, []string{id}, privileged); err != nil {
 		return Item{}, nil, err
 	}
 	return it, entries, nil
 }
 
-func (s *Service) auditRead(ctx context.Context, incID string, ids []string) error {
+// auditRead records that the items ids were shown opened, and of them the
+// privileged ones (privileged.read); nothing when none was.
+func (s *Service) auditRead(ctx context.Context, incID string, ids, privileged []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	return s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "evidence.phi_read", ObjectType: "incident",
-			ObjectID: incID, Change: map[string]any{"items": ids}})
-		return err
+		now := s.clock.Now()
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "evidence.phi_read", ObjectType: "incident",
+			ObjectID: incID, Change: map[string]any{"items": ids}}); err != nil {
+			return err
+		}
+		return incident.AuditPrivilegedRead(ctx, tx, now, incID, incident.PrivilegedEvidence, privileged)
 	})
 }

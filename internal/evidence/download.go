@@ -13,6 +13,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
 )
 
@@ -65,6 +66,13 @@ func (s *Service) Download(ctx context.Context, ref, id string) (Item, io.ReadCl
 		case StatusDestroyed:
 			return apperr.New(apperr.Conflict, "this evidence item was destroyed: its content is no longer kept")
 		}
+		marks, err := incident.LoadPrivileges(ctx, tx, inc.ID, incident.PrivilegedEvidence)
+		if err != nil {
+			return err
+		}
+		if it.Privilege = marks[it.ID]; it.Privilege != nil && !incident.MayReadPrivileged(ctx) {
+			return privilegedError(it)
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT data_key FROM evidence_items WHERE id = $1`, id).Scan(&sealedKey); err != nil {
 			return fmt.Errorf("read evidence item: %w", err)
 		}
@@ -75,9 +83,14 @@ func (s *Service) Download(ctx context.Context, ref, id string) (Item, io.ReadCl
 		if err != nil {
 			return err
 		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "evidence.download", ObjectType: "incident", ObjectID: inc.ID,
-			Change: map[string]any{"item": it.ID, "seq": e.Seq, "sha256": it.SHA256}})
-		return err
+		if _, err = audit.Append(ctx, tx, now, audit.Event{Action: "evidence.download", ObjectType: "incident", ObjectID: inc.ID,
+			Change: map[string]any{"item": it.ID, "seq": e.Seq, "sha256": it.SHA256}}); err != nil {
+			return err
+		}
+		if it.Privilege == nil {
+			return nil
+		}
+		return incident.AuditPrivilegedRead(ctx, tx, now, inc.ID, incident.PrivilegedEvidence, []string{it.ID})
 	})
 	if err != nil {
 		return Item{}, nil, err

@@ -127,6 +127,48 @@ type Item struct {
 	HeldAt     *time.Time
 	HeldBy     string
 	HoldReason string
+	// Privilege is the item's privileged mark, nil when it has none.
+	// Withheld says its free text and content were withheld from a
+	// reader who may not see privileged content: the free text is empty.
+	Privilege *incident.Privilege
+	Withheld  bool
+}
+
+// withhold empties the sealed free text of a privileged item for a reader
+// who may not see it: nothing of it is opened.
+func (it *Item) withhold() {
+	it.Description, it.Source, it.CollectedBy, it.RelatedAsset, it.FileName, it.Custodian, it.HoldReason = "", "", "", "", "", "", ""
+	it.Withheld = true
+}
+
+// privilegeOf reads item it's privileged mark into it.Privilege.
+func privilegeOf(ctx context.Context, q db.Querier, it *Item) error {
+	marks, err := incident.LoadPrivileges(ctx, q, it.IncidentID, incident.PrivilegedEvidence)
+	if err != nil {
+		return err
+	}
+	it.Privilege = marks[it.ID]
+	return nil
+}
+
+// mayNotSee reports whether it is privileged and the caller may not see
+// privileged content.
+func mayNotSee(ctx context.Context, it Item) bool {
+	return it.Privilege != nil && !incident.MayReadPrivileged(ctx)
+}
+
+// privilegedChangeError refuses a custody event or legal hold on
+// privileged item it to a caller who may not see it: recording one opens
+// the item's holder.
+func privilegedChangeError(it Item) error {
+	return apperr.New(apperr.Forbidden, "this evidence item is marked %s: only counsel and the Privacy Officer may record its "+
+		"custody or legal hold (a legal hold on the whole incident covers it)", it.Privilege.Phrase())
+}
+
+// privilegedError refuses the content of privileged item it.
+func privilegedError(it Item) error {
+	return apperr.New(apperr.Forbidden, "this evidence item is marked %s: only counsel and the Privacy Officer may see its content",
+		it.Privilege.Phrase())
 }
 
 // CustodyEntry is one event of an item's chain of custody.

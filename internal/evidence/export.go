@@ -15,7 +15,9 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/labels"
 	"github.com/wardhq/ward/internal/report"
 )
 
@@ -34,6 +36,8 @@ type Export struct {
 	at       time.Time
 	items    []exportItem
 	signer   report.Signer
+	// leftOut are the privileged items not in the export.
+	leftOut []Item
 }
 
 type exportItem struct {
@@ -43,28 +47,46 @@ type exportItem struct {
 
 // exportedItem is an item's metadata as the export's item.json holds it.
 type exportedItem struct {
-	ID             string     `json:"id"`
-	IncidentNumber string     `json:"incident_number"`
-	Status         Status     `json:"status"`
-	Description    string     `json:"description"`
-	Source         string     `json:"source,omitempty"`
-	CollectedBy    string     `json:"collected_by,omitempty"`
-	CollectedAt    *time.Time `json:"collected_at,omitempty"`
-	RelatedAsset   string     `json:"related_asset,omitempty"`
-	FileName       string     `json:"file_name,omitempty"`
-	ContentType    string     `json:"content_type"`
-	Size           int64      `json:"size"`
-	SHA256         string     `json:"sha256"`
-	Custodian      string     `json:"custodian"`
-	UploadedBy     string     `json:"uploaded_by"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Integrity      Integrity  `json:"integrity,omitempty"`
-	VerifiedAt     *time.Time `json:"integrity_verified_at,omitempty"`
-	HeldSince      *time.Time `json:"legal_hold_since,omitempty"`
-	HeldBy         string     `json:"legal_hold_by,omitempty"`
-	HoldReason     string     `json:"legal_hold_reason,omitempty"`
-	Content        string     `json:"content,omitempty"` // the file holding the content; absent once destroyed
+	ID             string             `json:"id"`
+	IncidentNumber string             `json:"incident_number"`
+	Status         Status             `json:"status"`
+	Description    string             `json:"description"`
+	Source         string             `json:"source,omitempty"`
+	CollectedBy    string             `json:"collected_by,omitempty"`
+	CollectedAt    *time.Time         `json:"collected_at,omitempty"`
+	RelatedAsset   string             `json:"related_asset,omitempty"`
+	FileName       string             `json:"file_name,omitempty"`
+	ContentType    string             `json:"content_type"`
+	Size           int64              `json:"size"`
+	SHA256         string             `json:"sha256"`
+	Custodian      string             `json:"custodian"`
+	UploadedBy     string             `json:"uploaded_by"`
+	CreatedAt      time.Time          `json:"created_at"`
+	Integrity      Integrity          `json:"integrity,omitempty"`
+	VerifiedAt     *time.Time         `json:"integrity_verified_at,omitempty"`
+	HeldSince      *time.Time         `json:"legal_hold_since,omitempty"`
+	HeldBy         string             `json:"legal_hold_by,omitempty"`
+	HoldReason     string             `json:"legal_hold_reason,omitempty"`
+	Content        string             `json:"content,omitempty"` // the file holding the content; absent once destroyed
+	Privileged     *exportedPrivilege `json:"privileged,omitempty"`
 }
+
+// exportedPrivilege is an item's privileged mark as an export states it.
+type exportedPrivilege struct {
+	Label    string    `json:"label"`
+	ID       string    `json:"id,omitempty"`
+	HeldBy   string    `json:"held_by"`
+	MarkedBy string    `json:"marked_by"`
+	MarkedAt time.Time `json:"marked_at"`
+}
+
+func privilegeOut(id string, p *incident.Privilege) *exportedPrivilege {
+	return &exportedPrivilege{Label: incident.PrivilegedLabel, ID: id, HeldBy: p.HeldBy, MarkedBy: p.MarkedBy, MarkedAt: p.MarkedAt}
+}
+
+// leftOutName is the file of an export that names the privileged items
+// it leaves out.
+const leftOutName = "evidence/privileged-left-out.json"
 
 type exportedCustody struct {
 	Seq       int64     `json:"seq"`
@@ -82,13 +104,24 @@ type exportedCustody struct {
 // PHI: in one transaction each stored item gets a custody entry (copied,
 // the holder unchanged) and the incident an audit entry (evidence.export),
 // before anything is written. 404 for an incident with no evidence.
-func (s *Service) PrepareExport(ctx context.Context, ref string) (*Export, error) {
+//
+// Items marked privileged are left out, and the export says so
+// (evidence/privileged-left-out.json names each with its holder, and
+// LeftOut counts them), unless includePrivileged, which only a caller who
+// may see privileged content may ask for (403 otherwise); their reads
+// are then audited (privileged.read).
+func (s *Service) PrepareExport(ctx context.Context, ref string, includePrivileged bool) (*Export, error) {
 	actor, err := authz.Check(ctx, authz.EvidenceRead)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := authz.Check(ctx, authz.IncidentReadPHI); err != nil {
 		return nil, err
+	}
+	if includePrivileged {
+		if _, err := authz.Check(ctx, authz.PrivilegedRead); err != nil {
+			return nil, err
+		}
 	}
 	inc, err := s.incidents.Meta(ctx, ref)
 	if err != nil {
@@ -109,12 +142,32 @@ func (s *Service) PrepareExport(ctx context.Context, ref string) (*Export, error
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+`, data_key FROM evidence_items WHERE incident_id = $1 AND status <> $2
 			ORDER BY created_at, id`, inc.ID, string(StatusUploading))
-		items, err := collectExportItems(rows, err)
+		all, err := collectExportItems(rows, err)
 		if err != nil {
 			return err
 		}
-		if len(items) == 0 {
+		if len(all) == 0 {
 			return apperr.New(apperr.NotFound, "incident %s has no evidence to export", inc.Number)
+		}
+		marks, err := incident.LoadPrivileges(ctx, tx, inc.ID, incident.PrivilegedEvidence)
+		if err != nil {
+			return err
+		}
+		x.leftOut = nil
+		var items []exportItem
+		var privileged []string
+		for _, xi := range all {
+			xi.item.Privilege = marks[xi.item.ID]
+			switch {
+			case xi.item.Privilege == nil:
+				items = append(items, xi)
+			case includePrivileged:
+				items = append(items, xi)
+				privileged = append(privileged, xi.item.ID)
+			default:
+				xi.item.withhold()
+				x.leftOut = append(x.leftOut, xi.item)
+			}
 		}
 		var ids []string
 		for _, xi := range items {
@@ -131,9 +184,11 @@ func (s *Service) PrepareExport(ctx context.Context, ref string) (*Export, error
 			ids = append(ids, it.ID)
 		}
 		x.items = items
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "evidence.export", ObjectType: "incident", ObjectID: inc.ID,
-			Change: map[string]any{"items": ids}})
-		return err
+		if _, err = audit.Append(ctx, tx, now, audit.Event{Action: "evidence.export", ObjectType: "incident", ObjectID: inc.ID,
+			Change: map[string]any{"items": ids, "privileged_left_out": len(x.leftOut)}}); err != nil {
+			return err
+		}
+		return incident.AuditPrivilegedRead(ctx, tx, now, inc.ID, incident.PrivilegedEvidence, privileged)
 	})
 	if err != nil {
 		return nil, err
@@ -181,6 +236,9 @@ func (x *Export) Incident() string { return x.incident }
 
 // Items is how many items the export holds.
 func (x *Export) Items() int { return len(x.items) }
+
+// LeftOut is how many privileged items the export leaves out.
+func (x *Export) LeftOut() int { return len(x.leftOut) }
 
 // hashingWriter counts and hashes what passes to w.
 type hashingWriter struct {
@@ -240,6 +298,9 @@ func (x *Export) WriteArchive(w io.Writer) (report.Manifest, error) {
 			FileName: it.FileName, ContentType: it.ContentType, Size: it.Size, SHA256: it.SHA256, Custodian: it.Custodian,
 			UploadedBy: it.UploadedBy, CreatedAt: it.CreatedAt, Integrity: it.Integrity, VerifiedAt: it.VerifiedAt,
 			HeldSince: it.HeldAt, HeldBy: it.HeldBy, HoldReason: it.HoldReason}
+		if it.Privilege != nil {
+			out.Privileged = privilegeOut("", it.Privilege)
+		}
 		if it.Status == StatusStored {
 			out.Content = dir + "content"
 			r, err := x.s.reader(x.ctx, it, xi.sealedKey)
@@ -273,6 +334,17 @@ func (x *Export) WriteArchive(w io.Writer) (report.Manifest, error) {
 			return report.Manifest{}, err
 		}
 		if err := addJSON(dir+"custody.json", custody); err != nil {
+			return report.Manifest{}, err
+		}
+	}
+	if len(x.leftOut) > 0 {
+		left := make([]*exportedPrivilege, len(x.leftOut))
+		for i, it := range x.leftOut {
+			left[i] = privilegeOut(it.ID, it.Privilege)
+		}
+		if err := addJSON(leftOutName, map[string]any{"left_out": len(left), "items": left,
+			"note": labels.Count(len(left), "evidence item", "evidence items") + " marked privileged & confidential (attorney " +
+				"work product) left out of this export; counsel or the Privacy Officer may ask for them."}); err != nil {
 			return report.Manifest{}, err
 		}
 	}

@@ -84,7 +84,7 @@ func archiveFile(t *testing.T, archive []byte, name string) []byte {
 func TestExportVerifiesOffline(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, 0)
-		if _, err := e.ev.PrepareExport(officer, e.inc.Number); apperr.CodeOf(err) != apperr.NotFound {
+		if _, err := e.ev.PrepareExport(officer, e.inc.Number, false); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("export of no evidence: %v", err)
 		}
 		content := append([]byte("badge log of Jane Canary\n"), randomBytes(t, 5<<20)...)
@@ -101,10 +101,10 @@ func TestExportVerifiesOffline(t *testing.T) {
 			Reason: "duplicate"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.ev.PrepareExport(stakeholder, e.inc.Number); apperr.CodeOf(err) != apperr.Forbidden {
+		if _, err := e.ev.PrepareExport(stakeholder, e.inc.Number, false); apperr.CodeOf(err) != apperr.Forbidden {
 			t.Fatalf("stakeholder export: %v", err)
 		}
-		x, err := e.ev.PrepareExport(auditor, e.inc.Number)
+		x, err := e.ev.PrepareExport(auditor, e.inc.Number, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,6 +80,12 @@ func (s *Service) hold(ctx context.Context, ref, id, reason string, place bool) 
 		case !place && it.HeldAt == nil:
 			return apperr.New(apperr.Conflict, "this evidence item is not on legal hold")
 		}
+		if err := privilegeOf(ctx, tx, &it); err != nil {
+			return err
+		}
+		if mayNotSee(ctx, it) {
+			return privilegedChangeError(it)
+		}
 		custodian, err := keys.EvidenceCustodian.OpenText(s.keys, it.Custodian, it.ID)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/report"
 )
 
@@ -25,6 +26,9 @@ type proofItem struct {
 	Integrity   Integrity      `json:"integrity,omitempty"`
 	VerifiedAt  *time.Time     `json:"integrity_verified_at,omitempty"`
 	Custody     []proofCustody `json:"custody"`
+	// Privileged is the item's privileged mark (who holds it), when it
+	// has one; the bundle holds no item's content either way.
+	Privileged *exportedPrivilege `json:"privileged,omitempty"`
 }
 
 type proofCustody struct {
@@ -61,7 +65,14 @@ func (s *Service) ProofFiles(ctx context.Context, c breach.Case) ([]report.File,
 	if len(items) == 0 {
 		return nil, nil
 	}
+	marks, err := incident.LoadPrivileges(ctx, s.db.R, c.IncidentID, incident.PrivilegedEvidence)
+	if err != nil {
+		return nil, err
+	}
 	for i := range items {
+		if p := marks[items[i].ID]; p != nil {
+			items[i].Privileged = privilegeOut("", p)
+		}
 		entries, err := readCustody(ctx, s.db.R, items[i].ID)
 		if err != nil {
 			return nil, err

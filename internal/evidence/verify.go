@@ -40,6 +40,13 @@ func (s *Service) Verify(ctx context.Context, ref, id string) (Item, error) {
 		return Item{}, err
 	}
 	it.IncidentNumber = inc.Number
+	if err := privilegeOf(ctx, s.db.R, &it); err != nil {
+		return Item{}, err
+	}
+	if mayNotSee(ctx, it) {
+		it.withhold()
+		return it, nil
+	}
 	return it, s.reveal(&it)
 }
 

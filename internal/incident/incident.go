@@ -100,8 +100,13 @@ type Event struct {
 	ToStatus   Status
 	Note       string
 	Changes    []Change
-	// NoteRedacted says Note was withheld from a reader without PHI access.
+	// NoteRedacted says Note was withheld from a reader without PHI access,
+	// or, with Privilege set, from a reader who may not see privileged
+	// content.
 	NoteRedacted bool
+	// Privilege is the note's privileged mark, nil when it has none; a
+	// read's result, never part of the event's audit entry.
+	Privilege *Privilege `json:"-"`
 }
 
 // EventKind says what a timeline entry records.

@@ -39,6 +39,9 @@ type KeyEvent struct {
 	Annotation   string
 	CreatedBy    string
 	TextRedacted bool
+	// Privilege is the mark that makes the key event privileged: its
+	// note's, or the review's; nil when neither is marked.
+	Privilege *Privilege
 }
 
 // KeyEventImport picks the events to import: EventIDs from the
@@ -125,6 +128,24 @@ func (s *Service) KeyEvents(ctx context.Context, ref string) ([]KeyEvent, error)
 	if err != nil || len(ks) == 0 {
 		return ks, err
 	}
+	notes, err := LoadPrivileges(ctx, s.db.R, inc.ID, PrivilegedNote)
+	if err != nil {
+		return nil, err
+	}
+	review, err := LoadPrivileges(ctx, s.db.R, inc.ID, PrivilegedReview)
+	if err != nil {
+		return nil, err
+	}
+	mayPrivileged := authz.Has(actor.Role, authz.PrivilegedRead)
+	var privileged []string
+	for i := range ks {
+		if ks[i].Privilege = review[inc.ID]; ks[i].Privilege == nil {
+			ks[i].Privilege = notes[ks[i].EventID]
+		}
+		if ks[i].Privilege != nil {
+			privileged = append(privileged, ks[i].ID)
+		}
+	}
 	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
 		for i := range ks {
 			ks[i].Text, ks[i].Annotation, ks[i].TextRedacted = "", "", true
@@ -132,6 +153,10 @@ func (s *Service) KeyEvents(ctx context.Context, ref string) ([]KeyEvent, error)
 		return ks, nil
 	}
 	for i := range ks {
+		if ks[i].Privilege != nil && !mayPrivileged {
+			ks[i].Text, ks[i].Annotation, ks[i].TextRedacted = "", "", true
+			continue
+		}
 		if ks[i].Text, err = s.open(ks[i].Text, keys.ReviewEventText, ks[i].ID); err != nil {
 			return nil, err
 		}
@@ -140,9 +165,15 @@ func (s *Service) KeyEvents(ctx context.Context, ref string) ([]KeyEvent, error)
 		}
 	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "incident.phi_read", ObjectType: "incident",
-			ObjectID: inc.ID, Change: []string{"review_key_events"}})
-		return err
+		now := s.clock.Now()
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "incident.phi_read", ObjectType: "incident",
+			ObjectID: inc.ID, Change: []string{"review_key_events"}}); err != nil {
+			return err
+		}
+		if !mayPrivileged {
+			return nil
+		}
+		return AuditPrivilegedRead(ctx, tx, now, inc.ID, "review_key_event", privileged)
 	})
 	if err != nil {
 		return nil, err
@@ -203,12 +234,20 @@ func (s *Service) ImportKeyEvents(ctx context.Context, ref string, in KeyEventIm
 		for i := range evs {
 			byID[evs[i].ID] = &evs[i]
 		}
+		marks, err := LoadPrivileges(ctx, tx, inc.ID, PrivilegedNote)
+		if err != nil {
+			return Event{}, "", err
+		}
 		var picked []*Event
 		seen := map[string]bool{}
 		for _, id := range in.EventIDs {
 			e, ok := byID[id]
 			if !ok {
 				return Event{}, "", apperr.Field("event_ids", "names an event that is not on the timeline of %s", inc.Number)
+			}
+			if p := marks[id]; p != nil && !MayReadPrivileged(ctx) {
+				return Event{}, "", apperr.Field("event_ids", "names a note marked %s: only counsel and the "+
+					"Privacy Officer may import it", p.Phrase())
 			}
 			if !seen[id] {
 				seen[id] = true
@@ -217,6 +256,9 @@ func (s *Service) ImportKeyEvents(ctx context.Context, ref string, in KeyEventIm
 		}
 		for i := range evs {
 			e := &evs[i]
+			if !seen[e.ID] && (e.Kind == EventNote || !in.Milestones) {
+				continue // opened only when imported: a privileged note stays sealed
+			}
 			if e.Note, err = s.open(e.Note, keys.IncidentEventNote, e.ID); err != nil {
 				return Event{}, "", err
 			}

@@ -46,6 +46,8 @@ type Review struct {
 	Saved        bool
 	UpdatedAt    time.Time
 	TextRedacted bool
+	// Privilege is the review's privileged mark, nil when it has none.
+	Privilege *Privilege
 }
 
 // Settled reports whether the review lets the incident close as resolved:
@@ -160,10 +162,17 @@ func (s *Service) Review(ctx context.Context, ref string) (Review, error) {
 		return Review{}, err
 	}
 	r, err := loadReview(ctx, s.db.R, inc.ID)
-	if err != nil || !r.Saved {
+	if err != nil {
 		return r, err
 	}
-	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
+	marks, err := LoadPrivileges(ctx, s.db.R, inc.ID, PrivilegedReview)
+	if err != nil || !r.Saved {
+		r.Privilege = marks[inc.ID]
+		return r, err
+	}
+	r.Privilege = marks[inc.ID]
+	mayPrivileged := authz.Has(actor.Role, authz.PrivilegedRead)
+	if !authz.Has(actor.Role, authz.IncidentReadPHI) || r.Privilege != nil && !mayPrivileged {
 		for _, sec := range reviewSections {
 			*sec.get(&r) = ""
 		}
@@ -174,9 +183,15 @@ func (s *Service) Review(ctx context.Context, ref string) (Review, error) {
 		return Review{}, err
 	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := audit.Append(ctx, tx, s.clock.Now(), audit.Event{Action: "incident.phi_read", ObjectType: "incident",
-			ObjectID: inc.ID, Change: []string{"review"}})
-		return err
+		now := s.clock.Now()
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "incident.phi_read", ObjectType: "incident",
+			ObjectID: inc.ID, Change: []string{"review"}}); err != nil {
+			return err
+		}
+		if r.Privilege == nil {
+			return nil
+		}
+		return AuditPrivilegedRead(ctx, tx, now, inc.ID, PrivilegedReview, []string{inc.ID})
 	})
 	if err != nil {
 		return Review{}, err
@@ -186,6 +201,9 @@ func (s *Service) Review(ctx context.Context, ref string) (Review, error) {
 
 // reviewChange runs mutate on the incident's review (opened) inside the
 // incident's change, saves it and records the timeline event it returns.
+// A review marked privileged is changed (written, completed, waived) only
+// by a caller who may see privileged content: nothing of it is opened for
+// anyone else.
 func (s *Service) reviewChange(ctx context.Context, ref string, perm authz.Permission,
 	mutate func(inc *Incident, r *Review, now time.Time) (Event, string, error)) (Review, error) {
 	if _, err := authz.Check(ctx, perm); err != nil {
@@ -196,6 +214,14 @@ func (s *Service) reviewChange(ctx context.Context, ref string, perm authz.Permi
 		r, err := loadReview(ctx, tx, inc.ID)
 		if err != nil {
 			return Event{}, "", err
+		}
+		marks, err := LoadPrivileges(ctx, tx, inc.ID, PrivilegedReview)
+		if err != nil {
+			return Event{}, "", err
+		}
+		if r.Privilege = marks[inc.ID]; r.Privilege != nil && !MayReadPrivileged(ctx) {
+			return Event{}, "", apperr.New(apperr.Forbidden, "the post-incident review of %s is marked %s: "+
+				"only counsel and the Privacy Officer may change it", inc.Number, r.Privilege.Phrase())
 		}
 		if err := s.openReview(&r); err != nil {
 			return Event{}, "", err

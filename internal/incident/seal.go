@@ -185,8 +185,28 @@ func (s *Service) storedEvent(e *Event) (*Event, error) {
 // cannot be written the read fails. Any other reader gets the description
 // and notes blanked, the title replaced by SafeTitle, the incidents marked
 // redacted, and nothing is decrypted.
+//
+// A note marked privileged carries its mark (Event.Privilege) and is
+// opened only for a reader who may see privileged content, whose read is
+// audited as well (privileged.read); for anyone else it stays sealed and
+// is withheld like PHI.
 func (s *Service) reveal(ctx context.Context, incs []*Incident, events []*Event) error {
 	actor, _ := authz.ActorFrom(ctx)
+	privileged, err := s.notePrivileges(ctx, events)
+	if err != nil {
+		return err
+	}
+	mayPrivileged := authz.Has(actor.Role, authz.PrivilegedRead)
+	privRead := map[string][]string{} // incident id → privileged notes shown
+	for _, e := range events {
+		if e.Privilege = privileged[e.ID]; e.Privilege != nil && e.Note != "" {
+			if !mayPrivileged {
+				e.Note, e.NoteRedacted = "", true
+			} else {
+				privRead[e.IncidentID] = append(privRead[e.IncidentID], e.ID)
+			}
+		}
+	}
 	if !authz.Has(actor.Role, authz.IncidentReadPHI) {
 		ids := make([]string, len(incs))
 		for i, inc := range incs {
@@ -207,7 +227,6 @@ func (s *Service) reveal(ctx context.Context, incs []*Incident, events []*Event)
 		return nil
 	}
 	shown := map[string][]string{} // incident id → fields shown
-	var err error
 	for _, inc := range incs {
 		if inc.Title, err = s.open(inc.Title, keys.IncidentTitle, inc.ID); err != nil {
 			return err
@@ -239,9 +258,31 @@ func (s *Service) reveal(ctx context.Context, incs []*Incident, events []*Event)
 				ObjectID: id, Change: shown[id]}); err != nil {
 				return err
 			}
+			if err := AuditPrivilegedRead(ctx, tx, now, id, PrivilegedNote, privRead[id]); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// notePrivileges returns the privileged marks of the notes among events,
+// by event id.
+func (s *Service) notePrivileges(ctx context.Context, events []*Event) (Privileges, error) {
+	out := Privileges{}
+	seen := map[string]bool{}
+	for _, e := range events {
+		if e.Kind != EventNote || seen[e.IncidentID] {
+			continue
+		}
+		seen[e.IncidentID] = true
+		marks, err := LoadPrivileges(ctx, s.db.R, e.IncidentID, PrivilegedNote)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, marks)
+	}
+	return out, nil
 }
 
 // IndexTitles seals the titles still in plaintext (written before titles

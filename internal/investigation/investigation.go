@@ -33,6 +33,26 @@ type Report struct {
 	GeneratedAt time.Time
 	GeneratedBy string
 	Sections    []Section
+	// Privileged says what the report does with privileged records: left
+	// out (and how many), or put in at counsel's asking.
+	Privileged string
+}
+
+// privilege carries what a report does with privileged records and counts
+// the ones it leaves out.
+type privilege struct {
+	include bool
+	leftOut int
+}
+
+// leave counts n privileged records left out and returns the sentence
+// saying so, "" when none was.
+func (p *privilege) leave(n int, what string) string {
+	if n == 0 {
+		return ""
+	}
+	p.leftOut += n
+	return fmt.Sprintf(" %s marked privileged & confidential (attorney work product) left out.", labels.Count(n, what, what+"s"))
 }
 
 // Section is one part of the report: its heading, an optional sentence
@@ -87,12 +107,22 @@ func or(s, none string) string {
 
 // Build reads incident ref's investigation as the caller, who must be
 // allowed to see PHI, and records the read in the audit trail as a read of
-// PHI naming format ("markdown" or "pdf").
-func Build(ctx context.Context, src Sources, ref, format string) (Report, error) {
+// PHI naming format ("markdown" or "pdf"). Notes, evidence items and the
+// review marked privileged are left out, and each section says how many,
+// unless includePrivileged, which only a caller who may see privileged
+// content may ask for (403 otherwise): they are then in the report,
+// labelled, and their reads audited.
+func Build(ctx context.Context, src Sources, ref, format string, includePrivileged bool) (Report, error) {
 	actor, err := authz.Check(ctx, authz.IncidentReadPHI)
 	if err != nil {
 		return Report{}, err
 	}
+	if includePrivileged {
+		if _, err := authz.Check(ctx, authz.PrivilegedRead); err != nil {
+			return Report{}, err
+		}
+	}
+	priv := &privilege{include: includePrivileged}
 	inc, err := src.Incidents.Get(ctx, ref)
 	if err != nil {
 		return Report{}, err
@@ -115,13 +145,13 @@ func Build(ctx context.Context, src Sources, ref, format string) (Report, error)
 	}
 	rep.Sections = append(rep.Sections, facts)
 
-	tl, err := timeline(ctx, src.Incidents, inc.ID)
+	tl, err := timeline(ctx, src.Incidents, inc.ID, priv)
 	if err != nil {
 		return Report{}, err
 	}
 	rep.Sections = append(rep.Sections, tl)
 
-	ev, err := evidenceSection(ctx, src.Evidence, inc.ID, actor)
+	ev, err := evidenceSection(ctx, src.Evidence, inc.ID, actor, priv)
 	if err != nil {
 		return Report{}, err
 	}
@@ -133,16 +163,33 @@ func Build(ctx context.Context, src Sources, ref, format string) (Report, error)
 	}
 	rep.Sections = append(rep.Sections, dets, notices)
 
-	rv, items, err := reviewSections(ctx, src.Incidents, inc.ID)
+	rv, items, err := reviewSections(ctx, src.Incidents, inc.ID, priv)
 	if err != nil {
 		return Report{}, err
 	}
 	rep.Sections = append(rep.Sections, rv, items)
 
+	switch {
+	case priv.include:
+		rep.Privileged = "At the request of " + actor.Name + ", this report includes the records marked privileged & confidential " +
+			"(attorney work product), each labelled."
+	case priv.leftOut > 0:
+		rep.Privileged = labels.Count(priv.leftOut, "record", "records") + " marked privileged & confidential (attorney work " +
+			"product) left out of this report; counsel or the Privacy Officer may ask for them."
+	}
 	if rep.GeneratedAt, err = src.Incidents.RecordReportRead(ctx, inc.ID, "investigation_report:"+format); err != nil {
 		return Report{}, err
 	}
 	return rep, nil
+}
+
+// privilegedLabel prefixes a privileged record's label in a report that
+// includes it.
+func privilegedLabel(p *incident.Privilege, label string) string {
+	if p == nil {
+		return label
+	}
+	return "[" + p.Line() + "] " + label
 }
 
 func resolution(inc incident.Incident) string {
@@ -161,7 +208,7 @@ func yesNo(b bool) string {
 
 // timeline is the review's key events when it has any, else every entry
 // of the incident's timeline.
-func timeline(ctx context.Context, incs *incident.Service, id string) (Section, error) {
+func timeline(ctx context.Context, incs *incident.Service, id string, priv *privilege) (Section, error) {
 	s := Section{Heading: HeadTimeline}
 	ks, err := incs.KeyEvents(ctx, id)
 	if err != nil {
@@ -169,13 +216,19 @@ func timeline(ctx context.Context, incs *incident.Service, id string) (Section, 
 	}
 	if len(ks) > 0 {
 		s.Intro = "The key events the post-incident review chose from the incident's timeline."
+		left := 0
 		for _, k := range ks {
+			if k.Privilege != nil && !priv.include {
+				left++
+				continue
+			}
 			text := k.Text
 			if k.Annotation != "" {
 				text = strings.TrimSpace(text + "\nReview: " + k.Annotation)
 			}
-			s.Entries = append(s.Entries, Entry{day(k.At) + " · " + k.Label, text})
+			s.Entries = append(s.Entries, Entry{privilegedLabel(k.Privilege, day(k.At)+" · "+k.Label), text})
 		}
+		s.Intro += priv.leave(left, "key event")
 		return s, nil
 	}
 	evs, err := incs.Timeline(ctx, id, "", 0, 0)
@@ -183,14 +236,20 @@ func timeline(ctx context.Context, incs *incident.Service, id string) (Section, 
 		return s, err
 	}
 	s.Intro = "Every entry of the incident's timeline (the review chose no key events)."
+	left := 0
 	for _, e := range evs {
-		s.Entries = append(s.Entries, Entry{day(e.At) + " · " + incident.EventLabel(e.Kind, e.FromStatus, e.ToStatus) + " · " + who(e.Actor),
-			e.Note})
+		if e.Privilege != nil && !priv.include {
+			left++
+			continue
+		}
+		s.Entries = append(s.Entries, Entry{privilegedLabel(e.Privilege, day(e.At)+" · "+incident.EventLabel(e.Kind, e.FromStatus,
+			e.ToStatus)+" · "+who(e.Actor)), e.Note})
 	}
+	s.Intro += priv.leave(left, "note")
 	return s, nil
 }
 
-func evidenceSection(ctx context.Context, ev *evidence.Service, id string, actor authz.Actor) (Section, error) {
+func evidenceSection(ctx context.Context, ev *evidence.Service, id string, actor authz.Actor, priv *privilege) (Section, error) {
 	s := Section{Heading: HeadEvidence}
 	if !authz.Has(actor.Role, authz.EvidenceRead) {
 		s.Intro = "Not shown: the role of the person who made this report may not read evidence."
@@ -204,7 +263,12 @@ func evidenceSection(ctx context.Context, ev *evidence.Service, id string, actor
 		s.Intro = "No evidence was recorded."
 		return s, nil
 	}
+	left := 0
 	for _, it := range items {
+		if it.Privilege != nil && !priv.include {
+			left++
+			continue
+		}
 		_, custody, err := ev.Get(ctx, id, it.ID)
 		if err != nil {
 			return s, err
@@ -233,8 +297,9 @@ func evidenceSection(ctx context.Context, ev *evidence.Service, id string, actor
 				fmt.Fprintf(&b, ": %s", c.Reason)
 			}
 		}
-		s.Entries = append(s.Entries, Entry{or(it.Description, it.FileName), b.String()})
+		s.Entries = append(s.Entries, Entry{privilegedLabel(it.Privilege, or(it.Description, it.FileName)), b.String()})
 	}
+	s.Intro += priv.leave(left, "evidence item")
 	return s, nil
 }
 
@@ -298,12 +363,13 @@ func breachSections(ctx context.Context, cases *breach.Service, id string) (Sect
 	return dets, notices, nil
 }
 
-func reviewSections(ctx context.Context, incs *incident.Service, id string) (Section, Section, error) {
+func reviewSections(ctx context.Context, incs *incident.Service, id string, priv *privilege) (Section, Section, error) {
 	rs := Section{Heading: HeadReview}
 	r, err := incs.Review(ctx, id)
 	if err != nil {
 		return rs, Section{}, err
 	}
+	withheld := r.Privilege != nil && !priv.include
 	switch {
 	case r.CompletedAt != nil:
 		rs.Intro = "Marked complete " + day(*r.CompletedAt) + " by " + who(r.CompletedBy) + "."
@@ -312,9 +378,18 @@ func reviewSections(ctx context.Context, incs *incident.Service, id string) (Sec
 	default:
 		rs.Intro = "Not complete yet."
 	}
+	if r.Privilege != nil && !withheld {
+		rs.Intro = r.Privilege.Line() + ". " + rs.Intro
+	}
+	if withheld {
+		rs.Intro += priv.leave(1, "review") + " It is held by " + r.Privilege.HeldBy + "."
+	}
 	for _, e := range []Entry{{"Summary: what happened", r.Summary}, {"Root cause", r.RootCause},
 		{"Contributing factors", r.ContributingFactors}, {"What went well", r.WentWell}, {"Lessons learnt", r.Lessons},
 		{"Policy, training and safeguard updates made", r.UpdatesMade}} {
+		if withheld {
+			break
+		}
 		e.Text = or(e.Text, "—")
 		rs.Entries = append(rs.Entries, e)
 	}

@@ -53,6 +53,7 @@ var notFreeText = []string{
 	"evidence_items.id", "evidence_items.incident_id", "evidence_chunks.item_id", "evidence_custody.id", "evidence_custody.item_id",
 	"incident_reviews.incident_id", "incident_action_items.id", "incident_action_items.incident_id",
 	"incident_review_events.id", "incident_review_events.incident_id", "incident_review_events.event_id",
+	"privileged_marks.object_id", "privileged_marks.incident_id",
 	"user_identities.user_id", "user_recovery_codes.user_id", "user_totp.user_id", "user_webauthn.id",
 	// the template version a notice run used (a foreign key of
 	// notice_templates.id)
@@ -70,8 +71,8 @@ var notFreeText = []string{
 	"breach_individuals.state", "breach_notice_tallies.state", "breach_obligations.obligation", "breach_organisation.role", "breach_parties.kind",
 	"breach_parties.notice_channel", "breach_parties.notice_unit", "contact_methods.kind", "heartbeats.state",
 	"incident_events.from_status", "incident_events.kind", "incident_events.to_status",
-	"incident_review_events.kind", "incident_review_events.from_status", "incident_review_events.to_status", "incidents.category",
-	"incidents.resolution", "incidents.severity", "incidents.status", "incident_open_counts.severity",
+	"privileged_marks.kind", "incident_review_events.kind", "incident_review_events.from_status", "incident_review_events.to_status",
+	"incidents.category", "incidents.resolution", "incidents.severity", "incidents.status", "incident_open_counts.severity",
 	"incident_open_counts.status", "integration_keys.kind",
 	"notice_files.content_type", "notice_runs.kind", "notice_templates.kind", "notice_templates.status",
 	"notices.channel", "notices.kind", "notices.status", "officer_alerts.kind", "notifications.channel", "notifications.kind",
@@ -119,6 +120,7 @@ var notFreeText = []string{
 	"playbook_versions.created_by", "incident_playbooks.applied_by",
 	"incident_action_items.owner", "incident_action_items.done_by", "incident_review_events.created_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
 	"status_update_templates.created_by", "incident_public_pages.enabled_by",
+	"privileged_marks.held_by", "privileged_marks.marked_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",
 	// an incident's commander and a task's owner: the username of an

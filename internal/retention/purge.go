@@ -327,6 +327,7 @@ func purgeIncident(ctx context.Context, tx *sql.Tx, incID string) (int64, error)
 		`DELETE FROM pages WHERE incident_id = $1`,
 		`DELETE FROM alert_groups WHERE incident_id = $1`,
 		`DELETE FROM alerts WHERE incident_id = $1`,
+		`DELETE FROM privileged_marks WHERE incident_id = $1`,
 		`DELETE FROM incident_events WHERE incident_id = $1`,
 		`DELETE FROM incident_tasks WHERE incident_id = $1`,
 		`DELETE FROM incident_playbooks WHERE incident_id = $1`,

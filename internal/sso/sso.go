@@ -265,7 +265,7 @@ func groups(raw json.RawMessage) []string {
 // RoleRank orders the roles from most to least privileged, for picking one
 // when a person's groups map to several.
 var RoleRank = []authz.Role{authz.RoleAdmin, authz.RoleSecurityOfficer, authz.RolePrivacyOfficer,
-	authz.RoleResponder, authz.RoleAuditor, authz.RoleStakeholder}
+	authz.RoleCounsel, authz.RoleResponder, authz.RoleAuditor, authz.RoleStakeholder}
 
 // MapRole returns the highest-privilege role that any of groups maps to,
 // or "" when none maps.

@@ -138,6 +138,9 @@ var notDriven = map[string]string{
 	"POST /api/v1/audit/segments/{segment}/review": "it needs a break of the audit trail that Ward recorded " +
 		"(TestAuditChainBreakOnRunningServer drives it); its one field names the incident that investigates the break, " +
 		"a reference, and the review stores that incident's id",
+	"POST /api/v1/incidents/{id}/privileged": "it marks a record privileged (TestPrivilegedMarkingE2E drives it): object_id " +
+		"names a note or evidence item of the incident and held_by a Ward user whose role may see privileged content, each " +
+		"checked (422 otherwise) and stored as an id and a username, never as free text",
 }
 
 // playbookPlain are a playbook's string fields: the organisation's response
@@ -170,7 +173,7 @@ func shippedPlaybook(t *testing.T, key string) func(*apiSeeds) map[string]any {
 }
 
 // jsonID returns the first "id" in a JSON answer.
-func jsonID(t *testing.T, raw []byte) string {
+func jsonID(t testing.TB, raw []byte) string {
 	t.Helper()
 	m := regexp.MustCompile(`"id":"([^"]+)"`).FindSubmatch(raw)
 	if m == nil {

@@ -147,6 +147,8 @@ var uiNotDriven = map[string]string{
 	"/profile/webauthn/{key}/delete":        "a button on a security key, which the walk's users do not have",
 	"/incidents/{id}/grants/{grant}/revoke": "a button on a live emergency-access grant, no text",
 	"/incidents/{id}/triage":                "yes/no answers, no text",
+	"/incidents/{id}/privileged": "a button of counsel and the Privacy Officer that marks a note, an evidence item or the " +
+		"review privileged, no text (TestPrivilegedMarkingE2E presses it)",
 	"/incidents/{id}/review": "the review's form shows only in the post-incident phase, and the walked incident is in analysis; " +
 		"the API canary test writes every section with a canary (PATCH /api/v1/incidents/{id}/review) and " +
 		"TestReviewE2E fills the form",

@@ -60,6 +60,25 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 	if code, _, raw := w.raw(w.token, "POST", "/api/v1/incidents/"+inc.ID+"/evidence", ct, form); code != http.StatusCreated {
 		t.Fatalf("evidence: %d %s", code, raw)
 	}
+	// A note and an evidence item marked privileged, held by counsel, so
+	// that the pages show the marks, the withheld content and the buttons.
+	if code, _, errs := runWardIn(t, w.data, w.dbURL, uiPassword+"\n", "user", "create", "--username", "seed-counsel",
+		"--role", "counsel", "--password-stdin"); code != 0 {
+		t.Fatalf("counsel: %s", errs)
+	}
+	var privNote struct{ ID string }
+	w.must(201, "POST", "/api/v1/incidents/"+inc.ID+"/notes", map[string]any{"body": "Counsel's view of the ransom demand."}, &privNote)
+	ct, form = evidenceForm(t, [][2]string{{"description", "Outside counsel's memo"}}, "memo.txt", []byte("legal advice"))
+	code, _, raw := w.raw(w.token, "POST", "/api/v1/incidents/"+inc.ID+"/evidence", ct, form)
+	if code != http.StatusCreated {
+		t.Fatalf("evidence: %d %s", code, raw)
+	}
+	for kind, id := range map[string]string{"note": privNote.ID, "evidence": jsonID(t, raw)} {
+		if code, raw := w.doAs(privacy, "POST", "/api/v1/incidents/"+inc.ID+"/privileged", map[string]any{"kind": kind,
+			"object_id": id, "privileged": true, "held_by": "seed-counsel"}, nil); code != 200 {
+			t.Fatalf("mark the %s privileged: %d %s", kind, code, raw)
+		}
+	}
 	base := "/api/v1/incidents/" + inc.ID + "/breach-case"
 	w.must(200, "GET", base, nil, nil)
 	// Found 70 days ago: the 60-day notices are overdue.
@@ -325,7 +344,7 @@ func TestUIPlainLanguage(t *testing.T) {
 	eachDB(t, func(t *testing.T, w *ward) {
 		c := seedPlainInstance(t, w)
 		roles := []authz.Role{authz.RoleAdmin, authz.RoleResponder, authz.RoleSecurityOfficer, authz.RolePrivacyOfficer,
-			authz.RoleAuditor, authz.RoleStakeholder}
+			authz.RoleAuditor, authz.RoleStakeholder, authz.RoleCounsel}
 		for _, role := range roles {
 			b := signInAs(t, w, role, "plain-"+strings.ReplaceAll(string(role), "_", "-"))
 			pages, pdfs := crawl(t, b, "/")

@@ -17,6 +17,7 @@ import (
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/evidence"
+	"github.com/wardhq/ward/internal/incident"
 )
 
 // EvidenceUploadTime is how long one evidence upload or download may take
@@ -44,6 +45,26 @@ type EvidenceItem struct {
 	VerifiedAt     *time.Time `json:"integrity_verified_at,omitempty" doc:"When the content was last decrypted, re-hashed and found whole."`
 	CheckedAt      *time.Time `json:"integrity_checked_at,omitempty" doc:"When the content was last checked, whatever was found."`
 	LegalHold      *ItemHold  `json:"legal_hold,omitempty" doc:"The legal hold in force on the item; absent while it is not held."`
+	Privileged     *Privilege `json:"privileged,omitempty" doc:"The item's privileged mark (attorney work product); absent when it has none."`
+	Withheld       bool       `json:"withheld,omitempty" doc:"The item is privileged and the caller may not see its content: its free text is empty and its content cannot be downloaded."`
+}
+
+// Privilege is a record's privileged mark: "Privileged & confidential —
+// attorney work product", held by a Ward user. Only roles with
+// privileged:read (counsel and the Privacy Officer) see the record's
+// content; everyone else sees this.
+type Privilege struct {
+	Label    string    `json:"label" doc:"Privileged & confidential — attorney work product, held by …"`
+	HeldBy   string    `json:"held_by" doc:"The username of the Ward user who holds the privilege."`
+	MarkedBy string    `json:"marked_by" doc:"Who marked it, as the audit trail names them."`
+	MarkedAt time.Time `json:"marked_at"`
+}
+
+func privilegeOut(p *incident.Privilege) *Privilege {
+	if p == nil {
+		return nil
+	}
+	return &Privilege{Label: p.Line(), HeldBy: p.HeldBy, MarkedBy: p.MarkedBy, MarkedAt: p.MarkedAt}
 }
 
 // ItemHold is the legal hold in force on an evidence item: while it holds,
@@ -60,7 +81,7 @@ func evidenceOut(it evidence.Item) EvidenceItem {
 		Source: it.Source, CollectedBy: it.CollectedBy, CollectedAt: it.CollectedAt, RelatedAsset: it.RelatedAsset,
 		FileName: it.FileName, ContentType: it.ContentType, Size: it.Size, SHA256: it.SHA256, Custodian: it.Custodian,
 		UploadedBy: it.UploadedBy, CreatedAt: it.CreatedAt, Integrity: string(it.Integrity), VerifiedAt: it.VerifiedAt,
-		CheckedAt: it.CheckedAt, LegalHold: itemHoldOut(it)}
+		CheckedAt: it.CheckedAt, LegalHold: itemHoldOut(it), Privileged: privilegeOut(it.Privilege), Withheld: it.Withheld}
 }
 
 func itemHoldOut(it evidence.Item) *ItemHold {
@@ -244,16 +265,22 @@ func (h handler) registerEvidence(api huma.API) {
 		"`evidence/<id>/item.json` (its metadata and SHA-256) and `evidence/<id>/custody.json` (its whole chain of custody), " +
 		"then `manifest.json` (each file's SHA-256 and size, format ward-evidence-export/1) and `manifest.sig` (Ed25519, " +
 		"the key of the proof bundles). An item that fails its integrity check cuts the connection, so the archive is " +
-		"incomplete and fails verification. 404 for an incident with no evidence."
+		"incomplete and fails verification. 404 for an incident with no evidence. Items marked privileged are left out, and " +
+		"`evidence/privileged-left-out.json` names each with who holds it, unless `include_privileged=true`, which only " +
+		"counsel and the Privacy Officer may ask for (403 otherwise); the `Ward-Privileged-Left-Out` header counts them."
 	ex.Responses = map[string]*huma.Response{"200": {Description: "The archive", Content: map[string]*huma.MediaType{
 		"application/zip": {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}
-	huma.Register(api, ex, func(ctx context.Context, in *idPath) (*huma.StreamResponse, error) {
-		x, err := h.Evidence.PrepareExport(ctx, in.ID)
+	huma.Register(api, ex, func(ctx context.Context, in *struct {
+		ID                string `path:"id" maxLength:"100"`
+		IncludePrivileged bool   `query:"include_privileged" doc:"Put the items marked privileged in the export too (counsel and the Privacy Officer only)."`
+	}) (*huma.StreamResponse, error) {
+		x, err := h.Evidence.PrepareExport(ctx, in.ID, in.IncludePrivileged)
 		if err != nil {
-			return nil, h.fail(ctx, "path", err)
+			return nil, h.fail(ctx, "include_privileged", err)
 		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			liftDeadlines(hctx)
+			hctx.SetHeader("Ward-Privileged-Left-Out", strconv.Itoa(x.LeftOut()))
 			hctx.SetHeader("Content-Type", "application/zip")
 			hctx.SetHeader("Content-Disposition", `attachment; filename="evidence-`+x.Incident()+`.zip"`)
 			hctx.SetHeader("Cache-Control", "no-store")

@@ -28,13 +28,15 @@ type IncidentReview struct {
 	WaivedBy            string     `json:"waived_by,omitempty"`
 	WaiveReason         string     `json:"waive_reason,omitempty" doc:"Why the review was waived; withheld like the sections."`
 	UpdatedAt           *time.Time `json:"updated_at,omitempty"`
-	TextRedacted        bool       `json:"text_redacted,omitempty" doc:"The text was withheld: the caller's role may not see PHI."`
+	TextRedacted        bool       `json:"text_redacted,omitempty" doc:"The text was withheld: the caller's role may not see PHI, or the review is privileged and the caller may not see privileged content."`
+	Privileged          *Privilege `json:"privileged,omitempty" doc:"The review's privileged mark (attorney work product); absent when it has none."`
 }
 
 func reviewOut(r incident.Review) IncidentReview {
 	out := IncidentReview{IncidentID: r.IncidentID, Summary: r.Summary, RootCause: r.RootCause, ContributingFactors: r.ContributingFactors,
 		WentWell: r.WentWell, Lessons: r.Lessons, UpdatesMade: r.UpdatesMade, Saved: r.Saved, CompletedAt: r.CompletedAt,
-		CompletedBy: r.CompletedBy, WaivedAt: r.WaivedAt, WaivedBy: r.WaivedBy, WaiveReason: r.WaiveReason, TextRedacted: r.TextRedacted}
+		CompletedBy: r.CompletedBy, WaivedAt: r.WaivedAt, WaivedBy: r.WaivedBy, WaiveReason: r.WaiveReason, TextRedacted: r.TextRedacted,
+		Privileged: privilegeOut(r.Privilege)}
 	if r.Saved {
 		out.UpdatedAt = &r.UpdatedAt
 	}
@@ -228,15 +230,16 @@ func (h handler) registerReview(api huma.API) {
 // KeyEvent is an entry of a review's key-events timeline: an event of the
 // incident's timeline imported into the review, with an annotation.
 type KeyEvent struct {
-	ID           string    `json:"id"`
-	EventID      string    `json:"event_id" doc:"The timeline entry it was imported from."`
-	At           time.Time `json:"at" doc:"When the event happened."`
-	Kind         string    `json:"kind" doc:"The timeline entry's kind."`
-	Label        string    `json:"label" doc:"What happened, in plain language."`
-	Text         string    `json:"text" doc:"The timeline entry's note. May hold PHI (reading it is audited); empty for a caller whose role may not see PHI, as is the annotation."`
-	Annotation   string    `json:"annotation" doc:"What the review says about it."`
-	CreatedBy    string    `json:"created_by" doc:"Who imported it."`
-	TextRedacted bool      `json:"text_redacted,omitempty" doc:"The text and annotation were withheld: the caller's role may not see PHI."`
+	ID           string     `json:"id"`
+	EventID      string     `json:"event_id" doc:"The timeline entry it was imported from."`
+	At           time.Time  `json:"at" doc:"When the event happened."`
+	Kind         string     `json:"kind" doc:"The timeline entry's kind."`
+	Label        string     `json:"label" doc:"What happened, in plain language."`
+	Text         string     `json:"text" doc:"The timeline entry's note. May hold PHI (reading it is audited); empty for a caller whose role may not see PHI, as is the annotation."`
+	Annotation   string     `json:"annotation" doc:"What the review says about it."`
+	CreatedBy    string     `json:"created_by" doc:"Who imported it."`
+	TextRedacted bool       `json:"text_redacted,omitempty" doc:"The text and annotation were withheld: the caller's role may not see PHI, or the note or the review is privileged and the caller may not see privileged content."`
+	Privileged   *Privilege `json:"privileged,omitempty" doc:"The privileged mark of its note or of the review; absent when neither has one."`
 }
 
 type keyEventsOutput struct {
@@ -250,7 +253,7 @@ func keyEventsOut(ks []incident.KeyEvent) *keyEventsOutput {
 	out.Body.KeyEvents = make([]KeyEvent, len(ks))
 	for i, k := range ks {
 		out.Body.KeyEvents[i] = KeyEvent{ID: k.ID, EventID: k.EventID, At: k.At, Kind: string(k.Kind), Label: k.Label, Text: k.Text,
-			Annotation: k.Annotation, CreatedBy: k.CreatedBy, TextRedacted: k.TextRedacted}
+			Annotation: k.Annotation, CreatedBy: k.CreatedBy, TextRedacted: k.TextRedacted, Privileged: privilegeOut(k.Privilege)}
 	}
 	return out
 }
@@ -276,13 +279,20 @@ type keyEventInput struct {
 	KeyEventID string `path:"key_event_id" maxLength:"64"`
 }
 
+// reportInput names the incident of an investigation report and whether
+// counsel asks for the privileged records in it.
+type reportInput struct {
+	ID                string `path:"id" maxLength:"64"`
+	IncludePrivileged bool   `query:"include_privileged" doc:"Put the notes, evidence items and review marked privileged in the report, labelled (counsel and the Privacy Officer only; 403 otherwise). Without it they are left out and the report says how many."`
+}
+
 func (h handler) registerInvestigationReport(api huma.API) {
 	src := investigation.Sources{Incidents: h.Incidents, Evidence: h.Evidence, Breach: h.Breach}
 	huma.Register(api, op("get-investigation-report-markdown", http.MethodGet, "/incidents/{id}/investigation-report.md",
 		"The incident's investigation report as Markdown: facts, timeline, evidence with hashes and custody, determinations, "+
 			"notices, review and action items. Audited as a read of PHI", http.StatusOK, authz.IncidentReadPHI),
-		func(ctx context.Context, in *idInput) (*fileOut, error) {
-			rep, err := investigation.Build(ctx, src, in.ID, "markdown")
+		func(ctx context.Context, in *reportInput) (*fileOut, error) {
+			rep, err := investigation.Build(ctx, src, in.ID, "markdown", in.IncludePrivileged)
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}
@@ -292,8 +302,8 @@ func (h handler) registerInvestigationReport(api huma.API) {
 	huma.Register(api, op("get-investigation-report-pdf", http.MethodGet, "/incidents/{id}/investigation-report.pdf",
 		"The incident's investigation report as a printable PDF, the same sections as the Markdown. Audited as a read of PHI",
 		http.StatusOK, authz.IncidentReadPHI),
-		func(ctx context.Context, in *idInput) (*fileOut, error) {
-			rep, err := investigation.Build(ctx, src, in.ID, "pdf")
+		func(ctx context.Context, in *reportInput) (*fileOut, error) {
+			rep, err := investigation.Build(ctx, src, in.ID, "pdf", in.IncludePrivileged)
 			if err != nil {
 				return nil, h.fail(ctx, "path", err)
 			}

@@ -17,18 +17,36 @@ type Event struct {
 	Seq          int64             `json:"seq" doc:"The incident's version after this change; contiguous per incident."`
 	At           time.Time         `json:"at"`
 	Actor        string            `json:"actor"`
-	Kind         string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated,member_added,member_removed,break_glass,break_glass_revoked,paging,status_update,sla,rule,breach,triage,review,action_item"`
+	Kind         string            `json:"kind" enum:"created,transition,edit,note,task_created,task_updated,member_added,member_removed,break_glass,break_glass_revoked,paging,status_update,sla,rule,breach,triage,review,action_item,privilege"`
 	FromStatus   string            `json:"from_status,omitempty"`
 	ToStatus     string            `json:"to_status,omitempty"`
 	Note         string            `json:"note,omitempty"`
 	Changes      []incident.Change `json:"changes" doc:"Each field's old and new value; PHI fields say only that they changed."`
-	NoteRedacted bool              `json:"note_redacted,omitempty" doc:"The note was withheld: the caller's role may not see PHI."`
+	NoteRedacted bool              `json:"note_redacted,omitempty" doc:"The note was withheld: the caller's role may not see PHI, or the note is privileged and the caller may not see privileged content."`
+	Privileged   *Privilege        `json:"privileged,omitempty" doc:"The note's privileged mark (attorney work product); absent when it has none."`
 }
 
 func eventOut(e incident.Event) Event {
 	return Event{
 		ID: e.ID, Seq: e.Seq, At: e.At, Actor: e.Actor, Kind: string(e.Kind), FromStatus: string(e.FromStatus),
 		ToStatus: string(e.ToStatus), Note: e.Note, Changes: e.Changes, NoteRedacted: e.NoteRedacted,
+		Privileged: privilegeOut(e.Privilege),
+	}
+}
+
+type privilegeInput struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body struct {
+		Kind       string `json:"kind" enum:"note,evidence,review" doc:"What to mark: a note of the timeline, an evidence item, or the post-incident review."`
+		ObjectID   string `json:"object_id,omitempty" maxLength:"100" doc:"The note's timeline entry id or the evidence item's id; none for the review."`
+		Privileged bool   `json:"privileged" doc:"true marks it privileged & confidential (attorney work product); false unmarks it."`
+		HeldBy     string `json:"held_by,omitempty" maxLength:"200" doc:"The username of the Ward user who holds the privilege (counsel or the Privacy Officer); empty is the caller."`
+	}
+}
+
+type privilegeOutput struct {
+	Body struct {
+		Privileged *Privilege `json:"privileged,omitempty" doc:"The mark now in force; absent once unmarked."`
 	}
 }
 
@@ -145,6 +163,23 @@ func (h handler) registerTasks(api huma.API) {
 			}
 			return &eventOutput{Body: eventOut(e)}, nil
 		})
+
+	mark := op("set-privileged", http.MethodPost, "/incidents/{id}/privileged",
+		"Mark a note, an evidence item or the post-incident review privileged & confidential (attorney work product), or unmark it (on the timeline; audited)",
+		http.StatusOK, authz.PrivilegedMark)
+	mark.Description = "Only counsel and the Privacy Officer (privileged:read) then see the record's content; everyone else " +
+		"sees that it exists and who holds the privilege, and reports and exports leave it out unless counsel asks. 422 naming " +
+		"the field for a record that is not the incident's or a holder who may not see privileged content."
+	huma.Register(api, mark, func(ctx context.Context, in *privilegeInput) (*privilegeOutput, error) {
+		p, err := h.Incidents.SetPrivileged(ctx, in.ID, incident.PrivilegeInput{Kind: incident.PrivilegeKind(in.Body.Kind),
+			ObjectID: in.Body.ObjectID, Privileged: in.Body.Privileged, HeldBy: in.Body.HeldBy})
+		if err != nil {
+			return nil, h.fail(ctx, "body", err)
+		}
+		out := &privilegeOutput{}
+		out.Body.Privileged = privilegeOut(p)
+		return out, nil
+	})
 
 	huma.Register(api, op("list-tasks", http.MethodGet, "/incidents/{id}/tasks", "An incident's tasks", http.StatusOK, authz.IncidentRead),
 		func(ctx context.Context, in *idInput) (*listTasksOutput, error) {

@@ -535,6 +535,29 @@ func (u *UI) incidentNote(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=noted#timeline")
 }
 
+// incidentPrivileged marks a note, an evidence item or the review
+// privileged (held by the caller), or unmarks it, and goes back to where
+// the record is shown.
+func (u *UI) incidentPrivileged(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "kind", "object_id", "privileged")
+	kind := incident.PrivilegeKind(form["kind"])
+	if _, err := u.Incidents.SetPrivileged(r.Context(), r.PathValue("id"), incident.PrivilegeInput{Kind: kind,
+		ObjectID: form["object_id"], Privileged: form["privileged"] == "yes"}); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	back := "/incidents/" + r.PathValue("id") + "?msg=privilege"
+	switch kind {
+	case incident.PrivilegedEvidence:
+		back = "/incidents/" + r.PathValue("id") + "/evidence/" + url.PathEscape(form["object_id"]) + "?msg=privilege"
+	case incident.PrivilegedReview:
+		back += "#review"
+	default:
+		back += "#timeline"
+	}
+	redirect(w, r, back)
+}
+
 func (u *UI) taskCreate(w http.ResponseWriter, r *http.Request) {
 	form := formValues(r, "task_title", "owner", "due_at")
 	due, err := formTime("due_at", form["due_at"])

@@ -8,11 +8,13 @@ import (
 
 // investigationReport downloads the incident's investigation report as
 // Markdown (format "md") or PDF; the download is audited as a PHI read.
+// With privileged=include, counsel and the Privacy Officer get the
+// privileged records in it.
 func (u *UI) investigationReport(format string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		src := investigation.Sources{Incidents: u.Incidents, Evidence: u.Evidence, Breach: u.Breach}
 		name := map[string]string{"md": "markdown", "pdf": "pdf"}[format]
-		rep, err := investigation.Build(r.Context(), src, r.PathValue("id"), name)
+		rep, err := investigation.Build(r.Context(), src, r.PathValue("id"), name, r.URL.Query().Get("privileged") == "include")
 		if err != nil {
 			u.fail(w, r, err)
 			return

@@ -143,6 +143,7 @@ var flashes = map[string]flash{
 	"saved":                    {"info", "Changes saved."},
 	"moved":                    {"info", "Phase changed."},
 	"noted":                    {"info", "Note added."},
+	"privilege":                {"info", "Privileged marking saved."},
 	"task":                     {"info", "Task saved."},
 	"signed_out":               {"info", "You are signed out."},
 	"idle":                     {"warn", "You were signed out after 15 minutes without activity."},
