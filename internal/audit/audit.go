@@ -88,24 +88,24 @@ func Append(ctx context.Context, tx db.Querier, at time.Time, ev Event) (Entry, 
 	}
 	if t, ok := tx.(db.InTx); ok {
 		// Sent with the transaction's next statement (db.InTx.Defer);
-		// its id is read once, before the commit (numberDeferred).
+		// chained after the commit by the writer's group round, with
+		// everything committed before it (afterCommit).
 		if err := t.Defer(ctx, "audit: insert", `INSERT INTO audit_pending
 			(at, actor, action, object_type, object_id, request_id, source_ip, digest)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.RequestID, e.SourceIP, e.Digest); err != nil {
 			return Entry{}, err
 		}
-		deferred.Store(t.Tx(), struct{}{})
+		noteUnchained(t)
 		return e, nil
 	}
-	var id int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO audit_pending
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_pending
 		(at, actor, action, object_type, object_id, request_id, source_ip, digest)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.RequestID, e.SourceIP, e.Digest).Scan(&id); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.At, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.RequestID, e.SourceIP, e.Digest); err != nil {
 		return Entry{}, fmt.Errorf("audit: insert: %w", err)
 	}
-	record(tx, id)
+	noteUnchained(tx)
 	return e, nil
 }
 

@@ -27,11 +27,13 @@ import (
 // Who runs rounds: on SQLite, none for the group committer's transactions,
 // which chain each entry as Append writes it (db.ChainsInline: one writer,
 // nothing waits); a round there only chains what a write outside the
-// committer left. On PostgreSQL, the writer itself once its transaction committed (settle):
-// it takes the head's lock only with SKIP LOCKED, so it never queues
-// behind another writer; when another round holds it, it waits for that
-// round to chain its entries, or runs the next. Write returns once the
-// writer's entries are chained, as before. The Sequencer chains whatever
+// committer left. On PostgreSQL, the writer once its transaction
+// committed, through its process's chainer (group rounds: the writers that
+// committed while one round ran are served by the next, one round for
+// all); a round takes the head's lock only with SKIP LOCKED, so it never
+// queues in the database behind another, and tries again shortly when
+// another round holds it. Write returns once the writer's entries are
+// chained, as before. The Sequencer chains whatever
 // a writer left (it died after its commit, or gave up waiting).
 
 // Defaults of the chaining rounds.
@@ -55,47 +57,23 @@ var settleLog struct {
 }
 
 func init() {
-	db.SetHooks(db.Hooks{BeforeCommit: numberDeferred, AfterCommit: afterCommit, Done: forget})
+	db.SetHooks(db.Hooks{AfterCommit: afterCommit, Done: forget})
 }
 
-// recorded maps a transaction to the highest audit_pending id it
-// inserted.
-var recorded sync.Map // *sql.Tx → int64
+// unchained holds the transactions that inserted pending entries, to be
+// chained once they commit (afterCommit).
+var unchained sync.Map // *sql.Tx → struct{}
 
-// record notes that tx inserted pending entry id.
-func record(q db.Querier, id int64) {
-	tx := txOf(q)
-	if tx == nil {
-		return
+// noteUnchained notes that q, a transaction or one's statements, inserted
+// a pending entry.
+func noteUnchained(q db.Querier) {
+	if tx := txOf(q); tx != nil {
+		unchained.Store(tx, struct{}{})
 	}
-	if old, ok := recorded.Load(tx); ok && old.(int64) >= id {
-		return
-	}
-	recorded.Store(tx, id)
-}
-
-// deferred holds the transactions that inserted pending entries without
-// reading their ids (Append through db.InTx.Defer).
-var deferred sync.Map // *sql.Tx → struct{}
-
-// numberDeferred notes, before tx commits, the id of the last pending
-// entry it inserted, which is the highest of its own: ids come from one
-// sequence, and currval is the value this session drew last.
-func numberDeferred(ctx context.Context, tx *sql.Tx) error {
-	if _, ok := deferred.LoadAndDelete(tx); !ok {
-		return nil
-	}
-	var id int64
-	if err := tx.QueryRowContext(ctx, "SELECT currval('audit_pending_id_seq')").Scan(&id); err != nil {
-		return fmt.Errorf("audit: read pending entry id: %w", err)
-	}
-	record(tx, id)
-	return nil
 }
 
 func forget(tx *sql.Tx) {
-	recorded.Delete(tx)
-	deferred.Delete(tx)
+	unchained.Delete(tx)
 }
 
 // txOf is the transaction q is, or runs in; nil for neither.
@@ -109,22 +87,118 @@ func txOf(q db.Querier) *sql.Tx {
 	return nil
 }
 
-// afterCommit settles, on PostgreSQL, the entries of a transaction that
-// committed: when it returns they are chained, or left to the Sequencer
-// with a warning (the change is committed either way).
+// afterCommit chains, on PostgreSQL, the entries of a transaction that
+// committed: it joins the process's next group round (chainer), which,
+// started after this commit, chains every entry committed before it. When
+// it returns they are chained, or left to the Sequencer with a warning
+// (the change is committed either way).
 func afterCommit(ctx context.Context, d *db.DB, tx *sql.Tx) {
-	v, ok := recorded.LoadAndDelete(tx)
-	if !ok {
+	if _, ok := unchained.LoadAndDelete(tx); !ok {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := settle(ctx, d, v.(int64)); err != nil {
+	if err := chainerOf(d).wait(ctx, d); err != nil {
 		settleLog.Lock()
 		log := settleLog.log
 		settleLog.Unlock()
 		if log != nil {
 			log.WarnContext(ctx, "audit_entries_left_to_sequencer", "error", err)
 		}
+	}
+}
+
+// A chainer runs the rounds of one process's writers on PostgreSQL as a
+// group commit does its commits: a writer that committed joins the next
+// round and waits; one goroutine runs a round for all who joined while
+// the one before ran. A round costs a transaction of its own (lock the
+// head, take the pending entries, insert them, move the head, commit), so
+// N writers committing together cost one round, not N rounds or N tries
+// and re-checks of the head's lock.
+type chainer struct {
+	mu      sync.Mutex
+	next    *groupRound // what writers join: the round after the running one
+	running bool
+}
+
+// groupRound is one round of a chainer; done is closed once it ended,
+// with err nil if every entry committed before it started is chained.
+type groupRound struct {
+	done chan struct{}
+	err  error
+}
+
+// chainerKey keeps a database's chainer (db.DB.Shared).
+type chainerKey struct{}
+
+func chainerOf(d *db.DB) *chainer {
+	return d.Shared(chainerKey{}, func() any { return &chainer{} }).(*chainer)
+}
+
+// wait joins the next round, starting the chainer if it is idle, and
+// returns the round's outcome.
+func (c *chainer) wait(ctx context.Context, d *db.DB) error {
+	c.mu.Lock()
+	if c.next == nil {
+		c.next = &groupRound{done: make(chan struct{})}
+	}
+	r := c.next
+	if !c.running {
+		c.running = true
+		go c.run(d)
+	}
+	c.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run runs rounds while writers wait for one.
+func (c *chainer) run(d *db.DB) {
+	for {
+		c.mu.Lock()
+		r := c.next
+		c.next = nil
+		if r == nil {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		r.err = chainCommitted(d)
+		close(r.done)
+	}
+}
+
+// chainCommitted returns once every entry committed before it began is in
+// the chain: it runs rounds until one, holding the head, chains less than
+// a full batch. While another round holds the head (the sequencer, another
+// node's writers, Flush), it tries again after a short growing pause (0.2
+// to 5 ms); it fails with ErrNotChained after SettleTimeout.
+func chainCommitted(d *db.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), SettleTimeout)
+	defer cancel()
+	pause := 200 * time.Microsecond
+	for {
+		n, locked, err := Round(ctx, d)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return fmt.Errorf("%w after %s", ErrNotChained, SettleTimeout)
+		case err != nil:
+			return err
+		case locked && n < ChainBatch:
+			return nil
+		case locked:
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w after %s", ErrNotChained, SettleTimeout)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Millisecond)
 	}
 }
 

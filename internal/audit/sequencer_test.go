@@ -14,6 +14,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 // twoNodes opens the database of each configured dialect twice, as two
@@ -254,4 +255,52 @@ func TestFlush(t *testing.T) {
 		}
 		wantOK(t, b, audit.ChainBatch+6)
 	})
+}
+
+// TestWriteReturnsChainedAfterAnotherRound: on PostgreSQL, an audited
+// Write returns once its entry is in the chain, even when another round
+// (another node's, here a held lock) has the chain head when the write
+// commits: its process's chainer tries again until the head is free,
+// instead of leaving the entry to the sequencer.
+func TestWriteReturnsChainedAfterAnotherRound(t *testing.T) {
+	u := dbtest.PostgresURL(t)
+	if u == "" {
+		t.Skip("PostgreSQL only: SQLite has one writer, whose transaction chains its entries itself")
+	}
+	a, b := dbtest.Open(t, u), dbtest.Open(t, u)
+	appendN(t, a, 2)
+	ctx := actorCtx()
+	holder, err := a.W.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	if _, err := holder.ExecContext(ctx, "SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 4
+	done := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			done <- b.Write(ctx, func(tx *sql.Tx) error {
+				_, err := audit.Append(ctx, b.In(tx), start.Add(time.Hour), audit.Event{Action: "incident.note",
+					ObjectType: "incident", ObjectID: fmt.Sprintf("w%d", i)})
+				return err
+			})
+		}()
+	}
+	// Every write has committed and waits for its entry to be chained.
+	testwait.Until(t, "the writes to commit", 30*time.Second, func() bool { return pending(t, a.R) == writers })
+	if err := holder.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for range writers {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := pending(t, a.R); n != 0 {
+		t.Fatalf("%d entries still pending after every Write returned", n)
+	}
+	wantOK(t, a, 2+writers)
 }

@@ -230,6 +230,20 @@ func TestRestoreDrill(t *testing.T) {
 		if inc.Description != ds.first.Description || inc.Title != ds.first.Title {
 			t.Fatalf("restored incident reads %q / %q", inc.Title, inc.Description)
 		}
+		// A new incident takes a number after every restored one (on
+		// PostgreSQL the sequence that numbers them is not a table and is
+		// moved on by the restore).
+		var maxNumber string
+		if err := r.R.QueryRowContext(ctx, "SELECT max(number) FROM incidents").Scan(&maxNumber); err != nil {
+			t.Fatal(err)
+		}
+		next, err := rincs.Create(as(authz.RoleSecurityOfficer, "sam"), incident.CreateInput{Title: "After the restore"})
+		if err != nil {
+			t.Fatalf("create after the restore: %v", err)
+		}
+		if next.Number <= maxNumber {
+			t.Fatalf("the first incident after the restore is %s; the restored ones reach %s", next.Number, maxNumber)
+		}
 		rcases, err := breach.New(r, clock.NewFake(start), rincs, rkr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)

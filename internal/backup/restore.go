@@ -323,5 +323,20 @@ func loadPostgres(ctx context.Context, d *db.DB, src io.Reader, m Manifest, k Ke
 	if !reflect.DeepEqual(m2.Parts, m.Parts) {
 		return fmt.Errorf("%w: the backup changed while it was restored", ErrDamaged)
 	}
+	if _, err := tx.Exec(ctx, resumeIncidentNumbers); err != nil {
+		return fmt.Errorf("resume incident numbers: %w", err)
+	}
 	return tx.Commit(ctx)
 }
+
+// resumeIncidentNumbers moves the sequence that numbers incidents
+// (migration 0055) past every number the restored incidents hold: a
+// sequence is not a table, and COPY leaves it where the migrations of the
+// empty database left it. A year's number is the sequence's value less
+// the year's base (the counters row 'incident_base:<year>'), and every
+// base is a value the sequence gave out.
+const resumeIncidentNumbers = `SELECT setval('incident_numbers', GREATEST(1,
+	(SELECT max(value) FROM counters WHERE name LIKE 'incident_base:%'),
+	(SELECT max(c.value + n.last) FROM counters c
+		JOIN (SELECT split_part(number, '-', 2) AS year, max(split_part(number, '-', 3)::bigint) AS last
+			FROM incidents GROUP BY 1) n ON c.name = 'incident_base:' || n.year)))`

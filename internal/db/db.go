@@ -52,6 +52,18 @@ type DB struct {
 
 	commits *committer // SQLite only: group commit of Write calls
 	stmts   sync.Map   // SQLite only: query → *sql.Stmt prepared on the writer
+	shared  sync.Map   // key → value (Shared)
+}
+
+// Shared returns the value kept under key for this database, making it
+// with mk first if there is none: state that other packages keep per
+// open database for as long as it is open (package audit's chainer).
+func (d *DB) Shared(key any, mk func() any) any {
+	if v, ok := d.shared.Load(key); ok {
+		return v
+	}
+	v, _ := d.shared.LoadOrStore(key, mk())
+	return v
 }
 
 // IsPostgres reports whether url names a PostgreSQL database.
@@ -231,10 +243,6 @@ func (d *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer done(tx)
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := beforeCommit(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

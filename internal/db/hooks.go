@@ -14,24 +14,14 @@ import (
 // ended either way. (On SQLite the committer's transactions chain their
 // entries as they are appended: ChainsInline.)
 type Hooks struct {
-	// BeforeCommit runs last in a PostgreSQL transaction of Write that
-	// is about to commit; an error rolls it back.
-	BeforeCommit func(ctx context.Context, tx *sql.Tx) error
-	AfterCommit  func(ctx context.Context, d *DB, tx *sql.Tx)
-	Done         func(tx *sql.Tx)
+	AfterCommit func(ctx context.Context, d *DB, tx *sql.Tx)
+	Done        func(tx *sql.Tx)
 }
 
 var hooks Hooks
 
 // SetHooks installs the hooks; package audit does, once, as it loads.
 func SetHooks(h Hooks) { hooks = h }
-
-func beforeCommit(ctx context.Context, tx *sql.Tx) error {
-	if hooks.BeforeCommit != nil {
-		return hooks.BeforeCommit(ctx, tx)
-	}
-	return nil
-}
 
 func afterCommit(ctx context.Context, d *DB, tx *sql.Tx) {
 	if hooks.AfterCommit != nil {

@@ -68,19 +68,63 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// nextNumber takes the next incident number for year, e.g. INC-2026-0042.
-// The counter row's update lock serialises concurrent creators.
-func nextNumber(ctx context.Context, tx db.Querier, year int) (string, error) {
-	name := "incident:" + strconv.Itoa(year)
+// nextNumber takes the next incident number for year, e.g. INC-2026-0042
+// (docs/ARCHITECTURE.md, "Incident numbers").
+//
+// On SQLite, the one writer takes it from the counters row
+// 'incident:<year>', so numbers are gapless. On PostgreSQL, a row updated
+// by every create would be held by each until it commits, and every other
+// create on every node would queue behind it (issue #18); the number is
+// nextval of the sequence incident_numbers, which waits on no
+// transaction, less the year's base (the counters row
+// 'incident_base:<year>'). Numbers stay unique and increase in the order
+// they are taken; a create that rolls back leaves its number unused.
+func nextNumber(ctx context.Context, d *db.DB, tx db.Querier, year int) (string, error) {
 	var n int64
-	// One upsert, so that concurrent creators of a year's first incident
-	// queue on the row instead of both inserting it.
-	err := tx.QueryRowContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 1)
-		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`, name).Scan(&n)
+	var err error
+	if d.Dialect == db.Postgres {
+		n, err = nextPostgresNumber(ctx, tx, year)
+	} else {
+		// One upsert, so that a year's first incident inserts the row.
+		err = tx.QueryRowContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 1)
+			ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`,
+			"incident:"+strconv.Itoa(year)).Scan(&n)
+	}
 	if err != nil {
 		return "", fmt.Errorf("next incident number: %w", err)
 	}
 	return fmt.Sprintf("INC-%d-%04d", year, n), nil
+}
+
+// nextPostgresNumber takes year's next number from the sequence. The
+// year's first create also writes the year's base, one less than the
+// sequence value it took, so the year starts at 1. Creates that race to
+// be first queue on that row until the first commits (or rolls back, when
+// the next one writes it), once a year; each then numbers its own value
+// against the base written, or, if it took its value before the base
+// (a value no number of the year maps to), takes another.
+func nextPostgresNumber(ctx context.Context, tx db.Querier, year int) (int64, error) {
+	name := "incident_base:" + strconv.Itoa(year)
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT nextval('incident_numbers') - value FROM counters WHERE name = $1`,
+		name).Scan(&n)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return n, err
+	}
+	var v, base int64
+	if err := tx.QueryRowContext(ctx, `SELECT nextval('incident_numbers')`).Scan(&v); err != nil {
+		return 0, err
+	}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value RETURNING value`, name, v-1).Scan(&base); err != nil {
+		return 0, err
+	}
+	if v > base {
+		return v - base, nil
+	}
+	err = tx.QueryRowContext(ctx, `SELECT nextval('incident_numbers') - value FROM counters WHERE name = $1`,
+		name).Scan(&n)
+	return n, err
 }
 
 func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {

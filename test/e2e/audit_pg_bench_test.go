@@ -56,9 +56,10 @@ func BenchmarkAuditedWritesTwoNodes(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer probe.Close()
-	// Creates all take the incident number counter's row lock; notes on
-	// incidents of their own take no lock another note needs but, before
-	// issue #18, the chain head's.
+	// Creates took the incident number counter's row lock until issue #18
+	// (now a sequence, which waits on nothing); notes on incidents of
+	// their own take no lock another note needs but, before issue #18,
+	// the chain head's.
 	const clients = 64
 	targets := make([]string, clients)
 	for i := range targets {

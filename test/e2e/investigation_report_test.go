@@ -158,7 +158,8 @@ func TestIncidentRegisterE2E(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, want := range []string{"Incident register", "2 incidents, newest first", b.Number + ": Phishing of Zebulon Quarry",
-			a.Number + ": =HYPERLINK", "Category: Loss", "Severity: Sev2", "Phase: Detected", "PHI suspected: no"} {
+			a.Number + ": =HYPERLINK", "Category: Loss", "Severity: Sev2", "Phase: Detected", "PHI suspected: no",
+			"never reused"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("the register PDF lacks %q:\n%s", want, text)
 			}
