@@ -151,7 +151,7 @@ func (s *Service) RemindOverdueTasks(ctx context.Context, notify Notifier) (int,
 				case k == 0:
 					return Event{}, "", errNoChange
 				}
-				who, users, err := taskOwners(ctx, tx, d.owner, d.role)
+				who, users, err := taskOwners(ctx, tx, inc, d.owner, d.role)
 				if err != nil {
 					return Event{}, "", err
 				}
@@ -165,7 +165,8 @@ func (s *Service) RemindOverdueTasks(ctx context.Context, notify Notifier) (int,
 				note := fmt.Sprintf("A task for %s was due %s UTC and is still open: %s reminded.", who, at, who)
 				if sent == 0 {
 					note = fmt.Sprintf("A task for %s was due %s UTC and is still open; nobody could be reminded "+
-						"(no verified contact method, or no active account).", who, at)
+						"(no verified contact method, no active account, or, for a restricted incident, nobody of the role "+
+						"who may see it).", who, at)
 				}
 				return Event{Kind: EventTaskUpdated, FromStatus: inc.Status, ToStatus: inc.Status, Note: note,
 					Changes: []Change{{Field: "task", Old: d.id, New: d.id}}}, "incident.task.remind", nil
@@ -183,14 +184,25 @@ func (s *Service) RemindOverdueTasks(ctx context.Context, notify Notifier) (int,
 	return n, errors.Join(errs...)
 }
 
-// taskOwners returns, in words, whom a task is for, and the ids of the
-// active users to remind: its owner, else the users of its owner role.
-func taskOwners(ctx context.Context, tx *sql.Tx, owner, role string) (string, []string, error) {
-	q, arg, who := `SELECT id FROM users WHERE username = $1 AND NOT disabled`, owner, owner
-	if owner == "" {
-		q, arg, who = `SELECT id FROM users WHERE role = $1 AND NOT disabled ORDER BY id`, role, "the "+strings.ReplaceAll(role, "_", " ")
+// taskOwners returns, in words, whom a task of inc is for, and the ids of
+// the active users to remind: its owner, else the users of its owner role
+// who may see inc. For a restricted incident that is every user of a role
+// that sees restricted incidents, and otherwise only its members and its
+// commander, so that nobody is told of a restricted incident they may not
+// see (45 CFR 164.308(a)(4), 164.312(a)(1)).
+func taskOwners(ctx context.Context, tx *sql.Tx, inc *Incident, owner, role string) (string, []string, error) {
+	q, args, who := `SELECT id FROM users WHERE username = $1 AND NOT disabled`, []any{owner}, owner
+	switch {
+	case owner != "":
+	case inc.Restricted && !authz.Has(authz.Role(role), authz.IncidentRestricted):
+		q, args = `SELECT id FROM users u WHERE role = $1 AND NOT disabled AND (username = $2
+			OR EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = $3 AND m.user_id = u.id)) ORDER BY id`,
+			[]any{role, inc.Commander, inc.ID}
+		who = "the " + strings.ReplaceAll(role, "_", " ")
+	default:
+		q, args, who = `SELECT id FROM users WHERE role = $1 AND NOT disabled ORDER BY id`, []any{role}, "the "+strings.ReplaceAll(role, "_", " ")
 	}
-	rows, err := tx.QueryContext(ctx, q, arg)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return "", nil, fmt.Errorf("read task owners: %w", err)
 	}

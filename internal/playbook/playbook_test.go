@@ -426,6 +426,15 @@ func TestMyTasksAndReminders(t *testing.T) {
 		if _, err := e.pb.Apply(as(officer), inc.ID, "misdirected"); err != nil {
 			t.Fatal(err)
 		}
+		// The same playbook on a restricted incident rita is not a member
+		// of: its responder tasks are neither on her list nor reminded to her.
+		hidden, err := e.incs.Create(as(officer), incident.CreateInput{Title: "Fax about a staff member", Restricted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.pb.Apply(as(officer), hidden.ID, "misdirected"); err != nil {
+			t.Fatal(err)
+		}
 		mine, err := e.incs.MyTasks(as(responderA))
 		if err != nil {
 			t.Fatal(err)
@@ -455,11 +464,11 @@ func TestMyTasksAndReminders(t *testing.T) {
 		}
 		e.clk.Advance(25 * time.Hour)
 		n, err := e.incs.RemindOverdueTasks(context.Background(), notify)
-		if err != nil || n != 2 {
-			t.Fatalf("reminded of %d (%v), want the 2 responder tasks due after 24 hours", n, err)
+		if err != nil || n != 4 {
+			t.Fatalf("reminded of %d (%v), want the 4 responder tasks due after 24 hours", n, err)
 		}
-		if len(told) != 2 || !slices.Equal(told[0], []string{"u-rita"}) {
-			t.Fatalf("told %v", told)
+		if len(told) != 2 || !slices.Equal(told[0], []string{"u-rita"}) || !slices.Equal(told[1], []string{"u-rita"}) {
+			t.Fatalf("told %v, want rita twice, for the incident she may see only", told)
 		}
 		if n, _ := e.incs.RemindOverdueTasks(context.Background(), notify); n != 0 {
 			t.Fatalf("reminded again of %d", n)
