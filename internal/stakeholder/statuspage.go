@@ -69,9 +69,20 @@ type PageUpdate struct {
 // link gives, and the attempt is audited; a view is audited too.
 func (s *Service) SubscriberStatusPage(ctx context.Context, token string) (StatusPage, bool, error) {
 	now := s.clock.Now()
+	// A confirm or unsubscribe link is no status page: answered from a
+	// read, without the write transaction a view's audit entry needs.
+	var found int
+	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM external_links WHERE token_hash = $1 AND purpose = $2`,
+		hashLinkToken(token), linkStatus).Scan(&found)
+	if err != nil {
+		return StatusPage{}, false, fmt.Errorf("read status page link: %w", err)
+	}
+	if found == 0 {
+		return StatusPage{}, false, nil
+	}
 	var p StatusPage
 	var refused, ok bool
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		p, refused, ok = StatusPage{}, false, false
 		var sub, contact, incidentID, status, audience string
 		var expires, used sql.NullTime
