@@ -199,6 +199,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 			Role: authz.RoleAdmin}), tx, id)
 		return err
 	})
+	if cfg.BreachAutoOpen {
+		playbooks.AutoOpenCases()
+	}
 	// The playbook of an incident's category is applied after the rules
 	// ran, in the transaction that records the incident.
 	incidents.WatchWith(incident.Watchers{workflow, playbooks})

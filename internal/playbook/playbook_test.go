@@ -49,6 +49,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 		e.opened = append(e.opened, id)
 		return nil
 	})
+	pb.AutoOpenCases() // Ward's default, --breach-auto-open
 	incs.WatchWith(incident.Watchers{pb})
 	return e
 }

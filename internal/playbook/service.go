@@ -35,6 +35,9 @@ type Service struct {
 	incidents *incident.Service
 	shipped   map[string]Playbook
 	openCase  CaseOpener
+	// autoOpen lets a playbook applied by itself open the breach case
+	// (AutoOpenCases).
+	autoOpen bool
 }
 
 // New returns a Service; it fails if a shipped playbook is invalid.
@@ -48,6 +51,12 @@ func New(d *db.DB, c clock.Clock, k keys.TextSealer, incidents *incident.Service
 
 // OpenCasesWith makes playbooks that say so open the breach case.
 func (s *Service) OpenCasesWith(o CaseOpener) { s.openCase = o }
+
+// AutoOpenCases lets a playbook that says so, applied by itself to an
+// incident marked PHI-suspected, open its breach case, as the rules
+// engine does with --breach-auto-open; without it only a playbook applied
+// by hand opens one.
+func (s *Service) AutoOpenCases() { s.autoOpen = true }
 
 // Application is a playbook applied to an incident.
 type Application struct {
@@ -281,10 +290,11 @@ func (s *Service) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc inciden
 			continue
 		}
 		// Applied by itself, a playbook opens the breach case only of an
-		// incident marked PHI-suspected: a case is opened on a person's
-		// word, or on that mark (as --breach-auto-open does).
+		// incident marked PHI-suspected, and only under
+		// --breach-auto-open: a case is opened on a person's word, or on
+		// that mark when the organisation chose so.
 		if _, err := s.applyTx(ctx, tx, inc.ID, p, "The incident's category is "+categoryWords(inc.Category)+".",
-			inc.PHISuspected); err != nil {
+			inc.PHISuspected && s.autoOpen); err != nil {
 			return err
 		}
 	}
