@@ -10,7 +10,9 @@ import (
 
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/labels"
 )
 
 // MyTask is an open task on someone's list, with the number of its
@@ -191,29 +193,26 @@ func (s *Service) RemindOverdueTasks(ctx context.Context, notify Notifier) (int,
 // commander, so that nobody is told of a restricted incident they may not
 // see (45 CFR 164.308(a)(4), 164.312(a)(1)).
 func taskOwners(ctx context.Context, tx *sql.Tx, inc *Incident, owner, role string) (string, []string, error) {
-	q, args, who := `SELECT id FROM users WHERE username = $1 AND NOT disabled`, []any{owner}, owner
-	switch {
-	case owner != "":
-	case inc.Restricted && !authz.Has(authz.Role(role), authz.IncidentRestricted):
+	if owner != "" {
+		q, args := `SELECT id FROM users WHERE username = $1 AND NOT disabled`, []any{owner}
+		ids, err := userIDs(ctx, tx, q, args)
+		return owner, ids, err
+	}
+	q, args := `SELECT id FROM users WHERE role = $1 AND NOT disabled ORDER BY id`, []any{role}
+	if inc.Restricted && !authz.Has(authz.Role(role), authz.IncidentRestricted) {
 		q, args = `SELECT id FROM users u WHERE role = $1 AND NOT disabled AND (username = $2
 			OR EXISTS (SELECT 1 FROM incident_members m WHERE m.incident_id = $3 AND m.user_id = u.id)) ORDER BY id`,
 			[]any{role, inc.Commander, inc.ID}
-		who = "the " + strings.ReplaceAll(role, "_", " ")
-	default:
-		q, args, who = `SELECT id FROM users WHERE role = $1 AND NOT disabled ORDER BY id`, []any{role}, "the "+strings.ReplaceAll(role, "_", " ")
 	}
+	ids, err := userIDs(ctx, tx, q, args)
+	return "the " + strings.ToLower(labels.Of(role)), ids, err
+}
+
+// userIDs returns the ids query q finds.
+func userIDs(ctx context.Context, tx *sql.Tx, q string, args []any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return "", nil, fmt.Errorf("read task owners: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
+	return db.Collect(rows, err, "read task owners", func(r *sql.Rows) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return "", nil, fmt.Errorf("read task owners: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return who, ids, rows.Err()
+		return id, r.Scan(&id)
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/input"
 	"github.com/wardhq/ward/internal/keys"
+	"github.com/wardhq/ward/internal/labels"
 )
 
 // CaseOpener opens an incident's breach case inside tx (the breach
@@ -293,15 +294,13 @@ func (s *Service) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc inciden
 		// incident marked PHI-suspected, and only under
 		// --breach-auto-open: a case is opened on a person's word, or on
 		// that mark when the organisation chose so.
-		if _, err := s.applyTx(ctx, tx, inc.ID, p, "The incident's category is "+categoryWords(inc.Category)+".",
+		if _, err := s.applyTx(ctx, tx, inc.ID, p, "Applied for the incident's category: "+labels.Of(string(inc.Category))+".",
 			inc.PHISuspected && s.autoOpen); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-func categoryWords(c incident.Category) string { return strings.ReplaceAll(string(c), "_", " ") }
 
 // Applications returns the playbooks applied to incident ref, oldest
 // first. Their answers may hold PHI: a reader whose role may see PHI gets
