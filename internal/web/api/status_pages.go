@@ -107,7 +107,7 @@ func (h handler) registerStatusPages(api huma.API) {
 			return &struct{}{}, nil
 		})
 	huma.Register(api, tagged(op("list-incident-status-update-templates", http.MethodGet, "/incidents/{id}/status-update-templates",
-		"The templates offered for a status update on an incident, with their placeholders filled in (filled)", http.StatusOK, authz.IncidentRead), tag),
+		"The templates offered for a status update on an incident, with their placeholders filled in", http.StatusOK, authz.IncidentRead), tag),
 		func(ctx context.Context, in *struct {
 			ID       string `path:"id" maxLength:"100"`
 			Audience string `query:"audience" maxLength:"200" doc:"Only this audience's templates (default: every audience's)."`
