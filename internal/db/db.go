@@ -50,9 +50,10 @@ type DB struct {
 	R       *sql.DB
 	Pool    *pgxpool.Pool
 
-	commits *committer // SQLite only: group commit of Write calls
-	stmts   sync.Map   // SQLite only: query → *sql.Stmt prepared on the writer
-	shared  sync.Map   // key → value (Shared)
+	trips   *tripCounter // PostgreSQL only: round trips (RoundTrips)
+	commits *committer   // SQLite only: group commit of Write calls
+	stmts   sync.Map     // SQLite only: query → *sql.Stmt prepared on the writer
+	shared  sync.Map     // key → value (Shared)
 }
 
 // Shared returns the value kept under key for this database, making it
@@ -130,6 +131,8 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 			return err
 		}
 	}
+	trips := &tripCounter{}
+	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -141,7 +144,7 @@ func openPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	sqldb := openPipelined(stdlib.GetPoolConnector(pool))
-	return &DB{Dialect: Postgres, W: sqldb, R: sqldb, Pool: pool}, nil
+	return &DB{Dialect: Postgres, W: sqldb, R: sqldb, Pool: pool, trips: trips}, nil
 }
 
 // sqlitePragmas are applied to every connection. WAL lets readers run beside

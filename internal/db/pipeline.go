@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -58,30 +59,32 @@ func Exec(ctx context.Context, q Querier, what, query string, args ...any) error
 // underneath a transaction (InTx.Rows).
 type connFnKey struct{}
 
-// Rows runs query in the transaction once for each set of args and calls
-// row for every row of every result: on
-// PostgreSQL all of them in one pipelined batch, one round trip; on SQLite
-// one after another.
-func (t InTx) Rows(ctx context.Context, query string, argSets [][]any, row func(scan func(dest ...any) error) error) error {
-	if len(argSets) == 0 {
+// Query is one statement of a pipelined batch (InTx.Pipeline): its SQL,
+// its arguments, and Row, called with each row it returns (nil when its
+// rows, if any, are not read).
+type Query struct {
+	SQL  string
+	Args []any
+	Row  func(scan func(dest ...any) error) error
+}
+
+// Pipeline runs qs in the transaction, in order, and calls each one's Row
+// for every row it returns: on PostgreSQL all of them in one pipelined
+// batch, one round trip; on SQLite one after another. The server runs the
+// statements one after another as they were queued, so a batch reads and
+// locks exactly what the same statements sent one at a time would; only
+// no statement's arguments may depend on an earlier one's answer.
+func (t InTx) Pipeline(ctx context.Context, qs []Query) error {
+	if len(qs) == 0 {
 		return nil
 	}
 	if t.d.Dialect != Postgres {
-		for _, args := range argSets {
-			rows, err := t.QueryContext(ctx, query, args...)
+		for _, q := range qs {
+			rows, err := t.QueryContext(ctx, q.SQL, q.Args...)
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				if err := row(rows.Scan); err != nil {
-					rows.Close()
-					return err
-				}
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
+			if err := readRows(rows, func() { _ = rows.Close() }, q.Row); err != nil {
 				return err
 			}
 		}
@@ -89,24 +92,17 @@ func (t InTx) Rows(ctx context.Context, query string, argSets [][]any, row func(
 	}
 	fn := func(conn *pgx.Conn) error {
 		b := &pgx.Batch{}
-		for _, args := range argSets {
-			b.Queue(query, args...)
+		for _, q := range qs {
+			b.Queue(q.SQL, q.Args...)
 		}
 		res := conn.SendBatch(ctx, b)
 		defer res.Close()
-		for range argSets {
+		for _, q := range qs {
 			rows, err := res.Query()
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				if err := row(rows.Scan); err != nil {
-					rows.Close()
-					return err
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			if err := readRows(rows, rows.Close, q.Row); err != nil {
 				return err
 			}
 		}
@@ -114,6 +110,70 @@ func (t InTx) Rows(ctx context.Context, query string, argSets [][]any, row func(
 	}
 	_, err := t.tx.ExecContext(context.WithValue(ctx, connFnKey{}, fn), "-- pipelined batch")
 	return err
+}
+
+// Rows runs query in the transaction once for each set of args and calls
+// row for every row of every result, as one Pipeline.
+func (t InTx) Rows(ctx context.Context, query string, argSets [][]any, row func(scan func(dest ...any) error) error) error {
+	qs := make([]Query, len(argSets))
+	for i, args := range argSets {
+		qs[i] = Query{SQL: query, Args: args, Row: row}
+	}
+	return t.Pipeline(ctx, qs)
+}
+
+// rowReader is what readRows needs of *sql.Rows and pgx.Rows alike.
+type rowReader interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// readRows calls row (if any) for each row of rows, then closes them
+// with closeRows.
+func readRows(rows rowReader, closeRows func(), row func(scan func(dest ...any) error) error) error {
+	defer closeRows()
+	for rows.Next() {
+		if row == nil {
+			continue
+		}
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	closeRows()
+	return rows.Err()
+}
+
+// tripCounter counts what Ward's connections send to PostgreSQL: every
+// statement, and every pipelined batch as one (pgx's tracer hooks).
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// RoundTrips is how many statements and pipelined batches the database's
+// connections have sent to PostgreSQL, each one round trip; 0 on SQLite.
+// Tests hold a hot path to a number of round trips that does not grow
+// with its batch (issue #18).
+func (d *DB) RoundTrips() int64 {
+	if d.trips == nil {
+		return 0
+	}
+	return d.trips.n.Load()
 }
 
 // pipeConnector hands out pipeConns over the pgx pool's connections.

@@ -120,3 +120,57 @@ func TestDefer(t *testing.T) {
 		}
 	})
 }
+
+// TestPipeline: statements of different kinds sent as one batch run in
+// order, each seeing what the ones before it did (a deferred insert
+// included), each row reaching its own Row, in one round trip on
+// PostgreSQL; a failing statement fails the batch and the write.
+func TestPipeline(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, target dbtest.Target) {
+		d := open(t, target.URL)
+		ctx := context.Background()
+		if _, err := d.W.ExecContext(ctx, "CREATE TABLE piped (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+		var bumped, total, missing int
+		var trips int64
+		err := d.Write(ctx, func(tx *sql.Tx) error {
+			q := d.In(tx)
+			if err := q.Defer(ctx, "insert", "INSERT INTO piped (id, n) VALUES (1, 10), (2, 20)"); err != nil {
+				return err
+			}
+			before := d.RoundTrips()
+			err := q.Pipeline(ctx, []db.Query{
+				{SQL: "UPDATE piped SET n = n + 1 WHERE id = $1 RETURNING n", Args: []any{1},
+					Row: func(scan func(...any) error) error { return scan(&bumped) }},
+				{SQL: "INSERT INTO piped (id, n) VALUES ($1, $2)", Args: []any{3, 30}},
+				{SQL: "SELECT sum(n) FROM piped", Row: func(scan func(...any) error) error { return scan(&total) }},
+				{SQL: "SELECT n FROM piped WHERE id = $1", Args: []any{99},
+					Row: func(scan func(...any) error) error { missing++; return nil }},
+			})
+			trips = d.RoundTrips() - before
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bumped != 11 || total != 61 || missing != 0 {
+			t.Fatalf("bumped %d, total %d, %d rows of a missing id; want 11, 61, 0", bumped, total, missing)
+		}
+		if d.Dialect == db.Postgres && trips != 2 {
+			t.Errorf("%d round trips, want 2: the deferred insert's batch, then the pipeline", trips)
+		}
+		err = d.Write(ctx, func(tx *sql.Tx) error {
+			return d.In(tx).Pipeline(ctx, []db.Query{
+				{SQL: "UPDATE piped SET n = 0"},
+				{SQL: "INSERT INTO piped (id, n) VALUES ($1, $2)", Args: []any{1, 1}},
+			})
+		})
+		if err == nil {
+			t.Fatal("a duplicate key in a pipeline was accepted")
+		}
+		if err := d.R.QueryRowContext(ctx, "SELECT sum(n) FROM piped").Scan(&total); err != nil || total != 61 {
+			t.Fatalf("after the failed pipeline the sum is %d (%v), want 61: nothing of it stays", total, err)
+		}
+	})
+}
