@@ -105,6 +105,25 @@ func (s *Service) current(ctx context.Context, q db.Querier) (map[string]Playboo
 	return out, rows.Err()
 }
 
+// currentMemo is the key under which a write transaction keeps what
+// current read (db.Remember): intake may open a hundred incidents in one
+// transaction, each asking for its category's playbook.
+type currentMemo struct{}
+
+// currentTx is current read in tx, once per transaction. The map is
+// shared: callers must not change it.
+func (s *Service) currentTx(ctx context.Context, tx *sql.Tx) (map[string]Playbook, error) {
+	if v, ok := db.Recall(tx, currentMemo{}); ok {
+		return v.(map[string]Playbook), nil
+	}
+	all, err := s.current(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	db.Remember(tx, currentMemo{}, all)
+	return all, nil
+}
+
 // List returns every playbook at its newest version, by name.
 func (s *Service) List(ctx context.Context) ([]Playbook, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
@@ -147,7 +166,7 @@ func (s *Service) Edit(ctx context.Context, key string, p Playbook) (Playbook, e
 		return Playbook{}, err
 	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		all, err := s.current(ctx, tx)
+		all, err := s.currentTx(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -168,6 +187,7 @@ func (s *Service) Edit(ctx context.Context, key string, p Playbook) (Playbook, e
 			VALUES ($1, $2, $3, $4, $5)`, key, p.Version, string(body), now, actor.String()); err != nil {
 			return fmt.Errorf("store playbook: %w", err)
 		}
+		db.Forget(tx, currentMemo{})
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "playbook.edit", ObjectType: "playbook", ObjectID: key,
 			Change: map[string]any{"version": p.Version, "previous": cur.Version}})
 		return err
@@ -190,7 +210,7 @@ func (s *Service) Apply(ctx context.Context, ref, key string) (Application, erro
 	}
 	var a Application
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		all, err := s.current(ctx, tx)
+		all, err := s.currentTx(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -273,7 +293,7 @@ func (s *Service) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc inciden
 	default:
 		return nil
 	}
-	all, err := s.current(ctx, tx)
+	all, err := s.currentTx(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -282,13 +302,16 @@ func (s *Service) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc inciden
 		if !slices.Contains(p.Categories, inc.Category) {
 			continue
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incident_playbooks WHERE incident_id = $1 AND playbook = $2`,
-			inc.ID, p.Key).Scan(&n); err != nil {
-			return fmt.Errorf("read applied playbooks: %w", err)
-		}
-		if n > 0 {
-			continue
+		// An incident just created has no playbook yet.
+		if e.Kind != incident.EventCreated {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incident_playbooks WHERE incident_id = $1 AND playbook = $2`,
+				inc.ID, p.Key).Scan(&n); err != nil {
+				return fmt.Errorf("read applied playbooks: %w", err)
+			}
+			if n > 0 {
+				continue
+			}
 		}
 		// Applied by itself, a playbook opens the breach case only of an
 		// incident marked PHI-suspected, and only under
