@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -486,6 +487,50 @@ func TestIngestOneBatchSeesItsOwnAlerts(t *testing.T) {
 		}
 		if n := e.scalar("SELECT max(count) FROM alerts WHERE resolved_at IS NULL"); n != 2 {
 			t.Fatalf("the reopened alert counted %d triggers, want 2", n)
+		}
+	})
+}
+
+// TestIngestRoundTripsDoNotGrowWithTheBatch: a batch whose every alert
+// opens an incident reads its groups and takes its incident numbers in a
+// fixed number of round trips, not a few per alert (issue #18), and the
+// numbers it takes are exactly those of the incidents it opens: the next
+// incident created gets the next number, with no gap.
+func TestIngestRoundTripsDoNotGrowWithTheBatch(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig := e.service("api", false, alert.GroupByAlert)
+		e.ingest(ig, trig("first", "disk full"))
+		batch := func(prefix string, n int) int64 {
+			evs := make([]alert.Event, 0, n+4)
+			for i := range n {
+				evs = append(evs, trig(prefix+strconv.Itoa(i), "disk full"))
+			}
+			// A repeat, a repeat of one just opened, and the first alert
+			// resolved and fired again: none opens an incident.
+			evs = append(evs, trig("first", "disk full"), trig(prefix+"0", "disk full"),
+				alert.Event{Action: alert.Resolve, DedupKey: "first"}, trig("first", "disk full again"))
+			before := d.RoundTrips()
+			r := e.ingest(ig, evs...)
+			if len(r.Opened) != n {
+				t.Fatalf("batch %s opened %d incidents, want %d", prefix, len(r.Opened), n)
+			}
+			return d.RoundTrips() - before
+		}
+		small := batch("s", 3)
+		large := batch("l", 40)
+		if small != large {
+			t.Errorf("a batch opening 40 incidents took %d round trips, one opening 3 took %d; want the same", large, small)
+		}
+		if d.Dialect == db.Postgres && small == 0 {
+			t.Error("no round trip counted on PostgreSQL")
+		}
+		inc, err := e.incidents.Create(e.ctx, incident.CreateInput{Title: "by hand"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "INC-2026-0045"; inc.Number != want {
+			t.Errorf("the next incident is %s, want %s: 1 + 3 + 40 opened by intake, none skipped", inc.Number, want)
 		}
 	})
 }

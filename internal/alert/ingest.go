@@ -42,6 +42,10 @@ type groupTarget struct {
 	phi     bool
 	paged   bool // the pager has been told of this batch's alerts
 	watched bool // the watcher has been told of this batch's alerts
+	// ahead: read with the batch's first statements (readGroups) and not
+	// yet used by an alert; id is empty if the group had no open
+	// incident.
+	ahead bool
 }
 
 // Pager pages people for the incidents alerts open. Intake calls it inside
@@ -171,6 +175,8 @@ const (
 	// through alerts_open, whose predicate it matches: 34,000 index entries
 	// a call in issue #18.)
 	openAlertsOfIncidentSQL = `SELECT count(*) - count(resolved_at) FROM alerts WHERE incident_id = $1`
+	// maintenanceSQL counts the service's maintenance windows open now.
+	maintenanceSQL = `SELECT count(*) FROM maintenance_windows WHERE service_id = $1 AND starts_at <= $2 AND ends_at > $2`
 	// groupIncidentSQL finds the open incident an alert group feeds (by
 	// the keyed hash of the group's key), and whether it is PHI-suspected
 	// or asked to be classified.
@@ -188,37 +194,19 @@ type openAlert struct {
 	incident, closed bool
 }
 
-// openAlerts reads, in one round trip rather than one per event
-// (db.InTx.Rows), the open alerts of svc that the triggers of reqs repeat, by
-// dedup key hash. Intake keeps the map up to date as it writes (apply):
-// no other intake opens or resolves the service's alerts meanwhile, since
-// it holds the service's row lock (PostgreSQL) or the writer (SQLite), and
-// no write intake makes closes an incident. On PostgreSQL a person may
-// resolve an incident's page, and with it its alerts, while the
-// transaction runs: a trigger of such an alert then counts on the resolved
-// alert, as if it had come just before the resolve. That could happen
-// before too, between the per-event read and the repeat; the window is now
-// the transaction's.
-func (s *Intake) openAlerts(ctx context.Context, tx *sql.Tx, svcID string, reqs []*ingestReq) (map[string]openAlert, error) {
-	var hashes []string
-	seen := map[string]bool{}
-	for _, req := range reqs {
-		for i := range req.evs {
-			if ev := &req.evs[i]; ev.Action == Trigger {
-				h := s.keys.LookupHash(keys.LookupDedupKey, svcID, ev.DedupKey)
-				if !seen[h] {
-					seen[h] = true
-					hashes = append(hashes, h)
-				}
-			}
-		}
-	}
-	open := map[string]openAlert{}
-	argSets := make([][]any, len(hashes))
-	for i, h := range hashes {
-		argSets[i] = []any{svcID, h}
-	}
-	err := s.db.In(tx).Rows(ctx, openAlertSQL, argSets, func(scan func(...any) error) error {
+// openAlerts returns the reads of the open alerts of service svcID that
+// the triggers of reqs repeat, by dedup key hash, sent in one round trip
+// with the batch's first statements (writeIntegration); they fill open.
+// Intake keeps the map up to date as it writes (apply): no other intake
+// opens or resolves the service's alerts meanwhile, since it holds the
+// service's row lock (PostgreSQL) or the writer (SQLite), and no write
+// intake makes closes an incident. On PostgreSQL a person may resolve an
+// incident's page, and with it its alerts, while the transaction runs: a
+// trigger of such an alert then counts on the resolved alert, as if it had
+// come just before the resolve. That could happen before too, between the
+// per-event read and the repeat; the window is now the transaction's.
+func (s *Intake) openAlerts(svcID string, reqs []*ingestReq, open map[string]openAlert) []db.Query {
+	row := func(scan func(...any) error) error {
 		var h, id string
 		var status sql.NullString
 		if err := scan(&h, &id, &status); err != nil {
@@ -226,11 +214,77 @@ func (s *Intake) openAlerts(ctx context.Context, tx *sql.Tx, svcID string, reqs 
 		}
 		open[h] = openAlert{id: id, incident: status.Valid, closed: status.String == string(incident.Closed)}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read alerts: %w", err)
 	}
-	return open, nil
+	var qs []db.Query
+	seen := map[string]bool{}
+	for _, req := range reqs {
+		for i := range req.evs {
+			if ev := &req.evs[i]; ev.Action == Trigger {
+				h := s.keys.LookupHash(keys.LookupDedupKey, svcID, ev.DedupKey)
+				if !seen[h] {
+					seen[h] = true
+					qs = append(qs, db.Query{SQL: openAlertSQL, Args: []any{svcID, h}, Row: row})
+				}
+			}
+		}
+	}
+	return qs
+}
+
+// readGroups returns the reads of the open incidents that the groups of
+// the triggers of reqs feed, under grouping by, for groupIncident: they
+// fill groups with entries marked ahead. The same lock as openAlerts'
+// keeps them true for the transaction: only intake opens an incident for
+// a group, and no write of intake closes one.
+func (s *Intake) readGroups(svcID string, by GroupBy, reqs []*ingestReq, groups map[string]groupTarget) []db.Query {
+	var qs []db.Query
+	for _, req := range reqs {
+		for i := range req.evs {
+			ev := &req.evs[i]
+			key := groupKey(by, ev)
+			if _, seen := groups[key]; seen || ev.Action != Trigger {
+				continue
+			}
+			groups[key] = groupTarget{ahead: true}
+			qs = append(qs, db.Query{SQL: groupIncidentSQL, Args: []any{svcID, s.keys.LookupHash(keys.LookupGroupKey, svcID, key), incident.Closed},
+				Row: func(scan func(...any) error) error {
+					g := groupTarget{ahead: true}
+					if err := scan(&g.id, &g.number, &g.phi); err != nil {
+						return err
+					}
+					groups[key] = g
+					return nil
+				}})
+		}
+	}
+	return qs
+}
+
+// opening counts the incidents the triggers of reqs will open: one per
+// group that has no open incident (read ahead in groups) and that an
+// alert joins, that is a trigger that does not repeat an open alert of
+// an open incident. It is what apply does, counted before it runs, so
+// that the numbers can be taken in one round trip.
+func (s *Intake) opening(svcID string, by GroupBy, reqs []*ingestReq, open map[string]openAlert, groups map[string]groupTarget) int {
+	counted := map[string]bool{}
+	for _, req := range reqs {
+		for i := range req.evs {
+			ev := &req.evs[i]
+			if ev.Action != Trigger {
+				continue
+			}
+			key := groupKey(by, ev)
+			g, read := groups[key]
+			if !read || g.id != "" || counted[key] {
+				continue
+			}
+			if a, ok := open[s.keys.LookupHash(keys.LookupDedupKey, svcID, ev.DedupKey)]; ok && a.incident && !a.closed {
+				continue
+			}
+			counted[key] = true
+		}
+	}
+	return len(counted)
 }
 
 // maxWrite caps the events written in one transaction.
@@ -294,34 +348,65 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	ctx, ig := reqs[0].ctx, reqs[0].ig
 	// The service row's lock serialises intake per service on PostgreSQL,
 	// so two nodes never open the same alert or group twice; SQLite's
-	// writer already does.
-	if _, err := s.db.In(tx).ExecContext(ctx, `UPDATE services SET version = version WHERE id = $1`, ig.ServiceID); err != nil {
-		return fmt.Errorf("lock service: %w", err)
+	// writer already does. The lock, the reads after it and the open
+	// alerts and groups the batch's events name go in one round trip
+	// (db.InTx.Pipeline): the groups under the service's grouping as this
+	// process last saw it, read again below if it changed.
+	var (
+		svc                Service
+		svcFound, keyFound bool
+		revoked            sql.NullTime
+		windows            int
+	)
+	qs := []db.Query{
+		{SQL: `UPDATE services SET version = version WHERE id = $1 RETURNING ` + serviceColumns, Args: []any{ig.ServiceID},
+			Row: func(scan func(...any) error) (err error) {
+				svcFound = true
+				svc, err = scanService(scanFunc(scan))
+				return err
+			}},
+		{SQL: `SELECT revoked_at FROM integration_keys WHERE id = $1`, Args: []any{ig.ID},
+			Row: func(scan func(...any) error) error {
+				keyFound = true
+				return scan(&revoked)
+			}},
+		{SQL: maintenanceSQL, Args: []any{ig.ServiceID, now}, Row: func(scan func(...any) error) error { return scan(&windows) }},
 	}
-	var revoked sql.NullTime
-	if err := s.db.In(tx).QueryRowContext(ctx, `SELECT revoked_at FROM integration_keys WHERE id = $1`, ig.ID).Scan(&revoked); err != nil {
-		return fmt.Errorf("check integration key: %w", err)
+	open := map[string]openAlert{}
+	qs = append(qs, s.openAlerts(ig.ServiceID, reqs, open)...)
+	groups := map[string]groupTarget{}
+	guess, guessed := s.groupings.Load(ig.ServiceID)
+	if guessed {
+		qs = append(qs, s.readGroups(ig.ServiceID, guess.(GroupBy), reqs, groups)...)
 	}
-	if revoked.Valid {
+	if err := s.db.In(tx).Pipeline(ctx, qs); err != nil {
+		return fmt.Errorf("read service and alerts: %w", err)
+	}
+	switch {
+	case !svcFound:
+		return apperr.New(apperr.NotFound, "no service %q", ig.ServiceID)
+	case !keyFound:
+		return fmt.Errorf("check integration key: %w", sql.ErrNoRows)
+	case revoked.Valid:
 		// Revoked since Authenticate looked it up: record nothing.
 		for _, r := range reqs {
 			r.err = &apperr.Error{Code: apperr.Unauthorized, Message: "Invalid routing key", Err: ErrUnknownKey}
 		}
 		return nil
 	}
-	svc, err := getService(ctx, s.db.In(tx), ig.ServiceID)
-	if err != nil {
-		return err
+	quiet := windows > 0
+	if !guessed || guess.(GroupBy) != svc.GroupBy {
+		s.groupings.Store(svc.ID, svc.GroupBy)
+		clear(groups)
+		if err := s.db.In(tx).Pipeline(ctx, s.readGroups(svc.ID, svc.GroupBy, reqs, groups)); err != nil {
+			return fmt.Errorf("read alert groups: %w", err)
+		}
 	}
-	quiet, err := inMaintenance(ctx, s.db.In(tx), svc.ID, now)
-	if err != nil {
-		return err
+	if !quiet {
+		if err := s.incidents.ReserveNumbers(ctx, tx, s.opening(svc.ID, svc.GroupBy, reqs, open, groups)); err != nil {
+			return err
+		}
 	}
-	open, err := s.openAlerts(ctx, tx, svc.ID, reqs)
-	if err != nil {
-		return err
-	}
-	groups := map[string]groupTarget{}
 	var sum Result
 	for _, req := range reqs {
 		r := Result{DedupKeys: req.res.DedupKeys}
@@ -343,7 +428,7 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	if sum.Opened == nil {
 		sum.Opened = []string{}
 	}
-	_, err = audit.Append(ctx, s.db.In(tx), now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
+	_, err := audit.Append(ctx, s.db.In(tx), now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
 		Change: map[string]any{"service_id": svc.ID, "requests": len(reqs), "events": len(sum.DedupKeys), "new": sum.New,
 			"deduplicated": sum.Deduplicated, "acknowledged": sum.Acknowledged, "resolved": sum.Resolved,
 			"ignored": sum.Ignored, "suppressed": sum.Suppressed, "incidents_opened": sum.Opened}})
@@ -354,16 +439,6 @@ func randomKey() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func inMaintenance(ctx context.Context, tx db.Querier, serviceID string, now time.Time) (bool, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM maintenance_windows
-		WHERE service_id = $1 AND starts_at <= $2 AND ends_at > $2`, serviceID, now).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("read maintenance windows: %w", err)
-	}
-	return n > 0, nil
 }
 
 // apply records one event; open holds the service's open alerts that
@@ -579,12 +654,19 @@ func groupKey(g GroupBy, ev *Event) string {
 // 164.402(2)) with its notice deadlines.
 func (s *Intake) groupIncident(ctx context.Context, tx *sql.Tx, svc Service, key string, ev *Event,
 	groups map[string]groupTarget, r *Result) (groupTarget, error) {
-	if g, ok := groups[key]; ok {
+	g, ok := groups[key]
+	if ok && !g.ahead {
 		return g, nil
 	}
-	var g groupTarget
 	hash := s.keys.LookupHash(keys.LookupGroupKey, svc.ID, key)
-	err := s.db.In(tx).QueryRowContext(ctx, groupIncidentSQL, svc.ID, hash, incident.Closed).Scan(&g.id, &g.number, &g.phi)
+	var err error
+	switch {
+	case !ok:
+		err = s.db.In(tx).QueryRowContext(ctx, groupIncidentSQL, svc.ID, hash, incident.Closed).Scan(&g.id, &g.number, &g.phi)
+	case g.id == "":
+		err = sql.ErrNoRows
+	}
+	g.ahead = false
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		inc, err := s.incidents.CreateTx(ctx, tx, incident.CreateInput{

@@ -46,6 +46,10 @@ type Intake struct {
 	keyCache  keyCache
 	pager     Pager
 	watcher   Watcher
+	// groupings is each service's grouping as intake last read it (by
+	// service id), so that a batch reads its alert groups with its
+	// first statements (writeIntegration).
+	groupings sync.Map
 }
 
 // NewIntake returns an Intake that opens incidents through incidents.
@@ -141,6 +145,11 @@ func resolvePolicy(ctx context.Context, tx *sql.Tx, ref string) (sql.NullString,
 }
 
 type scanner interface{ Scan(...any) error }
+
+// scanFunc is a row's scan function as a scanner.
+type scanFunc func(...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 func scanService(r scanner) (Service, error) {
 	var s Service

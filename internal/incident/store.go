@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,9 @@ func jsonText(v any) string {
 func nextNumber(ctx context.Context, d *db.DB, tx db.Querier, year int) (string, error) {
 	var n int64
 	var err error
+	if n, ok := reserved(tx, year); ok {
+		return fmt.Sprintf("INC-%d-%04d", year, n), nil
+	}
 	if d.Dialect == db.Postgres {
 		n, err = nextPostgresNumber(ctx, tx, year)
 	} else {
@@ -94,6 +98,63 @@ func nextNumber(ctx context.Context, d *db.DB, tx db.Querier, year int) (string,
 		return "", fmt.Errorf("next incident number: %w", err)
 	}
 	return fmt.Sprintf("INC-%d-%04d", year, n), nil
+}
+
+// numberPool holds the numbers of year that ReserveNumbers took for a
+// transaction, in the order its creates will use them.
+type numberPool struct {
+	year int
+	next []int64
+}
+
+// poolMemo is the key of a transaction's numberPool (db.Remember).
+type poolMemo struct{}
+
+// reserveNumbers takes n numbers of year in one round trip for the
+// creates of tx (Service.ReserveNumbers). The year's base is written by
+// its first create (nextPostgresNumber); before it there is no row, and
+// nothing is taken.
+func reserveNumbers(ctx context.Context, tx db.InTx, year, n int) error {
+	pool := &numberPool{year: year}
+	err := tx.Rows(ctx, `SELECT nextval('incident_numbers') - c.value FROM counters c, generate_series(1, $2) WHERE c.name = $1`,
+		[][]any{{"incident_base:" + strconv.Itoa(year), n}}, func(scan func(...any) error) error {
+			var v int64
+			if err := scan(&v); err != nil {
+				return err
+			}
+			// A value taken before the year's base maps to no number of
+			// the year (nextPostgresNumber); skip it.
+			if v > 0 {
+				pool.next = append(pool.next, v)
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("reserve incident numbers: %w", err)
+	}
+	slices.Sort(pool.next)
+	db.Remember(tx.Tx(), poolMemo{}, pool)
+	return nil
+}
+
+// reserved returns the next number of year that ReserveNumbers took for
+// q's transaction, if one is left.
+func reserved(q db.Querier, year int) (int64, bool) {
+	t, ok := q.(db.InTx)
+	if !ok {
+		return 0, false
+	}
+	v, ok := db.Recall(t.Tx(), poolMemo{})
+	if !ok {
+		return 0, false
+	}
+	pool := v.(*numberPool)
+	if pool.year != year || len(pool.next) == 0 {
+		return 0, false
+	}
+	n := pool.next[0]
+	pool.next = pool.next[1:]
+	return n, true
 }
 
 // nextPostgresNumber takes year's next number from the sequence. The

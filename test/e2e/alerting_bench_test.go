@@ -37,8 +37,9 @@ func peakRSSMiB(b *testing.B) float64 {
 // BenchmarkAlertIntake measures durable alert intake over HTTPS: b.N
 // distinct alerts (use -benchtime 100000x), each committed before its
 // 202, sent as Alertmanager webhook batches of 100 and as single Events API
-// v2 events. The service groups by source: each Alertmanager group (one
-// per batch) is one incident; for Events v2 the sub-benchmark names the
+// v2 events. Grouped by source, each Alertmanager group (one per batch) is
+// one incident; grouped by alert (…-incident-each), each alert opens its
+// own. For Events v2 the sub-benchmark names the
 // grouping, since an alert storm on one service (group_by service) joins
 // one incident while group_by alert opens one incident per alert. It runs
 // on SQLite, and on PostgreSQL too (sub-benchmarks named postgres/…), in a
@@ -49,30 +50,15 @@ func BenchmarkAlertIntake(b *testing.B) {
 		if dialect != "sqlite" {
 			prefix = dialect + "/"
 		}
-		b.Run(prefix+"alertmanager-batch100", func(b *testing.B) {
-			w := startWard(b, benchDB(b, dialect))
-			_, ig := w.service("bench-am", false, "source", "alertmanager", "")
-			batches := (b.N + 99) / 100
-			var next atomic.Int64
-			var failed atomic.Int64
-			b.ResetTimer()
-			parallel(8, func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= batches || failed.Load() > 0 {
-						return
-					}
-					n := min(100, b.N-i*100)
-					if code, body := w.post("/intake/alertmanager/"+ig.Key, amBatch(i, n), nil); code != 202 {
-						failed.Add(1)
-						b.Errorf("batch %d: %d %s", i, code, body)
-					}
-				}
+		for _, group := range []string{"source", "alert"} {
+			name := "alertmanager-batch100"
+			if group == "alert" {
+				name += "-incident-each"
+			}
+			b.Run(prefix+name, func(b *testing.B) {
+				benchAlertmanager(b, dialect, group)
 			})
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
-			b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
-		})
+		}
 		for _, group := range []string{"service", "alert"} {
 			b.Run(prefix+"eventsv2-single-groupby-"+group, func(b *testing.B) {
 				w := startWard(b, benchDB(b, dialect))
@@ -100,6 +86,34 @@ func BenchmarkAlertIntake(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchAlertmanager sends b.N distinct alerts as Alertmanager batches of
+// 100 from 8 clients, to a service that groups by group: "source" makes
+// each batch one incident, "alert" each alert its own.
+func benchAlertmanager(b *testing.B, dialect, group string) {
+	w := startWard(b, benchDB(b, dialect))
+	_, ig := w.service("bench-am", false, group, "alertmanager", "")
+	batches := (b.N + 99) / 100
+	var next atomic.Int64
+	var failed atomic.Int64
+	b.ResetTimer()
+	parallel(8, func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= batches || failed.Load() > 0 {
+				return
+			}
+			n := min(100, b.N-i*100)
+			if code, body := w.post("/intake/alertmanager/"+ig.Key, amBatch(i, n), nil); code != 202 {
+				failed.Add(1)
+				b.Errorf("batch %d: %d %s", i, code, body)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+	b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
 }
 
 // benchDialects are the databases benchmarks run on: SQLite, and
