@@ -134,7 +134,8 @@ func postSlack(t *testing.T, w *ward, body []byte, ts, sig string) int {
 // who acted, without the spent button; the status change is a reply in
 // the message's thread. Unsigned, wrongly signed, stale and replayed
 // presses are refused and change nothing; a press from a Slack member
-// Ward does not know is answered to them alone.
+// Ward does not know, or from an auditor, is answered to them alone and
+// changes nothing.
 func TestSlackAppButtons(t *testing.T) {
 	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
@@ -155,6 +156,15 @@ func TestSlackAppButtons(t *testing.T) {
 			t.Fatalf("verification message: %s", verify.raw)
 		}
 		w.must(200, "POST", "/api/v1/contact-methods/"+cm.ID+"/verify", map[string]any{"code": code[1]}, nil)
+		// Carol, an auditor, is known to Ward by her Slack member ID too.
+		if code, _, errs := runWardIn(t, data, url, "orange lantern over quiet harbour\n", "user", "create", "--username", "carol",
+			"--name", "carol", "--email", "carol@example.org", "--role", "auditor", "--password-stdin"); code != 0 {
+			t.Fatalf("user create carol: %s", errs)
+		}
+		w.must(201, "POST", "/api/v1/users/carol/contact-methods", map[string]any{"kind": "slack", "address": "U0CAROL01"}, &cm)
+		eventually(t, "carol's code", func() bool { return len(slack.of("chat.postMessage")) == 2 })
+		code = regexp.MustCompile(`verification code is ([0-9]{6})`).FindStringSubmatch(slack.of("chat.postMessage")[1].args["text"].(string))
+		w.must(200, "POST", "/api/v1/contact-methods/"+cm.ID+"/verify", map[string]any{"code": code[1]}, nil)
 
 		w.must(201, "POST", "/api/v1/escalation-policies", map[string]any{"name": "storefront",
 			"steps": []map[string]any{{"delay_minutes": 5, "targets": []map[string]string{{"type": "user", "id": "alice"}}}}}, nil)
@@ -167,8 +177,8 @@ func TestSlackAppButtons(t *testing.T) {
 			t.Fatalf("trigger: %d %s", code, body)
 		}
 		inc := w.alerts("service=" + svc.ID)[0].IncidentNumber
-		eventually(t, "the page in Slack", func() bool { return len(slack.of("chat.postMessage")) == 2 })
-		msg := slack.of("chat.postMessage")[1]
+		eventually(t, "the page in Slack", func() bool { return len(slack.of("chat.postMessage")) == 3 })
+		msg := slack.of("chat.postMessage")[2]
 		if strings.Contains(string(msg.raw), canaryPHI) || !strings.Contains(string(msg.raw), inc) ||
 			strings.Contains(string(msg.raw), "/a/") {
 			t.Fatalf("the page message carries PHI, no incident number, or links that act: %s", msg.raw)
@@ -250,8 +260,8 @@ func TestSlackAppButtons(t *testing.T) {
 			t.Fatalf("a replay rewrote the message")
 		}
 		// The acknowledgement is a reply in the page message's thread.
-		eventually(t, "the status reply", func() bool { return len(slack.of("chat.postMessage")) == 3 })
-		if r := slack.of("chat.postMessage")[2]; r.args["thread_ts"] != ts ||
+		eventually(t, "the status reply", func() bool { return len(slack.of("chat.postMessage")) == 4 })
+		if r := slack.of("chat.postMessage")[3]; r.args["thread_ts"] != ts ||
 			!strings.Contains(r.args["text"].(string), "acknowledged by alice") {
 			t.Fatalf("status reply: %s", r.raw)
 		}
@@ -263,6 +273,20 @@ func TestSlackAppButtons(t *testing.T) {
 		}
 		if !found {
 			t.Fatalf("no timeline note: %+v", timeline.Items)
+		}
+		// Carol, an auditor, may not change incidents: she is told so,
+		// alone, and the page stays acknowledged.
+		carolTS := now()
+		carol := slackPress("U0CAROL01", "U0ALICE01", ts, "ward_resolve", id)
+		if got := postSlack(t, w, carol, carolTS, intake.SlackSignature(secret, carolTS, carol)); got != http.StatusOK {
+			t.Fatalf("carol's press: %d", got)
+		}
+		if eph := slack.of("chat.postEphemeral"); len(eph) != 2 || eph[1].args["user"] != "U0CAROL01" ||
+			!strings.Contains(eph[1].args["text"].(string), "carol may not change incidents") {
+			t.Fatalf("carol's refusal: %v", eph)
+		}
+		if s := pageStatus(); s != "acknowledged" || len(slack.of("chat.update")) != 1 {
+			t.Fatalf("carol's press changed something: page %s, %d updates", s, len(slack.of("chat.update")))
 		}
 		// Resolving from Slack leaves no button but Open.
 		resTS := now()
