@@ -119,6 +119,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if err != nil {
 		return fmt.Errorf("notification channels: %w", err)
 	}
+	var slackBot *notify.SlackBot
+	if prov.SlackBot != nil {
+		if slackBot, err = notify.NewSlackBot(*prov.SlackBot); err != nil {
+			return fmt.Errorf("slack: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -247,31 +253,33 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	rounds := newRoundsMetric()
 	collectors = append(collectors, rounds)
 	handler := web.Handler(web.Deps{
-		DB:              d,
-		Tokens:          apitoken.NewService(d, env.Clock),
-		Incidents:       incidents,
-		Alerts:          alerts,
-		Pager:           pager,
-		Stakeholders:    stakeholders,
-		Rules:           workflow,
-		Breach:          cases,
-		Notices:         notices,
-		Reports:         reports,
-		Retention:       ret,
-		Evidence:        vault,
-		Playbooks:       playbooks,
-		Checkpoints:     checkpoints,
-		Audit:           trail,
-		Chain:           watcher,
-		SNSHosts:        cfg.SNSConfirmHosts,
-		Outbound:        guard,
-		TwilioAuthToken: cfg.TwilioAuthToken,
-		EmailDomain:     emailDomain(cfg),
-		PublicURL:       cfg.BaseURL(ln.Addr().String()),
-		UI:              pages,
-		Log:             logger,
-		Version:         env.Version,
-		Collectors:      collectors,
+		DB:                 d,
+		Tokens:             apitoken.NewService(d, env.Clock),
+		Incidents:          incidents,
+		Alerts:             alerts,
+		Pager:              pager,
+		Stakeholders:       stakeholders,
+		Rules:              workflow,
+		Breach:             cases,
+		Notices:            notices,
+		Reports:            reports,
+		Retention:          ret,
+		Evidence:           vault,
+		Playbooks:          playbooks,
+		Checkpoints:        checkpoints,
+		Audit:              trail,
+		Chain:              watcher,
+		SNSHosts:           cfg.SNSConfirmHosts,
+		Outbound:           guard,
+		TwilioAuthToken:    cfg.TwilioAuthToken,
+		SlackSigningSecret: cfg.SlackSigningSecret,
+		Slack:              slackBot,
+		EmailDomain:        emailDomain(cfg),
+		PublicURL:          cfg.BaseURL(ln.Addr().String()),
+		UI:                 pages,
+		Log:                logger,
+		Version:            env.Version,
+		Collectors:         collectors,
 	})
 	runner, err := jobs.New(d, logger, jobs.Options{Node: node, Clock: env.Clock, Retention: ret, Evidence: vault,
 		ChainBroken: watcher.Report, Tasks: []jobs.Task{{Name: "open_counts_fold", Period: openCountsFoldPeriod,
@@ -460,7 +468,7 @@ func providers(cfg *config.Config, env Env) paging.Providers {
 			From: cfg.TwilioFrom}
 	}
 	if cfg.SlackBotToken != "" {
-		p.SlackBot = &notify.SlackBotConfig{BaseURL: cfg.SlackURL, Token: cfg.SlackBotToken}
+		p.SlackBot = &notify.SlackBotConfig{BaseURL: cfg.SlackURL, Token: cfg.SlackBotToken, Interactive: cfg.SlackSigningSecret != ""}
 	}
 	return p
 }

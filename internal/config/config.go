@@ -109,6 +109,10 @@ type Config struct {
 	// Slack bot token, for contact methods naming a channel or user id.
 	SlackBotToken string
 	SlackURL      string
+	// SlackSigningSecret is the Slack app's signing secret: with it, page
+	// messages carry buttons pressed in Slack (POST
+	// /intake/slack/interactions), not links.
+	SlackSigningSecret string
 
 	// Single sign-on with OpenID Connect; OIDCIssuer empty: none.
 	OIDCIssuer       string
@@ -212,6 +216,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.TwilioURL, "twilio-url", c.TwilioURL, "Twilio API base URL (env WARD_TWILIO_URL)")
 	fs.StringVar(&c.SlackBotToken, "slack-bot-token", c.SlackBotToken, "Slack bot token (xoxb-…); prefer the environment (env WARD_SLACK_BOT_TOKEN)")
 	fs.StringVar(&c.SlackURL, "slack-url", c.SlackURL, "Slack API base URL (env WARD_SLACK_URL)")
+	fs.StringVar(&c.SlackSigningSecret, "slack-signing-secret", c.SlackSigningSecret,
+		"Slack app signing secret, for the buttons of page messages; prefer the environment (env WARD_SLACK_SIGNING_SECRET)")
 	fs.StringVar(&c.SIEMSyslog, "siem-syslog", c.SIEMSyslog,
 		"host:port of a syslog collector to forward every audit entry to, RFC 5424 over TLS; empty: off (env WARD_SIEM_SYSLOG)")
 	fs.StringVar(&c.SIEMWebhook, "siem-webhook", c.SIEMWebhook,
@@ -374,6 +380,9 @@ func (c Config) Validate(serve bool) error {
 	}
 	if c.TwilioAccountSID != "" && (c.TwilioAuthToken == "" || c.TwilioFrom == "") {
 		return errors.New("twilio-auth-token and twilio-from: required with twilio-account-sid")
+	}
+	if c.SlackSigningSecret != "" && c.SlackBotToken == "" {
+		return errors.New("slack-bot-token: required with slack-signing-secret")
 	}
 	if c.SIEMSyslog != "" {
 		if host, _, err := net.SplitHostPort(c.SIEMSyslog); err != nil || host == "" {

@@ -6,10 +6,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,12 +287,114 @@ func TestSlackBot(t *testing.T) {
 	if auth := got.header.Get("Authorization"); auth != "Bearer xoxb-test" {
 		t.Errorf("Authorization = %q", auth)
 	}
-	var body map[string]string
+	var body struct {
+		Channel, Text string
+		Thread        string `json:"thread_ts"`
+		Blocks        []slackBlock
+	}
 	if err := json.Unmarshal(got.body, &body); err != nil {
 		t.Fatal(err)
 	}
-	if body["channel"] != "C0123" || body["text"] != slackText(testMessage()) {
-		t.Errorf("body = %q", body)
+	if body.Channel != "C0123" || body.Text != slackText(testMessage()) || body.Thread != "" {
+		t.Errorf("body = %s", got.body)
+	}
+	// Without interactivity every button opens its link.
+	m := testMessage()
+	want := map[string]string{SlackActionAcknowledge: m.AckURL, SlackActionResolve: m.ResolveURL, SlackActionOpen: m.URL}
+	if m.EscalateURL != "" {
+		want[SlackActionEscalate] = m.EscalateURL
+	}
+	if b := buttons(body.Blocks); !maps.Equal(b, want) {
+		t.Errorf("buttons = %v, want %v", b, want)
+	}
+}
+
+// slackBlock is what tests read of a Block Kit block.
+type slackBlock struct {
+	Type     string
+	Elements []struct {
+		Type     string
+		ActionID string `json:"action_id"`
+		Value    string
+		URL      string
+	}
+}
+
+// buttons maps each button's action_id to its value, or its url.
+func buttons(blocks []slackBlock) map[string]string {
+	out := map[string]string{}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.Type == "button" {
+				out[e.ActionID] = e.Value + e.URL
+			}
+		}
+	}
+	return out
+}
+
+// TestSlackBotInteractive: with interactivity a page's buttons carry the
+// message's id for Slack to send back and its text no link that acts; a
+// reply goes into its thread; Update rewrites a message with a note and
+// only the buttons left; Ephemeral speaks to one member.
+func TestSlackBotInteractive(t *testing.T) {
+	srv := newRecorder(t, http.StatusOK, nil, `{"ok":true,"channel":"C0123","ts":"1700000000.000100"}`)
+	s, err := NewSlackBot(SlackBotConfig{BaseURL: srv.URL, Token: "xoxb-test", Timeout: 5 * time.Second, Interactive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m := testMessage()
+	m.ID, m.EscalateURL = "0190c2a4-notification", "https://ward.example.org/a/escalate-token"
+	if _, err := s.Send(ctx, "C0123", m); err != nil {
+		t.Fatal(err)
+	}
+	reply := Message{Kind: KindPageStatus, Incident: m.Incident, Status: "acknowledged by alice", URL: m.URL, Thread: "1700000000.000100"}
+	if _, err := s.Send(ctx, "C0123", reply); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, "C0123", "1700000000.000100", m, []string{SlackActionResolve}, "Acknowledged by alice <now>."); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ephemeral(ctx, "C0123", "U0BOB", "Ward does not know you."); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	reqs := slices.Clone(srv.reqs)
+	srv.mu.Unlock()
+	if len(reqs) != 4 {
+		t.Fatalf("%d requests, want 4", len(reqs))
+	}
+	type call struct {
+		Channel, Text, TS, User string
+		Thread                  string `json:"thread_ts"`
+		Blocks                  []slackBlock
+	}
+	var c [4]call
+	for i, path := range []string{"/api/chat.postMessage", "/api/chat.postMessage", "/api/chat.update", "/api/chat.postEphemeral"} {
+		assertRequest(t, reqs[i], path, "application/json")
+		if err := json.Unmarshal(reqs[i].body, &c[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := buttons(c[0].Blocks); !maps.Equal(b, map[string]string{SlackActionAcknowledge: m.ID, SlackActionResolve: m.ID,
+		SlackActionEscalate: m.ID, SlackActionOpen: m.URL}) {
+		t.Errorf("page buttons = %v", b)
+	}
+	if strings.Contains(string(reqs[0].body), "/a/") || !strings.Contains(c[0].Text, m.Incident) {
+		t.Errorf("page text carries a link that acts, or no incident: %s", reqs[0].body)
+	}
+	if c[1].Thread != "1700000000.000100" || c[1].Blocks != nil {
+		t.Errorf("reply: %s", reqs[1].body)
+	}
+	if c[2].TS != "1700000000.000100" || c[2].Channel != "C0123" || !strings.Contains(string(reqs[2].body), "Acknowledged by alice &lt;now&gt;.") {
+		t.Errorf("update: %s", reqs[2].body)
+	}
+	if b := buttons(c[2].Blocks); !maps.Equal(b, map[string]string{SlackActionResolve: m.ID, SlackActionOpen: m.URL}) {
+		t.Errorf("update buttons = %v", b)
+	}
+	if c[3].User != "U0BOB" || c[3].Channel != "C0123" || c[3].Text != "Ward does not know you." {
+		t.Errorf("ephemeral: %s", reqs[3].body)
 	}
 }
 

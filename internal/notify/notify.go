@@ -105,6 +105,10 @@ type Message struct {
 	// header, and every text ends with its last 8 characters as a
 	// reference. Optional.
 	ID string
+	// Thread is the provider's id of an earlier message this one answers:
+	// a Slack bot posts it as a reply in that message's thread (the page
+	// a status change is about). Other channels ignore it. Optional.
+	Thread string
 }
 
 // HeaderNotificationID is the header, on webhooks and email, that carries
@@ -181,6 +185,7 @@ func (m Message) Validate() error {
 		{"escalate_url", m.EscalateURL, maxURLLen},
 		{"code", m.Code, maxFieldLen},
 		{"id", m.ID, maxFieldLen},
+		{"thread", m.Thread, maxFieldLen},
 	}
 	for _, f := range fields {
 		if len(f.value) > f.max {

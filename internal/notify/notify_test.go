@@ -286,7 +286,8 @@ func TestCanaryEveryChannel(t *testing.T) {
 	allowed := map[string]bool{}
 	for _, w := range words(strings.Join([]string{
 		subject, text, m.Kind, m.Incident, m.Severity, m.Service, m.Status, m.URL, m.AckURL,
-		"text channel C0123",            // Slack
+		"text channel C0123 blocks type section mrkdwn context elements actions button action_id ward_acknowledge ward_resolve " +
+			"ward_escalate ward_open plain_text Acknowledge Resolve Escalate now Open in Ward style primary", // Slack
 		"Open Ward to respond severity", // TwiML
 		"Response Say loop 2",           // TwiML
 		"type message attachments contentType contentUrl application vnd microsoft card adaptive content schema http adaptivecards io schemas " +

@@ -394,6 +394,11 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 		pf := r.pages[pageID]
 		d.msg = notify.Message{Kind: notify.KindPageStatus, Incident: pf.number, Severity: pf.severity, Service: pf.service,
 			Status: d.line, URL: p.opts.BaseURL + "/incidents/" + pf.number}
+		if d.channel == ContactSlack && slackTarget.MatchString(d.to.Address) {
+			if d.msg.Thread, err = p.slackThreadTx(ctx, tx, pageID, contactID); err != nil {
+				return err
+			}
+		}
 	case kindOfficer:
 		var number, severity, actor string
 		if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, COALESCE((SELECT a.actor FROM officer_alerts a

@@ -28,6 +28,7 @@ import (
 	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notice"
+	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/playbook"
@@ -76,6 +77,10 @@ type Deps struct {
 	// TwilioAuthToken checks SMS replies; PublicURL is where Twilio calls.
 	TwilioAuthToken string
 	PublicURL       string
+	// SlackSigningSecret checks presses of Slack buttons; Slack rewrites
+	// the messages pressed (both nil: no Slack app).
+	SlackSigningSecret string
+	Slack              *notify.SlackBot
 	// Collectors are more metrics for /metrics (scheduled backups).
 	Collectors []prometheus.Collector
 }
@@ -116,7 +121,7 @@ func Handler(d Deps) http.Handler {
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Stakeholders: d.Stakeholders, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,
-		TwilioAuthToken: d.TwilioAuthToken, PublicURL: d.PublicURL})
+		TwilioAuthToken: d.TwilioAuthToken, PublicURL: d.PublicURL, SlackSigningSecret: d.SlackSigningSecret, Slack: d.Slack})
 	d.UI.Register(mux)
 	return s.observe(mux, securityHeaders(s.authenticate(mux)))
 }

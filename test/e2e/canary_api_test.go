@@ -675,7 +675,8 @@ func TestCanaryEveryAPIField(t *testing.T) {
 			mail := startMailbox(t)
 			hook := startHook(t)
 			in := intakeEnv{emailAddr: freeAddr(t), emailDomain: "alerts.ward.test", twilioToken: "canary-twilio-auth-token",
-				sns: httptest.NewTLSServer(http.NotFoundHandler())}
+				sns: httptest.NewTLSServer(http.NotFoundHandler()), slackSecret: "canary-slack-signing-secret",
+				slack: startSlack(t, "xoxb-canary")}
 			t.Cleanup(in.sns.Close)
 			const twilioSID = "AC0123456789abcdef0123456789abcdef"
 			tw := startTwilio(t, twilioSID, in.twilioToken)
@@ -684,7 +685,8 @@ func TestCanaryEveryAPIField(t *testing.T) {
 					"--paging-poll", "50ms", "--siem-webhook", hook.URL+"/siem", "--siem-webhook-secret", "canary-siem-secret-0123456789",
 					"--email-intake-listen", in.emailAddr, "--email-intake-domain", in.emailDomain, "--sns-confirm-hosts", "127.0.0.1",
 					"--twilio-account-sid", twilioSID, "--twilio-auth-token", in.twilioToken, "--twilio-from", "+15005550006",
-					"--twilio-url", tw.URL)
+					"--twilio-url", tw.URL, "--slack-bot-token", "xoxb-canary", "--slack-url", in.slack.URL,
+					"--slack-signing-secret", in.slackSecret)
 			})
 			c := &apiCanaries{}
 			seeds, ops, fields := driveAPICanaries(t, w, hook, c)

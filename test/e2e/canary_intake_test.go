@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/integration"
@@ -28,6 +29,10 @@ import (
 type intakeEnv struct {
 	emailAddr, emailDomain, twilioToken string
 	sns                                 *httptest.Server
+	// slackSecret is the Slack app's signing secret button presses are
+	// signed with; slack, the Slack Web API they are answered through.
+	slackSecret string
+	slack       *fakeSlack
 }
 
 // Reasons an intake field is not filled with a canary.
@@ -352,6 +357,19 @@ func driveIntakeCanaries(t *testing.T, w *ward, c *apiCanaries, env intakeEnv) {
 		t.Fatalf("SMS reply: %d", resp.StatusCode)
 	}
 	driven["POST /intake/twilio/sms"] = true
+
+	// A press of a Slack button, by a member Ward does not know, who is
+	// told so alone and nothing else.
+	press := slackPress(c.token("POST /intake/slack/interactions", "user.id"), c.token("POST /intake/slack/interactions", "channel.id"),
+		"1700000000.000100", "ward_acknowledge", c.token("POST /intake/slack/interactions", "actions.value"))
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	if code := postSlack(t, w, press, ts, intake.SlackSignature(env.slackSecret, ts, press)); code != http.StatusOK {
+		t.Fatalf("Slack press: %d", code)
+	}
+	if eph := env.slack.of("chat.postEphemeral"); len(eph) != 1 || strings.Contains(eph[0].args["text"].(string), "zebulon") {
+		t.Fatalf("the answer to an unknown Slack member: %v", eph)
+	}
+	driven["POST /intake/slack/interactions"] = true
 
 	t.Logf("intake: %d routes and %d integration kinds driven, %d fields written with a canary", len(intake.Patterns()),
 		len(kinds), len(c.written)-written)

@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/input"
 	"github.com/wardhq/ward/internal/integration"
+	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/outbound"
 	"github.com/wardhq/ward/internal/paging"
 )
@@ -52,6 +53,11 @@ type Deps struct {
 	Pager           *paging.Pager
 	TwilioAuthToken string
 	PublicURL       string
+	// SlackSigningSecret checks that presses of Slack buttons come from
+	// the Slack app; Slack rewrites the messages pressed. Both unset:
+	// POST /intake/slack/interactions answers 404.
+	SlackSigningSecret string
+	Slack              *notify.SlackBot
 }
 
 type handler struct{ Deps }
@@ -82,6 +88,7 @@ func (h handler) routes() []route {
 		{"POST /intake/{kind}/{key}", h.intake},
 		{"POST /intake/{kind}", h.intake},
 		{"POST /intake/twilio/sms", h.smsReply},
+		{"POST /intake/slack/interactions", h.slackInteraction},
 		{"GET /heartbeat/{key}", h.ping},
 		{"POST /heartbeat/{key}", h.ping},
 	}
