@@ -174,9 +174,13 @@ func TestPlanShowsOneEdit(t *testing.T) {
 		apply(t, ctx, c, fixture(), false)
 		files := fixture()
 		files[confcode.PoliciesFile] = []byte(strings.Replace(policiesYAML, "delay_minutes: 15", "delay_minutes: 20", 1))
+		audited := count(t, d, `SELECT COUNT(*) FROM audit_log`)
 		ch, err := c.Plan(ctx, parse(t, files), false)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log`); n != audited {
+			t.Errorf("plan left %d audit entries", n-audited)
 		}
 		if len(ch) != 1 || ch[0].Op != "update" || ch[0].Kind != confcode.KindPolicy || ch[0].Name != "Core" ||
 			len(ch[0].Fields) != 1 || ch[0].Fields[0].Field != "steps" {
@@ -184,6 +188,13 @@ func TestPlanShowsOneEdit(t *testing.T) {
 		}
 		if s := ch[0].String(); !strings.Contains(s, `"delay_minutes":15`) || !strings.Contains(s, `"delay_minutes":20`) {
 			t.Errorf("plan text %q does not show 15 → 20", s)
+		}
+		var before string
+		if err := d.R.QueryRow(`SELECT steps FROM escalation_policies WHERE name = 'Core'`).Scan(&before); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(before, `"delay_minutes":15`) {
+			t.Errorf("plan changed the steps: %s", before)
 		}
 		if got := apply(t, ctx, c, files, false); len(got) != 1 {
 			t.Errorf("apply made %v", got)
@@ -242,6 +253,8 @@ func TestRefused(t *testing.T) {
 		{"dangling policy", confcode.ServicesFile, strings.Replace(servicesYAML, "escalation_policy: Core\n- name", "escalation_policy: Edge\n- name", 1),
 			`services.yaml:5: escalation_policy: no escalation policy "Edge"`},
 		{"duplicate", confcode.ServicesFile, servicesYAML + "- name: EHR\n", `services.yaml:8: name: a service named "EHR" is also at services.yaml:1`},
+		{"invalid value", confcode.SchedulesFile, strings.Replace(schedulesYAML, "kind: weekly", "kind: monthly", 1),
+			`schedules.yaml:6: rotations[0].kind`},
 		{"unknown user", confcode.SchedulesFile, strings.Replace(schedulesYAML, "[alice, bob]", "[alice, carol]", 1),
 			`schedules.yaml:9: rotations[0].participants[1]: no user "carol"`},
 	}

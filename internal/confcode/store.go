@@ -87,12 +87,18 @@ func (ch Change) String() string {
 }
 
 // Plan returns the changes applying src would make; with prune, it also
-// deletes what src no longer names. It changes nothing.
+// deletes what src no longer names. It changes nothing: it makes the
+// changes, with every check Apply makes, in a transaction it then rolls
+// back.
 func (c *Config) Plan(ctx context.Context, src *Source, prune bool) ([]Change, error) {
-	if err := check(ctx); err != nil {
-		return nil, err
+	changes, err := c.run(ctx, src, prune, false)
+	if errors.Is(err, errPlanOnly) {
+		return changes, nil
 	}
-	return plan(ctx, c.db.R, src, prune)
+	if err == nil {
+		return nil, errors.New("plan: the transaction was not rolled back")
+	}
+	return nil, err
 }
 
 // Apply makes src the running configuration in one transaction, each
@@ -100,6 +106,13 @@ func (c *Config) Plan(ctx context.Context, src *Source, prune bool) ([]Change, e
 // with prune it also deletes what src no longer names. Nothing is applied
 // when anything is refused.
 func (c *Config) Apply(ctx context.Context, src *Source, prune bool) ([]Change, error) {
+	return c.run(ctx, src, prune, true)
+}
+
+// errPlanOnly rolls back a plan's transaction.
+var errPlanOnly = errors.New("plan only: rolled back")
+
+func (c *Config) run(ctx context.Context, src *Source, prune, commit bool) ([]Change, error) {
 	if err := check(ctx); err != nil {
 		return nil, err
 	}
@@ -129,12 +142,15 @@ func (c *Config) Apply(ctx context.Context, src *Source, prune bool) ([]Change, 
 				}
 			}
 		}
+		if !commit {
+			return errPlanOnly
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errPlanOnly) {
 		return nil, err
 	}
-	return changes, nil
+	return changes, err
 }
 
 // save creates or updates the object ch names, as src has it.
