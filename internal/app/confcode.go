@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/confcode"
+	"github.com/wardhq/ward/internal/config"
 )
 
 // withConfCode opens the database and runs fn with the configuration-as-code

@@ -34,7 +34,7 @@ func TestConfigCommands(t *testing.T) {
 			}
 			dir := t.TempDir()
 			files := map[string]string{
-				"schedules.yaml": "- name: Primary\n  time_zone: UTC\n  rotations:\n    - name: days\n      kind: daily\n      shift_length: 1\n      start: \"2026-11-02T09:00:00Z\"\n      participants: [alice]\n",
+				"schedules.yaml":           "- name: Primary\n  time_zone: UTC\n  rotations:\n    - name: days\n      kind: daily\n      shift_length: 1\n      start: \"2026-11-02T09:00:00Z\"\n      participants: [alice]\n",
 				"escalation_policies.yaml": "- name: Core\n  steps:\n    - delay_minutes: 5\n      targets:\n        - schedule: Primary\n",
 				"services.yaml":            "- name: EHR\n  group_by: source\n  escalation_policy: Core\n",
 			}
