@@ -60,6 +60,17 @@ func TestConfigCommands(t *testing.T) {
 			if code, out, errs = runMain(t, env, "config", "plan", "-f", exported); code != ExitOK || !strings.Contains(out, "no changes") {
 				t.Fatalf("plan of the export: %d %s %s", code, out, errs)
 			}
+			code, out, errs = runMain(t, env, "config", "export")
+			if code != ExitOK || !strings.Contains(out, "escalation_policies:") {
+				t.Fatalf("export of a bundle: %d %s %s", code, out, errs)
+			}
+			bundled := t.TempDir()
+			if err := os.WriteFile(filepath.Join(bundled, "ward.yaml"), []byte(out), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, out, errs = runMain(t, env, "config", "plan", "-f", bundled); code != ExitOK || !strings.Contains(out, "no changes") {
+				t.Fatalf("plan of the bundle: %d %s %s", code, out, errs)
+			}
 			bad := filepath.Join(dir, "services.yaml")
 			if err := os.WriteFile(bad, []byte("- name: EHR\n  escalation_policy: Nope\n"), 0o600); err != nil {
 				t.Fatal(err)

@@ -159,6 +159,9 @@ func yamlLine(err error) int {
 
 // add decodes the list seq of kind.
 func (s *Source) add(file, kind string, seq *yaml.Node) Problems {
+	if seq.Kind == yaml.ScalarNode && seq.Tag == "!!null" {
+		return nil // an empty list written as nothing
+	}
 	if seq.Kind != yaml.SequenceNode {
 		return Problems{{File: file, Line: seq.Line, Field: kind, Message: "must be a list"}}
 	}
