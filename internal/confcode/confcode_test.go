@@ -56,9 +56,17 @@ const servicesYAML = `- name: EHR
   escalation_policy: Core
 `
 
+const slaYAML = `- severity: sev1
+  ack_minutes: 10
+  first_update_minutes: 30
+  update_interval_minutes: 60
+  contain_minutes: 240
+  resolve_minutes: 1440
+`
+
 func fixture() map[string][]byte {
 	return map[string][]byte{confcode.SchedulesFile: []byte(schedulesYAML), confcode.PoliciesFile: []byte(policiesYAML),
-		confcode.ServicesFile: []byte(servicesYAML)}
+		confcode.ServicesFile: []byte(servicesYAML), confcode.SLAFile: []byte(slaYAML)}
 }
 
 // setup adds users alice and bob to d.
@@ -124,8 +132,11 @@ func TestRoundTrip(t *testing.T) {
 			t.Parallel()
 			d1 := dbtest.Open(t, target.URL)
 			c1, ctx := setup(t, d1)
-			if ch := apply(t, ctx, c1, fixture(), false); len(ch) != 4 {
-				t.Fatalf("first apply made %d changes, want 4 creates: %v", len(ch), ch)
+			if ch := apply(t, ctx, c1, fixture(), false); len(ch) != 5 {
+				t.Fatalf("first apply made %d changes, want 4 creates and sev1's SLA: %v", len(ch), ch)
+			}
+			if n := count(t, d1, `SELECT ack_minutes FROM sla_policies WHERE severity = 'sev1'`); n != 10 {
+				t.Errorf("sev1 acknowledge target %d, want 10", n)
 			}
 			if n := count(t, d1, `SELECT COUNT(*) FROM audit_log WHERE action IN ('schedule.create', 'escalation_policy.create', 'service.create')`); n != 4 {
 				t.Errorf("%d audit entries for the creates, want 4", n)

@@ -1,5 +1,5 @@
 // Package confcode is configuration as code: it exports Ward's
-// configuration (services, escalation policies, schedules) as YAML files
+// configuration (services, escalation policies, schedules, SLA policies) as YAML files
 // that reference each other by name, shows how files differ from the
 // running database, and applies them in one audited transaction through
 // the same checks the services make (docs/CONFIG_AS_CODE.md).
@@ -9,9 +9,22 @@ package confcode
 // name. Its JSON form is what the API serves and takes; its YAML form is
 // one file per kind (Files).
 type Bundle struct {
-	Services           []Service  `yaml:"services,omitempty" json:"services,omitempty" doc:"Services, by name."`
-	EscalationPolicies []Policy   `yaml:"escalation_policies,omitempty" json:"escalation_policies,omitempty" doc:"Escalation policies, by name."`
-	Schedules          []Schedule `yaml:"schedules,omitempty" json:"schedules,omitempty" doc:"On-call schedules, by name."`
+	Services           []Service   `yaml:"services,omitempty" json:"services,omitempty" doc:"Services, by name."`
+	EscalationPolicies []Policy    `yaml:"escalation_policies,omitempty" json:"escalation_policies,omitempty" doc:"Escalation policies, by name."`
+	Schedules          []Schedule  `yaml:"schedules,omitempty" json:"schedules,omitempty" doc:"On-call schedules, by name."`
+	SLAPolicies        []SLAPolicy `yaml:"sla_policies,omitempty" json:"sla_policies,omitempty" doc:"The SLA of each severity, sev1 to sev4."`
+}
+
+// SLAPolicy is the SLA of one severity: minutes from the incident's
+// creation to each target, and between status updates; 0 means no target.
+// Every severity has one; files change them and never delete them.
+type SLAPolicy struct {
+	Severity              string `yaml:"severity" json:"severity" enum:"sev1,sev2,sev3,sev4"`
+	AckMinutes            int    `yaml:"ack_minutes" json:"ack_minutes" minimum:"0" doc:"The page acknowledged."`
+	FirstUpdateMinutes    int    `yaml:"first_update_minutes" json:"first_update_minutes" minimum:"0" doc:"The first status update to stakeholders."`
+	UpdateIntervalMinutes int    `yaml:"update_interval_minutes" json:"update_interval_minutes" minimum:"0" doc:"Then one at least this often until the incident closes."`
+	ContainMinutes        int    `yaml:"contain_minutes" json:"contain_minutes" minimum:"0" doc:"The incident moved past containment."`
+	ResolveMinutes        int    `yaml:"resolve_minutes" json:"resolve_minutes" minimum:"0" doc:"The incident closed."`
 }
 
 // Service is a monitored service.
@@ -85,8 +98,9 @@ const (
 	ServicesFile  = "services.yaml"
 	PoliciesFile  = "escalation_policies.yaml"
 	SchedulesFile = "schedules.yaml"
+	SLAFile       = "sla_policies.yaml"
 )
 
 // Files lists the files of a configuration directory, in the order they
 // are read.
-var Files = []string{SchedulesFile, PoliciesFile, ServicesFile}
+var Files = []string{SchedulesFile, PoliciesFile, ServicesFile, SLAFile}

@@ -82,12 +82,14 @@ const (
 	KindService  = "service"
 	KindPolicy   = "escalation_policy"
 	KindSchedule = "schedule"
+	KindSLA      = "sla_policy"
 )
 
 // kindOfKey maps a bundle's top-level keys and the kind files to kinds.
-var kindOfKey = map[string]string{"services": KindService, "escalation_policies": KindPolicy, "schedules": KindSchedule}
+var kindOfKey = map[string]string{"services": KindService, "escalation_policies": KindPolicy, "schedules": KindSchedule,
+	"sla_policies": KindSLA}
 
-var kindOfFile = map[string]string{ServicesFile: KindService, PoliciesFile: KindPolicy, SchedulesFile: KindSchedule}
+var kindOfFile = map[string]string{ServicesFile: KindService, PoliciesFile: KindPolicy, SchedulesFile: KindSchedule, SLAFile: KindSLA}
 
 // Parse reads configuration files, by name. A file named as Files names
 // holds a list of that kind; any other holds a bundle, a mapping from
@@ -126,7 +128,7 @@ func Parse(files map[string][]byte) (*Source, error) {
 			k, v := top.Content[i], top.Content[i+1]
 			kind, ok := kindOfKey[k.Value]
 			if !ok {
-				probs = append(probs, Problem{File: file, Line: k.Line, Field: k.Value, Message: "unknown field; the kinds are services, escalation_policies and schedules"})
+				probs = append(probs, Problem{File: file, Line: k.Line, Field: k.Value, Message: "unknown field; the kinds are services, escalation_policies, schedules and sla_policies"})
 				continue
 			}
 			probs = append(probs, src.add(file, kind, v)...)
@@ -173,6 +175,8 @@ func (s *Source) add(file, kind string, seq *yaml.Node) Problems {
 			target = &Service{}
 		case KindPolicy:
 			target = &Policy{}
+		case KindSLA:
+			target = &SLAPolicy{}
 		default:
 			target = &Schedule{}
 		}
@@ -196,6 +200,10 @@ func (s *Source) add(file, kind string, seq *yaml.Node) Problems {
 		case *Schedule:
 			name = v.Name
 			s.Bundle.Schedules = append(s.Bundle.Schedules, *v)
+		case *SLAPolicy:
+			name = v.Severity
+			lines["name"] = lines["severity"]
+			s.Bundle.SLAPolicies = append(s.Bundle.SLAPolicies, *v)
 		}
 		prefix := kind + "\x00" + name + "\x00"
 		if prev, dup := s.pos[prefix]; dup {
@@ -274,6 +282,7 @@ func sortBundle(b *Bundle) {
 	sort.SliceStable(b.Services, func(i, j int) bool { return b.Services[i].Name < b.Services[j].Name })
 	sort.SliceStable(b.EscalationPolicies, func(i, j int) bool { return b.EscalationPolicies[i].Name < b.EscalationPolicies[j].Name })
 	sort.SliceStable(b.Schedules, func(i, j int) bool { return b.Schedules[i].Name < b.Schedules[j].Name })
+	sort.SliceStable(b.SLAPolicies, func(i, j int) bool { return b.SLAPolicies[i].Severity < b.SLAPolicies[j].Severity })
 	for i := range b.Services {
 		ig := b.Services[i].Integrations
 		sort.SliceStable(ig, func(x, y int) bool {
@@ -291,7 +300,8 @@ const header = "# Ward configuration (docs/CONFIG_AS_CODE.md). Objects name each
 // Files renders b as one YAML file per kind, by file name.
 func (b Bundle) Files() (map[string][]byte, error) {
 	out := map[string][]byte{}
-	for file, list := range map[string]any{ServicesFile: b.Services, PoliciesFile: b.EscalationPolicies, SchedulesFile: b.Schedules} {
+	for file, list := range map[string]any{ServicesFile: b.Services, PoliciesFile: b.EscalationPolicies, SchedulesFile: b.Schedules,
+		SLAFile: b.SLAPolicies} {
 		var buf bytes.Buffer
 		buf.WriteString(header)
 		if reflect.ValueOf(list).Len() == 0 {

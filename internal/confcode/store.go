@@ -17,6 +17,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/stakeholder"
 )
 
 // Config exports, plans and applies configuration as code.
@@ -50,7 +51,8 @@ func (c *Config) Export(ctx context.Context) (Bundle, error) {
 			return err
 		}
 		_, err = audit.Append(ctx, tx, c.clock.Now(), audit.Event{Action: "config.export", ObjectType: "config",
-			Change: map[string]int{"services": len(b.Services), "escalation_policies": len(b.EscalationPolicies), "schedules": len(b.Schedules)}})
+			Change: map[string]int{"services": len(b.Services), "escalation_policies": len(b.EscalationPolicies), "schedules": len(b.Schedules),
+				"sla_policies": len(b.SLAPolicies)}})
 		return err
 	})
 	return b, err
@@ -59,7 +61,7 @@ func (c *Config) Export(ctx context.Context) (Bundle, error) {
 // Change is one change a plan makes.
 type Change struct {
 	Op     string        `json:"op" enum:"create,update,delete"`
-	Kind   string        `json:"kind" enum:"service,escalation_policy,schedule"`
+	Kind   string        `json:"kind" enum:"service,escalation_policy,schedule,sla_policy"`
 	Name   string        `json:"name"`
 	Fields []FieldChange `json:"fields,omitempty" doc:"For an update: each field that changes."`
 }
@@ -123,7 +125,7 @@ func (c *Config) run(ctx context.Context, src *Source, prune, commit bool) ([]Ch
 			return err
 		}
 		now := c.clock.Now()
-		for _, kind := range []string{KindSchedule, KindPolicy, KindService} {
+		for _, kind := range []string{KindSchedule, KindPolicy, KindService, KindSLA} {
 			for _, ch := range changes {
 				if ch.Kind != kind || ch.Op == "delete" {
 					continue
@@ -165,6 +167,11 @@ func save(ctx context.Context, tx *sql.Tx, now time.Time, src *Source, ch Change
 		_, err = paging.SaveScheduleTx(ctx, tx, now, ref, scheduleInput(find(src.Bundle.Schedules, ch.Name)))
 	case KindPolicy:
 		_, err = paging.SavePolicyTx(ctx, tx, now, ref, policyInput(find(src.Bundle.EscalationPolicies, ch.Name)))
+	case KindSLA:
+		p := find(src.Bundle.SLAPolicies, ch.Name)
+		_, err = stakeholder.SetSLAPolicyTx(ctx, tx, now, stakeholder.Policy{Severity: p.Severity, AckMinutes: p.AckMinutes,
+			FirstUpdateMinutes: p.FirstUpdateMinutes, UpdateIntervalMinutes: p.UpdateIntervalMinutes, ContainMinutes: p.ContainMinutes,
+			ResolveMinutes: p.ResolveMinutes})
 	default:
 		s := find(src.Bundle.Services, ch.Name)
 		_, err = alert.SaveServiceTx(ctx, tx, now, ref, alert.ServiceInput{Name: s.Name, Description: s.Description,
@@ -187,7 +194,9 @@ func remove(ctx context.Context, tx *sql.Tx, now time.Time, ch Change) error {
 }
 
 // named is a configuration object.
-type named interface{ Service | Policy | Schedule }
+type named interface {
+	Service | Policy | Schedule | SLAPolicy
+}
 
 func nameOf[T named](v T) string {
 	switch x := any(v).(type) {
@@ -197,6 +206,8 @@ func nameOf[T named](v T) string {
 		return x.Name
 	case Schedule:
 		return x.Name
+	case SLAPolicy:
+		return x.Severity
 	}
 	return ""
 }
@@ -263,6 +274,8 @@ func plan(ctx context.Context, q db.Querier, src *Source, prune bool) ([]Change,
 	out = append(out, diff(KindSchedule, cur.Schedules, src.Bundle.Schedules, prune)...)
 	out = append(out, diff(KindPolicy, cur.EscalationPolicies, src.Bundle.EscalationPolicies, prune)...)
 	out = append(out, diff(KindService, cur.Services, src.Bundle.Services, prune)...)
+	// Every severity has its SLA policy: files change them, never delete.
+	out = append(out, diff(KindSLA, cur.SLAPolicies, src.Bundle.SLAPolicies, false)...)
 	return out, nil
 }
 
@@ -548,6 +561,15 @@ func current(ctx context.Context, q db.Querier) (Bundle, error) {
 			}
 		}
 		return s, nil
+	})
+	if err != nil {
+		return b, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT severity, ack_minutes, first_update_minutes, update_interval_minutes, contain_minutes,
+		resolve_minutes FROM sla_policies`)
+	b.SLAPolicies, err = db.Collect(rows, err, "list SLA policies", func(r *sql.Rows) (SLAPolicy, error) {
+		var p SLAPolicy
+		return p, r.Scan(&p.Severity, &p.AckMinutes, &p.FirstUpdateMinutes, &p.UpdateIntervalMinutes, &p.ContainMinutes, &p.ResolveMinutes)
 	})
 	if err != nil {
 		return b, err
