@@ -248,6 +248,20 @@ func TestPrune(t *testing.T) {
 		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'service.delete'`); n != 1 {
 			t.Errorf("%d service.delete audit entries, want 1", n)
 		}
+
+		// A service an integration points to is kept, and the whole
+		// apply is refused: the policy it would also prune stays too.
+		if _, err := d.W.Exec(`INSERT INTO integration_keys (id, service_id, kind, name, key_hash, hint, mapping, created_at, created_by)
+			SELECT 'ik1', id, 'events_v2', 'Datadog', 'h', 'abcd', '', $1, 'token:admin' FROM services WHERE name = 'EHR'`, start); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Apply(ctx, parse(t, map[string][]byte{confcode.SchedulesFile: []byte(schedulesYAML)}), true)
+		if apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(err.Error(), "EHR") {
+			t.Fatalf("prune of a service with an integration: %v", err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM escalation_policies`); n != 1 {
+			t.Errorf("%d policies after a refused prune, want 1", n)
+		}
 	})
 }
 
