@@ -162,78 +162,97 @@ func scanService(r scanner) (Service, error) {
 
 // CreateService records a new service.
 func (s *Intake) CreateService(ctx context.Context, in ServiceInput) (Service, error) {
-	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
-		return Service{}, err
-	}
-	if err := in.validate(); err != nil {
-		return Service{}, err
-	}
-	now := s.clock.Now()
-	svc := Service{ID: newID(), Name: in.Name, Description: in.Description, HandlesPHI: in.HandlesPHI,
-		GroupBy: in.GroupBy, CreatedAt: now, UpdatedAt: now, Version: 1}
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		policy, err := resolvePolicy(ctx, tx, in.EscalationPolicy)
-		if err != nil {
-			return err
-		}
-		svc.EscalationPolicyID = policy.String
-		_, err = tx.ExecContext(ctx, `INSERT INTO services (`+serviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			svc.ID, svc.Name, svc.Description, svc.HandlesPHI, svc.GroupBy, policy, svc.CreatedAt, svc.UpdatedAt, svc.Version)
-		if db.IsUniqueViolation(err) {
-			return apperr.Field("name", "a service named %q exists already", svc.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("insert service: %w", err)
-		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "service.create", ObjectType: "service", ObjectID: svc.ID, Change: svc})
+	var svc Service
+	err := s.db.Write(ctx, func(tx *sql.Tx) (err error) {
+		svc, err = SaveServiceTx(ctx, tx, s.clock.Now(), "", in)
 		return err
 	})
-	if err != nil {
-		return Service{}, err
-	}
-	return svc, nil
+	return svc, err
 }
 
 // UpdateService replaces a service's settings.
 func (s *Intake) UpdateService(ctx context.Context, id string, in ServiceInput) (Service, error) {
+	var svc Service
+	err := s.db.Write(ctx, func(tx *sql.Tx) (err error) {
+		svc, err = SaveServiceTx(ctx, tx, s.clock.Now(), id, in)
+		return err
+	})
+	return svc, err
+}
+
+// SaveServiceTx creates a service (ref empty) or replaces the service ref
+// (id or name) in tx, with the same checks and audit entry as
+// CreateService and UpdateService; configuration as code applies many
+// changes in one transaction through it.
+func SaveServiceTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string, in ServiceInput) (Service, error) {
 	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
 		return Service{}, err
 	}
 	if err := in.validate(); err != nil {
 		return Service{}, err
 	}
-	var out Service
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		old, err := getService(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		policy, err := resolvePolicy(ctx, tx, in.EscalationPolicy)
-		if err != nil {
-			return err
-		}
-		out = old
-		out.Name, out.Description, out.HandlesPHI, out.GroupBy = in.Name, in.Description, in.HandlesPHI, in.GroupBy
-		out.EscalationPolicyID = policy.String
-		out.UpdatedAt = s.clock.Now()
-		out.Version++
-		_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, handles_phi = $3, group_by = $4,
-			escalation_policy_id = $5, updated_at = $6, version = $7 WHERE id = $8`,
-			out.Name, out.Description, out.HandlesPHI, out.GroupBy, policy, out.UpdatedAt, out.Version, out.ID)
-		if db.IsUniqueViolation(err) {
-			return apperr.Field("name", "a service named %q exists already", out.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("update service: %w", err)
-		}
-		_, err = audit.Append(ctx, tx, out.UpdatedAt, audit.Event{Action: "service.update", ObjectType: "service",
-			ObjectID: out.ID, Change: map[string]Service{"old": old, "new": out}})
-		return err
-	})
+	policy, err := resolvePolicy(ctx, tx, in.EscalationPolicy)
 	if err != nil {
 		return Service{}, err
 	}
-	return out, nil
+	if ref == "" {
+		svc := Service{ID: newID(), Name: in.Name, Description: in.Description, HandlesPHI: in.HandlesPHI,
+			GroupBy: in.GroupBy, EscalationPolicyID: policy.String, CreatedAt: now, UpdatedAt: now, Version: 1}
+		_, err = tx.ExecContext(ctx, `INSERT INTO services (`+serviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			svc.ID, svc.Name, svc.Description, svc.HandlesPHI, svc.GroupBy, policy, svc.CreatedAt, svc.UpdatedAt, svc.Version)
+		if db.IsUniqueViolation(err) {
+			return Service{}, apperr.Field("name", "a service named %q exists already", svc.Name)
+		}
+		if err != nil {
+			return Service{}, fmt.Errorf("insert service: %w", err)
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "service.create", ObjectType: "service", ObjectID: svc.ID, Change: svc})
+		return svc, err
+	}
+	old, err := getService(ctx, tx, ref)
+	if err != nil {
+		return Service{}, err
+	}
+	out := old
+	out.Name, out.Description, out.HandlesPHI, out.GroupBy = in.Name, in.Description, in.HandlesPHI, in.GroupBy
+	out.EscalationPolicyID = policy.String
+	out.UpdatedAt = now
+	out.Version++
+	_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, handles_phi = $3, group_by = $4,
+		escalation_policy_id = $5, updated_at = $6, version = $7 WHERE id = $8`,
+		out.Name, out.Description, out.HandlesPHI, out.GroupBy, policy, out.UpdatedAt, out.Version, out.ID)
+	if db.IsUniqueViolation(err) {
+		return Service{}, apperr.Field("name", "a service named %q exists already", out.Name)
+	}
+	if err != nil {
+		return Service{}, fmt.Errorf("update service: %w", err)
+	}
+	_, err = audit.Append(ctx, tx, out.UpdatedAt, audit.Event{Action: "service.update", ObjectType: "service",
+		ObjectID: out.ID, Change: map[string]Service{"old": old, "new": out}})
+	return out, err
+}
+
+// DeleteServiceTx deletes the service ref (id or name) in tx, audited. A
+// service that anything still points to (integrations, alerts, incidents)
+// is refused.
+func DeleteServiceTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string) error {
+	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
+		return err
+	}
+	old, err := getService(ctx, tx, ref)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, old.ID)
+	if db.IsForeignKeyViolation(err) {
+		return apperr.New(apperr.Conflict, "service %q has integrations, alerts or incidents; it is kept", old.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("delete service %q: %w", old.Name, err)
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "service.delete", ObjectType: "service", ObjectID: old.ID,
+		Change: map[string]any{"old": old}})
+	return err
 }
 
 // getService reads the service with id, or else the one named id: intake,

@@ -119,6 +119,7 @@ func newRoot(env Env) *cobra.Command {
 		healthcheckCmd(env, &cfg),
 		tokenCmd(env, &cfg),
 		auditCmd(env, &cfg),
+		configCmd(env, &cfg),
 		userCmd(env, &cfg),
 		keysCmd(env, &cfg),
 		proofCmd(env),

@@ -26,6 +26,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/confcode"
 	"github.com/wardhq/ward/internal/config"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/evidence"
@@ -266,6 +267,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 		Retention:          ret,
 		Evidence:           vault,
 		Playbooks:          playbooks,
+		Config:             confcode.New(d, env.Clock),
 		Checkpoints:        checkpoints,
 		Audit:              trail,
 		Chain:              watcher,

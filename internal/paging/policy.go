@@ -194,59 +194,86 @@ func (p *Pager) UpdatePolicy(ctx context.Context, ref string, in PolicyInput) (P
 }
 
 func (p *Pager) savePolicy(ctx context.Context, ref string, in PolicyInput) (Policy, error) {
+	var out Policy
+	err := p.db.Write(ctx, func(tx *sql.Tx) (err error) {
+		out, err = SavePolicyTx(ctx, tx, p.clock.Now(), ref, in)
+		return err
+	})
+	return out, err
+}
+
+// SavePolicyTx creates an escalation policy (ref empty) or replaces the
+// policy ref (id or name) in tx, with the same checks and audit entry as
+// CreatePolicy and UpdatePolicy.
+func SavePolicyTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string, in PolicyInput) (Policy, error) {
 	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
 		return Policy{}, err
 	}
 	if err := in.validate(); err != nil {
 		return Policy{}, err
 	}
-	now := p.clock.Now()
 	var out Policy
-	err := p.db.Write(ctx, func(tx *sql.Tx) error {
-		if err := resolveTargets(ctx, tx, in.Steps); err != nil {
-			return err
-		}
-		steps, err := json.Marshal(in.Steps)
-		if err != nil {
-			return err
-		}
-		action := "escalation_policy.create"
-		var old *Policy
-		if ref == "" {
-			out = Policy{ID: newID(), CreatedAt: now, Version: 1}
-		} else {
-			prev, err := getPolicy(ctx, tx, ref)
-			if err != nil {
-				return err
-			}
-			old, out, action = &prev, prev, "escalation_policy.update"
-			out.Version++
-		}
-		out.Name, out.Description, out.Steps, out.Repeat, out.AckTimeoutMinutes = in.Name, in.Description, in.Steps, in.Repeat, in.AckTimeoutMinutes
-		out.UpdatedAt = now
-		if old == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO escalation_policies (`+policyColumns+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				out.ID, out.Name, out.Description, string(steps), out.Repeat, out.AckTimeoutMinutes, out.CreatedAt, out.UpdatedAt, out.Version)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE escalation_policies SET name = $1, description = $2, steps = $3, repeat = $4,
-				ack_timeout_minutes = $5, updated_at = $6, version = $7 WHERE id = $8`,
-				out.Name, out.Description, string(steps), out.Repeat, out.AckTimeoutMinutes, out.UpdatedAt, out.Version, out.ID)
-		}
-		if db.IsUniqueViolation(err) {
-			return apperr.Field("name", "an escalation policy named %q exists already", out.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("save escalation policy: %w", err)
-		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "escalation_policy", ObjectID: out.ID,
-			Change: map[string]any{"old": old, "new": out}})
-		return err
-	})
+	if err := resolveTargets(ctx, tx, in.Steps); err != nil {
+		return Policy{}, err
+	}
+	steps, err := json.Marshal(in.Steps)
 	if err != nil {
 		return Policy{}, err
 	}
-	return out, nil
+	action := "escalation_policy.create"
+	var old *Policy
+	if ref == "" {
+		out = Policy{ID: newID(), CreatedAt: now, Version: 1}
+	} else {
+		prev, err := getPolicy(ctx, tx, ref)
+		if err != nil {
+			return Policy{}, err
+		}
+		old, out, action = &prev, prev, "escalation_policy.update"
+		out.Version++
+	}
+	out.Name, out.Description, out.Steps, out.Repeat, out.AckTimeoutMinutes = in.Name, in.Description, in.Steps, in.Repeat, in.AckTimeoutMinutes
+	out.UpdatedAt = now
+	if old == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO escalation_policies (`+policyColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			out.ID, out.Name, out.Description, string(steps), out.Repeat, out.AckTimeoutMinutes, out.CreatedAt, out.UpdatedAt, out.Version)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE escalation_policies SET name = $1, description = $2, steps = $3, repeat = $4,
+			ack_timeout_minutes = $5, updated_at = $6, version = $7 WHERE id = $8`,
+			out.Name, out.Description, string(steps), out.Repeat, out.AckTimeoutMinutes, out.UpdatedAt, out.Version, out.ID)
+	}
+	if db.IsUniqueViolation(err) {
+		return Policy{}, apperr.Field("name", "an escalation policy named %q exists already", out.Name)
+	}
+	if err != nil {
+		return Policy{}, fmt.Errorf("save escalation policy: %w", err)
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "escalation_policy", ObjectID: out.ID,
+		Change: map[string]any{"old": old, "new": out}})
+	return out, err
+}
+
+// DeletePolicyTx deletes the escalation policy ref (id or name) in tx,
+// audited. A policy that services or pages still point to is refused.
+func DeletePolicyTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string) error {
+	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
+		return err
+	}
+	old, err := getPolicy(ctx, tx, ref)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM escalation_policies WHERE id = $1`, old.ID)
+	if db.IsForeignKeyViolation(err) {
+		return apperr.New(apperr.Conflict, "escalation policy %q is still used by services or pages; it is kept", old.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("delete escalation policy %q: %w", old.Name, err)
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "escalation_policy.delete", ObjectType: "escalation_policy", ObjectID: old.ID,
+		Change: map[string]any{"old": old}})
+	return err
 }
 
 // GetPolicy returns the policy ref (id or name).

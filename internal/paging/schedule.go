@@ -213,54 +213,82 @@ func (p *Pager) UpdateSchedule(ctx context.Context, ref string, in ScheduleInput
 }
 
 func (p *Pager) saveSchedule(ctx context.Context, ref string, in ScheduleInput) (Schedule, error) {
+	var out Schedule
+	err := p.db.Write(ctx, func(tx *sql.Tx) (err error) {
+		out, err = SaveScheduleTx(ctx, tx, p.clock.Now(), ref, in)
+		return err
+	})
+	return out, err
+}
+
+// SaveScheduleTx creates a schedule (ref empty) or replaces the schedule
+// ref (id or name) in tx, with the same checks and audit entry as
+// CreateSchedule and UpdateSchedule.
+func SaveScheduleTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string, in ScheduleInput) (Schedule, error) {
 	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
 		return Schedule{}, err
 	}
-	now := p.clock.Now()
-	var out Schedule
-	err := p.db.Write(ctx, func(tx *sql.Tx) error {
-		if err := in.validate(ctx, tx); err != nil {
-			return err
-		}
-		rots, err := json.Marshal(in.Rotations)
-		if err != nil {
-			return err
-		}
-		action := "schedule.create"
-		var old *Schedule
-		if ref == "" {
-			out = Schedule{ID: newID(), CreatedAt: now, Version: 1}
-		} else {
-			prev, err := getSchedule(ctx, tx, ref)
-			if err != nil {
-				return err
-			}
-			old, out, action = &prev, prev, "schedule.update"
-			out.Version++
-		}
-		out.Name, out.Description, out.TimeZone, out.Rotations, out.UpdatedAt = in.Name, in.Description, in.TimeZone, in.Rotations, now
-		if old == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO schedules (`+scheduleColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				out.ID, out.Name, out.Description, out.TimeZone, string(rots), out.CreatedAt, out.UpdatedAt, out.Version)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE schedules SET name = $1, description = $2, time_zone = $3, rotations = $4,
-				updated_at = $5, version = $6 WHERE id = $7`,
-				out.Name, out.Description, out.TimeZone, string(rots), out.UpdatedAt, out.Version, out.ID)
-		}
-		if db.IsUniqueViolation(err) {
-			return apperr.Field("name", "a schedule named %q exists already", out.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("save schedule: %w", err)
-		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "schedule", ObjectID: out.ID,
-			Change: map[string]any{"old": old, "new": out}})
-		return err
-	})
+	if err := in.validate(ctx, tx); err != nil {
+		return Schedule{}, err
+	}
+	rots, err := json.Marshal(in.Rotations)
 	if err != nil {
 		return Schedule{}, err
 	}
-	return out, nil
+	action := "schedule.create"
+	var old *Schedule
+	var out Schedule
+	if ref == "" {
+		out = Schedule{ID: newID(), CreatedAt: now, Version: 1}
+	} else {
+		prev, err := getSchedule(ctx, tx, ref)
+		if err != nil {
+			return Schedule{}, err
+		}
+		old, out, action = &prev, prev, "schedule.update"
+		out.Version++
+	}
+	out.Name, out.Description, out.TimeZone, out.Rotations, out.UpdatedAt = in.Name, in.Description, in.TimeZone, in.Rotations, now
+	if old == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO schedules (`+scheduleColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			out.ID, out.Name, out.Description, out.TimeZone, string(rots), out.CreatedAt, out.UpdatedAt, out.Version)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE schedules SET name = $1, description = $2, time_zone = $3, rotations = $4,
+			updated_at = $5, version = $6 WHERE id = $7`,
+			out.Name, out.Description, out.TimeZone, string(rots), out.UpdatedAt, out.Version, out.ID)
+	}
+	if db.IsUniqueViolation(err) {
+		return Schedule{}, apperr.Field("name", "a schedule named %q exists already", out.Name)
+	}
+	if err != nil {
+		return Schedule{}, fmt.Errorf("save schedule: %w", err)
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "schedule", ObjectID: out.ID,
+		Change: map[string]any{"old": old, "new": out}})
+	return out, err
+}
+
+// DeleteScheduleTx deletes the schedule ref (id or name) in tx, audited.
+// A schedule that overrides still point to is refused; escalation
+// policies name schedules inside their steps, so the caller checks those.
+func DeleteScheduleTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string) error {
+	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
+		return err
+	}
+	old, err := getSchedule(ctx, tx, ref)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM schedules WHERE id = $1`, old.ID)
+	if db.IsForeignKeyViolation(err) {
+		return apperr.New(apperr.Conflict, "schedule %q still has overrides or on-call records; it is kept", old.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("delete schedule %q: %w", old.Name, err)
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "schedule.delete", ObjectType: "schedule", ObjectID: old.ID,
+		Change: map[string]any{"old": old}})
+	return err
 }
 
 // GetSchedule returns the schedule ref (id or name).

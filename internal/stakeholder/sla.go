@@ -70,6 +70,18 @@ func (s *Service) SLAPolicies(ctx context.Context) ([]Policy, error) {
 
 // SetSLAPolicy replaces the SLA policy of p.Severity.
 func (s *Service) SetSLAPolicy(ctx context.Context, p Policy) (Policy, error) {
+	var out Policy
+	err := s.db.Write(ctx, func(tx *sql.Tx) (err error) {
+		out, err = SetSLAPolicyTx(ctx, tx, s.clock.Now(), p)
+		return err
+	})
+	return out, err
+}
+
+// SetSLAPolicyTx replaces the SLA policy of p.Severity in tx, with the
+// same checks and audit entry as SetSLAPolicy; configuration as code
+// applies many changes in one transaction through it.
+func SetSLAPolicyTx(ctx context.Context, tx *sql.Tx, now time.Time, p Policy) (Policy, error) {
 	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
 		return Policy{}, err
 	}
@@ -85,34 +97,27 @@ func (s *Service) SetSLAPolicy(ctx context.Context, p Policy) (Policy, error) {
 			return Policy{}, apperr.Field(f.name, "must be 0 (no target) to %d minutes, not %d", MaxSLAMinutes, f.v)
 		}
 	}
-	now := s.clock.Now()
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		old, err := getPolicy(ctx, tx, p.Severity)
-		if err != nil {
-			return err
-		}
-		p.UpdatedAt, p.Version = now, old.Version+1
-		if _, err := tx.ExecContext(ctx, `UPDATE sla_policies SET ack_minutes = $1, first_update_minutes = $2, update_interval_minutes = $3,
-			contain_minutes = $4, resolve_minutes = $5, updated_at = $6, version = $7 WHERE severity = $8`,
-			p.AckMinutes, p.FirstUpdateMinutes, p.UpdateIntervalMinutes, p.ContainMinutes, p.ResolveMinutes, p.UpdatedAt, p.Version,
-			p.Severity); err != nil {
-			return fmt.Errorf("save SLA policy: %w", err)
-		}
-		// The incidents of this severity that the checker may chase look
-		// again under the new targets.
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET sla_check_at = $1 WHERE severity = $2 AND (status <> $3
-			OR EXISTS (SELECT 1 FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
-				WHERE c.incident_id = incidents.id AND o.met_at IS NULL))`, now, p.Severity, incident.Closed); err != nil {
-			return fmt.Errorf("schedule SLA checks: %w", err)
-		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "sla_policy.update", ObjectType: "sla_policy", ObjectID: p.Severity,
-			Change: map[string]any{"old": old, "new": p}})
-		return err
-	})
+	old, err := getPolicy(ctx, tx, p.Severity)
 	if err != nil {
 		return Policy{}, err
 	}
-	return p, nil
+	p.UpdatedAt, p.Version = now, old.Version+1
+	if _, err := tx.ExecContext(ctx, `UPDATE sla_policies SET ack_minutes = $1, first_update_minutes = $2, update_interval_minutes = $3,
+		contain_minutes = $4, resolve_minutes = $5, updated_at = $6, version = $7 WHERE severity = $8`,
+		p.AckMinutes, p.FirstUpdateMinutes, p.UpdateIntervalMinutes, p.ContainMinutes, p.ResolveMinutes, p.UpdatedAt, p.Version,
+		p.Severity); err != nil {
+		return Policy{}, fmt.Errorf("save SLA policy: %w", err)
+	}
+	// The incidents of this severity that the checker may chase look
+	// again under the new targets.
+	if _, err := tx.ExecContext(ctx, `UPDATE incidents SET sla_check_at = $1 WHERE severity = $2 AND (status <> $3
+		OR EXISTS (SELECT 1 FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
+			WHERE c.incident_id = incidents.id AND o.met_at IS NULL))`, now, p.Severity, incident.Closed); err != nil {
+		return Policy{}, fmt.Errorf("schedule SLA checks: %w", err)
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "sla_policy.update", ObjectType: "sla_policy", ObjectID: p.Severity,
+		Change: map[string]any{"old": old, "new": p}})
+	return p, err
 }
 
 // The SLA targets.

@@ -24,6 +24,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/confcode"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
@@ -57,6 +58,7 @@ type Deps struct {
 	Retention    *retention.Service
 	Evidence     *evidence.Service
 	Playbooks    *playbook.Service
+	Config       *confcode.Config
 	Checkpoints  *audit.Checkpointer
 	// Audit serves the audit trail to auditors and officers.
 	Audit *audit.Reader
@@ -117,7 +119,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Evidence: d.Evidence, Playbooks: d.Playbooks, Checkpoints: d.Checkpoints, Audit: d.Audit, EmailDomain: d.EmailDomain,
+	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Evidence: d.Evidence, Playbooks: d.Playbooks, Config: d.Config, Checkpoints: d.Checkpoints, Audit: d.Audit, EmailDomain: d.EmailDomain,
 		Log: d.Log, Version: d.Version})
 	links.Register(mux, links.Deps{Pager: d.Pager, Stakeholders: d.Stakeholders, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,

@@ -20,6 +20,7 @@ import (
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/breach"
+	"github.com/wardhq/ward/internal/confcode"
 	"github.com/wardhq/ward/internal/evidence"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/notice"
@@ -54,6 +55,7 @@ type Deps struct {
 	Retention    *retention.Service
 	Evidence     *evidence.Service
 	Playbooks    *playbook.Service
+	Config       *confcode.Config
 	Checkpoints  *audit.Checkpointer
 	// Audit serves the audit trail to auditors and officers.
 	Audit *audit.Reader
@@ -107,6 +109,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerRetention(api)
 	h.registerEvidence(api)
 	h.registerPlaybooks(api)
+	h.registerConfig(api)
 	h.registerAuditCheckpoints(api)
 	h.registerAuditSegments(api)
 	documentLimits(api)
