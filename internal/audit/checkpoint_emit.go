@@ -139,7 +139,7 @@ func (c *Checkpointer) claim(ctx context.Context) (func(), bool, error) {
 		return nil, false, fmt.Errorf("audit checkpoint lock: %w", err)
 	}
 	var got bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", CheckpointLockKey).Scan(&got); err != nil || !got {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+db.LockKey+")", CheckpointLockKey).Scan(&got); err != nil || !got {
 		conn.Close()
 		if err != nil {
 			return nil, false, fmt.Errorf("audit checkpoint lock: %w", err)
@@ -147,7 +147,7 @@ func (c *Checkpointer) claim(ctx context.Context) (func(), bool, error) {
 		return nil, false, nil
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", CheckpointLockKey)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+db.LockKey+")", CheckpointLockKey)
 		conn.Close()
 	}, true, nil
 }

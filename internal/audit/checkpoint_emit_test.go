@@ -170,14 +170,14 @@ func TestCheckpointOnePerInterval(t *testing.T) {
 		}
 		defer conn.Close()
 		var held bool
-		if err := conn.QueryRowContext(context.Background(), "SELECT pg_try_advisory_lock($1)", audit.CheckpointLockKey).Scan(&held); err != nil || !held {
+		if err := conn.QueryRowContext(context.Background(), "SELECT pg_try_advisory_lock("+db.LockKey+")", audit.CheckpointLockKey).Scan(&held); err != nil || !held {
 			t.Fatalf("take the checkpoint lock: %v %v", held, err)
 		}
 		appendMore(t, d, 1)
 		if c := tick(t, nodes[0]); c != nil {
 			t.Fatalf("a node without the lock signed %+v", c)
 		}
-		if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", audit.CheckpointLockKey); err != nil {
+		if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock("+db.LockKey+")", audit.CheckpointLockKey); err != nil {
 			t.Fatal(err)
 		}
 		if c := tick(t, nodes[1]); c == nil || c.Seq != 4 {

@@ -233,12 +233,12 @@ func (s *Schedule) lock(ctx context.Context) (unlock func(), ok bool, err error)
 	if err != nil {
 		return nil, false, fmt.Errorf("backup schedule lock: %w", err)
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", ScheduleLockKey).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+db.LockKey+")", ScheduleLockKey).Scan(&ok); err != nil || !ok {
 		conn.Close()
 		return nil, false, err
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", ScheduleLockKey)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+db.LockKey+")", ScheduleLockKey)
 		conn.Close()
 	}, true, nil
 }

@@ -92,13 +92,13 @@ func TestSchedule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", ScheduleLockKey); err != nil {
+			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+db.LockKey+")", ScheduleLockKey); err != nil {
 				t.Fatal(err)
 			}
 			if name, err := b.RunOnce(ctx); err != nil || name != "" {
 				t.Fatalf("backed up while another node held the lock: %q, %v", name, err)
 			}
-			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", ScheduleLockKey); err != nil {
+			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock("+db.LockKey+")", ScheduleLockKey); err != nil {
 				t.Fatal(err)
 			}
 			conn.Close()

@@ -27,6 +27,15 @@ type Migration struct {
 // migrations when several Ward nodes start at once.
 const migrationLockKey = 7_310_457_001
 
+// LockKey is the SQL of the PostgreSQL advisory lock whose Ward key is the
+// statement's first argument: the key made the schema's own, since
+// advisory locks are shared by the whole database. Two Wards in different
+// schemas of one database (or the tests, each in a schema of its own) then
+// never wait on each other's migrations, backups or checkpoints, or skip
+// theirs because the other holds the lock; the nodes of one Ward share
+// their schema and so each lock.
+const LockKey = "$1::bigint # hashtextextended(current_schema(), 0)"
+
 // Migrations returns the dialect's migrations in version order.
 func Migrations(d Dialect) ([]Migration, error) {
 	dir := "migrations/" + string(d)
@@ -167,7 +176,7 @@ func (d *DB) Migrate(ctx context.Context, now func() time.Time) (int, error) {
 	return applied, nil
 }
 
-// lockMigrations takes the cluster-wide migration lock on PostgreSQL. On
+// lockMigrations takes the migration lock of the schema on PostgreSQL. On
 // SQLite each migration's BEGIN IMMEDIATE already excludes other writers.
 func (d *DB) lockMigrations(ctx context.Context) (func(), error) {
 	if d.Dialect != Postgres {
@@ -183,13 +192,13 @@ func (d *DB) lockMigrations(ctx context.Context) (func(), error) {
 		conn.Close()
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+LockKey+")", migrationLockKey); err != nil {
 		_, _ = conn.ExecContext(context.Background(), "RESET statement_timeout")
 		conn.Close()
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", migrationLockKey)
+		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock("+LockKey+")", migrationLockKey)
 		_, _ = conn.ExecContext(context.Background(), "RESET statement_timeout")
 		conn.Close()
 	}, nil

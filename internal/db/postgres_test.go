@@ -248,3 +248,54 @@ func writePEM(t *testing.T, path, kind string, der []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestLocksAreTheSchemasOwn: a Ward's advisory locks (db.LockKey) are its
+// schema's: while one schema's migration lock is held, a Ward in another
+// schema of the same database migrates without waiting, and the key the
+// holder took is the one its own schema's Ward would wait on.
+func TestLocksAreTheSchemasOwn(t *testing.T) {
+	t.Parallel()
+	urlA, urlB := dbtest.PostgresURL(t), dbtest.PostgresURL(t)
+	if urlA == "" {
+		t.Skipf("needs PostgreSQL: set %s (CI does, and fails rather than skips)", dbtest.PostgresURLEnv)
+	}
+	ctx := context.Background()
+	a, err := db.Open(ctx, urlA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	conn, err := a.W.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The migration lock's key (db.migrationLockKey), as a node of A
+	// migrating would hold it.
+	const migrationLock = 7_310_457_001
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+db.LockKey+")", migrationLock); err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Open(ctx, urlB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	bctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := b.Migrate(bctx, time.Now); err != nil {
+		t.Fatalf("another schema's migration waited on this one's lock: %v", err)
+	}
+	// A's own migration waits for the holder, and runs once it lets go.
+	actx, cancelA := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelA()
+	if _, err := a.Migrate(actx, time.Now); err == nil {
+		t.Fatal("a migration ran while its own schema's lock was held")
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock("+db.LockKey+")", migrationLock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Migrate(ctx, time.Now); err != nil {
+		t.Fatal(err)
+	}
+}

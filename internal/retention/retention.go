@@ -135,7 +135,7 @@ func (s *Service) lock(ctx context.Context, tx *sql.Tx) error {
 	if s.db.Dialect != db.Postgres {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+db.LockKey+`)`, int64(lockKey)); err != nil {
 		return fmt.Errorf("retention lock: %w", err)
 	}
 	return nil

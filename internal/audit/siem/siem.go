@@ -169,7 +169,7 @@ func (s *Streamer) claim(ctx context.Context, dest string) (*claimed, error) {
 		return nil, fmt.Errorf("audit siem claim: %w", err)
 	}
 	var got bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(dest)).Scan(&got); err != nil || !got {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+db.LockKey+")", lockKey(dest)).Scan(&got); err != nil || !got {
 		conn.Close()
 		if err != nil {
 			return nil, fmt.Errorf("audit siem claim: %w", err)
@@ -186,7 +186,7 @@ func (s *Streamer) claim(ctx context.Context, dest string) (*claimed, error) {
 			// unlocking first returns a healthy connection to the pool.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", lockKey(dest))
+			_, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock("+db.LockKey+")", lockKey(dest))
 			conn.Close()
 		},
 		write: func(ctx context.Context, fn func(db.Querier) error) error { return fn(conn) },
