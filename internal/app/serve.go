@@ -256,6 +256,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	handler := web.Handler(web.Deps{
 		DB:                 d,
 		Tokens:             apitoken.NewService(d, env.Clock),
+		Users:              users,
 		Incidents:          incidents,
 		Alerts:             alerts,
 		Pager:              pager,

@@ -114,7 +114,7 @@ var Permissions = []PermissionInfo{
 	{BreakGlass, "ask for emergency (break-glass) access to a restricted incident (164.312(a)(2)(ii))"},
 	{RestrictedManage, "end a break-glass grant early, acknowledge officer alerts and review breaks of the audit trail (the Security and Privacy Officers)"},
 	{AuditRead, "read the audit trail"},
-	{UserAdmin, "manage users, roles, sessions and API tokens"},
+	{UserAdmin, "manage users, roles, sessions, sign-up links and API tokens, and provision people over SCIM at /scim/v2 (with an API token only; docs/PEOPLE_API.md)"},
 	{ServiceWrite, "manage services, integration keys and maintenance windows"},
 	{OnCallWrite, "manage escalation policies, schedules, overrides, SLA policies, workflow rules and playbooks"},
 	{StakeholderWrite, "manage stakeholder groups and external stakeholder contacts"},

@@ -58,7 +58,9 @@ var notFreeText = []string{
 	// the template version a notice run used (a foreign key of
 	// notice_templates.id)
 	"notice_runs.template_ref",
-	"user_webauthn.user_id", "users.id", "webauthn_ceremonies.session_id", "incidents.number",
+	"user_webauthn.user_id", "users.id", "api_tokens.user_id", "user_invites.id", "user_invites.user_id",
+	// the identity provider's id of a person it provisioned (SCIM externalId)
+	"users.scim_external_id", "webauthn_ceremonies.session_id", "incidents.number",
 	"report_hhs_filings.tracking_number", "report_hhs_filings.prior_tracking_number", "user_webauthn.credential_id",
 	"user_webauthn.aaguid", "user_identities.issuer", "user_identities.subject",
 	"incident_playbooks.id", "incident_playbooks.incident_id", "incident_tasks.playbook_id",
@@ -78,7 +80,7 @@ var notFreeText = []string{
 	"notices.channel", "notices.kind", "notices.status", "officer_alerts.kind", "notifications.channel", "notifications.kind",
 	"notifications.status", "pages.status", "pages.alarm", "report_hhs_filings.kind", "report_reminders.mark",
 	"report_reminders.obligation", "schedules.time_zone", "services.group_by", "sessions.stage", "sla_events.event",
-	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role",
+	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role", "user_invites.role",
 	"webauthn_ceremonies.kind", "login_throttle.scope", "counters.name", "schema_migrations.name",
 	"sessions.end_reason", "legal_holds.scope", "retention_tombstones.record_type",
 	"evidence_items.status", "incident_action_items.status", "evidence_items.integrity", "evidence_custody.action", "external_subscriptions.status", "external_links.purpose",
@@ -95,7 +97,7 @@ var notFreeText = []string{
 	"action_links.token_hash", "calendar_feeds.token_hash", "api_tokens.hash", "audit_head.hash", "audit_log.digest", "audit_log.hash", "audit_pending.digest",
 	"audit_log.prev_hash", "breach_individual_imports.file_sha256", "breach_individuals.dedupe_key",
 	"contact_methods.verify_hash", "incident_title_tokens.token", "integration_keys.key_hash", "keysets.keyset",
-	"notice_files.sha256", "report_signing_keys.public_key", "alerts.dedup_hash", "alert_groups.group_hash", "sessions.token_hash", "setup_tokens.hash",
+	"notice_files.sha256", "report_signing_keys.public_key", "alerts.dedup_hash", "alert_groups.group_hash", "sessions.token_hash", "setup_tokens.hash", "user_invites.hash",
 	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
 	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256", "external_links.token_hash",
 	"incident_public_pages.token_hash", "slack_requests.signature_hash",
@@ -119,7 +121,7 @@ var notFreeText = []string{
 	"evidence_items.uploaded_by", "evidence_items.held_by", "incident_reviews.completed_by", "incident_reviews.waived_by",
 	"playbook_versions.created_by", "incident_playbooks.applied_by",
 	"incident_action_items.owner", "incident_action_items.done_by", "incident_review_events.created_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
-	"status_update_templates.created_by", "incident_public_pages.enabled_by",
+	"status_update_templates.created_by", "user_invites.created_by", "incident_public_pages.enabled_by",
 	"privileged_marks.held_by", "privileged_marks.marked_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",
@@ -141,6 +143,9 @@ var notFreeText = []string{
 	"rules.expression", "rules.name", "schedules.description", "schedules.name", "schedules.rotations",
 	"services.description", "services.name", "stakeholder_groups.description", "stakeholder_groups.name",
 	"stakeholder_groups.rule", "user_webauthn.name", "users.display_name", "users.email", "users.username",
+	// a person's sign-in name at the identity provider (SCIM userName) and
+	// the address an invitation was meant for, stored as users.email is
+	"users.scim_user_name", "user_invites.email",
 	"webauthn_ceremonies.data", "notice_templates.name", "status_update_templates.name",
 	// playbooks: the organisation's response procedures (tasks, evidence
 	// prompts, questions), which administrators and officers write; the

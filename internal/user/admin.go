@@ -3,6 +3,7 @@ package user
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
@@ -19,7 +20,7 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
 	if err := s.validateNewUser(&nu); err != nil {
 		return User{}, err
 	}
-	phc, err := s.hashPassword(ctx, nu.Password)
+	phc, err := s.passwordHashFor(ctx, nu)
 	if err != nil {
 		return User{}, err
 	}
@@ -37,6 +38,15 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (User, error) {
 		return User{}, err
 	}
 	return u, nil
+}
+
+// passwordHashFor hashes nu's password, or a forgotten random one for
+// an account that signs in with single sign-on only.
+func (s *Service) passwordHashFor(ctx context.Context, nu NewUser) (string, error) {
+	if nu.SSOOnly {
+		return s.unusablePassword(ctx)
+	}
+	return s.hashPassword(ctx, nu.Password)
 }
 
 // List returns every user by username. It needs authz.UserAdmin.
@@ -84,7 +94,8 @@ func (s *Service) SetRole(ctx context.Context, ref string, role authz.Role) (Use
 	})
 }
 
-// Disable stops a user from signing in and ends their sessions. It needs
+// Disable stops a user from signing in and ends their sessions and
+// revokes their API tokens in the same transaction. It needs
 // authz.UserAdmin and refuses to disable the last enabled admin.
 func (s *Service) Disable(ctx context.Context, ref string) (User, error) {
 	return s.adminChange(ctx, ref, func(tx *sql.Tx, u *User) (string, any, string, error) {
@@ -172,7 +183,13 @@ func (s *Service) adminChange(ctx context.Context, ref string,
 		if err != nil {
 			return err
 		}
-		return auditEnded(ctx, tx, now, ended)
+		if err := auditEnded(ctx, tx, now, ended); err != nil {
+			return err
+		}
+		if endReason != EndDisabled {
+			return nil
+		}
+		return revokeTokensTx(ctx, tx, u.ID, now)
 	})
 	if err != nil {
 		return User{}, err
@@ -215,4 +232,19 @@ func (s *Service) Sessions(ctx context.Context, userRef string) ([]Session, erro
 	}
 	now := s.clock.Now()
 	return listSessions(ctx, s.db.R, u.ID, now, s.idleCutoff(now))
+}
+
+// revokeTokensTx revokes the user's API tokens, one token.revoke entry each.
+func revokeTokensTx(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
+	ids, err := revokeUserTokens(ctx, tx, userID, now)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "token.revoke", ObjectType: "api_token", ObjectID: id,
+			Change: map[string]string{"reason": EndDisabled, "user_id": userID}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -267,24 +267,9 @@ func (s *Service) startExternal(ctx context.Context, id ExternalIdentity, u User
 // createExternal inserts a new account for id under a free username made
 // from its preferred username or email, and records user.create.
 func (s *Service) createExternal(ctx context.Context, tx *sql.Tx, id ExternalIdentity, phc string, now time.Time) (User, error) {
-	base := externalUsername(id)
-	name := ""
-	for i := 1; i <= 100 && name == ""; i++ {
-		try := base
-		if i > 1 {
-			suffix := "-" + strconv.Itoa(i)
-			try = strings.TrimRight(base[:min(len(base), MaxUsername-len(suffix))], ".-_") + suffix
-		}
-		_, _, found, err := findByUsername(ctx, tx, try)
-		if err != nil {
-			return User{}, err
-		}
-		if !found {
-			name = try
-		}
-	}
-	if name == "" {
-		return User{}, apperr.New(apperr.Conflict, "no free username for %q: rename some accounts", base)
+	name, err := freeUsername(ctx, tx, externalUsername(id))
+	if err != nil {
+		return User{}, err
 	}
 	email := strings.TrimSpace(id.Email)
 	if checkEmail(email) != nil {
@@ -308,6 +293,25 @@ func (s *Service) createExternal(ctx context.Context, tx *sql.Tx, id ExternalIde
 		return User{}, err
 	}
 	return u, nil
+}
+
+// freeUsername returns base, or base with the first free "-N" suffix.
+func freeUsername(ctx context.Context, tx *sql.Tx, base string) (string, error) {
+	for i := 1; i <= 100; i++ {
+		try := base
+		if i > 1 {
+			suffix := "-" + strconv.Itoa(i)
+			try = strings.TrimRight(base[:min(len(base), MaxUsername-len(suffix))], ".-_") + suffix
+		}
+		_, _, found, err := findByUsername(ctx, tx, try)
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			return try, nil
+		}
+	}
+	return "", apperr.New(apperr.Conflict, "no free username for %q: rename some accounts", base)
 }
 
 // externalUsername makes a valid username from id's preferred username, or

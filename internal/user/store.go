@@ -15,7 +15,7 @@ import (
 // userSelect reads a user, whether a second factor exists (a confirmed
 // TOTP secret or a security key), and the password hash.
 const userSelect = `SELECT u.id, u.username, u.display_name, u.email, u.role, u.disabled,
-	u.created_at, u.updated_at, u.last_login_at,
+	u.created_at, u.updated_at, u.last_login_at, coalesce(u.scim_user_name, ''), coalesce(u.scim_external_id, ''),
 	coalesce(t.confirmed, $1) OR EXISTS (SELECT 1 FROM user_webauthn w WHERE w.user_id = u.id), u.password_hash
 	FROM users u LEFT JOIN user_totp t ON t.user_id = u.id`
 
@@ -24,7 +24,7 @@ func scanUser(sc interface{ Scan(...any) error }) (User, string, error) {
 	var phc string
 	var last sql.NullTime
 	if err := sc.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.Role, &u.Disabled,
-		&u.CreatedAt, &u.UpdatedAt, &last, &u.MFAEnabled, &phc); err != nil {
+		&u.CreatedAt, &u.UpdatedAt, &last, &u.SCIMUserName, &u.SCIMExternalID, &u.MFAEnabled, &phc); err != nil {
 		return User{}, "", err
 	}
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
@@ -101,19 +101,25 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, phc string) error {
 	if n > 0 {
 		return apperr.New(apperr.Conflict, "the username %q is taken", u.Username)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, password_hash, disabled, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.ID, u.Username, u.DisplayName, u.Email, u.Role, phc, u.Disabled, u.CreatedAt, u.UpdatedAt)
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, role, password_hash, disabled, created_at, updated_at,
+		scim_user_name, scim_external_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		u.ID, u.Username, u.DisplayName, u.Email, u.Role, phc, u.Disabled, u.CreatedAt, u.UpdatedAt,
+		nullable(u.SCIMUserName), nullable(u.SCIMExternalID))
 	if err != nil {
 		return fmt.Errorf("user: insert: %w", err)
 	}
 	return nil
 }
 
-// updateUser stores u's role, disabled flag and updated time.
+func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// updateUser stores u's role, disabled flag, name, email, identity
+// provider names and updated time.
 func updateUser(ctx context.Context, tx *sql.Tx, u User) error {
-	_, err := tx.ExecContext(ctx, "UPDATE users SET role = $1, disabled = $2, updated_at = $3 WHERE id = $4",
-		u.Role, u.Disabled, u.UpdatedAt, u.ID)
+	_, err := tx.ExecContext(ctx, `UPDATE users SET role = $1, disabled = $2, updated_at = $3, display_name = $4, email = $5,
+		scim_user_name = $6, scim_external_id = $7 WHERE id = $8`,
+		u.Role, u.Disabled, u.UpdatedAt, u.DisplayName, u.Email, nullable(u.SCIMUserName), nullable(u.SCIMExternalID), u.ID)
 	if err != nil {
 		return fmt.Errorf("user: update: %w", err)
 	}
@@ -444,4 +450,15 @@ func useRecoveryCode(ctx context.Context, tx *sql.Tx, userID, hash string, now t
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// revokeUserTokens revokes the user's unrevoked API tokens and returns
+// their ids.
+func revokeUserTokens(ctx context.Context, tx *sql.Tx, userID string, now time.Time) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL RETURNING id",
+		now, userID)
+	return db.Collect(rows, err, "user: revoke tokens", func(r *sql.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
 }

@@ -16,7 +16,9 @@
 //	user.mfa_enabled, user.mfa_failed, user.recovery_code_used,
 //	user.identity_linked (single sign-on, SignInExternal),
 //	user.webauthn_add, user.webauthn_remove, user.reauth_failed,
-//	user.recovery_codes_regenerated,
+//	user.recovery_codes_regenerated, user.invite_created, user.invite_accepted,
+//	user.updated (name, email or identity provider names),
+//	token.revoke (a disabled user's API tokens),
 //	session.<reason> (a session ended; reasons as EndedReason returns them)
 //
 // A failed attempt's reason (unknown_user, wrong_password, disabled, locked,
@@ -78,6 +80,11 @@ type User struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	LastLoginAt *time.Time
+	// SCIMUserName and SCIMExternalID are what the identity provider that
+	// provisioned the user calls them (SCIM userName, externalId); "" for
+	// people it did not provision.
+	SCIMUserName   string `json:",omitempty"`
+	SCIMExternalID string `json:",omitempty"`
 }
 
 // actor is the user acting in a context.
@@ -92,6 +99,9 @@ type NewUser struct {
 	Email       string
 	Password    string
 	Role        authz.Role
+	// SSOOnly makes an account without a password, for a person who signs
+	// in with single sign-on: Password is ignored.
+	SSOOnly bool
 }
 
 // Session is a server-side session. ID is its public name, never the

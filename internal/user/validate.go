@@ -53,6 +53,9 @@ func (s *Service) validateNewUser(nu *NewUser) error {
 	if err := checkRole(nu.Role); err != nil {
 		return err
 	}
+	if nu.SSOOnly {
+		return nil
+	}
 	return s.checkPassword(nu.Password, nu.Username)
 }
 

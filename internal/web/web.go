@@ -37,9 +37,11 @@ import (
 	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
+	"github.com/wardhq/ward/internal/user"
 	"github.com/wardhq/ward/internal/web/api"
 	"github.com/wardhq/ward/internal/web/intake"
 	"github.com/wardhq/ward/internal/web/links"
+	"github.com/wardhq/ward/internal/web/scim"
 	"github.com/wardhq/ward/internal/web/ui"
 )
 
@@ -47,6 +49,7 @@ import (
 type Deps struct {
 	DB           *db.DB
 	Tokens       *apitoken.Service
+	Users        *user.Service
 	Incidents    *incident.Service
 	Alerts       *alert.Intake
 	Pager        *paging.Pager
@@ -120,7 +123,8 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	api.Register(mux, api.Deps{Incidents: d.Incidents, Alerts: d.Alerts, Pager: d.Pager, Stakeholders: d.Stakeholders, Rules: d.Rules, Breach: d.Breach, Notices: d.Notices, Reports: d.Reports, Retention: d.Retention, Evidence: d.Evidence, Playbooks: d.Playbooks, Config: d.Config, Checkpoints: d.Checkpoints, Audit: d.Audit, EmailDomain: d.EmailDomain,
-		Log: d.Log, Version: d.Version})
+		Users: d.Users, Tokens: d.Tokens, PublicURL: d.PublicURL, Log: d.Log, Version: d.Version})
+	scim.Register(mux, scim.Deps{Users: d.Users, Tokens: d.Tokens, PublicURL: d.PublicURL, Log: d.Log})
 	links.Register(mux, links.Deps{Pager: d.Pager, Stakeholders: d.Stakeholders, Log: d.Log})
 	intake.Register(mux, intake.Deps{Alerts: d.Alerts, Log: d.Log, SNSHosts: d.SNSHosts, Outbound: d.Outbound, Pager: d.Pager,
 		TwilioAuthToken: d.TwilioAuthToken, PublicURL: d.PublicURL, SlackSigningSecret: d.SlackSigningSecret, Slack: d.Slack})

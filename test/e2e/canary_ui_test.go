@@ -135,7 +135,9 @@ func uiPaths(s *apiSeeds) *strings.Replacer {
 // finds as a form on the pages it walks nor lists here (a form found with
 // no free text has nothing to fill).
 var uiNotDriven = map[string]string{
-	"/setup":                "first-run setup, served only until the first administrator exists; the walk runs on a set-up server",
+	"/setup": "first-run setup, served only until the first administrator exists; the walk runs on a set-up server",
+	"/invite": "a one-time sign-up link's form, served only with a valid link (TestPeopleAPIEndToEnd fills it): the new " +
+		"account's username, name and email, stored as ward user create stores them, " + isConfig + ", and its password, hashed",
 	"/login":                "credentials: the username is looked up and the password checked against its hash; neither is stored",
 	"/login/mfa":            "a one-time code, checked and never stored (the walk's sessions are signed in)",
 	"/login/webauthn/begin": "a WebAuthn ceremony with an authenticator, no typed text (TestBrowserWebAuthn drives it)",

@@ -164,6 +164,6 @@ func TestUIAccessibility(t *testing.T) {
 		admin, _ := browserAs(t, w, authz.RoleAdmin, "axe-admin")
 		check(admin, "Administrator", adminPages)
 		out := browser(t, chromium(t))
-		check(out, "signed out", []string{"/login", c.publicPage})
+		check(out, "signed out", []string{"/login", c.publicPage, c.invitePage})
 	})
 }

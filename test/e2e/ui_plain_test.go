@@ -25,6 +25,8 @@ type plainCase struct {
 	// template is the id of a status update template; publicPage the
 	// path of the notified breach's public status page, turned on.
 	template, publicPage string
+	// invitePage is the path of a one-time sign-up link, unused.
+	invitePage string
 }
 
 // seedPlainInstance fills w, through the API, with what a person meets in
@@ -174,8 +176,10 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 		"body": "We are investigating a security incident in our imaging service and will post an update within the day."}, nil)
 	var pub struct{ URL string }
 	w.must(200, "PUT", "/api/v1/incidents/"+inc.ID+"/public-status-page", map[string]any{"enabled": true}, &pub)
+	var inv struct{ URL string }
+	w.must(201, "POST", "/api/v1/invites", map[string]any{"role": "responder"}, &inv)
 	return plainCase{number: inc.Number, small: small.Number, contact: contact.ID, review: rv.Number, template: tmpl.ID,
-		publicPage: pub.URL[strings.Index(pub.URL, "/p/"):]}
+		publicPage: pub.URL[strings.Index(pub.URL, "/p/"):], invitePage: inv.URL[strings.Index(inv.URL, "/invite"):]}
 }
 
 var (

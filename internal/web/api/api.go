@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/apitoken"
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
@@ -30,6 +31,7 @@ import (
 	"github.com/wardhq/ward/internal/retention"
 	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
+	"github.com/wardhq/ward/internal/user"
 )
 
 // Prefix is where the API lives.
@@ -58,11 +60,15 @@ type Deps struct {
 	Config       *confcode.Config
 	Checkpoints  *audit.Checkpointer
 	// Audit serves the audit trail to auditors and officers.
-	Audit *audit.Reader
+	Audit  *audit.Reader
+	Users  *user.Service
+	Tokens *apitoken.Service
 	// EmailDomain is the email intake's domain, empty when it is off.
 	EmailDomain string
-	Log         *slog.Logger
-	Version     string
+	// PublicURL is where people reach Ward, for invitation links.
+	PublicURL string
+	Log       *slog.Logger
+	Version   string
 }
 
 type handler struct{ Deps }
@@ -112,6 +118,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerConfig(api)
 	h.registerAuditCheckpoints(api)
 	h.registerAuditSegments(api)
+	h.registerPeople(api)
 	documentLimits(api)
 	return api
 }

@@ -153,7 +153,11 @@ var actionLabels = map[string]string{
 	"public_status_page.enable":                 "Turned the public status page on",
 	"public_status_page.disable":                "Turned the public status page off",
 	"token.create":                              "Created an API token",
+	"token.revoke":                              "Revoked an API token",
 	"user.create":                               "Created a user account",
+	"user.invite_created":                       "Made a sign-up link",
+	"user.invite_accepted":                      "Signed up with a sign-up link",
+	"user.updated":                              "Changed a user's name, email or identity provider names",
 	"user.disabled":                             "Disabled a user account",
 	"user.enabled":                              "Enabled a user account",
 	"user.identity_linked":                      "Linked a single sign-on identity",
@@ -222,7 +226,7 @@ var objectNouns = map[string]string{
 	"notice_template": "Notice template", "officer_alert": "Officer alert", "org": "Organisation profile",
 	"report_signing_key": "Report signing key", "rule": "Workflow rule", "schedule": "On-call schedule", "service": "Service",
 	"session": "Session", "setup_token": "First-run setup link", "sla_policy": "Service-level policy",
-	"stakeholder_group": "Stakeholder group", "user": "User account",
+	"stakeholder_group": "Stakeholder group", "user": "User account", "user_invite": "Sign-up link",
 }
 
 // objectPages are where each kind of object is seen, by its id; "" for an

@@ -45,6 +45,8 @@ func (u *UI) Routes() []Route {
 	return append(u.noticeRoutes(), []Route{
 		{Method: "GET", Pattern: "/setup", Perm: Public, handler: u.setupForm},
 		{Method: "POST", Pattern: "/setup", Perm: Public, handler: u.setup},
+		{Method: "GET", Pattern: "/invite", Perm: Public, handler: u.inviteForm},
+		{Method: "POST", Pattern: "/invite", Perm: Public, handler: u.invite},
 		{Method: "GET", Pattern: "/login", Perm: Public, handler: u.loginForm},
 		{Method: "POST", Pattern: "/login", Perm: Public, handler: u.login},
 		{Method: "GET", Pattern: "/login/oidc", Perm: Public, handler: u.ssoStart},

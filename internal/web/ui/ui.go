@@ -162,6 +162,7 @@ var flashes = map[string]flash{
 	"user_created":             {"info", "User created."},
 	"user_saved":               {"info", "User updated."},
 	"setup_done":               {"info", "Administrator created. Sign in to continue."},
+	"invite_done":              {"info", "Your account is ready. Sign in to continue."},
 	"need_mfa_enrol":           {"warn", "Your role requires two-factor authentication. Set it up to continue."},
 	"password_changed":         {"warn", "Your password was changed; please sign in again."},
 	"service_created":          {"info", "Service created. Add an integration key so a monitoring tool can send it alerts."},
