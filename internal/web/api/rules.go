@@ -59,7 +59,7 @@ type ruleBody struct {
 	Expression  string       `json:"expression" minLength:"1" maxLength:"2000" example:"incident.severity == \"sev1\" && incident.phi_suspected"`
 	Actions     []RuleAction `json:"actions" minItems:"1" maxItems:"10"`
 	Enabled     *bool        `json:"enabled,omitempty" doc:"Default true; a disabled rule is kept but not run."`
-	After       string       `json:"after,omitempty" maxLength:"20" example:"4h" doc:"Makes a timed rule: checked once this long (1 minute to 90 days, such as 4h, 90m, 1h30m) has passed since the incident's from time, until it matches or the incident is closed; it acts at most once per incident."`
+	After       string       `json:"after,omitempty" maxLength:"20" pattern:"^([0-9]+[hms])+$" example:"4h" doc:"Makes a timed rule: checked once this long (1 minute to 90 days, such as 4h, 90m, 1h30m) has passed since the incident's from time, until it matches or the incident is closed; it acts at most once per incident."`
 	From        string       `json:"from,omitempty" enum:"detected,created,acknowledged" doc:"What after counts from (default detected): when the incident was detected, recorded in Ward, or its page first acknowledged."`
 }
 
