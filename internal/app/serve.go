@@ -209,6 +209,8 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if cfg.BreachAutoOpen {
 		playbooks.AutoOpenCases()
 	}
+	workflow.ApplyPlaybooksWith(playbooks)
+	workflow.CallWebhooksWith(rules.WebhookOptions{Keys: kr, Outbound: guard, BaseURL: cfg.BaseURL(ln.Addr().String())})
 	// The playbook of an incident's category is applied after the rules
 	// ran, in the transaction that records the incident.
 	incidents.WatchWith(incident.Watchers{workflow, playbooks})
@@ -286,7 +288,9 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	})
 	runner, err := jobs.New(d, logger, jobs.Options{Node: node, Clock: env.Clock, Retention: ret, Evidence: vault,
 		ChainBroken: watcher.Report, Tasks: []jobs.Task{{Name: "open_counts_fold", Period: openCountsFoldPeriod,
-			Timeout: time.Minute, Run: incidents.FoldOpenCounts}}})
+			Timeout: time.Minute, Run: incidents.FoldOpenCounts},
+			{Name: "rule_webhooks", Period: ruleWebhooksPeriod, Timeout: 2 * time.Minute, Run: workflow.DeliverWebhooks},
+			{Name: "rule_timers", Period: ruleTimersPeriod, Timeout: 5 * time.Minute, Run: workflow.RunTimers}}})
 	if err != nil {
 		ln.Close()
 		return err
@@ -419,6 +423,15 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 // (incident.FoldOpenCounts): between folds the home page sums the rows of
 // this many seconds of changes.
 const openCountsFoldPeriod = 10 * time.Second
+
+// ruleWebhooksPeriod is how often the workflow rules' webhook calls that
+// are due are sent (rules.Engine.DeliverWebhooks).
+const ruleWebhooksPeriod = 10 * time.Second
+
+// ruleTimersPeriod is how often timed workflow rules are checked
+// (rules.Engine.RunTimers): a timed rule acts at most this long after its
+// delay has passed.
+const ruleTimersPeriod = 30 * time.Second
 
 // emailDomain is the email intake's domain when it is on.
 func emailDomain(cfg *config.Config) string {

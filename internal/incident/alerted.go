@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
+	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
 )
 
@@ -83,4 +85,48 @@ func (s *Service) GetTx(ctx context.Context, tx *sql.Tx, ref string) (Incident, 
 	inc, err := getIncident(ctx, s.db.In(tx), ref, nil)
 	inc.Title, inc.Description = "", ""
 	return inc, err
+}
+
+// SetCategoryTx sets an incident's category inside the caller's
+// transaction, recording why on the timeline; it does nothing if the
+// category is already c.
+func (s *Service) SetCategoryTx(ctx context.Context, tx *sql.Tx, id string, c Category, why string) error {
+	if !slices.Contains(Categories, c) {
+		return apperr.Field("category", "%q is not a category", c)
+	}
+	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
+		if inc.Category == c {
+			return Event{}, "", errNoChange
+		}
+		old := inc.Category
+		inc.Category = c
+		return Event{Kind: EventEdit, FromStatus: inc.Status, ToStatus: inc.Status, Note: why,
+			Changes: []Change{{Field: "category", Old: old, New: c}}}, "incident.update", nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+// SetCommanderTx makes username, an active Ward user, an incident's
+// commander inside the caller's transaction, recording why on the
+// timeline; it does nothing if they are already.
+func (s *Service) SetCommanderTx(ctx context.Context, tx *sql.Tx, id, username, why string) error {
+	if err := checkUser(ctx, s.db.In(tx), "commander", username); err != nil {
+		return err
+	}
+	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
+		if inc.Commander == username {
+			return Event{}, "", errNoChange
+		}
+		old := inc.Commander
+		inc.Commander = username
+		return Event{Kind: EventEdit, FromStatus: inc.Status, ToStatus: inc.Status, Note: why,
+			Changes: []Change{{Field: "commander", Old: old, New: username}}}, "incident.update", nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
 }

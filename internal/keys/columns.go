@@ -90,6 +90,9 @@ var (
 	// ContactAddress is where a person is paged (email, phone, chat or
 	// webhook URL, which may embed a secret) and a webhook's signing secret.
 	ContactAddress = Column{Table: "contact_methods", Name: "address", RowID: "id"}
+	// RuleWebhookSecret is the secret that signs a workflow rule's
+	// call_webhook requests, shown once when the rule is saved.
+	RuleWebhookSecret = Column{Table: "rules", Name: "webhook_secret", RowID: "id"}
 	// CalendarFeedToken is the secret token of a calendar subscription
 	// address, kept so that its owner can see the address again; the feed
 	// is found by the token's hash (calendar_feeds.token_hash).
@@ -252,7 +255,7 @@ const (
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, CalendarFeedToken, StatusUpdateBody,
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, RuleWebhookSecret, CalendarFeedToken, StatusUpdateBody,
 		StatusUpdateTemplateBody, PublicPageToken,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, IncidentPlaybookAnswers, AlertSummary, BreakGlassReason,

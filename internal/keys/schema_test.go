@@ -132,6 +132,14 @@ var notFreeText = []string{
 	// (incident.Service.MoveUnknownNames; issue #15)
 	"incidents.commander", "incident_tasks.owner",
 
+	// a workflow rule's webhook outbox: ids, a status, a failure class
+	// Ward derives ("HTTP 503"), and the receiver's address, configured by
+	// administrators like the rule itself
+	"rule_webhook_deliveries.id", "rule_webhook_deliveries.rule_id", "rule_webhook_deliveries.incident_id",
+	"rule_webhook_deliveries.status", "rule_webhook_deliveries.last_error", "rule_webhook_deliveries.url",
+	// the time a timed rule counts from (detected, created, acknowledged)
+	"rules.after_from",
+
 	// configuration about the organisation, its staff and its tools
 	"api_tokens.name", "breach_parties.agreement", "breach_parties.contact_address", "breach_parties.contact_email",
 	"breach_parties.contact_name", "breach_parties.name", "breach_parties.notice_checklist",

@@ -162,3 +162,41 @@ func VerifySignature(secret []byte, timestamp, signature string, body []byte, no
 	}
 	return errors.New("webhook: signature does not match")
 }
+
+// SignedPoster posts JSON documents other than messages (a workflow rule's
+// call_webhook) signed as a Webhook signs its own: the Ward-Timestamp and
+// Ward-Signature headers, over the exact body, through the outbound guard.
+type SignedPoster struct {
+	clock clock.Clock
+	http  httpClient
+}
+
+// NewSignedPoster returns a SignedPoster whose every connection g guards
+// (nil refuses every loopback, private and metadata address).
+func NewSignedPoster(g *outbound.Guard, timeout time.Duration, c clock.Clock) *SignedPoster {
+	if c == nil {
+		c = clock.Real{}
+	}
+	return &SignedPoster{clock: c, http: newGuardedClient("webhook", timeout, g)}
+}
+
+// Post sends body to target signed with secret. Any 2xx answer is a
+// success; other answers are *HTTPError, transient or not as IsTransient
+// says.
+func (s *SignedPoster) Post(ctx context.Context, target string, secret, body []byte) error {
+	if _, err := checkURL("webhook url", target); err != nil {
+		return Permanent(err)
+	}
+	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
+	header := http.Header{}
+	header.Set(HeaderTimestamp, ts)
+	header.Set(HeaderSignature, Signature(secret, ts, body))
+	status, respHeader, resp, err := s.http.post(ctx, target, "application/json", body, header)
+	if err != nil {
+		return err
+	}
+	if status/100 != 2 {
+		return statusError("webhook", status, respHeader, resp)
+	}
+	return nil
+}

@@ -159,32 +159,74 @@ func (p *Pager) AlertOpenedTx(ctx context.Context, tx *sql.Tx, svc alert.Service
 	if svc.EscalationPolicyID == "" {
 		return nil
 	}
+	_, err := p.startTx(ctx, tx, svc.ID, svc.EscalationPolicyID, incidentID, "",
+		"A new alert arrived after the page was resolved: paging again. ")
+	return err
+}
+
+// PagePolicyTx pages escalation policy policyID for incidentID, as a
+// workflow rule's page_policy action, through the same path as an alert:
+// nothing happens if the incident has a page under way (one page per
+// incident), and a resolved page starts again from the first step of the
+// policy. The page is recorded under the service of the incident's first
+// alert or, for an incident no alert opened, the first service (by name)
+// that the policy pages for; with neither there is nothing to page under.
+// It returns what it did, in words for the timeline.
+func (p *Pager) PagePolicyTx(ctx context.Context, tx *sql.Tx, incidentID, policyID, why string) (string, error) {
+	pol, err := getPolicy(ctx, tx, policyID)
+	if err != nil {
+		return "", err
+	}
+	var svc string
+	err = tx.QueryRowContext(ctx, `SELECT service_id FROM alerts WHERE incident_id = $1 ORDER BY first_at, id LIMIT 1`,
+		incidentID).Scan(&svc)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `SELECT id FROM services WHERE escalation_policy_id = $1 ORDER BY name LIMIT 1`,
+			pol.ID).Scan(&svc)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return "could not page " + pol.Name + ": the incident has no alert and no service uses that policy", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the incident's service: %w", err)
+	}
+	started, err := p.startTx(ctx, tx, svc, pol.ID, incidentID, why+" ", why+" Paging again. ")
+	if err != nil || !started {
+		return "found a page under way already", err
+	}
+	return "paged " + pol.Name, nil
+}
+
+// startTx starts paging incidentID under policyID for service svc unless
+// a page is under way, prefixing the timeline note with why, or with again
+// when a resolved page starts over. started says whether it paged.
+func (p *Pager) startTx(ctx context.Context, tx *sql.Tx, svc, policyID, incidentID, why, again string) (started bool, err error) {
 	now := p.clock.Now()
 	pg, err := lockedPage(ctx, p.db, tx, "incident_id", incidentID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		pg = Page{ID: newID(), IncidentID: incidentID, ServiceID: svc.ID, PolicyID: svc.EscalationPolicyID,
+		pg = Page{ID: newID(), IncidentID: incidentID, ServiceID: svc, PolicyID: policyID,
 			Status: PageTriggered, CreatedAt: now}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pages (`+pageColumns+`, triggered_at)
 			VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6, NULL, '', NULL, '', 0, '', '', NULL, NULL, $6)`,
 			pg.ID, pg.IncidentID, pg.ServiceID, pg.PolicyID, pg.Status, pg.CreatedAt); err != nil {
-			return fmt.Errorf("insert page: %w", err)
+			return false, fmt.Errorf("insert page: %w", err)
 		}
 		p.countPage(tx, eventTriggered)
-		return p.runStep(ctx, tx, &pg, now, "")
+		return true, p.runStep(ctx, tx, &pg, now, why)
 	case err != nil:
-		return fmt.Errorf("read page: %w", err)
+		return false, fmt.Errorf("read page: %w", err)
 	case pg.Status != PageResolved:
-		return nil
+		return false, nil
 	}
 	pg.Status, pg.Step, pg.Round, pg.AcknowledgedAt, pg.AcknowledgedBy, pg.ResolvedAt, pg.ResolvedBy =
 		PageTriggered, 0, 0, nil, "", nil, ""
 	clearAlarm(&pg)
-	pg.ServiceID, pg.PolicyID = svc.ID, svc.EscalationPolicyID
+	pg.ServiceID, pg.PolicyID = svc, policyID
 	if err := p.retriggerTx(ctx, tx, &pg, now); err != nil {
-		return err
+		return false, err
 	}
-	return p.runStep(ctx, tx, &pg, now, "A new alert arrived after the page was resolved: paging again. ")
+	return true, p.runStep(ctx, tx, &pg, now, again)
 }
 
 // AlertsResolvedTx ends the page of an incident whose alerts are all

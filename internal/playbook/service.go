@@ -503,3 +503,31 @@ func sortedAnswerKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// NameOf returns the name of playbook key, read in q; ok is false when
+// Ward has no such playbook. Workflow rules check their apply_playbook
+// actions with it.
+func (s *Service) NameOf(ctx context.Context, q db.Querier, key string) (name string, ok bool, err error) {
+	all, err := s.current(ctx, q)
+	if err != nil {
+		return "", false, err
+	}
+	p, ok := all[key]
+	return p.Name, ok, nil
+}
+
+// ApplyTx applies playbook key to incident id inside tx, as the actor in
+// ctx, saying why on the timeline. It is refused (Conflict) if the
+// playbook was applied to the incident already.
+func (s *Service) ApplyTx(ctx context.Context, tx *sql.Tx, id, key, why string) error {
+	all, err := s.current(ctx, tx)
+	if err != nil {
+		return err
+	}
+	p, ok := all[key]
+	if !ok {
+		return apperr.Field("playbook", "no playbook %q", key)
+	}
+	_, err = s.applyTx(ctx, tx, id, p, why, true)
+	return err
+}

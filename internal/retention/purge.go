@@ -345,6 +345,7 @@ func purgeIncident(ctx context.Context, tx *sql.Tx, incID string) (int64, error)
 		`DELETE FROM status_updates WHERE incident_id = $1`,
 		`DELETE FROM sla_events WHERE incident_id = $1`,
 		`DELETE FROM rule_firings WHERE incident_id = $1`,
+		`DELETE FROM rule_webhook_deliveries WHERE incident_id = $1`,
 		`DELETE FROM legal_holds WHERE incident_id = $1`,
 		`DELETE FROM evidence_custody WHERE item_id IN (SELECT id FROM evidence_items WHERE incident_id = $1)`,
 		`DELETE FROM evidence_chunks WHERE item_id IN (SELECT id FROM evidence_items WHERE incident_id = $1)`,

@@ -1,7 +1,9 @@
 // Package rules runs workflow rules: a CEL expression over an incident,
 // such as `incident.severity == "sev1" && incident.phi_suspected`, and the
-// actions to take the first time it matches (set the severity, add a task,
-// subscribe and notify a stakeholder group). Expressions are parsed and
+// actions to take the first time it matches (set the severity, category or
+// commander, add a task, subscribe and notify a stakeholder group, apply a
+// playbook, open the breach case, page an escalation policy, call a signed
+// webhook). Expressions are parsed and
 // type-checked when a rule is saved and run with a cost limit, so a rule
 // can neither fail to compile at run time nor run away. A rule sees only
 // what holds no PHI: never an incident's title or description.
@@ -69,7 +71,30 @@ const (
 	ActionAddTask     = "add_task"     // title
 	ActionNotifyGroup = "notify_group" // group: subscribe it to the incident and tell its members
 	ActionStartBreach = "start_breach_case"
+	ActionSetCategory = "set_category"   // category
+	ActionCommander   = "set_commander"  // commander: a username
+	ActionPlaybook    = "apply_playbook" // playbook: a playbook's key
+	ActionPagePolicy  = "page_policy"    // policy: an escalation policy
+	ActionWebhook     = "call_webhook"   // url: signed with the rule's secret
 )
+
+// ActionTypes lists every action type, in the order the docs name them.
+var ActionTypes = []string{ActionSetSeverity, ActionSetCategory, ActionCommander, ActionAddTask, ActionNotifyGroup,
+	ActionPlaybook, ActionStartBreach, ActionPagePolicy, ActionWebhook}
+
+// Playbooks applies playbooks for the apply_playbook action (package
+// playbook).
+type Playbooks interface {
+	// NameOf returns playbook key's name; ok is false when there is none.
+	NameOf(ctx context.Context, q db.Querier, key string) (name string, ok bool, err error)
+	// ApplyTx applies playbook key to incident id; Conflict if it was
+	// applied already.
+	ApplyTx(ctx context.Context, tx *sql.Tx, id, key, why string) error
+}
+
+// ApplyPlaybooksWith lets the apply_playbook action apply playbooks
+// through p. Call it before serving.
+func (e *Engine) ApplyPlaybooksWith(p Playbooks) { e.playbooks = p }
 
 // CaseOpener opens breach cases (package breach).
 type CaseOpener interface {
@@ -90,10 +115,15 @@ func (e *Engine) AutoOpenCases() { e.autoOpen = true }
 
 // Action is one thing a rule does.
 type Action struct {
-	Type     string `json:"type"`
-	Severity string `json:"severity,omitempty"`
-	Title    string `json:"title,omitempty"`
-	Group    string `json:"group,omitempty"`
+	Type      string `json:"type"`
+	Severity  string `json:"severity,omitempty"`
+	Title     string `json:"title,omitempty"`
+	Group     string `json:"group,omitempty"`
+	Category  string `json:"category,omitempty"`
+	Commander string `json:"commander,omitempty"`
+	Playbook  string `json:"playbook,omitempty"`
+	Policy    string `json:"policy,omitempty"`
+	URL       string `json:"url,omitempty"`
 }
 
 // Rule is a workflow rule.
@@ -104,9 +134,18 @@ type Rule struct {
 	Expression  string
 	Actions     []Action
 	Enabled     bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Version     int64
+	// After, when set, makes the rule a timed rule: it is checked by
+	// RunTimers once After has passed since the incident's From time,
+	// not when the incident changes.
+	After     time.Duration
+	From      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
+	// Secret is the secret that signs the rule's webhook calls, in the
+	// answer to the save that made it only: it is sealed at rest and never
+	// shown again (nor audited).
+	Secret string `json:"-"`
 }
 
 // Input is a new rule or the whole of an edited one.
@@ -116,7 +155,27 @@ type Input struct {
 	Expression  string
 	Actions     []Action
 	Enabled     bool
+	// After and From make a timed rule (see Rule); From defaults to
+	// FromDetected.
+	After time.Duration
+	From  string
 }
+
+// The times a timed rule counts from.
+const (
+	FromDetected     = "detected"     // when the incident was detected
+	FromCreated      = "created"      // when it was recorded in Ward
+	FromAcknowledged = "acknowledged" // when its page was first acknowledged
+)
+
+// Froms lists the times a timed rule counts from.
+var Froms = []string{FromDetected, FromCreated, FromAcknowledged}
+
+// The bounds of a timed rule's delay.
+const (
+	MinAfter = time.Minute
+	MaxAfter = 90 * 24 * time.Hour
+)
 
 // Engine stores rules and runs them.
 type Engine struct {
@@ -127,8 +186,10 @@ type Engine struct {
 	log       *slog.Logger
 	env       *cel.Env
 
-	cases    CaseOpener
-	autoOpen bool
+	cases     CaseOpener
+	autoOpen  bool
+	playbooks Playbooks
+	hooks     *webhooks
 
 	mu       sync.Mutex
 	programs map[string]compiled // by rule id
@@ -210,6 +271,18 @@ func (e *Engine) validate(ctx context.Context, q db.Querier, in *Input) error {
 	if _, err := e.compile(in.Expression); err != nil {
 		return err
 	}
+	switch {
+	case in.After == 0:
+		if in.From != "" {
+			return apperr.Field("from", "is only for a timed rule: set after too")
+		}
+	case in.After < MinAfter || in.After > MaxAfter:
+		return apperr.Field("after", "must be between 1 minute and 90 days, not %s", in.After)
+	case in.From == "":
+		in.From = FromDetected
+	case !slices.Contains(Froms, in.From):
+		return apperr.Field("from", "%q is not one of %s", in.From, strings.Join(Froms, ", "))
+	}
 	if len(in.Actions) == 0 || len(in.Actions) > MaxActions {
 		return apperr.Field("actions", "must have 1 to %d actions, not %d", MaxActions, len(in.Actions))
 	}
@@ -234,21 +307,58 @@ func (e *Engine) validate(ctx context.Context, q db.Querier, in *Input) error {
 				return fmt.Errorf("read stakeholder group: %w", err)
 			}
 		case ActionStartBreach:
+		case ActionSetCategory:
+			if !slices.Contains(incident.Categories, incident.Category(a.Category)) {
+				return apperr.Field(p+".category", "%q is not one of the incident categories", a.Category)
+			}
+		case ActionCommander:
+			err := q.QueryRowContext(ctx, `SELECT username FROM users WHERE username = $1 AND NOT disabled`,
+				strings.TrimSpace(a.Commander)).Scan(&a.Commander)
+			if errors.Is(err, sql.ErrNoRows) {
+				return apperr.Field(p+".commander", "%q is not an active Ward user", a.Commander)
+			}
+			if err != nil {
+				return fmt.Errorf("read user: %w", err)
+			}
+		case ActionPlaybook:
+			if e.playbooks == nil {
+				return apperr.Field(p+".type", "playbooks are not set up on this server")
+			}
+			_, ok, err := e.playbooks.NameOf(ctx, q, a.Playbook)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return apperr.Field(p+".playbook", "no playbook %q", a.Playbook)
+			}
+		case ActionPagePolicy:
+			err := q.QueryRowContext(ctx, `SELECT id FROM escalation_policies WHERE id = $1 OR name = $1`, a.Policy).Scan(&a.Policy)
+			if errors.Is(err, sql.ErrNoRows) {
+				return apperr.Field(p+".policy", "no escalation policy %q", a.Policy)
+			}
+			if err != nil {
+				return fmt.Errorf("read escalation policy: %w", err)
+			}
+		case ActionWebhook:
+			// The address was checked before the transaction (checkHooks).
 		default:
-			return apperr.Field(p+".type", "%q is not one of set_severity, add_task, notify_group, start_breach_case", a.Type)
+			return apperr.Field(p+".type", "%q is not one of %s", a.Type, strings.Join(ActionTypes, ", "))
 		}
 	}
 	return nil
 }
 
-const ruleColumns = "id, name, description, expression, actions, enabled, created_at, updated_at, version"
+const ruleColumns = "id, name, description, expression, actions, enabled, created_at, updated_at, version, after_seconds, after_from"
 
 func scanRule(r interface{ Scan(...any) error }) (Rule, error) {
 	var x Rule
 	var actions string
-	if err := r.Scan(&x.ID, &x.Name, &x.Description, &x.Expression, &actions, &x.Enabled, &x.CreatedAt, &x.UpdatedAt, &x.Version); err != nil {
+	var after int64
+	if err := r.Scan(&x.ID, &x.Name, &x.Description, &x.Expression, &actions, &x.Enabled, &x.CreatedAt, &x.UpdatedAt, &x.Version,
+		&after, &x.From); err != nil {
 		return Rule{}, err
 	}
+	x.After = time.Duration(after) * time.Second
 	x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
 	if err := json.Unmarshal([]byte(actions), &x.Actions); err != nil {
 		return Rule{}, fmt.Errorf("rule %s: actions: %w", x.ID, err)
@@ -267,6 +377,10 @@ func (e *Engine) Update(ctx context.Context, ref string, in Input) (Rule, error)
 
 func (e *Engine) save(ctx context.Context, ref string, in Input) (Rule, error) {
 	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
+		return Rule{}, err
+	}
+	// Host names are looked up here, outside the write transaction.
+	if err := e.checkHooks(ctx, in.Actions); err != nil {
 		return Rule{}, err
 	}
 	now := e.clock.Now()
@@ -291,21 +405,26 @@ func (e *Engine) save(ctx context.Context, ref string, in Input) (Rule, error) {
 			old, out, action = &prev, prev, "rule.update"
 			out.Version++
 		}
-		out.Name, out.Description, out.Expression, out.Actions, out.Enabled, out.UpdatedAt =
-			in.Name, in.Description, in.Expression, in.Actions, in.Enabled, now
+		out.Name, out.Description, out.Expression, out.Actions, out.Enabled, out.UpdatedAt, out.After, out.From =
+			in.Name, in.Description, in.Expression, in.Actions, in.Enabled, now, in.After.Truncate(time.Second), in.From
 		if old == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO rules (`+ruleColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				out.ID, out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.CreatedAt, out.UpdatedAt, out.Version)
+			_, err = tx.ExecContext(ctx, `INSERT INTO rules (`+ruleColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				out.ID, out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.CreatedAt, out.UpdatedAt, out.Version,
+				int64(out.After/time.Second), out.From)
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE rules SET name = $1, description = $2, expression = $3, actions = $4, enabled = $5,
-				updated_at = $6, version = $7 WHERE id = $8`,
-				out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.UpdatedAt, out.Version, out.ID)
+				updated_at = $6, version = $7, after_seconds = $8, after_from = $9 WHERE id = $10`,
+				out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.UpdatedAt, out.Version,
+				int64(out.After/time.Second), out.From, out.ID)
 		}
 		if db.IsUniqueViolation(err) {
 			return apperr.Field("name", "a rule named %q exists already", out.Name)
 		}
 		if err != nil {
 			return fmt.Errorf("save rule: %w", err)
+		}
+		if err := e.keepSecret(ctx, tx, &out); err != nil {
+			return err
 		}
 		if err := newGeneration(ctx, tx); err != nil {
 			return err

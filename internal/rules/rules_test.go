@@ -18,6 +18,7 @@ import (
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
+	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 	"github.com/wardhq/ward/internal/paging"
 	"github.com/wardhq/ward/internal/rules"
@@ -55,6 +56,8 @@ type env struct {
 	box    *outbox
 	logs   *logBuffer
 	ctx    context.Context
+	clk    *clock.Fake
+	kr     *keys.Keyring
 }
 
 // logBuffer keeps what the engine logs.
@@ -96,7 +99,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	in.SetPager(pager)
 	in.SetWatcher(eng)
 	incs.WatchWith(eng)
-	return &env{t: t, d: d, incs: incs, in: in, pager: pager, cases: cases, groups: stakeholder.New(d, clk, kr, incs, pager, log), eng: eng, box: box, logs: logs,
+	return &env{t: t, d: d, incs: incs, in: in, pager: pager, cases: cases, groups: stakeholder.New(d, clk, kr, incs, pager, log), eng: eng, box: box, logs: logs, clk: clk, kr: kr,
 		ctx: authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "t", Name: "admin", Role: authz.RoleAdmin})}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/wardhq/ward/internal/apperr"
@@ -82,6 +83,9 @@ func (e *Engine) IncidentChangedTx(ctx context.Context, tx *sql.Tx, inc incident
 		return err
 	}
 	for _, r := range rs {
+		if r.After > 0 { // a timed rule: RunTimers checks it
+			continue
+		}
 		c, err := e.program(r)
 		if err != nil {
 			e.log.WarnContext(ctx, "rule_invalid", "rule_id", r.ID, "error", err)
@@ -166,6 +170,9 @@ func (e *Engine) autoOpenTx(ctx context.Context, tx *sql.Tx, id string) error {
 func (e *Engine) act(ctx context.Context, tx *sql.Tx, r Rule, incidentID string) error {
 	ctx = authz.WithActor(ctx, authz.Actor{Kind: authz.KindSystem, ID: r.ID, Name: "rule " + r.Name, Role: authz.RoleAdmin})
 	why := "Rule " + r.Name + " matched."
+	if r.After > 0 {
+		why = "Rule " + r.Name + " matched, " + FormatAfter(r.After) + " or more after the incident was " + r.From + "."
+	}
 	var did []string
 	for _, a := range r.Actions {
 		switch a.Type {
@@ -196,6 +203,59 @@ func (e *Engine) act(ctx context.Context, tx *sql.Tx, r Rule, incidentID string)
 				return err
 			}
 			did = append(did, "subscribed and notified "+name)
+		case ActionSetCategory:
+			if err := e.incidents.SetCategoryTx(ctx, tx, incidentID, incident.Category(a.Category), why); err != nil {
+				return err
+			}
+			did = append(did, "set the category to "+a.Category)
+		case ActionCommander:
+			err := e.incidents.SetCommanderTx(ctx, tx, incidentID, a.Commander, why)
+			switch {
+			case apperr.CodeOf(err) == apperr.Invalid:
+				// Disabled since the rule was saved: the change goes ahead.
+				did = append(did, "could not make "+a.Commander+" the commander: not an active Ward user")
+			case err != nil:
+				return err
+			default:
+				did = append(did, "made "+a.Commander+" the commander")
+			}
+		case ActionPlaybook:
+			if e.playbooks == nil {
+				return fmt.Errorf("playbooks are not wired")
+			}
+			err := e.playbooks.ApplyTx(ctx, tx, incidentID, a.Playbook, why)
+			switch {
+			case apperr.CodeOf(err) == apperr.Conflict:
+				did = append(did, "found the playbook "+a.Playbook+" applied already")
+			case apperr.CodeOf(err) == apperr.Invalid:
+				did = append(did, "could not apply the playbook "+a.Playbook+": Ward has no such playbook now")
+			case err != nil:
+				return err
+			default:
+				did = append(did, "applied the playbook "+a.Playbook)
+			}
+		case ActionPagePolicy:
+			what, err := e.pager.PagePolicyTx(ctx, tx, incidentID, a.Policy, why)
+			switch {
+			case apperr.CodeOf(err) == apperr.NotFound:
+				did = append(did, "could not page: the escalation policy was deleted")
+			case err != nil:
+				return err
+			default:
+				did = append(did, what)
+			}
+		case ActionWebhook:
+			if e.hooks == nil {
+				return fmt.Errorf("webhooks are not wired")
+			}
+			if err := e.queueHookTx(ctx, tx, r, incidentID, a.URL); err != nil {
+				return err
+			}
+			host := a.URL
+			if u, err := url.Parse(a.URL); err == nil {
+				host = u.Host
+			}
+			did = append(did, "queued a call to its webhook at "+host)
 		case ActionStartBreach:
 			if e.cases == nil {
 				return fmt.Errorf("breach cases are not wired")

@@ -253,7 +253,9 @@ func apiOps(t *testing.T) []apiOp {
 			"actions": []map[string]any{{"type": "notify_group", "group": "canary-group"}}}
 	}
 	rulePlain := map[string]string{"name": isConfig, "description": isConfig, "expression": isConfig,
-		"actions[].group": isRef, "actions[].severity": isVocab, "actions[].title": "the title a rule gives, " + isConfig}
+		"actions[].group": isRef, "actions[].severity": isVocab, "actions[].title": "the title a rule gives, " + isConfig,
+		"actions[].category": isVocab, "actions[].commander": isStaff, "actions[].playbook": isRef, "actions[].policy": isRef,
+		"actions[].url": "the webhook address a rule calls, " + isConfig}
 	determinationPlain := func(form string) map[string]string {
 		out := map[string]string{"determination.assessment.findings[].factor": isVocab, "determination.assessment.outcome": isVocab,
 			"determination.exception.kind": isVocab, "determination.secured.method": isVocab, "determination.secured.standard": isVocab}

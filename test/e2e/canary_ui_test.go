@@ -379,8 +379,10 @@ var uiPlain = map[string]map[string]string{
 	"/notice-templates/{template}/edit":              {"name": isConfig},
 	"/org-profile": {"name": isConfig, "city": isConfig, "state": isVocab, "street": isConfig, "zip": isAddr,
 		"contact_email": isAddr, "contact_name": isConfig, "contact_phone": isAddr, "contact_title": isConfig},
-	"/rules":                           {"name": isConfig, "description": isConfig, "expression": isConfig, "action0_title": ruleTitle, "action1_title": ruleTitle, "action2_title": ruleTitle},
-	"/rules/{rule}/edit":               {"name": isConfig, "description": isConfig, "expression": isConfig, "action0_title": ruleTitle, "action1_title": ruleTitle, "action2_title": ruleTitle},
+	"/rules": {"name": isConfig, "description": isConfig, "expression": isConfig, "action0_title": ruleTitle, "action1_title": ruleTitle, "action2_title": ruleTitle,
+		"after": ruleAfter, "action0_commander": isStaff, "action1_commander": isStaff, "action2_commander": isStaff},
+	"/rules/{rule}/edit": {"name": isConfig, "description": isConfig, "expression": isConfig, "action0_title": ruleTitle, "action1_title": ruleTitle, "action2_title": ruleTitle,
+		"after": ruleAfter, "action0_commander": isStaff, "action1_commander": isStaff, "action2_commander": isStaff},
 	"/rules/dry-run":                   {"dry_expression": isConfig, "dry_incident": isRef},
 	"/rules/{rule}/dry-run":            {"dry_expression": isConfig, "dry_incident": isRef},
 	"/schedules":                       scheduleUIPlain,
@@ -395,6 +397,9 @@ var uiPlain = map[string]map[string]string{
 }
 
 const ruleTitle = "the title a rule gives, " + isConfig
+
+// ruleAfter is a timed rule's delay (4h, 90m), which the server parses.
+const ruleAfter = "a delay such as 4h, " + isVocab
 
 var (
 	policyUIPlain = map[string]string{"name": isConfig, "description": isConfig, "step0_users": isStaff, "step1_users": isStaff,

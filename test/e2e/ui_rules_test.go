@@ -142,3 +142,40 @@ func TestUIRules(t *testing.T) {
 		}
 	})
 }
+
+var ruleSecretRe = regexp.MustCompile(`<h2 id="secret-h">Webhook signing secret</h2>[\s\S]*?<code class="mono">([0-9a-f]{64})</code>`)
+
+// TestUIRuleWebhookAndTimer: the rule form takes a timed rule that calls a
+// webhook; a delay it cannot read comes back beside the field; the signing
+// secret is on the page the save shows, and on no page after.
+func TestUIRuleWebhookAndTimer(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, w *ward) {
+		admin := signInAs(t, w, authz.RoleAdmin, "ui-rules-hook-admin")
+		form := url.Values{"name": {"Tell the ticketing system"}, "expression": {`incident.status == "detected"`}, "enabled": {"on"},
+			"after": {"soon"}, "from": {"detected"}, "action0_type": {"call_webhook"}, "action0_url": {"https://203.0.113.9/ward"}}
+		code, page := admin.send("POST", "/rules", form)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(page, `<p class="field-error" id="after-error">`) {
+			t.Fatalf("a delay it cannot read: %d %.5000s", code, page)
+		}
+		form.Set("after", "4h")
+		code, page = admin.send("POST", "/rules", form)
+		m := ruleSecretRe.FindStringSubmatch(page)
+		if code != http.StatusOK || m == nil || !strings.Contains(page, "4h after the incident was detected") ||
+			!strings.Contains(page, "call the signed webhook at 203.0.113.9") {
+			t.Fatalf("the saved rule with its secret: %d %.6000s", code, page)
+		}
+		code, page = admin.send("GET", "/rules", nil)
+		if code != http.StatusOK || strings.Contains(page, m[1]) || !strings.Contains(page, "Tell the ticketing system") {
+			t.Fatalf("the rules list: %d %.6000s", code, page)
+		}
+		re := regexp.MustCompile(`<a href="(/rules/[0-9a-f-]{36})">Tell the ticketing system</a>`)
+		link := re.FindStringSubmatch(page)
+		if link == nil {
+			t.Fatalf("no link to the rule: %.6000s", page)
+		}
+		if code, page = admin.send("GET", link[1], nil); code != http.StatusOK || strings.Contains(page, m[1]) || strings.Contains(page, "secret-h") {
+			t.Fatalf("the secret was shown again: %d", code)
+		}
+	})
+}

@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/wardhq/ward/internal/apperr"
+	"github.com/wardhq/ward/internal/labels"
 	"github.com/wardhq/ward/internal/rules"
 )
 
@@ -23,13 +25,30 @@ var actionTypes = []choice{
 	{rules.ActionAddTask, "Add a task"},
 	{rules.ActionNotifyGroup, "Subscribe and notify a stakeholder group"},
 	{rules.ActionStartBreach, "Open the breach case"},
+	{rules.ActionSetCategory, "Set the category"},
+	{rules.ActionCommander, "Make someone the commander"},
+	{rules.ActionPlaybook, "Apply a playbook"},
+	{rules.ActionPagePolicy, "Page an escalation policy"},
+	{rules.ActionWebhook, "Call a signed webhook"},
 }
+
+// fromChoices are the times a timed rule counts from.
+var fromChoices = []choice{
+	{rules.FromDetected, "When the incident was detected"},
+	{rules.FromCreated, "When the incident was recorded in Ward"},
+	{rules.FromAcknowledged, "When its page was first acknowledged"},
+}
+
+// ruleActionFields are the fields of an action row, as the form names them.
+var ruleActionFields = []string{"type", "severity", "title", "group", "category", "commander", "playbook", "policy", "url"}
 
 // workflowView is a rule as the pages show it.
 type workflowView struct {
 	rules.Rule
 	// Summary says in words what the rule does when it matches.
 	Summary string
+	// AfterText says in words when a timed rule is checked.
+	AfterText string
 }
 
 // subjectField is one value a dry run's expression saw.
@@ -53,7 +72,13 @@ type workflowPage struct {
 	Types      []choice
 	Severities []choice
 	Groups     []choice
+	Categories []choice
+	Froms      []choice
+	Playbooks  []choice
+	Policies   []choice
 	Errors     map[string]string
+	// Secret is a new webhook signing secret, shown once.
+	Secret string
 	// Dry is the dry-run form, DryErrors its errors and DryResult what it
 	// found.
 	Dry       map[string]string
@@ -61,8 +86,19 @@ type workflowPage struct {
 	DryResult *dryRunView
 }
 
-// actionSummary says in words what a rule does, naming groups.
-func actionSummary(as []rules.Action, groups map[string]string) string {
+// names maps the ids a rule's actions hold to the names people read.
+type names struct{ groups, playbooks, policies map[string]string }
+
+func nameOr(m map[string]string, id string) string {
+	if n := m[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+// actionSummary says in words what a rule does, naming groups, playbooks
+// and policies.
+func actionSummary(as []rules.Action, n names) string {
 	parts := make([]string, 0, len(as))
 	for _, a := range as {
 		switch a.Type {
@@ -71,13 +107,23 @@ func actionSummary(as []rules.Action, groups map[string]string) string {
 		case rules.ActionAddTask:
 			parts = append(parts, "add the task “"+a.Title+"”")
 		case rules.ActionNotifyGroup:
-			name := groups[a.Group]
-			if name == "" {
-				name = a.Group
-			}
-			parts = append(parts, "subscribe and notify "+name)
+			parts = append(parts, "subscribe and notify "+nameOr(n.groups, a.Group))
 		case rules.ActionStartBreach:
 			parts = append(parts, "open the breach case")
+		case rules.ActionSetCategory:
+			parts = append(parts, "set the category to "+labels.Of(a.Category))
+		case rules.ActionCommander:
+			parts = append(parts, "make "+a.Commander+" the commander")
+		case rules.ActionPlaybook:
+			parts = append(parts, "apply the playbook "+nameOr(n.playbooks, a.Playbook))
+		case rules.ActionPagePolicy:
+			parts = append(parts, "page "+nameOr(n.policies, a.Policy))
+		case rules.ActionWebhook:
+			host := a.URL
+			if u, err := url.Parse(a.URL); err == nil {
+				host = u.Host
+			}
+			parts = append(parts, "call the signed webhook at "+host)
 		default:
 			parts = append(parts, a.Type)
 		}
@@ -85,15 +131,31 @@ func actionSummary(as []rules.Action, groups map[string]string) string {
 	return strings.Join(parts, "; ")
 }
 
+// viewOf is rule x as the pages show it.
+func viewOf(x rules.Rule, n names) workflowView {
+	v := workflowView{Rule: x, Summary: actionSummary(x.Actions, n)}
+	if x.After > 0 {
+		from := map[string]string{rules.FromDetected: "was detected", rules.FromCreated: "was recorded in Ward",
+			rules.FromAcknowledged: "was first acknowledged"}[x.From]
+		v.AfterText = rules.FormatAfter(x.After) + " after the incident " + from + ", until it matches or the incident is closed"
+	}
+	return v
+}
+
 // workflowForm fills the rule form from a saved rule.
 func workflowForm(r rules.Rule) map[string]string {
-	f := map[string]string{"name": r.Name, "description": r.Description, "expression": r.Expression}
+	f := map[string]string{"name": r.Name, "description": r.Description, "expression": r.Expression, "from": r.From}
+	if r.After > 0 {
+		f["after"] = rules.FormatAfter(r.After)
+	}
 	if r.Enabled {
 		f["enabled"] = "on"
 	}
 	for i, a := range r.Actions {
 		f[actionKey(i, "type")], f[actionKey(i, "severity")] = a.Type, a.Severity
 		f[actionKey(i, "title")], f[actionKey(i, "group")] = a.Title, a.Group
+		f[actionKey(i, "category")], f[actionKey(i, "commander")] = a.Category, a.Commander
+		f[actionKey(i, "playbook")], f[actionKey(i, "policy")], f[actionKey(i, "url")] = a.Playbook, a.Policy, a.URL
 	}
 	return f
 }
@@ -108,6 +170,8 @@ type workflowPost struct {
 	// since rows without a type are skipped.
 	rowOf []int
 	rows  int
+	// err is a field the form itself could not read (after).
+	err error
 }
 
 // slots returns the indexes of n action rows.
@@ -122,15 +186,19 @@ func slots(n int) []int {
 func readWorkflow(r *http.Request) workflowPost {
 	rows, _ := strconv.Atoi(r.PostFormValue("rows"))
 	rows = min(max(rows, actionSlots), rules.MaxActions)
-	names := []string{"name", "description", "expression", "enabled"}
+	names := []string{"name", "description", "expression", "enabled", "after", "from"}
 	for i := range rows {
-		for _, f := range []string{"type", "severity", "title", "group"} {
+		for _, f := range ruleActionFields {
 			names = append(names, actionKey(i, f))
 		}
 	}
 	p := workflowPost{form: formValues(r, names...), rows: rows}
 	p.in = rules.Input{Name: p.form["name"], Description: p.form["description"], Expression: p.form["expression"],
-		Enabled: p.form["enabled"] == "on"}
+		Enabled: p.form["enabled"] == "on", From: p.form["from"]}
+	p.in.After, p.err = rules.ParseAfter(strings.TrimSpace(p.form["after"]))
+	if p.in.After == 0 && p.err == nil {
+		p.in.From = ""
+	}
 	for i := range rows {
 		t := p.form[actionKey(i, "type")]
 		if t == "" {
@@ -144,6 +212,16 @@ func readWorkflow(r *http.Request) workflowPost {
 			a.Title = p.form[actionKey(i, "title")]
 		case rules.ActionNotifyGroup:
 			a.Group = p.form[actionKey(i, "group")]
+		case rules.ActionSetCategory:
+			a.Category = p.form[actionKey(i, "category")]
+		case rules.ActionCommander:
+			a.Commander = p.form[actionKey(i, "commander")]
+		case rules.ActionPlaybook:
+			a.Playbook = p.form[actionKey(i, "playbook")]
+		case rules.ActionPagePolicy:
+			a.Policy = p.form[actionKey(i, "policy")]
+		case rules.ActionWebhook:
+			a.URL = p.form[actionKey(i, "url")]
 		}
 		p.in.Actions = append(p.in.Actions, a)
 		p.rowOf = append(p.rowOf, i)
@@ -151,7 +229,7 @@ func readWorkflow(r *http.Request) workflowPost {
 	return p
 }
 
-var workflowErrRe = regexp.MustCompile(`^actions\[(\d+)\]\.(type|severity|title|group)$`)
+var workflowErrRe = regexp.MustCompile(`^actions\[(\d+)\]\.(` + strings.Join(ruleActionFields, "|") + `)$`)
 
 // errors places a rule error beside its control: actions[1].group
 // beside the group of the second filled action row.
@@ -167,7 +245,7 @@ func (p workflowPost) errors(fe map[string]string) map[string]string {
 	}
 	return formErrors(named, func(k string) bool {
 		switch k {
-		case "name", "description", "expression", "actions":
+		case "name", "description", "expression", "actions", "after", "from":
 			return true
 		}
 		return strings.HasPrefix(k, "action") && strings.Contains(k, "_")
@@ -175,30 +253,51 @@ func (p workflowPost) errors(fe map[string]string) map[string]string {
 }
 
 // workflowData reads what the rule pages show besides the forms.
-func (u *UI) workflowData(r *http.Request) (workflowPage, map[string]string, error) {
+func (u *UI) workflowData(r *http.Request) (workflowPage, names, error) {
 	ctx := r.Context()
 	rs, err := u.Rules.List(ctx)
 	if err != nil {
-		return workflowPage{}, nil, err
+		return workflowPage{}, names{}, err
 	}
 	gs, err := u.Stakeholders.Groups(ctx)
 	if err != nil {
-		return workflowPage{}, nil, err
+		return workflowPage{}, names{}, err
 	}
-	groups := map[string]string{}
-	p := workflowPage{Form: map[string]string{"enabled": "on"}, Types: actionTypes, Dry: map[string]string{},
-		Slots: slots(actionSlots), Severities: []choice{{"", "Choose…"}}, Groups: []choice{{"", "Choose…"}}}
+	pbs, err := u.Playbooks.List(ctx)
+	if err != nil {
+		return workflowPage{}, names{}, err
+	}
+	pols, err := u.Pager.Policies(ctx)
+	if err != nil {
+		return workflowPage{}, names{}, err
+	}
+	n := names{groups: map[string]string{}, playbooks: map[string]string{}, policies: map[string]string{}}
+	choose := []choice{{"", "Choose…"}}
+	p := workflowPage{Form: map[string]string{"enabled": "on"}, Types: actionTypes, Dry: map[string]string{}, Froms: fromChoices,
+		Slots: slots(actionSlots), Severities: slices.Clone(choose), Groups: slices.Clone(choose),
+		Categories: slices.Clone(choose), Playbooks: slices.Clone(choose), Policies: slices.Clone(choose)}
 	for _, s := range severityStrings {
 		p.Severities = append(p.Severities, choice{s, s})
 	}
+	for _, c := range categoryStrings {
+		p.Categories = append(p.Categories, choice{c, labels.Of(c)})
+	}
 	for _, g := range gs {
-		groups[g.ID] = g.Name
+		n.groups[g.ID] = g.Name
 		p.Groups = append(p.Groups, choice{g.ID, g.Name})
 	}
-	for _, x := range rs {
-		p.Rules = append(p.Rules, workflowView{Rule: x, Summary: actionSummary(x.Actions, groups)})
+	for _, b := range pbs {
+		n.playbooks[b.Key] = b.Name
+		p.Playbooks = append(p.Playbooks, choice{b.Key, b.Name})
 	}
-	return p, groups, nil
+	for _, pol := range pols {
+		n.policies[pol.ID] = pol.Name
+		p.Policies = append(p.Policies, choice{pol.ID, pol.Name})
+	}
+	for _, x := range rs {
+		p.Rules = append(p.Rules, viewOf(x, n))
+	}
+	return p, n, nil
 }
 
 // workflowRuleData reads a rule's page, its forms filled from the saved
@@ -208,11 +307,12 @@ func (u *UI) workflowRuleData(r *http.Request) (workflowPage, error) {
 	if err != nil {
 		return workflowPage{}, err
 	}
-	p, groups, err := u.workflowData(r)
+	p, n, err := u.workflowData(r)
 	if err != nil {
 		return workflowPage{}, err
 	}
-	p.Rule = &workflowView{Rule: x, Summary: actionSummary(x.Actions, groups)}
+	v := viewOf(x, n)
+	p.Rule = &v
 	p.Form, p.Slots = workflowForm(x), slots(max(actionSlots, len(x.Actions)))
 	p.Dry = map[string]string{"dry_expression": x.Expression}
 	return p, nil
@@ -249,7 +349,10 @@ func (u *UI) workflowFailed(w http.ResponseWriter, r *http.Request, err error, p
 
 func (u *UI) workflowCreate(w http.ResponseWriter, r *http.Request) {
 	post := readWorkflow(r)
-	x, err := u.Rules.Create(r.Context(), post.in)
+	x, err := rules.Rule{}, post.err
+	if err == nil {
+		x, err = u.Rules.Create(r.Context(), post.in)
+	}
 	if err != nil {
 		p, _, perr := u.workflowData(r)
 		if perr != nil {
@@ -259,12 +362,34 @@ func (u *UI) workflowCreate(w http.ResponseWriter, r *http.Request) {
 		u.workflowFailed(w, r, err, post, p, "rules", "Rules")
 		return
 	}
-	redirect(w, r, "/rules/"+url.PathEscape(x.ID)+"?msg=workflow_created")
+	u.workflowSaved(w, r, x, "workflow_created")
+}
+
+// workflowSaved sends the browser to the saved rule's page, or, when the
+// save made a webhook signing secret, shows the page with the secret
+// there and then: it is never shown again.
+func (u *UI) workflowSaved(w http.ResponseWriter, r *http.Request, x rules.Rule, msg string) {
+	if x.Secret == "" {
+		redirect(w, r, "/rules/"+url.PathEscape(x.ID)+"?msg="+msg)
+		return
+	}
+	r.SetPathValue("rule", x.ID)
+	p, err := u.workflowRuleData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.Secret = x.Secret
+	w.Header().Set("Cache-Control", "no-store")
+	u.render(w, r, http.StatusOK, "rule", p.Rule.Name, "rules", p)
 }
 
 func (u *UI) workflowUpdate(w http.ResponseWriter, r *http.Request) {
 	post := readWorkflow(r)
-	x, err := u.Rules.Update(r.Context(), r.PathValue("rule"), post.in)
+	x, err := rules.Rule{}, post.err
+	if err == nil {
+		x, err = u.Rules.Update(r.Context(), r.PathValue("rule"), post.in)
+	}
 	if err != nil {
 		p, perr := u.workflowRuleData(r)
 		if perr != nil {
@@ -274,7 +399,7 @@ func (u *UI) workflowUpdate(w http.ResponseWriter, r *http.Request) {
 		u.workflowFailed(w, r, err, post, p, "rule", p.Rule.Name)
 		return
 	}
-	redirect(w, r, "/rules/"+url.PathEscape(x.ID)+"?msg=workflow_saved")
+	u.workflowSaved(w, r, x, "workflow_saved")
 }
 
 // sawFields lists what a dry run's expression saw, in the order the help
