@@ -520,7 +520,7 @@ func (s *Service) NameOf(ctx context.Context, q db.Querier, key string) (name st
 // ctx, saying why on the timeline. It is refused (Conflict) if the
 // playbook was applied to the incident already.
 func (s *Service) ApplyTx(ctx context.Context, tx *sql.Tx, id, key, why string) error {
-	all, err := s.current(ctx, tx)
+	all, err := s.currentTx(ctx, tx)
 	if err != nil {
 		return err
 	}
