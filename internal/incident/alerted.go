@@ -52,14 +52,22 @@ func (s *Service) RecordTx(ctx context.Context, tx *sql.Tx, id string, kind Even
 // transaction, recording why on the timeline; it does nothing if the
 // severity is already sev.
 func (s *Service) SetSeverityTx(ctx context.Context, tx *sql.Tx, id string, sev Severity, why string) error {
+	return setTx(ctx, s, tx, id, "severity", func(inc *Incident) *Severity { return &inc.Severity }, sev, why)
+}
+
+// setTx sets one field of incident id, which at points to, to v inside
+// the caller's transaction, recording why on the timeline; it does
+// nothing if the field holds v already.
+func setTx[T comparable](ctx context.Context, s *Service, tx *sql.Tx, id, field string, at func(*Incident) *T, v T, why string) error {
 	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
-		if inc.Severity == sev {
+		p := at(inc)
+		if *p == v {
 			return Event{}, "", errNoChange
 		}
-		old := inc.Severity
-		inc.Severity = sev
+		old := *p
+		*p = v
 		return Event{Kind: EventEdit, FromStatus: inc.Status, ToStatus: inc.Status, Note: why,
-			Changes: []Change{{Field: "severity", Old: old, New: sev}}}, "incident.update", nil
+			Changes: []Change{{Field: field, Old: old, New: v}}}, "incident.update", nil
 	})
 	if errors.Is(err, errNoChange) {
 		return nil
@@ -94,19 +102,7 @@ func (s *Service) SetCategoryTx(ctx context.Context, tx *sql.Tx, id string, c Ca
 	if !slices.Contains(Categories, c) {
 		return apperr.Field("category", "%q is not a category", c)
 	}
-	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
-		if inc.Category == c {
-			return Event{}, "", errNoChange
-		}
-		old := inc.Category
-		inc.Category = c
-		return Event{Kind: EventEdit, FromStatus: inc.Status, ToStatus: inc.Status, Note: why,
-			Changes: []Change{{Field: "category", Old: old, New: c}}}, "incident.update", nil
-	})
-	if errors.Is(err, errNoChange) {
-		return nil
-	}
-	return err
+	return setTx(ctx, s, tx, id, "category", func(inc *Incident) *Category { return &inc.Category }, c, why)
 }
 
 // SetCommanderTx makes username, an active Ward user, an incident's
@@ -116,17 +112,5 @@ func (s *Service) SetCommanderTx(ctx context.Context, tx *sql.Tx, id, username, 
 	if err := checkUser(ctx, s.db.In(tx), "commander", username); err != nil {
 		return err
 	}
-	_, _, err := s.changeTx(ctx, tx, id, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
-		if inc.Commander == username {
-			return Event{}, "", errNoChange
-		}
-		old := inc.Commander
-		inc.Commander = username
-		return Event{Kind: EventEdit, FromStatus: inc.Status, ToStatus: inc.Status, Note: why,
-			Changes: []Change{{Field: "commander", Old: old, New: username}}}, "incident.update", nil
-	})
-	if errors.Is(err, errNoChange) {
-		return nil
-	}
-	return err
+	return setTx(ctx, s, tx, id, "commander", func(inc *Incident) *string { return &inc.Commander }, username, why)
 }
