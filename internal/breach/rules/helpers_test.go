@@ -2,9 +2,10 @@ package rules
 
 import (
 	"encoding/json"
-	"github.com/wardhq/ward/internal/apperr"
 	"testing"
 	"time"
+
+	"github.com/wardhq/ward/internal/apperr"
 )
 
 // at parses "2006-01-02T15:04" or "2006-01-02" in UTC.
