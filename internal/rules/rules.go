@@ -194,6 +194,10 @@ type Engine struct {
 	mu       sync.Mutex
 	programs map[string]compiled // by rule id
 	enabled  ruleSet             // the enabled rules, as last read
+	// timerFrom is, by timed rule id, how many of the incidents due for
+	// it that did not match RunTimers passes over on its next run, so
+	// that every run goes on past the last one's batch.
+	timerFrom map[string]int
 }
 
 // ruleSet is the enabled rules as read at a generation of the rules.

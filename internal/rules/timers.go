@@ -58,7 +58,11 @@ var dueQueries = map[string]string{
 // once: rule_firings records it in the transaction that acts, so a rule
 // acts on an incident at most once, across restarts and nodes. An
 // incident that does not match is checked again on later runs until it
-// matches or is closed. It runs as a jobs task (one node at a time).
+// matches or is closed. A run checks at most timerBatch incidents a rule,
+// starting past those the last run checked and found not matching, and
+// from the oldest again once it reaches the end: so incidents that never
+// match cannot keep the rule from the others. It runs as a jobs task (one
+// node at a time).
 func (e *Engine) RunTimers(ctx context.Context) error {
 	rs, err := rules(ctx, e.db.R, true)
 	if err != nil {
@@ -78,7 +82,11 @@ func (e *Engine) RunTimers(ctx context.Context) error {
 			e.log.WarnContext(ctx, "rule_invalid", "rule_id", r.ID, "error", err)
 			continue
 		}
-		rows, err := e.db.R.QueryContext(ctx, q+` LIMIT `+strconv.Itoa(timerBatch), e.clock.Now().Add(-r.After), r.ID)
+		e.mu.Lock()
+		from := e.timerFrom[r.ID]
+		e.mu.Unlock()
+		rows, err := e.db.R.QueryContext(ctx, q+` LIMIT `+strconv.Itoa(timerBatch)+` OFFSET `+strconv.Itoa(from),
+			e.clock.Now().Add(-r.After), r.ID)
 		ids, err := db.Collect(rows, err, "read incidents due for a timed rule", func(r *sql.Rows) (string, error) {
 			var id string
 			return id, r.Scan(&id)
@@ -86,44 +94,61 @@ func (e *Engine) RunTimers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		acted := 0
 		for _, id := range ids {
-			if err := e.db.Write(ctx, func(tx *sql.Tx) error { return e.timerTx(ctx, tx, r, c, id) }); err != nil {
+			var did bool
+			if err := e.db.Write(ctx, func(tx *sql.Tx) (err error) { did, err = e.timerTx(ctx, tx, r, c, id); return err }); err != nil {
 				return fmt.Errorf("rule %s: %w", r.Name, err)
 			}
+			if did {
+				acted++
+			}
 		}
+		// Those it acted on leave the list; the others stay, and the next
+		// run starts past them, or from the oldest once the list ended.
+		next := from + len(ids) - acted
+		if len(ids) < timerBatch {
+			next = 0
+		}
+		e.mu.Lock()
+		if e.timerFrom == nil {
+			e.timerFrom = map[string]int{}
+		}
+		e.timerFrom[r.ID] = next
+		e.mu.Unlock()
 	}
 	return nil
 }
 
 // timerTx checks timed rule r against incident id and acts if it matches
-// and has not acted on it yet.
-func (e *Engine) timerTx(ctx context.Context, tx *sql.Tx, r Rule, c compiled, id string) error {
+// and has not acted on it yet; acted says whether it did.
+func (e *Engine) timerTx(ctx context.Context, tx *sql.Tx, r Rule, c compiled, id string) (acted bool, err error) {
 	inc, err := e.incidents.GetTx(ctx, tx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if inc.Status == incident.Closed {
-		return nil
+		return false, nil
 	}
 	subj, err := subject(ctx, e.db.In(tx), inc)
 	if err != nil {
-		return err
+		return false, err
 	}
 	ok, err := eval(ctx, c.prg, subj)
 	if err != nil {
 		e.log.WarnContext(ctx, "rule_failed", "rule_id", r.ID, "incident_id", id, "error", err)
-		return nil
+		return false, nil
 	}
 	if !ok {
-		return nil
+		return false, nil
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO rule_firings (rule_id, incident_id, fired_at) VALUES ($1, $2, $3)
 		ON CONFLICT (rule_id, incident_id) DO NOTHING`, r.ID, id, e.clock.Now())
 	if err != nil {
-		return fmt.Errorf("record rule firing: %w", err)
+		return false, fmt.Errorf("record rule firing: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
+		return false, nil
 	}
-	return e.act(ctx, tx, r, id)
+	return true, e.act(ctx, tx, r, id)
 }

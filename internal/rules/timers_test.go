@@ -98,6 +98,43 @@ func TestTimedRule(t *testing.T) {
 	})
 }
 
+// TestTimedRuleReachesEveryIncident: incidents due for a timed rule that
+// never match (more of them than one run checks) do not keep the rule
+// from a newer incident that does: the runs go on past them.
+func TestTimedRuleReachesEveryIncident(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		if _, err := e.eng.Create(e.ctx, rules.Input{Name: "critical for an hour", Enabled: true, After: time.Hour, From: rules.FromCreated,
+			Expression: `incident.severity == "sev2"`, Actions: []rules.Action{{Type: "set_severity", Severity: "sev1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		for range 230 {
+			if _, err := e.incs.Create(e.ctx, incident.CreateInput{Title: "quiet", Severity: incident.Sev4}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.clk.Advance(time.Minute)
+		loud, err := e.incs.Create(e.ctx, incident.CreateInput{Title: "loud", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(2 * time.Hour)
+		for range 3 {
+			if err := e.eng.RunTimers(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := e.incs.Get(e.ctx, loud.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Severity != incident.Sev1 {
+			t.Fatalf("after three runs the newer incident is %s, want sev1: 230 older incidents that never match kept the rule from it", got.Severity)
+		}
+	})
+}
+
 // TestTimedRuleValidation: after and from are checked, naming the field.
 func TestTimedRuleValidation(t *testing.T) {
 	t.Parallel()
