@@ -8,9 +8,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,10 +97,18 @@ func ForEachDialect(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	}
 }
 
-// Open opens and migrates the database at url, closing it when t ends.
+// Open opens and migrates the database at url, closing it when t ends. A
+// SQLite database that does not exist yet starts as a copy of the
+// migrated template (CopyMigratedSQLite).
 func Open(t testing.TB, url string) *db.DB {
 	t.Helper()
 	ctx := context.Background()
+	if !db.IsPostgres(url) {
+		path := strings.TrimPrefix(url, "sqlite://")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			CopyMigratedSQLite(t, path)
+		}
+	}
 	d, err := db.Open(ctx, url)
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)

@@ -7,8 +7,11 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -71,6 +74,13 @@ func startWard(t testing.TB, dbURL string) *ward {
 func startWardAt(t testing.TB, data, dbURL string, opts ...func(*app.Env)) *ward {
 	t.Helper()
 	w := &ward{t: t, data: data, dbURL: dbURL}
+	if dbURL == "" {
+		// The data folder's SQLite database, already migrated unless a
+		// test made it (dbtest.MigratedTargets says why).
+		if _, err := os.Stat(filepath.Join(data, "ward.db")); errors.Is(err, fs.ErrNotExist) {
+			dbtest.CopyMigratedSQLite(t, filepath.Join(data, "ward.db"))
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
