@@ -46,6 +46,7 @@ var notFreeText = []string{
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id", "external_contacts.party_id",
 	"external_subscriptions.id", "external_subscriptions.incident_id", "external_subscriptions.contact_id",
 	"external_links.subscription_id", "status_update_templates.id", "incident_public_pages.incident_id", "external_mail.id", "external_mail.subscription_id", "external_mail.status_update_id",
+	"external_mail.code_id", "status_page_codes.id", "status_page_codes.subscription_id",
 	// the Message-ID Ward makes for an email (an id at the sender's domain)
 	"external_mail.message_id",
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
@@ -101,6 +102,7 @@ var notFreeText = []string{
 	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
 	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256", "external_links.token_hash",
 	"incident_public_pages.token_hash", "slack_requests.signature_hash",
+	"status_page_codes.link_hash", "status_page_codes.code_hash", "status_page_sessions.token_hash", "status_page_sessions.link_hash",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",

@@ -24,8 +24,9 @@ import (
 // StatusLinkTTL and stops working when the subscriber unsubscribes. It
 // shows the PHI-checked updates of the subscriber's audience (a
 // customer's also the public ones), the incident's phase in plain words
-// and when the audience's next update is due. Every view, and every
-// attempt with a link that expired or was revoked, is audited.
+// and when the audience's next update is due, once the reader has entered
+// the one-time code emailed to the subscriber (statuscode.go). Every view,
+// and every attempt with a link that expired or was revoked, is audited.
 //
 // An incident's public status page is off until an officer turns it on;
 // it shows the PHI-checked updates written for the public at an
@@ -60,76 +61,6 @@ type PageUpdate struct {
 	PostedAt      time.Time
 	AudienceLabel string
 	Body          string
-}
-
-// SubscriberStatusPage reads the status page that link token opens. ok
-// is false when token is no status page link at all (it may be another
-// external link). A link that expired, was revoked or whose subscriber
-// no longer receives updates is refused with the error every unusable
-// link gives, and the attempt is audited; a view is audited too.
-func (s *Service) SubscriberStatusPage(ctx context.Context, token string) (StatusPage, bool, error) {
-	now := s.clock.Now()
-	// A confirm or unsubscribe link is no status page: answered from a
-	// read, without the write transaction a view's audit entry needs.
-	var found int
-	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM external_links WHERE token_hash = $1 AND purpose = $2`,
-		hashLinkToken(token), linkStatus).Scan(&found)
-	if err != nil {
-		return StatusPage{}, false, fmt.Errorf("read status page link: %w", err)
-	}
-	if found == 0 {
-		return StatusPage{}, false, nil
-	}
-	var p StatusPage
-	var refused, ok bool
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		p, refused, ok = StatusPage{}, false, false
-		var sub, contact, incidentID, status, audience string
-		var expires, used sql.NullTime
-		err := tx.QueryRowContext(ctx, `SELECT l.subscription_id, x.contact_id, x.incident_id, x.status, x.audience, l.expires_at, l.used_at
-			FROM external_links l JOIN external_subscriptions x ON x.id = l.subscription_id
-			WHERE l.token_hash = $1 AND l.purpose = $2`, hashLinkToken(token), linkStatus).Scan(
-			&sub, &contact, &incidentID, &status, &audience, &expires, &used)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read status page link: %w", err)
-		}
-		ok = true
-		change := map[string]any{"subscription_id": sub, "contact_id": contact, "audience": audience, "by": "the contact, by the link in their email"}
-		var why string
-		switch {
-		case used.Valid:
-			why = "revoked"
-		case expires.Valid && !expires.Time.After(now):
-			why = "expired"
-		case status != SubscriptionConfirmed:
-			why = "subscription " + status
-		}
-		if why != "" {
-			refused, change["reason"] = true, why
-			_, err := audit.Append(ctx, tx, now, audit.Event{Action: "status_page.refused", ObjectType: "incident", ObjectID: incidentID, Change: change})
-			return err
-		}
-		audiences := []string{audience}
-		if strings.HasPrefix(audience, AudienceCustomer) {
-			audiences = append(audiences, AudiencePublic)
-		}
-		if p, err = s.statusPage(ctx, tx, incidentID, audience, audiences, now); err != nil {
-			return err
-		}
-		change["updates"] = len(p.Updates)
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_page.view", ObjectType: "incident", ObjectID: incidentID, Change: change})
-		return err
-	})
-	if err != nil {
-		return StatusPage{}, ok, err
-	}
-	if refused {
-		return StatusPage{}, true, errExternalLink
-	}
-	return p, ok, nil
 }
 
 // statusPage reads incident incidentID's page for audience, showing the

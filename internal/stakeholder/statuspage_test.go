@@ -155,6 +155,32 @@ func TestStatusPages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// openPage opens the status page of link token as its subscriber
+		// does: asks for a code, reads it in the email and enters it.
+		openPage := func(token string) (stakeholder.StatusPage, bool, error) {
+			t.Helper()
+			p, _, open, ok, err := e.svc.OpenStatusPage(ctx, token, "")
+			if !ok || err != nil {
+				return p, ok, err
+			}
+			if open || len(p.Updates) != 0 {
+				t.Fatalf("the page opened without a code: %+v", p)
+			}
+			if _, err := e.svc.SendStatusCode(ctx, token); err != nil {
+				t.Fatal(err)
+			}
+			deliver()
+			ts := texts()
+			session, _, err := e.svc.CheckStatusCode(ctx, token, codeRE.FindStringSubmatch(ts[len(ts)-1])[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _, open, ok, err = e.svc.OpenStatusPage(ctx, token, session)
+			if err == nil && !open {
+				t.Fatal("the right code did not open the page")
+			}
+			return p, ok, err
+		}
 		contacts := map[string]string{}
 		for i, p := range []string{"p-north", "p-south"} {
 			c, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: "Contact " + p, Organisation: p,
@@ -201,7 +227,7 @@ func TestStatusPages(t *testing.T) {
 		if northPage == "" {
 			t.Fatal("no update email to the north customer with a status page link")
 		}
-		p, ok, err := e.svc.SubscriberStatusPage(ctx, northPage)
+		p, ok, err := openPage(northPage)
 		if err != nil || !ok {
 			t.Fatalf("the status page: %v", err)
 		}
@@ -216,12 +242,12 @@ func TestStatusPages(t *testing.T) {
 		if auditCount(t, d, "status_page.view") != 1 {
 			t.Fatal("the view is not audited")
 		}
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, strings.Repeat("A", 43)); ok || err != nil {
+		if _, _, _, ok, err := e.svc.OpenStatusPage(ctx, strings.Repeat("A", 43), ""); ok || err != nil {
 			t.Fatalf("a forged token: %v %v", ok, err)
 		}
 		// The link expires.
 		e.clk.Advance(stakeholder.StatusLinkTTL)
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, northPage); !ok || apperr.CodeOf(err) != apperr.NotFound {
+		if _, ok, err := openPage(northPage); !ok || apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("an expired link: %v %v", ok, err)
 		}
 		// A new update brings a new link, which unsubscribing revokes.
@@ -234,7 +260,7 @@ func TestStatusPages(t *testing.T) {
 		if len(links) != 2 {
 			t.Fatalf("the last email's links: %q", ts[len(ts)-1])
 		}
-		if _, _, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); err != nil {
+		if _, _, err := openPage(links[0][1]); err != nil {
 			t.Fatalf("the new link: %v", err)
 		}
 		if _, err := e.svc.UseExternalLink(ctx, links[0][1]); apperr.CodeOf(err) != apperr.NotFound {
@@ -243,7 +269,7 @@ func TestStatusPages(t *testing.T) {
 		if _, err := e.svc.UseExternalLink(ctx, links[1][1]); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
+		if _, ok, err := openPage(links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("after unsubscribing: %v %v", ok, err)
 		}
 		// Subscribed and confirmed again, the revoked link stays revoked.
@@ -255,7 +281,7 @@ func TestStatusPages(t *testing.T) {
 		if _, err := e.svc.UseExternalLink(ctx, confirmRE.FindStringSubmatch(ts[len(ts)-1])[1]); err != nil {
 			t.Fatalf("confirm again: %v", err)
 		}
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
+		if _, ok, err := openPage(links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("a revoked link after subscribing again: %v %v", ok, err)
 		}
 		if auditCount(t, d, "status_page.refused") != 3 {

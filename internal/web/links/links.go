@@ -17,6 +17,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/authz"
@@ -137,16 +138,25 @@ func (h handler) publicStatus(w http.ResponseWriter, r *http.Request) {
 	h.renderStatus(w, statusView{StatusPage: p})
 }
 
-// showExternal is GET /s/{token}: a subscriber's status page, or what a
-// confirm or unsubscribe link will do.
+// showExternal is GET /s/{token}: a subscriber's status page (or the
+// page asking for the one-time code that opens it), or what a confirm or
+// unsubscribe link will do.
 func (h handler) showExternal(w http.ResponseWriter, r *http.Request) {
-	p, ok, err := h.Stakeholders.SubscriberStatusPage(r.Context(), r.PathValue("token"))
+	token := r.PathValue("token")
+	var session string
+	if c, err := r.Cookie(stakeholder.StatusSessionCookie); err == nil {
+		session = c.Value
+	}
+	p, g, open, ok, err := h.Stakeholders.OpenStatusPage(r.Context(), token, session)
 	if ok {
-		if err != nil {
+		switch {
+		case err != nil:
 			h.failStatus(w, r, err)
-			return
+		case open:
+			h.renderStatus(w, statusView{StatusPage: p, Personal: true})
+		default:
+			h.renderGate(w, http.StatusOK, gateView{StatusGate: g})
 		}
-		h.renderStatus(w, statusView{StatusPage: p, Personal: true})
 		return
 	}
 	if err != nil {
@@ -175,8 +185,16 @@ func (h handler) showExternal(w http.ResponseWriter, r *http.Request) {
 }
 
 // useExternal is POST /s/{token}: the form's button, or a mail client's
-// one-click unsubscribe (RFC 8058).
+// one-click unsubscribe (RFC 8058); on a status page link, the forms that
+// send a code and check it.
 func (h handler) useExternal(w http.ResponseWriter, r *http.Request) {
+	if ok, err := h.Stakeholders.IsStatusLink(r.Context(), r.PathValue("token")); err != nil {
+		h.fail(w, r, err)
+		return
+	} else if ok {
+		h.statusCode(w, r)
+		return
+	}
 	li, err := h.Stakeholders.UseExternalLink(r.Context(), r.PathValue("token"))
 	if err != nil {
 		h.fail(w, r, err)
@@ -189,6 +207,92 @@ func (h handler) useExternal(w http.ResponseWriter, r *http.Request) {
 		v.Title, v.Text = "Unsubscribed", "You receive no more status updates of "+li.Incident+"."
 	}
 	h.render(w, http.StatusOK, v)
+}
+
+var gatePage = template.Must(template.New("gate").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>{{if .Error}}Error: {{end}}Open the status page of incident {{.Incident}}</title>
+<link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="narrow">
+<h1>Open the status page of incident {{.Incident}}</h1>
+{{with .Notice}}<p role="status">{{.}}</p>{{end}}
+<p>This page is for the person it was emailed to. To open it, we email a code to that address, {{.MaskedEmail}}.</p>
+<form method="post">
+<input type="hidden" name="action" value="send">
+<button type="submit">{{if .CodeSent}}Send a new code{{else}}Email me a code{{end}}</button>
+{{with .SendError}}<p class="field-error" id="send-error" role="alert">{{.}}</p>{{end}}
+</form>
+{{if or .CodeSent .CodeError}}<form method="post" novalidate>
+<input type="hidden" name="action" value="check">
+<div class="field">
+<label for="code">Code from the email (6 digits)</label>
+<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="12" required{{if .CodeError}} aria-invalid="true" aria-describedby="code-error"{{end}}>
+{{with .CodeError}}<p class="field-error" id="code-error" role="alert">{{.}}</p>{{end}}
+</div>
+<button type="submit">Open the page</button>
+</form>{{end}}
+<p>The code works once, for 10 minutes, and only on this page. If you did not ask for this page, you can close it.</p>
+</main></body></html>
+`))
+
+type gateView struct {
+	stakeholder.StatusGate
+	// Notice says what was just done; SendError and CodeError why a form
+	// was refused, beside its field.
+	Notice, SendError, CodeError string
+	// Error says the page shows an error, for its title.
+	Error bool
+}
+
+func (h handler) renderGate(w http.ResponseWriter, status int, v gateView) {
+	v.Error = v.SendError != "" || v.CodeError != ""
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("X-Robots-Tag", "noindex")
+	w.WriteHeader(status)
+	_ = gatePage.Execute(w, v)
+}
+
+// statusCode is POST /s/{token} on a status page link: action "send"
+// emails a new code, action "check" checks the code entered and, if it is
+// right, sets the cookie that opens this page alone and shows it.
+func (h handler) statusCode(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if r.PostFormValue("action") != "check" {
+		g, err := h.Stakeholders.SendStatusCode(r.Context(), token)
+		if e, ok := apperr.As(err); ok && e.Code == apperr.TooSoon {
+			h.renderGate(w, http.StatusTooManyRequests, gateView{StatusGate: g, SendError: e.Message})
+			return
+		}
+		if err != nil {
+			h.failStatus(w, r, err)
+			return
+		}
+		h.renderGate(w, http.StatusOK, gateView{StatusGate: g, Notice: "We have emailed a code to " + g.MaskedEmail + ". It can take a minute to arrive."})
+		return
+	}
+	session, g, err := h.Stakeholders.CheckStatusCode(r.Context(), token, r.PostFormValue("code"))
+	if e, ok := apperr.As(err); ok && e.Code == apperr.Invalid && len(e.Fields) == 1 {
+		if g.Incident == "" {
+			// Refused before the link was read (not 6 digits): read it
+			// for the page.
+			_, g, _, _, err = h.Stakeholders.OpenStatusPage(r.Context(), token, "")
+			if err != nil {
+				h.failStatus(w, r, err)
+				return
+			}
+		}
+		h.renderGate(w, http.StatusUnprocessableEntity, gateView{StatusGate: g, CodeError: "The code " + e.Fields[0].Message + "."})
+		return
+	}
+	if err != nil {
+		h.failStatus(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: stakeholder.StatusSessionCookie, Value: session, Path: "/s/" + token,
+		MaxAge: int(stakeholder.StatusSessionTTL / time.Second), Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/s/"+token, http.StatusSeeOther)
 }
 
 // calendar is GET /cal/{token}. A calendar application shows no page, so
