@@ -555,7 +555,7 @@ func (s *Service) UseExternalLink(ctx context.Context, token string) (LinkInfo, 
 
 // outMail is one claimed email, ready to send.
 type outMail struct {
-	id, to  string
+	id, to string
 	// code is the id of the one-time code a MailKindCode email carries.
 	code    string
 	attempt int
@@ -608,7 +608,7 @@ func (s *Service) claimMail(ctx context.Context, org string) ([]*outMail, error)
 		}
 		type row struct {
 			id, kind, msgID, update, code, sub, status, contact, number string
-			attempts                                              int
+			attempts                                                    int
 		}
 		rows, err := tx.QueryContext(ctx, q, MailQueued, now, mailBatch)
 		if err != nil {
