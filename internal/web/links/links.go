@@ -259,7 +259,9 @@ func (h handler) renderGate(w http.ResponseWriter, status int, v gateView) {
 // right, sets the cookie that opens this page alone and shows it.
 func (h handler) statusCode(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	if r.PostFormValue("action") != "check" {
+	switch r.PostFormValue("action") {
+	case "check":
+	case "send":
 		g, err := h.Stakeholders.SendStatusCode(r.Context(), token)
 		if e, ok := apperr.As(err); ok && e.Code == apperr.TooSoon {
 			h.renderGate(w, http.StatusTooManyRequests, gateView{StatusGate: g, SendError: e.Message})
@@ -270,6 +272,9 @@ func (h handler) statusCode(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.renderGate(w, http.StatusOK, gateView{StatusGate: g, Notice: "We have emailed a code to " + g.MaskedEmail + ". It can take a minute to arrive."})
+		return
+	default:
+		h.fail(w, r, apperr.New(apperr.Invalid, "this page only sends a code and checks it"))
 		return
 	}
 	session, g, err := h.Stakeholders.CheckStatusCode(r.Context(), token, r.PostFormValue("code"))
