@@ -246,3 +246,144 @@ func (s *Service) PublicStatusPage(ctx context.Context, token string) (StatusPag
 	}
 	return s.statusPage(ctx, s.db.R, incidentID, AudiencePublic, []string{AudiencePublic}, s.clock.Now())
 }
+
+// The organisation's public status page: off until an officer turns it
+// on; while on, OrgStatusPagePath lists the incidents whose own public
+// status page is on, each as its public page shows it (the PHI-checked
+// updates written for the public, the phase, the next public update).
+// Nothing else of any incident.
+
+// OrgStatusPagePath is the address of the organisation's public status
+// page, after Ward's public address.
+const OrgStatusPagePath = "/status"
+
+// orgPageID is the id of org_status_page's one row.
+const orgPageID = "org"
+
+// maxOrgPageIncidents is how many incidents the organisation's page
+// lists, the most recently made public first.
+const maxOrgPageIncidents = 50
+
+// OrgPage is whether the organisation's public status page is on, and
+// where.
+type OrgPage struct {
+	Enabled   bool
+	URL       string
+	EnabledBy string
+	EnabledAt *time.Time
+}
+
+func (s *Service) orgPageTx(ctx context.Context, q db.Querier) (OrgPage, error) {
+	p := OrgPage{URL: strings.TrimRight(s.mail.BaseURL, "/") + OrgStatusPagePath}
+	var at time.Time
+	err := q.QueryRowContext(ctx, `SELECT enabled_by, enabled_at FROM org_status_page WHERE id = $1`, orgPageID).Scan(&p.EnabledBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return OrgPage{}, fmt.Errorf("read the organisation's status page: %w", err)
+	}
+	at = at.UTC()
+	p.Enabled, p.EnabledAt = true, &at
+	return p, nil
+}
+
+// OrgPageOf says whether the organisation's public status page is on, and
+// its address. Every role that reads incidents may ask.
+func (s *Service) OrgPageOf(ctx context.Context) (OrgPage, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return OrgPage{}, err
+	}
+	return s.orgPageTx(ctx, s.db.R)
+}
+
+// SetOrgPage turns the organisation's public status page on or off.
+// Officers and administrators may (stakeholder:write); audited
+// (org_status_page.enable, .disable) when it changes.
+func (s *Service) SetOrgPage(ctx context.Context, on bool) (OrgPage, error) {
+	actor, err := authz.Check(ctx, authz.StakeholderWrite)
+	if err != nil {
+		return OrgPage{}, err
+	}
+	now := s.clock.Now()
+	var p OrgPage
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		cur, err := s.orgPageTx(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur.Enabled == on {
+			p = cur
+			return nil
+		}
+		action := "org_status_page.enable"
+		if on {
+			_, err = tx.ExecContext(ctx, `INSERT INTO org_status_page (id, enabled_by, enabled_at) VALUES ($1, $2, $3)`, orgPageID, actor.String(), now)
+		} else {
+			action = "org_status_page.disable"
+			_, err = tx.ExecContext(ctx, `DELETE FROM org_status_page WHERE id = $1`, orgPageID)
+		}
+		if err != nil {
+			return fmt.Errorf("turn the organisation's status page on or off: %w", err)
+		}
+		if p, err = s.orgPageTx(ctx, tx); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "org", ObjectID: orgPageID})
+		return err
+	})
+	return p, err
+}
+
+// OrgStatus is what the organisation's public status page shows.
+type OrgStatus struct {
+	Organisation string
+	// Incidents are the incidents whose public status page is on, the
+	// most recently made public first, each as its public page shows it.
+	Incidents []StatusPage
+}
+
+// OrgStatusPage reads the organisation's public status page; while it is
+// off, it is not found.
+func (s *Service) OrgStatusPage(ctx context.Context) (OrgStatus, error) {
+	p, err := s.orgPageTx(ctx, s.db.R)
+	if err != nil {
+		return OrgStatus{}, err
+	}
+	if !p.Enabled {
+		return OrgStatus{}, errPublicPage
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT incident_id FROM incident_public_pages ORDER BY enabled_at DESC, incident_id
+		LIMIT `+fmt.Sprint(maxOrgPageIncidents))
+	if err != nil {
+		return OrgStatus{}, fmt.Errorf("read public status pages: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return OrgStatus{}, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return OrgStatus{}, err
+	}
+	out := OrgStatus{Incidents: []StatusPage{}}
+	if s.mail.Organisation != nil {
+		if out.Organisation, err = s.mail.Organisation(ctx); err != nil {
+			return OrgStatus{}, err
+		}
+	}
+	now := s.clock.Now()
+	for _, id := range ids {
+		sp, err := s.statusPage(ctx, s.db.R, id, AudiencePublic, []string{AudiencePublic}, now)
+		if err != nil {
+			return OrgStatus{}, err
+		}
+		out.Incidents = append(out.Incidents, sp)
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package stakeholder_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"strings"
@@ -315,6 +316,77 @@ func TestStatusPages(t *testing.T) {
 		}
 		if auditCount(t, d, "public_status_page.enable") != 1 || auditCount(t, d, "public_status_page.disable") != 1 {
 			t.Fatal("turning the public page on and off is not audited")
+		}
+	})
+}
+
+// TestOrgStatusPage: the organisation's public status page is off by
+// default and not found; only officers and administrators turn it on or
+// off, audited; on, it lists the incidents whose own public page is on,
+// each with only its PHI-checked public updates, and no other incident.
+func TestOrgStatusPage(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ctx := context.Background()
+		e.svc.SetMail(stakeholder.MailOptions{BaseURL: "https://ward.test",
+			Organisation: func(context.Context) (string, error) { return "Acme Billing", nil }})
+		po, carol := e.person("pat", authz.RolePrivacyOfficer), e.person("carol", authz.RoleResponder)
+		shown, hidden := "", ""
+		for i, title := range []string{"Export exposed", "Laptop lost"} {
+			inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: title, Severity: incident.Sev2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range []stakeholder.UpdateInput{
+				{Body: fmt.Sprintf("Public %d: we are containing it.", i), Audience: stakeholder.AudiencePublic},
+				{Body: fmt.Sprintf("Internal %d: the bucket was open.", i), Audience: stakeholder.AudienceInternal},
+			} {
+				e.clk.Advance(time.Minute)
+				if _, err := e.svc.PostUpdate(e.admin, inc.Number, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := e.svc.PostUpdate(po, inc.Number, stakeholder.UpdateInput{Body: "Public: MRN 1234567 fixed.",
+				Audience: stakeholder.AudiencePublic, PHIOverride: true}); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				shown = inc.Number
+				if _, err := e.svc.SetPublicPage(po, inc.Number, true); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				hidden = inc.Number
+			}
+		}
+		if p, err := e.svc.OrgPageOf(carol); err != nil || p.Enabled || p.URL != "https://ward.test/status" {
+			t.Fatalf("the organisation's page by default: %+v %v", p, err)
+		}
+		if _, err := e.svc.OrgStatusPage(ctx); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("the organisation's page while off: %v", err)
+		}
+		if _, err := e.svc.SetOrgPage(carol, true); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("a responder turned the organisation's page on: %v", err)
+		}
+		if p, err := e.svc.SetOrgPage(po, true); err != nil || !p.Enabled || p.EnabledBy == "" {
+			t.Fatalf("turn on: %+v %v", p, err)
+		}
+		if _, err := e.svc.SetOrgPage(po, true); err != nil {
+			t.Fatalf("turn on again: %v", err)
+		}
+		page, err := e.svc.OrgStatusPage(ctx)
+		if err != nil || page.Organisation != "Acme Billing" || len(page.Incidents) != 1 || page.Incidents[0].Incident != shown ||
+			len(page.Incidents[0].Updates) != 1 || page.Incidents[0].Updates[0].Body != "Public 0: we are containing it." {
+			t.Fatalf("the organisation's page (%s shown, %s not): %+v %v", shown, hidden, page, err)
+		}
+		if _, err := e.svc.SetOrgPage(e.admin, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.OrgStatusPage(ctx); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("the organisation's page turned off: %v", err)
+		}
+		if auditCount(t, d, "org_status_page.enable") != 1 || auditCount(t, d, "org_status_page.disable") != 1 {
+			t.Fatal("turning the organisation's page on and off is not audited once each")
 		}
 	})
 }

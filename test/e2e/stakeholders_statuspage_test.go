@@ -320,6 +320,34 @@ func TestExternalStatusPages(t *testing.T) {
 				t.Fatalf("the public page: %d %s", code, page)
 			}
 
+			// The organisation's public status page: off by default, turned
+			// on by an officer, it lists the incident whose public page is on
+			// with its PHI-checked public updates only.
+			orgURL := "/api/v1/public-status-page"
+			var op struct {
+				Enabled bool
+				URL     string
+			}
+			w.doAs(responder, "GET", orgURL, nil, &op)
+			if op.Enabled || !strings.HasSuffix(op.URL, "/status") {
+				t.Fatalf("the organisation's page by default: %+v", op)
+			}
+			if code, page := get(base + "/status"); code != http.StatusNotFound || strings.Contains(page, "Everyone:") {
+				t.Fatalf("the organisation's page while off: %d %s", code, page)
+			}
+			if code, raw := w.doAs(responder, "PUT", orgURL, map[string]any{"enabled": true}, nil); code != http.StatusForbidden {
+				t.Fatalf("a responder turns the organisation's page on: %d %s, want 403", code, raw)
+			}
+			if code, raw := w.doAs(officer, "PUT", orgURL, map[string]any{"enabled": true}, &op); code != http.StatusOK || !op.Enabled {
+				t.Fatalf("turn the organisation's page on: %d %s", code, raw)
+			}
+			if code, page := get(base + "/status"); code != http.StatusOK || !strings.Contains(page, "Incident "+inc.Number) ||
+				!strings.Contains(page, "Everyone: we are containing an incident.") || !strings.Contains(page, "Status of Acme Billing") ||
+				strings.Contains(page, "North: your") || strings.Contains(page, "South: your") || strings.Contains(page, "Internal:") ||
+				leaks([]byte(page)) || strings.Contains(page, "billing export exposed") {
+				t.Fatalf("the organisation's page: %d %s", code, page)
+			}
+
 			// The web UI: the template offered on the incident page, the
 			// templates page, and turning the public page off.
 			ui := signInAs(t, w, authz.RolePrivacyOfficer, "sp-ui-officer")
@@ -345,6 +373,19 @@ func TestExternalStatusPages(t *testing.T) {
 			}
 			if code, page := get(pp.URL); code != http.StatusNotFound || strings.Contains(page, "Everyone:") {
 				t.Fatalf("the public page turned off: %d %s", code, page)
+			}
+			if code, page := get(base + "/status"); code != http.StatusOK || strings.Contains(page, "Everyone:") || strings.Contains(page, inc.Number) {
+				t.Fatalf("the organisation's page once the incident's is off: %d %s", code, page)
+			}
+			if code, raw := w.doAs(officer, "PUT", orgURL, map[string]any{"enabled": false}, &op); code != http.StatusOK || op.Enabled {
+				t.Fatalf("turn the organisation's page off: %d %s", code, raw)
+			}
+			if code, _ := get(base + "/status"); code != http.StatusNotFound {
+				t.Fatalf("the organisation's page turned off: %d", code)
+			}
+			w.doAs(officer, "GET", "/api/v1/audit?action=org_status_page.enable", nil, &trail)
+			if len(trail.Items) != 1 {
+				t.Fatalf("turning the organisation's page on is not audited: %+v", trail.Items)
 			}
 		})
 	}

@@ -174,8 +174,9 @@ func TestUIAccessibility(t *testing.T) {
 // out, the pages a subscriber meets on their status page link: the page
 // asking to email a code, the same with the code's field once it is
 // sent, a wrong code refused beside the field, and the status page the
-// right code opens. Each is checked with axe-core and laid out at a
-// phone's width, like TestUIAccessibility's pages.
+// right code opens; then the organisation's public status page. Each is
+// checked with axe-core and laid out at a phone's width, like
+// TestUIAccessibility's pages.
 func TestStatusPageCodeAccessibility(t *testing.T) {
 	t.Parallel()
 	src := axeSource(t)
@@ -228,5 +229,11 @@ func TestStatusPageCodeAccessibility(t *testing.T) {
 		run(t, ctx, "enter the right code", chromedp.SendKeys("#code", code, chromedp.ByQuery),
 			chromedp.Submit("#code", chromedp.ByQuery), chromedp.WaitVisible(".update-text", chromedp.ByQuery))
 		check("the status page")
+		// The organisation's public status page, listing the incident.
+		w.must(http.StatusOK, "PUT", "/api/v1/incidents/"+inc.ID+"/public-status-page", map[string]any{"enabled": true}, nil)
+		w.must(http.StatusOK, "PUT", "/api/v1/public-status-page", map[string]any{"enabled": true}, nil)
+		page = "/status"
+		run(t, ctx, "open the organisation's page", chromedp.Navigate(w.url+page), chromedp.WaitVisible(".update-text", chromedp.ByQuery))
+		check("the organisation's public status page")
 	})
 }

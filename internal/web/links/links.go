@@ -8,8 +8,10 @@
 // subscription addresses: GET /cal/{token} is a person's on-call shifts
 // as an iCalendar feed, for a calendar application that cannot sign in.
 // And the status pages: GET /s/{token} with a subscriber's status page
-// link shows the updates meant for them; GET /p/{token} is an incident's
-// public status page, while an officer has it turned on.
+// link shows the updates meant for them, once the one-time code emailed to
+// them is entered (POST /s/{token} sends and checks it); GET /p/{token} is
+// an incident's public status page, and GET /status the organisation's,
+// while an officer has it turned on.
 package links
 
 import (
@@ -41,6 +43,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("POST /s/{token}", h.useExternal)
 	mux.HandleFunc("GET /cal/{token}", h.calendar)
 	mux.HandleFunc("GET /p/{token}", h.publicStatus)
+	mux.HandleFunc("GET "+stakeholder.OrgStatusPagePath, h.orgStatus)
 }
 
 type handler struct{ Deps }
@@ -136,6 +139,41 @@ func (h handler) publicStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderStatus(w, statusView{StatusPage: p})
+}
+
+var orgPage = template.Must(template.New("org").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Status{{with .Organisation}} of {{.}}{{end}}</title>
+<link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="narrow">
+<h1>Status{{with .Organisation}} of {{.}}{{end}}</h1>
+<p>This page is public. It lists the incidents we keep the public informed of, with the updates we wrote for the public.</p>
+{{range .Incidents}}<section aria-labelledby="incident-{{.Incident}}">
+<h2 id="incident-{{.Incident}}">Incident {{.Incident}}</h2>
+<p>Right now {{.Phase}}. {{with .NextUpdateDueAt}}The next update is due by <time datetime="{{.Format "2006-01-02T15:04:05Z07:00"}}">{{.Format "2 January 2006 15:04 MST"}}</time>.{{else}}We will post an update when there is news.{{end}}</p>
+{{range .Updates}}<article>
+<h3><time datetime="{{.PostedAt.Format "2006-01-02T15:04:05Z07:00"}}">{{.PostedAt.Format "2 January 2006 15:04 MST"}}</time></h3>
+<p class="update-text">{{.Body}}</p>
+</article>
+{{else}}<p>There are no updates yet.</p>
+{{end}}</section>
+{{else}}<p>There are no incidents to report.</p>
+{{end}}</main></body></html>
+`))
+
+// orgStatus is GET /status: the organisation's public status page, while
+// an officer has it on.
+func (h handler) orgStatus(w http.ResponseWriter, r *http.Request) {
+	p, err := h.Stakeholders.OrgStatusPage(r.Context())
+	if err != nil {
+		h.failStatus(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusOK)
+	_ = orgPage.Execute(w, p)
 }
 
 // showExternal is GET /s/{token}: a subscriber's status page (or the

@@ -159,6 +159,8 @@ var actionLabels = map[string]string{
 	"status_page.code_accepted":                 "Opened a status page with its code",
 	"public_status_page.enable":                 "Turned the public status page on",
 	"public_status_page.disable":                "Turned the public status page off",
+	"org_status_page.enable":                    "Turned the organisation's public status page on",
+	"org_status_page.disable":                   "Turned the organisation's public status page off",
 	"token.create":                              "Created an API token",
 	"token.revoke":                              "Revoked an API token",
 	"user.create":                               "Created a user account",
