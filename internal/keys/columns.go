@@ -117,6 +117,10 @@ var (
 	// ExternalMailError is why an email to an external subscriber was not
 	// delivered: the mail server's reply, which may quote the address.
 	ExternalMailError = Column{Table: "external_mail", Name: "error", RowID: "id"}
+	// StatusPageCode is a one-time code that opens a subscriber's status
+	// page, kept until its email is sent (then emptied); the code is
+	// checked against status_page_codes.code_hash.
+	StatusPageCode = Column{Table: "status_page_codes", Name: "code", RowID: "id"}
 	// BreachIndividualRecord is an affected individual's PHI (name,
 	// addresses, email, phone, date of birth, next of kin), as JSON.
 	BreachIndividualRecord = Column{Table: "breach_individuals", Name: "record", RowID: "id"}
@@ -267,7 +271,7 @@ func Columns() []Column {
 		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
 		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceHoldReason, EvidenceCustodyReason, EvidenceCustodyCustodian,
 		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail,
-		ExternalMailError, ReviewSummary, ReviewRootCause, ReviewContributingFactors, ReviewWentWell, ReviewLessons,
+		ExternalMailError, StatusPageCode, ReviewSummary, ReviewRootCause, ReviewContributingFactors, ReviewWentWell, ReviewLessons,
 		ReviewUpdatesMade, ReviewWaiveReason, ActionItemTitle, ActionItemTicketURL, ReviewEventText, ReviewEventAnnotation}
 }
 

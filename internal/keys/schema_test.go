@@ -46,6 +46,7 @@ var notFreeText = []string{
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id", "external_contacts.party_id",
 	"external_subscriptions.id", "external_subscriptions.incident_id", "external_subscriptions.contact_id",
 	"external_links.subscription_id", "status_update_templates.id", "incident_public_pages.incident_id", "external_mail.id", "external_mail.subscription_id", "external_mail.status_update_id",
+	"external_mail.code_id", "status_page_codes.id", "status_page_codes.subscription_id", "org_status_page.id",
 	// the Message-ID Ward makes for an email (an id at the sender's domain)
 	"external_mail.message_id",
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
@@ -101,6 +102,7 @@ var notFreeText = []string{
 	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
 	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256", "external_links.token_hash",
 	"incident_public_pages.token_hash", "slack_requests.signature_hash",
+	"status_page_codes.link_hash", "status_page_codes.code_hash", "status_page_sessions.token_hash", "status_page_sessions.link_hash",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
@@ -121,7 +123,7 @@ var notFreeText = []string{
 	"evidence_items.uploaded_by", "evidence_items.held_by", "incident_reviews.completed_by", "incident_reviews.waived_by",
 	"playbook_versions.created_by", "incident_playbooks.applied_by",
 	"incident_action_items.owner", "incident_action_items.done_by", "incident_review_events.created_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
-	"status_update_templates.created_by", "user_invites.created_by", "incident_public_pages.enabled_by",
+	"status_update_templates.created_by", "user_invites.created_by", "incident_public_pages.enabled_by", "org_status_page.enabled_by",
 	"privileged_marks.held_by", "privileged_marks.marked_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",

@@ -386,6 +386,8 @@ func apiOps(t *testing.T) []apiOp {
 			body: updateTemplate, plain: updateTemplatePlain},
 		{op: "PUT /api/v1/incidents/{id}/public-status-page", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/public-status-page" },
 			body: func(*apiSeeds) map[string]any { return map[string]any{"enabled": true} }},
+		{op: "PUT /api/v1/public-status-page", want: 200, url: fixed("/api/v1/public-status-page"),
+			body: func(*apiSeeds) map[string]any { return map[string]any{"enabled": true} }},
 		{op: "POST /api/v1/rules", want: 201, url: fixed("/api/v1/rules"), body: rule, plain: rulePlain,
 			after: func(s *apiSeeds, raw []byte) { s.rule = jsonID(t, raw) }},
 		{op: "PUT /api/v1/rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/rules/" + s.rule }, body: rule, plain: rulePlain},
