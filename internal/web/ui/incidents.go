@@ -112,6 +112,11 @@ func (u *UI) incidentList(w http.ResponseWriter, r *http.Request) {
 		v := q.Get("phi") == "yes"
 		f.PHISuspected = &v
 	}
+	switch q.Get("drill") {
+	case "yes", "no":
+		v := q.Get("drill") == "yes"
+		f.Drill = &v
+	}
 	p := listPage{Query: q, Statuses: statusStrings, Severities: severityStrings, Categories: categoryStrings}
 	if c := q.Get("cursor"); c != "" {
 		cur, err := incident.DecodeCursor(c)

@@ -83,6 +83,8 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/action-items", Perm: authz.IncidentRead, handler: u.actionList},
 		{Method: "POST", Pattern: "/incidents/{id}/playbooks", Perm: authz.IncidentWrite, handler: u.playbookApply},
 		{Method: "POST", Pattern: "/incidents/{id}/playbooks/{playbook}/answers", Perm: authz.IncidentWrite, handler: u.playbookAnswer},
+		{Method: "GET", Pattern: "/drills", Perm: authz.IncidentRead, handler: u.drills},
+		{Method: "POST", Pattern: "/drills", Perm: authz.DrillRun, handler: u.drillStart},
 		{Method: "GET", Pattern: "/tasks/mine", Perm: authz.IncidentRead, handler: u.myTasks},
 		{Method: "GET", Pattern: "/playbooks", Perm: authz.IncidentRead, handler: u.playbookList},
 		{Method: "GET", Pattern: "/playbooks/{playbook}", Perm: authz.IncidentRead, handler: u.playbookShow},
