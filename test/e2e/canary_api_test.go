@@ -328,6 +328,10 @@ func apiOps(t *testing.T) []apiOp {
 				return map[string]any{"answers": map[string]any{"asset": "LT-0042", "serial": "C02XK1", "last_location": "the car park",
 					"police_report": "PR-2026-17"}}
 			}},
+		// A drill: its title and scenario are sealed like any incident's.
+		{op: "POST /api/v1/drills", want: 201, url: fixed("/api/v1/drills"),
+			body:  func(*apiSeeds) map[string]any { return map[string]any{"playbook": "ransomware"} },
+			plain: map[string]string{"playbook": isRef, "page_policy": isRef}},
 		{op: "PUT /api/v1/playbooks/{key}", want: 200, url: fixed("/api/v1/playbooks/misdirected"), body: shippedPlaybook(t, "misdirected"),
 			plain: playbookPlain},
 		{op: "POST /api/v1/incidents/{id}/action-items", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/action-items" },
