@@ -148,6 +148,9 @@ var notDriven = map[string]string{
 	"POST /api/v1/incidents/{id}/privileged": "it marks a record privileged (TestPrivilegedMarkingE2E drives it): object_id " +
 		"names a note or evidence item of the incident and held_by a Ward user whose role may see privileged content, each " +
 		"checked (422 otherwise) and stored as an id and a username, never as free text",
+	"POST /api/v1/incidents/{id}/privileged-notes": "a note by counsel, privileged from the start, which needs a Ward user " +
+		"holding the privilege (TestCounselPrivilegedNoteE2E drives it; the UI walk fills its form as the Privacy Officer): " +
+		"its body is a note, sealed as every note is (incident_events.note), and held_by names a Ward user, checked",
 }
 
 // playbookPlain are a playbook's string fields: the organisation's response

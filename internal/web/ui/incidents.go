@@ -540,6 +540,20 @@ func (u *UI) incidentNote(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=noted#timeline")
 }
 
+// incidentPrivilegedNote adds a note privileged & confidential from the
+// start, held by the caller (counsel or the Privacy Officer).
+func (u *UI) incidentPrivilegedNote(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "privileged_body")
+	if _, err := u.Incidents.AddPrivilegedNote(r.Context(), r.PathValue("id"), form["privileged_body"], ""); err != nil {
+		if fe, ok := fieldErrors(err); ok && fe["body"] != "" {
+			err = apperr.Field("privileged_body", "%s", fe["body"])
+		}
+		u.showWithErrors(w, r, err, form)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=privileged_noted#timeline")
+}
+
 // incidentPrivileged marks a note, an evidence item or the review
 // privileged (held by the caller), or unmarks it, and goes back to where
 // the record is shown.

@@ -69,6 +69,7 @@ func (u *UI) Routes() []Route {
 		{Method: "POST", Pattern: "/incidents/{id}/transitions", Perm: authz.IncidentWrite, handler: u.incidentTransition},
 		{Method: "POST", Pattern: "/incidents/{id}/notes", Perm: authz.IncidentWrite, handler: u.incidentNote},
 		{Method: "POST", Pattern: "/incidents/{id}/privileged", Perm: authz.PrivilegedMark, handler: u.incidentPrivileged},
+		{Method: "POST", Pattern: "/incidents/{id}/privileged-notes", Perm: authz.PrivilegedMark, handler: u.incidentPrivilegedNote},
 		{Method: "POST", Pattern: "/incidents/{id}/tasks", Perm: authz.IncidentWrite, handler: u.taskCreate},
 		{Method: "POST", Pattern: "/incidents/{id}/tasks/{task}", Perm: authz.IncidentWrite, handler: u.taskUpdate},
 		{Method: "POST", Pattern: "/incidents/{id}/review", Perm: authz.IncidentWrite, handler: u.reviewSave},
