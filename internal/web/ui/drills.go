@@ -51,9 +51,11 @@ func (u *UI) drillsRender(w http.ResponseWriter, r *http.Request, status int, fo
 			u.fail(w, r, err)
 			return
 		}
-		p.Playbooks = []choice{{Value: "", Label: "Choose a playbook"}}
 		for _, pb := range ps {
 			p.Playbooks = append(p.Playbooks, choice{Value: pb.Key, Label: pb.Name})
+		}
+		if p.Form["playbook"] == "" && len(p.Playbooks) > 0 {
+			p.Form["playbook"] = p.Playbooks[0].Value
 		}
 		p.Policies = []choice{{Value: "", Label: "Page nobody"}}
 		if authz.Has(a.Role, authz.IncidentRead) && u.Pager != nil {
