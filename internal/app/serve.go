@@ -209,6 +209,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if cfg.BreachAutoOpen {
 		playbooks.AutoOpenCases()
 	}
+	playbooks.PageWith(pager.PagePolicyTx)
 	workflow.ApplyPlaybooksWith(playbooks)
 	workflow.CallWebhooksWith(rules.WebhookOptions{Keys: kr, Outbound: guard, BaseURL: cfg.BaseURL(ln.Addr().String())})
 	// The playbook of an incident's category is applied after the rules

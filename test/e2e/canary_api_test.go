@@ -148,6 +148,9 @@ var notDriven = map[string]string{
 	"POST /api/v1/incidents/{id}/privileged": "it marks a record privileged (TestPrivilegedMarkingE2E drives it): object_id " +
 		"names a note or evidence item of the incident and held_by a Ward user whose role may see privileged content, each " +
 		"checked (422 otherwise) and stored as an id and a username, never as free text",
+	"POST /api/v1/incidents/{id}/privileged-notes": "a note by counsel, privileged from the start, which needs a Ward user " +
+		"holding the privilege (TestCounselPrivilegedNoteE2E drives it; the UI walk fills its form as the Privacy Officer): " +
+		"its body is a note, sealed as every note is (incident_events.note), and held_by names a Ward user, checked",
 }
 
 // playbookPlain are a playbook's string fields: the organisation's response
@@ -328,6 +331,10 @@ func apiOps(t *testing.T) []apiOp {
 				return map[string]any{"answers": map[string]any{"asset": "LT-0042", "serial": "C02XK1", "last_location": "the car park",
 					"police_report": "PR-2026-17"}}
 			}},
+		// A drill: its title and scenario are sealed like any incident's.
+		{op: "POST /api/v1/drills", want: 201, url: fixed("/api/v1/drills"),
+			body:  func(*apiSeeds) map[string]any { return map[string]any{"playbook": "ransomware"} },
+			plain: map[string]string{"playbook": isRef, "page_policy": isRef}},
 		{op: "PUT /api/v1/playbooks/{key}", want: 200, url: fixed("/api/v1/playbooks/misdirected"), body: shippedPlaybook(t, "misdirected"),
 			plain: playbookPlain},
 		{op: "POST /api/v1/incidents/{id}/action-items", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/action-items" },

@@ -124,7 +124,7 @@ func privacyOfficerPages(c plainCase) []string {
 		"/incidents/" + c.number + "/breach/hhs-report", "/breach/deadlines", "/breach/log", "/audit", "/alerts", "/profile",
 		"/notice-templates", "/org-profile", "/stakeholders/contacts", "/stakeholders/contacts/" + c.contact,
 		"/incidents/" + c.review, "/action-items", "/stakeholders/templates", "/stakeholders/templates/" + c.template,
-		"/tasks/mine", "/playbooks", "/playbooks/lost_device",
+		"/tasks/mine", "/drills", "/playbooks", "/playbooks/lost_device",
 		"/incidents/" + c.small, "/incidents/" + c.small + "/breach/determine?step=secured"}
 }
 
