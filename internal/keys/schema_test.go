@@ -132,11 +132,11 @@ var notFreeText = []string{
 	// (incident.Service.MoveUnknownNames; issue #15)
 	"incidents.commander", "incident_tasks.owner",
 
-	// a workflow rule's webhook outbox: ids, a status, a failure class
-	// Ward derives ("HTTP 503"), and the receiver's address, configured by
-	// administrators like the rule itself
+	// a workflow rule's webhook outbox: ids, a status and a failure class
+	// Ward derives ("HTTP 503"); the receiver's address is sealed
+	// (keys.RuleWebhookDeliveryURL)
 	"rule_webhook_deliveries.id", "rule_webhook_deliveries.rule_id", "rule_webhook_deliveries.incident_id",
-	"rule_webhook_deliveries.status", "rule_webhook_deliveries.last_error", "rule_webhook_deliveries.url",
+	"rule_webhook_deliveries.status", "rule_webhook_deliveries.last_error",
 	// the time a timed rule counts from (detected, created, acknowledged)
 	"rules.after_from",
 

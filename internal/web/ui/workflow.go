@@ -119,11 +119,7 @@ func actionSummary(as []rules.Action, n names) string {
 		case rules.ActionPagePolicy:
 			parts = append(parts, "page "+nameOr(n.policies, a.Policy))
 		case rules.ActionWebhook:
-			host := a.URL
-			if u, err := url.Parse(a.URL); err == nil {
-				host = u.Host
-			}
-			parts = append(parts, "call the signed webhook at "+host)
+			parts = append(parts, "call the signed webhook at "+a.Host)
 		default:
 			parts = append(parts, a.Type)
 		}
