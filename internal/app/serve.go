@@ -223,6 +223,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	// ran, in the transaction that records the incident.
 	incidents.WatchWith(incident.Watchers{workflow, playbooks})
 	alerts.SetWatcher(workflow)
+	alerts.SetOrchestrator(workflow)
 	single, err := ssoClient(cfg, cfg.BaseURL(ln.Addr().String()))
 	if err != nil {
 		ln.Close()

@@ -191,6 +191,7 @@ type Engine struct {
 	pager     *paging.Pager
 	log       *slog.Logger
 	env       *cel.Env
+	alertEnv  *cel.Env
 
 	cases     CaseOpener
 	autoOpen  bool
@@ -200,6 +201,7 @@ type Engine struct {
 	mu       sync.Mutex
 	programs map[string]compiled // by rule id
 	enabled  ruleSet             // the enabled rules, as last read
+	alerts   alertSet            // the enabled alert rules, as last read
 	// timerFrom is, by timed rule id, how many of the incidents due for
 	// it that did not match RunTimers passes over on its next run, so
 	// that every run goes on past the last one's batch.
@@ -227,7 +229,11 @@ func New(d *db.DB, c clock.Clock, incidents *incident.Service, pager *paging.Pag
 	if err != nil {
 		return nil, fmt.Errorf("rules: CEL environment: %w", err)
 	}
-	return &Engine{db: d, clock: c, incidents: incidents, pager: pager, log: log, env: env, programs: map[string]compiled{}}, nil
+	alertEnv, err := newAlertEnv()
+	if err != nil {
+		return nil, fmt.Errorf("rules: CEL environment for alerts: %w", err)
+	}
+	return &Engine{db: d, clock: c, incidents: incidents, pager: pager, log: log, env: env, alertEnv: alertEnv, programs: map[string]compiled{}}, nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
