@@ -26,18 +26,18 @@ type Result struct {
 	// DedupKeys holds each event's dedup key, generated for a trigger
 	// that came without one.
 	DedupKeys    []string
-	New          int      // alerts opened
-	Deduplicated int      // triggers that repeated an open alert
-	Acknowledged int      // alerts acknowledged
-	Resolved     int      // alerts resolved
-	Ignored      int      // acknowledges and resolves of no open alert
-	Suppressed   int      // alerts opened during a maintenance window
+	New          int // alerts opened
+	Deduplicated int // triggers that repeated an open alert
+	Acknowledged int // alerts acknowledged
+	Resolved     int // alerts resolved
+	Ignored      int // acknowledges and resolves of no open alert
+	Suppressed   int // alerts opened during a maintenance window
 	// SuppressedByRules counts the alerts opened that alert rules
 	// suppressed (recorded, no incident, no page).
 	SuppressedByRules int
 	// Routed counts the triggers alert rules sent to another service.
 	Routed int
-	Opened       []string // numbers of the incidents opened
+	Opened []string // numbers of the incidents opened
 }
 
 // groupTarget is the open incident an alert group feeds.
