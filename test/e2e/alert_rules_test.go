@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wardhq/ward/internal/app"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/notify"
 )
 
@@ -116,6 +117,12 @@ func TestAlertRulesEndToEnd(t *testing.T) {
 		trigger("slow", "checkout slow", "lb-1", "warning")
 		if a := alertOf("slow"); a.Severity != "info" || a.IncidentID == "" {
 			t.Fatalf("severity: %+v", a)
+		}
+		// The rules page lists the alert rules in words.
+		code, page := signInAs(t, w, authz.RoleStakeholder, "sam").send("GET", "/rules", nil)
+		if code != 200 || !strings.Contains(page, "disks to storage") || !strings.Contains(page, "send it to the service storage; tag it disk") ||
+			!strings.Contains(page, "suppress it: keep it, open no incident and page nobody") {
+			t.Fatalf("the rules page: %d %.3000s", code, page)
 		}
 		var inc struct{ Severity string }
 		w.must(200, "GET", "/api/v1/incidents/"+alertOf("slow").IncidentNumber, nil, &inc)
