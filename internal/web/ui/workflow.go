@@ -68,8 +68,8 @@ type workflowPage struct {
 	// AlertRules are the rules on alerts at intake (managed through the
 	// API for now).
 	AlertRules []alertRuleView
-	Rule  *workflowView // on a rule's page
-	Form  map[string]string
+	Rule       *workflowView // on a rule's page
+	Form       map[string]string
 	// Slots are the action rows' indexes.
 	Slots      []int
 	Types      []choice
