@@ -86,9 +86,6 @@ func judge(ctx context.Context, m Matcher, svc Service, ig Integration, reqs []*
 	return out
 }
 
-// routed reports whether ev goes to another service.
-func (v verdicts) routed(ev *Event) bool { return v[ev].Route != "" }
-
 // tagsJSON is how alerts.tags stores tags.
 func tagsJSON(tags []string) string {
 	if len(tags) == 0 {
