@@ -212,10 +212,19 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	playbooks.PageWith(pager.PagePolicyTx)
 	workflow.ApplyPlaybooksWith(playbooks)
 	workflow.CallWebhooksWith(rules.WebhookOptions{Keys: kr, Outbound: guard, BaseURL: cfg.BaseURL(ln.Addr().String())})
+	// Webhook addresses that rules saved before migration 0063 keep in
+	// clear, sealed before Ward serves.
+	if n, err := workflow.SealWebhookURLs(ctx); err != nil {
+		ln.Close()
+		return err
+	} else if n > 0 {
+		logger.InfoContext(ctx, "rule_webhook_urls_sealed", "rules", n)
+	}
 	// The playbook of an incident's category is applied after the rules
 	// ran, in the transaction that records the incident.
 	incidents.WatchWith(incident.Watchers{workflow, playbooks})
 	alerts.SetWatcher(workflow)
+	alerts.SetOrchestrator(workflow)
 	single, err := ssoClient(cfg, cfg.BaseURL(ln.Addr().String()))
 	if err != nil {
 		ln.Close()

@@ -93,6 +93,11 @@ var (
 	// RuleWebhookSecret is the secret that signs a workflow rule's
 	// call_webhook requests, shown once when the rule is saved.
 	RuleWebhookSecret = Column{Table: "rules", Name: "webhook_secret", RowID: "id"}
+	// RuleWebhookURLs holds the addresses of a workflow rule's call_webhook
+	// actions (a JSON list, in the actions' order), which may embed a token.
+	RuleWebhookURLs = Column{Table: "rules", Name: "webhook_urls", RowID: "id"}
+	// RuleWebhookDeliveryURL is the address one queued webhook call goes to.
+	RuleWebhookDeliveryURL = Column{Table: "rule_webhook_deliveries", Name: "url", RowID: "id"}
 	// CalendarFeedToken is the secret token of a calendar subscription
 	// address, kept so that its owner can see the address again; the feed
 	// is found by the token's hash (calendar_feeds.token_hash).
@@ -259,7 +264,7 @@ const (
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, RuleWebhookSecret, CalendarFeedToken, StatusUpdateBody,
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, RuleWebhookSecret, RuleWebhookURLs, RuleWebhookDeliveryURL, CalendarFeedToken, StatusUpdateBody,
 		StatusUpdateTemplateBody, PublicPageToken,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, IncidentPlaybookAnswers, AlertSummary, BreakGlassReason,

@@ -40,6 +40,7 @@ var notFreeText = []string{
 	"pages.policy_id", "pages.service_id", "service_changes.id", "service_changes.service_id", "service_changes.integration_id", "recovery_codes_shown.session_id", "report_case_details.case_id",
 	"report_hhs_filings.case_id", "breach_determination_drafts.case_id", "breach_determination_drafts.user_id", "report_hhs_filings.id", "report_org_profile.id", "report_reminders.case_id",
 	"report_signing_keys.id", "rule_firings.incident_id", "rule_firings.rule_id", "rules.id",
+	"alert_rules.id", "alert_rules.route_service_id", "alerts.suppressed_by",
 	"schedule_overrides.id", "schedule_overrides.replaces", "schedule_overrides.schedule_id",
 	"schedule_overrides.user_id", "schedules.id", "search_keys.id", "services.escalation_policy_id", "services.id",
 	"sessions.id", "sessions.user_id", "setup_tokens.id", "sla_events.incident_id", "stakeholder_groups.id",
@@ -134,13 +135,17 @@ var notFreeText = []string{
 	// (incident.Service.MoveUnknownNames; issue #15)
 	"incidents.commander", "incident_tasks.owner",
 
-	// a workflow rule's webhook outbox: ids, a status, a failure class
-	// Ward derives ("HTTP 503"), and the receiver's address, configured by
-	// administrators like the rule itself
+	// a workflow rule's webhook outbox: ids, a status and a failure class
+	// Ward derives ("HTTP 503"); the receiver's address is sealed
+	// (keys.RuleWebhookDeliveryURL)
 	"rule_webhook_deliveries.id", "rule_webhook_deliveries.rule_id", "rule_webhook_deliveries.incident_id",
-	"rule_webhook_deliveries.status", "rule_webhook_deliveries.last_error", "rule_webhook_deliveries.url",
+	"rule_webhook_deliveries.status", "rule_webhook_deliveries.last_error",
 	// the time a timed rule counts from (detected, created, acknowledged)
 	"rules.after_from",
+	// alert rules (issue #16): configuration administrators write, like
+	// workflow rules; an alert's tags are those its rules gave it, never
+	// what the tool sent (which the rules match in memory only)
+	"alert_rules.name", "alert_rules.description", "alert_rules.expression", "alert_rules.actions", "alerts.tags",
 
 	// configuration about the organisation, its staff and its tools
 	"api_tokens.name", "breach_parties.agreement", "breach_parties.contact_address", "breach_parties.contact_email",

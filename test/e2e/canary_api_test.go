@@ -72,7 +72,7 @@ func (c *apiCanaries) hits(b []byte) []string {
 
 // apiSeeds are the objects the driven operations act on.
 type apiSeeds struct {
-	incident, restricted, breachCase, policy, service, task, group, template, party, schedule, run, hook, contact, rule, control string
+	incident, restricted, breachCase, policy, service, task, group, template, party, schedule, run, hook, contact, rule, alertRule, control string
 	// evidence is an evidence item of the incident (seedEvidence);
 	// extContact an external stakeholder contact.
 	evidence, extContact string
@@ -258,7 +258,13 @@ func apiOps(t *testing.T) []apiOp {
 	rulePlain := map[string]string{"name": isConfig, "description": isConfig, "expression": isConfig,
 		"actions[].group": isRef, "actions[].severity": isVocab, "actions[].title": "the title a rule gives, " + isConfig,
 		"actions[].category": isVocab, "actions[].commander": isStaff, "actions[].playbook": isRef, "actions[].policy": isRef,
-		"actions[].url": "the webhook address a rule calls, " + isConfig}
+		"actions[].url": "the webhook address a rule calls, " + isConfig, "actions[].host": "the host of that address, " + isConfig}
+	alertRule := func(*apiSeeds) map[string]any {
+		return map[string]any{"name": "canary-alert-rule", "description": "tag the lab", "expression": `alert.service == "lab"`,
+			"actions": []map[string]any{{"type": "add_tags", "tags": []string{"lab"}}}}
+	}
+	alertRulePlain := map[string]string{"name": isConfig, "description": isConfig, "expression": isConfig,
+		"actions[].service": isRef, "actions[].severity": isVocab, "actions[].tags[]": "the tags a rule adds, " + isConfig}
 	determinationPlain := func(form string) map[string]string {
 		out := map[string]string{"determination.assessment.findings[].factor": isVocab, "determination.assessment.outcome": isVocab,
 			"determination.exception.kind": isVocab, "determination.secured.method": isVocab, "determination.secured.standard": isVocab}
@@ -398,6 +404,10 @@ func apiOps(t *testing.T) []apiOp {
 		{op: "POST /api/v1/rules", want: 201, url: fixed("/api/v1/rules"), body: rule, plain: rulePlain,
 			after: func(s *apiSeeds, raw []byte) { s.rule = jsonID(t, raw) }},
 		{op: "PUT /api/v1/rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/rules/" + s.rule }, body: rule, plain: rulePlain},
+		{op: "POST /api/v1/alert-rules", want: 201, url: fixed("/api/v1/alert-rules"), body: alertRule, plain: alertRulePlain,
+			after: func(s *apiSeeds, raw []byte) { s.alertRule = jsonID(t, raw) }},
+		{op: "PUT /api/v1/alert-rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/alert-rules/" + s.alertRule },
+			body: alertRule, plain: alertRulePlain},
 		{op: "POST /api/v1/rules/dry-run", want: 200, url: fixed("/api/v1/rules/dry-run"),
 			body: func(*apiSeeds) map[string]any { return map[string]any{"expression": `incident.severity == "sev1"`} },
 			plain: map[string]string{"expression": isConfig, "incident": isRef, "sample.category": isVocab, "sample.commander": isStaff,
