@@ -234,8 +234,7 @@ func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
 // summarize returns the state of the notices of case caseID.
 func (s *Service) summarize(ctx context.Context, caseID string) (Summary, error) {
 	var out Summary
-	rows, err := s.db.R.QueryContext(ctx, `SELECT kind, channel, status, count(*) FROM notices WHERE case_id = $1
-		GROUP BY kind, channel, status ORDER BY kind, channel, status`, caseID)
+	rows, err := s.db.R.QueryContext(ctx, countsSQL, caseID)
 	if out.Tallies, err = db.Collect(rows, err, "count notices", func(r *sql.Rows) (Tally, error) {
 		var t Tally
 		return t, r.Scan(&t.Kind, &t.Channel, &t.Status, &t.Count)
