@@ -104,10 +104,20 @@ func TestNoticeCountsPlan(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		dbtest.PlansRead(t, d, []string{"notices", "notice_counts"}, grow, []dbtest.Statement{
+		stmts := []dbtest.Statement{
 			{Name: "the counts by kind, channel and status", SQL: countsSQL, Args: []any{"case-a"}, Index: "notice_counts_case"},
 			{Name: "the counts of a case with none", SQL: countsSQL, Args: []any{"case-c"}, Index: "notice_counts_case"},
-		})
+		}
+		if d.Dialect == db.SQLite {
+			// The substitute notice's count reads the returned notices
+			// and looks up each one's individual, never every sent notice
+			// for each. On PostgreSQL its generic plan still joins the
+			// returned to every sent notice of the case (a join filter
+			// dbtest does not count): open, see docs/BENCHMARKS.md.
+			stmts = append(stmts, dbtest.Statement{Name: "the returned not sent since", SQL: returnedNotSentSQL,
+				Args: []any{"case-a", StatusReturned, StatusSent}, Index: "notices_case_individual_status"})
+		}
+		dbtest.PlansRead(t, d, []string{"notices", "notice_counts"}, grow, stmts)
 		var returned int
 		if err := d.R.QueryRowContext(ctx, `SELECT CAST(sum(n) AS BIGINT) FROM notice_counts
 			WHERE case_id = 'case-a' AND status = 'returned'`).Scan(&returned); err != nil || returned != 5360 {

@@ -657,15 +657,20 @@ type SubstituteStatus struct {
 	PostingURL          string
 }
 
+// returnedNotSentSQL counts the individuals of a case with a notice of
+// status $2 (returned) and none of status $3 (sent): every returned notice
+// of the case is read, each individual's sent one looked for by
+// notices_case_individual_status (migration 0060).
+const returnedNotSentSQL = `SELECT count(DISTINCT individual_id) FROM notices n WHERE case_id = $1 AND status = $2
+	AND NOT EXISTS (SELECT 1 FROM notices m WHERE m.case_id = n.case_id AND m.individual_id = n.individual_id AND m.status = $3)`
+
 func (s *Service) substitute(ctx context.Context, q db.Querier, caseID string) (SubstituteStatus, error) {
 	counts, err := s.cases.CountsOf(ctx, q, caseID)
 	if err != nil {
 		return SubstituteStatus{}, err
 	}
 	out := SubstituteStatus{InsufficientContact: counts.InsufficientContact}
-	if err := q.QueryRowContext(ctx, `SELECT count(DISTINCT individual_id) FROM notices n WHERE case_id = $1 AND status = $2
-		AND NOT EXISTS (SELECT 1 FROM notices m WHERE m.case_id = n.case_id AND m.individual_id = n.individual_id AND m.status = $3)`,
-		caseID, StatusReturned, StatusSent).Scan(&out.Returned); err != nil {
+	if err := q.QueryRowContext(ctx, returnedNotSentSQL, caseID, StatusReturned, StatusSent).Scan(&out.Returned); err != nil {
 		return SubstituteStatus{}, fmt.Errorf("count returned notices: %w", err)
 	}
 	out.Substitute = rules.SubstituteFor(out.InsufficientContact + out.Returned)
