@@ -299,6 +299,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	runner, err := jobs.New(d, logger, jobs.Options{Node: node, Clock: env.Clock, Retention: ret, Evidence: vault,
 		ChainBroken: watcher.Report, Tasks: []jobs.Task{{Name: "open_counts_fold", Period: openCountsFoldPeriod,
 			Timeout: time.Minute, Run: incidents.FoldOpenCounts},
+			{Name: "notice_counts_fold", Period: noticeCountsFoldPeriod, Timeout: time.Minute, Run: notices.FoldCounts},
 			{Name: "rule_webhooks", Period: ruleWebhooksPeriod, Timeout: 2 * time.Minute, Run: workflow.DeliverWebhooks},
 			{Name: "rule_timers", Period: ruleTimersPeriod, Timeout: 5 * time.Minute, Run: workflow.RunTimers}}})
 	if err != nil {
@@ -433,6 +434,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 // (incident.FoldOpenCounts): between folds the home page sums the rows of
 // this many seconds of changes.
 const openCountsFoldPeriod = 10 * time.Second
+
+// noticeCountsFoldPeriod is how often the rows the triggers append to
+// notice_counts are folded into one per case, kind, channel and status
+// (notice.FoldCounts): between folds a case's notices page sums the rows of
+// this many seconds of changes to its notices.
+const noticeCountsFoldPeriod = 10 * time.Second
 
 // ruleWebhooksPeriod is how often the workflow rules' webhook calls that
 // are due are sent (rules.Engine.DeliverWebhooks).
