@@ -289,7 +289,7 @@ func (q pgxQuerier) strings(ctx context.Context, sql string, args ...any) ([]str
 // pgTables lists the Ward tables of the current schema, each before the
 // tables whose foreign keys refer to it, so that a restore can load them
 // in this order. incident_open_counts and notice_counts are left out: the
-// triggers of migrations 0051 and 0060 rebuild them, exactly, as a restore
+// triggers of migrations 0051 and 0065 rebuild them, exactly, as a restore
 // loads the incidents and notices, so copying them too would count every
 // open incident and every notice twice.
 func pgTables(ctx context.Context, q pgxQuerier) ([]pgTable, error) {

@@ -9,7 +9,7 @@ import (
 )
 
 // countsSQL counts a case's notices by kind, channel and status from
-// notice_counts, which triggers keep (migration 0060): the case's rows
+// notice_counts, which triggers keep (migration 0065): the case's rows
 // since the last fold (FoldCounts), read in group order from the index
 // notice_counts_case, however many notices the case has. The rows not yet
 // folded are summed here, so the counts are exact as of the read.

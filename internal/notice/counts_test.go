@@ -26,7 +26,7 @@ import (
 // recorded as sent, returned, re-sent, failed and deleted (the retention
 // purge's statement), before and after a fold, with writers at work
 // during folds (issue #14: the counts are kept by triggers, migration
-// 0060, and are proof shown to the Privacy Officer).
+// 0065, and are proof shown to the Privacy Officer).
 func TestNoticeCountsExact(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		now := time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC)

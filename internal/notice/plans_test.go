@@ -58,7 +58,7 @@ func TestNoticesPagePlans(t *testing.T) {
 // then 360 notices changed since the fold. The count reads the case's rows
 // of notice_counts from its index, never the notices nor another case's
 // counts, and sums what was not folded yet, so it stays exact (issue #14,
-// migration 0060).
+// migration 0065).
 func TestNoticeCountsPlan(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

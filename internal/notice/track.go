@@ -660,7 +660,7 @@ type SubstituteStatus struct {
 // returnedNotSentSQL counts the individuals of a case with a notice of
 // status $2 (returned) and none of status $3 (sent): every returned notice
 // of the case is read, each individual's sent one looked for by
-// notices_case_individual_status (migration 0060).
+// notices_case_individual_status (migration 0065).
 const returnedNotSentSQL = `SELECT count(DISTINCT individual_id) FROM notices n WHERE case_id = $1 AND status = $2
 	AND NOT EXISTS (SELECT 1 FROM notices m WHERE m.case_id = n.case_id AND m.individual_id = n.individual_id AND m.status = $3)`
 

@@ -1,6 +1,6 @@
 -- A breach case's counts of notices by kind, channel and status, kept as
--- notices change (issue #14), postgres dialect. Keep in step with
--- ../sqlite/0060_notice_counts_kept.sql.
+-- notices change (issue #14), sqlite dialect. Keep in step with
+-- ../postgres/0065_notice_counts_kept.sql.
 --
 -- The notices page (and GET .../notices/summary) counted the case's
 -- notices at every view, reading every notice of the case: a million for
@@ -13,38 +13,34 @@
 -- The page sums the case's rows, and a periodic task (notice.FoldCounts)
 -- folds them into one per case, kind, channel and status.
 CREATE TABLE notice_counts (
-    id      BIGSERIAL PRIMARY KEY,
+    id      INTEGER PRIMARY KEY,
     case_id TEXT NOT NULL,
     kind    TEXT NOT NULL,
     channel TEXT NOT NULL,
     status  TEXT NOT NULL,
-    n       BIGINT NOT NULL
+    n       INTEGER NOT NULL
 );
 -- Every column the count reads: the case's rows in group order, never the
 -- table's rows, never sorted.
 CREATE INDEX notice_counts_case ON notice_counts (case_id, kind, channel, status, n);
 
--- search_path is pinned to the schema the migration ran in, so that the
--- trigger finds its table whatever the writing session's path.
-CREATE FUNCTION notice_counts_track() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+CREATE TRIGGER notice_counts_insert AFTER INSERT ON notices
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO notice_counts (case_id, kind, channel, status, n) VALUES (OLD.case_id, OLD.kind, OLD.channel, OLD.status, -1);
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO notice_counts (case_id, kind, channel, status, n) VALUES (NEW.case_id, NEW.kind, NEW.channel, NEW.status, 1);
-    END IF;
-    RETURN NULL;
-END
-$$;
+    INSERT INTO notice_counts (case_id, kind, channel, status, n) VALUES (NEW.case_id, NEW.kind, NEW.channel, NEW.status, 1);
+END;
 
-CREATE TRIGGER notice_counts_insert_delete AFTER INSERT OR DELETE ON notices
-    FOR EACH ROW EXECUTE FUNCTION notice_counts_track();
+CREATE TRIGGER notice_counts_delete AFTER DELETE ON notices
+BEGIN
+    INSERT INTO notice_counts (case_id, kind, channel, status, n) VALUES (OLD.case_id, OLD.kind, OLD.channel, OLD.status, -1);
+END;
+
 CREATE TRIGGER notice_counts_update AFTER UPDATE OF case_id, kind, channel, status ON notices
-    FOR EACH ROW WHEN (OLD.case_id IS DISTINCT FROM NEW.case_id OR OLD.kind IS DISTINCT FROM NEW.kind
-        OR OLD.channel IS DISTINCT FROM NEW.channel OR OLD.status IS DISTINCT FROM NEW.status)
-    EXECUTE FUNCTION notice_counts_track();
+    WHEN OLD.case_id IS NOT NEW.case_id OR OLD.kind IS NOT NEW.kind OR OLD.channel IS NOT NEW.channel
+        OR OLD.status IS NOT NEW.status
+BEGIN
+    INSERT INTO notice_counts (case_id, kind, channel, status, n) VALUES (OLD.case_id, OLD.kind, OLD.channel, OLD.status, -1);
+    INSERT INTO notice_counts (case_id, kind, channel, status, n) VALUES (NEW.case_id, NEW.kind, NEW.channel, NEW.status, 1);
+END;
 
 INSERT INTO notice_counts (case_id, kind, channel, status, n)
     SELECT case_id, kind, channel, status, count(*) FROM notices GROUP BY case_id, kind, channel, status;
