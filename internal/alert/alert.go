@@ -100,6 +100,9 @@ type Event struct {
 	// annotations, links, its own timestamps), as JSON. It may hold PHI,
 	// so it is sealed.
 	Details json.RawMessage
+	// Labels are the tool's labels (Alertmanager's), for alert rules to
+	// match in memory; they are recorded only within Details.
+	Labels map[string]string
 }
 
 // Validate checks e, naming the offending field with the prefix given
@@ -178,6 +181,12 @@ type Alert struct {
 	LastAt         time.Time
 	AcknowledgedAt *time.Time
 	ResolvedAt     *time.Time
+	// SuppressedBy and SuppressedByName name the alert rule that
+	// suppressed it, if one did.
+	SuppressedBy     string
+	SuppressedByName string
+	// Tags are what alert rules added when it opened.
+	Tags []string
 }
 
 // oneLine folds every run of white space (line breaks and tabs included)

@@ -111,7 +111,7 @@ func (s *Intake) Ping(ctx context.Context, key string) (time.Time, error) {
 			return nil // another ping or check got there first, or nothing to resolve
 		}
 		return s.writeIntegration(tx, []*ingestReq{{ctx: ctx, ig: ig, evs: []Event{{Action: Resolve, DedupKey: heartbeatKey(ig)}},
-			res: Result{DedupKeys: []string{heartbeatKey(ig)}}}}, now)
+			res: Result{DedupKeys: []string{heartbeatKey(ig)}}}}, now, "")
 	})
 	if err != nil {
 		return time.Time{}, err
@@ -177,7 +177,7 @@ func (s *Intake) CheckHeartbeats(ctx context.Context) (int, error) {
 				Summary: fmt.Sprintf("Heartbeat %q missed: no ping for %s", m.ig.Name, time.Duration(m.secs)*time.Second)}
 			actx := authz.WithActor(ctx, m.ig.Actor())
 			if err := s.writeIntegration(tx, []*ingestReq{{ctx: actx, ig: m.ig, evs: []Event{ev},
-				res: Result{DedupKeys: []string{ev.DedupKey}}}}, now); err != nil {
+				res: Result{DedupKeys: []string{ev.DedupKey}}}}, now, ""); err != nil {
 				return err
 			}
 			if _, err := audit.Append(actx, tx, now, audit.Event{Action: "heartbeat.missed", ObjectType: "integration", ObjectID: m.ig.ID,

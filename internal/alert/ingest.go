@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -25,13 +26,18 @@ type Result struct {
 	// DedupKeys holds each event's dedup key, generated for a trigger
 	// that came without one.
 	DedupKeys    []string
-	New          int      // alerts opened
-	Deduplicated int      // triggers that repeated an open alert
-	Acknowledged int      // alerts acknowledged
-	Resolved     int      // alerts resolved
-	Ignored      int      // acknowledges and resolves of no open alert
-	Suppressed   int      // alerts opened during a maintenance window
-	Opened       []string // numbers of the incidents opened
+	New          int // alerts opened
+	Deduplicated int // triggers that repeated an open alert
+	Acknowledged int // alerts acknowledged
+	Resolved     int // alerts resolved
+	Ignored      int // acknowledges and resolves of no open alert
+	Suppressed   int // alerts opened during a maintenance window
+	// SuppressedByRules counts the alerts opened that alert rules
+	// suppressed (recorded, no incident, no page).
+	SuppressedByRules int
+	// Routed counts the triggers alert rules sent to another service.
+	Routed int
+	Opened []string // numbers of the incidents opened
 }
 
 // groupTarget is the open incident an alert group feeds.
@@ -148,6 +154,11 @@ type ingestReq struct {
 	res  Result
 	err  error // set when the batch was refused inside the write
 	done chan error
+	// parent is the request whose triggers alert rules routed here, for
+	// a request made of them (writeIntegration); verdicts are what the
+	// rules do with each of evs.
+	parent   *ingestReq
+	verdicts []Verdict
 }
 
 // ingestQueue holds the batches waiting for the writer. One drain
@@ -263,14 +274,15 @@ func (s *Intake) readGroups(svcID string, by GroupBy, reqs []*ingestReq, groups 
 // opening counts the incidents the triggers of reqs will open: one per
 // group that has no open incident (read ahead in groups) and that an
 // alert joins, that is a trigger that does not repeat an open alert of
-// an open incident. It is what apply does, counted before it runs, so
+// an open incident and that alert rules (vs) neither route nor suppress. It is what apply does, counted before it runs, so
 // that the numbers can be taken in one round trip.
-func (s *Intake) opening(svcID string, by GroupBy, reqs []*ingestReq, open map[string]openAlert, groups map[string]groupTarget) int {
+func (s *Intake) opening(svcID string, by GroupBy, reqs []*ingestReq, open map[string]openAlert, groups map[string]groupTarget,
+	vs verdicts) int {
 	counted := map[string]bool{}
 	for _, req := range reqs {
 		for i := range req.evs {
 			ev := &req.evs[i]
-			if ev.Action != Trigger {
+			if v := verdictOf(req, i, vs); ev.Action != Trigger || v.Route != "" || v.SuppressedBy != "" {
 				continue
 			}
 			key := groupKey(by, ev)
@@ -334,7 +346,7 @@ func (s *Intake) write(reqs []*ingestReq) error {
 			byIntegration[r.ig.ID] = append(byIntegration[r.ig.ID], r)
 		}
 		for _, id := range order {
-			if err := s.writeIntegration(tx, byIntegration[id], now); err != nil {
+			if err := s.writeIntegration(tx, byIntegration[id], now, ""); err != nil {
 				return err
 			}
 		}
@@ -343,8 +355,11 @@ func (s *Intake) write(reqs []*ingestReq) error {
 }
 
 // writeIntegration records the batches of one integration, with one audit
-// entry for them.
-func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) error {
+// entry for them. The alert rules in force run on its triggers first
+// (unless from, the service they were routed from, is set: a trigger is
+// routed once), and those they route to another service are recorded
+// there, in the same transaction, with an audit entry of their own.
+func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time, from string) error {
 	ctx, ig := reqs[0].ctx, reqs[0].ig
 	// The service row's lock serialises intake per service on PostgreSQL,
 	// so two nodes never open the same alert or group twice; SQLite's
@@ -379,6 +394,15 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 	if guessed {
 		qs = append(qs, s.readGroups(ig.ServiceID, guess.(GroupBy), reqs, groups)...)
 	}
+	// The alert rules' generation, in the same round trip.
+	var inForce func() (Matcher, error)
+	if s.orchestrator != nil && from == "" {
+		var q *db.Query
+		q, inForce = s.orchestrator.AlertRulesTx(ctx, tx)
+		if q != nil {
+			qs = append(qs, *q)
+		}
+	}
 	if err := s.db.In(tx).Pipeline(ctx, qs); err != nil {
 		return fmt.Errorf("read service and alerts: %w", err)
 	}
@@ -402,16 +426,56 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 			return fmt.Errorf("read alert groups: %w", err)
 		}
 	}
+	var vs verdicts
+	if inForce != nil {
+		m, err := inForce()
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			vs = judge(ctx, m, svc, ig, reqs)
+		}
+	}
 	if !quiet {
-		if err := s.incidents.ReserveNumbers(ctx, tx, s.opening(svc.ID, svc.GroupBy, reqs, open, groups)); err != nil {
+		if err := s.incidents.ReserveNumbers(ctx, tx, s.opening(svc.ID, svc.GroupBy, reqs, open, groups, vs)); err != nil {
 			return err
 		}
 	}
 	var sum Result
+	routes := map[string][]*ingestReq{} // by service routed to
+	var targets []string
+	matched := map[string]bool{}
 	for _, req := range reqs {
 		r := Result{DedupKeys: req.res.DedupKeys}
+		var away map[string]*ingestReq
 		for i := range req.evs {
-			if err := s.apply(ctx, tx, svc, ig, &req.evs[i], now, quiet, open, groups, &r); err != nil {
+			ev := &req.evs[i]
+			v := verdictOf(req, i, vs)
+			for _, id := range v.Rules {
+				matched[id] = true
+			}
+			if v.Route != "" {
+				if away == nil {
+					away = map[string]*ingestReq{}
+				}
+				child := away[v.Route]
+				if child == nil {
+					to := ig
+					to.ServiceID = v.Route
+					child = &ingestReq{ctx: req.ctx, ig: to, parent: req}
+					away[v.Route] = child
+					if routes[v.Route] == nil {
+						targets = append(targets, v.Route)
+					}
+					routes[v.Route] = append(routes[v.Route], child)
+				}
+				child.evs = append(child.evs, *ev)
+				child.verdicts = append(child.verdicts, v)
+				child.res.DedupKeys = append(child.res.DedupKeys, ev.DedupKey)
+				r.Routed++
+				continue
+			}
+			if err := s.apply(ctx, tx, svc, ig, ev, v, now, quiet, open, groups, &r); err != nil {
 				return err
 			}
 		}
@@ -422,17 +486,53 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time) 
 		sum.Resolved += r.Resolved
 		sum.Ignored += r.Ignored
 		sum.Suppressed += r.Suppressed
+		sum.SuppressedByRules += r.SuppressedByRules
+		sum.Routed += r.Routed
 		sum.Opened = append(sum.Opened, r.Opened...)
 		sum.DedupKeys = append(sum.DedupKeys, r.DedupKeys...)
 	}
 	if sum.Opened == nil {
 		sum.Opened = []string{}
 	}
-	_, err := audit.Append(ctx, s.db.In(tx), now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
-		Change: map[string]any{"service_id": svc.ID, "requests": len(reqs), "events": len(sum.DedupKeys), "new": sum.New,
-			"deduplicated": sum.Deduplicated, "acknowledged": sum.Acknowledged, "resolved": sum.Resolved,
-			"ignored": sum.Ignored, "suppressed": sum.Suppressed, "incidents_opened": sum.Opened}})
-	return err
+	change := map[string]any{"service_id": svc.ID, "requests": len(reqs), "events": len(sum.DedupKeys), "new": sum.New,
+		"deduplicated": sum.Deduplicated, "acknowledged": sum.Acknowledged, "resolved": sum.Resolved,
+		"ignored": sum.Ignored, "suppressed": sum.Suppressed, "incidents_opened": sum.Opened}
+	if from != "" {
+		change["routed_from"] = from
+	}
+	if len(matched) > 0 {
+		ids := slices.Sorted(maps.Keys(matched))
+		change["alert_rules"], change["suppressed_by_rules"], change["routed"] = ids, sum.SuppressedByRules, sum.Routed
+	}
+	if _, err := audit.Append(ctx, s.db.In(tx), now, audit.Event{Action: "alert.ingest", ObjectType: "integration", ObjectID: ig.ID,
+		Change: change}); err != nil {
+		return err
+	}
+	for _, to := range targets {
+		if err := s.writeIntegration(tx, routes[to], now, svc.ID); err != nil {
+			return err
+		}
+		for _, child := range routes[to] {
+			p, c := &child.parent.res, child.res
+			p.New += c.New
+			p.Deduplicated += c.Deduplicated
+			p.Suppressed += c.Suppressed
+			p.SuppressedByRules += c.SuppressedByRules
+			p.Opened = append(p.Opened, c.Opened...)
+		}
+	}
+	return nil
+}
+
+// verdictOf is what the alert rules do with event i of req: as judged
+// for it on the service it was routed from, if it was, else vs's.
+func verdictOf(req *ingestReq, i int, vs verdicts) Verdict {
+	if req.verdicts != nil {
+		v := req.verdicts[i]
+		v.Route = ""
+		return v
+	}
+	return vs[&req.evs[i]]
 }
 
 func randomKey() string {
@@ -443,9 +543,14 @@ func randomKey() string {
 
 // apply records one event; open holds the service's open alerts that
 // triggers may repeat (openAlerts), and apply keeps it up to date.
-func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, now time.Time,
+func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, v Verdict, now time.Time,
 	quiet bool, open map[string]openAlert, groups map[string]groupTarget, r *Result) error {
 	dedup := s.keys.LookupHash(keys.LookupDedupKey, svc.ID, ev.DedupKey)
+	if v.Severity != "" {
+		changed := *ev
+		changed.Severity = v.Severity
+		ev = &changed
+	}
 	switch ev.Action {
 	case Acknowledge:
 		return s.acknowledge(ctx, tx, svc, dedup, now, r)
@@ -463,7 +568,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 		if _, err := exec(ctx, s.db.In(tx), `UPDATE alerts SET status = $1, resolved_at = $2 WHERE id = $3`, StatusResolved, now, id); err != nil {
 			return err
 		}
-	case !a.incident && !quiet:
+	case !a.incident && !quiet && v.SuppressedBy == "":
 		// Recorded during a maintenance window that has ended, and still
 		// firing: now it opens or joins its incident, and pages.
 		g, err := s.groupIncident(ctx, tx, svc, groupKey(svc.GroupBy, ev), ev, groups, r)
@@ -484,7 +589,7 @@ func (s *Intake) apply(ctx context.Context, tx *sql.Tx, svc Service, ig Integrat
 	default:
 		return s.repeat(ctx, tx, ev, id, now, r)
 	}
-	return s.open(ctx, tx, svc, ig, ev, dedup, now, quiet, open, groups, r)
+	return s.open(ctx, tx, svc, ig, ev, v, dedup, now, quiet, open, groups, r)
 }
 
 // repeat counts a trigger of open alert id; its summary and severity
@@ -585,14 +690,18 @@ func (s *Intake) resolve(ctx context.Context, tx *sql.Tx, svc Service, dedup str
 // open records a new alert, whose dedup key hashes to dedup, and, unless a
 // maintenance window is on, joins it to its group's open incident or opens
 // one. What the tool sent is sealed (keys.Columns).
-func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, dedup string, now time.Time,
+func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integration, ev *Event, v Verdict, dedup string, now time.Time,
 	quiet bool, open map[string]openAlert, groups map[string]groupTarget, r *Result) error {
 	a := Alert{ID: newID(), DedupKey: ev.DedupKey}
 	key := groupKey(svc.GroupBy, ev)
-	var incidentID sql.NullString
-	if quiet {
+	var incidentID, suppressedBy sql.NullString
+	switch {
+	case quiet:
 		r.Suppressed++
-	} else {
+	case v.SuppressedBy != "":
+		suppressedBy = sql.NullString{String: v.SuppressedBy, Valid: true}
+		r.SuppressedByRules++
+	default:
 		g, err := s.groupIncident(ctx, tx, svc, key, ev, groups, r)
 		if err != nil {
 			return err
@@ -621,15 +730,15 @@ func (s *Intake) open(ctx context.Context, tx *sql.Tx, svc Service, ig Integrati
 		}
 	}
 	if err := s.db.In(tx).Defer(ctx, "insert alert", `INSERT INTO alerts (id, service_id, integration_id, dedup_key, dedup_hash, incident_id,
-		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)`,
-		a.ID, svc.ID, ig.ID, sealed[0], dedup, incidentID, StatusTriggered, quiet, summary, sealed[1],
-		ev.Severity, sealed[2], sealed[3], sealed[4], details, now); err != nil {
+		status, suppressed, summary, source, severity, component, grp, class, details, count, first_at, last_at, suppressed_by, tags)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, $17, $18)`,
+		a.ID, svc.ID, ig.ID, sealed[0], dedup, incidentID, StatusTriggered, quiet || suppressedBy.Valid, summary, sealed[1],
+		ev.Severity, sealed[2], sealed[3], sealed[4], details, now, suppressedBy, tagsJSON(v.Tags)); err != nil {
 		return err
 	}
 	open[dedup] = openAlert{id: a.ID, incident: incidentID.Valid}
 	r.New++
-	if quiet {
+	if !incidentID.Valid {
 		return nil
 	}
 	return s.joined(ctx, tx, key, groups)

@@ -27,17 +27,22 @@ type Filter struct {
 
 const alertColumns = `a.id, a.service_id, a.integration_id, a.dedup_key, COALESCE(a.incident_id, ''),
 	COALESCE(i.number, ''), a.status, a.suppressed, a.summary, a.source, a.severity, a.component, a.grp, a.class,
-	a.details, a.count, a.first_at, a.last_at, a.acknowledged_at, a.resolved_at, v.name`
+	a.details, a.count, a.first_at, a.last_at, a.acknowledged_at, a.resolved_at, v.name,
+	COALESCE(a.suppressed_by, ''), COALESCE(ar.name, ''), a.tags`
 
-const alertFrom = ` FROM alerts a JOIN services v ON v.id = a.service_id LEFT JOIN incidents i ON i.id = a.incident_id`
+const alertFrom = ` FROM alerts a JOIN services v ON v.id = a.service_id LEFT JOIN incidents i ON i.id = a.incident_id
+	LEFT JOIN alert_rules ar ON ar.id = a.suppressed_by`
 
 func scanAlert(r scanner) (Alert, string, error) {
 	var a Alert
-	var details string
+	var details, tags string
 	var ack, res sql.NullTime
 	err := r.Scan(&a.ID, &a.ServiceID, &a.IntegrationID, &a.DedupKey, &a.IncidentID, &a.IncidentNumber,
 		&a.Status, &a.Suppressed, &a.Summary, &a.Source, &a.Severity, &a.Component, &a.Group, &a.Class, &details,
-		&a.Count, &a.FirstAt, &a.LastAt, &ack, &res, &a.ServiceName)
+		&a.Count, &a.FirstAt, &a.LastAt, &ack, &res, &a.ServiceName, &a.SuppressedBy, &a.SuppressedByName, &tags)
+	if err == nil && tags != "" {
+		err = json.Unmarshal([]byte(tags), &a.Tags)
+	}
 	a.FirstAt, a.LastAt = a.FirstAt.UTC(), a.LastAt.UTC()
 	a.AcknowledgedAt, a.ResolvedAt = utcPtr(ack), utcPtr(res)
 	return a, details, err

@@ -46,6 +46,8 @@ type Intake struct {
 	keyCache  keyCache
 	pager     Pager
 	watcher   Watcher
+	// orchestrator provides the alert rules (SetOrchestrator).
+	orchestrator Orchestrator
 	// groupings is each service's grouping as intake last read it (by
 	// service id), so that a batch reads its alert groups with its
 	// first statements (writeIntegration).
@@ -233,8 +235,8 @@ func SaveServiceTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string, i
 }
 
 // DeleteServiceTx deletes the service ref (id or name) in tx, audited. A
-// service that anything still points to (integrations, alerts, incidents)
-// is refused.
+// service that anything still points to (integrations, alerts, incidents,
+// an alert rule's route) is refused.
 func DeleteServiceTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string) error {
 	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
 		return err
@@ -245,7 +247,7 @@ func DeleteServiceTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string)
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, old.ID)
 	if db.IsForeignKeyViolation(err) {
-		return apperr.New(apperr.Conflict, "service %q has integrations, alerts or incidents; it is kept", old.Name)
+		return apperr.New(apperr.Conflict, "service %q has integrations, alerts or incidents, or an alert rule routes to it; it is kept", old.Name)
 	}
 	if err != nil {
 		return fmt.Errorf("delete service %q: %w", old.Name, err)

@@ -38,7 +38,8 @@ func sealPlaintext(ctx context.Context, kr *keys.Keyring, incidents *incident.Se
 		log.Info("alert_fields_sealed", "alerts", sealed, "groups", groups)
 	}
 	cols := []keys.Column{keys.IncidentTaskTitle, keys.AlertSummary, keys.BreakGlassReason, keys.OfficerAlertReason,
-		keys.NotificationLastError, keys.NotificationStatusLine, keys.MaintenanceReason}
+		keys.NotificationLastError, keys.NotificationStatusLine, keys.MaintenanceReason,
+		keys.RuleWebhookDeliveryURL}
 	// The breach and notice free text, sealed since (issue #15).
 	cols = append(cols, keys.BreachFacts, keys.BreachDeterminationBody, keys.BreachDeterminationWhy, keys.BreachDeterminationReason, keys.BreachObligationMetReason,
 		keys.NoticeTemplateSubject, keys.NoticeTemplateBody, keys.NoticeSettings, keys.NoticeRunSettings, keys.ReportHHSPacket,

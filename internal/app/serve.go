@@ -209,12 +209,22 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	if cfg.BreachAutoOpen {
 		playbooks.AutoOpenCases()
 	}
+	playbooks.PageWith(pager.PagePolicyTx)
 	workflow.ApplyPlaybooksWith(playbooks)
 	workflow.CallWebhooksWith(rules.WebhookOptions{Keys: kr, Outbound: guard, BaseURL: cfg.BaseURL(ln.Addr().String())})
+	// Webhook addresses that rules saved before migration 0063 keep in
+	// clear, sealed before Ward serves.
+	if n, err := workflow.SealWebhookURLs(ctx); err != nil {
+		ln.Close()
+		return err
+	} else if n > 0 {
+		logger.InfoContext(ctx, "rule_webhook_urls_sealed", "rules", n)
+	}
 	// The playbook of an incident's category is applied after the rules
 	// ran, in the transaction that records the incident.
 	incidents.WatchWith(incident.Watchers{workflow, playbooks})
 	alerts.SetWatcher(workflow)
+	alerts.SetOrchestrator(workflow)
 	single, err := ssoClient(cfg, cfg.BaseURL(ln.Addr().String()))
 	if err != nil {
 		ln.Close()
@@ -289,6 +299,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 	runner, err := jobs.New(d, logger, jobs.Options{Node: node, Clock: env.Clock, Retention: ret, Evidence: vault,
 		ChainBroken: watcher.Report, Tasks: []jobs.Task{{Name: "open_counts_fold", Period: openCountsFoldPeriod,
 			Timeout: time.Minute, Run: incidents.FoldOpenCounts},
+			{Name: "notice_counts_fold", Period: noticeCountsFoldPeriod, Timeout: time.Minute, Run: notices.FoldCounts},
 			{Name: "rule_webhooks", Period: ruleWebhooksPeriod, Timeout: 2 * time.Minute, Run: workflow.DeliverWebhooks},
 			{Name: "rule_timers", Period: ruleTimersPeriod, Timeout: 5 * time.Minute, Run: workflow.RunTimers}}})
 	if err != nil {
@@ -423,6 +434,12 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 // (incident.FoldOpenCounts): between folds the home page sums the rows of
 // this many seconds of changes.
 const openCountsFoldPeriod = 10 * time.Second
+
+// noticeCountsFoldPeriod is how often the rows the triggers append to
+// notice_counts are folded into one per case, kind, channel and status
+// (notice.FoldCounts): between folds a case's notices page sums the rows of
+// this many seconds of changes to its notices.
+const noticeCountsFoldPeriod = 10 * time.Second
 
 // ruleWebhooksPeriod is how often the workflow rules' webhook calls that
 // are due are sent (rules.Engine.DeliverWebhooks).

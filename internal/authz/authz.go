@@ -96,6 +96,7 @@ const (
 	ReviewWaive        Permission = "incident:waive_review"
 	PrivilegedRead     Permission = "privileged:read"
 	PrivilegedMark     Permission = "privileged:mark"
+	DrillRun           Permission = "drill:run"
 )
 
 // PermissionInfo is a permission and what it allows, for people.
@@ -132,6 +133,7 @@ var Permissions = []PermissionInfo{
 	{ReviewWaive, "let an incident close as resolved without a complete post-incident review, giving a reason (the Security Officer and administrators)"},
 	{PrivilegedRead, "see the content of notes, evidence and post-incident reviews marked privileged & confidential (attorney work product), and ask for them in reports and exports (counsel and the Privacy Officer; each read is audited)"},
 	{PrivilegedMark, "mark notes, evidence items and post-incident reviews privileged & confidential (attorney work product), name who holds the privilege, and unmark them (counsel and the Privacy Officer)"},
+	{DrillRun, "start a drill: an exercise of the response plan from a playbook, kept as proof of testing (164.308(a)(7)(ii)(D)) and left out of breach reports and counts (the officers and administrators)"},
 }
 
 // rolePermissions is the one permission table; routes and services check
@@ -145,13 +147,13 @@ var Permissions = []PermissionInfo{
 // nothing.
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, UserAdmin, ServiceWrite, OnCallWrite, StakeholderWrite,
-		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold, EvidenceRead, EvidenceWrite, ReviewWaive},
+		BreachWrite, ContactSelf, ReportRead, OrgWrite, RetentionRead, RetentionWrite, LegalHold, EvidenceRead, EvidenceWrite, ReviewWaive, DrillRun},
 	RoleSecurityOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
 		ServiceWrite, OnCallWrite, StakeholderWrite, BreachWrite, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold,
-		EvidenceRead, EvidenceWrite, ReviewWaive},
+		EvidenceRead, EvidenceWrite, ReviewWaive, DrillRun},
 	RolePrivacyOfficer: {IncidentRead, IncidentWrite, IncidentReadPHI, IncidentRestricted, BreakGlass, RestrictedManage, AuditRead,
 		StakeholderWrite, BreachWrite, BreachSign, ContactSelf, ReportRead, ReportWrite, RetentionRead, LegalHold, EvidenceRead, EvidenceWrite,
-		PrivilegedRead, PrivilegedMark},
+		PrivilegedRead, PrivilegedMark, DrillRun},
 	RoleResponder:   {IncidentRead, IncidentWrite, IncidentReadPHI, BreakGlass, ContactSelf, EvidenceRead, EvidenceWrite},
 	RoleStakeholder: {IncidentRead, BreakGlass, ContactSelf},
 	RoleAuditor:     {IncidentRead, IncidentReadPHI, IncidentRestricted, AuditRead, ReportRead, RetentionRead, EvidenceRead},

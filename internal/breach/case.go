@@ -242,14 +242,22 @@ func (s *Service) Open(ctx context.Context, ref string) (Case, error) {
 
 // OpenTx is Open inside the caller's transaction for incident id, which
 // the caller has found (a workflow rule's action). It answers Conflict if
-// the incident has a case already.
+// the incident has a case already or is a drill.
 func (s *Service) OpenTx(ctx context.Context, tx *sql.Tx, id string) (Case, error) {
 	actor, _ := authz.ActorFrom(ctx)
 	now := s.clock.Now()
 	var number string
 	var detected time.Time
-	if err := tx.QueryRowContext(ctx, `SELECT number, detected_at FROM incidents WHERE id = $1`, id).Scan(&number, &detected); err != nil {
+	var drill bool
+	if err := tx.QueryRowContext(ctx, `SELECT number, detected_at, drill FROM incidents WHERE id = $1`, id).Scan(&number, &detected,
+		&drill); err != nil {
 		return Case{}, fmt.Errorf("read incident: %w", err)
+	}
+	// A drill exercises the response plan; it never presumes a breach, so
+	// nothing of it reaches the breach log, the HHS reports or any notice
+	// (docs/DRILLS.md). Every automatic opener takes Conflict as "no case".
+	if drill {
+		return Case{}, apperr.New(apperr.Conflict, "%s is a drill: a drill has no breach case", number)
 	}
 	// Checked before the insert: on PostgreSQL a failed insert would end
 	// the caller's transaction.

@@ -82,6 +82,11 @@ type Incident struct {
 	// Restricted says only those who need to know may see the incident
 	// (see VisibleSQL).
 	Restricted bool
+	// Drill says the incident is an exercise (tabletop or simulation) of
+	// the response plan, not a real incident (docs/DRILLS.md): it has no
+	// breach case and is left out of the register and reports of real
+	// incidents.
+	Drill bool
 	// PHIRedacted says Title and Description were withheld: the reader's
 	// role may not see PHI (45 CFR 164.502(b), minimum necessary). Title
 	// is then SafeTitle's line.

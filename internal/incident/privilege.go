@@ -248,3 +248,67 @@ func checkPrivilegeHolder(ctx context.Context, tx *sql.Tx, name string) error {
 	}
 	return nil
 }
+
+// AddPrivilegedNote adds a note to incident ref's timeline that is
+// privileged & confidential (attorney work product) from the start, held
+// by heldBy (empty: the caller), for a caller with privileged:mark:
+// counsel, who may write nothing else on an incident, and the Privacy
+// Officer. The note, its mark and their audit entries (incident.note,
+// incident.privilege.mark) are one transaction, so nobody ever reads the
+// note unmarked.
+func (s *Service) AddPrivilegedNote(ctx context.Context, ref, body, heldBy string) (Event, error) {
+	actor, err := authz.Check(ctx, authz.PrivilegedMark)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := checkText("body", body, 1, MaxNote); err != nil {
+		return Event{}, err
+	}
+	holder := strings.TrimSpace(heldBy)
+	if holder == "" {
+		if actor.Kind != authz.KindUser {
+			return Event{}, apperr.Field("held_by", "is required: name the Ward user who holds the privilege")
+		}
+		holder = actor.Name
+	}
+	var ev Event
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if err := lockIncident(ctx, tx, ref); err != nil {
+			return err
+		}
+		v := s.viewer(ctx)
+		if _, err := getIncident(ctx, tx, ref, &v); err != nil {
+			return err
+		}
+		if err := checkPrivilegeHolder(ctx, tx, holder); err != nil {
+			return err
+		}
+		inc, note, err := s.changeTx(ctx, tx, ref, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
+			return Event{Kind: EventNote, FromStatus: inc.Status, ToStatus: inc.Status, Note: body}, "incident.note", nil
+		})
+		if err != nil {
+			return err
+		}
+		mark := &Privilege{Kind: PrivilegedNote, ObjectID: note.ID, IncidentID: inc.ID, HeldBy: holder, MarkedBy: actor.String(),
+			MarkedAt: s.clock.Now()}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO privileged_marks (kind, object_id, incident_id, held_by, marked_by, marked_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, string(mark.Kind), mark.ObjectID, mark.IncidentID, mark.HeldBy, mark.MarkedBy,
+			mark.MarkedAt); err != nil {
+			return fmt.Errorf("mark privileged: %w", err)
+		}
+		if _, _, err := s.changeTx(ctx, tx, ref, func(_ *sql.Tx, inc *Incident, _ time.Time) (Event, string, error) {
+			return Event{Kind: EventPrivilege, FromStatus: inc.Status, ToStatus: inc.Status, Changes: []Change{
+				{Field: "record", New: kindLabel(PrivilegedNote)}, {Field: "privileged", Old: false, New: true},
+				{Field: "held_by", New: holder}}}, "incident.privilege.mark", nil
+		}); err != nil {
+			return err
+		}
+		note.Privilege = mark
+		ev = note
+		return nil
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}

@@ -94,3 +94,66 @@ func TestPrivilegedReview(t *testing.T) {
 		wantField(t, err, "event_ids")
 	})
 }
+
+// TestPrivilegedNoteByCounsel: counsel, who may not write a plain note,
+// adds a note privileged from the start: responders see that it exists
+// and who holds it, never its text; counsel and the Privacy Officer read
+// it; the note and its mark are audited together. Nobody else may add
+// one, and bad input (an empty note, a holder who may not see privileged
+// content) writes nothing.
+func TestPrivilegedNoteByCounsel(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		counsel := as(e.addUser("carol", authz.RoleCounsel))
+		po := as(e.addUser("pat", authz.RolePrivacyOfficer))
+		e.addUser("rita", authz.RoleResponder)
+		rita := as(responder)
+		inc := e.create("Workforce snooping")
+		audited := func(action string) int {
+			t.Helper()
+			var n int
+			if err := d.R.QueryRowContext(context.Background(), `SELECT count(*) FROM audit_log WHERE action = $1 AND object_id = $2`,
+				action, inc.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		_, err := e.svc.AddNote(counsel, inc.ID, "a plain note")
+		wantCode(t, err, apperr.Forbidden)
+		_, err = e.svc.AddPrivilegedNote(rita, inc.ID, "a responder's privileged note", "")
+		wantCode(t, err, apperr.Forbidden)
+		_, err = e.svc.AddPrivilegedNote(counsel, inc.ID, "", "")
+		wantField(t, err, "body")
+		_, err = e.svc.AddPrivilegedNote(counsel, inc.ID, "Advice on notice", "rita")
+		wantField(t, err, "held_by")
+		if n := audited("incident.note"); n != 0 {
+			t.Fatalf("%d notes audited after refused notes, want 0", n)
+		}
+
+		ev, err := e.svc.AddPrivilegedNote(counsel, inc.ID, "Advice: notify Jane Canary by letter", "")
+		if err != nil || ev.Privilege == nil || ev.Privilege.HeldBy != "carol" {
+			t.Fatalf("counsel's privileged note: %+v %v", ev, err)
+		}
+		if audited("incident.note") != 1 || audited("incident.privilege.mark") != 1 {
+			t.Fatalf("audited: %d notes, %d marks; want 1 and 1", audited("incident.note"), audited("incident.privilege.mark"))
+		}
+		for name, c := range map[string]struct {
+			ctx  context.Context
+			sees bool
+		}{"responder": {rita, false}, "counsel": {counsel, true}, "privacy officer": {po, true}} {
+			tl, err := e.svc.Timeline(c.ctx, inc.ID, incident.EventNote, 0, 10)
+			if err != nil || len(tl) != 1 || tl[0].Privilege == nil || tl[0].Privilege.HeldBy != "carol" {
+				t.Fatalf("%s timeline: %+v %v", name, tl, err)
+			}
+			if got := tl[0].Note == "Advice: notify Jane Canary by letter"; got != c.sees || tl[0].NoteRedacted == c.sees {
+				t.Fatalf("%s sees the note: %v (%q), want %v", name, got, tl[0].Note, c.sees)
+			}
+		}
+		// The Privacy Officer names counsel as the holder.
+		ev, err = e.svc.AddPrivilegedNote(po, inc.ID, "Draft of the notice letter", "carol")
+		if err != nil || ev.Privilege == nil || ev.Privilege.HeldBy != "carol" || ev.Privilege.MarkedBy != "user:pat" {
+			t.Fatalf("the Privacy Officer's privileged note: %+v %v", ev.Privilege, err)
+		}
+	})
+}

@@ -101,6 +101,9 @@ type CreateInput struct {
 	// who restricts it without the incident:restricted permission is made
 	// a member, so as to keep seeing it.
 	Restricted bool
+	// Drill records an exercise of the response plan, not a real incident
+	// (docs/DRILLS.md). Only a role with drill:run may start one.
+	Drill bool
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -126,12 +129,17 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 	if err != nil {
 		return Incident{}, err
 	}
+	if in.Drill {
+		if _, err := authz.Check(ctx, authz.DrillRun); err != nil {
+			return Incident{}, err
+		}
+	}
 	now := s.clock.Now()
 	inc := Incident{
 		ID: newID(), Title: in.Title, Description: in.Description, Severity: in.Severity, Category: in.Category,
 		PHISuspected: in.PHISuspected, OccurredAt: normPtr(in.OccurredAt), DetectedAt: now, CreatedAt: now, UpdatedAt: now,
 		Status: Detected, Commander: in.Commander, Customers: in.Customers, NotApplicable: []Status{},
-		CreatedBy: actor.String(), Version: 1, Restricted: in.Restricted,
+		CreatedBy: actor.String(), Version: 1, Restricted: in.Restricted, Drill: in.Drill,
 	}
 	if in.DetectedAt != nil {
 		inc.DetectedAt = clock.Normalize(*in.DetectedAt)
@@ -166,8 +174,11 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 		return Incident{}, err
 	}
 	created := Event{Kind: EventCreated, ToStatus: Detected}
+	if inc.Drill {
+		created.Changes = []Change{{Field: "drill", New: true}}
+	}
 	if inc.Restricted {
-		created.Changes = []Change{{Field: "restricted", New: true}}
+		created.Changes = append(created.Changes, Change{Field: "restricted", New: true})
 		keep, err := s.keepSight(ctx, tx, &inc, now)
 		if err != nil {
 			return Incident{}, err

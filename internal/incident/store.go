@@ -20,7 +20,7 @@ import (
 
 const incidentColumns = `id, number, title, description, severity, category, phi_suspected, occurred_at, detected_at,
 	created_at, updated_at, closed_at, status, resolution, commander, customers, not_applicable, created_by, version,
-	restricted`
+	restricted, drill`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -30,7 +30,7 @@ func scanIncident(s scanner) (Incident, error) {
 	var customers, na string
 	err := s.Scan(&inc.ID, &inc.Number, &inc.Title, &inc.Description, &inc.Severity, &inc.Category, &inc.PHISuspected,
 		&occurred, &inc.DetectedAt, &inc.CreatedAt, &inc.UpdatedAt, &closed, &inc.Status, &inc.Resolution,
-		&inc.Commander, &customers, &na, &inc.CreatedBy, &inc.Version, &inc.Restricted)
+		&inc.Commander, &customers, &na, &inc.CreatedBy, &inc.Version, &inc.Restricted, &inc.Drill)
 	if err != nil {
 		return Incident{}, err
 	}
@@ -190,11 +190,11 @@ func nextPostgresNumber(ctx context.Context, tx db.Querier, year int) (int64, er
 
 func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
 	return db.Exec(ctx, tx, "insert incident", `INSERT INTO incidents (`+incidentColumns+`, search_version, sla_check_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $10)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $10)`,
 		inc.ID, inc.Number, inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected,
 		nullTime(inc.OccurredAt), inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status,
 		inc.Resolution, inc.Commander, jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.CreatedBy, inc.Version,
-		inc.Restricted, searchVersion)
+		inc.Restricted, inc.Drill, searchVersion)
 }
 
 // updateIncident writes inc if the stored row is still at version prev.
@@ -279,6 +279,9 @@ type Filter struct {
 	Severity     Severity
 	Category     Category
 	PHISuspected *bool
+	// Drill, when set, lists only drills (true) or only real incidents
+	// (false); nil lists both.
+	Drill *bool
 	// Text matches an incident whose number it is, or whose title holds
 	// every word of it (keys.Words: whole words, any case), through the
 	// blind index; a reader who may not see PHI matches numbers only.
@@ -347,6 +350,9 @@ func listIncidents(ctx context.Context, q db.Querier, f Filter, tokens []string,
 	}
 	if f.PHISuspected != nil {
 		where = append(where, "phi_suspected = "+arg(*f.PHISuspected))
+	}
+	if f.Drill != nil {
+		where = append(where, "drill = "+arg(*f.Drill))
 	}
 	// Times are bound in UTC, as they are stored: SQLite compares them as text.
 	if f.CreatedAfter != nil {

@@ -99,6 +99,7 @@ func parseNotification(body []byte, tool string) ([]alert.Event, error) {
 		ev.Component = clip(first(a.Labels["component"], a.Labels["service"]), alert.MaxField)
 		ev.Group = clip(a.Labels["job"], alert.MaxField)
 		ev.Class = clip(a.Labels["alertname"], alert.MaxField)
+		ev.Labels = a.Labels
 		ev.Details = details(map[string]any{
 			"tool": tool, "labels": a.Labels, "annotations": a.Annotations, "starts_at": a.StartsAt, "ends_at": a.EndsAt,
 			"generator_url": a.GeneratorURL, "receiver": n.Receiver, "external_url": n.ExternalURL,

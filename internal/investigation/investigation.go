@@ -36,6 +36,9 @@ type Report struct {
 	// Privileged says what the report does with privileged records: left
 	// out (and how many), or put in at counsel's asking.
 	Privileged string
+	// Drill says the incident is a drill: every page and the title say
+	// DRILL (docs/DRILLS.md).
+	Drill bool
 }
 
 // privilege carries what a report does with privileged records and counts
@@ -127,7 +130,7 @@ func Build(ctx context.Context, src Sources, ref, format string, includePrivileg
 	if err != nil {
 		return Report{}, err
 	}
-	rep := Report{Number: inc.Number, Title: inc.Title, GeneratedBy: actor.Name}
+	rep := Report{Number: inc.Number, Title: inc.Title, GeneratedBy: actor.Name, Drill: inc.Drill}
 	facts := Section{Heading: HeadFacts, Entries: []Entry{
 		{"Incident", inc.Number + ": " + inc.Title},
 		{"Description", or(inc.Description, "none recorded")},
@@ -140,6 +143,10 @@ func Build(ctx context.Context, src Sources, ref, format string, includePrivileg
 		{"Incident commander", or(inc.Commander, "none named")},
 		{"PHI suspected", yesNo(inc.PHISuspected)},
 	}}
+	if inc.Drill {
+		facts.Entries = append(facts.Entries, Entry{"Drill", "yes: an exercise of the response plan, not a real incident " +
+			"(45 CFR 164.308(a)(7)(ii)(D)); it has no breach case"})
+	}
 	if len(inc.Customers) > 0 {
 		facts.Entries = append(facts.Entries, Entry{"Customers", strings.Join(inc.Customers, ", ")})
 	}

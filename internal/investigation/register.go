@@ -27,12 +27,13 @@ func cell(t *time.Time) string {
 }
 
 // registerRows is the incident register as the caller may see it, newest
-// first, one row per incident in words (RegisterHeader's columns). Titles
+// first, without drills (exercises, not incidents: docs/DRILLS.md), one row per incident in words (RegisterHeader's columns). Titles
 // are read as the incident list reads them: withheld for a role that may
 // not see PHI, audited for one that may.
 func registerRows(ctx context.Context, incs *incident.Service) ([][]string, error) {
 	var rows [][]string
-	f := incident.Filter{Limit: incident.MaxLimit, OmitPHI: true}
+	realOnly := false
+	f := incident.Filter{Limit: incident.MaxLimit, OmitPHI: true, Drill: &realOnly}
 	for {
 		page, err := incs.List(ctx, f)
 		if err != nil {
@@ -111,7 +112,8 @@ func RegisterPDF(ctx context.Context, incs *incident.Service) ([]byte, error) {
 		"information (45 CFR 164.308(a)(6)(ii): security incidents and their outcomes documented).", labels.Count(len(rows),
 		"incident", "incidents"), generatedBy, at.UTC().Format("2006-01-02 15:04")), "", "L", false)
 	doc.MultiCell(0, 5, "Incident numbers are never reused. A number missing from this list belongs to an incident your "+
-		"role may not see, or was taken by a create that did not complete and was left unused.", "", "L", false)
+		"role may not see, to a drill (an exercise of the response plan, listed on the Drills page, 45 CFR "+
+		"164.308(a)(7)(ii)(D)), or was taken by a create that did not complete and was left unused.", "", "L", false)
 	for _, row := range rows {
 		doc.Ln(3)
 		doc.SetFont("go", "B", 10)

@@ -93,6 +93,11 @@ var (
 	// RuleWebhookSecret is the secret that signs a workflow rule's
 	// call_webhook requests, shown once when the rule is saved.
 	RuleWebhookSecret = Column{Table: "rules", Name: "webhook_secret", RowID: "id"}
+	// RuleWebhookURLs holds the addresses of a workflow rule's call_webhook
+	// actions (a JSON list, in the actions' order), which may embed a token.
+	RuleWebhookURLs = Column{Table: "rules", Name: "webhook_urls", RowID: "id"}
+	// RuleWebhookDeliveryURL is the address one queued webhook call goes to.
+	RuleWebhookDeliveryURL = Column{Table: "rule_webhook_deliveries", Name: "url", RowID: "id"}
 	// CalendarFeedToken is the secret token of a calendar subscription
 	// address, kept so that its owner can see the address again; the feed
 	// is found by the token's hash (calendar_feeds.token_hash).
@@ -117,6 +122,10 @@ var (
 	// ExternalMailError is why an email to an external subscriber was not
 	// delivered: the mail server's reply, which may quote the address.
 	ExternalMailError = Column{Table: "external_mail", Name: "error", RowID: "id"}
+	// StatusPageCode is a one-time code that opens a subscriber's status
+	// page, kept until its email is sent (then emptied); the code is
+	// checked against status_page_codes.code_hash.
+	StatusPageCode = Column{Table: "status_page_codes", Name: "code", RowID: "id"}
 	// BreachIndividualRecord is an affected individual's PHI (name,
 	// addresses, email, phone, date of birth, next of kin), as JSON.
 	BreachIndividualRecord = Column{Table: "breach_individuals", Name: "record", RowID: "id"}
@@ -255,7 +264,7 @@ const (
 
 // Columns returns every sealed column.
 func Columns() []Column {
-	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, RuleWebhookSecret, CalendarFeedToken, StatusUpdateBody,
+	return []Column{IncidentDescription, IncidentEventNote, UserTOTPSecret, RecoveryCodesShown, IntegrationKeyShown, AlertDetails, ContactAddress, RuleWebhookSecret, RuleWebhookURLs, RuleWebhookDeliveryURL, CalendarFeedToken, StatusUpdateBody,
 		StatusUpdateTemplateBody, PublicPageToken,
 		BreachIndividualRecord, BreachIndividualsKey, NoticeFileContent,
 		ReportSigningKey, ReportCaseDetails, IncidentTitle, IncidentTaskTitle, IncidentPlaybookAnswers, AlertSummary, BreakGlassReason,
@@ -267,7 +276,7 @@ func Columns() []Column {
 		NoticeReturnReason, NoticeFileName, EvidenceDescription, EvidenceSource, EvidenceCollectedBy, EvidenceRelatedAsset,
 		EvidenceFileName, EvidenceCustodian, EvidenceDataKey, EvidenceHoldReason, EvidenceCustodyReason, EvidenceCustodyCustodian,
 		ExternalContactName, ExternalContactOrganisation, ExternalContactTitle, ExternalContactEmail,
-		ExternalMailError, ReviewSummary, ReviewRootCause, ReviewContributingFactors, ReviewWentWell, ReviewLessons,
+		ExternalMailError, StatusPageCode, ReviewSummary, ReviewRootCause, ReviewContributingFactors, ReviewWentWell, ReviewLessons,
 		ReviewUpdatesMade, ReviewWaiveReason, ActionItemTitle, ActionItemTicketURL, ReviewEventText, ReviewEventAnnotation}
 }
 

@@ -31,7 +31,7 @@ var notFreeText = []string{
 	"incident_tasks.incident_id", "incident_title_tokens.incident_id", "incidents.id", "integration_keys.id",
 	"integration_keys.service_id", "integration_keys_shown.integration_id", "integration_keys_shown.session_id", "maintenance_windows.id", "maintenance_windows.service_id", "notice_files.case_id",
 	"notice_files.id", "notice_files.run_id", "notice_runs.case_id", "notice_runs.id", "notice_settings.case_id",
-	"notice_substitutes.case_id", "notice_templates.id", "notice_templates.template_id", "notices.case_id",
+	"notice_substitutes.case_id", "notice_templates.id", "notice_templates.template_id", "notices.case_id", "notice_counts.case_id",
 	"notices.id", "notices.individual_id", "notices.resent_of", "notices.run_id", "notification_rules.contact_method_id",
 	"notification_rules.id", "notification_rules.user_id", "notifications.contact_method_id", "notifications.id",
 	"notifications.incident_id", "notifications.page_id", "notifications.status_update_id", "notifications.provider_id", "notifications.user_id", "notifications.claimed_by", "paging_nodes.id", "periodic_tasks.name", "periodic_tasks.lease_holder", "periodic_task_nodes.node",
@@ -40,12 +40,14 @@ var notFreeText = []string{
 	"pages.policy_id", "pages.service_id", "service_changes.id", "service_changes.service_id", "service_changes.integration_id", "recovery_codes_shown.session_id", "report_case_details.case_id",
 	"report_hhs_filings.case_id", "breach_determination_drafts.case_id", "breach_determination_drafts.user_id", "report_hhs_filings.id", "report_org_profile.id", "report_reminders.case_id",
 	"report_signing_keys.id", "rule_firings.incident_id", "rule_firings.rule_id", "rules.id",
+	"alert_rules.id", "alert_rules.route_service_id", "alerts.suppressed_by",
 	"schedule_overrides.id", "schedule_overrides.replaces", "schedule_overrides.schedule_id",
 	"schedule_overrides.user_id", "schedules.id", "search_keys.id", "services.escalation_policy_id", "services.id",
 	"sessions.id", "sessions.user_id", "setup_tokens.id", "sla_events.incident_id", "stakeholder_groups.id",
 	"stakeholder_members.group_id", "stakeholder_members.user_id", "status_updates.id", "status_updates.incident_id", "external_contacts.id", "external_contacts.party_id",
 	"external_subscriptions.id", "external_subscriptions.incident_id", "external_subscriptions.contact_id",
 	"external_links.subscription_id", "status_update_templates.id", "incident_public_pages.incident_id", "external_mail.id", "external_mail.subscription_id", "external_mail.status_update_id",
+	"external_mail.code_id", "status_page_codes.id", "status_page_codes.subscription_id", "org_status_page.id",
 	// the Message-ID Ward makes for an email (an id at the sender's domain)
 	"external_mail.message_id",
 	"legal_holds.id", "legal_holds.incident_id", "retention_runs.id", "retention_tombstones.record_id",
@@ -77,7 +79,8 @@ var notFreeText = []string{
 	"incidents.category", "incidents.resolution", "incidents.severity", "incidents.status", "incident_open_counts.severity",
 	"incident_open_counts.status", "integration_keys.kind",
 	"notice_files.content_type", "notice_runs.kind", "notice_templates.kind", "notice_templates.status",
-	"notices.channel", "notices.kind", "notices.status", "officer_alerts.kind", "notifications.channel", "notifications.kind",
+	"notices.channel", "notices.kind", "notices.status", "notice_counts.channel", "notice_counts.kind", "notice_counts.status",
+	"officer_alerts.kind", "notifications.channel", "notifications.kind",
 	"notifications.status", "pages.status", "pages.alarm", "report_hhs_filings.kind", "report_reminders.mark",
 	"report_reminders.obligation", "schedules.time_zone", "services.group_by", "sessions.stage", "sla_events.event",
 	"sla_policies.severity", "breach_organisation.time_zone", "breach_organisation.zone_applied", "user_webauthn.attestation_type", "user_webauthn.transports", "users.role", "user_invites.role",
@@ -101,6 +104,7 @@ var notFreeText = []string{
 	"user_recovery_codes.hash", "user_webauthn.public_key", "users.password_hash", "audit_checkpoints.hash",
 	"audit_checkpoints.key_id", "audit_checkpoints.signature", "evidence_items.sha256", "external_links.token_hash",
 	"incident_public_pages.token_hash", "slack_requests.signature_hash",
+	"status_page_codes.link_hash", "status_page_codes.code_hash", "status_page_sessions.token_hash", "status_page_sessions.link_hash",
 
 	// values Ward computes (JSON of rule results, copies of enumerations)
 	"breach_obligations.body", "incidents.not_applicable", "incident_events.changes",
@@ -121,7 +125,7 @@ var notFreeText = []string{
 	"evidence_items.uploaded_by", "evidence_items.held_by", "incident_reviews.completed_by", "incident_reviews.waived_by",
 	"playbook_versions.created_by", "incident_playbooks.applied_by",
 	"incident_action_items.owner", "incident_action_items.done_by", "incident_review_events.created_by", "evidence_custody.actor", "external_subscriptions.subscribed_by",
-	"status_update_templates.created_by", "user_invites.created_by", "incident_public_pages.enabled_by",
+	"status_update_templates.created_by", "user_invites.created_by", "incident_public_pages.enabled_by", "org_status_page.enabled_by",
 	"privileged_marks.held_by", "privileged_marks.marked_by",
 	"login_throttle.subject", "sessions.ip", "sessions.user_agent", "audit_log.source_ip",
 	"audit_pending.actor", "audit_pending.source_ip",
@@ -132,13 +136,17 @@ var notFreeText = []string{
 	// (incident.Service.MoveUnknownNames; issue #15)
 	"incidents.commander", "incident_tasks.owner",
 
-	// a workflow rule's webhook outbox: ids, a status, a failure class
-	// Ward derives ("HTTP 503"), and the receiver's address, configured by
-	// administrators like the rule itself
+	// a workflow rule's webhook outbox: ids, a status and a failure class
+	// Ward derives ("HTTP 503"); the receiver's address is sealed
+	// (keys.RuleWebhookDeliveryURL)
 	"rule_webhook_deliveries.id", "rule_webhook_deliveries.rule_id", "rule_webhook_deliveries.incident_id",
-	"rule_webhook_deliveries.status", "rule_webhook_deliveries.last_error", "rule_webhook_deliveries.url",
+	"rule_webhook_deliveries.status", "rule_webhook_deliveries.last_error",
 	// the time a timed rule counts from (detected, created, acknowledged)
 	"rules.after_from",
+	// alert rules (issue #16): configuration administrators write, like
+	// workflow rules; an alert's tags are those its rules gave it, never
+	// what the tool sent (which the rules match in memory only)
+	"alert_rules.name", "alert_rules.description", "alert_rules.expression", "alert_rules.actions", "alerts.tags",
 
 	// configuration about the organisation, its staff and its tools
 	"api_tokens.name", "breach_parties.agreement", "breach_parties.contact_address", "breach_parties.contact_email",

@@ -234,8 +234,7 @@ func (s *Service) Summarize(ctx context.Context, ref string) (Summary, error) {
 // summarize returns the state of the notices of case caseID.
 func (s *Service) summarize(ctx context.Context, caseID string) (Summary, error) {
 	var out Summary
-	rows, err := s.db.R.QueryContext(ctx, `SELECT kind, channel, status, count(*) FROM notices WHERE case_id = $1
-		GROUP BY kind, channel, status ORDER BY kind, channel, status`, caseID)
+	rows, err := s.db.R.QueryContext(ctx, countsSQL, caseID)
 	if out.Tallies, err = db.Collect(rows, err, "count notices", func(r *sql.Rows) (Tally, error) {
 		var t Tally
 		return t, r.Scan(&t.Kind, &t.Channel, &t.Status, &t.Count)
@@ -658,15 +657,20 @@ type SubstituteStatus struct {
 	PostingURL          string
 }
 
+// returnedNotSentSQL counts the individuals of a case with a notice of
+// status $2 (returned) and none of status $3 (sent): every returned notice
+// of the case is read, each individual's sent one looked for by
+// notices_case_individual_status (migration 0065).
+const returnedNotSentSQL = `SELECT count(DISTINCT individual_id) FROM notices n WHERE case_id = $1 AND status = $2
+	AND NOT EXISTS (SELECT 1 FROM notices m WHERE m.case_id = n.case_id AND m.individual_id = n.individual_id AND m.status = $3)`
+
 func (s *Service) substitute(ctx context.Context, q db.Querier, caseID string) (SubstituteStatus, error) {
 	counts, err := s.cases.CountsOf(ctx, q, caseID)
 	if err != nil {
 		return SubstituteStatus{}, err
 	}
 	out := SubstituteStatus{InsufficientContact: counts.InsufficientContact}
-	if err := q.QueryRowContext(ctx, `SELECT count(DISTINCT individual_id) FROM notices n WHERE case_id = $1 AND status = $2
-		AND NOT EXISTS (SELECT 1 FROM notices m WHERE m.case_id = n.case_id AND m.individual_id = n.individual_id AND m.status = $3)`,
-		caseID, StatusReturned, StatusSent).Scan(&out.Returned); err != nil {
+	if err := q.QueryRowContext(ctx, returnedNotSentSQL, caseID, StatusReturned, StatusSent).Scan(&out.Returned); err != nil {
 		return SubstituteStatus{}, fmt.Errorf("count returned notices: %w", err)
 	}
 	out.Substitute = rules.SubstituteFor(out.InsufficientContact + out.Returned)

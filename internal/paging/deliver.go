@@ -243,7 +243,7 @@ func (p *Pager) roundPages(ctx context.Context, tx *sql.Tx, ids []string, r *rou
 		for i, id := range chunk {
 			marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT pg.id, i.number, i.severity, s.name, pg.status FROM pages pg
+		rows, err := tx.QueryContext(ctx, `SELECT pg.id, i.number, i.severity, s.name, pg.status, i.drill FROM pages pg
 			JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id IN (`+strings.Join(marks, ", ")+`)`,
 			args...)
 		if err != nil {
@@ -252,7 +252,7 @@ func (p *Pager) roundPages(ctx context.Context, tx *sql.Tx, ids []string, r *rou
 		for rows.Next() {
 			var id string
 			var pf pageFacts
-			if err := rows.Scan(&id, &pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
+			if err := rows.Scan(&id, &pf.number, &pf.severity, &pf.service, &pf.status, &pf.drill); err != nil {
 				rows.Close()
 				return fmt.Errorf("read pages: %w", err)
 			}
@@ -294,6 +294,22 @@ type contactFacts struct {
 type pageFacts struct {
 	number, severity, service string
 	status                    PageStatus
+	// drill says the page is a drill's test page: its messages say
+	// "DRILL" (docs/DRILLS.md).
+	drill bool
+}
+
+// line is a page message's status line, prefixed "DRILL" for a drill's
+// test page so that nobody takes it for a real incident.
+func (pf pageFacts) line(s string) string {
+	if !pf.drill {
+		return s
+	}
+	s = "DRILL " + s
+	if len(s) > 64 {
+		s = strings.ToValidUTF8(s[:64], "")
+	}
+	return s
 }
 
 // roundContact reads contact method id, once a round.
@@ -338,9 +354,9 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	if kind == kindPage || kind == kindPageStatus {
 		pf, ok := r.pages[pageID]
 		if !ok {
-			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status FROM pages pg
+			if err := p.db.In(tx).QueryRowContext(ctx, `SELECT i.number, i.severity, s.name, pg.status, i.drill FROM pages pg
 				JOIN incidents i ON i.id = pg.incident_id JOIN services s ON s.id = pg.service_id WHERE pg.id = $1`, pageID).Scan(
-				&pf.number, &pf.severity, &pf.service, &pf.status); err != nil {
+				&pf.number, &pf.severity, &pf.service, &pf.status, &pf.drill); err != nil {
 				return fmt.Errorf("read page: %w", err)
 			}
 			r.pages[pageID] = pf
@@ -381,7 +397,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	case kindPage:
 		pf := r.pages[pageID]
 		d.msg = notify.Message{Kind: notify.KindPage, Incident: pf.number, Severity: pf.severity, Service: pf.service,
-			Status: string(pf.status), URL: p.opts.BaseURL + "/incidents/" + pf.number}
+			Status: pf.line(string(pf.status)), URL: p.opts.BaseURL + "/incidents/" + pf.number}
 		pl, err := p.pageLinks(ctx, tx, d, pageID, userID, links, now, r)
 		if err != nil {
 			return err
@@ -393,7 +409,7 @@ func (p *Pager) prepare(ctx context.Context, tx *sql.Tx, d *delivery, pageID, us
 	case kindPageStatus:
 		pf := r.pages[pageID]
 		d.msg = notify.Message{Kind: notify.KindPageStatus, Incident: pf.number, Severity: pf.severity, Service: pf.service,
-			Status: d.line, URL: p.opts.BaseURL + "/incidents/" + pf.number}
+			Status: pf.line(d.line), URL: p.opts.BaseURL + "/incidents/" + pf.number}
 		if d.channel == ContactSlack && slackTarget.MatchString(d.to.Address) {
 			if d.msg.Thread, err = p.slackThreadTx(ctx, tx, pageID, contactID); err != nil {
 				return err

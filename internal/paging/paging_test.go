@@ -732,3 +732,44 @@ func TestUnreachable(t *testing.T) {
 		}
 	})
 }
+
+// TestDrillPagesSayDrill: a drill's test page reaches the people of the
+// escalation policy with "DRILL" at the start of each message's status
+// line; a real incident's page does not say it.
+func TestDrillPagesSayDrill(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		alice := e.user("alice", authz.RoleResponder)
+		e.verify(alice, paging.ContactEmail, "alice@example.org")
+		pol, err := e.pager.CreatePolicy(e.ctx, paging.PolicyInput{Name: "drills", Steps: []paging.Step{
+			{DelayMinutes: 5, Targets: []paging.Target{{Type: paging.TargetUser, ID: "alice"}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "fax", EscalationPolicy: pol.ID}); err != nil {
+			t.Fatal(err)
+		}
+		for _, drill := range []bool{true, false} {
+			inc, err := e.incs.Create(e.ctx, incident.CreateInput{Title: "Tabletop", Drill: drill})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Write(e.ctx, func(tx *sql.Tx) error {
+				_, err := e.pager.PagePolicyTx(e.ctx, tx, inc.ID, pol.ID, "Test page.")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			e.tick()
+			got := e.ch.take()
+			if len(got) == 0 {
+				t.Fatalf("drill %v: nothing sent", drill)
+			}
+			for _, s := range got {
+				if s.msg.Incident != inc.Number || strings.HasPrefix(s.msg.Status, "DRILL ") != drill {
+					t.Fatalf("drill %v: message %+v", drill, s.msg)
+				}
+			}
+		}
+	})
+}

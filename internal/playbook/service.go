@@ -39,6 +39,9 @@ type Service struct {
 	// autoOpen lets a playbook applied by itself open the breach case
 	// (AutoOpenCases).
 	autoOpen bool
+	// page pages an escalation policy for a drill that asks for a test
+	// page (PageWith).
+	page Pager
 }
 
 // New returns a Service; it fails if a shipped playbook is invalid.

@@ -340,6 +340,9 @@ func purgeIncident(ctx context.Context, tx *sql.Tx, incID string) (int64, error)
 		`DELETE FROM officer_alerts WHERE incident_id = $1`,
 		`DELETE FROM incident_stakeholders WHERE incident_id = $1`,
 		`DELETE FROM external_mail WHERE subscription_id IN (SELECT id FROM external_subscriptions WHERE incident_id = $1)`,
+		`DELETE FROM status_page_sessions WHERE link_hash IN (SELECT l.token_hash FROM external_links l
+			JOIN external_subscriptions x ON x.id = l.subscription_id WHERE x.incident_id = $1)`,
+		`DELETE FROM status_page_codes WHERE subscription_id IN (SELECT id FROM external_subscriptions WHERE incident_id = $1)`,
 		`DELETE FROM external_links WHERE subscription_id IN (SELECT id FROM external_subscriptions WHERE incident_id = $1)`,
 		`DELETE FROM external_subscriptions WHERE incident_id = $1`,
 		`DELETE FROM status_updates WHERE incident_id = $1`,

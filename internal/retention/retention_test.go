@@ -122,6 +122,32 @@ func TestPurgePastRetention(t *testing.T) {
 			VALUES ('pb-old', $1, 'lost_device', 1, '{}', '', $2, 'token:officer')`, old.ID, e.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
+		// An external subscriber with a status page link, a one-time code
+		// emailed for it and the session it opened (internal/stakeholder
+		// writes these rows).
+		for _, q := range []string{
+			`INSERT INTO external_contacts (id, name, organisation, title, email, created_by, created_at, updated_at, version)
+				VALUES ('ct-old', 'x', 'x', '', 'x', 'token:officer', $2, $2, 1)`,
+			`INSERT INTO external_subscriptions (id, incident_id, contact_id, status, subscribed_by, subscribed_at)
+				VALUES ('sub-old', $1, 'ct-old', 'confirmed', 'token:officer', $2)`,
+			`INSERT INTO external_links (token_hash, subscription_id, purpose) VALUES ('link-old', 'sub-old', 'status')`,
+			`INSERT INTO status_page_codes (id, subscription_id, link_hash, code_hash, created_at, expires_at)
+				VALUES ('code-old', 'sub-old', 'link-old', 'h', $2, $2)`,
+			`INSERT INTO status_page_sessions (token_hash, link_hash, expires_at) VALUES ('sess-old', 'link-old', $2)`,
+			`INSERT INTO external_mail (id, subscription_id, kind, code_id, status, due_at, message_id, created_at)
+				VALUES ('mail-old', 'sub-old', 'code', 'code-old', 'sent', $2, 'ward-mail-old', $2)`,
+		} {
+			args := []any{old.ID, e.clk.Now()}
+			switch {
+			case !strings.Contains(q, "$"):
+				args = nil
+			case !strings.Contains(q, "$1"):
+				q, args = strings.ReplaceAll(q, "$2", "$1"), args[1:]
+			}
+			if _, err := d.W.Exec(q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
 		e.clk.Advance(2 * 365 * 24 * time.Hour)
 		recent := e.closedIncident(t, "Recent phishing")
 		e.clk.Advance(4*365*24*time.Hour + 5*24*time.Hour) // old: six years and a few days; recent: four years
@@ -147,6 +173,11 @@ func TestPurgePastRetention(t *testing.T) {
 		}
 		for _, table := range []string{"incident_events", "incident_tasks", "incident_title_tokens", "incident_playbooks"} {
 			if n := e.count(t, `SELECT count(*) FROM `+table+` WHERE incident_id = $1`, old.ID); n != 0 {
+				t.Errorf("%s: %d rows of the purged incident left", table, n)
+			}
+		}
+		for _, table := range []string{"status_page_codes", "status_page_sessions", "external_links", "external_mail"} {
+			if n := e.count(t, `SELECT count(*) FROM `+table); n != 0 {
 				t.Errorf("%s: %d rows of the purged incident left", table, n)
 			}
 		}

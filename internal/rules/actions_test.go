@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
@@ -279,6 +280,77 @@ func TestActionValidation(t *testing.T) {
 		}
 		if rs, err := e.eng.List(e.ctx); err != nil || len(rs) != 0 {
 			t.Fatalf("saved: %+v %v", rs, err)
+		}
+	})
+}
+
+// TestDrillRulesReachNobody: a rule matching a drill still sets its
+// severity, but skips paging, its webhook and the breach case, and its
+// timeline entry says so; the same rule pages, calls and opens for a real
+// incident.
+func TestDrillRulesReachNobody(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		withPlaybooksAndHooks(t, e)
+		addUser(t, e, "u-casey", "casey")
+		pol, err := e.pager.CreatePolicy(e.ctx, paging.PolicyInput{Name: "privacy on call",
+			Steps: []paging.Step{{DelayMinutes: 10, Targets: []paging.Target{{Type: paging.TargetUser, ID: "u-casey"}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "fax gateway", EscalationPolicy: pol.ID}); err != nil {
+			t.Fatal(err)
+		}
+		rc := newReceiver(t, 0)
+		if _, err := e.eng.Create(e.ctx, rules.Input{Name: "every incident", Enabled: true, Expression: `true`,
+			Actions: []rules.Action{{Type: "set_severity", Severity: "sev1"}, {Type: "page_policy", Policy: "privacy on call"},
+				{Type: "call_webhook", URL: rc.srv.URL + "/ward"}, {Type: "start_breach_case"}}}); err != nil {
+			t.Fatal(err)
+		}
+		drill, err := e.incs.Create(e.ctx, incident.CreateInput{Title: "Tabletop: fax astray", Drill: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.incs.Get(e.ctx, drill.Number)
+		if err != nil || got.Severity != incident.Sev1 {
+			t.Fatalf("the drill's severity: %q %v", got.Severity, err)
+		}
+		if _, err := e.pager.PageOf(e.ctx, drill.Number); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("the drill was paged: %v", err)
+		}
+		if err := e.eng.DeliverWebhooks(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if bodies, _ := rc.got(); len(bodies) != 0 {
+			t.Fatalf("the drill's webhook was called: %s", bodies)
+		}
+		var cases int
+		if err := d.R.QueryRowContext(context.Background(), `SELECT count(*) FROM breach_cases WHERE incident_id = $1`, drill.ID).
+			Scan(&cases); err != nil || cases != 0 {
+			t.Fatalf("the drill has %d breach cases: %v", cases, err)
+		}
+		tl, err := e.incs.Timeline(e.ctx, drill.Number, incident.EventRule, 0, 10)
+		if err != nil || len(tl) != 1 {
+			t.Fatalf("rule timeline: %+v %v", tl, err)
+		}
+		for _, want := range []string{"set the severity to sev1", "skipped paging: the incident is a drill",
+			"skipped calling its webhook: the incident is a drill", "skipped opening a breach case: the incident is a drill"} {
+			if !strings.Contains(tl[0].Note, want) {
+				t.Errorf("timeline lacks %q: %s", want, tl[0].Note)
+			}
+		}
+
+		realInc, err := e.incs.Create(e.ctx, incident.CreateInput{Title: "Fax to the wrong clinic"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg, err := e.pager.PageOf(e.ctx, realInc.Number); err != nil || pg.PolicyID != pol.ID {
+			t.Fatalf("the real incident's page: %+v %v", pg, err)
+		}
+		if err := d.R.QueryRowContext(context.Background(), `SELECT count(*) FROM breach_cases WHERE incident_id = $1`, realInc.ID).
+			Scan(&cases); err != nil || cases != 1 {
+			t.Fatalf("the real incident has %d breach cases: %v", cases, err)
 		}
 	})
 }

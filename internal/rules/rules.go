@@ -123,7 +123,11 @@ type Action struct {
 	Commander string `json:"commander,omitempty"`
 	Playbook  string `json:"playbook,omitempty"`
 	Policy    string `json:"policy,omitempty"`
-	URL       string `json:"url,omitempty"`
+	// URL is where call_webhook posts. It may embed a token, so it is
+	// sealed at rest (keys.RuleWebhookURLs) and shown only to those who
+	// may manage rules (authz.OnCallWrite); others see Host.
+	URL  string `json:"url,omitempty"`
+	Host string `json:"host,omitempty"`
 }
 
 // Rule is a workflow rule.
@@ -146,6 +150,8 @@ type Rule struct {
 	// answer to the save that made it only: it is sealed at rest and never
 	// shown again (nor audited).
 	Secret string `json:"-"`
+	// sealedURLs is webhook_urls as stored (keys.RuleWebhookURLs).
+	sealedURLs string
 }
 
 // Input is a new rule or the whole of an edited one.
@@ -185,6 +191,7 @@ type Engine struct {
 	pager     *paging.Pager
 	log       *slog.Logger
 	env       *cel.Env
+	alertEnv  *cel.Env
 
 	cases     CaseOpener
 	autoOpen  bool
@@ -194,6 +201,7 @@ type Engine struct {
 	mu       sync.Mutex
 	programs map[string]compiled // by rule id
 	enabled  ruleSet             // the enabled rules, as last read
+	alerts   alertSet            // the enabled alert rules, as last read
 	// timerFrom is, by timed rule id, how many of the incidents due for
 	// it that did not match RunTimers passes over on its next run, so
 	// that every run goes on past the last one's batch.
@@ -221,7 +229,11 @@ func New(d *db.DB, c clock.Clock, incidents *incident.Service, pager *paging.Pag
 	if err != nil {
 		return nil, fmt.Errorf("rules: CEL environment: %w", err)
 	}
-	return &Engine{db: d, clock: c, incidents: incidents, pager: pager, log: log, env: env, programs: map[string]compiled{}}, nil
+	alertEnv, err := newAlertEnv()
+	if err != nil {
+		return nil, fmt.Errorf("rules: CEL environment for alerts: %w", err)
+	}
+	return &Engine{db: d, clock: c, incidents: incidents, pager: pager, log: log, env: env, alertEnv: alertEnv, programs: map[string]compiled{}}, nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -352,14 +364,14 @@ func (e *Engine) validate(ctx context.Context, q db.Querier, in *Input) error {
 	return nil
 }
 
-const ruleColumns = "id, name, description, expression, actions, enabled, created_at, updated_at, version, after_seconds, after_from"
+const ruleColumns = "id, name, description, expression, actions, enabled, created_at, updated_at, version, after_seconds, after_from, webhook_urls"
 
 func scanRule(r interface{ Scan(...any) error }) (Rule, error) {
 	var x Rule
 	var actions string
 	var after int64
 	if err := r.Scan(&x.ID, &x.Name, &x.Description, &x.Expression, &actions, &x.Enabled, &x.CreatedAt, &x.UpdatedAt, &x.Version,
-		&after, &x.From); err != nil {
+		&after, &x.From, &x.sealedURLs); err != nil {
 		return Rule{}, err
 	}
 	x.After = time.Duration(after) * time.Second
@@ -393,10 +405,6 @@ func (e *Engine) save(ctx context.Context, ref string, in Input) (Rule, error) {
 		if err := e.validate(ctx, tx, &in); err != nil {
 			return err
 		}
-		actions, err := json.Marshal(in.Actions)
-		if err != nil {
-			return err
-		}
 		action := "rule.create"
 		var old *Rule
 		if ref == "" {
@@ -411,15 +419,19 @@ func (e *Engine) save(ctx context.Context, ref string, in Input) (Rule, error) {
 		}
 		out.Name, out.Description, out.Expression, out.Actions, out.Enabled, out.UpdatedAt, out.After, out.From =
 			in.Name, in.Description, in.Expression, in.Actions, in.Enabled, now, in.After.Truncate(time.Second), in.From
+		actions, sealedURLs, err := e.sealURLs(out.ID, out.Actions)
+		if err != nil {
+			return err
+		}
 		if old == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO rules (`+ruleColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				out.ID, out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.CreatedAt, out.UpdatedAt, out.Version,
-				int64(out.After/time.Second), out.From)
+			_, err = tx.ExecContext(ctx, `INSERT INTO rules (`+ruleColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				out.ID, out.Name, out.Description, out.Expression, actions, out.Enabled, out.CreatedAt, out.UpdatedAt, out.Version,
+				int64(out.After/time.Second), out.From, sealedURLs)
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE rules SET name = $1, description = $2, expression = $3, actions = $4, enabled = $5,
-				updated_at = $6, version = $7, after_seconds = $8, after_from = $9 WHERE id = $10`,
-				out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.UpdatedAt, out.Version,
-				int64(out.After/time.Second), out.From, out.ID)
+				updated_at = $6, version = $7, after_seconds = $8, after_from = $9, webhook_urls = $10 WHERE id = $11`,
+				out.Name, out.Description, out.Expression, actions, out.Enabled, out.UpdatedAt, out.Version,
+				int64(out.After/time.Second), out.From, sealedURLs, out.ID)
 		}
 		if db.IsUniqueViolation(err) {
 			return apperr.Field("name", "a rule named %q exists already", out.Name)
@@ -433,8 +445,14 @@ func (e *Engine) save(ctx context.Context, ref string, in Input) (Rule, error) {
 		if err := newGeneration(ctx, tx); err != nil {
 			return err
 		}
+		// The trail names each webhook's host, never its address.
+		var was *Rule
+		if old != nil {
+			w := withholdURLs(*old)
+			was = &w
+		}
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "rule", ObjectID: out.ID,
-			Change: map[string]any{"old": old, "new": out}})
+			Change: map[string]any{"old": was, "new": withholdURLs(out)}})
 		return err
 	})
 	if err != nil {
@@ -454,29 +472,48 @@ func getRule(ctx context.Context, q db.Querier, ref string) (Rule, error) {
 	return r, nil
 }
 
-// Get returns rule ref (id or name).
+// Get returns rule ref (id or name). A webhook's address is shown only to
+// those who may manage rules (authz.OnCallWrite); others see its host.
 func (e *Engine) Get(ctx context.Context, ref string) (Rule, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	a, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return Rule{}, err
 	}
-	return getRule(ctx, e.db.R, ref)
+	r, err := getRule(ctx, e.db.R, ref)
+	if err != nil || !authz.Has(a.Role, authz.OnCallWrite) {
+		return r, err
+	}
+	return r, e.openURLs(&r)
 }
 
-// List lists every rule by name.
+// List lists every rule by name, a webhook's address shown only to those
+// who may manage rules, as Get.
 func (e *Engine) List(ctx context.Context) ([]Rule, error) {
-	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+	a, err := authz.Check(ctx, authz.IncidentRead)
+	if err != nil {
 		return nil, err
 	}
-	return rules(ctx, e.db.R, false)
+	return e.rules(ctx, e.db.R, false, authz.Has(a.Role, authz.OnCallWrite))
 }
 
-func rules(ctx context.Context, q db.Querier, enabledOnly bool) ([]Rule, error) {
+// rules reads the rules, the enabled ones only if enabledOnly, with their
+// webhooks' addresses opened if open.
+func (e *Engine) rules(ctx context.Context, q db.Querier, enabledOnly, open bool) ([]Rule, error) {
 	query := `SELECT ` + ruleColumns + ` FROM rules`
 	if enabledOnly {
 		query += ` WHERE enabled`
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY name`)
-	return db.Collect(rows, err, "list rules", func(r *sql.Rows) (Rule, error) { return scanRule(r) })
+	rs, err := db.Collect(rows, err, "list rules", func(r *sql.Rows) (Rule, error) { return scanRule(r) })
+	if err != nil || !open {
+		return rs, err
+	}
+	for i := range rs {
+		if err := e.openURLs(&rs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
 }
 
 // generationCounter names the row of counters that changes, to a new
@@ -533,7 +570,7 @@ func (e *Engine) enabledRules(ctx context.Context, tx *sql.Tx) ([]Rule, error) {
 	if kept.loaded && kept.generation == g {
 		return kept.rules, nil
 	}
-	rs, err := rules(ctx, q, true)
+	rs, err := e.rules(ctx, q, true, true)
 	if err != nil {
 		return nil, err
 	}

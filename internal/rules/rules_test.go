@@ -98,6 +98,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	in := alert.NewIntake(d, clk, kr, incs)
 	in.SetPager(pager)
 	in.SetWatcher(eng)
+	in.SetOrchestrator(eng)
 	incs.WatchWith(eng)
 	return &env{t: t, d: d, incs: incs, in: in, pager: pager, cases: cases, groups: stakeholder.New(d, clk, kr, incs, pager, log), eng: eng, box: box, logs: logs, clk: clk, kr: kr,
 		ctx: authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "t", Name: "admin", Role: authz.RoleAdmin})}

@@ -166,6 +166,12 @@ func (e *Engine) autoOpenTx(ctx context.Context, tx *sql.Tx, id string) error {
 	return err
 }
 
+// outward are the actions that reach people or systems outside Ward, or
+// open a breach case: a drill skips them.
+// The value says, on the timeline, what was not done.
+var outward = map[string]string{ActionNotifyGroup: "notifying a stakeholder group", ActionPagePolicy: "paging",
+	ActionWebhook: "calling its webhook", ActionStartBreach: "opening a breach case"}
+
 // act does what rule r says to incident incidentID, as the rule.
 func (e *Engine) act(ctx context.Context, tx *sql.Tx, r Rule, incidentID string) error {
 	ctx = authz.WithActor(ctx, authz.Actor{Kind: authz.KindSystem, ID: r.ID, Name: "rule " + r.Name, Role: authz.RoleAdmin})
@@ -173,8 +179,19 @@ func (e *Engine) act(ctx context.Context, tx *sql.Tx, r Rule, incidentID string)
 	if r.After > 0 {
 		why = "Rule " + r.Name + " matched, " + FormatAfter(r.After) + " or more after the incident was " + r.From + "."
 	}
+	// A drill reaches nobody outside it: a rule's pages, notices to
+	// stakeholder groups, webhooks and breach case are skipped and the
+	// timeline says so (docs/DRILLS.md).
+	var drill bool
+	if err := tx.QueryRowContext(ctx, `SELECT drill FROM incidents WHERE id = $1`, incidentID).Scan(&drill); err != nil {
+		return fmt.Errorf("read the incident: %w", err)
+	}
 	var did []string
 	for _, a := range r.Actions {
+		if skip, ok := outward[a.Type]; ok && drill {
+			did = append(did, "skipped "+skip+": the incident is a drill")
+			continue
+		}
 		switch a.Type {
 		case ActionSetSeverity:
 			if err := e.incidents.SetSeverityTx(ctx, tx, incidentID, incident.Severity(a.Severity), why); err != nil {

@@ -64,7 +64,7 @@ var dueQueries = map[string]string{
 // match cannot keep the rule from the others. It runs as a jobs task (one
 // node at a time).
 func (e *Engine) RunTimers(ctx context.Context) error {
-	rs, err := rules(ctx, e.db.R, true)
+	rs, err := e.rules(ctx, e.db.R, true, true)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -155,13 +156,136 @@ func (e *Engine) keepSecret(ctx context.Context, tx *sql.Tx, r *Rule) error {
 	return nil
 }
 
+// sealURLs returns the rule id's actions as rules.actions stores them,
+// each webhook with its host and without its address, and the addresses,
+// in order, sealed for rules.webhook_urls (keys.RuleWebhookURLs). It sets
+// each webhook action's Host in as.
+func (e *Engine) sealURLs(id string, as []Action) (actions, sealed string, err error) {
+	stored := slices.Clone(as)
+	var urls []string
+	for i := range as {
+		if as[i].Type != ActionWebhook {
+			as[i].Host, stored[i].Host = "", ""
+			continue
+		}
+		as[i].Host = hostOf(as[i].URL)
+		urls = append(urls, as[i].URL)
+		stored[i].URL, stored[i].Host = "", as[i].Host
+	}
+	b, err := json.Marshal(stored)
+	if err != nil {
+		return "", "", err
+	}
+	if len(urls) == 0 {
+		return string(b), "", nil
+	}
+	list, err := json.Marshal(urls)
+	if err != nil {
+		return "", "", err
+	}
+	if e.hooks == nil || e.hooks.opts.Keys == nil {
+		return "", "", fmt.Errorf("webhooks are not wired")
+	}
+	sealed, err = keys.RuleWebhookURLs.SealText(e.hooks.opts.Keys, string(list), id)
+	return string(b), sealed, err
+}
+
+// openURLs fills in the addresses of r's webhook actions from
+// r.sealedURLs.
+func (e *Engine) openURLs(r *Rule) error {
+	if r.sealedURLs == "" {
+		return nil
+	}
+	if e.hooks == nil || e.hooks.opts.Keys == nil {
+		return fmt.Errorf("rule %s: webhooks are not wired", r.ID)
+	}
+	list, err := keys.RuleWebhookURLs.OpenText(e.hooks.opts.Keys, r.sealedURLs, r.ID)
+	if err != nil {
+		return fmt.Errorf("rule %s: open its webhook addresses: %w", r.ID, err)
+	}
+	var urls []string
+	if err := json.Unmarshal([]byte(list), &urls); err != nil {
+		return fmt.Errorf("rule %s: webhook addresses: %w", r.ID, err)
+	}
+	r.Actions = slices.Clone(r.Actions)
+	for i := range r.Actions {
+		if r.Actions[i].Type == ActionWebhook && len(urls) > 0 {
+			r.Actions[i].URL, urls = urls[0], urls[1:]
+		}
+	}
+	return nil
+}
+
+// withholdURLs returns r with each webhook's host and not its address,
+// as the audit trail records it.
+func withholdURLs(r Rule) Rule {
+	r.Actions = slices.Clone(r.Actions)
+	for i := range r.Actions {
+		if r.Actions[i].Type == ActionWebhook {
+			if h := hostOf(r.Actions[i].URL); h != "" {
+				r.Actions[i].Host = h
+			}
+			r.Actions[i].URL = ""
+		}
+	}
+	return r
+}
+
+// hostOf is the host (and port) of address u, without what may precede
+// it (a user name and password) or follow it (a path or query that may
+// hold a token).
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Host
+}
+
+// SealWebhookURLs moves the webhook addresses that rules saved before
+// they were sealed (migration 0063) keep in rules.actions into
+// rules.webhook_urls, sealed, leaving each one's host (the addresses of
+// queued calls are sealed with the other plaintext, keys.SealPlaintext).
+// Ward runs it at start, before it serves; with nothing to do it costs
+// one query. It returns how many rules it changed.
+func (e *Engine) SealWebhookURLs(ctx context.Context) (int, error) {
+	if e.hooks == nil || e.hooks.opts.Keys == nil {
+		return 0, fmt.Errorf("webhooks are not wired")
+	}
+	rows, err := e.db.R.QueryContext(ctx, `SELECT `+ruleColumns+` FROM rules WHERE webhook_urls = '' AND actions LIKE $1`,
+		`%"url":%`)
+	old, err := db.Collect(rows, err, "read rules to seal", func(r *sql.Rows) (Rule, error) { return scanRule(r) })
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range old {
+		actions, sealed, err := e.sealURLs(r.ID, r.Actions)
+		if err != nil {
+			return 0, err
+		}
+		if err := e.db.Write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE rules SET actions = $1, webhook_urls = $2 WHERE id = $3 AND version = $4`,
+				actions, sealed, r.ID, r.Version)
+			return err
+		}); err != nil {
+			return 0, fmt.Errorf("seal rule %s's webhook addresses: %w", r.ID, err)
+		}
+	}
+	return len(old), nil
+}
+
 // queueHookTx queues a call of rule r's webhook at target about incident
 // incidentID, sent by DeliverWebhooks.
 func (e *Engine) queueHookTx(ctx context.Context, tx *sql.Tx, r Rule, incidentID, target string) error {
 	now := e.clock.Now()
+	id := uuid.Must(uuid.NewV7()).String()
+	sealed, err := keys.RuleWebhookDeliveryURL.SealText(e.hooks.opts.Keys, target, id)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rule_webhook_deliveries (id, rule_id, incident_id, url, status, attempts,
 		due_at, last_error, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, '', $6)`,
-		uuid.Must(uuid.NewV7()).String(), r.ID, incidentID, target, hookQueued, now); err != nil {
+		id, r.ID, incidentID, sealed, hookQueued, now); err != nil {
 		return fmt.Errorf("queue the webhook call: %w", err)
 	}
 	return nil
@@ -223,6 +347,10 @@ func (e *Engine) DeliverWebhooks(ctx context.Context) error {
 		secret, err := keys.RuleWebhookSecret.OpenText(e.hooks.opts.Keys, c.sealed, c.ruleID)
 		if err != nil {
 			c.err = notify.Permanent(fmt.Errorf("open the rule's secret: %w", err))
+			continue
+		}
+		if c.url, err = keys.RuleWebhookDeliveryURL.OpenText(e.hooks.opts.Keys, c.url, c.id); err != nil {
+			c.err = notify.Permanent(fmt.Errorf("open the call's address: %w", err))
 			continue
 		}
 		body, err := json.Marshal(c.payload)

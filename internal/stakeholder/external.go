@@ -555,7 +555,9 @@ func (s *Service) UseExternalLink(ctx context.Context, token string) (LinkInfo, 
 
 // outMail is one claimed email, ready to send.
 type outMail struct {
-	id, to  string
+	id, to string
+	// code is the id of the one-time code a MailKindCode email carries.
+	code    string
 	attempt int
 	mail    notify.ListMail
 	err     error
@@ -598,15 +600,15 @@ func (s *Service) claimMail(ctx context.Context, org string) ([]*outMail, error)
 	var out []*outMail
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		out = nil
-		q := `SELECT m.id, m.kind, m.attempts, m.message_id, COALESCE(m.status_update_id, ''), m.subscription_id, x.status, x.contact_id,
-			i.number FROM external_mail m JOIN external_subscriptions x ON x.id = m.subscription_id JOIN incidents i ON i.id = x.incident_id
+		q := `SELECT m.id, m.kind, m.attempts, m.message_id, COALESCE(m.status_update_id, ''), COALESCE(m.code_id, ''), m.subscription_id, x.status,
+			x.contact_id, i.number FROM external_mail m JOIN external_subscriptions x ON x.id = m.subscription_id JOIN incidents i ON i.id = x.incident_id
 			WHERE m.status = $1 AND m.due_at <= $2 AND (m.lease_until IS NULL OR m.lease_until <= $2) ORDER BY m.due_at, m.id LIMIT $3`
 		if s.db.Dialect == db.Postgres {
 			q += ` FOR UPDATE OF m SKIP LOCKED`
 		}
 		type row struct {
-			id, kind, msgID, update, sub, status, contact, number string
-			attempts                                              int
+			id, kind, msgID, update, code, sub, status, contact, number string
+			attempts                                                    int
 		}
 		rows, err := tx.QueryContext(ctx, q, MailQueued, now, mailBatch)
 		if err != nil {
@@ -615,7 +617,7 @@ func (s *Service) claimMail(ctx context.Context, org string) ([]*outMail, error)
 		var rs []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.kind, &r.attempts, &r.msgID, &r.update, &r.sub, &r.status, &r.contact, &r.number); err != nil {
+			if err := rows.Scan(&r.id, &r.kind, &r.attempts, &r.msgID, &r.update, &r.code, &r.sub, &r.status, &r.contact, &r.number); err != nil {
 				rows.Close()
 				return err
 			}
@@ -626,9 +628,12 @@ func (s *Service) claimMail(ctx context.Context, org string) ([]*outMail, error)
 			return err
 		}
 		for _, r := range rs {
-			if r.kind == MailKindConfirm && r.status != SubscriptionPending || r.kind == MailKindUpdate && r.status != SubscriptionConfirmed {
+			if r.kind == MailKindConfirm && r.status != SubscriptionPending || r.kind != MailKindConfirm && r.status != SubscriptionConfirmed {
 				if _, err := tx.ExecContext(ctx, `UPDATE external_mail SET status = $1 WHERE id = $2`, MailCancelled, r.id); err != nil {
 					return fmt.Errorf("cancel external email: %w", err)
+				}
+				if err := forgetCodeTx(ctx, tx, r.code); err != nil {
+					return err
 				}
 				continue
 			}
@@ -650,6 +655,24 @@ func (s *Service) claimMail(ctx context.Context, org string) ([]*outMail, error)
 					return err
 				}
 				m.mail.Subject, m.mail.Text = confirmText(org, r.number, s.linkURL(confirm), m.mail.Unsubscribe)
+			case MailKindCode:
+				var sealed string
+				if err := tx.QueryRowContext(ctx, `SELECT code FROM status_page_codes WHERE id = $1`, r.code).Scan(&sealed); err != nil {
+					return fmt.Errorf("read status page code: %w", err)
+				}
+				code, err := keys.StatusPageCode.OpenText(s.keys, sealed, r.code)
+				if err != nil {
+					return err
+				}
+				if code == "" {
+					// Superseded or used before it went out: nothing to send.
+					if _, err := tx.ExecContext(ctx, `UPDATE external_mail SET status = $1 WHERE id = $2`, MailCancelled, r.id); err != nil {
+						return fmt.Errorf("cancel external email: %w", err)
+					}
+					continue
+				}
+				m.code = r.code
+				m.mail.Subject, m.mail.Text = codeText(org, r.number, code, m.mail.Unsubscribe)
 			default:
 				var sealed string
 				var posted time.Time
@@ -751,13 +774,25 @@ func (s *Service) recordMail(ctx context.Context, batch []*outMail) (int, error)
 				if notify.IsTransient(m.err) && m.attempt < MaxMailAttempts {
 					_, err = tx.ExecContext(ctx, `UPDATE external_mail SET due_at = $1, lease_until = NULL, error = $2 WHERE id = $3`,
 						now.Add(mailBackoff(m.attempt, m.id, m.err)), sealed, m.id)
-				} else {
-					_, err = tx.ExecContext(ctx, `UPDATE external_mail SET status = $1, lease_until = NULL, error = $2 WHERE id = $3`,
-						MailFailed, sealed, m.id)
+					if err != nil {
+						return fmt.Errorf("record external email: %w", err)
+					}
+					continue
 				}
+				_, err = tx.ExecContext(ctx, `UPDATE external_mail SET status = $1, lease_until = NULL, error = $2 WHERE id = $3`,
+					MailFailed, sealed, m.id)
 			}
 			if err != nil {
 				return fmt.Errorf("record external email: %w", err)
+			}
+			// Sent or failed for good: the code's copy is no longer needed.
+			if err := forgetCodeTx(ctx, tx, m.code); err != nil {
+				return err
+			}
+			if m.code != "" {
+				if err := s.auditCodeMailTx(ctx, tx, m, now); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -109,6 +109,7 @@ func startFlakyMail(t *testing.T, fail ...error) (*flakyMail, *notify.Email) {
 var (
 	messageIDRE = regexp.MustCompile(`\r\nMessage-ID: (<[^>]+>)\r\n`)
 	confirmRE   = regexp.MustCompile(`https://ward\.test/s/([A-Za-z0-9_-]+)`)
+	codeRE      = regexp.MustCompile(`is:\r?\n\r?\n(\d{6})\r?\n`)
 )
 
 // TestExternalMailRetries: with a fake clock and a real SMTP server that

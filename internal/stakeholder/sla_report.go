@@ -47,7 +47,8 @@ type TargetReport struct {
 }
 
 // SLAs reports on the incidents created in [from, to) that the actor may
-// see; a zero to is now, a zero from 30 days before to.
+// see, drills left out (docs/DRILLS.md); a zero to is now, a zero from 30
+// days before to.
 func (s *Service) SLAs(ctx context.Context, from, to time.Time) (SLAReport, error) {
 	actor, err := authz.Check(ctx, authz.IncidentRead)
 	if err != nil {
@@ -68,7 +69,7 @@ func (s *Service) SLAs(ctx context.Context, from, to time.Time) (SLAReport, erro
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.created_at >= $1 AND i.created_at < $2 AND `+
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+factColumns+` FROM incidents i WHERE i.created_at >= $1 AND i.created_at < $2 AND NOT i.drill AND `+
 		incident.VisibleSQL(actor, now, "i", arg)+fmt.Sprintf(` ORDER BY i.created_at LIMIT %d`, MaxSLAReportIncidents+1), args...)
 	facts, err := db.Collect(rows, err, "list incidents", func(r *sql.Rows) (incidentFacts, error) { return scanFacts(r) })
 	if err != nil {

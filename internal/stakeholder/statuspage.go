@@ -24,8 +24,9 @@ import (
 // StatusLinkTTL and stops working when the subscriber unsubscribes. It
 // shows the PHI-checked updates of the subscriber's audience (a
 // customer's also the public ones), the incident's phase in plain words
-// and when the audience's next update is due. Every view, and every
-// attempt with a link that expired or was revoked, is audited.
+// and when the audience's next update is due, once the reader has entered
+// the one-time code emailed to the subscriber (statuscode.go). Every view,
+// and every attempt with a link that expired or was revoked, is audited.
 //
 // An incident's public status page is off until an officer turns it on;
 // it shows the PHI-checked updates written for the public at an
@@ -60,76 +61,6 @@ type PageUpdate struct {
 	PostedAt      time.Time
 	AudienceLabel string
 	Body          string
-}
-
-// SubscriberStatusPage reads the status page that link token opens. ok
-// is false when token is no status page link at all (it may be another
-// external link). A link that expired, was revoked or whose subscriber
-// no longer receives updates is refused with the error every unusable
-// link gives, and the attempt is audited; a view is audited too.
-func (s *Service) SubscriberStatusPage(ctx context.Context, token string) (StatusPage, bool, error) {
-	now := s.clock.Now()
-	// A confirm or unsubscribe link is no status page: answered from a
-	// read, without the write transaction a view's audit entry needs.
-	var found int
-	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM external_links WHERE token_hash = $1 AND purpose = $2`,
-		hashLinkToken(token), linkStatus).Scan(&found)
-	if err != nil {
-		return StatusPage{}, false, fmt.Errorf("read status page link: %w", err)
-	}
-	if found == 0 {
-		return StatusPage{}, false, nil
-	}
-	var p StatusPage
-	var refused, ok bool
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		p, refused, ok = StatusPage{}, false, false
-		var sub, contact, incidentID, status, audience string
-		var expires, used sql.NullTime
-		err := tx.QueryRowContext(ctx, `SELECT l.subscription_id, x.contact_id, x.incident_id, x.status, x.audience, l.expires_at, l.used_at
-			FROM external_links l JOIN external_subscriptions x ON x.id = l.subscription_id
-			WHERE l.token_hash = $1 AND l.purpose = $2`, hashLinkToken(token), linkStatus).Scan(
-			&sub, &contact, &incidentID, &status, &audience, &expires, &used)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read status page link: %w", err)
-		}
-		ok = true
-		change := map[string]any{"subscription_id": sub, "contact_id": contact, "audience": audience, "by": "the contact, by the link in their email"}
-		var why string
-		switch {
-		case used.Valid:
-			why = "revoked"
-		case expires.Valid && !expires.Time.After(now):
-			why = "expired"
-		case status != SubscriptionConfirmed:
-			why = "subscription " + status
-		}
-		if why != "" {
-			refused, change["reason"] = true, why
-			_, err := audit.Append(ctx, tx, now, audit.Event{Action: "status_page.refused", ObjectType: "incident", ObjectID: incidentID, Change: change})
-			return err
-		}
-		audiences := []string{audience}
-		if strings.HasPrefix(audience, AudienceCustomer) {
-			audiences = append(audiences, AudiencePublic)
-		}
-		if p, err = s.statusPage(ctx, tx, incidentID, audience, audiences, now); err != nil {
-			return err
-		}
-		change["updates"] = len(p.Updates)
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_page.view", ObjectType: "incident", ObjectID: incidentID, Change: change})
-		return err
-	})
-	if err != nil {
-		return StatusPage{}, ok, err
-	}
-	if refused {
-		return StatusPage{}, true, errExternalLink
-	}
-	return p, ok, nil
 }
 
 // statusPage reads incident incidentID's page for audience, showing the
@@ -314,4 +245,145 @@ func (s *Service) PublicStatusPage(ctx context.Context, token string) (StatusPag
 		return StatusPage{}, fmt.Errorf("read public status page: %w", err)
 	}
 	return s.statusPage(ctx, s.db.R, incidentID, AudiencePublic, []string{AudiencePublic}, s.clock.Now())
+}
+
+// The organisation's public status page: off until an officer turns it
+// on; while on, OrgStatusPagePath lists the incidents whose own public
+// status page is on, each as its public page shows it (the PHI-checked
+// updates written for the public, the phase, the next public update).
+// Nothing else of any incident.
+
+// OrgStatusPagePath is the address of the organisation's public status
+// page, after Ward's public address.
+const OrgStatusPagePath = "/status"
+
+// orgPageID is the id of org_status_page's one row.
+const orgPageID = "org"
+
+// maxOrgPageIncidents is how many incidents the organisation's page
+// lists, the most recently made public first.
+const maxOrgPageIncidents = 50
+
+// OrgPage is whether the organisation's public status page is on, and
+// where.
+type OrgPage struct {
+	Enabled   bool
+	URL       string
+	EnabledBy string
+	EnabledAt *time.Time
+}
+
+func (s *Service) orgPageTx(ctx context.Context, q db.Querier) (OrgPage, error) {
+	p := OrgPage{URL: strings.TrimRight(s.mail.BaseURL, "/") + OrgStatusPagePath}
+	var at time.Time
+	err := q.QueryRowContext(ctx, `SELECT enabled_by, enabled_at FROM org_status_page WHERE id = $1`, orgPageID).Scan(&p.EnabledBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil
+	}
+	if err != nil {
+		return OrgPage{}, fmt.Errorf("read the organisation's status page: %w", err)
+	}
+	at = at.UTC()
+	p.Enabled, p.EnabledAt = true, &at
+	return p, nil
+}
+
+// OrgPageOf says whether the organisation's public status page is on, and
+// its address. Every role that reads incidents may ask.
+func (s *Service) OrgPageOf(ctx context.Context) (OrgPage, error) {
+	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
+		return OrgPage{}, err
+	}
+	return s.orgPageTx(ctx, s.db.R)
+}
+
+// SetOrgPage turns the organisation's public status page on or off.
+// Officers and administrators may (stakeholder:write); audited
+// (org_status_page.enable, .disable) when it changes.
+func (s *Service) SetOrgPage(ctx context.Context, on bool) (OrgPage, error) {
+	actor, err := authz.Check(ctx, authz.StakeholderWrite)
+	if err != nil {
+		return OrgPage{}, err
+	}
+	now := s.clock.Now()
+	var p OrgPage
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		cur, err := s.orgPageTx(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur.Enabled == on {
+			p = cur
+			return nil
+		}
+		action := "org_status_page.enable"
+		if on {
+			_, err = tx.ExecContext(ctx, `INSERT INTO org_status_page (id, enabled_by, enabled_at) VALUES ($1, $2, $3)`, orgPageID, actor.String(), now)
+		} else {
+			action = "org_status_page.disable"
+			_, err = tx.ExecContext(ctx, `DELETE FROM org_status_page WHERE id = $1`, orgPageID)
+		}
+		if err != nil {
+			return fmt.Errorf("turn the organisation's status page on or off: %w", err)
+		}
+		if p, err = s.orgPageTx(ctx, tx); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "org", ObjectID: orgPageID})
+		return err
+	})
+	return p, err
+}
+
+// OrgStatus is what the organisation's public status page shows.
+type OrgStatus struct {
+	Organisation string
+	// Incidents are the incidents whose public status page is on, the
+	// most recently made public first, each as its public page shows it.
+	Incidents []StatusPage
+}
+
+// OrgStatusPage reads the organisation's public status page; while it is
+// off, it is not found.
+func (s *Service) OrgStatusPage(ctx context.Context) (OrgStatus, error) {
+	p, err := s.orgPageTx(ctx, s.db.R)
+	if err != nil {
+		return OrgStatus{}, err
+	}
+	if !p.Enabled {
+		return OrgStatus{}, errPublicPage
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT incident_id FROM incident_public_pages ORDER BY enabled_at DESC, incident_id
+		LIMIT `+fmt.Sprint(maxOrgPageIncidents))
+	if err != nil {
+		return OrgStatus{}, fmt.Errorf("read public status pages: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return OrgStatus{}, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return OrgStatus{}, err
+	}
+	out := OrgStatus{Incidents: []StatusPage{}}
+	if s.mail.Organisation != nil {
+		if out.Organisation, err = s.mail.Organisation(ctx); err != nil {
+			return OrgStatus{}, err
+		}
+	}
+	now := s.clock.Now()
+	for _, id := range ids {
+		sp, err := s.statusPage(ctx, s.db.R, id, AudiencePublic, []string{AudiencePublic}, now)
+		if err != nil {
+			return OrgStatus{}, err
+		}
+		out.Incidents = append(out.Incidents, sp)
+	}
+	return out, nil
 }

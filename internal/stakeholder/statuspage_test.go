@@ -2,6 +2,7 @@ package stakeholder_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"strings"
@@ -155,6 +156,32 @@ func TestStatusPages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// openPage opens the status page of link token as its subscriber
+		// does: asks for a code, reads it in the email and enters it.
+		openPage := func(token string) (stakeholder.StatusPage, bool, error) {
+			t.Helper()
+			p, _, open, ok, err := e.svc.OpenStatusPage(ctx, token, "")
+			if !ok || err != nil {
+				return p, ok, err
+			}
+			if open || len(p.Updates) != 0 {
+				t.Fatalf("the page opened without a code: %+v", p)
+			}
+			if _, err := e.svc.SendStatusCode(ctx, token); err != nil {
+				t.Fatal(err)
+			}
+			deliver()
+			ts := texts()
+			session, _, err := e.svc.CheckStatusCode(ctx, token, codeRE.FindStringSubmatch(ts[len(ts)-1])[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _, open, ok, err = e.svc.OpenStatusPage(ctx, token, session)
+			if err == nil && !open {
+				t.Fatal("the right code did not open the page")
+			}
+			return p, ok, err
+		}
 		contacts := map[string]string{}
 		for i, p := range []string{"p-north", "p-south"} {
 			c, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: "Contact " + p, Organisation: p,
@@ -201,7 +228,7 @@ func TestStatusPages(t *testing.T) {
 		if northPage == "" {
 			t.Fatal("no update email to the north customer with a status page link")
 		}
-		p, ok, err := e.svc.SubscriberStatusPage(ctx, northPage)
+		p, ok, err := openPage(northPage)
 		if err != nil || !ok {
 			t.Fatalf("the status page: %v", err)
 		}
@@ -216,12 +243,12 @@ func TestStatusPages(t *testing.T) {
 		if auditCount(t, d, "status_page.view") != 1 {
 			t.Fatal("the view is not audited")
 		}
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, strings.Repeat("A", 43)); ok || err != nil {
+		if _, _, _, ok, err := e.svc.OpenStatusPage(ctx, strings.Repeat("A", 43), ""); ok || err != nil {
 			t.Fatalf("a forged token: %v %v", ok, err)
 		}
 		// The link expires.
 		e.clk.Advance(stakeholder.StatusLinkTTL)
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, northPage); !ok || apperr.CodeOf(err) != apperr.NotFound {
+		if _, ok, err := openPage(northPage); !ok || apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("an expired link: %v %v", ok, err)
 		}
 		// A new update brings a new link, which unsubscribing revokes.
@@ -234,7 +261,7 @@ func TestStatusPages(t *testing.T) {
 		if len(links) != 2 {
 			t.Fatalf("the last email's links: %q", ts[len(ts)-1])
 		}
-		if _, _, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); err != nil {
+		if _, _, err := openPage(links[0][1]); err != nil {
 			t.Fatalf("the new link: %v", err)
 		}
 		if _, err := e.svc.UseExternalLink(ctx, links[0][1]); apperr.CodeOf(err) != apperr.NotFound {
@@ -243,7 +270,7 @@ func TestStatusPages(t *testing.T) {
 		if _, err := e.svc.UseExternalLink(ctx, links[1][1]); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
+		if _, ok, err := openPage(links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("after unsubscribing: %v %v", ok, err)
 		}
 		// Subscribed and confirmed again, the revoked link stays revoked.
@@ -255,7 +282,7 @@ func TestStatusPages(t *testing.T) {
 		if _, err := e.svc.UseExternalLink(ctx, confirmRE.FindStringSubmatch(ts[len(ts)-1])[1]); err != nil {
 			t.Fatalf("confirm again: %v", err)
 		}
-		if _, ok, err := e.svc.SubscriberStatusPage(ctx, links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
+		if _, ok, err := openPage(links[0][1]); !ok || apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("a revoked link after subscribing again: %v %v", ok, err)
 		}
 		if auditCount(t, d, "status_page.refused") != 3 {
@@ -289,6 +316,77 @@ func TestStatusPages(t *testing.T) {
 		}
 		if auditCount(t, d, "public_status_page.enable") != 1 || auditCount(t, d, "public_status_page.disable") != 1 {
 			t.Fatal("turning the public page on and off is not audited")
+		}
+	})
+}
+
+// TestOrgStatusPage: the organisation's public status page is off by
+// default and not found; only officers and administrators turn it on or
+// off, audited; on, it lists the incidents whose own public page is on,
+// each with only its PHI-checked public updates, and no other incident.
+func TestOrgStatusPage(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ctx := context.Background()
+		e.svc.SetMail(stakeholder.MailOptions{BaseURL: "https://ward.test",
+			Organisation: func(context.Context) (string, error) { return "Acme Billing", nil }})
+		po, carol := e.person("pat", authz.RolePrivacyOfficer), e.person("carol", authz.RoleResponder)
+		shown, hidden := "", ""
+		for i, title := range []string{"Export exposed", "Laptop lost"} {
+			inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: title, Severity: incident.Sev2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range []stakeholder.UpdateInput{
+				{Body: fmt.Sprintf("Public %d: we are containing it.", i), Audience: stakeholder.AudiencePublic},
+				{Body: fmt.Sprintf("Internal %d: the bucket was open.", i), Audience: stakeholder.AudienceInternal},
+			} {
+				e.clk.Advance(time.Minute)
+				if _, err := e.svc.PostUpdate(e.admin, inc.Number, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := e.svc.PostUpdate(po, inc.Number, stakeholder.UpdateInput{Body: "Public: MRN 1234567 fixed.",
+				Audience: stakeholder.AudiencePublic, PHIOverride: true}); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				shown = inc.Number
+				if _, err := e.svc.SetPublicPage(po, inc.Number, true); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				hidden = inc.Number
+			}
+		}
+		if p, err := e.svc.OrgPageOf(carol); err != nil || p.Enabled || p.URL != "https://ward.test/status" {
+			t.Fatalf("the organisation's page by default: %+v %v", p, err)
+		}
+		if _, err := e.svc.OrgStatusPage(ctx); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("the organisation's page while off: %v", err)
+		}
+		if _, err := e.svc.SetOrgPage(carol, true); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("a responder turned the organisation's page on: %v", err)
+		}
+		if p, err := e.svc.SetOrgPage(po, true); err != nil || !p.Enabled || p.EnabledBy == "" {
+			t.Fatalf("turn on: %+v %v", p, err)
+		}
+		if _, err := e.svc.SetOrgPage(po, true); err != nil {
+			t.Fatalf("turn on again: %v", err)
+		}
+		page, err := e.svc.OrgStatusPage(ctx)
+		if err != nil || page.Organisation != "Acme Billing" || len(page.Incidents) != 1 || page.Incidents[0].Incident != shown ||
+			len(page.Incidents[0].Updates) != 1 || page.Incidents[0].Updates[0].Body != "Public 0: we are containing it." {
+			t.Fatalf("the organisation's page (%s shown, %s not): %+v %v", shown, hidden, page, err)
+		}
+		if _, err := e.svc.SetOrgPage(e.admin, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.OrgStatusPage(ctx); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("the organisation's page turned off: %v", err)
+		}
+		if auditCount(t, d, "org_status_page.enable") != 1 || auditCount(t, d, "org_status_page.disable") != 1 {
+			t.Fatal("turning the organisation's page on and off is not audited once each")
 		}
 	})
 }

@@ -158,3 +158,51 @@ func parallel(n int, fn func()) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkAlertIntakeRules is the Events v2 single-event benchmark
+// (grouped by service) with no alert rule, with 10 enabled alert rules of
+// which none matches, and with those 10 and one more that matches every
+// alert (and tags it): what alert rules cost intake (issue #16: within 10%).
+func BenchmarkAlertIntakeRules(b *testing.B) {
+	for _, dialect := range benchDialects() {
+		prefix := ""
+		if dialect != "sqlite" {
+			prefix = dialect + "/"
+		}
+		for _, rules := range []string{"none", "10-none-match", "10-and-1-match"} {
+			b.Run(prefix+"eventsv2-single-rules-"+rules, func(b *testing.B) {
+				w := startWard(b, benchDB(b, dialect))
+				_, ig := w.service("bench-rules", false, "service", "events_v2", "")
+				if rules != "none" {
+					for i := range 10 {
+						w.must(201, "POST", "/api/v1/alert-rules", map[string]any{"name": fmt.Sprintf("never %d", i),
+							"expression": fmt.Sprintf(`alert.source == "elsewhere-%d" && alert.summary.contains("disk")`, i),
+							"actions":    []map[string]any{{"type": "add_tags", "tags": []string{"x"}}}}, nil)
+					}
+				}
+				if rules == "10-and-1-match" {
+					w.must(201, "POST", "/api/v1/alert-rules", map[string]any{"name": "always", "expression": `alert.severity == "error"`,
+						"actions": []map[string]any{{"type": "add_tags", "tags": []string{"latency"}}}}, nil)
+				}
+				var next, failed atomic.Int64
+				b.ResetTimer()
+				parallel(32, func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= b.N || failed.Load() > 0 {
+							return
+						}
+						ev := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"a-%d",`+
+							`"payload":{"summary":"latency over budget on host %d","source":"host-%d","severity":"error"}}`, ig.Key, i, i, i%50)
+						if code, body := w.post("/v2/enqueue", ev, nil); code != 202 {
+							failed.Add(1)
+							b.Errorf("event %d: %d %s", i, code, body)
+						}
+					}
+				})
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+			})
+		}
+	}
+}

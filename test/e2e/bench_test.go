@@ -80,19 +80,22 @@ func BenchmarkListFirstPage(b *testing.B) {
 // and indexes them when it starts.
 func seedIncidents(b *testing.B, data string, n int) {
 	b.Helper()
-	if code, _, errs := runWard(b, data, "", "migrate"); code != 0 {
+	seedIncidentsIn(b, data, "", n)
+}
+
+// seedIncidentsIn is seedIncidents into the database dbURL selects (""
+// for SQLite in data), migrated first.
+func seedIncidentsIn(b *testing.B, data, dbURL string, n int) {
+	b.Helper()
+	if code, _, errs := runWard(b, data, dbURL, "migrate"); code != 0 {
 		b.Fatal(errs)
 	}
+	d := openBenchDB(b, data, dbURL)
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(data, "ward.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
 	start := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
 	titles := []string{"Phishing email reported", "Ransomware on file server", "Lost laptop", "Misdirected fax", "Brute-force login"}
 	statuses := []string{"detected", "analysis", "containment", "eradication", "recovery", "post_incident", "closed"}
-	err = d.Write(ctx, func(tx *sql.Tx) error {
+	err := d.Write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO incidents (id, number, title, description, severity, category,
 			phi_suspected, detected_at, created_at, updated_at, status, resolution, commander, customers, not_applicable,
 			created_by, version) VALUES ($1, $2, $3, '', $4, 'not_yet_known', $5, $6, $6, $6, $7, '', '', '[]', '[]', 'bench', 1)`)
@@ -113,4 +116,20 @@ func seedIncidents(b *testing.B, data string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// openBenchDB opens the database dbURL selects ("" for SQLite in data),
+// closed when b ends.
+func openBenchDB(b *testing.B, data, dbURL string) *db.DB {
+	b.Helper()
+	target := dbURL
+	if target == "" {
+		target = filepath.Join(data, "ward.db")
+	}
+	d, err := db.Open(context.Background(), target)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
 }

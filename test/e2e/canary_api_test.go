@@ -72,7 +72,7 @@ func (c *apiCanaries) hits(b []byte) []string {
 
 // apiSeeds are the objects the driven operations act on.
 type apiSeeds struct {
-	incident, restricted, breachCase, policy, service, task, group, template, party, schedule, run, hook, contact, rule, control string
+	incident, restricted, breachCase, policy, service, task, group, template, party, schedule, run, hook, contact, rule, alertRule, control string
 	// evidence is an evidence item of the incident (seedEvidence);
 	// extContact an external stakeholder contact.
 	evidence, extContact string
@@ -148,6 +148,9 @@ var notDriven = map[string]string{
 	"POST /api/v1/incidents/{id}/privileged": "it marks a record privileged (TestPrivilegedMarkingE2E drives it): object_id " +
 		"names a note or evidence item of the incident and held_by a Ward user whose role may see privileged content, each " +
 		"checked (422 otherwise) and stored as an id and a username, never as free text",
+	"POST /api/v1/incidents/{id}/privileged-notes": "a note by counsel, privileged from the start, which needs a Ward user " +
+		"holding the privilege (TestCounselPrivilegedNoteE2E drives it; the UI walk fills its form as the Privacy Officer): " +
+		"its body is a note, sealed as every note is (incident_events.note), and held_by names a Ward user, checked",
 }
 
 // playbookPlain are a playbook's string fields: the organisation's response
@@ -255,7 +258,13 @@ func apiOps(t *testing.T) []apiOp {
 	rulePlain := map[string]string{"name": isConfig, "description": isConfig, "expression": isConfig,
 		"actions[].group": isRef, "actions[].severity": isVocab, "actions[].title": "the title a rule gives, " + isConfig,
 		"actions[].category": isVocab, "actions[].commander": isStaff, "actions[].playbook": isRef, "actions[].policy": isRef,
-		"actions[].url": "the webhook address a rule calls, " + isConfig}
+		"actions[].url": "the webhook address a rule calls, " + isConfig, "actions[].host": "the host of that address, " + isConfig}
+	alertRule := func(*apiSeeds) map[string]any {
+		return map[string]any{"name": "canary-alert-rule", "description": "tag the lab", "expression": `alert.service == "lab"`,
+			"actions": []map[string]any{{"type": "add_tags", "tags": []string{"lab"}}}}
+	}
+	alertRulePlain := map[string]string{"name": isConfig, "description": isConfig, "expression": isConfig,
+		"actions[].service": isRef, "actions[].severity": isVocab, "actions[].tags[]": "the tags a rule adds, " + isConfig}
 	determinationPlain := func(form string) map[string]string {
 		out := map[string]string{"determination.assessment.findings[].factor": isVocab, "determination.assessment.outcome": isVocab,
 			"determination.exception.kind": isVocab, "determination.secured.method": isVocab, "determination.secured.standard": isVocab}
@@ -328,6 +337,10 @@ func apiOps(t *testing.T) []apiOp {
 				return map[string]any{"answers": map[string]any{"asset": "LT-0042", "serial": "C02XK1", "last_location": "the car park",
 					"police_report": "PR-2026-17"}}
 			}},
+		// A drill: its title and scenario are sealed like any incident's.
+		{op: "POST /api/v1/drills", want: 201, url: fixed("/api/v1/drills"),
+			body:  func(*apiSeeds) map[string]any { return map[string]any{"playbook": "ransomware"} },
+			plain: map[string]string{"playbook": isRef, "page_policy": isRef}},
 		{op: "PUT /api/v1/playbooks/{key}", want: 200, url: fixed("/api/v1/playbooks/misdirected"), body: shippedPlaybook(t, "misdirected"),
 			plain: playbookPlain},
 		{op: "POST /api/v1/incidents/{id}/action-items", want: 201, url: func(s *apiSeeds) string { return inc(s) + "/action-items" },
@@ -386,9 +399,15 @@ func apiOps(t *testing.T) []apiOp {
 			body: updateTemplate, plain: updateTemplatePlain},
 		{op: "PUT /api/v1/incidents/{id}/public-status-page", want: 200, url: func(s *apiSeeds) string { return inc(s) + "/public-status-page" },
 			body: func(*apiSeeds) map[string]any { return map[string]any{"enabled": true} }},
+		{op: "PUT /api/v1/public-status-page", want: 200, url: fixed("/api/v1/public-status-page"),
+			body: func(*apiSeeds) map[string]any { return map[string]any{"enabled": true} }},
 		{op: "POST /api/v1/rules", want: 201, url: fixed("/api/v1/rules"), body: rule, plain: rulePlain,
 			after: func(s *apiSeeds, raw []byte) { s.rule = jsonID(t, raw) }},
 		{op: "PUT /api/v1/rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/rules/" + s.rule }, body: rule, plain: rulePlain},
+		{op: "POST /api/v1/alert-rules", want: 201, url: fixed("/api/v1/alert-rules"), body: alertRule, plain: alertRulePlain,
+			after: func(s *apiSeeds, raw []byte) { s.alertRule = jsonID(t, raw) }},
+		{op: "PUT /api/v1/alert-rules/{id}", want: 200, url: func(s *apiSeeds) string { return "/api/v1/alert-rules/" + s.alertRule },
+			body: alertRule, plain: alertRulePlain},
 		{op: "POST /api/v1/rules/dry-run", want: 200, url: fixed("/api/v1/rules/dry-run"),
 			body: func(*apiSeeds) map[string]any { return map[string]any{"expression": `incident.severity == "sev1"`} },
 			plain: map[string]string{"expression": isConfig, "incident": isRef, "sample.category": isVocab, "sample.commander": isStaff,

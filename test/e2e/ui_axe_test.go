@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/wardhq/ward/internal/app"
 	"github.com/wardhq/ward/internal/authz"
 )
 
@@ -122,7 +124,7 @@ func privacyOfficerPages(c plainCase) []string {
 		"/incidents/" + c.number + "/breach/hhs-report", "/breach/deadlines", "/breach/log", "/audit", "/alerts", "/profile",
 		"/notice-templates", "/org-profile", "/stakeholders/contacts", "/stakeholders/contacts/" + c.contact,
 		"/incidents/" + c.review, "/action-items", "/stakeholders/templates", "/stakeholders/templates/" + c.template,
-		"/tasks/mine", "/playbooks", "/playbooks/lost_device",
+		"/tasks/mine", "/drills", "/playbooks", "/playbooks/lost_device",
 		"/incidents/" + c.small, "/incidents/" + c.small + "/breach/determine?step=secured"}
 }
 
@@ -165,5 +167,73 @@ func TestUIAccessibility(t *testing.T) {
 		check(admin, "Administrator", adminPages)
 		out := browser(t, chromium(t))
 		check(out, "signed out", []string{"/login", c.publicPage, c.invitePage})
+	})
+}
+
+// TestStatusPageCodeAccessibility opens, in headless Chromium and signed
+// out, the pages a subscriber meets on their status page link: the page
+// asking to email a code, the same with the code's field once it is
+// sent, a wrong code refused beside the field, and the status page the
+// right code opens; then the organisation's public status page. Each is
+// checked with axe-core and laid out at a phone's width, like
+// TestUIAccessibility's pages.
+func TestStatusPageCodeAccessibility(t *testing.T) {
+	t.Parallel()
+	src := axeSource(t)
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		mail := startMailbox(t)
+		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
+			e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "ward@example.org", "--smtp-ca-file", mail.caFile,
+				"--paging-poll", "50ms")
+		})
+		w.must(http.StatusOK, "PUT", "/api/v1/org-profile", map[string]any{"name": "Acme Billing", "address": map[string]any{}, "contact": map[string]any{}}, nil)
+		var inc incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Export exposed", "severity": "sev2"}, &inc)
+		var c struct{ ID string }
+		addr := "dana.reyes@mercy.example"
+		w.must(http.StatusCreated, "POST", "/api/v1/stakeholder-contacts", map[string]any{"name": "Dana Reyes", "organisation": "Mercy Clinic",
+			"email": addr}, &c)
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/external-subscribers", map[string]any{"contact_id": c.ID}, nil)
+		eventually(t, "the confirmation email", func() bool { return len(mailTo(mail, addr)) == 1 })
+		if resp, err := w.client.Post(bodyLinks(mailTo(mail, addr)[0])[0], "application/x-www-form-urlencoded", nil); err != nil {
+			t.Fatal(err)
+		} else {
+			resp.Body.Close()
+		}
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/status-updates", map[string]any{"body": "We are containing it.",
+			"audience": "public"}, nil)
+		eventually(t, "the update email", func() bool { return len(mailTo(mail, addr)) == 2 })
+		link := bodyLinks(mailTo(mail, addr)[1])[0]
+		page := link[strings.Index(link, "/s/"):]
+		ctx := browser(t, chromium(t))
+		check := func(what string) {
+			t.Helper()
+			for _, v := range axeRun(t, ctx, src, what) {
+				t.Errorf("%s: %s (%s, %s): %d nodes, first %v", what, v.Help, v.ID, v.Impact, len(v.Nodes), v.Nodes[0].Target)
+			}
+			atWidths(t, ctx, w, "subscriber", page+" "+what)
+		}
+		run(t, ctx, "open the link", chromedp.Navigate(w.url+page), chromedp.WaitVisible("h1", chromedp.ByQuery))
+		check("asking for a code")
+		run(t, ctx, "ask for a code", chromedp.Click(`form button[type="submit"]`, chromedp.ByQuery), chromedp.WaitVisible("#code", chromedp.ByQuery))
+		check("the code's field")
+		eventually(t, "the code's email", func() bool { return len(mailTo(mail, addr)) == 3 })
+		code := regexp.MustCompile(`is:\r\n\r\n(\d{6})\r\n`).FindStringSubmatch(mailTo(mail, addr)[2])[1]
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		run(t, ctx, "enter a wrong code", chromedp.SendKeys("#code", wrong, chromedp.ByQuery), chromedp.Submit("#code", chromedp.ByQuery),
+			chromedp.WaitVisible("#code-error", chromedp.ByQuery))
+		check("a wrong code")
+		run(t, ctx, "enter the right code", chromedp.SendKeys("#code", code, chromedp.ByQuery),
+			chromedp.Submit("#code", chromedp.ByQuery), chromedp.WaitVisible(".update-text", chromedp.ByQuery))
+		check("the status page")
+		// The organisation's public status page, listing the incident.
+		w.must(http.StatusOK, "PUT", "/api/v1/incidents/"+inc.ID+"/public-status-page", map[string]any{"enabled": true}, nil)
+		w.must(http.StatusOK, "PUT", "/api/v1/public-status-page", map[string]any{"enabled": true}, nil)
+		page = "/status"
+		run(t, ctx, "open the organisation's page", chromedp.Navigate(w.url+page), chromedp.WaitVisible(".update-text", chromedp.ByQuery))
+		check("the organisation's public status page")
 	})
 }

@@ -14,29 +14,32 @@ import (
 
 // Alert is an alert as the API shows it.
 type Alert struct {
-	ID              string          `json:"id"`
-	ServiceID       string          `json:"service_id"`
-	IntegrationID   string          `json:"integration_id"`
-	DedupKey        string          `json:"dedup_key" doc:"The tool's key for the alert; may hold PHI (reading it is audited). Empty for a caller whose role may not see PHI (fields_redacted)."`
-	IncidentID      string          `json:"incident_id,omitempty" doc:"Absent when a maintenance window suppressed the alert."`
-	IncidentNumber  string          `json:"incident_number,omitempty"`
-	Status          string          `json:"status" enum:"triggered,acknowledged,resolved"`
-	Suppressed      bool            `json:"suppressed" doc:"Arrived during a maintenance window: recorded, nobody paged."`
-	Summary         string          `json:"summary" doc:"What the tool sent; may hold PHI (reading it is audited). For a caller whose role may not see PHI, a line naming the severity, service and incident instead."`
-	SummaryRedacted bool            `json:"summary_redacted,omitempty" doc:"The summary was withheld: the caller's role may not see PHI."`
-	Source          string          `json:"source" doc:"May hold PHI (reading it is audited), as may component, group and class. Empty for a caller whose role may not see PHI (fields_redacted)."`
-	Severity        string          `json:"severity" enum:"critical,error,warning,info"`
-	Component       string          `json:"component,omitempty"`
-	Group           string          `json:"group,omitempty"`
-	Class           string          `json:"class,omitempty"`
-	FieldsRedacted  bool            `json:"fields_redacted,omitempty" doc:"The dedup key, source, component, group and class were withheld: the caller's role may not see PHI."`
-	Count           int64           `json:"count" doc:"Triggers received while open (deduplicated)."`
-	FirstAt         time.Time       `json:"first_at"`
-	LastAt          time.Time       `json:"last_at"`
-	AcknowledgedAt  *time.Time      `json:"acknowledged_at,omitempty"`
-	ResolvedAt      *time.Time      `json:"resolved_at,omitempty"`
-	Details         json.RawMessage `json:"details,omitempty" doc:"What the tool sent beyond the summary; may hold PHI (reading it is audited)."`
-	DetailsRedacted bool            `json:"details_redacted,omitempty" doc:"Details were withheld: the caller's role may not see PHI."`
+	ID               string          `json:"id"`
+	ServiceID        string          `json:"service_id"`
+	IntegrationID    string          `json:"integration_id"`
+	DedupKey         string          `json:"dedup_key" doc:"The tool's key for the alert; may hold PHI (reading it is audited). Empty for a caller whose role may not see PHI (fields_redacted)."`
+	IncidentID       string          `json:"incident_id,omitempty" doc:"Absent when a maintenance window or an alert rule suppressed the alert."`
+	IncidentNumber   string          `json:"incident_number,omitempty"`
+	Status           string          `json:"status" enum:"triggered,acknowledged,resolved"`
+	Suppressed       bool            `json:"suppressed" doc:"Arrived during a maintenance window, or an alert rule suppressed it (suppressed_by): recorded, no incident, nobody paged."`
+	SuppressedBy     string          `json:"suppressed_by,omitempty" doc:"The id of the alert rule that suppressed it."`
+	SuppressedByName string          `json:"suppressed_by_name,omitempty" doc:"The name of the alert rule that suppressed it."`
+	Tags             []string        `json:"tags,omitempty" doc:"What alert rules added when it opened."`
+	Summary          string          `json:"summary" doc:"What the tool sent; may hold PHI (reading it is audited). For a caller whose role may not see PHI, a line naming the severity, service and incident instead."`
+	SummaryRedacted  bool            `json:"summary_redacted,omitempty" doc:"The summary was withheld: the caller's role may not see PHI."`
+	Source           string          `json:"source" doc:"May hold PHI (reading it is audited), as may component, group and class. Empty for a caller whose role may not see PHI (fields_redacted)."`
+	Severity         string          `json:"severity" enum:"critical,error,warning,info"`
+	Component        string          `json:"component,omitempty"`
+	Group            string          `json:"group,omitempty"`
+	Class            string          `json:"class,omitempty"`
+	FieldsRedacted   bool            `json:"fields_redacted,omitempty" doc:"The dedup key, source, component, group and class were withheld: the caller's role may not see PHI."`
+	Count            int64           `json:"count" doc:"Triggers received while open (deduplicated)."`
+	FirstAt          time.Time       `json:"first_at"`
+	LastAt           time.Time       `json:"last_at"`
+	AcknowledgedAt   *time.Time      `json:"acknowledged_at,omitempty"`
+	ResolvedAt       *time.Time      `json:"resolved_at,omitempty"`
+	Details          json.RawMessage `json:"details,omitempty" doc:"What the tool sent beyond the summary; may hold PHI (reading it is audited)."`
+	DetailsRedacted  bool            `json:"details_redacted,omitempty" doc:"Details were withheld: the caller's role may not see PHI."`
 }
 
 // ServiceChange is a change a deploy or configuration tool reported on a
@@ -58,7 +61,7 @@ func alertOut(a alert.Alert) Alert {
 		IncidentID: a.IncidentID, IncidentNumber: a.IncidentNumber, Status: string(a.Status), Suppressed: a.Suppressed,
 		Summary: a.Summary, SummaryRedacted: a.SummaryRedacted, Source: a.Source, Severity: string(a.Severity), Component: a.Component, Group: a.Group,
 		Class: a.Class, FieldsRedacted: a.FieldsRedacted, Count: a.Count, FirstAt: a.FirstAt, LastAt: a.LastAt, AcknowledgedAt: a.AcknowledgedAt,
-		ResolvedAt: a.ResolvedAt, Details: a.Details}
+		ResolvedAt: a.ResolvedAt, Details: a.Details, SuppressedBy: a.SuppressedBy, SuppressedByName: a.SuppressedByName, Tags: a.Tags}
 }
 
 func (h handler) registerAlerts(api huma.API) {

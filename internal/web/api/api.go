@@ -107,6 +107,7 @@ func Register(mux *http.ServeMux, d Deps) huma.API {
 	h.registerExternalSubscribers(api)
 	h.registerSLAReport(api)
 	h.registerRules(api)
+	h.registerAlertRules(api)
 	h.registerBreach(api)
 	h.registerNotices(api)
 	h.registerRestricted(api)

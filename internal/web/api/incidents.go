@@ -35,6 +35,7 @@ type Incident struct {
 	CreatedBy     string       `json:"created_by"`
 	Version       int64        `json:"version" doc:"Increases with every change, timeline entries included."`
 	Restricted    bool         `json:"restricted" doc:"Need-to-know: only roles with incident:restricted, its members, its commander (a username) and holders of an emergency (break-glass) grant see it; to anyone else it does not exist (404, absent from lists)."`
+	Drill         bool         `json:"drill" doc:"An exercise (tabletop or simulation) of the response plan, started from a playbook with POST /drills: kept as proof of testing (45 CFR 164.308(a)(7)(ii)(D)), never given a breach case, and left out of the incident register, the SLA report and breach reports and counts."`
 	PHIRedacted   bool         `json:"phi_redacted,omitempty" doc:"The title and description were withheld: the caller's role may not see PHI. The title is then a line naming the incident's number, severity and service."`
 	PagingAlert   *PagingAlert `json:"paging_alert,omitempty" doc:"Present while the incident's page needs a person's hand: it reached nobody, or nobody acknowledged it."`
 }
@@ -99,7 +100,7 @@ func incidentOut(inc incident.Incident) Incident {
 		DetectedAt: inc.DetectedAt, CreatedAt: inc.CreatedAt, UpdatedAt: inc.UpdatedAt, ClosedAt: inc.ClosedAt,
 		Status: string(inc.Status), Resolution: string(inc.Resolution), Commander: inc.Commander,
 		Customers: inc.Customers, NotApplicable: strs(inc.NotApplicable), NextStatuses: strs(incident.NextMoves(inc.Status)),
-		CreatedBy: inc.CreatedBy, Version: inc.Version, Restricted: inc.Restricted, PHIRedacted: inc.PHIRedacted,
+		CreatedBy: inc.CreatedBy, Version: inc.Version, Restricted: inc.Restricted, Drill: inc.Drill, PHIRedacted: inc.PHIRedacted,
 	}
 }
 
@@ -147,6 +148,7 @@ type listIncidentsInput struct {
 	Severity      string    `query:"severity" enum:"sev1,sev2,sev3,sev4"`
 	Category      string    `query:"category" enum:"hacking_it_incident,improper_disposal,loss,theft,unauthorized_access_disclosure,other,not_yet_known"`
 	PHISuspected  string    `query:"phi_suspected" enum:"true,false"`
+	Drill         string    `query:"drill" enum:"true,false" doc:"true: only drills; false: only real incidents; absent: both."`
 	Q             string    `query:"q" maxLength:"200" doc:"An incident number, or words that must all be in the title (whole words, any case; titles are sealed and searched through a blind index). A caller whose role may not see PHI matches numbers only."`
 	CreatedAfter  time.Time `query:"created_after" doc:"Only incidents created at or after this time."`
 	CreatedBefore time.Time `query:"created_before" doc:"Only incidents created before this time."`
@@ -203,6 +205,10 @@ func (h handler) registerIncidents(api huma.API) {
 			if in.PHISuspected != "" {
 				v := in.PHISuspected == "true"
 				f.PHISuspected = &v
+			}
+			if in.Drill != "" {
+				v := in.Drill == "true"
+				f.Drill = &v
 			}
 			if in.Cursor != "" {
 				c, err := incident.DecodeCursor(in.Cursor)

@@ -161,7 +161,28 @@ type MyTask struct {
 	IncidentNumber string `json:"incident_number"`
 }
 
+type startDrillInput struct {
+	Body struct {
+		Playbook   string `json:"playbook" minLength:"1" maxLength:"100" doc:"The key of the playbook the drill exercises."`
+		Title      string `json:"title,omitempty" maxLength:"200" doc:"Defaults to \"Drill: \" and the playbook's name."`
+		Scenario   string `json:"scenario,omitempty" maxLength:"20000" doc:"What the exercise pretends happened; the incident's description."`
+		PagePolicy string `json:"page_policy,omitempty" maxLength:"64" doc:"An escalation policy's id to page as a test; its messages say DRILL. Absent: the drill pages nobody."`
+	}
+}
+
 func (h handler) registerPlaybooks(api huma.API) {
+	huma.Register(api, op("start-drill", http.MethodPost, "/drills",
+		"Start a drill from a playbook: an incident marked as a drill, with the playbook's tasks; it never has a breach case and is left out of the register and reports of real incidents",
+		http.StatusCreated, authz.DrillRun),
+		func(ctx context.Context, in *startDrillInput) (*incidentOutput, error) {
+			b := in.Body
+			inc, err := h.Playbooks.StartDrill(ctx, playbook.DrillInput{Playbook: b.Playbook, Title: b.Title, Scenario: b.Scenario,
+				PagePolicy: b.PagePolicy})
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &incidentOutput{Body: incidentOut(inc)}, nil
+		})
 	huma.Register(api, op("list-playbooks", http.MethodGet, "/playbooks", "Every playbook at its newest version", http.StatusOK,
 		authz.IncidentRead),
 		func(ctx context.Context, _ *struct{}) (*listPlaybooksOutput, error) {

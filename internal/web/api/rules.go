@@ -21,7 +21,8 @@ type RuleAction struct {
 	Commander string `json:"commander,omitempty" doc:"set_commander: the username of an active Ward user."`
 	Playbook  string `json:"playbook,omitempty" doc:"apply_playbook: a playbook's key (GET /playbooks)."`
 	Policy    string `json:"policy,omitempty" doc:"page_policy: an escalation policy id (name accepted on input), paged as an alert would page it."`
-	URL       string `json:"url,omitempty" maxLength:"2000" doc:"call_webhook: the https address Ward posts a signed, PHI-free JSON document to."`
+	URL       string `json:"url,omitempty" maxLength:"2000" doc:"call_webhook: the https address Ward posts a signed, PHI-free JSON document to. It may embed a token: sealed at rest and shown only to those with oncall:write (who manage rules); others see host."`
+	Host      string `json:"host,omitempty" readOnly:"true" maxLength:"300" doc:"call_webhook: the host of url, shown to everyone who may read rules; ignored on input."`
 }
 
 // WorkflowRule is a workflow rule as the API shows it.

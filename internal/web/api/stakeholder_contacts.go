@@ -122,7 +122,7 @@ func subscriberOut(s stakeholder.Subscriber) ExternalSubscriber {
 // ExternalDelivery is one email to an external subscriber.
 type ExternalDelivery struct {
 	ID             string     `json:"id"`
-	Kind           string     `json:"kind" enum:"confirm,update" doc:"confirm: the email asking to confirm; update: a status update."`
+	Kind           string     `json:"kind" enum:"confirm,update,code" doc:"confirm: the email asking to confirm; update: a status update; code: a one-time code that opens their status page."`
 	StatusUpdateID string     `json:"status_update_id,omitempty"`
 	SubscriptionID string     `json:"subscription_id"`
 	ContactName    string     `json:"contact_name"`

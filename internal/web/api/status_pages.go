@@ -53,6 +53,18 @@ func publicPageOut(p stakeholder.PublicPage) PublicStatusPage {
 	return PublicStatusPage{Enabled: p.Enabled, URL: p.URL, EnabledBy: p.EnabledBy, EnabledAt: p.EnabledAt}
 }
 
+// OrgStatusPage says whether the organisation's public status page is on.
+type OrgStatusPage struct {
+	Enabled   bool       `json:"enabled"`
+	URL       string     `json:"url" doc:"Its address: while on, it lists without a sign-in the incidents whose own public status page is on, each with its PHI-checked public updates."`
+	EnabledBy string     `json:"enabled_by,omitempty"`
+	EnabledAt *time.Time `json:"enabled_at,omitempty"`
+}
+
+func orgPageOut(p stakeholder.OrgPage) OrgStatusPage {
+	return OrgStatusPage{Enabled: p.Enabled, URL: p.URL, EnabledBy: p.EnabledBy, EnabledAt: p.EnabledAt}
+}
+
 func (h handler) registerStatusPages(api huma.API) {
 	const tag = "stakeholders"
 	huma.Register(api, tagged(op("list-status-update-templates", http.MethodGet, "/status-update-templates",
@@ -145,5 +157,27 @@ func (h handler) registerStatusPages(api huma.API) {
 				return nil, h.fail(ctx, "body", err)
 			}
 			return &struct{ Body PublicStatusPage }{publicPageOut(p)}, nil
+		})
+	huma.Register(api, tagged(op("get-org-status-page", http.MethodGet, "/public-status-page",
+		"Whether the organisation's public status page is on, and its address", http.StatusOK, authz.IncidentRead), tag),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body OrgStatusPage }, error) {
+			p, err := h.Stakeholders.OrgPageOf(ctx)
+			if err != nil {
+				return nil, h.fail(ctx, "query", err)
+			}
+			return &struct{ Body OrgStatusPage }{orgPageOut(p)}, nil
+		})
+	huma.Register(api, tagged(op("set-org-status-page", http.MethodPut, "/public-status-page",
+		"Turn the organisation's public status page on or off (off by default); audited", http.StatusOK, authz.StakeholderWrite), tag),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Enabled bool `json:"enabled"`
+			}
+		}) (*struct{ Body OrgStatusPage }, error) {
+			p, err := h.Stakeholders.SetOrgPage(ctx, in.Body.Enabled)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			return &struct{ Body OrgStatusPage }{orgPageOut(p)}, nil
 		})
 }

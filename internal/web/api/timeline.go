@@ -69,6 +69,14 @@ type noteInput struct {
 	}
 }
 
+type privilegedNoteInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Body   string `json:"body" minLength:"1" maxLength:"20000"`
+		HeldBy string `json:"held_by,omitempty" maxLength:"200" doc:"The username of who holds the privilege: counsel or the Privacy Officer; absent, the caller."`
+	}
+}
+
 type eventOutput struct {
 	Body Event
 }
@@ -163,6 +171,20 @@ func (h handler) registerTasks(api huma.API) {
 			}
 			return &eventOutput{Body: eventOut(e)}, nil
 		})
+
+	pnote := op("add-privileged-note", http.MethodPost, "/incidents/{id}/privileged-notes",
+		"Add a note privileged & confidential (attorney work product) from the start (counsel and the Privacy Officer; audited)",
+		http.StatusCreated, authz.PrivilegedMark)
+	pnote.Description = "The note and its mark are written in one transaction, so nobody ever sees it unmarked: everyone but " +
+		"counsel and the Privacy Officer sees that it exists and who holds it, never its text. Counsel may write no other note. " +
+		"422 naming held_by for a holder who may not see privileged content."
+	huma.Register(api, pnote, func(ctx context.Context, in *privilegedNoteInput) (*eventOutput, error) {
+		e, err := h.Incidents.AddPrivilegedNote(ctx, in.ID, in.Body.Body, in.Body.HeldBy)
+		if err != nil {
+			return nil, h.fail(ctx, "body", err)
+		}
+		return &eventOutput{Body: eventOut(e)}, nil
+	})
 
 	mark := op("set-privileged", http.MethodPost, "/incidents/{id}/privileged",
 		"Mark a note, an evidence item or the post-incident review privileged & confidential (attorney work product), or unmark it (on the timeline; audited)",

@@ -311,15 +311,18 @@ func fieldMessages(err error) []string {
 
 // Reply is the answer of the /intake endpoints.
 type Reply struct {
-	Status          string   `json:"status"`
-	Events          int      `json:"events"`
-	New             int      `json:"new"`
-	Deduplicated    int      `json:"deduplicated"`
-	Acknowledged    int      `json:"acknowledged"`
-	Resolved        int      `json:"resolved"`
-	Ignored         int      `json:"ignored"`
-	Suppressed      int      `json:"suppressed"`
-	IncidentsOpened []string `json:"incidents_opened"`
+	Status       string `json:"status"`
+	Events       int    `json:"events"`
+	New          int    `json:"new"`
+	Deduplicated int    `json:"deduplicated"`
+	Acknowledged int    `json:"acknowledged"`
+	Resolved     int    `json:"resolved"`
+	Ignored      int    `json:"ignored"`
+	Suppressed   int    `json:"suppressed"`
+	// SuppressedByRules and Routed count what alert rules did (issue #16).
+	SuppressedByRules int      `json:"suppressed_by_rules,omitempty"`
+	Routed            int      `json:"routed,omitempty"`
+	IncidentsOpened   []string `json:"incidents_opened"`
 }
 
 // problem writes an RFC 9457 problem document.
@@ -379,6 +382,7 @@ func (h handler) intake(w http.ResponseWriter, r *http.Request) {
 		}
 		rep.New, rep.Deduplicated, rep.Acknowledged, rep.Resolved = res.New, res.Deduplicated, res.Acknowledged, res.Resolved
 		rep.Ignored, rep.Suppressed = res.Ignored, res.Suppressed
+		rep.SuppressedByRules, rep.Routed = res.SuppressedByRules, res.Routed
 		if res.Opened != nil {
 			rep.IncidentsOpened = res.Opened
 		}

@@ -84,9 +84,17 @@ func (u *UI) evidenceRender(w http.ResponseWriter, r *http.Request, status int, 
 
 // evidenceCustody records a custody event from the item's page.
 func (u *UI) evidenceCustody(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "action", "custodian", "reason")
+	form := formValues(r, "action", "custodian", "reason", "back")
 	_, err := u.Evidence.RecordCustody(r.Context(), r.PathValue("id"), r.PathValue("item"), evidence.CustodyInput{
 		Action: evidence.Action(form["action"]), Custodian: form["custodian"], Reason: form["reason"]})
+	if err != nil && form["back"] == "incident" {
+		u.transferRefused(w, r, err, form)
+		return
+	}
+	if err == nil && form["back"] == "incident" {
+		redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=custody_recorded#evidence")
+		return
+	}
 	if err != nil {
 		errs, ok := fieldErrors(err)
 		if e, isApp := apperr.As(err); !ok && isApp && e.Code == apperr.Conflict {
@@ -100,6 +108,37 @@ func (u *UI) evidenceCustody(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, r.URL.Path[:len(r.URL.Path)-len("/custody")]+"?msg=custody_recorded#custody")
+}
+
+// transferRefused shows the incident page again with the refusal beside
+// the field of the evidence panel's hand-over form that it concerns.
+func (u *UI) transferRefused(w http.ResponseWriter, r *http.Request, err error, form map[string]string) {
+	fe, ok := fieldErrors(err)
+	if e, isApp := apperr.As(err); !ok && isApp && (e.Code == apperr.Conflict || e.Code == apperr.Forbidden) {
+		fe, ok = map[string]string{"transfer": e.Message}, true
+	}
+	if !ok {
+		u.fail(w, r, err)
+		return
+	}
+	errs := map[string]string{}
+	for k, v := range fe {
+		switch k {
+		case "custodian", "reason":
+			errs["transfer_"+k] = v
+		default:
+			errs["transfer"] = v
+		}
+	}
+	p, gerr := u.showData(r, r.PathValue("id"))
+	if gerr != nil {
+		u.fail(w, r, gerr)
+		return
+	}
+	p.Errors = errs
+	p.Form = map[string]string{"transfer_item": r.PathValue("item"), "transfer_custodian": form["custodian"],
+		"transfer_reason": form["reason"]}
+	u.render(w, r, http.StatusUnprocessableEntity, "incident", p.Incident.Number+" "+p.Incident.Title, "incidents", p)
 }
 
 func (u *UI) evidenceHoldPlace(w http.ResponseWriter, r *http.Request) {

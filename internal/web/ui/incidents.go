@@ -112,6 +112,11 @@ func (u *UI) incidentList(w http.ResponseWriter, r *http.Request) {
 		v := q.Get("phi") == "yes"
 		f.PHISuspected = &v
 	}
+	switch q.Get("drill") {
+	case "yes", "no":
+		v := q.Get("drill") == "yes"
+		f.Drill = &v
+	}
 	p := listPage{Query: q, Statuses: statusStrings, Severities: severityStrings, Categories: categoryStrings}
 	if c := q.Get("cursor"); c != "" {
 		cur, err := incident.DecodeCursor(c)
@@ -533,6 +538,20 @@ func (u *UI) incidentNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=noted#timeline")
+}
+
+// incidentPrivilegedNote adds a note privileged & confidential from the
+// start, held by the caller (counsel or the Privacy Officer).
+func (u *UI) incidentPrivilegedNote(w http.ResponseWriter, r *http.Request) {
+	form := formValues(r, "privileged_body")
+	if _, err := u.Incidents.AddPrivilegedNote(r.Context(), r.PathValue("id"), form["privileged_body"], ""); err != nil {
+		if fe, ok := fieldErrors(err); ok && fe["body"] != "" {
+			err = apperr.Field("privileged_body", "%s", fe["body"])
+		}
+		u.showWithErrors(w, r, err, form)
+		return
+	}
+	redirect(w, r, "/incidents/"+r.PathValue("id")+"?msg=privileged_noted#timeline")
 }
 
 // incidentPrivileged marks a note, an evidence item or the review

@@ -245,6 +245,8 @@ var flashes = map[string]flash{
 	"action_item":              {"info", "Action item saved."},
 	"playbook":                 {"info", "Playbook applied: its tasks are in the task list."},
 	"playbook_answers":         {"info", "Answers saved."},
+	"privileged_noted":         {"info", "Privileged note added: only counsel and the Privacy Officer see its text."},
+	"drill":                    {"info", "Drill started. It is marked DRILL wherever it is shown and never counts as a real incident."},
 	"playbook_saved":           {"info", "Playbook saved as a new version. Incidents it was applied to keep the version they got."},
 	"key_events":               {"info", "Imported into the review's key events."},
 	"key_event":                {"info", "Annotation saved."},

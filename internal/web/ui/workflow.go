@@ -65,8 +65,11 @@ type dryRunView struct {
 
 type workflowPage struct {
 	Rules []workflowView
-	Rule  *workflowView // on a rule's page
-	Form  map[string]string
+	// AlertRules are the rules on alerts at intake (managed through the
+	// API for now).
+	AlertRules []alertRuleView
+	Rule       *workflowView // on a rule's page
+	Form       map[string]string
 	// Slots are the action rows' indexes.
 	Slots      []int
 	Types      []choice
@@ -119,11 +122,7 @@ func actionSummary(as []rules.Action, n names) string {
 		case rules.ActionPagePolicy:
 			parts = append(parts, "page "+nameOr(n.policies, a.Policy))
 		case rules.ActionWebhook:
-			host := a.URL
-			if u, err := url.Parse(a.URL); err == nil {
-				host = u.Host
-			}
-			parts = append(parts, "call the signed webhook at "+host)
+			parts = append(parts, "call the signed webhook at "+a.Host)
 		default:
 			parts = append(parts, a.Type)
 		}
@@ -297,7 +296,52 @@ func (u *UI) workflowData(r *http.Request) (workflowPage, names, error) {
 	for _, x := range rs {
 		p.Rules = append(p.Rules, viewOf(x, n))
 	}
+	if p.AlertRules, err = u.alertRuleViews(r); err != nil {
+		return workflowPage{}, names{}, err
+	}
 	return p, n, nil
+}
+
+// alertRuleView is an alert rule as the rules page lists it.
+type alertRuleView struct {
+	Name, Description, Expression, Summary string
+	Enabled                                bool
+}
+
+// alertRuleViews lists the alert rules, what each does said in words
+// with the services it routes to named.
+func (u *UI) alertRuleViews(r *http.Request) ([]alertRuleView, error) {
+	rs, err := u.Rules.ListAlertRules(r.Context())
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	svcs, err := u.Alerts.Services(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	services := map[string]string{}
+	for _, s := range svcs {
+		services[s.ID] = s.Name
+	}
+	out := make([]alertRuleView, 0, len(rs))
+	for _, x := range rs {
+		var parts []string
+		for _, a := range x.Actions {
+			switch a.Type {
+			case rules.AlertRoute:
+				parts = append(parts, "send it to the service "+nameOr(services, a.Service))
+			case rules.AlertSuppress:
+				parts = append(parts, "suppress it: keep it, open no incident and page nobody")
+			case rules.AlertSetSeverity:
+				parts = append(parts, "set its severity to "+labels.Of(a.Severity))
+			case rules.AlertAddTags:
+				parts = append(parts, "tag it "+strings.Join(a.Tags, ", "))
+			}
+		}
+		out = append(out, alertRuleView{Name: x.Name, Description: x.Description, Expression: x.Expression, Enabled: x.Enabled,
+			Summary: strings.Join(parts, "; ")})
+	}
+	return out, nil
 }
 
 // workflowRuleData reads a rule's page, its forms filled from the saved

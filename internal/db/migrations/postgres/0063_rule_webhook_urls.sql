@@ -1,0 +1,11 @@
+-- Sealed webhook addresses for workflow rules (issue #16), postgres dialect.
+-- Keep in step with ../sqlite/0063_rule_webhook_urls.sql.
+--
+-- webhook_urls holds the addresses of a rule's call_webhook actions, a
+-- JSON list in the actions' order, sealed (keys.RuleWebhookURLs): an
+-- address may embed a token. rules.actions keeps only each one's host.
+-- Rules saved before keep their addresses in rules.actions until Ward
+-- starts: it then moves them here, sealed (rules.Engine.SealWebhookURLs),
+-- and seals rule_webhook_deliveries.url (keys.RuleWebhookDeliveryURL),
+-- before it serves.
+ALTER TABLE rules ADD COLUMN webhook_urls TEXT NOT NULL DEFAULT '';
