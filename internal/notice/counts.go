@@ -24,9 +24,13 @@ const countsSQL = `SELECT kind, channel, status, CAST(sum(n) AS BIGINT) FROM not
 // and their sums inserted by one statement, so a row another transaction
 // commits meanwhile is either summed and deleted or left as it is, never
 // lost; a second fold running at once skips the rows the first deleted.
-func (s *Service) FoldCounts(ctx context.Context) error {
+func (s *Service) FoldCounts(ctx context.Context) error { return FoldCounts(ctx, s.db) }
+
+// FoldCounts is Service.FoldCounts on d, for a caller with the database
+// alone (a benchmark that seeds notices and folds before it times).
+func FoldCounts(ctx context.Context, d *db.DB) error {
 	var rows, groups int
-	if err := s.db.R.QueryRowContext(ctx, `SELECT count(*),
+	if err := d.R.QueryRowContext(ctx, `SELECT count(*),
 		count(DISTINCT case_id || ' ' || kind || ' ' || channel || ' ' || status) FROM notice_counts`).
 		Scan(&rows, &groups); err != nil {
 		return fmt.Errorf("fold notice counts: %w", err)
@@ -34,8 +38,8 @@ func (s *Service) FoldCounts(ctx context.Context) error {
 	if rows <= groups {
 		return nil
 	}
-	return s.db.Write(ctx, func(tx *sql.Tx) error {
-		if s.db.Dialect == db.Postgres {
+	return d.Write(ctx, func(tx *sql.Tx) error {
+		if d.Dialect == db.Postgres {
 			_, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM notice_counts RETURNING case_id, kind, channel, status, n)
 				INSERT INTO notice_counts (case_id, kind, channel, status, n)
 				SELECT case_id, kind, channel, status, sum(n) FROM gone GROUP BY case_id, kind, channel, status HAVING sum(n) <> 0`)
