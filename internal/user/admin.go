@@ -75,7 +75,12 @@ func (s *Service) SetRole(ctx context.Context, ref string, role authz.Role) (Use
 	if err := checkRole(role); err != nil {
 		return User{}, err
 	}
-	return s.adminChange(ctx, ref, func(tx *sql.Tx, u *User) (string, any, string, error) {
+	return s.adminChange(ctx, ref, setRole(ctx, role))
+}
+
+// setRole is SetRole's change of one user.
+func setRole(ctx context.Context, role authz.Role) func(tx *sql.Tx, u *User) (string, any, string, error) {
+	return func(tx *sql.Tx, u *User) (string, any, string, error) {
 		if u.Role == role {
 			return "", nil, "", nil
 		}
@@ -91,7 +96,57 @@ func (s *Service) SetRole(ctx context.Context, ref string, role authz.Role) (Use
 			endReason = EndRevoked
 		}
 		return "user.role_changed", change, endReason, nil
+	}
+}
+
+// RoleChanges are role changes made in one transaction (ChangeRoles):
+// an identity provider's group write lands whole or not at all.
+type RoleChanges struct {
+	s   *Service
+	ctx context.Context
+	tx  *sql.Tx
+	now time.Time
+}
+
+// ChangeRoles runs fn's role changes in one transaction, each audited as
+// SetRole's: if fn or any change fails, none is kept. It needs
+// authz.UserAdmin.
+func (s *Service) ChangeRoles(ctx context.Context, fn func(*RoleChanges) error) error {
+	if _, err := authz.Check(ctx, authz.UserAdmin); err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		return fn(&RoleChanges{s: s, ctx: ctx, tx: tx, now: s.clock.Now()})
 	})
+}
+
+// Set gives the user whose id or username is ref the role, as SetRole.
+func (c *RoleChanges) Set(ref string, role authz.Role) (User, error) {
+	if err := checkRole(role); err != nil {
+		return User{}, err
+	}
+	return c.s.adminChangeTx(c.ctx, c.tx, c.now, ref, setRole(c.ctx, role))
+}
+
+// Holding lists the users who hold role now, within the transaction.
+func (c *RoleChanges) Holding(role authz.Role) ([]User, error) {
+	all, err := listUsers(c.ctx, c.tx)
+	if err != nil {
+		return nil, err
+	}
+	var out []User
+	for _, u := range all {
+		if u.Role == role {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// Get reads the user whose id or username is ref, within the transaction.
+func (c *RoleChanges) Get(ref string) (User, error) {
+	u, _, err := getUser(c.ctx, c.tx, ref)
+	return u, err
 }
 
 // Disable stops a user from signing in and ends their sessions and
@@ -162,39 +217,47 @@ func (s *Service) adminChange(ctx context.Context, ref string,
 	var u User
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
-		if u, _, err = getUser(ctx, tx, ref); err != nil {
-			return err
-		}
-		action, change, endReason, err := fn(tx, &u)
-		if err != nil || action == "" {
-			return err
-		}
-		u.UpdatedAt = now
-		if err := updateUser(ctx, tx, u); err != nil {
-			return err
-		}
-		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "user", ObjectID: u.ID, Change: change}); err != nil {
-			return err
-		}
-		if endReason == "" {
-			return nil
-		}
-		ended, err := endUserSessions(ctx, tx, u.ID, "", endReason, now, s.idleCutoff(now))
-		if err != nil {
-			return err
-		}
-		if err := auditEnded(ctx, tx, now, ended); err != nil {
-			return err
-		}
-		if endReason != EndDisabled {
-			return nil
-		}
-		return revokeTokensTx(ctx, tx, u.ID, now)
+		u, err = s.adminChangeTx(ctx, tx, now, ref, fn)
+		return err
 	})
 	if err != nil {
 		return User{}, err
 	}
 	return u, nil
+}
+
+// adminChangeTx is adminChange within tx.
+func (s *Service) adminChangeTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string,
+	fn func(tx *sql.Tx, u *User) (action string, change any, endReason string, err error)) (User, error) {
+	u, _, err := getUser(ctx, tx, ref)
+	if err != nil {
+		return User{}, err
+	}
+	action, change, endReason, err := fn(tx, &u)
+	if err != nil || action == "" {
+		return u, err
+	}
+	u.UpdatedAt = now
+	if err := updateUser(ctx, tx, u); err != nil {
+		return User{}, err
+	}
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "user", ObjectID: u.ID, Change: change}); err != nil {
+		return User{}, err
+	}
+	if endReason == "" {
+		return u, nil
+	}
+	ended, err := endUserSessions(ctx, tx, u.ID, "", endReason, now, s.idleCutoff(now))
+	if err != nil {
+		return User{}, err
+	}
+	if err := auditEnded(ctx, tx, now, ended); err != nil {
+		return User{}, err
+	}
+	if endReason != EndDisabled {
+		return u, nil
+	}
+	return u, revokeTokensTx(ctx, tx, u.ID, now)
 }
 
 // RevokeSession ends a session by its public id. It needs authz.UserAdmin.

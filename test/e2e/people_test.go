@@ -377,3 +377,62 @@ func TestSCIMProvisioning(t *testing.T) {
 		}
 	})
 }
+
+// TestSCIMGroupWritesAreWhole: a group PUT or PATCH that fails part way
+// (an unknown member after a known one) changes nobody's role; before,
+// the members before the failure had taken the role already.
+func TestSCIMGroupWritesAreWhole(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, w *ward) {
+		var tok struct{ Token string }
+		w.must(http.StatusCreated, "POST", "/api/v1/api-tokens", map[string]any{"name": "okta", "role": "admin"}, &tok)
+		ids := map[string]string{}
+		for _, name := range []string{"alice", "bob"} {
+			var u apiUser
+			w.must(http.StatusCreated, "POST", "/api/v1/users", map[string]any{"username": name, "role": "responder", "password": uiPassword}, &u)
+			ids[name] = u.ID
+		}
+		roles := func() string {
+			var out []string
+			for _, name := range []string{"alice", "bob"} {
+				var u apiUser
+				w.must(http.StatusOK, "GET", "/api/v1/users/"+name, nil, &u)
+				out = append(out, name+"="+u.Role)
+			}
+			return strings.Join(out, " ")
+		}
+		patch := func(ops ...map[string]any) (int, http.Header, []byte) {
+			return scimDo(t, w, tok.Token, "PATCH", "/Groups/security_officer", map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops}, nil)
+		}
+		const unknown = "0190c0de-0000-7000-8000-000000000000"
+
+		code, h, raw := scimDo(t, w, tok.Token, "PUT", "/Groups/security_officer", map[string]any{
+			"members": []map[string]any{{"value": ids["alice"]}, {"value": unknown}}}, nil)
+		scimError(t, "PUT with an unknown member", code, h, raw, http.StatusNotFound, "")
+		if got := roles(); got != "alice=responder bob=responder" {
+			t.Errorf("after a failed PUT: %s", got)
+		}
+		code, h, raw = patch(
+			map[string]any{"op": "add", "path": "members", "value": []map[string]any{{"value": ids["bob"]}}},
+			map[string]any{"op": "add", "path": "members", "value": []map[string]any{{"value": unknown}}})
+		scimError(t, "PATCH with an unknown member", code, h, raw, http.StatusNotFound, "")
+		if got := roles(); got != "alice=responder bob=responder" {
+			t.Errorf("after a failed PATCH: %s", got)
+		}
+
+		if code, _, raw := scimDo(t, w, tok.Token, "PUT", "/Groups/security_officer", map[string]any{
+			"members": []map[string]any{{"value": ids["alice"]}, {"value": ids["bob"]}}}, nil); code != http.StatusOK {
+			t.Fatalf("PUT both: %d %s", code, raw)
+		}
+		if got := roles(); got != "alice=security_officer bob=security_officer" {
+			t.Errorf("after PUT both: %s", got)
+		}
+		if code, _, raw := patch(map[string]any{"op": "replace", "path": "members", "value": []map[string]any{{"value": ids["bob"]}}}); code != http.StatusNoContent {
+			t.Fatalf("replace with bob: %d %s", code, raw)
+		}
+		if got := roles(); got != "alice=stakeholder bob=security_officer" {
+			t.Errorf("after replacing with bob: %s", got)
+		}
+	})
+}

@@ -123,7 +123,10 @@ func (s *server) replaceGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.replaceMembers(r.Context(), role, in.Members); err != nil {
+	err = s.Users.ChangeRoles(r.Context(), func(c *user.RoleChanges) error {
+		return replaceMembers(c, role, in.Members)
+	})
+	if err != nil {
 		return err
 	}
 	return s.writeGroup(w, r, role)
@@ -138,22 +141,24 @@ func (s *server) writeGroup(w http.ResponseWriter, r *http.Request, role authz.R
 	return nil
 }
 
-func (s *server) replaceMembers(ctx context.Context, role authz.Role, members []member) error {
+// replaceMembers makes members the role's holders: each takes it, and
+// anyone else who held it falls back to user.DefaultProvisionedRole.
+func replaceMembers(c *user.RoleChanges, role authz.Role, members []member) error {
 	keep := map[string]bool{}
 	for _, m := range members {
-		u, err := s.Users.SetRole(ctx, m.Value, role)
+		u, err := c.Set(m.Value, role)
 		if err != nil {
 			return err
 		}
 		keep[u.ID] = true
 	}
-	all, err := s.Users.List(ctx)
+	holders, err := c.Holding(role)
 	if err != nil {
 		return err
 	}
-	for _, u := range all {
-		if u.Role == role && !keep[u.ID] {
-			if _, err := s.Users.SetRole(ctx, u.ID, user.DefaultProvisionedRole); err != nil {
+	for _, u := range holders {
+		if !keep[u.ID] {
+			if _, err := c.Set(u.ID, user.DefaultProvisionedRole); err != nil {
 				return err
 			}
 		}
@@ -174,11 +179,24 @@ func (s *server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	for _, o := range in.Operations {
+	// RFC 7644 3.5.2: the operations apply together or not at all.
+	err = s.Users.ChangeRoles(r.Context(), func(c *user.RoleChanges) error {
+		return applyPatch(c, role, in.Operations)
+	})
+	if err != nil {
+		return err
+	}
+	writeSCIM(w, http.StatusNoContent, nil)
+	return nil
+}
+
+// applyPatch applies a group PATCH's operations in order.
+func applyPatch(c *user.RoleChanges, role authz.Role, ops []patchOp) error {
+	for _, o := range ops {
 		op := strings.ToLower(o.Op)
 		path := strings.TrimSpace(o.Path)
 		var ids []string
+		var err error
 		switch {
 		case path == "" && op != "remove":
 			obj, _ := o.Value.(map[string]any)
@@ -188,8 +206,7 @@ func (s *server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 			ids, err = memberIDs(obj["members"])
 		case strings.EqualFold(path, "members"):
 			if op == "remove" && o.Value == nil {
-				err = s.replaceMembers(ctx, role, nil)
-				if err != nil {
+				if err := replaceMembers(c, role, nil); err != nil {
 					return err
 				}
 				continue
@@ -210,31 +227,30 @@ func (s *server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 			for i, id := range ids {
 				members[i] = member{Value: id}
 			}
-			if err := s.replaceMembers(ctx, role, members); err != nil {
+			if err := replaceMembers(c, role, members); err != nil {
 				return err
 			}
 			continue
 		}
 		for _, id := range ids {
-			if err := s.changeMember(ctx, role, id, op == "remove"); err != nil {
+			if err := changeMember(c, role, id, op == "remove"); err != nil {
 				return err
 			}
 		}
 	}
-	writeSCIM(w, http.StatusNoContent, nil)
 	return nil
 }
 
-func (s *server) changeMember(ctx context.Context, role authz.Role, id string, remove bool) error {
+func changeMember(c *user.RoleChanges, role authz.Role, id string, remove bool) error {
 	if !remove {
-		_, err := s.Users.SetRole(ctx, id, role)
+		_, err := c.Set(id, role)
 		return err
 	}
-	u, err := s.Users.Get(ctx, id)
+	u, err := c.Get(id)
 	if err != nil || u.Role != role {
 		return err
 	}
-	_, err = s.Users.SetRole(ctx, u.ID, user.DefaultProvisionedRole)
+	_, err = c.Set(u.ID, user.DefaultProvisionedRole)
 	return err
 }
 
