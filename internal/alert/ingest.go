@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -10,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -334,25 +336,46 @@ func (s *Intake) drain() {
 }
 
 // write records the batches of reqs in one transaction.
+//
+// Each integration's service row is locked as its batches are written
+// (writeIntegration), so the integrations go in the order of their
+// services' ids: two writes naming the same services lock them in the same
+// order. Alert rules that route one service's alerts to another, and the
+// other's back, can still make two writes on PostgreSQL wait for each
+// other; PostgreSQL then ends one of them, which is run again, whole, up
+// to deadlockRetries times.
 func (s *Intake) write(reqs []*ingestReq) error {
 	now := s.clock.Now()
-	return s.db.Write(reqs[0].ctx, func(tx *sql.Tx) error {
-		byIntegration := map[string][]*ingestReq{}
-		var order []string
-		for _, r := range reqs {
-			if _, ok := byIntegration[r.ig.ID]; !ok {
-				order = append(order, r.ig.ID)
-			}
-			byIntegration[r.ig.ID] = append(byIntegration[r.ig.ID], r)
+	byIntegration := map[string][]*ingestReq{}
+	var order []Integration
+	for _, r := range reqs {
+		if _, ok := byIntegration[r.ig.ID]; !ok {
+			order = append(order, r.ig)
 		}
-		for _, id := range order {
-			if err := s.writeIntegration(tx, byIntegration[id], now, ""); err != nil {
-				return err
-			}
-		}
-		return nil
+		byIntegration[r.ig.ID] = append(byIntegration[r.ig.ID], r)
+	}
+	slices.SortFunc(order, func(a, b Integration) int {
+		return cmp.Or(strings.Compare(a.ServiceID, b.ServiceID), strings.Compare(a.ID, b.ID))
 	})
+	for attempt := 0; ; attempt++ {
+		err := s.db.Write(reqs[0].ctx, func(tx *sql.Tx) error {
+			for _, ig := range order {
+				if err := s.writeIntegration(tx, byIntegration[ig.ID], now, ""); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if attempt < deadlockRetries && db.IsDeadlock(err) {
+			continue
+		}
+		return err
+	}
 }
+
+// deadlockRetries is how many times write runs a batch again after
+// PostgreSQL ended it to break a deadlock.
+const deadlockRetries = 3
 
 // writeIntegration records the batches of one integration, with one audit
 // entry for them. The alert rules in force run on its triggers first
@@ -508,6 +531,7 @@ func (s *Intake) writeIntegration(tx *sql.Tx, reqs []*ingestReq, now time.Time, 
 		Change: change}); err != nil {
 		return err
 	}
+	slices.Sort(targets) // in the order of service ids, as write's
 	for _, to := range targets {
 		if err := s.writeIntegration(tx, routes[to], now, svc.ID); err != nil {
 			return err

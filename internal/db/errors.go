@@ -35,3 +35,11 @@ func IsForeignKeyViolation(err error) bool {
 	}
 	return false
 }
+
+// IsDeadlock reports whether PostgreSQL ended err's transaction to break a
+// deadlock (SQLSTATE 40P01): nothing of it was kept, and running it again
+// is safe. SQLite's one writer never deadlocks.
+func IsDeadlock(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "40P01"
+}

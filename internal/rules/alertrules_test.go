@@ -1,16 +1,21 @@
 package rules_test
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/alert"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/rules"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 func (e *env) alertService(name string) (alert.Service, alert.Integration) {
@@ -173,6 +178,115 @@ func TestAlertRulesAct(t *testing.T) {
 		// A service an alert rule routes to cannot be deleted.
 		if err := d.Write(e.ctx, func(tx *sql.Tx) error { return alert.DeleteServiceTx(e.ctx, tx, start, storage.ID) }); err == nil {
 			t.Fatal("the service an alert rule routes to was deleted")
+		}
+	})
+}
+
+// TestTwoWayRoutingDoesNotFail: alert rules that route one service's alerts
+// to another and the other's back lose no alert when both services take
+// alerts at once. On PostgreSQL such writes can wait for each other (each
+// holds its own service's row and wants the other's); PostgreSQL ends one
+// of them to break the deadlock, and intake runs it again instead of
+// answering with the error. The deadlock is made for certain here: a
+// transaction holds the storage service's row while a web alert routed
+// to storage waits for it, then asks for the web service's row.
+func TestTwoWayRoutingDoesNotFail(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		web, webIG := e.alertService("web")
+		storage, storageIG := e.alertService("storage")
+		for _, in := range []rules.AlertRuleInput{
+			{Name: "disks to storage", Expression: `alert.summary.contains("disk")`, Actions: []rules.AlertAction{{Type: "route", Service: "storage"}}},
+			{Name: "network to web", Expression: `alert.summary.contains("network")`, Actions: []rules.AlertAction{{Type: "route", Service: "web"}}},
+		} {
+			in.Enabled = true
+			if _, err := e.eng.CreateAlertRule(e.ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			ig, what := webIG, "disk"
+			if i%2 == 1 {
+				ig, what = storageIG, "network"
+			}
+			wg.Go(func() {
+				r, err := e.in.Ingest(e.ctx, ig, []alert.Event{trigger(fmt.Sprintf("at-once-%d", i), what+" trouble", "host", alert.Error)})
+				if err == nil && r.Routed != 1 {
+					err = fmt.Errorf("alert %d: routed %d", i, r.Routed)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		for i := range 40 {
+			want := storage.ID
+			if i%2 == 1 {
+				want = web.ID
+			}
+			if a := e.alertOf(fmt.Sprintf("at-once-%d", i)); a.ServiceID != want {
+				t.Errorf("alert %d on service %s, want %s", i, a.ServiceID, want)
+			}
+		}
+		if d.Dialect != db.Postgres {
+			return
+		}
+
+		ctx := context.Background()
+		conn, err := d.W.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var holder int
+		if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&holder); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		// This transaction must not be the one PostgreSQL ends.
+		for _, q := range []string{"SET LOCAL deadlock_timeout = '60s'", "UPDATE services SET version = version WHERE id = '" + storage.ID + "'"} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make(chan error, 1)
+		go func() {
+			r, err := e.in.Ingest(e.ctx, webIG, []alert.Event{trigger("crossed", "disk trouble", "host", alert.Error)})
+			if err == nil && r.Routed != 1 {
+				err = fmt.Errorf("routed %d", r.Routed)
+			}
+			done <- err
+		}()
+		testwait.Until(t, "intake waiting for the storage service's row", 30*time.Second, func() bool {
+			var n int
+			if err := d.R.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", holder).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n > 0
+		})
+		if _, err := tx.ExecContext(ctx, "UPDATE services SET version = version WHERE id = '"+web.ID+"'"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("the alert caught in a deadlock: %v", err)
+		}
+		if a := e.alertOf("crossed"); a.ServiceID != storage.ID || a.IncidentID == "" {
+			t.Fatalf("crossed: %+v", a)
 		}
 	})
 }
