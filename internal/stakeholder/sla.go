@@ -407,31 +407,69 @@ func (s *Service) checkSLARound(ctx context.Context, now time.Time) (int, bool, 
 		return 0, false, err
 	}
 	said := 0
+	// The policies are read once a round, and the incidents with nothing
+	// to say are rescheduled together in one transaction: in an alert
+	// storm every new incident comes due at once, and a commit each
+	// competed with intake for the database.
+	policies := map[string]Policy{}
+	type reschedule struct {
+		f    incidentFacts
+		next *time.Time
+		at   time.Time
+	}
+	var quiet []reschedule
 	for _, c := range checks {
-		due, next, err := s.due(ctx, c.f, now)
+		pol, ok := policies[c.f.Severity]
+		if !ok {
+			if pol, err = getPolicy(ctx, s.db.R, c.f.Severity); err != nil {
+				return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
+			}
+			policies[c.f.Severity] = pol
+		}
+		due, next, err := s.due(ctx, c.f, pol, now)
 		if err != nil {
 			return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
 		}
+		if len(due) == 0 {
+			quiet = append(quiet, reschedule{c.f, next, c.at})
+			continue
+		}
 		err = s.db.Write(ctx, func(tx *sql.Tx) error {
-			if len(due) > 0 {
-				n, err := s.say(ctx, tx, c.f, due, now)
-				said += n
-				if err != nil {
-					return err
-				}
+			n, err := s.say(ctx, tx, c.f, due, now)
+			said += n
+			if err != nil {
+				return err
 			}
-			// Unless a change has brought the check forward meanwhile.
-			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET sla_check_at = $1 WHERE id = $2 AND sla_check_at = $3`,
-				next, c.f.ID, c.at); err != nil {
-				return fmt.Errorf("schedule SLA check: %w", err)
-			}
-			return nil
+			return scheduleSLACheck(ctx, tx, c.f.ID, next, c.at)
 		})
 		if err != nil {
 			return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
 		}
 	}
+	if len(quiet) > 0 {
+		err := s.db.Write(ctx, func(tx *sql.Tx) error {
+			for _, q := range quiet {
+				if err := scheduleSLACheck(ctx, tx, q.f.ID, q.next, q.at); err != nil {
+					return fmt.Errorf("incident %s: %w", q.f.Number, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return said, false, err
+		}
+	}
 	return said, len(checks) == maxSLAChecks, nil
+}
+
+// scheduleSLACheck sets incident id's next SLA check to next (nil: none),
+// unless a change has brought it forward since the round read at.
+func scheduleSLACheck(ctx context.Context, tx *sql.Tx, id string, next *time.Time, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE incidents SET sla_check_at = $1 WHERE id = $2 AND sla_check_at = $3`,
+		next, id, at); err != nil {
+		return fmt.Errorf("schedule SLA check: %w", err)
+	}
+	return nil
 }
 
 // scanAlso scans a row into the destinations it is given and then into
@@ -490,11 +528,7 @@ type notice struct {
 
 // due lists what must be said about incident f now and has not been said,
 // and when to look at it next (nextCheck), reading only.
-func (s *Service) due(ctx context.Context, f incidentFacts, now time.Time) ([]notice, *time.Time, error) {
-	pol, err := getPolicy(ctx, s.db.R, f.Severity)
-	if err != nil {
-		return nil, nil, err
-	}
+func (s *Service) due(ctx context.Context, f incidentFacts, pol Policy, now time.Time) ([]notice, *time.Time, error) {
 	st, err := compute(ctx, s.db.R, f, pol, now)
 	if err != nil {
 		return nil, nil, err
