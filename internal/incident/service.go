@@ -170,6 +170,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 		return Incident{}, err
 	}
 	db.Remember(tx, phiMemo{inc.ID}, inc.PHISuspected)
+	db.Remember(tx, createdMemo{inc.ID}, true)
 	if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, "", inc.Title); err != nil {
 		return Incident{}, err
 	}
@@ -215,6 +216,18 @@ func (s *Service) ReserveNumbers(ctx context.Context, tx *sql.Tx, n int) error {
 // the transaction's own, or locked by it, until it ends, so nobody else
 // can change the mark meanwhile.
 type phiMemo struct{ id string }
+
+// createdMemo marks, in a transaction, an incident the transaction
+// created (db.Remember).
+type createdMemo struct{ id string }
+
+// CreatedTx reports whether tx created incident id: nothing outside tx
+// can refer to it yet, so what only a later write could have added (its
+// page) need not be read.
+func CreatedTx(tx *sql.Tx, id string) bool {
+	_, ok := db.Recall(tx, createdMemo{id})
+	return ok
+}
 
 // PHISuspectedTx reports whether incident id is marked phi_suspected, if
 // tx created or changed it (known); else the caller reads the row. It

@@ -202,16 +202,23 @@ func (p *Pager) PagePolicyTx(ctx context.Context, tx *sql.Tx, incidentID, policy
 // when a resolved page starts over. started says whether it paged.
 func (p *Pager) startTx(ctx context.Context, tx *sql.Tx, svc, policyID, incidentID, why, again string) (started bool, err error) {
 	now := p.clock.Now()
-	pg, err := lockedPage(ctx, p.db, tx, "incident_id", incidentID)
+	// An incident this transaction created has no page unless this
+	// transaction made one: a read spared on each alert that opens an
+	// incident (one round trip on PostgreSQL).
+	pg, err := Page{}, sql.ErrNoRows
+	if _, made := db.Recall(tx, pageMemo{incidentID}); made || !incident.CreatedTx(tx, incidentID) {
+		pg, err = lockedPage(ctx, p.db, tx, "incident_id", incidentID)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		pg = Page{ID: newID(), IncidentID: incidentID, ServiceID: svc, PolicyID: policyID,
 			Status: PageTriggered, CreatedAt: now}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pages (`+pageColumns+`, triggered_at)
+		if err := p.db.In(tx).Defer(ctx, "insert page", `INSERT INTO pages (`+pageColumns+`, triggered_at)
 			VALUES ($1, $2, $3, $4, $5, 0, 0, NULL, $6, NULL, '', NULL, '', 0, '', '', NULL, NULL, $6)`,
 			pg.ID, pg.IncidentID, pg.ServiceID, pg.PolicyID, pg.Status, pg.CreatedAt); err != nil {
-			return false, fmt.Errorf("insert page: %w", err)
+			return false, err
 		}
+		db.Remember(tx, pageMemo{incidentID}, true)
 		p.countPage(tx, eventTriggered)
 		return true, p.runStep(ctx, tx, &pg, now, why)
 	case err != nil:
@@ -228,6 +235,10 @@ func (p *Pager) startTx(ctx context.Context, tx *sql.Tx, svc, policyID, incident
 	}
 	return true, p.runStep(ctx, tx, &pg, now, again)
 }
+
+// pageMemo marks, in a transaction, an incident it made a page for
+// (db.Remember).
+type pageMemo struct{ incidentID string }
 
 // AlertsResolvedTx ends the page of an incident whose alerts are all
 // resolved. It implements alert.Pager.
