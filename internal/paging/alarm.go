@@ -146,7 +146,7 @@ func (p *Pager) failedForGoodTx(ctx context.Context, tx *sql.Tx, pages []Page, n
 		if err := p.raiseTx(ctx, tx, pg, AlarmUnreachable, unreachableReason(pol, pg.Step, "paged no one: every message failed"), now); err != nil {
 			return err
 		}
-		if err := savePage(ctx, tx, pg); err != nil {
+		if err := savePage(ctx, p.db.In(tx), pg); err != nil {
 			return err
 		}
 	}

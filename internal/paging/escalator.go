@@ -207,7 +207,7 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 				if err := p.raiseTx(ctx, tx, &pg, AlarmUnacknowledged, unacknowledgedReason(pol), now); err != nil {
 					return err
 				}
-				if err := savePage(ctx, tx, &pg); err != nil {
+				if err := savePage(ctx, p.db.In(tx), &pg); err != nil {
 					return err
 				}
 				p.log.WarnContext(ctx, "page_unacknowledged", "page_id", pg.ID, "incident_id", pg.IncidentID)
@@ -229,6 +229,6 @@ func (p *Pager) advance(ctx context.Context, id string, now time.Time) error {
 			return p.runStep(ctx, tx, &pg, now, "Not acknowledged: escalating. ")
 		}
 		pg.NextAt = nil
-		return savePage(ctx, tx, &pg)
+		return savePage(ctx, p.db.In(tx), &pg)
 	})
 }

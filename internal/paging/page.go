@@ -139,17 +139,13 @@ func lockedPage(ctx context.Context, d *db.DB, tx *sql.Tx, where string, arg str
 	return scanPage(tx.QueryRowContext(ctx, q, arg))
 }
 
-func savePage(ctx context.Context, tx *sql.Tx, pg *Page) error {
+func savePage(ctx context.Context, q db.Querier, pg *Page) error {
 	pg.Version++
-	_, err := tx.ExecContext(ctx, `UPDATE pages SET status = $1, step = $2, round = $3, next_at = $4, acknowledged_at = $5,
+	return db.Exec(ctx, q, "save page", `UPDATE pages SET status = $1, step = $2, round = $3, next_at = $4, acknowledged_at = $5,
 		acknowledged_by = $6, resolved_at = $7, resolved_by = $8, version = $9, alarm = $10, alarm_reason = $11, alarm_at = $12,
 		step_at = $13 WHERE id = $14`,
 		pg.Status, pg.Step, pg.Round, nullTime(pg.NextAt), nullTime(pg.AcknowledgedAt), pg.AcknowledgedBy,
 		nullTime(pg.ResolvedAt), pg.ResolvedBy, pg.Version, pg.Alarm, pg.AlarmReason, nullTime(pg.AlarmAt), nullTime(pg.StepAt), pg.ID)
-	if err != nil {
-		return fmt.Errorf("save page: %w", err)
-	}
-	return nil
 }
 
 // AlertOpenedTx starts paging for incidentID if its service has an
@@ -327,7 +323,7 @@ func (p *Pager) runStep(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time
 			return err
 		}
 	}
-	if err := savePage(ctx, tx, pg); err != nil {
+	if err := savePage(ctx, p.db.In(tx), pg); err != nil {
 		return err
 	}
 	note := fmt.Sprintf("%sStep %d of %d", why, pg.Step+1, len(pol.Steps))
@@ -388,20 +384,16 @@ func (p *Pager) expand(ctx context.Context, tx *sql.Tx, targets []Target, now ti
 // their verified contact methods at once when they have none) and returns
 // how many were queued and the user's name.
 func (p *Pager) notifyUser(ctx context.Context, tx *sql.Tx, pg *Page, u string, now time.Time) (int, string, error) {
-	var name string
-	var disabled bool
-	if err := p.db.In(tx).QueryRowContext(ctx, `SELECT username, disabled FROM users WHERE id = $1`, u).Scan(&name, &disabled); err != nil {
-		return 0, u, fmt.Errorf("read user %s: %w", u, err)
-	}
-	if disabled {
-		return 0, name + " (disabled)", nil
-	}
-	rows, err := p.db.In(tx).QueryContext(ctx, `SELECT c.id, c.kind, COALESCE(r.delay_minutes, 0), r.id IS NOT NULL
-		FROM contact_methods c LEFT JOIN notification_rules r ON r.contact_method_id = c.id
-		WHERE c.user_id = $1 AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
+	// The user and their verified contact methods in one read (one
+	// round trip on PostgreSQL): a row per method and rule, or one row
+	// with no method.
+	rows, err := p.db.In(tx).QueryContext(ctx, `SELECT u.username, u.disabled, c.id, c.kind, COALESCE(r.delay_minutes, 0), r.id IS NOT NULL
+		FROM users u LEFT JOIN contact_methods c ON c.user_id = u.id AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
+		LEFT JOIN notification_rules r ON r.contact_method_id = c.id
+		WHERE u.id = $1
 		ORDER BY COALESCE(r.delay_minutes, 0), c.created_at`, u)
 	if err != nil {
-		return 0, name, fmt.Errorf("read contact methods: %w", err)
+		return 0, u, fmt.Errorf("read user %s and contact methods: %w", u, err)
 	}
 	type target struct {
 		id    string
@@ -410,17 +402,30 @@ func (p *Pager) notifyUser(ctx context.Context, tx *sql.Tx, pg *Page, u string, 
 		rule  bool
 	}
 	var all []target
+	var name string
+	var disabled, found bool
 	for rows.Next() {
 		var t target
-		if err := rows.Scan(&t.id, &t.kind, &t.delay, &t.rule); err != nil {
+		var id, kind sql.NullString
+		if err := rows.Scan(&name, &disabled, &id, &kind, &t.delay, &t.rule); err != nil {
 			rows.Close()
-			return 0, name, err
+			return 0, u, err
 		}
-		all = append(all, t)
+		found = true
+		if id.Valid {
+			t.id, t.kind = id.String, ContactKind(kind.String)
+			all = append(all, t)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, name, err
+		return 0, u, err
+	}
+	if !found {
+		return 0, u, fmt.Errorf("read user %s: %w", u, sql.ErrNoRows)
+	}
+	if disabled {
+		return 0, name + " (disabled)", nil
 	}
 	hasRules := false
 	for _, t := range all {
@@ -593,7 +598,7 @@ func (p *Pager) acknowledgeTx(ctx context.Context, tx *sql.Tx, pg *Page, now tim
 	if err := cancelPending(ctx, tx, pg.ID); err != nil {
 		return err
 	}
-	if err := savePage(ctx, tx, pg); err != nil {
+	if err := savePage(ctx, p.db.In(tx), pg); err != nil {
 		return err
 	}
 	alerts, err := setAlerts(ctx, tx, pg.IncidentID, alert.StatusAcknowledged, now)
@@ -641,7 +646,7 @@ func (p *Pager) resolveTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.Ti
 	if err := cancelPending(ctx, tx, pg.ID); err != nil {
 		return err
 	}
-	if err := savePage(ctx, tx, pg); err != nil {
+	if err := savePage(ctx, p.db.In(tx), pg); err != nil {
 		return err
 	}
 	alerts, err := setAlerts(ctx, tx, pg.IncidentID, alert.StatusResolved, now)
