@@ -290,3 +290,45 @@ func TestTwoWayRoutingDoesNotFail(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteAlertRule: a deleted alert rule stops acting on alerts; a
+// rule that suppressed alerts is kept, since they name it.
+func TestDeleteAlertRule(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig := e.alertService("storage")
+		tag, err := e.eng.CreateAlertRule(e.ctx, rules.AlertRuleInput{Name: "tag disks", Expression: `alert.summary.contains("disk")`,
+			Actions: []rules.AlertAction{{Type: rules.AlertAddTags, Tags: []string{"disk"}}}, Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		quiet, err := e.eng.CreateAlertRule(e.ctx, rules.AlertRuleInput{Name: "quiet", Expression: `alert.summary.contains("noise")`,
+			Actions: []rules.AlertAction{{Type: rules.AlertSuppress}}, Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.in.Ingest(e.ctx, ig, []alert.Event{trigger("noise-1", "noise", "host", alert.Error)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.eng.DeleteAlertRule(e.ctx, quiet.Name); err == nil || !strings.Contains(err.Error(), "disable it instead") {
+			t.Fatalf("deleting a rule that suppressed an alert: %v", err)
+		}
+		if err := e.eng.DeleteAlertRule(e.ctx, tag.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.eng.DeleteAlertRule(e.ctx, tag.ID); err == nil {
+			t.Fatal("deleted a rule twice")
+		}
+		if _, err := e.in.Ingest(e.ctx, ig, []alert.Event{trigger("disk-1", "disk full", "host", alert.Error)}); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.alertOf("disk-1"); len(a.Tags) != 0 {
+			t.Fatalf("a deleted rule tagged an alert: %v", a.Tags)
+		}
+		rs, err := e.eng.ListAlertRules(e.ctx)
+		if err != nil || len(rs) != 1 || rs[0].Name != "quiet" {
+			t.Fatalf("rules left: %v %v", rs, err)
+		}
+	})
+}

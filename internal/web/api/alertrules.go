@@ -104,4 +104,13 @@ func (h handler) registerAlertRules(api huma.API) {
 			}
 			return &struct{ Body AlertRule }{alertRuleOut(r)}, nil
 		})
+	huma.Register(api, tagged(op("delete-alert-rule", http.MethodDelete, "/alert-rules/{id}",
+		"Delete an alert rule by id or name; 409 when it has suppressed alerts, which keep its name (disable it instead)",
+		http.StatusNoContent, authz.OnCallWrite), tag),
+		func(ctx context.Context, in *idPath) (*struct{}, error) {
+			if err := h.Rules.DeleteAlertRule(ctx, in.ID); err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{}{}, nil
+		})
 }

@@ -184,6 +184,11 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/rules/{rule}", Perm: authz.IncidentRead, handler: u.workflowShow},
 		{Method: "POST", Pattern: "/rules/{rule}/edit", Perm: authz.OnCallWrite, handler: u.workflowUpdate},
 		{Method: "POST", Pattern: "/rules/{rule}/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.workflowDryRun},
+		{Method: "POST", Pattern: "/alert-rules", Perm: authz.OnCallWrite, handler: u.alertRuleCreate},
+		{Method: "GET", Pattern: "/alert-rules/{rule}", Perm: authz.IncidentRead, handler: u.alertRuleShow},
+		{Method: "POST", Pattern: "/alert-rules/{rule}/edit", Perm: authz.OnCallWrite, handler: u.alertRuleUpdate},
+		{Method: "POST", Pattern: "/alert-rules/{rule}/enabled", Perm: authz.OnCallWrite, handler: u.alertRuleEnable},
+		{Method: "POST", Pattern: "/alert-rules/{rule}/delete", Perm: authz.OnCallWrite, handler: u.alertRuleDelete},
 
 		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
 		{Method: "GET", Pattern: "/profile/contact", Perm: authz.ContactSelf, handler: u.contactShow},
