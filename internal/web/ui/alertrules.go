@@ -137,7 +137,7 @@ func (u *UI) alertRuleFailed(w http.ResponseWriter, r *http.Request, err error, 
 		return
 	}
 	errs := post.errors(fe)
-	if r.PathValue("rule") == "" {
+	if r.PathValue("alert_rule") == "" {
 		p, _, perr := u.workflowData(r)
 		if perr != nil {
 			u.fail(w, r, perr)
@@ -157,7 +157,7 @@ func (u *UI) alertRuleFailed(w http.ResponseWriter, r *http.Request, err error, 
 }
 
 func (u *UI) alertRuleData(r *http.Request) (alertRulePage, error) {
-	x, err := u.Rules.GetAlertRule(r.Context(), r.PathValue("rule"))
+	x, err := u.Rules.GetAlertRule(r.Context(), r.PathValue("alert_rule"))
 	if err != nil {
 		return alertRulePage{}, err
 	}
@@ -199,7 +199,7 @@ func (u *UI) alertRuleCreate(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) alertRuleUpdate(w http.ResponseWriter, r *http.Request) {
 	post := readAlertRule(r)
-	x, err := u.Rules.UpdateAlertRule(r.Context(), r.PathValue("rule"), post.in)
+	x, err := u.Rules.UpdateAlertRule(r.Context(), r.PathValue("alert_rule"), post.in)
 	if err != nil {
 		u.alertRuleFailed(w, r, err, post)
 		return
@@ -210,7 +210,7 @@ func (u *UI) alertRuleUpdate(w http.ResponseWriter, r *http.Request) {
 // alertRuleEnable turns a rule on or off, as its one field says, leaving
 // the rest of it as it is.
 func (u *UI) alertRuleEnable(w http.ResponseWriter, r *http.Request) {
-	x, err := u.Rules.GetAlertRule(r.Context(), r.PathValue("rule"))
+	x, err := u.Rules.GetAlertRule(r.Context(), r.PathValue("alert_rule"))
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -229,7 +229,7 @@ func (u *UI) alertRuleEnable(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) alertRuleDelete(w http.ResponseWriter, r *http.Request) {
-	if err := u.Rules.DeleteAlertRule(r.Context(), r.PathValue("rule")); err != nil {
+	if err := u.Rules.DeleteAlertRule(r.Context(), r.PathValue("alert_rule")); err != nil {
 		u.fail(w, r, err)
 		return
 	}
