@@ -197,6 +197,8 @@ var uiNotDriven = map[string]string{
 	"/profile/rules/{rule}/delete":              "a button, no text",
 	"/alert-rules/{alert_rule}/edit": "the same fields as the form that adds an alert rule, which the walk drives with a canary; " +
 		"TestUIAlertRulesBrowser edits one",
+	"/alert-rules/{alert_rule}/dry-run": "the same fields as the form that adds an alert rule, which the walk drives with a " +
+		"canary; it saves nothing (TestUIAlertRulesBrowser presses Try it)",
 	"/alert-rules/{alert_rule}/enabled":     "a button, no text (TestUIAlertRulesBrowser presses it)",
 	"/alert-rules/{alert_rule}/delete":      "a button, no text (TestUIAlertRulesBrowser presses it)",
 	"/profile/calendar-feeds/{feed}/revoke": "a button on a calendar address, which the walk's users do not make (its form has no text)",
@@ -390,6 +392,7 @@ var uiPlain = map[string]map[string]string{
 	"/rules/dry-run":                   {"dry_expression": isConfig, "dry_incident": isRef},
 	"/alert-rules":                     {"name": isConfig, "description": isConfig, "expression": isConfig, "tags": "tags added to alerts, " + isConfig},
 	"/alert-rules/{alert_rule}/edit":   {"name": isConfig, "description": isConfig, "expression": isConfig, "tags": "tags added to alerts, " + isConfig},
+	"/alert-rules/dry-run":             {"name": isConfig, "description": isConfig, "expression": isConfig, "tags": "tags added to alerts, " + isConfig},
 	"/rules/{rule}/dry-run":            {"dry_expression": isConfig, "dry_incident": isRef},
 	"/schedules":                       scheduleUIPlain,
 	"/schedules/{schedule}/edit":       scheduleUIPlain,
@@ -450,6 +453,7 @@ func uiValues(s *apiSeeds) map[string]map[string]string {
 		"/rules/{rule}/edit":             {"expression": `incident.severity == "sev1"`},
 		"/rules/dry-run":                 {"dry_expression": `incident.severity == "sev1"`, "dry_incident": s.incident},
 		"/alert-rules":                   {"name": "canary-ui-alert-rule", "expression": `alert.severity == "info"`, "suppress": "on"},
+		"/alert-rules/dry-run":           {"name": "canary-ui-alert-rule", "expression": `alert.severity == "info"`, "suppress": "on"},
 		"/alert-rules/{alert_rule}/edit": {"expression": `alert.severity == "info"`, "suppress": "on"},
 		"/rules/{rule}/dry-run":          {"dry_expression": `incident.severity == "sev1"`, "dry_incident": s.incident},
 		"/schedules": {"name": "canary-ui-rota", "time_zone": "UTC", "rot0_name": "weekly", "rot0_participants": "bob",

@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,7 +26,29 @@ func flashSays(text string) chromedp.Action {
 func TestUIAlertRulesBrowser(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
-		w.must(http.StatusCreated, "POST", "/api/v1/services", map[string]any{"name": "web"}, nil)
+		var web struct{ ID string }
+		w.must(http.StatusCreated, "POST", "/api/v1/services", map[string]any{"name": "web"}, &web)
+		var ig integrationKey
+		w.must(http.StatusCreated, "POST", "/api/v1/services/"+web.ID+"/integrations", map[string]any{"kind": "events_v2", "name": "mon"}, &ig)
+		for i, summary := range []string{"disk full on db1", "disk full on db2", "cpu hot"} {
+			if code, body := w.post("/v2/enqueue", `{"routing_key":"`+ig.Key+`","event_action":"trigger","dedup_key":"k`+strconv.Itoa(i)+`",
+				"payload":{"summary":"`+summary+`","source":"host","severity":"error"}}`, nil); code != http.StatusAccepted {
+				t.Fatalf("trigger: %d %s", code, body)
+			}
+		}
+		eventually(t, "three alerts recorded", func() bool {
+			var as []struct{ ID string }
+			w.must(http.StatusOK, "GET", "/api/v1/alerts", nil, &as)
+			return len(as) == 3
+		})
+		var dry struct {
+			Checked, Matched int
+			Examples         []struct{ Summary string }
+		}
+		w.must(http.StatusOK, "POST", "/api/v1/alert-rules/dry-run", map[string]any{"expression": `alert.summary.contains("disk")`}, &dry)
+		if dry.Checked != 3 || dry.Matched != 2 || len(dry.Examples) != 2 || !strings.Contains(dry.Examples[0].Summary, "disk full") {
+			t.Fatalf("the API's dry run: %+v", dry)
+		}
 		var storage struct{ ID string }
 		w.must(http.StatusCreated, "POST", "/api/v1/services", map[string]any{"name": "storage"}, &storage)
 		ctx, _ := browserAs(t, w, authz.RoleAdmin, "ar-admin")
@@ -44,9 +67,23 @@ func TestUIAlertRulesBrowser(t *testing.T) {
 			t.Fatalf("bad expression: error %q, name kept %q", errText, name)
 		}
 
+		var tried, example string
+		run(t, ctx, "try it",
+			chromedp.SetValue(`form[action="/alert-rules"] #expression`, `alert.summary.contains("disk")`, chromedp.ByQuery),
+			chromedp.Click(`form[action="/alert-rules"] button[formaction="/alert-rules/dry-run"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`//p[contains(., "It would have matched")]`, chromedp.BySearch),
+			chromedp.Text(`//p[contains(., "It would have matched")]`, &tried, chromedp.BySearch),
+			chromedp.Text(`//caption[contains(., "newest alerts it matched")]/..//tbody`, &example, chromedp.BySearch),
+			chromedp.Value(`form[action="/alert-rules"] #name`, &name, chromedp.ByQuery))
+		if !strings.Contains(tried, "matched 2 of the last 3 alerts") || !strings.Contains(example, "disk full on db2") || name != "quiet disks" {
+			t.Fatalf("try it: %q, examples %q, name kept %q", tried, example, name)
+		}
+		if acts := auditActions(t, w, roleToken(t, w, "ar-auditor", "auditor"), "alert_rule.dry_run"); len(acts) != 2 {
+			t.Errorf("dry runs audited: %v, want 2 (the API's and the form's)", acts)
+		}
+
 		var facts string
 		run(t, ctx, "add the rule",
-			chromedp.SetValue(`form[action="/alert-rules"] #expression`, `alert.summary.contains("disk")`, chromedp.ByQuery),
 			chromedp.SetValue(`form[action="/alert-rules"] #severity`, "warning", chromedp.ByQuery),
 			chromedp.SetValue(`form[action="/alert-rules"] #tags`, "disk, noisy", chromedp.ByQuery),
 			chromedp.Click(`form[action="/alert-rules"] button[type=submit]`, chromedp.ByQuery),

@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wardhq/ward/internal/labels"
 	"github.com/wardhq/ward/internal/rules"
@@ -24,6 +26,8 @@ type alertRulePage struct {
 	Errors     map[string]string
 	Services   []choice
 	Severities []choice
+	// Try is what the form's expression would have matched.
+	Try *alertDryRunView
 }
 
 // alertRuleChoices fills the choices of the alert rule form.
@@ -234,4 +238,67 @@ func (u *UI) alertRuleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/rules?msg=alert_rule_deleted#alert-rules-h")
+}
+
+// alertDryRunView is what an alert rule's "Try it" found, said in words.
+type alertDryRunView struct {
+	Text     string
+	Notes    []string
+	Examples []alertExample
+}
+
+// alertExample is an alert a dry run matched, as the page shows it.
+type alertExample struct {
+	ID, Summary, Service, Severity, Incident string
+	At                                       time.Time
+}
+
+func alertDryRunOf(res rules.AlertDryRun) *alertDryRunView {
+	v := &alertDryRunView{Text: fmt.Sprintf("It would have matched %d of the last %d alerts, in the last %d days.",
+		res.Matched, res.Checked, rules.DryRunDays)}
+	if res.Checked == 0 {
+		v.Text = fmt.Sprintf("There were no alerts in the last %d days to try it on.", rules.DryRunDays)
+	}
+	if res.Capped {
+		v.Notes = append(v.Notes, fmt.Sprintf("There were %d alerts; only the newest %d were checked.", res.Total, res.Checked))
+	}
+	if res.PHIHidden {
+		v.Notes = append(v.Notes, "Your role may not see what alerts say, so the expression saw no summary, source, component, "+
+			"group or class: it matches only by service, integration, kind and severity here.")
+	}
+	for _, a := range res.Examples {
+		v.Examples = append(v.Examples, alertExample{ID: a.ID, Summary: a.Summary, Service: a.ServiceName,
+			Severity: labels.Of(string(a.Severity)), Incident: a.IncidentNumber, At: a.FirstAt})
+	}
+	return v
+}
+
+// alertRuleTry runs the expression of the alert rule form over recent
+// alerts, changing nothing, and shows the form again, as typed, with what
+// it found: on the rules page for a new rule, on the rule's page for an
+// edit.
+func (u *UI) alertRuleTry(w http.ResponseWriter, r *http.Request) {
+	post := readAlertRule(r)
+	res, err := u.Rules.DryRunAlertRule(r.Context(), u.Alerts, post.in.Expression)
+	if err != nil {
+		u.alertRuleFailed(w, r, err, post)
+		return
+	}
+	if r.PathValue("alert_rule") == "" {
+		p, _, err := u.workflowData(r)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		p.AlertForm, p.AlertTry = post.form, alertDryRunOf(res)
+		u.render(w, r, http.StatusOK, "rules", "Rules", "rules", p)
+		return
+	}
+	p, err := u.alertRuleData(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.Form, p.Try = post.form, alertDryRunOf(res)
+	u.render(w, r, http.StatusOK, "alert-rule", p.Rule.Name, "rules", p)
 }

@@ -72,8 +72,10 @@ type workflowPage struct {
 	AlertErrors     map[string]string
 	AlertServices   []choice
 	AlertSeverities []choice
-	Rule            *workflowView // on a rule's page
-	Form            map[string]string
+	// AlertTry is what the add form's expression would have matched.
+	AlertTry *alertDryRunView
+	Rule     *workflowView // on a rule's page
+	Form     map[string]string
 	// Slots are the action rows' indexes.
 	Slots      []int
 	Types      []choice
