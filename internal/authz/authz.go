@@ -117,7 +117,7 @@ var Permissions = []PermissionInfo{
 	{AuditRead, "read the audit trail"},
 	{UserAdmin, "manage users, roles, sessions, sign-up links and API tokens, and provision people over SCIM at /scim/v2 (with an API token only; docs/PEOPLE_API.md)"},
 	{ServiceWrite, "manage services, integration keys and maintenance windows"},
-	{OnCallWrite, "manage escalation policies, schedules, overrides, SLA policies, workflow rules and playbooks"},
+	{OnCallWrite, "manage escalation policies, schedules, overrides, SLA policies, workflow rules, alert rules and playbooks"},
 	{StakeholderWrite, "manage stakeholder groups and external stakeholder contacts"},
 	{BreachWrite, "open breach cases, record their facts, import individuals, manage parties and notices"},
 	{BreachSign, "sign a breach determination (the Privacy Officer, 164.530(a))"},

@@ -431,3 +431,35 @@ func (m *alertMatcher) Match(ctx context.Context, f alert.Facts) alert.Verdict {
 	}
 	return v
 }
+
+// DeleteAlertRule deletes alert rule ref (id or name). A rule that has
+// suppressed alerts is kept, so that those alerts still name it: it can be
+// disabled instead.
+func (e *Engine) DeleteAlertRule(ctx context.Context, ref string) error {
+	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
+		return err
+	}
+	now := e.clock.Now()
+	return e.db.Write(ctx, func(tx *sql.Tx) error {
+		old, err := getAlertRule(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts WHERE suppressed_by = $1`, old.ID).Scan(&n); err != nil {
+			return fmt.Errorf("count the alerts the rule suppressed: %w", err)
+		}
+		if n > 0 {
+			return apperr.New(apperr.Conflict, "the alert rule %q suppressed %d alerts, which keep its name: disable it instead", old.Name, n)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1`, old.ID); err != nil {
+			return fmt.Errorf("delete alert rule: %w", err)
+		}
+		if err := newGeneration(ctx, tx); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "alert_rule.delete", ObjectType: "alert_rule", ObjectID: old.ID,
+			Change: map[string]any{"old": old}})
+		return err
+	})
+}

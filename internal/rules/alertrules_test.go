@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/incident"
@@ -287,6 +288,88 @@ func TestTwoWayRoutingDoesNotFail(t *testing.T) {
 		}
 		if a := e.alertOf("crossed"); a.ServiceID != storage.ID || a.IncidentID == "" {
 			t.Fatalf("crossed: %+v", a)
+		}
+	})
+}
+
+// TestDeleteAlertRule: a deleted alert rule stops acting on alerts; a
+// rule that suppressed alerts is kept, since they name it.
+func TestDeleteAlertRule(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig := e.alertService("storage")
+		tag, err := e.eng.CreateAlertRule(e.ctx, rules.AlertRuleInput{Name: "tag disks", Expression: `alert.summary.contains("disk")`,
+			Actions: []rules.AlertAction{{Type: rules.AlertAddTags, Tags: []string{"disk"}}}, Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		quiet, err := e.eng.CreateAlertRule(e.ctx, rules.AlertRuleInput{Name: "quiet", Expression: `alert.summary.contains("noise")`,
+			Actions: []rules.AlertAction{{Type: rules.AlertSuppress}}, Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.in.Ingest(e.ctx, ig, []alert.Event{trigger("noise-1", "noise", "host", alert.Error)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.eng.DeleteAlertRule(e.ctx, quiet.Name); err == nil || !strings.Contains(err.Error(), "disable it instead") {
+			t.Fatalf("deleting a rule that suppressed an alert: %v", err)
+		}
+		if err := e.eng.DeleteAlertRule(e.ctx, tag.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.eng.DeleteAlertRule(e.ctx, tag.ID); err == nil {
+			t.Fatal("deleted a rule twice")
+		}
+		if _, err := e.in.Ingest(e.ctx, ig, []alert.Event{trigger("disk-1", "disk full", "host", alert.Error)}); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.alertOf("disk-1"); len(a.Tags) != 0 {
+			t.Fatalf("a deleted rule tagged an alert: %v", a.Tags)
+		}
+		rs, err := e.eng.ListAlertRules(e.ctx)
+		if err != nil || len(rs) != 1 || rs[0].Name != "quiet" {
+			t.Fatalf("rules left: %v %v", rs, err)
+		}
+	})
+}
+
+// TestAlertRuleDryRun: a dry run counts the recent alerts an expression
+// would have matched and shows a few, changing nothing; for a role that
+// may not see PHI the expression sees no summary (it cannot be used to
+// learn one) and the examples show the safe line.
+func TestAlertRuleDryRun(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		_, ig := e.alertService("storage")
+		if _, err := e.in.Ingest(e.ctx, ig, []alert.Event{trigger("d1", "disk full on db1", "db1", alert.Error),
+			trigger("d2", "disk full on db2", "db2", alert.Warning), trigger("c1", "cpu hot", "app1", alert.Error)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.eng.DryRunAlertRule(e.ctx, e.in, `alert.title == "x"`); err == nil || !strings.Contains(err.Error(), "expression") {
+			t.Fatalf("a bad expression: %v", err)
+		}
+		res, err := e.eng.DryRunAlertRule(e.ctx, e.in, `alert.summary.contains("disk")`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Matched != 2 || res.Checked != 3 || res.Total != 3 || res.Capped || res.PHIHidden || len(res.Examples) != 2 ||
+			!strings.Contains(res.Examples[0].Summary, "disk full") {
+			t.Fatalf("admin: %+v", res)
+		}
+		stakeholder := authz.WithActor(context.Background(), authz.Actor{Kind: authz.KindToken, ID: "s", Name: "s", Role: authz.RoleStakeholder})
+		res, err = e.eng.DryRunAlertRule(stakeholder, e.in, `alert.summary.contains("disk")`)
+		if err != nil || res.Matched != 0 || !res.PHIHidden {
+			t.Fatalf("stakeholder, by summary: %+v %v", res, err)
+		}
+		res, err = e.eng.DryRunAlertRule(stakeholder, e.in, `alert.severity == "error" && alert.service == "storage"`)
+		if err != nil || res.Matched != 2 || len(res.Examples) != 2 || !res.Examples[0].SummaryRedacted ||
+			strings.Contains(res.Examples[0].Summary+res.Examples[1].Summary, "full") {
+			t.Fatalf("stakeholder, by severity: %+v %v", res, err)
+		}
+		if rs, err := e.eng.ListAlertRules(e.ctx); err != nil || len(rs) != 0 {
+			t.Fatalf("a dry run saved a rule: %v %v", rs, err)
 		}
 	})
 }

@@ -63,25 +63,7 @@ func BenchmarkAlertIntake(b *testing.B) {
 			b.Run(prefix+"eventsv2-single-groupby-"+group, func(b *testing.B) {
 				w := startWard(b, benchDB(b, dialect))
 				_, ig := w.service("bench-v2-"+group, false, group, "events_v2", "")
-				var next atomic.Int64
-				var failed atomic.Int64
-				b.ResetTimer()
-				parallel(32, func() {
-					for {
-						i := int(next.Add(1)) - 1
-						if i >= b.N || failed.Load() > 0 {
-							return
-						}
-						ev := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"a-%d",`+
-							`"payload":{"summary":"latency over budget on host %d","source":"host-%d","severity":"error"}}`, ig.Key, i, i, i%50)
-						if code, body := w.post("/v2/enqueue", ev, nil); code != 202 {
-							failed.Add(1)
-							b.Errorf("event %d: %d %s", i, code, body)
-						}
-					}
-				})
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+				sendEventsV2(b, w, ig.Key)
 				b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
 			})
 		}
@@ -150,6 +132,30 @@ func amBatch(i, n int) string {
 	return sb.String()
 }
 
+// sendEventsV2 times b.N distinct Events v2 triggers sent to the
+// integration with routing key key from 32 clients, from 50 sources, and
+// reports alerts/s.
+func sendEventsV2(b *testing.B, w *ward, key string) {
+	var next, failed atomic.Int64
+	b.ResetTimer()
+	parallel(32, func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= b.N || failed.Load() > 0 {
+				return
+			}
+			ev := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"a-%d",`+
+				`"payload":{"summary":"latency over budget on host %d","source":"host-%d","severity":"error"}}`, key, i, i, i%50)
+			if code, body := w.post("/v2/enqueue", ev, nil); code != 202 {
+				failed.Add(1)
+				b.Errorf("event %d: %d %s", i, code, body)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+}
+
 // parallel runs fn on n goroutines and waits for them.
 func parallel(n int, fn func()) {
 	var wg sync.WaitGroup
@@ -184,24 +190,7 @@ func BenchmarkAlertIntakeRules(b *testing.B) {
 					w.must(201, "POST", "/api/v1/alert-rules", map[string]any{"name": "always", "expression": `alert.severity == "error"`,
 						"actions": []map[string]any{{"type": "add_tags", "tags": []string{"latency"}}}}, nil)
 				}
-				var next, failed atomic.Int64
-				b.ResetTimer()
-				parallel(32, func() {
-					for {
-						i := int(next.Add(1)) - 1
-						if i >= b.N || failed.Load() > 0 {
-							return
-						}
-						ev := fmt.Sprintf(`{"routing_key":%q,"event_action":"trigger","dedup_key":"a-%d",`+
-							`"payload":{"summary":"latency over budget on host %d","source":"host-%d","severity":"error"}}`, ig.Key, i, i, i%50)
-						if code, body := w.post("/v2/enqueue", ev, nil); code != 202 {
-							failed.Add(1)
-							b.Errorf("event %d: %d %s", i, code, body)
-						}
-					}
-				})
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+				sendEventsV2(b, w, ig.Key)
 			})
 		}
 	}

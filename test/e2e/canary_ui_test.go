@@ -195,7 +195,13 @@ var uiNotDriven = map[string]string{
 	"/profile/contact/{contact}/status-updates": "a button that turns a contact method's status notifications on or off, no text",
 	"/profile/rules":                            "a contact method and a delay in minutes: choices and a number, no text",
 	"/profile/rules/{rule}/delete":              "a button, no text",
-	"/profile/calendar-feeds/{feed}/revoke":     "a button on a calendar address, which the walk's users do not make (its form has no text)",
+	"/alert-rules/{alert_rule}/edit": "the same fields as the form that adds an alert rule, which the walk drives with a canary; " +
+		"TestUIAlertRulesBrowser edits one",
+	"/alert-rules/{alert_rule}/dry-run": "the same fields as the form that adds an alert rule, which the walk drives with a " +
+		"canary; it saves nothing (TestUIAlertRulesBrowser presses Try it)",
+	"/alert-rules/{alert_rule}/enabled":     "a button, no text (TestUIAlertRulesBrowser presses it)",
+	"/alert-rules/{alert_rule}/delete":      "a button, no text (TestUIAlertRulesBrowser presses it)",
+	"/profile/calendar-feeds/{feed}/revoke": "a button on a calendar address, which the walk's users do not make (its form has no text)",
 }
 
 // driveUICanaries signs in as an administrator, the Privacy Officer and a
@@ -384,6 +390,9 @@ var uiPlain = map[string]map[string]string{
 	"/rules/{rule}/edit": {"name": isConfig, "description": isConfig, "expression": isConfig, "action0_title": ruleTitle, "action1_title": ruleTitle, "action2_title": ruleTitle,
 		"after": ruleAfter, "action0_commander": isStaff, "action1_commander": isStaff, "action2_commander": isStaff},
 	"/rules/dry-run":                   {"dry_expression": isConfig, "dry_incident": isRef},
+	"/alert-rules":                     {"name": isConfig, "description": isConfig, "expression": isConfig, "tags": "tags added to alerts, " + isConfig},
+	"/alert-rules/{alert_rule}/edit":   {"name": isConfig, "description": isConfig, "expression": isConfig, "tags": "tags added to alerts, " + isConfig},
+	"/alert-rules/dry-run":             {"name": isConfig, "description": isConfig, "expression": isConfig, "tags": "tags added to alerts, " + isConfig},
 	"/rules/{rule}/dry-run":            {"dry_expression": isConfig, "dry_incident": isRef},
 	"/schedules":                       scheduleUIPlain,
 	"/schedules/{schedule}/edit":       scheduleUIPlain,
@@ -440,10 +449,13 @@ func uiValues(s *apiSeeds) map[string]map[string]string {
 		"/notice-templates":                              {"name": "Canary UI letter"},
 		"/org-profile": {"name": "Acme Clinic", "street": "1 Main St", "city": "Springfield", "state": "CA", "zip": "90000",
 			"contact_name": "Pat", "contact_title": "Privacy Officer", "contact_phone": "555-0100", "contact_email": "privacy@acme.example"},
-		"/rules":                {"name": "canary-ui-rule", "expression": `incident.severity == "sev1"`, "action0_type": "add_task", "action0_title": "Call the lab"},
-		"/rules/{rule}/edit":    {"expression": `incident.severity == "sev1"`},
-		"/rules/dry-run":        {"dry_expression": `incident.severity == "sev1"`, "dry_incident": s.incident},
-		"/rules/{rule}/dry-run": {"dry_expression": `incident.severity == "sev1"`, "dry_incident": s.incident},
+		"/rules":                         {"name": "canary-ui-rule", "expression": `incident.severity == "sev1"`, "action0_type": "add_task", "action0_title": "Call the lab"},
+		"/rules/{rule}/edit":             {"expression": `incident.severity == "sev1"`},
+		"/rules/dry-run":                 {"dry_expression": `incident.severity == "sev1"`, "dry_incident": s.incident},
+		"/alert-rules":                   {"name": "canary-ui-alert-rule", "expression": `alert.severity == "info"`, "suppress": "on"},
+		"/alert-rules/dry-run":           {"name": "canary-ui-alert-rule", "expression": `alert.severity == "info"`, "suppress": "on"},
+		"/alert-rules/{alert_rule}/edit": {"expression": `alert.severity == "info"`, "suppress": "on"},
+		"/rules/{rule}/dry-run":          {"dry_expression": `incident.severity == "sev1"`, "dry_incident": s.incident},
 		"/schedules": {"name": "canary-ui-rota", "time_zone": "UTC", "rot0_name": "weekly", "rot0_participants": "bob",
 			"rot0_kind": "weekly", "rot0_length": "1", "rot0_start": time.Now().UTC().Format("2006-01-02T15:04")},
 		"/breach/parties": {"name": "Acme Billing UI", "kind": "business_associate"},

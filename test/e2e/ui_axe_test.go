@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,7 +165,7 @@ func TestUIAccessibility(t *testing.T) {
 		po, _ := browserAs(t, w, authz.RolePrivacyOfficer, "axe-privacy")
 		check(po, "Privacy Officer", privacyOfficerPages(c))
 		admin, _ := browserAs(t, w, authz.RoleAdmin, "axe-admin")
-		check(admin, "Administrator", adminPages)
+		check(admin, "Administrator", append(slices.Clone(adminPages), "/alert-rules/"+c.alertRule))
 		out := browser(t, chromium(t))
 		check(out, "signed out", []string{"/login", c.publicPage, c.invitePage})
 	})

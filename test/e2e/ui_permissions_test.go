@@ -174,6 +174,9 @@ func TestUIPermissionMatrix(t *testing.T) {
 		var rule struct{ ID string }
 		w.must(http.StatusCreated, "POST", "/api/v1/rules", map[string]any{"name": "matrix", "expression": `incident.alerts > 100`,
 			"actions": []map[string]any{{"type": "add_task", "title": "t"}}}, &rule)
+		var alertRule struct{ ID string }
+		w.must(http.StatusCreated, "POST", "/api/v1/alert-rules", map[string]any{"name": "matrix", "expression": `alert.severity == "info"`,
+			"actions": []map[string]any{{"type": "add_tags", "tags": []string{"t"}}}}, &alertRule)
 
 		pages, err := ui.New(ui.Deps{})
 		if err != nil {
@@ -190,7 +193,7 @@ func TestUIPermissionMatrix(t *testing.T) {
 				path := strings.NewReplacer("{$}", "", "{id}", inc.Number, "{task}", task.ID, "{service}", fx.service,
 					"{integration}", fx.integration, "{window}", fx.window, "{alert}", fx.alert, "{user}", "nobody",
 					"{officer_alert}", "none", "{segment}", "2", "{grant}", "none", "{policy}", pol, "{schedule}", sched, "{override}", "none",
-					"{contact}", "none", "{key}", "none", "{rule}", rule.ID, "{group}", group.ID, "{severity}", "sev4", "{template}", "none", "{file}", "none", "{party_id}", "none", "{item}", "none", "{feed}", "none", "{external}", "none", "{update_template}", "none", "{action}", "none", "{playbook}", "lost_device").Replace(rt.Pattern)
+					"{contact}", "none", "{key}", "none", "{rule}", rule.ID, "{alert_rule}", alertRule.ID, "{group}", group.ID, "{severity}", "sev4", "{template}", "none", "{file}", "none", "{party_id}", "none", "{item}", "none", "{feed}", "none", "{external}", "none", "{update_template}", "none", "{action}", "none", "{playbook}", "lost_device").Replace(rt.Pattern)
 				if strings.ContainsAny(path, "{}") {
 					t.Fatalf("%s %s: the matrix has no value for a wildcard; add one", rt.Method, rt.Pattern)
 				}

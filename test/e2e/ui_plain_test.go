@@ -27,6 +27,8 @@ type plainCase struct {
 	template, publicPage string
 	// invitePage is the path of a one-time sign-up link, unused.
 	invitePage string
+	// alertRule is the id of an alert rule that routes and tags alerts.
+	alertRule string
 }
 
 // seedPlainInstance fills w, through the API, with what a person meets in
@@ -178,7 +180,11 @@ func seedPlainInstance(t testing.TB, w *ward) plainCase {
 	w.must(200, "PUT", "/api/v1/incidents/"+inc.ID+"/public-status-page", map[string]any{"enabled": true}, &pub)
 	var inv struct{ URL string }
 	w.must(201, "POST", "/api/v1/invites", map[string]any{"role": "responder"}, &inv)
-	return plainCase{number: inc.Number, small: small.Number, contact: contact.ID, review: rv.Number, template: tmpl.ID,
+	var rule struct{ ID string }
+	w.must(201, "POST", "/api/v1/alert-rules", map[string]any{"name": "Imaging notices", "description": "quiet informational alerts",
+		"expression": `alert.severity == "info"`, "actions": []map[string]any{{"type": "route", "service": svc.ID},
+			{"type": "set_severity", "severity": "warning"}, {"type": "add_tags", "tags": []string{"imaging"}}}}, &rule)
+	return plainCase{alertRule: rule.ID, number: inc.Number, small: small.Number, contact: contact.ID, review: rv.Number, template: tmpl.ID,
 		publicPage: pub.URL[strings.Index(pub.URL, "/p/"):], invitePage: inv.URL[strings.Index(inv.URL, "/invite"):]}
 }
 

@@ -104,4 +104,57 @@ func (h handler) registerAlertRules(api huma.API) {
 			}
 			return &struct{ Body AlertRule }{alertRuleOut(r)}, nil
 		})
+	huma.Register(api, tagged(op("delete-alert-rule", http.MethodDelete, "/alert-rules/{id}",
+		"Delete an alert rule by id or name; 409 when it has suppressed alerts, which keep its name (disable it instead)",
+		http.StatusNoContent, authz.OnCallWrite), tag),
+		func(ctx context.Context, in *idPath) (*struct{}, error) {
+			if err := h.Rules.DeleteAlertRule(ctx, in.ID); err != nil {
+				return nil, h.fail(ctx, "path", err)
+			}
+			return &struct{}{}, nil
+		})
+	huma.Register(api, changesNothing(tagged(op("dry-run-alert-rule", http.MethodPost, "/alert-rules/dry-run",
+		"Run an alert rule's expression over the last 7 days' alerts (at most the newest 1000), changing nothing: how many it would "+
+			"have matched, with up to 5 of them. For a role without PHI access the expression sees no summary, source, component, "+
+			"group or class (empty), and the examples show the line that stands for the summary", http.StatusOK, authz.IncidentRead), tag)),
+		func(ctx context.Context, in *struct{ Body alertRuleDryRunBody }) (*struct{ Body AlertRuleDryRun }, error) {
+			res, err := h.Rules.DryRunAlertRule(ctx, h.Alerts, in.Body.Expression)
+			if err != nil {
+				return nil, h.fail(ctx, "body", err)
+			}
+			out := AlertRuleDryRun{Since: res.Since, Days: rules.DryRunDays, Checked: res.Checked, Total: res.Total,
+				Matched: res.Matched, Capped: res.Capped, PHIHidden: res.PHIHidden, Examples: []AlertRuleDryRunExample{}}
+			for _, a := range res.Examples {
+				out.Examples = append(out.Examples, AlertRuleDryRunExample{ID: a.ID, Service: a.ServiceName, Severity: string(a.Severity),
+					Summary: a.Summary, SummaryRedacted: a.SummaryRedacted, Incident: a.IncidentNumber, FirstAt: a.FirstAt})
+			}
+			return &struct{ Body AlertRuleDryRun }{out}, nil
+		})
+}
+
+type alertRuleDryRunBody struct {
+	Expression string `json:"expression" minLength:"1" maxLength:"2000" doc:"The rule's expression, as in an alert rule."`
+}
+
+// AlertRuleDryRun is what an alert rule's expression would have matched.
+type AlertRuleDryRun struct {
+	Since     time.Time                `json:"since" doc:"The alerts first seen from then on were checked."`
+	Days      int                      `json:"days"`
+	Checked   int                      `json:"checked" doc:"How many alerts were checked: the newest, at most 1000."`
+	Total     int                      `json:"total" doc:"How many alerts were first seen since then."`
+	Capped    bool                     `json:"capped" doc:"More alerts than were checked: only the newest 1000 were."`
+	Matched   int                      `json:"matched" doc:"How many of those checked the expression matched."`
+	PHIHidden bool                     `json:"phi_hidden" doc:"The caller may not see PHI: the expression saw no summary, source, component, group or class."`
+	Examples  []AlertRuleDryRunExample `json:"examples" doc:"Up to 5 of the alerts matched, newest first."`
+}
+
+// AlertRuleDryRunExample is an alert a dry run matched.
+type AlertRuleDryRunExample struct {
+	ID              string    `json:"id"`
+	Service         string    `json:"service"`
+	Severity        string    `json:"severity"`
+	Summary         string    `json:"summary" doc:"What the tool wrote, for a role with PHI access (the read is audited); otherwise a line naming its severity, service and incident."`
+	SummaryRedacted bool      `json:"summary_redacted"`
+	Incident        string    `json:"incident,omitempty" doc:"The number of the incident it fed."`
+	FirstAt         time.Time `json:"first_at"`
 }

@@ -10,6 +10,10 @@ import (
 var actionLabels = map[string]string{
 	"alert.ingest":                              "Received alerts",
 	"alert.phi_read":                            "Viewed the details of an alert",
+	"alert_rule.create":                         "Created an alert rule",
+	"alert_rule.delete":                         "Deleted an alert rule",
+	"alert_rule.dry_run":                        "Tried an alert rule on recent alerts",
+	"alert_rule.update":                         "Edited an alert rule",
 	"audit.export":                              "Exported the audit trail",
 	"config.export":                             "Exported the configuration as code",
 	"audit.break_review":                        "Reviewed a break in the audit trail",

@@ -184,6 +184,13 @@ func (u *UI) Routes() []Route {
 		{Method: "GET", Pattern: "/rules/{rule}", Perm: authz.IncidentRead, handler: u.workflowShow},
 		{Method: "POST", Pattern: "/rules/{rule}/edit", Perm: authz.OnCallWrite, handler: u.workflowUpdate},
 		{Method: "POST", Pattern: "/rules/{rule}/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.workflowDryRun},
+		{Method: "POST", Pattern: "/alert-rules", Perm: authz.OnCallWrite, handler: u.alertRuleCreate},
+		{Method: "POST", Pattern: "/alert-rules/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.alertRuleTry},
+		{Method: "POST", Pattern: "/alert-rules/{alert_rule}/dry-run", Perm: authz.IncidentRead, ChangesNothing: true, handler: u.alertRuleTry},
+		{Method: "GET", Pattern: "/alert-rules/{alert_rule}", Perm: authz.IncidentRead, handler: u.alertRuleShow},
+		{Method: "POST", Pattern: "/alert-rules/{alert_rule}/edit", Perm: authz.OnCallWrite, handler: u.alertRuleUpdate},
+		{Method: "POST", Pattern: "/alert-rules/{alert_rule}/enabled", Perm: authz.OnCallWrite, handler: u.alertRuleEnable},
+		{Method: "POST", Pattern: "/alert-rules/{alert_rule}/delete", Perm: authz.OnCallWrite, handler: u.alertRuleDelete},
 
 		{Method: "GET", Pattern: "/profile", Perm: SignedIn, handler: u.profile},
 		{Method: "GET", Pattern: "/profile/contact", Perm: authz.ContactSelf, handler: u.contactShow},

@@ -65,11 +65,17 @@ type dryRunView struct {
 
 type workflowPage struct {
 	Rules []workflowView
-	// AlertRules are the rules on alerts at intake (managed through the
-	// API for now).
-	AlertRules []alertRuleView
-	Rule       *workflowView // on a rule's page
-	Form       map[string]string
+	// AlertRules are the rules on alerts at intake; AlertForm, AlertErrors,
+	// AlertServices and AlertSeverities are the form that adds one.
+	AlertRules      []alertRuleView
+	AlertForm       map[string]string
+	AlertErrors     map[string]string
+	AlertServices   []choice
+	AlertSeverities []choice
+	// AlertTry is what the add form's expression would have matched.
+	AlertTry *alertDryRunView
+	Rule     *workflowView // on a rule's page
+	Form     map[string]string
 	// Slots are the action rows' indexes.
 	Slots      []int
 	Types      []choice
@@ -272,7 +278,7 @@ func (u *UI) workflowData(r *http.Request) (workflowPage, names, error) {
 	}
 	n := names{groups: map[string]string{}, playbooks: map[string]string{}, policies: map[string]string{}}
 	choose := []choice{{"", "Choose…"}}
-	p := workflowPage{Form: map[string]string{"enabled": "on"}, Types: actionTypes, Dry: map[string]string{}, Froms: fromChoices,
+	p := workflowPage{Form: map[string]string{"enabled": "on"}, AlertForm: map[string]string{"enabled": "on"}, Types: actionTypes, Dry: map[string]string{}, Froms: fromChoices,
 		Slots: slots(actionSlots), Severities: slices.Clone(choose), Groups: slices.Clone(choose),
 		Categories: slices.Clone(choose), Playbooks: slices.Clone(choose), Policies: slices.Clone(choose)}
 	for _, s := range severityStrings {
@@ -296,52 +302,53 @@ func (u *UI) workflowData(r *http.Request) (workflowPage, names, error) {
 	for _, x := range rs {
 		p.Rules = append(p.Rules, viewOf(x, n))
 	}
-	if p.AlertRules, err = u.alertRuleViews(r); err != nil {
+	if err := u.alertRuleViews(r, &p); err != nil {
 		return workflowPage{}, names{}, err
 	}
 	return p, n, nil
 }
 
-// alertRuleView is an alert rule as the rules page lists it.
+// alertRuleView is an alert rule as the pages show it.
 type alertRuleView struct {
-	Name, Description, Expression, Summary string
-	Enabled                                bool
+	rules.AlertRule
+	// Summary says in words what the rule does.
+	Summary string
 }
 
-// alertRuleViews lists the alert rules, what each does said in words
-// with the services it routes to named.
-func (u *UI) alertRuleViews(r *http.Request) ([]alertRuleView, error) {
-	rs, err := u.Rules.ListAlertRules(r.Context())
-	if err != nil || len(rs) == 0 {
-		return nil, err
-	}
-	svcs, err := u.Alerts.Services(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	services := map[string]string{}
-	for _, s := range svcs {
-		services[s.ID] = s.Name
-	}
-	out := make([]alertRuleView, 0, len(rs))
-	for _, x := range rs {
-		var parts []string
-		for _, a := range x.Actions {
-			switch a.Type {
-			case rules.AlertRoute:
-				parts = append(parts, "send it to the service "+nameOr(services, a.Service))
-			case rules.AlertSuppress:
-				parts = append(parts, "suppress it: keep it, open no incident and page nobody")
-			case rules.AlertSetSeverity:
-				parts = append(parts, "set its severity to "+labels.Of(a.Severity))
-			case rules.AlertAddTags:
-				parts = append(parts, "tag it "+strings.Join(a.Tags, ", "))
-			}
+// alertRuleViewOf is alert rule x as the pages show it, the services it
+// routes to named.
+func alertRuleViewOf(x rules.AlertRule, services map[string]string) alertRuleView {
+	var parts []string
+	for _, a := range x.Actions {
+		switch a.Type {
+		case rules.AlertRoute:
+			parts = append(parts, "send it to the service "+nameOr(services, a.Service))
+		case rules.AlertSuppress:
+			parts = append(parts, "suppress it: keep it, open no incident and page nobody")
+		case rules.AlertSetSeverity:
+			parts = append(parts, "set its severity to "+labels.Of(a.Severity))
+		case rules.AlertAddTags:
+			parts = append(parts, "tag it "+strings.Join(a.Tags, ", "))
 		}
-		out = append(out, alertRuleView{Name: x.Name, Description: x.Description, Expression: x.Expression, Enabled: x.Enabled,
-			Summary: strings.Join(parts, "; ")})
 	}
-	return out, nil
+	return alertRuleView{AlertRule: x, Summary: strings.Join(parts, "; ")}
+}
+
+// alertRuleViews lists the alert rules and fills the choices of the form
+// that adds one.
+func (u *UI) alertRuleViews(r *http.Request, p *workflowPage) error {
+	rs, err := u.Rules.ListAlertRules(r.Context())
+	if err != nil {
+		return err
+	}
+	if p.AlertServices, p.AlertSeverities, err = u.alertRuleChoices(r); err != nil {
+		return err
+	}
+	services := choiceNames(p.AlertServices)
+	for _, x := range rs {
+		p.AlertRules = append(p.AlertRules, alertRuleViewOf(x, services))
+	}
+	return nil
 }
 
 // workflowRuleData reads a rule's page, its forms filled from the saved
