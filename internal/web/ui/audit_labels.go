@@ -39,6 +39,7 @@ var actionLabels = map[string]string{
 	"external_contact.list":                     "Viewed the external stakeholder contacts",
 	"external_contact.read":                     "Viewed an external stakeholder contact",
 	"external_contact.update":                   "Edited an external stakeholder contact",
+	"external_subscription.undeliverable":       "Stopped emailing a subscriber whose email bounced",
 	"contact.delete":                            "Removed a contact method",
 	"contact.update":                            "Changed a contact method's status notifications",
 	"contact.verify":                            "Verified a contact method",
