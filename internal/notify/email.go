@@ -170,7 +170,7 @@ func (e *Email) deliver(c *smtp.Client, to string, body []byte) error {
 		return fmt.Errorf("smtp: MAIL FROM: %w", err)
 	}
 	if err := c.Rcpt(to, nil); err != nil {
-		return fmt.Errorf("smtp: RCPT TO: %w", err)
+		return bounced(fmt.Errorf("smtp: RCPT TO: %w", err))
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -180,11 +180,36 @@ func (e *Email) deliver(c *smtp.Client, to string, body []byte) error {
 		return fmt.Errorf("smtp: writing message: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp: end of DATA: %w", err)
+		return bounced(fmt.Errorf("smtp: end of DATA: %w", err))
 	}
 	// The server accepted the message; a failed QUIT does not undo that.
 	_ = c.Quit()
 	return nil
+}
+
+// bounceError is a permanent refusal (5xx) of a recipient or of a
+// message to them: the address, not Ward's mail set-up, is at fault.
+type bounceError struct{ err error }
+
+func (b *bounceError) Error() string { return b.err.Error() }
+func (b *bounceError) Unwrap() error { return b.err }
+
+// bounced marks err as a bounce when the server refused with a 5xx
+// reply; other errors are returned as they are.
+func bounced(err error) error {
+	if se, ok := errors.AsType[*smtp.SMTPError](err); ok && se.Code/100 == 5 {
+		return &bounceError{err}
+	}
+	return err
+}
+
+// IsBounce reports whether err is a permanent refusal (5xx) of the
+// recipient (RCPT TO) or of the message (end of DATA) by the mail server
+// at send; a refusal of Ward's own sign-in or sender (AUTH, MAIL FROM) is
+// not a bounce.
+func IsBounce(err error) bool {
+	_, ok := errors.AsType[*bounceError](err)
+	return ok
 }
 
 // compose builds the RFC 5322 message: plain text, quoted-printable, with

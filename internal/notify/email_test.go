@@ -325,6 +325,10 @@ func TestEmailRcptErrors(t *testing.T) {
 			if IsTransient(err) != c.transient {
 				t.Errorf("IsTransient(%v) = %v, want %v", err, IsTransient(err), c.transient)
 			}
+			// A permanent refusal of the recipient is a bounce.
+			if IsBounce(err) != !c.transient {
+				t.Errorf("IsBounce(%v) = %v, want %v", err, IsBounce(err), !c.transient)
+			}
 			if len(srv.messages()) != 0 {
 				t.Error("a message was delivered")
 			}

@@ -40,6 +40,10 @@ const (
 	SubscriptionPending      = "pending"      // asked to confirm; hears nothing else
 	SubscriptionConfirmed    = "confirmed"    // receives the status updates
 	SubscriptionUnsubscribed = "unsubscribed" // asked to hear no more
+	// SubscriptionUndeliverable: the mail server refused an email to the
+	// contact for good (5xx at send, notify.IsBounce); nothing more is
+	// sent until the contact is subscribed again and confirms.
+	SubscriptionUndeliverable = "undeliverable"
 )
 
 // The states of an email in the outbox.
@@ -193,7 +197,7 @@ func (s *Service) SubscribeContact(ctx context.Context, ref, contactID, audience
 			_, err = tx.ExecContext(ctx, `INSERT INTO external_subscriptions (id, incident_id, contact_id, status, subscribed_by, subscribed_at, audience)
 				VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, f.ID, c.ID, SubscriptionPending, actor.String(), now, a.Key)
 		case err != nil:
-		case status == SubscriptionUnsubscribed:
+		case status == SubscriptionUnsubscribed || status == SubscriptionUndeliverable:
 			// The confirm links of before the unsubscribe are spent: only
 			// the new email's link confirms.
 			if _, err = tx.ExecContext(ctx, `UPDATE external_links SET used_at = $1 WHERE subscription_id = $2 AND purpose = $3
@@ -781,6 +785,9 @@ func (s *Service) recordMail(ctx context.Context, batch []*outMail) (int, error)
 				}
 				_, err = tx.ExecContext(ctx, `UPDATE external_mail SET status = $1, lease_until = NULL, error = $2 WHERE id = $3`,
 					MailFailed, sealed, m.id)
+				if err == nil && notify.IsBounce(m.err) {
+					err = markUndeliverableTx(ctx, tx, m.id, now)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("record external email: %w", err)
@@ -798,4 +805,28 @@ func (s *Service) recordMail(ctx context.Context, batch []*outMail) (int, error)
 		return nil
 	})
 	return sent, err
+}
+
+// markUndeliverableTx marks the subscription of email mailID, refused
+// for good by the mail server, undeliverable, unless it was unsubscribed
+// already, and audits it (external_subscription.undeliverable), without
+// the address or the server's reply. Its queued emails are cancelled as
+// they come due (claimMail).
+func markUndeliverableTx(ctx context.Context, tx *sql.Tx, mailID string, now time.Time) error {
+	var sub, contact, incidentID string
+	if err := tx.QueryRowContext(ctx, `SELECT x.id, x.contact_id, x.incident_id FROM external_mail m
+		JOIN external_subscriptions x ON x.id = m.subscription_id WHERE m.id = $1`, mailID).Scan(&sub, &contact, &incidentID); err != nil {
+		return fmt.Errorf("read external subscription: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE external_subscriptions SET status = $1 WHERE id = $2 AND status IN ($3, $4)`,
+		SubscriptionUndeliverable, sub, SubscriptionPending, SubscriptionConfirmed)
+	if err != nil {
+		return fmt.Errorf("mark external subscription undeliverable: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "external_subscription.undeliverable", ObjectType: "incident", ObjectID: incidentID,
+		Change: map[string]any{"subscription_id": sub, "contact_id": contact, "mail_id": mailID}})
+	return err
 }

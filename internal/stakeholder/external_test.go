@@ -263,3 +263,120 @@ func TestExternalMailRetries(t *testing.T) {
 		}
 	})
 }
+
+// TestBounceMarksUndeliverable: a subscriber whose email the real SMTP
+// server refuses with 550 is marked undeliverable (audited once), is
+// sent nothing more, not even a one-time code, and hears again only
+// once subscribed again and confirmed; a 451 marks nothing.
+func TestBounceMarksUndeliverable(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ctx := context.Background()
+		mail, sender := startFlakyMail(t)
+		e.svc.SetMail(stakeholder.MailOptions{Email: sender, BaseURL: "https://ward.test",
+			Organisation: func(context.Context) (string, error) { return "Acme Clinic", nil }})
+		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Backup tape lost", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver := func() {
+			t.Helper()
+			if _, err := e.svc.DeliverExternal(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lastLink := func() string {
+			t.Helper()
+			_, kept := mail.snapshot()
+			_, body, _ := strings.Cut(kept[len(kept)-1], "\r\n\r\n")
+			b, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := confirmRE.FindStringSubmatch(string(b))
+			if m == nil {
+				t.Fatalf("no link in %q", kept[len(kept)-1])
+			}
+			return m[1]
+		}
+		status := func() string {
+			t.Helper()
+			subs, err := e.svc.Subscribers(e.admin, inc.Number)
+			if err != nil || len(subs) != 1 {
+				t.Fatalf("subscribers: %+v %v", subs, err)
+			}
+			return subs[0].Status
+		}
+		refuse := func(code int) {
+			mail.mu.Lock()
+			mail.fail = []error{&smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 1, 1}, Message: "no such mailbox"}}
+			mail.mu.Unlock()
+		}
+		post := func(body string) {
+			t.Helper()
+			if _, err := e.svc.PostUpdate(e.admin, inc.Number, stakeholder.UpdateInput{Body: body, Audience: stakeholder.AudiencePublic}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: "Dana Reyes", Organisation: "Mercy Clinic", Email: "dana@mercy.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		deliver()
+		if _, err := e.svc.UseExternalLink(ctx, lastLink()); err != nil {
+			t.Fatal(err)
+		}
+		post("We are restoring from a second copy.")
+		deliver()
+		page := lastLink()
+
+		// A temporary refusal marks nothing.
+		refuse(451)
+		post("Restored.")
+		deliver()
+		if got := status(); got != stakeholder.SubscriptionConfirmed {
+			t.Fatalf("after a 451 the subscriber is %s", got)
+		}
+		// A 550 at send marks the subscriber undeliverable, audited once.
+		e.clk.Advance(time.Hour)
+		deliver()
+		refuse(550)
+		post("Closed.")
+		deliver()
+		if got := status(); got != stakeholder.SubscriptionUndeliverable {
+			t.Fatalf("after a 550 the subscriber is %s", got)
+		}
+		if n := auditCount(t, d, "external_subscription.undeliverable"); n != 1 {
+			t.Fatalf("external_subscription.undeliverable audited %d times", n)
+		}
+		// Nothing more goes to them: no update, no code.
+		seen, _ := mail.snapshot()
+		post("Follow-up.")
+		if _, err := e.svc.SendStatusCode(ctx, page); err == nil {
+			deliver()
+		}
+		deliver()
+		if now, _ := mail.snapshot(); len(now) != len(seen) {
+			t.Fatalf("%d emails sent to an undeliverable subscriber", len(now)-len(seen))
+		}
+		// Subscribed again, they confirm and hear again.
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID, ""); err != nil {
+			t.Fatalf("subscribe an undeliverable contact again: %v", err)
+		}
+		deliver()
+		if got := status(); got != stakeholder.SubscriptionPending {
+			t.Fatalf("subscribed again, the subscriber is %s", got)
+		}
+		if _, err := e.svc.UseExternalLink(ctx, lastLink()); err != nil {
+			t.Fatal(err)
+		}
+		post("All clear.")
+		deliver()
+		if _, kept := mail.snapshot(); !strings.Contains(kept[len(kept)-1], "All clear.") || status() != stakeholder.SubscriptionConfirmed {
+			t.Fatalf("the confirmed subscriber did not get the next update: %q", kept[len(kept)-1])
+		}
+	})
+}

@@ -425,3 +425,43 @@ func (s *Service) auditCodeMailTx(ctx context.Context, tx *sql.Tx, m *outMail, n
 		Change: map[string]any{"subscription_id": sub, "contact_id": contact, "code_id": m.code, "mail_id": m.id, "attempts": m.attempt}})
 	return err
 }
+
+// PurgeStatusCodes deletes the one-time codes that can no longer matter:
+// expired and older than CodeSendWindow (so they no longer count towards
+// MaxCodeSends), with no email still queued to carry them. The emails
+// that carried them keep their outcome and lose only the reference. One
+// status_page.codes_purged audit event records how many went, in the
+// same transaction. It is the status_page_codes_purge periodic task
+// (jobs.Options.Tasks); it returns how many codes it deleted.
+func (s *Service) PurgeStatusCodes(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	var n int
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		const stale = `SELECT c.id FROM status_page_codes c WHERE c.expires_at <= $1 AND c.created_at <= $2
+			AND NOT EXISTS (SELECT 1 FROM external_mail m WHERE m.code_id = c.id AND m.status = $3)`
+		args := []any{now, now.Add(-CodeSendWindow), MailQueued}
+		if _, err := tx.ExecContext(ctx, `UPDATE external_mail SET code_id = NULL WHERE code_id IN (`+stale+`)`, args...); err != nil {
+			return fmt.Errorf("purge status page codes: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM status_page_codes WHERE id IN (`+stale+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("purge status page codes: %w", err)
+		}
+		deleted, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n = int(deleted); n == 0 {
+			return nil
+		}
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_page.codes_purged", ObjectType: "status_page_code",
+			Change: map[string]any{"deleted": n}})
+		return err
+	})
+	return n, err
+}
+
+// StatusCodesPurgePeriod is how often the status_page_codes_purge task
+// runs.
+const StatusCodesPurgePeriod = time.Hour

@@ -7,6 +7,7 @@ import (
 	"mime/quotedprintable"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/db"
@@ -216,4 +217,101 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestPurgeStatusCodes: the periodic task deletes the codes that are
+// expired and out of the send window, not those still counted towards
+// the hourly limit nor one whose email is still queued; the email that
+// carried a deleted code stays, and the purge is audited with its count.
+func TestPurgeStatusCodes(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ctx := context.Background()
+		mail, sender := startFlakyMail(t)
+		e.svc.SetMail(stakeholder.MailOptions{Email: sender, BaseURL: "https://ward.test",
+			Organisation: func(context.Context) (string, error) { return "Acme Billing", nil }})
+		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Export exposed", Severity: incident.Sev2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver := func() {
+			t.Helper()
+			if _, err := e.svc.DeliverExternal(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		last := func() string {
+			_, kept := mail.snapshot()
+			_, body, _ := strings.Cut(kept[len(kept)-1], "\r\n\r\n")
+			b, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		c, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: "Dana", Organisation: "Clinic", Email: "dana.reyes@mercy.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.SubscribeContact(e.admin, inc.Number, c.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		deliver()
+		if _, err := e.svc.UseExternalLink(ctx, confirmRE.FindStringSubmatch(last())[1]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.PostUpdate(e.admin, inc.Number, stakeholder.UpdateInput{Body: "Everyone: we are containing it.",
+			Audience: stakeholder.AudiencePublic}); err != nil {
+			t.Fatal(err)
+		}
+		deliver()
+		page := confirmRE.FindStringSubmatch(last())[1]
+		codes := func() int {
+			t.Helper()
+			var n int
+			if err := d.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM status_page_codes`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		purge := func(want int) {
+			t.Helper()
+			if n, err := e.svc.PurgeStatusCodes(ctx); err != nil || n != want {
+				t.Fatalf("purged %d codes (%v), want %d", n, err, want)
+			}
+		}
+
+		// One code sent and mailed; one asked for whose email is still queued.
+		if _, err := e.svc.SendStatusCode(ctx, page); err != nil {
+			t.Fatal(err)
+		}
+		deliver()
+		e.clk.Advance(time.Minute)
+		if _, err := e.svc.SendStatusCode(ctx, page); err != nil {
+			t.Fatal(err)
+		}
+		// Expired but still counted towards the hourly limit: kept.
+		e.clk.Advance(stakeholder.StatusCodeTTL)
+		purge(0)
+		// Out of the window: the mailed one goes, the queued one stays.
+		e.clk.Advance(stakeholder.CodeSendWindow)
+		purge(1)
+		if n := codes(); n != 1 {
+			t.Fatalf("%d codes left, want the queued one", n)
+		}
+		var mails int
+		if err := d.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM external_mail WHERE kind = $1`, stakeholder.MailKindCode).Scan(&mails); err != nil || mails != 2 {
+			t.Fatalf("%d code emails kept (%v), want 2", mails, err)
+		}
+		// Once its email went, the other goes too; nothing is left to purge.
+		deliver()
+		purge(1)
+		purge(0)
+		if n := codes(); n != 0 {
+			t.Fatalf("%d codes left, want none", n)
+		}
+		if got := auditCount(t, d, "status_page.codes_purged"); got != 2 {
+			t.Fatalf("status_page.codes_purged audited %d times, want 2", got)
+		}
+	})
 }

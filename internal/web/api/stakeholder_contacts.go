@@ -107,7 +107,7 @@ type ExternalSubscriber struct {
 	Email          string     `json:"email"`
 	Audience       string     `json:"audience" doc:"The audience whose status updates the subscriber is sent."`
 	AudienceLabel  string     `json:"audience_label" doc:"The audience's plain name."`
-	Status         string     `json:"status" enum:"pending,confirmed,unsubscribed" doc:"pending: asked by email to confirm, receives nothing else; confirmed: receives the status updates; unsubscribed: stopped them by the link in an email."`
+	Status         string     `json:"status" enum:"pending,confirmed,unsubscribed,undeliverable" doc:"pending: asked by email to confirm, receives nothing else; confirmed: receives the status updates; unsubscribed: stopped them by the link in an email; undeliverable: the mail server refused an email to them for good (5xx), so nothing more is sent until they are subscribed again and confirm."`
 	SubscribedBy   string     `json:"subscribed_by"`
 	SubscribedAt   time.Time  `json:"subscribed_at"`
 	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`

@@ -554,7 +554,7 @@ func (u *UI) stakeOf(r *http.Request, ref string) (*stakeView, error) {
 	}
 	for _, c := range cs {
 		if !slices.ContainsFunc(v.Subscribers, func(s stakeholder.Subscriber) bool {
-			return s.ContactID == c.ID && s.Status != stakeholder.SubscriptionUnsubscribed
+			return s.ContactID == c.ID && s.Status != stakeholder.SubscriptionUnsubscribed && s.Status != stakeholder.SubscriptionUndeliverable
 		}) {
 			v.Contacts = append(v.Contacts, choice{c.ID, c.Name + ", " + c.Organisation})
 		}
