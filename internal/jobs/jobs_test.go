@@ -19,6 +19,7 @@ import (
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/jobs"
 	"github.com/wardhq/ward/internal/notify"
+	"github.com/wardhq/ward/internal/testwait"
 )
 
 // wait bounds every wait in these tests.
@@ -347,6 +348,19 @@ func TestDeadNodesTaskIsTakenOver(t *testing.T) {
 			a := startWith(t, d1, clk, "a", jobs.Options{Lease: lease, Tasks: []jobs.Task{stuck}})
 			<-started
 			defer close(release)
+			// Node a's own start-up run of audit_verify must be over too,
+			// or its lease lapses with count's below and b takes it as
+			// well (seen on a loaded machine).
+			testwait.Until(t, "node a's audit_verify run to end", time.Minute, func() bool {
+				var holder sql.NullString
+				var until sql.NullTime
+				err := d1.R.QueryRowContext(context.Background(), `SELECT lease_holder, lease_until FROM periodic_tasks
+					WHERE name = 'audit_verify'`).Scan(&holder, &until)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					t.Fatal(err)
+				}
+				return holder.String == "a" && !until.Valid
+			})
 
 			var runs atomic.Int32
 			b := startWith(t, d2, clk, "b", jobs.Options{Lease: lease, Tasks: []jobs.Task{counter("count", &runs)}})
