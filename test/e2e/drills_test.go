@@ -100,5 +100,14 @@ func TestDrillEndToEnd(t *testing.T) {
 			!strings.Contains(body, `class="tag drill"`) || strings.Contains(body, realInc.Number) {
 			t.Fatalf("the incident list of drills: %d %s", code, body)
 		}
+		if code, body := b.send(http.MethodGet, "/incidents", nil); code != http.StatusOK ||
+			strings.Contains(body, `class="tag drill"`) || strings.Contains(body, drill.Number+"<") ||
+			!strings.Contains(body, realInc.Number) || !strings.Contains(body, `<option value="all"`) {
+			t.Fatalf("the incident list by default: %d %s, want real incidents only and a way to show drills", code, body)
+		}
+		if code, body := b.send(http.MethodGet, "/incidents?drill=all", nil); code != http.StatusOK ||
+			!strings.Contains(body, `class="tag drill"`) || !strings.Contains(body, realInc.Number) {
+			t.Fatalf("the incident list of incidents and drills: %d %s", code, body)
+		}
 	})
 }

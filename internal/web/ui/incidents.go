@@ -112,9 +112,15 @@ func (u *UI) incidentList(w http.ResponseWriter, r *http.Request) {
 		v := q.Get("phi") == "yes"
 		f.PHISuspected = &v
 	}
+	// Drills are left out unless asked for (drill=all or drill=yes): the
+	// list is first of all the real incidents (docs/DRILLS.md).
 	switch q.Get("drill") {
-	case "yes", "no":
-		v := q.Get("drill") == "yes"
+	case "all":
+	case "yes":
+		v := true
+		f.Drill = &v
+	default:
+		v := false
 		f.Drill = &v
 	}
 	p := listPage{Query: q, Statuses: statusStrings, Severities: severityStrings, Categories: categoryStrings}
