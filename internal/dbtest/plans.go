@@ -23,7 +23,8 @@ type Statement struct {
 }
 
 // MaxWastedRows bounds the rows one node of a hot statement's plan may read
-// and throw away (a filter's or an index recheck's rejects).
+// and throw away (a filter's, an index recheck's or a join filter's
+// rejects).
 const MaxWastedRows = 100
 
 // MaxSortedRows bounds the rows a hot statement's plan may sort: a page
@@ -38,7 +39,8 @@ const MaxSortedRows = 1000
 // tables without ANALYZE, and each statement runs again (EXPLAIN ANALYZE,
 // in a transaction rolled back) under that cached plan. The test fails if
 // a plan reads one of tables by a sequential scan, a node of it reads
-// more than MaxWastedRows rows that it throws away, or it sorts more than
+// more than MaxWastedRows rows that it throws away (a join's rejected
+// pairs counted as well as a scan's rejected rows), or it sorts more than
 // MaxSortedRows rows.
 func GenericPlansHold(t *testing.T, d *db.DB, tables []string, grow func(), stmts []Statement) {
 	t.Helper()
@@ -117,6 +119,7 @@ type planNode struct {
 	Index            string     `json:"Index Name"`
 	RemovedByFilter  float64    `json:"Rows Removed by Filter"`
 	RemovedByRecheck float64    `json:"Rows Removed by Index Recheck"`
+	RemovedByJoin    float64    `json:"Rows Removed by Join Filter"`
 	Rows             float64    `json:"Actual Rows"`
 	Loops            float64    `json:"Actual Loops"`
 	Plans            []planNode `json:"Plans"`
@@ -132,6 +135,12 @@ func (n planNode) faults(tables map[string]bool) []string {
 		if wasted := (n.RemovedByFilter + n.RemovedByRecheck) * max(n.Loops, 1); wasted > MaxWastedRows {
 			out = append(out, fmt.Sprintf("%s on %s (%s) reads and throws away %.0f rows", n.Type, n.Relation, n.Index, wasted))
 		}
+	}
+	// A join's filter rejects pairs of rows its inputs read: a join that
+	// reads every sent notice for each returned one and keeps the few of
+	// the same individual wastes them as a filter on one table does.
+	if wasted := n.RemovedByJoin * max(n.Loops, 1); wasted > MaxWastedRows {
+		out = append(out, fmt.Sprintf("%s reads and throws away %.0f pairs of rows by its join filter", n.Type, wasted))
 	}
 	for _, c := range n.Plans {
 		if sorted := c.Rows * max(c.Loops, 1); (n.Type == "Sort" || n.Type == "Incremental Sort") && sorted > MaxSortedRows {

@@ -89,6 +89,36 @@ func TestNoticeCountsExact(t *testing.T) {
 				if !maps.Equal(got, want) {
 					t.Fatalf("%s, %s: the page counts %v, the notices say %v", step, ref, got, want)
 				}
+				// The substitute notice's count of individuals whose
+				// notice came back and none was sent since, against the
+				// notices read one by one.
+				rows, err = d.R.QueryContext(ctx, `SELECT individual_id, status FROM notices WHERE case_id = $1 AND individual_id <> ''`, ids[i])
+				statuses, err := db.Collect(rows, err, "read", func(r *sql.Rows) ([2]string, error) {
+					var x [2]string
+					return x, r.Scan(&x[0], &x[1])
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				returned, sent := map[string]bool{}, map[string]bool{}
+				for _, x := range statuses {
+					returned[x[0]] = returned[x[0]] || x[1] == StatusReturned
+					sent[x[0]] = sent[x[0]] || x[1] == StatusSent
+				}
+				wantReturned := 0
+				for ind, r := range returned {
+					if r && !sent[ind] {
+						wantReturned++
+					}
+				}
+				sub, err := svc.Substitute(ctx, ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sub.Returned != wantReturned {
+					t.Fatalf("%s, %s: the substitute notice counts %d returned and not sent since, the notices say %d",
+						step, ref, sub.Returned, wantReturned)
+				}
 			}
 		}
 		fold := func(step string) {
@@ -149,6 +179,10 @@ func TestNoticeCountsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("re-sent")
+		if _, err := d.W.ExecContext(ctx, `UPDATE notices SET status = $1 WHERE resent_of = 'n-0-00'`, StatusSent); err != nil {
+			t.Fatal(err)
+		}
+		check("re-sent and sent")
 		if _, err := d.W.ExecContext(ctx, `UPDATE notices SET status = $1, attempts = attempts + 1 WHERE case_id = $2 AND channel = 'email'`,
 			StatusFailed, ids[1]); err != nil {
 			t.Fatal(err)
