@@ -68,6 +68,24 @@ func (m *flakyMail) snapshot() (seen, kept []string) {
 	return append([]string(nil), m.seen...), append([]string(nil), m.kept...)
 }
 
+// withMail sends e's external mail through a local SMTP server that
+// keeps what it is given (startFlakyMail), in the name of org.
+func (e *env) withMail(t *testing.T, org string) *flakyMail {
+	t.Helper()
+	mail, sender := startFlakyMail(t)
+	e.svc.SetMail(stakeholder.MailOptions{Email: sender, BaseURL: "https://ward.test",
+		Organisation: func(context.Context) (string, error) { return org, nil }})
+	return mail
+}
+
+// deliverExternal runs a round of the external outbox.
+func (e *env) deliverExternal(t *testing.T) {
+	t.Helper()
+	if _, err := e.svc.DeliverExternal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func startFlakyMail(t *testing.T, fail ...error) (*flakyMail, *notify.Email) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -272,19 +290,12 @@ func TestBounceMarksUndeliverable(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		ctx := context.Background()
-		mail, sender := startFlakyMail(t)
-		e.svc.SetMail(stakeholder.MailOptions{Email: sender, BaseURL: "https://ward.test",
-			Organisation: func(context.Context) (string, error) { return "Acme Clinic", nil }})
+		mail := e.withMail(t, "Acme Clinic")
 		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Backup tape lost", Severity: incident.Sev2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		deliver := func() {
-			t.Helper()
-			if _, err := e.svc.DeliverExternal(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
+		deliver := func() { e.deliverExternal(t) }
 		lastLink := func() string {
 			t.Helper()
 			_, kept := mail.snapshot()

@@ -27,9 +27,7 @@ func TestStatusPageCode(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		ctx := context.Background()
-		mail, sender := startFlakyMail(t)
-		e.svc.SetMail(stakeholder.MailOptions{Email: sender, BaseURL: "https://ward.test",
-			Organisation: func(context.Context) (string, error) { return "Acme Billing", nil }})
+		mail := e.withMail(t, "Acme Billing")
 		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Export exposed", Severity: incident.Sev2})
 		if err != nil {
 			t.Fatal(err)
@@ -52,12 +50,7 @@ func TestStatusPageCode(t *testing.T) {
 			return out
 		}
 		last := func(addr string) string { ts := mailTo(addr); return ts[len(ts)-1] }
-		deliver := func() {
-			t.Helper()
-			if _, err := e.svc.DeliverExternal(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
+		deliver := func() { e.deliverExternal(t) }
 		dana, eli := "dana.reyes@mercy.example", "eli.reyes@mercy.example"
 		for _, addr := range []string{dana, eli} {
 			c, err := e.svc.CreateContact(e.admin, stakeholder.ContactInput{Name: addr[:4], Organisation: "Clinic", Email: addr})
@@ -227,19 +220,12 @@ func TestPurgeStatusCodes(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		ctx := context.Background()
-		mail, sender := startFlakyMail(t)
-		e.svc.SetMail(stakeholder.MailOptions{Email: sender, BaseURL: "https://ward.test",
-			Organisation: func(context.Context) (string, error) { return "Acme Billing", nil }})
+		mail := e.withMail(t, "Acme Billing")
 		inc, err := e.incs.Create(e.admin, incident.CreateInput{Title: "Export exposed", Severity: incident.Sev2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		deliver := func() {
-			t.Helper()
-			if _, err := e.svc.DeliverExternal(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
+		deliver := func() { e.deliverExternal(t) }
 		last := func() string {
 			_, kept := mail.snapshot()
 			_, body, _ := strings.Cut(kept[len(kept)-1], "\r\n\r\n")

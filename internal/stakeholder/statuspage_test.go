@@ -123,9 +123,7 @@ func TestStatusPages(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		ctx := context.Background()
-		mail, sender := startFlakyMail(t)
-		e.svc.SetMail(stakeholder.MailOptions{Email: sender, BaseURL: "https://ward.test",
-			Organisation: func(context.Context) (string, error) { return "Acme Billing", nil }})
+		mail := e.withMail(t, "Acme Billing")
 		for _, p := range []string{"p-north", "p-south"} {
 			if _, err := d.W.ExecContext(ctx, `INSERT INTO breach_parties (id, kind, name, agreement, notice_amount, notice_unit,
 				notice_business, contact_name, contact_email, contact_address, notice_channel, notice_contents, notice_checklist,
@@ -150,12 +148,7 @@ func TestStatusPages(t *testing.T) {
 			}
 			return out
 		}
-		deliver := func() {
-			t.Helper()
-			if _, err := e.svc.DeliverExternal(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
+		deliver := func() { e.deliverExternal(t) }
 		// openPage opens the status page of link token as its subscriber
 		// does: asks for a code, reads it in the email and enters it.
 		openPage := func(token string) (stakeholder.StatusPage, bool, error) {
