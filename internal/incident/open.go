@@ -21,6 +21,9 @@ type OpenView struct {
 	Urgent []Incident
 	// Total counts them all, so that a page can say how many Urgent leaves out.
 	Total int
+	// Drills counts the open drills the actor may see, which the counts
+	// and the list above leave out: an exercise, not work owed.
+	Drills int
 }
 
 // Open counts the open (not closed) incidents the actor in ctx may see
@@ -35,10 +38,11 @@ func (s *Service) Open(ctx context.Context, limit int) (OpenView, error) {
 	var args []any
 	arg := binder(&args)
 	open := "status <> " + arg(Closed)
-	where := open + " AND " + v.cond("incidents", arg)
+	seen := open + " AND " + v.cond("incidents", arg)
+	where := seen + " AND NOT drill"
 	out := OpenView{BySeverity: map[Severity]int{}, ByStatus: map[Status]int{}}
 	// Incidents not restricted are counted from incident_open_counts,
-	// which triggers keep (migration 0051): its rows since the last fold,
+	// which triggers keep (migrations 0051 and 0066, drills left out): its rows since the last fold,
 	// however many incidents are open. Restricted ones are read, from
 	// their own index, to ask whether the viewer may see them.
 	rows, err := s.db.R.QueryContext(ctx, "SELECT severity, status, CAST(sum(n) AS BIGINT) FROM incident_open_counts GROUP BY severity, status"+
@@ -61,6 +65,10 @@ func (s *Service) Open(ctx context.Context, limit int) (OpenView, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return OpenView{}, fmt.Errorf("count open incidents: %w", err)
+	}
+	// The open drills, from their partial index (migration 0062).
+	if err := s.db.R.QueryRowContext(ctx, "SELECT count(*) FROM incidents WHERE "+seen+" AND drill", args...).Scan(&out.Drills); err != nil {
+		return OpenView{}, fmt.Errorf("count open drills: %w", err)
 	}
 	rows, err = s.db.R.QueryContext(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE "+where+
 		" ORDER BY severity, created_at, id LIMIT "+arg(limit), args...)

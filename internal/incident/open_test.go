@@ -14,8 +14,8 @@ import (
 
 // TestOpen: the home page's counts cover every open incident however
 // many there are (the dashboard counted only those it had listed, capped
-// per phase), closed ones and those the viewer may not see left out, and
-// its list is the most severe first, oldest first within a severity.
+// per phase), closed ones, drills (counted apart) and those the viewer may
+// not see left out, and its list is the most severe first, oldest first within a severity.
 func TestOpen(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
@@ -47,9 +47,17 @@ func TestOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		if _, err := e.svc.Create(officer, incident.CreateInput{Title: "Tabletop exercise", Severity: incident.Sev1, Drill: true}); err != nil {
+			t.Fatal(err)
+		}
+
 		v, err := e.svc.Open(officer, 10)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The drill is counted apart, and neither in the counts nor listed.
+		if v.Drills != 1 {
+			t.Fatalf("%d open drills, want 1", v.Drills)
 		}
 		// 70 made, 7 closed, plus the restricted one the officer sees.
 		if v.Total != 64 || v.ByStatus[incident.Detected] != 57 || v.ByStatus[incident.Analysis] != 7 || v.ByStatus[incident.Closed] != 0 {
@@ -66,7 +74,7 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("%d listed, want the limit 10", len(v.Urgent))
 		}
 		for i, inc := range v.Urgent {
-			if inc.Severity != incident.Sev1 || inc.Status == incident.Closed || inc.Title == "" || inc.Description != "" {
+			if inc.Severity != incident.Sev1 || inc.Status == incident.Closed || inc.Title == "" || inc.Description != "" || inc.Drill {
 				t.Fatalf("urgent %d: %+v", i, inc)
 			}
 			if i > 0 && inc.CreatedAt.Before(v.Urgent[i-1].CreatedAt) {
@@ -99,7 +107,7 @@ func TestOpenCountsKept(t *testing.T) {
 			t.Helper()
 			want := map[string]int{}
 			rows, err := d.R.QueryContext(e.ctx, `SELECT severity, status, count(*) FROM incidents
-				WHERE status <> 'closed' AND NOT restricted GROUP BY severity, status`)
+				WHERE status <> 'closed' AND NOT restricted AND NOT drill GROUP BY severity, status`)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,6 +167,19 @@ func TestOpenCountsKept(t *testing.T) {
 			made = append(made, inc)
 		}
 		check("created")
+		// Drills are not counted (migration 0066), as they open and move.
+		for i := range 2 {
+			drill, err := e.svc.Create(officer, incident.CreateInput{Title: "Tabletop", Severity: incident.Severities[i], Drill: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				if _, err := e.svc.Transition(officer, drill.ID, incident.Move{To: incident.Analysis}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		check("drills")
 		for _, inc := range made[:4] {
 			if _, err := e.svc.Transition(officer, inc.ID, incident.Move{To: incident.Analysis}); err != nil {
 				t.Fatal(err)

@@ -109,5 +109,12 @@ func TestDrillEndToEnd(t *testing.T) {
 			!strings.Contains(body, `class="tag drill"`) || !strings.Contains(body, realInc.Number) {
 			t.Fatalf("the incident list of incidents and drills: %d %s", code, body)
 		}
+		// The home page counts real incidents and says apart how many
+		// drills are in progress (migration 0066).
+		if code, body := b.send(http.MethodGet, "/", nil); code != http.StatusOK ||
+			!strings.Contains(body, `<a href="/incidents?drill=yes">`) || !strings.Contains(body, "in progress</a>") ||
+			strings.Contains(body, drill.Number+"<") || !strings.Contains(body, realInc.Number) {
+			t.Fatalf("the home page: %d %s, want the real incident listed and the drills counted apart", code, body)
+		}
 	})
 }

@@ -50,6 +50,8 @@ type dashboardPage struct {
 	Total int
 	// Alarms are the paging alarms of Open, by incident id.
 	Alarms map[string]paging.Alarm
+	// Drills counts the open drills, which Total and Open leave out.
+	Drills int
 }
 
 type countRow struct {
@@ -67,7 +69,7 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	p := dashboardPage{Open: open.Urgent, Now: u.Clock.Now(), Total: open.Total}
+	p := dashboardPage{Open: open.Urgent, Now: u.Clock.Now(), Total: open.Total, Drills: open.Drills}
 	ids := make([]string, len(open.Urgent))
 	for i, inc := range open.Urgent {
 		ids[i] = inc.ID
