@@ -431,9 +431,13 @@ func TestBreachReminders(t *testing.T) {
 			slices.Sort(out)
 			return out
 		}
+		// Each reminder is delivered before the clock moves on: two due at
+		// once may be sent in either order.
 		eventually(t, "the 7-day reminder", func() bool { return slices.Equal(marks(), []string{"individuals@7"}) })
+		eventually(t, "the 7-day reminder delivered", func() bool { return len(told()) == 1 })
 		clk.Advance(3 * 24 * time.Hour)
 		eventually(t, "the 3-day reminder", func() bool { return slices.Equal(marks(), []string{"individuals@3", "individuals@7"}) })
+		eventually(t, "the 3-day reminder delivered", func() bool { return len(told()) == 2 })
 		clk.Advance(3 * 24 * time.Hour)
 		eventually(t, "the overdue reminder", func() bool {
 			return slices.Equal(marks(), []string{"individuals@3", "individuals@7", "individuals@overdue"})
