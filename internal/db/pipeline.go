@@ -70,7 +70,8 @@ type Query struct {
 
 // Pipeline runs qs in the transaction, in order, and calls each one's Row
 // for every row it returns: on PostgreSQL all of them in one pipelined
-// batch, one round trip; on SQLite one after another. The server runs the
+// batch, one round trip, led by the statements deferred since the last
+// one sent (InTx.Defer); on SQLite one after another. The server runs the
 // statements one after another as they were queued, so a batch reads and
 // locks exactly what the same statements sent one at a time would; only
 // no statement's arguments may depend on an earlier one's answer.
@@ -90,13 +91,21 @@ func (t InTx) Pipeline(ctx context.Context, qs []Query) error {
 		}
 		return nil
 	}
-	fn := func(conn *pgx.Conn) error {
+	fn := func(conn *pgx.Conn, pending []queued) error {
 		b := &pgx.Batch{}
+		for _, s := range pending {
+			b.Queue(s.query, s.args...)
+		}
 		for _, q := range qs {
 			b.Queue(q.SQL, q.Args...)
 		}
 		res := conn.SendBatch(ctx, b)
 		defer res.Close()
+		for _, s := range pending {
+			if _, err := res.Exec(); err != nil {
+				return fmt.Errorf("%s: %w", s.what, err)
+			}
+		}
 		for _, q := range qs {
 			rows, err := res.Query()
 			if err != nil {
@@ -238,11 +247,13 @@ func (c *pipeConn) ExecContext(ctx context.Context, query string, args []driver.
 		c.queue = append(c.queue, queued{what: what, query: query, args: vals})
 		return driver.RowsAffected(0), nil
 	}
+	if fn, ok := ctx.Value(connFnKey{}).(func(*pgx.Conn, []queued) error); ok {
+		pending := c.queue
+		c.queue = nil
+		return driver.RowsAffected(0), fn(c.Conn.Conn(), pending)
+	}
 	if err := c.flush(ctx); err != nil {
 		return nil, err
-	}
-	if fn, ok := ctx.Value(connFnKey{}).(func(*pgx.Conn) error); ok {
-		return driver.RowsAffected(0), fn(c.Conn.Conn())
 	}
 	return c.Conn.ExecContext(ctx, query, args)
 }
