@@ -50,20 +50,6 @@ func (s *Service) stored(inc *Incident) (*Incident, error) {
 	return &c, err
 }
 
-// get reads an incident, whoever may see it, and opens its title and
-// description: for changes, which rewrite the row.
-func (s *Service) get(ctx context.Context, q db.Querier, ref string) (Incident, error) {
-	inc, err := getIncident(ctx, q, ref, nil)
-	if err != nil {
-		return Incident{}, err
-	}
-	if inc.Title, err = s.open(inc.Title, keys.IncidentTitle, inc.ID); err != nil {
-		return Incident{}, err
-	}
-	inc.Description, err = s.open(inc.Description, keys.IncidentDescription, inc.ID)
-	return inc, err
-}
-
 // index moves the blind index of incident id from the words of title
 // from to those of title to (keys.SearchTokens; "" has none): it deletes
 // the rows of words no longer in the title and inserts, in one statement,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/keys"
 )
 
 // Service validates, authorises and records every change to incidents.
@@ -170,7 +172,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 		return Incident{}, err
 	}
 	db.Remember(tx, phiMemo{inc.ID}, inc.PHISuspected)
-	db.Remember(tx, createdMemo{inc.ID}, true)
+	db.Remember(tx, createdMemo{inc.ID}, inc.clone())
 	if err := s.index(ctx, s.db.In(tx), inc.ID, inc.CreatedAt, "", inc.Title); err != nil {
 		return Incident{}, err
 	}
@@ -217,9 +219,17 @@ func (s *Service) ReserveNumbers(ctx context.Context, tx *sql.Tx, n int) error {
 // can change the mark meanwhile.
 type phiMemo struct{ id string }
 
-// createdMemo marks, in a transaction, an incident the transaction
-// created (db.Remember).
+// createdMemo keeps, in a transaction, the incident the transaction
+// created, as its row stands in the transaction (db.Remember): changeTx
+// keeps it so, and every write to the columns it holds goes through
+// CreateTx or changeTx.
 type createdMemo struct{ id string }
+
+// clone is a copy of inc that shares no slice with it.
+func (inc Incident) clone() Incident {
+	inc.Customers, inc.NotApplicable = slices.Clone(inc.Customers), slices.Clone(inc.NotApplicable)
+	return inc
+}
 
 // CreatedTx reports whether tx created incident id: nothing outside tx
 // can refer to it yet, so what only a later write could have added (its
@@ -486,13 +496,13 @@ var errNoChange = apperr.New(apperr.Conflict, "no change")
 // tx), returning the timeline event and audit action that record it.
 type mutation func(tx *sql.Tx, inc *Incident, now time.Time) (Event, string, error)
 
-// change runs mutate on the current incident inside a write transaction
-// (see changeTx), if the caller may see it: to anyone else a restricted
-// incident does not exist. When mutate returns errNoChange nothing is
 // Now is the time on the service's clock: what a document made from the
 // incidents says it was generated at.
 func (s *Service) Now() time.Time { return s.clock.Now() }
 
+// change runs mutate on the current incident inside a write transaction
+// (see changeTx), if the caller may see it: to anyone else a restricted
+// incident does not exist. When mutate returns errNoChange nothing is
 // written and the incident is returned as is.
 func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Incident, Event, error) {
 	var out Incident
@@ -522,15 +532,12 @@ func (s *Service) change(ctx context.Context, ref string, mutate mutation) (Inci
 // version and records the event mutate returns. On errNoChange it returns
 // the incident as it was, with that error.
 func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate mutation) (Incident, Event, error) {
-	if err := lockIncident(ctx, s.db.In(tx), ref); err != nil {
-		return Incident{}, Event{}, err
-	}
-	inc, err := s.get(ctx, tx, ref)
+	inc, err := s.current(ctx, tx, ref)
 	if err != nil {
 		return Incident{}, Event{}, err
 	}
 	now := s.clock.Now()
-	prev, title := inc.Version, inc.Title
+	title := inc.Title
 	e, action, err := mutate(tx, &inc, now)
 	if err != nil {
 		return inc, Event{}, err
@@ -541,8 +548,11 @@ func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate m
 	if err != nil {
 		return Incident{}, Event{}, err
 	}
-	if err := updateIncident(ctx, s.db.In(tx), row, prev); err != nil {
+	if err := updateIncident(ctx, s.db.In(tx), row); err != nil {
 		return Incident{}, Event{}, err
+	}
+	if CreatedTx(tx, inc.ID) {
+		db.Remember(tx, createdMemo{inc.ID}, inc.clone())
 	}
 	db.Remember(tx, phiMemo{inc.ID}, inc.PHISuspected)
 	if inc.Title != title {
@@ -561,6 +571,42 @@ func (s *Service) changeTx(ctx context.Context, tx *sql.Tx, ref string, mutate m
 	}
 	return inc, ev, nil
 }
+
+// current returns incident ref, opened, holding its row lock in tx: the
+// copy tx keeps of an incident it created (createdMemo), which no other
+// transaction can see, or else the row, locked and read in one round trip
+// on PostgreSQL.
+func (s *Service) current(ctx context.Context, tx *sql.Tx, ref string) (Incident, error) {
+	if v, ok := db.Recall(tx, createdMemo{ref}); ok {
+		return v.(Incident).clone(), nil
+	}
+	var inc Incident
+	found := false
+	err := s.db.In(tx).Pipeline(ctx, []db.Query{
+		{SQL: lockIncidentSQL(ref), Args: []any{ref}},
+		{SQL: incidentByRefSQL(ref), Args: []any{ref}, Row: func(scan func(...any) error) (err error) {
+			found = true
+			inc, err = scanIncident(scanFunc(scan))
+			return err
+		}},
+	})
+	if err != nil {
+		return Incident{}, fmt.Errorf("lock and read incident: %w", err)
+	}
+	if !found {
+		return Incident{}, apperr.New(apperr.NotFound, "incident not found")
+	}
+	if inc.Title, err = s.open(inc.Title, keys.IncidentTitle, inc.ID); err != nil {
+		return Incident{}, err
+	}
+	inc.Description, err = s.open(inc.Description, keys.IncidentDescription, inc.ID)
+	return inc, err
+}
+
+// scanFunc is a row's scan function as a scanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // Transition moves an incident through its lifecycle (see Plan). Closing
 // as resolved also needs the post-incident review complete or waived

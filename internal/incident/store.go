@@ -197,27 +197,20 @@ func insertIncident(ctx context.Context, tx db.Querier, inc *Incident) error {
 		inc.Restricted, inc.Drill, searchVersion)
 }
 
-// updateIncident writes inc if the stored row is still at version prev.
-// A change of severity or status brings the SLA checker's next look
-// (sla_check_at) forward to now: it may move what falls due.
-func updateIncident(ctx context.Context, tx db.Querier, inc *Incident, prev int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
+// updateIncident writes inc, deferred (db.InTx.Defer): the caller holds
+// the row's lock (or created the row) in tx and read it under that lock,
+// so the row is still as read and nothing can refuse the write. A change
+// of severity or status brings the SLA checker's next look (sla_check_at)
+// forward to now: it may move what falls due.
+func updateIncident(ctx context.Context, tx db.InTx, inc *Incident) error {
+	return tx.Defer(ctx, "update incident", `UPDATE incidents SET title = $1, description = $2, severity = $3, category = $4,
 		phi_suspected = $5, occurred_at = $6, detected_at = $7, updated_at = $8, closed_at = $9, status = $10,
 		resolution = $11, commander = $12, customers = $13, not_applicable = $14, version = $15,
 		restricted = $16, sla_check_at = CASE WHEN severity <> $3 OR status <> $10 THEN $8 ELSE sla_check_at END
-		WHERE id = $17 AND version = $18`,
+		WHERE id = $17`,
 		inc.Title, inc.Description, inc.Severity, inc.Category, inc.PHISuspected, nullTime(inc.OccurredAt),
 		inc.DetectedAt, inc.UpdatedAt, nullTime(inc.ClosedAt), inc.Status, inc.Resolution, inc.Commander,
-		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, inc.Restricted, inc.ID, prev)
-	if err != nil {
-		return fmt.Errorf("update incident: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update incident: %w", err)
-	} else if n != 1 {
-		return apperr.New(apperr.Conflict, "incident was changed by someone else; reload and try again")
-	}
-	return nil
+		jsonText(inc.Customers), jsonText(inc.NotApplicable), inc.Version, inc.Restricted, inc.ID)
 }
 
 // RefColumn is the column an incident reference names: id when ref is a
