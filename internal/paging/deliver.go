@@ -557,7 +557,7 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 		case d.skip == "" && d.err == nil && d.receipt.ID == "" && d.verifies == "":
 			continue
 		case d.handBack:
-			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
+			err = p.db.In(tx).Defer(ctx, "hand back notification", `UPDATE notifications SET status = $1, attempts = attempts - 1, lease_until = NULL
 				WHERE id = $2`+fence, statusQueued, d.id, p.node.id, d.attempts, statusSending)
 		case d.skip != "":
 			var res sql.Result
@@ -569,19 +569,19 @@ func (p *Pager) recordTx(ctx context.Context, tx *sql.Tx, ds []*delivery, now ti
 					d.username, d.channel, d.hint, RateLimits[d.channel], RateWindow))
 			}
 		case d.err == nil:
-			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
+			err = p.db.In(tx).Defer(ctx, "record sent notification", `UPDATE notifications SET status = $1, sent_at = $2, provider_id = $3, last_error = '',
 				lease_until = NULL WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status IN ($7, $8)`,
 				statusSent, now, d.receipt.ID, d.id, p.node.id, d.attempts, statusSending, statusQueued)
 			if err == nil && d.verifies != "" {
-				_, err = p.db.In(tx).ExecContext(ctx, `UPDATE contact_methods SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL`,
-					now, d.verifies)
+				err = p.db.In(tx).Defer(ctx, "record verified contact method", `UPDATE contact_methods SET verified_at = $1
+					WHERE id = $2 AND verified_at IS NULL`, now, d.verifies)
 			}
 		case notify.IsTransient(d.err) && d.attempts < p.opts.MaxAttempts:
 			var sealed string
 			if sealed, err = keys.NotificationLastError.SealText(p.keys, clip(d.err.Error()), d.id); err != nil {
 				break
 			}
-			_, err = p.db.In(tx).ExecContext(ctx, `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
+			err = p.db.In(tx).Defer(ctx, "schedule a retry", `UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_until = NULL
 				WHERE id = $4 AND claimed_by = $5 AND attempts = $6 AND status = $7`,
 				statusScheduled, now.Add(retryDelay(d.attempts, d.id, d.err)), sealed, d.id, p.node.id, d.attempts, statusSending)
 		default:

@@ -288,7 +288,7 @@ func (p *Pager) retriggerTx(ctx context.Context, tx *sql.Tx, pg *Page, now time.
 // next is due and records it all on the incident's timeline, prefixed by
 // why.
 func (p *Pager) runStep(ctx context.Context, tx *sql.Tx, pg *Page, now time.Time, why string) error {
-	pol, err := getPolicy(ctx, tx, pg.PolicyID)
+	pol, err := policyTx(ctx, tx, pg.PolicyID)
 	if err != nil {
 		return err
 	}
@@ -384,17 +384,9 @@ func (p *Pager) expand(ctx context.Context, tx *sql.Tx, targets []Target, now ti
 // their verified contact methods at once when they have none) and returns
 // how many were queued and the user's name.
 func (p *Pager) notifyUser(ctx context.Context, tx *sql.Tx, pg *Page, u string, now time.Time) (int, string, error) {
-	// The user and their verified contact methods in one read (one
-	// round trip on PostgreSQL): a row per method and rule, or one row
-	// with no method.
-	rows, err := p.db.In(tx).QueryContext(ctx, `SELECT u.username, u.disabled, c.id, c.kind, COALESCE(r.delay_minutes, 0), r.id IS NOT NULL
-		FROM users u LEFT JOIN contact_methods c ON c.user_id = u.id AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
-		LEFT JOIN notification_rules r ON r.contact_method_id = c.id
-		WHERE u.id = $1
-		ORDER BY COALESCE(r.delay_minutes, 0), c.created_at`, u)
-	if err != nil {
-		return 0, u, fmt.Errorf("read user %s and contact methods: %w", u, err)
-	}
+	// The user and their verified contact methods in one read, sent with
+	// the statements deferred before it (one round trip on PostgreSQL): a
+	// row per method and rule, or one row with no method.
 	type target struct {
 		id    string
 		kind  ContactKind
@@ -404,22 +396,26 @@ func (p *Pager) notifyUser(ctx context.Context, tx *sql.Tx, pg *Page, u string, 
 	var all []target
 	var name string
 	var disabled, found bool
-	for rows.Next() {
-		var t target
-		var id, kind sql.NullString
-		if err := rows.Scan(&name, &disabled, &id, &kind, &t.delay, &t.rule); err != nil {
-			rows.Close()
-			return 0, u, err
-		}
-		found = true
-		if id.Valid {
-			t.id, t.kind = id.String, ContactKind(kind.String)
-			all = append(all, t)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, u, err
+	err := p.db.In(tx).Pipeline(ctx, []db.Query{{SQL: `SELECT u.username, u.disabled, c.id, c.kind, COALESCE(r.delay_minutes, 0), r.id IS NOT NULL
+		FROM users u LEFT JOIN contact_methods c ON c.user_id = u.id AND c.disabled_at IS NULL AND c.verified_at IS NOT NULL
+		LEFT JOIN notification_rules r ON r.contact_method_id = c.id
+		WHERE u.id = $1
+		ORDER BY COALESCE(r.delay_minutes, 0), c.created_at`, Args: []any{u},
+		Row: func(scan func(...any) error) error {
+			var t target
+			var id, kind sql.NullString
+			if err := scan(&name, &disabled, &id, &kind, &t.delay, &t.rule); err != nil {
+				return err
+			}
+			found = true
+			if id.Valid {
+				t.id, t.kind = id.String, ContactKind(kind.String)
+				all = append(all, t)
+			}
+			return nil
+		}}})
+	if err != nil {
+		return 0, u, fmt.Errorf("read user %s and contact methods: %w", u, err)
 	}
 	if !found {
 		return 0, u, fmt.Errorf("read user %s: %w", u, sql.ErrNoRows)
@@ -473,15 +469,11 @@ func (p *Pager) queueTx(ctx context.Context, tx *sql.Tx, q queued, now time.Time
 	if err != nil {
 		return err
 	}
-	_, err = p.db.In(tx).ExecContext(ctx, `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
+	return p.db.In(tx).Defer(ctx, "queue notification", `INSERT INTO notifications (id, page_id, incident_id, user_id, contact_method_id, kind, channel,
 		status, due_at, attempts, last_error, provider_id, created_at, status_line, status_update_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', '', $10, $11, $12)`,
 		id, nullString(q.pageID), nullString(q.incidentID), q.userID, q.contactID, q.kind, q.channel, status, due, now, line,
 		nullString(q.statusUpdateID))
-	if err != nil {
-		return fmt.Errorf("queue notification: %w", err)
-	}
-	return nil
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -182,6 +182,25 @@ func getPolicy(ctx context.Context, q db.Querier, ref string) (Policy, error) {
 	return p, nil
 }
 
+// policyMemo keeps, in a transaction, an escalation policy it read by id
+// (db.Remember); SavePolicyTx and DeletePolicyTx forget it.
+type policyMemo struct{ id string }
+
+// policyTx is escalation policy id as tx sees it, read once per
+// transaction: an alert storm pages many incidents under one policy in
+// one intake transaction.
+func policyTx(ctx context.Context, tx *sql.Tx, id string) (Policy, error) {
+	if v, ok := db.Recall(tx, policyMemo{id}); ok {
+		return v.(Policy), nil
+	}
+	pol, err := getPolicy(ctx, tx, id)
+	if err != nil {
+		return Policy{}, err
+	}
+	db.Remember(tx, policyMemo{id}, pol)
+	return pol, nil
+}
+
 // CreatePolicy records a new escalation policy.
 func (p *Pager) CreatePolicy(ctx context.Context, in PolicyInput) (Policy, error) {
 	return p.savePolicy(ctx, "", in)
@@ -249,6 +268,7 @@ func SavePolicyTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string, in
 	if err != nil {
 		return Policy{}, fmt.Errorf("save escalation policy: %w", err)
 	}
+	db.Forget(tx, policyMemo{out.ID})
 	_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "escalation_policy", ObjectID: out.ID,
 		Change: map[string]any{"old": old, "new": out}})
 	return out, err
@@ -271,6 +291,7 @@ func DeletePolicyTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string) 
 	if err != nil {
 		return fmt.Errorf("delete escalation policy %q: %w", old.Name, err)
 	}
+	db.Forget(tx, policyMemo{old.ID})
 	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "escalation_policy.delete", ObjectType: "escalation_policy", ObjectID: old.ID,
 		Change: map[string]any{"old": old}})
 	return err
