@@ -161,7 +161,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in CreateInput) (Inc
 	if err := checkUser(ctx, s.db.In(tx), "commander", inc.Commander); err != nil {
 		return Incident{}, err
 	}
-	if inc.Number, err = nextNumber(ctx, s.db, s.db.In(tx), now.Year()); err != nil {
+	if inc.Number, err = nextNumber(ctx, s.db, s.db.In(tx), now.Year(), inc.Drill); err != nil {
 		return Incident{}, err
 	}
 	row, err := s.stored(&inc)

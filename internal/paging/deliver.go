@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardhq/ward/internal/db"
+	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/keys"
 	"github.com/wardhq/ward/internal/notify"
 )
@@ -305,11 +306,7 @@ func (pf pageFacts) line(s string) string {
 	if !pf.drill {
 		return s
 	}
-	s = "DRILL " + s
-	if len(s) > 64 {
-		s = strings.ToValidUTF8(s[:64], "")
-	}
-	return s
+	return incident.DrillLine(s)
 }
 
 // roundContact reads contact method id, once a round.

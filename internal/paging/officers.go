@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+
+	"github.com/wardhq/ward/internal/incident"
 )
 
 // NotifyOfficersTx queues a message to every active Security Officer on
@@ -103,7 +106,8 @@ func (p *Pager) queueAll(ctx context.Context, tx *sql.Tx, qs []queued) error {
 // about incidentID to each of users, at once, on every verified contact
 // method they have; line is the message's status line, Ward's own words
 // ("new status update", "status update overdue"), never text a person
-// typed. It returns how many messages it queued.
+// typed. It returns how many messages it queued. About a drill, only the
+// drill's participants among users are told, and line starts with DRILL.
 func (p *Pager) NotifyTx(ctx context.Context, tx *sql.Tx, kind, incidentID, line string, users []string) (int, error) {
 	return p.notifyTx(ctx, tx, kind, incidentID, "", line, users)
 }
@@ -118,6 +122,16 @@ func (p *Pager) NotifyUpdateTx(ctx context.Context, tx *sql.Tx, incidentID, stat
 func (p *Pager) notifyTx(ctx context.Context, tx *sql.Tx, kind, incidentID, statusUpdateID, line string, users []string) (int, error) {
 	if kind != KindStatusUpdate && kind != KindReminder {
 		return 0, fmt.Errorf("paging: NotifyTx: kind %q is not a status update or a reminder", kind)
+	}
+	// A message about a drill reaches only those of users who take part
+	// in it, and says DRILL (docs/DRILLS.md).
+	drill, participants, err := incident.DrillParticipants(ctx, tx, incidentID)
+	if err != nil {
+		return 0, err
+	}
+	if drill {
+		line = incident.DrillLine(line)
+		users = slices.DeleteFunc(slices.Clone(users), func(u string) bool { return !slices.Contains(participants, u) })
 	}
 	now := p.clock.Now()
 	n := 0

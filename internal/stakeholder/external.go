@@ -136,7 +136,8 @@ func newLinkToken() string {
 // any, else the public) and queues the email that asks them to confirm. Responders and
 // commanders may (incident:write); the contact's details are PHI-class,
 // so incident:read_phi too. A contact already pending or confirmed is a
-// conflict; one who unsubscribed is asked to confirm again.
+// conflict; one who unsubscribed is asked to confirm again. A drill has no
+// external subscribers (a conflict).
 func (s *Service) SubscribeContact(ctx context.Context, ref, contactID, audience string) (Subscriber, error) {
 	actor, err := authz.Check(ctx, authz.IncidentWrite)
 	if err != nil {
@@ -163,6 +164,9 @@ func (s *Service) SubscribeContact(ctx context.Context, ref, contactID, audience
 		f, err := visible(ctx, tx, ref, now)
 		if err != nil {
 			return err
+		}
+		if f.Drill {
+			return apperr.New(apperr.Conflict, "%s is a drill: nobody outside Ward is told of a drill, so it has no external subscribers", f.Number)
 		}
 		if len(contactID) > MaxName {
 			return apperr.Field("contact_id", "is no external contact")

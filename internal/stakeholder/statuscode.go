@@ -86,17 +86,18 @@ func (s *Service) IsStatusLink(ctx context.Context, token string) (bool, error) 
 }
 
 // statusLinkTx reads the status page link with token. A link that
-// expired, was revoked or whose subscriber no longer receives updates is
-// refused (errExternalLink) after the attempt is audited: refused is then
+// expired, was revoked, whose subscriber no longer receives updates or
+// whose incident is a drill is refused (errExternalLink) after the attempt is audited: refused is then
 // true, and the caller commits the audit entry and returns the error.
 func statusLinkTx(ctx context.Context, tx *sql.Tx, token string, now time.Time) (l statusLink, refused bool, err error) {
 	var status string
+	var drill bool
 	var expires, used sql.NullTime
 	l.hash = hashLinkToken(token)
-	err = tx.QueryRowContext(ctx, `SELECT l.subscription_id, x.contact_id, x.incident_id, i.number, x.status, x.audience, l.expires_at, l.used_at
-		FROM external_links l JOIN external_subscriptions x ON x.id = l.subscription_id JOIN incidents i ON i.id = x.incident_id
+	err = tx.QueryRowContext(ctx, `SELECT l.subscription_id, x.contact_id, x.incident_id, i.number, x.status, x.audience, l.expires_at, l.used_at,
+		i.drill FROM external_links l JOIN external_subscriptions x ON x.id = l.subscription_id JOIN incidents i ON i.id = x.incident_id
 		WHERE l.token_hash = $1 AND l.purpose = $2`, l.hash, linkStatus).Scan(
-		&l.sub, &l.contact, &l.incidentID, &l.number, &status, &l.audience, &expires, &used)
+		&l.sub, &l.contact, &l.incidentID, &l.number, &status, &l.audience, &expires, &used, &drill)
 	if errors.Is(err, sql.ErrNoRows) {
 		return statusLink{}, false, errExternalLink
 	}
@@ -111,6 +112,9 @@ func statusLinkTx(ctx context.Context, tx *sql.Tx, token string, now time.Time) 
 		why = "expired"
 	case status != SubscriptionConfirmed:
 		why = "subscription " + status
+	case drill:
+		// A subscriber's page never shows a drill (docs/DRILLS.md).
+		why = "drill"
 	}
 	if why == "" {
 		return l, false, nil

@@ -176,7 +176,7 @@ func (s *Service) PublicPageOf(ctx context.Context, ref string) (PublicPage, err
 // SetPublicPage turns incident ref's public status page on (at a new
 // random address, if it was off) or off (its address stops working).
 // Officers and administrators may (stakeholder:write); audited and on the
-// timeline.
+// timeline. A drill's page cannot be turned on (a conflict).
 func (s *Service) SetPublicPage(ctx context.Context, ref string, on bool) (PublicPage, error) {
 	actor, err := authz.Check(ctx, authz.StakeholderWrite)
 	if err != nil {
@@ -188,6 +188,9 @@ func (s *Service) SetPublicPage(ctx context.Context, ref string, on bool) (Publi
 		f, err := visible(ctx, tx, ref, now)
 		if err != nil {
 			return err
+		}
+		if on && f.Drill {
+			return apperr.New(apperr.Conflict, "%s is a drill: a drill never shows on a public status page", f.Number)
 		}
 		cur, err := s.publicPageTx(ctx, tx, f.ID)
 		if err != nil {
@@ -233,11 +236,13 @@ func (s *Service) SetPublicPage(ctx context.Context, ref string, on bool) (Publi
 var errPublicPage = apperr.New(apperr.NotFound, "there is no status page at this address")
 
 // PublicStatusPage reads the public status page at token: the
-// PHI-checked updates written for the public. An address never given, or
-// of a page turned off, is not found.
+// PHI-checked updates written for the public. An address never given, of
+// a page turned off, or of a drill's page (turned on before drills were
+// kept off them) is not found.
 func (s *Service) PublicStatusPage(ctx context.Context, token string) (StatusPage, error) {
 	var incidentID string
-	err := s.db.R.QueryRowContext(ctx, `SELECT incident_id FROM incident_public_pages WHERE token_hash = $1`, hashLinkToken(token)).Scan(&incidentID)
+	err := s.db.R.QueryRowContext(ctx, `SELECT p.incident_id FROM incident_public_pages p JOIN incidents i ON i.id = p.incident_id
+		WHERE p.token_hash = $1 AND NOT i.drill`, hashLinkToken(token)).Scan(&incidentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return StatusPage{}, errPublicPage
 	}
@@ -251,7 +256,7 @@ func (s *Service) PublicStatusPage(ctx context.Context, token string) (StatusPag
 // on; while on, OrgStatusPagePath lists the incidents whose own public
 // status page is on, each as its public page shows it (the PHI-checked
 // updates written for the public, the phase, the next public update).
-// Nothing else of any incident.
+// Nothing else of any incident, and never a drill.
 
 // OrgStatusPagePath is the address of the organisation's public status
 // page, after Ward's public address.
@@ -353,8 +358,8 @@ func (s *Service) OrgStatusPage(ctx context.Context) (OrgStatus, error) {
 	if !p.Enabled {
 		return OrgStatus{}, errPublicPage
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT incident_id FROM incident_public_pages ORDER BY enabled_at DESC, incident_id
-		LIMIT `+fmt.Sprint(maxOrgPageIncidents))
+	rows, err := s.db.R.QueryContext(ctx, `SELECT p.incident_id FROM incident_public_pages p JOIN incidents i ON i.id = p.incident_id
+		WHERE NOT i.drill ORDER BY p.enabled_at DESC, p.incident_id LIMIT `+fmt.Sprint(maxOrgPageIncidents))
 	if err != nil {
 		return OrgStatus{}, fmt.Errorf("read public status pages: %w", err)
 	}

@@ -22,16 +22,20 @@ import (
 type incidentFacts struct {
 	ID, Number, Severity, Category, Commander, Status string
 	PHISuspected                                      bool
-	CreatedAt                                         time.Time
-	ClosedAt                                          *time.Time
+	// Drill says the incident is a drill: its messages go to its
+	// participants only, and nothing reaches anyone outside Ward
+	// (docs/DRILLS.md).
+	Drill     bool
+	CreatedAt time.Time
+	ClosedAt  *time.Time
 }
 
-const factColumns = "i.id, i.number, i.severity, i.category, i.commander, i.status, i.phi_suspected, i.created_at, i.closed_at"
+const factColumns = "i.id, i.number, i.severity, i.category, i.commander, i.status, i.phi_suspected, i.drill, i.created_at, i.closed_at"
 
 func scanFacts(r interface{ Scan(...any) error }) (incidentFacts, error) {
 	var f incidentFacts
 	var closed sql.NullTime
-	err := r.Scan(&f.ID, &f.Number, &f.Severity, &f.Category, &f.Commander, &f.Status, &f.PHISuspected, &f.CreatedAt, &closed)
+	err := r.Scan(&f.ID, &f.Number, &f.Severity, &f.Category, &f.Commander, &f.Status, &f.PHISuspected, &f.Drill, &f.CreatedAt, &closed)
 	f.CreatedAt = f.CreatedAt.UTC()
 	if closed.Valid {
 		t := closed.Time.UTC()
@@ -264,34 +268,51 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 				}
 			}
 		}
+		if f.Drill {
+			// A drill's stakeholders take no part in it: its participants
+			// are told instead, the messages marked DRILL (docs/DRILLS.md).
+			if _, users, err = incident.DrillParticipants(ctx, tx, f.ID); err != nil {
+				return err
+			}
+		}
 		if u.Notified, err = s.pager.NotifyUpdateTx(ctx, tx, f.ID, u.ID, "new status update", users); err != nil {
 			return err
 		}
 		// The text goes by email to the confirmed external subscribers
-		// only when it passed the PHI check.
+		// only when it passed the PHI check, and never for a drill.
 		withheld := 0
-		if u.PHIChecked {
+		switch {
+		case f.Drill:
+		case u.PHIChecked:
 			if u.Emails.Recipients, err = queueUpdateTx(ctx, tx, f.ID, u.ID, u.Audience, now); err != nil {
 				return err
 			}
 			u.Emails.Queued = u.Emails.Recipients
-		} else if withheld, err = countConfirmedTx(ctx, tx, f.ID, u.Audience); err != nil {
-			return err
+		default:
+			if withheld, err = countConfirmedTx(ctx, tx, f.ID, u.Audience); err != nil {
+				return err
+			}
 		}
 		change := map[string]any{"status_update_id": u.ID, "audience": u.Audience, "groups": names, "messages": u.Notified, "external_emails": u.Emails.Recipients}
 		if !u.PHIChecked {
 			change["phi_override"], change["phi_patterns"] = true, kinds
+		}
+		if f.Drill {
+			change["drill"] = true
 		}
 		if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "status_update.post", ObjectType: "incident", ObjectID: f.ID,
 			Change: change}); err != nil {
 			return err
 		}
 		note := "Status update for " + u.AudienceLabel + " posted by " + actor.Name
-		if len(names) > 0 {
+		if len(names) > 0 && !f.Drill {
 			note += " to " + strings.Join(names, ", ")
 		}
 		if !u.PHIChecked {
 			note += ", over the PHI check (" + strings.Join(kinds, ", ") + ")"
+		}
+		if f.Drill {
+			note += "; as this is a drill, it was announced to the drill's participants only, marked DRILL, and emailed to nobody outside Ward"
 		}
 		if u.Emails.Recipients > 0 {
 			note += "; emailed to " + plural(u.Emails.Recipients, "external subscriber", "external subscribers")

@@ -18,7 +18,8 @@ import (
 // and is in no breach log, annual log or deadline board, nor in the
 // incident register, while a real incident recorded beside it is; it is
 // listed under drill=true and on the Drills page, with the regulation
-// cited.
+// cited. Drills are numbered DRILL-<year>-0001 on, apart from the real
+// incidents, whose numbers they leave without gaps.
 func TestDrillEndToEnd(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, w *ward) {
@@ -41,6 +42,12 @@ func TestDrillEndToEnd(t *testing.T) {
 		w.must(http.StatusOK, "GET", "/api/v1/incidents/"+drill.Number, nil, &marked)
 		if !marked.Drill {
 			t.Fatalf("the drill's API record does not say drill: %s", raw)
+		}
+		// Drills are numbered apart: the year's first drill is DRILL-…-0001
+		// and takes no number of the real incidents.
+		year, _, _ := strings.Cut(strings.TrimPrefix(realInc.Number, "INC-"), "-")
+		if drill.Number != "DRILL-"+year+"-0001" {
+			t.Errorf("the drill's number: %s, want DRILL-%s-0001", drill.Number, year)
 		}
 		w.must(http.StatusOK, "PATCH", "/api/v1/incidents/"+drill.ID, map[string]any{"phi_suspected": true}, nil)
 		if code, raw := w.doAs(officer, "POST", "/api/v1/incidents/"+drill.ID+"/breach-case", nil, nil); code != http.StatusConflict ||
@@ -88,13 +95,18 @@ func TestDrillEndToEnd(t *testing.T) {
 		}
 		code, body := b.send(http.MethodPost, "/drills", url.Values{"playbook": {"ransomware"}, "title": {"Tabletop: ransomware at night"}})
 		page, _, _ := strings.Cut(body, "?")
-		if code != http.StatusSeeOther || !strings.HasPrefix(page, "/incidents/INC-") {
+		if code != http.StatusSeeOther || page != "/incidents/DRILL-"+year+"-0002" {
 			t.Fatalf("a drill started from the page: %d %s, want 303 to its page", code, body)
 		}
 		code, body = b.send(http.MethodGet, page, nil)
 		if code != http.StatusOK || !strings.Contains(body, "This is a drill, not a real incident") ||
 			!strings.Contains(body, "Tabletop: ransomware at night") {
 			t.Fatalf("a drill started from the page: %d %s", code, body)
+		}
+		var next incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Misdirected fax"}, &next)
+		if next.Number != "INC-"+year+"-0002" {
+			t.Errorf("the real incident after two drills: %s, want INC-%s-0002", next.Number, year)
 		}
 		if code, body := b.send(http.MethodGet, "/incidents?drill=yes", nil); code != http.StatusOK ||
 			!strings.Contains(body, `class="tag drill"`) || strings.Contains(body, realInc.Number) {

@@ -15,7 +15,7 @@ import (
 // Incident is an incident as the API shows it.
 type Incident struct {
 	ID            string       `json:"id" doc:"Stable identifier (UUID)."`
-	Number        string       `json:"number" doc:"Human number, e.g. INC-2026-0042; accepted wherever an id is." example:"INC-2026-0042"`
+	Number        string       `json:"number" doc:"Human number, e.g. INC-2026-0042, or DRILL-2026-0001 for a drill; accepted wherever an id is." example:"INC-2026-0042"`
 	Title         string       `json:"title"`
 	Description   string       `json:"description"`
 	Severity      string       `json:"severity" enum:"sev1,sev2,sev3,sev4"`
