@@ -329,3 +329,153 @@ func TestAuditorRefused(t *testing.T) {
 		}
 	})
 }
+
+const alertRulesYAML = `- name: Quiet test alerts
+  expression: alert.summary.startsWith("TEST")
+  enabled: true
+  actions:
+    - type: suppress
+    - type: add_tags
+      tags: [test]
+- name: Route billing
+  description: Billing's alerts come to EHR
+  expression: alert.labels["team"] == "billing"
+  enabled: true
+  actions:
+    - type: route
+      service: EHR
+    - type: set_severity
+      severity: warning
+`
+
+func withAlertRules(yaml string) map[string][]byte {
+	files := fixture()
+	files[confcode.AlertRulesFile] = []byte(yaml)
+	return files
+}
+
+// TestAlertRules: alert rules are exported by name (a route names its
+// service), created, updated, disabled and pruned through the alert rule
+// service's checks and audit entries, and a second apply changes nothing.
+func TestAlertRules(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		c, ctx := setup(t, d)
+		ch := apply(t, ctx, c, withAlertRules(alertRulesYAML), false)
+		var creates int
+		for _, x := range ch {
+			if x.Kind == confcode.KindAlertRule && x.Op == "create" {
+				creates++
+			}
+		}
+		if creates != 2 {
+			t.Fatalf("apply made %v, want 2 alert rules created", ch)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM alert_rules r JOIN services s ON s.id = r.route_service_id
+			WHERE r.name = 'Route billing' AND s.name = 'EHR'`); n != 1 {
+			t.Errorf("Route billing does not route to EHR")
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule.create'`); n != 2 {
+			t.Errorf("%d alert_rule.create audit entries, want 2", n)
+		}
+		if ch := apply(t, ctx, c, withAlertRules(alertRulesYAML), false); len(ch) != 0 {
+			t.Errorf("second apply made %v", ch)
+		}
+		files := export(t, ctx, c)
+		if got := string(files[confcode.AlertRulesFile]); !strings.Contains(got, "service: EHR") || !strings.Contains(got, "tags: [test]") ||
+			strings.Index(got, "Quiet test alerts") > strings.Index(got, "Route billing") {
+			t.Errorf("alert_rules.yaml does not name the service, or is not by name:\n%s", got)
+		}
+		if ch := apply(t, ctx, c, files, false); len(ch) != 0 {
+			t.Errorf("applying the export made %v", ch)
+		}
+
+		disabled := strings.Replace(alertRulesYAML, "enabled: true", "enabled: false", 1)
+		ch, err := c.Plan(ctx, parse(t, withAlertRules(disabled)), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch) != 1 || ch[0].Op != "update" || ch[0].Name != "Quiet test alerts" || len(ch[0].Fields) != 1 ||
+			ch[0].Fields[0].Field != "enabled" || ch[0].Fields[0].From != "true" || ch[0].Fields[0].To != "false" {
+			t.Fatalf("plan = %+v, want Quiet test alerts enabled true → false", ch)
+		}
+		apply(t, ctx, c, withAlertRules(disabled), false)
+		if n := count(t, d, `SELECT COUNT(*) FROM alert_rules WHERE name = 'Quiet test alerts' AND NOT enabled`); n != 1 {
+			t.Errorf("rule not disabled")
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule.update'`); n != 1 {
+			t.Errorf("%d alert_rule.update audit entries, want 1", n)
+		}
+
+		// Pruning a rule that suppressed an alert is refused as the API
+		// refuses it, and nothing else the apply would do happens.
+		if _, err := d.W.Exec(`INSERT INTO integration_keys (id, service_id, kind, name, key_hash, hint, mapping, created_at, created_by)
+			SELECT 'ik1', id, 'events_v2', 'Datadog', 'h', 'abcd', '', $1, 'token:admin' FROM services WHERE name = 'EHR'`, start); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.W.Exec(`INSERT INTO alerts (id, service_id, integration_id, dedup_key, status, suppressed, summary, source, severity,
+			component, grp, class, details, count, first_at, last_at, suppressed_by)
+			SELECT 'a1', (SELECT id FROM services WHERE name = 'EHR'), 'ik1', 'k', 'triggered', true, '', '', 'info', '', '', '', '', 1, $1, $1, id FROM alert_rules WHERE name = 'Quiet test alerts'`, start); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Apply(ctx, parse(t, withAlertRules("[]\n")), true)
+		if apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(err.Error(), "Quiet test alerts") {
+			t.Fatalf("prune of a rule that suppressed an alert: %v", err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM alert_rules`); n != 2 {
+			t.Errorf("%d alert rules after a refused prune, want 2", n)
+		}
+		kept := disabled[:strings.Index(disabled, "- name: Route billing")]
+		ch = apply(t, ctx, c, withAlertRules(kept), true)
+		if len(ch) != 1 || ch[0].Op != "delete" || ch[0].Kind != confcode.KindAlertRule || ch[0].Name != "Route billing" {
+			t.Fatalf("prune made %v, want Route billing deleted", ch)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule.delete'`); n != 1 {
+			t.Errorf("%d alert_rule.delete audit entries, want 1", n)
+		}
+	})
+}
+
+// TestAlertRulesRefused: what the alert rule service refuses (a bad
+// expression, an unknown severity), a missing enabled and a route to a
+// service that is nowhere are refused naming file, line, rule and field,
+// and nothing of the apply is written.
+func TestAlertRulesRefused(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, yaml, want string }{
+		{"bad expression", strings.Replace(alertRulesYAML, `alert.labels["team"] == "billing"`, `alert.colour == "red"`, 1),
+			`alert_rules.yaml:10: expression: alert rule "Route billing": `},
+		{"not true or false", strings.Replace(alertRulesYAML, `alert.summary.startsWith("TEST")`, `alert.summary`, 1),
+			`alert_rules.yaml:2: expression: alert rule "Quiet test alerts": must be true or false, not string`},
+		{"unknown severity", strings.Replace(alertRulesYAML, "severity: warning", "severity: dire", 1),
+			`alert_rules.yaml:16: actions[1].severity: alert rule "Route billing": "dire" is not one of`},
+		{"no service", strings.Replace(alertRulesYAML, "service: EHR", "service: Payroll", 1),
+			`alert_rules.yaml:14: actions[0].service: alert rule "Route billing": no service "Payroll"`},
+		{"no enabled", strings.Replace(alertRulesYAML, "  enabled: true\n", "", 1),
+			`alert_rules.yaml:1: enabled: alert rule "Quiet test alerts": enabled is required`},
+		{"unknown field", alertRulesYAML + "  colour: red\n", `alert_rules.yaml:17: colour: unknown field`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+				c, ctx := setup(t, d)
+				src, err := confcode.Parse(withAlertRules(tc.yaml))
+				if err == nil {
+					_, err = c.Apply(ctx, src, false)
+				}
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				if _, ok := confcode.IsProblems(err); !ok {
+					t.Errorf("err %v is not a field refusal", err)
+				}
+				for _, table := range []string{"services", "escalation_policies", "schedules", "alert_rules", "audit_log"} {
+					if n := count(t, d, "SELECT COUNT(*) FROM "+table); n != 0 {
+						t.Errorf("%d %s written", n, table)
+					}
+				}
+			})
+		})
+	}
+}

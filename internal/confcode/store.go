@@ -17,6 +17,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
 
@@ -52,7 +53,7 @@ func (c *Config) Export(ctx context.Context) (Bundle, error) {
 		}
 		_, err = audit.Append(ctx, tx, c.clock.Now(), audit.Event{Action: "config.export", ObjectType: "config",
 			Change: map[string]int{"services": len(b.Services), "escalation_policies": len(b.EscalationPolicies), "schedules": len(b.Schedules),
-				"sla_policies": len(b.SLAPolicies)}})
+				"sla_policies": len(b.SLAPolicies), "alert_rules": len(b.AlertRules)}})
 		return err
 	})
 	return b, err
@@ -61,7 +62,7 @@ func (c *Config) Export(ctx context.Context) (Bundle, error) {
 // Change is one change a plan makes.
 type Change struct {
 	Op     string        `json:"op" enum:"create,update,delete"`
-	Kind   string        `json:"kind" enum:"service,escalation_policy,schedule,sla_policy"`
+	Kind   string        `json:"kind" enum:"service,escalation_policy,schedule,sla_policy,alert_rule"`
 	Name   string        `json:"name"`
 	Fields []FieldChange `json:"fields,omitempty" doc:"For an update: each field that changes."`
 }
@@ -125,7 +126,7 @@ func (c *Config) run(ctx context.Context, src *Source, prune, commit bool) ([]Ch
 			return err
 		}
 		now := c.clock.Now()
-		for _, kind := range []string{KindSchedule, KindPolicy, KindService, KindSLA} {
+		for _, kind := range []string{KindSchedule, KindPolicy, KindService, KindSLA, KindAlertRule} {
 			for _, ch := range changes {
 				if ch.Kind != kind || ch.Op == "delete" {
 					continue
@@ -135,7 +136,7 @@ func (c *Config) run(ctx context.Context, src *Source, prune, commit bool) ([]Ch
 				}
 			}
 		}
-		for _, kind := range []string{KindService, KindPolicy, KindSchedule} {
+		for _, kind := range []string{KindAlertRule, KindService, KindPolicy, KindSchedule} {
 			for _, ch := range changes {
 				if ch.Kind == kind && ch.Op == "delete" {
 					if err := remove(ctx, tx, now, ch); err != nil {
@@ -172,13 +173,15 @@ func save(ctx context.Context, tx *sql.Tx, now time.Time, src *Source, ch Change
 		_, err = stakeholder.SetSLAPolicyTx(ctx, tx, now, stakeholder.Policy{Severity: p.Severity, AckMinutes: p.AckMinutes,
 			FirstUpdateMinutes: p.FirstUpdateMinutes, UpdateIntervalMinutes: p.UpdateIntervalMinutes, ContainMinutes: p.ContainMinutes,
 			ResolveMinutes: p.ResolveMinutes})
+	case KindAlertRule:
+		_, err = rules.SaveAlertRuleTx(ctx, tx, now, ref, alertRuleInput(find(src.Bundle.AlertRules, ch.Name)))
 	default:
 		s := find(src.Bundle.Services, ch.Name)
 		_, err = alert.SaveServiceTx(ctx, tx, now, ref, alert.ServiceInput{Name: s.Name, Description: s.Description,
 			HandlesPHI: s.HandlesPHI, GroupBy: alert.GroupBy(s.GroupBy), EscalationPolicy: s.EscalationPolicy})
 	}
 	if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
-		return Problems{src.problem(ch.Kind, ch.Name, e.Fields[0].Field, "%s", e.Fields[0].Message)}
+		return Problems{src.problem(ch.Kind, ch.Name, e.Fields[0].Field, "%s %q: %s", strings.ReplaceAll(ch.Kind, "_", " "), ch.Name, e.Fields[0].Message)}
 	}
 	return err
 }
@@ -189,13 +192,15 @@ func remove(ctx context.Context, tx *sql.Tx, now time.Time, ch Change) error {
 		return paging.DeleteScheduleTx(ctx, tx, now, ch.Name)
 	case KindPolicy:
 		return paging.DeletePolicyTx(ctx, tx, now, ch.Name)
+	case KindAlertRule:
+		return rules.DeleteAlertRuleTx(ctx, tx, now, ch.Name)
 	}
 	return alert.DeleteServiceTx(ctx, tx, now, ch.Name)
 }
 
 // named is a configuration object.
 type named interface {
-	Service | Policy | Schedule | SLAPolicy
+	Service | Policy | Schedule | SLAPolicy | AlertRule
 }
 
 func nameOf[T named](v T) string {
@@ -208,6 +213,8 @@ func nameOf[T named](v T) string {
 		return x.Name
 	case SLAPolicy:
 		return x.Severity
+	case AlertRule:
+		return x.Name
 	}
 	return ""
 }
@@ -236,6 +243,15 @@ func scheduleInput(s Schedule) paging.ScheduleInput {
 			spec.Restrict = append(spec.Restrict, paging.WindowSpec{Days: w.Days, Start: w.Start, End: w.End})
 		}
 		in.Rotations = append(in.Rotations, spec)
+	}
+	return in
+}
+
+func alertRuleInput(r AlertRule) rules.AlertRuleInput {
+	in := rules.AlertRuleInput{Name: r.Name, Description: r.Description, Expression: r.Expression, Enabled: r.Enabled}
+	for _, a := range r.Actions {
+		in.Actions = append(in.Actions, rules.AlertAction{Type: a.Type, Service: a.Service, Severity: a.Severity,
+			Tags: append([]string(nil), a.Tags...)})
 	}
 	return in
 }
@@ -276,6 +292,7 @@ func plan(ctx context.Context, q db.Querier, src *Source, prune bool) ([]Change,
 	out = append(out, diff(KindService, cur.Services, src.Bundle.Services, prune)...)
 	// Every severity has its SLA policy: files change them, never delete.
 	out = append(out, diff(KindSLA, cur.SLAPolicies, src.Bundle.SLAPolicies, false)...)
+	out = append(out, diff(KindAlertRule, cur.AlertRules, src.Bundle.AlertRules, prune)...)
 	return out, nil
 }
 
@@ -318,6 +335,17 @@ func references(src *Source, cur Bundle, users map[string]bool, prune bool) Prob
 				case t.Schedule != "" && !has(schedules, dbSchedules, t.Schedule):
 					probs = append(probs, src.problem(KindPolicy, p.Name, at+".schedule", "no schedule %q in the files%s", t.Schedule, orDB(prune)))
 				}
+			}
+		}
+	}
+	services, dbServices := names(src.Bundle.Services), names(cur.Services)
+	for _, r := range src.Bundle.AlertRules {
+		if _, ok := src.pos[KindAlertRule+"\x00"+r.Name+"\x00enabled"]; !ok {
+			probs = append(probs, src.problem(KindAlertRule, r.Name, "enabled", "alert rule %q: enabled is required: true, or false to keep the rule without running it", r.Name))
+		}
+		for i, a := range r.Actions {
+			if a.Type == rules.AlertRoute && !has(services, dbServices, a.Service) {
+				probs = append(probs, src.problem(KindAlertRule, r.Name, fmt.Sprintf("actions[%d].service", i), "alert rule %q: no service %q in the files%s", r.Name, a.Service, orDB(prune)))
 			}
 		}
 	}
@@ -415,6 +443,27 @@ func normal[T named](v T) any {
 		return x
 	case Policy:
 		x.Name = strings.TrimSpace(x.Name)
+		return x
+	case AlertRule:
+		// As rules.SaveAlertRuleTx stores it: each action keeps only its
+		// own field.
+		x.Name = strings.TrimSpace(x.Name)
+		acts := make([]AlertAction, len(x.Actions))
+		for i, a := range x.Actions {
+			n := AlertAction{Type: a.Type}
+			switch a.Type {
+			case rules.AlertRoute:
+				n.Service = strings.TrimSpace(a.Service)
+			case rules.AlertSetSeverity:
+				n.Severity = a.Severity
+			case rules.AlertAddTags:
+				for _, t := range a.Tags {
+					n.Tags = append(n.Tags, strings.TrimSpace(t))
+				}
+			}
+			acts[i] = n
+		}
+		x.Actions = acts
 		return x
 	}
 	return v
@@ -543,6 +592,24 @@ func current(ctx context.Context, q db.Querier) (Bundle, error) {
 	})
 	if err != nil {
 		return b, err
+	}
+	serviceName, err := idNames(ctx, q, `SELECT id, name FROM services`)
+	if err != nil {
+		return b, err
+	}
+	ars, err := rules.AlertRulesIn(ctx, q)
+	if err != nil {
+		return b, err
+	}
+	for _, r := range ars {
+		x := AlertRule{Name: r.Name, Description: r.Description, Expression: r.Expression, Enabled: r.Enabled}
+		for _, a := range r.Actions {
+			if a.Service != "" {
+				a.Service = nameOrID(serviceName, a.Service)
+			}
+			x.Actions = append(x.Actions, AlertAction{Type: a.Type, Service: a.Service, Severity: a.Severity, Tags: a.Tags})
+		}
+		b.AlertRules = append(b.AlertRules, x)
 	}
 	rows, err = q.QueryContext(ctx, `SELECT id, name, description, handles_phi, group_by, escalation_policy_id FROM services`)
 	b.Services, err = db.Collect(rows, err, "list services", func(r *sql.Rows) (Service, error) {
