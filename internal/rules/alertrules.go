@@ -470,6 +470,10 @@ func (e *Engine) DeleteAlertRule(ctx context.Context, ref string) error {
 	return e.db.Write(ctx, func(tx *sql.Tx) error { return DeleteAlertRuleTx(ctx, tx, e.clock.Now(), ref) })
 }
 
+// suppressedCountSQL counts the alerts rule $1 suppressed, from the
+// partial index alerts_suppressed_by (migration 0067).
+const suppressedCountSQL = `SELECT COUNT(*) FROM alerts WHERE suppressed_by = $1`
+
 // DeleteAlertRuleTx deletes alert rule ref (id or name) inside tx, as
 // DeleteAlertRule does, refused the same way; the caller checks
 // permissions.
@@ -479,7 +483,7 @@ func DeleteAlertRuleTx(ctx context.Context, tx *sql.Tx, now time.Time, ref strin
 		return err
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts WHERE suppressed_by = $1`, old.ID).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, suppressedCountSQL, old.ID).Scan(&n); err != nil {
 		return fmt.Errorf("count the alerts the rule suppressed: %w", err)
 	}
 	if n > 0 {
