@@ -479,3 +479,108 @@ func TestAlertRulesRefused(t *testing.T) {
 		})
 	}
 }
+
+const groupsYAML = `- name: Executives
+  description: Leadership
+  audience: executives
+  members: [bob, alice]
+  subscribe:
+    severities: [sev1]
+    services: [EHR]
+- name: Responders
+  members: [alice]
+`
+
+func withGroups(yaml string) map[string][]byte {
+	files := fixture()
+	files[confcode.GroupsFile] = []byte(yaml)
+	return files
+}
+
+// TestStakeholderGroups: stakeholder groups are exported by name (members
+// by username, a rule's services by name), created and updated through
+// the stakeholder service's checks and audit entries, never pruned, and a
+// second apply changes nothing.
+func TestStakeholderGroups(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		c, ctx := setup(t, d)
+		apply(t, ctx, c, withGroups(groupsYAML), false)
+		if n := count(t, d, `SELECT COUNT(*) FROM stakeholder_members m JOIN stakeholder_groups g ON g.id = m.group_id
+			WHERE g.name = 'Executives' AND g.audience = 'executives'`); n != 2 {
+			t.Errorf("Executives has %d members, want 2", n)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'stakeholder_group.create'`); n != 2 {
+			t.Errorf("%d stakeholder_group.create audit entries, want 2", n)
+		}
+		if ch := apply(t, ctx, c, withGroups(groupsYAML), false); len(ch) != 0 {
+			t.Errorf("second apply made %v", ch)
+		}
+		files := export(t, ctx, c)
+		got := string(files[confcode.GroupsFile])
+		if !strings.Contains(got, "members: [alice, bob]") || !strings.Contains(got, "services: [EHR]") ||
+			!strings.Contains(got, "audience: executives") || strings.Contains(got, "u-alice") {
+			t.Errorf("stakeholder_groups.yaml does not name by name:\n%s", got)
+		}
+		if ch := apply(t, ctx, c, files, false); len(ch) != 0 {
+			t.Errorf("applying the export made %v", ch)
+		}
+
+		edited := strings.Replace(groupsYAML, "severities: [sev1]", "severities: [sev1, sev2]", 1)
+		ch, err := c.Plan(ctx, parse(t, withGroups(edited)), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch) != 1 || ch[0].Op != "update" || ch[0].Kind != confcode.KindGroup || ch[0].Name != "Executives" ||
+			len(ch[0].Fields) != 1 || ch[0].Fields[0].Field != "subscribe" {
+			t.Fatalf("plan = %+v, want Executives' subscribe updated", ch)
+		}
+		apply(t, ctx, c, withGroups(edited), false)
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'stakeholder_group.update'`); n != 1 {
+			t.Errorf("%d stakeholder_group.update audit entries, want 1", n)
+		}
+
+		// Ward deletes no stakeholder group: --prune leaves them.
+		only := edited[:strings.Index(edited, "- name: Responders")]
+		if ch := apply(t, ctx, c, withGroups(only), true); len(ch) != 0 {
+			t.Errorf("prune made %v", ch)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM stakeholder_groups`); n != 2 {
+			t.Errorf("%d stakeholder groups after prune, want 2", n)
+		}
+	})
+}
+
+// TestStakeholderGroupsRefused: what the stakeholder service refuses and
+// dangling names are refused naming file, line, group and field, and
+// nothing is written.
+func TestStakeholderGroupsRefused(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, yaml, want string }{
+		{"unknown severity", strings.Replace(groupsYAML, "[sev1]", "[sev9]", 1),
+			`stakeholder_groups.yaml:6: subscribe.severities[0]: stakeholder group "Executives": "sev9" is not one of`},
+		{"unknown audience", strings.Replace(groupsYAML, "audience: executives", "audience: board", 1),
+			`stakeholder_groups.yaml:3: audience: stakeholder group "Executives": is not an audience`},
+		{"unknown member", strings.Replace(groupsYAML, "[alice]", "[carol]", 1),
+			`stakeholder_groups.yaml:9: members[0]: stakeholder group "Responders": no user "carol"`},
+		{"no service", strings.Replace(groupsYAML, "[EHR]", "[Payroll]", 1),
+			`stakeholder_groups.yaml:7: subscribe.services[0]: stakeholder group "Executives": no service "Payroll"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+				c, ctx := setup(t, d)
+				_, err := c.Apply(ctx, parse(t, withGroups(tc.yaml)), false)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				for _, table := range []string{"services", "stakeholder_groups", "stakeholder_members", "audit_log"} {
+					if n := count(t, d, "SELECT COUNT(*) FROM "+table); n != 0 {
+						t.Errorf("%d %s written", n, table)
+					}
+				}
+			})
+		})
+	}
+}

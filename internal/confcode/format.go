@@ -1,6 +1,6 @@
 // Package confcode is configuration as code: it exports Ward's
 // configuration (services, escalation policies, schedules, SLA policies,
-// alert rules) as YAML files
+// stakeholder groups, alert rules) as YAML files
 // that reference each other by name, shows how files differ from the
 // running database, and applies them in one audited transaction through
 // the same checks the services make (docs/CONFIG_AS_CODE.md).
@@ -15,6 +15,25 @@ type Bundle struct {
 	Schedules          []Schedule  `yaml:"schedules,omitempty" json:"schedules,omitempty" doc:"On-call schedules, by name."`
 	SLAPolicies        []SLAPolicy `yaml:"sla_policies,omitempty" json:"sla_policies,omitempty" doc:"The SLA of each severity, sev1 to sev4."`
 	AlertRules         []AlertRule `yaml:"alert_rules,omitempty" json:"alert_rules,omitempty" doc:"Rules on alerts at intake, by name."`
+	StakeholderGroups  []Group     `yaml:"stakeholder_groups,omitempty" json:"stakeholder_groups,omitempty" doc:"Stakeholder groups, by name; created and updated, never deleted."`
+}
+
+// Group is a stakeholder group: people told of incidents, subscribed by
+// hand or by a rule (docs/STAKEHOLDERS.md).
+type Group struct {
+	Name        string   `yaml:"name" json:"name" minLength:"1" maxLength:"100"`
+	Description string   `yaml:"description,omitempty" json:"description,omitempty" maxLength:"2000"`
+	Audience    string   `yaml:"audience,omitempty" json:"audience,omitempty" doc:"The audience whose status updates the group hears of: internal (default), executives, counsel, public, or customer: followed by a customer's name in the breach registry."`
+	Members     []string `yaml:"members,omitempty,flow" json:"members,omitempty" maxItems:"200" doc:"Usernames."`
+	Subscribe   *Match   `yaml:"subscribe,omitempty" json:"subscribe,omitempty" doc:"Subscribes the group to every incident that meets all the conditions given ({} : every incident); absent: only by hand."`
+}
+
+// Match is a stakeholder group's rule: every condition given must hold.
+type Match struct {
+	Services     []string `yaml:"services,omitempty,flow" json:"services,omitempty" doc:"Services' names: an incident fed by one of them."`
+	Severities   []string `yaml:"severities,omitempty,flow" json:"severities,omitempty" doc:"sev1 to sev4."`
+	Categories   []string `yaml:"categories,omitempty,flow" json:"categories,omitempty" doc:"Incident categories."`
+	PHISuspected *bool    `yaml:"phi_suspected,omitempty" json:"phi_suspected,omitempty"`
 }
 
 // AlertRule is a rule on alerts at intake: a CEL expression over the
@@ -120,8 +139,9 @@ const (
 	SchedulesFile  = "schedules.yaml"
 	SLAFile        = "sla_policies.yaml"
 	AlertRulesFile = "alert_rules.yaml"
+	GroupsFile     = "stakeholder_groups.yaml"
 )
 
 // Files lists the files of a configuration directory, in the order they
 // are read.
-var Files = []string{SchedulesFile, PoliciesFile, ServicesFile, SLAFile, AlertRulesFile}
+var Files = []string{SchedulesFile, PoliciesFile, ServicesFile, SLAFile, GroupsFile, AlertRulesFile}
