@@ -584,3 +584,34 @@ func TestStakeholderGroupsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundTripRulesAndGroups: alert rules and stakeholder groups
+// exported from one instance, applied to an empty one and exported again
+// give the same bytes.
+func TestRoundTripRulesAndGroups(t *testing.T) {
+	t.Parallel()
+	for _, target := range dbtest.Targets(t) {
+		t.Run(string(target.Dialect), func(t *testing.T) {
+			t.Parallel()
+			c1, ctx := setup(t, dbtest.Open(t, target.URL))
+			files := withAlertRules(alertRulesYAML)
+			files[confcode.GroupsFile] = []byte(groupsYAML)
+			apply(t, ctx, c1, files, false)
+			first := export(t, ctx, c1)
+			var url2 string
+			for _, t2 := range dbtest.Targets(t) {
+				if t2.Dialect == target.Dialect {
+					url2 = t2.URL
+				}
+			}
+			c2, _ := setup(t, dbtest.Open(t, url2))
+			apply(t, ctx, c2, first, false)
+			second := export(t, ctx, c2)
+			for _, f := range []string{confcode.AlertRulesFile, confcode.GroupsFile} {
+				if len(first[f]) < 100 || string(first[f]) != string(second[f]) {
+					t.Errorf("%s differs:\n%s\n---\n%s", f, first[f], second[f])
+				}
+			}
+		})
+	}
+}
