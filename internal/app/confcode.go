@@ -60,7 +60,7 @@ func printChanges(env Env, changes []confcode.Change, verb string) {
 }
 
 func configCmd(env Env, cfg *config.Config) *cobra.Command {
-	c := &cobra.Command{Use: "config", Short: "Configuration as code: export, plan and apply services, escalation policies, schedules and SLA policies as YAML"}
+	c := &cobra.Command{Use: "config", Short: "Configuration as code: export, plan and apply services, escalation policies, schedules, SLA policies, stakeholder groups and alert rules as YAML"}
 
 	var out string
 	export := &cobra.Command{
@@ -103,7 +103,7 @@ func configCmd(env Env, cfg *config.Config) *cobra.Command {
 			})
 		},
 	}
-	export.Flags().StringVarP(&out, "output", "o", "", "directory to write services.yaml, escalation_policies.yaml, schedules.yaml and sla_policies.yaml into")
+	export.Flags().StringVarP(&out, "output", "o", "", "directory to write services.yaml, escalation_policies.yaml, schedules.yaml, sla_policies.yaml, stakeholder_groups.yaml and alert_rules.yaml into")
 
 	var dir string
 	var prune bool

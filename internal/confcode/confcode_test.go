@@ -329,3 +329,289 @@ func TestAuditorRefused(t *testing.T) {
 		}
 	})
 }
+
+const alertRulesYAML = `- name: Quiet test alerts
+  expression: alert.summary.startsWith("TEST")
+  enabled: true
+  actions:
+    - type: suppress
+    - type: add_tags
+      tags: [test]
+- name: Route billing
+  description: Billing's alerts come to EHR
+  expression: alert.labels["team"] == "billing"
+  enabled: true
+  actions:
+    - type: route
+      service: EHR
+    - type: set_severity
+      severity: warning
+`
+
+func withAlertRules(yaml string) map[string][]byte {
+	files := fixture()
+	files[confcode.AlertRulesFile] = []byte(yaml)
+	return files
+}
+
+// TestAlertRules: alert rules are exported by name (a route names its
+// service), created, updated, disabled and pruned through the alert rule
+// service's checks and audit entries, and a second apply changes nothing.
+func TestAlertRules(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		c, ctx := setup(t, d)
+		ch := apply(t, ctx, c, withAlertRules(alertRulesYAML), false)
+		var creates int
+		for _, x := range ch {
+			if x.Kind == confcode.KindAlertRule && x.Op == "create" {
+				creates++
+			}
+		}
+		if creates != 2 {
+			t.Fatalf("apply made %v, want 2 alert rules created", ch)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM alert_rules r JOIN services s ON s.id = r.route_service_id
+			WHERE r.name = 'Route billing' AND s.name = 'EHR'`); n != 1 {
+			t.Errorf("Route billing does not route to EHR")
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule.create'`); n != 2 {
+			t.Errorf("%d alert_rule.create audit entries, want 2", n)
+		}
+		if ch := apply(t, ctx, c, withAlertRules(alertRulesYAML), false); len(ch) != 0 {
+			t.Errorf("second apply made %v", ch)
+		}
+		files := export(t, ctx, c)
+		if got := string(files[confcode.AlertRulesFile]); !strings.Contains(got, "service: EHR") || !strings.Contains(got, "tags: [test]") ||
+			strings.Index(got, "Quiet test alerts") > strings.Index(got, "Route billing") {
+			t.Errorf("alert_rules.yaml does not name the service, or is not by name:\n%s", got)
+		}
+		if ch := apply(t, ctx, c, files, false); len(ch) != 0 {
+			t.Errorf("applying the export made %v", ch)
+		}
+
+		disabled := strings.Replace(alertRulesYAML, "enabled: true", "enabled: false", 1)
+		ch, err := c.Plan(ctx, parse(t, withAlertRules(disabled)), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch) != 1 || ch[0].Op != "update" || ch[0].Name != "Quiet test alerts" || len(ch[0].Fields) != 1 ||
+			ch[0].Fields[0].Field != "enabled" || ch[0].Fields[0].From != "true" || ch[0].Fields[0].To != "false" {
+			t.Fatalf("plan = %+v, want Quiet test alerts enabled true → false", ch)
+		}
+		apply(t, ctx, c, withAlertRules(disabled), false)
+		if n := count(t, d, `SELECT COUNT(*) FROM alert_rules WHERE name = 'Quiet test alerts' AND NOT enabled`); n != 1 {
+			t.Errorf("rule not disabled")
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule.update'`); n != 1 {
+			t.Errorf("%d alert_rule.update audit entries, want 1", n)
+		}
+
+		// Pruning a rule that suppressed an alert is refused as the API
+		// refuses it, and nothing else the apply would do happens.
+		if _, err := d.W.Exec(`INSERT INTO integration_keys (id, service_id, kind, name, key_hash, hint, mapping, created_at, created_by)
+			SELECT 'ik1', id, 'events_v2', 'Datadog', 'h', 'abcd', '', $1, 'token:admin' FROM services WHERE name = 'EHR'`, start); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.W.Exec(`INSERT INTO alerts (id, service_id, integration_id, dedup_key, status, suppressed, summary, source, severity,
+			component, grp, class, details, count, first_at, last_at, suppressed_by)
+			SELECT 'a1', (SELECT id FROM services WHERE name = 'EHR'), 'ik1', 'k', 'triggered', true, '', '', 'info', '', '', '', '', 1, $1, $1, id FROM alert_rules WHERE name = 'Quiet test alerts'`, start); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Apply(ctx, parse(t, withAlertRules("[]\n")), true)
+		if apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(err.Error(), "Quiet test alerts") {
+			t.Fatalf("prune of a rule that suppressed an alert: %v", err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM alert_rules`); n != 2 {
+			t.Errorf("%d alert rules after a refused prune, want 2", n)
+		}
+		kept := disabled[:strings.Index(disabled, "- name: Route billing")]
+		ch = apply(t, ctx, c, withAlertRules(kept), true)
+		if len(ch) != 1 || ch[0].Op != "delete" || ch[0].Kind != confcode.KindAlertRule || ch[0].Name != "Route billing" {
+			t.Fatalf("prune made %v, want Route billing deleted", ch)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule.delete'`); n != 1 {
+			t.Errorf("%d alert_rule.delete audit entries, want 1", n)
+		}
+	})
+}
+
+// TestAlertRulesRefused: what the alert rule service refuses (a bad
+// expression, an unknown severity), a missing enabled and a route to a
+// service that is nowhere are refused naming file, line, rule and field,
+// and nothing of the apply is written.
+func TestAlertRulesRefused(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, yaml, want string }{
+		{"bad expression", strings.Replace(alertRulesYAML, `alert.labels["team"] == "billing"`, `alert.colour == "red"`, 1),
+			`alert_rules.yaml:10: expression: alert rule "Route billing": `},
+		{"not true or false", strings.Replace(alertRulesYAML, `alert.summary.startsWith("TEST")`, `alert.summary`, 1),
+			`alert_rules.yaml:2: expression: alert rule "Quiet test alerts": must be true or false, not string`},
+		{"unknown severity", strings.Replace(alertRulesYAML, "severity: warning", "severity: dire", 1),
+			`alert_rules.yaml:16: actions[1].severity: alert rule "Route billing": "dire" is not one of`},
+		{"no service", strings.Replace(alertRulesYAML, "service: EHR", "service: Payroll", 1),
+			`alert_rules.yaml:14: actions[0].service: alert rule "Route billing": no service "Payroll"`},
+		{"no enabled", strings.Replace(alertRulesYAML, "  enabled: true\n", "", 1),
+			`alert_rules.yaml:1: enabled: alert rule "Quiet test alerts": enabled is required`},
+		{"unknown field", alertRulesYAML + "  colour: red\n", `alert_rules.yaml:17: colour: unknown field`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+				c, ctx := setup(t, d)
+				src, err := confcode.Parse(withAlertRules(tc.yaml))
+				if err == nil {
+					_, err = c.Apply(ctx, src, false)
+				}
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				if _, ok := confcode.IsProblems(err); !ok {
+					t.Errorf("err %v is not a field refusal", err)
+				}
+				for _, table := range []string{"services", "escalation_policies", "schedules", "alert_rules", "audit_log"} {
+					if n := count(t, d, "SELECT COUNT(*) FROM "+table); n != 0 {
+						t.Errorf("%d %s written", n, table)
+					}
+				}
+			})
+		})
+	}
+}
+
+const groupsYAML = `- name: Executives
+  description: Leadership
+  audience: executives
+  members: [bob, alice]
+  subscribe:
+    severities: [sev1]
+    services: [EHR]
+- name: Responders
+  members: [alice]
+`
+
+func withGroups(yaml string) map[string][]byte {
+	files := fixture()
+	files[confcode.GroupsFile] = []byte(yaml)
+	return files
+}
+
+// TestStakeholderGroups: stakeholder groups are exported by name (members
+// by username, a rule's services by name), created and updated through
+// the stakeholder service's checks and audit entries, never pruned, and a
+// second apply changes nothing.
+func TestStakeholderGroups(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+		c, ctx := setup(t, d)
+		apply(t, ctx, c, withGroups(groupsYAML), false)
+		if n := count(t, d, `SELECT COUNT(*) FROM stakeholder_members m JOIN stakeholder_groups g ON g.id = m.group_id
+			WHERE g.name = 'Executives' AND g.audience = 'executives'`); n != 2 {
+			t.Errorf("Executives has %d members, want 2", n)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'stakeholder_group.create'`); n != 2 {
+			t.Errorf("%d stakeholder_group.create audit entries, want 2", n)
+		}
+		if ch := apply(t, ctx, c, withGroups(groupsYAML), false); len(ch) != 0 {
+			t.Errorf("second apply made %v", ch)
+		}
+		files := export(t, ctx, c)
+		got := string(files[confcode.GroupsFile])
+		if !strings.Contains(got, "members: [alice, bob]") || !strings.Contains(got, "services: [EHR]") ||
+			!strings.Contains(got, "audience: executives") || strings.Contains(got, "u-alice") {
+			t.Errorf("stakeholder_groups.yaml does not name by name:\n%s", got)
+		}
+		if ch := apply(t, ctx, c, files, false); len(ch) != 0 {
+			t.Errorf("applying the export made %v", ch)
+		}
+
+		edited := strings.Replace(groupsYAML, "severities: [sev1]", "severities: [sev1, sev2]", 1)
+		ch, err := c.Plan(ctx, parse(t, withGroups(edited)), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch) != 1 || ch[0].Op != "update" || ch[0].Kind != confcode.KindGroup || ch[0].Name != "Executives" ||
+			len(ch[0].Fields) != 1 || ch[0].Fields[0].Field != "subscribe" {
+			t.Fatalf("plan = %+v, want Executives' subscribe updated", ch)
+		}
+		apply(t, ctx, c, withGroups(edited), false)
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'stakeholder_group.update'`); n != 1 {
+			t.Errorf("%d stakeholder_group.update audit entries, want 1", n)
+		}
+
+		// Ward deletes no stakeholder group: --prune leaves them.
+		only := edited[:strings.Index(edited, "- name: Responders")]
+		if ch := apply(t, ctx, c, withGroups(only), true); len(ch) != 0 {
+			t.Errorf("prune made %v", ch)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM stakeholder_groups`); n != 2 {
+			t.Errorf("%d stakeholder groups after prune, want 2", n)
+		}
+	})
+}
+
+// TestStakeholderGroupsRefused: what the stakeholder service refuses and
+// dangling names are refused naming file, line, group and field, and
+// nothing is written.
+func TestStakeholderGroupsRefused(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, yaml, want string }{
+		{"unknown severity", strings.Replace(groupsYAML, "[sev1]", "[sev9]", 1),
+			`stakeholder_groups.yaml:6: subscribe.severities[0]: stakeholder group "Executives": "sev9" is not one of`},
+		{"unknown audience", strings.Replace(groupsYAML, "audience: executives", "audience: board", 1),
+			`stakeholder_groups.yaml:3: audience: stakeholder group "Executives": is not an audience`},
+		{"unknown member", strings.Replace(groupsYAML, "[alice]", "[carol]", 1),
+			`stakeholder_groups.yaml:9: members[0]: stakeholder group "Responders": no user "carol"`},
+		{"no service", strings.Replace(groupsYAML, "[EHR]", "[Payroll]", 1),
+			`stakeholder_groups.yaml:7: subscribe.services[0]: stakeholder group "Executives": no service "Payroll"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
+				c, ctx := setup(t, d)
+				_, err := c.Apply(ctx, parse(t, withGroups(tc.yaml)), false)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				for _, table := range []string{"services", "stakeholder_groups", "stakeholder_members", "audit_log"} {
+					if n := count(t, d, "SELECT COUNT(*) FROM "+table); n != 0 {
+						t.Errorf("%d %s written", n, table)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestRoundTripRulesAndGroups: alert rules and stakeholder groups
+// exported from one instance, applied to an empty one and exported again
+// give the same bytes.
+func TestRoundTripRulesAndGroups(t *testing.T) {
+	t.Parallel()
+	for _, target := range dbtest.Targets(t) {
+		t.Run(string(target.Dialect), func(t *testing.T) {
+			t.Parallel()
+			c1, ctx := setup(t, dbtest.Open(t, target.URL))
+			files := withAlertRules(alertRulesYAML)
+			files[confcode.GroupsFile] = []byte(groupsYAML)
+			apply(t, ctx, c1, files, false)
+			first := export(t, ctx, c1)
+			var url2 string
+			for _, t2 := range dbtest.Targets(t) {
+				if t2.Dialect == target.Dialect {
+					url2 = t2.URL
+				}
+			}
+			c2, _ := setup(t, dbtest.Open(t, url2))
+			apply(t, ctx, c2, first, false)
+			second := export(t, ctx, c2)
+			for _, f := range []string{confcode.AlertRulesFile, confcode.GroupsFile} {
+				if len(first[f]) < 100 || string(first[f]) != string(second[f]) {
+					t.Errorf("%s differs:\n%s\n---\n%s", f, first[f], second[f])
+				}
+			}
+		})
+	}
+}

@@ -1,5 +1,6 @@
 // Package confcode is configuration as code: it exports Ward's
-// configuration (services, escalation policies, schedules, SLA policies) as YAML files
+// configuration (services, escalation policies, schedules, SLA policies,
+// stakeholder groups, alert rules) as YAML files
 // that reference each other by name, shows how files differ from the
 // running database, and applies them in one audited transaction through
 // the same checks the services make (docs/CONFIG_AS_CODE.md).
@@ -13,6 +14,44 @@ type Bundle struct {
 	EscalationPolicies []Policy    `yaml:"escalation_policies,omitempty" json:"escalation_policies,omitempty" doc:"Escalation policies, by name."`
 	Schedules          []Schedule  `yaml:"schedules,omitempty" json:"schedules,omitempty" doc:"On-call schedules, by name."`
 	SLAPolicies        []SLAPolicy `yaml:"sla_policies,omitempty" json:"sla_policies,omitempty" doc:"The SLA of each severity, sev1 to sev4."`
+	AlertRules         []AlertRule `yaml:"alert_rules,omitempty" json:"alert_rules,omitempty" doc:"Rules on alerts at intake, by name."`
+	StakeholderGroups  []Group     `yaml:"stakeholder_groups,omitempty" json:"stakeholder_groups,omitempty" doc:"Stakeholder groups, by name; created and updated, never deleted."`
+}
+
+// Group is a stakeholder group: people told of incidents, subscribed by
+// hand or by a rule (docs/STAKEHOLDERS.md).
+type Group struct {
+	Name        string   `yaml:"name" json:"name" minLength:"1" maxLength:"100"`
+	Description string   `yaml:"description,omitempty" json:"description,omitempty" maxLength:"2000"`
+	Audience    string   `yaml:"audience,omitempty" json:"audience,omitempty" doc:"The audience whose status updates the group hears of: internal (default), executives, counsel, public, or customer: followed by a customer's name in the breach registry."`
+	Members     []string `yaml:"members,omitempty,flow" json:"members,omitempty" maxItems:"200" doc:"Usernames."`
+	Subscribe   *Match   `yaml:"subscribe,omitempty" json:"subscribe,omitempty" doc:"Subscribes the group to every incident that meets all the conditions given ({} : every incident); absent: only by hand."`
+}
+
+// Match is a stakeholder group's rule: every condition given must hold.
+type Match struct {
+	Services     []string `yaml:"services,omitempty,flow" json:"services,omitempty" doc:"Services' names: an incident fed by one of them."`
+	Severities   []string `yaml:"severities,omitempty,flow" json:"severities,omitempty" doc:"sev1 to sev4."`
+	Categories   []string `yaml:"categories,omitempty,flow" json:"categories,omitempty" doc:"Incident categories."`
+	PHISuspected *bool    `yaml:"phi_suspected,omitempty" json:"phi_suspected,omitempty"`
+}
+
+// AlertRule is a rule on alerts at intake: a CEL expression over the
+// alert as it arrives and what to do with it (docs/RULES.md).
+type AlertRule struct {
+	Name        string        `yaml:"name" json:"name" minLength:"1" maxLength:"100" doc:"Unique; enabled rules run in name order."`
+	Description string        `yaml:"description,omitempty" json:"description,omitempty" maxLength:"2000"`
+	Expression  string        `yaml:"expression" json:"expression" minLength:"1" maxLength:"2000" doc:"A CEL expression over alert (service, integration, kind, summary, source, severity, component, group, class, labels) that is true or false."`
+	Enabled     bool          `yaml:"enabled" json:"enabled" doc:"Required: false keeps the rule without running it."`
+	Actions     []AlertAction `yaml:"actions" json:"actions" minItems:"1" maxItems:"4" doc:"At most one of each type; a rule that suppresses cannot route."`
+}
+
+// AlertAction is one thing an alert rule does; each type at most once.
+type AlertAction struct {
+	Type     string   `yaml:"type" json:"type" enum:"route,suppress,set_severity,add_tags"`
+	Service  string   `yaml:"service,omitempty" json:"service,omitempty" doc:"route: the name of the service the alert is recorded on instead."`
+	Severity string   `yaml:"severity,omitempty" json:"severity,omitempty" enum:"critical,error,warning,info" doc:"set_severity: the alert's severity."`
+	Tags     []string `yaml:"tags,omitempty,flow" json:"tags,omitempty" maxItems:"10" doc:"add_tags: 1 to 10 tags of up to 50 characters."`
 }
 
 // SLAPolicy is the SLA of one severity: minutes from the incident's
@@ -95,12 +134,14 @@ type Window struct {
 
 // The files Export writes, one per kind, and the kinds' names in plans.
 const (
-	ServicesFile  = "services.yaml"
-	PoliciesFile  = "escalation_policies.yaml"
-	SchedulesFile = "schedules.yaml"
-	SLAFile       = "sla_policies.yaml"
+	ServicesFile   = "services.yaml"
+	PoliciesFile   = "escalation_policies.yaml"
+	SchedulesFile  = "schedules.yaml"
+	SLAFile        = "sla_policies.yaml"
+	AlertRulesFile = "alert_rules.yaml"
+	GroupsFile     = "stakeholder_groups.yaml"
 )
 
 // Files lists the files of a configuration directory, in the order they
 // are read.
-var Files = []string{SchedulesFile, PoliciesFile, ServicesFile, SLAFile}
+var Files = []string{SchedulesFile, PoliciesFile, ServicesFile, SLAFile, GroupsFile, AlertRulesFile}

@@ -79,21 +79,25 @@ func (s *Source) problem(kind, name, path, format string, args ...any) Problem {
 
 // The kinds, as plans and file keys name them.
 const (
-	KindService  = "service"
-	KindPolicy   = "escalation_policy"
-	KindSchedule = "schedule"
-	KindSLA      = "sla_policy"
+	KindService   = "service"
+	KindPolicy    = "escalation_policy"
+	KindSchedule  = "schedule"
+	KindSLA       = "sla_policy"
+	KindAlertRule = "alert_rule"
+	KindGroup     = "stakeholder_group"
 )
 
 // kindOfKey maps a bundle's top-level keys and the kind files to kinds.
 var kindOfKey = map[string]string{"services": KindService, "escalation_policies": KindPolicy, "schedules": KindSchedule,
-	"sla_policies": KindSLA}
+	"sla_policies": KindSLA, "alert_rules": KindAlertRule, "stakeholder_groups": KindGroup}
 
-var kindOfFile = map[string]string{ServicesFile: KindService, PoliciesFile: KindPolicy, SchedulesFile: KindSchedule, SLAFile: KindSLA}
+var kindOfFile = map[string]string{ServicesFile: KindService, PoliciesFile: KindPolicy, SchedulesFile: KindSchedule, SLAFile: KindSLA,
+	AlertRulesFile: KindAlertRule, GroupsFile: KindGroup}
 
 // Parse reads configuration files, by name. A file named as Files names
 // holds a list of that kind; any other holds a bundle, a mapping from
-// services, escalation_policies and schedules to lists. Unknown fields,
+// services, escalation_policies, schedules, sla_policies, alert_rules and
+// stakeholder_groups to lists. Unknown fields,
 // values of the wrong type and duplicate names are refused with their
 // file, line and field.
 func Parse(files map[string][]byte) (*Source, error) {
@@ -121,14 +125,14 @@ func Parse(files map[string][]byte) (*Source, error) {
 		}
 		if top.Kind != yaml.MappingNode {
 			probs = append(probs, Problem{File: file, Line: top.Line, Field: "(file)",
-				Message: "must be a list, or a mapping of services, escalation_policies and schedules to lists"})
+				Message: "must be a list, or a mapping of services, escalation_policies, schedules, sla_policies, alert_rules and stakeholder_groups to lists"})
 			continue
 		}
 		for i := 0; i+1 < len(top.Content); i += 2 {
 			k, v := top.Content[i], top.Content[i+1]
 			kind, ok := kindOfKey[k.Value]
 			if !ok {
-				probs = append(probs, Problem{File: file, Line: k.Line, Field: k.Value, Message: "unknown field; the kinds are services, escalation_policies, schedules and sla_policies"})
+				probs = append(probs, Problem{File: file, Line: k.Line, Field: k.Value, Message: "unknown field; the kinds are services, escalation_policies, schedules, sla_policies, alert_rules and stakeholder_groups"})
 				continue
 			}
 			probs = append(probs, src.add(file, kind, v)...)
@@ -177,6 +181,10 @@ func (s *Source) add(file, kind string, seq *yaml.Node) Problems {
 			target = &Policy{}
 		case KindSLA:
 			target = &SLAPolicy{}
+		case KindAlertRule:
+			target = &AlertRule{}
+		case KindGroup:
+			target = &Group{}
 		default:
 			target = &Schedule{}
 		}
@@ -200,6 +208,12 @@ func (s *Source) add(file, kind string, seq *yaml.Node) Problems {
 		case *Schedule:
 			name = v.Name
 			s.Bundle.Schedules = append(s.Bundle.Schedules, *v)
+		case *AlertRule:
+			name = v.Name
+			s.Bundle.AlertRules = append(s.Bundle.AlertRules, *v)
+		case *Group:
+			name = v.Name
+			s.Bundle.StakeholderGroups = append(s.Bundle.StakeholderGroups, *v)
 		case *SLAPolicy:
 			name = v.Severity
 			lines["name"] = lines["severity"]
@@ -283,6 +297,8 @@ func sortBundle(b *Bundle) {
 	sort.SliceStable(b.EscalationPolicies, func(i, j int) bool { return b.EscalationPolicies[i].Name < b.EscalationPolicies[j].Name })
 	sort.SliceStable(b.Schedules, func(i, j int) bool { return b.Schedules[i].Name < b.Schedules[j].Name })
 	sort.SliceStable(b.SLAPolicies, func(i, j int) bool { return b.SLAPolicies[i].Severity < b.SLAPolicies[j].Severity })
+	sort.SliceStable(b.AlertRules, func(i, j int) bool { return b.AlertRules[i].Name < b.AlertRules[j].Name })
+	sort.SliceStable(b.StakeholderGroups, func(i, j int) bool { return b.StakeholderGroups[i].Name < b.StakeholderGroups[j].Name })
 	for i := range b.Services {
 		ig := b.Services[i].Integrations
 		sort.SliceStable(ig, func(x, y int) bool {
@@ -301,7 +317,7 @@ const header = "# Ward configuration (docs/CONFIG_AS_CODE.md). Objects name each
 func (b Bundle) Files() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for file, list := range map[string]any{ServicesFile: b.Services, PoliciesFile: b.EscalationPolicies, SchedulesFile: b.Schedules,
-		SLAFile: b.SLAPolicies} {
+		SLAFile: b.SLAPolicies, AlertRulesFile: b.AlertRules, GroupsFile: b.StakeholderGroups} {
 		var buf bytes.Buffer
 		buf.WriteString(header)
 		if reflect.ValueOf(list).Len() == 0 {

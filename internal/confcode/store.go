@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/wardhq/ward/internal/clock"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/paging"
+	"github.com/wardhq/ward/internal/rules"
 	"github.com/wardhq/ward/internal/stakeholder"
 )
 
@@ -29,14 +31,16 @@ type Config struct {
 // New returns the configuration service.
 func New(d *db.DB, c clock.Clock) *Config { return &Config{db: d, clock: c} }
 
-// check is the permission every operation needs: both halves of what the
-// files hold (services; escalation policies and schedules).
+// check is the permissions every operation needs: those of each part of
+// what the files hold (services; escalation policies, schedules and
+// rules; stakeholder groups).
 func check(ctx context.Context) error {
-	if _, err := authz.Check(ctx, authz.ServiceWrite); err != nil {
-		return err
+	for _, p := range []authz.Permission{authz.ServiceWrite, authz.OnCallWrite, authz.StakeholderWrite} {
+		if _, err := authz.Check(ctx, p); err != nil {
+			return err
+		}
 	}
-	_, err := authz.Check(ctx, authz.OnCallWrite)
-	return err
+	return nil
 }
 
 // Export returns the running configuration, audited as config.export.
@@ -52,7 +56,8 @@ func (c *Config) Export(ctx context.Context) (Bundle, error) {
 		}
 		_, err = audit.Append(ctx, tx, c.clock.Now(), audit.Event{Action: "config.export", ObjectType: "config",
 			Change: map[string]int{"services": len(b.Services), "escalation_policies": len(b.EscalationPolicies), "schedules": len(b.Schedules),
-				"sla_policies": len(b.SLAPolicies)}})
+				"sla_policies": len(b.SLAPolicies), "alert_rules": len(b.AlertRules),
+				"stakeholder_groups": len(b.StakeholderGroups)}})
 		return err
 	})
 	return b, err
@@ -61,7 +66,7 @@ func (c *Config) Export(ctx context.Context) (Bundle, error) {
 // Change is one change a plan makes.
 type Change struct {
 	Op     string        `json:"op" enum:"create,update,delete"`
-	Kind   string        `json:"kind" enum:"service,escalation_policy,schedule,sla_policy"`
+	Kind   string        `json:"kind" enum:"service,escalation_policy,schedule,sla_policy,stakeholder_group,alert_rule"`
 	Name   string        `json:"name"`
 	Fields []FieldChange `json:"fields,omitempty" doc:"For an update: each field that changes."`
 }
@@ -125,7 +130,7 @@ func (c *Config) run(ctx context.Context, src *Source, prune, commit bool) ([]Ch
 			return err
 		}
 		now := c.clock.Now()
-		for _, kind := range []string{KindSchedule, KindPolicy, KindService, KindSLA} {
+		for _, kind := range []string{KindSchedule, KindPolicy, KindService, KindSLA, KindGroup, KindAlertRule} {
 			for _, ch := range changes {
 				if ch.Kind != kind || ch.Op == "delete" {
 					continue
@@ -135,7 +140,7 @@ func (c *Config) run(ctx context.Context, src *Source, prune, commit bool) ([]Ch
 				}
 			}
 		}
-		for _, kind := range []string{KindService, KindPolicy, KindSchedule} {
+		for _, kind := range []string{KindAlertRule, KindService, KindPolicy, KindSchedule} {
 			for _, ch := range changes {
 				if ch.Kind == kind && ch.Op == "delete" {
 					if err := remove(ctx, tx, now, ch); err != nil {
@@ -172,13 +177,27 @@ func save(ctx context.Context, tx *sql.Tx, now time.Time, src *Source, ch Change
 		_, err = stakeholder.SetSLAPolicyTx(ctx, tx, now, stakeholder.Policy{Severity: p.Severity, AckMinutes: p.AckMinutes,
 			FirstUpdateMinutes: p.FirstUpdateMinutes, UpdateIntervalMinutes: p.UpdateIntervalMinutes, ContainMinutes: p.ContainMinutes,
 			ResolveMinutes: p.ResolveMinutes})
+	case KindAlertRule:
+		_, err = rules.SaveAlertRuleTx(ctx, tx, now, ref, alertRuleInput(find(src.Bundle.AlertRules, ch.Name)))
+	case KindGroup:
+		var in stakeholder.GroupInput
+		if in, err = groupInput(ctx, tx, find(src.Bundle.StakeholderGroups, ch.Name)); err == nil {
+			_, err = stakeholder.SaveGroupTx(ctx, tx, now, ref, in)
+		}
 	default:
 		s := find(src.Bundle.Services, ch.Name)
 		_, err = alert.SaveServiceTx(ctx, tx, now, ref, alert.ServiceInput{Name: s.Name, Description: s.Description,
 			HandlesPHI: s.HandlesPHI, GroupBy: alert.GroupBy(s.GroupBy), EscalationPolicy: s.EscalationPolicy})
 	}
 	if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
-		return Problems{src.problem(ch.Kind, ch.Name, e.Fields[0].Field, "%s", e.Fields[0].Message)}
+		field := e.Fields[0].Field
+		if ch.Kind == KindGroup {
+			// The files write a group's rule as subscribe.
+			if rest, ok := strings.CutPrefix(field, "rule."); ok {
+				field = "subscribe." + rest
+			}
+		}
+		return Problems{src.problem(ch.Kind, ch.Name, field, "%s %q: %s", strings.ReplaceAll(ch.Kind, "_", " "), ch.Name, e.Fields[0].Message)}
 	}
 	return err
 }
@@ -189,13 +208,15 @@ func remove(ctx context.Context, tx *sql.Tx, now time.Time, ch Change) error {
 		return paging.DeleteScheduleTx(ctx, tx, now, ch.Name)
 	case KindPolicy:
 		return paging.DeletePolicyTx(ctx, tx, now, ch.Name)
+	case KindAlertRule:
+		return rules.DeleteAlertRuleTx(ctx, tx, now, ch.Name)
 	}
 	return alert.DeleteServiceTx(ctx, tx, now, ch.Name)
 }
 
 // named is a configuration object.
 type named interface {
-	Service | Policy | Schedule | SLAPolicy
+	Service | Policy | Schedule | SLAPolicy | AlertRule | Group
 }
 
 func nameOf[T named](v T) string {
@@ -208,6 +229,10 @@ func nameOf[T named](v T) string {
 		return x.Name
 	case SLAPolicy:
 		return x.Severity
+	case AlertRule:
+		return x.Name
+	case Group:
+		return x.Name
 	}
 	return ""
 }
@@ -238,6 +263,39 @@ func scheduleInput(s Schedule) paging.ScheduleInput {
 		in.Rotations = append(in.Rotations, spec)
 	}
 	return in
+}
+
+func alertRuleInput(r AlertRule) rules.AlertRuleInput {
+	in := rules.AlertRuleInput{Name: r.Name, Description: r.Description, Expression: r.Expression, Enabled: r.Enabled}
+	for _, a := range r.Actions {
+		in.Actions = append(in.Actions, rules.AlertAction{Type: a.Type, Service: a.Service, Severity: a.Severity,
+			Tags: append([]string(nil), a.Tags...)})
+	}
+	return in
+}
+
+// groupInput is g as the stakeholder service takes it: a customer's
+// audience named by the customer's name in the files is named by its id.
+func groupInput(ctx context.Context, q db.Querier, g Group) (stakeholder.GroupInput, error) {
+	in := stakeholder.GroupInput{Name: g.Name, Description: g.Description, Audience: g.Audience,
+		Members: append([]string(nil), g.Members...)}
+	if name, ok := strings.CutPrefix(g.Audience, stakeholder.AudienceCustomer); ok {
+		var id string
+		err := q.QueryRowContext(ctx, `SELECT id FROM breach_parties WHERE name = $1 AND kind = 'customer' AND archived_at IS NULL
+			ORDER BY id LIMIT 1`, strings.TrimSpace(name)).Scan(&id)
+		switch {
+		case err == nil:
+			in.Audience = stakeholder.AudienceCustomer + id
+		case !errors.Is(err, sql.ErrNoRows):
+			return in, fmt.Errorf("read customer: %w", err)
+		}
+	}
+	if g.Subscribe != nil {
+		in.ByRule = true
+		in.Rule = stakeholder.Rule{Services: append([]string(nil), g.Subscribe.Services...), Severities: g.Subscribe.Severities,
+			Categories: g.Subscribe.Categories, PHISuspected: g.Subscribe.PHISuspected}
+	}
+	return in, nil
 }
 
 func policyInput(p Policy) paging.PolicyInput {
@@ -276,6 +334,9 @@ func plan(ctx context.Context, q db.Querier, src *Source, prune bool) ([]Change,
 	out = append(out, diff(KindService, cur.Services, src.Bundle.Services, prune)...)
 	// Every severity has its SLA policy: files change them, never delete.
 	out = append(out, diff(KindSLA, cur.SLAPolicies, src.Bundle.SLAPolicies, false)...)
+	// Ward does not delete stakeholder groups: files create and change them.
+	out = append(out, diff(KindGroup, cur.StakeholderGroups, src.Bundle.StakeholderGroups, false)...)
+	out = append(out, diff(KindAlertRule, cur.AlertRules, src.Bundle.AlertRules, prune)...)
 	return out, nil
 }
 
@@ -317,6 +378,31 @@ func references(src *Source, cur Bundle, users map[string]bool, prune bool) Prob
 					probs = append(probs, src.problem(KindPolicy, p.Name, at+".user", "no user %q in Ward", t.User))
 				case t.Schedule != "" && !has(schedules, dbSchedules, t.Schedule):
 					probs = append(probs, src.problem(KindPolicy, p.Name, at+".schedule", "no schedule %q in the files%s", t.Schedule, orDB(prune)))
+				}
+			}
+		}
+	}
+	services, dbServices := names(src.Bundle.Services), names(cur.Services)
+	for _, r := range src.Bundle.AlertRules {
+		if _, ok := src.pos[KindAlertRule+"\x00"+r.Name+"\x00enabled"]; !ok {
+			probs = append(probs, src.problem(KindAlertRule, r.Name, "enabled", "alert rule %q: enabled is required: true, or false to keep the rule without running it", r.Name))
+		}
+		for i, a := range r.Actions {
+			if a.Type == rules.AlertRoute && !has(services, dbServices, a.Service) {
+				probs = append(probs, src.problem(KindAlertRule, r.Name, fmt.Sprintf("actions[%d].service", i), "alert rule %q: no service %q in the files%s", r.Name, a.Service, orDB(prune)))
+			}
+		}
+	}
+	for _, g := range src.Bundle.StakeholderGroups {
+		for i, u := range g.Members {
+			if !users[u] {
+				probs = append(probs, src.problem(KindGroup, g.Name, fmt.Sprintf("members[%d]", i), "stakeholder group %q: no user %q in Ward", g.Name, u))
+			}
+		}
+		if g.Subscribe != nil {
+			for i, sv := range g.Subscribe.Services {
+				if !has(services, dbServices, sv) {
+					probs = append(probs, src.problem(KindGroup, g.Name, fmt.Sprintf("subscribe.services[%d]", i), "stakeholder group %q: no service %q in the files%s", g.Name, sv, orDB(prune)))
 				}
 			}
 		}
@@ -415,6 +501,42 @@ func normal[T named](v T) any {
 		return x
 	case Policy:
 		x.Name = strings.TrimSpace(x.Name)
+		return x
+	case Group:
+		// As stakeholder.SaveGroupTx stores it: members a set, the
+		// audience internal by default.
+		x.Name = strings.TrimSpace(x.Name)
+		x.Audience = strings.TrimSpace(x.Audience)
+		if x.Audience == "" {
+			x.Audience = stakeholder.AudienceInternal
+		}
+		members := slices.Clone(x.Members)
+		slices.Sort(members)
+		x.Members = slices.Compact(members)
+		if len(x.Members) == 0 {
+			x.Members = nil
+		}
+		return x
+	case AlertRule:
+		// As rules.SaveAlertRuleTx stores it: each action keeps only its
+		// own field.
+		x.Name = strings.TrimSpace(x.Name)
+		acts := make([]AlertAction, len(x.Actions))
+		for i, a := range x.Actions {
+			n := AlertAction{Type: a.Type}
+			switch a.Type {
+			case rules.AlertRoute:
+				n.Service = strings.TrimSpace(a.Service)
+			case rules.AlertSetSeverity:
+				n.Severity = a.Severity
+			case rules.AlertAddTags:
+				for _, t := range a.Tags {
+					n.Tags = append(n.Tags, strings.TrimSpace(t))
+				}
+			}
+			acts[i] = n
+		}
+		x.Actions = acts
 		return x
 	}
 	return v
@@ -543,6 +665,49 @@ func current(ctx context.Context, q db.Querier) (Bundle, error) {
 	})
 	if err != nil {
 		return b, err
+	}
+	serviceName, err := idNames(ctx, q, `SELECT id, name FROM services`)
+	if err != nil {
+		return b, err
+	}
+	groups, err := stakeholder.GroupsIn(ctx, q)
+	if err != nil {
+		return b, err
+	}
+	customerName, err := idNames(ctx, q, `SELECT id, name FROM breach_parties WHERE kind = 'customer'`)
+	if err != nil {
+		return b, err
+	}
+	for _, g := range groups {
+		x := Group{Name: g.Name, Description: g.Description, Audience: g.Audience}
+		if id, ok := strings.CutPrefix(g.Audience, stakeholder.AudienceCustomer); ok {
+			x.Audience = stakeholder.AudienceCustomer + nameOrID(customerName, id)
+		}
+		for _, m := range g.Members {
+			x.Members = append(x.Members, nameOrID(userName, m))
+		}
+		slices.Sort(x.Members)
+		if g.ByRule {
+			x.Subscribe = &Match{Severities: g.Rule.Severities, Categories: g.Rule.Categories, PHISuspected: g.Rule.PHISuspected}
+			for _, sv := range g.Rule.Services {
+				x.Subscribe.Services = append(x.Subscribe.Services, nameOrID(serviceName, sv))
+			}
+		}
+		b.StakeholderGroups = append(b.StakeholderGroups, x)
+	}
+	ars, err := rules.AlertRulesIn(ctx, q)
+	if err != nil {
+		return b, err
+	}
+	for _, r := range ars {
+		x := AlertRule{Name: r.Name, Description: r.Description, Expression: r.Expression, Enabled: r.Enabled}
+		for _, a := range r.Actions {
+			if a.Service != "" {
+				a.Service = nameOrID(serviceName, a.Service)
+			}
+			x.Actions = append(x.Actions, AlertAction{Type: a.Type, Service: a.Service, Severity: a.Severity, Tags: a.Tags})
+		}
+		b.AlertRules = append(b.AlertRules, x)
 	}
 	rows, err = q.QueryContext(ctx, `SELECT id, name, description, handles_phi, group_by, escalation_policy_id FROM services`)
 	b.Services, err = db.Collect(rows, err, "list services", func(r *sql.Rows) (Service, error) {

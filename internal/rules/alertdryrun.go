@@ -49,7 +49,7 @@ func (e *Engine) DryRunAlertRule(ctx context.Context, src RecentAlerts, expr str
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return AlertDryRun{}, err
 	}
-	prg, err := e.compileAlert(expr)
+	prg, err := compileAlert(expr)
 	if err != nil {
 		return AlertDryRun{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -89,36 +90,43 @@ type AlertRuleInput struct {
 	Enabled     bool
 }
 
-func newAlertEnv() (*cel.Env, error) {
+// alertEnv is the CEL environment of alert rules' expressions, made once:
+// the engine and configuration as code (SaveAlertRuleTx) check
+// expressions alike.
+var alertEnv = sync.OnceValues(func() (*cel.Env, error) {
 	return cel.NewEnv(
 		ext.NativeTypes(ext.ParseStructTags(true), reflect.TypeFor[AlertSubject]()),
 		cel.Variable("alert", cel.ObjectType("rules.AlertSubject")),
 	)
-}
+})
 
 // compileAlert parses and type-checks an alert rule's expression.
-func (e *Engine) compileAlert(expr string) (cel.Program, error) {
+func compileAlert(expr string) (cel.Program, error) {
 	if strings.TrimSpace(expr) == "" {
 		return nil, apperr.Field("expression", "is required")
 	}
 	if len(expr) > MaxExpression {
 		return nil, apperr.Field("expression", "is %d characters long; the limit is %d", len(expr), MaxExpression)
 	}
-	ast, iss := e.alertEnv.Compile(expr)
+	env, err := alertEnv()
+	if err != nil {
+		return nil, fmt.Errorf("rules: CEL environment for alerts: %w", err)
+	}
+	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		return nil, apperr.Field("expression", "%s", iss.Err())
 	}
 	if ast.OutputType() != cel.BoolType {
 		return nil, apperr.Field("expression", "must be true or false, not %s", ast.OutputType())
 	}
-	prg, err := e.alertEnv.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
 	if err != nil {
 		return nil, apperr.Field("expression", "%s", err)
 	}
 	return prg, nil
 }
 
-func (e *Engine) validateAlertRule(ctx context.Context, q db.Querier, in *AlertRuleInput) (route sql.NullString, err error) {
+func validateAlertRule(ctx context.Context, q db.Querier, in *AlertRuleInput) (route sql.NullString, err error) {
 	in.Name = strings.TrimSpace(in.Name)
 	switch n := len([]rune(in.Name)); {
 	case n == 0:
@@ -129,7 +137,7 @@ func (e *Engine) validateAlertRule(ctx context.Context, q db.Querier, in *AlertR
 	if n := len([]rune(in.Description)); n > 2000 {
 		return route, apperr.Field("description", "is %d characters long; the limit is 2000", n)
 	}
-	if _, err := e.compileAlert(in.Expression); err != nil {
+	if _, err := compileAlert(in.Expression); err != nil {
 		return route, err
 	}
 	if len(in.Actions) == 0 || len(in.Actions) > MaxActions {
@@ -222,57 +230,77 @@ func (e *Engine) saveAlertRule(ctx context.Context, ref string, in AlertRuleInpu
 	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
 		return AlertRule{}, err
 	}
-	now := e.clock.Now()
 	var out AlertRule
 	err := e.db.Write(ctx, func(tx *sql.Tx) error {
-		route, err := e.validateAlertRule(ctx, tx, &in)
-		if err != nil {
-			return err
-		}
-		actions, err := json.Marshal(in.Actions)
-		if err != nil {
-			return err
-		}
-		action := "alert_rule.create"
-		var old *AlertRule
-		if ref == "" {
-			out = AlertRule{ID: newID(), CreatedAt: now, Version: 1}
-		} else {
-			prev, err := getAlertRule(ctx, tx, ref)
-			if err != nil {
-				return err
-			}
-			old, out, action = &prev, prev, "alert_rule.update"
-			out.Version++
-		}
-		out.Name, out.Description, out.Expression, out.Actions, out.Enabled, out.UpdatedAt =
-			in.Name, in.Description, in.Expression, in.Actions, in.Enabled, now
-		if old == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO alert_rules (`+alertRuleColumns+`, route_service_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				out.ID, out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.CreatedAt, out.UpdatedAt, out.Version, route)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE alert_rules SET name = $1, description = $2, expression = $3, actions = $4,
-				enabled = $5, updated_at = $6, version = $7, route_service_id = $8 WHERE id = $9`,
-				out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.UpdatedAt, out.Version, route, out.ID)
-		}
-		if db.IsUniqueViolation(err) {
-			return apperr.Field("name", "an alert rule named %q exists already", out.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("save alert rule: %w", err)
-		}
-		if err := newGeneration(ctx, tx); err != nil {
-			return err
-		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "alert_rule", ObjectID: out.ID,
-			Change: map[string]any{"old": old, "new": out}})
+		var err error
+		out, err = SaveAlertRuleTx(ctx, tx, e.clock.Now(), ref, in)
 		return err
 	})
 	if err != nil {
 		return AlertRule{}, err
 	}
 	return out, nil
+}
+
+// SaveAlertRuleTx creates (ref empty) or replaces alert rule ref (id or
+// name) inside tx, with every check the API makes, a new generation of
+// the rules and the audit entry (alert_rule.create or alert_rule.update),
+// for callers that change more in the same transaction (configuration as
+// code). The caller checks permissions. A route action may name its
+// service by id or by name.
+func SaveAlertRuleTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string, in AlertRuleInput) (AlertRule, error) {
+	route, err := validateAlertRule(ctx, tx, &in)
+	if err != nil {
+		return AlertRule{}, err
+	}
+	actions, err := json.Marshal(in.Actions)
+	if err != nil {
+		return AlertRule{}, err
+	}
+	action := "alert_rule.create"
+	var old *AlertRule
+	var out AlertRule
+	if ref == "" {
+		out = AlertRule{ID: newID(), CreatedAt: now, Version: 1}
+	} else {
+		prev, err := getAlertRule(ctx, tx, ref)
+		if err != nil {
+			return AlertRule{}, err
+		}
+		old, out, action = &prev, prev, "alert_rule.update"
+		out.Version++
+	}
+	out.Name, out.Description, out.Expression, out.Actions, out.Enabled, out.UpdatedAt =
+		in.Name, in.Description, in.Expression, in.Actions, in.Enabled, now
+	if old == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO alert_rules (`+alertRuleColumns+`, route_service_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			out.ID, out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.CreatedAt, out.UpdatedAt, out.Version, route)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE alert_rules SET name = $1, description = $2, expression = $3, actions = $4,
+			enabled = $5, updated_at = $6, version = $7, route_service_id = $8 WHERE id = $9`,
+			out.Name, out.Description, out.Expression, string(actions), out.Enabled, out.UpdatedAt, out.Version, route, out.ID)
+	}
+	if db.IsUniqueViolation(err) {
+		return AlertRule{}, apperr.Field("name", "an alert rule named %q exists already", out.Name)
+	}
+	if err != nil {
+		return AlertRule{}, fmt.Errorf("save alert rule: %w", err)
+	}
+	if err := newGeneration(ctx, tx); err != nil {
+		return AlertRule{}, err
+	}
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "alert_rule", ObjectID: out.ID,
+		Change: map[string]any{"old": old, "new": out}}); err != nil {
+		return AlertRule{}, err
+	}
+	return out, nil
+}
+
+// AlertRulesIn lists every alert rule in q, by name, for configuration as
+// code; the caller checks permissions.
+func AlertRulesIn(ctx context.Context, q db.Querier) ([]AlertRule, error) {
+	return alertRules(ctx, q, false)
 }
 
 func getAlertRule(ctx context.Context, q db.Querier, ref string) (AlertRule, error) {
@@ -352,7 +380,7 @@ func (e *Engine) alertMatcherAt(ctx context.Context, tx *sql.Tx, g int64) (alert
 		if len(rs) > 0 {
 			m := &alertMatcher{log: e}
 			for _, r := range rs {
-				prg, err := e.compileAlert(r.Expression)
+				prg, err := compileAlert(r.Expression)
 				if err != nil {
 					// Saved under an older Ward that accepted it: it
 					// never matches, and says so once per load.
@@ -439,27 +467,35 @@ func (e *Engine) DeleteAlertRule(ctx context.Context, ref string) error {
 	if _, err := authz.Check(ctx, authz.OnCallWrite); err != nil {
 		return err
 	}
-	now := e.clock.Now()
-	return e.db.Write(ctx, func(tx *sql.Tx) error {
-		old, err := getAlertRule(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts WHERE suppressed_by = $1`, old.ID).Scan(&n); err != nil {
-			return fmt.Errorf("count the alerts the rule suppressed: %w", err)
-		}
-		if n > 0 {
-			return apperr.New(apperr.Conflict, "the alert rule %q suppressed %d alerts, which keep its name: disable it instead", old.Name, n)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1`, old.ID); err != nil {
-			return fmt.Errorf("delete alert rule: %w", err)
-		}
-		if err := newGeneration(ctx, tx); err != nil {
-			return err
-		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "alert_rule.delete", ObjectType: "alert_rule", ObjectID: old.ID,
-			Change: map[string]any{"old": old}})
+	return e.db.Write(ctx, func(tx *sql.Tx) error { return DeleteAlertRuleTx(ctx, tx, e.clock.Now(), ref) })
+}
+
+// suppressedCountSQL counts the alerts rule $1 suppressed, from the
+// partial index alerts_suppressed_by (migration 0067).
+const suppressedCountSQL = `SELECT COUNT(*) FROM alerts WHERE suppressed_by = $1`
+
+// DeleteAlertRuleTx deletes alert rule ref (id or name) inside tx, as
+// DeleteAlertRule does, refused the same way; the caller checks
+// permissions.
+func DeleteAlertRuleTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string) error {
+	old, err := getAlertRule(ctx, tx, ref)
+	if err != nil {
 		return err
-	})
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, suppressedCountSQL, old.ID).Scan(&n); err != nil {
+		return fmt.Errorf("count the alerts the rule suppressed: %w", err)
+	}
+	if n > 0 {
+		return apperr.New(apperr.Conflict, "the alert rule %q suppressed %d alerts, which keep its name: disable it instead", old.Name, n)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1`, old.ID); err != nil {
+		return fmt.Errorf("delete alert rule: %w", err)
+	}
+	if err := newGeneration(ctx, tx); err != nil {
+		return err
+	}
+	_, err = audit.Append(ctx, tx, now, audit.Event{Action: "alert_rule.delete", ObjectType: "alert_rule", ObjectID: old.ID,
+		Change: map[string]any{"old": old}})
+	return err
 }

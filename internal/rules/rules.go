@@ -191,7 +191,6 @@ type Engine struct {
 	pager     *paging.Pager
 	log       *slog.Logger
 	env       *cel.Env
-	alertEnv  *cel.Env
 
 	cases     CaseOpener
 	autoOpen  bool
@@ -229,11 +228,10 @@ func New(d *db.DB, c clock.Clock, incidents *incident.Service, pager *paging.Pag
 	if err != nil {
 		return nil, fmt.Errorf("rules: CEL environment: %w", err)
 	}
-	alertEnv, err := newAlertEnv()
-	if err != nil {
+	if _, err := alertEnv(); err != nil {
 		return nil, fmt.Errorf("rules: CEL environment for alerts: %w", err)
 	}
-	return &Engine{db: d, clock: c, incidents: incidents, pager: pager, log: log, env: env, alertEnv: alertEnv, programs: map[string]compiled{}}, nil
+	return &Engine{db: d, clock: c, incidents: incidents, pager: pager, log: log, env: env, programs: map[string]compiled{}}, nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

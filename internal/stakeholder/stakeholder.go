@@ -256,60 +256,89 @@ func (s *Service) saveGroup(ctx context.Context, ref string, in GroupInput) (Gro
 	if _, err := authz.Check(ctx, authz.StakeholderWrite); err != nil {
 		return Group{}, err
 	}
-	now := s.clock.Now()
 	var out Group
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		if err := in.validate(ctx, tx); err != nil {
-			return err
-		}
-		action := "stakeholder_group.create"
-		var old *Group
-		if ref == "" {
-			out = Group{ID: newID(), CreatedAt: now, Version: 1}
-		} else {
-			prev, err := getGroup(ctx, tx, ref)
-			if err != nil {
-				return err
-			}
-			old, out, action = &prev, prev, "stakeholder_group.update"
-			out.Version++
-		}
-		out.Name, out.Description, out.ByRule, out.Rule, out.Members, out.UpdatedAt = in.Name, in.Description, in.ByRule, in.Rule, in.Members, now
-		out.Audience = in.Audience
-		rule, err := out.stored()
-		if err != nil {
-			return err
-		}
-		if old == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO stakeholder_groups (`+groupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				out.ID, out.Name, out.Description, rule, out.CreatedAt, out.UpdatedAt, out.Version, out.Audience)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE stakeholder_groups SET name = $1, description = $2, rule = $3, updated_at = $4,
-				version = $5, audience = $6 WHERE id = $7`, out.Name, out.Description, rule, out.UpdatedAt, out.Version, out.Audience, out.ID)
-		}
-		if db.IsUniqueViolation(err) {
-			return apperr.Field("name", "a stakeholder group named %q exists already", out.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("save stakeholder group: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM stakeholder_members WHERE group_id = $1`, out.ID); err != nil {
-			return fmt.Errorf("replace members: %w", err)
-		}
-		for _, m := range out.Members {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO stakeholder_members (group_id, user_id) VALUES ($1, $2)`, out.ID, m); err != nil {
-				return fmt.Errorf("add member: %w", err)
-			}
-		}
-		if err := labelGroups(ctx, tx, []*Group{&out}); err != nil {
-			return err
-		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "stakeholder_group", ObjectID: out.ID,
-			Change: map[string]any{"old": old, "new": out}})
+		var err error
+		out, err = SaveGroupTx(ctx, tx, s.clock.Now(), ref, in)
 		return err
 	})
 	if err != nil {
 		return Group{}, err
+	}
+	return out, nil
+}
+
+// SaveGroupTx creates (ref empty) or replaces stakeholder group ref (id
+// or name) inside tx, with every check the API makes and its audit entry
+// (stakeholder_group.create or .update), for callers that change more in
+// the same transaction (configuration as code). The caller checks
+// permissions.
+func SaveGroupTx(ctx context.Context, tx *sql.Tx, now time.Time, ref string, in GroupInput) (Group, error) {
+	if err := in.validate(ctx, tx); err != nil {
+		return Group{}, err
+	}
+	action := "stakeholder_group.create"
+	var old *Group
+	var out Group
+	if ref == "" {
+		out = Group{ID: newID(), CreatedAt: now, Version: 1}
+	} else {
+		prev, err := getGroup(ctx, tx, ref)
+		if err != nil {
+			return Group{}, err
+		}
+		old, out, action = &prev, prev, "stakeholder_group.update"
+		out.Version++
+	}
+	out.Name, out.Description, out.ByRule, out.Rule, out.Members, out.UpdatedAt = in.Name, in.Description, in.ByRule, in.Rule, in.Members, now
+	out.Audience = in.Audience
+	rule, err := out.stored()
+	if err != nil {
+		return Group{}, err
+	}
+	if old == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO stakeholder_groups (`+groupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			out.ID, out.Name, out.Description, rule, out.CreatedAt, out.UpdatedAt, out.Version, out.Audience)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE stakeholder_groups SET name = $1, description = $2, rule = $3, updated_at = $4,
+			version = $5, audience = $6 WHERE id = $7`, out.Name, out.Description, rule, out.UpdatedAt, out.Version, out.Audience, out.ID)
+	}
+	if db.IsUniqueViolation(err) {
+		return Group{}, apperr.Field("name", "a stakeholder group named %q exists already", out.Name)
+	}
+	if err != nil {
+		return Group{}, fmt.Errorf("save stakeholder group: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM stakeholder_members WHERE group_id = $1`, out.ID); err != nil {
+		return Group{}, fmt.Errorf("replace members: %w", err)
+	}
+	for _, m := range out.Members {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO stakeholder_members (group_id, user_id) VALUES ($1, $2)`, out.ID, m); err != nil {
+			return Group{}, fmt.Errorf("add member: %w", err)
+		}
+	}
+	if err := labelGroups(ctx, tx, []*Group{&out}); err != nil {
+		return Group{}, err
+	}
+	if _, err := audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "stakeholder_group", ObjectID: out.ID,
+		Change: map[string]any{"old": old, "new": out}}); err != nil {
+		return Group{}, err
+	}
+	return out, nil
+}
+
+// GroupsIn lists every stakeholder group in q by name, with its members'
+// user ids, for configuration as code; the caller checks permissions.
+func GroupsIn(ctx context.Context, q db.Querier) ([]Group, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+groupColumns+` FROM stakeholder_groups ORDER BY name`)
+	out, err := db.Collect(rows, err, "list stakeholder groups", func(r *sql.Rows) (Group, error) { return scanGroup(r) })
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Members, err = members(ctx, q, out[i].ID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -319,28 +348,12 @@ func (s *Service) Groups(ctx context.Context) ([]Group, error) {
 	if _, err := authz.Check(ctx, authz.IncidentRead); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+groupColumns+` FROM stakeholder_groups ORDER BY name`)
+	out, err := GroupsIn(ctx, s.db.R)
 	if err != nil {
-		return nil, fmt.Errorf("list stakeholder groups: %w", err)
-	}
-	var out []Group
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	ptrs := make([]*Group, len(out))
 	for i := range out {
-		if out[i].Members, err = members(ctx, s.db.R, out[i].ID); err != nil {
-			return nil, err
-		}
 		ptrs[i] = &out[i]
 	}
 	return out, labelGroups(ctx, s.db.R, ptrs)

@@ -15,8 +15,8 @@ import (
 // they arrive over HTTPS (Events v2): one routes an alert to another
 // service (whose policy pages) and tags it, one suppresses an alert (kept,
 // shown with the rule's name, no incident, nobody paged: checked after
-// whole rounds of the pager), one lowers a severity; a bad rule is refused
-// with 422 naming the field.
+// whole rounds of the pager; deleting that rule is refused with 409), one
+// lowers a severity; a bad rule is refused with 422 naming the field.
 func TestAlertRulesEndToEnd(t *testing.T) {
 	t.Parallel()
 	eachDBURL(t, func(t *testing.T, url string) {
@@ -103,6 +103,11 @@ func TestAlertRulesEndToEnd(t *testing.T) {
 		}
 		if n := pages(); n != 0 {
 			t.Fatalf("a suppressed alert paged: %d pages", n)
+		}
+		// The rule that suppressed it cannot be deleted: the alert keeps
+		// its name. It can be disabled instead.
+		if code, raw := w.do("DELETE", "/api/v1/alert-rules/"+quiet.ID, nil, nil); code != 409 || !strings.Contains(string(raw), "disable it instead") {
+			t.Fatalf("deleting a rule that suppressed an alert: %d %s", code, raw)
 		}
 
 		// Routed: on storage, tagged, and storage's policy pages.

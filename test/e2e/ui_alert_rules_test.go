@@ -20,7 +20,8 @@ func flashSays(text string) chromedp.Action {
 
 // TestUIAlertRulesBrowser: an administrator adds an alert rule from the
 // rules page in a browser (a bad expression is refused beside its field,
-// what was typed kept), edits it, disables it and deletes it; a responder
+// what was typed kept), edits it, tries an expression on the rule's own
+// page (saving nothing), disables it and deletes it; a responder
 // without the permission sees the rules but none of the forms, and a
 // POST of theirs is refused.
 func TestUIAlertRulesBrowser(t *testing.T) {
@@ -119,7 +120,26 @@ func TestUIAlertRulesBrowser(t *testing.T) {
 			t.Fatalf("after the edit: %q", facts)
 		}
 
-		run(t, ctx, "disable", chromedp.Click(`form[action$="/enabled"] button`, chromedp.ByQuery),
+		// The rule's own page tries the edited expression and saves
+		// nothing: the rule keeps its expression.
+		var triedRule, ruleExpr string
+		run(t, ctx, "try it on the rule's page",
+			chromedp.SetValue(`form[action$="/edit"] #expression`, `alert.summary.contains("cpu")`, chromedp.ByQuery),
+			chromedp.Click(`form[action$="/edit"] button[formaction$="/dry-run"]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`//p[contains(., "It would have matched")]`, chromedp.BySearch),
+			chromedp.Text(`//p[contains(., "It would have matched")]`, &triedRule, chromedp.BySearch),
+			chromedp.Value(`form[action$="/edit"] #expression`, &ruleExpr, chromedp.ByQuery))
+		if !strings.Contains(triedRule, "matched 1 of the last 3 alerts") || ruleExpr != `alert.summary.contains("cpu")` {
+			t.Fatalf("try it on the rule's page: %q, expression kept %q", triedRule, ruleExpr)
+		}
+		var kept struct{ Expression string }
+		w.must(http.StatusOK, "GET", "/api/v1/alert-rules/"+rs[0].ID, nil, &kept)
+		if kept.Expression != `alert.summary.contains("disk")` {
+			t.Fatalf("trying it changed the rule: %q", kept.Expression)
+		}
+
+		run(t, ctx, "disable", chromedp.Navigate(w.url+rulePath), chromedp.WaitVisible(`form[action$="/enabled"]`, chromedp.ByQuery),
+			chromedp.Click(`form[action$="/enabled"] button`, chromedp.ByQuery),
 			flashSays("Alert rule disabled"), chromedp.Text("#rule-h + dl", &facts, chromedp.ByQuery))
 		w.must(http.StatusOK, "GET", "/api/v1/alert-rules", nil, &rs)
 		if !strings.Contains(facts, "Disabled") || len(rs) != 1 || rs[0].Enabled {

@@ -15,7 +15,7 @@ import (
 // ConfigChange is one change of a plan or an apply.
 type ConfigChange struct {
 	Op     string              `json:"op" enum:"create,update,delete"`
-	Kind   string              `json:"kind" enum:"service,escalation_policy,schedule,sla_policy"`
+	Kind   string              `json:"kind" enum:"service,escalation_policy,schedule,sla_policy,stakeholder_group,alert_rule"`
 	Name   string              `json:"name"`
 	Fields []ConfigFieldChange `json:"fields,omitempty" doc:"For an update: each field that changes."`
 }
@@ -29,13 +29,13 @@ type ConfigFieldChange struct {
 
 // ConfigChanges is what a plan or an apply changes.
 type ConfigChanges struct {
-	Changes []ConfigChange `json:"changes" doc:"Each create, update (with each field old → new, as JSON) and delete (with prune), schedules first, then escalation policies, services and SLA policies."`
+	Changes []ConfigChange `json:"changes" doc:"Each create, update (with each field old → new, as JSON) and delete (with prune), schedules first, then escalation policies, services, SLA policies, stakeholder groups and alert rules; deletes alert rules first."`
 	Text    string         `json:"text" doc:"The same, as ward config plan prints it."`
 }
 
 type configFilesInput struct {
-	Prune   bool   `query:"prune" doc:"Also delete the services, escalation policies and schedules the bundle no longer names (SLA policies are never deleted)."`
-	RawBody []byte `contentType:"application/yaml" doc:"A configuration bundle: a YAML (or JSON) mapping of services, escalation_policies, schedules and sla_policies to lists, as GET /config serves it and /config/schema describes it."`
+	Prune   bool   `query:"prune" doc:"Also delete the services, escalation policies, schedules and alert rules the bundle no longer names (SLA policies and stakeholder groups are never deleted)."`
+	RawBody []byte `contentType:"application/yaml" doc:"A configuration bundle: a YAML (or JSON) mapping of services, escalation_policies, schedules, sla_policies, stakeholder_groups and alert_rules to lists, as GET /config serves it and /config/schema describes it."`
 }
 
 // ConfigSchemaID identifies the configuration files' JSON Schema.
@@ -51,7 +51,7 @@ func ConfigSchema() map[string]any {
 		"$schema":     "https://json-schema.org/draft/2020-12/schema",
 		"$id":         ConfigSchemaID,
 		"title":       "Ward configuration as code",
-		"description": "A bundle of Ward's configuration; services.yaml, escalation_policies.yaml, schedules.yaml and sla_policies.yaml each hold the list of the property of that name. Objects name each other by name. No keys or secrets appear. See docs/CONFIG_AS_CODE.md.",
+		"description": "A bundle of Ward's configuration; services.yaml, escalation_policies.yaml, schedules.yaml, sla_policies.yaml, stakeholder_groups.yaml and alert_rules.yaml each hold the list of the property of that name. Objects name each other by name. No keys or secrets appear. See docs/CONFIG_AS_CODE.md.",
 		"$ref":        root.Ref,
 		"$defs":       reg.Map(),
 	}
@@ -60,7 +60,7 @@ func ConfigSchema() map[string]any {
 func (h handler) registerConfig(api huma.API) {
 	const tag = "configuration"
 	huma.Register(api, tagged(op("export-config", http.MethodGet, "/config",
-		"Export the configuration (services, escalation policies, schedules, SLA policies) as a YAML or JSON bundle; never keys or secrets; audited",
+		"Export the configuration (services, escalation policies, schedules, SLA policies, stakeholder groups, alert rules) as a YAML or JSON bundle; never keys or secrets; audited",
 		http.StatusOK, authz.ServiceWrite), tag),
 		func(ctx context.Context, in *struct {
 			Format string `query:"format" enum:"yaml,json" default:"yaml"`
