@@ -468,7 +468,22 @@ func (s *Service) checkSLARound(ctx context.Context, now time.Time) (int, bool, 
 		at   time.Time
 	}
 	var quiet []reschedule
+	ask := false
+	if len(checks) > 0 {
+		if ask, err = s.byRuleWanted(ctx); err != nil {
+			return said, false, err
+		}
+	}
 	for _, c := range checks {
+		// The contacts subscribed by rule are asked to confirm whenever
+		// the checker looks at an incident: when it is created, its
+		// severity or status changes, its breach case's obligations
+		// change, or an SLA moment comes.
+		if ask {
+			if err := s.subscribeByRule(ctx, c.f, now); err != nil {
+				return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
+			}
+		}
 		pol, ok := policies[c.f.Severity]
 		if !ok {
 			if pol, err = getPolicy(ctx, s.db.R, c.f.Severity); err != nil {
