@@ -303,7 +303,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 			{Name: "rule_webhooks", Period: ruleWebhooksPeriod, Timeout: 2 * time.Minute, Run: workflow.DeliverWebhooks},
 			{Name: "rule_timers", Period: ruleTimersPeriod, Timeout: 5 * time.Minute, Run: workflow.RunTimers},
 			{Name: "status_page_codes_purge", Period: stakeholder.StatusCodesPurgePeriod, Timeout: time.Minute,
-				Run: func(ctx context.Context) error { _, err := stakeholders.PurgeStatusCodes(ctx); return err }}}})
+				Run: func(ctx context.Context) error { _, _, err := stakeholders.PurgeStatusCodes(ctx); return err }}}})
 	if err != nil {
 		ln.Close()
 		return err

@@ -158,7 +158,7 @@ var notFreeText = []string{
 	"notice_substitutes.toll_free_number", "report_org_profile.body", "rules.actions", "rules.description",
 	"rules.expression", "rules.name", "schedules.description", "schedules.name", "schedules.rotations",
 	"services.description", "services.name", "stakeholder_groups.description", "stakeholder_groups.name",
-	"stakeholder_groups.rule", "user_webauthn.name", "users.display_name", "users.email", "users.username",
+	"stakeholder_groups.rule", "external_contacts.rule", "user_webauthn.name", "users.display_name", "users.email", "users.username",
 	// a person's sign-in name at the identity provider (SCIM userName) and
 	// the address an invitation was meant for, stored as users.email is
 	"users.scim_user_name", "user_invites.email",

@@ -3,6 +3,7 @@ package stakeholder
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -31,6 +32,10 @@ type Contact struct {
 	// ("" for none); PartyName its name.
 	PartyID   string
 	PartyName string
+	// ByRule, when true, subscribes the contact to every incident Rule
+	// matches (SubscribeByRule); when false, only by hand.
+	ByRule    bool
+	Rule      Rule
 	CreatedBy string
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -46,6 +51,9 @@ type ContactInput struct {
 	// PartyID optionally links the contact to a party of the breach
 	// registry that is not archived.
 	PartyID string
+	// ByRule and Rule subscribe the contact by rule, as a group's do.
+	ByRule bool
+	Rule   Rule
 }
 
 // Limits of a contact's fields.
@@ -97,12 +105,19 @@ var contactSealed = []keys.Column{keys.ExternalContactName, keys.ExternalContact
 func (s *Service) scanContact(r interface{ Scan(...any) error }) (Contact, error) {
 	var c Contact
 	var party, partyName sql.NullString
+	var rule string
 	sealed := make([]string, len(contactSealed))
 	if err := r.Scan(&c.ID, &sealed[0], &sealed[1], &sealed[2], &sealed[3], &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.Version,
-		&party, &partyName); err != nil {
+		&party, &rule, &partyName); err != nil {
 		return Contact{}, err
 	}
 	c.PartyID, c.PartyName = party.String, partyName.String
+	if rule != "null" {
+		c.ByRule = true
+		if err := json.Unmarshal([]byte(rule), &c.Rule); err != nil {
+			return Contact{}, fmt.Errorf("contact %s: rule: %w", c.ID, err)
+		}
+	}
 	plain := make([]string, len(contactSealed))
 	for i, col := range contactSealed {
 		v, err := s.keys.Open(sealed[i], col.Table, col.Name, c.ID)
@@ -116,11 +131,11 @@ func (s *Service) scanContact(r interface{ Scan(...any) error }) (Contact, error
 	return c, nil
 }
 
-const contactColumns = "id, name, organisation, title, email, created_by, created_at, updated_at, version, party_id"
+const contactColumns = "id, name, organisation, title, email, created_by, created_at, updated_at, version, party_id, rule"
 
 // contactSelect reads contactColumns with the linked party's name.
 const contactSelect = `SELECT x.id, x.name, x.organisation, x.title, x.email, x.created_by, x.created_at, x.updated_at, x.version,
-	x.party_id, p.name FROM external_contacts x LEFT JOIN breach_parties p ON p.id = x.party_id`
+	x.party_id, x.rule, p.name FROM external_contacts x LEFT JOIN breach_parties p ON p.id = x.party_id`
 
 // Contacts lists the external contacts, by organisation then name. The
 // read is audited.
@@ -217,6 +232,21 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 			c.Version++
 		}
 		c.Name, c.Organisation, c.Title, c.Email, c.PartyID, c.PartyName, c.UpdatedAt = in.Name, in.Organisation, in.Title, in.Email, in.PartyID, "", now
+		c.ByRule, c.Rule = in.ByRule, Rule{}
+		if in.ByRule {
+			c.Rule = in.Rule
+			if err := c.Rule.validate(ctx, tx, "rule"); err != nil {
+				return err
+			}
+		}
+		rule := "null"
+		if c.ByRule {
+			b, err := json.Marshal(c.Rule)
+			if err != nil {
+				return err
+			}
+			rule = string(b)
+		}
 		if err := s.emailFree(ctx, tx, c.ID, c.Email); err != nil {
 			return err
 		}
@@ -237,12 +267,12 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 		}
 		var err error
 		if id == "" {
-			_, err = tx.ExecContext(ctx, `INSERT INTO external_contacts (`+contactColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				c.ID, sealed[0], sealed[1], sealed[2], sealed[3], c.CreatedBy, c.CreatedAt, c.UpdatedAt, c.Version, nullString(c.PartyID))
+			_, err = tx.ExecContext(ctx, `INSERT INTO external_contacts (`+contactColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				c.ID, sealed[0], sealed[1], sealed[2], sealed[3], c.CreatedBy, c.CreatedAt, c.UpdatedAt, c.Version, nullString(c.PartyID), rule)
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE external_contacts SET name = $1, organisation = $2, title = $3, email = $4,
-				updated_at = $5, version = $6, party_id = $7 WHERE id = $8`, sealed[0], sealed[1], sealed[2], sealed[3], c.UpdatedAt, c.Version,
-				nullString(c.PartyID), c.ID)
+				updated_at = $5, version = $6, party_id = $7, rule = $8 WHERE id = $9`, sealed[0], sealed[1], sealed[2], sealed[3], c.UpdatedAt,
+				c.Version, nullString(c.PartyID), rule, c.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("save external contact: %w", err)
@@ -250,7 +280,7 @@ func (s *Service) saveContact(ctx context.Context, id string, in ContactInput) (
 		// The change's digest binds the entry to the values; the trail
 		// itself keeps none of them.
 		_, err = audit.Append(ctx, tx, now, audit.Event{Action: action, ObjectType: "external_contact", ObjectID: c.ID,
-			Change: map[string]any{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email, "party_id": c.PartyID, "version": c.Version}})
+			Change: map[string]any{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email, "party_id": c.PartyID, "rule": rule, "version": c.Version}})
 		return err
 	})
 	if err != nil {

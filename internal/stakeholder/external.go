@@ -177,16 +177,9 @@ func (s *Service) SubscribeContact(ctx context.Context, ref, contactID, audience
 		} else if err != nil {
 			return err
 		}
-		def := AudiencePublic
-		var kind sql.NullString
-		if c.PartyID != "" {
-			if err := tx.QueryRowContext(ctx, `SELECT kind FROM breach_parties WHERE id = $1 AND archived_at IS NULL`, c.PartyID).Scan(&kind); err != nil &&
-				!errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("read the contact's party: %w", err)
-			}
-		}
-		if kind.String == "customer" {
-			def = AudienceCustomer + c.PartyID
+		def, err := defaultAudience(ctx, tx, c.PartyID)
+		if err != nil {
+			return err
 		}
 		a, err := resolveAudience(ctx, tx, "audience", audience, def)
 		if err != nil {
@@ -229,6 +222,24 @@ func (s *Service) SubscribeContact(ctx context.Context, ref, contactID, audience
 			"An external contact was subscribed by "+actor.Name+" and asked by email to confirm.")
 	})
 	return sub, err
+}
+
+// defaultAudience is the audience of a contact who speaks for party (""
+// for none): that customer's, when it is a customer of the registry that
+// is not archived, else the public.
+func defaultAudience(ctx context.Context, tx *sql.Tx, party string) (string, error) {
+	if party == "" {
+		return AudiencePublic, nil
+	}
+	var kind string
+	err := tx.QueryRowContext(ctx, `SELECT kind FROM breach_parties WHERE id = $1 AND archived_at IS NULL`, party).Scan(&kind)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read the contact's party: %w", err)
+	}
+	if kind == "customer" {
+		return AudienceCustomer + party, nil
+	}
+	return AudiencePublic, nil
 }
 
 // queueMail puts an email of kind for subscription sub in the outbox.

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardhq/ward/internal/apperr"
 	"github.com/wardhq/ward/internal/audit"
 	"github.com/wardhq/ward/internal/authz"
+	"github.com/wardhq/ward/internal/breach/rules"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/incident"
 	"github.com/wardhq/ward/internal/paging"
@@ -233,7 +235,7 @@ func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now
 		{TargetContain, pol.ContainMinutes, contained}, {TargetResolve, pol.ResolveMinutes, f.ClosedAt}} {
 		st.Targets = append(st.Targets, target(t.name, f.CreatedAt, t.minutes, t.met, now))
 	}
-	owing, err := owesNotices(ctx, q, f.ID)
+	unmet, err := unmetNotices(ctx, q, f.ID)
 	if err != nil {
 		return Status{}, err
 	}
@@ -255,7 +257,7 @@ func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now
 			ORDER BY posted_at DESC LIMIT 1`, f.ID, a.key); err != nil {
 			return Status{}, err
 		}
-		if pol.UpdateIntervalMinutes > 0 && (f.Status != string(incident.Closed) || owing) {
+		if pol.UpdateIntervalMinutes > 0 && (f.Status != string(incident.Closed) || a.owed(unmet)) {
 			var next time.Time
 			switch {
 			case c.LastUpdateAt != nil:
@@ -277,59 +279,107 @@ func compute(ctx context.Context, q db.Querier, f incidentFacts, pol Policy, now
 // audienceSince is an audience of an incident and when its cadence
 // starts: the incident's creation for the internal audience and a
 // subscribed group's, the first confirmation for external subscribers'.
+// group says the internal audience or a subscribed group hears it;
+// parties are the registry parties the contacts of its confirmed
+// external subscribers speak for.
 type audienceSince struct {
-	key   string
-	since time.Time
+	key     string
+	since   time.Time
+	group   bool
+	parties []string
 }
+
+// owed reports whether a notice obligation still owed (unmet, by key)
+// keeps audience a's cadence going after the incident closes. A
+// customer's audience hears until the notice owed to that customer is
+// met (45 CFR 164.410, and its business associate agreement); any other
+// audience until every notice owed to the parties its external
+// subscribers speak for is met, and, when Ward users hear it too (the
+// internal audience, a group's), until every notice of the breach is.
+func (a audienceSince) owed(unmet map[string]bool) bool {
+	if party, ok := strings.CutPrefix(a.key, AudienceCustomer); ok {
+		return unmet[coveredEntityObligation+party]
+	}
+	if a.group && len(unmet) > 0 {
+		return true
+	}
+	for _, p := range a.parties {
+		if unmet[coveredEntityObligation+p] {
+			return true
+		}
+	}
+	return false
+}
+
+// coveredEntityObligation prefixes the key of the notice a business
+// associate owes one covered-entity customer, followed by the customer's
+// id in the registry (45 CFR 164.410).
+const coveredEntityObligation = string(rules.ToCoveredEntity) + ":"
 
 // incidentAudiences lists incident f's audiences, the internal one first.
 func incidentAudiences(ctx context.Context, q db.Querier, f incidentFacts) ([]audienceSince, error) {
-	out := []audienceSince{{key: AudienceInternal, since: f.CreatedAt}}
-	add := func(key string, since time.Time) {
+	out := []audienceSince{{key: AudienceInternal, since: f.CreatedAt, group: true}}
+	add := func(a audienceSince) {
 		for i := range out {
-			if out[i].key == key {
-				if since.Before(out[i].since) {
-					out[i].since = since
+			if out[i].key == a.key {
+				if a.since.Before(out[i].since) {
+					out[i].since = a.since
 				}
+				out[i].group = out[i].group || a.group
+				out[i].parties = append(out[i].parties, a.parties...)
 				return
 			}
 		}
-		out = append(out, audienceSince{key: key, since: since})
+		out = append(out, a)
 	}
 	groups, err := subscribed(ctx, q, f)
 	if err != nil {
 		return nil, err
 	}
 	for _, g := range groups {
-		add(g.Audience, f.CreatedAt)
+		add(audienceSince{key: g.Audience, since: f.CreatedAt, group: true})
 	}
-	rows, err := q.QueryContext(ctx, `SELECT audience, confirmed_at FROM external_subscriptions WHERE incident_id = $1 AND status = $2
-		ORDER BY audience`, f.ID, SubscriptionConfirmed)
+	rows, err := q.QueryContext(ctx, `SELECT s.audience, s.confirmed_at, c.party_id FROM external_subscriptions s
+		JOIN external_contacts c ON c.id = s.contact_id WHERE s.incident_id = $1 AND s.status = $2
+		ORDER BY s.audience, s.confirmed_at`, f.ID, SubscriptionConfirmed)
 	subs, err := db.Collect(rows, err, "read external subscribers", func(r *sql.Rows) (audienceSince, error) {
 		var a audienceSince
-		err := r.Scan(&a.key, &a.since)
+		var party sql.NullString
+		err := r.Scan(&a.key, &a.since, &party)
 		a.since = a.since.UTC()
+		if party.Valid && party.String != "" {
+			a.parties = []string{party.String}
+		}
 		return a, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range subs {
-		add(a.key, a.since)
+		add(a)
 	}
 	return out, nil
 }
 
-// owesNotices reports whether incident id's breach case has a notice
-// obligation not yet met: until it is, stakeholders keep hearing at the
-// incident's cadence even after it closes.
-func owesNotices(ctx context.Context, q db.Querier, id string) (bool, error) {
-	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
-		WHERE c.incident_id = $1 AND o.met_at IS NULL`, id).Scan(&n); err != nil {
-		return false, fmt.Errorf("read notice obligations: %w", err)
+// unmetNotices returns the keys of incident id's breach case's notice
+// obligations not yet met: until those owed to an audience are
+// (audienceSince.owed), it keeps hearing at the incident's cadence even
+// after the incident closes.
+func unmetNotices(ctx context.Context, q db.Querier, id string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT o.obligation FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
+		WHERE c.incident_id = $1 AND o.met_at IS NULL`, id)
+	keys, err := db.Collect(rows, err, "read notice obligations", func(r *sql.Rows) (string, error) {
+		var k string
+		return k, r.Scan(&k)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return n > 0, nil
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out, nil
 }
 
 func target(name string, start time.Time, minutes int, met *time.Time, now time.Time) Target {
@@ -418,7 +468,22 @@ func (s *Service) checkSLARound(ctx context.Context, now time.Time) (int, bool, 
 		at   time.Time
 	}
 	var quiet []reschedule
+	ask := false
+	if len(checks) > 0 {
+		if ask, err = s.byRuleWanted(ctx); err != nil {
+			return said, false, err
+		}
+	}
 	for _, c := range checks {
+		// The contacts subscribed by rule are asked to confirm whenever
+		// the checker looks at an incident: when it is created, its
+		// severity or status changes, its breach case's obligations
+		// change, or an SLA moment comes.
+		if ask {
+			if err := s.subscribeByRule(ctx, c.f, now); err != nil {
+				return said, false, fmt.Errorf("incident %s: %w", c.f.Number, err)
+			}
+		}
 		pol, ok := policies[c.f.Severity]
 		if !ok {
 			if pol, err = getPolicy(ctx, s.db.R, c.f.Severity); err != nil {

@@ -68,13 +68,52 @@ const (
 	MaxUpdateBody = 5000
 )
 
-// Rule subscribes a group to every incident that meets all its present
-// conditions; the empty rule matches every incident.
+// Rule subscribes a group, or an external contact, to every incident
+// that meets all its present conditions; the empty rule matches every
+// incident.
 type Rule struct {
 	Services     []string `json:"services,omitempty"` // service ids (names accepted on input)
 	Severities   []string `json:"severities,omitempty"`
 	Categories   []string `json:"categories,omitempty"`
 	PHISuspected *bool    `json:"phi_suspected,omitempty"`
+	// Customers are registry customers' ids (names accepted on input):
+	// the incident must affect one of them (incidentScope).
+	Customers []string `json:"customers,omitempty"`
+}
+
+// validate checks r's conditions in tx and turns the services and
+// customers named into their ids; field prefixes the fields it names.
+func (r *Rule) validate(ctx context.Context, tx *sql.Tx, field string) error {
+	for i, s := range r.Severities {
+		if !slices.Contains(incident.Severities, incident.Severity(s)) {
+			return apperr.Field(field+".severities["+strconv.Itoa(i)+"]", "%q is not one of sev1, sev2, sev3, sev4", s)
+		}
+	}
+	for i, c := range r.Categories {
+		if !slices.Contains(incident.Categories, incident.Category(c)) {
+			return apperr.Field(field+".categories["+strconv.Itoa(i)+"]", "%q is not an incident category", c)
+		}
+	}
+	for i, ref := range r.Services {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM services WHERE id = $1 OR name = $1`, ref).Scan(&r.Services[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.Field(field+".services["+strconv.Itoa(i)+"]", "no service %q", ref)
+		}
+		if err != nil {
+			return fmt.Errorf("read service: %w", err)
+		}
+	}
+	for i, ref := range r.Customers {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM breach_parties WHERE (id = $1 OR name = $1) AND kind = 'customer'
+			AND archived_at IS NULL ORDER BY id LIMIT 1`, ref).Scan(&r.Customers[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.Field(field+".customers["+strconv.Itoa(i)+"]", "no customer %q in the breach registry (or it is archived)", ref)
+		}
+		if err != nil {
+			return fmt.Errorf("read customer: %w", err)
+		}
+	}
+	return nil
 }
 
 // Group is a stakeholder group.
@@ -130,24 +169,8 @@ func (in *GroupInput) validate(ctx context.Context, tx *sql.Tx) error {
 	if len(in.Members) > MaxMembers {
 		return apperr.Field("members", "has %d people; the limit is %d", len(in.Members), MaxMembers)
 	}
-	for i, s := range in.Rule.Severities {
-		if !slices.Contains(incident.Severities, incident.Severity(s)) {
-			return apperr.Field("rule.severities["+strconv.Itoa(i)+"]", "%q is not one of sev1, sev2, sev3, sev4", s)
-		}
-	}
-	for i, c := range in.Rule.Categories {
-		if !slices.Contains(incident.Categories, incident.Category(c)) {
-			return apperr.Field("rule.categories["+strconv.Itoa(i)+"]", "%q is not an incident category", c)
-		}
-	}
-	for i, ref := range in.Rule.Services {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM services WHERE id = $1 OR name = $1`, ref).Scan(&in.Rule.Services[i])
-		if errors.Is(err, sql.ErrNoRows) {
-			return apperr.Field("rule.services["+strconv.Itoa(i)+"]", "no service %q", ref)
-		}
-		if err != nil {
-			return fmt.Errorf("read service: %w", err)
-		}
+	if err := in.Rule.validate(ctx, tx, "rule"); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	members := in.Members[:0]

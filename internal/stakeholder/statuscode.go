@@ -433,15 +433,16 @@ func (s *Service) auditCodeMailTx(ctx context.Context, tx *sql.Tx, m *outMail, n
 // PurgeStatusCodes deletes the one-time codes that can no longer matter:
 // expired and older than CodeSendWindow (so they no longer count towards
 // MaxCodeSends), with no email still queued to carry them. The emails
-// that carried them keep their outcome and lose only the reference. One
-// status_page.codes_purged audit event records how many went, in the
-// same transaction. It is the status_page_codes_purge periodic task
-// (jobs.Options.Tasks); it returns how many codes it deleted.
-func (s *Service) PurgeStatusCodes(ctx context.Context) (int, error) {
+// that carried them keep their outcome and lose only the reference. It
+// deletes the expired status page sessions too (they open nothing). One
+// status_page.codes_purged and one status_page.sessions_purged audit
+// event record how many of each went, in the same transaction, when any
+// did. It is the status_page_codes_purge periodic task
+// (jobs.Options.Tasks); it returns how many codes and sessions it deleted.
+func (s *Service) PurgeStatusCodes(ctx context.Context) (codes, sessions int, err error) {
 	now := s.clock.Now()
-	var n int
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		n = 0
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		codes, sessions = 0, 0
 		const stale = `SELECT c.id FROM status_page_codes c WHERE c.expires_at <= $1 AND c.created_at <= $2
 			AND NOT EXISTS (SELECT 1 FROM external_mail m WHERE m.code_id = c.id AND m.status = $3)`
 		args := []any{now, now.Add(-CodeSendWindow), MailQueued}
@@ -456,14 +457,27 @@ func (s *Service) PurgeStatusCodes(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		if n = int(deleted); n == 0 {
+		if codes = int(deleted); codes > 0 {
+			if _, err := audit.Append(ctx, tx, now, audit.Event{Action: "status_page.codes_purged", ObjectType: "status_page_code",
+				Change: map[string]any{"deleted": codes}}); err != nil {
+				return err
+			}
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM status_page_sessions WHERE expires_at <= $1`, now)
+		if err != nil {
+			return fmt.Errorf("purge status page sessions: %w", err)
+		}
+		if deleted, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if sessions = int(deleted); sessions == 0 {
 			return nil
 		}
-		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_page.codes_purged", ObjectType: "status_page_code",
-			Change: map[string]any{"deleted": n}})
+		_, err = audit.Append(ctx, tx, now, audit.Event{Action: "status_page.sessions_purged", ObjectType: "status_page_session",
+			Change: map[string]any{"deleted": sessions}})
 		return err
 	})
-	return n, err
+	return codes, sessions, err
 }
 
 // StatusCodesPurgePeriod is how often the status_page_codes_purge task

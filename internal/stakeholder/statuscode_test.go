@@ -216,6 +216,8 @@ func atoi(t *testing.T, s string) int {
 // expired and out of the send window, not those still counted towards
 // the hourly limit nor one whose email is still queued; the email that
 // carried a deleted code stays, and the purge is audited with its count.
+// The same task deletes the status page sessions whose hour has passed,
+// audited with their count, and keeps those still open.
 func TestPurgeStatusCodes(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
@@ -260,30 +262,44 @@ func TestPurgeStatusCodes(t *testing.T) {
 			}
 			return n
 		}
-		purge := func(want int) {
+		sessions := func() int {
 			t.Helper()
-			if n, err := e.svc.PurgeStatusCodes(ctx); err != nil || n != want {
-				t.Fatalf("purged %d codes (%v), want %d", n, err, want)
+			var n int
+			if err := d.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM status_page_sessions`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		purge := func(wantCodes, wantSessions int) {
+			t.Helper()
+			if c, s, err := e.svc.PurgeStatusCodes(ctx); err != nil || c != wantCodes || s != wantSessions {
+				t.Fatalf("purged %d codes and %d sessions (%v), want %d and %d", c, s, err, wantCodes, wantSessions)
 			}
 		}
 
-		// One code sent and mailed; one asked for whose email is still queued.
+		// One code sent, mailed and entered (a session for an hour); one
+		// asked for whose email is still queued.
 		if _, err := e.svc.SendStatusCode(ctx, page); err != nil {
 			t.Fatal(err)
 		}
 		deliver()
+		if _, _, err := e.svc.CheckStatusCode(ctx, page, codeRE.FindStringSubmatch(last())[1]); err != nil {
+			t.Fatal(err)
+		}
 		e.clk.Advance(time.Minute)
 		if _, err := e.svc.SendStatusCode(ctx, page); err != nil {
 			t.Fatal(err)
 		}
-		// Expired but still counted towards the hourly limit: kept.
+		// Expired but still counted towards the hourly limit: kept; the
+		// session is still open: kept.
 		e.clk.Advance(stakeholder.StatusCodeTTL)
-		purge(0)
-		// Out of the window: the mailed one goes, the queued one stays.
+		purge(0, 0)
+		// Out of the window: the mailed one goes, the queued one stays;
+		// the session's hour has passed: it goes.
 		e.clk.Advance(stakeholder.CodeSendWindow)
-		purge(1)
-		if n := codes(); n != 1 {
-			t.Fatalf("%d codes left, want the queued one", n)
+		purge(1, 1)
+		if n := codes(); n != 1 || sessions() != 0 {
+			t.Fatalf("%d codes and %d sessions left, want the queued code alone", n, sessions())
 		}
 		var mails int
 		if err := d.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM external_mail WHERE kind = $1`, stakeholder.MailKindCode).Scan(&mails); err != nil || mails != 2 {
@@ -291,13 +307,16 @@ func TestPurgeStatusCodes(t *testing.T) {
 		}
 		// Once its email went, the other goes too; nothing is left to purge.
 		deliver()
-		purge(1)
-		purge(0)
+		purge(1, 0)
+		purge(0, 0)
 		if n := codes(); n != 0 {
 			t.Fatalf("%d codes left, want none", n)
 		}
 		if got := auditCount(t, d, "status_page.codes_purged"); got != 2 {
 			t.Fatalf("status_page.codes_purged audited %d times, want 2", got)
+		}
+		if got := auditCount(t, d, "status_page.sessions_purged"); got != 1 {
+			t.Fatalf("status_page.sessions_purged audited %d times, want 1", got)
 		}
 	})
 }

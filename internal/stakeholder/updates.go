@@ -3,6 +3,7 @@ package stakeholder
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -58,9 +59,9 @@ func visible(ctx context.Context, q db.Querier, ref string, now time.Time) (inci
 	return f, nil
 }
 
-// matches reports whether rule subscribes a group to an incident with
-// these facts, fed by alerts of services.
-func (r Rule) matches(f incidentFacts, services []string) bool {
+// matches reports whether rule subscribes a group or an external contact
+// to an incident with these facts and scope.
+func (r Rule) matches(f incidentFacts, scope incidentScope) bool {
 	if len(r.Severities) > 0 && !slices.Contains(r.Severities, f.Severity) {
 		return false
 	}
@@ -70,33 +71,71 @@ func (r Rule) matches(f incidentFacts, services []string) bool {
 	if r.PHISuspected != nil && *r.PHISuspected != f.PHISuspected {
 		return false
 	}
-	if len(r.Services) > 0 && !slices.ContainsFunc(services, func(s string) bool { return slices.Contains(r.Services, s) }) {
+	if len(r.Services) > 0 && !slices.ContainsFunc(scope.services, func(s string) bool { return slices.Contains(r.Services, s) }) {
+		return false
+	}
+	if len(r.Customers) > 0 && !slices.ContainsFunc(scope.customers, func(c string) bool { return slices.Contains(r.Customers, c) }) {
 		return false
 	}
 	return true
 }
 
+// incidentScope is what a rule looks at beyond an incident's facts: the
+// services whose alerts fed it, and the registry customers it affects:
+// those its customers field names (by id or name), and those its breach
+// case owes a notice, met or not (covered_entity:{id}, 45 CFR 164.410).
+type incidentScope struct {
+	services, customers []string
+}
+
+func scopeOf(ctx context.Context, q db.Querier, f incidentFacts) (incidentScope, error) {
+	var sc incidentScope
+	strs := func(r *sql.Rows) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT service_id FROM alerts WHERE incident_id = $1`, f.ID)
+	if sc.services, err = db.Collect(rows, err, "read the incident's services", strs); err != nil {
+		return sc, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT o.obligation FROM breach_cases c JOIN breach_obligations o ON o.case_id = c.id
+		WHERE c.incident_id = $1`, f.ID)
+	obligations, err := db.Collect(rows, err, "read notice obligations", strs)
+	if err != nil {
+		return sc, err
+	}
+	for _, o := range obligations {
+		if id, ok := strings.CutPrefix(o, coveredEntityObligation); ok {
+			sc.customers = append(sc.customers, id)
+		}
+	}
+	var named string
+	if err := q.QueryRowContext(ctx, `SELECT customers FROM incidents WHERE id = $1`, f.ID).Scan(&named); err != nil {
+		return sc, fmt.Errorf("read the incident's customers: %w", err)
+	}
+	var names []string
+	if err := json.Unmarshal([]byte(named), &names); err != nil {
+		return sc, fmt.Errorf("read the incident's customers: %w", err)
+	}
+	for _, n := range names {
+		rows, err := q.QueryContext(ctx, `SELECT id FROM breach_parties WHERE kind = 'customer' AND (id = $1 OR lower(name) = lower($1))`, n)
+		ids, err := db.Collect(rows, err, "read customer", strs)
+		if err != nil {
+			return sc, err
+		}
+		sc.customers = append(sc.customers, ids...)
+	}
+	return sc, nil
+}
+
 // subscribed returns the groups subscribed to incident f, by hand or by
 // rule, with their members.
 func subscribed(ctx context.Context, q db.Querier, f incidentFacts) ([]Group, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT service_id FROM alerts WHERE incident_id = $1`, f.ID)
+	scope, err := scopeOf(ctx, q, f)
 	if err != nil {
-		return nil, fmt.Errorf("read the incident's services: %w", err)
-	}
-	var services []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		services = append(services, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT `+groupColumns+`, EXISTS (SELECT 1 FROM incident_stakeholders x
+	rows, err := q.QueryContext(ctx, `SELECT `+groupColumns+`, EXISTS (SELECT 1 FROM incident_stakeholders x
 		WHERE x.group_id = g.id AND x.incident_id = $1) FROM stakeholder_groups g ORDER BY name`, f.ID)
 	if err != nil {
 		return nil, fmt.Errorf("read stakeholder groups: %w", err)
@@ -114,7 +153,7 @@ func subscribed(ctx context.Context, q db.Querier, f incidentFacts) ([]Group, er
 			rows.Close()
 			return nil, err
 		}
-		if byHand || g.ByRule && g.Rule.matches(f, services) {
+		if byHand || g.ByRule && g.Rule.matches(f, scope) {
 			out = append(out, g)
 		}
 	}
@@ -237,12 +276,21 @@ func (s *Service) PostUpdate(ctx context.Context, ref string, in UpdateInput) (U
 	if err != nil {
 		return Update{}, err
 	}
+	ask, err := s.canAskToConfirm(ctx)
+	if err != nil {
+		return Update{}, err
+	}
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		f, err := visible(ctx, tx, ref, now)
 		if err != nil {
 			return err
 		}
 		u.IncidentID = f.ID
+		if ask {
+			if _, err := s.subscribeByRuleTx(ctx, tx, f, now); err != nil {
+				return err
+			}
+		}
 		a, err := resolveAudience(ctx, tx, "audience", in.Audience, AudienceInternal)
 		if err != nil {
 			return err

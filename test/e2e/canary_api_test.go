@@ -226,7 +226,7 @@ func apiOps(t *testing.T) []apiOp {
 			"rule": map[string]any{"severities": []string{"sev1"}}, "audience": "internal"}
 	}
 	groupPlain := map[string]string{"name": isConfig, "description": isConfig, "members[]": isStaff, "audience": isVocab,
-		"rule.categories[]": isVocab, "rule.services[]": isRef, "rule.severities[]": isVocab}
+		"rule.categories[]": isVocab, "rule.services[]": isRef, "rule.severities[]": isVocab, "rule.customers[]": isRef}
 	party := func(*apiSeeds) map[string]any {
 		return map[string]any{"kind": "business_associate", "name": "Acme Billing", "agreement": "BAA 2024",
 			"contact": map[string]any{"name": "Pat Doe", "email": "pat@acme.example", "address": "1 Main St"},
@@ -236,7 +236,8 @@ func apiOps(t *testing.T) []apiOp {
 	extContact := func(s *apiSeeds) map[string]any {
 		return map[string]any{"email": "security@customer.example.org", "party_id": s.party}
 	}
-	extContactPlain := map[string]string{"email": isAddr, "party_id": isRef}
+	extContactPlain := map[string]string{"email": isAddr, "party_id": isRef, "rule.categories[]": isVocab, "rule.services[]": isRef,
+		"rule.severities[]": isVocab, "rule.customers[]": isRef}
 	updateTemplate := func(*apiSeeds) map[string]any {
 		return map[string]any{"name": "Initial notice", "audience": "public", "phi_override": true}
 	}

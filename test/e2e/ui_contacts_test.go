@@ -68,3 +68,73 @@ func TestUIExternalContactEdit(t *testing.T) {
 		}
 	})
 }
+
+// TestExternalContactRule: an external contact is given a rule through
+// the API (a bad one refused naming the field) and on its page, which
+// says in words which incidents it is subscribed to; an incident the rule
+// matches subscribes the contact, who is asked by email to confirm, and
+// one it does not match leaves it alone; unticking "Subscribe by rule"
+// saves no rule.
+func TestExternalContactRule(t *testing.T) {
+	t.Parallel()
+	eachDBURL(t, func(t *testing.T, dbURL string) {
+		mail := startMailbox(t)
+		w := startWardAt(t, t.TempDir(), dbURL, func(e *app.Env) {
+			e.Args = append(e.Args, "--smtp-server", mail.addr, "--smtp-from", "ward@example.org", "--smtp-ca-file", mail.caFile)
+		})
+		w.must(http.StatusOK, "PUT", "/api/v1/org-profile", map[string]any{"name": "Acme Billing", "address": map[string]any{}, "contact": map[string]any{}}, nil)
+		var party struct{ ID string }
+		w.must(http.StatusCreated, "POST", "/api/v1/breach/parties", map[string]any{"kind": "customer", "name": "North Clinic"}, &party)
+		contact := map[string]any{"name": "Dana Reyes", "organisation": "North Clinic", "email": "dana@north.example",
+			"rule": map[string]any{"severities": []string{"sev0"}}}
+		if code, raw := w.do("POST", "/api/v1/stakeholder-contacts", contact, nil); code != http.StatusUnprocessableEntity ||
+			!strings.Contains(string(raw), "rule.severities[0]") {
+			t.Fatalf("a bad rule: %d %s, want 422 naming rule.severities[0]", code, raw)
+		}
+		contact["rule"] = map[string]any{"customers": []string{"North Clinic"}}
+		var c struct {
+			ID   string
+			Rule *struct{ Customers []string }
+		}
+		w.must(http.StatusCreated, "POST", "/api/v1/stakeholder-contacts", contact, &c)
+		if c.Rule == nil || len(c.Rule.Customers) != 1 || c.Rule.Customers[0] != party.ID {
+			t.Fatalf("the rule read back: %+v", c.Rule)
+		}
+		b := signInAs(t, w, authz.RolePrivacyOfficer, "pat")
+		page := "/stakeholders/contacts/" + c.ID
+		if _, body := b.send("GET", page, nil); !strings.Contains(body, "Subscribed to incidents: affecting North Clinic") {
+			t.Fatalf("the contact's page does not say its rule: %.3000s", body)
+		}
+		form := url.Values{"name": {"Dana Reyes"}, "organisation": {"North Clinic"}, "email": {"dana@north.example"},
+			"by_rule": {"on"}, "severities": {"sev1"}, "customers": {party.ID}}
+		if code, loc := b.send("POST", page+"/edit", form); code != http.StatusSeeOther {
+			t.Fatalf("save the rule: %d %s", code, loc)
+		}
+		if _, body := b.send("GET", page, nil); !strings.Contains(body, "Subscribed to incidents: sev1; affecting North Clinic") {
+			t.Fatalf("the saved rule: %.3000s", body)
+		}
+		var matched, other incidentJSON
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Claims export exposed", "severity": "sev1",
+			"customers": []string{"North Clinic"}}, &matched)
+		w.must(http.StatusCreated, "POST", "/api/v1/incidents", map[string]any{"title": "Laptop stolen", "severity": "sev1"}, &other)
+		for _, inc := range []incidentJSON{matched, other} {
+			w.must(http.StatusCreated, "POST", "/api/v1/incidents/"+inc.ID+"/status-updates", map[string]any{"body": "We are on it."}, nil)
+		}
+		var subs []struct{ Name, Status string }
+		w.must(http.StatusOK, "GET", "/api/v1/incidents/"+matched.ID+"/external-subscribers", nil, &subs)
+		if len(subs) != 1 || subs[0].Name != "Dana Reyes" || subs[0].Status != "pending" {
+			t.Fatalf("the matching incident's subscribers: %+v", subs)
+		}
+		w.must(http.StatusOK, "GET", "/api/v1/incidents/"+other.ID+"/external-subscribers", nil, &subs)
+		if len(subs) != 0 {
+			t.Fatalf("an incident the rule does not match: %+v", subs)
+		}
+		form.Del("by_rule")
+		if code, loc := b.send("POST", page+"/edit", form); code != http.StatusSeeOther {
+			t.Fatalf("untick the rule: %d %s", code, loc)
+		}
+		if _, body := b.send("GET", page, nil); !strings.Contains(body, "Subscribed to incidents: by hand") {
+			t.Fatalf("after unticking: %.3000s", body)
+		}
+	})
+}

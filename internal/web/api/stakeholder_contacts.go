@@ -13,34 +13,38 @@ import (
 
 // ExternalContact is a person outside Ward kept informed of incidents.
 type ExternalContact struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Organisation string    `json:"organisation"`
-	Title        string    `json:"title"`
-	Email        string    `json:"email"`
-	PartyID      string    `json:"party_id,omitempty" doc:"The party of the breach registry the contact speaks for, if linked."`
-	PartyName    string    `json:"party_name,omitempty"`
-	CreatedBy    string    `json:"created_by"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
-	Version      int64     `json:"version"`
+	ID           string           `json:"id"`
+	Name         string           `json:"name"`
+	Organisation string           `json:"organisation"`
+	Title        string           `json:"title"`
+	Email        string           `json:"email"`
+	PartyID      string           `json:"party_id,omitempty" doc:"The party of the breach registry the contact speaks for, if linked."`
+	PartyName    string           `json:"party_name,omitempty"`
+	Rule         *StakeholderRule `json:"rule,omitempty" doc:"Subscribes the contact to every incident meeting all its conditions (asked by email to confirm each); absent: subscribed only by hand."`
+	CreatedBy    string           `json:"created_by"`
+	CreatedAt    time.Time        `json:"created_at"`
+	UpdatedAt    time.Time        `json:"updated_at"`
+	Version      int64            `json:"version"`
 }
 
 type externalContactBody struct {
-	Name         string `json:"name" maxLength:"100" doc:"The person's name."`
-	Organisation string `json:"organisation" maxLength:"100" doc:"The organisation they speak for: a customer, counsel, the insurer."`
-	Title        string `json:"title,omitempty" maxLength:"100" doc:"Their role or title."`
-	Email        string `json:"email" maxLength:"254"`
-	PartyID      string `json:"party_id,omitempty" maxLength:"100" doc:"Optional: the id of a party of the breach registry (a customer, a business associate) the contact speaks for."`
+	Name         string           `json:"name" maxLength:"100" doc:"The person's name."`
+	Organisation string           `json:"organisation" maxLength:"100" doc:"The organisation they speak for: a customer, counsel, the insurer."`
+	Title        string           `json:"title,omitempty" maxLength:"100" doc:"Their role or title."`
+	Email        string           `json:"email" maxLength:"254"`
+	PartyID      string           `json:"party_id,omitempty" maxLength:"100" doc:"Optional: the id of a party of the breach registry (a customer, a business associate) the contact speaks for."`
+	Rule         *StakeholderRule `json:"rule,omitempty" doc:"services (ids or names), severities, categories, phi_suspected, customers (ids or names); every present condition must hold, {} matches every incident. The contact is subscribed to each incident it matches, once, and asked by email to confirm; a drill or need-to-know incident subscribes nobody. Omit to subscribe the contact only by hand."`
 }
 
 func (b externalContactBody) input() stakeholder.ContactInput {
-	return stakeholder.ContactInput{Name: b.Name, Organisation: b.Organisation, Title: b.Title, Email: b.Email, PartyID: b.PartyID}
+	in := stakeholder.ContactInput{Name: b.Name, Organisation: b.Organisation, Title: b.Title, Email: b.Email, PartyID: b.PartyID}
+	in.ByRule, in.Rule = stakeholderRuleIn(b.Rule)
+	return in
 }
 
 func externalContactOut(c stakeholder.Contact) ExternalContact {
 	return ExternalContact{ID: c.ID, Name: c.Name, Organisation: c.Organisation, Title: c.Title, Email: c.Email,
-		PartyID: c.PartyID, PartyName: c.PartyName, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+		PartyID: c.PartyID, PartyName: c.PartyName, Rule: stakeholderRuleOut(c.ByRule, c.Rule), CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 }
 
 func (h handler) registerStakeholderContacts(api huma.API) {

@@ -11,13 +11,30 @@ import (
 	"github.com/wardhq/ward/internal/stakeholder"
 )
 
-// StakeholderRule subscribes a group to every incident meeting all its
-// present conditions.
+// StakeholderRule subscribes a group, or an external contact, to every
+// incident meeting all its present conditions.
 type StakeholderRule struct {
-	Services     []string `json:"services,omitempty" doc:"Service ids (names accepted on input): an alert of one of them fed the incident."`
-	Severities   []string `json:"severities,omitempty"`
-	Categories   []string `json:"categories,omitempty"`
+	Services     []string `json:"services,omitempty" maxItems:"100" doc:"Service ids (names accepted on input): an alert of one of them fed the incident."`
+	Severities   []string `json:"severities,omitempty" maxItems:"4"`
+	Categories   []string `json:"categories,omitempty" maxItems:"50"`
 	PHISuspected *bool    `json:"phi_suspected,omitempty"`
+	Customers    []string `json:"customers,omitempty" maxItems:"100" doc:"Ids (names accepted on input) of customers of the breach registry: the incident affects one of them, naming it among its customers or owing it a notice through its breach case."`
+}
+
+func stakeholderRuleOut(byRule bool, r stakeholder.Rule) *StakeholderRule {
+	if !byRule {
+		return nil
+	}
+	return &StakeholderRule{Services: r.Services, Severities: r.Severities, Categories: r.Categories, PHISuspected: r.PHISuspected,
+		Customers: r.Customers}
+}
+
+func stakeholderRuleIn(r *StakeholderRule) (bool, stakeholder.Rule) {
+	if r == nil {
+		return false, stakeholder.Rule{}
+	}
+	return true, stakeholder.Rule{Services: r.Services, Severities: r.Severities, Categories: r.Categories, PHISuspected: r.PHISuspected,
+		Customers: r.Customers}
 }
 
 // StakeholderGroup is a stakeholder group as the API shows it.
@@ -41,27 +58,21 @@ func groupOut(g stakeholder.Group) StakeholderGroup {
 	if out.Members == nil {
 		out.Members = []string{}
 	}
-	if g.ByRule {
-		out.Rule = &StakeholderRule{Services: g.Rule.Services, Severities: g.Rule.Severities, Categories: g.Rule.Categories,
-			PHISuspected: g.Rule.PHISuspected}
-	}
+	out.Rule = stakeholderRuleOut(g.ByRule, g.Rule)
 	return out
 }
 
 type groupBody struct {
 	Name        string           `json:"name" minLength:"1" maxLength:"100"`
 	Description string           `json:"description,omitempty" maxLength:"2000"`
-	Rule        *StakeholderRule `json:"rule,omitempty" doc:"services (ids or names), severities, categories, phi_suspected; every present condition must hold, {} matches every incident. Omit to subscribe the group only by hand."`
+	Rule        *StakeholderRule `json:"rule,omitempty" doc:"services (ids or names), severities, categories, phi_suspected, customers (ids or names); every present condition must hold, {} matches every incident. Omit to subscribe the group only by hand."`
 	Members     []string         `json:"members,omitempty" maxItems:"200" doc:"User ids or usernames."`
 	Audience    string           `json:"audience,omitempty" maxLength:"200" doc:"The audience whose status updates the group hears of (default internal): internal (the responders), executives, counsel, public, or customer: followed by the id of a customer of the breach registry (list-audiences)."`
 }
 
 func (b groupBody) input() stakeholder.GroupInput {
 	in := stakeholder.GroupInput{Name: b.Name, Description: b.Description, Members: b.Members, Audience: b.Audience}
-	if r := b.Rule; r != nil {
-		in.ByRule, in.Rule = true, stakeholder.Rule{Services: r.Services, Severities: r.Severities, Categories: r.Categories,
-			PHISuspected: r.PHISuspected}
-	}
+	in.ByRule, in.Rule = stakeholderRuleIn(b.Rule)
 	return in
 }
 

@@ -163,6 +163,7 @@ var actionLabels = map[string]string{
 	"status_page.code_locked":                   "Locked a status page code after 5 wrong tries",
 	"status_page.code_accepted":                 "Opened a status page with its code",
 	"status_page.codes_purged":                  "Deleted expired status page codes",
+	"status_page.sessions_purged":               "Deleted expired status page sessions",
 	"public_status_page.enable":                 "Turned the public status page on",
 	"public_status_page.disable":                "Turned the public status page off",
 	"org_status_page.enable":                    "Turned the organisation's public status page on",

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	"net/http"
@@ -42,18 +43,20 @@ type groupsPage struct {
 	Severities []string
 	Categories []string
 	Services   []choice
-	PHI        []choice
+	// Customers are the registry's customers a rule may name.
+	Customers []choice
+	PHI       []choice
 	// Audiences are the audiences a group may belong to.
 	Audiences []choice
 	Errors    map[string]string
 }
 
-// ruleSummary says in words which incidents g is subscribed to.
-func ruleSummary(g stakeholder.Group, services map[string]string) string {
-	if !g.ByRule {
+// ruleSummary says in words which incidents a rule subscribes to
+// ("by hand" when there is none), naming services and customers.
+func ruleSummary(byRule bool, r stakeholder.Rule, services, customers map[string]string) string {
+	if !byRule {
 		return "by hand"
 	}
-	r := g.Rule
 	var parts []string
 	if len(r.Severities) > 0 {
 		parts = append(parts, strings.Join(r.Severities, " or "))
@@ -75,36 +78,46 @@ func ruleSummary(g stakeholder.Group, services map[string]string) string {
 	if len(r.Services) > 0 {
 		parts = append(parts, "alerted by "+strings.Join(namesOf(services, r.Services), " or "))
 	}
+	if len(r.Customers) > 0 {
+		parts = append(parts, "affecting "+strings.Join(namesOf(customers, r.Customers), " or "))
+	}
 	if len(parts) == 0 {
 		return "every incident"
 	}
 	return strings.Join(parts, "; ")
 }
 
-func describeGroup(g stakeholder.Group, users, services map[string]string) groupView {
-	return groupView{Group: g, Summary: ruleSummary(g, services), People: namesOf(users, g.Members)}
+func describeGroup(g stakeholder.Group, users, services, customers map[string]string) groupView {
+	return groupView{Group: g, Summary: ruleSummary(g.ByRule, g.Rule, services, customers), People: namesOf(users, g.Members)}
 }
 
 // groupForm fills the group form from a saved group.
 func groupForm(g stakeholder.Group, users map[string]string) (map[string]string, map[string]bool) {
 	f := map[string]string{"name": g.Name, "description": g.Description, "members": strings.Join(namesOf(users, g.Members), ", "),
 		"audience": g.Audience}
-	if g.ByRule {
+	return f, ruleForm(g.ByRule, g.Rule, f)
+}
+
+// ruleForm fills f with a saved rule's by_rule and phi controls and
+// returns its ticked options.
+func ruleForm(byRule bool, r stakeholder.Rule, f map[string]string) map[string]bool {
+	if byRule {
 		f["by_rule"] = "on"
 	}
-	if p := g.Rule.PHISuspected; p != nil {
+	if p := r.PHISuspected; p != nil {
 		f["phi"] = "no"
 		if *p {
 			f["phi"] = "yes"
 		}
 	}
 	ticked := map[string]bool{}
-	for k, vs := range map[string][]string{"severities": g.Rule.Severities, "categories": g.Rule.Categories, "services": g.Rule.Services} {
+	for k, vs := range map[string][]string{"severities": r.Severities, "categories": r.Categories, "services": r.Services,
+		"customers": r.Customers} {
 		for _, v := range vs {
 			ticked[k+":"+v] = true
 		}
 	}
-	return f, ticked
+	return ticked
 }
 
 // groupPost is a submitted group form.
@@ -120,33 +133,45 @@ func readGroup(r *http.Request) (groupPost, error) {
 		return p, apperr.New(apperr.Invalid, "the form could not be read")
 	}
 	p.form = formValues(r, "name", "description", "by_rule", "phi", "members", "audience")
+	p.in = stakeholder.GroupInput{Name: p.form["name"], Description: p.form["description"], Members: splitList(p.form["members"]),
+		Audience: p.form["audience"]}
+	var err error
+	p.in.ByRule, p.in.Rule, p.ticked, err = readRule(r, p.form)
+	return p, err
+}
+
+// readRule reads a submitted form's rule controls (form holds by_rule
+// and phi): whether it subscribes by rule, the rule, and the options
+// ticked. Unticked "by rule", the controls are kept on the form but no
+// rule is saved.
+func readRule(r *http.Request, form map[string]string) (bool, stakeholder.Rule, map[string]bool, error) {
+	ticked := map[string]bool{}
 	lists := map[string][]string{}
-	for _, k := range []string{"severities", "categories", "services"} {
+	for _, k := range []string{"severities", "categories", "services", "customers"} {
 		lists[k] = slices.Clone(r.PostForm[k])
 		for _, v := range lists[k] {
-			p.ticked[k+":"+v] = true
+			ticked[k+":"+v] = true
 		}
 	}
-	p.in = stakeholder.GroupInput{Name: p.form["name"], Description: p.form["description"], ByRule: p.form["by_rule"] == "on",
-		Members: splitList(p.form["members"]), Audience: p.form["audience"]}
-	if !p.in.ByRule {
-		return p, nil // the rule's controls are kept on the form but not saved
+	if form["by_rule"] != "on" {
+		return false, stakeholder.Rule{}, ticked, nil
 	}
-	p.in.Rule = stakeholder.Rule{Severities: lists["severities"], Categories: lists["categories"], Services: lists["services"]}
-	switch p.form["phi"] {
+	rule := stakeholder.Rule{Severities: lists["severities"], Categories: lists["categories"], Services: lists["services"],
+		Customers: lists["customers"]}
+	switch form["phi"] {
 	case "":
 	case "yes", "no":
-		v := p.form["phi"] == "yes"
-		p.in.Rule.PHISuspected = &v
+		v := form["phi"] == "yes"
+		rule.PHISuspected = &v
 	default:
-		return p, apperr.Field("phi", "%q is not any, yes or no", p.form["phi"])
+		return true, rule, ticked, apperr.Field("phi", "%q is not any, yes or no", form["phi"])
 	}
-	return p, nil
+	return true, rule, ticked, nil
 }
 
 var (
-	groupErrRe = regexp.MustCompile(`^(?:rule\.)?(members|severities|categories|services)(?:\[\d+\])?$`)
-	groupCtrls = []string{"name", "description", "phi", "members", "audience", "severities", "categories", "services"}
+	groupErrRe = regexp.MustCompile(`^(?:rule\.)?(members|severities|categories|services|customers)(?:\[\d+\])?$`)
+	groupCtrls = []string{"name", "description", "phi", "members", "audience", "severities", "categories", "services", "customers"}
 )
 
 // groupErrors places a group error beside its control: rule.severities[0]
@@ -163,37 +188,63 @@ func groupErrors(fe map[string]string) map[string]string {
 }
 
 // groupsData reads what the group pages show besides the form.
-func (u *UI) groupsData(r *http.Request) (groupsPage, map[string]string, map[string]string, error) {
+func (u *UI) groupsData(r *http.Request) (groupsPage, map[string]string, ruleNames, error) {
 	ctx := r.Context()
 	users, err := u.userNames(ctx)
 	if err != nil {
-		return groupsPage{}, nil, nil, err
+		return groupsPage{}, nil, ruleNames{}, err
 	}
-	svcs, err := u.Alerts.Services(ctx)
-	if err != nil {
-		return groupsPage{}, nil, nil, err
-	}
-	services := serviceNames(svcs)
 	gs, err := u.Stakeholders.Groups(ctx)
 	if err != nil {
-		return groupsPage{}, nil, nil, err
+		return groupsPage{}, nil, ruleNames{}, err
 	}
 	p := groupsPage{Severities: severityStrings, Categories: categoryStrings, PHI: phiChoices, Form: map[string]string{},
 		Ticked: map[string]bool{}}
-	for _, s := range svcs {
-		p.Services = append(p.Services, choice{s.ID, s.Name})
+	names, err := u.ruleChoices(ctx, &p.Services, &p.Customers)
+	if err != nil {
+		return groupsPage{}, nil, ruleNames{}, err
 	}
 	for _, g := range gs {
-		p.Groups = append(p.Groups, describeGroup(g, users, services))
+		p.Groups = append(p.Groups, describeGroup(g, users, names.services, names.customers))
 	}
 	audiences, err := u.Stakeholders.Audiences(ctx)
 	if err != nil {
-		return groupsPage{}, nil, nil, err
+		return groupsPage{}, nil, ruleNames{}, err
 	}
 	for _, a := range audiences {
 		p.Audiences = append(p.Audiences, choice{a.Key, a.Label})
 	}
-	return p, users, services, nil
+	return p, users, names, nil
+}
+
+// ruleNames name the services and customers a rule holds by id.
+type ruleNames struct {
+	services, customers map[string]string
+}
+
+// ruleChoices lists the services and the registry's customers a rule may
+// name, as choices and by id.
+func (u *UI) ruleChoices(ctx context.Context, services, customers *[]choice) (ruleNames, error) {
+	svcs, err := u.Alerts.Services(ctx)
+	if err != nil {
+		return ruleNames{}, err
+	}
+	names := ruleNames{services: serviceNames(svcs), customers: map[string]string{}}
+	for _, s := range svcs {
+		*services = append(*services, choice{s.ID, s.Name})
+	}
+	audiences, err := u.Stakeholders.Audiences(ctx)
+	if err != nil {
+		return ruleNames{}, err
+	}
+	for _, a := range audiences {
+		if id, ok := strings.CutPrefix(a.Key, stakeholder.AudienceCustomer); ok {
+			name := strings.TrimPrefix(a.Label, "Customer ")
+			*customers = append(*customers, choice{id, name})
+			names.customers[id] = name
+		}
+	}
+	return names, nil
 }
 
 func (u *UI) groupList(w http.ResponseWriter, r *http.Request) {
@@ -240,11 +291,11 @@ func (u *UI) groupData(r *http.Request) (groupsPage, error) {
 	if err != nil {
 		return groupsPage{}, err
 	}
-	p, users, services, err := u.groupsData(r)
+	p, users, names, err := u.groupsData(r)
 	if err != nil {
 		return groupsPage{}, err
 	}
-	v := describeGroup(g, users, services)
+	v := describeGroup(g, users, names.services, names.customers)
 	p.Group = &v
 	p.Form, p.Ticked = groupForm(g, users)
 	return p, nil
@@ -639,41 +690,75 @@ func (u *UI) externalContactCreate(w http.ResponseWriter, r *http.Request) {
 
 type externalContactPage struct {
 	Contact stakeholder.Contact
-	Form    map[string]string
-	Errors  map[string]string
+	// Summary says which incidents the contact's rule subscribes it to,
+	// or "by hand".
+	Summary    string
+	Form       map[string]string
+	Ticked     map[string]bool
+	Severities []string
+	Categories []string
+	Services   []choice
+	Customers  []choice
+	PHI        []choice
+	Errors     map[string]string
+}
+
+// contactPage reads contact id's page (the read is audited), its form
+// filled from the saved contact.
+func (u *UI) contactPage(r *http.Request, id string) (externalContactPage, error) {
+	c, err := u.Stakeholders.Contact(r.Context(), id)
+	if err != nil {
+		return externalContactPage{}, err
+	}
+	p := externalContactPage{Contact: c, Severities: severityStrings, Categories: categoryStrings, PHI: phiChoices,
+		Form: map[string]string{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email}}
+	names, err := u.ruleChoices(r.Context(), &p.Services, &p.Customers)
+	if err != nil {
+		return externalContactPage{}, err
+	}
+	p.Summary = ruleSummary(c.ByRule, c.Rule, names.services, names.customers)
+	p.Ticked = ruleForm(c.ByRule, c.Rule, p.Form)
+	return p, nil
 }
 
 // externalContactShow is one external contact's page, with its edit form
 // for those who may change it; the read is audited.
 func (u *UI) externalContactShow(w http.ResponseWriter, r *http.Request) {
-	c, err := u.Stakeholders.Contact(r.Context(), r.PathValue("external"))
+	p, err := u.contactPage(r, r.PathValue("external"))
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "stakeholder_contact", c.Name, "stakeholders", externalContactPage{Contact: c,
-		Form: map[string]string{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email}})
+	u.render(w, r, http.StatusOK, "stakeholder_contact", p.Contact.Name, "stakeholders", p)
 }
 
-// externalContactUpdate saves the edit form; the link to a party of the
-// breach registry, which the form does not show, is kept.
+// externalContactUpdate saves the edit form, its rule included; the link
+// to a party of the breach registry, which the form does not show, is
+// kept.
 func (u *UI) externalContactUpdate(w http.ResponseWriter, r *http.Request) {
-	form := formValues(r, "name", "organisation", "title", "email", "party_id")
+	form := formValues(r, "name", "organisation", "title", "email", "party_id", "by_rule", "phi")
 	id := r.PathValue("external")
-	_, err := u.Stakeholders.UpdateContact(r.Context(), id, stakeholder.ContactInput{Name: form["name"], Organisation: form["organisation"],
-		Title: form["title"], Email: form["email"], PartyID: form["party_id"]})
+	in := stakeholder.ContactInput{Name: form["name"], Organisation: form["organisation"], Title: form["title"], Email: form["email"],
+		PartyID: form["party_id"]}
+	var ticked map[string]bool
+	var err error
+	in.ByRule, in.Rule, ticked, err = readRule(r, form)
+	if err == nil {
+		_, err = u.Stakeholders.UpdateContact(r.Context(), id, in)
+	}
 	if err != nil {
 		fe, ok := fieldErrors(err)
 		if !ok {
 			u.fail(w, r, err)
 			return
 		}
-		c, cerr := u.Stakeholders.Contact(r.Context(), id)
-		if cerr != nil {
-			u.fail(w, r, cerr)
+		p, perr := u.contactPage(r, id)
+		if perr != nil {
+			u.fail(w, r, perr)
 			return
 		}
-		u.render(w, r, http.StatusUnprocessableEntity, "stakeholder_contact", c.Name, "stakeholders", externalContactPage{Contact: c, Form: form, Errors: fe})
+		p.Form, p.Ticked, p.Errors = form, ticked, groupErrors(fe)
+		u.render(w, r, http.StatusUnprocessableEntity, "stakeholder_contact", p.Contact.Name, "stakeholders", p)
 		return
 	}
 	redirect(w, r, "/stakeholders/contacts/"+url.PathEscape(id)+"?msg=external_contact_saved")
@@ -689,14 +774,13 @@ func (u *UI) externalContactDelete(w http.ResponseWriter, r *http.Request) {
 			u.fail(w, r, err)
 			return
 		}
-		c, cerr := u.Stakeholders.Contact(r.Context(), id)
-		if cerr != nil {
-			u.fail(w, r, cerr)
+		p, perr := u.contactPage(r, id)
+		if perr != nil {
+			u.fail(w, r, perr)
 			return
 		}
-		u.render(w, r, http.StatusConflict, "stakeholder_contact", c.Name, "stakeholders", externalContactPage{Contact: c,
-			Form:   map[string]string{"name": c.Name, "organisation": c.Organisation, "title": c.Title, "email": c.Email},
-			Errors: map[string]string{"_": e.Message}})
+		p.Errors = map[string]string{"_": e.Message}
+		u.render(w, r, http.StatusConflict, "stakeholder_contact", p.Contact.Name, "stakeholders", p)
 		return
 	}
 	redirect(w, r, "/stakeholders/contacts?msg=external_contact_deleted")
