@@ -1,5 +1,5 @@
--- External contacts subscribed to incidents by rule (issue #17), sqlite dialect.
--- Keep in step with ../postgres/0067_external_contact_rules.sql.
+-- External contacts subscribed to incidents by rule (issue #17), postgres dialect.
+-- Keep in step with ../sqlite/0068_external_contact_rules.sql.
 --
 -- rule is the contact's subscription rule, JSON as stakeholder_groups.rule
 -- (services, severities, categories, phi_suspected, customers): 'null'
