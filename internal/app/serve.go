@@ -438,9 +438,10 @@ func serve(ctx context.Context, env Env, cfg *config.Config, backups *backupFlag
 const openCountsFoldPeriod = 10 * time.Second
 
 // noticeCountsFoldPeriod is how often the rows the triggers append to
-// notice_counts are folded into one per case, kind, channel and status
-// (notice.FoldCounts): between folds a case's notices page sums the rows of
-// this many seconds of changes to its notices.
+// notice_counts and notice_returned_counts are folded into one per case,
+// kind, channel and status and one per case (notice.FoldCounts): between
+// folds a case's notices page sums the rows of this many seconds of
+// changes to its notices.
 const noticeCountsFoldPeriod = 10 * time.Second
 
 // ruleWebhooksPeriod is how often the workflow rules' webhook calls that

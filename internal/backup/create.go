@@ -288,14 +288,16 @@ func (q pgxQuerier) strings(ctx context.Context, sql string, args ...any) ([]str
 
 // pgTables lists the Ward tables of the current schema, each before the
 // tables whose foreign keys refer to it, so that a restore can load them
-// in this order. incident_open_counts and notice_counts are left out: the
-// triggers of migrations 0051 and 0065 rebuild them, exactly, as a restore
-// loads the incidents and notices, so copying them too would count every
-// open incident and every notice twice.
+// in this order. incident_open_counts, notice_counts,
+// notice_individual_counts and notice_returned_counts are left out: the
+// triggers of migrations 0051, 0065 and 0067 rebuild them, exactly, as a
+// restore loads the incidents and notices, so copying them too would count
+// every open incident and every notice twice.
 func pgTables(ctx context.Context, q pgxQuerier) ([]pgTable, error) {
 	names, err := q.strings(ctx, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
-		AND table_name NOT IN ('schema_migrations', 'incident_open_counts', 'notice_counts') ORDER BY table_name`)
+		AND table_name NOT IN ('schema_migrations', 'incident_open_counts', 'notice_counts', 'notice_individual_counts',
+		'notice_returned_counts') ORDER BY table_name`)
 	if err != nil {
 		return nil, fmt.Errorf("backup: list tables: %w", err)
 	}

@@ -109,6 +109,16 @@ func populate(t *testing.T, d *db.DB, kr *keys.Keyring) dataset {
 	if _, err := cases.ImportIndividuals(sec, ds.caseRef, strings.NewReader(csv.String())); err != nil {
 		t.Fatal(err)
 	}
+	// Letters to the individuals as a run mails them, ten of them come
+	// back, so that the case's kept counts (migrations 0065 and 0067)
+	// hold something for the restore to rebuild.
+	if _, err := d.W.ExecContext(context.Background(), `INSERT INTO notices (id, case_id, run_id, kind, channel, individual_id,
+		recipient, status, batch, page, pages, attempts, error, sent_at, sent_by, receipt, returned_at, return_reason, resent_of,
+		created_at, updated_at) SELECT 'n-' || b.id, b.case_id, 'run', 'individual_letter', 'mail', b.id, '',
+		CASE WHEN b.id IN (SELECT id FROM breach_individuals ORDER BY id LIMIT 10) THEN 'returned' ELSE 'sent' END,
+		1, 1, 1, 0, '', NULL, '', '', NULL, '', '', $1, $1 FROM breach_individuals b`, start); err != nil {
+		t.Fatal(err)
+	}
 	return ds
 }
 
@@ -208,6 +218,19 @@ func TestRestoreDrill(t *testing.T) {
 			(SELECT count(*) FROM incidents WHERE status <> 'closed' AND NOT restricted)`).Scan(&kept, &open); err != nil ||
 			kept != open || open == 0 {
 			t.Fatalf("restored open counts: %d kept for %d open incidents, %v", kept, open, err)
+		}
+		// So do a case's kept counts of notices, of each individual's
+		// returned and sent notices, and of individuals returned and
+		// not sent since (migrations 0065 and 0067).
+		var keptNotices, notices, keptReturned, keptSent, keptIndividuals, returned, sent int64
+		if err := r.R.QueryRowContext(ctx, `SELECT (SELECT coalesce(sum(n), 0) FROM notice_counts), (SELECT count(*) FROM notices),
+			(SELECT coalesce(sum(returned), 0) FROM notice_individual_counts), (SELECT coalesce(sum(sent), 0) FROM notice_individual_counts),
+			(SELECT coalesce(sum(n), 0) FROM notice_returned_counts), (SELECT count(*) FROM notices WHERE status = 'returned'),
+			(SELECT count(*) FROM notices WHERE status = 'sent')`).
+			Scan(&keptNotices, &notices, &keptReturned, &keptSent, &keptIndividuals, &returned, &sent); err != nil ||
+			keptNotices != notices || keptReturned != returned || keptSent != sent || keptIndividuals != returned || returned == 0 {
+			t.Fatalf("restored notice counts: %d kept for %d notices, %d and %d kept for %d returned and %d sent, %d individuals kept "+
+				"as returned and not sent since, %v", keptNotices, notices, keptReturned, keptSent, returned, sent, keptIndividuals, err)
 		}
 		var last string
 		if err := r.R.QueryRowContext(ctx, "SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&last); err != nil || last != "backup.restore" {

@@ -32,6 +32,7 @@ var notFreeText = []string{
 	"integration_keys.service_id", "integration_keys_shown.integration_id", "integration_keys_shown.session_id", "maintenance_windows.id", "maintenance_windows.service_id", "notice_files.case_id",
 	"notice_files.id", "notice_files.run_id", "notice_runs.case_id", "notice_runs.id", "notice_settings.case_id",
 	"notice_substitutes.case_id", "notice_templates.id", "notice_templates.template_id", "notices.case_id", "notice_counts.case_id",
+	"notice_individual_counts.case_id", "notice_individual_counts.individual_id", "notice_returned_counts.case_id",
 	"notices.id", "notices.individual_id", "notices.resent_of", "notices.run_id", "notification_rules.contact_method_id",
 	"notification_rules.id", "notification_rules.user_id", "notifications.contact_method_id", "notifications.id",
 	"notifications.incident_id", "notifications.page_id", "notifications.status_update_id", "notifications.provider_id", "notifications.user_id", "notifications.claimed_by", "paging_nodes.id", "periodic_tasks.name", "periodic_tasks.lease_holder", "periodic_task_nodes.node",

@@ -26,7 +26,12 @@ import (
 // recorded as sent, returned, re-sent, failed and deleted (the retention
 // purge's statement), before and after a fold, with writers at work
 // during folds (issue #14: the counts are kept by triggers, migration
-// 0065, and are proof shown to the Privacy Officer).
+// 0065, and are proof shown to the Privacy Officer). So is the substitute
+// notice's count of individuals whose notice came back and none was sent
+// since (migration 0067), against the notices read one by one: through a
+// re-send that is sent and then comes back too, a returned notice moved
+// to another individual, and concurrent writers changing the same
+// individuals' notices.
 func TestNoticeCountsExact(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		now := time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC)
@@ -132,6 +137,10 @@ func TestNoticeCountsExact(t *testing.T) {
 				Scan(&rows, &groups); err != nil || rows != groups {
 				t.Fatalf("%s: %d rows for %d groups after the fold, %v", step, rows, groups, err)
 			}
+			if err := d.R.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT case_id) FROM notice_returned_counts`).
+				Scan(&rows, &groups); err != nil || rows != groups {
+				t.Fatalf("%s: %d rows of the returned for %d cases after the fold, %v", step, rows, groups, err)
+			}
 			check(step)
 		}
 		check("no notices")
@@ -175,7 +184,8 @@ func TestNoticeCountsExact(t *testing.T) {
 			t.Fatalf("returns: %+v, %v", ret, err)
 		}
 		check("returned")
-		if _, err := svc.Resend(ctx, refs[0], "n-0-00"); err != nil {
+		again, err := svc.Resend(ctx, refs[0], "n-0-00")
+		if err != nil {
 			t.Fatal(err)
 		}
 		check("re-sent")
@@ -183,6 +193,19 @@ func TestNoticeCountsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("re-sent and sent")
+		// The re-send comes back too: two returned notices, one
+		// individual counted once.
+		if ret, err := svc.RecordReturns(ctx, refs[0], strings.NewReader("row_key,reason\n"+again.ID+",moved again\n")); err != nil ||
+			ret.Recorded != 1 {
+			t.Fatalf("returns: %+v, %v", ret, err)
+		}
+		check("re-sent and returned again")
+		// A returned notice put on another individual, who has a sent
+		// letter: the first is no longer counted, nor is the second.
+		if _, err := d.W.ExecContext(ctx, `UPDATE notices SET individual_id = 'i-0-04' WHERE id = 'n-0-03'`); err != nil {
+			t.Fatal(err)
+		}
+		check("moved to another individual")
 		if _, err := d.W.ExecContext(ctx, `UPDATE notices SET status = $1, attempts = attempts + 1 WHERE case_id = $2 AND channel = 'email'`,
 			StatusFailed, ids[1]); err != nil {
 			t.Fatal(err)
@@ -200,14 +223,15 @@ func TestNoticeCountsExact(t *testing.T) {
 
 		// Concurrent writers: each creates its notices and moves them
 		// through their statuses, one transaction a change, while folds
-		// run beside them.
+		// run beside them; the writers of a case send and return notices
+		// to the same four individuals.
 		var wg sync.WaitGroup
 		errs := make(chan error, 16)
 		for w := range 6 {
 			wg.Go(func() {
 				for i := range 15 {
 					id := fmt.Sprintf("w-%d-%02d", w, i)
-					if err := insert(d.W, ids[w%2], id, "", KindIndividualLetter, "mail", "i-"+id, StatusPending); err != nil {
+					if err := insert(d.W, ids[w%2], id, "", KindIndividualLetter, "mail", fmt.Sprintf("i-shared-%d", (i+w)%4), StatusPending); err != nil {
 						errs <- err
 						return
 					}

@@ -657,18 +657,13 @@ type SubstituteStatus struct {
 	PostingURL          string
 }
 
-// returnedNotSentSQL counts the individuals of a case with a notice of
-// status $2 (returned) and none of status $3 (sent): every returned notice
-// of the case is read, and each individual's sent ones counted by one
-// lookup in notices_case_individual_status (migration 0065). The count is
-// a scalar subquery, not NOT EXISTS, on purpose: PostgreSQL turns NOT
-// EXISTS into an anti-join, and its generic plan, made on empty tables,
-// joined each returned notice to every sent notice of the case through a
-// join filter (239 million pairs for 5,360 returned and 44,640 sent;
-// TestNoticeCountsPlan). A scalar subquery stays a lookup per returned
-// notice on both databases.
-const returnedNotSentSQL = `SELECT count(DISTINCT individual_id) FROM notices n WHERE case_id = $1 AND status = $2
-	AND (SELECT count(*) FROM notices m WHERE m.case_id = n.case_id AND m.individual_id = n.individual_id AND m.status = $3) = 0`
+// returnedNotSentSQL counts the individuals of a case with a returned
+// notice and no sent one from notice_returned_counts, which triggers keep
+// (migration 0067): the case's rows since the last fold (FoldCounts),
+// read from the index notice_returned_counts_case, however many notices
+// the case has. The rows not yet folded are summed here, so the count is
+// exact as of the read.
+const returnedNotSentSQL = `SELECT CAST(COALESCE(sum(n), 0) AS BIGINT) FROM notice_returned_counts WHERE case_id = $1`
 
 func (s *Service) substitute(ctx context.Context, q db.Querier, caseID string) (SubstituteStatus, error) {
 	counts, err := s.cases.CountsOf(ctx, q, caseID)
@@ -676,7 +671,7 @@ func (s *Service) substitute(ctx context.Context, q db.Querier, caseID string) (
 		return SubstituteStatus{}, err
 	}
 	out := SubstituteStatus{InsufficientContact: counts.InsufficientContact}
-	if err := q.QueryRowContext(ctx, returnedNotSentSQL, caseID, StatusReturned, StatusSent).Scan(&out.Returned); err != nil {
+	if err := q.QueryRowContext(ctx, returnedNotSentSQL, caseID).Scan(&out.Returned); err != nil {
 		return SubstituteStatus{}, fmt.Errorf("count returned notices: %w", err)
 	}
 	out.Substitute = rules.SubstituteFor(out.InsufficientContact + out.Returned)
