@@ -290,7 +290,7 @@ func (q pgxQuerier) strings(ctx context.Context, sql string, args ...any) ([]str
 // tables whose foreign keys refer to it, so that a restore can load them
 // in this order. incident_open_counts, notice_counts,
 // notice_individual_counts and notice_returned_counts are left out: the
-// triggers of migrations 0051, 0065 and 0067 rebuild them, exactly, as a
+// triggers of migrations 0051, 0065 and 0069 rebuild them, exactly, as a
 // restore loads the incidents and notices, so copying them too would count
 // every open incident and every notice twice.
 func pgTables(ctx context.Context, q pgxQuerier) ([]pgTable, error) {

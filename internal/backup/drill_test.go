@@ -110,7 +110,7 @@ func populate(t *testing.T, d *db.DB, kr *keys.Keyring) dataset {
 		t.Fatal(err)
 	}
 	// Letters to the individuals as a run mails them, ten of them come
-	// back, so that the case's kept counts (migrations 0065 and 0067)
+	// back, so that the case's kept counts (migrations 0065 and 0069)
 	// hold something for the restore to rebuild.
 	if _, err := d.W.ExecContext(context.Background(), `INSERT INTO notices (id, case_id, run_id, kind, channel, individual_id,
 		recipient, status, batch, page, pages, attempts, error, sent_at, sent_by, receipt, returned_at, return_reason, resent_of,
@@ -221,7 +221,7 @@ func TestRestoreDrill(t *testing.T) {
 		}
 		// So do a case's kept counts of notices, of each individual's
 		// returned and sent notices, and of individuals returned and
-		// not sent since (migrations 0065 and 0067).
+		// not sent since (migrations 0065 and 0069).
 		var keptNotices, notices, keptReturned, keptSent, keptIndividuals, returned, sent int64
 		if err := r.R.QueryRowContext(ctx, `SELECT (SELECT coalesce(sum(n), 0) FROM notice_counts), (SELECT count(*) FROM notices),
 			(SELECT coalesce(sum(returned), 0) FROM notice_individual_counts), (SELECT coalesce(sum(sent), 0) FROM notice_individual_counts),

@@ -21,7 +21,7 @@ const countsSQL = `SELECT kind, channel, status, CAST(sum(n) AS BIGINT) FROM not
 // FoldCounts folds the rows of notice_counts, which triggers append as
 // notices are created, change status and are deleted, into one row per
 // case, kind, channel and status, and those of notice_returned_counts
-// (migration 0067) into one per case, so that counting a case's notices
+// (migration 0069) into one per case, so that counting a case's notices
 // stays cheap; a periodic task runs it. It writes nothing to a table that
 // holds no more rows than a fold would leave. On PostgreSQL a table's rows
 // are deleted and their sums inserted by one statement, so a row another

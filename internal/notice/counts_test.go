@@ -28,7 +28,7 @@ import (
 // during folds (issue #14: the counts are kept by triggers, migration
 // 0065, and are proof shown to the Privacy Officer). So is the substitute
 // notice's count of individuals whose notice came back and none was sent
-// since (migration 0067), against the notices read one by one: through a
+// since (migration 0069), against the notices read one by one: through a
 // re-send that is sent and then comes back too, a returned notice moved
 // to another individual, and concurrent writers changing the same
 // individuals' notices.

@@ -59,7 +59,7 @@ func TestNoticesPagePlans(t *testing.T) {
 // of notice_counts from its index, never the notices nor another case's
 // counts, and sums what was not folded yet, so it stays exact (issue #14,
 // migration 0065); so does the substitute notice's count of individuals
-// returned and not sent since (migration 0067). On PostgreSQL the fold,
+// returned and not sent since (migration 0069). On PostgreSQL the fold,
 // having folded many rows, vacuums the table it folded.
 func TestNoticeCountsPlan(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
@@ -110,7 +110,7 @@ func TestNoticeCountsPlan(t *testing.T) {
 			{Name: "the counts by kind, channel and status", SQL: countsSQL, Args: []any{"case-a"}, Index: "notice_counts_case"},
 			{Name: "the counts of a case with none", SQL: countsSQL, Args: []any{"case-c"}, Index: "notice_counts_case"},
 			// The substitute notice's count of individuals returned and
-			// not sent since reads the case's kept rows (migration 0067),
+			// not sent since reads the case's kept rows (migration 0069),
 			// never the notices.
 			{Name: "the returned not sent since", SQL: returnedNotSentSQL, Args: []any{"case-a"},
 				Index: "notice_returned_counts_case"},

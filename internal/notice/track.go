@@ -659,7 +659,7 @@ type SubstituteStatus struct {
 
 // returnedNotSentSQL counts the individuals of a case with a returned
 // notice and no sent one from notice_returned_counts, which triggers keep
-// (migration 0067): the case's rows since the last fold (FoldCounts),
+// (migration 0069): the case's rows since the last fold (FoldCounts),
 // read from the index notice_returned_counts_case, however many notices
 // the case has. The rows not yet folded are summed here, so the count is
 // exact as of the read.

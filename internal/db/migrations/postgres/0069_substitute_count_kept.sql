@@ -1,7 +1,7 @@
 -- The substitute notice's count of a breach case's individuals whose
 -- notice came back and none was sent since, kept as notices change (issue
 -- #14), postgres dialect. Keep in step with
--- ../sqlite/0067_substitute_count_kept.sql.
+-- ../sqlite/0069_substitute_count_kept.sql.
 --
 -- The notices page counted them at every view, reading every returned
 -- notice of the case and looking up its individual's sent ones: 125,000
