@@ -242,26 +242,26 @@ func firstPageLatency(b *testing.B, dbURL string, rate int) {
 	slices.Sort(answer)
 	b.ReportMetric(ms(answer[len(answer)*99/100]), "202-p99-ms")
 	b.ReportMetric(float64(b.N)/sent.Seconds(), "alerts/s")
-	if len(loads) == 0 {
-		b.Fatal("no page was loaded during the storm")
-	}
 	slices.Sort(loads)
 	b.ReportMetric(ms(loads[len(loads)/2]), "ui-p50-ms")
 	b.ReportMetric(ms(loads[len(loads)*95/100]), "ui-p95-ms")
 }
 
 // loadPagesUntil loads the home page and the incident list at base in
-// turn with c, a signed-in client, one every 50 ms until stop is closed,
-// and returns how long each load took. A load that fails fails b.
+// turn with c, a signed-in client, at once and then one every 50 ms until
+// stop is closed, and returns how long each load took. A load that fails
+// fails b.
 func loadPagesUntil(b *testing.B, c *http.Client, base string, stop <-chan struct{}) []time.Duration {
 	var took []time.Duration
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for i := 0; ; i++ {
-		select {
-		case <-stop:
-			return took
-		case <-tick.C:
+		if i > 0 {
+			select {
+			case <-stop:
+				return took
+			case <-tick.C:
+			}
 		}
 		path := []string{"/", "/incidents"}[i%2]
 		at := time.Now()
