@@ -5,10 +5,8 @@ import (
 	"testing"
 
 	"github.com/wardhq/ward/internal/alert"
-	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
-	"github.com/wardhq/ward/internal/paging"
 )
 
 // TestPagedIntakeRoundTrips: on PostgreSQL, an intake batch whose every
@@ -20,24 +18,7 @@ import (
 func TestPagedIntakeRoundTrips(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		alice := e.user("alice", authz.RoleResponder)
-		e.verify(alice, paging.ContactEmail, "alice@example.org")
-		if _, err := e.pager.CreatePolicy(e.ctx, paging.PolicyInput{Name: "db", AckTimeoutMinutes: 30, Steps: []paging.Step{
-			{DelayMinutes: 5, Targets: []paging.Target{{Type: paging.TargetUser, ID: "alice"}}}}}); err != nil {
-			t.Fatal(err)
-		}
-		svc, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "db", EscalationPolicy: "db", GroupBy: alert.GroupByAlert})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, key, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindEventsV2, Name: "m"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ig, err := e.in.Authenticate(e.ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ig := e.alicesService(alert.GroupByAlert)
 		batch := func(n int) int64 {
 			evs := make([]alert.Event, n)
 			for i := range evs {
