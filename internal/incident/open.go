@@ -2,11 +2,9 @@ package incident
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/wardhq/ward/internal/authz"
-	"github.com/wardhq/ward/internal/db"
 )
 
 // OpenView is the home page's picture of the open incidents the actor
@@ -99,62 +97,11 @@ func (s *Service) Open(ctx context.Context, limit int) (OpenView, error) {
 
 // FoldOpenCounts folds the rows of incident_open_counts, which triggers
 // append as incidents open, move and close, into one row per severity and
-// phase, so that counting them stays cheap; a periodic task runs it. It
-// writes nothing while the table holds no more rows than a fold would
-// leave. On PostgreSQL the rows are deleted and their sums inserted by one
-// statement, so a row another transaction commits meanwhile is either
-// summed and deleted or left as it is, never lost.
+// phase (db.DB.Fold), so that counting them stays cheap; a periodic task
+// runs it.
 func (s *Service) FoldOpenCounts(ctx context.Context) error {
-	var rows, groups int
-	if err := s.db.R.QueryRowContext(ctx, "SELECT count(*), count(DISTINCT severity || ' ' || status) FROM incident_open_counts").
-		Scan(&rows, &groups); err != nil {
+	if err := s.db.Fold(ctx, "incident_open_counts", "severity", "status"); err != nil {
 		return fmt.Errorf("fold open counts: %w", err)
 	}
-	if rows <= groups {
-		return nil
-	}
-	return s.db.Write(ctx, func(tx *sql.Tx) error {
-		if s.db.Dialect == db.Postgres {
-			_, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM incident_open_counts RETURNING severity, status, n)
-				INSERT INTO incident_open_counts (severity, status, n)
-				SELECT severity, status, sum(n) FROM gone GROUP BY severity, status HAVING sum(n) <> 0`)
-			if err != nil {
-				return fmt.Errorf("fold open counts: %w", err)
-			}
-			return nil
-		}
-		// SQLite has one writer: nothing changes between the statements.
-		type sum struct {
-			sev, status string
-			n           int64
-		}
-		var sums []sum
-		rows, err := tx.QueryContext(ctx, "SELECT severity, status, sum(n) FROM incident_open_counts"+
-			" GROUP BY severity, status HAVING sum(n) <> 0")
-		if err != nil {
-			return fmt.Errorf("fold open counts: %w", err)
-		}
-		for rows.Next() {
-			var x sum
-			if err := rows.Scan(&x.sev, &x.status, &x.n); err != nil {
-				rows.Close()
-				return fmt.Errorf("fold open counts: %w", err)
-			}
-			sums = append(sums, x)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("fold open counts: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM incident_open_counts"); err != nil {
-			return fmt.Errorf("fold open counts: %w", err)
-		}
-		for _, x := range sums {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO incident_open_counts (severity, status, n) VALUES ($1, $2, $3)",
-				x.sev, x.status, x.n); err != nil {
-				return fmt.Errorf("fold open counts: %w", err)
-			}
-		}
-		return nil
-	})
+	return nil
 }
