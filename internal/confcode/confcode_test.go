@@ -348,9 +348,10 @@ const alertRulesYAML = `- name: Quiet test alerts
       severity: warning
 `
 
-func withAlertRules(yaml string) map[string][]byte {
+// withFile is the fixture with file holding yaml.
+func withFile(file, yaml string) map[string][]byte {
 	files := fixture()
-	files[confcode.AlertRulesFile] = []byte(yaml)
+	files[file] = []byte(yaml)
 	return files
 }
 
@@ -361,7 +362,7 @@ func TestAlertRules(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		c, ctx := setup(t, d)
-		ch := apply(t, ctx, c, withAlertRules(alertRulesYAML), false)
+		ch := apply(t, ctx, c, withFile(confcode.AlertRulesFile, alertRulesYAML), false)
 		var creates int
 		for _, x := range ch {
 			if x.Kind == confcode.KindAlertRule && x.Op == "create" {
@@ -378,7 +379,7 @@ func TestAlertRules(t *testing.T) {
 		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'alert_rule.create'`); n != 2 {
 			t.Errorf("%d alert_rule.create audit entries, want 2", n)
 		}
-		if ch := apply(t, ctx, c, withAlertRules(alertRulesYAML), false); len(ch) != 0 {
+		if ch := apply(t, ctx, c, withFile(confcode.AlertRulesFile, alertRulesYAML), false); len(ch) != 0 {
 			t.Errorf("second apply made %v", ch)
 		}
 		files := export(t, ctx, c)
@@ -391,7 +392,7 @@ func TestAlertRules(t *testing.T) {
 		}
 
 		disabled := strings.Replace(alertRulesYAML, "enabled: true", "enabled: false", 1)
-		ch, err := c.Plan(ctx, parse(t, withAlertRules(disabled)), false)
+		ch, err := c.Plan(ctx, parse(t, withFile(confcode.AlertRulesFile, disabled)), false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,7 +400,7 @@ func TestAlertRules(t *testing.T) {
 			ch[0].Fields[0].Field != "enabled" || ch[0].Fields[0].From != "true" || ch[0].Fields[0].To != "false" {
 			t.Fatalf("plan = %+v, want Quiet test alerts enabled true → false", ch)
 		}
-		apply(t, ctx, c, withAlertRules(disabled), false)
+		apply(t, ctx, c, withFile(confcode.AlertRulesFile, disabled), false)
 		if n := count(t, d, `SELECT COUNT(*) FROM alert_rules WHERE name = 'Quiet test alerts' AND NOT enabled`); n != 1 {
 			t.Errorf("rule not disabled")
 		}
@@ -418,7 +419,7 @@ func TestAlertRules(t *testing.T) {
 			SELECT 'a1', (SELECT id FROM services WHERE name = 'EHR'), 'ik1', 'k', 'triggered', true, '', '', 'info', '', '', '', '', 1, $1, $1, id FROM alert_rules WHERE name = 'Quiet test alerts'`, start); err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Apply(ctx, parse(t, withAlertRules("[]\n")), true)
+		_, err = c.Apply(ctx, parse(t, withFile(confcode.AlertRulesFile, "[]\n")), true)
 		if apperr.CodeOf(err) != apperr.Conflict || !strings.Contains(err.Error(), "Quiet test alerts") {
 			t.Fatalf("prune of a rule that suppressed an alert: %v", err)
 		}
@@ -426,7 +427,7 @@ func TestAlertRules(t *testing.T) {
 			t.Errorf("%d alert rules after a refused prune, want 2", n)
 		}
 		kept := disabled[:strings.Index(disabled, "- name: Route billing")]
-		ch = apply(t, ctx, c, withAlertRules(kept), true)
+		ch = apply(t, ctx, c, withFile(confcode.AlertRulesFile, kept), true)
 		if len(ch) != 1 || ch[0].Op != "delete" || ch[0].Kind != confcode.KindAlertRule || ch[0].Name != "Route billing" {
 			t.Fatalf("prune made %v, want Route billing deleted", ch)
 		}
@@ -460,7 +461,7 @@ func TestAlertRulesRefused(t *testing.T) {
 			t.Parallel()
 			dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 				c, ctx := setup(t, d)
-				src, err := confcode.Parse(withAlertRules(tc.yaml))
+				src, err := confcode.Parse(withFile(confcode.AlertRulesFile, tc.yaml))
 				if err == nil {
 					_, err = c.Apply(ctx, src, false)
 				}
@@ -491,12 +492,6 @@ const groupsYAML = `- name: Executives
   members: [alice]
 `
 
-func withGroups(yaml string) map[string][]byte {
-	files := fixture()
-	files[confcode.GroupsFile] = []byte(yaml)
-	return files
-}
-
 // TestStakeholderGroups: stakeholder groups are exported by name (members
 // by username, a rule's services by name), created and updated through
 // the stakeholder service's checks and audit entries, never pruned, and a
@@ -505,7 +500,7 @@ func TestStakeholderGroups(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		c, ctx := setup(t, d)
-		apply(t, ctx, c, withGroups(groupsYAML), false)
+		apply(t, ctx, c, withFile(confcode.GroupsFile, groupsYAML), false)
 		if n := count(t, d, `SELECT COUNT(*) FROM stakeholder_members m JOIN stakeholder_groups g ON g.id = m.group_id
 			WHERE g.name = 'Executives' AND g.audience = 'executives'`); n != 2 {
 			t.Errorf("Executives has %d members, want 2", n)
@@ -513,7 +508,7 @@ func TestStakeholderGroups(t *testing.T) {
 		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'stakeholder_group.create'`); n != 2 {
 			t.Errorf("%d stakeholder_group.create audit entries, want 2", n)
 		}
-		if ch := apply(t, ctx, c, withGroups(groupsYAML), false); len(ch) != 0 {
+		if ch := apply(t, ctx, c, withFile(confcode.GroupsFile, groupsYAML), false); len(ch) != 0 {
 			t.Errorf("second apply made %v", ch)
 		}
 		files := export(t, ctx, c)
@@ -527,7 +522,7 @@ func TestStakeholderGroups(t *testing.T) {
 		}
 
 		edited := strings.Replace(groupsYAML, "severities: [sev1]", "severities: [sev1, sev2]", 1)
-		ch, err := c.Plan(ctx, parse(t, withGroups(edited)), false)
+		ch, err := c.Plan(ctx, parse(t, withFile(confcode.GroupsFile, edited)), false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -535,14 +530,14 @@ func TestStakeholderGroups(t *testing.T) {
 			len(ch[0].Fields) != 1 || ch[0].Fields[0].Field != "subscribe" {
 			t.Fatalf("plan = %+v, want Executives' subscribe updated", ch)
 		}
-		apply(t, ctx, c, withGroups(edited), false)
+		apply(t, ctx, c, withFile(confcode.GroupsFile, edited), false)
 		if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'stakeholder_group.update'`); n != 1 {
 			t.Errorf("%d stakeholder_group.update audit entries, want 1", n)
 		}
 
 		// Ward deletes no stakeholder group: --prune leaves them.
 		only := edited[:strings.Index(edited, "- name: Responders")]
-		if ch := apply(t, ctx, c, withGroups(only), true); len(ch) != 0 {
+		if ch := apply(t, ctx, c, withFile(confcode.GroupsFile, only), true); len(ch) != 0 {
 			t.Errorf("prune made %v", ch)
 		}
 		if n := count(t, d, `SELECT COUNT(*) FROM stakeholder_groups`); n != 2 {
@@ -571,7 +566,7 @@ func TestStakeholderGroupsRefused(t *testing.T) {
 			t.Parallel()
 			dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 				c, ctx := setup(t, d)
-				_, err := c.Apply(ctx, parse(t, withGroups(tc.yaml)), false)
+				_, err := c.Apply(ctx, parse(t, withFile(confcode.GroupsFile, tc.yaml)), false)
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("err = %v, want %q", err, tc.want)
 				}
@@ -594,7 +589,7 @@ func TestRoundTripRulesAndGroups(t *testing.T) {
 		t.Run(string(target.Dialect), func(t *testing.T) {
 			t.Parallel()
 			c1, ctx := setup(t, dbtest.Open(t, target.URL))
-			files := withAlertRules(alertRulesYAML)
+			files := withFile(confcode.AlertRulesFile, alertRulesYAML)
 			files[confcode.GroupsFile] = []byte(groupsYAML)
 			apply(t, ctx, c1, files, false)
 			first := export(t, ctx, c1)

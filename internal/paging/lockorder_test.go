@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
 	"github.com/wardhq/ward/internal/paging"
@@ -24,7 +25,8 @@ import (
 func TestClaimAndResolveDoNotDeadlock(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		ig := e.alicesService("")
+		e.verify(e.user("alice", authz.RoleResponder), paging.ContactEmail, "alice@example.org")
+		ig := e.service("db", "", "alice")
 		pg, err := e.pager.PageOf(e.ctx, e.trigger(ig, "k1").Opened[0])
 		if err != nil {
 			t.Fatal(err)

@@ -159,33 +159,6 @@ func (e *env) trigger(ig alert.Integration, key string) alert.Result {
 	return r
 }
 
-// alicesService sets up alice, a responder with a verified email, a
-// policy "db" whose one step pages her, and a service "db" grouping by
-// by on that policy; it returns the service's Events v2 integration.
-func (e *env) alicesService(by alert.GroupBy) alert.Integration {
-	e.t.Helper()
-	alice := e.user("alice", authz.RoleResponder)
-	e.verify(alice, paging.ContactEmail, "alice@example.org")
-	if _, err := e.pager.CreatePolicy(e.ctx, paging.PolicyInput{Name: "db", AckTimeoutMinutes: 30, Steps: []paging.Step{
-		{DelayMinutes: 5, Targets: []paging.Target{{Type: paging.TargetUser, ID: "alice"}}},
-	}}); err != nil {
-		e.t.Fatal(err)
-	}
-	svc, err := e.in.CreateService(e.ctx, alert.ServiceInput{Name: "db", EscalationPolicy: "db", GroupBy: by})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	_, key, err := e.in.CreateIntegration(e.ctx, svc.ID, alert.IntegrationInput{Kind: alert.KindEventsV2, Name: "m"}, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ig, err := e.in.Authenticate(e.ctx, key)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return ig
-}
-
 func addresses(ss []sent) string {
 	var out []string
 	for _, s := range ss {

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/wardhq/ward/internal/alert"
+	"github.com/wardhq/ward/internal/authz"
 	"github.com/wardhq/ward/internal/db"
 	"github.com/wardhq/ward/internal/dbtest"
+	"github.com/wardhq/ward/internal/paging"
 )
 
 // TestPagedIntakeRoundTrips: on PostgreSQL, an intake batch whose every
@@ -18,7 +20,8 @@ import (
 func TestPagedIntakeRoundTrips(t *testing.T) {
 	dbtest.ForEachDialect(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		ig := e.alicesService(alert.GroupByAlert)
+		e.verify(e.user("alice", authz.RoleResponder), paging.ContactEmail, "alice@example.org")
+		ig := e.service("db", alert.GroupByAlert, "alice")
 		batch := func(n int) int64 {
 			evs := make([]alert.Event, n)
 			for i := range evs {
